@@ -1,0 +1,3 @@
+//! The rulestudio command: lint, explain, check, eval, test, serve, demo.
+
+fn main() {}

@@ -1,0 +1,1 @@
+//! Records shared by the eBPF program and the collector agent (#[repr(C)], no_std).

@@ -1,0 +1,14 @@
+//! The Falco rules language, independent of I/O: it takes text and returns values.
+//!
+//! Stages follow Falco's own: [`syntax`] (condition parser) → [`loader`] (YAML items →
+//! append/override/exceptions → lists and macros) → [`compile`] (typed against [`fields`]) →
+//! [`eval`]; plus [`output`] formatting and the [`lint`] rules. See `ARCHITECTURE.md`.
+
+pub mod diagnostic;
+pub mod event;
+pub mod fields;
+pub mod span;
+pub mod syntax;
+
+/// The Falco engine version this implementation follows (`required_engine_version` checks).
+pub const ENGINE_VERSION: (u64, u64, u64) = (0, 63, 0);

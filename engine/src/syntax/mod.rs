@@ -1,0 +1,3 @@
+//! The condition language: AST, parser and canonical rendering.
+
+pub mod ast;

@@ -1,0 +1,1 @@
+//! The Leptos studio UI, compiled to wasm.
