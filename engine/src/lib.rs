@@ -4,9 +4,15 @@
 //! append/override/exceptions → lists and macros) → [`compile`] (typed against [`fields`]) →
 //! [`eval`]; plus [`output`] formatting and the [`lint`] rules. See `ARCHITECTURE.md`.
 
+pub mod compile;
 pub mod diagnostic;
+pub mod eval;
 pub mod event;
 pub mod fields;
+pub mod lint;
+pub mod loader;
+pub mod output;
+pub mod rule;
 pub mod span;
 pub mod syntax;
 

@@ -1,0 +1,1 @@
+//! Typed compilation of a (macro-resolved) condition against the field table.
