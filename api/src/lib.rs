@@ -2,4 +2,5 @@
 //! The server, the CLI and the frontend import them from here; none defines its own copy.
 //! Engine types are deliberately not `Serialize`: conversion happens here, at the boundary.
 
+pub mod collector;
 pub mod diagnostic;

@@ -1,0 +1,29 @@
+//! What a collector tells the server besides events: `POST /api/v1/collectors/heartbeat`.
+
+use serde::{Deserialize, Serialize};
+
+/// Cumulative counters since the collector started; the server keeps the latest per node.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Heartbeat {
+    pub node: String,
+    /// Events read from the kernel ring buffer.
+    pub captured: u64,
+    /// Events dropped by the configured filters (own pid, syscall set, write de-duplication).
+    pub filtered: u64,
+    /// Events the kernel could not hand over (ring-buffer reservation failures).
+    pub lost_kernel: u64,
+    /// Events currently waiting in the on-disk spool.
+    pub spooled: u64,
+    /// Events acknowledged by the server.
+    pub sent: u64,
+    /// Events dropped because the spool was full (oldest first).
+    pub dropped: u64,
+}
+
+/// Response of `POST /api/v1/events`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct IngestResponse {
+    pub accepted: u64,
+    /// True when this (node, batch) was stored before: acknowledged, not stored twice.
+    pub duplicate: bool,
+}
