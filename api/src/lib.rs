@@ -2,5 +2,6 @@
 //! The server, the CLI and the frontend import them from here; none defines its own copy.
 //! Engine types are deliberately not `Serialize`: conversion happens here, at the boundary.
 
+pub mod cli;
 pub mod collector;
 pub mod diagnostic;
