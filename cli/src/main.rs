@@ -28,6 +28,8 @@ enum Command {
     Eval(cmd::eval::Args),
     /// Run rule unit tests.
     Test(cmd::test::Args),
+    /// Perform, safely, the behaviours behind the article's seven example rules.
+    Demo(cmd::demo::Args),
 }
 
 /// Outcome of a subcommand that ran to completion.
@@ -46,6 +48,7 @@ fn main() -> ExitCode {
         Command::Check(a) => cmd::check::run(a),
         Command::Eval(a) => cmd::eval::run(a),
         Command::Test(a) => cmd::test::run(a),
+        Command::Demo(a) => cmd::demo::run(a),
     };
     match result {
         Ok(Outcome::Clean) => ExitCode::SUCCESS,

@@ -1,4 +1,5 @@
 pub mod check;
+pub mod demo;
 pub mod eval;
 pub mod explain;
 pub mod lint;
