@@ -220,7 +220,7 @@ impl Cx {
                 (o, modifier) => {
                     let mut each = Vec::with_capacity(consts.len());
                     for (c, lit) in consts.into_iter().zip(items) {
-                        each.push(self.single(o, c, &[lit.text.as_str()], lit.span)?);
+                        each.push(self.single(o, c, &lit.text, lit.span)?);
                     }
                     Matcher::Mod { modifier, items: each.into() }
                 }
@@ -237,47 +237,15 @@ impl Cx {
             None => {
                 let c = consts.into_iter().next()?;
                 let span = items.first().map_or(list_span, |l| l.span);
-                self.single(op.node, c, &texts, span)?
+                self.single(op.node, c, texts.first().copied().unwrap_or(""), span)?
             }
         };
         Some(Test::Match(matcher))
     }
 
     /// The matcher of one operator with one converted constant.
-    fn single(&mut self, op: CmpOp, c: Const, text: &[&str], span: Span) -> Option<Matcher> {
-        let bytes = |c: &Const| -> Box<[u8]> {
-            match c {
-                Const::Bytes(b) => b.clone(),
-                _ => text.first().map_or(Box::from(&b""[..]), |t| t.as_bytes().into()),
-            }
-        };
-        Some(match op {
-            CmpOp::Eq | CmpOp::EqEq => Matcher::Eq(c),
-            CmpOp::Ne => Matcher::Ne(c),
-            CmpOp::Lt => Matcher::Lt(c),
-            CmpOp::Le => Matcher::Le(c),
-            CmpOp::Gt => Matcher::Gt(c),
-            CmpOp::Ge => Matcher::Ge(c),
-            CmpOp::Contains | CmpOp::BContains => Matcher::Contains(bytes(&c)),
-            CmpOp::IContains => Matcher::IContains(bytes(&c).to_ascii_lowercase().into()),
-            CmpOp::StartsWith | CmpOp::BStartsWith => Matcher::StartsWith(bytes(&c)),
-            CmpOp::EndsWith => Matcher::EndsWith(bytes(&c)),
-            CmpOp::Glob | CmpOp::IGlob => {
-                Matcher::Glob(crate::eval::glob::Glob::new(&String::from_utf8_lossy(&bytes(&c)), op == CmpOp::IGlob))
-            }
-            CmpOp::Regex => {
-                let pattern = String::from_utf8_lossy(&bytes(&c)).into_owned();
-                match constants::full_match_regex(&pattern) {
-                    Ok(re) => Matcher::Regex(re),
-                    Err(e) => {
-                        self.error(format!("invalid regex pattern: {e}"), span);
-                        return None;
-                    }
-                }
-            }
-            CmpOp::In | CmpOp::Intersects => Matcher::In { set: ConstSet::new(vec![c]), overlap: op == CmpOp::Intersects },
-            CmpOp::PMatch => Matcher::PMatch(crate::eval::pmatch::PrefixSet::new(text.iter().copied())),
-        })
+    fn single(&mut self, op: CmpOp, c: Const, text: &str, span: Span) -> Option<Matcher> {
+        Matcher::single(op, c, text).map_err(|e| self.error(e, span)).ok()
     }
 }
 

@@ -119,23 +119,10 @@ fn dynamic_matcher(op: CmpOp, rhs: Value<'_>) -> Option<Matcher> {
         };
     }
     let c = to_const(&rhs)?;
-    let bytes = || super::matcher::as_bytes(&rhs).map(|b| Box::<[u8]>::from(&*b));
-    Some(match op {
-        CmpOp::Eq | CmpOp::EqEq => Matcher::Eq(c),
-        CmpOp::Ne => Matcher::Ne(c),
-        CmpOp::Lt => Matcher::Lt(c),
-        CmpOp::Le => Matcher::Le(c),
-        CmpOp::Gt => Matcher::Gt(c),
-        CmpOp::Ge => Matcher::Ge(c),
-        CmpOp::In | CmpOp::Intersects => Matcher::In { set: ConstSet::new(vec![c]), overlap: op == CmpOp::Intersects },
-        CmpOp::Contains | CmpOp::BContains => Matcher::Contains(bytes()?),
-        CmpOp::IContains => Matcher::IContains(bytes()?.to_ascii_lowercase().into()),
-        CmpOp::StartsWith | CmpOp::BStartsWith => Matcher::StartsWith(bytes()?),
-        CmpOp::EndsWith => Matcher::EndsWith(bytes()?),
-        CmpOp::Glob | CmpOp::IGlob => {
-            Matcher::Glob(super::glob::Glob::new(&String::from_utf8_lossy(&bytes()?), op == CmpOp::IGlob))
-        }
+    if matches!(op, CmpOp::Regex | CmpOp::PMatch) {
         // The compiler rejects field right-hand sides for these.
-        CmpOp::Regex | CmpOp::PMatch => return None,
-    })
+        return None;
+    }
+    let text = super::matcher::as_bytes(&rhs).map(|b| String::from_utf8_lossy(&b).into_owned())?;
+    Matcher::single(op, c, &text).ok()
 }
