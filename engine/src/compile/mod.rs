@@ -97,7 +97,10 @@ impl Cx {
     ) -> Option<Node> {
         let lhs_c = self.operand(lhs);
         let (lhs_node, ty) = lhs_c?;
-        let op_ok = self.check_comparable(&ty, op, modifier);
+        if !self.check_comparable(&ty, op, modifier) {
+            // Like libs, the values are not looked at once the operator is wrong for the type.
+            return None;
+        }
         let test = match rhs {
             Rhs::Missing(_) => {
                 self.failed = true;
@@ -117,7 +120,7 @@ impl Cx {
             Rhs::Value(lit) => self.constants(&ty, &lhs_node, op, modifier, std::slice::from_ref(lit), lit.span)?,
             Rhs::List { items, span } => self.constants(&ty, &lhs_node, op, modifier, items, *span)?,
         };
-        op_ok.then(|| Node::Check(Box::new(Check { lhs: lhs_node, test })))
+        Some(Node::Check(Box::new(Check { lhs: lhs_node, test })))
     }
 
     /// libs `flt_is_comparable`: which operators a type (and list-ness) supports.

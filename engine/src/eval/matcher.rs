@@ -133,7 +133,11 @@ pub(crate) fn full_match_regex(pattern: &str) -> Result<regex::Regex, String> {
     regex::RegexBuilder::new(&format!("^(?:{pattern})$"))
         .size_limit(REGEX_SIZE_LIMIT)
         .build()
-        .map_err(|e| e.to_string().lines().last().unwrap_or("invalid pattern").trim().to_string())
+        .map_err(|e| {
+            let text = e.to_string();
+            let last = text.lines().last().unwrap_or("invalid pattern").trim();
+            last.strip_prefix("error: ").unwrap_or(last).to_string()
+        })
 }
 
 #[derive(Debug, Clone)]
