@@ -155,7 +155,7 @@ mod tests {
         let mut lists = [list("empty", &[])];
         assert_eq!(sub("x in (a, empty)", &mut lists).text, "x in (a  )");
         assert_eq!(sub("x in (empty, a)", &mut lists).text, "x in (   a)");
-        assert_eq!(sub("x in (empty)", &mut lists).text, "x in ( )");
+        assert_eq!(sub("x in (empty)", &mut lists).text, "x in (  )");
     }
 
     #[test]
