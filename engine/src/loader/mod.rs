@@ -5,10 +5,10 @@
 mod decode;
 mod exceptions;
 mod lists;
-mod mapped;
+pub(crate) mod mapped;
 mod reader;
 mod state;
-mod yaml;
+pub(crate) mod yaml;
 
 use crate::diagnostic::Diagnostic;
 use crate::eval::RuleSet;
