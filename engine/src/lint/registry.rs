@@ -107,7 +107,7 @@ pub fn markdown() -> String {
     );
     for l in LINTS {
         let as_ = l.falco.map_or("warning".to_owned(), |c| format!("Falco error `{c}`"));
-        out.push_str(&format!("| [{}](#{}) | `{}` | {} | {} |\n", l.code, l.code.0.to_lowercase(), l.name, as_, l.summary()));
+        out.push_str(&format!("| [{}](#{}) | `{}` | {} | {} |\n", l.code, l.code.0.to_lowercase(), l.name, as_, l.summary().replace('|', "\\|")));
     }
     for l in LINTS {
         out.push_str(&format!("\n## {}\n\n`{}`", l.code, l.name));
@@ -115,7 +115,7 @@ pub fn markdown() -> String {
             out.push_str(&format!(" — Falco error `{c}`"));
         }
         out.push_str("\n\n");
-        out.push_str(&l.doc().replace("\n## ", "\n### "));
+        out.push_str(format!("\n{}", l.doc()).replace("\n## ", "\n### ").trim_start());
     }
     out
 }

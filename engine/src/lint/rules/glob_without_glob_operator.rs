@@ -1,5 +1,5 @@
 //! ## What it does
-//! Finds `=` or `!=` comparisons with a value containing `*`, such as `fd.name = /tmp/*`.
+//! Finds `=` comparisons of a string field with a value containing `*`, such as `fd.name = /tmp/*`.
 //!
 //! ## Why is this bad?
 //! `=` compares bytes exactly; `*` is not a wildcard there, so the check is true only for a file
