@@ -4,7 +4,7 @@
 use super::glob::Glob;
 use super::pmatch::PrefixSet;
 use crate::event::Value;
-use crate::syntax::ast::Modifier;
+use crate::syntax::ast::{CmpOp, Modifier};
 use ipnet::IpNet;
 use rustc_hash::FxHashSet;
 use std::borrow::Cow;
@@ -125,6 +125,21 @@ impl ConstSet {
     }
 }
 
+/// Bounds the memory of one compiled regex (a huge regex is a compile error, not an OOM).
+const REGEX_SIZE_LIMIT: usize = 1 << 22;
+
+/// `regex` is a full match in libs (RE2 `ANCHOR_BOTH`).
+pub(crate) fn full_match_regex(pattern: &str) -> Result<regex::Regex, String> {
+    regex::RegexBuilder::new(&format!("^(?:{pattern})$"))
+        .size_limit(REGEX_SIZE_LIMIT)
+        .build()
+        .map_err(|e| {
+            let text = e.to_string();
+            let last = text.lines().last().unwrap_or("invalid pattern").trim();
+            last.strip_prefix("error: ").unwrap_or(last).to_string()
+        })
+}
+
 #[derive(Debug, Clone)]
 pub(crate) enum Matcher {
     Eq(Const),
@@ -165,6 +180,34 @@ fn str_of<'v>(bytes: &'v Cow<'v, [u8]>) -> Cow<'v, str> {
 }
 
 impl Matcher {
+    /// The matcher of one operator with one constant; `text` is the constant as written (the
+    /// pattern of string operators when the constant is not a string). Errors are messages.
+    pub(crate) fn single(op: CmpOp, c: Const, text: &str) -> Result<Matcher, String> {
+        let bytes = |c: &Const| -> Box<[u8]> {
+            match c {
+                Const::Bytes(b) => b.clone(),
+                _ => text.as_bytes().into(),
+            }
+        };
+        let pattern = |c: &Const| String::from_utf8_lossy(&bytes(c)).into_owned();
+        Ok(match op {
+            CmpOp::Eq | CmpOp::EqEq => Matcher::Eq(c),
+            CmpOp::Ne => Matcher::Ne(c),
+            CmpOp::Lt => Matcher::Lt(c),
+            CmpOp::Le => Matcher::Le(c),
+            CmpOp::Gt => Matcher::Gt(c),
+            CmpOp::Ge => Matcher::Ge(c),
+            CmpOp::Contains | CmpOp::BContains => Matcher::Contains(bytes(&c)),
+            CmpOp::IContains => Matcher::IContains(bytes(&c).to_ascii_lowercase().into()),
+            CmpOp::StartsWith | CmpOp::BStartsWith => Matcher::StartsWith(bytes(&c)),
+            CmpOp::EndsWith => Matcher::EndsWith(bytes(&c)),
+            CmpOp::Glob | CmpOp::IGlob => Matcher::Glob(Glob::new(&pattern(&c), op == CmpOp::IGlob)),
+            CmpOp::Regex => Matcher::Regex(full_match_regex(&pattern(&c)).map_err(|e| format!("invalid regex pattern: {e}"))?),
+            CmpOp::In | CmpOp::Intersects => Matcher::In { set: ConstSet::new(vec![c]), overlap: op == CmpOp::Intersects },
+            CmpOp::PMatch => Matcher::PMatch(PrefixSet::new([pattern(&c).as_str()])),
+        })
+    }
+
     pub(crate) fn matches(&self, v: &Value<'_>) -> bool {
         if let Value::List(items) = v {
             return match self {
