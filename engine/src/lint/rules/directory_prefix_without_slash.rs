@@ -22,6 +22,7 @@
 use crate::diagnostic::Applicability;
 use crate::lint::condition::Op;
 use crate::lint::pattern::render_value;
+use crate::lint::rules::effective_field;
 use crate::lint::sink::Sink;
 use crate::lint::source::Item;
 use crate::syntax::ast::CmpOp;
@@ -33,9 +34,19 @@ const DIRECTORIES: &[&str] = &[
     "/var/lib", "/var/log", "/var/run", "/var/tmp", "/etc/ssh", "/etc/sudoers.d", "/etc/cron.d", "/dev/shm",
 ];
 
+/// Fields holding a path; on others (`proc.args`, `proc.cmdline`) a prefix is not a directory.
+const PATH_FIELDS: &[&str] = &[
+    "fd.name", "fd.directory", "fd.nameraw", "proc.exepath", "proc.exe", "proc.cwd", "proc.pexepath", "proc.pexe",
+    "proc.aexepath", "proc.aexe", "fs.path.name", "fs.path.source", "fs.path.target",
+];
+
 pub(crate) fn run(item: &Item, sink: &mut Sink) {
     let Some(cond) = &item.condition else { return };
     for check in cond.scan.checks.iter().filter(|c| c.op == Op::Cmp(CmpOp::StartsWith)) {
+        let Some(f) = &check.field else { continue };
+        if !effective_field(f, Some(check), &cond.scan).is_some_and(|n| PATH_FIELDS.contains(&n.as_str())) {
+            continue;
+        }
         for v in check.values().iter().filter(|v| DIRECTORIES.contains(&v.text.as_str())) {
             let with_slash = format!("{}/", v.text);
             let fix = sink.condition_fix(format!("Write `{with_slash}`"), Applicability::Unsafe, &[(v.span.clone(), render_value(&with_slash))]);

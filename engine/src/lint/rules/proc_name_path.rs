@@ -51,9 +51,9 @@ pub(crate) fn run(item: &Item, sink: &mut Sink) {
             _ => continue,
         };
         let values: Vec<_> = check.values().iter().filter(|v| !sink.is_list(v)).collect();
-        let bad: Vec<_> = values.iter().filter(|v| v.text.contains('/') || v.text.len() > COMM_MAX).collect();
+        let bad: Vec<_> = values.iter().filter(|v| is_path(&v.text) || v.text.len() > COMM_MAX).collect();
         let Some(first) = bad.first() else { continue };
-        let all_paths = values.iter().all(|v| v.text.contains('/'));
+        let all_paths = values.iter().all(|v| is_path(&v.text));
         let fix = if all_paths && op != CmpOp::EndsWith {
             let text = with_name(&cond.text, f, exepath);
             sink.condition_fix(format!("Compare `{exepath}` instead"), Applicability::Unsafe, &[(f.span.clone(), text)])
@@ -62,11 +62,16 @@ pub(crate) fn run(item: &Item, sink: &mut Sink) {
             sink.condition_fix("Compare the command name (base name, 15 bytes)", Applicability::Unsafe, &edits)
         };
         let verdict = if op == CmpOp::Ne { "always true" } else { "never true" };
-        let why = if first.text.contains('/') { "a path" } else { "longer than 15 bytes" };
+        let why = if is_path(&first.text) { "a path" } else { "longer than 15 bytes" };
         sink.report(cond.span_of(first.span.clone()), format!("`{name}` is a command name of at most 15 bytes and never {why}: this check is {verdict}"))
             .help(format!("compare `{exepath}` with the full path, or `{name}` with `{}`", comm(&first.text)))
             .fix(fix);
     }
+}
+
+/// A file path, as opposed to placeholders like `N/A` that merely contain a slash.
+fn is_path(v: &str) -> bool {
+    v.contains('/') && v.starts_with(['/', '.', '~'])
 }
 
 /// What the kernel stores as the command name for an executable at `path`.

@@ -1,0 +1,85 @@
+//! The article's seven rules (`tests/fixtures/article-rules.yaml`), linted after the official
+//! `falco_rules.yaml` as `rulestudio lint` does: every rule is explained with a fix, and the
+//! fixes, applied until none is left (as `rulestudio lint --fix --unsafe-fixes` does), give
+//! `tests/fixtures/article-rules.fixed.yaml` (`UPDATE_EXPECT=1` refreshes it).
+
+use rulestudio_engine::diagnostic::{Diagnostic, ItemKind};
+use rulestudio_engine::fix::{self, FixLevel};
+use rulestudio_engine::lint;
+use rulestudio_engine::loader::SourceFile;
+use std::path::{Path, PathBuf};
+
+const MAX_PASSES: usize = 8;
+
+fn repo(path: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("..").join(path)
+}
+
+fn read(path: &str) -> String {
+    std::fs::read_to_string(repo(path)).unwrap_or_else(|e| panic!("{path}: {e}"))
+}
+
+fn files(seed: String) -> Vec<SourceFile> {
+    vec![
+        SourceFile { name: "engine/data/falco_rules.yaml".into(), text: read("engine/data/falco_rules.yaml") },
+        SourceFile { name: "tests/fixtures/article-rules.yaml".into(), text: seed },
+    ]
+}
+
+const SEED_RULES: [&str; 7] = [
+    "Write to /tmp in container",
+    "Web server writing to /tmp",
+    "Unexpected shell in container",
+    "Execute from unusual location in container",
+    "Unexpected outbound connection from container",
+    "Modify sensitive file",
+    "Sensitive syscall in privileged container",
+];
+
+/// Applies every safe and unsafe fix to the seed file until none applies, like the CLI.
+fn fix_all(mut files: Vec<SourceFile>, lint: impl Fn(&[SourceFile]) -> Vec<Diagnostic>) -> (String, usize) {
+    for pass in 0..MAX_PASSES {
+        let diagnostics = lint(&files);
+        let fixes = diagnostics
+            .iter()
+            .filter_map(|d| d.fix.as_ref())
+            .filter(|f| FixLevel::Unsafe.allows(f.applicability) && f.edits.first().is_some_and(|e| e.span.file.0 == 1));
+        let (text, applied) = fix::apply(&files[1].text, fixes);
+        if applied == 0 {
+            return (files.swap_remove(1).text, pass);
+        }
+        files[1].text = text;
+    }
+    panic!("fixes did not reach a fixed point in {MAX_PASSES} passes");
+}
+
+#[test]
+fn the_official_rules_get_no_fixes() {
+    let files = files(read("tests/fixtures/article-rules.yaml"));
+    let official: Vec<_> = lint::check(&files, &[]).into_iter().filter(|d| d.span.is_some_and(|s| s.file.0 == 0)).collect();
+    assert!(official.is_empty(), "lints on falco_rules.yaml: {official:#?}");
+}
+
+#[test]
+fn every_seed_rule_is_explained_with_a_fix() {
+    let diagnostics = lint::check(&files(read("tests/fixtures/article-rules.yaml")), &[]);
+    for rule in SEED_RULES {
+        let fixed = diagnostics.iter().filter(|d| d.item_kind == Some(ItemKind::Rule) && d.item_name.as_deref() == Some(rule) && d.fix.is_some());
+        assert!(fixed.count() >= 2, "{rule}: expected several diagnostics with fixes");
+    }
+}
+
+#[test]
+fn fixes_reach_the_expected_rules() {
+    let (fixed, passes) = fix_all(files(read("tests/fixtures/article-rules.yaml")), |f| lint::check(f, &[]));
+    assert!(passes >= 2, "the dialect and the semantic fixes overlap, so more than one pass is expected");
+    let path = repo("tests/fixtures/article-rules.fixed.yaml");
+    if std::env::var_os("UPDATE_EXPECT").is_some() {
+        std::fs::write(&path, &fixed).expect("write the fixed rules");
+    }
+    let want = std::fs::read_to_string(&path).unwrap_or_default();
+    assert!(fixed == want, "fixed rules differ from {}; run with UPDATE_EXPECT=1\n{fixed}", path.display());
+    let relinted = lint::check(&files(fixed), &[]);
+    let left: Vec<_> = relinted.iter().filter(|d| d.span.is_some_and(|s| s.file.0 == 1)).collect();
+    assert!(left.is_empty(), "diagnostics left after fixing: {left:#?}");
+}
