@@ -63,3 +63,32 @@ fn merge(findings: Vec<Finding>, falco: &[Diagnostic]) -> Vec<Diagnostic> {
 fn inside(inner: Span, outer: Span) -> bool {
     inner.file == outer.file && outer.start <= inner.start && inner.end <= outer.end
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::diagnostic::{Code, Severity};
+
+    const RULE: &str = "- rule: r\n  desc: d\n  condition: evt.type = open and proc.executable = x\n  output: o\n  priority: Warning\n";
+
+    fn run(falco: &[Diagnostic]) -> Vec<Diagnostic> {
+        check(&[SourceFile { name: "r.yaml".into(), text: RULE.into() }], falco)
+    }
+
+    #[test]
+    fn a_lint_for_a_falco_error_replaces_it_with_the_same_code() {
+        let at = RULE.find("proc.executable").unwrap();
+        let falco = Diagnostic::error(Code::ERR_COMPILE_CONDITION, "filter_check called with nonexistent field proc.executable", Span::local(at, at + 15));
+        let ds = run(&[falco]);
+        assert_eq!(ds.len(), 1, "{ds:#?}");
+        assert_eq!((ds[0].severity, ds[0].code), (Severity::Error, Code::ERR_COMPILE_CONDITION));
+        assert!(ds[0].fix.is_some() && ds[0].help.as_deref().unwrap_or("").contains("RS006"));
+    }
+
+    #[test]
+    fn without_a_falco_error_the_lint_is_only_a_warning() {
+        let ds = run(&[]);
+        assert_eq!(ds.len(), 1);
+        assert_eq!((ds[0].severity, ds[0].code), (Severity::Warning, Code("RS006")));
+    }
+}
