@@ -6,9 +6,6 @@
 //! where the lists are long); the event mix is what a host mostly produces: process starts,
 //! file opens, connections, writes, closes.
 
-#[path = "../tests/common/mini_parser.rs"]
-mod mini_parser;
-
 use rulestudio_engine::compile::compile;
 use rulestudio_engine::eval::{CompiledRule, RuleSet};
 use rulestudio_engine::event::Event;
@@ -75,7 +72,7 @@ fn main() {
         .iter()
         .enumerate()
         .map(|(i, c)| {
-            let compiled = compile(&mini_parser::parse(c));
+            let compiled = compile(&rulestudio_engine::syntax::parse(c).ok().expect("bench condition parses"));
             assert!(!compiled.has_errors(), "rule {i}: {:?}", compiled.diagnostics);
             CompiledRule {
                 name: format!("rule {i}"),

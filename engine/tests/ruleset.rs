@@ -2,6 +2,12 @@
 
 mod common;
 
+use rulestudio_engine::syntax::ast::Expr;
+
+fn parse(text: &str) -> Expr {
+    rulestudio_engine::syntax::parse(text).ok().unwrap_or_else(|e| panic!("{text:?} does not parse: {e:?}"))
+}
+
 use rulestudio_engine::compile::compile;
 use rulestudio_engine::eval::{CompiledRule, RuleSet};
 use rulestudio_engine::event::Event;
@@ -9,7 +15,7 @@ use rulestudio_engine::output::OutputFormat;
 use rulestudio_engine::rule::{Matching, Priority};
 
 fn rule(name: &str, condition: &str) -> CompiledRule {
-    let c = compile(&common::mini_parser::parse(condition));
+    let c = compile(&parse(condition));
     CompiledRule {
         name: name.into(),
         priority: Priority::Notice,
