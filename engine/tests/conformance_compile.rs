@@ -3,6 +3,12 @@
 
 mod common;
 
+use rulestudio_engine::syntax::ast::Expr;
+
+fn parse(text: &str) -> Expr {
+    rulestudio_engine::syntax::parse(text).ok().unwrap_or_else(|e| panic!("{text:?} does not parse: {e:?}"))
+}
+
 use rulestudio_engine::compile::compile;
 use rulestudio_engine::diagnostic::Severity;
 use rulestudio_engine::eval::EvtTypeSet;
@@ -43,7 +49,7 @@ fn compile_conformance() {
     let cases = common::cases::load("compile");
     for case in &cases {
         let condition = case.get("condition").unwrap_or_else(|| panic!("{}: no condition", case.whence()));
-        let compiled = compile(&common::mini_parser::parse(condition));
+        let compiled = compile(&parse(condition));
         let got: Vec<String> = compiled.diagnostics.iter().map(|d| describe(condition, d)).collect();
         let want: Vec<String> = case.entries.iter().filter_map(|(k, v, _)| expected(k, v)).collect();
         if got != want {

@@ -3,6 +3,12 @@
 
 mod common;
 
+use rulestudio_engine::syntax::ast::Expr;
+
+fn parse(text: &str) -> Expr {
+    rulestudio_engine::syntax::parse(text).ok().unwrap_or_else(|e| panic!("{text:?} does not parse: {e:?}"))
+}
+
 use rulestudio_engine::compile::compile;
 use rulestudio_engine::event::Event;
 
@@ -12,7 +18,7 @@ fn eval_conformance() {
     let mut checked = 0;
     for case in common::cases::load("eval") {
         let condition = case.get("condition").unwrap_or_else(|| panic!("{}: no condition", case.whence()));
-        let compiled = compile(&common::mini_parser::parse(condition));
+        let compiled = compile(&parse(condition));
         let Some(filter) = compiled.filter else {
             failures.push(format!("{}: does not compile: {:?}", case.whence(), compiled.diagnostics));
             continue;

@@ -123,6 +123,7 @@ impl Check {
         }
     }
 
+    #[inline(always)]
     fn test_value(&self, src: &dyn FieldSource, v: &Value<'_>) -> bool {
         match &self.test {
             Test::Exists => true,

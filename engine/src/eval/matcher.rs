@@ -82,9 +82,13 @@ impl Const {
     }
 }
 
+const SMALL_SET: usize = 8;
+
 /// The right-hand side of `in`/`intersects` (and of `== anyof`).
 #[derive(Debug, Clone)]
 pub(crate) enum ConstSet {
+    /// Up to [`SMALL_SET`] strings: a length check and a compare beat hashing.
+    SmallBytes(Box<[Box<[u8]>]>),
     Bytes(FxHashSet<Box<[u8]>>),
     Ints(FxHashSet<i128>),
     Other(Vec<Const>),
@@ -92,10 +96,12 @@ pub(crate) enum ConstSet {
 
 impl ConstSet {
     pub(crate) fn new(items: Vec<Const>) -> ConstSet {
+        let len = items.len();
         if !items.is_empty() && items.iter().all(|c| matches!(c, Const::Bytes(_))) {
-            ConstSet::Bytes(items.into_iter().map(|c| if let Const::Bytes(b) = c { b } else { unreachable!() }).collect())
+            let strings = items.into_iter().filter_map(|c| if let Const::Bytes(b) = c { Some(b) } else { None });
+            if len <= SMALL_SET { ConstSet::SmallBytes(strings.collect()) } else { ConstSet::Bytes(strings.collect()) }
         } else if !items.is_empty() && items.iter().all(|c| matches!(c, Const::Int(_))) {
-            ConstSet::Ints(items.into_iter().map(|c| if let Const::Int(i) = c { i } else { unreachable!() }).collect())
+            ConstSet::Ints(items.into_iter().filter_map(|c| if let Const::Int(i) = c { Some(i) } else { None }).collect())
         } else {
             ConstSet::Other(items)
         }
@@ -103,6 +109,10 @@ impl ConstSet {
 
     pub(crate) fn contains(&self, v: &Value<'_>) -> bool {
         match self {
+            ConstSet::SmallBytes(items) => match as_bytes(v) {
+                Some(b) => items.iter().any(|i| **i == *b),
+                None => false,
+            },
             ConstSet::Bytes(set) => match v {
                 Value::Str(s) => set.contains(s.as_bytes()),
                 Value::Bytes(b) => set.contains(&**b),
@@ -118,6 +128,7 @@ impl ConstSet {
 
     pub(crate) fn is_empty(&self) -> bool {
         match self {
+            ConstSet::SmallBytes(s) => s.is_empty(),
             ConstSet::Bytes(s) => s.is_empty(),
             ConstSet::Ints(s) => s.is_empty(),
             ConstSet::Other(s) => s.is_empty(),
