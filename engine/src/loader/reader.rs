@@ -180,36 +180,28 @@ impl Reader<'_> {
                 ItemKind::Macro => self.makro(item, name, head),
                 _ => self.rule(item, name, head),
             };
-            r.map_err(|d| {
-                let key = match kind {
-                    ItemKind::List => Some(ItemKindKey::List),
-                    ItemKind::Macro => Some(ItemKindKey::Macro),
-                    ItemKind::Rule => Some(ItemKindKey::Rule),
-                    _ => None,
-                };
-                if let Some(k) = key {
-                    self.state.broken.insert((k, name.to_owned()));
-                }
-                d.in_item(kind, name)
-            })
+            r.map_err(|d| d.in_item(kind, name))
         });
-        if let Err(d) = result {
-            let d = if d.item_kind.is_none() { d.in_item(kind, "") } else { d };
+        let Err(d) = result else { return };
+        let d = if d.item_kind.is_none() { d.in_item(kind, "") } else { d };
+        let name = d.item_name.clone().unwrap_or_default();
+        let key = match kind {
+            ItemKind::List => Some(ItemKindKey::List),
+            ItemKind::Macro => Some(ItemKindKey::Macro),
+            ItemKind::Rule => Some(ItemKindKey::Rule),
+            _ => None,
+        };
+        if MISSING_TARGET.contains(&d.message.as_str()) {
             // An append or enable naming an item whose own definition failed says nothing new.
-            let cascade = MISSING_TARGET.contains(&d.message.as_str()) && self.failed_to_define(kind, d.item_name.as_deref().unwrap_or_default());
-            if !cascade {
-                self.diagnostics.push(d);
+            if key.is_some_and(|k| self.state.is_broken(k, &name)) {
+                return;
+            }
+        } else if let Some(k) = key {
+            if !name.is_empty() {
+                self.state.broken.insert((k, name));
             }
         }
-    }
-
-    fn failed_to_define(&self, kind: ItemKind, name: &str) -> bool {
-        let (key, defined) = match kind {
-            ItemKind::List => (ItemKindKey::List, self.state.lists.get(name).is_some()),
-            ItemKind::Macro => (ItemKindKey::Macro, self.state.macros.get(name).is_some()),
-            _ => (ItemKindKey::Rule, self.state.rules.get(name).is_some()),
-        };
-        !defined && self.state.is_broken(key, name)
+        self.diagnostics.push(d);
     }
 
     fn warn_unknown_keys(&mut self, item: NodeId, allowed: &[&str], kind: ItemKind, name: &str) {
@@ -512,13 +504,14 @@ impl Reader<'_> {
                 continue;
             }
             let mut update = Update::default();
-            let ov_span = y.get(item, "override").map_or(head, |n| y.span(n));
+            let ov = y.get(item, "override");
             for key in ["condition", "exceptions", "output", "desc", "tags", "priority", "capture", "capture_duration", "enabled", "warn_evttypes", "skip-if-unknown-filter"] {
                 if !keys.iter().any(|k| k == key) {
                     continue;
                 }
                 let Some(pos) = expected.iter().position(|k| *k == key) else {
-                    return Err(invalid(format!("An {op} override for '{key}' was specified but '{key}' is not defined"), ov_span));
+                    let span = ov.and_then(|ov| y.entry(ov, key)).map_or(head, |(k, _)| y.span(k));
+                    return Err(invalid(format!("An {op} override for '{key}' was specified but '{key}' is not defined"), span));
                 };
                 expected.remove(pos);
                 let doc = &self.doc;
