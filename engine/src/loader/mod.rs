@@ -2,6 +2,14 @@
 //! (reader → collector → compiler). CONTRACT STUB: owned by the loader work; signatures are
 //! relied upon by the CLI and the server.
 
+mod decode;
+mod exceptions;
+mod lists;
+mod mapped;
+mod reader;
+mod state;
+mod yaml;
+
 use crate::diagnostic::Diagnostic;
 use crate::eval::RuleSet;
 use crate::rule::Priority;
