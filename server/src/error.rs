@@ -13,6 +13,8 @@ pub type Result<T, E = AppError> = std::result::Result<T, E>;
 pub enum AppError {
     #[error("authentication required: sign in or send `Authorization: Bearer TOKEN`")]
     Unauthorized,
+    #[error("wrong username or password")]
+    BadCredentials,
     #[error("{0}")]
     Forbidden(String),
     #[error("{0}")]
@@ -27,6 +29,9 @@ pub enum AppError {
     Invalid { code: &'static str, message: String, diagnostics: Vec<DiagnosticJson> },
     #[error("{0}")]
     Conflict(String),
+    /// Well-formed, but the server cannot act on it (e.g. nothing separates the benign matches).
+    #[error("{0}")]
+    Unprocessable(String),
     #[error("request body is larger than the server accepts (see --max-body-bytes)")]
     PayloadTooLarge,
     #[error(transparent)]
@@ -38,13 +43,14 @@ pub enum AppError {
 impl AppError {
     fn status_and_code(&self) -> (StatusCode, &'static str) {
         match self {
-            AppError::Unauthorized => (StatusCode::UNAUTHORIZED, "unauthorized"),
+            AppError::Unauthorized | AppError::BadCredentials => (StatusCode::UNAUTHORIZED, "unauthorized"),
             AppError::Forbidden(_) => (StatusCode::FORBIDDEN, "forbidden"),
             AppError::NotFound(_) => (StatusCode::NOT_FOUND, "not_found"),
             AppError::BadRequest(_) => (StatusCode::BAD_REQUEST, "bad_request"),
             AppError::InvalidEvent(_) => (StatusCode::BAD_REQUEST, "invalid_event"),
             AppError::Invalid { code, .. } => (StatusCode::BAD_REQUEST, code),
             AppError::Conflict(_) => (StatusCode::CONFLICT, "conflict"),
+            AppError::Unprocessable(_) => (StatusCode::UNPROCESSABLE_ENTITY, "unprocessable"),
             AppError::PayloadTooLarge => (StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large"),
             AppError::Db(_) | AppError::Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, "internal"),
         }
