@@ -41,8 +41,6 @@ pub(crate) struct Exception {
     pub fields: Option<Entry>,
     pub comps: Option<Entry>,
     pub values: Vec<Entry>,
-    /// `values` was given (appending an exception without values only warns).
-    pub has_values: bool,
 }
 
 fn validation(message: impl Into<String>, span: Span) -> Diagnostic {
@@ -266,7 +264,7 @@ mod tests {
     }
 
     fn build(fields: Entry, comps: Option<Entry>, values: Vec<Entry>) -> String {
-        let mut ex = Exception { name: "e".into(), span: Span::default(), fields: Some(fields), comps, values, has_values: true };
+        let mut ex = Exception { name: "e".into(), span: Span::default(), fields: Some(fields), comps, values };
         validate(&mut ex, None).unwrap();
         let cond = MappedText::fixed("cond", Span::default());
         append_to_condition(&cond, &[ex]).unwrap().text
@@ -314,7 +312,6 @@ mod tests {
             fields: Some(l(vec![s("proc.name"), s("fd.name")])),
             comps: Some(l(vec![s("=")])),
             values: vec![],
-            has_values: false,
         };
         assert_eq!(validate(&mut ex, None).unwrap_err().message, "Fields and comps lists must have equal length");
         ex.comps = Some(l(vec![s("="), s("in oneof")]));

@@ -38,6 +38,12 @@ impl MappedText {
         m
     }
 
+    /// Text that is itself the source: byte `i` is byte `i` of `file`.
+    pub fn verbatim(text: &str, file: FileId) -> Self {
+        let pieces = if text.is_empty() { Vec::new() } else { vec![Piece { at: 0, origin: Origin::Linear { file, start: 0 } }] };
+        MappedText { text: text.to_owned(), pieces }
+    }
+
     /// The decoded value of a YAML scalar whose source is `span` in `source` (the whole file).
     /// Falls back to mapping everything to the scalar's span when the decoded text cannot be
     /// aligned with the source (e.g. exotic escapes), which keeps positions coarse but correct.

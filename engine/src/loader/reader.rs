@@ -24,11 +24,18 @@ const ERROR_NO_PREVIOUS_RULE_APPEND: &str =
     "Rule uses 'append' or 'override.<key>: append' but no rule by that name already exists";
 const ERROR_NO_PREVIOUS_RULE_REPLACE: &str =
     "An 'override.<key>: replace' to a rule was requested but no rule by that name already exists";
+const ERROR_NO_PREVIOUS_ENABLE: &str = "Rule has 'enabled' key but no rule by that name already exists";
+/// The errors of an append/override/enable whose target does not exist.
+const MISSING_TARGET: &[&str] = &[
+    ERROR_NO_PREVIOUS_LIST,
+    ERROR_NO_PREVIOUS_MACRO,
+    ERROR_NO_PREVIOUS_RULE_APPEND,
+    ERROR_NO_PREVIOUS_RULE_REPLACE,
+    ERROR_NO_PREVIOUS_ENABLE,
+];
 
 /// The event sources this engine knows.
 pub(crate) const KNOWN_SOURCES: &[&str] = &["syscall"];
-/// Plugins considered loaded for `required_plugin_versions` (the official ruleset needs it).
-const PRESENT_PLUGINS: &[&str] = &["container"];
 
 fn validation(message: impl Into<String>, span: Span) -> Diagnostic {
     Diagnostic::error(Code::ERR_VALIDATE, message, span)
@@ -68,7 +75,6 @@ const RULE_REPLACEABLE: &[&str] = &[
 
 pub(crate) struct Reader<'a> {
     doc: Doc<'a>,
-    file: FileId,
     pub state: &'a mut State,
     pub diagnostics: &'a mut Vec<Diagnostic>,
     /// Whether `fields` of exceptions name real fields (syscall source).
@@ -91,7 +97,7 @@ pub(crate) fn read_file(
             return;
         }
     };
-    let mut reader = Reader { doc: Doc { text, yaml: &yaml }, file, state, diagnostics, check_field };
+    let mut reader = Reader { doc: Doc { text, yaml: &yaml }, state, diagnostics, check_field };
     for &doc in &yaml.docs {
         let content_error = match &yaml.node(doc).kind {
             Kind::Null => continue,
@@ -174,41 +180,28 @@ impl Reader<'_> {
                 ItemKind::Macro => self.makro(item, name, head),
                 _ => self.rule(item, name, head),
             };
-            r.map_err(|d| {
-                let key = match kind {
-                    ItemKind::List => Some(ItemKindKey::List),
-                    ItemKind::Macro => Some(ItemKindKey::Macro),
-                    ItemKind::Rule => Some(ItemKindKey::Rule),
-                    _ => None,
-                };
-                if let Some(k) = key {
-                    self.state.broken.insert((k, name.to_owned()));
-                }
-                d.in_item(kind, name)
-            })
+            r.map_err(|d| d.in_item(kind, name))
         });
-        if let Err(d) = result {
-            let d = if d.item_kind.is_none() { d.in_item(kind, "") } else { d };
-            // A failed append/enable of something that already failed to load says nothing new.
-            if !d.message.contains("no rule by that name") && !d.message.contains("no list by that name") && !d.message.contains("no macro by that name")
-                || !self.is_broken_target(kind, d.item_name.as_deref().unwrap_or_default())
-            {
-                self.diagnostics.push(d);
+        let Err(d) = result else { return };
+        let d = if d.item_kind.is_none() { d.in_item(kind, "") } else { d };
+        let name = d.item_name.clone().unwrap_or_default();
+        let key = match kind {
+            ItemKind::List => Some(ItemKindKey::List),
+            ItemKind::Macro => Some(ItemKindKey::Macro),
+            ItemKind::Rule => Some(ItemKindKey::Rule),
+            _ => None,
+        };
+        if MISSING_TARGET.contains(&d.message.as_str()) {
+            // An append or enable naming an item whose own definition failed says nothing new.
+            if key.is_some_and(|k| self.state.is_broken(k, &name)) {
+                return;
+            }
+        } else if let Some(k) = key {
+            if !name.is_empty() {
+                self.state.broken.insert((k, name));
             }
         }
-    }
-
-    fn is_broken_target(&self, kind: ItemKind, name: &str) -> bool {
-        let key = match kind {
-            ItemKind::List => ItemKindKey::List,
-            ItemKind::Macro => ItemKindKey::Macro,
-            _ => ItemKindKey::Rule,
-        };
-        self.state.is_broken(key, name) && !match key {
-            ItemKindKey::List => self.state.lists.get(name).is_some(),
-            ItemKindKey::Macro => self.state.macros.get(name).is_some(),
-            ItemKindKey::Rule => self.state.rules.get(name).is_some(),
-        }
+        self.diagnostics.push(d);
     }
 
     fn warn_unknown_keys(&mut self, item: NodeId, allowed: &[&str], kind: ItemKind, name: &str) {
@@ -273,9 +266,9 @@ impl Reader<'_> {
                     return Err(validation(format!("Defined multiple alternative version requirements for plugin '{name}'"), y.span(plugin)));
                 }
             }
-            // Requirements are checked against loaded plugins by Falco itself, not the loader;
-            // the only plugin whose fields this engine knows is `container`.
-            let _ = PRESENT_PLUGINS;
+            // Requirements are checked against loaded plugins by Falco, not by its loader; the
+            // `container` plugin (whose fields are in the catalogue) counts as loaded, and no
+            // other plugin's fields are known, so nothing more is checked here.
         }
         self.warn_unknown_keys(item, &["required_plugin_versions"], ItemKind::RequiredPluginVersions, "");
         Ok(())
@@ -415,7 +408,7 @@ impl Reader<'_> {
                 .state
                 .rules
                 .get_mut(name)
-                .ok_or_else(|| validation("Rule has 'enabled' key but no rule by that name already exists", head))?;
+                .ok_or_else(|| validation(ERROR_NO_PREVIOUS_ENABLE, head))?;
             prev.enabled = enabled;
         } else {
             self.define_rule(item, name, head)?;
@@ -425,6 +418,16 @@ impl Reader<'_> {
     }
 
     fn define_rule(&mut self, item: NodeId, name: &str, head: Span) -> Res<()> {
+        // Falco names only the first missing key; naming all of them saves a round trip.
+        let mut missing: Vec<Diagnostic> = ["condition", "output", "desc", "priority"]
+            .iter()
+            .filter(|k| self.yaml().get(item, k).is_none())
+            .map(|k| invalid(format!("Item has no mapping for key '{k}'"), head))
+            .collect();
+        if let Some(last) = missing.pop() {
+            self.diagnostics.extend(missing.into_iter().map(|d| d.in_item(ItemKind::Rule, name)));
+            return Err(last);
+        }
         let doc = &self.doc;
         let cond = doc.mapped(item, "condition", Want::Required, head)?.unwrap_or_default();
         let output = doc.mapped(item, "output", Want::Required, head)?.unwrap_or_default().trimmed();
@@ -494,7 +497,6 @@ impl Reader<'_> {
         let y = self.doc.yaml;
         let mut expected: Vec<&str> =
             RULE_APPENDABLE.iter().chain(RULE_REPLACEABLE).copied().filter(|k| y.get(item, k).is_some()).collect();
-        expected.dedup();
         expected.sort_unstable();
         expected.dedup();
         for (keys, op) in [(ov_append, "append"), (ov_replace, "replace")] {
@@ -502,13 +504,14 @@ impl Reader<'_> {
                 continue;
             }
             let mut update = Update::default();
-            let ov_span = y.get(item, "override").map_or(head, |n| y.span(n));
+            let ov = y.get(item, "override");
             for key in ["condition", "exceptions", "output", "desc", "tags", "priority", "capture", "capture_duration", "enabled", "warn_evttypes", "skip-if-unknown-filter"] {
                 if !keys.iter().any(|k| k == key) {
                     continue;
                 }
                 let Some(pos) = expected.iter().position(|k| *k == key) else {
-                    return Err(invalid(format!("An {op} override for '{key}' was specified but '{key}' is not defined"), ov_span));
+                    let span = ov.and_then(|ov| y.entry(ov, key)).map_or(head, |(k, _)| y.span(k));
+                    return Err(invalid(format!("An {op} override for '{key}' was specified but '{key}' is not defined"), span));
                 };
                 expected.remove(pos);
                 let doc = &self.doc;
@@ -545,14 +548,16 @@ impl Reader<'_> {
         Ok(())
     }
 
-    fn prev_rule_source_check(&self, name: &str, head: Span, update: &Update, missing: &str) -> Res<Option<&'static str>> {
+    /// The checks of an append/replace target: same source, exists. Returns whether the
+    /// target's source is known (exception fields are checked only then).
+    fn update_target(&self, name: &str, head: Span, update: &Update, missing: &str) -> Res<bool> {
         self.check_source(name, &update.source, head)?;
         let prev = self.state.rules.get(name).ok_or_else(|| validation(missing, head))?;
-        Ok((!prev.unknown_source).then_some("known"))
+        Ok(!prev.unknown_source)
     }
 
     fn append_rule(&mut self, name: &str, head: Span, mut update: Update) -> Res<()> {
-        let known = self.prev_rule_source_check(name, head, &update, ERROR_NO_PREVIOUS_RULE_APPEND)?.is_some();
+        let known = self.update_target(name, head, &update, ERROR_NO_PREVIOUS_RULE_APPEND)?;
         if !update.has_any_value() {
             return Err(validation("Appended rule must have exceptions or condition property", head));
         }
@@ -607,7 +612,7 @@ impl Reader<'_> {
     }
 
     fn replace_rule(&mut self, name: &str, head: Span, update: Update) -> Res<()> {
-        let known = self.prev_rule_source_check(name, head, &update, ERROR_NO_PREVIOUS_RULE_REPLACE)?.is_some();
+        let known = self.update_target(name, head, &update, ERROR_NO_PREVIOUS_RULE_REPLACE)?;
         if !update.has_any_value() {
             return Err(validation("The rule must have at least one field that can be replaced", head));
         }
@@ -671,7 +676,7 @@ impl Reader<'_> {
             };
             let comps = y.get(ex, "comps").map(|c| self.entry(c)).transpose()?;
             let mut values = Vec::new();
-            let has_values = match y.get(ex, "values") {
+            match y.get(ex, "values") {
                 Some(vals) => {
                     let Some(vals) = y.seq(vals) else {
                         return Err(invalid("Rule exception values must be a sequence", y.span(vals)));
@@ -679,17 +684,15 @@ impl Reader<'_> {
                     for &v in vals {
                         values.push(self.entry(v)?);
                     }
-                    true
                 }
                 None => {
                     if append {
                         let d = Diagnostic::warning(Code::APPEND_NO_VALUES, "Overriding/appending exception with no values", span);
                         self.diagnostics.push(d.in_item(kind, rule));
                     }
-                    false
                 }
-            };
-            out.push(Exception { name, span, fields, comps, values, has_values });
+            }
+            out.push(Exception { name, span, fields, comps, values });
         }
         Ok(out)
     }
