@@ -34,12 +34,15 @@ pub trait FieldSource {
     fn field(&self, field: FieldId, arg: Option<&str>) -> Option<Value<'_>>;
 }
 
-/// A decoded interchange event, owned and laid out for fast evaluation: one slot per field of
-/// the catalogue (indexed by [`FieldId`]) for values without argument, plus a short list for
-/// `field[arg]` entries (`proc.aname[2]`, `evt.arg.flags`, `k8s.pod.label[app]`).
+/// A decoded interchange event, owned and laid out for fast evaluation: a dense table of
+/// small slot numbers indexed by [`FieldId`] pointing into a compact list of the values the
+/// event has (so a look-up touches two small arrays, not one slot per catalogue field), plus a
+/// short list for `field[arg]` entries (`proc.aname[2]`, `evt.arg.flags`, `k8s.pod.label[app]`).
 #[derive(Debug, Clone, PartialEq)]
 pub struct Event {
-    plain: Vec<Option<Value<'static>>>,
+    /// Per field: 1 + index into `values`, or 0 when absent.
+    slots: Box<[u16]>,
+    values: Vec<Value<'static>>,
     with_arg: Vec<(FieldId, Box<str>, Value<'static>)>,
 }
 
@@ -63,13 +66,20 @@ impl Default for Event {
 impl Event {
     /// An event on which no field can be extracted.
     pub fn new() -> Self {
-        Event { plain: vec![None; crate::fields::count()], with_arg: Vec::new() }
+        Event { slots: vec![0; crate::fields::count()].into(), values: Vec::new(), with_arg: Vec::new() }
     }
 
     /// Sets `field` (with optional argument) to `value`, replacing an earlier value.
     pub fn set(&mut self, field: FieldId, arg: Option<&str>, value: Value<'static>) {
         match arg {
-            None => self.plain[field.index()] = Some(value),
+            None => match self.slots[field.index()] {
+                0 => {
+                    self.values.push(value);
+                    // At most one value per catalogue field, so the count fits in u16.
+                    self.slots[field.index()] = self.values.len() as u16;
+                }
+                slot => self.values[slot as usize - 1] = value,
+            },
             Some(a) => {
                 if let Some(slot) = self.with_arg.iter_mut().find(|(f, k, _)| *f == field && &**k == a) {
                     slot.2 = value;
@@ -227,7 +237,10 @@ impl Value<'_> {
 impl FieldSource for Event {
     fn field(&self, field: FieldId, arg: Option<&str>) -> Option<Value<'_>> {
         match arg {
-            None => self.plain[field.index()].as_ref().map(Value::borrowed),
+            None => match self.slots[field.index()] {
+                0 => None,
+                slot => self.values.get(slot as usize - 1).map(Value::borrowed),
+            },
             Some(a) => self.with_arg.iter().find(|(f, k, _)| *f == field && &**k == a).map(|(_, _, v)| v.borrowed()),
         }
     }

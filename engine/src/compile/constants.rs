@@ -8,17 +8,6 @@ use crate::eval::typed;
 use crate::fields::{self, FieldType};
 use crate::syntax::ast::{CmpOp, Literal};
 
-/// Bounds the memory of one compiled regex (a "huge regex" is a compile error, not an OOM).
-const REGEX_SIZE_LIMIT: usize = 1 << 22;
-
-/// `regex` is a full match in libs (RE2 `ANCHOR_BOTH`).
-pub(crate) fn full_match_regex(pattern: &str) -> Result<regex::Regex, String> {
-    regex::RegexBuilder::new(&format!("^(?:{pattern})$"))
-        .size_limit(REGEX_SIZE_LIMIT)
-        .build()
-        .map_err(|e| e.to_string().lines().last().unwrap_or("invalid pattern").trim().to_string())
-}
-
 pub(crate) fn convert(cx: &mut Cx, ty: &Typed, op: CmpOp, lit: &Literal) -> Option<Const> {
     let text = lit.text.as_str();
     if matches!(op, CmpOp::BContains | CmpOp::BStartsWith) {

@@ -32,6 +32,25 @@ impl Compiled {
     }
 }
 
+/// `evt.type = x`, `!= x`, `in (…)` as a bit test on the event's type index (the values were
+/// validated as event names when the constants were converted).
+fn evt_type_lhs(lhs: &Lhs, op: CmpOp, modifier: Option<Spanned<Modifier>>, rhs: &Rhs) -> Option<Lhs> {
+    let evt_type = crate::fields::get("evt.type")?;
+    if !matches!(lhs, Lhs::Field { id, arg: None } if *id == evt_type) || modifier.is_some() {
+        return None;
+    }
+    let names: Vec<&str> = match rhs {
+        Rhs::Value(l) => vec![l.text.as_str()],
+        Rhs::List { items, .. } => items.iter().map(|l| l.text.as_str()).collect(),
+        _ => return None,
+    };
+    match op {
+        CmpOp::Eq | CmpOp::EqEq | CmpOp::In | CmpOp::Intersects => Some(Lhs::EvtType { set: EvtTypeSet::of(names), negate: false }),
+        CmpOp::Ne => Some(Lhs::EvtType { set: EvtTypeSet::of(names), negate: true }),
+        _ => None,
+    }
+}
+
 /// Compiles a macro-resolved condition whose spans are already in file coordinates.
 pub fn compile(expr: &Expr) -> Compiled {
     let mut cx = Cx::default();
@@ -96,8 +115,11 @@ impl Cx {
         rhs: &Rhs,
     ) -> Option<Node> {
         let lhs_c = self.operand(lhs);
-        let (lhs_node, ty) = lhs_c?;
-        let op_ok = self.check_comparable(&ty, op, modifier);
+        let (mut lhs_node, ty) = lhs_c?;
+        if !self.check_comparable(&ty, op, modifier) {
+            // Like libs, the values are not looked at once the operator is wrong for the type.
+            return None;
+        }
         let test = match rhs {
             Rhs::Missing(_) => {
                 self.failed = true;
@@ -117,7 +139,11 @@ impl Cx {
             Rhs::Value(lit) => self.constants(&ty, &lhs_node, op, modifier, std::slice::from_ref(lit), lit.span)?,
             Rhs::List { items, span } => self.constants(&ty, &lhs_node, op, modifier, items, *span)?,
         };
-        op_ok.then(|| Node::Check(Box::new(Check { lhs: lhs_node, test })))
+        if let Some(fast) = evt_type_lhs(&lhs_node, op.node, modifier, rhs) {
+            lhs_node = fast;
+            return Some(Node::Check(Box::new(Check { lhs: lhs_node, test: Test::Exists })));
+        }
+        Some(Node::Check(Box::new(Check { lhs: lhs_node, test })))
     }
 
     /// libs `flt_is_comparable`: which operators a type (and list-ness) supports.
@@ -220,7 +246,7 @@ impl Cx {
                 (o, modifier) => {
                     let mut each = Vec::with_capacity(consts.len());
                     for (c, lit) in consts.into_iter().zip(items) {
-                        each.push(self.single(o, c, &[lit.text.as_str()], lit.span)?);
+                        each.push(self.single(o, c, &lit.text, lit.span)?);
                     }
                     Matcher::Mod { modifier, items: each.into() }
                 }
@@ -237,49 +263,15 @@ impl Cx {
             None => {
                 let c = consts.into_iter().next()?;
                 let span = items.first().map_or(list_span, |l| l.span);
-                self.single(op.node, c, &texts, span)?
+                self.single(op.node, c, texts.first().copied().unwrap_or(""), span)?
             }
         };
         Some(Test::Match(matcher))
     }
 
     /// The matcher of one operator with one converted constant.
-    fn single(&mut self, op: CmpOp, c: Const, text: &[&str], span: Span) -> Option<Matcher> {
-        let bytes = |c: &Const| -> Box<[u8]> {
-            match c {
-                Const::Bytes(b) => b.clone(),
-                _ => text.first().map_or(Box::from(&b""[..]), |t| t.as_bytes().into()),
-            }
-        };
-        Some(match op {
-            CmpOp::Eq | CmpOp::EqEq => Matcher::Eq(c),
-            CmpOp::Ne => Matcher::Ne(c),
-            CmpOp::Lt => Matcher::Lt(c),
-            CmpOp::Le => Matcher::Le(c),
-            CmpOp::Gt => Matcher::Gt(c),
-            CmpOp::Ge => Matcher::Ge(c),
-            CmpOp::Contains | CmpOp::BContains => Matcher::Contains(bytes(&c)),
-            CmpOp::IContains => Matcher::IContains(bytes(&c).to_ascii_lowercase().into()),
-            CmpOp::StartsWith | CmpOp::BStartsWith => Matcher::StartsWith(bytes(&c)),
-            CmpOp::EndsWith => Matcher::EndsWith(bytes(&c)),
-            CmpOp::Glob | CmpOp::IGlob => {
-                Matcher::Glob(crate::eval::glob::Glob::new(&String::from_utf8_lossy(&bytes(&c)), op == CmpOp::IGlob))
-            }
-            CmpOp::Regex => {
-                let pattern = String::from_utf8_lossy(&bytes(&c)).into_owned();
-                match constants::full_match_regex(&pattern) {
-                    Ok(re) => Matcher::Regex(re),
-                    Err(e) => {
-                        self.error(format!("invalid regex pattern: {e}"), span);
-                        return None;
-                    }
-                }
-            }
-            CmpOp::In | CmpOp::Intersects => Matcher::In { set: ConstSet::new(vec![c]), overlap: op == CmpOp::Intersects },
-            CmpOp::PMatch => Matcher::PMatch(crate::eval::pmatch::PrefixSet::new(text.iter().copied())),
-        })
+    fn single(&mut self, op: CmpOp, c: Const, text: &str, span: Span) -> Option<Matcher> {
+        Matcher::single(op, c, text).map_err(|e| self.error(e, span)).ok()
     }
 }
 
-#[cfg(test)]
-mod tests;

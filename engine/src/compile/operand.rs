@@ -208,14 +208,7 @@ impl Cx {
                     );
                     return None;
                 };
-                let b = Box::new(inner);
-                let e = match kind {
-                    TransformerKind::ToLower => TExpr::Lower(b),
-                    TransformerKind::ToUpper => TExpr::Upper(b),
-                    TransformerKind::B64 => TExpr::B64(b),
-                    TransformerKind::Basename => TExpr::Basename(b),
-                    _ => TExpr::Len(b),
-                };
+                let e = TExpr::unary(kind, inner)?;
                 Some((e, Typed { ty, is_list, name: ity.name, flags: ity.flags }))
             }
         }

@@ -6,6 +6,8 @@ use super::transform::TExpr;
 use crate::event::{FieldSource, Value};
 use crate::fields::FieldId;
 use crate::syntax::ast::CmpOp;
+use super::EvtTypeSet;
+use std::cell::Cell;
 
 #[derive(Debug)]
 pub(crate) enum Node {
@@ -15,13 +17,43 @@ pub(crate) enum Node {
     Check(Box<Check>),
 }
 
+/// The `evt.type` of the event being evaluated, looked up at most once per event.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum EvtTypeOf {
+    Missing,
+    /// Present but not a name of the event table.
+    Unknown,
+    Index(u16),
+}
+
+/// One evaluation: the source and what was already learned about it.
+pub(crate) struct Frame<'a> {
+    pub src: &'a dyn FieldSource,
+    evt_type: Cell<Option<EvtTypeOf>>,
+}
+
+impl<'a> Frame<'a> {
+    pub(crate) fn new(src: &'a dyn FieldSource, evt_type: Option<EvtTypeOf>) -> Self {
+        Frame { src, evt_type: Cell::new(evt_type) }
+    }
+
+    fn evt_type(&self) -> EvtTypeOf {
+        if let Some(t) = self.evt_type.get() {
+            return t;
+        }
+        let t = super::evt_type_of(self.src);
+        self.evt_type.set(Some(t));
+        t
+    }
+}
+
 impl Node {
-    pub(crate) fn eval(&self, src: &dyn FieldSource) -> bool {
+    pub(crate) fn eval(&self, f: &Frame<'_>) -> bool {
         match self {
-            Node::And(items) => items.iter().all(|n| n.eval(src)),
-            Node::Or(items) => items.iter().any(|n| n.eval(src)),
-            Node::Not(n) => !n.eval(src),
-            Node::Check(c) => c.eval(src),
+            Node::And(items) => items.iter().all(|n| n.eval(f)),
+            Node::Or(items) => items.iter().any(|n| n.eval(f)),
+            Node::Not(n) => !n.eval(f),
+            Node::Check(c) => c.eval(f),
         }
     }
 }
@@ -35,6 +67,8 @@ pub(crate) enum Lhs {
     /// `fd.ip`, `fd.port`, `fd.proto`, `fd.net`: client or server side; `!=` needs both.
     EitherSide([FieldId; 2]),
     Transformed(TExpr),
+    /// `evt.type` compared by `=`, `!=`, `in`: a bit test on the event's type index.
+    EvtType { set: EvtTypeSet, negate: bool },
 }
 
 #[derive(Debug)]
@@ -52,8 +86,14 @@ pub(crate) struct Check {
 }
 
 impl Check {
-    pub(crate) fn eval(&self, src: &dyn FieldSource) -> bool {
+    pub(crate) fn eval(&self, f: &Frame<'_>) -> bool {
+        let src = f.src;
         match &self.lhs {
+            Lhs::EvtType { set, negate } => match f.evt_type() {
+                EvtTypeOf::Missing => false,
+                EvtTypeOf::Unknown => *negate,
+                EvtTypeOf::Index(i) => set.contains(i) != *negate,
+            },
             Lhs::Field { id, arg } => match derive::extract(src, *id, arg.as_deref()) {
                 Some(v) => self.test_value(src, &v),
                 None => false,
@@ -83,6 +123,7 @@ impl Check {
         }
     }
 
+    #[inline(always)]
     fn test_value(&self, src: &dyn FieldSource, v: &Value<'_>) -> bool {
         match &self.test {
             Test::Exists => true,
@@ -119,23 +160,10 @@ fn dynamic_matcher(op: CmpOp, rhs: Value<'_>) -> Option<Matcher> {
         };
     }
     let c = to_const(&rhs)?;
-    let bytes = || super::matcher::as_bytes(&rhs).map(|b| Box::<[u8]>::from(&*b));
-    Some(match op {
-        CmpOp::Eq | CmpOp::EqEq => Matcher::Eq(c),
-        CmpOp::Ne => Matcher::Ne(c),
-        CmpOp::Lt => Matcher::Lt(c),
-        CmpOp::Le => Matcher::Le(c),
-        CmpOp::Gt => Matcher::Gt(c),
-        CmpOp::Ge => Matcher::Ge(c),
-        CmpOp::In | CmpOp::Intersects => Matcher::In { set: ConstSet::new(vec![c]), overlap: op == CmpOp::Intersects },
-        CmpOp::Contains | CmpOp::BContains => Matcher::Contains(bytes()?),
-        CmpOp::IContains => Matcher::IContains(bytes()?.to_ascii_lowercase().into()),
-        CmpOp::StartsWith | CmpOp::BStartsWith => Matcher::StartsWith(bytes()?),
-        CmpOp::EndsWith => Matcher::EndsWith(bytes()?),
-        CmpOp::Glob | CmpOp::IGlob => {
-            Matcher::Glob(super::glob::Glob::new(&String::from_utf8_lossy(&bytes()?), op == CmpOp::IGlob))
-        }
+    if matches!(op, CmpOp::Regex | CmpOp::PMatch) {
         // The compiler rejects field right-hand sides for these.
-        CmpOp::Regex | CmpOp::PMatch => return None,
-    })
+        return None;
+    }
+    let text = super::matcher::as_bytes(&rhs).map(|b| String::from_utf8_lossy(&b).into_owned())?;
+    Matcher::single(op, c, &text).ok()
 }

@@ -4,7 +4,7 @@
 use super::glob::Glob;
 use super::pmatch::PrefixSet;
 use crate::event::Value;
-use crate::syntax::ast::Modifier;
+use crate::syntax::ast::{CmpOp, Modifier};
 use ipnet::IpNet;
 use rustc_hash::FxHashSet;
 use std::borrow::Cow;
@@ -82,9 +82,13 @@ impl Const {
     }
 }
 
+const SMALL_SET: usize = 8;
+
 /// The right-hand side of `in`/`intersects` (and of `== anyof`).
 #[derive(Debug, Clone)]
 pub(crate) enum ConstSet {
+    /// Up to [`SMALL_SET`] strings: a length check and a compare beat hashing.
+    SmallBytes(Box<[Box<[u8]>]>),
     Bytes(FxHashSet<Box<[u8]>>),
     Ints(FxHashSet<i128>),
     Other(Vec<Const>),
@@ -92,10 +96,12 @@ pub(crate) enum ConstSet {
 
 impl ConstSet {
     pub(crate) fn new(items: Vec<Const>) -> ConstSet {
+        let len = items.len();
         if !items.is_empty() && items.iter().all(|c| matches!(c, Const::Bytes(_))) {
-            ConstSet::Bytes(items.into_iter().map(|c| if let Const::Bytes(b) = c { b } else { unreachable!() }).collect())
+            let strings = items.into_iter().filter_map(|c| if let Const::Bytes(b) = c { Some(b) } else { None });
+            if len <= SMALL_SET { ConstSet::SmallBytes(strings.collect()) } else { ConstSet::Bytes(strings.collect()) }
         } else if !items.is_empty() && items.iter().all(|c| matches!(c, Const::Int(_))) {
-            ConstSet::Ints(items.into_iter().map(|c| if let Const::Int(i) = c { i } else { unreachable!() }).collect())
+            ConstSet::Ints(items.into_iter().filter_map(|c| if let Const::Int(i) = c { Some(i) } else { None }).collect())
         } else {
             ConstSet::Other(items)
         }
@@ -103,6 +109,10 @@ impl ConstSet {
 
     pub(crate) fn contains(&self, v: &Value<'_>) -> bool {
         match self {
+            ConstSet::SmallBytes(items) => match as_bytes(v) {
+                Some(b) => items.iter().any(|i| **i == *b),
+                None => false,
+            },
             ConstSet::Bytes(set) => match v {
                 Value::Str(s) => set.contains(s.as_bytes()),
                 Value::Bytes(b) => set.contains(&**b),
@@ -118,11 +128,27 @@ impl ConstSet {
 
     pub(crate) fn is_empty(&self) -> bool {
         match self {
+            ConstSet::SmallBytes(s) => s.is_empty(),
             ConstSet::Bytes(s) => s.is_empty(),
             ConstSet::Ints(s) => s.is_empty(),
             ConstSet::Other(s) => s.is_empty(),
         }
     }
+}
+
+/// Bounds the memory of one compiled regex (a huge regex is a compile error, not an OOM).
+const REGEX_SIZE_LIMIT: usize = 1 << 22;
+
+/// `regex` is a full match in libs (RE2 `ANCHOR_BOTH`).
+pub(crate) fn full_match_regex(pattern: &str) -> Result<regex::Regex, String> {
+    regex::RegexBuilder::new(&format!("^(?:{pattern})$"))
+        .size_limit(REGEX_SIZE_LIMIT)
+        .build()
+        .map_err(|e| {
+            let text = e.to_string();
+            let last = text.lines().last().unwrap_or("invalid pattern").trim();
+            last.strip_prefix("error: ").unwrap_or(last).to_string()
+        })
 }
 
 #[derive(Debug, Clone)]
@@ -165,6 +191,34 @@ fn str_of<'v>(bytes: &'v Cow<'v, [u8]>) -> Cow<'v, str> {
 }
 
 impl Matcher {
+    /// The matcher of one operator with one constant; `text` is the constant as written (the
+    /// pattern of string operators when the constant is not a string). Errors are messages.
+    pub(crate) fn single(op: CmpOp, c: Const, text: &str) -> Result<Matcher, String> {
+        let bytes = |c: &Const| -> Box<[u8]> {
+            match c {
+                Const::Bytes(b) => b.clone(),
+                _ => text.as_bytes().into(),
+            }
+        };
+        let pattern = |c: &Const| String::from_utf8_lossy(&bytes(c)).into_owned();
+        Ok(match op {
+            CmpOp::Eq | CmpOp::EqEq => Matcher::Eq(c),
+            CmpOp::Ne => Matcher::Ne(c),
+            CmpOp::Lt => Matcher::Lt(c),
+            CmpOp::Le => Matcher::Le(c),
+            CmpOp::Gt => Matcher::Gt(c),
+            CmpOp::Ge => Matcher::Ge(c),
+            CmpOp::Contains | CmpOp::BContains => Matcher::Contains(bytes(&c)),
+            CmpOp::IContains => Matcher::IContains(bytes(&c).to_ascii_lowercase().into()),
+            CmpOp::StartsWith | CmpOp::BStartsWith => Matcher::StartsWith(bytes(&c)),
+            CmpOp::EndsWith => Matcher::EndsWith(bytes(&c)),
+            CmpOp::Glob | CmpOp::IGlob => Matcher::Glob(Glob::new(&pattern(&c), op == CmpOp::IGlob)),
+            CmpOp::Regex => Matcher::Regex(full_match_regex(&pattern(&c)).map_err(|e| format!("invalid regex pattern: {e}"))?),
+            CmpOp::In | CmpOp::Intersects => Matcher::In { set: ConstSet::new(vec![c]), overlap: op == CmpOp::Intersects },
+            CmpOp::PMatch => Matcher::PMatch(PrefixSet::new([pattern(&c).as_str()])),
+        })
+    }
+
     pub(crate) fn matches(&self, v: &Value<'_>) -> bool {
         if let Value::List(items) = v {
             return match self {

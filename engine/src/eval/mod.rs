@@ -15,6 +15,7 @@ pub(crate) mod transform;
 pub(crate) mod typed;
 
 pub(crate) use check::{Check, Lhs, Node, Test};
+use check::{EvtTypeOf, Frame};
 pub use evttypes::EvtTypeSet;
 
 use crate::event::{FieldSource, Value};
@@ -35,7 +36,7 @@ impl Filter {
     }
 
     pub fn matches(&self, ev: &dyn FieldSource) -> bool {
-        self.root.eval(ev)
+        self.root.eval(&Frame::new(ev, None))
     }
 }
 
@@ -68,6 +69,16 @@ fn evt_type_ids() -> &'static (FieldId, FxHashMap<&'static str, u16>) {
     })
 }
 
+/// The dispatch key of an event: the index of its `evt.type` name.
+pub(crate) fn evt_type_of(ev: &dyn FieldSource) -> EvtTypeOf {
+    let (evt_type, index) = evt_type_ids();
+    match ev.field(*evt_type, None) {
+        Some(Value::Str(name)) => index.get(&*name).map_or(EvtTypeOf::Unknown, |&i| EvtTypeOf::Index(i)),
+        Some(_) => EvtTypeOf::Unknown,
+        None => EvtTypeOf::Missing,
+    }
+}
+
 impl RuleSet {
     pub fn new(rules: Vec<CompiledRule>) -> RuleSet {
         let by_type = (0..fields::evt_types().len() as u16)
@@ -84,13 +95,14 @@ impl RuleSet {
     /// order; with [`Matching::First`] at most one. An event without a known `evt.type` meets
     /// every rule (a negated type check can still match it).
     pub fn eval(&self, ev: &dyn FieldSource, matching: Matching, out: &mut Vec<usize>) {
-        let (evt_type, index) = evt_type_ids();
-        let bucket = match ev.field(*evt_type, None) {
-            Some(Value::Str(name)) => index.get(&*name).map(|&i| &self.by_type[i as usize]),
+        let evt_type = evt_type_of(ev);
+        let bucket = match evt_type {
+            EvtTypeOf::Index(i) => Some(&self.by_type[i as usize]),
             _ => None,
         };
+        let frame = Frame::new(ev, Some(evt_type));
         let mut run = |r: usize| {
-            if self.rules[r].filter.matches(ev) {
+            if self.rules[r].filter.root.eval(&frame) {
                 out.push(r);
                 return matching == Matching::First;
             }

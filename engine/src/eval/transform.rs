@@ -5,6 +5,7 @@ use super::derive;
 use super::typed::b64_decode;
 use crate::event::{FieldSource, Value};
 use crate::fields::FieldId;
+use crate::syntax::ast::TransformerKind;
 use std::borrow::Cow;
 
 #[derive(Debug, Clone)]
@@ -21,6 +22,21 @@ pub(crate) enum TExpr {
     Concat(Vec<TExpr>),
     /// `getopt(args, optstring)`, or `getopt(...)[c]` with a selector.
     Getopt { args: Box<TExpr>, optstring: Box<TExpr>, selector: Option<char> },
+}
+
+impl TExpr {
+    /// A single-argument transformer applied to `inner`; `None` for the multi-argument ones.
+    pub(crate) fn unary(kind: TransformerKind, inner: TExpr) -> Option<TExpr> {
+        let b = Box::new(inner);
+        Some(match kind {
+            TransformerKind::ToLower => TExpr::Lower(b),
+            TransformerKind::ToUpper => TExpr::Upper(b),
+            TransformerKind::B64 => TExpr::B64(b),
+            TransformerKind::Basename => TExpr::Basename(b),
+            TransformerKind::Len => TExpr::Len(b),
+            TransformerKind::Join | TransformerKind::Concat | TransformerKind::Getopt => return None,
+        })
+    }
 }
 
 fn text(v: &Value<'_>) -> Cow<'static, str> {

@@ -219,15 +219,7 @@ fn parse_token(s: &str) -> Option<(TExpr, usize)> {
         if n != s[open + 1..close].trim().len() || close + 1 != s.len() {
             return None;
         }
-        let b = Box::new(inner);
-        let e = match kind {
-            TransformerKind::ToLower => TExpr::Lower(b),
-            TransformerKind::ToUpper => TExpr::Upper(b),
-            TransformerKind::B64 => TExpr::B64(b),
-            TransformerKind::Basename => TExpr::Basename(b),
-            TransformerKind::Len => TExpr::Len(b),
-            _ => return None,
-        };
+        let e = TExpr::unary(kind, inner)?;
         return Some((e, s.len()));
     }
     let (name, arg) = match s.find('[') {

@@ -26,7 +26,7 @@ fn width_and_typed_values() {
 fn errors_carry_ranges() {
     let e = OutputFormat::parse("x %not_a_real_field y").unwrap_err();
     assert_eq!(e.message, "invalid formatting token not_a_real_field");
-    assert_eq!(e.range, 2..20);
+    assert_eq!(e.range, 2..19);
     let e = OutputFormat::parse("trailing %").unwrap_err();
     assert_eq!(e.range, 9..10);
     assert!(OutputFormat::parse("%12").is_err());
