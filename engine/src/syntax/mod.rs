@@ -26,3 +26,6 @@ pub fn parse(text: &str) -> Parsed<Expr> {
 pub fn parse_with_max_depth(text: &str, max_depth: u32) -> Parsed<Expr> {
     parser::Parser::new(text, max_depth).parse()
 }
+
+#[cfg(test)]
+mod tests;
