@@ -95,8 +95,13 @@ impl<'a> Parser<'a> {
             Ok(tree) if !self.fatal => *tree,
             _ => Expr { kind: ExprKind::Error, span: Span::local(0, self.src.len()) },
         };
-        // The and/or loops consume everything up to the end or a stray `)`, which they report.
-        debug_assert!(self.fatal || self.pos == self.b.len(), "parser stopped early at {}", self.pos);
+        // The and/or loops consume everything up to the end (reporting what they skip); should
+        // they ever stop early, the rest is still reported rather than silently dropped.
+        if !self.fatal && self.pos < self.b.len() {
+            let span = self.token_span(self.pos);
+            let message = self.garbage_message();
+            self.report(span, message);
+        }
         Parsed { tree, errors: self.errors }
     }
 
@@ -159,13 +164,17 @@ impl<'a> Parser<'a> {
     fn after_parenthesised_or_operand(&mut self, child: Box<Expr>, d: u32) -> PResult<Box<Expr>> {
         self.sync();
         self.blank();
-        if !self.at_keyword("and") {
+        if self.at_keyword("and") {
+            let span = self.token_span(self.pos);
+            let message = self.garbage_message();
+            self.report(span, message);
+        } else {
+            // Other garbage is reported here; skipping it may stop at an `and`.
             self.skip_trailing_garbage();
-            return Ok(child);
+            if !self.at_keyword("and") {
+                return Ok(child);
+            }
         }
-        let span = self.token_span(self.pos);
-        let message = self.garbage_message();
-        self.report(span, message);
         self.and_tail(child, d)
     }
 
@@ -864,6 +873,7 @@ impl<'a> Parser<'a> {
 // Node builders for the recursion path, out of line so that its frames only hold pointers.
 
 #[inline(never)]
+#[allow(clippy::vec_box, reason = "the children arrive boxed from the recursion path")]
 fn nary(mut children: Vec<Box<Expr>>, kind: fn(Vec<Expr>) -> ExprKind) -> Box<Expr> {
     if children.len() == 1 {
         return children.pop().expect("one child");

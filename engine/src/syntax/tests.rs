@@ -86,3 +86,98 @@ fn huge_inputs_stay_linear() {
     assert_eq!(parsed.errors.len(), 1);
     assert!(parsed.errors[0].message.len() < 120, "token is shortened in the message");
 }
+
+mod spans {
+    use super::super::ast::*;
+    use super::super::parse;
+    use crate::span::Span;
+
+    fn text_of(src: &str, span: Span) -> &str {
+        &src[span.range()]
+    }
+
+    #[test]
+    fn every_node_points_at_its_source_text() {
+        let src = r#"not proc.aname[3] = "x y" and fd.name in (a, 'b') or tolower(proc.name) startswith oneof (c) or a.b = val(c.d)"#;
+        let parsed = parse(src);
+        assert!(parsed.errors.is_empty(), "{:?}", parsed.errors);
+        let ExprKind::Or(alternatives) = &parsed.tree.kind else { panic!("an or: {:?}", parsed.tree) };
+        assert_eq!(text_of(src, parsed.tree.span), src);
+        assert_eq!(text_of(src, alternatives[0].span), r#"not proc.aname[3] = "x y" and fd.name in (a, 'b')"#);
+
+        let ExprKind::And(conjuncts) = &alternatives[0].kind else { panic!("an and") };
+        let ExprKind::Not(negated) = &conjuncts[0].kind else { panic!("a not") };
+        assert_eq!(text_of(src, conjuncts[0].span), r#"not proc.aname[3] = "x y""#);
+        let ExprKind::Compare { lhs: Operand::Field(field), op, rhs: Rhs::Value(value), .. } = &negated.kind else {
+            panic!("a comparison")
+        };
+        assert_eq!(text_of(src, negated.span), r#"proc.aname[3] = "x y""#);
+        assert_eq!((text_of(src, field.span), text_of(src, field.name_span)), ("proc.aname[3]", "proc.aname"));
+        assert_eq!((field.name.as_str(), field.arg.as_deref()), ("proc.aname", Some("3")));
+        assert_eq!(text_of(src, op.span), "=");
+        assert_eq!((text_of(src, value.span), value.text.as_str(), value.quoted), (r#""x y""#, "x y", true));
+
+        let ExprKind::Compare { rhs: Rhs::List { items, span }, .. } = &conjuncts[1].kind else { panic!("a list") };
+        assert_eq!(text_of(src, *span), "(a, 'b')");
+        let items: Vec<_> = items.iter().map(|l| (text_of(src, l.span), l.text.as_str())).collect();
+        assert_eq!(items, [("a", "a"), ("'b'", "b")]);
+
+        let ExprKind::Compare { lhs: Operand::Transformer(t), modifier: Some(m), .. } = &alternatives[1].kind else {
+            panic!("a transformer with a modifier")
+        };
+        assert_eq!((text_of(src, t.span), text_of(src, m.span)), ("tolower(proc.name)", "oneof"));
+
+        let ExprKind::Compare { rhs: Rhs::Val(other, span), .. } = &alternatives[2].kind else { panic!("val()") };
+        assert_eq!((text_of(src, *span), text_of(src, other.span)), ("val(c.d)", "c.d"));
+    }
+
+    #[test]
+    fn broken_parts_have_spans_too() {
+        let src = "a.b = 1 and x.y !~ z and c.d >";
+        let parsed = parse(src);
+        let ExprKind::And(parts) = &parsed.tree.kind else { panic!("an and: {:?}", parsed.tree) };
+        assert_eq!(text_of(src, parts[1].span), "x.y !~ z");
+        assert!(matches!(parts[1].kind, ExprKind::Error));
+        let ExprKind::Compare { rhs: Rhs::Missing(missing), .. } = &parts[2].kind else { panic!("missing rhs") };
+        assert_eq!(missing.start as usize, src.len());
+    }
+
+    #[test]
+    fn map_spans_reaches_every_span_and_walk_every_expression() {
+        let src = r#"a.b[x] = val(c.d) and not join(",", (e.f, 1)) in (g, h) and i.j == anyof (k) and m"#;
+        let mut tree = parse(src).ok().expect("valid");
+        // and 1; first check 7 (itself, field and name, op, val, its field and name); not 1;
+        // second check 11 (itself, transformer, ",", list, field and name, 1, op, list, 2 items);
+        // third check 7 (itself, field and name, op, modifier, list, item); macro 1.
+        let mut visited = Vec::new();
+        tree.map_spans(&mut |s| {
+            visited.push(s);
+            Span::new(crate::span::FileId(7), s.start + 100, s.end + 100)
+        });
+        assert_eq!(visited.len(), 28);
+        tree.map_spans(&mut |s| {
+            assert_eq!(s.file.0, 7, "every span was mapped");
+            s
+        });
+
+        let mut macros = Vec::new();
+        let mut checks = 0;
+        tree.walk(&mut |e| {
+            match &e.kind {
+                ExprKind::Macro(name) => macros.push(name.clone()),
+                ExprKind::Compare { .. } => checks += 1,
+                _ => {}
+            }
+            true
+        });
+        assert_eq!((macros, checks), (vec!["m".to_owned()], 3));
+
+        tree.walk_mut(&mut |e| {
+            if let ExprKind::Macro(_) = e.kind {
+                e.kind = ExprKind::Error;
+            }
+            true
+        });
+        assert!(super::super::render::canonical(&tree).ends_with("and <error>)"));
+    }
+}
