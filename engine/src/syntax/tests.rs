@@ -19,8 +19,11 @@ fn ten_thousand_parentheses_hit_the_depth_limit() {
     assert_eq!(parsed.errors.len(), 1);
     assert_eq!(parsed.errors[0].message, "exceeded max depth limit of 1000");
     let unclosed = "(".repeat(100_000);
-    let parsed = parse_on_small_stack(unclosed, 100, 1 << 20);
+    let parsed = parse_on_small_stack(unclosed.clone(), 100, 1 << 20);
     assert_eq!(parsed.errors[0].message, "exceeded max depth limit of 100");
+    // A limit too high for the stack is lowered.
+    let parsed = parse_on_small_stack(unclosed, u32::MAX, 1 << 20);
+    assert_eq!(parsed.errors[0].message, "exceeded max depth limit of 1000");
 }
 
 #[test]
