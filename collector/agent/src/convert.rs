@@ -136,6 +136,7 @@ impl Converter {
 
     fn begin(&mut self, r: &Record<'_>, evt_type: &str, seen: Seen<'_>) -> Obj {
         self.table.ensure(seen);
+        self.table.load_ancestry(seen.pid, ANCESTORS);
         let mut o = Obj(String::with_capacity(1024));
         o.0.push('{');
         o.str("evt.type", evt_type);

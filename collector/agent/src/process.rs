@@ -255,6 +255,24 @@ impl ProcessTable {
         self.procs.remove(&pid);
     }
 
+    /// Reads ancestors the table lacks (up to `max` levels) from `/proc`.
+    pub fn load_ancestry(&mut self, pid: u32, max: usize) {
+        let mut cur = pid;
+        for _ in 0..max {
+            let Some(ppid) = self.procs.get(&cur).map(|p| p.ppid) else { return };
+            if ppid == 0 || ppid == cur {
+                return;
+            }
+            if !self.procs.contains_key(&ppid) {
+                match read_proc(&self.proc_root, ppid, false) {
+                    Some(p) => self.insert(p),
+                    None => return,
+                }
+            }
+            cur = ppid;
+        }
+    }
+
     /// Ancestors, nearest first, stopping at `max` or a loop.
     pub fn ancestors(&self, pid: u32, max: usize) -> Vec<&Process> {
         let mut out = Vec::new();
