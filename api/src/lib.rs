@@ -4,6 +4,7 @@
 
 pub mod alerts;
 pub mod auth;
+pub mod cli;
 pub mod collector;
 pub mod diagnostic;
 pub mod error;

@@ -1,3 +1,67 @@
-//! The rulestudio command: lint, explain, check, eval, test, serve, demo.
+//! `rulestudio`: the CLI of Rulestudio. The engine subcommands (`lint`, `explain`, `check`,
+//! `eval`, `test`) are what CI pipelines call; `serve` runs the studio. Exit codes: 0 success,
+//! 1 findings (errors, failed tests), 2 usage or I/O problems.
 
-fn main() {}
+mod cmd;
+mod files;
+mod report;
+
+use clap::{Parser, Subcommand};
+use std::process::ExitCode;
+
+#[derive(Parser)]
+#[command(name = "rulestudio", version, about = "Write, test and ship Falco rules")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Load rules files in order and report every problem, with fixes.
+    Lint(cmd::lint::Args),
+    /// Show each rule's compiled condition, event types and output.
+    Explain(cmd::explain::Args),
+    /// Check conditions read from stdin, one JSON string per line.
+    Check(cmd::check::Args),
+    /// Evaluate rules (or one condition) over events in JSONL.
+    Eval(cmd::eval::Args),
+    /// Run rule unit tests.
+    Test(cmd::test::Args),
+    /// Perform, safely, the behaviours behind the article's seven example rules.
+    Demo(cmd::demo::Args),
+}
+
+/// Outcome of a subcommand that ran to completion.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    Clean,
+    /// Errors found, tests failed: exit 1.
+    Findings,
+}
+
+fn main() -> ExitCode {
+    // Like other Unix filters, end quietly when the reader of our output goes away
+    // (`rulestudio lint … | head`) instead of failing on a broken pipe.
+    // SAFETY: called first thing, before any other thread exists.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+    }
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Lint(a) => cmd::lint::run(a),
+        Command::Explain(a) => cmd::explain::run(a),
+        Command::Check(a) => cmd::check::run(a),
+        Command::Eval(a) => cmd::eval::run(a),
+        Command::Test(a) => cmd::test::run(a),
+        Command::Demo(a) => cmd::demo::run(a),
+    };
+    match result {
+        Ok(Outcome::Clean) => ExitCode::SUCCESS,
+        Ok(Outcome::Findings) => ExitCode::from(1),
+        Err(e) => {
+            eprintln!("rulestudio: {e:#}");
+            ExitCode::from(2)
+        }
+    }
+}

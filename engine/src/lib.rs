@@ -9,6 +9,7 @@ pub mod diagnostic;
 pub mod eval;
 pub mod event;
 pub mod fields;
+pub mod fix;
 pub mod lint;
 pub mod loader;
 pub mod output;

@@ -43,8 +43,8 @@ pub async fn restore() {
 }
 
 pub async fn login(username: String, password: String) -> ApiResult<()> {
-    let info: Option<SessionInfo> = client::post("/session", &LoginRequest { username: username.clone(), password }).await?;
-    user().set(Some(info.unwrap_or(SessionInfo { username, role: String::new() })));
+    let info: SessionInfo = client::post("/session", &LoginRequest { username, password }).await?;
+    user().set(Some(info));
     status().set(Status::SignedIn);
     Ok(())
 }

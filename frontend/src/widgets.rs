@@ -1,6 +1,6 @@
 //! Small shared view pieces: error boxes, the histogram, label buttons, time formatting.
 
-use crate::client::{self, ApiError, Bucket, LabelRequest};
+use crate::client::{self, ApiError, Bucket, Label, LabelRequest};
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 use serde_json::Value;
@@ -37,28 +37,30 @@ pub fn loaded<T: Clone + 'static, V: IntoView + 'static>(
     }
 }
 
-/// Event time (ns since epoch, as a number or a string) as local `YYYY-MM-DD HH:MM:SS`.
-pub fn format_time(t: &Value) -> String {
-    let ns = match t {
-        Value::Number(n) => n.as_f64(),
-        Value::String(s) => s.parse::<f64>().ok().or_else(|| Some(js_sys::Date::parse(s) * 1e6)),
-        _ => None,
-    };
-    match ns {
-        Some(ns) if ns.is_finite() => {
-            let d = js_sys::Date::new(&wasm_bindgen::JsValue::from_f64(ns / 1e6));
-            format!(
-                "{:04}-{:02}-{:02} {:02}:{:02}:{:02}",
-                d.get_full_year(),
-                d.get_month() + 1,
-                d.get_date(),
-                d.get_hours(),
-                d.get_minutes(),
-                d.get_seconds()
-            )
-        }
-        _ => t.as_str().map(str::to_string).unwrap_or_else(|| t.to_string()),
+fn format_ms(ms: f64) -> Option<String> {
+    if !ms.is_finite() {
+        return None;
     }
+    let d = js_sys::Date::new(&wasm_bindgen::JsValue::from_f64(ms));
+    Some(format!(
+        "{:04}-{:02}-{:02} {:02}:{:02}:{:02}",
+        d.get_full_year(),
+        d.get_month() + 1,
+        d.get_date(),
+        d.get_hours(),
+        d.get_minutes(),
+        d.get_seconds()
+    ))
+}
+
+/// Nanoseconds since the epoch (`evt.time`, API timestamps) as local `YYYY-MM-DD HH:MM:SS`.
+pub fn format_ns(ns: i64) -> String {
+    format_ms(ns as f64 / 1e6).unwrap_or_else(|| ns.to_string())
+}
+
+/// An RFC 3339 time (alerts, as Falco prints them) in the same local format.
+pub fn format_rfc3339(t: &str) -> String {
+    format_ms(js_sys::Date::parse(t)).unwrap_or_else(|| t.to_string())
 }
 
 /// A JSON field value as plain text (strings without quotes).
@@ -86,7 +88,7 @@ pub fn Histogram(
         .enumerate()
         .map(|(i, b)| {
             let h = (b.count as f64 / max) * (H - 2.0);
-            let title = format!("{}: {}", format_time(&b.t), b.count);
+            let title = format!("{}: {}", format_ns(b.t), b.count);
             view! {
                 <rect x=i as f64 * bw y=H - h width=(bw - 1.0).max(1.0) height=h>
                     <title>{title}</title>
@@ -119,8 +121,8 @@ pub fn LabelButtons(
     let set = move |value: &'static str| {
         let rule = rule.clone();
         spawn_local(async move {
-            let req = LabelRequest { label: value.to_string(), rule };
-            match client::post::<_, Value>(&format!("/events/{event_id}/label"), &req).await {
+            let req = LabelRequest { label: value.to_string(), rule, note: None };
+            match client::post::<_, Label>(&format!("/events/{event_id}/label"), &req).await {
                 Ok(_) => {
                     label.set((value != "clear").then(|| value.to_string()));
                     error.set(None);

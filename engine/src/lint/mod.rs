@@ -1,1 +1,94 @@
-//! Lints beyond Falco's own warnings: one module per lint under `rules/`, registered in one table.
+//! Lints beyond Falco's own warnings: one module per lint under `rules/`, registered in one
+//! table ([`registry`]). [`lint`] is the entry point of `rulestudio lint`, the editor and review
+//! evidence.
+//!
+//! **Invariant:** linting never changes Falco's verdict. A lint that explains something Falco
+//! rejects is an error carrying Falco's code, and only in an item the loader already failed (it
+//! replaces the loader's diagnostic there); everything else is a warning with the lint's code.
+
+mod aliases;
+mod condition;
+mod pattern;
+pub mod registry;
+mod rules;
+mod sink;
+mod source;
+
+use crate::diagnostic::{Diagnostic, ItemKind};
+use crate::loader::{self, LoadOptions, Loaded, SourceFile};
+use crate::span::Span;
+use sink::{Finding, Sink};
+use std::collections::HashSet;
+
+/// The load of a set of files plus everything the linter found, in file order.
+pub struct Linted {
+    pub loaded: Loaded,
+    pub diagnostics: Vec<Diagnostic>,
+}
+
+pub fn lint(files: &[SourceFile], opts: &LoadOptions) -> Linted {
+    let loaded = loader::load(files, opts);
+    let diagnostics = check(files, &loaded.diagnostics);
+    Linted { loaded, diagnostics }
+}
+
+/// Runs every lint over `files` and merges the findings with the loader's `falco` diagnostics.
+pub fn check(files: &[SourceFile], falco: &[Diagnostic]) -> Vec<Diagnostic> {
+    let items = source::items(files);
+    let lists: HashSet<&str> = items.iter().filter(|i| i.kind == ItemKind::List).map(|i| i.name.as_str()).collect();
+    let mut findings = Vec::new();
+    for item in &items {
+        for lint in registry::all() {
+            (lint.run)(item, &mut Sink::new(lint, item, &lists, &mut findings));
+        }
+    }
+    merge(findings, falco)
+}
+
+fn merge(findings: Vec<Finding>, falco: &[Diagnostic]) -> Vec<Diagnostic> {
+    let mut replaced = vec![false; falco.len()];
+    let mut out = Vec::with_capacity(findings.len() + falco.len());
+    for f in findings {
+        let item_failed = falco.iter().any(|d| d.is_error() && d.span.is_some_and(|s| inside(s, f.item_span)));
+        for (d, gone) in falco.iter().zip(replaced.iter_mut()) {
+            *gone |= f.replaces(d);
+        }
+        out.push(f.into_diagnostic(item_failed));
+    }
+    out.extend(falco.iter().zip(replaced).filter(|(_, gone)| !gone).map(|(d, _)| d.clone()));
+    out.sort_by_key(|d| d.span.map(|s| (s.file, s.start, s.end)));
+    out
+}
+
+fn inside(inner: Span, outer: Span) -> bool {
+    inner.file == outer.file && outer.start <= inner.start && inner.end <= outer.end
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::diagnostic::{Code, Severity};
+
+    const RULE: &str = "- rule: r\n  desc: d\n  condition: evt.type = open and proc.executable = x\n  output: o\n  priority: Warning\n";
+
+    fn run(falco: &[Diagnostic]) -> Vec<Diagnostic> {
+        check(&[SourceFile { name: "r.yaml".into(), text: RULE.into() }], falco)
+    }
+
+    #[test]
+    fn a_lint_for_a_falco_error_replaces_it_with_the_same_code() {
+        let at = RULE.find("proc.executable").unwrap();
+        let falco = Diagnostic::error(Code::ERR_COMPILE_CONDITION, "filter_check called with nonexistent field proc.executable", Span::local(at, at + 15));
+        let ds = run(&[falco]);
+        assert_eq!(ds.len(), 1, "{ds:#?}");
+        assert_eq!((ds[0].severity, ds[0].code), (Severity::Error, Code::ERR_COMPILE_CONDITION));
+        assert!(ds[0].fix.is_some() && ds[0].help.as_deref().unwrap_or("").contains("RS006"));
+    }
+
+    #[test]
+    fn without_a_falco_error_the_lint_is_only_a_warning() {
+        let ds = run(&[]);
+        assert_eq!(ds.len(), 1);
+        assert_eq!((ds[0].severity, ds[0].code), (Severity::Warning, Code("RS006")));
+    }
+}

@@ -4,6 +4,7 @@
 
 use super::mapped::MappedText;
 use super::state::State;
+use std::collections::HashSet;
 
 /// A list ready for substitution.
 #[derive(Debug, Clone)]
@@ -68,11 +69,20 @@ fn find_from(hay: &str, needle: &str, mut from: usize) -> Option<usize> {
 /// Substitutes every list of `lists`, in order, into `cond` (each pass sees the result of the
 /// previous ones, as in Falco); marks the lists it used.
 pub(crate) fn substitute(cond: &mut MappedText, lists: &mut [CompiledList]) {
+    // A delimited occurrence of a name without delimiters is a whole token, so most lists can
+    // be ruled out without searching the text (the loader does this for every condition).
+    let mut tokens: HashSet<String> = tokens(&cond.text).collect();
     for list in lists.iter_mut() {
-        if substitute_one(cond, list) {
+        let may_occur = list.name.bytes().any(is_delim) || tokens.contains(list.name.as_str());
+        if may_occur && substitute_one(cond, list) {
             list.used = true;
+            tokens.extend(self::tokens(&list.substitution));
         }
     }
+}
+
+fn tokens(text: &str) -> impl Iterator<Item = String> + '_ {
+    text.split(|c: char| c.is_ascii() && is_delim(c as u8)).filter(|t| !t.is_empty()).map(str::to_owned)
 }
 
 /// Falco's `resolve_list`, replicated step for step (including its cursor arithmetic).

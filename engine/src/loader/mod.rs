@@ -11,11 +11,11 @@
 mod decode;
 mod exceptions;
 mod lists;
-mod mapped;
+pub(crate) mod mapped;
 mod pipeline;
 mod reader;
 mod state;
-mod yaml;
+pub(crate) mod yaml;
 
 use crate::diagnostic::{Diagnostic, ItemKind};
 use crate::eval::{CompiledRule, RuleSet};

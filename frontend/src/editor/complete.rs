@@ -199,7 +199,7 @@ mod tests {
         let c = complete("proc.name in (shell_b", 21, &vocab, 10).unwrap();
         assert_eq!(texts(&c)[0], "shell_binaries");
         let c = complete("fd.name startsw", 15, &vocab, 10).unwrap();
-        assert_eq!(texts(&c), vec!["startswith"]);
+        assert_eq!(texts(&c), vec!["startswith", "bstartswith"]);
     }
 
     #[test]

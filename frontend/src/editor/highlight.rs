@@ -43,18 +43,21 @@ fn is_word_byte(b: u8) -> bool {
     b.is_ascii_alphanumeric() || matches!(b, b'_' | b'.' | b'-' | b'/' | b'*')
 }
 
-/// Classified byte ranges of `text`, sorted and non-overlapping.
+/// Classified byte ranges of `text`, sorted and non-overlapping. Keywords and operators are
+/// only highlighted under a `condition:` key (and its continuation lines), so that a rule named
+/// "Shell in container" keeps its `in` plain.
 pub fn highlight(text: &str) -> Vec<(Range<usize>, Class)> {
     let mut out = Vec::new();
     let mut line_start = 0;
+    let mut in_condition = false;
     for line in text.split_inclusive('\n') {
-        highlight_line(line, line_start, &mut out);
+        highlight_line(line, line_start, &mut in_condition, &mut out);
         line_start += line.len();
     }
     out
 }
 
-fn highlight_line(line: &str, base: usize, out: &mut Vec<(Range<usize>, Class)>) {
+fn highlight_line(line: &str, base: usize, in_condition: &mut bool, out: &mut Vec<(Range<usize>, Class)>) {
     let bytes = line.as_bytes();
     let mut i = 0;
     // Leading indentation and sequence dashes.
@@ -73,6 +76,7 @@ fn highlight_line(line: &str, base: usize, out: &mut Vec<(Range<usize>, Class)>)
     if let Some(end) = key_end {
         if end > i && bytes[end] == b':' && bytes.get(end + 1).is_none_or(|b| b.is_ascii_whitespace()) {
             out.push((base + i..base + end + 1, Class::Key));
+            *in_condition = &line[i..end] == "condition";
             i = end + 1;
         }
     }
@@ -106,7 +110,7 @@ fn highlight_line(line: &str, base: usize, out: &mut Vec<(Range<usize>, Class)>)
             let word = &line[start..i];
             let class = if word.bytes().all(|c| c.is_ascii_digit()) {
                 Some(Class::Number)
-            } else if is_keyword(word) {
+            } else if *in_condition && is_keyword(word) {
                 Some(Class::Keyword)
             } else if word.contains('.') && fields::resolve(word).is_some() {
                 Some(Class::Field)
@@ -120,7 +124,7 @@ fn highlight_line(line: &str, base: usize, out: &mut Vec<(Range<usize>, Class)>)
             }
             continue;
         }
-        if matches!(b, b'=' | b'!' | b'<' | b'>') {
+        if *in_condition && matches!(b, b'=' | b'!' | b'<' | b'>') {
             let start = i;
             while i < bytes.len() && matches!(bytes[i], b'=' | b'!' | b'<' | b'>') {
                 i += 1;
@@ -164,6 +168,6 @@ mod tests {
     #[test]
     fn unterminated_string_and_numbers() {
         assert_eq!(classes("x: 'abc\n"), vec![("x:", Class::Key), ("'abc\n", Class::Str)]);
-        assert_eq!(classes("  fd.sport > 1024"), vec![("fd.sport", Class::Field), (">", Class::Keyword), ("1024", Class::Number)]);
+        assert_eq!(classes("condition: >\n  fd.sport > 1024"), vec![("condition:", Class::Key), (">", Class::Keyword), ("fd.sport", Class::Field), (">", Class::Keyword), ("1024", Class::Number)]);
     }
 }

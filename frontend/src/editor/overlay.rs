@@ -108,11 +108,11 @@ mod tests {
 
     #[test]
     fn tokens_and_marks_nest() {
-        let text = "x: proc.nme <a>";
+        let text = "x: proc.nme &a";
         let html = render(text, &[(3..11, Mark::Error)]);
         assert_eq!(
             html,
-            "<span class=\"hl-key\">x:</span> <span class=\"squiggle-error\">proc.nme</span> &lt;a&gt; "
+            "<span class=\"hl-key\">x:</span> <span class=\"squiggle-error\">proc.nme</span> &amp;a "
         );
         let html = render("a.b", &[(3..3, Mark::Warning)]);
         assert_eq!(html, "a.b ");

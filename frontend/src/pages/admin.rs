@@ -1,25 +1,26 @@
 //! Administration: users and their API tokens, and the collectors reporting to this server.
 
-use crate::client::{self, ApiError, CollectorStatus, CreatedToken, NewToken, NewUser, TokenInfo, User};
-use crate::widgets::{ErrorBox, format_time, loaded};
+use crate::client::{self, ApiError, CollectorList, CreateToken, CreateUser, CreatedToken, TokenList, UserList};
+use crate::widgets::{ErrorBox, format_ns, loaded};
 use leptos::prelude::*;
 use leptos::task::spawn_local;
-use serde_json::Value;
+use rulestudio_api::auth::User;
 
 const ROLES: [&str; 5] = ["viewer", "author", "reviewer", "admin", "collector"];
 
 #[component]
 pub fn AdminPage() -> impl IntoView {
-    let users = LocalResource::new(|| client::get::<Vec<User>>("/users"));
-    let collectors = LocalResource::new(|| client::get::<Vec<CollectorStatus>>("/collectors"));
+    let users = LocalResource::new(|| client::get::<UserList>("/users"));
+    let collectors = LocalResource::new(|| client::get::<CollectorList>("/collectors"));
     let error = RwSignal::new(None::<ApiError>);
     let (name, password, role) = (RwSignal::new(String::new()), RwSignal::new(String::new()), RwSignal::new("author".to_string()));
     let tokens_of = RwSignal::new(None::<String>);
     let create_user = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
-        let req = NewUser { username: name.get_untracked(), password: password.get_untracked(), role: role.get_untracked() };
+        let pw = password.get_untracked();
+        let req = CreateUser { username: name.get_untracked(), password: (!pw.is_empty()).then_some(pw), role: role.get_untracked() };
         spawn_local(async move {
-            match client::post::<_, Value>("/users", &req).await {
+            match client::post::<_, User>("/users", &req).await {
                 Ok(_) => {
                     error.set(None);
                     name.set(String::new());
@@ -39,7 +40,7 @@ pub fn AdminPage() -> impl IntoView {
                 <table class="list">
                     <thead><tr><th scope="col">"User"</th><th scope="col">"Role"</th><th scope="col"><span class="sr-only">"Actions"</span></th></tr></thead>
                     <tbody>
-                        {list.into_iter().map(|u| {
+                        {list.users.into_iter().map(|u| {
                             let n = u.username.clone();
                             view! { <tr><td>{u.username.clone()}</td><td>{u.role.clone()}</td>
                                 <td><button class="link" on:click=move |_| tokens_of.set(Some(n.clone()))>"Tokens"</button></td></tr> }
@@ -51,7 +52,7 @@ pub fn AdminPage() -> impl IntoView {
                 <label for="new-user">"Username"</label>
                 <input id="new-user" required prop:value=name on:input=move |ev| name.set(event_target_value(&ev)) />
                 <label for="new-password">"Password"</label>
-                <input id="new-password" type="password" required prop:value=password on:input=move |ev| password.set(event_target_value(&ev)) />
+                <input id="new-password" type="password" prop:value=password on:input=move |ev| password.set(event_target_value(&ev)) />
                 <label for="new-role">"Role"</label>
                 <select id="new-role" on:change=move |ev| role.set(event_target_value(&ev))>
                     {ROLES.iter().map(|&r| view! { <option value=r selected=r == "author">{r}</option> }).collect_view()}
@@ -61,6 +62,7 @@ pub fn AdminPage() -> impl IntoView {
             {move || tokens_of.get().map(|u| view! { <Tokens username=u /> })}
             <h2>"Collectors"</h2>
             {move || loaded(collectors.get(), |list| {
+                let list = list.collectors;
                 if list.is_empty() {
                     return view! { <p class="empty">"No collector has reported yet."</p> }.into_any();
                 }
@@ -69,8 +71,8 @@ pub fn AdminPage() -> impl IntoView {
                         <thead><tr><th scope="col">"Node"</th><th scope="col">"Last seen"</th><th scope="col">"Events/s"</th><th scope="col">"Dropped"</th><th scope="col">"Lost in kernel"</th></tr></thead>
                         <tbody>
                             {list.into_iter().map(|c| view! {
-                                <tr><td>{c.node}</td><td>{c.last_seen.as_ref().map(format_time)}</td>
-                                <td>{c.events_per_sec.map(|r| format!("{r:.0}"))}</td><td>{c.dropped}</td><td>{c.lost_kernel}</td></tr>
+                                <tr><td>{c.heartbeat.node.clone()}</td><td>{format_ns(c.last_seen)}</td>
+                                <td>{c.events_per_sec.map(|r| format!("{r:.0}"))}</td><td>{c.heartbeat.dropped}</td><td>{c.heartbeat.lost_kernel}</td></tr>
                             }).collect_view()}
                         </tbody>
                     </table>
@@ -90,7 +92,7 @@ fn Tokens(
         let base = base.clone();
         LocalResource::new(move || {
             let base = base.clone();
-            async move { client::get::<Vec<TokenInfo>>(&base).await }
+            async move { client::get::<TokenList>(&base).await }
         })
     };
     let name = RwSignal::new(String::new());
@@ -100,7 +102,7 @@ fn Tokens(
         move |ev: leptos::ev::SubmitEvent| {
             ev.prevent_default();
             let base = base.clone();
-            let req = NewToken { name: name.get_untracked() };
+            let req = CreateToken { name: name.get_untracked() };
             spawn_local(async move {
                 created.set(Some(client::post(&base, &req).await));
                 list.refetch();
@@ -122,7 +124,7 @@ fn Tokens(
                 let base = base.clone();
                 view! {
                     <ul>
-                        {ts.into_iter().map(|t| {
+                        {ts.tokens.into_iter().map(|t| {
                             let path = format!("{base}/{}", client::enc(&t.name));
                             view! { <li>{t.name.clone()}" "<button class="link" on:click=move |_| revoke(path.clone())>"Revoke"</button></li> }
                         }).collect_view()}

@@ -2,7 +2,7 @@
 
 use crate::client::{self, Alert, AlertPage, ApiError};
 use crate::sse;
-use crate::widgets::{ErrorBox, format_time};
+use crate::widgets::{ErrorBox, format_rfc3339};
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 
@@ -85,11 +85,11 @@ pub fn AlertsPage() -> impl IntoView {
                     <ul class="alerts" data-testid="alerts-list">
                         {list.into_iter().map(|a| view! {
                             <li data-testid="alert" data-rule=a.rule.clone()>
-                                <span class="time">{format_time(&a.time)}</span>
+                                <span class="time">{format_rfc3339(&a.time)}</span>
                                 <span class=format!("prio prio-{}", a.priority.to_lowercase())>{a.priority.clone()}</span>
                                 <a class="rule" href=format!("/rules/edit/{}", client::enc(&a.rule))>{a.rule.clone()}</a>
                                 <code class="output">{a.output.clone()}</code>
-                                {a.event_id.map(|id| view! { <a href=format!("/events?id={id}")>{format!("event {id}")}</a> })}
+                                <a href=format!("/events?id={}", a.event_id)>{format!("event {}", a.event_id)}</a>
                             </li>
                         }).collect_view()}
                     </ul>

@@ -1,8 +1,8 @@
 //! Stored events: filter by a Falco condition, user-chosen columns, a detail drawer with every
 //! field and label buttons. "Live" re-queries every few seconds to tail new events.
 
-use crate::client::{self, ApiError, EventPage, EventRecord};
-use crate::widgets::{ErrorBox, LabelButtons, format_time, value_text};
+use crate::client::{self, ApiError, EventPage, StoredEvent};
+use crate::widgets::{ErrorBox, LabelButtons, format_ns, value_text};
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 use std::time::Duration;
@@ -10,12 +10,11 @@ use std::time::Duration;
 const DEFAULT_COLUMNS: &str = "evt.time, evt.type, proc.name, proc.cmdline, fd.name, container.name";
 const TAIL_EVERY: Duration = Duration::from_secs(3);
 
-fn cell(ev: &EventRecord, field: &str) -> String {
-    match ev.fields.get(field) {
-        Some(v) if field == "evt.time" => format_time(v),
-        Some(v) => value_text(v),
-        None => String::new(),
+fn cell(ev: &StoredEvent, field: &str) -> String {
+    if field == "evt.time" {
+        return format_ns(ev.time);
     }
+    ev.fields.get(field).map(value_text).unwrap_or_default()
 }
 
 #[component]
@@ -23,8 +22,8 @@ pub fn EventsPage() -> impl IntoView {
     let filter = RwSignal::new(String::new());
     let applied = RwSignal::new(String::new());
     let columns = RwSignal::new(DEFAULT_COLUMNS.to_string());
-    let events = RwSignal::new(None::<Result<Vec<EventRecord>, ApiError>>);
-    let selected = RwSignal::new(None::<EventRecord>);
+    let events = RwSignal::new(None::<Result<Vec<StoredEvent>, ApiError>>);
+    let selected = RwSignal::new(None::<StoredEvent>);
     let live = RwSignal::new(true);
 
     let fetch = move || {
@@ -94,9 +93,11 @@ pub fn EventsPage() -> impl IntoView {
                         <h2>{format!("Event {}", ev.id)}</h2>
                         <button class="link" on:click=move |_| selected.set(None) aria-label="Close detail">"Close"</button>
                     </div>
-                    <LabelButtons event_id=ev.id rule=None current=ev.label.clone() />
+                    <LabelButtons event_id=ev.id rule=None current=None />
                     <dl class="fields">
-                        {ev.fields.iter().map(|(k, v)| view! { <dt>{k.clone()}</dt><dd>{if k == "evt.time" { format_time(v) } else { value_text(v) }}</dd> }).collect_view()}
+                        <dt>"evt.time"</dt><dd>{format_ns(ev.time)}</dd>
+                        {ev.node.clone().map(|n| view! { <dt>"node"</dt><dd>{n}</dd> })}
+                        {ev.fields.iter().filter(|(k, _)| k.as_str() != "evt.time").map(|(k, v)| view! { <dt>{k.clone()}</dt><dd>{value_text(v)}</dd> }).collect_view()}
                     </dl>
                 </aside>
             })}

@@ -1,21 +1,20 @@
 //! The live set: current files, version history, rollback and download.
 
-use crate::client::{self, ApiError, LiveSet, LiveVersion, RollbackRequest};
+use crate::client::{self, ApiError, LiveHistory, LiveSet, LiveVersionCreated, RollbackRequest};
 use crate::session;
-use crate::widgets::{ErrorBox, format_time, loaded};
+use crate::widgets::{ErrorBox, format_ns, loaded};
 use leptos::prelude::*;
 use leptos::task::spawn_local;
-use serde_json::Value;
 
 #[component]
 pub fn LivePage() -> impl IntoView {
     let live = LocalResource::new(|| client::get::<LiveSet>("/live"));
-    let history = LocalResource::new(|| client::get::<Vec<LiveVersion>>("/live/history"));
+    let history = LocalResource::new(|| client::get::<LiveHistory>("/live/history"));
     let error = RwSignal::new(None::<ApiError>);
     let is_admin = move || session::user().with(|u| u.as_ref().is_some_and(|u| u.role == "admin"));
     let rollback = move |version: i64| {
         spawn_local(async move {
-            match client::post::<_, Value>("/live/rollback", &RollbackRequest { version }).await {
+            match client::post::<_, LiveVersionCreated>("/live/rollback", &RollbackRequest { version }).await {
                 Ok(_) => {
                     error.set(None);
                     live.refetch();
@@ -37,8 +36,7 @@ pub fn LivePage() -> impl IntoView {
             {move || loaded(live.get(), |set| view! {
                 <p data-testid="live-version">
                     {format!("Version {}", set.version)}
-                    {set.promoted_by.clone().map(|by| format!(", promoted by {by}"))}
-                    {set.promoted_at.as_ref().map(|t| format!(" at {}", format_time(t)))}
+                    {format!(", promoted by {} at {}", set.promoted_by, format_ns(set.promoted_at))}
                     {set.proposal.map(|p| view! { " from " <a href=format!("/proposals/{p}")>{format!("proposal #{p}")}</a> })}
                 </p>
                 {set.files.into_iter().map(|f| view! {
@@ -49,20 +47,21 @@ pub fn LivePage() -> impl IntoView {
                 }).collect_view()}
             })}
             <h2>"History"</h2>
-            {move || loaded(history.get(), |versions| view! {
+            {move || loaded(history.get(), |h| view! {
                 <table class="list" data-testid="live-history">
                     <thead><tr>
-                        <th scope="col">"Version"</th><th scope="col">"Promoted"</th><th scope="col">"By"</th>
+                        <th scope="col">"Version"</th><th scope="col">"Promoted"</th><th scope="col">"By"</th><th scope="col">"Note"</th>
                         <th scope="col">"Proposal"</th><th scope="col"><span class="sr-only">"Actions"</span></th>
                     </tr></thead>
                     <tbody>
-                        {versions.into_iter().map(|v| {
+                        {h.versions.into_iter().map(|v| {
                             let version = v.version;
                             view! {
                                 <tr>
                                     <td>{version}</td>
-                                    <td>{v.promoted_at.as_ref().map(format_time)}</td>
+                                    <td>{format_ns(v.promoted_at)}</td>
                                     <td>{v.promoted_by.clone()}</td>
+                                    <td>{v.note.clone()}</td>
                                     <td>{v.proposal.map(|p| view! { <a href=format!("/proposals/{p}")>{format!("#{p}")}</a> })}</td>
                                     <td>
                                         <Show when=is_admin>

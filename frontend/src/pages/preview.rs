@@ -2,44 +2,14 @@
 //! versus the live set, with false-positive counts, samples to label and exception suggestions.
 
 use crate::client::{
-    self, ApiError, PreviewRequest, PreviewResponse, RulePreview, SuggestExceptionRequest, SuggestExceptionResponse,
-    Window,
+    self, ApiError, Base, PreviewRequest, PreviewResponse, RulePreview, SuggestExceptionRequest,
+    SuggestExceptionResponse, Window,
 };
-use crate::widgets::{ErrorBox, Histogram, LabelButtons, format_time, value_text};
+use crate::widgets::{ErrorBox, Histogram, LabelButtons, format_ns};
 use leptos::prelude::*;
 use leptos::task::spawn_local;
-use serde_json::Value;
 
 const WINDOWS: [u64; 4] = [1_000, 10_000, 100_000, 1_000_000];
-
-/// Inserts an `exceptions:` entry into a one-rule draft: under an existing `exceptions:` key,
-/// or as a new key at the end of the rule.
-pub fn insert_exception(draft: &str, entry: &str) -> String {
-    let entry_lines: String = entry.trim_end().lines().enumerate().map(|(i, l)| {
-        if i == 0 { format!("    - {}\n", l.trim_start_matches("- ")) } else { format!("      {l}\n") }
-    }).collect();
-    if let Some(pos) = draft.find("\n  exceptions:") {
-        let line_end = draft[pos + 1..].find('\n').map_or(draft.len(), |p| pos + 1 + p + 1);
-        let mut out = draft.to_string();
-        if line_end > draft.len() {
-            out.push('\n');
-        }
-        out.insert_str(line_end.min(out.len()), &entry_lines);
-        return out;
-    }
-    let mut out = draft.trim_end().to_string();
-    out.push_str("\n  exceptions:\n");
-    out.push_str(&entry_lines);
-    out
-}
-
-fn exception_text(v: &Value) -> String {
-    match v {
-        Value::String(s) => s.clone(),
-        // JSON is YAML flow syntax, so a structured entry can be inserted as it is.
-        other => other.to_string(),
-    }
-}
 
 #[component]
 pub fn PreviewPanel(
@@ -63,9 +33,9 @@ pub fn PreviewPanel(
         busy.set(true);
         let req = PreviewRequest {
             rules: text.get_untracked(),
-            base: "live".to_string(),
-            window: Window::LastEvents { last_events: window.get_untracked() },
-            samples: 20,
+            base: Base::Live,
+            window: Some(Window::LastEvents { last_events: window.get_untracked() }),
+            samples: Some(20),
             group_by: vec!["proc.name".to_string()],
         };
         spawn_local(async move {
@@ -109,7 +79,7 @@ pub fn PreviewPanel(
                 None => view! { <p class="muted">"Run the preview to see what the draft matches on recent events."</p> }.into_any(),
                 Some(Err(e)) => view! { <ErrorBox error=e /> }.into_any(),
                 Some(Ok(r)) => {
-                    let summary = format!("Scanned {} events in {:.0} ms.", r.scanned, r.took_ms);
+                    let summary = format!("Scanned {} events in {} ms.", r.scanned, r.took_ms);
                     let rules = r.rules.clone();
                     view! {
                         <p class="muted" data-testid="preview-summary">{summary}</p>
@@ -144,14 +114,14 @@ fn RuleResult(
             let req = SuggestExceptionRequest {
                 rules: text.get_untracked(),
                 rule: name.clone(),
-                window: Window::LastEvents { last_events: window.get_untracked() },
+                base: Base::Live,
+                window: Some(Window::LastEvents { last_events: window.get_untracked() }),
             };
             spawn_local(async move {
                 suggestion.set(Some(client::post("/preview/suggest-exception", &req).await));
             });
         }
     };
-    let live = rule.live_matched.map(|n| format!("{n}")).unwrap_or_else(|| "—".into());
     let sample_rule = name.clone();
     view! {
         <article class="preview-rule" data-testid="preview-rule" data-rule=name.clone()>
@@ -161,7 +131,7 @@ fn RuleResult(
                 <div><dt>"False positives"</dt><dd data-testid="preview-fp">{rule.false_positives}</dd></div>
                 <div><dt>"True positives"</dt><dd data-testid="preview-tp">{rule.true_positives}</dd></div>
                 <div><dt>"Unlabeled"</dt><dd>{rule.unlabeled}</dd></div>
-                <div><dt>"Live"</dt><dd>{live}</dd></div>
+                <div><dt>"Live"</dt><dd>{rule.live_matched}</dd></div>
                 <div><dt>"Added"</dt><dd class="added">{format!("+{}", rule.added)}</dd></div>
                 <div><dt>"Removed"</dt><dd class="removed">{format!("−{}", rule.removed)}</dd></div>
             </dl>
@@ -173,7 +143,7 @@ fn RuleResult(
                 <table class="groups">
                     <thead><tr><th scope="col">"proc.name"</th><th scope="col">"Matches"</th></tr></thead>
                     <tbody>
-                        {rule.groups.iter().map(|g| view! { <tr><td>{value_text(&g.key)}</td><td>{g.count}</td></tr> }).collect_view()}
+                        {rule.groups.iter().map(|g| view! { <tr><td>{g.key.clone()}</td><td>{g.count}</td></tr> }).collect_view()}
                     </tbody>
                 </table>
             })}
@@ -183,18 +153,16 @@ fn RuleResult(
             {move || suggestion.get().map(|s| match s {
                 Err(e) => view! { <ErrorBox error=e /> }.into_any(),
                 Ok(s) => {
-                    let entry = exception_text(&s.exception);
                     let after = format!(
-                        "After: {} matched, {} false positives",
-                        s.matched_after.map_or("?".into(), |n| n.to_string()),
-                        s.false_positives_after.map_or("?".into(), |n| n.to_string())
+                        "With it: {} matched (was {}), {} false positives (was {})",
+                        s.after.matched, s.before.matched, s.after.false_positives, s.before.false_positives
                     );
-                    let to_apply = entry.clone();
+                    let to_apply = s.rules.clone();
                     view! {
                         <div class="suggestion">
-                            <pre>{entry}</pre>
+                            <pre>{s.yaml.clone()}</pre>
                             <p class="muted">{after}</p>
-                            <button on:click=move |_| on_apply.run(insert_exception(&text.get_untracked(), &to_apply))>"Apply"</button>
+                            <button data-testid="apply-exception" on:click=move |_| on_apply.run(to_apply.clone())>"Apply"</button>
                         </div>
                     }.into_any()
                 }
@@ -206,9 +174,9 @@ fn RuleResult(
                     let rule_name = sample_rule.clone();
                     view! {
                         <li data-testid="preview-sample" data-event-id=s.event_id>
-                            <span class="time">{format_time(&s.time)}</span>
+                            <span class="time">{format_ns(s.time)}</span>
                             <code class="output">{s.output.clone()}</code>
-                            <LabelButtons event_id=s.event_id rule=Some(rule_name) current=s.label.clone() on_done=rerun />
+                            <LabelButtons event_id=s.event_id rule=Some(rule_name) current=None on_done=rerun />
                         </li>
                     }
                 }).collect_view()}
@@ -217,21 +185,3 @@ fn RuleResult(
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::insert_exception;
-
-    #[test]
-    fn exception_goes_under_the_rule() {
-        let draft = "- rule: r\n  condition: x\n";
-        assert_eq!(
-            insert_exception(draft, "{\"name\":\"a\",\"fields\":[\"proc.name\"],\"values\":[[\"b\"]]}"),
-            "- rule: r\n  condition: x\n  exceptions:\n    - {\"name\":\"a\",\"fields\":[\"proc.name\"],\"values\":[[\"b\"]]}\n"
-        );
-        let draft = "- rule: r\n  exceptions:\n    - name: old\n  condition: x\n";
-        assert_eq!(
-            insert_exception(draft, "name: new\nfields: [proc.name]"),
-            "- rule: r\n  exceptions:\n    - name: new\n      fields: [proc.name]\n    - name: old\n  condition: x\n"
-        );
-    }
-}

@@ -1,0 +1,53 @@
+//! The JSON the `rulestudio` CLI prints. Automation depends on these names: extend, never rename.
+
+use crate::diagnostic::DiagnosticJson;
+use serde::{Deserialize, Serialize};
+
+/// `rulestudio lint --format json`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct LintReport {
+    /// `ok` or `error`: what Falco would say about loading these files.
+    pub result: String,
+    pub diagnostics: Vec<DiagnosticJson>,
+    pub rules: usize,
+    pub enabled_rules: Vec<String>,
+    pub macros: usize,
+    pub lists: usize,
+}
+
+/// `rulestudio explain --format json`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ExplainReport {
+    pub rules: Vec<ExplainedRule>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ExplainedRule {
+    pub name: String,
+    pub enabled: bool,
+    pub priority: String,
+    pub source: String,
+    pub tags: Vec<String>,
+    /// `null` when the condition did not compile.
+    pub evt_types: Option<Vec<String>>,
+    pub condition: String,
+    pub compiled_condition: Option<String>,
+    pub output: String,
+}
+
+/// One line of `rulestudio check --format json`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct CheckResult {
+    pub valid: bool,
+    pub diagnostics: Vec<DiagnosticJson>,
+}
+
+/// One line of `rulestudio eval --format json`: an (event, matching rule) pair.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct EvalMatch {
+    /// 0-based line number of the event in the events file.
+    pub event: usize,
+    pub rule: String,
+    pub priority: String,
+    pub output: String,
+}

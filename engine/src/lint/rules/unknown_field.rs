@@ -1,0 +1,51 @@
+//! ## What it does
+//! Finds field names Falco does not define and says which field was meant: a known
+//! substitute (`proc.executable` → `proc.exepath`, `k8s.pod.privileged` →
+//! `container.privileged`, `evt.path` → `fd.name`, `evt.remote_ip` → `fd.rip`/`fd.rnet`,
+//! `evt.remote_port` → `fd.rport`, `fd.family` → `fd.type`, …) or the closest spelling.
+//!
+//! ## Why is this bad?
+//! Falco rejects the rule: "filter_check called with nonexistent field"
+//! (`LOAD_ERR_COMPILE_CONDITION`). These names are common in rules written from memory or by
+//! assistants and read plausibly, which makes them hard to spot.
+//!
+//! ## Example
+//! ```yaml
+//! condition: not proc.executable in (/usr/bin/app) and k8s.pod.privileged = true
+//! ```
+//! Use instead:
+//! ```yaml
+//! condition: not proc.exepath in (/usr/bin/app) and container.privileged = true
+//! ```
+//!
+//! ## Fix
+//! Replaces the name: safe for a known substitute, unsafe for a spelling guess.
+
+use crate::diagnostic::Applicability;
+use crate::fields;
+use crate::lint::aliases;
+use crate::lint::sink::Sink;
+use crate::lint::source::Item;
+
+pub(crate) fn run(item: &Item, sink: &mut Sink) {
+    let Some(cond) = &item.condition else { return };
+    if !item.is_syscall() {
+        return;
+    }
+    for f in &cond.scan.fields {
+        if fields::resolve(&f.name).is_some() || aliases::garbled(&f.name).is_some() {
+            continue;
+        }
+        let check = cond.scan.checks.iter().find(|c| c.field.as_ref() == Some(f));
+        let meant = aliases::meant(&f.name, check, &cond.scan);
+        let fix = meant.as_ref().and_then(|m| {
+            let apply = if m.certain { Applicability::Safe } else { Applicability::Unsafe };
+            sink.condition_fix(format!("Replace with `{}`", m.field), apply, &[(f.name_span.clone(), m.field.clone())])
+        });
+        let help = meant.map_or_else(
+            || "see `docs/lints.md` or `rulestudio` field completion for the syscall fields".to_owned(),
+            |m| if m.certain { format!("use `{}`: {}", m.field, m.why) } else { format!("did you mean `{}`?", m.field) },
+        );
+        sink.report_in_condition(f.name_span.clone(), format!("unknown field `{}`", f.name)).help(help).fix(fix);
+    }
+}
