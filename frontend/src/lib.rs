@@ -1,1 +1,19 @@
-//! The Leptos studio UI, compiled to wasm.
+//! The Leptos studio UI, compiled to wasm: an app shell over one typed REST client, with the
+//! rules engine linked in for lint-as-you-type.
+
+mod app;
+mod client;
+mod diff;
+mod editor;
+mod pages;
+mod session;
+mod sse;
+mod widgets;
+
+use wasm_bindgen::prelude::*;
+
+#[wasm_bindgen(start)]
+pub fn start() {
+    console_error_panic_hook::set_once();
+    leptos::mount::mount_to_body(app::App);
+}

@@ -1,0 +1,11 @@
+//! One module per page.
+
+pub mod admin;
+pub mod alerts;
+pub mod editor;
+pub mod events;
+pub mod live;
+pub mod login;
+pub mod preview;
+pub mod proposals;
+pub mod rules;

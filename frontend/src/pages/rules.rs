@@ -1,0 +1,84 @@
+//! The live set's rules, as the in-browser engine loads them, with links to edit each.
+
+use crate::client::{self, LiveSet};
+use crate::editor::lint;
+use crate::widgets::loaded;
+use leptos::prelude::*;
+use rulestudio_engine::loader::{LoadOptions, load};
+
+#[derive(Debug, Clone, PartialEq)]
+struct Row {
+    name: String,
+    priority: &'static str,
+    tags: Vec<String>,
+    enabled: bool,
+    file: String,
+}
+
+fn rows(set: &LiveSet) -> Vec<Row> {
+    let files = lint::source_files(&set.files);
+    let loaded = load(&files, &LoadOptions::default());
+    loaded
+        .rules
+        .iter()
+        .map(|r| Row {
+            name: r.name.clone(),
+            priority: r.priority.as_str(),
+            tags: r.tags.clone(),
+            enabled: r.enabled,
+            file: files.get(r.span.file.0 as usize).map(|f| f.name.clone()).unwrap_or_default(),
+        })
+        .collect()
+}
+
+#[component]
+pub fn RulesPage() -> impl IntoView {
+    let live = LocalResource::new(|| client::get::<LiveSet>("/live"));
+    let query = RwSignal::new(String::new());
+    view! {
+        <section class="page">
+            <div class="pane-head">
+                <h1>"Rules"</h1>
+                <input type="search" aria-label="Filter rules" placeholder="Filter by name or tag"
+                    prop:value=query on:input=move |ev| query.set(event_target_value(&ev)) />
+                <a class="button primary" href="/rules/new" data-testid="rule-new">"New rule"</a>
+            </div>
+            {move || loaded(live.get(), |set| {
+                let all = rows(&set);
+                let version = set.version;
+                view! {
+                    <p class="muted">{format!("Live set version {version}: {} rules.", all.len())}</p>
+                    <table class="list">
+                        <thead><tr>
+                            <th scope="col">"Rule"</th><th scope="col">"Priority"</th><th scope="col">"Tags"</th>
+                            <th scope="col">"File"</th><th scope="col"><span class="sr-only">"Actions"</span></th>
+                        </tr></thead>
+                        <tbody>
+                            {move || {
+                                let q = query.get().to_lowercase();
+                                let shown: Vec<Row> = all.iter().filter(|r| q.is_empty()
+                                    || r.name.to_lowercase().contains(&q)
+                                    || r.tags.iter().any(|t| t.to_lowercase().contains(&q))).cloned().collect();
+                                if shown.is_empty() {
+                                    return view! { <tr><td colspan="5" class="muted">"No rule matches."</td></tr> }.into_any();
+                                }
+                                shown.into_iter().map(|r| {
+                                    let href = format!("/rules/edit/{}", client::enc(&r.name));
+                                    view! {
+                                        <tr class:disabled=!r.enabled data-testid="rule-row" data-rule=r.name.clone()>
+                                            <td>{r.name.clone()}{(!r.enabled).then_some(view! { <small class="muted">" (disabled)"</small> })}</td>
+                                            <td><span class=format!("prio prio-{}", r.priority.to_lowercase())>{r.priority}</span></td>
+                                            <td class="tags">{r.tags.iter().map(|t| view! { <span class="tag">{t.clone()}</span> }).collect_view()}</td>
+                                            <td class="muted">{r.file.clone()}</td>
+                                            <td><a href=href aria-label=format!("Edit {}", r.name)>"Edit"</a></td>
+                                        </tr>
+                                    }
+                                }).collect_view().into_any()
+                            }}
+                        </tbody>
+                    </table>
+                }
+            })}
+        </section>
+    }
+}

@@ -1,0 +1,56 @@
+//! Who is signed in. One signal for the whole app: the REST client clears it on any 401, and
+//! the shell then shows the login page.
+
+use crate::client::{self, ApiResult, LoginRequest, SessionInfo};
+use leptos::prelude::*;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Status {
+    /// The start-up check (`GET /api/v1/session`) has not answered yet.
+    Unknown,
+    SignedOut,
+    SignedIn,
+}
+
+thread_local! {
+    static USER: RwSignal<Option<SessionInfo>> = RwSignal::new(None);
+    static STATUS: RwSignal<Status> = RwSignal::new(Status::Unknown);
+}
+
+pub fn user() -> RwSignal<Option<SessionInfo>> {
+    USER.with(|u| *u)
+}
+
+pub fn status() -> RwSignal<Status> {
+    STATUS.with(|s| *s)
+}
+
+/// Called by the client on 401.
+pub fn expired() {
+    user().set(None);
+    status().set(Status::SignedOut);
+}
+
+/// Asks the server whether the cookie still holds a session.
+pub async fn restore() {
+    match client::get::<SessionInfo>("/session").await {
+        Ok(info) => {
+            user().set(Some(info));
+            status().set(Status::SignedIn);
+        }
+        Err(_) => expired(),
+    }
+}
+
+pub async fn login(username: String, password: String) -> ApiResult<()> {
+    let info: SessionInfo = client::post("/session", &LoginRequest { username, password }).await?;
+    user().set(Some(info));
+    status().set(Status::SignedIn);
+    Ok(())
+}
+
+pub async fn logout() {
+    // Signing out locally is what matters; a failed DELETE only leaves a cookie that expires.
+    let _ = client::delete("/session").await;
+    expired();
+}

@@ -1,0 +1,152 @@
+//! Small shared view pieces: error boxes, the histogram, label buttons, time formatting.
+
+use crate::client::{self, ApiError, Bucket, Label, LabelRequest};
+use leptos::prelude::*;
+use leptos::task::spawn_local;
+use serde_json::Value;
+
+/// An API error as the user should read it, with the server's diagnostics listed.
+#[component]
+pub fn ErrorBox(
+    /// The error to show.
+    error: ApiError,
+) -> impl IntoView {
+    let diags = error.diagnostics().to_vec();
+    view! {
+        <div class="error" role="alert">
+            <strong>{error.to_string()}</strong>
+            <ul>
+                {diags
+                    .into_iter()
+                    .map(|d| view! { <li>{format!("{}:{}: {} [{}]", d.line, d.column, d.message, d.code)}</li> })
+                    .collect_view()}
+            </ul>
+        </div>
+    }
+}
+
+/// Renders `Option<Result<T, ApiError>>` from a resource: loading, error, or `ok(value)`.
+pub fn loaded<T: Clone + 'static, V: IntoView + 'static>(
+    state: Option<Result<T, ApiError>>,
+    ok: impl FnOnce(T) -> V,
+) -> AnyView {
+    match state {
+        None => view! { <p class="muted">"Loading…"</p> }.into_any(),
+        Some(Err(e)) => view! { <ErrorBox error=e /> }.into_any(),
+        Some(Ok(v)) => ok(v).into_any(),
+    }
+}
+
+fn format_ms(ms: f64) -> Option<String> {
+    if !ms.is_finite() {
+        return None;
+    }
+    let d = js_sys::Date::new(&wasm_bindgen::JsValue::from_f64(ms));
+    Some(format!(
+        "{:04}-{:02}-{:02} {:02}:{:02}:{:02}",
+        d.get_full_year(),
+        d.get_month() + 1,
+        d.get_date(),
+        d.get_hours(),
+        d.get_minutes(),
+        d.get_seconds()
+    ))
+}
+
+/// Nanoseconds since the epoch (`evt.time`, API timestamps) as local `YYYY-MM-DD HH:MM:SS`.
+pub fn format_ns(ns: i64) -> String {
+    format_ms(ns as f64 / 1e6).unwrap_or_else(|| ns.to_string())
+}
+
+/// An RFC 3339 time (alerts, as Falco prints them) in the same local format.
+pub fn format_rfc3339(t: &str) -> String {
+    format_ms(js_sys::Date::parse(t)).unwrap_or_else(|| t.to_string())
+}
+
+/// A JSON field value as plain text (strings without quotes).
+pub fn value_text(v: &Value) -> String {
+    match v {
+        Value::String(s) => s.clone(),
+        Value::Array(items) => items.iter().map(value_text).collect::<Vec<_>>().join(", "),
+        other => other.to_string(),
+    }
+}
+
+/// Match counts over time as SVG bars.
+#[component]
+pub fn Histogram(
+    /// Buckets in time order.
+    buckets: Vec<Bucket>,
+) -> impl IntoView {
+    const W: f64 = 320.0;
+    const H: f64 = 60.0;
+    let max = buckets.iter().map(|b| b.count).max().unwrap_or(0).max(1) as f64;
+    let n = buckets.len().max(1) as f64;
+    let bw = W / n;
+    let bars = buckets
+        .iter()
+        .enumerate()
+        .map(|(i, b)| {
+            let h = (b.count as f64 / max) * (H - 2.0);
+            let title = format!("{}: {}", format_ns(b.t), b.count);
+            view! {
+                <rect x=i as f64 * bw y=H - h width=(bw - 1.0).max(1.0) height=h>
+                    <title>{title}</title>
+                </rect>
+            }
+        })
+        .collect_view();
+    view! {
+        <svg class="histogram" viewBox=format!("0 0 {W} {H}") role="img" aria-label="Matches over time">
+            {bars}
+        </svg>
+    }
+}
+
+/// Benign / malicious / clear buttons for one event; `on_done` runs after the label is stored.
+#[component]
+pub fn LabelButtons(
+    /// The event to label.
+    event_id: i64,
+    /// The rule the label is about, when labelling a rule's match.
+    rule: Option<String>,
+    /// The current label, to show which one is set.
+    current: Option<String>,
+    /// Called after the server stored the label.
+    #[prop(optional, into)]
+    on_done: Option<Callback<()>>,
+) -> impl IntoView {
+    let label = RwSignal::new(current);
+    let error = RwSignal::new(None::<ApiError>);
+    let set = move |value: &'static str| {
+        let rule = rule.clone();
+        spawn_local(async move {
+            let req = LabelRequest { label: value.to_string(), rule, note: None };
+            match client::post::<_, Label>(&format!("/events/{event_id}/label"), &req).await {
+                Ok(_) => {
+                    label.set((value != "clear").then(|| value.to_string()));
+                    error.set(None);
+                    if let Some(cb) = on_done {
+                        cb.run(());
+                    }
+                }
+                Err(e) => error.set(Some(e)),
+            }
+        });
+    };
+    let pressed = move |v: &str| label.with(|l| l.as_deref() == Some(v)).to_string();
+    let set_b = set.clone();
+    let set_m = set.clone();
+    view! {
+        <span class="labels" role="group" aria-label="Label this event">
+            <button class="benign" data-testid="label-benign" aria-pressed=move || pressed("benign") on:click=move |_| set_b("benign")>
+                "Benign"
+            </button>
+            <button class="malicious" data-testid="label-malicious" aria-pressed=move || pressed("malicious") on:click=move |_| set_m("malicious")>
+                "Malicious"
+            </button>
+            <button class="link" data-testid="label-clear" on:click=move |_| set("clear")>"Clear"</button>
+            {move || error.get().map(|e| view! { <span class="error-inline">{e.to_string()}</span> })}
+        </span>
+    }
+}

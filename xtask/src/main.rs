@@ -1,0 +1,66 @@
+//! `cargo xtask dist [--dev]`: compiles `rulestudio-frontend` to wasm32 and writes
+//! `frontend/dist/` (index.html, the wasm-bindgen JS glue, the wasm module, style.css), which
+//! `rulestudio serve` serves at `/`. Everything it needs comes from crates.io through Cargo:
+//! the wasm-bindgen CLI support library is linked in here, so nothing is downloaded at build time.
+
+use anyhow::{Context, Result, bail};
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+const CRATE: &str = "rulestudio-frontend";
+const WASM_TARGET: &str = "wasm32-unknown-unknown";
+
+fn main() -> Result<()> {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    match args.first().map(String::as_str) {
+        Some("dist") => dist(args[1..].iter().any(|a| a == "--dev")),
+        _ => bail!("usage: cargo xtask dist [--dev]"),
+    }
+}
+
+fn workspace_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("xtask lives one level below the workspace root").to_path_buf()
+}
+
+fn dist(dev: bool) -> Result<()> {
+    let root = workspace_root();
+    let profile = if dev { "debug" } else { "release" };
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    let mut build = Command::new(cargo);
+    build.current_dir(&root).args(["build", "-p", CRATE, "--lib", "--target", WASM_TARGET]);
+    if !dev {
+        build.arg("--release");
+        // Debug info only bloats the module (wasm-bindgen strips it anyway); keep it out of the
+        // wasm build without touching the workspace's release profile used by native binaries.
+        build.env("CARGO_PROFILE_RELEASE_DEBUG", "0");
+    }
+    let status = build.status().context("running cargo build for the frontend")?;
+    if !status.success() {
+        bail!("cargo build of {CRATE} for {WASM_TARGET} failed ({status})");
+    }
+
+    let target_dir = std::env::var_os("CARGO_TARGET_DIR").map(PathBuf::from).unwrap_or_else(|| root.join("target"));
+    let wasm = target_dir.join(WASM_TARGET).join(profile).join(format!("{}.wasm", CRATE.replace('-', "_")));
+    let out = root.join("frontend/dist");
+    if out.exists() {
+        std::fs::remove_dir_all(&out).with_context(|| format!("clearing {}", out.display()))?;
+    }
+    std::fs::create_dir_all(&out).with_context(|| format!("creating {}", out.display()))?;
+
+    wasm_bindgen_cli_support::Bindgen::new()
+        .input_path(&wasm)
+        .out_name("rulestudio")
+        .web(true)?
+        .debug(dev)
+        .keep_debug(dev)
+        .generate(&out)
+        .with_context(|| format!("wasm-bindgen on {}", wasm.display()))?;
+
+    for asset in ["index.html", "style.css", "favicon.svg"] {
+        let from = root.join("static").join(asset);
+        std::fs::copy(&from, out.join(asset)).with_context(|| format!("copying {}", from.display()))?;
+    }
+    let size = std::fs::metadata(out.join("rulestudio_bg.wasm"))?.len();
+    println!("frontend/dist written ({profile}, wasm {} KiB)", size / 1024);
+    Ok(())
+}
