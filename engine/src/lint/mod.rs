@@ -64,6 +64,29 @@ fn inside(inner: Span, outer: Span) -> bool {
     inner.file == outer.file && outer.start <= inner.start && inner.end <= outer.end
 }
 
+/// Lints in unit tests, with the loader, as `rulestudio lint` does.
+#[cfg(test)]
+pub(crate) mod testing {
+    use super::*;
+    use crate::fix::{self, FixLevel};
+
+    /// `text`, one rules file, with the fixes (safe and unsafe) of the `code` diagnostics applied
+    /// once.
+    pub fn fixed(text: &str, code: &str) -> String {
+        let files = [SourceFile { name: "r.yaml".into(), text: text.into() }];
+        let diagnostics = lint(&files, &LoadOptions::default()).diagnostics;
+        let fixes = diagnostics.iter().filter(|d| d.code.0 == code).filter_map(|d| d.fix.as_ref()).filter(|f| FixLevel::Unsafe.allows(f.applicability));
+        fix::apply(text, fixes).0
+    }
+
+    /// The condition of a rule with `condition`, after [`fixed`].
+    pub fn fixed_condition(condition: &str, code: &str) -> String {
+        let rule = format!("- rule: r\n  desc: d\n  condition: {condition}\n  output: o\n  priority: Warning\n");
+        let out = fixed(&rule, code);
+        out.lines().find_map(|l| l.strip_prefix("  condition: ")).unwrap_or_default().to_owned()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
