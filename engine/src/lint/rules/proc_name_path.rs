@@ -109,7 +109,7 @@ fn resolved(path: &str) -> Option<String> {
 
 #[cfg(test)]
 mod tests {
-    use crate::lint::testing::fixed_condition;
+    use crate::lint::testing::{fixed_condition, rule};
 
     /// Names become command names; locations (prefixes, patterns, directories) compare the
     /// executable path.
@@ -126,14 +126,13 @@ mod tests {
             ("proc.name = /usr/bin/", "proc.exepath = /usr/bin/"),
         ];
         for (check, want) in cases {
-            assert_eq!(fixed_condition(&format!("evt.type = execve and {check}"), "RS007"), format!("evt.type = execve and {want}"));
+            assert_eq!(fixed_condition("d", &format!("evt.type = execve and {check}"), "RS007"), format!("evt.type = execve and {want}"));
         }
     }
 
     #[test]
     fn the_help_names_the_resolved_path() {
-        let rule = "- rule: r\n  desc: d\n  condition: evt.type = execve and proc.name = /bin/bash\n  output: o\n  priority: Warning\n";
-        let files = [crate::loader::SourceFile { name: "r.yaml".into(), text: rule.into() }];
+        let files = [crate::loader::SourceFile { name: "r.yaml".into(), text: rule("d", "evt.type = execve and proc.name = /bin/bash") }];
         let ds = crate::lint::lint(&files, &Default::default()).diagnostics;
         let help = ds.iter().find(|d| d.code.0 == "RS007").and_then(|d| d.help.clone()).unwrap_or_default();
         assert!(help.contains("`bash`") && help.contains("`proc.exepath`") && help.contains("`/usr/bin/bash`"), "{help}");
