@@ -1,6 +1,8 @@
 //! The article's seven rules (`tests/fixtures/article-rules.yaml`) through the real binary, run
-//! from the repository root as a user would: `lint --fix --unsafe-fixes` turns a copy into valid
-//! Falco that `rulestudio test` proves catches the behaviour each rule describes.
+//! from the repository root as a user would: `lint` explains every problem (the text report is
+//! kept in `tests/fixtures/article-rules.lint.txt`; `UPDATE_EXPECT=1` refreshes it), and
+//! `lint --fix --unsafe-fixes` turns a copy into valid Falco that `rulestudio test` proves
+//! catches the behaviour each rule describes.
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
@@ -41,4 +43,17 @@ fn fixed_seed_rules_pass_their_tests() {
     let last = results.lines().last().unwrap_or("");
     let passed: usize = last.strip_suffix(" passed, 0 failed").and_then(|n| n.parse().ok()).unwrap_or_else(|| panic!("{results}"));
     assert!(passed >= 14, "two events per rule at least: {results}");
+}
+
+#[test]
+fn lint_text_report_snapshot() {
+    let out = rulestudio(&["lint", FALCO_RULES, SEED]);
+    assert_eq!(out.status.code(), Some(1), "the seed rules do not load: {}", String::from_utf8_lossy(&out.stderr));
+    let report = stdout(&out);
+    let path = root().join("tests/fixtures/article-rules.lint.txt");
+    if std::env::var_os("UPDATE_EXPECT").is_some() {
+        std::fs::write(&path, &report).expect("write the snapshot");
+    }
+    let want = std::fs::read_to_string(&path).unwrap_or_default();
+    assert!(report == want, "{} is stale; run with UPDATE_EXPECT=1\n{report}", path.display());
 }
