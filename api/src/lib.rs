@@ -2,6 +2,13 @@
 //! The server, the CLI and the frontend import them from here; none defines its own copy.
 //! Engine types are deliberately not `Serialize`: conversion happens here, at the boundary.
 
+pub mod alerts;
+pub mod auth;
 pub mod cli;
 pub mod collector;
 pub mod diagnostic;
+pub mod error;
+pub mod events;
+pub mod live;
+pub mod preview;
+pub mod time;

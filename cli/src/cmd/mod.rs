@@ -3,6 +3,7 @@ pub mod demo;
 pub mod eval;
 pub mod explain;
 pub mod lint;
+pub mod serve;
 pub mod test;
 
 use rulestudio_api::diagnostic::FileText;

@@ -207,7 +207,9 @@ pub struct Literal {
 pub enum Rhs {
     /// A single constant (quoted, bare string or number).
     Value(Literal),
-    /// `(a, b, c)`, or a bare identifier after a list operator (one item).
+    /// `(a, b, c)`, or a bare identifier after a list operator (one item). In the bare form the
+    /// list's span is the item's span: that is how the canonical rendering knows to write it
+    /// without parentheses, as libs (where it is a plain value) does.
     List { items: Vec<Literal>, span: Span },
     /// A transformer on the right-hand side: a field comparison.
     Transformer(Transformer),

@@ -21,8 +21,12 @@ pub fn parse(text: &str) -> Parsed<Expr> {
     parse_with_max_depth(text, DEFAULT_MAX_DEPTH)
 }
 
-/// Parses with a given nesting limit (libs' own default is 100). The limit bounds the parser's
-/// recursion: past it the parse stops with "exceeded max depth limit of N".
+/// Parses with a given nesting limit (libs' own default is 100); limits above
+/// [`DEFAULT_MAX_DEPTH`] are lowered to it. The limit bounds the parser's recursion: past it the
+/// parse stops with "exceeded max depth limit of N".
 pub fn parse_with_max_depth(text: &str, max_depth: u32) -> Parsed<Expr> {
     parser::Parser::new(text, max_depth).parse()
 }
+
+#[cfg(test)]
+mod tests;

@@ -13,7 +13,9 @@ use super::escape::unescape;
 use super::lexer;
 use crate::span::Span;
 
-/// Checks a rule condition may nest (Falco raises libs' default of 100 for rule conditions).
+/// How deep a rule condition may nest (Falco raises libs' default of 100 for rule conditions).
+/// Also the highest limit accepted: it keeps the parser's own stack use bounded (measured: under
+/// 64 KB in release and 256 KB in debug builds at this depth).
 pub const DEFAULT_MAX_DEPTH: u32 = 1000;
 
 /// Past this many errors the text is probably not a condition at all; stop reporting.
@@ -57,7 +59,6 @@ pub(crate) struct Parser<'a> {
     src: &'a str,
     b: &'a [u8],
     pos: usize,
-    depth: u32,
     max_depth: u32,
     /// Open parentheses around the cursor: decides whether `)` ends an expression.
     nesting: u32,
@@ -77,8 +78,7 @@ impl<'a> Parser<'a> {
             src,
             b: src.as_bytes(),
             pos: 0,
-            depth: 0,
-            max_depth,
+            max_depth: max_depth.min(DEFAULT_MAX_DEPTH),
             nesting: 0,
             last: "",
             last_quoted: false,
@@ -93,85 +93,100 @@ impl<'a> Parser<'a> {
             self.report(Span::local(0, 0), "filter input string is empty".into());
             return Parsed { tree: Expr { kind: ExprKind::Error, span: Span::local(0, 0) }, errors: self.errors };
         }
-        let tree = match self.parse_or() {
-            Ok(tree) if !self.fatal => tree,
+        let tree = match self.parse_or(0) {
+            Ok(tree) if !self.fatal => *tree,
             _ => Expr { kind: ExprKind::Error, span: Span::local(0, self.src.len()) },
         };
-        // The and/or loops consume everything up to the end or a stray `)`, which they report.
-        debug_assert!(self.fatal || self.pos == self.b.len(), "parser stopped early at {}", self.pos);
+        // The and/or loops consume everything up to the end (reporting what they skip); should
+        // they ever stop early, the rest is still reported rather than silently dropped.
+        if !self.fatal && self.pos < self.b.len() {
+            let span = self.token_span(self.pos);
+            let message = self.garbage_message();
+            self.report(span, message);
+        }
         Parsed { tree, errors: self.errors }
     }
 
     // ---------------------------------------------------------------------------------------
-    // Grammar (one function per libs function; `guarded` mirrors libs' depth_guard)
+    // Grammar: one function per libs function. `d` is the caller's recursion depth; functions
+    // that have a depth_guard in libs start with `let d = self.enter(d)?;`. Keeping the depth in
+    // an argument needs no cleanup on early returns, and the frames on the recursion path
+    // (or → and → not → check → parentheses) stay small: the check itself is parsed out of line.
 
-    fn guarded<T>(&mut self, f: impl FnOnce(&mut Self) -> PResult<T>) -> PResult<T> {
-        self.depth += 1;
-        let result = if self.depth >= self.max_depth {
-            if !self.fatal {
-                let span = self.token_span(self.pos);
-                self.report(span, format!("exceeded max depth limit of {}", self.max_depth));
-                self.fatal = true;
-            }
-            Err(Stop)
-        } else {
-            f(self)
-        };
-        self.depth -= 1;
-        result
+    /// libs' depth_guard: the limit counts parser functions, not parentheses.
+    fn enter(&mut self, d: u32) -> PResult<u32> {
+        let d = d + 1;
+        if d < self.max_depth {
+            return Ok(d);
+        }
+        self.depth_exceeded();
+        Err(Stop)
     }
 
-    fn parse_or(&mut self) -> PResult<Expr> {
-        self.guarded(|p| {
-            p.blank();
-            let mut children = vec![p.parse_and()?];
-            loop {
-                p.blank();
-                if p.fatal {
-                    return Err(Stop);
-                }
-                let kw = p.pos;
-                if !p.lex_str("or") {
-                    break;
-                }
-                let child = if p.blank() {
-                    p.parse_and()?
-                } else if p.lex_str("(") {
-                    let child = p.embedded_remainder()?;
-                    p.after_parenthesised_or_operand(child)?
-                } else {
-                    p.keyword_without_blank(kw, "or")
-                };
-                children.push(child);
+    #[cold]
+    #[inline(never)]
+    fn depth_exceeded(&mut self) {
+        if !self.fatal {
+            let span = self.token_span(self.pos);
+            self.report(span, format!("exceeded max depth limit of {}", self.max_depth));
+            self.fatal = true;
+        }
+    }
+
+    fn parse_or(&mut self, d: u32) -> PResult<Box<Expr>> {
+        let d = self.enter(d)?;
+        self.blank();
+        let mut children = vec![self.parse_and(d)?];
+        loop {
+            self.blank();
+            if self.fatal {
+                return Err(Stop);
             }
-            Ok(nary(children, ExprKind::Or))
-        })
+            let kw = self.pos;
+            if !self.lex_str("or") {
+                break;
+            }
+            let child = if self.blank() {
+                self.parse_and(d)?
+            } else if self.lex_str("(") {
+                let child = self.embedded_remainder(d)?;
+                self.after_parenthesised_or_operand(child, d)?
+            } else {
+                self.keyword_without_blank(kw, "or")
+            };
+            children.push(child);
+        }
+        Ok(nary(children, ExprKind::Or))
     }
 
     /// libs does not continue an `and` chain after `or(...)`: `a or(b) and c` is an error there.
     /// Report it like libs would, then parse the chain anyway to keep the tree useful.
-    fn after_parenthesised_or_operand(&mut self, child: Expr) -> PResult<Expr> {
+    #[inline(never)]
+    fn after_parenthesised_or_operand(&mut self, child: Box<Expr>, d: u32) -> PResult<Box<Expr>> {
         self.sync();
         self.blank();
-        if !self.at_keyword("and") {
+        if self.at_keyword("and") {
+            let span = self.token_span(self.pos);
+            let message = self.garbage_message();
+            self.report(span, message);
+        } else {
+            // Other garbage is reported here; skipping it may stop at an `and`.
             self.skip_trailing_garbage();
-            return Ok(child);
+            if !self.at_keyword("and") {
+                return Ok(child);
+            }
         }
-        let span = self.token_span(self.pos);
-        let message = self.garbage_message();
-        self.report(span, message);
-        self.and_tail(child)
+        self.and_tail(child, d)
     }
 
-    fn parse_and(&mut self) -> PResult<Expr> {
-        self.guarded(|p| {
-            p.blank();
-            let first = p.operand()?;
-            p.and_tail(first)
-        })
+    fn parse_and(&mut self, d: u32) -> PResult<Box<Expr>> {
+        let d = self.enter(d)?;
+        self.blank();
+        let first = self.operand(d)?;
+        self.and_tail(first, d)
     }
 
-    fn and_tail(&mut self, first: Expr) -> PResult<Expr> {
+    fn and_tail(&mut self, first: Box<Expr>, d: u32) -> PResult<Box<Expr>> {
         let mut children = vec![first];
         loop {
             self.blank();
@@ -184,9 +199,9 @@ impl<'a> Parser<'a> {
                 break;
             }
             let child = if self.blank() {
-                self.operand()?
+                self.operand(d)?
             } else if self.lex_str("(") {
-                let child = self.embedded_remainder()?;
+                let child = self.embedded_remainder(d)?;
                 self.sync();
                 child
             } else {
@@ -198,98 +213,102 @@ impl<'a> Parser<'a> {
     }
 
     /// An operand of `and`: the recovery point for errors inside a `not`/check.
-    fn operand(&mut self) -> PResult<Expr> {
+    fn operand(&mut self, d: u32) -> PResult<Box<Expr>> {
         let start = self.pos;
-        let result = self.parse_not();
+        let result = self.parse_not(d);
         if self.fatal {
             return Err(Stop);
         }
         self.sync();
-        Ok(result.unwrap_or_else(|Stop| Expr { kind: ExprKind::Error, span: self.trimmed(start, self.pos) }))
+        Ok(result.unwrap_or_else(|Stop| error_node(self.trimmed(start, self.pos))))
     }
 
-    fn keyword_without_blank(&mut self, kw: usize, word: &str) -> Expr {
+    #[cold]
+    #[inline(never)]
+    fn keyword_without_blank(&mut self, kw: usize, word: &str) -> Box<Expr> {
         let span = self.token_span(kw);
         self.error(span, format!("expected blank or '(' after '{word}'"));
         self.sync();
-        Expr { kind: ExprKind::Error, span: self.trimmed(kw, self.pos) }
+        error_node(self.trimmed(kw, self.pos))
     }
 
-    fn parse_not(&mut self) -> PResult<Expr> {
-        self.guarded(|p| {
-            p.blank();
-            let start = p.pos;
-            let mut negated = false;
-            loop {
-                let n = lexer::not_blank(p.rest());
-                if n == 0 {
-                    break;
-                }
-                p.take(n);
-                negated = !negated;
+    fn parse_not(&mut self, d: u32) -> PResult<Box<Expr>> {
+        let d = self.enter(d)?;
+        self.blank();
+        let start = self.pos;
+        let mut negated = false;
+        loop {
+            let n = lexer::not_blank(self.rest());
+            if n == 0 {
+                break;
             }
-            let child = if p.lex_str("not(") {
-                negated = !negated;
-                p.embedded_remainder()?
-            } else {
-                p.parse_check()?
-            };
-            Ok(if negated {
-                let span = Span::local(start, child.span.end as usize);
-                Expr { kind: ExprKind::Not(Box::new(child)), span }
-            } else {
-                child
-            })
-        })
+            self.take(n);
+            negated = !negated;
+        }
+        let child = if self.lex_str("not(") {
+            negated = !negated;
+            self.embedded_remainder(d)?
+        } else {
+            self.parse_check(d)?
+        };
+        Ok(if negated { not_node(start, child) } else { child })
     }
 
     /// After a `(`: the inner expression and its `)`.
-    fn embedded_remainder(&mut self) -> PResult<Expr> {
-        self.guarded(|p| {
-            p.nesting += 1;
-            p.blank();
-            let child = p.parse_or();
-            p.nesting -= 1;
-            let child = child?;
-            p.blank();
-            if !p.lex_str(")") {
-                // The and/or loops stop only at `)` or the end, so this is an unclosed `(`.
-                let span = p.token_span(p.pos);
-                p.report(span, "expected a ')' token".into());
-            }
-            Ok(child)
-        })
+    fn embedded_remainder(&mut self, d: u32) -> PResult<Box<Expr>> {
+        let d = self.enter(d)?;
+        self.nesting += 1;
+        self.blank();
+        let child = self.parse_or(d);
+        self.nesting -= 1;
+        let child = child?;
+        self.blank();
+        if !self.lex_str(")") {
+            // The and/or loops stop only at `)` or the end, so this is an unclosed `(`.
+            let span = self.token_span(self.pos);
+            self.report(span, "expected a ')' token".into());
+        }
+        Ok(child)
     }
 
-    fn parse_check(&mut self) -> PResult<Expr> {
-        self.guarded(|p| {
-            p.blank();
-            let start = p.pos;
-            if p.lex_str("(") {
-                return p.embedded_remainder();
-            }
-            if let Some(name) = p.lex_with(lexer::field_name) {
-                let field = p.field_remainder(name, start)?;
-                return p.parse_condition(Operand::Field(field), start);
-            }
-            if let Some(kind) = p.lex_transformer() {
-                p.blank();
-                let transformer = p.transformer_remainder(kind, start)?;
-                return p.parse_condition(Operand::Transformer(transformer), start);
-            }
-            if let Some(name) = p.lex_with(lexer::identifier) {
-                return Ok(Expr { kind: ExprKind::Macro(name.to_owned()), span: Span::local(start, p.pos) });
-            }
-            p.fail("expected a '(' token, a field check, or an identifier")
-        })
+    fn parse_check(&mut self, d: u32) -> PResult<Box<Expr>> {
+        let d = self.enter(d)?;
+        self.blank();
+        if self.lex_str("(") {
+            return self.embedded_remainder(d);
+        }
+        self.check(d)
     }
 
-    fn field_remainder(&mut self, name: &str, start: usize) -> PResult<FieldRef> {
-        self.guarded(|p| {
-            let name_span = Span::local(start, start + name.len());
-            let arg = p.optional_field_arg()?;
-            Ok(FieldRef { name: name.to_owned(), arg, span: Span::local(start, p.pos), name_span })
-        })
+    /// The part of libs' `parse_check` after `(`, out of line: its locals would otherwise sit in
+    /// every frame of the parenthesis recursion.
+    #[inline(never)]
+    fn check(&mut self, d: u32) -> PResult<Box<Expr>> {
+        self.check_unboxed(d).map(Box::new)
+    }
+
+    fn check_unboxed(&mut self, d: u32) -> PResult<Expr> {
+        let start = self.pos;
+        if let Some(name) = self.lex_with(lexer::field_name) {
+            let field = self.field_remainder(name, start, d)?;
+            return self.parse_condition(Operand::Field(field), start, d);
+        }
+        if let Some(kind) = self.lex_transformer() {
+            self.blank();
+            let transformer = self.transformer_remainder(kind, start, d)?;
+            return self.parse_condition(Operand::Transformer(transformer), start, d);
+        }
+        if let Some(name) = self.lex_with(lexer::identifier) {
+            return Ok(Expr { kind: ExprKind::Macro(name.to_owned()), span: Span::local(start, self.pos) });
+        }
+        self.fail("expected a '(' token, a field check, or an identifier")
+    }
+
+    fn field_remainder(&mut self, name: &str, start: usize, d: u32) -> PResult<FieldRef> {
+        self.enter(d)?;
+        let name_span = Span::local(start, start + name.len());
+        let arg = self.optional_field_arg()?;
+        Ok(FieldRef { name: name.to_owned(), arg, span: Span::local(start, self.pos), name_span })
     }
 
     fn optional_field_arg(&mut self) -> PResult<Option<String>> {
@@ -309,59 +328,57 @@ impl<'a> Parser<'a> {
         Ok(Some(arg))
     }
 
-    fn transformer_remainder(&mut self, kind: TransformerKind, start: usize) -> PResult<Transformer> {
-        self.guarded(|p| {
-            p.blank();
-            let mut args = Vec::new();
-            loop {
-                args.push(p.transformer_arg()?);
-                p.blank();
-                if !p.lex_str(",") {
-                    break;
-                }
+    fn transformer_remainder(&mut self, kind: TransformerKind, start: usize, d: u32) -> PResult<Transformer> {
+        let d = self.enter(d)?;
+        self.blank();
+        let mut args = Vec::new();
+        loop {
+            args.push(self.transformer_arg(d)?);
+            self.blank();
+            if !self.lex_str(",") {
+                break;
             }
-            p.blank();
-            if !p.lex_str(")") {
-                return p.fail("expected a ')' token closing the transformer");
-            }
-            let arg = p.optional_field_arg()?;
-            Ok(Transformer { kind, args, arg, span: Span::local(start, p.pos) })
-        })
+        }
+        self.blank();
+        if !self.lex_str(")") {
+            return self.fail("expected a ')' token closing the transformer");
+        }
+        let arg = self.optional_field_arg()?;
+        Ok(Transformer { kind, args, arg, span: Span::local(start, self.pos) })
     }
 
-    fn transformer_arg(&mut self) -> PResult<TransformerArg> {
-        self.guarded(|p| {
-            p.blank();
-            let start = p.pos;
-            if let Some(lit) = p.lex_number() {
-                return Ok(TransformerArg::Const(lit));
-            }
-            if let Some(lit) = p.lex_quoted() {
-                return Ok(TransformerArg::Const(lit));
-            }
-            if p.lex_str("(") {
-                return p.transformer_list(start);
-            }
-            if let Some(kind) = p.lex_transformer() {
-                return Ok(TransformerArg::Transformer(p.transformer_remainder(kind, start)?));
-            }
-            if let Some(name) = p.lex_with(lexer::field_name) {
-                return Ok(TransformerArg::Field(p.field_remainder(name, start)?));
-            }
-            p.fail("expected field transformer argument: field, transformer, quoted string, number, or transformer list")
-        })
+    fn transformer_arg(&mut self, d: u32) -> PResult<TransformerArg> {
+        let d = self.enter(d)?;
+        self.blank();
+        let start = self.pos;
+        if let Some(lit) = self.lex_number() {
+            return Ok(TransformerArg::Const(lit));
+        }
+        if let Some(lit) = self.lex_quoted() {
+            return Ok(TransformerArg::Const(lit));
+        }
+        if self.lex_str("(") {
+            return self.transformer_list(start, d);
+        }
+        if let Some(kind) = self.lex_transformer() {
+            return Ok(TransformerArg::Transformer(self.transformer_remainder(kind, start, d)?));
+        }
+        if let Some(name) = self.lex_with(lexer::field_name) {
+            return Ok(TransformerArg::Field(self.field_remainder(name, start, d)?));
+        }
+        self.fail("expected field transformer argument: field, transformer, quoted string, number, or transformer list")
     }
 
     /// After the `(` of a list argument of a transformer (`join(",", (a, b))`).
-    fn transformer_list(&mut self, start: usize) -> PResult<TransformerArg> {
+    fn transformer_list(&mut self, start: usize, d: u32) -> PResult<TransformerArg> {
         self.blank();
         let mut items = Vec::new();
         if !self.lex_str(")") {
-            items.push(self.transformer_list_arg()?);
+            items.push(self.transformer_list_arg(d)?);
             self.blank();
             while self.lex_str(",") {
                 self.blank();
-                items.push(self.transformer_list_arg()?);
+                items.push(self.transformer_list_arg(d)?);
                 self.blank();
             }
             if !self.lex_str(")") {
@@ -371,14 +388,14 @@ impl<'a> Parser<'a> {
         Ok(TransformerArg::List(items, Span::local(start, self.pos)))
     }
 
-    fn transformer_list_arg(&mut self) -> PResult<TransformerArg> {
+    fn transformer_list_arg(&mut self, d: u32) -> PResult<TransformerArg> {
         let start = self.pos;
         if let Some(name) = self.lex_with(lexer::field_name) {
-            return Ok(TransformerArg::Field(self.field_remainder(name, start)?));
+            return Ok(TransformerArg::Field(self.field_remainder(name, start, d)?));
         }
         if let Some(kind) = self.lex_transformer() {
             self.blank();
-            return Ok(TransformerArg::Transformer(self.transformer_remainder(kind, start)?));
+            return Ok(TransformerArg::Transformer(self.transformer_remainder(kind, start, d)?));
         }
         if let Some(lit) = self.lex_quoted() {
             return Ok(TransformerArg::Const(lit));
@@ -389,45 +406,42 @@ impl<'a> Parser<'a> {
         self.fail("expected transformer list argument: field, transformer, quoted string, or number")
     }
 
-    fn parse_condition(&mut self, lhs: Operand, start: usize) -> PResult<Expr> {
-        self.guarded(|p| {
-            p.blank();
-            if p.lex_operator(UNARY_OPS).is_some() {
-                return Ok(Expr { kind: ExprKind::Exists(lhs), span: Span::local(start, p.pos) });
-            }
-            p.blank();
-            let op_start = p.pos;
-            let mut modifier = None;
-            let (op, rhs) = if let Some(op) = p.lex_operator(NUM_OPS) {
-                (op, p.rhs(|p| p.num_value_or_transformer()))
-            } else if let Some(op) = p.lex_operator(STR_OPS) {
-                let word = op.as_bytes()[0].is_ascii_alphabetic();
-                let had_blank = word || p.blank();
-                let saved = p.save();
-                let mod_start = p.pos;
-                match p.lex_operator(MODIFIERS) {
-                    Some(m) if had_blank && p.list_value_follows() && !lexer::bool_keyword(p.rest()) => {
-                        modifier = Some(Spanned {
-                            node: modifier_from(m),
-                            span: Span::local(mod_start, mod_start + m.len()),
-                        });
-                        (op, p.rhs(|p| p.list_value()))
-                    }
-                    _ => {
-                        p.restore(saved);
-                        (op, p.rhs(|p| p.str_value_or_transformer()))
-                    }
+    fn parse_condition(&mut self, lhs: Operand, start: usize, d: u32) -> PResult<Expr> {
+        let d = self.enter(d)?;
+        self.blank();
+        if self.lex_operator(UNARY_OPS).is_some() {
+            return Ok(Expr { kind: ExprKind::Exists(lhs), span: Span::local(start, self.pos) });
+        }
+        self.blank();
+        let op_start = self.pos;
+        let mut modifier = None;
+        let (op, rhs) = if let Some(op) = self.lex_operator(NUM_OPS) {
+            (op, self.rhs(|p| p.num_value_or_transformer(d)))
+        } else if let Some(op) = self.lex_operator(STR_OPS) {
+            let word = op.as_bytes()[0].is_ascii_alphabetic();
+            let had_blank = word || self.blank();
+            let saved = self.save();
+            let mod_start = self.pos;
+            match self.lex_operator(MODIFIERS) {
+                Some(m) if had_blank && self.list_value_follows() && !lexer::bool_keyword(self.rest()) => {
+                    let span = Span::local(mod_start, mod_start + m.len());
+                    modifier = Some(Spanned { node: modifier_from(m), span });
+                    (op, self.rhs(|p| p.list_value(d)))
                 }
-            } else if let Some(op) = p.lex_operator(LIST_OPS) {
-                (op, p.rhs(|p| p.list_value_or_transformer()))
-            } else {
-                return p.fail(EXPECTED_OPERATOR);
-            };
-            let rhs = rhs?;
-            let op = Spanned { node: cmp_op_from(op), span: Span::local(op_start, op_start + op.len()) };
-            let span = Span::local(start, (rhs.span().end as usize).max(op.span.end as usize));
-            Ok(Expr { kind: ExprKind::Compare { lhs, op, modifier, rhs }, span })
-        })
+                _ => {
+                    self.restore(saved);
+                    (op, self.rhs(|p| p.str_value_or_transformer(d)))
+                }
+            }
+        } else if let Some(op) = self.lex_operator(LIST_OPS) {
+            (op, self.rhs(|p| p.list_value_or_transformer(d)))
+        } else {
+            return self.fail(EXPECTED_OPERATOR);
+        };
+        let rhs = rhs?;
+        let op = Spanned { node: cmp_op_from(op), span: Span::local(op_start, op_start + op.len()) };
+        let span = Span::local(start, (rhs.span().end as usize).max(op.span.end as usize));
+        Ok(Expr { kind: ExprKind::Compare { lhs, op, modifier, rhs }, span })
     }
 
     /// A right-hand side, or [`Rhs::Missing`] where it could not be parsed.
@@ -443,41 +457,38 @@ impl<'a> Parser<'a> {
         }
     }
 
-    fn num_value_or_transformer(&mut self) -> PResult<Rhs> {
-        self.guarded(|p| {
-            p.blank();
-            if let Some(rhs) = p.transformer_or_val()? {
-                return Ok(rhs);
-            }
-            if let Some(lit) = p.lex_number() {
-                return Ok(Rhs::Value(lit));
-            }
-            p.fail(&format!("expected a number value or a field with a valid transformer: {TRANSFORMER_LIST}"))
-        })
+    fn num_value_or_transformer(&mut self, d: u32) -> PResult<Rhs> {
+        let d = self.enter(d)?;
+        self.blank();
+        if let Some(rhs) = self.transformer_or_val(d)? {
+            return Ok(rhs);
+        }
+        if let Some(lit) = self.lex_number() {
+            return Ok(Rhs::Value(lit));
+        }
+        self.fail(&format!("expected a number value or a field with a valid transformer: {TRANSFORMER_LIST}"))
     }
 
-    fn str_value_or_transformer(&mut self) -> PResult<Rhs> {
-        self.guarded(|p| {
-            p.blank();
-            if let Some(rhs) = p.transformer_or_val()? {
-                return Ok(rhs);
-            }
-            match p.string_value() {
-                Some(lit) => Ok(Rhs::Value(lit)),
-                None => p.fail(&format!("expected a string value or a field with a valid transformer: {TRANSFORMER_LIST}")),
-            }
-        })
+    fn str_value_or_transformer(&mut self, d: u32) -> PResult<Rhs> {
+        let d = self.enter(d)?;
+        self.blank();
+        if let Some(rhs) = self.transformer_or_val(d)? {
+            return Ok(rhs);
+        }
+        match self.string_value() {
+            Some(lit) => Ok(Rhs::Value(lit)),
+            None => self.fail(&format!("expected a string value or a field with a valid transformer: {TRANSFORMER_LIST}")),
+        }
     }
 
     /// libs `parse_str_value_or_transformer(true)`: a list item.
-    fn list_item(&mut self) -> PResult<Literal> {
-        self.guarded(|p| {
-            p.blank();
-            match p.string_value() {
-                Some(lit) => Ok(lit),
-                None => p.fail("expected a string value"),
-            }
-        })
+    fn list_item(&mut self, d: u32) -> PResult<Literal> {
+        self.enter(d)?;
+        self.blank();
+        match self.string_value() {
+            Some(lit) => Ok(lit),
+            None => self.fail("expected a string value"),
+        }
     }
 
     fn string_value(&mut self) -> Option<Literal> {
@@ -490,7 +501,7 @@ impl<'a> Parser<'a> {
     }
 
     /// `( item, … )`, if a `(` follows.
-    fn try_list(&mut self) -> PResult<Option<Rhs>> {
+    fn try_list(&mut self, d: u32) -> PResult<Option<Rhs>> {
         let start = self.pos;
         if !self.lex_str("(") {
             return Ok(None);
@@ -500,12 +511,12 @@ impl<'a> Parser<'a> {
         // libs tries the first item inside a try/catch and takes any failure to mean "empty
         // list", so even an escape error there is swallowed: `x in ("\q")` is `x in ()`.
         let mark = self.errors.len();
-        let first = self.list_item();
+        let first = self.list_item(d);
         if first.is_ok() && self.errors.len() == mark && !self.fatal {
             items.extend(first.ok());
             self.blank();
             while self.lex_str(",") {
-                match self.list_item() {
+                match self.list_item(d) {
                     Ok(item) => items.push(item),
                     Err(Stop) => return self.recover_list(start, items),
                 }
@@ -536,35 +547,31 @@ impl<'a> Parser<'a> {
         Ok(Some(Rhs::List { items, span: Span::local(start, self.pos) }))
     }
 
-    fn list_value(&mut self) -> PResult<Rhs> {
-        self.guarded(|p| {
-            p.blank();
-            if let Some(list) = p.try_list()? {
-                return Ok(list);
-            }
-            if let Some(rhs) = p.identifier_list() {
-                return Ok(rhs);
-            }
-            p.fail("expected a list or an identifier")
-        })
+    fn list_value(&mut self, d: u32) -> PResult<Rhs> {
+        let d = self.enter(d)?;
+        self.blank();
+        if let Some(list) = self.try_list(d)? {
+            return Ok(list);
+        }
+        if let Some(rhs) = self.identifier_list() {
+            return Ok(rhs);
+        }
+        self.fail("expected a list or an identifier")
     }
 
-    fn list_value_or_transformer(&mut self) -> PResult<Rhs> {
-        self.guarded(|p| {
-            p.blank();
-            if let Some(list) = p.try_list()? {
-                return Ok(list);
-            }
-            if let Some(rhs) = p.transformer_or_val()? {
-                return Ok(rhs);
-            }
-            if let Some(rhs) = p.identifier_list() {
-                return Ok(rhs);
-            }
-            p.fail(&format!(
-                "expected a list, an identifier, or a field with a valid transformer: {TRANSFORMER_LIST}"
-            ))
-        })
+    fn list_value_or_transformer(&mut self, d: u32) -> PResult<Rhs> {
+        let d = self.enter(d)?;
+        self.blank();
+        if let Some(list) = self.try_list(d)? {
+            return Ok(list);
+        }
+        if let Some(rhs) = self.transformer_or_val(d)? {
+            return Ok(rhs);
+        }
+        if let Some(rhs) = self.identifier_list() {
+            return Ok(rhs);
+        }
+        self.fail(&format!("expected a list, an identifier, or a field with a valid transformer: {TRANSFORMER_LIST}"))
     }
 
     /// A bare identifier where a list is expected: a one-item list whose span is the item's
@@ -576,38 +583,37 @@ impl<'a> Parser<'a> {
         Some(Rhs::List { items: vec![Literal { text: text.to_owned(), quoted: false, span }], span })
     }
 
-    fn transformer_or_val(&mut self) -> PResult<Option<Rhs>> {
-        self.guarded(|p| {
-            p.blank();
-            let start = p.pos;
-            if p.lex_str("val(") {
-                p.blank();
-                let field_start = p.pos;
-                let Some(name) = p.lex_with(lexer::field_name) else {
-                    return p.fail("expected a field within 'val' transformer");
-                };
-                let field = p.field_remainder(name, field_start)?;
-                p.blank();
-                if !p.lex_str(")") {
-                    return p.fail("expected a ')' token closing the transformer");
-                }
-                let arg_start = p.pos;
-                if p.optional_field_arg()?.is_some() {
-                    // libs parses this and rejects it when compiling; there is no place for
-                    // it in the tree, so it is reported here with the compiler's words.
-                    p.report(
-                        Span::local(arg_start, p.pos),
-                        "filter error: transformer 'val' does not support field arguments".into(),
-                    );
-                }
-                return Ok(Some(Rhs::Val(field, Span::local(start, p.pos))));
+    fn transformer_or_val(&mut self, d: u32) -> PResult<Option<Rhs>> {
+        let d = self.enter(d)?;
+        self.blank();
+        let start = self.pos;
+        if self.lex_str("val(") {
+            self.blank();
+            let field_start = self.pos;
+            let Some(name) = self.lex_with(lexer::field_name) else {
+                return self.fail("expected a field within 'val' transformer");
+            };
+            let field = self.field_remainder(name, field_start, d)?;
+            self.blank();
+            if !self.lex_str(")") {
+                return self.fail("expected a ')' token closing the transformer");
             }
-            if let Some(kind) = p.lex_transformer() {
-                p.blank();
-                return Ok(Some(Rhs::Transformer(p.transformer_remainder(kind, start)?)));
+            let arg_start = self.pos;
+            if self.optional_field_arg()?.is_some() {
+                // libs parses this and rejects it when compiling; there is no place for it in
+                // the tree, so it is reported here with the compiler's words.
+                self.report(
+                    Span::local(arg_start, self.pos),
+                    "filter error: transformer 'val' does not support field arguments".into(),
+                );
             }
-            Ok(None)
-        })
+            return Ok(Some(Rhs::Val(field, Span::local(start, self.pos))));
+        }
+        if let Some(kind) = self.lex_transformer() {
+            self.blank();
+            return Ok(Some(Rhs::Transformer(self.transformer_remainder(kind, start, d)?)));
+        }
+        Ok(None)
     }
 
     // ---------------------------------------------------------------------------------------
@@ -715,6 +721,8 @@ impl<'a> Parser<'a> {
     // Errors and recovery
 
     /// Records an error; the caller cannot go on with its construct.
+    #[cold]
+    #[inline(never)]
     fn fail<T>(&mut self, message: &str) -> PResult<T> {
         let span = self.token_span(self.pos);
         self.error(span, message.to_owned());
@@ -722,12 +730,16 @@ impl<'a> Parser<'a> {
     }
 
     /// Records an error and asks the enclosing recovery point to skip the rest of the operand.
+    #[cold]
+    #[inline(never)]
     fn error(&mut self, span: Span, message: String) {
         self.report(span, message);
         self.recovering = true;
     }
 
     /// Records an error that needs no skipping.
+    #[cold]
+    #[inline(never)]
     fn report(&mut self, span: Span, message: String) {
         // Several unclosed groups all end at the same place with the same complaint.
         let repeated = self.errors.last().is_some_and(|e| e.span == span && e.message == message);
@@ -756,6 +768,8 @@ impl<'a> Parser<'a> {
     /// Text after a complete operand that is neither `and`, `or`, a closing `)` nor the end:
     /// libs stops there ("unexpected token after …" at the top, "expected a ')' token" inside
     /// parentheses). Report it and skip to the next boundary.
+    #[cold]
+    #[inline(never)]
     fn skip_trailing_garbage(&mut self) {
         let rest = self.rest();
         let done = rest.is_empty()
@@ -772,6 +786,8 @@ impl<'a> Parser<'a> {
         self.blank();
     }
 
+    #[cold]
+    #[inline(never)]
     fn garbage_message(&self) -> String {
         if self.nesting > 0 {
             return "expected a ')' token".into();
@@ -785,6 +801,8 @@ impl<'a> Parser<'a> {
     /// Quoted strings are skipped whole and a `#` starts a comment running to the end of the
     /// line (people paste YAML-style comments into conditions). At the top level a stray `)`
     /// is skipped. `in_list`: stop at the list's own `)` even at the top level.
+    #[cold]
+    #[inline(never)]
     fn skip_garbage(&mut self, in_list: bool) {
         let start = self.pos;
         let mut depth = 0u32;
@@ -822,6 +840,8 @@ impl<'a> Parser<'a> {
 
     /// The span of the token at `at`, for error messages: a quoted string, a single bracket or
     /// comma, or a run of other non-blank characters; empty at the end of the text.
+    #[cold]
+    #[inline(never)]
     fn token_span(&self, at: usize) -> Span {
         let rest = &self.b[at..];
         let len = match rest.first() {
@@ -851,12 +871,28 @@ impl<'a> Parser<'a> {
     }
 }
 
-fn nary(mut children: Vec<Expr>, kind: fn(Vec<Expr>) -> ExprKind) -> Expr {
+// Node builders for the recursion path, out of line so that its frames only hold pointers.
+
+#[inline(never)]
+#[allow(clippy::vec_box, reason = "the children arrive boxed from the recursion path")]
+fn nary(mut children: Vec<Box<Expr>>, kind: fn(Vec<Expr>) -> ExprKind) -> Box<Expr> {
     if children.len() == 1 {
         return children.pop().expect("one child");
     }
     let span = children[0].span.cover(children[children.len() - 1].span);
-    Expr { kind: kind(children), span }
+    Box::new(Expr { kind: kind(children.into_iter().map(|c| *c).collect()), span })
+}
+
+#[inline(never)]
+fn not_node(start: usize, child: Box<Expr>) -> Box<Expr> {
+    let span = Span::local(start, child.span.end as usize);
+    Box::new(Expr { kind: ExprKind::Not(child), span })
+}
+
+#[cold]
+#[inline(never)]
+fn error_node(span: Span) -> Box<Expr> {
+    Box::new(Expr { kind: ExprKind::Error, span })
 }
 
 fn shorten(token: &str) -> String {

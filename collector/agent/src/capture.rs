@@ -1,0 +1,96 @@
+//! The capture side: the loaded kernel program, the ring-buffer reader and the converter,
+//! running on a dedicated thread so conversion never waits behind network I/O.
+
+use crate::convert::Converter;
+use crate::kernel::{Kernel, KernelConfig, KernelError};
+use crate::process::ProcessTable;
+use crate::record::Record;
+use crate::stats::Counters;
+use std::os::fd::AsRawFd;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+
+/// How long the reader sleeps in poll(2) when the kernel has not woken it: the kernel only
+/// signals once a batch worth of data waits, so this bounds the latency of a quiet node.
+const POLL_MS: i32 = 10;
+
+pub struct Capture {
+    kernel: Kernel,
+    conv: Converter,
+    counters: Arc<Counters>,
+}
+
+impl Capture {
+    /// Loads and attaches the program, then reads `/proc`; processes that start in between are
+    /// seen by their records.
+    pub fn start(config: &KernelConfig, counters: Arc<Counters>) -> Result<Capture, KernelError> {
+        let kernel = Kernel::load(config)?;
+        let mut table = ProcessTable::new();
+        table.bootstrap();
+        Ok(Capture { kernel, conv: Converter::new(table), counters })
+    }
+
+    /// Converts every record waiting in the ring buffer, handing each event to `emit`.
+    pub fn drain(&mut self, emit: &mut impl FnMut(String)) -> usize {
+        let mut n = 0;
+        while let Some(item) = self.kernel.ring.next() {
+            n += 1;
+            match Record::parse(&item) {
+                Ok(rec) => {
+                    if let Some(ev) = self.conv.convert(&rec) {
+                        self.counters.add_captured(1);
+                        emit(ev);
+                    }
+                }
+                Err(e) => tracing::warn!("skipping malformed kernel record: {e}"),
+            }
+        }
+        let k = self.kernel.stats();
+        self.counters.set_kernel(k.lost, k.filtered);
+        n
+    }
+
+    /// Waits until the kernel signals data or `POLL_MS` passes.
+    pub fn wait(&self) {
+        let mut pfd = libc::pollfd { fd: self.kernel.ring.as_raw_fd(), events: libc::POLLIN, revents: 0 };
+        // SAFETY: one valid pollfd for the duration of the call.
+        unsafe { libc::poll(&mut pfd, 1, POLL_MS) };
+    }
+
+    /// Runs until `stop`, sending chunks of events; a last drain after `stop` flushes the ring.
+    pub fn run(mut self, stop: Arc<AtomicBool>, tx: tokio::sync::mpsc::Sender<Vec<String>>) {
+        loop {
+            let stopping = stop.load(Ordering::Relaxed);
+            let mut chunk = Vec::new();
+            self.drain(&mut |e| chunk.push(e));
+            // Blocking here backs up the ring buffer, whose overflow the kernel counts: memory
+            // stays bounded and no loss goes unreported.
+            if !chunk.is_empty() && tx.blocking_send(chunk).is_err() {
+                return;
+            }
+            if stopping {
+                return;
+            }
+            self.wait();
+        }
+    }
+}
+
+/// Starts a capture thread; events arrive on the returned channel until `stop` is set.
+pub fn spawn(
+    config: &KernelConfig,
+    counters: Arc<Counters>,
+    stop: Arc<AtomicBool>,
+) -> Result<(tokio::sync::mpsc::Receiver<Vec<String>>, std::thread::JoinHandle<()>), KernelError> {
+    let capture = Capture::start(config, counters)?;
+    let (tx, rx) = tokio::sync::mpsc::channel(256);
+    let handle = std::thread::Builder::new()
+        .name("rs-capture".into())
+        .spawn(move || capture.run(stop, tx))
+        .expect("spawning the capture thread");
+    Ok((rx, handle))
+}
+
+/// Period of the poll loop, exposed for callers sizing their own timeouts.
+pub const POLL_PERIOD: Duration = Duration::from_millis(POLL_MS as u64);

@@ -1,0 +1,495 @@
+//! The one place that turns raw kernel records into interchange events (flat JSON objects keyed
+//! by Falco field names, see `rulestudio_engine::event`). It also applies each record's effect
+//! on the process and fd tables, in the order Falco's parser does: fields of the fd a call acts
+//! on are taken before `close` forgets it and after `open`/`accept` creates it.
+
+use crate::process::{AT_FDCWD, Fd, FdKind, Process, ProcessTable, Seen, Tuple};
+use crate::record::Record;
+use crate::render::{self, SockAddr};
+use crate::syscalls::{self, nr};
+use rulestudio_collector_common::Kind;
+use std::collections::HashMap;
+use std::fmt::Write as _;
+use std::net::SocketAddr;
+
+/// Ancestors reported as `proc.aname[N]`/`proc.apid[N]` (Falco rules go up to 7).
+const ANCESTORS: usize = 7;
+
+pub struct Converter {
+    table: ProcessTable,
+    /// Added to the kernel's `CLOCK_BOOTTIME` stamps to get ns since the epoch.
+    boot_to_epoch_ns: i64,
+    users: HashMap<u32, String>,
+    groups: HashMap<u32, String>,
+}
+
+/// A JSON object being written; keys are trusted field names, values are escaped.
+struct Obj(String);
+
+impl Obj {
+    fn key(&mut self, k: &str) {
+        self.0.push(if self.0.len() == 1 { ' ' } else { ',' });
+        self.0.push('"');
+        self.0.push_str(k);
+        self.0.push_str("\":");
+    }
+    fn str(&mut self, k: &str, v: &str) {
+        self.key(k);
+        escape(&mut self.0, v);
+    }
+    fn int(&mut self, k: &str, v: i64) {
+        self.key(k);
+        let _ = write!(self.0, "{v}");
+    }
+    fn bool(&mut self, k: &str, v: bool) {
+        self.key(k);
+        self.0.push_str(if v { "true" } else { "false" });
+    }
+    fn finish(mut self) -> String {
+        self.0.push('}');
+        self.0.remove(1);
+        self.0
+    }
+}
+
+fn escape(out: &mut String, s: &str) {
+    out.push('"');
+    for c in s.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            '\t' => out.push_str("\\t"),
+            '\r' => out.push_str("\\r"),
+            c if (c as u32) < 0x20 => {
+                let _ = write!(out, "\\u{:04x}", c as u32);
+            }
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+}
+
+fn id_names(path: &str) -> HashMap<u32, String> {
+    std::fs::read_to_string(path)
+        .unwrap_or_default()
+        .lines()
+        .filter_map(|l| {
+            let mut cols = l.split(':');
+            let name = cols.next()?;
+            let id = cols.nth(1)?.parse().ok()?;
+            Some((id, name.to_string()))
+        })
+        .collect()
+}
+
+/// `CLOCK_REALTIME - CLOCK_BOOTTIME`, to convert `bpf_ktime_get_boot_ns` stamps.
+pub fn boot_to_epoch_ns() -> i64 {
+    let now = |clock| {
+        let mut ts = libc::timespec { tv_sec: 0, tv_nsec: 0 };
+        // SAFETY: clock_gettime writes the timespec we pass and nothing else.
+        unsafe { libc::clock_gettime(clock, &mut ts) };
+        ts.tv_sec as i64 * 1_000_000_000 + ts.tv_nsec as i64
+    };
+    now(libc::CLOCK_REALTIME) - now(libc::CLOCK_BOOTTIME)
+}
+
+impl Converter {
+    pub fn new(table: ProcessTable) -> Converter {
+        Converter {
+            table,
+            boot_to_epoch_ns: boot_to_epoch_ns(),
+            users: id_names("/etc/passwd"),
+            groups: id_names("/etc/group"),
+        }
+    }
+
+    pub fn table(&self) -> &ProcessTable {
+        &self.table
+    }
+
+    /// The event of one record, or `None` for records that only update the tables.
+    pub fn convert(&mut self, r: &Record<'_>) -> Option<String> {
+        let comm = r.comm();
+        let h = &r.h;
+        let loginuid = (h.loginuid != u32::MAX).then_some(h.loginuid);
+        let seen = Seen { pid: h.tgid, ppid: h.ppid, uid: h.uid, gid: h.gid, loginuid, comm: &comm };
+        match r.kind {
+            Kind::Fork => {
+                self.table.fork(seen);
+                None
+            }
+            Kind::Exit => {
+                self.table.exit(h.tgid);
+                None
+            }
+            Kind::Exec => {
+                self.table.exec(seen, &r.str(0), r.bytes(1));
+                let ty = if h.nr == nr::EXECVEAT { "execveat" } else { "execve" };
+                let mut o = self.begin(r, ty, seen);
+                o.str("evt.arg.filename", &r.str(0));
+                Some(o.finish())
+            }
+            Kind::Syscall => self.syscall(r, seen),
+        }
+    }
+
+    fn begin(&mut self, r: &Record<'_>, evt_type: &str, seen: Seen<'_>) -> Obj {
+        self.table.ensure(seen);
+        self.table.load_ancestry(seen.pid, ANCESTORS);
+        let mut o = Obj(String::with_capacity(1024));
+        o.0.push('{');
+        o.str("evt.type", evt_type);
+        o.int("evt.time", r.h.ts as i64 + self.boot_to_epoch_ns);
+        o.str("evt.dir", "<");
+        o.str("evt.res", &render::res(r.h.ret));
+        o.int("evt.rawres", r.h.ret);
+        o.bool("evt.failed", r.h.ret < 0);
+        o.int("thread.tid", r.h.tid as i64);
+        let p = self.table.get(seen.pid).expect("ensured above");
+        self.process_fields(&mut o, p);
+        o
+    }
+
+    fn process_fields(&self, o: &mut Obj, p: &Process) {
+        o.int("proc.pid", p.pid as i64);
+        o.int("proc.ppid", p.ppid as i64);
+        if let Some(v) = p.vpid {
+            o.int("proc.vpid", v);
+        }
+        o.str("proc.name", &p.name);
+        o.str("proc.exe", &p.exe);
+        o.str("proc.exepath", &p.exepath);
+        o.str("proc.cmdline", &p.cmdline());
+        o.str("proc.args", &p.args.join(" "));
+        if let Some(cwd) = &p.cwd {
+            // libsinsp keeps a trailing slash on cwd.
+            o.str("proc.cwd", &if cwd.ends_with('/') { cwd.clone() } else { format!("{cwd}/") });
+        }
+        if let Some(tty) = p.tty {
+            o.int("proc.tty", tty as i64);
+        }
+        if let Some(sid) = p.sid {
+            o.int("proc.sid", sid);
+        }
+        let ancestors = self.table.ancestors(p.pid, ANCESTORS);
+        if let Some(parent) = ancestors.first() {
+            o.str("proc.pname", &parent.name);
+            o.str("proc.pcmdline", &parent.cmdline());
+            o.str("proc.pexepath", &parent.exepath);
+        }
+        for (i, a) in ancestors.iter().enumerate() {
+            o.str(&format!("proc.aname[{}]", i + 1), &a.name);
+            o.int(&format!("proc.apid[{}]", i + 1), a.pid as i64);
+        }
+        o.int("user.uid", p.uid as i64);
+        o.str("user.name", self.users.get(&p.uid).map_or("<NA>", String::as_str));
+        o.int("user.loginuid", p.loginuid.map_or(-1, |u| u as i64));
+        if let Some(name) = p.loginuid.and_then(|u| self.users.get(&u)) {
+            o.str("user.loginname", name);
+        }
+        o.int("group.gid", p.gid as i64);
+        o.str("group.name", self.groups.get(&p.gid).map_or("<NA>", String::as_str));
+        match &p.container {
+            Some(c) => {
+                o.str("container.id", c.short());
+                o.str("container.type", c.runtime.as_str());
+            }
+            None => {
+                o.str("container.id", "host");
+                o.str("container.name", "host");
+            }
+        }
+    }
+
+    fn syscall(&mut self, r: &Record<'_>, seen: Seen<'_>) -> Option<String> {
+        let evt_type = syscalls::evt_type(r.h.nr)?;
+        let ret = r.h.ret;
+        let pid = seen.pid;
+        let mut o = self.begin(r, evt_type, seen);
+        match r.h.nr {
+            nr::OPEN | nr::OPENAT | nr::OPENAT2 | nr::CREAT => {
+                let (dirfd, flags, mode) = match r.h.nr {
+                    nr::OPEN => (AT_FDCWD, r.arg(1), r.arg(2)),
+                    nr::CREAT => (AT_FDCWD, render::O_CREAT | render::O_WRONLY | render::O_TRUNC, r.arg(1)),
+                    _ => (r.arg_int(0), r.arg(2), r.arg(3)),
+                };
+                let name = r.str(0);
+                let p = self.table.get(pid).expect("ensured by begin");
+                let path = p.resolve(dirfd, &name);
+                let acc = flags & render::O_ACCMODE;
+                o.str("evt.arg.name", &name);
+                o.str("evt.arg.flags", &render::open_flags(flags));
+                o.str("evt.arg.mode", &render::mode(mode));
+                o.bool("evt.is_open_read", acc == 0 || acc == render::O_RDWR);
+                o.bool("evt.is_open_write", acc == render::O_WRONLY || acc == render::O_RDWR);
+                o.bool("evt.is_open_create", flags & render::O_CREAT != 0);
+                o.bool("evt.is_open_exec", false);
+                let kind = if flags & render::O_TMPFILE == render::O_DIRECTORY { FdKind::Directory } else { FdKind::File };
+                let fd = Fd::path(path, kind, flags & render::O_CLOEXEC != 0);
+                if ret >= 0 {
+                    o.str("evt.arg.fd", &ret.to_string());
+                    fd_fields(&mut o, Some(ret), &fd);
+                    self.with_proc(pid, |p| p.set_fd(ret, fd));
+                } else {
+                    fd_fields(&mut o, None, &fd);
+                }
+            }
+            nr::WRITE | nr::PWRITE64 | nr::WRITEV => {
+                let fd = r.arg_int(0);
+                o.str("evt.arg.fd", &fd.to_string());
+                if r.h.nr != nr::WRITEV {
+                    o.str("evt.arg.size", &r.arg(2).to_string());
+                }
+                if let Some(info) = self.table.fd(pid, fd) {
+                    fd_fields(&mut o, Some(fd), info);
+                }
+            }
+            nr::CLOSE | nr::FCHMOD | nr::FCHDIR | nr::LISTEN => {
+                let fd = r.arg_int(0);
+                o.str("evt.arg.fd", &fd.to_string());
+                match r.h.nr {
+                    nr::FCHMOD => o.str("evt.arg.mode", &render::mode(r.arg(1))),
+                    nr::LISTEN => o.str("evt.arg.backlog", &r.arg(1).to_string()),
+                    _ => {}
+                }
+                if let Some(info) = self.table.fd(pid, fd).cloned() {
+                    fd_fields(&mut o, Some(fd), &info);
+                    if ret == 0 && r.h.nr == nr::FCHDIR {
+                        self.with_proc(pid, |p| p.cwd = Some(info.name.clone()));
+                    }
+                }
+                if ret == 0 && r.h.nr == nr::CLOSE {
+                    self.with_proc(pid, |p| {
+                        p.fds.remove(&fd);
+                    });
+                }
+            }
+            nr::DUP | nr::DUP2 | nr::DUP3 => {
+                let old = r.arg_int(0);
+                o.str("evt.arg.oldfd", &old.to_string());
+                if r.h.nr != nr::DUP {
+                    o.str("evt.arg.newfd", &r.arg_int(1).to_string());
+                }
+                if let Some(info) = self.table.fd(pid, old).cloned() {
+                    fd_fields(&mut o, Some(old), &info);
+                    if ret >= 0 {
+                        // dup3 may set O_CLOEXEC on the copy; dup and dup2 never do.
+                        let cloexec = r.h.nr == nr::DUP3 && r.arg(2) & render::O_CLOEXEC != 0;
+                        self.with_proc(pid, |p| p.set_fd(ret, Fd { cloexec, ..info }));
+                    }
+                }
+            }
+            nr::SOCKET => {
+                o.str("evt.arg.domain", &r.arg(0).to_string());
+                o.str("evt.arg.type", &r.arg(1).to_string());
+                o.str("evt.arg.proto", &r.arg(2).to_string());
+                if ret >= 0 {
+                    let kind = match r.arg(0) as u16 {
+                        render::AF_INET => FdKind::Ipv4,
+                        render::AF_INET6 => FdKind::Ipv6,
+                        render::AF_UNIX => FdKind::Unix,
+                        _ => FdKind::Other,
+                    };
+                    let fd = Fd::path(String::new(), kind, r.arg(1) & render::O_CLOEXEC != 0);
+                    self.with_proc(pid, |p| p.set_fd(ret, fd));
+                }
+            }
+            nr::CONNECT | nr::ACCEPT | nr::ACCEPT4 | nr::BIND => {
+                let fd = if matches!(r.h.nr, nr::ACCEPT | nr::ACCEPT4) { ret } else { r.arg_int(0) };
+                let addr = render::sockaddr(r.bytes(0));
+                if let Some(a) = &addr {
+                    o.str("evt.arg.addr", &match a {
+                        SockAddr::Ip(s) => s.to_string(),
+                        SockAddr::Unix(p) => p.clone(),
+                    });
+                }
+                if fd >= 0 {
+                    let server = matches!(r.h.nr, nr::ACCEPT | nr::ACCEPT4);
+                    let cloexec = self.table.get(pid).and_then(|p| p.fds.get(&fd)).is_some_and(|f| f.cloexec);
+                    let info = socket_fd(r, addr, server, cloexec);
+                    if let Some(t) = &info.tuple {
+                        if t.remote.is_some() {
+                            o.str("evt.arg.tuple", &info.name);
+                        }
+                    }
+                    fd_fields(&mut o, Some(fd), &info);
+                    if ret >= 0 {
+                        self.with_proc(pid, |p| p.set_fd(fd, info));
+                    }
+                }
+            }
+            nr::CHDIR => {
+                let path = r.str(0);
+                o.str("evt.arg.path", &path);
+                if ret == 0 {
+                    self.with_proc(pid, |p| p.cwd = Some(p.resolve(AT_FDCWD, &path)));
+                }
+            }
+            nr::UNLINK | nr::UNLINKAT | nr::CHMOD | nr::FCHMODAT => {
+                let (dirfd, key) = match r.h.nr {
+                    nr::UNLINK => (AT_FDCWD, "evt.arg.path"),
+                    nr::UNLINKAT => (r.arg_int(0), "evt.arg.name"),
+                    nr::CHMOD => (AT_FDCWD, "evt.arg.filename"),
+                    _ => (r.arg_int(0), "evt.arg.filename"),
+                };
+                let name = r.str(0);
+                o.str(key, &name);
+                match r.h.nr {
+                    nr::CHMOD => o.str("evt.arg.mode", &render::mode(r.arg(1))),
+                    nr::FCHMODAT => o.str("evt.arg.mode", &render::mode(r.arg(2))),
+                    _ => {}
+                }
+                let resolved = self.table.get(pid).expect("ensured").resolve(dirfd, &name);
+                o.str("fs.path.name", &resolved);
+            }
+            nr::RENAME | nr::RENAMEAT | nr::RENAMEAT2 => {
+                let (olddir, newdir) = if r.h.nr == nr::RENAME { (AT_FDCWD, AT_FDCWD) } else { (r.arg_int(0), r.arg_int(2)) };
+                let (old, new) = (r.str(0), r.str(1));
+                o.str("evt.arg.oldpath", &old);
+                o.str("evt.arg.newpath", &new);
+                let p = self.table.get(pid).expect("ensured");
+                o.str("fs.path.source", &p.resolve(olddir, &old));
+                o.str("fs.path.target", &p.resolve(newdir, &new));
+            }
+            nr::MOUNT => {
+                o.str("evt.arg.dev", &r.str(0));
+                o.str("evt.arg.dir", &r.str(1));
+                o.str("evt.arg.type", &r.str(2));
+                o.str("evt.arg.flags", &r.arg(3).to_string());
+            }
+            nr::UMOUNT2 => {
+                o.str("evt.arg.name", &r.str(0));
+                o.str("evt.arg.flags", &r.arg(1).to_string());
+            }
+            nr::SETUID | nr::SETGID => {
+                let key = if r.h.nr == nr::SETUID { "evt.arg.uid" } else { "evt.arg.gid" };
+                o.str(key, &(r.arg(0) as u32).to_string());
+            }
+            nr::SETREUID => {
+                o.str("evt.arg.ruid", &(r.arg(0) as u32 as i32).to_string());
+                o.str("evt.arg.euid", &(r.arg(1) as u32 as i32).to_string());
+            }
+            nr::SETRESUID | nr::SETRESGID => {
+                let names = if r.h.nr == nr::SETRESUID { ["ruid", "euid", "suid"] } else { ["rgid", "egid", "sgid"] };
+                for (i, n) in names.iter().enumerate() {
+                    o.str(&format!("evt.arg.{n}"), &(r.arg(i) as u32 as i32).to_string());
+                }
+            }
+            nr::PTRACE => {
+                o.str("evt.arg.request", &render::ptrace_request(r.arg(0)));
+                o.str("evt.arg.pid", &(r.arg(1) as i64).to_string());
+            }
+            nr::INIT_MODULE | nr::FINIT_MODULE => {
+                o.str("evt.arg.uargs", &r.str(0));
+                if r.h.nr == nr::FINIT_MODULE {
+                    o.str("evt.arg.fd", &r.arg_int(0).to_string());
+                    if let Some(info) = self.table.fd(pid, r.arg_int(0)).cloned() {
+                        fd_fields(&mut o, Some(r.arg_int(0)), &info);
+                    }
+                }
+            }
+            nr::MEMFD_CREATE => {
+                let name = r.str(0);
+                o.str("evt.arg.name", &name);
+                o.str("evt.arg.flags", &r.arg(1).to_string());
+                if ret >= 0 {
+                    let fd = Fd::path(format!("/memfd:{name}"), FdKind::Memfd, r.arg(1) & 1 != 0);
+                    fd_fields(&mut o, Some(ret), &fd);
+                    self.with_proc(pid, |p| p.set_fd(ret, fd));
+                }
+            }
+            nr::EXECVE | nr::EXECVEAT => {
+                // Only failures arrive here; successes come as Exec records.
+                o.str("evt.arg.filename", &r.str(0));
+            }
+            _ => {}
+        }
+        Some(o.finish())
+    }
+
+    fn with_proc(&mut self, pid: u32, f: impl FnOnce(&mut Process)) {
+        if let Some(p) = self.table.get_mut(pid) {
+            f(p);
+        }
+    }
+}
+
+/// The socket behind an fd after connect/accept/bind, from the kernel's view of the socket,
+/// falling back to the address the caller passed when the kernel had no peer yet.
+fn socket_fd(r: &Record<'_>, addr: Option<SockAddr>, server: bool, cloexec: bool) -> Fd {
+    let s = &r.h.sock;
+    if s.family == render::AF_UNIX {
+        let name = match addr {
+            Some(SockAddr::Unix(p)) => p,
+            _ => String::new(),
+        };
+        return Fd::path(name, FdKind::Unix, cloexec);
+    }
+    let local = render::ip(s.family, &s.local_addr).map(|ip| SocketAddr::new(ip, s.local_port));
+    let remote = render::ip(s.family, &s.remote_addr)
+        .map(|ip| SocketAddr::new(ip, s.remote_port))
+        .filter(|a| a.port() != 0)
+        .or(match (&addr, r.h.nr) {
+            (Some(SockAddr::Ip(a)), nr::CONNECT) => Some(*a),
+            _ => None,
+        });
+    let Some(local) = local.or(match &addr {
+        Some(SockAddr::Ip(a)) if r.h.nr == nr::BIND => Some(*a),
+        _ => None,
+    }) else {
+        return Fd::path(String::new(), FdKind::Other, cloexec);
+    };
+    let kind = if local.is_ipv4() { FdKind::Ipv4 } else { FdKind::Ipv6 };
+    // SOCK_STREAM = 1, SOCK_DGRAM = 2 (the low bits; SOCK_NONBLOCK/CLOEXEC are masked off).
+    let tcp = s.sock_type & 0xf != 2;
+    let tuple = Tuple { local, remote, tcp, server };
+    let name = match remote {
+        Some(remote) if server => format!("{}->{}", fmt_addr(remote), fmt_addr(local)),
+        Some(remote) => format!("{}->{}", fmt_addr(local), fmt_addr(remote)),
+        None => fmt_addr(local),
+    };
+    Fd { kind, name, tuple: Some(tuple), cloexec }
+}
+
+/// Falco writes `ip:port` for both families (no brackets around IPv6).
+fn fmt_addr(a: SocketAddr) -> String {
+    format!("{}:{}", a.ip(), a.port())
+}
+
+fn fd_fields(o: &mut Obj, num: Option<i64>, fd: &Fd) {
+    if let Some(n) = num {
+        o.int("fd.num", n);
+    }
+    let (ty, ch) = fd.kind.names();
+    o.str("fd.type", ty);
+    o.str("fd.typechar", ch);
+    if !fd.name.is_empty() {
+        o.str("fd.name", &fd.name);
+    }
+    match fd.kind {
+        FdKind::File | FdKind::Directory if fd.name.starts_with('/') => {
+            let (dir, file) = fd.name.rsplit_once('/').unwrap_or(("", &fd.name));
+            o.str("fd.directory", if dir.is_empty() { "/" } else { dir });
+            o.str("fd.filename", file);
+        }
+        _ => {}
+    }
+    if let Some(t) = &fd.tuple {
+        o.str("fd.sockfamily", "ip");
+        o.str("fd.l4proto", if t.tcp { "tcp" } else { "udp" });
+        o.str("fd.lip", &t.local.ip().to_string());
+        o.int("fd.lport", t.local.port() as i64);
+        if let Some(remote) = t.remote {
+            o.str("fd.rip", &remote.ip().to_string());
+            o.int("fd.rport", remote.port() as i64);
+            let (client, server) = if t.server { (remote, t.local) } else { (t.local, remote) };
+            o.str("fd.cip", &client.ip().to_string());
+            o.int("fd.cport", client.port() as i64);
+            o.str("fd.sip", &server.ip().to_string());
+            o.int("fd.sport", server.port() as i64);
+        }
+    } else if fd.kind == FdKind::Unix {
+        o.str("fd.sockfamily", "unix");
+    }
+}

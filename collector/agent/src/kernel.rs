@@ -1,0 +1,113 @@
+//! Loads the kernel program (built by `build.rs` from `collector/ebpf/`), configures it and
+//! attaches its raw tracepoints. Detaches when dropped.
+
+use crate::syscalls::{NR_MAX, SyscallSet};
+use aya::maps::{Array, MapData, PerCpuArray, RingBuf};
+use aya::programs::RawTracePoint;
+use aya::{Ebpf, EbpfLoader};
+use std::time::Duration;
+
+static PROGRAM: &[u8] = aya::include_bytes_aligned!(concat!(env!("OUT_DIR"), "/collector.bpf.o"));
+
+/// (program name in the object, raw tracepoint).
+const ATTACH: &[(&str, &str)] = &[
+    ("sys_enter", "sys_enter"),
+    ("sys_exit", "sys_exit"),
+    ("process_fork", "sched_process_fork"),
+    ("process_exec", "sched_process_exec"),
+    ("process_exit", "sched_process_exit"),
+];
+
+const STAT_LOST: u32 = 0;
+const STAT_FILTERED: u32 = 1;
+
+#[derive(Debug, thiserror::Error)]
+pub enum KernelError {
+    #[error(transparent)]
+    Privilege(#[from] crate::privilege::PrivilegeError),
+    #[error("loading the eBPF program failed: {0}")]
+    Load(#[from] aya::EbpfError),
+    #[error("eBPF program `{name}`: {source}")]
+    Program { name: &'static str, source: aya::programs::ProgramError },
+    #[error("eBPF map `{name}`: {source}")]
+    Map { name: &'static str, source: aya::maps::MapError },
+    #[error("eBPF map `{0}` missing from the program object")]
+    MissingMap(&'static str),
+}
+
+#[derive(Debug, Clone)]
+pub struct KernelConfig {
+    pub syscalls: SyscallSet,
+    /// Writes to the same (process, fd) within this window are counted, not emitted.
+    pub dedup_window: Option<Duration>,
+    /// Ring buffer size in bytes (a power of two, multiple of the page size).
+    pub ring_bytes: u32,
+}
+
+impl Default for KernelConfig {
+    fn default() -> Self {
+        KernelConfig { syscalls: SyscallSet::all(), dedup_window: None, ring_bytes: 16 << 20 }
+    }
+}
+
+pub struct Kernel {
+    // Keeps programs attached and maps alive; fields below borrow nothing from it.
+    _ebpf: Ebpf,
+    pub ring: RingBuf<MapData>,
+    stats: PerCpuArray<MapData, u64>,
+}
+
+/// Kernel-side counters, summed over CPUs.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct KernelStats {
+    pub lost: u64,
+    pub filtered: u64,
+}
+
+impl Kernel {
+    pub fn load(config: &KernelConfig) -> Result<Kernel, KernelError> {
+        crate::privilege::check()?;
+        raise_memlock();
+        let own = std::process::id();
+        let dedup = config.dedup_window.map_or(0u64, |d| d.as_nanos() as u64);
+        let mut ebpf = EbpfLoader::new()
+            .override_global("own_tgid", &own, true)
+            .override_global("dedup_ns", &dedup, true)
+            .map_max_entries("events", config.ring_bytes)
+            .load(PROGRAM)?;
+        {
+            let map = ebpf.map_mut("syscall_on").ok_or(KernelError::MissingMap("syscall_on"))?;
+            let mut on: Array<_, u8> = Array::try_from(map).map_err(|source| KernelError::Map { name: "syscall_on", source })?;
+            for n in config.syscalls.numbers().iter().filter(|n| **n < NR_MAX) {
+                on.set(*n, 1u8, 0).map_err(|source| KernelError::Map { name: "syscall_on", source })?;
+            }
+        }
+        let ring = RingBuf::try_from(ebpf.take_map("events").ok_or(KernelError::MissingMap("events"))?)
+            .map_err(|source| KernelError::Map { name: "events", source })?;
+        let stats = PerCpuArray::try_from(ebpf.take_map("stats").ok_or(KernelError::MissingMap("stats"))?)
+            .map_err(|source| KernelError::Map { name: "stats", source })?;
+        for (name, tp) in ATTACH {
+            let prog: &mut RawTracePoint = ebpf
+                .program_mut(name)
+                .ok_or(KernelError::Program { name, source: aya::programs::ProgramError::UnexpectedProgramType })?
+                .try_into()
+                .map_err(|source| KernelError::Program { name, source })?;
+            prog.load().map_err(|source| KernelError::Program { name, source })?;
+            prog.attach(tp).map_err(|source| KernelError::Program { name, source })?;
+        }
+        Ok(Kernel { _ebpf: ebpf, ring, stats })
+    }
+
+    pub fn stats(&self) -> KernelStats {
+        let sum = |i: u32| self.stats.get(&i, 0).map(|v| v.iter().sum()).unwrap_or(0);
+        KernelStats { lost: sum(STAT_LOST), filtered: sum(STAT_FILTERED) }
+    }
+}
+
+/// Kernels before 5.11 charge BPF maps to RLIMIT_MEMLOCK; later ones ignore it.
+fn raise_memlock() {
+    let unlimited = libc::rlimit { rlim_cur: libc::RLIM_INFINITY, rlim_max: libc::RLIM_INFINITY };
+    // SAFETY: setrlimit reads the struct we pass; failure only matters on old kernels, where
+    // the map creation error that follows names the problem.
+    unsafe { libc::setrlimit(libc::RLIMIT_MEMLOCK, &unlimited) };
+}

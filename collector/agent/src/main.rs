@@ -1,0 +1,104 @@
+//! `rulestudio-collector`: captures syscalls with eBPF and streams them as interchange events.
+
+use clap::Parser;
+use rulestudio_collector::{Config, KernelConfig, syscalls::SyscallSet};
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Duration;
+
+#[derive(Parser)]
+#[command(version, about)]
+struct Args {
+    /// Rulestudio server base URL, e.g. http://127.0.0.1:8080
+    #[arg(long, env = "RULESTUDIO_SERVER")]
+    server: Option<String>,
+    /// Bearer token for the server.
+    #[arg(long, env = "RULESTUDIO_TOKEN", default_value = "")]
+    token: String,
+    /// Node name sent with every batch (default: the host name).
+    #[arg(long, env = "RULESTUDIO_NODE")]
+    node: Option<String>,
+    /// Directory for batches the server has not acknowledged yet.
+    #[arg(long)]
+    spool: Option<PathBuf>,
+    /// Bound of the spool in bytes; the oldest events are dropped (and counted) beyond it.
+    #[arg(long, default_value_t = 256 << 20)]
+    spool_max: u64,
+    /// Print interchange events as JSON lines on stdout.
+    #[arg(long)]
+    stdout: bool,
+    /// Also append events to this JSONL file.
+    #[arg(long)]
+    record: Option<PathBuf>,
+    /// Deliver the events of a recorded JSONL file instead of capturing.
+    #[arg(long, conflicts_with = "syscalls")]
+    replay: Option<PathBuf>,
+    /// Comma-separated syscalls to capture (default: all supported).
+    #[arg(long)]
+    syscalls: Option<String>,
+    /// Drop writes to the same (process, fd) closer together than this, e.g. 100ms, 1s.
+    #[arg(long, value_parser = parse_duration)]
+    dedup_window: Option<Duration>,
+}
+
+fn parse_duration(s: &str) -> Result<Duration, String> {
+    let (num, unit) = s.find(|c: char| !c.is_ascii_digit()).map_or((s, "s"), |i| s.split_at(i));
+    let n: u64 = num.parse().map_err(|_| format!("`{s}`: expected a number with unit ns, us, ms or s"))?;
+    match unit {
+        "ns" => Ok(Duration::from_nanos(n)),
+        "us" => Ok(Duration::from_micros(n)),
+        "ms" => Ok(Duration::from_millis(n)),
+        "s" => Ok(Duration::from_secs(n)),
+        _ => Err(format!("`{s}`: unknown unit `{unit}` (use ns, us, ms or s)")),
+    }
+}
+
+fn hostname() -> String {
+    std::fs::read_to_string("/proc/sys/kernel/hostname").map(|s| s.trim().to_string()).unwrap_or_else(|_| "unknown".into())
+}
+
+async fn shutdown_signal() {
+    use tokio::signal::unix::{SignalKind, signal};
+    let mut term = signal(SignalKind::terminate()).expect("installing the SIGTERM handler");
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => {}
+        _ = term.recv() => {}
+    }
+}
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
+        .with_env_filter(tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()))
+        .init();
+    let args = Args::parse();
+    let syscalls = match args.syscalls.as_deref().map(SyscallSet::parse).transpose() {
+        Ok(s) => s.unwrap_or_else(SyscallSet::all),
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let mut config = Config::new(args.server, args.token, args.node.unwrap_or_else(hostname));
+    config.spool = args.spool;
+    config.spool_max = args.spool_max;
+    config.stdout = args.stdout;
+    config.record = args.record;
+    config.replay = args.replay;
+    config.kernel = KernelConfig { syscalls, dedup_window: args.dedup_window, ..KernelConfig::default() };
+    match rulestudio_collector::run(config, shutdown_signal()).await {
+        Ok(summary) => {
+            let c = summary.counters;
+            tracing::info!(
+                captured = c.captured, filtered = c.filtered, lost_kernel = c.lost_kernel,
+                sent = c.sent, spooled = c.spooled, dropped = c.dropped, "collector stopped"
+            );
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}

@@ -1,0 +1,46 @@
+//! Counters reported in heartbeats; shared by the capture thread and the delivery task.
+
+use rulestudio_api::collector::Heartbeat;
+use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
+
+#[derive(Debug, Default)]
+pub struct Counters {
+    captured: AtomicU64,
+    filtered: AtomicU64,
+    lost_kernel: AtomicU64,
+    spooled: AtomicU64,
+    sent: AtomicU64,
+    dropped: AtomicU64,
+}
+
+impl Counters {
+    pub fn add_captured(&self, n: u64) {
+        self.captured.fetch_add(n, Relaxed);
+    }
+    /// Kernel counters are cumulative already; they replace, not add.
+    pub fn set_kernel(&self, lost: u64, filtered: u64) {
+        self.lost_kernel.store(lost, Relaxed);
+        self.filtered.store(filtered, Relaxed);
+    }
+    pub fn set_spooled(&self, n: u64) {
+        self.spooled.store(n, Relaxed);
+    }
+    pub fn add_sent(&self, n: u64) {
+        self.sent.fetch_add(n, Relaxed);
+    }
+    pub fn add_dropped(&self, n: u64) {
+        self.dropped.fetch_add(n, Relaxed);
+    }
+
+    pub fn snapshot(&self, node: &str) -> Heartbeat {
+        Heartbeat {
+            node: node.to_string(),
+            captured: self.captured.load(Relaxed),
+            filtered: self.filtered.load(Relaxed),
+            lost_kernel: self.lost_kernel.load(Relaxed),
+            spooled: self.spooled.load(Relaxed),
+            sent: self.sent.load(Relaxed),
+            dropped: self.dropped.load(Relaxed),
+        }
+    }
+}

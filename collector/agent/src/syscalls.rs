@@ -1,0 +1,175 @@
+//! The syscalls the collector can capture: x86_64 numbers and the `evt.type` name Falco gives
+//! each (Falco calls `pwrite64` `pwrite`). The kernel program decodes user-memory arguments of
+//! these by number, so the two lists change together.
+
+use std::fmt;
+
+/// (x86_64 number, name accepted by `--syscalls`, Falco `evt.type`).
+const TABLE: &[(u32, &str, &str)] = &[
+    (1, "write", "write"),
+    (2, "open", "open"),
+    (3, "close", "close"),
+    (18, "pwrite64", "pwrite"),
+    (20, "writev", "writev"),
+    (32, "dup", "dup"),
+    (33, "dup2", "dup2"),
+    (41, "socket", "socket"),
+    (42, "connect", "connect"),
+    (43, "accept", "accept"),
+    (49, "bind", "bind"),
+    (50, "listen", "listen"),
+    (59, "execve", "execve"),
+    (80, "chdir", "chdir"),
+    (81, "fchdir", "fchdir"),
+    (82, "rename", "rename"),
+    (85, "creat", "creat"),
+    (87, "unlink", "unlink"),
+    (90, "chmod", "chmod"),
+    (91, "fchmod", "fchmod"),
+    (101, "ptrace", "ptrace"),
+    (105, "setuid", "setuid"),
+    (106, "setgid", "setgid"),
+    (113, "setreuid", "setreuid"),
+    (117, "setresuid", "setresuid"),
+    (119, "setresgid", "setresgid"),
+    (165, "mount", "mount"),
+    (166, "umount2", "umount2"),
+    (175, "init_module", "init_module"),
+    (257, "openat", "openat"),
+    (263, "unlinkat", "unlinkat"),
+    (264, "renameat", "renameat"),
+    (268, "fchmodat", "fchmodat"),
+    (288, "accept4", "accept4"),
+    (292, "dup3", "dup3"),
+    (313, "finit_module", "finit_module"),
+    (316, "renameat2", "renameat2"),
+    (319, "memfd_create", "memfd_create"),
+    (322, "execveat", "execveat"),
+    (437, "openat2", "openat2"),
+];
+
+/// Syscall numbers by role, for the converter and the process table.
+pub mod nr {
+    pub const WRITE: u32 = 1;
+    pub const OPEN: u32 = 2;
+    pub const CLOSE: u32 = 3;
+    pub const PWRITE64: u32 = 18;
+    pub const WRITEV: u32 = 20;
+    pub const DUP: u32 = 32;
+    pub const DUP2: u32 = 33;
+    pub const SOCKET: u32 = 41;
+    pub const CONNECT: u32 = 42;
+    pub const ACCEPT: u32 = 43;
+    pub const BIND: u32 = 49;
+    pub const LISTEN: u32 = 50;
+    pub const EXECVE: u32 = 59;
+    pub const CHDIR: u32 = 80;
+    pub const FCHDIR: u32 = 81;
+    pub const RENAME: u32 = 82;
+    pub const CREAT: u32 = 85;
+    pub const UNLINK: u32 = 87;
+    pub const CHMOD: u32 = 90;
+    pub const FCHMOD: u32 = 91;
+    pub const PTRACE: u32 = 101;
+    pub const SETUID: u32 = 105;
+    pub const SETGID: u32 = 106;
+    pub const SETREUID: u32 = 113;
+    pub const SETRESUID: u32 = 117;
+    pub const SETRESGID: u32 = 119;
+    pub const MOUNT: u32 = 165;
+    pub const UMOUNT2: u32 = 166;
+    pub const INIT_MODULE: u32 = 175;
+    pub const OPENAT: u32 = 257;
+    pub const UNLINKAT: u32 = 263;
+    pub const RENAMEAT: u32 = 264;
+    pub const FCHMODAT: u32 = 268;
+    pub const ACCEPT4: u32 = 288;
+    pub const DUP3: u32 = 292;
+    pub const FINIT_MODULE: u32 = 313;
+    pub const RENAMEAT2: u32 = 316;
+    pub const MEMFD_CREATE: u32 = 319;
+    pub const EXECVEAT: u32 = 322;
+    pub const OPENAT2: u32 = 437;
+}
+
+/// Highest syscall number the kernel filter map holds.
+pub const NR_MAX: u32 = 512;
+
+/// Falco's `evt.type` for a syscall number, if the collector knows it.
+pub fn evt_type(nr: u32) -> Option<&'static str> {
+    TABLE.iter().find(|(n, _, _)| *n == nr).map(|(_, _, t)| *t)
+}
+
+/// A set of syscall numbers to capture.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SyscallSet(Vec<u32>);
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("unknown syscall `{name}` in --syscalls; known: {known}")]
+pub struct UnknownSyscall {
+    pub name: String,
+    pub known: String,
+}
+
+impl SyscallSet {
+    /// Everything the collector can capture.
+    pub fn all() -> SyscallSet {
+        SyscallSet(TABLE.iter().map(|(n, _, _)| *n).collect())
+    }
+
+    /// Parses a comma-separated list of syscall names (or Falco `evt.type` names).
+    pub fn parse(list: &str) -> Result<SyscallSet, UnknownSyscall> {
+        let mut set = Vec::new();
+        for name in list.split(',').map(str::trim).filter(|s| !s.is_empty()) {
+            let Some((n, _, _)) = TABLE.iter().find(|(_, s, t)| *s == name || *t == name) else {
+                return Err(UnknownSyscall {
+                    name: name.to_string(),
+                    known: TABLE.iter().map(|(_, s, _)| *s).collect::<Vec<_>>().join(","),
+                });
+            };
+            if !set.contains(n) {
+                set.push(*n);
+            }
+        }
+        Ok(SyscallSet(set))
+    }
+
+    pub fn numbers(&self) -> &[u32] {
+        &self.0
+    }
+}
+
+impl fmt::Display for SyscallSet {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let names: Vec<&str> = self
+            .0
+            .iter()
+            .filter_map(|n| TABLE.iter().find(|(m, _, _)| m == n).map(|(_, s, _)| *s))
+            .collect();
+        f.write_str(&names.join(","))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_names_and_falco_spellings() {
+        let set = SyscallSet::parse("openat, pwrite,execve").unwrap();
+        assert_eq!(set.numbers(), &[nr::OPENAT, nr::PWRITE64, nr::EXECVE]);
+        assert_eq!(set.to_string(), "openat,pwrite64,execve");
+    }
+
+    #[test]
+    fn rejects_unknown_names() {
+        let err = SyscallSet::parse("openat,frobnicate").unwrap_err();
+        assert_eq!(err.name, "frobnicate");
+        assert!(err.to_string().contains("known: write,open"));
+    }
+
+    #[test]
+    fn numbers_fit_the_kernel_filter_map() {
+        assert!(SyscallSet::all().numbers().iter().all(|n| *n < NR_MAX));
+    }
+}

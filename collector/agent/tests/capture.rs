@@ -1,0 +1,78 @@
+//! Real capture: load the eBPF program, make processes do things, find the events.
+
+mod common;
+
+use common::{Harness, is, s};
+use std::io::Read;
+use std::process::Command;
+
+#[test]
+fn exec_of_a_freshly_copied_binary() {
+    let mut h = Harness::start();
+    let dir = tempfile::tempdir().unwrap();
+    let copy = dir.path().join("rs-copied-true");
+    std::fs::copy("/bin/true", &copy).unwrap();
+    let mut child = Command::new(&copy).arg("--arg-one").spawn().unwrap();
+    let pid = child.id();
+    child.wait().unwrap();
+    let e = h.wait_for("execve of the copy", |e| is(e, "evt.type", "execve") && is(e, "proc.pid", pid));
+    assert_eq!(s(&e, "proc.exepath"), copy.to_str().unwrap());
+    assert_eq!(s(&e, "proc.name"), "rs-copied-true");
+    assert_eq!(s(&e, "proc.cmdline"), "rs-copied-true --arg-one");
+    assert_eq!(s(&e, "evt.res"), "SUCCESS");
+    assert!(is(&e, "proc.ppid", std::process::id()), "parent is this test: {e:#?}");
+}
+
+#[test]
+fn shell_redirect_gives_open_for_write_and_write_to_the_file() {
+    let mut h = Harness::start();
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("hello.txt");
+    let file = file.to_str().unwrap();
+    let mut child = Command::new("bash").arg("-c").arg(format!("echo hello > {file}")).spawn().unwrap();
+    let pid = child.id();
+    child.wait().unwrap();
+    let open = h.wait_for("open of the file", |e| is(e, "proc.pid", pid) && is(e, "fd.name", file) && is(e, "evt.type", "openat"));
+    assert!(is(&open, "evt.is_open_write", true));
+    assert!(is(&open, "evt.is_open_read", false));
+    assert_eq!(s(&open, "evt.arg.flags"), "O_WRONLY|O_CREAT|O_TRUNC");
+    // bash opens the file, dup2s it onto stdout, closes the original, then writes fd 1.
+    let write = h.wait_for("write to the file", |e| is(e, "proc.pid", pid) && is(e, "evt.type", "write") && is(e, "fd.name", file));
+    assert!(is(&write, "fd.num", 1), "{write:#?}");
+    assert!(is(&write, "evt.rawres", 6));
+    assert_eq!(s(&write, "fd.directory"), dir.path().to_str().unwrap());
+}
+
+#[test]
+fn tcp_connect_to_a_loopback_listener() {
+    let mut h = Harness::start();
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let mut child = Command::new("bash").arg("-c").arg(format!("exec 3<>/dev/tcp/127.0.0.1/{port}")).spawn().unwrap();
+    let pid = child.id();
+    let (mut conn, peer) = listener.accept().unwrap();
+    child.wait().unwrap();
+    let _ = conn.read(&mut [0; 1]);
+    let e = h.wait_for("connect", |e| is(e, "proc.pid", pid) && is(e, "evt.type", "connect"));
+    assert_eq!(s(&e, "evt.res"), "SUCCESS");
+    assert_eq!(s(&e, "fd.rip"), "127.0.0.1");
+    assert!(is(&e, "fd.rport", port));
+    assert!(is(&e, "fd.sport", port));
+    assert!(is(&e, "fd.lport", peer.port()), "client port {}: {e:#?}", peer.port());
+    assert_eq!(s(&e, "fd.name"), format!("127.0.0.1:{}->127.0.0.1:{port}", peer.port()));
+    assert_eq!(s(&e, "fd.l4proto"), "tcp");
+    assert_eq!(s(&e, "fd.type"), "ipv4");
+}
+
+#[test]
+fn failed_exec_and_open_report_the_error() {
+    let mut h = Harness::start();
+    let mut child = Command::new("bash").arg("-c").arg("/nonexistent/rs-missing; cat /nonexistent/rs-file 2>/dev/null; true").spawn().unwrap();
+    let pid = child.id();
+    child.wait().unwrap();
+    let e = h.wait_for("failed execve", |e| is(e, "evt.type", "execve") && is(e, "evt.arg.filename", "/nonexistent/rs-missing"));
+    assert_eq!((s(&e, "evt.res"), e["evt.failed"].as_bool()), ("ENOENT", Some(true)));
+    let o = h.wait_for("failed open", |e| is(e, "evt.type", "openat") && is(e, "fd.name", "/nonexistent/rs-file"));
+    assert_eq!(s(&o, "evt.res"), "ENOENT");
+    assert!(is(&o, "proc.ppid", pid), "cat is a child of the shell: {o:#?}");
+}

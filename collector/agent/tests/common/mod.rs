@@ -1,0 +1,69 @@
+//! Shared by the integration tests that load the real eBPF program. They need root (or
+//! CAP_BPF + CAP_PERFMON) and FAIL when the program cannot load: capture is the product.
+
+#![allow(dead_code)]
+
+use rulestudio_collector::capture::Capture;
+use rulestudio_collector::kernel::KernelConfig;
+use rulestudio_collector::stats::Counters;
+use serde_json::{Map, Value};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+pub type Event = Map<String, Value>;
+
+pub struct Harness {
+    cap: Capture,
+    pub seen: Vec<Event>,
+}
+
+impl Harness {
+    pub fn start() -> Harness {
+        Self::with(KernelConfig::default())
+    }
+
+    pub fn with(config: KernelConfig) -> Harness {
+        let cap = Capture::start(&config, Arc::new(Counters::default()))
+            .unwrap_or_else(|e| panic!("the eBPF program must load for this test (run as root): {e}"));
+        Harness { cap, seen: Vec::new() }
+    }
+
+    fn pump(&mut self) {
+        let seen = &mut self.seen;
+        self.cap.drain(&mut |line| {
+            let v: Value = serde_json::from_str(&line).unwrap_or_else(|e| panic!("invalid JSON event {line}: {e}"));
+            let Value::Object(m) = v else { panic!("event is not an object: {line}") };
+            seen.push(m);
+        });
+    }
+
+    /// The first event (seen so far or arriving within 5 s) matching `pred`.
+    pub fn wait_for(&mut self, what: &str, pred: impl Fn(&Event) -> bool) -> Event {
+        let deadline = Instant::now() + Duration::from_secs(5);
+        loop {
+            self.pump();
+            if let Some(e) = self.seen.iter().find(|e| pred(e)) {
+                return e.clone();
+            }
+            if Instant::now() > deadline {
+                let pids: Vec<_> = self.seen.iter().rev().take(5).collect();
+                panic!("no event {what} among {} captured; last: {pids:#?}", self.seen.len());
+            }
+            self.cap.wait();
+        }
+    }
+
+    /// Every event captured so far from process `pid`.
+    pub fn of_pid(&mut self, pid: u32) -> Vec<Event> {
+        self.pump();
+        self.seen.iter().filter(|e| e.get("proc.pid") == Some(&Value::from(pid))).cloned().collect()
+    }
+}
+
+pub fn s<'a>(e: &'a Event, k: &str) -> &'a str {
+    e.get(k).and_then(Value::as_str).unwrap_or_else(|| panic!("event has no string {k}: {e:#?}"))
+}
+
+pub fn is(e: &Event, k: &str, v: impl Into<Value>) -> bool {
+    e.get(k) == Some(&v.into())
+}

@@ -1,0 +1,141 @@
+//! Every key the collector emits is a field of the engine's one field table, with a JSON type
+//! consistent with the field's type: the interchange contract of `rulestudio_engine::event`.
+
+mod common;
+
+use rulestudio_collector::convert::Converter;
+use rulestudio_collector::process::ProcessTable;
+use rulestudio_collector::record::Record;
+use rulestudio_collector::syscalls::{SyscallSet, nr};
+use rulestudio_collector_common::{Kind, RawHeader, SockTuple};
+use rulestudio_engine::fields::{self, FieldType};
+use serde_json::Value;
+use std::collections::BTreeSet;
+
+/// Panics with the key and value if `key` is not a field or `value` does not fit its type.
+fn check(key: &str, value: &Value) {
+    let base = key.split('[').next().unwrap();
+    let (id, _) = fields::resolve(base).unwrap_or_else(|| panic!("`{key}` is not a field of the engine's table"));
+    let info = id.info();
+    let ok = if key == "evt.time" {
+        // The interchange format carries evt.time as ns since the epoch (CHARBUF in Falco).
+        value.is_i64()
+    } else if info.is_list {
+        value.is_array()
+    } else {
+        match info.ty {
+            FieldType::Charbuf | FieldType::Bytebuf | FieldType::Ipnet => value.is_string(),
+            FieldType::Bool => value.is_boolean(),
+            FieldType::Ipaddr => value.as_str().is_some_and(|s| s.parse::<std::net::IpAddr>().is_ok()),
+            FieldType::Dynamic => true,
+            t if t.is_numeric() => value.is_i64() || value.is_u64(),
+            t => panic!("`{key}` has type {} the collector does not emit", t.as_str()),
+        }
+    };
+    assert!(ok, "`{key}` = {value} does not fit its field type {}", info.ty.as_str());
+}
+
+fn check_event(line: &str) -> BTreeSet<String> {
+    let Value::Object(m) = serde_json::from_str(line).unwrap() else { panic!("not an object: {line}") };
+    for (k, v) in &m {
+        check(k, v);
+    }
+    m.keys().cloned().collect()
+}
+
+fn header(nr: u32, ret: i64, args: [u64; 6]) -> RawHeader {
+    let pid = std::process::id();
+    RawHeader {
+        ts: 1_000,
+        ret,
+        args,
+        kind: Kind::Syscall as u32,
+        nr,
+        tgid: pid,
+        tid: pid,
+        ppid: 1,
+        uid: 0,
+        gid: 0,
+        loginuid: 1000,
+        str_len: [0; 3],
+        size: 0,
+        sock: SockTuple::default(),
+        comm: *b"rs-fields\0\0\0\0\0\0\0",
+    }
+}
+
+#[test]
+fn synthetic_records_of_every_syscall_emit_table_fields() {
+    let mut conv = Converter::new(ProcessTable::new());
+    let sockaddr = [2u8, 0, 0x1f, 0x90, 127, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0];
+    let mut tcp = header(nr::CONNECT, 0, [3, 0, 16, 0, 0, 0]);
+    tcp.sock = SockTuple {
+        local_addr: [127, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0],
+        remote_addr: [127, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0],
+        family: 2,
+        local_port: 40000,
+        remote_port: 8080,
+        sock_type: 1,
+    };
+    let mut accept = tcp;
+    accept.nr = nr::ACCEPT4;
+    accept.ret = 4;
+    let mut exec = header(nr::EXECVE, 0, [0; 6]);
+    exec.kind = Kind::Exec as u32;
+    let records: Vec<(RawHeader, Vec<&[u8]>)> = vec![
+        (exec, vec![b"/bin/ls", b"ls\0-l\0"]),
+        (header(nr::OPENAT, 5, [(-100i64) as u64, 0, 0o1101, 0o644, 0, 0]), vec![b"out.txt"]),
+        (header(nr::OPENAT2, -13, [(-100i64) as u64, 0, 0o2, 0, 0, 0]), vec![b"/etc/shadow"]),
+        (header(nr::WRITE, 3, [5, 0, 3, 0, 0, 0]), vec![]),
+        (header(nr::DUP2, 1, [5, 1, 0, 0, 0, 0]), vec![]),
+        (header(nr::CLOSE, 0, [5, 0, 0, 0, 0, 0]), vec![]),
+        (header(nr::SOCKET, 3, [2, 1, 0, 0, 0, 0]), vec![]),
+        (tcp, vec![&sockaddr]),
+        (accept, vec![]),
+        (header(nr::BIND, 0, [3, 0, 16, 0, 0, 0]), vec![&sockaddr]),
+        (header(nr::LISTEN, 0, [3, 128, 0, 0, 0, 0]), vec![]),
+        (header(nr::MOUNT, 0, [0, 0, 0, 4096, 0, 0]), vec![b"tmpfs", b"/mnt", b"tmpfs"]),
+        (header(nr::UMOUNT2, 0, [0, 2, 0, 0, 0, 0]), vec![b"/mnt"]),
+        (header(nr::SETUID, 0, [0; 6]), vec![]),
+        (header(nr::SETRESGID, 0, [1, 1, 1, 0, 0, 0]), vec![]),
+        (header(nr::PTRACE, 0, [16, 1234, 0, 0, 0, 0]), vec![]),
+        (header(nr::UNLINKAT, 0, [(-100i64) as u64, 0, 0, 0, 0, 0]), vec![b"gone"]),
+        (header(nr::RENAMEAT2, 0, [(-100i64) as u64, 0, (-100i64) as u64, 0, 0, 0]), vec![b"a", b"b"]),
+        (header(nr::CHMOD, 0, [0, 0o4755, 0, 0, 0, 0]), vec![b"/tmp/x"]),
+        (header(nr::FCHMODAT, 0, [(-100i64) as u64, 0, 0o777, 0, 0, 0]), vec![b"y"]),
+        (header(nr::FINIT_MODULE, 0, [7, 0, 0, 0, 0, 0]), vec![b"param=1"]),
+        (header(nr::MEMFD_CREATE, 6, [0, 1, 0, 0, 0, 0]), vec![b"payload"]),
+        (header(nr::CHDIR, 0, [0; 6]), vec![b"/tmp"]),
+        (header(nr::EXECVE, -2, [0; 6]), vec![b"/missing"]),
+    ];
+    let mut keys = BTreeSet::new();
+    for (h, slots) in &records {
+        let bytes = Record::encode(h, slots);
+        let rec = Record::parse(&bytes).unwrap();
+        let line = conv.convert(&rec).unwrap_or_else(|| panic!("no event for syscall {}", h.nr));
+        keys.extend(check_event(&line));
+    }
+    for k in ["fd.cip", "fd.sport", "fs.path.source", "evt.arg.flags", "proc.aname[1]", "user.loginuid", "evt.is_open_create"] {
+        assert!(keys.contains(k), "no synthetic event carried {k}");
+    }
+}
+
+#[test]
+fn captured_events_emit_table_fields() {
+    let mut h = common::Harness::with(rulestudio_collector::KernelConfig { syscalls: SyscallSet::all(), ..Default::default() });
+    let dir = tempfile::tempdir().unwrap();
+    let script = format!(
+        "cd {d} && echo x > a && mv a b && chmod 600 b && rm b && ls /nonexistent 2>/dev/null; true",
+        d = dir.path().display()
+    );
+    let mut child = std::process::Command::new("bash").arg("-c").arg(&script).spawn().unwrap();
+    let pid = child.id();
+    child.wait().unwrap();
+    h.wait_for("rm's unlinkat", |e| common::is(e, "evt.type", "unlinkat") && common::is(e, "proc.ppid", pid));
+    assert!(h.seen.len() > 20);
+    for e in &h.seen {
+        for (k, v) in e {
+            check(k, v);
+        }
+    }
+}

@@ -1,0 +1,413 @@
+// SPDX-License-Identifier: GPL-2.0 OR MIT
+/*
+ * Kernel side of rulestudio-collector. Raw tracepoints on raw_syscalls:sys_enter/sys_exit
+ * (arguments are stashed at entry, one record is emitted at exit, like a Falco exit event) and
+ * on the sched_process_fork/exec/exit lifecycle tracepoints. Raw tracepoints need neither
+ * tracefs nor per-syscall attachment, and the syscall set is a map the agent fills.
+ *
+ * Nothing is dropped silently: a failed ring-buffer write or a full stash increments
+ * stats[STAT_LOST]; the own-pid and write de-duplication filters increment stats[STAT_FILTERED].
+ */
+#include <linux/types.h>
+#include <linux/bpf.h>
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_core_read.h>
+#include "vmlinux_min.h"
+#include "records.h"
+
+char LICENSE[] SEC("license") = "Dual MIT/GPL";
+
+/* x86_64 syscall numbers of the calls whose arguments need more than copying registers. */
+#define NR_write 1
+#define NR_open 2
+#define NR_chdir 80
+#define NR_pwrite64 18
+#define NR_writev 20
+#define NR_connect 42
+#define NR_accept 43
+#define NR_bind 49
+#define NR_listen 50
+#define NR_execve 59
+#define NR_rename 82
+#define NR_creat 85
+#define NR_unlink 87
+#define NR_chmod 90
+#define NR_mount 165
+#define NR_umount2 166
+#define NR_init_module 175
+#define NR_unlinkat 263
+#define NR_renameat 264
+#define NR_fchmodat 268
+#define NR_accept4 288
+#define NR_finit_module 313
+#define NR_renameat2 316
+#define NR_memfd_create 319
+#define NR_execveat 322
+#define NR_openat 257
+#define NR_openat2 437
+#define NR_MAX 512
+
+#define AF_INET 2
+#define AF_INET6 10
+#define S_IFMT 00170000
+#define S_IFSOCK 0140000
+#define SOCKADDR_MAX 128
+
+const volatile __u32 own_tgid = 0;
+/* Writes to the same (process, fd) closer together than this are counted, not emitted. */
+const volatile __u64 dedup_ns = 0;
+/* Consumers are woken once this much data waits; the agent also polls on a short timer. */
+const volatile __u64 wakeup_bytes = 256 * 1024;
+
+struct stash {
+	__u64 args[6];
+	__u32 nr;
+	__u32 pad;
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, 16 * 1024 * 1024);
+} events SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, NR_MAX);
+	__type(key, __u32);
+	__type(value, __u8);
+} syscall_on SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, STAT_COUNT);
+	__type(key, __u32);
+	__type(value, __u64);
+} stats SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 65536);
+	__type(key, __u64);
+	__type(value, struct stash);
+} stashed SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 16384);
+	__type(key, __u64);
+	__type(value, __u64);
+} last_write SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct record);
+} scratch SEC(".maps");
+
+static __always_inline void count(__u32 idx)
+{
+	__u64 *v = bpf_map_lookup_elem(&stats, &idx);
+	if (v)
+		*v += 1;
+}
+
+static __always_inline int is_write(__u32 nr)
+{
+	return nr == NR_write || nr == NR_pwrite64 || nr == NR_writev;
+}
+
+/* Returns the zeroed per-CPU record with the identity of the current task filled in. */
+static __always_inline struct record *begin(__u32 kind, struct task_struct *task)
+{
+	__u32 zero = 0;
+	struct record *r = bpf_map_lookup_elem(&scratch, &zero);
+	if (!r)
+		return 0;
+	__builtin_memset(&r->h, 0, sizeof(r->h));
+	r->h.ts = bpf_ktime_get_boot_ns();
+	r->h.kind = kind;
+	r->h.tgid = BPF_CORE_READ(task, tgid);
+	r->h.tid = BPF_CORE_READ(task, pid);
+	r->h.ppid = BPF_CORE_READ(task, real_parent, tgid);
+	/* Effective ids, as Falco's user.uid/group.gid report them. */
+	r->h.uid = BPF_CORE_READ(task, cred, euid.val);
+	r->h.gid = BPF_CORE_READ(task, cred, egid.val);
+	r->h.loginuid = (__u32)-1;
+	if (bpf_core_field_exists(task->loginuid))
+		r->h.loginuid = BPF_CORE_READ(task, loginuid.val);
+	BPF_CORE_READ_STR_INTO(&r->h.comm, task, comm);
+	return r;
+}
+
+static __always_inline __u32 clamp_len(long n)
+{
+	if (n <= 0)
+		return 0;
+	if (n > STR_MAX)
+		return STR_MAX;
+	return (__u32)n;
+}
+
+static __always_inline void user_str(struct record *r, int slot, __u64 ptr)
+{
+	if (!ptr || slot < 0 || slot >= STR_SLOTS)
+		return;
+	long n = bpf_probe_read_user_str(r->str[slot], STR_MAX, (const void *)ptr);
+	/* The length excludes the terminating NUL. */
+	r->h.str_len[slot] = n > 0 ? clamp_len(n - 1) : 0;
+}
+
+static __always_inline void user_bytes(struct record *r, __u64 ptr, __u64 len)
+{
+	if (!ptr || len == 0)
+		return;
+	if (len > SOCKADDR_MAX)
+		len = SOCKADDR_MAX;
+	if (bpf_probe_read_user(r->str[0], len & (SOCKADDR_MAX * 2 - 1), (const void *)ptr) == 0)
+		r->h.str_len[0] = len;
+}
+
+/* Fills r->h.sock from the socket behind `fd` of the current task, if it is one. */
+static __always_inline void sock_of_fd(struct record *r, struct task_struct *task, long fd)
+{
+	if (fd < 0)
+		return;
+	struct fdtable *fdt = BPF_CORE_READ(task, files, fdt);
+	if (!fdt || fd >= BPF_CORE_READ(fdt, max_fds))
+		return;
+	struct file **fds = BPF_CORE_READ(fdt, fd);
+	struct file *f = 0;
+	bpf_probe_read_kernel(&f, sizeof(f), &fds[fd]);
+	if (!f)
+		return;
+	if ((BPF_CORE_READ(f, f_inode, i_mode) & S_IFMT) != S_IFSOCK)
+		return;
+	struct socket *sock = BPF_CORE_READ(f, private_data);
+	struct sock *sk = BPF_CORE_READ(sock, sk);
+	if (!sk)
+		return;
+	struct sock_tuple *t = &r->h.sock;
+	t->sock_type = BPF_CORE_READ(sock, type);
+	t->family = BPF_CORE_READ(sk, __sk_common.skc_family);
+	t->local_port = BPF_CORE_READ(sk, __sk_common.skc_num);
+	t->remote_port = __builtin_bswap16(BPF_CORE_READ(sk, __sk_common.skc_dport));
+	if (t->family == AF_INET) {
+		__u32 a = BPF_CORE_READ(sk, __sk_common.skc_rcv_saddr);
+		__u32 b = BPF_CORE_READ(sk, __sk_common.skc_daddr);
+		__builtin_memcpy(t->local_addr, &a, 4);
+		__builtin_memcpy(t->remote_addr, &b, 4);
+	} else if (t->family == AF_INET6) {
+		bpf_core_read(t->local_addr, 16, &sk->__sk_common.skc_v6_rcv_saddr);
+		bpf_core_read(t->remote_addr, 16, &sk->__sk_common.skc_v6_daddr);
+	}
+}
+
+static __always_inline void emit(struct record *r)
+{
+	__u32 size = sizeof(struct raw_header);
+	if (r->h.str_len[2])
+		size += 2 * STR_MAX + (r->h.str_len[2] & (STR_MAX * 2 - 1));
+	else if (r->h.str_len[1])
+		size += STR_MAX + (r->h.str_len[1] & (STR_MAX * 2 - 1));
+	else
+		size += r->h.str_len[0] & (STR_MAX * 2 - 1);
+	if (size > sizeof(struct record))
+		size = sizeof(struct record);
+	r->h.size = size;
+	__u64 avail = bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA);
+	__u64 flags = avail >= wakeup_bytes ? BPF_RB_FORCE_WAKEUP : BPF_RB_NO_WAKEUP;
+	if (r->h.kind != KIND_SYSCALL)
+		flags = BPF_RB_FORCE_WAKEUP;
+	if (bpf_ringbuf_output(&events, r, size, flags))
+		count(STAT_LOST);
+}
+
+SEC("raw_tracepoint/sys_enter")
+int sys_enter(struct bpf_raw_tracepoint_args *ctx)
+{
+	__u32 nr = ctx->args[1];
+	__u8 *on = bpf_map_lookup_elem(&syscall_on, &nr);
+	if (!on || !*on)
+		return 0;
+	__u64 pid_tgid = bpf_get_current_pid_tgid();
+	if ((pid_tgid >> 32) == own_tgid) {
+		count(STAT_FILTERED);
+		return 0;
+	}
+	struct pt_regs *regs = (struct pt_regs *)ctx->args[0];
+	struct stash s = {.nr = nr};
+	s.args[0] = BPF_CORE_READ(regs, di);
+	s.args[1] = BPF_CORE_READ(regs, si);
+	s.args[2] = BPF_CORE_READ(regs, dx);
+	s.args[3] = BPF_CORE_READ(regs, r10);
+	s.args[4] = BPF_CORE_READ(regs, r8);
+	s.args[5] = BPF_CORE_READ(regs, r9);
+	if (dedup_ns && is_write(nr)) {
+		__u64 key = (pid_tgid & 0xffffffff00000000ULL) | (__u32)s.args[0];
+		__u64 now = bpf_ktime_get_boot_ns();
+		__u64 *last = bpf_map_lookup_elem(&last_write, &key);
+		if (last && now - *last < dedup_ns) {
+			count(STAT_FILTERED);
+			return 0;
+		}
+		bpf_map_update_elem(&last_write, &key, &now, BPF_ANY);
+	}
+	if (bpf_map_update_elem(&stashed, &pid_tgid, &s, BPF_ANY))
+		count(STAT_LOST);
+	return 0;
+}
+
+/* Copies the user-memory arguments of `nr` into the record's slots (see the agent's convert). */
+static __always_inline void capture_args(struct record *r, struct task_struct *task, struct stash *s)
+{
+	__u64 *a = s->args;
+	switch (s->nr) {
+	case NR_open:
+	case NR_creat:
+	case NR_chmod:
+	case NR_unlink:
+	case NR_chdir:
+	case NR_umount2:
+	case NR_memfd_create:
+	case NR_execve:
+		user_str(r, 0, a[0]);
+		break;
+	case NR_openat:
+	case NR_unlinkat:
+	case NR_fchmodat:
+	case NR_execveat:
+		user_str(r, 0, a[1]);
+		break;
+	case NR_openat2: {
+		/* struct open_how { u64 flags, mode, resolve; } replaces args 2..4. */
+		__u64 how[3] = {};
+		bpf_probe_read_user(how, sizeof(how), (const void *)a[2]);
+		r->h.args[2] = how[0];
+		r->h.args[3] = how[1];
+		r->h.args[4] = how[2];
+		user_str(r, 0, a[1]);
+		break;
+	}
+	case NR_rename:
+		user_str(r, 0, a[0]);
+		user_str(r, 1, a[1]);
+		break;
+	case NR_renameat:
+	case NR_renameat2:
+		user_str(r, 0, a[1]);
+		user_str(r, 1, a[3]);
+		break;
+	case NR_mount:
+		user_str(r, 0, a[0]);
+		user_str(r, 1, a[1]);
+		user_str(r, 2, a[2]);
+		break;
+	case NR_init_module:
+		user_str(r, 0, a[2]);
+		break;
+	case NR_finit_module:
+		user_str(r, 0, a[1]);
+		break;
+	case NR_connect:
+	case NR_bind:
+		user_bytes(r, a[1], a[2]);
+		sock_of_fd(r, task, a[0]);
+		break;
+	case NR_listen:
+		sock_of_fd(r, task, a[0]);
+		break;
+	case NR_accept:
+	case NR_accept4:
+		sock_of_fd(r, task, r->h.ret);
+		break;
+	}
+}
+
+SEC("raw_tracepoint/sys_exit")
+int sys_exit(struct bpf_raw_tracepoint_args *ctx)
+{
+	__u64 pid_tgid = bpf_get_current_pid_tgid();
+	struct stash *s = bpf_map_lookup_elem(&stashed, &pid_tgid);
+	if (!s)
+		return 0;
+	long ret = ctx->args[1];
+	/* A successful exec is reported by sched_process_exec, with the new image's identity. */
+	if ((s->nr == NR_execve || s->nr == NR_execveat) && ret == 0) {
+		bpf_map_delete_elem(&stashed, &pid_tgid);
+		return 0;
+	}
+	struct task_struct *task = (struct task_struct *)bpf_get_current_task();
+	struct record *r = begin(KIND_SYSCALL, task);
+	if (r) {
+		r->h.nr = s->nr;
+		r->h.ret = ret;
+		__builtin_memcpy(r->h.args, s->args, sizeof(s->args));
+		capture_args(r, task, s);
+		emit(r);
+	}
+	bpf_map_delete_elem(&stashed, &pid_tgid);
+	return 0;
+}
+
+SEC("raw_tracepoint/sched_process_fork")
+int process_fork(struct bpf_raw_tracepoint_args *ctx)
+{
+	struct task_struct *parent = (struct task_struct *)ctx->args[0];
+	struct task_struct *child = (struct task_struct *)ctx->args[1];
+	if (BPF_CORE_READ(child, pid) != BPF_CORE_READ(child, tgid))
+		return 0;
+	if (BPF_CORE_READ(parent, tgid) == own_tgid)
+		return 0;
+	struct record *r = begin(KIND_FORK, child);
+	if (!r)
+		return 0;
+	r->h.ppid = BPF_CORE_READ(parent, tgid);
+	emit(r);
+	return 0;
+}
+
+SEC("raw_tracepoint/sched_process_exec")
+int process_exec(struct bpf_raw_tracepoint_args *ctx)
+{
+	struct task_struct *task = (struct task_struct *)ctx->args[0];
+	struct linux_binprm *bprm = (struct linux_binprm *)ctx->args[2];
+	if (BPF_CORE_READ(task, tgid) == own_tgid)
+		return 0;
+	struct record *r = begin(KIND_EXEC, task);
+	if (!r)
+		return 0;
+	__u64 pid_tgid = bpf_get_current_pid_tgid();
+	struct stash *s = bpf_map_lookup_elem(&stashed, &pid_tgid);
+	r->h.nr = s ? s->nr : NR_execve;
+	const char *filename = BPF_CORE_READ(bprm, filename);
+	long n = bpf_probe_read_kernel_str(r->str[0], STR_MAX, filename);
+	r->h.str_len[0] = n > 0 ? clamp_len(n - 1) : 0;
+	/* argv of the new image, NUL-separated, straight from its memory. */
+	unsigned long start = BPF_CORE_READ(task, mm, arg_start);
+	unsigned long end = BPF_CORE_READ(task, mm, arg_end);
+	__u64 len = end - start;
+	if (end > start) {
+		if (len > STR_MAX)
+			len = STR_MAX;
+		if (bpf_probe_read_user(r->str[1], len & (STR_MAX * 2 - 1), (const void *)start) == 0)
+			r->h.str_len[1] = len;
+	}
+	emit(r);
+	return 0;
+}
+
+SEC("raw_tracepoint/sched_process_exit")
+int process_exit(struct bpf_raw_tracepoint_args *ctx)
+{
+	struct task_struct *task = (struct task_struct *)ctx->args[0];
+	if (BPF_CORE_READ(task, pid) != BPF_CORE_READ(task, tgid))
+		return 0;
+	if (BPF_CORE_READ(task, tgid) == own_tgid)
+		return 0;
+	struct record *r = begin(KIND_EXIT, task);
+	if (!r)
+		return 0;
+	emit(r);
+	return 0;
+}

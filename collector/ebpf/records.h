@@ -1,0 +1,59 @@
+/* SPDX-License-Identifier: GPL-2.0 OR MIT */
+/* Records shared with user space; mirrored by collector/common/src/lib.rs (keep in sync). */
+#pragma once
+
+#define STR_MAX 4096
+#define STR_SLOTS 3
+
+enum record_kind {
+	KIND_SYSCALL = 1,
+	KIND_FORK = 2,
+	KIND_EXEC = 3,
+	KIND_EXIT = 4,
+};
+
+struct sock_tuple {
+	__u8 local_addr[16];
+	__u8 remote_addr[16];
+	__u16 family;
+	__u16 local_port;
+	__u16 remote_port;
+	__u16 sock_type;
+};
+
+struct raw_header {
+	__u64 ts;
+	__s64 ret;
+	__u64 args[6];
+	__u32 kind;
+	__u32 nr;
+	__u32 tgid;
+	__u32 tid;
+	__u32 ppid;
+	__u32 uid;
+	__u32 gid;
+	__u32 loginuid;
+	__u32 str_len[STR_SLOTS];
+	__u32 size;
+	struct sock_tuple sock;
+	char comm[16];
+};
+
+struct record {
+	struct raw_header h;
+	char str[STR_SLOTS][STR_MAX];
+};
+
+_Static_assert(sizeof(struct sock_tuple) == 40, "sock_tuple layout");
+_Static_assert(sizeof(struct raw_header) == 168, "raw_header layout");
+_Static_assert(__builtin_offsetof(struct raw_header, kind) == 64, "raw_header layout");
+_Static_assert(__builtin_offsetof(struct raw_header, str_len) == 96, "raw_header layout");
+_Static_assert(__builtin_offsetof(struct raw_header, sock) == 112, "raw_header layout");
+_Static_assert(__builtin_offsetof(struct raw_header, comm) == 152, "raw_header layout");
+
+/* Indices of the per-CPU `stats` array. */
+enum stat_index {
+	STAT_LOST = 0,     /* ring-buffer reservation failures and stash overflows */
+	STAT_FILTERED = 1, /* own pid, write de-duplication */
+	STAT_COUNT = 2,
+};
