@@ -1,12 +1,17 @@
 //! The article's seven rules (`tests/fixtures/article-rules.yaml`), linted after the official
 //! `falco_rules.yaml` as `rulestudio lint` does: every rule is explained with a fix, and the
 //! fixes, applied until none is left (as `rulestudio lint --fix --unsafe-fixes` does), give
-//! `tests/fixtures/article-rules.fixed.yaml` (`UPDATE_EXPECT=1` refreshes it).
+//! `tests/fixtures/article-rules.fixed.yaml` (`UPDATE_EXPECT=1` refreshes it), which loads
+//! cleanly and catches `tests/fixtures/article-events.yaml`. How the CLI renders the diagnostics
+//! is tested with the binary, in `cli/tests/seed.rs`.
 
-use rulestudio_engine::diagnostic::{Diagnostic, ItemKind};
+use rulestudio_engine::diagnostic::{Code, ItemKind};
+use rulestudio_engine::eval::RuleSet;
+use rulestudio_engine::event::Event;
 use rulestudio_engine::fix::{self, FixLevel};
 use rulestudio_engine::lint;
-use rulestudio_engine::loader::SourceFile;
+use rulestudio_engine::loader::{LoadOptions, SourceFile};
+use rulestudio_engine::rule::Matching;
 use std::path::{Path, PathBuf};
 
 const MAX_PASSES: usize = 8;
@@ -36,10 +41,11 @@ const SEED_RULES: [&str; 7] = [
     "Sensitive syscall in privileged container",
 ];
 
-/// Applies every safe and unsafe fix to the seed file until none applies, like the CLI.
-fn fix_all(mut files: Vec<SourceFile>, lint: impl Fn(&[SourceFile]) -> Vec<Diagnostic>) -> (String, usize) {
+/// Applies every safe and unsafe fix to the seed file until none applies, as
+/// `rulestudio lint --fix --unsafe-fixes` does.
+fn fix_all(mut files: Vec<SourceFile>) -> (String, usize) {
     for pass in 0..MAX_PASSES {
-        let diagnostics = lint(&files);
+        let diagnostics = lint::lint(&files, &LoadOptions::default()).diagnostics;
         let fixes = diagnostics
             .iter()
             .filter_map(|d| d.fix.as_ref())
@@ -54,24 +60,31 @@ fn fix_all(mut files: Vec<SourceFile>, lint: impl Fn(&[SourceFile]) -> Vec<Diagn
 }
 
 #[test]
-fn the_official_rules_get_no_fixes() {
-    let files = files(read("tests/fixtures/article-rules.yaml"));
-    let official: Vec<_> = lint::check(&files, &[]).into_iter().filter(|d| d.span.is_some_and(|s| s.file.0 == 0)).collect();
-    assert!(official.is_empty(), "lints on falco_rules.yaml: {official:#?}");
+fn the_official_rules_get_no_diagnostics() {
+    let linted = lint::lint(&files(read("tests/fixtures/article-rules.yaml")), &LoadOptions::default());
+    let official: Vec<_> = linted.diagnostics.iter().filter(|d| d.span.is_some_and(|s| s.file.0 == 0)).collect();
+    assert!(official.is_empty(), "diagnostics on falco_rules.yaml: {official:#?}");
 }
 
+/// Each rule fails to load, and the first report already explains it: a Falco error carrying a
+/// fix, among several fixes.
 #[test]
-fn every_seed_rule_is_explained_with_a_fix() {
-    let diagnostics = lint::check(&files(read("tests/fixtures/article-rules.yaml")), &[]);
+fn every_seed_rule_is_a_falco_error_with_fixes() {
+    let linted = lint::lint(&files(read("tests/fixtures/article-rules.yaml")), &LoadOptions::default());
+    assert!(!linted.loaded.ok());
     for rule in SEED_RULES {
-        let fixed = diagnostics.iter().filter(|d| d.item_kind == Some(ItemKind::Rule) && d.item_name.as_deref() == Some(rule) && d.fix.is_some());
-        assert!(fixed.count() >= 2, "{rule}: expected several diagnostics with fixes");
+        let with_fix: Vec<_> = linted.diagnostics.iter().filter(|d| d.item_kind == Some(ItemKind::Rule) && d.item_name.as_deref() == Some(rule) && d.fix.is_some()).collect();
+        assert!(with_fix.iter().any(|d| d.is_error() && Code::FALCO.contains(&d.code)), "{rule}: no Falco error with a fix");
+        assert!(with_fix.len() >= 2, "{rule}: expected several diagnostics with fixes");
     }
 }
 
+/// The fixes give `tests/fixtures/article-rules.fixed.yaml`, which loads after
+/// `falco_rules.yaml` without a single diagnostic, and whose rules catch the behaviour their
+/// descriptions name (`tests/fixtures/article-events.yaml`).
 #[test]
-fn fixes_reach_the_expected_rules() {
-    let (fixed, passes) = fix_all(files(read("tests/fixtures/article-rules.yaml")), |f| lint::check(f, &[]));
+fn fixed_rules_load_cleanly_and_catch_their_behaviour() {
+    let (fixed, passes) = fix_all(files(read("tests/fixtures/article-rules.yaml")));
     assert!(passes >= 2, "the dialect and the semantic fixes overlap, so more than one pass is expected");
     let path = repo("tests/fixtures/article-rules.fixed.yaml");
     if std::env::var_os("UPDATE_EXPECT").is_some() {
@@ -79,9 +92,9 @@ fn fixes_reach_the_expected_rules() {
     }
     let want = std::fs::read_to_string(&path).unwrap_or_default();
     assert!(fixed == want, "fixed rules differ from {}; run with UPDATE_EXPECT=1\n{fixed}", path.display());
-    let relinted = lint::check(&files(fixed), &[]);
-    let left: Vec<_> = relinted.iter().filter(|d| d.span.is_some_and(|s| s.file.0 == 1)).collect();
-    assert!(left.is_empty(), "diagnostics left after fixing: {left:#?}");
+    let linted = lint::lint(&files(fixed), &LoadOptions::default());
+    assert!(linted.diagnostics.is_empty(), "diagnostics left after fixing: {:#?}", linted.diagnostics);
+    catches_the_article_events(&linted.loaded.ruleset);
 }
 
 #[derive(serde::Deserialize)]
@@ -92,74 +105,33 @@ struct Case {
     expect: String,
 }
 
-/// With Falco's verdict from the loader: each rule fails to load (an error carrying a fix), the
-/// fixed file loads cleanly after `falco_rules.yaml`, and each fixed rule catches the behaviour
-/// its description names (`tests/fixtures/article-events.yaml`).
-#[test]
-#[ignore = "needs loader::load, still a stub on the loader branch"]
-fn fixed_rules_load_and_catch_their_behaviour() {
-    use rulestudio_engine::event::Event;
-    use rulestudio_engine::loader::LoadOptions;
-    use rulestudio_engine::rule::Matching;
+fn article_events() -> Vec<Case> {
+    serde_saphyr::from_str(&read("tests/fixtures/article-events.yaml")).expect("events file")
+}
 
-    let linted = lint::lint(&files(read("tests/fixtures/article-rules.yaml")), &LoadOptions::default());
-    assert!(!linted.loaded.ok());
+/// Each seed rule matches its positive events and none of its negatives, by its filter and
+/// through the rule set's dispatch on `evt.type`.
+fn catches_the_article_events(ruleset: &RuleSet) {
+    let rules = ruleset.rules();
     for rule in SEED_RULES {
-        let explained = linted.diagnostics.iter().any(|d| d.is_error() && d.item_name.as_deref() == Some(rule) && d.fix.is_some());
-        assert!(explained, "{rule}: no error with a fix");
+        assert!(rules.iter().any(|r| r.name == rule), "{rule} is not in the loaded ruleset");
     }
-    let (fixed, _) = fix_all(files(read("tests/fixtures/article-rules.yaml")), |f| lint::lint(f, &LoadOptions::default()).diagnostics);
-    let loaded = rulestudio_engine::loader::load(&files(fixed), &LoadOptions::default());
-    let errors: Vec<_> = loaded.diagnostics.iter().filter(|d| d.is_error()).collect();
-    assert!(errors.is_empty(), "{errors:#?}");
-    let cases: Vec<Case> = serde_saphyr::from_str(&read("tests/fixtures/article-events.yaml")).expect("events file");
-    for case in cases {
+    for case in article_events() {
         let event = Event::from_map(&case.event).unwrap_or_else(|e| panic!("{}: {e}", case.name));
+        let (i, rule) = rules.iter().enumerate().find(|(_, r)| r.name == case.rule).expect("every case names a seed rule");
+        assert_eq!(rule.filter.matches(&event), case.expect == "match", "{}: {}", case.rule, case.name);
         let mut hits = Vec::new();
-        loaded.ruleset.eval(&event, Matching::All, &mut hits);
-        let matched = hits.iter().any(|&i| loaded.ruleset.rules()[i].name == case.rule);
-        assert_eq!(matched, case.expect == "match", "{}: {}", case.rule, case.name);
+        ruleset.eval(&event, Matching::All, &mut hits);
+        assert_eq!(hits.contains(&i), case.expect == "match", "{}: {} (dispatch)", case.rule, case.name);
     }
 }
 
 #[test]
 fn article_events_decode() {
-    let cases: Vec<Case> = serde_saphyr::from_str(&read("tests/fixtures/article-events.yaml")).expect("events file");
+    let cases = article_events();
     assert!(SEED_RULES.iter().all(|r| cases.iter().any(|c| c.rule == *r && c.expect == "match")));
     assert!(SEED_RULES.iter().all(|r| cases.iter().any(|c| c.rule == *r && c.expect == "no_match")));
     for c in &cases {
-        rulestudio_engine::event::Event::from_map(&c.event).unwrap_or_else(|e| panic!("{}: {e}", c.name));
+        Event::from_map(&c.event).unwrap_or_else(|e| panic!("{}: {e}", c.name));
     }
-}
-
-/// `file:line:col: severity[code]: message`, the source line and carets, help and fix, as the
-/// CLI renders them (lints alone, without the loader's diagnostics).
-fn render(d: &Diagnostic, name: &str, text: &str) -> String {
-    use rulestudio_engine::span::LineIndex;
-    let idx = LineIndex::new(text);
-    let span = d.span.expect("lint diagnostics have spans");
-    let (a, b) = (idx.line_col(text, span.start), idx.line_col(text, span.end));
-    let line = idx.line_text(text, a.line);
-    let width = if b.line == a.line { (b.column - a.column).max(1) as usize } else { line.chars().count() + 1 - a.column as usize };
-    let mut out = format!("{name}:{}:{}: {}[{}]: {}\n", a.line, a.column, d.severity.as_str(), d.code, d.message);
-    out += &format!("  | {line}\n  | {}{}\n", " ".repeat(a.column as usize - 1), "^".repeat(width));
-    if let Some(h) = &d.help {
-        out += &format!("  = help: {h}\n");
-    }
-    if let Some(f) = &d.fix {
-        out += &format!("  = fix ({}): {}\n", f.applicability.as_str(), f.message);
-    }
-    out
-}
-
-#[test]
-fn rendered_diagnostics_snapshot() {
-    let seed = read("tests/fixtures/article-rules.yaml");
-    let rendered: String = lint::check(&files(seed.clone()), &[]).iter().map(|d| render(d, "tests/fixtures/article-rules.yaml", &seed)).collect();
-    let path = repo("tests/fixtures/article-rules.lint.txt");
-    if std::env::var_os("UPDATE_EXPECT").is_some() {
-        std::fs::write(&path, &rendered).expect("write snapshot");
-    }
-    let want = std::fs::read_to_string(&path).unwrap_or_default();
-    assert!(rendered == want, "{} is stale; run with UPDATE_EXPECT=1\n{rendered}", path.display());
 }

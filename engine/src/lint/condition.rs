@@ -90,6 +90,13 @@ pub(crate) struct Scan {
     pub comments: Vec<Range<usize>>,
 }
 
+impl Scan {
+    /// The check whose left-hand side is `f`, when `f` is one.
+    pub fn check_of(&self, f: &FieldTok) -> Option<&Check> {
+        self.checks.iter().find(|c| c.field.as_ref() == Some(f))
+    }
+}
+
 const TRANSFORMERS: &[&str] = &["tolower", "toupper", "b64", "basename", "len", "join", "concat", "getopt", "val"];
 
 /// Scans `text`; `line_end(at)` gives where the source line holding offset `at` ends.
@@ -253,12 +260,11 @@ impl Scanner<'_> {
     fn field_arg(&mut self, word: Range<usize>) -> FieldTok {
         let name = self.t[word.clone()].to_owned();
         let mut arg = None;
-        if self.rest().starts_with('[') {
-            if let Some(close) = self.rest().find(']') {
-                let inner = self.rest()[1..close].trim_matches(['"', '\'']).to_owned();
-                arg = Some(inner);
-                self.pos += close + 1;
-            }
+        if self.rest().starts_with('[')
+            && let Some(close) = self.rest().find(']')
+        {
+            arg = Some(self.rest()[1..close].trim_matches(['"', '\'']).to_owned());
+            self.pos += close + 1;
         }
         FieldTok { name, arg, name_span: word.clone(), span: word.start..self.pos }
     }

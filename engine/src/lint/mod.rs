@@ -4,7 +4,8 @@
 //!
 //! **Invariant:** linting never changes Falco's verdict. A lint that explains something Falco
 //! rejects is an error carrying Falco's code, and only in an item the loader already failed (it
-//! replaces the loader's diagnostic there); everything else is a warning with the lint's code.
+//! replaces the loader's diagnostic there); a lint that explains a Falco warning adds its help
+//! and fix to that warning; everything else is a warning with the lint's code.
 
 mod aliases;
 mod condition;
@@ -16,7 +17,6 @@ mod source;
 
 use crate::diagnostic::{Diagnostic, ItemKind};
 use crate::loader::{self, LoadOptions, Loaded, SourceFile};
-use crate::span::Span;
 use sink::{Finding, Sink};
 use std::collections::HashSet;
 
@@ -46,28 +46,59 @@ pub fn check(files: &[SourceFile], falco: &[Diagnostic]) -> Vec<Diagnostic> {
 }
 
 fn merge(findings: Vec<Finding>, falco: &[Diagnostic]) -> Vec<Diagnostic> {
+    let mut falco = falco.to_vec();
     let mut replaced = vec![false; falco.len()];
     let mut out = Vec::with_capacity(findings.len() + falco.len());
     for f in findings {
-        let item_failed = falco.iter().any(|d| d.is_error() && d.span.is_some_and(|s| inside(s, f.item_span)));
+        if !f.lint.enriches.is_empty() {
+            if let Some(d) = falco.iter_mut().find(|d| f.enriches(d)) {
+                f.enrich(d);
+            }
+            continue;
+        }
+        let item_failed = falco.iter().any(|d| d.is_error() && f.in_item(d));
         for (d, gone) in falco.iter().zip(replaced.iter_mut()) {
             *gone |= f.replaces(d);
         }
         out.push(f.into_diagnostic(item_failed));
     }
-    out.extend(falco.iter().zip(replaced).filter(|(_, gone)| !gone).map(|(d, _)| d.clone()));
+    out.extend(falco.into_iter().zip(replaced).filter(|(_, gone)| !gone).map(|(d, _)| d));
     out.sort_by_key(|d| d.span.map(|s| (s.file, s.start, s.end)));
     out
 }
 
-fn inside(inner: Span, outer: Span) -> bool {
-    inner.file == outer.file && outer.start <= inner.start && inner.end <= outer.end
+/// Lints in unit tests, with the loader, as `rulestudio lint` does.
+#[cfg(test)]
+pub(crate) mod testing {
+    use super::*;
+    use crate::fix::{self, FixLevel};
+
+    /// `text`, one rules file, with the fixes (safe and unsafe) of the `code` diagnostics applied
+    /// once.
+    pub fn fixed(text: &str, code: &str) -> String {
+        let files = [SourceFile { name: "r.yaml".into(), text: text.into() }];
+        let diagnostics = lint(&files, &LoadOptions::default()).diagnostics;
+        let fixes = diagnostics.iter().filter(|d| d.code.0 == code).filter_map(|d| d.fix.as_ref()).filter(|f| FixLevel::Unsafe.allows(f.applicability));
+        fix::apply(text, fixes).0
+    }
+
+    /// A rules file with one rule.
+    pub fn rule(desc: &str, condition: &str) -> String {
+        format!("- rule: r\n  desc: {desc}\n  condition: {condition}\n  output: o\n  priority: Warning\n")
+    }
+
+    /// The condition of a [`rule`], after [`fixed`].
+    pub fn fixed_condition(desc: &str, condition: &str, code: &str) -> String {
+        let out = fixed(&rule(desc, condition), code);
+        out.lines().find_map(|l| l.strip_prefix("  condition: ")).unwrap_or_default().to_owned()
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::diagnostic::{Code, Severity};
+    use crate::span::Span;
 
     const RULE: &str = "- rule: r\n  desc: d\n  condition: evt.type = open and proc.executable = x\n  output: o\n  priority: Warning\n";
 

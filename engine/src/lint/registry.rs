@@ -17,6 +17,9 @@ pub struct Lint {
     /// Loader diagnostics that a finding of this lint replaces where they overlap it: the same
     /// problem, now explained with a fix.
     pub replaces: &'static [Code],
+    /// Loader diagnostics that a finding of this lint adds its help and fix to, in the same
+    /// item. Such a lint reports nothing of its own: without one of these, its finding is dropped.
+    pub enriches: &'static [Code],
     source: &'static str,
     pub(crate) run: fn(&Item, &mut Sink),
 }
@@ -32,6 +35,15 @@ impl Lint {
         out
     }
 
+    /// How its findings reach the user, for the docs.
+    fn reported_as(&self) -> String {
+        match (self.falco, self.enriches) {
+            (Some(c), _) => format!("Falco error `{c}`"),
+            (None, [c, ..]) => format!("help and fix on Falco's `{c}`"),
+            (None, []) => "warning".to_owned(),
+        }
+    }
+
     /// The first paragraph of the "What it does" section.
     pub fn summary(&self) -> String {
         let doc = self.doc();
@@ -41,12 +53,14 @@ impl Lint {
 }
 
 macro_rules! lints {
-    ($($code:literal $name:literal $module:ident falco: $falco:expr, replaces: [$($replaces:expr),*];)*) => {
+    ($($code:literal $name:literal $module:ident falco: $falco:expr, replaces: [$($replaces:expr),*]
+        $(, enriches: [$($enriches:expr),*])?;)*) => {
         static LINTS: &[Lint] = &[$(Lint {
             code: Code($code),
             name: $name,
             falco: $falco,
             replaces: &[$($replaces),*],
+            enriches: &[$($($enriches),*)?],
             source: include_str!(concat!("rules/", stringify!($module), ".rs")),
             run: rules::$module::run,
         }),*];
@@ -82,6 +96,8 @@ lints! {
         falco: None, replaces: [];
     "RS014" "missing-output" missing_output
         falco: Some(Code::ERR_YAML_VALIDATE), replaces: [Code::ERR_YAML_VALIDATE];
+    "RS015" "spawn-without-evt-type" spawn_without_evt_type
+        falco: None, replaces: [], enriches: [Code::NO_EVTTYPE];
 }
 
 /// Every lint, in code order.
@@ -101,18 +117,18 @@ pub fn markdown() -> String {
          <!-- Generated from engine/src/lint/rules/*.rs by the `lints_md_is_fresh` test; \
          run `UPDATE_EXPECT=1 cargo test -p rulestudio-engine lints_md` to refresh. -->\n\n\
          `rulestudio lint` reports Falco's own load errors and warnings (codes `LOAD_*`) and the lints below.\n\
-         A lint that explains something Falco rejects is reported as an error with Falco's code (shown here as *Falco error*); the others are warnings with the lint's code.\n\
+         A lint that explains something Falco rejects is reported as an error with Falco's code (shown here as *Falco error*), one that explains a Falco warning adds its help and fix to that warning; the others are warnings with the lint's code.\n\
          Fixes marked safe are applied by `--fix`, unsafe ones by `--unsafe-fixes`.\n\n\
          | Code | Name | Reported as | What it does |\n|---|---|---|---|\n",
     );
     for l in LINTS {
-        let as_ = l.falco.map_or("warning".to_owned(), |c| format!("Falco error `{c}`"));
+        let as_ = l.reported_as();
         out.push_str(&format!("| [{}](#{}) | `{}` | {} | {} |\n", l.code, l.code.0.to_lowercase(), l.name, as_, l.summary().replace('|', "\\|")));
     }
     for l in LINTS {
         out.push_str(&format!("\n## {}\n\n`{}`", l.code, l.name));
-        if let Some(c) = l.falco {
-            out.push_str(&format!(" — Falco error `{c}`"));
+        if l.falco.is_some() || !l.enriches.is_empty() {
+            out.push_str(&format!(" — {}", l.reported_as()));
         }
         out.push_str("\n\n");
         out.push_str(format!("\n{}", l.doc()).replace("\n## ", "\n### ").trim_start());

@@ -51,13 +51,27 @@ impl Finding {
         self
     }
 
+    /// Whether this finding adds its help and fix to `d`: a loader diagnostic it enriches, in
+    /// the same item.
+    pub fn enriches(&self, d: &Diagnostic) -> bool {
+        self.lint.enriches.contains(&d.code) && self.in_item(d)
+    }
+
+    /// Whether `d` is about the item this finding is in.
+    pub fn in_item(&self, d: &Diagnostic) -> bool {
+        d.span.is_some_and(|s| s.file == self.item_span.file && self.item_span.start <= s.start && s.end <= self.item_span.end)
+    }
+
+    /// `d` with this finding's help (naming the lint, where its documentation is) and fix.
+    pub fn enrich(self, d: &mut Diagnostic) {
+        d.help = Some(self.tagged_help());
+        d.fix = self.fix;
+    }
+
     /// An error with Falco's code where Falco rejects the item too, else a warning.
     pub fn into_diagnostic(self, item_failed: bool) -> Diagnostic {
         let (severity, code, help) = match self.lint.falco {
-            Some(code) if item_failed => {
-                let tag = format!("[{} {}]", self.lint.code, self.lint.name);
-                (Severity::Error, code, Some(self.help.map_or(tag.clone(), |h| format!("{h} {tag}"))))
-            }
+            Some(code) if item_failed => (Severity::Error, code, Some(self.tagged_help())),
             _ => (Severity::Warning, self.lint.code, self.help),
         };
         Diagnostic {
@@ -70,6 +84,12 @@ impl Finding {
             help,
             fix: self.fix,
         }
+    }
+
+    /// The help followed by `[RS001 alert-key]`: under another code, the lint must be named.
+    fn tagged_help(&self) -> String {
+        let tag = format!("[{} {}]", self.lint.code, self.lint.name);
+        self.help.as_ref().map_or(tag.clone(), |h| format!("{h} {tag}"))
     }
 }
 
@@ -106,6 +126,12 @@ impl<'a, 'f> Sink<'a, 'f> {
             mentions: Vec::new(),
         });
         self.out.last_mut().expect("just pushed")
+    }
+
+    /// A finding of a lint that [enriches](Lint::enriches) a loader diagnostic of this item: it
+    /// has no message or place of its own, only the help and fix it adds.
+    pub fn enrich_loader(&mut self) -> &mut Finding {
+        self.report(self.item.span, String::new())
     }
 
     /// Reports at `range` of the item's condition; the finding replaces the loader's diagnostics

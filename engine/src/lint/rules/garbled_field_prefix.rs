@@ -20,7 +20,7 @@
 //! `X.name` → `evt.type`, `X.path` → `fd.name` (`proc.exepath` in an `execve` rule),
 //! `X.remote_ip` → `fd.rip` (`fd.rnet` when compared with networks), `X.remote_port` → `fd.rport`.
 
-use crate::diagnostic::Applicability;
+use super::meant_with_fix;
 use crate::lint::aliases;
 use crate::lint::sink::Sink;
 use crate::lint::source::Item;
@@ -29,12 +29,7 @@ pub(crate) fn run(item: &Item, sink: &mut Sink) {
     let Some(cond) = &item.condition else { return };
     for f in &cond.scan.fields {
         let Some((prefix, _)) = aliases::garbled(&f.name) else { continue };
-        let check = cond.scan.checks.iter().find(|c| c.field.as_ref() == Some(f));
-        let meant = aliases::meant(&f.name, check, &cond.scan);
-        let fix = meant.as_ref().and_then(|m| {
-            let apply = if m.certain { Applicability::Safe } else { Applicability::Unsafe };
-            sink.condition_fix(format!("Replace with `{}`", m.field), apply, &[(f.name_span.clone(), m.field.clone())])
-        });
+        let (meant, fix) = meant_with_fix(f, &cond.scan, sink);
         let help = meant.map_or_else(
             || "field names are ASCII, e.g. `evt.type`, `fd.name`, `proc.name`".to_owned(),
             |m| format!("write `{}`: {}", m.field, m.why),

@@ -41,8 +41,7 @@ pub(crate) fn run(item: &Item, sink: &mut Sink) {
     let Some(cond) = &item.condition else { return };
     let mut shown: Vec<String> = Vec::new();
     for f in &cond.scan.fields {
-        let check = cond.scan.checks.iter().find(|c| c.field.as_ref() == Some(f));
-        let Some(name) = effective_field(f, check, &cond.scan) else { continue };
+        let Some(name) = effective_field(f, cond.scan.check_of(f), &cond.scan) else { continue };
         let printable = fields::get(&name).is_some_and(|id| !id.info().flags.contains(FieldFlags::FILTER_ONLY) && !id.info().arg.requires_arg());
         if printable && !shown.contains(&name) {
             shown.push(name);

@@ -15,11 +15,14 @@ pub(crate) mod missing_output;
 pub(crate) mod not_in_operator;
 pub(crate) mod proc_name_path;
 pub(crate) mod regex_prefix_test;
+pub(crate) mod spawn_without_evt_type;
 pub(crate) mod unknown_field;
 pub(crate) mod write_syscall;
 
-use super::aliases;
+use super::aliases::{self, Meant};
 use super::condition::{Check, FieldTok, Scan};
+use super::sink::Sink;
+use crate::diagnostic::{Applicability, Fix};
 use crate::fields;
 
 /// The field `f` is, or was evidently meant to be (for lints that look past a misspelling so
@@ -34,4 +37,15 @@ pub(crate) fn effective_field(f: &FieldTok, check: Option<&Check>, scan: &Scan) 
 /// The text of `f` (in the condition `text`) with its name replaced by `name`, keeping `[arg]`.
 pub(crate) fn with_name(text: &str, f: &FieldTok, name: &str) -> String {
     format!("{name}{}", &text[f.name_span.end..f.span.end])
+}
+
+/// What the unknown field `f` was meant to be, with the fix renaming it: safe when the reading
+/// is certain, unsafe for a guess.
+pub(crate) fn meant_with_fix(f: &FieldTok, scan: &Scan, sink: &Sink) -> (Option<Meant>, Option<Fix>) {
+    let meant = aliases::meant(&f.name, scan.check_of(f), scan);
+    let fix = meant.as_ref().and_then(|m| {
+        let apply = if m.certain { Applicability::Safe } else { Applicability::Unsafe };
+        sink.condition_fix(format!("Replace with `{}`", m.field), apply, &[(f.name_span.clone(), m.field.clone())])
+    });
+    (meant, fix)
 }

@@ -21,7 +21,7 @@
 //! ## Fix
 //! Replaces the name: safe for a known substitute, unsafe for a spelling guess.
 
-use crate::diagnostic::Applicability;
+use super::meant_with_fix;
 use crate::fields;
 use crate::lint::aliases;
 use crate::lint::sink::Sink;
@@ -36,12 +36,7 @@ pub(crate) fn run(item: &Item, sink: &mut Sink) {
         if fields::resolve(&f.name).is_some() || aliases::garbled(&f.name).is_some() {
             continue;
         }
-        let check = cond.scan.checks.iter().find(|c| c.field.as_ref() == Some(f));
-        let meant = aliases::meant(&f.name, check, &cond.scan);
-        let fix = meant.as_ref().and_then(|m| {
-            let apply = if m.certain { Applicability::Safe } else { Applicability::Unsafe };
-            sink.condition_fix(format!("Replace with `{}`", m.field), apply, &[(f.name_span.clone(), m.field.clone())])
-        });
+        let (meant, fix) = meant_with_fix(f, &cond.scan, sink);
         let help = meant.map_or_else(
             || "see `docs/lints.md` or `rulestudio` field completion for the syscall fields".to_owned(),
             |m| if m.certain { format!("use `{}`: {}", m.field, m.why) } else { format!("did you mean `{}`?", m.field) },
