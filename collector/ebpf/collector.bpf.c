@@ -203,6 +203,60 @@ static __always_inline void sock_of_fd(struct record *r, struct task_struct *tas
 	}
 }
 
+#define CGROUP_DEPTH 10
+#define CGROUP_NAME_MAX 256
+
+static __always_inline struct kernfs_node *kn_parent(struct kernfs_node *kn)
+{
+	if (bpf_core_field_exists(kn->__parent))
+		return BPF_CORE_READ(kn, __parent);
+	return (struct kernfs_node *)BPF_CORE_READ((struct kernfs_node___old *)kn, parent);
+}
+
+/* Appends the names of `cg` and its ancestors (leaf first, '/'-separated) to slot 2 at `off`. */
+static __always_inline __u32 cgroup_names(struct record *r, struct cgroup *cg, __u32 off)
+{
+	struct kernfs_node *kn = BPF_CORE_READ(cg, kn);
+	for (int i = 0; i < CGROUP_DEPTH && kn; i++) {
+		struct kernfs_node *parent = kn_parent(kn);
+		if (!parent) /* the root's name is not part of paths */
+			break;
+		const char *name = BPF_CORE_READ(kn, name);
+		off &= STR_MAX / 2 - 1;
+		long n = bpf_probe_read_kernel_str(&r->str[2][off], CGROUP_NAME_MAX, name);
+		if (n <= 0)
+			break;
+		off += n; /* n counts the NUL, which becomes the separator */
+		r->str[2][(off - 1) & (STR_MAX - 1)] = '/';
+		kn = parent;
+	}
+	return off;
+}
+
+/*
+ * Slot 2 of fork and exec records: the unified (v2) cgroup's names, a newline, then the v1 cpu
+ * controller's, each leaf first. The container id lives in these names; reading them here
+ * rather than /proc/PID/cgroup later also covers processes that exit at once.
+ */
+static __always_inline void cgroups(struct record *r, struct task_struct *task)
+{
+	struct css_set *cs = BPF_CORE_READ(task, cgroups);
+	__u32 off = cgroup_names(r, BPF_CORE_READ(cs, dfl_cgrp), 0);
+	off &= STR_MAX / 2 - 1;
+	r->str[2][off] = '\n';
+	off += 1;
+	if (bpf_core_enum_value_exists(enum cgroup_subsys_id, cpu_cgrp_id)) {
+		int id = bpf_core_enum_value(enum cgroup_subsys_id, cpu_cgrp_id);
+		if (id >= 0 && id < 16) {
+			struct cgroup_subsys_state *css = 0;
+			bpf_core_read(&css, sizeof(css), &cs->subsys[id]);
+			if (css)
+				off = cgroup_names(r, BPF_CORE_READ(css, cgroup), off);
+		}
+	}
+	r->h.str_len[2] = off & (STR_MAX - 1);
+}
+
 static __always_inline void emit(struct record *r)
 {
 	__u32 size = sizeof(struct raw_header);
@@ -363,6 +417,7 @@ int process_fork(struct bpf_raw_tracepoint_args *ctx)
 	if (!r)
 		return 0;
 	r->h.ppid = BPF_CORE_READ(parent, tgid);
+	cgroups(r, child);
 	emit(r);
 	return 0;
 }
@@ -393,6 +448,7 @@ int process_exec(struct bpf_raw_tracepoint_args *ctx)
 		if (bpf_probe_read_user(r->str[1], len & (STR_MAX * 2 - 1), (const void *)start) == 0)
 			r->h.str_len[1] = len;
 	}
+	cgroups(r, task);
 	emit(r);
 	return 0;
 }

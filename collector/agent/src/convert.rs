@@ -3,6 +3,7 @@
 //! on the process and fd tables, in the order Falco's parser does: fields of the fd a call acts
 //! on are taken before `close` forgets it and after `open`/`accept` creates it.
 
+use crate::container;
 use crate::process::{AT_FDCWD, Fd, FdKind, Process, ProcessTable, Seen, Tuple};
 use crate::record::Record;
 use crate::render::{self, SockAddr};
@@ -117,6 +118,7 @@ impl Converter {
         match r.kind {
             Kind::Fork => {
                 self.table.fork(seen);
+                self.set_container(r);
                 None
             }
             Kind::Exit => {
@@ -125,12 +127,24 @@ impl Converter {
             }
             Kind::Exec => {
                 self.table.exec(seen, &r.str(0), r.bytes(1));
+                self.set_container(r);
                 let ty = if h.nr == nr::EXECVEAT { "execveat" } else { "execve" };
                 let mut o = self.begin(r, ty, seen);
                 o.str("evt.arg.filename", &r.str(0));
                 Some(o.finish())
             }
             Kind::Syscall => self.syscall(r, seen),
+        }
+    }
+
+    /// The container of a fork/exec record's cgroups, read by the kernel at that moment.
+    fn set_container(&mut self, r: &Record<'_>) {
+        let paths = r.cgroup_paths();
+        if paths.is_empty() {
+            return;
+        }
+        if let Some(p) = self.table.get_mut(r.h.tgid) {
+            p.container = paths.iter().find_map(|path| container::from_cgroup_path(path));
         }
     }
 

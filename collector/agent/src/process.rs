@@ -246,9 +246,6 @@ impl ProcessTable {
             .map(|l| l.to_string_lossy().into_owned())
             .unwrap_or_else(|_| p.resolve(AT_FDCWD, filename));
         p.fds.retain(|_, fd| !fd.cloexec);
-        if let Ok(text) = fs::read_to_string(root.join(seen.pid.to_string()).join("cgroup")) {
-            p.container = container::from_proc_cgroup(&text);
-        }
     }
 
     pub fn exit(&mut self, pid: u32) {
