@@ -27,3 +27,19 @@ pub struct IngestResponse {
     /// True when this (node, batch) was stored before: acknowledged, not stored twice.
     pub duplicate: bool,
 }
+
+/// A collector as the admin page shows it: `GET /api/v1/collectors`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CollectorStatus {
+    #[serde(flatten)]
+    pub heartbeat: Heartbeat,
+    /// Nanoseconds since the Unix epoch.
+    pub last_seen: i64,
+    /// Events acknowledged per second between the last two heartbeats.
+    pub events_per_sec: Option<f64>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct CollectorList {
+    pub collectors: Vec<CollectorStatus>,
+}

@@ -2,5 +2,12 @@
 //! The server, the CLI and the frontend import them from here; none defines its own copy.
 //! Engine types are deliberately not `Serialize`: conversion happens here, at the boundary.
 
+pub mod alerts;
+pub mod auth;
 pub mod collector;
 pub mod diagnostic;
+pub mod error;
+pub mod events;
+pub mod live;
+pub mod preview;
+pub mod time;

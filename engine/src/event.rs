@@ -5,7 +5,8 @@
 //! in conditions, arguments included (`"proc.aname[2]": "sshd"`, `"evt.arg.flags": "O_RDWR"`).
 //! An absent key means the field cannot be extracted for that event.
 
-use crate::fields::FieldId;
+use crate::eval::typed::{parse_bool, parse_int, parse_ip};
+use crate::fields::{FieldId, FieldType};
 use std::borrow::Cow;
 use std::net::IpAddr;
 
@@ -31,4 +32,254 @@ pub trait FieldSource {
     /// `fd.name`, `proc.aname` from `proc.aname[N]`, the either-side `fd.*` fields…) are
     /// computed by the evaluator when the source does not have them.
     fn field(&self, field: FieldId, arg: Option<&str>) -> Option<Value<'_>>;
+}
+
+/// A decoded interchange event, owned and laid out for fast evaluation: a dense table of
+/// small slot numbers indexed by [`FieldId`] pointing into a compact list of the values the
+/// event has (so a look-up touches two small arrays, not one slot per catalogue field), plus a
+/// short list for `field[arg]` entries (`proc.aname[2]`, `evt.arg.flags`, `k8s.pod.label[app]`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Event {
+    /// Per field: 1 + index into `values`, or 0 when absent.
+    slots: Box<[u16]>,
+    values: Vec<Value<'static>>,
+    with_arg: Vec<(FieldId, Box<str>, Value<'static>)>,
+}
+
+/// Why an interchange event could not be decoded; names the key at fault.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum EventError {
+    #[error("event is not valid JSON: {0}")]
+    Json(String),
+    #[error("event must be a JSON object, found {0}")]
+    NotAnObject(&'static str),
+    #[error("key '{key}': {problem}")]
+    Key { key: String, problem: String },
+}
+
+impl Default for Event {
+    fn default() -> Self {
+        Event::new()
+    }
+}
+
+impl Event {
+    /// An event on which no field can be extracted.
+    pub fn new() -> Self {
+        Event { slots: vec![0; crate::fields::count()].into(), values: Vec::new(), with_arg: Vec::new() }
+    }
+
+    /// Sets `field` (with optional argument) to `value`, replacing an earlier value.
+    pub fn set(&mut self, field: FieldId, arg: Option<&str>, value: Value<'static>) {
+        match arg {
+            None => match self.slots[field.index()] {
+                0 => {
+                    self.values.push(value);
+                    // At most one value per catalogue field, so the count fits in u16.
+                    self.slots[field.index()] = self.values.len() as u16;
+                }
+                slot => self.values[slot as usize - 1] = value,
+            },
+            Some(a) => {
+                if let Some(slot) = self.with_arg.iter_mut().find(|(f, k, _)| *f == field && &**k == a) {
+                    slot.2 = value;
+                } else {
+                    self.with_arg.push((field, a.into(), value));
+                }
+            }
+        }
+    }
+
+    /// Decodes one interchange event (a JSON object keyed by field names).
+    pub fn from_json_str(text: &str) -> Result<Event, EventError> {
+        let value: serde_json::Value = serde_json::from_str(text).map_err(|e| EventError::Json(e.to_string()))?;
+        match &value {
+            serde_json::Value::Object(map) => Event::from_map(map),
+            other => Err(EventError::NotAnObject(json_kind(other))),
+        }
+    }
+
+    /// Decodes an already parsed JSON object. Keys that are not fields of the catalogue are
+    /// ignored, so that records from a collector carrying extra metadata evaluate as they are;
+    /// a known field with a value of the wrong shape is an error naming the key.
+    pub fn from_map(map: &serde_json::Map<String, serde_json::Value>) -> Result<Event, EventError> {
+        let mut ev = Event::new();
+        for (key, json) in map {
+            let Some((field, arg)) = parse_key(key) else { continue };
+            if json.is_null() {
+                continue;
+            }
+            let value = json_value(field.info().ty, field.info().is_list, json)
+                .map_err(|problem| EventError::Key { key: key.clone(), problem })?;
+            ev.set(field, arg.as_deref(), value);
+        }
+        Ok(ev)
+    }
+}
+
+/// `name`, `name[arg]` or the dotted-argument form `evt.arg.flags`.
+fn parse_key(key: &str) -> Option<(FieldId, Option<String>)> {
+    if let Some(open) = key.find('[') {
+        let arg = key[open + 1..].strip_suffix(']')?;
+        let field = crate::fields::get(&key[..open])?;
+        return field.info().arg.accepts_arg().then(|| (field, Some(arg.to_string())));
+    }
+    let (field, arg) = crate::fields::resolve(key)?;
+    Some((field, arg.map(str::to_string)))
+}
+
+/// A JSON value typed per the field table. Numeric strings are accepted for numeric fields
+/// and numbers for string fields (rendered), since collectors differ in how they print them.
+fn json_value(ty: FieldType, is_list: bool, json: &serde_json::Value) -> Result<Value<'static>, String> {
+    use serde_json::Value as J;
+    if is_list {
+        return match json {
+            J::Array(items) => items.iter().map(|i| json_value(ty, false, i)).collect::<Result<_, _>>().map(Value::List),
+            other => Err(format!("expected an array for a list field, found {}", json_kind(other))),
+        };
+    }
+    let wrong = |want: &str| Err(format!("expected {want}, found {}", json_kind(json)));
+    match ty {
+        FieldType::Charbuf | FieldType::Bytebuf => match json {
+            J::String(s) if ty == FieldType::Bytebuf => Ok(Value::Bytes(Cow::Owned(s.clone().into_bytes()))),
+            J::String(s) => Ok(Value::Str(Cow::Owned(s.clone()))),
+            // `evt.time` is given as nanoseconds; keep numbers as numbers.
+            J::Number(n) => number(n, true),
+            J::Bool(b) => Ok(Value::Str(Cow::Owned(b.to_string()))),
+            J::Array(items) => items.iter().map(|i| json_value(ty, false, i)).collect::<Result<_, _>>().map(Value::List),
+            _ => wrong("a string"),
+        },
+        FieldType::Bool => match json {
+            J::Bool(b) => Ok(Value::Bool(*b)),
+            J::String(s) => parse_bool(s).map(Value::Bool),
+            _ => wrong("a boolean"),
+        },
+        FieldType::Ipaddr | FieldType::Ipnet => match json {
+            J::String(s) => parse_ip(s).map(Value::Ip),
+            _ => wrong("an IP address string"),
+        },
+        FieldType::Double => match json {
+            J::Number(n) => n.as_f64().map(Value::Double).ok_or_else(|| "number out of range".to_string()),
+            J::String(s) => s.trim().parse().map(Value::Double).map_err(|_| format!("'{s}' is not a number")),
+            _ => wrong("a number"),
+        },
+        FieldType::Dynamic => match json {
+            J::Number(n) => number(n, true),
+            J::String(s) => Ok(Value::Str(Cow::Owned(s.clone()))),
+            J::Bool(b) => Ok(Value::Bool(*b)),
+            _ => wrong("a number or a string"),
+        },
+        t => {
+            let signed = matches!(t, FieldType::Int16 | FieldType::Int32 | FieldType::Int64);
+            match json {
+                J::Number(n) => number(n, signed),
+                J::String(s) => match parse_int(s, t) {
+                    Ok(v) if signed => i64::try_from(v).map(Value::Int).map_err(|_| format!("{s} is out of range")),
+                    Ok(v) => u64::try_from(v).map(Value::Uint).map_err(|_| format!("{s} is out of range")),
+                    Err(e) => Err(e),
+                },
+                _ => wrong("an integer"),
+            }
+        }
+    }
+}
+
+fn number(n: &serde_json::Number, signed: bool) -> Result<Value<'static>, String> {
+    match (n.as_i64(), n.as_u64()) {
+        (Some(i), _) if signed || i < 0 => Ok(Value::Int(i)),
+        (_, Some(u)) => Ok(Value::Uint(u)),
+        (Some(i), None) => Ok(Value::Int(i)),
+        (None, None) => Err(format!("{n} is not an integer")),
+    }
+}
+
+fn json_kind(v: &serde_json::Value) -> &'static str {
+    match v {
+        serde_json::Value::Null => "null",
+        serde_json::Value::Bool(_) => "a boolean",
+        serde_json::Value::Number(_) => "a number",
+        serde_json::Value::String(_) => "a string",
+        serde_json::Value::Array(_) => "an array",
+        serde_json::Value::Object(_) => "an object",
+    }
+}
+
+impl Value<'_> {
+    /// A view of this value borrowing from it.
+    pub fn borrowed(&self) -> Value<'_> {
+        match self {
+            Value::Str(s) => Value::Str(Cow::Borrowed(s)),
+            Value::Bytes(b) => Value::Bytes(Cow::Borrowed(b)),
+            Value::Int(i) => Value::Int(*i),
+            Value::Uint(u) => Value::Uint(*u),
+            Value::Double(d) => Value::Double(*d),
+            Value::Bool(b) => Value::Bool(*b),
+            Value::Ip(ip) => Value::Ip(*ip),
+            Value::List(items) => Value::List(items.iter().map(Value::borrowed).collect()),
+        }
+    }
+
+    /// The same value owning its data.
+    pub fn into_owned(self) -> Value<'static> {
+        match self {
+            Value::Str(s) => Value::Str(Cow::Owned(s.into_owned())),
+            Value::Bytes(b) => Value::Bytes(Cow::Owned(b.into_owned())),
+            Value::Int(i) => Value::Int(i),
+            Value::Uint(u) => Value::Uint(u),
+            Value::Double(d) => Value::Double(d),
+            Value::Bool(b) => Value::Bool(b),
+            Value::Ip(ip) => Value::Ip(ip),
+            Value::List(items) => Value::List(items.into_iter().map(Value::into_owned).collect()),
+        }
+    }
+}
+
+impl FieldSource for Event {
+    fn field(&self, field: FieldId, arg: Option<&str>) -> Option<Value<'_>> {
+        match arg {
+            None => match self.slots[field.index()] {
+                0 => None,
+                slot => self.values.get(slot as usize - 1).map(Value::borrowed),
+            },
+            Some(a) => self.with_arg.iter().find(|(f, k, _)| *f == field && &**k == a).map(|(_, _, v)| v.borrowed()),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::fields::get;
+
+    #[test]
+    fn decodes_typed_values_and_arguments() {
+        let ev = Event::from_json_str(
+            r#"{"proc.name":"bash","proc.pid":42,"fd.sip":"10.0.0.1","proc.aname[2]":"sshd",
+                "evt.arg.flags":"O_RDWR","evt.arg[mode]":"0644","fd.types":["ipv4","file"],
+                "k8s.pod.label.app":"web","something.else":1,"user.uid":"0"}"#,
+        )
+        .unwrap();
+        assert_eq!(ev.field(get("proc.name").unwrap(), None), Some(Value::Str("bash".into())));
+        assert_eq!(ev.field(get("proc.pid").unwrap(), None), Some(Value::Int(42)));
+        assert_eq!(ev.field(get("user.uid").unwrap(), None), Some(Value::Uint(0)));
+        assert_eq!(ev.field(get("fd.sip").unwrap(), None), Some(Value::Ip("10.0.0.1".parse().unwrap())));
+        assert_eq!(ev.field(get("proc.aname").unwrap(), Some("2")), Some(Value::Str("sshd".into())));
+        assert_eq!(ev.field(get("evt.arg").unwrap(), Some("flags")), Some(Value::Str("O_RDWR".into())));
+        assert_eq!(ev.field(get("evt.arg").unwrap(), Some("mode")), Some(Value::Str("0644".into())));
+        assert_eq!(ev.field(get("k8s.pod.label").unwrap(), Some("app")), Some(Value::Str("web".into())));
+        assert!(matches!(ev.field(get("fd.types").unwrap(), None), Some(Value::List(l)) if l.len() == 2));
+        assert_eq!(ev.field(get("proc.exe").unwrap(), None), None);
+    }
+
+    #[test]
+    fn bad_values_name_their_key() {
+        let err = Event::from_json_str(r#"{"fd.sip":"10.0.0"}"#).unwrap_err();
+        assert!(err.to_string().starts_with("key 'fd.sip':"), "{err}");
+        let err = Event::from_json_str(r#"{"proc.pid":"abc"}"#).unwrap_err();
+        assert!(err.to_string().contains("proc.pid"), "{err}");
+        assert!(matches!(Event::from_json_str("[1]"), Err(EventError::NotAnObject("an array"))));
+        assert!(matches!(Event::from_json_str("{"), Err(EventError::Json(_))));
+        assert!(Event::from_json_str(r#"{"fd.types":"ipv4"}"#).is_err());
+        assert!(Event::from_json_str(r#"{"evt.failed":"yes"}"#).is_err());
+    }
 }

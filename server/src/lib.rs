@@ -1,1 +1,61 @@
-//! The Rulestudio server: event store, preview, live set, review and alerts over REST (axum + sqlx/SQLite).
+//! The Rulestudio server: event store, preview, live set and alerts over REST (axum + sqlx on
+//! SQLite in WAL mode). The `rulestudio serve` command (crate `cli`) calls [`serve`]; tests and
+//! benchmarks build the same router with [`app`].
+
+mod alerting;
+pub mod api;
+pub mod auth;
+mod bootstrap;
+mod condition;
+pub mod config;
+mod db;
+pub mod error;
+mod exception;
+mod ingest;
+pub mod live;
+pub mod metrics;
+mod preview;
+pub mod retention;
+pub mod state;
+mod system;
+pub mod time;
+
+pub use bootstrap::token_file;
+pub use config::ServeArgs;
+pub use state::AppState;
+
+use anyhow::Context;
+use axum::Router;
+use tower_http::trace::TraceLayer;
+
+/// The whole HTTP surface: `/api/v1`, `/healthz`, `/metrics` and the UI.
+pub fn app(state: AppState) -> Router {
+    let api = api::router().layer(api::events::body_limit(&state));
+    Router::new()
+        .nest("/api/v1", api)
+        .merge(system::router())
+        .merge(system::static_ui(&state.config.static_dir))
+        .layer(TraceLayer::new_for_http())
+        .with_state(state)
+}
+
+/// Runs the server until Ctrl-C: opens the database, starts retention and alert forwarding.
+pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
+    let listen = args.listen;
+    let forward_url = args.forward_url.clone();
+    let mut state = AppState::new(args).await?;
+    if let Some(url) = forward_url {
+        let (tx, rx) = tokio::sync::mpsc::channel(alerting::FORWARD_QUEUE);
+        tokio::spawn(alerting::forward(url, rx, state.metrics.clone()));
+        state.forward = Some(tx);
+    }
+    tokio::spawn(retention::run(state.clone()));
+    let listener = tokio::net::TcpListener::bind(listen).await.with_context(|| format!("listening on {listen}"))?;
+    tracing::info!(%listen, "rulestudio serving");
+    axum::serve(listener, app(state))
+        .with_graceful_shutdown(async {
+            let _ = tokio::signal::ctrl_c().await;
+        })
+        .await
+        .context("serving HTTP")
+}

@@ -1,16 +1,42 @@
-//! Evaluation of compiled conditions and whole rule sets. CONTRACT STUB: owned by the
-//! compile/eval work; signatures are relied upon by the loader, the CLI and the server.
+//! Evaluation of compiled conditions and whole rule sets.
+//!
+//! A [`Filter`] is a tree of checks whose right-hand sides were converted at compile time
+//! (typed constants, regexes, globs, prefix and hash sets); evaluation allocates nothing for
+//! the common operators. A [`RuleSet`] indexes rules by the event types they can match, so an
+//! event only meets the rules that could fire on its `evt.type`, in load order.
 
-use crate::event::FieldSource;
+mod check;
+pub(crate) mod derive;
+mod evttypes;
+pub(crate) mod glob;
+pub(crate) mod matcher;
+pub(crate) mod pmatch;
+pub(crate) mod transform;
+pub(crate) mod typed;
+
+pub(crate) use check::{Check, Lhs, Node, Test};
+use check::{EvtTypeOf, Frame};
+pub use evttypes::EvtTypeSet;
+
+use crate::event::{FieldSource, Value};
+use crate::fields::{self, FieldId};
 use crate::rule::{Matching, Priority};
+use rustc_hash::FxHashMap;
+use std::sync::OnceLock;
 
 /// A compiled condition.
 #[derive(Debug)]
-pub struct Filter {}
+pub struct Filter {
+    root: Node,
+}
 
 impl Filter {
-    pub fn matches(&self, _ev: &dyn FieldSource) -> bool {
-        todo!("eval")
+    pub(crate) fn new(root: Node) -> Filter {
+        Filter { root }
+    }
+
+    pub fn matches(&self, ev: &dyn FieldSource) -> bool {
+        self.root.eval(&Frame::new(ev, None))
     }
 }
 
@@ -23,20 +49,80 @@ pub struct CompiledRule {
     pub source: String,
     pub filter: Filter,
     pub output: crate::output::OutputFormat,
+    /// The event types the condition can match (see [`crate::compile::Compiled::evt_types`]).
+    pub evt_types: EvtTypeSet,
 }
 
 /// Enabled rules in load order, indexed by event type.
 #[derive(Debug, Default)]
-pub struct RuleSet {}
+pub struct RuleSet {
+    rules: Vec<CompiledRule>,
+    /// Per `evt.type` index: the rules that can match it, in load order.
+    by_type: Vec<Box<[u32]>>,
+}
+
+fn evt_type_ids() -> &'static (FieldId, FxHashMap<&'static str, u16>) {
+    static T: OnceLock<(FieldId, FxHashMap<&'static str, u16>)> = OnceLock::new();
+    T.get_or_init(|| {
+        let id = fields::get("evt.type").expect("evt.type in the catalogue");
+        (id, fields::evt_types().iter().enumerate().map(|(i, (n, _))| (*n, i as u16)).collect())
+    })
+}
+
+/// The dispatch key of an event: the index of its `evt.type` name.
+pub(crate) fn evt_type_of(ev: &dyn FieldSource) -> EvtTypeOf {
+    let (evt_type, index) = evt_type_ids();
+    match ev.field(*evt_type, None) {
+        Some(Value::Str(name)) => index.get(&*name).map_or(EvtTypeOf::Unknown, |&i| EvtTypeOf::Index(i)),
+        Some(_) => EvtTypeOf::Unknown,
+        None => EvtTypeOf::Missing,
+    }
+}
 
 impl RuleSet {
+    pub fn new(rules: Vec<CompiledRule>) -> RuleSet {
+        let by_type = (0..fields::evt_types().len() as u16)
+            .map(|t| (0..rules.len() as u32).filter(|&r| rules[r as usize].evt_types.contains(t)).collect())
+            .collect();
+        RuleSet { rules, by_type }
+    }
+
     pub fn rules(&self) -> &[CompiledRule] {
-        todo!("eval")
+        &self.rules
     }
 
     /// Pushes to `out` the indices (into [`RuleSet::rules`]) of the rules matching `ev`, in load
-    /// order; with [`Matching::First`] at most one.
-    pub fn eval(&self, _ev: &dyn FieldSource, _matching: Matching, _out: &mut Vec<usize>) {
-        todo!("eval")
+    /// order; with [`Matching::First`] at most one. An event without a known `evt.type` meets
+    /// every rule (a negated type check can still match it).
+    pub fn eval(&self, ev: &dyn FieldSource, matching: Matching, out: &mut Vec<usize>) {
+        let evt_type = evt_type_of(ev);
+        let bucket = match evt_type {
+            EvtTypeOf::Index(i) => Some(&self.by_type[i as usize]),
+            _ => None,
+        };
+        let frame = Frame::new(ev, Some(evt_type));
+        let mut run = |r: usize| {
+            if self.rules[r].filter.root.eval(&frame) {
+                out.push(r);
+                return matching == Matching::First;
+            }
+            false
+        };
+        match bucket {
+            Some(rules) => {
+                for &r in rules.iter() {
+                    if run(r as usize) {
+                        return;
+                    }
+                }
+            }
+            None => {
+                for r in 0..self.rules.len() {
+                    if run(r) {
+                        return;
+                    }
+                }
+            }
+        }
     }
 }

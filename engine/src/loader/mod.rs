@@ -1,11 +1,30 @@
-//! Rules files → rules, macros and lists, the way Falco's rule loader does it
-//! (reader → collector → compiler). CONTRACT STUB: owned by the loader work; signatures are
-//! relied upon by the CLI and the server.
+//! Rules files → rules, macros and lists, the way Falco's rule loader does it:
+//! [`reader`] (YAML items, decoding, append/override, into the [`state`]) → [`pipeline`]
+//! (lists, macros, rules: exceptions, list substitution, parsing, macro inlining, typed
+//! compilation). Spans of every diagnostic and every condition node point into the rules files.
+//!
+//! Falco stops at the first error; this loader reports every error (an error ends only the
+//! item it is in) while keeping Falco's verdict: `ok()` is false exactly when Falco would fail.
+//! Files are read in order into one state; as in Falco, the state is compiled after every file,
+//! so a file must compile with only itself and the files before it.
 
-use crate::diagnostic::Diagnostic;
-use crate::eval::RuleSet;
+mod decode;
+mod exceptions;
+mod lists;
+mod mapped;
+mod pipeline;
+mod reader;
+mod state;
+mod yaml;
+
+use crate::diagnostic::{Diagnostic, ItemKind};
+use crate::eval::{CompiledRule, RuleSet};
 use crate::rule::Priority;
-use crate::span::Span;
+use crate::span::{FileId, Span};
+use lists::CompiledList;
+use mapped::MappedText;
+use std::collections::{HashMap, HashSet};
+use crate::syntax::ast::Expr;
 
 /// A rules file as given by the user; `FileId(i)` of every span is its index in the slice.
 #[derive(Debug, Clone)]
@@ -28,8 +47,10 @@ pub struct RuleInfo {
     pub priority: Priority,
     pub source: String,
     pub enabled: bool,
+    /// Sorted and without duplicates (Falco keeps tags as a set).
     pub tags: Vec<String>,
-    /// The whole YAML item of the (first) definition.
+    /// The first `key: value` line of the defining item (its last plain definition; appends
+    /// and overrides do not move it).
     pub span: Span,
     /// Canonical rendering of the compiled condition (lists substituted, exceptions added,
     /// macros inlined); `None` when the condition did not compile.
@@ -50,6 +71,7 @@ pub struct MacroInfo {
 #[derive(Debug, Clone)]
 pub struct ListInfo {
     pub name: String,
+    /// The items as written (appends included), before lists-in-lists are expanded.
     pub items: Vec<String>,
     pub span: Span,
     pub used: bool,
@@ -65,6 +87,17 @@ pub struct Loaded {
     pub lists: Vec<ListInfo>,
     /// The enabled syscall rules that compiled, in load order, ready to evaluate.
     pub ruleset: RuleSet,
+    /// What a lone condition needs to be compiled in this context ([`compile_standalone`]).
+    context: Context,
+}
+
+/// Lists ready for substitution and resolved macro bodies.
+#[derive(Debug, Default)]
+struct Context {
+    lists: Vec<CompiledList>,
+    macros: Vec<Option<Expr>>,
+    macro_names: Vec<String>,
+    broken_macros: HashSet<String>,
 }
 
 impl Loaded {
@@ -74,8 +107,116 @@ impl Loaded {
     }
 }
 
-pub fn load(_files: &[SourceFile], _opts: &LoadOptions) -> Loaded {
-    todo!("loader")
+/// Whether `field` can be the left-hand side of an exception (falco `is_valid_lhs_field`):
+/// a field of the catalogue, with an optional `[arg]`, or a transformer expression that
+/// compiles as `<field> exists`.
+fn is_valid_lhs_field(field: &str) -> bool {
+    if field.contains('(') {
+        return compile_standalone(&format!("{field} exists"), None).filter.is_some();
+    }
+    let name = match field.find('[') {
+        Some(i) if field.ends_with(']') => &field[..i],
+        _ => field,
+    };
+    crate::fields::resolve(name).is_some()
+}
+
+pub fn load(files: &[SourceFile], _opts: &LoadOptions) -> Loaded {
+    let mut state = state::State::default();
+    let mut diagnostics: Vec<Diagnostic> = Vec::new();
+    let mut earlier_errors: Vec<Diagnostic> = Vec::new();
+    for (i, f) in files.iter().enumerate() {
+        reader::read_file(&f.text, FileId(i as u32), &mut state, &mut diagnostics, &is_valid_lhs_field);
+        if i + 1 < files.len() {
+            // Falco compiles after every file: what only a later file fixes is still an error.
+            let out = pipeline::compile(&state);
+            earlier_errors.extend(out.diagnostics.into_iter().filter(Diagnostic::is_error));
+        }
+    }
+    let out = pipeline::compile(&state);
+    let mut compile_diags = out.diagnostics;
+    for e in earlier_errors {
+        if !compile_diags.contains(&e) && !diagnostics.contains(&e) {
+            compile_diags.push(e);
+        }
+    }
+    diagnostics.extend(compile_diags);
+    let pipeline::Output { lists, macros, macro_used, rules, .. } = out;
+
+    let macro_infos: Vec<MacroInfo> = state
+        .macros
+        .items
+        .iter()
+        .zip(&macro_used)
+        .map(|(m, &used)| MacroInfo { name: m.name.clone(), condition: m.cond.text.clone(), span: m.span, used })
+        .collect();
+    let list_infos: Vec<ListInfo> = state
+        .lists
+        .items
+        .iter()
+        .zip(&lists)
+        .map(|(l, c)| ListInfo { name: l.name.clone(), items: l.items.iter().map(|i| i.text.clone()).collect(), span: l.span, used: c.used })
+        .collect();
+    for m in macro_infos.iter().filter(|m| !m.used) {
+        let d = Diagnostic::warning(crate::diagnostic::Code::UNUSED_MACRO, "Macro not referred to by any other rule/macro", m.span);
+        diagnostics.push(d.in_item(ItemKind::Macro, &m.name));
+    }
+    for l in list_infos.iter().filter(|l| !l.used) {
+        let d = Diagnostic::warning(crate::diagnostic::Code::UNUSED_LIST, "List not referred to by any other rule/macro", l.span);
+        diagnostics.push(d.in_item(ItemKind::List, &l.name));
+    }
+    diagnostics.sort_by_key(|d| d.span.map(|s| (s.file, s.start)));
+
+    let mut rule_infos = Vec::with_capacity(rules.len());
+    let mut compiled_rules = Vec::new();
+    for (r, out) in state.rules.items.iter().zip(rules) {
+        let mut info = RuleInfo {
+            name: r.name.clone(),
+            desc: r.desc.clone(),
+            condition: r.cond.text.clone(),
+            output: r.output.text.clone(),
+            priority: r.priority,
+            source: r.source.clone(),
+            enabled: r.enabled,
+            tags: r.tags.iter().cloned().collect(),
+            span: r.span,
+            compiled_condition: None,
+            evt_types: None,
+        };
+        if let Some(out) = out {
+            info.compiled_condition = Some(crate::syntax::render::canonical(&out.expr));
+            info.evt_types = Some(out.compiled.evt_types.names());
+            if r.enabled {
+                if let Some(filter) = out.compiled.filter {
+                    compiled_rules.push(CompiledRule {
+                        name: r.name.clone(),
+                        priority: r.priority,
+                        tags: info.tags.clone(),
+                        source: r.source.clone(),
+                        filter,
+                        output: out.output,
+                        evt_types: out.compiled.evt_types,
+                    });
+                }
+            }
+        }
+        rule_infos.push(info);
+    }
+
+    let context = Context {
+        lists,
+        macros,
+        macro_names: state.macros.items.iter().map(|m| m.name.clone()).collect(),
+        broken_macros: state.broken.iter().filter(|(k, _)| *k == state::ItemKindKey::Macro).map(|(_, n)| n.clone()).collect(),
+    };
+    Loaded {
+        diagnostics,
+        rules: rule_infos,
+        macros: macro_infos,
+        lists: list_infos,
+        ruleset: RuleSet::new(compiled_rules),
+        context,
+    }
 }
 
 /// A condition on its own (`rulestudio check`, `eval --condition`, REST event filters), compiled
@@ -85,6 +226,24 @@ pub struct Standalone {
     pub diagnostics: Vec<Diagnostic>,
 }
 
-pub fn compile_standalone(_condition: &str, _context: Option<&Loaded>) -> Standalone {
-    todo!("loader")
+/// Spans of the diagnostics are byte ranges of `condition` (file id 0).
+pub fn compile_standalone(condition: &str, context: Option<&Loaded>) -> Standalone {
+    let empty = Context::default();
+    let cx = context.map_or(&empty, |l| &l.context);
+    let text = MappedText::verbatim(condition, FileId(0));
+    let mut lists = cx.lists.clone();
+    let names: HashMap<&str, usize> = cx.macro_names.iter().enumerate().map(|(i, n)| (n.as_str(), i)).collect();
+    let broken = |n: &str| cx.broken_macros.contains(n);
+    let scope = pipeline::MacroScope { bodies: &cx.macros, names: &names, visible: &|_| true, broken: &broken };
+    let resolved = pipeline::parse_condition(&text, &mut lists).and_then(|mut e| {
+        pipeline::resolve_macros(&mut e, &scope, &mut Vec::new()).map(|()| e)
+    });
+    let (filter, diagnostics) = match resolved {
+        Err(ds) => (None, ds),
+        Ok(e) => {
+            let c = crate::compile::compile(&e);
+            (c.filter, c.diagnostics)
+        }
+    };
+    Standalone { filter, diagnostics: diagnostics.into_iter().map(|d| d.in_item(ItemKind::Condition, "")).collect() }
 }

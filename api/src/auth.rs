@@ -1,0 +1,67 @@
+//! Sessions, users and API tokens: `/api/v1/session`, `/api/v1/users`.
+
+use serde::{Deserialize, Serialize};
+
+/// `POST /api/v1/session`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct LoginRequest {
+    pub username: String,
+    pub password: String,
+}
+
+/// `POST`/`GET /api/v1/session`: who the caller is.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SessionInfo {
+    pub username: String,
+    /// `viewer`, `author`, `reviewer`, `admin` or `collector`.
+    pub role: String,
+}
+
+/// `POST /api/v1/users` (admin).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct CreateUser {
+    pub username: String,
+    /// Absent for accounts that only use tokens (collectors).
+    #[serde(default)]
+    pub password: Option<String>,
+    pub role: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct User {
+    pub username: String,
+    pub role: String,
+    /// Nanoseconds since the Unix epoch.
+    pub created_at: i64,
+}
+
+/// `GET /api/v1/users`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct UserList {
+    pub users: Vec<User>,
+}
+
+/// `POST /api/v1/users/{username}/tokens`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct CreateToken {
+    pub name: String,
+}
+
+/// The token itself is shown once, in this response; the server keeps only its hash.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct CreatedToken {
+    pub name: String,
+    pub token: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TokenInfo {
+    pub name: String,
+    pub created_at: i64,
+}
+
+/// `GET /api/v1/users/{username}/tokens`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct TokenList {
+    pub tokens: Vec<TokenInfo>,
+}

@@ -1,0 +1,71 @@
+//! Stored events, labels and baselines: `/api/v1/events`, `/api/v1/baselines`.
+
+use crate::time::Timestamp;
+use serde::{Deserialize, Serialize};
+
+/// An event as stored: the interchange-format fields plus the server's id.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct StoredEvent {
+    pub id: i64,
+    /// `evt.time`, nanoseconds since the Unix epoch.
+    pub time: i64,
+    /// The `X-Rulestudio-Node` it came from, if any.
+    pub node: Option<String>,
+    pub fields: serde_json::Map<String, serde_json::Value>,
+}
+
+/// `GET /api/v1/events`: newest first.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct EventPage {
+    pub events: Vec<StoredEvent>,
+    /// Pass as `cursor` to get the next (older) page; absent when there is none.
+    pub next_cursor: Option<i64>,
+    /// Events examined for this page (the filter is evaluated on stored events).
+    pub scanned: u64,
+}
+
+/// `POST /api/v1/events/{id}/label`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct LabelRequest {
+    /// `benign`, `malicious`, or `clear` to remove the label.
+    pub label: String,
+    /// The rule the label is about; absent: every rule.
+    #[serde(default)]
+    pub rule: Option<String>,
+    #[serde(default)]
+    pub note: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Label {
+    pub event_id: i64,
+    /// `benign`, `malicious` or `clear`.
+    pub label: String,
+    pub rule: Option<String>,
+    pub note: Option<String>,
+}
+
+/// `POST /api/v1/baselines`: a known-good period.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct CreateBaseline {
+    pub since: Timestamp,
+    pub until: Timestamp,
+    #[serde(default)]
+    pub note: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Baseline {
+    pub id: i64,
+    pub since: i64,
+    pub until: i64,
+    pub note: String,
+    pub author: String,
+    pub created_at: i64,
+}
+
+/// `GET /api/v1/baselines`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct BaselineList {
+    pub baselines: Vec<Baseline>,
+}

@@ -1,0 +1,48 @@
+//! The versioned live rule set: `/api/v1/live`.
+
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RulesFile {
+    pub name: String,
+    pub content: String,
+}
+
+/// `GET /api/v1/live`: the current version, files in load order.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct LiveSet {
+    pub version: i64,
+    pub files: Vec<RulesFile>,
+    pub promoted_at: i64,
+    pub promoted_by: String,
+    /// The proposal that produced this version, if any.
+    pub proposal: Option<i64>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LiveVersion {
+    pub version: i64,
+    pub promoted_at: i64,
+    pub promoted_by: String,
+    pub proposal: Option<i64>,
+    /// Why the version exists: `seed`, `rollback to N`, a proposal title…
+    pub note: String,
+}
+
+/// `GET /api/v1/live/history`: newest first.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct LiveHistory {
+    pub versions: Vec<LiveVersion>,
+}
+
+/// `POST /api/v1/live/rollback` (admin).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct RollbackRequest {
+    pub version: i64,
+}
+
+/// The version a promotion or rollback created.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct LiveVersionCreated {
+    pub version: i64,
+}

@@ -1,0 +1,137 @@
+//! What a draft rule would match on stored events: `/api/v1/preview`.
+
+use crate::diagnostic::DiagnosticJson;
+use crate::time::Timestamp;
+use serde::{Deserialize, Serialize};
+
+/// The stored events a preview looks at.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum Window {
+    /// The newest N stored events.
+    LastEvents { last_events: u64 },
+    /// Events with `since <= evt.time < until`; either side open when absent.
+    Range {
+        #[serde(default)]
+        since: Option<Timestamp>,
+        #[serde(default)]
+        until: Option<Timestamp>,
+    },
+}
+
+/// `"live"` (default): the draft loads after the live set; `"none"`: on its own.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Base {
+    #[default]
+    Live,
+    None,
+}
+
+/// `POST /api/v1/preview`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct PreviewRequest {
+    pub rules: String,
+    #[serde(default)]
+    pub base: Base,
+    #[serde(default)]
+    pub window: Option<Window>,
+    #[serde(default)]
+    pub samples: Option<usize>,
+    #[serde(default)]
+    pub group_by: Vec<String>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct PreviewResponse {
+    /// Events of the window examined.
+    pub scanned: u64,
+    pub took_ms: u64,
+    pub diagnostics: Vec<DiagnosticJson>,
+    pub rules: Vec<RulePreview>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct RulePreview {
+    pub name: String,
+    pub matched: u64,
+    /// Matches labelled benign or inside a baseline, and not labelled malicious.
+    pub false_positives: u64,
+    /// Matches labelled malicious.
+    pub true_positives: u64,
+    pub unlabeled: u64,
+    /// Matches of the live rule of the same name on the same window (0 when there is none).
+    pub live_matched: u64,
+    /// Matched by the draft and not by the live rule.
+    pub added: u64,
+    /// Matched by the live rule and not by the draft.
+    pub removed: u64,
+    /// Rules earlier in load order that fire first on some of these events under `first` matching.
+    pub shadowed_by: Vec<String>,
+    pub samples: Vec<Sample>,
+    pub histogram: Vec<Bucket>,
+    pub groups: Vec<Group>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Sample {
+    pub event_id: i64,
+    pub time: i64,
+    pub output: String,
+    pub fields: serde_json::Map<String, serde_json::Value>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Bucket {
+    /// Start of the bucket, nanoseconds since the Unix epoch.
+    pub t: i64,
+    pub count: u64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Group {
+    /// The `group_by` fields' values, joined with ` | ` (`<NA>` when absent).
+    pub key: String,
+    pub count: u64,
+}
+
+/// `POST /api/v1/preview/suggest-exception`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct SuggestExceptionRequest {
+    pub rules: String,
+    pub rule: String,
+    #[serde(default)]
+    pub base: Base,
+    #[serde(default)]
+    pub window: Option<Window>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct SuggestExceptionResponse {
+    /// The `exceptions:` entry, structured.
+    pub exception: ExceptionEntry,
+    /// The same entry as YAML, ready to paste under the rule.
+    pub yaml: String,
+    /// The rules text with the exception added to the rule.
+    pub rules: String,
+    /// Counts before and after applying the exception, on the same window.
+    pub before: Counts,
+    pub after: Counts,
+}
+
+/// A Falco rule exception: `fields` compared with `comps` against each row of `values`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ExceptionEntry {
+    pub name: String,
+    pub fields: Vec<String>,
+    pub comps: Vec<String>,
+    pub values: Vec<Vec<String>>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct Counts {
+    pub matched: u64,
+    pub false_positives: u64,
+    pub true_positives: u64,
+    pub unlabeled: u64,
+}

@@ -1,0 +1,5 @@
+//! Test support shared by the conformance runners: reading case files.
+
+#![allow(dead_code)]
+
+pub mod cases;

@@ -1,0 +1,154 @@
+//! Runs the loader conformance cases in `tests/conformance/load/` (format: README.md there).
+
+use rulestudio_engine::loader::{self, LoadOptions, SourceFile};
+use rulestudio_engine::span::LineIndex;
+use std::path::{Path, PathBuf};
+
+struct Case {
+    files: Vec<SourceFile>,
+    ok: bool,
+    /// (code, file index, line, column, message substring)
+    diagnostics: Vec<(String, usize, u32, u32, String)>,
+    compiled: Vec<(String, String)>,
+}
+
+fn cases_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/conformance/load")
+}
+
+fn parse_case(text: &str) -> Result<Case, String> {
+    let mut files: Vec<SourceFile> = Vec::new();
+    let mut ok = None;
+    let mut diagnostics = Vec::new();
+    let mut compiled = Vec::new();
+    // The section being read: a file body, the expectations, or a compiled condition.
+    enum Section {
+        Preamble,
+        File,
+        Expect,
+        Compiled(String),
+    }
+    let mut section = Section::Preamble;
+    for line in text.split_inclusive('\n') {
+        if let Some(header) = line.strip_prefix("== ") {
+            let header = header.trim_end();
+            if let Some(name) = header.strip_prefix("file: ") {
+                files.push(SourceFile { name: name.to_owned(), text: String::new() });
+                section = Section::File;
+            } else if let Some(result) = header.strip_prefix("expect: ") {
+                ok = Some(match result {
+                    "ok" => true,
+                    "error" => false,
+                    other => return Err(format!("expect must be ok or error, not {other:?}")),
+                });
+                section = Section::Expect;
+            } else if let Some(rule) = header.strip_prefix("compiled: ") {
+                section = Section::Compiled(rule.to_owned());
+            } else {
+                return Err(format!("unknown section header {header:?}"));
+            }
+            continue;
+        }
+        match &section {
+            Section::Preamble => {}
+            Section::File => files.last_mut().expect("in a file").text.push_str(line),
+            Section::Expect => {
+                let line = line.trim();
+                if line.is_empty() || line.starts_with('#') {
+                    continue;
+                }
+                let mut parts = line.splitn(3, ' ');
+                let code = parts.next().unwrap_or_default().to_owned();
+                let at = parts.next().ok_or_else(|| format!("diagnostic line without position: {line}"))?;
+                let message = parts.next().unwrap_or_default().to_owned();
+                let pos: Vec<&str> = at.split(':').collect();
+                let (file, l, c) = match pos.as_slice() {
+                    [l, c] => (files.first().map_or("", |f| f.name.as_str()), *l, *c),
+                    [f, l, c] => (*f, *l, *c),
+                    _ => return Err(format!("bad position {at}")),
+                };
+                let file = files.iter().position(|f| f.name == file).ok_or_else(|| format!("unknown file {file}"))?;
+                let l = l.parse().map_err(|_| format!("bad line in {at}"))?;
+                let c = c.parse().map_err(|_| format!("bad column in {at}"))?;
+                diagnostics.push((code, file, l, c, message));
+            }
+            Section::Compiled(rule) => {
+                let text = line.trim();
+                if !text.is_empty() {
+                    compiled.push((rule.clone(), text.to_owned()));
+                }
+            }
+        }
+    }
+    Ok(Case { files, ok: ok.ok_or("no `== expect:` section")?, diagnostics, compiled })
+}
+
+fn check(case: &Case) -> Vec<String> {
+    let loaded = loader::load(&case.files, &LoadOptions::default());
+    let mut problems = Vec::new();
+    let indexes: Vec<LineIndex> = case.files.iter().map(|f| LineIndex::new(&f.text)).collect();
+    let actual: Vec<(String, usize, u32, u32, String)> = loaded
+        .diagnostics
+        .iter()
+        .map(|d| {
+            let span = d.span.unwrap_or_default();
+            let f = span.file.0 as usize;
+            let lc = indexes[f].line_col(&case.files[f].text, span.start);
+            (d.code.as_str().to_owned(), f, lc.line, lc.column, d.message.clone())
+        })
+        .collect();
+    if loaded.ok() != case.ok {
+        problems.push(format!("result: expected {}, got {}", if case.ok { "ok" } else { "error" }, if loaded.ok() { "ok" } else { "error" }));
+    }
+    let mut unmatched: Vec<&(String, usize, u32, u32, String)> = actual.iter().collect();
+    for want in &case.diagnostics {
+        let found = unmatched
+            .iter()
+            .position(|a| a.0 == want.0 && a.1 == want.1 && a.2 == want.2 && a.3 == want.3 && a.4.contains(&want.4));
+        match found {
+            Some(i) => {
+                unmatched.remove(i);
+            }
+            None => problems.push(format!("missing diagnostic: {} {}:{}:{} {}", want.0, case.files[want.1].name, want.2, want.3, want.4)),
+        }
+    }
+    for a in unmatched {
+        problems.push(format!("unexpected diagnostic: {} {}:{}:{} {}", a.0, case.files[a.1].name, a.2, a.3, a.4));
+    }
+    for (rule, want) in &case.compiled {
+        match loaded.rules.iter().find(|r| &r.name == rule) {
+            None => problems.push(format!("no rule named {rule:?}")),
+            Some(r) if r.compiled_condition.as_deref() != Some(want.as_str()) => {
+                problems.push(format!("compiled condition of {rule:?}:\n  expected {want}\n  got      {:?}", r.compiled_condition));
+            }
+            Some(_) => {}
+        }
+    }
+    problems
+}
+
+#[test]
+fn load_conformance_cases() {
+    let mut paths: Vec<PathBuf> = std::fs::read_dir(cases_dir())
+        .expect("tests/conformance/load exists")
+        .map(|e| e.expect("readable entry").path())
+        .filter(|p| p.extension().is_some_and(|e| e == "case"))
+        .collect();
+    paths.sort();
+    assert!(paths.len() > 50, "expected the whole suite, found {} cases", paths.len());
+    let mut failures = Vec::new();
+    for path in &paths {
+        let name = path.file_name().unwrap_or_default().to_string_lossy().into_owned();
+        let text = std::fs::read_to_string(path).expect("readable case");
+        match parse_case(&text) {
+            Err(e) => failures.push(format!("{name}: bad case file: {e}")),
+            Ok(case) => {
+                let problems = check(&case);
+                if !problems.is_empty() {
+                    failures.push(format!("{name}:\n    {}", problems.join("\n    ")));
+                }
+            }
+        }
+    }
+    assert!(failures.is_empty(), "{} of {} cases failed:\n{}", failures.len(), paths.len(), failures.join("\n"));
+}

@@ -1,0 +1,200 @@
+//! Events: ingest (`POST /api/v1/events`), listing with a Falco condition, one event, labels.
+
+use super::Endpoint;
+use crate::alerting;
+use crate::auth::{Access, Caller, Role};
+use crate::condition;
+use crate::error::{ApiJson, ApiQuery, AppError, Result};
+use crate::ingest;
+use crate::state::AppState;
+use crate::time::{self, now_ns};
+use axum::body::Bytes;
+use axum::extract::{DefaultBodyLimit, Path, State};
+use axum::http::HeaderMap;
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use rulestudio_api::collector::IngestResponse;
+use rulestudio_api::events::{EventPage, Label, LabelRequest, StoredEvent};
+use rulestudio_engine::event::Event;
+use serde::Deserialize;
+use std::sync::atomic::Ordering::Relaxed;
+
+const VIEW: Access = Access::AtLeast(Role::Viewer);
+const AUTHOR: Access = Access::AtLeast(Role::Author);
+
+pub const ENDPOINTS: &[Endpoint] = &[
+    Endpoint { method: "POST", path: "/events", access: Access::Ingest, summary: "Ingest a batch (NDJSON or JSON array); headers X-Rulestudio-Node and X-Rulestudio-Batch make retries idempotent" },
+    Endpoint { method: "GET", path: "/events", access: VIEW, summary: "List events, newest first: filter (Falco condition), since, until, limit, cursor" },
+    Endpoint { method: "GET", path: "/events/{id}", access: VIEW, summary: "One event with all its fields" },
+    Endpoint { method: "POST", path: "/events/{id}/label", access: AUTHOR, summary: "Label an event benign, malicious or clear, for one rule or all" },
+];
+
+/// Events examined per listing request at most; the cursor continues from there.
+const SCAN_BUDGET: usize = 200_000;
+const SCAN_CHUNK: i64 = 2_000;
+const MAX_LIMIT: usize = 1_000;
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/events", get(list).post(ingest))
+        .route("/events/{id}", get(one))
+        .route("/events/{id}/label", post(label))
+}
+
+/// The body limit comes from the configuration; see [`crate::app`].
+pub fn body_limit(state: &AppState) -> DefaultBodyLimit {
+    DefaultBodyLimit::max(state.config.max_body_bytes)
+}
+
+async fn ingest(State(state): State<AppState>, caller: Caller, headers: HeaderMap, body: std::result::Result<Bytes, axum::extract::rejection::BytesRejection>) -> Result<Json<IngestResponse>> {
+    caller.require(Access::Ingest)?;
+    let body = body?;
+    let node = header(&headers, "x-rulestudio-node")?;
+    let batch = header(&headers, "x-rulestudio-batch")?
+        .map(|b| b.parse::<i64>().map_err(|_| AppError::BadRequest(format!("X-Rulestudio-Batch `{b}` is not an integer"))))
+        .transpose()?;
+    if batch.is_some() && node.is_none() {
+        return Err(AppError::BadRequest("X-Rulestudio-Batch needs X-Rulestudio-Node: batch numbers are per node".into()));
+    }
+    let live = state.live.current();
+    let matching = state.config.rule_matching.into();
+    // Decoding and evaluation are CPU work: keep them off the executor's threads.
+    let parsed = tokio::task::spawn_blocking(move || ingest::parse_batch(&body, now_ns()))
+        .await
+        .map_err(anyhow::Error::from)?;
+    let events = match parsed {
+        Ok(ev) => ev,
+        Err(e) => {
+            state.metrics.events_rejected.fetch_add(1, Relaxed);
+            return Err(e);
+        }
+    };
+    let stored = ingest::store(&state.db, node, batch, &events, &live, matching).await?;
+    if stored.duplicate {
+        state.metrics.batches_duplicate.fetch_add(1, Relaxed);
+    } else {
+        state.metrics.events_ingested.fetch_add(stored.accepted, Relaxed);
+    }
+    alerting::publish(&state, stored.alerts);
+    Ok(Json(IngestResponse { accepted: stored.accepted, duplicate: stored.duplicate }))
+}
+
+fn header<'a>(headers: &'a HeaderMap, name: &str) -> Result<Option<&'a str>> {
+    headers
+        .get(name)
+        .map(|v| v.to_str().map_err(|_| AppError::BadRequest(format!("header {name} is not text"))))
+        .transpose()
+}
+
+#[derive(Deserialize)]
+struct ListQuery {
+    filter: Option<String>,
+    since: Option<String>,
+    until: Option<String>,
+    limit: Option<usize>,
+    cursor: Option<i64>,
+}
+
+async fn list(State(state): State<AppState>, caller: Caller, ApiQuery(q): ApiQuery<ListQuery>) -> Result<Json<EventPage>> {
+    caller.require(VIEW)?;
+    let live = state.live.current();
+    let filter = match q.filter.as_deref().filter(|f| !f.trim().is_empty()) {
+        Some(cond) => Some(condition::compile(cond, Some(&live.loaded))?),
+        None => None,
+    };
+    let since = q.since.as_deref().map(|s| time::parse_query("since", s)).transpose()?.unwrap_or(i64::MIN);
+    let until = q.until.as_deref().map(|s| time::parse_query("until", s)).transpose()?.unwrap_or(i64::MAX);
+    let limit = q.limit.unwrap_or(100).clamp(1, MAX_LIMIT);
+    let mut cursor = q.cursor.unwrap_or(i64::MAX);
+    let mut events = Vec::new();
+    let mut scanned = 0usize;
+    let mut exhausted = false;
+    while events.len() < limit && scanned < SCAN_BUDGET {
+        let rows: Vec<(i64, i64, Option<String>, String)> = sqlx::query_as(
+            "SELECT id, time, node, fields FROM events WHERE id < ? AND time >= ? AND time < ?
+             ORDER BY id DESC LIMIT ?",
+        )
+        .bind(cursor)
+        .bind(since)
+        .bind(until)
+        .bind(SCAN_CHUNK)
+        .fetch_all(&state.db)
+        .await?;
+        if rows.is_empty() {
+            exhausted = true;
+            break;
+        }
+        for (id, time, node, fields) in rows {
+            scanned += 1;
+            cursor = id;
+            let keep = match &filter {
+                None => true,
+                Some(f) => Event::from_json_str(&fields).is_ok_and(|ev| f.matches(&ev)),
+            };
+            if keep {
+                events.push(stored_event(id, time, node, &fields)?);
+                if events.len() == limit {
+                    break;
+                }
+            }
+        }
+    }
+    let next_cursor = (!exhausted).then_some(cursor);
+    Ok(Json(EventPage { events, next_cursor, scanned: scanned as u64 }))
+}
+
+fn stored_event(id: i64, time: i64, node: Option<String>, fields: &str) -> Result<StoredEvent> {
+    let fields = serde_json::from_str(fields).map_err(|e| anyhow::anyhow!("stored event {id} is not JSON: {e}"))?;
+    Ok(StoredEvent { id, time, node, fields })
+}
+
+async fn one(State(state): State<AppState>, caller: Caller, Path(id): Path<i64>) -> Result<Json<StoredEvent>> {
+    caller.require(VIEW)?;
+    let (time, node, fields): (i64, Option<String>, String) =
+        sqlx::query_as("SELECT time, node, fields FROM events WHERE id = ?")
+            .bind(id)
+            .fetch_optional(&state.db)
+            .await?
+            .ok_or_else(|| no_event(id))?;
+    Ok(Json(stored_event(id, time, node, &fields)?))
+}
+
+fn no_event(id: i64) -> AppError {
+    AppError::NotFound(format!("event {id} does not exist (or retention removed it)"))
+}
+
+async fn label(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<i64>,
+    ApiJson(req): ApiJson<LabelRequest>,
+) -> Result<Json<Label>> {
+    caller.require(AUTHOR)?;
+    let exists: Option<i64> = sqlx::query_scalar("SELECT id FROM events WHERE id = ?").bind(id).fetch_optional(&state.db).await?;
+    exists.ok_or_else(|| no_event(id))?;
+    let rule = req.rule.clone().unwrap_or_default();
+    match req.label.as_str() {
+        "benign" | "malicious" => {
+            sqlx::query(
+                "INSERT INTO labels (event_id, rule, label, note, author, created_at) VALUES (?, ?, ?, ?, ?, ?)
+                 ON CONFLICT (event_id, rule) DO UPDATE SET label = excluded.label, note = excluded.note,
+                 author = excluded.author, created_at = excluded.created_at",
+            )
+            .bind(id)
+            .bind(&rule)
+            .bind(&req.label)
+            .bind(&req.note)
+            .bind(&caller.username)
+            .bind(now_ns())
+            .execute(&state.db)
+            .await?;
+        }
+        "clear" => {
+            sqlx::query("DELETE FROM labels WHERE event_id = ? AND rule = ?").bind(id).bind(&rule).execute(&state.db).await?;
+        }
+        other => {
+            return Err(AppError::BadRequest(format!("label `{other}` is not one of benign, malicious, clear")));
+        }
+    }
+    Ok(Json(Label { event_id: id, label: req.label, rule: req.rule, note: req.note }))
+}

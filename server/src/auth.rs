@@ -1,0 +1,202 @@
+//! Who is calling: a session cookie (browser) or a bearer token (automation), and what their
+//! role allows. Secrets are 256-bit random values stored as SHA-256 hashes; passwords as argon2.
+
+use crate::error::{AppError, Result};
+use crate::state::AppState;
+use crate::time::now_ns;
+use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
+use argon2::Argon2;
+use axum::extract::FromRequestParts;
+use axum::http::header::{AUTHORIZATION, COOKIE};
+use axum::http::request::Parts;
+use base64::Engine;
+use sha2::{Digest, Sha256};
+
+pub const SESSION_COOKIE: &str = "rulestudio_session";
+
+/// `viewer` < `author` < `reviewer` < `admin`; `collector` only ingests.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Role {
+    Collector,
+    Viewer,
+    Author,
+    Reviewer,
+    Admin,
+}
+
+impl Role {
+    pub fn parse(s: &str) -> Option<Role> {
+        Some(match s {
+            "viewer" => Role::Viewer,
+            "author" => Role::Author,
+            "reviewer" => Role::Reviewer,
+            "admin" => Role::Admin,
+            "collector" => Role::Collector,
+            _ => return None,
+        })
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::Collector => "collector",
+            Role::Viewer => "viewer",
+            Role::Author => "author",
+            Role::Reviewer => "reviewer",
+            Role::Admin => "admin",
+        }
+    }
+}
+
+/// What an endpoint requires of its caller.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Access {
+    Public,
+    /// A user role or higher (never a collector).
+    AtLeast(Role),
+    /// Sending events and heartbeats: collectors, and authors and up (for imports and tests).
+    Ingest,
+}
+
+impl Access {
+    pub fn allows(self, role: Role) -> bool {
+        match self {
+            Access::Public => true,
+            Access::AtLeast(min) => role != Role::Collector && role >= min,
+            Access::Ingest => role == Role::Collector || role >= Role::Author,
+        }
+    }
+
+    pub fn describe(self) -> String {
+        match self {
+            Access::Public => "anyone".into(),
+            Access::AtLeast(r) => format!("{} or higher", r.as_str()),
+            Access::Ingest => "collector, or author or higher".into(),
+        }
+    }
+}
+
+/// The authenticated caller of a request.
+#[derive(Debug, Clone)]
+pub struct Caller {
+    pub user_id: i64,
+    pub username: String,
+    pub role: Role,
+}
+
+impl Caller {
+    pub fn require(&self, access: Access) -> Result<()> {
+        if access.allows(self.role) {
+            Ok(())
+        } else {
+            Err(AppError::Forbidden(format!(
+                "`{}` has role {}; this needs {}",
+                self.username,
+                self.role.as_str(),
+                access.describe()
+            )))
+        }
+    }
+}
+
+impl FromRequestParts<AppState> for Caller {
+    type Rejection = AppError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self> {
+        let row: Option<(i64, String, String)> = if let Some(token) = bearer(parts) {
+            sqlx::query_as(
+                "SELECT u.id, u.username, u.role FROM tokens t JOIN users u ON u.id = t.user_id
+                 WHERE t.token_hash = ?",
+            )
+            .bind(hash_secret(token))
+            .fetch_optional(&state.db)
+            .await?
+        } else if let Some(session) = cookie(parts, SESSION_COOKIE) {
+            sqlx::query_as(
+                "SELECT u.id, u.username, u.role FROM sessions s JOIN users u ON u.id = s.user_id
+                 WHERE s.id_hash = ? AND s.expires_at > ?",
+            )
+            .bind(hash_secret(session))
+            .bind(now_ns())
+            .fetch_optional(&state.db)
+            .await?
+        } else {
+            None
+        };
+        let (user_id, username, role) = row.ok_or(AppError::Unauthorized)?;
+        let role = Role::parse(&role).ok_or_else(|| anyhow::anyhow!("user {username} has unknown role {role}"))?;
+        Ok(Caller { user_id, username, role })
+    }
+}
+
+fn bearer(parts: &Parts) -> Option<&str> {
+    let value = parts.headers.get(AUTHORIZATION)?.to_str().ok()?;
+    value.strip_prefix("Bearer ").map(str::trim)
+}
+
+pub fn cookie<'a>(parts: &'a Parts, name: &str) -> Option<&'a str> {
+    parts
+        .headers
+        .get_all(COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .find_map(|kv| kv.trim().strip_prefix(name)?.strip_prefix('='))
+}
+
+/// A new random secret (token or session id), URL-safe, prefixed so that leaked tokens are
+/// recognisable by secret scanners.
+pub fn new_secret(prefix: &str) -> Result<String> {
+    let mut bytes = [0u8; 32];
+    getrandom::fill(&mut bytes).map_err(|e| anyhow::anyhow!("no randomness: {e}"))?;
+    Ok(format!("{prefix}{}", base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)))
+}
+
+pub fn hash_secret(secret: &str) -> Vec<u8> {
+    Sha256::digest(secret.as_bytes()).to_vec()
+}
+
+/// Argon2 is deliberately slow: run it off the async executor.
+pub async fn hash_password(password: String) -> Result<String> {
+    tokio::task::spawn_blocking(move || {
+        let mut salt = [0u8; 16];
+        getrandom::fill(&mut salt).map_err(|e| anyhow::anyhow!("no randomness: {e}"))?;
+        let salt = SaltString::encode_b64(&salt).map_err(|e| anyhow::anyhow!("salt: {e}"))?;
+        Argon2::default()
+            .hash_password(password.as_bytes(), &salt)
+            .map(|h| h.to_string())
+            .map_err(|e| anyhow::anyhow!("hashing password: {e}"))
+    })
+    .await
+    .map_err(anyhow::Error::from)?
+    .map_err(AppError::Internal)
+}
+
+pub async fn verify_password(password: String, hash: String) -> Result<bool> {
+    let ok = tokio::task::spawn_blocking(move || {
+        PasswordHash::new(&hash).is_ok_and(|h| Argon2::default().verify_password(password.as_bytes(), &h).is_ok())
+    })
+    .await
+    .map_err(anyhow::Error::from)?;
+    Ok(ok)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn roles_are_ordered_and_collectors_only_ingest() {
+        assert!(Access::AtLeast(Role::Author).allows(Role::Admin));
+        assert!(!Access::AtLeast(Role::Author).allows(Role::Viewer));
+        assert!(!Access::AtLeast(Role::Viewer).allows(Role::Collector));
+        assert!(Access::Ingest.allows(Role::Collector));
+        assert!(!Access::Ingest.allows(Role::Viewer));
+    }
+
+    #[tokio::test]
+    async fn passwords_verify() {
+        let h = hash_password("s3cret".into()).await.unwrap();
+        assert!(verify_password("s3cret".into(), h.clone()).await.unwrap());
+        assert!(!verify_password("other".into(), h).await.unwrap());
+    }
+}

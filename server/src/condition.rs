@@ -1,0 +1,28 @@
+//! A Falco condition sent by a client (event filters), compiled or refused with diagnostics.
+
+use crate::error::{AppError, Result};
+use rulestudio_api::diagnostic::{DiagnosticJson, FileText};
+use rulestudio_engine::eval::Filter;
+use rulestudio_engine::loader::{self, Loaded};
+
+/// The name diagnostics give the condition.
+const CONDITION_FILE: &str = "<filter>";
+
+pub fn compile(condition: &str, context: Option<&Loaded>) -> Result<Filter> {
+    let compiled = loader::compile_standalone(condition, context);
+    let has_error = compiled.diagnostics.iter().any(|d| d.is_error());
+    match compiled.filter {
+        Some(filter) if !has_error => Ok(filter),
+        _ => {
+            let files = [FileText::new(CONDITION_FILE, condition)];
+            let diagnostics: Vec<DiagnosticJson> =
+                compiled.diagnostics.iter().map(|d| DiagnosticJson::from_engine(d, &files)).collect();
+            let first = diagnostics.first().map_or_else(|| "it does not compile".to_string(), |d| d.message.clone());
+            Err(AppError::Invalid {
+                code: "invalid_condition",
+                message: format!("the filter is not a valid Falco condition: {first}"),
+                diagnostics,
+            })
+        }
+    }
+}

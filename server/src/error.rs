@@ -1,0 +1,123 @@
+//! The one error type of the REST API. Client errors say what is wrong and where; internal
+//! errors are logged and answered with a generic message.
+
+use axum::extract::rejection::{BytesRejection, JsonRejection, QueryRejection};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use rulestudio_api::diagnostic::DiagnosticJson;
+use rulestudio_api::error::ErrorBody;
+
+pub type Result<T, E = AppError> = std::result::Result<T, E>;
+
+#[derive(Debug, thiserror::Error)]
+pub enum AppError {
+    #[error("authentication required: sign in or send `Authorization: Bearer TOKEN`")]
+    Unauthorized,
+    #[error("wrong username or password")]
+    BadCredentials,
+    #[error("{0}")]
+    Forbidden(String),
+    #[error("{0}")]
+    NotFound(String),
+    #[error("{0}")]
+    BadRequest(String),
+    /// A line of an ingest batch; nothing of the batch was stored.
+    #[error("{0}")]
+    InvalidEvent(String),
+    /// A condition or rules text that does not load; the diagnostics say where.
+    #[error("{message}")]
+    Invalid { code: &'static str, message: String, diagnostics: Vec<DiagnosticJson> },
+    #[error("{0}")]
+    Conflict(String),
+    /// Well-formed, but the server cannot act on it (e.g. nothing separates the benign matches).
+    #[error("{0}")]
+    Unprocessable(String),
+    #[error("request body is larger than the server accepts (see --max-body-bytes)")]
+    PayloadTooLarge,
+    #[error(transparent)]
+    Db(#[from] sqlx::Error),
+    #[error(transparent)]
+    Internal(#[from] anyhow::Error),
+}
+
+impl AppError {
+    fn status_and_code(&self) -> (StatusCode, &'static str) {
+        match self {
+            AppError::Unauthorized | AppError::BadCredentials => (StatusCode::UNAUTHORIZED, "unauthorized"),
+            AppError::Forbidden(_) => (StatusCode::FORBIDDEN, "forbidden"),
+            AppError::NotFound(_) => (StatusCode::NOT_FOUND, "not_found"),
+            AppError::BadRequest(_) => (StatusCode::BAD_REQUEST, "bad_request"),
+            AppError::InvalidEvent(_) => (StatusCode::BAD_REQUEST, "invalid_event"),
+            AppError::Invalid { code, .. } => (StatusCode::BAD_REQUEST, code),
+            AppError::Conflict(_) => (StatusCode::CONFLICT, "conflict"),
+            AppError::Unprocessable(_) => (StatusCode::UNPROCESSABLE_ENTITY, "unprocessable"),
+            AppError::PayloadTooLarge => (StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large"),
+            AppError::Db(_) | AppError::Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, "internal"),
+        }
+    }
+}
+
+impl IntoResponse for AppError {
+    fn into_response(self) -> Response {
+        let (status, code) = self.status_and_code();
+        let message = if status.is_server_error() {
+            tracing::error!(error = ?self, "request failed");
+            "internal error; the server log has the details".to_string()
+        } else {
+            self.to_string()
+        };
+        let diagnostics = match self {
+            AppError::Invalid { diagnostics, .. } => Some(diagnostics),
+            _ => None,
+        };
+        (status, axum::Json(ErrorBody { code: code.to_string(), message, diagnostics })).into_response()
+    }
+}
+
+impl From<JsonRejection> for AppError {
+    fn from(r: JsonRejection) -> Self {
+        if r.status() == StatusCode::PAYLOAD_TOO_LARGE {
+            return AppError::PayloadTooLarge;
+        }
+        AppError::BadRequest(r.body_text())
+    }
+}
+
+impl From<QueryRejection> for AppError {
+    fn from(r: QueryRejection) -> Self {
+        AppError::BadRequest(r.body_text())
+    }
+}
+
+impl From<BytesRejection> for AppError {
+    fn from(r: BytesRejection) -> Self {
+        if r.status() == StatusCode::PAYLOAD_TOO_LARGE {
+            return AppError::PayloadTooLarge;
+        }
+        AppError::BadRequest(r.body_text())
+    }
+}
+
+/// `Json` whose rejections answer in the API's error format.
+#[derive(axum::extract::FromRequest)]
+#[from_request(via(axum::Json), rejection(AppError))]
+pub struct ApiJson<T>(pub T);
+
+/// `Query` whose rejections answer in the API's error format.
+#[derive(axum::extract::FromRequestParts)]
+#[from_request(via(axum::extract::Query), rejection(AppError))]
+pub struct ApiQuery<T>(pub T);
+
+/// Maps a UNIQUE violation to a 409 saying what already exists.
+pub trait ResultExt<T> {
+    fn on_unique(self, what: impl FnOnce() -> String) -> Result<T>;
+}
+
+impl<T> ResultExt<T> for std::result::Result<T, sqlx::Error> {
+    fn on_unique(self, what: impl FnOnce() -> String) -> Result<T> {
+        self.map_err(|e| match &e {
+            sqlx::Error::Database(db) if db.is_unique_violation() => AppError::Conflict(what()),
+            _ => AppError::Db(e),
+        })
+    }
+}

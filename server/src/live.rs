@@ -1,0 +1,160 @@
+//! The live rule set: versions in the database, the current one compiled in memory.
+//!
+//! **Invariant:** a version changes atomically. The database row and the in-memory snapshot are
+//! replaced under one lock, and readers take an `Arc` of a whole snapshot, so no reader or
+//! evaluator ever sees half of a version.
+
+use crate::error::{AppError, Result};
+use crate::time::now_ns;
+use rulestudio_api::live::{LiveSet, RulesFile};
+use rulestudio_engine::loader::{self, LoadOptions, Loaded, SourceFile};
+use sqlx::SqlitePool;
+use std::sync::{Arc, RwLock};
+
+/// One live version, compiled.
+pub struct Snapshot {
+    pub version: i64,
+    pub files: Vec<RulesFile>,
+    pub promoted_at: i64,
+    pub promoted_by: String,
+    pub proposal: Option<i64>,
+    pub loaded: Loaded,
+}
+
+impl Snapshot {
+    pub fn to_api(&self) -> LiveSet {
+        LiveSet {
+            version: self.version,
+            files: self.files.clone(),
+            promoted_at: self.promoted_at,
+            promoted_by: self.promoted_by.clone(),
+            proposal: self.proposal,
+        }
+    }
+
+    pub fn sources(&self) -> Vec<SourceFile> {
+        sources(&self.files)
+    }
+}
+
+pub fn sources(files: &[RulesFile]) -> Vec<SourceFile> {
+    files.iter().map(|f| SourceFile { name: f.name.clone(), text: f.content.clone() }).collect()
+}
+
+/// One rules file real Falco can load: the files in load order, concatenated.
+pub fn rules_yaml(version: i64, files: &[RulesFile]) -> String {
+    let mut out = format!("# Rulestudio live set, version {version}: {} file(s) in load order.\n", files.len());
+    for f in files {
+        out.push_str(&format!("\n# ---- {} ----\n", f.name));
+        out.push_str(&f.content);
+        if !f.content.ends_with('\n') {
+            out.push('\n');
+        }
+    }
+    out
+}
+
+/// A new version to store.
+pub struct NewVersion<'a> {
+    pub files: Vec<RulesFile>,
+    pub by: &'a str,
+    pub proposal: Option<i64>,
+    pub note: String,
+    /// Refuse with 409 unless the current version is this one (a proposal's base).
+    pub expected_base: Option<i64>,
+}
+
+pub struct Live {
+    current: RwLock<Arc<Snapshot>>,
+    /// Serialises version changes so that the database order and the in-memory order agree.
+    change: tokio::sync::Mutex<()>,
+}
+
+impl Live {
+    pub async fn load(db: &SqlitePool) -> anyhow::Result<Live> {
+        let version: i64 = sqlx::query_scalar("SELECT MAX(version) FROM live_versions").fetch_one(db).await?;
+        let snapshot = read_version(db, version).await.map_err(|e| anyhow::anyhow!("live version {version}: {e}"))?;
+        Ok(Live { current: RwLock::new(Arc::new(snapshot)), change: tokio::sync::Mutex::new(()) })
+    }
+
+    pub fn current(&self) -> Arc<Snapshot> {
+        self.current.read().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+
+    /// Stores `new` as the next version and makes it current. Used by rollback and by the
+    /// promotion of proposals.
+    pub async fn promote(&self, db: &SqlitePool, new: NewVersion<'_>) -> Result<Arc<Snapshot>> {
+        let _guard = self.change.lock().await;
+        let base = self.current().version;
+        if let Some(expected) = new.expected_base
+            && expected != base
+        {
+            return Err(AppError::Conflict(format!(
+                "the live set moved from version {expected} to {base}; rebase first"
+            )));
+        }
+        let loaded = compile(&new.files).await?;
+        let version = base + 1;
+        let promoted_at = now_ns();
+        let mut tx = db.begin().await?;
+        sqlx::query("INSERT INTO live_versions (version, promoted_at, promoted_by, proposal, note) VALUES (?, ?, ?, ?, ?)")
+            .bind(version)
+            .bind(promoted_at)
+            .bind(new.by)
+            .bind(new.proposal)
+            .bind(&new.note)
+            .execute(&mut *tx)
+            .await?;
+        for (position, f) in new.files.iter().enumerate() {
+            sqlx::query("INSERT INTO live_files (version, position, name, content) VALUES (?, ?, ?, ?)")
+                .bind(version)
+                .bind(position as i64)
+                .bind(&f.name)
+                .bind(&f.content)
+                .execute(&mut *tx)
+                .await?;
+        }
+        tx.commit().await?;
+        let snapshot = Arc::new(Snapshot {
+            version,
+            files: new.files,
+            promoted_at,
+            promoted_by: new.by.to_string(),
+            proposal: new.proposal,
+            loaded,
+        });
+        *self.current.write().unwrap_or_else(|p| p.into_inner()) = snapshot.clone();
+        tracing::info!(version, by = new.by, "live set changed");
+        Ok(snapshot)
+    }
+}
+
+/// Loads rules files off the async executor (the official ruleset takes milliseconds).
+pub async fn compile(files: &[RulesFile]) -> Result<Loaded> {
+    let sources = sources(files);
+    let loaded = tokio::task::spawn_blocking(move || loader::load(&sources, &LoadOptions::default()))
+        .await
+        .map_err(anyhow::Error::from)?;
+    Ok(loaded)
+}
+
+pub async fn read_files(db: &SqlitePool, version: i64) -> Result<Vec<RulesFile>> {
+    let files: Vec<(String, String)> =
+        sqlx::query_as("SELECT name, content FROM live_files WHERE version = ? ORDER BY position")
+            .bind(version)
+            .fetch_all(db)
+            .await?;
+    Ok(files.into_iter().map(|(name, content)| RulesFile { name, content }).collect())
+}
+
+async fn read_version(db: &SqlitePool, version: i64) -> Result<Snapshot> {
+    let (promoted_at, promoted_by, proposal): (i64, String, Option<i64>) =
+        sqlx::query_as("SELECT promoted_at, promoted_by, proposal FROM live_versions WHERE version = ?")
+            .bind(version)
+            .fetch_optional(db)
+            .await?
+            .ok_or_else(|| AppError::NotFound(format!("live version {version} does not exist")))?;
+    let files = read_files(db, version).await?;
+    let loaded = compile(&files).await?;
+    Ok(Snapshot { version, files, promoted_at, promoted_by, proposal, loaded })
+}

@@ -1,0 +1,94 @@
+//! Counters behind `GET /metrics`, rendered in the Prometheus text format.
+
+use std::collections::BTreeMap;
+use std::fmt::Write;
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
+use std::time::Duration;
+
+/// Upper bounds of the preview latency buckets, in seconds.
+const PREVIEW_BUCKETS: [f64; 10] = [0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0];
+
+#[derive(Default)]
+pub struct Metrics {
+    pub events_ingested: AtomicU64,
+    pub events_rejected: AtomicU64,
+    pub batches_duplicate: AtomicU64,
+    pub alerts_forward_failed: AtomicU64,
+    /// Alerts the SSE stream could not deliver to a slow client.
+    pub alerts_stream_lagged: AtomicU64,
+    alerts: Mutex<BTreeMap<(String, &'static str), u64>>,
+    collector_drops: Mutex<BTreeMap<String, (u64, u64)>>,
+    preview: Mutex<Histogram>,
+}
+
+#[derive(Default)]
+struct Histogram {
+    buckets: [u64; PREVIEW_BUCKETS.len()],
+    count: u64,
+    sum: f64,
+}
+
+impl Metrics {
+    pub fn alert(&self, rule: &str, priority: &'static str) {
+        let mut alerts = self.alerts.lock().unwrap_or_else(|p| p.into_inner());
+        *alerts.entry((rule.to_string(), priority)).or_default() += 1;
+    }
+
+    /// The collector's own cumulative counts: kernel losses and spool overflow.
+    pub fn collector(&self, node: &str, lost_kernel: u64, dropped: u64) {
+        let mut c = self.collector_drops.lock().unwrap_or_else(|p| p.into_inner());
+        c.insert(node.to_string(), (lost_kernel, dropped));
+    }
+
+    pub fn preview_took(&self, d: Duration) {
+        let secs = d.as_secs_f64();
+        let mut h = self.preview.lock().unwrap_or_else(|p| p.into_inner());
+        for (bucket, le) in h.buckets.iter_mut().zip(PREVIEW_BUCKETS) {
+            if secs <= le {
+                *bucket += 1;
+            }
+        }
+        h.count += 1;
+        h.sum += secs;
+    }
+
+    pub fn render(&self) -> String {
+        let mut out = String::new();
+        let counter = |out: &mut String, name: &str, help: &str, v: u64| {
+            let _ = write!(out, "# HELP {name} {help}\n# TYPE {name} counter\n{name} {v}\n");
+        };
+        counter(&mut out, "rulestudio_events_ingested_total", "Events stored.", self.events_ingested.load(Relaxed));
+        counter(&mut out, "rulestudio_events_rejected_total", "Events of batches refused as invalid.", self.events_rejected.load(Relaxed));
+        counter(&mut out, "rulestudio_batches_duplicate_total", "Batches acknowledged without storing because they were seen before.", self.batches_duplicate.load(Relaxed));
+        counter(&mut out, "rulestudio_alerts_forward_failed_total", "Alerts that could not be forwarded to --forward-url.", self.alerts_forward_failed.load(Relaxed));
+        counter(&mut out, "rulestudio_alerts_stream_lagged_total", "Alerts skipped for SSE clients that read too slowly.", self.alerts_stream_lagged.load(Relaxed));
+
+        out.push_str("# HELP rulestudio_collector_dropped_total Events a collector lost, by node and reason.\n# TYPE rulestudio_collector_dropped_total counter\n");
+        for (node, (lost, dropped)) in self.collector_drops.lock().unwrap_or_else(|p| p.into_inner()).iter() {
+            let node = escape(node);
+            let _ = writeln!(out, "rulestudio_collector_dropped_total{{node=\"{node}\",reason=\"kernel\"}} {lost}");
+            let _ = writeln!(out, "rulestudio_collector_dropped_total{{node=\"{node}\",reason=\"spool_full\"}} {dropped}");
+        }
+
+        out.push_str("# HELP rulestudio_alerts_total Alerts raised by the live set.\n# TYPE rulestudio_alerts_total counter\n");
+        for ((rule, priority), n) in self.alerts.lock().unwrap_or_else(|p| p.into_inner()).iter() {
+            let _ = writeln!(out, "rulestudio_alerts_total{{rule=\"{}\",priority=\"{priority}\"}} {n}", escape(rule));
+        }
+
+        let h = self.preview.lock().unwrap_or_else(|p| p.into_inner());
+        out.push_str("# HELP rulestudio_preview_seconds Preview latency.\n# TYPE rulestudio_preview_seconds histogram\n");
+        for (n, le) in h.buckets.iter().zip(PREVIEW_BUCKETS) {
+            let _ = writeln!(out, "rulestudio_preview_seconds_bucket{{le=\"{le}\"}} {n}");
+        }
+        let _ = writeln!(out, "rulestudio_preview_seconds_bucket{{le=\"+Inf\"}} {}", h.count);
+        let _ = writeln!(out, "rulestudio_preview_seconds_sum {}", h.sum);
+        let _ = writeln!(out, "rulestudio_preview_seconds_count {}", h.count);
+        out
+    }
+}
+
+/// Label values escape backslash, quote and newline.
+fn escape(s: &str) -> String {
+    s.replace('\\', "\\\\").replace('"', "\\\"").replace('\n', "\\n")
+}

@@ -1,0 +1,43 @@
+//! `AppState`: what every handler shares.
+
+use crate::config::ServeArgs;
+use crate::live::Live;
+use crate::metrics::Metrics;
+use rulestudio_api::alerts::Alert;
+use sqlx::SqlitePool;
+use std::sync::Arc;
+use tokio::sync::{broadcast, mpsc};
+
+/// How many alerts the SSE stream buffers for a slow reader before it skips.
+const ALERT_STREAM_BUFFER: usize = 4096;
+
+#[derive(Clone)]
+pub struct AppState {
+    pub db: SqlitePool,
+    pub config: Arc<ServeArgs>,
+    pub live: Arc<Live>,
+    pub metrics: Arc<Metrics>,
+    /// Every stored alert, for `GET /api/v1/alerts/stream`.
+    pub alerts: broadcast::Sender<Arc<Alert>>,
+    /// To the `--forward-url` task, when configured.
+    pub forward: Option<mpsc::Sender<Arc<Alert>>>,
+}
+
+impl AppState {
+    /// Opens (migrates, seeds) the database and compiles the live set. Background tasks are
+    /// started by [`crate::serve`], so tests get a state without them.
+    pub async fn new(config: ServeArgs) -> anyhow::Result<AppState> {
+        let db = crate::db::open(&config.db).await?;
+        crate::bootstrap::first_start(&db, &config).await?;
+        let live = Live::load(&db).await?;
+        let (alerts, _) = broadcast::channel(ALERT_STREAM_BUFFER);
+        Ok(AppState {
+            db,
+            config: Arc::new(config),
+            live: Arc::new(live),
+            metrics: Arc::default(),
+            alerts,
+            forward: None,
+        })
+    }
+}

@@ -1,0 +1,76 @@
+//! Time as the server stores it: nanoseconds since the Unix epoch, like `evt.time`.
+
+use crate::error::AppError;
+use rulestudio_api::time::Timestamp;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+pub fn now_ns() -> i64 {
+    SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_nanos() as i64)
+}
+
+/// Accepts nanoseconds, RFC 3339, or a relative `-1h` / `-30m` from now.
+pub fn parse(what: &str, t: &Timestamp) -> Result<i64, AppError> {
+    match t {
+        Timestamp::Nanos(n) => Ok(*n),
+        Timestamp::Text(s) => parse_text(s).ok_or_else(|| {
+            AppError::BadRequest(format!(
+                "`{what}`: `{s}` is not a time (nanoseconds since the epoch, RFC 3339 such as \
+                 2025-01-31T12:00:00Z, or relative such as -1h)"
+            ))
+        }),
+    }
+}
+
+/// The same for query-string values, where a number arrives as text.
+pub fn parse_query(what: &str, s: &str) -> Result<i64, AppError> {
+    match s.parse::<i64>() {
+        Ok(n) => Ok(n),
+        Err(_) => parse(what, &Timestamp::Text(s.to_string())),
+    }
+}
+
+fn parse_text(s: &str) -> Option<i64> {
+    if let Some(ago) = s.strip_prefix('-') {
+        let d = humantime::parse_duration(ago).ok()?;
+        return Some(now_ns() - d.as_nanos() as i64);
+    }
+    let t = humantime::parse_rfc3339_weak(s).ok()?;
+    Some(t.duration_since(UNIX_EPOCH).ok()?.as_nanos() as i64)
+}
+
+pub fn to_system(ns: i64) -> SystemTime {
+    UNIX_EPOCH + Duration::from_nanos(ns.max(0) as u64)
+}
+
+/// `2025-01-31T12:00:00.123456789Z`, as Falco's JSON output prints `time`.
+pub fn rfc3339(ns: i64) -> String {
+    humantime::format_rfc3339_nanos(to_system(ns)).to_string()
+}
+
+/// `12:00:00.123456789`, the prefix of Falco's `output` (UTC).
+pub fn clock(ns: i64) -> String {
+    let ns = ns.max(0);
+    let secs = ns / 1_000_000_000;
+    let day = secs % 86_400;
+    format!("{:02}:{:02}:{:02}.{:09}", day / 3600, day / 60 % 60, day % 60, ns % 1_000_000_000)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_the_three_spellings() {
+        assert_eq!(parse_query("since", "1700000000000000000").unwrap(), 1_700_000_000_000_000_000);
+        assert_eq!(parse_query("since", "2023-11-14T22:13:20Z").unwrap(), 1_700_000_000_000_000_000);
+        let ago = parse_query("since", "-1h").unwrap();
+        assert!((now_ns() - ago - 3_600_000_000_000).abs() < 5_000_000_000);
+        assert!(parse_query("since", "yesterday").is_err());
+    }
+
+    #[test]
+    fn formats_like_falco() {
+        assert_eq!(rfc3339(1_700_000_000_123_456_789), "2023-11-14T22:13:20.123456789Z");
+        assert_eq!(clock(1_700_000_000_123_456_789), "22:13:20.123456789");
+    }
+}
