@@ -22,6 +22,9 @@ pub struct Converter {
     boot_to_epoch_ns: i64,
     users: HashMap<u32, String>,
     groups: HashMap<u32, String>,
+    /// pid → (table generation, rendered process/user/container fields): most events come from
+    /// processes that did not change since their previous event.
+    rendered: HashMap<u32, (u64, String)>,
 }
 
 /// A JSON object being written; keys are trusted field names, values are escaped.
@@ -29,7 +32,8 @@ struct Obj(String);
 
 impl Obj {
     fn key(&mut self, k: &str) {
-        self.0.push(if self.0.len() == 1 { ' ' } else { ',' });
+        // A fresh object is "{"; its first key gets a placeholder that `finish` removes.
+        self.0.push(if self.0 == "{" { ' ' } else { ',' });
         self.0.push('"');
         self.0.push_str(k);
         self.0.push_str("\":");
@@ -102,6 +106,7 @@ impl Converter {
             boot_to_epoch_ns: boot_to_epoch_ns(),
             users: id_names("/etc/passwd"),
             groups: id_names("/etc/group"),
+            rendered: HashMap::new(),
         }
     }
 
@@ -160,11 +165,23 @@ impl Converter {
         o.int("evt.rawres", r.h.ret);
         o.bool("evt.failed", r.h.ret < 0);
         o.int("thread.tid", r.h.tid as i64);
-        let p = self.table.get(seen.pid).expect("ensured above");
-        self.process_fields(&mut o, p);
+        let generation = self.table.generation();
+        match self.rendered.get(&seen.pid) {
+            Some((g, frag)) if *g == generation => o.0.push_str(frag),
+            _ => {
+                let mut frag = Obj(String::with_capacity(768));
+                self.process_fields(&mut frag, self.table.get(seen.pid).expect("ensured above"));
+                o.0.push_str(&frag.0);
+                if self.rendered.len() >= 1 << 16 {
+                    self.rendered.clear();
+                }
+                self.rendered.insert(seen.pid, (generation, frag.0));
+            }
+        }
         o
     }
 
+    /// Appends the fields of process `p` (`,`-prefixed, ready to follow other fields).
     fn process_fields(&self, o: &mut Obj, p: &Process) {
         o.int("proc.pid", p.pid as i64);
         o.int("proc.ppid", p.ppid as i64);
@@ -271,6 +288,7 @@ impl Converter {
                     fd_fields(&mut o, Some(fd), &info);
                     if ret == 0 && r.h.nr == nr::FCHDIR {
                         self.with_proc(pid, |p| p.cwd = Some(info.name.clone()));
+                        self.table.invalidate();
                     }
                 }
                 if ret == 0 && r.h.nr == nr::CLOSE {
@@ -338,6 +356,7 @@ impl Converter {
                 o.str("evt.arg.path", &path);
                 if ret == 0 {
                     self.with_proc(pid, |p| p.cwd = Some(p.resolve(AT_FDCWD, &path)));
+                    self.table.invalidate();
                 }
             }
             nr::UNLINK | nr::UNLINKAT | nr::CHMOD | nr::FCHMODAT => {

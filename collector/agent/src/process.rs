@@ -154,11 +154,14 @@ pub struct Seen<'a> {
 pub struct ProcessTable {
     procs: HashMap<u32, Process>,
     proc_root: std::path::PathBuf,
+    /// Bumped by every change that can alter a process's identity or ancestry (fork, exec,
+    /// exit, cwd), so renderings cached under an older generation are known stale.
+    generation: u64,
 }
 
 impl ProcessTable {
     pub fn new() -> ProcessTable {
-        ProcessTable { procs: HashMap::new(), proc_root: "/proc".into() }
+        ProcessTable { procs: HashMap::new(), proc_root: "/proc".into(), generation: 0 }
     }
 
     /// Reads every process currently in `/proc`.
@@ -171,6 +174,15 @@ impl ProcessTable {
                 }
             }
         }
+    }
+
+    pub fn generation(&self) -> u64 {
+        self.generation
+    }
+
+    /// Marks cached renderings stale after a change made through [`ProcessTable::get_mut`].
+    pub fn invalidate(&mut self) {
+        self.generation += 1;
     }
 
     pub fn len(&self) -> usize {
@@ -190,6 +202,7 @@ impl ProcessTable {
     }
 
     fn insert(&mut self, p: Process) {
+        self.generation += 1;
         if self.procs.len() >= MAX_PROCESSES && !self.procs.contains_key(&p.pid) {
             // Missed exits leave stale entries; dead ones are the ones to drop.
             let root = self.proc_root.clone();
@@ -214,9 +227,12 @@ impl ProcessTable {
         }
         let p = self.procs.get_mut(&seen.pid).expect("inserted above");
         // The kernel's view is current; /proc or an inherited copy may predate setuid.
-        p.uid = seen.uid;
-        p.gid = seen.gid;
-        p
+        if (p.uid, p.gid) != (seen.uid, seen.gid) {
+            p.uid = seen.uid;
+            p.gid = seen.gid;
+            self.generation += 1;
+        }
+        self.procs.get_mut(&seen.pid).expect("inserted above")
     }
 
     /// A new process: a copy of its parent (fds included, as fork copies them).
@@ -232,6 +248,7 @@ impl ProcessTable {
     /// A successful exec: new image, same pid, fds minus the close-on-exec ones.
     pub fn exec(&mut self, seen: Seen<'_>, filename: &str, argv: &[u8]) {
         let root = self.proc_root.clone();
+        self.generation += 1;
         let p = self.ensure(seen);
         let mut args = argv.split(|b| *b == 0).map(|a| String::from_utf8_lossy(a).into_owned());
         p.exe = args.next().unwrap_or_default();
@@ -249,6 +266,7 @@ impl ProcessTable {
     }
 
     pub fn exit(&mut self, pid: u32) {
+        self.generation += 1;
         self.procs.remove(&pid);
     }
 
