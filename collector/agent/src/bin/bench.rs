@@ -2,7 +2,12 @@
 //! its own pid) and prints what the collector made of it: events/s captured, kernel-side losses,
 //! the collector's CPU, and the storm's slowdown with the collector on versus off.
 //!
-//!     rulestudio-collector-bench [--procs 2] [--seconds 5] [--dedup-window-ms N]
+//!     rulestudio-collector-bench [--procs 2] [--seconds 5] [--rate SYSCALLS_PER_S]
+//!                                [--workload 'SHELL COMMAND'] [--runs 3]
+//!
+//! `--rate` paces the storm (e.g. 500000, the collector's design point); without it the storm
+//! runs flat out. `--workload` is timed with the collector off and on (default: compiling the
+//! collector's own eBPF program with clang ten times, a small real build).
 //!
 //! Needs root (loads the eBPF program). Figures are printed, never asserted.
 
@@ -22,17 +27,57 @@ struct Args {
     procs: usize,
     #[arg(long, default_value_t = 5)]
     seconds: u64,
+    /// Total syscalls/s the storm aims at (0 = as fast as possible).
+    #[arg(long, default_value_t = 0)]
+    rate: u64,
+    /// Shell command whose wall time is compared with the collector off and on.
+    #[arg(long)]
+    workload: Option<String>,
+    /// Runs of the workload in each mode (the best is kept).
+    #[arg(long, default_value_t = 3)]
+    runs: usize,
     /// Internal: run as one storm process for this many seconds and print its syscall count.
     #[arg(long, hide = true)]
     storm: Option<f64>,
+    /// Internal: this storm process's share of --rate.
+    #[arg(long, hide = true, default_value_t = 0)]
+    storm_rate: u64,
+}
+
+fn default_workload() -> String {
+    let src = concat!(env!("CARGO_MANIFEST_DIR"), "/../ebpf");
+    format!(
+        "for i in 1 2 3 4 5 6 7 8 9 10; do clang -O2 -g -target bpf -D__TARGET_ARCH_x86 \
+         -I/usr/include/x86_64-linux-gnu -I{src} -c {src}/collector.bpf.c -o /tmp/rs-bench-$$.o || exit 1; done; rm -f /tmp/rs-bench-$$.o"
+    )
+}
+
+/// Best wall time of `runs` runs of `cmd`.
+fn time_workload(cmd: &str, runs: usize) -> Duration {
+    (0..runs.max(1))
+        .map(|_| {
+            let start = Instant::now();
+            let ok = Command::new("sh").arg("-c").arg(cmd).status().expect("running the workload").success();
+            assert!(ok, "workload failed: {cmd}");
+            start.elapsed()
+        })
+        .min()
+        .unwrap()
 }
 
 /// One storm process: open+close of /dev/null (two captured syscalls) until the time is up.
-fn storm(seconds: f64) {
+fn storm(seconds: f64, rate: u64) {
     let path = c"/dev/null";
-    let end = Instant::now() + Duration::from_secs_f64(seconds);
+    let start = Instant::now();
+    let end = start + Duration::from_secs_f64(seconds);
     let mut n: u64 = 0;
     while n % 1024 != 0 || Instant::now() < end {
+        if rate > 0 && n % 1024 == 0 {
+            let due = Duration::from_secs_f64(n as f64 / rate as f64);
+            if let Some(ahead) = due.checked_sub(start.elapsed()) {
+                std::thread::sleep(ahead);
+            }
+        }
         // SAFETY: a valid C string; the fd is closed right away.
         unsafe {
             let fd = libc::open(path.as_ptr(), libc::O_RDONLY);
@@ -44,11 +89,11 @@ fn storm(seconds: f64) {
 }
 
 /// Runs `procs` storm processes for `seconds`; returns the syscalls they made and the wall time.
-fn run_storm(procs: usize, seconds: u64) -> (u64, Duration) {
+fn run_storm(procs: usize, seconds: u64, rate: u64) -> (u64, Duration) {
     let exe = std::env::current_exe().expect("own executable");
     let start = Instant::now();
     let children: Vec<_> = (0..procs)
-        .map(|_| Command::new(&exe).arg("--storm").arg(seconds.to_string()).stdout(Stdio::piped()).spawn().expect("spawning a storm process"))
+        .map(|_| Command::new(&exe).arg("--storm").arg(seconds.to_string()).arg("--storm-rate").arg((rate / procs as u64).to_string()).stdout(Stdio::piped()).spawn().expect("spawning a storm process"))
         .collect();
     let total = children
         .into_iter()
@@ -68,11 +113,13 @@ fn cpu_time() -> Duration {
 fn main() {
     let args = Args::parse();
     if let Some(seconds) = args.storm {
-        storm(seconds);
+        storm(seconds, args.storm_rate);
         return;
     }
 
-    let (base_calls, base_wall) = run_storm(args.procs, args.seconds);
+    let workload = args.workload.clone().unwrap_or_else(default_workload);
+    let work_off = time_workload(&workload, args.runs);
+    let (base_calls, base_wall) = run_storm(args.procs, args.seconds, args.rate);
     let base_rate = base_calls as f64 / base_wall.as_secs_f64();
     println!("storm without collector: {:.0} syscalls/s ({} procs)", base_rate, args.procs);
 
@@ -99,7 +146,7 @@ fn main() {
         })
     };
     let cpu0 = cpu_time();
-    let (calls, wall) = run_storm(args.procs, args.seconds);
+    let (calls, wall) = run_storm(args.procs, args.seconds, args.rate);
     std::thread::sleep(Duration::from_millis(200));
     stop.store(true, Ordering::Relaxed);
     let (_capture, bytes) = reader.join().unwrap();
@@ -112,4 +159,28 @@ fn main() {
     println!("kernel losses:           {} (ring-buffer reservation failures)", hb.lost_kernel);
     println!("collector CPU:           {:.2} cores ({:.2?} over {:.2?})", cpu.as_secs_f64() / wall.as_secs_f64(), cpu, wall);
     println!("storm slowdown:          {:.1}%", (1.0 - rate / base_rate) * 100.0);
+
+    // The workload with the collector on: a fresh capture, drained the same way.
+    let mut capture = _capture;
+    let stop = Arc::new(AtomicBool::new(false));
+    let reader = {
+        let stop = stop.clone();
+        std::thread::spawn(move || {
+            while !stop.load(Ordering::Relaxed) {
+                capture.drain(&mut |_| {});
+                capture.wait();
+            }
+        })
+    };
+    let work_on = time_workload(&workload, args.runs);
+    stop.store(true, Ordering::Relaxed);
+    reader.join().unwrap();
+    println!(
+        "workload overhead:       {:.1}% ({:.2?} off, {:.2?} on, best of {}): {}",
+        (work_on.as_secs_f64() / work_off.as_secs_f64() - 1.0) * 100.0,
+        work_off,
+        work_on,
+        args.runs,
+        if args.workload.is_some() { "given command" } else { "10 clang builds of the eBPF program" }
+    );
 }
