@@ -130,3 +130,28 @@ async fn server_restart_mid_stream_stores_every_event_exactly_once() {
     assert_eq!((sent as u64, captured_hb as u64), (c.sent, c.captured));
     stop_server(server).await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn replay_of_a_recorded_file_is_delivered_in_full() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("rulestudio.db");
+    let addr = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap();
+    let server = start_server(&db, addr).await;
+    let file = dir.path().join("recorded.jsonl");
+    let lines: Vec<String> = (0..250)
+        .map(|i| serde_json::json!({"evt.type": "openat", "evt.time": 1_700_000_000_000_000_000i64 + i, "proc.name": "replayed", "fd.name": format!("/tmp/f{i}")}).to_string())
+        .collect();
+    // A malformed line is skipped, not fatal.
+    std::fs::write(&file, format!("{}\nnot json\n{}\n", lines[..100].join("\n"), lines[100..].join("\n"))).unwrap();
+    let mut config = Config::new(Some(format!("http://{addr}")), TOKEN.into(), "replay-node".into());
+    config.replay = Some(file);
+    config.batch_events = 40;
+    let summary = rulestudio_collector::run(config, std::future::pending()).await.unwrap();
+    assert_eq!((summary.counters.captured, summary.counters.sent), (250, 250));
+    let rows: Vec<String> = sqlx::query_scalar("SELECT fields FROM events WHERE node = 'replay-node'")
+        .fetch_all(&server.state.db)
+        .await
+        .unwrap();
+    assert_eq!(canonical(rows.into_iter()), canonical(lines.into_iter()));
+    stop_server(server).await;
+}
