@@ -13,7 +13,7 @@ struct Args {
     #[arg(long, env = "RULESTUDIO_SERVER")]
     server: Option<String>,
     /// Bearer token for the server.
-    #[arg(long, env = "RULESTUDIO_TOKEN", default_value = "")]
+    #[arg(long, env = "RULESTUDIO_TOKEN", default_value = "", hide_env_values = true, hide_default_value = true)]
     token: String,
     /// Node name sent with every batch (default: the host name).
     #[arg(long, env = "RULESTUDIO_NODE")]

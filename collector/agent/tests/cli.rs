@@ -52,3 +52,20 @@ fn unknown_syscall_names_are_refused() {
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("unknown syscall `bogus`"));
 }
+
+/// The DaemonSet in `deploy/` passes only flags the binary has.
+#[test]
+fn daemonset_flags_exist() {
+    let manifest = include_str!("../../../deploy/collector-daemonset.yaml");
+    let help = String::from_utf8(Command::new(BIN).arg("--help").output().unwrap().stdout).unwrap();
+    let flags: Vec<&str> = manifest
+        .lines()
+        .filter_map(|l| l.trim().strip_prefix("- --"))
+        .map(|f| f.split('=').next().unwrap())
+        .collect();
+    assert!(flags.len() >= 3, "{flags:?}");
+    for f in flags {
+        assert!(help.contains(&format!("--{f} ")) || help.contains(&format!("--{f}\n")), "--{f} is not a collector flag");
+    }
+    assert!(help.contains("[env: RULESTUDIO_TOKEN]"), "the token comes from the environment, its value never shown: {help}");
+}
