@@ -394,9 +394,8 @@ int process_fork(struct bpf_raw_tracepoint_args *ctx)
 {
 	struct task_struct *parent = (struct task_struct *)ctx->args[0];
 	struct task_struct *child = (struct task_struct *)ctx->args[1];
+	/* Threads share their process's entry; children of the collector are ordinary processes. */
 	if (BPF_CORE_READ(child, pid) != BPF_CORE_READ(child, tgid))
-		return 0;
-	if (BPF_CORE_READ(parent, tgid) == own_tgid)
 		return 0;
 	struct record *r = begin(KIND_FORK, child);
 	if (!r)

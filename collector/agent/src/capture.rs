@@ -9,7 +9,6 @@ use crate::stats::Counters;
 use std::os::fd::AsRawFd;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::time::Duration;
 
 /// How long the reader sleeps in poll(2) when the kernel has not woken it: the kernel only
 /// signals once a batch worth of data waits, so this bounds the latency of a quiet node.
@@ -91,6 +90,3 @@ pub fn spawn(
         .expect("spawning the capture thread");
     Ok((rx, handle))
 }
-
-/// Period of the poll loop, exposed for callers sizing their own timeouts.
-pub const POLL_PERIOD: Duration = Duration::from_millis(POLL_MS as u64);

@@ -185,14 +185,6 @@ impl ProcessTable {
         self.generation += 1;
     }
 
-    pub fn len(&self) -> usize {
-        self.procs.len()
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.procs.is_empty()
-    }
-
     pub fn get(&self, pid: u32) -> Option<&Process> {
         self.procs.get(&pid)
     }
@@ -214,14 +206,22 @@ impl ProcessTable {
     /// The process of a record, loading it from `/proc` or from the record if unknown.
     pub fn ensure(&mut self, seen: Seen<'_>) -> &mut Process {
         if !self.procs.contains_key(&seen.pid) {
-            let p = read_proc(&self.proc_root, seen.pid, true).unwrap_or_else(|| Process {
-                pid: seen.pid,
-                ppid: seen.ppid,
-                name: seen.comm.to_string(),
-                uid: seen.uid,
-                gid: seen.gid,
-                loginuid: seen.loginuid,
-                ..Process::default()
+            let p = read_proc(&self.proc_root, seen.pid, true).unwrap_or_else(|| {
+                // Gone already: what it inherited from a known parent is the best guess.
+                let parent = self.procs.get(&seen.ppid);
+                Process {
+                    pid: seen.pid,
+                    ppid: seen.ppid,
+                    name: seen.comm.to_string(),
+                    uid: seen.uid,
+                    gid: seen.gid,
+                    loginuid: seen.loginuid,
+                    cwd: parent.and_then(|p| p.cwd.clone()),
+                    tty: parent.and_then(|p| p.tty),
+                    sid: parent.and_then(|p| p.sid),
+                    container: parent.and_then(|p| p.container.clone()),
+                    ..Process::default()
+                }
             });
             self.insert(p);
         }

@@ -89,6 +89,13 @@ async fn server_restart_mid_stream_stores_every_event_exactly_once() {
         let _ = stopped.await;
     }));
 
+    // The program loads inside `run`: wait until capture is live before the workload counts.
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    while !std::fs::read_to_string(&record).unwrap_or_default().contains("rs-delivery-ready") {
+        assert!(std::time::Instant::now() < deadline, "capture never started");
+        std::process::Command::new("true").arg("rs-delivery-ready").status().unwrap();
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
     let stop_work = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
     let work = workload(stop_work.clone());
     tokio::time::sleep(Duration::from_secs(2)).await;
@@ -110,8 +117,12 @@ async fn server_restart_mid_stream_stores_every_event_exactly_once() {
     assert!(spawned > 100, "workload ran: {spawned} processes");
     let captured = canonical(std::fs::read_to_string(&record).unwrap().lines().map(str::to_string));
     assert_eq!(c.sent as usize, captured.len(), "{c:?}");
-    let ours = captured.iter().filter(|e| e.contains("rs-delivery-")).count();
-    assert!(ours >= spawned, "every workload exec captured: {ours} of {spawned}");
+    let cmdlines: std::collections::HashSet<String> = captured
+        .iter()
+        .filter_map(|e| serde_json::from_str::<Value>(e).ok()?.get("proc.cmdline")?.as_str().map(str::to_string))
+        .collect();
+    let ours = (0..spawned).filter(|n| cmdlines.contains(&format!("true rs-delivery-{n}"))).count();
+    assert_eq!(ours, spawned, "every workload exec captured");
 
     let rows: Vec<String> = sqlx::query_scalar("SELECT fields FROM events WHERE node = ?")
         .bind(NODE)
