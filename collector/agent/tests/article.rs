@@ -6,7 +6,6 @@
 mod common;
 
 use common::{Event, Harness, is, s};
-use std::path::PathBuf;
 use std::process::Command;
 
 fn starts(e: &Event, k: &str, prefix: &str) -> bool {
@@ -18,7 +17,7 @@ fn article_behaviours_in_a_container() {
     let mut h = Harness::start();
     let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_nanos();
     let id = format!("{:016x}{:08x}aa", nanos as u64, std::process::id()).repeat(3)[..64].to_string();
-    let cg = PathBuf::from(format!("/sys/fs/cgroup/unified/kubepods.slice/cri-containerd-{id}.scope"));
+    let cg = common::cgroup_mount(None).join(format!("kubepods.slice/cri-containerd-{id}.scope"));
     std::fs::create_dir_all(&cg).unwrap();
     let t = tempfile::tempdir().unwrap();
     let t = t.path().to_str().unwrap().to_string();

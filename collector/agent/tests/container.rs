@@ -1,7 +1,7 @@
 //! A process moved into a cgroup named like a container's reports that container, on the
-//! unified (v2) hierarchy and on a v1 one. Needs root and both hierarchies mounted (this
-//! machine and CI: v1 controllers under /sys/fs/cgroup/<controller>, v2 at
-//! /sys/fs/cgroup/unified); the cgroups are removed afterwards.
+//! unified (v2) hierarchy and on a v1 one. Needs root and both hierarchies mounted (found in
+//! /proc/self/mounts; this machine and CI have v1 controllers under /sys/fs/cgroup/<controller>
+//! and v2 at /sys/fs/cgroup/unified); the cgroups are removed afterwards.
 
 mod common;
 
@@ -49,7 +49,7 @@ fn run_in(cgroup: &Cgroup) -> u32 {
 fn kubernetes_containerd_scope_on_cgroup_v2() {
     let mut h = Harness::start();
     let id = container_id(1);
-    let cg = Cgroup::create(PathBuf::from(format!("/sys/fs/cgroup/unified/kubepods.slice/cri-containerd-{id}.scope")));
+    let cg = Cgroup::create(common::cgroup_mount(None).join(format!("kubepods.slice/cri-containerd-{id}.scope")));
     let pid = run_in(&cg);
     let exec = h.wait_for("exec of cat", |e| is(e, "proc.pid", pid) && is(e, "evt.type", "execve") && is(e, "proc.name", "cat"));
     assert_eq!(s(&exec, "container.id"), &id[..12], "{exec:#?}");
@@ -62,7 +62,7 @@ fn kubernetes_containerd_scope_on_cgroup_v2() {
 fn docker_container_on_cgroup_v1() {
     let mut h = Harness::start();
     let id = container_id(2);
-    let cg = Cgroup::create(PathBuf::from(format!("/sys/fs/cgroup/cpu/docker/{id}")));
+    let cg = Cgroup::create(common::cgroup_mount(Some("cpu")).join(format!("docker/{id}")));
     let pid = run_in(&cg);
     let exec = h.wait_for("exec of cat", |e| is(e, "proc.pid", pid) && is(e, "evt.type", "execve") && is(e, "proc.name", "cat"));
     assert_eq!(s(&exec, "container.id"), &id[..12], "{exec:#?}");

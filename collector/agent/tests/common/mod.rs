@@ -67,3 +67,22 @@ pub fn s<'a>(e: &'a Event, k: &str) -> &'a str {
 pub fn is(e: &Event, k: &str, v: impl Into<Value>) -> bool {
     e.get(k) == Some(&v.into())
 }
+
+/// Where a cgroup hierarchy is mounted, from /proc/self/mounts: the unified (v2) one, or the v1
+/// one carrying `controller`. Panics with what is missing: the container tests need both.
+pub fn cgroup_mount(v1_controller: Option<&str>) -> std::path::PathBuf {
+    let mounts = std::fs::read_to_string("/proc/self/mounts").unwrap();
+    let found = mounts.lines().find_map(|l| {
+        let cols: Vec<&str> = l.split_whitespace().collect();
+        let (dir, fstype, opts) = (cols.get(1)?, cols.get(2)?, cols.get(3)?);
+        let hit = match v1_controller {
+            None => *fstype == "cgroup2",
+            Some(c) => *fstype == "cgroup" && opts.split(',').any(|o| o == c),
+        };
+        hit.then(|| std::path::PathBuf::from(dir))
+    });
+    found.unwrap_or_else(|| match v1_controller {
+        None => panic!("no cgroup2 hierarchy mounted (mount -t cgroup2 none /sys/fs/cgroup/unified)"),
+        Some(c) => panic!("no cgroup v1 hierarchy with the {c} controller mounted (mount -t cgroup -o {c} none /sys/fs/cgroup/{c})"),
+    })
+}
