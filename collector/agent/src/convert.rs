@@ -94,7 +94,7 @@ pub fn boot_to_epoch_ns() -> i64 {
         let mut ts = libc::timespec { tv_sec: 0, tv_nsec: 0 };
         // SAFETY: clock_gettime writes the timespec we pass and nothing else.
         unsafe { libc::clock_gettime(clock, &mut ts) };
-        ts.tv_sec as i64 * 1_000_000_000 + ts.tv_nsec as i64
+        ts.tv_sec * 1_000_000_000 + ts.tv_nsec
     };
     now(libc::CLOCK_REALTIME) - now(libc::CLOCK_BOOTTIME)
 }
@@ -340,11 +340,10 @@ impl Converter {
                     let server = matches!(r.h.nr, nr::ACCEPT | nr::ACCEPT4);
                     let cloexec = self.table.get(pid).and_then(|p| p.fds.get(&fd)).is_some_and(|f| f.cloexec);
                     let info = socket_fd(r, addr, server, cloexec);
-                    if let Some(t) = &info.tuple {
-                        if t.remote.is_some() {
+                    if let Some(t) = &info.tuple
+                        && t.remote.is_some() {
                             o.str("evt.arg.tuple", &info.name);
                         }
-                    }
                     fd_fields(&mut o, Some(fd), &info);
                     if ret >= 0 {
                         self.with_proc(pid, |p| p.set_fd(fd, info));

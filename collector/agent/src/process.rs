@@ -168,11 +168,10 @@ impl ProcessTable {
     pub fn bootstrap(&mut self) {
         let Ok(dir) = fs::read_dir(&self.proc_root) else { return };
         for entry in dir.flatten() {
-            if let Some(pid) = entry.file_name().to_str().and_then(|s| s.parse::<u32>().ok()) {
-                if let Some(p) = read_proc(&self.proc_root, pid, true) {
+            if let Some(pid) = entry.file_name().to_str().and_then(|s| s.parse::<u32>().ok())
+                && let Some(p) = read_proc(&self.proc_root, pid, true) {
                     self.insert(p);
                 }
-            }
         }
     }
 
@@ -373,15 +372,14 @@ fn read_proc(root: &Path, pid: u32, with_fds: bool) -> Option<Process> {
         container: fs::read_to_string(dir.join("cgroup")).ok().and_then(|t| container::from_proc_cgroup(&t)),
         fds: HashMap::new(),
     };
-    if with_fds {
-        if let Ok(fds) = fs::read_dir(dir.join("fd")) {
+    if with_fds
+        && let Ok(fds) = fs::read_dir(dir.join("fd")) {
             for e in fds.flatten() {
                 if let (Some(n), Some(info)) = (e.file_name().to_str().and_then(|s| s.parse().ok()), read_fd(&e.path())) {
                     p.set_fd(n, info);
                 }
             }
         }
-    }
     Some(p)
 }
 

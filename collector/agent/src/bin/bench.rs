@@ -71,8 +71,8 @@ fn storm(seconds: f64, rate: u64) {
     let start = Instant::now();
     let end = start + Duration::from_secs_f64(seconds);
     let mut n: u64 = 0;
-    while n % 1024 != 0 || Instant::now() < end {
-        if rate > 0 && n % 1024 == 0 {
+    while !n.is_multiple_of(1024) || Instant::now() < end {
+        if rate > 0 && n.is_multiple_of(1024) {
             let due = Duration::from_secs_f64(n as f64 / rate as f64);
             if let Some(ahead) = due.checked_sub(start.elapsed()) {
                 std::thread::sleep(ahead);
