@@ -30,6 +30,11 @@ impl Capture {
         Ok(Capture { kernel, conv: Converter::new(table), counters })
     }
 
+    /// Enriches container events with CRI metadata from the runtime socket at `socket`.
+    pub fn set_cri(&mut self, socket: std::path::PathBuf) {
+        self.conv.set_cri(crate::cri::Resolver::start(socket));
+    }
+
     /// Converts every record waiting in the ring buffer, handing each event to `emit`.
     pub fn drain(&mut self, emit: &mut impl FnMut(String)) -> usize {
         let mut n = 0;
@@ -79,10 +84,14 @@ impl Capture {
 /// Starts a capture thread; events arrive on the returned channel until `stop` is set.
 pub fn spawn(
     config: &KernelConfig,
+    cri_socket: Option<std::path::PathBuf>,
     counters: Arc<Counters>,
     stop: Arc<AtomicBool>,
 ) -> Result<(tokio::sync::mpsc::Receiver<Vec<String>>, std::thread::JoinHandle<()>), KernelError> {
-    let capture = Capture::start(config, counters)?;
+    let mut capture = Capture::start(config, counters)?;
+    if let Some(socket) = cri_socket {
+        capture.set_cri(socket);
+    }
     let (tx, rx) = tokio::sync::mpsc::channel(256);
     let handle = std::thread::Builder::new()
         .name("rs-capture".into())

@@ -4,6 +4,7 @@
 //! on are taken before `close` forgets it and after `open`/`accept` creates it.
 
 use crate::container;
+use crate::cri::{ContainerMeta, Resolver};
 use crate::process::{AT_FDCWD, Fd, FdKind, Process, ProcessTable, Seen, Tuple};
 use crate::record::Record;
 use crate::render::{self, SockAddr};
@@ -22,9 +23,10 @@ pub struct Converter {
     boot_to_epoch_ns: i64,
     users: HashMap<u32, String>,
     groups: HashMap<u32, String>,
-    /// pid → (table generation, rendered process/user/container fields): most events come from
-    /// processes that did not change since their previous event.
-    rendered: HashMap<u32, (u64, String)>,
+    /// pid → ((table generation, CRI metadata version), rendered process/user/container
+    /// fields): most events come from processes that did not change since their last event.
+    rendered: HashMap<u32, ((u64, u64), String)>,
+    cri: Option<Resolver>,
 }
 
 /// A JSON object being written; keys are trusted field names, values are escaped.
@@ -107,7 +109,13 @@ impl Converter {
             users: id_names("/etc/passwd"),
             groups: id_names("/etc/group"),
             rendered: HashMap::new(),
+            cri: None,
         }
+    }
+
+    /// Adds `container.name/image*/privileged` and `k8s.*` from the container runtime.
+    pub fn set_cri(&mut self, resolver: Resolver) {
+        self.cri = Some(resolver);
     }
 
     pub fn table(&self) -> &ProcessTable {
@@ -165,7 +173,7 @@ impl Converter {
         o.int("evt.rawres", r.h.ret);
         o.bool("evt.failed", r.h.ret < 0);
         o.int("thread.tid", r.h.tid as i64);
-        let generation = self.table.generation();
+        let generation = (self.table.generation(), self.cri.as_ref().map_or(0, Resolver::version));
         match self.rendered.get(&seen.pid) {
             Some((g, frag)) if *g == generation => o.0.push_str(frag),
             _ => {
@@ -225,6 +233,9 @@ impl Converter {
             Some(c) => {
                 o.str("container.id", c.short());
                 o.str("container.type", c.runtime.as_str());
+                if let Some(meta) = self.cri.as_ref().and_then(|r| r.get(&c.full)) {
+                    cri_fields(o, &meta);
+                }
             }
             None => {
                 o.str("container.id", "host");
@@ -443,6 +454,29 @@ impl Converter {
     fn with_proc(&mut self, pid: u32, f: impl FnOnce(&mut Process)) {
         if let Some(p) = self.table.get_mut(pid) {
             f(p);
+        }
+    }
+}
+
+fn cri_fields(o: &mut Obj, m: &ContainerMeta) {
+    o.str("container.name", &m.name);
+    o.str("container.image", &m.image);
+    o.str("container.image.repository", &m.image_repository);
+    o.str("container.image.tag", &m.image_tag);
+    if let Some(p) = m.privileged {
+        o.bool("container.privileged", p);
+    }
+    if let Some(name) = &m.pod_name {
+        o.str("k8s.pod.name", name);
+    }
+    if let Some(ns) = &m.pod_namespace {
+        o.str("k8s.ns.name", ns);
+    }
+    if m.pod_name.is_some() {
+        let labels: Vec<String> = m.pod_labels.iter().map(|(k, v)| format!("{k}:{v}")).collect();
+        o.str("k8s.pod.labels", &labels.join(","));
+        for (k, v) in &m.pod_labels {
+            o.str(&format!("k8s.pod.label[{k}]"), v);
         }
     }
 }
