@@ -1,12 +1,12 @@
 // SPDX-License-Identifier: GPL-2.0 OR MIT
 /*
- * Kernel side of rulestudio-collector. Raw tracepoints on raw_syscalls:sys_enter/sys_exit
- * (arguments are stashed at entry, one record is emitted at exit, like a Falco exit event) and
- * on the sched_process_fork/exec/exit lifecycle tracepoints. Raw tracepoints need neither
+ * Kernel side of rulestudio-collector. A raw tracepoint on raw_syscalls:sys_exit (one record
+ * per captured call, with its arguments, like a Falco exit event) and raw tracepoints on the
+ * sched_process_fork/exec/exit lifecycle tracepoints. Raw tracepoints need neither
  * tracefs nor per-syscall attachment, and the syscall set is a map the agent fills.
  *
- * Nothing is dropped silently: a failed ring-buffer write or a full stash increments
- * stats[STAT_LOST]; the own-pid and write de-duplication filters increment stats[STAT_FILTERED].
+ * Nothing is dropped silently: a failed ring-buffer write increments stats[STAT_LOST]; the
+ * own-pid and write de-duplication filters increment stats[STAT_FILTERED].
  */
 #include <linux/types.h>
 #include <linux/bpf.h>
@@ -59,12 +59,6 @@ const volatile __u64 dedup_ns = 0;
 /* Consumers are woken once this much data waits; the agent also polls on a short timer. */
 const volatile __u64 wakeup_bytes = 256 * 1024;
 
-struct stash {
-	__u64 args[6];
-	__u32 nr;
-	__u32 pad;
-};
-
 struct {
 	__uint(type, BPF_MAP_TYPE_RINGBUF);
 	__uint(max_entries, 16 * 1024 * 1024);
@@ -83,13 +77,6 @@ struct {
 	__type(key, __u32);
 	__type(value, __u64);
 } stats SEC(".maps");
-
-struct {
-	__uint(type, BPF_MAP_TYPE_LRU_HASH);
-	__uint(max_entries, 65536);
-	__type(key, __u64);
-	__type(value, struct stash);
-} stashed SEC(".maps");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_LRU_HASH);
@@ -117,7 +104,12 @@ static __always_inline int is_write(__u32 nr)
 	return nr == NR_write || nr == NR_pwrite64 || nr == NR_writev;
 }
 
-/* Returns the zeroed per-CPU record with the identity of the current task filled in. */
+/*
+ * Returns the zeroed per-CPU record with the ids of `task` (effective uid/gid, as Falco's
+ * user.uid/group.gid report them). Syscall records stop there: the agent's process table,
+ * kept by the lifecycle records, has parent, login uid and name, and every probe read saved
+ * here is saved on every captured syscall.
+ */
 static __always_inline struct record *begin(__u32 kind, struct task_struct *task)
 {
 	__u32 zero = 0;
@@ -129,15 +121,20 @@ static __always_inline struct record *begin(__u32 kind, struct task_struct *task
 	r->h.kind = kind;
 	r->h.tgid = BPF_CORE_READ(task, tgid);
 	r->h.tid = BPF_CORE_READ(task, pid);
-	r->h.ppid = BPF_CORE_READ(task, real_parent, tgid);
-	/* Effective ids, as Falco's user.uid/group.gid report them. */
-	r->h.uid = BPF_CORE_READ(task, cred, euid.val);
-	r->h.gid = BPF_CORE_READ(task, cred, egid.val);
+	const struct cred *cred = BPF_CORE_READ(task, cred);
+	r->h.uid = BPF_CORE_READ(cred, euid.val);
+	r->h.gid = BPF_CORE_READ(cred, egid.val);
 	r->h.loginuid = (__u32)-1;
+	return r;
+}
+
+/* Parent, login uid and name, for lifecycle records. */
+static __always_inline void lineage(struct record *r, struct task_struct *task)
+{
+	r->h.ppid = BPF_CORE_READ(task, real_parent, tgid);
 	if (bpf_core_field_exists(task->loginuid))
 		r->h.loginuid = BPF_CORE_READ(task, loginuid.val);
 	BPF_CORE_READ_STR_INTO(&r->h.comm, task, comm);
-	return r;
 }
 
 static __always_inline __u32 clamp_len(long n)
@@ -203,6 +200,60 @@ static __always_inline void sock_of_fd(struct record *r, struct task_struct *tas
 	}
 }
 
+#define CGROUP_DEPTH 10
+#define CGROUP_NAME_MAX 256
+
+static __always_inline struct kernfs_node *kn_parent(struct kernfs_node *kn)
+{
+	if (bpf_core_field_exists(kn->__parent))
+		return BPF_CORE_READ(kn, __parent);
+	return (struct kernfs_node *)BPF_CORE_READ((struct kernfs_node___old *)kn, parent);
+}
+
+/* Appends the names of `cg` and its ancestors (leaf first, '/'-separated) to slot 2 at `off`. */
+static __always_inline __u32 cgroup_names(struct record *r, struct cgroup *cg, __u32 off)
+{
+	struct kernfs_node *kn = BPF_CORE_READ(cg, kn);
+	for (int i = 0; i < CGROUP_DEPTH && kn; i++) {
+		struct kernfs_node *parent = kn_parent(kn);
+		if (!parent) /* the root's name is not part of paths */
+			break;
+		const char *name = BPF_CORE_READ(kn, name);
+		off &= STR_MAX / 2 - 1;
+		long n = bpf_probe_read_kernel_str(&r->str[2][off], CGROUP_NAME_MAX, name);
+		if (n <= 0)
+			break;
+		off += n; /* n counts the NUL, which becomes the separator */
+		r->str[2][(off - 1) & (STR_MAX - 1)] = '/';
+		kn = parent;
+	}
+	return off;
+}
+
+/*
+ * Slot 2 of fork and exec records: the unified (v2) cgroup's names, a newline, then the v1 cpu
+ * controller's, each leaf first. The container id lives in these names; reading them here
+ * rather than /proc/PID/cgroup later also covers processes that exit at once.
+ */
+static __always_inline void cgroups(struct record *r, struct task_struct *task)
+{
+	struct css_set *cs = BPF_CORE_READ(task, cgroups);
+	__u32 off = cgroup_names(r, BPF_CORE_READ(cs, dfl_cgrp), 0);
+	off &= STR_MAX / 2 - 1;
+	r->str[2][off] = '\n';
+	off += 1;
+	if (bpf_core_enum_value_exists(enum cgroup_subsys_id, cpu_cgrp_id)) {
+		int id = bpf_core_enum_value(enum cgroup_subsys_id, cpu_cgrp_id);
+		if (id >= 0 && id < 16) {
+			struct cgroup_subsys_state *css = 0;
+			bpf_core_read(&css, sizeof(css), &cs->subsys[id]);
+			if (css)
+				off = cgroup_names(r, BPF_CORE_READ(css, cgroup), off);
+		}
+	}
+	r->h.str_len[2] = off & (STR_MAX - 1);
+}
+
 static __always_inline void emit(struct record *r)
 {
 	__u32 size = sizeof(struct raw_header);
@@ -223,46 +274,11 @@ static __always_inline void emit(struct record *r)
 		count(STAT_LOST);
 }
 
-SEC("raw_tracepoint/sys_enter")
-int sys_enter(struct bpf_raw_tracepoint_args *ctx)
-{
-	__u32 nr = ctx->args[1];
-	__u8 *on = bpf_map_lookup_elem(&syscall_on, &nr);
-	if (!on || !*on)
-		return 0;
-	__u64 pid_tgid = bpf_get_current_pid_tgid();
-	if ((pid_tgid >> 32) == own_tgid) {
-		count(STAT_FILTERED);
-		return 0;
-	}
-	struct pt_regs *regs = (struct pt_regs *)ctx->args[0];
-	struct stash s = {.nr = nr};
-	s.args[0] = BPF_CORE_READ(regs, di);
-	s.args[1] = BPF_CORE_READ(regs, si);
-	s.args[2] = BPF_CORE_READ(regs, dx);
-	s.args[3] = BPF_CORE_READ(regs, r10);
-	s.args[4] = BPF_CORE_READ(regs, r8);
-	s.args[5] = BPF_CORE_READ(regs, r9);
-	if (dedup_ns && is_write(nr)) {
-		__u64 key = (pid_tgid & 0xffffffff00000000ULL) | (__u32)s.args[0];
-		__u64 now = bpf_ktime_get_boot_ns();
-		__u64 *last = bpf_map_lookup_elem(&last_write, &key);
-		if (last && now - *last < dedup_ns) {
-			count(STAT_FILTERED);
-			return 0;
-		}
-		bpf_map_update_elem(&last_write, &key, &now, BPF_ANY);
-	}
-	if (bpf_map_update_elem(&stashed, &pid_tgid, &s, BPF_ANY))
-		count(STAT_LOST);
-	return 0;
-}
-
 /* Copies the user-memory arguments of `nr` into the record's slots (see the agent's convert). */
-static __always_inline void capture_args(struct record *r, struct task_struct *task, struct stash *s)
+static __always_inline void capture_args(struct record *r, struct task_struct *task)
 {
-	__u64 *a = s->args;
-	switch (s->nr) {
+	__u64 *a = r->h.args;
+	switch (r->h.nr) {
 	case NR_open:
 	case NR_creat:
 	case NR_chmod:
@@ -324,29 +340,52 @@ static __always_inline void capture_args(struct record *r, struct task_struct *t
 	}
 }
 
+/*
+ * Everything is read at exit: the user registers saved at entry still hold the arguments
+ * (the kernel writes only the return value), so no per-thread entry stash is needed. The one
+ * exception, a successful exec, replaces the registers; it is reported by sched_process_exec.
+ */
 SEC("raw_tracepoint/sys_exit")
 int sys_exit(struct bpf_raw_tracepoint_args *ctx)
 {
-	__u64 pid_tgid = bpf_get_current_pid_tgid();
-	struct stash *s = bpf_map_lookup_elem(&stashed, &pid_tgid);
-	if (!s)
-		return 0;
+	struct pt_regs *regs = (struct pt_regs *)ctx->args[0];
 	long ret = ctx->args[1];
-	/* A successful exec is reported by sched_process_exec, with the new image's identity. */
-	if ((s->nr == NR_execve || s->nr == NR_execveat) && ret == 0) {
-		bpf_map_delete_elem(&stashed, &pid_tgid);
+	__u32 nr = BPF_CORE_READ(regs, orig_ax);
+	__u8 *on = bpf_map_lookup_elem(&syscall_on, &nr);
+	if (!on || !*on)
 		return 0;
+	if ((nr == NR_execve || nr == NR_execveat) && ret == 0)
+		return 0;
+	__u64 pid_tgid = bpf_get_current_pid_tgid();
+	if ((pid_tgid >> 32) == own_tgid) {
+		count(STAT_FILTERED);
+		return 0;
+	}
+	__u64 fd0 = BPF_CORE_READ(regs, di);
+	if (dedup_ns && is_write(nr)) {
+		__u64 key = (pid_tgid & 0xffffffff00000000ULL) | (__u32)fd0;
+		__u64 now = bpf_ktime_get_boot_ns();
+		__u64 *last = bpf_map_lookup_elem(&last_write, &key);
+		if (last && now - *last < dedup_ns) {
+			count(STAT_FILTERED);
+			return 0;
+		}
+		bpf_map_update_elem(&last_write, &key, &now, BPF_ANY);
 	}
 	struct task_struct *task = (struct task_struct *)bpf_get_current_task();
 	struct record *r = begin(KIND_SYSCALL, task);
-	if (r) {
-		r->h.nr = s->nr;
-		r->h.ret = ret;
-		__builtin_memcpy(r->h.args, s->args, sizeof(s->args));
-		capture_args(r, task, s);
-		emit(r);
-	}
-	bpf_map_delete_elem(&stashed, &pid_tgid);
+	if (!r)
+		return 0;
+	r->h.nr = nr;
+	r->h.ret = ret;
+	r->h.args[0] = fd0;
+	r->h.args[1] = BPF_CORE_READ(regs, si);
+	r->h.args[2] = BPF_CORE_READ(regs, dx);
+	r->h.args[3] = BPF_CORE_READ(regs, r10);
+	r->h.args[4] = BPF_CORE_READ(regs, r8);
+	r->h.args[5] = BPF_CORE_READ(regs, r9);
+	capture_args(r, task);
+	emit(r);
 	return 0;
 }
 
@@ -355,14 +394,15 @@ int process_fork(struct bpf_raw_tracepoint_args *ctx)
 {
 	struct task_struct *parent = (struct task_struct *)ctx->args[0];
 	struct task_struct *child = (struct task_struct *)ctx->args[1];
+	/* Threads share their process's entry; children of the collector are ordinary processes. */
 	if (BPF_CORE_READ(child, pid) != BPF_CORE_READ(child, tgid))
-		return 0;
-	if (BPF_CORE_READ(parent, tgid) == own_tgid)
 		return 0;
 	struct record *r = begin(KIND_FORK, child);
 	if (!r)
 		return 0;
+	lineage(r, child);
 	r->h.ppid = BPF_CORE_READ(parent, tgid);
+	cgroups(r, child);
 	emit(r);
 	return 0;
 }
@@ -377,9 +417,10 @@ int process_exec(struct bpf_raw_tracepoint_args *ctx)
 	struct record *r = begin(KIND_EXEC, task);
 	if (!r)
 		return 0;
-	__u64 pid_tgid = bpf_get_current_pid_tgid();
-	struct stash *s = bpf_map_lookup_elem(&stashed, &pid_tgid);
-	r->h.nr = s ? s->nr : NR_execve;
+	lineage(r, task);
+	/* The new image keeps the syscall number: execve or execveat. */
+	struct pt_regs *regs = (struct pt_regs *)bpf_task_pt_regs(bpf_get_current_task_btf());
+	r->h.nr = regs ? BPF_CORE_READ(regs, orig_ax) : NR_execve;
 	const char *filename = BPF_CORE_READ(bprm, filename);
 	long n = bpf_probe_read_kernel_str(r->str[0], STR_MAX, filename);
 	r->h.str_len[0] = n > 0 ? clamp_len(n - 1) : 0;
@@ -393,6 +434,7 @@ int process_exec(struct bpf_raw_tracepoint_args *ctx)
 		if (bpf_probe_read_user(r->str[1], len & (STR_MAX * 2 - 1), (const void *)start) == 0)
 			r->h.str_len[1] = len;
 	}
+	cgroups(r, task);
 	emit(r);
 	return 0;
 }
@@ -408,6 +450,7 @@ int process_exit(struct bpf_raw_tracepoint_args *ctx)
 	struct record *r = begin(KIND_EXIT, task);
 	if (!r)
 		return 0;
+	lineage(r, task);
 	emit(r);
 	return 0;
 }

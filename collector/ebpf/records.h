@@ -53,7 +53,7 @@ _Static_assert(__builtin_offsetof(struct raw_header, comm) == 152, "raw_header l
 
 /* Indices of the per-CPU `stats` array. */
 enum stat_index {
-	STAT_LOST = 0,     /* ring-buffer reservation failures and stash overflows */
+	STAT_LOST = 0,     /* ring-buffer reservation failures */
 	STAT_FILTERED = 1, /* own pid, write de-duplication */
 	STAT_COUNT = 2,
 };

@@ -57,6 +57,30 @@ struct files_struct {
 	struct fdtable *fdt;
 };
 
+/* Kernels from 6.15 name the parent `__parent`; older ones `parent` (see ___old below). */
+struct kernfs_node {
+	const char *name;
+	struct kernfs_node *__parent;
+};
+
+struct kernfs_node___old {
+	const char *name;
+	struct kernfs_node___old *parent;
+};
+
+struct cgroup {
+	struct kernfs_node *kn;
+};
+
+struct cgroup_subsys_state {
+	struct cgroup *cgroup;
+};
+
+struct css_set {
+	struct cgroup_subsys_state *subsys[16];
+	struct cgroup *dfl_cgrp;
+};
+
 struct task_struct {
 	int pid;
 	int tgid;
@@ -65,6 +89,7 @@ struct task_struct {
 	struct mm_struct *mm;
 	struct files_struct *files;
 	const struct cred *cred;
+	struct css_set *cgroups;
 	kuid_t loginuid;
 	char comm[16];
 };
@@ -97,3 +122,8 @@ struct socket {
 };
 
 #pragma clang attribute pop
+
+/* Only the value of cpu_cgrp_id matters; it is relocated against the running kernel. */
+enum cgroup_subsys_id {
+	cpu_cgrp_id = 1,
+};

@@ -9,7 +9,6 @@ use crate::stats::Counters;
 use std::os::fd::AsRawFd;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::time::Duration;
 
 /// How long the reader sleeps in poll(2) when the kernel has not woken it: the kernel only
 /// signals once a batch worth of data waits, so this bounds the latency of a quiet node.
@@ -29,6 +28,11 @@ impl Capture {
         let mut table = ProcessTable::new();
         table.bootstrap();
         Ok(Capture { kernel, conv: Converter::new(table), counters })
+    }
+
+    /// Enriches container events with CRI metadata from the runtime socket at `socket`.
+    pub fn set_cri(&mut self, socket: std::path::PathBuf) {
+        self.conv.set_cri(crate::cri::Resolver::start(socket));
     }
 
     /// Converts every record waiting in the ring buffer, handing each event to `emit`.
@@ -80,10 +84,14 @@ impl Capture {
 /// Starts a capture thread; events arrive on the returned channel until `stop` is set.
 pub fn spawn(
     config: &KernelConfig,
+    cri_socket: Option<std::path::PathBuf>,
     counters: Arc<Counters>,
     stop: Arc<AtomicBool>,
 ) -> Result<(tokio::sync::mpsc::Receiver<Vec<String>>, std::thread::JoinHandle<()>), KernelError> {
-    let capture = Capture::start(config, counters)?;
+    let mut capture = Capture::start(config, counters)?;
+    if let Some(socket) = cri_socket {
+        capture.set_cri(socket);
+    }
     let (tx, rx) = tokio::sync::mpsc::channel(256);
     let handle = std::thread::Builder::new()
         .name("rs-capture".into())
@@ -91,6 +99,3 @@ pub fn spawn(
         .expect("spawning the capture thread");
     Ok((rx, handle))
 }
-
-/// Period of the poll loop, exposed for callers sizing their own timeouts.
-pub const POLL_PERIOD: Duration = Duration::from_millis(POLL_MS as u64);

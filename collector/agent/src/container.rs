@@ -57,11 +57,10 @@ pub fn from_cgroup_path(path: &str) -> Option<ContainerId> {
     for (i, c) in components.iter().enumerate().rev() {
         let name = c.strip_suffix(".scope").unwrap_or(c);
         for (prefix, runtime) in SCOPE_PREFIXES {
-            if let Some(id) = name.strip_prefix(prefix) {
-                if is_id(id) {
+            if let Some(id) = name.strip_prefix(prefix)
+                && is_id(id) {
                     return Some(ContainerId { full: id.to_string(), runtime: *runtime });
                 }
-            }
         }
         if is_id(c) {
             let parents = &components[..i];

@@ -3,6 +3,8 @@
 //! on the process and fd tables, in the order Falco's parser does: fields of the fd a call acts
 //! on are taken before `close` forgets it and after `open`/`accept` creates it.
 
+use crate::container;
+use crate::cri::{ContainerMeta, Resolver};
 use crate::process::{AT_FDCWD, Fd, FdKind, Process, ProcessTable, Seen, Tuple};
 use crate::record::Record;
 use crate::render::{self, SockAddr};
@@ -21,6 +23,10 @@ pub struct Converter {
     boot_to_epoch_ns: i64,
     users: HashMap<u32, String>,
     groups: HashMap<u32, String>,
+    /// pid → ((table generation, CRI metadata version), rendered process/user/container
+    /// fields): most events come from processes that did not change since their last event.
+    rendered: HashMap<u32, ((u64, u64), String)>,
+    cri: Option<Resolver>,
 }
 
 /// A JSON object being written; keys are trusted field names, values are escaped.
@@ -28,7 +34,8 @@ struct Obj(String);
 
 impl Obj {
     fn key(&mut self, k: &str) {
-        self.0.push(if self.0.len() == 1 { ' ' } else { ',' });
+        // A fresh object is "{"; its first key gets a placeholder that `finish` removes.
+        self.0.push(if self.0 == "{" { ' ' } else { ',' });
         self.0.push('"');
         self.0.push_str(k);
         self.0.push_str("\":");
@@ -89,7 +96,7 @@ pub fn boot_to_epoch_ns() -> i64 {
         let mut ts = libc::timespec { tv_sec: 0, tv_nsec: 0 };
         // SAFETY: clock_gettime writes the timespec we pass and nothing else.
         unsafe { libc::clock_gettime(clock, &mut ts) };
-        ts.tv_sec as i64 * 1_000_000_000 + ts.tv_nsec as i64
+        ts.tv_sec * 1_000_000_000 + ts.tv_nsec
     };
     now(libc::CLOCK_REALTIME) - now(libc::CLOCK_BOOTTIME)
 }
@@ -101,7 +108,14 @@ impl Converter {
             boot_to_epoch_ns: boot_to_epoch_ns(),
             users: id_names("/etc/passwd"),
             groups: id_names("/etc/group"),
+            rendered: HashMap::new(),
+            cri: None,
         }
+    }
+
+    /// Adds `container.name/image*/privileged` and `k8s.*` from the container runtime.
+    pub fn set_cri(&mut self, resolver: Resolver) {
+        self.cri = Some(resolver);
     }
 
     pub fn table(&self) -> &ProcessTable {
@@ -117,6 +131,7 @@ impl Converter {
         match r.kind {
             Kind::Fork => {
                 self.table.fork(seen);
+                self.set_container(r);
                 None
             }
             Kind::Exit => {
@@ -125,12 +140,24 @@ impl Converter {
             }
             Kind::Exec => {
                 self.table.exec(seen, &r.str(0), r.bytes(1));
+                self.set_container(r);
                 let ty = if h.nr == nr::EXECVEAT { "execveat" } else { "execve" };
                 let mut o = self.begin(r, ty, seen);
                 o.str("evt.arg.filename", &r.str(0));
                 Some(o.finish())
             }
             Kind::Syscall => self.syscall(r, seen),
+        }
+    }
+
+    /// The container of a fork/exec record's cgroups, read by the kernel at that moment.
+    fn set_container(&mut self, r: &Record<'_>) {
+        let paths = r.cgroup_paths();
+        if paths.is_empty() {
+            return;
+        }
+        if let Some(p) = self.table.get_mut(r.h.tgid) {
+            p.container = paths.iter().find_map(|path| container::from_cgroup_path(path));
         }
     }
 
@@ -146,11 +173,23 @@ impl Converter {
         o.int("evt.rawres", r.h.ret);
         o.bool("evt.failed", r.h.ret < 0);
         o.int("thread.tid", r.h.tid as i64);
-        let p = self.table.get(seen.pid).expect("ensured above");
-        self.process_fields(&mut o, p);
+        let generation = (self.table.generation(), self.cri.as_ref().map_or(0, Resolver::version));
+        match self.rendered.get(&seen.pid) {
+            Some((g, frag)) if *g == generation => o.0.push_str(frag),
+            _ => {
+                let mut frag = Obj(String::with_capacity(768));
+                self.process_fields(&mut frag, self.table.get(seen.pid).expect("ensured above"));
+                o.0.push_str(&frag.0);
+                if self.rendered.len() >= 1 << 16 {
+                    self.rendered.clear();
+                }
+                self.rendered.insert(seen.pid, (generation, frag.0));
+            }
+        }
         o
     }
 
+    /// Appends the fields of process `p` (`,`-prefixed, ready to follow other fields).
     fn process_fields(&self, o: &mut Obj, p: &Process) {
         o.int("proc.pid", p.pid as i64);
         o.int("proc.ppid", p.ppid as i64);
@@ -194,6 +233,9 @@ impl Converter {
             Some(c) => {
                 o.str("container.id", c.short());
                 o.str("container.type", c.runtime.as_str());
+                if let Some(meta) = self.cri.as_ref().and_then(|r| r.get(&c.full)) {
+                    cri_fields(o, &meta);
+                }
             }
             None => {
                 o.str("container.id", "host");
@@ -257,6 +299,7 @@ impl Converter {
                     fd_fields(&mut o, Some(fd), &info);
                     if ret == 0 && r.h.nr == nr::FCHDIR {
                         self.with_proc(pid, |p| p.cwd = Some(info.name.clone()));
+                        self.table.invalidate();
                     }
                 }
                 if ret == 0 && r.h.nr == nr::CLOSE {
@@ -308,11 +351,10 @@ impl Converter {
                     let server = matches!(r.h.nr, nr::ACCEPT | nr::ACCEPT4);
                     let cloexec = self.table.get(pid).and_then(|p| p.fds.get(&fd)).is_some_and(|f| f.cloexec);
                     let info = socket_fd(r, addr, server, cloexec);
-                    if let Some(t) = &info.tuple {
-                        if t.remote.is_some() {
+                    if let Some(t) = &info.tuple
+                        && t.remote.is_some() {
                             o.str("evt.arg.tuple", &info.name);
                         }
-                    }
                     fd_fields(&mut o, Some(fd), &info);
                     if ret >= 0 {
                         self.with_proc(pid, |p| p.set_fd(fd, info));
@@ -324,6 +366,7 @@ impl Converter {
                 o.str("evt.arg.path", &path);
                 if ret == 0 {
                     self.with_proc(pid, |p| p.cwd = Some(p.resolve(AT_FDCWD, &path)));
+                    self.table.invalidate();
                 }
             }
             nr::UNLINK | nr::UNLINKAT | nr::CHMOD | nr::FCHMODAT => {
@@ -411,6 +454,29 @@ impl Converter {
     fn with_proc(&mut self, pid: u32, f: impl FnOnce(&mut Process)) {
         if let Some(p) = self.table.get_mut(pid) {
             f(p);
+        }
+    }
+}
+
+fn cri_fields(o: &mut Obj, m: &ContainerMeta) {
+    o.str("container.name", &m.name);
+    o.str("container.image", &m.image);
+    o.str("container.image.repository", &m.image_repository);
+    o.str("container.image.tag", &m.image_tag);
+    if let Some(p) = m.privileged {
+        o.bool("container.privileged", p);
+    }
+    if let Some(name) = &m.pod_name {
+        o.str("k8s.pod.name", name);
+    }
+    if let Some(ns) = &m.pod_namespace {
+        o.str("k8s.ns.name", ns);
+    }
+    if m.pod_name.is_some() {
+        let labels: Vec<String> = m.pod_labels.iter().map(|(k, v)| format!("{k}:{v}")).collect();
+        o.str("k8s.pod.labels", &labels.join(","));
+        for (k, v) in &m.pod_labels {
+            o.str(&format!("k8s.pod.label[{k}]"), v);
         }
     }
 }

@@ -29,6 +29,8 @@ pub struct Config {
     /// Deliver the events of a recorded file instead of capturing.
     pub replay: Option<PathBuf>,
     pub kernel: KernelConfig,
+    /// The container runtime's CRI socket, for container and pod metadata.
+    pub cri_socket: Option<PathBuf>,
     pub batch_events: usize,
     pub batch_delay: Duration,
     pub heartbeat: Duration,
@@ -48,6 +50,7 @@ impl Config {
             record: None,
             replay: None,
             kernel: KernelConfig::default(),
+            cri_socket: None,
             batch_events: 2000,
             batch_delay: Duration::from_millis(500),
             heartbeat: Duration::from_secs(5),
@@ -242,7 +245,7 @@ pub async fn run(config: Config, shutdown: impl Future<Output = ()>) -> Result<S
     let (mut rx, capture_thread) = match &config.replay {
         Some(path) => (spawn_replay(path.clone())?, None),
         None => {
-            let (rx, handle) = crate::capture::spawn(&config.kernel, counters.clone(), stop.clone())?;
+            let (rx, handle) = crate::capture::spawn(&config.kernel, config.cri_socket.clone(), counters.clone(), stop.clone())?;
             (rx, Some(handle))
         }
     };

@@ -11,7 +11,6 @@ static PROGRAM: &[u8] = aya::include_bytes_aligned!(concat!(env!("OUT_DIR"), "/c
 
 /// (program name in the object, raw tracepoint).
 const ATTACH: &[(&str, &str)] = &[
-    ("sys_enter", "sys_enter"),
     ("sys_exit", "sys_exit"),
     ("process_fork", "sched_process_fork"),
     ("process_exec", "sched_process_exec"),

@@ -8,6 +8,7 @@
 pub mod capture;
 pub mod container;
 pub mod convert;
+pub mod cri;
 pub mod deliver;
 pub mod kernel;
 pub mod privilege;

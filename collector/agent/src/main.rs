@@ -13,7 +13,7 @@ struct Args {
     #[arg(long, env = "RULESTUDIO_SERVER")]
     server: Option<String>,
     /// Bearer token for the server.
-    #[arg(long, env = "RULESTUDIO_TOKEN", default_value = "")]
+    #[arg(long, env = "RULESTUDIO_TOKEN", default_value = "", hide_env_values = true, hide_default_value = true)]
     token: String,
     /// Node name sent with every batch (default: the host name).
     #[arg(long, env = "RULESTUDIO_NODE")]
@@ -36,6 +36,10 @@ struct Args {
     /// Comma-separated syscalls to capture (default: all supported).
     #[arg(long)]
     syscalls: Option<String>,
+    /// The container runtime's CRI socket (default: the first of containerd's and CRI-O's usual
+    /// sockets that exists); container and pod metadata come from it.
+    #[arg(long)]
+    cri_socket: Option<PathBuf>,
     /// Drop writes to the same (process, fd) closer together than this, e.g. 100ms, 1s.
     #[arg(long, value_parser = parse_duration)]
     dedup_window: Option<Duration>,
@@ -86,6 +90,9 @@ async fn main() -> ExitCode {
     config.stdout = args.stdout;
     config.record = args.record;
     config.replay = args.replay;
+    config.cri_socket = args.cri_socket.or_else(|| {
+        rulestudio_collector::cri::DEFAULT_SOCKETS.iter().map(PathBuf::from).find(|p| p.exists())
+    });
     config.kernel = KernelConfig { syscalls, dedup_window: args.dedup_window, ..KernelConfig::default() };
     match rulestudio_collector::run(config, shutdown_signal()).await {
         Ok(summary) => {

@@ -154,31 +154,34 @@ pub struct Seen<'a> {
 pub struct ProcessTable {
     procs: HashMap<u32, Process>,
     proc_root: std::path::PathBuf,
+    /// Bumped by every change that can alter a process's identity or ancestry (fork, exec,
+    /// exit, cwd), so renderings cached under an older generation are known stale.
+    generation: u64,
 }
 
 impl ProcessTable {
     pub fn new() -> ProcessTable {
-        ProcessTable { procs: HashMap::new(), proc_root: "/proc".into() }
+        ProcessTable { procs: HashMap::new(), proc_root: "/proc".into(), generation: 0 }
     }
 
     /// Reads every process currently in `/proc`.
     pub fn bootstrap(&mut self) {
         let Ok(dir) = fs::read_dir(&self.proc_root) else { return };
         for entry in dir.flatten() {
-            if let Some(pid) = entry.file_name().to_str().and_then(|s| s.parse::<u32>().ok()) {
-                if let Some(p) = read_proc(&self.proc_root, pid, true) {
+            if let Some(pid) = entry.file_name().to_str().and_then(|s| s.parse::<u32>().ok())
+                && let Some(p) = read_proc(&self.proc_root, pid, true) {
                     self.insert(p);
                 }
-            }
         }
     }
 
-    pub fn len(&self) -> usize {
-        self.procs.len()
+    pub fn generation(&self) -> u64 {
+        self.generation
     }
 
-    pub fn is_empty(&self) -> bool {
-        self.procs.is_empty()
+    /// Marks cached renderings stale after a change made through [`ProcessTable::get_mut`].
+    pub fn invalidate(&mut self) {
+        self.generation += 1;
     }
 
     pub fn get(&self, pid: u32) -> Option<&Process> {
@@ -190,6 +193,7 @@ impl ProcessTable {
     }
 
     fn insert(&mut self, p: Process) {
+        self.generation += 1;
         if self.procs.len() >= MAX_PROCESSES && !self.procs.contains_key(&p.pid) {
             // Missed exits leave stale entries; dead ones are the ones to drop.
             let root = self.proc_root.clone();
@@ -201,22 +205,33 @@ impl ProcessTable {
     /// The process of a record, loading it from `/proc` or from the record if unknown.
     pub fn ensure(&mut self, seen: Seen<'_>) -> &mut Process {
         if !self.procs.contains_key(&seen.pid) {
-            let p = read_proc(&self.proc_root, seen.pid, true).unwrap_or_else(|| Process {
-                pid: seen.pid,
-                ppid: seen.ppid,
-                name: seen.comm.to_string(),
-                uid: seen.uid,
-                gid: seen.gid,
-                loginuid: seen.loginuid,
-                ..Process::default()
+            let p = read_proc(&self.proc_root, seen.pid, true).unwrap_or_else(|| {
+                // Gone already: what it inherited from a known parent is the best guess.
+                let parent = self.procs.get(&seen.ppid);
+                Process {
+                    pid: seen.pid,
+                    ppid: seen.ppid,
+                    name: seen.comm.to_string(),
+                    uid: seen.uid,
+                    gid: seen.gid,
+                    loginuid: seen.loginuid,
+                    cwd: parent.and_then(|p| p.cwd.clone()),
+                    tty: parent.and_then(|p| p.tty),
+                    sid: parent.and_then(|p| p.sid),
+                    container: parent.and_then(|p| p.container.clone()),
+                    ..Process::default()
+                }
             });
             self.insert(p);
         }
         let p = self.procs.get_mut(&seen.pid).expect("inserted above");
         // The kernel's view is current; /proc or an inherited copy may predate setuid.
-        p.uid = seen.uid;
-        p.gid = seen.gid;
-        p
+        if (p.uid, p.gid) != (seen.uid, seen.gid) {
+            p.uid = seen.uid;
+            p.gid = seen.gid;
+            self.generation += 1;
+        }
+        self.procs.get_mut(&seen.pid).expect("inserted above")
     }
 
     /// A new process: a copy of its parent (fds included, as fork copies them).
@@ -232,6 +247,7 @@ impl ProcessTable {
     /// A successful exec: new image, same pid, fds minus the close-on-exec ones.
     pub fn exec(&mut self, seen: Seen<'_>, filename: &str, argv: &[u8]) {
         let root = self.proc_root.clone();
+        self.generation += 1;
         let p = self.ensure(seen);
         let mut args = argv.split(|b| *b == 0).map(|a| String::from_utf8_lossy(a).into_owned());
         p.exe = args.next().unwrap_or_default();
@@ -246,12 +262,10 @@ impl ProcessTable {
             .map(|l| l.to_string_lossy().into_owned())
             .unwrap_or_else(|_| p.resolve(AT_FDCWD, filename));
         p.fds.retain(|_, fd| !fd.cloexec);
-        if let Ok(text) = fs::read_to_string(root.join(seen.pid.to_string()).join("cgroup")) {
-            p.container = container::from_proc_cgroup(&text);
-        }
     }
 
     pub fn exit(&mut self, pid: u32) {
+        self.generation += 1;
         self.procs.remove(&pid);
     }
 
@@ -358,15 +372,14 @@ fn read_proc(root: &Path, pid: u32, with_fds: bool) -> Option<Process> {
         container: fs::read_to_string(dir.join("cgroup")).ok().and_then(|t| container::from_proc_cgroup(&t)),
         fds: HashMap::new(),
     };
-    if with_fds {
-        if let Ok(fds) = fs::read_dir(dir.join("fd")) {
+    if with_fds
+        && let Ok(fds) = fs::read_dir(dir.join("fd")) {
             for e in fds.flatten() {
                 if let (Some(n), Some(info)) = (e.file_name().to_str().and_then(|s| s.parse().ok()), read_fd(&e.path())) {
                     p.set_fd(n, info);
                 }
             }
         }
-    }
     Some(p)
 }
 

@@ -48,6 +48,19 @@ impl<'a> Record<'a> {
         String::from_utf8_lossy(self.bytes(i)).into_owned()
     }
 
+    /// Cgroup paths of fork and exec records (slot 2: unified hierarchy, newline, v1 cpu
+    /// controller; each leaf first), as `/a/b/c`; empty when the record carries none.
+    pub fn cgroup_paths(&self) -> Vec<String> {
+        let text = String::from_utf8_lossy(self.bytes(2));
+        text.split('\n')
+            .map(|leaf_first| {
+                let parts: Vec<&str> = leaf_first.split('/').filter(|c| !c.is_empty()).rev().collect();
+                format!("/{}", parts.join("/"))
+            })
+            .filter(|p| p.len() > 1)
+            .collect()
+    }
+
     pub fn comm(&self) -> String {
         let end = self.h.comm.iter().position(|b| *b == 0).unwrap_or(self.h.comm.len());
         String::from_utf8_lossy(&self.h.comm[..end]).into_owned()
@@ -114,6 +127,15 @@ pub(crate) mod tests {
         assert_eq!(r.bytes(1), b"ls\0-l\0");
         assert_eq!(r.bytes(2), b"");
         assert_eq!(r.comm(), "bash");
+    }
+
+    #[test]
+    fn cgroup_paths_are_rebuilt_root_first() {
+        let bytes = Record::encode(&header(Kind::Fork), &[b"", b"", b"x.scope/kubepods.slice/\nabc/docker/"]);
+        let r = Record::parse(&bytes).unwrap();
+        assert_eq!(r.cgroup_paths(), ["/kubepods.slice/x.scope", "/docker/abc"]);
+        let bytes = Record::encode(&header(Kind::Fork), &[b"", b"", b"\n"]);
+        assert!(Record::parse(&bytes).unwrap().cgroup_paths().is_empty());
     }
 
     #[test]

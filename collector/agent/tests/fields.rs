@@ -8,37 +8,13 @@ use rulestudio_collector::process::ProcessTable;
 use rulestudio_collector::record::Record;
 use rulestudio_collector::syscalls::{SyscallSet, nr};
 use rulestudio_collector_common::{Kind, RawHeader, SockTuple};
-use rulestudio_engine::fields::{self, FieldType};
 use serde_json::Value;
 use std::collections::BTreeSet;
-
-/// Panics with the key and value if `key` is not a field or `value` does not fit its type.
-fn check(key: &str, value: &Value) {
-    let base = key.split('[').next().unwrap();
-    let (id, _) = fields::resolve(base).unwrap_or_else(|| panic!("`{key}` is not a field of the engine's table"));
-    let info = id.info();
-    let ok = if key == "evt.time" {
-        // The interchange format carries evt.time as ns since the epoch (CHARBUF in Falco).
-        value.is_i64()
-    } else if info.is_list {
-        value.is_array()
-    } else {
-        match info.ty {
-            FieldType::Charbuf | FieldType::Bytebuf | FieldType::Ipnet => value.is_string(),
-            FieldType::Bool => value.is_boolean(),
-            FieldType::Ipaddr => value.as_str().is_some_and(|s| s.parse::<std::net::IpAddr>().is_ok()),
-            FieldType::Dynamic => true,
-            t if t.is_numeric() => value.is_i64() || value.is_u64(),
-            t => panic!("`{key}` has type {} the collector does not emit", t.as_str()),
-        }
-    };
-    assert!(ok, "`{key}` = {value} does not fit its field type {}", info.ty.as_str());
-}
 
 fn check_event(line: &str) -> BTreeSet<String> {
     let Value::Object(m) = serde_json::from_str(line).unwrap() else { panic!("not an object: {line}") };
     for (k, v) in &m {
-        check(k, v);
+        common::check_field(k, v);
     }
     m.keys().cloned().collect()
 }
@@ -135,7 +111,7 @@ fn captured_events_emit_table_fields() {
     assert!(h.seen.len() > 20);
     for e in &h.seen {
         for (k, v) in e {
-            check(k, v);
+            common::check_field(k, v);
         }
     }
 }

@@ -28,6 +28,11 @@ impl Harness {
         Harness { cap, seen: Vec::new() }
     }
 
+    /// Container metadata from the CRI server at `socket`.
+    pub fn set_cri(&mut self, socket: std::path::PathBuf) {
+        self.cap.set_cri(socket);
+    }
+
     fn pump(&mut self) {
         let seen = &mut self.seen;
         self.cap.drain(&mut |line| {
@@ -67,3 +72,46 @@ pub fn s<'a>(e: &'a Event, k: &str) -> &'a str {
 pub fn is(e: &Event, k: &str, v: impl Into<Value>) -> bool {
     e.get(k) == Some(&v.into())
 }
+
+/// Where a cgroup hierarchy is mounted, from /proc/self/mounts: the unified (v2) one, or the v1
+/// one carrying `controller`. Panics with what is missing: the container tests need both.
+pub fn cgroup_mount(v1_controller: Option<&str>) -> std::path::PathBuf {
+    let mounts = std::fs::read_to_string("/proc/self/mounts").unwrap();
+    let found = mounts.lines().find_map(|l| {
+        let cols: Vec<&str> = l.split_whitespace().collect();
+        let (dir, fstype, opts) = (cols.get(1)?, cols.get(2)?, cols.get(3)?);
+        let hit = match v1_controller {
+            None => *fstype == "cgroup2",
+            Some(c) => *fstype == "cgroup" && opts.split(',').any(|o| o == c),
+        };
+        hit.then(|| std::path::PathBuf::from(dir))
+    });
+    found.unwrap_or_else(|| match v1_controller {
+        None => panic!("no cgroup2 hierarchy mounted (mount -t cgroup2 none /sys/fs/cgroup/unified)"),
+        Some(c) => panic!("no cgroup v1 hierarchy with the {c} controller mounted (mount -t cgroup -o {c} none /sys/fs/cgroup/{c})"),
+    })
+}
+
+/// Panics with the key and value if `key` is not a field or `value` does not fit its type.
+pub fn check_field(key: &str, value: &Value) {
+    let base = key.split('[').next().unwrap();
+    let (id, _) = rulestudio_engine::fields::resolve(base).unwrap_or_else(|| panic!("`{key}` is not a field of the engine's table"));
+    let info = id.info();
+    let ok = if key == "evt.time" {
+        // The interchange format carries evt.time as ns since the epoch (CHARBUF in Falco).
+        value.is_i64()
+    } else if info.is_list {
+        value.is_array()
+    } else {
+        match info.ty {
+            rulestudio_engine::fields::FieldType::Charbuf | rulestudio_engine::fields::FieldType::Bytebuf | rulestudio_engine::fields::FieldType::Ipnet => value.is_string(),
+            rulestudio_engine::fields::FieldType::Bool => value.is_boolean(),
+            rulestudio_engine::fields::FieldType::Ipaddr => value.as_str().is_some_and(|s| s.parse::<std::net::IpAddr>().is_ok()),
+            rulestudio_engine::fields::FieldType::Dynamic => true,
+            t if t.is_numeric() => value.is_i64() || value.is_u64(),
+            t => panic!("`{key}` has type {} the collector does not emit", t.as_str()),
+        }
+    };
+    assert!(ok, "`{key}` = {value} does not fit its field type {}", info.ty.as_str());
+}
+
