@@ -5,7 +5,8 @@
 use super::complete::Vocabulary;
 use crate::client::RulesFile;
 use rulestudio_api::diagnostic::{DiagnosticJson, EditJson, FileText};
-use rulestudio_engine::loader::{self, LoadOptions, SourceFile};
+use rulestudio_engine::lint::{self, Linted};
+use rulestudio_engine::loader::{LoadOptions, SourceFile};
 
 /// The file name the draft gets in diagnostics.
 pub const DRAFT_NAME: &str = "draft.yaml";
@@ -23,14 +24,14 @@ pub fn source_files(files: &[RulesFile]) -> Vec<SourceFile> {
     files.iter().map(|f| SourceFile { name: f.name.clone(), text: f.content.clone() }).collect()
 }
 
-/// Loads `base` then the draft and returns the draft's diagnostics.
+/// Loads and lints `base` then the draft and returns the draft's diagnostics.
 pub fn lint(base: &[SourceFile], draft: &str) -> LintReport {
     let draft_id = base.len();
     let mut files = base.to_vec();
     files.push(SourceFile { name: DRAFT_NAME.to_string(), text: draft.to_string() });
-    let loaded = loader::load(&files, &LoadOptions::default());
-    let draft_diags: Vec<_> =
-        loaded.diagnostics.iter().filter(|d| d.span.is_some_and(|s| s.file.0 as usize == draft_id)).collect();
+    // Falco's own load result plus the linter's findings (which carry the fixes).
+    let Linted { loaded, diagnostics: all } = lint::lint(&files, &LoadOptions::default());
+    let draft_diags: Vec<_> = all.iter().filter(|d| d.span.is_some_and(|s| s.file.0 as usize == draft_id)).collect();
     // Line indexes only for the draft: the base files' diagnostics are not shown here, and
     // indexing `falco_rules.yaml` on every keystroke would be wasted work.
     let texts: Vec<FileText<'_>> = files
@@ -77,6 +78,45 @@ mod tests {
 
     fn edit(start: u32, end: u32, replacement: &str) -> EditJson {
         EditJson { line: 0, column: 0, end_line: 0, end_column: 0, start, end, replacement: replacement.into() }
+    }
+
+    fn falco_rules() -> Vec<SourceFile> {
+        let text = include_str!("../../../engine/data/falco_rules.yaml");
+        vec![SourceFile { name: "falco_rules.yaml".into(), text: text.into() }]
+    }
+
+    #[test]
+    fn draft_diagnostics_only_with_live_macros_resolved() {
+        let base = falco_rules();
+        let ok = "- rule: Shell in container\n  desc: d\n  condition: spawned_process and container and proc.name = bash\n  output: \"%proc.name\"\n  priority: WARNING\n";
+        let report = lint(&base, ok);
+        assert_eq!(report.diagnostics, vec![], "live macros resolve and falco_rules.yaml's own warnings are not shown");
+        assert_eq!(report.rules.len(), 1);
+        assert!(report.rules[0].1.as_deref().is_some_and(|c| c.contains("execve")), "{:?}", report.rules);
+        assert!(report.vocabulary.macros.iter().any(|m| m == "spawned_process"));
+        assert!(report.vocabulary.lists.iter().any(|l| l == "shell_binaries"));
+
+        let bad = ok.replace("proc.name = bash", "proc.nme = bash");
+        let report = lint(&base, &bad);
+        let errors: Vec<_> = report.diagnostics.iter().filter(|d| d.severity == "error").collect();
+        assert_eq!(errors.len(), 1, "{:?}", report.diagnostics);
+        assert_eq!(errors[0].file, DRAFT_NAME);
+        assert_eq!((errors[0].line, errors[0].column), (3, 48));
+        assert!(errors[0].message.contains("proc.nme"), "{}", errors[0].message);
+    }
+
+    #[test]
+    fn fixes_apply_to_the_draft() {
+        let draft = "- rule: R\n  desc: d\n  condition: spawned_process and proc.nme = bash\n  output: \"%proc.name\"\n  priority: WARNING\n";
+        let report = lint(&falco_rules(), draft);
+        let fix = report
+            .diagnostics
+            .iter()
+            .find_map(|d| d.fix.clone())
+            .unwrap_or_else(|| panic!("a did-you-mean fix in {:#?}", report.diagnostics));
+        let fixed = apply_edits(draft, &fix.edits).unwrap();
+        assert!(fixed.contains("proc.name = bash"), "{fixed}");
+        assert_eq!(lint(&falco_rules(), &fixed).diagnostics, vec![]);
     }
 
     #[test]
