@@ -1,0 +1,104 @@
+//! A server on a real temporary SQLite file, driven through its router with `oneshot`.
+#![allow(dead_code)] // each test binary uses a different part of the harness
+
+use axum::Router;
+use axum::body::Body;
+use axum::http::{Request, StatusCode, header};
+use http_body_util::BodyExt;
+use rulestudio_server::{AppState, ServeArgs, app};
+use serde_json::{Value, json};
+use tower::ServiceExt;
+
+pub const ADMIN_TOKEN: &str = "rs_test_admin_token";
+pub const EVENTS: &str = include_str!("../data/events.jsonl");
+pub const DRAFT: &str = include_str!("../data/draft.yaml");
+
+pub struct TestServer {
+    pub state: AppState,
+    pub app: Router,
+    pub dir: tempfile::TempDir,
+}
+
+pub struct Response {
+    pub status: StatusCode,
+    pub headers: axum::http::HeaderMap,
+    pub body: Value,
+    pub text: String,
+}
+
+impl TestServer {
+    pub async fn new() -> TestServer {
+        Self::with(|_| {}).await
+    }
+
+    pub async fn with(configure: impl FnOnce(&mut ServeArgs)) -> TestServer {
+        let dir = tempfile::tempdir().unwrap();
+        let mut args = ServeArgs::with_db(dir.path().join("rulestudio.db"));
+        args.admin_token = Some(ADMIN_TOKEN.into());
+        args.static_dir = dir.path().join("no-ui");
+        configure(&mut args);
+        let state = AppState::new(args).await.unwrap();
+        TestServer { app: app(state.clone()), state, dir }
+    }
+
+    pub async fn send(&self, req: Request<Body>) -> Response {
+        let resp = self.app.clone().oneshot(req).await.unwrap();
+        let status = resp.status();
+        let headers = resp.headers().clone();
+        let bytes = resp.into_body().collect().await.unwrap().to_bytes();
+        let text = String::from_utf8_lossy(&bytes).into_owned();
+        let body = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
+        Response { status, headers, body, text }
+    }
+
+    /// A JSON request; `token` None means unauthenticated.
+    pub async fn call(&self, method: &str, path: &str, token: Option<&str>, body: Option<Value>) -> Response {
+        let mut req = Request::builder().method(method).uri(path);
+        if let Some(t) = token {
+            req = req.header(header::AUTHORIZATION, format!("Bearer {t}"));
+        }
+        let req = match body {
+            Some(b) => req.header(header::CONTENT_TYPE, "application/json").body(Body::from(b.to_string())),
+            None => req.body(Body::empty()),
+        };
+        self.send(req.unwrap()).await
+    }
+
+    pub async fn ingest(&self, token: &str, body: &str, node_batch: Option<(&str, i64)>) -> Response {
+        let mut req = Request::post("/api/v1/events")
+            .header(header::AUTHORIZATION, format!("Bearer {token}"))
+            .header(header::CONTENT_TYPE, "application/x-ndjson");
+        if let Some((node, batch)) = node_batch {
+            req = req.header("X-Rulestudio-Node", node).header("X-Rulestudio-Batch", batch.to_string());
+        }
+        self.send(req.body(Body::from(body.to_string())).unwrap()).await
+    }
+
+    /// Creates a user with `role` and returns an API token for them.
+    pub async fn user(&self, username: &str, role: &str) -> String {
+        let r = self
+            .call("POST", "/api/v1/users", Some(ADMIN_TOKEN), Some(json!({"username": username, "password": "password123", "role": role})))
+            .await;
+        assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
+        let r = self.call("POST", &format!("/api/v1/users/{username}/tokens"), Some(ADMIN_TOKEN), Some(json!({"name": "test"}))).await;
+        assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
+        r.body["token"].as_str().unwrap().to_string()
+    }
+
+    pub async fn event_count(&self) -> i64 {
+        sqlx::query_scalar("SELECT COUNT(*) FROM events").fetch_one(&self.state.db).await.unwrap()
+    }
+
+    pub async fn preview(&self, rules: &str) -> Value {
+        let r = self
+            .call("POST", "/api/v1/preview", Some(ADMIN_TOKEN), Some(json!({"rules": rules, "window": {"last_events": 1000}})))
+            .await;
+        assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+        r.body
+    }
+}
+
+/// The preview entry of `rule`.
+pub fn rule<'a>(preview: &'a Value, name: &str) -> &'a Value {
+    preview["rules"].as_array().unwrap().iter().find(|r| r["name"] == name).unwrap_or_else(|| panic!("no {name} in {preview}"))
+}
