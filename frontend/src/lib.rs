@@ -2,9 +2,9 @@
 //! rules engine linked in for lint-as-you-type.
 
 mod app;
-mod client;
+pub mod client;
 mod diff;
-mod editor;
+pub mod editor;
 mod pages;
 mod session;
 mod sse;

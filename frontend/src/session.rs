@@ -27,8 +27,11 @@ pub fn status() -> RwSignal<Status> {
 
 /// Called by the client on 401.
 pub fn expired() {
-    user().set(None);
-    status().set(Status::SignedOut);
+    // Only on a change: re-setting would re-render the login page and drop its error message.
+    if status().get_untracked() != Status::SignedOut {
+        user().set(None);
+        status().set(Status::SignedOut);
+    }
 }
 
 /// Asks the server whether the cookie still holds a session.

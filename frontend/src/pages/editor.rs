@@ -3,7 +3,7 @@
 
 use crate::client::{self, ApiError, LiveSet, NewProposal, Proposal, RulesFile};
 use crate::editor::complete::{self, Completion};
-use crate::editor::lint::{self, LintReport};
+use crate::editor::lint::{self, LintReport, Workspace};
 use crate::editor::overlay::{self, Mark};
 use crate::pages::preview::PreviewPanel;
 use crate::widgets::ErrorBox;
@@ -97,7 +97,7 @@ pub fn EditorPage() -> impl IntoView {
     let live = LocalResource::new(|| client::get::<LiveSet>("/live"));
     let text = RwSignal::new(String::new());
     let origin = RwSignal::new(None::<Origin>);
-    let base = StoredValue::new(Vec::<SourceFile>::new());
+    let workspace = StoredValue::new(None::<Workspace>);
     let report = RwSignal::new(LintReport::default());
     let lint_ms = RwSignal::new(None::<f64>);
     let ready = RwSignal::new(false);
@@ -111,7 +111,9 @@ pub fn EditorPage() -> impl IntoView {
 
     let run_lint = move || {
         let t0 = now_ms();
-        let r = base.with_value(|b| text.with_untracked(|t| lint::lint(b, t)));
+        let mut r = None;
+        workspace.update_value(|w| r = w.as_mut().map(|w| text.with_untracked(|t| w.lint(t))));
+        let Some(r) = r else { return };
         lint_ms.set(Some(now_ms() - t0));
         report.set(r);
     };
@@ -137,7 +139,7 @@ pub fn EditorPage() -> impl IntoView {
                 None => None,
             };
             text.set(initial.unwrap_or_else(|| NEW_RULE.to_string()));
-            base.set_value(files);
+            workspace.set_value(Some(Workspace::new(files)));
             ready.set(true);
             run_lint();
         }

@@ -5,6 +5,7 @@ use crate::client::{self, ApiError, EventPage, StoredEvent};
 use crate::widgets::{ErrorBox, LabelButtons, format_ns, value_text};
 use leptos::prelude::*;
 use leptos::task::spawn_local;
+use leptos_router::hooks::use_query_map;
 use std::time::Duration;
 
 const DEFAULT_COLUMNS: &str = "evt.time, evt.type, proc.name, proc.cmdline, fd.name, container.name";
@@ -37,6 +38,15 @@ pub fn EventsPage() -> impl IntoView {
         });
     };
     fetch();
+    // `/events?id=N` (links from alerts) opens that event's detail.
+    if let Some(id) = use_query_map().with_untracked(|q| q.get("id")).and_then(|id| id.parse::<i64>().ok()) {
+        spawn_local(async move {
+            match client::get::<StoredEvent>(&format!("/events/{id}")).await {
+                Ok(ev) => selected.set(Some(ev)),
+                Err(e) => events.set(Some(Err(e))),
+            }
+        });
+    }
     let tail = set_interval_with_handle(move || if live.get_untracked() { fetch() }, TAIL_EVERY).ok();
     on_cleanup(move || if let Some(h) = tail { h.clear() });
 
