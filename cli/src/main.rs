@@ -43,13 +43,15 @@ pub enum Outcome {
 }
 
 fn main() -> ExitCode {
-    // Like other Unix filters, end quietly when the reader of our output goes away
-    // (`rulestudio lint … | head`) instead of failing on a broken pipe.
-    // SAFETY: called first thing, before any other thread exists.
-    unsafe {
-        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
-    }
     let cli = Cli::parse();
+    if !matches!(cli.command, Command::Serve(_)) {
+        // Like other Unix filters, end quietly when the reader of our output goes away
+        // (`rulestudio lint … | head`). Not for the server, whose sockets must see EPIPE.
+        // SAFETY: called before any other thread exists.
+        unsafe {
+            libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+        }
+    }
     let result = match cli.command {
         Command::Lint(a) => cmd::lint::run(a),
         Command::Explain(a) => cmd::explain::run(a),

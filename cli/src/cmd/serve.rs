@@ -1,14 +1,20 @@
 //! `rulestudio serve [--collector] [OPTIONS]`: the server, the UI and (with `--collector`) a
-//! collector for this node.
+//! collector for this node, in one process.
 
 use crate::Outcome;
-use anyhow::{Context, Result};
+use anyhow::{Context, Result, bail};
+use rulestudio_collector::{Config as CollectorConfig, privilege};
 use rulestudio_server::ServeArgs;
+use serde_json::json;
+use std::time::Duration;
 
 #[derive(clap::Args)]
 pub struct Args {
     #[command(flatten)]
     serve: ServeArgs,
+    /// Also capture this node's syscalls with eBPF and stream them into this server.
+    #[arg(long, env = "RULESTUDIO_COLLECTOR")]
+    collector: bool,
 }
 
 pub fn run(args: Args) -> Result<Outcome> {
@@ -18,6 +24,109 @@ pub fn run(args: Args) -> Result<Outcome> {
         )
         .init();
     let runtime = tokio::runtime::Runtime::new().context("starting the async runtime")?;
-    runtime.block_on(rulestudio_server::serve(args.serve))?;
+    runtime.block_on(serve(args))?;
     Ok(Outcome::Clean)
+}
+
+async fn serve(args: Args) -> Result<()> {
+    let base = format!("http://{}", loopback(args.serve.listen));
+    let admin_token = args.serve.admin_token.clone();
+    let token_file = rulestudio_server::token_file(&args.serve.db);
+    let server = tokio::spawn(rulestudio_server::serve(args.serve));
+    wait_healthy(&base, &server).await?;
+    println!("rulestudio: the studio is at {base}/");
+    match &admin_token {
+        Some(_) => println!("rulestudio: sign in as `admin` with the password or API token you configured"),
+        None => println!("rulestudio: sign in as `admin` with the API token in {}", token_file.display()),
+    }
+    let mut collector = None;
+    if args.collector {
+        // The collector is an add-on: without eBPF privileges the UI and API keep serving.
+        match start_collector(&base, admin_token, &token_file).await {
+            Ok(task) => {
+                println!("rulestudio: collecting this node's syscalls");
+                collector = Some(task);
+            }
+            Err(e) => eprintln!("rulestudio: the collector is not running: {e:#}\nrulestudio: the UI and API keep serving"),
+        }
+    }
+    let served = server.await.context("the server task failed")?;
+    if let Some(task) = collector {
+        // Both stop on Ctrl-C; give the collector a moment to flush to its spool.
+        let _ = tokio::time::timeout(Duration::from_secs(5), task).await;
+    }
+    served
+}
+
+/// Where to reach a listen address from this machine (`0.0.0.0` → `127.0.0.1`).
+fn loopback(listen: std::net::SocketAddr) -> std::net::SocketAddr {
+    let mut a = listen;
+    if a.ip().is_unspecified() {
+        a.set_ip(std::net::Ipv4Addr::LOCALHOST.into());
+    }
+    a
+}
+
+async fn wait_healthy(base: &str, server: &tokio::task::JoinHandle<Result<()>>) -> Result<()> {
+    let client = reqwest::Client::new();
+    for _ in 0..200 {
+        if server.is_finished() {
+            bail!("the server stopped during start-up");
+        }
+        if client.get(format!("{base}/healthz")).send().await.is_ok_and(|r| r.status().is_success()) {
+            return Ok(());
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    bail!("the server did not answer {base}/healthz within 10 s")
+}
+
+async fn start_collector(base: &str, admin_token: Option<String>, token_file: &std::path::Path) -> Result<tokio::task::JoinHandle<()>> {
+    privilege::check().context("eBPF needs privileges")?;
+    let admin = match admin_token {
+        Some(t) => t,
+        None => std::fs::read_to_string(token_file)
+            .with_context(|| format!("the admin token is needed to enrol the collector; it was in {}", token_file.display()))?
+            .trim()
+            .to_string(),
+    };
+    let node = std::fs::read_to_string("/proc/sys/kernel/hostname").map(|s| s.trim().to_string()).unwrap_or_else(|_| "localhost".into());
+    let token = enrol(base, &admin, &node).await?;
+    let config = CollectorConfig::new(Some(base.to_string()), token, node);
+    Ok(tokio::spawn(async move {
+        let stop = async {
+            let _ = tokio::signal::ctrl_c().await;
+        };
+        match rulestudio_collector::run(config, stop).await {
+            Ok(summary) => tracing::info!(?summary, "collector stopped"),
+            Err(e) => tracing::error!("collector failed: {e}"),
+        }
+    }))
+}
+
+/// Creates (once) the `collector-NODE` user and a fresh ingest-only token for this run.
+async fn enrol(base: &str, admin: &str, node: &str) -> Result<String> {
+    let client = reqwest::Client::new();
+    let user = format!("collector-{node}");
+    let created = client
+        .post(format!("{base}/api/v1/users"))
+        .bearer_auth(admin)
+        .json(&json!({"username": user, "role": "collector"}))
+        .send()
+        .await?;
+    if !created.status().is_success() && created.status() != reqwest::StatusCode::CONFLICT {
+        bail!("creating user {user}: {} {}", created.status(), created.text().await.unwrap_or_default());
+    }
+    let started = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default().as_secs();
+    let resp = client
+        .post(format!("{base}/api/v1/users/{user}/tokens"))
+        .bearer_auth(admin)
+        .json(&json!({"name": format!("serve --collector {started}")}))
+        .send()
+        .await?;
+    if !resp.status().is_success() {
+        bail!("creating a token for {user}: {} {}", resp.status(), resp.text().await.unwrap_or_default());
+    }
+    let body: serde_json::Value = resp.json().await?;
+    body["token"].as_str().map(str::to_string).context("the token response has no `token`")
 }
