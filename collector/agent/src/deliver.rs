@@ -95,6 +95,9 @@ struct Uplink {
 
 const BACKOFF_MIN: Duration = Duration::from_millis(200);
 const BACKOFF_MAX: Duration = Duration::from_secs(30);
+/// Upper bound of one batch's body, well under the server's default request limit (32 MiB), so
+/// a burst of large events never makes a batch the server must refuse with 413 forever.
+const MAX_BATCH_BYTES: usize = 4 << 20;
 
 #[derive(Debug, thiserror::Error)]
 enum SendError {
@@ -267,14 +270,14 @@ pub async fn run(config: Config, shutdown: impl Future<Output = ()>) -> Result<S
                 if let Some(up) = &mut uplink {
                     pending.extend(chunk);
                     if pending.len() >= config.batch_events {
-                        seal(up, &mut pending, &counters)?;
+                        seal(up, &mut pending, config.batch_events, &counters)?;
                         up.pump(&counters).await?;
                     }
                 }
             }
             _ = tick.tick() => {
                 if let Some(up) = &mut uplink {
-                    seal(up, &mut pending, &counters)?;
+                    seal(up, &mut pending, config.batch_events, &counters)?;
                     up.pump(&counters).await?;
                 }
             }
@@ -294,7 +297,7 @@ pub async fn run(config: Config, shutdown: impl Future<Output = ()>) -> Result<S
         let _ = tokio::task::spawn_blocking(move || h.join()).await;
     }
     if let Some(up) = &mut uplink {
-        seal(up, &mut pending, &counters)?;
+        seal(up, &mut pending, config.batch_events, &counters)?;
         let deadline = Instant::now() + config.shutdown_grace;
         while !up.spool.is_empty() && Instant::now() < deadline {
             up.next_attempt = up.next_attempt.min(Instant::now());
@@ -313,16 +316,23 @@ pub async fn run(config: Config, shutdown: impl Future<Output = ()>) -> Result<S
     Ok(Summary { counters: counters.snapshot(&config.node) })
 }
 
-fn seal(up: &mut Uplink, pending: &mut Vec<String>, counters: &Counters) -> Result<(), SpoolError> {
-    if pending.is_empty() {
-        return Ok(());
-    }
-    let seq = up.spool.next_seq();
-    let dropped = up.spool.push(Batch::new(seq, pending))?;
-    pending.clear();
-    if dropped > 0 {
-        tracing::warn!("spool full: dropped the {dropped} oldest events");
-        counters.add_dropped(dropped);
+/// Moves `pending` into the spool as batches of at most `max_events` events and
+/// [`MAX_BATCH_BYTES`] bytes (a single larger event still goes alone).
+fn seal(up: &mut Uplink, pending: &mut Vec<String>, max_events: usize, counters: &Counters) -> Result<(), SpoolError> {
+    let mut rest = pending.drain(..).peekable();
+    while rest.peek().is_some() {
+        let mut batch = Vec::new();
+        let mut bytes = 0;
+        while let Some(line) = rest.next_if(|l| batch.is_empty() || (batch.len() < max_events && bytes + l.len() < MAX_BATCH_BYTES)) {
+            bytes += line.len() + 1;
+            batch.push(line);
+        }
+        let seq = up.spool.next_seq();
+        let dropped = up.spool.push(Batch::new(seq, &batch))?;
+        if dropped > 0 {
+            tracing::warn!("spool full: dropped the {dropped} oldest events");
+            counters.add_dropped(dropped);
+        }
     }
     counters.set_spooled(up.spool.events());
     Ok(())
