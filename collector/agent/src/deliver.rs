@@ -13,7 +13,8 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
-use tokio::sync::mpsc::Receiver;
+use std::pin::Pin;
+use tokio::sync::mpsc::{self, Receiver};
 use tokio::time::Instant;
 
 #[derive(Debug, Clone)]
@@ -31,7 +32,9 @@ pub struct Config {
     pub kernel: KernelConfig,
     /// The container runtime's CRI socket, for container and pod metadata.
     pub cri_socket: Option<PathBuf>,
+    /// Most events in one batch.
     pub batch_events: usize,
+    /// Longest an event waits before its (partial) batch is sealed and sent.
     pub batch_delay: Duration,
     pub heartbeat: Duration,
     /// How long shutdown keeps trying the server before leaving batches in the spool.
@@ -81,7 +84,9 @@ pub struct Summary {
     pub counters: Heartbeat,
 }
 
-/// The batches' way to the server.
+/// The batches' way to the server: a task of its own that owns the spool, so a slow or hung
+/// server delays only acknowledgements, never the reading of events (new batches are spooled
+/// while a request is in flight).
 struct Uplink {
     client: reqwest::Client,
     events_url: String,
@@ -89,15 +94,11 @@ struct Uplink {
     token: String,
     node: String,
     spool: Spool,
-    backoff: Duration,
-    next_attempt: Instant,
+    counters: Arc<Counters>,
 }
 
 const BACKOFF_MIN: Duration = Duration::from_millis(200);
 const BACKOFF_MAX: Duration = Duration::from_secs(30);
-/// Upper bound of one batch's body, well under the server's default request limit (32 MiB), so
-/// a burst of large events never makes a batch the server must refuse with 413 forever.
-const MAX_BATCH_BYTES: usize = 4 << 20;
 
 #[derive(Debug, thiserror::Error)]
 enum SendError {
@@ -107,52 +108,106 @@ enum SendError {
     Status(reqwest::StatusCode),
 }
 
-impl Uplink {
-    async fn post(&self, batch: &Batch) -> Result<IngestResponse, SendError> {
-        let resp = self
-            .client
-            .post(&self.events_url)
-            .bearer_auth(&self.token)
-            .header("Content-Type", "application/x-ndjson")
-            .header("X-Rulestudio-Node", &self.node)
-            .header("X-Rulestudio-Batch", batch.seq.to_string())
-            .body(batch.body.clone())
-            .send()
-            .await?;
-        if !resp.status().is_success() {
-            return Err(SendError::Status(resp.status()));
-        }
-        // A 2xx is the acknowledgement; the body is informative.
-        Ok(resp.json::<IngestResponse>().await.unwrap_or_default())
-    }
+/// A batch on its way, yielding it back with the server's answer.
+type InFlight = Pin<Box<dyn Future<Output = (Batch, Result<IngestResponse, SendError>)> + Send>>;
 
-    /// Sends pending batches in order until one fails (then backs off) or none are left.
-    async fn pump(&mut self, counters: &Counters) -> Result<(), SpoolError> {
-        while Instant::now() >= self.next_attempt {
-            let Some(batch) = self.spool.front()? else { break };
-            match self.post(&batch).await {
-                Ok(resp) => {
-                    tracing::debug!(seq = batch.seq, accepted = resp.accepted, duplicate = resp.duplicate, "batch acknowledged");
-                    self.spool.pop()?;
-                    counters.add_sent(batch.events);
-                    self.backoff = BACKOFF_MIN;
-                }
-                Err(e) => {
-                    tracing::warn!(seq = batch.seq, "server unavailable, retrying in {:?}: {e}", self.backoff);
-                    self.next_attempt = Instant::now() + self.backoff;
-                    self.backoff = (self.backoff * 2).min(BACKOFF_MAX);
-                }
-            }
+/// Posts one batch; a 2xx is the acknowledgement (the body is informative).
+async fn post(client: reqwest::Client, url: String, token: String, node: String, batch: Batch) -> (Batch, Result<IngestResponse, SendError>) {
+    let sent = client
+        .post(&url)
+        .bearer_auth(&token)
+        .header("Content-Type", "application/x-ndjson")
+        .header("X-Rulestudio-Node", &node)
+        .header("X-Rulestudio-Batch", batch.seq.to_string())
+        .body(batch.body.clone())
+        .send()
+        .await;
+    let result = match sent {
+        Ok(resp) if resp.status().is_success() => Ok(resp.json::<IngestResponse>().await.unwrap_or_default()),
+        Ok(resp) => Err(SendError::Status(resp.status())),
+        Err(e) => Err(e.into()),
+    };
+    (batch, result)
+}
+
+impl Uplink {
+    fn push(&mut self, batch: Batch) -> Result<(), SpoolError> {
+        let dropped = self.spool.push(batch)?;
+        if dropped > 0 {
+            tracing::warn!("spool full: dropped the {dropped} oldest events");
+            self.counters.add_dropped(dropped);
         }
-        counters.set_spooled(self.spool.events());
+        self.counters.set_spooled(self.spool.events());
         Ok(())
     }
 
-    async fn heartbeat(&self, hb: &Heartbeat) {
-        let sent = self.client.post(&self.heartbeat_url).bearer_auth(&self.token).json(hb).timeout(Duration::from_secs(2)).send().await;
-        if let Err(e) = sent.and_then(|r| r.error_for_status()) {
-            tracing::debug!("heartbeat not delivered: {e}");
+    fn heartbeat(&self) -> impl Future<Output = ()> + use<> {
+        let request = self
+            .client
+            .post(&self.heartbeat_url)
+            .bearer_auth(&self.token)
+            .json(&self.counters.snapshot(&self.node))
+            .timeout(Duration::from_secs(2));
+        async move {
+            if let Err(e) = request.send().await.and_then(|r| r.error_for_status()) {
+                tracing::debug!("heartbeat not delivered: {e}");
+            }
         }
+    }
+
+    /// Sends spooled batches in order, with exponential backoff, taking new batches from `rx`
+    /// until it closes; then keeps trying for `grace` before leaving the rest in the spool.
+    async fn run(mut self, mut rx: mpsc::Receiver<Batch>, heartbeat: Duration, grace: Duration) -> Result<(), SpoolError> {
+        let mut backoff = BACKOFF_MIN;
+        let mut next_attempt = Instant::now();
+        let mut inflight: Option<InFlight> = None;
+        let mut beat = tokio::time::interval(heartbeat);
+        let mut deadline: Option<Instant> = None;
+        loop {
+            if inflight.is_none() && Instant::now() >= next_attempt
+                && let Some(batch) = self.spool.front()?
+            {
+                let (c, u, t, n) = (self.client.clone(), self.events_url.clone(), self.token.clone(), self.node.clone());
+                inflight = Some(Box::pin(post(c, u, t, n, batch)));
+            }
+            if deadline.is_some_and(|d| Instant::now() >= d) || (deadline.is_some() && inflight.is_none() && self.spool.is_empty()) {
+                break;
+            }
+            let wake = deadline.map_or(next_attempt, |d| d.min(next_attempt));
+            tokio::select! {
+                batch = rx.recv(), if deadline.is_none() => match batch {
+                    Some(batch) => self.push(batch)?,
+                    None => deadline = Some(Instant::now() + grace),
+                },
+                (batch, result) = async { inflight.as_mut().expect("guarded").await }, if inflight.is_some() => {
+                    inflight = None;
+                    match result {
+                        Ok(resp) => {
+                            tracing::debug!(seq = batch.seq, accepted = resp.accepted, duplicate = resp.duplicate, "batch acknowledged");
+                            // The batch may have been dropped from a full spool meanwhile.
+                            if self.spool.ack(batch.seq)? {
+                                self.counters.add_sent(batch.events);
+                            }
+                            self.counters.set_spooled(self.spool.events());
+                            backoff = BACKOFF_MIN;
+                        }
+                        Err(e) => {
+                            tracing::warn!(seq = batch.seq, "server unavailable, retrying in {backoff:?}: {e}");
+                            next_attempt = Instant::now() + backoff;
+                            backoff = (backoff * 2).min(BACKOFF_MAX);
+                        }
+                    }
+                }
+                _ = tokio::time::sleep_until(wake), if inflight.is_none() && !self.spool.is_empty() => {}
+                // Past the grace period an unanswered request is abandoned; its batch stays spooled.
+                _ = tokio::time::sleep_until(deadline.unwrap_or(wake)), if deadline.is_some() => {}
+                _ = beat.tick() => {
+                    tokio::spawn(self.heartbeat());
+                }
+            }
+        }
+        self.heartbeat().await;
+        Ok(())
     }
 }
 
@@ -217,19 +272,24 @@ pub async fn run(config: Config, shutdown: impl Future<Output = ()>) -> Result<S
     }
     let counters = Arc::new(Counters::default());
     let stop = Arc::new(AtomicBool::new(false));
-    let mut uplink = match &config.server {
+    let mut next_seq = 0;
+    let uplink = match &config.server {
         Some(base) => {
             let base = base.trim_end_matches('/');
-            Some(Uplink {
+            let spool = Spool::open(config.spool.as_deref(), config.spool_max)?;
+            next_seq = spool.next_seq();
+            let uplink = Uplink {
                 client: reqwest::Client::builder().timeout(Duration::from_secs(10)).build()?,
                 events_url: format!("{base}/api/v1/events"),
                 heartbeat_url: format!("{base}/api/v1/collectors/heartbeat"),
                 token: config.token.clone(),
                 node: config.node.clone(),
-                spool: Spool::open(config.spool.as_deref(), config.spool_max)?,
-                backoff: BACKOFF_MIN,
-                next_attempt: Instant::now(),
-            })
+                spool,
+                counters: counters.clone(),
+            };
+            let (tx, rx) = mpsc::channel::<Batch>(64);
+            let task = tokio::spawn(uplink.run(rx, config.heartbeat, config.shutdown_grace));
+            Some((tx, task))
         }
         None => None,
     };
@@ -256,9 +316,22 @@ pub async fn run(config: Config, shutdown: impl Future<Output = ()>) -> Result<S
 
     let mut pending: Vec<String> = Vec::new();
     let mut tick = tokio::time::interval(config.batch_delay);
-    let mut heartbeat = tokio::time::interval(config.heartbeat);
     tokio::pin!(shutdown);
     let mut stopping = false;
+    // Batch numbers increase across restarts: above the spool's and the clock's (µs).
+    // Seals at most `batch_events` of the pending events into a numbered batch.
+    let max = config.batch_events.max(1);
+    let mut seal = |pending: &mut Vec<String>| -> Option<Batch> {
+        if pending.is_empty() {
+            return None;
+        }
+        let seq = next_seq.max(now_micros());
+        next_seq = seq + 1;
+        let n = pending.len().min(max);
+        let batch = Batch::new(seq, &pending[..n]);
+        pending.drain(..n);
+        Some(batch)
+    };
     loop {
         tokio::select! {
             chunk = rx.recv() => {
@@ -267,23 +340,20 @@ pub async fn run(config: Config, shutdown: impl Future<Output = ()>) -> Result<S
                     counters.add_captured(chunk.len() as u64);
                 }
                 sinks.write(&chunk)?;
-                if let Some(up) = &mut uplink {
+                if let Some((tx, _)) = &uplink {
                     pending.extend(chunk);
-                    if pending.len() >= config.batch_events {
-                        seal(up, &mut pending, config.batch_events, &counters)?;
-                        up.pump(&counters).await?;
+                    while pending.len() >= max {
+                        if let Some(b) = seal(&mut pending) {
+                            let _ = tx.send(b).await;
+                        }
                     }
                 }
             }
             _ = tick.tick() => {
-                if let Some(up) = &mut uplink {
-                    seal(up, &mut pending, config.batch_events, &counters)?;
-                    up.pump(&counters).await?;
-                }
-            }
-            _ = heartbeat.tick() => {
-                if let Some(up) = &uplink {
-                    up.heartbeat(&counters.snapshot(&config.node)).await;
+                if let Some((tx, _)) = &uplink {
+                    while let Some(b) = seal(&mut pending) {
+                        let _ = tx.send(b).await;
+                    }
                 }
             }
             _ = &mut shutdown, if !stopping => {
@@ -296,44 +366,22 @@ pub async fn run(config: Config, shutdown: impl Future<Output = ()>) -> Result<S
     if let Some(h) = capture_thread {
         let _ = tokio::task::spawn_blocking(move || h.join()).await;
     }
-    if let Some(up) = &mut uplink {
-        seal(up, &mut pending, config.batch_events, &counters)?;
-        let deadline = Instant::now() + config.shutdown_grace;
-        while !up.spool.is_empty() && Instant::now() < deadline {
-            up.next_attempt = up.next_attempt.min(Instant::now());
-            up.pump(&counters).await?;
-            if !up.spool.is_empty() {
-                tokio::time::sleep(BACKOFF_MIN).await;
-            }
+    if let Some((tx, task)) = uplink {
+        while let Some(b) = seal(&mut pending) {
+            let _ = tx.send(b).await;
         }
-        if config.spool.is_none() && !up.spool.is_empty() {
+        drop(tx);
+        task.await.expect("uplink task")?;
+        let left = counters.snapshot(&config.node).spooled;
+        if config.spool.is_none() && left > 0 {
             // Without a spool directory these cannot outlive the process.
-            counters.add_dropped(up.spool.events());
-            tracing::warn!("{} events undelivered at shutdown (no --spool)", up.spool.events());
+            counters.add_dropped(left);
+            tracing::warn!("{left} events undelivered at shutdown (no --spool)");
         }
-        up.heartbeat(&counters.snapshot(&config.node)).await;
     }
     Ok(Summary { counters: counters.snapshot(&config.node) })
 }
 
-/// Moves `pending` into the spool as batches of at most `max_events` events and
-/// [`MAX_BATCH_BYTES`] bytes (a single larger event still goes alone).
-fn seal(up: &mut Uplink, pending: &mut Vec<String>, max_events: usize, counters: &Counters) -> Result<(), SpoolError> {
-    let mut rest = pending.drain(..).peekable();
-    while rest.peek().is_some() {
-        let mut batch = Vec::new();
-        let mut bytes = 0;
-        while let Some(line) = rest.next_if(|l| batch.is_empty() || (batch.len() < max_events && bytes + l.len() < MAX_BATCH_BYTES)) {
-            bytes += line.len() + 1;
-            batch.push(line);
-        }
-        let seq = up.spool.next_seq();
-        let dropped = up.spool.push(Batch::new(seq, &batch))?;
-        if dropped > 0 {
-            tracing::warn!("spool full: dropped the {dropped} oldest events");
-            counters.add_dropped(dropped);
-        }
-    }
-    counters.set_spooled(up.spool.events());
-    Ok(())
+fn now_micros() -> u64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_micros() as u64)
 }

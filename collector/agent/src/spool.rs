@@ -100,13 +100,11 @@ impl Spool {
         }
     }
 
-    /// The number for the next batch: increasing, and above anything a previous run used (the
-    /// wall clock in µs, or past the highest spooled number).
-    pub fn next_seq(&mut self) -> u64 {
+    /// The lowest number a new batch may take: above anything a previous run used (the wall
+    /// clock in µs, or past the highest spooled number).
+    pub fn next_seq(&self) -> u64 {
         let now = SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_micros() as u64);
-        let seq = self.next_seq.max(now);
-        self.next_seq = seq + 1;
-        seq
+        self.next_seq.max(now)
     }
 
     fn path(&self, seq: u64) -> Option<PathBuf> {
@@ -150,9 +148,14 @@ impl Spool {
         Ok(Some(Batch { seq: e.seq, body, events: e.events }))
     }
 
-    /// Forgets the oldest batch (acknowledged, or dropped).
-    pub fn pop(&mut self) -> Result<(), SpoolError> {
-        self.pop_entry().map(|_| ())
+    /// Forgets batch `seq` once acknowledged; false if it is no longer the oldest (a full
+    /// spool dropped it while it was being sent).
+    pub fn ack(&mut self, seq: u64) -> Result<bool, SpoolError> {
+        if self.queue.front().is_some_and(|e| e.seq == seq) {
+            self.pop_entry()?;
+            return Ok(true);
+        }
+        Ok(false)
     }
 
     fn pop_entry(&mut self) -> Result<Option<Entry>, SpoolError> {
@@ -189,15 +192,16 @@ mod tests {
     fn disk_spool_survives_reopen_in_order() {
         let dir = tempfile::tempdir().unwrap();
         let mut s = Spool::open(Some(dir.path()), 1 << 20).unwrap();
-        let (a, b) = (s.next_seq(), s.next_seq());
-        assert!(b > a);
+        let a = s.next_seq();
+        let b = a + 1;
         s.push(Batch::new(a, &lines(2, "a"))).unwrap();
         s.push(Batch::new(b, &lines(3, "b"))).unwrap();
         drop(s);
         let mut s = Spool::open(Some(dir.path()), 1 << 20).unwrap();
         assert_eq!(s.events(), 5);
         assert_eq!(s.front().unwrap().unwrap().seq, a);
-        s.pop().unwrap();
+        assert!(!s.ack(b).unwrap(), "only the oldest batch can be acknowledged");
+        assert!(s.ack(a).unwrap());
         let front = s.front().unwrap().unwrap();
         assert_eq!((front.seq, front.events), (b, 3));
         assert!(s.next_seq() > b);

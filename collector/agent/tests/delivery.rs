@@ -166,3 +166,51 @@ async fn replay_of_a_recorded_file_is_delivered_in_full() {
     assert_eq!(canonical(rows.into_iter()), canonical(lines.into_iter()));
     stop_server(server).await;
 }
+
+/// A server that accepts connections and never answers must not hold up anything: batches go
+/// to the spool, shutdown leaves them there, and the next run delivers them under their
+/// original batch numbers.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn hung_server_then_restart_delivers_the_spool() {
+    let dir = tempfile::tempdir().unwrap();
+    let hung = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let hung_addr = hung.local_addr().unwrap();
+    let accepted = tokio::spawn(async move {
+        let mut open = Vec::new();
+        while let Ok((conn, _)) = hung.accept().await {
+            open.push(conn);
+        }
+    });
+    let file = dir.path().join("recorded.jsonl");
+    let lines: Vec<String> = (0..120).map(|i| serde_json::json!({"evt.type": "write", "evt.time": i, "fd.name": format!("/tmp/h{i}")}).to_string()).collect();
+    std::fs::write(&file, lines.join("\n")).unwrap();
+    let spool = dir.path().join("spool");
+    let config = |server: SocketAddr| {
+        let mut c = Config::new(Some(format!("http://{server}")), TOKEN.into(), "hung-node".into());
+        c.spool = Some(spool.clone());
+        c.batch_events = 30;
+        c.shutdown_grace = Duration::from_millis(500);
+        c
+    };
+    let mut first = config(hung_addr);
+    first.replay = Some(file);
+    let started = std::time::Instant::now();
+    let summary = rulestudio_collector::run(first, std::future::pending()).await.unwrap();
+    assert!(started.elapsed() < Duration::from_secs(5), "a hung server held the run for {:?}", started.elapsed());
+    assert_eq!((summary.counters.sent, summary.counters.spooled, summary.counters.dropped), (0, 120, 0));
+    assert_eq!(std::fs::read_dir(&spool).unwrap().count(), 4, "four batches of 30 on disk");
+    accepted.abort();
+
+    let db = dir.path().join("rulestudio.db");
+    let addr = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap();
+    let server = start_server(&db, addr).await;
+    let mut second = config(addr);
+    second.replay = Some(dir.path().join("empty.jsonl"));
+    std::fs::write(dir.path().join("empty.jsonl"), "").unwrap();
+    second.shutdown_grace = Duration::from_secs(10);
+    let summary = rulestudio_collector::run(second, std::future::pending()).await.unwrap();
+    assert_eq!((summary.counters.sent, summary.counters.spooled), (120, 0));
+    let rows: Vec<String> = sqlx::query_scalar("SELECT fields FROM events WHERE node = 'hung-node'").fetch_all(&server.state.db).await.unwrap();
+    assert_eq!(canonical(rows.into_iter()), canonical(lines.into_iter()));
+    stop_server(server).await;
+}
