@@ -27,13 +27,13 @@ pub(crate) enum EvtTypeOf {
 }
 
 /// One evaluation: the source and what was already learned about it.
-pub(crate) struct Frame<'a> {
-    pub src: &'a dyn FieldSource,
+pub(crate) struct Frame<'a, S: FieldSource + ?Sized> {
+    pub src: &'a S,
     evt_type: Cell<Option<EvtTypeOf>>,
 }
 
-impl<'a> Frame<'a> {
-    pub(crate) fn new(src: &'a dyn FieldSource, evt_type: Option<EvtTypeOf>) -> Self {
+impl<'a, S: FieldSource + ?Sized> Frame<'a, S> {
+    pub(crate) fn new(src: &'a S, evt_type: Option<EvtTypeOf>) -> Self {
         Frame { src, evt_type: Cell::new(evt_type) }
     }
 
@@ -48,7 +48,7 @@ impl<'a> Frame<'a> {
 }
 
 impl Node {
-    pub(crate) fn eval(&self, f: &Frame<'_>) -> bool {
+    pub(crate) fn eval<S: FieldSource + ?Sized>(&self, f: &Frame<'_, S>) -> bool {
         match self {
             Node::And(items) => items.iter().all(|n| n.eval(f)),
             Node::Or(items) => items.iter().any(|n| n.eval(f)),
@@ -86,7 +86,7 @@ pub(crate) struct Check {
 }
 
 impl Check {
-    pub(crate) fn eval(&self, f: &Frame<'_>) -> bool {
+    pub(crate) fn eval<S: FieldSource + ?Sized>(&self, f: &Frame<'_, S>) -> bool {
         let src = f.src;
         match &self.lhs {
             Lhs::EvtType { set, negate } => match f.evt_type() {
@@ -124,7 +124,7 @@ impl Check {
     }
 
     #[inline(always)]
-    fn test_value(&self, src: &dyn FieldSource, v: &Value<'_>) -> bool {
+    fn test_value<S: FieldSource + ?Sized>(&self, src: &S, v: &Value<'_>) -> bool {
         match &self.test {
             Test::Exists => true,
             Test::Match(m) => m.matches(v),

@@ -66,7 +66,7 @@ pub(crate) fn lineage(field: FieldId) -> Option<&'static Lineage> {
 }
 
 /// The value of `field[arg]`: from the source, else derived from what the source has.
-pub(crate) fn extract<'a>(src: &'a dyn FieldSource, field: FieldId, arg: Option<&str>) -> Option<Value<'a>> {
+pub(crate) fn extract<'a, S: FieldSource + ?Sized>(src: &'a S, field: FieldId, arg: Option<&str>) -> Option<Value<'a>> {
     if let Some(v) = src.field(field, arg) {
         return Some(v);
     }
@@ -74,7 +74,7 @@ pub(crate) fn extract<'a>(src: &'a dyn FieldSource, field: FieldId, arg: Option<
 }
 
 #[cold]
-fn derive<'a>(src: &'a dyn FieldSource, field: FieldId, arg: Option<&str>) -> Option<Value<'a>> {
+fn derive<'a, S: FieldSource + ?Sized>(src: &'a S, field: FieldId, arg: Option<&str>) -> Option<Value<'a>> {
     let k = known();
     if let Some(l) = k.lineages.iter().find(|l| l.ancestor == field || l.parent == field) {
         return match (field == l.parent, arg) {
@@ -128,7 +128,7 @@ fn derive<'a>(src: &'a dyn FieldSource, field: FieldId, arg: Option<&str>) -> Op
 /// Calls `f` on every ancestor value (parent first) until it returns true; returns whether it
 /// did. Uses the source's list for the field without index when it has one, else
 /// `field[1]`, `field[2]`… until one is missing.
-pub(crate) fn for_each_ancestor(src: &dyn FieldSource, l: &Lineage, mut f: impl FnMut(&Value<'_>) -> bool) -> bool {
+pub(crate) fn for_each_ancestor<S: FieldSource + ?Sized>(src: &S, l: &Lineage, mut f: impl FnMut(&Value<'_>) -> bool) -> bool {
     if let Some(Value::List(items)) = src.field(l.ancestor, None) {
         return items.iter().any(f);
     }

@@ -35,7 +35,9 @@ impl Filter {
         Filter { root }
     }
 
-    pub fn matches(&self, ev: &dyn FieldSource) -> bool {
+    /// Generic so that a concrete source (an [`crate::event::Event`]) is read without dynamic
+    /// dispatch; `&dyn FieldSource` works too.
+    pub fn matches<S: FieldSource + ?Sized>(&self, ev: &S) -> bool {
         self.root.eval(&Frame::new(ev, None))
     }
 }
@@ -70,7 +72,7 @@ fn evt_type_ids() -> &'static (FieldId, FxHashMap<&'static str, u16>) {
 }
 
 /// The dispatch key of an event: the index of its `evt.type` name.
-pub(crate) fn evt_type_of(ev: &dyn FieldSource) -> EvtTypeOf {
+pub(crate) fn evt_type_of<S: FieldSource + ?Sized>(ev: &S) -> EvtTypeOf {
     let (evt_type, index) = evt_type_ids();
     match ev.field(*evt_type, None) {
         Some(Value::Str(name)) => index.get(&*name).map_or(EvtTypeOf::Unknown, |&i| EvtTypeOf::Index(i)),
@@ -94,7 +96,7 @@ impl RuleSet {
     /// Pushes to `out` the indices (into [`RuleSet::rules`]) of the rules matching `ev`, in load
     /// order; with [`Matching::First`] at most one. An event without a known `evt.type` meets
     /// every rule (a negated type check can still match it).
-    pub fn eval(&self, ev: &dyn FieldSource, matching: Matching, out: &mut Vec<usize>) {
+    pub fn eval<S: FieldSource + ?Sized>(&self, ev: &S, matching: Matching, out: &mut Vec<usize>) {
         let evt_type = evt_type_of(ev);
         let bucket = match evt_type {
             EvtTypeOf::Index(i) => Some(&self.by_type[i as usize]),
