@@ -47,19 +47,8 @@ impl<'a, S: FieldSource + ?Sized> Frame<'a, S> {
     }
 }
 
-impl Node {
-    pub(crate) fn eval<S: FieldSource + ?Sized>(&self, f: &Frame<'_, S>) -> bool {
-        match self {
-            Node::And(items) => items.iter().all(|n| n.eval(f)),
-            Node::Or(items) => items.iter().any(|n| n.eval(f)),
-            Node::Not(n) => !n.eval(f),
-            Node::Check(c) => c.eval(f),
-        }
-    }
-}
-
 /// Where the left-hand side value comes from.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub(crate) enum Lhs {
     Field { id: FieldId, arg: Option<Box<str>> },
     /// An ancestor field without index: the check holds if it holds for any ancestor.
@@ -71,7 +60,7 @@ pub(crate) enum Lhs {
     EvtType { set: EvtTypeSet, negate: bool },
 }
 
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub(crate) enum Test {
     Exists,
     Match(Matcher),
@@ -79,7 +68,7 @@ pub(crate) enum Test {
     Field { op: CmpOp, rhs: TExpr },
 }
 
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub(crate) struct Check {
     pub lhs: Lhs,
     pub test: Test,

@@ -9,6 +9,7 @@ mod check;
 pub(crate) mod derive;
 mod evttypes;
 pub(crate) mod glob;
+mod program;
 pub(crate) mod matcher;
 pub(crate) mod pmatch;
 pub(crate) mod transform;
@@ -16,6 +17,7 @@ pub(crate) mod typed;
 
 pub(crate) use check::{Check, Lhs, Node, Test};
 use check::{EvtTypeOf, Frame};
+use program::{Builder, Program};
 pub use evttypes::EvtTypeSet;
 
 use crate::event::{FieldSource, Value};
@@ -27,18 +29,22 @@ use std::sync::OnceLock;
 /// A compiled condition.
 #[derive(Debug)]
 pub struct Filter {
-    root: Node,
+    prog: Program,
+    root: u32,
 }
 
 impl Filter {
     pub(crate) fn new(root: Node) -> Filter {
-        Filter { root }
+        let mut b = Builder::default();
+        let root = b.add(&root);
+        Filter { prog: b.finish(&[root]), root }
     }
 
     /// Generic so that a concrete source (an [`crate::event::Event`]) is read without dynamic
     /// dispatch; `&dyn FieldSource` works too.
     pub fn matches<S: FieldSource + ?Sized>(&self, ev: &S) -> bool {
-        self.root.eval(&Frame::new(ev, None))
+        let frame = Frame::new(ev, None);
+        self.prog.with_memo(|memo| self.prog.eval(self.root, &frame, memo))
     }
 }
 
@@ -59,6 +65,10 @@ pub struct CompiledRule {
 #[derive(Debug, Default)]
 pub struct RuleSet {
     rules: Vec<CompiledRule>,
+    /// Every rule's condition interned into one program, so that what rules share is
+    /// evaluated once per event; `roots[r]` is rule `r`'s node.
+    prog: Program,
+    roots: Vec<u32>,
     /// Per `evt.type` index: the rules that can match it, in load order.
     by_type: Vec<Box<[u32]>>,
 }
@@ -86,7 +96,9 @@ impl RuleSet {
         let by_type = (0..fields::evt_types().len() as u16)
             .map(|t| (0..rules.len() as u32).filter(|&r| rules[r as usize].evt_types.contains(t)).collect())
             .collect();
-        RuleSet { rules, by_type }
+        let mut b = Builder::default();
+        let roots: Vec<u32> = rules.iter().map(|r| b.import(&r.filter.prog, r.filter.root)).collect();
+        RuleSet { rules, prog: b.finish(&roots), roots, by_type }
     }
 
     pub fn rules(&self) -> &[CompiledRule] {
@@ -103,28 +115,30 @@ impl RuleSet {
             _ => None,
         };
         let frame = Frame::new(ev, Some(evt_type));
-        let mut run = |r: usize| {
-            if self.rules[r].filter.root.eval(&frame) {
-                out.push(r);
-                return matching == Matching::First;
-            }
-            false
-        };
-        match bucket {
-            Some(rules) => {
-                for &r in rules.iter() {
-                    if run(r as usize) {
-                        return;
+        self.prog.with_memo(|memo| {
+            let mut run = |r: usize| {
+                if self.prog.eval(self.roots[r], &frame, memo) {
+                    out.push(r);
+                    return matching == Matching::First;
+                }
+                false
+            };
+            match bucket {
+                Some(rules) => {
+                    for &r in rules.iter() {
+                        if run(r as usize) {
+                            return;
+                        }
+                    }
+                }
+                None => {
+                    for r in 0..self.rules.len() {
+                        if run(r) {
+                            return;
+                        }
                     }
                 }
             }
-            None => {
-                for r in 0..self.rules.len() {
-                    if run(r) {
-                        return;
-                    }
-                }
-            }
-        }
+        })
     }
 }
