@@ -9,6 +9,7 @@ use crate::eval::typed::{parse_bool, parse_int, parse_ip};
 use crate::fields::{FieldId, FieldType};
 use std::borrow::Cow;
 use std::net::IpAddr;
+use std::sync::OnceLock;
 
 /// A field value as extracted from an event. Borrowed where the source owns the data.
 #[derive(Debug, Clone, PartialEq)]
@@ -32,6 +33,13 @@ pub trait FieldSource {
     /// `fd.name`, `proc.aname` from `proc.aname[N]`, the either-side `fd.*` fields…) are
     /// computed by the evaluator when the source does not have them.
     fn field(&self, field: FieldId, arg: Option<&str>) -> Option<Value<'_>>;
+
+    /// The index of this event's `evt.type` in [`crate::fields::evt_types`], when the source
+    /// knows it without a look-up (a decoded [`Event`] resolves it once, when decoding).
+    /// `None` makes the evaluator read `evt.type` and look the name up.
+    fn evt_type_index(&self) -> Option<u16> {
+        None
+    }
 }
 
 /// A decoded interchange event, owned and laid out for fast evaluation: a dense table of
@@ -44,6 +52,8 @@ pub struct Event {
     slots: Box<[u16]>,
     values: Vec<Value<'static>>,
     with_arg: Vec<(FieldId, Box<str>, Value<'static>)>,
+    /// The index of the `evt.type` value among the known event types, for rule dispatch.
+    evt_type: Option<u16>,
 }
 
 /// Why an interchange event could not be decoded; names the key at fault.
@@ -66,20 +76,20 @@ impl Default for Event {
 impl Event {
     /// An event on which no field can be extracted.
     pub fn new() -> Self {
-        Event { slots: vec![0; crate::fields::count()].into(), values: Vec::new(), with_arg: Vec::new() }
+        Event { slots: vec![0; crate::fields::count()].into(), values: Vec::new(), with_arg: Vec::new(), evt_type: None }
     }
 
     /// Sets `field` (with optional argument) to `value`, replacing an earlier value.
     pub fn set(&mut self, field: FieldId, arg: Option<&str>, value: Value<'static>) {
         match arg {
-            None => match self.slots[field.index()] {
-                0 => {
-                    self.values.push(value);
-                    // At most one value per catalogue field, so the count fits in u16.
-                    self.slots[field.index()] = self.values.len() as u16;
-                }
-                slot => self.values[slot as usize - 1] = value,
-            },
+            None if field == evt_type_field() => {
+                self.evt_type = match &value {
+                    Value::Str(name) => crate::fields::evt_type_index(name),
+                    _ => None,
+                };
+                self.set_plain(field, value);
+            }
+            None => self.set_plain(field, value),
             Some(a) => {
                 if let Some(slot) = self.with_arg.iter_mut().find(|(f, k, _)| *f == field && &**k == a) {
                     slot.2 = value;
@@ -87,6 +97,17 @@ impl Event {
                     self.with_arg.push((field, a.into(), value));
                 }
             }
+        }
+    }
+
+    fn set_plain(&mut self, field: FieldId, value: Value<'static>) {
+        match self.slots[field.index()] {
+            0 => {
+                self.values.push(value);
+                // At most one value per catalogue field, so the count fits in u16.
+                self.slots[field.index()] = self.values.len() as u16;
+            }
+            slot => self.values[slot as usize - 1] = value,
         }
     }
 
@@ -115,6 +136,11 @@ impl Event {
         }
         Ok(ev)
     }
+}
+
+fn evt_type_field() -> FieldId {
+    static ID: OnceLock<FieldId> = OnceLock::new();
+    *ID.get_or_init(|| crate::fields::get("evt.type").expect("evt.type in the catalogue"))
 }
 
 /// `name`, `name[arg]` or the dotted-argument form `evt.arg.flags`.
@@ -235,6 +261,7 @@ impl Value<'_> {
 }
 
 impl FieldSource for Event {
+    #[inline]
     fn field(&self, field: FieldId, arg: Option<&str>) -> Option<Value<'_>> {
         match arg {
             None => match self.slots[field.index()] {
@@ -243,6 +270,10 @@ impl FieldSource for Event {
             },
             Some(a) => self.with_arg.iter().find(|(f, k, _)| *f == field && &**k == a).map(|(_, _, v)| v.borrowed()),
         }
+    }
+
+    fn evt_type_index(&self) -> Option<u16> {
+        self.evt_type
     }
 }
 

@@ -27,6 +27,8 @@ struct Known {
     nets: [(FieldId, FieldId); 4],
     syscall_type: FieldId,
     evt_type: FieldId,
+    /// Per field: whether [`derive`] can compute it (so a missing plain field costs one load).
+    derivable: Box<[bool]>,
 }
 
 fn id(name: &str) -> FieldId {
@@ -35,28 +37,38 @@ fn id(name: &str) -> FieldId {
 
 fn known() -> &'static Known {
     static K: OnceLock<Known> = OnceLock::new();
-    K.get_or_init(|| Known {
-        lineages: [
-            ("proc.aname", "proc.name", "proc.pname"),
-            ("proc.apid", "proc.pid", "proc.ppid"),
-            ("proc.aexe", "proc.exe", "proc.pexe"),
-            ("proc.aexepath", "proc.exepath", "proc.pexepath"),
-            ("proc.acmdline", "proc.cmdline", "proc.pcmdline"),
-        ]
-        .into_iter()
-        .map(|(a, o, p)| Lineage { ancestor: id(a), own: id(o), parent: id(p) })
-        .collect(),
-        fd_name: id("fd.name"),
-        fd_directory: id("fd.directory"),
-        fd_filename: id("fd.filename"),
-        nets: [
-            (id("fd.cnet"), id("fd.cip")),
-            (id("fd.snet"), id("fd.sip")),
-            (id("fd.lnet"), id("fd.lip")),
-            (id("fd.rnet"), id("fd.rip")),
-        ],
-        syscall_type: id("syscall.type"),
-        evt_type: id("evt.type"),
+    K.get_or_init(|| {
+        let mut k = Known {
+            lineages: [
+                ("proc.aname", "proc.name", "proc.pname"),
+                ("proc.apid", "proc.pid", "proc.ppid"),
+                ("proc.aexe", "proc.exe", "proc.pexe"),
+                ("proc.aexepath", "proc.exepath", "proc.pexepath"),
+                ("proc.acmdline", "proc.cmdline", "proc.pcmdline"),
+            ]
+            .into_iter()
+            .map(|(a, o, p)| Lineage { ancestor: id(a), own: id(o), parent: id(p) })
+            .collect(),
+            fd_name: id("fd.name"),
+            fd_directory: id("fd.directory"),
+            fd_filename: id("fd.filename"),
+            nets: [
+                (id("fd.cnet"), id("fd.cip")),
+                (id("fd.snet"), id("fd.sip")),
+                (id("fd.lnet"), id("fd.lip")),
+                (id("fd.rnet"), id("fd.rip")),
+            ],
+            syscall_type: id("syscall.type"),
+            evt_type: id("evt.type"),
+            derivable: Box::default(),
+        };
+        let mut derivable = vec![false; fields::count()];
+        let derived = k.lineages.iter().flat_map(|l| [l.ancestor, l.parent]).chain(k.nets.iter().map(|n| n.0));
+        for f in derived.chain([k.fd_directory, k.fd_filename, k.syscall_type]) {
+            derivable[f.index()] = true;
+        }
+        k.derivable = derivable.into();
+        k
     })
 }
 
@@ -69,6 +81,9 @@ pub(crate) fn lineage(field: FieldId) -> Option<&'static Lineage> {
 pub(crate) fn extract<'a, S: FieldSource + ?Sized>(src: &'a S, field: FieldId, arg: Option<&str>) -> Option<Value<'a>> {
     if let Some(v) = src.field(field, arg) {
         return Some(v);
+    }
+    if !known().derivable[field.index()] {
+        return None;
     }
     derive(src, field, arg)
 }

@@ -83,6 +83,9 @@ fn evt_type_ids() -> &'static (FieldId, FxHashMap<&'static str, u16>) {
 
 /// The dispatch key of an event: the index of its `evt.type` name.
 pub(crate) fn evt_type_of<S: FieldSource + ?Sized>(ev: &S) -> EvtTypeOf {
+    if let Some(i) = ev.evt_type_index() {
+        return EvtTypeOf::Index(i);
+    }
     let (evt_type, index) = evt_type_ids();
     match ev.field(*evt_type, None) {
         Some(Value::Str(name)) => index.get(&*name).map_or(EvtTypeOf::Unknown, |&i| EvtTypeOf::Index(i)),
