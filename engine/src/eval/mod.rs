@@ -29,22 +29,24 @@ use std::sync::OnceLock;
 /// A compiled condition.
 #[derive(Debug)]
 pub struct Filter {
+    /// The compiled tree, kept for lowering into a rule set's shared program.
+    root: Node,
     prog: Program,
-    root: u32,
+    entry: u32,
 }
 
 impl Filter {
     pub(crate) fn new(root: Node) -> Filter {
         let mut b = Builder::default();
-        let root = b.add(&root);
-        Filter { prog: b.finish(&[root]), root }
+        let entry = b.add(&root, None);
+        Filter { root, prog: b.finish(&[&[entry]]), entry }
     }
 
     /// Generic so that a concrete source (an [`crate::event::Event`]) is read without dynamic
     /// dispatch; `&dyn FieldSource` works too.
     pub fn matches<S: FieldSource + ?Sized>(&self, ev: &S) -> bool {
         let frame = Frame::new(ev, None);
-        self.prog.with_memo(|memo| self.prog.eval(self.root, &frame, memo))
+        self.prog.with_memo(|memo| self.prog.run(self.entry, &frame, memo))
     }
 }
 
@@ -65,10 +67,12 @@ pub struct CompiledRule {
 #[derive(Debug, Default)]
 pub struct RuleSet {
     rules: Vec<CompiledRule>,
-    /// Every rule's condition interned into one program, so that what rules share is
-    /// evaluated once per event; `roots[r]` is rule `r`'s node.
+    /// Every rule's condition lowered into one program, so that the checks rules share are
+    /// evaluated once per event. Rule `r` starts at `dispatched[r]` for an event of one of its
+    /// types (its `evt.type` checks folded accordingly), at `generic[r]` otherwise.
     prog: Program,
-    roots: Vec<u32>,
+    dispatched: Vec<u32>,
+    generic: Vec<u32>,
     /// Per `evt.type` index: the rules that can match it, in load order.
     by_type: Vec<Box<[u32]>>,
 }
@@ -100,8 +104,10 @@ impl RuleSet {
             .map(|t| (0..rules.len() as u32).filter(|&r| rules[r as usize].evt_types.contains(t)).collect())
             .collect();
         let mut b = Builder::default();
-        let roots: Vec<u32> = rules.iter().map(|r| b.import(&r.filter.prog, r.filter.root)).collect();
-        RuleSet { rules, prog: b.finish(&roots), roots, by_type }
+        let dispatched: Vec<u32> = rules.iter().map(|r| b.add(&r.filter.root, Some(&r.evt_types))).collect();
+        let generic: Vec<u32> = rules.iter().map(|r| b.add(&r.filter.root, None)).collect();
+        let prog = b.finish(&[&dispatched, &generic]);
+        RuleSet { rules, prog, dispatched, generic, by_type }
     }
 
     pub fn rules(&self) -> &[CompiledRule] {
@@ -119,8 +125,9 @@ impl RuleSet {
         };
         let frame = Frame::new(ev, Some(evt_type));
         self.prog.with_memo(|memo| {
+            let entries = if bucket.is_some() { &self.dispatched } else { &self.generic };
             let mut run = |r: usize| {
-                if self.prog.eval(self.roots[r], &frame, memo) {
+                if self.prog.run(entries[r], &frame, memo) {
                     out.push(r);
                     return matching == Matching::First;
                 }

@@ -1,172 +1,124 @@
-//! Conditions lowered for evaluation: the compiled trees of one filter, or of every rule of a
-//! rule set, interned into one arena where structurally identical subtrees are one node (the
-//! macros and lists that Falco rules share, and the repeated checks inside one rule such as
-//! `proc.pexe endswith java` eleven times in `Run shell untrusted`). A node reached from more
-//! than one place gets a memo slot, so each event evaluates it once however many rules use it
-//! (what libs' filter cache does for identical filterchecks). Checks have no side effects, so a
-//! memoised verdict is the verdict.
+//! Conditions lowered for evaluation into a branching program: every check of a condition tree
+//! becomes one instruction that names the next instruction for each verdict, so `and`, `or`
+//! and `not` cost nothing at run time (they are jump targets, short-circuiting exactly like the
+//! tree) and evaluation is a loop without recursion.
+//!
+//! A rule set lowers all its rules into one program whose checks are interned: a check used
+//! in several places (the macros and lists Falco rules share, or `proc.pexe endswith java`
+//! eleven times inside `Run shell untrusted`) is one check with a memo slot, so each event
+//! evaluates it once however many rules use it (what libs' filter cache does for identical
+//! filterchecks). Checks have no side effects, so a memoised verdict is the verdict.
 
 use super::check::{Check, Frame, Lhs, Node};
+use super::EvtTypeSet;
 use crate::event::FieldSource;
 use rustc_hash::FxHashMap;
 use std::cell::Cell;
 
+/// Jump targets that end the evaluation.
+const TRUE: u32 = u32::MAX;
+const FALSE: u32 = u32::MAX - 1;
 const NO_MEMO: u32 = u32::MAX;
 
 #[derive(Debug, Clone, Copy)]
-enum Op {
-    /// Children are `kids[start..start + len]`.
-    And { start: u32, len: u32 },
-    Or { start: u32, len: u32 },
-    Not(u32),
-    Check(u32),
-}
-
-#[derive(Debug, Clone, Copy)]
-struct PNode {
-    op: Op,
+struct Ins {
+    check: u32,
     /// Index into the per-event verdict stamps, or [`NO_MEMO`].
     memo: u32,
+    on_true: u32,
+    on_false: u32,
 }
 
-/// An arena of interned nodes; roots are node ids returned by [`Builder::add`].
 #[derive(Debug, Default)]
 pub(crate) struct Program {
-    nodes: Vec<PNode>,
-    kids: Vec<u32>,
+    code: Vec<Ins>,
     checks: Vec<Check>,
     memo_slots: u32,
-}
-
-/// The identity of a node: a check by its full structure (the derived `Debug` rendering prints
-/// everything a check's verdict depends on: field, argument, operator, constants, patterns),
-/// a composite node by its already interned children.
-#[derive(PartialEq, Eq, Hash)]
-enum Key {
-    Check(String),
-    And(Box<[u32]>),
-    Or(Box<[u32]>),
-    Not(u32),
 }
 
 #[derive(Default)]
 pub(crate) struct Builder {
     prog: Program,
-    ids: FxHashMap<Key, u32>,
+    /// A check's identity is its full structure: the derived `Debug` rendering prints
+    /// everything its verdict depends on (field, argument, operator, constants, patterns).
+    ids: FxHashMap<String, u32>,
 }
 
 impl Builder {
-    /// Interns a compiled tree; returns its node id.
-    pub(crate) fn add(&mut self, node: &Node) -> u32 {
+    /// Lowers a condition tree; returns its entry point. With `dispatched`, the event is known
+    /// to have one of these types (the rule set dispatched it by type), so the `evt.type`
+    /// checks that this decides are folded away.
+    pub(crate) fn add(&mut self, node: &Node, dispatched: Option<&EvtTypeSet>) -> u32 {
+        self.emit(node, TRUE, FALSE, dispatched)
+    }
+
+    /// Emits `node` so that it continues at `t` when it holds and at `f` when not.
+    fn emit(&mut self, node: &Node, t: u32, f: u32, dispatched: Option<&EvtTypeSet>) -> u32 {
         match node {
-            Node::Check(c) => self.check(c),
-            Node::And(items) => {
-                let ids: Box<[u32]> = items.iter().map(|n| self.add(n)).collect();
-                self.composite(Key::And(ids))
-            }
-            Node::Or(items) => {
-                let ids: Box<[u32]> = items.iter().map(|n| self.add(n)).collect();
-                self.composite(Key::Or(ids))
-            }
-            Node::Not(inner) => {
-                let id = self.add(inner);
-                self.composite(Key::Not(id))
-            }
-        }
-    }
-
-    /// Interns node `id` of another program (a filter's) into this one.
-    pub(crate) fn import(&mut self, from: &Program, id: u32) -> u32 {
-        match from.nodes[id as usize].op {
-            Op::Check(c) => self.check(&from.checks[c as usize]),
-            Op::And { start, len } => {
-                let ids: Box<[u32]> = from.children(start, len).iter().map(|&k| self.import(from, k)).collect();
-                self.composite(Key::And(ids))
-            }
-            Op::Or { start, len } => {
-                let ids: Box<[u32]> = from.children(start, len).iter().map(|&k| self.import(from, k)).collect();
-                self.composite(Key::Or(ids))
-            }
-            Op::Not(inner) => {
-                let id = self.import(from, inner);
-                self.composite(Key::Not(id))
+            Node::Not(inner) => self.emit(inner, f, t, dispatched),
+            // Built back to front: each item continues at the next one's entry.
+            Node::And(items) => items.iter().rev().fold(t, |next, item| self.emit(item, next, f, dispatched)),
+            Node::Or(items) => items.iter().rev().fold(f, |next, item| self.emit(item, t, next, dispatched)),
+            Node::Check(c) => {
+                if let (Lhs::EvtType { set, negate }, Some(types)) = (&c.lhs, dispatched) {
+                    if types.intersection(set) == *types {
+                        return if *negate { f } else { t };
+                    }
+                    if types.intersection(set).is_empty() {
+                        return if *negate { t } else { f };
+                    }
+                }
+                let check = self.intern(c);
+                self.prog.code.push(Ins { check, memo: NO_MEMO, on_true: t, on_false: f });
+                self.prog.code.len() as u32 - 1
             }
         }
     }
 
-    fn check(&mut self, c: &Check) -> u32 {
-        let key = Key::Check(format!("{c:?}"));
+    fn intern(&mut self, c: &Check) -> u32 {
+        let key = format!("{c:?}");
         if let Some(&id) = self.ids.get(&key) {
             return id;
         }
-        let p = &mut self.prog;
-        p.checks.push(c.clone());
-        let op = Op::Check(p.checks.len() as u32 - 1);
-        self.insert(key, op)
-    }
-
-    fn composite(&mut self, key: Key) -> u32 {
-        if let Some(&id) = self.ids.get(&key) {
-            return id;
-        }
-        let p = &mut self.prog;
-        let span = |p: &mut Program, ids: &[u32]| {
-            let start = p.kids.len() as u32;
-            p.kids.extend_from_slice(ids);
-            (start, ids.len() as u32)
-        };
-        let op = match &key {
-            Key::And(ids) => {
-                let (start, len) = span(p, ids);
-                Op::And { start, len }
-            }
-            Key::Or(ids) => {
-                let (start, len) = span(p, ids);
-                Op::Or { start, len }
-            }
-            Key::Not(id) => Op::Not(*id),
-            Key::Check(_) => unreachable!("checks are interned by Builder::check"),
-        };
-        self.insert(key, op)
-    }
-
-    fn insert(&mut self, key: Key, op: Op) -> u32 {
-        let p = &mut self.prog;
-        p.nodes.push(PNode { op, memo: NO_MEMO });
-        let id = p.nodes.len() as u32 - 1;
+        self.prog.checks.push(c.clone());
+        let id = self.prog.checks.len() as u32 - 1;
         self.ids.insert(key, id);
         id
     }
 
-    /// The program, with a memo slot on every node that the `roots` reach by more than one
-    /// path (counted from the top, so the inside of a shared subtree is not memoised again)
-    /// and that costs more than reading its slot.
-    pub(crate) fn finish(self, roots: &[u32]) -> Program {
+    /// The program, with a memo slot for every check that one evaluation can reach at more
+    /// than one instruction (from the entries in one of `entry_groups`) and that costs more
+    /// than reading its slot. An evaluation runs entries of a single group.
+    pub(crate) fn finish(self, entry_groups: &[&[u32]]) -> Program {
         let mut prog = self.prog;
-        let mut uses = vec![0u32; prog.nodes.len()];
-        let mut stack: Vec<u32> = roots.to_vec();
-        while let Some(id) = stack.pop() {
-            uses[id as usize] += 1;
-            if uses[id as usize] == 1 {
-                match prog.nodes[id as usize].op {
-                    Op::And { start, len } | Op::Or { start, len } => stack.extend_from_slice(prog.children(start, len)),
-                    Op::Not(inner) => stack.push(inner),
-                    Op::Check(_) => {}
+        let mut needs_memo = vec![false; prog.checks.len()];
+        for entries in entry_groups {
+            let mut uses = vec![0u32; prog.checks.len()];
+            let mut seen = vec![false; prog.code.len()];
+            let mut stack: Vec<u32> = entries.to_vec();
+            while let Some(pc) = stack.pop() {
+                if pc >= FALSE || std::mem::replace(&mut seen[pc as usize], true) {
+                    continue;
                 }
+                let ins = prog.code[pc as usize];
+                uses[ins.check as usize] += 1;
+                stack.extend([ins.on_true, ins.on_false]);
             }
+            needs_memo.iter_mut().zip(uses).for_each(|(m, n)| *m |= n > 1);
         }
-        for (id, node) in prog.nodes.iter_mut().enumerate() {
-            let cheap = matches!(node.op, Op::Check(c) if matches!(prog.checks[c as usize].lhs, Lhs::EvtType { .. }));
-            if uses[id] > 1 && !cheap {
-                node.memo = prog.memo_slots;
+        let mut slots = vec![NO_MEMO; prog.checks.len()];
+        for (c, check) in prog.checks.iter().enumerate() {
+            if needs_memo[c] && !matches!(check.lhs, Lhs::EvtType { .. }) {
+                slots[c] = prog.memo_slots;
                 prog.memo_slots += 1;
             }
         }
+        prog.code.iter_mut().for_each(|ins| ins.memo = slots[ins.check as usize]);
         prog
     }
 }
 
-/// Per-event verdicts of the memoised nodes: a slot holds `generation << 1 | verdict`, so
+/// Per-event verdicts of the memoised checks: a slot holds `generation << 1 | verdict`, so
 /// starting a new event is bumping the generation, not clearing the slots.
 pub(crate) struct Memo<'m> {
     stamps: &'m mut [u32],
@@ -184,10 +136,6 @@ thread_local! {
 }
 
 impl Program {
-    fn children(&self, start: u32, len: u32) -> &[u32] {
-        &self.kids[start as usize..(start + len) as usize]
-    }
-
     /// Runs `f` with this thread's memo, set up for a new event.
     pub(crate) fn with_memo<R>(&self, f: impl FnOnce(&mut Memo<'_>) -> R) -> R {
         if self.memo_slots == 0 {
@@ -210,28 +158,26 @@ impl Program {
         r
     }
 
-    pub(crate) fn eval<S: FieldSource + ?Sized>(&self, id: u32, f: &Frame<'_, S>, memo: &mut Memo<'_>) -> bool {
-        let node = self.nodes[id as usize];
-        if node.memo == NO_MEMO {
-            return self.eval_op(node.op, f, memo);
+    /// The verdict of the condition entered at `entry`.
+    pub(crate) fn run<S: FieldSource + ?Sized>(&self, entry: u32, f: &Frame<'_, S>, memo: &mut Memo<'_>) -> bool {
+        let mut pc = entry;
+        while pc < FALSE {
+            let ins = self.code[pc as usize];
+            let verdict = if ins.memo == NO_MEMO {
+                self.checks[ins.check as usize].eval(f)
+            } else {
+                let slot = ins.memo as usize;
+                let stamp = memo.stamps[slot];
+                if stamp >> 1 == memo.generation {
+                    stamp & 1 == 1
+                } else {
+                    let v = self.checks[ins.check as usize].eval(f);
+                    memo.stamps[slot] = memo.generation << 1 | v as u32;
+                    v
+                }
+            };
+            pc = if verdict { ins.on_true } else { ins.on_false };
         }
-        let slot = node.memo as usize;
-        let stamp = memo.stamps[slot];
-        if stamp >> 1 == memo.generation {
-            return stamp & 1 == 1;
-        }
-        let verdict = self.eval_op(node.op, f, memo);
-        memo.stamps[slot] = memo.generation << 1 | verdict as u32;
-        verdict
-    }
-
-    #[inline(always)]
-    fn eval_op<S: FieldSource + ?Sized>(&self, op: Op, f: &Frame<'_, S>, memo: &mut Memo<'_>) -> bool {
-        match op {
-            Op::And { start, len } => self.children(start, len).iter().all(|&k| self.eval(k, f, memo)),
-            Op::Or { start, len } => self.children(start, len).iter().any(|&k| self.eval(k, f, memo)),
-            Op::Not(inner) => !self.eval(inner, f, memo),
-            Op::Check(c) => self.checks[c as usize].eval(f),
-        }
+        pc == TRUE
     }
 }
