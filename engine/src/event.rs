@@ -40,6 +40,14 @@ pub trait FieldSource {
     fn evt_type_index(&self) -> Option<u16> {
         None
     }
+
+    /// The value of `field[arg]` by reference, for a source that stores [`Value`]s (the
+    /// evaluator then reads it in place instead of through a copy): `Some(None)` when the
+    /// source does not have it. The default, `None`, means "ask [`FieldSource::field`]".
+    fn stored(&self, field: FieldId, arg: Option<&str>) -> Option<Option<&Value<'_>>> {
+        let _ = (field, arg);
+        None
+    }
 }
 
 /// A decoded interchange event, owned and laid out for fast evaluation: a dense table of
@@ -108,6 +116,18 @@ impl Event {
                 self.slots[field.index()] = self.values.len() as u16;
             }
             slot => self.values[slot as usize - 1] = value,
+        }
+    }
+
+    /// The value of `field[arg]`, if the event has it.
+    #[inline]
+    pub fn get(&self, field: FieldId, arg: Option<&str>) -> Option<&Value<'static>> {
+        match arg {
+            None => match self.slots[field.index()] {
+                0 => None,
+                slot => self.values.get(slot as usize - 1),
+            },
+            Some(a) => self.with_arg.iter().find(|(f, k, _)| *f == field && &**k == a).map(|(_, _, v)| v),
         }
     }
 
@@ -261,15 +281,13 @@ impl Value<'_> {
 }
 
 impl FieldSource for Event {
-    #[inline]
     fn field(&self, field: FieldId, arg: Option<&str>) -> Option<Value<'_>> {
-        match arg {
-            None => match self.slots[field.index()] {
-                0 => None,
-                slot => self.values.get(slot as usize - 1).map(Value::borrowed),
-            },
-            Some(a) => self.with_arg.iter().find(|(f, k, _)| *f == field && &**k == a).map(|(_, _, v)| v.borrowed()),
-        }
+        self.get(field, arg).map(Value::borrowed)
+    }
+
+    #[inline]
+    fn stored(&self, field: FieldId, arg: Option<&str>) -> Option<Option<&Value<'_>>> {
+        Some(self.get(field, arg))
     }
 
     fn evt_type_index(&self) -> Option<u16> {

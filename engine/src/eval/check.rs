@@ -83,10 +83,7 @@ impl Check {
                 EvtTypeOf::Unknown => *negate,
                 EvtTypeOf::Index(i) => set.contains(i) != *negate,
             },
-            Lhs::Field { id, arg } => match derive::extract(src, *id, arg.as_deref()) {
-                Some(v) => self.test_value(src, &v),
-                None => false,
-            },
+            Lhs::Field { id, arg } => derive::test(src, *id, arg.as_deref(), |v| self.test_value(src, v)),
             Lhs::Transformed(t) => match t.eval(src) {
                 Some(v) => self.test_value(src, &v),
                 None => false,

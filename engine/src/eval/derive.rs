@@ -77,6 +77,18 @@ pub(crate) fn lineage(field: FieldId) -> Option<&'static Lineage> {
     known().lineages.iter().find(|l| l.ancestor == field)
 }
 
+/// Whether `test` holds for the value of `field[arg]` (false when it cannot be extracted);
+/// reads a stored value in place when the source allows it.
+#[inline]
+pub(crate) fn test<S: FieldSource + ?Sized>(src: &S, field: FieldId, arg: Option<&str>, test: impl FnOnce(&Value<'_>) -> bool) -> bool {
+    match src.stored(field, arg) {
+        Some(Some(v)) => return test(v),
+        Some(None) if !known().derivable[field.index()] => return false,
+        _ => {}
+    }
+    extract(src, field, arg).is_some_and(|v| test(&v))
+}
+
 /// The value of `field[arg]`: from the source, else derived from what the source has.
 pub(crate) fn extract<'a, S: FieldSource + ?Sized>(src: &'a S, field: FieldId, arg: Option<&str>) -> Option<Value<'a>> {
     if let Some(v) = src.field(field, arg) {
