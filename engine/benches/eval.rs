@@ -1,29 +1,31 @@
 //! Events per second through the full `data/falco_rules.yaml` rule set (loaded with
-//! `loader::load`), single core, events decoded beforehand. The event mix is what a host mostly
-//! produces: process starts, file opens for read and write, connections, reads, writes, closes.
-//! `cargo bench -p rulestudio-engine --bench eval` prints the figure.
+//! `loader::load`), single core, events decoded beforehand: 1024 distinct events of the
+//! realistic mix of `support/mix.rs`, cycled. `cargo bench -p rulestudio-engine --bench eval` prints
+//! the figure: the median of several runs, per second of CPU time of the measuring thread
+//! (the machine may be shared, so wall time says little).
+
+#[path = "support/mix.rs"]
+mod mix;
 
 use rulestudio_engine::event::Event;
 use rulestudio_engine::loader::{self, LoadOptions, SourceFile};
 use rulestudio_engine::rule::Matching;
 use std::hint::black_box;
-use std::time::Instant;
+
+const DISTINCT: usize = 1024;
+const ROUNDS: usize = 2_000;
+const RUNS: usize = 7;
 
 fn events() -> Vec<Event> {
-    let raw = [
-        r#"{"evt.type":"execve","evt.dir":"<","proc.name":"bash","proc.pname":"sshd","proc.cmdline":"bash -c ls","proc.args":"-c ls","proc.exepath":"/usr/bin/bash","proc.tty":0,"container.id":"host","user.name":"root"}"#,
-        r#"{"evt.type":"execve","evt.dir":"<","proc.name":"curl","proc.pname":"bash","proc.aname[2]":"sshd","proc.cmdline":"curl -s http://example.com","proc.args":"-s http://example.com","proc.exepath":"/usr/bin/curl","container.id":"3a4b5c6d7e8f","container.image.repository":"alpine"}"#,
-        r#"{"evt.type":"openat","evt.dir":"<","evt.is_open_read":true,"evt.is_open_write":false,"fd.typechar":"f","fd.num":3,"fd.name":"/usr/lib/x86_64-linux-gnu/libc.so.6","proc.name":"ls","proc.pname":"bash","container.id":"host"}"#,
-        r#"{"evt.type":"openat","evt.dir":"<","evt.is_open_read":true,"evt.is_open_write":false,"fd.typechar":"f","fd.num":4,"fd.name":"/etc/passwd","proc.name":"id","proc.pname":"bash","container.id":"host"}"#,
-        r#"{"evt.type":"openat","evt.dir":"<","evt.is_open_read":false,"evt.is_open_write":true,"fd.typechar":"f","fd.num":5,"fd.name":"/var/log/app.log","proc.name":"java","proc.pname":"systemd","container.id":"host"}"#,
-        r#"{"evt.type":"connect","evt.dir":"<","fd.typechar":"4","fd.cip":"10.0.0.5","fd.sip":"93.184.216.34","fd.cport":51234,"fd.sport":443,"proc.name":"curl","container.id":"host"}"#,
-        r#"{"evt.type":"write","evt.dir":"<","fd.typechar":"f","fd.num":1,"fd.name":"/dev/pts/0","proc.name":"bash"}"#,
-        r#"{"evt.type":"close","evt.dir":"<","fd.num":3,"proc.name":"ls"}"#,
-        r#"{"evt.type":"openat","evt.dir":"<","evt.is_open_read":true,"evt.is_open_write":false,"fd.typechar":"f","fd.num":3,"fd.name":"/etc/shadow","fd.directory":"/etc","fd.filename":"shadow","proc.name":"cat","proc.exepath":"/usr/bin/cat","proc.cmdline":"cat /etc/shadow","proc.pname":"bash","proc.aname[2]":"sshd","user.name":"root","user.uid":0,"container.id":"host","evt.arg.flags":"O_RDONLY"}"#,
-        r#"{"evt.type":"read","evt.dir":"<","fd.num":0,"fd.typechar":"f","fd.name":"/dev/pts/0","proc.name":"bash"}"#,
-        r#"{"evt.type":"write","evt.dir":"<","fd.typechar":"4","fd.num":7,"fd.cip":"10.0.0.5","fd.sip":"10.0.0.9","fd.cport":40000,"fd.sport":5432,"proc.name":"postgres"}"#,
-    ];
-    raw.iter().map(|r| Event::from_json_str(r).expect("bench event")).collect()
+    let mut mix = mix::Mix::new(0x5eed);
+    let mut line = String::new();
+    (0..DISTINCT)
+        .map(|_| {
+            line.clear();
+            mix.write_next(&mut line);
+            Event::from_json_str(&line).unwrap_or_else(|e| panic!("bench event {line}: {e}"))
+        })
+        .collect()
 }
 
 fn main() {
@@ -31,42 +33,45 @@ fn main() {
     let loaded = loader::load(&[SourceFile { name: "falco_rules.yaml".into(), text }], &LoadOptions::default());
     assert!(loaded.ok(), "falco_rules.yaml must load: {:?}", loaded.diagnostics.iter().filter(|d| d.is_error()).collect::<Vec<_>>());
     let set = loaded.ruleset;
-    let n_rules = set.rules().len();
     let events = events();
     let mut out = Vec::new();
-    let rounds = 200_000;
     for matching in [Matching::All, Matching::First] {
         let mut matches = 0usize;
-        // Warm-up, then the measured run.
-        for ev in events.iter().cycle().take(100_000) {
-            set.eval(black_box(ev), matching, &mut out);
-            out.clear();
-        }
-        let cpu_start = cpu_seconds();
-        let start = Instant::now();
-        for _ in 0..rounds {
+        let mut run = || {
             for ev in &events {
                 set.eval(black_box(ev), matching, &mut out);
                 matches += out.len();
                 out.clear();
             }
+        };
+        // Warm-up, then the measured runs.
+        for _ in 0..ROUNDS / 10 {
+            run();
         }
-        let secs = start.elapsed().as_secs_f64();
-        let cpu = cpu_seconds().map(|c0| (c0, cpu_start));
-        let total = rounds * events.len();
+        let mut rates: Vec<f64> = (0..RUNS)
+            .map(|_| {
+                let start = cpu_seconds();
+                for _ in 0..ROUNDS {
+                    run();
+                }
+                (ROUNDS * events.len()) as f64 / (cpu_seconds() - start) / 1e6
+            })
+            .collect();
+        rates.sort_by(f64::total_cmp);
         println!(
-            "eval ({matching:?}): {n_rules} rules of falco_rules.yaml, {total} events in {secs:.3} s = {:.2} M events/s ({matches} matches)",
-            total as f64 / secs / 1e6
+            "eval ({matching:?}): {} rules of falco_rules.yaml, {RUNS} runs of {} events: median {:.2} M events per CPU-second (min {:.2}, max {:.2}); {:.1}% of events match",
+            set.rules().len(),
+            ROUNDS * events.len(),
+            rates[RUNS / 2],
+            rates[0],
+            rates[RUNS - 1],
+            100.0 * matches as f64 / ((ROUNDS / 10 + RUNS * ROUNDS) * events.len()) as f64,
         );
-        // The machine may be shared: the figure per second of CPU time of this thread.
-        if let Some((end, Some(begin))) = cpu {
-            println!("  = {:.2} M events per CPU-second of this thread", total as f64 / (end - begin) / 1e6);
-        }
     }
 }
 
 /// CPU time of this thread, from `/proc/thread-self/schedstat` (nanoseconds on the CPU).
-fn cpu_seconds() -> Option<f64> {
-    let s = std::fs::read_to_string("/proc/thread-self/schedstat").ok()?;
-    Some(s.split_whitespace().next()?.parse::<f64>().ok()? / 1e9)
+fn cpu_seconds() -> f64 {
+    let s = std::fs::read_to_string("/proc/thread-self/schedstat").expect("/proc/thread-self/schedstat");
+    s.split_whitespace().next().and_then(|t| t.parse::<f64>().ok()).expect("schedstat run time") / 1e9
 }

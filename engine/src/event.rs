@@ -9,6 +9,7 @@ use crate::eval::typed::{parse_bool, parse_int, parse_ip};
 use crate::fields::{FieldId, FieldType};
 use std::borrow::Cow;
 use std::net::IpAddr;
+use std::sync::OnceLock;
 
 /// A field value as extracted from an event. Borrowed where the source owns the data.
 #[derive(Debug, Clone, PartialEq)]
@@ -32,6 +33,21 @@ pub trait FieldSource {
     /// `fd.name`, `proc.aname` from `proc.aname[N]`, the either-side `fd.*` fields…) are
     /// computed by the evaluator when the source does not have them.
     fn field(&self, field: FieldId, arg: Option<&str>) -> Option<Value<'_>>;
+
+    /// The index of this event's `evt.type` in [`crate::fields::evt_types`], when the source
+    /// knows it without a look-up (a decoded [`Event`] resolves it once, when decoding).
+    /// `None` makes the evaluator read `evt.type` and look the name up.
+    fn evt_type_index(&self) -> Option<u16> {
+        None
+    }
+
+    /// The value of `field[arg]` by reference, for a source that stores [`Value`]s (the
+    /// evaluator then reads it in place instead of through a copy): `Some(None)` when the
+    /// source does not have it. The default, `None`, means "ask [`FieldSource::field`]".
+    fn stored(&self, field: FieldId, arg: Option<&str>) -> Option<Option<&Value<'_>>> {
+        let _ = (field, arg);
+        None
+    }
 }
 
 /// A decoded interchange event, owned and laid out for fast evaluation: a dense table of
@@ -44,6 +60,8 @@ pub struct Event {
     slots: Box<[u16]>,
     values: Vec<Value<'static>>,
     with_arg: Vec<(FieldId, Box<str>, Value<'static>)>,
+    /// The index of the `evt.type` value among the known event types, for rule dispatch.
+    evt_type: Option<u16>,
 }
 
 /// Why an interchange event could not be decoded; names the key at fault.
@@ -66,20 +84,20 @@ impl Default for Event {
 impl Event {
     /// An event on which no field can be extracted.
     pub fn new() -> Self {
-        Event { slots: vec![0; crate::fields::count()].into(), values: Vec::new(), with_arg: Vec::new() }
+        Event { slots: vec![0; crate::fields::count()].into(), values: Vec::new(), with_arg: Vec::new(), evt_type: None }
     }
 
     /// Sets `field` (with optional argument) to `value`, replacing an earlier value.
     pub fn set(&mut self, field: FieldId, arg: Option<&str>, value: Value<'static>) {
         match arg {
-            None => match self.slots[field.index()] {
-                0 => {
-                    self.values.push(value);
-                    // At most one value per catalogue field, so the count fits in u16.
-                    self.slots[field.index()] = self.values.len() as u16;
-                }
-                slot => self.values[slot as usize - 1] = value,
-            },
+            None if field == evt_type_field() => {
+                self.evt_type = match &value {
+                    Value::Str(name) => crate::fields::evt_type_index(name),
+                    _ => None,
+                };
+                self.set_plain(field, value);
+            }
+            None => self.set_plain(field, value),
             Some(a) => {
                 if let Some(slot) = self.with_arg.iter_mut().find(|(f, k, _)| *f == field && &**k == a) {
                     slot.2 = value;
@@ -87,6 +105,29 @@ impl Event {
                     self.with_arg.push((field, a.into(), value));
                 }
             }
+        }
+    }
+
+    fn set_plain(&mut self, field: FieldId, value: Value<'static>) {
+        match self.slots[field.index()] {
+            0 => {
+                self.values.push(value);
+                // At most one value per catalogue field, so the count fits in u16.
+                self.slots[field.index()] = self.values.len() as u16;
+            }
+            slot => self.values[slot as usize - 1] = value,
+        }
+    }
+
+    /// The value of `field[arg]`, if the event has it.
+    #[inline]
+    pub fn get(&self, field: FieldId, arg: Option<&str>) -> Option<&Value<'static>> {
+        match arg {
+            None => match self.slots[field.index()] {
+                0 => None,
+                slot => self.values.get(slot as usize - 1),
+            },
+            Some(a) => self.with_arg.iter().find(|(f, k, _)| *f == field && &**k == a).map(|(_, _, v)| v),
         }
     }
 
@@ -115,6 +156,11 @@ impl Event {
         }
         Ok(ev)
     }
+}
+
+fn evt_type_field() -> FieldId {
+    static ID: OnceLock<FieldId> = OnceLock::new();
+    *ID.get_or_init(|| crate::fields::get("evt.type").expect("evt.type in the catalogue"))
 }
 
 /// `name`, `name[arg]` or the dotted-argument form `evt.arg.flags`.
@@ -236,13 +282,16 @@ impl Value<'_> {
 
 impl FieldSource for Event {
     fn field(&self, field: FieldId, arg: Option<&str>) -> Option<Value<'_>> {
-        match arg {
-            None => match self.slots[field.index()] {
-                0 => None,
-                slot => self.values.get(slot as usize - 1).map(Value::borrowed),
-            },
-            Some(a) => self.with_arg.iter().find(|(f, k, _)| *f == field && &**k == a).map(|(_, _, v)| v.borrowed()),
-        }
+        self.get(field, arg).map(Value::borrowed)
+    }
+
+    #[inline]
+    fn stored(&self, field: FieldId, arg: Option<&str>) -> Option<Option<&Value<'_>>> {
+        Some(self.get(field, arg))
+    }
+
+    fn evt_type_index(&self) -> Option<u16> {
+        self.evt_type
     }
 }
 

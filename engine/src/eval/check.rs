@@ -27,13 +27,13 @@ pub(crate) enum EvtTypeOf {
 }
 
 /// One evaluation: the source and what was already learned about it.
-pub(crate) struct Frame<'a> {
-    pub src: &'a dyn FieldSource,
+pub(crate) struct Frame<'a, S: FieldSource + ?Sized> {
+    pub src: &'a S,
     evt_type: Cell<Option<EvtTypeOf>>,
 }
 
-impl<'a> Frame<'a> {
-    pub(crate) fn new(src: &'a dyn FieldSource, evt_type: Option<EvtTypeOf>) -> Self {
+impl<'a, S: FieldSource + ?Sized> Frame<'a, S> {
+    pub(crate) fn new(src: &'a S, evt_type: Option<EvtTypeOf>) -> Self {
         Frame { src, evt_type: Cell::new(evt_type) }
     }
 
@@ -47,19 +47,8 @@ impl<'a> Frame<'a> {
     }
 }
 
-impl Node {
-    pub(crate) fn eval(&self, f: &Frame<'_>) -> bool {
-        match self {
-            Node::And(items) => items.iter().all(|n| n.eval(f)),
-            Node::Or(items) => items.iter().any(|n| n.eval(f)),
-            Node::Not(n) => !n.eval(f),
-            Node::Check(c) => c.eval(f),
-        }
-    }
-}
-
 /// Where the left-hand side value comes from.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub(crate) enum Lhs {
     Field { id: FieldId, arg: Option<Box<str>> },
     /// An ancestor field without index: the check holds if it holds for any ancestor.
@@ -71,7 +60,7 @@ pub(crate) enum Lhs {
     EvtType { set: EvtTypeSet, negate: bool },
 }
 
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub(crate) enum Test {
     Exists,
     Match(Matcher),
@@ -79,14 +68,14 @@ pub(crate) enum Test {
     Field { op: CmpOp, rhs: TExpr },
 }
 
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub(crate) struct Check {
     pub lhs: Lhs,
     pub test: Test,
 }
 
 impl Check {
-    pub(crate) fn eval(&self, f: &Frame<'_>) -> bool {
+    pub(crate) fn eval<S: FieldSource + ?Sized>(&self, f: &Frame<'_, S>) -> bool {
         let src = f.src;
         match &self.lhs {
             Lhs::EvtType { set, negate } => match f.evt_type() {
@@ -94,10 +83,7 @@ impl Check {
                 EvtTypeOf::Unknown => *negate,
                 EvtTypeOf::Index(i) => set.contains(i) != *negate,
             },
-            Lhs::Field { id, arg } => match derive::extract(src, *id, arg.as_deref()) {
-                Some(v) => self.test_value(src, &v),
-                None => false,
-            },
+            Lhs::Field { id, arg } => derive::test(src, *id, arg.as_deref(), |v| self.test_value(src, v)),
             Lhs::Transformed(t) => match t.eval(src) {
                 Some(v) => self.test_value(src, &v),
                 None => false,
@@ -124,7 +110,7 @@ impl Check {
     }
 
     #[inline(always)]
-    fn test_value(&self, src: &dyn FieldSource, v: &Value<'_>) -> bool {
+    fn test_value<S: FieldSource + ?Sized>(&self, src: &S, v: &Value<'_>) -> bool {
         match &self.test {
             Test::Exists => true,
             Test::Match(m) => m.matches(v),

@@ -27,6 +27,8 @@ struct Known {
     nets: [(FieldId, FieldId); 4],
     syscall_type: FieldId,
     evt_type: FieldId,
+    /// Per field: whether [`derive`] can compute it (so a missing plain field costs one load).
+    derivable: Box<[bool]>,
 }
 
 fn id(name: &str) -> FieldId {
@@ -35,28 +37,38 @@ fn id(name: &str) -> FieldId {
 
 fn known() -> &'static Known {
     static K: OnceLock<Known> = OnceLock::new();
-    K.get_or_init(|| Known {
-        lineages: [
-            ("proc.aname", "proc.name", "proc.pname"),
-            ("proc.apid", "proc.pid", "proc.ppid"),
-            ("proc.aexe", "proc.exe", "proc.pexe"),
-            ("proc.aexepath", "proc.exepath", "proc.pexepath"),
-            ("proc.acmdline", "proc.cmdline", "proc.pcmdline"),
-        ]
-        .into_iter()
-        .map(|(a, o, p)| Lineage { ancestor: id(a), own: id(o), parent: id(p) })
-        .collect(),
-        fd_name: id("fd.name"),
-        fd_directory: id("fd.directory"),
-        fd_filename: id("fd.filename"),
-        nets: [
-            (id("fd.cnet"), id("fd.cip")),
-            (id("fd.snet"), id("fd.sip")),
-            (id("fd.lnet"), id("fd.lip")),
-            (id("fd.rnet"), id("fd.rip")),
-        ],
-        syscall_type: id("syscall.type"),
-        evt_type: id("evt.type"),
+    K.get_or_init(|| {
+        let mut k = Known {
+            lineages: [
+                ("proc.aname", "proc.name", "proc.pname"),
+                ("proc.apid", "proc.pid", "proc.ppid"),
+                ("proc.aexe", "proc.exe", "proc.pexe"),
+                ("proc.aexepath", "proc.exepath", "proc.pexepath"),
+                ("proc.acmdline", "proc.cmdline", "proc.pcmdline"),
+            ]
+            .into_iter()
+            .map(|(a, o, p)| Lineage { ancestor: id(a), own: id(o), parent: id(p) })
+            .collect(),
+            fd_name: id("fd.name"),
+            fd_directory: id("fd.directory"),
+            fd_filename: id("fd.filename"),
+            nets: [
+                (id("fd.cnet"), id("fd.cip")),
+                (id("fd.snet"), id("fd.sip")),
+                (id("fd.lnet"), id("fd.lip")),
+                (id("fd.rnet"), id("fd.rip")),
+            ],
+            syscall_type: id("syscall.type"),
+            evt_type: id("evt.type"),
+            derivable: Box::default(),
+        };
+        let mut derivable = vec![false; fields::count()];
+        let derived = k.lineages.iter().flat_map(|l| [l.ancestor, l.parent]).chain(k.nets.iter().map(|n| n.0));
+        for f in derived.chain([k.fd_directory, k.fd_filename, k.syscall_type]) {
+            derivable[f.index()] = true;
+        }
+        k.derivable = derivable.into();
+        k
     })
 }
 
@@ -65,16 +77,31 @@ pub(crate) fn lineage(field: FieldId) -> Option<&'static Lineage> {
     known().lineages.iter().find(|l| l.ancestor == field)
 }
 
+/// Whether `test` holds for the value of `field[arg]` (false when it cannot be extracted);
+/// reads a stored value in place when the source allows it.
+#[inline]
+pub(crate) fn test<S: FieldSource + ?Sized>(src: &S, field: FieldId, arg: Option<&str>, test: impl FnOnce(&Value<'_>) -> bool) -> bool {
+    match src.stored(field, arg) {
+        Some(Some(v)) => return test(v),
+        Some(None) if !known().derivable[field.index()] => return false,
+        _ => {}
+    }
+    extract(src, field, arg).is_some_and(|v| test(&v))
+}
+
 /// The value of `field[arg]`: from the source, else derived from what the source has.
-pub(crate) fn extract<'a>(src: &'a dyn FieldSource, field: FieldId, arg: Option<&str>) -> Option<Value<'a>> {
+pub(crate) fn extract<'a, S: FieldSource + ?Sized>(src: &'a S, field: FieldId, arg: Option<&str>) -> Option<Value<'a>> {
     if let Some(v) = src.field(field, arg) {
         return Some(v);
+    }
+    if !known().derivable[field.index()] {
+        return None;
     }
     derive(src, field, arg)
 }
 
 #[cold]
-fn derive<'a>(src: &'a dyn FieldSource, field: FieldId, arg: Option<&str>) -> Option<Value<'a>> {
+fn derive<'a, S: FieldSource + ?Sized>(src: &'a S, field: FieldId, arg: Option<&str>) -> Option<Value<'a>> {
     let k = known();
     if let Some(l) = k.lineages.iter().find(|l| l.ancestor == field || l.parent == field) {
         return match (field == l.parent, arg) {
@@ -128,7 +155,7 @@ fn derive<'a>(src: &'a dyn FieldSource, field: FieldId, arg: Option<&str>) -> Op
 /// Calls `f` on every ancestor value (parent first) until it returns true; returns whether it
 /// did. Uses the source's list for the field without index when it has one, else
 /// `field[1]`, `field[2]`… until one is missing.
-pub(crate) fn for_each_ancestor(src: &dyn FieldSource, l: &Lineage, mut f: impl FnMut(&Value<'_>) -> bool) -> bool {
+pub(crate) fn for_each_ancestor<S: FieldSource + ?Sized>(src: &S, l: &Lineage, mut f: impl FnMut(&Value<'_>) -> bool) -> bool {
     if let Some(Value::List(items)) = src.field(l.ancestor, None) {
         return items.iter().any(f);
     }

@@ -9,6 +9,7 @@ mod check;
 pub(crate) mod derive;
 mod evttypes;
 pub(crate) mod glob;
+mod program;
 pub(crate) mod matcher;
 pub(crate) mod pmatch;
 pub(crate) mod transform;
@@ -16,6 +17,7 @@ pub(crate) mod typed;
 
 pub(crate) use check::{Check, Lhs, Node, Test};
 use check::{EvtTypeOf, Frame};
+use program::{Builder, Program};
 pub use evttypes::EvtTypeSet;
 
 use crate::event::{FieldSource, Value};
@@ -27,16 +29,24 @@ use std::sync::OnceLock;
 /// A compiled condition.
 #[derive(Debug)]
 pub struct Filter {
+    /// The compiled tree, kept for lowering into a rule set's shared program.
     root: Node,
+    prog: Program,
+    entry: u32,
 }
 
 impl Filter {
     pub(crate) fn new(root: Node) -> Filter {
-        Filter { root }
+        let mut b = Builder::default();
+        let entry = b.add(&root, None);
+        Filter { root, prog: b.finish(&[&[entry]]), entry }
     }
 
-    pub fn matches(&self, ev: &dyn FieldSource) -> bool {
-        self.root.eval(&Frame::new(ev, None))
+    /// Generic so that a concrete source (an [`crate::event::Event`]) is read without dynamic
+    /// dispatch; `&dyn FieldSource` works too.
+    pub fn matches<S: FieldSource + ?Sized>(&self, ev: &S) -> bool {
+        let frame = Frame::new(ev, None);
+        self.prog.with_memo(|memo| self.prog.run(self.entry, &frame, memo))
     }
 }
 
@@ -57,6 +67,12 @@ pub struct CompiledRule {
 #[derive(Debug, Default)]
 pub struct RuleSet {
     rules: Vec<CompiledRule>,
+    /// Every rule's condition lowered into one program, so that the checks rules share are
+    /// evaluated once per event. Rule `r` starts at `dispatched[r]` for an event of one of its
+    /// types (its `evt.type` checks folded accordingly), at `generic[r]` otherwise.
+    prog: Program,
+    dispatched: Vec<u32>,
+    generic: Vec<u32>,
     /// Per `evt.type` index: the rules that can match it, in load order.
     by_type: Vec<Box<[u32]>>,
 }
@@ -70,7 +86,10 @@ fn evt_type_ids() -> &'static (FieldId, FxHashMap<&'static str, u16>) {
 }
 
 /// The dispatch key of an event: the index of its `evt.type` name.
-pub(crate) fn evt_type_of(ev: &dyn FieldSource) -> EvtTypeOf {
+pub(crate) fn evt_type_of<S: FieldSource + ?Sized>(ev: &S) -> EvtTypeOf {
+    if let Some(i) = ev.evt_type_index() {
+        return EvtTypeOf::Index(i);
+    }
     let (evt_type, index) = evt_type_ids();
     match ev.field(*evt_type, None) {
         Some(Value::Str(name)) => index.get(&*name).map_or(EvtTypeOf::Unknown, |&i| EvtTypeOf::Index(i)),
@@ -84,7 +103,11 @@ impl RuleSet {
         let by_type = (0..fields::evt_types().len() as u16)
             .map(|t| (0..rules.len() as u32).filter(|&r| rules[r as usize].evt_types.contains(t)).collect())
             .collect();
-        RuleSet { rules, by_type }
+        let mut b = Builder::default();
+        let dispatched: Vec<u32> = rules.iter().map(|r| b.add(&r.filter.root, Some(&r.evt_types))).collect();
+        let generic: Vec<u32> = rules.iter().map(|r| b.add(&r.filter.root, None)).collect();
+        let prog = b.finish(&[&dispatched, &generic]);
+        RuleSet { rules, prog, dispatched, generic, by_type }
     }
 
     pub fn rules(&self) -> &[CompiledRule] {
@@ -94,35 +117,38 @@ impl RuleSet {
     /// Pushes to `out` the indices (into [`RuleSet::rules`]) of the rules matching `ev`, in load
     /// order; with [`Matching::First`] at most one. An event without a known `evt.type` meets
     /// every rule (a negated type check can still match it).
-    pub fn eval(&self, ev: &dyn FieldSource, matching: Matching, out: &mut Vec<usize>) {
+    pub fn eval<S: FieldSource + ?Sized>(&self, ev: &S, matching: Matching, out: &mut Vec<usize>) {
         let evt_type = evt_type_of(ev);
         let bucket = match evt_type {
             EvtTypeOf::Index(i) => Some(&self.by_type[i as usize]),
             _ => None,
         };
         let frame = Frame::new(ev, Some(evt_type));
-        let mut run = |r: usize| {
-            if self.rules[r].filter.root.eval(&frame) {
-                out.push(r);
-                return matching == Matching::First;
-            }
-            false
-        };
-        match bucket {
-            Some(rules) => {
-                for &r in rules.iter() {
-                    if run(r as usize) {
-                        return;
+        self.prog.with_memo(|memo| {
+            let entries = if bucket.is_some() { &self.dispatched } else { &self.generic };
+            let mut run = |r: usize| {
+                if self.prog.run(entries[r], &frame, memo) {
+                    out.push(r);
+                    return matching == Matching::First;
+                }
+                false
+            };
+            match bucket {
+                Some(rules) => {
+                    for &r in rules.iter() {
+                        if run(r as usize) {
+                            return;
+                        }
+                    }
+                }
+                None => {
+                    for r in 0..self.rules.len() {
+                        if run(r) {
+                            return;
+                        }
                     }
                 }
             }
-            None => {
-                for r in 0..self.rules.len() {
-                    if run(r) {
-                        return;
-                    }
-                }
-            }
-        }
+        })
     }
 }

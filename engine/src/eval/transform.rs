@@ -65,7 +65,7 @@ fn bytes_value(b: Vec<u8>) -> Value<'static> {
 }
 
 impl TExpr {
-    pub(crate) fn eval<'a>(&self, src: &'a dyn FieldSource) -> Option<Value<'a>> {
+    pub(crate) fn eval<'a, S: FieldSource + ?Sized>(&self, src: &'a S) -> Option<Value<'a>> {
         match self {
             TExpr::Field { id, arg } => derive::extract(src, *id, arg.as_deref()),
             TExpr::Const(s) => Some(Value::Str(Cow::Owned(s.to_string()))),
