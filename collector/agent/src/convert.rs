@@ -158,6 +158,10 @@ impl Converter {
         }
         if let Some(p) = self.table.get_mut(r.h.tgid) {
             p.container = paths.iter().find_map(|path| container::from_cgroup_path(path));
+            if p.container.is_some() {
+                let status = std::fs::read_to_string(format!("/proc/{}/status", r.h.tgid)).unwrap_or_default();
+                p.sys_admin = crate::process::has_sys_admin(&status).or(p.sys_admin);
+            }
         }
     }
 
@@ -233,8 +237,14 @@ impl Converter {
             Some(c) => {
                 o.str("container.id", c.short());
                 o.str("container.type", c.runtime.as_str());
-                if let Some(meta) = self.cri.as_ref().and_then(|r| r.get(&c.full)) {
-                    cri_fields(o, &meta);
+                let meta = self.cri.as_ref().and_then(|r| r.get(&c.full));
+                if let Some(meta) = &meta {
+                    cri_fields(o, meta);
+                }
+                if meta.as_ref().is_none_or(|m| m.privileged.is_none()) {
+                    if let Some(privileged) = p.sys_admin {
+                        o.bool("container.privileged", privileged);
+                    }
                 }
             }
             None => {

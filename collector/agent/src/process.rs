@@ -86,6 +86,10 @@ pub struct Process {
     pub gid: u32,
     pub loginuid: Option<u32>,
     pub container: Option<ContainerId>,
+    /// Whether the process held CAP_SYS_ADMIN when its container was last resolved: how
+    /// `container.privileged` is judged when the runtime gives no metadata (a `--privileged`
+    /// container has every capability; the runtimes' default set lacks CAP_SYS_ADMIN).
+    pub sys_admin: Option<bool>,
     pub fds: HashMap<i64, Fd>,
 }
 
@@ -219,6 +223,7 @@ impl ProcessTable {
                     tty: parent.and_then(|p| p.tty),
                     sid: parent.and_then(|p| p.sid),
                     container: parent.and_then(|p| p.container.clone()),
+                    sys_admin: parent.and_then(|p| p.sys_admin),
                     ..Process::default()
                 }
             });
@@ -327,6 +332,14 @@ fn read_vpid(root: &Path, pid: u32) -> Option<i64> {
 }
 
 /// A process as `/proc/PID` describes it; `None` if it is gone or unreadable.
+/// CAP_SYS_ADMIN in the `CapEff:` line of a `/proc/PID/status` text.
+pub fn has_sys_admin(status: &str) -> Option<bool> {
+    const CAP_SYS_ADMIN: u32 = 21;
+    let hex = status.lines().find_map(|l| l.strip_prefix("CapEff:"))?.trim();
+    let caps = u64::from_str_radix(hex, 16).ok()?;
+    Some(caps & (1 << CAP_SYS_ADMIN) != 0)
+}
+
 fn read_proc(root: &Path, pid: u32, with_fds: bool) -> Option<Process> {
     let dir = root.join(pid.to_string());
     let stat = fs::read_to_string(dir.join("stat")).ok()?;
@@ -370,6 +383,7 @@ fn read_proc(root: &Path, pid: u32, with_fds: bool) -> Option<Process> {
         gid: ids("Gid:").unwrap_or(0),
         loginuid,
         container: fs::read_to_string(dir.join("cgroup")).ok().and_then(|t| container::from_proc_cgroup(&t)),
+        sys_admin: has_sys_admin(&status),
         fds: HashMap::new(),
     };
     if with_fds
@@ -406,6 +420,14 @@ fn read_fd(link: &Path) -> Option<Fd> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn sys_admin_is_read_from_the_effective_set() {
+        // Docker's default set (no CAP_SYS_ADMIN) and a --privileged container's full set.
+        assert_eq!(has_sys_admin("Name:\tsh\nCapEff:\t00000000a80425fb\n"), Some(false));
+        assert_eq!(has_sys_admin("CapEff:\t000001ffffffffff\n"), Some(true));
+        assert_eq!(has_sys_admin("Name:\tsh\n"), None);
+    }
 
     #[test]
     fn normalizes_like_libsinsp() {
