@@ -21,7 +21,11 @@ pub struct NewAlert<'a> {
 }
 
 /// Builds and inserts the alerts; returns them with their ids.
-pub async fn insert(tx: &mut Transaction<'_, Sqlite>, live: &Snapshot, new: &[NewAlert<'_>]) -> Result<Vec<Alert>> {
+pub async fn insert(
+    tx: &mut Transaction<'_, Sqlite>,
+    live: &Snapshot,
+    new: &[NewAlert<'_>],
+) -> Result<Vec<Alert>> {
     let mut out = Vec::with_capacity(new.len());
     for a in new {
         let mut alert = build(a, live.version);
@@ -60,7 +64,11 @@ fn build(a: &NewAlert<'_>, live_version: i64) -> Alert {
         time: time::rfc3339(a.event.time),
         rule: a.rule.name.clone(),
         priority: priority.to_string(),
-        output: format!("{}: {priority} {}", time::clock(a.event.time), a.rule.output.render(ev)),
+        output: format!(
+            "{}: {priority} {}",
+            time::clock(a.event.time),
+            a.rule.output.render(ev)
+        ),
         output_fields,
         source: a.rule.source.clone(),
         tags: a.rule.tags.clone(),
@@ -78,7 +86,8 @@ fn build(a: &NewAlert<'_>, live_version: i64) -> Alert {
 /// After the transaction committed: stream, count, forward.
 pub fn publish(state: &AppState, alerts: Vec<Alert>) {
     for alert in alerts {
-        let priority = rulestudio_engine::rule::Priority::parse(&alert.priority).map_or("unknown", |p| p.as_str());
+        let priority = rulestudio_engine::rule::Priority::parse(&alert.priority)
+            .map_or("unknown", |p| p.as_str());
         state.metrics.alert(&alert.rule, priority);
         let alert = Arc::new(alert);
         // No subscriber is not an error: the alert is stored either way.
@@ -96,7 +105,11 @@ pub fn publish(state: &AppState, alerts: Vec<Alert>) {
 pub const FORWARD_QUEUE: usize = 10_000;
 
 /// POSTs each alert as Falco JSON to `url` (plain HTTP, like falcosidekick's default listener).
-pub async fn forward(url: String, mut rx: mpsc::Receiver<Arc<Alert>>, metrics: Arc<crate::metrics::Metrics>) {
+pub async fn forward(
+    url: String,
+    mut rx: mpsc::Receiver<Arc<Alert>>,
+    metrics: Arc<crate::metrics::Metrics>,
+) {
     use http_body_util::Full;
     use hyper_util::client::legacy::Client;
     use hyper_util::rt::TokioExecutor;

@@ -4,8 +4,8 @@
 use crate::error::{AppError, Result};
 use crate::state::AppState;
 use crate::time::now_ns;
-use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use argon2::Argon2;
+use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use axum::extract::FromRequestParts;
 use axum::http::header::{AUTHORIZATION, COOKIE};
 use axum::http::request::Parts;
@@ -123,9 +123,49 @@ impl FromRequestParts<AppState> for Caller {
             None
         };
         let (user_id, username, role) = row.ok_or(AppError::Unauthorized)?;
-        let role = Role::parse(&role).ok_or_else(|| anyhow::anyhow!("user {username} has unknown role {role}"))?;
-        Ok(Caller { user_id, username, role })
+        let role = Role::parse(&role)
+            .ok_or_else(|| anyhow::anyhow!("user {username} has unknown role {role}"))?;
+        Ok(Caller {
+            user_id,
+            username,
+            role,
+        })
     }
+}
+
+/// Extractors that authenticate the caller and check the role before anything else of the
+/// request is read, so a caller without the role gets 403 whatever the body says.
+macro_rules! role_extractors {
+    ($($(#[$doc:meta])* $name:ident => $access:expr;)*) => {$(
+        $(#[$doc])*
+        pub struct $name(pub Caller);
+
+        impl $name {
+            pub const ACCESS: Access = $access;
+        }
+
+        impl FromRequestParts<AppState> for $name {
+            type Rejection = AppError;
+
+            async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self> {
+                let caller = Caller::from_request_parts(parts, state).await?;
+                caller.require(Self::ACCESS)?;
+                Ok($name(caller))
+            }
+        }
+    )*};
+}
+
+role_extractors! {
+    /// Any signed-in user (not a collector).
+    Viewer => Access::AtLeast(Role::Viewer);
+    /// Authors, reviewers and admins.
+    Author => Access::AtLeast(Role::Author);
+    /// Reviewers and admins.
+    Reviewer => Access::AtLeast(Role::Reviewer);
+    Admin => Access::AtLeast(Role::Admin);
+    /// Collectors, and authors and up.
+    Ingester => Access::Ingest;
 }
 
 fn bearer(parts: &Parts) -> Option<&str> {
@@ -148,7 +188,10 @@ pub fn cookie<'a>(parts: &'a Parts, name: &str) -> Option<&'a str> {
 pub fn new_secret(prefix: &str) -> Result<String> {
     let mut bytes = [0u8; 32];
     getrandom::fill(&mut bytes).map_err(|e| anyhow::anyhow!("no randomness: {e}"))?;
-    Ok(format!("{prefix}{}", base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)))
+    Ok(format!(
+        "{prefix}{}",
+        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
+    ))
 }
 
 pub fn hash_secret(secret: &str) -> Vec<u8> {
@@ -173,7 +216,11 @@ pub async fn hash_password(password: String) -> Result<String> {
 
 pub async fn verify_password(password: String, hash: String) -> Result<bool> {
     let ok = tokio::task::spawn_blocking(move || {
-        PasswordHash::new(&hash).is_ok_and(|h| Argon2::default().verify_password(password.as_bytes(), &h).is_ok())
+        PasswordHash::new(&hash).is_ok_and(|h| {
+            Argon2::default()
+                .verify_password(password.as_bytes(), &h)
+                .is_ok()
+        })
     })
     .await
     .map_err(anyhow::Error::from)?;

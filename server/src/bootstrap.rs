@@ -13,22 +13,28 @@ pub const FALCO_RULES: &str = include_str!("../../engine/data/falco_rules.yaml")
 pub const FALCO_RULES_NAME: &str = "falco_rules.yaml";
 
 pub async fn first_start(db: &SqlitePool, config: &ServeArgs) -> anyhow::Result<()> {
-    let users: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM users").fetch_one(db).await?;
+    let users: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM users")
+        .fetch_one(db)
+        .await?;
     if users == 0 {
         create_admin(db, config).await?;
     }
-    let versions: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM live_versions").fetch_one(db).await?;
+    let versions: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM live_versions")
+        .fetch_one(db)
+        .await?;
     if versions == 0 {
         let mut tx = db.begin().await?;
         sqlx::query("INSERT INTO live_versions (version, promoted_at, promoted_by, note) VALUES (1, ?, 'admin', 'seed: official Falco rules')")
             .bind(now_ns())
             .execute(&mut *tx)
             .await?;
-        sqlx::query("INSERT INTO live_files (version, position, name, content) VALUES (1, 0, ?, ?)")
-            .bind(FALCO_RULES_NAME)
-            .bind(FALCO_RULES)
-            .execute(&mut *tx)
-            .await?;
+        sqlx::query(
+            "INSERT INTO live_files (version, position, name, content) VALUES (1, 0, ?, ?)",
+        )
+        .bind(FALCO_RULES_NAME)
+        .bind(FALCO_RULES)
+        .execute(&mut *tx)
+        .await?;
         tx.commit().await?;
     }
     Ok(())
@@ -36,7 +42,11 @@ pub async fn first_start(db: &SqlitePool, config: &ServeArgs) -> anyhow::Result<
 
 async fn create_admin(db: &SqlitePool, config: &ServeArgs) -> anyhow::Result<()> {
     let password_hash = match &config.admin_password {
-        Some(p) => Some(hash_password(p.clone()).await.map_err(|e| anyhow::anyhow!("{e}"))?),
+        Some(p) => Some(
+            hash_password(p.clone())
+                .await
+                .map_err(|e| anyhow::anyhow!("{e}"))?,
+        ),
         None => None,
     };
     let (token, generated) = match &config.admin_token {
@@ -51,17 +61,22 @@ async fn create_admin(db: &SqlitePool, config: &ServeArgs) -> anyhow::Result<()>
     .bind(now_ns())
     .fetch_one(&mut *tx)
     .await?;
-    sqlx::query("INSERT INTO tokens (user_id, name, token_hash, created_at) VALUES (?, 'initial', ?, ?)")
-        .bind(id)
-        .bind(hash_secret(&token))
-        .bind(now_ns())
-        .execute(&mut *tx)
-        .await?;
+    sqlx::query(
+        "INSERT INTO tokens (user_id, name, token_hash, created_at) VALUES (?, 'initial', ?, ?)",
+    )
+    .bind(id)
+    .bind(hash_secret(&token))
+    .bind(now_ns())
+    .execute(&mut *tx)
+    .await?;
     if generated {
         let file = token_file(&config.db);
         write_private(&file, &token).with_context(|| format!("writing {}", file.display()))?;
         // Printed once: the only other copy is the 0600 file.
-        println!("rulestudio: created user `admin`; API token: {token} (also in {})", file.display());
+        println!(
+            "rulestudio: created user `admin`; API token: {token} (also in {})",
+            file.display()
+        );
     }
     tx.commit().await?;
     Ok(())
@@ -76,6 +91,11 @@ pub fn token_file(db: &Path) -> PathBuf {
 
 fn write_private(path: &Path, secret: &str) -> std::io::Result<()> {
     use std::os::unix::fs::OpenOptionsExt;
-    let mut f = std::fs::OpenOptions::new().write(true).create(true).truncate(true).mode(0o600).open(path)?;
+    let mut f = std::fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .mode(0o600)
+        .open(path)?;
     writeln!(f, "{secret}")
 }

@@ -15,9 +15,14 @@ pub fn compile(condition: &str, context: Option<&Loaded>) -> Result<Filter> {
         Some(filter) if !has_error => Ok(filter),
         _ => {
             let files = [FileText::new(CONDITION_FILE, condition)];
-            let diagnostics: Vec<DiagnosticJson> =
-                compiled.diagnostics.iter().map(|d| DiagnosticJson::from_engine(d, &files)).collect();
-            let first = diagnostics.first().map_or_else(|| "it does not compile".to_string(), |d| d.message.clone());
+            let diagnostics: Vec<DiagnosticJson> = compiled
+                .diagnostics
+                .iter()
+                .map(|d| DiagnosticJson::from_engine(d, &files))
+                .collect();
+            let first = diagnostics
+                .first()
+                .map_or_else(|| "it does not compile".to_string(), |d| d.message.clone());
             Err(AppError::Invalid {
                 code: "invalid_condition",
                 message: format!("the filter is not a valid Falco condition: {first}"),

@@ -17,7 +17,11 @@ pub struct ServeArgs {
     pub listen: SocketAddr,
 
     /// Keep at most this many events (the oldest go first).
-    #[arg(long, env = "RULESTUDIO_RETENTION_EVENTS", default_value_t = 10_000_000)]
+    #[arg(
+        long,
+        env = "RULESTUDIO_RETENTION_EVENTS",
+        default_value_t = 10_000_000
+    )]
     pub retention_events: u64,
 
     /// Drop events and alerts older than this (`7d`, `12h`, …).
@@ -71,7 +75,7 @@ impl From<RuleMatching> for Matching {
 impl ServeArgs {
     /// The defaults with another database file: what tests and benchmarks start from.
     pub fn with_db(db: impl Into<PathBuf>) -> ServeArgs {
-        use clap::{FromArgMatches, Args};
+        use clap::{Args, FromArgMatches};
         let cmd = ServeArgs::augment_args(clap::Command::new("serve").no_binary_name(true));
         let mut args = ServeArgs::from_arg_matches(&cmd.get_matches_from(Vec::<String>::new()))
             .expect("defaults parse");

@@ -1,8 +1,8 @@
 //! The SQLite database: opened in WAL mode, migrated at start, seeded on first start.
 
 use anyhow::Context;
-use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::SqlitePool;
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 use std::path::Path;
 use std::time::Duration;
 
@@ -26,6 +26,9 @@ pub async fn open(path: &Path) -> anyhow::Result<SqlitePool> {
         .connect_with(opts)
         .await
         .with_context(|| format!("opening database {}", path.display()))?;
-    sqlx::migrate!("../migrations").run(&pool).await.context("migrating the database")?;
+    sqlx::migrate!("../migrations")
+        .run(&pool)
+        .await
+        .context("migrating the database")?;
     Ok(pool)
 }

@@ -26,7 +26,11 @@ pub enum AppError {
     InvalidEvent(String),
     /// A condition or rules text that does not load; the diagnostics say where.
     #[error("{message}")]
-    Invalid { code: &'static str, message: String, diagnostics: Vec<DiagnosticJson> },
+    Invalid {
+        code: &'static str,
+        message: String,
+        diagnostics: Vec<DiagnosticJson>,
+    },
     #[error("{0}")]
     Conflict(String),
     /// Well-formed, but the server cannot act on it (e.g. nothing separates the benign matches).
@@ -43,7 +47,9 @@ pub enum AppError {
 impl AppError {
     fn status_and_code(&self) -> (StatusCode, &'static str) {
         match self {
-            AppError::Unauthorized | AppError::BadCredentials => (StatusCode::UNAUTHORIZED, "unauthorized"),
+            AppError::Unauthorized | AppError::BadCredentials => {
+                (StatusCode::UNAUTHORIZED, "unauthorized")
+            }
             AppError::Forbidden(_) => (StatusCode::FORBIDDEN, "forbidden"),
             AppError::NotFound(_) => (StatusCode::NOT_FOUND, "not_found"),
             AppError::BadRequest(_) => (StatusCode::BAD_REQUEST, "bad_request"),
@@ -52,7 +58,9 @@ impl AppError {
             AppError::Conflict(_) => (StatusCode::CONFLICT, "conflict"),
             AppError::Unprocessable(_) => (StatusCode::UNPROCESSABLE_ENTITY, "unprocessable"),
             AppError::PayloadTooLarge => (StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large"),
-            AppError::Db(_) | AppError::Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, "internal"),
+            AppError::Db(_) | AppError::Internal(_) => {
+                (StatusCode::INTERNAL_SERVER_ERROR, "internal")
+            }
         }
     }
 }
@@ -70,7 +78,15 @@ impl IntoResponse for AppError {
             AppError::Invalid { diagnostics, .. } => Some(diagnostics),
             _ => None,
         };
-        (status, axum::Json(ErrorBody { code: code.to_string(), message, diagnostics })).into_response()
+        (
+            status,
+            axum::Json(ErrorBody {
+                code: code.to_string(),
+                message,
+                diagnostics,
+            }),
+        )
+            .into_response()
     }
 }
 

@@ -54,24 +54,41 @@ impl Comp {
 
 /// The best single-field exception for `matches` (fields of each matched event and its verdict).
 pub fn suggest(matches: &[(Map<String, Value>, Verdict)]) -> Result<ExceptionEntry> {
-    let benign: Vec<&Map<String, Value>> =
-        matches.iter().filter(|(_, v)| *v == Verdict::FalsePositive).map(|(m, _)| m).collect();
+    let benign: Vec<&Map<String, Value>> = matches
+        .iter()
+        .filter(|(_, v)| *v == Verdict::FalsePositive)
+        .map(|(m, _)| m)
+        .collect();
     if benign.is_empty() {
         return Err(AppError::Unprocessable(
             "the rule has no benign matches in this window: label some matches benign or add a baseline first".into(),
         ));
     }
-    let others: Vec<&Map<String, Value>> =
-        matches.iter().filter(|(_, v)| *v != Verdict::FalsePositive).map(|(m, _)| m).collect();
+    let others: Vec<&Map<String, Value>> = matches
+        .iter()
+        .filter(|(_, v)| *v != Verdict::FalsePositive)
+        .map(|(m, _)| m)
+        .collect();
     let mut best: Option<(usize, ExceptionEntry)> = None;
     for &(field, comp) in CANDIDATES {
         let value = |m: &Map<String, Value>| m.get(field).filter(|v| !v.is_null()).map(json_text);
-        let keys: BTreeSet<String> = benign.iter().filter_map(|m| value(m)).filter_map(|v| comp.key(&v)).collect();
+        let keys: BTreeSet<String> = benign
+            .iter()
+            .filter_map(|m| value(m))
+            .filter_map(|v| comp.key(&v))
+            .collect();
         let safe: Vec<String> = keys
             .into_iter()
-            .filter(|k| !others.iter().any(|m| value(m).is_some_and(|v| comp.covers(k, &v))))
+            .filter(|k| {
+                !others
+                    .iter()
+                    .any(|m| value(m).is_some_and(|v| comp.covers(k, &v)))
+            })
             .collect();
-        let covered = benign.iter().filter(|m| value(m).is_some_and(|v| safe.iter().any(|k| comp.covers(k, &v)))).count();
+        let covered = benign
+            .iter()
+            .filter(|m| value(m).is_some_and(|v| safe.iter().any(|k| comp.covers(k, &v))))
+            .count();
         let better = match &best {
             None => covered > 0,
             Some((c, e)) => covered > *c || (covered == *c && safe.len() < e.values.len()),
@@ -89,7 +106,11 @@ pub fn suggest(matches: &[(Map<String, Value>, Verdict)]) -> Result<ExceptionEnt
     best.map(|(_, e)| e).ok_or_else(|| {
         AppError::Unprocessable(format!(
             "no single field among {} separates the benign matches from the others",
-            CANDIDATES.iter().map(|(f, _)| *f).collect::<Vec<_>>().join(", ")
+            CANDIDATES
+                .iter()
+                .map(|(f, _)| *f)
+                .collect::<Vec<_>>()
+                .join(", ")
         ))
     })
 }
@@ -101,7 +122,11 @@ pub fn to_yaml(e: &ExceptionEntry, indent: &str) -> String {
         "{indent}- name: {}\n{indent}  fields: [{}]\n{indent}  comps: [{}]\n{indent}  values:\n",
         e.name,
         e.fields.join(", "),
-        e.comps.iter().map(|c| quote(c)).collect::<Vec<_>>().join(", ")
+        e.comps
+            .iter()
+            .map(|c| quote(c))
+            .collect::<Vec<_>>()
+            .join(", ")
     );
     for row in &e.values {
         out.push_str(&format!("{indent}    - [{}]\n", list(row)));
@@ -125,7 +150,10 @@ pub fn apply(rules: &str, rule: &str, e: &ExceptionEntry) -> String {
 }
 
 /// Fields and verdicts of the given matches.
-pub async fn match_fields(db: &sqlx::SqlitePool, verdicts: &[(i64, Verdict)]) -> Result<Vec<(Map<String, Value>, Verdict)>> {
+pub async fn match_fields(
+    db: &sqlx::SqlitePool,
+    verdicts: &[(i64, Verdict)],
+) -> Result<Vec<(Map<String, Value>, Verdict)>> {
     let by_id: std::collections::HashMap<i64, Verdict> = verdicts.iter().copied().collect();
     let mut out = Vec::with_capacity(verdicts.len());
     for chunk in verdicts.chunks(500) {
@@ -151,9 +179,18 @@ mod tests {
     #[test]
     fn picks_the_field_that_separates() {
         let matches = vec![
-            (ev(json!({"proc.name": "backup", "fd.name": "/etc/shadow"})), Verdict::FalsePositive),
-            (ev(json!({"proc.name": "backup", "fd.name": "/etc/passwd"})), Verdict::FalsePositive),
-            (ev(json!({"proc.name": "cat", "fd.name": "/etc/shadow"})), Verdict::Unlabeled),
+            (
+                ev(json!({"proc.name": "backup", "fd.name": "/etc/shadow"})),
+                Verdict::FalsePositive,
+            ),
+            (
+                ev(json!({"proc.name": "backup", "fd.name": "/etc/passwd"})),
+                Verdict::FalsePositive,
+            ),
+            (
+                ev(json!({"proc.name": "cat", "fd.name": "/etc/shadow"})),
+                Verdict::Unlabeled,
+            ),
         ];
         let e = suggest(&matches).unwrap();
         assert_eq!(e.fields, ["proc.name"]);
@@ -168,7 +205,15 @@ mod tests {
 
     #[test]
     fn yaml_quotes_values() {
-        let e = ExceptionEntry { name: "x".into(), fields: vec!["fd.name".into()], comps: vec!["startswith".into()], values: vec![vec!["/a: b/".into()]] };
-        assert_eq!(to_yaml(&e, ""), "- name: x\n  fields: [fd.name]\n  comps: [\"startswith\"]\n  values:\n    - [\"/a: b/\"]\n");
+        let e = ExceptionEntry {
+            name: "x".into(),
+            fields: vec!["fd.name".into()],
+            comps: vec!["startswith".into()],
+            values: vec![vec!["/a: b/".into()]],
+        };
+        assert_eq!(
+            to_yaml(&e, ""),
+            "- name: x\n  fields: [fd.name]\n  comps: [\"startswith\"]\n  values:\n    - [\"/a: b/\"]\n"
+        );
     }
 }

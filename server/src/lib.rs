@@ -50,7 +50,9 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         state.forward = Some(tx);
     }
     tokio::spawn(retention::run(state.clone()));
-    let listener = tokio::net::TcpListener::bind(listen).await.with_context(|| format!("listening on {listen}"))?;
+    let listener = tokio::net::TcpListener::bind(listen)
+        .await
+        .with_context(|| format!("listening on {listen}"))?;
     tracing::info!(%listen, "rulestudio serving");
     axum::serve(listener, app(state))
         .with_graceful_shutdown(async {

@@ -38,12 +38,21 @@ impl Snapshot {
 }
 
 pub fn sources(files: &[RulesFile]) -> Vec<SourceFile> {
-    files.iter().map(|f| SourceFile { name: f.name.clone(), text: f.content.clone() }).collect()
+    files
+        .iter()
+        .map(|f| SourceFile {
+            name: f.name.clone(),
+            text: f.content.clone(),
+        })
+        .collect()
 }
 
 /// One rules file real Falco can load: the files in load order, concatenated.
 pub fn rules_yaml(version: i64, files: &[RulesFile]) -> String {
-    let mut out = format!("# Rulestudio live set, version {version}: {} file(s) in load order.\n", files.len());
+    let mut out = format!(
+        "# Rulestudio live set, version {version}: {} file(s) in load order.\n",
+        files.len()
+    );
     for f in files {
         out.push_str(&format!("\n# ---- {} ----\n", f.name));
         out.push_str(&f.content);
@@ -72,13 +81,23 @@ pub struct Live {
 
 impl Live {
     pub async fn load(db: &SqlitePool) -> anyhow::Result<Live> {
-        let version: i64 = sqlx::query_scalar("SELECT MAX(version) FROM live_versions").fetch_one(db).await?;
-        let snapshot = read_version(db, version).await.map_err(|e| anyhow::anyhow!("live version {version}: {e}"))?;
-        Ok(Live { current: RwLock::new(Arc::new(snapshot)), change: tokio::sync::Mutex::new(()) })
+        let version: i64 = sqlx::query_scalar("SELECT MAX(version) FROM live_versions")
+            .fetch_one(db)
+            .await?;
+        let snapshot = read_version(db, version)
+            .await
+            .map_err(|e| anyhow::anyhow!("live version {version}: {e}"))?;
+        Ok(Live {
+            current: RwLock::new(Arc::new(snapshot)),
+            change: tokio::sync::Mutex::new(()),
+        })
     }
 
     pub fn current(&self) -> Arc<Snapshot> {
-        self.current.read().unwrap_or_else(|p| p.into_inner()).clone()
+        self.current
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
     }
 
     /// Stores `new` as the next version and makes it current. Used by rollback and by the
@@ -106,13 +125,15 @@ impl Live {
             .execute(&mut *tx)
             .await?;
         for (position, f) in new.files.iter().enumerate() {
-            sqlx::query("INSERT INTO live_files (version, position, name, content) VALUES (?, ?, ?, ?)")
-                .bind(version)
-                .bind(position as i64)
-                .bind(&f.name)
-                .bind(&f.content)
-                .execute(&mut *tx)
-                .await?;
+            sqlx::query(
+                "INSERT INTO live_files (version, position, name, content) VALUES (?, ?, ?, ?)",
+            )
+            .bind(version)
+            .bind(position as i64)
+            .bind(&f.name)
+            .bind(&f.content)
+            .execute(&mut *tx)
+            .await?;
         }
         tx.commit().await?;
         let snapshot = Arc::new(Snapshot {
@@ -132,9 +153,10 @@ impl Live {
 /// Loads rules files off the async executor (the official ruleset takes milliseconds).
 pub async fn compile(files: &[RulesFile]) -> Result<Loaded> {
     let sources = sources(files);
-    let loaded = tokio::task::spawn_blocking(move || loader::load(&sources, &LoadOptions::default()))
-        .await
-        .map_err(anyhow::Error::from)?;
+    let loaded =
+        tokio::task::spawn_blocking(move || loader::load(&sources, &LoadOptions::default()))
+            .await
+            .map_err(anyhow::Error::from)?;
     Ok(loaded)
 }
 
@@ -144,17 +166,28 @@ pub async fn read_files(db: &SqlitePool, version: i64) -> Result<Vec<RulesFile>>
             .bind(version)
             .fetch_all(db)
             .await?;
-    Ok(files.into_iter().map(|(name, content)| RulesFile { name, content }).collect())
+    Ok(files
+        .into_iter()
+        .map(|(name, content)| RulesFile { name, content })
+        .collect())
 }
 
 async fn read_version(db: &SqlitePool, version: i64) -> Result<Snapshot> {
-    let (promoted_at, promoted_by, proposal): (i64, String, Option<i64>) =
-        sqlx::query_as("SELECT promoted_at, promoted_by, proposal FROM live_versions WHERE version = ?")
-            .bind(version)
-            .fetch_optional(db)
-            .await?
-            .ok_or_else(|| AppError::NotFound(format!("live version {version} does not exist")))?;
+    let (promoted_at, promoted_by, proposal): (i64, String, Option<i64>) = sqlx::query_as(
+        "SELECT promoted_at, promoted_by, proposal FROM live_versions WHERE version = ?",
+    )
+    .bind(version)
+    .fetch_optional(db)
+    .await?
+    .ok_or_else(|| AppError::NotFound(format!("live version {version} does not exist")))?;
     let files = read_files(db, version).await?;
     let loaded = compile(&files).await?;
-    Ok(Snapshot { version, files, promoted_at, promoted_by, proposal, loaded })
+    Ok(Snapshot {
+        version,
+        files,
+        promoted_at,
+        promoted_by,
+        proposal,
+        loaded,
+    })
 }

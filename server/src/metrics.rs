@@ -37,7 +37,10 @@ impl Metrics {
 
     /// The collector's own cumulative counts: kernel losses and spool overflow.
     pub fn collector(&self, node: &str, lost_kernel: u64, dropped: u64) {
-        let mut c = self.collector_drops.lock().unwrap_or_else(|p| p.into_inner());
+        let mut c = self
+            .collector_drops
+            .lock()
+            .unwrap_or_else(|p| p.into_inner());
         c.insert(node.to_string(), (lost_kernel, dropped));
     }
 
@@ -56,24 +59,67 @@ impl Metrics {
     pub fn render(&self) -> String {
         let mut out = String::new();
         let counter = |out: &mut String, name: &str, help: &str, v: u64| {
-            let _ = write!(out, "# HELP {name} {help}\n# TYPE {name} counter\n{name} {v}\n");
+            let _ = write!(
+                out,
+                "# HELP {name} {help}\n# TYPE {name} counter\n{name} {v}\n"
+            );
         };
-        counter(&mut out, "rulestudio_events_ingested_total", "Events stored.", self.events_ingested.load(Relaxed));
-        counter(&mut out, "rulestudio_events_rejected_total", "Events of batches refused as invalid.", self.events_rejected.load(Relaxed));
-        counter(&mut out, "rulestudio_batches_duplicate_total", "Batches acknowledged without storing because they were seen before.", self.batches_duplicate.load(Relaxed));
-        counter(&mut out, "rulestudio_alerts_forward_failed_total", "Alerts that could not be forwarded to --forward-url.", self.alerts_forward_failed.load(Relaxed));
-        counter(&mut out, "rulestudio_alerts_stream_lagged_total", "Alerts skipped for SSE clients that read too slowly.", self.alerts_stream_lagged.load(Relaxed));
+        counter(
+            &mut out,
+            "rulestudio_events_ingested_total",
+            "Events stored.",
+            self.events_ingested.load(Relaxed),
+        );
+        counter(
+            &mut out,
+            "rulestudio_events_rejected_total",
+            "Events of batches refused as invalid.",
+            self.events_rejected.load(Relaxed),
+        );
+        counter(
+            &mut out,
+            "rulestudio_batches_duplicate_total",
+            "Batches acknowledged without storing because they were seen before.",
+            self.batches_duplicate.load(Relaxed),
+        );
+        counter(
+            &mut out,
+            "rulestudio_alerts_forward_failed_total",
+            "Alerts that could not be forwarded to --forward-url.",
+            self.alerts_forward_failed.load(Relaxed),
+        );
+        counter(
+            &mut out,
+            "rulestudio_alerts_stream_lagged_total",
+            "Alerts skipped for SSE clients that read too slowly.",
+            self.alerts_stream_lagged.load(Relaxed),
+        );
 
         out.push_str("# HELP rulestudio_collector_dropped_total Events a collector lost, by node and reason.\n# TYPE rulestudio_collector_dropped_total counter\n");
-        for (node, (lost, dropped)) in self.collector_drops.lock().unwrap_or_else(|p| p.into_inner()).iter() {
+        for (node, (lost, dropped)) in self
+            .collector_drops
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .iter()
+        {
             let node = escape(node);
-            let _ = writeln!(out, "rulestudio_collector_dropped_total{{node=\"{node}\",reason=\"kernel\"}} {lost}");
-            let _ = writeln!(out, "rulestudio_collector_dropped_total{{node=\"{node}\",reason=\"spool_full\"}} {dropped}");
+            let _ = writeln!(
+                out,
+                "rulestudio_collector_dropped_total{{node=\"{node}\",reason=\"kernel\"}} {lost}"
+            );
+            let _ = writeln!(
+                out,
+                "rulestudio_collector_dropped_total{{node=\"{node}\",reason=\"spool_full\"}} {dropped}"
+            );
         }
 
         out.push_str("# HELP rulestudio_alerts_total Alerts raised by the live set.\n# TYPE rulestudio_alerts_total counter\n");
         for ((rule, priority), n) in self.alerts.lock().unwrap_or_else(|p| p.into_inner()).iter() {
-            let _ = writeln!(out, "rulestudio_alerts_total{{rule=\"{}\",priority=\"{priority}\"}} {n}", escape(rule));
+            let _ = writeln!(
+                out,
+                "rulestudio_alerts_total{{rule=\"{}\",priority=\"{priority}\"}} {n}",
+                escape(rule)
+            );
         }
 
         let h = self.preview.lock().unwrap_or_else(|p| p.into_inner());
@@ -81,7 +127,11 @@ impl Metrics {
         for (n, le) in h.buckets.iter().zip(PREVIEW_BUCKETS) {
             let _ = writeln!(out, "rulestudio_preview_seconds_bucket{{le=\"{le}\"}} {n}");
         }
-        let _ = writeln!(out, "rulestudio_preview_seconds_bucket{{le=\"+Inf\"}} {}", h.count);
+        let _ = writeln!(
+            out,
+            "rulestudio_preview_seconds_bucket{{le=\"+Inf\"}} {}",
+            h.count
+        );
         let _ = writeln!(out, "rulestudio_preview_seconds_sum {}", h.sum);
         let _ = writeln!(out, "rulestudio_preview_seconds_count {}", h.count);
         out
@@ -90,5 +140,7 @@ impl Metrics {
 
 /// Label values escape backslash, quote and newline.
 fn escape(s: &str) -> String {
-    s.replace('\\', "\\\\").replace('"', "\\\"").replace('\n', "\\n")
+    s.replace('\\', "\\\\")
+        .replace('"', "\\\"")
+        .replace('\n', "\\n")
 }

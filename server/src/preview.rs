@@ -44,10 +44,16 @@ pub fn load_draft(text: &str, base: Base, live: &Snapshot) -> Draft {
         Base::Live => live.files.clone(),
         Base::None => Vec::new(),
     };
-    files.push(RulesFile { name: DRAFT_FILE.into(), content: text.into() });
+    files.push(RulesFile {
+        name: DRAFT_FILE.into(),
+        content: text.into(),
+    });
     let sources = live::sources(&files);
     let loaded = loader::load(&sources, &LoadOptions::default());
-    let texts: Vec<FileText> = files.iter().map(|f| FileText::new(&f.name, &f.content)).collect();
+    let texts: Vec<FileText> = files
+        .iter()
+        .map(|f| FileText::new(&f.name, &f.content))
+        .collect();
     let draft_id = (files.len() - 1) as u32;
     let diagnostics = loaded
         .diagnostics
@@ -64,20 +70,40 @@ pub fn load_draft(text: &str, base: Base, live: &Snapshot) -> Draft {
         .filter(|(_, r)| names.contains(&r.name))
         .map(|(i, _)| i)
         .collect();
-    Draft { loaded, diagnostics, rules }
+    Draft {
+        loaded,
+        diagnostics,
+        rules,
+    }
 }
 
 /// The names of the rules the draft's items define, append to or override, in file order.
 fn draft_rule_names(text: &str) -> BTreeSet<String> {
-    let alone = loader::load(&[SourceFile { name: DRAFT_FILE.into(), text: text.into() }], &LoadOptions::default());
-    alone.rules.iter().map(|r| r.name.clone()).chain(rule_item_names(text)).collect()
+    let alone = loader::load(
+        &[SourceFile {
+            name: DRAFT_FILE.into(),
+            text: text.into(),
+        }],
+        &LoadOptions::default(),
+    );
+    alone
+        .rules
+        .iter()
+        .map(|r| r.name.clone())
+        .chain(rule_item_names(text))
+        .collect()
 }
 
 /// `- rule: NAME` items, so that a draft that only appends to a live rule (which does not load
 /// on its own) still names it.
 fn rule_item_names(text: &str) -> impl Iterator<Item = String> + '_ {
     text.lines().filter_map(|l| {
-        let name = l.trim_start().strip_prefix('-')?.trim_start().strip_prefix("rule:")?.trim();
+        let name = l
+            .trim_start()
+            .strip_prefix('-')?
+            .trim_start()
+            .strip_prefix("rule:")?
+            .trim();
         let name = name.trim_matches(|c| c == '"' || c == '\'');
         (!name.is_empty()).then(|| name.to_string())
     })
@@ -97,20 +123,36 @@ pub async fn resolve_window(db: &SqlitePool, window: Option<&Window>) -> Result<
         Some(Window::LastEvents { last_events }) => (Some(*last_events), None, None),
         Some(Window::Range { since, until }) => (
             None,
-            since.as_ref().map(|t| time::parse("since", t)).transpose()?,
-            until.as_ref().map(|t| time::parse("until", t)).transpose()?,
+            since
+                .as_ref()
+                .map(|t| time::parse("since", t))
+                .transpose()?,
+            until
+                .as_ref()
+                .map(|t| time::parse("until", t))
+                .transpose()?,
         ),
     };
     let min_id = match last {
-        Some(0) => return Err(AppError::BadRequest("`last_events` must be at least 1".into())),
-        Some(n) => sqlx::query_scalar::<_, i64>("SELECT id FROM events ORDER BY id DESC LIMIT 1 OFFSET ?")
-            .bind(i64::try_from(n - 1).unwrap_or(i64::MAX))
-            .fetch_optional(db)
-            .await?
-            .unwrap_or(0),
+        Some(0) => {
+            return Err(AppError::BadRequest(
+                "`last_events` must be at least 1".into(),
+            ));
+        }
+        Some(n) => {
+            sqlx::query_scalar::<_, i64>("SELECT id FROM events ORDER BY id DESC LIMIT 1 OFFSET ?")
+                .bind(i64::try_from(n - 1).unwrap_or(i64::MAX))
+                .fetch_optional(db)
+                .await?
+                .unwrap_or(0)
+        }
         None => 0,
     };
-    Ok(Range { min_id, since: since.unwrap_or(0), until: until.unwrap_or(i64::MAX) })
+    Ok(Range {
+        min_id,
+        since: since.unwrap_or(0),
+        until: until.unwrap_or(i64::MAX),
+    })
 }
 
 /// A rule to evaluate during the scan, with the matches found.
@@ -136,16 +178,23 @@ pub struct Truth {
 impl Truth {
     pub async fn load(db: &SqlitePool, range: Range) -> Result<Truth> {
         let rows: Vec<(i64, String, String)> =
-            sqlx::query_as("SELECT event_id, rule, label FROM labels WHERE event_id >= ?").bind(range.min_id).fetch_all(db).await?;
+            sqlx::query_as("SELECT event_id, rule, label FROM labels WHERE event_id >= ?")
+                .bind(range.min_id)
+                .fetch_all(db)
+                .await?;
         let mut labels: HashMap<i64, Vec<(String, bool)>> = HashMap::new();
         for (id, rule, label) in rows {
-            labels.entry(id).or_default().push((rule, label == "malicious"));
+            labels
+                .entry(id)
+                .or_default()
+                .push((rule, label == "malicious"));
         }
-        let baselines = sqlx::query_as("SELECT since, until FROM baselines WHERE until > ? AND since < ?")
-            .bind(range.since)
-            .bind(range.until)
-            .fetch_all(db)
-            .await?;
+        let baselines =
+            sqlx::query_as("SELECT since, until FROM baselines WHERE until > ? AND since < ?")
+                .bind(range.since)
+                .bind(range.until)
+                .fetch_all(db)
+                .await?;
         Ok(Truth { labels, baselines })
     }
 
@@ -154,18 +203,31 @@ impl Truth {
     fn classify(&self, rule: &str, hit: Hit) -> Verdict {
         let labels = self.labels.get(&hit.id);
         let label = labels
-            .and_then(|ls| ls.iter().find(|(r, _)| r == rule).or_else(|| ls.iter().find(|(r, _)| r.is_empty())))
+            .and_then(|ls| {
+                ls.iter()
+                    .find(|(r, _)| r == rule)
+                    .or_else(|| ls.iter().find(|(r, _)| r.is_empty()))
+            })
             .map(|(_, malicious)| *malicious);
         match label {
             Some(true) => Verdict::TruePositive,
             Some(false) => Verdict::FalsePositive,
-            None if self.baselines.iter().any(|&(s, u)| s <= hit.time && hit.time < u) => Verdict::FalsePositive,
+            None if self
+                .baselines
+                .iter()
+                .any(|&(s, u)| s <= hit.time && hit.time < u) =>
+            {
+                Verdict::FalsePositive
+            }
             None => Verdict::Unlabeled,
         }
     }
 
     fn counts(&self, rule: &str, hits: &[Hit], matched: u64) -> Counts {
-        let mut c = Counts { matched, ..Counts::default() };
+        let mut c = Counts {
+            matched,
+            ..Counts::default()
+        };
         for &h in hits {
             match self.classify(rule, h) {
                 Verdict::TruePositive => c.true_positives += 1,
@@ -192,7 +254,10 @@ fn evt_type_clause(types: &EvtTypeSet) -> (String, Vec<&'static str>) {
     }
     let names = types.names();
     let marks = vec!["?"; names.len()].join(",");
-    (format!(" AND (evt_type IN ({marks}) OR evt_type IS NULL)"), names)
+    (
+        format!(" AND (evt_type IN ({marks}) OR evt_type IS NULL)"),
+        names,
+    )
 }
 
 /// One pass over the window: every probe is evaluated on every event it could match.
@@ -206,8 +271,13 @@ async fn scan(db: &SqlitePool, range: Range, probes: &mut [Probe<'_>]) -> Result
         return Ok(0);
     }
     let (clause, names) = evt_type_clause(&types);
-    let sql = format!("SELECT id, time, fields FROM events WHERE id >= ? AND time >= ? AND time < ?{clause}");
-    let mut q = sqlx::query_as::<_, (i64, i64, String)>(AssertSqlSafe(sql)).bind(range.min_id).bind(range.since).bind(range.until);
+    let sql = format!(
+        "SELECT id, time, fields FROM events WHERE id >= ? AND time >= ? AND time < ?{clause}"
+    );
+    let mut q = sqlx::query_as::<_, (i64, i64, String)>(AssertSqlSafe(sql))
+        .bind(range.min_id)
+        .bind(range.since)
+        .bind(range.until);
     for n in names {
         q = q.bind(n);
     }
@@ -217,7 +287,9 @@ async fn scan(db: &SqlitePool, range: Range, probes: &mut [Probe<'_>]) -> Result
         read += 1;
         // Rows are valid events (validated at ingest); one that no longer decodes (a field table
         // change) cannot match and is skipped rather than failing the preview.
-        let Ok(ev) = Event::from_json_str(&fields) else { continue };
+        let Ok(ev) = Event::from_json_str(&fields) else {
+            continue;
+        };
         for p in probes.iter_mut() {
             if p.rule.filter.matches(&ev) {
                 p.count += 1;
@@ -232,12 +304,13 @@ async fn scan(db: &SqlitePool, range: Range, probes: &mut [Probe<'_>]) -> Result
 
 /// Window size: how many stored events the preview covers.
 async fn window_size(db: &SqlitePool, range: Range) -> Result<u64> {
-    let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM events WHERE id >= ? AND time >= ? AND time < ?")
-        .bind(range.min_id)
-        .bind(range.since)
-        .bind(range.until)
-        .fetch_one(db)
-        .await?;
+    let n: i64 =
+        sqlx::query_scalar("SELECT COUNT(*) FROM events WHERE id >= ? AND time >= ? AND time < ?")
+            .bind(range.min_id)
+            .bind(range.since)
+            .bind(range.until)
+            .fetch_one(db)
+            .await?;
     Ok(n as u64)
 }
 
@@ -252,7 +325,13 @@ pub struct Outcome {
 }
 
 /// Runs the preview of `draft.rules` (and of their live namesakes) over `range`.
-pub async fn run(db: &SqlitePool, draft: &Draft, live: &Snapshot, range: Range, opts: Options<'_>) -> Result<Outcome> {
+pub async fn run(
+    db: &SqlitePool,
+    draft: &Draft,
+    live: &Snapshot,
+    range: Range,
+    opts: Options<'_>,
+) -> Result<Outcome> {
     let draft_rules = draft.loaded.ruleset.rules();
     let live_rules = live.loaded.ruleset.rules();
     let mut probes: Vec<Probe> = Vec::new();
@@ -260,9 +339,17 @@ pub async fn run(db: &SqlitePool, draft: &Draft, live: &Snapshot, range: Range, 
     for &i in &draft.rules {
         let rule = &draft_rules[i];
         let mine = probes.len();
-        probes.push(Probe { rule, matched: Vec::new(), count: 0 });
+        probes.push(Probe {
+            rule,
+            matched: Vec::new(),
+            count: 0,
+        });
         let theirs = live_rules.iter().find(|r| r.name == rule.name).map(|r| {
-            probes.push(Probe { rule: r, matched: Vec::new(), count: 0 });
+            probes.push(Probe {
+                rule: r,
+                matched: Vec::new(),
+                count: 0,
+            });
             probes.len() - 1
         });
         pairs.push((i, mine, theirs));
@@ -279,7 +366,11 @@ pub async fn run(db: &SqlitePool, draft: &Draft, live: &Snapshot, range: Range, 
             Some(t) => {
                 let live_ids: BTreeSet<i64> = probes[t].matched.iter().map(|h| h.id).collect();
                 let mine_ids: BTreeSet<i64> = p.matched.iter().map(|h| h.id).collect();
-                (probes[t].count, mine_ids.difference(&live_ids).count() as u64, live_ids.difference(&mine_ids).count() as u64)
+                (
+                    probes[t].count,
+                    mine_ids.difference(&live_ids).count() as u64,
+                    live_ids.difference(&mine_ids).count() as u64,
+                )
             }
             None => (0, p.count, 0),
         };
@@ -299,7 +390,10 @@ pub async fn run(db: &SqlitePool, draft: &Draft, live: &Snapshot, range: Range, 
             groups: details.groups,
         });
     }
-    Ok(Outcome { scanned, rules: out })
+    Ok(Outcome {
+        scanned,
+        rules: out,
+    })
 }
 
 struct Details {
@@ -310,10 +404,21 @@ struct Details {
 
 /// Reads the matched events again (by id) for what needs all their fields: samples, groups
 /// and shadowing (which rule fires first under `first` matching).
-async fn details(db: &SqlitePool, loaded: &Loaded, index: usize, hits: &[Hit], samples: usize, group_by: &[String]) -> Result<Details> {
+async fn details(
+    db: &SqlitePool,
+    loaded: &Loaded,
+    index: usize,
+    hits: &[Hit],
+    samples: usize,
+    group_by: &[String],
+) -> Result<Details> {
     let rules = loaded.ruleset.rules();
     let rule = &rules[index];
-    let mut out = Details { samples: Vec::new(), groups: Vec::new(), shadowed_by: Vec::new() };
+    let mut out = Details {
+        samples: Vec::new(),
+        groups: Vec::new(),
+        shadowed_by: Vec::new(),
+    };
     let mut groups: HashMap<String, u64> = HashMap::new();
     let mut shadows = BTreeSet::new();
     let mut first = Vec::new();
@@ -321,8 +426,13 @@ async fn details(db: &SqlitePool, loaded: &Loaded, index: usize, hits: &[Hit], s
     for chunk in hits.iter().rev().collect::<Vec<_>>().chunks(500) {
         let ids: Vec<i64> = chunk.iter().map(|h| h.id).collect();
         for (id, time, text) in fetch_events(db, &ids).await? {
-            let Ok(map) = serde_json::from_str::<serde_json::Map<String, serde_json::Value>>(&text) else { continue };
-            let Ok(ev) = Event::from_map(&map) else { continue };
+            let Ok(map) = serde_json::from_str::<serde_json::Map<String, serde_json::Value>>(&text)
+            else {
+                continue;
+            };
+            let Ok(ev) = Event::from_map(&map) else {
+                continue;
+            };
             first.clear();
             loaded.ruleset.eval(&ev, Matching::First, &mut first);
             if let Some(&f) = first.first()
@@ -339,12 +449,20 @@ async fn details(db: &SqlitePool, loaded: &Loaded, index: usize, hits: &[Hit], s
                 *groups.entry(key).or_default() += 1;
             }
             if out.samples.len() < samples {
-                out.samples.push(Sample { event_id: id, time, output: rule.output.render(&ev), fields: map });
+                out.samples.push(Sample {
+                    event_id: id,
+                    time,
+                    output: rule.output.render(&ev),
+                    fields: map,
+                });
             }
         }
     }
     out.samples.sort_by_key(|s| std::cmp::Reverse(s.event_id));
-    let mut groups: Vec<Group> = groups.into_iter().map(|(key, count)| Group { key, count }).collect();
+    let mut groups: Vec<Group> = groups
+        .into_iter()
+        .map(|(key, count)| Group { key, count })
+        .collect();
     groups.sort_by(|a, b| b.count.cmp(&a.count).then_with(|| a.key.cmp(&b.key)));
     groups.truncate(MAX_GROUPS);
     out.groups = groups;
@@ -356,7 +474,10 @@ pub async fn fetch_events(db: &SqlitePool, ids: &[i64]) -> Result<Vec<(i64, i64,
     if ids.is_empty() {
         return Ok(Vec::new());
     }
-    let sql = format!("SELECT id, time, fields FROM events WHERE id IN ({})", vec!["?"; ids.len()].join(","));
+    let sql = format!(
+        "SELECT id, time, fields FROM events WHERE id IN ({})",
+        vec!["?"; ids.len()].join(",")
+    );
     let mut q = sqlx::query_as(AssertSqlSafe(sql));
     for id in ids {
         q = q.bind(id);
@@ -373,7 +494,10 @@ pub fn json_text(v: &serde_json::Value) -> String {
 
 /// Matches over time: equal buckets between the first and last match.
 fn histogram(hits: &[Hit], range: Range) -> Vec<Bucket> {
-    let (Some(lo), Some(hi)) = (hits.iter().map(|h| h.time).min(), hits.iter().map(|h| h.time).max()) else {
+    let (Some(lo), Some(hi)) = (
+        hits.iter().map(|h| h.time).min(),
+        hits.iter().map(|h| h.time).max(),
+    ) else {
         return Vec::new();
     };
     let lo = lo.max(range.since);
@@ -382,7 +506,14 @@ fn histogram(hits: &[Hit], range: Range) -> Vec<Bucket> {
     for h in hits {
         counts[((h.time - lo) / width) as usize] += 1;
     }
-    counts.into_iter().enumerate().map(|(i, count)| Bucket { t: lo + i as i64 * width, count }).collect()
+    counts
+        .into_iter()
+        .enumerate()
+        .map(|(i, count)| Bucket {
+            t: lo + i as i64 * width,
+            count,
+        })
+        .collect()
 }
 
 /// The matches of one rule with their verdicts, and the counts: for suggest-exception.
@@ -392,9 +523,17 @@ pub async fn classified_matches(
     range: Range,
     truth: &Truth,
 ) -> Result<(Counts, Vec<(i64, Verdict)>)> {
-    let mut probes = [Probe { rule, matched: Vec::new(), count: 0 }];
+    let mut probes = [Probe {
+        rule,
+        matched: Vec::new(),
+        count: 0,
+    }];
     scan(db, range, &mut probes).await?;
     let [p] = probes;
-    let verdicts = p.matched.iter().map(|&h| (h.id, truth.classify(&rule.name, h))).collect();
+    let verdicts = p
+        .matched
+        .iter()
+        .map(|&h| (h.id, truth.classify(&rule.name, h)))
+        .collect();
     Ok((truth.counts(&rule.name, &p.matched, p.count), verdicts))
 }

@@ -21,7 +21,9 @@ pub async fn run(state: AppState) {
 /// One retention pass; returns how many events were deleted.
 pub async fn enforce(state: &AppState) -> Result<u64, sqlx::Error> {
     let cutoff = now_ns() - state.config.retention_age.as_nanos().min(i64::MAX as u128) as i64;
-    let max_id: Option<i64> = sqlx::query_scalar("SELECT MAX(id) FROM events").fetch_one(&state.db).await?;
+    let max_id: Option<i64> = sqlx::query_scalar("SELECT MAX(id) FROM events")
+        .fetch_one(&state.db)
+        .await?;
     let Some(max_id) = max_id else { return Ok(0) };
     let keep_from = max_id - state.config.retention_events.min(i64::MAX as u64) as i64;
     let mut deleted = 0;
@@ -41,8 +43,13 @@ pub async fn enforce(state: &AppState) -> Result<u64, sqlx::Error> {
         }
     }
     if deleted > 0 {
-        sqlx::query("DELETE FROM labels WHERE event_id NOT IN (SELECT id FROM events)").execute(&state.db).await?;
-        sqlx::query("DELETE FROM alerts WHERE time < ?").bind(cutoff).execute(&state.db).await?;
+        sqlx::query("DELETE FROM labels WHERE event_id NOT IN (SELECT id FROM events)")
+            .execute(&state.db)
+            .await?;
+        sqlx::query("DELETE FROM alerts WHERE time < ?")
+            .bind(cutoff)
+            .execute(&state.db)
+            .await?;
         tracing::info!(deleted, "retention removed old events");
     }
     Ok(deleted)

@@ -5,7 +5,9 @@ use rulestudio_api::time::Timestamp;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 pub fn now_ns() -> i64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_nanos() as i64)
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos() as i64)
 }
 
 /// Accepts nanoseconds, RFC 3339, or a relative `-1h` / `-30m` from now.
@@ -27,6 +29,11 @@ pub fn parse_query(what: &str, s: &str) -> Result<i64, AppError> {
         Ok(n) => Ok(n),
         Err(_) => parse(what, &Timestamp::Text(s.to_string())),
     }
+}
+
+/// An optional query parameter (`since=`, `until=`).
+pub fn parse_query_opt(what: &str, s: Option<&str>) -> Result<Option<i64>, AppError> {
+    s.map(|s| parse_query(what, s)).transpose()
 }
 
 fn parse_text(s: &str) -> Option<i64> {
@@ -52,7 +59,13 @@ pub fn clock(ns: i64) -> String {
     let ns = ns.max(0);
     let secs = ns / 1_000_000_000;
     let day = secs % 86_400;
-    format!("{:02}:{:02}:{:02}.{:09}", day / 3600, day / 60 % 60, day % 60, ns % 1_000_000_000)
+    format!(
+        "{:02}:{:02}:{:02}.{:09}",
+        day / 3600,
+        day / 60 % 60,
+        day % 60,
+        ns % 1_000_000_000
+    )
 }
 
 #[cfg(test)]
@@ -61,8 +74,14 @@ mod tests {
 
     #[test]
     fn parses_the_three_spellings() {
-        assert_eq!(parse_query("since", "1700000000000000000").unwrap(), 1_700_000_000_000_000_000);
-        assert_eq!(parse_query("since", "2023-11-14T22:13:20Z").unwrap(), 1_700_000_000_000_000_000);
+        assert_eq!(
+            parse_query("since", "1700000000000000000").unwrap(),
+            1_700_000_000_000_000_000
+        );
+        assert_eq!(
+            parse_query("since", "2023-11-14T22:13:20Z").unwrap(),
+            1_700_000_000_000_000_000
+        );
         let ago = parse_query("since", "-1h").unwrap();
         assert!((now_ns() - ago - 3_600_000_000_000).abs() < 5_000_000_000);
         assert!(parse_query("since", "yesterday").is_err());
@@ -70,7 +89,10 @@ mod tests {
 
     #[test]
     fn formats_like_falco() {
-        assert_eq!(rfc3339(1_700_000_000_123_456_789), "2023-11-14T22:13:20.123456789Z");
+        assert_eq!(
+            rfc3339(1_700_000_000_123_456_789),
+            "2023-11-14T22:13:20.123456789Z"
+        );
         assert_eq!(clock(1_700_000_000_123_456_789), "22:13:20.123456789");
     }
 }

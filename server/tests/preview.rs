@@ -13,15 +13,30 @@ const RULE: &str = "Read file below etc";
 
 /// What `rulestudio eval` reports: the events of the file each rule matches.
 fn eval_matches(rules: &str, rule_name: &str) -> u64 {
-    let loaded = loader::load(&[SourceFile { name: "draft.yaml".into(), text: rules.into() }], &LoadOptions::default());
+    let loaded = loader::load(
+        &[SourceFile {
+            name: "draft.yaml".into(),
+            text: rules.into(),
+        }],
+        &LoadOptions::default(),
+    );
     assert!(loaded.ok(), "{:?}", loaded.diagnostics);
-    let index = loaded.ruleset.rules().iter().position(|r| r.name == rule_name).unwrap();
+    let index = loaded
+        .ruleset
+        .rules()
+        .iter()
+        .position(|r| r.name == rule_name)
+        .unwrap();
     let mut hits = Vec::new();
     EVENTS
         .lines()
         .filter(|line| {
             hits.clear();
-            loaded.ruleset.eval(&Event::from_json_str(line).unwrap(), Matching::All, &mut hits);
+            loaded.ruleset.eval(
+                &Event::from_json_str(line).unwrap(),
+                Matching::All,
+                &mut hits,
+            );
             hits.contains(&index)
         })
         .count() as u64
@@ -38,14 +53,36 @@ async fn preview_counts_equal_eval_on_the_same_events() {
     assert_eq!(expected, 36);
     assert_eq!(r["matched"], expected);
     assert_eq!(r["unlabeled"], expected);
-    assert_eq!((r["false_positives"].as_u64(), r["true_positives"].as_u64()), (Some(0), Some(0)));
-    assert_eq!((r["live_matched"].as_u64(), r["added"].as_u64(), r["removed"].as_u64()), (Some(0), Some(36), Some(0)));
+    assert_eq!(
+        (r["false_positives"].as_u64(), r["true_positives"].as_u64()),
+        (Some(0), Some(0))
+    );
+    assert_eq!(
+        (
+            r["live_matched"].as_u64(),
+            r["added"].as_u64(),
+            r["removed"].as_u64()
+        ),
+        (Some(0), Some(36), Some(0))
+    );
     assert_eq!(p["scanned"], 72);
     assert_eq!(p["diagnostics"], json!([]));
     let samples = r["samples"].as_array().unwrap();
     assert_eq!(samples.len(), 20);
-    assert!(samples[0]["output"].as_str().unwrap().contains(" read /etc/"), "{}", samples[0]);
-    let histogram: u64 = r["histogram"].as_array().unwrap().iter().map(|b| b["count"].as_u64().unwrap()).sum();
+    assert!(
+        samples[0]["output"]
+            .as_str()
+            .unwrap()
+            .contains(" read /etc/"),
+        "{}",
+        samples[0]
+    );
+    let histogram: u64 = r["histogram"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|b| b["count"].as_u64().unwrap())
+        .sum();
     assert_eq!(histogram, 36);
 }
 
@@ -54,15 +91,35 @@ async fn group_by_counts_per_value_and_diagnostics_come_back() {
     let s = TestServer::new().await;
     s.ingest(ADMIN_TOKEN, EVENTS, None).await;
     let r = s
-        .call("POST", "/api/v1/preview", Some(ADMIN_TOKEN), Some(json!({"rules": DRAFT, "group_by": ["proc.name"], "samples": 1})))
+        .call(
+            "POST",
+            "/api/v1/preview",
+            Some(ADMIN_TOKEN),
+            Some(json!({"rules": DRAFT, "group_by": ["proc.name"], "samples": 1})),
+        )
         .await;
     let groups = &rule(&r.body, RULE)["groups"];
-    assert_eq!(groups, &json!([{"key": "backup", "count": 12}, {"key": "cat", "count": 12}, {"key": "nginx", "count": 12}]));
+    assert_eq!(
+        groups,
+        &json!([{"key": "backup", "count": 12}, {"key": "cat", "count": 12}, {"key": "nginx", "count": 12}])
+    );
 
     let broken = DRAFT.replace("fd.name startswith", "fd.nmae startswith");
-    let r = s.call("POST", "/api/v1/preview", Some(ADMIN_TOKEN), Some(json!({"rules": broken}))).await;
+    let r = s
+        .call(
+            "POST",
+            "/api/v1/preview",
+            Some(ADMIN_TOKEN),
+            Some(json!({"rules": broken})),
+        )
+        .await;
     assert_eq!(r.status, StatusCode::OK);
-    let d = r.body["diagnostics"].as_array().unwrap().iter().find(|d| d["severity"] == "error").unwrap();
+    let d = r.body["diagnostics"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|d| d["severity"] == "error")
+        .unwrap();
     assert_eq!(d["file"], "draft.yaml");
     assert_eq!(d["severity"], "error");
     assert_eq!(d["line"], 3, "{d}");
@@ -75,12 +132,34 @@ async fn labels_and_baselines_change_false_positive_counts() {
     // Event 1: backup opens /etc/shadow. Event 6: cat opens /etc/shadow.
     let label = |id: i64, body: serde_json::Value| {
         let s = &s;
-        async move { s.call("POST", &format!("/api/v1/events/{id}/label"), Some(ADMIN_TOKEN), Some(body)).await }
+        async move {
+            s.call(
+                "POST",
+                &format!("/api/v1/events/{id}/label"),
+                Some(ADMIN_TOKEN),
+                Some(body),
+            )
+            .await
+        }
     };
-    assert_eq!(label(1, json!({"label": "benign"})).await.status, StatusCode::OK);
-    label(6, json!({"label": "malicious", "rule": RULE, "note": "shell reading shadow"})).await;
+    assert_eq!(
+        label(1, json!({"label": "benign"})).await.status,
+        StatusCode::OK
+    );
+    label(
+        6,
+        json!({"label": "malicious", "rule": RULE, "note": "shell reading shadow"}),
+    )
+    .await;
     let r = rule(&s.preview(DRAFT).await, RULE).clone();
-    assert_eq!((r["false_positives"].as_u64(), r["true_positives"].as_u64(), r["unlabeled"].as_u64()), (Some(1), Some(1), Some(34)));
+    assert_eq!(
+        (
+            r["false_positives"].as_u64(),
+            r["true_positives"].as_u64(),
+            r["unlabeled"].as_u64()
+        ),
+        (Some(1), Some(1), Some(34))
+    );
 
     // A label for another rule does not count for this one.
     label(2, json!({"label": "benign", "rule": "Some other rule"})).await;
@@ -94,14 +173,30 @@ async fn labels_and_baselines_change_false_positive_counts() {
     // Malicious wins over a baseline.
     label(2, json!({"label": "malicious"})).await;
     let r = rule(&s.preview(DRAFT).await, RULE).clone();
-    assert_eq!((r["false_positives"].as_u64(), r["true_positives"].as_u64()), (Some(2), Some(2)));
+    assert_eq!(
+        (r["false_positives"].as_u64(), r["true_positives"].as_u64()),
+        (Some(2), Some(2))
+    );
 
     // Clearing restores.
     label(1, json!({"label": "clear"})).await;
     let id = b.body["id"].as_i64().unwrap();
-    assert_eq!(s.call("DELETE", &format!("/api/v1/baselines/{id}"), Some(ADMIN_TOKEN), None).await.status, StatusCode::NO_CONTENT);
+    assert_eq!(
+        s.call(
+            "DELETE",
+            &format!("/api/v1/baselines/{id}"),
+            Some(ADMIN_TOKEN),
+            None
+        )
+        .await
+        .status,
+        StatusCode::NO_CONTENT
+    );
     let r = rule(&s.preview(DRAFT).await, RULE).clone();
-    assert_eq!((r["false_positives"].as_u64(), r["true_positives"].as_u64()), (Some(0), Some(2)));
+    assert_eq!(
+        (r["false_positives"].as_u64(), r["true_positives"].as_u64()),
+        (Some(0), Some(2))
+    );
 }
 
 #[tokio::test]
@@ -109,22 +204,41 @@ async fn suggested_exception_removes_the_benign_matches() {
     let s = TestServer::new().await;
     s.ingest(ADMIN_TOKEN, EVENTS, None).await;
     // Every match of the backup job is benign.
-    let backup: Vec<i64> = sqlx::query_scalar("SELECT id FROM events WHERE proc_name = 'backup' AND fd_name LIKE '/etc/%'")
-        .fetch_all(&s.state.db)
-        .await
-        .unwrap();
+    let backup: Vec<i64> = sqlx::query_scalar(
+        "SELECT id FROM events WHERE proc_name = 'backup' AND fd_name LIKE '/etc/%'",
+    )
+    .fetch_all(&s.state.db)
+    .await
+    .unwrap();
     assert_eq!(backup.len(), 12);
     for id in backup {
-        s.call("POST", &format!("/api/v1/events/{id}/label"), Some(ADMIN_TOKEN), Some(json!({"label": "benign"}))).await;
+        s.call(
+            "POST",
+            &format!("/api/v1/events/{id}/label"),
+            Some(ADMIN_TOKEN),
+            Some(json!({"label": "benign"})),
+        )
+        .await;
     }
     let r = s
-        .call("POST", "/api/v1/preview/suggest-exception", Some(ADMIN_TOKEN), Some(json!({"rules": DRAFT, "rule": RULE, "window": {"last_events": 1000}})))
+        .call(
+            "POST",
+            "/api/v1/preview/suggest-exception",
+            Some(ADMIN_TOKEN),
+            Some(json!({"rules": DRAFT, "rule": RULE, "window": {"last_events": 1000}})),
+        )
         .await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.text);
     assert_eq!(r.body["exception"]["fields"], json!(["proc.name"]));
     assert_eq!(r.body["exception"]["values"], json!([["backup"]]));
-    assert_eq!(r.body["before"], json!({"matched": 36, "false_positives": 12, "true_positives": 0, "unlabeled": 24}));
-    assert_eq!(r.body["after"], json!({"matched": 24, "false_positives": 0, "true_positives": 0, "unlabeled": 24}));
+    assert_eq!(
+        r.body["before"],
+        json!({"matched": 36, "false_positives": 12, "true_positives": 0, "unlabeled": 24})
+    );
+    assert_eq!(
+        r.body["after"],
+        json!({"matched": 24, "false_positives": 0, "true_positives": 0, "unlabeled": 24})
+    );
     // The rules it returns preview the same way.
     let p = s.preview(r.body["rules"].as_str().unwrap()).await;
     assert_eq!(rule(&p, RULE)["matched"], 24);
@@ -134,22 +248,46 @@ async fn suggested_exception_removes_the_benign_matches() {
 async fn a_draft_replacing_a_live_rule_is_compared_with_it() {
     let s = TestServer::new().await;
     // A live set with the draft rule, then a draft that narrows it to /etc/shadow.
-    s.call("POST", "/api/v1/live/rollback", Some(ADMIN_TOKEN), Some(json!({"version": 1}))).await;
+    s.call(
+        "POST",
+        "/api/v1/live/rollback",
+        Some(ADMIN_TOKEN),
+        Some(json!({"version": 1})),
+    )
+    .await;
     common_promote(&s, DRAFT).await;
     s.ingest(ADMIN_TOKEN, EVENTS, None).await;
     let narrowed = DRAFT.replace("fd.name startswith /etc/", "fd.name = /etc/shadow");
     let r = rule(&s.preview(&narrowed).await, RULE).clone();
-    assert_eq!((r["matched"].as_u64(), r["live_matched"].as_u64()), (Some(12), Some(36)));
-    assert_eq!((r["added"].as_u64(), r["removed"].as_u64()), (Some(0), Some(24)));
+    assert_eq!(
+        (r["matched"].as_u64(), r["live_matched"].as_u64()),
+        (Some(12), Some(36))
+    );
+    assert_eq!(
+        (r["added"].as_u64(), r["removed"].as_u64()),
+        (Some(0), Some(24))
+    );
 }
 
 async fn common_promote(s: &TestServer, rules: &str) {
     use rulestudio_api::live::RulesFile;
     use rulestudio_server::live::NewVersion;
-    let files = vec![RulesFile { name: "local_rules.yaml".into(), content: rules.into() }];
+    let files = vec![RulesFile {
+        name: "local_rules.yaml".into(),
+        content: rules.into(),
+    }];
     s.state
         .live
-        .promote(&s.state.db, NewVersion { files, by: "admin", proposal: None, note: "test".into(), expected_base: None })
+        .promote(
+            &s.state.db,
+            NewVersion {
+                files,
+                by: "admin",
+                proposal: None,
+                note: "test".into(),
+                expected_base: None,
+            },
+        )
         .await
         .unwrap();
 }

@@ -1,7 +1,7 @@
 //! Alerts raised by the live set (`/api/v1/alerts`): listing and the SSE stream.
 
 use super::Endpoint;
-use crate::auth::{Access, Caller, Role};
+use crate::auth::{Access, Viewer};
 use crate::error::{ApiQuery, AppError, Result};
 use crate::state::AppState;
 use crate::time;
@@ -19,16 +19,28 @@ use tokio_stream::StreamExt;
 use tokio_stream::wrappers::BroadcastStream;
 use tokio_stream::wrappers::errors::BroadcastStreamRecvError;
 
-const VIEW: Access = Access::AtLeast(Role::Viewer);
+const VIEW: Access = Viewer::ACCESS;
 const MAX_LIMIT: i64 = 1_000;
 
 pub const ENDPOINTS: &[Endpoint] = &[
-    Endpoint { method: "GET", path: "/alerts", access: VIEW, summary: "List alerts, newest first: rule, priority, since, limit, cursor" },
-    Endpoint { method: "GET", path: "/alerts/stream", access: VIEW, summary: "Server-Sent Events: one `alert` event per new alert" },
+    Endpoint {
+        method: "GET",
+        path: "/alerts",
+        access: VIEW,
+        summary: "List alerts, newest first: rule, priority, since, limit, cursor",
+    },
+    Endpoint {
+        method: "GET",
+        path: "/alerts/stream",
+        access: VIEW,
+        summary: "Server-Sent Events: one `alert` event per new alert",
+    },
 ];
 
 pub fn router() -> Router<AppState> {
-    Router::new().route("/alerts", get(list)).route("/alerts/stream", get(stream))
+    Router::new()
+        .route("/alerts", get(list))
+        .route("/alerts/stream", get(stream))
 }
 
 #[derive(Deserialize)]
@@ -40,56 +52,71 @@ struct ListQuery {
     cursor: Option<i64>,
 }
 
-async fn list(State(state): State<AppState>, caller: Caller, ApiQuery(q): ApiQuery<ListQuery>) -> Result<Json<AlertPage>> {
-    caller.require(VIEW)?;
+async fn list(
+    State(state): State<AppState>,
+    _: Viewer,
+    ApiQuery(q): ApiQuery<ListQuery>,
+) -> Result<Json<AlertPage>> {
     let priority = q
         .priority
         .as_deref()
         .map(|p| {
-            Priority::parse(p)
-                .map(Priority::as_str)
-                .ok_or_else(|| AppError::BadRequest(format!("priority `{p}` is not a Falco priority")))
+            Priority::parse(p).map(Priority::as_str).ok_or_else(|| {
+                AppError::BadRequest(format!("priority `{p}` is not a Falco priority"))
+            })
         })
         .transpose()?;
-    let since = q.since.as_deref().map(|s| time::parse_query("since", s)).transpose()?.unwrap_or(i64::MIN);
+    let since = time::parse_query_opt("since", q.since.as_deref())?.unwrap_or(i64::MIN);
     let limit = q.limit.unwrap_or(100).clamp(1, MAX_LIMIT);
     // Only constant text is formatted into the SQL; values are bound.
     // NULL parameters switch a filter off, so one prepared statement serves every combination.
-    const WHERE: &str = "(?1 IS NULL OR rule = ?1) AND (?2 IS NULL OR priority = ?2) AND time >= ?3";
-    let total: i64 = sqlx::query_scalar(AssertSqlSafe(format!("SELECT COUNT(*) FROM alerts WHERE {WHERE}")))
-        .bind(&q.rule)
-        .bind(priority)
-        .bind(since)
-        .fetch_one(&state.db)
-        .await?;
-    let rows: Vec<(i64, String)> =
-        sqlx::query_as(AssertSqlSafe(format!("SELECT id, body FROM alerts WHERE {WHERE} AND id < ?4 ORDER BY id DESC LIMIT ?5")))
-            .bind(&q.rule)
-            .bind(priority)
-            .bind(since)
-            .bind(q.cursor.unwrap_or(i64::MAX))
-            .bind(limit + 1)
-            .fetch_all(&state.db)
-            .await?;
+    const WHERE: &str =
+        "(?1 IS NULL OR rule = ?1) AND (?2 IS NULL OR priority = ?2) AND time >= ?3";
+    let total: i64 = sqlx::query_scalar(AssertSqlSafe(format!(
+        "SELECT COUNT(*) FROM alerts WHERE {WHERE}"
+    )))
+    .bind(&q.rule)
+    .bind(priority)
+    .bind(since)
+    .fetch_one(&state.db)
+    .await?;
+    let rows: Vec<(i64, String)> = sqlx::query_as(AssertSqlSafe(format!(
+        "SELECT id, body FROM alerts WHERE {WHERE} AND id < ?4 ORDER BY id DESC LIMIT ?5"
+    )))
+    .bind(&q.rule)
+    .bind(priority)
+    .bind(since)
+    .bind(q.cursor.unwrap_or(i64::MAX))
+    .bind(limit + 1)
+    .fetch_all(&state.db)
+    .await?;
     let more = rows.len() as i64 > limit;
     let alerts = rows
         .into_iter()
         .take(limit as usize)
         .map(|(id, body)| {
-            let mut alert: Alert = serde_json::from_str(&body).map_err(|e| anyhow::anyhow!("stored alert {id}: {e}"))?;
+            let mut alert: Alert = serde_json::from_str(&body)
+                .map_err(|e| anyhow::anyhow!("stored alert {id}: {e}"))?;
             alert.id = id;
             Ok(alert)
         })
         .collect::<Result<Vec<_>>>()?;
-    let next_cursor = if more { alerts.last().map(|a| a.id) } else { None };
-    Ok(Json(AlertPage { alerts, total: total as u64, next_cursor }))
+    let next_cursor = if more {
+        alerts.last().map(|a| a.id)
+    } else {
+        None
+    };
+    Ok(Json(AlertPage {
+        alerts,
+        total: total as u64,
+        next_cursor,
+    }))
 }
 
 async fn stream(
     State(state): State<AppState>,
-    caller: Caller,
+    _: Viewer,
 ) -> Result<Sse<impl Stream<Item = std::result::Result<SseEvent, std::convert::Infallible>>>> {
-    caller.require(VIEW)?;
     let metrics = state.metrics.clone();
     let events = BroadcastStream::new(state.alerts.subscribe()).map(move |item| {
         Ok(match item {

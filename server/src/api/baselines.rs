@@ -2,7 +2,7 @@
 //! false positives.
 
 use super::Endpoint;
-use crate::auth::{Access, Caller, Role};
+use crate::auth::{Access, Author, Viewer};
 use crate::error::{ApiJson, AppError, Result};
 use crate::state::AppState;
 use crate::time::{self, now_ns};
@@ -12,55 +12,103 @@ use axum::routing::{delete, get};
 use axum::{Json, Router};
 use rulestudio_api::events::{Baseline, BaselineList, CreateBaseline};
 
-const VIEW: Access = Access::AtLeast(Role::Viewer);
-const AUTHOR: Access = Access::AtLeast(Role::Author);
+const VIEW: Access = Viewer::ACCESS;
+const AUTHOR: Access = Author::ACCESS;
 
 pub const ENDPOINTS: &[Endpoint] = &[
-    Endpoint { method: "POST", path: "/baselines", access: AUTHOR, summary: "Mark a known-good period {since, until, note}" },
-    Endpoint { method: "GET", path: "/baselines", access: VIEW, summary: "List baselines" },
-    Endpoint { method: "DELETE", path: "/baselines/{id}", access: AUTHOR, summary: "Delete a baseline" },
+    Endpoint {
+        method: "POST",
+        path: "/baselines",
+        access: AUTHOR,
+        summary: "Mark a known-good period {since, until, note}",
+    },
+    Endpoint {
+        method: "GET",
+        path: "/baselines",
+        access: VIEW,
+        summary: "List baselines",
+    },
+    Endpoint {
+        method: "DELETE",
+        path: "/baselines/{id}",
+        access: AUTHOR,
+        summary: "Delete a baseline",
+    },
 ];
 
 pub fn router() -> Router<AppState> {
-    Router::new().route("/baselines", get(list).post(create)).route("/baselines/{id}", delete(remove))
+    Router::new()
+        .route("/baselines", get(list).post(create))
+        .route("/baselines/{id}", delete(remove))
 }
 
-async fn create(State(state): State<AppState>, caller: Caller, ApiJson(req): ApiJson<CreateBaseline>) -> Result<(StatusCode, Json<Baseline>)> {
-    caller.require(AUTHOR)?;
+async fn create(
+    State(state): State<AppState>,
+    Author(caller): Author,
+    ApiJson(req): ApiJson<CreateBaseline>,
+) -> Result<(StatusCode, Json<Baseline>)> {
     let since = time::parse("since", &req.since)?;
     let until = time::parse("until", &req.until)?;
     if since >= until {
-        return Err(AppError::BadRequest(format!("`since` ({since}) must be before `until` ({until})")));
+        return Err(AppError::BadRequest(format!(
+            "`since` ({since}) must be before `until` ({until})"
+        )));
     }
     let created_at = now_ns();
-    let id = sqlx::query("INSERT INTO baselines (since, until, note, author, created_at) VALUES (?, ?, ?, ?, ?)")
-        .bind(since)
-        .bind(until)
-        .bind(&req.note)
-        .bind(&caller.username)
-        .bind(created_at)
-        .execute(&state.db)
-        .await?
-        .last_insert_rowid();
-    Ok((StatusCode::CREATED, Json(Baseline { id, since, until, note: req.note, author: caller.username, created_at })))
+    let id = sqlx::query(
+        "INSERT INTO baselines (since, until, note, author, created_at) VALUES (?, ?, ?, ?, ?)",
+    )
+    .bind(since)
+    .bind(until)
+    .bind(&req.note)
+    .bind(&caller.username)
+    .bind(created_at)
+    .execute(&state.db)
+    .await?
+    .last_insert_rowid();
+    Ok((
+        StatusCode::CREATED,
+        Json(Baseline {
+            id,
+            since,
+            until,
+            note: req.note,
+            author: caller.username,
+            created_at,
+        }),
+    ))
 }
 
-async fn list(State(state): State<AppState>, caller: Caller) -> Result<Json<BaselineList>> {
-    caller.require(VIEW)?;
-    let rows: Vec<(i64, i64, i64, String, String, i64)> =
-        sqlx::query_as("SELECT id, since, until, note, author, created_at FROM baselines ORDER BY since")
-            .fetch_all(&state.db)
-            .await?;
+async fn list(State(state): State<AppState>, _: Viewer) -> Result<Json<BaselineList>> {
+    let rows: Vec<(i64, i64, i64, String, String, i64)> = sqlx::query_as(
+        "SELECT id, since, until, note, author, created_at FROM baselines ORDER BY since",
+    )
+    .fetch_all(&state.db)
+    .await?;
     let baselines = rows
         .into_iter()
-        .map(|(id, since, until, note, author, created_at)| Baseline { id, since, until, note, author, created_at })
+        .map(|(id, since, until, note, author, created_at)| Baseline {
+            id,
+            since,
+            until,
+            note,
+            author,
+            created_at,
+        })
         .collect();
     Ok(Json(BaselineList { baselines }))
 }
 
-async fn remove(State(state): State<AppState>, caller: Caller, Path(id): Path<i64>) -> Result<StatusCode> {
-    caller.require(AUTHOR)?;
-    let n = sqlx::query("DELETE FROM baselines WHERE id = ?").bind(id).execute(&state.db).await?.rows_affected();
+async fn remove(
+    State(state): State<AppState>,
+    _: Author,
+    Path(id): Path<i64>,
+) -> Result<StatusCode> {
+    let n = sqlx::query("DELETE FROM baselines WHERE id = ?")
+        .bind(id)
+        .execute(&state.db)
+        .await?
+        .rows_affected();
     if n == 0 {
         return Err(AppError::NotFound(format!("baseline {id} does not exist")));
     }

@@ -1,7 +1,7 @@
 //! Collector health (`/api/v1/collectors`): heartbeats in, the admin page's table out.
 
 use super::Endpoint;
-use crate::auth::{Access, Caller, Role};
+use crate::auth::{Access, Admin, Ingester};
 use crate::error::{ApiJson, Result};
 use crate::state::AppState;
 use crate::time::now_ns;
@@ -11,19 +11,34 @@ use axum::routing::{get, post};
 use axum::{Json, Router};
 use rulestudio_api::collector::{CollectorList, CollectorStatus, Heartbeat};
 
-const ADMIN: Access = Access::AtLeast(Role::Admin);
+const ADMIN: Access = Admin::ACCESS;
 
 pub const ENDPOINTS: &[Endpoint] = &[
-    Endpoint { method: "POST", path: "/collectors/heartbeat", access: Access::Ingest, summary: "A collector's cumulative counters" },
-    Endpoint { method: "GET", path: "/collectors", access: ADMIN, summary: "Collectors: last seen, events/s, drops" },
+    Endpoint {
+        method: "POST",
+        path: "/collectors/heartbeat",
+        access: Ingester::ACCESS,
+        summary: "A collector's cumulative counters",
+    },
+    Endpoint {
+        method: "GET",
+        path: "/collectors",
+        access: ADMIN,
+        summary: "Collectors: last seen, events/s, drops",
+    },
 ];
 
 pub fn router() -> Router<AppState> {
-    Router::new().route("/collectors/heartbeat", post(heartbeat)).route("/collectors", get(list))
+    Router::new()
+        .route("/collectors/heartbeat", post(heartbeat))
+        .route("/collectors", get(list))
 }
 
-async fn heartbeat(State(state): State<AppState>, caller: Caller, ApiJson(hb): ApiJson<Heartbeat>) -> Result<StatusCode> {
-    caller.require(Access::Ingest)?;
+async fn heartbeat(
+    State(state): State<AppState>,
+    _: Ingester,
+    ApiJson(hb): ApiJson<Heartbeat>,
+) -> Result<StatusCode> {
     let as_i64 = |v: u64| i64::try_from(v).unwrap_or(i64::MAX);
     sqlx::query(
         "INSERT INTO collectors (node, last_seen, captured, filtered, lost_kernel, spooled, sent, dropped)
@@ -43,14 +58,26 @@ async fn heartbeat(State(state): State<AppState>, caller: Caller, ApiJson(hb): A
     .bind(as_i64(hb.dropped))
     .execute(&state.db)
     .await?;
-    state.metrics.collector(&hb.node, hb.lost_kernel, hb.dropped);
+    state
+        .metrics
+        .collector(&hb.node, hb.lost_kernel, hb.dropped);
     Ok(StatusCode::NO_CONTENT)
 }
 
-type Row = (String, i64, i64, i64, i64, i64, i64, i64, Option<i64>, Option<i64>);
+type Row = (
+    String,
+    i64,
+    i64,
+    i64,
+    i64,
+    i64,
+    i64,
+    i64,
+    Option<i64>,
+    Option<i64>,
+);
 
-async fn list(State(state): State<AppState>, caller: Caller) -> Result<Json<CollectorList>> {
-    caller.require(ADMIN)?;
+async fn list(State(state): State<AppState>, _: Admin) -> Result<Json<CollectorList>> {
     let rows: Vec<Row> = sqlx::query_as(
         "SELECT node, last_seen, captured, filtered, lost_kernel, spooled, sent, dropped, prev_seen, prev_sent
          FROM collectors ORDER BY node",
@@ -59,26 +86,41 @@ async fn list(State(state): State<AppState>, caller: Caller) -> Result<Json<Coll
     .await?;
     let collectors = rows
         .into_iter()
-        .map(|(node, last_seen, captured, filtered, lost_kernel, spooled, sent, dropped, prev_seen, prev_sent)| {
-            let events_per_sec = match (prev_seen, prev_sent) {
-                (Some(ps), Some(pv)) if last_seen > ps => Some((sent - pv) as f64 / ((last_seen - ps) as f64 / 1e9)),
-                _ => None,
-            };
-            let u = |v: i64| v.max(0) as u64;
-            CollectorStatus {
-                heartbeat: Heartbeat {
-                    node,
-                    captured: u(captured),
-                    filtered: u(filtered),
-                    lost_kernel: u(lost_kernel),
-                    spooled: u(spooled),
-                    sent: u(sent),
-                    dropped: u(dropped),
-                },
+        .map(
+            |(
+                node,
                 last_seen,
-                events_per_sec,
-            }
-        })
+                captured,
+                filtered,
+                lost_kernel,
+                spooled,
+                sent,
+                dropped,
+                prev_seen,
+                prev_sent,
+            )| {
+                let events_per_sec = match (prev_seen, prev_sent) {
+                    (Some(ps), Some(pv)) if last_seen > ps => {
+                        Some((sent - pv) as f64 / ((last_seen - ps) as f64 / 1e9))
+                    }
+                    _ => None,
+                };
+                let u = |v: i64| v.max(0) as u64;
+                CollectorStatus {
+                    heartbeat: Heartbeat {
+                        node,
+                        captured: u(captured),
+                        filtered: u(filtered),
+                        lost_kernel: u(lost_kernel),
+                        spooled: u(spooled),
+                        sent: u(sent),
+                        dropped: u(dropped),
+                    },
+                    last_seen,
+                    events_per_sec,
+                }
+            },
+        )
         .collect();
     Ok(Json(CollectorList { collectors }))
 }

@@ -10,12 +10,24 @@ use axum::{Json, Router};
 use serde_json::{Map, Value, json};
 
 pub const ENDPOINTS: &[Endpoint] = &[
-    Endpoint { method: "GET", path: "/openapi.json", access: Access::Public, summary: "This API as OpenAPI 3" },
-    Endpoint { method: "GET", path: "/docs", access: Access::Public, summary: "This API as a page" },
+    Endpoint {
+        method: "GET",
+        path: "/openapi.json",
+        access: Access::Public,
+        summary: "This API as OpenAPI 3",
+    },
+    Endpoint {
+        method: "GET",
+        path: "/docs",
+        access: Access::Public,
+        summary: "This API as a page",
+    },
 ];
 
 pub fn router() -> Router<AppState> {
-    Router::new().route("/openapi.json", get(|| async { Json(openapi()) })).route("/docs", get(|| async { Html(page()) }))
+    Router::new()
+        .route("/openapi.json", get(|| async { Json(openapi()) }))
+        .route("/docs", get(|| async { Html(page()) }))
 }
 
 pub fn openapi() -> Value {
@@ -38,7 +50,9 @@ pub fn openapi() -> Value {
             op["responses"]["401"] = json!({"description": "Not signed in"});
             op["responses"]["403"] = json!({"description": "Role too low"});
         }
-        let item = paths.entry(format!("/api/v1{}", e.path)).or_insert_with(|| json!({}));
+        let item = paths
+            .entry(format!("/api/v1{}", e.path))
+            .or_insert_with(|| json!({}));
         item[e.method.to_ascii_lowercase()] = op;
     }
     json!({
@@ -66,7 +80,8 @@ pub fn openapi() -> Value {
 }
 
 fn path_params(path: &str) -> impl Iterator<Item = &str> {
-    path.split('/').filter_map(|seg| seg.strip_prefix('{')?.strip_suffix('}'))
+    path.split('/')
+        .filter_map(|seg| seg.strip_prefix('{')?.strip_suffix('}'))
 }
 
 fn page() -> String {
@@ -91,5 +106,7 @@ fn page() -> String {
 }
 
 fn escape(s: &str) -> String {
-    s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;")
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
 }

@@ -2,7 +2,7 @@
 
 use super::Endpoint;
 use crate::alerting;
-use crate::auth::{Access, Caller, Role};
+use crate::auth::{Access, Author, Ingester, Viewer};
 use crate::condition;
 use crate::error::{ApiJson, ApiQuery, AppError, Result};
 use crate::ingest;
@@ -19,14 +19,34 @@ use rulestudio_engine::event::Event;
 use serde::Deserialize;
 use std::sync::atomic::Ordering::Relaxed;
 
-const VIEW: Access = Access::AtLeast(Role::Viewer);
-const AUTHOR: Access = Access::AtLeast(Role::Author);
+const VIEW: Access = Viewer::ACCESS;
+const AUTHOR: Access = Author::ACCESS;
 
 pub const ENDPOINTS: &[Endpoint] = &[
-    Endpoint { method: "POST", path: "/events", access: Access::Ingest, summary: "Ingest a batch (NDJSON or JSON array); headers X-Rulestudio-Node and X-Rulestudio-Batch make retries idempotent" },
-    Endpoint { method: "GET", path: "/events", access: VIEW, summary: "List events, newest first: filter (Falco condition), since, until, limit, cursor" },
-    Endpoint { method: "GET", path: "/events/{id}", access: VIEW, summary: "One event with all its fields" },
-    Endpoint { method: "POST", path: "/events/{id}/label", access: AUTHOR, summary: "Label an event benign, malicious or clear, for one rule or all" },
+    Endpoint {
+        method: "POST",
+        path: "/events",
+        access: Ingester::ACCESS,
+        summary: "Ingest a batch (NDJSON or JSON array); headers X-Rulestudio-Node and X-Rulestudio-Batch make retries idempotent",
+    },
+    Endpoint {
+        method: "GET",
+        path: "/events",
+        access: VIEW,
+        summary: "List events, newest first: filter (Falco condition), since, until, limit, cursor",
+    },
+    Endpoint {
+        method: "GET",
+        path: "/events/{id}",
+        access: VIEW,
+        summary: "One event with all its fields",
+    },
+    Endpoint {
+        method: "POST",
+        path: "/events/{id}/label",
+        access: AUTHOR,
+        summary: "Label an event benign, malicious or clear, for one rule or all",
+    },
 ];
 
 /// Events examined per listing request at most; the cursor continues from there.
@@ -46,15 +66,25 @@ pub fn body_limit(state: &AppState) -> DefaultBodyLimit {
     DefaultBodyLimit::max(state.config.max_body_bytes)
 }
 
-async fn ingest(State(state): State<AppState>, caller: Caller, headers: HeaderMap, body: std::result::Result<Bytes, axum::extract::rejection::BytesRejection>) -> Result<Json<IngestResponse>> {
-    caller.require(Access::Ingest)?;
+async fn ingest(
+    State(state): State<AppState>,
+    _: Ingester,
+    headers: HeaderMap,
+    body: std::result::Result<Bytes, axum::extract::rejection::BytesRejection>,
+) -> Result<Json<IngestResponse>> {
     let body = body?;
     let node = header(&headers, "x-rulestudio-node")?;
     let batch = header(&headers, "x-rulestudio-batch")?
-        .map(|b| b.parse::<i64>().map_err(|_| AppError::BadRequest(format!("X-Rulestudio-Batch `{b}` is not an integer"))))
+        .map(|b| {
+            b.parse::<i64>().map_err(|_| {
+                AppError::BadRequest(format!("X-Rulestudio-Batch `{b}` is not an integer"))
+            })
+        })
         .transpose()?;
     if batch.is_some() && node.is_none() {
-        return Err(AppError::BadRequest("X-Rulestudio-Batch needs X-Rulestudio-Node: batch numbers are per node".into()));
+        return Err(AppError::BadRequest(
+            "X-Rulestudio-Batch needs X-Rulestudio-Node: batch numbers are per node".into(),
+        ));
     }
     let live = state.live.current();
     let matching = state.config.rule_matching.into();
@@ -73,16 +103,25 @@ async fn ingest(State(state): State<AppState>, caller: Caller, headers: HeaderMa
     if stored.duplicate {
         state.metrics.batches_duplicate.fetch_add(1, Relaxed);
     } else {
-        state.metrics.events_ingested.fetch_add(stored.accepted, Relaxed);
+        state
+            .metrics
+            .events_ingested
+            .fetch_add(stored.accepted, Relaxed);
     }
     alerting::publish(&state, stored.alerts);
-    Ok(Json(IngestResponse { accepted: stored.accepted, duplicate: stored.duplicate }))
+    Ok(Json(IngestResponse {
+        accepted: stored.accepted,
+        duplicate: stored.duplicate,
+    }))
 }
 
 fn header<'a>(headers: &'a HeaderMap, name: &str) -> Result<Option<&'a str>> {
     headers
         .get(name)
-        .map(|v| v.to_str().map_err(|_| AppError::BadRequest(format!("header {name} is not text"))))
+        .map(|v| {
+            v.to_str()
+                .map_err(|_| AppError::BadRequest(format!("header {name} is not text")))
+        })
         .transpose()
 }
 
@@ -95,15 +134,18 @@ struct ListQuery {
     cursor: Option<i64>,
 }
 
-async fn list(State(state): State<AppState>, caller: Caller, ApiQuery(q): ApiQuery<ListQuery>) -> Result<Json<EventPage>> {
-    caller.require(VIEW)?;
+async fn list(
+    State(state): State<AppState>,
+    _: Viewer,
+    ApiQuery(q): ApiQuery<ListQuery>,
+) -> Result<Json<EventPage>> {
     let live = state.live.current();
     let filter = match q.filter.as_deref().filter(|f| !f.trim().is_empty()) {
         Some(cond) => Some(condition::compile(cond, Some(&live.loaded))?),
         None => None,
     };
-    let since = q.since.as_deref().map(|s| time::parse_query("since", s)).transpose()?.unwrap_or(i64::MIN);
-    let until = q.until.as_deref().map(|s| time::parse_query("until", s)).transpose()?.unwrap_or(i64::MAX);
+    let since = time::parse_query_opt("since", q.since.as_deref())?.unwrap_or(i64::MIN);
+    let until = time::parse_query_opt("until", q.until.as_deref())?.unwrap_or(i64::MAX);
     let limit = q.limit.unwrap_or(100).clamp(1, MAX_LIMIT);
     let mut cursor = q.cursor.unwrap_or(i64::MAX);
     let mut events = Vec::new();
@@ -140,16 +182,29 @@ async fn list(State(state): State<AppState>, caller: Caller, ApiQuery(q): ApiQue
         }
     }
     let next_cursor = (!exhausted).then_some(cursor);
-    Ok(Json(EventPage { events, next_cursor, scanned: scanned as u64 }))
+    Ok(Json(EventPage {
+        events,
+        next_cursor,
+        scanned: scanned as u64,
+    }))
 }
 
 fn stored_event(id: i64, time: i64, node: Option<String>, fields: &str) -> Result<StoredEvent> {
-    let fields = serde_json::from_str(fields).map_err(|e| anyhow::anyhow!("stored event {id} is not JSON: {e}"))?;
-    Ok(StoredEvent { id, time, node, fields })
+    let fields = serde_json::from_str(fields)
+        .map_err(|e| anyhow::anyhow!("stored event {id} is not JSON: {e}"))?;
+    Ok(StoredEvent {
+        id,
+        time,
+        node,
+        fields,
+    })
 }
 
-async fn one(State(state): State<AppState>, caller: Caller, Path(id): Path<i64>) -> Result<Json<StoredEvent>> {
-    caller.require(VIEW)?;
+async fn one(
+    State(state): State<AppState>,
+    _: Viewer,
+    Path(id): Path<i64>,
+) -> Result<Json<StoredEvent>> {
     let (time, node, fields): (i64, Option<String>, String) =
         sqlx::query_as("SELECT time, node, fields FROM events WHERE id = ?")
             .bind(id)
@@ -160,17 +215,21 @@ async fn one(State(state): State<AppState>, caller: Caller, Path(id): Path<i64>)
 }
 
 fn no_event(id: i64) -> AppError {
-    AppError::NotFound(format!("event {id} does not exist (or retention removed it)"))
+    AppError::NotFound(format!(
+        "event {id} does not exist (or retention removed it)"
+    ))
 }
 
 async fn label(
     State(state): State<AppState>,
-    caller: Caller,
+    Author(caller): Author,
     Path(id): Path<i64>,
     ApiJson(req): ApiJson<LabelRequest>,
 ) -> Result<Json<Label>> {
-    caller.require(AUTHOR)?;
-    let exists: Option<i64> = sqlx::query_scalar("SELECT id FROM events WHERE id = ?").bind(id).fetch_optional(&state.db).await?;
+    let exists: Option<i64> = sqlx::query_scalar("SELECT id FROM events WHERE id = ?")
+        .bind(id)
+        .fetch_optional(&state.db)
+        .await?;
     exists.ok_or_else(|| no_event(id))?;
     let rule = req.rule.clone().unwrap_or_default();
     match req.label.as_str() {
@@ -190,11 +249,22 @@ async fn label(
             .await?;
         }
         "clear" => {
-            sqlx::query("DELETE FROM labels WHERE event_id = ? AND rule = ?").bind(id).bind(&rule).execute(&state.db).await?;
+            sqlx::query("DELETE FROM labels WHERE event_id = ? AND rule = ?")
+                .bind(id)
+                .bind(&rule)
+                .execute(&state.db)
+                .await?;
         }
         other => {
-            return Err(AppError::BadRequest(format!("label `{other}` is not one of benign, malicious, clear")));
+            return Err(AppError::BadRequest(format!(
+                "label `{other}` is not one of benign, malicious, clear"
+            )));
         }
     }
-    Ok(Json(Label { event_id: id, label: req.label, rule: req.rule, note: req.note }))
+    Ok(Json(Label {
+        event_id: id,
+        label: req.label,
+        rule: req.rule,
+        note: req.note,
+    }))
 }

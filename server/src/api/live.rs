@@ -1,7 +1,7 @@
 //! The live rule set (`/api/v1/live`): current version, Falco rules file, history, rollback.
 
 use super::Endpoint;
-use crate::auth::{Access, Caller, Role};
+use crate::auth::{Access, Admin, Viewer};
 use crate::error::{ApiJson, AppError, Result};
 use crate::live::{self, NewVersion};
 use crate::state::AppState;
@@ -10,16 +10,38 @@ use axum::http::header::CONTENT_TYPE;
 use axum::response::IntoResponse;
 use axum::routing::{get, post};
 use axum::{Json, Router};
-use rulestudio_api::live::{LiveHistory, LiveSet, LiveVersion, LiveVersionCreated, RollbackRequest};
+use rulestudio_api::live::{
+    LiveHistory, LiveSet, LiveVersion, LiveVersionCreated, RollbackRequest,
+};
 
-const VIEW: Access = Access::AtLeast(Role::Viewer);
-const ADMIN: Access = Access::AtLeast(Role::Admin);
+const VIEW: Access = Viewer::ACCESS;
+const ADMIN: Access = Admin::ACCESS;
 
 pub const ENDPOINTS: &[Endpoint] = &[
-    Endpoint { method: "GET", path: "/live", access: VIEW, summary: "The current live set: version and files in load order" },
-    Endpoint { method: "GET", path: "/live/rules.yaml", access: VIEW, summary: "The live set as one rules file Falco can load" },
-    Endpoint { method: "GET", path: "/live/history", access: VIEW, summary: "Every live version, newest first" },
-    Endpoint { method: "POST", path: "/live/rollback", access: ADMIN, summary: "Create a new version equal to an old one {version}" },
+    Endpoint {
+        method: "GET",
+        path: "/live",
+        access: VIEW,
+        summary: "The current live set: version and files in load order",
+    },
+    Endpoint {
+        method: "GET",
+        path: "/live/rules.yaml",
+        access: VIEW,
+        summary: "The live set as one rules file Falco can load",
+    },
+    Endpoint {
+        method: "GET",
+        path: "/live/history",
+        access: VIEW,
+        summary: "Every live version, newest first",
+    },
+    Endpoint {
+        method: "POST",
+        path: "/live/rollback",
+        access: ADMIN,
+        summary: "Create a new version equal to an old one {version}",
+    },
 ];
 
 pub fn router() -> Router<AppState> {
@@ -30,19 +52,19 @@ pub fn router() -> Router<AppState> {
         .route("/live/rollback", post(rollback))
 }
 
-async fn current(State(state): State<AppState>, caller: Caller) -> Result<Json<LiveSet>> {
-    caller.require(VIEW)?;
+async fn current(State(state): State<AppState>, _: Viewer) -> Result<Json<LiveSet>> {
     Ok(Json(state.live.current().to_api()))
 }
 
-async fn rules_yaml(State(state): State<AppState>, caller: Caller) -> Result<impl IntoResponse> {
-    caller.require(VIEW)?;
+async fn rules_yaml(State(state): State<AppState>, _: Viewer) -> Result<impl IntoResponse> {
     let snap = state.live.current();
-    Ok(([(CONTENT_TYPE, "application/yaml; charset=utf-8")], live::rules_yaml(snap.version, &snap.files)))
+    Ok((
+        [(CONTENT_TYPE, "application/yaml; charset=utf-8")],
+        live::rules_yaml(snap.version, &snap.files),
+    ))
 }
 
-async fn history(State(state): State<AppState>, caller: Caller) -> Result<Json<LiveHistory>> {
-    caller.require(VIEW)?;
+async fn history(State(state): State<AppState>, _: Viewer) -> Result<Json<LiveHistory>> {
     let rows: Vec<(i64, i64, String, Option<i64>, String)> = sqlx::query_as(
         "SELECT version, promoted_at, promoted_by, proposal, note FROM live_versions ORDER BY version DESC",
     )
@@ -50,16 +72,30 @@ async fn history(State(state): State<AppState>, caller: Caller) -> Result<Json<L
     .await?;
     let versions = rows
         .into_iter()
-        .map(|(version, promoted_at, promoted_by, proposal, note)| LiveVersion { version, promoted_at, promoted_by, proposal, note })
+        .map(
+            |(version, promoted_at, promoted_by, proposal, note)| LiveVersion {
+                version,
+                promoted_at,
+                promoted_by,
+                proposal,
+                note,
+            },
+        )
         .collect();
     Ok(Json(LiveHistory { versions }))
 }
 
-async fn rollback(State(state): State<AppState>, caller: Caller, ApiJson(req): ApiJson<RollbackRequest>) -> Result<Json<LiveVersionCreated>> {
-    caller.require(ADMIN)?;
+async fn rollback(
+    State(state): State<AppState>,
+    Admin(caller): Admin,
+    ApiJson(req): ApiJson<RollbackRequest>,
+) -> Result<Json<LiveVersionCreated>> {
     let files = live::read_files(&state.db, req.version).await?;
     if files.is_empty() {
-        return Err(AppError::NotFound(format!("live version {} does not exist", req.version)));
+        return Err(AppError::NotFound(format!(
+            "live version {} does not exist",
+            req.version
+        )));
     }
     let snap = state
         .live
@@ -74,5 +110,7 @@ async fn rollback(State(state): State<AppState>, caller: Caller, ApiJson(req): A
             },
         )
         .await?;
-    Ok(Json(LiveVersionCreated { version: snap.version }))
+    Ok(Json(LiveVersionCreated {
+        version: snap.version,
+    }))
 }

@@ -2,7 +2,7 @@
 //! `POST /api/v1/preview/suggest-exception`.
 
 use super::Endpoint;
-use crate::auth::{Access, Caller, Role};
+use crate::auth::{Access, Viewer};
 use crate::error::{ApiJson, AppError, Result};
 use crate::exception;
 use crate::preview::{self, Draft, Options, Truth};
@@ -10,34 +10,58 @@ use crate::state::AppState;
 use axum::extract::State;
 use axum::routing::post;
 use axum::{Json, Router};
-use rulestudio_api::preview::{PreviewRequest, PreviewResponse, SuggestExceptionRequest, SuggestExceptionResponse};
+use rulestudio_api::preview::{
+    PreviewRequest, PreviewResponse, SuggestExceptionRequest, SuggestExceptionResponse,
+};
 use std::time::Instant;
 
-const VIEW: Access = Access::AtLeast(Role::Viewer);
+const VIEW: Access = Viewer::ACCESS;
 
 pub const ENDPOINTS: &[Endpoint] = &[
-    Endpoint { method: "POST", path: "/preview", access: VIEW, summary: "Run draft rules over stored events: matches, false positives, changes versus live, shadowing, samples" },
-    Endpoint { method: "POST", path: "/preview/suggest-exception", access: VIEW, summary: "Suggest an exceptions: entry that removes a rule's benign matches" },
+    Endpoint {
+        method: "POST",
+        path: "/preview",
+        access: VIEW,
+        summary: "Run draft rules over stored events: matches, false positives, changes versus live, shadowing, samples",
+    },
+    Endpoint {
+        method: "POST",
+        path: "/preview/suggest-exception",
+        access: VIEW,
+        summary: "Suggest an exceptions: entry that removes a rule's benign matches",
+    },
 ];
 
 pub fn router() -> Router<AppState> {
-    Router::new().route("/preview", post(run)).route("/preview/suggest-exception", post(suggest))
+    Router::new()
+        .route("/preview", post(run))
+        .route("/preview/suggest-exception", post(suggest))
 }
 
-async fn load(state: &AppState, rules: String, base: rulestudio_api::preview::Base) -> Result<Draft> {
+async fn load(
+    state: &AppState,
+    rules: String,
+    base: rulestudio_api::preview::Base,
+) -> Result<Draft> {
     let live = state.live.current();
     tokio::task::spawn_blocking(move || preview::load_draft(&rules, base, &live))
         .await
         .map_err(|e| AppError::Internal(e.into()))
 }
 
-async fn run(State(state): State<AppState>, caller: Caller, ApiJson(req): ApiJson<PreviewRequest>) -> Result<Json<PreviewResponse>> {
-    caller.require(VIEW)?;
+async fn run(
+    State(state): State<AppState>,
+    _: Viewer,
+    ApiJson(req): ApiJson<PreviewRequest>,
+) -> Result<Json<PreviewResponse>> {
     let started = Instant::now();
     let draft = load(&state, req.rules, req.base).await?;
     let range = preview::resolve_window(&state.db, req.window.as_ref()).await?;
     let live = state.live.current();
-    let opts = Options { samples: req.samples.unwrap_or(preview::DEFAULT_SAMPLES), group_by: &req.group_by };
+    let opts = Options {
+        samples: req.samples.unwrap_or(preview::DEFAULT_SAMPLES),
+        group_by: &req.group_by,
+    };
     let outcome = preview::run(&state.db, &draft, &live, range, opts).await?;
     let took = started.elapsed();
     state.metrics.preview_took(took);
@@ -51,10 +75,9 @@ async fn run(State(state): State<AppState>, caller: Caller, ApiJson(req): ApiJso
 
 async fn suggest(
     State(state): State<AppState>,
-    caller: Caller,
+    _: Viewer,
     ApiJson(req): ApiJson<SuggestExceptionRequest>,
 ) -> Result<Json<SuggestExceptionResponse>> {
-    caller.require(VIEW)?;
     let draft = load(&state, req.rules.clone(), req.base).await?;
     let range = preview::resolve_window(&state.db, req.window.as_ref()).await?;
     let truth = Truth::load(&state.db, range).await?;
@@ -64,15 +87,45 @@ async fn suggest(
     let entry = exception::suggest(&matches)?;
     let rules = exception::apply(&req.rules, &req.rule, &entry);
     let after_draft = load(&state, rules.clone(), req.base).await?;
-    if let Some(d) = after_draft.diagnostics.iter().find(|d| d.severity == "error") {
-        return Err(AppError::Internal(anyhow::anyhow!("the suggested exception does not load: {}", d.message)));
+    if let Some(d) = after_draft
+        .diagnostics
+        .iter()
+        .find(|d| d.severity == "error")
+    {
+        return Err(AppError::Internal(anyhow::anyhow!(
+            "the suggested exception does not load: {}",
+            d.message
+        )));
     }
-    let (after, _) = preview::classified_matches(&state.db, find_rule(&after_draft, &req.rule)?, range, &truth).await?;
-    Ok(Json(SuggestExceptionResponse { yaml: exception::to_yaml(&entry, ""), exception: entry, rules, before, after }))
+    let (after, _) = preview::classified_matches(
+        &state.db,
+        find_rule(&after_draft, &req.rule)?,
+        range,
+        &truth,
+    )
+    .await?;
+    Ok(Json(SuggestExceptionResponse {
+        yaml: exception::to_yaml(&entry, ""),
+        exception: entry,
+        rules,
+        before,
+        after,
+    }))
 }
 
-fn find_rule<'a>(draft: &'a Draft, name: &str) -> Result<&'a rulestudio_engine::eval::CompiledRule> {
-    draft.loaded.ruleset.rules().iter().find(|r| r.name == name).ok_or_else(|| {
-        AppError::BadRequest(format!("rule `{name}` is not an enabled rule that compiles in the given rules"))
-    })
+fn find_rule<'a>(
+    draft: &'a Draft,
+    name: &str,
+) -> Result<&'a rulestudio_engine::eval::CompiledRule> {
+    draft
+        .loaded
+        .ruleset
+        .rules()
+        .iter()
+        .find(|r| r.name == name)
+        .ok_or_else(|| {
+            AppError::BadRequest(format!(
+                "rule `{name}` is not an enabled rule that compiles in the given rules"
+            ))
+        })
 }

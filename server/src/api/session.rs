@@ -1,7 +1,7 @@
 //! Browser sign-in: `POST /api/v1/session` sets an HttpOnly, SameSite=Strict cookie.
 
 use super::Endpoint;
-use crate::auth::{self, Access, Caller, Role, SESSION_COOKIE};
+use crate::auth::{self, Access, SESSION_COOKIE, Viewer};
 use crate::error::{ApiJson, AppError, Result};
 use crate::state::AppState;
 use crate::time::now_ns;
@@ -17,16 +17,34 @@ use rulestudio_api::auth::{LoginRequest, SessionInfo};
 const SESSION_SECS: i64 = 12 * 3600;
 
 pub const ENDPOINTS: &[Endpoint] = &[
-    Endpoint { method: "POST", path: "/session", access: Access::Public, summary: "Sign in with username and password; sets the session cookie" },
-    Endpoint { method: "GET", path: "/session", access: Access::AtLeast(Role::Viewer), summary: "Who is signed in" },
-    Endpoint { method: "DELETE", path: "/session", access: Access::Public, summary: "Sign out" },
+    Endpoint {
+        method: "POST",
+        path: "/session",
+        access: Access::Public,
+        summary: "Sign in with username and password; sets the session cookie",
+    },
+    Endpoint {
+        method: "GET",
+        path: "/session",
+        access: Viewer::ACCESS,
+        summary: "Who is signed in",
+    },
+    Endpoint {
+        method: "DELETE",
+        path: "/session",
+        access: Access::Public,
+        summary: "Sign out",
+    },
 ];
 
 pub fn router() -> Router<AppState> {
     Router::new().route("/session", post(login).get(whoami).delete(logout))
 }
 
-async fn login(State(state): State<AppState>, ApiJson(req): ApiJson<LoginRequest>) -> Result<impl IntoResponse> {
+async fn login(
+    State(state): State<AppState>,
+    ApiJson(req): ApiJson<LoginRequest>,
+) -> Result<impl IntoResponse> {
     let row: Option<(i64, Option<String>, String)> =
         sqlx::query_as("SELECT id, password_hash, role FROM users WHERE username = ?")
             .bind(&req.username)
@@ -45,20 +63,36 @@ async fn login(State(state): State<AppState>, ApiJson(req): ApiJson<LoginRequest
         .bind(now_ns() + SESSION_SECS * 1_000_000_000)
         .execute(&state.db)
         .await?;
-    let cookie = format!("{SESSION_COOKIE}={secret}; HttpOnly; SameSite=Strict; Path=/; Max-Age={SESSION_SECS}");
+    let cookie = format!(
+        "{SESSION_COOKIE}={secret}; HttpOnly; SameSite=Strict; Path=/; Max-Age={SESSION_SECS}"
+    );
     let mut headers = HeaderMap::new();
-    headers.insert(SET_COOKIE, HeaderValue::from_str(&cookie).map_err(anyhow::Error::from)?);
-    Ok((headers, Json(SessionInfo { username: req.username, role })))
+    headers.insert(
+        SET_COOKIE,
+        HeaderValue::from_str(&cookie).map_err(anyhow::Error::from)?,
+    );
+    Ok((
+        headers,
+        Json(SessionInfo {
+            username: req.username,
+            role,
+        }),
+    ))
 }
 
-async fn whoami(caller: Caller) -> Result<Json<SessionInfo>> {
-    caller.require(Access::AtLeast(Role::Viewer))?;
-    Ok(Json(SessionInfo { username: caller.username, role: caller.role.as_str().into() }))
+async fn whoami(Viewer(caller): Viewer) -> Result<Json<SessionInfo>> {
+    Ok(Json(SessionInfo {
+        username: caller.username,
+        role: caller.role.as_str().into(),
+    }))
 }
 
 async fn logout(State(state): State<AppState>, parts: Parts) -> Result<impl IntoResponse> {
     if let Some(secret) = auth::cookie(&parts, SESSION_COOKIE) {
-        sqlx::query("DELETE FROM sessions WHERE id_hash = ?").bind(auth::hash_secret(secret)).execute(&state.db).await?;
+        sqlx::query("DELETE FROM sessions WHERE id_hash = ?")
+            .bind(auth::hash_secret(secret))
+            .execute(&state.db)
+            .await?;
     }
     let expire = format!("{SESSION_COOKIE}=; HttpOnly; SameSite=Strict; Path=/; Max-Age=0");
     Ok((StatusCode::NO_CONTENT, [(SET_COOKIE, expire)]))

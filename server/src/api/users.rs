@@ -2,7 +2,7 @@
 //! own tokens.
 
 use super::Endpoint;
-use crate::auth::{self, Access, Caller, Role};
+use crate::auth::{self, Access, Admin, Caller, Role, Viewer};
 use crate::error::{ApiJson, AppError, Result, ResultExt};
 use crate::state::AppState;
 use crate::time::now_ns;
@@ -10,66 +10,137 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::routing::{delete, get};
 use axum::{Json, Router};
-use rulestudio_api::auth::{CreateToken, CreateUser, CreatedToken, TokenInfo, TokenList, User, UserList};
+use rulestudio_api::auth::{
+    CreateToken, CreateUser, CreatedToken, TokenInfo, TokenList, User, UserList,
+};
 
-const ADMIN: Access = Access::AtLeast(Role::Admin);
+const ADMIN: Access = Admin::ACCESS;
 
 pub const ENDPOINTS: &[Endpoint] = &[
-    Endpoint { method: "POST", path: "/users", access: ADMIN, summary: "Create a user {username, password?, role}" },
-    Endpoint { method: "GET", path: "/users", access: ADMIN, summary: "List users" },
-    Endpoint { method: "DELETE", path: "/users/{username}", access: ADMIN, summary: "Delete a user and their tokens" },
-    Endpoint { method: "POST", path: "/users/{username}/tokens", access: Access::AtLeast(Role::Viewer), summary: "Create an API token {name} → {token} (admin, or the user for themself)" },
-    Endpoint { method: "GET", path: "/users/{username}/tokens", access: Access::AtLeast(Role::Viewer), summary: "List a user's tokens (admin, or the user)" },
-    Endpoint { method: "DELETE", path: "/users/{username}/tokens/{name}", access: Access::AtLeast(Role::Viewer), summary: "Revoke a token (admin, or the user)" },
+    Endpoint {
+        method: "POST",
+        path: "/users",
+        access: ADMIN,
+        summary: "Create a user {username, password?, role}",
+    },
+    Endpoint {
+        method: "GET",
+        path: "/users",
+        access: ADMIN,
+        summary: "List users",
+    },
+    Endpoint {
+        method: "DELETE",
+        path: "/users/{username}",
+        access: ADMIN,
+        summary: "Delete a user and their tokens",
+    },
+    Endpoint {
+        method: "POST",
+        path: "/users/{username}/tokens",
+        access: Viewer::ACCESS,
+        summary: "Create an API token {name} → {token} (admin, or the user for themself)",
+    },
+    Endpoint {
+        method: "GET",
+        path: "/users/{username}/tokens",
+        access: Viewer::ACCESS,
+        summary: "List a user's tokens (admin, or the user)",
+    },
+    Endpoint {
+        method: "DELETE",
+        path: "/users/{username}/tokens/{name}",
+        access: Viewer::ACCESS,
+        summary: "Revoke a token (admin, or the user)",
+    },
 ];
 
 pub fn router() -> Router<AppState> {
     Router::new()
         .route("/users", get(list).post(create))
         .route("/users/{username}", delete(remove))
-        .route("/users/{username}/tokens", get(list_tokens).post(create_token))
+        .route(
+            "/users/{username}/tokens",
+            get(list_tokens).post(create_token),
+        )
         .route("/users/{username}/tokens/{name}", delete(revoke_token))
 }
 
-async fn create(State(state): State<AppState>, caller: Caller, ApiJson(req): ApiJson<CreateUser>) -> Result<(StatusCode, Json<User>)> {
-    caller.require(ADMIN)?;
+async fn create(
+    State(state): State<AppState>,
+    _: Admin,
+    ApiJson(req): ApiJson<CreateUser>,
+) -> Result<(StatusCode, Json<User>)> {
     let role = Role::parse(&req.role).ok_or_else(|| {
-        AppError::BadRequest(format!("role `{}` is not one of viewer, author, reviewer, admin, collector", req.role))
+        AppError::BadRequest(format!(
+            "role `{}` is not one of viewer, author, reviewer, admin, collector",
+            req.role
+        ))
     })?;
     if req.username.is_empty() || req.username.len() > 64 || req.username.contains(['/', ' ']) {
-        return Err(AppError::BadRequest("username must be 1 to 64 characters without `/` or spaces".into()));
+        return Err(AppError::BadRequest(
+            "username must be 1 to 64 characters without `/` or spaces".into(),
+        ));
     }
     let hash = match req.password {
-        Some(p) if p.len() < 8 => return Err(AppError::BadRequest("password must have at least 8 characters".into())),
+        Some(p) if p.len() < 8 => {
+            return Err(AppError::BadRequest(
+                "password must have at least 8 characters".into(),
+            ));
+        }
         Some(p) => Some(auth::hash_password(p).await?),
         None => None,
     };
     let created_at = now_ns();
-    sqlx::query("INSERT INTO users (username, password_hash, role, created_at) VALUES (?, ?, ?, ?)")
-        .bind(&req.username)
-        .bind(hash)
-        .bind(role.as_str())
-        .bind(created_at)
-        .execute(&state.db)
-        .await
-        .on_unique(|| format!("user `{}` already exists", req.username))?;
-    Ok((StatusCode::CREATED, Json(User { username: req.username, role: role.as_str().into(), created_at })))
+    sqlx::query(
+        "INSERT INTO users (username, password_hash, role, created_at) VALUES (?, ?, ?, ?)",
+    )
+    .bind(&req.username)
+    .bind(hash)
+    .bind(role.as_str())
+    .bind(created_at)
+    .execute(&state.db)
+    .await
+    .on_unique(|| format!("user `{}` already exists", req.username))?;
+    Ok((
+        StatusCode::CREATED,
+        Json(User {
+            username: req.username,
+            role: role.as_str().into(),
+            created_at,
+        }),
+    ))
 }
 
-async fn list(State(state): State<AppState>, caller: Caller) -> Result<Json<UserList>> {
-    caller.require(ADMIN)?;
+async fn list(State(state): State<AppState>, _: Admin) -> Result<Json<UserList>> {
     let rows: Vec<(String, String, i64)> =
-        sqlx::query_as("SELECT username, role, created_at FROM users ORDER BY username").fetch_all(&state.db).await?;
-    let users = rows.into_iter().map(|(username, role, created_at)| User { username, role, created_at }).collect();
+        sqlx::query_as("SELECT username, role, created_at FROM users ORDER BY username")
+            .fetch_all(&state.db)
+            .await?;
+    let users = rows
+        .into_iter()
+        .map(|(username, role, created_at)| User {
+            username,
+            role,
+            created_at,
+        })
+        .collect();
     Ok(Json(UserList { users }))
 }
 
-async fn remove(State(state): State<AppState>, caller: Caller, Path(username): Path<String>) -> Result<StatusCode> {
-    caller.require(ADMIN)?;
+async fn remove(
+    State(state): State<AppState>,
+    Admin(caller): Admin,
+    Path(username): Path<String>,
+) -> Result<StatusCode> {
     if username == caller.username {
         return Err(AppError::Conflict("you cannot delete yourself".into()));
     }
-    let n = sqlx::query("DELETE FROM users WHERE username = ?").bind(&username).execute(&state.db).await?.rows_affected();
+    let n = sqlx::query("DELETE FROM users WHERE username = ?")
+        .bind(&username)
+        .execute(&state.db)
+        .await?
+        .rows_affected();
     if n == 0 {
         return Err(no_user(&username));
     }
@@ -83,7 +154,9 @@ fn no_user(username: &str) -> AppError {
 /// The id of `username` if the caller may manage their tokens.
 async fn token_owner(state: &AppState, caller: &Caller, username: &str) -> Result<i64> {
     if caller.username != username {
-        caller.require(ADMIN).map_err(|_| AppError::Forbidden("only admins manage other users' tokens".into()))?;
+        caller
+            .require(ADMIN)
+            .map_err(|_| AppError::Forbidden("only admins manage other users' tokens".into()))?;
     }
     sqlx::query_scalar("SELECT id FROM users WHERE username = ?")
         .bind(username)
@@ -94,13 +167,15 @@ async fn token_owner(state: &AppState, caller: &Caller, username: &str) -> Resul
 
 async fn create_token(
     State(state): State<AppState>,
-    caller: Caller,
+    Viewer(caller): Viewer,
     Path(username): Path<String>,
     ApiJson(req): ApiJson<CreateToken>,
 ) -> Result<(StatusCode, Json<CreatedToken>)> {
     let user_id = token_owner(&state, &caller, &username).await?;
     if req.name.is_empty() || req.name.len() > 64 {
-        return Err(AppError::BadRequest("token name must be 1 to 64 characters".into()));
+        return Err(AppError::BadRequest(
+            "token name must be 1 to 64 characters".into(),
+        ));
     }
     let token = auth::new_secret("rs_")?;
     sqlx::query("INSERT INTO tokens (user_id, name, token_hash, created_at) VALUES (?, ?, ?, ?)")
@@ -111,21 +186,37 @@ async fn create_token(
         .execute(&state.db)
         .await
         .on_unique(|| format!("`{username}` already has a token named `{}`", req.name))?;
-    Ok((StatusCode::CREATED, Json(CreatedToken { name: req.name, token })))
+    Ok((
+        StatusCode::CREATED,
+        Json(CreatedToken {
+            name: req.name,
+            token,
+        }),
+    ))
 }
 
-async fn list_tokens(State(state): State<AppState>, caller: Caller, Path(username): Path<String>) -> Result<Json<TokenList>> {
+async fn list_tokens(
+    State(state): State<AppState>,
+    Viewer(caller): Viewer,
+    Path(username): Path<String>,
+) -> Result<Json<TokenList>> {
     let user_id = token_owner(&state, &caller, &username).await?;
-    let rows: Vec<(String, i64)> = sqlx::query_as("SELECT name, created_at FROM tokens WHERE user_id = ? ORDER BY name")
-        .bind(user_id)
-        .fetch_all(&state.db)
-        .await?;
-    Ok(Json(TokenList { tokens: rows.into_iter().map(|(name, created_at)| TokenInfo { name, created_at }).collect() }))
+    let rows: Vec<(String, i64)> =
+        sqlx::query_as("SELECT name, created_at FROM tokens WHERE user_id = ? ORDER BY name")
+            .bind(user_id)
+            .fetch_all(&state.db)
+            .await?;
+    Ok(Json(TokenList {
+        tokens: rows
+            .into_iter()
+            .map(|(name, created_at)| TokenInfo { name, created_at })
+            .collect(),
+    }))
 }
 
 async fn revoke_token(
     State(state): State<AppState>,
-    caller: Caller,
+    Viewer(caller): Viewer,
     Path((username, name)): Path<(String, String)>,
 ) -> Result<StatusCode> {
     let user_id = token_owner(&state, &caller, &username).await?;
@@ -136,7 +227,9 @@ async fn revoke_token(
         .await?
         .rows_affected();
     if n == 0 {
-        return Err(AppError::NotFound(format!("`{username}` has no token named `{name}`")));
+        return Err(AppError::NotFound(format!(
+            "`{username}` has no token named `{name}`"
+        )));
     }
     Ok(StatusCode::NO_CONTENT)
 }

@@ -38,60 +38,117 @@ impl TestServer {
         args.static_dir = dir.path().join("no-ui");
         configure(&mut args);
         let state = AppState::new(args).await.unwrap();
-        TestServer { app: app(state.clone()), state, dir }
+        TestServer {
+            app: app(state.clone()),
+            state,
+            dir,
+        }
     }
 
     pub async fn send(&self, req: Request<Body>) -> Response {
         let resp = self.app.clone().oneshot(req).await.unwrap();
         let status = resp.status();
         let headers = resp.headers().clone();
+        if headers
+            .get(header::CONTENT_TYPE)
+            .is_some_and(|c| c == "text/event-stream")
+        {
+            return Response {
+                status,
+                headers,
+                body: Value::Null,
+                text: String::new(),
+            };
+        }
         let bytes = resp.into_body().collect().await.unwrap().to_bytes();
         let text = String::from_utf8_lossy(&bytes).into_owned();
         let body = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
-        Response { status, headers, body, text }
+        Response {
+            status,
+            headers,
+            body,
+            text,
+        }
     }
 
-    /// A JSON request; `token` None means unauthenticated.
-    pub async fn call(&self, method: &str, path: &str, token: Option<&str>, body: Option<Value>) -> Response {
+    /// A JSON request; `token` None means unauthenticated. A streaming response (SSE) is
+    /// answered with its status and headers only: its body never ends.
+    pub async fn call(
+        &self,
+        method: &str,
+        path: &str,
+        token: Option<&str>,
+        body: Option<Value>,
+    ) -> Response {
         let mut req = Request::builder().method(method).uri(path);
         if let Some(t) = token {
             req = req.header(header::AUTHORIZATION, format!("Bearer {t}"));
         }
         let req = match body {
-            Some(b) => req.header(header::CONTENT_TYPE, "application/json").body(Body::from(b.to_string())),
+            Some(b) => req
+                .header(header::CONTENT_TYPE, "application/json")
+                .body(Body::from(b.to_string())),
             None => req.body(Body::empty()),
         };
         self.send(req.unwrap()).await
     }
 
-    pub async fn ingest(&self, token: &str, body: &str, node_batch: Option<(&str, i64)>) -> Response {
+    pub async fn ingest(
+        &self,
+        token: &str,
+        body: &str,
+        node_batch: Option<(&str, i64)>,
+    ) -> Response {
         let mut req = Request::post("/api/v1/events")
             .header(header::AUTHORIZATION, format!("Bearer {token}"))
             .header(header::CONTENT_TYPE, "application/x-ndjson");
         if let Some((node, batch)) = node_batch {
-            req = req.header("X-Rulestudio-Node", node).header("X-Rulestudio-Batch", batch.to_string());
+            req = req
+                .header("X-Rulestudio-Node", node)
+                .header("X-Rulestudio-Batch", batch.to_string());
         }
-        self.send(req.body(Body::from(body.to_string())).unwrap()).await
+        self.send(req.body(Body::from(body.to_string())).unwrap())
+            .await
     }
 
     /// Creates a user with `role` and returns an API token for them.
     pub async fn user(&self, username: &str, role: &str) -> String {
         let r = self
-            .call("POST", "/api/v1/users", Some(ADMIN_TOKEN), Some(json!({"username": username, "password": "password123", "role": role})))
+            .call(
+                "POST",
+                "/api/v1/users",
+                Some(ADMIN_TOKEN),
+                Some(json!({"username": username, "password": "password123", "role": role})),
+            )
             .await;
         assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
-        let r = self.call("POST", &format!("/api/v1/users/{username}/tokens"), Some(ADMIN_TOKEN), Some(json!({"name": "test"}))).await;
+        let r = self
+            .call(
+                "POST",
+                &format!("/api/v1/users/{username}/tokens"),
+                Some(ADMIN_TOKEN),
+                Some(json!({"name": "test"})),
+            )
+            .await;
         assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
         r.body["token"].as_str().unwrap().to_string()
     }
 
     pub async fn event_count(&self) -> i64 {
-        sqlx::query_scalar("SELECT COUNT(*) FROM events").fetch_one(&self.state.db).await.unwrap()
+        sqlx::query_scalar("SELECT COUNT(*) FROM events")
+            .fetch_one(&self.state.db)
+            .await
+            .unwrap()
     }
 
     pub async fn preview(&self, rules: &str) -> Value {
         let r = self
-            .call("POST", "/api/v1/preview", Some(ADMIN_TOKEN), Some(json!({"rules": rules, "window": {"last_events": 1000}})))
+            .call(
+                "POST",
+                "/api/v1/preview",
+                Some(ADMIN_TOKEN),
+                Some(json!({"rules": rules, "window": {"last_events": 1000}})),
+            )
             .await;
         assert_eq!(r.status, StatusCode::OK, "{}", r.text);
         r.body
@@ -100,5 +157,10 @@ impl TestServer {
 
 /// The preview entry of `rule`.
 pub fn rule<'a>(preview: &'a Value, name: &str) -> &'a Value {
-    preview["rules"].as_array().unwrap().iter().find(|r| r["name"] == name).unwrap_or_else(|| panic!("no {name} in {preview}"))
+    preview["rules"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["name"] == name)
+        .unwrap_or_else(|| panic!("no {name} in {preview}"))
 }

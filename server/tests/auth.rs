@@ -1,0 +1,309 @@
+//! Every endpoint × role (401 without credentials, 403 below its role), sessions, users,
+//! tokens, and the non-API routes.
+
+mod common;
+
+use axum::body::Body;
+use axum::http::{Request, StatusCode, header};
+use common::{ADMIN_TOKEN, TestServer};
+use rulestudio_server::api::endpoints;
+use rulestudio_server::auth::Access;
+use serde_json::json;
+
+const ROLES: [&str; 5] = ["collector", "viewer", "author", "reviewer", "admin"];
+
+#[tokio::test]
+async fn every_endpoint_checks_its_role() {
+    let s = TestServer::new().await;
+    s.ingest(ADMIN_TOKEN, common::EVENTS, None).await;
+    let mut tokens = Vec::new();
+    for role in ROLES {
+        tokens.push((role, s.user(&format!("u-{role}"), role).await));
+    }
+    let mut checked = 0;
+    for e in endpoints() {
+        let path = |user: &str| {
+            format!(
+                "/api/v1{}",
+                e.path
+                    .replace("{id}", "1")
+                    .replace("{username}", user)
+                    .replace("{name}", "no-such-token")
+            )
+        };
+        let body = (e.method != "GET").then(|| json!({}));
+        if e.access != Access::Public {
+            let r = s.call(e.method, &path("admin"), None, body.clone()).await;
+            assert_eq!(
+                r.status,
+                StatusCode::UNAUTHORIZED,
+                "{} {} without credentials: {}",
+                e.method,
+                e.path,
+                r.text
+            );
+            assert_eq!(r.body["code"], "unauthorized");
+            let r = s
+                .call(
+                    e.method,
+                    &path("admin"),
+                    Some("rs_not_a_token"),
+                    body.clone(),
+                )
+                .await;
+            assert_eq!(
+                r.status,
+                StatusCode::UNAUTHORIZED,
+                "{} {} with a bad token",
+                e.method,
+                e.path
+            );
+        }
+        for (role, token) in &tokens {
+            let role_enum = rulestudio_server::auth::Role::parse(role).unwrap();
+            // Path users are the caller themself, so "admin or self" endpoints follow the table.
+            let r = s
+                .call(
+                    e.method,
+                    &path(&format!("u-{role}")),
+                    Some(token),
+                    body.clone(),
+                )
+                .await;
+            if e.access.allows(role_enum) {
+                assert!(
+                    r.status != StatusCode::FORBIDDEN && r.status != StatusCode::UNAUTHORIZED,
+                    "{} {} as {role}: {} {}",
+                    e.method,
+                    e.path,
+                    r.status,
+                    r.text
+                );
+            } else {
+                assert_eq!(
+                    r.status,
+                    StatusCode::FORBIDDEN,
+                    "{} {} as {role}: {}",
+                    e.method,
+                    e.path,
+                    r.text
+                );
+                assert_eq!(r.body["code"], "forbidden");
+            }
+            checked += 1;
+        }
+    }
+    assert!(
+        checked >= 5 * 25,
+        "only {checked} checks: is the endpoint table complete?"
+    );
+}
+
+#[tokio::test]
+async fn the_endpoint_table_matches_the_router() {
+    let s = TestServer::new().await;
+    // An unknown API path is a JSON 404 from the API fallback, a known one is not.
+    let unknown = s.call("GET", "/api/v1/nope", Some(ADMIN_TOKEN), None).await;
+    assert_eq!(unknown.status, StatusCode::NOT_FOUND);
+    assert_eq!(unknown.body["code"], "not_found");
+    for e in endpoints() {
+        let path = format!(
+            "/api/v1{}",
+            e.path
+                .replace("{id}", "1")
+                .replace("{username}", "admin")
+                .replace("{name}", "x")
+        );
+        let r = s.call(e.method, &path, None, None).await;
+        assert!(
+            r.status != StatusCode::METHOD_NOT_ALLOWED
+                && r.body["message"] != "no such API endpoint",
+            "{} {} is documented but not routed",
+            e.method,
+            e.path
+        );
+    }
+    let doc = s.call("GET", "/api/v1/openapi.json", None, None).await;
+    assert_eq!(doc.body["openapi"], "3.0.3");
+    assert!(doc.body["paths"]["/api/v1/events/{id}/label"]["post"]["summary"].is_string());
+    assert_eq!(
+        doc.body["paths"].as_object().unwrap().len(),
+        endpoints()
+            .map(|e| e.path)
+            .collect::<std::collections::BTreeSet<_>>()
+            .len()
+    );
+}
+
+#[tokio::test]
+async fn browser_sessions_use_an_httponly_strict_cookie() {
+    let s = TestServer::new().await;
+    s.user("alice", "author").await;
+    let bad = s
+        .call(
+            "POST",
+            "/api/v1/session",
+            None,
+            Some(json!({"username": "alice", "password": "wrong-password"})),
+        )
+        .await;
+    assert_eq!(bad.status, StatusCode::UNAUTHORIZED);
+    let ok = s
+        .call(
+            "POST",
+            "/api/v1/session",
+            None,
+            Some(json!({"username": "alice", "password": "password123"})),
+        )
+        .await;
+    assert_eq!(ok.status, StatusCode::OK);
+    assert_eq!(ok.body, json!({"username": "alice", "role": "author"}));
+    let cookie = ok.headers[header::SET_COOKIE].to_str().unwrap().to_string();
+    assert!(
+        cookie.contains("HttpOnly") && cookie.contains("SameSite=Strict"),
+        "{cookie}"
+    );
+    let pair = cookie.split(';').next().unwrap().to_string();
+    let with_cookie = |method: &str, path: &str| {
+        Request::builder()
+            .method(method)
+            .uri(path)
+            .header(header::COOKIE, pair.clone())
+            .body(Body::empty())
+            .unwrap()
+    };
+    let me = s.send(with_cookie("GET", "/api/v1/session")).await;
+    assert_eq!(me.body["username"], "alice");
+    // An author may not manage users.
+    assert_eq!(
+        s.send(with_cookie("GET", "/api/v1/users")).await.status,
+        StatusCode::FORBIDDEN
+    );
+    assert_eq!(
+        s.send(with_cookie("DELETE", "/api/v1/session"))
+            .await
+            .status,
+        StatusCode::NO_CONTENT
+    );
+    assert_eq!(
+        s.send(with_cookie("GET", "/api/v1/session")).await.status,
+        StatusCode::UNAUTHORIZED
+    );
+}
+
+#[tokio::test]
+async fn users_and_tokens_lifecycle() {
+    let s = TestServer::new().await;
+    let bob = s.user("bob", "viewer").await;
+    let dup = s
+        .call(
+            "POST",
+            "/api/v1/users",
+            Some(ADMIN_TOKEN),
+            Some(json!({"username": "bob", "role": "viewer"})),
+        )
+        .await;
+    assert_eq!(dup.status, StatusCode::CONFLICT);
+    let bad_role = s
+        .call(
+            "POST",
+            "/api/v1/users",
+            Some(ADMIN_TOKEN),
+            Some(json!({"username": "eve", "role": "root"})),
+        )
+        .await;
+    assert_eq!(bad_role.status, StatusCode::BAD_REQUEST);
+    // Bob makes a second token for himself, but may not touch the admin's.
+    let own = s
+        .call(
+            "POST",
+            "/api/v1/users/bob/tokens",
+            Some(&bob),
+            Some(json!({"name": "laptop"})),
+        )
+        .await;
+    assert_eq!(own.status, StatusCode::CREATED);
+    let laptop = own.body["token"].as_str().unwrap().to_string();
+    assert_eq!(
+        s.call("GET", "/api/v1/users/admin/tokens", Some(&bob), None)
+            .await
+            .status,
+        StatusCode::FORBIDDEN
+    );
+    let list = s
+        .call("GET", "/api/v1/users/bob/tokens", Some(&laptop), None)
+        .await;
+    let names: Vec<&str> = list.body["tokens"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["laptop", "test"]);
+    // Tokens are stored hashed: the plaintext is nowhere in the database.
+    let hits: i64 = sqlx::query_scalar(
+        "SELECT COUNT(*) FROM tokens WHERE token_hash = ? OR CAST(token_hash AS TEXT) = ?",
+    )
+    .bind(laptop.as_bytes())
+    .bind(&laptop)
+    .fetch_one(&s.state.db)
+    .await
+    .unwrap();
+    assert_eq!(hits, 0);
+    assert_eq!(
+        s.call(
+            "DELETE",
+            "/api/v1/users/bob/tokens/laptop",
+            Some(&bob),
+            None
+        )
+        .await
+        .status,
+        StatusCode::NO_CONTENT
+    );
+    assert_eq!(
+        s.call("GET", "/api/v1/session", Some(&laptop), None)
+            .await
+            .status,
+        StatusCode::UNAUTHORIZED
+    );
+    assert_eq!(
+        s.call("DELETE", "/api/v1/users/bob", Some(ADMIN_TOKEN), None)
+            .await
+            .status,
+        StatusCode::NO_CONTENT
+    );
+    assert_eq!(
+        s.call("GET", "/api/v1/session", Some(&bob), None)
+            .await
+            .status,
+        StatusCode::UNAUTHORIZED
+    );
+}
+
+#[tokio::test]
+async fn the_ui_is_served_with_spa_fallback_or_a_placeholder() {
+    let s = TestServer::new().await;
+    let r = s.call("GET", "/", None, None).await;
+    assert_eq!(r.status, StatusCode::OK);
+    assert!(r.text.contains("The web UI is not built"), "{}", r.text);
+    assert_eq!(s.call("GET", "/healthz", None, None).await.text, "ok\n");
+
+    let ui = tempfile::tempdir().unwrap();
+    std::fs::write(ui.path().join("index.html"), "<html>studio</html>").unwrap();
+    std::fs::write(ui.path().join("app.js"), "console.log(1)").unwrap();
+    let dir = ui.path().to_path_buf();
+    let s = TestServer::with(move |a| a.static_dir = dir).await;
+    assert_eq!(
+        s.call("GET", "/app.js", None, None).await.text,
+        "console.log(1)"
+    );
+    assert_eq!(
+        s.call("GET", "/rules/edit/42", None, None).await.text,
+        "<html>studio</html>"
+    );
+    assert_eq!(
+        s.call("GET", "/api/v1/nope", None, None).await.body["code"],
+        "not_found"
+    );
+}
