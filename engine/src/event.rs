@@ -5,6 +5,7 @@
 //! in conditions, arguments included (`"proc.aname[2]": "sshd"`, `"evt.arg.flags": "O_RDWR"`).
 //! An absent key means the field cannot be extracted for that event.
 
+use crate::eval::matcher::bytes_eq;
 use crate::eval::typed::{parse_bool, parse_int, parse_ip};
 use crate::fields::{FieldId, FieldType};
 use std::borrow::Cow;
@@ -127,7 +128,7 @@ impl Event {
                 0 => None,
                 slot => self.values.get(slot as usize - 1),
             },
-            Some(a) => self.with_arg.iter().find(|(f, k, _)| *f == field && &**k == a).map(|(_, _, v)| v),
+            Some(a) => self.with_arg.iter().find(|(f, k, _)| *f == field && bytes_eq(k.as_bytes(), a.as_bytes())).map(|(_, _, v)| v),
         }
     }
 
