@@ -12,6 +12,8 @@ use std::borrow::Cow;
 use std::net::IpAddr;
 use std::sync::OnceLock;
 
+mod fast_json;
+
 /// A field value as extracted from an event. Borrowed where the source owns the data.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Value<'a> {
@@ -55,7 +57,7 @@ pub trait FieldSource {
 /// small slot numbers indexed by [`FieldId`] pointing into a compact list of the values the
 /// event has (so a look-up touches two small arrays, not one slot per catalogue field), plus a
 /// short list for `field[arg]` entries (`proc.aname[2]`, `evt.arg.flags`, `k8s.pod.label[app]`).
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone)]
 pub struct Event {
     /// Per field: 1 + index into `values`, or 0 when absent.
     slots: Box<[u16]>,
@@ -74,6 +76,20 @@ pub enum EventError {
     NotAnObject(&'static str),
     #[error("key '{key}': {problem}")]
     Key { key: String, problem: String },
+}
+
+/// Events are equal when they have the same values for the same fields, whatever the order
+/// the values were set in.
+impl PartialEq for Event {
+    fn eq(&self, other: &Event) -> bool {
+        let plain = (0..self.slots.len()).all(|i| {
+            let f = FieldId(i as u16);
+            self.get(f, None) == other.get(f, None)
+        });
+        plain
+            && self.with_arg.len() == other.with_arg.len()
+            && self.with_arg.iter().all(|(f, k, v)| other.get(*f, Some(k)) == Some(v))
+    }
 }
 
 impl Default for Event {
@@ -109,6 +125,15 @@ impl Event {
         }
     }
 
+    /// Sets a field the event does not have yet; false (and nothing set) if it has it.
+    fn set_new(&mut self, field: FieldId, arg: Option<&str>, value: Value<'static>) -> bool {
+        if self.get(field, arg).is_some() {
+            return false;
+        }
+        self.set(field, arg, value);
+        true
+    }
+
     fn set_plain(&mut self, field: FieldId, value: Value<'static>) {
         match self.slots[field.index()] {
             0 => {
@@ -134,6 +159,9 @@ impl Event {
 
     /// Decodes one interchange event (a JSON object keyed by field names).
     pub fn from_json_str(text: &str) -> Result<Event, EventError> {
+        if let Some(ev) = fast_json::decode(text) {
+            return Ok(ev);
+        }
         let value: serde_json::Value = serde_json::from_str(text).map_err(|e| EventError::Json(e.to_string()))?;
         match &value {
             serde_json::Value::Object(map) => Event::from_map(map),
