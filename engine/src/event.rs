@@ -101,7 +101,8 @@ impl Default for Event {
 impl Event {
     /// An event on which no field can be extracted.
     pub fn new() -> Self {
-        Event { slots: vec![0; crate::fields::count()].into(), values: Vec::new(), with_arg: Vec::new(), evt_type: None }
+        // Room for a typical event's values without regrowing.
+        Event { slots: vec![0; crate::fields::count()].into(), values: Vec::with_capacity(16), with_arg: Vec::new(), evt_type: None }
     }
 
     /// Sets `field` (with optional argument) to `value`, replacing an earlier value.
@@ -109,7 +110,7 @@ impl Event {
         match arg {
             None if field == evt_type_field() => {
                 self.evt_type = match &value {
-                    Value::Str(name) => crate::fields::evt_type_index(name),
+                    Value::Str(name) => crate::eval::evt_type_index(name),
                     _ => None,
                 };
                 self.set_plain(field, value);

@@ -85,6 +85,12 @@ fn evt_type_ids() -> &'static (FieldId, FxHashMap<&'static str, u16>) {
     })
 }
 
+/// The index of an `evt.type` name (the catalogue's own look-up hashes with SipHash; this is
+/// on the decoding path of every event).
+pub(crate) fn evt_type_index(name: &str) -> Option<u16> {
+    evt_type_ids().1.get(name).copied()
+}
+
 /// The dispatch key of an event: the index of its `evt.type` name.
 pub(crate) fn evt_type_of<S: FieldSource + ?Sized>(ev: &S) -> EvtTypeOf {
     if let Some(i) = ev.evt_type_index() {
