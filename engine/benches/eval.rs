@@ -13,8 +13,13 @@ use rulestudio_engine::rule::Matching;
 use std::hint::black_box;
 
 const DISTINCT: usize = 1024;
-const ROUNDS: usize = 2_000;
 const RUNS: usize = 7;
+
+/// Passes over the events per run; `EVAL_BENCH_ROUNDS` lowers it (e.g. to count instructions
+/// under `valgrind --tool=callgrind`, where the figure is deterministic).
+fn rounds() -> usize {
+    std::env::var("EVAL_BENCH_ROUNDS").ok().and_then(|r| r.parse().ok()).unwrap_or(2_000)
+}
 
 fn events() -> Vec<Event> {
     let mut mix = mix::Mix::new(0x5eed);
@@ -35,6 +40,7 @@ fn main() {
     let set = loaded.ruleset;
     let events = events();
     let mut out = Vec::new();
+    let rounds = rounds();
     for matching in [Matching::All, Matching::First] {
         let mut matches = 0usize;
         let mut run = || {
@@ -45,27 +51,27 @@ fn main() {
             }
         };
         // Warm-up, then the measured runs.
-        for _ in 0..ROUNDS / 10 {
+        for _ in 0..rounds.div_ceil(10) {
             run();
         }
         let mut rates: Vec<f64> = (0..RUNS)
             .map(|_| {
                 let start = cpu_seconds();
-                for _ in 0..ROUNDS {
+                for _ in 0..rounds {
                     run();
                 }
-                (ROUNDS * events.len()) as f64 / (cpu_seconds() - start) / 1e6
+                (rounds * events.len()) as f64 / (cpu_seconds() - start) / 1e6
             })
             .collect();
         rates.sort_by(f64::total_cmp);
         println!(
             "eval ({matching:?}): {} rules of falco_rules.yaml, {RUNS} runs of {} events: median {:.2} M events per CPU-second (min {:.2}, max {:.2}); {:.1}% of events match",
             set.rules().len(),
-            ROUNDS * events.len(),
+            rounds * events.len(),
             rates[RUNS / 2],
             rates[0],
             rates[RUNS - 1],
-            100.0 * matches as f64 / ((ROUNDS / 10 + RUNS * ROUNDS) * events.len()) as f64,
+            100.0 * matches as f64 / ((rounds.div_ceil(10) + RUNS * rounds) * events.len()) as f64,
         );
     }
 }

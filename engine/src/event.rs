@@ -5,11 +5,14 @@
 //! in conditions, arguments included (`"proc.aname[2]": "sshd"`, `"evt.arg.flags": "O_RDWR"`).
 //! An absent key means the field cannot be extracted for that event.
 
+use crate::eval::matcher::bytes_eq;
 use crate::eval::typed::{parse_bool, parse_int, parse_ip};
 use crate::fields::{FieldId, FieldType};
 use std::borrow::Cow;
 use std::net::IpAddr;
 use std::sync::OnceLock;
+
+mod fast_json;
 
 /// A field value as extracted from an event. Borrowed where the source owns the data.
 #[derive(Debug, Clone, PartialEq)]
@@ -54,7 +57,7 @@ pub trait FieldSource {
 /// small slot numbers indexed by [`FieldId`] pointing into a compact list of the values the
 /// event has (so a look-up touches two small arrays, not one slot per catalogue field), plus a
 /// short list for `field[arg]` entries (`proc.aname[2]`, `evt.arg.flags`, `k8s.pod.label[app]`).
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone)]
 pub struct Event {
     /// Per field: 1 + index into `values`, or 0 when absent.
     slots: Box<[u16]>,
@@ -75,6 +78,20 @@ pub enum EventError {
     Key { key: String, problem: String },
 }
 
+/// Events are equal when they have the same values for the same fields, whatever the order
+/// the values were set in.
+impl PartialEq for Event {
+    fn eq(&self, other: &Event) -> bool {
+        let plain = (0..self.slots.len()).all(|i| {
+            let f = FieldId(i as u16);
+            self.get(f, None) == other.get(f, None)
+        });
+        plain
+            && self.with_arg.len() == other.with_arg.len()
+            && self.with_arg.iter().all(|(f, k, v)| other.get(*f, Some(k)) == Some(v))
+    }
+}
+
 impl Default for Event {
     fn default() -> Self {
         Event::new()
@@ -84,7 +101,8 @@ impl Default for Event {
 impl Event {
     /// An event on which no field can be extracted.
     pub fn new() -> Self {
-        Event { slots: vec![0; crate::fields::count()].into(), values: Vec::new(), with_arg: Vec::new(), evt_type: None }
+        // Room for a typical event's values without regrowing.
+        Event { slots: vec![0; crate::fields::count()].into(), values: Vec::with_capacity(16), with_arg: Vec::new(), evt_type: None }
     }
 
     /// Sets `field` (with optional argument) to `value`, replacing an earlier value.
@@ -92,7 +110,7 @@ impl Event {
         match arg {
             None if field == evt_type_field() => {
                 self.evt_type = match &value {
-                    Value::Str(name) => crate::fields::evt_type_index(name),
+                    Value::Str(name) => crate::eval::evt_type_index(name),
                     _ => None,
                 };
                 self.set_plain(field, value);
@@ -106,6 +124,15 @@ impl Event {
                 }
             }
         }
+    }
+
+    /// Sets a field the event does not have yet; false (and nothing set) if it has it.
+    fn set_new(&mut self, field: FieldId, arg: Option<&str>, value: Value<'static>) -> bool {
+        if self.get(field, arg).is_some() {
+            return false;
+        }
+        self.set(field, arg, value);
+        true
     }
 
     fn set_plain(&mut self, field: FieldId, value: Value<'static>) {
@@ -127,12 +154,15 @@ impl Event {
                 0 => None,
                 slot => self.values.get(slot as usize - 1),
             },
-            Some(a) => self.with_arg.iter().find(|(f, k, _)| *f == field && &**k == a).map(|(_, _, v)| v),
+            Some(a) => self.with_arg.iter().find(|(f, k, _)| *f == field && bytes_eq(k.as_bytes(), a.as_bytes())).map(|(_, _, v)| v),
         }
     }
 
     /// Decodes one interchange event (a JSON object keyed by field names).
     pub fn from_json_str(text: &str) -> Result<Event, EventError> {
+        if let Some(ev) = fast_json::decode(text) {
+            return Ok(ev);
+        }
         let value: serde_json::Value = serde_json::from_str(text).map_err(|e| EventError::Json(e.to_string()))?;
         match &value {
             serde_json::Value::Object(map) => Event::from_map(map),

@@ -9,6 +9,7 @@ use ipnet::IpNet;
 use rustc_hash::FxHashSet;
 use std::borrow::Cow;
 use std::cmp::Ordering;
+use std::fmt;
 use std::net::IpAddr;
 
 /// A right-hand side constant, typed by the left-hand side field.
@@ -54,9 +55,9 @@ impl Const {
     pub(crate) fn eq(&self, v: &Value<'_>) -> bool {
         match self {
             Const::Bytes(b) => match v {
-                Value::Str(s) => s.as_bytes() == &**b,
-                Value::Bytes(x) => **x == **b,
-                other => as_bytes(other).is_some_and(|x| *x == **b),
+                Value::Str(s) => bytes_eq(s.as_bytes(), b),
+                Value::Bytes(x) => bytes_eq(x, b),
+                other => as_bytes(other).is_some_and(|x| bytes_eq(&x, b)),
             },
             Const::Int(i) => match v {
                 Value::Double(d) => *d == *i as f64,
@@ -110,7 +111,7 @@ impl ConstSet {
     pub(crate) fn contains(&self, v: &Value<'_>) -> bool {
         match self {
             ConstSet::SmallBytes(items) => match as_bytes(v) {
-                Some(b) => items.iter().any(|i| **i == *b),
+                Some(b) => items.iter().any(|i| bytes_eq(i, &b)),
                 None => false,
             },
             ConstSet::Bytes(set) => match v {
@@ -159,7 +160,7 @@ pub(crate) enum Matcher {
     Le(Const),
     Gt(Const),
     Ge(Const),
-    Contains(Box<[u8]>),
+    Contains(Needle),
     /// The needle is lower-cased; ASCII case folding like `strcasestr`.
     IContains(Box<[u8]>),
     StartsWith(Box<[u8]>),
@@ -176,8 +177,43 @@ pub(crate) enum Matcher {
     ModSet { set: ConstSet, negate: bool },
 }
 
-fn contains_bytes(hay: &[u8], needle: &[u8]) -> bool {
-    needle.is_empty() || (needle.len() <= hay.len() && hay.windows(needle.len()).any(|w| w == needle))
+/// A substring searcher built once, at compile time (SIMD search rather than a compare per
+/// position).
+#[derive(Clone)]
+pub(crate) struct Needle(memchr::memmem::Finder<'static>);
+
+impl Needle {
+    pub(crate) fn new(needle: &[u8]) -> Needle {
+        Needle(memchr::memmem::Finder::new(needle).into_owned())
+    }
+
+    fn found_in(&self, hay: &[u8]) -> bool {
+        self.0.find(hay).is_some()
+    }
+}
+
+/// The needle itself (what check interning compares).
+impl fmt::Debug for Needle {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_tuple("Needle").field(&self.0.needle()).finish()
+    }
+}
+
+/// Slice equality that rejects most unequal strings on their length and end bytes before
+/// calling `memcmp` (a call per check is much of the cost of the short strings rules compare).
+#[inline(always)]
+pub(crate) fn bytes_eq(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && (a.is_empty() || (a[0] == b[0] && a[a.len() - 1] == b[b.len() - 1] && a == b))
+}
+
+#[inline(always)]
+fn starts_with(hay: &[u8], prefix: &[u8]) -> bool {
+    hay.len() >= prefix.len() && bytes_eq(&hay[..prefix.len()], prefix)
+}
+
+#[inline(always)]
+fn ends_with(hay: &[u8], suffix: &[u8]) -> bool {
+    hay.len() >= suffix.len() && bytes_eq(&hay[hay.len() - suffix.len()..], suffix)
 }
 
 fn icontains_bytes(hay: &[u8], needle_lower: &[u8]) -> bool {
@@ -208,7 +244,7 @@ impl Matcher {
             CmpOp::Le => Matcher::Le(c),
             CmpOp::Gt => Matcher::Gt(c),
             CmpOp::Ge => Matcher::Ge(c),
-            CmpOp::Contains | CmpOp::BContains => Matcher::Contains(bytes(&c)),
+            CmpOp::Contains | CmpOp::BContains => Matcher::Contains(Needle::new(&bytes(&c))),
             CmpOp::IContains => Matcher::IContains(bytes(&c).to_ascii_lowercase().into()),
             CmpOp::StartsWith | CmpOp::BStartsWith => Matcher::StartsWith(bytes(&c)),
             CmpOp::EndsWith => Matcher::EndsWith(bytes(&c)),
@@ -234,10 +270,10 @@ impl Matcher {
             Matcher::Le(c) => matches!(c.cmp(v), Some(Ordering::Less | Ordering::Equal)),
             Matcher::Gt(c) => c.cmp(v) == Some(Ordering::Greater),
             Matcher::Ge(c) => matches!(c.cmp(v), Some(Ordering::Greater | Ordering::Equal)),
-            Matcher::Contains(n) => as_bytes(v).is_some_and(|h| contains_bytes(&h, n)),
+            Matcher::Contains(n) => as_bytes(v).is_some_and(|h| n.found_in(&h)),
             Matcher::IContains(n) => as_bytes(v).is_some_and(|h| icontains_bytes(&h, n)),
-            Matcher::StartsWith(n) => as_bytes(v).is_some_and(|h| h.starts_with(n)),
-            Matcher::EndsWith(n) => as_bytes(v).is_some_and(|h| h.ends_with(n)),
+            Matcher::StartsWith(n) => as_bytes(v).is_some_and(|h| starts_with(&h, n)),
+            Matcher::EndsWith(n) => as_bytes(v).is_some_and(|h| ends_with(&h, n)),
             Matcher::Glob(g) => as_bytes(v).is_some_and(|h| g.matches(&str_of(&h))),
             Matcher::Regex(re) => as_bytes(v).is_some_and(|h| re.is_match(&str_of(&h))),
             Matcher::PMatch(p) => as_bytes(v).is_some_and(|h| p.matches(&str_of(&h))),
@@ -262,7 +298,12 @@ mod tests {
 
     #[test]
     fn string_operators() {
-        assert!(Matcher::Contains(b"".to_vec().into()).matches(&s("abc")));
+        assert!(Matcher::Contains(Needle::new(b"")).matches(&s("abc")));
+        assert!(Matcher::Contains(Needle::new(b"bc")).matches(&s("abc")));
+        assert!(!Matcher::Contains(Needle::new(b"abcd")).matches(&s("abc")));
+        assert!(Matcher::StartsWith(b"ab".to_vec().into()).matches(&s("abc")));
+        assert!(!Matcher::StartsWith(b"abcd".to_vec().into()).matches(&s("abc")));
+        assert!(!Matcher::EndsWith(b"b".to_vec().into()).matches(&s("abc")));
         assert!(Matcher::IContains(b"bc".to_vec().into()).matches(&s("ABC")));
         assert!(Matcher::Lt(Const::Bytes(b"b".to_vec().into())).matches(&s("a")));
         assert!(!Matcher::Lt(Const::Bytes(b"b".to_vec().into())).matches(&s("b")));

@@ -17,7 +17,7 @@ pub(crate) mod typed;
 
 pub(crate) use check::{Check, Lhs, Node, Test};
 use check::{EvtTypeOf, Frame};
-use program::{Builder, Program};
+use program::{Builder, Memo, Program};
 pub use evttypes::EvtTypeSet;
 
 use crate::event::{FieldSource, Value};
@@ -46,7 +46,7 @@ impl Filter {
     /// dispatch; `&dyn FieldSource` works too.
     pub fn matches<S: FieldSource + ?Sized>(&self, ev: &S) -> bool {
         let frame = Frame::new(ev, None);
-        self.prog.with_memo(|memo| self.prog.run(self.entry, &frame, memo))
+        self.prog.run(self.entry, &frame, &mut Memo::new())
     }
 }
 
@@ -83,6 +83,12 @@ fn evt_type_ids() -> &'static (FieldId, FxHashMap<&'static str, u16>) {
         let id = fields::get("evt.type").expect("evt.type in the catalogue");
         (id, fields::evt_types().iter().enumerate().map(|(i, (n, _))| (*n, i as u16)).collect())
     })
+}
+
+/// The index of an `evt.type` name (the catalogue's own look-up hashes with SipHash; this is
+/// on the decoding path of every event).
+pub(crate) fn evt_type_index(name: &str) -> Option<u16> {
+    evt_type_ids().1.get(name).copied()
 }
 
 /// The dispatch key of an event: the index of its `evt.type` name.
@@ -124,31 +130,30 @@ impl RuleSet {
             _ => None,
         };
         let frame = Frame::new(ev, Some(evt_type));
-        self.prog.with_memo(|memo| {
-            let entries = if bucket.is_some() { &self.dispatched } else { &self.generic };
-            let mut run = |r: usize| {
-                if self.prog.run(entries[r], &frame, memo) {
-                    out.push(r);
-                    return matching == Matching::First;
-                }
-                false
-            };
-            match bucket {
-                Some(rules) => {
-                    for &r in rules.iter() {
-                        if run(r as usize) {
-                            return;
-                        }
-                    }
-                }
-                None => {
-                    for r in 0..self.rules.len() {
-                        if run(r) {
-                            return;
-                        }
+        let memo = &mut Memo::new();
+        let entries = if bucket.is_some() { &self.dispatched } else { &self.generic };
+        let mut run = |r: usize| {
+            if self.prog.run(entries[r], &frame, memo) {
+                out.push(r);
+                return matching == Matching::First;
+            }
+            false
+        };
+        match bucket {
+            Some(rules) => {
+                for &r in rules.iter() {
+                    if run(r as usize) {
+                        return;
                     }
                 }
             }
-        })
+            None => {
+                for r in 0..self.rules.len() {
+                    if run(r) {
+                        return;
+                    }
+                }
+            }
+        }
     }
 }

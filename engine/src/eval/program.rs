@@ -13,7 +13,6 @@ use super::check::{Check, Frame, Lhs, Node};
 use super::EvtTypeSet;
 use crate::event::FieldSource;
 use rustc_hash::FxHashMap;
-use std::cell::Cell;
 
 /// Jump targets that end the evaluation.
 const TRUE: u32 = u32::MAX;
@@ -35,6 +34,8 @@ pub(crate) struct Program {
     checks: Vec<Check>,
     memo_slots: u32,
 }
+
+const _: () = assert!(MAX_MEMO < NO_MEMO && MAX_MEMO % 64 == 0);
 
 #[derive(Default)]
 pub(crate) struct Builder {
@@ -108,7 +109,7 @@ impl Builder {
         }
         let mut slots = vec![NO_MEMO; prog.checks.len()];
         for (c, check) in prog.checks.iter().enumerate() {
-            if needs_memo[c] && !matches!(check.lhs, Lhs::EvtType { .. }) {
+            if needs_memo[c] && !matches!(check.lhs, Lhs::EvtType { .. }) && prog.memo_slots < MAX_MEMO {
                 slots[c] = prog.memo_slots;
                 prog.memo_slots += 1;
             }
@@ -118,61 +119,41 @@ impl Builder {
     }
 }
 
-/// Per-event verdicts of the memoised checks: a slot holds `generation << 1 | verdict`, so
-/// starting a new event is bumping the generation, not clearing the slots.
-pub(crate) struct Memo<'m> {
-    stamps: &'m mut [u32],
-    generation: u32,
+/// At most this many checks get a memo slot (the official rules need well under a hundred);
+/// the per-event memo is then two small bitsets on the stack.
+const MAX_MEMO: u32 = 1024;
+const MEMO_WORDS: usize = MAX_MEMO as usize / 64;
+
+/// Per-event verdicts of the memoised checks: which are known, and their verdicts.
+pub(crate) struct Memo {
+    known: [u64; MEMO_WORDS],
+    verdict: [u64; MEMO_WORDS],
 }
 
-#[derive(Default)]
-struct Scratch {
-    stamps: Vec<u32>,
-    generation: u32,
-}
-
-thread_local! {
-    static SCRATCH: Cell<Scratch> = Cell::new(Scratch::default());
+impl Memo {
+    pub(crate) fn new() -> Memo {
+        Memo { known: [0; MEMO_WORDS], verdict: [0; MEMO_WORDS] }
+    }
 }
 
 impl Program {
-    /// Runs `f` with this thread's memo, set up for a new event.
-    pub(crate) fn with_memo<R>(&self, f: impl FnOnce(&mut Memo<'_>) -> R) -> R {
-        if self.memo_slots == 0 {
-            return f(&mut Memo { stamps: &mut [], generation: 0 });
-        }
-        // Taken out of the cell (not borrowed) so that a nested evaluation on the same thread
-        // gets a fresh scratch instead of a panic.
-        let mut s = SCRATCH.with(Cell::take);
-        if s.stamps.len() < self.memo_slots as usize {
-            s.stamps.resize(self.memo_slots as usize, 0);
-        }
-        // Generation 0 never matches a slot; on wrap-around the slots are cleared.
-        s.generation = s.generation.wrapping_add(1) & (u32::MAX >> 1);
-        if s.generation == 0 {
-            s.stamps.iter_mut().for_each(|x| *x = 0);
-            s.generation = 1;
-        }
-        let r = f(&mut Memo { stamps: &mut s.stamps, generation: s.generation });
-        SCRATCH.with(|c| c.set(s));
-        r
-    }
-
     /// The verdict of the condition entered at `entry`.
-    pub(crate) fn run<S: FieldSource + ?Sized>(&self, entry: u32, f: &Frame<'_, S>, memo: &mut Memo<'_>) -> bool {
+    pub(crate) fn run<S: FieldSource + ?Sized>(&self, entry: u32, f: &Frame<'_, S>, memo: &mut Memo) -> bool {
         let mut pc = entry;
         while pc < FALSE {
             let ins = self.code[pc as usize];
             let verdict = if ins.memo == NO_MEMO {
                 self.checks[ins.check as usize].eval(f)
             } else {
-                let slot = ins.memo as usize;
-                let stamp = memo.stamps[slot];
-                if stamp >> 1 == memo.generation {
-                    stamp & 1 == 1
+                let (word, bit) = (ins.memo as usize / 64 % MEMO_WORDS, 1u64 << (ins.memo % 64));
+                if memo.known[word] & bit != 0 {
+                    memo.verdict[word] & bit != 0
                 } else {
                     let v = self.checks[ins.check as usize].eval(f);
-                    memo.stamps[slot] = memo.generation << 1 | v as u32;
+                    memo.known[word] |= bit;
+                    if v {
+                        memo.verdict[word] |= bit;
+                    }
                     v
                 }
             };

@@ -1,0 +1,381 @@
+//! The fast path of [`Event::from_json_str`]: one pass over the text that resolves each key
+//! as it goes, skips the values of keys that are not fields without building them, and moves
+//! string values into the event instead of building a `serde_json::Value` tree first.
+//!
+//! It handles the common case only and gives up (`None`) on anything else: text that is not
+//! plainly valid, a number that is not an integer, a value of the wrong shape, a field given
+//! twice. The caller then decodes with `serde_json`, which stays the authority on what is
+//! valid and on every error message; this path only ever produces the event that one would.
+
+use super::{Event, Value, json_value, parse_key};
+use crate::fields::{self, FieldId, FieldType};
+use rustc_hash::FxHashMap;
+use std::borrow::Cow;
+use std::sync::OnceLock;
+
+/// Deeper nesting (in the values of unknown keys) is left to `serde_json` and its limit.
+const MAX_DEPTH: u32 = 64;
+
+pub(super) fn decode(text: &str) -> Option<Event> {
+    let mut s = Scan { text, i: 0 };
+    let mut ev = Event::new();
+    s.ws();
+    s.eat(b'{')?;
+    s.ws();
+    if !s.eat_if(b'}') {
+        loop {
+            s.ws();
+            let key = s.string()?;
+            s.ws();
+            s.eat(b':')?;
+            s.ws();
+            match resolve(&key) {
+                None => s.skip(0)?,
+                Some((field, arg)) => {
+                    let info = field.info();
+                    let value = match s.peek()? {
+                        b'n' => {
+                            s.literal("null")?;
+                            // serde_json keeps the last of duplicate keys: a null after a value
+                            // would unset the field.
+                            if ev.get(field, arg.as_deref()).is_some() {
+                                return None;
+                            }
+                            None
+                        }
+                        b'"' if info.ty == FieldType::Charbuf && !info.is_list => Some(Value::Str(Cow::Owned(s.string()?.into_owned()))),
+                        _ => Some(json_value(info.ty, info.is_list, &s.json(0)?).ok()?),
+                    };
+                    if let Some(v) = value {
+                        if !ev.set_new(field, arg.as_deref(), v) {
+                            return None;
+                        }
+                    }
+                }
+            }
+            s.ws();
+            if s.eat_if(b',') {
+                continue;
+            }
+            s.eat(b'}')?;
+            break;
+        }
+    }
+    s.ws();
+    (s.i == text.len()).then_some(ev)
+}
+
+/// A key as a field: exact names through a fast table, the argument forms through
+/// [`parse_key`].
+fn resolve<'k>(key: &'k str) -> Option<(FieldId, Option<Cow<'k, str>>)> {
+    static EXACT: OnceLock<FxHashMap<&'static str, FieldId>> = OnceLock::new();
+    let exact = EXACT.get_or_init(|| fields::all().iter().enumerate().map(|(i, f)| (f.name, FieldId(i as u16))).collect());
+    if let Some(&id) = exact.get(key) {
+        return Some((id, None));
+    }
+    parse_key(key).map(|(id, arg)| (id, arg.map(Cow::Owned)))
+}
+
+struct Scan<'a> {
+    text: &'a str,
+    i: usize,
+}
+
+impl<'a> Scan<'a> {
+    fn bytes(&self) -> &'a [u8] {
+        self.text.as_bytes()
+    }
+
+    fn peek(&self) -> Option<u8> {
+        self.bytes().get(self.i).copied()
+    }
+
+    fn ws(&mut self) {
+        while matches!(self.peek(), Some(b' ' | b'\t' | b'\n' | b'\r')) {
+            self.i += 1;
+        }
+    }
+
+    fn eat(&mut self, c: u8) -> Option<()> {
+        self.eat_if(c).then_some(())
+    }
+
+    fn eat_if(&mut self, c: u8) -> bool {
+        let hit = self.peek() == Some(c);
+        self.i += hit as usize;
+        hit
+    }
+
+    fn literal(&mut self, word: &str) -> Option<()> {
+        let hit = self.bytes()[self.i..].starts_with(word.as_bytes());
+        self.i += word.len() * hit as usize;
+        hit.then_some(())
+    }
+
+    /// A string (the cursor on its opening quote), borrowed unless it has escapes.
+    fn string(&mut self) -> Option<Cow<'a, str>> {
+        self.eat(b'"')?;
+        let b = self.bytes();
+        let start = self.i;
+        while let Some(&c) = b.get(self.i) {
+            match c {
+                b'"' => {
+                    self.i += 1;
+                    return Some(Cow::Borrowed(&self.text[start..self.i - 1]));
+                }
+                b'\\' => return self.escaped(start).map(Cow::Owned),
+                0..=0x1f => return None,
+                _ => self.i += 1,
+            }
+        }
+        None
+    }
+
+    /// The rest of a string with escapes; `start` is just after its opening quote.
+    fn escaped(&mut self, start: usize) -> Option<String> {
+        let b = self.bytes();
+        let mut out = String::with_capacity(self.i - start + 16);
+        let mut run = start;
+        loop {
+            match *b.get(self.i)? {
+                b'"' => {
+                    out.push_str(&self.text[run..self.i]);
+                    self.i += 1;
+                    return Some(out);
+                }
+                b'\\' => {
+                    out.push_str(&self.text[run..self.i]);
+                    let c = match *b.get(self.i + 1)? {
+                        b'"' => '"',
+                        b'\\' => '\\',
+                        b'/' => '/',
+                        b'b' => '\u{8}',
+                        b'f' => '\u{c}',
+                        b'n' => '\n',
+                        b'r' => '\r',
+                        b't' => '\t',
+                        b'u' => {
+                            self.i += 2;
+                            let hi = self.hex4()?;
+                            let code = match hi {
+                                0xd800..=0xdbff => {
+                                    self.literal("\\u")?;
+                                    let lo = self.hex4()?;
+                                    if !(0xdc00..=0xdfff).contains(&lo) {
+                                        return None;
+                                    }
+                                    0x10000 + ((hi - 0xd800) << 10) + (lo - 0xdc00)
+                                }
+                                0xdc00..=0xdfff => return None,
+                                _ => hi,
+                            };
+                            out.push(char::from_u32(code)?);
+                            run = self.i;
+                            continue;
+                        }
+                        _ => return None,
+                    };
+                    out.push(c);
+                    self.i += 2;
+                    run = self.i;
+                }
+                0..=0x1f => return None,
+                _ => self.i += 1,
+            }
+        }
+    }
+
+    fn hex4(&mut self) -> Option<u32> {
+        let digits = self.text.get(self.i..self.i + 4)?;
+        if !digits.bytes().all(|d| d.is_ascii_hexdigit()) {
+            return None;
+        }
+        self.i += 4;
+        u32::from_str_radix(digits, 16).ok()
+    }
+
+    /// A number per the JSON grammar; returns its text and whether it is an integer.
+    fn number(&mut self) -> Option<(&'a str, bool)> {
+        let b = self.bytes();
+        let start = self.i;
+        self.eat_if(b'-');
+        let digits = |s: &mut Self| {
+            let from = s.i;
+            while s.peek().is_some_and(|c| c.is_ascii_digit()) {
+                s.i += 1;
+            }
+            s.i - from
+        };
+        match b.get(self.i)? {
+            b'0' => self.i += 1,
+            b'1'..=b'9' => {
+                digits(self);
+            }
+            _ => return None,
+        }
+        let mut integer = true;
+        if self.eat_if(b'.') {
+            integer = false;
+            (digits(self) > 0).then_some(())?;
+        }
+        if matches!(self.peek(), Some(b'e' | b'E')) {
+            integer = false;
+            self.i += 1;
+            if matches!(self.peek(), Some(b'+' | b'-')) {
+                self.i += 1;
+            }
+            (digits(self) > 0).then_some(())?;
+        }
+        Some((&self.text[start..self.i], integer))
+    }
+
+    /// A value of a known field as `serde_json` would give it (integers only).
+    fn json(&mut self, depth: u32) -> Option<serde_json::Value> {
+        use serde_json::Value as J;
+        Some(match self.peek()? {
+            b'"' => J::String(self.string()?.into_owned()),
+            b't' => self.literal("true").map(|_| J::Bool(true))?,
+            b'f' => self.literal("false").map(|_| J::Bool(false))?,
+            b'n' => self.literal("null").map(|_| J::Null)?,
+            b'[' if depth < MAX_DEPTH => {
+                self.i += 1;
+                let mut items = Vec::new();
+                self.ws();
+                if !self.eat_if(b']') {
+                    loop {
+                        self.ws();
+                        items.push(self.json(depth + 1)?);
+                        self.ws();
+                        if self.eat_if(b']') {
+                            break;
+                        }
+                        self.eat(b',')?;
+                    }
+                }
+                J::Array(items)
+            }
+            b'-' | b'0'..=b'9' => {
+                let (text, integer) = self.number()?;
+                if !integer {
+                    return None;
+                }
+                match text.strip_prefix('-') {
+                    Some(_) => J::Number(text.parse::<i64>().ok()?.into()),
+                    None => J::Number(text.parse::<u64>().ok()?.into()),
+                }
+            }
+            _ => return None,
+        })
+    }
+
+    /// Skips any value (of a key that is not a field).
+    fn skip(&mut self, depth: u32) -> Option<()> {
+        match self.peek()? {
+            b'"' => self.string().map(drop),
+            b't' => self.literal("true"),
+            b'f' => self.literal("false"),
+            b'n' => self.literal("null"),
+            b'-' | b'0'..=b'9' => self.number().map(drop),
+            open @ (b'[' | b'{') if depth < MAX_DEPTH => {
+                let close = if open == b'[' { b']' } else { b'}' };
+                self.i += 1;
+                self.ws();
+                if self.eat_if(close) {
+                    return Some(());
+                }
+                loop {
+                    self.ws();
+                    if open == b'{' {
+                        self.string()?;
+                        self.ws();
+                        self.eat(b':')?;
+                        self.ws();
+                    }
+                    self.skip(depth + 1)?;
+                    self.ws();
+                    if self.eat_if(close) {
+                        return Some(());
+                    }
+                    self.eat(b',')?;
+                }
+            }
+            _ => None,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The serde_json path, the authority.
+    fn slow(text: &str) -> Option<Event> {
+        match serde_json::from_str::<serde_json::Value>(text).ok()? {
+            serde_json::Value::Object(map) => Event::from_map(&map).ok(),
+            _ => None,
+        }
+    }
+
+    fn agrees(text: &str) -> bool {
+        match decode(text) {
+            Some(fast) => {
+                assert_eq!(Some(&fast), slow(text).as_ref(), "fast path differs on {text}");
+                true
+            }
+            None => false,
+        }
+    }
+
+    #[test]
+    fn agrees_with_serde_json_or_declines() {
+        let taken = [
+            r#"{}"#,
+            r#" { "proc.name" : "bash" , "proc.pid" : 42 } "#,
+            r#"{"proc.cmdline":"sh -c \"echo \\ hi\"\t\u00e9\ud83d\ude00 \/"}"#,
+            r#"{"x":{"a":[1,-2.5e3,{"b":null}],"c":"\n"},"proc.name":"a","y":[],"z":{}}"#,
+            r#"{"fd.types":["ipv4","file"],"user.uid":"0","proc.pid":-7,"evt.time":18446744073709551615}"#,
+            r#"{"proc.name":null,"evt.failed":false,"fd.sip":"10.0.0.1","proc.aname[2]":"sshd","evt.arg.flags":"O_RDWR"}"#,
+            r#"{"evt.type":"openat","proc.name":"é"}"#,
+            r#"{"fd.types":[["a"]]}"#,
+        ];
+        for t in taken {
+            assert!(agrees(t), "fast path declined {t}");
+        }
+        let declined = [
+            r#"{"proc.name":"a","proc.name":"b"}"#,
+            r#"{"proc.name":"a","proc.name":null}"#,
+            r#"{"evt.arg.flags":"a","evt.arg[flags]":"b"}"#,
+            r#"{"proc.pid":1.5}"#,
+            r#"{"proc.pid":"abc"}"#,
+            r#"{"proc.name":"a",}"#,
+            r#"{"proc.name":"a"} x"#,
+            r#"{"proc.name":"\ud800"}"#,
+            r#"{"proc.name":"\q"}"#,
+            "{\"proc.name\":\"a\u{1}\"}",
+            r#"{"x":01}"#,
+            r#"{"x":-}"#,
+            r#"{"x":1.}"#,
+            r#"{"x":tru}"#,
+            r#"[1]"#,
+            r#"{"#,
+        ];
+        for t in declined {
+            assert!(!agrees(t), "fast path took {t}");
+        }
+    }
+
+    #[test]
+    fn agrees_on_the_conformance_events() {
+        let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/../tests/conformance/eval");
+        let mut checked = 0;
+        for entry in std::fs::read_dir(dir).expect("eval conformance cases") {
+            let text = std::fs::read_to_string(entry.expect("entry").path()).expect("case file");
+            for line in text.lines() {
+                if let Some(event) = line.strip_prefix("match: ").or_else(|| line.strip_prefix("no_match: ")) {
+                    checked += agrees(event) as usize;
+                }
+            }
+        }
+        assert!(checked > 100, "only {checked} events");
+    }
+}
