@@ -7,6 +7,7 @@ mod constants;
 mod evttypes;
 mod hints;
 mod operand;
+pub(crate) mod re2;
 
 use crate::diagnostic::{Code, Diagnostic};
 use crate::eval::matcher::{Const, ConstSet, Matcher};
@@ -55,6 +56,10 @@ fn evt_type_lhs(lhs: &Lhs, op: CmpOp, modifier: Option<Spanned<Modifier>>, rhs: 
 pub fn compile(expr: &Expr) -> Compiled {
     let mut cx = Cx::default();
     let root = cx.expr(expr);
+    // Falco warns once per deprecated field and condition (its resolver collects a set), at the
+    // first use here.
+    let mut seen = std::collections::HashSet::new();
+    cx.diags.retain(|d| d.code != Code::DEPRECATED_ITEM || seen.insert(d.message.clone()));
     let evt_types = evttypes::of(expr);
     let failed = cx.failed || cx.diags.iter().any(Diagnostic::is_error);
     Compiled { filter: root.filter(|_| !failed).map(Filter::new), diagnostics: cx.diags, evt_types }
@@ -137,7 +142,7 @@ impl Cx {
                 Test::Field { op: op.node, rhs: texpr }
             }
             Rhs::Value(lit) => self.constants(&ty, &lhs_node, op, modifier, std::slice::from_ref(lit), lit.span)?,
-            Rhs::List { items, span } => self.constants(&ty, &lhs_node, op, modifier, items, *span)?,
+            Rhs::List { items, span, .. } => self.constants(&ty, &lhs_node, op, modifier, items, *span)?,
         };
         if let Some(fast) = evt_type_lhs(&lhs_node, op.node, modifier, rhs) {
             lhs_node = fast;

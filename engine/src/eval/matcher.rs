@@ -142,6 +142,7 @@ const REGEX_SIZE_LIMIT: usize = 1 << 22;
 
 /// `regex` is a full match in libs (RE2 `ANCHOR_BOTH`).
 pub(crate) fn full_match_regex(pattern: &str) -> Result<regex::Regex, String> {
+    let pattern = crate::compile::re2::to_rust_syntax(pattern)?;
     regex::RegexBuilder::new(&format!("^(?:{pattern})$"))
         .size_limit(REGEX_SIZE_LIMIT)
         .build()

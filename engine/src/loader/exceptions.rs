@@ -299,6 +299,12 @@ mod tests {
     }
 
     #[test]
+    fn modifier_operator_value_is_parenthesised() {
+        let text = build(l(vec![s("proc.name")]), Some(l(vec![s("startswith oneof")])), vec![l(vec![s("sshd")])]);
+        assert_eq!(text, "(cond) and not (( proc.name startswith oneof (sshd)))");
+    }
+
+    #[test]
     fn no_values_contribute_nothing() {
         assert_eq!(build(l(vec![s("proc.name")]), None, vec![]), "(cond)");
         assert_eq!(build(s("proc.name"), None, vec![]), "(cond)");

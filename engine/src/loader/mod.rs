@@ -10,6 +10,7 @@
 
 mod decode;
 mod exceptions;
+mod flow_indent;
 mod lists;
 pub(crate) mod mapped;
 mod pipeline;

@@ -6,7 +6,8 @@
 //! saphyr-parser itself bounds nesting depth. The expanded size of every document is still
 //! bounded, because the reader walks aliased subtrees as many times as they are referenced.
 
-use crate::span::{FileId, Span};
+use super::flow_indent;
+use crate::span::{FileId, LineIndex, Span};
 use saphyr_parser::{Event, Parser, ScalarStyle};
 use std::collections::HashMap;
 
@@ -127,6 +128,54 @@ enum Open {
 /// Parses every document of `text`. The first syntax error ends parsing (like yaml-cpp).
 pub(crate) fn parse(text: &str, file: FileId) -> Result<Yaml, YamlError> {
     let offsets = Offsets::new(text);
+    let mut patched: Option<String> = None;
+    for _ in 0..=flow_indent::MAX_JOINS {
+        let source = patched.as_deref().unwrap_or(text);
+        match parse_events(source, text, &offsets, file) {
+            Ok(yaml) => return Ok(yaml),
+            Err(Failure::Yaml(e)) => return Err(e),
+            Err(Failure::Scan { index, info }) => {
+                let chars: Vec<char> = source.chars().collect();
+                let joined =
+                    if flow_indent::is_indentation_error(&info) { flow_indent::join_line(&chars, index) } else { None };
+                match joined {
+                    Some(chars) => patched = Some(chars.into_iter().collect()),
+                    None => return Err(scan_error(text, &offsets, file, index, &info)),
+                }
+            }
+        }
+    }
+    Err(YamlError {
+        message: format!("more than {} under-indented lines in flow collections", flow_indent::MAX_JOINS),
+        span: Span::new(file, 0, 0),
+    })
+}
+
+/// A syntax error, placed in the original text (a patched text has fewer line breaks).
+fn scan_error(text: &str, offsets: &Offsets, file: FileId, index: usize, info: &str) -> YamlError {
+    let at = offsets.byte(index);
+    let pos = LineIndex::new(text).line_col(text, at);
+    YamlError {
+        message: format!("yaml error at line {}, column {}: {info}", pos.line, pos.column),
+        span: Span::new(file, at, at),
+    }
+}
+
+enum Failure {
+    /// The scanner's error at a character index, which may still be recoverable.
+    Scan { index: usize, info: String },
+    Yaml(YamlError),
+}
+
+impl From<YamlError> for Failure {
+    fn from(e: YamlError) -> Self {
+        Failure::Yaml(e)
+    }
+}
+
+/// One parse of `text` (the original text or a patched copy with the same characters count);
+/// `offsets` map its character indices to bytes of `original`.
+fn parse_events(text: &str, original: &str, offsets: &Offsets, file: FileId) -> Result<Yaml, Failure> {
     let mut yaml = Yaml::default();
     let mut anchors: HashMap<usize, NodeId> = HashMap::new();
     let mut stack: Vec<Open> = Vec::new();
@@ -134,18 +183,8 @@ pub(crate) fn parse(text: &str, file: FileId) -> Result<Yaml, YamlError> {
     let span_of = |s: &saphyr_parser::Span| Span::new(file, offsets.byte(s.start.index()), offsets.byte(s.end.index()));
 
     while let Some(event) = parser.next_event() {
-        let (event, pspan) = event.map_err(|e| {
-            let at = offsets.byte(e.marker().index());
-            YamlError {
-                message: format!(
-                    "yaml error at line {}, column {}: {}",
-                    e.marker().line(),
-                    e.marker().col() + 1,
-                    e.info()
-                ),
-                span: Span::new(file, at, at),
-            }
-        })?;
+        let (event, pspan) =
+            event.map_err(|e| Failure::Scan { index: e.marker().index(), info: e.info().to_owned() })?;
         let span = span_of(&pspan);
         let done: Option<(NodeId, usize)> = match event {
             Event::DocumentStart(_) => {
@@ -174,11 +213,12 @@ pub(crate) fn parse(text: &str, file: FileId) -> Result<Yaml, YamlError> {
                     && tag.is_none()
                     && matches!(value.as_ref(), "" | "~" | "null" | "Null" | "NULL");
                 let kind = if is_null { Kind::Null } else { Kind::Scalar { value: value.into_owned(), style } };
+                let span = end_at_closing_quote(original, span, style);
                 Some((push(&mut yaml, Node { kind, span, weight: 1 }), anchor))
             }
             Event::Alias(anchor) => match anchors.get(&anchor) {
                 Some(&id) => Some((id, 0)),
-                None => return Err(YamlError { message: "unknown anchor".into(), span }),
+                None => return Err(YamlError { message: "unknown anchor".into(), span }.into()),
             },
             Event::StreamStart | Event::StreamEnd | Event::DocumentEnd | Event::Nothing => None,
         };
@@ -193,7 +233,8 @@ pub(crate) fn parse(text: &str, file: FileId) -> Result<Yaml, YamlError> {
                     return Err(YamlError {
                         message: format!("document expands to more than {MAX_EXPANDED_NODES} nodes (alias bomb?)"),
                         span,
-                    });
+                    }
+                    .into());
                 }
                 yaml.docs.push(id);
             }
@@ -216,10 +257,25 @@ pub(crate) fn parse(text: &str, file: FileId) -> Result<Yaml, YamlError> {
             return Err(YamlError {
                 message: format!("document expands to more than {MAX_EXPANDED_NODES} nodes (alias bomb?)"),
                 span,
-            });
+            }
+            .into());
         }
     }
     Ok(yaml)
+}
+
+/// saphyr-parser ends a quoted scalar's span at the next token, blanks included; the scalar
+/// itself ends at its closing quote.
+fn end_at_closing_quote(original: &str, span: Span, style: ScalarStyle) -> Span {
+    let quote = match style {
+        ScalarStyle::SingleQuoted => '\'',
+        ScalarStyle::DoubleQuoted => '"',
+        _ => return span,
+    };
+    match original.get(span.range()).and_then(|t| t.rfind(quote)) {
+        Some(i) if i > 0 => Span { end: span.start + i as u32 + 1, ..span },
+        _ => span,
+    }
 }
 
 fn push(yaml: &mut Yaml, node: Node) -> NodeId {
@@ -272,6 +328,24 @@ mod tests {
         let text = "[".repeat(100_000);
         let err = parse(&text, FileId(0)).unwrap_err();
         assert!(err.message.contains("recursion limit"), "{}", err.message);
+    }
+
+    #[test]
+    fn flow_collection_closed_at_the_key_indentation_parses_like_yaml_cpp() {
+        let text = "- list: a\n  items: [\n    \"x\",\n    \"y\"\n  ]\n- list: b\n  items: [\n  z]\n";
+        let y = parse0(text);
+        let items = y.seq(y.docs[0]).unwrap();
+        let a = y.seq(y.get(items[0], "items").unwrap()).unwrap();
+        assert_eq!(a.iter().map(|&i| y.scalar(i).unwrap()).collect::<Vec<_>>(), ["x", "y"]);
+        assert_eq!(&text[y.span(a[1]).range()], "\"y\"");
+        let b = y.get(items[1], "items").unwrap();
+        assert_eq!(y.seq(b).unwrap().len(), 1);
+    }
+
+    #[test]
+    fn errors_after_a_join_keep_their_original_line() {
+        let err = parse("a: [\n  x\n]\nb: : c\n", FileId(0)).unwrap_err();
+        assert!(err.message.starts_with("yaml error at line 4"), "{}", err.message);
     }
 
     #[test]

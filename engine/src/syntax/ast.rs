@@ -207,10 +207,10 @@ pub struct Literal {
 pub enum Rhs {
     /// A single constant (quoted, bare string or number).
     Value(Literal),
-    /// `(a, b, c)`, or a bare identifier after a list operator (one item). In the bare form the
-    /// list's span is the item's span: that is how the canonical rendering knows to write it
-    /// without parentheses, as libs (where it is a plain value) does.
-    List { items: Vec<Literal>, span: Span },
+    /// `(a, b, c)`, or a bare identifier after a list operator (one item, `bare`): libs has a
+    /// plain value there and renders it without parentheses. The flag (not the spans, which
+    /// the loader maps onto text it synthesised, e.g. an exception's `(value)`) says which.
+    List { items: Vec<Literal>, span: Span, bare: bool },
     /// A transformer on the right-hand side: a field comparison.
     Transformer(Transformer),
     /// `val(field)`: compare with another field of the same event.

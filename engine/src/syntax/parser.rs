@@ -532,7 +532,7 @@ impl<'a> Parser<'a> {
             self.error(span, "expected a ')' token".into());
             return self.recover_list(start, items);
         }
-        Ok(Some(Rhs::List { items, span: Span::local(start, self.pos) }))
+        Ok(Some(Rhs::List { items, span: Span::local(start, self.pos), bare: false }))
     }
 
     /// Skips the rest of a broken list up to its `)` (or the next `and`/`or`), keeping the items
@@ -544,7 +544,7 @@ impl<'a> Parser<'a> {
         self.skip_garbage(true);
         self.lex_str(")");
         self.recovering = false;
-        Ok(Some(Rhs::List { items, span: Span::local(start, self.pos) }))
+        Ok(Some(Rhs::List { items, span: Span::local(start, self.pos), bare: false }))
     }
 
     fn list_value(&mut self, d: u32) -> PResult<Rhs> {
@@ -574,13 +574,12 @@ impl<'a> Parser<'a> {
         self.fail(&format!("expected a list, an identifier, or a field with a valid transformer: {TRANSFORMER_LIST}"))
     }
 
-    /// A bare identifier where a list is expected: a one-item list whose span is the item's
-    /// (that is how the renderer tells it from `(item)`).
+    /// A bare identifier where a list is expected: a one-item list marked `bare`.
     fn identifier_list(&mut self) -> Option<Rhs> {
         let start = self.pos;
         let text = self.lex_with(lexer::identifier)?;
         let span = Span::local(start, self.pos);
-        Some(Rhs::List { items: vec![Literal { text: text.to_owned(), quoted: false, span }], span })
+        Some(Rhs::List { items: vec![Literal { text: text.to_owned(), quoted: false, span }], span, bare: true })
     }
 
     fn transformer_or_val(&mut self, d: u32) -> PResult<Option<Rhs>> {

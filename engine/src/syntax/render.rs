@@ -109,7 +109,7 @@ fn rhs_to(rhs: &Rhs, out: &mut String) {
     match rhs {
         Rhs::Value(lit) => escape(&lit.text, out),
         // A bare identifier after a list operator is a value node in libs, written bare.
-        Rhs::List { items, span } if items.len() == 1 && items[0].span == *span => escape(&items[0].text, out),
+        Rhs::List { items, bare: true, .. } if items.len() == 1 => escape(&items[0].text, out),
         Rhs::List { items, .. } => {
             out.push('(');
             for (i, item) in items.iter().enumerate() {

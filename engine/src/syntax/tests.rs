@@ -120,7 +120,7 @@ mod spans {
         assert_eq!(text_of(src, op.span), "=");
         assert_eq!((text_of(src, value.span), value.text.as_str(), value.quoted), (r#""x y""#, "x y", true));
 
-        let ExprKind::Compare { rhs: Rhs::List { items, span }, .. } = &conjuncts[1].kind else { panic!("a list") };
+        let ExprKind::Compare { rhs: Rhs::List { items, span, bare: false }, .. } = &conjuncts[1].kind else { panic!("a list") };
         assert_eq!(text_of(src, *span), "(a, 'b')");
         let items: Vec<_> = items.iter().map(|l| (text_of(src, l.span), l.text.as_str())).collect();
         assert_eq!(items, [("a", "a"), ("'b'", "b")]);

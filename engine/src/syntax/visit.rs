@@ -94,7 +94,7 @@ impl Rhs {
     pub fn map_spans(&mut self, f: &mut impl FnMut(Span) -> Span) {
         match self {
             Rhs::Value(lit) => lit.span = f(lit.span),
-            Rhs::List { items, span } => {
+            Rhs::List { items, span, .. } => {
                 *span = f(*span);
                 items.iter_mut().for_each(|lit| lit.span = f(lit.span));
             }
