@@ -57,10 +57,24 @@ fn merge(findings: Vec<Finding>, falco: &[Diagnostic]) -> Vec<Diagnostic> {
             continue;
         }
         let item_failed = falco.iter().any(|d| d.is_error() && f.in_item(d));
+        let mut falco_message = None;
         for (d, gone) in falco.iter().zip(replaced.iter_mut()) {
-            *gone |= f.replaces(d);
+            if f.replaces(d) {
+                *gone = true;
+                falco_message.get_or_insert_with(|| d.message.clone());
+            }
         }
-        out.push(f.into_diagnostic(item_failed));
+        let mut d = f.into_diagnostic(item_failed);
+        // Falco's words stay the message (users and tools search for them); the lint's
+        // explanation leads the help.
+        if let Some(message) = falco_message {
+            let explanation = std::mem::replace(&mut d.message, message);
+            d.help = Some(match d.help.take() {
+                Some(help) => format!("{explanation}; {help}"),
+                None => explanation,
+            });
+        }
+        out.push(d);
     }
     out.extend(falco.into_iter().zip(replaced).filter(|(_, gone)| !gone).map(|(d, _)| d));
     out.sort_by_key(|d| d.span.map(|s| (s.file, s.start, s.end)));
@@ -113,6 +127,8 @@ mod tests {
         let ds = run(&[falco]);
         assert_eq!(ds.len(), 1, "{ds:#?}");
         assert_eq!((ds[0].severity, ds[0].code), (Severity::Error, Code::ERR_COMPILE_CONDITION));
+        assert_eq!(ds[0].message, "filter_check called with nonexistent field proc.executable");
+        assert!(ds[0].help.as_deref().unwrap_or("").contains("proc.exepath"), "{:?}", ds[0].help);
         assert!(ds[0].fix.is_some() && ds[0].help.as_deref().unwrap_or("").contains("RS006"));
     }
 
