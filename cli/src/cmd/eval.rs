@@ -91,6 +91,8 @@ fn judge_lines(judge: &Judge, piece: &Piece, matching: Matching, format: Format)
     let mut out = String::new();
     let mut errors = Vec::new();
     let mut hits = Vec::new();
+    // One event decoded into line after line, reusing its memory.
+    let mut event = Event::new();
     for (i, raw) in piece.lines().enumerate() {
         let index = piece.first_line + i;
         let Ok(line) = std::str::from_utf8(raw) else {
@@ -100,13 +102,10 @@ fn judge_lines(judge: &Judge, piece: &Piece, matching: Matching, format: Format)
         if line.trim().is_empty() {
             continue;
         }
-        let event = match Event::from_json_str(line) {
-            Ok(e) => e,
-            Err(e) => {
-                errors.push(format!("line {}: {e}", index + 1));
-                continue;
-            }
-        };
+        if let Err(e) = event.decode_json(line) {
+            errors.push(format!("line {}: {e}", index + 1));
+            continue;
+        }
         match judge {
             Judge::Condition(f) => {
                 if f.matches(&event) {
