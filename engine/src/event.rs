@@ -65,7 +65,14 @@ pub struct Event {
     with_arg: Vec<(FieldId, Box<str>, Value<'static>)>,
     /// The index of the `evt.type` value among the known event types, for rule dispatch.
     evt_type: Option<u16>,
+    /// Emptied string buffers of earlier values, for [`Event::decode_json`] to refill instead
+    /// of allocating (not part of the event's value).
+    spare: Vec<String>,
 }
+
+/// At most this many spare buffers are kept, each of at most this capacity.
+const SPARE_BUFFERS: usize = 64;
+const SPARE_CAPACITY: usize = 4096;
 
 /// Why an interchange event could not be decoded; names the key at fault.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -102,7 +109,7 @@ impl Event {
     /// An event on which no field can be extracted.
     pub fn new() -> Self {
         // Room for a typical event's values without regrowing.
-        Event { slots: vec![0; crate::fields::count()].into(), values: Vec::with_capacity(16), with_arg: Vec::new(), evt_type: None }
+        Event { slots: vec![0; crate::fields::count()].into(), values: Vec::with_capacity(16), with_arg: Vec::new(), evt_type: None, spare: Vec::new() }
     }
 
     /// Sets `field` (with optional argument) to `value`, replacing an earlier value.
@@ -160,9 +167,54 @@ impl Event {
 
     /// Decodes one interchange event (a JSON object keyed by field names).
     pub fn from_json_str(text: &str) -> Result<Event, EventError> {
-        if let Some(ev) = fast_json::decode(text) {
-            return Ok(ev);
+        let mut ev = Event::new();
+        ev.decode_json(text)?;
+        Ok(ev)
+    }
+
+    /// Decodes one interchange event into this one, replacing all its fields and reusing its
+    /// memory (for decoding a stream of events). On error the event has no fields.
+    pub fn decode_json(&mut self, text: &str) -> Result<(), EventError> {
+        self.clear();
+        if fast_json::decode_into(self, text) {
+            return Ok(());
         }
+        self.clear();
+        let spare = std::mem::take(&mut self.spare);
+        *self = Event::from_json_str_exact(text)?;
+        self.spare = spare;
+        Ok(())
+    }
+
+    /// Removes every field, keeping the memory for the next event.
+    fn clear(&mut self) {
+        self.slots.fill(0);
+        for v in self.values.drain(..) {
+            if let Value::Str(Cow::Owned(mut s)) = v {
+                if self.spare.len() < SPARE_BUFFERS && s.capacity() <= SPARE_CAPACITY {
+                    s.clear();
+                    self.spare.push(s);
+                }
+            }
+        }
+        self.with_arg.clear();
+        self.evt_type = None;
+    }
+
+    /// A string value holding `text`, in a spare buffer when there is one.
+    fn text_value(&mut self, text: Cow<'_, str>) -> Value<'static> {
+        let owned = match (text, self.spare.pop()) {
+            (Cow::Borrowed(t), Some(mut buf)) => {
+                buf.push_str(t);
+                buf
+            }
+            (text, _) => text.into_owned(),
+        };
+        Value::Str(Cow::Owned(owned))
+    }
+
+    /// The `serde_json` decoding, the authority on validity and on error messages.
+    fn from_json_str_exact(text: &str) -> Result<Event, EventError> {
         let value: serde_json::Value = serde_json::from_str(text).map_err(|e| EventError::Json(e.to_string()))?;
         match &value {
             serde_json::Value::Object(map) => Event::from_map(map),
@@ -348,6 +400,34 @@ mod tests {
         assert_eq!(ev.field(get("k8s.pod.label").unwrap(), Some("app")), Some(Value::Str("web".into())));
         assert!(matches!(ev.field(get("fd.types").unwrap(), None), Some(Value::List(l)) if l.len() == 2));
         assert_eq!(ev.field(get("proc.exe").unwrap(), None), None);
+    }
+
+    #[test]
+    fn decoding_into_a_used_event_is_decoding_afresh() {
+        let stream = [
+            r#"{"evt.type":"openat","proc.name":"bash","fd.name":"/etc/passwd","proc.aname[2]":"sshd"}"#,
+            r#"{"proc.pid":"abc"}"#,
+            r#"{"proc.name":"sh","proc.cmdline":"sh -c \"x\""}"#,
+            r#"{"proc.pid":1.5,"proc.name":"zsh"}"#,
+            r#"{"evt.type":"execve","proc.name":"a","proc.name":"b"}"#,
+            r#"{}"#,
+        ];
+        let mut reused = Event::new();
+        for text in stream {
+            let fresh = Event::from_json_str(text);
+            let result = reused.decode_json(text);
+            match fresh {
+                Ok(fresh) => {
+                    assert_eq!(result, Ok(()), "{text}");
+                    assert_eq!(reused, fresh, "{text}");
+                    assert_eq!(reused.evt_type_index(), fresh.evt_type_index(), "{text}");
+                }
+                Err(e) => {
+                    assert_eq!(result, Err(e), "{text}");
+                    assert_eq!(reused, Event::new(), "{text}");
+                }
+            }
+        }
     }
 
     #[test]

@@ -1,7 +1,10 @@
 //! `rulestudio eval (--rules FILE... | --condition TEXT) --events EVENTS.jsonl [--format json]
 //! [--first-match]`: one line per (event, matching enabled rule).
 
+mod pipeline;
+
 use super::{Format, print_diagnostics};
+use pipeline::Piece;
 use crate::{Outcome, files};
 use anyhow::{Context, Result, bail};
 use rulestudio_api::cli::EvalMatch;
@@ -12,7 +15,6 @@ use rulestudio_engine::rule::Matching;
 use std::fmt::Write as _;
 use std::io::Write as _;
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicUsize, Ordering};
 
 #[derive(clap::Args)]
 pub struct Args {
@@ -65,88 +67,33 @@ pub fn run(args: Args) -> Result<Outcome> {
         }
     };
     let matching = if args.first_match { Matching::First } else { Matching::All };
-    let input = std::fs::read(&args.events).with_context(|| format!("cannot read {}", args.events.display()))?;
-    let pieces = pieces(&input);
-
-    // Decoding and judging are the work; the cores take pieces in turn (a slow core does not
-    // hold up the others) and the outputs are printed in file order.
-    let threads = std::thread::available_parallelism().map_or(1, |n| n.get()).min(pieces.len()).max(1);
-    let next = AtomicUsize::new(0);
-    let mut results: Vec<(usize, (String, Vec<String>))> = std::thread::scope(|s| {
-        let handles: Vec<_> = (0..threads)
-            .map(|_| {
-                let (judge, pieces, next, format) = (&judge, &pieces, &next, args.format);
-                s.spawn(move || {
-                    let mut done = Vec::new();
-                    while let Some(p) = pieces.get(next.fetch_add(1, Ordering::Relaxed)) {
-                        done.push((p.first_line, judge_lines(judge, p, matching, format)));
-                    }
-                    done
-                })
-            })
-            .collect();
-        handles.into_iter().flat_map(|h| h.join().expect("eval worker panicked")).collect()
-    });
-    results.sort_unstable_by_key(|(first_line, _)| *first_line);
+    let events = std::fs::File::open(&args.events).with_context(|| format!("cannot read {}", args.events.display()))?;
+    let name = args.events.display().to_string();
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let format = args.format;
     let mut out = std::io::BufWriter::new(std::io::stdout().lock());
     let mut bad = 0;
-    for (_, (text, errors)) in &results {
+    pipeline::run(events, &name, threads, |piece| judge_lines(&judge, piece, matching, format), |(text, errors)| {
         out.write_all(text.as_bytes())?;
-        for e in errors {
-            eprintln!("{}: {e}", args.events.display());
+        for e in &errors {
+            eprintln!("{name}: {e}");
         }
         bad += errors.len();
-    }
+        Ok(())
+    })?;
     out.flush()?;
     Ok(if bad == 0 { Outcome::Clean } else { Outcome::Findings })
 }
 
-/// About this many bytes of the events file, cut at a line end, make one unit of work.
-const PIECE_BYTES: usize = 1 << 20;
-
-/// Consecutive whole lines of the events file; the first is line `first_line` (0-based).
-struct Piece<'a> {
-    text: &'a [u8],
-    first_line: usize,
-}
-
-fn pieces(input: &[u8]) -> Vec<Piece<'_>> {
-    let mut pieces = Vec::new();
-    let (mut start, mut first_line) = (0, 0);
-    while start < input.len() {
-        let cut = (start + PIECE_BYTES).min(input.len());
-        let end = memchr::memchr(b'\n', &input[cut..]).map_or(input.len(), |i| cut + i + 1);
-        let text = &input[start..end];
-        pieces.push(Piece { text, first_line });
-        first_line += memchr::memchr_iter(b'\n', text).count();
-        start = end;
-    }
-    pieces
-}
-
-/// The lines of a piece (a final line end does not start another line).
-fn lines<'a>(text: &'a [u8]) -> impl Iterator<Item = &'a [u8]> {
-    let mut rest = text;
-    std::iter::from_fn(move || {
-        if rest.is_empty() {
-            return None;
-        }
-        let (line, next) = match memchr::memchr(b'\n', rest) {
-            Some(i) => (&rest[..i], &rest[i + 1..]),
-            None => (rest, &rest[rest.len()..]),
-        };
-        rest = next;
-        Some(line)
-    })
-}
-
 /// Judges the lines of `piece`; returns the output text and the problems of lines that are
 /// not valid events.
-fn judge_lines(judge: &Judge, piece: &Piece<'_>, matching: Matching, format: Format) -> (String, Vec<String>) {
+fn judge_lines(judge: &Judge, piece: &Piece, matching: Matching, format: Format) -> (String, Vec<String>) {
     let mut out = String::new();
     let mut errors = Vec::new();
     let mut hits = Vec::new();
-    for (i, raw) in lines(piece.text).enumerate() {
+    // One event decoded into line after line, reusing its memory.
+    let mut event = Event::new();
+    for (i, raw) in piece.lines().enumerate() {
         let index = piece.first_line + i;
         let Ok(line) = std::str::from_utf8(raw) else {
             errors.push(format!("line {}: not valid UTF-8", index + 1));
@@ -155,13 +102,10 @@ fn judge_lines(judge: &Judge, piece: &Piece<'_>, matching: Matching, format: For
         if line.trim().is_empty() {
             continue;
         }
-        let event = match Event::from_json_str(line) {
-            Ok(e) => e,
-            Err(e) => {
-                errors.push(format!("line {}: {e}", index + 1));
-                continue;
-            }
-        };
+        if let Err(e) = event.decode_json(line) {
+            errors.push(format!("line {}: {e}", index + 1));
+            continue;
+        }
         match judge {
             Judge::Condition(f) => {
                 if f.matches(&event) {

@@ -7,18 +7,37 @@
 //! twice. The caller then decodes with `serde_json`, which stays the authority on what is
 //! valid and on every error message; this path only ever produces the event that one would.
 
-use super::{Event, Value, json_value, parse_key};
+use super::{Event, json_value, parse_key};
 use crate::fields::{self, FieldId, FieldType};
 use rustc_hash::FxHashMap;
 use std::borrow::Cow;
 use std::sync::OnceLock;
 
+/// The bytes that end the plain part of a string: its closing quote, an escape, or a
+/// control character (invalid unescaped).
+static STOPS_STRING: [bool; 256] = {
+    let mut t = [false; 256];
+    let mut c = 0;
+    while c < 0x20 {
+        t[c] = true;
+        c += 1;
+    }
+    t[b'"' as usize] = true;
+    t[b'\\' as usize] = true;
+    t
+};
+
 /// Deeper nesting (in the values of unknown keys) is left to `serde_json` and its limit.
 const MAX_DEPTH: u32 = 64;
 
-pub(super) fn decode(text: &str) -> Option<Event> {
+/// Decodes `text` into `ev` (which has no fields); false when declined, `ev` then holding
+/// part of the fields.
+pub(super) fn decode_into(ev: &mut Event, text: &str) -> bool {
+    decode(ev, text).is_some()
+}
+
+fn decode(ev: &mut Event, text: &str) -> Option<()> {
     let mut s = Scan { text, i: 0 };
-    let mut ev = Event::new();
     s.ws();
     s.eat(b'{')?;
     s.ws();
@@ -43,7 +62,7 @@ pub(super) fn decode(text: &str) -> Option<Event> {
                             }
                             None
                         }
-                        b'"' if info.ty == FieldType::Charbuf && !info.is_list => Some(Value::Str(Cow::Owned(s.string()?.into_owned()))),
+                        b'"' if info.ty == FieldType::Charbuf && !info.is_list => Some(ev.text_value(s.string()?)),
                         _ => Some(json_value(info.ty, info.is_list, &s.json(0)?).ok()?),
                     };
                     if let Some(v) = value {
@@ -62,7 +81,7 @@ pub(super) fn decode(text: &str) -> Option<Event> {
         }
     }
     s.ws();
-    (s.i == text.len()).then_some(ev)
+    (s.i == text.len()).then_some(())
 }
 
 /// A key as a field: exact names through a fast table, the argument forms through
@@ -117,18 +136,17 @@ impl<'a> Scan<'a> {
         self.eat(b'"')?;
         let b = self.bytes();
         let start = self.i;
-        while let Some(&c) = b.get(self.i) {
-            match c {
-                b'"' => {
-                    self.i += 1;
-                    return Some(Cow::Borrowed(&self.text[start..self.i - 1]));
-                }
-                b'\\' => return self.escaped(start).map(Cow::Owned),
-                0..=0x1f => return None,
-                _ => self.i += 1,
+        // Keys and values are short: a table look-up per byte beats setting up a SIMD search.
+        let end = start + b[start..].iter().position(|&c| STOPS_STRING[c as usize])?;
+        self.i = end;
+        match b[end] {
+            b'"' => {
+                self.i += 1;
+                Some(Cow::Borrowed(&self.text[start..end]))
             }
+            b'\\' => self.escaped(start).map(Cow::Owned),
+            _ => None,
         }
-        None
     }
 
     /// The rest of a string with escapes; `start` is just after its opening quote.
@@ -317,8 +335,9 @@ mod tests {
     }
 
     fn agrees(text: &str) -> bool {
-        match decode(text) {
-            Some(fast) => {
+        let mut fast = Event::new();
+        match decode(&mut fast, text) {
+            Some(()) => {
                 assert_eq!(Some(&fast), slow(text).as_ref(), "fast path differs on {text}");
                 true
             }
