@@ -5,12 +5,12 @@ mod pipeline;
 
 use super::{Format, print_diagnostics};
 use pipeline::Piece;
-use crate::{Outcome, files};
+use crate::Outcome;
 use anyhow::{Context, Result, bail};
 use rulestudio_api::cli::EvalMatch;
 use rulestudio_engine::eval::{Filter, RuleSet};
 use rulestudio_engine::event::Event;
-use rulestudio_engine::loader::{self, LoadOptions};
+use rulestudio_engine::loader;
 use rulestudio_engine::rule::Matching;
 use std::fmt::Write as _;
 use std::io::Write as _;
@@ -55,15 +55,7 @@ pub fn run(args: Args) -> Result<Outcome> {
             }
         }
         None => {
-            let sources = files::read(&args.rules)?;
-            let loaded = loader::load(&sources.files, &LoadOptions::default());
-            let mut diagnostics = sources.diagnostics.clone();
-            diagnostics.extend(loaded.diagnostics.iter().filter(|d| d.is_error()).cloned());
-            print_diagnostics(&diagnostics, &sources.files);
-            if !loaded.ok() || !sources.diagnostics.is_empty() {
-                bail!("the rules files do not load");
-            }
-            Judge::Rules(loaded.ruleset)
+            Judge::Rules(super::load_rules(&args.rules)?.ruleset)
         }
     };
     let matching = if args.first_match { Matching::First } else { Matching::All };

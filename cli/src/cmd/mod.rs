@@ -31,3 +31,17 @@ pub fn print_diagnostics(diagnostics: &[rulestudio_engine::diagnostic::Diagnosti
         eprintln!("{}", crate::report::summary(&json));
     }
 }
+
+/// Loads rules files for judging events (`eval`, `test`): prints the errors, and fails unless
+/// the files load as Falco would accept them.
+pub fn load_rules(paths: &[std::path::PathBuf]) -> anyhow::Result<rulestudio_engine::loader::Loaded> {
+    let sources = crate::files::read(paths)?;
+    let loaded = rulestudio_engine::loader::load(&sources.files, &rulestudio_engine::loader::LoadOptions::default());
+    let mut diagnostics = sources.diagnostics.clone();
+    diagnostics.extend(loaded.diagnostics.iter().filter(|d| d.is_error()).cloned());
+    print_diagnostics(&diagnostics, &sources.files);
+    if !loaded.ok() || !sources.diagnostics.is_empty() {
+        anyhow::bail!("the rules files do not load");
+    }
+    Ok(loaded)
+}

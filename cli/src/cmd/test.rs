@@ -3,11 +3,10 @@
 //! A tests file is a YAML sequence of `{rule, event, expect: match|no_match, name?}`; `event` is
 //! an event in the interchange format. Prints one line per failure and `N passed, M failed`.
 
-use super::print_diagnostics;
-use crate::{Outcome, files};
-use anyhow::{Context, Result, bail};
+use crate::Outcome;
+use anyhow::{Context, Result};
 use rulestudio_engine::event::Event;
-use rulestudio_engine::loader::{self, LoadOptions, Loaded};
+use rulestudio_engine::loader::Loaded;
 use serde::Deserialize;
 use std::path::PathBuf;
 
@@ -48,14 +47,7 @@ impl Expect {
 }
 
 pub fn run(args: Args) -> Result<Outcome> {
-    let sources = files::read(&args.rules)?;
-    let loaded = loader::load(&sources.files, &LoadOptions::default());
-    let mut diagnostics = sources.diagnostics.clone();
-    diagnostics.extend(loaded.diagnostics.iter().filter(|d| d.is_error()).cloned());
-    print_diagnostics(&diagnostics, &sources.files);
-    if !loaded.ok() || !sources.diagnostics.is_empty() {
-        bail!("the rules files do not load");
-    }
+    let loaded = super::load_rules(&args.rules)?;
     let (mut passed, mut failed) = (0usize, 0usize);
     for path in &args.tests {
         let text = std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
