@@ -1,1 +1,49 @@
-fn main() {}
+//! Ingest throughput: batches of NDJSON through the router into a real SQLite file, each
+//! event evaluated against the official Falco rules (the seeded live set).
+//! `cargo bench -p rulestudio-server --bench ingest [-- EVENTS]`. Goal: ≥ 300k events/s on 2 cores.
+
+mod common;
+
+use std::time::Instant;
+
+const BATCH: usize = 5_000;
+const CLIENTS: usize = 2;
+
+fn main() {
+    let total: usize = std::env::args()
+        .skip(1)
+        .find_map(|a| a.parse().ok())
+        .unwrap_or(400_000);
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        let dir = tempfile::tempdir().unwrap();
+        let (_state, app) = common::server(dir.path()).await;
+        let lines = common::events(total, 1_700_000_000_000_000_000, 7);
+        let batches: Vec<String> = lines.chunks(BATCH).map(|c| c.join("\n")).collect();
+        let bytes: usize = batches.iter().map(String::len).sum();
+        let started = Instant::now();
+        let mut tasks = Vec::new();
+        for client in 0..CLIENTS {
+            let mine: Vec<String> = batches.iter().skip(client).step_by(CLIENTS).cloned().collect();
+            let app = app.clone();
+            tasks.push(tokio::spawn(async move {
+                for b in mine {
+                    common::ingest(&app, b).await;
+                }
+            }));
+        }
+        for t in tasks {
+            t.await.unwrap();
+        }
+        let secs = started.elapsed().as_secs_f64();
+        println!(
+            "ingest: {total} events ({:.0} MB NDJSON) in batches of {BATCH} from {CLIENTS} clients: {secs:.2} s = {:.0} events/s",
+            bytes as f64 / 1e6,
+            total as f64 / secs
+        );
+    });
+}

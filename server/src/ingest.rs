@@ -18,6 +18,9 @@ pub struct Incoming {
     pub time: i64,
     pub fields: Map<String, Value>,
     pub event: Event,
+    /// The event as stored: the client's own line when it needed no change (saves
+    /// re-serialising every event), otherwise the fields serialised again.
+    pub json: String,
 }
 
 /// Columns per event row; rows per INSERT statement keeps under SQLite's bound-parameter limit.
@@ -42,7 +45,7 @@ pub fn parse_batch(body: &[u8], now: i64) -> Result<Vec<Incoming>> {
             .into_iter()
             .enumerate()
             .map(|(i, v)| {
-                decode(v, now)
+                decode(v, None, now)
                     .map_err(|p| AppError::InvalidEvent(format!("element {}: {p}", i + 1)))
             })
             .collect()
@@ -55,19 +58,21 @@ pub fn parse_batch(body: &[u8], now: i64) -> Result<Vec<Incoming>> {
             let fail = |p: String| AppError::InvalidEvent(format!("line {}: {p}", i + 1));
             let v: Value =
                 serde_json::from_str(line).map_err(|e| fail(format!("not valid JSON: {e}")))?;
-            out.push(decode(v, now).map_err(fail)?);
+            out.push(decode(v, Some(line), now).map_err(fail)?);
         }
         Ok(out)
     }
 }
 
-fn decode(v: Value, now: i64) -> std::result::Result<Incoming, String> {
+fn decode(v: Value, line: Option<&str>, now: i64) -> std::result::Result<Incoming, String> {
     let Value::Object(mut fields) = v else {
         return Err("an event must be a JSON object keyed by Falco field names".into());
     };
+    let mut line = line;
     let time = match fields.get("evt.time") {
         None | Some(Value::Null) => {
             fields.insert("evt.time".into(), Value::from(now));
+            line = None;
             now
         }
         Some(t) => t.as_i64().filter(|t| *t >= 0).ok_or_else(|| {
@@ -75,10 +80,17 @@ fn decode(v: Value, now: i64) -> std::result::Result<Incoming, String> {
         })?,
     };
     let event = Event::from_map(&fields).map_err(|e| e.to_string())?;
+    let json = match line {
+        Some(l) => l.trim().to_string(),
+        None => {
+            serde_json::to_string(&fields).map_err(|e| format!("cannot store the event: {e}"))?
+        }
+    };
     Ok(Incoming {
         time,
         fields,
         event,
+        json,
     })
 }
 
@@ -184,7 +196,7 @@ async fn insert_events(
                 .bind(str_field(f, "proc.name"))
                 .bind(str_field(f, "fd.name"))
                 .bind(str_field(f, "container.id"))
-                .bind(serde_json::to_string(f).map_err(anyhow::Error::from)?);
+                .bind(ev.json.as_str());
         }
         let last = q.execute(&mut **tx).await?.last_insert_rowid();
         let first = last - chunk.len() as i64 + 1;
@@ -235,5 +247,7 @@ mod tests {
         let evs = parse_batch(b"{\"evt.type\":\"open\"}\n{\"evt.time\": 5}", 42).unwrap();
         assert_eq!((evs[0].time, evs[1].time), (42, 5));
         assert_eq!(evs[0].fields["evt.time"], 42);
+        assert_eq!(evs[0].json, r#"{"evt.time":42,"evt.type":"open"}"#);
+        assert_eq!(evs[1].json, r#"{"evt.time": 5}"#);
     }
 }
