@@ -27,11 +27,7 @@ async fn http(addr: std::net::SocketAddr, method: &str, path: &str, body: &str) 
 }
 
 fn main() {
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .unwrap();
+    let rt = common::runtime();
     rt.block_on(async {
         let dir = tempfile::tempdir().unwrap();
         let (_state, app) = common::server(dir.path()).await;

@@ -10,15 +10,8 @@ const BATCH: usize = 5_000;
 const CLIENTS: usize = 2;
 
 fn main() {
-    let total: usize = std::env::args()
-        .skip(1)
-        .find_map(|a| a.parse().ok())
-        .unwrap_or(400_000);
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .unwrap();
+    let total = common::count_arg(400_000);
+    let rt = common::runtime();
     rt.block_on(async {
         let dir = tempfile::tempdir().unwrap();
         let (_state, app) = common::server(dir.path()).await;

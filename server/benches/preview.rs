@@ -30,15 +30,8 @@ const FILE_RULE: &str = r#"
 const RUNS: usize = 9;
 
 fn main() {
-    let total: usize = std::env::args()
-        .skip(1)
-        .find_map(|a| a.parse().ok())
-        .unwrap_or(1_000_000);
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .unwrap();
+    let total = common::count_arg(1_000_000);
+    let rt = common::runtime();
     rt.block_on(async {
         let dir = tempfile::tempdir().unwrap();
         let (_state, app) = common::server(dir.path()).await;

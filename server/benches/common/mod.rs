@@ -12,6 +12,16 @@ use tower::ServiceExt;
 
 pub const TOKEN: &str = "rs_bench_admin";
 
+/// The benches' runtime: two workers, as on the 2-core target machine.
+pub fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap()
+}
+
+/// The first numeric command-line argument (the event count), or `default`.
+pub fn count_arg(default: usize) -> usize {
+    std::env::args().skip(1).find_map(|a| a.parse().ok()).unwrap_or(default)
+}
+
 pub async fn server(dir: &std::path::Path) -> (AppState, Router) {
     let mut args = ServeArgs::with_db(dir.join("bench.db"));
     args.admin_token = Some(TOKEN.into());
