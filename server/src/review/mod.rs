@@ -26,7 +26,7 @@ use rulestudio_api::proposals::{
 use rulestudio_api::ruletest::RuleTest;
 use serde_json::json;
 use sqlx::SqliteConnection;
-use store::{NewRevision, Row};
+use store::NewRevision;
 
 const MAX_TITLE: usize = 200;
 const MAX_TEXT: usize = 64 * 1024;
@@ -46,45 +46,29 @@ pub async fn list(state: &AppState, status: Option<Status>, limit: u32) -> Resul
     Ok(out)
 }
 
-async fn assemble(state: &AppState, row: Row) -> Result<Proposal> {
+async fn assemble(state: &AppState, mut p: Proposal) -> Result<Proposal> {
     let mut conn = state.db.acquire().await?;
-    let rev = store::revision(&mut conn, row.id, row.revision).await?;
-    let reviews = store::reviews(&mut *conn, row.id).await?;
-    let comments = store::comments(&mut *conn, row.id).await?;
-    let tally = gate::tally(&reviews, row.revision);
-    let required = state.config.required_approvals;
-    let blockers = gate::blockers(Facts {
-        id: row.id,
-        status: row.status,
-        revision: row.revision,
-        base_version: row.base_version,
+    let rev = store::revision(&mut conn, p.id, p.revision).await?;
+    p.reviews = store::reviews(&mut *conn, p.id).await?;
+    p.comments = store::comments(&mut *conn, p.id).await?;
+    let tally = gate::tally(&p.reviews, p.revision);
+    p.required_approvals = state.config.required_approvals;
+    p.blockers = gate::blockers(Facts {
+        id: p.id,
+        status: p.status,
+        revision: p.revision,
+        base_version: p.base_version,
         live_version: state.live.current().version,
-        required,
+        required: p.required_approvals,
         tally: &tally,
-        lint_errors: evidence::lint_errors(&row.evidence.diagnostics).collect(),
-        failed_tests: evidence::failed_tests(&row.evidence.tests).collect(),
-    });
-    Ok(Proposal {
-        id: row.id,
-        title: row.title,
-        description: row.description,
-        author: row.author,
-        status: row.status,
-        revision: row.revision,
-        base_version: row.base_version,
-        live_version: row.live_version,
-        created_at: row.created_at,
-        updated_at: row.updated_at,
-        files: rev.files,
-        tests: rev.tests,
-        diff: row.diff,
-        evidence: row.evidence,
-        approvals: tally.approvals,
-        required_approvals: required,
-        blockers: blockers.reasons,
-        reviews,
-        comments,
+        lint_errors: evidence::lint_errors(&p.evidence.diagnostics).collect(),
+        failed_tests: evidence::failed_tests(&p.evidence.tests).collect(),
     })
+    .reasons;
+    p.approvals = tally.approvals;
+    p.files = rev.files;
+    p.tests = rev.tests;
+    Ok(p)
 }
 
 fn check_text(title: &str, description: &str, tests: &[RuleTest]) -> Result<()> {
@@ -232,20 +216,21 @@ async fn finish(
     Ok(p)
 }
 
-/// The row of a proposal that can still change, or 409.
-async fn active(state: &AppState, id: i64) -> Result<Row> {
-    let row = store::row(&state.db, id).await?;
-    if !row.status.is_active() {
-        return Err(AppError::Conflict(format!(
-            "proposal #{id} is {}",
+/// 409 unless the proposal can still change.
+fn ensure_active(row: &Proposal) -> Result<()> {
+    if row.status.is_active() {
+        Ok(())
+    } else {
+        Err(AppError::Conflict(format!(
+            "proposal #{} is {}",
+            row.id,
             row.status.as_str()
-        )));
+        )))
     }
-    Ok(row)
 }
 
 /// The proposal's author, or a reviewer or admin: who may close or rebase it.
-fn author_or_reviewer(caller: &Caller, row: &Row, what: &str) -> Result<()> {
+fn author_or_reviewer(caller: &Caller, row: &Proposal, what: &str) -> Result<()> {
     if caller.username == row.author || caller.role >= Role::Reviewer {
         Ok(())
     } else {
@@ -271,7 +256,7 @@ struct Next<'a> {
 async fn advance(
     state: &AppState,
     caller: &Caller,
-    row: &Row,
+    row: &Proposal,
     next: Next<'_>,
     action: &'static str,
 ) -> Result<()> {
@@ -298,9 +283,7 @@ async fn advance(
     .execute(&mut *tx)
     .await?
     .rows_affected();
-    if n == 0 {
-        return Err(changed_meanwhile(row.id));
-    }
+    unchanged(n, row.id)?;
     store::insert_revision(
         &mut tx,
         NewRevision {
@@ -325,6 +308,16 @@ async fn advance(
     Ok(())
 }
 
+/// A guarded write (`WHERE revision = ? AND status IN …`) that found nothing to change: another
+/// request changed the proposal first.
+fn unchanged(rows: u64, id: i64) -> Result<()> {
+    if rows == 0 {
+        Err(changed_meanwhile(id))
+    } else {
+        Ok(())
+    }
+}
+
 fn changed_meanwhile(id: i64) -> AppError {
     AppError::Conflict(format!(
         "proposal #{id} changed while this request was being handled; reload it and try again"
@@ -344,7 +337,7 @@ pub async fn revise(
             row.author
         )));
     }
-    let row = active(state, id).await?;
+    ensure_active(&row)?;
     let current = store::revision(&mut *state.db.acquire().await?, id, row.revision).await?;
     let title = req.title.as_deref().unwrap_or(&row.title);
     let description = req.description.as_deref().unwrap_or(&row.description);
@@ -433,7 +426,7 @@ pub async fn review(
             "you wrote proposal #{id}: someone else must review it"
         )));
     }
-    let row = active(state, id).await?;
+    ensure_active(&row)?;
     if req.body.len() > MAX_TEXT {
         return Err(AppError::BadRequest(format!(
             "`body` is longer than {MAX_TEXT} bytes"
@@ -454,9 +447,7 @@ pub async fn review(
     .execute(&mut *tx)
     .await?
     .rows_affected();
-    if n == 0 {
-        return Err(changed_meanwhile(id));
-    }
+    unchanged(n, id)?;
     let reviews = store::reviews(&mut *tx, id).await?;
     let status = gate::tally(&reviews, row.revision).status(state.config.required_approvals);
     sqlx::query("UPDATE proposals SET status = ?, updated_at = ? WHERE id = ?")
@@ -538,9 +529,7 @@ pub async fn promote(state: &AppState, caller: &Caller, id: i64) -> Result<i64> 
             .execute(&mut *tx)
             .await?
             .rows_affected();
-            if n == 0 {
-                return Err(changed_meanwhile(id));
-            }
+            unchanged(n, id)?;
             let details = json!({"live_version": version, "revision": row.revision});
             record(tx, caller, "proposal.promote", id, details).await
         })
@@ -562,7 +551,7 @@ pub async fn promote(state: &AppState, caller: &Caller, id: i64) -> Result<i64> 
 pub async fn close(state: &AppState, caller: &Caller, id: i64) -> Result<Proposal> {
     let row = store::row(&state.db, id).await?;
     author_or_reviewer(caller, &row, "close")?;
-    let row = active(state, id).await?;
+    ensure_active(&row)?;
     let mut tx = state.db.begin().await?;
     let n = sqlx::query(
         "UPDATE proposals SET status = 'closed', updated_at = ? WHERE id = ? AND status IN ('open', 'approved')",
@@ -572,9 +561,7 @@ pub async fn close(state: &AppState, caller: &Caller, id: i64) -> Result<Proposa
     .execute(&mut *tx)
     .await?
     .rows_affected();
-    if n == 0 {
-        return Err(changed_meanwhile(id));
-    }
+    unchanged(n, id)?;
     record(&mut tx, caller, "proposal.close", id, json!({"revision": row.revision})).await?;
     tx.commit().await?;
     finish(state, caller, "proposal.closed", id, |p| {
@@ -589,7 +576,7 @@ pub async fn close(state: &AppState, caller: &Caller, id: i64) -> Result<Proposa
 pub async fn rebase(state: &AppState, caller: &Caller, id: i64) -> Result<Proposal> {
     let row = store::row(&state.db, id).await?;
     author_or_reviewer(caller, &row, "rebase")?;
-    let row = active(state, id).await?;
+    ensure_active(&row)?;
     let rev = store::revision(&mut *state.db.acquire().await?, id, row.revision).await?;
     let live = state.live.current();
     if live.version == row.base_version {
@@ -648,7 +635,7 @@ pub async fn refresh_evidence(
 
 async fn refresh(
     state: &AppState,
-    row: &Row,
+    row: &Proposal,
     files: &[FileChange],
     tests: &[RuleTest],
     window: Window,
@@ -663,8 +650,6 @@ async fn refresh(
         .execute(&state.db)
         .await?
         .rows_affected();
-    if n == 0 {
-        return Err(changed_meanwhile(row.id));
-    }
+    unchanged(n, row.id)?;
     Ok(())
 }

@@ -1,29 +1,11 @@
 //! Proposals in the database: rows, revisions with their files and tests, reviews, comments.
 
 use crate::error::{AppError, Result};
-use rulestudio_api::proposals::{
-    Comment, Evidence, FileChange, FileDiff, Review, Status, Verdict,
-};
+use rulestudio_api::proposals::{Comment, FileChange, Proposal, Review, Status, Verdict};
 use rulestudio_api::ruletest::RuleTest;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use sqlx::{SqliteConnection, SqliteExecutor};
-
-/// A proposal's own row: everything but its reviews and comments.
-pub struct Row {
-    pub id: i64,
-    pub title: String,
-    pub description: String,
-    pub author: String,
-    pub status: Status,
-    pub revision: i64,
-    pub base_version: i64,
-    pub live_version: Option<i64>,
-    pub created_at: i64,
-    pub updated_at: i64,
-    pub diff: Vec<FileDiff>,
-    pub evidence: Evidence,
-}
 
 type RowTuple = (
     i64,
@@ -43,9 +25,11 @@ type RowTuple = (
 const ROW: &str = "SELECT id, title, description, author, status, revision, base_version, \
                    live_version, created_at, updated_at, diff, evidence FROM proposals";
 
-fn row_of(t: RowTuple) -> Result<Row> {
+/// A proposal's own row: what the revision, the reviews and the comments add is left empty
+/// (see `review::assemble`).
+fn row_of(t: RowTuple) -> Result<Proposal> {
     let (id, title, description, author, status, revision, base_version, live_version, created_at, updated_at, diff, evidence) = t;
-    Ok(Row {
+    Ok(Proposal {
         status: Status::parse(&status)
             .ok_or_else(|| anyhow::anyhow!("proposal {id} has unknown status {status}"))?,
         diff: from_json(&diff)?,
@@ -59,6 +43,13 @@ fn row_of(t: RowTuple) -> Result<Row> {
         live_version,
         created_at,
         updated_at,
+        files: Vec::new(),
+        tests: Vec::new(),
+        approvals: 0,
+        required_approvals: 0,
+        blockers: Vec::new(),
+        reviews: Vec::new(),
+        comments: Vec::new(),
     })
 }
 
@@ -70,7 +61,7 @@ fn from_json<T: DeserializeOwned>(s: &str) -> Result<T> {
     Ok(serde_json::from_str(s).map_err(anyhow::Error::from)?)
 }
 
-pub async fn row(db: impl SqliteExecutor<'_>, id: i64) -> Result<Row> {
+pub async fn row(db: impl SqliteExecutor<'_>, id: i64) -> Result<Proposal> {
     let t: Option<RowTuple> = sqlx::query_as(sqlx::AssertSqlSafe(format!("{ROW} WHERE id = ?")))
         .bind(id)
         .fetch_optional(db)
@@ -79,7 +70,7 @@ pub async fn row(db: impl SqliteExecutor<'_>, id: i64) -> Result<Row> {
 }
 
 /// Newest first.
-pub async fn rows(db: impl SqliteExecutor<'_>, status: Option<Status>, limit: u32) -> Result<Vec<Row>> {
+pub async fn rows(db: impl SqliteExecutor<'_>, status: Option<Status>, limit: u32) -> Result<Vec<Proposal>> {
     let ts: Vec<RowTuple> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
         "{ROW} WHERE ?1 IS NULL OR status = ?1 ORDER BY id DESC LIMIT ?2"
     )))
