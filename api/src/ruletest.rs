@@ -35,7 +35,9 @@ impl Expect {
 impl RuleTest {
     /// `name`, or `#N` for the N-th test (1-based) of its list.
     pub fn label(&self, index: usize) -> String {
-        self.name.clone().unwrap_or_else(|| format!("#{}", index + 1))
+        self.name
+            .clone()
+            .unwrap_or_else(|| format!("#{}", index + 1))
     }
 
     /// `Ok` when the rule does what the test expects on its event; otherwise why not.
@@ -48,11 +50,19 @@ impl RuleTest {
             }
             None => return Err("no rule by that name".into()),
         };
-        let got = if rule.filter.matches(&event) { Expect::Match } else { Expect::NoMatch };
+        let got = if rule.filter.matches(&event) {
+            Expect::Match
+        } else {
+            Expect::NoMatch
+        };
         if got == self.expect {
             Ok(())
         } else {
-            Err(format!("expected {}, got {}", self.expect.as_str(), got.as_str()))
+            Err(format!(
+                "expected {}, got {}",
+                self.expect.as_str(),
+                got.as_str()
+            ))
         }
     }
 

@@ -18,13 +18,15 @@ pub struct Entry<'a> {
 }
 
 pub async fn record(db: impl sqlx::SqliteExecutor<'_>, e: Entry<'_>) -> Result<()> {
-    sqlx::query("INSERT INTO audit_log (time, actor, action, target, details) VALUES (?, ?, ?, ?, ?)")
-        .bind(now_ns())
-        .bind(e.actor)
-        .bind(e.action)
-        .bind(&e.target)
-        .bind(e.details.to_string())
-        .execute(db)
-        .await?;
+    sqlx::query(
+        "INSERT INTO audit_log (time, actor, action, target, details) VALUES (?, ?, ?, ?, ?)",
+    )
+    .bind(now_ns())
+    .bind(e.actor)
+    .bind(e.action)
+    .bind(&e.target)
+    .bind(e.details.to_string())
+    .execute(db)
+    .await?;
     Ok(())
 }

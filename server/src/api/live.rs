@@ -11,10 +11,10 @@ use axum::http::header::CONTENT_TYPE;
 use axum::response::IntoResponse;
 use axum::routing::{get, post};
 use axum::{Json, Router};
-use serde_json::json;
 use rulestudio_api::live::{
     LiveHistory, LiveSet, LiveVersion, LiveVersionCreated, RollbackRequest,
 };
+use serde_json::json;
 
 const VIEW: Access = Viewer::ACCESS;
 const ADMIN: Access = Admin::ACCESS;

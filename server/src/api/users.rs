@@ -11,10 +11,10 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::routing::{delete, get};
 use axum::{Json, Router};
-use serde_json::json;
 use rulestudio_api::auth::{
     CreateToken, CreateUser, CreatedToken, TokenInfo, TokenList, User, UserList,
 };
+use serde_json::json;
 
 const ADMIN: Access = Admin::ACCESS;
 
@@ -213,7 +213,11 @@ async fn create_token(
         .execute(&mut *tx)
         .await
         .on_unique(|| format!("`{username}` already has a token named `{}`", req.name))?;
-    audit::record(&mut *tx, token_entry(&caller, "token.create", &username, &req.name)).await?;
+    audit::record(
+        &mut *tx,
+        token_entry(&caller, "token.create", &username, &req.name),
+    )
+    .await?;
     tx.commit().await?;
     Ok((
         StatusCode::CREATED,
@@ -261,13 +265,22 @@ async fn revoke_token(
             "`{username}` has no token named `{name}`"
         )));
     }
-    audit::record(&mut *tx, token_entry(&caller, "token.revoke", &username, &name)).await?;
+    audit::record(
+        &mut *tx,
+        token_entry(&caller, "token.revoke", &username, &name),
+    )
+    .await?;
     tx.commit().await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
 /// Tokens are named per user: the target names both. The secret is never recorded.
-fn token_entry<'a>(caller: &'a Caller, action: &'static str, username: &str, name: &str) -> Entry<'a> {
+fn token_entry<'a>(
+    caller: &'a Caller,
+    action: &'static str,
+    username: &str,
+    name: &str,
+) -> Entry<'a> {
     Entry {
         actor: &caller.username,
         action,

@@ -38,7 +38,10 @@ pub fn validate(changes: &[FileChange]) -> Result<()> {
             )));
         }
         if changes[..i].iter().any(|o| o.name == c.name) {
-            return Err(AppError::BadRequest(format!("{}: the file is named twice", at())));
+            return Err(AppError::BadRequest(format!(
+                "{}: the file is named twice",
+                at()
+            )));
         }
         match (&c.content, c.delete) {
             (Some(_), true) => {
@@ -114,7 +117,10 @@ pub fn diff(base: &[RulesFile], changes: &[FileChange]) -> Vec<FileDiff> {
     changes
         .iter()
         .filter_map(|c| {
-            let old = base.iter().find(|f| f.name == c.name).map(|f| f.content.as_str());
+            let old = base
+                .iter()
+                .find(|f| f.name == c.name)
+                .map(|f| f.content.as_str());
             let new = c.content.as_deref();
             if old == new {
                 return None;
@@ -220,10 +226,17 @@ mod tests {
         let base = [file("a", "1\n"), file("b", "2\n"), file("c", "3\n")];
         let out = apply(
             &base,
-            &[FileChange::write("new", "n\n"), FileChange::write("b", "22\n"), delete("a")],
+            &[
+                FileChange::write("new", "n\n"),
+                FileChange::write("b", "22\n"),
+                delete("a"),
+            ],
         )
         .unwrap();
-        let names: Vec<_> = out.iter().map(|f| (f.name.as_str(), f.content.as_str())).collect();
+        let names: Vec<_> = out
+            .iter()
+            .map(|f| (f.name.as_str(), f.content.as_str()))
+            .collect();
         assert_eq!(names, [("b", "22\n"), ("c", "3\n"), ("new", "n\n")]);
         assert!(apply(&base, &[delete("zzz")]).is_err());
         assert!(apply(&[file("a", "")], &[delete("a")]).is_err());
@@ -231,11 +244,14 @@ mod tests {
 
     #[test]
     fn validation_names_the_file() {
-        let err = validate(&[FileChange::write("ok", ""), FileChange {
-            name: "x".into(),
-            content: None,
-            delete: false,
-        }])
+        let err = validate(&[
+            FileChange::write("ok", ""),
+            FileChange {
+                name: "x".into(),
+                content: None,
+                delete: false,
+            },
+        ])
         .unwrap_err();
         assert!(err.to_string().starts_with("files[1] (`x`)"), "{err}");
         let err = validate(&[FileChange::write("a/b", "")]).unwrap_err();
@@ -250,13 +266,26 @@ mod tests {
         let base = [file("a", "x\ny\nz\n"), file("b", "same\n")];
         let d = diff(
             &base,
-            &[FileChange::write("a", "x\nY\nz\n"), FileChange::write("b", "same\n"), FileChange::write("n", "new\n")],
+            &[
+                FileChange::write("a", "x\nY\nz\n"),
+                FileChange::write("b", "same\n"),
+                FileChange::write("n", "new\n"),
+            ],
         );
         assert_eq!(d.len(), 2);
         assert_eq!(d[0].status, FileStatus::Modified);
-        assert!(d[0].diff.starts_with("--- a/a\n+++ b/a\n@@ -1,3 +1,3 @@\n x\n-y\n+Y\n z\n"), "{}", d[0].diff);
+        assert!(
+            d[0].diff
+                .starts_with("--- a/a\n+++ b/a\n@@ -1,3 +1,3 @@\n x\n-y\n+Y\n z\n"),
+            "{}",
+            d[0].diff
+        );
         assert_eq!(d[1].status, FileStatus::Added);
-        assert!(d[1].diff.starts_with("--- /dev/null\n+++ b/n\n"), "{}", d[1].diff);
+        assert!(
+            d[1].diff.starts_with("--- /dev/null\n+++ b/n\n"),
+            "{}",
+            d[1].diff
+        );
         assert!(diff(&base, &[FileChange::write("b", "same\n")]).is_empty());
     }
 
@@ -266,7 +295,10 @@ mod tests {
         let new = [file("a", "1\nTWO\n3\n4\n5\n6\n7\n8\n")];
         let mine = [FileChange::write("a", "1\n2\n3\n4\n5\n6\n7\nEIGHT\n")];
         let out = rebase(&old, &new, &mine).unwrap();
-        assert_eq!(out[0].content.as_deref(), Some("1\nTWO\n3\n4\n5\n6\n7\nEIGHT\n"));
+        assert_eq!(
+            out[0].content.as_deref(),
+            Some("1\nTWO\n3\n4\n5\n6\n7\nEIGHT\n")
+        );
         let clash = [FileChange::write("a", "1\nZWEI\n3\n4\n5\n6\n7\n8\n")];
         let err = rebase(&old, &new, &clash).unwrap_err();
         assert_eq!(err.len(), 1);

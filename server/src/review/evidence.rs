@@ -41,12 +41,15 @@ impl Checked {
 }
 
 pub fn lint_errors(diagnostics: &[DiagnosticJson]) -> impl Iterator<Item = String> + '_ {
-    diagnostics.iter().filter(|d| d.severity == "error").map(|d| {
-        format!(
-            "lint error in {}:{}:{}: {} ({})",
-            d.file, d.line, d.column, d.message, d.code
-        )
-    })
+    diagnostics
+        .iter()
+        .filter(|d| d.severity == "error")
+        .map(|d| {
+            format!(
+                "lint error in {}:{}:{}: {} ({})",
+                d.file, d.line, d.column, d.message, d.code
+            )
+        })
 }
 
 pub fn failed_tests(tests: &[TestResult]) -> impl Iterator<Item = String> + '_ {
@@ -151,7 +154,10 @@ fn compare(before: &Loaded, after: &Loaded) -> (Vec<usize>, Vec<usize>) {
         .enumerate()
         .filter(|(_, r)| {
             !enabled_before.contains(r.name.as_str())
-                || !same_rule(info_before.get(r.name.as_str()), info_after.get(r.name.as_str()))
+                || !same_rule(
+                    info_before.get(r.name.as_str()),
+                    info_after.get(r.name.as_str()),
+                )
         })
         .map(|(i, _)| i)
         .collect();

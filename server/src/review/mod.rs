@@ -20,8 +20,8 @@ use crate::time::{self, now_ns};
 use gate::{Facts, Tally};
 use rulestudio_api::preview::Window;
 use rulestudio_api::proposals::{
-    Evidence, FileChange, NewComment, NewProposal, NewReview, Proposal, ProposalEvent,
-    ProposalRef, ReviseProposal, Status, Verdict,
+    Evidence, FileChange, NewComment, NewProposal, NewReview, Proposal, ProposalEvent, ProposalRef,
+    ReviseProposal, Status, Verdict,
 };
 use rulestudio_api::ruletest::RuleTest;
 use serde_json::json;
@@ -114,8 +114,7 @@ async fn prepare(
             "the files are those of live version {base_version}: the proposal would change nothing"
         )));
     }
-    let evidence =
-        evidence::compute(&state.db, base, files, tests.to_vec(), window).await?;
+    let evidence = evidence::compute(&state.db, base, files, tests.to_vec(), window).await?;
     Ok(Prepared {
         diff: store::to_json(&diff)?,
         evidence,
@@ -125,7 +124,14 @@ async fn prepare(
 pub async fn create(state: &AppState, caller: &Caller, req: NewProposal) -> Result<Proposal> {
     check_text(&req.title, &req.description, &req.tests)?;
     let base = state.live.current().version;
-    let p = prepare(state, base, &req.files, &req.tests, evidence::default_window()).await?;
+    let p = prepare(
+        state,
+        base,
+        &req.files,
+        &req.tests,
+        evidence::default_window(),
+    )
+    .await?;
     let status = Tally::default().status(state.config.required_approvals);
     let at = now_ns();
     let mut tx = state.db.begin().await?;
@@ -356,7 +362,10 @@ pub async fn revise(
     };
     advance(state, caller, &row, next, "proposal.revise").await?;
     finish(state, caller, "proposal.revised", id, |p| {
-        format!("{} revised #{} \"{}\" (revision {})", caller.username, p.id, p.title, p.revision)
+        format!(
+            "{} revised #{} \"{}\" (revision {})",
+            caller.username, p.id, p.title, p.revision
+        )
     })
     .await
 }
@@ -375,7 +384,9 @@ pub async fn comment(
     let row = store::row(&state.db, id).await?;
     match (&req.file, req.line) {
         (None, Some(_)) => {
-            return Err(AppError::BadRequest("`line` needs the `file` it is in".into()));
+            return Err(AppError::BadRequest(
+                "`line` needs the `file` it is in".into(),
+            ));
         }
         (Some(file), line) => {
             let Some(d) = row.diff.iter().find(|d| &d.file == file) else {
@@ -479,7 +490,10 @@ pub async fn promote(state: &AppState, caller: &Caller, id: i64) -> Result<i64> 
         reasons,
     };
     if !row.status.is_active() {
-        return Err(refused(vec![format!("proposal #{id} is {}", row.status.as_str())]));
+        return Err(refused(vec![format!(
+            "proposal #{id} is {}",
+            row.status.as_str()
+        )]));
     }
     let rev = store::revision(&mut *state.db.acquire().await?, id, row.revision).await?;
     let base = state.live.version(&state.db, row.base_version).await?;
@@ -562,7 +576,14 @@ pub async fn close(state: &AppState, caller: &Caller, id: i64) -> Result<Proposa
     .await?
     .rows_affected();
     unchanged(n, id)?;
-    record(&mut tx, caller, "proposal.close", id, json!({"revision": row.revision})).await?;
+    record(
+        &mut tx,
+        caller,
+        "proposal.close",
+        id,
+        json!({"revision": row.revision}),
+    )
+    .await?;
     tx.commit().await?;
     finish(state, caller, "proposal.closed", id, |p| {
         format!("{} closed #{} \"{}\"", caller.username, p.id, p.title)
@@ -580,7 +601,14 @@ pub async fn rebase(state: &AppState, caller: &Caller, id: i64) -> Result<Propos
     let rev = store::revision(&mut *state.db.acquire().await?, id, row.revision).await?;
     let live = state.live.current();
     if live.version == row.base_version {
-        refresh(state, &row, &rev.files, &rev.tests, row.evidence.window.clone()).await?;
+        refresh(
+            state,
+            &row,
+            &rev.files,
+            &rev.tests,
+            row.evidence.window.clone(),
+        )
+        .await?;
         return get(state, id).await;
     }
     let old = state.live.version(&state.db, row.base_version).await?;
@@ -593,12 +621,18 @@ pub async fn rebase(state: &AppState, caller: &Caller, id: i64) -> Result<Propos
         reasons,
     };
     let files = changes::rebase(&old.files, &live.files, &rev.files).map_err(refused)?;
-    let prepared = prepare(state, live.version, &files, &rev.tests, row.evidence.window.clone())
-        .await
-        .map_err(|e| match e {
-            AppError::BadRequest(why) => refused(vec![why]),
-            other => other,
-        })?;
+    let prepared = prepare(
+        state,
+        live.version,
+        &files,
+        &rev.tests,
+        row.evidence.window.clone(),
+    )
+    .await
+    .map_err(|e| match e {
+        AppError::BadRequest(why) => refused(vec![why]),
+        other => other,
+    })?;
     let note = format!("rebased onto live version {}", live.version);
     let next = Next {
         base_version: live.version,

@@ -28,7 +28,20 @@ const ROW: &str = "SELECT id, title, description, author, status, revision, base
 /// A proposal's own row: what the revision, the reviews and the comments add is left empty
 /// (see `review::assemble`).
 fn row_of(t: RowTuple) -> Result<Proposal> {
-    let (id, title, description, author, status, revision, base_version, live_version, created_at, updated_at, diff, evidence) = t;
+    let (
+        id,
+        title,
+        description,
+        author,
+        status,
+        revision,
+        base_version,
+        live_version,
+        created_at,
+        updated_at,
+        diff,
+        evidence,
+    ) = t;
     Ok(Proposal {
         status: Status::parse(&status)
             .ok_or_else(|| anyhow::anyhow!("proposal {id} has unknown status {status}"))?,
@@ -70,7 +83,11 @@ pub async fn row(db: impl SqliteExecutor<'_>, id: i64) -> Result<Proposal> {
 }
 
 /// Newest first.
-pub async fn rows(db: impl SqliteExecutor<'_>, status: Option<Status>, limit: u32) -> Result<Vec<Proposal>> {
+pub async fn rows(
+    db: impl SqliteExecutor<'_>,
+    status: Option<Status>,
+    limit: u32,
+) -> Result<Vec<Proposal>> {
     let ts: Vec<RowTuple> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
         "{ROW} WHERE ?1 IS NULL OR status = ?1 ORDER BY id DESC LIMIT ?2"
     )))
@@ -88,12 +105,13 @@ pub struct Revision {
 }
 
 pub async fn revision(db: &mut SqliteConnection, id: i64, revision: i64) -> Result<Revision> {
-    let tests: String =
-        sqlx::query_scalar("SELECT tests FROM proposal_revisions WHERE proposal = ? AND revision = ?")
-            .bind(id)
-            .bind(revision)
-            .fetch_one(&mut *db)
-            .await?;
+    let tests: String = sqlx::query_scalar(
+        "SELECT tests FROM proposal_revisions WHERE proposal = ? AND revision = ?",
+    )
+    .bind(id)
+    .bind(revision)
+    .fetch_one(&mut *db)
+    .await?;
     let files: Vec<(String, Option<String>)> = sqlx::query_as(
         "SELECT name, content FROM proposal_files WHERE proposal = ? AND revision = ? ORDER BY position",
     )
@@ -185,14 +203,16 @@ pub async fn comments(db: impl SqliteExecutor<'_>, id: i64) -> Result<Vec<Commen
     .await?;
     Ok(rows
         .into_iter()
-        .map(|(id, author, body, file, line, revision, created_at)| Comment {
-            id,
-            author,
-            body,
-            file,
-            line,
-            revision,
-            created_at,
-        })
+        .map(
+            |(id, author, body, file, line, revision, created_at)| Comment {
+                id,
+                author,
+                body,
+                file,
+                line,
+                revision,
+                created_at,
+            },
+        )
         .collect())
 }
