@@ -2,7 +2,7 @@
 //! and a preview of the rules it adds or alters against their live versions, computed by the
 //! same `preview::run` as `POST /api/v1/preview` so that both report the same numbers.
 
-use crate::error::{AppError, Result};
+use crate::error::Result;
 use crate::live::{self, Snapshot};
 use crate::preview::{self, Draft, Options, Truth};
 use crate::time::now_ns;
@@ -65,7 +65,7 @@ pub fn failed_tests(tests: &[TestResult]) -> impl Iterator<Item = String> + '_ {
 
 /// Lints `files` as one live set and runs `tests` on it, off the async executor.
 pub async fn check(files: Vec<RulesFile>, tests: Vec<RuleTest>) -> Result<Checked> {
-    tokio::task::spawn_blocking(move || {
+    super::blocking(move || {
         let linted = lint::lint(&live::sources(&files), &LoadOptions::default());
         let texts: Vec<FileText> = files
             .iter()
@@ -91,7 +91,6 @@ pub async fn check(files: Vec<RulesFile>, tests: Vec<RuleTest>) -> Result<Checke
         }
     })
     .await
-    .map_err(|e| AppError::Internal(e.into()))
 }
 
 /// The evidence of `files` (the live set a proposal produces) against `base`, over `window`.

@@ -71,6 +71,13 @@ async fn assemble(state: &AppState, mut p: Proposal) -> Result<Proposal> {
     Ok(p)
 }
 
+/// Diffs and merges run off the async executor: they can take seconds on large files.
+async fn blocking<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> Result<T> {
+    tokio::task::spawn_blocking(f)
+        .await
+        .map_err(|e| AppError::Internal(e.into()))
+}
+
 fn check_text(title: &str, description: &str, tests: &[RuleTest]) -> Result<()> {
     if title.trim().is_empty() || title.len() > MAX_TITLE {
         return Err(AppError::BadRequest(format!(
@@ -108,7 +115,11 @@ async fn prepare(
     changes::validate(changes)?;
     let base = state.live.version(&state.db, base_version).await?;
     let files = changes::apply(&base.files, changes)?;
-    let diff = changes::diff(&base.files, changes);
+    let diff = blocking({
+        let (base, changes) = (base.clone(), changes.to_vec());
+        move || changes::diff(&base.files, &changes)
+    })
+    .await?;
     if diff.is_empty() {
         return Err(AppError::BadRequest(format!(
             "the files are those of live version {base_version}: the proposal would change nothing"
@@ -620,7 +631,12 @@ pub async fn rebase(state: &AppState, caller: &Caller, id: i64) -> Result<Propos
         ),
         reasons,
     };
-    let files = changes::rebase(&old.files, &live.files, &rev.files).map_err(refused)?;
+    let files = blocking({
+        let (live, files) = (live.clone(), rev.files.clone());
+        move || changes::rebase(&old.files, &live.files, &files)
+    })
+    .await?
+    .map_err(refused)?;
     let prepared = prepare(
         state,
         live.version,
