@@ -17,6 +17,8 @@ pub struct Metrics {
     pub alerts_forward_failed: AtomicU64,
     /// Alerts the SSE stream could not deliver to a slow client.
     pub alerts_stream_lagged: AtomicU64,
+    /// Events the tail could not deliver to a slow client.
+    pub events_stream_lagged: AtomicU64,
     alerts: Mutex<BTreeMap<(String, &'static str), u64>>,
     collector_drops: Mutex<BTreeMap<String, (u64, u64)>>,
     preview: Mutex<Histogram>,
@@ -93,6 +95,12 @@ impl Metrics {
             "rulestudio_alerts_stream_lagged_total",
             "Alerts skipped for SSE clients that read too slowly.",
             self.alerts_stream_lagged.load(Relaxed),
+        );
+        counter(
+            &mut out,
+            "rulestudio_events_stream_lagged_total",
+            "Events skipped for event-tail SSE clients that read too slowly.",
+            self.events_stream_lagged.load(Relaxed),
         );
 
         out.push_str("# HELP rulestudio_collector_dropped_total Events a collector lost, by node and reason.\n# TYPE rulestudio_collector_dropped_total counter\n");
