@@ -11,4 +11,5 @@ pub mod error;
 pub mod events;
 pub mod live;
 pub mod preview;
+pub mod ruletest;
 pub mod time;
