@@ -4,6 +4,8 @@
 //! A tests file is a YAML sequence of `{rule, event, expect: match|no_match, name?}`; `event` is
 //! an event in the interchange format (Falco field name → value).
 
+mod yaml;
+
 use rulestudio_engine::event::Event;
 use rulestudio_engine::loader::Loaded;
 use serde::{Deserialize, Serialize};
@@ -53,12 +55,16 @@ pub enum Failure {
 #[error("not a rule tests file: {0}")]
 pub struct ParseError(pub String);
 
-/// Reads a tests file. Blank text is no tests.
+/// Reads a tests file. Blank text (or only comments) is no tests.
 pub fn parse(text: &str) -> Result<Vec<TestCase>, ParseError> {
-    if text.trim().is_empty() {
-        return Ok(Vec::new());
-    }
-    serde_saphyr::from_str(text).map_err(|e| ParseError(e.to_string()))
+    yaml::items(text)?
+        .into_iter()
+        .enumerate()
+        .map(|(i, (line, item))| {
+            serde_json::from_value(item)
+                .map_err(|e| ParseError(format!("test #{} (line {line}): {e}", i + 1)))
+        })
+        .collect()
 }
 
 /// Judges `case` against the rules of `loaded` (all files loaded, like Falco's `rules_files`).
@@ -188,9 +194,13 @@ mod tests {
     #[test]
     fn errors_name_the_place() {
         assert_eq!(parse("  \n"), Ok(Vec::new()));
-        let e = parse("- rule: A\n  event: {}\n  expect: sometimes\n").unwrap_err();
-        assert!(e.0.contains("line 3"), "{e}");
+        let e = parse("- rule: A\n  event: {}\n  expect: match\n- rule: B\n  event: {}\n  expect: sometimes\n")
+            .unwrap_err();
+        assert!(
+            e.0.starts_with("test #2 (line 4): unknown variant `sometimes`"),
+            "{e}"
+        );
         let e = parse("- rule: A\n  event: {}\n  expect: match\n  extra: 1\n").unwrap_err();
-        assert!(e.0.contains("extra"), "{e}");
+        assert!(e.0.contains("unknown field `extra`"), "{e}");
     }
 }

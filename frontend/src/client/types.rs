@@ -3,15 +3,17 @@
 //! has none yet (NOTE for the lead: move them to `api/src/proposals.rs` when the server gets
 //! them, and this module shrinks to the re-exports).
 
-pub use rulestudio_api::alerts::{Alert, AlertPage};
+pub use rulestudio_api::alerts::{Alert, AlertCounts, AlertPage};
 pub use rulestudio_api::auth::{CreateToken, CreateUser, CreatedToken, LoginRequest, SessionInfo, TokenList, UserList};
 pub use rulestudio_api::collector::CollectorList;
 pub use rulestudio_api::error::ErrorBody;
-pub use rulestudio_api::events::{EventPage, Label, LabelRequest, StoredEvent};
+pub use rulestudio_api::events::{
+    Baseline, BaselineList, CreateBaseline, EventPage, Label, LabelList, LabelRequest, StoredEvent,
+};
 pub use rulestudio_api::live::{LiveHistory, LiveSet, LiveVersionCreated, RollbackRequest, RulesFile};
 pub use rulestudio_api::preview::{
-    Base, Bucket, PreviewRequest, PreviewResponse, RulePreview, SuggestExceptionRequest, SuggestExceptionResponse,
-    Window,
+    Base, Bucket, PreviewRequest, PreviewResponse, RulePreview, Sample, SuggestExceptionRequest,
+    SuggestExceptionResponse, Window,
 };
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
