@@ -81,9 +81,12 @@ pub fn Histogram(
 ) -> impl IntoView {
     const W: f64 = 320.0;
     const H: f64 = 60.0;
+    /// Bars are never wider than one of this many, so a few buckets do not fill the chart.
+    const MIN_SLOTS: f64 = 12.0;
     let max = buckets.iter().map(|b| b.count).max().unwrap_or(0).max(1) as f64;
     let n = buckets.len().max(1) as f64;
-    let bw = W / n;
+    let bw = W / n.max(MIN_SLOTS);
+    let left = (W - n * bw) / 2.0;
     let bars = buckets
         .iter()
         .enumerate()
@@ -91,14 +94,14 @@ pub fn Histogram(
             let h = (b.count as f64 / max) * (H - 2.0);
             let title = format!("{}: {}", format_ns(b.t), b.count);
             view! {
-                <rect x=i as f64 * bw y=H - h width=(bw - 1.0).max(1.0) height=h>
+                <rect x=left + i as f64 * bw y=H - h width=(bw - 1.0).max(1.0) height=h>
                     <title>{title}</title>
                 </rect>
             }
         })
         .collect_view();
     view! {
-        <svg class="histogram" viewBox=format!("0 0 {W} {H}") role="img" aria-label="Matches over time">
+        <svg class="histogram" viewBox=format!("0 0 {W} {H}") preserveAspectRatio="none" role="img" aria-label="Matches over time">
             {bars}
         </svg>
     }

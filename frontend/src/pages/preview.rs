@@ -94,6 +94,8 @@ pub fn PreviewPanel(
         until: RwSignal::new(String::new()),
     };
     let shown = RwSignal::new(Shown::Nothing);
+    // Completed runs, on the panel for tests and tools to wait on.
+    let runs = RwSignal::new(0u32);
     let labels = RwSignal::new(Vec::<Label>::new());
     let running = StoredValue::new(None::<web_sys::AbortController>);
     let started = RwSignal::new(None::<f64>);
@@ -155,6 +157,7 @@ pub fn PreviewPanel(
                 labels.set(fetch_labels(&ids).await.unwrap_or_default());
             }
             shown.set(Shown::Done(r));
+            runs.update(|n| *n += 1);
             running.set_value(None);
             stop_ticker();
         });
@@ -182,7 +185,7 @@ pub fn PreviewPanel(
     let test_count = move || tests.with(|t| rulestudio_api::ruletest::parse(t).map(|c| c.len()).ok());
 
     view! {
-        <section class="preview-pane" aria-label="Preview and tests">
+        <section class="preview-pane" aria-label="Preview and tests" data-testid="preview-panel" data-runs=runs>
             <div class="tabs" role="tablist" aria-label="Preview or tests">
                 <button role="tab" id="tab-preview" aria-controls="panel-preview" data-testid="tab-preview"
                     aria-selected=move || (tab.get() == Tab::Preview).to_string() on:click=move |_| tab.set(Tab::Preview)>
@@ -212,13 +215,18 @@ pub fn PreviewPanel(
                     </button>
                 </div>
                 <Show when=move || pick.choice.with(|c| c == "range")>
-                    <div class="inline-form">
-                        <label for="preview-since">"From"</label>
-                        <input id="preview-since" data-testid="preview-since" type="datetime-local" step="1"
-                            prop:value=pick.since on:input=move |ev| pick.since.set(event_target_value(&ev)) />
-                        <label for="preview-until">"To"</label>
-                        <input id="preview-until" data-testid="preview-until" type="datetime-local" step="1"
-                            prop:value=pick.until on:input=move |ev| pick.until.set(event_target_value(&ev)) />
+                    <div class="range-fields">
+                        <label>
+                            "From"
+                            <input data-testid="preview-since" type="datetime-local" step="1"
+                                prop:value=pick.since on:input=move |ev| pick.since.set(event_target_value(&ev)) />
+                        </label>
+                        <label>
+                            "To"
+                            <input data-testid="preview-until" type="datetime-local" step="1"
+                                prop:value=pick.until on:input=move |ev| pick.until.set(event_target_value(&ev)) />
+                        </label>
+                        <span class="muted">"Either end may be left open."</span>
                     </div>
                 </Show>
                 <Show when=busy>
@@ -228,6 +236,7 @@ pub fn PreviewPanel(
                         <button on:click=cancel data-testid="preview-cancel">"Cancel"</button>
                     </div>
                 </Show>
+                <div class:stale=busy>
                 {move || match shown.get() {
                     Shown::Nothing => view! { <p class="muted">"Run the preview to see what the draft matches on stored events."</p> }.into_any(),
                     Shown::Cancelled => view! { <p class="muted" role="status" data-testid="preview-cancelled">"Preview cancelled."</p> }.into_any(),
@@ -242,19 +251,49 @@ pub fn PreviewPanel(
                             {empty_window.then(|| view! { <p class="empty">"No stored events in this window: pick a larger one, or start a collector."</p> })}
                             {r.diagnostics.iter().map(|d| view! { <p class=format!("diag {}", d.severity)>{format!("{}:{} {}", d.line, d.column, d.message)}</p> }).collect_view()}
                             {rules.is_empty().then(|| view! { <p class="muted">"The draft defines no rule that loads."</p> })}
-                            {rules.into_iter().map(|rule| view! {
-                                <RuleResult rule=rule text=text pick=pick labels=labels on_apply=on_apply add_test=add_test rerun=Callback::new(move |_| run()) />
+                            {(rules.len() > 1).then(|| view! { <Overview rules=rules.clone() /> })}
+                            {rules.into_iter().enumerate().map(|(index, rule)| view! {
+                                <RuleResult index=index rule=rule text=text pick=pick labels=labels on_apply=on_apply add_test=add_test rerun=Callback::new(move |_| run()) />
                             }).collect_view()}
                         }.into_any()
                     }
                 }}
+                </div>
             </div>
         </section>
     }
 }
 
+/// One line per rule, linking to its details: a draft of many rules at a glance.
+#[component]
+fn Overview(
+    /// The rules of the preview answer.
+    rules: Vec<RulePreview>,
+) -> impl IntoView {
+    view! {
+        <table class="list preview-overview" data-testid="preview-overview">
+            <caption class="sr-only">"Matches per rule"</caption>
+            <thead><tr>
+                <th scope="col">"Rule"</th><th scope="col" class="num">"Matched"</th><th scope="col" class="num">"False pos."</th>
+                <th scope="col" class="num">"True pos."</th><th scope="col" class="num">"Versus live"</th>
+            </tr></thead>
+            <tbody>
+                {rules.into_iter().enumerate().map(|(i, r)| view! {
+                    <tr>
+                        <td><a href=format!("#preview-rule-{i}")>{r.name}</a></td>
+                        <td class="num">{r.matched}</td><td class="num">{r.false_positives}</td><td class="num">{r.true_positives}</td>
+                        <td class="num">{format!("+{} −{}", r.added, r.removed)}</td>
+                    </tr>
+                }).collect_view()}
+            </tbody>
+        </table>
+    }
+}
+
 #[component]
 fn RuleResult(
+    /// Position in the answer, for the overview's links.
+    index: usize,
     /// One rule of the preview answer.
     rule: RulePreview,
     /// The draft, sent again for exception suggestions.
@@ -290,7 +329,7 @@ fn RuleResult(
     let samples = rule.samples.clone();
     let sample_rule = name.clone();
     view! {
-        <article class="preview-rule" data-testid="preview-rule" data-rule=name.clone() aria-label=format!("Preview of {name}")>
+        <article class="preview-rule" id=format!("preview-rule-{index}") data-testid="preview-rule" data-rule=name.clone() aria-label=format!("Preview of {name}")>
             <h3>{name.clone()}</h3>
             <dl class="counts">
                 <div><dt>"Matched"</dt><dd data-testid="preview-matched">{rule.matched}</dd></div>

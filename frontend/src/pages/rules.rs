@@ -39,6 +39,7 @@ fn rows(set: &LiveSet) -> Vec<Row> {
 pub fn RulesPage() -> impl IntoView {
     let live = LocalResource::new(|| client::get::<LiveSet>("/live"));
     let query = RwSignal::new(String::new());
+    let busiest_first = RwSignal::new(false);
     let since = RwSignal::new(COUNT_WINDOWS[1].0);
     let counts = LocalResource::new(move || {
         let since = since.get();
@@ -65,6 +66,11 @@ pub fn RulesPage() -> impl IntoView {
                     }>
                     {COUNT_WINDOWS.iter().map(|&(s, label)| view! { <option value=s selected=move || since.get() == s>{label}</option> }).collect_view()}
                 </select>
+                <label class="check">
+                    <input type="checkbox" data-testid="rules-busiest-first" prop:checked=busiest_first
+                        on:change=move |ev| busiest_first.set(event_target_checked(&ev)) />
+                    "Most matches first"
+                </label>
                 <a class="button primary" href="/rules/new" data-testid="rule-new">"New rule"</a>
             </div>
             {move || counts.get().and_then(|c| c.err()).map(|e| view! {
@@ -84,9 +90,13 @@ pub fn RulesPage() -> impl IntoView {
                         <tbody>
                             {move || {
                                 let q = query.get().to_lowercase();
-                                let shown: Vec<Row> = all.iter().filter(|r| q.is_empty()
+                                let mut shown: Vec<Row> = all.iter().filter(|r| q.is_empty()
                                     || r.name.to_lowercase().contains(&q)
                                     || r.tags.iter().any(|t| t.to_lowercase().contains(&q))).cloned().collect();
+                                if busiest_first.get() {
+                                    // Stable: rules with equal counts keep load order.
+                                    shown.sort_by_key(|r| std::cmp::Reverse(count_of(&r.name).unwrap_or(0)));
+                                }
                                 if shown.is_empty() {
                                     return view! { <tr><td colspan="6" class="muted">"No rule matches."</td></tr> }.into_any();
                                 }
