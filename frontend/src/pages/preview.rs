@@ -112,9 +112,6 @@ pub fn PreviewPanel(
         started.set(None);
     };
     let run = move || {
-        if let Some(c) = running.get_value() {
-            c.abort();
-        }
         let window = match pick.window() {
             Ok(w) => w,
             Err(why) => {
@@ -122,6 +119,9 @@ pub fn PreviewPanel(
                 return;
             }
         };
+        if let Some(c) = running.get_value() {
+            c.abort();
+        }
         let Ok(controller) = web_sys::AbortController::new() else { return };
         let signal = controller.signal();
         running.set_value(Some(controller));
