@@ -29,3 +29,18 @@ pub struct AlertPage {
     pub total: u64,
     pub next_cursor: Option<i64>,
 }
+
+/// `GET /api/v1/alerts/counts`: alerts per rule since a time, rules without alerts left out.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AlertCounts {
+    /// The start of the window, nanoseconds since the Unix epoch.
+    pub since: i64,
+    /// By rule name.
+    pub rules: Vec<RuleCount>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RuleCount {
+    pub rule: String,
+    pub count: u64,
+}

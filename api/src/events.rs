@@ -45,6 +45,12 @@ pub struct Label {
     pub note: Option<String>,
 }
 
+/// `GET /api/v1/labels?events=ID,ID,…`: every label of those events, by event then rule.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct LabelList {
+    pub labels: Vec<Label>,
+}
+
 /// `POST /api/v1/baselines`: a known-good period.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct CreateBaseline {

@@ -2,7 +2,7 @@
 
 use crate::diagnostic::DiagnosticJson;
 use crate::preview::{RulePreview, Window};
-use crate::ruletest::{RuleTest, TestResult};
+use crate::ruletest::{TestCase, TestResult};
 use serde::{Deserialize, Serialize};
 
 /// One file of the live set as a proposal changes it: its new full content, or its removal.
@@ -34,7 +34,7 @@ pub struct NewProposal {
     pub files: Vec<FileChange>,
     /// Rule tests the resulting live set must pass before promotion.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub tests: Vec<RuleTest>,
+    pub tests: Vec<TestCase>,
 }
 
 /// `PUT /api/v1/proposals/{id}` (the proposal's author): a new revision. Absent fields keep
@@ -47,7 +47,7 @@ pub struct ReviseProposal {
     pub description: Option<String>,
     pub files: Vec<FileChange>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub tests: Option<Vec<RuleTest>>,
+    pub tests: Option<Vec<TestCase>>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -104,7 +104,7 @@ pub struct Proposal {
     pub updated_at: i64,
     /// The current revision's changes.
     pub files: Vec<FileChange>,
-    pub tests: Vec<RuleTest>,
+    pub tests: Vec<TestCase>,
     /// One entry per changed file, against the base version.
     pub diff: Vec<FileDiff>,
     pub evidence: Evidence,

@@ -68,8 +68,7 @@ async fn demo_behaviours_match_every_fixed_article_rule() {
 
     let rules = std::fs::read_to_string(root().join("tests/fixtures/article-rules.fixed.yaml")).unwrap();
     let deadline = Instant::now() + Duration::from_secs(90);
-    let mut last = Value::Null;
-    loop {
+    let last: Value = loop {
         let resp = client
             .post(format!("{base}/api/v1/preview"))
             .bearer_auth(TOKEN)
@@ -78,7 +77,7 @@ async fn demo_behaviours_match_every_fixed_article_rule() {
             .await
             .unwrap();
         assert!(resp.status().is_success(), "preview answered {}", resp.status());
-        last = resp.json().await.unwrap();
+        let last: Value = resp.json().await.unwrap();
         let counts: Vec<(String, u64)> = last["rules"]
             .as_array()
             .unwrap()
@@ -86,10 +85,10 @@ async fn demo_behaviours_match_every_fixed_article_rule() {
             .map(|r| (r["name"].as_str().unwrap().to_string(), r["matched"].as_u64().unwrap()))
             .collect();
         if counts.len() == 7 && counts.iter().all(|(_, n)| *n > 0) {
-            break;
+            break last;
         }
         assert!(Instant::now() < deadline, "not every article rule matched the demo within 90 s: {counts:?}");
         tokio::time::sleep(Duration::from_secs(1)).await;
-    }
+    };
     assert_eq!(last["diagnostics"].as_array().map(Vec::len), Some(0), "the fixed rules load cleanly: {last}");
 }

@@ -1,25 +1,31 @@
-//! Server-Sent Events with the session cookie, closed when the owning view goes away.
+//! Server-Sent Events with the session cookie, closed when the owning view (or effect) goes
+//! away.
 
 use leptos::prelude::*;
 use wasm_bindgen::JsCast;
 use wasm_bindgen::closure::Closure;
 use web_sys::{EventSource, MessageEvent};
 
-/// Subscribes to `url`, calling `on_data` with the `data` of unnamed and `event_name` events;
+/// Subscribes to `url`, calling `on_message(name, data)` for each of the named `events`;
 /// `on_state` gets `true` when connected, `false` on error (the browser reconnects by itself).
-pub fn subscribe(url: &str, event_name: &str, on_data: impl Fn(String) + 'static, on_state: impl Fn(bool) + 'static) {
+pub fn subscribe(
+    url: &str,
+    events: &'static [&'static str],
+    on_message: impl Fn(&str, String) + 'static,
+    on_state: impl Fn(bool) + 'static,
+) {
     let Ok(source) = EventSource::new(url) else {
         on_state(false);
         return;
     };
     let on_message = Closure::<dyn Fn(MessageEvent)>::new(move |ev: MessageEvent| {
         if let Some(data) = ev.data().as_string() {
-            on_data(data);
+            on_message(&ev.type_(), data);
         }
     });
-    let f = on_message.as_ref().unchecked_ref();
-    let _ = source.add_event_listener_with_callback("message", f);
-    let _ = source.add_event_listener_with_callback(event_name, f);
+    for name in events {
+        let _ = source.add_event_listener_with_callback(name, on_message.as_ref().unchecked_ref());
+    }
     let on_state = std::rc::Rc::new(on_state);
     let on_open = {
         let s = on_state.clone();

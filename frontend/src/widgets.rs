@@ -1,6 +1,7 @@
-//! Small shared view pieces: error boxes, the histogram, label buttons, time formatting.
+//! Small shared view pieces: error boxes, the histogram, label buttons and label look-ups,
+//! time formatting and parsing.
 
-use crate::client::{self, ApiError, Bucket, Label, LabelRequest};
+use crate::client::{self, ApiError, Bucket, Label, LabelList, LabelRequest};
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 use serde_json::Value;
@@ -80,9 +81,12 @@ pub fn Histogram(
 ) -> impl IntoView {
     const W: f64 = 320.0;
     const H: f64 = 60.0;
+    /// Bars are never wider than one of this many, so a few buckets do not fill the chart.
+    const MIN_SLOTS: f64 = 12.0;
     let max = buckets.iter().map(|b| b.count).max().unwrap_or(0).max(1) as f64;
     let n = buckets.len().max(1) as f64;
-    let bw = W / n;
+    let bw = W / n.max(MIN_SLOTS);
+    let left = (W - n * bw) / 2.0;
     let bars = buckets
         .iter()
         .enumerate()
@@ -90,14 +94,14 @@ pub fn Histogram(
             let h = (b.count as f64 / max) * (H - 2.0);
             let title = format!("{}: {}", format_ns(b.t), b.count);
             view! {
-                <rect x=i as f64 * bw y=H - h width=(bw - 1.0).max(1.0) height=h>
+                <rect x=left + i as f64 * bw y=H - h width=(bw - 1.0).max(1.0) height=h>
                     <title>{title}</title>
                 </rect>
             }
         })
         .collect_view();
     view! {
-        <svg class="histogram" viewBox=format!("0 0 {W} {H}") role="img" aria-label="Matches over time">
+        <svg class="histogram" viewBox=format!("0 0 {W} {H}") preserveAspectRatio="none" role="img" aria-label="Matches over time">
             {bars}
         </svg>
     }
@@ -149,4 +153,37 @@ pub fn LabelButtons(
             {move || error.get().map(|e| view! { <span class="error-inline">{e.to_string()}</span> })}
         </span>
     }
+}
+
+/// The label that applies to `event_id` for `rule` (as preview counts it): one given for the
+/// rule wins over one given for every rule. `rule` None: the every-rule label only.
+pub fn effective_label(labels: &[Label], event_id: i64, rule: Option<&str>) -> Option<String> {
+    let of_event = || labels.iter().filter(|l| l.event_id == event_id);
+    rule.and_then(|r| of_event().find(|l| l.rule.as_deref() == Some(r)))
+        .or_else(|| of_event().find(|l| l.rule.is_none()))
+        .map(|l| l.label.clone())
+}
+
+/// The stored labels of `ids` (one request).
+pub async fn fetch_labels(ids: &[i64]) -> Result<Vec<Label>, ApiError> {
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let list = ids.iter().map(i64::to_string).collect::<Vec<_>>().join(",");
+    client::get::<LabelList>(&format!("/labels?events={list}")).await.map(|l| l.labels)
+}
+
+/// A `<input type="datetime-local">` value (local time, no zone) as RFC 3339 in UTC, which
+/// the API accepts for `since` and `until`; None when blank or not a time.
+pub fn local_input_to_rfc3339(value: &str) -> Option<String> {
+    if value.trim().is_empty() {
+        return None;
+    }
+    let d = js_sys::Date::new(&wasm_bindgen::JsValue::from_str(value));
+    d.get_time().is_finite().then(|| String::from(d.to_iso_string()))
+}
+
+/// Nanoseconds since the epoch as a `datetime-local` value, to pre-fill time inputs.
+pub fn ns_to_local_input(ns: i64) -> String {
+    format_ns(ns).replacen(' ', "T", 1)
 }

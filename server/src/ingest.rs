@@ -99,6 +99,8 @@ pub struct Stored {
     pub accepted: u64,
     pub duplicate: bool,
     pub alerts: Vec<rulestudio_api::alerts::Alert>,
+    /// The stored id of each event, in batch order (empty for a duplicate).
+    pub ids: Vec<i64>,
 }
 
 /// Evaluates `events` against `live` and stores them with their alerts in one transaction.
@@ -137,6 +139,7 @@ pub async fn store(
                 accepted: accepted as u64,
                 duplicate: true,
                 alerts: Vec::new(),
+                ids: Vec::new(),
             });
         }
     }
@@ -155,6 +158,7 @@ pub async fn store(
         accepted: events.len() as u64,
         duplicate: false,
         alerts,
+        ids,
     })
 }
 

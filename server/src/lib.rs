@@ -11,6 +11,7 @@ mod condition;
 pub mod config;
 mod db;
 pub mod error;
+mod event_stream;
 mod exception;
 mod ingest;
 pub mod live;

@@ -20,6 +20,8 @@ pub struct Metrics {
     /// Proposal events delivered to, or lost on the way to, `--notify-url`.
     pub notify_sent: AtomicU64,
     pub notify_failed: AtomicU64,
+    /// Events the tail could not deliver to a slow client.
+    pub events_stream_lagged: AtomicU64,
     alerts: Mutex<BTreeMap<(String, &'static str), u64>>,
     collector_drops: Mutex<BTreeMap<String, (u64, u64)>>,
     preview: Mutex<Histogram>,
@@ -108,6 +110,12 @@ impl Metrics {
             "rulestudio_notify_failed_total",
             "Proposal events that could not be delivered to --notify-url.",
             self.notify_failed.load(Relaxed),
+        );
+        counter(
+            &mut out,
+            "rulestudio_events_stream_lagged_total",
+            "Events skipped for event-tail SSE clients that read too slowly.",
+            self.events_stream_lagged.load(Relaxed),
         );
 
         out.push_str("# HELP rulestudio_collector_dropped_total Events a collector lost, by node and reason.\n# TYPE rulestudio_collector_dropped_total counter\n");

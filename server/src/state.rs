@@ -20,6 +20,8 @@ pub struct AppState {
     pub metrics: Arc<Metrics>,
     /// Every stored alert, for `GET /api/v1/alerts/stream`.
     pub alerts: broadcast::Sender<Arc<Alert>>,
+    /// Every stored event, for `GET /api/v1/events/stream`.
+    pub events: crate::event_stream::Sender,
     /// To the `--forward-url` task, when configured.
     pub forward: Option<mpsc::Sender<Arc<Alert>>>,
     /// Proposal events to `--notify-url`, when configured.
@@ -47,6 +49,7 @@ impl AppState {
             live: Arc::new(live),
             metrics,
             alerts,
+            events: crate::event_stream::channel(),
             forward: None,
             notify,
         })

@@ -12,26 +12,6 @@ use serde_json::json;
 use std::time::Duration;
 use tower::ServiceExt;
 
-async fn promote(s: &TestServer, rules: &str) -> i64 {
-    let files = vec![RulesFile {
-        name: "local_rules.yaml".into(),
-        content: rules.into(),
-    }];
-    let new = NewVersion {
-        files,
-        by: "admin",
-        proposal: None,
-        note: "test".into(),
-        expected_base: None,
-    };
-    s.state
-        .live
-        .promote(&s.state.db, new)
-        .await
-        .unwrap()
-        .version
-}
-
 #[tokio::test]
 async fn first_start_seeds_the_official_rules() {
     let s = TestServer::new().await;
@@ -90,7 +70,7 @@ async fn a_generated_admin_token_is_written_beside_the_database_0600() {
 #[tokio::test]
 async fn rollback_creates_a_new_version_equal_to_the_old_one() {
     let s = TestServer::new().await;
-    assert_eq!(promote(&s, DRAFT).await, 2);
+    assert_eq!(s.promote(DRAFT).await, 2);
     assert_eq!(
         s.call("GET", "/api/v1/live", Some(ADMIN_TOKEN), None)
             .await
@@ -136,7 +116,7 @@ async fn rollback_creates_a_new_version_equal_to_the_old_one() {
 #[tokio::test]
 async fn a_promotion_from_a_stale_base_is_refused() {
     let s = TestServer::new().await;
-    promote(&s, DRAFT).await;
+    s.promote(DRAFT).await;
     let files = vec![RulesFile {
         name: "x.yaml".into(),
         content: DRAFT.into(),
@@ -158,7 +138,7 @@ async fn a_promotion_from_a_stale_base_is_refused() {
 #[tokio::test]
 async fn ingest_raises_alerts_in_falco_json_shape() {
     let s = TestServer::new().await;
-    promote(&s, DRAFT).await;
+    s.promote(DRAFT).await;
     s.ingest(ADMIN_TOKEN, EVENTS, None).await;
     let r = s
         .call("GET", "/api/v1/alerts?limit=5", Some(ADMIN_TOKEN), None)
@@ -208,7 +188,7 @@ async fn first_matching_stops_at_the_first_rule_and_preview_reports_shadowing() 
     let s = TestServer::with(|a| a.rule_matching = rulestudio_server::config::RuleMatching::First)
         .await;
     let shadow = "- rule: Read shadow\n  desc: d\n  condition: evt.type = openat and fd.name = /etc/shadow\n  output: \"%proc.name\"\n  priority: ERROR\n";
-    promote(&s, &format!("{shadow}\n{DRAFT}")).await;
+    s.promote(&format!("{shadow}\n{DRAFT}")).await;
     s.ingest(ADMIN_TOKEN, EVENTS, None).await;
     let by_rule = |name: &'static str| {
         let s = &s;
@@ -236,7 +216,7 @@ async fn first_matching_stops_at_the_first_rule_and_preview_reports_shadowing() 
 #[tokio::test]
 async fn alerts_are_delivered_on_the_sse_stream() {
     let s = TestServer::new().await;
-    promote(&s, DRAFT).await;
+    s.promote(DRAFT).await;
     let req = Request::get("/api/v1/alerts/stream")
         .header(header::AUTHORIZATION, format!("Bearer {ADMIN_TOKEN}"))
         .body(Body::empty())

@@ -2,19 +2,18 @@
 // log in; type a rule with an error and see the diagnostic; fix it; preview and read the count
 // `rulestudio eval` gives; label a match benign and see the FP count change; propose; approve as
 // a second user; promote; see a live alert for a newly ingested matching event.
-// Screenshots of every page go to tests/e2e/artifacts/.
+// Screenshots of every page go to tests/e2e/artifacts/ (and to E2E_SCREENSHOTS_DIR when set).
 
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
-import { mkdirSync, writeFileSync } from "node:fs";
+import { writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { chromium } from "playwright-core";
+import { MAIN, WORK, api, ingest, launch, shot, signIn as signInAs } from "./lib.mjs";
 
-const BASE = process.env.E2E_BASE_URL;
-const TOKEN = process.env.E2E_ADMIN_TOKEN;
-const ADMIN_PASSWORD = process.env.E2E_ADMIN_PASSWORD;
-const WORK = process.env.E2E_WORK;
+const BASE = MAIN.base;
+const TOKEN = MAIN.token;
+const ADMIN_PASSWORD = MAIN.adminPassword;
 const ARTIFACTS = new URL("./artifacts/", import.meta.url).pathname;
 const RULE = "E2E shell in container";
 const AUTHOR = { username: "alice", password: "alice-password-1", role: "author" };
@@ -33,17 +32,6 @@ const BAD = draft("spawned_process and container and proc.nme in (bash, sh)");
 let browser;
 const state = {};
 
-async function api(method, path, body, headers = {}) {
-  const resp = await fetch(`${BASE}/api/v1${path}`, {
-    method,
-    headers: { Authorization: `Bearer ${TOKEN}`, ...headers },
-    body,
-  });
-  const text = await resp.text();
-  if (!resp.ok) throw new Error(`${method} ${path}: ${resp.status} ${text}`);
-  return text ? JSON.parse(text) : null;
-}
-
 /// Deterministic, realistic-looking process events: shells in and out of containers, plus file
 /// opens that no shell rule should match.
 function events(now) {
@@ -60,31 +48,10 @@ function events(now) {
   return out;
 }
 
-async function ingest(list) {
-  const body = list.map((e) => JSON.stringify(e)).join("\n") + "\n";
-  return api("POST", "/events", body, { "Content-Type": "application/x-ndjson" });
-}
-
-async function signIn(user) {
-  const context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
-  const page = await context.newPage();
-  page.on("pageerror", (e) => console.error(`[page error] ${e.message}`));
-  await page.goto(BASE + "/");
-  await page.getByTestId("login-username").fill(user.username);
-  await page.getByTestId("login-password").fill(user.password);
-  await page.getByTestId("login-submit").click();
-  await page.getByTestId("current-user").waitFor();
-  return page;
-}
-
-const shot = (page, name) => page.screenshot({ path: join(ARTIFACTS, `${name}.png`), fullPage: false });
+const signIn = (user) => signInAs(browser, user);
 
 before(async () => {
-  mkdirSync(ARTIFACTS, { recursive: true });
-  browser = await chromium.launch({
-    executablePath: process.env.CHROMIUM || "/usr/bin/chromium",
-    args: ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update"],
-  });
+  browser = await launch();
   for (const u of [AUTHOR, REVIEWER]) await api("POST", "/users", JSON.stringify(u), { "Content-Type": "application/json" });
   state.events = events(Date.now() * 1_000_000);
   const r = await ingest(state.events);

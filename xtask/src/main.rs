@@ -2,6 +2,9 @@
 //! `frontend/dist/` (index.html, the wasm-bindgen JS glue, the wasm module, style.css), which
 //! `rulestudio serve` serves at `/`. Everything it needs comes from crates.io through Cargo:
 //! the wasm-bindgen CLI support library is linked in here, so nothing is downloaded at build time.
+//!
+//! `cargo xtask api-docs`: writes `docs/api.md` from the server's OpenAPI document (the server
+//! crate's `api_docs` example renders it; nothing is started).
 
 use anyhow::{Context, Result, bail};
 use std::path::{Path, PathBuf};
@@ -14,12 +17,32 @@ fn main() -> Result<()> {
     let args: Vec<String> = std::env::args().skip(1).collect();
     match args.first().map(String::as_str) {
         Some("dist") => dist(args[1..].iter().any(|a| a == "--dev")),
-        _ => bail!("usage: cargo xtask dist [--dev]"),
+        Some("api-docs") => api_docs(),
+        _ => bail!("usage: cargo xtask dist [--dev] | cargo xtask api-docs"),
     }
 }
 
 fn workspace_root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("xtask lives one level below the workspace root").to_path_buf()
+}
+
+fn api_docs() -> Result<()> {
+    let root = workspace_root();
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    // An example of the server crate rather than a dependency of xtask, so that `xtask dist`
+    // does not build the whole server.
+    let out = Command::new(cargo)
+        .current_dir(&root)
+        .args(["run", "--quiet", "-p", "rulestudio-server", "--example", "api_docs"])
+        .output()
+        .context("running the api_docs example")?;
+    if !out.status.success() {
+        bail!("the api_docs example failed ({}): {}", out.status, String::from_utf8_lossy(&out.stderr));
+    }
+    let path = root.join("docs/api.md");
+    std::fs::write(&path, &out.stdout).with_context(|| format!("writing {}", path.display()))?;
+    println!("{} written", path.display());
+    Ok(())
 }
 
 fn dist(dev: bool) -> Result<()> {

@@ -1,11 +1,11 @@
 //! `rulestudio test --rules FILE [--rules FILE]... TESTS.yaml...`: rule unit tests.
 //!
-//! A tests file is a YAML sequence of `{rule, event, expect: match|no_match, name?}`; `event` is
-//! an event in the interchange format. Prints one line per failure and `N passed, M failed`.
+//! The tests file format and the verdicts are `rulestudio_api::ruletest`'s, shared with the
+//! studio's editor. Prints one line per failure and `N passed, M failed`.
 
 use crate::Outcome;
 use anyhow::{Context, Result};
-use rulestudio_api::ruletest::RuleTest;
+use rulestudio_api::ruletest;
 use std::path::PathBuf;
 
 #[derive(clap::Args)]
@@ -23,14 +23,14 @@ pub fn run(args: Args) -> Result<Outcome> {
     let (mut passed, mut failed) = (0usize, 0usize);
     for path in &args.tests {
         let text = std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
-        let cases: Vec<RuleTest> =
-            serde_saphyr::from_str(&text).with_context(|| format!("{}: not a rule tests file", path.display()))?;
+        let cases = ruletest::parse(&text).with_context(|| path.display().to_string())?;
         for (i, case) in cases.iter().enumerate() {
-            match case.judge(&loaded) {
+            let label = case.label(i);
+            match ruletest::judge(&loaded, case) {
                 Ok(()) => passed += 1,
                 Err(why) => {
                     failed += 1;
-                    println!("FAIL {}: test {} (rule '{}'): {why}", path.display(), case.label(i), case.rule);
+                    println!("FAIL {}: test {label} (rule '{}'): {why}", path.display(), case.rule);
                 }
             }
         }

@@ -1,15 +1,17 @@
 //! Request and response shapes of the REST API: all of them come from `rulestudio-api`, the one
 //! definition the server uses too.
 
-pub use rulestudio_api::alerts::{Alert, AlertPage};
+pub use rulestudio_api::alerts::{Alert, AlertCounts, AlertPage};
 pub use rulestudio_api::auth::{CreateToken, CreateUser, CreatedToken, LoginRequest, SessionInfo, TokenList, UserList};
 pub use rulestudio_api::collector::CollectorList;
 pub use rulestudio_api::error::ErrorBody;
-pub use rulestudio_api::events::{EventPage, Label, LabelRequest, StoredEvent};
+pub use rulestudio_api::events::{
+    Baseline, BaselineList, CreateBaseline, EventPage, Label, LabelList, LabelRequest, StoredEvent,
+};
 pub use rulestudio_api::live::{LiveHistory, LiveSet, LiveVersionCreated, RollbackRequest, RulesFile};
 pub use rulestudio_api::preview::{
-    Base, Bucket, PreviewRequest, PreviewResponse, RulePreview, SuggestExceptionRequest, SuggestExceptionResponse,
-    Window,
+    Base, Bucket, PreviewRequest, PreviewResponse, RulePreview, Sample, SuggestExceptionRequest,
+    SuggestExceptionResponse, Window,
 };
 pub use rulestudio_api::proposals::{
     FileChange, FileDiff, NewComment, NewProposal, NewReview, Promoted, Proposal, ProposalList, Review, Verdict,

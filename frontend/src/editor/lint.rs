@@ -6,7 +6,7 @@ use super::complete::Vocabulary;
 use crate::client::RulesFile;
 use rulestudio_api::diagnostic::{DiagnosticJson, EditJson, FileText};
 use rulestudio_engine::lint;
-use rulestudio_engine::loader::{self, LoadOptions, SourceFile};
+use rulestudio_engine::loader::{self, LoadOptions, Loaded, SourceFile};
 
 /// The file name the draft gets in diagnostics.
 pub const DRAFT_NAME: &str = "draft.yaml";
@@ -63,12 +63,18 @@ impl Workspace {
         &self.files[..self.files.len() - 1]
     }
 
+    /// Loads the base then `draft`, as Falco would with the draft as the last rules file.
+    pub fn load(&mut self, draft: &str) -> Loaded {
+        let draft_id = self.files.len() - 1;
+        draft.clone_into(&mut self.files[draft_id].text);
+        loader::load(&self.files, &LoadOptions::default())
+    }
+
     /// Loads the base then `draft`, lints the draft, and returns the draft's diagnostics.
     pub fn lint(&mut self, draft: &str) -> LintReport {
         let draft_id = self.files.len() - 1;
-        draft.clone_into(&mut self.files[draft_id].text);
         draft.clone_into(&mut self.lint_files[draft_id].text);
-        let loaded = loader::load(&self.files, &LoadOptions::default());
+        let loaded = self.load(draft);
         // Falco's own load result merged with the linter's findings (which carry the fixes).
         let all = lint::check(&self.lint_files, &loaded.diagnostics);
         let draft_diags = all.iter().filter(|d| d.span.is_some_and(|s| s.file.0 as usize == draft_id));

@@ -43,7 +43,7 @@ pub fn AdminPage() -> impl IntoView {
                         {list.users.into_iter().map(|u| {
                             let n = u.username.clone();
                             view! { <tr><td>{u.username.clone()}</td><td>{u.role.clone()}</td>
-                                <td><button class="link" on:click=move |_| tokens_of.set(Some(n.clone()))>"Tokens"</button></td></tr> }
+                                <td><button class="link" aria-label=format!("Tokens of {}", u.username) on:click=move |_| tokens_of.set(Some(n.clone()))>"Tokens"</button></td></tr> }
                         }).collect_view()}
                     </tbody>
                 </table>
@@ -71,7 +71,7 @@ pub fn AdminPage() -> impl IntoView {
                         <thead><tr><th scope="col">"Node"</th><th scope="col">"Last seen"</th><th scope="col">"Events/s"</th><th scope="col">"Dropped"</th><th scope="col">"Lost in kernel"</th></tr></thead>
                         <tbody>
                             {list.into_iter().map(|c| view! {
-                                <tr><td>{c.heartbeat.node.clone()}</td><td>{format_ns(c.last_seen)}</td>
+                                <tr data-testid="collector-row"><td>{c.heartbeat.node.clone()}</td><td>{format_ns(c.last_seen)}</td>
                                 <td>{c.events_per_sec.map(|r| format!("{r:.0}"))}</td><td>{c.heartbeat.dropped}</td><td>{c.heartbeat.lost_kernel}</td></tr>
                             }).collect_view()}
                         </tbody>

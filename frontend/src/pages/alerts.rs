@@ -30,8 +30,8 @@ pub fn AlertsPage() -> impl IntoView {
     });
     sse::subscribe(
         "/api/v1/alerts/stream",
-        "alert",
-        move |data| {
+        &["alert"],
+        move |_, data| {
             if let Ok(alert) = serde_json::from_str::<Alert>(&data) {
                 alerts.update(|a| {
                     a.insert(0, alert);

@@ -128,6 +128,7 @@ pub fn EditorPage() -> impl IntoView {
     };
 
     let heading = editing.clone().map_or("New rule".to_string(), |n| format!("Edit: {n}"));
+    let tests_rule = editing.clone();
     Effect::new(move |_| {
         if let Some(Ok(set)) = live.get() {
             let files = lint::source_files(&set.files);
@@ -341,7 +342,7 @@ pub fn EditorPage() -> impl IntoView {
                 </form>
                 {move || propose_error.get().map(|e| view! { <ErrorBox error=e /> })}
             </section>
-            <PreviewPanel text=text on_apply=Callback::new(move |t: String| {
+            <PreviewPanel text=text workspace=workspace rule=tests_rule on_apply=Callback::new(move |t: String| {
                 let len = t.len();
                 set_text_and_cursor(t, len)
             }) />

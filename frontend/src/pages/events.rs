@@ -1,15 +1,20 @@
 //! Stored events: filter by a Falco condition, user-chosen columns, a detail drawer with every
-//! field and label buttons. "Live" re-queries every few seconds to tail new events.
+//! field and its labels. "Live" tails new events over SSE (`/api/v1/events/stream`, filtered
+//! on the server); older ones page in from the listing. Known-good periods (baselines) below.
 
-use crate::client::{self, ApiError, EventPage, StoredEvent};
-use crate::widgets::{ErrorBox, LabelButtons, format_ns, value_text};
+use crate::client::{self, ApiError, EventPage, Label, StoredEvent};
+use crate::pages::baselines::Baselines;
+use crate::sse;
+use crate::widgets::{ErrorBox, LabelButtons, effective_label, fetch_labels, format_ns, value_text};
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 use leptos_router::hooks::use_query_map;
-use std::time::Duration;
 
 const DEFAULT_COLUMNS: &str = "evt.time, evt.type, proc.name, proc.cmdline, fd.name, container.name";
-const TAIL_EVERY: Duration = Duration::from_secs(3);
+/// Events per listing request.
+const PAGE: usize = 200;
+/// Events the page keeps while tailing; older ones fall off (they stay in the listing).
+const KEEP: usize = 1_000;
 
 fn cell(ev: &StoredEvent, field: &str) -> String {
     if field == "evt.time" {
@@ -18,99 +23,235 @@ fn cell(ev: &StoredEvent, field: &str) -> String {
     ev.fields.get(field).map(value_text).unwrap_or_default()
 }
 
+/// Adds `new` to `list` (newest first, ids unique), keeping at most `keep`.
+fn merge(list: &mut Vec<StoredEvent>, new: Vec<StoredEvent>, keep: usize) {
+    list.extend(new);
+    list.sort_by(|a, b| b.id.cmp(&a.id));
+    list.dedup_by_key(|e| e.id);
+    list.truncate(keep);
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Tail {
+    Paused,
+    Connecting,
+    Up,
+    Down,
+}
+
 #[component]
 pub fn EventsPage() -> impl IntoView {
     let filter = RwSignal::new(String::new());
     let applied = RwSignal::new(String::new());
     let columns = RwSignal::new(DEFAULT_COLUMNS.to_string());
-    let events = RwSignal::new(None::<Result<Vec<StoredEvent>, ApiError>>);
+    let events = RwSignal::new(Vec::<StoredEvent>::new());
+    let loaded = RwSignal::new(None::<Result<EventPage, ApiError>>);
+    let next_cursor = RwSignal::new(None::<i64>);
     let selected = RwSignal::new(None::<StoredEvent>);
     let live = RwSignal::new(true);
+    let tail = RwSignal::new(Tail::Connecting);
+    let lagged = RwSignal::new(0u64);
+    // Answers of an older filter are dropped when they arrive late.
+    let generation = StoredValue::new(0u64);
 
-    let fetch = move || {
+    let load = move |cursor: Option<i64>| {
         let f = applied.get_untracked();
+        let gen_at_start = generation.get_value();
         spawn_local(async move {
-            let mut path = "/events?limit=200".to_string();
+            let mut path = format!("/events?limit={PAGE}");
             if !f.trim().is_empty() {
                 path.push_str(&format!("&filter={}", client::enc(&f)));
             }
-            events.set(Some(client::get::<EventPage>(&path).await.map(|p| p.events)));
+            if let Some(c) = cursor {
+                path.push_str(&format!("&cursor={c}"));
+            }
+            let page = client::get::<EventPage>(&path).await;
+            if generation.get_value() != gen_at_start {
+                return;
+            }
+            if let Ok(p) = &page {
+                // The first page leaves room for what the tail brings; older pages add to it.
+                let keep = if cursor.is_some() { usize::MAX } else { KEEP };
+                events.update(|list| merge(list, p.events.clone(), keep));
+                next_cursor.set(p.next_cursor);
+            }
+            loaded.set(Some(page));
         });
     };
-    fetch();
+
+    // Subscribe, then list: an event stored in between arrives on the stream, and merging by
+    // id keeps it once.
+    Effect::new(move |_| {
+        let f = applied.get();
+        let on = live.get();
+        generation.update_value(|g| *g += 1);
+        events.set(Vec::new());
+        loaded.set(None);
+        lagged.set(0);
+        if on {
+            tail.set(Tail::Connecting);
+            let mut url = "/api/v1/events/stream".to_string();
+            if !f.trim().is_empty() {
+                url.push_str(&format!("?filter={}", client::enc(&f)));
+            }
+            sse::subscribe(
+                &url,
+                &["event", "lagged"],
+                move |name, data| match name {
+                    "event" => {
+                        if let Ok(ev) = serde_json::from_str::<StoredEvent>(&data) {
+                            events.update(|list| merge(list, vec![ev], KEEP));
+                        }
+                    }
+                    _ => lagged.update(|n| *n += data.trim().parse::<u64>().unwrap_or(0)),
+                },
+                move |up| tail.set(if up { Tail::Up } else { Tail::Down }),
+            );
+        } else {
+            tail.set(Tail::Paused);
+        }
+        load(None);
+    });
+
     // `/events?id=N` (links from alerts) opens that event's detail.
     if let Some(id) = use_query_map().with_untracked(|q| q.get("id")).and_then(|id| id.parse::<i64>().ok()) {
         spawn_local(async move {
             match client::get::<StoredEvent>(&format!("/events/{id}")).await {
                 Ok(ev) => selected.set(Some(ev)),
-                Err(e) => events.set(Some(Err(e))),
+                Err(e) => loaded.set(Some(Err(e))),
             }
         });
     }
-    let tail = set_interval_with_handle(move || if live.get_untracked() { fetch() }, TAIL_EVERY).ok();
-    on_cleanup(move || if let Some(h) = tail { h.clear() });
 
     let cols = move || columns.with(|c| c.split(',').map(|s| s.trim().to_string()).filter(|s| !s.is_empty()).collect::<Vec<_>>());
+    let status = move || match tail.get() {
+        Tail::Paused => ("status", "Paused"),
+        Tail::Connecting => ("status", "Connecting…"),
+        Tail::Up => ("status up", "Streaming"),
+        Tail::Down => ("status down", "Not connected"),
+    };
     view! {
         <div class="with-drawer">
-            <section class="page">
+            <section class="page" aria-labelledby="events-title">
                 <div class="pane-head">
-                    <h1>"Events"</h1>
-                    <label class="check"><input type="checkbox" prop:checked=live on:change=move |ev| live.set(event_target_checked(&ev)) />"Live"</label>
+                    <h1 id="events-title">"Events"</h1>
+                    <span class=move || status().0 data-testid="events-stream-status" role="status">{move || status().1}</span>
+                    <label class="check">
+                        <input type="checkbox" data-testid="events-live" prop:checked=live on:change=move |ev| live.set(event_target_checked(&ev)) />
+                        "Live tail"
+                    </label>
                 </div>
-                <form class="filters" on:submit=move |ev| { ev.prevent_default(); applied.set(filter.get_untracked()); fetch(); }>
+                <form class="filters" on:submit=move |ev| { ev.prevent_default(); applied.set(filter.get_untracked()); }>
                     <label for="events-filter">"Filter (Falco condition)"</label>
                     <input id="events-filter" data-testid="events-filter" class="mono" placeholder="evt.type = execve and proc.name = bash"
                         prop:value=filter on:input=move |ev| filter.set(event_target_value(&ev)) />
                     <label for="events-columns">"Columns"</label>
-                    <input id="events-columns" class="mono" prop:value=columns on:change=move |ev| columns.set(event_target_value(&ev)) />
+                    <input id="events-columns" class="mono" prop:value=columns on:change=move |ev| columns.set(event_target_value(&ev))
+                        title="Falco field names, separated by commas" />
                     <button type="submit" class="primary">"Apply"</button>
                 </form>
-                {move || match events.get() {
-                    None => view! { <p class="muted">"Loading…"</p> }.into_any(),
+                {move || (lagged.get() > 0).then(|| view! {
+                    <p class="warn" role="status" data-testid="events-lagged">
+                        {format!("{} events arrived faster than this page could show them and were skipped; they are stored, and the listing has them.", lagged.get())}
+                    </p>
+                })}
+                {move || match loaded.get() {
+                    None if events.with(Vec::is_empty) => view! { <p class="muted">"Loading…"</p> }.into_any(),
                     Some(Err(e)) => view! { <ErrorBox error=e /> }.into_any(),
-                    Some(Ok(list)) if list.is_empty() => view! {
-                        <p class="empty">"No events yet. Start a collector, or ingest events with POST /api/v1/events."</p>
-                    }.into_any(),
-                    Some(Ok(list)) => {
-                        let cols = cols();
-                        view! {
-                            <table class="list events" data-testid="events-table">
-                                <thead><tr>{cols.iter().map(|c| view! { <th scope="col">{c.clone()}</th> }).collect_view()}</tr></thead>
-                                <tbody>
-                                    {list.into_iter().map(|ev| {
-                                        let cells = cols.iter().map(|c| view! { <td>{cell(&ev, c)}</td> }).collect_view();
-                                        let id = ev.id;
-                                        let open = ev.clone();
-                                        view! {
-                                            <tr data-testid="event-row" data-event-id=id tabindex="0"
-                                                class:selected=move || selected.with(|s| s.as_ref().is_some_and(|s| s.id == id))
-                                                on:click={ let open = open.clone(); move |_| selected.set(Some(open.clone())) }
-                                                on:keydown=move |k: leptos::ev::KeyboardEvent| if k.key() == "Enter" { selected.set(Some(open.clone())) }>
-                                                {cells}
-                                            </tr>
-                                        }
-                                    }).collect_view()}
-                                </tbody>
-                            </table>
-                        }.into_any()
+                    _ if events.with(Vec::is_empty) => {
+                        let text = if applied.with(|f| f.trim().is_empty()) {
+                            "No events yet. Start a collector (rulestudio serve --collector, or the DaemonSet), or POST events to /api/v1/events; they appear here as they arrive."
+                        } else {
+                            "No stored event matches this filter yet. New matching events appear here as they arrive."
+                        };
+                        view! { <p class="empty" data-testid="events-empty">{text}</p> }.into_any()
                     }
+                    _ => view! { <EventsTable events=events columns=Signal::derive(cols) selected=selected /> }.into_any(),
                 }}
-            </section>
-            {move || selected.get().map(|ev| view! {
-                <aside class="drawer" aria-label="Event detail" data-testid="event-detail">
-                    <div class="pane-head">
-                        <h2>{format!("Event {}", ev.id)}</h2>
-                        <button class="link" on:click=move |_| selected.set(None) aria-label="Close detail">"Close"</button>
+                <Show when=move || next_cursor.get().is_some() && !events.with(Vec::is_empty)>
+                    <div class="row">
+                        <button data-testid="events-older" on:click=move |_| {
+                            let oldest = events.with_untracked(|l| l.last().map(|e| e.id));
+                            load(oldest.or(next_cursor.get_untracked()));
+                        }>"Load older events"</button>
                     </div>
-                    <LabelButtons event_id=ev.id rule=None current=None />
-                    <dl class="fields">
-                        <dt>"evt.time"</dt><dd>{format_ns(ev.time)}</dd>
-                        {ev.node.clone().map(|n| view! { <dt>"node"</dt><dd>{n}</dd> })}
-                        {ev.fields.iter().filter(|(k, _)| k.as_str() != "evt.time").map(|(k, v)| view! { <dt>{k.clone()}</dt><dd>{value_text(v)}</dd> }).collect_view()}
-                    </dl>
-                </aside>
-            })}
+                </Show>
+                <Baselines />
+            </section>
+            {move || selected.get().map(|ev| view! { <Detail ev=ev selected=selected /> })}
         </div>
+    }
+}
+
+#[component]
+fn EventsTable(
+    /// Newest first.
+    events: RwSignal<Vec<StoredEvent>>,
+    /// Field names, one column each.
+    columns: Signal<Vec<String>>,
+    /// The event whose detail is open.
+    selected: RwSignal<Option<StoredEvent>>,
+) -> impl IntoView {
+    view! {
+        <table class="list events" data-testid="events-table">
+            <caption class="sr-only">"Stored events, newest first; Enter opens an event's detail"</caption>
+            <thead><tr>{move || columns.get().into_iter().map(|c| view! { <th scope="col">{c}</th> }).collect_view()}</tr></thead>
+            <tbody>
+                <For each=move || events.get() key=|ev| ev.id let:ev>
+                    {
+                        let id = ev.id;
+                        let open = ev.clone();
+                        let cells = move || columns.get().iter().map(|c| view! { <td>{cell(&ev, c)}</td> }).collect_view();
+                        view! {
+                            <tr data-testid="event-row" data-event-id=id tabindex="0"
+                                class:selected=move || selected.with(|s| s.as_ref().is_some_and(|s| s.id == id))
+                                on:click={ let open = open.clone(); move |_| selected.set(Some(open.clone())) }
+                                on:keydown=move |k: leptos::ev::KeyboardEvent| if k.key() == "Enter" { selected.set(Some(open.clone())) }>
+                                {cells}
+                            </tr>
+                        }
+                    }
+                </For>
+            </tbody>
+        </table>
+    }
+}
+
+/// The drawer: every field of one event and its labels.
+#[component]
+fn Detail(
+    /// The event shown.
+    ev: StoredEvent,
+    /// Cleared by "Close".
+    selected: RwSignal<Option<StoredEvent>>,
+) -> impl IntoView {
+    let id = ev.id;
+    let labels = RwSignal::new(None::<Result<Vec<Label>, ApiError>>);
+    let reload = move || spawn_local(async move { labels.set(Some(fetch_labels(&[id]).await)) });
+    reload();
+    view! {
+        <aside class="drawer" aria-label="Event detail" data-testid="event-detail">
+            <div class="pane-head">
+                <h2>{format!("Event {id}")}</h2>
+                <button class="link" on:click=move |_| selected.set(None) aria-label="Close detail">"Close"</button>
+            </div>
+            {move || match labels.get() {
+                None => view! { <p class="muted">"Loading labels…"</p> }.into_any(),
+                Some(Err(e)) => view! { <ErrorBox error=e /> }.into_any(),
+                Some(Ok(ls)) => {
+                    let current = effective_label(&ls, id, None);
+                    let for_rules: Vec<String> = ls.iter().filter_map(|l| l.rule.as_ref().map(|r| format!("{} for “{r}”", l.label))).collect();
+                    view! {
+                        <LabelButtons event_id=id rule=None current=current on_done=Callback::new(move |_| reload()) />
+                        {(!for_rules.is_empty()).then(|| view! { <p class="muted" data-testid="event-rule-labels">{format!("Also labelled {}.", for_rules.join(", "))}</p> })}
+                    }.into_any()
+                }
+            }}
+            <dl class="fields">
+                <dt>"evt.time"</dt><dd>{format_ns(ev.time)}</dd>
+                {ev.node.clone().map(|n| view! { <dt>"node"</dt><dd>{n}</dd> })}
+                {ev.fields.iter().filter(|(k, _)| k.as_str() != "evt.time").map(|(k, v)| view! { <dt>{k.clone()}</dt><dd>{value_text(v)}</dd> }).collect_view()}
+            </dl>
+        </aside>
     }
 }

@@ -2,6 +2,7 @@
 
 pub mod admin;
 pub mod alerts;
+pub mod baselines;
 pub mod editor;
 pub mod events;
 pub mod live;
@@ -9,3 +10,4 @@ pub mod login;
 pub mod preview;
 pub mod proposals;
 pub mod rules;
+pub mod ruletests;

@@ -1,15 +1,81 @@
-//! The preview panel beside the editor: what the draft would match on recent stored events,
-//! versus the live set, with false-positive counts, samples to label and exception suggestions.
+//! The preview panel beside the editor: what the draft would match on stored events (the last
+//! N, or a time range), versus the live set, with false-positive counts, samples to label or
+//! keep as tests, and exception suggestions; and the draft's rule tests.
 
 use crate::client::{
-    self, ApiError, Base, PreviewRequest, PreviewResponse, RulePreview, SuggestExceptionRequest,
+    self, ApiError, Base, Label, PreviewRequest, PreviewResponse, RulePreview, Sample, SuggestExceptionRequest,
     SuggestExceptionResponse, Window,
 };
-use crate::widgets::{ErrorBox, Histogram, LabelButtons, format_ns};
+use crate::editor::lint::Workspace;
+use crate::pages::ruletests::{RuleTests, append_case};
+use crate::widgets::{ErrorBox, Histogram, LabelButtons, effective_label, fetch_labels, format_ns, local_input_to_rfc3339};
 use leptos::prelude::*;
 use leptos::task::spawn_local;
+use rulestudio_api::ruletest::{Expect, TestCase};
+use rulestudio_api::time::Timestamp;
+use std::time::Duration;
 
-const WINDOWS: [u64; 4] = [1_000, 10_000, 100_000, 1_000_000];
+/// The window choices: `(value, label)`; `last:N` the newest N events, `ago:D` since D before
+/// now (the API's relative times), `range` the since/until inputs.
+const WINDOWS: [(&str, &str); 8] = [
+    ("last:1000", "Last 1,000 events"),
+    ("last:10000", "Last 10,000 events"),
+    ("last:100000", "Last 100,000 events"),
+    ("last:1000000", "Last 1,000,000 events"),
+    ("ago:15m", "Last 15 minutes"),
+    ("ago:1h", "Last hour"),
+    ("ago:24h", "Last 24 hours"),
+    ("range", "Time range…"),
+];
+const DEFAULT_WINDOW: &str = "last:10000";
+
+/// The window to send, from the picker's choice and the range inputs.
+fn window_of(choice: &str, since: &str, until: &str) -> Result<Window, &'static str> {
+    if let Some(n) = choice.strip_prefix("last:").and_then(|n| n.parse().ok()) {
+        return Ok(Window::LastEvents { last_events: n });
+    }
+    if let Some(ago) = choice.strip_prefix("ago:") {
+        return Ok(Window::Range { since: Some(Timestamp::Text(format!("-{ago}"))), until: None });
+    }
+    let (since, until) = (local_input_to_rfc3339(since), local_input_to_rfc3339(until));
+    if since.is_none() && until.is_none() {
+        return Err("Give the start or the end of the time range (or both).");
+    }
+    Ok(Window::Range { since: since.map(Timestamp::Text), until: until.map(Timestamp::Text) })
+}
+
+/// What the panel shows below its controls.
+#[derive(Debug, Clone)]
+enum Shown {
+    Nothing,
+    Cancelled,
+    Invalid(&'static str),
+    Done(Result<PreviewResponse, ApiError>),
+}
+
+/// The window picker's state, shared with the rule results (exception suggestions use it too).
+#[derive(Clone, Copy)]
+struct WindowPick {
+    choice: RwSignal<String>,
+    since: RwSignal<String>,
+    until: RwSignal<String>,
+}
+
+impl WindowPick {
+    fn window(&self) -> Result<Window, &'static str> {
+        window_of(&self.choice.get_untracked(), &self.since.get_untracked(), &self.until.get_untracked())
+    }
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Tab {
+    Preview,
+    Tests,
+}
+
+fn now_ms() -> f64 {
+    js_sys::Date::now()
+}
 
 #[component]
 pub fn PreviewPanel(
@@ -17,34 +83,83 @@ pub fn PreviewPanel(
     text: RwSignal<String>,
     /// Replaces the draft text (applying a suggested exception).
     on_apply: Callback<String>,
+    /// The live set in the browser, for running rule tests.
+    workspace: StoredValue<Option<Workspace>>,
+    /// The rule being edited (None: a new rule), which names where its tests are kept.
+    rule: Option<String>,
 ) -> impl IntoView {
-    let window = RwSignal::new(WINDOWS[1]);
-    let result = RwSignal::new(None::<Result<PreviewResponse, ApiError>>);
+    let pick = WindowPick {
+        choice: RwSignal::new(DEFAULT_WINDOW.to_string()),
+        since: RwSignal::new(String::new()),
+        until: RwSignal::new(String::new()),
+    };
+    let shown = RwSignal::new(Shown::Nothing);
+    // Completed runs, on the panel for tests and tools to wait on.
+    let runs = RwSignal::new(0u32);
+    let labels = RwSignal::new(Vec::<Label>::new());
     let running = StoredValue::new(None::<web_sys::AbortController>);
-    let busy = RwSignal::new(false);
+    let started = RwSignal::new(None::<f64>);
+    let elapsed = RwSignal::new(0.0f64);
+    let ticker = StoredValue::new(None::<IntervalHandle>);
+    let tab = RwSignal::new(Tab::Preview);
+    let tests = RwSignal::new(crate::pages::ruletests::stored_tests(rule.as_deref()));
 
+    let stop_ticker = move || {
+        if let Some(h) = ticker.get_value() {
+            h.clear();
+        }
+        ticker.set_value(None);
+        started.set(None);
+    };
     let run = move || {
+        let window = match pick.window() {
+            Ok(w) => w,
+            Err(why) => {
+                shown.set(Shown::Invalid(why));
+                return;
+            }
+        };
         if let Some(c) = running.get_value() {
             c.abort();
         }
         let Ok(controller) = web_sys::AbortController::new() else { return };
         let signal = controller.signal();
         running.set_value(Some(controller));
-        busy.set(true);
+        started.set(Some(now_ms()));
+        elapsed.set(0.0);
+        if ticker.get_value().is_none() {
+            let h = set_interval_with_handle(
+                move || {
+                    if let Some(t0) = started.get_untracked() {
+                        elapsed.set((now_ms() - t0) / 1000.0);
+                    }
+                },
+                Duration::from_millis(100),
+            )
+            .ok();
+            ticker.set_value(h);
+        }
         let req = PreviewRequest {
             rules: text.get_untracked(),
             base: Base::Live,
-            window: Some(Window::LastEvents { last_events: window.get_untracked() }),
+            window: Some(window),
             samples: Some(20),
             group_by: vec!["proc.name".to_string()],
         };
         spawn_local(async move {
             let r = client::post_abortable::<_, PreviewResponse>("/preview", &req, &signal).await;
-            if !signal.aborted() {
-                result.set(Some(r));
-                busy.set(false);
-                running.set_value(None);
+            if signal.aborted() {
+                return;
             }
+            // Labels of the samples, so their buttons show what is set.
+            if let Ok(resp) = &r {
+                let ids: Vec<i64> = resp.rules.iter().flat_map(|rule| rule.samples.iter().map(|s| s.event_id)).collect();
+                labels.set(fetch_labels(&ids).await.unwrap_or_default());
+            }
+            shown.set(Shown::Done(r));
+            runs.update(|n| *n += 1);
+            running.set_value(None);
+            stop_ticker();
         });
     };
     let cancel = move |_| {
@@ -52,57 +167,145 @@ pub fn PreviewPanel(
             c.abort();
         }
         running.set_value(None);
-        busy.set(false);
+        stop_ticker();
+        shown.set(Shown::Cancelled);
     };
+    on_cleanup(move || {
+        if let Some(c) = running.get_value() {
+            c.abort();
+        }
+        if let Some(h) = ticker.get_value() {
+            h.clear();
+        }
+    });
+    let busy = move || started.get().is_some();
+    let add_test = Callback::new(move |case: TestCase| {
+        tests.update(|t| *t = append_case(t, &case));
+    });
+    let test_count = move || tests.with(|t| rulestudio_api::ruletest::parse(t).map(|c| c.len()).ok());
 
     view! {
-        <section class="preview-pane" aria-label="Preview">
-            <div class="pane-head">
-                <h2>"Preview"</h2>
-                <label for="preview-window">"Window"</label>
-                <select id="preview-window" on:change=move |ev| {
-                    if let Ok(n) = event_target_value(&ev).parse() { window.set(n) }
-                }>
-                    {WINDOWS.iter().map(|&n| view! {
-                        <option value=n.to_string() selected=move || window.get() == n>{format!("last {n} events")}</option>
-                    }).collect_view()}
-                </select>
-                <button class="primary" data-testid="preview-run" on:click=move |_| run() disabled=busy>
-                    {move || if busy.get() { "Running…" } else { "Run preview" }}
+        <section class="preview-pane" aria-label="Preview and tests" data-testid="preview-panel" data-runs=runs>
+            <div class="tabs" role="tablist" aria-label="Preview or tests">
+                <button role="tab" id="tab-preview" aria-controls="panel-preview" data-testid="tab-preview"
+                    aria-selected=move || (tab.get() == Tab::Preview).to_string() on:click=move |_| tab.set(Tab::Preview)>
+                    "Preview"
                 </button>
-                <Show when=move || busy.get()>
-                    <button on:click=cancel data-testid="preview-cancel">"Cancel"</button>
-                    <progress aria-label="Preview running"></progress>
-                </Show>
+                <button role="tab" id="tab-tests" aria-controls="panel-tests" data-testid="tab-tests"
+                    aria-selected=move || (tab.get() == Tab::Tests).to_string() on:click=move |_| tab.set(Tab::Tests)>
+                    {move || match test_count() {
+                        Some(n) if n > 0 => format!("Tests ({n})"),
+                        _ => "Tests".to_string(),
+                    }}
+                </button>
             </div>
-            {move || match result.get() {
-                None => view! { <p class="muted">"Run the preview to see what the draft matches on recent events."</p> }.into_any(),
-                Some(Err(e)) => view! { <ErrorBox error=e /> }.into_any(),
-                Some(Ok(r)) => {
-                    let summary = format!("Scanned {} events in {} ms.", r.scanned, r.took_ms);
-                    let rules = r.rules.clone();
-                    view! {
-                        <p class="muted" data-testid="preview-summary">{summary}</p>
-                        {r.diagnostics.iter().map(|d| view! { <p class=format!("diag {}", d.severity)>{format!("{}:{} {}", d.line, d.column, d.message)}</p> }).collect_view()}
-                        {if rules.is_empty() { Some(view! { <p class="muted">"The draft defines no rule."</p> }) } else { None }}
-                        {rules.into_iter().map(|rule| view! { <RuleResult rule=rule text=text window=window on_apply=on_apply rerun=Callback::new(move |_| run()) /> }).collect_view()}
-                    }.into_any()
-                }
-            }}
+            <div id="panel-tests" role="tabpanel" aria-labelledby="tab-tests" hidden=move || tab.get() != Tab::Tests>
+                <RuleTests tests=tests text=text workspace=workspace rule=rule />
+            </div>
+            <div id="panel-preview" role="tabpanel" aria-labelledby="tab-preview" hidden=move || tab.get() != Tab::Preview>
+                <div class="pane-head preview-controls">
+                    <label for="preview-window">"Window"</label>
+                    <select id="preview-window" data-testid="preview-window" on:change=move |ev| pick.choice.set(event_target_value(&ev))>
+                        {WINDOWS.iter().map(|&(value, label)| view! {
+                            <option value=value selected=move || pick.choice.with(|c| c == value)>{label}</option>
+                        }).collect_view()}
+                    </select>
+                    <button class="primary" data-testid="preview-run" on:click=move |_| run() disabled=busy>
+                        {move || if busy() { "Running…" } else { "Run preview" }}
+                    </button>
+                </div>
+                <Show when=move || pick.choice.with(|c| c == "range")>
+                    <div class="range-fields">
+                        <label>
+                            "From"
+                            <input data-testid="preview-since" type="datetime-local" step="1"
+                                prop:value=pick.since on:input=move |ev| pick.since.set(event_target_value(&ev)) />
+                        </label>
+                        <label>
+                            "To"
+                            <input data-testid="preview-until" type="datetime-local" step="1"
+                                prop:value=pick.until on:input=move |ev| pick.until.set(event_target_value(&ev)) />
+                        </label>
+                        <span class="muted">"Either end may be left open."</span>
+                    </div>
+                </Show>
+                <Show when=busy>
+                    <div class="progress" role="status" data-testid="preview-progress">
+                        <progress aria-label="Preview running"></progress>
+                        <span>{move || format!("Evaluating the draft over stored events… {:.1} s", elapsed.get())}</span>
+                        <button on:click=cancel data-testid="preview-cancel">"Cancel"</button>
+                    </div>
+                </Show>
+                <div class:stale=busy>
+                {move || match shown.get() {
+                    Shown::Nothing => view! { <p class="muted">"Run the preview to see what the draft matches on stored events."</p> }.into_any(),
+                    Shown::Cancelled => view! { <p class="muted" role="status" data-testid="preview-cancelled">"Preview cancelled."</p> }.into_any(),
+                    Shown::Invalid(why) => view! { <p class="error" role="alert">{why}</p> }.into_any(),
+                    Shown::Done(Err(e)) => view! { <ErrorBox error=e /> }.into_any(),
+                    Shown::Done(Ok(r)) => {
+                        let summary = format!("Scanned {} events in {} ms.", r.scanned, r.took_ms);
+                        let empty_window = r.scanned == 0;
+                        let rules = r.rules.clone();
+                        view! {
+                            <p class="muted" data-testid="preview-summary">{summary}</p>
+                            {empty_window.then(|| view! { <p class="empty">"No stored events in this window: pick a larger one, or start a collector."</p> })}
+                            {r.diagnostics.iter().map(|d| view! { <p class=format!("diag {}", d.severity)>{format!("{}:{} {}", d.line, d.column, d.message)}</p> }).collect_view()}
+                            {rules.is_empty().then(|| view! { <p class="muted">"The draft defines no rule that loads."</p> })}
+                            {(rules.len() > 1).then(|| view! { <Overview rules=rules.clone() /> })}
+                            {rules.into_iter().enumerate().map(|(index, rule)| view! {
+                                <RuleResult index=index rule=rule text=text pick=pick labels=labels on_apply=on_apply add_test=add_test rerun=Callback::new(move |_| run()) />
+                            }).collect_view()}
+                        }.into_any()
+                    }
+                }}
+                </div>
+            </div>
         </section>
+    }
+}
+
+/// One line per rule, linking to its details: a draft of many rules at a glance.
+#[component]
+fn Overview(
+    /// The rules of the preview answer.
+    rules: Vec<RulePreview>,
+) -> impl IntoView {
+    view! {
+        <table class="list preview-overview" data-testid="preview-overview">
+            <caption class="sr-only">"Matches per rule"</caption>
+            <thead><tr>
+                <th scope="col">"Rule"</th><th scope="col" class="num">"Matched"</th><th scope="col" class="num">"False pos."</th>
+                <th scope="col" class="num">"True pos."</th><th scope="col" class="num">"Versus live"</th>
+            </tr></thead>
+            <tbody>
+                {rules.into_iter().enumerate().map(|(i, r)| view! {
+                    <tr>
+                        <td><a href=format!("#preview-rule-{i}")>{r.name}</a></td>
+                        <td class="num">{r.matched}</td><td class="num">{r.false_positives}</td><td class="num">{r.true_positives}</td>
+                        <td class="num">{format!("+{} −{}", r.added, r.removed)}</td>
+                    </tr>
+                }).collect_view()}
+            </tbody>
+        </table>
     }
 }
 
 #[component]
 fn RuleResult(
+    /// Position in the answer, for the overview's links.
+    index: usize,
     /// One rule of the preview answer.
     rule: RulePreview,
     /// The draft, sent again for exception suggestions.
     text: RwSignal<String>,
     /// The selected window.
-    window: RwSignal<u64>,
+    pick: WindowPick,
+    /// Labels of the samples.
+    labels: RwSignal<Vec<Label>>,
     /// Replaces the draft text.
     on_apply: Callback<String>,
+    /// Adds a rule test.
+    add_test: Callback<TestCase>,
     /// Runs the preview again (after labelling).
     rerun: Callback<()>,
 ) -> impl IntoView {
@@ -111,26 +314,28 @@ fn RuleResult(
     let suggest = {
         let name = name.clone();
         move |_| {
+            let Ok(window) = pick.window() else { return };
             let req = SuggestExceptionRequest {
                 rules: text.get_untracked(),
                 rule: name.clone(),
                 base: Base::Live,
-                window: Some(Window::LastEvents { last_events: window.get_untracked() }),
+                window: Some(window),
             };
             spawn_local(async move {
                 suggestion.set(Some(client::post("/preview/suggest-exception", &req).await));
             });
         }
     };
+    let samples = rule.samples.clone();
     let sample_rule = name.clone();
     view! {
-        <article class="preview-rule" data-testid="preview-rule" data-rule=name.clone()>
+        <article class="preview-rule" id=format!("preview-rule-{index}") data-testid="preview-rule" data-rule=name.clone() aria-label=format!("Preview of {name}")>
             <h3>{name.clone()}</h3>
             <dl class="counts">
                 <div><dt>"Matched"</dt><dd data-testid="preview-matched">{rule.matched}</dd></div>
                 <div><dt>"False positives"</dt><dd data-testid="preview-fp">{rule.false_positives}</dd></div>
                 <div><dt>"True positives"</dt><dd data-testid="preview-tp">{rule.true_positives}</dd></div>
-                <div><dt>"Unlabeled"</dt><dd>{rule.unlabeled}</dd></div>
+                <div><dt>"Unlabeled"</dt><dd data-testid="preview-unlabeled">{rule.unlabeled}</dd></div>
                 <div><dt>"Live"</dt><dd>{rule.live_matched}</dd></div>
                 <div><dt>"Added"</dt><dd class="added">{format!("+{}", rule.added)}</dd></div>
                 <div><dt>"Removed"</dt><dd class="removed">{format!("−{}", rule.removed)}</dd></div>
@@ -148,7 +353,7 @@ fn RuleResult(
                 </table>
             })}
             <div class="row">
-                <button on:click=suggest data-testid="suggest-exception">"Suggest exception"</button>
+                <button on:click=suggest data-testid="suggest-exception" disabled=rule.matched == 0>"Suggest exception"</button>
             </div>
             {move || suggestion.get().map(|s| match s {
                 Err(e) => view! { <ErrorBox error=e /> }.into_any(),
@@ -168,20 +373,55 @@ fn RuleResult(
                 }
             })}
             <h4>"Samples"</h4>
-            {if rule.samples.is_empty() { Some(view! { <p class="muted">"No matching events in this window."</p> }) } else { None }}
+            {samples.is_empty().then(|| view! { <p class="muted">"No matching events in this window."</p> })}
             <ul class="samples">
-                {rule.samples.into_iter().map(|s| {
-                    let rule_name = sample_rule.clone();
-                    view! {
-                        <li data-testid="preview-sample" data-event-id=s.event_id>
-                            <span class="time">{format_ns(s.time)}</span>
-                            <code class="output">{s.output.clone()}</code>
-                            <LabelButtons event_id=s.event_id rule=Some(rule_name) current=None on_done=rerun />
-                        </li>
-                    }
+                {move || samples.iter().map(|s| {
+                    let label = labels.with(|ls| effective_label(ls, s.event_id, Some(&sample_rule)));
+                    view! { <SampleRow sample=s.clone() rule=sample_rule.clone() label=label add_test=add_test rerun=rerun /> }
                 }).collect_view()}
             </ul>
         </article>
     }
 }
 
+#[component]
+fn SampleRow(
+    /// The matched event.
+    sample: Sample,
+    /// The rule it matched.
+    rule: String,
+    /// Its current label for the rule.
+    label: Option<String>,
+    /// Adds a rule test.
+    add_test: Callback<TestCase>,
+    /// Runs the preview again (after labelling).
+    rerun: Callback<()>,
+) -> impl IntoView {
+    let added = RwSignal::new(false);
+    // A benign match is one the rule should stop matching; anything else it should keep.
+    let expect = if label.as_deref() == Some("benign") { Expect::NoMatch } else { Expect::Match };
+    let case = TestCase {
+        name: Some(format!("event {} ({})", sample.event_id, label.as_deref().unwrap_or("unlabelled"))),
+        rule: rule.clone(),
+        event: sample.fields.clone(),
+        expect,
+    };
+    let shown_label = label.clone().unwrap_or_default();
+    let add_label = match expect {
+        Expect::Match => "Add as test: must match",
+        Expect::NoMatch => "Add as test: must not match",
+    };
+    view! {
+        <li data-testid="preview-sample" data-event-id=sample.event_id data-label=shown_label>
+            <span class="time">{format_ns(sample.time)}</span>
+            <code class="output">{sample.output.clone()}</code>
+            <div class="sample-actions">
+                <LabelButtons event_id=sample.event_id rule=Some(rule) current=label on_done=rerun />
+                <button class="link" data-testid="sample-add-test" disabled=added
+                    on:click=move |_| { add_test.run(case.clone()); added.set(true); }>
+                    {move || if added.get() { "Added to tests" } else { add_label }}
+                </button>
+            </div>
+        </li>
+    }
+}

@@ -1,10 +1,14 @@
-//! The live set's rules, as the in-browser engine loads them, with links to edit each.
+//! The live set's rules, as the in-browser engine loads them, with how often each matched
+//! recently (its alerts, `/api/v1/alerts/counts`) and links to edit each.
 
-use crate::client::{self, LiveSet};
+use crate::client::{self, AlertCounts, LiveSet};
 use crate::editor::lint;
 use crate::widgets::loaded;
 use leptos::prelude::*;
 use rulestudio_engine::loader::{LoadOptions, load};
+
+/// Match-count windows: `(since, label)`.
+const COUNT_WINDOWS: [(&str, &str); 3] = [("-1h", "last hour"), ("-24h", "last 24 hours"), ("-7d", "last 7 days")];
 
 #[derive(Debug, Clone, PartialEq)]
 struct Row {
@@ -35,14 +39,43 @@ fn rows(set: &LiveSet) -> Vec<Row> {
 pub fn RulesPage() -> impl IntoView {
     let live = LocalResource::new(|| client::get::<LiveSet>("/live"));
     let query = RwSignal::new(String::new());
+    let busiest_first = RwSignal::new(false);
+    let since = RwSignal::new(COUNT_WINDOWS[1].0);
+    let counts = LocalResource::new(move || {
+        let since = since.get();
+        async move { client::get::<AlertCounts>(&format!("/alerts/counts?since={}", client::enc(since))).await }
+    });
+    // Rule name → matches; None while loading or when the counts failed (the table still shows).
+    let count_of = move |rule: &str| -> Option<u64> {
+        counts.with(|c| match c {
+            Some(Ok(c)) => Some(c.rules.iter().find(|r| r.rule == rule).map_or(0, |r| r.count)),
+            _ => None,
+        })
+    };
     view! {
         <section class="page">
             <div class="pane-head">
                 <h1>"Rules"</h1>
                 <input type="search" aria-label="Filter rules" placeholder="Filter by name or tag"
                     prop:value=query on:input=move |ev| query.set(event_target_value(&ev)) />
+                <label for="rules-count-window">"Matches in the"</label>
+                <select id="rules-count-window" data-testid="rules-count-window"
+                    on:change=move |ev| {
+                        let v = event_target_value(&ev);
+                        if let Some(&(s, _)) = COUNT_WINDOWS.iter().find(|(s, _)| *s == v) { since.set(s) }
+                    }>
+                    {COUNT_WINDOWS.iter().map(|&(s, label)| view! { <option value=s selected=move || since.get() == s>{label}</option> }).collect_view()}
+                </select>
+                <label class="check">
+                    <input type="checkbox" data-testid="rules-busiest-first" prop:checked=busiest_first
+                        on:change=move |ev| busiest_first.set(event_target_checked(&ev)) />
+                    "Most matches first"
+                </label>
                 <a class="button primary" href="/rules/new" data-testid="rule-new">"New rule"</a>
             </div>
+            {move || counts.get().and_then(|c| c.err()).map(|e| view! {
+                <p class="warn" role="status">{format!("Match counts are unavailable: {e}")}</p>
+            })}
             {move || loaded(live.get(), |set| {
                 let all = rows(&set);
                 let version = set.version;
@@ -51,16 +84,21 @@ pub fn RulesPage() -> impl IntoView {
                     <table class="list">
                         <thead><tr>
                             <th scope="col">"Rule"</th><th scope="col">"Priority"</th><th scope="col">"Tags"</th>
+                            <th scope="col" class="num" title="Alerts the rule raised on ingested events in the chosen window">"Matches"</th>
                             <th scope="col">"File"</th><th scope="col"><span class="sr-only">"Actions"</span></th>
                         </tr></thead>
                         <tbody>
                             {move || {
                                 let q = query.get().to_lowercase();
-                                let shown: Vec<Row> = all.iter().filter(|r| q.is_empty()
+                                let mut shown: Vec<Row> = all.iter().filter(|r| q.is_empty()
                                     || r.name.to_lowercase().contains(&q)
                                     || r.tags.iter().any(|t| t.to_lowercase().contains(&q))).cloned().collect();
+                                if busiest_first.get() {
+                                    // Stable: rules with equal counts keep load order.
+                                    shown.sort_by_key(|r| std::cmp::Reverse(count_of(&r.name).unwrap_or(0)));
+                                }
                                 if shown.is_empty() {
-                                    return view! { <tr><td colspan="5" class="muted">"No rule matches."</td></tr> }.into_any();
+                                    return view! { <tr><td colspan="6" class="muted">"No rule matches."</td></tr> }.into_any();
                                 }
                                 shown.into_iter().map(|r| {
                                     let href = format!("/rules/edit/{}", client::enc(&r.name));
@@ -69,6 +107,10 @@ pub fn RulesPage() -> impl IntoView {
                                             <td>{r.name.clone()}{(!r.enabled).then_some(view! { <small class="muted">" (disabled)"</small> })}</td>
                                             <td><span class=format!("prio prio-{}", r.priority.to_lowercase())>{r.priority}</span></td>
                                             <td class="tags">{r.tags.iter().map(|t| view! { <span class="tag">{t.clone()}</span> }).collect_view()}</td>
+                                            <td class="num" data-testid="rule-matches">{
+                                                let name = r.name.clone();
+                                                move || count_of(&name).map_or_else(|| "…".to_string(), |n| n.to_string())
+                                            }</td>
                                             <td class="muted">{r.file.clone()}</td>
                                             <td><a href=href aria-label=format!("Edit {}", r.name)>"Edit"</a></td>
                                         </tr>

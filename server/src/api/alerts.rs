@@ -1,4 +1,5 @@
-//! Alerts raised by the live set (`/api/v1/alerts`): listing and the SSE stream.
+//! Alerts raised by the live set (`/api/v1/alerts`): listing, counts per rule and the SSE
+//! stream.
 
 use super::Endpoint;
 use crate::auth::{Access, Viewer};
@@ -10,7 +11,7 @@ use axum::response::sse::{Event as SseEvent, KeepAlive, Sse};
 use axum::routing::get;
 use axum::{Json, Router};
 use futures::Stream;
-use rulestudio_api::alerts::{Alert, AlertPage};
+use rulestudio_api::alerts::{Alert, AlertCounts, AlertPage, RuleCount};
 use rulestudio_engine::rule::Priority;
 use serde::Deserialize;
 use sqlx::AssertSqlSafe;
@@ -31,6 +32,12 @@ pub const ENDPOINTS: &[Endpoint] = &[
     },
     Endpoint {
         method: "GET",
+        path: "/alerts/counts",
+        access: VIEW,
+        summary: "Alerts per rule since `since` (default -24h): how often each live rule matched recently",
+    },
+    Endpoint {
+        method: "GET",
         path: "/alerts/stream",
         access: VIEW,
         summary: "Server-Sent Events: one `alert` event per new alert",
@@ -40,6 +47,7 @@ pub const ENDPOINTS: &[Endpoint] = &[
 pub fn router() -> Router<AppState> {
     Router::new()
         .route("/alerts", get(list))
+        .route("/alerts/counts", get(counts))
         .route("/alerts/stream", get(stream))
 }
 
@@ -110,6 +118,38 @@ async fn list(
         alerts,
         total: total as u64,
         next_cursor,
+    }))
+}
+
+#[derive(Deserialize)]
+struct CountsQuery {
+    since: Option<String>,
+}
+
+/// The default window of `/alerts/counts`.
+const COUNTS_SINCE: &str = "-24h";
+
+async fn counts(
+    State(state): State<AppState>,
+    _: Viewer,
+    ApiQuery(q): ApiQuery<CountsQuery>,
+) -> Result<Json<AlertCounts>> {
+    let since = time::parse_query("since", q.since.as_deref().unwrap_or(COUNTS_SINCE))?;
+    let rows: Vec<(String, i64)> = sqlx::query_as(
+        "SELECT rule, COUNT(*) FROM alerts WHERE time >= ? GROUP BY rule ORDER BY rule",
+    )
+    .bind(since)
+    .fetch_all(&state.db)
+    .await?;
+    Ok(Json(AlertCounts {
+        since,
+        rules: rows
+            .into_iter()
+            .map(|(rule, count)| RuleCount {
+                rule,
+                count: count as u64,
+            })
+            .collect(),
     }))
 }
 

@@ -1,5 +1,6 @@
 //! `GET /api/v1/openapi.json` (OpenAPI 3.0), generated from the endpoint tables of the
-//! resource modules, and `GET /api/v1/docs`, a page listing them.
+//! resource modules; `GET /api/v1/docs`, a page listing them; and `docs/api.md`, rendered from
+//! the same OpenAPI document by [`markdown`] (`cargo xtask api-docs`).
 
 use super::{Endpoint, endpoints};
 use crate::auth::Access;
@@ -82,6 +83,98 @@ pub fn openapi() -> Value {
 fn path_params(path: &str) -> impl Iterator<Item = &str> {
     path.split('/')
         .filter_map(|seg| seg.strip_prefix('{')?.strip_suffix('}'))
+}
+
+/// `docs/api.md`: the OpenAPI document as a Markdown page, endpoints grouped by resource (the
+/// first path segment), in path order.
+pub fn markdown() -> String {
+    let doc = openapi();
+    let mut groups: Vec<(String, Vec<String>)> = Vec::new();
+    for (path, item) in doc["paths"].as_object().into_iter().flatten() {
+        let resource = path
+            .trim_start_matches("/api/v1/")
+            .split(['/', '.'])
+            .next()
+            .unwrap_or_default()
+            .to_string();
+        let at = match groups.iter().position(|(r, _)| *r == resource) {
+            Some(i) => i,
+            None => {
+                groups.push((resource, Vec::new()));
+                groups.len() - 1
+            }
+        };
+        for (method, op) in item.as_object().into_iter().flatten() {
+            groups[at]
+                .1
+                .push(operation(&method.to_ascii_uppercase(), path, op));
+        }
+    }
+    let mut out = format!(
+        "# REST API\n\n\
+         <!-- Generated from the server's OpenAPI document (`GET /api/v1/openapi.json`) by \
+         `cargo xtask api-docs`; the `api_md_is_fresh` test fails when this file is stale. -->\n\n\
+         {title} {version}, OpenAPI {openapi}. Every path is under `/api/v1`; the running server \
+         also serves this list at `/api/v1/docs` and the machine-readable document at \
+         `/api/v1/openapi.json`.\n\n\
+         - **Authentication**: `Authorization: Bearer TOKEN` (an API token, from the Admin page \
+         or `POST /api/v1/users/{{username}}/tokens`), or the session cookie `{cookie}` set by \
+         `POST /api/v1/session`.\n\
+         - **Roles**, each allowed what the ones before it are: viewer, author, reviewer, admin; \
+         a collector may only ingest. Without credentials an endpoint answers 401, below its \
+         role 403.\n\
+         - **Errors** are JSON `{{\"code\", \"message\", \"diagnostics\"?}}`; `diagnostics` \
+         (rules or a filter that do not load) give file, line, column and a fix where one is \
+         known.\n\
+         - **Times** (`since`, `until`) are nanoseconds since the epoch, RFC 3339 \
+         (`2025-01-31T12:00:00Z`), or relative to now (`-1h`, `-30m`).\n\n\
+         ```sh\n\
+         curl -H \"Authorization: Bearer $TOKEN\" 'http://127.0.0.1:8080/api/v1/events?limit=5&filter=proc.name%3Dbash'\n\
+         ```\n\n",
+        title = doc["info"]["title"].as_str().unwrap_or_default(),
+        version = doc["info"]["version"].as_str().unwrap_or_default(),
+        openapi = doc["openapi"].as_str().unwrap_or_default(),
+        cookie = crate::auth::SESSION_COOKIE,
+    );
+    out.push_str("| Resource | Endpoints |\n|---|---|\n");
+    for (resource, ops) in &groups {
+        out.push_str(&format!("| [{resource}](#{resource}) | {} |\n", ops.len()));
+    }
+    for (resource, ops) in groups {
+        out.push_str(&format!("\n## {resource}\n"));
+        for op in ops {
+            out.push('\n');
+            out.push_str(&op);
+        }
+    }
+    out
+}
+
+fn operation(method: &str, path: &str, op: &Value) -> String {
+    let text = |v: &Value| v.as_str().unwrap_or_default().to_string();
+    let summary = text(&op["summary"]);
+    let mut out = format!(
+        "### `{method} {path}`\n\n{}.\n\n{}\n",
+        summary.trim_end_matches('.'),
+        text(&op["description"])
+    );
+    let params: Vec<String> = op["parameters"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|p| format!("`{}` ({})", text(&p["name"]), text(&p["in"])))
+        .collect();
+    if !params.is_empty() {
+        out.push_str(&format!("\nParameters: {}.\n", params.join(", ")));
+    }
+    let responses: Vec<String> = op["responses"]
+        .as_object()
+        .into_iter()
+        .flatten()
+        .map(|(code, r)| format!("{code} {}", text(&r["description"]).to_lowercase()))
+        .collect();
+    out.push_str(&format!("\nResponses: {}.\n", responses.join(", ")));
+    out
 }
 
 fn page() -> String {

@@ -1,23 +1,31 @@
-//! Events: ingest (`POST /api/v1/events`), listing with a Falco condition, one event, labels.
+//! Events: ingest (`POST /api/v1/events`), listing with a Falco condition, the live tail
+//! (SSE), one event, labels.
 
 use super::Endpoint;
 use crate::alerting;
 use crate::auth::{Access, Author, Ingester, Viewer};
 use crate::condition;
 use crate::error::{ApiJson, ApiQuery, AppError, Result};
+use crate::event_stream;
 use crate::ingest;
 use crate::state::AppState;
 use crate::time::{self, now_ns};
 use axum::body::Bytes;
 use axum::extract::{DefaultBodyLimit, Path, State};
 use axum::http::HeaderMap;
+use axum::response::sse::{Event as SseEvent, KeepAlive, Sse};
 use axum::routing::{get, post};
 use axum::{Json, Router};
+use futures::Stream;
 use rulestudio_api::collector::IngestResponse;
-use rulestudio_api::events::{EventPage, Label, LabelRequest, StoredEvent};
+use rulestudio_api::events::{EventPage, Label, LabelList, LabelRequest, StoredEvent};
+use rulestudio_engine::eval::Filter;
 use rulestudio_engine::event::Event;
 use serde::Deserialize;
 use std::sync::atomic::Ordering::Relaxed;
+use tokio_stream::StreamExt;
+use tokio_stream::wrappers::BroadcastStream;
+use tokio_stream::wrappers::errors::BroadcastStreamRecvError;
 
 const VIEW: Access = Viewer::ACCESS;
 const AUTHOR: Access = Author::ACCESS;
@@ -37,6 +45,12 @@ pub const ENDPOINTS: &[Endpoint] = &[
     },
     Endpoint {
         method: "GET",
+        path: "/events/stream",
+        access: VIEW,
+        summary: "Server-Sent Events: one `event` event (a stored event, as in the listing) per newly stored event matching the optional `filter` (Falco condition); a reader that falls behind gets a `lagged` event whose data is how many events it missed",
+    },
+    Endpoint {
+        method: "GET",
         path: "/events/{id}",
         access: VIEW,
         summary: "One event with all its fields",
@@ -47,18 +61,28 @@ pub const ENDPOINTS: &[Endpoint] = &[
         access: AUTHOR,
         summary: "Label an event benign, malicious or clear, for one rule or all",
     },
+    Endpoint {
+        method: "GET",
+        path: "/labels",
+        access: VIEW,
+        summary: "The labels of the events listed in `events` (comma-separated ids, at most 1000): for one rule or (rule null) all",
+    },
 ];
 
 /// Events examined per listing request at most; the cursor continues from there.
 const SCAN_BUDGET: usize = 200_000;
 const SCAN_CHUNK: i64 = 2_000;
 const MAX_LIMIT: usize = 1_000;
+/// Event ids per `GET /labels` request at most.
+const MAX_LABEL_IDS: usize = 1_000;
 
 pub fn router() -> Router<AppState> {
     Router::new()
         .route("/events", get(list).post(ingest))
+        .route("/events/stream", get(stream))
         .route("/events/{id}", get(one))
         .route("/events/{id}/label", post(label))
+        .route("/labels", get(labels))
 }
 
 /// The body limit comes from the configuration; see [`crate::app`].
@@ -109,6 +133,7 @@ async fn ingest(
             .fetch_add(stored.accepted, Relaxed);
     }
     alerting::publish(&state, stored.alerts);
+    event_stream::publish(&state.events, node, &events, &stored.ids);
     Ok(Json(IngestResponse {
         accepted: stored.accepted,
         duplicate: stored.duplicate,
@@ -139,11 +164,7 @@ async fn list(
     _: Viewer,
     ApiQuery(q): ApiQuery<ListQuery>,
 ) -> Result<Json<EventPage>> {
-    let live = state.live.current();
-    let filter = match q.filter.as_deref().filter(|f| !f.trim().is_empty()) {
-        Some(cond) => Some(condition::compile(cond, Some(&live.loaded))?),
-        None => None,
-    };
+    let filter = event_filter(&state, q.filter.as_deref())?;
     let since = time::parse_query_opt("since", q.since.as_deref())?.unwrap_or(i64::MIN);
     let until = time::parse_query_opt("until", q.until.as_deref())?.unwrap_or(i64::MAX);
     let limit = q.limit.unwrap_or(100).clamp(1, MAX_LIMIT);
@@ -187,6 +208,49 @@ async fn list(
         next_cursor,
         scanned: scanned as u64,
     }))
+}
+
+/// A `filter=` query parameter, compiled with the live set's macros and lists; blank is none.
+fn event_filter(state: &AppState, filter: Option<&str>) -> Result<Option<Filter>> {
+    match filter.filter(|f| !f.trim().is_empty()) {
+        Some(cond) => Ok(Some(condition::compile(
+            cond,
+            Some(&state.live.current().loaded),
+        )?)),
+        None => Ok(None),
+    }
+}
+
+#[derive(Deserialize)]
+struct StreamQuery {
+    filter: Option<String>,
+}
+
+async fn stream(
+    State(state): State<AppState>,
+    _: Viewer,
+    ApiQuery(q): ApiQuery<StreamQuery>,
+) -> Result<Sse<impl Stream<Item = std::result::Result<SseEvent, std::convert::Infallible>>>> {
+    // Compiled before the stream starts, so a bad filter is a 400 with diagnostics.
+    let filter = event_filter(&state, q.filter.as_deref())?;
+    let metrics = state.metrics.clone();
+    let events = BroadcastStream::new(state.events.subscribe()).filter_map(move |item| {
+        match item {
+            Ok(ev) => ev.passes(filter.as_ref()).then(|| {
+                SseEvent::default()
+                    .event("event")
+                    .id(ev.id.to_string())
+                    .data(ev.to_json())
+            }),
+            // Counted before filtering: the ring holds every stored event.
+            Err(BroadcastStreamRecvError::Lagged(n)) => {
+                metrics.events_stream_lagged.fetch_add(n, Relaxed);
+                Some(SseEvent::default().event("lagged").data(n.to_string()))
+            }
+        }
+        .map(Ok)
+    });
+    Ok(Sse::new(events).keep_alive(KeepAlive::default()))
 }
 
 fn stored_event(id: i64, time: i64, node: Option<String>, fields: &str) -> Result<StoredEvent> {
@@ -267,4 +331,58 @@ async fn label(
         rule: req.rule,
         note: req.note,
     }))
+}
+
+#[derive(Deserialize)]
+struct LabelsQuery {
+    events: String,
+}
+
+async fn labels(
+    State(state): State<AppState>,
+    _: Viewer,
+    ApiQuery(q): ApiQuery<LabelsQuery>,
+) -> Result<Json<LabelList>> {
+    let ids = q
+        .events
+        .split(',')
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(|s| {
+            s.parse::<i64>()
+                .map_err(|_| AppError::BadRequest(format!("`events`: `{s}` is not an event id")))
+        })
+        .collect::<Result<Vec<i64>>>()?;
+    if ids.len() > MAX_LABEL_IDS {
+        return Err(AppError::BadRequest(format!(
+            "`events` lists {} ids; at most {MAX_LABEL_IDS} per request",
+            ids.len()
+        )));
+    }
+    if ids.is_empty() {
+        return Ok(Json(LabelList { labels: Vec::new() }));
+    }
+    // Only `?` placeholders are formatted into the statement; the ids are bound.
+    let sql = format!(
+        "SELECT event_id, rule, label, note FROM labels WHERE event_id IN ({}) ORDER BY event_id, rule",
+        vec!["?"; ids.len()].join(",")
+    );
+    let mut query =
+        sqlx::query_as::<_, (i64, String, String, Option<String>)>(sqlx::AssertSqlSafe(sql));
+    for id in &ids {
+        query = query.bind(id);
+    }
+    let labels = query
+        .fetch_all(&state.db)
+        .await?
+        .into_iter()
+        .map(|(event_id, rule, label, note)| Label {
+            event_id,
+            label,
+            // Stored as "" for "every rule", answered as in the request: absent.
+            rule: (!rule.is_empty()).then_some(rule),
+            note,
+        })
+        .collect();
+    Ok(Json(LabelList { labels }))
 }

@@ -10,7 +10,7 @@ use rulestudio_api::diagnostic::{DiagnosticJson, FileText};
 use rulestudio_api::live::RulesFile;
 use rulestudio_api::preview::Window;
 use rulestudio_api::proposals::{Evidence, RemovedRule};
-use rulestudio_api::ruletest::{RuleTest, TestResult};
+use rulestudio_api::ruletest::{self, TestCase, TestResult};
 use rulestudio_engine::lint;
 use rulestudio_engine::loader::{LoadOptions, Loaded, RuleInfo};
 use sqlx::SqlitePool;
@@ -64,7 +64,7 @@ pub fn failed_tests(tests: &[TestResult]) -> impl Iterator<Item = String> + '_ {
 }
 
 /// Lints `files` as one live set and runs `tests` on it, off the async executor.
-pub async fn check(files: Vec<RulesFile>, tests: Vec<RuleTest>) -> Result<Checked> {
+pub async fn check(files: Vec<RulesFile>, tests: Vec<TestCase>) -> Result<Checked> {
     super::blocking(move || {
         let linted = lint::lint(&live::sources(&files), &LoadOptions::default());
         let texts: Vec<FileText> = files
@@ -80,7 +80,7 @@ pub async fn check(files: Vec<RulesFile>, tests: Vec<RuleTest>) -> Result<Checke
         let tests = tests
             .iter()
             .enumerate()
-            .map(|(i, t)| t.run(i, &linted.loaded))
+            .map(|(i, t)| ruletest::run(&linted.loaded, i, t))
             .collect();
         Checked {
             loaded: linted.loaded,
@@ -98,7 +98,7 @@ pub async fn compute(
     db: &SqlitePool,
     base: Arc<Snapshot>,
     files: Vec<RulesFile>,
-    tests: Vec<RuleTest>,
+    tests: Vec<TestCase>,
     window: Window,
 ) -> Result<Evidence> {
     let checked = check(files, tests).await?;

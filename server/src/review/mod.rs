@@ -23,7 +23,7 @@ use rulestudio_api::proposals::{
     Evidence, FileChange, NewComment, NewProposal, NewReview, Proposal, ProposalEvent, ProposalRef,
     ReviseProposal, Status, Verdict,
 };
-use rulestudio_api::ruletest::RuleTest;
+use rulestudio_api::ruletest::TestCase;
 use serde_json::json;
 use sqlx::SqliteConnection;
 use store::NewRevision;
@@ -78,7 +78,7 @@ async fn blocking<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> 
         .map_err(|e| AppError::Internal(e.into()))
 }
 
-fn check_text(title: &str, description: &str, tests: &[RuleTest]) -> Result<()> {
+fn check_text(title: &str, description: &str, tests: &[TestCase]) -> Result<()> {
     if title.trim().is_empty() || title.len() > MAX_TITLE {
         return Err(AppError::BadRequest(format!(
             "`title` must have 1 to {MAX_TITLE} characters"
@@ -109,7 +109,7 @@ async fn prepare(
     state: &AppState,
     base_version: i64,
     changes: &[FileChange],
-    tests: &[RuleTest],
+    tests: &[TestCase],
     window: Window,
 ) -> Result<Prepared> {
     changes::validate(changes)?;
@@ -265,7 +265,7 @@ struct Next<'a> {
     title: &'a str,
     description: &'a str,
     files: &'a [FileChange],
-    tests: &'a [RuleTest],
+    tests: &'a [TestCase],
     note: &'a str,
     prepared: Prepared,
 }
@@ -687,7 +687,7 @@ async fn refresh(
     state: &AppState,
     row: &Proposal,
     files: &[FileChange],
-    tests: &[RuleTest],
+    tests: &[TestCase],
     window: Window,
 ) -> Result<()> {
     let base = state.live.version(&state.db, row.base_version).await?;

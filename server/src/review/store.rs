@@ -2,7 +2,7 @@
 
 use crate::error::{AppError, Result};
 use rulestudio_api::proposals::{Comment, FileChange, Proposal, Review, Status, Verdict};
-use rulestudio_api::ruletest::RuleTest;
+use rulestudio_api::ruletest::TestCase;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use sqlx::{SqliteConnection, SqliteExecutor};
@@ -101,7 +101,7 @@ pub async fn rows(
 /// The changes and the tests of one revision.
 pub struct Revision {
     pub files: Vec<FileChange>,
-    pub tests: Vec<RuleTest>,
+    pub tests: Vec<TestCase>,
 }
 
 pub async fn revision(db: &mut SqliteConnection, id: i64, revision: i64) -> Result<Revision> {
@@ -139,7 +139,7 @@ pub struct NewRevision<'a> {
     pub author: &'a str,
     pub note: &'a str,
     pub files: &'a [FileChange],
-    pub tests: &'a [RuleTest],
+    pub tests: &'a [TestCase],
     pub at: i64,
 }
 

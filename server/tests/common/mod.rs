@@ -141,6 +141,27 @@ impl TestServer {
             .unwrap()
     }
 
+    /// Makes `rules` the live set (one file, `local_rules.yaml`); returns the new version.
+    pub async fn promote(&self, rules: &str) -> i64 {
+        let files = vec![rulestudio_api::live::RulesFile {
+            name: "local_rules.yaml".into(),
+            content: rules.into(),
+        }];
+        let new = rulestudio_server::live::NewVersion {
+            files,
+            by: "admin",
+            proposal: None,
+            note: "test".into(),
+            expected_base: None,
+        };
+        self.state
+            .live
+            .promote(&self.state.db, new)
+            .await
+            .unwrap()
+            .version
+    }
+
     pub async fn preview(&self, rules: &str) -> Value {
         let r = self
             .call(

@@ -1,0 +1,71 @@
+//! The live tail of stored events behind `GET /api/v1/events/stream`.
+//!
+//! Ingest publishes each batch after it committed, so a tailed event is always one that
+//! `GET /api/v1/events/{id}` can return. Subscribers share one bounded ring (a broadcast
+//! channel): each reads at its own pace, and one that falls a whole ring behind skips ahead and
+//! is told how many events it missed, so a slow browser costs neither memory nor ingest speed.
+//! Filters are evaluated on the subscriber's side of the ring, not on the ingest path.
+
+use crate::ingest::Incoming;
+use rulestudio_engine::eval::Filter;
+use rulestudio_engine::event::Event;
+use std::sync::Arc;
+use tokio::sync::broadcast;
+
+/// Events kept for subscribers that read slower than ingest writes; a power of two, so it is
+/// exactly the capacity of the ring.
+pub const BUFFER: usize = 4096;
+
+/// One stored event as the tail carries it: the stored JSON text, not a decoded map, so that
+/// publishing costs a copy and subscribers without a filter never decode it.
+#[derive(Debug)]
+pub struct Tailed {
+    pub id: i64,
+    pub time: i64,
+    pub node: Option<String>,
+    /// The stored fields object, JSON.
+    pub fields: String,
+}
+
+impl Tailed {
+    /// The SSE `data`: the shape of `rulestudio_api::events::StoredEvent`, written around the
+    /// stored fields text instead of re-serialising a map.
+    pub fn to_json(&self) -> String {
+        let node = serde_json::to_string(&self.node).unwrap_or_else(|_| "null".into());
+        format!(
+            "{{\"id\":{},\"time\":{},\"node\":{node},\"fields\":{}}}",
+            self.id, self.time, self.fields
+        )
+    }
+
+    /// Whether `filter` keeps the event; an event that no longer decodes cannot match.
+    pub fn passes(&self, filter: Option<&Filter>) -> bool {
+        filter.is_none_or(|f| Event::from_json_str(&self.fields).is_ok_and(|ev| f.matches(&ev)))
+    }
+}
+
+pub type Sender = broadcast::Sender<Arc<Tailed>>;
+
+pub fn channel() -> Sender {
+    broadcast::channel(BUFFER).0
+}
+
+/// Publishes a committed batch: `ids[i]` is the stored id of `events[i]`. Free when nobody
+/// tails.
+pub fn publish(tx: &Sender, node: Option<&str>, events: &[Incoming], ids: &[i64]) {
+    if tx.receiver_count() == 0 {
+        return;
+    }
+    for (ev, &id) in events.iter().zip(ids) {
+        let tailed = Tailed {
+            id,
+            time: ev.time,
+            node: node
+                .or_else(|| ev.fields.get("evt.hostname").and_then(|h| h.as_str()))
+                .map(str::to_string),
+            fields: ev.json.clone(),
+        };
+        // Every subscriber may have left since the check: not an error, the event is stored.
+        let _ = tx.send(Arc::new(tailed));
+    }
+}

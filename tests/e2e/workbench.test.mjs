@@ -1,0 +1,171 @@
+// The editor's workbench beyond the main flow: sample events show their labels and become rule
+// tests that run in the browser with the verdicts `rulestudio test` gives; the preview window
+// is the last N events or a time range; a long preview shows progress and can be cancelled;
+// the Rules page shows match counts; every page has labelled controls and fits the screen.
+
+import { test, before, after } from "node:test";
+import assert from "node:assert/strict";
+import { spawnSync } from "node:child_process";
+import { writeFileSync } from "node:fs";
+import { join } from "node:path";
+import {
+  DESKTOP, FALCO_RULES, artifact, LAPTOP, MAIN, RULESTUDIO_BIN, WORK, api, createUser, fillEditor, horizontalOverflow,
+  ingest, launch, localInput, runPreview, shot, signIn, unlabelledControls,
+} from "./lib.mjs";
+
+const RULE = "E2E ksh in container";
+const USER = { username: "carol", password: "carol-password-1", role: "author" };
+const ADMIN = { username: "admin", password: MAIN.adminPassword };
+const draft = (extra = "") => `- rule: ${RULE}
+  desc: A Korn shell started inside a container
+  condition: spawned_process and container and proc.name = ksh${extra}
+  output: "ksh in container (cmd=%proc.cmdline container=%container.name)"
+  priority: NOTICE
+  tags: [e2e]
+`;
+// The newest event, which the test labels benign and then excludes.
+const FIXED = draft(' and proc.cmdline != "ksh -c job-0"');
+
+let browser;
+let page;
+const state = {};
+
+/// 12 ksh starts in a container two seconds apart (newest first) and 3 on the host.
+function events(now) {
+  const out = [];
+  for (let i = 0; i < 12; i++)
+    out.push({ "evt.time": now - i * 2e9, "evt.type": "execve", "proc.name": "ksh", "proc.cmdline": `ksh -c job-${i}`, "proc.pname": "cron", "user.name": "batch", "container.id": "2b7d3e4f2a9c", "container.name": "jobs-1" });
+  for (let i = 0; i < 3; i++)
+    out.push({ "evt.time": now - i * 2e9 - 1e9, "evt.type": "execve", "proc.name": "ksh", "proc.cmdline": "ksh", "user.name": "ops", "container.id": "host" });
+  return out;
+}
+
+/// `rulestudio test` with the live set's file and `rules` on `tests`: exit code and summary.
+function cliTest(rules, tests) {
+  writeFileSync(join(WORK, "wb-draft.yaml"), rules);
+  writeFileSync(join(WORK, "wb-tests.yaml"), tests);
+  const r = spawnSync(RULESTUDIO_BIN, ["test", "--rules", FALCO_RULES, "--rules", join(WORK, "wb-draft.yaml"), join(WORK, "wb-tests.yaml")], { encoding: "utf8" });
+  return { code: r.status, summary: r.stdout.trim().split("\n").pop() };
+}
+
+const result = () => page.locator(`[data-testid="preview-rule"][data-rule="${RULE}"]`);
+
+async function preview() {
+  await runPreview(page);
+  await result().waitFor();
+}
+
+before(async () => {
+  browser = await launch();
+  await createUser(USER);
+  state.events = events(Date.now() * 1e6);
+  // Oldest first, as a collector sends them: the newest event gets the highest id.
+  await ingest([...state.events].reverse());
+  page = await signIn(browser, USER);
+});
+
+after(async () => {
+  await browser?.close();
+});
+
+test("samples show their labels and become rule tests that agree with `rulestudio test`", async () => {
+  await page.getByTestId("nav-rules").click();
+  await page.getByTestId("rule-new").click();
+  await fillEditor(page, draft());
+  await preview();
+  assert.equal(Number(await result().getByTestId("preview-matched").textContent()), 12);
+
+  const newest = result().getByTestId("preview-sample").first();
+  const id = await newest.getAttribute("data-event-id");
+  await newest.getByTestId("label-benign").click();
+  // After the preview runs again, the sample carries its stored label.
+  const labelled = result().locator(`[data-testid="preview-sample"][data-event-id="${id}"][data-label="benign"]`);
+  await labelled.locator('[data-testid="label-benign"][aria-pressed="true"]').waitFor();
+  assert.equal(Number(await result().getByTestId("preview-fp").textContent()), 1);
+
+  await labelled.getByTestId("sample-add-test").click();
+  await result().getByTestId("preview-sample").nth(1).getByTestId("sample-add-test").click();
+  await page.getByTestId("tab-tests").filter({ hasText: "Tests (2)" }).click();
+  await page.getByTestId("tests-run").click();
+  await page.getByTestId("tests-summary").filter({ hasText: "1 passed, 1 failed" }).waitFor();
+  const failing = page.locator('[data-testid="test-result"][data-status="fail"]');
+  assert.match(await failing.textContent(), /expected no_match, got match/);
+  const tests = await page.getByTestId("rule-tests").inputValue();
+  assert.deepEqual(cliTest(draft(), tests), { code: 1, summary: "1 passed, 1 failed" });
+
+  // The fix the failing test asks for makes both pass, in the browser and in CI.
+  await fillEditor(page, FIXED);
+  await page.getByTestId("tests-run").click();
+  await page.getByTestId("tests-summary").filter({ hasText: "2 passed, 0 failed" }).waitFor();
+  await shot(page, "15-editor-tests");
+  assert.deepEqual(cliTest(FIXED, tests), { code: 0, summary: "2 passed, 0 failed" });
+
+  // The tests stay with the rule in this browser.
+  await page.reload();
+  await page.getByTestId("tab-tests").filter({ hasText: "Tests (2)" }).click();
+  assert.equal(await page.getByTestId("rule-tests").inputValue(), tests);
+});
+
+test("the preview window can be a time range", async () => {
+  await fillEditor(page, FIXED);
+  await page.getByTestId("tab-preview").click();
+  const t = (i) => state.events[i]["evt.time"];
+  // Whole seconds around events 3..7: event 2 is 2 s newer than 3, event 8 2 s older than 7.
+  const since = localInput(t(7));
+  const until = localInput(t(2));
+  await page.getByTestId("preview-window").selectOption("range");
+  await page.getByTestId("preview-since").fill(since);
+  await page.getByTestId("preview-until").fill(until);
+  await preview();
+  assert.equal(Number(await result().getByTestId("preview-matched").textContent()), 5);
+  await shot(page, "16-editor-window");
+
+  await page.getByTestId("preview-window").selectOption("last:1000");
+  await preview();
+  assert.equal(Number(await result().getByTestId("preview-matched").textContent()), 11);
+});
+
+test("a long preview shows progress and can be cancelled", async () => {
+  // Hold the request back, as a preview over millions of events would take long.
+  await page.route("**/api/v1/preview", async (route) => {
+    await new Promise((r) => setTimeout(r, 5000));
+    await route.continue().catch(() => {});
+  });
+  await page.getByTestId("preview-run").click();
+  const progress = page.getByTestId("preview-progress");
+  await progress.filter({ hasText: /\d\.\d s/ }).waitFor();
+  await shot(page, "17-preview-progress");
+  await progress.getByTestId("preview-cancel").click();
+  await page.getByTestId("preview-cancelled").waitFor();
+  assert.equal(await progress.count(), 0);
+  assert.equal(await page.getByTestId("preview-run").isEnabled(), true);
+  await page.unrouteAll({ behavior: "ignoreErrors" });
+});
+
+test("the Rules page shows how often each rule matched", async () => {
+  await ingest([{ "evt.time": Date.now() * 1e6, "evt.type": "execve", "proc.name": "zsh", "proc.cmdline": "zsh -i", "proc.pname": "runc", "proc.tty": 34816, "user.name": "root", "container.id": "7d3e4f2a9c1b", "container.name": "tools-1" }]);
+  const rule = "Terminal shell in container";
+  const counts = await api("GET", "/alerts/counts?since=-24h");
+  const want = counts.rules.find((r) => r.rule === rule)?.count ?? 0;
+  assert.ok(want >= 1, JSON.stringify(counts));
+  await page.getByTestId("nav-rules").click();
+  const cell = page.locator(`[data-testid="rule-row"][data-rule="${rule}"] [data-testid="rule-matches"]`);
+  await cell.filter({ hasText: String(want) }).waitFor();
+  await shot(page, "02-rules");
+});
+
+test("every page has labelled controls and fits a 1280 px and a laptop screen", async () => {
+  const pages = ["/events", "/rules", "/rules/new", "/proposals", "/live", "/alerts", "/admin"];
+  for (const viewport of [DESKTOP, LAPTOP]) {
+    const admin = await signIn(browser, ADMIN, { viewport });
+    for (const path of pages) {
+      await admin.goto(MAIN.base + path);
+      await admin.locator("main h1").first().waitFor();
+      await admin.waitForLoadState("networkidle").catch(() => {});
+      assert.deepEqual(await unlabelledControls(admin), [], `${path} at ${viewport.width}x${viewport.height}`);
+      assert.ok((await horizontalOverflow(admin)) <= 0, `${path} scrolls sideways at ${viewport.width}x${viewport.height}`);
+      await artifact(admin, `size-${viewport.width}${path.replaceAll("/", "-")}`);
+    }
+    await admin.context().close();
+  }
+});
