@@ -196,7 +196,7 @@ pub fn load(files: &[SourceFile], _opts: &LoadOptions) -> Loaded {
                         source: r.source.clone(),
                         filter,
                         output: out.output,
-                        evt_types: out.compiled.evt_types,
+                        evt_types: out.compiled.event_codes.dispatch_types(),
                     });
                 }
             }

@@ -251,7 +251,7 @@ pub(crate) fn compile(state: &State) -> Output {
         let ok = !failed && !skipped;
         match (compiled, output) {
             (Some((expr, compiled)), Some(output)) if ok && compiled.filter.is_some() => {
-                if r.warn_evttypes && compiled.evt_types.too_many() {
+                if r.warn_evttypes && compiled.event_codes.too_many() {
                     let d = Diagnostic::warning(
                         Code::NO_EVTTYPE,
                         "Rule matches too many evt.type values. This has a significant performance penalty.",
