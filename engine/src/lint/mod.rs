@@ -16,6 +16,7 @@ mod sink;
 mod source;
 
 use crate::diagnostic::{Diagnostic, ItemKind};
+use crate::span::Span;
 use crate::loader::{self, LoadOptions, Loaded, SourceFile};
 use sink::{Finding, Sink};
 use std::collections::HashSet;
@@ -28,12 +29,17 @@ pub struct Linted {
 
 pub fn lint(files: &[SourceFile], opts: &LoadOptions) -> Linted {
     let loaded = loader::load(files, opts);
-    let diagnostics = check(files, &loaded.diagnostics);
+    let diagnostics = check(files, &loaded);
     Linted { loaded, diagnostics }
 }
 
-/// Runs every lint over `files` and merges the findings with the loader's `falco` diagnostics.
-pub fn check(files: &[SourceFile], falco: &[Diagnostic]) -> Vec<Diagnostic> {
+/// Runs every lint over `files` and merges the findings with what the loader said about them
+/// (`loaded` is the load of the same files).
+pub fn check(files: &[SourceFile], loaded: &Loaded) -> Vec<Diagnostic> {
+    check_against(files, &loaded.diagnostics, &loaded.inert_items)
+}
+
+fn check_against(files: &[SourceFile], falco: &[Diagnostic], inert: &[Span]) -> Vec<Diagnostic> {
     let items = source::items(files);
     let lists: HashSet<&str> = items.iter().filter(|i| i.kind == ItemKind::List).map(|i| i.name.as_str()).collect();
     let mut findings = Vec::new();
@@ -42,10 +48,13 @@ pub fn check(files: &[SourceFile], falco: &[Diagnostic]) -> Vec<Diagnostic> {
             (lint.run)(item, &mut Sink::new(lint, item, &lists, &mut findings));
         }
     }
-    merge(findings, falco)
+    merge(findings, falco, inert)
 }
 
-fn merge(findings: Vec<Finding>, falco: &[Diagnostic]) -> Vec<Diagnostic> {
+/// Merges lint findings into the loader's diagnostics. In an entry the loader left `inert`,
+/// a finding only explains what the loader said there: the linter speaks about the definitions
+/// Falco uses, once.
+fn merge(findings: Vec<Finding>, falco: &[Diagnostic], inert: &[Span]) -> Vec<Diagnostic> {
     let mut falco = falco.to_vec();
     let mut replaced = vec![false; falco.len()];
     let mut out = Vec::with_capacity(findings.len() + falco.len());
@@ -54,6 +63,9 @@ fn merge(findings: Vec<Finding>, falco: &[Diagnostic]) -> Vec<Diagnostic> {
             if let Some(d) = falco.iter_mut().find(|d| f.enriches(d)) {
                 f.enrich(d);
             }
+            continue;
+        }
+        if inert.contains(&f.item_span) && !falco.iter().any(|d| f.replaces(d)) {
             continue;
         }
         let item_failed = falco.iter().any(|d| d.is_error() && f.in_item(d));
@@ -117,7 +129,7 @@ mod tests {
     const RULE: &str = "- rule: r\n  desc: d\n  condition: evt.type = open and proc.executable = x\n  output: o\n  priority: Warning\n";
 
     fn run(falco: &[Diagnostic]) -> Vec<Diagnostic> {
-        check(&[SourceFile { name: "r.yaml".into(), text: RULE.into() }], falco)
+        check_against(&[SourceFile { name: "r.yaml".into(), text: RULE.into() }], falco, &[])
     }
 
     #[test]
@@ -137,5 +149,20 @@ mod tests {
         let ds = run(&[]);
         assert_eq!(ds.len(), 1);
         assert_eq!((ds[0].severity, ds[0].code), (Severity::Warning, Code("RS006")));
+    }
+
+    #[test]
+    fn entries_falco_does_not_use_are_not_linted() {
+        let rule = |condition: &str, extra: &str| {
+            format!("- rule: r\n  desc: d\n  condition: {condition}\n  output: o\n  priority: Warning\n{extra}")
+        };
+        let lint_text = |text: String| lint(&[SourceFile { name: "r.yaml".into(), text }], &LoadOptions::default()).diagnostics;
+        // Replaced by a redefinition: only the definition in use is linted.
+        let replaced = lint_text(rule("evt.type = execve and proc.name = /bin/bash", "") + &rule("evt.type = execve and proc.name = bash", ""));
+        assert_eq!(replaced, vec![]);
+        // Rejected for another source: Falco's error, and nothing about its condition.
+        let rejected = lint_text(rule("evt.type = execve and proc.name = bash", "") + &rule("proc.name = /bin/bash", "  source: k8s_audit\n"));
+        let codes: Vec<&str> = rejected.iter().map(|d| d.code.0).collect();
+        assert_eq!(codes, ["LOAD_ERR_VALIDATE"], "{rejected:#?}");
     }
 }
