@@ -62,6 +62,9 @@ struct Atom {
     repeated: bool,
 }
 
+/// A counted repetition's minimum and maximum (none for `{n,}`).
+type Bounds = (u64, Option<u64>);
+
 /// An open group: where it starts and the largest repetition product seen inside so far.
 struct Group {
     start: usize,
@@ -93,10 +96,10 @@ impl Translator<'_> {
             let here = self.out.len();
             if let Some((op, used, bounds)) = self.repetition() {
                 // RE2 checks the bounds before the argument.
-                if let Some((lo, hi)) = bounds {
-                    if hi.is_some_and(|h| h < lo) || lo > MAX_REPEAT || hi.is_some_and(|h| h > MAX_REPEAT) {
-                        return Err(Re2Error::RepeatSize.with(&op));
-                    }
+                if let Some((lo, hi)) = bounds
+                    && (hi.is_some_and(|h| h < lo) || lo > MAX_REPEAT || hi.is_some_and(|h| h > MAX_REPEAT))
+                {
+                    return Err(Re2Error::RepeatSize.with(&op));
                 }
                 let Some(mut a) = atom else { return Err(Re2Error::RepeatArgument.with(&op)) };
                 if let Some((lo, hi)) = bounds {
@@ -176,7 +179,7 @@ impl Translator<'_> {
 
     /// A repetition operator at the cursor: its text, its length in characters and, for a
     /// counted one, its bounds. A `{` that does not form `{n}`, `{n,}` or `{n,m}` is none.
-    fn repetition(&self) -> Option<(String, usize, Option<(u64, Option<u64>)>)> {
+    fn repetition(&self) -> Option<(String, usize, Option<Bounds>)> {
         match self.peek(0)? {
             c @ ('*' | '+' | '?') => Some((c.to_string(), 1, None)),
             '{' => {
@@ -299,11 +302,12 @@ impl Translator<'_> {
                 return Err(Re2Error::BadCharRange.with(&format!("-{next}")));
             }
             first = false;
-            if c == '[' && self.peek(1) == Some(':') {
-                if let Some(name) = self.class_name()? {
-                    items.push_str(&name);
-                    continue;
-                }
+            if c == '['
+                && self.peek(1) == Some(':')
+                && let Some(name) = self.class_name()?
+            {
+                items.push_str(&name);
+                continue;
             }
             let start = self.i;
             let lo = self.class_char(&whole_class)?;

@@ -8,9 +8,8 @@ use super::condition::{self, Scan};
 use crate::diagnostic::ItemKind;
 use crate::loader::SourceFile;
 use crate::loader::mapped::MappedText;
-use crate::loader::yaml::{self, Kind, NodeId, Yaml};
+use crate::loader::yaml::{self, Kind, NodeId, ScalarStyle, Yaml};
 use crate::span::{FileId, Span};
-use saphyr_parser::ScalarStyle;
 use std::ops::Range;
 
 /// One entry of a rules file: a rule, a macro or a list.

@@ -10,7 +10,6 @@
 
 mod decode;
 mod exceptions;
-mod flow_indent;
 mod lists;
 pub(crate) mod mapped;
 mod pipeline;
