@@ -26,6 +26,7 @@ use crate::fields;
 use crate::lint::aliases;
 use crate::lint::sink::Sink;
 use crate::lint::source::Item;
+use crate::diagnostic::ItemKind;
 
 pub(crate) fn run(item: &Item, sink: &mut Sink) {
     let Some(cond) = &item.condition else { return };
@@ -36,6 +37,11 @@ pub(crate) fn run(item: &Item, sink: &mut Sink) {
         if fields::resolve(&f.name).is_some() || aliases::garbled(&f.name).is_some() {
             continue;
         }
+        // A macro has no source: a field of a class no syscall field has (`ka.verb`, `ct.name`)
+        // is a plugin's, and Falco only checks it in the rules that use the macro.
+        if item.kind == ItemKind::Macro && !is_syscall_class(&f.name) {
+            continue;
+        }
         let (meant, fix) = meant_with_fix(f, &cond.scan, sink);
         let help = meant.map_or_else(
             || "see `docs/lints.md` or `rulestudio` field completion for the syscall fields".to_owned(),
@@ -43,4 +49,10 @@ pub(crate) fn run(item: &Item, sink: &mut Sink) {
         );
         sink.report_in_condition(f.name_span.clone(), format!("unknown field `{}`", f.name)).help(help).fix(fix);
     }
+}
+
+/// Whether some syscall field has the class (the part before the first `.`) of `name`.
+fn is_syscall_class(name: &str) -> bool {
+    let class = name.split('.').next();
+    fields::all().iter().any(|f| f.name.split('.').next() == class)
 }
