@@ -15,6 +15,7 @@ pub(crate) mod mapped;
 mod pipeline;
 mod reader;
 mod state;
+mod unsafe_na;
 pub(crate) mod yaml;
 
 use crate::diagnostic::{Diagnostic, ItemKind};
