@@ -60,6 +60,10 @@ struct Atom {
     product: u64,
     /// It ends with a repetition operator (the crate needs a group to stack another one).
     repeated: bool,
+    /// That operator, when it is `*`, `+` or `?` (RE2 squashes a next one into it).
+    last_simple: Option<char>,
+    /// Groups to open at `start` for the repetitions stacked so far.
+    wraps: usize,
 }
 
 /// A counted repetition's minimum and maximum (none for `{n,}`).
@@ -93,7 +97,6 @@ impl Translator<'_> {
         let mut top = Group { start: 0, product: 1 };
         let mut atom: Option<Atom> = None;
         while let Some(c) = self.peek(0) {
-            let here = self.out.len();
             if let Some((op, used, bounds)) = self.repetition() {
                 // RE2 checks the bounds before the argument.
                 if let Some((lo, hi)) = bounds
@@ -111,18 +114,16 @@ impl Translator<'_> {
                         return Err(Re2Error::RepeatSize.with(&op));
                     }
                 }
-                // POSIX mode stacks repetitions (`a**`, `a*?` is `(a*)?`); the crate wants a group.
-                if a.repeated {
-                    self.out.insert_str(a.start, "(?:");
-                    self.out.push(')');
-                }
-                self.out.push_str(&op);
-                a.repeated = true;
+                self.stack_repetition(&mut a, &op, bounds);
                 top.product = top.product.max(a.product);
                 atom = Some(a);
                 self.i += used;
                 continue;
             }
+            if let Some(a) = atom.take() {
+                self.close_atom(a);
+            }
+            let here = self.out.len();
             match c {
                 '\\' => {
                     let code = self.escape()?;
@@ -142,7 +143,7 @@ impl Translator<'_> {
                     self.i += 1;
                     let inner = std::mem::replace(&mut top, outer);
                     top.product = top.product.max(inner.product);
-                    atom = Some(Atom { start: inner.start, product: inner.product, repeated: false });
+                    atom = Some(Atom { start: inner.start, product: inner.product, repeated: false, last_simple: None, wraps: 0 });
                     continue;
                 }
                 '|' => {
@@ -169,12 +170,47 @@ impl Translator<'_> {
                     self.i += 1;
                 }
             }
-            atom = Some(Atom { start: here, product: 1, repeated: false });
+            atom = Some(Atom { start: here, product: 1, repeated: false, last_simple: None, wraps: 0 });
+        }
+        if let Some(a) = atom {
+            self.close_atom(a);
         }
         if !groups.is_empty() {
             return Err(Re2Error::MissingParen.with(self.whole));
         }
         Ok(self.out)
+    }
+
+    /// Applies repetition `op` to the atom at the end of the output. POSIX mode stacks
+    /// repetitions (`a**`, `a*?` is `(a*)?`), which the crate only takes with a group around
+    /// each level; like RE2, stacked `*`, `+` and `?` are squashed into one and `{1}` changes
+    /// nothing, so only counted repetitions nest (and their product is limited).
+    fn stack_repetition(&mut self, a: &mut Atom, op: &str, bounds: Option<Bounds>) {
+        if bounds == Some((1, Some(1))) {
+            return;
+        }
+        let simple = bounds.is_none().then(|| op.chars().next()).flatten();
+        if let (Some(new), Some(last)) = (simple, a.last_simple) {
+            let squashed = if new == last { new } else { '*' };
+            self.out.pop();
+            self.out.push(squashed);
+            a.last_simple = Some(squashed);
+            return;
+        }
+        if a.repeated {
+            self.out.push(')');
+            a.wraps += 1;
+        }
+        self.out.push_str(op);
+        a.repeated = true;
+        a.last_simple = simple;
+    }
+
+    /// Opens the groups the atom's stacked repetitions need, once it is complete.
+    fn close_atom(&mut self, a: Atom) {
+        if a.wraps > 0 {
+            self.out.insert_str(a.start, &"(?:".repeat(a.wraps));
+        }
     }
 
     /// A repetition operator at the cursor: its text, its length in characters and, for a
@@ -423,7 +459,11 @@ mod tests {
 
     #[test]
     fn stacked_repetitions_are_grouped_for_the_crate() {
-        assert_eq!(to_rust_syntax("a*?").unwrap(), "(?:a*)?");
+        assert_eq!(to_rust_syntax("a*?").unwrap(), "a*");
+        assert_eq!(to_rust_syntax("a{2}{3}*").unwrap(), "(?:(?:a{2}){3})*");
+        assert_eq!(to_rust_syntax("a{1}+{1}").unwrap(), "a+");
+        // Long stacks stay linear.
+        assert!(full(&format!("a{}", "*".repeat(100_000)), "aaa"));
         assert!(full("(ab)+*", ""));
         assert!(!full("a{2}?", "a"));
     }
