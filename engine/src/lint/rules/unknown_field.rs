@@ -47,7 +47,12 @@ pub(crate) fn run(item: &Item, sink: &mut Sink) {
             || "see `docs/lints.md` or `rulestudio` field completion for the syscall fields".to_owned(),
             |m| if m.certain { format!("use `{}`: {}", m.field, m.why) } else { format!("did you mean `{}`?", m.field) },
         );
-        sink.report_in_condition(f.name_span.clone(), format!("unknown field `{}`", f.name)).help(help).fix(fix);
+        // Only Falco's own complaint about the field: an unknown field never breaks parsing, so a
+        // syntax error at it has another cause.
+        sink.report_in_condition(f.name_span.clone(), format!("unknown field `{}`", f.name))
+            .replacing("nonexistent field")
+            .help(help)
+            .fix(fix);
     }
 }
 
