@@ -7,9 +7,11 @@ fn main() {
     let fields = fs::read_to_string("data/falco-fields-detail.tsv").expect("data/falco-fields-detail.tsv");
     let docs = fs::read_to_string("data/falco-fields.tsv").expect("data/falco-fields.tsv");
     let evts = fs::read_to_string("data/falco-evt-types.tsv").expect("data/falco-evt-types.tsv");
+    let codes = fs::read_to_string("data/libs-event-codes.tsv").expect("data/libs-event-codes.tsv");
     println!("cargo:rerun-if-changed=data/falco-fields-detail.tsv");
     println!("cargo:rerun-if-changed=data/falco-fields.tsv");
     println!("cargo:rerun-if-changed=data/falco-evt-types.tsv");
+    println!("cargo:rerun-if-changed=data/libs-event-codes.tsv");
 
     let desc: std::collections::HashMap<&str, &str> = docs
         .lines()
@@ -61,6 +63,8 @@ fn main() {
         .unwrap();
     }
     out.push_str("];\n\npub(crate) static EVT_TYPES: &[(&str, EvtKind)] = &[\n");
+    let mut codes_of_types = String::from("pub(crate) static EVT_TYPE_CODES: &[&[u16]] = &[\n");
+    let event_codes = EventCodes::parse(&codes);
     for line in evts.lines().skip(1).filter(|l| !l.trim().is_empty()) {
         let (name, kind) = line.split_once('\t').expect("evt type row");
         let kind = match kind.trim() {
@@ -70,8 +74,12 @@ fn main() {
             other => panic!("unknown evt kind {other}"),
         };
         writeln!(out, "    ({name:?}, {kind}),").unwrap();
+        writeln!(codes_of_types, "    &{:?},", event_codes.of_name(name, kind)).unwrap();
     }
+    out.push_str("];\n\n");
+    out.push_str(&codes_of_types);
     out.push_str("];\n");
+    writeln!(out, "pub(crate) const PPM_EVENT_MAX: u16 = {};", event_codes.names.len()).unwrap();
     let dest = Path::new(&env::var("OUT_DIR").unwrap()).join("tables.rs");
     fs::write(dest, out).unwrap();
 }
@@ -86,4 +94,50 @@ fn camel(ty: &str) -> String {
             }
         })
         .collect()
+}
+
+/// libs' event table (`driver/event_table.c`): the name of every event code, and the async
+/// event names a plugin registers (all sharing the code of `asyncevent`).
+struct EventCodes {
+    names: Vec<String>,
+    async_names: Vec<String>,
+}
+
+impl EventCodes {
+    fn parse(text: &str) -> EventCodes {
+        let mut names = Vec::new();
+        let mut async_names = Vec::new();
+        for line in text.lines().skip(1).filter(|l| !l.trim().is_empty()) {
+            let (code, name) = line.split_once('\t').expect("event code row");
+            if code == "async" {
+                async_names.push(name.to_string());
+            } else {
+                assert_eq!(code.parse::<usize>().ok(), Some(names.len()), "event codes are dense and in order");
+                names.push(name.to_string());
+            }
+        }
+        EventCodes { names, async_names }
+    }
+
+    /// The event codes libs gives an `evt.type` name (`names_to_event_set`): every code with that
+    /// name (codes 0 and 1, the generic events, are not looked up by name), the async event
+    /// code for a plugin's async event name, and otherwise, for a syscall without events of its
+    /// own, the two generic codes.
+    fn of_name(&self, name: &str, kind: &str) -> Vec<u16> {
+        let mut codes: Vec<u16> = (2..self.names.len()).filter(|&c| self.names[c] == name).map(|c| c as u16).collect();
+        let has_events = !codes.is_empty();
+        if self.async_names.iter().any(|n| n == name) {
+            codes.push(self.names.iter().position(|n| n == "asyncevent").expect("asyncevent code") as u16);
+        } else if !has_events && kind != "EvtKind::Event" {
+            codes.extend([0, 1]);
+        }
+        let is_event = kind != "EvtKind::Syscall";
+        assert!(
+            has_events == is_event || self.async_names.iter().any(|n| n == name) || name == "syscall",
+            "{name}: its kind in falco-evt-types.tsv disagrees with libs-event-codes.tsv"
+        );
+        codes.sort_unstable();
+        codes.dedup();
+        codes
+    }
 }

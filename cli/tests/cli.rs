@@ -86,13 +86,20 @@ fn missing_file_is_a_usage_error() {
 fn invalid_utf8_is_a_diagnostic_not_a_crash() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("bad.yaml");
-    std::fs::write(&path, b"- list: a\n  items: [\xff\xfe]\n").unwrap();
+    let bytes = b"- list: a\n  items: [\xff\xfe, \"/tmp/*\"]\n";
+    std::fs::write(&path, bytes).unwrap();
+    // Falco (yaml-cpp) takes the bytes as they are, so the file loads: a warning, not an error.
     let out = rulestudio(&["lint", "--format", "json", path.to_str().unwrap()], None);
-    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(out.status.code(), Some(0));
     let report: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(report["result"], "ok");
     let d = &report["diagnostics"][0];
+    assert_eq!(d["severity"], "warning");
     assert!(d["message"].as_str().unwrap().contains("UTF-8"), "{d}");
     assert_eq!((d["line"].as_u64(), d["column"].as_u64()), (Some(2), Some(11)));
+    // `--fix` never writes the replacement characters back over the user's bytes.
+    rulestudio(&["lint", "--fix", "--unsafe-fixes", path.to_str().unwrap()], None);
+    assert_eq!(std::fs::read(&path).unwrap(), bytes);
 }
 
 #[test]

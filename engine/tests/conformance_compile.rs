@@ -65,7 +65,7 @@ fn compile_conformance() {
             }
         }
         if let Some(tm) = case.get("too_many") {
-            if compiled.evt_types.too_many().to_string() != tm {
+            if compiled.event_codes.too_many().to_string() != tm {
                 failures.push(format!("{}: too_many want {tm}", case.whence()));
             }
         }

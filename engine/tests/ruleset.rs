@@ -23,7 +23,7 @@ fn rule(name: &str, condition: &str) -> CompiledRule {
         source: "syscall".into(),
         filter: c.filter.expect("compiles"),
         output: OutputFormat::parse("%proc.name").unwrap(),
-        evt_types: c.evt_types,
+        evt_types: c.event_codes.dispatch_types(),
     }
 }
 
@@ -58,4 +58,22 @@ fn events_without_a_known_type_meet_every_rule() {
     let s = set();
     assert_eq!(run(&s, r#"{"proc.name":"bash"}"#, Matching::All), ["any shell", "not open"]);
     assert_eq!(run(&s, r#"{"evt.type":"nosuchtype","proc.name":"zsh"}"#, Matching::All), ["not open"]);
+}
+
+/// libs indexes rules by event code, and every syscall without events of its own has the same
+/// two generic codes: a rule that excludes one generic syscall is never run on any of them,
+/// while a rule naming one runs on all of them (its condition still tells them apart).
+#[test]
+fn generic_syscalls_dispatch_by_their_shared_codes() {
+    let s = RuleSet::new(vec![
+        rule("not llseek", "evt.type != _llseek and proc.name = bash"),
+        rule("llseek", "evt.type = _llseek and proc.name = bash"),
+        rule("any", "proc.name = bash"),
+    ]);
+    let newselect = r#"{"evt.type":"_newselect","proc.name":"bash"}"#;
+    assert_eq!(run(&s, newselect, Matching::All), ["any"]);
+    let llseek = r#"{"evt.type":"_llseek","proc.name":"bash"}"#;
+    assert_eq!(run(&s, llseek, Matching::All), ["llseek", "any"]);
+    let open = r#"{"evt.type":"open","proc.name":"bash"}"#;
+    assert_eq!(run(&s, open, Matching::All), ["not llseek", "any"]);
 }

@@ -25,7 +25,7 @@ fn conformance_rules() -> Vec<CompiledRule> {
                 source: "syscall".into(),
                 filter: c.filter?,
                 output: OutputFormat::parse("").unwrap(),
-                evt_types: c.evt_types,
+                evt_types: c.event_codes.dispatch_types(),
             })
         })
         .collect()

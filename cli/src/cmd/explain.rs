@@ -51,7 +51,7 @@ pub fn run(args: Args) -> Result<Outcome> {
             }
         }
     }
-    Ok(if loaded.ok() && sources.diagnostics.is_empty() { Outcome::Clean } else { Outcome::Findings })
+    Ok(if loaded.ok() { Outcome::Clean } else { Outcome::Findings })
 }
 
 fn summarize_types(types: &[String]) -> String {

@@ -39,16 +39,16 @@ pub fn run(args: Args) -> Result<Outcome> {
     let mut fixed = 0;
     if let Some(level) = level {
         for _ in 0..MAX_FIX_PASSES {
-            let applied = apply_fixes(&mut sources.files, &linted.diagnostics, level);
+            let applied = apply_fixes(&mut sources.files, &sources.lossy, &linted.diagnostics, level);
             if applied == 0 {
                 break;
             }
             fixed += applied;
             linted = lint_sources(&sources.files, &sources.diagnostics);
         }
-        for (file, path) in sources.files.iter().zip(&sources.paths) {
+        for ((file, path), lossy) in sources.files.iter().zip(&sources.paths).zip(&sources.lossy) {
             let on_disk = std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
-            if on_disk != file.text.as_bytes() {
+            if !lossy && on_disk != file.text.as_bytes() {
                 std::fs::write(path, &file.text).with_context(|| format!("cannot write {}", path.display()))?;
             }
         }
@@ -97,9 +97,9 @@ fn lint_sources(files: &[SourceFile], read_problems: &[Diagnostic]) -> Linted {
     linted
 }
 
-fn apply_fixes(files: &mut [SourceFile], diagnostics: &[Diagnostic], level: FixLevel) -> usize {
+fn apply_fixes(files: &mut [SourceFile], lossy: &[bool], diagnostics: &[Diagnostic], level: FixLevel) -> usize {
     let mut applied = 0;
-    for (i, file) in files.iter_mut().enumerate() {
+    for (i, file) in files.iter_mut().enumerate().filter(|(i, _)| !lossy[*i]) {
         let fixes = diagnostics
             .iter()
             .filter_map(|d| d.fix.as_ref())

@@ -40,7 +40,7 @@ pub fn load_rules(paths: &[std::path::PathBuf]) -> anyhow::Result<rulestudio_eng
     let mut diagnostics = sources.diagnostics.clone();
     diagnostics.extend(loaded.diagnostics.iter().filter(|d| d.is_error()).cloned());
     print_diagnostics(&diagnostics, &sources.files);
-    if !loaded.ok() || !sources.diagnostics.is_empty() {
+    if !loaded.ok() {
         anyhow::bail!("the rules files do not load");
     }
     Ok(loaded)

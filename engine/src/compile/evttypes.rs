@@ -2,40 +2,45 @@
 //! pushed down to the leaves (De Morgan), `evt.type` checks with `=`, `==`, `!=`, `in` give
 //! their names (complemented under negation and for `!=`), any other check is "all types" and
 //! is not complemented, and `evt.num` checks that can never hold (`evt.num = 0`) are empty.
+//! The same walk runs over names ([`EvtTypeSet`]) and over libs event codes ([`EventCodes`]).
 
-use crate::eval::EvtTypeSet;
+use crate::eval::{EventCodes, EvtTypeSet, TypeAlgebra};
 use crate::syntax::ast::{CmpOp, Expr, ExprKind, Operand, Rhs};
 
 pub(crate) fn of(e: &Expr) -> EvtTypeSet {
     visit(e, false)
 }
 
-fn visit(e: &Expr, negated: bool) -> EvtTypeSet {
-    let conj = |items: &[Expr]| items.iter().fold(EvtTypeSet::all(), |acc, i| acc.intersection(&visit(i, negated)));
-    let disj = |items: &[Expr]| items.iter().fold(EvtTypeSet::empty(), |acc, i| acc.union(&visit(i, negated)));
+pub(crate) fn codes_of(e: &Expr) -> EventCodes {
+    visit(e, false)
+}
+
+fn visit<S: TypeAlgebra>(e: &Expr, negated: bool) -> S {
+    let conj = |items: &[Expr]| items.iter().fold(S::all(), |acc, i| acc.intersection(&visit(i, negated)));
+    let disj = |items: &[Expr]| items.iter().fold(S::empty(), |acc, i| acc.union(&visit(i, negated)));
     match &e.kind {
         ExprKind::And(items) => if negated { disj(items) } else { conj(items) },
         ExprKind::Or(items) => if negated { conj(items) } else { disj(items) },
         ExprKind::Not(inner) => visit(inner, !negated),
-        ExprKind::Macro(_) | ExprKind::Error => EvtTypeSet::all(),
+        ExprKind::Macro(_) | ExprKind::Error => S::all(),
         ExprKind::Exists(lhs) => {
             // `evt.type exists` is a check "with codes" (all of them): negated it is empty.
-            if negated && is_type_field(lhs) { EvtTypeSet::empty() } else { EvtTypeSet::all() }
+            if negated && is_type_field(lhs) { S::empty() } else { S::all() }
         }
         ExprKind::Compare { lhs, op, modifier, rhs } => {
-            if let Some(known) = evt_num_invariant(lhs, op.node, rhs) {
+            if let Some(known) = evt_num_invariant::<S>(lhs, op.node, rhs) {
                 return if negated { known.complement() } else { known };
             }
             let names: Vec<&str> = match rhs {
                 Rhs::Value(l) => vec![l.text.as_str()],
                 Rhs::List { items, .. } => items.iter().map(|l| l.text.as_str()).collect(),
-                _ => return EvtTypeSet::all(),
+                _ => return S::all(),
             };
             let is_type_op = matches!(op.node, CmpOp::Eq | CmpOp::EqEq | CmpOp::Ne | CmpOp::In);
             if modifier.is_some() || !is_type_op || !is_type_field(lhs) {
-                return EvtTypeSet::all();
+                return S::all();
             }
-            let mut set = EvtTypeSet::of(names);
+            let mut set = S::of_names(names);
             if negated {
                 set = set.complement();
             }
@@ -53,15 +58,15 @@ fn is_type_field(lhs: &Operand) -> bool {
 
 /// `evt.num` is at least 1: some comparisons with constants are known to be always false
 /// (empty set) or always true (all types).
-fn evt_num_invariant(lhs: &Operand, op: CmpOp, rhs: &Rhs) -> Option<EvtTypeSet> {
+fn evt_num_invariant<S: TypeAlgebra>(lhs: &Operand, op: CmpOp, rhs: &Rhs) -> Option<S> {
     let Operand::Field(f) = lhs else { return None };
     if f.name != "evt.num" || f.arg.is_some() {
         return None;
     }
     let num = |t: &str| t.parse::<u64>().ok();
-    let (empty, all) = (Some(EvtTypeSet::empty()), Some(EvtTypeSet::all()));
+    let (empty, all) = (Some(S::empty()), Some(S::all()));
     match (op, rhs) {
-        (CmpOp::In, Rhs::List { items, .. }) => items.iter().all(|l| num(&l.text) == Some(0)).then(EvtTypeSet::empty),
+        (CmpOp::In, Rhs::List { items, .. }) => items.iter().all(|l| num(&l.text) == Some(0)).then(S::empty),
         (_, Rhs::Value(l)) => {
             let n = num(&l.text)?;
             match op {

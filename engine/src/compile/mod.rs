@@ -11,7 +11,7 @@ pub(crate) mod re2;
 
 use crate::diagnostic::{Code, Diagnostic};
 use crate::eval::matcher::{Const, ConstSet, Matcher};
-use crate::eval::{Check, EvtTypeSet, Filter, Lhs, Node, Test};
+use crate::eval::{Check, EventCodes, EvtTypeSet, Filter, Lhs, Node, Test};
 use crate::fields::{FieldFlags, FieldType};
 use crate::span::Span;
 use crate::syntax::ast::{CmpOp, Expr, ExprKind, Literal, Modifier, Rhs, Spanned};
@@ -22,9 +22,12 @@ use operand::Typed;
 pub struct Compiled {
     pub filter: Option<Filter>,
     pub diagnostics: Vec<Diagnostic>,
-    /// The event types the condition can match (libs `ppm_event_codes` semantics): all types
-    /// when it does not restrict `evt.type`, empty when it is unsatisfiable.
+    /// The event types the condition names (libs `ppm_event_codes` semantics over names): all
+    /// types when it does not restrict `evt.type`, empty when it is unsatisfiable.
     pub evt_types: EvtTypeSet,
+    /// The same over libs event codes: what libs dispatches rules by and what
+    /// `LOAD_NO_EVTTYPE` counts.
+    pub event_codes: EventCodes,
 }
 
 impl Compiled {
@@ -61,8 +64,9 @@ pub fn compile(expr: &Expr) -> Compiled {
     let mut seen = std::collections::HashSet::new();
     cx.diags.retain(|d| d.code != Code::DEPRECATED_ITEM || seen.insert(d.message.clone()));
     let evt_types = evttypes::of(expr);
+    let event_codes = evttypes::codes_of(expr);
     let failed = cx.failed || cx.diags.iter().any(Diagnostic::is_error);
-    Compiled { filter: root.filter(|_| !failed).map(Filter::new), diagnostics: cx.diags, evt_types }
+    Compiled { filter: root.filter(|_| !failed).map(Filter::new), diagnostics: cx.diags, evt_types, event_codes }
 }
 
 #[derive(Default)]

@@ -138,19 +138,22 @@ impl ConstSet {
 }
 
 /// Bounds the memory of one compiled regex (a huge regex is a compile error, not an OOM).
+/// RE2 has a similar budget (`max_mem`), but counts differently: the crate needs more for
+/// large counted repetitions (`.{1000}` many times over), so a few patterns RE2 just accepts
+/// fail here, with RE2's message for the same failure.
 const REGEX_SIZE_LIMIT: usize = 1 << 22;
 
 /// `regex` is a full match in libs (RE2 `ANCHOR_BOTH`).
 pub(crate) fn full_match_regex(pattern: &str) -> Result<regex::Regex, String> {
     let pattern = crate::compile::re2::to_rust_syntax(pattern)?;
-    regex::RegexBuilder::new(&format!("^(?:{pattern})$"))
-        .size_limit(REGEX_SIZE_LIMIT)
-        .build()
-        .map_err(|e| {
-            let text = e.to_string();
+    regex::RegexBuilder::new(&format!("^(?:{pattern})$")).size_limit(REGEX_SIZE_LIMIT).build().map_err(|e| match e {
+        regex::Error::CompiledTooBig(_) => "pattern too large - compile failed".to_string(),
+        other => {
+            let text = other.to_string();
             let last = text.lines().last().unwrap_or("invalid pattern").trim();
             last.strip_prefix("error: ").unwrap_or(last).to_string()
-        })
+        }
+    })
 }
 
 #[derive(Debug, Clone)]

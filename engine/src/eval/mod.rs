@@ -18,7 +18,8 @@ pub(crate) mod typed;
 pub(crate) use check::{Check, Lhs, Node, Test};
 use check::{EvtTypeOf, Frame};
 use program::{Builder, Memo, Program};
-pub use evttypes::EvtTypeSet;
+pub(crate) use evttypes::TypeAlgebra;
+pub use evttypes::{EventCodes, EvtTypeSet};
 
 use crate::event::{FieldSource, Value};
 use crate::fields::{self, FieldId};
@@ -59,7 +60,8 @@ pub struct CompiledRule {
     pub source: String,
     pub filter: Filter,
     pub output: crate::output::OutputFormat,
-    /// The event types the condition can match (see [`crate::compile::Compiled::evt_types`]).
+    /// The event types the rule is evaluated on: those of its event codes
+    /// ([`crate::compile::Compiled::event_codes`]), as libs dispatches by code.
     pub evt_types: EvtTypeSet,
 }
 

@@ -2,10 +2,11 @@
 //! table ([`registry`]). [`lint`] is the entry point of `rulestudio lint`, the editor and review
 //! evidence.
 //!
-//! **Invariant:** linting never changes Falco's verdict. A lint that explains something Falco
-//! rejects is an error carrying Falco's code, and only in an item the loader already failed (it
-//! replaces the loader's diagnostic there); a lint that explains a Falco warning adds its help
-//! and fix to that warning; everything else is a warning with the lint's code.
+//! **Invariant:** linting never changes Falco's verdict, and the errors it shows are exactly
+//! the loader's. A lint that explains an error the loader reports replaces it (an error with
+//! that error's code and message, the lint's explanation and fix in the help); a lint that
+//! explains a Falco warning adds its help and fix to that warning; everything else, including
+//! a problem Falco would only reach after an earlier error, is a warning with the lint's code.
 
 mod aliases;
 mod condition;
@@ -16,6 +17,7 @@ mod sink;
 mod source;
 
 use crate::diagnostic::{Diagnostic, ItemKind};
+use crate::span::Span;
 use crate::loader::{self, LoadOptions, Loaded, SourceFile};
 use sink::{Finding, Sink};
 use std::collections::HashSet;
@@ -28,12 +30,17 @@ pub struct Linted {
 
 pub fn lint(files: &[SourceFile], opts: &LoadOptions) -> Linted {
     let loaded = loader::load(files, opts);
-    let diagnostics = check(files, &loaded.diagnostics);
+    let diagnostics = check(files, &loaded);
     Linted { loaded, diagnostics }
 }
 
-/// Runs every lint over `files` and merges the findings with the loader's `falco` diagnostics.
-pub fn check(files: &[SourceFile], falco: &[Diagnostic]) -> Vec<Diagnostic> {
+/// Runs every lint over `files` and merges the findings with what the loader said about them
+/// (`loaded` is the load of the same files).
+pub fn check(files: &[SourceFile], loaded: &Loaded) -> Vec<Diagnostic> {
+    check_against(files, &loaded.diagnostics, &loaded.inert_items)
+}
+
+fn check_against(files: &[SourceFile], falco: &[Diagnostic], inert: &[Span]) -> Vec<Diagnostic> {
     let items = source::items(files);
     let lists: HashSet<&str> = items.iter().filter(|i| i.kind == ItemKind::List).map(|i| i.name.as_str()).collect();
     let mut findings = Vec::new();
@@ -42,10 +49,13 @@ pub fn check(files: &[SourceFile], falco: &[Diagnostic]) -> Vec<Diagnostic> {
             (lint.run)(item, &mut Sink::new(lint, item, &lists, &mut findings));
         }
     }
-    merge(findings, falco)
+    merge(findings, falco, inert)
 }
 
-fn merge(findings: Vec<Finding>, falco: &[Diagnostic]) -> Vec<Diagnostic> {
+/// Merges lint findings into the loader's diagnostics. In an entry the loader left `inert`,
+/// a finding only explains what the loader said there: the linter speaks about the definitions
+/// Falco uses, once.
+fn merge(findings: Vec<Finding>, falco: &[Diagnostic], inert: &[Span]) -> Vec<Diagnostic> {
     let mut falco = falco.to_vec();
     let mut replaced = vec![false; falco.len()];
     let mut out = Vec::with_capacity(findings.len() + falco.len());
@@ -56,15 +66,24 @@ fn merge(findings: Vec<Finding>, falco: &[Diagnostic]) -> Vec<Diagnostic> {
             }
             continue;
         }
-        let item_failed = falco.iter().any(|d| d.is_error() && f.in_item(d));
+        if inert.contains(&f.item_span) && !falco.iter().any(|d| f.replaces(d)) {
+            continue;
+        }
         let mut falco_message = None;
+        let mut replaced_error = None;
+        // A loader diagnostic is explained once, by the first finding that explains it.
         for (d, gone) in falco.iter().zip(replaced.iter_mut()) {
-            if f.replaces(d) {
+            if !*gone && f.replaces(d) {
                 *gone = true;
+                if d.is_error() {
+                    replaced_error.get_or_insert(d.code);
+                }
                 falco_message.get_or_insert_with(|| d.message.clone());
             }
         }
-        let mut d = f.into_diagnostic(item_failed);
+        // Falco's code only for an error Falco reports: it stops at an item's first error, so
+        // a problem after it is the lint's own warning.
+        let mut d = f.into_diagnostic(replaced_error);
         // Falco's words stay the message (users and tools search for them); the lint's
         // explanation leads the help.
         if let Some(message) = falco_message {
@@ -117,7 +136,7 @@ mod tests {
     const RULE: &str = "- rule: r\n  desc: d\n  condition: evt.type = open and proc.executable = x\n  output: o\n  priority: Warning\n";
 
     fn run(falco: &[Diagnostic]) -> Vec<Diagnostic> {
-        check(&[SourceFile { name: "r.yaml".into(), text: RULE.into() }], falco)
+        check_against(&[SourceFile { name: "r.yaml".into(), text: RULE.into() }], falco, &[])
     }
 
     #[test]
@@ -137,5 +156,35 @@ mod tests {
         let ds = run(&[]);
         assert_eq!(ds.len(), 1);
         assert_eq!((ds[0].severity, ds[0].code), (Severity::Warning, Code("RS006")));
+    }
+
+    #[test]
+    fn entries_falco_does_not_use_are_not_linted() {
+        let rule = |condition: &str, extra: &str| {
+            format!("- rule: r\n  desc: d\n  condition: {condition}\n  output: o\n  priority: Warning\n{extra}")
+        };
+        let lint_text = |text: String| lint(&[SourceFile { name: "r.yaml".into(), text }], &LoadOptions::default()).diagnostics;
+        // Replaced by a redefinition: only the definition in use is linted.
+        let replaced = lint_text(rule("evt.type = execve and proc.name = /bin/bash", "") + &rule("evt.type = execve and proc.name = bash", ""));
+        assert_eq!(replaced, vec![]);
+        // Rejected for another source: Falco's error, and nothing about its condition.
+        let rejected = lint_text(rule("evt.type = execve and proc.name = bash", "") + &rule("proc.name = /bin/bash", "  source: k8s_audit\n"));
+        let codes: Vec<&str> = rejected.iter().map(|d| d.code.0).collect();
+        assert_eq!(codes, ["LOAD_ERR_VALIDATE"], "{rejected:#?}");
+    }
+
+    #[test]
+    fn an_addition_without_override_is_explained_once() {
+        let text = "- rule: r\n  desc: d\n  condition: evt.type = execve\n  output: o\n  priority: Warning\n- rule: r\n  condition: and proc.name = sh\n";
+        let ds = lint(&[SourceFile { name: "r.yaml".into(), text: text.into() }], &LoadOptions::default()).diagnostics;
+        // Falco's missing-key errors (desc, output, priority) become one, explained, with a fix.
+        assert_eq!(ds.len(), 1, "{ds:#?}");
+        assert_eq!((ds[0].severity, ds[0].code), (Severity::Error, Code::ERR_YAML_VALIDATE));
+        assert!(ds[0].help.as_deref().unwrap_or("").contains("RS016"), "{:?}", ds[0].help);
+        let fix = ds[0].fix.as_ref().expect("a fix");
+        let fixed = crate::fix::apply(text, [fix]).0;
+        let loaded = loader::load(&[SourceFile { name: "r.yaml".into(), text: fixed }], &LoadOptions::default());
+        assert!(loaded.ok() && loaded.diagnostics.is_empty(), "{:#?}", loaded.diagnostics);
+        assert_eq!(loaded.rules[0].compiled_condition.as_deref(), Some("(evt.type = execve and proc.name = sh)"));
     }
 }

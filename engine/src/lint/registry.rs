@@ -98,6 +98,8 @@ lints! {
         falco: Some(Code::ERR_YAML_VALIDATE), replaces: [Code::ERR_YAML_VALIDATE];
     "RS015" "spawn-without-evt-type" spawn_without_evt_type
         falco: None, replaces: [], enriches: [Code::NO_EVTTYPE];
+    "RS016" "redefinition-without-override" redefinition_without_override
+        falco: Some(Code::ERR_YAML_VALIDATE), replaces: [Code::ERR_YAML_VALIDATE, Code::ERR_COMPILE_CONDITION];
 }
 
 /// Every lint, in code order.
@@ -117,7 +119,7 @@ pub fn markdown() -> String {
          <!-- Generated from engine/src/lint/rules/*.rs by the `lints_md_is_fresh` test; \
          run `UPDATE_EXPECT=1 cargo test -p rulestudio-engine lints_md` to refresh. -->\n\n\
          `rulestudio lint` reports Falco's own load errors and warnings (codes `LOAD_*`) and the lints below.\n\
-         A lint that explains something Falco rejects is reported as an error with Falco's code (shown here as *Falco error*), one that explains a Falco warning adds its help and fix to that warning; the others are warnings with the lint's code.\n\
+         A lint that explains an error Falco reports takes that error's place, with Falco's code and message (shown here as *Falco error*); one that explains a Falco warning adds its help and fix to that warning; other findings, including problems Falco would only reach after an earlier error in the same item, are warnings with the lint's code.\n\
          Fixes marked safe are applied by `--fix`, unsafe ones by `--unsafe-fixes`.\n\n\
          | Code | Name | Reported as | What it does |\n|---|---|---|---|\n",
     );

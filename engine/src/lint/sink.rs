@@ -2,7 +2,7 @@
 
 use super::registry::Lint;
 use super::source::Item;
-use crate::diagnostic::{Applicability, Diagnostic, Edit, Fix, ItemKind, Severity};
+use crate::diagnostic::{Applicability, Code, Diagnostic, Edit, Fix, ItemKind, Severity};
 use crate::span::Span;
 use std::collections::HashSet;
 use std::ops::Range;
@@ -68,10 +68,10 @@ impl Finding {
         d.fix = self.fix;
     }
 
-    /// An error with Falco's code where Falco rejects the item too, else a warning.
-    pub fn into_diagnostic(self, item_failed: bool) -> Diagnostic {
-        let (severity, code, help) = match self.lint.falco {
-            Some(code) if item_failed => (Severity::Error, code, Some(self.tagged_help())),
+    /// An error with the code of the loader error it stands for, else a warning.
+    pub fn into_diagnostic(self, replaced_error: Option<Code>) -> Diagnostic {
+        let (severity, code, help) = match (self.lint.falco, replaced_error) {
+            (Some(_), Some(code)) => (Severity::Error, code, Some(self.tagged_help())),
             _ => (Severity::Warning, self.lint.code, self.help),
         };
         Diagnostic {

@@ -8,9 +8,9 @@ use super::condition::{self, Scan};
 use crate::diagnostic::ItemKind;
 use crate::loader::SourceFile;
 use crate::loader::mapped::MappedText;
-use crate::loader::yaml::{self, Kind, NodeId, Yaml};
+use crate::loader::yaml::{self, Kind, NodeId, ScalarStyle, Yaml};
 use crate::span::{FileId, Span};
-use saphyr_parser::ScalarStyle;
+use std::collections::HashSet;
 use std::ops::Range;
 
 /// One entry of a rules file: a rule, a macro or a list.
@@ -26,6 +26,8 @@ pub(crate) struct Item<'f> {
     /// The `source:` of a rule, when given.
     pub source: Option<String>,
     pub condition: Option<Condition>,
+    /// An earlier entry (in load order) defines a rule, macro or list of the same kind and name.
+    pub redefines: bool,
 }
 
 pub(crate) struct Key {
@@ -85,12 +87,14 @@ impl Condition {
 /// nothing: the loader already reports them and there is nothing to lint.
 pub(crate) fn items(files: &[SourceFile]) -> Vec<Item<'_>> {
     let mut out = Vec::new();
+    let mut seen: HashSet<(ItemKind, String)> = HashSet::new();
     for (i, file) in files.iter().enumerate() {
         let id = FileId(i as u32);
         let Ok(doc) = yaml::parse(&file.text, id) else { continue };
         for &root in &doc.docs {
             for &node in doc.seq(root).unwrap_or_default() {
-                if let Some(item) = item(&doc, node, &file.text) {
+                if let Some(mut item) = item(&doc, node, &file.text) {
+                    item.redefines = !seen.insert((item.kind, item.name.clone()));
                     out.push(item);
                 }
             }
@@ -117,7 +121,7 @@ fn item<'f>(doc: &Yaml, node: NodeId, text: &'f str) -> Option<Item<'f>> {
         let scan = condition::scan(value, &|at| line_end(value, &mapped, text, at));
         Some(Condition { text: value.clone(), mapped, style: *style, scan, span })
     });
-    Some(Item { kind, name, span: doc.span(node), text, keys, source, condition })
+    Some(Item { kind, name, span: doc.span(node), text, keys, source, condition, redefines: false })
 }
 
 /// Where the file line containing condition offset `at` ends, as a condition offset: a `#`

@@ -131,7 +131,7 @@ fn substitute_one(cond: &mut MappedText, list: &CompiledList) -> bool {
 mod tests {
     use super::*;
     use crate::span::{FileId, Span};
-    use saphyr_parser::ScalarStyle;
+    use crate::loader::yaml::ScalarStyle;
 
     fn list(name: &str, items: &[&str]) -> CompiledList {
         CompiledList {

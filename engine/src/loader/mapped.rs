@@ -7,7 +7,7 @@
 //! (e.g. the items of a list map to the list name where it was substituted).
 
 use crate::span::{FileId, Span};
-use saphyr_parser::ScalarStyle;
+use super::yaml::ScalarStyle;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Origin {

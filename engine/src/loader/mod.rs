@@ -10,12 +10,12 @@
 
 mod decode;
 mod exceptions;
-mod flow_indent;
 mod lists;
 pub(crate) mod mapped;
 mod pipeline;
 mod reader;
 mod state;
+mod unsafe_na;
 pub(crate) mod yaml;
 
 use crate::diagnostic::{Diagnostic, ItemKind};
@@ -88,6 +88,10 @@ pub struct Loaded {
     pub lists: Vec<ListInfo>,
     /// The enabled syscall rules that compiled, in load order, ready to evaluate.
     pub ruleset: RuleSet,
+    /// The YAML mappings of entries that take no part in what was loaded: definitions a later
+    /// redefinition replaced (with the appends made to them) and redefinitions rejected for
+    /// naming another source.
+    pub inert_items: Vec<Span>,
     /// What a lone condition needs to be compiled in this context ([`compile_standalone`]).
     context: Context,
 }
@@ -196,7 +200,7 @@ pub fn load(files: &[SourceFile], _opts: &LoadOptions) -> Loaded {
                         source: r.source.clone(),
                         filter,
                         output: out.output,
-                        evt_types: out.compiled.evt_types,
+                        evt_types: out.compiled.event_codes.dispatch_types(),
                     });
                 }
             }
@@ -216,6 +220,7 @@ pub fn load(files: &[SourceFile], _opts: &LoadOptions) -> Loaded {
         macros: macro_infos,
         lists: list_infos,
         ruleset: RuleSet::new(compiled_rules),
+        inert_items: std::mem::take(&mut state.inert),
         context,
     }
 }

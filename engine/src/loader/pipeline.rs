@@ -7,9 +7,11 @@ use super::lists::{self, CompiledList};
 use super::mapped::MappedText;
 use super::reader::KNOWN_SOURCES;
 use super::state::{ItemKindKey, State};
+use super::unsafe_na;
 use crate::compile::{self, Compiled};
 use crate::diagnostic::{Code, Diagnostic, ItemKind, Severity};
 use crate::output::OutputFormat;
+use crate::span::Span;
 use crate::syntax::ast::{Expr, ExprKind};
 use std::collections::HashMap;
 
@@ -35,11 +37,11 @@ pub(crate) struct Output {
 
 /// Why a macro reference could not be inlined.
 enum Unresolved {
-    Undefined(String, crate::span::Span),
-    Loop(String, crate::span::Span),
+    Undefined(String, Span),
+    Loop(String, Span),
     /// It names a macro that already failed (reported there).
     Broken,
-    TooLarge(crate::span::Span),
+    TooLarge(Span),
 }
 
 /// The macros a condition can see: name → position, with their (resolved) bodies.
@@ -213,6 +215,13 @@ pub(crate) fn compile(state: &State) -> Output {
                 None
             }
         };
+        if skipped {
+            // Falco skips the rule before it looks at the condition: its lists and macros are
+            // not used by it, and nothing in it is reported.
+            diagnostics.extend(rule_diags.into_iter().map(|d| d.in_item(ItemKind::Rule, &r.name)));
+            rules.push(None);
+            continue;
+        }
 
         let cond = if r.exceptions.is_empty() {
             Ok(r.cond.clone())
@@ -230,17 +239,26 @@ pub(crate) fn compile(state: &State) -> Output {
                 None
             }
             Ok(e) => {
+                if unsafe_na::has_unsafe_na_check(&e) {
+                    let at = r.cond.whole_span();
+                    rule_diags.push(Diagnostic::warning(Code::UNSAFE_NA_CHECK, "", Span::new(at.file, at.start, at.start)));
+                }
                 let compiled = compile::compile(&e);
-                for d in &compiled.diagnostics {
-                    if skip && d.is_error() && is_unknown_type_or_field(&d.message) {
+                // Falco's compiler stops at the first error: with skip-if-unknown-filter, an
+                // unknown field or event type there skips the rule with one warning.
+                let first_error = compiled.diagnostics.iter().filter(|d| d.is_error()).min_by_key(|d| d.span.map(|s| s.start));
+                match first_error {
+                    Some(d) if skip && is_unknown_type_or_field(&d.message) => {
                         skipped = true;
                         let mut w = d.clone();
                         w.severity = Severity::Warning;
                         w.code = Code::UNKNOWN_FILTER;
+                        rule_diags.extend(compiled.diagnostics.iter().filter(|d| !d.is_error()).cloned());
                         rule_diags.push(w);
-                    } else {
-                        failed |= d.is_error();
-                        rule_diags.push(d.clone());
+                    }
+                    _ => {
+                        failed |= first_error.is_some();
+                        rule_diags.extend(compiled.diagnostics.iter().cloned());
                     }
                 }
                 Some((e, compiled))
@@ -251,7 +269,7 @@ pub(crate) fn compile(state: &State) -> Output {
         let ok = !failed && !skipped;
         match (compiled, output) {
             (Some((expr, compiled)), Some(output)) if ok && compiled.filter.is_some() => {
-                if r.warn_evttypes && compiled.evt_types.too_many() {
+                if r.warn_evttypes && compiled.event_codes.too_many() {
                     let d = Diagnostic::warning(
                         Code::NO_EVTTYPE,
                         "Rule matches too many evt.type values. This has a significant performance penalty.",

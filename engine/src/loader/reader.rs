@@ -25,6 +25,7 @@ const ERROR_NO_PREVIOUS_RULE_APPEND: &str =
 const ERROR_NO_PREVIOUS_RULE_REPLACE: &str =
     "An 'override.<key>: replace' to a rule was requested but no rule by that name already exists";
 const ERROR_NO_PREVIOUS_ENABLE: &str = "Rule has 'enabled' key but no rule by that name already exists";
+const ERROR_REDEFINED_SOURCE: &str = "Rule has been re-defined with a different source";
 /// The errors of an append/override/enable whose target does not exist.
 const MISSING_TARGET: &[&str] = &[
     ERROR_NO_PREVIOUS_LIST,
@@ -155,6 +156,7 @@ impl Reader<'_> {
     }
 
     fn read_item(&mut self, item: NodeId) {
+        self.state.current_item = self.yaml().span(item);
         let y = self.yaml();
         if y.map(item).is_none() {
             let d = invalid("Unexpected element type. Each element should be a yaml associative array.", y.span(item));
@@ -183,6 +185,9 @@ impl Reader<'_> {
             r.map_err(|d| d.in_item(kind, name))
         });
         let Err(d) = result else { return };
+        if d.message == ERROR_REDEFINED_SOURCE {
+            self.state.inert.push(self.state.current_item);
+        }
         let d = if d.item_kind.is_none() { d.in_item(kind, "") } else { d };
         let name = d.item_name.clone().unwrap_or_default();
         let key = match kind {
@@ -342,7 +347,7 @@ impl Reader<'_> {
             return Err(invalid(ERROR_OVERRIDE_APPEND, head));
         }
         if append || !ov_append.is_empty() {
-            let id = self.state.bump();
+            let id = self.state.bump(ItemKindKey::List, name);
             let prev = self.state.lists.get_mut(name).ok_or_else(|| validation(ERROR_NO_PREVIOUS_LIST, head))?;
             prev.items.extend(items);
             prev.visibility = id;
@@ -370,7 +375,7 @@ impl Reader<'_> {
             return Err(invalid(ERROR_OVERRIDE_APPEND, head));
         }
         if append || !ov_append.is_empty() {
-            let id = self.state.bump();
+            let id = self.state.bump(ItemKindKey::Macro, name);
             let prev = self.state.macros.get_mut(name).ok_or_else(|| validation(ERROR_NO_PREVIOUS_MACRO, head))?;
             let at = cond.whole_span();
             prev.cond.push_fixed(" ", Span::new(at.file, at.start, at.start));
@@ -479,7 +484,7 @@ impl Reader<'_> {
     fn check_source(&self, name: &str, source: &str, head: Span) -> Res<()> {
         match self.state.rules.get(name) {
             Some(prev) if !prev.source.is_empty() && !source.is_empty() && prev.source != source => {
-                Err(validation("Rule has been re-defined with a different source", head))
+                Err(validation(ERROR_REDEFINED_SOURCE, head))
             }
             _ => Ok(()),
         }
@@ -562,7 +567,7 @@ impl Reader<'_> {
             return Err(validation("Appended rule must have exceptions or condition property", head));
         }
         let check_field = self.check_field;
-        let id = self.state.bump();
+        let id = self.state.bump(ItemKindKey::Rule, name);
         let prev = self.state.rules.get_mut(name).expect("checked above");
         // Validate new exceptions before changing anything, so a failed append leaves the rule as it was.
         if let Some(exs) = &mut update.exceptions {
@@ -622,7 +627,7 @@ impl Reader<'_> {
                 exceptions::validate(ex, known.then_some(self.check_field))?;
             }
         }
-        let id = self.state.bump();
+        let id = self.state.bump(ItemKindKey::Rule, name);
         let prev = self.state.rules.get_mut(name).expect("checked above");
         if let Some(c) = update.cond {
             prev.cond = c;

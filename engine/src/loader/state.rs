@@ -107,6 +107,15 @@ pub(crate) struct State {
     /// Items whose definition failed to read: later appends/enables naming them are not
     /// reported again (Falco would have stopped at the first error anyway).
     pub broken: HashSet<(ItemKindKey, String)>,
+    /// The YAML mapping of the item being read (set by the reader for every entry).
+    pub current_item: Span,
+    /// For every name, the entries that make up its current definition: the definition and the
+    /// appends/overrides applied to it since.
+    contributors: HashMap<(ItemKindKey, String), Vec<Span>>,
+    /// Entries that take no part in what was loaded: definitions replaced by a later
+    /// redefinition (with the appends made to them), and redefinitions rejected for naming
+    /// another source. The linter stays silent on them except to explain the loader.
+    pub inert: Vec<Span>,
 }
 
 /// `ItemKind` is not `Ord`/`Hash`-friendly for every use; this is the subset that has names.
@@ -148,19 +157,32 @@ impl State {
     }
 
     pub fn define_list(&mut self, def: ListDef) {
+        self.defined(ItemKindKey::List, &def.name);
         Self::define(&mut self.lists, &mut self.next_id, def);
     }
 
     pub fn define_macro(&mut self, def: MacroDef) {
+        self.defined(ItemKindKey::Macro, &def.name);
         Self::define(&mut self.macros, &mut self.next_id, def);
     }
 
     pub fn define_rule(&mut self, def: RuleDef) {
+        self.defined(ItemKindKey::Rule, &def.name);
         Self::define(&mut self.rules, &mut self.next_id, def);
     }
 
-    /// A new id for an append/override (Falco's `append_info`/`replace_info`).
-    pub fn bump(&mut self) -> u32 {
+    /// The current entry (re)defines `name`: whatever made up an earlier definition is inert.
+    fn defined(&mut self, kind: ItemKindKey, name: &str) {
+        let key = (kind, name.to_owned());
+        if let Some(earlier) = self.contributors.insert(key, vec![self.current_item]) {
+            self.inert.extend(earlier);
+        }
+    }
+
+    /// A new id for an append/override of `name` by the current entry (Falco's
+    /// `append_info`/`replace_info`).
+    pub fn bump(&mut self, kind: ItemKindKey, name: &str) -> u32 {
+        self.contributors.entry((kind, name.to_owned())).or_default().push(self.current_item);
         self.next_id += 1;
         self.next_id - 1
     }

@@ -76,7 +76,7 @@ impl Workspace {
         draft.clone_into(&mut self.lint_files[draft_id].text);
         let loaded = self.load(draft);
         // Falco's own load result merged with the linter's findings (which carry the fixes).
-        let all = lint::check(&self.lint_files, &loaded.diagnostics);
+        let all = lint::check(&self.lint_files, &loaded);
         let draft_diags = all.iter().filter(|d| d.span.is_some_and(|s| s.file.0 as usize == draft_id));
         // A line index only for the draft: the base files' diagnostics are not shown here.
         let texts: Vec<FileText<'_>> = self

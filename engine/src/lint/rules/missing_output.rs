@@ -35,7 +35,8 @@ const CONTEXT: &[&str] = &["evt.type", "user.name", "proc.name", "proc.exepath",
 
 pub(crate) fn run(item: &Item, sink: &mut Sink) {
     let plain = ["append", "override", "output"].iter().all(|k| item.key(k).is_none());
-    if item.kind != ItemKind::Rule || !plain || item.key("condition").is_none() || !item.is_syscall() {
+    // An entry redefining a rule is `redefinition-without-override`'s to explain.
+    if item.kind != ItemKind::Rule || !plain || item.redefines || item.key("condition").is_none() || !item.is_syscall() {
         return;
     }
     let Some(cond) = &item.condition else { return };

@@ -14,6 +14,7 @@ pub(crate) mod match_operator;
 pub(crate) mod missing_output;
 pub(crate) mod not_in_operator;
 pub(crate) mod proc_name_path;
+pub(crate) mod redefinition_without_override;
 pub(crate) mod regex_prefix_test;
 pub(crate) mod spawn_without_evt_type;
 pub(crate) mod unknown_field;

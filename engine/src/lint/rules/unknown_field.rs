@@ -26,6 +26,7 @@ use crate::fields;
 use crate::lint::aliases;
 use crate::lint::sink::Sink;
 use crate::lint::source::Item;
+use crate::diagnostic::ItemKind;
 
 pub(crate) fn run(item: &Item, sink: &mut Sink) {
     let Some(cond) = &item.condition else { return };
@@ -36,11 +37,27 @@ pub(crate) fn run(item: &Item, sink: &mut Sink) {
         if fields::resolve(&f.name).is_some() || aliases::garbled(&f.name).is_some() {
             continue;
         }
+        // A macro has no source: a field of a class no syscall field has (`ka.verb`, `ct.name`)
+        // is a plugin's, and Falco only checks it in the rules that use the macro.
+        if item.kind == ItemKind::Macro && !is_syscall_class(&f.name) {
+            continue;
+        }
         let (meant, fix) = meant_with_fix(f, &cond.scan, sink);
         let help = meant.map_or_else(
             || "see `docs/lints.md` or `rulestudio` field completion for the syscall fields".to_owned(),
             |m| if m.certain { format!("use `{}`: {}", m.field, m.why) } else { format!("did you mean `{}`?", m.field) },
         );
-        sink.report_in_condition(f.name_span.clone(), format!("unknown field `{}`", f.name)).help(help).fix(fix);
+        // Only Falco's own complaint about the field: an unknown field never breaks parsing, so a
+        // syntax error at it has another cause.
+        sink.report_in_condition(f.name_span.clone(), format!("unknown field `{}`", f.name))
+            .replacing("nonexistent field")
+            .help(help)
+            .fix(fix);
     }
+}
+
+/// Whether some syscall field has the class (the part before the first `.`) of `name`.
+fn is_syscall_class(name: &str) -> bool {
+    let class = name.split('.').next();
+    fields::all().iter().any(|f| f.name.split('.').next() == class)
 }
