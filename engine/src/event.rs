@@ -165,6 +165,13 @@ impl Event {
         }
     }
 
+    /// Every value the event has: plain fields in catalogue order, then `field[arg]` entries
+    /// in the order they were set. Together they rebuild an equal event with [`Event::set`].
+    pub fn values(&self) -> impl Iterator<Item = (FieldId, Option<&str>, &Value<'static>)> {
+        let plain = self.slots.iter().enumerate().filter(|(_, s)| **s != 0).map(|(i, &s)| (FieldId(i as u16), None, &self.values[s as usize - 1]));
+        plain.chain(self.with_arg.iter().map(|(f, a, v)| (*f, Some(&**a), v)))
+    }
+
     /// Decodes one interchange event (a JSON object keyed by field names).
     pub fn from_json_str(text: &str) -> Result<Event, EventError> {
         let mut ev = Event::new();
@@ -245,8 +252,9 @@ fn evt_type_field() -> FieldId {
     *ID.get_or_init(|| crate::fields::get("evt.type").expect("evt.type in the catalogue"))
 }
 
-/// `name`, `name[arg]` or the dotted-argument form `evt.arg.flags`.
-fn parse_key(key: &str) -> Option<(FieldId, Option<String>)> {
+/// `name`, `name[arg]` or the dotted-argument form `evt.arg.flags`: the field and argument an
+/// interchange key sets, or `None` for a key that is not a field (and is ignored).
+pub fn parse_key(key: &str) -> Option<(FieldId, Option<String>)> {
     if let Some(open) = key.find('[') {
         let arg = key[open + 1..].strip_suffix(']')?;
         let field = crate::fields::get(&key[..open])?;
@@ -428,6 +436,18 @@ mod tests {
                 }
             }
         }
+    }
+
+    #[test]
+    fn values_rebuild_an_equal_event() {
+        let ev = Event::from_json_str(r#"{"proc.name":"bash","proc.pid":42,"proc.aname[2]":"sshd","evt.arg.flags":"O_RDWR","evt.type":"open"}"#).unwrap();
+        let mut copy = Event::new();
+        for (field, arg, value) in ev.values() {
+            copy.set(field, arg, value.clone());
+        }
+        assert_eq!(copy, ev);
+        assert_eq!(copy.evt_type_index(), ev.evt_type_index());
+        assert_eq!(ev.values().count(), 5);
     }
 
     #[test]

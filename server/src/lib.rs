@@ -6,6 +6,7 @@ mod alerting;
 pub mod api;
 pub mod auth;
 mod bootstrap;
+pub mod cache;
 mod condition;
 pub mod config;
 mod db;
@@ -50,6 +51,12 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         state.forward = Some(tx);
     }
     tokio::spawn(retention::run(state.clone()));
+    let warming = state.clone();
+    tokio::spawn(async move {
+        if let Err(e) = warming.cache.warm(&warming.db).await {
+            tracing::error!(error = %e, "warming the preview cache failed; preview reads older events from the database");
+        }
+    });
     let listener = tokio::net::TcpListener::bind(listen)
         .await
         .with_context(|| format!("listening on {listen}"))?;

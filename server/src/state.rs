@@ -1,5 +1,6 @@
 //! `AppState`: what every handler shares.
 
+use crate::cache::EventCache;
 use crate::config::ServeArgs;
 use crate::live::Live;
 use crate::metrics::Metrics;
@@ -16,6 +17,8 @@ pub struct AppState {
     pub db: SqlitePool,
     pub config: Arc<ServeArgs>,
     pub live: Arc<Live>,
+    /// The recent window of events in memory, for preview.
+    pub cache: Arc<EventCache>,
     pub metrics: Arc<Metrics>,
     /// Every stored alert, for `GET /api/v1/alerts/stream`.
     pub alerts: broadcast::Sender<Arc<Alert>>,
@@ -30,11 +33,16 @@ impl AppState {
         let db = crate::db::open(&config.db).await?;
         crate::bootstrap::first_start(&db, &config).await?;
         let live = Live::load(&db).await?;
+        let next_id: i64 = sqlx::query_scalar("SELECT COALESCE(MAX(id), 0) + 1 FROM events")
+            .fetch_one(&db)
+            .await?;
+        let cache = EventCache::new(config.preview_cache_mb.saturating_mul(1 << 20), next_id);
         let (alerts, _) = broadcast::channel(ALERT_STREAM_BUFFER);
         Ok(AppState {
             db,
             config: Arc::new(config),
             live: Arc::new(live),
+            cache: Arc::new(cache),
             metrics: Arc::default(),
             alerts,
             forward: None,
