@@ -62,6 +62,8 @@ pub struct Event {
     /// Per field: 1 + index into `values`, or 0 when absent.
     slots: Box<[u16]>,
     values: Vec<Value<'static>>,
+    /// The field of each of `values`, so that the values are listed without a pass over `slots`.
+    fields: Vec<FieldId>,
     with_arg: Vec<(FieldId, Box<str>, Value<'static>)>,
     /// The index of the `evt.type` value among the known event types, for rule dispatch.
     evt_type: Option<u16>,
@@ -109,7 +111,7 @@ impl Event {
     /// An event on which no field can be extracted.
     pub fn new() -> Self {
         // Room for a typical event's values without regrowing.
-        Event { slots: vec![0; crate::fields::count()].into(), values: Vec::with_capacity(16), with_arg: Vec::new(), evt_type: None, spare: Vec::new() }
+        Event { slots: vec![0; crate::fields::count()].into(), values: Vec::with_capacity(16), fields: Vec::with_capacity(16), with_arg: Vec::new(), evt_type: None, spare: Vec::new() }
     }
 
     /// Sets `field` (with optional argument) to `value`, replacing an earlier value.
@@ -146,6 +148,7 @@ impl Event {
         match self.slots[field.index()] {
             0 => {
                 self.values.push(value);
+                self.fields.push(field);
                 // At most one value per catalogue field, so the count fits in u16.
                 self.slots[field.index()] = self.values.len() as u16;
             }
@@ -165,10 +168,10 @@ impl Event {
         }
     }
 
-    /// Every value the event has: plain fields in catalogue order, then `field[arg]` entries
+    /// Every value the event has: plain fields in the order they were set, then `field[arg]` entries
     /// in the order they were set. Together they rebuild an equal event with [`Event::set`].
     pub fn values(&self) -> impl Iterator<Item = (FieldId, Option<&str>, &Value<'static>)> {
-        let plain = self.slots.iter().enumerate().filter(|(_, s)| **s != 0).map(|(i, &s)| (FieldId(i as u16), None, &self.values[s as usize - 1]));
+        let plain = self.fields.iter().zip(&self.values).map(|(f, v)| (*f, None, v));
         plain.chain(self.with_arg.iter().map(|(f, a, v)| (*f, Some(&**a), v)))
     }
 
@@ -195,7 +198,9 @@ impl Event {
 
     /// Removes every field, keeping the memory for the next event.
     fn clear(&mut self) {
-        self.slots.fill(0);
+        for f in self.fields.drain(..) {
+            self.slots[f.index()] = 0;
+        }
         for v in self.values.drain(..) {
             if let Value::Str(Cow::Owned(mut s)) = v {
                 if self.spare.len() < SPARE_BUFFERS && s.capacity() <= SPARE_CAPACITY {

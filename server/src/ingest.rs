@@ -19,6 +19,8 @@ use rulestudio_engine::fields::{self, FieldId};
 use rulestudio_engine::rule::Matching;
 use serde_json::{Map, Value};
 use sqlx::{AssertSqlSafe, Sqlite, Transaction};
+use rustc_hash::FxBuildHasher;
+use std::collections::HashSet;
 use std::sync::{Arc, OnceLock};
 
 /// One event of a batch as it is stored: its time, its hot columns and its JSON text.
@@ -182,18 +184,14 @@ fn stored_time(ev: &Event) -> Option<i64> {
     }
 }
 
-fn text_of(ev: &Event, field: FieldId) -> Option<Arc<str>> {
-    match ev.get(field, None) {
-        Some(FieldValue::Str(s)) => Some(Arc::from(&**s)),
-        _ => None,
-    }
-}
 
 /// The events of one part of a body, as they are added.
 struct Part<'a> {
     judge: Judge<'a>,
     out: Prepared,
     hits: Vec<usize>,
+    /// Hot column texts, shared by the rows that have them (most repeat).
+    texts: HashSet<Arc<str>, FxBuildHasher>,
 }
 
 impl<'a> Part<'a> {
@@ -202,13 +200,26 @@ impl<'a> Part<'a> {
             judge,
             out: Prepared::default(),
             hits: Vec::new(),
+            texts: HashSet::default(),
         }
+    }
+
+    fn text_of(&mut self, ev: &Event, field: FieldId) -> Option<Arc<str>> {
+        let Some(FieldValue::Str(s)) = ev.get(field, None) else {
+            return None;
+        };
+        if let Some(t) = self.texts.get(&**s) {
+            return Some(t.clone());
+        }
+        let t: Arc<str> = Arc::from(&**s);
+        self.texts.insert(t.clone());
+        Some(t)
     }
 
     fn add(&mut self, ev: &Event, time: i64, json: Arc<str>) {
         let hot = hot();
         let row = self.out.rows.len();
-        let hostname = text_of(ev, hot.hostname);
+        let hostname = self.text_of(ev, hot.hostname);
         self.hits.clear();
         self.judge
             .live
@@ -224,17 +235,18 @@ impl<'a> Part<'a> {
                 alert: alerting::build(rule, ev, time, host, self.judge.live.version),
             });
         }
-        self.out.rows.push(EventRow {
+        let row = EventRow {
             time,
             hostname,
             evt_type: ev
                 .evt_type_index()
                 .map(|i| hot.type_names[i as usize].clone()),
-            proc_name: text_of(ev, hot.proc_name),
-            fd_name: text_of(ev, hot.fd_name),
-            container_id: text_of(ev, hot.container_id),
+            proc_name: self.text_of(ev, hot.proc_name),
+            fd_name: self.text_of(ev, hot.fd_name),
+            container_id: self.text_of(ev, hot.container_id),
             json,
-        });
+        };
+        self.out.rows.push(row);
         match self.out.chunks.last_mut() {
             Some(b) if !b.is_full() => b.push_event(ev, time),
             _ => {
@@ -344,6 +356,7 @@ pub async fn store(
     let alerts = insert_alerts(&mut tx, prepared.alerts, &ids).await?;
     tx.commit().await?;
     state.cache.append(prepared.chunks, &ids);
+    state.commits.notify_one();
     Ok(Stored {
         accepted: ids.len() as u64,
         duplicate: false,

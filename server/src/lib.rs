@@ -9,7 +9,7 @@ mod bootstrap;
 pub mod cache;
 mod condition;
 pub mod config;
-mod db;
+pub mod db;
 pub mod error;
 mod exception;
 mod ingest;
@@ -51,6 +51,7 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         state.forward = Some(tx);
     }
     tokio::spawn(retention::run(state.clone()));
+    tokio::spawn(db::checkpoint_after_commits(state.db.clone(), state.commits.clone()));
     let warming = state.clone();
     tokio::spawn(async move {
         if let Err(e) = warming.cache.warm(&warming.db).await {

@@ -7,7 +7,7 @@ use crate::metrics::Metrics;
 use rulestudio_api::alerts::Alert;
 use sqlx::SqlitePool;
 use std::sync::Arc;
-use tokio::sync::{broadcast, mpsc};
+use tokio::sync::{Notify, broadcast, mpsc};
 
 /// How many alerts the SSE stream buffers for a slow reader before it skips.
 const ALERT_STREAM_BUFFER: usize = 4096;
@@ -19,6 +19,8 @@ pub struct AppState {
     pub live: Arc<Live>,
     /// The recent window of events in memory, for preview.
     pub cache: Arc<EventCache>,
+    /// Woken after each ingest commit, for [`crate::db::checkpoint_after_commits`].
+    pub commits: Arc<Notify>,
     pub metrics: Arc<Metrics>,
     /// Every stored alert, for `GET /api/v1/alerts/stream`.
     pub alerts: broadcast::Sender<Arc<Alert>>,
@@ -43,6 +45,7 @@ impl AppState {
             config: Arc::new(config),
             live: Arc::new(live),
             cache: Arc::new(cache),
+            commits: Arc::default(),
             metrics: Arc::default(),
             alerts,
             forward: None,

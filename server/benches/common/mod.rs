@@ -27,6 +27,8 @@ pub async fn server(dir: &std::path::Path) -> (AppState, Router) {
     args.admin_token = Some(TOKEN.into());
     args.static_dir = dir.join("no-ui");
     let state = AppState::new(args).await.expect("server state");
+    // As `serve` does.
+    tokio::spawn(rulestudio_server::db::checkpoint_after_commits(state.db.clone(), state.commits.clone()));
     (state.clone(), app(state))
 }
 
@@ -158,6 +160,19 @@ pub async fn ingest(app: &Router, body: String) {
         "ingest failed: {status} {}",
         String::from_utf8_lossy(&bytes)
     );
+}
+
+/// CPU time this process has used (user + system), in seconds: with the wall time it shows
+/// what a run would take on an idle machine, whatever else shares the cores.
+pub fn cpu_seconds() -> f64 {
+    let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
+    // Fields after the command name (which is in parentheses and may hold spaces).
+    let rest = stat.rsplit_once(')').map_or("", |(_, r)| r);
+    let fields: Vec<&str> = rest.split_whitespace().collect();
+    let ticks = |i: usize| fields.get(i).and_then(|f| f.parse::<f64>().ok()).unwrap_or(0.0);
+    // utime and stime are fields 14 and 15 of the line, 12 and 13 after the name; clock ticks
+    // are 100 per second on Linux.
+    (ticks(11) + ticks(12)) / 100.0
 }
 
 pub fn percentile(sorted: &[f64], p: f64) -> f64 {

@@ -210,6 +210,7 @@ impl FieldSource for Row<'_> {
 
 /// A column being filled: values are interned through a hash → first code table, with codes
 /// of equal hash chained, so that no key is stored twice.
+#[derive(Default)]
 struct ColumnBuilder {
     codes: Vec<u16>,
     dict: Vec<Value<'static>>,
@@ -218,12 +219,14 @@ struct ColumnBuilder {
 }
 
 impl ColumnBuilder {
-    fn new(rows: usize) -> ColumnBuilder {
-        ColumnBuilder {
-            codes: vec![0; rows],
-            dict: Vec::new(),
-            first: FxHashMap::default(),
-            next: Vec::new(),
+    /// Sets row `row`'s code; rows skipped since the last one set are absent (0). A column is
+    /// only touched by the rows that have it, and padded to the chunk's length when finished.
+    fn set(&mut self, row: usize, code: u16) {
+        if self.codes.len() <= row {
+            self.codes.resize(row, 0);
+            self.codes.push(code);
+        } else {
+            self.codes[row] = code;
         }
     }
 
@@ -327,9 +330,6 @@ impl Builder {
         let row = self.times.len();
         self.times.push(time);
         self.types.push(evt_type);
-        for c in &mut self.columns {
-            c.codes.push(0);
-        }
         let mut had_time = false;
         for (field, arg, value) in values {
             if arg.is_none() && field == evt_time_field() {
@@ -341,7 +341,7 @@ impl Builder {
             }
             let c = self.column_for(field, arg);
             let code = self.columns[c].intern(&value);
-            self.columns[c].codes[row] = code;
+            self.columns[c].set(row, code);
         }
         if !had_time && self.row_time {
             self.store_row_times(row);
@@ -357,7 +357,7 @@ impl Builder {
         let c = self.column_for(evt_time_field(), None);
         for r in 0..row {
             let code = self.columns[c].intern(&Value::Int(self.times[r]));
-            self.columns[c].codes[r] = code;
+            self.columns[c].set(r, code);
         }
     }
 
@@ -369,7 +369,7 @@ impl Builder {
         if existing != 0 {
             return existing - 1;
         }
-        self.columns.push(ColumnBuilder::new(self.times.len()));
+        self.columns.push(ColumnBuilder::default());
         // Fewer columns than catalogue fields plus distinct arguments in one chunk, far below u16.
         let code = self.columns.len() as u16;
         match arg {
@@ -398,7 +398,10 @@ impl Builder {
         let columns: Vec<Column> = self
             .columns
             .into_iter()
-            .map(|c| Column::Dict { codes: c.codes, dict: c.dict })
+            .map(|mut c| {
+                c.codes.resize(rows, 0);
+                Column::Dict { codes: c.codes, dict: c.dict }
+            })
             .collect();
         let mut chunk = Chunk {
             start,

@@ -18,7 +18,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 
 /// Chunks smaller than this are merged with their neighbour as batches trickle in, so that a
 /// collector sending single events does not leave a chunk (and dictionaries) per event.
-const SMALL_CHUNK: usize = 4096;
+const SMALL_CHUNK: usize = 1024;
 /// Events read per database query while warming up.
 const WARM_ROWS: i64 = 16_384;
 
