@@ -453,3 +453,114 @@ fn value_bytes(v: &Value<'_>) -> usize {
             _ => 0,
         }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::condition;
+    use rulestudio_engine::fields;
+
+    /// Every `condition:` with its `match:`/`no_match:` events from the evaluator's
+    /// conformance cases.
+    fn conformance_cases() -> Vec<(String, Vec<(Event, bool)>)> {
+        let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/../tests/conformance/eval");
+        let mut cases: Vec<(String, Vec<(Event, bool)>)> = Vec::new();
+        let mut files: Vec<_> = std::fs::read_dir(dir).unwrap().map(|e| e.unwrap().path()).collect();
+        files.sort();
+        for path in files.iter().filter(|p| p.extension().is_some_and(|e| e == "cases")) {
+            for line in std::fs::read_to_string(path).unwrap().lines() {
+                if let Some(c) = line.strip_prefix("condition: ") {
+                    cases.push((c.to_string(), Vec::new()));
+                } else if let Some((json, expected)) = line
+                    .strip_prefix("match: ")
+                    .map(|j| (j, true))
+                    .or_else(|| line.strip_prefix("no_match: ").map(|j| (j, false)))
+                {
+                    cases.last_mut().unwrap().1.push((Event::from_json_str(json).unwrap(), expected));
+                }
+            }
+        }
+        assert!(cases.len() > 50, "only {} cases", cases.len());
+        cases
+    }
+
+    fn chunk_of(events: &[&Event], first_id: i64) -> Chunk {
+        let mut b = Builder::new();
+        for (i, ev) in events.iter().enumerate() {
+            b.push_event(ev, 1_000 + i as i64);
+        }
+        let ids = (first_id..first_id + events.len() as i64).collect();
+        b.finish(Some(ids), first_id, first_id + events.len() as i64)
+    }
+
+    /// A row gives every field exactly as the event it was built from.
+    fn same_values(row: Row<'_>, ev: &Event) {
+        for i in 0..fields::count() {
+            let f = FieldId(i as u16);
+            assert_eq!(row.field(f, None), ev.field(f, None), "{}", f.name());
+        }
+        for (f, arg, v) in ev.values() {
+            assert_eq!(row.field(f, arg).as_ref(), Some(v), "{}[{arg:?}]", f.name());
+        }
+        assert_eq!(row.evt_type_index(), ev.evt_type_index());
+    }
+
+    #[test]
+    fn cached_rows_evaluate_like_their_events_on_the_conformance_cases() {
+        let cases = conformance_cases();
+        let events: Vec<&Event> = cases.iter().flat_map(|(_, evs)| evs.iter().map(|(e, _)| e)).collect();
+        let chunk = chunk_of(&events, 1);
+        let mut row = 0;
+        for (cond, evs) in &cases {
+            let filter = condition::compile(cond, None).unwrap_or_else(|e| panic!("{cond}: {e}"));
+            for (ev, expected) in evs {
+                same_values(chunk.row(row), ev);
+                assert_eq!(filter.matches(&chunk.row(row)), *expected, "{cond} on row {row}");
+                row += 1;
+            }
+        }
+    }
+
+    #[test]
+    fn merged_and_trimmed_chunks_keep_their_rows() {
+        let texts = [
+            r#"{"evt.time":1000,"evt.type":"openat","proc.name":"a","fd.name":"/etc/passwd","proc.aname[2]":"sshd"}"#,
+            // No evt.time: the time column is stored from here on.
+            r#"{"evt.type":"nonsense","proc.name":"a","evt.arg.flags":"O_RDONLY"}"#,
+            r#"{"evt.time":7,"proc.name":"b","proc.pid":42,"fd.types":["ipv4","file"]}"#,
+            r#"{"evt.time":1003,"evt.type":"execve","proc.name":"a","user.uid":0}"#,
+        ];
+        let events: Vec<Event> = texts.iter().map(|t| Event::from_json_str(t).unwrap()).collect();
+        let refs: Vec<&Event> = events.iter().collect();
+        let a = chunk_of(&refs[..2], 10);
+        let b = chunk_of(&refs[2..], 12);
+        // Times given to the builder are 1000 + index: the first row's evt.time is its time.
+        assert!(matches!(a.column(evt_time_field(), None), Some(Column::Dict { .. })));
+        let merged = Chunk::merge(&a, &b);
+        assert_eq!((merged.start, merged.end, merged.len()), (10, 14, 4));
+        for (i, ev) in events.iter().enumerate() {
+            assert_eq!(merged.id(i), 10 + i as i64);
+            same_values(merged.row(i), ev);
+        }
+        let trimmed = merged.without(&[11, 13]).unwrap();
+        assert_eq!((trimmed.start, trimmed.end, trimmed.len()), (10, 14, 2));
+        same_values(trimmed.row(0), &events[0]);
+        same_values(trimmed.row(1), &events[2]);
+        assert!(merged.without(&[10, 11, 12, 13]).is_none());
+    }
+
+    #[test]
+    fn the_time_column_is_not_stored_when_it_is_the_rows_time() {
+        let events: Vec<Event> = (0..100)
+            .map(|i| Event::from_json_str(&format!(r#"{{"evt.time":{},"proc.name":"p{}"}}"#, 1_000 + i, i % 3)).unwrap())
+            .collect();
+        let chunk = chunk_of(&events.iter().collect::<Vec<_>>(), 1);
+        assert!(matches!(chunk.column(evt_time_field(), None), Some(Column::RowTime)));
+        for (i, ev) in events.iter().enumerate() {
+            same_values(chunk.row(i), ev);
+        }
+        // Three process names, each stored once.
+        let proc_name = fields::get("proc.name").unwrap();
+        assert!(matches!(chunk.column(proc_name, None), Some(Column::Dict { dict, .. }) if dict.len() == 3));
+    }
+}

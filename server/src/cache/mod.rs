@@ -261,3 +261,92 @@ impl Snapshot {
         None
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rulestudio_engine::event::{FieldSource, Value};
+
+    fn batch(times: std::ops::Range<i64>) -> Builder {
+        let mut b = Builder::new();
+        for t in times {
+            let ev = Event::from_json_str(&format!(r#"{{"evt.time":{t},"evt.type":"openat","proc.name":"p{}"}}"#, t % 7)).unwrap();
+            b.push_event(&ev, t);
+        }
+        b
+    }
+
+    fn ids(s: &Snapshot) -> Vec<i64> {
+        s.chunks.iter().flat_map(|c| (0..c.len()).map(|i| c.id(i))).collect()
+    }
+
+    #[test]
+    fn appended_batches_are_found_and_counted_from_the_newest() {
+        let cache = EventCache::new(1 << 30, 1);
+        cache.append(vec![batch(0..3), batch(3..5)], &[1, 2, 3, 4, 5]);
+        cache.append(vec![batch(5..6)], &[9]);
+        let s = cache.snapshot();
+        assert_eq!(s.lo, 1);
+        assert_eq!(ids(&s), [1, 2, 3, 4, 5, 9]);
+        assert_eq!(s.nth_newest_id(1), Some(9));
+        assert_eq!(s.nth_newest_id(6), Some(1));
+        assert_eq!(s.nth_newest_id(7), None);
+        let evt_time = rulestudio_engine::fields::get("evt.time").unwrap();
+        let row = s.find(4).unwrap();
+        assert_eq!(row.field(evt_time, None), Some(Value::Int(3)));
+        assert!(s.find(7).is_none());
+        // Coverage is contiguous: the chunk of id 9 covers the empty ids 6..=8 too.
+        assert_eq!((s.chunks.first().unwrap().start, s.chunks.last().unwrap().end), (1, 10));
+    }
+
+    #[test]
+    fn single_events_are_merged_into_few_chunks() {
+        let cache = EventCache::new(1 << 30, 1);
+        for id in 1..=3000 {
+            cache.append(vec![batch(id..id + 1)], &[id]);
+        }
+        let s = cache.snapshot();
+        assert_eq!(ids(&s), (1..=3000).collect::<Vec<_>>());
+        assert!(s.chunks.len() <= 12, "{} chunks", s.chunks.len());
+    }
+
+    #[test]
+    fn the_budget_evicts_the_oldest_chunks_and_raises_lo() {
+        let one = batch(0..2000).finish(Some((0..2000).collect()), 0, 2000).bytes();
+        let cache = EventCache::new(one * 5 / 2, 1);
+        for k in 0..4 {
+            let ids: Vec<i64> = (1 + k * 2000..1 + (k + 1) * 2000).collect();
+            cache.append(vec![batch(0..2000)], &ids);
+        }
+        let s = cache.snapshot();
+        assert_eq!(s.chunks.len(), 2);
+        assert_eq!(s.lo, 4001);
+        assert_eq!(ids(&s).first(), Some(&4001));
+        assert!(cache.bytes() <= one * 5 / 2);
+    }
+
+    #[test]
+    fn removed_events_are_forgotten() {
+        let cache = EventCache::new(1 << 30, 1);
+        cache.append(vec![batch(0..3000)], &(1..=3000).collect::<Vec<_>>());
+        cache.append(vec![batch(0..3000)], &(3001..=6000).collect::<Vec<_>>());
+        let mut gone: Vec<i64> = (1..=3000).collect();
+        gone.extend([3500, 5999]);
+        cache.remove(&gone);
+        let s = cache.snapshot();
+        assert_eq!(s.chunks.len(), 1);
+        assert_eq!(ids(&s).len(), 2998);
+        assert!(s.find(3500).is_none() && s.find(3501).is_some());
+        // Still complete from lo: the removed rows are gone from the database too.
+        assert_eq!(s.lo, 1);
+    }
+
+    #[test]
+    fn a_disabled_cache_holds_nothing() {
+        let cache = EventCache::new(0, 1);
+        cache.append(vec![batch(0..3)], &[1, 2, 3]);
+        let s = cache.snapshot();
+        assert!(s.chunks.is_empty());
+        assert_eq!(s.lo, i64::MAX);
+    }
+}
