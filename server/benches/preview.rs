@@ -36,9 +36,10 @@ fn main() {
         let dir = tempfile::tempdir().unwrap();
         let (state, app) = common::server(dir.path()).await;
         let loading = Instant::now();
-        for (i, chunk) in common::events(total, 1_700_000_000_000_000_000, 11).chunks(10_000).enumerate() {
-            let _ = i;
-            common::ingest(&app, chunk.join("\n")).await;
+        let mut events = common::Events::new(1_700_000_000_000_000_000, 11).take(total).peekable();
+        while events.peek().is_some() {
+            let batch: Vec<String> = events.by_ref().take(10_000).collect();
+            common::ingest(&app, batch.join("\n")).await;
         }
         let cached = state.cache.bytes();
         println!(

@@ -33,6 +33,60 @@ enum Column {
     /// `evt.time` equal to the row's time on every row (ingest guarantees it): nothing stored,
     /// where a dictionary would hold one value per event.
     RowTime,
+    /// Integers of one signedness that are mostly distinct (process ids, ports): stored as they
+    /// are, which takes less than a dictionary entry each.
+    Ints {
+        values: Vec<i64>,
+        unsigned: bool,
+        /// One bit per row: whether it has a value.
+        present: Vec<u64>,
+    },
+}
+
+impl Column {
+    /// The value of row `i`, made for the columns that do not keep [`Value`]s.
+    #[inline]
+    fn made(&self, chunk: &Chunk, i: usize) -> Option<Value<'static>> {
+        match self {
+            Column::Dict { .. } => None,
+            Column::RowTime => Some(Value::Int(chunk.times[i])),
+            Column::Ints { values, unsigned, present } => (present[i / 64] & (1 << (i % 64)) != 0).then(|| match unsigned {
+                true => Value::Uint(values[i] as u64),
+                false => Value::Int(values[i]),
+            }),
+        }
+    }
+
+    /// Integers stored as they are, when that takes less memory than the dictionary.
+    fn compact(codes: Vec<u16>, dict: Vec<Value<'static>>) -> Column {
+        let unsigned = matches!(dict.first(), Some(Value::Uint(_)));
+        let same_kind = dict.iter().all(|v| match v {
+            Value::Int(_) => !unsigned,
+            Value::Uint(_) => unsigned,
+            _ => false,
+        });
+        // A raw value costs 8 bytes per row instead of a 2-byte code; an entry ~40 bytes.
+        if !same_kind || dict.len() * (size_of::<Value<'static>>() + 8) <= codes.len() * 6 {
+            return Column::Dict { codes, dict };
+        }
+        let mut present = vec![0u64; codes.len().div_ceil(64)];
+        let values = codes
+            .iter()
+            .enumerate()
+            .map(|(i, &c)| match c {
+                0 => 0,
+                c => {
+                    present[i / 64] |= 1 << (i % 64);
+                    match dict[c as usize - 1] {
+                        Value::Int(v) => v,
+                        Value::Uint(v) => v as i64,
+                        _ => unreachable!("checked above: integers only"),
+                    }
+                }
+            })
+            .collect();
+        Column::Ints { values, unsigned, present }
+    }
 }
 
 /// Events with ids in `start..end`: every stored event in that range is here (retention may
@@ -164,7 +218,7 @@ impl Chunk {
                     0 => return None,
                     code => dict[code as usize - 1].borrowed(),
                 },
-                Column::RowTime => Value::Int(self.times[i]),
+                made => made.made(self, i)?,
             };
             Some((f, a, v))
         })
@@ -185,7 +239,7 @@ impl FieldSource for Row<'_> {
                 0 => None,
                 c => Some(dict[c as usize - 1].borrowed()),
             },
-            Column::RowTime => Some(Value::Int(self.chunk.times[self.i])),
+            made => made.made(self.chunk, self.i),
         }
     }
 
@@ -198,7 +252,7 @@ impl FieldSource for Row<'_> {
                 c => Some(&dict[c as usize - 1]),
             }),
             // Made on demand by `field`.
-            Some(Column::RowTime) => None,
+            Some(Column::RowTime | Column::Ints { .. }) => None,
         }
     }
 
@@ -400,7 +454,7 @@ impl Builder {
             .into_iter()
             .map(|mut c| {
                 c.codes.resize(rows, 0);
-                Column::Dict { codes: c.codes, dict: c.dict }
+                Column::compact(c.codes, c.dict)
             })
             .collect();
         let mut chunk = Chunk {
@@ -436,6 +490,7 @@ impl Chunk {
             .map(|c| match c {
                 Column::Dict { codes, dict } => codes.len() * size_of::<u16>() + dict.iter().map(value_bytes).sum::<usize>(),
                 Column::RowTime => 0,
+                Column::Ints { values, present, .. } => values.len() * size_of::<i64>() + present.len() * size_of::<u64>(),
             })
             .sum();
         size_of::<Chunk>() + self.ids.len() * per_row + self.plain.len() * size_of::<u16>() + self.with_arg.iter().map(|(_, a, _)| 32 + a.len()).sum::<usize>() + columns
@@ -535,7 +590,7 @@ mod tests {
         let a = chunk_of(&refs[..2], 10);
         let b = chunk_of(&refs[2..], 12);
         // Times given to the builder are 1000 + index: the first row's evt.time is its time.
-        assert!(matches!(a.column(evt_time_field(), None), Some(Column::Dict { .. })));
+        assert!(!matches!(a.column(evt_time_field(), None), Some(Column::RowTime)));
         let merged = Chunk::merge(&a, &b);
         assert_eq!((merged.start, merged.end, merged.len()), (10, 14, 4));
         for (i, ev) in events.iter().enumerate() {
@@ -562,5 +617,27 @@ mod tests {
         // Three process names, each stored once.
         let proc_name = fields::get("proc.name").unwrap();
         assert!(matches!(chunk.column(proc_name, None), Some(Column::Dict { dict, .. }) if dict.len() == 3));
+    }
+
+    #[test]
+    fn mostly_distinct_integers_are_stored_as_they_are() {
+        let events: Vec<Event> = (0..200)
+            .map(|i| match i % 50 {
+                0 => Event::from_json_str(r#"{"proc.name":"no pid"}"#).unwrap(),
+                _ => Event::from_json_str(&format!(r#"{{"proc.pid":{},"user.uid":{},"proc.name":"p"}}"#, 1000 + i, i % 2)).unwrap(),
+            })
+            .collect();
+        let chunk = chunk_of(&events.iter().collect::<Vec<_>>(), 1);
+        let pid = fields::get("proc.pid").unwrap();
+        let uid = fields::get("user.uid").unwrap();
+        assert!(matches!(chunk.column(pid, None), Some(Column::Ints { unsigned: false, .. })));
+        assert!(matches!(chunk.column(uid, None), Some(Column::Dict { .. })));
+        for (i, ev) in events.iter().enumerate() {
+            same_values(chunk.row(i), ev);
+        }
+        let filter = condition::compile("proc.pid > 1100 and user.uid = 1", None).unwrap();
+        let rows = (0..chunk.len()).filter(|&i| filter.matches(&chunk.row(i))).count();
+        let events = events.iter().filter(|e| filter.matches(*e)).count();
+        assert_eq!((rows, events), (50, 50));
     }
 }
