@@ -381,3 +381,47 @@ async fn the_cache_previews_exactly_like_the_database_through_restart_warm_up_an
     assert_eq!(expected[3]["scanned"], 59);
     assert_eq!(previews(&restarted).await, expected, "cache after retention");
 }
+
+#[tokio::test]
+async fn suggested_exception_pairs_fields_when_no_single_field_separates() {
+    let s = TestServer::new().await;
+    s.ingest(ADMIN_TOKEN, EVENTS, None).await;
+    // backup and nginx reading certificates are benign; cat reading them, and backup and
+    // nginx reading anything else, are not: neither the program nor the directory alone
+    // separates them.
+    let benign: Vec<i64> = sqlx::query_scalar(
+        "SELECT id FROM events WHERE proc_name IN ('backup', 'nginx') AND fd_name LIKE '/etc/ssl/certs/%'",
+    )
+    .fetch_all(&s.state.db)
+    .await
+    .unwrap();
+    assert_eq!(benign.len(), 8);
+    for id in benign {
+        s.call(
+            "POST",
+            &format!("/api/v1/events/{id}/label"),
+            Some(ADMIN_TOKEN),
+            Some(json!({"label": "benign"})),
+        )
+        .await;
+    }
+    let r = s
+        .call(
+            "POST",
+            "/api/v1/preview/suggest-exception",
+            Some(ADMIN_TOKEN),
+            Some(json!({"rules": DRAFT, "rule": RULE})),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    assert_eq!(r.body["exception"]["fields"], json!(["proc.name", "fd.name"]));
+    assert_eq!(r.body["exception"]["comps"], json!(["=", "startswith"]));
+    assert_eq!(
+        r.body["exception"]["values"],
+        json!([["backup", "/etc/ssl/certs/"], ["nginx", "/etc/ssl/certs/"]])
+    );
+    assert_eq!(
+        r.body["after"],
+        json!({"matched": 28, "false_positives": 0, "true_positives": 0, "unlabeled": 28})
+    );
+}
