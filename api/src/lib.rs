@@ -3,6 +3,7 @@
 //! Engine types are deliberately not `Serialize`: conversion happens here, at the boundary.
 
 pub mod alerts;
+pub mod audit;
 pub mod auth;
 pub mod cli;
 pub mod collector;
@@ -11,4 +12,6 @@ pub mod error;
 pub mod events;
 pub mod live;
 pub mod preview;
+pub mod proposals;
+pub mod ruletest;
 pub mod time;

@@ -51,7 +51,7 @@ pub struct PreviewResponse {
     pub rules: Vec<RulePreview>,
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct RulePreview {
     pub name: String,
     pub matched: u64,
@@ -73,7 +73,7 @@ pub struct RulePreview {
     pub groups: Vec<Group>,
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Sample {
     pub event_id: i64,
     pub time: i64,

@@ -62,22 +62,9 @@ pub async fn forward(
     mut rx: mpsc::Receiver<Arc<Alert>>,
     metrics: Arc<crate::metrics::Metrics>,
 ) {
-    use http_body_util::Full;
-    use hyper_util::client::legacy::Client;
-    use hyper_util::rt::TokioExecutor;
-    let client: Client<_, Full<bytes::Bytes>> = Client::builder(TokioExecutor::new()).build_http();
+    let poster = crate::webhook::Poster::new();
     while let Some(alert) = rx.recv().await {
-        let ok = async {
-            let body = serde_json::to_vec(&*alert).ok()?;
-            let req = hyper::Request::post(&url)
-                .header(hyper::header::CONTENT_TYPE, "application/json")
-                .body(Full::new(bytes::Bytes::from(body)))
-                .ok()?;
-            let resp = client.request(req).await.ok()?;
-            resp.status().is_success().then_some(())
-        }
-        .await;
-        if ok.is_none() {
+        if !poster.post_json(&url, &*alert).await {
             metrics.alerts_forward_failed.fetch_add(1, Relaxed);
             tracing::warn!(rule = %alert.rule, %url, "could not forward alert");
         }

@@ -36,6 +36,11 @@ pub struct ServeArgs {
     #[arg(long, env = "RULESTUDIO_FORWARD_URL")]
     pub forward_url: Option<String>,
 
+    /// POST a small JSON object on every proposal event (created, reviewed, promoted…) to this
+    /// URL. `http://` only.
+    #[arg(long, env = "RULESTUDIO_NOTIFY_URL", value_parser = http_url)]
+    pub notify_url: Option<String>,
+
     /// Directory of the built web UI (index.html, wasm, js).
     #[arg(long, env = "RULESTUDIO_STATIC_DIR", default_value = "frontend/dist")]
     pub static_dir: PathBuf,
@@ -73,6 +78,13 @@ impl From<RuleMatching> for Matching {
             RuleMatching::All => Matching::All,
             RuleMatching::First => Matching::First,
         }
+    }
+}
+
+fn http_url(s: &str) -> Result<String, String> {
+    match s.strip_prefix("http://") {
+        Some(rest) if !rest.is_empty() => Ok(s.to_string()),
+        _ => Err(format!("`{s}` is not an http:// URL")),
     }
 }
 

@@ -33,6 +33,14 @@ pub enum AppError {
     },
     #[error("{0}")]
     Conflict(String),
+    /// Refused for every listed reason: 409, or 422 when the request itself cannot work
+    /// (the rules it would promote do not load).
+    #[error("{summary}: {}", reasons.join("; "))]
+    Refused {
+        unprocessable: bool,
+        summary: String,
+        reasons: Vec<String>,
+    },
     /// Well-formed, but the server cannot act on it (e.g. nothing separates the benign matches).
     #[error("{0}")]
     Unprocessable(String),
@@ -56,6 +64,11 @@ impl AppError {
             AppError::InvalidEvent(_) => (StatusCode::BAD_REQUEST, "invalid_event"),
             AppError::Invalid { code, .. } => (StatusCode::BAD_REQUEST, code),
             AppError::Conflict(_) => (StatusCode::CONFLICT, "conflict"),
+            AppError::Refused {
+                unprocessable: true,
+                ..
+            } => (StatusCode::UNPROCESSABLE_ENTITY, "unprocessable"),
+            AppError::Refused { .. } => (StatusCode::CONFLICT, "conflict"),
             AppError::Unprocessable(_) => (StatusCode::UNPROCESSABLE_ENTITY, "unprocessable"),
             AppError::PayloadTooLarge => (StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large"),
             AppError::Db(_) | AppError::Internal(_) => {
@@ -74,9 +87,10 @@ impl IntoResponse for AppError {
         } else {
             self.to_string()
         };
-        let diagnostics = match self {
-            AppError::Invalid { diagnostics, .. } => Some(diagnostics),
-            _ => None,
+        let (diagnostics, reasons) = match self {
+            AppError::Invalid { diagnostics, .. } => (Some(diagnostics), None),
+            AppError::Refused { reasons, .. } => (None, Some(reasons)),
+            _ => (None, None),
         };
         (
             status,
@@ -84,6 +98,7 @@ impl IntoResponse for AppError {
                 code: code.to_string(),
                 message,
                 diagnostics,
+                reasons,
             }),
         )
             .into_response()

@@ -4,6 +4,7 @@
 
 mod alerting;
 pub mod api;
+mod audit;
 pub mod auth;
 mod bootstrap;
 pub mod cache;
@@ -15,11 +16,14 @@ mod exception;
 mod ingest;
 pub mod live;
 pub mod metrics;
+mod notify;
 mod preview;
 pub mod retention;
+mod review;
 pub mod state;
 mod system;
 pub mod time;
+mod webhook;
 
 pub use bootstrap::token_file;
 pub use config::ServeArgs;

@@ -8,7 +8,7 @@ use crate::error::{AppError, Result};
 use crate::time::now_ns;
 use rulestudio_api::live::{LiveSet, RulesFile};
 use rulestudio_engine::loader::{self, LoadOptions, Loaded, SourceFile};
-use sqlx::SqlitePool;
+use sqlx::{SqliteConnection, SqlitePool};
 use std::sync::{Arc, RwLock};
 
 /// One live version, compiled.
@@ -100,9 +100,29 @@ impl Live {
             .clone()
     }
 
+    /// Version `version`, compiled: the current one as it is, an older one from the database.
+    pub async fn version(&self, db: &SqlitePool, version: i64) -> Result<Arc<Snapshot>> {
+        let current = self.current();
+        if current.version == version {
+            return Ok(current);
+        }
+        Ok(Arc::new(read_version(db, version).await?))
+    }
+
     /// Stores `new` as the next version and makes it current. Used by rollback and by the
     /// promotion of proposals.
     pub async fn promote(&self, db: &SqlitePool, new: NewVersion<'_>) -> Result<Arc<Snapshot>> {
+        self.promote_with(db, new, async |_, _| Ok(())).await
+    }
+
+    /// [`Live::promote`], running `also` (given the new version number) inside the version's
+    /// transaction: what it writes commits with the version, and an error from it cancels both.
+    pub async fn promote_with(
+        &self,
+        db: &SqlitePool,
+        new: NewVersion<'_>,
+        also: impl AsyncFnOnce(&mut SqliteConnection, i64) -> Result<()>,
+    ) -> Result<Arc<Snapshot>> {
         let _guard = self.change.lock().await;
         let base = self.current().version;
         if let Some(expected) = new.expected_base
@@ -135,6 +155,7 @@ impl Live {
             .execute(&mut *tx)
             .await?;
         }
+        also(&mut *tx, version).await?;
         tx.commit().await?;
         let snapshot = Arc::new(Snapshot {
             version,

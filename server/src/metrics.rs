@@ -17,6 +17,9 @@ pub struct Metrics {
     pub alerts_forward_failed: AtomicU64,
     /// Alerts the SSE stream could not deliver to a slow client.
     pub alerts_stream_lagged: AtomicU64,
+    /// Proposal events delivered to, or lost on the way to, `--notify-url`.
+    pub notify_sent: AtomicU64,
+    pub notify_failed: AtomicU64,
     alerts: Mutex<BTreeMap<(String, &'static str), u64>>,
     collector_drops: Mutex<BTreeMap<String, (u64, u64)>>,
     preview: Mutex<Histogram>,
@@ -93,6 +96,18 @@ impl Metrics {
             "rulestudio_alerts_stream_lagged_total",
             "Alerts skipped for SSE clients that read too slowly.",
             self.alerts_stream_lagged.load(Relaxed),
+        );
+        counter(
+            &mut out,
+            "rulestudio_notify_sent_total",
+            "Proposal events delivered to --notify-url.",
+            self.notify_sent.load(Relaxed),
+        );
+        counter(
+            &mut out,
+            "rulestudio_notify_failed_total",
+            "Proposal events that could not be delivered to --notify-url.",
+            self.notify_failed.load(Relaxed),
         );
 
         out.push_str("# HELP rulestudio_collector_dropped_total Events a collector lost, by node and reason.\n# TYPE rulestudio_collector_dropped_total counter\n");

@@ -4,6 +4,7 @@ use crate::cache::EventCache;
 use crate::config::ServeArgs;
 use crate::live::Live;
 use crate::metrics::Metrics;
+use crate::notify::Notifier;
 use rulestudio_api::alerts::Alert;
 use sqlx::SqlitePool;
 use std::sync::Arc;
@@ -26,6 +27,8 @@ pub struct AppState {
     pub alerts: broadcast::Sender<Arc<Alert>>,
     /// To the `--forward-url` task, when configured.
     pub forward: Option<mpsc::Sender<Arc<Alert>>>,
+    /// Proposal events to `--notify-url`, when configured.
+    pub notify: Notifier,
 }
 
 impl AppState {
@@ -40,15 +43,23 @@ impl AppState {
             .await?;
         let cache = EventCache::new(config.preview_cache_mb.saturating_mul(1 << 20), next_id);
         let (alerts, _) = broadcast::channel(ALERT_STREAM_BUFFER);
+        let metrics = Arc::<Metrics>::default();
+        // Unlike the background tasks, notification delivery is part of handling requests: it
+        // lives exactly as long as the state that sends to it.
+        let notify = match &config.notify_url {
+            Some(url) => Notifier::start(url.clone(), metrics.clone()),
+            None => Notifier::default(),
+        };
         Ok(AppState {
             db,
             config: Arc::new(config),
             live: Arc::new(live),
             cache: Arc::new(cache),
             commits: Arc::default(),
-            metrics: Arc::default(),
+            metrics,
             alerts,
             forward: None,
+            notify,
         })
     }
 }

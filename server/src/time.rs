@@ -36,13 +36,19 @@ pub fn parse_query_opt(what: &str, s: Option<&str>) -> Result<Option<i64>, AppEr
     s.map(|s| parse_query(what, s)).transpose()
 }
 
+/// Times outside what nanoseconds in an i64 can hold (before 1970, after 2262) saturate, so
+/// `until=2999-01-01T00:00:00Z` means "no upper bound" instead of wrapping into the past.
 fn parse_text(s: &str) -> Option<i64> {
     if let Some(ago) = s.strip_prefix('-') {
         let d = humantime::parse_duration(ago).ok()?;
-        return Some(now_ns() - d.as_nanos() as i64);
+        return Some(now_ns().saturating_sub(saturating_ns(d)).max(0));
     }
     let t = humantime::parse_rfc3339_weak(s).ok()?;
-    Some(t.duration_since(UNIX_EPOCH).ok()?.as_nanos() as i64)
+    Some(t.duration_since(UNIX_EPOCH).map_or(0, saturating_ns))
+}
+
+fn saturating_ns(d: Duration) -> i64 {
+    i64::try_from(d.as_nanos()).unwrap_or(i64::MAX)
 }
 
 pub fn to_system(ns: i64) -> SystemTime {
@@ -85,6 +91,14 @@ mod tests {
         let ago = parse_query("since", "-1h").unwrap();
         assert!((now_ns() - ago - 3_600_000_000_000).abs() < 5_000_000_000);
         assert!(parse_query("since", "yesterday").is_err());
+    }
+
+    #[test]
+    fn out_of_range_times_saturate() {
+        let far = Timestamp::Text("2999-01-01T00:00:00Z".into());
+        assert_eq!(parse("until", &far).unwrap(), i64::MAX);
+        let ages = Timestamp::Text("-100000years".into());
+        assert_eq!(parse("since", &ages).unwrap(), 0);
     }
 
     #[test]

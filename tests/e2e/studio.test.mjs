@@ -198,12 +198,12 @@ test("events, live set and admin pages render", async () => {
   await admin.context().close();
 });
 
-test("propose, approve as a second user, promote", async (t) => {
-  const probe = await fetch(`${BASE}/api/v1/proposals?status=open`, { headers: { Authorization: `Bearer ${TOKEN}` } });
-  if (probe.status === 404) {
-    t.skip("the server has no proposals API yet (issue #5)");
-    return;
-  }
+test("propose, approve as a second user, promote", async () => {
+  // The reviewer is a second user, created over REST in `before` like every user here.
+  const reviewerUser = (await api("GET", "/users")).users.find((u) => u.username === REVIEWER.username);
+  assert.equal(reviewerUser.role, "reviewer");
+  const before = await api("GET", "/live");
+
   const page = state.author;
   await page.getByTestId("nav-rules").click();
   await page.getByTestId("rule-new").click();
@@ -211,17 +211,28 @@ test("propose, approve as a second user, promote", async (t) => {
   await page.getByTestId("rule-editor").fill(GOOD);
   await page.getByTestId("proposal-title").fill("Detect shells in containers");
   await page.getByTestId("propose").click();
-  await page.getByTestId("proposal-status").waitFor();
+  await page.getByTestId("proposal-status").filter({ hasText: "open" }).waitFor();
+  // The author cannot promote without a second person's approval, and the page says why.
+  assert.equal(await page.getByTestId("proposal-promote").isDisabled(), true);
+  await page.getByTestId("promote-blockers").filter({ hasText: "approvals it needs" }).waitFor();
   await shot(page, "10-proposal-author");
   state.proposalUrl = page.url();
 
   const reviewer = await signIn(REVIEWER);
   await reviewer.goto(state.proposalUrl);
   await reviewer.getByTestId("review-approve").click();
+  await reviewer.getByTestId("proposal-status").filter({ hasText: "approved" }).waitFor();
   await reviewer.waitForFunction(() => !document.querySelector('[data-testid="proposal-promote"]').disabled);
   await reviewer.getByTestId("proposal-promote").click();
   await reviewer.getByTestId("proposal-notice").waitFor();
+  await reviewer.getByTestId("proposal-status").filter({ hasText: "promoted" }).waitFor();
   await shot(reviewer, "11-proposal-promoted");
+
+  const after = await api("GET", "/live");
+  assert.equal(after.version, before.version + 1);
+  assert.equal(after.proposal, Number(state.proposalUrl.split("/").pop()));
+  assert.ok(after.files.some((f) => f.content.includes(`- rule: ${RULE}`)), "the promoted rule is live");
+  assert.match(await reviewer.getByTestId("proposal-notice").textContent(), new RegExp(`version ${after.version}`));
   state.promoted = true;
   await reviewer.context().close();
 });

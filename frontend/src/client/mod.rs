@@ -21,7 +21,7 @@ pub enum ApiError {
     Forbidden(String),
     /// Any other non-2xx answer, with the server's error body.
     #[error("{message} ({status} {code})")]
-    Server { status: u16, code: String, message: String, diagnostics: Vec<DiagnosticJson> },
+    Server { status: u16, code: String, message: String, diagnostics: Vec<DiagnosticJson>, reasons: Vec<String> },
     #[error("the server could not be reached: {0}")]
     Network(String),
     #[error("unexpected answer from the server: {0}")]
@@ -37,10 +37,11 @@ impl ApiError {
         }
     }
 
-    /// The reasons of a refusal (409/422 on promote), one per line of the message.
+    /// The reasons of a refusal (409/422 on promote), or the message as the only one.
     pub fn reasons(&self) -> Vec<String> {
         match self {
-            ApiError::Server { message, .. } => message.lines().map(str::to_string).collect(),
+            ApiError::Server { reasons, .. } if !reasons.is_empty() => reasons.clone(),
+            ApiError::Server { message, .. } => vec![message.clone()],
             other => vec![other.to_string()],
         }
     }
@@ -65,14 +66,14 @@ async fn check(resp: Response) -> ApiResult<Response> {
         super::session::expired();
         return Err(ApiError::Unauthorized);
     }
-    let (code, message, diagnostics) = match body {
-        Some(b) => (b.code, b.message, b.diagnostics.unwrap_or_default()),
-        None => (String::new(), if text.is_empty() { format!("HTTP {status}") } else { text }, Vec::new()),
+    let (code, message, diagnostics, reasons) = match body {
+        Some(b) => (b.code, b.message, b.diagnostics.unwrap_or_default(), b.reasons.unwrap_or_default()),
+        None => (String::new(), if text.is_empty() { format!("HTTP {status}") } else { text }, Vec::new(), Vec::new()),
     };
     if status == 403 {
         return Err(ApiError::Forbidden(message));
     }
-    Err(ApiError::Server { status, code, message, diagnostics })
+    Err(ApiError::Server { status, code, message, diagnostics, reasons })
 }
 
 async fn decode<T: DeserializeOwned>(resp: Response) -> ApiResult<T> {

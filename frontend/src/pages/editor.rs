@@ -1,7 +1,7 @@
 //! The rule editor: YAML with highlighting, diagnostics from the in-browser engine as the user
 //! types, completion, field docs, the compiled condition, the preview panel and "Propose".
 
-use crate::client::{self, ApiError, LiveSet, NewProposal, Proposal, RulesFile};
+use crate::client::{self, ApiError, FileChange, LiveSet, NewProposal, Proposal, RulesFile};
 use crate::editor::complete::{self, Completion};
 use crate::editor::lint::{self, LintReport, Workspace};
 use crate::editor::overlay::{self, Mark};
@@ -38,7 +38,7 @@ fn find_rule(files: &[SourceFile], name: &str) -> Option<(String, Origin)> {
 
 /// The live set's files with the draft written in: replacing the edited rule, or appended to
 /// the custom rules file.
-fn proposed_files(live: &[RulesFile], draft: &str, origin: Option<&Origin>) -> Vec<RulesFile> {
+fn proposed_files(live: &[RulesFile], draft: &str, origin: Option<&Origin>) -> Vec<FileChange> {
     match origin {
         Some(o) => live
             .iter()
@@ -47,13 +47,13 @@ fn proposed_files(live: &[RulesFile], draft: &str, origin: Option<&Origin>) -> V
                 let mut content = f.content.clone();
                 content.get(o.range.clone())?;
                 content.replace_range(o.range.clone(), draft.trim_end());
-                Some(RulesFile { name: f.name.clone(), content })
+                Some(FileChange::write(f.name.clone(), content))
             })
             .collect(),
         None => {
             let existing = live.iter().find(|f| f.name == CUSTOM_FILE).map(|f| f.content.clone()).unwrap_or_default();
             let sep = if existing.is_empty() || existing.ends_with("\n\n") { "" } else if existing.ends_with('\n') { "\n" } else { "\n\n" };
-            vec![RulesFile { name: CUSTOM_FILE.to_string(), content: format!("{existing}{sep}{draft}") }]
+            vec![FileChange::write(CUSTOM_FILE, format!("{existing}{sep}{draft}"))]
         }
     }
 }
@@ -230,6 +230,7 @@ pub fn EditorPage() -> impl IntoView {
             title: if title_text.trim().is_empty() { "Rule change".to_string() } else { title_text },
             description: String::new(),
             files,
+            tests: Vec::new(),
         };
         let navigate = navigate.clone();
         spawn_local(async move {

@@ -1,7 +1,7 @@
 //! Proposals: the list, and one proposal with its side-by-side diff, evidence, line comments,
 //! reviews and the promote button (which says why it cannot be pressed yet).
 
-use crate::client::{self, ApiError, Comment, PromoteResponse, Proposal, ProposalList, Review};
+use crate::client::{self, ApiError, NewComment, NewReview, Promoted, Proposal, ProposalList, Verdict};
 use crate::diff::{self, RowKind};
 use crate::session;
 use crate::widgets::loaded;
@@ -43,7 +43,7 @@ pub fn ProposalsPage() -> impl IntoView {
                                     <td>{p.id}</td>
                                     <td><a href=format!("/proposals/{}", p.id)>{p.title.clone()}</a></td>
                                     <td>{p.author.clone()}</td>
-                                    <td><span class=format!("badge {}", p.status)>{p.status.clone()}</span></td>
+                                    <td><span class=format!("badge {}", p.status.as_str())>{p.status.as_str()}</span></td>
                                     <td>{p.revision}</td>
                                 </tr>
                             }).collect_view()}
@@ -53,40 +53,6 @@ pub fn ProposalsPage() -> impl IntoView {
             })}
         </section>
     }
-}
-
-/// `(file, unified diff)` pairs from the diff as the server sends it: one string, a list of
-/// `{file|name, diff}` objects, or a map from file name to diff.
-fn diff_files(diff: &Value) -> Vec<(String, String)> {
-    match diff {
-        Value::String(s) => vec![(String::new(), s.clone())],
-        Value::Array(items) => items
-            .iter()
-            .filter_map(|i| {
-                let name = i.get("file").or_else(|| i.get("name")).and_then(Value::as_str).unwrap_or_default();
-                Some((name.to_string(), i.get("diff")?.as_str()?.to_string()))
-            })
-            .collect(),
-        Value::Object(map) => map.iter().filter_map(|(k, v)| Some((k.clone(), v.as_str()?.to_string()))).collect(),
-        _ => Vec::new(),
-    }
-}
-
-/// Why promotion cannot happen yet, as far as the client can tell; the server has the final say.
-fn promote_blockers(p: &Proposal) -> Vec<String> {
-    let mut why = Vec::new();
-    if p.status == "promoted" || p.status == "closed" {
-        why.push(format!("The proposal is {}.", p.status));
-        return why;
-    }
-    let current: Vec<&Review> = p.reviews.iter().filter(|r| r.revision == 0 || r.revision == p.revision).collect();
-    if !current.iter().any(|r| r.verdict == "approve") {
-        why.push(format!("Revision {} has no approval yet.", p.revision));
-    }
-    for r in current.iter().filter(|r| r.verdict == "request_changes") {
-        why.push(format!("{} requested changes.", if r.reviewer.is_empty() { "A reviewer" } else { &r.reviewer }));
-    }
-    why
 }
 
 #[component]
@@ -104,7 +70,7 @@ pub fn ProposalPage() -> impl IntoView {
             match client::post::<_, Value>(&path, &body).await {
                 Ok(v) => {
                     error.set(None);
-                    if let Ok(p) = serde_json::from_value::<PromoteResponse>(v) {
+                    if let Ok(p) = serde_json::from_value::<Promoted>(v) {
                         notice.set(Some(format!("Promoted: live set version {}.", p.live_version)));
                     }
                     proposal.refetch();
@@ -135,26 +101,27 @@ fn ProposalView(
     let id = p.id;
     let me = session::user().get_untracked().map(|u| u.username).unwrap_or_default();
     let is_author = me == p.author;
-    let blockers = promote_blockers(&p);
+    // The server's own list of what promotion would refuse for.
+    let blockers = p.blockers.clone();
     let review_body = RwSignal::new(String::new());
     let comment_body = RwSignal::new(String::new());
     let comment_at = RwSignal::new(None::<(String, u32)>);
-    let review = move |verdict: &'static str| {
-        act.run((format!("/proposals/{id}/reviews"), serde_json::to_value(Review { verdict: verdict.into(), body: review_body.get_untracked(), reviewer: String::new(), revision: 0 }).unwrap_or_default()))
+    let review = move |verdict: Verdict| {
+        act.run((format!("/proposals/{id}/reviews"), serde_json::to_value(NewReview { verdict, body: review_body.get_untracked() }).unwrap_or_default()))
     };
     let comment = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
         let (file, line) = comment_at.get_untracked().map_or((None, None), |(f, l)| (Some(f), Some(l)));
-        act.run((format!("/proposals/{id}/comments"), serde_json::to_value(Comment { body: comment_body.get_untracked(), file, line, author: String::new() }).unwrap_or_default()));
+        act.run((format!("/proposals/{id}/comments"), serde_json::to_value(NewComment { body: comment_body.get_untracked(), file, line }).unwrap_or_default()));
         comment_body.set(String::new());
     };
-    let files = diff_files(&p.diff);
+    let files: Vec<(String, String)> = p.diff.iter().map(|d| (d.file.clone(), d.diff.clone())).collect();
     let evidence = serde_json::to_string_pretty(&p.evidence).unwrap_or_default();
     let blocked = !blockers.is_empty();
     view! {
         <div class="pane-head">
             <h1>{format!("#{} {}", p.id, p.title)}</h1>
-            <span class=format!("badge {}", p.status) data-testid="proposal-status">{p.status.clone()}</span>
+            <span class=format!("badge {}", p.status.as_str()) data-testid="proposal-status">{p.status.as_str()}</span>
         </div>
         <p class="muted">{format!("by {} · revision {} · based on live version {}", p.author, p.revision, p.base_version)}</p>
         {(!p.description.is_empty()).then(|| view! { <p>{p.description.clone()}</p> })}
@@ -200,14 +167,14 @@ fn ProposalView(
         <pre class="source" data-testid="proposal-evidence">{evidence}</pre>
         <h2>"Reviews"</h2>
         <ul class="reviews">
-            {p.reviews.iter().map(|r| view! { <li><strong>{r.reviewer.clone()}</strong>" "<span class=format!("badge {}", r.verdict)>{r.verdict.replace('_', " ")}</span>{format!(" (revision {}) ", r.revision)}{r.body.clone()}</li> }).collect_view()}
+            {p.reviews.iter().map(|r| view! { <li><strong>{r.reviewer.clone()}</strong>" "<span class=format!("badge {}", r.verdict.as_str())>{r.verdict.as_str().replace('_', " ")}</span>{format!(" (revision {}) ", r.revision)}{r.body.clone()}</li> }).collect_view()}
         </ul>
         <Show when=move || !is_author fallback=|| view! { <p class="muted">"You wrote this proposal, so someone else must review it."</p> }>
             <div class="review-form">
                 <label for="review-body">"Review"</label>
                 <textarea id="review-body" prop:value=review_body on:input=move |ev| review_body.set(event_target_value(&ev))></textarea>
-                <button class="primary" data-testid="review-approve" on:click=move |_| review("approve")>"Approve"</button>
-                <button data-testid="review-request-changes" on:click=move |_| review("request_changes")>"Request changes"</button>
+                <button class="primary" data-testid="review-approve" on:click=move |_| review(Verdict::Approve)>"Approve"</button>
+                <button data-testid="review-request-changes" on:click=move |_| review(Verdict::RequestChanges)>"Request changes"</button>
             </div>
         </Show>
         <h2>"Comments"</h2>

@@ -1,6 +1,7 @@
 //! The live rule set (`/api/v1/live`): current version, Falco rules file, history, rollback.
 
 use super::Endpoint;
+use crate::audit::{self, Entry};
 use crate::auth::{Access, Admin, Viewer};
 use crate::error::{ApiJson, AppError, Result};
 use crate::live::{self, NewVersion};
@@ -13,6 +14,7 @@ use axum::{Json, Router};
 use rulestudio_api::live::{
     LiveHistory, LiveSet, LiveVersion, LiveVersionCreated, RollbackRequest,
 };
+use serde_json::json;
 
 const VIEW: Access = Viewer::ACCESS;
 const ADMIN: Access = Admin::ACCESS;
@@ -99,7 +101,7 @@ async fn rollback(
     }
     let snap = state
         .live
-        .promote(
+        .promote_with(
             &state.db,
             NewVersion {
                 files,
@@ -107,6 +109,15 @@ async fn rollback(
                 proposal: None,
                 note: format!("rollback to {}", req.version),
                 expected_base: None,
+            },
+            async |tx, version| {
+                let entry = Entry {
+                    actor: &caller.username,
+                    action: "live.rollback",
+                    target: format!("live:{version}"),
+                    details: json!({"to": req.version}),
+                };
+                audit::record(tx, entry).await
             },
         )
         .await?;

@@ -3,12 +3,14 @@
 //! which the role tests run.
 
 pub mod alerts;
+pub mod audit;
 pub mod baselines;
 pub mod collectors;
 pub mod docs;
 pub mod events;
 pub mod live;
 pub mod preview;
+pub mod proposals;
 pub mod session;
 pub mod users;
 
@@ -35,6 +37,8 @@ pub fn endpoints() -> impl Iterator<Item = &'static Endpoint> {
         baselines::ENDPOINTS,
         preview::ENDPOINTS,
         live::ENDPOINTS,
+        proposals::ENDPOINTS,
+        audit::ENDPOINTS,
         alerts::ENDPOINTS,
         collectors::ENDPOINTS,
         docs::ENDPOINTS,
@@ -51,6 +55,8 @@ pub fn router() -> Router<AppState> {
         .merge(baselines::router())
         .merge(preview::router())
         .merge(live::router())
+        .merge(proposals::router())
+        .merge(audit::router())
         .merge(alerts::router())
         .merge(collectors::router())
         .merge(docs::router())

@@ -2,6 +2,7 @@
 //! own tokens.
 
 use super::Endpoint;
+use crate::audit::{self, Entry};
 use crate::auth::{self, Access, Admin, Caller, Role, Viewer};
 use crate::error::{ApiJson, AppError, Result, ResultExt};
 use crate::state::AppState;
@@ -13,6 +14,7 @@ use axum::{Json, Router};
 use rulestudio_api::auth::{
     CreateToken, CreateUser, CreatedToken, TokenInfo, TokenList, User, UserList,
 };
+use serde_json::json;
 
 const ADMIN: Access = Admin::ACCESS;
 
@@ -68,7 +70,7 @@ pub fn router() -> Router<AppState> {
 
 async fn create(
     State(state): State<AppState>,
-    _: Admin,
+    Admin(caller): Admin,
     ApiJson(req): ApiJson<CreateUser>,
 ) -> Result<(StatusCode, Json<User>)> {
     let role = Role::parse(&req.role).ok_or_else(|| {
@@ -92,6 +94,7 @@ async fn create(
         None => None,
     };
     let created_at = now_ns();
+    let mut tx = state.db.begin().await?;
     sqlx::query(
         "INSERT INTO users (username, password_hash, role, created_at) VALUES (?, ?, ?, ?)",
     )
@@ -99,9 +102,20 @@ async fn create(
     .bind(hash)
     .bind(role.as_str())
     .bind(created_at)
-    .execute(&state.db)
+    .execute(&mut *tx)
     .await
     .on_unique(|| format!("user `{}` already exists", req.username))?;
+    audit::record(
+        &mut *tx,
+        Entry {
+            actor: &caller.username,
+            action: "user.create",
+            target: format!("user:{}", req.username),
+            details: json!({"role": role.as_str()}),
+        },
+    )
+    .await?;
+    tx.commit().await?;
     Ok((
         StatusCode::CREATED,
         Json(User {
@@ -136,14 +150,26 @@ async fn remove(
     if username == caller.username {
         return Err(AppError::Conflict("you cannot delete yourself".into()));
     }
+    let mut tx = state.db.begin().await?;
     let n = sqlx::query("DELETE FROM users WHERE username = ?")
         .bind(&username)
-        .execute(&state.db)
+        .execute(&mut *tx)
         .await?
         .rows_affected();
     if n == 0 {
         return Err(no_user(&username));
     }
+    audit::record(
+        &mut *tx,
+        Entry {
+            actor: &caller.username,
+            action: "user.delete",
+            target: format!("user:{username}"),
+            details: json!({}),
+        },
+    )
+    .await?;
+    tx.commit().await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -178,14 +204,21 @@ async fn create_token(
         ));
     }
     let token = auth::new_secret("rs_")?;
+    let mut tx = state.db.begin().await?;
     sqlx::query("INSERT INTO tokens (user_id, name, token_hash, created_at) VALUES (?, ?, ?, ?)")
         .bind(user_id)
         .bind(&req.name)
         .bind(auth::hash_secret(&token))
         .bind(now_ns())
-        .execute(&state.db)
+        .execute(&mut *tx)
         .await
         .on_unique(|| format!("`{username}` already has a token named `{}`", req.name))?;
+    audit::record(
+        &mut *tx,
+        token_entry(&caller, "token.create", &username, &req.name),
+    )
+    .await?;
+    tx.commit().await?;
     Ok((
         StatusCode::CREATED,
         Json(CreatedToken {
@@ -220,10 +253,11 @@ async fn revoke_token(
     Path((username, name)): Path<(String, String)>,
 ) -> Result<StatusCode> {
     let user_id = token_owner(&state, &caller, &username).await?;
+    let mut tx = state.db.begin().await?;
     let n = sqlx::query("DELETE FROM tokens WHERE user_id = ? AND name = ?")
         .bind(user_id)
         .bind(&name)
-        .execute(&state.db)
+        .execute(&mut *tx)
         .await?
         .rows_affected();
     if n == 0 {
@@ -231,5 +265,26 @@ async fn revoke_token(
             "`{username}` has no token named `{name}`"
         )));
     }
+    audit::record(
+        &mut *tx,
+        token_entry(&caller, "token.revoke", &username, &name),
+    )
+    .await?;
+    tx.commit().await?;
     Ok(StatusCode::NO_CONTENT)
+}
+
+/// Tokens are named per user: the target names both. The secret is never recorded.
+fn token_entry<'a>(
+    caller: &'a Caller,
+    action: &'static str,
+    username: &str,
+    name: &str,
+) -> Entry<'a> {
+    Entry {
+        actor: &caller.username,
+        action,
+        target: format!("token:{username}/{name}"),
+        details: json!({}),
+    }
 }

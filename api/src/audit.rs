@@ -1,0 +1,24 @@
+//! The audit trail: `/api/v1/audit` (admin). Entries are only ever appended.
+
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AuditEntry {
+    pub id: i64,
+    /// RFC 3339 with nanoseconds (UTC).
+    pub time: String,
+    /// The user who made the change.
+    pub actor: String,
+    /// `user.create`, `token.revoke`, `proposal.review`, `live.rollback`…
+    pub action: String,
+    /// What changed: `user:alice`, `token:alice/ci`, `proposal:3`, `live:7`.
+    pub target: String,
+    /// The change's particulars (a verdict, a role, a version…), as a JSON object.
+    pub details: serde_json::Value,
+}
+
+/// `GET /api/v1/audit?since=&actor=&limit=`: newest first.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct AuditLog {
+    pub entries: Vec<AuditEntry>,
+}

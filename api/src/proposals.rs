@@ -1,0 +1,270 @@
+//! Team review of rule changes: `/api/v1/proposals`.
+
+use crate::diagnostic::DiagnosticJson;
+use crate::preview::{RulePreview, Window};
+use crate::ruletest::{RuleTest, TestResult};
+use serde::{Deserialize, Serialize};
+
+/// One file of the live set as a proposal changes it: its new full content, or its removal.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FileChange {
+    pub name: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub content: Option<String>,
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub delete: bool,
+}
+
+impl FileChange {
+    pub fn write(name: impl Into<String>, content: impl Into<String>) -> FileChange {
+        FileChange {
+            name: name.into(),
+            content: Some(content.into()),
+            delete: false,
+        }
+    }
+}
+
+/// `POST /api/v1/proposals` (author or higher).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct NewProposal {
+    pub title: String,
+    #[serde(default)]
+    pub description: String,
+    pub files: Vec<FileChange>,
+    /// Rule tests the resulting live set must pass before promotion.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub tests: Vec<RuleTest>,
+}
+
+/// `PUT /api/v1/proposals/{id}` (the proposal's author): a new revision. Absent fields keep
+/// their current value; `files` and `tests` replace the current revision's.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct ReviseProposal {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub title: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    pub files: Vec<FileChange>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tests: Option<Vec<RuleTest>>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Status {
+    Open,
+    /// Enough approvals on the current revision and no open change request.
+    Approved,
+    Promoted,
+    Closed,
+}
+
+impl Status {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Status::Open => "open",
+            Status::Approved => "approved",
+            Status::Promoted => "promoted",
+            Status::Closed => "closed",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Status> {
+        Some(match s {
+            "open" => Status::Open,
+            "approved" => Status::Approved,
+            "promoted" => Status::Promoted,
+            "closed" => Status::Closed,
+            _ => return None,
+        })
+    }
+
+    /// Open or approved: it can still be revised, reviewed and promoted.
+    pub fn is_active(self) -> bool {
+        matches!(self, Status::Open | Status::Approved)
+    }
+}
+
+/// `GET /api/v1/proposals/{id}`; the list has the same objects.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Proposal {
+    pub id: i64,
+    pub title: String,
+    pub description: String,
+    pub author: String,
+    pub status: Status,
+    pub revision: i64,
+    /// The live version the diff and the evidence are computed against.
+    pub base_version: i64,
+    /// The live version the promotion created.
+    pub live_version: Option<i64>,
+    /// Nanoseconds since the Unix epoch.
+    pub created_at: i64,
+    pub updated_at: i64,
+    /// The current revision's changes.
+    pub files: Vec<FileChange>,
+    pub tests: Vec<RuleTest>,
+    /// One entry per changed file, against the base version.
+    pub diff: Vec<FileDiff>,
+    pub evidence: Evidence,
+    /// Approvals of the current revision (older ones no longer count).
+    pub approvals: u32,
+    pub required_approvals: u32,
+    /// Why `promote` would refuse now (empty when it would not).
+    pub blockers: Vec<String>,
+    pub reviews: Vec<Review>,
+    pub comments: Vec<Comment>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum FileStatus {
+    Added,
+    Modified,
+    Deleted,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FileDiff {
+    pub file: String,
+    pub status: FileStatus,
+    /// Unified diff (`--- a/NAME`, `+++ b/NAME`, hunks with 3 lines of context).
+    pub diff: String,
+}
+
+/// What the change would do, computed when the proposal is created, revised or rebased, and on
+/// `POST /api/v1/proposals/{id}/evidence`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Evidence {
+    /// Nanoseconds since the Unix epoch.
+    pub computed_at: i64,
+    /// The live version the changed rules were compared with.
+    pub live_version: i64,
+    /// Lint of the whole resulting live set.
+    pub diagnostics: Vec<DiagnosticJson>,
+    pub errors: u32,
+    pub warnings: u32,
+    pub tests: Vec<TestResult>,
+    /// The stored events the preview covered, and how many there were.
+    pub window: Window,
+    pub scanned: u64,
+    /// Each rule the change adds or alters (its effective definition differs from the live
+    /// one), exactly as `POST /api/v1/preview` reports it for the same rules and window.
+    pub rules: Vec<RulePreview>,
+    /// Live rules the change deletes or disables, with what they matched on the same window.
+    pub removed_rules: Vec<RemovedRule>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RemovedRule {
+    pub name: String,
+    pub live_matched: u64,
+}
+
+/// `POST /api/v1/proposals/{id}/evidence` (author or higher): recompute on the same base.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct RefreshEvidence {
+    #[serde(default)]
+    pub window: Option<Window>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Verdict {
+    Approve,
+    RequestChanges,
+}
+
+impl Verdict {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Verdict::Approve => "approve",
+            Verdict::RequestChanges => "request_changes",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Verdict> {
+        match s {
+            "approve" => Some(Verdict::Approve),
+            "request_changes" => Some(Verdict::RequestChanges),
+            _ => None,
+        }
+    }
+}
+
+/// `POST /api/v1/proposals/{id}/reviews` (reviewer or higher, not the author).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct NewReview {
+    pub verdict: Verdict,
+    #[serde(default)]
+    pub body: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Review {
+    pub id: i64,
+    pub reviewer: String,
+    pub verdict: Verdict,
+    pub body: String,
+    /// The revision reviewed.
+    pub revision: i64,
+    pub created_at: i64,
+}
+
+/// `POST /api/v1/proposals/{id}/comments`: on the proposal, or on a line of a file's diff.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct NewComment {
+    pub body: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub file: Option<String>,
+    /// 1-based line of the file's new content.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub line: Option<u32>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Comment {
+    pub id: i64,
+    pub author: String,
+    pub body: String,
+    pub file: Option<String>,
+    pub line: Option<u32>,
+    pub revision: i64,
+    pub created_at: i64,
+}
+
+/// `GET /api/v1/proposals?status=`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ProposalList {
+    pub proposals: Vec<Proposal>,
+}
+
+/// `POST /api/v1/proposals/{id}/promote`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Promoted {
+    pub live_version: i64,
+}
+
+/// What `--notify-url` receives on every proposal event. `text` is a one-line summary, so that
+/// chat webhooks that show a `text` field work as they are.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ProposalEvent {
+    /// `proposal.created`, `.revised`, `.commented`, `.reviewed`, `.promoted`, `.closed`,
+    /// `.rebased`.
+    pub event: String,
+    pub text: String,
+    pub actor: String,
+    /// RFC 3339 (UTC).
+    pub time: String,
+    pub proposal: ProposalRef,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ProposalRef {
+    pub id: i64,
+    pub title: String,
+    pub author: String,
+    pub status: Status,
+    pub revision: i64,
+}

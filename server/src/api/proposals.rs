@@ -1,0 +1,213 @@
+//! Team review (`/api/v1/proposals`): propose changes to the live set, review them with their
+//! diff and evidence, promote them. The rules live in [`crate::review`].
+
+use super::Endpoint;
+use crate::auth::{Access, Author, Reviewer, Viewer};
+use crate::error::{ApiJson, ApiQuery, AppError, Result};
+use crate::review;
+use crate::state::AppState;
+use axum::body::Bytes;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use rulestudio_api::proposals::{
+    NewComment, NewProposal, NewReview, Promoted, Proposal, ProposalList, RefreshEvidence,
+    ReviseProposal, Status,
+};
+use serde::Deserialize;
+
+const VIEW: Access = Viewer::ACCESS;
+const AUTHOR: Access = Author::ACCESS;
+const REVIEWER: Access = Reviewer::ACCESS;
+const DEFAULT_LIMIT: u32 = 100;
+const MAX_LIMIT: u32 = 1000;
+
+pub const ENDPOINTS: &[Endpoint] = &[
+    Endpoint {
+        method: "POST",
+        path: "/proposals",
+        access: AUTHOR,
+        summary: "Propose changes {title, description, files: [{name, content} | {name, delete: true}], tests?} → 201 proposal",
+    },
+    Endpoint {
+        method: "GET",
+        path: "/proposals",
+        access: VIEW,
+        summary: "Proposals, newest first (?status=open|approved|promoted|closed, ?limit=)",
+    },
+    Endpoint {
+        method: "GET",
+        path: "/proposals/{id}",
+        access: VIEW,
+        summary: "A proposal: diff against its base, evidence, reviews, comments, what blocks promotion",
+    },
+    Endpoint {
+        method: "PUT",
+        path: "/proposals/{id}",
+        access: AUTHOR,
+        summary: "New revision {files, title?, description?, tests?} (the proposal's author); earlier approvals stop counting",
+    },
+    Endpoint {
+        method: "POST",
+        path: "/proposals/{id}/comments",
+        access: AUTHOR,
+        summary: "Comment {body, file?, line?}, on a line of a changed file when given",
+    },
+    Endpoint {
+        method: "POST",
+        path: "/proposals/{id}/reviews",
+        access: REVIEWER,
+        summary: "Review {verdict: approve|request_changes, body} (not the proposal's author)",
+    },
+    Endpoint {
+        method: "POST",
+        path: "/proposals/{id}/promote",
+        access: REVIEWER,
+        summary: "Make the proposal the next live version → {live_version}; 409 or 422 (lint errors) with reasons",
+    },
+    Endpoint {
+        method: "POST",
+        path: "/proposals/{id}/close",
+        access: AUTHOR,
+        summary: "Close without promoting (the proposal's author or a reviewer)",
+    },
+    Endpoint {
+        method: "POST",
+        path: "/proposals/{id}/rebase",
+        access: AUTHOR,
+        summary: "Carry the changes onto the current live set; diff and evidence anew (the proposal's author or a reviewer)",
+    },
+    Endpoint {
+        method: "POST",
+        path: "/proposals/{id}/evidence",
+        access: AUTHOR,
+        summary: "Compute the evidence again on the same base {window?}",
+    },
+];
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/proposals", get(list).post(create))
+        .route("/proposals/{id}", get(show).put(revise))
+        .route("/proposals/{id}/comments", post(comment))
+        .route("/proposals/{id}/reviews", post(review))
+        .route("/proposals/{id}/promote", post(promote))
+        .route("/proposals/{id}/close", post(close))
+        .route("/proposals/{id}/rebase", post(rebase))
+        .route("/proposals/{id}/evidence", post(refresh))
+}
+
+async fn create(
+    State(state): State<AppState>,
+    Author(caller): Author,
+    ApiJson(req): ApiJson<NewProposal>,
+) -> Result<(StatusCode, Json<Proposal>)> {
+    let p = review::create(&state, &caller, req).await?;
+    Ok((StatusCode::CREATED, Json(p)))
+}
+
+#[derive(Deserialize)]
+struct ListQuery {
+    status: Option<String>,
+    limit: Option<u32>,
+}
+
+async fn list(
+    State(state): State<AppState>,
+    _: Viewer,
+    ApiQuery(q): ApiQuery<ListQuery>,
+) -> Result<Json<ProposalList>> {
+    let status = q
+        .status
+        .map(|s| {
+            Status::parse(&s).ok_or_else(|| {
+                AppError::BadRequest(format!(
+                    "`status`: `{s}` is not one of open, approved, promoted, closed"
+                ))
+            })
+        })
+        .transpose()?;
+    let limit = q.limit.unwrap_or(DEFAULT_LIMIT).clamp(1, MAX_LIMIT);
+    let proposals = review::list(&state, status, limit).await?;
+    Ok(Json(ProposalList { proposals }))
+}
+
+async fn show(
+    State(state): State<AppState>,
+    _: Viewer,
+    Path(id): Path<i64>,
+) -> Result<Json<Proposal>> {
+    Ok(Json(review::get(&state, id).await?))
+}
+
+async fn revise(
+    State(state): State<AppState>,
+    Author(caller): Author,
+    Path(id): Path<i64>,
+    ApiJson(req): ApiJson<ReviseProposal>,
+) -> Result<Json<Proposal>> {
+    Ok(Json(review::revise(&state, &caller, id, req).await?))
+}
+
+async fn comment(
+    State(state): State<AppState>,
+    Author(caller): Author,
+    Path(id): Path<i64>,
+    ApiJson(req): ApiJson<NewComment>,
+) -> Result<(StatusCode, Json<Proposal>)> {
+    let p = review::comment(&state, &caller, id, req).await?;
+    Ok((StatusCode::CREATED, Json(p)))
+}
+
+async fn review(
+    State(state): State<AppState>,
+    Reviewer(caller): Reviewer,
+    Path(id): Path<i64>,
+    ApiJson(req): ApiJson<NewReview>,
+) -> Result<(StatusCode, Json<Proposal>)> {
+    let p = review::review(&state, &caller, id, req).await?;
+    Ok((StatusCode::CREATED, Json(p)))
+}
+
+async fn promote(
+    State(state): State<AppState>,
+    Reviewer(caller): Reviewer,
+    Path(id): Path<i64>,
+) -> Result<Json<Promoted>> {
+    let live_version = review::promote(&state, &caller, id).await?;
+    Ok(Json(Promoted { live_version }))
+}
+
+async fn close(
+    State(state): State<AppState>,
+    Author(caller): Author,
+    Path(id): Path<i64>,
+) -> Result<Json<Proposal>> {
+    Ok(Json(review::close(&state, &caller, id).await?))
+}
+
+async fn rebase(
+    State(state): State<AppState>,
+    Author(caller): Author,
+    Path(id): Path<i64>,
+) -> Result<Json<Proposal>> {
+    Ok(Json(review::rebase(&state, &caller, id).await?))
+}
+
+async fn refresh(
+    State(state): State<AppState>,
+    _: Author,
+    Path(id): Path<i64>,
+    body: Bytes,
+) -> Result<Json<Proposal>> {
+    // The body is optional: none keeps the window the evidence was computed on.
+    let window = if body.is_empty() {
+        None
+    } else {
+        serde_json::from_slice::<RefreshEvidence>(&body)
+            .map_err(|e| AppError::BadRequest(format!("invalid body: {e}")))?
+            .window
+    };
+    Ok(Json(review::refresh_evidence(&state, id, window).await?))
+}
