@@ -12,7 +12,13 @@ use std::sync::atomic::Ordering::Relaxed;
 use tokio::sync::mpsc;
 
 /// The alert `rule` raises on `ev` (stored with `time`), with ids 0 until it is stored.
-pub fn build(rule: &CompiledRule, ev: &Event, time: i64, hostname: &str, live_version: i64) -> Alert {
+pub fn build(
+    rule: &CompiledRule,
+    ev: &Event,
+    time: i64,
+    hostname: &str,
+    live_version: i64,
+) -> Alert {
     let priority = rule.priority.as_str();
     let output_fields: Map<String, Value> = rule
         .output
@@ -26,7 +32,11 @@ pub fn build(rule: &CompiledRule, ev: &Event, time: i64, hostname: &str, live_ve
         time: time::rfc3339(time),
         rule: rule.name.clone(),
         priority: priority.to_string(),
-        output: format!("{}: {priority} {}", time::clock(time), rule.output.render(ev)),
+        output: format!(
+            "{}: {priority} {}",
+            time::clock(time),
+            rule.output.render(ev)
+        ),
         output_fields,
         source: rule.source.clone(),
         tags: rule.tags.clone(),

@@ -48,7 +48,10 @@ pub async fn open(path: &Path) -> anyhow::Result<SqlitePool> {
 pub async fn checkpoint_after_commits(db: SqlitePool, commits: std::sync::Arc<Notify>) {
     loop {
         commits.notified().await;
-        if let Err(e) = sqlx::query("PRAGMA wal_checkpoint(PASSIVE)").execute(&db).await {
+        if let Err(e) = sqlx::query("PRAGMA wal_checkpoint(PASSIVE)")
+            .execute(&db)
+            .await
+        {
             tracing::warn!(error = %e, "checkpoint failed; the writer checkpoints instead");
         }
     }

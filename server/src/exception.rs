@@ -50,7 +50,10 @@ impl Comp {
     fn covering(self, v: &str) -> Vec<String> {
         match self {
             Comp::Eq => vec![v.to_string()],
-            Comp::DirPrefix => v.match_indices('/').map(|(i, _)| v[..=i].to_string()).collect(),
+            Comp::DirPrefix => v
+                .match_indices('/')
+                .map(|(i, _)| v[..=i].to_string())
+                .collect(),
         }
     }
 }
@@ -100,7 +103,11 @@ pub fn suggest(matches: &[(Map<String, Value>, Verdict)]) -> Result<ExceptionEnt
     Ok(ExceptionEntry {
         name: EXCEPTION_NAME.into(),
         fields: best.fields.iter().map(|(f, _)| f.to_string()).collect(),
-        comps: best.fields.iter().map(|(_, c)| c.falco().to_string()).collect(),
+        comps: best
+            .fields
+            .iter()
+            .map(|(_, c)| c.falco().to_string())
+            .collect(),
         values: best.values,
     })
 }
@@ -124,7 +131,9 @@ fn best_of<'a>(
         let c = candidate(fields, benign, others);
         let better = match &best {
             None => c.covered > 0,
-            Some(b) => c.covered > b.covered || (c.covered == b.covered && c.values.len() < b.values.len()),
+            Some(b) => {
+                c.covered > b.covered || (c.covered == b.covered && c.values.len() < b.values.len())
+            }
         };
         if better {
             best = Some(c);
@@ -139,7 +148,10 @@ fn candidate<'a>(
     others: &[&Map<String, Value>],
 ) -> Candidate<'a> {
     // Every value row that would cover another match: an exception must contain none of them.
-    let blocked: HashSet<Vec<String>> = others.iter().flat_map(|m| covering_rows(fields, m)).collect();
+    let blocked: HashSet<Vec<String>> = others
+        .iter()
+        .flat_map(|m| covering_rows(fields, m))
+        .collect();
     let mut values = BTreeSet::new();
     let mut covered = 0;
     for m in benign {
@@ -271,7 +283,12 @@ mod tests {
 
     #[test]
     fn takes_a_pair_of_fields_when_no_single_field_separates() {
-        let m = |name: &str, user: &str, v| (ev(json!({"proc.name": name, "user.name": user, "fd.name": "/etc/shadow"})), v);
+        let m = |name: &str, user: &str, v| {
+            (
+                ev(json!({"proc.name": name, "user.name": user, "fd.name": "/etc/shadow"})),
+                v,
+            )
+        };
         let matches = vec![
             m("backup", "root", Verdict::FalsePositive),
             m("tar", "backup", Verdict::FalsePositive),
@@ -285,7 +302,10 @@ mod tests {
         assert_eq!(e.comps, ["=", "="]);
         assert_eq!(e.values, [["backup", "root"], ["tar", "backup"]]);
         // One benign match a single field separates, the other only a pair: the pair wins.
-        assert_eq!(to_yaml(&e, "").lines().nth(2), Some("  comps: [\"=\", \"=\"]"));
+        assert_eq!(
+            to_yaml(&e, "").lines().nth(2),
+            Some("  comps: [\"=\", \"=\"]")
+        );
     }
 
     #[test]
@@ -297,7 +317,13 @@ mod tests {
             m("cat", "root", Verdict::Unlabeled),
         ];
         let e = suggest(&matches).unwrap();
-        assert_eq!((e.fields, e.values), (vec!["proc.name".to_string()], vec![vec!["backup".to_string()]]));
+        assert_eq!(
+            (e.fields, e.values),
+            (
+                vec!["proc.name".to_string()],
+                vec![vec!["backup".to_string()]]
+            )
+        );
     }
 
     #[test]

@@ -17,9 +17,9 @@ use rulestudio_api::alerts::Alert;
 use rulestudio_engine::event::{Event, FieldSource, Value as FieldValue};
 use rulestudio_engine::fields::{self, FieldId};
 use rulestudio_engine::rule::Matching;
+use rustc_hash::FxBuildHasher;
 use serde_json::{Map, Value};
 use sqlx::{AssertSqlSafe, Sqlite, Transaction};
-use rustc_hash::FxBuildHasher;
 use std::collections::HashSet;
 use std::sync::{Arc, OnceLock};
 
@@ -120,14 +120,15 @@ fn prepare_lines(text: &str, lines_before: usize, now: i64, judge: Judge<'_>) ->
         if line.trim().is_empty() {
             continue;
         }
-        let fail = |p: String| AppError::InvalidEvent(format!("line {}: {p}", lines_before + i + 1));
+        let fail =
+            |p: String| AppError::InvalidEvent(format!("line {}: {p}", lines_before + i + 1));
         match ev.decode_json(line).ok().and(stored_time(&ev)) {
             Some(time) => part.add(&ev, time, line.trim().into()),
             None => {
                 // Not the common case (no `evt.time`, or a problem): the exact decoding, which
                 // also words the error.
-                let v: Value = serde_json::from_str(line)
-                    .map_err(|e| fail(format!("not valid JSON: {e}")))?;
+                let v: Value =
+                    serde_json::from_str(line).map_err(|e| fail(format!("not valid JSON: {e}")))?;
                 let one = decode(v, Some(line), now).map_err(fail)?;
                 part.add(&one.event, one.time, one.json.into());
             }
@@ -171,7 +172,10 @@ fn hot() -> &'static Hot {
         proc_name: field("proc.name"),
         fd_name: field("fd.name"),
         container_id: field("container.id"),
-        type_names: fields::evt_types().iter().map(|(n, _)| Arc::from(*n)).collect(),
+        type_names: fields::evt_types()
+            .iter()
+            .map(|(n, _)| Arc::from(*n))
+            .collect(),
     })
 }
 
@@ -183,7 +187,6 @@ fn stored_time(ev: &Event) -> Option<i64> {
         _ => None,
     }
 }
-
 
 /// The events of one part of a body, as they are added.
 struct Part<'a> {
@@ -470,7 +473,15 @@ mod tests {
     use super::*;
 
     fn err(body: &str) -> String {
-        match prepare_lines(body, 0, 1, Judge { live: &empty_live(), matching: Matching::All }) {
+        match prepare_lines(
+            body,
+            0,
+            1,
+            Judge {
+                live: &empty_live(),
+                matching: Matching::All,
+            },
+        ) {
             Err(e) => e.to_string(),
             Ok(_) => panic!("accepted {body:?}"),
         }
@@ -500,7 +511,10 @@ mod tests {
     #[test]
     fn errors_name_the_line_in_either_half_of_a_big_body() {
         let live = empty_live();
-        let judge = Judge { live: &live, matching: Matching::All };
+        let judge = Judge {
+            live: &live,
+            matching: Matching::All,
+        };
         let good = "{\"evt.time\": 5, \"proc.name\": \"bash\"}\n";
         let lines = PARALLEL_BYTES / good.len() + 10;
         for bad_at in [3, lines - 3] {
@@ -511,7 +525,10 @@ mod tests {
                 Err(e) => e.to_string(),
                 Ok(_) => panic!("accepted a bad line"),
             };
-            assert!(e.starts_with(&format!("line {bad_at}: key 'proc.pid'")), "{e}");
+            assert!(
+                e.starts_with(&format!("line {bad_at}: key 'proc.pid'")),
+                "{e}"
+            );
         }
         let ok = prepare(good.repeat(lines).as_bytes(), 1, judge).unwrap();
         assert_eq!(ok.len(), lines);
@@ -521,15 +538,24 @@ mod tests {
     #[test]
     fn array_elements_are_named() {
         let live = empty_live();
-        let judge = Judge { live: &live, matching: Matching::All };
+        let judge = Judge {
+            live: &live,
+            matching: Matching::All,
+        };
         let e = prepare(b"[{}, 7]", 1, judge).err().unwrap().to_string();
-        assert!(e.starts_with("element 2: an event must be a JSON object"), "{e}");
+        assert!(
+            e.starts_with("element 2: an event must be a JSON object"),
+            "{e}"
+        );
     }
 
     #[test]
     fn missing_time_is_set_by_the_server() {
         let live = empty_live();
-        let judge = Judge { live: &live, matching: Matching::All };
+        let judge = Judge {
+            live: &live,
+            matching: Matching::All,
+        };
         let p = prepare(b"{\"evt.type\":\"open\"}\n{\"evt.time\": 5}", 42, judge).unwrap();
         assert_eq!((p.rows[0].time, p.rows[1].time), (42, 5));
         assert_eq!(&*p.rows[0].json, r#"{"evt.time":42,"evt.type":"open"}"#);
@@ -539,8 +565,16 @@ mod tests {
     #[test]
     fn unknown_event_types_are_stored_without_a_type() {
         let live = empty_live();
-        let judge = Judge { live: &live, matching: Matching::All };
-        let p = prepare(b"{\"evt.time\":1,\"evt.type\":\"openat\"}\n{\"evt.time\":2,\"evt.type\":\"nonsense\"}", 0, judge).unwrap();
+        let judge = Judge {
+            live: &live,
+            matching: Matching::All,
+        };
+        let p = prepare(
+            b"{\"evt.time\":1,\"evt.type\":\"openat\"}\n{\"evt.time\":2,\"evt.type\":\"nonsense\"}",
+            0,
+            judge,
+        )
+        .unwrap();
         assert_eq!(p.rows[0].evt_type.as_deref(), Some("openat"));
         assert_eq!(p.rows[1].evt_type, None);
     }

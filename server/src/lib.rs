@@ -55,7 +55,10 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         state.forward = Some(tx);
     }
     tokio::spawn(retention::run(state.clone()));
-    tokio::spawn(db::checkpoint_after_commits(state.db.clone(), state.commits.clone()));
+    tokio::spawn(db::checkpoint_after_commits(
+        state.db.clone(),
+        state.commits.clone(),
+    ));
     let warming = state.clone();
     tokio::spawn(async move {
         if let Err(e) = warming.cache.warm(&warming.db).await {

@@ -22,12 +22,10 @@ use rulestudio_engine::event::{Event, FieldSource, Value as FieldValue, parse_ke
 use rulestudio_engine::fields::FieldId;
 use rulestudio_engine::loader::{self, LoadOptions, Loaded, SourceFile};
 use rulestudio_engine::rule::Matching;
-use scan::{Hit, Probe};
+use scan::{Hit, Probe, cpu};
 use sqlx::{AssertSqlSafe, SqlitePool};
 // Statements built with `format!` here only add `?` placeholders and constant SQL.
 use std::collections::{BTreeSet, HashMap};
-
-pub use scan::cpu;
 
 /// Where preview reads stored events: the database, and the cache of the recent window when
 /// the caller has one (from a bare pool, everything is read from the database).
@@ -148,7 +146,10 @@ pub struct Range {
     pub until: i64,
 }
 
-pub async fn resolve_window<'a>(store: impl Into<Store<'a>>, window: Option<&Window>) -> Result<Range> {
+pub async fn resolve_window<'a>(
+    store: impl Into<Store<'a>>,
+    window: Option<&Window>,
+) -> Result<Range> {
     let store = store.into();
     let (last, since, until) = match window {
         None => (Some(DEFAULT_WINDOW), None, None),
@@ -408,7 +409,8 @@ impl Seen<'_> {
         let mut first = Vec::new();
         for ids in fetch.chunks(FETCH_CHUNK) {
             for (_, _, text) in fetch_events(db, ids).await? {
-                let Ok(map) = serde_json::from_str::<serde_json::Map<String, serde_json::Value>>(&text)
+                let Ok(map) =
+                    serde_json::from_str::<serde_json::Map<String, serde_json::Value>>(&text)
                 else {
                     continue;
                 };
@@ -463,11 +465,17 @@ impl Seen<'_> {
 }
 
 /// The newest `n` matches with all their fields, newest first.
-async fn samples_of(db: &SqlitePool, rule: &CompiledRule, hits: &[Hit], n: usize) -> Result<Vec<Sample>> {
+async fn samples_of(
+    db: &SqlitePool,
+    rule: &CompiledRule,
+    hits: &[Hit],
+    n: usize,
+) -> Result<Vec<Sample>> {
     let ids: Vec<i64> = hits.iter().rev().take(n).map(|h| h.id).collect();
     let mut out = Vec::with_capacity(ids.len());
     for (id, time, text) in fetch_events(db, &ids).await? {
-        let Ok(map) = serde_json::from_str::<serde_json::Map<String, serde_json::Value>>(&text) else {
+        let Ok(map) = serde_json::from_str::<serde_json::Map<String, serde_json::Value>>(&text)
+        else {
             continue;
         };
         let Ok(ev) = Event::from_map(&map) else {
@@ -511,10 +519,13 @@ pub fn json_text(v: &serde_json::Value) -> String {
 fn value_text(v: &FieldValue<'_>) -> String {
     match v {
         FieldValue::List(items) => {
-            let items: Vec<serde_json::Value> = items.iter().map(|i| value_text(i).into()).collect();
+            let items: Vec<serde_json::Value> =
+                items.iter().map(|i| value_text(i).into()).collect();
             serde_json::Value::from(items).to_string()
         }
-        FieldValue::Double(d) => serde_json::Number::from_f64(*d).map_or_else(|| d.to_string(), |n| n.to_string()),
+        FieldValue::Double(d) => {
+            serde_json::Number::from_f64(*d).map_or_else(|| d.to_string(), |n| n.to_string())
+        }
         FieldValue::Bytes(b) => String::from_utf8_lossy(b).into_owned(),
         other => rulestudio_engine::output::render_value(other),
     }

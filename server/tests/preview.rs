@@ -336,7 +336,9 @@ async fn previews(s: &TestServer) -> Vec<serde_json::Value> {
         if !window.is_null() {
             body["window"] = window;
         }
-        let mut r = s.call("POST", "/api/v1/preview", Some(ADMIN_TOKEN), Some(body)).await;
+        let mut r = s
+            .call("POST", "/api/v1/preview", Some(ADMIN_TOKEN), Some(body))
+            .await;
         assert_eq!(r.status, StatusCode::OK, "{}", r.text);
         r.body.as_object_mut().unwrap().remove("took_ms");
         out.push(r.body);
@@ -366,20 +368,42 @@ async fn the_cache_previews_exactly_like_the_database_through_restart_warm_up_an
     assert_eq!(expected[3]["scanned"], 77);
     // Events of unknown and missing type meet the negated type check.
     let groups = &rule(&expected[3], "Not an open")["groups"];
-    assert!(groups.to_string().contains("odd | <NA>") && groups.to_string().contains("typeless | <NA>"), "{groups}");
+    assert!(
+        groups.to_string().contains("odd | <NA>") && groups.to_string().contains("typeless | <NA>"),
+        "{groups}"
+    );
     assert_eq!(rule(&expected[3], "Root shell under sshd")["matched"], 2);
-    assert_eq!(previews(&restarted).await, expected, "cache after a restart");
+    assert_eq!(
+        previews(&restarted).await,
+        expected,
+        "cache after a restart"
+    );
 
-    restarted.state.cache.warm(&restarted.state.db).await.unwrap();
-    assert_eq!(restarted.state.cache.snapshot().lo, 0, "warm-up read everything");
+    restarted
+        .state
+        .cache
+        .warm(&restarted.state.db)
+        .await
+        .unwrap();
+    assert_eq!(
+        restarted.state.cache.snapshot().lo,
+        0,
+        "warm-up read everything"
+    );
     assert_eq!(previews(&restarted).await, expected, "cache after warm-up");
 
     // Retention keeps 60 events and drops the one from 1970 (in the middle of the ids).
-    let deleted = rulestudio_server::retention::enforce(&restarted.state).await.unwrap();
+    let deleted = rulestudio_server::retention::enforce(&restarted.state)
+        .await
+        .unwrap();
     assert_eq!(deleted, 18);
     let expected = previews(&database).await;
     assert_eq!(expected[3]["scanned"], 59);
-    assert_eq!(previews(&restarted).await, expected, "cache after retention");
+    assert_eq!(
+        previews(&restarted).await,
+        expected,
+        "cache after retention"
+    );
 }
 
 #[tokio::test]
@@ -414,7 +438,10 @@ async fn suggested_exception_pairs_fields_when_no_single_field_separates() {
         )
         .await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.text);
-    assert_eq!(r.body["exception"]["fields"], json!(["proc.name", "fd.name"]));
+    assert_eq!(
+        r.body["exception"]["fields"],
+        json!(["proc.name", "fd.name"])
+    );
     assert_eq!(r.body["exception"]["comps"], json!(["=", "startswith"]));
     assert_eq!(
         r.body["exception"]["values"],

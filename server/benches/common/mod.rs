@@ -14,12 +14,19 @@ pub const TOKEN: &str = "rs_bench_admin";
 
 /// The benches' runtime: two workers, as on the 2-core target machine.
 pub fn runtime() -> tokio::runtime::Runtime {
-    tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap()
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap()
 }
 
 /// The first numeric command-line argument (the event count), or `default`.
 pub fn count_arg(default: usize) -> usize {
-    std::env::args().skip(1).find_map(|a| a.parse().ok()).unwrap_or(default)
+    std::env::args()
+        .skip(1)
+        .find_map(|a| a.parse().ok())
+        .unwrap_or(default)
 }
 
 pub async fn server(dir: &std::path::Path) -> (AppState, Router) {
@@ -28,7 +35,10 @@ pub async fn server(dir: &std::path::Path) -> (AppState, Router) {
     args.static_dir = dir.join("no-ui");
     let state = AppState::new(args).await.expect("server state");
     // As `serve` does.
-    tokio::spawn(rulestudio_server::db::checkpoint_after_commits(state.db.clone(), state.commits.clone()));
+    tokio::spawn(rulestudio_server::db::checkpoint_after_commits(
+        state.db.clone(),
+        state.commits.clone(),
+    ));
     (state.clone(), app(state))
 }
 
@@ -93,7 +103,11 @@ pub struct Events {
 
 impl Events {
     pub fn new(start_ns: i64, seed: u64) -> Events {
-        Events { r: Lcg(seed), i: 0, start_ns }
+        Events {
+            r: Lcg(seed),
+            i: 0,
+            start_ns,
+        }
     }
 }
 
@@ -187,7 +201,12 @@ pub fn cpu_seconds() -> f64 {
     // Fields after the command name (which is in parentheses and may hold spaces).
     let rest = stat.rsplit_once(')').map_or("", |(_, r)| r);
     let fields: Vec<&str> = rest.split_whitespace().collect();
-    let ticks = |i: usize| fields.get(i).and_then(|f| f.parse::<f64>().ok()).unwrap_or(0.0);
+    let ticks = |i: usize| {
+        fields
+            .get(i)
+            .and_then(|f| f.parse::<f64>().ok())
+            .unwrap_or(0.0)
+    };
     // utime and stime are fields 14 and 15 of the line, 12 and 13 after the name; clock ticks
     // are 100 per second on Linux.
     (ticks(11) + ticks(12)) / 100.0

@@ -90,7 +90,14 @@ async fn ingest(
     let matching = state.config.rule_matching.into();
     // Decoding and evaluation are CPU work: keep them off the executor's threads.
     let prepared = tokio::task::spawn_blocking(move || {
-        ingest::prepare(&body, now_ns(), ingest::Judge { live: &live, matching })
+        ingest::prepare(
+            &body,
+            now_ns(),
+            ingest::Judge {
+                live: &live,
+                matching,
+            },
+        )
     })
     .await
     .map_err(anyhow::Error::from)?;

@@ -97,13 +97,9 @@ async fn suggest(
             d.message
         )));
     }
-    let (after, _) = preview::classified_matches(
-        &state,
-        find_rule(&after_draft, &req.rule)?,
-        range,
-        &truth,
-    )
-    .await?;
+    let (after, _) =
+        preview::classified_matches(&state, find_rule(&after_draft, &req.rule)?, range, &truth)
+            .await?;
     Ok(Json(SuggestExceptionResponse {
         yaml: exception::to_yaml(&entry, ""),
         exception: entry,

@@ -50,7 +50,11 @@ impl Column {
         match self {
             Column::Dict { .. } => None,
             Column::RowTime => Some(Value::Int(chunk.times[i])),
-            Column::Ints { values, unsigned, present } => (present[i / 64] & (1 << (i % 64)) != 0).then(|| match unsigned {
+            Column::Ints {
+                values,
+                unsigned,
+                present,
+            } => (present[i / 64] & (1 << (i % 64)) != 0).then(|| match unsigned {
                 true => Value::Uint(values[i] as u64),
                 false => Value::Int(values[i]),
             }),
@@ -85,7 +89,11 @@ impl Column {
                 }
             })
             .collect();
-        Column::Ints { values, unsigned, present }
+        Column::Ints {
+            values,
+            unsigned,
+            present,
+        }
     }
 }
 
@@ -113,6 +121,10 @@ impl Chunk {
         self.ids.len()
     }
 
+    pub fn is_empty(&self) -> bool {
+        self.ids.is_empty()
+    }
+
     /// Approximate heap size, for the cache's memory budget.
     pub fn bytes(&self) -> usize {
         self.bytes
@@ -126,10 +138,6 @@ impl Chunk {
         self.times[i]
     }
 
-    pub fn last_id(&self) -> Option<i64> {
-        self.ids.last().copied()
-    }
-
     /// The first row with an id at least `id`.
     pub fn first_row_from(&self, id: i64) -> usize {
         self.ids.partition_point(|&x| x < id)
@@ -137,7 +145,7 @@ impl Chunk {
 
     /// Whether some row may have a time in `since..until`.
     pub fn overlaps(&self, since: i64, until: i64) -> bool {
-        !self.ids.is_empty() && self.max_time >= since && self.min_time < until
+        !self.is_empty() && self.max_time >= since && self.min_time < until
     }
 
     /// Whether every row has a time in `since..until`.
@@ -159,10 +167,6 @@ impl Chunk {
             NO_TYPE => true,
             t => types.contains(t),
         }
-    }
-
-    pub fn readable(&self, i: usize) -> bool {
-        self.types[i] != UNREADABLE
     }
 
     pub fn row(&self, i: usize) -> Row<'_> {
@@ -194,7 +198,7 @@ impl Chunk {
                 b.push_row(self, i);
             }
         }
-        (b.len() > 0).then(|| b.finish(None, self.start, self.end))
+        (!b.is_empty()).then(|| b.finish(None, self.start, self.end))
     }
 
     /// Two adjacent chunks as one.
@@ -210,7 +214,12 @@ impl Chunk {
 
     /// The values of row `i`, `evt.time` included.
     fn values(&self, i: usize) -> impl Iterator<Item = (FieldId, Option<&str>, Value<'_>)> {
-        let plain = self.plain.iter().enumerate().filter(|(_, c)| **c != 0).map(|(f, &c)| (FieldId(f as u16), None, c));
+        let plain = self
+            .plain
+            .iter()
+            .enumerate()
+            .filter(|(_, c)| **c != 0)
+            .map(|(f, &c)| (FieldId(f as u16), None, c));
         let args = self.with_arg.iter().map(|(f, a, c)| (*f, Some(&**a), *c));
         plain.chain(args).filter_map(move |(f, a, c)| {
             let v = match &self.columns[c as usize - 1] {
@@ -359,6 +368,10 @@ impl Builder {
         self.times.len()
     }
 
+    pub fn is_empty(&self) -> bool {
+        self.times.is_empty()
+    }
+
     pub fn is_full(&self) -> bool {
         self.len() >= MAX_ROWS
     }
@@ -379,7 +392,12 @@ impl Builder {
         self.push(c.times[i], c.types[i], c.values(i));
     }
 
-    fn push<'v>(&mut self, time: i64, evt_type: u16, values: impl Iterator<Item = (FieldId, Option<&'v str>, Value<'v>)>) {
+    fn push<'v>(
+        &mut self,
+        time: i64,
+        evt_type: u16,
+        values: impl Iterator<Item = (FieldId, Option<&'v str>, Value<'v>)>,
+    ) {
         debug_assert!(!self.is_full());
         let row = self.times.len();
         self.times.push(time);
@@ -418,7 +436,11 @@ impl Builder {
     fn column_for(&mut self, field: FieldId, arg: Option<&str>) -> usize {
         let existing = match arg {
             None => self.plain[field.index()] as usize,
-            Some(a) => self.with_arg.iter().find(|(f, k, _)| *f == field && &**k == a).map_or(0, |e| e.2 as usize),
+            Some(a) => self
+                .with_arg
+                .iter()
+                .find(|(f, k, _)| *f == field && &**k == a)
+                .map_or(0, |e| e.2 as usize),
         };
         if existing != 0 {
             return existing - 1;
@@ -488,12 +510,24 @@ impl Chunk {
             .columns
             .iter()
             .map(|c| match c {
-                Column::Dict { codes, dict } => codes.len() * size_of::<u16>() + dict.iter().map(value_bytes).sum::<usize>(),
+                Column::Dict { codes, dict } => {
+                    codes.len() * size_of::<u16>() + dict.iter().map(value_bytes).sum::<usize>()
+                }
                 Column::RowTime => 0,
-                Column::Ints { values, present, .. } => values.len() * size_of::<i64>() + present.len() * size_of::<u64>(),
+                Column::Ints {
+                    values, present, ..
+                } => values.len() * size_of::<i64>() + present.len() * size_of::<u64>(),
             })
             .sum();
-        size_of::<Chunk>() + self.ids.len() * per_row + self.plain.len() * size_of::<u16>() + self.with_arg.iter().map(|(_, a, _)| 32 + a.len()).sum::<usize>() + columns
+        size_of::<Chunk>()
+            + self.ids.len() * per_row
+            + self.plain.len() * size_of::<u16>()
+            + self
+                .with_arg
+                .iter()
+                .map(|(_, a, _)| 32 + a.len())
+                .sum::<usize>()
+            + columns
     }
 }
 
@@ -520,9 +554,15 @@ mod tests {
     fn conformance_cases() -> Vec<(String, Vec<(Event, bool)>)> {
         let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/../tests/conformance/eval");
         let mut cases: Vec<(String, Vec<(Event, bool)>)> = Vec::new();
-        let mut files: Vec<_> = std::fs::read_dir(dir).unwrap().map(|e| e.unwrap().path()).collect();
+        let mut files: Vec<_> = std::fs::read_dir(dir)
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .collect();
         files.sort();
-        for path in files.iter().filter(|p| p.extension().is_some_and(|e| e == "cases")) {
+        for path in files
+            .iter()
+            .filter(|p| p.extension().is_some_and(|e| e == "cases"))
+        {
             for line in std::fs::read_to_string(path).unwrap().lines() {
                 if let Some(c) = line.strip_prefix("condition: ") {
                     cases.push((c.to_string(), Vec::new()));
@@ -531,7 +571,11 @@ mod tests {
                     .map(|j| (j, true))
                     .or_else(|| line.strip_prefix("no_match: ").map(|j| (j, false)))
                 {
-                    cases.last_mut().unwrap().1.push((Event::from_json_str(json).unwrap(), expected));
+                    cases
+                        .last_mut()
+                        .unwrap()
+                        .1
+                        .push((Event::from_json_str(json).unwrap(), expected));
                 }
             }
         }
@@ -563,14 +607,21 @@ mod tests {
     #[test]
     fn cached_rows_evaluate_like_their_events_on_the_conformance_cases() {
         let cases = conformance_cases();
-        let events: Vec<&Event> = cases.iter().flat_map(|(_, evs)| evs.iter().map(|(e, _)| e)).collect();
+        let events: Vec<&Event> = cases
+            .iter()
+            .flat_map(|(_, evs)| evs.iter().map(|(e, _)| e))
+            .collect();
         let chunk = chunk_of(&events, 1);
         let mut row = 0;
         for (cond, evs) in &cases {
             let filter = condition::compile(cond, None).unwrap_or_else(|e| panic!("{cond}: {e}"));
             for (ev, expected) in evs {
                 same_values(chunk.row(row), ev);
-                assert_eq!(filter.matches(&chunk.row(row)), *expected, "{cond} on row {row}");
+                assert_eq!(
+                    filter.matches(&chunk.row(row)),
+                    *expected,
+                    "{cond} on row {row}"
+                );
                 row += 1;
             }
         }
@@ -585,12 +636,18 @@ mod tests {
             r#"{"evt.time":7,"proc.name":"b","proc.pid":42,"fd.types":["ipv4","file"]}"#,
             r#"{"evt.time":1003,"evt.type":"execve","proc.name":"a","user.uid":0}"#,
         ];
-        let events: Vec<Event> = texts.iter().map(|t| Event::from_json_str(t).unwrap()).collect();
+        let events: Vec<Event> = texts
+            .iter()
+            .map(|t| Event::from_json_str(t).unwrap())
+            .collect();
         let refs: Vec<&Event> = events.iter().collect();
         let a = chunk_of(&refs[..2], 10);
         let b = chunk_of(&refs[2..], 12);
         // Times given to the builder are 1000 + index: the first row's evt.time is its time.
-        assert!(!matches!(a.column(evt_time_field(), None), Some(Column::RowTime)));
+        assert!(!matches!(
+            a.column(evt_time_field(), None),
+            Some(Column::RowTime)
+        ));
         let merged = Chunk::merge(&a, &b);
         assert_eq!((merged.start, merged.end, merged.len()), (10, 14, 4));
         for (i, ev) in events.iter().enumerate() {
@@ -607,16 +664,28 @@ mod tests {
     #[test]
     fn the_time_column_is_not_stored_when_it_is_the_rows_time() {
         let events: Vec<Event> = (0..100)
-            .map(|i| Event::from_json_str(&format!(r#"{{"evt.time":{},"proc.name":"p{}"}}"#, 1_000 + i, i % 3)).unwrap())
+            .map(|i| {
+                Event::from_json_str(&format!(
+                    r#"{{"evt.time":{},"proc.name":"p{}"}}"#,
+                    1_000 + i,
+                    i % 3
+                ))
+                .unwrap()
+            })
             .collect();
         let chunk = chunk_of(&events.iter().collect::<Vec<_>>(), 1);
-        assert!(matches!(chunk.column(evt_time_field(), None), Some(Column::RowTime)));
+        assert!(matches!(
+            chunk.column(evt_time_field(), None),
+            Some(Column::RowTime)
+        ));
         for (i, ev) in events.iter().enumerate() {
             same_values(chunk.row(i), ev);
         }
         // Three process names, each stored once.
         let proc_name = fields::get("proc.name").unwrap();
-        assert!(matches!(chunk.column(proc_name, None), Some(Column::Dict { dict, .. }) if dict.len() == 3));
+        assert!(
+            matches!(chunk.column(proc_name, None), Some(Column::Dict { dict, .. }) if dict.len() == 3)
+        );
     }
 
     #[test]
@@ -624,19 +693,32 @@ mod tests {
         let events: Vec<Event> = (0..200)
             .map(|i| match i % 50 {
                 0 => Event::from_json_str(r#"{"proc.name":"no pid"}"#).unwrap(),
-                _ => Event::from_json_str(&format!(r#"{{"proc.pid":{},"user.uid":{},"proc.name":"p"}}"#, 1000 + i, i % 2)).unwrap(),
+                _ => Event::from_json_str(&format!(
+                    r#"{{"proc.pid":{},"user.uid":{},"proc.name":"p"}}"#,
+                    1000 + i,
+                    i % 2
+                ))
+                .unwrap(),
             })
             .collect();
         let chunk = chunk_of(&events.iter().collect::<Vec<_>>(), 1);
         let pid = fields::get("proc.pid").unwrap();
         let uid = fields::get("user.uid").unwrap();
-        assert!(matches!(chunk.column(pid, None), Some(Column::Ints { unsigned: false, .. })));
+        assert!(matches!(
+            chunk.column(pid, None),
+            Some(Column::Ints {
+                unsigned: false,
+                ..
+            })
+        ));
         assert!(matches!(chunk.column(uid, None), Some(Column::Dict { .. })));
         for (i, ev) in events.iter().enumerate() {
             same_values(chunk.row(i), ev);
         }
         let filter = condition::compile("proc.pid > 1100 and user.uid = 1", None).unwrap();
-        let rows = (0..chunk.len()).filter(|&i| filter.matches(&chunk.row(i))).count();
+        let rows = (0..chunk.len())
+            .filter(|&i| filter.matches(&chunk.row(i)))
+            .count();
         let events = events.iter().filter(|e| filter.matches(*e)).count();
         assert_eq!((rows, events), (50, 50));
     }

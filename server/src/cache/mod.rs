@@ -177,7 +177,7 @@ impl EventCache {
             return Prepend::Full;
         }
         inner.lo = chunk.start;
-        if chunk.len() > 0 {
+        if !chunk.is_empty() {
             inner.bytes += chunk.bytes();
             inner.chunks.push_front(Arc::new(chunk));
         }
@@ -270,14 +270,21 @@ mod tests {
     fn batch(times: std::ops::Range<i64>) -> Builder {
         let mut b = Builder::new();
         for t in times {
-            let ev = Event::from_json_str(&format!(r#"{{"evt.time":{t},"evt.type":"openat","proc.name":"p{}"}}"#, t % 7)).unwrap();
+            let ev = Event::from_json_str(&format!(
+                r#"{{"evt.time":{t},"evt.type":"openat","proc.name":"p{}"}}"#,
+                t % 7
+            ))
+            .unwrap();
             b.push_event(&ev, t);
         }
         b
     }
 
     fn ids(s: &Snapshot) -> Vec<i64> {
-        s.chunks.iter().flat_map(|c| (0..c.len()).map(|i| c.id(i))).collect()
+        s.chunks
+            .iter()
+            .flat_map(|c| (0..c.len()).map(|i| c.id(i)))
+            .collect()
     }
 
     #[test]
@@ -296,7 +303,13 @@ mod tests {
         assert_eq!(row.field(evt_time, None), Some(Value::Int(3)));
         assert!(s.find(7).is_none());
         // Coverage is contiguous: the chunk of id 9 covers the empty ids 6..=8 too.
-        assert_eq!((s.chunks.first().unwrap().start, s.chunks.last().unwrap().end), (1, 10));
+        assert_eq!(
+            (
+                s.chunks.first().unwrap().start,
+                s.chunks.last().unwrap().end
+            ),
+            (1, 10)
+        );
     }
 
     #[test]
@@ -312,7 +325,9 @@ mod tests {
 
     #[test]
     fn the_budget_evicts_the_oldest_chunks_and_raises_lo() {
-        let one = batch(0..2000).finish(Some((0..2000).collect()), 0, 2000).bytes();
+        let one = batch(0..2000)
+            .finish(Some((0..2000).collect()), 0, 2000)
+            .bytes();
         let cache = EventCache::new(one * 5 / 2, 1);
         for k in 0..4 {
             let ids: Vec<i64> = (1 + k * 2000..1 + (k + 1) * 2000).collect();
