@@ -10,7 +10,7 @@
 //! cache's columns filled on the way. The client's line is stored as it is.
 
 use crate::alerting;
-use crate::cache::chunk::Builder;
+use crate::cache::chunk::{Builder, Chunk};
 use crate::error::{AppError, Result};
 use crate::live::Snapshot;
 use rulestudio_api::alerts::Alert;
@@ -51,8 +51,9 @@ pub struct PendingAlert {
 pub struct Prepared {
     pub rows: Vec<EventRow>,
     pub alerts: Vec<PendingAlert>,
-    /// The rows by column for the cache, in row order.
-    pub chunks: Vec<Builder>,
+    /// The rows by column for the cache, in row order, built here (off the writer's lock) and
+    /// given their ids once stored.
+    pub chunks: Vec<Chunk>,
 }
 
 /// Columns per event row; rows per INSERT statement keeps under SQLite's bound-parameter limit.
@@ -134,7 +135,7 @@ fn prepare_lines(text: &str, lines_before: usize, now: i64, judge: Judge<'_>) ->
             }
         }
     }
-    Ok(part.out)
+    Ok(part.done())
 }
 
 fn prepare_array(text: &str, now: i64, judge: Judge<'_>) -> Result<Prepared> {
@@ -146,7 +147,7 @@ fn prepare_array(text: &str, now: i64, judge: Judge<'_>) -> Result<Prepared> {
             .map_err(|p| AppError::InvalidEvent(format!("element {}: {p}", i + 1)))?;
         part.add(&one.event, one.time, one.json.into());
     }
-    Ok(part.out)
+    Ok(part.done())
 }
 
 fn field(name: &str) -> FieldId {
@@ -193,6 +194,7 @@ struct Part<'a> {
     judge: Judge<'a>,
     out: Prepared,
     hits: Vec<usize>,
+    building: Builder,
     /// Hot column texts, shared by the rows that have them (most repeat).
     texts: HashSet<Arc<str>, FxBuildHasher>,
 }
@@ -203,6 +205,7 @@ impl<'a> Part<'a> {
             judge,
             out: Prepared::default(),
             hits: Vec::new(),
+            building: Builder::new(),
             texts: HashSet::default(),
         }
     }
@@ -250,14 +253,18 @@ impl<'a> Part<'a> {
             json,
         };
         self.out.rows.push(row);
-        match self.out.chunks.last_mut() {
-            Some(b) if !b.is_full() => b.push_event(ev, time),
-            _ => {
-                let mut b = Builder::new();
-                b.push_event(ev, time);
-                self.out.chunks.push(b);
-            }
+        if self.building.is_full() {
+            let full = std::mem::take(&mut self.building);
+            self.out.chunks.push(full.finish_unplaced());
         }
+        self.building.push_event(ev, time);
+    }
+
+    fn done(mut self) -> Prepared {
+        if !self.building.is_empty() {
+            self.out.chunks.push(self.building.finish_unplaced());
+        }
+        self.out
     }
 }
 
@@ -532,7 +539,7 @@ mod tests {
         }
         let ok = prepare(good.repeat(lines).as_bytes(), 1, judge).unwrap();
         assert_eq!(ok.len(), lines);
-        assert_eq!(ok.chunks.iter().map(Builder::len).sum::<usize>(), lines);
+        assert_eq!(ok.chunks.iter().map(Chunk::len).sum::<usize>(), lines);
     }
 
     #[test]

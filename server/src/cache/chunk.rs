@@ -190,6 +190,13 @@ impl Chunk {
         Some(&self.columns[c as usize - 1])
     }
 
+    /// Gives the rows their ids (increasing, one per row), the chunk covering `start..end`.
+    pub fn place(&mut self, ids: &[i64], start: i64, end: i64) {
+        debug_assert_eq!(ids.len(), self.ids.len());
+        self.ids.copy_from_slice(ids);
+        (self.start, self.end) = (start, end);
+    }
+
     /// This chunk without the rows `gone` names (sorted ids); `None` when no row is left.
     pub fn without(&self, gone: &[i64]) -> Option<Chunk> {
         let mut b = Builder::new();
@@ -453,6 +460,13 @@ impl Builder {
             Some(a) => self.with_arg.push((field, a.into(), code)),
         }
         self.columns.len() - 1
+    }
+
+    /// The chunk of the rows pushed, for events not stored yet: [`Chunk::place`] gives it
+    /// its ids.
+    pub fn finish_unplaced(self) -> Chunk {
+        let rows = self.len();
+        self.finish(Some(vec![0; rows]), 0, 0)
     }
 
     /// The chunk of the rows pushed, covering ids `start..end`. `ids` are the rows' ids

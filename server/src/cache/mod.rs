@@ -18,7 +18,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 
 /// Chunks smaller than this are merged with their neighbour as batches trickle in, so that a
 /// collector sending single events does not leave a chunk (and dictionaries) per event.
-const SMALL_CHUNK: usize = 1024;
+const SMALL_CHUNK: usize = 256;
 /// Events read per database query while warming up.
 const WARM_ROWS: i64 = 16_384;
 
@@ -85,19 +85,19 @@ impl EventCache {
         self.inner().bytes
     }
 
-    /// Adds the events of a committed batch: `parts` in id order, `ids` one per row of them.
+    /// Adds the events of a committed batch: `chunks` in id order, `ids` one per row of them.
     /// Called under [`EventCache::write`].
-    pub fn append(&self, parts: Vec<Builder>, ids: &[i64]) {
+    pub fn append(&self, chunks: Vec<Chunk>, ids: &[i64]) {
         if self.budget == 0 {
             return;
         }
         let mut inner = self.inner();
         let mut rest = ids;
-        for part in parts {
-            let (mine, more) = rest.split_at(part.len());
+        for mut chunk in chunks {
+            let (mine, more) = rest.split_at(chunk.len());
             rest = more;
             let Some(&last) = mine.last() else { continue };
-            let chunk = part.finish(Some(mine.to_vec()), inner.hi, last + 1);
+            chunk.place(mine, inner.hi, last + 1);
             inner.hi = last + 1;
             inner.bytes += chunk.bytes();
             inner.chunks.push_back(Arc::new(chunk));
@@ -267,7 +267,7 @@ mod tests {
     use super::*;
     use rulestudio_engine::event::{FieldSource, Value};
 
-    fn batch(times: std::ops::Range<i64>) -> Builder {
+    fn batch(times: std::ops::Range<i64>) -> Chunk {
         let mut b = Builder::new();
         for t in times {
             let ev = Event::from_json_str(&format!(
@@ -277,7 +277,7 @@ mod tests {
             .unwrap();
             b.push_event(&ev, t);
         }
-        b
+        b.finish_unplaced()
     }
 
     fn ids(s: &Snapshot) -> Vec<i64> {
@@ -320,14 +320,14 @@ mod tests {
         }
         let s = cache.snapshot();
         assert_eq!(ids(&s), (1..=3000).collect::<Vec<_>>());
-        assert!(s.chunks.len() <= 12, "{} chunks", s.chunks.len());
+        // Full small chunks, and at most one of each power of two below.
+        let bound = 3000 / SMALL_CHUNK + SMALL_CHUNK.ilog2() as usize + 1;
+        assert!(s.chunks.len() <= bound, "{} chunks", s.chunks.len());
     }
 
     #[test]
     fn the_budget_evicts_the_oldest_chunks_and_raises_lo() {
-        let one = batch(0..2000)
-            .finish(Some((0..2000).collect()), 0, 2000)
-            .bytes();
+        let one = batch(0..2000).bytes();
         let cache = EventCache::new(one * 5 / 2, 1);
         for k in 0..4 {
             let ids: Vec<i64> = (1 + k * 2000..1 + (k + 1) * 2000).collect();
