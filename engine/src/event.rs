@@ -62,6 +62,8 @@ pub struct Event {
     /// Per field: 1 + index into `values`, or 0 when absent.
     slots: Box<[u16]>,
     values: Vec<Value<'static>>,
+    /// The field of each of `values`, so that the values are listed without a pass over `slots`.
+    fields: Vec<FieldId>,
     with_arg: Vec<(FieldId, Box<str>, Value<'static>)>,
     /// The index of the `evt.type` value among the known event types, for rule dispatch.
     evt_type: Option<u16>,
@@ -109,7 +111,7 @@ impl Event {
     /// An event on which no field can be extracted.
     pub fn new() -> Self {
         // Room for a typical event's values without regrowing.
-        Event { slots: vec![0; crate::fields::count()].into(), values: Vec::with_capacity(16), with_arg: Vec::new(), evt_type: None, spare: Vec::new() }
+        Event { slots: vec![0; crate::fields::count()].into(), values: Vec::with_capacity(16), fields: Vec::with_capacity(16), with_arg: Vec::new(), evt_type: None, spare: Vec::new() }
     }
 
     /// Sets `field` (with optional argument) to `value`, replacing an earlier value.
@@ -146,6 +148,7 @@ impl Event {
         match self.slots[field.index()] {
             0 => {
                 self.values.push(value);
+                self.fields.push(field);
                 // At most one value per catalogue field, so the count fits in u16.
                 self.slots[field.index()] = self.values.len() as u16;
             }
@@ -163,6 +166,13 @@ impl Event {
             },
             Some(a) => self.with_arg.iter().find(|(f, k, _)| *f == field && bytes_eq(k.as_bytes(), a.as_bytes())).map(|(_, _, v)| v),
         }
+    }
+
+    /// Every value the event has: plain fields in the order they were set, then `field[arg]` entries
+    /// in the order they were set. Together they rebuild an equal event with [`Event::set`].
+    pub fn values(&self) -> impl Iterator<Item = (FieldId, Option<&str>, &Value<'static>)> {
+        let plain = self.fields.iter().zip(&self.values).map(|(f, v)| (*f, None, v));
+        plain.chain(self.with_arg.iter().map(|(f, a, v)| (*f, Some(&**a), v)))
     }
 
     /// Decodes one interchange event (a JSON object keyed by field names).
@@ -188,7 +198,9 @@ impl Event {
 
     /// Removes every field, keeping the memory for the next event.
     fn clear(&mut self) {
-        self.slots.fill(0);
+        for f in self.fields.drain(..) {
+            self.slots[f.index()] = 0;
+        }
         for v in self.values.drain(..) {
             if let Value::Str(Cow::Owned(mut s)) = v {
                 if self.spare.len() < SPARE_BUFFERS && s.capacity() <= SPARE_CAPACITY {
@@ -245,8 +257,9 @@ fn evt_type_field() -> FieldId {
     *ID.get_or_init(|| crate::fields::get("evt.type").expect("evt.type in the catalogue"))
 }
 
-/// `name`, `name[arg]` or the dotted-argument form `evt.arg.flags`.
-fn parse_key(key: &str) -> Option<(FieldId, Option<String>)> {
+/// `name`, `name[arg]` or the dotted-argument form `evt.arg.flags`: the field and argument an
+/// interchange key sets, or `None` for a key that is not a field (and is ignored).
+pub fn parse_key(key: &str) -> Option<(FieldId, Option<String>)> {
     if let Some(open) = key.find('[') {
         let arg = key[open + 1..].strip_suffix(']')?;
         let field = crate::fields::get(&key[..open])?;
@@ -428,6 +441,18 @@ mod tests {
                 }
             }
         }
+    }
+
+    #[test]
+    fn values_rebuild_an_equal_event() {
+        let ev = Event::from_json_str(r#"{"proc.name":"bash","proc.pid":42,"proc.aname[2]":"sshd","evt.arg.flags":"O_RDWR","evt.type":"open"}"#).unwrap();
+        let mut copy = Event::new();
+        for (field, arg, value) in ev.values() {
+            copy.set(field, arg, value.clone());
+        }
+        assert_eq!(copy, ev);
+        assert_eq!(copy.evt_type_index(), ev.evt_type_index());
+        assert_eq!(ev.values().count(), 5);
     }
 
     #[test]

@@ -18,6 +18,7 @@ fn main() {
         let lines = common::events(total, 1_700_000_000_000_000_000, 7);
         let batches: Vec<String> = lines.chunks(BATCH).map(|c| c.join("\n")).collect();
         let bytes: usize = batches.iter().map(String::len).sum();
+        let cpu = common::cpu_seconds();
         let started = Instant::now();
         let mut tasks = Vec::new();
         for client in 0..CLIENTS {
@@ -33,10 +34,13 @@ fn main() {
             t.await.unwrap();
         }
         let secs = started.elapsed().as_secs_f64();
+        let cpu = common::cpu_seconds() - cpu;
         println!(
-            "ingest: {total} events ({:.0} MB NDJSON) in batches of {BATCH} from {CLIENTS} clients: {secs:.2} s = {:.0} events/s",
+            "ingest: {total} events ({:.0} MB NDJSON) in batches of {BATCH} from {CLIENTS} clients: {secs:.2} s = {:.0} events/s; CPU {cpu:.2} s = {:.1} µs/event ({:.0} events/s per core)",
             bytes as f64 / 1e6,
-            total as f64 / secs
+            total as f64 / secs,
+            cpu * 1e6 / total as f64,
+            total as f64 / cpu
         );
     });
 }

@@ -34,13 +34,20 @@ fn main() {
     let rt = common::runtime();
     rt.block_on(async {
         let dir = tempfile::tempdir().unwrap();
-        let (_state, app) = common::server(dir.path()).await;
+        let (state, app) = common::server(dir.path()).await;
         let loading = Instant::now();
-        for (i, chunk) in common::events(total, 1_700_000_000_000_000_000, 11).chunks(10_000).enumerate() {
-            let _ = i;
-            common::ingest(&app, chunk.join("\n")).await;
+        let mut events = common::Events::new(1_700_000_000_000_000_000, 11).take(total).peekable();
+        while events.peek().is_some() {
+            let batch: Vec<String> = events.by_ref().take(10_000).collect();
+            common::ingest(&app, batch.join("\n")).await;
         }
-        println!("preview: loaded {total} events in {:.1} s", loading.elapsed().as_secs_f64());
+        let cached = state.cache.bytes();
+        println!(
+            "preview: loaded {total} events in {:.1} s; preview cache {:.0} MB ({:.0} bytes/event)",
+            loading.elapsed().as_secs_f64(),
+            cached as f64 / 1e6,
+            cached as f64 / total as f64
+        );
         for (name, rule) in [("exec rule", RULE), ("file rule", FILE_RULE)] {
             let mut times = Vec::new();
             let mut matched = 0;

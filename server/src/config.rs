@@ -57,6 +57,10 @@ pub struct ServeArgs {
     #[arg(long, env = "RULESTUDIO_MAX_BODY_BYTES", default_value_t = 32 << 20)]
     pub max_body_bytes: usize,
 
+    /// Memory for the preview cache of the newest events, in MiB (0: preview reads SQLite).
+    #[arg(long, env = "RULESTUDIO_PREVIEW_CACHE_MB", default_value_t = 1024)]
+    pub preview_cache_mb: usize,
+
     /// Approvals a proposal needs before it can be promoted.
     #[arg(long, env = "RULESTUDIO_REQUIRED_APPROVALS", default_value_t = 1)]
     pub required_approvals: u32,

@@ -6,7 +6,7 @@
 //! is told how many events it missed, so a slow browser costs neither memory nor ingest speed.
 //! Filters are evaluated on the subscriber's side of the ring, not on the ingest path.
 
-use crate::ingest::Incoming;
+use crate::ingest::EventRow;
 use rulestudio_engine::eval::Filter;
 use rulestudio_engine::event::Event;
 use std::sync::Arc;
@@ -23,8 +23,8 @@ pub struct Tailed {
     pub id: i64,
     pub time: i64,
     pub node: Option<String>,
-    /// The stored fields object, JSON.
-    pub fields: String,
+    /// The stored fields object, JSON (shared with the stored row, not copied).
+    pub fields: Arc<str>,
 }
 
 impl Tailed {
@@ -50,20 +50,18 @@ pub fn channel() -> Sender {
     broadcast::channel(BUFFER).0
 }
 
-/// Publishes a committed batch: `ids[i]` is the stored id of `events[i]`. Free when nobody
+/// Publishes a committed batch: `ids[i]` is the stored id of `rows[i]`. Free when nobody
 /// tails.
-pub fn publish(tx: &Sender, node: Option<&str>, events: &[Incoming], ids: &[i64]) {
+pub fn publish(tx: &Sender, node: Option<&str>, rows: &[EventRow], ids: &[i64]) {
     if tx.receiver_count() == 0 {
         return;
     }
-    for (ev, &id) in events.iter().zip(ids) {
+    for (row, &id) in rows.iter().zip(ids) {
         let tailed = Tailed {
             id,
-            time: ev.time,
-            node: node
-                .or_else(|| ev.fields.get("evt.hostname").and_then(|h| h.as_str()))
-                .map(str::to_string),
-            fields: ev.json.clone(),
+            time: row.time,
+            node: node.or_else(|| row.hostname()).map(str::to_string),
+            fields: row.json.clone(),
         };
         // Every subscriber may have left since the check: not an error, the event is stored.
         let _ = tx.send(Arc::new(tailed));

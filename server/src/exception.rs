@@ -1,11 +1,12 @@
 //! Suggesting a Falco `exceptions:` entry that removes a rule's benign matches and keeps the
-//! others: for each candidate field, the values seen on benign matches and never on the rest.
+//! others: for each candidate field (or pair of fields, when no single one separates them
+//! all), the values seen on benign matches and never on the rest.
 
 use crate::error::{AppError, Result};
 use crate::preview::{Verdict, fetch_events, json_text};
 use rulestudio_api::preview::ExceptionEntry;
 use serde_json::{Map, Value};
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashSet};
 
 /// Fields an exception is usually written on, in order of preference (Falco's own rules use
 /// these), and how each is compared.
@@ -44,15 +45,22 @@ impl Comp {
         }
     }
 
-    fn covers(self, key: &str, v: &str) -> bool {
+    /// Every exception value that would cover `v`: itself (`=`), or each directory prefix of
+    /// it (`startswith` a key from [`Comp::key`], which always ends with `/`).
+    fn covering(self, v: &str) -> Vec<String> {
         match self {
-            Comp::Eq => key == v,
-            Comp::DirPrefix => v.starts_with(key),
+            Comp::Eq => vec![v.to_string()],
+            Comp::DirPrefix => v
+                .match_indices('/')
+                .map(|(i, _)| v[..=i].to_string())
+                .collect(),
         }
     }
 }
 
-/// The best single-field exception for `matches` (fields of each matched event and its verdict).
+/// The best exception for `matches` (fields of each matched event and its verdict): on one
+/// field if one separates every benign match from the rest, otherwise on whichever single
+/// field or pair of fields covers the most benign matches.
 pub fn suggest(matches: &[(Map<String, Value>, Verdict)]) -> Result<ExceptionEntry> {
     let benign: Vec<&Map<String, Value>> = matches
         .iter()
@@ -69,50 +77,126 @@ pub fn suggest(matches: &[(Map<String, Value>, Verdict)]) -> Result<ExceptionEnt
         .filter(|(_, v)| *v != Verdict::FalsePositive)
         .map(|(m, _)| m)
         .collect();
-    let mut best: Option<(usize, ExceptionEntry)> = None;
-    for &(field, comp) in CANDIDATES {
-        let value = |m: &Map<String, Value>| m.get(field).filter(|v| !v.is_null()).map(json_text);
-        let keys: BTreeSet<String> = benign
-            .iter()
-            .filter_map(|m| value(m))
-            .filter_map(|v| comp.key(&v))
-            .collect();
-        let safe: Vec<String> = keys
-            .into_iter()
-            .filter(|k| {
-                !others
-                    .iter()
-                    .any(|m| value(m).is_some_and(|v| comp.covers(k, &v)))
-            })
-            .collect();
-        let covered = benign
-            .iter()
-            .filter(|m| value(m).is_some_and(|v| safe.iter().any(|k| comp.covers(k, &v))))
-            .count();
-        let better = match &best {
-            None => covered > 0,
-            Some((c, e)) => covered > *c || (covered == *c && safe.len() < e.values.len()),
-        };
-        if better {
-            let entry = ExceptionEntry {
-                name: EXCEPTION_NAME.into(),
-                fields: vec![field.into()],
-                comps: vec![comp.falco().into()],
-                values: safe.into_iter().map(|v| vec![v]).collect(),
-            };
-            best = Some((covered, entry));
-        }
+    let singles = CANDIDATES.iter().map(std::slice::from_ref);
+    let mut best = best_of(singles, &benign, &others);
+    let pairs: Vec<[(&str, Comp); 2]> = CANDIDATES
+        .iter()
+        .enumerate()
+        .flat_map(|(i, &a)| CANDIDATES[i + 1..].iter().map(move |&b| [a, b]))
+        .collect();
+    if best.as_ref().is_none_or(|b| b.covered < benign.len())
+        && let Some(pair) = best_of(pairs.iter().map(|p| &p[..]), &benign, &others)
+        && best.as_ref().is_none_or(|b| pair.covered > b.covered)
+    {
+        best = Some(pair);
     }
-    best.map(|(_, e)| e).ok_or_else(|| {
+    let best = best.ok_or_else(|| {
         AppError::Unprocessable(format!(
-            "no single field among {} separates the benign matches from the others",
+            "no field or pair of fields among {} separates the benign matches from the others",
             CANDIDATES
                 .iter()
                 .map(|(f, _)| *f)
                 .collect::<Vec<_>>()
                 .join(", ")
         ))
+    })?;
+    Ok(ExceptionEntry {
+        name: EXCEPTION_NAME.into(),
+        fields: best.fields.iter().map(|(f, _)| f.to_string()).collect(),
+        comps: best
+            .fields
+            .iter()
+            .map(|(_, c)| c.falco().to_string())
+            .collect(),
+        values: best.values,
     })
+}
+
+/// An exception on `fields`: the value rows that cover benign matches and no other match.
+struct Candidate<'a> {
+    fields: &'a [(&'static str, Comp)],
+    values: Vec<Vec<String>>,
+    covered: usize,
+}
+
+/// The candidate covering the most benign matches (the first, then the one with fewer value
+/// rows, on a tie); `None` when none covers any.
+fn best_of<'a>(
+    field_sets: impl Iterator<Item = &'a [(&'static str, Comp)]>,
+    benign: &[&Map<String, Value>],
+    others: &[&Map<String, Value>],
+) -> Option<Candidate<'a>> {
+    let mut best: Option<Candidate> = None;
+    for fields in field_sets {
+        let c = candidate(fields, benign, others);
+        let better = match &best {
+            None => c.covered > 0,
+            Some(b) => {
+                c.covered > b.covered || (c.covered == b.covered && c.values.len() < b.values.len())
+            }
+        };
+        if better {
+            best = Some(c);
+        }
+    }
+    best
+}
+
+fn candidate<'a>(
+    fields: &'a [(&'static str, Comp)],
+    benign: &[&Map<String, Value>],
+    others: &[&Map<String, Value>],
+) -> Candidate<'a> {
+    // Every value row that would cover another match: an exception must contain none of them.
+    let blocked: HashSet<Vec<String>> = others
+        .iter()
+        .flat_map(|m| covering_rows(fields, m))
+        .collect();
+    let mut values = BTreeSet::new();
+    let mut covered = 0;
+    for m in benign {
+        let row: Option<Vec<String>> = fields
+            .iter()
+            .map(|&(f, comp)| value(m, f).and_then(|v| comp.key(&v)))
+            .collect();
+        if let Some(row) = row.filter(|r| !blocked.contains(r)) {
+            covered += 1;
+            values.insert(row);
+        }
+    }
+    Candidate {
+        fields,
+        values: values.into_iter().collect(),
+        covered,
+    }
+}
+
+fn value(m: &Map<String, Value>, field: &str) -> Option<String> {
+    m.get(field).filter(|v| !v.is_null()).map(json_text)
+}
+
+/// The value rows on `fields` whose exception would cover `m`: for each field, its value
+/// (`=`) or every directory above it (`startswith`); none when it lacks a field, since an
+/// exception never covers an event without the field.
+fn covering_rows(fields: &[(&str, Comp)], m: &Map<String, Value>) -> Vec<Vec<String>> {
+    let mut rows = vec![Vec::new()];
+    for &(f, comp) in fields {
+        let Some(v) = value(m, f) else {
+            return Vec::new();
+        };
+        let keys = comp.covering(&v);
+        rows = rows
+            .into_iter()
+            .flat_map(|row| {
+                keys.iter().map(move |k| {
+                    let mut r = row.clone();
+                    r.push(k.clone());
+                    r
+                })
+            })
+            .collect();
+    }
+    rows
 }
 
 /// The entry as YAML under `exceptions:`; values are JSON strings, which YAML reads verbatim.
@@ -195,6 +279,65 @@ mod tests {
         let e = suggest(&matches).unwrap();
         assert_eq!(e.fields, ["proc.name"]);
         assert_eq!(e.values, [["backup"]]);
+    }
+
+    #[test]
+    fn takes_a_pair_of_fields_when_no_single_field_separates() {
+        let m = |name: &str, user: &str, v| {
+            (
+                ev(json!({"proc.name": name, "user.name": user, "fd.name": "/etc/shadow"})),
+                v,
+            )
+        };
+        let matches = vec![
+            m("backup", "root", Verdict::FalsePositive),
+            m("tar", "backup", Verdict::FalsePositive),
+            // backup as another user, and root running something else, stay.
+            m("backup", "app", Verdict::Unlabeled),
+            m("cat", "root", Verdict::TruePositive),
+            m("tar", "root", Verdict::Unlabeled),
+        ];
+        let e = suggest(&matches).unwrap();
+        assert_eq!(e.fields, ["proc.name", "user.name"]);
+        assert_eq!(e.comps, ["=", "="]);
+        assert_eq!(e.values, [["backup", "root"], ["tar", "backup"]]);
+        // One benign match a single field separates, the other only a pair: the pair wins.
+        assert_eq!(
+            to_yaml(&e, "").lines().nth(2),
+            Some("  comps: [\"=\", \"=\"]")
+        );
+    }
+
+    #[test]
+    fn a_single_field_is_kept_when_it_separates_every_benign_match() {
+        let m = |name: &str, user: &str, v| (ev(json!({"proc.name": name, "user.name": user})), v);
+        let matches = vec![
+            m("backup", "root", Verdict::FalsePositive),
+            m("backup", "app", Verdict::FalsePositive),
+            m("cat", "root", Verdict::Unlabeled),
+        ];
+        let e = suggest(&matches).unwrap();
+        assert_eq!(
+            (e.fields, e.values),
+            (
+                vec!["proc.name".to_string()],
+                vec![vec!["backup".to_string()]]
+            )
+        );
+    }
+
+    #[test]
+    fn directory_prefixes_never_cover_a_kept_match() {
+        let m = |file: &str, v| (ev(json!({"fd.name": file})), v);
+        let matches = vec![
+            m("/etc/ssl/certs/a.pem", Verdict::FalsePositive),
+            m("/etc/ssl/private/key", Verdict::Unlabeled),
+            m("/var/cache/x", Verdict::FalsePositive),
+            m("/var/cache/y/z", Verdict::Unlabeled),
+        ];
+        let e = suggest(&matches).unwrap();
+        assert_eq!(e.fields, ["fd.name"]);
+        assert_eq!(e.values, [["/etc/ssl/certs/"]]);
     }
 
     #[test]

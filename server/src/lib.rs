@@ -7,9 +7,10 @@ pub mod api;
 mod audit;
 pub mod auth;
 mod bootstrap;
+pub mod cache;
 mod condition;
 pub mod config;
-mod db;
+pub mod db;
 pub mod error;
 mod event_stream;
 mod exception;
@@ -55,6 +56,16 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         state.forward = Some(tx);
     }
     tokio::spawn(retention::run(state.clone()));
+    tokio::spawn(db::checkpoint_after_commits(
+        state.db.clone(),
+        state.commits.clone(),
+    ));
+    let warming = state.clone();
+    tokio::spawn(async move {
+        if let Err(e) = warming.cache.warm(&warming.db).await {
+            tracing::error!(error = %e, "warming the preview cache failed; preview reads older events from the database");
+        }
+    });
     let listener = tokio::net::TcpListener::bind(listen)
         .await
         .with_context(|| format!("listening on {listen}"))?;

@@ -1,25 +1,54 @@
 //! Preview: what a draft rule set would match on stored events, and how that compares with
 //! the live set, labels and baselines.
 //!
-//! Speed comes from three things: only events of the `evt.type`s the compared rules can match
-//! are read (the filter is pushed into SQL, on the `(evt_type, time)` index); rows stream from
-//! SQLite while they are decoded and evaluated; and each rule is evaluated on its own
-//! dispatch, so a draft of one rule costs one filter per event, not a whole rule set.
+//! Speed comes from the event cache (the recent window in memory, by column: no row is read
+//! from SQLite or decoded), from evaluating only the events of the `evt.type`s a rule can
+//! match (chunks without them are skipped; in the database the filter is pushed into SQL on
+//! the `(evt_type, time)` index), and from evaluating each rule on its own, so a draft of one
+//! rule costs one filter per event, not a whole rule set.
 
+mod scan;
+
+use crate::cache::{EventCache, Snapshot as CacheSnapshot};
 use crate::error::{AppError, Result};
 use crate::live::{self, Snapshot};
+use crate::state::AppState;
 use crate::time;
-use futures::TryStreamExt;
 use rulestudio_api::diagnostic::{DiagnosticJson, FileText};
 use rulestudio_api::live::RulesFile;
 use rulestudio_api::preview::{Base, Bucket, Counts, Group, RulePreview, Sample, Window};
-use rulestudio_engine::eval::{CompiledRule, EvtTypeSet};
-use rulestudio_engine::event::Event;
+use rulestudio_engine::eval::CompiledRule;
+use rulestudio_engine::event::{Event, FieldSource, Value as FieldValue, parse_key};
+use rulestudio_engine::fields::FieldId;
 use rulestudio_engine::loader::{self, LoadOptions, Loaded, SourceFile};
 use rulestudio_engine::rule::Matching;
+use scan::{Hit, Probe, cpu};
 use sqlx::{AssertSqlSafe, SqlitePool};
 // Statements built with `format!` here only add `?` placeholders and constant SQL.
 use std::collections::{BTreeSet, HashMap};
+
+/// Where preview reads stored events: the database, and the cache of the recent window when
+/// the caller has one (from a bare pool, everything is read from the database).
+#[derive(Clone, Copy)]
+pub struct Store<'a> {
+    pub db: &'a SqlitePool,
+    pub cache: Option<&'a EventCache>,
+}
+
+impl<'a> From<&'a SqlitePool> for Store<'a> {
+    fn from(db: &'a SqlitePool) -> Store<'a> {
+        Store { db, cache: None }
+    }
+}
+
+impl<'a> From<&'a AppState> for Store<'a> {
+    fn from(state: &'a AppState) -> Store<'a> {
+        Store {
+            db: &state.db,
+            cache: Some(&state.cache),
+        }
+    }
+}
 
 /// The name the draft's diagnostics carry.
 pub const DRAFT_FILE: &str = "draft.yaml";
@@ -28,8 +57,8 @@ const MAX_SAMPLES: usize = 200;
 pub const DEFAULT_SAMPLES: usize = 20;
 const HISTOGRAM_BUCKETS: i64 = 60;
 const MAX_GROUPS: usize = 50;
-/// Matches kept per rule for samples, groups and exception suggestions; counts are exact.
-const MAX_KEPT_MATCHES: usize = 100_000;
+/// Events fetched from the database per query by id.
+const FETCH_CHUNK: usize = 500;
 
 /// A draft loaded on top of its base.
 pub struct Draft {
@@ -117,7 +146,11 @@ pub struct Range {
     pub until: i64,
 }
 
-pub async fn resolve_window(db: &SqlitePool, window: Option<&Window>) -> Result<Range> {
+pub async fn resolve_window<'a>(
+    store: impl Into<Store<'a>>,
+    window: Option<&Window>,
+) -> Result<Range> {
+    let store = store.into();
     let (last, since, until) = match window {
         None => (Some(DEFAULT_WINDOW), None, None),
         Some(Window::LastEvents { last_events }) => (Some(*last_events), None, None),
@@ -139,13 +172,7 @@ pub async fn resolve_window(db: &SqlitePool, window: Option<&Window>) -> Result<
                 "`last_events` must be at least 1".into(),
             ));
         }
-        Some(n) => {
-            sqlx::query_scalar::<_, i64>("SELECT id FROM events ORDER BY id DESC LIMIT 1 OFFSET ?")
-                .bind(i64::try_from(n - 1).unwrap_or(i64::MAX))
-                .fetch_optional(db)
-                .await?
-                .unwrap_or(0)
-        }
+        Some(n) => nth_newest_id(store, n).await?,
         None => 0,
     };
     Ok(Range {
@@ -155,17 +182,23 @@ pub async fn resolve_window(db: &SqlitePool, window: Option<&Window>) -> Result<
     })
 }
 
-/// A rule to evaluate during the scan, with the matches found.
-struct Probe<'a> {
-    rule: &'a CompiledRule,
-    matched: Vec<Hit>,
-    count: u64,
-}
-
-#[derive(Clone, Copy)]
-struct Hit {
-    id: i64,
-    time: i64,
+/// The id of the `n`-th newest stored event, or 0 when there are fewer.
+async fn nth_newest_id(store: Store<'_>, n: u64) -> Result<i64> {
+    if let Some(snapshot) = store.cache.map(EventCache::snapshot) {
+        match snapshot.nth_newest_id(n) {
+            Some(id) => return Ok(id),
+            // The cache holds every stored event, and there are fewer than `n`.
+            None if snapshot.lo <= 1 => return Ok(0),
+            None => {}
+        }
+    }
+    Ok(
+        sqlx::query_scalar::<_, i64>("SELECT id FROM events ORDER BY id DESC LIMIT 1 OFFSET ?")
+            .bind(i64::try_from(n - 1).unwrap_or(i64::MAX))
+            .fetch_optional(store.db)
+            .await?
+            .unwrap_or(0),
+    )
 }
 
 /// Labels and baselines, for classifying matches.
@@ -246,74 +279,6 @@ pub enum Verdict {
     Unlabeled,
 }
 
-/// The SQL restriction on `evt_type` for rules that can only match `types`. Events without a
-/// known type meet every rule (as in `RuleSet::eval`), so they are always read.
-fn evt_type_clause(types: &EvtTypeSet) -> (String, Vec<&'static str>) {
-    if types.is_all() {
-        return (String::new(), Vec::new());
-    }
-    let names = types.names();
-    let marks = vec!["?"; names.len()].join(",");
-    (
-        format!(" AND (evt_type IN ({marks}) OR evt_type IS NULL)"),
-        names,
-    )
-}
-
-/// One pass over the window: every probe is evaluated on every event it could match.
-/// Returns the events of the window that were read.
-async fn scan(db: &SqlitePool, range: Range, probes: &mut [Probe<'_>]) -> Result<u64> {
-    let mut types = EvtTypeSet::empty();
-    for p in probes.iter() {
-        types = types.union(&p.rule.evt_types);
-    }
-    if probes.is_empty() || types.is_empty() {
-        return Ok(0);
-    }
-    let (clause, names) = evt_type_clause(&types);
-    let sql = format!(
-        "SELECT id, time, fields FROM events WHERE id >= ? AND time >= ? AND time < ?{clause}"
-    );
-    let mut q = sqlx::query_as::<_, (i64, i64, String)>(AssertSqlSafe(sql))
-        .bind(range.min_id)
-        .bind(range.since)
-        .bind(range.until);
-    for n in names {
-        q = q.bind(n);
-    }
-    let mut rows = q.fetch(db);
-    let mut read = 0u64;
-    while let Some((id, time, fields)) = rows.try_next().await? {
-        read += 1;
-        // Rows are valid events (validated at ingest); one that no longer decodes (a field table
-        // change) cannot match and is skipped rather than failing the preview.
-        let Ok(ev) = Event::from_json_str(&fields) else {
-            continue;
-        };
-        for p in probes.iter_mut() {
-            if p.rule.filter.matches(&ev) {
-                p.count += 1;
-                if p.matched.len() < MAX_KEPT_MATCHES {
-                    p.matched.push(Hit { id, time });
-                }
-            }
-        }
-    }
-    Ok(read)
-}
-
-/// Window size: how many stored events the preview covers.
-async fn window_size(db: &SqlitePool, range: Range) -> Result<u64> {
-    let n: i64 =
-        sqlx::query_scalar("SELECT COUNT(*) FROM events WHERE id >= ? AND time >= ? AND time < ?")
-            .bind(range.min_id)
-            .bind(range.since)
-            .bind(range.until)
-            .fetch_one(db)
-            .await?;
-    Ok(n as u64)
-}
-
 pub struct Options<'a> {
     pub samples: usize,
     pub group_by: &'a [String],
@@ -325,13 +290,14 @@ pub struct Outcome {
 }
 
 /// Runs the preview of `draft.rules` (and of their live namesakes) over `range`.
-pub async fn run(
-    db: &SqlitePool,
+pub async fn run<'a>(
+    store: impl Into<Store<'a>>,
     draft: &Draft,
     live: &Snapshot,
     range: Range,
     opts: Options<'_>,
 ) -> Result<Outcome> {
+    let store = store.into();
     let draft_rules = draft.loaded.ruleset.rules();
     let live_rules = live.loaded.ruleset.rules();
     let mut probes: Vec<Probe> = Vec::new();
@@ -339,33 +305,26 @@ pub async fn run(
     for &i in &draft.rules {
         let rule = &draft_rules[i];
         let mine = probes.len();
-        probes.push(Probe {
-            rule,
-            matched: Vec::new(),
-            count: 0,
-        });
+        probes.push(Probe::new(rule));
         let theirs = live_rules.iter().find(|r| r.name == rule.name).map(|r| {
-            probes.push(Probe {
-                rule: r,
-                matched: Vec::new(),
-                count: 0,
-            });
+            probes.push(Probe::new(r));
             probes.len() - 1
         });
         pairs.push((i, mine, theirs));
     }
-    scan(db, range, &mut probes).await?;
-    let scanned = window_size(db, range).await?;
-    let truth = Truth::load(db, range).await?;
+    let snapshot = store.cache.map(EventCache::snapshot);
+    let scanned = scan::scan(store, snapshot.as_ref(), range, &mut probes).await?;
+    let truth = Truth::load(store.db, range).await?;
     let samples = opts.samples.min(MAX_SAMPLES);
     let mut out = Vec::new();
     for (index, mine, theirs) in pairs {
         let p = &probes[mine];
-        let counts = truth.counts(&p.rule.name, &p.matched, p.count);
+        let hits = p.kept.hits();
+        let counts = truth.counts(&p.rule.name, hits, p.count);
         let (live_matched, added, removed) = match theirs {
             Some(t) => {
-                let live_ids: BTreeSet<i64> = probes[t].matched.iter().map(|h| h.id).collect();
-                let mine_ids: BTreeSet<i64> = p.matched.iter().map(|h| h.id).collect();
+                let live_ids: BTreeSet<i64> = probes[t].kept.hits().iter().map(|h| h.id).collect();
+                let mine_ids: BTreeSet<i64> = hits.iter().map(|h| h.id).collect();
                 (
                     probes[t].count,
                     mine_ids.difference(&live_ids).count() as u64,
@@ -374,7 +333,12 @@ pub async fn run(
             }
             None => (0, p.count, 0),
         };
-        let details = details(db, &draft.loaded, index, &p.matched, samples, opts.group_by).await?;
+        let seen = Seen {
+            loaded: &draft.loaded,
+            index,
+            group_by: opts.group_by.iter().map(|g| GroupKey::new(g)).collect(),
+        };
+        let (shadowed_by, groups) = seen.over(store.db, snapshot.as_ref(), hits).await?;
         out.push(RulePreview {
             name: p.rule.name.clone(),
             matched: counts.matched,
@@ -384,10 +348,10 @@ pub async fn run(
             live_matched,
             added,
             removed,
-            shadowed_by: details.shadowed_by,
-            samples: details.samples,
-            histogram: histogram(&p.matched, range),
-            groups: details.groups,
+            shadowed_by,
+            samples: samples_of(store.db, p.rule, hits, samples).await?,
+            histogram: histogram(hits, range),
+            groups,
         });
     }
     Ok(Outcome {
@@ -396,77 +360,135 @@ pub async fn run(
     })
 }
 
-struct Details {
-    samples: Vec<Sample>,
-    groups: Vec<Group>,
-    shadowed_by: Vec<String>,
+/// A `group_by` entry: a field of the catalogue, read like the evaluator reads it, or another
+/// key of the stored JSON.
+enum GroupKey {
+    Field(FieldId, Option<String>),
+    Raw(String),
 }
 
-/// Reads the matched events again (by id) for what needs all their fields: samples, groups
-/// and shadowing (which rule fires first under `first` matching).
-async fn details(
-    db: &SqlitePool,
-    loaded: &Loaded,
-    index: usize,
-    hits: &[Hit],
-    samples: usize,
-    group_by: &[String],
-) -> Result<Details> {
-    let rules = loaded.ruleset.rules();
-    let rule = &rules[index];
-    let mut out = Details {
-        samples: Vec::new(),
-        groups: Vec::new(),
-        shadowed_by: Vec::new(),
-    };
-    let mut groups: HashMap<String, u64> = HashMap::new();
-    let mut shadows = BTreeSet::new();
-    let mut first = Vec::new();
-    // Newest first, so samples show recent events.
-    for chunk in hits.iter().rev().collect::<Vec<_>>().chunks(500) {
-        let ids: Vec<i64> = chunk.iter().map(|h| h.id).collect();
-        for (id, time, text) in fetch_events(db, &ids).await? {
-            let Ok(map) = serde_json::from_str::<serde_json::Map<String, serde_json::Value>>(&text)
-            else {
-                continue;
-            };
-            let Ok(ev) = Event::from_map(&map) else {
-                continue;
-            };
-            first.clear();
-            loaded.ruleset.eval(&ev, Matching::First, &mut first);
-            if let Some(&f) = first.first()
-                && f < index
-            {
-                shadows.insert(rules[f].name.clone());
-            }
-            if !group_by.is_empty() {
-                let key = group_by
-                    .iter()
-                    .map(|g| map.get(g).map_or_else(|| "<NA>".to_string(), json_text))
-                    .collect::<Vec<_>>()
-                    .join(" | ");
-                *groups.entry(key).or_default() += 1;
-            }
-            if out.samples.len() < samples {
-                out.samples.push(Sample {
-                    event_id: id,
-                    time,
-                    output: rule.output.render(&ev),
-                    fields: map,
-                });
-            }
+impl GroupKey {
+    fn new(key: &str) -> GroupKey {
+        match parse_key(key) {
+            Some((field, arg)) => GroupKey::Field(field, arg),
+            None => GroupKey::Raw(key.to_string()),
         }
     }
-    out.samples.sort_by_key(|s| std::cmp::Reverse(s.event_id));
-    let mut groups: Vec<Group> = groups
-        .into_iter()
-        .map(|(key, count)| Group { key, count })
-        .collect();
-    groups.sort_by(|a, b| b.count.cmp(&a.count).then_with(|| a.key.cmp(&b.key)));
-    groups.truncate(MAX_GROUPS);
-    out.groups = groups;
-    out.shadowed_by = shadows.into_iter().collect();
+}
+
+/// What is learned from each kept match of one draft rule: which earlier rules fire first on
+/// it under `first` matching (shadowing), and its `group_by` key.
+struct Seen<'a> {
+    loaded: &'a Loaded,
+    index: usize,
+    group_by: Vec<GroupKey>,
+}
+
+impl Seen<'_> {
+    /// Over `hits`: cached events are read in memory; the others (or all, when a group key is
+    /// not a field) are fetched from the database.
+    async fn over(
+        &self,
+        db: &SqlitePool,
+        snapshot: Option<&CacheSnapshot>,
+        hits: &[Hit],
+    ) -> Result<(Vec<String>, Vec<Group>)> {
+        let mut shadows = BTreeSet::new();
+        let mut groups: HashMap<String, u64> = HashMap::new();
+        let raw = self.group_by.iter().any(|k| matches!(k, GroupKey::Raw(_)));
+        let mut fetch = Vec::new();
+        cpu(|| {
+            let mut first = Vec::new();
+            for h in hits {
+                match snapshot.filter(|_| !raw).and_then(|s| s.find(h.id)) {
+                    Some(row) => self.see(&row, None, &mut first, &mut shadows, &mut groups),
+                    None => fetch.push(h.id),
+                }
+            }
+        });
+        let mut first = Vec::new();
+        for ids in fetch.chunks(FETCH_CHUNK) {
+            for (_, _, text) in fetch_events(db, ids).await? {
+                let Ok(map) =
+                    serde_json::from_str::<serde_json::Map<String, serde_json::Value>>(&text)
+                else {
+                    continue;
+                };
+                let Ok(ev) = Event::from_map(&map) else {
+                    continue;
+                };
+                self.see(&ev, Some(&map), &mut first, &mut shadows, &mut groups);
+            }
+        }
+        let mut groups: Vec<Group> = groups
+            .into_iter()
+            .map(|(key, count)| Group { key, count })
+            .collect();
+        groups.sort_by(|a, b| b.count.cmp(&a.count).then_with(|| a.key.cmp(&b.key)));
+        groups.truncate(MAX_GROUPS);
+        Ok((shadows.into_iter().collect(), groups))
+    }
+
+    fn see<S: FieldSource>(
+        &self,
+        ev: &S,
+        json: Option<&serde_json::Map<String, serde_json::Value>>,
+        first: &mut Vec<usize>,
+        shadows: &mut BTreeSet<String>,
+        groups: &mut HashMap<String, u64>,
+    ) {
+        let rules = self.loaded.ruleset.rules();
+        first.clear();
+        self.loaded.ruleset.eval(ev, Matching::First, first);
+        if let Some(&f) = first.first()
+            && f < self.index
+        {
+            shadows.insert(rules[f].name.clone());
+        }
+        if self.group_by.is_empty() {
+            return;
+        }
+        let key = self
+            .group_by
+            .iter()
+            .map(|k| {
+                let text = match k {
+                    GroupKey::Field(f, arg) => ev.field(*f, arg.as_deref()).map(|v| value_text(&v)),
+                    GroupKey::Raw(key) => json.and_then(|m| m.get(key)).map(json_text),
+                };
+                text.unwrap_or_else(|| "<NA>".to_string())
+            })
+            .collect::<Vec<_>>()
+            .join(" | ");
+        *groups.entry(key).or_default() += 1;
+    }
+}
+
+/// The newest `n` matches with all their fields, newest first.
+async fn samples_of(
+    db: &SqlitePool,
+    rule: &CompiledRule,
+    hits: &[Hit],
+    n: usize,
+) -> Result<Vec<Sample>> {
+    let ids: Vec<i64> = hits.iter().rev().take(n).map(|h| h.id).collect();
+    let mut out = Vec::with_capacity(ids.len());
+    for (id, time, text) in fetch_events(db, &ids).await? {
+        let Ok(map) = serde_json::from_str::<serde_json::Map<String, serde_json::Value>>(&text)
+        else {
+            continue;
+        };
+        let Ok(ev) = Event::from_map(&map) else {
+            continue;
+        };
+        out.push(Sample {
+            event_id: id,
+            time,
+            output: rule.output.render(&ev),
+            fields: map,
+        });
+    }
+    out.sort_by_key(|s| std::cmp::Reverse(s.event_id));
     Ok(out)
 }
 
@@ -489,6 +511,23 @@ pub fn json_text(v: &serde_json::Value) -> String {
     match v {
         serde_json::Value::String(s) => s.clone(),
         other => other.to_string(),
+    }
+}
+
+/// A field value as [`json_text`] shows the JSON it was given as: strings as they are,
+/// numbers and booleans as JSON writes them, lists as JSON arrays.
+fn value_text(v: &FieldValue<'_>) -> String {
+    match v {
+        FieldValue::List(items) => {
+            let items: Vec<serde_json::Value> =
+                items.iter().map(|i| value_text(i).into()).collect();
+            serde_json::Value::from(items).to_string()
+        }
+        FieldValue::Double(d) => {
+            serde_json::Number::from_f64(*d).map_or_else(|| d.to_string(), |n| n.to_string())
+        }
+        FieldValue::Bytes(b) => String::from_utf8_lossy(b).into_owned(),
+        other => rulestudio_engine::output::render_value(other),
     }
 }
 
@@ -517,23 +556,21 @@ fn histogram(hits: &[Hit], range: Range) -> Vec<Bucket> {
 }
 
 /// The matches of one rule with their verdicts, and the counts: for suggest-exception.
-pub async fn classified_matches(
-    db: &SqlitePool,
+pub async fn classified_matches<'a>(
+    store: impl Into<Store<'a>>,
     rule: &CompiledRule,
     range: Range,
     truth: &Truth,
 ) -> Result<(Counts, Vec<(i64, Verdict)>)> {
-    let mut probes = [Probe {
-        rule,
-        matched: Vec::new(),
-        count: 0,
-    }];
-    scan(db, range, &mut probes).await?;
+    let store = store.into();
+    let mut probes = [Probe::new(rule)];
+    let snapshot = store.cache.map(EventCache::snapshot);
+    scan::scan(store, snapshot.as_ref(), range, &mut probes).await?;
     let [p] = probes;
-    let verdicts = p
-        .matched
+    let hits = p.kept.hits();
+    let verdicts = hits
         .iter()
         .map(|&h| (h.id, truth.classify(&rule.name, h)))
         .collect();
-    Ok((truth.counts(&rule.name, &p.matched, p.count), verdicts))
+    Ok((truth.counts(&rule.name, hits, p.count), verdicts))
 }

@@ -28,15 +28,20 @@ pub async fn enforce(state: &AppState) -> Result<u64, sqlx::Error> {
     let keep_from = max_id - state.config.retention_events.min(i64::MAX as u64) as i64;
     let mut deleted = 0;
     loop {
-        let n = sqlx::query(
-            "DELETE FROM events WHERE id IN (SELECT id FROM events WHERE id <= ? OR time < ? ORDER BY id LIMIT ?)",
+        // Under the write lock, so that the cache forgets exactly the rows deleted, and none
+        // that ingest is about to add.
+        let _writing = state.cache.write().await;
+        let mut ids: Vec<i64> = sqlx::query_scalar(
+            "DELETE FROM events WHERE id IN (SELECT id FROM events WHERE id <= ? OR time < ? ORDER BY id LIMIT ?) RETURNING id",
         )
         .bind(keep_from)
         .bind(cutoff)
         .bind(CHUNK)
-        .execute(&state.db)
-        .await?
-        .rows_affected();
+        .fetch_all(&state.db)
+        .await?;
+        ids.sort_unstable();
+        state.cache.remove(&ids);
+        let n = ids.len() as u64;
         deleted += n;
         if n < CHUNK as u64 {
             break;

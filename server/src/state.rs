@@ -1,5 +1,6 @@
 //! `AppState`: what every handler shares.
 
+use crate::cache::EventCache;
 use crate::config::ServeArgs;
 use crate::live::Live;
 use crate::metrics::Metrics;
@@ -7,7 +8,7 @@ use crate::notify::Notifier;
 use rulestudio_api::alerts::Alert;
 use sqlx::SqlitePool;
 use std::sync::Arc;
-use tokio::sync::{broadcast, mpsc};
+use tokio::sync::{Notify, broadcast, mpsc};
 
 /// How many alerts the SSE stream buffers for a slow reader before it skips.
 const ALERT_STREAM_BUFFER: usize = 4096;
@@ -17,6 +18,10 @@ pub struct AppState {
     pub db: SqlitePool,
     pub config: Arc<ServeArgs>,
     pub live: Arc<Live>,
+    /// The recent window of events in memory, for preview.
+    pub cache: Arc<EventCache>,
+    /// Woken after each ingest commit, for [`crate::db::checkpoint_after_commits`].
+    pub commits: Arc<Notify>,
     pub metrics: Arc<Metrics>,
     /// Every stored alert, for `GET /api/v1/alerts/stream`.
     pub alerts: broadcast::Sender<Arc<Alert>>,
@@ -35,6 +40,10 @@ impl AppState {
         let db = crate::db::open(&config.db).await?;
         crate::bootstrap::first_start(&db, &config).await?;
         let live = Live::load(&db).await?;
+        let next_id: i64 = sqlx::query_scalar("SELECT COALESCE(MAX(id), 0) + 1 FROM events")
+            .fetch_one(&db)
+            .await?;
+        let cache = EventCache::new(config.preview_cache_mb.saturating_mul(1 << 20), next_id);
         let (alerts, _) = broadcast::channel(ALERT_STREAM_BUFFER);
         let metrics = Arc::<Metrics>::default();
         // Unlike the background tasks, notification delivery is part of handling requests: it
@@ -47,6 +56,8 @@ impl AppState {
             db,
             config: Arc::new(config),
             live: Arc::new(live),
+            cache: Arc::new(cache),
+            commits: Arc::default(),
             metrics,
             alerts,
             events: crate::event_stream::channel(),

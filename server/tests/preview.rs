@@ -291,3 +291,164 @@ async fn common_promote(s: &TestServer, rules: &str) {
         .await
         .unwrap();
 }
+
+/// Rules whose previews the cache must give exactly as the database does: the draft, a
+/// negated type (which meets events of unknown or missing type), arguments and numbers.
+const PROBES: &str = r#"
+- rule: Read file below etc
+  desc: A process opened a file below /etc for reading.
+  condition: evt.type in (open, openat) and fd.name startswith /etc/
+  output: "%proc.name read %fd.name (user=%user.name image=%container.image.repository)"
+  priority: WARNING
+- rule: Not an open
+  desc: Anything but opens.
+  condition: not evt.type in (open, openat) and proc.name != nobody
+  output: "%proc.name did %evt.type"
+  priority: NOTICE
+- rule: Root shell under sshd
+  desc: Arguments and numbers.
+  condition: evt.type = execve and proc.aname[2] = sshd and user.uid = 0
+  output: "%proc.name under %proc.aname[2]"
+  priority: NOTICE
+"#;
+
+/// Events beyond the test data: an unknown and a missing type, arguments, a numeric string,
+/// and an event from 1970 (which age retention removes from the middle of the ids).
+const MORE_EVENTS: &str = r#"{"evt.time":1700000100000000000,"evt.type":"nonsense","proc.name":"odd"}
+{"evt.time":1700000101000000000,"proc.name":"typeless"}
+{"evt.time":1700000102000000000,"evt.type":"execve","proc.name":"sh","proc.aname[2]":"sshd","user.uid":"0"}
+{"evt.time":5,"evt.type":"execve","proc.name":"sh","proc.aname[2]":"sshd","user.uid":0}
+{"evt.time":1700000103000000000,"evt.type":"openat","proc.name":"cat","fd.name":"/etc/hosts","evt.arg.flags":"O_RDONLY"}"#;
+
+/// Every preview the comparison makes: windows × group keys.
+async fn previews(s: &TestServer) -> Vec<serde_json::Value> {
+    let windows = [
+        json!(null),
+        json!({"last_events": 5}),
+        json!({"last_events": 40}),
+        json!({"last_events": 1000}),
+        json!({"since": 1_700_000_010_000_000_000i64, "until": 1_700_000_101_000_000_000i64}),
+        json!({"since": 0, "until": 10}),
+    ];
+    let mut out = Vec::new();
+    for window in windows {
+        let mut body = json!({"rules": PROBES, "samples": 3, "group_by": ["proc.name", "user.uid", "evt.dir"]});
+        if !window.is_null() {
+            body["window"] = window;
+        }
+        let mut r = s
+            .call("POST", "/api/v1/preview", Some(ADMIN_TOKEN), Some(body))
+            .await;
+        assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+        r.body.as_object_mut().unwrap().remove("took_ms");
+        out.push(r.body);
+    }
+    out
+}
+
+#[tokio::test]
+async fn the_cache_previews_exactly_like_the_database_through_restart_warm_up_and_retention() {
+    let first = TestServer::new().await;
+    // Batches of every size, so that small chunks get merged.
+    let lines: Vec<&str> = EVENTS.lines().collect();
+    for batch in [&lines[..1], &lines[1..2], &lines[2..10], &lines[10..]] {
+        first.ingest(ADMIN_TOKEN, &batch.join("\n"), None).await;
+    }
+    // After a restart the cache starts empty: old events come from the database, new ones
+    // from memory.
+    let restarted = first
+        .reopen(|a| {
+            a.retention_events = 60;
+            a.retention_age = std::time::Duration::from_secs(10 * 365 * 86_400);
+        })
+        .await;
+    restarted.ingest(ADMIN_TOKEN, MORE_EVENTS, None).await;
+    let database = first.reopen(|a| a.preview_cache_mb = 0).await;
+    let expected = previews(&database).await;
+    assert_eq!(expected[3]["scanned"], 77);
+    // Events of unknown and missing type meet the negated type check.
+    let groups = &rule(&expected[3], "Not an open")["groups"];
+    assert!(
+        groups.to_string().contains("odd | <NA>") && groups.to_string().contains("typeless | <NA>"),
+        "{groups}"
+    );
+    assert_eq!(rule(&expected[3], "Root shell under sshd")["matched"], 2);
+    assert_eq!(
+        previews(&restarted).await,
+        expected,
+        "cache after a restart"
+    );
+
+    restarted
+        .state
+        .cache
+        .warm(&restarted.state.db)
+        .await
+        .unwrap();
+    assert_eq!(
+        restarted.state.cache.snapshot().lo,
+        0,
+        "warm-up read everything"
+    );
+    assert_eq!(previews(&restarted).await, expected, "cache after warm-up");
+
+    // Retention keeps 60 events and drops the one from 1970 (in the middle of the ids).
+    let deleted = rulestudio_server::retention::enforce(&restarted.state)
+        .await
+        .unwrap();
+    assert_eq!(deleted, 18);
+    let expected = previews(&database).await;
+    assert_eq!(expected[3]["scanned"], 59);
+    assert_eq!(
+        previews(&restarted).await,
+        expected,
+        "cache after retention"
+    );
+}
+
+#[tokio::test]
+async fn suggested_exception_pairs_fields_when_no_single_field_separates() {
+    let s = TestServer::new().await;
+    s.ingest(ADMIN_TOKEN, EVENTS, None).await;
+    // backup and nginx reading certificates are benign; cat reading them, and backup and
+    // nginx reading anything else, are not: neither the program nor the directory alone
+    // separates them.
+    let benign: Vec<i64> = sqlx::query_scalar(
+        "SELECT id FROM events WHERE proc_name IN ('backup', 'nginx') AND fd_name LIKE '/etc/ssl/certs/%'",
+    )
+    .fetch_all(&s.state.db)
+    .await
+    .unwrap();
+    assert_eq!(benign.len(), 8);
+    for id in benign {
+        s.call(
+            "POST",
+            &format!("/api/v1/events/{id}/label"),
+            Some(ADMIN_TOKEN),
+            Some(json!({"label": "benign"})),
+        )
+        .await;
+    }
+    let r = s
+        .call(
+            "POST",
+            "/api/v1/preview/suggest-exception",
+            Some(ADMIN_TOKEN),
+            Some(json!({"rules": DRAFT, "rule": RULE})),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    assert_eq!(
+        r.body["exception"]["fields"],
+        json!(["proc.name", "fd.name"])
+    );
+    assert_eq!(r.body["exception"]["comps"], json!(["=", "startswith"]));
+    assert_eq!(
+        r.body["exception"]["values"],
+        json!([["backup", "/etc/ssl/certs/"], ["nginx", "/etc/ssl/certs/"]])
+    );
+    assert_eq!(
+        r.body["after"],
+        json!({"matched": 28, "false_positives": 0, "true_positives": 0, "unlabeled": 28})
+    );
+}

@@ -14,12 +14,19 @@ pub const TOKEN: &str = "rs_bench_admin";
 
 /// The benches' runtime: two workers, as on the 2-core target machine.
 pub fn runtime() -> tokio::runtime::Runtime {
-    tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap()
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap()
 }
 
 /// The first numeric command-line argument (the event count), or `default`.
 pub fn count_arg(default: usize) -> usize {
-    std::env::args().skip(1).find_map(|a| a.parse().ok()).unwrap_or(default)
+    std::env::args()
+        .skip(1)
+        .find_map(|a| a.parse().ok())
+        .unwrap_or(default)
 }
 
 pub async fn server(dir: &std::path::Path) -> (AppState, Router) {
@@ -27,6 +34,11 @@ pub async fn server(dir: &std::path::Path) -> (AppState, Router) {
     args.admin_token = Some(TOKEN.into());
     args.static_dir = dir.join("no-ui");
     let state = AppState::new(args).await.expect("server state");
+    // As `serve` does.
+    tokio::spawn(rulestudio_server::db::checkpoint_after_commits(
+        state.db.clone(),
+        state.commits.clone(),
+    ));
     (state.clone(), app(state))
 }
 
@@ -79,68 +91,90 @@ impl Lcg {
 
 /// `n` events as NDJSON lines, one millisecond apart from `start_ns`.
 pub fn events(n: usize, start_ns: i64, seed: u64) -> Vec<String> {
-    let mut r = Lcg(seed);
-    (0..n)
-        .map(|i| {
-            let (name, exe, pname) = PROCS[r.next() % PROCS.len()];
-            let image = IMAGES[r.next() % IMAGES.len()];
-            let container = if image == "host" {
-                "host".to_string()
-            } else {
-                format!("{:012x}", r.next() % 50)
-            };
-            let kind = r.next() % 100;
-            let mut ev = json!({
-                "evt.time": start_ns + i as i64 * 1_000_000,
-                "evt.hostname": "node-1",
-                "proc.name": name,
-                "proc.exepath": exe,
-                "proc.pname": pname,
-                "proc.cmdline": format!("{name} --worker {}", r.next() % 8),
-                "proc.pid": 1000 + (r.next() % 30000) as i64,
-                "proc.ppid": 1 + (r.next() % 1000) as i64,
-                "user.name": if r.next() % 4 == 0 { "root" } else { "app" },
-                "user.uid": if r.next() % 4 == 0 { 0 } else { 1000 },
-                "container.id": container,
-                "container.image.repository": image,
-            });
-            let m = ev.as_object_mut().unwrap();
-            if kind < 70 {
-                m.insert("evt.type".into(), json!("openat"));
-                m.insert("fd.name".into(), json!(FILES[r.next() % FILES.len()]));
-                m.insert(
-                    "evt.arg.flags".into(),
-                    json!(if r.next() % 5 == 0 {
-                        "O_RDWR|O_CREAT"
-                    } else {
-                        "O_RDONLY"
-                    }),
-                );
-                m.insert("fd.typechar".into(), json!("f"));
-            } else if kind < 85 {
-                m.insert("evt.type".into(), json!("connect"));
-                m.insert(
-                    "fd.name".into(),
-                    json!(format!(
-                        "10.0.0.{}:{}->10.0.1.{}:443",
-                        r.next() % 255,
-                        30000 + r.next() % 30000,
-                        r.next() % 255
-                    )),
-                );
-                m.insert("fd.typechar".into(), json!("4"));
-            } else if kind < 95 {
-                m.insert("evt.type".into(), json!("execve"));
-                m.insert(
-                    "proc.tty".into(),
-                    json!(if r.next() % 10 == 0 { 34816 } else { 0 }),
-                );
-            } else {
-                m.insert("evt.type".into(), json!("close"));
-            }
-            ev.to_string()
-        })
-        .collect()
+    Events::new(start_ns, seed).take(n).collect()
+}
+
+/// The events of [`events`] one at a time, for loads too big to hold as text.
+pub struct Events {
+    r: Lcg,
+    i: usize,
+    start_ns: i64,
+}
+
+impl Events {
+    pub fn new(start_ns: i64, seed: u64) -> Events {
+        Events {
+            r: Lcg(seed),
+            i: 0,
+            start_ns,
+        }
+    }
+}
+
+impl Iterator for Events {
+    type Item = String;
+
+    fn next(&mut self) -> Option<String> {
+        let (r, i, start_ns) = (&mut self.r, self.i, self.start_ns);
+        self.i += 1;
+        let (name, exe, pname) = PROCS[r.next() % PROCS.len()];
+        let image = IMAGES[r.next() % IMAGES.len()];
+        let container = if image == "host" {
+            "host".to_string()
+        } else {
+            format!("{:012x}", r.next() % 50)
+        };
+        let kind = r.next() % 100;
+        let mut ev = json!({
+            "evt.time": start_ns + i as i64 * 1_000_000,
+            "evt.hostname": "node-1",
+            "proc.name": name,
+            "proc.exepath": exe,
+            "proc.pname": pname,
+            "proc.cmdline": format!("{name} --worker {}", r.next() % 8),
+            "proc.pid": 1000 + (r.next() % 30000) as i64,
+            "proc.ppid": 1 + (r.next() % 1000) as i64,
+            "user.name": if r.next() % 4 == 0 { "root" } else { "app" },
+            "user.uid": if r.next() % 4 == 0 { 0 } else { 1000 },
+            "container.id": container,
+            "container.image.repository": image,
+        });
+        let m = ev.as_object_mut().unwrap();
+        if kind < 70 {
+            m.insert("evt.type".into(), json!("openat"));
+            m.insert("fd.name".into(), json!(FILES[r.next() % FILES.len()]));
+            m.insert(
+                "evt.arg.flags".into(),
+                json!(if r.next() % 5 == 0 {
+                    "O_RDWR|O_CREAT"
+                } else {
+                    "O_RDONLY"
+                }),
+            );
+            m.insert("fd.typechar".into(), json!("f"));
+        } else if kind < 85 {
+            m.insert("evt.type".into(), json!("connect"));
+            m.insert(
+                "fd.name".into(),
+                json!(format!(
+                    "10.0.0.{}:{}->10.0.1.{}:443",
+                    r.next() % 255,
+                    30000 + r.next() % 30000,
+                    r.next() % 255
+                )),
+            );
+            m.insert("fd.typechar".into(), json!("4"));
+        } else if kind < 95 {
+            m.insert("evt.type".into(), json!("execve"));
+            m.insert(
+                "proc.tty".into(),
+                json!(if r.next() % 10 == 0 { 34816 } else { 0 }),
+            );
+        } else {
+            m.insert("evt.type".into(), json!("close"));
+        }
+        Some(ev.to_string())
+    }
 }
 
 /// Sends one NDJSON batch through the router; panics unless it is accepted.
@@ -158,6 +192,24 @@ pub async fn ingest(app: &Router, body: String) {
         "ingest failed: {status} {}",
         String::from_utf8_lossy(&bytes)
     );
+}
+
+/// CPU time this process has used (user + system), in seconds: with the wall time it shows
+/// what a run would take on an idle machine, whatever else shares the cores.
+pub fn cpu_seconds() -> f64 {
+    let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
+    // Fields after the command name (which is in parentheses and may hold spaces).
+    let rest = stat.rsplit_once(')').map_or("", |(_, r)| r);
+    let fields: Vec<&str> = rest.split_whitespace().collect();
+    let ticks = |i: usize| {
+        fields
+            .get(i)
+            .and_then(|f| f.parse::<f64>().ok())
+            .unwrap_or(0.0)
+    };
+    // utime and stime are fields 14 and 15 of the line, 12 and 13 after the name; clock ticks
+    // are 100 per second on Linux.
+    (ticks(11) + ticks(12)) / 100.0
 }
 
 pub fn percentile(sorted: &[f64], p: f64) -> f64 {

@@ -113,17 +113,26 @@ async fn ingest(
     let live = state.live.current();
     let matching = state.config.rule_matching.into();
     // Decoding and evaluation are CPU work: keep them off the executor's threads.
-    let parsed = tokio::task::spawn_blocking(move || ingest::parse_batch(&body, now_ns()))
-        .await
-        .map_err(anyhow::Error::from)?;
-    let events = match parsed {
-        Ok(ev) => ev,
+    let prepared = tokio::task::spawn_blocking(move || {
+        ingest::prepare(
+            &body,
+            now_ns(),
+            ingest::Judge {
+                live: &live,
+                matching,
+            },
+        )
+    })
+    .await
+    .map_err(anyhow::Error::from)?;
+    let prepared = match prepared {
+        Ok(p) => p,
         Err(e) => {
             state.metrics.events_rejected.fetch_add(1, Relaxed);
             return Err(e);
         }
     };
-    let stored = ingest::store(&state.db, node, batch, &events, &live, matching).await?;
+    let stored = ingest::store(&state, node, batch, prepared).await?;
     if stored.duplicate {
         state.metrics.batches_duplicate.fetch_add(1, Relaxed);
     } else {
@@ -133,7 +142,7 @@ async fn ingest(
             .fetch_add(stored.accepted, Relaxed);
     }
     alerting::publish(&state, stored.alerts);
-    event_stream::publish(&state.events, node, &events, &stored.ids);
+    event_stream::publish(&state.events, node, &stored.rows, &stored.ids);
     Ok(Json(IngestResponse {
         accepted: stored.accepted,
         duplicate: stored.duplicate,

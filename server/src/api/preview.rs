@@ -56,13 +56,13 @@ async fn run(
 ) -> Result<Json<PreviewResponse>> {
     let started = Instant::now();
     let draft = load(&state, req.rules, req.base).await?;
-    let range = preview::resolve_window(&state.db, req.window.as_ref()).await?;
+    let range = preview::resolve_window(&state, req.window.as_ref()).await?;
     let live = state.live.current();
     let opts = Options {
         samples: req.samples.unwrap_or(preview::DEFAULT_SAMPLES),
         group_by: &req.group_by,
     };
-    let outcome = preview::run(&state.db, &draft, &live, range, opts).await?;
+    let outcome = preview::run(&state, &draft, &live, range, opts).await?;
     let took = started.elapsed();
     state.metrics.preview_took(took);
     Ok(Json(PreviewResponse {
@@ -79,10 +79,10 @@ async fn suggest(
     ApiJson(req): ApiJson<SuggestExceptionRequest>,
 ) -> Result<Json<SuggestExceptionResponse>> {
     let draft = load(&state, req.rules.clone(), req.base).await?;
-    let range = preview::resolve_window(&state.db, req.window.as_ref()).await?;
+    let range = preview::resolve_window(&state, req.window.as_ref()).await?;
     let truth = Truth::load(&state.db, range).await?;
     let rule = find_rule(&draft, &req.rule)?;
-    let (before, verdicts) = preview::classified_matches(&state.db, rule, range, &truth).await?;
+    let (before, verdicts) = preview::classified_matches(&state, rule, range, &truth).await?;
     let matches = exception::match_fields(&state.db, &verdicts).await?;
     let entry = exception::suggest(&matches)?;
     let rules = exception::apply(&req.rules, &req.rule, &entry);
@@ -97,13 +97,9 @@ async fn suggest(
             d.message
         )));
     }
-    let (after, _) = preview::classified_matches(
-        &state.db,
-        find_rule(&after_draft, &req.rule)?,
-        range,
-        &truth,
-    )
-    .await?;
+    let (after, _) =
+        preview::classified_matches(&state, find_rule(&after_draft, &req.rule)?, range, &truth)
+            .await?;
     Ok(Json(SuggestExceptionResponse {
         yaml: exception::to_yaml(&entry, ""),
         exception: entry,

@@ -45,6 +45,17 @@ impl TestServer {
         }
     }
 
+    /// Another server on this one's database, as after a restart (`configure` may change its
+    /// flags); this one's directory must outlive it.
+    pub async fn reopen(&self, configure: impl FnOnce(&mut ServeArgs)) -> TestServer {
+        let db = self.dir.path().join("rulestudio.db");
+        Self::with(|args| {
+            args.db = db;
+            configure(args);
+        })
+        .await
+    }
+
     pub async fn send(&self, req: Request<Body>) -> Response {
         let resp = self.app.clone().oneshot(req).await.unwrap();
         let status = resp.status();

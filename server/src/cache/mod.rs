@@ -1,0 +1,367 @@
+//! The recent window of stored events, in memory and by column, so that preview evaluates
+//! rules without reading or decoding a row of SQLite.
+//!
+//! **Invariant:** every stored event with an id at least [`Snapshot::lo`] is in the cache,
+//! with the values it decodes to. Ingest appends a batch after its transaction commits, in id
+//! order (events are written only under [`EventCache::write`]); retention removes the rows it
+//! deleted under the same lock; warm-up fills older events downwards after a restart; the
+//! memory budget evicts the oldest chunks, which raises `lo`. Preview reads events below `lo`
+//! from the database.
+
+pub mod chunk;
+
+use chunk::{Builder, Chunk};
+use rulestudio_engine::event::Event;
+use sqlx::SqlitePool;
+use std::collections::VecDeque;
+use std::sync::{Arc, Mutex, MutexGuard};
+
+/// Chunks smaller than this are merged with their neighbour as batches trickle in, so that a
+/// collector sending single events does not leave a chunk (and dictionaries) per event.
+const SMALL_CHUNK: usize = 256;
+/// Events read per database query while warming up.
+const WARM_ROWS: i64 = 16_384;
+
+pub struct EventCache {
+    budget: usize,
+    inner: Mutex<Inner>,
+    writes: tokio::sync::Mutex<()>,
+}
+
+struct Inner {
+    chunks: VecDeque<Arc<Chunk>>,
+    lo: i64,
+    /// The id after the newest event appended: the next chunk covers from here.
+    hi: i64,
+    bytes: usize,
+    /// Bumped by every removal, so that warm-up notices rows removed while it was reading.
+    epoch: u64,
+}
+
+/// The cache at one moment: chunks in id order, covering every stored event from `lo` on.
+pub struct Snapshot {
+    pub chunks: Vec<Arc<Chunk>>,
+    pub lo: i64,
+}
+
+impl EventCache {
+    /// A cache of at most `budget` bytes for a database whose next event id is `next_id`.
+    /// A zero budget disables it: everything is read from the database.
+    pub fn new(budget: usize, next_id: i64) -> EventCache {
+        let lo = if budget == 0 { i64::MAX } else { next_id };
+        EventCache {
+            budget,
+            inner: Mutex::new(Inner {
+                chunks: VecDeque::new(),
+                lo,
+                hi: next_id,
+                bytes: 0,
+                epoch: 0,
+            }),
+            writes: tokio::sync::Mutex::new(()),
+        }
+    }
+
+    /// The lock every write of the `events` table holds from before its transaction until the
+    /// cache has been told about it.
+    pub async fn write(&self) -> tokio::sync::MutexGuard<'_, ()> {
+        self.writes.lock().await
+    }
+
+    fn inner(&self) -> MutexGuard<'_, Inner> {
+        self.inner.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    pub fn snapshot(&self) -> Snapshot {
+        let inner = self.inner();
+        Snapshot {
+            chunks: inner.chunks.iter().cloned().collect(),
+            lo: inner.lo,
+        }
+    }
+
+    /// Memory held, in bytes (approximate).
+    pub fn bytes(&self) -> usize {
+        self.inner().bytes
+    }
+
+    /// Adds the events of a committed batch: `chunks` in id order, `ids` one per row of them.
+    /// Called under [`EventCache::write`].
+    pub fn append(&self, chunks: Vec<Chunk>, ids: &[i64]) {
+        if self.budget == 0 {
+            return;
+        }
+        let mut inner = self.inner();
+        let mut rest = ids;
+        for mut chunk in chunks {
+            let (mine, more) = rest.split_at(chunk.len());
+            rest = more;
+            let Some(&last) = mine.last() else { continue };
+            chunk.place(mine, inner.hi, last + 1);
+            inner.hi = last + 1;
+            inner.bytes += chunk.bytes();
+            inner.chunks.push_back(Arc::new(chunk));
+            inner.merge_small_tail();
+        }
+        inner.evict(self.budget);
+    }
+
+    /// Forgets the events `ids` (sorted), deleted from the database. Called under
+    /// [`EventCache::write`].
+    pub fn remove(&self, ids: &[i64]) {
+        let (Some(&first), Some(&last)) = (ids.first(), ids.last()) else {
+            return;
+        };
+        let mut inner = self.inner();
+        inner.epoch += 1;
+        let mut kept = VecDeque::with_capacity(inner.chunks.len());
+        let mut bytes = 0;
+        for c in std::mem::take(&mut inner.chunks) {
+            let touched = c.start <= last && c.end > first && {
+                let from = ids.partition_point(|&i| i < c.start);
+                ids.get(from).is_some_and(|&i| i < c.end)
+            };
+            let c = match touched {
+                false => Some(c),
+                true => c.without(ids).map(Arc::new),
+            };
+            if let Some(c) = c {
+                bytes += c.bytes();
+                kept.push_back(c);
+            }
+        }
+        inner.chunks = kept;
+        inner.bytes = bytes;
+    }
+
+    /// Fills the cache with the newest stored events it does not have yet, older and older,
+    /// until it holds them all or its budget is spent. Runs beside ingest after a restart.
+    pub async fn warm(&self, db: &SqlitePool) -> Result<(), sqlx::Error> {
+        loop {
+            let (lo, epoch) = {
+                let inner = self.inner();
+                if inner.lo <= 1 || inner.bytes >= self.budget {
+                    return Ok(());
+                }
+                (inner.lo, inner.epoch)
+            };
+            let rows: Vec<(i64, i64, String)> = sqlx::query_as(
+                "SELECT id, time, fields FROM events WHERE id < ? ORDER BY id DESC LIMIT ?",
+            )
+            .bind(lo)
+            .bind(WARM_ROWS)
+            .fetch_all(db)
+            .await?;
+            let complete = (rows.len() as i64) < WARM_ROWS;
+            let start = match rows.last() {
+                Some(&(id, _, _)) if !complete => id,
+                _ => 0,
+            };
+            let chunk = tokio::task::spawn_blocking(move || decode_chunk(rows, start, lo))
+                .await
+                .map_err(|e| sqlx::Error::Protocol(format!("warming the event cache: {e}")))?;
+            match self.prepend(chunk, lo, epoch) {
+                Prepend::Done if complete => return Ok(()),
+                Prepend::Done | Prepend::Retry => {}
+                Prepend::Full => return Ok(()),
+            }
+        }
+    }
+
+    fn prepend(&self, chunk: Chunk, expected_lo: i64, epoch: u64) -> Prepend {
+        let mut inner = self.inner();
+        if inner.epoch != epoch {
+            return Prepend::Retry;
+        }
+        if inner.lo != expected_lo || inner.bytes + chunk.bytes() > self.budget {
+            return Prepend::Full;
+        }
+        inner.lo = chunk.start;
+        if !chunk.is_empty() {
+            inner.bytes += chunk.bytes();
+            inner.chunks.push_front(Arc::new(chunk));
+        }
+        Prepend::Done
+    }
+}
+
+enum Prepend {
+    Done,
+    /// Rows were removed while the chunk was read: read it again.
+    Retry,
+    /// The cache moved on (evicted) or has no room: warm-up is over.
+    Full,
+}
+
+/// Rows read newest first → one chunk covering `start..end`.
+fn decode_chunk(mut rows: Vec<(i64, i64, String)>, start: i64, end: i64) -> Chunk {
+    rows.reverse();
+    let mut b = Builder::new();
+    let mut ev = Event::new();
+    let mut ids = Vec::with_capacity(rows.len());
+    for (id, time, text) in &rows {
+        ids.push(*id);
+        // Rows were valid when stored; one that no longer decodes is kept, as unreadable.
+        match ev.decode_json(text) {
+            Ok(()) => b.push_event(&ev, *time),
+            Err(_) => b.push_unreadable(*time),
+        }
+    }
+    b.finish(Some(ids), start, end)
+}
+
+impl Inner {
+    /// Merges the two newest chunks while both are small and the newer is at least as big as
+    /// the older (like a binary counter), so that each event is re-coded a logarithmic number
+    /// of times however small the batches.
+    fn merge_small_tail(&mut self) {
+        while self.chunks.len() >= 2 {
+            let n = self.chunks.len();
+            let (a, b) = (&self.chunks[n - 2], &self.chunks[n - 1]);
+            if a.len() >= SMALL_CHUNK || b.len() < a.len() || a.len() + b.len() > chunk::MAX_ROWS {
+                return;
+            }
+            let merged = Chunk::merge(a, b);
+            self.bytes = self.bytes + merged.bytes() - a.bytes() - b.bytes();
+            self.chunks.truncate(n - 2);
+            self.chunks.push_back(Arc::new(merged));
+        }
+    }
+
+    fn evict(&mut self, budget: usize) {
+        while self.bytes > budget {
+            let Some(oldest) = self.chunks.pop_front() else {
+                break;
+            };
+            self.bytes -= oldest.bytes();
+            self.lo = oldest.end;
+        }
+    }
+}
+
+impl Snapshot {
+    /// The chunk and row of event `id`, when the cache has it.
+    pub fn find(&self, id: i64) -> Option<chunk::Row<'_>> {
+        let c = self.chunks.partition_point(|c| c.end <= id);
+        let chunk = self.chunks.get(c)?;
+        let i = chunk.first_row_from(id);
+        (i < chunk.len() && chunk.id(i) == id).then(|| chunk.row(i))
+    }
+
+    /// The id of the `n`-th newest event (1-based), when the cache holds that many.
+    pub fn nth_newest_id(&self, n: u64) -> Option<i64> {
+        let mut left = n;
+        for c in self.chunks.iter().rev() {
+            let len = c.len() as u64;
+            if left <= len {
+                return Some(c.id((len - left) as usize));
+            }
+            left -= len;
+        }
+        None
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rulestudio_engine::event::{FieldSource, Value};
+
+    fn batch(times: std::ops::Range<i64>) -> Chunk {
+        let mut b = Builder::new();
+        for t in times {
+            let ev = Event::from_json_str(&format!(
+                r#"{{"evt.time":{t},"evt.type":"openat","proc.name":"p{}"}}"#,
+                t % 7
+            ))
+            .unwrap();
+            b.push_event(&ev, t);
+        }
+        b.finish_unplaced()
+    }
+
+    fn ids(s: &Snapshot) -> Vec<i64> {
+        s.chunks
+            .iter()
+            .flat_map(|c| (0..c.len()).map(|i| c.id(i)))
+            .collect()
+    }
+
+    #[test]
+    fn appended_batches_are_found_and_counted_from_the_newest() {
+        let cache = EventCache::new(1 << 30, 1);
+        cache.append(vec![batch(0..3), batch(3..5)], &[1, 2, 3, 4, 5]);
+        cache.append(vec![batch(5..6)], &[9]);
+        let s = cache.snapshot();
+        assert_eq!(s.lo, 1);
+        assert_eq!(ids(&s), [1, 2, 3, 4, 5, 9]);
+        assert_eq!(s.nth_newest_id(1), Some(9));
+        assert_eq!(s.nth_newest_id(6), Some(1));
+        assert_eq!(s.nth_newest_id(7), None);
+        let evt_time = rulestudio_engine::fields::get("evt.time").unwrap();
+        let row = s.find(4).unwrap();
+        assert_eq!(row.field(evt_time, None), Some(Value::Int(3)));
+        assert!(s.find(7).is_none());
+        // Coverage is contiguous: the chunk of id 9 covers the empty ids 6..=8 too.
+        assert_eq!(
+            (
+                s.chunks.first().unwrap().start,
+                s.chunks.last().unwrap().end
+            ),
+            (1, 10)
+        );
+    }
+
+    #[test]
+    fn single_events_are_merged_into_few_chunks() {
+        let cache = EventCache::new(1 << 30, 1);
+        for id in 1..=3000 {
+            cache.append(vec![batch(id..id + 1)], &[id]);
+        }
+        let s = cache.snapshot();
+        assert_eq!(ids(&s), (1..=3000).collect::<Vec<_>>());
+        // Full small chunks, and at most one of each power of two below.
+        let bound = 3000 / SMALL_CHUNK + SMALL_CHUNK.ilog2() as usize + 1;
+        assert!(s.chunks.len() <= bound, "{} chunks", s.chunks.len());
+    }
+
+    #[test]
+    fn the_budget_evicts_the_oldest_chunks_and_raises_lo() {
+        let one = batch(0..2000).bytes();
+        let cache = EventCache::new(one * 5 / 2, 1);
+        for k in 0..4 {
+            let ids: Vec<i64> = (1 + k * 2000..1 + (k + 1) * 2000).collect();
+            cache.append(vec![batch(0..2000)], &ids);
+        }
+        let s = cache.snapshot();
+        assert_eq!(s.chunks.len(), 2);
+        assert_eq!(s.lo, 4001);
+        assert_eq!(ids(&s).first(), Some(&4001));
+        assert!(cache.bytes() <= one * 5 / 2);
+    }
+
+    #[test]
+    fn removed_events_are_forgotten() {
+        let cache = EventCache::new(1 << 30, 1);
+        cache.append(vec![batch(0..3000)], &(1..=3000).collect::<Vec<_>>());
+        cache.append(vec![batch(0..3000)], &(3001..=6000).collect::<Vec<_>>());
+        let mut gone: Vec<i64> = (1..=3000).collect();
+        gone.extend([3500, 5999]);
+        cache.remove(&gone);
+        let s = cache.snapshot();
+        assert_eq!(s.chunks.len(), 1);
+        assert_eq!(ids(&s).len(), 2998);
+        assert!(s.find(3500).is_none() && s.find(3501).is_some());
+        // Still complete from lo: the removed rows are gone from the database too.
+        assert_eq!(s.lo, 1);
+    }
+
+    #[test]
+    fn a_disabled_cache_holds_nothing() {
+        let cache = EventCache::new(0, 1);
+        cache.append(vec![batch(0..3)], &[1, 2, 3]);
+        let s = cache.snapshot();
+        assert!(s.chunks.is_empty());
+        assert_eq!(s.lo, i64::MAX);
+    }
+}
