@@ -493,77 +493,62 @@ fn insert_sql(insert: &'static Insert, rows: usize) -> std::borrow::Cow<'static,
 mod tests {
     use super::*;
 
-    fn err(body: &str) -> String {
-        match prepare_lines(
-            body,
-            0,
-            1,
-            Judge {
-                live: &empty_live(),
-                matching: Matching::All,
-            },
-        ) {
-            Err(e) => e.to_string(),
-            Ok(_) => panic!("accepted {body:?}"),
-        }
-    }
-
-    fn empty_live() -> Snapshot {
-        Snapshot {
+    /// `body` prepared against an empty live set, at time `now`.
+    fn prepared(body: &[u8], now: i64) -> Result<Prepared> {
+        let live = Snapshot {
             version: 1,
             files: Vec::new(),
             promoted_at: 0,
             promoted_by: String::new(),
             proposal: None,
             loaded: rulestudio_engine::loader::load(&[], &Default::default()),
+        };
+        let judge = Judge {
+            live: &live,
+            matching: Matching::All,
+        };
+        prepare(body, now, judge)
+    }
+
+    fn err(body: &[u8]) -> String {
+        match prepared(body, 1) {
+            Err(e) => e.to_string(),
+            Ok(_) => panic!("accepted {}", String::from_utf8_lossy(body)),
         }
     }
 
     #[test]
     fn errors_name_the_line() {
-        let e = err("{\"evt.type\":\"open\"}\n\n{\"proc.pid\": \"x\"}\n");
+        let e = err(b"{\"evt.type\":\"open\"}\n\n{\"proc.pid\": \"x\"}\n");
         assert!(e.starts_with("line 3: key 'proc.pid'"), "{e}");
-        assert!(err("{}\n[1]\n").starts_with("line 2: an event must be a JSON object"));
-        assert!(err("{}\n{\"evt.time\": -5}").starts_with("line 2: key 'evt.time'"));
-        assert!(err("{}\n{\"evt.time\": \"5\"}").starts_with("line 2: key 'evt.time'"));
-        assert!(err("{}\n{oops\n").starts_with("line 2: not valid JSON"));
+        assert!(err(b"{}\n[1]\n").starts_with("line 2: an event must be a JSON object"));
+        assert!(err(b"{}\n{\"evt.time\": -5}").starts_with("line 2: key 'evt.time'"));
+        assert!(err(b"{}\n{\"evt.time\": \"5\"}").starts_with("line 2: key 'evt.time'"));
+        assert!(err(b"{}\n{oops\n").starts_with("line 2: not valid JSON"));
     }
 
     #[test]
     fn errors_name_the_line_in_either_half_of_a_big_body() {
-        let live = empty_live();
-        let judge = Judge {
-            live: &live,
-            matching: Matching::All,
-        };
         let good = "{\"evt.time\": 5, \"proc.name\": \"bash\"}\n";
         let lines = PARALLEL_BYTES / good.len() + 10;
         for bad_at in [3, lines - 3] {
             let mut body = good.repeat(lines);
             let at = body.match_indices('\n').nth(bad_at - 2).unwrap().0 + 1;
             body.insert_str(at, "{\"proc.pid\": \"x\"}\n");
-            let e = match prepare(body.as_bytes(), 1, judge) {
-                Err(e) => e.to_string(),
-                Ok(_) => panic!("accepted a bad line"),
-            };
+            let e = err(body.as_bytes());
             assert!(
                 e.starts_with(&format!("line {bad_at}: key 'proc.pid'")),
                 "{e}"
             );
         }
-        let ok = prepare(good.repeat(lines).as_bytes(), 1, judge).unwrap();
+        let ok = prepared(good.repeat(lines).as_bytes(), 1).unwrap();
         assert_eq!(ok.len(), lines);
         assert_eq!(ok.chunks.iter().map(Chunk::len).sum::<usize>(), lines);
     }
 
     #[test]
     fn array_elements_are_named() {
-        let live = empty_live();
-        let judge = Judge {
-            live: &live,
-            matching: Matching::All,
-        };
-        let e = prepare(b"[{}, 7]", 1, judge).err().unwrap().to_string();
+        let e = err(b"[{}, 7]");
         assert!(
             e.starts_with("element 2: an event must be a JSON object"),
             "{e}"
@@ -572,12 +557,7 @@ mod tests {
 
     #[test]
     fn missing_time_is_set_by_the_server() {
-        let live = empty_live();
-        let judge = Judge {
-            live: &live,
-            matching: Matching::All,
-        };
-        let p = prepare(b"{\"evt.type\":\"open\"}\n{\"evt.time\": 5}", 42, judge).unwrap();
+        let p = prepared(b"{\"evt.type\":\"open\"}\n{\"evt.time\": 5}", 42).unwrap();
         assert_eq!((p.rows[0].time, p.rows[1].time), (42, 5));
         assert_eq!(&*p.rows[0].json, r#"{"evt.time":42,"evt.type":"open"}"#);
         assert_eq!(&*p.rows[1].json, r#"{"evt.time": 5}"#);
@@ -585,15 +565,9 @@ mod tests {
 
     #[test]
     fn unknown_event_types_are_stored_without_a_type() {
-        let live = empty_live();
-        let judge = Judge {
-            live: &live,
-            matching: Matching::All,
-        };
-        let p = prepare(
+        let p = prepared(
             b"{\"evt.time\":1,\"evt.type\":\"openat\"}\n{\"evt.time\":2,\"evt.type\":\"nonsense\"}",
             0,
-            judge,
         )
         .unwrap();
         assert_eq!(p.rows[0].evt_type.as_deref(), Some("openat"));

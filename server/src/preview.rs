@@ -407,17 +407,20 @@ impl Seen<'_> {
             }
         });
         let mut first = Vec::new();
+        let mut ev = Event::new();
         for ids in fetch.chunks(FETCH_CHUNK) {
             for (_, _, text) in fetch_events(db, ids).await? {
-                let Ok(map) =
-                    serde_json::from_str::<serde_json::Map<String, serde_json::Value>>(&text)
-                else {
+                if ev.decode_json(&text).is_err() {
                     continue;
-                };
-                let Ok(ev) = Event::from_map(&map) else {
-                    continue;
-                };
-                self.see(&ev, Some(&map), &mut first, &mut shadows, &mut groups);
+                }
+                // The JSON object only for group keys that are not fields.
+                let map = raw
+                    .then(|| {
+                        serde_json::from_str::<serde_json::Map<String, serde_json::Value>>(&text)
+                            .ok()
+                    })
+                    .flatten();
+                self.see(&ev, map.as_ref(), &mut first, &mut shadows, &mut groups);
             }
         }
         let mut groups: Vec<Group> = groups

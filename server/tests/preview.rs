@@ -204,22 +204,8 @@ async fn suggested_exception_removes_the_benign_matches() {
     let s = TestServer::new().await;
     s.ingest(ADMIN_TOKEN, EVENTS, None).await;
     // Every match of the backup job is benign.
-    let backup: Vec<i64> = sqlx::query_scalar(
-        "SELECT id FROM events WHERE proc_name = 'backup' AND fd_name LIKE '/etc/%'",
-    )
-    .fetch_all(&s.state.db)
-    .await
-    .unwrap();
-    assert_eq!(backup.len(), 12);
-    for id in backup {
-        s.call(
-            "POST",
-            &format!("/api/v1/events/{id}/label"),
-            Some(ADMIN_TOKEN),
-            Some(json!({"label": "benign"})),
-        )
-        .await;
-    }
+    let labelled = label_benign(&s, "proc_name = 'backup' AND fd_name LIKE '/etc/%'").await;
+    assert_eq!(labelled, 12);
     let r = s
         .call(
             "POST",
@@ -267,6 +253,29 @@ async fn a_draft_replacing_a_live_rule_is_compared_with_it() {
         (r["added"].as_u64(), r["removed"].as_u64()),
         (Some(0), Some(24))
     );
+}
+
+/// Labels benign every stored event `condition` (SQL on the events table) selects; returns
+/// how many.
+async fn label_benign(s: &TestServer, condition: &str) -> usize {
+    let ids: Vec<i64> = sqlx::query_scalar(sqlx::AssertSqlSafe(format!(
+        "SELECT id FROM events WHERE {condition}"
+    )))
+    .fetch_all(&s.state.db)
+    .await
+    .unwrap();
+    for &id in &ids {
+        let r = s
+            .call(
+                "POST",
+                &format!("/api/v1/events/{id}/label"),
+                Some(ADMIN_TOKEN),
+                Some(json!({"label": "benign"})),
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    }
+    ids.len()
 }
 
 async fn common_promote(s: &TestServer, rules: &str) {
@@ -413,22 +422,12 @@ async fn suggested_exception_pairs_fields_when_no_single_field_separates() {
     // backup and nginx reading certificates are benign; cat reading them, and backup and
     // nginx reading anything else, are not: neither the program nor the directory alone
     // separates them.
-    let benign: Vec<i64> = sqlx::query_scalar(
-        "SELECT id FROM events WHERE proc_name IN ('backup', 'nginx') AND fd_name LIKE '/etc/ssl/certs/%'",
+    let labelled = label_benign(
+        &s,
+        "proc_name IN ('backup', 'nginx') AND fd_name LIKE '/etc/ssl/certs/%'",
     )
-    .fetch_all(&s.state.db)
-    .await
-    .unwrap();
-    assert_eq!(benign.len(), 8);
-    for id in benign {
-        s.call(
-            "POST",
-            &format!("/api/v1/events/{id}/label"),
-            Some(ADMIN_TOKEN),
-            Some(json!({"label": "benign"})),
-        )
-        .await;
-    }
+    .await;
+    assert_eq!(labelled, 8);
     let r = s
         .call(
             "POST",

@@ -27,6 +27,27 @@ static STOPS_STRING: [bool; 256] = {
     t
 };
 
+/// The length of the plain part at the start of `b` (up to its first [`STOPS_STRING`] byte),
+/// eight bytes at a time: keys and values are short, so a word test beats both a look-up per
+/// byte and setting up a SIMD search.
+fn plain_run(b: &[u8]) -> Option<usize> {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGHS: u64 = 0x8080_8080_8080_8080;
+    // The high bit of each byte below `n`; above the lowest such byte the borrow may flag
+    // others, so only the lowest is meaningful.
+    let below = |w: u64, n: u8| w.wrapping_sub(ONES * n as u64) & !w & HIGHS;
+    let mut i = 0;
+    while let Some(word) = b.get(i..i + 8) {
+        let w = u64::from_le_bytes(word.try_into().ok()?);
+        let stops = below(w, 0x20) | below(w ^ (ONES * b'"' as u64), 1) | below(w ^ (ONES * b'\\' as u64), 1);
+        if stops != 0 {
+            return Some(i + stops.trailing_zeros() as usize / 8);
+        }
+        i += 8;
+    }
+    b[i..].iter().position(|&c| STOPS_STRING[c as usize]).map(|p| i + p)
+}
+
 /// Deeper nesting (in the values of unknown keys) is left to `serde_json` and its limit.
 const MAX_DEPTH: u32 = 64;
 
@@ -136,8 +157,7 @@ impl<'a> Scan<'a> {
         self.eat(b'"')?;
         let b = self.bytes();
         let start = self.i;
-        // Keys and values are short: a table look-up per byte beats setting up a SIMD search.
-        let end = start + b[start..].iter().position(|&c| STOPS_STRING[c as usize])?;
+        let end = start + plain_run(&b[start..])?;
         self.i = end;
         match b[end] {
             b'"' => {
@@ -380,6 +400,31 @@ mod tests {
         ];
         for t in declined {
             assert!(!agrees(t), "fast path took {t}");
+        }
+    }
+
+    #[test]
+    fn plain_runs_end_at_the_first_stop_byte_wherever_it_is() {
+        let table = |b: &[u8]| b.iter().position(|&c| STOPS_STRING[c as usize]);
+        let fillers = [b'a', b'~', 0x7f, 0x80, 0xc3, 0xff, b' ', b'!', b'#', b'[', b']'];
+        for len in 0..20 {
+            for &fill in &fillers {
+                let mut b = vec![fill; len];
+                assert_eq!(plain_run(&b), table(&b), "{b:?}");
+                for at in 0..len {
+                    for stop in (0..0x20).chain([b'"', b'\\']) {
+                        let keep = b[at];
+                        b[at] = stop;
+                        // A second stop after the first must not change the answer.
+                        if at + 3 < len {
+                            b[at + 3] = b'"';
+                        }
+                        assert_eq!(plain_run(&b), table(&b), "{b:?}");
+                        b[at] = keep;
+                        b.fill(fill);
+                    }
+                }
+            }
         }
     }
 
