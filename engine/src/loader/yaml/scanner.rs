@@ -543,9 +543,27 @@ impl<'a> Scanner<'a> {
         self.close_flow_entry();
         self.simple_key_allowed = true;
         self.can_be_json_flow = false;
+        self.push_indicator(TokenKind::FlowEntry);
+    }
+
+    /// Queues a token for the one-character indicator at the cursor, and eats it.
+    fn push_indicator(&mut self, kind: TokenKind) {
         let mark = self.input.mark();
         self.input.eat(1);
-        self.push(Token::new(TokenKind::FlowEntry, mark));
+        self.push(Token::new(kind, mark));
+    }
+
+    /// A `?` or a `:` without a simple key before it: in block context it may open a mapping
+    /// here, where a simple key is allowed (`message` otherwise).
+    fn explicit_map_indicator(&mut self, message: &str) -> Res<()> {
+        if !self.in_flow() {
+            if !self.simple_key_allowed {
+                return Err(ParseError::at(self.input.mark(), message));
+            }
+            self.push_indent_to(self.input.column(), IndentKind::Map);
+        }
+        self.simple_key_allowed = !self.in_flow();
+        Ok(())
     }
 
     fn scan_block_entry(&mut self) -> Res<()> {
@@ -555,23 +573,13 @@ impl<'a> Scanner<'a> {
         self.push_indent_to(self.input.column(), IndentKind::Seq);
         self.simple_key_allowed = true;
         self.can_be_json_flow = false;
-        let mark = self.input.mark();
-        self.input.eat(1);
-        self.push(Token::new(TokenKind::BlockEntry, mark));
+        self.push_indicator(TokenKind::BlockEntry);
         Ok(())
     }
 
     fn scan_key(&mut self) -> Res<()> {
-        if !self.in_flow() {
-            if !self.simple_key_allowed {
-                return Err(ParseError::at(self.input.mark(), "illegal map key"));
-            }
-            self.push_indent_to(self.input.column(), IndentKind::Map);
-        }
-        self.simple_key_allowed = !self.in_flow();
-        let mark = self.input.mark();
-        self.input.eat(1);
-        self.push(Token::new(TokenKind::Key, mark));
+        self.explicit_map_indicator("illegal map key")?;
+        self.push_indicator(TokenKind::Key);
         Ok(())
     }
 
@@ -581,18 +589,10 @@ impl<'a> Scanner<'a> {
         if simple {
             self.simple_key_allowed = false;
         } else {
-            if !self.in_flow() {
-                if !self.simple_key_allowed {
-                    return Err(ParseError::at(self.input.mark(), "illegal map value"));
-                }
-                self.push_indent_to(self.input.column(), IndentKind::Map);
-            }
-            self.simple_key_allowed = !self.in_flow();
+            self.explicit_map_indicator("illegal map value")?;
         }
         self.scalar_value_allowed = true;
-        let mark = self.input.mark();
-        self.input.eat(1);
-        self.push(Token::new(TokenKind::Value, mark));
+        self.push_indicator(TokenKind::Value);
         Ok(())
     }
 
