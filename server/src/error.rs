@@ -191,9 +191,10 @@ mod tests {
             AppError::NotFound(String::new()),
             AppError::BadRequest(String::new()),
             AppError::InvalidEvent(String::new()),
-            crate::condition::compile("proc.nme = x", None)
-                .err()
-                .expect("proc.nme is not a field"),
+            match crate::condition::compile("proc.nme = x", None) {
+                Err(e) => e,
+                Ok(_) => panic!("proc.nme is not a field"),
+            },
             AppError::Conflict(String::new()),
             AppError::Refused {
                 unprocessable: true,
