@@ -203,7 +203,6 @@ test("propose, approve as a second user, promote", async () => {
   assert.equal(await page.getByTestId("proposal-promote").isDisabled(), true);
   await page.getByTestId("promote-blockers").filter({ hasText: "approvals it needs" }).waitFor();
   await shot(page, "10-proposal-author");
-  await shotOf(page.getByTestId("proposal-evidence"), "10-proposal-evidence");
 
   // A comment on the rule's condition line, anchored to that line of the new file.
   const file = proposal.diff[0].file;
