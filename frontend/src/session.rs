@@ -25,6 +25,17 @@ pub fn status() -> RwSignal<Status> {
     STATUS.with(|s| *s)
 }
 
+/// Whether the signed-in user's role is `min` (viewer, author, reviewer or admin) or higher;
+/// a collector is none of these.
+pub fn at_least(min: &str) -> bool {
+    const RANKS: [&str; 4] = ["viewer", "author", "reviewer", "admin"];
+    let rank = |role: &str| RANKS.iter().position(|r| *r == role);
+    user().with(|u| match (u.as_ref().and_then(|u| rank(&u.role)), rank(min)) {
+        (Some(have), Some(need)) => have >= need,
+        _ => false,
+    })
+}
+
 /// Called by the client on 401.
 pub fn expired() {
     // Only on a change: re-setting would re-render the login page and drop its error message.

@@ -1,9 +1,10 @@
-//! Small shared view pieces: error boxes, the histogram, label buttons and label look-ups,
-//! time formatting and parsing.
+//! Small shared view pieces: error boxes, the histogram, a rule's preview counts, rule test
+//! results, label buttons and label look-ups, time formatting and parsing.
 
-use crate::client::{self, ApiError, Bucket, Label, LabelList, LabelRequest};
+use crate::client::{self, ApiError, Bucket, Label, LabelList, LabelRequest, RulePreview};
 use leptos::prelude::*;
 use leptos::task::spawn_local;
+use rulestudio_api::ruletest::TestResult;
 use serde_json::Value;
 
 /// An API error as the user should read it, with the server's diagnostics listed.
@@ -104,6 +105,63 @@ pub fn Histogram(
         <svg class="histogram" viewBox=format!("0 0 {W} {H}") preserveAspectRatio="none" role="img" aria-label="Matches over time">
             {bars}
         </svg>
+    }
+}
+
+/// What a rule matched on a window: matched, split into false positives, true positives and
+/// unlabeled, and versus the live rule of the same name. The counts carry the test ids
+/// `{prefix}-matched`, `-fp`, `-tp`, `-unlabeled`, `-live`, `-added` and `-removed`.
+pub fn rule_counts(rule: &RulePreview, prefix: &str) -> impl IntoView + use<> {
+    let counts = [
+        ("Matched", "matched", "", rule.matched.to_string()),
+        ("False positives", "fp", "", rule.false_positives.to_string()),
+        ("True positives", "tp", "", rule.true_positives.to_string()),
+        ("Unlabeled", "unlabeled", "", rule.unlabeled.to_string()),
+        ("Live", "live", "", rule.live_matched.to_string()),
+        ("Added", "added", "added", format!("+{}", rule.added)),
+        ("Removed", "removed", "removed", format!("−{}", rule.removed)),
+    ];
+    let prefix = prefix.to_string();
+    view! {
+        <dl class="counts">
+            {counts.into_iter().map(|(term, id, class, value)| view! {
+                <div><dt>{term}</dt><dd class=class data-testid=format!("{prefix}-{id}")>{value}</dd></div>
+            }).collect_view()}
+        </dl>
+    }
+}
+
+/// The rules that fire first on some of `rule`'s matches under Falco's `rule_matching: first`.
+pub fn shadowing(rule: &RulePreview) -> Option<impl IntoView + use<>> {
+    (!rule.shadowed_by.is_empty()).then(|| {
+        let text = format!("Shadowed under first-match by: {}", rule.shadowed_by.join(", "));
+        view! { <p class="warn" data-testid="shadowed-by">{text}</p> }
+    })
+}
+
+/// Rule test outcomes: a summary line (`tests-summary`) and one entry per test (`test-result`,
+/// `data-status` pass or fail) with why it failed.
+#[component]
+pub fn TestResults(
+    /// The outcomes, in the order of the tests file.
+    results: Vec<TestResult>,
+) -> impl IntoView {
+    let failed = results.iter().filter(|r| !r.passed).count();
+    let summary = format!("{} passed, {failed} failed", results.len() - failed);
+    view! {
+        <p role="status" class=if failed == 0 { "ok" } else { "error-inline" } data-testid="tests-summary">{summary}</p>
+        <ul class="test-results">
+            {results.into_iter().map(|r| {
+                let status = if r.passed { "pass" } else { "fail" };
+                view! {
+                    <li data-testid="test-result" data-status=status class=status>
+                        <strong>{if r.passed { "PASS" } else { "FAIL" }}</strong>
+                        " "{r.name}" "<span class="muted">{format!("(rule “{}”)", r.rule)}</span>
+                        {r.message.map(|m| view! { <div class="why-failed">{m}</div> })}
+                    </li>
+                }
+            }).collect_view()}
+        </ul>
     }
 }
 

@@ -1,7 +1,7 @@
 //! The one error type of the REST API. Client errors say what is wrong and where; internal
 //! errors are logged and answered with a generic message.
 
-use axum::extract::rejection::{BytesRejection, JsonRejection, QueryRejection};
+use axum::extract::rejection::{BytesRejection, JsonRejection, PathRejection, QueryRejection};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use rulestudio_api::diagnostic::DiagnosticJson;
@@ -53,6 +53,20 @@ pub enum AppError {
 }
 
 impl AppError {
+    /// Every `code` an error body can carry (the OpenAPI document lists them).
+    pub const CODES: [&'static str; 10] = [
+        "unauthorized",
+        "forbidden",
+        "not_found",
+        "bad_request",
+        "invalid_event",
+        "invalid_condition",
+        "conflict",
+        "unprocessable",
+        "payload_too_large",
+        "internal",
+    ];
+
     fn status_and_code(&self) -> (StatusCode, &'static str) {
         match self {
             AppError::Unauthorized | AppError::BadCredentials => {
@@ -120,6 +134,12 @@ impl From<QueryRejection> for AppError {
     }
 }
 
+impl From<PathRejection> for AppError {
+    fn from(r: PathRejection) -> Self {
+        AppError::BadRequest(r.body_text())
+    }
+}
+
 impl From<BytesRejection> for AppError {
     fn from(r: BytesRejection) -> Self {
         if r.status() == StatusCode::PAYLOAD_TOO_LARGE {
@@ -139,6 +159,11 @@ pub struct ApiJson<T>(pub T);
 #[from_request(via(axum::extract::Query), rejection(AppError))]
 pub struct ApiQuery<T>(pub T);
 
+/// `Path` whose rejections (`/events/abc`) answer in the API's error format.
+#[derive(axum::extract::FromRequestParts)]
+#[from_request(via(axum::extract::Path), rejection(AppError))]
+pub struct ApiPath<T>(pub T);
+
 /// Maps a UNIQUE violation to a 409 saying what already exists.
 pub trait ResultExt<T> {
     fn on_unique(self, what: impl FnOnce() -> String) -> Result<T>;
@@ -150,5 +175,45 @@ impl<T> ResultExt<T> for std::result::Result<T, sqlx::Error> {
             sqlx::Error::Database(db) if db.is_unique_violation() => AppError::Conflict(what()),
             _ => AppError::Db(e),
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_code_is_listed() {
+        let errors = [
+            AppError::Unauthorized,
+            AppError::BadCredentials,
+            AppError::Forbidden(String::new()),
+            AppError::NotFound(String::new()),
+            AppError::BadRequest(String::new()),
+            AppError::InvalidEvent(String::new()),
+            match crate::condition::compile("proc.nme = x", None) {
+                Err(e) => e,
+                Ok(_) => panic!("proc.nme is not a field"),
+            },
+            AppError::Conflict(String::new()),
+            AppError::Refused {
+                unprocessable: true,
+                summary: String::new(),
+                reasons: Vec::new(),
+            },
+            AppError::Refused {
+                unprocessable: false,
+                summary: String::new(),
+                reasons: Vec::new(),
+            },
+            AppError::Unprocessable(String::new()),
+            AppError::PayloadTooLarge,
+            AppError::Db(sqlx::Error::RowNotFound),
+            AppError::Internal(anyhow::anyhow!("x")),
+        ];
+        for e in errors {
+            let (_, code) = e.status_and_code();
+            assert!(AppError::CODES.contains(&code), "{code} is not in CODES");
+        }
     }
 }

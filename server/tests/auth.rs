@@ -123,8 +123,30 @@ async fn the_endpoint_table_matches_the_router() {
             e.path
         );
     }
+    // A path parameter that does not parse is refused in the API's error format.
+    let bad_id = s
+        .call("GET", "/api/v1/proposals/abc", Some(ADMIN_TOKEN), None)
+        .await;
+    assert_eq!(bad_id.status, StatusCode::BAD_REQUEST);
+    assert_eq!(bad_id.body["code"], "bad_request", "{}", bad_id.text);
     let doc = s.call("GET", "/api/v1/openapi.json", None, None).await;
     assert_eq!(doc.body["openapi"], "3.0.3");
+    let create = &doc.body["paths"]["/api/v1/proposals"]["post"]["responses"];
+    assert!(
+        create["201"].is_object() && create["200"].is_null(),
+        "{create}"
+    );
+    let promote = &doc.body["paths"]["/api/v1/proposals/{id}/promote"]["post"]["responses"];
+    for status in ["200", "400", "401", "403", "404", "409", "422"] {
+        assert!(
+            promote[status].is_object(),
+            "promote does not list {status}: {promote}"
+        );
+    }
+    assert_eq!(
+        promote["409"]["content"]["application/json"]["schema"]["$ref"],
+        "#/components/schemas/Error"
+    );
     assert!(doc.body["paths"]["/api/v1/events/{id}/label"]["post"]["summary"].is_string());
     assert_eq!(
         doc.body["paths"].as_object().unwrap().len(),

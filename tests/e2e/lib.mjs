@@ -76,6 +76,13 @@ export async function shot(page, name) {
   if (SCREENSHOTS) copyFileSync(path, join(SCREENSHOTS, `${name}.png`));
 }
 
+/// Like `shot`, of one element only (smaller images of what a guide section is about).
+export async function shotOf(locator, name) {
+  const path = join(ARTIFACTS, `${name}.png`);
+  await locator.screenshot({ path });
+  if (SCREENSHOTS) copyFileSync(path, join(SCREENSHOTS, `${name}.png`));
+}
+
 /// Form controls without an accessible name (a <label for>, a wrapping <label>, aria-label,
 /// aria-labelledby, or, for buttons and links, their text), described for the failure message.
 export async function unlabelledControls(page) {

@@ -9,7 +9,7 @@ import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { MAIN, WORK, api, ingest, launch, shot, signIn as signInAs } from "./lib.mjs";
+import { MAIN, WORK, api, fillEditor, ingest, launch, runPreview, shot, shotOf, signIn as signInAs } from "./lib.mjs";
 
 const BASE = MAIN.base;
 const TOKEN = MAIN.token;
@@ -174,34 +174,121 @@ test("propose, approve as a second user, promote", async () => {
   const page = state.author;
   await page.getByTestId("nav-rules").click();
   await page.getByTestId("rule-new").click();
-  await page.waitForFunction(() => !document.querySelector('[data-testid="rule-editor"]').disabled);
-  await page.getByTestId("rule-editor").fill(GOOD);
+  await fillEditor(page, GOOD);
+  // An unlabelled match becomes a rule test ("must match"), which travels with the proposal.
+  await runPreview(page);
+  const rule = page.locator(`[data-testid="preview-rule"][data-rule="${RULE}"]`);
+  await rule.locator('[data-testid="preview-sample"][data-label=""]').first().getByTestId("sample-add-test").click();
   await page.getByTestId("proposal-title").fill("Detect shells in containers");
   await page.getByTestId("propose").click();
   await page.getByTestId("proposal-status").filter({ hasText: "open" }).waitFor();
+  state.proposalUrl = page.url();
+  const id = Number(state.proposalUrl.split("/").pop());
+
+  // The evidence shown is the server's: counts of the changed rule, lint, the rule test.
+  const proposal = await api("GET", `/proposals/${id}`);
+  const evidence = proposal.evidence.rules.find((r) => r.name === RULE);
+  assert.equal(evidence.matched, 40, "the 40 shells in containers");
+  assert.equal(evidence.false_positives, 1, "the match labelled benign in the editor");
+  const shown = page.locator(`[data-testid="evidence-rule"][data-rule="${RULE}"]`);
+  assert.equal(await shown.getByTestId("evidence-matched").textContent(), String(evidence.matched));
+  assert.equal(await shown.getByTestId("evidence-fp").textContent(), String(evidence.false_positives));
+  assert.equal(await shown.getByTestId("evidence-unlabeled").textContent(), String(evidence.unlabeled));
+  assert.equal(await shown.getByTestId("evidence-added").textContent(), `+${evidence.added}`);
+  assert.deepEqual(proposal.evidence.tests.map((t) => t.passed), [true]);
+  assert.equal(await page.locator('[data-testid="evidence-tests"] [data-testid="test-result"][data-status="pass"]').count(), 1);
+  assert.equal(await page.getByTestId("evidence-errors").textContent(), String(proposal.evidence.errors));
+
   // The author cannot promote without a second person's approval, and the page says why.
   assert.equal(await page.getByTestId("proposal-promote").isDisabled(), true);
   await page.getByTestId("promote-blockers").filter({ hasText: "approvals it needs" }).waitFor();
   await shot(page, "10-proposal-author");
-  state.proposalUrl = page.url();
+
+  // A comment on the rule's condition line, anchored to that line of the new file.
+  const file = proposal.diff[0].file;
+  const content = proposal.files.find((f) => f.name === file).content.split("\n");
+  const line = content.findIndex((l, i) => l.trim().startsWith("condition:") && content[i - 2]?.includes(RULE)) + 1;
+  assert.ok(line > 0, "the condition line of the new rule");
+  const diff = page.locator(`[data-testid="proposal-diff"][data-file="${file}"]`);
+  await diff.locator(`[data-testid="diff-line"][data-line="${line}"]`).click();
+  await page.getByTestId("line-comment-body").fill("Should this also cover zsh and ksh?");
+  await page.getByTestId("line-comment-submit").click();
+  const comment = diff.locator(`[data-testid="line-comment"][data-line="${line}"]`);
+  await comment.filter({ hasText: "zsh and ksh" }).waitFor();
+  const comments = (await api("GET", `/proposals/${id}`)).comments;
+  assert.deepEqual(comments.map((c) => [c.author, c.file, c.line]), [[AUTHOR.username, file, line]]);
 
   const reviewer = await signIn(REVIEWER);
   await reviewer.goto(state.proposalUrl);
+  await reviewer.locator(`[data-testid="line-comment"][data-line="${line}"]`).waitFor();
+  await shotOf(reviewer.locator(`[data-testid="proposal-diff"][data-file="${file}"]`), "11-proposal-line-comment");
+  // Evidence is computed again on request, over the same window: the same counts.
+  await reviewer.getByTestId("evidence-refresh").click();
+  await reviewer.getByTestId("proposal-notice").filter({ hasText: "Evidence computed again" }).waitFor();
+  assert.equal(
+    await reviewer.locator(`[data-testid="evidence-rule"][data-rule="${RULE}"]`).getByTestId("evidence-matched").textContent(),
+    String(evidence.matched),
+  );
+  await reviewer.getByTestId("review-body").fill("Looks right; the benign match is the CI job.");
   await reviewer.getByTestId("review-approve").click();
   await reviewer.getByTestId("proposal-status").filter({ hasText: "approved" }).waitFor();
-  await reviewer.waitForFunction(() => !document.querySelector('[data-testid="proposal-promote"]').disabled);
+  await reviewer.getByTestId("promote-ready").waitFor();
   await reviewer.getByTestId("proposal-promote").click();
-  await reviewer.getByTestId("proposal-notice").waitFor();
+  await reviewer.getByTestId("proposal-notice").filter({ hasText: "Promoted" }).waitFor();
   await reviewer.getByTestId("proposal-status").filter({ hasText: "promoted" }).waitFor();
   await shot(reviewer, "11-proposal-promoted");
 
   const after = await api("GET", "/live");
   assert.equal(after.version, before.version + 1);
-  assert.equal(after.proposal, Number(state.proposalUrl.split("/").pop()));
+  assert.equal(after.proposal, id);
   assert.ok(after.files.some((f) => f.content.includes(`- rule: ${RULE}`)), "the promoted rule is live");
   assert.match(await reviewer.getByTestId("proposal-notice").textContent(), new RegExp(`version ${after.version}`));
   state.promoted = true;
   await reviewer.context().close();
+});
+
+test("a proposal's lint warnings and failing rule test are shown with their places, and promote says why", async () => {
+  const rule = "E2E tool writes below /etc";
+  const content = `- rule: ${rule}
+  desc: A tool writes a file below /etc
+  condition: evt.type = openat and fd.name startswith /etc and proc.name = e2e-tool
+  output: "e2e-tool opened %fd.name"
+  priority: ERROR
+`;
+  const test = { name: "e2e-tool writing /etc/passwd is not an alert", rule, expect: "no_match", event: { "evt.type": "openat", "fd.name": "/etc/passwd", "proc.name": "e2e-tool" } };
+  const body = { title: "Writes below /etc", description: "A deliberately flawed proposal.", files: [{ name: "e2e_review_rules.yaml", content }], tests: [test] };
+  const p = await api("POST", "/proposals", JSON.stringify(body), { "Content-Type": "application/json" });
+  const warning = p.evidence.diagnostics.find((d) => d.code === "RS009");
+  assert.ok(warning, JSON.stringify(p.evidence.diagnostics));
+  assert.deepEqual(p.evidence.tests.map((t) => t.passed), [false]);
+
+  const page = await signIn({ username: "admin", password: ADMIN_PASSWORD });
+  await page.goto(`${BASE}/proposals/${p.id}`);
+  const shown = page.locator('[data-testid="evidence-diagnostic"][data-code="RS009"]');
+  await shown.waitFor();
+  // The place links to the line in the diff, which shows the whole new file.
+  const place = shown.getByRole("link", { name: `${warning.file}:${warning.line}:${warning.column}` });
+  await place.click();
+  await page.locator("#changes tr[data-target]").filter({ hasText: "startswith /etc" }).waitFor();
+  assert.ok(page.url().endsWith(`#diff-0-L${warning.line}`), page.url());
+  const failing = page.locator('[data-testid="evidence-tests"] [data-testid="test-result"][data-status="fail"]');
+  assert.equal(await failing.count(), 1);
+  const why = await failing.textContent();
+  assert.ok(why.includes(p.evidence.tests[0].message), `${why} does not say: ${p.evidence.tests[0].message}`);
+  assert.equal(await page.getByTestId("proposal-promote").isDisabled(), true);
+  const blockers = await page.getByTestId("promote-blockers").locator("li").allTextContents();
+  assert.deepEqual(blockers, p.blockers);
+  assert.ok(blockers.some((b) => b.includes("rule test")), JSON.stringify(blockers));
+  await page.getByTestId("proposal-evidence").scrollIntoViewIfNeeded();
+  await shotOf(page.getByTestId("proposal-evidence"), "10-proposal-evidence-blocked");
+
+  // Closing asks first; a closed proposal has no actions left.
+  await page.getByTestId("proposal-close").click();
+  await page.getByTestId("proposal-close-confirm").click();
+  await page.getByTestId("proposal-status").filter({ hasText: "closed" }).waitFor();
+  assert.equal(await page.getByTestId("proposal-promote").count(), 0);
+  assert.equal((await api("GET", `/proposals/${p.id}`)).status, "closed");
+  await page.context().close();
 });
 
 test("a newly ingested matching event shows up as a live alert", async () => {

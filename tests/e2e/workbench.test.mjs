@@ -155,7 +155,10 @@ test("the Rules page shows how often each rule matched", async () => {
 });
 
 test("every page has labelled controls and fits a 1280 px and a laptop screen", async () => {
-  const pages = ["/events", "/rules", "/rules/new", "/proposals", "/live", "/alerts", "/admin"];
+  // A proposal with evidence and a diff, for its page.
+  const layout = "- rule: E2E layout check\n  desc: d\n  condition: spawned_process and proc.name = layout-check\n  output: \"%proc.cmdline\"\n  priority: NOTICE\n";
+  const proposal = await api("POST", "/proposals", JSON.stringify({ title: "Layout check", files: [{ name: "e2e_layout_rules.yaml", content: layout }] }), { "Content-Type": "application/json" });
+  const pages = ["/events", "/rules", "/rules/new", "/proposals", `/proposals/${proposal.id}`, "/live", "/alerts", "/admin"];
   for (const viewport of [DESKTOP, LAPTOP]) {
     const admin = await signIn(browser, ADMIN, { viewport });
     for (const path of pages) {

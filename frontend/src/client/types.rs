@@ -14,5 +14,6 @@ pub use rulestudio_api::preview::{
     SuggestExceptionResponse, Window,
 };
 pub use rulestudio_api::proposals::{
-    FileChange, FileDiff, NewComment, NewProposal, NewReview, Promoted, Proposal, ProposalList, Review, Verdict,
+    Comment, Evidence, FileChange, FileDiff, FileStatus, NewComment, NewProposal, NewReview, Promoted, Proposal,
+    ProposalList, RefreshEvidence, RemovedRule, Status, Verdict,
 };

@@ -23,7 +23,7 @@ pub fn Baselines() -> impl IntoView {
     let note = RwSignal::new(String::new());
     let error = RwSignal::new(None::<ApiError>);
     let problem = RwSignal::new(None::<&'static str>);
-    let can_edit = move || session::user().with(|u| u.as_ref().is_some_and(|u| matches!(u.role.as_str(), "author" | "reviewer" | "admin")));
+    let can_edit = move || session::at_least("author");
 
     let create = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();

@@ -6,12 +6,14 @@ use crate::editor::complete::{self, Completion};
 use crate::editor::lint::{self, LintReport, Workspace};
 use crate::editor::overlay::{self, Mark};
 use crate::pages::preview::PreviewPanel;
+use crate::pages::ruletests::stored_tests;
 use crate::widgets::ErrorBox;
 use leptos::html;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 use leptos_router::hooks::{use_navigate, use_params_map};
 use rulestudio_api::diagnostic::DiagnosticJson;
+use rulestudio_api::ruletest;
 use rulestudio_engine::loader::{LoadOptions, SourceFile, load};
 use std::time::Duration;
 
@@ -129,6 +131,7 @@ pub fn EditorPage() -> impl IntoView {
 
     let heading = editing.clone().map_or("New rule".to_string(), |n| format!("Edit: {n}"));
     let tests_rule = editing.clone();
+    let propose_rule = editing.clone();
     Effect::new(move |_| {
         if let Some(Ok(set)) = live.get() {
             let files = lint::source_files(&set.files);
@@ -222,16 +225,26 @@ pub fn EditorPage() -> impl IntoView {
     let navigate = use_navigate();
     let title = RwSignal::new(String::new());
     let propose_error = RwSignal::new(None::<ApiError>);
+    let tests_error = RwSignal::new(None::<String>);
     let propose = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
         let Some(Ok(set)) = live.get_untracked() else { return };
         let files = proposed_files(&set.files, &text.get_untracked(), origin.get_untracked().as_ref());
+        // The Tests tab's tests travel with the proposal: promotion waits until they pass.
+        let tests = match ruletest::parse(&stored_tests(propose_rule.as_deref())) {
+            Ok(tests) => tests,
+            Err(e) => {
+                tests_error.set(Some(format!("The Tests tab does not parse, so nothing was proposed: {e}")));
+                return;
+            }
+        };
+        tests_error.set(None);
         let title_text = title.get_untracked();
         let req = NewProposal {
             title: if title_text.trim().is_empty() { "Rule change".to_string() } else { title_text },
             description: String::new(),
             files,
-            tests: Vec::new(),
+            tests,
         };
         let navigate = navigate.clone();
         spawn_local(async move {
@@ -341,6 +354,7 @@ pub fn EditorPage() -> impl IntoView {
                     <button type="submit" class="primary" data-testid="propose" disabled=move || !ready.get()>"Propose"</button>
                 </form>
                 {move || propose_error.get().map(|e| view! { <ErrorBox error=e /> })}
+                {move || tests_error.get().map(|e| view! { <p class="error" role="alert" data-testid="propose-tests-error">{e}</p> })}
             </section>
             <PreviewPanel text=text workspace=workspace rule=tests_rule on_apply=Callback::new(move |t: String| {
                 let len = t.len();

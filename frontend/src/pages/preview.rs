@@ -8,7 +8,9 @@ use crate::client::{
 };
 use crate::editor::lint::Workspace;
 use crate::pages::ruletests::{RuleTests, append_case};
-use crate::widgets::{ErrorBox, Histogram, LabelButtons, effective_label, fetch_labels, format_ns, local_input_to_rfc3339};
+use crate::widgets::{
+    ErrorBox, Histogram, LabelButtons, effective_label, fetch_labels, format_ns, local_input_to_rfc3339, rule_counts, shadowing,
+};
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 use rulestudio_api::ruletest::{Expect, TestCase};
@@ -331,18 +333,8 @@ fn RuleResult(
     view! {
         <article class="preview-rule" id=format!("preview-rule-{index}") data-testid="preview-rule" data-rule=name.clone() aria-label=format!("Preview of {name}")>
             <h3>{name.clone()}</h3>
-            <dl class="counts">
-                <div><dt>"Matched"</dt><dd data-testid="preview-matched">{rule.matched}</dd></div>
-                <div><dt>"False positives"</dt><dd data-testid="preview-fp">{rule.false_positives}</dd></div>
-                <div><dt>"True positives"</dt><dd data-testid="preview-tp">{rule.true_positives}</dd></div>
-                <div><dt>"Unlabeled"</dt><dd data-testid="preview-unlabeled">{rule.unlabeled}</dd></div>
-                <div><dt>"Live"</dt><dd>{rule.live_matched}</dd></div>
-                <div><dt>"Added"</dt><dd class="added">{format!("+{}", rule.added)}</dd></div>
-                <div><dt>"Removed"</dt><dd class="removed">{format!("−{}", rule.removed)}</dd></div>
-            </dl>
-            {(!rule.shadowed_by.is_empty()).then(|| view! {
-                <p class="warn">{format!("Shadowed under first-match by: {}", rule.shadowed_by.join(", "))}</p>
-            })}
+            {rule_counts(&rule, "preview")}
+            {shadowing(&rule)}
             {(!rule.histogram.is_empty()).then(|| view! { <Histogram buckets=rule.histogram.clone() /> })}
             {(!rule.groups.is_empty()).then(|| view! {
                 <table class="groups">

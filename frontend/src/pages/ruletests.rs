@@ -4,8 +4,9 @@
 
 use crate::client;
 use crate::editor::lint::Workspace;
+use crate::widgets::TestResults;
 use leptos::prelude::*;
-use rulestudio_api::ruletest::{self, TestCase};
+use rulestudio_api::ruletest::{self, TestCase, TestResult};
 
 /// `localStorage` key of the tests of the rule being edited (`None`: a new rule).
 fn storage_key(rule: Option<&str>) -> String {
@@ -34,26 +35,11 @@ pub fn append_case(tests: &str, case: &TestCase) -> String {
     format!("{tests}{sep}{}", ruletest::to_yaml(case))
 }
 
-#[derive(Debug, Clone, PartialEq)]
-struct Outcome {
-    label: String,
-    rule: String,
-    failure: Option<String>,
-}
-
 /// Runs every case of `tests` against the base plus `draft`.
-fn run(workspace: &mut Workspace, draft: &str, tests: &str) -> Result<Vec<Outcome>, String> {
+fn run(workspace: &mut Workspace, draft: &str, tests: &str) -> Result<Vec<TestResult>, String> {
     let cases = ruletest::parse(tests).map_err(|e| e.to_string())?;
     let loaded = workspace.load(draft);
-    Ok(cases
-        .iter()
-        .enumerate()
-        .map(|(i, case)| Outcome {
-            label: case.name.clone().unwrap_or_else(|| format!("#{}", i + 1)),
-            rule: case.rule.clone(),
-            failure: ruletest::judge(&loaded, case).err().map(|f| f.to_string()),
-        })
-        .collect())
+    Ok(cases.iter().enumerate().map(|(i, case)| ruletest::run(&loaded, i, case)).collect())
 }
 
 #[component]
@@ -67,7 +53,7 @@ pub fn RuleTests(
     /// The rule being edited, which names where the tests are kept.
     rule: Option<String>,
 ) -> impl IntoView {
-    let results = RwSignal::new(None::<Result<Vec<Outcome>, String>>);
+    let results = RwSignal::new(None::<Result<Vec<TestResult>, String>>);
     Effect::new(move |_| tests.with(|t| store_tests(rule.as_deref(), t)));
     let run_all = move |_| {
         let mut out = None;
@@ -95,25 +81,7 @@ pub fn RuleTests(
             </div>
             {move || results.get().map(|r| match r {
                 Err(e) => view! { <p class="error" role="alert" data-testid="tests-error">{e}</p> }.into_any(),
-                Ok(list) => {
-                    let failed = list.iter().filter(|o| o.failure.is_some()).count();
-                    let summary = format!("{} passed, {failed} failed", list.len() - failed);
-                    view! {
-                        <p role="status" class=if failed == 0 { "ok" } else { "error-inline" } data-testid="tests-summary">{summary}</p>
-                        <ul class="test-results">
-                            {list.into_iter().map(|o| {
-                                let status = if o.failure.is_some() { "fail" } else { "pass" };
-                                view! {
-                                    <li data-testid="test-result" data-status=status class=status>
-                                        <strong>{if o.failure.is_some() { "FAIL" } else { "PASS" }}</strong>
-                                        " "{o.label}" "<span class="muted">{format!("(rule “{}”)", o.rule)}</span>
-                                        {o.failure.map(|f| view! { <div class="why-failed">{f}</div> })}
-                                    </li>
-                                }
-                            }).collect_view()}
-                        </ul>
-                    }.into_any()
-                }
+                Ok(list) => view! { <TestResults results=list /> }.into_any(),
             })}
         </div>
     }

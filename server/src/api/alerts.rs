@@ -1,7 +1,7 @@
 //! Alerts raised by the live set (`/api/v1/alerts`): listing, counts per rule and the SSE
 //! stream.
 
-use super::Endpoint;
+use super::{Endpoint, fails};
 use crate::auth::{Access, Viewer};
 use crate::error::{ApiQuery, AppError, Result};
 use crate::state::AppState;
@@ -29,18 +29,24 @@ pub const ENDPOINTS: &[Endpoint] = &[
         path: "/alerts",
         access: VIEW,
         summary: "List alerts, newest first: rule, priority, since, limit, cursor",
+        ok: 200,
+        errors: &[fails::QUERY],
     },
     Endpoint {
         method: "GET",
         path: "/alerts/counts",
         access: VIEW,
         summary: "Alerts per rule since `since` (default -24h): how often each live rule matched recently",
+        ok: 200,
+        errors: &[fails::QUERY],
     },
     Endpoint {
         method: "GET",
         path: "/alerts/stream",
         access: VIEW,
         summary: "Server-Sent Events: one `alert` event per new alert",
+        ok: 200,
+        errors: &[],
     },
 ];
 

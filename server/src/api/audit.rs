@@ -1,6 +1,6 @@
 //! `GET /api/v1/audit` (admin): the audit trail, newest first.
 
-use super::Endpoint;
+use super::{Endpoint, fails};
 use crate::auth::Admin;
 use crate::error::{ApiQuery, Result};
 use crate::state::AppState;
@@ -19,6 +19,8 @@ pub const ENDPOINTS: &[Endpoint] = &[Endpoint {
     path: "/audit",
     access: Admin::ACCESS,
     summary: "Every state change of users, tokens, proposals, reviews and the live set, newest first (?since=, ?actor=, ?limit=)",
+    ok: 200,
+    errors: &[fails::QUERY],
 }];
 
 pub fn router() -> Router<AppState> {

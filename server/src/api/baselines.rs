@@ -1,12 +1,12 @@
 //! Baselines: known-good periods (`/api/v1/baselines`); preview counts matches inside one as
 //! false positives.
 
-use super::Endpoint;
+use super::{Endpoint, fails};
 use crate::auth::{Access, Author, Viewer};
-use crate::error::{ApiJson, AppError, Result};
+use crate::error::{ApiJson, ApiPath, AppError, Result};
 use crate::state::AppState;
 use crate::time::{self, now_ns};
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::routing::{delete, get};
 use axum::{Json, Router};
@@ -21,18 +21,24 @@ pub const ENDPOINTS: &[Endpoint] = &[
         path: "/baselines",
         access: AUTHOR,
         summary: "Mark a known-good period {since, until, note}",
+        ok: 201,
+        errors: &[fails::BODY, fails::TOO_LARGE],
     },
     Endpoint {
         method: "GET",
         path: "/baselines",
         access: VIEW,
         summary: "List baselines",
+        ok: 200,
+        errors: &[],
     },
     Endpoint {
         method: "DELETE",
         path: "/baselines/{id}",
         access: AUTHOR,
         summary: "Delete a baseline",
+        ok: 204,
+        errors: &[fails::ID, (404, "No such baseline")],
     },
 ];
 
@@ -102,7 +108,7 @@ async fn list(State(state): State<AppState>, _: Viewer) -> Result<Json<BaselineL
 async fn remove(
     State(state): State<AppState>,
     _: Author,
-    Path(id): Path<i64>,
+    ApiPath(id): ApiPath<i64>,
 ) -> Result<StatusCode> {
     let n = sqlx::query("DELETE FROM baselines WHERE id = ?")
         .bind(id)

@@ -1,6 +1,6 @@
 //! Collector health (`/api/v1/collectors`): heartbeats in, the admin page's table out.
 
-use super::Endpoint;
+use super::{Endpoint, fails};
 use crate::auth::{Access, Admin, Ingester};
 use crate::error::{ApiJson, Result};
 use crate::state::AppState;
@@ -19,12 +19,16 @@ pub const ENDPOINTS: &[Endpoint] = &[
         path: "/collectors/heartbeat",
         access: Ingester::ACCESS,
         summary: "A collector's cumulative counters",
+        ok: 204,
+        errors: &[fails::BODY, fails::TOO_LARGE],
     },
     Endpoint {
         method: "GET",
         path: "/collectors",
         access: ADMIN,
         summary: "Collectors: last seen, events/s, drops",
+        ok: 200,
+        errors: &[],
     },
 ];
 

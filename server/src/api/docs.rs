@@ -16,12 +16,16 @@ pub const ENDPOINTS: &[Endpoint] = &[
         path: "/openapi.json",
         access: Access::Public,
         summary: "This API as OpenAPI 3",
+        ok: 200,
+        errors: &[],
     },
     Endpoint {
         method: "GET",
         path: "/docs",
         access: Access::Public,
         summary: "This API as a page",
+        ok: 200,
+        errors: &[],
     },
 ];
 
@@ -37,19 +41,25 @@ pub fn openapi() -> Value {
         let params: Vec<Value> = path_params(e.path)
             .map(|p| json!({"name": p, "in": "path", "required": true, "schema": {"type": "string"}}))
             .collect();
+        let responses: Map<String, Value> = e
+            .responses()
+            .into_iter()
+            .map(|(status, why)| {
+                let mut r = json!({"description": why});
+                if status >= 400 {
+                    r["content"] = json!({"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}});
+                }
+                (status.to_string(), r)
+            })
+            .collect();
         let mut op = json!({
             "summary": e.summary,
             "description": format!("Access: {}.", e.access.describe()),
             "parameters": params,
-            "responses": {
-                "200": {"description": "Success"},
-                "400": {"description": "Invalid request", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}},
-            },
+            "responses": responses,
         });
         if e.access != Access::Public {
             op["security"] = json!([{"bearer": []}, {"cookie": []}]);
-            op["responses"]["401"] = json!({"description": "Not signed in"});
-            op["responses"]["403"] = json!({"description": "Role too low"});
         }
         let item = paths
             .entry(format!("/api/v1{}", e.path))
@@ -70,9 +80,40 @@ pub fn openapi() -> Value {
                     "type": "object",
                     "required": ["code", "message"],
                     "properties": {
-                        "code": {"type": "string"},
+                        "code": {
+                            "type": "string",
+                            "enum": crate::error::AppError::CODES,
+                            "description": "Stable and machine-readable; the status says the same more coarsely.",
+                        },
+                        "message": {"type": "string", "description": "What is wrong, naming the field, parameter or line."},
+                        "diagnostics": {
+                            "type": "array",
+                            "description": "Present when rules or a condition the caller sent do not load: every problem and its place.",
+                            "items": {"$ref": "#/components/schemas/Diagnostic"},
+                        },
+                        "reasons": {
+                            "type": "array",
+                            "description": "Present when a request was refused for several reasons at once (promotion, rebase: 409 and 422).",
+                            "items": {"type": "string"},
+                        },
+                    },
+                },
+                "Diagnostic": {
+                    "type": "object",
+                    "required": ["file", "severity", "code", "message", "line", "column", "end_line", "end_column"],
+                    "properties": {
+                        "file": {"type": "string"},
+                        "severity": {"type": "string", "enum": ["error", "warning"]},
+                        "code": {"type": "string", "description": "Falco's load-result code or the linter's `RS` code."},
                         "message": {"type": "string"},
-                        "diagnostics": {"type": "array", "items": {"type": "object"}},
+                        "line": {"type": "integer", "description": "1-based."},
+                        "column": {"type": "integer", "description": "1-based, in characters."},
+                        "end_line": {"type": "integer"},
+                        "end_column": {"type": "integer"},
+                        "item_type": {"type": "string", "nullable": true},
+                        "item_name": {"type": "string", "nullable": true},
+                        "help": {"type": "string", "nullable": true},
+                        "fix": {"type": "object", "nullable": true, "description": "`{message, applicability, edits: [{line, column, end_line, end_column, start, end, replacement}]}`."},
                     },
                 },
             },
@@ -123,9 +164,10 @@ pub fn markdown() -> String {
          - **Roles**, each allowed what the ones before it are: viewer, author, reviewer, admin; \
          a collector may only ingest. Without credentials an endpoint answers 401, below its \
          role 403.\n\
-         - **Errors** are JSON `{{\"code\", \"message\", \"diagnostics\"?}}`; `diagnostics` \
-         (rules or a filter that do not load) give file, line, column and a fix where one is \
-         known.\n\
+         - **Errors** are JSON `{{\"code\", \"message\", \"diagnostics\"?, \"reasons\"?}}` \
+         with the status each endpoint lists below (and 500 for a fault of the server, whose \
+         log has the details); `diagnostics` (rules or a filter that do not load) give file, \
+         line, column and a fix where one is known; `reasons` list every reason of a refusal.\n\
          - **Times** (`since`, `until`) are nanoseconds since the epoch, RFC 3339 \
          (`2025-01-31T12:00:00Z`), or relative to now (`-1h`, `-30m`).\n\n\
          ```sh\n\
@@ -167,13 +209,10 @@ fn operation(method: &str, path: &str, op: &Value) -> String {
     if !params.is_empty() {
         out.push_str(&format!("\nParameters: {}.\n", params.join(", ")));
     }
-    let responses: Vec<String> = op["responses"]
-        .as_object()
-        .into_iter()
-        .flatten()
-        .map(|(code, r)| format!("{code} {}", text(&r["description"]).to_lowercase()))
-        .collect();
-    out.push_str(&format!("\nResponses: {}.\n", responses.join(", ")));
+    out.push_str("\nResponses:\n\n");
+    for (status, r) in op["responses"].as_object().into_iter().flatten() {
+        out.push_str(&format!("- **{status}**: {}.\n", text(&r["description"])));
+    }
     out
 }
 
@@ -193,7 +232,8 @@ fn page() -> String {
          <style>body{{font-family:sans-serif;margin:2em}}td{{padding:.3em .8em;border-bottom:1px solid #ddd}}</style></head>\
          <body><h1>Rulestudio REST API</h1><p>Machine-readable: <a href=\"openapi.json\">openapi.json</a>. \
          Authenticate with <code>Authorization: Bearer TOKEN</code> or the session cookie. \
-         Errors are <code>{{\"code\",\"message\",\"diagnostics\"?}}</code>.</p>\
+         Errors are <code>{{\"code\",\"message\",\"diagnostics\"?,\"reasons\"?}}</code>; \
+         <a href=\"openapi.json\">openapi.json</a> lists each endpoint's statuses.</p>\
          <table><tr><th>Method</th><th>Path</th><th>What</th><th>Access</th></tr>{rows}</table></body></html>"
     )
 }

@@ -1,17 +1,17 @@
 //! Events: ingest (`POST /api/v1/events`), listing with a Falco condition, the live tail
 //! (SSE), one event, labels.
 
-use super::Endpoint;
+use super::{Endpoint, fails};
 use crate::alerting;
 use crate::auth::{Access, Author, Ingester, Viewer};
 use crate::condition;
-use crate::error::{ApiJson, ApiQuery, AppError, Result};
+use crate::error::{ApiJson, ApiPath, ApiQuery, AppError, Result};
 use crate::event_stream;
 use crate::ingest;
 use crate::state::AppState;
 use crate::time::{self, now_ns};
 use axum::body::Bytes;
-use axum::extract::{DefaultBodyLimit, Path, State};
+use axum::extract::{DefaultBodyLimit, State};
 use axum::http::HeaderMap;
 use axum::response::sse::{Event as SseEvent, KeepAlive, Sse};
 use axum::routing::{get, post};
@@ -36,36 +36,71 @@ pub const ENDPOINTS: &[Endpoint] = &[
         path: "/events",
         access: Ingester::ACCESS,
         summary: "Ingest a batch (NDJSON or JSON array); headers X-Rulestudio-Node and X-Rulestudio-Batch make retries idempotent",
+        ok: 200,
+        errors: &[
+            (
+                400,
+                "A line is not an event (`invalid_event`: `message` names the line and the problem; nothing of the batch is stored), or a header is malformed",
+            ),
+            fails::TOO_LARGE,
+        ],
     },
     Endpoint {
         method: "GET",
         path: "/events",
         access: VIEW,
         summary: "List events, newest first: filter (Falco condition), since, until, limit, cursor",
+        ok: 200,
+        errors: &[
+            fails::QUERY,
+            (
+                400,
+                "`filter` is not a Falco condition (`invalid_condition`, with `diagnostics`)",
+            ),
+        ],
     },
     Endpoint {
         method: "GET",
         path: "/events/stream",
         access: VIEW,
         summary: "Server-Sent Events: one `event` event (a stored event, as in the listing) per newly stored event matching the optional `filter` (Falco condition); a reader that falls behind gets a `lagged` event whose data is how many events it missed",
+        ok: 200,
+        errors: &[
+            fails::QUERY,
+            (
+                400,
+                "`filter` is not a Falco condition (`invalid_condition`, with `diagnostics`)",
+            ),
+        ],
     },
     Endpoint {
         method: "GET",
         path: "/events/{id}",
         access: VIEW,
         summary: "One event with all its fields",
+        ok: 200,
+        errors: &[fails::ID, (404, "No such event (or retention removed it)")],
     },
     Endpoint {
         method: "POST",
         path: "/events/{id}/label",
         access: AUTHOR,
         summary: "Label an event benign, malicious or clear, for one rule or all",
+        ok: 200,
+        errors: &[
+            fails::ID,
+            fails::BODY,
+            (404, "No such event (or retention removed it)"),
+            fails::TOO_LARGE,
+        ],
     },
     Endpoint {
         method: "GET",
         path: "/labels",
         access: VIEW,
         summary: "The labels of the events listed in `events` (comma-separated ids, at most 1000): for one rule or (rule null) all",
+        ok: 200,
+        errors: &[fails::QUERY],
     },
 ];
 
@@ -276,7 +311,7 @@ fn stored_event(id: i64, time: i64, node: Option<String>, fields: &str) -> Resul
 async fn one(
     State(state): State<AppState>,
     _: Viewer,
-    Path(id): Path<i64>,
+    ApiPath(id): ApiPath<i64>,
 ) -> Result<Json<StoredEvent>> {
     let (time, node, fields): (i64, Option<String>, String) =
         sqlx::query_as("SELECT time, node, fields FROM events WHERE id = ?")
@@ -296,7 +331,7 @@ fn no_event(id: i64) -> AppError {
 async fn label(
     State(state): State<AppState>,
     Author(caller): Author,
-    Path(id): Path<i64>,
+    ApiPath(id): ApiPath<i64>,
     ApiJson(req): ApiJson<LabelRequest>,
 ) -> Result<Json<Label>> {
     let exists: Option<i64> = sqlx::query_scalar("SELECT id FROM events WHERE id = ?")

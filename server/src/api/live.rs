@@ -1,6 +1,6 @@
 //! The live rule set (`/api/v1/live`): current version, Falco rules file, history, rollback.
 
-use super::Endpoint;
+use super::{Endpoint, fails};
 use crate::audit::{self, Entry};
 use crate::auth::{Access, Admin, Viewer};
 use crate::error::{ApiJson, AppError, Result};
@@ -25,24 +25,32 @@ pub const ENDPOINTS: &[Endpoint] = &[
         path: "/live",
         access: VIEW,
         summary: "The current live set: version and files in load order",
+        ok: 200,
+        errors: &[],
     },
     Endpoint {
         method: "GET",
         path: "/live/rules.yaml",
         access: VIEW,
         summary: "The live set as one rules file Falco can load",
+        ok: 200,
+        errors: &[],
     },
     Endpoint {
         method: "GET",
         path: "/live/history",
         access: VIEW,
         summary: "Every live version, newest first",
+        ok: 200,
+        errors: &[],
     },
     Endpoint {
         method: "POST",
         path: "/live/rollback",
         access: ADMIN,
         summary: "Create a new version equal to an old one {version}",
+        ok: 200,
+        errors: &[fails::BODY, (404, "No such live version"), fails::TOO_LARGE],
     },
 ];
 

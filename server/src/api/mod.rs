@@ -27,6 +27,76 @@ pub struct Endpoint {
     pub path: &'static str,
     pub access: Access,
     pub summary: &'static str,
+    /// The status of a successful answer: 200, 201 or 204.
+    pub ok: u16,
+    /// The error statuses it answers, each with when, besides the 401 and 403 that follow from
+    /// `access` (and 500). A status may be listed more than once, for different causes.
+    pub errors: &'static [(u16, &'static str)],
+}
+
+/// Causes of errors that many endpoints share.
+pub mod fails {
+    pub const BODY: (u16, &str) = (
+        400,
+        "The body is not JSON of the documented shape, or a value in it is not acceptable (`message` names it)",
+    );
+    pub const QUERY: (u16, &str) = (
+        400,
+        "A query parameter is malformed or out of range (`message` names it)",
+    );
+    pub const ID: (u16, &str) = (400, "`{id}` is not an integer");
+    pub const TOO_LARGE: (u16, &str) = (413, "The body is larger than `--max-body-bytes`");
+}
+
+impl Endpoint {
+    /// Every status it answers, in order, with the causes of each joined.
+    pub fn responses(&self) -> Vec<(u16, String)> {
+        let mut all: Vec<(u16, String)> = vec![(self.ok, success(self.ok).to_string())];
+        all.extend(self.errors.iter().map(|&(s, why)| (s, why.to_string())));
+        if self.access != Access::Public {
+            all.push((
+                401,
+                "Not signed in: no token or session cookie, or an unknown or expired one".into(),
+            ));
+            all.push((
+                403,
+                format!("The caller's role is not {}", self.access.describe()),
+            ));
+        }
+        all.sort_by_key(|(s, _)| *s);
+        let mut out: Vec<(u16, String)> = Vec::new();
+        for (status, why) in all {
+            match out.last_mut() {
+                Some((last, causes)) if *last == status => {
+                    causes.push_str("; or ");
+                    causes.push_str(&lowercase_first(&why));
+                }
+                _ => out.push((status, why)),
+            }
+        }
+        out
+    }
+
+    /// Whether `status` is one of the documented answers.
+    pub fn answers(&self, status: u16) -> bool {
+        self.responses().iter().any(|(s, _)| *s == status)
+    }
+}
+
+fn success(status: u16) -> &'static str {
+    match status {
+        201 => "Created",
+        204 => "Done; no body",
+        _ => "OK",
+    }
+}
+
+fn lowercase_first(s: &str) -> String {
+    let mut chars = s.chars();
+    match chars.next() {
+        Some(c) => c.to_lowercase().chain(chars).collect(),
+        None => String::new(),
+    }
 }
 
 pub fn endpoints() -> impl Iterator<Item = &'static Endpoint> {

@@ -1,7 +1,7 @@
 //! `POST /api/v1/preview`: what a draft would match on stored events; and
 //! `POST /api/v1/preview/suggest-exception`.
 
-use super::Endpoint;
+use super::{Endpoint, fails};
 use crate::auth::{Access, Viewer};
 use crate::error::{ApiJson, AppError, Result};
 use crate::exception;
@@ -23,12 +23,23 @@ pub const ENDPOINTS: &[Endpoint] = &[
         path: "/preview",
         access: VIEW,
         summary: "Run draft rules over stored events: matches, false positives, changes versus live, shadowing, samples",
+        ok: 200,
+        errors: &[fails::BODY, fails::TOO_LARGE],
     },
     Endpoint {
         method: "POST",
         path: "/preview/suggest-exception",
         access: VIEW,
         summary: "Suggest an exceptions: entry that removes a rule's benign matches",
+        ok: 200,
+        errors: &[
+            fails::BODY,
+            fails::TOO_LARGE,
+            (
+                422,
+                "No exception separates the rule's benign matches from the others",
+            ),
+        ],
     },
 ];
 

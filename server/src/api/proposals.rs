@@ -1,13 +1,13 @@
 //! Team review (`/api/v1/proposals`): propose changes to the live set, review them with their
 //! diff and evidence, promote them. The rules live in [`crate::review`].
 
-use super::Endpoint;
+use super::{Endpoint, fails};
 use crate::auth::{Access, Author, Reviewer, Viewer};
-use crate::error::{ApiJson, ApiQuery, AppError, Result};
+use crate::error::{ApiJson, ApiPath, ApiQuery, AppError, Result};
 use crate::review;
 use crate::state::AppState;
 use axum::body::Bytes;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::routing::{get, post};
 use axum::{Json, Router};
@@ -22,6 +22,11 @@ const AUTHOR: Access = Author::ACCESS;
 const REVIEWER: Access = Reviewer::ACCESS;
 const DEFAULT_LIMIT: u32 = 100;
 const MAX_LIMIT: u32 = 1000;
+const NO_PROPOSAL: (u16, &str) = (404, "No such proposal");
+const NOT_ACTIVE: (u16, &str) = (
+    409,
+    "The proposal is promoted or closed, or changed while the request was handled",
+);
 
 pub const ENDPOINTS: &[Endpoint] = &[
     Endpoint {
@@ -29,60 +34,140 @@ pub const ENDPOINTS: &[Endpoint] = &[
         path: "/proposals",
         access: AUTHOR,
         summary: "Propose changes {title, description, files: [{name, content} | {name, delete: true}], tests?} → 201 proposal",
+        ok: 201,
+        errors: &[fails::BODY, fails::TOO_LARGE],
     },
     Endpoint {
         method: "GET",
         path: "/proposals",
         access: VIEW,
         summary: "Proposals, newest first (?status=open|approved|promoted|closed, ?limit=)",
+        ok: 200,
+        errors: &[fails::QUERY],
     },
     Endpoint {
         method: "GET",
         path: "/proposals/{id}",
         access: VIEW,
         summary: "A proposal: diff against its base, evidence, reviews, comments, what blocks promotion",
+        ok: 200,
+        errors: &[fails::ID, NO_PROPOSAL],
     },
     Endpoint {
         method: "PUT",
         path: "/proposals/{id}",
         access: AUTHOR,
         summary: "New revision {files, title?, description?, tests?} (the proposal's author); earlier approvals stop counting",
+        ok: 200,
+        errors: &[
+            fails::ID,
+            fails::BODY,
+            (403, "The caller did not write the proposal"),
+            NO_PROPOSAL,
+            NOT_ACTIVE,
+            fails::TOO_LARGE,
+        ],
     },
     Endpoint {
         method: "POST",
         path: "/proposals/{id}/comments",
         access: AUTHOR,
         summary: "Comment {body, file?, line?}, on a line of a changed file when given",
+        ok: 201,
+        errors: &[
+            fails::ID,
+            fails::BODY,
+            (
+                400,
+                "`file` is not a file the proposal changes, or `line` is given without `file` or is 0",
+            ),
+            NO_PROPOSAL,
+            fails::TOO_LARGE,
+        ],
     },
     Endpoint {
         method: "POST",
         path: "/proposals/{id}/reviews",
         access: REVIEWER,
         summary: "Review {verdict: approve|request_changes, body} (not the proposal's author)",
+        ok: 201,
+        errors: &[
+            fails::ID,
+            fails::BODY,
+            (403, "The caller wrote the proposal"),
+            NO_PROPOSAL,
+            NOT_ACTIVE,
+            fails::TOO_LARGE,
+        ],
     },
     Endpoint {
         method: "POST",
         path: "/proposals/{id}/promote",
         access: REVIEWER,
         summary: "Make the proposal the next live version → {live_version}; 409 or 422 (lint errors) with reasons",
+        ok: 200,
+        errors: &[
+            fails::ID,
+            NO_PROPOSAL,
+            (
+                409,
+                "Something blocks the promotion: too few approvals, an open change request, failing rule tests, a live set that moved since the base, a proposal no longer open; `reasons` lists each",
+            ),
+            (
+                422,
+                "The resulting live set has lint errors; `reasons` lists each (with anything else that blocks)",
+            ),
+        ],
     },
     Endpoint {
         method: "POST",
         path: "/proposals/{id}/close",
         access: AUTHOR,
         summary: "Close without promoting (the proposal's author or a reviewer)",
+        ok: 200,
+        errors: &[
+            fails::ID,
+            (
+                403,
+                "The caller neither wrote the proposal nor is a reviewer",
+            ),
+            NO_PROPOSAL,
+            NOT_ACTIVE,
+        ],
     },
     Endpoint {
         method: "POST",
         path: "/proposals/{id}/rebase",
         access: AUTHOR,
         summary: "Carry the changes onto the current live set; diff and evidence anew (the proposal's author or a reviewer)",
+        ok: 200,
+        errors: &[
+            fails::ID,
+            (
+                403,
+                "The caller neither wrote the proposal nor is a reviewer",
+            ),
+            NO_PROPOSAL,
+            NOT_ACTIVE,
+            (
+                409,
+                "The changes conflict with what changed in the live set, or would change nothing on it; `reasons` lists each",
+            ),
+        ],
     },
     Endpoint {
         method: "POST",
         path: "/proposals/{id}/evidence",
         access: AUTHOR,
         summary: "Compute the evidence again on the same base {window?}",
+        ok: 200,
+        errors: &[
+            fails::ID,
+            fails::BODY,
+            NO_PROPOSAL,
+            (409, "The proposal changed while the evidence was computed"),
+            fails::TOO_LARGE,
+        ],
     },
 ];
 
@@ -136,7 +221,7 @@ async fn list(
 async fn show(
     State(state): State<AppState>,
     _: Viewer,
-    Path(id): Path<i64>,
+    ApiPath(id): ApiPath<i64>,
 ) -> Result<Json<Proposal>> {
     Ok(Json(review::get(&state, id).await?))
 }
@@ -144,7 +229,7 @@ async fn show(
 async fn revise(
     State(state): State<AppState>,
     Author(caller): Author,
-    Path(id): Path<i64>,
+    ApiPath(id): ApiPath<i64>,
     ApiJson(req): ApiJson<ReviseProposal>,
 ) -> Result<Json<Proposal>> {
     Ok(Json(review::revise(&state, &caller, id, req).await?))
@@ -153,7 +238,7 @@ async fn revise(
 async fn comment(
     State(state): State<AppState>,
     Author(caller): Author,
-    Path(id): Path<i64>,
+    ApiPath(id): ApiPath<i64>,
     ApiJson(req): ApiJson<NewComment>,
 ) -> Result<(StatusCode, Json<Proposal>)> {
     let p = review::comment(&state, &caller, id, req).await?;
@@ -163,7 +248,7 @@ async fn comment(
 async fn review(
     State(state): State<AppState>,
     Reviewer(caller): Reviewer,
-    Path(id): Path<i64>,
+    ApiPath(id): ApiPath<i64>,
     ApiJson(req): ApiJson<NewReview>,
 ) -> Result<(StatusCode, Json<Proposal>)> {
     let p = review::review(&state, &caller, id, req).await?;
@@ -173,7 +258,7 @@ async fn review(
 async fn promote(
     State(state): State<AppState>,
     Reviewer(caller): Reviewer,
-    Path(id): Path<i64>,
+    ApiPath(id): ApiPath<i64>,
 ) -> Result<Json<Promoted>> {
     let live_version = review::promote(&state, &caller, id).await?;
     Ok(Json(Promoted { live_version }))
@@ -182,7 +267,7 @@ async fn promote(
 async fn close(
     State(state): State<AppState>,
     Author(caller): Author,
-    Path(id): Path<i64>,
+    ApiPath(id): ApiPath<i64>,
 ) -> Result<Json<Proposal>> {
     Ok(Json(review::close(&state, &caller, id).await?))
 }
@@ -190,7 +275,7 @@ async fn close(
 async fn rebase(
     State(state): State<AppState>,
     Author(caller): Author,
-    Path(id): Path<i64>,
+    ApiPath(id): ApiPath<i64>,
 ) -> Result<Json<Proposal>> {
     Ok(Json(review::rebase(&state, &caller, id).await?))
 }
@@ -198,7 +283,7 @@ async fn rebase(
 async fn refresh(
     State(state): State<AppState>,
     _: Author,
-    Path(id): Path<i64>,
+    ApiPath(id): ApiPath<i64>,
     body: Bytes,
 ) -> Result<Json<Proposal>> {
     // The body is optional: none keeps the window the evidence was computed on.

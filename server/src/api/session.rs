@@ -1,6 +1,6 @@
 //! Browser sign-in: `POST /api/v1/session` sets an HttpOnly, SameSite=Strict cookie.
 
-use super::Endpoint;
+use super::{Endpoint, fails};
 use crate::auth::{self, Access, SESSION_COOKIE, Viewer};
 use crate::error::{ApiJson, AppError, Result};
 use crate::state::AppState;
@@ -22,18 +22,28 @@ pub const ENDPOINTS: &[Endpoint] = &[
         path: "/session",
         access: Access::Public,
         summary: "Sign in with username and password; sets the session cookie",
+        ok: 200,
+        errors: &[
+            fails::BODY,
+            (401, "Wrong username or password"),
+            fails::TOO_LARGE,
+        ],
     },
     Endpoint {
         method: "GET",
         path: "/session",
         access: Viewer::ACCESS,
         summary: "Who is signed in",
+        ok: 200,
+        errors: &[],
     },
     Endpoint {
         method: "DELETE",
         path: "/session",
         access: Access::Public,
         summary: "Sign out",
+        ok: 204,
+        errors: &[],
     },
 ];
 

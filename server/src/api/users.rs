@@ -1,13 +1,13 @@
 //! Users and their API tokens (`/api/v1/users`): admins manage everyone; a user manages their
 //! own tokens.
 
-use super::Endpoint;
+use super::{Endpoint, fails};
 use crate::audit::{self, Entry};
 use crate::auth::{self, Access, Admin, Caller, Role, Viewer};
-use crate::error::{ApiJson, AppError, Result, ResultExt};
+use crate::error::{ApiJson, ApiPath, AppError, Result, ResultExt};
 use crate::state::AppState;
 use crate::time::now_ns;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::routing::{delete, get};
 use axum::{Json, Router};
@@ -24,36 +24,64 @@ pub const ENDPOINTS: &[Endpoint] = &[
         path: "/users",
         access: ADMIN,
         summary: "Create a user {username, password?, role}",
+        ok: 201,
+        errors: &[
+            fails::BODY,
+            (409, "A user with this name exists"),
+            fails::TOO_LARGE,
+        ],
     },
     Endpoint {
         method: "GET",
         path: "/users",
         access: ADMIN,
         summary: "List users",
+        ok: 200,
+        errors: &[],
     },
     Endpoint {
         method: "DELETE",
         path: "/users/{username}",
         access: ADMIN,
         summary: "Delete a user and their tokens",
+        ok: 204,
+        errors: &[(404, "No such user"), (409, "The caller is that user")],
     },
     Endpoint {
         method: "POST",
         path: "/users/{username}/tokens",
         access: Viewer::ACCESS,
         summary: "Create an API token {name} → {token} (admin, or the user for themself)",
+        ok: 201,
+        errors: &[
+            fails::BODY,
+            (403, "Another user's tokens, and the caller is not an admin"),
+            (404, "No such user"),
+            (409, "The user has a token of this name"),
+            fails::TOO_LARGE,
+        ],
     },
     Endpoint {
         method: "GET",
         path: "/users/{username}/tokens",
         access: Viewer::ACCESS,
         summary: "List a user's tokens (admin, or the user)",
+        ok: 200,
+        errors: &[
+            (403, "Another user's tokens, and the caller is not an admin"),
+            (404, "No such user"),
+        ],
     },
     Endpoint {
         method: "DELETE",
         path: "/users/{username}/tokens/{name}",
         access: Viewer::ACCESS,
         summary: "Revoke a token (admin, or the user)",
+        ok: 204,
+        errors: &[
+            (403, "Another user's tokens, and the caller is not an admin"),
+            (404, "No such user, or the user has no token of this name"),
+        ],
     },
 ];
 
@@ -145,7 +173,7 @@ async fn list(State(state): State<AppState>, _: Admin) -> Result<Json<UserList>>
 async fn remove(
     State(state): State<AppState>,
     Admin(caller): Admin,
-    Path(username): Path<String>,
+    ApiPath(username): ApiPath<String>,
 ) -> Result<StatusCode> {
     if username == caller.username {
         return Err(AppError::Conflict("you cannot delete yourself".into()));
@@ -194,7 +222,7 @@ async fn token_owner(state: &AppState, caller: &Caller, username: &str) -> Resul
 async fn create_token(
     State(state): State<AppState>,
     Viewer(caller): Viewer,
-    Path(username): Path<String>,
+    ApiPath(username): ApiPath<String>,
     ApiJson(req): ApiJson<CreateToken>,
 ) -> Result<(StatusCode, Json<CreatedToken>)> {
     let user_id = token_owner(&state, &caller, &username).await?;
@@ -231,7 +259,7 @@ async fn create_token(
 async fn list_tokens(
     State(state): State<AppState>,
     Viewer(caller): Viewer,
-    Path(username): Path<String>,
+    ApiPath(username): ApiPath<String>,
 ) -> Result<Json<TokenList>> {
     let user_id = token_owner(&state, &caller, &username).await?;
     let rows: Vec<(String, i64)> =
@@ -250,7 +278,7 @@ async fn list_tokens(
 async fn revoke_token(
     State(state): State<AppState>,
     Viewer(caller): Viewer,
-    Path((username, name)): Path<(String, String)>,
+    ApiPath((username, name)): ApiPath<(String, String)>,
 ) -> Result<StatusCode> {
     let user_id = token_owner(&state, &caller, &username).await?;
     let mut tx = state.db.begin().await?;

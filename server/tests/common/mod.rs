@@ -5,6 +5,7 @@ use axum::Router;
 use axum::body::Body;
 use axum::http::{Request, StatusCode, header};
 use http_body_util::BodyExt;
+use rulestudio_server::api::{Endpoint, endpoints};
 use rulestudio_server::{AppState, ServeArgs, app};
 use serde_json::{Value, json};
 use tower::ServiceExt;
@@ -56,9 +57,19 @@ impl TestServer {
         .await
     }
 
+    /// Sends `req`; an API answer with a status its endpoint does not document fails the test,
+    /// so that every test checks the OpenAPI document against what the server does.
     pub async fn send(&self, req: Request<Body>) -> Response {
+        let (method, uri) = (req.method().to_string(), req.uri().path().to_string());
         let resp = self.app.clone().oneshot(req).await.unwrap();
         let status = resp.status();
+        if let Some(e) = documented(&method, &uri) {
+            assert!(
+                e.answers(status.as_u16()),
+                "{method} {uri} answered {status}, which the endpoint table of {} does not list",
+                e.path
+            );
+        }
         let headers = resp.headers().clone();
         if headers
             .get(header::CONTENT_TYPE)
@@ -185,6 +196,34 @@ impl TestServer {
         assert_eq!(r.status, StatusCode::OK, "{}", r.text);
         r.body
     }
+}
+
+/// The documented endpoint `method` `path` (`/api/v1/…`) is routed to: the one whose literal
+/// segments match, preferring literals to `{parameters}` (`/events/stream` over `/events/{id}`).
+fn documented(method: &str, path: &str) -> Option<&'static Endpoint> {
+    let path = path.strip_prefix("/api/v1")?;
+    let segments: Vec<&str> = path.split('/').collect();
+    endpoints()
+        .filter(|e| e.method == method)
+        .filter_map(|e| {
+            let pattern: Vec<&str> = e.path.split('/').collect();
+            if pattern.len() != segments.len() {
+                return None;
+            }
+            let mut literals = 0;
+            for (p, s) in pattern.iter().zip(&segments) {
+                if p.starts_with('{') {
+                    continue;
+                }
+                if p != s {
+                    return None;
+                }
+                literals += 1;
+            }
+            Some((literals, e))
+        })
+        .max_by_key(|(literals, _)| *literals)
+        .map(|(_, e)| e)
 }
 
 /// The preview entry of `rule`.
