@@ -4,10 +4,8 @@
 //! A tests file is a YAML sequence of `{rule, event, expect: match|no_match, name?}`; `event` is
 //! an event in the interchange format (Falco field name → value).
 
-mod yaml;
-
 use rulestudio_engine::event::Event;
-use rulestudio_engine::loader::Loaded;
+use rulestudio_engine::loader::{Loaded, yaml_json};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
@@ -55,12 +53,25 @@ pub enum Failure {
 #[error("not a rule tests file: {0}")]
 pub struct ParseError(pub String);
 
-/// Reads a tests file. Blank text (or only comments) is no tests.
+/// Reads a tests file (with the engine's YAML reader, the one rules files go through). Blank
+/// text (or only comments) is no tests.
 pub fn parse(text: &str) -> Result<Vec<TestCase>, ParseError> {
-    yaml::items(text)?
+    let doc = yaml_json::document(text).map_err(|e| ParseError(e.to_string()))?;
+    let Some(doc) = doc else { return Ok(Vec::new()) };
+    let items = match doc.value {
+        Value::Null => return Ok(Vec::new()),
+        Value::Array(items) => items,
+        _ => {
+            return Err(ParseError(
+                "line 1: a tests file is a YAML sequence of tests (`- rule: …`)".into(),
+            ));
+        }
+    };
+    items
         .into_iter()
+        .zip(doc.item_lines)
         .enumerate()
-        .map(|(i, (line, item))| {
+        .map(|(i, (item, line))| {
             serde_json::from_value(item)
                 .map_err(|e| ParseError(format!("test #{} (line {line}): {e}", i + 1)))
         })
@@ -231,5 +242,9 @@ mod tests {
         );
         let e = parse("- rule: A\n  event: {}\n  expect: match\n  extra: 1\n").unwrap_err();
         assert!(e.0.contains("unknown field `extra`"), "{e}");
+        let e = parse("rule: A\n").unwrap_err();
+        assert!(e.0.contains("a YAML sequence of tests"), "{e}");
+        let e = parse("- a: &x 1\n- b: *x\n").unwrap_err();
+        assert!(e.0.starts_with("line 2: aliases"), "{e}");
     }
 }

@@ -106,7 +106,10 @@ struct Case {
 }
 
 fn article_events() -> Vec<Case> {
-    serde_saphyr::from_str(&read("tests/fixtures/article-events.yaml")).expect("events file")
+    let doc = rulestudio_engine::loader::yaml_json::document(&read("tests/fixtures/article-events.yaml"))
+        .expect("events file")
+        .expect("a document");
+    serde_json::from_value(doc.value).expect("a sequence of cases")
 }
 
 /// Each seed rule matches its positive events and none of its negatives, by its filter and

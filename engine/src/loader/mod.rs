@@ -17,6 +17,8 @@ mod reader;
 mod state;
 mod unsafe_na;
 pub(crate) mod yaml;
+/// YAML other than rules files (rule tests files) as JSON, through the same reader.
+pub use yaml::json as yaml_json;
 
 use crate::diagnostic::{Diagnostic, ItemKind};
 use crate::eval::{CompiledRule, RuleSet};

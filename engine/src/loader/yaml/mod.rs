@@ -9,6 +9,7 @@
 //! they are referenced.
 
 mod input;
+pub mod json;
 mod parser;
 mod scalar;
 mod scanner;
@@ -54,6 +55,8 @@ pub(crate) enum Kind {
 pub(crate) struct Yaml {
     nodes: Vec<Node>,
     pub docs: Vec<NodeId>,
+    /// Where each alias (`*name`) stands, for readers that refuse them.
+    pub aliases: Vec<Span>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -219,6 +219,8 @@ impl DocParser<'_, '_, '_> {
                 return Err(ParseError::at(mark, format!("the referenced anchor is not defined: {name}")));
             };
             self.scanner.pop()?;
+            let at = self.span(mark.pos, mark.pos);
+            self.yaml.aliases.push(at);
             return Ok(Step::Done(target));
         }
         let (tagged, anchor) = self.properties()?;
