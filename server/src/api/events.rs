@@ -53,10 +53,7 @@ pub const ENDPOINTS: &[Endpoint] = &[
         ok: 200,
         errors: &[
             fails::QUERY,
-            (
-                400,
-                "`filter` is not a Falco condition (`invalid_condition`, with `diagnostics`)",
-            ),
+            fails::FILTER,
         ],
     },
     Endpoint {
@@ -67,10 +64,7 @@ pub const ENDPOINTS: &[Endpoint] = &[
         ok: 200,
         errors: &[
             fails::QUERY,
-            (
-                400,
-                "`filter` is not a Falco condition (`invalid_condition`, with `diagnostics`)",
-            ),
+            fails::FILTER,
         ],
     },
     Endpoint {

@@ -46,6 +46,10 @@ pub mod fails {
     );
     pub const ID: (u16, &str) = (400, "`{id}` is not an integer");
     pub const TOO_LARGE: (u16, &str) = (413, "The body is larger than `--max-body-bytes`");
+    pub const FILTER: (u16, &str) = (
+        400,
+        "`filter` is not a Falco condition (`invalid_condition`, with `diagnostics`)",
+    );
 }
 
 impl Endpoint {
