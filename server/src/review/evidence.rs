@@ -13,7 +13,7 @@ use rulestudio_api::proposals::{Evidence, RemovedRule};
 use rulestudio_api::ruletest::{self, TestCase, TestResult};
 use rulestudio_engine::lint;
 use rulestudio_engine::loader::{LoadOptions, Loaded, RuleInfo};
-use sqlx::SqlitePool;
+use crate::state::AppState;
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
@@ -95,7 +95,7 @@ pub async fn check(files: Vec<RulesFile>, tests: Vec<TestCase>) -> Result<Checke
 
 /// The evidence of `files` (the live set a proposal produces) against `base`, over `window`.
 pub async fn compute(
-    db: &SqlitePool,
+    state: &AppState,
     base: Arc<Snapshot>,
     files: Vec<RulesFile>,
     tests: Vec<TestCase>,
@@ -103,7 +103,7 @@ pub async fn compute(
 ) -> Result<Evidence> {
     let checked = check(files, tests).await?;
     let (changed, removed) = compare(&base.loaded, &checked.loaded);
-    let range = preview::resolve_window(db, Some(&window)).await?;
+    let range = preview::resolve_window(state, Some(&window)).await?;
     let draft = Draft {
         loaded: checked.loaded,
         diagnostics: Vec::new(),
@@ -113,13 +113,13 @@ pub async fn compute(
         samples: preview::DEFAULT_SAMPLES,
         group_by: &[],
     };
-    let outcome = preview::run(db, &draft, &base, range, opts).await?;
+    let outcome = preview::run(state, &draft, &base, range, opts).await?;
     let mut removed_rules = Vec::new();
     if !removed.is_empty() {
-        let truth = Truth::load(db, range).await?;
+        let truth = Truth::load(&state.db, range).await?;
         for i in removed {
             let rule = &base.loaded.ruleset.rules()[i];
-            let (counts, _) = preview::classified_matches(db, rule, range, &truth).await?;
+            let (counts, _) = preview::classified_matches(state, rule, range, &truth).await?;
             removed_rules.push(RemovedRule {
                 name: rule.name.clone(),
                 live_matched: counts.matched,

@@ -125,7 +125,7 @@ async fn prepare(
             "the files are those of live version {base_version}: the proposal would change nothing"
         )));
     }
-    let evidence = evidence::compute(&state.db, base, files, tests.to_vec(), window).await?;
+    let evidence = evidence::compute(state, base, files, tests.to_vec(), window).await?;
     Ok(Prepared {
         diff: store::to_json(&diff)?,
         evidence,
@@ -692,7 +692,7 @@ async fn refresh(
 ) -> Result<()> {
     let base = state.live.version(&state.db, row.base_version).await?;
     let result = changes::apply(&base.files, files)?;
-    let evidence = evidence::compute(&state.db, base, result, tests.to_vec(), window).await?;
+    let evidence = evidence::compute(state, base, result, tests.to_vec(), window).await?;
     let n = sqlx::query("UPDATE proposals SET evidence = ? WHERE id = ? AND revision = ?")
         .bind(store::to_json(&evidence)?)
         .bind(row.id)
