@@ -53,7 +53,8 @@ fn tcp_connect_to_a_loopback_listener() {
     let (mut conn, peer) = listener.accept().unwrap();
     child.wait().unwrap();
     let _ = conn.read(&mut [0; 1]);
-    let e = h.wait_for("connect", |e| is(e, "proc.pid", pid) && is(e, "evt.type", "connect"));
+    // bash may first connect to nscd's unix socket (ENOENT where nscd is absent): wait for the TCP one.
+    let e = h.wait_for("connect", |e| is(e, "proc.pid", pid) && is(e, "evt.type", "connect") && is(e, "fd.l4proto", "tcp"));
     assert_eq!(s(&e, "evt.res"), "SUCCESS");
     assert_eq!(s(&e, "fd.rip"), "127.0.0.1");
     assert!(is(&e, "fd.rport", port));
