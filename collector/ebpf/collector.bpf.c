@@ -165,17 +165,24 @@ static __always_inline void user_bytes(struct record *r, __u64 ptr, __u64 len)
 		r->h.str_len[0] = len;
 }
 
-/* Fills r->h.sock from the socket behind `fd` of the current task, if it is one. */
-static __always_inline void sock_of_fd(struct record *r, struct task_struct *task, long fd)
+/* The open file behind `fd` of `task`, or 0. */
+static __always_inline struct file *file_of_fd(struct task_struct *task, long fd)
 {
 	if (fd < 0)
-		return;
+		return 0;
 	struct fdtable *fdt = BPF_CORE_READ(task, files, fdt);
 	if (!fdt || fd >= BPF_CORE_READ(fdt, max_fds))
-		return;
+		return 0;
 	struct file **fds = BPF_CORE_READ(fdt, fd);
 	struct file *f = 0;
 	bpf_probe_read_kernel(&f, sizeof(f), &fds[fd]);
+	return f;
+}
+
+/* Fills r->h.sock from the socket behind `fd` of the current task, if it is one. */
+static __always_inline void sock_of_fd(struct record *r, struct task_struct *task, long fd)
+{
+	struct file *f = file_of_fd(task, fd);
 	if (!f)
 		return;
 	if ((BPF_CORE_READ(f, f_inode, i_mode) & S_IFMT) != S_IFSOCK)
@@ -274,6 +281,14 @@ static __always_inline void emit(struct record *r)
 		count(STAT_LOST);
 }
 
+/* The new file's f_mode after a successful open: FMODE_CREATED says whether the call created it. */
+static __always_inline void fmode_of_fd(struct record *r, struct task_struct *task, long fd)
+{
+	struct file *f = file_of_fd(task, fd);
+	if (f)
+		r->h.f_mode = BPF_CORE_READ(f, f_mode);
+}
+
 /* Copies the user-memory arguments of `nr` into the record's slots (see the agent's convert). */
 static __always_inline void capture_args(struct record *r, struct task_struct *task)
 {
@@ -281,6 +296,9 @@ static __always_inline void capture_args(struct record *r, struct task_struct *t
 	switch (r->h.nr) {
 	case NR_open:
 	case NR_creat:
+		user_str(r, 0, a[0]);
+		fmode_of_fd(r, task, r->h.ret);
+		break;
 	case NR_chmod:
 	case NR_unlink:
 	case NR_chdir:
@@ -290,6 +308,9 @@ static __always_inline void capture_args(struct record *r, struct task_struct *t
 		user_str(r, 0, a[0]);
 		break;
 	case NR_openat:
+		user_str(r, 0, a[1]);
+		fmode_of_fd(r, task, r->h.ret);
+		break;
 	case NR_unlinkat:
 	case NR_fchmodat:
 	case NR_execveat:
@@ -303,6 +324,7 @@ static __always_inline void capture_args(struct record *r, struct task_struct *t
 		r->h.args[3] = how[1];
 		r->h.args[4] = how[2];
 		user_str(r, 0, a[1]);
+		fmode_of_fd(r, task, r->h.ret);
 		break;
 	}
 	case NR_rename:

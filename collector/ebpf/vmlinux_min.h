@@ -46,6 +46,7 @@ struct inode {
 struct file {
 	void *private_data;
 	struct inode *f_inode;
+	unsigned int f_mode;
 };
 
 struct fdtable {

@@ -269,14 +269,25 @@ impl Converter {
                 let name = r.str(0);
                 let p = self.table.get(pid).expect("ensured by begin");
                 let path = p.resolve(dirfd, &name);
-                let acc = flags & render::O_ACCMODE;
+                let ppm_flags = render::ppm_open_flags(flags, if ret >= 0 { r.h.f_mode } else { 0 });
+                let mode = render::open_mode(flags, mode);
                 o.str("evt.arg.name", &name);
-                o.str("evt.arg.flags", &render::open_flags(flags));
                 o.str("evt.arg.mode", &render::mode(mode));
-                o.bool("evt.is_open_read", acc == 0 || acc == render::O_RDWR);
-                o.bool("evt.is_open_write", acc == render::O_WRONLY || acc == render::O_RDWR);
-                o.bool("evt.is_open_create", flags & render::O_CREAT != 0);
-                o.bool("evt.is_open_exec", false);
+                // libsinsp's evt.is_open_*: from the recorded flags, not from what was asked;
+                // creat has no flags parameter, so only its mode counts.
+                let may_create = ppm_flags & (render::ppm::O_CREAT | render::ppm::O_TMPFILE) != 0;
+                o.bool("evt.is_open_exec", may_create && mode & 0o111 != 0);
+                if r.h.nr == nr::CREAT {
+                    for f in ["evt.is_open_read", "evt.is_open_write", "evt.is_open_create"] {
+                        o.bool(f, false);
+                    }
+                } else {
+                    let tmpfile = ppm_flags & render::ppm::O_TMPFILE != 0;
+                    o.str("evt.arg.flags", &render::open_flags(ppm_flags));
+                    o.bool("evt.is_open_read", ppm_flags & render::ppm::O_RDONLY != 0);
+                    o.bool("evt.is_open_write", ppm_flags & render::ppm::O_WRONLY != 0);
+                    o.bool("evt.is_open_create", ppm_flags & render::ppm::O_F_CREATED != 0 || (tmpfile && ret >= 0));
+                }
                 let kind = if flags & render::O_TMPFILE == render::O_DIRECTORY { FdKind::Directory } else { FdKind::File };
                 let fd = Fd::path(path, kind, flags & render::O_CLOEXEC != 0);
                 if ret >= 0 {

@@ -114,6 +114,8 @@ pub(crate) mod tests {
             str_len: [0; 3],
             size: 0,
             sock: Default::default(),
+            f_mode: 0,
+            pad: 0,
             comm: *b"bash\0\0\0\0\0\0\0\0\0\0\0\0",
         }
     }

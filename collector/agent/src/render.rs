@@ -11,41 +11,112 @@ pub const O_TRUNC: u64 = 0o1000;
 pub const O_DIRECTORY: u64 = 0o200000;
 pub const O_CLOEXEC: u64 = 0o2000000;
 pub const O_TMPFILE: u64 = 0o20000000 | O_DIRECTORY;
+/// The kernel's `f_mode` bit for a file the open call created.
+pub const FMODE_CREATED: u32 = 0x100000;
 
-/// x86_64 open flag bits after the access mode, in bit order.
-const OPEN_FLAGS: &[(u64, &str)] = &[
-    (O_CREAT, "O_CREAT"),
-    (0o200, "O_EXCL"),
-    (0o400, "O_NOCTTY"),
-    (O_TRUNC, "O_TRUNC"),
-    (0o2000, "O_APPEND"),
-    (0o4000, "O_NONBLOCK"),
-    (0o10000, "O_DSYNC"),
-    (0o40000, "O_DIRECT"),
-    (0o100000, "O_LARGEFILE"),
-    (O_DIRECTORY, "O_DIRECTORY"),
-    (0o400000, "O_NOFOLLOW"),
-    (0o1000000, "O_NOATIME"),
-    (O_CLOEXEC, "O_CLOEXEC"),
-    (0o4010000, "O_SYNC"),
-    (0o10000000, "O_PATH"),
-    (O_TMPFILE, "O_TMPFILE"),
+/// Open flags as Falco's drivers record them (`PPM_O_*`): the access mode becomes bits of its
+/// own, so `O_RDONLY` is not 0 and `O_RDWR` is `O_RDONLY|O_WRONLY`.
+pub mod ppm {
+    pub const O_RDONLY: u32 = 1 << 0;
+    pub const O_WRONLY: u32 = 1 << 1;
+    pub const O_RDWR: u32 = O_RDONLY | O_WRONLY;
+    pub const O_CREAT: u32 = 1 << 2;
+    pub const O_APPEND: u32 = 1 << 3;
+    pub const O_DSYNC: u32 = 1 << 4;
+    pub const O_EXCL: u32 = 1 << 5;
+    pub const O_NONBLOCK: u32 = 1 << 6;
+    pub const O_SYNC: u32 = 1 << 7;
+    pub const O_TRUNC: u32 = 1 << 8;
+    pub const O_DIRECT: u32 = 1 << 9;
+    pub const O_DIRECTORY: u32 = 1 << 10;
+    pub const O_LARGEFILE: u32 = 1 << 11;
+    pub const O_CLOEXEC: u32 = 1 << 12;
+    pub const O_TMPFILE: u32 = 1 << 13;
+    /// Added at exit when the call created the file.
+    pub const O_F_CREATED: u32 = 1 << 14;
+}
+
+/// Linux (x86_64) open flag → its `PPM_O_*` bit. The drivers test each with `flags & LINUX != 0`,
+/// and `O_SYNC` and `O_TMPFILE` include `O_DSYNC` and `O_DIRECTORY`: so Falco reports `O_SYNC`
+/// for every `O_DSYNC` open and `O_TMPFILE` for every `O_DIRECTORY` open. Kept, to agree with it.
+const TO_PPM: &[(u64, u32)] = &[
+    (O_CREAT, ppm::O_CREAT),
+    (O_TMPFILE, ppm::O_TMPFILE),
+    (0o2000, ppm::O_APPEND),
+    (0o10000, ppm::O_DSYNC),
+    (0o200, ppm::O_EXCL),
+    (0o4000, ppm::O_NONBLOCK),
+    (0o4010000, ppm::O_SYNC),
+    (O_TRUNC, ppm::O_TRUNC),
+    (0o40000, ppm::O_DIRECT),
+    (O_DIRECTORY, ppm::O_DIRECTORY),
+    (0o100000, ppm::O_LARGEFILE),
+    (O_CLOEXEC, ppm::O_CLOEXEC),
 ];
 
-/// `evt.arg.flags` of open-family calls, e.g. `O_WRONLY|O_CREAT|O_TRUNC`.
-pub fn open_flags(flags: u64) -> String {
-    let mut out = vec![match flags & O_ACCMODE {
-        0 => "O_RDONLY",
-        O_WRONLY => "O_WRONLY",
-        _ => "O_RDWR",
-    }];
-    for (bit, name) in OPEN_FLAGS {
-        // O_SYNC and O_TMPFILE include other bits (O_DSYNC, O_DIRECTORY): all must be set.
-        if flags & bit == *bit {
+/// What the drivers record for an open call's `flags` argument, plus `O_F_CREATED` from the
+/// new file's `f_mode`.
+pub fn ppm_open_flags(flags: u64, f_mode: u32) -> u32 {
+    let mut out = match flags & O_ACCMODE {
+        O_WRONLY => ppm::O_WRONLY,
+        O_RDWR => ppm::O_RDWR,
+        _ => ppm::O_RDONLY,
+    };
+    for (linux, bit) in TO_PPM {
+        if flags & linux != 0 {
+            out |= bit;
+        }
+    }
+    if f_mode & FMODE_CREATED != 0 {
+        out |= ppm::O_F_CREATED;
+    }
+    out
+}
+
+/// libs' `file_flags` name table, in its order, which is the order of the rendered names.
+const FILE_FLAGS: &[(&str, u32)] = &[
+    ("O_LARGEFILE", ppm::O_LARGEFILE),
+    ("O_DIRECTORY", ppm::O_DIRECTORY),
+    ("O_DIRECT", ppm::O_DIRECT),
+    ("O_TRUNC", ppm::O_TRUNC),
+    ("O_SYNC", ppm::O_SYNC),
+    ("O_NONBLOCK", ppm::O_NONBLOCK),
+    ("O_EXCL", ppm::O_EXCL),
+    ("O_DSYNC", ppm::O_DSYNC),
+    ("O_APPEND", ppm::O_APPEND),
+    ("O_CREAT", ppm::O_CREAT),
+    ("O_RDWR", ppm::O_RDWR),
+    ("O_WRONLY", ppm::O_WRONLY),
+    ("O_RDONLY", ppm::O_RDONLY),
+    ("O_CLOEXEC", ppm::O_CLOEXEC),
+    ("O_NONE", 0),
+    ("O_TMPFILE", ppm::O_TMPFILE),
+    ("O_F_CREATED", ppm::O_F_CREATED),
+];
+
+/// `evt.arg.flags` of open-family calls as libsinsp resolves a flags parameter: table order,
+/// each name whose bits are all still set consumes them, and a name equal to the whole value
+/// ends the list (e.g. `O_TRUNC|O_CREAT|O_WRONLY`).
+pub fn open_flags(ppm_flags: u32) -> String {
+    let mut left = ppm_flags;
+    let mut out: Vec<&str> = Vec::new();
+    for &(name, bits) in FILE_FLAGS {
+        let hit = if bits == 0 { ppm_flags == 0 } else { left != 0 && left & bits == bits };
+        if hit {
+            left &= !bits;
             out.push(name);
+            if bits == ppm_flags {
+                break;
+            }
         }
     }
     out.join("|")
+}
+
+/// The mode argument of an open call as the drivers record it: only with `O_CREAT` or
+/// `O_TMPFILE` (whose bits include `O_DIRECTORY`), else 0.
+pub fn open_mode(flags: u64, mode: u64) -> u64 {
+    if flags & (O_CREAT | O_TMPFILE) == 0 { 0 } else { mode }
 }
 
 /// Modes as Falco prints them: octal with a leading zero.
@@ -170,10 +241,16 @@ mod tests {
 
     #[test]
     fn open_flags_render_like_falco() {
-        assert_eq!(open_flags(0o1101), "O_WRONLY|O_CREAT|O_TRUNC");
-        assert_eq!(open_flags(0o2000000), "O_RDONLY|O_CLOEXEC");
-        assert_eq!(open_flags(0o2 | 0o4010000), "O_RDWR|O_DSYNC|O_SYNC");
-        assert_eq!(open_flags(0o200000), "O_RDONLY|O_DIRECTORY");
+        let render = |linux: u64, f_mode: u32| open_flags(ppm_open_flags(linux, f_mode));
+        // `echo x > f` creating f; the same on an existing file.
+        assert_eq!(render(0o1101, FMODE_CREATED), "O_TRUNC|O_CREAT|O_WRONLY|O_F_CREATED");
+        assert_eq!(render(0o1101, 0), "O_TRUNC|O_CREAT|O_WRONLY");
+        assert_eq!(render(0o2000000, 0), "O_RDONLY|O_CLOEXEC");
+        assert_eq!(render(0, 0), "O_RDONLY");
+        assert_eq!(render(0o2 | 0o4010000, 0), "O_SYNC|O_DSYNC|O_RDWR");
+        // libs' O_TMPFILE test also matches O_DIRECTORY opens.
+        assert_eq!(render(0o2204000, 0), "O_DIRECTORY|O_NONBLOCK|O_RDONLY|O_CLOEXEC|O_TMPFILE");
+        assert_eq!(open_flags(0), "O_NONE");
     }
 
     #[test]

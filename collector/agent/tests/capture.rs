@@ -35,12 +35,31 @@ fn shell_redirect_gives_open_for_write_and_write_to_the_file() {
     let open = h.wait_for("open of the file", |e| is(e, "proc.pid", pid) && is(e, "fd.name", file) && is(e, "evt.type", "openat"));
     assert!(is(&open, "evt.is_open_write", true));
     assert!(is(&open, "evt.is_open_read", false));
-    assert_eq!(s(&open, "evt.arg.flags"), "O_WRONLY|O_CREAT|O_TRUNC");
+    // Rendered as libsinsp does (its flag-table order); the file is new, so the call created it.
+    assert_eq!(s(&open, "evt.arg.flags"), "O_TRUNC|O_CREAT|O_WRONLY|O_F_CREATED");
+    assert!(is(&open, "evt.is_open_create", true));
+    assert_eq!(s(&open, "evt.arg.mode"), "0666");
     // bash opens the file, dup2s it onto stdout, closes the original, then writes fd 1.
     let write = h.wait_for("write to the file", |e| is(e, "proc.pid", pid) && is(e, "evt.type", "write") && is(e, "fd.name", file));
     assert!(is(&write, "fd.num", 1), "{write:#?}");
     assert!(is(&write, "evt.rawres", 6));
     assert_eq!(s(&write, "fd.directory"), dir.path().to_str().unwrap());
+}
+
+#[test]
+fn appending_to_an_existing_file_does_not_create_it() {
+    let mut h = Harness::start();
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("log.txt");
+    std::fs::write(&file, "old\n").unwrap();
+    let file = file.to_str().unwrap();
+    let mut child = Command::new("bash").arg("-c").arg(format!("echo new >> {file}")).spawn().unwrap();
+    let pid = child.id();
+    child.wait().unwrap();
+    let open = h.wait_for("open of the file", |e| is(e, "proc.pid", pid) && is(e, "fd.name", file) && is(e, "evt.type", "openat"));
+    assert_eq!(s(&open, "evt.arg.flags"), "O_APPEND|O_CREAT|O_WRONLY");
+    assert!(is(&open, "evt.is_open_create", false));
+    assert!(is(&open, "evt.is_open_exec", false));
 }
 
 #[test]

@@ -82,6 +82,10 @@ pub struct RawHeader {
     pub size: u32,
     pub sock: SockTuple,
     pub comm: [u8; 16],
+    /// Open family, on success: the kernel's `f_mode` of the new file (`FMODE_CREATED` tells
+    /// whether the call created it, which the flags alone cannot).
+    pub f_mode: u32,
+    pub pad: u32,
 }
 
 #[cfg(feature = "user")]
@@ -97,7 +101,7 @@ mod tests {
     #[test]
     fn layout() {
         assert_eq!(size_of::<SockTuple>(), 40);
-        assert_eq!(size_of::<RawHeader>(), 168);
+        assert_eq!(size_of::<RawHeader>(), 176);
         assert_eq!(offset_of!(RawHeader, ret), 8);
         assert_eq!(offset_of!(RawHeader, args), 16);
         assert_eq!(offset_of!(RawHeader, kind), 64);
@@ -108,6 +112,7 @@ mod tests {
         assert_eq!(offset_of!(RawHeader, size), 108);
         assert_eq!(offset_of!(RawHeader, sock), 112);
         assert_eq!(offset_of!(RawHeader, comm), 152);
+        assert_eq!(offset_of!(RawHeader, f_mode), 168);
         assert_eq!(offset_of!(SockTuple, family), 32);
         assert_eq!(offset_of!(SockTuple, sock_type), 38);
     }
