@@ -124,7 +124,12 @@ static __always_inline struct record *begin(__u32 kind, struct task_struct *task
 	const struct cred *cred = BPF_CORE_READ(task, cred);
 	r->h.uid = BPF_CORE_READ(cred, euid.val);
 	r->h.gid = BPF_CORE_READ(cred, egid.val);
+	bpf_core_read(&r->h.cap_permitted, sizeof(__u64), &cred->cap_permitted);
+	bpf_core_read(&r->h.cap_effective, sizeof(__u64), &cred->cap_effective);
 	r->h.loginuid = (__u32)-1;
+	struct pid *session = BPF_CORE_READ(task, signal, pids[PIDTYPE_SID]);
+	if (session)
+		r->h.sid = BPF_CORE_READ(session, numbers[0].nr);
 	return r;
 }
 

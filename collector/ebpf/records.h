@@ -37,8 +37,10 @@ struct raw_header {
 	__u32 size;
 	struct sock_tuple sock;
 	char comm[16];
+	__u64 cap_permitted; /* the calling thread's capability sets */
+	__u64 cap_effective;
 	__u32 f_mode; /* open family: the new file's f_mode (FMODE_CREATED says the call created it) */
-	__u32 pad;
+	__u32 sid;    /* the session id, as the host sees it */
 };
 
 struct record {
@@ -47,12 +49,14 @@ struct record {
 };
 
 _Static_assert(sizeof(struct sock_tuple) == 40, "sock_tuple layout");
-_Static_assert(sizeof(struct raw_header) == 176, "raw_header layout");
+_Static_assert(sizeof(struct raw_header) == 192, "raw_header layout");
 _Static_assert(__builtin_offsetof(struct raw_header, kind) == 64, "raw_header layout");
 _Static_assert(__builtin_offsetof(struct raw_header, str_len) == 96, "raw_header layout");
 _Static_assert(__builtin_offsetof(struct raw_header, sock) == 112, "raw_header layout");
 _Static_assert(__builtin_offsetof(struct raw_header, comm) == 152, "raw_header layout");
-_Static_assert(__builtin_offsetof(struct raw_header, f_mode) == 168, "raw_header layout");
+_Static_assert(__builtin_offsetof(struct raw_header, cap_effective) == 176, "raw_header layout");
+_Static_assert(__builtin_offsetof(struct raw_header, f_mode) == 184, "raw_header layout");
+_Static_assert(__builtin_offsetof(struct raw_header, sid) == 188, "raw_header layout");
 
 /* Indices of the per-CPU `stats` array. */
 enum stat_index {

@@ -29,9 +29,16 @@ typedef struct {
 	unsigned int val;
 } kgid_t;
 
+/* Before 6.3 `u32 cap[2]`, since `u64 val`: the same 8 bytes, read whole (never by member). */
+typedef struct {
+	__u64 val;
+} kernel_cap_t;
+
 struct cred {
 	kuid_t euid;
 	kgid_t egid;
+	kernel_cap_t cap_permitted;
+	kernel_cap_t cap_effective;
 };
 
 struct mm_struct {
@@ -82,6 +89,20 @@ struct css_set {
 	struct cgroup *dfl_cgrp;
 };
 
+struct upid {
+	int nr;
+};
+
+/* `numbers` is a flexible array, one entry per pid namespace level; [0] is the host's. */
+struct pid {
+	struct upid numbers[1];
+};
+
+#define PIDTYPE_SID 3
+struct signal_struct {
+	struct pid *pids[4];
+};
+
 struct task_struct {
 	int pid;
 	int tgid;
@@ -93,6 +114,7 @@ struct task_struct {
 	struct css_set *cgroups;
 	kuid_t loginuid;
 	char comm[16];
+	struct signal_struct *signal;
 };
 
 struct linux_binprm {

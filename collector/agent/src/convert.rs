@@ -127,7 +127,8 @@ impl Converter {
         let comm = r.comm();
         let h = &r.h;
         let loginuid = (h.loginuid != u32::MAX).then_some(h.loginuid);
-        let seen = Seen { pid: h.tgid, ppid: h.ppid, uid: h.uid, gid: h.gid, loginuid, comm: &comm };
+        let sid = (h.sid != 0).then_some(h.sid as i64);
+        let seen = Seen { pid: h.tgid, ppid: h.ppid, uid: h.uid, gid: h.gid, loginuid, comm: &comm, sid };
         match r.kind {
             Kind::Fork => {
                 self.table.fork(seen);
@@ -177,6 +178,8 @@ impl Converter {
         o.int("evt.rawres", r.h.ret);
         o.bool("evt.failed", r.h.ret < 0);
         o.int("thread.tid", r.h.tid as i64);
+        o.str("thread.cap_permitted", &render::capabilities(r.h.cap_permitted));
+        o.str("thread.cap_effective", &render::capabilities(r.h.cap_effective));
         let generation = (self.table.generation(), self.cri.as_ref().map_or(0, Resolver::version));
         match self.rendered.get(&seen.pid) {
             Some((g, frag)) if *g == generation => o.0.push_str(frag),
@@ -219,11 +222,24 @@ impl Converter {
         if let Some(parent) = ancestors.first() {
             o.str("proc.pname", &parent.name);
             o.str("proc.pcmdline", &parent.cmdline());
+            o.str("proc.pexe", &parent.exe);
             o.str("proc.pexepath", &parent.exepath);
         }
         for (i, a) in ancestors.iter().enumerate() {
             o.str(&format!("proc.aname[{}]", i + 1), &a.name);
             o.int(&format!("proc.apid[{}]", i + 1), a.pid as i64);
+            o.str(&format!("proc.aexe[{}]", i + 1), &a.exe);
+            o.str(&format!("proc.aexepath[{}]", i + 1), &a.exepath);
+        }
+        if let Some(sid) = p.sid {
+            // libsinsp: the process whose pid is the session id, else the eldest ancestor in
+            // the same session (the leader may have exited).
+            let leader = self.table.get(sid as u32).or_else(|| {
+                std::iter::once(p).chain(ancestors.iter().copied()).take_while(|a| a.sid == Some(sid)).last()
+            });
+            if let Some(leader) = leader {
+                o.str("proc.sname", &leader.name);
+            }
         }
         o.int("user.uid", p.uid as i64);
         o.str("user.name", self.users.get(&p.uid).map_or("<NA>", String::as_str));

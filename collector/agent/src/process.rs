@@ -153,6 +153,8 @@ pub struct Seen<'a> {
     pub gid: u32,
     pub loginuid: Option<u32>,
     pub comm: &'a str,
+    /// The session id the kernel reports (setsid() changes it without an event we follow).
+    pub sid: Option<i64>,
 }
 
 pub struct ProcessTable {
@@ -231,9 +233,10 @@ impl ProcessTable {
         }
         let p = self.procs.get_mut(&seen.pid).expect("inserted above");
         // The kernel's view is current; /proc or an inherited copy may predate setuid.
-        if (p.uid, p.gid) != (seen.uid, seen.gid) {
+        if (p.uid, p.gid) != (seen.uid, seen.gid) || (seen.sid.is_some() && p.sid != seen.sid) {
             p.uid = seen.uid;
             p.gid = seen.gid;
+            p.sid = seen.sid.or(p.sid);
             self.generation += 1;
         }
         self.procs.get_mut(&seen.pid).expect("inserted above")
@@ -459,7 +462,7 @@ mod tests {
     #[test]
     fn fork_copies_parent_and_exec_drops_cloexec_fds() {
         let mut t = ProcessTable::new();
-        let seen = Seen { pid: u32::MAX - 1, ppid: 1, uid: 0, gid: 0, loginuid: None, comm: "parent" };
+        let seen = Seen { pid: u32::MAX - 1, ppid: 1, uid: 0, gid: 0, loginuid: None, comm: "parent", sid: None };
         let parent = t.ensure(seen);
         parent.set_fd(3, Fd::path("/keep".into(), FdKind::File, false));
         parent.set_fd(4, Fd::path("/drop".into(), FdKind::File, true));

@@ -114,8 +114,10 @@ pub(crate) mod tests {
             str_len: [0; 3],
             size: 0,
             sock: Default::default(),
+            cap_permitted: 0,
+            cap_effective: 0,
             f_mode: 0,
-            pad: 0,
+            sid: 0,
             comm: *b"bash\0\0\0\0\0\0\0\0\0\0\0\0",
         }
     }

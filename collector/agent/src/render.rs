@@ -119,6 +119,33 @@ pub fn open_mode(flags: u64, mode: u64) -> u64 {
     if flags & (O_CREAT | O_TMPFILE) == 0 { 0 } else { mode }
 }
 
+/// Capability names by bit, as libsinsp names them.
+const CAPABILITIES: &[&str] = &[
+    "CAP_CHOWN", "CAP_DAC_OVERRIDE", "CAP_DAC_READ_SEARCH", "CAP_FOWNER", "CAP_FSETID", "CAP_KILL",
+    "CAP_SETGID", "CAP_SETUID", "CAP_SETPCAP", "CAP_LINUX_IMMUTABLE", "CAP_NET_BIND_SERVICE",
+    "CAP_NET_BROADCAST", "CAP_NET_ADMIN", "CAP_NET_RAW", "CAP_IPC_LOCK", "CAP_IPC_OWNER",
+    "CAP_SYS_MODULE", "CAP_SYS_RAWIO", "CAP_SYS_CHROOT", "CAP_SYS_PTRACE", "CAP_SYS_PACCT",
+    "CAP_SYS_ADMIN", "CAP_SYS_BOOT", "CAP_SYS_NICE", "CAP_SYS_RESOURCE", "CAP_SYS_TIME",
+    "CAP_SYS_TTY_CONFIG", "CAP_MKNOD", "CAP_LEASE", "CAP_AUDIT_WRITE", "CAP_AUDIT_CONTROL",
+    "CAP_SETFCAP", "CAP_MAC_OVERRIDE", "CAP_MAC_ADMIN", "CAP_SYSLOG", "CAP_WAKE_ALARM",
+    "CAP_BLOCK_SUSPEND", "CAP_AUDIT_READ", "CAP_PERFMON", "CAP_BPF", "CAP_CHECKPOINT_RESTORE",
+];
+
+/// `thread.cap_*`: the names of the set's capabilities in bit order, space-separated (bits
+/// libsinsp has no name for are left out, as it does).
+pub fn capabilities(set: u64) -> String {
+    let mut out = String::new();
+    for (bit, name) in CAPABILITIES.iter().enumerate() {
+        if set & (1 << bit) != 0 {
+            if !out.is_empty() {
+                out.push(' ');
+            }
+            out.push_str(name);
+        }
+    }
+    out
+}
+
 /// Modes as Falco prints them: octal with a leading zero.
 pub fn mode(mode: u64) -> String {
     match mode & 0o7777 {
@@ -251,6 +278,13 @@ mod tests {
         // libs' O_TMPFILE test also matches O_DIRECTORY opens.
         assert_eq!(render(0o2204000, 0), "O_DIRECTORY|O_NONBLOCK|O_RDONLY|O_CLOEXEC|O_TMPFILE");
         assert_eq!(open_flags(0), "O_NONE");
+    }
+
+    #[test]
+    fn capability_sets() {
+        assert_eq!(capabilities(0), "");
+        assert_eq!(capabilities(1 << 21 | 1 << 1), "CAP_DAC_OVERRIDE CAP_SYS_ADMIN");
+        assert_eq!(capabilities(u64::MAX).split(' ').count(), 41);
     }
 
     #[test]

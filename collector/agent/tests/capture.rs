@@ -21,6 +21,25 @@ fn exec_of_a_freshly_copied_binary() {
     assert_eq!(s(&e, "proc.cmdline"), "rs-copied-true --arg-one");
     assert_eq!(s(&e, "evt.res"), "SUCCESS");
     assert!(is(&e, "proc.ppid", std::process::id()), "parent is this test: {e:#?}");
+    let me = std::env::current_exe().unwrap();
+    assert_eq!((s(&e, "proc.pexepath"), s(&e, "proc.aexepath[1]")), (me.to_str().unwrap(), me.to_str().unwrap()));
+    assert_eq!(s(&e, "proc.pexe"), std::env::args().next().unwrap());
+}
+
+#[test]
+fn a_new_session_leader_names_its_session() {
+    let mut h = Harness::start();
+    let dir = tempfile::tempdir().unwrap();
+    let copy = dir.path().join("rs-leader");
+    std::fs::copy("/bin/sleep", &copy).unwrap();
+    // setsid(1) makes itself a session leader (no fork: a spawned child leads no group),
+    // then execs the copy, whose children are in its session.
+    let mut child = Command::new("setsid").arg("--wait").arg(&copy).arg("0.2").spawn().unwrap();
+    let pid = child.id();
+    child.wait().unwrap();
+    let e = h.wait_for("execve of the leader", |e| is(e, "evt.type", "execve") && is(e, "proc.name", "rs-leader"));
+    assert!(is(&e, "proc.pid", pid) && is(&e, "proc.sid", pid), "{e:#?}");
+    assert_eq!(s(&e, "proc.sname"), "rs-leader");
 }
 
 #[test]
@@ -95,4 +114,27 @@ fn failed_exec_and_open_report_the_error() {
     let o = h.wait_for("failed open", |e| is(e, "evt.type", "openat") && is(e, "fd.name", "/nonexistent/rs-file"));
     assert_eq!(s(&o, "evt.res"), "ENOENT");
     assert!(is(&o, "proc.ppid", pid), "cat is a child of the shell: {o:#?}");
+}
+
+#[test]
+fn capability_sets_of_a_root_and_a_reduced_process() {
+    let mut h = Harness::start();
+    let mut root = Command::new("/bin/true").spawn().unwrap();
+    let root_pid = root.id();
+    root.wait().unwrap();
+    // setpriv drops every capability but one from the bounding, effective and permitted sets.
+    let mut reduced = Command::new("setpriv")
+        .args(["--inh-caps=-all", "--bounding-set=-all,+net_raw", "--", "/bin/true"])
+        .spawn()
+        .unwrap();
+    let reduced_pid = reduced.id();
+    reduced.wait().unwrap();
+    let e = h.wait_for("execve as root", |e| is(e, "evt.type", "execve") && is(e, "proc.pid", root_pid));
+    assert!(s(&e, "thread.cap_effective").contains("CAP_SYS_ADMIN"), "{e:#?}");
+    assert!(s(&e, "thread.cap_permitted").starts_with("CAP_CHOWN CAP_DAC_OVERRIDE "), "{e:#?}");
+    // The same pid execs setpriv first, then /bin/true with the reduced sets.
+    let e = h.wait_for("execve with one capability", |e| {
+        is(e, "evt.type", "execve") && is(e, "proc.pid", reduced_pid) && is(e, "proc.name", "true")
+    });
+    assert_eq!((s(&e, "thread.cap_effective"), s(&e, "thread.cap_permitted")), ("CAP_NET_RAW", "CAP_NET_RAW"));
 }

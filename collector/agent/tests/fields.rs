@@ -37,8 +37,10 @@ fn header(nr: u32, ret: i64, args: [u64; 6]) -> RawHeader {
         size: 0,
         sock: SockTuple::default(),
         comm: *b"rs-fields\0\0\0\0\0\0\0",
+        cap_permitted: 0,
+        cap_effective: 0,
         f_mode: 0,
-        pad: 0,
+        sid: 0,
     }
 }
 

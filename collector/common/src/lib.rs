@@ -82,10 +82,14 @@ pub struct RawHeader {
     pub size: u32,
     pub sock: SockTuple,
     pub comm: [u8; 16],
+    /// The calling thread's capability sets (bit N = capability N).
+    pub cap_permitted: u64,
+    pub cap_effective: u64,
     /// Open family, on success: the kernel's `f_mode` of the new file (`FMODE_CREATED` tells
     /// whether the call created it, which the flags alone cannot).
     pub f_mode: u32,
-    pub pad: u32,
+    /// The session id as the host's pid namespace sees it (0 if unreadable).
+    pub sid: u32,
 }
 
 #[cfg(feature = "user")]
@@ -101,7 +105,7 @@ mod tests {
     #[test]
     fn layout() {
         assert_eq!(size_of::<SockTuple>(), 40);
-        assert_eq!(size_of::<RawHeader>(), 176);
+        assert_eq!(size_of::<RawHeader>(), 192);
         assert_eq!(offset_of!(RawHeader, ret), 8);
         assert_eq!(offset_of!(RawHeader, args), 16);
         assert_eq!(offset_of!(RawHeader, kind), 64);
@@ -112,7 +116,9 @@ mod tests {
         assert_eq!(offset_of!(RawHeader, size), 108);
         assert_eq!(offset_of!(RawHeader, sock), 112);
         assert_eq!(offset_of!(RawHeader, comm), 152);
-        assert_eq!(offset_of!(RawHeader, f_mode), 168);
+        assert_eq!(offset_of!(RawHeader, cap_effective), 176);
+        assert_eq!(offset_of!(RawHeader, f_mode), 184);
+        assert_eq!(offset_of!(RawHeader, sid), 188);
         assert_eq!(offset_of!(SockTuple, family), 32);
         assert_eq!(offset_of!(SockTuple, sock_type), 38);
     }
