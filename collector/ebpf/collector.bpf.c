@@ -30,13 +30,17 @@ char LICENSE[] SEC("license") = "Dual MIT/GPL";
 #define NR_execve 59
 #define NR_rename 82
 #define NR_creat 85
+#define NR_link 86
 #define NR_unlink 87
+#define NR_symlink 88
 #define NR_chmod 90
 #define NR_mount 165
 #define NR_umount2 166
 #define NR_init_module 175
 #define NR_unlinkat 263
 #define NR_renameat 264
+#define NR_linkat 265
+#define NR_symlinkat 266
 #define NR_fchmodat 268
 #define NR_accept4 288
 #define NR_finit_module 313
@@ -333,13 +337,20 @@ static __always_inline void capture_args(struct record *r, struct task_struct *t
 		break;
 	}
 	case NR_rename:
+	case NR_link:
+	case NR_symlink:
 		user_str(r, 0, a[0]);
 		user_str(r, 1, a[1]);
 		break;
 	case NR_renameat:
 	case NR_renameat2:
+	case NR_linkat:
 		user_str(r, 0, a[1]);
 		user_str(r, 1, a[3]);
+		break;
+	case NR_symlinkat:
+		user_str(r, 0, a[0]);
+		user_str(r, 1, a[2]);
 		break;
 	case NR_mount:
 		user_str(r, 0, a[0]);

@@ -423,8 +423,20 @@ impl Converter {
                 let resolved = self.table.get(pid).expect("ensured").resolve(dirfd, &name);
                 o.str("fs.path.name", &resolved);
             }
-            nr::RENAME | nr::RENAMEAT | nr::RENAMEAT2 => {
-                let (olddir, newdir) = if r.h.nr == nr::RENAME { (AT_FDCWD, AT_FDCWD) } else { (r.arg_int(0), r.arg_int(2)) };
+            nr::SYMLINK | nr::SYMLINKAT => {
+                // The target is stored as written, never resolved: it names what the link
+                // will point to, not a file of this process.
+                let linkdir = if r.h.nr == nr::SYMLINK { AT_FDCWD } else { r.arg_int(1) };
+                let (target, linkpath) = (r.str(0), r.str(1));
+                o.str("evt.arg.target", &target);
+                o.str("evt.arg.linkpath", &linkpath);
+                let p = self.table.get(pid).expect("ensured");
+                o.str("fs.path.source", &target);
+                o.str("fs.path.target", &p.resolve(linkdir, &linkpath));
+            }
+            nr::RENAME | nr::RENAMEAT | nr::RENAMEAT2 | nr::LINK | nr::LINKAT => {
+                let two_dirs = !matches!(r.h.nr, nr::RENAME | nr::LINK);
+                let (olddir, newdir) = if two_dirs { (r.arg_int(0), r.arg_int(2)) } else { (AT_FDCWD, AT_FDCWD) };
                 let (old, new) = (r.str(0), r.str(1));
                 o.str("evt.arg.oldpath", &old);
                 o.str("evt.arg.newpath", &new);

@@ -23,7 +23,9 @@ const TABLE: &[(u32, &str, &str)] = &[
     (81, "fchdir", "fchdir"),
     (82, "rename", "rename"),
     (85, "creat", "creat"),
+    (86, "link", "link"),
     (87, "unlink", "unlink"),
+    (88, "symlink", "symlink"),
     (90, "chmod", "chmod"),
     (91, "fchmod", "fchmod"),
     (101, "ptrace", "ptrace"),
@@ -38,6 +40,8 @@ const TABLE: &[(u32, &str, &str)] = &[
     (257, "openat", "openat"),
     (263, "unlinkat", "unlinkat"),
     (264, "renameat", "renameat"),
+    (265, "linkat", "linkat"),
+    (266, "symlinkat", "symlinkat"),
     (268, "fchmodat", "fchmodat"),
     (288, "accept4", "accept4"),
     (292, "dup3", "dup3"),
@@ -67,7 +71,9 @@ pub mod nr {
     pub const FCHDIR: u32 = 81;
     pub const RENAME: u32 = 82;
     pub const CREAT: u32 = 85;
+    pub const LINK: u32 = 86;
     pub const UNLINK: u32 = 87;
+    pub const SYMLINK: u32 = 88;
     pub const CHMOD: u32 = 90;
     pub const FCHMOD: u32 = 91;
     pub const PTRACE: u32 = 101;
@@ -82,6 +88,8 @@ pub mod nr {
     pub const OPENAT: u32 = 257;
     pub const UNLINKAT: u32 = 263;
     pub const RENAMEAT: u32 = 264;
+    pub const LINKAT: u32 = 265;
+    pub const SYMLINKAT: u32 = 266;
     pub const FCHMODAT: u32 = 268;
     pub const ACCEPT4: u32 = 288;
     pub const DUP3: u32 = 292;

@@ -81,6 +81,8 @@ fn synthetic_records_of_every_syscall_emit_table_fields() {
         (header(nr::PTRACE, 0, [16, 1234, 0, 0, 0, 0]), vec![]),
         (header(nr::UNLINKAT, 0, [(-100i64) as u64, 0, 0, 0, 0, 0]), vec![b"gone"]),
         (header(nr::RENAMEAT2, 0, [(-100i64) as u64, 0, (-100i64) as u64, 0, 0, 0]), vec![b"a", b"b"]),
+        (header(nr::SYMLINKAT, 0, [0, (-100i64) as u64, 0, 0, 0, 0]), vec![b"/etc/shadow", b"l"]),
+        (header(nr::LINKAT, 0, [(-100i64) as u64, 0, (-100i64) as u64, 0, 0, 0]), vec![b"/etc/shadow", b"h"]),
         (header(nr::CHMOD, 0, [0, 0o4755, 0, 0, 0, 0]), vec![b"/tmp/x"]),
         (header(nr::FCHMODAT, 0, [(-100i64) as u64, 0, 0o777, 0, 0, 0]), vec![b"y"]),
         (header(nr::FINIT_MODULE, 0, [7, 0, 0, 0, 0, 0]), vec![b"param=1"]),
@@ -95,7 +97,7 @@ fn synthetic_records_of_every_syscall_emit_table_fields() {
         let line = conv.convert(&rec).unwrap_or_else(|| panic!("no event for syscall {}", h.nr));
         keys.extend(check_event(&line));
     }
-    for k in ["fd.cip", "fd.sport", "fs.path.source", "evt.arg.flags", "proc.aname[1]", "user.loginuid", "evt.is_open_create"] {
+    for k in ["fd.cip", "fd.sport", "fs.path.source", "evt.arg.flags", "proc.aname[1]", "user.loginuid", "evt.is_open_create", "evt.arg.linkpath", "thread.cap_effective"] {
         assert!(keys.contains(k), "no synthetic event carried {k}");
     }
 }

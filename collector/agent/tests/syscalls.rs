@@ -44,6 +44,9 @@ fn files_mounts_credentials_modules_and_sockets() {
         libc::chmod(a.as_ptr(), 0o600);
         libc::syscall(libc::SYS_renameat2, libc::AT_FDCWD, a.as_ptr(), libc::AT_FDCWD, b.as_ptr(), 0);
         libc::unlinkat(libc::AT_FDCWD, b.as_ptr(), 0);
+        // The stable rules' "Create Symlink/Hardlink Over Sensitive Files".
+        libc::symlinkat(shadow.as_ptr(), libc::AT_FDCWD, b.as_ptr());
+        libc::linkat(libc::AT_FDCWD, fake_shadow.as_ptr(), libc::AT_FDCWD, a.as_ptr(), 0);
         libc::setgid(0);
         libc::setuid(0);
         libc::ptrace(libc::PTRACE_ATTACH, i32::MAX, 0, 0);
@@ -85,6 +88,10 @@ fn files_mounts_credentials_modules_and_sockets() {
     let rename = find(&ev, "renameat2");
     assert_eq!((s(rename, "fs.path.source"), s(rename, "fs.path.target")), (path("a").as_str(), path("b").as_str()));
     assert_eq!(s(find(&ev, "unlinkat"), "fs.path.name"), path("b"));
+    let symlink = find(&ev, "symlinkat");
+    assert_eq!((s(symlink, "evt.arg.target"), s(symlink, "fs.path.target")), ("/etc/shadow", path("b").as_str()));
+    let link = find(&ev, "linkat");
+    assert_eq!((s(link, "evt.arg.oldpath"), s(link, "evt.arg.newpath")), (path("shadow").as_str(), path("a").as_str()));
     assert_eq!(s(find(&ev, "setuid"), "evt.arg.uid"), "0");
     assert_eq!(s(find(&ev, "setgid"), "evt.arg.gid"), "0");
     let ptrace = find(&ev, "ptrace");
