@@ -445,6 +445,41 @@ int process_fork(struct bpf_raw_tracepoint_args *ctx)
 	return 0;
 }
 
+#define OVERLAYFS_SUPER_MAGIC 0x794c7630
+
+/*
+ * As Falco's drivers judge an exec'd image: a memfd is a root dentry named "memfd:…"; on
+ * overlayfs the ovl_inode keeps its upper dentry right after the VFS inode, set (with an
+ * inode) only when the file lives on the upper, writable layer.
+ */
+static __always_inline __u32 exe_flags(struct task_struct *task)
+{
+	struct file *exe = BPF_CORE_READ(task, mm, exe_file);
+	if (!exe)
+		return 0;
+	struct dentry *dentry = BPF_CORE_READ(exe, f_path.dentry);
+	if (!dentry)
+		return 0;
+	__u32 flags = 0;
+	if (BPF_CORE_READ(dentry, d_parent) == dentry) {
+		char name[7] = {};
+		const unsigned char *n = BPF_CORE_READ(dentry, d_name.name);
+		if (n && bpf_probe_read_kernel_str(name, sizeof(name), n) == sizeof(name) && name[0] == 'm' &&
+		    name[1] == 'e' && name[2] == 'm' && name[3] == 'f' && name[4] == 'd' && name[5] == ':')
+			flags |= EXE_FROM_MEMFD;
+	}
+	if (BPF_CORE_READ(dentry, d_sb, s_magic) == OVERLAYFS_SUPER_MAGIC) {
+		char *inode = (char *)BPF_CORE_READ(dentry, d_inode);
+		struct dentry *upper = 0;
+		__u32 inode_size = bpf_core_type_size(struct inode);
+		if (inode && inode_size)
+			bpf_probe_read_kernel(&upper, sizeof(upper), inode + inode_size);
+		if (upper && BPF_CORE_READ(upper, d_inode, i_ino) != 0)
+			flags |= EXE_UPPER_LAYER;
+	}
+	return flags;
+}
+
 SEC("raw_tracepoint/sched_process_exec")
 int process_exec(struct bpf_raw_tracepoint_args *ctx)
 {
@@ -472,6 +507,7 @@ int process_exec(struct bpf_raw_tracepoint_args *ctx)
 		if (bpf_probe_read_user(r->str[1], len & (STR_MAX * 2 - 1), (const void *)start) == 0)
 			r->h.str_len[1] = len;
 	}
+	r->h.exe_flags = exe_flags(task);
 	cgroups(r, task);
 	emit(r);
 	return 0;

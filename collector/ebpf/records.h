@@ -41,7 +41,13 @@ struct raw_header {
 	__u64 cap_effective;
 	__u32 f_mode; /* open family: the new file's f_mode (FMODE_CREATED says the call created it) */
 	__u32 sid;    /* the session id, as the host sees it */
+	__u32 exe_flags; /* exec records: EXE_* */
+	__u32 pad;
 };
+
+/* Where an exec's new image comes from (Falco's PPM_EXE_FROM_MEMFD / PPM_EXE_UPPER_LAYER). */
+#define EXE_FROM_MEMFD 1
+#define EXE_UPPER_LAYER 2
 
 struct record {
 	struct raw_header h;
@@ -49,7 +55,7 @@ struct record {
 };
 
 _Static_assert(sizeof(struct sock_tuple) == 40, "sock_tuple layout");
-_Static_assert(sizeof(struct raw_header) == 192, "raw_header layout");
+_Static_assert(sizeof(struct raw_header) == 200, "raw_header layout");
 _Static_assert(__builtin_offsetof(struct raw_header, kind) == 64, "raw_header layout");
 _Static_assert(__builtin_offsetof(struct raw_header, str_len) == 96, "raw_header layout");
 _Static_assert(__builtin_offsetof(struct raw_header, sock) == 112, "raw_header layout");
@@ -57,6 +63,7 @@ _Static_assert(__builtin_offsetof(struct raw_header, comm) == 152, "raw_header l
 _Static_assert(__builtin_offsetof(struct raw_header, cap_effective) == 176, "raw_header layout");
 _Static_assert(__builtin_offsetof(struct raw_header, f_mode) == 184, "raw_header layout");
 _Static_assert(__builtin_offsetof(struct raw_header, sid) == 188, "raw_header layout");
+_Static_assert(__builtin_offsetof(struct raw_header, exe_flags) == 192, "raw_header layout");
 
 /* Indices of the per-CPU `stats` array. */
 enum stat_index {

@@ -41,19 +41,41 @@ struct cred {
 	kernel_cap_t cap_effective;
 };
 
-struct mm_struct {
-	unsigned long arg_start;
-	unsigned long arg_end;
+struct super_block {
+	unsigned long s_magic;
 };
 
 struct inode {
 	unsigned short i_mode;
+	unsigned long i_ino;
+};
+
+struct qstr {
+	const unsigned char *name;
+};
+
+struct dentry {
+	struct dentry *d_parent;
+	struct qstr d_name;
+	struct inode *d_inode;
+	struct super_block *d_sb;
+};
+
+struct path {
+	struct dentry *dentry;
 };
 
 struct file {
 	void *private_data;
 	struct inode *f_inode;
 	unsigned int f_mode;
+	struct path f_path;
+};
+
+struct mm_struct {
+	unsigned long arg_start;
+	unsigned long arg_end;
+	struct file *exe_file;
 };
 
 struct fdtable {

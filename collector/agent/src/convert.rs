@@ -140,7 +140,7 @@ impl Converter {
                 None
             }
             Kind::Exec => {
-                self.table.exec(seen, &r.str(0), r.bytes(1));
+                self.table.exec(seen, &r.str(0), r.bytes(1), r.h.exe_flags);
                 self.set_container(r);
                 let ty = if h.nr == nr::EXECVEAT { "execveat" } else { "execve" };
                 let mut o = self.begin(r, ty, seen);
@@ -215,6 +215,8 @@ impl Converter {
         if let Some(tty) = p.tty {
             o.int("proc.tty", tty as i64);
         }
+        o.bool("proc.is_exe_from_memfd", p.exe_from_memfd);
+        o.bool("proc.is_exe_upper_layer", p.exe_upper_layer);
         if let Some(sid) = p.sid {
             o.int("proc.sid", sid);
         }
@@ -231,6 +233,8 @@ impl Converter {
             o.str(&format!("proc.aexe[{}]", i + 1), &a.exe);
             o.str(&format!("proc.aexepath[{}]", i + 1), &a.exepath);
         }
+        o.bool("proc.is_exe_from_memfd", p.exe_from_memfd);
+        o.bool("proc.is_exe_upper_layer", p.exe_upper_layer);
         if let Some(sid) = p.sid {
             // libsinsp: the process whose pid is the session id, else the eldest ancestor in
             // the same session (the leader may have exited).

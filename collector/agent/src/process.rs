@@ -90,6 +90,9 @@ pub struct Process {
     /// `container.privileged` is judged when the runtime gives no metadata (a `--privileged`
     /// container has every capability; the runtimes' default set lacks CAP_SYS_ADMIN).
     pub sys_admin: Option<bool>,
+    /// `proc.is_exe_from_memfd`, `proc.is_exe_upper_layer`: where the image was exec'd from.
+    pub exe_from_memfd: bool,
+    pub exe_upper_layer: bool,
     pub fds: HashMap<i64, Fd>,
 }
 
@@ -253,7 +256,7 @@ impl ProcessTable {
     }
 
     /// A successful exec: new image, same pid, fds minus the close-on-exec ones.
-    pub fn exec(&mut self, seen: Seen<'_>, filename: &str, argv: &[u8]) {
+    pub fn exec(&mut self, seen: Seen<'_>, filename: &str, argv: &[u8], exe_flags: u32) {
         let root = self.proc_root.clone();
         self.generation += 1;
         let p = self.ensure(seen);
@@ -269,6 +272,8 @@ impl ProcessTable {
         p.exepath = fs::read_link(root.join(seen.pid.to_string()).join("exe"))
             .map(|l| l.to_string_lossy().into_owned())
             .unwrap_or_else(|_| p.resolve(AT_FDCWD, filename));
+        p.exe_from_memfd = exe_flags & rulestudio_collector_common::EXE_FROM_MEMFD != 0;
+        p.exe_upper_layer = exe_flags & rulestudio_collector_common::EXE_UPPER_LAYER != 0;
         p.fds.retain(|_, fd| !fd.cloexec);
     }
 
@@ -371,11 +376,15 @@ fn read_proc(root: &Path, pid: u32, with_fds: bool) -> Option<Process> {
         .ok()
         .and_then(|s| s.trim().parse::<u32>().ok())
         .filter(|u| *u != u32::MAX);
+    let exepath = link("exe").unwrap_or_default();
     let mut p = Process {
         pid,
         ppid,
         name,
-        exepath: link("exe").unwrap_or_default(),
+        // The kernel names a memfd's file "memfd:NAME"; whether an image is on an overlay's
+        // upper layer cannot be told from /proc, so it stays false until the next exec.
+        exe_from_memfd: exepath.starts_with("/memfd:"),
+        exepath,
         exe,
         args,
         cwd: link("cwd"),
@@ -387,6 +396,7 @@ fn read_proc(root: &Path, pid: u32, with_fds: bool) -> Option<Process> {
         loginuid,
         container: fs::read_to_string(dir.join("cgroup")).ok().and_then(|t| container::from_proc_cgroup(&t)),
         sys_admin: has_sys_admin(&status),
+        exe_upper_layer: false,
         fds: HashMap::new(),
     };
     if with_fds
@@ -469,7 +479,7 @@ mod tests {
         let child = Seen { pid: u32::MAX - 2, ppid: u32::MAX - 1, comm: "child", ..seen };
         t.fork(child);
         assert_eq!(t.get(child.pid).unwrap().fds.len(), 2);
-        t.exec(child, "/bin/true", b"true\0--x\0");
+        t.exec(child, "/bin/true", b"true\0--x\0", 0);
         let c = t.get(child.pid).unwrap();
         assert_eq!((c.exe.as_str(), c.args.as_slice(), c.name.as_str()), ("true", &["--x".to_string()][..], "child"));
         assert!(c.fds.contains_key(&3) && !c.fds.contains_key(&4));

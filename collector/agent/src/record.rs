@@ -118,6 +118,8 @@ pub(crate) mod tests {
             cap_effective: 0,
             f_mode: 0,
             sid: 0,
+            exe_flags: 0,
+            pad: 0,
             comm: *b"bash\0\0\0\0\0\0\0\0\0\0\0\0",
         }
     }

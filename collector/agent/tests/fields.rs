@@ -41,6 +41,8 @@ fn header(nr: u32, ret: i64, args: [u64; 6]) -> RawHeader {
         cap_effective: 0,
         f_mode: 0,
         sid: 0,
+        exe_flags: 0,
+        pad: 0,
     }
 }
 

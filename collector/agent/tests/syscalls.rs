@@ -140,3 +140,72 @@ fn write_dedup_window_counts_instead_of_emitting() {
     let writes = h.of_pid(pid).iter().filter(|e| is(e, "evt.type", "write")).count();
     assert_eq!(writes, 1, "100 writes within the window give one event");
 }
+
+/// A copy of /bin/true exec'd from a memfd (`fexecve`), as fileless malware runs.
+#[test]
+fn exec_from_a_memfd_is_fileless() {
+    let mut h = Harness::start();
+    let image = std::fs::read("/bin/true").unwrap();
+    let name = c("rs-fileless");
+    let argv0 = c("rs-fileless");
+    let pid = in_child(|| unsafe {
+        let m = libc::memfd_create(name.as_ptr(), 0);
+        libc::write(m, image.as_ptr().cast(), image.len());
+        let argv = [argv0.as_ptr(), std::ptr::null()];
+        let envp = [std::ptr::null()];
+        libc::fexecve(m, argv.as_ptr(), envp.as_ptr());
+    });
+    let e = h.wait_for("the fileless execve", |e| is(e, "proc.pid", pid) && e.get("evt.type").is_some_and(|t| t == "execve" || t == "execveat"));
+    assert!(is(&e, "proc.is_exe_from_memfd", true), "{e:#?}");
+    assert!(is(&e, "proc.is_exe_upper_layer", false));
+}
+
+/// An overlay like a container's root: a binary from the image (lower layer) and one written
+/// after start (upper layer), each exec'd in a private mount namespace.
+#[test]
+fn exec_from_an_overlay_upper_layer_is_told_from_the_image() {
+    let mut h = Harness::start();
+    let dir = tempfile::tempdir().unwrap();
+    for d in ["lower", "upper", "work", "merged"] {
+        std::fs::create_dir(dir.path().join(d)).unwrap();
+    }
+    std::fs::copy("/bin/true", dir.path().join("lower/rs-from-image")).unwrap();
+    let p = |n: &str| c(dir.path().join(n).to_str().unwrap());
+    let (merged, image_bin, dropped) = (p("merged"), p("merged/rs-from-image"), p("merged/rs-dropped"));
+    let opts = c(&format!(
+        "lowerdir={},upperdir={},workdir={}",
+        dir.path().join("lower").display(),
+        dir.path().join("upper").display(),
+        dir.path().join("work").display()
+    ));
+    let (overlay, root, true_bin) = (c("overlay"), c("/"), std::fs::read("/bin/true").unwrap());
+    let run = |bin: &CString| unsafe {
+        if libc::fork() == 0 {
+            let argv = [bin.as_ptr(), std::ptr::null()];
+            libc::execv(bin.as_ptr(), argv.as_ptr());
+            libc::_exit(127);
+        }
+        libc::wait(std::ptr::null_mut());
+    };
+    let pid = in_child(|| unsafe {
+        if libc::unshare(libc::CLONE_NEWNS) != 0
+            || libc::mount(std::ptr::null(), root.as_ptr(), std::ptr::null(), libc::MS_REC | libc::MS_PRIVATE, std::ptr::null()) != 0
+            || libc::mount(overlay.as_ptr(), merged.as_ptr(), overlay.as_ptr(), 0, opts.as_ptr().cast()) != 0
+        {
+            libc::_exit(1);
+        }
+        let fd = libc::open(dropped.as_ptr(), libc::O_WRONLY | libc::O_CREAT, 0o755);
+        libc::write(fd, true_bin.as_ptr().cast(), true_bin.len());
+        libc::close(fd);
+        run(&image_bin);
+        run(&dropped);
+    });
+    let exec_of = |h: &mut Harness, name: &'static str| {
+        h.wait_for(name, |e| is(e, "evt.type", "execve") && is(e, "proc.name", name) && is(e, "proc.ppid", pid))
+    };
+    let image = exec_of(&mut h, "rs-from-image");
+    assert!(is(&image, "proc.is_exe_upper_layer", false), "{image:#?}");
+    let dropped = exec_of(&mut h, "rs-dropped");
+    assert!(is(&dropped, "proc.is_exe_upper_layer", true), "{dropped:#?}");
+    assert!(is(&dropped, "proc.is_exe_from_memfd", false));
+}

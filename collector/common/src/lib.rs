@@ -90,7 +90,16 @@ pub struct RawHeader {
     pub f_mode: u32,
     /// The session id as the host's pid namespace sees it (0 if unreadable).
     pub sid: u32,
+    /// Exec records: where the new image comes from (`EXE_*`).
+    pub exe_flags: u32,
+    pub pad: u32,
 }
+
+/// `RawHeader::exe_flags`: the image is a memfd (fileless execution).
+pub const EXE_FROM_MEMFD: u32 = 1;
+/// `RawHeader::exe_flags`: the image is on an overlayfs upper layer (written after the
+/// container started, not part of its image).
+pub const EXE_UPPER_LAYER: u32 = 2;
 
 #[cfg(feature = "user")]
 // SAFETY: plain-old-data, `#[repr(C)]`, every bit pattern valid, no padding (pinned by `layout`).
@@ -105,7 +114,7 @@ mod tests {
     #[test]
     fn layout() {
         assert_eq!(size_of::<SockTuple>(), 40);
-        assert_eq!(size_of::<RawHeader>(), 192);
+        assert_eq!(size_of::<RawHeader>(), 200);
         assert_eq!(offset_of!(RawHeader, ret), 8);
         assert_eq!(offset_of!(RawHeader, args), 16);
         assert_eq!(offset_of!(RawHeader, kind), 64);
@@ -119,6 +128,7 @@ mod tests {
         assert_eq!(offset_of!(RawHeader, cap_effective), 176);
         assert_eq!(offset_of!(RawHeader, f_mode), 184);
         assert_eq!(offset_of!(RawHeader, sid), 188);
+        assert_eq!(offset_of!(RawHeader, exe_flags), 192);
         assert_eq!(offset_of!(SockTuple, family), 32);
         assert_eq!(offset_of!(SockTuple, sock_type), 38);
     }
