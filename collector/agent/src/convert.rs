@@ -309,7 +309,7 @@ impl Converter {
                     o.bool("evt.is_open_create", ppm_flags & render::ppm::O_F_CREATED != 0 || (tmpfile && ret >= 0));
                 }
                 let kind = if flags & render::O_TMPFILE == render::O_DIRECTORY { FdKind::Directory } else { FdKind::File };
-                let fd = Fd::path(path, kind, flags & render::O_CLOEXEC != 0);
+                let fd = Fd { raw: name.to_string(), ..Fd::path(path, kind, flags & render::O_CLOEXEC != 0) };
                 if ret >= 0 {
                     o.str("evt.arg.fd", &ret.to_string());
                     fd_fields(&mut o, Some(ret), &fd);
@@ -568,7 +568,7 @@ fn socket_fd(r: &Record<'_>, addr: Option<SockAddr>, server: bool, cloexec: bool
         Some(remote) => format!("{}->{}", fmt_addr(local), fmt_addr(remote)),
         None => fmt_addr(local),
     };
-    Fd { kind, name, tuple: Some(tuple), cloexec }
+    Fd { kind, name, raw: String::new(), tuple: Some(tuple), cloexec }
 }
 
 /// Falco writes `ip:port` for both families (no brackets around IPv6).
@@ -586,6 +586,14 @@ fn fd_fields(o: &mut Obj, num: Option<i64>, fd: &Fd) {
     if !fd.name.is_empty() {
         o.str("fd.name", &fd.name);
     }
+    // libsinsp collapses repeated separators and nothing else.
+    let mut raw = String::with_capacity(fd.raw.len());
+    for ch in fd.raw.chars() {
+        if !(ch == '/' && raw.ends_with('/')) {
+            raw.push(ch);
+        }
+    }
+    o.str("fd.nameraw", &raw);
     match fd.kind {
         FdKind::File | FdKind::Directory if fd.name.starts_with('/') => {
             let (dir, file) = fd.name.rsplit_once('/').unwrap_or(("", &fd.name));

@@ -57,13 +57,15 @@ pub struct Tuple {
 pub struct Fd {
     pub kind: FdKind,
     pub name: String,
+    /// `fd.nameraw`: the path as the open call was given it (empty when not opened by path).
+    pub raw: String,
     pub tuple: Option<Tuple>,
     pub cloexec: bool,
 }
 
 impl Fd {
     pub fn path(name: String, kind: FdKind, cloexec: bool) -> Fd {
-        Fd { kind, name, tuple: None, cloexec }
+        Fd { kind, name, raw: String::new(), tuple: None, cloexec }
     }
 }
 

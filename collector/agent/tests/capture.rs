@@ -72,10 +72,14 @@ fn appending_to_an_existing_file_does_not_create_it() {
     let file = dir.path().join("log.txt");
     std::fs::write(&file, "old\n").unwrap();
     let file = file.to_str().unwrap();
-    let mut child = Command::new("bash").arg("-c").arg(format!("echo new >> {file}")).spawn().unwrap();
+    // Given with a detour: fd.name is normalised, fd.nameraw only loses the doubled slash.
+    let detour = format!("{}//sub/../log.txt", dir.path().display());
+    std::fs::create_dir(dir.path().join("sub")).unwrap();
+    let mut child = Command::new("bash").arg("-c").arg(format!("echo new >> {detour}")).spawn().unwrap();
     let pid = child.id();
     child.wait().unwrap();
     let open = h.wait_for("open of the file", |e| is(e, "proc.pid", pid) && is(e, "fd.name", file) && is(e, "evt.type", "openat"));
+    assert_eq!(s(&open, "fd.nameraw"), format!("{}/sub/../log.txt", dir.path().display()));
     assert_eq!(s(&open, "evt.arg.flags"), "O_APPEND|O_CREAT|O_WRONLY");
     assert!(is(&open, "evt.is_open_create", false));
     assert!(is(&open, "evt.is_open_exec", false));
