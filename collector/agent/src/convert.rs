@@ -365,7 +365,7 @@ impl Converter {
                 }
             }
             nr::SOCKET => {
-                o.str("evt.arg.domain", &r.arg(0).to_string());
+                o.str("evt.arg.domain", &render::socket_family(r.arg(0)));
                 o.str("evt.arg.type", &r.arg(1).to_string());
                 o.str("evt.arg.proto", &r.arg(2).to_string());
                 if ret >= 0 {

@@ -119,6 +119,25 @@ pub fn open_mode(flags: u64, mode: u64) -> u64 {
     if flags & (O_CREAT | O_TMPFILE) == 0 { 0 } else { mode }
 }
 
+/// libs' `socket_families` table, in its order (two names for 1 and for 16).
+const SOCKET_FAMILIES: &[(&str, u64)] = &[
+    ("AF_NFC", 39), ("AF_ALG", 38), ("AF_CAIF", 37), ("AF_IEEE802154", 36), ("AF_PHONET", 35),
+    ("AF_ISDN", 34), ("AF_RXRPC", 33), ("AF_IUCV", 32), ("AF_BLUETOOTH", 31), ("AF_TIPC", 30),
+    ("AF_CAN", 29), ("AF_LLC", 26), ("AF_WANPIPE", 25), ("AF_PPPOX", 24), ("AF_IRDA", 23),
+    ("AF_SNA", 22), ("AF_RDS", 21), ("AF_ATMSVC", 20), ("AF_ECONET", 19), ("AF_ASH", 18),
+    ("AF_PACKET", 17), ("AF_ROUTE", 16), ("AF_NETLINK", 16), ("AF_KEY", 15), ("AF_SECURITY", 14),
+    ("AF_NETBEUI", 13), ("AF_DECnet", 12), ("AF_ROSE", 11), ("AF_INET6", 10), ("AF_X25", 9),
+    ("AF_ATMPVC", 8), ("AF_BRIDGE", 7), ("AF_NETROM", 6), ("AF_APPLETALK", 5), ("AF_IPX", 4),
+    ("AF_AX25", 3), ("AF_INET", 2), ("AF_LOCAL", 1), ("AF_UNIX", 1), ("AF_UNSPEC", 0),
+];
+
+/// `evt.arg.domain` of `socket`: an enum parameter, so every name equal to the value, in table
+/// order (`AF_LOCAL|AF_UNIX`); a value without a name stays a number, as libsinsp falls back.
+pub fn socket_family(domain: u64) -> String {
+    let names: Vec<&str> = SOCKET_FAMILIES.iter().filter(|(_, v)| *v == domain).map(|(n, _)| *n).collect();
+    if names.is_empty() { domain.to_string() } else { names.join("|") }
+}
+
 /// Capability names by bit, as libsinsp names them.
 const CAPABILITIES: &[&str] = &[
     "CAP_CHOWN", "CAP_DAC_OVERRIDE", "CAP_DAC_READ_SEARCH", "CAP_FOWNER", "CAP_FSETID", "CAP_KILL",
@@ -278,6 +297,15 @@ mod tests {
         // libs' O_TMPFILE test also matches O_DIRECTORY opens.
         assert_eq!(render(0o2204000, 0), "O_DIRECTORY|O_NONBLOCK|O_RDONLY|O_CLOEXEC|O_TMPFILE");
         assert_eq!(open_flags(0), "O_NONE");
+    }
+
+    #[test]
+    fn socket_families() {
+        assert_eq!(socket_family(17), "AF_PACKET");
+        assert_eq!(socket_family(1), "AF_LOCAL|AF_UNIX");
+        assert_eq!(socket_family(16), "AF_ROUTE|AF_NETLINK");
+        assert_eq!(socket_family(2), "AF_INET");
+        assert_eq!(socket_family(99), "99");
     }
 
     #[test]

@@ -64,6 +64,8 @@ fn files_mounts_credentials_modules_and_sockets() {
                 libc::write(fd, b"root::0:0\n".as_ptr().cast(), 10);
             }
         }
+        // The stable rule "Packet socket created in container" looks for this domain.
+        libc::close(libc::socket(libc::AF_PACKET, libc::SOCK_RAW, 0));
         // A loopback server and client in one process: bind, listen, connect, accept.
         let srv = libc::socket(libc::AF_INET, libc::SOCK_STREAM, 0);
         let mut addr: libc::sockaddr_in = std::mem::zeroed();
@@ -109,6 +111,8 @@ fn files_mounts_credentials_modules_and_sockets() {
     assert!(is(w, "evt.rawres", 10));
     assert!(ev.iter().any(|e| is(e, "evt.type", "openat") && is(e, "fd.name", "/etc/shadow") && is(e, "evt.is_open_write", true)));
 
+    let domains: Vec<&str> = ev.iter().filter(|e| is(e, "evt.type", "socket")).map(|e| s(e, "evt.arg.domain")).collect();
+    assert_eq!(domains, ["AF_PACKET", "AF_INET", "AF_INET"]);
     let bind = find(&ev, "bind");
     assert_eq!(s(bind, "fd.lip"), "127.0.0.1");
     let port = bind["fd.lport"].as_i64().unwrap();
