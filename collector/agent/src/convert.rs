@@ -452,7 +452,7 @@ impl Converter {
                 o.str("evt.arg.dev", &r.str(0));
                 o.str("evt.arg.dir", &r.str(1));
                 o.str("evt.arg.type", &r.str(2));
-                o.str("evt.arg.flags", &r.arg(3).to_string());
+                o.str("evt.arg.flags", &render::mount_flags(r.arg(3)));
             }
             nr::UMOUNT2 => {
                 o.str("evt.arg.name", &r.str(0));

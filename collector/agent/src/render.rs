@@ -94,23 +94,51 @@ const FILE_FLAGS: &[(&str, u32)] = &[
     ("O_F_CREATED", ppm::O_F_CREATED),
 ];
 
-/// `evt.arg.flags` of open-family calls as libsinsp resolves a flags parameter: table order,
-/// each name whose bits are all still set consumes them, and a name equal to the whole value
-/// ends the list (e.g. `O_TRUNC|O_CREAT|O_WRONLY`).
-pub fn open_flags(ppm_flags: u32) -> String {
-    let mut left = ppm_flags;
+/// libsinsp's rendering of a flags parameter: table order, each name whose bits are all still
+/// set consumes them, and a name equal to the whole value ends the list. Empty when no name
+/// applies (then `evt.arg` shows the number).
+fn flag_names(table: &[(&str, u32)], value: u32) -> String {
+    let mut left = value;
     let mut out: Vec<&str> = Vec::new();
-    for &(name, bits) in FILE_FLAGS {
-        let hit = if bits == 0 { ppm_flags == 0 } else { left != 0 && left & bits == bits };
+    for &(name, bits) in table {
+        let hit = if bits == 0 { value == 0 } else { left != 0 && left & bits == bits };
         if hit {
             left &= !bits;
             out.push(name);
-            if bits == ppm_flags {
+            if bits == value {
                 break;
             }
         }
     }
     out.join("|")
+}
+
+/// `evt.arg.flags` of open-family calls, e.g. `O_TRUNC|O_CREAT|O_WRONLY`.
+pub fn open_flags(ppm_flags: u32) -> String {
+    flag_names(FILE_FLAGS, ppm_flags)
+}
+
+/// libs' `mount_flags` table; the `PPM_MS_*` bits are the kernel's `MS_*` bits.
+const MOUNT_FLAGS: &[(&str, u32)] = &[
+    ("RDONLY", 1 << 0), ("NOSUID", 1 << 1), ("NODEV", 1 << 2), ("NOEXEC", 1 << 3),
+    ("SYNCHRONOUS", 1 << 4), ("REMOUNT", 1 << 5), ("MANDLOCK", 1 << 6), ("DIRSYNC", 1 << 7),
+    ("NOATIME", 1 << 10), ("NODIRATIME", 1 << 11), ("BIND", 1 << 12), ("MOVE", 1 << 13),
+    ("REC", 1 << 14), ("SILENT", 1 << 15), ("POSIXACL", 1 << 16), ("UNBINDABLE", 1 << 17),
+    ("PRIVATE", 1 << 18), ("SLAVE", 1 << 19), ("SHARED", 1 << 20), ("RELATIME", 1 << 21),
+    ("KERNMOUNT", 1 << 22), ("I_VERSION", 1 << 23), ("STRICTATIME", 1 << 24),
+    ("LAZYTIME", 1 << 25), ("NOSEC", 1 << 28), ("BORN", 1 << 29), ("ACTIVE", 1 << 30),
+    ("NOUSER", 1 << 31),
+];
+
+/// `evt.arg.flags` of `mount`: the drivers drop the legacy magic number in the high half first.
+pub fn mount_flags(flags: u64) -> String {
+    const MS_MGC_MSK: u64 = 0xffff0000;
+    const MS_MGC_VAL: u64 = 0xc0ed0000;
+    let flags = if flags & MS_MGC_MSK == MS_MGC_VAL { flags & !MS_MGC_MSK } else { flags } as u32;
+    match flag_names(MOUNT_FLAGS, flags) {
+        names if names.is_empty() => flags.to_string(),
+        names => names,
+    }
 }
 
 /// The mode argument of an open call as the drivers record it: only with `O_CREAT` or
@@ -297,6 +325,14 @@ mod tests {
         // libs' O_TMPFILE test also matches O_DIRECTORY opens.
         assert_eq!(render(0o2204000, 0), "O_DIRECTORY|O_NONBLOCK|O_RDONLY|O_CLOEXEC|O_TMPFILE");
         assert_eq!(open_flags(0), "O_NONE");
+    }
+
+    #[test]
+    fn mount_flags_render_like_falco() {
+        assert_eq!(mount_flags(0), "0");
+        assert_eq!(mount_flags(libc::MS_BIND | libc::MS_REC), "BIND|REC");
+        assert_eq!(mount_flags(0xc0ed0000 | libc::MS_RDONLY), "RDONLY");
+        assert_eq!(mount_flags(libc::MS_REC | libc::MS_PRIVATE), "REC|PRIVATE");
     }
 
     #[test]

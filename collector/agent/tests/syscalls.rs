@@ -104,7 +104,9 @@ fn files_mounts_credentials_modules_and_sockets() {
 
     let mount = ev.iter().find(|e| is(e, "evt.type", "mount") && is(e, "evt.arg.dir", path("mnt")));
     let mount = mount.unwrap_or_else(|| panic!("no tmpfs mount in {ev:#?}"));
-    assert_eq!((s(mount, "evt.arg.dev"), s(mount, "evt.arg.type")), ("tmpfs", "tmpfs"));
+    assert_eq!((s(mount, "evt.arg.dev"), s(mount, "evt.arg.type"), s(mount, "evt.arg.flags")), ("tmpfs", "tmpfs", "0"));
+    let private = ev.iter().find(|e| is(e, "evt.type", "mount") && is(e, "evt.arg.dir", "/"));
+    assert_eq!(private.map(|e| s(e, "evt.arg.flags")), Some("REC|PRIVATE"));
     assert_eq!(s(find(&ev, "umount2"), "evt.arg.name"), path("mnt"));
     let w = ev.iter().find(|e| is(e, "evt.type", "write") && is(e, "fd.name", "/etc/shadow"));
     let w = w.unwrap_or_else(|| panic!("no write to /etc/shadow in {ev:#?}"));
