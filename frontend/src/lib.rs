@@ -9,6 +9,7 @@ mod pages;
 mod session;
 mod sse;
 mod widgets;
+mod window_pick;
 
 use wasm_bindgen::prelude::*;
 

@@ -229,6 +229,11 @@ test("propose, approve as a second user, promote", async () => {
     await reviewer.locator(`[data-testid="evidence-rule"][data-rule="${RULE}"]`).getByTestId("evidence-matched").textContent(),
     String(evidence.matched),
   );
+  // Over another window: the summary names it.
+  assert.doesNotMatch(await reviewer.getByTestId("evidence-summary").textContent(), /the last 1,000 stored events/);
+  await reviewer.getByTestId("evidence-window").selectOption("last:1000");
+  await reviewer.getByTestId("evidence-refresh").click();
+  await reviewer.getByTestId("evidence-summary").filter({ hasText: "the last 1,000 stored events" }).waitFor();
   await reviewer.getByTestId("review-body").fill("Looks right; the benign match is the CI job.");
   await reviewer.getByTestId("review-approve").click();
   await reviewer.getByTestId("proposal-status").filter({ hasText: "approved" }).waitFor();

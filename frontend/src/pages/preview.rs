@@ -4,47 +4,16 @@
 
 use crate::client::{
     self, ApiError, Base, Label, PreviewRequest, PreviewResponse, RulePreview, Sample, SuggestExceptionRequest,
-    SuggestExceptionResponse, Window,
+    SuggestExceptionResponse,
 };
 use crate::editor::lint::Workspace;
 use crate::pages::ruletests::{RuleTests, append_case};
-use crate::widgets::{
-    ErrorBox, Histogram, LabelButtons, effective_label, fetch_labels, format_ns, local_input_to_rfc3339, rule_counts, shadowing,
-};
+use crate::widgets::{ErrorBox, Histogram, LabelButtons, effective_label, fetch_labels, format_ns, rule_counts, shadowing};
+use crate::window_pick::{DEFAULT_WINDOW, WindowPick, WindowRange, WindowSelect};
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 use rulestudio_api::ruletest::{Expect, TestCase};
-use rulestudio_api::time::Timestamp;
 use std::time::Duration;
-
-/// The window choices: `(value, label)`; `last:N` the newest N events, `ago:D` since D before
-/// now (the API's relative times), `range` the since/until inputs.
-const WINDOWS: [(&str, &str); 8] = [
-    ("last:1000", "Last 1,000 events"),
-    ("last:10000", "Last 10,000 events"),
-    ("last:100000", "Last 100,000 events"),
-    ("last:1000000", "Last 1,000,000 events"),
-    ("ago:15m", "Last 15 minutes"),
-    ("ago:1h", "Last hour"),
-    ("ago:24h", "Last 24 hours"),
-    ("range", "Time range…"),
-];
-const DEFAULT_WINDOW: &str = "last:10000";
-
-/// The window to send, from the picker's choice and the range inputs.
-fn window_of(choice: &str, since: &str, until: &str) -> Result<Window, &'static str> {
-    if let Some(n) = choice.strip_prefix("last:").and_then(|n| n.parse().ok()) {
-        return Ok(Window::LastEvents { last_events: n });
-    }
-    if let Some(ago) = choice.strip_prefix("ago:") {
-        return Ok(Window::Range { since: Some(Timestamp::Text(format!("-{ago}"))), until: None });
-    }
-    let (since, until) = (local_input_to_rfc3339(since), local_input_to_rfc3339(until));
-    if since.is_none() && until.is_none() {
-        return Err("Give the start or the end of the time range (or both).");
-    }
-    Ok(Window::Range { since: since.map(Timestamp::Text), until: until.map(Timestamp::Text) })
-}
 
 /// What the panel shows below its controls.
 #[derive(Debug, Clone)]
@@ -53,20 +22,6 @@ enum Shown {
     Cancelled,
     Invalid(&'static str),
     Done(Result<PreviewResponse, ApiError>),
-}
-
-/// The window picker's state, shared with the rule results (exception suggestions use it too).
-#[derive(Clone, Copy)]
-struct WindowPick {
-    choice: RwSignal<String>,
-    since: RwSignal<String>,
-    until: RwSignal<String>,
-}
-
-impl WindowPick {
-    fn window(&self) -> Result<Window, &'static str> {
-        window_of(&self.choice.get_untracked(), &self.since.get_untracked(), &self.until.get_untracked())
-    }
 }
 
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -90,11 +45,7 @@ pub fn PreviewPanel(
     /// The rule being edited (None: a new rule), which names where its tests are kept.
     rule: Option<String>,
 ) -> impl IntoView {
-    let pick = WindowPick {
-        choice: RwSignal::new(DEFAULT_WINDOW.to_string()),
-        since: RwSignal::new(String::new()),
-        until: RwSignal::new(String::new()),
-    };
+    let pick = WindowPick::new(DEFAULT_WINDOW);
     let shown = RwSignal::new(Shown::Nothing);
     // Completed runs, on the panel for tests and tools to wait on.
     let runs = RwSignal::new(0u32);
@@ -144,7 +95,7 @@ pub fn PreviewPanel(
         let req = PreviewRequest {
             rules: text.get_untracked(),
             base: Base::Live,
-            window: Some(window),
+            window,
             samples: Some(20),
             group_by: vec!["proc.name".to_string()],
         };
@@ -206,31 +157,12 @@ pub fn PreviewPanel(
             </div>
             <div id="panel-preview" role="tabpanel" aria-labelledby="tab-preview" hidden=move || tab.get() != Tab::Preview>
                 <div class="pane-head preview-controls">
-                    <label for="preview-window">"Window"</label>
-                    <select id="preview-window" data-testid="preview-window" on:change=move |ev| pick.choice.set(event_target_value(&ev))>
-                        {WINDOWS.iter().map(|&(value, label)| view! {
-                            <option value=value selected=move || pick.choice.with(|c| c == value)>{label}</option>
-                        }).collect_view()}
-                    </select>
+                    <WindowSelect pick=pick prefix="preview" />
                     <button class="primary" data-testid="preview-run" on:click=move |_| run() disabled=busy>
                         {move || if busy() { "Running…" } else { "Run preview" }}
                     </button>
                 </div>
-                <Show when=move || pick.choice.with(|c| c == "range")>
-                    <div class="range-fields">
-                        <label>
-                            "From"
-                            <input data-testid="preview-since" type="datetime-local" step="1"
-                                prop:value=pick.since on:input=move |ev| pick.since.set(event_target_value(&ev)) />
-                        </label>
-                        <label>
-                            "To"
-                            <input data-testid="preview-until" type="datetime-local" step="1"
-                                prop:value=pick.until on:input=move |ev| pick.until.set(event_target_value(&ev)) />
-                        </label>
-                        <span class="muted">"Either end may be left open."</span>
-                    </div>
-                </Show>
+                <WindowRange pick=pick prefix="preview" />
                 <Show when=busy>
                     <div class="progress" role="status" data-testid="preview-progress">
                         <progress aria-label="Preview running"></progress>
@@ -321,7 +253,7 @@ fn RuleResult(
                 rules: text.get_untracked(),
                 rule: name.clone(),
                 base: Base::Live,
-                window: Some(window),
+                window,
             };
             spawn_local(async move {
                 suggestion.set(Some(client::post("/preview/suggest-exception", &req).await));

@@ -5,6 +5,7 @@
 use super::Action;
 use super::changes::DiffRows;
 use crate::client::{Evidence, RemovedRule, RulePreview, Sample, Window};
+use crate::window_pick::{KEEP, WindowPick, WindowRange, WindowSelect};
 use crate::widgets::{Histogram, TestResults, format_ns, rule_counts, shadowing};
 use leptos::prelude::*;
 use rulestudio_api::diagnostic::DiagnosticJson;
@@ -55,6 +56,15 @@ pub fn EvidenceView(
     busy: RwSignal<bool>,
 ) -> impl IntoView {
     let e = evidence;
+    let pick = WindowPick::new(KEEP);
+    let invalid = RwSignal::new(None::<&'static str>);
+    let refresh = move |_| match pick.window() {
+        Ok(window) => {
+            invalid.set(None);
+            act.run(Action::RefreshEvidence(window));
+        }
+        Err(why) => invalid.set(Some(why)),
+    };
     let summary = format!(
         "Computed {} against live version {}, over {}: {} events scanned.",
         format_ns(e.computed_at),
@@ -76,9 +86,14 @@ pub fn EvidenceView(
             <div class="pane-head">
                 <h2 id="evidence-h">"Evidence"</h2>
                 {can_refresh.then(|| view! {
-                    <button data-testid="evidence-refresh" disabled=busy on:click=move |_| act.run(Action::RefreshEvidence)>"Refresh evidence"</button>
+                    <div class="preview-controls window-controls">
+                        <WindowSelect pick=pick prefix="evidence" keep="Same window" />
+                        <button data-testid="evidence-refresh" disabled=busy on:click=refresh>"Refresh evidence"</button>
+                    </div>
                 })}
             </div>
+            {can_refresh.then(|| view! { <WindowRange pick=pick prefix="evidence" /> })}
+            {move || invalid.get().map(|why| view! { <p class="error" role="alert">{why}</p> })}
             <p class="muted" data-testid="evidence-summary">{summary}</p>
             <dl class="counts headline">
                 {headline.into_iter().map(|(term, value, id, class)| view! {

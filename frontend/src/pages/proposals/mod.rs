@@ -7,7 +7,7 @@ mod discussion;
 mod evidence;
 
 use crate::client::{
-    self, ApiError, NewComment, NewReview, Promoted, Proposal, ProposalList, RefreshEvidence, Status, Verdict,
+    self, ApiError, NewComment, NewReview, Promoted, Proposal, ProposalList, RefreshEvidence, Status, Verdict, Window,
 };
 use crate::session;
 use crate::widgets::{ErrorBox, format_ns, loaded};
@@ -76,7 +76,8 @@ pub enum Action {
     Comment(NewComment),
     Review(NewReview),
     Promote,
-    RefreshEvidence,
+    /// Over another window (`None`: the one it was computed on).
+    RefreshEvidence(Option<Window>),
     Rebase,
     Close,
 }
@@ -87,7 +88,7 @@ impl Action {
             Action::Comment(_) => "comments",
             Action::Review(_) => "reviews",
             Action::Promote => "promote",
-            Action::RefreshEvidence => "evidence",
+            Action::RefreshEvidence(_) => "evidence",
             Action::Rebase => "rebase",
             Action::Close => "close",
         };
@@ -98,8 +99,7 @@ impl Action {
         let body = match self {
             Action::Comment(c) => serde_json::to_value(c),
             Action::Review(r) => serde_json::to_value(r),
-            // The window the evidence was computed on.
-            Action::RefreshEvidence => serde_json::to_value(RefreshEvidence::default()),
+            Action::RefreshEvidence(window) => serde_json::to_value(RefreshEvidence { window: window.clone() }),
             Action::Promote | Action::Rebase | Action::Close => Ok(Value::Null),
         };
         body.unwrap_or_default()
@@ -113,7 +113,7 @@ impl Action {
                 Verdict::Approve => format!("You approved revision {}.", p.revision),
                 Verdict::RequestChanges => format!("You requested changes to revision {}.", p.revision),
             },
-            Action::RefreshEvidence => format!("Evidence computed again at {}.", format_ns(p.evidence.computed_at)),
+            Action::RefreshEvidence(_) => format!("Evidence computed again at {}.", format_ns(p.evidence.computed_at)),
             Action::Rebase => format!("Revision {} is based on live version {}; the diff and the evidence are new.", p.revision, p.base_version),
             Action::Close => format!("Proposal #{} is closed.", p.id),
             Action::Promote => String::new(),
