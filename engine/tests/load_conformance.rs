@@ -10,6 +10,10 @@ struct Case {
     /// (code, file index, line, column, message substring)
     diagnostics: Vec<(String, usize, u32, u32, String)>,
     compiled: Vec<(String, String)>,
+    /// The enabled rules, in load order, when the case has an `== enabled:` section.
+    enabled: Option<Vec<String>>,
+    /// (rule, its `evt.type` names sorted, or `*` when unrestricted)
+    evttypes: Vec<(String, String)>,
 }
 
 fn cases_dir() -> PathBuf {
@@ -21,12 +25,16 @@ fn parse_case(text: &str) -> Result<Case, String> {
     let mut ok = None;
     let mut diagnostics = Vec::new();
     let mut compiled = Vec::new();
+    let mut enabled: Option<Vec<String>> = None;
+    let mut evttypes = Vec::new();
     // The section being read: a file body, the expectations, or a compiled condition.
     enum Section {
         Preamble,
         File,
         Expect,
         Compiled(String),
+        Enabled,
+        EvtTypes(String),
     }
     let mut section = Section::Preamble;
     for line in text.split_inclusive('\n') {
@@ -44,6 +52,11 @@ fn parse_case(text: &str) -> Result<Case, String> {
                 section = Section::Expect;
             } else if let Some(rule) = header.strip_prefix("compiled: ") {
                 section = Section::Compiled(rule.to_owned());
+            } else if header == "enabled:" {
+                enabled = Some(Vec::new());
+                section = Section::Enabled;
+            } else if let Some(rule) = header.strip_prefix("evttypes: ") {
+                section = Section::EvtTypes(rule.to_owned());
             } else {
                 return Err(format!("unknown section header {header:?}"));
             }
@@ -78,9 +91,21 @@ fn parse_case(text: &str) -> Result<Case, String> {
                     compiled.push((rule.clone(), text.to_owned()));
                 }
             }
+            Section::Enabled => {
+                let name = line.trim();
+                if !name.is_empty() {
+                    enabled.get_or_insert_with(Vec::new).push(name.to_owned());
+                }
+            }
+            Section::EvtTypes(rule) => {
+                let text = line.trim();
+                if !text.is_empty() {
+                    evttypes.push((rule.clone(), text.to_owned()));
+                }
+            }
         }
     }
-    Ok(Case { files, ok: ok.ok_or("no `== expect:` section")?, diagnostics, compiled })
+    Ok(Case { files, ok: ok.ok_or("no `== expect:` section")?, diagnostics, compiled, enabled, evttypes })
 }
 
 fn check(case: &Case) -> Vec<String> {
@@ -122,6 +147,31 @@ fn check(case: &Case) -> Vec<String> {
                 problems.push(format!("compiled condition of {rule:?}:\n  expected {want}\n  got      {:?}", r.compiled_condition));
             }
             Some(_) => {}
+        }
+    }
+    if let Some(want) = &case.enabled {
+        let got: Vec<&str> = loaded.rules.iter().filter(|r| r.enabled).map(|r| r.name.as_str()).collect();
+        if got != *want {
+            problems.push(format!("enabled rules: expected {want:?}, got {got:?}"));
+        }
+    }
+    for (rule, want) in &case.evttypes {
+        match loaded.rules.iter().find(|r| &r.name == rule) {
+            None => problems.push(format!("no rule named {rule:?}")),
+            Some(r) => {
+                let got = match &r.evt_types {
+                    None => "<not compiled>".to_owned(),
+                    Some(names) if names.len() == rulestudio_engine::fields::evt_types().len() => "*".to_owned(),
+                    Some(names) => {
+                        let mut names = names.clone();
+                        names.sort_unstable();
+                        names.join(" ")
+                    }
+                };
+                if &got != want {
+                    problems.push(format!("evt types of {rule:?}: expected {want}, got {got}"));
+                }
+            }
         }
     }
     problems
