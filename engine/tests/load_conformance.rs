@@ -27,7 +27,8 @@ struct Case {
     /// (code, file index, line, column, message substring, item)
     diagnostics: Vec<(String, usize, u32, u32, String, Option<Item>)>,
     compiled: Vec<(String, String)>,
-    /// The enabled rules, in load order, when the case has an `== enabled:` section.
+    /// The rules in the loaded ruleset (enabled, compiled, not skipped), in load order, when
+    /// the case has an `== enabled:` section.
     enabled: Option<Vec<String>>,
     /// (rule, its `evt.type` names sorted, or `*` when unrestricted)
     evttypes: Vec<(String, String)>,
@@ -178,7 +179,7 @@ fn check(case: &Case) -> Vec<String> {
         }
     }
     if let Some(want) = &case.enabled {
-        let got: Vec<&str> = loaded.rules.iter().filter(|r| r.enabled).map(|r| r.name.as_str()).collect();
+        let got: Vec<&str> = loaded.ruleset.rules().iter().map(|r| r.name.as_str()).collect();
         if got != *want {
             problems.push(format!("enabled rules: expected {want:?}, got {got:?}"));
         }
