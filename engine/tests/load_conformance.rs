@@ -52,7 +52,7 @@ fn parse_case(text: &str) -> Result<Case, String> {
         Expect,
         Compiled(String),
         Enabled,
-        EvtTypes(String),
+        EvtTypes,
     }
     let mut section = Section::Preamble;
     for line in text.split_inclusive('\n') {
@@ -74,7 +74,9 @@ fn parse_case(text: &str) -> Result<Case, String> {
                 enabled = Some(Vec::new());
                 section = Section::Enabled;
             } else if let Some(rule) = header.strip_prefix("evttypes: ") {
-                section = Section::EvtTypes(rule.to_owned());
+                // An empty section expects no names at all.
+                evttypes.push((rule.to_owned(), String::new()));
+                section = Section::EvtTypes;
             } else {
                 return Err(format!("unknown section header {header:?}"));
             }
@@ -115,10 +117,12 @@ fn parse_case(text: &str) -> Result<Case, String> {
                     enabled.get_or_insert_with(Vec::new).push(name.to_owned());
                 }
             }
-            Section::EvtTypes(rule) => {
+            Section::EvtTypes => {
                 let text = line.trim();
                 if !text.is_empty() {
-                    evttypes.push((rule.clone(), text.to_owned()));
+                    if let Some(last) = evttypes.last_mut() {
+                        last.1 = text.to_owned();
+                    }
                 }
             }
         }
@@ -188,9 +192,16 @@ fn check(case: &Case) -> Vec<String> {
         match loaded.rules.iter().find(|r| &r.name == rule) {
             None => problems.push(format!("no rule named {rule:?}")),
             Some(r) => {
+                let all: Vec<&str> = rulestudio_engine::fields::evt_types().iter().map(|t| t.0).collect();
                 let got = match &r.evt_types {
                     None => "<not compiled>".to_owned(),
-                    Some(names) if names.len() == rulestudio_engine::fields::evt_types().len() => "*".to_owned(),
+                    Some(names) if names.len() == all.len() => "*".to_owned(),
+                    // Most of the names: written as what is left out.
+                    Some(names) if want.starts_with("* - ") => {
+                        let mut missing: Vec<&str> = all.iter().copied().filter(|n| !names.contains(n)).collect();
+                        missing.sort_unstable();
+                        format!("* - {}", missing.join(" "))
+                    }
                     Some(names) => {
                         let mut names = names.clone();
                         names.sort_unstable();
