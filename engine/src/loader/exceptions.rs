@@ -44,9 +44,28 @@ pub(crate) struct Exception {
 }
 
 impl Exception {
+    /// Whether `fields` is given (Falco's `entry::is_valid`).
+    pub fn has_fields(&self) -> bool {
+        is_valid(&self.fields)
+    }
+
+    /// Whether `comps` is given (Falco's `entry::is_valid`).
+    pub fn has_comps(&self) -> bool {
+        is_valid(&self.comps)
+    }
+
     /// Places a diagnostic in this exception, as Falco's exception context does.
     pub fn item(&self, d: Diagnostic) -> Diagnostic {
         d.in_item(ItemKind::Exception, &self.name)
+    }
+}
+
+/// Falco's `entry::is_valid`: a null, a mapping or an empty sequence is no entry at all.
+fn is_valid(e: &Option<Entry>) -> bool {
+    match e {
+        None => false,
+        Some(Entry::Scalar(m)) => !m.text.is_empty(),
+        Some(Entry::List(items, _)) => !items.is_empty(),
     }
 }
 
@@ -89,7 +108,10 @@ pub(crate) fn validate(ex: &mut Exception, check_field: Option<&dyn Fn(&str) -> 
 }
 
 fn check_shape(ex: &mut Exception, check_field: Option<&dyn Fn(&str) -> bool>) -> Result<(), Diagnostic> {
-    let Some(fields) = &ex.fields else {
+    if !ex.has_comps() {
+        ex.comps = None;
+    }
+    let Some(fields) = ex.fields.as_ref().filter(|_| ex.has_fields()) else {
         return Err(validation("Rule exception item must have fields property with a list of fields", ex.span));
     };
     match fields {

@@ -579,7 +579,7 @@ impl Reader<'_> {
             for ex in exs.iter_mut() {
                 match prev.exceptions.iter().find(|p| p.name == ex.name) {
                     None => {
-                        if ex.fields.is_none() {
+                        if !ex.has_fields() {
                             return Err(ex.item(validation("Rule exception must have fields property with a list of fields", ex.span)));
                         }
                         if ex.values.is_empty() {
@@ -587,10 +587,10 @@ impl Reader<'_> {
                         }
                         exceptions::validate(ex, known.then_some(check_field))?;
                     }
-                    Some(_) if ex.fields.is_some() => {
+                    Some(_) if ex.has_fields() => {
                         return Err(ex.item(validation("Can not append exception fields to existing exception, only values", ex.span)));
                     }
-                    Some(_) if ex.comps.is_some() => {
+                    Some(_) if ex.has_comps() => {
                         return Err(ex.item(validation("Can not append exception comps to existing exception, only values", ex.span)));
                     }
                     Some(_) => {}
