@@ -32,6 +32,8 @@ struct Case {
     enabled: Option<Vec<String>>,
     /// (rule, its `evt.type` names sorted, or `*` when unrestricted)
     evttypes: Vec<(String, String)>,
+    /// (rule, key, value): what `describe_rule` shows of a rule after appends and overrides.
+    info: Vec<(String, String, String)>,
 }
 
 fn cases_dir() -> PathBuf {
@@ -45,6 +47,7 @@ fn parse_case(text: &str) -> Result<Case, String> {
     let mut compiled = Vec::new();
     let mut enabled: Option<Vec<String>> = None;
     let mut evttypes = Vec::new();
+    let mut info = Vec::new();
     // The section being read: a file body, the expectations, or a compiled condition.
     enum Section {
         Preamble,
@@ -53,6 +56,7 @@ fn parse_case(text: &str) -> Result<Case, String> {
         Compiled(String),
         Enabled,
         EvtTypes,
+        Info(String),
     }
     let mut section = Section::Preamble;
     for line in text.split_inclusive('\n') {
@@ -73,6 +77,8 @@ fn parse_case(text: &str) -> Result<Case, String> {
             } else if header == "enabled:" {
                 enabled = Some(Vec::new());
                 section = Section::Enabled;
+            } else if let Some(rule) = header.strip_prefix("info: ") {
+                section = Section::Info(rule.to_owned());
             } else if let Some(rule) = header.strip_prefix("evttypes: ") {
                 // An empty section expects no names at all.
                 evttypes.push((rule.to_owned(), String::new()));
@@ -117,6 +123,13 @@ fn parse_case(text: &str) -> Result<Case, String> {
                     enabled.get_or_insert_with(Vec::new).push(name.to_owned());
                 }
             }
+            Section::Info(rule) => {
+                let text = line.trim_end_matches(['\n', '\r']);
+                if !text.trim().is_empty() {
+                    let (key, value) = text.split_once(':').ok_or_else(|| format!("info line without `key:` {text:?}"))?;
+                    info.push((rule.clone(), key.trim().to_owned(), value.strip_prefix(' ').unwrap_or(value).to_owned()));
+                }
+            }
             Section::EvtTypes => {
                 let text = line.trim();
                 if !text.is_empty() {
@@ -127,7 +140,7 @@ fn parse_case(text: &str) -> Result<Case, String> {
             }
         }
     }
-    Ok(Case { files, ok: ok.ok_or("no `== expect:` section")?, diagnostics, compiled, enabled, evttypes })
+    Ok(Case { files, ok: ok.ok_or("no `== expect:` section")?, diagnostics, compiled, enabled, evttypes, info })
 }
 
 fn check(case: &Case) -> Vec<String> {
@@ -212,6 +225,28 @@ fn check(case: &Case) -> Vec<String> {
                     problems.push(format!("evt types of {rule:?}: expected {want}, got {got}"));
                 }
             }
+        }
+    }
+    for (rule, key, want) in &case.info {
+        let Some(r) = loaded.rules.iter().find(|r| &r.name == rule) else {
+            problems.push(format!("no rule named {rule:?}"));
+            continue;
+        };
+        let got = match key.as_str() {
+            "desc" => r.desc.clone(),
+            "condition" => r.condition.clone(),
+            "output" => r.output.clone(),
+            "priority" => r.priority.as_str().to_owned(),
+            "source" => r.source.clone(),
+            "enabled" => r.enabled.to_string(),
+            "tags" => r.tags.join(", "),
+            other => {
+                problems.push(format!("unknown info key {other:?}"));
+                continue;
+            }
+        };
+        if &got != want {
+            problems.push(format!("{key} of {rule:?}: expected {want:?}, got {got:?}"));
         }
     }
     problems
