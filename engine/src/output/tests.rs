@@ -44,4 +44,7 @@ fn deprecations_are_warnings() {
     assert!(messages[3].contains("'evt.latency.ns'"));
     assert!(f.warnings().iter().all(|w| w.code == Code::DEPRECATED_ITEM));
     assert_eq!(f.render(&ev(r#"{"container.id":"abc","evt.dir":"<","evt.latency.ns":5}"#)), "< 5");
+    // falco test_extra_output.cpp extra_format_empty_container_info.
+    let f = OutputFormat::parse("out 1 (%container.info)").unwrap();
+    assert_eq!(f.render(&ev(r#"{"container.id":"abc"}"#)), "out 1 ()");
 }
