@@ -31,11 +31,6 @@ const EITHER_SIDE: &[(&str, [&str; 2])] = &[
 const INDEXED: &[&str] =
     &["proc.aname", "proc.apid", "proc.aexe", "proc.aexepath", "proc.acmdline", "proc.args", "proc.aargs"];
 
-/// Falco's `deprecated_fields` (falco_load_result.cpp): the only fields its warning resolver
-/// reports. The field table's DEPRECATED flag also marks container-plugin fields Falco accepts
-/// silently.
-const DEPRECATED: &[&str] = &["evt.dir", "evt.latency", "evt.latency.s", "evt.latency.ns", "evt.latency.human", "evt.wait_latency"];
-
 impl Cx {
     pub(crate) fn operand(&mut self, op: &Operand) -> Option<(Lhs, Typed)> {
         match op {
@@ -99,7 +94,7 @@ impl Cx {
             }
             _ => {}
         }
-        if DEPRECATED.contains(&info.name) {
+        if fields::FALCO_DEPRECATED.contains(&info.name) {
             let msg = if info.name == "evt.dir" {
                 "due to the drop of enter events, 'evt.dir = <' always evaluates to true, and 'evt.dir = >' always \
                  evaluates to false. The rule expression can be simplified by removing the condition on 'evt.dir'"

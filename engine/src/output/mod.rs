@@ -46,8 +46,6 @@ pub struct OutputFormat {
 const CONTAINER_INFO: &str = "%container.info";
 const CONTAINER_INFO_DEPRECATED: &str = "%container.info is deprecated and no more useful, and will be dropped by Falco 1.0.0. \
     The container plugin will automatically add required fields to the output message.";
-/// Falco's `deprecated_fields` (falco_load_result.cpp), looked for in the output text.
-const DEPRECATED: &[&str] = &["evt.dir", "evt.latency", "evt.latency.s", "evt.latency.ns", "evt.latency.human", "evt.wait_latency"];
 
 impl OutputFormat {
     pub fn parse(fmt: &str) -> Result<OutputFormat, OutputError> {
@@ -115,7 +113,7 @@ impl OutputFormat {
         flush(&mut text, &mut tokens);
         // Falco's `check_deprecated_fields_in_output`: a plain substring search of the output
         // text, one warning per deprecated name, so `%evt.latency.ns` also reports `evt.latency`.
-        for f in DEPRECATED {
+        for f in fields::FALCO_DEPRECATED {
             let Some(at) = body.find(f) else { continue };
             warnings.push(OutputWarning {
                 code: Code::DEPRECATED_ITEM,
