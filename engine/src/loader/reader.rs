@@ -178,6 +178,8 @@ impl Reader<'_> {
             ItemKind::List | ItemKind::Macro | ItemKind::Rule => self.doc.string(item, key, Want::Required, head),
             _ => Ok(None),
         };
+        // The item's own name: a diagnostic may name something inside it (an exception).
+        let item_name = name.as_ref().ok().copied().flatten().unwrap_or_default().to_owned();
         let result = name.and_then(|name| {
             let name = name.unwrap_or_default();
             let r = match kind {
@@ -194,7 +196,7 @@ impl Reader<'_> {
             self.state.inert.push(self.state.current_item);
         }
         let d = if d.item_kind.is_none() { d.in_item(kind, "") } else { d };
-        let name = d.item_name.clone().unwrap_or_default();
+        let name = item_name;
         let key = match kind {
             ItemKind::List => Some(ItemKindKey::List),
             ItemKind::Macro => Some(ItemKindKey::Macro),
