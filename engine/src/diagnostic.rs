@@ -92,11 +92,15 @@ impl fmt::Display for Code {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum ItemKind {
     RulesContent,
+    /// A top-level entry that is not a mapping or has no known key.
+    RulesContentItem,
     RequiredEngineVersion,
     RequiredPluginVersions,
     List,
     Macro,
     Rule,
+    /// One of a rule's exceptions; its name is the exception's name.
+    Exception,
     /// A condition checked on its own (`rulestudio check`, REST filters).
     Condition,
 }
@@ -105,11 +109,14 @@ impl ItemKind {
     pub fn as_str(self) -> &'static str {
         match self {
             ItemKind::RulesContent => "rules content",
+            ItemKind::RulesContentItem => "rules content item",
             ItemKind::RequiredEngineVersion => "required_engine_version",
-            ItemKind::RequiredPluginVersions => "required_plugin_versions",
+            // Falco's spelling (`item_type_strings` in rule_loader.cpp), unlike the key's.
+            ItemKind::RequiredPluginVersions => "required plugin versions",
             ItemKind::List => "list",
             ItemKind::Macro => "macro",
             ItemKind::Rule => "rule",
+            ItemKind::Exception => "exception",
             ItemKind::Condition => "condition",
         }
     }
@@ -183,6 +190,11 @@ impl Diagnostic {
         self.item_kind = Some(kind);
         self.item_name = Some(name.into());
         self
+    }
+
+    /// [`Self::in_item`] unless a more specific item (an exception of the rule) is already set.
+    pub fn or_in_item(self, kind: ItemKind, name: impl Into<String>) -> Self {
+        if self.item_kind.is_some() { self } else { self.in_item(kind, name) }
     }
 
     pub fn with_help(mut self, help: impl Into<String>) -> Self {

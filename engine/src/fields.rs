@@ -194,6 +194,12 @@ pub fn resolve(token: &str) -> Option<(FieldId, Option<&str>)> {
     None
 }
 
+/// Falco's `deprecated_fields` (falco_load_result.cpp): the only fields its loader warns about,
+/// in conditions and (by substring) in outputs. The table's DEPRECATED flag also marks
+/// container-plugin fields Falco accepts silently.
+pub(crate) const FALCO_DEPRECATED: &[&str] =
+    &["evt.dir", "evt.latency", "evt.latency.s", "evt.latency.ns", "evt.latency.human", "evt.wait_latency"];
+
 /// Every name accepted as an `evt.type` value.
 pub fn evt_types() -> &'static [(&'static str, EvtKind)] {
     EVT_TYPES

@@ -62,7 +62,9 @@ pub fn run(args: Args) -> Result<Outcome> {
                 result: if ok { "ok" } else { "error" }.to_string(),
                 diagnostics: json,
                 rules: linted.loaded.rules.len(),
-                enabled_rules: linted.loaded.rules.iter().filter(|r| r.enabled).map(|r| r.name.clone()).collect(),
+                // What Falco would run: rules it skips (unknown source or filter) or could not
+                // compile are not in its ruleset, even when their `enabled` is true.
+                enabled_rules: linted.loaded.ruleset.rules().iter().map(|r| r.name.clone()).collect(),
                 macros: linted.loaded.macros.len(),
                 lists: linted.loaded.lists.len(),
             };

@@ -31,8 +31,6 @@ const EITHER_SIDE: &[(&str, [&str; 2])] = &[
 const INDEXED: &[&str] =
     &["proc.aname", "proc.apid", "proc.aexe", "proc.aexepath", "proc.acmdline", "proc.args", "proc.aargs"];
 
-const DEPRECATED: &[&str] = &["evt.dir", "evt.latency", "evt.latency.s", "evt.latency.ns", "evt.latency.human", "evt.wait_latency"];
-
 impl Cx {
     pub(crate) fn operand(&mut self, op: &Operand) -> Option<(Lhs, Typed)> {
         match op {
@@ -96,13 +94,14 @@ impl Cx {
             }
             _ => {}
         }
-        if DEPRECATED.contains(&info.name) || info.is_deprecated() {
+        if fields::FALCO_DEPRECATED.contains(&info.name) {
             let msg = if info.name == "evt.dir" {
                 "due to the drop of enter events, 'evt.dir = <' always evaluates to true, and 'evt.dir = >' always \
                  evaluates to false. The rule expression can be simplified by removing the condition on 'evt.dir'"
                     .to_string()
             } else {
-                format!("'{}' field is not available due to the drop of enter events.", info.name)
+                // Falco's text, word for word; the span names the field.
+                "field is not available due to the drop of enter events.".to_string()
             };
             self.warn(Code::DEPRECATED_ITEM, msg, f.name_span);
         }

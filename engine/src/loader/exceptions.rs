@@ -3,7 +3,7 @@
 //! text keeps the positions of the fields, operators and values it was built from.
 
 use super::mapped::MappedText;
-use crate::diagnostic::{Code, Diagnostic};
+use crate::diagnostic::{Code, Diagnostic, ItemKind};
 use crate::span::Span;
 
 /// A `fields`, `comps` or `values` entry: a scalar or a (nested) sequence.
@@ -43,6 +43,32 @@ pub(crate) struct Exception {
     pub values: Vec<Entry>,
 }
 
+impl Exception {
+    /// Whether `fields` is given (Falco's `entry::is_valid`).
+    pub fn has_fields(&self) -> bool {
+        is_valid(&self.fields)
+    }
+
+    /// Whether `comps` is given (Falco's `entry::is_valid`).
+    pub fn has_comps(&self) -> bool {
+        is_valid(&self.comps)
+    }
+
+    /// Places a diagnostic in this exception, as Falco's exception context does.
+    pub fn item(&self, d: Diagnostic) -> Diagnostic {
+        d.in_item(ItemKind::Exception, &self.name)
+    }
+}
+
+/// Falco's `entry::is_valid`: a null, a mapping or an empty sequence is no entry at all.
+fn is_valid(e: &Option<Entry>) -> bool {
+    match e {
+        None => false,
+        Some(Entry::Scalar(m)) => !m.text.is_empty(),
+        Some(Entry::List(items, _)) => !items.is_empty(),
+    }
+}
+
 fn validation(message: impl Into<String>, span: Span) -> Diagnostic {
     Diagnostic::error(Code::ERR_VALIDATE, message, span)
 }
@@ -78,7 +104,14 @@ fn normalize(m: &mut MappedText) {
 /// Checks one exception of a rule of a known source (`check_field` says whether a field can
 /// be used on the left-hand side), filling in the default `comps` as Falco does.
 pub(crate) fn validate(ex: &mut Exception, check_field: Option<&dyn Fn(&str) -> bool>) -> Result<(), Diagnostic> {
-    let Some(fields) = &ex.fields else {
+    check_shape(ex, check_field).map_err(|d| ex.item(d))
+}
+
+fn check_shape(ex: &mut Exception, check_field: Option<&dyn Fn(&str) -> bool>) -> Result<(), Diagnostic> {
+    if !ex.has_comps() {
+        ex.comps = None;
+    }
+    let Some(fields) = ex.fields.as_ref().filter(|_| ex.has_fields()) else {
         return Err(validation("Rule exception item must have fields property with a list of fields", ex.span));
     };
     match fields {
@@ -183,7 +216,7 @@ pub(crate) fn append_to_condition(cond: &MappedText, exceptions: &[Exception]) -
             Entry::Scalar(field) => {
                 for val in &ex.values {
                     if val.is_list() {
-                        return Err(validation("Expected values array to contain a list of strings", val.span()));
+                        return Err(ex.item(validation("Expected values array to contain a list of strings", val.span())));
                     }
                     if clause.is_empty() {
                         clause.push_fixed("(", at);
@@ -205,7 +238,7 @@ pub(crate) fn append_to_condition(cond: &MappedText, exceptions: &[Exception]) -
                 for values in &ex.values {
                     let values_items = values.items();
                     if values_items.len() != fields.len() || !values.is_list() {
-                        return Err(validation("Fields and values lists must have equal length", values.span()));
+                        return Err(ex.item(validation("Fields and values lists must have equal length", values.span())));
                     }
                     clause.push_fixed(if clause.is_empty() { "((" } else { " or (" }, at);
                     for (k, field) in fields.iter().enumerate() {

@@ -264,7 +264,7 @@ pub(crate) fn compile(state: &State) -> Output {
                 Some((e, compiled))
             }
         };
-        diagnostics.extend(rule_diags.into_iter().map(|d| d.in_item(ItemKind::Rule, &r.name)));
+        diagnostics.extend(rule_diags.into_iter().map(|d| d.or_in_item(ItemKind::Rule, &r.name)));
 
         let ok = !failed && !skipped;
         match (compiled, output) {

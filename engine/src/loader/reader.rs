@@ -119,6 +119,11 @@ pub(crate) fn read_file(
     }
 }
 
+/// Places a diagnostic in an exception (Falco's exception context; its name once known).
+fn in_exception(name: &str) -> impl Fn(Diagnostic) -> Diagnostic + '_ {
+    move |d| d.in_item(ItemKind::Exception, name)
+}
+
 /// What an item is, by the first of its classifying keys (Falco's order).
 fn classify(yaml: &Yaml, item: NodeId) -> Option<(&'static str, ItemKind)> {
     [
@@ -160,12 +165,12 @@ impl Reader<'_> {
         let y = self.yaml();
         if y.map(item).is_none() {
             let d = invalid("Unexpected element type. Each element should be a yaml associative array.", y.span(item));
-            self.diagnostics.push(d.in_item(ItemKind::RulesContent, ""));
+            self.diagnostics.push(d.in_item(ItemKind::RulesContentItem, ""));
             return;
         }
         let Some((key, kind)) = classify(y, item) else {
             let d = Diagnostic::warning(Code::UNKNOWN_ITEM, "Unknown top level item", self.head(item));
-            self.diagnostics.push(d.in_item(ItemKind::RulesContent, ""));
+            self.diagnostics.push(d.in_item(ItemKind::RulesContentItem, ""));
             return;
         };
         let head = self.head(item);
@@ -173,6 +178,8 @@ impl Reader<'_> {
             ItemKind::List | ItemKind::Macro | ItemKind::Rule => self.doc.string(item, key, Want::Required, head),
             _ => Ok(None),
         };
+        // The item's own name: a diagnostic may name something inside it (an exception).
+        let item_name = name.as_ref().ok().copied().flatten().unwrap_or_default().to_owned();
         let result = name.and_then(|name| {
             let name = name.unwrap_or_default();
             let r = match kind {
@@ -182,14 +189,14 @@ impl Reader<'_> {
                 ItemKind::Macro => self.makro(item, name, head),
                 _ => self.rule(item, name, head),
             };
-            r.map_err(|d| d.in_item(kind, name))
+            r.map_err(|d| d.or_in_item(kind, name))
         });
         let Err(d) = result else { return };
         if d.message == ERROR_REDEFINED_SOURCE {
             self.state.inert.push(self.state.current_item);
         }
         let d = if d.item_kind.is_none() { d.in_item(kind, "") } else { d };
-        let name = d.item_name.clone().unwrap_or_default();
+        let name = item_name;
         let key = match kind {
             ItemKind::List => Some(ItemKindKey::List),
             ItemKind::Macro => Some(ItemKindKey::Macro),
@@ -403,7 +410,7 @@ impl Reader<'_> {
             let mut update = Update { source: source.clone(), ..Update::default() };
             update.cond = self.doc.mapped(item, "condition", Want::Optional, head)?;
             if self.yaml().get(item, "exceptions").is_some() {
-                update.exceptions = Some(self.exceptions(item, true, ItemKind::Rule, name)?);
+                update.exceptions = Some(self.exceptions(item, true)?);
             }
             self.append_rule(name, head, update)?;
         } else if ["condition", "output", "desc", "priority"].iter().all(|k| self.yaml().get(item, k).is_none()) {
@@ -446,7 +453,7 @@ impl Reader<'_> {
         let warn_evttypes = doc.bool(item, "warn_evttypes", Want::Optional, head)?.unwrap_or(true);
         let skip_if_unknown_filter = doc.bool(item, "skip-if-unknown-filter", Want::Optional, head)?.unwrap_or(false);
         let tags = self.tags(item, head)?.unwrap_or_default();
-        let mut exceptions = self.exceptions(item, false, ItemKind::Rule, name)?;
+        let mut exceptions = self.exceptions(item, false)?;
 
         self.check_source(name, &source, head)?;
         let unknown_source = !KNOWN_SOURCES.contains(&source.as_str());
@@ -525,7 +532,7 @@ impl Reader<'_> {
                         update.source = source.to_owned();
                         update.cond = doc.mapped(item, key, Want::Required, head)?;
                     }
-                    "exceptions" => update.exceptions = Some(self.exceptions(item, op == "append", ItemKind::Rule, name)?),
+                    "exceptions" => update.exceptions = Some(self.exceptions(item, op == "append")?),
                     "output" => update.output = doc.mapped(item, key, Want::Required, head)?,
                     "desc" => update.desc = doc.string(item, key, Want::Required, head)?.map(str::to_owned),
                     "tags" => update.tags = self.tags(item, head)?,
@@ -574,19 +581,19 @@ impl Reader<'_> {
             for ex in exs.iter_mut() {
                 match prev.exceptions.iter().find(|p| p.name == ex.name) {
                     None => {
-                        if ex.fields.is_none() {
-                            return Err(validation("Rule exception must have fields property with a list of fields", ex.span));
+                        if !ex.has_fields() {
+                            return Err(ex.item(validation("Rule exception must have fields property with a list of fields", ex.span)));
                         }
                         if ex.values.is_empty() {
-                            return Err(validation("Rule exception must have values property with a list of values", ex.span));
+                            return Err(ex.item(validation("Rule exception must have values property with a list of values", ex.span)));
                         }
                         exceptions::validate(ex, known.then_some(check_field))?;
                     }
-                    Some(_) if ex.fields.is_some() => {
-                        return Err(validation("Can not append exception fields to existing exception, only values", ex.span));
+                    Some(_) if ex.has_fields() => {
+                        return Err(ex.item(validation("Can not append exception fields to existing exception, only values", ex.span)));
                     }
-                    Some(_) if ex.comps.is_some() => {
-                        return Err(validation("Can not append exception comps to existing exception, only values", ex.span));
+                    Some(_) if ex.has_comps() => {
+                        return Err(ex.item(validation("Can not append exception comps to existing exception, only values", ex.span)));
                     }
                     Some(_) => {}
                 }
@@ -653,7 +660,7 @@ impl Reader<'_> {
     }
 
     /// Falco's `read_rule_exceptions`.
-    fn exceptions(&mut self, item: NodeId, append: bool, kind: ItemKind, rule: &str) -> Res<Vec<Exception>> {
+    fn exceptions(&mut self, item: NodeId, append: bool) -> Res<Vec<Exception>> {
         let y = self.doc.yaml;
         let mut out: Vec<Exception> = Vec::new();
         let Some(exs) = y.get(item, "exceptions").filter(|&n| !y.is_null(n)) else { return Ok(out) };
@@ -663,37 +670,37 @@ impl Reader<'_> {
         for &ex in list {
             let span = y.span(ex);
             if y.map(ex).is_none() {
-                return Err(invalid("Rule exception must be a mapping", span));
+                return Err(in_exception("")(invalid("Rule exception must be a mapping", span)));
             }
-            let name = self.doc.string(ex, "name", Want::Required, span)?.unwrap_or_default().to_owned();
+            let name = self.doc.string(ex, "name", Want::Required, span).map_err(in_exception(""))?.unwrap_or_default().to_owned();
             if out.iter().any(|e| e.name == name) {
                 let d = Diagnostic::warning(
                     Code::EXCEPTION_NAME_NOT_UNIQUE,
                     format!("Multiple definitions of exception '{name}' in the same rule"),
                     span,
                 );
-                self.diagnostics.push(d.in_item(kind, rule));
+                self.diagnostics.push(in_exception(&name)(d));
             }
             let fields = match y.get(ex, "fields") {
-                Some(f) => Some(self.entry(f)?),
+                Some(f) => Some(self.entry(f).map_err(in_exception(&name))?),
                 None if append => None,
-                None => return Err(invalid("Item has no mapping for key 'fields'", span)),
+                None => return Err(in_exception(&name)(invalid("Item has no mapping for key 'fields'", span))),
             };
-            let comps = y.get(ex, "comps").map(|c| self.entry(c)).transpose()?;
+            let comps = y.get(ex, "comps").map(|c| self.entry(c)).transpose().map_err(in_exception(&name))?;
             let mut values = Vec::new();
             match y.get(ex, "values") {
                 Some(vals) => {
                     let Some(vals) = y.seq(vals) else {
-                        return Err(invalid("Rule exception values must be a sequence", y.span(vals)));
+                        return Err(in_exception(&name)(invalid("Rule exception values must be a sequence", y.span(vals))));
                     };
                     for &v in vals {
-                        values.push(self.entry(v)?);
+                        values.push(self.entry(v).map_err(in_exception(&name))?);
                     }
                 }
                 None => {
                     if append {
                         let d = Diagnostic::warning(Code::APPEND_NO_VALUES, "Overriding/appending exception with no values", span);
-                        self.diagnostics.push(d.in_item(kind, rule));
+                        self.diagnostics.push(in_exception(&name)(d));
                     }
                 }
             }

@@ -42,8 +42,10 @@ pub struct OutputFormat {
     warnings: Vec<OutputWarning>,
 }
 
-/// What Falco substitutes for the deprecated `%container.info`.
-const CONTAINER_INFO: &str = "container_id=%container.id container_name=%container.name";
+/// Falco drops `%container.info` from outputs (the container plugin adds its fields itself).
+const CONTAINER_INFO: &str = "%container.info";
+const CONTAINER_INFO_DEPRECATED: &str = "%container.info is deprecated and no more useful, and will be dropped by Falco 1.0.0. \
+    The container plugin will automatically add required fields to the output message.";
 
 impl OutputFormat {
     pub fn parse(fmt: &str) -> Result<OutputFormat, OutputError> {
@@ -75,16 +77,16 @@ impl OutputFormat {
             if i == bytes.len() {
                 return Err(err("invalid formatting syntax: formatting cannot end with a number".into(), i));
             }
-            if body[i..].starts_with("container.info") && !is_name_char(bytes.get(i + 14).copied()) {
-                warnings.push(OutputWarning {
-                    code: Code::DEPRECATED_ITEM,
-                    message: format!("%container.info is deprecated and is replaced by '{CONTAINER_INFO}'"),
-                    range: offset + start..offset + i + 14,
-                });
-                let inner = OutputFormat::parse(CONTAINER_INFO).map_err(|e| err(e.message, i + 14))?;
-                flush(&mut text, &mut tokens);
-                tokens.extend(inner.tokens);
-                i += 14;
+            if digits == 0 && body[start..].starts_with(CONTAINER_INFO) {
+                // Falco removes every `%container.info` (plain substring) and warns once.
+                if !warnings.iter().any(|w: &OutputWarning| w.message == CONTAINER_INFO_DEPRECATED) {
+                    warnings.push(OutputWarning {
+                        code: Code::DEPRECATED_ITEM,
+                        message: CONTAINER_INFO_DEPRECATED.to_string(),
+                        range: offset + start..offset + start + CONTAINER_INFO.len(),
+                    });
+                }
+                i = start + CONTAINER_INFO.len();
                 continue;
             }
             let parenthesized = bytes[i] == b'(';
@@ -104,18 +106,21 @@ impl OutputFormat {
             };
             let written = &expr_text[..len];
             let used = if parenthesized { used } else { len };
-            for f in deprecated_in(&expr) {
-                warnings.push(OutputWarning {
-                    code: Code::DEPRECATED_ITEM,
-                    message: format!("usage of deprecated field '{f}' has been detected in the rule output"),
-                    range: offset + start..offset + i + used,
-                });
-            }
             flush(&mut text, &mut tokens);
             tokens.push(Token::Field { written: written.to_string(), expr, width });
             i += used;
         }
         flush(&mut text, &mut tokens);
+        // Falco's `check_deprecated_fields_in_output`: a plain substring search of the output
+        // text, one warning per deprecated name, so `%evt.latency.ns` also reports `evt.latency`.
+        for f in fields::FALCO_DEPRECATED {
+            let Some(at) = body.find(f) else { continue };
+            warnings.push(OutputWarning {
+                code: Code::DEPRECATED_ITEM,
+                message: format!("usage of deprecated field '{f}' has been detected in the rule output"),
+                range: offset + at..offset + at + f.len(),
+            });
+        }
         Ok(OutputFormat { tokens, warnings })
     }
 
@@ -159,9 +164,6 @@ fn flush(text: &mut String, tokens: &mut Vec<Token>) {
     }
 }
 
-fn is_name_char(b: Option<u8>) -> bool {
-    b.is_some_and(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'.')
-}
 
 /// The candidate token: a dotted name with an optional `[arg]`, or `transformer(...)`.
 fn token_run(s: &str) -> usize {
@@ -239,14 +241,5 @@ fn parse_token(s: &str) -> Option<(TExpr, usize)> {
 }
 
 /// The deprecated fields a token reads (Falco warns about them in outputs too).
-fn deprecated_in(e: &TExpr) -> Vec<&'static str> {
-    const DEPRECATED: &[&str] = &["evt.dir", "evt.latency", "evt.latency.s", "evt.latency.ns", "evt.latency.human", "evt.wait_latency"];
-    match e {
-        TExpr::Field { id, .. } => DEPRECATED.iter().copied().filter(|d| *d == id.name()).collect(),
-        TExpr::Lower(i) | TExpr::Upper(i) | TExpr::B64(i) | TExpr::Basename(i) | TExpr::Len(i) => deprecated_in(i),
-        _ => Vec::new(),
-    }
-}
-
 #[cfg(test)]
 mod tests;

@@ -35,8 +35,16 @@ fn errors_carry_ranges() {
 
 #[test]
 fn deprecations_are_warnings() {
-    let f = OutputFormat::parse("%evt.dir %container.info").unwrap();
-    assert_eq!(f.warnings().len(), 2);
+    // Falco drops %container.info and finds deprecated names by substring: %evt.latency.ns
+    // reports evt.latency too.
+    let f = OutputFormat::parse("%evt.dir %container.info%evt.latency.ns").unwrap();
+    let messages: Vec<&str> = f.warnings().iter().map(|w| w.message.as_str()).collect();
+    assert_eq!(messages.len(), 4, "{messages:?}");
+    assert!(messages[0].starts_with("%container.info is deprecated"));
+    assert!(messages[3].contains("'evt.latency.ns'"));
     assert!(f.warnings().iter().all(|w| w.code == Code::DEPRECATED_ITEM));
-    assert_eq!(f.render(&ev(r#"{"container.id":"abc","evt.dir":"<"}"#)), "< container_id=abc container_name=<NA>");
+    assert_eq!(f.render(&ev(r#"{"container.id":"abc","evt.dir":"<","evt.latency.ns":5}"#)), "< 5");
+    // falco test_extra_output.cpp extra_format_empty_container_info.
+    let f = OutputFormat::parse("out 1 (%container.info)").unwrap();
+    assert_eq!(f.render(&ev(r#"{"container.id":"abc"}"#)), "out 1 ()");
 }
