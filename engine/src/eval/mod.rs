@@ -32,22 +32,26 @@ use std::sync::OnceLock;
 pub struct Filter {
     /// The compiled tree, kept for lowering into a rule set's shared program.
     root: Node,
-    prog: Program,
-    entry: u32,
+    /// Its own program and entry, built on first use: a rule's filter is evaluated through its
+    /// rule set's program, so loading (and linting as the user types) never builds this one.
+    own: OnceLock<(Program, u32)>,
 }
 
 impl Filter {
     pub(crate) fn new(root: Node) -> Filter {
-        let mut b = Builder::default();
-        let entry = b.add(&root, None);
-        Filter { root, prog: b.finish(&[&[entry]]), entry }
+        Filter { root, own: OnceLock::new() }
     }
 
     /// Generic so that a concrete source (an [`crate::event::Event`]) is read without dynamic
     /// dispatch; `&dyn FieldSource` works too.
     pub fn matches<S: FieldSource + ?Sized>(&self, ev: &S) -> bool {
+        let (prog, entry) = self.own.get_or_init(|| {
+            let mut b = Builder::default();
+            let entry = b.add(&self.root, None);
+            (b.finish(&[&[entry]]), entry)
+        });
         let frame = Frame::new(ev, None);
-        self.prog.run(self.entry, &frame, &mut Memo::new())
+        prog.run(*entry, &frame, &mut Memo::new())
     }
 }
 

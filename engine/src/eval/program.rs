@@ -13,6 +13,7 @@ use super::check::{Check, Frame, Lhs, Node};
 use super::EvtTypeSet;
 use crate::event::FieldSource;
 use rustc_hash::FxHashMap;
+use std::marker::PhantomData;
 
 /// Jump targets that end the evaluation.
 const TRUE: u32 = u32::MAX;
@@ -38,23 +39,27 @@ pub(crate) struct Program {
 const _: () = assert!(MAX_MEMO < NO_MEMO && MAX_MEMO % 64 == 0);
 
 #[derive(Default)]
-pub(crate) struct Builder {
+pub(crate) struct Builder<'tree> {
     prog: Program,
     /// A check's identity is its full structure: the derived `Debug` rendering prints
     /// everything its verdict depends on (field, argument, operator, constants, patterns).
     ids: FxHashMap<String, u32>,
+    /// Checks already interned, by address: a tree lowered twice (a rule set lowers each rule
+    /// with and without type dispatch) is rendered once. The trees outlive the builder.
+    seen: FxHashMap<*const Check, u32>,
+    trees: PhantomData<&'tree Node>,
 }
 
-impl Builder {
+impl<'tree> Builder<'tree> {
     /// Lowers a condition tree; returns its entry point. With `dispatched`, the event is known
     /// to have one of these types (the rule set dispatched it by type), so the `evt.type`
     /// checks that this decides are folded away.
-    pub(crate) fn add(&mut self, node: &Node, dispatched: Option<&EvtTypeSet>) -> u32 {
+    pub(crate) fn add(&mut self, node: &'tree Node, dispatched: Option<&EvtTypeSet>) -> u32 {
         self.emit(node, TRUE, FALSE, dispatched)
     }
 
     /// Emits `node` so that it continues at `t` when it holds and at `f` when not.
-    fn emit(&mut self, node: &Node, t: u32, f: u32, dispatched: Option<&EvtTypeSet>) -> u32 {
+    fn emit(&mut self, node: &'tree Node, t: u32, f: u32, dispatched: Option<&EvtTypeSet>) -> u32 {
         match node {
             Node::Not(inner) => self.emit(inner, f, t, dispatched),
             // Built back to front: each item continues at the next one's entry.
@@ -76,14 +81,21 @@ impl Builder {
         }
     }
 
-    fn intern(&mut self, c: &Check) -> u32 {
-        let key = format!("{c:?}");
-        if let Some(&id) = self.ids.get(&key) {
+    fn intern(&mut self, c: &'tree Check) -> u32 {
+        if let Some(&id) = self.seen.get(&(c as *const Check)) {
             return id;
         }
-        self.prog.checks.push(c.clone());
-        let id = self.prog.checks.len() as u32 - 1;
-        self.ids.insert(key, id);
+        let key = format!("{c:?}");
+        let id = match self.ids.get(&key) {
+            Some(&id) => id,
+            None => {
+                self.prog.checks.push(c.clone());
+                let id = self.prog.checks.len() as u32 - 1;
+                self.ids.insert(key, id);
+                id
+            }
+        };
+        self.seen.insert(c, id);
         id
     }
 
