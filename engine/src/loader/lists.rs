@@ -4,7 +4,8 @@
 
 use super::mapped::MappedText;
 use super::state::State;
-use std::collections::HashSet;
+use rustc_hash::{FxHashSet, FxHasher};
+use std::hash::Hasher;
 
 /// A list ready for substitution.
 #[derive(Debug, Clone)]
@@ -71,9 +72,10 @@ fn find_from(hay: &str, needle: &str, mut from: usize) -> Option<usize> {
 pub(crate) fn substitute(cond: &mut MappedText, lists: &mut [CompiledList]) {
     // A delimited occurrence of a name without delimiters is a whole token, so most lists can
     // be ruled out without searching the text (the loader does this for every condition).
-    let mut tokens: HashSet<String> = tokens(&cond.text).collect();
+    // Hashes only: a collision merely costs a search that finds nothing.
+    let mut tokens: FxHashSet<u64> = tokens(&cond.text).collect();
     for list in lists.iter_mut() {
-        let may_occur = list.name.bytes().any(is_delim) || tokens.contains(list.name.as_str());
+        let may_occur = list.name.bytes().any(is_delim) || tokens.contains(&token_hash(&list.name));
         if may_occur && substitute_one(cond, list) {
             list.used = true;
             tokens.extend(self::tokens(&list.substitution));
@@ -81,8 +83,14 @@ pub(crate) fn substitute(cond: &mut MappedText, lists: &mut [CompiledList]) {
     }
 }
 
-fn tokens(text: &str) -> impl Iterator<Item = String> + '_ {
-    text.split(|c: char| c.is_ascii() && is_delim(c as u8)).filter(|t| !t.is_empty()).map(str::to_owned)
+fn tokens(text: &str) -> impl Iterator<Item = u64> + '_ {
+    text.split(|c: char| c.is_ascii() && is_delim(c as u8)).filter(|t| !t.is_empty()).map(token_hash)
+}
+
+fn token_hash(token: &str) -> u64 {
+    let mut h = FxHasher::default();
+    h.write(token.as_bytes());
+    h.finish()
 }
 
 /// Falco's `resolve_list`, replicated step for step (including its cursor arithmetic).
