@@ -155,16 +155,15 @@ impl Cx {
         Some(Node::Check(Box::new(Check { lhs: lhs_node, test })))
     }
 
-    /// libs `flt_is_comparable`: which operators a type (and list-ness) supports.
+    /// libs `flt_is_comparable`: which operators a type (and list-ness) supports. The message
+    /// is the compiler's ("filter error: " + the reason), naming the operator as libs'
+    /// `cmpop_to_str` does: `==` is `=`, and a modifier is never named.
     fn check_comparable(&mut self, ty: &Typed, op: Spanned<CmpOp>, modifier: Option<Spanned<Modifier>>) -> bool {
         use CmpOp::*;
         let o = op.node;
-        let opname = match modifier {
-            Some(m) => format!("{} {}", o.as_str(), m.node.as_str()),
-            None => o.as_str().to_string(),
-        };
+        let opname = if o == EqEq { Eq.as_str() } else { o.as_str() };
         let span = modifier.map_or(op.span, |m| op.span.cover(m.span));
-        let err = if ty.is_list {
+        let reason = if ty.is_list {
             (!matches!(o, In | Intersects)).then(|| format!("'{opname}' operator not supported list filters"))
         } else {
             match ty.ty {
@@ -174,13 +173,10 @@ impl Cx {
                 FieldType::Bool => (!matches!(o, Eq | EqEq | Ne | In | Intersects))
                     .then(|| format!("'{opname}' operator not supported for numeric filters")),
                 FieldType::Ipaddr | FieldType::Ipnet => {
-                    if !matches!(o, Eq | EqEq | Ne | In | Intersects) {
-                        Some(format!("'{opname}' operator not supported for ip address and network filters"))
-                    } else if modifier.is_some() && !matches!(o, Eq | EqEq | Ne) {
-                        Some(format!("'{opname}' with modifier not supported for ip address and network filters"))
-                    } else {
-                        None
-                    }
+                    (!matches!(o, Eq | EqEq | Ne | In | Intersects)).then(|| match modifier {
+                        Some(_) => format!("'{opname}' with modifier not supported for ip address and network filters"),
+                        None => format!("'{opname}' operator not supported for ip address and network filters"),
+                    })
                 }
                 FieldType::Bytebuf => (!matches!(
                     o,
@@ -191,6 +187,7 @@ impl Cx {
                     .then(|| format!("'{opname}' operator not supported for string filters")),
             }
         };
+        let err = reason.map(|r| format!("filter error: {r}"));
         match err {
             Some(msg) => {
                 self.error(msg, span);
