@@ -88,7 +88,7 @@ pub(crate) fn unsupported(e: &Expr) -> Option<(&'static str, Span)> {
             }
             match rhs {
                 Rhs::Transformer(t) => Some(transformer(t).err().unwrap_or((TYPE_VS_FIELD, t.span))),
-                Rhs::Val(f, span) => Some(if is_type_ref(f) { (TRANSFORMED_TYPE, *span) } else { (TYPE_VS_FIELD, *span) }),
+                Rhs::Val(f, span) => Some((if is_type_ref(f) { TRANSFORMED_TYPE } else { TYPE_VS_FIELD }, *span)),
                 _ => None,
             }
         }

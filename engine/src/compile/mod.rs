@@ -66,10 +66,11 @@ pub fn compile(expr: &Expr) -> Compiled {
     let evt_types = evttypes::of(expr);
     let event_codes = evttypes::codes_of(expr);
     // Falco indexes a rule by event type only once its condition compiled.
-    if !cx.failed && !cx.diags.iter().any(Diagnostic::is_error) {
-        if let Some((message, span)) = evttypes::unsupported(expr) {
-            cx.error(message, span);
-        }
+    if !cx.failed
+        && !cx.diags.iter().any(Diagnostic::is_error)
+        && let Some((message, span)) = evttypes::unsupported(expr)
+    {
+        cx.error(message, span);
     }
     let failed = cx.failed || cx.diags.iter().any(Diagnostic::is_error);
     Compiled { filter: root.filter(|_| !failed).map(Filter::new), diagnostics: cx.diags, evt_types, event_codes }

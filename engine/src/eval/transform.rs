@@ -111,8 +111,8 @@ impl TExpr {
 }
 
 /// POSIX `getopt` over `args`: the list of option characters, each followed by its argument
-/// when it takes one (`?` for unknown options, `""` for a missing argument); with a selector, the argument (or the option
-/// itself) of the last occurrence of that option.
+/// when it takes one (`?` for unknown options, `""` for a missing argument); with a selector,
+/// the argument (or the option itself) of the last occurrence of that option.
 fn getopt(args: &[String], optstring: &str, selector: Option<char>) -> Option<Value<'static>> {
     let spec = optstring.strip_prefix(':').unwrap_or(optstring);
     let takes = |c: char| -> Option<bool> {
