@@ -14,7 +14,7 @@ pub(crate) fn convert(cx: &mut Cx, ty: &Typed, op: CmpOp, lit: &Literal) -> Opti
         return match typed::unhex(text) {
             Some(b) => Some(Const::Bytes(b.into())),
             None => {
-                cx.error("bcontains and bstartswith operator support hex strings only", lit.span);
+                cx.error("filter error: bcontains and bstartswith operator support hex strings only", lit.span);
                 None
             }
         };
@@ -23,8 +23,9 @@ pub(crate) fn convert(cx: &mut Cx, ty: &Typed, op: CmpOp, lit: &Literal) -> Opti
         cx.error("filter value cannot contain a NUL byte (\\x00)", lit.span);
         return None;
     }
-    let is_type_field = matches!(ty.name.as_str(), "evt.type" | "syscall.type");
-    if is_type_field && matches!(op, CmpOp::Eq | CmpOp::EqEq | CmpOp::Ne | CmpOp::In | CmpOp::Intersects) && !fields::is_evt_type(text) {
+    // libs validates every value compared with evt.type (its parse_filter_value, whatever the
+    // operator or transformer), and no value of syscall.type.
+    if ty.name == "evt.type" && !fields::is_evt_type(text) {
         cx.error(format!("unknown event type {text}"), lit.span);
         return None;
     }

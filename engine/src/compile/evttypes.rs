@@ -5,7 +5,8 @@
 //! The same walk runs over names ([`EvtTypeSet`]) and over libs event codes ([`EventCodes`]).
 
 use crate::eval::{EventCodes, EvtTypeSet, TypeAlgebra};
-use crate::syntax::ast::{CmpOp, Expr, ExprKind, Operand, Rhs};
+use crate::span::Span;
+use crate::syntax::ast::{CmpOp, Expr, ExprKind, FieldRef, Operand, Rhs, Transformer, TransformerArg};
 
 pub(crate) fn of(e: &Expr) -> EvtTypeSet {
     visit(e, false)
@@ -53,7 +54,72 @@ fn visit<S: TypeAlgebra>(e: &Expr, negated: bool) -> S {
 }
 
 fn is_type_field(lhs: &Operand) -> bool {
-    matches!(lhs, Operand::Field(f) if (f.name == "evt.type" || f.name == "syscall.type") && f.arg.is_none())
+    matches!(lhs, Operand::Field(f) if is_type_ref(f))
+}
+
+fn is_type_ref(f: &FieldRef) -> bool {
+    (f.name == "evt.type" || f.name == "syscall.type") && f.arg.is_none()
+}
+
+const TRANSFORMED_TYPE: &str = "event code search does not support `evt.type` checks with transformers";
+const TYPE_VS_FIELD: &str =
+    "right-hand field comparisons on `evt.type`/`syscall.type` checks are not supported by event code search";
+
+/// The first check libs' event code search refuses (it throws, so the rule cannot be indexed):
+/// an event-type field inside a transformer, or an event-type field compared with a field.
+/// Like libs, only the operands its walk visits count: the left of `exists` and of the
+/// event-type operators, the right only after an event-type field.
+pub(crate) fn unsupported(e: &Expr) -> Option<(&'static str, Span)> {
+    match &e.kind {
+        ExprKind::And(items) | ExprKind::Or(items) => items.iter().find_map(unsupported),
+        ExprKind::Not(inner) => unsupported(inner),
+        ExprKind::Macro(_) | ExprKind::Error => None,
+        ExprKind::Exists(lhs) => operand(lhs).err(),
+        ExprKind::Compare { lhs, op, rhs, .. } => {
+            if evt_num_invariant::<EvtTypeSet>(lhs, op.node, rhs).is_some()
+                || !matches!(op.node, CmpOp::Eq | CmpOp::EqEq | CmpOp::Ne | CmpOp::In)
+            {
+                return None;
+            }
+            match operand(lhs) {
+                Err(refused) => return Some(refused),
+                Ok(false) => return None,
+                Ok(true) => {}
+            }
+            match rhs {
+                Rhs::Transformer(t) => Some(transformer(t).err().unwrap_or((TYPE_VS_FIELD, t.span))),
+                Rhs::Val(f, span) => Some((if is_type_ref(f) { TRANSFORMED_TYPE } else { TYPE_VS_FIELD }, *span)),
+                _ => None,
+            }
+        }
+    }
+}
+
+/// Whether the operand is a bare event-type field, or the refusal inside it.
+fn operand(o: &Operand) -> Result<bool, (&'static str, Span)> {
+    match o {
+        Operand::Field(f) => Ok(is_type_ref(f)),
+        Operand::Transformer(t) => transformer(t).map(|()| false),
+    }
+}
+
+fn transformer(t: &Transformer) -> Result<(), (&'static str, Span)> {
+    for a in &t.args {
+        if transformer_arg(a)? {
+            return Err((TRANSFORMED_TYPE, t.span));
+        }
+    }
+    Ok(())
+}
+
+/// Whether the argument leaves libs' walk on an event-type field (for a list: its last item).
+fn transformer_arg(a: &TransformerArg) -> Result<bool, (&'static str, Span)> {
+    match a {
+        TransformerArg::Field(f) => Ok(is_type_ref(f)),
+        TransformerArg::Transformer(t) => transformer(t).map(|()| false),
+        TransformerArg::Const(_) => Ok(false),
+        TransformerArg::List(items, _) => items.iter().try_fold(false, |_, i| transformer_arg(i)),
+    }
 }
 
 /// `evt.num` is at least 1: some comparisons with constants are known to be always false

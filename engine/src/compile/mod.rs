@@ -65,6 +65,13 @@ pub fn compile(expr: &Expr) -> Compiled {
     cx.diags.retain(|d| d.code != Code::DEPRECATED_ITEM || seen.insert(d.message.clone()));
     let evt_types = evttypes::of(expr);
     let event_codes = evttypes::codes_of(expr);
+    // Falco indexes a rule by event type only once its condition compiled.
+    if !cx.failed
+        && !cx.diags.iter().any(Diagnostic::is_error)
+        && let Some((message, span)) = evttypes::unsupported(expr)
+    {
+        cx.error(message, span);
+    }
     let failed = cx.failed || cx.diags.iter().any(Diagnostic::is_error);
     Compiled { filter: root.filter(|_| !failed).map(Filter::new), diagnostics: cx.diags, evt_types, event_codes }
 }
@@ -155,16 +162,15 @@ impl Cx {
         Some(Node::Check(Box::new(Check { lhs: lhs_node, test })))
     }
 
-    /// libs `flt_is_comparable`: which operators a type (and list-ness) supports.
+    /// libs `flt_is_comparable`: which operators a type (and list-ness) supports. The message
+    /// is the compiler's ("filter error: " + the reason), naming the operator as libs'
+    /// `cmpop_to_str` does: `==` is `=`, and a modifier is never named.
     fn check_comparable(&mut self, ty: &Typed, op: Spanned<CmpOp>, modifier: Option<Spanned<Modifier>>) -> bool {
         use CmpOp::*;
         let o = op.node;
-        let opname = match modifier {
-            Some(m) => format!("{} {}", o.as_str(), m.node.as_str()),
-            None => o.as_str().to_string(),
-        };
+        let opname = if o == EqEq { Eq.as_str() } else { o.as_str() };
         let span = modifier.map_or(op.span, |m| op.span.cover(m.span));
-        let err = if ty.is_list {
+        let reason = if ty.is_list {
             (!matches!(o, In | Intersects)).then(|| format!("'{opname}' operator not supported list filters"))
         } else {
             match ty.ty {
@@ -174,13 +180,10 @@ impl Cx {
                 FieldType::Bool => (!matches!(o, Eq | EqEq | Ne | In | Intersects))
                     .then(|| format!("'{opname}' operator not supported for numeric filters")),
                 FieldType::Ipaddr | FieldType::Ipnet => {
-                    if !matches!(o, Eq | EqEq | Ne | In | Intersects) {
-                        Some(format!("'{opname}' operator not supported for ip address and network filters"))
-                    } else if modifier.is_some() && !matches!(o, Eq | EqEq | Ne) {
-                        Some(format!("'{opname}' with modifier not supported for ip address and network filters"))
-                    } else {
-                        None
-                    }
+                    (!matches!(o, Eq | EqEq | Ne | In | Intersects)).then(|| match modifier {
+                        Some(_) => format!("'{opname}' with modifier not supported for ip address and network filters"),
+                        None => format!("'{opname}' operator not supported for ip address and network filters"),
+                    })
                 }
                 FieldType::Bytebuf => (!matches!(
                     o,
@@ -191,6 +194,7 @@ impl Cx {
                     .then(|| format!("'{opname}' operator not supported for string filters")),
             }
         };
+        let err = reason.map(|r| format!("filter error: {r}"));
         match err {
             Some(msg) => {
                 self.error(msg, span);

@@ -111,8 +111,8 @@ impl TExpr {
 }
 
 /// POSIX `getopt` over `args`: the list of option characters, each followed by its argument
-/// when it takes one (`?` for unknown options); with a selector, the argument (or the option
-/// itself) of the last occurrence of that option.
+/// when it takes one (`?` for unknown options, `""` for a missing argument); with a selector,
+/// the argument (or the option itself) of the last occurrence of that option.
 fn getopt(args: &[String], optstring: &str, selector: Option<char>) -> Option<Value<'static>> {
     let spec = optstring.strip_prefix(':').unwrap_or(optstring);
     let takes = |c: char| -> Option<bool> {
@@ -163,10 +163,12 @@ fn getopt(args: &[String], optstring: &str, selector: Option<char>) -> Option<Va
             if wanted {
                 match selector {
                     Some(_) => selected = Some(value.unwrap_or_default()),
-                    None => {
-                        out.push(c.to_string());
-                        out.extend(value);
-                    }
+                    // libs reports an option whose argument is missing as one empty
+                    // string, without the option character.
+                    None => match value {
+                        Some(value) => out.extend([c.to_string(), value]),
+                        None => out.push(String::new()),
+                    },
                 }
             }
             break;
@@ -197,5 +199,6 @@ mod tests {
         assert_eq!(list(getopt(&strs(&["-tvalue", "--long", "-n", "--", "-t"]), "nt:", None)), ["t", "value", "n"]);
         assert_eq!(getopt(&strs(&["-t", "a", "-t", "b"]), "t:", Some('t')), Some(Value::Str("b".into())));
         assert_eq!(getopt(&strs(&["-n"]), "t:", Some('t')), None);
+        assert_eq!(list(getopt(&strs(&["-n", "-t"]), "nt:", None)), ["n", ""]);
     }
 }
