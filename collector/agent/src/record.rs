@@ -101,26 +101,12 @@ pub(crate) mod tests {
     pub(crate) fn header(kind: Kind) -> RawHeader {
         RawHeader {
             ts: 1,
-            ret: 0,
-            args: [0; 6],
             kind: kind as u32,
-            nr: 0,
             tgid: 1,
             tid: 1,
-            ppid: 0,
-            uid: 0,
-            gid: 0,
             loginuid: u32::MAX,
-            str_len: [0; 3],
-            size: 0,
-            sock: Default::default(),
-            cap_permitted: 0,
-            cap_effective: 0,
-            f_mode: 0,
-            sid: 0,
-            exe_flags: 0,
-            pad: 0,
             comm: *b"bash\0\0\0\0\0\0\0\0\0\0\0\0",
+            ..RawHeader::default()
         }
     }
 

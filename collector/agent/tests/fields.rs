@@ -30,19 +30,9 @@ fn header(nr: u32, ret: i64, args: [u64; 6]) -> RawHeader {
         tgid: pid,
         tid: pid,
         ppid: 1,
-        uid: 0,
-        gid: 0,
         loginuid: 1000,
-        str_len: [0; 3],
-        size: 0,
-        sock: SockTuple::default(),
         comm: *b"rs-fields\0\0\0\0\0\0\0",
-        cap_permitted: 0,
-        cap_effective: 0,
-        f_mode: 0,
-        sid: 0,
-        exe_flags: 0,
-        pad: 0,
+        ..RawHeader::default()
     }
 }
 

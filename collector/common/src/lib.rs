@@ -57,7 +57,7 @@ pub struct SockTuple {
 /// Fixed part of every record; `str_len[i]` bytes of slot `i` follow at `i * STR_MAX` after it
 /// (slots after the last non-empty one are not transmitted).
 #[repr(C)]
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct RawHeader {
     /// `CLOCK_BOOTTIME` nanoseconds.
     pub ts: u64,
