@@ -94,28 +94,42 @@ const FILE_FLAGS: &[(&str, u32)] = &[
     ("O_F_CREATED", ppm::O_F_CREATED),
 ];
 
-/// libsinsp's rendering of a flags parameter: table order, each name whose bits are all still
-/// set consumes them, and a name equal to the whole value ends the list. Empty when no name
-/// applies (then `evt.arg` shows the number).
-fn flag_names(table: &[(&str, u32)], value: u32) -> String {
+/// How a table's names apply to a value: bit flags consume their bits, enums must equal it.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Names {
+    Flags,
+    Enum,
+}
+
+/// libsinsp's rendering of a flags or enum parameter, as `evt.arg` shows it: the names in table
+/// order joined by `|`, or the number when none applies. Flags: each name whose bits are all
+/// still set consumes them, and a name equal to the whole value ends the list. Enums: every
+/// name equal to the value (some values have two).
+fn flag_names(table: &[(&str, u32)], value: u32, how: Names) -> String {
     let mut left = value;
     let mut out: Vec<&str> = Vec::new();
     for &(name, bits) in table {
-        let hit = if bits == 0 { value == 0 } else { left != 0 && left & bits == bits };
+        let hit = match how {
+            Names::Enum => bits == value,
+            Names::Flags if bits == 0 => value == 0,
+            Names::Flags => left != 0 && left & bits == bits,
+        };
         if hit {
-            left &= !bits;
             out.push(name);
-            if bits == value {
-                break;
+            if how == Names::Flags {
+                left &= !bits;
+                if bits == value {
+                    break;
+                }
             }
         }
     }
-    out.join("|")
+    if out.is_empty() { value.to_string() } else { out.join("|") }
 }
 
 /// `evt.arg.flags` of open-family calls, e.g. `O_TRUNC|O_CREAT|O_WRONLY`.
 pub fn open_flags(ppm_flags: u32) -> String {
-    flag_names(FILE_FLAGS, ppm_flags)
+    flag_names(FILE_FLAGS, ppm_flags, Names::Flags)
 }
 
 /// libs' `mount_flags` table; the `PPM_MS_*` bits are the kernel's `MS_*` bits.
@@ -135,10 +149,19 @@ pub fn mount_flags(flags: u64) -> String {
     const MS_MGC_MSK: u64 = 0xffff0000;
     const MS_MGC_VAL: u64 = 0xc0ed0000;
     let flags = if flags & MS_MGC_MSK == MS_MGC_VAL { flags & !MS_MGC_MSK } else { flags } as u32;
-    match flag_names(MOUNT_FLAGS, flags) {
-        names if names.is_empty() => flags.to_string(),
-        names => names,
+    flag_names(MOUNT_FLAGS, flags, Names::Flags)
+}
+
+/// `fd.nameraw`: the path as the open call was given it, with repeated separators collapsed
+/// (libsinsp's only sanitisation).
+pub fn name_raw(path: &str) -> String {
+    let mut raw = String::with_capacity(path.len());
+    for ch in path.chars() {
+        if !(ch == '/' && raw.ends_with('/')) {
+            raw.push(ch);
+        }
     }
+    raw
 }
 
 /// The mode argument of an open call as the drivers record it: only with `O_CREAT` or
@@ -148,7 +171,7 @@ pub fn open_mode(flags: u64, mode: u64) -> u64 {
 }
 
 /// libs' `socket_families` table, in its order (two names for 1 and for 16).
-const SOCKET_FAMILIES: &[(&str, u64)] = &[
+const SOCKET_FAMILIES: &[(&str, u32)] = &[
     ("AF_NFC", 39), ("AF_ALG", 38), ("AF_CAIF", 37), ("AF_IEEE802154", 36), ("AF_PHONET", 35),
     ("AF_ISDN", 34), ("AF_RXRPC", 33), ("AF_IUCV", 32), ("AF_BLUETOOTH", 31), ("AF_TIPC", 30),
     ("AF_CAN", 29), ("AF_LLC", 26), ("AF_WANPIPE", 25), ("AF_PPPOX", 24), ("AF_IRDA", 23),
@@ -159,11 +182,10 @@ const SOCKET_FAMILIES: &[(&str, u64)] = &[
     ("AF_AX25", 3), ("AF_INET", 2), ("AF_LOCAL", 1), ("AF_UNIX", 1), ("AF_UNSPEC", 0),
 ];
 
-/// `evt.arg.domain` of `socket`: an enum parameter, so every name equal to the value, in table
-/// order (`AF_LOCAL|AF_UNIX`); a value without a name stays a number, as libsinsp falls back.
+/// `evt.arg.domain` of `socket`, an enum parameter (`AF_PACKET`, `AF_LOCAL|AF_UNIX`).
 pub fn socket_family(domain: u64) -> String {
-    let names: Vec<&str> = SOCKET_FAMILIES.iter().filter(|(_, v)| *v == domain).map(|(n, _)| *n).collect();
-    if names.is_empty() { domain.to_string() } else { names.join("|") }
+    // The drivers record the domain as 32 bits.
+    flag_names(SOCKET_FAMILIES, domain as u32, Names::Enum)
 }
 
 /// Capability names by bit, as libsinsp names them.
