@@ -26,6 +26,8 @@ pub struct Converter {
     /// pid → ((table generation, CRI metadata version), rendered process/user/container
     /// fields): most events come from processes that did not change since their last event.
     rendered: HashMap<u32, ((u64, u64), String)>,
+    /// Capability set → its names: every event carries two sets, and a node has few distinct ones.
+    cap_names: HashMap<u64, String>,
     cri: Option<Resolver>,
 }
 
@@ -109,6 +111,7 @@ impl Converter {
             users: id_names("/etc/passwd"),
             groups: id_names("/etc/group"),
             rendered: HashMap::new(),
+            cap_names: HashMap::new(),
             cri: None,
         }
     }
@@ -166,6 +169,13 @@ impl Converter {
         }
     }
 
+    fn cap_names(&mut self, set: u64) -> &str {
+        if self.cap_names.len() >= 256 && !self.cap_names.contains_key(&set) {
+            self.cap_names.clear();
+        }
+        self.cap_names.entry(set).or_insert_with(|| render::capabilities(set))
+    }
+
     fn begin(&mut self, r: &Record<'_>, evt_type: &str, seen: Seen<'_>) -> Obj {
         self.table.ensure(seen);
         self.table.load_ancestry(seen.pid, ANCESTORS);
@@ -178,8 +188,8 @@ impl Converter {
         o.int("evt.rawres", r.h.ret);
         o.bool("evt.failed", r.h.ret < 0);
         o.int("thread.tid", r.h.tid as i64);
-        o.str("thread.cap_permitted", &render::capabilities(r.h.cap_permitted));
-        o.str("thread.cap_effective", &render::capabilities(r.h.cap_effective));
+        o.str("thread.cap_permitted", self.cap_names(r.h.cap_permitted));
+        o.str("thread.cap_effective", self.cap_names(r.h.cap_effective));
         let generation = (self.table.generation(), self.cri.as_ref().map_or(0, Resolver::version));
         match self.rendered.get(&seen.pid) {
             Some((g, frag)) if *g == generation => o.0.push_str(frag),
@@ -309,7 +319,7 @@ impl Converter {
                     o.bool("evt.is_open_create", ppm_flags & render::ppm::O_F_CREATED != 0 || (tmpfile && ret >= 0));
                 }
                 let kind = if flags & render::O_TMPFILE == render::O_DIRECTORY { FdKind::Directory } else { FdKind::File };
-                let fd = Fd { raw: name.to_string(), ..Fd::path(path, kind, flags & render::O_CLOEXEC != 0) };
+                let fd = Fd { raw: render::name_raw(&name), ..Fd::path(path, kind, flags & render::O_CLOEXEC != 0) };
                 if ret >= 0 {
                     o.str("evt.arg.fd", &ret.to_string());
                     fd_fields(&mut o, Some(ret), &fd);
@@ -586,14 +596,7 @@ fn fd_fields(o: &mut Obj, num: Option<i64>, fd: &Fd) {
     if !fd.name.is_empty() {
         o.str("fd.name", &fd.name);
     }
-    // libsinsp collapses repeated separators and nothing else.
-    let mut raw = String::with_capacity(fd.raw.len());
-    for ch in fd.raw.chars() {
-        if !(ch == '/' && raw.ends_with('/')) {
-            raw.push(ch);
-        }
-    }
-    o.str("fd.nameraw", &raw);
+    o.str("fd.nameraw", &fd.raw);
     match fd.kind {
         FdKind::File | FdKind::Directory if fd.name.starts_with('/') => {
             let (dir, file) = fd.name.rsplit_once('/').unwrap_or(("", &fd.name));
