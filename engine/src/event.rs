@@ -246,7 +246,7 @@ impl Event {
             }
             let value = json_value(field.info().ty, field.info().is_list, json)
                 .map_err(|problem| EventError::Key { key: key.clone(), problem })?;
-            ev.set(field, arg.as_deref(), value);
+            ev.set(field, arg, value);
         }
         Ok(ev)
     }
@@ -259,14 +259,17 @@ fn evt_type_field() -> FieldId {
 
 /// `name`, `name[arg]` or the dotted-argument form `evt.arg.flags`: the field and argument an
 /// interchange key sets, or `None` for a key that is not a field (and is ignored).
-pub fn parse_key(key: &str) -> Option<(FieldId, Option<String>)> {
+pub fn parse_key(key: &str) -> Option<(FieldId, Option<&str>)> {
+    // Most keys are plain field names: one look-up, before any scanning of the key.
+    if let Some(id) = crate::fields::get(key) {
+        return Some((id, None));
+    }
     if let Some(open) = key.find('[') {
         let arg = key[open + 1..].strip_suffix(']')?;
         let field = crate::fields::get(&key[..open])?;
-        return field.info().arg.accepts_arg().then(|| (field, Some(arg.to_string())));
+        return field.info().arg.accepts_arg().then_some((field, Some(arg)));
     }
-    let (field, arg) = crate::fields::resolve(key)?;
-    Some((field, arg.map(str::to_string)))
+    crate::fields::resolve(key)
 }
 
 /// A JSON value typed per the field table. Numeric strings are accepted for numeric fields

@@ -2,7 +2,7 @@
 //! time from `engine/data/*.tsv` (copied verbatim from the Falco reference). This is the only
 //! field table in Rulestudio: the collector, server and frontend import it from here.
 
-use std::collections::HashMap;
+use rustc_hash::FxHashMap;
 use std::sync::OnceLock;
 
 /// libsinsp parameter types that occur in the catalogue.
@@ -164,8 +164,10 @@ pub fn count() -> usize {
     FIELDS.len()
 }
 
-fn by_name() -> &'static HashMap<&'static str, FieldId> {
-    static MAP: OnceLock<HashMap<&'static str, FieldId>> = OnceLock::new();
+/// Fx, not SipHash: every key of every ingested event is looked up here, and names come from
+/// the field table, not from an adversary choosing collisions.
+fn by_name() -> &'static FxHashMap<&'static str, FieldId> {
+    static MAP: OnceLock<FxHashMap<&'static str, FieldId>> = OnceLock::new();
     MAP.get_or_init(|| FIELDS.iter().enumerate().map(|(i, f)| (f.name, FieldId(i as u16))).collect())
 }
 
@@ -205,8 +207,8 @@ pub fn evt_types() -> &'static [(&'static str, EvtKind)] {
     EVT_TYPES
 }
 
-fn evt_index() -> &'static HashMap<&'static str, u16> {
-    static MAP: OnceLock<HashMap<&'static str, u16>> = OnceLock::new();
+fn evt_index() -> &'static FxHashMap<&'static str, u16> {
+    static MAP: OnceLock<FxHashMap<&'static str, u16>> = OnceLock::new();
     MAP.get_or_init(|| EVT_TYPES.iter().enumerate().map(|(i, (n, _))| (*n, i as u16)).collect())
 }
 

@@ -13,6 +13,7 @@ use crate::alerting;
 use crate::cache::chunk::{Builder, Chunk};
 use crate::error::{AppError, Result};
 use crate::live::Snapshot;
+use crate::raw_insert::{Param, RawInsert};
 use rulestudio_api::alerts::Alert;
 use rulestudio_engine::event::{Event, FieldSource, Value as FieldValue};
 use rulestudio_engine::fields::{self, FieldId};
@@ -63,9 +64,11 @@ pub struct Prepared {
     pub chunks: Vec<Chunk>,
 }
 
-/// Columns per event row; rows per INSERT statement keeps under SQLite's bound-parameter limit.
+/// Columns per event row, and rows per INSERT: a statement's fixed cost spread over enough rows,
+/// its preparation (per batch) still short.
 const EVENT_COLUMNS: usize = 7;
-const ROWS_PER_INSERT: usize = 512;
+const ROWS_PER_INSERT: usize = 128;
+/// Columns per alert row; rows per INSERT statement keeps under SQLite's bound-parameter limit.
 const ALERT_COLUMNS: usize = 6;
 const ALERTS_PER_INSERT: usize = 512;
 /// Bodies at least this big are decoded on two threads.
@@ -388,39 +391,50 @@ pub async fn store(
     })
 }
 
-/// Inserts in multi-row statements (one prepared statement per chunk size) and returns the
-/// ids. Rowids of one INSERT are consecutive: the table is only written inside this
-/// transaction, and AUTOINCREMENT never reuses ids.
+/// Inserts the rows in multi-row statements on the transaction's own handle, binding the
+/// texts in place (see [`crate::raw_insert`]), and returns their ids. Rowids of one INSERT are
+/// consecutive: the table is only written inside this transaction, and AUTOINCREMENT never
+/// reuses ids.
 async fn insert_events(
     tx: &mut Transaction<'_, Sqlite>,
     node: Option<&str>,
     rows: &[EventRow],
 ) -> Result<Vec<i64>> {
-    let node: Option<Arc<str>> = node.map(Arc::from);
+    let mut handle = tx.lock_handle().await?;
     let mut ids = Vec::with_capacity(rows.len());
-    for chunk in rows.chunks(ROWS_PER_INSERT) {
-        let sql = insert_sql(&EVENTS_INSERT, chunk.len());
-        // The statement text is built from constants only; every value is bound.
-        let mut q = sqlx::query(AssertSqlSafe(sql));
-        for r in chunk {
-            q = q
-                .bind(r.time)
-                .bind(node.clone().or_else(|| r.hostname.clone()))
-                .bind(r.evt_type.clone())
-                .bind(r.proc_name.clone())
-                .bind(r.fd_name.clone())
-                .bind(r.container_id.clone())
-                .bind(r.json.clone());
+    let mut params = Vec::with_capacity(ROWS_PER_INSERT * EVENT_COLUMNS);
+    let (full, rest) = rows.split_at(rows.len() - rows.len() % ROWS_PER_INSERT);
+    // The full-size statement serves every group but the last, shorter one.
+    for group in [full, rest] {
+        if group.is_empty() {
+            continue;
         }
-        let last = q.execute(&mut **tx).await?.last_insert_rowid();
-        let first = last - chunk.len() as i64 + 1;
-        ids.extend(first..=last);
+        let size = group.len().min(ROWS_PER_INSERT);
+        let sql = insert_sql(&EVENTS_INSERT, size);
+        let mut insert = RawInsert::prepare(&mut handle, &sql).map_err(anyhow::Error::from)?;
+        for chunk in group.chunks(size) {
+            params.clear();
+            for r in chunk {
+                params.extend([
+                    Param::Int(r.time),
+                    Param::Text(node.or(r.hostname.as_deref())),
+                    Param::Text(r.evt_type.as_deref()),
+                    Param::Text(r.proc_name.as_deref()),
+                    Param::Text(r.fd_name.as_deref()),
+                    Param::Text(r.container_id.as_deref()),
+                    Param::Text(Some(&r.json)),
+                ]);
+            }
+            let last = insert.insert(&params).map_err(anyhow::Error::from)?;
+            ids.extend(last - chunk.len() as i64 + 1..=last);
+        }
     }
     Ok(ids)
 }
 
 /// Gives the alerts their event ids, stores them and returns them with their own ids (ids of
-/// one INSERT are consecutive, as for events).
+/// one INSERT are consecutive: the table is only written inside this transaction, and
+/// AUTOINCREMENT never reuses ids).
 async fn insert_alerts(
     tx: &mut Transaction<'_, Sqlite>,
     pending: Vec<PendingAlert>,
@@ -463,8 +477,10 @@ struct Insert {
     full: OnceLock<String>,
 }
 
+/// `OR FAIL`: a failing row ends the statement without undoing its earlier rows, so SQLite
+/// keeps no statement journal; the whole transaction is rolled back on any error anyway.
 static EVENTS_INSERT: Insert = Insert {
-    head: "INSERT INTO events (time, node, evt_type, proc_name, fd_name, container_id, fields) VALUES ",
+    head: "INSERT OR FAIL INTO events (time, node, evt_type, proc_name, fd_name, container_id, fields) VALUES ",
     columns: EVENT_COLUMNS,
     rows: ROWS_PER_INSERT,
     full: OnceLock::new(),

@@ -19,6 +19,7 @@ pub mod live;
 pub mod metrics;
 mod notify;
 mod preview;
+mod raw_insert;
 pub mod retention;
 mod review;
 pub mod state;

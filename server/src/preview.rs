@@ -370,7 +370,7 @@ enum GroupKey {
 impl GroupKey {
     fn new(key: &str) -> GroupKey {
         match parse_key(key) {
-            Some((field, arg)) => GroupKey::Field(field, arg),
+            Some((field, arg)) => GroupKey::Field(field, arg.map(str::to_string)),
             None => GroupKey::Raw(key.to_string()),
         }
     }

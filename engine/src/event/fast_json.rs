@@ -7,11 +7,9 @@
 //! twice. The caller then decodes with `serde_json`, which stays the authority on what is
 //! valid and on every error message; this path only ever produces the event that one would.
 
-use super::{Event, json_value, parse_key};
-use crate::fields::{self, FieldId, FieldType};
-use rustc_hash::FxHashMap;
+use super::{Event, Value, json_value, number, parse_key};
+use crate::fields::FieldType;
 use std::borrow::Cow;
-use std::sync::OnceLock;
 
 /// The bytes that end the plain part of a string: its closing quote, an escape, or a
 /// control character (invalid unescaped).
@@ -48,6 +46,17 @@ fn plain_run(b: &[u8]) -> Option<usize> {
     b[i..].iter().position(|&c| STOPS_STRING[c as usize]).map(|p| i + p)
 }
 
+/// How [`json_value`] reads a JSON integer for a field of type `ty` (through [`number`], signed
+/// or not), or `None` for the types that read it otherwise (doubles, booleans, addresses).
+fn integer_signedness(ty: FieldType) -> Option<bool> {
+    match ty {
+        FieldType::Charbuf | FieldType::Bytebuf | FieldType::Dynamic => Some(true),
+        FieldType::Int16 | FieldType::Int32 | FieldType::Int64 => Some(true),
+        FieldType::Bool | FieldType::Ipaddr | FieldType::Ipnet | FieldType::Double => None,
+        FieldType::Abstime | FieldType::Port | FieldType::Reltime | FieldType::Uint32 | FieldType::Uint64 => Some(false),
+    }
+}
+
 /// Deeper nesting (in the values of unknown keys) is left to `serde_json` and its limit.
 const MAX_DEPTH: u32 = 64;
 
@@ -69,7 +78,7 @@ fn decode(ev: &mut Event, text: &str) -> Option<()> {
             s.ws();
             s.eat(b':')?;
             s.ws();
-            match resolve(&key) {
+            match parse_key(&key) {
                 None => s.skip(0)?,
                 Some((field, arg)) => {
                     let info = field.info();
@@ -78,16 +87,19 @@ fn decode(ev: &mut Event, text: &str) -> Option<()> {
                             s.literal("null")?;
                             // serde_json keeps the last of duplicate keys: a null after a value
                             // would unset the field.
-                            if ev.get(field, arg.as_deref()).is_some() {
+                            if ev.get(field, arg).is_some() {
                                 return None;
                             }
                             None
                         }
                         b'"' if info.ty == FieldType::Charbuf && !info.is_list => Some(ev.text_value(s.string()?)),
+                        b'-' | b'0'..=b'9' if !info.is_list && integer_signedness(info.ty).is_some() => {
+                            Some(s.integer(integer_signedness(info.ty)?)?)
+                        }
                         _ => Some(json_value(info.ty, info.is_list, &s.json(0)?).ok()?),
                     };
                     if let Some(v) = value {
-                        if !ev.set_new(field, arg.as_deref(), v) {
+                        if !ev.set_new(field, arg, v) {
                             return None;
                         }
                     }
@@ -105,16 +117,6 @@ fn decode(ev: &mut Event, text: &str) -> Option<()> {
     (s.i == text.len()).then_some(())
 }
 
-/// A key as a field: exact names through a fast table, the argument forms through
-/// [`parse_key`].
-fn resolve<'k>(key: &'k str) -> Option<(FieldId, Option<Cow<'k, str>>)> {
-    static EXACT: OnceLock<FxHashMap<&'static str, FieldId>> = OnceLock::new();
-    let exact = EXACT.get_or_init(|| fields::all().iter().enumerate().map(|(i, f)| (f.name, FieldId(i as u16))).collect());
-    if let Some(&id) = exact.get(key) {
-        return Some((id, None));
-    }
-    parse_key(key).map(|(id, arg)| (id, arg.map(Cow::Owned)))
-}
 
 struct Scan<'a> {
     text: &'a str,
@@ -267,6 +269,20 @@ impl<'a> Scan<'a> {
         Some((&self.text[start..self.i], integer))
     }
 
+    /// An integer value as [`json_value`] gives it for a field whose type reads integers as
+    /// [`number`] does (with `signed` per the type), without building a `serde_json` value.
+    fn integer(&mut self, signed: bool) -> Option<Value<'static>> {
+        let (text, integer) = self.number()?;
+        if !integer {
+            return None;
+        }
+        let n: serde_json::Number = match text.starts_with('-') {
+            true => text.parse::<i64>().ok()?.into(),
+            false => text.parse::<u64>().ok()?.into(),
+        };
+        number(&n, signed).ok()
+    }
+
     /// A value of a known field as `serde_json` would give it (integers only).
     fn json(&mut self, depth: u32) -> Option<serde_json::Value> {
         use serde_json::Value as J;
@@ -376,6 +392,9 @@ mod tests {
             r#"{"proc.name":null,"evt.failed":false,"fd.sip":"10.0.0.1","proc.aname[2]":"sshd","evt.arg.flags":"O_RDWR"}"#,
             r#"{"evt.type":"openat","proc.name":"é"}"#,
             r#"{"fd.types":[["a"]]}"#,
+            // Integers read per the field's type: a text field keeps a number, a port is
+            // unsigned, a signed field past i64 stays unsigned, a double is a double.
+            r#"{"proc.name":5,"fd.sport":443,"proc.pid":18446744073709551615,"evt.rawres":-3,"thread.cpu":2,"evt.num":0}"#,
         ];
         for t in taken {
             assert!(agrees(t), "fast path declined {t}");
