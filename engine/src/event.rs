@@ -70,6 +70,9 @@ pub struct Event {
     /// Emptied string buffers of earlier values, for [`Event::decode_json`] to refill instead
     /// of allocating (not part of the event's value).
     spare: Vec<String>,
+    /// What keys resolved to in earlier decodings, for [`Event::decode_json`] (not part of the
+    /// event's value either).
+    keys: fast_json::KeyMemo,
 }
 
 /// At most this many spare buffers are kept, each of at most this capacity.
@@ -111,7 +114,7 @@ impl Event {
     /// An event on which no field can be extracted.
     pub fn new() -> Self {
         // Room for a typical event's values without regrowing.
-        Event { slots: vec![0; crate::fields::count()].into(), values: Vec::with_capacity(16), fields: Vec::with_capacity(16), with_arg: Vec::new(), evt_type: None, spare: Vec::new() }
+        Event { slots: vec![0; crate::fields::count()].into(), values: Vec::with_capacity(16), fields: Vec::with_capacity(16), with_arg: Vec::new(), evt_type: None, spare: Vec::new(), keys: Default::default() }
     }
 
     /// Sets `field` (with optional argument) to `value`, replacing an earlier value.
@@ -190,9 +193,9 @@ impl Event {
             return Ok(());
         }
         self.clear();
-        let spare = std::mem::take(&mut self.spare);
+        let (spare, keys) = (std::mem::take(&mut self.spare), std::mem::take(&mut self.keys));
         *self = Event::from_json_str_exact(text)?;
-        self.spare = spare;
+        (self.spare, self.keys) = (spare, keys);
         Ok(())
     }
 

@@ -8,7 +8,7 @@
 //! valid and on every error message; this path only ever produces the event that one would.
 
 use super::{Event, Value, json_value, number, parse_key};
-use crate::fields::FieldType;
+use crate::fields::{self, FieldId, FieldType};
 use std::borrow::Cow;
 
 /// The bytes that end the plain part of a string: its closing quote, an escape, or a
@@ -66,11 +66,60 @@ pub(super) fn decode_into(ev: &mut Event, text: &str) -> bool {
     decode(ev, text).is_some()
 }
 
+/// What the keys of earlier events resolved to, by the key before them: a stream of events
+/// from one source repeats its keys in the same order per kind of event, so the key after a
+/// given one is usually the one that followed it last time, and comparing with it replaces a
+/// look-up by name.
+#[derive(Debug, Clone, Default)]
+pub(super) struct KeyMemo {
+    /// Per slot (see [`KeyMemo::slot`]): the key that followed last time and what it resolved to.
+    next: Vec<Option<(Box<str>, Resolved)>>,
+}
+
+/// A key resolved: its field and where its argument is in the key text.
+type Resolved = Option<(FieldId, Option<(usize, usize)>)>;
+
+/// Keys longer than this are resolved every time (and memory stays bounded).
+const MEMO_KEY_LEN: usize = 128;
+
+impl KeyMemo {
+    /// The slot of the key after `prev`: 0 after `{`, then one per field, then one after a key
+    /// that is not a field.
+    fn slot(prev: Option<Resolved>) -> usize {
+        match prev {
+            None => 0,
+            Some(Some((f, _))) => 1 + f.index(),
+            Some(None) => 1 + fields::count(),
+        }
+    }
+
+    fn resolve<'k>(&mut self, prev: Option<Resolved>, key: &'k str) -> (Resolved, Option<(FieldId, Option<&'k str>)>) {
+        let slot = Self::slot(prev);
+        let at = |r: Resolved| r.map(|(f, a)| (f, a.map(|(from, to)| &key[from..to])));
+        if let Some(Some((k, r))) = self.next.get(slot) {
+            if **k == *key {
+                return (*r, at(*r));
+            }
+        }
+        let found = parse_key(key);
+        // The argument is a slice of the key: kept as its place in it.
+        let r = found.map(|(f, a)| (f, a.map(|a| (a.as_ptr() as usize - key.as_ptr() as usize, a.as_ptr() as usize - key.as_ptr() as usize + a.len()))));
+        if key.len() <= MEMO_KEY_LEN {
+            if self.next.is_empty() {
+                self.next.resize(fields::count() + 2, None);
+            }
+            self.next[slot] = Some((key.into(), r));
+        }
+        (r, found)
+    }
+}
+
 fn decode(ev: &mut Event, text: &str) -> Option<()> {
     let mut s = Scan { text, i: 0 };
     s.ws();
     s.eat(b'{')?;
     s.ws();
+    let mut prev = None;
     if !s.eat_if(b'}') {
         loop {
             s.ws();
@@ -78,7 +127,9 @@ fn decode(ev: &mut Event, text: &str) -> Option<()> {
             s.ws();
             s.eat(b':')?;
             s.ws();
-            match parse_key(&key) {
+            let (resolved, found) = ev.keys.resolve(prev, &key);
+            prev = Some(resolved);
+            match found {
                 None => s.skip(0)?,
                 Some((field, arg)) => {
                     let info = field.info();
@@ -460,5 +511,27 @@ mod tests {
             }
         }
         assert!(checked > 100, "only {checked} events");
+    }
+
+    /// One event decoding a stream, as ingest does: keys remembered from earlier events (by the
+    /// key before them) must give what a fresh look-up gives, whatever the order and the
+    /// arguments.
+    #[test]
+    fn a_reused_event_decodes_a_stream_like_fresh_ones() {
+        let stream = [
+            r#"{"evt.type":"openat","proc.aname[2]":"sshd","evt.arg.flags":"O_RDONLY","proc.name":"a"}"#,
+            r#"{"evt.type":"openat","proc.aname[2]":"bash","evt.arg.flags":"O_RDWR","proc.name":"b"}"#,
+            // Same predecessors, other keys: the memory must not be trusted blindly.
+            r#"{"evt.type":"execve","proc.aname[3]":"init","evt.arg.mode":"0644","x":1,"proc.name":"c"}"#,
+            r#"{"evt.type":"execve","proc.aname[3]":"init","evt.arg.mode":"0644","x":1,"proc.name":"c"}"#,
+            r#"{"x":1,"y":2,"proc.pid":3}"#,
+            r#"{"proc.pid":4,"x":1,"y":2}"#,
+            r#"{"evt.type":"openat","proc.aname[2]":"sshd","evt.arg.flags":"O_RDONLY","proc.name":"a"}"#,
+        ];
+        let mut ev = Event::new();
+        for text in stream.iter().chain(&stream) {
+            ev.decode_json(text).unwrap();
+            assert_eq!(ev, slow(text).unwrap(), "{text}");
+        }
     }
 }

@@ -4,10 +4,11 @@
 //! row reads two small arrays per field, and a whole chunk is skipped when it holds no event
 //! of the types a rule can match.
 
+use hashbrown::hash_table::{Entry, HashTable};
 use rulestudio_engine::eval::EvtTypeSet;
 use rulestudio_engine::event::{Event, FieldSource, Value};
 use rulestudio_engine::fields::{self, FieldId};
-use rustc_hash::{FxBuildHasher, FxHashMap};
+use rustc_hash::FxBuildHasher;
 use std::hash::{BuildHasher, Hash, Hasher};
 use std::sync::OnceLock;
 
@@ -278,14 +279,13 @@ impl FieldSource for Row<'_> {
     }
 }
 
-/// A column being filled: values are interned through a hash → first code table, with codes
-/// of equal hash chained, so that no key is stored twice.
+/// A column being filled: values are interned through a table of codes keyed by their
+/// value's hash, compared with the dictionary, so that no value is stored twice.
 #[derive(Default)]
 struct ColumnBuilder {
     codes: Vec<u16>,
     dict: Vec<Value<'static>>,
-    first: FxHashMap<u64, u16>,
-    next: Vec<u16>,
+    index: HashTable<u16>,
 }
 
 impl ColumnBuilder {
@@ -301,19 +301,21 @@ impl ColumnBuilder {
     }
 
     fn intern(&mut self, v: &Value<'_>) -> u16 {
-        let h = hash_value(v);
-        let mut code = self.first.get(&h).copied().unwrap_or(0);
-        while code != 0 {
-            if self.dict[code as usize - 1] == *v {
-                return code;
+        let dict = &self.dict;
+        let entry = self.index.entry(
+            hash_value(v),
+            |&c| dict[c as usize - 1] == *v,
+            |&c| hash_value(&dict[c as usize - 1]),
+        );
+        match entry {
+            Entry::Occupied(e) => *e.get(),
+            Entry::Vacant(e) => {
+                self.dict.push(v.clone().into_owned());
+                let code = self.dict.len() as u16;
+                e.insert(code);
+                code
             }
-            code = self.next[code as usize - 1];
         }
-        self.dict.push(v.clone().into_owned());
-        self.next.push(self.first.get(&h).copied().unwrap_or(0));
-        let code = self.dict.len() as u16;
-        self.first.insert(h, code);
-        code
     }
 }
 
