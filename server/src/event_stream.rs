@@ -6,7 +6,7 @@
 //! is told how many events it missed, so a slow browser costs neither memory nor ingest speed.
 //! Filters are evaluated on the subscriber's side of the ring, not on the ingest path.
 
-use crate::ingest::EventRow;
+use crate::ingest::RowView;
 use rulestudio_engine::eval::Filter;
 use rulestudio_engine::event::Event;
 use std::sync::Arc;
@@ -23,7 +23,7 @@ pub struct Tailed {
     pub id: i64,
     pub time: i64,
     pub node: Option<String>,
-    /// The stored fields object, JSON (shared with the stored row, not copied).
+    /// The stored fields object, JSON.
     pub fields: Arc<str>,
 }
 
@@ -50,18 +50,21 @@ pub fn channel() -> Sender {
     broadcast::channel(BUFFER).0
 }
 
-/// Publishes a committed batch: `ids[i]` is the stored id of `rows[i]`. Free when nobody
-/// tails.
-pub fn publish(tx: &Sender, node: Option<&str>, rows: &[EventRow], ids: &[i64]) {
+/// Publishes a committed batch: its rows with their stored ids. Free when nobody tails.
+pub fn publish<'r>(
+    tx: &Sender,
+    node: Option<&str>,
+    rows: impl Iterator<Item = (RowView<'r>, &'r i64)>,
+) {
     if tx.receiver_count() == 0 {
         return;
     }
-    for (row, &id) in rows.iter().zip(ids) {
+    for (row, &id) in rows {
         let tailed = Tailed {
             id,
             time: row.time,
-            node: node.or_else(|| row.hostname()).map(str::to_string),
-            fields: row.json.clone(),
+            node: node.or(row.hostname).map(str::to_string),
+            fields: row.json.into(),
         };
         // Every subscriber may have left since the check: not an error, the event is stored.
         let _ = tx.send(Arc::new(tailed));

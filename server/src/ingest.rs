@@ -12,39 +12,47 @@
 use crate::alerting;
 use crate::cache::chunk::{Builder, Chunk};
 use crate::error::{AppError, Result};
+use crate::event_stream;
 use crate::live::Snapshot;
 use crate::raw_insert::{Param, RawInsert};
+use bytes::Bytes;
 use rulestudio_api::alerts::Alert;
 use rulestudio_engine::event::{Event, FieldSource, Value as FieldValue};
 use rulestudio_engine::fields::{self, FieldId};
 use rulestudio_engine::rule::Matching;
-use rustc_hash::FxBuildHasher;
 use serde_json::{Map, Value};
 use sqlx::{AssertSqlSafe, Sqlite, Transaction};
-use std::collections::HashSet;
-use std::sync::{Arc, OnceLock};
+use std::sync::OnceLock;
 
-/// One event of a batch as it is stored: its time, its hot columns and its JSON text.
+/// One event of a batch as it is stored: its time, its type and where its JSON text is. Its
+/// other hot columns are read from the batch's cache chunks, which hold each text once.
 pub struct EventRow {
     pub time: i64,
-    hostname: Option<Arc<str>>,
     /// Only names of the event table: an unknown type is NULL, like a missing one, so that
     /// preview's SQL filter (`evt_type IN (…) OR evt_type IS NULL`) reads every event a rule
     /// without a known type may match.
-    evt_type: Option<Arc<str>>,
-    proc_name: Option<Arc<str>>,
-    fd_name: Option<Arc<str>>,
-    container_id: Option<Arc<str>>,
-    /// The client's own line when it needed no change (saves re-serialising every event),
-    /// otherwise the fields serialised again.
-    pub json: Arc<str>,
+    evt_type: Option<u16>,
+    json: Json,
 }
 
-impl EventRow {
+/// An event's stored text: the client's own line when it needed no change (saves copying or
+/// re-serialising every event), otherwise the fields serialised again.
+enum Json {
+    /// A byte range of the body.
+    Line(std::ops::Range<usize>),
+    Rewritten(Box<str>),
+}
+
+/// One row of a prepared batch with all its stored columns.
+pub struct RowView<'p> {
+    pub time: i64,
+    pub evt_type: Option<&'static str>,
     /// The event's own `evt.hostname`, if it has one.
-    pub fn hostname(&self) -> Option<&str> {
-        self.hostname.as_deref()
-    }
+    pub hostname: Option<&'p str>,
+    pub proc_name: Option<&'p str>,
+    pub fd_name: Option<&'p str>,
+    pub container_id: Option<&'p str>,
+    pub json: &'p str,
 }
 
 /// An alert raised by an event of the batch (`row`), complete but for the ids.
@@ -57,6 +65,8 @@ pub struct PendingAlert {
 /// A decoded and evaluated batch, ready to store.
 #[derive(Default)]
 pub struct Prepared {
+    /// The request body, which rows' lines are ranges of.
+    body: String,
     pub rows: Vec<EventRow>,
     pub alerts: Vec<PendingAlert>,
     /// The rows by column for the cache, in row order, built here (off the writer's lock) and
@@ -83,17 +93,18 @@ pub struct Judge<'a> {
 
 /// Decodes an NDJSON body, or a JSON array when the body starts with `[`, and evaluates every
 /// event. Errors name the line (NDJSON) or the element (array), 1-based.
-pub fn prepare(body: &[u8], now: i64, judge: Judge<'_>) -> Result<Prepared> {
-    let text = std::str::from_utf8(body).map_err(|e| {
-        let line = body[..e.valid_up_to()]
-            .iter()
-            .filter(|&&b| b == b'\n')
-            .count()
-            + 1;
+pub fn prepare(body: Bytes, now: i64, judge: Judge<'_>) -> Result<Prepared> {
+    // A body received whole is not copied here (its bytes become the string's).
+    let body = String::from_utf8(Vec::from(body)).map_err(|e| {
+        let valid = e.utf8_error().valid_up_to();
+        let line = newlines(&e.as_bytes()[..valid]) + 1;
         AppError::InvalidEvent(format!("line {line}: not valid UTF-8"))
     })?;
+    let text = body.as_str();
     if text.trim_start().starts_with('[') {
-        return prepare_array(text, now, judge);
+        let mut out = prepare_array(text, now, judge)?;
+        out.body = body;
+        return Ok(out);
     }
     let halves = match text.len() >= PARALLEL_BYTES {
         true => text[text.len() / 2..]
@@ -102,10 +113,11 @@ pub fn prepare(body: &[u8], now: i64, judge: Judge<'_>) -> Result<Prepared> {
         false => None,
     };
     let parts = match halves {
-        None => vec![prepare_lines(text, 0, now, judge)],
+        None => vec![prepare_lines(text, text, 0, now, judge)],
         Some((first, second)) => std::thread::scope(|s| {
-            let other = s.spawn(|| prepare_lines(second, newlines(first), now, judge));
-            let mine = prepare_lines(first, 0, now, judge);
+            let other =
+                s.spawn(|| prepare_lines(text, second, newlines(first.as_bytes()), now, judge));
+            let mine = prepare_lines(text, first, 0, now, judge);
             let theirs = other
                 .join()
                 .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
@@ -117,14 +129,22 @@ pub fn prepare(body: &[u8], now: i64, judge: Judge<'_>) -> Result<Prepared> {
         // The first half's error comes first: it names the earlier line.
         out.absorb(part?);
     }
+    out.body = body;
     Ok(out)
 }
 
-fn newlines(text: &str) -> usize {
-    text.bytes().filter(|&b| b == b'\n').count()
+fn newlines(text: &[u8]) -> usize {
+    text.iter().filter(|&&b| b == b'\n').count()
 }
 
-fn prepare_lines(text: &str, lines_before: usize, now: i64, judge: Judge<'_>) -> Result<Prepared> {
+/// The lines of `text`, a part of `body`, where `lines_before` lines precede it.
+fn prepare_lines(
+    body: &str,
+    text: &str,
+    lines_before: usize,
+    now: i64,
+    judge: Judge<'_>,
+) -> Result<Prepared> {
     let mut part = Part::new(judge);
     let mut ev = Event::new();
     for (i, line) in text.lines().enumerate() {
@@ -134,14 +154,18 @@ fn prepare_lines(text: &str, lines_before: usize, now: i64, judge: Judge<'_>) ->
         let fail =
             |p: String| AppError::InvalidEvent(format!("line {}: {p}", lines_before + i + 1));
         match ev.decode_json(line).ok().and(stored_time(&ev)) {
-            Some(time) => part.add(&ev, time, line.trim().into()),
+            Some(time) => {
+                let line = line.trim();
+                let start = line.as_ptr() as usize - body.as_ptr() as usize;
+                part.add(&ev, time, Json::Line(start..start + line.len()))
+            }
             None => {
                 // Not the common case (no `evt.time`, or a problem): the exact decoding, which
                 // also words the error.
                 let v: Value =
                     serde_json::from_str(line).map_err(|e| fail(format!("not valid JSON: {e}")))?;
                 let one = decode(v, Some(line), now).map_err(fail)?;
-                part.add(&one.event, one.time, one.json.into());
+                part.add(&one.event, one.time, Json::Rewritten(one.json.into()));
             }
         }
     }
@@ -155,7 +179,7 @@ fn prepare_array(text: &str, now: i64, judge: Judge<'_>) -> Result<Prepared> {
     for (i, v) in items.into_iter().enumerate() {
         let one = decode(v, None, now)
             .map_err(|p| AppError::InvalidEvent(format!("element {}: {p}", i + 1)))?;
-        part.add(&one.event, one.time, one.json.into());
+        part.add(&one.event, one.time, Json::Rewritten(one.json.into()));
     }
     Ok(part.done())
 }
@@ -171,8 +195,6 @@ struct Hot {
     proc_name: FieldId,
     fd_name: FieldId,
     container_id: FieldId,
-    /// Every event type name, shared by the rows that have it.
-    type_names: Vec<Arc<str>>,
 }
 
 fn hot() -> &'static Hot {
@@ -183,10 +205,6 @@ fn hot() -> &'static Hot {
         proc_name: field("proc.name"),
         fd_name: field("fd.name"),
         container_id: field("container.id"),
-        type_names: fields::evt_types()
-            .iter()
-            .map(|(n, _)| Arc::from(*n))
-            .collect(),
     })
 }
 
@@ -205,8 +223,6 @@ struct Part<'a> {
     out: Prepared,
     hits: Vec<usize>,
     building: Builder,
-    /// Hot column texts, shared by the rows that have them (most repeat).
-    texts: HashSet<Arc<str>, FxBuildHasher>,
 }
 
 impl<'a> Part<'a> {
@@ -216,26 +232,11 @@ impl<'a> Part<'a> {
             out: Prepared::default(),
             hits: Vec::new(),
             building: Builder::new(),
-            texts: HashSet::default(),
         }
     }
 
-    fn text_of(&mut self, ev: &Event, field: FieldId) -> Option<Arc<str>> {
-        let Some(FieldValue::Str(s)) = ev.get(field, None) else {
-            return None;
-        };
-        if let Some(t) = self.texts.get(&**s) {
-            return Some(t.clone());
-        }
-        let t: Arc<str> = Arc::from(&**s);
-        self.texts.insert(t.clone());
-        Some(t)
-    }
-
-    fn add(&mut self, ev: &Event, time: i64, json: Arc<str>) {
-        let hot = hot();
+    fn add(&mut self, ev: &Event, time: i64, json: Json) {
         let row = self.out.rows.len();
-        let hostname = self.text_of(ev, hot.hostname);
         self.hits.clear();
         self.judge
             .live
@@ -244,25 +245,21 @@ impl<'a> Part<'a> {
             .eval(ev, self.judge.matching, &mut self.hits);
         for &r in &self.hits {
             let rule = &self.judge.live.loaded.ruleset.rules()[r];
-            let host = hostname.as_deref().unwrap_or_default();
+            let host = match ev.get(hot().hostname, None) {
+                Some(FieldValue::Str(h)) => &**h,
+                _ => "",
+            };
             self.out.alerts.push(PendingAlert {
                 row,
                 time,
                 alert: alerting::build(rule, ev, time, host, self.judge.live.version),
             });
         }
-        let row = EventRow {
+        self.out.rows.push(EventRow {
             time,
-            hostname,
-            evt_type: ev
-                .evt_type_index()
-                .map(|i| hot.type_names[i as usize].clone()),
-            proc_name: self.text_of(ev, hot.proc_name),
-            fd_name: self.text_of(ev, hot.fd_name),
-            container_id: self.text_of(ev, hot.container_id),
+            evt_type: ev.evt_type_index(),
             json,
-        };
-        self.out.rows.push(row);
+        });
         if self.building.is_full() {
             let full = std::mem::take(&mut self.building);
             self.out.chunks.push(full.finish_unplaced());
@@ -281,6 +278,29 @@ impl<'a> Part<'a> {
 impl Prepared {
     pub fn len(&self) -> usize {
         self.rows.len()
+    }
+
+    /// Every row with its stored columns, in order: the hot texts are read from the chunks
+    /// (row `i` of the batch is the next row of the chunks, in order).
+    pub fn views(&self) -> impl Iterator<Item = RowView<'_>> {
+        let hot = hot();
+        let body = self.body.as_str();
+        let cells = self
+            .chunks
+            .iter()
+            .flat_map(|c| (0..c.len()).map(move |i| (c, i)));
+        self.rows.iter().zip(cells).map(move |(r, (c, i))| RowView {
+            time: r.time,
+            evt_type: r.evt_type.map(|t| fields::evt_types()[t as usize].0),
+            hostname: c.text(i, hot.hostname),
+            proc_name: c.text(i, hot.proc_name),
+            fd_name: c.text(i, hot.fd_name),
+            container_id: c.text(i, hot.container_id),
+            json: match &r.json {
+                Json::Line(range) => &body[range.clone()],
+                Json::Rewritten(text) => text,
+            },
+        })
     }
 
     fn absorb(&mut self, other: Prepared) {
@@ -333,17 +353,15 @@ pub struct Stored {
     pub accepted: u64,
     pub duplicate: bool,
     pub alerts: Vec<Alert>,
-    /// The stored rows and their ids, in batch order (both empty for a duplicate).
-    pub rows: Vec<EventRow>,
-    pub ids: Vec<i64>,
 }
 
-/// Stores a prepared batch with its alerts in one transaction, then adds it to the cache.
+/// Stores a prepared batch with its alerts in one transaction, then publishes it to the
+/// event tail and adds it to the cache.
 pub async fn store(
     state: &crate::state::AppState,
     node: Option<&str>,
     batch: Option<i64>,
-    prepared: Prepared,
+    mut prepared: Prepared,
 ) -> Result<Stored> {
     let _writing = state.cache.write().await;
     let mut tx = state.db.begin().await?;
@@ -372,22 +390,20 @@ pub async fn store(
                 accepted: accepted as u64,
                 duplicate: true,
                 alerts: Vec::new(),
-                rows: Vec::new(),
-                ids: Vec::new(),
             });
         }
     }
-    let ids = insert_events(&mut tx, node, &prepared.rows).await?;
-    let alerts = insert_alerts(&mut tx, prepared.alerts, &ids).await?;
+    let ids = insert_events(&mut tx, node, &prepared).await?;
+    let alerts = std::mem::take(&mut prepared.alerts);
+    let alerts = insert_alerts(&mut tx, alerts, &ids).await?;
     tx.commit().await?;
+    event_stream::publish(&state.events, node, prepared.views().zip(&ids));
     state.cache.append(prepared.chunks, &ids);
     state.commits.notify_one();
     Ok(Stored {
         accepted: ids.len() as u64,
         duplicate: false,
         alerts,
-        rows: prepared.rows,
-        ids,
     })
 }
 
@@ -398,9 +414,10 @@ pub async fn store(
 async fn insert_events(
     tx: &mut Transaction<'_, Sqlite>,
     node: Option<&str>,
-    rows: &[EventRow],
+    prepared: &Prepared,
 ) -> Result<Vec<i64>> {
     let mut handle = tx.lock_handle().await?;
+    let rows: Vec<RowView<'_>> = prepared.views().collect();
     let mut ids = Vec::with_capacity(rows.len());
     let mut params = Vec::with_capacity(ROWS_PER_INSERT * EVENT_COLUMNS);
     let (full, rest) = rows.split_at(rows.len() - rows.len() % ROWS_PER_INSERT);
@@ -417,12 +434,12 @@ async fn insert_events(
             for r in chunk {
                 params.extend([
                     Param::Int(r.time),
-                    Param::Text(node.or(r.hostname.as_deref())),
-                    Param::Text(r.evt_type.as_deref()),
-                    Param::Text(r.proc_name.as_deref()),
-                    Param::Text(r.fd_name.as_deref()),
-                    Param::Text(r.container_id.as_deref()),
-                    Param::Text(Some(&r.json)),
+                    Param::Text(node.or(r.hostname)),
+                    Param::Text(r.evt_type),
+                    Param::Text(r.proc_name),
+                    Param::Text(r.fd_name),
+                    Param::Text(r.container_id),
+                    Param::Text(Some(r.json)),
                 ]);
             }
             let last = insert.insert(&params).map_err(anyhow::Error::from)?;
@@ -523,7 +540,7 @@ mod tests {
             live: &live,
             matching: Matching::All,
         };
-        prepare(body, now, judge)
+        prepare(Bytes::copy_from_slice(body), now, judge)
     }
 
     fn err(body: &[u8]) -> String {
@@ -541,6 +558,7 @@ mod tests {
         assert!(err(b"{}\n{\"evt.time\": -5}").starts_with("line 2: key 'evt.time'"));
         assert!(err(b"{}\n{\"evt.time\": \"5\"}").starts_with("line 2: key 'evt.time'"));
         assert!(err(b"{}\n{oops\n").starts_with("line 2: not valid JSON"));
+        assert!(err(b"{}\n\n{\"proc.name\":\"\xff\"}").starts_with("line 3: not valid UTF-8"));
     }
 
     #[test]
@@ -562,6 +580,42 @@ mod tests {
         assert_eq!(ok.chunks.iter().map(Chunk::len).sum::<usize>(), lines);
     }
 
+    /// Each row's stored columns are its own, in both halves of a big body and whether its line
+    /// is stored as sent or rewritten (no `evt.time`).
+    #[test]
+    fn rows_keep_their_own_text_and_hot_columns() {
+        let line = |i: usize| match i % 7 {
+            0 => format!(r#"{{"proc.name":"p{i}","fd.name":"/f/{i}"}}"#),
+            _ => format!(
+                r#"{{"evt.time":{i},"evt.type":"openat","proc.name":"p{}","container.id":"c{i}","evt.hostname":"h{}"}}"#,
+                i % 3,
+                i % 2
+            ),
+        };
+        let n = PARALLEL_BYTES / 80 + 100;
+        let body: String = (0..n).map(|i| line(i) + "\n").collect();
+        let p = prepared(body.as_bytes(), 99).unwrap();
+        assert!(p.chunks.len() >= 2, "the body was decoded in two halves");
+        let rows: Vec<RowView> = p.views().collect();
+        assert_eq!(rows.len(), n);
+        for (i, r) in rows.iter().enumerate() {
+            if i % 7 == 0 {
+                assert_eq!(r.time, 99);
+                let v: Value = serde_json::from_str(r.json).unwrap();
+                assert_eq!(v["proc.name"], format!("p{i}"), "{}", r.json);
+                assert_eq!(r.fd_name, Some(format!("/f/{i}").as_str()));
+                assert_eq!((r.hostname, r.container_id, r.evt_type), (None, None, None));
+            } else {
+                assert_eq!(r.json, line(i));
+                assert_eq!(r.time, i as i64);
+                assert_eq!(r.proc_name, Some(format!("p{}", i % 3).as_str()));
+                assert_eq!(r.container_id, Some(format!("c{i}").as_str()));
+                assert_eq!(r.hostname, Some(format!("h{}", i % 2).as_str()));
+                assert_eq!((r.evt_type, r.fd_name), (Some("openat"), None));
+            }
+        }
+    }
+
     #[test]
     fn array_elements_are_named() {
         let e = err(b"[{}, 7]");
@@ -574,9 +628,10 @@ mod tests {
     #[test]
     fn missing_time_is_set_by_the_server() {
         let p = prepared(b"{\"evt.type\":\"open\"}\n{\"evt.time\": 5}", 42).unwrap();
-        assert_eq!((p.rows[0].time, p.rows[1].time), (42, 5));
-        assert_eq!(&*p.rows[0].json, r#"{"evt.time":42,"evt.type":"open"}"#);
-        assert_eq!(&*p.rows[1].json, r#"{"evt.time": 5}"#);
+        let rows: Vec<RowView> = p.views().collect();
+        assert_eq!((rows[0].time, rows[1].time), (42, 5));
+        assert_eq!(rows[0].json, r#"{"evt.time":42,"evt.type":"open"}"#);
+        assert_eq!(rows[1].json, r#"{"evt.time": 5}"#);
     }
 
     #[test]
@@ -586,7 +641,8 @@ mod tests {
             0,
         )
         .unwrap();
-        assert_eq!(p.rows[0].evt_type.as_deref(), Some("openat"));
-        assert_eq!(p.rows[1].evt_type, None);
+        let rows: Vec<RowView> = p.views().collect();
+        assert_eq!(rows[0].evt_type, Some("openat"));
+        assert_eq!(rows[1].evt_type, None);
     }
 }

@@ -6,7 +6,6 @@ use crate::alerting;
 use crate::auth::{Access, Author, Ingester, Viewer};
 use crate::condition;
 use crate::error::{ApiJson, ApiPath, ApiQuery, AppError, Result};
-use crate::event_stream;
 use crate::ingest;
 use crate::state::AppState;
 use crate::time::{self, now_ns};
@@ -51,10 +50,7 @@ pub const ENDPOINTS: &[Endpoint] = &[
         access: VIEW,
         summary: "List events, newest first: filter (Falco condition), since, until, limit, cursor",
         ok: 200,
-        errors: &[
-            fails::QUERY,
-            fails::FILTER,
-        ],
+        errors: &[fails::QUERY, fails::FILTER],
     },
     Endpoint {
         method: "GET",
@@ -62,10 +58,7 @@ pub const ENDPOINTS: &[Endpoint] = &[
         access: VIEW,
         summary: "Server-Sent Events: one `event` event (a stored event, as in the listing) per newly stored event matching the optional `filter` (Falco condition); a reader that falls behind gets a `lagged` event whose data is how many events it missed",
         ok: 200,
-        errors: &[
-            fails::QUERY,
-            fails::FILTER,
-        ],
+        errors: &[fails::QUERY, fails::FILTER],
     },
     Endpoint {
         method: "GET",
@@ -144,7 +137,7 @@ async fn ingest(
     // Decoding and evaluation are CPU work: keep them off the executor's threads.
     let prepared = tokio::task::spawn_blocking(move || {
         ingest::prepare(
-            &body,
+            body,
             now_ns(),
             ingest::Judge {
                 live: &live,
@@ -171,7 +164,6 @@ async fn ingest(
             .fetch_add(stored.accepted, Relaxed);
     }
     alerting::publish(&state, stored.alerts);
-    event_stream::publish(&state.events, node, &stored.rows, &stored.ids);
     Ok(Json(IngestResponse {
         accepted: stored.accepted,
         duplicate: stored.duplicate,

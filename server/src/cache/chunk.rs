@@ -170,6 +170,19 @@ impl Chunk {
         }
     }
 
+    /// The text of `field` on row `i`, if the row has it as a text.
+    pub fn text(&self, i: usize, field: FieldId) -> Option<&str> {
+        match self.column(field, None)? {
+            Column::Dict { codes, dict } => {
+                match dict.get((*codes.get(i)?).checked_sub(1)? as usize)? {
+                    Value::Str(s) => Some(s),
+                    _ => None,
+                }
+            }
+            _ => None,
+        }
+    }
+
     pub fn row(&self, i: usize) -> Row<'_> {
         Row { chunk: self, i }
     }
