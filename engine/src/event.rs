@@ -140,6 +140,14 @@ impl Event {
 
     /// Sets a field the event does not have yet; false (and nothing set) if it has it.
     fn set_new(&mut self, field: FieldId, arg: Option<&str>, value: Value<'static>) -> bool {
+        if arg.is_none() && field != evt_type_field() {
+            // The common case, in one look at the slot.
+            if self.slots[field.index()] != 0 {
+                return false;
+            }
+            self.set_plain(field, value);
+            return true;
+        }
         if self.get(field, arg).is_some() {
             return false;
         }
@@ -147,6 +155,7 @@ impl Event {
         true
     }
 
+    #[inline]
     fn set_plain(&mut self, field: FieldId, value: Value<'static>) {
         match self.slots[field.index()] {
             0 => {

@@ -62,6 +62,12 @@ impl Column {
         }
     }
 
+    /// Whether `entries` dictionary entries take less memory than `rows` raw integers: a raw
+    /// value costs 8 bytes per row instead of a 2-byte code; an entry ~40 bytes.
+    fn dict_is_smaller(entries: usize, rows: usize) -> bool {
+        entries * (size_of::<Value<'static>>() + 8) <= rows * 6
+    }
+
     /// Integers stored as they are, when that takes less memory than the dictionary.
     fn compact(codes: Vec<u16>, dict: Vec<Value<'static>>) -> Column {
         let unsigned = matches!(dict.first(), Some(Value::Uint(_)));
@@ -70,8 +76,7 @@ impl Column {
             Value::Uint(_) => unsigned,
             _ => false,
         });
-        // A raw value costs 8 bytes per row instead of a 2-byte code; an entry ~40 bytes.
-        if !same_kind || dict.len() * (size_of::<Value<'static>>() + 8) <= codes.len() * 6 {
+        if !same_kind || Column::dict_is_smaller(dict.len(), codes.len()) {
             return Column::Dict { codes, dict };
         }
         let mut present = vec![0u64; codes.len().div_ceil(64)];
@@ -292,43 +297,167 @@ impl FieldSource for Row<'_> {
     }
 }
 
-/// A column being filled: values are interned through a table of codes keyed by their
-/// value's hash, compared with the dictionary, so that no value is stored twice.
-#[derive(Default)]
-struct ColumnBuilder {
-    codes: Vec<u16>,
-    dict: Vec<Value<'static>>,
-    index: HashTable<u16>,
+/// A column being filled. Integers of one signedness are kept as they are: hashing and probing
+/// was most of the cost of a row, and process ids and ports are mostly distinct. Any other value
+/// turns the column into a dictionary, interned through a table of codes keyed by the values'
+/// hashes, so that no value is stored twice. A column is only touched by the rows that have it,
+/// and padded to the chunk's length when finished.
+enum ColumnBuilder {
+    Ints {
+        values: Vec<i64>,
+        /// One bit per row: whether it has a value.
+        present: Vec<u64>,
+        unsigned: bool,
+    },
+    Dict {
+        codes: Vec<u16>,
+        dict: Vec<Value<'static>>,
+        index: HashTable<u16>,
+    },
+}
+
+/// `v` as a raw integer of a column of integers of that signedness.
+fn raw_int(v: &Value<'_>, unsigned: bool) -> Option<i64> {
+    match (v, unsigned) {
+        (Value::Int(i), false) => Some(*i),
+        (Value::Uint(u), true) => Some(*u as i64),
+        _ => None,
+    }
 }
 
 impl ColumnBuilder {
-    /// Sets row `row`'s code; rows skipped since the last one set are absent (0). A column is
-    /// only touched by the rows that have it, and padded to the chunk's length when finished.
-    fn set(&mut self, row: usize, code: u16) {
-        if self.codes.len() <= row {
-            self.codes.resize(row, 0);
-            self.codes.push(code);
-        } else {
-            self.codes[row] = code;
+    /// A column whose first value is `first`.
+    fn new(first: &Value<'_>) -> ColumnBuilder {
+        match first {
+            Value::Int(_) | Value::Uint(_) => ColumnBuilder::Ints {
+                values: Vec::new(),
+                present: Vec::new(),
+                unsigned: matches!(first, Value::Uint(_)),
+            },
+            _ => ColumnBuilder::dict(),
         }
     }
 
-    fn intern(&mut self, v: &Value<'_>) -> u16 {
-        let dict = &self.dict;
-        let entry = self.index.entry(
+    fn dict() -> ColumnBuilder {
+        ColumnBuilder::Dict {
+            codes: Vec::new(),
+            dict: Vec::new(),
+            index: HashTable::new(),
+        }
+    }
+
+    /// Sets row `row` to `v` (rows skipped since the last one set are absent).
+    fn add(&mut self, row: usize, v: &Value<'_>) {
+        if let ColumnBuilder::Ints {
+            values,
+            present,
+            unsigned,
+        } = self
+        {
+            if let Some(x) = raw_int(v, *unsigned) {
+                if values.len() <= row {
+                    values.resize(row + 1, 0);
+                    present.resize(row / 64 + 1, 0);
+                }
+                values[row] = x;
+                present[row / 64] |= 1 << (row % 64);
+                return;
+            }
+            self.spill();
+        }
+        let ColumnBuilder::Dict { codes, dict, index } = self else {
+            unreachable!("spilled above")
+        };
+        let code = match index.entry(
             hash_value(v),
             |&c| dict[c as usize - 1] == *v,
             |&c| hash_value(&dict[c as usize - 1]),
-        );
-        match entry {
+        ) {
             Entry::Occupied(e) => *e.get(),
             Entry::Vacant(e) => {
-                self.dict.push(v.clone().into_owned());
-                let code = self.dict.len() as u16;
+                dict.push(v.clone().into_owned());
+                // A dictionary never has more entries than the chunk has rows.
+                let code = dict.len() as u16;
                 e.insert(code);
                 code
             }
+        };
+        if codes.len() <= row {
+            codes.resize(row, 0);
+            codes.push(code);
+        } else {
+            codes[row] = code;
         }
+    }
+
+    /// Turns a column of raw integers into a dictionary with the same rows.
+    fn spill(&mut self) {
+        let ColumnBuilder::Ints {
+            values,
+            present,
+            unsigned,
+        } = std::mem::replace(self, ColumnBuilder::dict())
+        else {
+            return;
+        };
+        for (row, &x) in values.iter().enumerate() {
+            if present[row / 64] & (1 << (row % 64)) != 0 {
+                self.add(row, &int_value(x, unsigned));
+            }
+        }
+    }
+
+    /// The finished column of a chunk of `rows` rows.
+    fn finish(self, rows: usize) -> Column {
+        match self {
+            ColumnBuilder::Dict {
+                mut codes, dict, ..
+            } => {
+                codes.resize(rows, 0);
+                Column::compact(codes, dict)
+            }
+            ColumnBuilder::Ints {
+                mut values,
+                mut present,
+                unsigned,
+            } => {
+                values.resize(rows, 0);
+                present.resize(rows.div_ceil(64), 0);
+                let has = |row: usize| present[row / 64] & (1 << (row % 64)) != 0;
+                let mut distinct: Vec<i64> =
+                    (0..rows).filter(|&r| has(r)).map(|r| values[r]).collect();
+                distinct.sort_unstable();
+                distinct.dedup();
+                if !Column::dict_is_smaller(distinct.len(), rows) {
+                    return Column::Ints {
+                        values,
+                        unsigned,
+                        present,
+                    };
+                }
+                let codes = (0..rows)
+                    .map(|r| match has(r) {
+                        // Found: every present value is in `distinct`.
+                        true => distinct
+                            .binary_search(&values[r])
+                            .map_or(0, |i| i as u16 + 1),
+                        false => 0,
+                    })
+                    .collect();
+                let dict = distinct
+                    .into_iter()
+                    .map(|x| int_value(x, unsigned))
+                    .collect();
+                Column::Dict { codes, dict }
+            }
+        }
+    }
+}
+
+fn int_value(x: i64, unsigned: bool) -> Value<'static> {
+    match unsigned {
+        true => Value::Uint(x as u64),
+        false => Value::Int(x),
     }
 }
 
@@ -433,9 +562,8 @@ impl Builder {
                 }
                 self.store_row_times(row);
             }
-            let c = self.column_for(field, arg);
-            let code = self.columns[c].intern(&value);
-            self.columns[c].set(row, code);
+            let c = self.column_for(field, arg, &value);
+            self.columns[c].add(row, &value);
         }
         if !had_time && self.row_time {
             self.store_row_times(row);
@@ -448,14 +576,14 @@ impl Builder {
             return;
         }
         self.row_time = false;
-        let c = self.column_for(evt_time_field(), None);
+        let c = self.column_for(evt_time_field(), None, &Value::Int(0));
         for r in 0..row {
-            let code = self.columns[c].intern(&Value::Int(self.times[r]));
-            self.columns[c].set(r, code);
+            self.columns[c].add(r, &Value::Int(self.times[r]));
         }
     }
 
-    fn column_for(&mut self, field: FieldId, arg: Option<&str>) -> usize {
+    /// The column of `field[arg]`, made for a first value like `first` if there is none yet.
+    fn column_for(&mut self, field: FieldId, arg: Option<&str>, first: &Value<'_>) -> usize {
         let existing = match arg {
             None => self.plain[field.index()] as usize,
             Some(a) => self
@@ -467,7 +595,7 @@ impl Builder {
         if existing != 0 {
             return existing - 1;
         }
-        self.columns.push(ColumnBuilder::default());
+        self.columns.push(ColumnBuilder::new(first));
         // Fewer columns than catalogue fields plus distinct arguments in one chunk, far below u16.
         let code = self.columns.len() as u16;
         match arg {
@@ -500,14 +628,7 @@ impl Builder {
             }
         }
         let row_time = self.row_time;
-        let columns: Vec<Column> = self
-            .columns
-            .into_iter()
-            .map(|mut c| {
-                c.codes.resize(rows, 0);
-                Column::compact(c.codes, c.dict)
-            })
-            .collect();
+        let columns: Vec<Column> = self.columns.into_iter().map(|c| c.finish(rows)).collect();
         let mut chunk = Chunk {
             start,
             end,
@@ -715,6 +836,27 @@ mod tests {
         assert!(
             matches!(chunk.column(proc_name, None), Some(Column::Dict { dict, .. }) if dict.len() == 3)
         );
+    }
+
+    /// A column that starts with integers and then gets another kind of value (a text field
+    /// given as a number, a port given as a negative number) keeps every row's value.
+    #[test]
+    fn columns_of_mixed_values_keep_every_row() {
+        let texts = [
+            r#"{"proc.name":5,"fd.sport":80,"proc.pid":1}"#,
+            r#"{"proc.name":7,"proc.pid":2}"#,
+            r#"{"proc.name":"bash","fd.sport":-1,"proc.pid":3}"#,
+            r#"{"fd.sport":443,"proc.pid":4}"#,
+            r#"{"proc.name":5,"fd.sport":80}"#,
+        ];
+        let events: Vec<Event> = texts
+            .iter()
+            .map(|t| Event::from_json_str(t).unwrap())
+            .collect();
+        let chunk = chunk_of(&events.iter().collect::<Vec<_>>(), 1);
+        for (i, ev) in events.iter().enumerate() {
+            same_values(chunk.row(i), ev);
+        }
     }
 
     #[test]
