@@ -96,10 +96,10 @@ impl KeyMemo {
     fn resolve<'k>(&mut self, prev: Option<Resolved>, key: &'k str) -> (Resolved, Option<(FieldId, Option<&'k str>)>) {
         let slot = Self::slot(prev);
         let at = |r: Resolved| r.map(|(f, a)| (f, a.map(|(from, to)| &key[from..to])));
-        if let Some(Some((k, r))) = self.next.get(slot) {
-            if **k == *key {
-                return (*r, at(*r));
-            }
+        if let Some(Some((k, r))) = self.next.get(slot)
+            && **k == *key
+        {
+            return (*r, at(*r));
         }
         let found = parse_key(key);
         // The argument is a slice of the key: kept as its place in it.
