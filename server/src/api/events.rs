@@ -154,20 +154,28 @@ async fn ingest(
             return Err(e);
         }
     };
-    let stored = ingest::store(&state, node, batch, prepared).await?;
-    if stored.duplicate {
-        state.metrics.batches_duplicate.fetch_add(1, Relaxed);
-    } else {
-        state
-            .metrics
-            .events_ingested
-            .fetch_add(stored.accepted, Relaxed);
-    }
-    alerting::publish(&state, stored.alerts);
-    Ok(Json(IngestResponse {
-        accepted: stored.accepted,
-        duplicate: stored.duplicate,
-    }))
+    // Storing runs to its end in a task of its own, even if the client goes away meanwhile: a
+    // commit whose events then missed the cache, the tail or the alert stream would break them.
+    let node = node.map(str::to_string);
+    let stored = tokio::spawn(async move {
+        let stored = ingest::store(&state, node.as_deref(), batch, prepared).await?;
+        if stored.duplicate {
+            state.metrics.batches_duplicate.fetch_add(1, Relaxed);
+        } else {
+            state
+                .metrics
+                .events_ingested
+                .fetch_add(stored.accepted, Relaxed);
+        }
+        alerting::publish(&state, stored.alerts);
+        Ok::<_, AppError>(IngestResponse {
+            accepted: stored.accepted,
+            duplicate: stored.duplicate,
+        })
+    })
+    .await
+    .map_err(anyhow::Error::from)??;
+    Ok(Json(stored))
 }
 
 fn header<'a>(headers: &'a HeaderMap, name: &str) -> Result<Option<&'a str>> {
