@@ -36,7 +36,10 @@ fn file(name: &str, content: &str) -> RulesFile {
 /// shows in the file list as well as in the contents.
 fn files_a() -> Vec<RulesFile> {
     vec![
-        file("a_macros.yaml", "- macro: a_open\n  condition: evt.type = openat\n"),
+        file(
+            "a_macros.yaml",
+            "- macro: a_open\n  condition: evt.type = openat\n",
+        ),
         file(
             "a_rules.yaml",
             "- rule: Rule of version A\n  desc: d\n  condition: a_open\n  output: \"A %proc.cmdline\"\n  priority: WARNING\n",
@@ -99,8 +102,20 @@ async fn readers_and_the_evaluator_see_whole_versions_while_the_live_set_flips()
         note: "atomicity".into(),
         expected_base: None,
     };
-    let v_a = s.state.live.promote(&s.state.db, promote(files_a())).await.unwrap().version;
-    let v_b = s.state.live.promote(&s.state.db, promote(files_b())).await.unwrap().version;
+    let v_a = s
+        .state
+        .live
+        .promote(&s.state.db, promote(files_a()))
+        .await
+        .unwrap()
+        .version;
+    let v_b = s
+        .state
+        .live
+        .promote(&s.state.db, promote(files_b()))
+        .await
+        .unwrap()
+        .version;
     let done = Arc::new(AtomicBool::new(false));
     let progress = Arc::new(Progress::default());
 
@@ -112,7 +127,10 @@ async fn readers_and_the_evaluator_see_whole_versions_while_the_live_set_flips()
             while !done.load(SeqCst) {
                 let r = s.call("GET", "/api/v1/live", Some(ADMIN_TOKEN), None).await;
                 assert_eq!(r.status, StatusCode::OK, "{}", r.text);
-                seen.push((r.body["version"].as_i64().unwrap(), kind_of_files(&r.body["files"])));
+                seen.push((
+                    r.body["version"].as_i64().unwrap(),
+                    kind_of_files(&r.body["files"]),
+                ));
                 progress.live.fetch_add(1, SeqCst);
             }
             seen
@@ -123,7 +141,9 @@ async fn readers_and_the_evaluator_see_whole_versions_while_the_live_set_flips()
         async move {
             let mut seen = Vec::new();
             while !done.load(SeqCst) {
-                let r = s.call("GET", "/api/v1/live/rules.yaml", Some(ADMIN_TOKEN), None).await;
+                let r = s
+                    .call("GET", "/api/v1/live/rules.yaml", Some(ADMIN_TOKEN), None)
+                    .await;
                 assert_eq!(r.status, StatusCode::OK, "{}", r.text);
                 let version: i64 = r
                     .text
@@ -134,7 +154,12 @@ async fn readers_and_the_evaluator_see_whole_versions_while_the_live_set_flips()
                 let kind = [Kind::A, Kind::B]
                     .into_iter()
                     .find(|k| r.text == rules_yaml(version, &files_of(*k)))
-                    .unwrap_or_else(|| panic!("rules.yaml of version {version} is neither A nor B:\n{}", r.text));
+                    .unwrap_or_else(|| {
+                        panic!(
+                            "rules.yaml of version {version} is neither A nor B:\n{}",
+                            r.text
+                        )
+                    });
                 seen.push((version, kind));
                 progress.yaml.fetch_add(1, SeqCst);
             }
@@ -168,16 +193,34 @@ async fn readers_and_the_evaluator_see_whole_versions_while_the_live_set_flips()
     // them began after the swap, so each reader sees every version.
     let mut kinds: HashMap<i64, Kind> = HashMap::from([(v_a, Kind::A), (v_b, Kind::B)]);
     for flip in 0..FLIPS {
-        let (to, kind) = if flip % 2 == 0 { (v_a, Kind::A) } else { (v_b, Kind::B) };
+        let (to, kind) = if flip % 2 == 0 {
+            (v_a, Kind::A)
+        } else {
+            (v_b, Kind::B)
+        };
         let r = s
-            .call("POST", "/api/v1/live/rollback", Some(ADMIN_TOKEN), Some(json!({"version": to})))
+            .call(
+                "POST",
+                "/api/v1/live/rollback",
+                Some(ADMIN_TOKEN),
+                Some(json!({"version": to})),
+            )
             .await;
         assert_eq!(r.status, StatusCode::OK, "{}", r.text);
         kinds.insert(r.body["version"].as_i64().unwrap(), kind);
         let after = progress.all();
-        while progress.all().iter().zip(after).any(|(now, then)| *now < then + 2) {
-            let stopped = [&live_reader, &yaml_reader].iter().any(|h| h.is_finished()) || ingester.is_finished();
-            assert!(!stopped, "a reader stopped early (its panic is printed above)");
+        while progress
+            .all()
+            .iter()
+            .zip(after)
+            .any(|(now, then)| *now < then + 2)
+        {
+            let stopped = [&live_reader, &yaml_reader].iter().any(|h| h.is_finished())
+                || ingester.is_finished();
+            assert!(
+                !stopped,
+                "a reader stopped early (its panic is printed above)"
+            );
             tokio::time::sleep(std::time::Duration::from_millis(1)).await;
         }
     }
@@ -188,12 +231,23 @@ async fn readers_and_the_evaluator_see_whole_versions_while_the_live_set_flips()
 
     let versions = kinds.len();
     assert_eq!(versions, FLIPS + 2, "every rollback made a new version");
-    for (what, seen) in [("GET /live", &live_seen), ("GET /live/rules.yaml", &yaml_seen)] {
+    for (what, seen) in [
+        ("GET /live", &live_seen),
+        ("GET /live/rules.yaml", &yaml_seen),
+    ] {
         for (version, kind) in seen {
-            assert_eq!(kinds.get(version), Some(kind), "{what} showed version {version} with the files of {kind:?}");
+            assert_eq!(
+                kinds.get(version),
+                Some(kind),
+                "{what} showed version {version} with the files of {kind:?}"
+            );
         }
         let distinct: std::collections::HashSet<_> = seen.iter().map(|(v, _)| v).collect();
-        assert!(distinct.len() >= FLIPS, "{what} saw only {} of {versions} versions", distinct.len());
+        assert!(
+            distinct.len() >= FLIPS,
+            "{what} saw only {} of {versions} versions",
+            distinct.len()
+        );
     }
 
     // Every event raised exactly one alert, from the rule of the version named in the alert,
@@ -202,7 +256,12 @@ async fn readers_and_the_evaluator_see_whole_versions_while_the_live_set_flips()
     let mut cursor = i64::MAX;
     loop {
         let r = s
-            .call("GET", &format!("/api/v1/alerts?limit=500&cursor={cursor}"), Some(ADMIN_TOKEN), None)
+            .call(
+                "GET",
+                &format!("/api/v1/alerts?limit=500&cursor={cursor}"),
+                Some(ADMIN_TOKEN),
+                None,
+            )
             .await;
         assert_eq!(r.status, StatusCode::OK, "{}", r.text);
         alerts.extend(r.body["alerts"].as_array().unwrap().iter().cloned());
@@ -211,16 +270,34 @@ async fn readers_and_the_evaluator_see_whole_versions_while_the_live_set_flips()
             None => break,
         }
     }
-    assert_eq!(alerts.len(), batches * BATCH, "one alert per ingested event");
+    assert_eq!(
+        alerts.len(),
+        batches * BATCH,
+        "one alert per ingested event"
+    );
     let mut batch_version: HashMap<String, i64> = HashMap::new();
     for a in &alerts {
         let version = a["live_version"].as_i64().unwrap();
         let rule = a["rule"].as_str().unwrap();
-        assert_eq!(kinds.get(&version), Some(&kind_of_rule(rule)), "alert {a} names version {version}");
-        let batch = a["output_fields"]["proc.cmdline"].as_str().unwrap().to_string();
+        assert_eq!(
+            kinds.get(&version),
+            Some(&kind_of_rule(rule)),
+            "alert {a} names version {version}"
+        );
+        let batch = a["output_fields"]["proc.cmdline"]
+            .as_str()
+            .unwrap()
+            .to_string();
         let first = *batch_version.entry(batch.clone()).or_insert(version);
-        assert_eq!(first, version, "{batch} was judged by versions {first} and {version}");
+        assert_eq!(
+            first, version,
+            "{batch} was judged by versions {first} and {version}"
+        );
     }
     let judged_by: std::collections::HashSet<_> = batch_version.values().collect();
-    assert!(judged_by.len() >= FLIPS, "batches were judged by only {} of {versions} versions", judged_by.len());
+    assert!(
+        judged_by.len() >= FLIPS,
+        "batches were judged by only {} of {versions} versions",
+        judged_by.len()
+    );
 }
