@@ -52,6 +52,9 @@ impl Default for KernelConfig {
 /// Smallest ring: the largest record (an exec with three 4 KiB strings) must fit, with room.
 const RING_MIN: u32 = 64 << 10;
 const RING_MAX: u32 = 1 << 30;
+/// The kernel wakes the reader once this much data waits (batching wakeups), or at a quarter
+/// of a smaller ring.
+const WAKEUP_BYTES: u64 = 256 << 10;
 
 #[derive(Debug, PartialEq, Eq, thiserror::Error)]
 pub enum RingSizeError {
@@ -95,9 +98,13 @@ impl Kernel {
         raise_memlock();
         let own = std::process::id();
         let dedup = config.dedup_window.map_or(0u64, |d| d.as_nanos() as u64);
+        // A ring smaller than the batching threshold would never wake the reader (it would
+        // rely on its poll timer alone while the ring overflows): wake at a quarter full.
+        let wakeup = WAKEUP_BYTES.min(u64::from(config.ring_bytes) / 4);
         let mut ebpf = EbpfLoader::new()
             .override_global("own_tgid", &own, true)
             .override_global("dedup_ns", &dedup, true)
+            .override_global("wakeup_bytes", &wakeup, true)
             .map_max_entries("events", config.ring_bytes)
             .load(PROGRAM)?;
         {
