@@ -97,9 +97,8 @@ async fn main() -> ExitCode {
     config.cri_socket = args.cri_socket.or_else(|| {
         rulestudio_collector::cri::DEFAULT_SOCKETS.iter().map(PathBuf::from).find(|p| p.exists())
     });
-    let defaults = KernelConfig::default();
-    let ring_bytes = args.ring_buffer.unwrap_or(defaults.ring_bytes);
-    config.kernel = KernelConfig { syscalls, dedup_window: args.dedup_window, ring_bytes, ..defaults };
+    let ring_bytes = args.ring_buffer.unwrap_or(KernelConfig::default().ring_bytes);
+    config.kernel = KernelConfig { syscalls, dedup_window: args.dedup_window, ring_bytes };
     match rulestudio_collector::run(config, shutdown_signal()).await {
         Ok(summary) => {
             let c = summary.counters;
