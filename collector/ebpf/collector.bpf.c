@@ -60,7 +60,8 @@ char LICENSE[] SEC("license") = "Dual MIT/GPL";
 const volatile __u32 own_tgid = 0;
 /* Writes to the same (process, fd) closer together than this are counted, not emitted. */
 const volatile __u64 dedup_ns = 0;
-/* Consumers are woken once this much data waits; the agent also polls on a short timer. */
+/* Consumers are woken once this much data waits (set by the agent: 256 KiB, or a quarter of a
+ * smaller ring); the agent also polls on a short timer. */
 const volatile __u64 wakeup_bytes = 256 * 1024;
 
 struct {

@@ -49,6 +49,35 @@ impl Default for KernelConfig {
     }
 }
 
+/// Smallest ring: the largest record (an exec with three 4 KiB strings) must fit, with room.
+const RING_MIN: u32 = 64 << 10;
+const RING_MAX: u32 = 1 << 30;
+/// The kernel wakes the reader once this much data waits (batching wakeups), or at a quarter
+/// of a smaller ring.
+const WAKEUP_BYTES: u64 = 256 << 10;
+
+#[derive(Debug, PartialEq, Eq, thiserror::Error)]
+pub enum RingSizeError {
+    #[error("ring buffer size `{0}`: expected a number of bytes, optionally with K, M or G (x1024)")]
+    Syntax(String),
+    #[error("ring buffer size `{0}`: must be a power of two from 64K to 1G (the kernel maps whole pages)")]
+    Bounds(String),
+}
+
+/// A ring buffer size as an operator writes it: `65536`, `64K`, `16M`, `1G`.
+pub fn parse_ring_bytes(s: &str) -> Result<u32, RingSizeError> {
+    let (num, shift) = match s.strip_suffix(['K', 'M', 'G']) {
+        Some(num) => (num, match &s[num.len()..] { "K" => 10, "M" => 20, _ => 30 }),
+        None => (s, 0),
+    };
+    let n: u64 = num.parse().map_err(|_| RingSizeError::Syntax(s.to_string()))?;
+    let bytes = n.checked_shl(shift).filter(|b| b >> shift == n).ok_or_else(|| RingSizeError::Bounds(s.to_string()))?;
+    u32::try_from(bytes)
+        .ok()
+        .filter(|b| b.is_power_of_two() && (RING_MIN..=RING_MAX).contains(b))
+        .ok_or_else(|| RingSizeError::Bounds(s.to_string()))
+}
+
 pub struct Kernel {
     // Keeps programs attached and maps alive; fields below borrow nothing from it.
     _ebpf: Ebpf,
@@ -69,9 +98,13 @@ impl Kernel {
         raise_memlock();
         let own = std::process::id();
         let dedup = config.dedup_window.map_or(0u64, |d| d.as_nanos() as u64);
+        // A ring smaller than the batching threshold would never wake the reader (it would
+        // rely on its poll timer alone while the ring overflows): wake at a quarter full.
+        let wakeup = WAKEUP_BYTES.min(u64::from(config.ring_bytes) / 4);
         let mut ebpf = EbpfLoader::new()
             .override_global("own_tgid", &own, true)
             .override_global("dedup_ns", &dedup, true)
+            .override_global("wakeup_bytes", &wakeup, true)
             .map_max_entries("events", config.ring_bytes)
             .load(PROGRAM)?;
         {
@@ -109,4 +142,23 @@ fn raise_memlock() {
     // SAFETY: setrlimit reads the struct we pass; failure only matters on old kernels, where
     // the map creation error that follows names the problem.
     unsafe { libc::setrlimit(libc::RLIMIT_MEMLOCK, &unlimited) };
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ring_sizes_parse_with_units_and_are_bounded() {
+        assert_eq!(parse_ring_bytes("64K"), Ok(64 << 10));
+        assert_eq!(parse_ring_bytes("16M"), Ok(KernelConfig::default().ring_bytes));
+        assert_eq!(parse_ring_bytes("1048576"), Ok(1 << 20));
+        assert_eq!(parse_ring_bytes("1G"), Ok(1 << 30));
+        for bad in ["32K", "100000", "2G", "99999999999999999G"] {
+            assert_eq!(parse_ring_bytes(bad), Err(RingSizeError::Bounds(bad.into())), "{bad}");
+        }
+        for bad in ["", "M", "16MB", "-1K", "1.5M"] {
+            assert_eq!(parse_ring_bytes(bad), Err(RingSizeError::Syntax(bad.into())), "{bad}");
+        }
+    }
 }

@@ -1,7 +1,7 @@
 //! `rulestudio-collector`: captures syscalls with eBPF and streams them as interchange events.
 
 use clap::Parser;
-use rulestudio_collector::{Config, KernelConfig, syscalls::SyscallSet};
+use rulestudio_collector::{Config, KernelConfig, kernel, syscalls::SyscallSet};
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
@@ -43,6 +43,10 @@ struct Args {
     /// Drop writes to the same (process, fd) closer together than this, e.g. 100ms, 1s.
     #[arg(long, value_parser = parse_duration)]
     dedup_window: Option<Duration>,
+    /// Size of the kernel ring buffer, a power of two from 64K to 1G (default 16M). Events the
+    /// kernel cannot fit while the agent is behind are counted as `lost_kernel`, not queued.
+    #[arg(long, value_name = "BYTES", value_parser = kernel::parse_ring_bytes)]
+    ring_buffer: Option<u32>,
 }
 
 fn parse_duration(s: &str) -> Result<Duration, String> {
@@ -93,7 +97,8 @@ async fn main() -> ExitCode {
     config.cri_socket = args.cri_socket.or_else(|| {
         rulestudio_collector::cri::DEFAULT_SOCKETS.iter().map(PathBuf::from).find(|p| p.exists())
     });
-    config.kernel = KernelConfig { syscalls, dedup_window: args.dedup_window, ..KernelConfig::default() };
+    let ring_bytes = args.ring_buffer.unwrap_or(KernelConfig::default().ring_bytes);
+    config.kernel = KernelConfig { syscalls, dedup_window: args.dedup_window, ring_bytes };
     match rulestudio_collector::run(config, shutdown_signal()).await {
         Ok(summary) => {
             let c = summary.counters;

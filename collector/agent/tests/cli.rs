@@ -53,6 +53,14 @@ fn unknown_syscall_names_are_refused() {
     assert!(String::from_utf8_lossy(&out.stderr).contains("unknown syscall `bogus`"));
 }
 
+#[test]
+fn a_ring_buffer_size_that_is_not_a_power_of_two_is_refused() {
+    let out = Command::new(BIN).args(["--stdout", "--ring-buffer", "100K"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("--ring-buffer") && err.contains("must be a power of two from 64K to 1G"), "{err}");
+}
+
 /// The DaemonSet in `deploy/` passes only flags the binary has.
 #[test]
 fn daemonset_flags_exist() {

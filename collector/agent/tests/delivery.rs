@@ -4,49 +4,16 @@
 
 mod common;
 
+use common::server::{start_server, stop_server};
 use rulestudio_collector::syscalls::SyscallSet;
 use rulestudio_collector::{Config, KernelConfig};
-use rulestudio_server::config::ServeArgs;
-use rulestudio_server::{AppState, app};
 use serde_json::Value;
 use std::net::SocketAddr;
-use std::path::Path;
 use std::time::Duration;
 use tokio::sync::oneshot;
 
 const TOKEN: &str = "rs_delivery_admin_token";
 const NODE: &str = "delivery-test-node";
-
-struct Running {
-    stop: oneshot::Sender<()>,
-    done: tokio::task::JoinHandle<()>,
-    state: AppState,
-}
-
-async fn start_server(db: &Path, addr: SocketAddr) -> Running {
-    let mut args = ServeArgs::with_db(db);
-    args.admin_token = Some(TOKEN.into());
-    args.static_dir = db.with_file_name("no-ui");
-    let state = AppState::new(args).await.expect("server state");
-    let listener = tokio::net::TcpListener::bind(addr).await.expect("binding the server port again");
-    let (stop, stopped) = oneshot::channel::<()>();
-    let router = app(state.clone());
-    let done = tokio::spawn(async move {
-        axum::serve(listener, router)
-            .with_graceful_shutdown(async {
-                let _ = stopped.await;
-            })
-            .await
-            .unwrap();
-    });
-    Running { stop, done, state }
-}
-
-async fn stop_server(r: Running) -> AppState {
-    let _ = r.stop.send(());
-    r.done.await.unwrap();
-    r.state
-}
 
 /// Spawns short processes until told to stop: each exec is one event.
 fn workload(stop: std::sync::Arc<std::sync::atomic::AtomicBool>) -> std::thread::JoinHandle<usize> {
@@ -73,7 +40,7 @@ async fn server_restart_mid_stream_stores_every_event_exactly_once() {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("rulestudio.db");
     let addr = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap();
-    let server = start_server(&db, addr).await;
+    let server = start_server(&db, addr, TOKEN).await;
 
     let record = dir.path().join("captured.jsonl");
     let mut config = Config::new(Some(format!("http://{addr}")), TOKEN.into(), NODE.into());
@@ -104,7 +71,7 @@ async fn server_restart_mid_stream_stores_every_event_exactly_once() {
     // Down long enough for several batches to be refused and spooled.
     tokio::time::sleep(Duration::from_secs(2)).await;
     let spooled_while_down = std::fs::read_dir(dir.path().join("spool")).unwrap().count();
-    let server = start_server(&db, addr).await;
+    let server = start_server(&db, addr, TOKEN).await;
     tokio::time::sleep(Duration::from_secs(2)).await;
     stop_work.store(true, std::sync::atomic::Ordering::Relaxed);
     let spawned = tokio::task::spawn_blocking(move || work.join().unwrap()).await.unwrap();
@@ -147,7 +114,7 @@ async fn replay_of_a_recorded_file_is_delivered_in_full() {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("rulestudio.db");
     let addr = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap();
-    let server = start_server(&db, addr).await;
+    let server = start_server(&db, addr, TOKEN).await;
     let file = dir.path().join("recorded.jsonl");
     let lines: Vec<String> = (0..250)
         .map(|i| serde_json::json!({"evt.type": "openat", "evt.time": 1_700_000_000_000_000_000i64 + i, "proc.name": "replayed", "fd.name": format!("/tmp/f{i}")}).to_string())
@@ -203,7 +170,7 @@ async fn hung_server_then_restart_delivers_the_spool() {
 
     let db = dir.path().join("rulestudio.db");
     let addr = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap();
-    let server = start_server(&db, addr).await;
+    let server = start_server(&db, addr, TOKEN).await;
     let mut second = config(addr);
     second.replay = Some(dir.path().join("empty.jsonl"));
     std::fs::write(dir.path().join("empty.jsonl"), "").unwrap();

@@ -10,6 +10,8 @@ use serde_json::{Map, Value};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+pub mod server;
+
 pub type Event = Map<String, Value>;
 
 pub struct Harness {
