@@ -54,6 +54,9 @@ const CONTAINER_INFO_DEPRECATED: &str = "%container.info is deprecated and no mo
 
 impl OutputFormat {
     pub fn parse(fmt: &str) -> Result<OutputFormat, OutputError> {
+        if fmt.is_empty() {
+            return Err(OutputError { message: "empty formatting token".into(), range: 0..0 });
+        }
         let mut warnings = Vec::new();
         let mut tokens = Vec::new();
         let mut resolved: Vec<(String, TExpr)> = Vec::new();
