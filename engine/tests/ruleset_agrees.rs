@@ -24,7 +24,7 @@ fn conformance_rules() -> Vec<CompiledRule> {
                 tags: vec![],
                 source: "syscall".into(),
                 filter: c.filter?,
-                output: OutputFormat::parse("").unwrap(),
+                output: OutputFormat::parse("matched").unwrap(),
                 evt_types: c.event_codes.dispatch_types(),
             })
         })

@@ -1,17 +1,18 @@
-//! Rule output formats: `%field` / `%(field)` tokens rendered per match (libs
+//! Rule output formats: `%field` / `%transformer(...)` tokens rendered per match (libs
 //! `sinsp_evt_formatter`). A token is the longest prefix that is a valid field or transformer
 //! (`%proc.name,` ends at the comma); an optional width precedes it (`%20proc.name`); values
 //! that cannot be extracted print `<NA>`.
 
 mod render;
+mod token;
 
 pub use render::render_value;
 
 use crate::diagnostic::Code;
 use crate::eval::transform::TExpr;
 use crate::event::FieldSource;
-use crate::fields::{self, FieldFlags};
-use crate::syntax::ast::TransformerKind;
+use crate::fields;
+use crate::syntax;
 use std::ops::Range;
 
 /// A format that could not be compiled; `range` is a byte range within the format string.
@@ -33,12 +34,16 @@ pub struct OutputWarning {
 #[derive(Debug)]
 enum Token {
     Text(String),
-    Field { written: String, expr: TExpr, width: usize },
+    /// `width` 0 prints the value as it is; otherwise it is cut or blank-padded to that many
+    /// bytes (libs `std::string::resize`).
+    Field { expr: TExpr, width: usize },
 }
 
 #[derive(Debug)]
 pub struct OutputFormat {
     tokens: Vec<Token>,
+    /// The `output_fields` entries, in order, names as libs spells them.
+    resolved: Vec<(String, TExpr)>,
     warnings: Vec<OutputWarning>,
 }
 
@@ -49,8 +54,12 @@ const CONTAINER_INFO_DEPRECATED: &str = "%container.info is deprecated and no mo
 
 impl OutputFormat {
     pub fn parse(fmt: &str) -> Result<OutputFormat, OutputError> {
+        if fmt.is_empty() {
+            return Err(OutputError { message: "empty formatting token".into(), range: 0..0 });
+        }
         let mut warnings = Vec::new();
         let mut tokens = Vec::new();
+        let mut resolved: Vec<(String, TExpr)> = Vec::new();
         let (body, offset) = match fmt.strip_prefix('*') {
             Some(rest) => (rest, 1),
             None => (fmt, 0),
@@ -89,25 +98,15 @@ impl OutputFormat {
                 i = start + CONTAINER_INFO.len();
                 continue;
             }
-            let parenthesized = bytes[i] == b'(';
-            let (expr_text, used) = if parenthesized {
-                match matching_paren(&body[i..]) {
-                    Some(close) => (&body[i + 1..i + close], close + 1),
-                    None => return Err(err(format!("invalid formatting token {}", &body[i..]), bytes.len())),
-                }
-            } else {
-                let run = token_run(&body[i..]);
-                (&body[i..i + run], run)
+            let run = token_run(&body[i..]);
+            let Some((compiled, used)) = longest_token(&body[i..i + run]) else {
+                let shown = if run == 0 { &body[i..body.ceil_char_boundary(i + 1)] } else { &body[i..i + run] };
+                let detail = compile_message(&body[i..i + run]).map(|m| format!(": {m}")).unwrap_or_default();
+                return Err(err(format!("invalid formatting token {shown}{detail}"), i + run.max(1)));
             };
-            let parsed = if parenthesized { parse_token(expr_text).filter(|(_, n)| *n == expr_text.len()) } else { longest_token(expr_text) };
-            let Some((expr, len)) = parsed else {
-                let shown = if expr_text.is_empty() { &body[i..(i + 1).min(body.len())] } else { expr_text };
-                return Err(err(format!("invalid formatting token {shown}"), i + used.max(1)));
-            };
-            let written = &expr_text[..len];
-            let used = if parenthesized { used } else { len };
             flush(&mut text, &mut tokens);
-            tokens.push(Token::Field { written: written.to_string(), expr, width });
+            resolved.extend(compiled.resolved);
+            tokens.push(Token::Field { expr: compiled.expr, width });
             i += used;
         }
         flush(&mut text, &mut tokens);
@@ -121,7 +120,7 @@ impl OutputFormat {
                 range: offset + at..offset + at + f.len(),
             });
         }
-        Ok(OutputFormat { tokens, warnings })
+        Ok(OutputFormat { tokens, resolved, warnings })
     }
 
     pub fn warnings(&self) -> &[OutputWarning] {
@@ -134,27 +133,32 @@ impl OutputFormat {
         for t in &self.tokens {
             match t {
                 Token::Text(s) => out.push_str(s),
-                Token::Field { expr, width, .. } => {
+                Token::Field { expr, width } => {
                     let v = expr.eval(ev).map(|v| render_value(&v));
                     let s = v.as_deref().unwrap_or("<NA>");
-                    out.push_str(s);
-                    let n = s.chars().count();
-                    out.extend(std::iter::repeat_n(' ', width.saturating_sub(n)));
+                    if *width == 0 {
+                        out.push_str(s);
+                    } else {
+                        // libs cuts inside a UTF-8 sequence; we cut before it.
+                        out.push_str(&s[..s.floor_char_boundary(*width)]);
+                        out.extend(std::iter::repeat_n(' ', width.saturating_sub(s.len())));
+                    }
                 }
             }
         }
         out
     }
 
-    /// `(field as written, value or None)` for every token, as Falco's `output_fields`.
+    /// Falco's `output_fields`: every field a token reads and every outermost transformer, by
+    /// name (`proc.name`, `toupper(proc.name)`), each once, `None` when it cannot be extracted.
     pub fn fields(&self, ev: &dyn FieldSource) -> Vec<(String, Option<String>)> {
-        self.tokens
-            .iter()
-            .filter_map(|t| match t {
-                Token::Field { written, expr, .. } => Some((written.clone(), expr.eval(ev).map(|v| render_value(&v)))),
-                Token::Text(_) => None,
-            })
-            .collect()
+        let mut out: Vec<(String, Option<String>)> = Vec::new();
+        for (name, expr) in &self.resolved {
+            if !out.iter().any(|(n, _)| n == name) {
+                out.push((name.clone(), expr.eval(ev).map(|v| render_value(&v))));
+            }
+        }
+        out
     }
 }
 
@@ -170,7 +174,8 @@ fn token_run(s: &str) -> usize {
     let b = s.as_bytes();
     let mut n = b.iter().take_while(|&&c| c.is_ascii_alphanumeric() || c == b'_' || c == b'.').count();
     if b.get(n) == Some(&b'(') {
-        return matching_paren(&s[n..]).map_or(s.len(), |c| n + c + 1);
+        // An unclosed `(` cannot be part of a token: `%proc.name(` is `proc.name`.
+        return matching_paren(&s[n..]).map_or(n, |c| n + c + 1);
     }
     if b.get(n) == Some(&b'[') {
         if let Some(close) = s[n..].find(']') {
@@ -198,13 +203,19 @@ fn matching_paren(s: &str) -> Option<usize> {
     None
 }
 
-/// The longest prefix of `s` that is a field or transformer (libs shrinks one char at a time).
-fn longest_token(s: &str) -> Option<(TExpr, usize)> {
+/// The longest prefix of `s` that parses and compiles as a field or transformer, and its
+/// length (libs shrinks the candidate one byte at a time).
+fn longest_token(s: &str) -> Option<(token::Compiled, usize)> {
     let mut end = s.len();
     while end > 0 {
         if s.is_char_boundary(end) {
-            if let Some((e, n)) = parse_token(&s[..end]).filter(|(_, n)| *n == end) {
-                return Some((e, n));
+            if let Some((op, n)) = syntax::field_or_transformer(&s[..end]) {
+                if let Ok(c) = token::compile(&op) {
+                    return Some((c, n));
+                }
+                // Everything between `n` and `end` was never looked at: shorter candidates
+                // down to `n` parse the same way.
+                end = end.min(n + 1);
             }
         }
         end -= 1;
@@ -212,34 +223,12 @@ fn longest_token(s: &str) -> Option<(TExpr, usize)> {
     None
 }
 
-/// A whole field (`name`, `name[arg]`, dotted argument) or single-argument transformer.
-fn parse_token(s: &str) -> Option<(TExpr, usize)> {
-    if let Some(open) = s.find('(') {
-        let kind = TransformerKind::from_name(&s[..open])?;
-        let close = open + matching_paren(&s[open..])?;
-        let (inner, n) = parse_token(s[open + 1..close].trim())?;
-        if n != s[open + 1..close].trim().len() || close + 1 != s.len() {
-            return None;
-        }
-        let e = TExpr::unary(kind, inner)?;
-        return Some((e, s.len()));
-    }
-    let (name, arg) = match s.find('[') {
-        Some(i) => (&s[..i], Some(s[i + 1..].strip_suffix(']')?)),
-        None => (s, None),
-    };
-    let (id, arg) = match (fields::resolve(name)?, arg) {
-        ((id, None), arg) => (id, arg),
-        ((id, Some(dotted)), None) => (id, Some(dotted)),
-        _ => return None,
-    };
-    let info = id.info();
-    if info.flags.contains(FieldFlags::FILTER_ONLY) || (arg.is_some() && !info.arg.accepts_arg()) || (arg.is_none() && info.arg.requires_arg()) {
-        return None;
-    }
-    Some((TExpr::Field { id, arg: arg.map(Into::into) }, s.len()))
+/// The compiler's complaint about a whole token that parsed but did not compile
+/// (`toupper(evt.num)`: wrong type), for the error message.
+fn compile_message(s: &str) -> Option<String> {
+    let (op, _) = syntax::field_or_transformer(s).filter(|(_, n)| *n == s.len())?;
+    token::compile(&op).err()?.0
 }
 
-/// The deprecated fields a token reads (Falco warns about them in outputs too).
 #[cfg(test)]
 mod tests;

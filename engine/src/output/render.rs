@@ -10,7 +10,7 @@ pub fn render_value(v: &Value<'_>) -> String {
         Value::Bytes(b) => b.iter().map(|&c| if c.is_ascii_graphic() || c == b' ' { c as char } else { '.' }).collect(),
         Value::Int(i) => i.to_string(),
         Value::Uint(u) => u.to_string(),
-        Value::Double(d) => format!("{d:.2}"),
+        Value::Double(d) => format!("{d:.1}"),
         Value::Bool(b) => b.to_string(),
         Value::Ip(ip) => ip.to_string(),
         Value::List(items) => {

@@ -7,12 +7,15 @@ fn ev(json: &str) -> Event {
 
 #[test]
 fn renders_tokens_and_missing_values() {
-    let f = OutputFormat::parse("user=%user.name cmd=%proc.cmdline file=%fd.name. parent=%proc.aname[1] up=%toupper(proc.name) %(proc.pid)").unwrap();
+    let f = OutputFormat::parse("user=%user.name cmd=%proc.cmdline file=%fd.name. parent=%proc.aname[1] up=%toupper(proc.name)").unwrap();
     let e = ev(r#"{"user.name":"root","proc.cmdline":"cat /etc/shadow","proc.name":"cat","proc.pname":"bash","proc.pid":7}"#);
-    assert_eq!(f.render(&e), "user=root cmd=cat /etc/shadow file=<NA>. parent=bash up=CAT 7");
+    assert_eq!(f.render(&e), "user=root cmd=cat /etc/shadow file=<NA>. parent=bash up=CAT");
     let fields = f.fields(&e);
     assert_eq!(fields[2], ("fd.name".to_string(), None));
     assert_eq!(fields[3], ("proc.aname[1]".to_string(), Some("bash".to_string())));
+    // A transformer reports its input field and itself (libs `formatter_visitor`).
+    assert_eq!(fields[4], ("proc.name".to_string(), Some("cat".to_string())));
+    assert_eq!(fields[5], ("toupper(proc.name)".to_string(), Some("CAT".to_string())));
 }
 
 #[test]

@@ -28,5 +28,10 @@ pub fn parse_with_max_depth(text: &str, max_depth: u32) -> Parsed<Expr> {
     parser::Parser::new(text, max_depth).parse()
 }
 
+/// One output-format token: a field or transformer at the start of `text`, and its length.
+pub(crate) fn field_or_transformer(text: &str) -> Option<(ast::Operand, usize)> {
+    parser::Parser::new(text, DEFAULT_MAX_DEPTH).field_or_transformer()
+}
+
 #[cfg(test)]
 mod tests;

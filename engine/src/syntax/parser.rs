@@ -114,6 +114,19 @@ impl<'a> Parser<'a> {
     // (or → and → not → check → parentheses) stay small: the check itself is parsed out of line.
 
     /// libs' depth_guard: the limit counts parser functions, not parentheses.
+    /// libs `parse_field_or_transformer` (output tokens): one field or transformer at the start
+    /// of the text, and how many bytes it took; `None` when it is neither.
+    pub(crate) fn field_or_transformer(mut self) -> Option<(Operand, usize)> {
+        let start = self.pos;
+        let op = if let Some(name) = self.lex_with(lexer::field_name) {
+            Operand::Field(self.field_remainder(name, start, 0).ok()?)
+        } else {
+            let kind = self.lex_transformer()?;
+            Operand::Transformer(self.transformer_remainder(kind, start, 0).ok()?)
+        };
+        self.errors.is_empty().then_some((op, self.pos))
+    }
+
     fn enter(&mut self, d: u32) -> PResult<u32> {
         let d = d + 1;
         if d < self.max_depth {
