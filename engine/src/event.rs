@@ -294,13 +294,14 @@ fn json_value(ty: FieldType, is_list: bool, json: &serde_json::Value) -> Result<
             other => Err(format!("expected an array for a list field, found {}", json_kind(other))),
         };
     }
+    if let (J::Number(n), Some(signed)) = (json, integer_signedness(ty)) {
+        return number(n, signed);
+    }
     let wrong = |want: &str| Err(format!("expected {want}, found {}", json_kind(json)));
     match ty {
         FieldType::Charbuf | FieldType::Bytebuf => match json {
             J::String(s) if ty == FieldType::Bytebuf => Ok(Value::Bytes(Cow::Owned(s.clone().into_bytes()))),
             J::String(s) => Ok(Value::Str(Cow::Owned(s.clone()))),
-            // `evt.time` is given as nanoseconds; keep numbers as numbers.
-            J::Number(n) => number(n, true),
             J::Bool(b) => Ok(Value::Str(Cow::Owned(b.to_string()))),
             J::Array(items) => items.iter().map(|i| json_value(ty, false, i)).collect::<Result<_, _>>().map(Value::List),
             _ => wrong("a string"),
@@ -320,15 +321,13 @@ fn json_value(ty: FieldType, is_list: bool, json: &serde_json::Value) -> Result<
             _ => wrong("a number"),
         },
         FieldType::Dynamic => match json {
-            J::Number(n) => number(n, true),
             J::String(s) => Ok(Value::Str(Cow::Owned(s.clone()))),
             J::Bool(b) => Ok(Value::Bool(*b)),
             _ => wrong("a number or a string"),
         },
         t => {
-            let signed = matches!(t, FieldType::Int16 | FieldType::Int32 | FieldType::Int64);
+            let signed = integer_signedness(t) == Some(true);
             match json {
-                J::Number(n) => number(n, signed),
                 J::String(s) => match parse_int(s, t) {
                     Ok(v) if signed => i64::try_from(v).map(Value::Int).map_err(|_| format!("{s} is out of range")),
                     Ok(v) => u64::try_from(v).map(Value::Uint).map_err(|_| format!("{s} is out of range")),
@@ -337,6 +336,18 @@ fn json_value(ty: FieldType, is_list: bool, json: &serde_json::Value) -> Result<
                 _ => wrong("an integer"),
             }
         }
+    }
+}
+
+/// How a JSON integer is read for a field of type `ty` (by [`number`], signed or not), or
+/// `None` for the types that read numbers otherwise (doubles) or not at all. A text field keeps
+/// a number as a number: `evt.time` is given as nanoseconds.
+fn integer_signedness(ty: FieldType) -> Option<bool> {
+    match ty {
+        FieldType::Charbuf | FieldType::Bytebuf | FieldType::Dynamic => Some(true),
+        FieldType::Int16 | FieldType::Int32 | FieldType::Int64 => Some(true),
+        FieldType::Bool | FieldType::Ipaddr | FieldType::Ipnet | FieldType::Double => None,
+        FieldType::Abstime | FieldType::Port | FieldType::Reltime | FieldType::Uint32 | FieldType::Uint64 => Some(false),
     }
 }
 

@@ -7,7 +7,7 @@
 //! twice. The caller then decodes with `serde_json`, which stays the authority on what is
 //! valid and on every error message; this path only ever produces the event that one would.
 
-use super::{Event, Value, json_value, number, parse_key};
+use super::{Event, Value, integer_signedness, json_value, number, parse_key};
 use crate::fields::{self, FieldId, FieldType};
 use std::borrow::Cow;
 
@@ -44,17 +44,6 @@ fn plain_run(b: &[u8]) -> Option<usize> {
         i += 8;
     }
     b[i..].iter().position(|&c| STOPS_STRING[c as usize]).map(|p| i + p)
-}
-
-/// How [`json_value`] reads a JSON integer for a field of type `ty` (through [`number`], signed
-/// or not), or `None` for the types that read it otherwise (doubles, booleans, addresses).
-fn integer_signedness(ty: FieldType) -> Option<bool> {
-    match ty {
-        FieldType::Charbuf | FieldType::Bytebuf | FieldType::Dynamic => Some(true),
-        FieldType::Int16 | FieldType::Int32 | FieldType::Int64 => Some(true),
-        FieldType::Bool | FieldType::Ipaddr | FieldType::Ipnet | FieldType::Double => None,
-        FieldType::Abstime | FieldType::Port | FieldType::Reltime | FieldType::Uint32 | FieldType::Uint64 => Some(false),
-    }
 }
 
 /// Deeper nesting (in the values of unknown keys) is left to `serde_json` and its limit.
@@ -133,6 +122,7 @@ fn decode(ev: &mut Event, text: &str) -> Option<()> {
                 None => s.skip(0)?,
                 Some((field, arg)) => {
                     let info = field.info();
+                    let signed = integer_signedness(info.ty);
                     let value = match s.peek()? {
                         b'n' => {
                             s.literal("null")?;
@@ -144,9 +134,7 @@ fn decode(ev: &mut Event, text: &str) -> Option<()> {
                             None
                         }
                         b'"' if info.ty == FieldType::Charbuf && !info.is_list => Some(ev.text_value(s.string()?)),
-                        b'-' | b'0'..=b'9' if !info.is_list && integer_signedness(info.ty).is_some() => {
-                            Some(s.integer(integer_signedness(info.ty)?)?)
-                        }
+                        b'-' | b'0'..=b'9' if !info.is_list && signed.is_some() => Some(s.integer(signed?)?),
                         _ => Some(json_value(info.ty, info.is_list, &s.json(0)?).ok()?),
                     };
                     if let Some(v) = value {
