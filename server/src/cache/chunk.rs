@@ -61,46 +61,6 @@ impl Column {
             }),
         }
     }
-
-    /// Whether `entries` dictionary entries take less memory than `rows` raw integers: a raw
-    /// value costs 8 bytes per row instead of a 2-byte code; an entry ~40 bytes.
-    fn dict_is_smaller(entries: usize, rows: usize) -> bool {
-        entries * (size_of::<Value<'static>>() + 8) <= rows * 6
-    }
-
-    /// Integers stored as they are, when that takes less memory than the dictionary.
-    fn compact(codes: Vec<u16>, dict: Vec<Value<'static>>) -> Column {
-        let unsigned = matches!(dict.first(), Some(Value::Uint(_)));
-        let same_kind = dict.iter().all(|v| match v {
-            Value::Int(_) => !unsigned,
-            Value::Uint(_) => unsigned,
-            _ => false,
-        });
-        if !same_kind || Column::dict_is_smaller(dict.len(), codes.len()) {
-            return Column::Dict { codes, dict };
-        }
-        let mut present = vec![0u64; codes.len().div_ceil(64)];
-        let values = codes
-            .iter()
-            .enumerate()
-            .map(|(i, &c)| match c {
-                0 => 0,
-                c => {
-                    present[i / 64] |= 1 << (i % 64);
-                    match dict[c as usize - 1] {
-                        Value::Int(v) => v,
-                        Value::Uint(v) => v as i64,
-                        _ => unreachable!("checked above: integers only"),
-                    }
-                }
-            })
-            .collect();
-        Column::Ints {
-            values,
-            unsigned,
-            present,
-        }
-    }
 }
 
 /// Events with ids in `start..end`: every stored event in that range is here (retention may
@@ -414,7 +374,7 @@ impl ColumnBuilder {
                 mut codes, dict, ..
             } => {
                 codes.resize(rows, 0);
-                Column::compact(codes, dict)
+                Column::Dict { codes, dict }
             }
             ColumnBuilder::Ints {
                 mut values,
@@ -428,7 +388,8 @@ impl ColumnBuilder {
                     (0..rows).filter(|&r| has(r)).map(|r| values[r]).collect();
                 distinct.sort_unstable();
                 distinct.dedup();
-                if !Column::dict_is_smaller(distinct.len(), rows) {
+                // A raw value costs 8 bytes per row instead of a 2-byte code; an entry ~40 bytes.
+                if distinct.len() * (size_of::<Value<'static>>() + 8) > rows * 6 {
                     return Column::Ints {
                         values,
                         unsigned,
