@@ -42,7 +42,7 @@ enum Token {
 #[derive(Debug)]
 pub struct OutputFormat {
     tokens: Vec<Token>,
-    /// The `output_fields` entries, in order, names as libs spells them.
+    /// The `output_fields` entries, in order, each name once, as libs spells them.
     resolved: Vec<(String, TExpr)>,
     warnings: Vec<OutputWarning>,
 }
@@ -105,7 +105,11 @@ impl OutputFormat {
                 return Err(err(format!("invalid formatting token {shown}{detail}"), i + run.max(1)));
             };
             flush(&mut text, &mut tokens);
-            resolved.extend(compiled.resolved);
+            for (name, expr) in compiled.resolved {
+                if !resolved.iter().any(|(n, _)| *n == name) {
+                    resolved.push((name, expr));
+                }
+            }
             tokens.push(Token::Field { expr: compiled.expr, width });
             i += used;
         }
@@ -152,13 +156,7 @@ impl OutputFormat {
     /// Falco's `output_fields`: every field a token reads and every outermost transformer, by
     /// name (`proc.name`, `toupper(proc.name)`), each once, `None` when it cannot be extracted.
     pub fn fields(&self, ev: &dyn FieldSource) -> Vec<(String, Option<String>)> {
-        let mut out: Vec<(String, Option<String>)> = Vec::new();
-        for (name, expr) in &self.resolved {
-            if !out.iter().any(|(n, _)| n == name) {
-                out.push((name.clone(), expr.eval(ev).map(|v| render_value(&v))));
-            }
-        }
-        out
+        self.resolved.iter().map(|(name, expr)| (name.clone(), expr.eval(ev).map(|v| render_value(&v)))).collect()
     }
 }
 
