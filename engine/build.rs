@@ -4,7 +4,8 @@
 use std::{env, fmt::Write as _, fs, path::Path};
 
 fn main() {
-    let fields = fs::read_to_string("data/falco-fields-detail.tsv").expect("data/falco-fields-detail.tsv");
+    let fields =
+        fs::read_to_string("data/falco-fields-detail.tsv").expect("data/falco-fields-detail.tsv");
     let docs = fs::read_to_string("data/falco-fields.tsv").expect("data/falco-fields.tsv");
     let evts = fs::read_to_string("data/falco-evt-types.tsv").expect("data/falco-evt-types.tsv");
     let codes = fs::read_to_string("data/libs-event-codes.tsv").expect("data/libs-event-codes.tsv");
@@ -25,7 +26,9 @@ fn main() {
     let mut out = String::from("pub(crate) static FIELDS: &[FieldInfo] = &[\n");
     for line in fields.lines().skip(1).filter(|l| !l.trim().is_empty()) {
         let cols: Vec<&str> = line.split('\t').collect();
-        let [name, ty, class, arg, flags, ..] = cols[..] else { panic!("bad field row: {line}") };
+        let [name, ty, class, arg, flags, ..] = cols[..] else {
+            panic!("bad field row: {line}")
+        };
         let (ty, is_list) = match ty.strip_prefix("LIST(").and_then(|t| t.strip_suffix(')')) {
             Some(inner) => (inner, true),
             None => (ty, false),
@@ -53,7 +56,11 @@ fn main() {
                 other => panic!("unknown field flag {other}"),
             });
         }
-        let flags = if fl.is_empty() { "FieldFlags::NONE".to_string() } else { fl.join(".union(") + &")".repeat(fl.len() - 1) };
+        let flags = if fl.is_empty() {
+            "FieldFlags::NONE".to_string()
+        } else {
+            fl.join(".union(") + &")".repeat(fl.len() - 1)
+        };
         let ty = format!("FieldType::{}", camel(ty));
         let d = desc.get(name).copied().unwrap_or("");
         writeln!(
@@ -74,12 +81,22 @@ fn main() {
             other => panic!("unknown evt kind {other}"),
         };
         writeln!(out, "    ({name:?}, {kind}),").unwrap();
-        writeln!(codes_of_types, "    &{:?},", event_codes.of_name(name, kind)).unwrap();
+        writeln!(
+            codes_of_types,
+            "    &{:?},",
+            event_codes.of_name(name, kind)
+        )
+        .unwrap();
     }
     out.push_str("];\n\n");
     out.push_str(&codes_of_types);
     out.push_str("];\n");
-    writeln!(out, "pub(crate) const PPM_EVENT_MAX: u16 = {};", event_codes.names.len()).unwrap();
+    writeln!(
+        out,
+        "pub(crate) const PPM_EVENT_MAX: u16 = {};",
+        event_codes.names.len()
+    )
+    .unwrap();
     let dest = Path::new(&env::var("OUT_DIR").unwrap()).join("tables.rs");
     fs::write(dest, out).unwrap();
 }
@@ -112,7 +129,11 @@ impl EventCodes {
             if code == "async" {
                 async_names.push(name.to_string());
             } else {
-                assert_eq!(code.parse::<usize>().ok(), Some(names.len()), "event codes are dense and in order");
+                assert_eq!(
+                    code.parse::<usize>().ok(),
+                    Some(names.len()),
+                    "event codes are dense and in order"
+                );
                 names.push(name.to_string());
             }
         }
@@ -124,16 +145,26 @@ impl EventCodes {
     /// code for a plugin's async event name, and otherwise, for a syscall without events of its
     /// own, the two generic codes.
     fn of_name(&self, name: &str, kind: &str) -> Vec<u16> {
-        let mut codes: Vec<u16> = (2..self.names.len()).filter(|&c| self.names[c] == name).map(|c| c as u16).collect();
+        let mut codes: Vec<u16> = (2..self.names.len())
+            .filter(|&c| self.names[c] == name)
+            .map(|c| c as u16)
+            .collect();
         let has_events = !codes.is_empty();
         if self.async_names.iter().any(|n| n == name) {
-            codes.push(self.names.iter().position(|n| n == "asyncevent").expect("asyncevent code") as u16);
+            codes.push(
+                self.names
+                    .iter()
+                    .position(|n| n == "asyncevent")
+                    .expect("asyncevent code") as u16,
+            );
         } else if !has_events && kind != "EvtKind::Event" {
             codes.extend([0, 1]);
         }
         let is_event = kind != "EvtKind::Syscall";
         assert!(
-            has_events == is_event || self.async_names.iter().any(|n| n == name) || name == "syscall",
+            has_events == is_event
+                || self.async_names.iter().any(|n| n == name)
+                || name == "syscall",
             "{name}: its kind in falco-evt-types.tsv disagrees with libs-event-codes.tsv"
         );
         codes.sort_unstable();

@@ -52,7 +52,11 @@ pub struct FileText<'a> {
 
 impl<'a> FileText<'a> {
     pub fn new(name: &'a str, text: &'a str) -> Self {
-        FileText { name, text, index: LineIndex::new(text) }
+        FileText {
+            name,
+            text,
+            index: LineIndex::new(text),
+        }
     }
 }
 
@@ -67,7 +71,14 @@ impl DiagnosticJson {
                 }
                 None => (String::new(), (0, 0), (0, 0)),
             },
-            None => (files.first().map(|f| f.name.to_string()).unwrap_or_default(), (0, 0), (0, 0)),
+            None => (
+                files
+                    .first()
+                    .map(|f| f.name.to_string())
+                    .unwrap_or_default(),
+                (0, 0),
+                (0, 0),
+            ),
         };
         DiagnosticJson {
             file,
@@ -93,7 +104,10 @@ impl FixJson {
             .iter()
             .map(|e| {
                 let (a, b) = match files.get(e.span.file.0 as usize) {
-                    Some(f) => (f.index.line_col(f.text, e.span.start), f.index.line_col(f.text, e.span.end)),
+                    Some(f) => (
+                        f.index.line_col(f.text, e.span.start),
+                        f.index.line_col(f.text, e.span.end),
+                    ),
                     None => Default::default(),
                 };
                 EditJson {
@@ -107,6 +121,10 @@ impl FixJson {
                 }
             })
             .collect();
-        FixJson { message: fix.message.clone(), applicability: fix.applicability.as_str().to_string(), edits }
+        FixJson {
+            message: fix.message.clone(),
+            applicability: fix.applicability.as_str().to_string(),
+            edits,
+        }
     }
 }

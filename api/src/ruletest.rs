@@ -57,7 +57,9 @@ pub struct ParseError(pub String);
 /// text (or only comments) is no tests.
 pub fn parse(text: &str) -> Result<Vec<TestCase>, ParseError> {
     let doc = yaml_json::document(text).map_err(|e| ParseError(e.to_string()))?;
-    let Some(doc) = doc else { return Ok(Vec::new()) };
+    let Some(doc) = doc else {
+        return Ok(Vec::new());
+    };
     let items = match doc.value {
         Value::Null => return Ok(Vec::new()),
         Value::Array(items) => items,
@@ -106,7 +108,9 @@ pub fn judge(loaded: &Loaded, case: &TestCase) -> Result<(), Failure> {
 impl TestCase {
     /// `name`, or `#N` for the N-th case (1-based) of its file.
     pub fn label(&self, index: usize) -> String {
-        self.name.clone().unwrap_or_else(|| format!("#{}", index + 1))
+        self.name
+            .clone()
+            .unwrap_or_else(|| format!("#{}", index + 1))
     }
 }
 

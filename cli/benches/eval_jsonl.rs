@@ -29,7 +29,10 @@ fn main() {
     file.flush().expect("write events");
     drop(file);
     let size = std::fs::metadata(&events).map(|m| m.len()).unwrap_or(0);
-    let rules = concat!(env!("CARGO_MANIFEST_DIR"), "/../engine/data/falco_rules.yaml");
+    let rules = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../engine/data/falco_rules.yaml"
+    );
     let output = dir.path().join("matches.jsonl");
 
     let mut wall = Vec::new();
@@ -49,7 +52,9 @@ fn main() {
         assert!(status.success(), "rulestudio eval failed: {status}");
         wall.push(EVENTS as f64 / secs / 1e6);
         cpu.push(EVENTS as f64 / (children_cpu_seconds() - cpu_before) / 1e6);
-        matches = std::fs::read(&output).map(|o| o.iter().filter(|&&b| b == b'\n').count()).unwrap_or(0);
+        matches = std::fs::read(&output)
+            .map(|o| o.iter().filter(|&&b| b == b'\n').count())
+            .unwrap_or(0);
     }
     wall.sort_by(f64::total_cmp);
     cpu.sort_by(f64::total_cmp);

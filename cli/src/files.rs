@@ -27,24 +27,36 @@ pub fn read(paths: &[PathBuf]) -> Result<Sources> {
     let mut diagnostics = Vec::new();
     let mut lossy = Vec::with_capacity(paths.len());
     for (i, path) in paths.iter().enumerate() {
-        let bytes = std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
+        let bytes =
+            std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
         let (text, replaced) = match String::from_utf8(bytes) {
             Ok(t) => (t, false),
             Err(e) => {
                 let at = e.utf8_error().valid_up_to();
                 let span = Span::new(FileId(i as u32), at as u32, at as u32 + 1);
-                let message = format!("invalid UTF-8 at byte {at}: checked here as U+FFFD, while Falco keeps the bytes");
+                let message = format!(
+                    "invalid UTF-8 at byte {at}: checked here as U+FFFD, while Falco keeps the bytes"
+                );
                 diagnostics.push(
-                    Diagnostic::warning(INVALID_UTF8, message, span)
-                        .with_help("save the file as UTF-8 (`--fix` does not rewrite it until then)"),
+                    Diagnostic::warning(INVALID_UTF8, message, span).with_help(
+                        "save the file as UTF-8 (`--fix` does not rewrite it until then)",
+                    ),
                 );
                 (String::from_utf8_lossy(e.as_bytes()).into_owned(), true)
             }
         };
         lossy.push(replaced);
-        files.push(SourceFile { name: display_name(path), text });
+        files.push(SourceFile {
+            name: display_name(path),
+            text,
+        });
     }
-    Ok(Sources { paths: paths.to_vec(), files, diagnostics, lossy })
+    Ok(Sources {
+        paths: paths.to_vec(),
+        files,
+        diagnostics,
+        lossy,
+    })
 }
 
 fn display_name(path: &Path) -> String {

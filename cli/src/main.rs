@@ -10,7 +10,11 @@ use clap::{Parser, Subcommand};
 use std::process::ExitCode;
 
 #[derive(Parser)]
-#[command(name = "rulestudio", version, about = "Write, test and ship Falco rules")]
+#[command(
+    name = "rulestudio",
+    version,
+    about = "Write, test and ship Falco rules"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,

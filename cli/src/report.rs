@@ -6,13 +6,24 @@ use rulestudio_engine::diagnostic::Diagnostic;
 use std::fmt::Write as _;
 
 pub fn to_json(diagnostics: &[Diagnostic], files: &[FileText<'_>]) -> Vec<DiagnosticJson> {
-    diagnostics.iter().map(|d| DiagnosticJson::from_engine(d, files)).collect()
+    diagnostics
+        .iter()
+        .map(|d| DiagnosticJson::from_engine(d, files))
+        .collect()
 }
 
 pub fn render_text(d: &DiagnosticJson, files: &[FileText<'_>]) -> String {
     let mut out = String::new();
-    let _ = writeln!(out, "{}:{}:{}: {}[{}]: {}", d.file, d.line, d.column, d.severity, d.code, d.message);
-    if let Some(f) = files.iter().find(|f| f.name == d.file).filter(|_| d.line > 0) {
+    let _ = writeln!(
+        out,
+        "{}:{}:{}: {}[{}]: {}",
+        d.file, d.line, d.column, d.severity, d.code, d.message
+    );
+    if let Some(f) = files
+        .iter()
+        .find(|f| f.name == d.file)
+        .filter(|_| d.line > 0)
+    {
         let line = f.index.line_text(f.text, d.line);
         let gutter = d.line.to_string();
         let pad = " ".repeat(gutter.len());
@@ -22,12 +33,21 @@ pub fn render_text(d: &DiagnosticJson, files: &[FileText<'_>]) -> String {
         } else {
             line.chars().count().saturating_sub(start).max(1)
         };
-        let indent: String = line.chars().take(start).map(|c| if c == '\t' { '\t' } else { ' ' }).collect();
+        let indent: String = line
+            .chars()
+            .take(start)
+            .map(|c| if c == '\t' { '\t' } else { ' ' })
+            .collect();
         let _ = writeln!(out, "{pad} |");
         let _ = writeln!(out, "{gutter} | {line}");
         let _ = writeln!(out, "{pad} | {indent}{}", "^".repeat(width));
         if let Some(item) = d.item_name.as_deref() {
-            let _ = writeln!(out, "{pad} = in {} '{}'", d.item_type.as_deref().unwrap_or("item"), item);
+            let _ = writeln!(
+                out,
+                "{pad} = in {} '{}'",
+                d.item_type.as_deref().unwrap_or("item"),
+                item
+            );
         }
         if let Some(help) = &d.help {
             let _ = writeln!(out, "{pad} = help: {help}");
@@ -46,7 +66,11 @@ pub fn render_text(d: &DiagnosticJson, files: &[FileText<'_>]) -> String {
 pub fn summary(diagnostics: &[DiagnosticJson]) -> String {
     let errors = diagnostics.iter().filter(|d| d.severity == "error").count();
     let warnings = diagnostics.len() - errors;
-    format!("{errors} error{}, {warnings} warning{}", plural(errors), plural(warnings))
+    format!(
+        "{errors} error{}, {warnings} warning{}",
+        plural(errors),
+        plural(warnings)
+    )
 }
 
 fn plural(n: usize) -> &'static str {

@@ -24,15 +24,30 @@ impl Drop for Server {
 }
 
 fn root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap().to_path_buf()
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .unwrap()
+        .to_path_buf()
 }
 
 fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
 }
 
 async fn get(client: &reqwest::Client, url: &str) -> Option<Value> {
-    client.get(url).bearer_auth(TOKEN).send().await.ok()?.json().await.ok()
+    client
+        .get(url)
+        .bearer_auth(TOKEN)
+        .send()
+        .await
+        .ok()?
+        .json()
+        .await
+        .ok()
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -42,7 +57,12 @@ async fn demo_behaviours_match_every_fixed_article_rule() {
     let base = format!("http://127.0.0.1:{port}");
     let _server = Server(
         Command::new(env!("CARGO_BIN_EXE_rulestudio"))
-            .args(["serve", "--collector", "--listen", &format!("127.0.0.1:{port}")])
+            .args([
+                "serve",
+                "--collector",
+                "--listen",
+                &format!("127.0.0.1:{port}"),
+            ])
             .arg("--db")
             .arg(dir.path().join("rs.db"))
             .env("RULESTUDIO_ADMIN_TOKEN", TOKEN)
@@ -59,14 +79,25 @@ async fn demo_behaviours_match_every_fixed_article_rule() {
         if collectors.is_some_and(|c| c["collectors"].as_array().is_some_and(|a| !a.is_empty())) {
             break;
         }
-        assert!(Instant::now() < deadline, "no collector reported to the server within 60 s");
+        assert!(
+            Instant::now() < deadline,
+            "no collector reported to the server within 60 s"
+        );
         tokio::time::sleep(Duration::from_millis(250)).await;
     }
 
-    let demo = Command::new(env!("CARGO_BIN_EXE_rulestudio")).arg("demo").output().unwrap();
-    assert!(demo.status.success(), "demo failed: {}", String::from_utf8_lossy(&demo.stdout));
+    let demo = Command::new(env!("CARGO_BIN_EXE_rulestudio"))
+        .arg("demo")
+        .output()
+        .unwrap();
+    assert!(
+        demo.status.success(),
+        "demo failed: {}",
+        String::from_utf8_lossy(&demo.stdout)
+    );
 
-    let rules = std::fs::read_to_string(root().join("tests/fixtures/article-rules.fixed.yaml")).unwrap();
+    let rules =
+        std::fs::read_to_string(root().join("tests/fixtures/article-rules.fixed.yaml")).unwrap();
     let deadline = Instant::now() + Duration::from_secs(90);
     let last: Value = loop {
         let resp = client
@@ -76,19 +107,35 @@ async fn demo_behaviours_match_every_fixed_article_rule() {
             .send()
             .await
             .unwrap();
-        assert!(resp.status().is_success(), "preview answered {}", resp.status());
+        assert!(
+            resp.status().is_success(),
+            "preview answered {}",
+            resp.status()
+        );
         let last: Value = resp.json().await.unwrap();
         let counts: Vec<(String, u64)> = last["rules"]
             .as_array()
             .unwrap()
             .iter()
-            .map(|r| (r["name"].as_str().unwrap().to_string(), r["matched"].as_u64().unwrap()))
+            .map(|r| {
+                (
+                    r["name"].as_str().unwrap().to_string(),
+                    r["matched"].as_u64().unwrap(),
+                )
+            })
             .collect();
         if counts.len() == 7 && counts.iter().all(|(_, n)| *n > 0) {
             break last;
         }
-        assert!(Instant::now() < deadline, "not every article rule matched the demo within 90 s: {counts:?}");
+        assert!(
+            Instant::now() < deadline,
+            "not every article rule matched the demo within 90 s: {counts:?}"
+        );
         tokio::time::sleep(Duration::from_secs(1)).await;
     };
-    assert_eq!(last["diagnostics"].as_array().map(Vec::len), Some(0), "the fixed rules load cleanly: {last}");
+    assert_eq!(
+        last["diagnostics"].as_array().map(Vec::len),
+        Some(0),
+        "the fixed rules load cleanly: {last}"
+    );
 }

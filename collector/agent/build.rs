@@ -24,7 +24,15 @@ fn main() {
     };
     let clang = env::var("CLANG").unwrap_or_else(|_| "clang".into());
     let status = Command::new(&clang)
-        .args(["-O2", "-g", "-Wall", "-Werror", "-target", "bpf", arch_define])
+        .args([
+            "-O2",
+            "-g",
+            "-Wall",
+            "-Werror",
+            "-target",
+            "bpf",
+            arch_define,
+        ])
         .arg(format!("-I/usr/include/{multiarch}"))
         .arg("-I")
         .arg(&src_dir)
@@ -35,7 +43,9 @@ fn main() {
         .status();
     match status {
         Ok(s) if s.success() => {}
-        Ok(s) => panic!("rulestudio-collector: `{clang} -target bpf` failed ({s}) compiling collector/ebpf/collector.bpf.c"),
+        Ok(s) => panic!(
+            "rulestudio-collector: `{clang} -target bpf` failed ({s}) compiling collector/ebpf/collector.bpf.c"
+        ),
         Err(e) => panic!(
             "rulestudio-collector: cannot run `{clang}` ({e}); install clang and libbpf-dev \
              (Debian: apt-get install clang llvm libbpf-dev) or set CLANG"

@@ -18,7 +18,10 @@ const RUNS: usize = 7;
 /// Passes over the events per run; `EVAL_BENCH_ROUNDS` lowers it (e.g. to count instructions
 /// under `valgrind --tool=callgrind`, where the figure is deterministic).
 fn rounds() -> usize {
-    std::env::var("EVAL_BENCH_ROUNDS").ok().and_then(|r| r.parse().ok()).unwrap_or(2_000)
+    std::env::var("EVAL_BENCH_ROUNDS")
+        .ok()
+        .and_then(|r| r.parse().ok())
+        .unwrap_or(2_000)
 }
 
 fn events() -> Vec<Event> {
@@ -34,9 +37,27 @@ fn events() -> Vec<Event> {
 }
 
 fn main() {
-    let text = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/data/falco_rules.yaml")).expect("falco_rules.yaml");
-    let loaded = loader::load(&[SourceFile { name: "falco_rules.yaml".into(), text }], &LoadOptions::default());
-    assert!(loaded.ok(), "falco_rules.yaml must load: {:?}", loaded.diagnostics.iter().filter(|d| d.is_error()).collect::<Vec<_>>());
+    let text = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/data/falco_rules.yaml"
+    ))
+    .expect("falco_rules.yaml");
+    let loaded = loader::load(
+        &[SourceFile {
+            name: "falco_rules.yaml".into(),
+            text,
+        }],
+        &LoadOptions::default(),
+    );
+    assert!(
+        loaded.ok(),
+        "falco_rules.yaml must load: {:?}",
+        loaded
+            .diagnostics
+            .iter()
+            .filter(|d| d.is_error())
+            .collect::<Vec<_>>()
+    );
     let set = loaded.ruleset;
     let events = events();
     let mut out = Vec::new();
@@ -78,6 +99,11 @@ fn main() {
 
 /// CPU time of this thread, from `/proc/thread-self/schedstat` (nanoseconds on the CPU).
 fn cpu_seconds() -> f64 {
-    let s = std::fs::read_to_string("/proc/thread-self/schedstat").expect("/proc/thread-self/schedstat");
-    s.split_whitespace().next().and_then(|t| t.parse::<f64>().ok()).expect("schedstat run time") / 1e9
+    let s = std::fs::read_to_string("/proc/thread-self/schedstat")
+        .expect("/proc/thread-self/schedstat");
+    s.split_whitespace()
+        .next()
+        .and_then(|t| t.parse::<f64>().ok())
+        .expect("schedstat run time")
+        / 1e9
 }

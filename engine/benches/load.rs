@@ -2,7 +2,7 @@
 //! keystroke; the goal is ≤ 16 ms), alone and followed by the article's rules.
 //! Run: `cargo bench -p rulestudio-engine --bench load`.
 
-use rulestudio_engine::loader::{load, LoadOptions, SourceFile};
+use rulestudio_engine::loader::{LoadOptions, SourceFile, load};
 use std::time::{Duration, Instant};
 
 fn time(label: &str, files: &[SourceFile]) {
@@ -22,10 +22,25 @@ fn time(label: &str, files: &[SourceFile]) {
 
 fn main() {
     let data = concat!(env!("CARGO_MANIFEST_DIR"), "/data/falco_rules.yaml");
-    let falco = SourceFile { name: "falco_rules.yaml".into(), text: std::fs::read_to_string(data).expect("falco_rules.yaml") };
-    let article_path = concat!(env!("CARGO_MANIFEST_DIR"), "/../tests/conformance/load/article-rules.yaml");
+    let falco = SourceFile {
+        name: "falco_rules.yaml".into(),
+        text: std::fs::read_to_string(data).expect("falco_rules.yaml"),
+    };
+    let article_path = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../tests/conformance/load/article-rules.yaml"
+    );
     time("falco_rules.yaml", std::slice::from_ref(&falco));
     if let Ok(text) = std::fs::read_to_string(article_path) {
-        time("falco_rules.yaml + article-rules.yaml", &[falco, SourceFile { name: "article-rules.yaml".into(), text }]);
+        time(
+            "falco_rules.yaml + article-rules.yaml",
+            &[
+                falco,
+                SourceFile {
+                    name: "article-rules.yaml".into(),
+                    text,
+                },
+            ],
+        );
     }
 }

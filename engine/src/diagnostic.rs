@@ -174,8 +174,22 @@ pub struct Diagnostic {
 }
 
 impl Diagnostic {
-    pub fn new(severity: Severity, code: Code, message: impl Into<String>, span: Option<Span>) -> Self {
-        Diagnostic { severity, code, message: message.into(), span, item_kind: None, item_name: None, help: None, fix: None }
+    pub fn new(
+        severity: Severity,
+        code: Code,
+        message: impl Into<String>,
+        span: Option<Span>,
+    ) -> Self {
+        Diagnostic {
+            severity,
+            code,
+            message: message.into(),
+            span,
+            item_kind: None,
+            item_name: None,
+            help: None,
+            fix: None,
+        }
     }
 
     pub fn error(code: Code, message: impl Into<String>, span: Span) -> Self {
@@ -194,7 +208,11 @@ impl Diagnostic {
 
     /// [`Self::in_item`] unless a more specific item (an exception of the rule) is already set.
     pub fn or_in_item(self, kind: ItemKind, name: impl Into<String>) -> Self {
-        if self.item_kind.is_some() { self } else { self.in_item(kind, name) }
+        if self.item_kind.is_some() {
+            self
+        } else {
+            self.in_item(kind, name)
+        }
     }
 
     pub fn with_help(mut self, help: impl Into<String>) -> Self {

@@ -100,7 +100,10 @@ impl PartialEq for Event {
         });
         plain
             && self.with_arg.len() == other.with_arg.len()
-            && self.with_arg.iter().all(|(f, k, v)| other.get(*f, Some(k)) == Some(v))
+            && self
+                .with_arg
+                .iter()
+                .all(|(f, k, v)| other.get(*f, Some(k)) == Some(v))
     }
 }
 
@@ -114,7 +117,15 @@ impl Event {
     /// An event on which no field can be extracted.
     pub fn new() -> Self {
         // Room for a typical event's values without regrowing.
-        Event { slots: vec![0; crate::fields::count()].into(), values: Vec::with_capacity(16), fields: Vec::with_capacity(16), with_arg: Vec::new(), evt_type: None, spare: Vec::new(), keys: Default::default() }
+        Event {
+            slots: vec![0; crate::fields::count()].into(),
+            values: Vec::with_capacity(16),
+            fields: Vec::with_capacity(16),
+            with_arg: Vec::new(),
+            evt_type: None,
+            spare: Vec::new(),
+            keys: Default::default(),
+        }
     }
 
     /// Sets `field` (with optional argument) to `value`, replacing an earlier value.
@@ -129,7 +140,11 @@ impl Event {
             }
             None => self.set_plain(field, value),
             Some(a) => {
-                if let Some(slot) = self.with_arg.iter_mut().find(|(f, k, _)| *f == field && &**k == a) {
+                if let Some(slot) = self
+                    .with_arg
+                    .iter_mut()
+                    .find(|(f, k, _)| *f == field && &**k == a)
+                {
                     slot.2 = value;
                 } else {
                     self.with_arg.push((field, a.into(), value));
@@ -176,14 +191,22 @@ impl Event {
                 0 => None,
                 slot => self.values.get(slot as usize - 1),
             },
-            Some(a) => self.with_arg.iter().find(|(f, k, _)| *f == field && bytes_eq(k.as_bytes(), a.as_bytes())).map(|(_, _, v)| v),
+            Some(a) => self
+                .with_arg
+                .iter()
+                .find(|(f, k, _)| *f == field && bytes_eq(k.as_bytes(), a.as_bytes()))
+                .map(|(_, _, v)| v),
         }
     }
 
     /// Every value the event has: plain fields in the order they were set, then `field[arg]` entries
     /// in the order they were set. Together they rebuild an equal event with [`Event::set`].
     pub fn values(&self) -> impl Iterator<Item = (FieldId, Option<&str>, &Value<'static>)> {
-        let plain = self.fields.iter().zip(&self.values).map(|(f, v)| (*f, None, v));
+        let plain = self
+            .fields
+            .iter()
+            .zip(&self.values)
+            .map(|(f, v)| (*f, None, v));
         plain.chain(self.with_arg.iter().map(|(f, a, v)| (*f, Some(&**a), v)))
     }
 
@@ -202,7 +225,10 @@ impl Event {
             return Ok(());
         }
         self.clear();
-        let (spare, keys) = (std::mem::take(&mut self.spare), std::mem::take(&mut self.keys));
+        let (spare, keys) = (
+            std::mem::take(&mut self.spare),
+            std::mem::take(&mut self.keys),
+        );
         *self = Event::from_json_str_exact(text)?;
         (self.spare, self.keys) = (spare, keys);
         Ok(())
@@ -239,7 +265,8 @@ impl Event {
 
     /// The `serde_json` decoding, the authority on validity and on error messages.
     fn from_json_str_exact(text: &str) -> Result<Event, EventError> {
-        let value: serde_json::Value = serde_json::from_str(text).map_err(|e| EventError::Json(e.to_string()))?;
+        let value: serde_json::Value =
+            serde_json::from_str(text).map_err(|e| EventError::Json(e.to_string()))?;
         match &value {
             serde_json::Value::Object(map) => Event::from_map(map),
             other => Err(EventError::NotAnObject(json_kind(other))),
@@ -252,12 +279,19 @@ impl Event {
     pub fn from_map(map: &serde_json::Map<String, serde_json::Value>) -> Result<Event, EventError> {
         let mut ev = Event::new();
         for (key, json) in map {
-            let Some((field, arg)) = parse_key(key) else { continue };
+            let Some((field, arg)) = parse_key(key) else {
+                continue;
+            };
             if json.is_null() {
                 continue;
             }
-            let value = json_value(field.info().ty, field.info().is_list, json)
-                .map_err(|problem| EventError::Key { key: key.clone(), problem })?;
+            let value =
+                json_value(field.info().ty, field.info().is_list, json).map_err(|problem| {
+                    EventError::Key {
+                        key: key.clone(),
+                        problem,
+                    }
+                })?;
             ev.set(field, arg, value);
         }
         Ok(ev)
@@ -286,12 +320,23 @@ pub fn parse_key(key: &str) -> Option<(FieldId, Option<&str>)> {
 
 /// A JSON value typed per the field table. Numeric strings are accepted for numeric fields
 /// and numbers for string fields (rendered), since collectors differ in how they print them.
-fn json_value(ty: FieldType, is_list: bool, json: &serde_json::Value) -> Result<Value<'static>, String> {
+fn json_value(
+    ty: FieldType,
+    is_list: bool,
+    json: &serde_json::Value,
+) -> Result<Value<'static>, String> {
     use serde_json::Value as J;
     if is_list {
         return match json {
-            J::Array(items) => items.iter().map(|i| json_value(ty, false, i)).collect::<Result<_, _>>().map(Value::List),
-            other => Err(format!("expected an array for a list field, found {}", json_kind(other))),
+            J::Array(items) => items
+                .iter()
+                .map(|i| json_value(ty, false, i))
+                .collect::<Result<_, _>>()
+                .map(Value::List),
+            other => Err(format!(
+                "expected an array for a list field, found {}",
+                json_kind(other)
+            )),
         };
     }
     if let (J::Number(n), Some(signed)) = (json, integer_signedness(ty)) {
@@ -300,10 +345,16 @@ fn json_value(ty: FieldType, is_list: bool, json: &serde_json::Value) -> Result<
     let wrong = |want: &str| Err(format!("expected {want}, found {}", json_kind(json)));
     match ty {
         FieldType::Charbuf | FieldType::Bytebuf => match json {
-            J::String(s) if ty == FieldType::Bytebuf => Ok(Value::Bytes(Cow::Owned(s.clone().into_bytes()))),
+            J::String(s) if ty == FieldType::Bytebuf => {
+                Ok(Value::Bytes(Cow::Owned(s.clone().into_bytes())))
+            }
             J::String(s) => Ok(Value::Str(Cow::Owned(s.clone()))),
             J::Bool(b) => Ok(Value::Str(Cow::Owned(b.to_string()))),
-            J::Array(items) => items.iter().map(|i| json_value(ty, false, i)).collect::<Result<_, _>>().map(Value::List),
+            J::Array(items) => items
+                .iter()
+                .map(|i| json_value(ty, false, i))
+                .collect::<Result<_, _>>()
+                .map(Value::List),
             _ => wrong("a string"),
         },
         FieldType::Bool => match json {
@@ -316,8 +367,15 @@ fn json_value(ty: FieldType, is_list: bool, json: &serde_json::Value) -> Result<
             _ => wrong("an IP address string"),
         },
         FieldType::Double => match json {
-            J::Number(n) => n.as_f64().map(Value::Double).ok_or_else(|| "number out of range".to_string()),
-            J::String(s) => s.trim().parse().map(Value::Double).map_err(|_| format!("'{s}' is not a number")),
+            J::Number(n) => n
+                .as_f64()
+                .map(Value::Double)
+                .ok_or_else(|| "number out of range".to_string()),
+            J::String(s) => s
+                .trim()
+                .parse()
+                .map(Value::Double)
+                .map_err(|_| format!("'{s}' is not a number")),
             _ => wrong("a number"),
         },
         FieldType::Dynamic => match json {
@@ -329,8 +387,12 @@ fn json_value(ty: FieldType, is_list: bool, json: &serde_json::Value) -> Result<
             let signed = integer_signedness(t) == Some(true);
             match json {
                 J::String(s) => match parse_int(s, t) {
-                    Ok(v) if signed => i64::try_from(v).map(Value::Int).map_err(|_| format!("{s} is out of range")),
-                    Ok(v) => u64::try_from(v).map(Value::Uint).map_err(|_| format!("{s} is out of range")),
+                    Ok(v) if signed => i64::try_from(v)
+                        .map(Value::Int)
+                        .map_err(|_| format!("{s} is out of range")),
+                    Ok(v) => u64::try_from(v)
+                        .map(Value::Uint)
+                        .map_err(|_| format!("{s} is out of range")),
                     Err(e) => Err(e),
                 },
                 _ => wrong("an integer"),
@@ -347,7 +409,11 @@ fn integer_signedness(ty: FieldType) -> Option<bool> {
         FieldType::Charbuf | FieldType::Bytebuf | FieldType::Dynamic => Some(true),
         FieldType::Int16 | FieldType::Int32 | FieldType::Int64 => Some(true),
         FieldType::Bool | FieldType::Ipaddr | FieldType::Ipnet | FieldType::Double => None,
-        FieldType::Abstime | FieldType::Port | FieldType::Reltime | FieldType::Uint32 | FieldType::Uint64 => Some(false),
+        FieldType::Abstime
+        | FieldType::Port
+        | FieldType::Reltime
+        | FieldType::Uint32
+        | FieldType::Uint64 => Some(false),
     }
 }
 
@@ -429,15 +495,41 @@ mod tests {
                 "k8s.pod.label.app":"web","something.else":1,"user.uid":"0"}"#,
         )
         .unwrap();
-        assert_eq!(ev.field(get("proc.name").unwrap(), None), Some(Value::Str("bash".into())));
-        assert_eq!(ev.field(get("proc.pid").unwrap(), None), Some(Value::Int(42)));
-        assert_eq!(ev.field(get("user.uid").unwrap(), None), Some(Value::Uint(0)));
-        assert_eq!(ev.field(get("fd.sip").unwrap(), None), Some(Value::Ip("10.0.0.1".parse().unwrap())));
-        assert_eq!(ev.field(get("proc.aname").unwrap(), Some("2")), Some(Value::Str("sshd".into())));
-        assert_eq!(ev.field(get("evt.arg").unwrap(), Some("flags")), Some(Value::Str("O_RDWR".into())));
-        assert_eq!(ev.field(get("evt.arg").unwrap(), Some("mode")), Some(Value::Str("0644".into())));
-        assert_eq!(ev.field(get("k8s.pod.label").unwrap(), Some("app")), Some(Value::Str("web".into())));
-        assert!(matches!(ev.field(get("fd.types").unwrap(), None), Some(Value::List(l)) if l.len() == 2));
+        assert_eq!(
+            ev.field(get("proc.name").unwrap(), None),
+            Some(Value::Str("bash".into()))
+        );
+        assert_eq!(
+            ev.field(get("proc.pid").unwrap(), None),
+            Some(Value::Int(42))
+        );
+        assert_eq!(
+            ev.field(get("user.uid").unwrap(), None),
+            Some(Value::Uint(0))
+        );
+        assert_eq!(
+            ev.field(get("fd.sip").unwrap(), None),
+            Some(Value::Ip("10.0.0.1".parse().unwrap()))
+        );
+        assert_eq!(
+            ev.field(get("proc.aname").unwrap(), Some("2")),
+            Some(Value::Str("sshd".into()))
+        );
+        assert_eq!(
+            ev.field(get("evt.arg").unwrap(), Some("flags")),
+            Some(Value::Str("O_RDWR".into()))
+        );
+        assert_eq!(
+            ev.field(get("evt.arg").unwrap(), Some("mode")),
+            Some(Value::Str("0644".into()))
+        );
+        assert_eq!(
+            ev.field(get("k8s.pod.label").unwrap(), Some("app")),
+            Some(Value::Str("web".into()))
+        );
+        assert!(
+            matches!(ev.field(get("fd.types").unwrap(), None), Some(Value::List(l)) if l.len() == 2)
+        );
         assert_eq!(ev.field(get("proc.exe").unwrap(), None), None);
     }
 
@@ -487,8 +579,14 @@ mod tests {
         assert!(err.to_string().starts_with("key 'fd.sip':"), "{err}");
         let err = Event::from_json_str(r#"{"proc.pid":"abc"}"#).unwrap_err();
         assert!(err.to_string().contains("proc.pid"), "{err}");
-        assert!(matches!(Event::from_json_str("[1]"), Err(EventError::NotAnObject("an array"))));
-        assert!(matches!(Event::from_json_str("{"), Err(EventError::Json(_))));
+        assert!(matches!(
+            Event::from_json_str("[1]"),
+            Err(EventError::NotAnObject("an array"))
+        ));
+        assert!(matches!(
+            Event::from_json_str("{"),
+            Err(EventError::Json(_))
+        ));
         assert!(Event::from_json_str(r#"{"fd.types":"ipv4"}"#).is_err());
         assert!(Event::from_json_str(r#"{"evt.failed":"yes"}"#).is_err());
     }

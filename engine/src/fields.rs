@@ -84,7 +84,10 @@ impl ArgSpec {
     }
 
     pub fn requires_arg(self) -> bool {
-        matches!(self, ArgSpec::Required | ArgSpec::RequiredKey | ArgSpec::RequiredIndexOrKey)
+        matches!(
+            self,
+            ArgSpec::Required | ArgSpec::RequiredKey | ArgSpec::RequiredIndexOrKey
+        )
     }
 }
 
@@ -168,7 +171,13 @@ pub fn count() -> usize {
 /// the field table, not from an adversary choosing collisions.
 fn by_name() -> &'static FxHashMap<&'static str, FieldId> {
     static MAP: OnceLock<FxHashMap<&'static str, FieldId>> = OnceLock::new();
-    MAP.get_or_init(|| FIELDS.iter().enumerate().map(|(i, f)| (f.name, FieldId(i as u16))).collect())
+    MAP.get_or_init(|| {
+        FIELDS
+            .iter()
+            .enumerate()
+            .map(|(i, f)| (f.name, FieldId(i as u16)))
+            .collect()
+    })
 }
 
 /// The field with exactly this name.
@@ -199,8 +208,14 @@ pub fn resolve(token: &str) -> Option<(FieldId, Option<&str>)> {
 /// Falco's `deprecated_fields` (falco_load_result.cpp): the only fields its loader warns about,
 /// in conditions and (by substring) in outputs. The table's DEPRECATED flag also marks
 /// container-plugin fields Falco accepts silently.
-pub(crate) const FALCO_DEPRECATED: &[&str] =
-    &["evt.dir", "evt.latency", "evt.latency.s", "evt.latency.ns", "evt.latency.human", "evt.wait_latency"];
+pub(crate) const FALCO_DEPRECATED: &[&str] = &[
+    "evt.dir",
+    "evt.latency",
+    "evt.latency.s",
+    "evt.latency.ns",
+    "evt.latency.human",
+    "evt.wait_latency",
+];
 
 /// Every name accepted as an `evt.type` value.
 pub fn evt_types() -> &'static [(&'static str, EvtKind)] {
@@ -209,7 +224,13 @@ pub fn evt_types() -> &'static [(&'static str, EvtKind)] {
 
 fn evt_index() -> &'static FxHashMap<&'static str, u16> {
     static MAP: OnceLock<FxHashMap<&'static str, u16>> = OnceLock::new();
-    MAP.get_or_init(|| EVT_TYPES.iter().enumerate().map(|(i, (n, _))| (*n, i as u16)).collect())
+    MAP.get_or_init(|| {
+        EVT_TYPES
+            .iter()
+            .enumerate()
+            .map(|(i, (n, _))| (*n, i as u16))
+            .collect()
+    })
 }
 
 /// Dense index of an `evt.type` name, for per-type rule dispatch.
@@ -237,9 +258,18 @@ mod tests {
 
     #[test]
     fn dotted_arguments_resolve_to_their_field() {
-        assert_eq!(resolve("evt.arg.flags"), Some((get("evt.arg").unwrap(), Some("flags"))));
-        assert_eq!(resolve("k8s.pod.label.app"), Some((get("k8s.pod.label").unwrap(), Some("app"))));
-        assert_eq!(resolve("proc.name"), Some((get("proc.name").unwrap(), None)));
+        assert_eq!(
+            resolve("evt.arg.flags"),
+            Some((get("evt.arg").unwrap(), Some("flags")))
+        );
+        assert_eq!(
+            resolve("k8s.pod.label.app"),
+            Some((get("k8s.pod.label").unwrap(), Some("app")))
+        );
+        assert_eq!(
+            resolve("proc.name"),
+            Some((get("proc.name").unwrap(), None))
+        );
         assert_eq!(resolve("proc.executable"), None);
         assert_eq!(resolve("proc.name.x"), None);
     }

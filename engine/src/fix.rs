@@ -32,7 +32,11 @@ pub fn apply<'f>(text: &str, fixes: impl IntoIterator<Item = &'f Fix>) -> (Strin
                 || !text.is_char_boundary(e.span.start as usize)
                 || !text.is_char_boundary(e.span.end as usize)
                 || taken.iter().any(|t| overlaps(t, e))
-        }) || fix.edits.iter().enumerate().any(|(i, a)| fix.edits[..i].iter().any(|b| overlaps(a, b)));
+        }) || fix
+            .edits
+            .iter()
+            .enumerate()
+            .any(|(i, a)| fix.edits[..i].iter().any(|b| overlaps(a, b)));
         if !clashes {
             taken.extend(fix.edits.iter());
             applied += 1;
@@ -66,7 +70,10 @@ mod tests {
             applicability: Applicability::Safe,
             edits: edits
                 .iter()
-                .map(|&(s, e, r)| Edit { span: Span::local(s as usize, e as usize), replacement: r.into() })
+                .map(|&(s, e, r)| Edit {
+                    span: Span::local(s as usize, e as usize),
+                    replacement: r.into(),
+                })
                 .collect(),
         }
     }

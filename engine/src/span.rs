@@ -22,7 +22,11 @@ impl Span {
 
     /// A span in a detached text (a condition parsed on its own); the loader remaps it.
     pub const fn local(start: usize, end: usize) -> Self {
-        Span { file: FileId(0), start: start as u32, end: end as u32 }
+        Span {
+            file: FileId(0),
+            start: start as u32,
+            end: end as u32,
+        }
     }
 
     pub fn len(&self) -> u32 {
@@ -35,7 +39,11 @@ impl Span {
 
     /// The smallest span covering both (same file assumed).
     pub fn cover(self, other: Span) -> Span {
-        Span { file: self.file, start: self.start.min(other.start), end: self.end.max(other.end) }
+        Span {
+            file: self.file,
+            start: self.start.min(other.start),
+            end: self.end.max(other.end),
+        }
     }
 
     pub fn range(&self) -> std::ops::Range<usize> {
@@ -72,14 +80,22 @@ impl LineIndex {
             end -= 1;
         }
         let column = text[start..end].chars().count() as u32 + 1;
-        LineCol { line: line as u32 + 1, column }
+        LineCol {
+            line: line as u32 + 1,
+            column,
+        }
     }
 
     /// The text of the 1-based line `line`, without its line break.
     pub fn line_text<'t>(&self, text: &'t str, line: u32) -> &'t str {
-        let i = (line as usize).saturating_sub(1).min(self.line_starts.len() - 1);
+        let i = (line as usize)
+            .saturating_sub(1)
+            .min(self.line_starts.len() - 1);
         let start = self.line_starts[i] as usize;
-        let end = self.line_starts.get(i + 1).map_or(text.len(), |&e| e as usize);
+        let end = self
+            .line_starts
+            .get(i + 1)
+            .map_or(text.len(), |&e| e as usize);
         text[start..end].trim_end_matches(['\n', '\r'])
     }
 }

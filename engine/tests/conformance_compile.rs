@@ -6,7 +6,9 @@ mod common;
 use rulestudio_engine::syntax::ast::Expr;
 
 fn parse(text: &str) -> Expr {
-    rulestudio_engine::syntax::parse(text).ok().unwrap_or_else(|e| panic!("{text:?} does not parse: {e:?}"))
+    rulestudio_engine::syntax::parse(text)
+        .ok()
+        .unwrap_or_else(|e| panic!("{text:?} does not parse: {e:?}"))
 }
 
 use rulestudio_engine::compile::compile;
@@ -14,8 +16,14 @@ use rulestudio_engine::diagnostic::Severity;
 use rulestudio_engine::eval::EvtTypeSet;
 
 fn describe(condition: &str, d: &rulestudio_engine::diagnostic::Diagnostic) -> String {
-    let sev = if d.severity == Severity::Error { "error" } else { "warning" };
-    let at = d.span.map_or(String::new(), |s| condition.get(s.range()).unwrap_or("<bad span>").to_string());
+    let sev = if d.severity == Severity::Error {
+        "error"
+    } else {
+        "warning"
+    };
+    let at = d.span.map_or(String::new(), |s| {
+        condition.get(s.range()).unwrap_or("<bad span>").to_string()
+    });
     format!("{sev}[{}]: {} @ {at}", d.code, d.message)
 }
 
@@ -48,20 +56,39 @@ fn compile_conformance() {
     let mut failures = Vec::new();
     let cases = common::cases::load("compile");
     for case in &cases {
-        let condition = case.get("condition").unwrap_or_else(|| panic!("{}: no condition", case.whence()));
+        let condition = case
+            .get("condition")
+            .unwrap_or_else(|| panic!("{}: no condition", case.whence()));
         let compiled = compile(&parse(condition));
-        let got: Vec<String> = compiled.diagnostics.iter().map(|d| describe(condition, d)).collect();
-        let want: Vec<String> = case.entries.iter().filter_map(|(k, v, _)| expected(k, v)).collect();
+        let got: Vec<String> = compiled
+            .diagnostics
+            .iter()
+            .map(|d| describe(condition, d))
+            .collect();
+        let want: Vec<String> = case
+            .entries
+            .iter()
+            .filter_map(|(k, v, _)| expected(k, v))
+            .collect();
         if got != want {
-            failures.push(format!("{}: `{condition}`\n  want {want:#?}\n  got  {got:#?}", case.whence()));
+            failures.push(format!(
+                "{}: `{condition}`\n  want {want:#?}\n  got  {got:#?}",
+                case.whence()
+            ));
         }
         if compiled.filter.is_some() == want.iter().any(|w| w.starts_with("error")) {
-            failures.push(format!("{}: filter presence does not follow the errors", case.whence()));
+            failures.push(format!(
+                "{}: filter presence does not follow the errors",
+                case.whence()
+            ));
         }
         if let Some(types) = case.get("evt_types") {
             let got = evt_types_text(&compiled.evt_types);
             if got != types {
-                failures.push(format!("{}: evt_types want `{types}` got `{got}`", case.whence()));
+                failures.push(format!(
+                    "{}: evt_types want `{types}` got `{got}`",
+                    case.whence()
+                ));
             }
         }
         if let Some(tm) = case.get("too_many") {
@@ -70,5 +97,11 @@ fn compile_conformance() {
             }
         }
     }
-    assert!(failures.is_empty(), "{} of {} cases failed:\n{}", failures.len(), cases.len(), failures.join("\n"));
+    assert!(
+        failures.is_empty(),
+        "{} of {} cases failed:\n{}",
+        failures.len(),
+        cases.len(),
+        failures.join("\n")
+    );
 }

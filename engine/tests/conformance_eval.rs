@@ -6,7 +6,9 @@ mod common;
 use rulestudio_engine::syntax::ast::Expr;
 
 fn parse(text: &str) -> Expr {
-    rulestudio_engine::syntax::parse(text).ok().unwrap_or_else(|e| panic!("{text:?} does not parse: {e:?}"))
+    rulestudio_engine::syntax::parse(text)
+        .ok()
+        .unwrap_or_else(|e| panic!("{text:?} does not parse: {e:?}"))
 }
 
 use rulestudio_engine::compile::compile;
@@ -17,10 +19,16 @@ fn eval_conformance() {
     let mut failures = Vec::new();
     let mut checked = 0;
     for case in common::cases::load("eval") {
-        let condition = case.get("condition").unwrap_or_else(|| panic!("{}: no condition", case.whence()));
+        let condition = case
+            .get("condition")
+            .unwrap_or_else(|| panic!("{}: no condition", case.whence()));
         let compiled = compile(&parse(condition));
         let Some(filter) = compiled.filter else {
-            failures.push(format!("{}: does not compile: {:?}", case.whence(), compiled.diagnostics));
+            failures.push(format!(
+                "{}: does not compile: {:?}",
+                case.whence(),
+                compiled.diagnostics
+            ));
             continue;
         };
         for (key, value, line) in &case.entries {
@@ -30,12 +38,22 @@ fn eval_conformance() {
                 "condition" => continue,
                 other => panic!("{}: unknown key {other}", case.whence()),
             };
-            let ev = Event::from_json_str(value).unwrap_or_else(|e| panic!("{}:{line}: bad event: {e}", case.file.display()));
+            let ev = Event::from_json_str(value)
+                .unwrap_or_else(|e| panic!("{}:{line}: bad event: {e}", case.file.display()));
             checked += 1;
             if filter.matches(&ev) != expected {
-                failures.push(format!("{}:{line} ({}): `{condition}` on {value}: expected {key}", case.file.display(), case.name));
+                failures.push(format!(
+                    "{}:{line} ({}): `{condition}` on {value}: expected {key}",
+                    case.file.display(),
+                    case.name
+                ));
             }
         }
     }
-    assert!(failures.is_empty(), "{} of {checked} event checks failed:\n{}", failures.len(), failures.join("\n"));
+    assert!(
+        failures.is_empty(),
+        "{} of {checked} event checks failed:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
 }

@@ -12,13 +12,23 @@ struct Item {
 
 /// Splits a leading `[item_type]` or `[item_type: item_name]` off a diagnostic's message.
 fn split_item(message: &str) -> Result<(Option<Item>, String), String> {
-    let Some(rest) = message.strip_prefix('[') else { return Ok((None, message.to_owned())) };
-    let end = rest.find(']').ok_or_else(|| format!("unclosed item in {message:?}"))?;
+    let Some(rest) = message.strip_prefix('[') else {
+        return Ok((None, message.to_owned()));
+    };
+    let end = rest
+        .find(']')
+        .ok_or_else(|| format!("unclosed item in {message:?}"))?;
     let (kind, name) = match rest[..end].split_once(": ") {
         Some((k, n)) => (k, Some(n.to_owned())),
         None => (&rest[..end], None),
     };
-    Ok((Some(Item { kind: kind.to_owned(), name }), rest[end + 1..].trim_start().to_owned()))
+    Ok((
+        Some(Item {
+            kind: kind.to_owned(),
+            name,
+        }),
+        rest[end + 1..].trim_start().to_owned(),
+    ))
 }
 
 struct Case {
@@ -63,7 +73,10 @@ fn parse_case(text: &str) -> Result<Case, String> {
         if let Some(header) = line.strip_prefix("== ") {
             let header = header.trim_end();
             if let Some(name) = header.strip_prefix("file: ") {
-                files.push(SourceFile { name: name.to_owned(), text: String::new() });
+                files.push(SourceFile {
+                    name: name.to_owned(),
+                    text: String::new(),
+                });
                 section = Section::File;
             } else if let Some(result) = header.strip_prefix("expect: ") {
                 ok = Some(match result {
@@ -98,7 +111,9 @@ fn parse_case(text: &str) -> Result<Case, String> {
                 }
                 let mut parts = line.splitn(3, ' ');
                 let code = parts.next().unwrap_or_default().to_owned();
-                let at = parts.next().ok_or_else(|| format!("diagnostic line without position: {line}"))?;
+                let at = parts
+                    .next()
+                    .ok_or_else(|| format!("diagnostic line without position: {line}"))?;
                 let (item, message) = split_item(parts.next().unwrap_or_default())?;
                 let pos: Vec<&str> = at.split(':').collect();
                 let (file, l, c) = match pos.as_slice() {
@@ -106,7 +121,10 @@ fn parse_case(text: &str) -> Result<Case, String> {
                     [f, l, c] => (*f, *l, *c),
                     _ => return Err(format!("bad position {at}")),
                 };
-                let file = files.iter().position(|f| f.name == file).ok_or_else(|| format!("unknown file {file}"))?;
+                let file = files
+                    .iter()
+                    .position(|f| f.name == file)
+                    .ok_or_else(|| format!("unknown file {file}"))?;
                 let l = l.parse().map_err(|_| format!("bad line in {at}"))?;
                 let c = c.parse().map_err(|_| format!("bad column in {at}"))?;
                 diagnostics.push((code, file, l, c, message, item));
@@ -126,8 +144,14 @@ fn parse_case(text: &str) -> Result<Case, String> {
             Section::Info(rule) => {
                 let text = line.trim_end_matches(['\n', '\r']);
                 if !text.trim().is_empty() {
-                    let (key, value) = text.split_once(':').ok_or_else(|| format!("info line without `key:` {text:?}"))?;
-                    info.push((rule.clone(), key.trim().to_owned(), value.strip_prefix(' ').unwrap_or(value).to_owned()));
+                    let (key, value) = text
+                        .split_once(':')
+                        .ok_or_else(|| format!("info line without `key:` {text:?}"))?;
+                    info.push((
+                        rule.clone(),
+                        key.trim().to_owned(),
+                        value.strip_prefix(' ').unwrap_or(value).to_owned(),
+                    ));
                 }
             }
             Section::EvtTypes => {
@@ -140,63 +164,120 @@ fn parse_case(text: &str) -> Result<Case, String> {
             }
         }
     }
-    Ok(Case { files, ok: ok.ok_or("no `== expect:` section")?, diagnostics, compiled, enabled, evttypes, info })
+    Ok(Case {
+        files,
+        ok: ok.ok_or("no `== expect:` section")?,
+        diagnostics,
+        compiled,
+        enabled,
+        evttypes,
+        info,
+    })
 }
 
 fn check(case: &Case) -> Vec<String> {
     let loaded = loader::load(&case.files, &LoadOptions::default());
     let mut problems = Vec::new();
     let indexes: Vec<LineIndex> = case.files.iter().map(|f| LineIndex::new(&f.text)).collect();
-    let actual: Vec<(String, usize, u32, u32, String, &rulestudio_engine::diagnostic::Diagnostic)> = loaded
+    let actual: Vec<(
+        String,
+        usize,
+        u32,
+        u32,
+        String,
+        &rulestudio_engine::diagnostic::Diagnostic,
+    )> = loaded
         .diagnostics
         .iter()
         .map(|d| {
             let span = d.span.unwrap_or_default();
             let f = span.file.0 as usize;
             let lc = indexes[f].line_col(&case.files[f].text, span.start);
-            (d.code.as_str().to_owned(), f, lc.line, lc.column, d.message.clone(), d)
+            (
+                d.code.as_str().to_owned(),
+                f,
+                lc.line,
+                lc.column,
+                d.message.clone(),
+                d,
+            )
         })
         .collect();
     if loaded.ok() != case.ok {
-        problems.push(format!("result: expected {}, got {}", if case.ok { "ok" } else { "error" }, if loaded.ok() { "ok" } else { "error" }));
+        problems.push(format!(
+            "result: expected {}, got {}",
+            if case.ok { "ok" } else { "error" },
+            if loaded.ok() { "ok" } else { "error" }
+        ));
     }
     let mut unmatched: Vec<_> = actual.iter().collect();
-    let item_matches = |want: &Option<Item>, d: &rulestudio_engine::diagnostic::Diagnostic| match want {
-        None => true,
-        Some(item) => {
-            d.item_kind.is_some_and(|k| k.as_str() == item.kind)
-                && item.name.as_ref().is_none_or(|n| d.item_name.as_ref() == Some(n))
-        }
-    };
+    let item_matches =
+        |want: &Option<Item>, d: &rulestudio_engine::diagnostic::Diagnostic| match want {
+            None => true,
+            Some(item) => {
+                d.item_kind.is_some_and(|k| k.as_str() == item.kind)
+                    && item
+                        .name
+                        .as_ref()
+                        .is_none_or(|n| d.item_name.as_ref() == Some(n))
+            }
+        };
     for want in &case.diagnostics {
-        let found = unmatched
-            .iter()
-            .position(|a| a.0 == want.0 && a.1 == want.1 && a.2 == want.2 && a.3 == want.3 && a.4.contains(&want.4) && item_matches(&want.5, a.5));
+        let found = unmatched.iter().position(|a| {
+            a.0 == want.0
+                && a.1 == want.1
+                && a.2 == want.2
+                && a.3 == want.3
+                && a.4.contains(&want.4)
+                && item_matches(&want.5, a.5)
+        });
         match found {
             Some(i) => {
                 unmatched.remove(i);
             }
             None => {
-                let item = want.5.as_ref().map(|i| format!("[{}: {}] ", i.kind, i.name.as_deref().unwrap_or("*"))).unwrap_or_default();
-                problems.push(format!("missing diagnostic: {} {}:{}:{} {item}{}", want.0, case.files[want.1].name, want.2, want.3, want.4))
+                let item = want
+                    .5
+                    .as_ref()
+                    .map(|i| format!("[{}: {}] ", i.kind, i.name.as_deref().unwrap_or("*")))
+                    .unwrap_or_default();
+                problems.push(format!(
+                    "missing diagnostic: {} {}:{}:{} {item}{}",
+                    want.0, case.files[want.1].name, want.2, want.3, want.4
+                ))
             }
         }
     }
     for a in unmatched {
-        let item = format!("[{}: {}]", a.5.item_kind.map_or("-", |k| k.as_str()), a.5.item_name.as_deref().unwrap_or("-"));
-        problems.push(format!("unexpected diagnostic: {} {}:{}:{} {item} {}", a.0, case.files[a.1].name, a.2, a.3, a.4));
+        let item = format!(
+            "[{}: {}]",
+            a.5.item_kind.map_or("-", |k| k.as_str()),
+            a.5.item_name.as_deref().unwrap_or("-")
+        );
+        problems.push(format!(
+            "unexpected diagnostic: {} {}:{}:{} {item} {}",
+            a.0, case.files[a.1].name, a.2, a.3, a.4
+        ));
     }
     for (rule, want) in &case.compiled {
         match loaded.rules.iter().find(|r| &r.name == rule) {
             None => problems.push(format!("no rule named {rule:?}")),
             Some(r) if r.compiled_condition.as_deref() != Some(want.as_str()) => {
-                problems.push(format!("compiled condition of {rule:?}:\n  expected {want}\n  got      {:?}", r.compiled_condition));
+                problems.push(format!(
+                    "compiled condition of {rule:?}:\n  expected {want}\n  got      {:?}",
+                    r.compiled_condition
+                ));
             }
             Some(_) => {}
         }
     }
     if let Some(want) = &case.enabled {
-        let got: Vec<&str> = loaded.ruleset.rules().iter().map(|r| r.name.as_str()).collect();
+        let got: Vec<&str> = loaded
+            .ruleset
+            .rules()
+            .iter()
+            .map(|r| r.name.as_str())
+            .collect();
         if got != *want {
             problems.push(format!("enabled rules: expected {want:?}, got {got:?}"));
         }
@@ -205,13 +286,17 @@ fn check(case: &Case) -> Vec<String> {
         match loaded.rules.iter().find(|r| &r.name == rule) {
             None => problems.push(format!("no rule named {rule:?}")),
             Some(r) => {
-                let all: Vec<&str> = rulestudio_engine::fields::evt_types().iter().map(|t| t.0).collect();
+                let all: Vec<&str> = rulestudio_engine::fields::evt_types()
+                    .iter()
+                    .map(|t| t.0)
+                    .collect();
                 let got = match &r.evt_types {
                     None => "<not compiled>".to_owned(),
                     Some(names) if names.len() == all.len() => "*".to_owned(),
                     // Most of the names: written as what is left out.
                     Some(names) if want.starts_with("* - ") => {
-                        let mut missing: Vec<&str> = all.iter().copied().filter(|n| !names.contains(n)).collect();
+                        let mut missing: Vec<&str> =
+                            all.iter().copied().filter(|n| !names.contains(n)).collect();
                         missing.sort_unstable();
                         format!("* - {}", missing.join(" "))
                     }
@@ -260,10 +345,18 @@ fn load_conformance_cases() {
         .filter(|p| p.extension().is_some_and(|e| e == "case"))
         .collect();
     paths.sort();
-    assert!(paths.len() > 50, "expected the whole suite, found {} cases", paths.len());
+    assert!(
+        paths.len() > 50,
+        "expected the whole suite, found {} cases",
+        paths.len()
+    );
     let mut failures = Vec::new();
     for path in &paths {
-        let name = path.file_name().unwrap_or_default().to_string_lossy().into_owned();
+        let name = path
+            .file_name()
+            .unwrap_or_default()
+            .to_string_lossy()
+            .into_owned();
         let text = std::fs::read_to_string(path).expect("readable case");
         match parse_case(&text) {
             Err(e) => failures.push(format!("{name}: bad case file: {e}")),
@@ -275,5 +368,11 @@ fn load_conformance_cases() {
             }
         }
     }
-    assert!(failures.is_empty(), "{} of {} cases failed:\n{}", failures.len(), paths.len(), failures.join("\n"));
+    assert!(
+        failures.is_empty(),
+        "{} of {} cases failed:\n{}",
+        failures.len(),
+        paths.len(),
+        failures.join("\n")
+    );
 }

@@ -2,17 +2,23 @@
 //! reported where they are broken.
 
 use rulestudio_engine::diagnostic::ItemKind;
-use rulestudio_engine::loader::{load, LoadOptions, SourceFile};
+use rulestudio_engine::loader::{LoadOptions, SourceFile, load};
 use rulestudio_engine::span::LineIndex;
 
 fn falco_rules() -> SourceFile {
     let text = include_str!("../data/falco_rules.yaml");
-    SourceFile { name: "falco_rules.yaml".into(), text: text.into() }
+    SourceFile {
+        name: "falco_rules.yaml".into(),
+        text: text.into(),
+    }
 }
 
 fn article_rules() -> SourceFile {
     let text = include_str!("../../tests/conformance/load/article-rules.yaml");
-    SourceFile { name: "article-rules.yaml".into(), text: text.into() }
+    SourceFile {
+        name: "article-rules.yaml".into(),
+        text: text.into(),
+    }
 }
 
 #[test]
@@ -23,8 +29,16 @@ fn falco_rules_load_without_errors() {
     assert!(loaded.ok());
     assert!(loaded.rules.len() > 20, "only {} rules", loaded.rules.len());
     for r in &loaded.rules {
-        assert!(r.compiled_condition.is_some(), "rule {:?} has no compiled condition", r.name);
-        assert!(r.evt_types.as_ref().is_some_and(|t| !t.is_empty()), "rule {:?} matches no event type", r.name);
+        assert!(
+            r.compiled_condition.is_some(),
+            "rule {:?} has no compiled condition",
+            r.name
+        );
+        assert!(
+            r.evt_types.as_ref().is_some_and(|t| !t.is_empty()),
+            "rule {:?} matches no event type",
+            r.name
+        );
     }
     let enabled = loaded.rules.iter().filter(|r| r.enabled).count();
     assert_eq!(loaded.ruleset.rules().len(), enabled);
@@ -46,11 +60,18 @@ fn article_rules_after_falco_rules_each_fail_at_their_item() {
         .map(|(i, _)| i as u32 + 1)
         .collect();
     assert_eq!(rule_lines.len(), 7);
-    for (line, name) in rule_lines.iter().zip(text.lines().filter_map(|l| l.strip_prefix("- rule: "))) {
+    for (line, name) in rule_lines
+        .iter()
+        .zip(text.lines().filter_map(|l| l.strip_prefix("- rule: ")))
+    {
         let errors: Vec<_> = loaded
             .diagnostics
             .iter()
-            .filter(|d| d.is_error() && d.item_kind == Some(ItemKind::Rule) && d.item_name.as_deref() == Some(name))
+            .filter(|d| {
+                d.is_error()
+                    && d.item_kind == Some(ItemKind::Rule)
+                    && d.item_name.as_deref() == Some(name)
+            })
             .collect();
         assert!(!errors.is_empty(), "no error for rule {name:?}");
         for d in errors {
@@ -66,9 +87,21 @@ fn article_rules_after_falco_rules_each_fail_at_their_item() {
             .filter(|d| d.item_name.as_deref() == Some(name))
             .map(|d| d.message.as_str())
             .collect();
-        assert!(messages.contains(&"Item has no mapping for key 'output'"), "{name}: {messages:?}");
-        assert!(messages.contains(&"Item has no mapping for key 'priority'"), "{name}: {messages:?}");
+        assert!(
+            messages.contains(&"Item has no mapping for key 'output'"),
+            "{name}: {messages:?}"
+        );
+        assert!(
+            messages.contains(&"Item has no mapping for key 'priority'"),
+            "{name}: {messages:?}"
+        );
     }
     // Nothing of the official ruleset is blamed.
-    assert!(loaded.diagnostics.iter().filter(|d| d.is_error()).all(|d| d.span.is_some_and(|s| s.file.0 == 1)));
+    assert!(
+        loaded
+            .diagnostics
+            .iter()
+            .filter(|d| d.is_error())
+            .all(|d| d.span.is_some_and(|s| s.file.0 == 1))
+    );
 }

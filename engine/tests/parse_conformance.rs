@@ -30,18 +30,29 @@ enum Line {
 }
 
 fn read_cases(path: &Path) -> Vec<Line> {
-    let content = std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    let content =
+        std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
     content
         .lines()
         .enumerate()
         .map(|(n, line)| {
             if let Some(json) = line.strip_prefix(">> ") {
-                let text = serde_json::from_str(json)
-                    .unwrap_or_else(|e| panic!("{}:{}: bad JSON string: {e}", path.display(), n + 1));
-                Line::Input { line: line.to_owned(), text }
+                let text = serde_json::from_str(json).unwrap_or_else(|e| {
+                    panic!("{}:{}: bad JSON string: {e}", path.display(), n + 1)
+                });
+                Line::Input {
+                    line: line.to_owned(),
+                    text,
+                }
             } else if let Some(raw) = line.strip_prefix("> ") {
-                Line::Input { line: line.to_owned(), text: raw.to_owned() }
-            } else if ["= ", "! ", "== ", "!! "].iter().any(|m| line.starts_with(m)) {
+                Line::Input {
+                    line: line.to_owned(),
+                    text: raw.to_owned(),
+                }
+            } else if ["= ", "! ", "== ", "!! "]
+                .iter()
+                .any(|m| line.starts_with(m))
+            {
                 Line::Expect(line.to_owned())
             } else {
                 Line::Other(line.to_owned())
@@ -58,7 +69,10 @@ fn actual(input: &str) -> Vec<String> {
     for error in &parsed.errors {
         let start = index.line_col(input, error.span.start);
         let end = index.line_col(input, error.span.end);
-        let text = format!("{}:{}-{}:{} {}", start.line, start.column, end.line, end.column, error.message);
+        let text = format!(
+            "{}:{}-{}:{} {}",
+            start.line, start.column, end.line, end.column, error.message
+        );
         lines.push(expectation("!", &text));
     }
     lines
@@ -82,7 +96,11 @@ fn case_files() -> Vec<PathBuf> {
         .filter(|p| p.extension().is_some_and(|e| e == "cases"))
         .collect();
     files.sort();
-    assert!(!files.is_empty(), "no .cases files in {}", cases_dir().display());
+    assert!(
+        !files.is_empty(),
+        "no .cases files in {}",
+        cases_dir().display()
+    );
     files
 }
 
@@ -130,7 +148,10 @@ fn parse_conformance() {
             std::fs::write(file, content).expect("case file is writable");
         }
     }
-    assert!(update || failures.is_empty(), "parser conformance failures ({total} cases):\n\n{failures}");
+    assert!(
+        update || failures.is_empty(),
+        "parser conformance failures ({total} cases):\n\n{failures}"
+    );
     eprintln!("{total} parser conformance cases in {} files", files.len());
 }
 
@@ -166,8 +187,10 @@ fn agrees_with_libs_parser() {
             writeln!(stdin, "{}", hex(input.as_bytes())).expect("oracle reads its input");
         }
     });
-    let answers: Vec<String> =
-        BufReader::new(child.stdout.take().expect("piped stdout")).lines().map(|l| l.expect("oracle output")).collect();
+    let answers: Vec<String> = BufReader::new(child.stdout.take().expect("piped stdout"))
+        .lines()
+        .map(|l| l.expect("oracle output"))
+        .collect();
     writer.join().expect("writer finished");
     assert!(child.wait().expect("oracle exits").success());
     assert_eq!(answers.len(), inputs.len(), "one answer per input");
@@ -183,19 +206,68 @@ fn agrees_with_libs_parser() {
         };
         let known = KNOWN_DIFFERENCES.iter().any(|k| ours.1.contains(k));
         if (verdict, libs.as_str()) != (ours.0, ours.1.as_str()) && !known {
-            differences.push(format!("{input:?}\n  libs: {verdict} {libs}\n  ours: {} {}", ours.0, ours.1));
+            differences.push(format!(
+                "{input:?}\n  libs: {verdict} {libs}\n  ours: {} {}",
+                ours.0, ours.1
+            ));
         }
     }
     eprintln!("{} inputs compared with libs", inputs.len());
-    assert!(differences.is_empty(), "{} differences from libs:\n{}", differences.len(), differences.join("\n"));
+    assert!(
+        differences.is_empty(),
+        "{} differences from libs:\n{}",
+        differences.len(),
+        differences.join("\n")
+    );
 }
 
 /// Deterministic random conditions built from the tokens the grammar cares about.
 fn generated_inputs(count: usize) -> Vec<String> {
     const PIECES: &[&str] = &[
-        "(", ")", " ", "\t", "\n", "and", "or", "not", "not(", "a.b", "x", "=", "!=", "<", ">=", "in", "exists",
-        "contains ", "oneof ", "anyof", ",", "'", "\"", "\\", "[", "]", "0x1", "-1.5e+3", "val(", "b64(", "join(",
-        "tolower(", "#", "é", "!~", "pmatch", "intersects", " (", "x.y[0]", "'a b'", "\"\\x41\"", "\\'", "_", "1",
+        "(",
+        ")",
+        " ",
+        "\t",
+        "\n",
+        "and",
+        "or",
+        "not",
+        "not(",
+        "a.b",
+        "x",
+        "=",
+        "!=",
+        "<",
+        ">=",
+        "in",
+        "exists",
+        "contains ",
+        "oneof ",
+        "anyof",
+        ",",
+        "'",
+        "\"",
+        "\\",
+        "[",
+        "]",
+        "0x1",
+        "-1.5e+3",
+        "val(",
+        "b64(",
+        "join(",
+        "tolower(",
+        "#",
+        "é",
+        "!~",
+        "pmatch",
+        "intersects",
+        " (",
+        "x.y[0]",
+        "'a b'",
+        "\"\\x41\"",
+        "\\'",
+        "_",
+        "1",
     ];
     let mut state = 0x9e37_79b9_7f4a_7c15u64;
     let mut next = move || {
@@ -207,7 +279,9 @@ fn generated_inputs(count: usize) -> Vec<String> {
     (0..count)
         .map(|_| {
             let len = 1 + (next() % 14) as usize;
-            (0..len).map(|_| PIECES[(next() % PIECES.len() as u64) as usize]).collect()
+            (0..len)
+                .map(|_| PIECES[(next() % PIECES.len() as u64) as usize])
+                .collect()
         })
         .collect()
 }
@@ -217,5 +291,7 @@ fn hex(bytes: &[u8]) -> String {
 }
 
 fn unhex(text: &str) -> Vec<u8> {
-    (0..text.len() / 2).filter_map(|i| u8::from_str_radix(&text[2 * i..2 * i + 2], 16).ok()).collect()
+    (0..text.len() / 2)
+        .filter_map(|i| u8::from_str_radix(&text[2 * i..2 * i + 2], 16).ok())
+        .collect()
 }

@@ -5,7 +5,9 @@ mod common;
 use rulestudio_engine::syntax::ast::Expr;
 
 fn parse(text: &str) -> Expr {
-    rulestudio_engine::syntax::parse(text).ok().unwrap_or_else(|e| panic!("{text:?} does not parse: {e:?}"))
+    rulestudio_engine::syntax::parse(text)
+        .ok()
+        .unwrap_or_else(|e| panic!("{text:?} does not parse: {e:?}"))
 }
 
 use rulestudio_engine::compile::compile;
@@ -29,7 +31,10 @@ fn rule(name: &str, condition: &str) -> CompiledRule {
 
 fn set() -> RuleSet {
     RuleSet::new(vec![
-        rule("open etc", "evt.type in (open, openat) and fd.name startswith /etc/"),
+        rule(
+            "open etc",
+            "evt.type in (open, openat) and fd.name startswith /etc/",
+        ),
         rule("any shell", "proc.name = bash"),
         rule("exec shell", "evt.type = execve and proc.name = bash"),
         rule("not open", "not evt.type = openat"),
@@ -46,18 +51,38 @@ fn run<'a>(set: &'a RuleSet, json: &str, m: Matching) -> Vec<&'a str> {
 fn dispatch_keeps_load_order() {
     let s = set();
     let exec = r#"{"evt.type":"execve","proc.name":"bash"}"#;
-    assert_eq!(run(&s, exec, Matching::All), ["any shell", "exec shell", "not open"]);
+    assert_eq!(
+        run(&s, exec, Matching::All),
+        ["any shell", "exec shell", "not open"]
+    );
     assert_eq!(run(&s, exec, Matching::First), ["any shell"]);
     let open = r#"{"evt.type":"openat","proc.name":"bash","fd.name":"/etc/x"}"#;
     assert_eq!(run(&s, open, Matching::All), ["open etc", "any shell"]);
-    assert_eq!(run(&s, r#"{"evt.type":"openat","proc.name":"cat"}"#, Matching::All), Vec::<&str>::new());
+    assert_eq!(
+        run(
+            &s,
+            r#"{"evt.type":"openat","proc.name":"cat"}"#,
+            Matching::All
+        ),
+        Vec::<&str>::new()
+    );
 }
 
 #[test]
 fn events_without_a_known_type_meet_every_rule() {
     let s = set();
-    assert_eq!(run(&s, r#"{"proc.name":"bash"}"#, Matching::All), ["any shell", "not open"]);
-    assert_eq!(run(&s, r#"{"evt.type":"nosuchtype","proc.name":"zsh"}"#, Matching::All), ["not open"]);
+    assert_eq!(
+        run(&s, r#"{"proc.name":"bash"}"#, Matching::All),
+        ["any shell", "not open"]
+    );
+    assert_eq!(
+        run(
+            &s,
+            r#"{"evt.type":"nosuchtype","proc.name":"zsh"}"#,
+            Matching::All
+        ),
+        ["not open"]
+    );
 }
 
 /// libs indexes rules by event code, and every syscall without events of its own has the same

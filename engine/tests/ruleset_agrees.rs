@@ -16,7 +16,9 @@ fn conformance_rules() -> Vec<CompiledRule> {
     common::cases::load("eval")
         .iter()
         .filter_map(|case| {
-            let parsed = rulestudio_engine::syntax::parse(case.get("condition")?).ok().ok()?;
+            let parsed = rulestudio_engine::syntax::parse(case.get("condition")?)
+                .ok()
+                .ok()?;
             let c = compile(&parsed);
             Some(CompiledRule {
                 name: case.whence(),
@@ -36,7 +38,10 @@ fn conformance_events() -> Vec<(String, Event)> {
     for case in common::cases::load("eval") {
         for (key, value, _) in &case.entries {
             if key == "match" || key == "no_match" {
-                events.push((value.clone(), Event::from_json_str(value).expect("suite event")));
+                events.push((
+                    value.clone(),
+                    Event::from_json_str(value).expect("suite event"),
+                ));
             }
         }
     }
@@ -44,12 +49,14 @@ fn conformance_events() -> Vec<(String, Event)> {
     let typed: Vec<(String, Event)> = events
         .iter()
         .flat_map(|(text, _)| {
-            ["open", "openat", "execve", "connect", "nosuchtype"].into_iter().filter_map(move |t| {
-                let mut v: serde_json::Value = serde_json::from_str(text).ok()?;
-                v.as_object_mut()?.insert("evt.type".into(), t.into());
-                let text = v.to_string();
-                Some((text.clone(), Event::from_json_str(&text).ok()?))
-            })
+            ["open", "openat", "execve", "connect", "nosuchtype"]
+                .into_iter()
+                .filter_map(move |t| {
+                    let mut v: serde_json::Value = serde_json::from_str(text).ok()?;
+                    v.as_object_mut()?.insert("evt.type".into(), t.into());
+                    let text = v.to_string();
+                    Some((text.clone(), Event::from_json_str(&text).ok()?))
+                })
         })
         .collect();
     events.extend(typed);
@@ -60,13 +67,19 @@ fn assert_agrees(set: &RuleSet, events: &[(String, Event)]) -> usize {
     let mut out = Vec::new();
     let mut matches = 0;
     for (text, ev) in events {
-        let alone: Vec<usize> = (0..set.rules().len()).filter(|&r| set.rules()[r].filter.matches(ev)).collect();
+        let alone: Vec<usize> = (0..set.rules().len())
+            .filter(|&r| set.rules()[r].filter.matches(ev))
+            .collect();
         out.clear();
         set.eval(ev, Matching::All, &mut out);
         assert_eq!(out, alone, "rule set and filters disagree on {text}");
         out.clear();
         set.eval(ev, Matching::First, &mut out);
-        assert_eq!(out, alone.first().copied().into_iter().collect::<Vec<_>>(), "first match on {text}");
+        assert_eq!(
+            out,
+            alone.first().copied().into_iter().collect::<Vec<_>>(),
+            "first match on {text}"
+        );
         matches += alone.len();
     }
     matches
@@ -82,8 +95,18 @@ fn conformance_conditions_as_one_rule_set() {
 
 #[test]
 fn official_rules_over_the_suite_events() {
-    let text = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/data/falco_rules.yaml")).unwrap();
-    let loaded = loader::load(&[SourceFile { name: "falco_rules.yaml".into(), text }], &LoadOptions::default());
+    let text = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/data/falco_rules.yaml"
+    ))
+    .unwrap();
+    let loaded = loader::load(
+        &[SourceFile {
+            name: "falco_rules.yaml".into(),
+            text,
+        }],
+        &LoadOptions::default(),
+    );
     assert!(loaded.ok());
     assert_agrees(&loaded.ruleset, &conformance_events());
 }

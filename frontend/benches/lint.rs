@@ -20,5 +20,8 @@ fn main() {
         })
         .collect();
     times.sort_by(f64::total_cmp);
-    println!("lint draft after falco_rules.yaml (host): median {:.2} ms, p90 {:.2} ms", times[25], times[45]);
+    println!(
+        "lint draft after falco_rules.yaml (host): median {:.2} ms, p90 {:.2} ms",
+        times[25], times[45]
+    );
 }

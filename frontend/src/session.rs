@@ -30,10 +30,12 @@ pub fn status() -> RwSignal<Status> {
 pub fn at_least(min: &str) -> bool {
     const RANKS: [&str; 4] = ["viewer", "author", "reviewer", "admin"];
     let rank = |role: &str| RANKS.iter().position(|r| *r == role);
-    user().with(|u| match (u.as_ref().and_then(|u| rank(&u.role)), rank(min)) {
-        (Some(have), Some(need)) => have >= need,
-        _ => false,
-    })
+    user().with(
+        |u| match (u.as_ref().and_then(|u| rank(&u.role)), rank(min)) {
+            (Some(have), Some(need)) => have >= need,
+            _ => false,
+        },
+    )
 }
 
 /// Called by the client on 401.

@@ -114,12 +114,22 @@ pub fn Histogram(
 pub fn rule_counts(rule: &RulePreview, prefix: &str) -> impl IntoView + use<> {
     let counts = [
         ("Matched", "matched", "", rule.matched.to_string()),
-        ("False positives", "fp", "", rule.false_positives.to_string()),
+        (
+            "False positives",
+            "fp",
+            "",
+            rule.false_positives.to_string(),
+        ),
         ("True positives", "tp", "", rule.true_positives.to_string()),
         ("Unlabeled", "unlabeled", "", rule.unlabeled.to_string()),
         ("Live", "live", "", rule.live_matched.to_string()),
         ("Added", "added", "added", format!("+{}", rule.added)),
-        ("Removed", "removed", "removed", format!("−{}", rule.removed)),
+        (
+            "Removed",
+            "removed",
+            "removed",
+            format!("−{}", rule.removed),
+        ),
     ];
     let prefix = prefix.to_string();
     view! {
@@ -134,7 +144,10 @@ pub fn rule_counts(rule: &RulePreview, prefix: &str) -> impl IntoView + use<> {
 /// The rules that fire first on some of `rule`'s matches under Falco's `rule_matching: first`.
 pub fn shadowing(rule: &RulePreview) -> Option<impl IntoView + use<>> {
     (!rule.shadowed_by.is_empty()).then(|| {
-        let text = format!("Shadowed under first-match by: {}", rule.shadowed_by.join(", "));
+        let text = format!(
+            "Shadowed under first-match by: {}",
+            rule.shadowed_by.join(", ")
+        );
         view! { <p class="warn" data-testid="shadowed-by">{text}</p> }
     })
 }
@@ -183,7 +196,11 @@ pub fn LabelButtons(
     let set = move |value: &'static str| {
         let rule = rule.clone();
         spawn_local(async move {
-            let req = LabelRequest { label: value.to_string(), rule, note: None };
+            let req = LabelRequest {
+                label: value.to_string(),
+                rule,
+                note: None,
+            };
             match client::post::<_, Label>(&format!("/events/{event_id}/label"), &req).await {
                 Ok(_) => {
                     label.set((value != "clear").then(|| value.to_string()));
@@ -228,7 +245,9 @@ pub async fn fetch_labels(ids: &[i64]) -> Result<Vec<Label>, ApiError> {
         return Ok(Vec::new());
     }
     let list = ids.iter().map(i64::to_string).collect::<Vec<_>>().join(",");
-    client::get::<LabelList>(&format!("/labels?events={list}")).await.map(|l| l.labels)
+    client::get::<LabelList>(&format!("/labels?events={list}"))
+        .await
+        .map(|l| l.labels)
 }
 
 /// A `<input type="datetime-local">` value (local time, no zone) as RFC 3339 in UTC, which
@@ -238,7 +257,9 @@ pub fn local_input_to_rfc3339(value: &str) -> Option<String> {
         return None;
     }
     let d = js_sys::Date::new(&wasm_bindgen::JsValue::from_str(value));
-    d.get_time().is_finite().then(|| String::from(d.to_iso_string()))
+    d.get_time()
+        .is_finite()
+        .then(|| String::from(d.to_iso_string()))
 }
 
 /// Nanoseconds since the epoch as a `datetime-local` value, to pre-fill time inputs.

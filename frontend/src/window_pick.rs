@@ -31,13 +31,19 @@ fn window_of(choice: &str, since: &str, until: &str) -> Result<Option<Window>, &
         return Ok(Some(Window::LastEvents { last_events: n }));
     }
     if let Some(ago) = choice.strip_prefix("ago:") {
-        return Ok(Some(Window::Range { since: Some(Timestamp::Text(format!("-{ago}"))), until: None }));
+        return Ok(Some(Window::Range {
+            since: Some(Timestamp::Text(format!("-{ago}"))),
+            until: None,
+        }));
     }
     let (since, until) = (local_input_to_rfc3339(since), local_input_to_rfc3339(until));
     if since.is_none() && until.is_none() {
         return Err("Give the start or the end of the time range (or both).");
     }
-    Ok(Some(Window::Range { since: since.map(Timestamp::Text), until: until.map(Timestamp::Text) }))
+    Ok(Some(Window::Range {
+        since: since.map(Timestamp::Text),
+        until: until.map(Timestamp::Text),
+    }))
 }
 
 /// The picker's state.
@@ -50,19 +56,31 @@ pub struct WindowPick {
 
 impl WindowPick {
     pub fn new(choice: &str) -> WindowPick {
-        WindowPick { choice: RwSignal::new(choice.to_string()), since: RwSignal::new(String::new()), until: RwSignal::new(String::new()) }
+        WindowPick {
+            choice: RwSignal::new(choice.to_string()),
+            since: RwSignal::new(String::new()),
+            until: RwSignal::new(String::new()),
+        }
     }
 
     /// The chosen window (`None`: keep the current one).
     pub fn window(&self) -> Result<Option<Window>, &'static str> {
-        window_of(&self.choice.get_untracked(), &self.since.get_untracked(), &self.until.get_untracked())
+        window_of(
+            &self.choice.get_untracked(),
+            &self.since.get_untracked(),
+            &self.until.get_untracked(),
+        )
     }
 }
 
 /// The choice list, labelled "Window"; `keep` adds a first option that keeps the current window.
 /// Test ids are `{prefix}-window`.
 #[component]
-pub fn WindowSelect(pick: WindowPick, prefix: &'static str, #[prop(optional)] keep: Option<&'static str>) -> impl IntoView {
+pub fn WindowSelect(
+    pick: WindowPick,
+    prefix: &'static str,
+    #[prop(optional)] keep: Option<&'static str>,
+) -> impl IntoView {
     let id = format!("{prefix}-window");
     view! {
         <label for=id.clone()>"Window"</label>

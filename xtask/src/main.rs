@@ -23,7 +23,10 @@ fn main() -> Result<()> {
 }
 
 fn workspace_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("xtask lives one level below the workspace root").to_path_buf()
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("xtask lives one level below the workspace root")
+        .to_path_buf()
 }
 
 fn api_docs() -> Result<()> {
@@ -33,11 +36,22 @@ fn api_docs() -> Result<()> {
     // does not build the whole server.
     let out = Command::new(cargo)
         .current_dir(&root)
-        .args(["run", "--quiet", "-p", "rulestudio-server", "--example", "api_docs"])
+        .args([
+            "run",
+            "--quiet",
+            "-p",
+            "rulestudio-server",
+            "--example",
+            "api_docs",
+        ])
         .output()
         .context("running the api_docs example")?;
     if !out.status.success() {
-        bail!("the api_docs example failed ({}): {}", out.status, String::from_utf8_lossy(&out.stderr));
+        bail!(
+            "the api_docs example failed ({}): {}",
+            out.status,
+            String::from_utf8_lossy(&out.stderr)
+        );
     }
     let path = root.join("docs/api.md");
     std::fs::write(&path, &out.stdout).with_context(|| format!("writing {}", path.display()))?;
@@ -50,20 +64,29 @@ fn dist(dev: bool) -> Result<()> {
     let profile = if dev { "debug" } else { "release" };
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
     let mut build = Command::new(cargo);
-    build.current_dir(&root).args(["build", "-p", CRATE, "--lib", "--target", WASM_TARGET]);
+    build
+        .current_dir(&root)
+        .args(["build", "-p", CRATE, "--lib", "--target", WASM_TARGET]);
     if !dev {
         build.arg("--release");
         // Debug info only bloats the module (wasm-bindgen strips it anyway); keep it out of the
         // wasm build without touching the workspace's release profile used by native binaries.
         build.env("CARGO_PROFILE_RELEASE_DEBUG", "0");
     }
-    let status = build.status().context("running cargo build for the frontend")?;
+    let status = build
+        .status()
+        .context("running cargo build for the frontend")?;
     if !status.success() {
         bail!("cargo build of {CRATE} for {WASM_TARGET} failed ({status})");
     }
 
-    let target_dir = std::env::var_os("CARGO_TARGET_DIR").map(PathBuf::from).unwrap_or_else(|| root.join("target"));
-    let wasm = target_dir.join(WASM_TARGET).join(profile).join(format!("{}.wasm", CRATE.replace('-', "_")));
+    let target_dir = std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| root.join("target"));
+    let wasm = target_dir
+        .join(WASM_TARGET)
+        .join(profile)
+        .join(format!("{}.wasm", CRATE.replace('-', "_")));
     let out = root.join("frontend/dist");
     if out.exists() {
         std::fs::remove_dir_all(&out).with_context(|| format!("clearing {}", out.display()))?;
@@ -81,9 +104,13 @@ fn dist(dev: bool) -> Result<()> {
 
     for asset in ["index.html", "style.css", "favicon.svg"] {
         let from = root.join("static").join(asset);
-        std::fs::copy(&from, out.join(asset)).with_context(|| format!("copying {}", from.display()))?;
+        std::fs::copy(&from, out.join(asset))
+            .with_context(|| format!("copying {}", from.display()))?;
     }
     let size = std::fs::metadata(out.join("rulestudio_bg.wasm"))?.len();
-    println!("frontend/dist written ({profile}, wasm {} KiB)", size / 1024);
+    println!(
+        "frontend/dist written ({profile}, wasm {} KiB)",
+        size / 1024
+    );
     Ok(())
 }

@@ -56,7 +56,12 @@ pub fn run(args: Args) -> Result<Outcome> {
         match args.format {
             Format::Json => writeln!(out, "{}", serde_json::to_string(&result)?)?,
             Format::Text => {
-                writeln!(out, "{}: {}", if result.valid { "valid" } else { "invalid" }, condition)?;
+                writeln!(
+                    out,
+                    "{}: {}",
+                    if result.valid { "valid" } else { "invalid" },
+                    condition
+                )?;
                 for d in &result.diagnostics {
                     write!(out, "{}", report::render_text(d, &texts))?;
                 }
@@ -64,7 +69,11 @@ pub fn run(args: Args) -> Result<Outcome> {
         }
     }
     out.flush()?;
-    Ok(if all_valid { Outcome::Clean } else { Outcome::Findings })
+    Ok(if all_valid {
+        Outcome::Clean
+    } else {
+        Outcome::Findings
+    })
 }
 
 fn check(condition: &str, syntax_only: bool) -> Vec<Diagnostic> {

@@ -27,7 +27,11 @@ pub fn run(args: Args) -> Result<Outcome> {
     let work = std::env::temp_dir().join(format!("rulestudio-demo-{}", std::process::id()));
     std::fs::create_dir_all(&work).with_context(|| format!("cannot create {}", work.display()))?;
     let cgroup = Cgroup::create()?;
-    println!("container {} (cgroup {})", &CONTAINER_ID[..12], cgroup.path.display());
+    println!(
+        "container {} (cgroup {})",
+        &CONTAINER_ID[..12],
+        cgroup.path.display()
+    );
     let result = perform_all(&work, &cgroup);
     if !args.keep {
         let _ = std::fs::remove_dir_all(&work);
@@ -50,10 +54,28 @@ fn perform_all(work: &Path, cgroup: &Cgroup) -> Result<()> {
     std::fs::create_dir_all(&mnt)?;
     let w = work.display();
 
-    step("a shell writes to /tmp in the container", cgroup.run(Command::new("bash").args(["-c", &format!("echo demo > {w}/shell-write")]), None))?;
-    step("a web server (nginx) writes to /tmp", cgroup.run(Command::new(&nginx).args(["-c", &format!("echo demo > {w}/nginx-write")]), None))?;
-    step("a shell is spawned in the container", cgroup.run(Command::new("sh").args(["-c", "exit 0"]), None))?;
-    step("a binary runs from /tmp", cgroup.run(&mut Command::new(&payload), None))?;
+    step(
+        "a shell writes to /tmp in the container",
+        cgroup.run(
+            Command::new("bash").args(["-c", &format!("echo demo > {w}/shell-write")]),
+            None,
+        ),
+    )?;
+    step(
+        "a web server (nginx) writes to /tmp",
+        cgroup.run(
+            Command::new(&nginx).args(["-c", &format!("echo demo > {w}/nginx-write")]),
+            None,
+        ),
+    )?;
+    step(
+        "a shell is spawned in the container",
+        cgroup.run(Command::new("sh").args(["-c", "exit 0"]), None),
+    )?;
+    step(
+        "a binary runs from /tmp",
+        cgroup.run(&mut Command::new(&payload), None),
+    )?;
     let accept = std::thread::spawn(move || {
         if let Ok((mut s, _)) = listener.accept() {
             let mut sink = Vec::new();
@@ -61,15 +83,29 @@ fn perform_all(work: &Path, cgroup: &Cgroup) -> Result<()> {
         }
     });
     let connect = format!("exec 3<>/dev/tcp/127.0.0.1/{port}; echo hi >&3");
-    step(&format!("an outbound connection to port {port}"), cgroup.run(Command::new("bash").args(["-c", &connect]), None))?;
+    step(
+        &format!("an outbound connection to port {port}"),
+        cgroup.run(Command::new("bash").args(["-c", &connect]), None),
+    )?;
     let _ = accept.join();
     step(
         "/etc/shadow is written (a temporary file bind-mounted over it, in a private mount namespace)",
-        cgroup.run(Command::new("bash").args(["-c", "echo 'demo:*:19000::::::' >> /etc/shadow"]), Some(Namespace::BindOver { source: shadow, target: "/etc/shadow".into() })),
+        cgroup.run(
+            Command::new("bash").args(["-c", "echo 'demo:*:19000::::::' >> /etc/shadow"]),
+            Some(Namespace::BindOver {
+                source: shadow,
+                target: "/etc/shadow".into(),
+            }),
+        ),
     )?;
     step(
         "a mount in the container (tmpfs, in a private mount namespace)",
-        cgroup.run(Command::new("mount").args(["-t", "tmpfs", "rulestudio-demo"]).arg(&mnt), Some(Namespace::Private)),
+        cgroup.run(
+            Command::new("mount")
+                .args(["-t", "tmpfs", "rulestudio-demo"])
+                .arg(&mnt),
+            Some(Namespace::Private),
+        ),
     )?;
     Ok(())
 }
@@ -106,8 +142,11 @@ struct Cgroup {
 
 impl Cgroup {
     fn create() -> Result<Cgroup> {
-        let root = cgroup2_root().context("no cgroup v2 hierarchy is mounted (needed to act as a container)")?;
-        let path = root.join("kubepods.slice").join(format!("cri-containerd-{CONTAINER_ID}.scope"));
+        let root = cgroup2_root()
+            .context("no cgroup v2 hierarchy is mounted (needed to act as a container)")?;
+        let path = root
+            .join("kubepods.slice")
+            .join(format!("cri-containerd-{CONTAINER_ID}.scope"));
         std::fs::create_dir_all(&path)
             .with_context(|| format!("cannot create cgroup {} (run as root)", path.display()))?;
         Ok(Cgroup { path })
@@ -115,7 +154,12 @@ impl Cgroup {
 
     /// Runs `cmd` to completion inside the cgroup (and the namespace set-up, if any).
     fn run(&self, cmd: &mut Command, ns: Option<Namespace>) -> Result<()> {
-        let procs = CString::new(self.path.join("cgroup.procs").as_os_str().as_encoded_bytes())?;
+        let procs = CString::new(
+            self.path
+                .join("cgroup.procs")
+                .as_os_str()
+                .as_encoded_bytes(),
+        )?;
         let bind = match &ns {
             Some(Namespace::BindOver { source, target }) => Some((
                 CString::new(source.as_os_str().as_encoded_bytes())?,
@@ -136,7 +180,9 @@ impl Cgroup {
                 Ok(())
             });
         }
-        let status = cmd.status().with_context(|| format!("cannot run {:?}", cmd.get_program()))?;
+        let status = cmd
+            .status()
+            .with_context(|| format!("cannot run {:?}", cmd.get_program()))?;
         if !status.success() {
             bail!("{:?} exited with {status}", cmd.get_program());
         }
@@ -184,11 +230,25 @@ fn private_mounts(bind: Option<&(CString, CString)>) -> std::io::Result<()> {
             return Err(std::io::Error::last_os_error());
         }
         let root = c"/";
-        if libc::mount(std::ptr::null(), root.as_ptr(), std::ptr::null(), libc::MS_REC | libc::MS_PRIVATE, std::ptr::null()) != 0 {
+        if libc::mount(
+            std::ptr::null(),
+            root.as_ptr(),
+            std::ptr::null(),
+            libc::MS_REC | libc::MS_PRIVATE,
+            std::ptr::null(),
+        ) != 0
+        {
             return Err(std::io::Error::last_os_error());
         }
         if let Some((source, target)) = bind {
-            if libc::mount(source.as_ptr(), target.as_ptr(), std::ptr::null(), libc::MS_BIND, std::ptr::null()) != 0 {
+            if libc::mount(
+                source.as_ptr(),
+                target.as_ptr(),
+                std::ptr::null(),
+                libc::MS_BIND,
+                std::ptr::null(),
+            ) != 0
+            {
                 return Err(std::io::Error::last_os_error());
             }
         }

@@ -4,9 +4,9 @@
 mod pipeline;
 
 use super::{Format, print_diagnostics};
-use pipeline::Piece;
 use crate::Outcome;
 use anyhow::{Context, Result, bail};
+use pipeline::Piece;
 use rulestudio_api::cli::EvalMatch;
 use rulestudio_engine::eval::{Filter, RuleSet};
 use rulestudio_engine::event::Event;
@@ -19,7 +19,11 @@ use std::path::PathBuf;
 #[derive(clap::Args)]
 pub struct Args {
     /// Rules files, loaded in the order given.
-    #[arg(long = "rules", conflicts_with = "condition", required_unless_present = "condition")]
+    #[arg(
+        long = "rules",
+        conflicts_with = "condition",
+        required_unless_present = "condition"
+    )]
     rules: Vec<PathBuf>,
     /// A single condition, evaluated as a rule named `condition`.
     #[arg(long)]
@@ -47,39 +51,60 @@ pub fn run(args: Args) -> Result<Outcome> {
     let judge = match &args.condition {
         Some(c) => {
             let compiled = loader::compile_standalone(c, None);
-            let file = [loader::SourceFile { name: CONDITION_RULE.into(), text: c.clone() }];
+            let file = [loader::SourceFile {
+                name: CONDITION_RULE.into(),
+                text: c.clone(),
+            }];
             print_diagnostics(&compiled.diagnostics, &file);
             match compiled.filter {
                 Some(f) => Judge::Condition(f),
                 None => bail!("the condition does not compile"),
             }
         }
-        None => {
-            Judge::Rules(super::load_rules(&args.rules)?.ruleset)
-        }
+        None => Judge::Rules(super::load_rules(&args.rules)?.ruleset),
     };
-    let matching = if args.first_match { Matching::First } else { Matching::All };
-    let events = std::fs::File::open(&args.events).with_context(|| format!("cannot read {}", args.events.display()))?;
+    let matching = if args.first_match {
+        Matching::First
+    } else {
+        Matching::All
+    };
+    let events = std::fs::File::open(&args.events)
+        .with_context(|| format!("cannot read {}", args.events.display()))?;
     let name = args.events.display().to_string();
     let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
     let format = args.format;
     let mut out = std::io::BufWriter::new(std::io::stdout().lock());
     let mut bad = 0;
-    pipeline::run(events, &name, threads, |piece| judge_lines(&judge, piece, matching, format), |(text, errors)| {
-        out.write_all(text.as_bytes())?;
-        for e in &errors {
-            eprintln!("{name}: {e}");
-        }
-        bad += errors.len();
-        Ok(())
-    })?;
+    pipeline::run(
+        events,
+        &name,
+        threads,
+        |piece| judge_lines(&judge, piece, matching, format),
+        |(text, errors)| {
+            out.write_all(text.as_bytes())?;
+            for e in &errors {
+                eprintln!("{name}: {e}");
+            }
+            bad += errors.len();
+            Ok(())
+        },
+    )?;
     out.flush()?;
-    Ok(if bad == 0 { Outcome::Clean } else { Outcome::Findings })
+    Ok(if bad == 0 {
+        Outcome::Clean
+    } else {
+        Outcome::Findings
+    })
 }
 
 /// Judges the lines of `piece`; returns the output text and the problems of lines that are
 /// not valid events.
-fn judge_lines(judge: &Judge, piece: &Piece, matching: Matching, format: Format) -> (String, Vec<String>) {
+fn judge_lines(
+    judge: &Judge,
+    piece: &Piece,
+    matching: Matching,
+    format: Format,
+) -> (String, Vec<String>) {
     let mut out = String::new();
     let mut errors = Vec::new();
     let mut hits = Vec::new();
@@ -101,7 +126,14 @@ fn judge_lines(judge: &Judge, piece: &Piece, matching: Matching, format: Format)
         match judge {
             Judge::Condition(f) => {
                 if f.matches(&event) {
-                    emit(&mut out, format, index, CONDITION_RULE, CONDITION_PRIORITY, "");
+                    emit(
+                        &mut out,
+                        format,
+                        index,
+                        CONDITION_RULE,
+                        CONDITION_PRIORITY,
+                        "",
+                    );
                 }
             }
             Judge::Rules(set) => {
@@ -109,7 +141,14 @@ fn judge_lines(judge: &Judge, piece: &Piece, matching: Matching, format: Format)
                 set.eval(&event, matching, &mut hits);
                 for &r in &hits {
                     let rule = &set.rules()[r];
-                    emit(&mut out, format, index, &rule.name, rule.priority.as_str(), &rule.output.render(&event));
+                    emit(
+                        &mut out,
+                        format,
+                        index,
+                        &rule.name,
+                        rule.priority.as_str(),
+                        &rule.output.render(&event),
+                    );
                 }
             }
         }
@@ -120,7 +159,12 @@ fn judge_lines(judge: &Judge, piece: &Piece, matching: Matching, format: Format)
 fn emit(out: &mut String, format: Format, event: usize, rule: &str, priority: &str, output: &str) {
     match format {
         Format::Json => {
-            let m = EvalMatch { event, rule: rule.to_string(), priority: priority.to_string(), output: output.to_string() };
+            let m = EvalMatch {
+                event,
+                rule: rule.to_string(),
+                priority: priority.to_string(),
+                output: output.to_string(),
+            };
             // Serialising plain strings and numbers cannot fail.
             out.push_str(&serde_json::to_string(&m).unwrap_or_default());
             out.push('\n');

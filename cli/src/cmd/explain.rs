@@ -30,28 +30,52 @@ pub fn run(args: Args) -> Result<Outcome> {
             priority: r.priority.as_str().to_string(),
             source: r.source.clone(),
             tags: r.tags.clone(),
-            evt_types: r.evt_types.as_ref().map(|t| t.iter().map(|s| s.to_string()).collect()),
+            evt_types: r
+                .evt_types
+                .as_ref()
+                .map(|t| t.iter().map(|s| s.to_string()).collect()),
             condition: r.condition.clone(),
             compiled_condition: r.compiled_condition.clone(),
             output: r.output.clone(),
         })
         .collect();
     match args.format {
-        Format::Json => println!("{}", serde_json::to_string_pretty(&ExplainReport { rules })?),
+        Format::Json => println!(
+            "{}",
+            serde_json::to_string_pretty(&ExplainReport { rules })?
+        ),
         Format::Text => {
             for r in &rules {
-                println!("rule: {}{}", r.name, if r.enabled { "" } else { " (disabled)" });
-                println!("  priority: {}  source: {}  tags: [{}]", r.priority, r.source, r.tags.join(", "));
+                println!(
+                    "rule: {}{}",
+                    r.name,
+                    if r.enabled { "" } else { " (disabled)" }
+                );
+                println!(
+                    "  priority: {}  source: {}  tags: [{}]",
+                    r.priority,
+                    r.source,
+                    r.tags.join(", ")
+                );
                 match &r.evt_types {
                     Some(t) => println!("  evt.type: {}", summarize_types(t)),
                     None => println!("  evt.type: (did not compile)"),
                 }
-                println!("  compiled: {}", r.compiled_condition.as_deref().unwrap_or("(did not compile)"));
+                println!(
+                    "  compiled: {}",
+                    r.compiled_condition
+                        .as_deref()
+                        .unwrap_or("(did not compile)")
+                );
                 println!("  output: {}\n", r.output);
             }
         }
     }
-    Ok(if loaded.ok() { Outcome::Clean } else { Outcome::Findings })
+    Ok(if loaded.ok() {
+        Outcome::Clean
+    } else {
+        Outcome::Findings
+    })
 }
 
 fn summarize_types(types: &[String]) -> String {

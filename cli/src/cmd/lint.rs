@@ -39,7 +39,12 @@ pub fn run(args: Args) -> Result<Outcome> {
     let mut fixed = 0;
     if let Some(level) = level {
         for _ in 0..MAX_FIX_PASSES {
-            let applied = apply_fixes(&mut sources.files, &sources.lossy, &linted.diagnostics, level);
+            let applied = apply_fixes(
+                &mut sources.files,
+                &sources.lossy,
+                &linted.diagnostics,
+                level,
+            );
             if applied == 0 {
                 break;
             }
@@ -47,9 +52,11 @@ pub fn run(args: Args) -> Result<Outcome> {
             linted = lint_sources(&sources.files, &sources.diagnostics);
         }
         for ((file, path), lossy) in sources.files.iter().zip(&sources.paths).zip(&sources.lossy) {
-            let on_disk = std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
+            let on_disk =
+                std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
             if !lossy && on_disk != file.text.as_bytes() {
-                std::fs::write(path, &file.text).with_context(|| format!("cannot write {}", path.display()))?;
+                std::fs::write(path, &file.text)
+                    .with_context(|| format!("cannot write {}", path.display()))?;
             }
         }
     }
@@ -64,7 +71,13 @@ pub fn run(args: Args) -> Result<Outcome> {
                 rules: linted.loaded.rules.len(),
                 // What Falco would run: rules it skips (unknown source or filter) or could not
                 // compile are not in its ruleset, even when their `enabled` is true.
-                enabled_rules: linted.loaded.ruleset.rules().iter().map(|r| r.name.clone()).collect(),
+                enabled_rules: linted
+                    .loaded
+                    .ruleset
+                    .rules()
+                    .iter()
+                    .map(|r| r.name.clone())
+                    .collect(),
                 macros: linted.loaded.macros.len(),
                 lists: linted.loaded.lists.len(),
             };
@@ -74,7 +87,11 @@ pub fn run(args: Args) -> Result<Outcome> {
             for d in &json {
                 print!("{}", report::render_text(d, &texts));
             }
-            let fixed = if level.is_some() { format!(", {fixed} fixed") } else { String::new() };
+            let fixed = if level.is_some() {
+                format!(", {fixed} fixed")
+            } else {
+                String::new()
+            };
             println!(
                 "{}: {} ({} rules, {} macros, {} lists{fixed})",
                 if ok { "ok" } else { "error" },
@@ -85,7 +102,11 @@ pub fn run(args: Args) -> Result<Outcome> {
             );
         }
     }
-    Ok(if ok { Outcome::Clean } else { Outcome::Findings })
+    Ok(if ok {
+        Outcome::Clean
+    } else {
+        Outcome::Findings
+    })
 }
 
 /// Lints and puts reading problems (invalid UTF-8) first.
@@ -99,7 +120,12 @@ fn lint_sources(files: &[SourceFile], read_problems: &[Diagnostic]) -> Linted {
     linted
 }
 
-fn apply_fixes(files: &mut [SourceFile], lossy: &[bool], diagnostics: &[Diagnostic], level: FixLevel) -> usize {
+fn apply_fixes(
+    files: &mut [SourceFile],
+    lossy: &[bool],
+    diagnostics: &[Diagnostic],
+    level: FixLevel,
+) -> usize {
     let mut applied = 0;
     for (i, file) in files.iter_mut().enumerate().filter(|(i, _)| !lossy[*i]) {
         let fixes = diagnostics

@@ -17,11 +17,17 @@ pub enum Format {
 }
 
 pub fn file_texts(files: &[SourceFile]) -> Vec<FileText<'_>> {
-    files.iter().map(|f| FileText::new(&f.name, &f.text)).collect()
+    files
+        .iter()
+        .map(|f| FileText::new(&f.name, &f.text))
+        .collect()
 }
 
 /// Prints diagnostics as text on stderr, ending with a summary line.
-pub fn print_diagnostics(diagnostics: &[rulestudio_engine::diagnostic::Diagnostic], files: &[SourceFile]) {
+pub fn print_diagnostics(
+    diagnostics: &[rulestudio_engine::diagnostic::Diagnostic],
+    files: &[SourceFile],
+) {
     let texts = file_texts(files);
     let json = crate::report::to_json(diagnostics, &texts);
     for d in &json {
@@ -34,9 +40,14 @@ pub fn print_diagnostics(diagnostics: &[rulestudio_engine::diagnostic::Diagnosti
 
 /// Loads rules files for judging events (`eval`, `test`): prints the errors, and fails unless
 /// the files load as Falco would accept them.
-pub fn load_rules(paths: &[std::path::PathBuf]) -> anyhow::Result<rulestudio_engine::loader::Loaded> {
+pub fn load_rules(
+    paths: &[std::path::PathBuf],
+) -> anyhow::Result<rulestudio_engine::loader::Loaded> {
     let sources = crate::files::read(paths)?;
-    let loaded = rulestudio_engine::loader::load(&sources.files, &rulestudio_engine::loader::LoadOptions::default());
+    let loaded = rulestudio_engine::loader::load(
+        &sources.files,
+        &rulestudio_engine::loader::LoadOptions::default(),
+    );
     let mut diagnostics = sources.diagnostics.clone();
     diagnostics.extend(loaded.diagnostics.iter().filter(|d| d.is_error()).cloned());
     print_diagnostics(&diagnostics, &sources.files);

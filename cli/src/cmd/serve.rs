@@ -20,7 +20,8 @@ pub struct Args {
 pub fn run(args: Args) -> Result<Outcome> {
     tracing_subscriber::fmt()
         .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info,sqlx=warn,tower_http=warn".into()),
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| "info,sqlx=warn,tower_http=warn".into()),
         )
         .init();
     let runtime = tokio::runtime::Runtime::new().context("starting the async runtime")?;
@@ -36,8 +37,13 @@ async fn serve(args: Args) -> Result<()> {
     wait_healthy(&base, &server).await?;
     println!("rulestudio: the studio is at {base}/");
     match &admin_token {
-        Some(_) => println!("rulestudio: sign in as `admin` with the password or API token you configured"),
-        None => println!("rulestudio: sign in as `admin` with the API token in {}", token_file.display()),
+        Some(_) => {
+            println!("rulestudio: sign in as `admin` with the password or API token you configured")
+        }
+        None => println!(
+            "rulestudio: sign in as `admin` with the API token in {}",
+            token_file.display()
+        ),
     }
     let mut collector = None;
     if args.collector {
@@ -47,7 +53,9 @@ async fn serve(args: Args) -> Result<()> {
                 println!("rulestudio: collecting this node's syscalls");
                 collector = Some(task);
             }
-            Err(e) => eprintln!("rulestudio: the collector is not running: {e:#}\nrulestudio: the UI and API keep serving"),
+            Err(e) => eprintln!(
+                "rulestudio: the collector is not running: {e:#}\nrulestudio: the UI and API keep serving"
+            ),
         }
     }
     let served = server.await.context("the server task failed")?;
@@ -73,7 +81,12 @@ async fn wait_healthy(base: &str, server: &tokio::task::JoinHandle<Result<()>>) 
         if server.is_finished() {
             bail!("the server stopped during start-up");
         }
-        if client.get(format!("{base}/healthz")).send().await.is_ok_and(|r| r.status().is_success()) {
+        if client
+            .get(format!("{base}/healthz"))
+            .send()
+            .await
+            .is_ok_and(|r| r.status().is_success())
+        {
             return Ok(());
         }
         tokio::time::sleep(Duration::from_millis(50)).await;
@@ -81,16 +94,27 @@ async fn wait_healthy(base: &str, server: &tokio::task::JoinHandle<Result<()>>) 
     bail!("the server did not answer {base}/healthz within 10 s")
 }
 
-async fn start_collector(base: &str, admin_token: Option<String>, token_file: &std::path::Path) -> Result<tokio::task::JoinHandle<()>> {
+async fn start_collector(
+    base: &str,
+    admin_token: Option<String>,
+    token_file: &std::path::Path,
+) -> Result<tokio::task::JoinHandle<()>> {
     privilege::check().context("eBPF needs privileges")?;
     let admin = match admin_token {
         Some(t) => t,
         None => std::fs::read_to_string(token_file)
-            .with_context(|| format!("the admin token is needed to enrol the collector; it was in {}", token_file.display()))?
+            .with_context(|| {
+                format!(
+                    "the admin token is needed to enrol the collector; it was in {}",
+                    token_file.display()
+                )
+            })?
             .trim()
             .to_string(),
     };
-    let node = std::fs::read_to_string("/proc/sys/kernel/hostname").map(|s| s.trim().to_string()).unwrap_or_else(|_| "localhost".into());
+    let node = std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .map(|s| s.trim().to_string())
+        .unwrap_or_else(|_| "localhost".into());
     let token = enrol(base, &admin, &node).await?;
     let config = CollectorConfig::new(Some(base.to_string()), token, node);
     Ok(tokio::spawn(async move {
@@ -115,9 +139,16 @@ async fn enrol(base: &str, admin: &str, node: &str) -> Result<String> {
         .send()
         .await?;
     if !created.status().is_success() && created.status() != reqwest::StatusCode::CONFLICT {
-        bail!("creating user {user}: {} {}", created.status(), created.text().await.unwrap_or_default());
+        bail!(
+            "creating user {user}: {} {}",
+            created.status(),
+            created.text().await.unwrap_or_default()
+        );
     }
-    let started = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default().as_secs();
+    let started = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap_or_default()
+        .as_secs();
     let resp = client
         .post(format!("{base}/api/v1/users/{user}/tokens"))
         .bearer_auth(admin)
@@ -125,8 +156,15 @@ async fn enrol(base: &str, admin: &str, node: &str) -> Result<String> {
         .send()
         .await?;
     if !resp.status().is_success() {
-        bail!("creating a token for {user}: {} {}", resp.status(), resp.text().await.unwrap_or_default());
+        bail!(
+            "creating a token for {user}: {} {}",
+            resp.status(),
+            resp.text().await.unwrap_or_default()
+        );
     }
     let body: serde_json::Value = resp.json().await?;
-    body["token"].as_str().map(str::to_string).context("the token response has no `token`")
+    body["token"]
+        .as_str()
+        .map(str::to_string)
+        .context("the token response has no `token`")
 }

@@ -22,7 +22,8 @@ pub fn run(args: Args) -> Result<Outcome> {
     let loaded = super::load_rules(&args.rules)?;
     let (mut passed, mut failed) = (0usize, 0usize);
     for path in &args.tests {
-        let text = std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
+        let text = std::fs::read_to_string(path)
+            .with_context(|| format!("cannot read {}", path.display()))?;
         let cases = ruletest::parse(&text).with_context(|| path.display().to_string())?;
         for (i, case) in cases.iter().enumerate() {
             let label = case.label(i);
@@ -30,11 +31,19 @@ pub fn run(args: Args) -> Result<Outcome> {
                 Ok(()) => passed += 1,
                 Err(why) => {
                     failed += 1;
-                    println!("FAIL {}: test {label} (rule '{}'): {why}", path.display(), case.rule);
+                    println!(
+                        "FAIL {}: test {label} (rule '{}'): {why}",
+                        path.display(),
+                        case.rule
+                    );
                 }
             }
         }
     }
     println!("{passed} passed, {failed} failed");
-    Ok(if failed == 0 { Outcome::Clean } else { Outcome::Findings })
+    Ok(if failed == 0 {
+        Outcome::Clean
+    } else {
+        Outcome::Findings
+    })
 }

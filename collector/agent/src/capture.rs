@@ -27,7 +27,11 @@ impl Capture {
         let kernel = Kernel::load(config)?;
         let mut table = ProcessTable::new();
         table.bootstrap();
-        Ok(Capture { kernel, conv: Converter::new(table), counters })
+        Ok(Capture {
+            kernel,
+            conv: Converter::new(table),
+            counters,
+        })
     }
 
     /// Enriches container events with CRI metadata from the runtime socket at `socket`.
@@ -57,7 +61,11 @@ impl Capture {
 
     /// Waits until the kernel signals data or `POLL_MS` passes.
     pub fn wait(&self) {
-        let mut pfd = libc::pollfd { fd: self.kernel.ring.as_raw_fd(), events: libc::POLLIN, revents: 0 };
+        let mut pfd = libc::pollfd {
+            fd: self.kernel.ring.as_raw_fd(),
+            events: libc::POLLIN,
+            revents: 0,
+        };
         // SAFETY: one valid pollfd for the duration of the call.
         unsafe { libc::poll(&mut pfd, 1, POLL_MS) };
     }
@@ -87,7 +95,13 @@ pub fn spawn(
     cri_socket: Option<std::path::PathBuf>,
     counters: Arc<Counters>,
     stop: Arc<AtomicBool>,
-) -> Result<(tokio::sync::mpsc::Receiver<Vec<String>>, std::thread::JoinHandle<()>), KernelError> {
+) -> Result<
+    (
+        tokio::sync::mpsc::Receiver<Vec<String>>,
+        std::thread::JoinHandle<()>,
+    ),
+    KernelError,
+> {
     let mut capture = Capture::start(config, counters)?;
     if let Some(socket) = cri_socket {
         capture.set_cri(socket);

@@ -47,7 +47,9 @@ const SCOPE_PREFIXES: &[(&str, Runtime)] = &[
 ];
 
 fn is_id(s: &str) -> bool {
-    s.len() == 64 && s.bytes().all(|b| b.is_ascii_hexdigit() && !b.is_ascii_uppercase())
+    s.len() == 64
+        && s.bytes()
+            .all(|b| b.is_ascii_hexdigit() && !b.is_ascii_uppercase())
 }
 
 /// The container of one cgroup path, e.g. `/kubepods.slice/…/cri-containerd-<id>.scope`.
@@ -58,9 +60,13 @@ pub fn from_cgroup_path(path: &str) -> Option<ContainerId> {
         let name = c.strip_suffix(".scope").unwrap_or(c);
         for (prefix, runtime) in SCOPE_PREFIXES {
             if let Some(id) = name.strip_prefix(prefix)
-                && is_id(id) {
-                    return Some(ContainerId { full: id.to_string(), runtime: *runtime });
-                }
+                && is_id(id)
+            {
+                return Some(ContainerId {
+                    full: id.to_string(),
+                    runtime: *runtime,
+                });
+            }
         }
         if is_id(c) {
             let parents = &components[..i];
@@ -71,7 +77,10 @@ pub fn from_cgroup_path(path: &str) -> Option<ContainerId> {
             } else {
                 continue;
             };
-            return Some(ContainerId { full: c.to_string(), runtime });
+            return Some(ContainerId {
+                full: c.to_string(),
+                runtime,
+            });
         }
     }
     None
@@ -103,8 +112,15 @@ mod tests {
             match cols[1..] {
                 ["host"] => assert_eq!(got, None, "line {}: {}", lineno + 1, cols[0]),
                 [id, runtime] => {
-                    let got = got.unwrap_or_else(|| panic!("line {}: no container in {}", lineno + 1, cols[0]));
-                    assert_eq!((got.short(), got.runtime.as_str()), (id, runtime), "line {}", lineno + 1);
+                    let got = got.unwrap_or_else(|| {
+                        panic!("line {}: no container in {}", lineno + 1, cols[0])
+                    });
+                    assert_eq!(
+                        (got.short(), got.runtime.as_str()),
+                        (id, runtime),
+                        "line {}",
+                        lineno + 1
+                    );
                 }
                 _ => panic!("line {}: malformed case", lineno + 1),
             }
@@ -118,6 +134,9 @@ mod tests {
         let id = "3f4b2a1c9d8e7f6a5b4c3d2e1f0a9b8c7d6e5f4a3b2c1d0e9f8a7b6c5d4e3f2a";
         let v1 = format!("12:pids:/docker/{id}\n11:cpu,cpuacct:/docker/{id}\n0::/\n");
         assert_eq!(from_proc_cgroup(&v1).unwrap().short(), "3f4b2a1c9d8e");
-        assert_eq!(from_proc_cgroup("0::/user.slice/user-0.slice/session-1.scope\n"), None);
+        assert_eq!(
+            from_proc_cgroup("0::/user.slice/user-0.slice/session-1.scope\n"),
+            None
+        );
     }
 }

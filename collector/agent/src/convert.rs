@@ -95,7 +95,10 @@ fn id_names(path: &str) -> HashMap<u32, String> {
 /// `CLOCK_REALTIME - CLOCK_BOOTTIME`, to convert `bpf_ktime_get_boot_ns` stamps.
 pub fn boot_to_epoch_ns() -> i64 {
     let now = |clock| {
-        let mut ts = libc::timespec { tv_sec: 0, tv_nsec: 0 };
+        let mut ts = libc::timespec {
+            tv_sec: 0,
+            tv_nsec: 0,
+        };
         // SAFETY: clock_gettime writes the timespec we pass and nothing else.
         unsafe { libc::clock_gettime(clock, &mut ts) };
         ts.tv_sec * 1_000_000_000 + ts.tv_nsec
@@ -131,7 +134,15 @@ impl Converter {
         let h = &r.h;
         let loginuid = (h.loginuid != u32::MAX).then_some(h.loginuid);
         let sid = (h.sid != 0).then_some(h.sid as i64);
-        let seen = Seen { pid: h.tgid, ppid: h.ppid, uid: h.uid, gid: h.gid, loginuid, comm: &comm, sid };
+        let seen = Seen {
+            pid: h.tgid,
+            ppid: h.ppid,
+            uid: h.uid,
+            gid: h.gid,
+            loginuid,
+            comm: &comm,
+            sid,
+        };
         match r.kind {
             Kind::Fork => {
                 self.table.fork(seen);
@@ -145,7 +156,11 @@ impl Converter {
             Kind::Exec => {
                 self.table.exec(seen, &r.str(0), r.bytes(1), r.h.exe_flags);
                 self.set_container(r);
-                let ty = if h.nr == nr::EXECVEAT { "execveat" } else { "execve" };
+                let ty = if h.nr == nr::EXECVEAT {
+                    "execveat"
+                } else {
+                    "execve"
+                };
                 let mut o = self.begin(r, ty, seen);
                 o.str("evt.arg.filename", &r.str(0));
                 Some(o.finish())
@@ -161,9 +176,12 @@ impl Converter {
             return;
         }
         if let Some(p) = self.table.get_mut(r.h.tgid) {
-            p.container = paths.iter().find_map(|path| container::from_cgroup_path(path));
+            p.container = paths
+                .iter()
+                .find_map(|path| container::from_cgroup_path(path));
             if p.container.is_some() {
-                let status = std::fs::read_to_string(format!("/proc/{}/status", r.h.tgid)).unwrap_or_default();
+                let status = std::fs::read_to_string(format!("/proc/{}/status", r.h.tgid))
+                    .unwrap_or_default();
                 p.sys_admin = crate::process::has_sys_admin(&status).or(p.sys_admin);
             }
         }
@@ -173,7 +191,9 @@ impl Converter {
         if self.cap_names.len() >= 256 && !self.cap_names.contains_key(&set) {
             self.cap_names.clear();
         }
-        self.cap_names.entry(set).or_insert_with(|| render::capabilities(set))
+        self.cap_names
+            .entry(set)
+            .or_insert_with(|| render::capabilities(set))
     }
 
     fn begin(&mut self, r: &Record<'_>, evt_type: &str, seen: Seen<'_>) -> Obj {
@@ -190,7 +210,10 @@ impl Converter {
         o.int("thread.tid", r.h.tid as i64);
         o.str("thread.cap_permitted", self.cap_names(r.h.cap_permitted));
         o.str("thread.cap_effective", self.cap_names(r.h.cap_effective));
-        let generation = (self.table.generation(), self.cri.as_ref().map_or(0, Resolver::version));
+        let generation = (
+            self.table.generation(),
+            self.cri.as_ref().map_or(0, Resolver::version),
+        );
         match self.rendered.get(&seen.pid) {
             Some((g, frag)) if *g == generation => o.0.push_str(frag),
             _ => {
@@ -220,7 +243,14 @@ impl Converter {
         o.str("proc.args", &p.args.join(" "));
         if let Some(cwd) = &p.cwd {
             // libsinsp keeps a trailing slash on cwd.
-            o.str("proc.cwd", &if cwd.ends_with('/') { cwd.clone() } else { format!("{cwd}/") });
+            o.str(
+                "proc.cwd",
+                &if cwd.ends_with('/') {
+                    cwd.clone()
+                } else {
+                    format!("{cwd}/")
+                },
+            );
         }
         if let Some(tty) = p.tty {
             o.int("proc.tty", tty as i64);
@@ -249,20 +279,29 @@ impl Converter {
             // libsinsp: the process whose pid is the session id, else the eldest ancestor in
             // the same session (the leader may have exited).
             let leader = self.table.get(sid as u32).or_else(|| {
-                std::iter::once(p).chain(ancestors.iter().copied()).take_while(|a| a.sid == Some(sid)).last()
+                std::iter::once(p)
+                    .chain(ancestors.iter().copied())
+                    .take_while(|a| a.sid == Some(sid))
+                    .last()
             });
             if let Some(leader) = leader {
                 o.str("proc.sname", &leader.name);
             }
         }
         o.int("user.uid", p.uid as i64);
-        o.str("user.name", self.users.get(&p.uid).map_or("<NA>", String::as_str));
+        o.str(
+            "user.name",
+            self.users.get(&p.uid).map_or("<NA>", String::as_str),
+        );
         o.int("user.loginuid", p.loginuid.map_or(-1, |u| u as i64));
         if let Some(name) = p.loginuid.and_then(|u| self.users.get(&u)) {
             o.str("user.loginname", name);
         }
         o.int("group.gid", p.gid as i64);
-        o.str("group.name", self.groups.get(&p.gid).map_or("<NA>", String::as_str));
+        o.str(
+            "group.name",
+            self.groups.get(&p.gid).map_or("<NA>", String::as_str),
+        );
         match &p.container {
             Some(c) => {
                 o.str("container.id", c.short());
@@ -293,13 +332,18 @@ impl Converter {
             nr::OPEN | nr::OPENAT | nr::OPENAT2 | nr::CREAT => {
                 let (dirfd, flags, mode) = match r.h.nr {
                     nr::OPEN => (AT_FDCWD, r.arg(1), r.arg(2)),
-                    nr::CREAT => (AT_FDCWD, render::O_CREAT | render::O_WRONLY | render::O_TRUNC, r.arg(1)),
+                    nr::CREAT => (
+                        AT_FDCWD,
+                        render::O_CREAT | render::O_WRONLY | render::O_TRUNC,
+                        r.arg(1),
+                    ),
                     _ => (r.arg_int(0), r.arg(2), r.arg(3)),
                 };
                 let name = r.str(0);
                 let p = self.table.get(pid).expect("ensured by begin");
                 let path = p.resolve(dirfd, &name);
-                let ppm_flags = render::ppm_open_flags(flags, if ret >= 0 { r.h.f_mode } else { 0 });
+                let ppm_flags =
+                    render::ppm_open_flags(flags, if ret >= 0 { r.h.f_mode } else { 0 });
                 let mode = render::open_mode(flags, mode);
                 o.str("evt.arg.name", &name);
                 o.str("evt.arg.mode", &render::mode(mode));
@@ -308,7 +352,11 @@ impl Converter {
                 let may_create = ppm_flags & (render::ppm::O_CREAT | render::ppm::O_TMPFILE) != 0;
                 o.bool("evt.is_open_exec", may_create && mode & 0o111 != 0);
                 if r.h.nr == nr::CREAT {
-                    for f in ["evt.is_open_read", "evt.is_open_write", "evt.is_open_create"] {
+                    for f in [
+                        "evt.is_open_read",
+                        "evt.is_open_write",
+                        "evt.is_open_create",
+                    ] {
                         o.bool(f, false);
                     }
                 } else {
@@ -316,10 +364,20 @@ impl Converter {
                     o.str("evt.arg.flags", &render::open_flags(ppm_flags));
                     o.bool("evt.is_open_read", ppm_flags & render::ppm::O_RDONLY != 0);
                     o.bool("evt.is_open_write", ppm_flags & render::ppm::O_WRONLY != 0);
-                    o.bool("evt.is_open_create", ppm_flags & render::ppm::O_F_CREATED != 0 || (tmpfile && ret >= 0));
+                    o.bool(
+                        "evt.is_open_create",
+                        ppm_flags & render::ppm::O_F_CREATED != 0 || (tmpfile && ret >= 0),
+                    );
                 }
-                let kind = if flags & render::O_TMPFILE == render::O_DIRECTORY { FdKind::Directory } else { FdKind::File };
-                let fd = Fd { raw: render::name_raw(&name), ..Fd::path(path, kind, flags & render::O_CLOEXEC != 0) };
+                let kind = if flags & render::O_TMPFILE == render::O_DIRECTORY {
+                    FdKind::Directory
+                } else {
+                    FdKind::File
+                };
+                let fd = Fd {
+                    raw: render::name_raw(&name),
+                    ..Fd::path(path, kind, flags & render::O_CLOEXEC != 0)
+                };
                 if ret >= 0 {
                     o.str("evt.arg.fd", &ret.to_string());
                     fd_fields(&mut o, Some(ret), &fd);
@@ -390,22 +448,34 @@ impl Converter {
                 }
             }
             nr::CONNECT | nr::ACCEPT | nr::ACCEPT4 | nr::BIND => {
-                let fd = if matches!(r.h.nr, nr::ACCEPT | nr::ACCEPT4) { ret } else { r.arg_int(0) };
+                let fd = if matches!(r.h.nr, nr::ACCEPT | nr::ACCEPT4) {
+                    ret
+                } else {
+                    r.arg_int(0)
+                };
                 let addr = render::sockaddr(r.bytes(0));
                 if let Some(a) = &addr {
-                    o.str("evt.arg.addr", &match a {
-                        SockAddr::Ip(s) => s.to_string(),
-                        SockAddr::Unix(p) => p.clone(),
-                    });
+                    o.str(
+                        "evt.arg.addr",
+                        &match a {
+                            SockAddr::Ip(s) => s.to_string(),
+                            SockAddr::Unix(p) => p.clone(),
+                        },
+                    );
                 }
                 if fd >= 0 {
                     let server = matches!(r.h.nr, nr::ACCEPT | nr::ACCEPT4);
-                    let cloexec = self.table.get(pid).and_then(|p| p.fds.get(&fd)).is_some_and(|f| f.cloexec);
+                    let cloexec = self
+                        .table
+                        .get(pid)
+                        .and_then(|p| p.fds.get(&fd))
+                        .is_some_and(|f| f.cloexec);
                     let info = socket_fd(r, addr, server, cloexec);
                     if let Some(t) = &info.tuple
-                        && t.remote.is_some() {
-                            o.str("evt.arg.tuple", &info.name);
-                        }
+                        && t.remote.is_some()
+                    {
+                        o.str("evt.arg.tuple", &info.name);
+                    }
                     fd_fields(&mut o, Some(fd), &info);
                     if ret >= 0 {
                         self.with_proc(pid, |p| p.set_fd(fd, info));
@@ -440,7 +510,11 @@ impl Converter {
             nr::SYMLINK | nr::SYMLINKAT => {
                 // The target is stored as written, never resolved: it names what the link
                 // will point to, not a file of this process.
-                let linkdir = if r.h.nr == nr::SYMLINK { AT_FDCWD } else { r.arg_int(1) };
+                let linkdir = if r.h.nr == nr::SYMLINK {
+                    AT_FDCWD
+                } else {
+                    r.arg_int(1)
+                };
                 let (target, linkpath) = (r.str(0), r.str(1));
                 o.str("evt.arg.target", &target);
                 o.str("evt.arg.linkpath", &linkpath);
@@ -450,7 +524,11 @@ impl Converter {
             }
             nr::RENAME | nr::RENAMEAT | nr::RENAMEAT2 | nr::LINK | nr::LINKAT => {
                 let two_dirs = !matches!(r.h.nr, nr::RENAME | nr::LINK);
-                let (olddir, newdir) = if two_dirs { (r.arg_int(0), r.arg_int(2)) } else { (AT_FDCWD, AT_FDCWD) };
+                let (olddir, newdir) = if two_dirs {
+                    (r.arg_int(0), r.arg_int(2))
+                } else {
+                    (AT_FDCWD, AT_FDCWD)
+                };
                 let (old, new) = (r.str(0), r.str(1));
                 o.str("evt.arg.oldpath", &old);
                 o.str("evt.arg.newpath", &new);
@@ -469,7 +547,11 @@ impl Converter {
                 o.str("evt.arg.flags", &r.arg(1).to_string());
             }
             nr::SETUID | nr::SETGID => {
-                let key = if r.h.nr == nr::SETUID { "evt.arg.uid" } else { "evt.arg.gid" };
+                let key = if r.h.nr == nr::SETUID {
+                    "evt.arg.uid"
+                } else {
+                    "evt.arg.gid"
+                };
                 o.str(key, &(r.arg(0) as u32).to_string());
             }
             nr::SETREUID => {
@@ -477,9 +559,16 @@ impl Converter {
                 o.str("evt.arg.euid", &(r.arg(1) as u32 as i32).to_string());
             }
             nr::SETRESUID | nr::SETRESGID => {
-                let names = if r.h.nr == nr::SETRESUID { ["ruid", "euid", "suid"] } else { ["rgid", "egid", "sgid"] };
+                let names = if r.h.nr == nr::SETRESUID {
+                    ["ruid", "euid", "suid"]
+                } else {
+                    ["rgid", "egid", "sgid"]
+                };
                 for (i, n) in names.iter().enumerate() {
-                    o.str(&format!("evt.arg.{n}"), &(r.arg(i) as u32 as i32).to_string());
+                    o.str(
+                        &format!("evt.arg.{n}"),
+                        &(r.arg(i) as u32 as i32).to_string(),
+                    );
                 }
             }
             nr::PTRACE => {
@@ -536,7 +625,11 @@ fn cri_fields(o: &mut Obj, m: &ContainerMeta) {
         o.str("k8s.ns.name", ns);
     }
     if m.pod_name.is_some() {
-        let labels: Vec<String> = m.pod_labels.iter().map(|(k, v)| format!("{k}:{v}")).collect();
+        let labels: Vec<String> = m
+            .pod_labels
+            .iter()
+            .map(|(k, v)| format!("{k}:{v}"))
+            .collect();
         o.str("k8s.pod.labels", &labels.join(","));
         for (k, v) in &m.pod_labels {
             o.str(&format!("k8s.pod.label[{k}]"), v);
@@ -569,16 +662,31 @@ fn socket_fd(r: &Record<'_>, addr: Option<SockAddr>, server: bool, cloexec: bool
     }) else {
         return Fd::path(String::new(), FdKind::Other, cloexec);
     };
-    let kind = if local.is_ipv4() { FdKind::Ipv4 } else { FdKind::Ipv6 };
+    let kind = if local.is_ipv4() {
+        FdKind::Ipv4
+    } else {
+        FdKind::Ipv6
+    };
     // SOCK_STREAM = 1, SOCK_DGRAM = 2 (the low bits; SOCK_NONBLOCK/CLOEXEC are masked off).
     let tcp = s.sock_type & 0xf != 2;
-    let tuple = Tuple { local, remote, tcp, server };
+    let tuple = Tuple {
+        local,
+        remote,
+        tcp,
+        server,
+    };
     let name = match remote {
         Some(remote) if server => format!("{}->{}", fmt_addr(remote), fmt_addr(local)),
         Some(remote) => format!("{}->{}", fmt_addr(local), fmt_addr(remote)),
         None => fmt_addr(local),
     };
-    Fd { kind, name, raw: String::new(), tuple: Some(tuple), cloexec }
+    Fd {
+        kind,
+        name,
+        raw: String::new(),
+        tuple: Some(tuple),
+        cloexec,
+    }
 }
 
 /// Falco writes `ip:port` for both families (no brackets around IPv6).
@@ -613,7 +721,11 @@ fn fd_fields(o: &mut Obj, num: Option<i64>, fd: &Fd) {
         if let Some(remote) = t.remote {
             o.str("fd.rip", &remote.ip().to_string());
             o.int("fd.rport", remote.port() as i64);
-            let (client, server) = if t.server { (remote, t.local) } else { (t.local, remote) };
+            let (client, server) = if t.server {
+                (remote, t.local)
+            } else {
+                (t.local, remote)
+            };
             o.str("fd.cip", &client.ip().to_string());
             o.int("fd.cport", client.port() as i64);
             o.str("fd.sip", &server.ip().to_string());

@@ -17,7 +17,11 @@ pub const LIST_CONTAINERS: &str = "/runtime.v1.RuntimeService/ListContainers";
 pub const POD_SANDBOX_STATUS: &str = "/runtime.v1.RuntimeService/PodSandboxStatus";
 
 /// Sockets probed when none is configured, in order.
-pub const DEFAULT_SOCKETS: &[&str] = &["/run/containerd/containerd.sock", "/run/crio/crio.sock", "/run/k3s/containerd/containerd.sock"];
+pub const DEFAULT_SOCKETS: &[&str] = &[
+    "/run/containerd/containerd.sock",
+    "/run/crio/crio.sock",
+    "/run/k3s/containerd/containerd.sock",
+];
 
 pub mod proto {
     //! The subset of `runtime.v1` messages the collector reads.
@@ -141,9 +145,15 @@ pub fn split_image(image: &str) -> (String, String) {
 #[derive(Debug, thiserror::Error)]
 pub enum CriError {
     #[error("CRI socket {path}: {source}")]
-    Connect { path: PathBuf, source: tonic::transport::Error },
+    Connect {
+        path: PathBuf,
+        source: tonic::transport::Error,
+    },
     #[error("CRI call {method}: {status}")]
-    Call { method: &'static str, status: tonic::Status },
+    Call {
+        method: &'static str,
+        status: tonic::Status,
+    },
 }
 
 pub struct CriClient {
@@ -157,11 +167,17 @@ impl CriClient {
         let channel = tonic::transport::Endpoint::from_static("http://cri.local")
             .connect_with_connector(tower::service_fn(move |_: tonic::transport::Uri| {
                 let socket = socket.clone();
-                async move { Ok::<_, std::io::Error>(hyper_util::rt::TokioIo::new(tokio::net::UnixStream::connect(socket).await?)) }
+                async move {
+                    Ok::<_, std::io::Error>(hyper_util::rt::TokioIo::new(
+                        tokio::net::UnixStream::connect(socket).await?,
+                    ))
+                }
             }))
             .await
             .map_err(|source| CriError::Connect { path, source })?;
-        Ok(CriClient { grpc: tonic::client::Grpc::new(channel) })
+        Ok(CriClient {
+            grpc: tonic::client::Grpc::new(channel),
+        })
     }
 
     async fn call<Req, Resp>(&mut self, method: &'static str, req: Req) -> Result<Resp, CriError>
@@ -170,21 +186,40 @@ impl CriClient {
         Resp: prost::Message + Default + 'static,
     {
         let err = |status| CriError::Call { method, status };
-        self.grpc.ready().await.map_err(|e| err(tonic::Status::unavailable(e.to_string())))?;
+        self.grpc
+            .ready()
+            .await
+            .map_err(|e| err(tonic::Status::unavailable(e.to_string())))?;
         let codec = tonic::codec::ProstCodec::<Req, Resp>::default();
         let path = tonic::codegen::http::uri::PathAndQuery::from_static(method);
-        Ok(self.grpc.unary(tonic::Request::new(req), path, codec).await.map_err(err)?.into_inner())
+        Ok(self
+            .grpc
+            .unary(tonic::Request::new(req), path, codec)
+            .await
+            .map_err(err)?
+            .into_inner())
     }
 
     /// The metadata of container `id` (full id), `None` if the runtime does not know it.
     pub async fn container(&mut self, id: &str) -> Result<Option<ContainerMeta>, CriError> {
-        let req = proto::ContainerStatusRequest { container_id: id.to_string(), verbose: true };
+        let req = proto::ContainerStatusRequest {
+            container_id: id.to_string(),
+            verbose: true,
+        };
         let resp: proto::ContainerStatusResponse = match self.call(CONTAINER_STATUS, req).await {
-            Err(CriError::Call { status, .. }) if status.code() == tonic::Code::NotFound => return Ok(None),
+            Err(CriError::Call { status, .. }) if status.code() == tonic::Code::NotFound => {
+                return Ok(None);
+            }
             other => other?,
         };
-        let Some(status) = resp.status else { return Ok(None) };
-        let image = status.image.map(|i| i.image).filter(|i| !i.is_empty()).unwrap_or(status.image_ref);
+        let Some(status) = resp.status else {
+            return Ok(None);
+        };
+        let image = status
+            .image
+            .map(|i| i.image)
+            .filter(|i| !i.is_empty())
+            .unwrap_or(status.image_ref);
         let (image_repository, image_tag) = split_image(&image);
         // containerd's and CRI-O's verbose info carry the container's config as JSON.
         let privileged = resp
@@ -202,11 +237,29 @@ impl CriClient {
             pod_namespace: status.labels.get("io.kubernetes.pod.namespace").cloned(),
             pod_labels: BTreeMap::new(),
         };
-        let list: proto::ListContainersResponse =
-            self.call(LIST_CONTAINERS, proto::ListContainersRequest { filter: Some(proto::ContainerFilter { id: id.to_string() }) }).await?;
-        if let Some(sandbox) = list.containers.into_iter().map(|c| c.pod_sandbox_id).find(|s| !s.is_empty()) {
-            let pod: proto::PodSandboxStatusResponse =
-                self.call(POD_SANDBOX_STATUS, proto::PodSandboxStatusRequest { pod_sandbox_id: sandbox, verbose: false }).await?;
+        let list: proto::ListContainersResponse = self
+            .call(
+                LIST_CONTAINERS,
+                proto::ListContainersRequest {
+                    filter: Some(proto::ContainerFilter { id: id.to_string() }),
+                },
+            )
+            .await?;
+        if let Some(sandbox) = list
+            .containers
+            .into_iter()
+            .map(|c| c.pod_sandbox_id)
+            .find(|s| !s.is_empty())
+        {
+            let pod: proto::PodSandboxStatusResponse = self
+                .call(
+                    POD_SANDBOX_STATUS,
+                    proto::PodSandboxStatusRequest {
+                        pod_sandbox_id: sandbox,
+                        verbose: false,
+                    },
+                )
+                .await?;
             if let Some(p) = pod.status {
                 if let Some(m) = p.metadata {
                     meta.pod_name = Some(m.name);
@@ -243,7 +296,10 @@ impl Resolver {
         std::thread::Builder::new()
             .name("rs-cri".into())
             .spawn(move || {
-                let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("CRI runtime");
+                let rt = tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build()
+                    .expect("CRI runtime");
                 rt.block_on(async move {
                     let mut client = None;
                     while let Ok(id) = rx.recv() {
@@ -297,8 +353,17 @@ mod tests {
 
     #[test]
     fn image_references() {
-        assert_eq!(split_image("docker.io/library/nginx:1.25"), ("docker.io/library/nginx".into(), "1.25".into()));
-        assert_eq!(split_image("localhost:5000/app"), ("localhost:5000/app".into(), String::new()));
-        assert_eq!(split_image("quay.io/x/y@sha256:abc"), ("quay.io/x/y".into(), String::new()));
+        assert_eq!(
+            split_image("docker.io/library/nginx:1.25"),
+            ("docker.io/library/nginx".into(), "1.25".into())
+        );
+        assert_eq!(
+            split_image("localhost:5000/app"),
+            ("localhost:5000/app".into(), String::new())
+        );
+        assert_eq!(
+            split_image("quay.io/x/y@sha256:abc"),
+            ("quay.io/x/y".into(), String::new())
+        );
     }
 }

@@ -10,10 +10,10 @@ use rulestudio_api::collector::{Heartbeat, IngestResponse};
 use std::future::Future;
 use std::io::Write;
 use std::path::PathBuf;
+use std::pin::Pin;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
-use std::pin::Pin;
 use tokio::sync::mpsc::{self, Receiver};
 use tokio::time::Instant;
 
@@ -69,7 +69,10 @@ pub enum Error {
     #[error(transparent)]
     Spool(#[from] SpoolError),
     #[error("{path}: {source}")]
-    Io { path: PathBuf, source: std::io::Error },
+    Io {
+        path: PathBuf,
+        source: std::io::Error,
+    },
     #[error("writing events to stdout: {0}")]
     Stdout(std::io::Error),
     #[error("HTTP client: {0}")]
@@ -112,7 +115,13 @@ enum SendError {
 type InFlight = Pin<Box<dyn Future<Output = (Batch, Result<IngestResponse, SendError>)> + Send>>;
 
 /// Posts one batch; a 2xx is the acknowledgement (the body is informative).
-async fn post(client: reqwest::Client, url: String, token: String, node: String, batch: Batch) -> (Batch, Result<IngestResponse, SendError>) {
+async fn post(
+    client: reqwest::Client,
+    url: String,
+    token: String,
+    node: String,
+    batch: Batch,
+) -> (Batch, Result<IngestResponse, SendError>) {
     let sent = client
         .post(&url)
         .bearer_auth(&token)
@@ -123,7 +132,9 @@ async fn post(client: reqwest::Client, url: String, token: String, node: String,
         .send()
         .await;
     let result = match sent {
-        Ok(resp) if resp.status().is_success() => Ok(resp.json::<IngestResponse>().await.unwrap_or_default()),
+        Ok(resp) if resp.status().is_success() => {
+            Ok(resp.json::<IngestResponse>().await.unwrap_or_default())
+        }
         Ok(resp) => Err(SendError::Status(resp.status())),
         Err(e) => Err(e.into()),
     };
@@ -157,20 +168,33 @@ impl Uplink {
 
     /// Sends spooled batches in order, with exponential backoff, taking new batches from `rx`
     /// until it closes; then keeps trying for `grace` before leaving the rest in the spool.
-    async fn run(mut self, mut rx: mpsc::Receiver<Batch>, heartbeat: Duration, grace: Duration) -> Result<(), SpoolError> {
+    async fn run(
+        mut self,
+        mut rx: mpsc::Receiver<Batch>,
+        heartbeat: Duration,
+        grace: Duration,
+    ) -> Result<(), SpoolError> {
         let mut backoff = BACKOFF_MIN;
         let mut next_attempt = Instant::now();
         let mut inflight: Option<InFlight> = None;
         let mut beat = tokio::time::interval(heartbeat);
         let mut deadline: Option<Instant> = None;
         loop {
-            if inflight.is_none() && Instant::now() >= next_attempt
+            if inflight.is_none()
+                && Instant::now() >= next_attempt
                 && let Some(batch) = self.spool.front()?
             {
-                let (c, u, t, n) = (self.client.clone(), self.events_url.clone(), self.token.clone(), self.node.clone());
+                let (c, u, t, n) = (
+                    self.client.clone(),
+                    self.events_url.clone(),
+                    self.token.clone(),
+                    self.node.clone(),
+                );
                 inflight = Some(Box::pin(post(c, u, t, n, batch)));
             }
-            if deadline.is_some_and(|d| Instant::now() >= d) || (deadline.is_some() && inflight.is_none() && self.spool.is_empty()) {
+            if deadline.is_some_and(|d| Instant::now() >= d)
+                || (deadline.is_some() && inflight.is_none() && self.spool.is_empty())
+            {
                 break;
             }
             let wake = deadline.map_or(next_attempt, |d| d.min(next_attempt));
@@ -226,11 +250,17 @@ impl LocalSinks {
             out.flush().map_err(Error::Stdout)?;
         }
         if let Some((path, f)) = &mut self.record {
-            let io = |source| Error::Io { path: path.clone(), source };
+            let io = |source| Error::Io {
+                path: path.clone(),
+                source,
+            };
             for l in chunk {
                 writeln!(f, "{l}").map_err(io)?;
             }
-            f.flush().map_err(|source| Error::Io { path: path.clone(), source })?;
+            f.flush().map_err(|source| Error::Io {
+                path: path.clone(),
+                source,
+            })?;
         }
         Ok(())
     }
@@ -240,7 +270,10 @@ impl LocalSinks {
 /// skipped with a warning).
 fn spawn_replay(path: PathBuf) -> Result<Receiver<Vec<String>>, Error> {
     use std::io::BufRead;
-    let file = std::fs::File::open(&path).map_err(|source| Error::Io { path: path.clone(), source })?;
+    let file = std::fs::File::open(&path).map_err(|source| Error::Io {
+        path: path.clone(),
+        source,
+    })?;
     let (tx, rx) = tokio::sync::mpsc::channel(64);
     std::thread::spawn(move || {
         let mut chunk = Vec::new();
@@ -249,8 +282,15 @@ fn spawn_replay(path: PathBuf) -> Result<Receiver<Vec<String>>, Error> {
             if line.trim().is_empty() {
                 continue;
             }
-            if !matches!(serde_json::from_str::<serde_json::Value>(&line), Ok(serde_json::Value::Object(_))) {
-                tracing::warn!("{}:{}: not a JSON event object, skipped", path.display(), i + 1);
+            if !matches!(
+                serde_json::from_str::<serde_json::Value>(&line),
+                Ok(serde_json::Value::Object(_))
+            ) {
+                tracing::warn!(
+                    "{}:{}: not a JSON event object, skipped",
+                    path.display(),
+                    i + 1
+                );
                 continue;
             }
             chunk.push(line);
@@ -279,7 +319,9 @@ pub async fn run(config: Config, shutdown: impl Future<Output = ()>) -> Result<S
             let spool = Spool::open(config.spool.as_deref(), config.spool_max)?;
             next_seq = spool.next_seq();
             let uplink = Uplink {
-                client: reqwest::Client::builder().timeout(Duration::from_secs(10)).build()?,
+                client: reqwest::Client::builder()
+                    .timeout(Duration::from_secs(10))
+                    .build()?,
                 events_url: format!("{base}/api/v1/events"),
                 heartbeat_url: format!("{base}/api/v1/collectors/heartbeat"),
                 token: config.token.clone(),
@@ -299,16 +341,29 @@ pub async fn run(config: Config, shutdown: impl Future<Output = ()>) -> Result<S
                 .create(true)
                 .append(true)
                 .open(path)
-                .map_err(|source| Error::Io { path: path.clone(), source })?;
+                .map_err(|source| Error::Io {
+                    path: path.clone(),
+                    source,
+                })?;
             Some((path.clone(), std::io::BufWriter::new(f)))
         }
         None => None,
     };
-    let mut sinks = LocalSinks { stdout: config.stdout.then(|| std::io::BufWriter::new(std::io::stdout())), record };
+    let mut sinks = LocalSinks {
+        stdout: config
+            .stdout
+            .then(|| std::io::BufWriter::new(std::io::stdout())),
+        record,
+    };
     let (mut rx, capture_thread) = match &config.replay {
         Some(path) => (spawn_replay(path.clone())?, None),
         None => {
-            let (rx, handle) = crate::capture::spawn(&config.kernel, config.cri_socket.clone(), counters.clone(), stop.clone())?;
+            let (rx, handle) = crate::capture::spawn(
+                &config.kernel,
+                config.cri_socket.clone(),
+                counters.clone(),
+                stop.clone(),
+            )?;
             (rx, Some(handle))
         }
     };
@@ -379,9 +434,13 @@ pub async fn run(config: Config, shutdown: impl Future<Output = ()>) -> Result<S
             tracing::warn!("{left} events undelivered at shutdown (no --spool)");
         }
     }
-    Ok(Summary { counters: counters.snapshot(&config.node) })
+    Ok(Summary {
+        counters: counters.snapshot(&config.node),
+    })
 }
 
 fn now_micros() -> u64 {
-    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_micros() as u64)
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_micros() as u64)
 }

@@ -27,9 +27,15 @@ pub enum KernelError {
     #[error("loading the eBPF program failed: {0}")]
     Load(#[from] aya::EbpfError),
     #[error("eBPF program `{name}`: {source}")]
-    Program { name: &'static str, source: aya::programs::ProgramError },
+    Program {
+        name: &'static str,
+        source: aya::programs::ProgramError,
+    },
     #[error("eBPF map `{name}`: {source}")]
-    Map { name: &'static str, source: aya::maps::MapError },
+    Map {
+        name: &'static str,
+        source: aya::maps::MapError,
+    },
     #[error("eBPF map `{0}` missing from the program object")]
     MissingMap(&'static str),
 }
@@ -45,7 +51,11 @@ pub struct KernelConfig {
 
 impl Default for KernelConfig {
     fn default() -> Self {
-        KernelConfig { syscalls: SyscallSet::all(), dedup_window: None, ring_bytes: 16 << 20 }
+        KernelConfig {
+            syscalls: SyscallSet::all(),
+            dedup_window: None,
+            ring_bytes: 16 << 20,
+        }
     }
 }
 
@@ -58,20 +68,36 @@ const WAKEUP_BYTES: u64 = 256 << 10;
 
 #[derive(Debug, PartialEq, Eq, thiserror::Error)]
 pub enum RingSizeError {
-    #[error("ring buffer size `{0}`: expected a number of bytes, optionally with K, M or G (x1024)")]
+    #[error(
+        "ring buffer size `{0}`: expected a number of bytes, optionally with K, M or G (x1024)"
+    )]
     Syntax(String),
-    #[error("ring buffer size `{0}`: must be a power of two from 64K to 1G (the kernel maps whole pages)")]
+    #[error(
+        "ring buffer size `{0}`: must be a power of two from 64K to 1G (the kernel maps whole pages)"
+    )]
     Bounds(String),
 }
 
 /// A ring buffer size as an operator writes it: `65536`, `64K`, `16M`, `1G`.
 pub fn parse_ring_bytes(s: &str) -> Result<u32, RingSizeError> {
     let (num, shift) = match s.strip_suffix(['K', 'M', 'G']) {
-        Some(num) => (num, match &s[num.len()..] { "K" => 10, "M" => 20, _ => 30 }),
+        Some(num) => (
+            num,
+            match &s[num.len()..] {
+                "K" => 10,
+                "M" => 20,
+                _ => 30,
+            },
+        ),
         None => (s, 0),
     };
-    let n: u64 = num.parse().map_err(|_| RingSizeError::Syntax(s.to_string()))?;
-    let bytes = n.checked_shl(shift).filter(|b| b >> shift == n).ok_or_else(|| RingSizeError::Bounds(s.to_string()))?;
+    let n: u64 = num
+        .parse()
+        .map_err(|_| RingSizeError::Syntax(s.to_string()))?;
+    let bytes = n
+        .checked_shl(shift)
+        .filter(|b| b >> shift == n)
+        .ok_or_else(|| RingSizeError::Bounds(s.to_string()))?;
     u32::try_from(bytes)
         .ok()
         .filter(|b| b.is_power_of_two() && (RING_MIN..=RING_MAX).contains(b))
@@ -108,37 +134,72 @@ impl Kernel {
             .map_max_entries("events", config.ring_bytes)
             .load(PROGRAM)?;
         {
-            let map = ebpf.map_mut("syscall_on").ok_or(KernelError::MissingMap("syscall_on"))?;
-            let mut on: Array<_, u8> = Array::try_from(map).map_err(|source| KernelError::Map { name: "syscall_on", source })?;
+            let map = ebpf
+                .map_mut("syscall_on")
+                .ok_or(KernelError::MissingMap("syscall_on"))?;
+            let mut on: Array<_, u8> = Array::try_from(map).map_err(|source| KernelError::Map {
+                name: "syscall_on",
+                source,
+            })?;
             for n in config.syscalls.numbers().iter().filter(|n| **n < NR_MAX) {
-                on.set(*n, 1u8, 0).map_err(|source| KernelError::Map { name: "syscall_on", source })?;
+                on.set(*n, 1u8, 0).map_err(|source| KernelError::Map {
+                    name: "syscall_on",
+                    source,
+                })?;
             }
         }
-        let ring = RingBuf::try_from(ebpf.take_map("events").ok_or(KernelError::MissingMap("events"))?)
-            .map_err(|source| KernelError::Map { name: "events", source })?;
-        let stats = PerCpuArray::try_from(ebpf.take_map("stats").ok_or(KernelError::MissingMap("stats"))?)
-            .map_err(|source| KernelError::Map { name: "stats", source })?;
+        let ring = RingBuf::try_from(
+            ebpf.take_map("events")
+                .ok_or(KernelError::MissingMap("events"))?,
+        )
+        .map_err(|source| KernelError::Map {
+            name: "events",
+            source,
+        })?;
+        let stats = PerCpuArray::try_from(
+            ebpf.take_map("stats")
+                .ok_or(KernelError::MissingMap("stats"))?,
+        )
+        .map_err(|source| KernelError::Map {
+            name: "stats",
+            source,
+        })?;
         for (name, tp) in ATTACH {
             let prog: &mut RawTracePoint = ebpf
                 .program_mut(name)
-                .ok_or(KernelError::Program { name, source: aya::programs::ProgramError::UnexpectedProgramType })?
+                .ok_or(KernelError::Program {
+                    name,
+                    source: aya::programs::ProgramError::UnexpectedProgramType,
+                })?
                 .try_into()
                 .map_err(|source| KernelError::Program { name, source })?;
-            prog.load().map_err(|source| KernelError::Program { name, source })?;
-            prog.attach(tp).map_err(|source| KernelError::Program { name, source })?;
+            prog.load()
+                .map_err(|source| KernelError::Program { name, source })?;
+            prog.attach(tp)
+                .map_err(|source| KernelError::Program { name, source })?;
         }
-        Ok(Kernel { _ebpf: ebpf, ring, stats })
+        Ok(Kernel {
+            _ebpf: ebpf,
+            ring,
+            stats,
+        })
     }
 
     pub fn stats(&self) -> KernelStats {
         let sum = |i: u32| self.stats.get(&i, 0).map(|v| v.iter().sum()).unwrap_or(0);
-        KernelStats { lost: sum(STAT_LOST), filtered: sum(STAT_FILTERED) }
+        KernelStats {
+            lost: sum(STAT_LOST),
+            filtered: sum(STAT_FILTERED),
+        }
     }
 }
 
 /// Kernels before 5.11 charge BPF maps to RLIMIT_MEMLOCK; later ones ignore it.
 fn raise_memlock() {
-    let unlimited = libc::rlimit { rlim_cur: libc::RLIM_INFINITY, rlim_max: libc::RLIM_INFINITY };
+    let unlimited = libc::rlimit {
+        rlim_cur: libc::RLIM_INFINITY,
+        rlim_max: libc::RLIM_INFINITY,
+    };
     // SAFETY: setrlimit reads the struct we pass; failure only matters on old kernels, where
     // the map creation error that follows names the problem.
     unsafe { libc::setrlimit(libc::RLIMIT_MEMLOCK, &unlimited) };
@@ -151,14 +212,25 @@ mod tests {
     #[test]
     fn ring_sizes_parse_with_units_and_are_bounded() {
         assert_eq!(parse_ring_bytes("64K"), Ok(64 << 10));
-        assert_eq!(parse_ring_bytes("16M"), Ok(KernelConfig::default().ring_bytes));
+        assert_eq!(
+            parse_ring_bytes("16M"),
+            Ok(KernelConfig::default().ring_bytes)
+        );
         assert_eq!(parse_ring_bytes("1048576"), Ok(1 << 20));
         assert_eq!(parse_ring_bytes("1G"), Ok(1 << 30));
         for bad in ["32K", "100000", "2G", "99999999999999999G"] {
-            assert_eq!(parse_ring_bytes(bad), Err(RingSizeError::Bounds(bad.into())), "{bad}");
+            assert_eq!(
+                parse_ring_bytes(bad),
+                Err(RingSizeError::Bounds(bad.into())),
+                "{bad}"
+            );
         }
         for bad in ["", "M", "16MB", "-1K", "1.5M"] {
-            assert_eq!(parse_ring_bytes(bad), Err(RingSizeError::Syntax(bad.into())), "{bad}");
+            assert_eq!(
+                parse_ring_bytes(bad),
+                Err(RingSizeError::Syntax(bad.into())),
+                "{bad}"
+            );
         }
     }
 }

@@ -13,7 +13,13 @@ struct Args {
     #[arg(long, env = "RULESTUDIO_SERVER")]
     server: Option<String>,
     /// Bearer token for the server.
-    #[arg(long, env = "RULESTUDIO_TOKEN", default_value = "", hide_env_values = true, hide_default_value = true)]
+    #[arg(
+        long,
+        env = "RULESTUDIO_TOKEN",
+        default_value = "",
+        hide_env_values = true,
+        hide_default_value = true
+    )]
     token: String,
     /// Node name sent with every batch (default: the host name).
     #[arg(long, env = "RULESTUDIO_NODE")]
@@ -50,19 +56,27 @@ struct Args {
 }
 
 fn parse_duration(s: &str) -> Result<Duration, String> {
-    let (num, unit) = s.find(|c: char| !c.is_ascii_digit()).map_or((s, "s"), |i| s.split_at(i));
-    let n: u64 = num.parse().map_err(|_| format!("`{s}`: expected a number with unit ns, us, ms or s"))?;
+    let (num, unit) = s
+        .find(|c: char| !c.is_ascii_digit())
+        .map_or((s, "s"), |i| s.split_at(i));
+    let n: u64 = num
+        .parse()
+        .map_err(|_| format!("`{s}`: expected a number with unit ns, us, ms or s"))?;
     match unit {
         "ns" => Ok(Duration::from_nanos(n)),
         "us" => Ok(Duration::from_micros(n)),
         "ms" => Ok(Duration::from_millis(n)),
         "s" => Ok(Duration::from_secs(n)),
-        _ => Err(format!("`{s}`: unknown unit `{unit}` (use ns, us, ms or s)")),
+        _ => Err(format!(
+            "`{s}`: unknown unit `{unit}` (use ns, us, ms or s)"
+        )),
     }
 }
 
 fn hostname() -> String {
-    std::fs::read_to_string("/proc/sys/kernel/hostname").map(|s| s.trim().to_string()).unwrap_or_else(|_| "unknown".into())
+    std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .map(|s| s.trim().to_string())
+        .unwrap_or_else(|_| "unknown".into())
 }
 
 async fn shutdown_signal() {
@@ -78,7 +92,9 @@ async fn shutdown_signal() {
 async fn main() -> ExitCode {
     tracing_subscriber::fmt()
         .with_writer(std::io::stderr)
-        .with_env_filter(tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()))
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
+        )
         .init();
     let args = Args::parse();
     let syscalls = match args.syscalls.as_deref().map(SyscallSet::parse).transpose() {
@@ -95,16 +111,30 @@ async fn main() -> ExitCode {
     config.record = args.record;
     config.replay = args.replay;
     config.cri_socket = args.cri_socket.or_else(|| {
-        rulestudio_collector::cri::DEFAULT_SOCKETS.iter().map(PathBuf::from).find(|p| p.exists())
+        rulestudio_collector::cri::DEFAULT_SOCKETS
+            .iter()
+            .map(PathBuf::from)
+            .find(|p| p.exists())
     });
-    let ring_bytes = args.ring_buffer.unwrap_or(KernelConfig::default().ring_bytes);
-    config.kernel = KernelConfig { syscalls, dedup_window: args.dedup_window, ring_bytes };
+    let ring_bytes = args
+        .ring_buffer
+        .unwrap_or(KernelConfig::default().ring_bytes);
+    config.kernel = KernelConfig {
+        syscalls,
+        dedup_window: args.dedup_window,
+        ring_bytes,
+    };
     match rulestudio_collector::run(config, shutdown_signal()).await {
         Ok(summary) => {
             let c = summary.counters;
             tracing::info!(
-                captured = c.captured, filtered = c.filtered, lost_kernel = c.lost_kernel,
-                sent = c.sent, spooled = c.spooled, dropped = c.dropped, "collector stopped"
+                captured = c.captured,
+                filtered = c.filtered,
+                lost_kernel = c.lost_kernel,
+                sent = c.sent,
+                spooled = c.spooled,
+                dropped = c.dropped,
+                "collector stopped"
             );
             ExitCode::SUCCESS
         }

@@ -28,7 +28,11 @@ pub enum PrivilegeError {
 fn effective_caps() -> u64 {
     fs::read_to_string("/proc/self/status")
         .ok()
-        .and_then(|s| s.lines().find_map(|l| l.strip_prefix("CapEff:")).map(|v| v.trim().to_string()))
+        .and_then(|s| {
+            s.lines()
+                .find_map(|l| l.strip_prefix("CapEff:"))
+                .map(|v| v.trim().to_string())
+        })
         .and_then(|v| u64::from_str_radix(&v, 16).ok())
         .unwrap_or(0)
 }
@@ -53,7 +57,9 @@ fn check_caps(caps: u64) -> Result<(), PrivilegeError> {
         .filter(|(c, _)| !has(*c))
         .map(|(_, n)| *n)
         .collect();
-    Err(PrivilegeError::Capabilities { missing: missing.join(" and ") })
+    Err(PrivilegeError::Capabilities {
+        missing: missing.join(" and "),
+    })
 }
 
 #[cfg(test)]
@@ -65,7 +71,17 @@ mod tests {
         assert!(check_caps(1 << CAP_SYS_ADMIN).is_ok());
         assert!(check_caps((1 << CAP_BPF) | (1 << CAP_PERFMON)).is_ok());
         let err = check_caps(1 << CAP_BPF).unwrap_err();
-        assert_eq!(err, PrivilegeError::Capabilities { missing: "CAP_PERFMON".into() });
-        assert!(check_caps(0).unwrap_err().to_string().contains("CAP_BPF and CAP_PERFMON"));
+        assert_eq!(
+            err,
+            PrivilegeError::Capabilities {
+                missing: "CAP_PERFMON".into()
+            }
+        );
+        assert!(
+            check_caps(0)
+                .unwrap_err()
+                .to_string()
+                .contains("CAP_BPF and CAP_PERFMON")
+        );
     }
 }

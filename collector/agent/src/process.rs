@@ -65,7 +65,13 @@ pub struct Fd {
 
 impl Fd {
     pub fn path(name: String, kind: FdKind, cloexec: bool) -> Fd {
-        Fd { kind, name, raw: String::new(), tuple: None, cloexec }
+        Fd {
+            kind,
+            name,
+            raw: String::new(),
+            tuple: None,
+            cloexec,
+        }
     }
 }
 
@@ -172,17 +178,27 @@ pub struct ProcessTable {
 
 impl ProcessTable {
     pub fn new() -> ProcessTable {
-        ProcessTable { procs: HashMap::new(), proc_root: "/proc".into(), generation: 0 }
+        ProcessTable {
+            procs: HashMap::new(),
+            proc_root: "/proc".into(),
+            generation: 0,
+        }
     }
 
     /// Reads every process currently in `/proc`.
     pub fn bootstrap(&mut self) {
-        let Ok(dir) = fs::read_dir(&self.proc_root) else { return };
+        let Ok(dir) = fs::read_dir(&self.proc_root) else {
+            return;
+        };
         for entry in dir.flatten() {
-            if let Some(pid) = entry.file_name().to_str().and_then(|s| s.parse::<u32>().ok())
-                && let Some(p) = read_proc(&self.proc_root, pid, true) {
-                    self.insert(p);
-                }
+            if let Some(pid) = entry
+                .file_name()
+                .to_str()
+                .and_then(|s| s.parse::<u32>().ok())
+                && let Some(p) = read_proc(&self.proc_root, pid, true)
+            {
+                self.insert(p);
+            }
         }
     }
 
@@ -208,7 +224,8 @@ impl ProcessTable {
         if self.procs.len() >= MAX_PROCESSES && !self.procs.contains_key(&p.pid) {
             // Missed exits leave stale entries; dead ones are the ones to drop.
             let root = self.proc_root.clone();
-            self.procs.retain(|pid, _| root.join(pid.to_string()).exists());
+            self.procs
+                .retain(|pid, _| root.join(pid.to_string()).exists());
         }
         self.procs.insert(p.pid, p);
     }
@@ -249,7 +266,11 @@ impl ProcessTable {
 
     /// A new process: a copy of its parent (fds included, as fork copies them).
     pub fn fork(&mut self, child: Seen<'_>) {
-        let parent_seen = Seen { pid: child.ppid, ppid: 0, ..child };
+        let parent_seen = Seen {
+            pid: child.ppid,
+            ppid: 0,
+            ..child
+        };
         let mut p = self.ensure(parent_seen).clone();
         p.pid = child.pid;
         p.ppid = child.ppid;
@@ -262,7 +283,9 @@ impl ProcessTable {
         let root = self.proc_root.clone();
         self.generation += 1;
         let p = self.ensure(seen);
-        let mut args = argv.split(|b| *b == 0).map(|a| String::from_utf8_lossy(a).into_owned());
+        let mut args = argv
+            .split(|b| *b == 0)
+            .map(|a| String::from_utf8_lossy(a).into_owned());
         p.exe = args.next().unwrap_or_default();
         p.args = args.collect();
         if p.args.last().is_some_and(|a| a.is_empty()) {
@@ -288,7 +311,9 @@ impl ProcessTable {
     pub fn load_ancestry(&mut self, pid: u32, max: usize) {
         let mut cur = pid;
         for _ in 0..max {
-            let Some(ppid) = self.procs.get(&cur).map(|p| p.ppid) else { return };
+            let Some(ppid) = self.procs.get(&cur).map(|p| p.ppid) else {
+                return;
+            };
             if ppid == 0 || ppid == cur {
                 return;
             }
@@ -310,7 +335,9 @@ impl ProcessTable {
             if out.len() >= max || ppid == 0 || ppid == pid {
                 break;
             }
-            let Some(p) = self.procs.get(&ppid) else { break };
+            let Some(p) = self.procs.get(&ppid) else {
+                break;
+            };
             out.push(p);
             cur = (p.ppid != p.pid).then_some(p.ppid);
         }
@@ -338,14 +365,23 @@ impl Default for ProcessTable {
 
 fn read_vpid(root: &Path, pid: u32) -> Option<i64> {
     let status = fs::read_to_string(root.join(pid.to_string()).join("status")).ok()?;
-    status.lines().find_map(|l| l.strip_prefix("NSpid:"))?.split_whitespace().last()?.parse().ok()
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("NSpid:"))?
+        .split_whitespace()
+        .last()?
+        .parse()
+        .ok()
 }
 
 /// A process as `/proc/PID` describes it; `None` if it is gone or unreadable.
 /// CAP_SYS_ADMIN in the `CapEff:` line of a `/proc/PID/status` text.
 pub fn has_sys_admin(status: &str) -> Option<bool> {
     const CAP_SYS_ADMIN: u32 = 21;
-    let hex = status.lines().find_map(|l| l.strip_prefix("CapEff:"))?.trim();
+    let hex = status
+        .lines()
+        .find_map(|l| l.strip_prefix("CapEff:"))?
+        .trim();
     let caps = u64::from_str_radix(hex, 16).ok()?;
     Some(caps & (1 << CAP_SYS_ADMIN) != 0)
 }
@@ -364,16 +400,28 @@ fn read_proc(root: &Path, pid: u32, with_fds: bool) -> Option<Process> {
     let status = fs::read_to_string(dir.join("status")).unwrap_or_default();
     let ids = |key: &str| -> Option<u32> {
         // `Uid:	real	effective	saved	fs`: Falco's user.uid is the effective id.
-        status.lines().find_map(|l| l.strip_prefix(key))?.split_whitespace().nth(1)?.parse().ok()
+        status
+            .lines()
+            .find_map(|l| l.strip_prefix(key))?
+            .split_whitespace()
+            .nth(1)?
+            .parse()
+            .ok()
     };
     let cmdline = fs::read(dir.join("cmdline")).unwrap_or_default();
-    let mut argv = cmdline.split(|b| *b == 0).map(|a| String::from_utf8_lossy(a).into_owned());
+    let mut argv = cmdline
+        .split(|b| *b == 0)
+        .map(|a| String::from_utf8_lossy(a).into_owned());
     let exe = argv.next().unwrap_or_default();
     let mut args: Vec<String> = argv.collect();
     if args.last().is_some_and(|a| a.is_empty()) {
         args.pop();
     }
-    let link = |name: &str| fs::read_link(dir.join(name)).ok().map(|l| l.to_string_lossy().into_owned());
+    let link = |name: &str| {
+        fs::read_link(dir.join(name))
+            .ok()
+            .map(|l| l.to_string_lossy().into_owned())
+    };
     let loginuid = fs::read_to_string(dir.join("loginuid"))
         .ok()
         .and_then(|s| s.trim().parse::<u32>().ok())
@@ -396,19 +444,23 @@ fn read_proc(root: &Path, pid: u32, with_fds: bool) -> Option<Process> {
         uid: ids("Uid:").unwrap_or(0),
         gid: ids("Gid:").unwrap_or(0),
         loginuid,
-        container: fs::read_to_string(dir.join("cgroup")).ok().and_then(|t| container::from_proc_cgroup(&t)),
+        container: fs::read_to_string(dir.join("cgroup"))
+            .ok()
+            .and_then(|t| container::from_proc_cgroup(&t)),
         sys_admin: has_sys_admin(&status),
         exe_upper_layer: false,
         fds: HashMap::new(),
     };
-    if with_fds
-        && let Ok(fds) = fs::read_dir(dir.join("fd")) {
-            for e in fds.flatten() {
-                if let (Some(n), Some(info)) = (e.file_name().to_str().and_then(|s| s.parse().ok()), read_fd(&e.path())) {
-                    p.set_fd(n, info);
-                }
+    if with_fds && let Ok(fds) = fs::read_dir(dir.join("fd")) {
+        for e in fds.flatten() {
+            if let (Some(n), Some(info)) = (
+                e.file_name().to_str().and_then(|s| s.parse().ok()),
+                read_fd(&e.path()),
+            ) {
+                p.set_fd(n, info);
             }
         }
+    }
     Some(p)
 }
 
@@ -439,7 +491,10 @@ mod tests {
     #[test]
     fn sys_admin_is_read_from_the_effective_set() {
         // Docker's default set (no CAP_SYS_ADMIN) and a --privileged container's full set.
-        assert_eq!(has_sys_admin("Name:\tsh\nCapEff:\t00000000a80425fb\n"), Some(false));
+        assert_eq!(
+            has_sys_admin("Name:\tsh\nCapEff:\t00000000a80425fb\n"),
+            Some(false)
+        );
         assert_eq!(has_sys_admin("CapEff:\t000001ffffffffff\n"), Some(true));
         assert_eq!(has_sys_admin("Name:\tsh\n"), None);
     }
@@ -452,7 +507,10 @@ mod tests {
 
     #[test]
     fn resolves_relative_to_cwd_and_dirfd() {
-        let mut p = Process { cwd: Some("/home/u".into()), ..Process::default() };
+        let mut p = Process {
+            cwd: Some("/home/u".into()),
+            ..Process::default()
+        };
         p.set_fd(5, Fd::path("/etc".into(), FdKind::Directory, false));
         assert_eq!(p.resolve(AT_FDCWD, "x/../y"), "/home/u/y");
         assert_eq!(p.resolve(5, "shadow"), "/etc/shadow");
@@ -466,7 +524,10 @@ mod tests {
         t.bootstrap();
         let me = std::process::id();
         let p = t.get(me).expect("own process in table");
-        assert_eq!(p.exepath, std::env::current_exe().unwrap().to_string_lossy());
+        assert_eq!(
+            p.exepath,
+            std::env::current_exe().unwrap().to_string_lossy()
+        );
         assert!(p.fds.contains_key(&0) || p.fds.contains_key(&1));
         assert!(!t.ancestors(me, 8).is_empty());
     }
@@ -474,16 +535,32 @@ mod tests {
     #[test]
     fn fork_copies_parent_and_exec_drops_cloexec_fds() {
         let mut t = ProcessTable::new();
-        let seen = Seen { pid: u32::MAX - 1, ppid: 1, uid: 0, gid: 0, loginuid: None, comm: "parent", sid: None };
+        let seen = Seen {
+            pid: u32::MAX - 1,
+            ppid: 1,
+            uid: 0,
+            gid: 0,
+            loginuid: None,
+            comm: "parent",
+            sid: None,
+        };
         let parent = t.ensure(seen);
         parent.set_fd(3, Fd::path("/keep".into(), FdKind::File, false));
         parent.set_fd(4, Fd::path("/drop".into(), FdKind::File, true));
-        let child = Seen { pid: u32::MAX - 2, ppid: u32::MAX - 1, comm: "child", ..seen };
+        let child = Seen {
+            pid: u32::MAX - 2,
+            ppid: u32::MAX - 1,
+            comm: "child",
+            ..seen
+        };
         t.fork(child);
         assert_eq!(t.get(child.pid).unwrap().fds.len(), 2);
         t.exec(child, "/bin/true", b"true\0--x\0", 0);
         let c = t.get(child.pid).unwrap();
-        assert_eq!((c.exe.as_str(), c.args.as_slice(), c.name.as_str()), ("true", &["--x".to_string()][..], "child"));
+        assert_eq!(
+            (c.exe.as_str(), c.args.as_slice(), c.name.as_str()),
+            ("true", &["--x".to_string()][..], "child")
+        );
         assert!(c.fds.contains_key(&3) && !c.fds.contains_key(&4));
         assert_eq!(t.ancestors(child.pid, 4)[0].name, "parent");
     }

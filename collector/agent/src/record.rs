@@ -23,7 +23,10 @@ impl<'a> Record<'a> {
     pub fn parse(bytes: &'a [u8]) -> Result<Record<'a>, RecordError> {
         let need = size_of::<RawHeader>();
         if bytes.len() < need {
-            return Err(RecordError::Short { len: bytes.len(), need });
+            return Err(RecordError::Short {
+                len: bytes.len(),
+                need,
+            });
         }
         // SAFETY: length checked above; RawHeader is plain data valid for any bit pattern, and
         // the ring buffer gives no alignment guarantee, hence the unaligned read.
@@ -54,7 +57,11 @@ impl<'a> Record<'a> {
         let text = String::from_utf8_lossy(self.bytes(2));
         text.split('\n')
             .map(|leaf_first| {
-                let parts: Vec<&str> = leaf_first.split('/').filter(|c| !c.is_empty()).rev().collect();
+                let parts: Vec<&str> = leaf_first
+                    .split('/')
+                    .filter(|c| !c.is_empty())
+                    .rev()
+                    .collect();
                 format!("/{}", parts.join("/"))
             })
             .filter(|p| p.len() > 1)
@@ -62,7 +69,12 @@ impl<'a> Record<'a> {
     }
 
     pub fn comm(&self) -> String {
-        let end = self.h.comm.iter().position(|b| *b == 0).unwrap_or(self.h.comm.len());
+        let end = self
+            .h
+            .comm
+            .iter()
+            .position(|b| *b == 0)
+            .unwrap_or(self.h.comm.len());
         String::from_utf8_lossy(&self.h.comm[..end]).into_owned()
     }
 
@@ -87,7 +99,12 @@ impl<'a> Record<'a> {
         h.size = (size_of::<RawHeader>() + body.len()) as u32;
         // SAFETY: RawHeader is repr(C) plain data without padding (pinned by the common crate's
         // layout test), so its bytes are fully initialized.
-        let head = unsafe { std::slice::from_raw_parts((&h as *const RawHeader).cast::<u8>(), size_of::<RawHeader>()) };
+        let head = unsafe {
+            std::slice::from_raw_parts(
+                (&h as *const RawHeader).cast::<u8>(),
+                size_of::<RawHeader>(),
+            )
+        };
         let mut out = head.to_vec();
         out.extend_from_slice(&body);
         out
@@ -123,7 +140,10 @@ pub(crate) mod tests {
 
     #[test]
     fn cgroup_paths_are_rebuilt_root_first() {
-        let bytes = Record::encode(&header(Kind::Fork), &[b"", b"", b"x.scope/kubepods.slice/\nabc/docker/"]);
+        let bytes = Record::encode(
+            &header(Kind::Fork),
+            &[b"", b"", b"x.scope/kubepods.slice/\nabc/docker/"],
+        );
         let r = Record::parse(&bytes).unwrap();
         assert_eq!(r.cgroup_paths(), ["/kubepods.slice/x.scope", "/docker/abc"]);
         let bytes = Record::encode(&header(Kind::Fork), &[b"", b"", b"\n"]);
@@ -132,10 +152,16 @@ pub(crate) mod tests {
 
     #[test]
     fn rejects_short_and_unknown_records() {
-        assert!(matches!(Record::parse(&[0; 10]), Err(RecordError::Short { .. })));
+        assert!(matches!(
+            Record::parse(&[0; 10]),
+            Err(RecordError::Short { .. })
+        ));
         let mut h = header(Kind::Exit);
         h.kind = 99;
-        assert_eq!(Record::parse(&Record::encode(&h, &[])).unwrap_err(), RecordError::Kind(99));
+        assert_eq!(
+            Record::parse(&Record::encode(&h, &[])).unwrap_err(),
+            RecordError::Kind(99)
+        );
     }
 
     #[test]

@@ -124,7 +124,11 @@ fn flag_names(table: &[(&str, u32)], value: u32, how: Names) -> String {
             }
         }
     }
-    if out.is_empty() { value.to_string() } else { out.join("|") }
+    if out.is_empty() {
+        value.to_string()
+    } else {
+        out.join("|")
+    }
 }
 
 /// `evt.arg.flags` of open-family calls, e.g. `O_TRUNC|O_CREAT|O_WRONLY`.
@@ -134,13 +138,33 @@ pub fn open_flags(ppm_flags: u32) -> String {
 
 /// libs' `mount_flags` table; the `PPM_MS_*` bits are the kernel's `MS_*` bits.
 const MOUNT_FLAGS: &[(&str, u32)] = &[
-    ("RDONLY", 1 << 0), ("NOSUID", 1 << 1), ("NODEV", 1 << 2), ("NOEXEC", 1 << 3),
-    ("SYNCHRONOUS", 1 << 4), ("REMOUNT", 1 << 5), ("MANDLOCK", 1 << 6), ("DIRSYNC", 1 << 7),
-    ("NOATIME", 1 << 10), ("NODIRATIME", 1 << 11), ("BIND", 1 << 12), ("MOVE", 1 << 13),
-    ("REC", 1 << 14), ("SILENT", 1 << 15), ("POSIXACL", 1 << 16), ("UNBINDABLE", 1 << 17),
-    ("PRIVATE", 1 << 18), ("SLAVE", 1 << 19), ("SHARED", 1 << 20), ("RELATIME", 1 << 21),
-    ("KERNMOUNT", 1 << 22), ("I_VERSION", 1 << 23), ("STRICTATIME", 1 << 24),
-    ("LAZYTIME", 1 << 25), ("NOSEC", 1 << 28), ("BORN", 1 << 29), ("ACTIVE", 1 << 30),
+    ("RDONLY", 1 << 0),
+    ("NOSUID", 1 << 1),
+    ("NODEV", 1 << 2),
+    ("NOEXEC", 1 << 3),
+    ("SYNCHRONOUS", 1 << 4),
+    ("REMOUNT", 1 << 5),
+    ("MANDLOCK", 1 << 6),
+    ("DIRSYNC", 1 << 7),
+    ("NOATIME", 1 << 10),
+    ("NODIRATIME", 1 << 11),
+    ("BIND", 1 << 12),
+    ("MOVE", 1 << 13),
+    ("REC", 1 << 14),
+    ("SILENT", 1 << 15),
+    ("POSIXACL", 1 << 16),
+    ("UNBINDABLE", 1 << 17),
+    ("PRIVATE", 1 << 18),
+    ("SLAVE", 1 << 19),
+    ("SHARED", 1 << 20),
+    ("RELATIME", 1 << 21),
+    ("KERNMOUNT", 1 << 22),
+    ("I_VERSION", 1 << 23),
+    ("STRICTATIME", 1 << 24),
+    ("LAZYTIME", 1 << 25),
+    ("NOSEC", 1 << 28),
+    ("BORN", 1 << 29),
+    ("ACTIVE", 1 << 30),
     ("NOUSER", 1 << 31),
 ];
 
@@ -148,7 +172,11 @@ const MOUNT_FLAGS: &[(&str, u32)] = &[
 pub fn mount_flags(flags: u64) -> String {
     const MS_MGC_MSK: u64 = 0xffff0000;
     const MS_MGC_VAL: u64 = 0xc0ed0000;
-    let flags = if flags & MS_MGC_MSK == MS_MGC_VAL { flags & !MS_MGC_MSK } else { flags } as u32;
+    let flags = if flags & MS_MGC_MSK == MS_MGC_VAL {
+        flags & !MS_MGC_MSK
+    } else {
+        flags
+    } as u32;
     flag_names(MOUNT_FLAGS, flags, Names::Flags)
 }
 
@@ -167,19 +195,55 @@ pub fn name_raw(path: &str) -> String {
 /// The mode argument of an open call as the drivers record it: only with `O_CREAT` or
 /// `O_TMPFILE` (whose bits include `O_DIRECTORY`), else 0.
 pub fn open_mode(flags: u64, mode: u64) -> u64 {
-    if flags & (O_CREAT | O_TMPFILE) == 0 { 0 } else { mode }
+    if flags & (O_CREAT | O_TMPFILE) == 0 {
+        0
+    } else {
+        mode
+    }
 }
 
 /// libs' `socket_families` table, in its order (two names for 1 and for 16).
 const SOCKET_FAMILIES: &[(&str, u32)] = &[
-    ("AF_NFC", 39), ("AF_ALG", 38), ("AF_CAIF", 37), ("AF_IEEE802154", 36), ("AF_PHONET", 35),
-    ("AF_ISDN", 34), ("AF_RXRPC", 33), ("AF_IUCV", 32), ("AF_BLUETOOTH", 31), ("AF_TIPC", 30),
-    ("AF_CAN", 29), ("AF_LLC", 26), ("AF_WANPIPE", 25), ("AF_PPPOX", 24), ("AF_IRDA", 23),
-    ("AF_SNA", 22), ("AF_RDS", 21), ("AF_ATMSVC", 20), ("AF_ECONET", 19), ("AF_ASH", 18),
-    ("AF_PACKET", 17), ("AF_ROUTE", 16), ("AF_NETLINK", 16), ("AF_KEY", 15), ("AF_SECURITY", 14),
-    ("AF_NETBEUI", 13), ("AF_DECnet", 12), ("AF_ROSE", 11), ("AF_INET6", 10), ("AF_X25", 9),
-    ("AF_ATMPVC", 8), ("AF_BRIDGE", 7), ("AF_NETROM", 6), ("AF_APPLETALK", 5), ("AF_IPX", 4),
-    ("AF_AX25", 3), ("AF_INET", 2), ("AF_LOCAL", 1), ("AF_UNIX", 1), ("AF_UNSPEC", 0),
+    ("AF_NFC", 39),
+    ("AF_ALG", 38),
+    ("AF_CAIF", 37),
+    ("AF_IEEE802154", 36),
+    ("AF_PHONET", 35),
+    ("AF_ISDN", 34),
+    ("AF_RXRPC", 33),
+    ("AF_IUCV", 32),
+    ("AF_BLUETOOTH", 31),
+    ("AF_TIPC", 30),
+    ("AF_CAN", 29),
+    ("AF_LLC", 26),
+    ("AF_WANPIPE", 25),
+    ("AF_PPPOX", 24),
+    ("AF_IRDA", 23),
+    ("AF_SNA", 22),
+    ("AF_RDS", 21),
+    ("AF_ATMSVC", 20),
+    ("AF_ECONET", 19),
+    ("AF_ASH", 18),
+    ("AF_PACKET", 17),
+    ("AF_ROUTE", 16),
+    ("AF_NETLINK", 16),
+    ("AF_KEY", 15),
+    ("AF_SECURITY", 14),
+    ("AF_NETBEUI", 13),
+    ("AF_DECnet", 12),
+    ("AF_ROSE", 11),
+    ("AF_INET6", 10),
+    ("AF_X25", 9),
+    ("AF_ATMPVC", 8),
+    ("AF_BRIDGE", 7),
+    ("AF_NETROM", 6),
+    ("AF_APPLETALK", 5),
+    ("AF_IPX", 4),
+    ("AF_AX25", 3),
+    ("AF_INET", 2),
+    ("AF_LOCAL", 1),
+    ("AF_UNIX", 1),
+    ("AF_UNSPEC", 0),
 ];
 
 /// `evt.arg.domain` of `socket`, an enum parameter (`AF_PACKET`, `AF_LOCAL|AF_UNIX`).
@@ -190,14 +254,47 @@ pub fn socket_family(domain: u64) -> String {
 
 /// Capability names by bit, as libsinsp names them.
 const CAPABILITIES: &[&str] = &[
-    "CAP_CHOWN", "CAP_DAC_OVERRIDE", "CAP_DAC_READ_SEARCH", "CAP_FOWNER", "CAP_FSETID", "CAP_KILL",
-    "CAP_SETGID", "CAP_SETUID", "CAP_SETPCAP", "CAP_LINUX_IMMUTABLE", "CAP_NET_BIND_SERVICE",
-    "CAP_NET_BROADCAST", "CAP_NET_ADMIN", "CAP_NET_RAW", "CAP_IPC_LOCK", "CAP_IPC_OWNER",
-    "CAP_SYS_MODULE", "CAP_SYS_RAWIO", "CAP_SYS_CHROOT", "CAP_SYS_PTRACE", "CAP_SYS_PACCT",
-    "CAP_SYS_ADMIN", "CAP_SYS_BOOT", "CAP_SYS_NICE", "CAP_SYS_RESOURCE", "CAP_SYS_TIME",
-    "CAP_SYS_TTY_CONFIG", "CAP_MKNOD", "CAP_LEASE", "CAP_AUDIT_WRITE", "CAP_AUDIT_CONTROL",
-    "CAP_SETFCAP", "CAP_MAC_OVERRIDE", "CAP_MAC_ADMIN", "CAP_SYSLOG", "CAP_WAKE_ALARM",
-    "CAP_BLOCK_SUSPEND", "CAP_AUDIT_READ", "CAP_PERFMON", "CAP_BPF", "CAP_CHECKPOINT_RESTORE",
+    "CAP_CHOWN",
+    "CAP_DAC_OVERRIDE",
+    "CAP_DAC_READ_SEARCH",
+    "CAP_FOWNER",
+    "CAP_FSETID",
+    "CAP_KILL",
+    "CAP_SETGID",
+    "CAP_SETUID",
+    "CAP_SETPCAP",
+    "CAP_LINUX_IMMUTABLE",
+    "CAP_NET_BIND_SERVICE",
+    "CAP_NET_BROADCAST",
+    "CAP_NET_ADMIN",
+    "CAP_NET_RAW",
+    "CAP_IPC_LOCK",
+    "CAP_IPC_OWNER",
+    "CAP_SYS_MODULE",
+    "CAP_SYS_RAWIO",
+    "CAP_SYS_CHROOT",
+    "CAP_SYS_PTRACE",
+    "CAP_SYS_PACCT",
+    "CAP_SYS_ADMIN",
+    "CAP_SYS_BOOT",
+    "CAP_SYS_NICE",
+    "CAP_SYS_RESOURCE",
+    "CAP_SYS_TIME",
+    "CAP_SYS_TTY_CONFIG",
+    "CAP_MKNOD",
+    "CAP_LEASE",
+    "CAP_AUDIT_WRITE",
+    "CAP_AUDIT_CONTROL",
+    "CAP_SETFCAP",
+    "CAP_MAC_OVERRIDE",
+    "CAP_MAC_ADMIN",
+    "CAP_SYSLOG",
+    "CAP_WAKE_ALARM",
+    "CAP_BLOCK_SUSPEND",
+    "CAP_AUDIT_READ",
+    "CAP_PERFMON",
+    "CAP_BPF",
+    "CAP_CHECKPOINT_RESTORE",
 ];
 
 /// `thread.cap_*`: the names of the set's capabilities in bit order, space-separated (bits
@@ -224,11 +321,47 @@ pub fn mode(mode: u64) -> String {
 }
 
 const ERRNO: &[&str] = &[
-    "", "EPERM", "ENOENT", "ESRCH", "EINTR", "EIO", "ENXIO", "E2BIG", "ENOEXEC", "EBADF", "ECHILD",
-    "EAGAIN", "ENOMEM", "EACCES", "EFAULT", "ENOTBLK", "EBUSY", "EEXIST", "EXDEV", "ENODEV",
-    "ENOTDIR", "EISDIR", "EINVAL", "ENFILE", "EMFILE", "ENOTTY", "ETXTBSY", "EFBIG", "ENOSPC",
-    "ESPIPE", "EROFS", "EMLINK", "EPIPE", "EDOM", "ERANGE", "EDEADLK", "ENAMETOOLONG", "ENOLCK",
-    "ENOSYS", "ENOTEMPTY", "ELOOP",
+    "",
+    "EPERM",
+    "ENOENT",
+    "ESRCH",
+    "EINTR",
+    "EIO",
+    "ENXIO",
+    "E2BIG",
+    "ENOEXEC",
+    "EBADF",
+    "ECHILD",
+    "EAGAIN",
+    "ENOMEM",
+    "EACCES",
+    "EFAULT",
+    "ENOTBLK",
+    "EBUSY",
+    "EEXIST",
+    "EXDEV",
+    "ENODEV",
+    "ENOTDIR",
+    "EISDIR",
+    "EINVAL",
+    "ENFILE",
+    "EMFILE",
+    "ENOTTY",
+    "ETXTBSY",
+    "EFBIG",
+    "ENOSPC",
+    "ESPIPE",
+    "EROFS",
+    "EMLINK",
+    "EPIPE",
+    "EDOM",
+    "ERANGE",
+    "EDEADLK",
+    "ENAMETOOLONG",
+    "ENOLCK",
+    "ENOSYS",
+    "ENOTEMPTY",
+    "ELOOP",
 ];
 
 const NET_ERRNO: &[(i64, &str)] = &[
@@ -307,7 +440,10 @@ pub fn sockaddr(bytes: &[u8]) -> Option<SockAddr> {
         }
         AF_INET6 if bytes.len() >= 24 => {
             let octets: [u8; 16] = bytes[8..24].try_into().ok()?;
-            Some(SockAddr::Ip(SocketAddr::new(IpAddr::V6(Ipv6Addr::from(octets)), port())))
+            Some(SockAddr::Ip(SocketAddr::new(
+                IpAddr::V6(Ipv6Addr::from(octets)),
+                port(),
+            )))
         }
         AF_UNIX => {
             let path = &bytes[2..];
@@ -317,7 +453,10 @@ pub fn sockaddr(bytes: &[u8]) -> Option<SockAddr> {
                 _ => ("", path),
             };
             let end = path.iter().position(|b| *b == 0).unwrap_or(path.len());
-            Some(SockAddr::Unix(format!("{prefix}{}", String::from_utf8_lossy(&path[..end]))))
+            Some(SockAddr::Unix(format!(
+                "{prefix}{}",
+                String::from_utf8_lossy(&path[..end])
+            )))
         }
         _ => None,
     }
@@ -325,7 +464,9 @@ pub fn sockaddr(bytes: &[u8]) -> Option<SockAddr> {
 
 pub fn ip(family: u16, bytes: &[u8; 16]) -> Option<IpAddr> {
     match family {
-        AF_INET => Some(IpAddr::V4(Ipv4Addr::new(bytes[0], bytes[1], bytes[2], bytes[3]))),
+        AF_INET => Some(IpAddr::V4(Ipv4Addr::new(
+            bytes[0], bytes[1], bytes[2], bytes[3],
+        ))),
         AF_INET6 => Some(IpAddr::V6(Ipv6Addr::from(*bytes))),
         _ => None,
     }
@@ -339,13 +480,19 @@ mod tests {
     fn open_flags_render_like_falco() {
         let render = |linux: u64, f_mode: u32| open_flags(ppm_open_flags(linux, f_mode));
         // `echo x > f` creating f; the same on an existing file.
-        assert_eq!(render(0o1101, FMODE_CREATED), "O_TRUNC|O_CREAT|O_WRONLY|O_F_CREATED");
+        assert_eq!(
+            render(0o1101, FMODE_CREATED),
+            "O_TRUNC|O_CREAT|O_WRONLY|O_F_CREATED"
+        );
         assert_eq!(render(0o1101, 0), "O_TRUNC|O_CREAT|O_WRONLY");
         assert_eq!(render(0o2000000, 0), "O_RDONLY|O_CLOEXEC");
         assert_eq!(render(0, 0), "O_RDONLY");
         assert_eq!(render(0o2 | 0o4010000, 0), "O_SYNC|O_DSYNC|O_RDWR");
         // libs' O_TMPFILE test also matches O_DIRECTORY opens.
-        assert_eq!(render(0o2204000, 0), "O_DIRECTORY|O_NONBLOCK|O_RDONLY|O_CLOEXEC|O_TMPFILE");
+        assert_eq!(
+            render(0o2204000, 0),
+            "O_DIRECTORY|O_NONBLOCK|O_RDONLY|O_CLOEXEC|O_TMPFILE"
+        );
         assert_eq!(open_flags(0), "O_NONE");
     }
 
@@ -369,7 +516,10 @@ mod tests {
     #[test]
     fn capability_sets() {
         assert_eq!(capabilities(0), "");
-        assert_eq!(capabilities(1 << 21 | 1 << 1), "CAP_DAC_OVERRIDE CAP_SYS_ADMIN");
+        assert_eq!(
+            capabilities(1 << 21 | 1 << 1),
+            "CAP_DAC_OVERRIDE CAP_SYS_ADMIN"
+        );
         assert_eq!(capabilities(u64::MAX).split(' ').count(), 41);
     }
 
@@ -385,11 +535,17 @@ mod tests {
     #[test]
     fn sockaddrs() {
         let v4 = [2, 0, 0x1f, 0x90, 127, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0];
-        assert_eq!(sockaddr(&v4), Some(SockAddr::Ip("127.0.0.1:8080".parse().unwrap())));
+        assert_eq!(
+            sockaddr(&v4),
+            Some(SockAddr::Ip("127.0.0.1:8080".parse().unwrap()))
+        );
         let mut un = vec![1, 0];
         un.extend_from_slice(b"/run/x.sock\0");
         assert_eq!(sockaddr(&un), Some(SockAddr::Unix("/run/x.sock".into())));
-        assert_eq!(sockaddr(&[1, 0, 0, b'a', b'b']), Some(SockAddr::Unix("@ab".into())));
+        assert_eq!(
+            sockaddr(&[1, 0, 0, b'a', b'b']),
+            Some(SockAddr::Unix("@ab".into()))
+        );
         assert_eq!(sockaddr(&[9]), None);
     }
 }

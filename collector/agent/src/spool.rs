@@ -26,7 +26,11 @@ impl Batch {
             body.push_str(l);
             body.push('\n');
         }
-        Batch { seq, body, events: lines.len() as u64 }
+        Batch {
+            seq,
+            body,
+            events: lines.len() as u64,
+        }
     }
 }
 
@@ -57,13 +61,23 @@ pub struct Spool {
 }
 
 fn err(path: &Path) -> impl FnOnce(io::Error) -> SpoolError + '_ {
-    move |source| SpoolError { path: path.to_path_buf(), source }
+    move |source| SpoolError {
+        path: path.to_path_buf(),
+        source,
+    }
 }
 
 impl Spool {
     /// Opens (creating) a spool; batches left by a previous run are queued first, oldest first.
     pub fn open(dir: Option<&Path>, max_bytes: u64) -> Result<Spool, SpoolError> {
-        let mut spool = Spool { dir: dir.map(Path::to_path_buf), max_bytes, queue: VecDeque::new(), bytes: 0, events: 0, next_seq: 0 };
+        let mut spool = Spool {
+            dir: dir.map(Path::to_path_buf),
+            max_bytes,
+            queue: VecDeque::new(),
+            bytes: 0,
+            events: 0,
+            next_seq: 0,
+        };
         if let Some(dir) = dir {
             fs::create_dir_all(dir).map_err(err(dir))?;
             let mut found = Vec::new();
@@ -77,7 +91,12 @@ impl Spool {
                 if let Some(seq) = seq {
                     let body = fs::read(&path).map_err(err(&path))?;
                     let events = body.iter().filter(|b| **b == b'\n').count() as u64;
-                    found.push(Entry { seq, events, bytes: body.len() as u64, body: None });
+                    found.push(Entry {
+                        seq,
+                        events,
+                        bytes: body.len() as u64,
+                        body: None,
+                    });
                 }
             }
             found.sort_by_key(|e| e.seq);
@@ -103,12 +122,16 @@ impl Spool {
     /// The lowest number a new batch may take: above anything a previous run used (the wall
     /// clock in µs, or past the highest spooled number).
     pub fn next_seq(&self) -> u64 {
-        let now = SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_micros() as u64);
+        let now = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map_or(0, |d| d.as_micros() as u64);
         self.next_seq.max(now)
     }
 
     fn path(&self, seq: u64) -> Option<PathBuf> {
-        self.dir.as_ref().map(|d| d.join(format!("{seq:020}.ndjson")))
+        self.dir
+            .as_ref()
+            .map(|d| d.join(format!("{seq:020}.ndjson")))
     }
 
     /// Queues a batch; returns how many events were dropped (oldest first) to stay in bounds.
@@ -131,7 +154,12 @@ impl Spool {
             }
             None => Some(batch.body),
         };
-        let e = Entry { seq: batch.seq, events: batch.events, bytes, body };
+        let e = Entry {
+            seq: batch.seq,
+            events: batch.events,
+            bytes,
+            body,
+        };
         self.account(&e, true);
         self.queue.push_back(e);
         Ok(dropped)
@@ -139,13 +167,19 @@ impl Spool {
 
     /// The oldest pending batch.
     pub fn front(&self) -> Result<Option<Batch>, SpoolError> {
-        let Some(e) = self.queue.front() else { return Ok(None) };
+        let Some(e) = self.queue.front() else {
+            return Ok(None);
+        };
         let body = match (&e.body, self.path(e.seq)) {
             (Some(b), _) => b.clone(),
             (None, Some(path)) => fs::read_to_string(&path).map_err(err(&path))?,
             (None, None) => unreachable!("disk entries exist only with a directory"),
         };
-        Ok(Some(Batch { seq: e.seq, body, events: e.events }))
+        Ok(Some(Batch {
+            seq: e.seq,
+            body,
+            events: e.events,
+        }))
     }
 
     /// Forgets batch `seq` once acknowledged; false if it is no longer the oldest (a full
@@ -159,7 +193,9 @@ impl Spool {
     }
 
     fn pop_entry(&mut self) -> Result<Option<Entry>, SpoolError> {
-        let Some(e) = self.queue.pop_front() else { return Ok(None) };
+        let Some(e) = self.queue.pop_front() else {
+            return Ok(None);
+        };
         self.account(&e, false);
         if let Some(path) = self.path(e.seq) {
             match fs::remove_file(&path) {
@@ -185,7 +221,9 @@ mod tests {
     use super::*;
 
     fn lines(n: usize, tag: &str) -> Vec<String> {
-        (0..n).map(|i| format!("{{\"evt.type\":\"{tag}{i}\"}}")).collect()
+        (0..n)
+            .map(|i| format!("{{\"evt.type\":\"{tag}{i}\"}}"))
+            .collect()
     }
 
     #[test]
@@ -200,7 +238,10 @@ mod tests {
         let mut s = Spool::open(Some(dir.path()), 1 << 20).unwrap();
         assert_eq!(s.events(), 5);
         assert_eq!(s.front().unwrap().unwrap().seq, a);
-        assert!(!s.ack(b).unwrap(), "only the oldest batch can be acknowledged");
+        assert!(
+            !s.ack(b).unwrap(),
+            "only the oldest batch can be acknowledged"
+        );
         assert!(s.ack(a).unwrap());
         let front = s.front().unwrap().unwrap();
         assert_eq!((front.seq, front.events), (b, 3));

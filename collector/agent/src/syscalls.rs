@@ -132,7 +132,11 @@ impl SyscallSet {
             let Some((n, _, _)) = TABLE.iter().find(|(_, s, t)| *s == name || *t == name) else {
                 return Err(UnknownSyscall {
                     name: name.to_string(),
-                    known: TABLE.iter().map(|(_, s, _)| *s).collect::<Vec<_>>().join(","),
+                    known: TABLE
+                        .iter()
+                        .map(|(_, s, _)| *s)
+                        .collect::<Vec<_>>()
+                        .join(","),
                 });
             };
             if !set.contains(n) {

@@ -15,14 +15,22 @@ fn exec_of_a_freshly_copied_binary() {
     let mut child = Command::new(&copy).arg("--arg-one").spawn().unwrap();
     let pid = child.id();
     child.wait().unwrap();
-    let e = h.wait_for("execve of the copy", |e| is(e, "evt.type", "execve") && is(e, "proc.pid", pid));
+    let e = h.wait_for("execve of the copy", |e| {
+        is(e, "evt.type", "execve") && is(e, "proc.pid", pid)
+    });
     assert_eq!(s(&e, "proc.exepath"), copy.to_str().unwrap());
     assert_eq!(s(&e, "proc.name"), "rs-copied-true");
     assert_eq!(s(&e, "proc.cmdline"), "rs-copied-true --arg-one");
     assert_eq!(s(&e, "evt.res"), "SUCCESS");
-    assert!(is(&e, "proc.ppid", std::process::id()), "parent is this test: {e:#?}");
+    assert!(
+        is(&e, "proc.ppid", std::process::id()),
+        "parent is this test: {e:#?}"
+    );
     let me = std::env::current_exe().unwrap();
-    assert_eq!((s(&e, "proc.pexepath"), s(&e, "proc.aexepath[1]")), (me.to_str().unwrap(), me.to_str().unwrap()));
+    assert_eq!(
+        (s(&e, "proc.pexepath"), s(&e, "proc.aexepath[1]")),
+        (me.to_str().unwrap(), me.to_str().unwrap())
+    );
     assert_eq!(s(&e, "proc.pexe"), std::env::args().next().unwrap());
 }
 
@@ -34,10 +42,17 @@ fn a_new_session_leader_names_its_session() {
     std::fs::copy("/bin/sleep", &copy).unwrap();
     // setsid(1) makes itself a session leader (no fork: a spawned child leads no group),
     // then execs the copy, whose children are in its session.
-    let mut child = Command::new("setsid").arg("--wait").arg(&copy).arg("0.2").spawn().unwrap();
+    let mut child = Command::new("setsid")
+        .arg("--wait")
+        .arg(&copy)
+        .arg("0.2")
+        .spawn()
+        .unwrap();
     let pid = child.id();
     child.wait().unwrap();
-    let e = h.wait_for("execve of the leader", |e| is(e, "evt.type", "execve") && is(e, "proc.name", "rs-leader"));
+    let e = h.wait_for("execve of the leader", |e| {
+        is(e, "evt.type", "execve") && is(e, "proc.name", "rs-leader")
+    });
     assert!(is(&e, "proc.pid", pid) && is(&e, "proc.sid", pid), "{e:#?}");
     assert_eq!(s(&e, "proc.sname"), "rs-leader");
 }
@@ -48,18 +63,29 @@ fn shell_redirect_gives_open_for_write_and_write_to_the_file() {
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("hello.txt");
     let file = file.to_str().unwrap();
-    let mut child = Command::new("bash").arg("-c").arg(format!("echo hello > {file}")).spawn().unwrap();
+    let mut child = Command::new("bash")
+        .arg("-c")
+        .arg(format!("echo hello > {file}"))
+        .spawn()
+        .unwrap();
     let pid = child.id();
     child.wait().unwrap();
-    let open = h.wait_for("open of the file", |e| is(e, "proc.pid", pid) && is(e, "fd.name", file) && is(e, "evt.type", "openat"));
+    let open = h.wait_for("open of the file", |e| {
+        is(e, "proc.pid", pid) && is(e, "fd.name", file) && is(e, "evt.type", "openat")
+    });
     assert!(is(&open, "evt.is_open_write", true));
     assert!(is(&open, "evt.is_open_read", false));
     // Rendered as libsinsp does (its flag-table order); the file is new, so the call created it.
-    assert_eq!(s(&open, "evt.arg.flags"), "O_TRUNC|O_CREAT|O_WRONLY|O_F_CREATED");
+    assert_eq!(
+        s(&open, "evt.arg.flags"),
+        "O_TRUNC|O_CREAT|O_WRONLY|O_F_CREATED"
+    );
     assert!(is(&open, "evt.is_open_create", true));
     assert_eq!(s(&open, "evt.arg.mode"), "0666");
     // bash opens the file, dup2s it onto stdout, closes the original, then writes fd 1.
-    let write = h.wait_for("write to the file", |e| is(e, "proc.pid", pid) && is(e, "evt.type", "write") && is(e, "fd.name", file));
+    let write = h.wait_for("write to the file", |e| {
+        is(e, "proc.pid", pid) && is(e, "evt.type", "write") && is(e, "fd.name", file)
+    });
     assert!(is(&write, "fd.num", 1), "{write:#?}");
     assert!(is(&write, "evt.rawres", 6));
     assert_eq!(s(&write, "fd.directory"), dir.path().to_str().unwrap());
@@ -75,11 +101,20 @@ fn appending_to_an_existing_file_does_not_create_it() {
     // Given with a detour: fd.name is normalised, fd.nameraw only loses the doubled slash.
     let detour = format!("{}//sub/../log.txt", dir.path().display());
     std::fs::create_dir(dir.path().join("sub")).unwrap();
-    let mut child = Command::new("bash").arg("-c").arg(format!("echo new >> {detour}")).spawn().unwrap();
+    let mut child = Command::new("bash")
+        .arg("-c")
+        .arg(format!("echo new >> {detour}"))
+        .spawn()
+        .unwrap();
     let pid = child.id();
     child.wait().unwrap();
-    let open = h.wait_for("open of the file", |e| is(e, "proc.pid", pid) && is(e, "fd.name", file) && is(e, "evt.type", "openat"));
-    assert_eq!(s(&open, "fd.nameraw"), format!("{}/sub/../log.txt", dir.path().display()));
+    let open = h.wait_for("open of the file", |e| {
+        is(e, "proc.pid", pid) && is(e, "fd.name", file) && is(e, "evt.type", "openat")
+    });
+    assert_eq!(
+        s(&open, "fd.nameraw"),
+        format!("{}/sub/../log.txt", dir.path().display())
+    );
     assert_eq!(s(&open, "evt.arg.flags"), "O_APPEND|O_CREAT|O_WRONLY");
     assert!(is(&open, "evt.is_open_create", false));
     assert!(is(&open, "evt.is_open_exec", false));
@@ -90,19 +125,32 @@ fn tcp_connect_to_a_loopback_listener() {
     let mut h = Harness::start();
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let port = listener.local_addr().unwrap().port();
-    let mut child = Command::new("bash").arg("-c").arg(format!("exec 3<>/dev/tcp/127.0.0.1/{port}")).spawn().unwrap();
+    let mut child = Command::new("bash")
+        .arg("-c")
+        .arg(format!("exec 3<>/dev/tcp/127.0.0.1/{port}"))
+        .spawn()
+        .unwrap();
     let pid = child.id();
     let (mut conn, peer) = listener.accept().unwrap();
     child.wait().unwrap();
     let _ = conn.read(&mut [0; 1]);
     // bash may first connect to nscd's unix socket (ENOENT where nscd is absent): wait for the TCP one.
-    let e = h.wait_for("connect", |e| is(e, "proc.pid", pid) && is(e, "evt.type", "connect") && is(e, "fd.l4proto", "tcp"));
+    let e = h.wait_for("connect", |e| {
+        is(e, "proc.pid", pid) && is(e, "evt.type", "connect") && is(e, "fd.l4proto", "tcp")
+    });
     assert_eq!(s(&e, "evt.res"), "SUCCESS");
     assert_eq!(s(&e, "fd.rip"), "127.0.0.1");
     assert!(is(&e, "fd.rport", port));
     assert!(is(&e, "fd.sport", port));
-    assert!(is(&e, "fd.lport", peer.port()), "client port {}: {e:#?}", peer.port());
-    assert_eq!(s(&e, "fd.name"), format!("127.0.0.1:{}->127.0.0.1:{port}", peer.port()));
+    assert!(
+        is(&e, "fd.lport", peer.port()),
+        "client port {}: {e:#?}",
+        peer.port()
+    );
+    assert_eq!(
+        s(&e, "fd.name"),
+        format!("127.0.0.1:{}->127.0.0.1:{port}", peer.port())
+    );
     assert_eq!(s(&e, "fd.l4proto"), "tcp");
     assert_eq!(s(&e, "fd.type"), "ipv4");
 }
@@ -110,14 +158,28 @@ fn tcp_connect_to_a_loopback_listener() {
 #[test]
 fn failed_exec_and_open_report_the_error() {
     let mut h = Harness::start();
-    let mut child = Command::new("bash").arg("-c").arg("/nonexistent/rs-missing; cat /nonexistent/rs-file 2>/dev/null; true").spawn().unwrap();
+    let mut child = Command::new("bash")
+        .arg("-c")
+        .arg("/nonexistent/rs-missing; cat /nonexistent/rs-file 2>/dev/null; true")
+        .spawn()
+        .unwrap();
     let pid = child.id();
     child.wait().unwrap();
-    let e = h.wait_for("failed execve", |e| is(e, "evt.type", "execve") && is(e, "evt.arg.filename", "/nonexistent/rs-missing"));
-    assert_eq!((s(&e, "evt.res"), e["evt.failed"].as_bool()), ("ENOENT", Some(true)));
-    let o = h.wait_for("failed open", |e| is(e, "evt.type", "openat") && is(e, "fd.name", "/nonexistent/rs-file"));
+    let e = h.wait_for("failed execve", |e| {
+        is(e, "evt.type", "execve") && is(e, "evt.arg.filename", "/nonexistent/rs-missing")
+    });
+    assert_eq!(
+        (s(&e, "evt.res"), e["evt.failed"].as_bool()),
+        ("ENOENT", Some(true))
+    );
+    let o = h.wait_for("failed open", |e| {
+        is(e, "evt.type", "openat") && is(e, "fd.name", "/nonexistent/rs-file")
+    });
     assert_eq!(s(&o, "evt.res"), "ENOENT");
-    assert!(is(&o, "proc.ppid", pid), "cat is a child of the shell: {o:#?}");
+    assert!(
+        is(&o, "proc.ppid", pid),
+        "cat is a child of the shell: {o:#?}"
+    );
 }
 
 #[test]
@@ -128,17 +190,33 @@ fn capability_sets_of_a_root_and_a_reduced_process() {
     root.wait().unwrap();
     // setpriv drops every capability but one from the bounding, effective and permitted sets.
     let mut reduced = Command::new("setpriv")
-        .args(["--inh-caps=-all", "--bounding-set=-all,+net_raw", "--", "/bin/true"])
+        .args([
+            "--inh-caps=-all",
+            "--bounding-set=-all,+net_raw",
+            "--",
+            "/bin/true",
+        ])
         .spawn()
         .unwrap();
     let reduced_pid = reduced.id();
     reduced.wait().unwrap();
-    let e = h.wait_for("execve as root", |e| is(e, "evt.type", "execve") && is(e, "proc.pid", root_pid));
-    assert!(s(&e, "thread.cap_effective").contains("CAP_SYS_ADMIN"), "{e:#?}");
-    assert!(s(&e, "thread.cap_permitted").starts_with("CAP_CHOWN CAP_DAC_OVERRIDE "), "{e:#?}");
+    let e = h.wait_for("execve as root", |e| {
+        is(e, "evt.type", "execve") && is(e, "proc.pid", root_pid)
+    });
+    assert!(
+        s(&e, "thread.cap_effective").contains("CAP_SYS_ADMIN"),
+        "{e:#?}"
+    );
+    assert!(
+        s(&e, "thread.cap_permitted").starts_with("CAP_CHOWN CAP_DAC_OVERRIDE "),
+        "{e:#?}"
+    );
     // The same pid execs setpriv first, then /bin/true with the reduced sets.
     let e = h.wait_for("execve with one capability", |e| {
         is(e, "evt.type", "execve") && is(e, "proc.pid", reduced_pid) && is(e, "proc.name", "true")
     });
-    assert_eq!((s(&e, "thread.cap_effective"), s(&e, "thread.cap_permitted")), ("CAP_NET_RAW", "CAP_NET_RAW"));
+    assert_eq!(
+        (s(&e, "thread.cap_effective"), s(&e, "thread.cap_permitted")),
+        ("CAP_NET_RAW", "CAP_NET_RAW")
+    );
 }

@@ -48,17 +48,26 @@ fn stdout_capture_until_sigterm() {
 
 #[test]
 fn unknown_syscall_names_are_refused() {
-    let out = Command::new(BIN).args(["--stdout", "--syscalls", "openat,bogus"]).output().unwrap();
+    let out = Command::new(BIN)
+        .args(["--stdout", "--syscalls", "openat,bogus"])
+        .output()
+        .unwrap();
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("unknown syscall `bogus`"));
 }
 
 #[test]
 fn a_ring_buffer_size_that_is_not_a_power_of_two_is_refused() {
-    let out = Command::new(BIN).args(["--stdout", "--ring-buffer", "100K"]).output().unwrap();
+    let out = Command::new(BIN)
+        .args(["--stdout", "--ring-buffer", "100K"])
+        .output()
+        .unwrap();
     assert_eq!(out.status.code(), Some(2));
     let err = String::from_utf8_lossy(&out.stderr);
-    assert!(err.contains("--ring-buffer") && err.contains("must be a power of two from 64K to 1G"), "{err}");
+    assert!(
+        err.contains("--ring-buffer") && err.contains("must be a power of two from 64K to 1G"),
+        "{err}"
+    );
 }
 
 /// The DaemonSet in `deploy/` passes only flags the binary has.
@@ -73,7 +82,13 @@ fn daemonset_flags_exist() {
         .collect();
     assert!(flags.len() >= 3, "{flags:?}");
     for f in flags {
-        assert!(help.contains(&format!("--{f} ")) || help.contains(&format!("--{f}\n")), "--{f} is not a collector flag");
+        assert!(
+            help.contains(&format!("--{f} ")) || help.contains(&format!("--{f}\n")),
+            "--{f} is not a collector flag"
+        );
     }
-    assert!(help.contains("[env: RULESTUDIO_TOKEN]"), "the token comes from the environment, its value never shown: {help}");
+    assert!(
+        help.contains("[env: RULESTUDIO_TOKEN]"),
+        "the token comes from the environment, its value never shown: {help}"
+    );
 }

@@ -11,7 +11,10 @@ use std::process::Command;
 
 /// A fresh 64-hex id, so parallel or repeated runs never share a cgroup.
 fn container_id(tag: u8) -> String {
-    let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_nanos();
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_nanos();
     let seed = format!("{:016x}{:08x}{:02x}", nanos as u64, std::process::id(), tag);
     seed.repeat(3)[..64].to_string()
 }
@@ -20,7 +23,8 @@ struct Cgroup(PathBuf);
 
 impl Cgroup {
     fn create(path: PathBuf) -> Cgroup {
-        std::fs::create_dir_all(&path).unwrap_or_else(|e| panic!("creating cgroup {}: {e}", path.display()));
+        std::fs::create_dir_all(&path)
+            .unwrap_or_else(|e| panic!("creating cgroup {}: {e}", path.display()));
         Cgroup(path)
     }
 }
@@ -38,10 +42,22 @@ impl Drop for Cgroup {
 
 /// Runs a shell that joins `cgroup` and then execs `cat /etc/hostname`; returns its pid.
 fn run_in(cgroup: &Cgroup) -> u32 {
-    let script = format!("echo $$ > {}/cgroup.procs && exec cat /etc/hostname", cgroup.0.display());
-    let mut child = Command::new("bash").arg("-c").arg(script).stdout(std::process::Stdio::null()).spawn().unwrap();
+    let script = format!(
+        "echo $$ > {}/cgroup.procs && exec cat /etc/hostname",
+        cgroup.0.display()
+    );
+    let mut child = Command::new("bash")
+        .arg("-c")
+        .arg(script)
+        .stdout(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
     let pid = child.id();
-    assert!(child.wait().unwrap().success(), "joining {} failed", cgroup.0.display());
+    assert!(
+        child.wait().unwrap().success(),
+        "joining {} failed",
+        cgroup.0.display()
+    );
     pid
 }
 
@@ -49,12 +65,18 @@ fn run_in(cgroup: &Cgroup) -> u32 {
 fn kubernetes_containerd_scope_on_cgroup_v2() {
     let mut h = Harness::start();
     let id = container_id(1);
-    let cg = Cgroup::create(common::cgroup_mount(None).join(format!("kubepods.slice/cri-containerd-{id}.scope")));
+    let cg = Cgroup::create(
+        common::cgroup_mount(None).join(format!("kubepods.slice/cri-containerd-{id}.scope")),
+    );
     let pid = run_in(&cg);
-    let exec = h.wait_for("exec of cat", |e| is(e, "proc.pid", pid) && is(e, "evt.type", "execve") && is(e, "proc.name", "cat"));
+    let exec = h.wait_for("exec of cat", |e| {
+        is(e, "proc.pid", pid) && is(e, "evt.type", "execve") && is(e, "proc.name", "cat")
+    });
     assert_eq!(s(&exec, "container.id"), &id[..12], "{exec:#?}");
     assert_eq!(s(&exec, "container.type"), "containerd");
-    let open = h.wait_for("cat's open", |e| is(e, "proc.pid", pid) && is(e, "fd.name", "/etc/hostname"));
+    let open = h.wait_for("cat's open", |e| {
+        is(e, "proc.pid", pid) && is(e, "fd.name", "/etc/hostname")
+    });
     assert_eq!(s(&open, "container.id"), &id[..12]);
 }
 
@@ -64,7 +86,9 @@ fn docker_container_on_cgroup_v1() {
     let id = container_id(2);
     let cg = Cgroup::create(common::cgroup_mount(Some("cpu")).join(format!("docker/{id}")));
     let pid = run_in(&cg);
-    let exec = h.wait_for("exec of cat", |e| is(e, "proc.pid", pid) && is(e, "evt.type", "execve") && is(e, "proc.name", "cat"));
+    let exec = h.wait_for("exec of cat", |e| {
+        is(e, "proc.pid", pid) && is(e, "evt.type", "execve") && is(e, "proc.name", "cat")
+    });
     assert_eq!(s(&exec, "container.id"), &id[..12], "{exec:#?}");
     assert_eq!(s(&exec, "container.type"), "docker");
 }
@@ -75,6 +99,8 @@ fn host_processes_report_host() {
     let mut child = Command::new("true").spawn().unwrap();
     let pid = child.id();
     child.wait().unwrap();
-    let exec = h.wait_for("exec of true", |e| is(e, "proc.pid", pid) && is(e, "evt.type", "execve"));
+    let exec = h.wait_for("exec of true", |e| {
+        is(e, "proc.pid", pid) && is(e, "evt.type", "execve")
+    });
     assert_eq!(s(&exec, "container.id"), "host");
 }

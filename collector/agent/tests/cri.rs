@@ -20,7 +20,9 @@ use tonic::{Request, Response, Status};
 /// One unary method answered by a closure.
 struct Unary<F>(F);
 
-impl<Req, Resp: Send + 'static, F: FnMut(Req) -> Result<Resp, Status>> UnaryService<Req> for Unary<F> {
+impl<Req, Resp: Send + 'static, F: FnMut(Req) -> Result<Resp, Status>> UnaryService<Req>
+    for Unary<F>
+{
     type Response = Resp;
     type Future = std::future::Ready<Result<Response<Resp>, Status>>;
     fn call(&mut self, req: Request<Req>) -> Self::Future {
@@ -55,12 +57,19 @@ where
         let this = self.clone();
         macro_rules! unary {
             ($f:expr) => {
-                Box::pin(async move { Ok(Grpc::new(tonic::codec::ProstCodec::default()).unary(Unary($f), req).await) })
+                Box::pin(async move {
+                    Ok(Grpc::new(tonic::codec::ProstCodec::default())
+                        .unary(Unary($f), req)
+                        .await)
+                })
             };
         }
         match req.uri().path() {
             cri::CONTAINER_STATUS => unary!(move |r: proto::ContainerStatusRequest| {
-                this.containers.get(&r.container_id).map(|(c, _)| c.clone()).ok_or_else(|| Status::not_found(r.container_id))
+                this.containers
+                    .get(&r.container_id)
+                    .map(|(c, _)| c.clone())
+                    .ok_or_else(|| Status::not_found(r.container_id))
             }),
             cri::LIST_CONTAINERS => unary!(move |r: proto::ListContainersRequest| {
                 let id = r.filter.map(|f| f.id).unwrap_or_default();
@@ -68,13 +77,22 @@ where
                     .containers
                     .iter()
                     .filter(|(cid, _)| id.is_empty() || **cid == id)
-                    .map(|(cid, (_, sandbox))| proto::Container { id: cid.clone(), pod_sandbox_id: sandbox.clone() })
+                    .map(|(cid, (_, sandbox))| proto::Container {
+                        id: cid.clone(),
+                        pod_sandbox_id: sandbox.clone(),
+                    })
                     .collect();
                 Ok(proto::ListContainersResponse { containers })
             }),
             cri::POD_SANDBOX_STATUS => unary!(move |r: proto::PodSandboxStatusRequest| {
-                let status = this.sandboxes.get(&r.pod_sandbox_id).cloned().ok_or_else(|| Status::not_found(r.pod_sandbox_id))?;
-                Ok(proto::PodSandboxStatusResponse { status: Some(status) })
+                let status = this
+                    .sandboxes
+                    .get(&r.pod_sandbox_id)
+                    .cloned()
+                    .ok_or_else(|| Status::not_found(r.pod_sandbox_id))?;
+                Ok(proto::PodSandboxStatusResponse {
+                    status: Some(status),
+                })
             }),
             other => {
                 let status = Status::unimplemented(other.to_string());
@@ -85,41 +103,69 @@ where
 }
 
 fn map(pairs: &[(&str, &str)]) -> HashMap<String, String> {
-    pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+    pairs
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect()
 }
 
 #[test]
 fn container_and_pod_metadata_from_the_runtime() {
-    let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_nanos();
-    let id = format!("{:016x}{:08x}cc", nanos as u64, std::process::id()).repeat(3)[..64].to_string();
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_nanos();
+    let id =
+        format!("{:016x}{:08x}cc", nanos as u64, std::process::id()).repeat(3)[..64].to_string();
     let status = proto::ContainerStatusResponse {
         status: Some(proto::ContainerStatus {
             id: id.clone(),
             metadata: Some(proto::ContainerMetadata { name: "web".into() }),
-            image: Some(proto::ImageSpec { image: "docker.io/library/nginx:1.25".into() }),
+            image: Some(proto::ImageSpec {
+                image: "docker.io/library/nginx:1.25".into(),
+            }),
             image_ref: "docker.io/library/nginx@sha256:0123".into(),
-            labels: map(&[("io.kubernetes.pod.name", "web-0"), ("io.kubernetes.pod.namespace", "prod")]),
+            labels: map(&[
+                ("io.kubernetes.pod.name", "web-0"),
+                ("io.kubernetes.pod.namespace", "prod"),
+            ]),
         }),
         info: map(&[("info", r#"{"pid":1,"privileged":true}"#)]),
     };
     let sandbox = proto::PodSandboxStatus {
         id: "sandbox-1".into(),
-        metadata: Some(proto::PodSandboxMetadata { name: "web-0".into(), uid: "u-1".into(), namespace: "prod".into() }),
+        metadata: Some(proto::PodSandboxMetadata {
+            name: "web-0".into(),
+            uid: "u-1".into(),
+            namespace: "prod".into(),
+        }),
         labels: map(&[("app", "web"), ("tier", "front")]),
     };
     let fake = FakeCri {
-        containers: Arc::new(HashMap::from([(id.clone(), (status, "sandbox-1".to_string()))])),
+        containers: Arc::new(HashMap::from([(
+            id.clone(),
+            (status, "sandbox-1".to_string()),
+        )])),
         sandboxes: Arc::new(HashMap::from([("sandbox-1".to_string(), sandbox)])),
     };
     let dir = tempfile::tempdir().unwrap();
     let socket = dir.path().join("containerd.sock");
     let listener = std::os::unix::net::UnixListener::bind(&socket).unwrap();
     std::thread::spawn(move || {
-        let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
         rt.block_on(async move {
             listener.set_nonblocking(true).unwrap();
-            let incoming = tokio_stream::wrappers::UnixListenerStream::new(tokio::net::UnixListener::from_std(listener).unwrap());
-            tonic::transport::Server::builder().add_service(fake).serve_with_incoming(incoming).await.unwrap();
+            let incoming = tokio_stream::wrappers::UnixListenerStream::new(
+                tokio::net::UnixListener::from_std(listener).unwrap(),
+            );
+            tonic::transport::Server::builder()
+                .add_service(fake)
+                .serve_with_incoming(incoming)
+                .await
+                .unwrap();
         });
     });
 
@@ -128,16 +174,35 @@ fn container_and_pod_metadata_from_the_runtime() {
     let cg = common::cgroup_mount(None).join(format!("kubepods.slice/cri-containerd-{id}.scope"));
     std::fs::create_dir_all(&cg).unwrap();
     // The first events of a new container may precede its look-up; later ones carry it.
-    let script = format!("echo $$ > {}/cgroup.procs && exec bash -c 'for i in 1 2 3 4 5 6 7 8 9 10; do cat /etc/hostname; sleep 0.2; done'", cg.display());
-    let mut child = std::process::Command::new("bash").arg("-c").arg(script).stdout(std::process::Stdio::null()).spawn().unwrap();
-    let e = h.wait_for("an event with pod metadata", |e| is(e, "container.id", &id[..12]) && e.contains_key("k8s.pod.name"));
+    let script = format!(
+        "echo $$ > {}/cgroup.procs && exec bash -c 'for i in 1 2 3 4 5 6 7 8 9 10; do cat /etc/hostname; sleep 0.2; done'",
+        cg.display()
+    );
+    let mut child = std::process::Command::new("bash")
+        .arg("-c")
+        .arg(script)
+        .stdout(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let e = h.wait_for("an event with pod metadata", |e| {
+        is(e, "container.id", &id[..12]) && e.contains_key("k8s.pod.name")
+    });
     child.wait().unwrap();
     let _ = std::fs::remove_dir(&cg);
     assert_eq!(s(&e, "container.name"), "web");
     assert_eq!(s(&e, "container.image"), "docker.io/library/nginx:1.25");
-    assert_eq!((s(&e, "container.image.repository"), s(&e, "container.image.tag")), ("docker.io/library/nginx", "1.25"));
+    assert_eq!(
+        (
+            s(&e, "container.image.repository"),
+            s(&e, "container.image.tag")
+        ),
+        ("docker.io/library/nginx", "1.25")
+    );
     assert!(is(&e, "container.privileged", true));
-    assert_eq!((s(&e, "k8s.pod.name"), s(&e, "k8s.ns.name")), ("web-0", "prod"));
+    assert_eq!(
+        (s(&e, "k8s.pod.name"), s(&e, "k8s.ns.name")),
+        ("web-0", "prod")
+    );
     assert_eq!(s(&e, "k8s.pod.labels"), "app:web,tier:front");
     assert_eq!(s(&e, "k8s.pod.label[app]"), "web");
     for (k, v) in &e {

@@ -20,7 +20,10 @@ fn workload(stop: std::sync::Arc<std::sync::atomic::AtomicBool>) -> std::thread:
     std::thread::spawn(move || {
         let mut n = 0;
         while !stop.load(std::sync::atomic::Ordering::Relaxed) {
-            std::process::Command::new("true").arg(format!("rs-delivery-{n}")).status().unwrap();
+            std::process::Command::new("true")
+                .arg(format!("rs-delivery-{n}"))
+                .status()
+                .unwrap();
             n += 1;
             std::thread::sleep(Duration::from_millis(5));
         }
@@ -30,7 +33,9 @@ fn workload(stop: std::sync::Arc<std::sync::atomic::AtomicBool>) -> std::thread:
 
 /// Events as canonical JSON (sorted keys), sorted: equal lists mean exactly-once delivery.
 fn canonical(lines: impl Iterator<Item = String>) -> Vec<String> {
-    let mut v: Vec<String> = lines.map(|l| serde_json::from_str::<Value>(&l).unwrap().to_string()).collect();
+    let mut v: Vec<String> = lines
+        .map(|l| serde_json::from_str::<Value>(&l).unwrap().to_string())
+        .collect();
     v.sort();
     v
 }
@@ -39,14 +44,20 @@ fn canonical(lines: impl Iterator<Item = String>) -> Vec<String> {
 async fn server_restart_mid_stream_stores_every_event_exactly_once() {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("rulestudio.db");
-    let addr = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap();
+    let addr = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap();
     let server = start_server(&db, addr, TOKEN).await;
 
     let record = dir.path().join("captured.jsonl");
     let mut config = Config::new(Some(format!("http://{addr}")), TOKEN.into(), NODE.into());
     config.spool = Some(dir.path().join("spool"));
     config.record = Some(record.clone());
-    config.kernel = KernelConfig { syscalls: SyscallSet::parse("execve").unwrap(), ..KernelConfig::default() };
+    config.kernel = KernelConfig {
+        syscalls: SyscallSet::parse("execve").unwrap(),
+        ..KernelConfig::default()
+    };
     config.batch_events = 20;
     config.batch_delay = Duration::from_millis(100);
     config.heartbeat = Duration::from_millis(300);
@@ -58,9 +69,18 @@ async fn server_restart_mid_stream_stores_every_event_exactly_once() {
 
     // The program loads inside `run`: wait until capture is live before the workload counts.
     let deadline = std::time::Instant::now() + Duration::from_secs(20);
-    while !std::fs::read_to_string(&record).unwrap_or_default().contains("rs-delivery-ready") {
-        assert!(std::time::Instant::now() < deadline, "capture never started");
-        std::process::Command::new("true").arg("rs-delivery-ready").status().unwrap();
+    while !std::fs::read_to_string(&record)
+        .unwrap_or_default()
+        .contains("rs-delivery-ready")
+    {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "capture never started"
+        );
+        std::process::Command::new("true")
+            .arg("rs-delivery-ready")
+            .status()
+            .unwrap();
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     let stop_work = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
@@ -74,21 +94,39 @@ async fn server_restart_mid_stream_stores_every_event_exactly_once() {
     let server = start_server(&db, addr, TOKEN).await;
     tokio::time::sleep(Duration::from_secs(2)).await;
     stop_work.store(true, std::sync::atomic::Ordering::Relaxed);
-    let spawned = tokio::task::spawn_blocking(move || work.join().unwrap()).await.unwrap();
+    let spawned = tokio::task::spawn_blocking(move || work.join().unwrap())
+        .await
+        .unwrap();
     stop_collector.send(()).unwrap();
     let summary = collector.await.unwrap().expect("collector run");
     let c = &summary.counters;
 
-    assert!(spooled_while_down > 0, "batches were spooled while the server was down");
+    assert!(
+        spooled_while_down > 0,
+        "batches were spooled while the server was down"
+    );
     assert_eq!((c.dropped, c.lost_kernel, c.spooled), (0, 0, 0), "{c:?}");
     assert!(spawned > 100, "workload ran: {spawned} processes");
-    let captured = canonical(std::fs::read_to_string(&record).unwrap().lines().map(str::to_string));
+    let captured = canonical(
+        std::fs::read_to_string(&record)
+            .unwrap()
+            .lines()
+            .map(str::to_string),
+    );
     assert_eq!(c.sent as usize, captured.len(), "{c:?}");
     let cmdlines: std::collections::HashSet<String> = captured
         .iter()
-        .filter_map(|e| serde_json::from_str::<Value>(e).ok()?.get("proc.cmdline")?.as_str().map(str::to_string))
+        .filter_map(|e| {
+            serde_json::from_str::<Value>(e)
+                .ok()?
+                .get("proc.cmdline")?
+                .as_str()
+                .map(str::to_string)
+        })
         .collect();
-    let ours = (0..spawned).filter(|n| cmdlines.contains(&format!("true rs-delivery-{n}"))).count();
+    let ours = (0..spawned)
+        .filter(|n| cmdlines.contains(&format!("true rs-delivery-{n}")))
+        .count();
     assert_eq!(ours, spawned, "every workload exec captured");
 
     let rows: Vec<String> = sqlx::query_scalar("SELECT fields FROM events WHERE node = ?")
@@ -98,13 +136,17 @@ async fn server_restart_mid_stream_stores_every_event_exactly_once() {
         .unwrap();
     let stored = canonical(rows.into_iter());
     assert_eq!(stored.len(), captured.len(), "stored vs captured");
-    assert!(stored == captured, "the stored events are exactly the captured ones");
+    assert!(
+        stored == captured,
+        "the stored events are exactly the captured ones"
+    );
     // The last heartbeat goes out after the final flush, so it carries the final counters.
-    let (sent, captured_hb): (i64, i64) = sqlx::query_as("SELECT sent, captured FROM collectors WHERE node = ?")
-        .bind(NODE)
-        .fetch_one(&server.state.db)
-        .await
-        .expect("a heartbeat row for the node");
+    let (sent, captured_hb): (i64, i64) =
+        sqlx::query_as("SELECT sent, captured FROM collectors WHERE node = ?")
+            .bind(NODE)
+            .fetch_one(&server.state.db)
+            .await
+            .expect("a heartbeat row for the node");
     assert_eq!((sent as u64, captured_hb as u64), (c.sent, c.captured));
     stop_server(server).await;
 }
@@ -113,23 +155,44 @@ async fn server_restart_mid_stream_stores_every_event_exactly_once() {
 async fn replay_of_a_recorded_file_is_delivered_in_full() {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("rulestudio.db");
-    let addr = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap();
+    let addr = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap();
     let server = start_server(&db, addr, TOKEN).await;
     let file = dir.path().join("recorded.jsonl");
     let lines: Vec<String> = (0..250)
         .map(|i| serde_json::json!({"evt.type": "openat", "evt.time": 1_700_000_000_000_000_000i64 + i, "proc.name": "replayed", "fd.name": format!("/tmp/f{i}")}).to_string())
         .collect();
     // A malformed line is skipped, not fatal.
-    std::fs::write(&file, format!("{}\nnot json\n{}\n", lines[..100].join("\n"), lines[100..].join("\n"))).unwrap();
-    let mut config = Config::new(Some(format!("http://{addr}")), TOKEN.into(), "replay-node".into());
+    std::fs::write(
+        &file,
+        format!(
+            "{}\nnot json\n{}\n",
+            lines[..100].join("\n"),
+            lines[100..].join("\n")
+        ),
+    )
+    .unwrap();
+    let mut config = Config::new(
+        Some(format!("http://{addr}")),
+        TOKEN.into(),
+        "replay-node".into(),
+    );
     config.replay = Some(file);
     config.batch_events = 40;
-    let summary = rulestudio_collector::run(config, std::future::pending()).await.unwrap();
-    assert_eq!((summary.counters.captured, summary.counters.sent), (250, 250));
-    let rows: Vec<String> = sqlx::query_scalar("SELECT fields FROM events WHERE node = 'replay-node'")
-        .fetch_all(&server.state.db)
+    let summary = rulestudio_collector::run(config, std::future::pending())
         .await
         .unwrap();
+    assert_eq!(
+        (summary.counters.captured, summary.counters.sent),
+        (250, 250)
+    );
+    let rows: Vec<String> =
+        sqlx::query_scalar("SELECT fields FROM events WHERE node = 'replay-node'")
+            .fetch_all(&server.state.db)
+            .await
+            .unwrap();
     assert_eq!(canonical(rows.into_iter()), canonical(lines.into_iter()));
     stop_server(server).await;
 }
@@ -149,11 +212,20 @@ async fn hung_server_then_restart_delivers_the_spool() {
         }
     });
     let file = dir.path().join("recorded.jsonl");
-    let lines: Vec<String> = (0..120).map(|i| serde_json::json!({"evt.type": "write", "evt.time": i, "fd.name": format!("/tmp/h{i}")}).to_string()).collect();
+    let lines: Vec<String> = (0..120)
+        .map(|i| {
+            serde_json::json!({"evt.type": "write", "evt.time": i, "fd.name": format!("/tmp/h{i}")})
+                .to_string()
+        })
+        .collect();
     std::fs::write(&file, lines.join("\n")).unwrap();
     let spool = dir.path().join("spool");
     let config = |server: SocketAddr| {
-        let mut c = Config::new(Some(format!("http://{server}")), TOKEN.into(), "hung-node".into());
+        let mut c = Config::new(
+            Some(format!("http://{server}")),
+            TOKEN.into(),
+            "hung-node".into(),
+        );
         c.spool = Some(spool.clone());
         c.batch_events = 30;
         c.shutdown_grace = Duration::from_millis(500);
@@ -162,22 +234,48 @@ async fn hung_server_then_restart_delivers_the_spool() {
     let mut first = config(hung_addr);
     first.replay = Some(file);
     let started = std::time::Instant::now();
-    let summary = rulestudio_collector::run(first, std::future::pending()).await.unwrap();
-    assert!(started.elapsed() < Duration::from_secs(5), "a hung server held the run for {:?}", started.elapsed());
-    assert_eq!((summary.counters.sent, summary.counters.spooled, summary.counters.dropped), (0, 120, 0));
-    assert_eq!(std::fs::read_dir(&spool).unwrap().count(), 4, "four batches of 30 on disk");
+    let summary = rulestudio_collector::run(first, std::future::pending())
+        .await
+        .unwrap();
+    assert!(
+        started.elapsed() < Duration::from_secs(5),
+        "a hung server held the run for {:?}",
+        started.elapsed()
+    );
+    assert_eq!(
+        (
+            summary.counters.sent,
+            summary.counters.spooled,
+            summary.counters.dropped
+        ),
+        (0, 120, 0)
+    );
+    assert_eq!(
+        std::fs::read_dir(&spool).unwrap().count(),
+        4,
+        "four batches of 30 on disk"
+    );
     accepted.abort();
 
     let db = dir.path().join("rulestudio.db");
-    let addr = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap();
+    let addr = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap();
     let server = start_server(&db, addr, TOKEN).await;
     let mut second = config(addr);
     second.replay = Some(dir.path().join("empty.jsonl"));
     std::fs::write(dir.path().join("empty.jsonl"), "").unwrap();
     second.shutdown_grace = Duration::from_secs(10);
-    let summary = rulestudio_collector::run(second, std::future::pending()).await.unwrap();
+    let summary = rulestudio_collector::run(second, std::future::pending())
+        .await
+        .unwrap();
     assert_eq!((summary.counters.sent, summary.counters.spooled), (120, 0));
-    let rows: Vec<String> = sqlx::query_scalar("SELECT fields FROM events WHERE node = 'hung-node'").fetch_all(&server.state.db).await.unwrap();
+    let rows: Vec<String> =
+        sqlx::query_scalar("SELECT fields FROM events WHERE node = 'hung-node'")
+            .fetch_all(&server.state.db)
+            .await
+            .unwrap();
     assert_eq!(canonical(rows.into_iter()), canonical(lines.into_iter()));
     stop_server(server).await;
 }

@@ -22,8 +22,20 @@ const BURST: usize = 20_000;
 
 /// The node's row on the collectors page, over HTTP.
 async fn collector_row(client: &reqwest::Client, base: &str) -> Option<Value> {
-    let list: Value = client.get(format!("{base}/api/v1/collectors")).bearer_auth(TOKEN).send().await.ok()?.json().await.ok()?;
-    list["collectors"].as_array()?.iter().find(|c| c["node"] == NODE).cloned()
+    let list: Value = client
+        .get(format!("{base}/api/v1/collectors"))
+        .bearer_auth(TOKEN)
+        .send()
+        .await
+        .ok()?
+        .json()
+        .await
+        .ok()?;
+    list["collectors"]
+        .as_array()?
+        .iter()
+        .find(|c| c["node"] == NODE)
+        .cloned()
 }
 
 /// Runs one `cat` opening `/dev/null` BURST times; returns its pid.
@@ -41,7 +53,10 @@ fn burst() -> u32 {
 async fn kernel_losses_are_counted_and_reach_the_server_metrics() {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("rulestudio.db");
-    let addr = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap();
+    let addr = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap();
     let base = format!("http://{addr}");
     let server = start_server(&db, addr, TOKEN).await;
     let client = reqwest::Client::new();
@@ -52,7 +67,11 @@ async fn kernel_losses_are_counted_and_reach_the_server_metrics() {
     let mut config = Config::new(Some(base.clone()), TOKEN.into(), NODE.into());
     config.spool = Some(dir.path().join("spool"));
     config.record = Some(record.clone());
-    config.kernel = KernelConfig { syscalls: SyscallSet::parse("openat").unwrap(), ring_bytes: TINY_RING, ..KernelConfig::default() };
+    config.kernel = KernelConfig {
+        syscalls: SyscallSet::parse("openat").unwrap(),
+        ring_bytes: TINY_RING,
+        ..KernelConfig::default()
+    };
     config.batch_events = 1000;
     config.batch_delay = Duration::from_millis(100);
     config.heartbeat = Duration::from_millis(200);
@@ -65,9 +84,15 @@ async fn kernel_losses_are_counted_and_reach_the_server_metrics() {
     // Capture is live once a child's open of the marker shows up (the ring may drop some).
     let deadline = Instant::now() + Duration::from_secs(30);
     let marker = ready.to_str().unwrap().to_string();
-    while !std::fs::read_to_string(&record).unwrap_or_default().contains(&marker) {
+    while !std::fs::read_to_string(&record)
+        .unwrap_or_default()
+        .contains(&marker)
+    {
         assert!(Instant::now() < deadline, "capture never started");
-        std::process::Command::new("cat").arg(&ready).status().unwrap();
+        std::process::Command::new("cat")
+            .arg(&ready)
+            .status()
+            .unwrap();
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     // The test process is the collector's own: its opens are filtered, and counted as such.
@@ -84,12 +109,19 @@ async fn kernel_losses_are_counted_and_reach_the_server_metrics() {
         let mut lost = 0;
         while lost == 0 && Instant::now() < heard {
             tokio::time::sleep(Duration::from_millis(200)).await;
-            lost = collector_row(&client, &base).await.and_then(|c| c["lost_kernel"].as_u64()).unwrap_or(0);
+            lost = collector_row(&client, &base)
+                .await
+                .and_then(|c| c["lost_kernel"].as_u64())
+                .unwrap_or(0);
         }
         if lost > 0 {
             break;
         }
-        assert!(Instant::now() < deadline, "{} bursts of {BURST} opens and no kernel loss reported", pids.len());
+        assert!(
+            Instant::now() < deadline,
+            "{} bursts of {BURST} opens and no kernel loss reported",
+            pids.len()
+        );
     }
 
     stop_collector.send(()).unwrap();
@@ -99,16 +131,36 @@ async fn kernel_losses_are_counted_and_reach_the_server_metrics() {
     assert_eq!((c.dropped, c.spooled), (0, 0), "{c:?}");
 
     // The last heartbeat goes out after the final flush: the server shows the final counters.
-    let row = collector_row(&client, &base).await.expect("the node's row on the collectors page");
+    let row = collector_row(&client, &base)
+        .await
+        .expect("the node's row on the collectors page");
     let shown = |k: &str| row[k].as_u64().unwrap_or_else(|| panic!("no {k} in {row}"));
     assert_eq!(
-        [shown("lost_kernel"), shown("filtered"), shown("captured"), shown("sent")],
+        [
+            shown("lost_kernel"),
+            shown("filtered"),
+            shown("captured"),
+            shown("sent")
+        ],
         [c.lost_kernel, c.filtered, c.captured, c.sent],
         "collectors page vs the agent's counters"
     );
-    let metrics = client.get(format!("{base}/metrics")).send().await.unwrap().text().await.unwrap();
-    let line = format!("rulestudio_collector_dropped_total{{node=\"{NODE}\",reason=\"kernel\"}} {}", c.lost_kernel);
-    assert!(metrics.lines().any(|l| l == line), "no `{line}` in /metrics:\n{metrics}");
+    let metrics = client
+        .get(format!("{base}/metrics"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let line = format!(
+        "rulestudio_collector_dropped_total{{node=\"{NODE}\",reason=\"kernel\"}} {}",
+        c.lost_kernel
+    );
+    assert!(
+        metrics.lines().any(|l| l == line),
+        "no `{line}` in /metrics:\n{metrics}"
+    );
 
     // Nothing vanished uncounted: each burst open is stored, or among the kernel's losses.
     let rows: Vec<String> = sqlx::query_scalar("SELECT fields FROM events WHERE node = ?")

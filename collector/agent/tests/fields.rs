@@ -12,7 +12,9 @@ use serde_json::Value;
 use std::collections::BTreeSet;
 
 fn check_event(line: &str) -> BTreeSet<String> {
-    let Value::Object(m) = serde_json::from_str(line).unwrap() else { panic!("not an object: {line}") };
+    let Value::Object(m) = serde_json::from_str(line).unwrap() else {
+        panic!("not an object: {line}")
+    };
     for (k, v) in &m {
         common::check_field(k, v);
     }
@@ -56,8 +58,14 @@ fn synthetic_records_of_every_syscall_emit_table_fields() {
     exec.kind = Kind::Exec as u32;
     let records: Vec<(RawHeader, Vec<&[u8]>)> = vec![
         (exec, vec![b"/bin/ls", b"ls\0-l\0"]),
-        (header(nr::OPENAT, 5, [(-100i64) as u64, 0, 0o1101, 0o644, 0, 0]), vec![b"out.txt"]),
-        (header(nr::OPENAT2, -13, [(-100i64) as u64, 0, 0o2, 0, 0, 0]), vec![b"/etc/shadow"]),
+        (
+            header(nr::OPENAT, 5, [(-100i64) as u64, 0, 0o1101, 0o644, 0, 0]),
+            vec![b"out.txt"],
+        ),
+        (
+            header(nr::OPENAT2, -13, [(-100i64) as u64, 0, 0o2, 0, 0, 0]),
+            vec![b"/etc/shadow"],
+        ),
         (header(nr::WRITE, 3, [5, 0, 3, 0, 0, 0]), vec![]),
         (header(nr::DUP2, 1, [5, 1, 0, 0, 0, 0]), vec![]),
         (header(nr::CLOSE, 0, [5, 0, 0, 0, 0, 0]), vec![]),
@@ -66,19 +74,54 @@ fn synthetic_records_of_every_syscall_emit_table_fields() {
         (accept, vec![]),
         (header(nr::BIND, 0, [3, 0, 16, 0, 0, 0]), vec![&sockaddr]),
         (header(nr::LISTEN, 0, [3, 128, 0, 0, 0, 0]), vec![]),
-        (header(nr::MOUNT, 0, [0, 0, 0, 4096, 0, 0]), vec![b"tmpfs", b"/mnt", b"tmpfs"]),
+        (
+            header(nr::MOUNT, 0, [0, 0, 0, 4096, 0, 0]),
+            vec![b"tmpfs", b"/mnt", b"tmpfs"],
+        ),
         (header(nr::UMOUNT2, 0, [0, 2, 0, 0, 0, 0]), vec![b"/mnt"]),
         (header(nr::SETUID, 0, [0; 6]), vec![]),
         (header(nr::SETRESGID, 0, [1, 1, 1, 0, 0, 0]), vec![]),
         (header(nr::PTRACE, 0, [16, 1234, 0, 0, 0, 0]), vec![]),
-        (header(nr::UNLINKAT, 0, [(-100i64) as u64, 0, 0, 0, 0, 0]), vec![b"gone"]),
-        (header(nr::RENAMEAT2, 0, [(-100i64) as u64, 0, (-100i64) as u64, 0, 0, 0]), vec![b"a", b"b"]),
-        (header(nr::SYMLINKAT, 0, [0, (-100i64) as u64, 0, 0, 0, 0]), vec![b"/etc/shadow", b"l"]),
-        (header(nr::LINKAT, 0, [(-100i64) as u64, 0, (-100i64) as u64, 0, 0, 0]), vec![b"/etc/shadow", b"h"]),
-        (header(nr::CHMOD, 0, [0, 0o4755, 0, 0, 0, 0]), vec![b"/tmp/x"]),
-        (header(nr::FCHMODAT, 0, [(-100i64) as u64, 0, 0o777, 0, 0, 0]), vec![b"y"]),
-        (header(nr::FINIT_MODULE, 0, [7, 0, 0, 0, 0, 0]), vec![b"param=1"]),
-        (header(nr::MEMFD_CREATE, 6, [0, 1, 0, 0, 0, 0]), vec![b"payload"]),
+        (
+            header(nr::UNLINKAT, 0, [(-100i64) as u64, 0, 0, 0, 0, 0]),
+            vec![b"gone"],
+        ),
+        (
+            header(
+                nr::RENAMEAT2,
+                0,
+                [(-100i64) as u64, 0, (-100i64) as u64, 0, 0, 0],
+            ),
+            vec![b"a", b"b"],
+        ),
+        (
+            header(nr::SYMLINKAT, 0, [0, (-100i64) as u64, 0, 0, 0, 0]),
+            vec![b"/etc/shadow", b"l"],
+        ),
+        (
+            header(
+                nr::LINKAT,
+                0,
+                [(-100i64) as u64, 0, (-100i64) as u64, 0, 0, 0],
+            ),
+            vec![b"/etc/shadow", b"h"],
+        ),
+        (
+            header(nr::CHMOD, 0, [0, 0o4755, 0, 0, 0, 0]),
+            vec![b"/tmp/x"],
+        ),
+        (
+            header(nr::FCHMODAT, 0, [(-100i64) as u64, 0, 0o777, 0, 0, 0]),
+            vec![b"y"],
+        ),
+        (
+            header(nr::FINIT_MODULE, 0, [7, 0, 0, 0, 0, 0]),
+            vec![b"param=1"],
+        ),
+        (
+            header(nr::MEMFD_CREATE, 6, [0, 1, 0, 0, 0, 0]),
+            vec![b"payload"],
+        ),
         (header(nr::CHDIR, 0, [0; 6]), vec![b"/tmp"]),
         (header(nr::EXECVE, -2, [0; 6]), vec![b"/missing"]),
     ];
@@ -86,26 +129,47 @@ fn synthetic_records_of_every_syscall_emit_table_fields() {
     for (h, slots) in &records {
         let bytes = Record::encode(h, slots);
         let rec = Record::parse(&bytes).unwrap();
-        let line = conv.convert(&rec).unwrap_or_else(|| panic!("no event for syscall {}", h.nr));
+        let line = conv
+            .convert(&rec)
+            .unwrap_or_else(|| panic!("no event for syscall {}", h.nr));
         keys.extend(check_event(&line));
     }
-    for k in ["fd.cip", "fd.sport", "fs.path.source", "evt.arg.flags", "proc.aname[1]", "user.loginuid", "evt.is_open_create", "evt.arg.linkpath", "thread.cap_effective"] {
+    for k in [
+        "fd.cip",
+        "fd.sport",
+        "fs.path.source",
+        "evt.arg.flags",
+        "proc.aname[1]",
+        "user.loginuid",
+        "evt.is_open_create",
+        "evt.arg.linkpath",
+        "thread.cap_effective",
+    ] {
         assert!(keys.contains(k), "no synthetic event carried {k}");
     }
 }
 
 #[test]
 fn captured_events_emit_table_fields() {
-    let mut h = common::Harness::with(rulestudio_collector::KernelConfig { syscalls: SyscallSet::all(), ..Default::default() });
+    let mut h = common::Harness::with(rulestudio_collector::KernelConfig {
+        syscalls: SyscallSet::all(),
+        ..Default::default()
+    });
     let dir = tempfile::tempdir().unwrap();
     let script = format!(
         "cd {d} && echo x > a && mv a b && chmod 600 b && rm b && ls /nonexistent 2>/dev/null; true",
         d = dir.path().display()
     );
-    let mut child = std::process::Command::new("bash").arg("-c").arg(&script).spawn().unwrap();
+    let mut child = std::process::Command::new("bash")
+        .arg("-c")
+        .arg(&script)
+        .spawn()
+        .unwrap();
     let pid = child.id();
     child.wait().unwrap();
-    h.wait_for("rm's unlinkat", |e| common::is(e, "evt.type", "unlinkat") && common::is(e, "proc.ppid", pid));
+    h.wait_for("rm's unlinkat", |e| {
+        common::is(e, "evt.type", "unlinkat") && common::is(e, "proc.ppid", pid)
+    });
     assert!(h.seen.len() > 20);
     for e in &h.seen {
         for (k, v) in e {

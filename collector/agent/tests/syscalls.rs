@@ -27,7 +27,10 @@ fn c(s: &str) -> CString {
 }
 
 fn find<'a>(events: &'a [Event], ty: &str) -> &'a Event {
-    events.iter().find(|e| is(e, "evt.type", ty)).unwrap_or_else(|| panic!("no {ty} event among {events:#?}"))
+    events
+        .iter()
+        .find(|e| is(e, "evt.type", ty))
+        .unwrap_or_else(|| panic!("no {ty} event among {events:#?}"))
 }
 
 #[test]
@@ -39,14 +42,28 @@ fn files_mounts_credentials_modules_and_sockets() {
     std::fs::create_dir(dir.path().join("mnt")).unwrap();
     std::fs::write(dir.path().join("shadow"), "").unwrap();
     std::fs::write(dir.path().join("a"), "x").unwrap();
-    let (shadow, tmpfs, root, memfd, empty) = (c("/etc/shadow"), c("tmpfs"), c("/"), c("rs-memfd"), c(""));
+    let (shadow, tmpfs, root, memfd, empty) =
+        (c("/etc/shadow"), c("tmpfs"), c("/"), c("rs-memfd"), c(""));
     let pid = in_child(|| unsafe {
         libc::chmod(a.as_ptr(), 0o600);
-        libc::syscall(libc::SYS_renameat2, libc::AT_FDCWD, a.as_ptr(), libc::AT_FDCWD, b.as_ptr(), 0);
+        libc::syscall(
+            libc::SYS_renameat2,
+            libc::AT_FDCWD,
+            a.as_ptr(),
+            libc::AT_FDCWD,
+            b.as_ptr(),
+            0,
+        );
         libc::unlinkat(libc::AT_FDCWD, b.as_ptr(), 0);
         // The stable rules' "Create Symlink/Hardlink Over Sensitive Files".
         libc::symlinkat(shadow.as_ptr(), libc::AT_FDCWD, b.as_ptr());
-        libc::linkat(libc::AT_FDCWD, fake_shadow.as_ptr(), libc::AT_FDCWD, a.as_ptr(), 0);
+        libc::linkat(
+            libc::AT_FDCWD,
+            fake_shadow.as_ptr(),
+            libc::AT_FDCWD,
+            a.as_ptr(),
+            0,
+        );
         libc::setgid(0);
         libc::setuid(0);
         libc::ptrace(libc::PTRACE_ATTACH, i32::MAX, 0, 0);
@@ -55,11 +72,30 @@ fn files_mounts_credentials_modules_and_sockets() {
         libc::write(m, b"payload".as_ptr().cast(), 7);
         // A private mount namespace: nothing below is visible outside this child.
         if libc::unshare(libc::CLONE_NEWNS) == 0
-            && libc::mount(std::ptr::null(), root.as_ptr(), std::ptr::null(), libc::MS_REC | libc::MS_PRIVATE, std::ptr::null()) == 0
+            && libc::mount(
+                std::ptr::null(),
+                root.as_ptr(),
+                std::ptr::null(),
+                libc::MS_REC | libc::MS_PRIVATE,
+                std::ptr::null(),
+            ) == 0
         {
-            libc::mount(tmpfs.as_ptr(), mnt.as_ptr(), tmpfs.as_ptr(), 0, std::ptr::null());
+            libc::mount(
+                tmpfs.as_ptr(),
+                mnt.as_ptr(),
+                tmpfs.as_ptr(),
+                0,
+                std::ptr::null(),
+            );
             libc::umount2(mnt.as_ptr(), 0);
-            if libc::mount(fake_shadow.as_ptr(), shadow.as_ptr(), std::ptr::null(), libc::MS_BIND, std::ptr::null()) == 0 {
+            if libc::mount(
+                fake_shadow.as_ptr(),
+                shadow.as_ptr(),
+                std::ptr::null(),
+                libc::MS_BIND,
+                std::ptr::null(),
+            ) == 0
+            {
                 let fd = libc::open(shadow.as_ptr(), libc::O_WRONLY);
                 libc::write(fd, b"root::0:0\n".as_ptr().cast(), 10);
             }
@@ -81,51 +117,103 @@ fn files_mounts_credentials_modules_and_sockets() {
         let conn = libc::accept4(srv, std::ptr::null_mut(), std::ptr::null_mut(), 0);
         libc::close(conn);
     });
-    h.wait_for("the accept4", |e| is(e, "proc.pid", pid) && is(e, "evt.type", "accept4"));
+    h.wait_for("the accept4", |e| {
+        is(e, "proc.pid", pid) && is(e, "evt.type", "accept4")
+    });
     let ev = h.of_pid(pid);
     let path = |n: &str| dir.path().join(n).to_str().unwrap().to_string();
 
     let chmod = find(&ev, "chmod");
-    assert_eq!((s(chmod, "fs.path.name"), s(chmod, "evt.arg.mode")), (path("a").as_str(), "0600"));
+    assert_eq!(
+        (s(chmod, "fs.path.name"), s(chmod, "evt.arg.mode")),
+        (path("a").as_str(), "0600")
+    );
     let rename = find(&ev, "renameat2");
-    assert_eq!((s(rename, "fs.path.source"), s(rename, "fs.path.target")), (path("a").as_str(), path("b").as_str()));
+    assert_eq!(
+        (s(rename, "fs.path.source"), s(rename, "fs.path.target")),
+        (path("a").as_str(), path("b").as_str())
+    );
     assert_eq!(s(find(&ev, "unlinkat"), "fs.path.name"), path("b"));
     let symlink = find(&ev, "symlinkat");
-    assert_eq!((s(symlink, "evt.arg.target"), s(symlink, "fs.path.target")), ("/etc/shadow", path("b").as_str()));
+    assert_eq!(
+        (s(symlink, "evt.arg.target"), s(symlink, "fs.path.target")),
+        ("/etc/shadow", path("b").as_str())
+    );
     let link = find(&ev, "linkat");
-    assert_eq!((s(link, "evt.arg.oldpath"), s(link, "evt.arg.newpath")), (path("shadow").as_str(), path("a").as_str()));
+    assert_eq!(
+        (s(link, "evt.arg.oldpath"), s(link, "evt.arg.newpath")),
+        (path("shadow").as_str(), path("a").as_str())
+    );
     assert_eq!(s(find(&ev, "setuid"), "evt.arg.uid"), "0");
     assert_eq!(s(find(&ev, "setgid"), "evt.arg.gid"), "0");
     let ptrace = find(&ev, "ptrace");
-    assert_eq!((s(ptrace, "evt.arg.request"), s(ptrace, "evt.res")), ("PTRACE_ATTACH", "ESRCH"));
+    assert_eq!(
+        (s(ptrace, "evt.arg.request"), s(ptrace, "evt.res")),
+        ("PTRACE_ATTACH", "ESRCH")
+    );
     // EBADF, or ENOSYS on kernels built without module support: either way it fails.
     assert!(is(find(&ev, "finit_module"), "evt.failed", true));
-    assert!(ev.iter().any(|e| is(e, "evt.type", "write") && is(e, "fd.name", "/memfd:rs-memfd") && is(e, "fd.type", "memfd")));
+    assert!(ev.iter().any(|e| is(e, "evt.type", "write")
+        && is(e, "fd.name", "/memfd:rs-memfd")
+        && is(e, "fd.type", "memfd")));
 
-    let mount = ev.iter().find(|e| is(e, "evt.type", "mount") && is(e, "evt.arg.dir", path("mnt")));
+    let mount = ev
+        .iter()
+        .find(|e| is(e, "evt.type", "mount") && is(e, "evt.arg.dir", path("mnt")));
     let mount = mount.unwrap_or_else(|| panic!("no tmpfs mount in {ev:#?}"));
-    assert_eq!((s(mount, "evt.arg.dev"), s(mount, "evt.arg.type"), s(mount, "evt.arg.flags")), ("tmpfs", "tmpfs", "0"));
-    let private = ev.iter().find(|e| is(e, "evt.type", "mount") && is(e, "evt.arg.dir", "/"));
+    assert_eq!(
+        (
+            s(mount, "evt.arg.dev"),
+            s(mount, "evt.arg.type"),
+            s(mount, "evt.arg.flags")
+        ),
+        ("tmpfs", "tmpfs", "0")
+    );
+    let private = ev
+        .iter()
+        .find(|e| is(e, "evt.type", "mount") && is(e, "evt.arg.dir", "/"));
     assert_eq!(private.map(|e| s(e, "evt.arg.flags")), Some("REC|PRIVATE"));
     assert_eq!(s(find(&ev, "umount2"), "evt.arg.name"), path("mnt"));
-    let w = ev.iter().find(|e| is(e, "evt.type", "write") && is(e, "fd.name", "/etc/shadow"));
+    let w = ev
+        .iter()
+        .find(|e| is(e, "evt.type", "write") && is(e, "fd.name", "/etc/shadow"));
     let w = w.unwrap_or_else(|| panic!("no write to /etc/shadow in {ev:#?}"));
     assert!(is(w, "evt.rawres", 10));
-    assert!(ev.iter().any(|e| is(e, "evt.type", "openat") && is(e, "fd.name", "/etc/shadow") && is(e, "evt.is_open_write", true)));
+    assert!(ev.iter().any(|e| is(e, "evt.type", "openat")
+        && is(e, "fd.name", "/etc/shadow")
+        && is(e, "evt.is_open_write", true)));
 
-    let domains: Vec<&str> = ev.iter().filter(|e| is(e, "evt.type", "socket")).map(|e| s(e, "evt.arg.domain")).collect();
+    let domains: Vec<&str> = ev
+        .iter()
+        .filter(|e| is(e, "evt.type", "socket"))
+        .map(|e| s(e, "evt.arg.domain"))
+        .collect();
     assert_eq!(domains, ["AF_PACKET", "AF_INET", "AF_INET"]);
     let bind = find(&ev, "bind");
     assert_eq!(s(bind, "fd.lip"), "127.0.0.1");
     let port = bind["fd.lport"].as_i64().unwrap();
-    assert!(find(&ev, "listen").get("fd.lport").is_some_and(|p| p.as_i64() == Some(port)));
+    assert!(
+        find(&ev, "listen")
+            .get("fd.lport")
+            .is_some_and(|p| p.as_i64() == Some(port))
+    );
     let conn = find(&ev, "connect");
-    assert_eq!((s(conn, "fd.sip"), conn["fd.sport"].as_i64()), ("127.0.0.1", Some(port)));
+    assert_eq!(
+        (s(conn, "fd.sip"), conn["fd.sport"].as_i64()),
+        ("127.0.0.1", Some(port))
+    );
     let acc = find(&ev, "accept4");
     assert_eq!(acc["fd.sport"].as_i64(), Some(port));
-    assert_eq!(acc["fd.cport"], conn["fd.cport"], "both ends agree on the client port");
+    assert_eq!(
+        acc["fd.cport"], conn["fd.cport"],
+        "both ends agree on the client port"
+    );
     assert_eq!(s(acc, "fd.name"), s(conn, "fd.name"));
-    assert!(ev.iter().any(|e| is(e, "evt.type", "close") && e.get("fd.cport") == acc.get("fd.cport")), "close of the accepted fd keeps its tuple");
+    assert!(
+        ev.iter()
+            .any(|e| is(e, "evt.type", "close") && e.get("fd.cport") == acc.get("fd.cport")),
+        "close of the accepted fd keeps its tuple"
+    );
 }
 
 #[test]
@@ -142,8 +230,14 @@ fn write_dedup_window_counts_instead_of_emitting() {
         }
         libc::close(fd);
     });
-    h.wait_for("the close", |e| is(e, "proc.pid", pid) && is(e, "evt.type", "close"));
-    let writes = h.of_pid(pid).iter().filter(|e| is(e, "evt.type", "write")).count();
+    h.wait_for("the close", |e| {
+        is(e, "proc.pid", pid) && is(e, "evt.type", "close")
+    });
+    let writes = h
+        .of_pid(pid)
+        .iter()
+        .filter(|e| is(e, "evt.type", "write"))
+        .count();
     assert_eq!(writes, 1, "100 writes within the window give one event");
 }
 
@@ -161,7 +255,11 @@ fn exec_from_a_memfd_is_fileless() {
         let envp = [std::ptr::null()];
         libc::fexecve(m, argv.as_ptr(), envp.as_ptr());
     });
-    let e = h.wait_for("the fileless execve", |e| is(e, "proc.pid", pid) && e.get("evt.type").is_some_and(|t| t == "execve" || t == "execveat"));
+    let e = h.wait_for("the fileless execve", |e| {
+        is(e, "proc.pid", pid)
+            && e.get("evt.type")
+                .is_some_and(|t| t == "execve" || t == "execveat")
+    });
     assert!(is(&e, "proc.is_exe_from_memfd", true), "{e:#?}");
     assert!(is(&e, "proc.is_exe_upper_layer", false));
 }
@@ -177,7 +275,11 @@ fn exec_from_an_overlay_upper_layer_is_told_from_the_image() {
     }
     std::fs::copy("/bin/true", dir.path().join("lower/rs-from-image")).unwrap();
     let p = |n: &str| c(dir.path().join(n).to_str().unwrap());
-    let (merged, image_bin, dropped) = (p("merged"), p("merged/rs-from-image"), p("merged/rs-dropped"));
+    let (merged, image_bin, dropped) = (
+        p("merged"),
+        p("merged/rs-from-image"),
+        p("merged/rs-dropped"),
+    );
     let opts = c(&format!(
         "lowerdir={},upperdir={},workdir={}",
         dir.path().join("lower").display(),
@@ -195,8 +297,20 @@ fn exec_from_an_overlay_upper_layer_is_told_from_the_image() {
     };
     let pid = in_child(|| unsafe {
         if libc::unshare(libc::CLONE_NEWNS) != 0
-            || libc::mount(std::ptr::null(), root.as_ptr(), std::ptr::null(), libc::MS_REC | libc::MS_PRIVATE, std::ptr::null()) != 0
-            || libc::mount(overlay.as_ptr(), merged.as_ptr(), overlay.as_ptr(), 0, opts.as_ptr().cast()) != 0
+            || libc::mount(
+                std::ptr::null(),
+                root.as_ptr(),
+                std::ptr::null(),
+                libc::MS_REC | libc::MS_PRIVATE,
+                std::ptr::null(),
+            ) != 0
+            || libc::mount(
+                overlay.as_ptr(),
+                merged.as_ptr(),
+                overlay.as_ptr(),
+                0,
+                opts.as_ptr().cast(),
+            ) != 0
         {
             libc::_exit(1);
         }
@@ -207,11 +321,16 @@ fn exec_from_an_overlay_upper_layer_is_told_from_the_image() {
         run(&dropped);
     });
     let exec_of = |h: &mut Harness, name: &'static str| {
-        h.wait_for(name, |e| is(e, "evt.type", "execve") && is(e, "proc.name", name) && is(e, "proc.ppid", pid))
+        h.wait_for(name, |e| {
+            is(e, "evt.type", "execve") && is(e, "proc.name", name) && is(e, "proc.ppid", pid)
+        })
     };
     let image = exec_of(&mut h, "rs-from-image");
     assert!(is(&image, "proc.is_exe_upper_layer", false), "{image:#?}");
     let dropped = exec_of(&mut h, "rs-dropped");
-    assert!(is(&dropped, "proc.is_exe_upper_layer", true), "{dropped:#?}");
+    assert!(
+        is(&dropped, "proc.is_exe_upper_layer", true),
+        "{dropped:#?}"
+    );
     assert!(is(&dropped, "proc.is_exe_from_memfd", false));
 }

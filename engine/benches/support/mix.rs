@@ -6,8 +6,20 @@
 
 use std::fmt::Write as _;
 
-const PROCS: &[&str] = &["bash", "sh", "curl", "ls", "cat", "python3", "java", "nginx", "postgres", "node", "id", "grep", "systemd", "sshd"];
-const PARENTS: &[&str] = &["bash", "sshd", "systemd", "containerd-shim", "java", "node", "cron", "sh"];
+const PROCS: &[&str] = &[
+    "bash", "sh", "curl", "ls", "cat", "python3", "java", "nginx", "postgres", "node", "id",
+    "grep", "systemd", "sshd",
+];
+const PARENTS: &[&str] = &[
+    "bash",
+    "sshd",
+    "systemd",
+    "containerd-shim",
+    "java",
+    "node",
+    "cron",
+    "sh",
+];
 const READ_PATHS: &[&str] = &[
     "/usr/lib/x86_64-linux-gnu/libc.so.6",
     "/etc/ld.so.cache",
@@ -18,7 +30,13 @@ const READ_PATHS: &[&str] = &[
     "/etc/ssl/certs/ca-certificates.crt",
     "/home/dev/.bashrc",
 ];
-const WRITE_PATHS: &[&str] = &["/var/log/app.log", "/tmp/build.tmp", "/var/lib/postgresql/data/base/1/2619", "/home/dev/notes.txt", "/dev/null"];
+const WRITE_PATHS: &[&str] = &[
+    "/var/log/app.log",
+    "/tmp/build.tmp",
+    "/var/lib/postgresql/data/base/1/2619",
+    "/home/dev/notes.txt",
+    "/dev/null",
+];
 const SENSITIVE: &[&str] = &["/etc/shadow", "/etc/sudoers", "/etc/pam.d/common-auth"];
 const IMAGES: &[&str] = &["alpine", "nginx", "postgres", "docker.io/library/python"];
 
@@ -30,7 +48,10 @@ pub struct Mix {
 
 impl Mix {
     pub fn new(seed: u64) -> Mix {
-        Mix { state: seed | 1, n: 0 }
+        Mix {
+            state: seed | 1,
+            n: 0,
+        }
     }
 
     fn next(&mut self) -> u64 {
@@ -55,10 +76,16 @@ impl Mix {
         let time = 1_700_000_000_000_000_000u64 + self.n * 1_000;
         let pid = 1000 + self.below(30_000);
         let container = match self.below(3) {
-            0 => format!(r#","container.id":"{:012x}","container.image.repository":"{}""#, self.next() & 0xffff_ffff_ffff, self.pick(IMAGES)),
+            0 => format!(
+                r#","container.id":"{:012x}","container.image.repository":"{}""#,
+                self.next() & 0xffff_ffff_ffff,
+                self.pick(IMAGES)
+            ),
             _ => r#","container.id":"host""#.to_string(),
         };
-        let head = |ty: &str| format!(r#"{{"evt.type":"{ty}","evt.dir":"<","evt.time":{time},"proc.pid":{pid}"#);
+        let head = |ty: &str| {
+            format!(r#"{{"evt.type":"{ty}","evt.dir":"<","evt.time":{time},"proc.pid":{pid}"#)
+        };
         let _ = match kind {
             0 | 1 => {
                 let (name, parent) = (self.pick(PROCS), self.pick(PARENTS));
@@ -111,7 +138,13 @@ impl Mix {
                 [443, 80, 5432, 6379][self.below(4) as usize],
                 self.pick(PROCS),
             ),
-            7 => write!(out, r#"{},"fd.typechar":"f","fd.num":1,"fd.name":"/dev/pts/{}","proc.name":"{}"}}"#, head("write"), self.below(8), self.pick(PROCS)),
+            7 => write!(
+                out,
+                r#"{},"fd.typechar":"f","fd.num":1,"fd.name":"/dev/pts/{}","proc.name":"{}"}}"#,
+                head("write"),
+                self.below(8),
+                self.pick(PROCS)
+            ),
             8 => write!(
                 out,
                 r#"{},"fd.typechar":"4","fd.num":{},"fd.cip":"10.0.0.{}","fd.sip":"10.0.1.{}","fd.cport":{},"fd.sport":5432,"proc.name":"postgres"}}"#,
@@ -121,8 +154,19 @@ impl Mix {
                 self.below(256),
                 32768 + self.below(28000),
             ),
-            9 => write!(out, r#"{},"fd.num":{},"proc.name":"{}"}}"#, head("close"), 3 + self.below(60), self.pick(PROCS)),
-            _ => write!(out, r#"{},"fd.num":0,"fd.typechar":"f","fd.name":"/dev/pts/{}","proc.name":"bash"}}"#, head("read"), self.below(8)),
+            9 => write!(
+                out,
+                r#"{},"fd.num":{},"proc.name":"{}"}}"#,
+                head("close"),
+                3 + self.below(60),
+                self.pick(PROCS)
+            ),
+            _ => write!(
+                out,
+                r#"{},"fd.num":0,"fd.typechar":"f","fd.name":"/dev/pts/{}","proc.name":"bash"}}"#,
+                head("read"),
+                self.below(8)
+            ),
         };
     }
 }

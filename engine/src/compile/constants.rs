@@ -14,7 +14,10 @@ pub(crate) fn convert(cx: &mut Cx, ty: &Typed, op: CmpOp, lit: &Literal) -> Opti
         return match typed::unhex(text) {
             Some(b) => Some(Const::Bytes(b.into())),
             None => {
-                cx.error("filter error: bcontains and bstartswith operator support hex strings only", lit.span);
+                cx.error(
+                    "filter error: bcontains and bstartswith operator support hex strings only",
+                    lit.span,
+                );
                 None
             }
         };

@@ -6,7 +6,9 @@
 
 use crate::eval::{EventCodes, EvtTypeSet, TypeAlgebra};
 use crate::span::Span;
-use crate::syntax::ast::{CmpOp, Expr, ExprKind, FieldRef, Operand, Rhs, Transformer, TransformerArg};
+use crate::syntax::ast::{
+    CmpOp, Expr, ExprKind, FieldRef, Operand, Rhs, Transformer, TransformerArg,
+};
 
 pub(crate) fn of(e: &Expr) -> EvtTypeSet {
     visit(e, false)
@@ -17,18 +19,47 @@ pub(crate) fn codes_of(e: &Expr) -> EventCodes {
 }
 
 fn visit<S: TypeAlgebra>(e: &Expr, negated: bool) -> S {
-    let conj = |items: &[Expr]| items.iter().fold(S::all(), |acc, i| acc.intersection(&visit(i, negated)));
-    let disj = |items: &[Expr]| items.iter().fold(S::empty(), |acc, i| acc.union(&visit(i, negated)));
+    let conj = |items: &[Expr]| {
+        items
+            .iter()
+            .fold(S::all(), |acc, i| acc.intersection(&visit(i, negated)))
+    };
+    let disj = |items: &[Expr]| {
+        items
+            .iter()
+            .fold(S::empty(), |acc, i| acc.union(&visit(i, negated)))
+    };
     match &e.kind {
-        ExprKind::And(items) => if negated { disj(items) } else { conj(items) },
-        ExprKind::Or(items) => if negated { conj(items) } else { disj(items) },
+        ExprKind::And(items) => {
+            if negated {
+                disj(items)
+            } else {
+                conj(items)
+            }
+        }
+        ExprKind::Or(items) => {
+            if negated {
+                conj(items)
+            } else {
+                disj(items)
+            }
+        }
         ExprKind::Not(inner) => visit(inner, !negated),
         ExprKind::Macro(_) | ExprKind::Error => S::all(),
         ExprKind::Exists(lhs) => {
             // `evt.type exists` is a check "with codes" (all of them): negated it is empty.
-            if negated && is_type_field(lhs) { S::empty() } else { S::all() }
+            if negated && is_type_field(lhs) {
+                S::empty()
+            } else {
+                S::all()
+            }
         }
-        ExprKind::Compare { lhs, op, modifier, rhs } => {
+        ExprKind::Compare {
+            lhs,
+            op,
+            modifier,
+            rhs,
+        } => {
             if let Some(known) = evt_num_invariant::<S>(lhs, op.node, rhs) {
                 return if negated { known.complement() } else { known };
             }
@@ -61,9 +92,9 @@ fn is_type_ref(f: &FieldRef) -> bool {
     (f.name == "evt.type" || f.name == "syscall.type") && f.arg.is_none()
 }
 
-const TRANSFORMED_TYPE: &str = "event code search does not support `evt.type` checks with transformers";
-const TYPE_VS_FIELD: &str =
-    "right-hand field comparisons on `evt.type`/`syscall.type` checks are not supported by event code search";
+const TRANSFORMED_TYPE: &str =
+    "event code search does not support `evt.type` checks with transformers";
+const TYPE_VS_FIELD: &str = "right-hand field comparisons on `evt.type`/`syscall.type` checks are not supported by event code search";
 
 /// The first check libs' event code search refuses (it throws, so the rule cannot be indexed):
 /// an event-type field inside a transformer, or an event-type field compared with a field.
@@ -87,8 +118,17 @@ pub(crate) fn unsupported(e: &Expr) -> Option<(&'static str, Span)> {
                 Ok(true) => {}
             }
             match rhs {
-                Rhs::Transformer(t) => Some(transformer(t).err().unwrap_or((TYPE_VS_FIELD, t.span))),
-                Rhs::Val(f, span) => Some((if is_type_ref(f) { TRANSFORMED_TYPE } else { TYPE_VS_FIELD }, *span)),
+                Rhs::Transformer(t) => {
+                    Some(transformer(t).err().unwrap_or((TYPE_VS_FIELD, t.span)))
+                }
+                Rhs::Val(f, span) => Some((
+                    if is_type_ref(f) {
+                        TRANSFORMED_TYPE
+                    } else {
+                        TYPE_VS_FIELD
+                    },
+                    *span,
+                )),
                 _ => None,
             }
         }
@@ -132,7 +172,9 @@ fn evt_num_invariant<S: TypeAlgebra>(lhs: &Operand, op: CmpOp, rhs: &Rhs) -> Opt
     let num = |t: &str| t.parse::<u64>().ok();
     let (empty, all) = (Some(S::empty()), Some(S::all()));
     match (op, rhs) {
-        (CmpOp::In, Rhs::List { items, .. }) => items.iter().all(|l| num(&l.text) == Some(0)).then(S::empty),
+        (CmpOp::In, Rhs::List { items, .. }) => {
+            items.iter().all(|l| num(&l.text) == Some(0)).then(S::empty)
+        }
         (_, Rhs::Value(l)) => {
             let n = num(&l.text)?;
             match op {

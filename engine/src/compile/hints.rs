@@ -29,11 +29,19 @@ pub(crate) fn check_value(cx: &mut Cx, op: CmpOp, lit: &Literal) {
         );
     }
     if looks_like_field(&nospaces) {
-        cx.warn(Code::COMPILE_CONDITION, format!("'{v}' may be a valid field misused as a const string value"), lit.span);
+        cx.warn(
+            Code::COMPILE_CONDITION,
+            format!("'{v}' may be a valid field misused as a const string value"),
+            lit.span,
+        );
     }
     for t in TRANSFORMERS {
         let n = t.as_str();
-        if nospaces.len() >= n.len() + 2 && nospaces.starts_with(n) && nospaces[n.len()..].starts_with('(') && nospaces.ends_with(')') {
+        if nospaces.len() >= n.len() + 2
+            && nospaces.starts_with(n)
+            && nospaces[n.len()..].starts_with('(')
+            && nospaces.ends_with(')')
+        {
             cx.warn(
                 Code::COMPILE_CONDITION,
                 format!("'{v}' may be a valid field transformer misused as a const string value"),
@@ -69,7 +77,11 @@ fn regex_is_simple(v: &str) -> bool {
             i += 1;
             continue;
         }
-        if ((i == 0 && len > 1) || (len >= 2 && i == len - 2)) && b[i] == b'.' && i + 1 < len && b"+*?".contains(&b[i + 1]) {
+        if ((i == 0 && len > 1) || (len >= 2 && i == len - 2))
+            && b[i] == b'.'
+            && i + 1 < len
+            && b"+*?".contains(&b[i + 1])
+        {
             i += 2;
             continue;
         }

@@ -38,7 +38,12 @@ impl Compiled {
 
 /// `evt.type = x`, `!= x`, `in (…)` as a bit test on the event's type index (the values were
 /// validated as event names when the constants were converted).
-fn evt_type_lhs(lhs: &Lhs, op: CmpOp, modifier: Option<Spanned<Modifier>>, rhs: &Rhs) -> Option<Lhs> {
+fn evt_type_lhs(
+    lhs: &Lhs,
+    op: CmpOp,
+    modifier: Option<Spanned<Modifier>>,
+    rhs: &Rhs,
+) -> Option<Lhs> {
     let evt_type = crate::fields::get("evt.type")?;
     if !matches!(lhs, Lhs::Field { id, arg: None } if *id == evt_type) || modifier.is_some() {
         return None;
@@ -49,8 +54,14 @@ fn evt_type_lhs(lhs: &Lhs, op: CmpOp, modifier: Option<Spanned<Modifier>>, rhs: 
         _ => return None,
     };
     match op {
-        CmpOp::Eq | CmpOp::EqEq | CmpOp::In | CmpOp::Intersects => Some(Lhs::EvtType { set: EvtTypeSet::of(names), negate: false }),
-        CmpOp::Ne => Some(Lhs::EvtType { set: EvtTypeSet::of(names), negate: true }),
+        CmpOp::Eq | CmpOp::EqEq | CmpOp::In | CmpOp::Intersects => Some(Lhs::EvtType {
+            set: EvtTypeSet::of(names),
+            negate: false,
+        }),
+        CmpOp::Ne => Some(Lhs::EvtType {
+            set: EvtTypeSet::of(names),
+            negate: true,
+        }),
         _ => None,
     }
 }
@@ -62,7 +73,8 @@ pub fn compile(expr: &Expr) -> Compiled {
     // Falco warns once per deprecated field and condition (its resolver collects a set), at the
     // first use here.
     let mut seen = std::collections::HashSet::new();
-    cx.diags.retain(|d| d.code != Code::DEPRECATED_ITEM || seen.insert(d.message.clone()));
+    cx.diags
+        .retain(|d| d.code != Code::DEPRECATED_ITEM || seen.insert(d.message.clone()));
     let evt_types = evttypes::of(expr);
     let event_codes = evttypes::codes_of(expr);
     // Falco indexes a rule by event type only once its condition compiled.
@@ -73,7 +85,12 @@ pub fn compile(expr: &Expr) -> Compiled {
         cx.error(message, span);
     }
     let failed = cx.failed || cx.diags.iter().any(Diagnostic::is_error);
-    Compiled { filter: root.filter(|_| !failed).map(Filter::new), diagnostics: cx.diags, evt_types, event_codes }
+    Compiled {
+        filter: root.filter(|_| !failed).map(Filter::new),
+        diagnostics: cx.diags,
+        evt_types,
+        event_codes,
+    }
 }
 
 #[derive(Default)]
@@ -85,7 +102,11 @@ pub(crate) struct Cx {
 
 impl Cx {
     pub(crate) fn error(&mut self, message: impl Into<String>, span: Span) {
-        self.diags.push(Diagnostic::error(Code::ERR_COMPILE_CONDITION, message, span));
+        self.diags.push(Diagnostic::error(
+            Code::ERR_COMPILE_CONDITION,
+            message,
+            span,
+        ));
     }
 
     pub(crate) fn warn(&mut self, code: Code, message: impl Into<String>, span: Span) {
@@ -111,9 +132,17 @@ impl Cx {
             }
             ExprKind::Exists(lhs) => {
                 let (lhs, _) = self.operand(lhs)?;
-                Some(Node::Check(Box::new(Check { lhs, test: Test::Exists })))
+                Some(Node::Check(Box::new(Check {
+                    lhs,
+                    test: Test::Exists,
+                })))
             }
-            ExprKind::Compare { lhs, op, modifier, rhs } => self.compare(lhs, *op, *modifier, rhs),
+            ExprKind::Compare {
+                lhs,
+                op,
+                modifier,
+                rhs,
+            } => self.compare(lhs, *op, *modifier, rhs),
         }
     }
 
@@ -145,49 +174,92 @@ impl Cx {
                 let rhs_c = self.field_operand(field);
                 let (texpr, rty) = rhs_c?;
                 self.check_rhs_field(&ty, op, &rty, *span)?;
-                Test::Field { op: op.node, rhs: texpr }
+                Test::Field {
+                    op: op.node,
+                    rhs: texpr,
+                }
             }
             Rhs::Transformer(t) => {
                 let (texpr, rty) = self.transformer(t)?;
                 self.check_rhs_field(&ty, op, &rty, t.span)?;
-                Test::Field { op: op.node, rhs: texpr }
+                Test::Field {
+                    op: op.node,
+                    rhs: texpr,
+                }
             }
-            Rhs::Value(lit) => self.constants(&ty, &lhs_node, op, modifier, std::slice::from_ref(lit), lit.span)?,
-            Rhs::List { items, span, .. } => self.constants(&ty, &lhs_node, op, modifier, items, *span)?,
+            Rhs::Value(lit) => self.constants(
+                &ty,
+                &lhs_node,
+                op,
+                modifier,
+                std::slice::from_ref(lit),
+                lit.span,
+            )?,
+            Rhs::List { items, span, .. } => {
+                self.constants(&ty, &lhs_node, op, modifier, items, *span)?
+            }
         };
         if let Some(fast) = evt_type_lhs(&lhs_node, op.node, modifier, rhs) {
             lhs_node = fast;
-            return Some(Node::Check(Box::new(Check { lhs: lhs_node, test: Test::Exists })));
+            return Some(Node::Check(Box::new(Check {
+                lhs: lhs_node,
+                test: Test::Exists,
+            })));
         }
-        Some(Node::Check(Box::new(Check { lhs: lhs_node, test })))
+        Some(Node::Check(Box::new(Check {
+            lhs: lhs_node,
+            test,
+        })))
     }
 
     /// libs `flt_is_comparable`: which operators a type (and list-ness) supports. The message
     /// is the compiler's ("filter error: " + the reason), naming the operator as libs'
     /// `cmpop_to_str` does: `==` is `=`, and a modifier is never named.
-    fn check_comparable(&mut self, ty: &Typed, op: Spanned<CmpOp>, modifier: Option<Spanned<Modifier>>) -> bool {
+    fn check_comparable(
+        &mut self,
+        ty: &Typed,
+        op: Spanned<CmpOp>,
+        modifier: Option<Spanned<Modifier>>,
+    ) -> bool {
         use CmpOp::*;
         let o = op.node;
         let opname = if o == EqEq { Eq.as_str() } else { o.as_str() };
         let span = modifier.map_or(op.span, |m| op.span.cover(m.span));
         let reason = if ty.is_list {
-            (!matches!(o, In | Intersects)).then(|| format!("'{opname}' operator not supported list filters"))
+            (!matches!(o, In | Intersects))
+                .then(|| format!("'{opname}' operator not supported list filters"))
         } else {
             match ty.ty {
                 FieldType::Dynamic => None,
-                t if t.is_numeric() => (!matches!(o, Eq | EqEq | Ne | Lt | Le | Gt | Ge | In | Intersects))
-                    .then(|| format!("'{opname}' operator not supported for numeric filters")),
+                t if t.is_numeric() => {
+                    (!matches!(o, Eq | EqEq | Ne | Lt | Le | Gt | Ge | In | Intersects))
+                        .then(|| format!("'{opname}' operator not supported for numeric filters"))
+                }
                 FieldType::Bool => (!matches!(o, Eq | EqEq | Ne | In | Intersects))
                     .then(|| format!("'{opname}' operator not supported for numeric filters")),
-                FieldType::Ipaddr | FieldType::Ipnet => {
-                    (!matches!(o, Eq | EqEq | Ne | In | Intersects)).then(|| match modifier {
-                        Some(_) => format!("'{opname}' with modifier not supported for ip address and network filters"),
-                        None => format!("'{opname}' operator not supported for ip address and network filters"),
-                    })
-                }
+                FieldType::Ipaddr | FieldType::Ipnet => (!matches!(
+                    o,
+                    Eq | EqEq | Ne | In | Intersects
+                ))
+                .then(|| match modifier {
+                    Some(_) => format!(
+                        "'{opname}' with modifier not supported for ip address and network filters"
+                    ),
+                    None => format!(
+                        "'{opname}' operator not supported for ip address and network filters"
+                    ),
+                }),
                 FieldType::Bytebuf => (!matches!(
                     o,
-                    Eq | EqEq | Ne | Contains | In | StartsWith | EndsWith | Intersects | BContains | BStartsWith
+                    Eq | EqEq
+                        | Ne
+                        | Contains
+                        | In
+                        | StartsWith
+                        | EndsWith
+                        | Intersects
+                        | BContains
+                        | BStartsWith
                 ))
                 .then(|| format!("'{opname}' operator not supported for buffer filters")),
                 _ => matches!(o, BContains | BStartsWith)
@@ -205,17 +277,38 @@ impl Cx {
     }
 
     /// A field or transformer on the right-hand side (libs `add_filter_value(rhs_chk)`).
-    fn check_rhs_field(&mut self, lhs: &Typed, op: Spanned<CmpOp>, rhs: &Typed, span: Span) -> Option<()> {
+    fn check_rhs_field(
+        &mut self,
+        lhs: &Typed,
+        op: Spanned<CmpOp>,
+        rhs: &Typed,
+        span: Span,
+    ) -> Option<()> {
         let msg = if matches!(op.node, CmpOp::PMatch | CmpOp::Regex) {
-            Some(format!("operator '{}' doesn't support right-hand side fields", op.node.as_str()))
+            Some(format!(
+                "operator '{}' doesn't support right-hand side fields",
+                op.node.as_str()
+            ))
         } else if lhs.ty == FieldType::Ipnet {
             Some("field type 'IPNET' doesn't support right-hand side fields".to_string())
         } else if lhs.flags.contains(FieldFlags::NO_RHS) {
-            Some(format!("field '{}' doesn't support right-hand side fields", lhs.name))
+            Some(format!(
+                "field '{}' doesn't support right-hand side fields",
+                lhs.name
+            ))
         } else if rhs.flags.contains(FieldFlags::NO_RHS) {
-            Some(format!("field '{}' can't be used as a right-hand side field", rhs.name))
+            Some(format!(
+                "field '{}' can't be used as a right-hand side field",
+                rhs.name
+            ))
         } else if lhs.ty != rhs.ty || lhs.is_list != rhs.is_list {
-            let l = |t: &Typed| format!("{}{}", t.ty.as_str(), if t.is_list { " (list)" } else { "" });
+            let l = |t: &Typed| {
+                format!(
+                    "{}{}",
+                    t.ty.as_str(),
+                    if t.is_list { " (list)" } else { "" }
+                )
+            };
             Some(format!(
                 "field '{}' has type '{}' while the right-hand side field '{}' has incompatible type '{}'",
                 lhs.name,
@@ -248,31 +341,51 @@ impl Cx {
         for lit in items {
             hints::check_value(self, op.node, lit);
         }
-        let consts: Vec<Option<Const>> = items.iter().map(|lit| constants::convert(self, ty, op.node, lit)).collect();
+        let consts: Vec<Option<Const>> = items
+            .iter()
+            .map(|lit| constants::convert(self, ty, op.node, lit))
+            .collect();
         let consts: Vec<Const> = consts.into_iter().collect::<Option<_>>()?;
         let _ = list_span;
         let texts: Vec<&str> = items.iter().map(|l| l.text.as_str()).collect();
         let matcher = match modifier {
             Some(m) => match (op.node, m.node) {
-                (CmpOp::Eq | CmpOp::EqEq, Modifier::AnyOf) => Matcher::ModSet { set: ConstSet::new(consts), negate: false },
-                (CmpOp::Ne, Modifier::AllOf) => Matcher::ModSet { set: ConstSet::new(consts), negate: true },
+                (CmpOp::Eq | CmpOp::EqEq, Modifier::AnyOf) => Matcher::ModSet {
+                    set: ConstSet::new(consts),
+                    negate: false,
+                },
+                (CmpOp::Ne, Modifier::AllOf) => Matcher::ModSet {
+                    set: ConstSet::new(consts),
+                    negate: true,
+                },
                 (o, modifier) => {
                     let mut each = Vec::with_capacity(consts.len());
                     for (c, lit) in consts.into_iter().zip(items) {
                         each.push(self.single(o, c, &lit.text, lit.span)?);
                     }
-                    Matcher::Mod { modifier, items: each.into() }
+                    Matcher::Mod {
+                        modifier,
+                        items: each.into(),
+                    }
                 }
             },
             None if matches!(op.node, CmpOp::In | CmpOp::Intersects) => {
                 if matches!(lhs, Lhs::EitherSide(_)) && ty.ty == FieldType::Ipnet {
                     // libs compares `fd.net` with its first value only, whatever the operator.
-                    Matcher::In { set: ConstSet::new(consts.into_iter().take(1).collect()), overlap: false }
+                    Matcher::In {
+                        set: ConstSet::new(consts.into_iter().take(1).collect()),
+                        overlap: false,
+                    }
                 } else {
-                    Matcher::In { set: ConstSet::new(consts), overlap: op.node == CmpOp::Intersects }
+                    Matcher::In {
+                        set: ConstSet::new(consts),
+                        overlap: op.node == CmpOp::Intersects,
+                    }
                 }
             }
-            None if op.node == CmpOp::PMatch => Matcher::PMatch(crate::eval::pmatch::PrefixSet::new(texts)),
+            None if op.node == CmpOp::PMatch => {
+                Matcher::PMatch(crate::eval::pmatch::PrefixSet::new(texts))
+            }
             None => {
                 let c = consts.into_iter().next()?;
                 let span = items.first().map_or(list_span, |l| l.span);
@@ -284,7 +397,8 @@ impl Cx {
 
     /// The matcher of one operator with one converted constant.
     fn single(&mut self, op: CmpOp, c: Const, text: &str, span: Span) -> Option<Matcher> {
-        Matcher::single(op, c, text).map_err(|e| self.error(e, span)).ok()
+        Matcher::single(op, c, text)
+            .map_err(|e| self.error(e, span))
+            .ok()
     }
 }
-

@@ -4,7 +4,7 @@
 use super::Cx;
 use crate::diagnostic::Code;
 use crate::eval::transform::TExpr;
-use crate::eval::{derive, Lhs};
+use crate::eval::{Lhs, derive};
 use crate::fields::{self, ArgSpec, FieldFlags, FieldId, FieldType};
 use crate::syntax::ast::{FieldRef, Operand, Transformer, TransformerArg, TransformerKind};
 
@@ -28,8 +28,15 @@ const EITHER_SIDE: &[(&str, [&str; 2])] = &[
 ];
 
 /// Fields whose argument is an index (`proc.aname[2]`).
-const INDEXED: &[&str] =
-    &["proc.aname", "proc.apid", "proc.aexe", "proc.aexepath", "proc.acmdline", "proc.args", "proc.aargs"];
+const INDEXED: &[&str] = &[
+    "proc.aname",
+    "proc.apid",
+    "proc.aexe",
+    "proc.aexepath",
+    "proc.acmdline",
+    "proc.args",
+    "proc.aargs",
+];
 
 impl Cx {
     pub(crate) fn operand(&mut self, op: &Operand) -> Option<(Lhs, Typed)> {
@@ -37,14 +44,25 @@ impl Cx {
             Operand::Field(f) => {
                 let (id, arg) = self.resolve(f)?;
                 let info = id.info();
-                let typed = Typed { ty: info.ty, is_list: info.is_list, name: info.name.to_string(), flags: info.flags };
-                let lhs = if let Some(&(_, sides)) = EITHER_SIDE.iter().find(|(n, _)| *n == info.name) {
-                    Lhs::EitherSide(sides.map(|s| fields::get(s).expect("side field in the catalogue")))
-                } else if let (Some(l), None) = (derive::lineage(id), &arg) {
-                    Lhs::Ancestors(l)
-                } else {
-                    Lhs::Field { id, arg: arg.map(Into::into) }
+                let typed = Typed {
+                    ty: info.ty,
+                    is_list: info.is_list,
+                    name: info.name.to_string(),
+                    flags: info.flags,
                 };
+                let lhs =
+                    if let Some(&(_, sides)) = EITHER_SIDE.iter().find(|(n, _)| *n == info.name) {
+                        Lhs::EitherSide(
+                            sides.map(|s| fields::get(s).expect("side field in the catalogue")),
+                        )
+                    } else if let (Some(l), None) = (derive::lineage(id), &arg) {
+                        Lhs::Ancestors(l)
+                    } else {
+                        Lhs::Field {
+                            id,
+                            arg: arg.map(Into::into),
+                        }
+                    };
                 Some((lhs, typed))
             }
             Operand::Transformer(t) => self.transformer(t).map(|(e, ty)| (Lhs::Transformed(e), ty)),
@@ -56,8 +74,16 @@ impl Cx {
         let (id, arg) = self.resolve(f)?;
         let info = id.info();
         Some((
-            TExpr::Field { id, arg: arg.map(Into::into) },
-            Typed { ty: info.ty, is_list: info.is_list, name: info.name.to_string(), flags: info.flags },
+            TExpr::Field {
+                id,
+                arg: arg.map(Into::into),
+            },
+            Typed {
+                ty: info.ty,
+                is_list: info.is_list,
+                name: info.name.to_string(),
+                flags: info.flags,
+            },
         ))
     }
 
@@ -75,21 +101,39 @@ impl Cx {
             (None, _) => None,
         };
         let Some((id, arg)) = resolved else {
-            self.error(format!("filter_check called with nonexistent field {}", written()), f.span);
+            self.error(
+                format!("filter_check called with nonexistent field {}", written()),
+                f.span,
+            );
             return None;
         };
         let info = id.info();
         match (&arg, info.arg) {
             (Some(_), ArgSpec::None) => {
-                self.error(format!("filter_check called with nonexistent field {}", written()), f.span);
+                self.error(
+                    format!("filter_check called with nonexistent field {}", written()),
+                    f.span,
+                );
                 return None;
             }
             (None, spec) if spec.requires_arg() => {
-                self.error(format!("field '{}' requires an argument", info.name), f.span);
+                self.error(
+                    format!("field '{}' requires an argument", info.name),
+                    f.span,
+                );
                 return None;
             }
-            (Some(a), _) if INDEXED.contains(&info.name) && (a.is_empty() || !a.bytes().all(|b| b.is_ascii_digit())) => {
-                self.error(format!("field '{}' requires a numeric index argument, found '{}'", info.name, a), f.span);
+            (Some(a), _)
+                if INDEXED.contains(&info.name)
+                    && (a.is_empty() || !a.bytes().all(|b| b.is_ascii_digit())) =>
+            {
+                self.error(
+                    format!(
+                        "field '{}' requires a numeric index argument, found '{}'",
+                        info.name, a
+                    ),
+                    f.span,
+                );
                 return None;
             }
             _ => {}
@@ -113,41 +157,67 @@ impl Cx {
         let name = kind.as_str();
         let args: Vec<Option<(TExpr, Typed)>> = t.args.iter().map(|a| self.targ(a)).collect();
         let args: Vec<(TExpr, Typed)> = args.into_iter().collect::<Option<_>>()?;
-        let charbuf = |n: &str, is_list| Typed { ty: FieldType::Charbuf, is_list, name: n.to_string(), flags: FieldFlags::NONE };
+        let charbuf = |n: &str, is_list| Typed {
+            ty: FieldType::Charbuf,
+            is_list,
+            name: n.to_string(),
+            flags: FieldFlags::NONE,
+        };
         if t.arg.is_some() && kind != TransformerKind::Getopt {
-            self.error(format!("filter error: transformer '{name}' does not support field arguments"), t.span);
+            self.error(
+                format!("filter error: transformer '{name}' does not support field arguments"),
+                t.span,
+            );
             return None;
         }
         match kind {
             TransformerKind::Join => {
                 let [(sep, st), (list, lt)] = <[_; 2]>::try_from(args).ok().or_else(|| {
-                    self.error("join() requires exactly 2 arguments: separator and list", t.span);
+                    self.error(
+                        "join() requires exactly 2 arguments: separator and list",
+                        t.span,
+                    );
                     None
                 })?;
                 if st.is_list {
-                    self.error("join() first argument (separator) must be a single value, not a list", t.span);
+                    self.error(
+                        "join() first argument (separator) must be a single value, not a list",
+                        t.span,
+                    );
                     return None;
                 }
                 if !lt.is_list {
                     self.error("join() second argument must be a list", t.span);
                     return None;
                 }
-                Some((TExpr::Join(Box::new(sep), Box::new(list)), charbuf("join", false)))
+                Some((
+                    TExpr::Join(Box::new(sep), Box::new(list)),
+                    charbuf("join", false),
+                ))
             }
             TransformerKind::Concat => {
                 if args.len() < 2 {
                     self.error("concat() requires at least 2 arguments", t.span);
                     return None;
                 }
-                if args.iter().any(|(_, ty)| ty.ty != FieldType::Charbuf || ty.is_list) {
+                if args
+                    .iter()
+                    .any(|(_, ty)| ty.ty != FieldType::Charbuf || ty.is_list)
+                {
                     self.error("concat() arguments must be strings", t.span);
                     return None;
                 }
-                Some((TExpr::Concat(args.into_iter().map(|a| a.0).collect()), charbuf("concat", false)))
+                Some((
+                    TExpr::Concat(args.into_iter().map(|a| a.0).collect()),
+                    charbuf("concat", false),
+                ))
             }
             TransformerKind::Getopt => {
                 let [(argv, at), (opts, ot)] = <[_; 2]>::try_from(args).ok().or_else(|| {
-                    self.error("getopt() requires exactly 2 arguments: args list and optstring", t.span);
+                    self.error(
+                        "getopt() requires exactly 2 arguments: args list and optstring",
+                        t.span,
+                    );
                     None
                 })?;
                 let problem = if !at.is_list {
@@ -167,31 +237,52 @@ impl Cx {
                     None => None,
                     Some(a) if a.chars().count() == 1 => a.chars().next(),
                     Some(_) => {
-                        self.error("getopt() field argument must be a single option character", t.span);
+                        self.error(
+                            "getopt() field argument must be a single option character",
+                            t.span,
+                        );
                         return None;
                     }
                 };
                 Some((
-                    TExpr::Getopt { args: Box::new(argv), optstring: Box::new(opts), selector },
+                    TExpr::Getopt {
+                        args: Box::new(argv),
+                        optstring: Box::new(opts),
+                        selector,
+                    },
                     charbuf("getopt", selector.is_none()),
                 ))
             }
             _ => {
                 let Ok([(inner, ity)]) = <[_; 1]>::try_from(args) else {
-                    self.error(format!("transformer '{name}' takes exactly one argument"), t.span);
+                    self.error(
+                        format!("transformer '{name}' takes exactly one argument"),
+                        t.span,
+                    );
                     return None;
                 };
                 if ity.flags.contains(FieldFlags::NO_TRANSFORMER) {
-                    self.error(format!("field '{}' does not support transformers", ity.name), t.span);
+                    self.error(
+                        format!("field '{}' does not support transformers", ity.name),
+                        t.span,
+                    );
                     return None;
                 }
                 let out_ty = match (kind, ity.ty, ity.is_list) {
                     (TransformerKind::Len, _, true) => Some((FieldType::Uint64, false)),
-                    (TransformerKind::Len, FieldType::Charbuf | FieldType::Bytebuf, false) => Some((FieldType::Uint64, false)),
-                    (TransformerKind::ToLower | TransformerKind::ToUpper | TransformerKind::Basename, FieldType::Charbuf, l) => {
-                        Some((FieldType::Charbuf, l))
+                    (TransformerKind::Len, FieldType::Charbuf | FieldType::Bytebuf, false) => {
+                        Some((FieldType::Uint64, false))
                     }
-                    (TransformerKind::B64, t @ (FieldType::Charbuf | FieldType::Bytebuf), l) => Some((t, l)),
+                    (
+                        TransformerKind::ToLower
+                        | TransformerKind::ToUpper
+                        | TransformerKind::Basename,
+                        FieldType::Charbuf,
+                        l,
+                    ) => Some((FieldType::Charbuf, l)),
+                    (TransformerKind::B64, t @ (FieldType::Charbuf | FieldType::Bytebuf), l) => {
+                        Some((t, l))
+                    }
                     _ => None,
                 };
                 let Some((ty, is_list)) = out_ty else {
@@ -208,21 +299,40 @@ impl Cx {
                     return None;
                 };
                 let e = TExpr::unary(kind, inner)?;
-                Some((e, Typed { ty, is_list, name: ity.name, flags: ity.flags }))
+                Some((
+                    e,
+                    Typed {
+                        ty,
+                        is_list,
+                        name: ity.name,
+                        flags: ity.flags,
+                    },
+                ))
             }
         }
     }
 
     fn targ(&mut self, a: &TransformerArg) -> Option<(TExpr, Typed)> {
-        let raw = |name: &str, is_list| Typed { ty: FieldType::Charbuf, is_list, name: name.to_string(), flags: FieldFlags::NONE };
+        let raw = |name: &str, is_list| Typed {
+            ty: FieldType::Charbuf,
+            is_list,
+            name: name.to_string(),
+            flags: FieldFlags::NONE,
+        };
         match a {
             TransformerArg::Field(f) => self.field_operand(f),
             TransformerArg::Transformer(t) => self.transformer(t),
-            TransformerArg::Const(l) => Some((TExpr::Const(l.text.as_str().into()), raw(&l.text, false))),
+            TransformerArg::Const(l) => {
+                Some((TExpr::Const(l.text.as_str().into()), raw(&l.text, false)))
+            }
             TransformerArg::List(items, _) => {
-                let items: Vec<Option<(TExpr, Typed)>> = items.iter().map(|i| self.targ(i)).collect();
+                let items: Vec<Option<(TExpr, Typed)>> =
+                    items.iter().map(|i| self.targ(i)).collect();
                 let items: Vec<(TExpr, Typed)> = items.into_iter().collect::<Option<_>>()?;
-                Some((TExpr::List(items.into_iter().map(|i| i.0).collect()), raw("list", true)))
+                Some((
+                    TExpr::List(items.into_iter().map(|i| i.0).collect()),
+                    raw("list", true),
+                ))
             }
         }
     }

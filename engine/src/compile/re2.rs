@@ -13,8 +13,13 @@ const MAX_REPEAT: u64 = 1000;
 
 /// The pattern in `regex` crate syntax, or RE2's error text (`code text: argument`).
 pub(crate) fn to_rust_syntax(pattern: &str) -> Result<String, String> {
-    Translator { chars: pattern.chars().collect(), whole: pattern, i: 0, out: String::with_capacity(pattern.len() + 8) }
-        .run()
+    Translator {
+        chars: pattern.chars().collect(),
+        whole: pattern,
+        i: 0,
+        out: String::with_capacity(pattern.len() + 8),
+    }
+    .run()
 }
 
 /// RE2's status codes that can arise in POSIX mode, with their texts.
@@ -94,17 +99,24 @@ impl Translator<'_> {
     fn run(mut self) -> Result<String, String> {
         let mut groups: Vec<Group> = Vec::new();
         // The innermost group (or the whole pattern) as a pseudo-group at the bottom.
-        let mut top = Group { start: 0, product: 1 };
+        let mut top = Group {
+            start: 0,
+            product: 1,
+        };
         let mut atom: Option<Atom> = None;
         while let Some(c) = self.peek(0) {
             if let Some((op, used, bounds)) = self.repetition() {
                 // RE2 checks the bounds before the argument.
                 if let Some((lo, hi)) = bounds
-                    && (hi.is_some_and(|h| h < lo) || lo > MAX_REPEAT || hi.is_some_and(|h| h > MAX_REPEAT))
+                    && (hi.is_some_and(|h| h < lo)
+                        || lo > MAX_REPEAT
+                        || hi.is_some_and(|h| h > MAX_REPEAT))
                 {
                     return Err(Re2Error::RepeatSize.with(&op));
                 }
-                let Some(mut a) = atom else { return Err(Re2Error::RepeatArgument.with(&op)) };
+                let Some(mut a) = atom else {
+                    return Err(Re2Error::RepeatArgument.with(&op));
+                };
                 if let Some((lo, hi)) = bounds {
                     let count = hi.unwrap_or(lo);
                     if count > 0 {
@@ -132,18 +144,32 @@ impl Translator<'_> {
                 '[' => self.class()?,
                 '(' => {
                     self.out.push('(');
-                    groups.push(std::mem::replace(&mut top, Group { start: here, product: 1 }));
+                    groups.push(std::mem::replace(
+                        &mut top,
+                        Group {
+                            start: here,
+                            product: 1,
+                        },
+                    ));
                     atom = None;
                     self.i += 1;
                     continue;
                 }
                 ')' => {
-                    let Some(outer) = groups.pop() else { return Err(Re2Error::UnexpectedParen.with(self.whole)) };
+                    let Some(outer) = groups.pop() else {
+                        return Err(Re2Error::UnexpectedParen.with(self.whole));
+                    };
                     self.out.push(')');
                     self.i += 1;
                     let inner = std::mem::replace(&mut top, outer);
                     top.product = top.product.max(inner.product);
-                    atom = Some(Atom { start: inner.start, product: inner.product, repeated: false, last_simple: None, wraps: 0 });
+                    atom = Some(Atom {
+                        start: inner.start,
+                        product: inner.product,
+                        repeated: false,
+                        last_simple: None,
+                        wraps: 0,
+                    });
                     continue;
                 }
                 '|' => {
@@ -170,7 +196,13 @@ impl Translator<'_> {
                     self.i += 1;
                 }
             }
-            atom = Some(Atom { start: here, product: 1, repeated: false, last_simple: None, wraps: 0 });
+            atom = Some(Atom {
+                start: here,
+                product: 1,
+                repeated: false,
+                last_simple: None,
+                wraps: 0,
+            });
         }
         if let Some(a) = atom {
             self.close_atom(a);
@@ -232,7 +264,8 @@ impl Translator<'_> {
                     }
                     _ => Some(lo),
                 };
-                (self.chars.get(j) == Some(&'}')).then(|| (self.text(self.i, j + 1), j + 1 - self.i, Some((lo, hi))))
+                (self.chars.get(j) == Some(&'}'))
+                    .then(|| (self.text(self.i, j + 1), j + 1 - self.i, Some((lo, hi))))
             }
             _ => None,
         }
@@ -260,10 +293,15 @@ impl Translator<'_> {
     /// One escape at the cursor (a `\`), consumed; the code point it stands for.
     fn escape(&mut self) -> Result<u32, String> {
         let begin = self.i;
-        let Some(c) = self.peek(1) else { return Err(Re2Error::TrailingBackslash.with("")) };
+        let Some(c) = self.peek(1) else {
+            return Err(Re2Error::TrailingBackslash.with(""));
+        };
         self.i += 2;
         let bad = |t: &Self| Err(Re2Error::BadEscape.with(&t.text(begin, t.i)));
-        let octal = |c: Option<char>| c.filter(|c| ('0'..='7').contains(c)).map(|c| c as u32 - '0' as u32);
+        let octal = |c: Option<char>| {
+            c.filter(|c| ('0'..='7').contains(c))
+                .map(|c| c as u32 - '0' as u32)
+        };
         match c {
             // A single non-zero digit would be a back-reference, which RE2 does not have.
             '1'..='7' if octal(self.peek(0)).is_none() => bad(self),
@@ -277,18 +315,28 @@ impl Translator<'_> {
                 Ok(code)
             }
             'x' => {
-                let Some(first) = self.peek(0) else { return bad(self) };
+                let Some(first) = self.peek(0) else {
+                    return bad(self);
+                };
                 self.i += 1;
                 if first == '{' {
                     let mut code: u32 = 0;
                     let mut digits = 0;
                     loop {
                         let Some(d) = self.peek(0) else {
-                            return if digits == 0 { Err(Re2Error::BadUtf8.with("")) } else { bad(self) };
+                            return if digits == 0 {
+                                Err(Re2Error::BadUtf8.with(""))
+                            } else {
+                                bad(self)
+                            };
                         };
                         self.i += 1;
                         let Some(v) = d.to_digit(16) else {
-                            return if d == '}' && digits > 0 { Ok(code) } else { bad(self) };
+                            return if d == '}' && digits > 0 {
+                                Ok(code)
+                            } else {
+                                bad(self)
+                            };
                         };
                         digits += 1;
                         code = code * 16 + v;
@@ -297,7 +345,9 @@ impl Translator<'_> {
                         }
                     }
                 }
-                let Some(second) = self.peek(0) else { return bad(self) };
+                let Some(second) = self.peek(0) else {
+                    return bad(self);
+                };
                 self.i += 1;
                 match (first.to_digit(16), second.to_digit(16)) {
                     (Some(h), Some(l)) => Ok(h * 16 + l),
@@ -327,14 +377,18 @@ impl Translator<'_> {
         let mut items = String::new();
         let mut first = true;
         loop {
-            let Some(c) = self.peek(0) else { return Err(Re2Error::MissingBracket.with(&whole_class)) };
+            let Some(c) = self.peek(0) else {
+                return Err(Re2Error::MissingBracket.with(&whole_class));
+            };
             if c == ']' && !first {
                 self.i += 1;
                 break;
             }
             // `-` is a literal only first or last.
             if c == '-' && !first && self.peek(1) != Some(']') {
-                let Some(next) = self.peek(1) else { return Err(Re2Error::BadUtf8.with("")) };
+                let Some(next) = self.peek(1) else {
+                    return Err(Re2Error::BadUtf8.with(""));
+                };
                 return Err(Re2Error::BadCharRange.with(&format!("-{next}")));
             }
             first = false;
@@ -375,7 +429,9 @@ impl Translator<'_> {
     /// crate reads the same way), an error when the name is not a POSIX class.
     fn class_name(&mut self) -> Result<Option<String>, String> {
         let rest = &self.chars[self.i..];
-        let Some(end) = (2..rest.len().saturating_sub(1)).find(|&k| rest[k] == ':' && rest[k + 1] == ']') else {
+        let Some(end) =
+            (2..rest.len().saturating_sub(1)).find(|&k| rest[k] == ':' && rest[k + 1] == ']')
+        else {
             return Ok(None);
         };
         let name: String = rest[..end + 2].iter().collect();
@@ -399,7 +455,6 @@ impl Translator<'_> {
     }
 }
 
-
 /// One literal code point outside a class, written so the crate reads it as that character
 /// (ASCII punctuation as a hex escape: the crate gives some escapes, like `\\<`, a meaning).
 /// Surrogates, which RE2 accepts but no text can contain, match nothing.
@@ -415,7 +470,9 @@ fn push_range(out: &mut String, lo: u32, hi: u32) {
     const SURROGATES: std::ops::RangeInclusive<u32> = 0xD800..=0xDFFF;
     let lo = if SURROGATES.contains(&lo) { 0xE000 } else { lo };
     let hi = if SURROGATES.contains(&hi) { 0xD7FF } else { hi };
-    let (Some(l), Some(h)) = (char::from_u32(lo), char::from_u32(hi)) else { return };
+    let (Some(l), Some(h)) = (char::from_u32(lo), char::from_u32(hi)) else {
+        return;
+    };
     if l > h {
         return;
     }
@@ -435,9 +492,10 @@ fn push_char(out: &mut String, c: char) {
     }
 }
 
-const POSIX_CLASSES: &[&str] =
-    &["alnum", "alpha", "ascii", "blank", "cntrl", "digit", "graph", "lower", "print", "punct", "space", "upper", "word", "xdigit"];
-
+const POSIX_CLASSES: &[&str] = &[
+    "alnum", "alpha", "ascii", "blank", "cntrl", "digit", "graph", "lower", "print", "punct",
+    "space", "upper", "word", "xdigit",
+];
 
 #[cfg(test)]
 mod tests {
@@ -445,7 +503,9 @@ mod tests {
 
     fn full(pattern: &str, text: &str) -> bool {
         let p = to_rust_syntax(pattern).unwrap();
-        regex::Regex::new(&format!("^(?:{p})$")).unwrap().is_match(text)
+        regex::Regex::new(&format!("^(?:{p})$"))
+            .unwrap()
+            .is_match(text)
     }
 
     #[test]

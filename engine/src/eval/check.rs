@@ -1,12 +1,12 @@
 //! The compiled condition tree and its checks.
 
+use super::EvtTypeSet;
 use super::derive::{self, Lineage};
 use super::matcher::{Const, ConstSet, Matcher};
 use super::transform::TExpr;
 use crate::event::{FieldSource, Value};
 use crate::fields::FieldId;
 use crate::syntax::ast::CmpOp;
-use super::EvtTypeSet;
 use std::cell::Cell;
 
 #[derive(Debug)]
@@ -34,7 +34,10 @@ pub(crate) struct Frame<'a, S: FieldSource + ?Sized> {
 
 impl<'a, S: FieldSource + ?Sized> Frame<'a, S> {
     pub(crate) fn new(src: &'a S, evt_type: Option<EvtTypeOf>) -> Self {
-        Frame { src, evt_type: Cell::new(evt_type) }
+        Frame {
+            src,
+            evt_type: Cell::new(evt_type),
+        }
     }
 
     fn evt_type(&self) -> EvtTypeOf {
@@ -50,14 +53,20 @@ impl<'a, S: FieldSource + ?Sized> Frame<'a, S> {
 /// Where the left-hand side value comes from.
 #[derive(Debug, Clone)]
 pub(crate) enum Lhs {
-    Field { id: FieldId, arg: Option<Box<str>> },
+    Field {
+        id: FieldId,
+        arg: Option<Box<str>>,
+    },
     /// An ancestor field without index: the check holds if it holds for any ancestor.
     Ancestors(&'static Lineage),
     /// `fd.ip`, `fd.port`, `fd.proto`, `fd.net`: client or server side; `!=` needs both.
     EitherSide([FieldId; 2]),
     Transformed(TExpr),
     /// `evt.type` compared by `=`, `!=`, `in`: a bit test on the event's type index.
-    EvtType { set: EvtTypeSet, negate: bool },
+    EvtType {
+        set: EvtTypeSet,
+        negate: bool,
+    },
 }
 
 #[derive(Debug, Clone)]
@@ -65,7 +74,10 @@ pub(crate) enum Test {
     Exists,
     Match(Matcher),
     /// `val(field)` or a transformer on the right: the RHS is extracted per event.
-    Field { op: CmpOp, rhs: TExpr },
+    Field {
+        op: CmpOp,
+        rhs: TExpr,
+    },
 }
 
 #[derive(Debug, Clone)]
@@ -83,7 +95,9 @@ impl Check {
                 EvtTypeOf::Unknown => *negate,
                 EvtTypeOf::Index(i) => set.contains(i) != *negate,
             },
-            Lhs::Field { id, arg } => derive::test(src, *id, arg.as_deref(), |v| self.test_value(src, v)),
+            Lhs::Field { id, arg } => {
+                derive::test(src, *id, arg.as_deref(), |v| self.test_value(src, v))
+            }
             Lhs::Transformed(t) => match t.eval(src) {
                 Some(v) => self.test_value(src, &v),
                 None => false,
@@ -140,7 +154,10 @@ fn dynamic_matcher(op: CmpOp, rhs: Value<'_>) -> Option<Matcher> {
     if let Value::List(items) = &rhs {
         let set = ConstSet::new(items.iter().filter_map(to_const).collect());
         return match op {
-            CmpOp::In => Some(Matcher::In { set, overlap: false }),
+            CmpOp::In => Some(Matcher::In {
+                set,
+                overlap: false,
+            }),
             CmpOp::Intersects => Some(Matcher::In { set, overlap: true }),
             _ => None,
         };

@@ -47,7 +47,11 @@ fn known() -> &'static Known {
                 ("proc.acmdline", "proc.cmdline", "proc.pcmdline"),
             ]
             .into_iter()
-            .map(|(a, o, p)| Lineage { ancestor: id(a), own: id(o), parent: id(p) })
+            .map(|(a, o, p)| Lineage {
+                ancestor: id(a),
+                own: id(o),
+                parent: id(p),
+            })
             .collect(),
             fd_name: id("fd.name"),
             fd_directory: id("fd.directory"),
@@ -63,7 +67,11 @@ fn known() -> &'static Known {
             derivable: Box::default(),
         };
         let mut derivable = vec![false; fields::count()];
-        let derived = k.lineages.iter().flat_map(|l| [l.ancestor, l.parent]).chain(k.nets.iter().map(|n| n.0));
+        let derived = k
+            .lineages
+            .iter()
+            .flat_map(|l| [l.ancestor, l.parent])
+            .chain(k.nets.iter().map(|n| n.0));
         for f in derived.chain([k.fd_directory, k.fd_filename, k.syscall_type]) {
             derivable[f.index()] = true;
         }
@@ -80,7 +88,12 @@ pub(crate) fn lineage(field: FieldId) -> Option<&'static Lineage> {
 /// Whether `test` holds for the value of `field[arg]` (false when it cannot be extracted);
 /// reads a stored value in place when the source allows it.
 #[inline]
-pub(crate) fn test<S: FieldSource + ?Sized>(src: &S, field: FieldId, arg: Option<&str>, test: impl FnOnce(&Value<'_>) -> bool) -> bool {
+pub(crate) fn test<S: FieldSource + ?Sized>(
+    src: &S,
+    field: FieldId,
+    arg: Option<&str>,
+    test: impl FnOnce(&Value<'_>) -> bool,
+) -> bool {
     match src.stored(field, arg) {
         Some(Some(v)) => return test(v),
         Some(None) if !known().derivable[field.index()] => return false,
@@ -90,7 +103,11 @@ pub(crate) fn test<S: FieldSource + ?Sized>(src: &S, field: FieldId, arg: Option
 }
 
 /// The value of `field[arg]`: from the source, else derived from what the source has.
-pub(crate) fn extract<'a, S: FieldSource + ?Sized>(src: &'a S, field: FieldId, arg: Option<&str>) -> Option<Value<'a>> {
+pub(crate) fn extract<'a, S: FieldSource + ?Sized>(
+    src: &'a S,
+    field: FieldId,
+    arg: Option<&str>,
+) -> Option<Value<'a>> {
     if let Some(v) = src.field(field, arg) {
         return Some(v);
     }
@@ -101,9 +118,17 @@ pub(crate) fn extract<'a, S: FieldSource + ?Sized>(src: &'a S, field: FieldId, a
 }
 
 #[cold]
-fn derive<'a, S: FieldSource + ?Sized>(src: &'a S, field: FieldId, arg: Option<&str>) -> Option<Value<'a>> {
+fn derive<'a, S: FieldSource + ?Sized>(
+    src: &'a S,
+    field: FieldId,
+    arg: Option<&str>,
+) -> Option<Value<'a>> {
     let k = known();
-    if let Some(l) = k.lineages.iter().find(|l| l.ancestor == field || l.parent == field) {
+    if let Some(l) = k
+        .lineages
+        .iter()
+        .find(|l| l.ancestor == field || l.parent == field)
+    {
         return match (field == l.parent, arg) {
             (true, None) => src.field(l.ancestor, Some("1")),
             (false, Some(n)) => match n.trim().parse::<usize>().ok()? {
@@ -132,7 +157,15 @@ fn derive<'a, S: FieldSource + ?Sized>(src: &'a S, field: FieldId, arg: Option<&
         }
         let cut = name.rfind('/')?;
         let part = |s: &str| -> String {
-            if field == k.fd_directory { if cut == 0 { "/".into() } else { s[..cut].into() } } else { s[cut + 1..].into() }
+            if field == k.fd_directory {
+                if cut == 0 {
+                    "/".into()
+                } else {
+                    s[..cut].into()
+                }
+            } else {
+                s[cut + 1..].into()
+            }
         };
         return Some(Value::Str(match name {
             Cow::Borrowed(s) => match field == k.fd_directory {
@@ -155,14 +188,24 @@ fn derive<'a, S: FieldSource + ?Sized>(src: &'a S, field: FieldId, arg: Option<&
 /// Calls `f` on every ancestor value (parent first) until it returns true; returns whether it
 /// did. Uses the source's list for the field without index when it has one, else
 /// `field[1]`, `field[2]`… until one is missing.
-pub(crate) fn for_each_ancestor<S: FieldSource + ?Sized>(src: &S, l: &Lineage, mut f: impl FnMut(&Value<'_>) -> bool) -> bool {
+pub(crate) fn for_each_ancestor<S: FieldSource + ?Sized>(
+    src: &S,
+    l: &Lineage,
+    mut f: impl FnMut(&Value<'_>) -> bool,
+) -> bool {
     if let Some(Value::List(items)) = src.field(l.ancestor, None) {
         return items.iter().any(f);
     }
     let mut buf = itoa_buf();
     for n in 1..=MAX_ANCESTORS {
         let arg = fmt_index(&mut buf, n);
-        let v = src.field(l.ancestor, Some(arg)).or_else(|| if n == 1 { src.field(l.parent, None) } else { None });
+        let v = src.field(l.ancestor, Some(arg)).or_else(|| {
+            if n == 1 {
+                src.field(l.parent, None)
+            } else {
+                None
+            }
+        });
         match v {
             Some(v) => {
                 if f(&v) {
@@ -211,9 +254,15 @@ mod tests {
         assert_eq!(get("fd.filename"), Some(Value::Str("passwd".into())));
         assert_eq!(get("fd.cnet"), Some(Value::Ip("10.1.2.3".parse().unwrap())));
         let root = ev(r#"{"fd.name":"/x"}"#);
-        assert_eq!(extract(&root, fields::get("fd.directory").unwrap(), None), Some(Value::Str("/".into())));
+        assert_eq!(
+            extract(&root, fields::get("fd.directory").unwrap(), None),
+            Some(Value::Str("/".into()))
+        );
         let sock = ev(r#"{"fd.name":"1.2.3.4:5->6.7.8.9:10"}"#);
-        assert_eq!(extract(&sock, fields::get("fd.directory").unwrap(), None), None);
+        assert_eq!(
+            extract(&sock, fields::get("fd.directory").unwrap(), None),
+            None
+        );
     }
 
     #[test]
@@ -221,13 +270,22 @@ mod tests {
         let e = ev(r#"{"proc.name":"sh","proc.pname":"bash","proc.aname[2]":"sshd"}"#);
         let aname = fields::get("proc.aname").unwrap();
         assert_eq!(extract(&e, aname, Some("0")), Some(Value::Str("sh".into())));
-        assert_eq!(extract(&e, aname, Some("1")), Some(Value::Str("bash".into())));
+        assert_eq!(
+            extract(&e, aname, Some("1")),
+            Some(Value::Str("bash".into()))
+        );
         assert_eq!(
             extract(&e, aname, None),
-            Some(Value::List(vec![Value::Str("bash".into()), Value::Str("sshd".into())]))
+            Some(Value::List(vec![
+                Value::Str("bash".into()),
+                Value::Str("sshd".into())
+            ]))
         );
         let e2 = ev(r#"{"proc.aname[1]":"init"}"#);
-        assert_eq!(extract(&e2, fields::get("proc.pname").unwrap(), None), Some(Value::Str("init".into())));
+        assert_eq!(
+            extract(&e2, fields::get("proc.pname").unwrap(), None),
+            Some(Value::Str("init".into()))
+        );
         assert_eq!(fmt_index(&mut itoa_buf(), 42), "42");
     }
 }

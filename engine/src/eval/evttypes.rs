@@ -35,7 +35,9 @@ impl Bits {
 
     fn zip(&self, other: &Bits, f: impl Fn(u64, u64) -> u64) -> Bits {
         let mut bits = self.0;
-        bits.iter_mut().zip(other.0).for_each(|(a, b)| *a = f(*a, b));
+        bits.iter_mut()
+            .zip(other.0)
+            .for_each(|(a, b)| *a = f(*a, b));
         Bits(bits)
     }
 
@@ -72,7 +74,9 @@ impl EvtTypeSet {
     }
 
     pub fn all() -> Self {
-        EvtTypeSet { bits: Bits::below(fields::evt_types().len()) }
+        EvtTypeSet {
+            bits: Bits::below(fields::evt_types().len()),
+        }
     }
 
     pub fn of<'a>(names: impl IntoIterator<Item = &'a str>) -> Self {
@@ -92,16 +96,22 @@ impl EvtTypeSet {
     }
 
     pub fn union(&self, other: &Self) -> Self {
-        EvtTypeSet { bits: self.bits.zip(&other.bits, |a, b| a | b) }
+        EvtTypeSet {
+            bits: self.bits.zip(&other.bits, |a, b| a | b),
+        }
     }
 
     pub fn intersection(&self, other: &Self) -> Self {
-        EvtTypeSet { bits: self.bits.zip(&other.bits, |a, b| a & b) }
+        EvtTypeSet {
+            bits: self.bits.zip(&other.bits, |a, b| a & b),
+        }
     }
 
     /// Every known type not in this set.
     pub fn complement(&self) -> Self {
-        EvtTypeSet { bits: Self::all().bits.zip(&self.bits, |a, b| a & !b) }
+        EvtTypeSet {
+            bits: Self::all().bits.zip(&self.bits, |a, b| a & !b),
+        }
     }
 
     pub fn len(&self) -> usize {
@@ -122,7 +132,9 @@ impl EvtTypeSet {
 
     /// The names in the set, in table (alphabetical) order.
     pub fn names(&self) -> Vec<&'static str> {
-        self.indices().map(|i| fields::evt_types()[i as usize].0).collect()
+        self.indices()
+            .map(|i| fields::evt_types()[i as usize].0)
+            .collect()
     }
 }
 
@@ -195,7 +207,9 @@ impl EventCodes {
 
 impl TypeAlgebra for EventCodes {
     fn all() -> Self {
-        EventCodes { bits: Bits::below(fields::PPM_EVENT_MAX as usize) }
+        EventCodes {
+            bits: Bits::below(fields::PPM_EVENT_MAX as usize),
+        }
     }
     fn empty() -> Self {
         EventCodes { bits: Bits::EMPTY }
@@ -203,18 +217,26 @@ impl TypeAlgebra for EventCodes {
     fn of_names<'a>(names: impl IntoIterator<Item = &'a str>) -> Self {
         let mut bits = Bits::EMPTY;
         for i in names.into_iter().filter_map(fields::evt_type_index) {
-            fields::EVT_TYPE_CODES[i as usize].iter().for_each(|&c| bits.insert(c as usize));
+            fields::EVT_TYPE_CODES[i as usize]
+                .iter()
+                .for_each(|&c| bits.insert(c as usize));
         }
         EventCodes { bits }
     }
     fn union(&self, other: &Self) -> Self {
-        EventCodes { bits: self.bits.zip(&other.bits, |a, b| a | b) }
+        EventCodes {
+            bits: self.bits.zip(&other.bits, |a, b| a | b),
+        }
     }
     fn intersection(&self, other: &Self) -> Self {
-        EventCodes { bits: self.bits.zip(&other.bits, |a, b| a & b) }
+        EventCodes {
+            bits: self.bits.zip(&other.bits, |a, b| a & b),
+        }
     }
     fn complement(&self) -> Self {
-        EventCodes { bits: Self::all().bits.zip(&self.bits, |a, b| a & !b) }
+        EventCodes {
+            bits: Self::all().bits.zip(&self.bits, |a, b| a & !b),
+        }
     }
 }
 
@@ -245,7 +267,13 @@ mod tests {
         assert_eq!(codes(&["execve"]).len(), 16);
         // Syscalls without their own events share the two generic codes.
         assert_eq!(codes(&["_llseek", "_newselect"]).len(), 2);
-        assert_eq!(codes(&["_llseek"]).complement().intersection(&codes(&["_newselect"])).len(), 0);
+        assert_eq!(
+            codes(&["_llseek"])
+                .complement()
+                .intersection(&codes(&["_newselect"]))
+                .len(),
+            0
+        );
         // The container plugin's async events share the async event code.
         assert_eq!(codes(&["container_removed"]), codes(&["asyncevent"]));
         assert_eq!(EventCodes::all().len(), fields::PPM_EVENT_MAX as usize);
@@ -254,7 +282,9 @@ mod tests {
 
     #[test]
     fn dispatch_follows_codes() {
-        let not_llseek = EventCodes::of_names(["_llseek"]).complement().dispatch_types();
+        let not_llseek = EventCodes::of_names(["_llseek"])
+            .complement()
+            .dispatch_types();
         assert!(!not_llseek.contains(fields::evt_type_index("_newselect").unwrap()));
         assert!(not_llseek.contains(fields::evt_type_index("open").unwrap()));
         let llseek = EventCodes::of_names(["_llseek"]).dispatch_types();

@@ -59,7 +59,10 @@ impl Glob {
         // usual patterns, never exponential. Works on byte offsets, one char at a time.
         let next = |t: usize| -> (char, usize) {
             let c = text[t..].chars().next().unwrap_or('\0');
-            (if self.fold { c.to_ascii_lowercase() } else { c }, c.len_utf8())
+            (
+                if self.fold { c.to_ascii_lowercase() } else { c },
+                c.len_utf8(),
+            )
         };
         let (mut p, mut t) = (0usize, 0usize);
         let mut star: Option<(usize, usize)> = None;

@@ -99,10 +99,25 @@ impl ConstSet {
     pub(crate) fn new(items: Vec<Const>) -> ConstSet {
         let len = items.len();
         if !items.is_empty() && items.iter().all(|c| matches!(c, Const::Bytes(_))) {
-            let strings = items.into_iter().filter_map(|c| if let Const::Bytes(b) = c { Some(b) } else { None });
-            if len <= SMALL_SET { ConstSet::SmallBytes(strings.collect()) } else { ConstSet::Bytes(strings.collect()) }
+            let strings = items.into_iter().filter_map(|c| {
+                if let Const::Bytes(b) = c {
+                    Some(b)
+                } else {
+                    None
+                }
+            });
+            if len <= SMALL_SET {
+                ConstSet::SmallBytes(strings.collect())
+            } else {
+                ConstSet::Bytes(strings.collect())
+            }
         } else if !items.is_empty() && items.iter().all(|c| matches!(c, Const::Int(_))) {
-            ConstSet::Ints(items.into_iter().filter_map(|c| if let Const::Int(i) = c { Some(i) } else { None }).collect())
+            ConstSet::Ints(
+                items
+                    .into_iter()
+                    .filter_map(|c| if let Const::Int(i) = c { Some(i) } else { None })
+                    .collect(),
+            )
         } else {
             ConstSet::Other(items)
         }
@@ -146,14 +161,17 @@ const REGEX_SIZE_LIMIT: usize = 1 << 22;
 /// `regex` is a full match in libs (RE2 `ANCHOR_BOTH`).
 pub(crate) fn full_match_regex(pattern: &str) -> Result<regex::Regex, String> {
     let pattern = crate::compile::re2::to_rust_syntax(pattern)?;
-    regex::RegexBuilder::new(&format!("^(?:{pattern})$")).size_limit(REGEX_SIZE_LIMIT).build().map_err(|e| match e {
-        regex::Error::CompiledTooBig(_) => "pattern too large - compile failed".to_string(),
-        other => {
-            let text = other.to_string();
-            let last = text.lines().last().unwrap_or("invalid pattern").trim();
-            last.strip_prefix("error: ").unwrap_or(last).to_string()
-        }
-    })
+    regex::RegexBuilder::new(&format!("^(?:{pattern})$"))
+        .size_limit(REGEX_SIZE_LIMIT)
+        .build()
+        .map_err(|e| match e {
+            regex::Error::CompiledTooBig(_) => "pattern too large - compile failed".to_string(),
+            other => {
+                let text = other.to_string();
+                let last = text.lines().last().unwrap_or("invalid pattern").trim();
+                last.strip_prefix("error: ").unwrap_or(last).to_string()
+            }
+        })
 }
 
 #[derive(Debug, Clone)]
@@ -174,11 +192,20 @@ pub(crate) enum Matcher {
     PMatch(PrefixSet),
     /// `in` (`overlap: false`: every value of a list LHS must be in the set) or `intersects`
     /// (`overlap: true`: some value must be). Same thing for single values.
-    In { set: ConstSet, overlap: bool },
+    In {
+        set: ConstSet,
+        overlap: bool,
+    },
     /// `op oneof/anyof/allof (items)`: one matcher per item, all with the same operator.
-    Mod { modifier: Modifier, items: Box<[Matcher]> },
+    Mod {
+        modifier: Modifier,
+        items: Box<[Matcher]>,
+    },
     /// `== anyof` and `!= allof` as set look-ups (libs does the same).
-    ModSet { set: ConstSet, negate: bool },
+    ModSet {
+        set: ConstSet,
+        negate: bool,
+    },
 }
 
 /// A substring searcher built once, at compile time (SIMD search rather than a compare per
@@ -207,7 +234,8 @@ impl fmt::Debug for Needle {
 /// calling `memcmp` (a call per check is much of the cost of the short strings rules compare).
 #[inline(always)]
 pub(crate) fn bytes_eq(a: &[u8], b: &[u8]) -> bool {
-    a.len() == b.len() && (a.is_empty() || (a[0] == b[0] && a[a.len() - 1] == b[b.len() - 1] && a == b))
+    a.len() == b.len()
+        && (a.is_empty() || (a[0] == b[0] && a[a.len() - 1] == b[b.len() - 1] && a == b))
 }
 
 #[inline(always)]
@@ -223,7 +251,11 @@ fn ends_with(hay: &[u8], suffix: &[u8]) -> bool {
 fn icontains_bytes(hay: &[u8], needle_lower: &[u8]) -> bool {
     needle_lower.is_empty()
         || (needle_lower.len() <= hay.len()
-            && hay.windows(needle_lower.len()).any(|w| w.iter().zip(needle_lower).all(|(a, b)| a.to_ascii_lowercase() == *b)))
+            && hay.windows(needle_lower.len()).any(|w| {
+                w.iter()
+                    .zip(needle_lower)
+                    .all(|(a, b)| a.to_ascii_lowercase() == *b)
+            }))
 }
 
 fn str_of<'v>(bytes: &'v Cow<'v, [u8]>) -> Cow<'v, str> {
@@ -252,9 +284,17 @@ impl Matcher {
             CmpOp::IContains => Matcher::IContains(bytes(&c).to_ascii_lowercase().into()),
             CmpOp::StartsWith | CmpOp::BStartsWith => Matcher::StartsWith(bytes(&c)),
             CmpOp::EndsWith => Matcher::EndsWith(bytes(&c)),
-            CmpOp::Glob | CmpOp::IGlob => Matcher::Glob(Glob::new(&pattern(&c), op == CmpOp::IGlob)),
-            CmpOp::Regex => Matcher::Regex(full_match_regex(&pattern(&c)).map_err(|e| format!("invalid regex pattern: {e}"))?),
-            CmpOp::In | CmpOp::Intersects => Matcher::In { set: ConstSet::new(vec![c]), overlap: op == CmpOp::Intersects },
+            CmpOp::Glob | CmpOp::IGlob => {
+                Matcher::Glob(Glob::new(&pattern(&c), op == CmpOp::IGlob))
+            }
+            CmpOp::Regex => Matcher::Regex(
+                full_match_regex(&pattern(&c))
+                    .map_err(|e| format!("invalid regex pattern: {e}"))?,
+            ),
+            CmpOp::In | CmpOp::Intersects => Matcher::In {
+                set: ConstSet::new(vec![c]),
+                overlap: op == CmpOp::Intersects,
+            },
             CmpOp::PMatch => Matcher::PMatch(PrefixSet::new([pattern(&c).as_str()])),
         })
     }
@@ -262,7 +302,10 @@ impl Matcher {
     pub(crate) fn matches(&self, v: &Value<'_>) -> bool {
         if let Value::List(items) = v {
             return match self {
-                Matcher::In { set, overlap: false } => items.iter().all(|i| set.contains(i)),
+                Matcher::In {
+                    set,
+                    overlap: false,
+                } => items.iter().all(|i| set.contains(i)),
                 Matcher::In { set, overlap: true } => items.iter().any(|i| set.contains(i)),
                 _ => false,
             };
@@ -316,19 +359,48 @@ mod tests {
 
     #[test]
     fn list_values_in_and_intersects() {
-        let set = || ConstSet::new(vec![Const::Bytes(b"ipv4".to_vec().into()), Const::Bytes(b"file".to_vec().into())]);
+        let set = || {
+            ConstSet::new(vec![
+                Const::Bytes(b"ipv4".to_vec().into()),
+                Const::Bytes(b"file".to_vec().into()),
+            ])
+        };
         let list = Value::List(vec![s("ipv4"), s("pipe")]);
-        assert!(!Matcher::In { set: set(), overlap: false }.matches(&list));
-        assert!(Matcher::In { set: set(), overlap: true }.matches(&list));
-        assert!(Matcher::In { set: set(), overlap: false }.matches(&Value::List(vec![])));
+        assert!(
+            !Matcher::In {
+                set: set(),
+                overlap: false
+            }
+            .matches(&list)
+        );
+        assert!(
+            Matcher::In {
+                set: set(),
+                overlap: true
+            }
+            .matches(&list)
+        );
+        assert!(
+            Matcher::In {
+                set: set(),
+                overlap: false
+            }
+            .matches(&Value::List(vec![]))
+        );
     }
 
     #[test]
     fn modifiers() {
         let eq = |x: &str| Matcher::Eq(Const::Bytes(x.as_bytes().into()));
-        let one = Matcher::Mod { modifier: Modifier::OneOf, items: vec![eq("a"), eq("a")].into() };
+        let one = Matcher::Mod {
+            modifier: Modifier::OneOf,
+            items: vec![eq("a"), eq("a")].into(),
+        };
         assert!(!one.matches(&s("a")));
-        let all = Matcher::Mod { modifier: Modifier::AllOf, items: vec![].into() };
+        let all = Matcher::Mod {
+            modifier: Modifier::AllOf,
+            items: vec![].into(),
+        };
         assert!(!all.matches(&s("a")));
     }
 

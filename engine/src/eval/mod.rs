@@ -9,17 +9,17 @@ mod check;
 pub(crate) mod derive;
 mod evttypes;
 pub(crate) mod glob;
-mod program;
 pub(crate) mod matcher;
 pub(crate) mod pmatch;
+mod program;
 pub(crate) mod transform;
 pub(crate) mod typed;
 
 pub(crate) use check::{Check, Lhs, Node, Test};
 use check::{EvtTypeOf, Frame};
-use program::{Builder, Memo, Program};
 pub(crate) use evttypes::TypeAlgebra;
 pub use evttypes::{EventCodes, EvtTypeSet};
+use program::{Builder, Memo, Program};
 
 use crate::event::{FieldSource, Value};
 use crate::fields::{self, FieldId};
@@ -39,7 +39,10 @@ pub struct Filter {
 
 impl Filter {
     pub(crate) fn new(root: Node) -> Filter {
-        Filter { root, own: OnceLock::new() }
+        Filter {
+            root,
+            own: OnceLock::new(),
+        }
     }
 
     /// Generic so that a concrete source (an [`crate::event::Event`]) is read without dynamic
@@ -87,7 +90,14 @@ fn evt_type_ids() -> &'static (FieldId, FxHashMap<&'static str, u16>) {
     static T: OnceLock<(FieldId, FxHashMap<&'static str, u16>)> = OnceLock::new();
     T.get_or_init(|| {
         let id = fields::get("evt.type").expect("evt.type in the catalogue");
-        (id, fields::evt_types().iter().enumerate().map(|(i, (n, _))| (*n, i as u16)).collect())
+        (
+            id,
+            fields::evt_types()
+                .iter()
+                .enumerate()
+                .map(|(i, (n, _))| (*n, i as u16))
+                .collect(),
+        )
     })
 }
 
@@ -104,7 +114,9 @@ pub(crate) fn evt_type_of<S: FieldSource + ?Sized>(ev: &S) -> EvtTypeOf {
     }
     let (evt_type, index) = evt_type_ids();
     match ev.field(*evt_type, None) {
-        Some(Value::Str(name)) => index.get(&*name).map_or(EvtTypeOf::Unknown, |&i| EvtTypeOf::Index(i)),
+        Some(Value::Str(name)) => index
+            .get(&*name)
+            .map_or(EvtTypeOf::Unknown, |&i| EvtTypeOf::Index(i)),
         Some(_) => EvtTypeOf::Unknown,
         None => EvtTypeOf::Missing,
     }
@@ -113,13 +125,26 @@ pub(crate) fn evt_type_of<S: FieldSource + ?Sized>(ev: &S) -> EvtTypeOf {
 impl RuleSet {
     pub fn new(rules: Vec<CompiledRule>) -> RuleSet {
         let by_type = (0..fields::evt_types().len() as u16)
-            .map(|t| (0..rules.len() as u32).filter(|&r| rules[r as usize].evt_types.contains(t)).collect())
+            .map(|t| {
+                (0..rules.len() as u32)
+                    .filter(|&r| rules[r as usize].evt_types.contains(t))
+                    .collect()
+            })
             .collect();
         let mut b = Builder::default();
-        let dispatched: Vec<u32> = rules.iter().map(|r| b.add(&r.filter.root, Some(&r.evt_types))).collect();
+        let dispatched: Vec<u32> = rules
+            .iter()
+            .map(|r| b.add(&r.filter.root, Some(&r.evt_types)))
+            .collect();
         let generic: Vec<u32> = rules.iter().map(|r| b.add(&r.filter.root, None)).collect();
         let prog = b.finish(&[&dispatched, &generic]);
-        RuleSet { rules, prog, dispatched, generic, by_type }
+        RuleSet {
+            rules,
+            prog,
+            dispatched,
+            generic,
+            by_type,
+        }
     }
 
     pub fn rules(&self) -> &[CompiledRule] {
@@ -137,7 +162,11 @@ impl RuleSet {
         };
         let frame = Frame::new(ev, Some(evt_type));
         let memo = &mut Memo::new();
-        let entries = if bucket.is_some() { &self.dispatched } else { &self.generic };
+        let entries = if bucket.is_some() {
+            &self.dispatched
+        } else {
+            &self.generic
+        };
         let mut run = |r: usize| {
             if self.prog.run(entries[r], &frame, memo) {
                 out.push(r);

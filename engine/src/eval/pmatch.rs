@@ -35,7 +35,11 @@ impl PrefixSet {
                 components(p)
                     .map(|c| {
                         let g = Glob::new(c, false);
-                        if g.is_literal() { Component::Literal(c.into()) } else { Component::Glob(g) }
+                        if g.is_literal() {
+                            Component::Literal(c.into())
+                        } else {
+                            Component::Glob(g)
+                        }
                     })
                     .collect()
             })
@@ -46,7 +50,9 @@ impl PrefixSet {
     pub(crate) fn matches(&self, path: &str) -> bool {
         self.prefixes.iter().any(|prefix| {
             let mut parts = components(path);
-            prefix.iter().all(|want| parts.next().is_some_and(|got| want.matches(got)))
+            prefix
+                .iter()
+                .all(|want| parts.next().is_some_and(|got| want.matches(got)))
         })
     }
 }

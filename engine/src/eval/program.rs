@@ -9,8 +9,8 @@
 //! evaluates it once however many rules use it (what libs' filter cache does for identical
 //! filterchecks). Checks have no side effects, so a memoised verdict is the verdict.
 
-use super::check::{Check, Frame, Lhs, Node};
 use super::EvtTypeSet;
+use super::check::{Check, Frame, Lhs, Node};
 use crate::event::FieldSource;
 use rustc_hash::FxHashMap;
 use std::marker::PhantomData;
@@ -63,8 +63,14 @@ impl<'tree> Builder<'tree> {
         match node {
             Node::Not(inner) => self.emit(inner, f, t, dispatched),
             // Built back to front: each item continues at the next one's entry.
-            Node::And(items) => items.iter().rev().fold(t, |next, item| self.emit(item, next, f, dispatched)),
-            Node::Or(items) => items.iter().rev().fold(f, |next, item| self.emit(item, t, next, dispatched)),
+            Node::And(items) => items
+                .iter()
+                .rev()
+                .fold(t, |next, item| self.emit(item, next, f, dispatched)),
+            Node::Or(items) => items
+                .iter()
+                .rev()
+                .fold(f, |next, item| self.emit(item, t, next, dispatched)),
             Node::Check(c) => {
                 if let (Lhs::EvtType { set, negate }, Some(types)) = (&c.lhs, dispatched) {
                     if types.intersection(set) == *types {
@@ -75,7 +81,12 @@ impl<'tree> Builder<'tree> {
                     }
                 }
                 let check = self.intern(c);
-                self.prog.code.push(Ins { check, memo: NO_MEMO, on_true: t, on_false: f });
+                self.prog.code.push(Ins {
+                    check,
+                    memo: NO_MEMO,
+                    on_true: t,
+                    on_false: f,
+                });
                 self.prog.code.len() as u32 - 1
             }
         }
@@ -117,16 +128,24 @@ impl<'tree> Builder<'tree> {
                 uses[ins.check as usize] += 1;
                 stack.extend([ins.on_true, ins.on_false]);
             }
-            needs_memo.iter_mut().zip(uses).for_each(|(m, n)| *m |= n > 1);
+            needs_memo
+                .iter_mut()
+                .zip(uses)
+                .for_each(|(m, n)| *m |= n > 1);
         }
         let mut slots = vec![NO_MEMO; prog.checks.len()];
         for (c, check) in prog.checks.iter().enumerate() {
-            if needs_memo[c] && !matches!(check.lhs, Lhs::EvtType { .. }) && prog.memo_slots < MAX_MEMO {
+            if needs_memo[c]
+                && !matches!(check.lhs, Lhs::EvtType { .. })
+                && prog.memo_slots < MAX_MEMO
+            {
                 slots[c] = prog.memo_slots;
                 prog.memo_slots += 1;
             }
         }
-        prog.code.iter_mut().for_each(|ins| ins.memo = slots[ins.check as usize]);
+        prog.code
+            .iter_mut()
+            .for_each(|ins| ins.memo = slots[ins.check as usize]);
         prog
     }
 }
@@ -144,13 +163,21 @@ pub(crate) struct Memo {
 
 impl Memo {
     pub(crate) fn new() -> Memo {
-        Memo { known: [0; MEMO_WORDS], verdict: [0; MEMO_WORDS] }
+        Memo {
+            known: [0; MEMO_WORDS],
+            verdict: [0; MEMO_WORDS],
+        }
     }
 }
 
 impl Program {
     /// The verdict of the condition entered at `entry`.
-    pub(crate) fn run<S: FieldSource + ?Sized>(&self, entry: u32, f: &Frame<'_, S>, memo: &mut Memo) -> bool {
+    pub(crate) fn run<S: FieldSource + ?Sized>(
+        &self,
+        entry: u32,
+        f: &Frame<'_, S>,
+        memo: &mut Memo,
+    ) -> bool {
         let mut pc = entry;
         while pc < FALSE {
             let ins = self.code[pc as usize];

@@ -10,7 +10,10 @@ use std::borrow::Cow;
 
 #[derive(Debug, Clone)]
 pub(crate) enum TExpr {
-    Field { id: FieldId, arg: Option<Box<str>> },
+    Field {
+        id: FieldId,
+        arg: Option<Box<str>>,
+    },
     Const(Box<str>),
     List(Vec<TExpr>),
     Lower(Box<TExpr>),
@@ -21,7 +24,11 @@ pub(crate) enum TExpr {
     Join(Box<TExpr>, Box<TExpr>),
     Concat(Vec<TExpr>),
     /// `getopt(args, optstring)`, or `getopt(...)[c]` with a selector.
-    Getopt { args: Box<TExpr>, optstring: Box<TExpr>, selector: Option<char> },
+    Getopt {
+        args: Box<TExpr>,
+        optstring: Box<TExpr>,
+        selector: Option<char>,
+    },
 }
 
 impl TExpr {
@@ -34,7 +41,9 @@ impl TExpr {
             TransformerKind::B64 => TExpr::B64(b),
             TransformerKind::Basename => TExpr::Basename(b),
             TransformerKind::Len => TExpr::Len(b),
-            TransformerKind::Join | TransformerKind::Concat | TransformerKind::Getopt => return None,
+            TransformerKind::Join | TransformerKind::Concat | TransformerKind::Getopt => {
+                return None;
+            }
         })
     }
 }
@@ -50,7 +59,11 @@ fn text(v: &Value<'_>) -> Cow<'static, str> {
 /// Applies `f` to a value, or to every element of a list.
 fn map_strings<'a>(v: Value<'a>, f: &dyn Fn(&[u8]) -> Option<Value<'static>>) -> Option<Value<'a>> {
     match v {
-        Value::List(items) => items.iter().map(|i| map_strings(i.clone(), f)).collect::<Option<Vec<_>>>().map(Value::List),
+        Value::List(items) => items
+            .iter()
+            .map(|i| map_strings(i.clone(), f))
+            .collect::<Option<Vec<_>>>()
+            .map(Value::List),
         Value::Str(s) => f(s.as_bytes()),
         Value::Bytes(b) => f(&b),
         other => f(text(&other).as_bytes()),
@@ -69,9 +82,17 @@ impl TExpr {
         match self {
             TExpr::Field { id, arg } => derive::extract(src, *id, arg.as_deref()),
             TExpr::Const(s) => Some(Value::Str(Cow::Owned(s.to_string()))),
-            TExpr::List(items) => items.iter().map(|i| i.eval(src)).collect::<Option<Vec<_>>>().map(Value::List),
-            TExpr::Lower(e) => map_strings(e.eval(src)?, &|b| Some(bytes_value(b.to_ascii_lowercase()))),
-            TExpr::Upper(e) => map_strings(e.eval(src)?, &|b| Some(bytes_value(b.to_ascii_uppercase()))),
+            TExpr::List(items) => items
+                .iter()
+                .map(|i| i.eval(src))
+                .collect::<Option<Vec<_>>>()
+                .map(Value::List),
+            TExpr::Lower(e) => {
+                map_strings(e.eval(src)?, &|b| Some(bytes_value(b.to_ascii_lowercase())))
+            }
+            TExpr::Upper(e) => {
+                map_strings(e.eval(src)?, &|b| Some(bytes_value(b.to_ascii_uppercase())))
+            }
             TExpr::B64(e) => map_strings(e.eval(src)?, &|b| b64_decode(b).map(bytes_value)),
             TExpr::Basename(e) => map_strings(e.eval(src)?, &|b| {
                 let start = b.iter().rposition(|&c| c == b'/').map_or(0, |i| i + 1);
@@ -98,11 +119,18 @@ impl TExpr {
                 }
                 Some(Value::Str(Cow::Owned(out)))
             }
-            TExpr::Getopt { args, optstring, selector } => {
+            TExpr::Getopt {
+                args,
+                optstring,
+                selector,
+            } => {
                 let optstring = text(&optstring.eval(src)?);
                 let args: Vec<String> = match args.eval(src)? {
                     Value::List(items) => items.iter().map(|i| text(i).into_owned()).collect(),
-                    other => text(&other).split_whitespace().map(str::to_string).collect(),
+                    other => text(&other)
+                        .split_whitespace()
+                        .map(str::to_string)
+                        .collect(),
                 };
                 getopt(&args, &optstring, *selector)
             }
@@ -177,7 +205,9 @@ fn getopt(args: &[String], optstring: &str, selector: Option<char>) -> Option<Va
     }
     match selector {
         Some(_) => selected.map(|s| Value::Str(Cow::Owned(s))),
-        None => Some(Value::List(out.into_iter().map(|s| Value::Str(Cow::Owned(s))).collect())),
+        None => Some(Value::List(
+            out.into_iter().map(|s| Value::Str(Cow::Owned(s))).collect(),
+        )),
     }
 }
 
@@ -192,12 +222,28 @@ mod tests {
     #[test]
     fn getopt_like_posix() {
         let list = |v: Option<Value<'_>>| match v {
-            Some(Value::List(items)) => items.iter().map(|i| text(i).into_owned()).collect::<Vec<_>>(),
+            Some(Value::List(items)) => items
+                .iter()
+                .map(|i| text(i).into_owned())
+                .collect::<Vec<_>>(),
             other => panic!("{other:?}"),
         };
-        assert_eq!(list(getopt(&strs(&["-nt", "x", "-z", "file"]), "nt:", None)), ["n", "t", "x", "?"]);
-        assert_eq!(list(getopt(&strs(&["-tvalue", "--long", "-n", "--", "-t"]), "nt:", None)), ["t", "value", "n"]);
-        assert_eq!(getopt(&strs(&["-t", "a", "-t", "b"]), "t:", Some('t')), Some(Value::Str("b".into())));
+        assert_eq!(
+            list(getopt(&strs(&["-nt", "x", "-z", "file"]), "nt:", None)),
+            ["n", "t", "x", "?"]
+        );
+        assert_eq!(
+            list(getopt(
+                &strs(&["-tvalue", "--long", "-n", "--", "-t"]),
+                "nt:",
+                None
+            )),
+            ["t", "value", "n"]
+        );
+        assert_eq!(
+            getopt(&strs(&["-t", "a", "-t", "b"]), "t:", Some('t')),
+            Some(Value::Str("b".into()))
+        );
         assert_eq!(getopt(&strs(&["-n"]), "t:", Some('t')), None);
         assert_eq!(list(getopt(&strs(&["-n", "-t"]), "nt:", None)), ["n", ""]);
     }

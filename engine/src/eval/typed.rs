@@ -46,11 +46,33 @@ pub(crate) fn parse_port(text: &str) -> Result<i128, String> {
         return Ok(v as u16 as i128);
     }
     const SERVICES: &[(&str, u16)] = &[
-        ("ftp-data", 20), ("ftp", 21), ("ssh", 22), ("telnet", 23), ("smtp", 25), ("domain", 53),
-        ("dns", 53), ("http", 80), ("kerberos", 88), ("pop3", 110), ("sunrpc", 111), ("ntp", 123),
-        ("imap", 143), ("snmp", 161), ("ldap", 389), ("https", 443), ("microsoft-ds", 445),
-        ("smtps", 465), ("syslog", 514), ("submission", 587), ("ldaps", 636), ("rsync", 873),
-        ("imaps", 993), ("pop3s", 995), ("mysql", 3306), ("postgresql", 5432), ("redis", 6379),
+        ("ftp-data", 20),
+        ("ftp", 21),
+        ("ssh", 22),
+        ("telnet", 23),
+        ("smtp", 25),
+        ("domain", 53),
+        ("dns", 53),
+        ("http", 80),
+        ("kerberos", 88),
+        ("pop3", 110),
+        ("sunrpc", 111),
+        ("ntp", 123),
+        ("imap", 143),
+        ("snmp", 161),
+        ("ldap", 389),
+        ("https", 443),
+        ("microsoft-ds", 445),
+        ("smtps", 465),
+        ("syslog", 514),
+        ("submission", 587),
+        ("ldaps", 636),
+        ("rsync", 873),
+        ("imaps", 993),
+        ("pop3s", 995),
+        ("mysql", 3306),
+        ("postgresql", 5432),
+        ("redis", 6379),
         ("http-alt", 8080),
     ];
     SERVICES
@@ -71,9 +93,13 @@ pub(crate) fn parse_bool(text: &str) -> Result<bool, String> {
 /// IPADDR: a `.` anywhere means IPv4, else IPv6.
 pub(crate) fn parse_ip(text: &str) -> Result<IpAddr, String> {
     if text.contains('.') && !text.contains(':') {
-        text.parse::<Ipv4Addr>().map(IpAddr::V4).map_err(|_| format!("unrecognized IPv4 address {text}"))
+        text.parse::<Ipv4Addr>()
+            .map(IpAddr::V4)
+            .map_err(|_| format!("unrecognized IPv4 address {text}"))
     } else {
-        text.parse::<Ipv6Addr>().map(IpAddr::V6).map_err(|_| format!("unrecognized IPv6 address {text}"))
+        text.parse::<Ipv6Addr>()
+            .map(IpAddr::V6)
+            .map_err(|_| format!("unrecognized IPv6 address {text}"))
     }
 }
 
@@ -84,7 +110,9 @@ pub(crate) fn parse_net(text: &str) -> Result<IpNet, String> {
     };
     let ip = parse_ip(addr).map_err(|_| format!("unrecognized IP address {text}"))?;
     let max = if ip.is_ipv4() { 32 } else { 128 };
-    let bits = parse_decimal(len).filter(|b| (0..=max).contains(b)).ok_or_else(|| format!("invalid netmask {len}"))?;
+    let bits = parse_decimal(len)
+        .filter(|b| (0..=max).contains(b))
+        .ok_or_else(|| format!("invalid netmask {len}"))?;
     IpNet::new(ip, bits as u8).map_err(|_| format!("invalid netmask {len}"))
 }
 
@@ -93,12 +121,18 @@ pub(crate) fn unhex(text: &str) -> Option<Vec<u8>> {
     if text.len() % 2 != 0 {
         return None;
     }
-    (0..text.len()).step_by(2).map(|i| u8::from_str_radix(text.get(i..i + 2)?, 16).ok()).collect()
+    (0..text.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(text.get(i..i + 2)?, 16).ok())
+        .collect()
 }
 
 /// Standard base64 decoding, padding optional (libs `Base64::decodeWithoutPadding`).
 pub(crate) fn b64_decode(input: &[u8]) -> Option<Vec<u8>> {
-    let body = input.strip_suffix(b"==").or_else(|| input.strip_suffix(b"=")).unwrap_or(input);
+    let body = input
+        .strip_suffix(b"==")
+        .or_else(|| input.strip_suffix(b"="))
+        .unwrap_or(input);
     let mut out = Vec::with_capacity(body.len() * 3 / 4);
     let (mut acc, mut bits) = (0u32, 0u32);
     for &c in body {
@@ -140,7 +174,10 @@ mod tests {
         assert!(parse_ip("::1").unwrap().is_ipv6());
         assert!(parse_ip("10.0.0").is_err());
         assert_eq!(parse_net("142.251.0.0/8").unwrap().prefix_len(), 8);
-        assert_eq!(parse_net("10.0.0.0").unwrap_err(), "unrecognized IP network 10.0.0.0");
+        assert_eq!(
+            parse_net("10.0.0.0").unwrap_err(),
+            "unrecognized IP network 10.0.0.0"
+        );
         assert_eq!(parse_net("10.0.0.0/33").unwrap_err(), "invalid netmask 33");
         assert!(parse_net("2001:db8::/32").is_ok());
     }

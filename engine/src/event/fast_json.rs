@@ -37,13 +37,18 @@ fn plain_run(b: &[u8]) -> Option<usize> {
     let mut i = 0;
     while let Some(word) = b.get(i..i + 8) {
         let w = u64::from_le_bytes(word.try_into().ok()?);
-        let stops = below(w, 0x20) | below(w ^ (ONES * b'"' as u64), 1) | below(w ^ (ONES * b'\\' as u64), 1);
+        let stops = below(w, 0x20)
+            | below(w ^ (ONES * b'"' as u64), 1)
+            | below(w ^ (ONES * b'\\' as u64), 1);
         if stops != 0 {
             return Some(i + stops.trailing_zeros() as usize / 8);
         }
         i += 8;
     }
-    b[i..].iter().position(|&c| STOPS_STRING[c as usize]).map(|p| i + p)
+    b[i..]
+        .iter()
+        .position(|&c| STOPS_STRING[c as usize])
+        .map(|p| i + p)
 }
 
 /// Deeper nesting (in the values of unknown keys) is left to `serde_json` and its limit.
@@ -82,7 +87,11 @@ impl KeyMemo {
         }
     }
 
-    fn resolve<'k>(&mut self, prev: Option<Resolved>, key: &'k str) -> (Resolved, Option<(FieldId, Option<&'k str>)>) {
+    fn resolve<'k>(
+        &mut self,
+        prev: Option<Resolved>,
+        key: &'k str,
+    ) -> (Resolved, Option<(FieldId, Option<&'k str>)>) {
         let slot = Self::slot(prev);
         let at = |r: Resolved| r.map(|(f, a)| (f, a.map(|(from, to)| &key[from..to])));
         if let Some(Some((k, r))) = self.next.get(slot)
@@ -92,7 +101,17 @@ impl KeyMemo {
         }
         let found = parse_key(key);
         // The argument is a slice of the key: kept as its place in it.
-        let r = found.map(|(f, a)| (f, a.map(|a| (a.as_ptr() as usize - key.as_ptr() as usize, a.as_ptr() as usize - key.as_ptr() as usize + a.len()))));
+        let r = found.map(|(f, a)| {
+            (
+                f,
+                a.map(|a| {
+                    (
+                        a.as_ptr() as usize - key.as_ptr() as usize,
+                        a.as_ptr() as usize - key.as_ptr() as usize + a.len(),
+                    )
+                }),
+            )
+        });
         if key.len() <= MEMO_KEY_LEN {
             if self.next.is_empty() {
                 self.next.resize(fields::count() + 2, None);
@@ -133,8 +152,12 @@ fn decode(ev: &mut Event, text: &str) -> Option<()> {
                             }
                             None
                         }
-                        b'"' if info.ty == FieldType::Charbuf && !info.is_list => Some(ev.text_value(s.string()?)),
-                        b'-' | b'0'..=b'9' if !info.is_list && signed.is_some() => Some(s.integer(signed?)?),
+                        b'"' if info.ty == FieldType::Charbuf && !info.is_list => {
+                            Some(ev.text_value(s.string()?))
+                        }
+                        b'-' | b'0'..=b'9' if !info.is_list && signed.is_some() => {
+                            Some(s.integer(signed?)?)
+                        }
                         _ => Some(json_value(info.ty, info.is_list, &s.json(0)?).ok()?),
                     };
                     if let Some(v) = value {
@@ -155,7 +178,6 @@ fn decode(ev: &mut Event, text: &str) -> Option<()> {
     s.ws();
     (s.i == text.len()).then_some(())
 }
-
 
 struct Scan<'a> {
     text: &'a str,
@@ -413,7 +435,11 @@ mod tests {
         let mut fast = Event::new();
         match decode(&mut fast, text) {
             Some(()) => {
-                assert_eq!(Some(&fast), slow(text).as_ref(), "fast path differs on {text}");
+                assert_eq!(
+                    Some(&fast),
+                    slow(text).as_ref(),
+                    "fast path differs on {text}"
+                );
                 true
             }
             None => false,
@@ -464,7 +490,9 @@ mod tests {
     #[test]
     fn plain_runs_end_at_the_first_stop_byte_wherever_it_is() {
         let table = |b: &[u8]| b.iter().position(|&c| STOPS_STRING[c as usize]);
-        let fillers = [b'a', b'~', 0x7f, 0x80, 0xc3, 0xff, b' ', b'!', b'#', b'[', b']'];
+        let fillers = [
+            b'a', b'~', 0x7f, 0x80, 0xc3, 0xff, b' ', b'!', b'#', b'[', b']',
+        ];
         for len in 0..20 {
             for &fill in &fillers {
                 let mut b = vec![fill; len];
@@ -493,7 +521,10 @@ mod tests {
         for entry in std::fs::read_dir(dir).expect("eval conformance cases") {
             let text = std::fs::read_to_string(entry.expect("entry").path()).expect("case file");
             for line in text.lines() {
-                if let Some(event) = line.strip_prefix("match: ").or_else(|| line.strip_prefix("no_match: ")) {
+                if let Some(event) = line
+                    .strip_prefix("match: ")
+                    .or_else(|| line.strip_prefix("no_match: "))
+                {
                     checked += agrees(event) as usize;
                 }
             }

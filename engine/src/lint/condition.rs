@@ -41,7 +41,10 @@ pub(crate) struct Lit {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) enum Rhs {
     Value(Lit),
-    List { items: Vec<Lit>, span: Range<usize> },
+    List {
+        items: Vec<Lit>,
+        span: Range<usize>,
+    },
     /// A transformer or `val()`.
     Other(Range<usize>),
     Missing,
@@ -97,11 +100,20 @@ impl Scan {
     }
 }
 
-const TRANSFORMERS: &[&str] = &["tolower", "toupper", "b64", "basename", "len", "join", "concat", "getopt", "val"];
+const TRANSFORMERS: &[&str] = &[
+    "tolower", "toupper", "b64", "basename", "len", "join", "concat", "getopt", "val",
+];
 
 /// Scans `text`; `line_end(at)` gives where the source line holding offset `at` ends.
 pub(crate) fn scan(text: &str, line_end: &dyn Fn(usize) -> usize) -> Scan {
-    let mut s = Scanner { t: text, pos: 0, out: Scan::default(), line_end, before: None, not: None };
+    let mut s = Scanner {
+        t: text,
+        pos: 0,
+        out: Scan::default(),
+        line_end,
+        before: None,
+        not: None,
+    };
     s.run();
     s.out
 }
@@ -165,14 +177,18 @@ impl Scanner<'_> {
     }
 
     fn comment(&mut self) {
-        let end = (self.line_end)(self.pos).max(self.pos + 1).min(self.t.len());
+        let end = (self.line_end)(self.pos)
+            .max(self.pos + 1)
+            .min(self.t.len());
         self.out.comments.push(self.pos..end);
         self.pos = end;
     }
 
     /// A keyword is a whole word followed by a blank, `(` or the end.
     fn keyword_at(&self, word: &str) -> bool {
-        self.rest().strip_prefix(word).is_some_and(|r| r.is_empty() || r.starts_with(|c: char| c.is_whitespace() || c == '('))
+        self.rest()
+            .strip_prefix(word)
+            .is_some_and(|r| r.is_empty() || r.starts_with(|c: char| c.is_whitespace() || c == '('))
     }
 
     /// Returns whether an operand is still expected.
@@ -236,7 +252,12 @@ impl Scanner<'_> {
         };
         match conn {
             Some((conn, len)) => {
-                if let Some(last) = self.out.checks.last_mut().filter(|l| self.t[l.span.end..self.pos].trim().is_empty()) {
+                if let Some(last) = self
+                    .out
+                    .checks
+                    .last_mut()
+                    .filter(|l| self.t[l.span.end..self.pos].trim().is_empty())
+                {
                     last.after = Some(conn);
                 }
                 self.before = Some(conn);
@@ -250,7 +271,11 @@ impl Scanner<'_> {
             None => {
                 // Junk after an operand: skip a word (or one character) and keep going.
                 let run = self.peek_run(is_bare_char);
-                if run.is_empty() { self.bump() } else { self.pos = run.end }
+                if run.is_empty() {
+                    self.bump()
+                } else {
+                    self.pos = run.end
+                }
                 false
             }
         }
@@ -266,7 +291,12 @@ impl Scanner<'_> {
             arg = Some(self.rest()[1..close].trim_matches(['"', '\'']).to_owned());
             self.pos += close + 1;
         }
-        FieldTok { name, arg, name_span: word.clone(), span: word.start..self.pos }
+        FieldTok {
+            name,
+            arg,
+            name_span: word.clone(),
+            span: word.start..self.pos,
+        }
     }
 
     /// Skips a parenthesised run starting at `(`, recording the field references inside.
@@ -307,7 +337,10 @@ impl Scanner<'_> {
     fn operator_follows(&self) -> bool {
         let rest = self.rest().trim_start();
         rest.starts_with(['=', '!', '<', '>'])
-            || OPERATOR_WORDS.iter().any(|(w, _)| rest.strip_prefix(w).is_some_and(|r| r.starts_with(|c: char| c.is_whitespace() || c == '(')))
+            || OPERATOR_WORDS.iter().any(|(w, _)| {
+                rest.strip_prefix(w)
+                    .is_some_and(|r| r.starts_with(|c: char| c.is_whitespace() || c == '('))
+            })
     }
 
     fn check(&mut self, start: usize, field: Option<FieldTok>) {
@@ -335,7 +368,17 @@ impl Scanner<'_> {
             _ => self.pos,
         };
         let before = self.before.take();
-        self.out.checks.push(Check { field, op, op_span, modifier, rhs, span: start..end, not: self.not.take(), before, after: None });
+        self.out.checks.push(Check {
+            field,
+            op,
+            op_span,
+            modifier,
+            rhs,
+            span: start..end,
+            not: self.not.take(),
+            before,
+            after: None,
+        });
     }
 
     fn operator(&mut self) -> Option<(Op, Range<usize>)> {
@@ -352,7 +395,10 @@ impl Scanner<'_> {
         ];
         let start = self.pos;
         let rest = self.rest();
-        if rest.strip_prefix("!in").is_some_and(|r| !r.starts_with(|c: char| c.is_alphanumeric() || c == '_')) {
+        if rest
+            .strip_prefix("!in")
+            .is_some_and(|r| !r.starts_with(|c: char| c.is_alphanumeric() || c == '_'))
+        {
             self.pos += 3;
             return Some((Op::NotIn, start..self.pos));
         }
@@ -361,7 +407,10 @@ impl Scanner<'_> {
             return Some((*op, start..self.pos));
         }
         let word = self.peek_run(|c| c.is_ascii_alphabetic());
-        let op = OPERATOR_WORDS.iter().find(|(w, _)| *w == &self.t[word.clone()])?.1;
+        let op = OPERATOR_WORDS
+            .iter()
+            .find(|(w, _)| *w == &self.t[word.clone()])?
+            .1;
         self.pos = word.end;
         Some((op, start..self.pos))
     }
@@ -387,11 +436,18 @@ impl Scanner<'_> {
                                 break;
                             }
                             self.pos = run.end;
-                            items.push(Lit { text: self.t[run.clone()].to_owned(), quoted: false, span: run });
+                            items.push(Lit {
+                                text: self.t[run.clone()].to_owned(),
+                                quoted: false,
+                                span: run,
+                            });
                         }
                     }
                 }
-                Rhs::List { items, span: start..self.pos }
+                Rhs::List {
+                    items,
+                    span: start..self.pos,
+                }
             }
             Some(c @ ('"' | '\'')) => Rhs::Value(self.quoted(c)),
             Some(_) => {
@@ -407,7 +463,11 @@ impl Scanner<'_> {
                     return Rhs::Other(start..self.pos);
                 }
                 self.pos = run.end;
-                Rhs::Value(Lit { text: text.to_owned(), quoted: false, span: run })
+                Rhs::Value(Lit {
+                    text: text.to_owned(),
+                    quoted: false,
+                    span: run,
+                })
             }
         }
     }
@@ -441,7 +501,11 @@ impl Scanner<'_> {
             }
         }
         self.pos = end;
-        Lit { text, quoted: true, span: start..end }
+        Lit {
+            text,
+            quoted: true,
+            span: start..end,
+        }
     }
 }
 
@@ -466,7 +530,9 @@ mod tests {
     use super::*;
 
     fn scan_line(text: &str) -> Scan {
-        scan(text, &|at| text[at..].find('\n').map_or(text.len(), |i| at + i))
+        scan(text, &|at| {
+            text[at..].find('\n').map_or(text.len(), |i| at + i)
+        })
     }
 
     #[test]
@@ -477,8 +543,17 @@ mod tests {
         let a = &s.checks[0];
         assert_eq!(a.field.as_ref().unwrap().name, "Tập.remote_port");
         assert_eq!(a.op, Op::NotIn);
-        assert_eq!(a.values().iter().map(|v| v.text.as_str()).collect::<Vec<_>>(), ["80", "443"]);
-        assert_eq!((a.before, a.after), (Some(Connector::And), Some(Connector::And)));
+        assert_eq!(
+            a.values()
+                .iter()
+                .map(|v| v.text.as_str())
+                .collect::<Vec<_>>(),
+            ["80", "443"]
+        );
+        assert_eq!(
+            (a.before, a.after),
+            (Some(Connector::And), Some(Connector::And))
+        );
         assert_eq!(&text[s.comments[0].clone()], "# allow web");
         let b = &s.checks[1];
         assert_eq!(b.op, Op::NotMatch);
@@ -487,12 +562,20 @@ mod tests {
 
     #[test]
     fn falco_syntax_scans_like_the_parser() {
-        let s = scan_line("not proc.aname[2]!=sshd and (tolower(proc.name) = x or fd.name in(a,'b c')) and evt.arg.flags exists");
+        let s = scan_line(
+            "not proc.aname[2]!=sshd and (tolower(proc.name) = x or fd.name in(a,'b c')) and evt.arg.flags exists",
+        );
         let names: Vec<_> = s.fields.iter().map(|f| f.name.as_str()).collect();
-        assert_eq!(names, ["proc.aname", "proc.name", "fd.name", "evt.arg.flags"]);
+        assert_eq!(
+            names,
+            ["proc.aname", "proc.name", "fd.name", "evt.arg.flags"]
+        );
         assert_eq!(s.checks.len(), 4);
         assert!(s.checks[0].not.is_some());
-        assert_eq!(s.checks[0].field.as_ref().unwrap().arg.as_deref(), Some("2"));
+        assert_eq!(
+            s.checks[0].field.as_ref().unwrap().arg.as_deref(),
+            Some("2")
+        );
         assert!(s.checks[1].field.is_none());
         assert_eq!(s.checks[1].after, Some(Connector::Or));
         assert_eq!(s.checks[2].values()[1].text, "b c");
@@ -501,7 +584,16 @@ mod tests {
 
     #[test]
     fn junk_never_stops_the_scan() {
-        for text in ["", "(((", "a.b = ", "a.b in (", "'unterminated", "x.y = \"a\\", ") and or not", "Tập"] {
+        for text in [
+            "",
+            "(((",
+            "a.b = ",
+            "a.b in (",
+            "'unterminated",
+            "x.y = \"a\\",
+            ") and or not",
+            "Tập",
+        ] {
             let _ = scan_line(text);
         }
     }

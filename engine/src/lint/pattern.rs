@@ -29,12 +29,20 @@ pub(crate) fn intent(pattern: &str, anchored_start: bool) -> Option<Intent> {
             None => (p, false),
         },
     };
-    let body = p.strip_prefix('(').and_then(|b| b.strip_suffix(')')).map(|b| b.strip_prefix("?:").unwrap_or(b)).unwrap_or(p);
+    let body = p
+        .strip_prefix('(')
+        .and_then(|b| b.strip_suffix(')'))
+        .map(|b| b.strip_prefix("?:").unwrap_or(b))
+        .unwrap_or(p);
     let alternatives = body.split('|').map(literal).collect::<Option<Vec<_>>>()?;
     if alternatives.iter().any(String::is_empty) {
         return None;
     }
-    Some(if end { Intent::Exact(alternatives) } else { Intent::Prefix(alternatives) })
+    Some(if end {
+        Intent::Exact(alternatives)
+    } else {
+        Intent::Prefix(alternatives)
+    })
 }
 
 /// The text of a regex that is a plain literal (escapes like `\.` allowed).
@@ -50,7 +58,9 @@ fn literal(re: &str) -> Option<String> {
                 }
                 out.push(e);
             }
-            '.' | '*' | '+' | '?' | '(' | ')' | '[' | ']' | '{' | '}' | '|' | '^' | '$' => return None,
+            '.' | '*' | '+' | '?' | '(' | ')' | '[' | ']' | '{' | '}' | '|' | '^' | '$' => {
+                return None;
+            }
             _ => out.push(c),
         }
     }
@@ -60,26 +70,49 @@ fn literal(re: &str) -> Option<String> {
 /// A value as Falco reads it back: bare when it can be, else double-quoted.
 pub(crate) fn render_value(v: &str) -> String {
     let bare = !v.is_empty() && !v.contains(|c: char| c.is_whitespace() || "()\"',=\\".contains(c));
-    if bare { v.to_owned() } else { format!("\"{}\"", v.replace('\\', "\\\\").replace('"', "\\\"")) }
+    if bare {
+        v.to_owned()
+    } else {
+        format!("\"{}\"", v.replace('\\', "\\\\").replace('"', "\\\""))
+    }
 }
 
 /// `field` tested for starting with one of `prefixes`, in the clearest Falco form: `pmatch` for
 /// directories (it matches the directory and everything below), `startswith` otherwise.
 pub(crate) fn prefix_check(field: &str, prefixes: &[String]) -> String {
-    let dirs = prefixes.iter().all(|p| p.starts_with('/') && p.ends_with('/') && p.len() > 1);
+    let dirs = prefixes
+        .iter()
+        .all(|p| p.starts_with('/') && p.ends_with('/') && p.len() > 1);
     if dirs {
-        let items: Vec<String> = prefixes.iter().map(|p| render_value(p.trim_end_matches('/'))).collect();
+        let items: Vec<String> = prefixes
+            .iter()
+            .map(|p| render_value(p.trim_end_matches('/')))
+            .collect();
         return format!("{field} pmatch ({})", items.join(", "));
     }
-    let parts: Vec<String> = prefixes.iter().map(|p| format!("{field} startswith {}", render_value(p))).collect();
-    if parts.len() == 1 { parts.into_iter().next().unwrap_or_default() } else { format!("({})", parts.join(" or ")) }
+    let parts: Vec<String> = prefixes
+        .iter()
+        .map(|p| format!("{field} startswith {}", render_value(p)))
+        .collect();
+    if parts.len() == 1 {
+        parts.into_iter().next().unwrap_or_default()
+    } else {
+        format!("({})", parts.join(" or "))
+    }
 }
 
 /// `field` tested for being one of `values`.
 pub(crate) fn exact_check(field: &str, values: &[String]) -> String {
     match values {
         [one] => format!("{field} = {}", render_value(one)),
-        _ => format!("{field} in ({})", values.iter().map(|v| render_value(v)).collect::<Vec<_>>().join(", ")),
+        _ => format!(
+            "{field} in ({})",
+            values
+                .iter()
+                .map(|v| render_value(v))
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
     }
 }
 
@@ -90,20 +123,48 @@ mod tests {
     #[test]
     fn anchored_alternations_are_prefix_tests() {
         let p = intent("^(/usr/local/bin/|/app/|/opt/my-app/)", false);
-        assert_eq!(p, Some(Intent::Prefix(vec!["/usr/local/bin/".into(), "/app/".into(), "/opt/my-app/".into()])));
-        assert_eq!(intent("^/tmp/.*", false), Some(Intent::Prefix(vec!["/tmp/".into()])));
-        assert_eq!(intent("^(a|b\\.c)$", false), Some(Intent::Exact(vec!["a".into(), "b.c".into()])));
+        assert_eq!(
+            p,
+            Some(Intent::Prefix(vec![
+                "/usr/local/bin/".into(),
+                "/app/".into(),
+                "/opt/my-app/".into()
+            ]))
+        );
+        assert_eq!(
+            intent("^/tmp/.*", false),
+            Some(Intent::Prefix(vec!["/tmp/".into()]))
+        );
+        assert_eq!(
+            intent("^(a|b\\.c)$", false),
+            Some(Intent::Exact(vec!["a".into(), "b.c".into()]))
+        );
         assert_eq!(intent("^/tmp/[a-z]+", false), None);
         assert_eq!(intent("/tmp/", false), None);
-        assert_eq!(intent("/tmp/", true), Some(Intent::Prefix(vec!["/tmp/".into()])));
+        assert_eq!(
+            intent("/tmp/", true),
+            Some(Intent::Prefix(vec!["/tmp/".into()]))
+        );
     }
 
     #[test]
     fn prefix_checks_read_naturally() {
         let dirs = vec!["/usr/local/bin/".to_owned(), "/app/".to_owned()];
-        assert_eq!(prefix_check("proc.exepath", &dirs), "proc.exepath pmatch (/usr/local/bin, /app)");
-        assert_eq!(prefix_check("fd.name", &["/tmp/x".to_owned()]), "fd.name startswith /tmp/x");
-        assert_eq!(prefix_check("fd.name", &["a b".to_owned(), "c".to_owned()]), "(fd.name startswith \"a b\" or fd.name startswith c)");
-        assert_eq!(exact_check("proc.name", &["bash".to_owned()]), "proc.name = bash");
+        assert_eq!(
+            prefix_check("proc.exepath", &dirs),
+            "proc.exepath pmatch (/usr/local/bin, /app)"
+        );
+        assert_eq!(
+            prefix_check("fd.name", &["/tmp/x".to_owned()]),
+            "fd.name startswith /tmp/x"
+        );
+        assert_eq!(
+            prefix_check("fd.name", &["a b".to_owned(), "c".to_owned()]),
+            "(fd.name startswith \"a b\" or fd.name startswith c)"
+        );
+        assert_eq!(
+            exact_check("proc.name", &["bash".to_owned()]),
+            "proc.name = bash"
+        );
     }
 }

@@ -48,7 +48,13 @@ impl Lint {
     pub fn summary(&self) -> String {
         let doc = self.doc();
         let body = doc.split("## What it does").nth(1).unwrap_or("");
-        body.trim_start().split("\n\n").next().unwrap_or("").replace('\n', " ").trim().to_owned()
+        body.trim_start()
+            .split("\n\n")
+            .next()
+            .unwrap_or("")
+            .replace('\n', " ")
+            .trim()
+            .to_owned()
     }
 }
 
@@ -109,7 +115,9 @@ pub fn all() -> &'static [Lint] {
 
 /// The lint with this code or name.
 pub fn find(code_or_name: &str) -> Option<&'static Lint> {
-    LINTS.iter().find(|l| l.code.0 == code_or_name || l.name == code_or_name)
+    LINTS
+        .iter()
+        .find(|l| l.code.0 == code_or_name || l.name == code_or_name)
 }
 
 /// `docs/lints.md`, generated from the table and the lints' documentation.
@@ -125,7 +133,14 @@ pub fn markdown() -> String {
     );
     for l in LINTS {
         let as_ = l.reported_as();
-        out.push_str(&format!("| [{}](#{}) | `{}` | {} | {} |\n", l.code, l.code.0.to_lowercase(), l.name, as_, l.summary().replace('|', "\\|")));
+        out.push_str(&format!(
+            "| [{}](#{}) | `{}` | {} | {} |\n",
+            l.code,
+            l.code.0.to_lowercase(),
+            l.name,
+            as_,
+            l.summary().replace('|', "\\|")
+        ));
     }
     for l in LINTS {
         out.push_str(&format!("\n## {}\n\n`{}`", l.code, l.name));
@@ -133,7 +148,11 @@ pub fn markdown() -> String {
             out.push_str(&format!(" — {}", l.reported_as()));
         }
         out.push_str("\n\n");
-        out.push_str(format!("\n{}", l.doc()).replace("\n## ", "\n### ").trim_start());
+        out.push_str(
+            format!("\n{}", l.doc())
+                .replace("\n## ", "\n### ")
+                .trim_start(),
+        );
     }
     out
 }
@@ -150,8 +169,16 @@ mod tests {
         for (i, l) in LINTS.iter().enumerate() {
             assert!(codes.insert(l.code), "duplicate code {}", l.code);
             assert!(names.insert(l.name), "duplicate name {}", l.name);
-            assert_eq!(l.code.0, format!("RS{:03}", i + 1), "codes are sequential and never reused");
-            assert!(l.name.bytes().all(|b| b.is_ascii_lowercase() || b == b'-'), "{} is not kebab-case", l.name);
+            assert_eq!(
+                l.code.0,
+                format!("RS{:03}", i + 1),
+                "codes are sequential and never reused"
+            );
+            assert!(
+                l.name.bytes().all(|b| b.is_ascii_lowercase() || b == b'-'),
+                "{} is not kebab-case",
+                l.name
+            );
             assert!(!Code::FALCO.contains(&l.code));
         }
     }
@@ -160,8 +187,18 @@ mod tests {
     fn every_lint_is_documented() {
         for l in LINTS {
             let doc = l.doc();
-            for section in ["## What it does", "## Why is this bad?", "## Example", "## Fix"] {
-                assert!(doc.contains(section), "{} ({}) lacks `{section}`", l.code, l.name);
+            for section in [
+                "## What it does",
+                "## Why is this bad?",
+                "## Example",
+                "## Fix",
+            ] {
+                assert!(
+                    doc.contains(section),
+                    "{} ({}) lacks `{section}`",
+                    l.code,
+                    l.name
+                );
             }
             assert!(!l.summary().is_empty(), "{} has no summary", l.code);
         }
@@ -176,6 +213,9 @@ mod tests {
             return;
         }
         let have = std::fs::read_to_string(&path).unwrap_or_default();
-        assert!(have == want, "docs/lints.md is stale; run `UPDATE_EXPECT=1 cargo test -p rulestudio-engine lints_md`");
+        assert!(
+            have == want,
+            "docs/lints.md is stale; run `UPDATE_EXPECT=1 cargo test -p rulestudio-engine lints_md`"
+        );
     }
 }

@@ -32,7 +32,9 @@ impl Finding {
 
     pub fn replaces(&self, d: &Diagnostic) -> bool {
         self.lint.replaces.contains(&d.code)
-            && d.span.is_some_and(|s| s.file == self.scope.file && s.start <= self.scope.end && self.scope.start <= s.end)
+            && d.span.is_some_and(|s| {
+                s.file == self.scope.file && s.start <= self.scope.end && self.scope.start <= s.end
+            })
             && (self.mentions.is_empty() || self.mentions.iter().any(|m| d.message.contains(m)))
     }
 
@@ -59,7 +61,11 @@ impl Finding {
 
     /// Whether `d` is about the item this finding is in.
     pub fn in_item(&self, d: &Diagnostic) -> bool {
-        d.span.is_some_and(|s| s.file == self.item_span.file && self.item_span.start <= s.start && s.end <= self.item_span.end)
+        d.span.is_some_and(|s| {
+            s.file == self.item_span.file
+                && self.item_span.start <= s.start
+                && s.end <= self.item_span.end
+        })
     }
 
     /// `d` with this finding's help (naming the lint, where its documentation is) and fix.
@@ -89,7 +95,9 @@ impl Finding {
     /// The help followed by `[RS001 alert-key]`: under another code, the lint must be named.
     fn tagged_help(&self) -> String {
         let tag = format!("[{} {}]", self.lint.code, self.lint.name);
-        self.help.as_ref().map_or(tag.clone(), |h| format!("{h} {tag}"))
+        self.help
+            .as_ref()
+            .map_or(tag.clone(), |h| format!("{h} {tag}"))
     }
 }
 
@@ -103,8 +111,18 @@ pub(crate) struct Sink<'a, 'f> {
 }
 
 impl<'a, 'f> Sink<'a, 'f> {
-    pub fn new(lint: &'static Lint, item: &'a Item<'f>, lists: &'a HashSet<&'a str>, out: &'a mut Vec<Finding>) -> Self {
-        Sink { lint, item, out, lists }
+    pub fn new(
+        lint: &'static Lint,
+        item: &'a Item<'f>,
+        lists: &'a HashSet<&'a str>,
+        out: &'a mut Vec<Finding>,
+    ) -> Self {
+        Sink {
+            lint,
+            item,
+            out,
+            lists,
+        }
     }
 
     /// Whether `value` (unquoted) names a list, which the loader substitutes.
@@ -136,8 +154,16 @@ impl<'a, 'f> Sink<'a, 'f> {
 
     /// Reports at `range` of the item's condition; the finding replaces the loader's diagnostics
     /// from there to the end of the condition (a parse error there is this problem's echo).
-    pub fn report_in_condition(&mut self, range: Range<usize>, message: impl Into<String>) -> &mut Finding {
-        let cond = self.item.condition.as_ref().expect("lints report in conditions they scanned");
+    pub fn report_in_condition(
+        &mut self,
+        range: Range<usize>,
+        message: impl Into<String>,
+    ) -> &mut Finding {
+        let cond = self
+            .item
+            .condition
+            .as_ref()
+            .expect("lints report in conditions they scanned");
         let span = cond.span_of(range);
         let scope = Span::new(span.file, span.start, cond.span.end);
         self.report(span, message).scope(scope)
@@ -145,12 +171,26 @@ impl<'a, 'f> Sink<'a, 'f> {
 
     /// A fix replacing ranges of the condition, or `None` when a range does not map one-to-one
     /// onto the file (then the finding is reported without a fix rather than with a wrong one).
-    pub fn condition_fix(&self, message: impl Into<String>, applicability: Applicability, edits: &[(Range<usize>, String)]) -> Option<Fix> {
+    pub fn condition_fix(
+        &self,
+        message: impl Into<String>,
+        applicability: Applicability,
+        edits: &[(Range<usize>, String)],
+    ) -> Option<Fix> {
         let cond = self.item.condition.as_ref()?;
         let edits = edits
             .iter()
-            .map(|(range, text)| Some(Edit { span: cond.exact_span(range.clone(), self.item.text)?, replacement: cond.escape(text) }))
+            .map(|(range, text)| {
+                Some(Edit {
+                    span: cond.exact_span(range.clone(), self.item.text)?,
+                    replacement: cond.escape(text),
+                })
+            })
             .collect::<Option<Vec<_>>>()?;
-        Some(Fix { message: message.into(), edits, applicability })
+        Some(Fix {
+            message: message.into(),
+            edits,
+            applicability,
+        })
     }
 }

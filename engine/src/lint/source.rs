@@ -43,7 +43,9 @@ impl Item<'_> {
 
     /// Whether the item's fields are syscall fields (rules of other sources use plugin fields).
     pub fn is_syscall(&self) -> bool {
-        self.source.as_deref().is_none_or(|s| s.is_empty() || s == "syscall")
+        self.source
+            .as_deref()
+            .is_none_or(|s| s.is_empty() || s == "syscall")
     }
 }
 
@@ -69,7 +71,11 @@ impl Condition {
     /// A span for reporting `range`; never fails (falls back to the whole scalar).
     pub fn span_of(&self, range: Range<usize>) -> Span {
         let span = self.mapped.map(range.start, range.end);
-        if span == Span::default() { self.span } else { span }
+        if span == Span::default() {
+            self.span
+        } else {
+            span
+        }
     }
 
     /// `replacement` escaped for the scalar style the condition is written in, so an edit keeps
@@ -90,7 +96,9 @@ pub(crate) fn items(files: &[SourceFile]) -> Vec<Item<'_>> {
     let mut seen: HashSet<(ItemKind, String)> = HashSet::new();
     for (i, file) in files.iter().enumerate() {
         let id = FileId(i as u32);
-        let Ok(doc) = yaml::parse(&file.text, id) else { continue };
+        let Ok(doc) = yaml::parse(&file.text, id) else {
+            continue;
+        };
         for &root in &doc.docs {
             for &node in doc.seq(root).unwrap_or_default() {
                 if let Some(mut item) = item(&doc, node, &file.text) {
@@ -105,23 +113,57 @@ pub(crate) fn items(files: &[SourceFile]) -> Vec<Item<'_>> {
 
 fn item<'f>(doc: &Yaml, node: NodeId, text: &'f str) -> Option<Item<'f>> {
     let entries = doc.map(node)?;
-    let (kind, name) = [("rule", ItemKind::Rule), ("macro", ItemKind::Macro), ("list", ItemKind::List)]
-        .into_iter()
-        .find_map(|(key, kind)| Some((kind, doc.scalar(doc.get(node, key)?)?.to_owned())))?;
+    let (kind, name) = [
+        ("rule", ItemKind::Rule),
+        ("macro", ItemKind::Macro),
+        ("list", ItemKind::List),
+    ]
+    .into_iter()
+    .find_map(|(key, kind)| Some((kind, doc.scalar(doc.get(node, key)?)?.to_owned())))?;
     let keys = entries
         .iter()
-        .filter_map(|&(k, v)| Some(Key { name: doc.scalar(k)?.to_owned(), span: doc.span(k), value: doc.span(v) }))
+        .filter_map(|&(k, v)| {
+            Some(Key {
+                name: doc.scalar(k)?.to_owned(),
+                span: doc.span(k),
+                value: doc.span(v),
+            })
+        })
         .collect();
-    let scalar = |key: &str| doc.get(node, key).and_then(|v| doc.scalar(v)).map(str::to_owned);
+    let scalar = |key: &str| {
+        doc.get(node, key)
+            .and_then(|v| doc.scalar(v))
+            .map(str::to_owned)
+    };
     let source = scalar("source");
-    let condition = (kind != ItemKind::List).then(|| doc.get(node, "condition")).flatten().and_then(|v| {
-        let Kind::Scalar { value, style } = &doc.node(v).kind else { return None };
-        let span = doc.span(v);
-        let mapped = MappedText::from_scalar(value, *style, text, span);
-        let scan = condition::scan(value, &|at| line_end(value, &mapped, text, at));
-        Some(Condition { text: value.clone(), mapped, style: *style, scan, span })
-    });
-    Some(Item { kind, name, span: doc.span(node), text, keys, source, condition, redefines: false })
+    let condition = (kind != ItemKind::List)
+        .then(|| doc.get(node, "condition"))
+        .flatten()
+        .and_then(|v| {
+            let Kind::Scalar { value, style } = &doc.node(v).kind else {
+                return None;
+            };
+            let span = doc.span(v);
+            let mapped = MappedText::from_scalar(value, *style, text, span);
+            let scan = condition::scan(value, &|at| line_end(value, &mapped, text, at));
+            Some(Condition {
+                text: value.clone(),
+                mapped,
+                style: *style,
+                scan,
+                span,
+            })
+        });
+    Some(Item {
+        kind,
+        name,
+        span: doc.span(node),
+        text,
+        keys,
+        source,
+        condition,
+        redefines: false,
+    })
 }
 
 /// Where the file line containing condition offset `at` ends, as a condition offset: a `#`
@@ -130,9 +172,15 @@ fn item<'f>(doc: &Yaml, node: NodeId, text: &'f str) -> Option<Item<'f>> {
 fn line_end(value: &str, mapped: &MappedText, text: &str, at: usize) -> usize {
     let fallback = value[at..].find('\n').map_or(value.len(), |i| at + i);
     let start = mapped.map(at, at).start as usize;
-    let Some(rest) = text.get(start..) else { return fallback };
+    let Some(rest) = text.get(start..) else {
+        return fallback;
+    };
     let len = rest.find(['\n', '\r']).unwrap_or(rest.len());
     let end = (at + len).min(fallback);
     // Only trust the file line when it is what the condition text holds at that place.
-    if value.get(at..end) == text.get(start..start + (end - at)) { end } else { fallback }
+    if value.get(at..end) == text.get(start..start + (end - at)) {
+        end
+    } else {
+        fallback
+    }
 }

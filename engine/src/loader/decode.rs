@@ -61,18 +61,30 @@ pub(crate) enum Want {
 impl<'a> Doc<'a> {
     /// The scalar value of `key` in `item`, decoded like Falco's `decode_val_generic`:
     /// `Ok(None)` when it is optional and absent (or allowed to be empty and empty).
-    pub fn scalar(&self, item: NodeId, key: &str, want: Want, item_span: Span) -> Res<Option<(NodeId, &'a str)>> {
+    pub fn scalar(
+        &self,
+        item: NodeId,
+        key: &str,
+        want: Want,
+        item_span: Span,
+    ) -> Res<Option<(NodeId, &'a str)>> {
         let y = self.yaml;
         let Some((key_node, val)) = y.entry(item, key) else {
             return match want {
-                Want::Required => Err(invalid(format!("Item has no mapping for key '{key}'"), item_span)),
+                Want::Required => Err(invalid(
+                    format!("Item has no mapping for key '{key}'"),
+                    item_span,
+                )),
                 _ => Ok(None),
             };
         };
         let span = y.span(val);
         match &y.node(val).kind {
             Kind::Null if matches!(want, Want::OptionalEmpty) => Ok(None),
-            Kind::Null => Err(invalid(format!("Mapping for key '{key}' is empty"), y.span(key_node).cover(span))),
+            Kind::Null => Err(invalid(
+                format!("Mapping for key '{key}' is empty"),
+                y.span(key_node).cover(span),
+            )),
             Kind::Scalar { value, .. } if value.is_empty() => match want {
                 Want::OptionalEmpty => Ok(None),
                 _ => Err(invalid("Value must be non-empty", span)),
@@ -82,18 +94,34 @@ impl<'a> Doc<'a> {
         }
     }
 
-    pub fn string(&self, item: NodeId, key: &str, want: Want, item_span: Span) -> Res<Option<&'a str>> {
+    pub fn string(
+        &self,
+        item: NodeId,
+        key: &str,
+        want: Want,
+        item_span: Span,
+    ) -> Res<Option<&'a str>> {
         Ok(self.scalar(item, key, want, item_span)?.map(|(_, s)| s))
     }
 
     /// Like [`Doc::string`] but keeping where every byte came from.
-    pub fn mapped(&self, item: NodeId, key: &str, want: Want, item_span: Span) -> Res<Option<MappedText>> {
-        Ok(self.scalar(item, key, want, item_span)?.map(|(id, _)| self.mapped_node(id)))
+    pub fn mapped(
+        &self,
+        item: NodeId,
+        key: &str,
+        want: Want,
+        item_span: Span,
+    ) -> Res<Option<MappedText>> {
+        Ok(self
+            .scalar(item, key, want, item_span)?
+            .map(|(id, _)| self.mapped_node(id)))
     }
 
     pub fn mapped_node(&self, id: NodeId) -> MappedText {
         match &self.yaml.node(id).kind {
-            Kind::Scalar { value, style } => MappedText::from_scalar(value, *style, self.text, self.yaml.span(id)),
+            Kind::Scalar { value, style } => {
+                MappedText::from_scalar(value, *style, self.text, self.yaml.span(id))
+            }
             _ => MappedText::fixed("", self.yaml.span(id)),
         }
     }
@@ -106,22 +134,41 @@ impl<'a> Doc<'a> {
         self.convert(item, key, want, item_span, yaml_uint)
     }
 
-    fn convert<T>(&self, item: NodeId, key: &str, want: Want, item_span: Span, f: impl Fn(&str) -> Option<T>) -> Res<Option<T>> {
+    fn convert<T>(
+        &self,
+        item: NodeId,
+        key: &str,
+        want: Want,
+        item_span: Span,
+        f: impl Fn(&str) -> Option<T>,
+    ) -> Res<Option<T>> {
         match self.scalar(item, key, want, item_span)? {
             None => Ok(None),
             Some((id, s)) => match f(s) {
                 Some(v) => Ok(Some(v)),
-                None => Err(invalid("Can't decode YAML scalar value", self.yaml.span(id))),
+                None => Err(invalid(
+                    "Can't decode YAML scalar value",
+                    self.yaml.span(id),
+                )),
             },
         }
     }
 
     /// A sequence of scalars (`items`, `tags`); `Ok(None)` when optional and absent.
-    pub fn seq(&self, item: NodeId, key: &str, required: bool, item_span: Span) -> Res<Option<Vec<NodeId>>> {
+    pub fn seq(
+        &self,
+        item: NodeId,
+        key: &str,
+        required: bool,
+        item_span: Span,
+    ) -> Res<Option<Vec<NodeId>>> {
         let y = self.yaml;
         let Some(val) = y.get(item, key) else {
             return if required {
-                Err(invalid(format!("Item has no mapping for key '{key}'"), item_span))
+                Err(invalid(
+                    format!("Item has no mapping for key '{key}'"),
+                    item_span,
+                ))
             } else {
                 Ok(None)
             };

@@ -75,19 +75,51 @@ fn validation(message: impl Into<String>, span: Span) -> Diagnostic {
 
 /// The operators of the condition language (libs `parser::supported_operators`).
 const OPERATORS: &[&str] = &[
-    "=", "==", "!=", "<", "<=", ">", ">=", "contains", "icontains", "bcontains", "startswith",
-    "bstartswith", "endswith", "glob", "iglob", "regex", "in", "intersects", "pmatch", "exists",
+    "=",
+    "==",
+    "!=",
+    "<",
+    "<=",
+    ">",
+    ">=",
+    "contains",
+    "icontains",
+    "bcontains",
+    "startswith",
+    "bstartswith",
+    "endswith",
+    "glob",
+    "iglob",
+    "regex",
+    "in",
+    "intersects",
+    "pmatch",
+    "exists",
 ];
 const LIST_OPERATORS: &[&str] = &["in", "intersects", "pmatch"];
 /// Operators that take `oneof`/`anyof`/`allof` (libs `cmpop_supports_modifier`).
-const MODIFIABLE: &[&str] =
-    &["=", "==", "!=", "contains", "icontains", "bcontains", "startswith", "bstartswith", "endswith", "glob", "iglob", "regex"];
+const MODIFIABLE: &[&str] = &[
+    "=",
+    "==",
+    "!=",
+    "contains",
+    "icontains",
+    "bcontains",
+    "startswith",
+    "bstartswith",
+    "endswith",
+    "glob",
+    "iglob",
+    "regex",
+];
 
 /// `startswith oneof` and friends.
 pub(crate) fn is_str_operator_with_modifier(op: &str) -> bool {
     let mut words = op.split_whitespace();
     match (words.next(), words.next(), words.next()) {
-        (Some(op), Some(m), None) => MODIFIABLE.contains(&op) && matches!(m, "oneof" | "anyof" | "allof"),
+        (Some(op), Some(m), None) => {
+            MODIFIABLE.contains(&op) && matches!(m, "oneof" | "anyof" | "allof")
+        }
         _ => false,
     }
 }
@@ -103,35 +135,63 @@ fn normalize(m: &mut MappedText) {
 
 /// Checks one exception of a rule of a known source (`check_field` says whether a field can
 /// be used on the left-hand side), filling in the default `comps` as Falco does.
-pub(crate) fn validate(ex: &mut Exception, check_field: Option<&dyn Fn(&str) -> bool>) -> Result<(), Diagnostic> {
+pub(crate) fn validate(
+    ex: &mut Exception,
+    check_field: Option<&dyn Fn(&str) -> bool>,
+) -> Result<(), Diagnostic> {
     check_shape(ex, check_field).map_err(|d| ex.item(d))
 }
 
-fn check_shape(ex: &mut Exception, check_field: Option<&dyn Fn(&str) -> bool>) -> Result<(), Diagnostic> {
+fn check_shape(
+    ex: &mut Exception,
+    check_field: Option<&dyn Fn(&str) -> bool>,
+) -> Result<(), Diagnostic> {
     if !ex.has_comps() {
         ex.comps = None;
     }
     let Some(fields) = ex.fields.as_ref().filter(|_| ex.has_fields()) else {
-        return Err(validation("Rule exception item must have fields property with a list of fields", ex.span));
+        return Err(validation(
+            "Rule exception item must have fields property with a list of fields",
+            ex.span,
+        ));
     };
     match fields {
         Entry::List(fields, _) => {
             let comps = ex.comps.get_or_insert_with(|| {
-                Entry::List(fields.iter().map(|f| Entry::Scalar(MappedText::fixed("=", f.span()))).collect(), ex.span)
+                Entry::List(
+                    fields
+                        .iter()
+                        .map(|f| Entry::Scalar(MappedText::fixed("=", f.span())))
+                        .collect(),
+                    ex.span,
+                )
             });
             let Entry::List(comps, _) = comps else {
-                return Err(validation("Fields and comps lists must have equal length", ex.span));
+                return Err(validation(
+                    "Fields and comps lists must have equal length",
+                    ex.span,
+                ));
             };
             if fields.len() != comps.len() {
-                return Err(validation("Fields and comps lists must have equal length", ex.span));
+                return Err(validation(
+                    "Fields and comps lists must have equal length",
+                    ex.span,
+                ));
             }
             for comp in comps.iter_mut() {
                 let Entry::Scalar(c) = comp else {
-                    return Err(validation("'' is not a supported comparison operator", comp.span()));
+                    return Err(validation(
+                        "'' is not a supported comparison operator",
+                        comp.span(),
+                    ));
                 };
                 normalize(c);
-                if !OPERATORS.contains(&c.text.as_str()) && !is_str_operator_with_modifier(&c.text) {
-                    return Err(validation(format!("'{}' is not a supported comparison operator", c.text), c.whole_span()));
+                if !OPERATORS.contains(&c.text.as_str()) && !is_str_operator_with_modifier(&c.text)
+                {
+                    return Err(validation(
+                        format!("'{}' is not a supported comparison operator", c.text),
+                        c.whole_span(),
+                    ));
                 }
             }
             if let Some(check) = check_field {
@@ -141,18 +201,28 @@ fn check_shape(ex: &mut Exception, check_field: Option<&dyn Fn(&str) -> bool>) -
                         Entry::List(..) => "",
                     };
                     if !check(text) {
-                        return Err(validation(format!("'{text}' is not a supported filter field"), f.span()));
+                        return Err(validation(
+                            format!("'{text}' is not a supported filter field"),
+                            f.span(),
+                        ));
                     }
                 }
             }
         }
         Entry::Scalar(field) => {
-            let comp = ex.comps.get_or_insert_with(|| Entry::Scalar(MappedText::fixed("in", ex.span)));
+            let comp = ex
+                .comps
+                .get_or_insert_with(|| Entry::Scalar(MappedText::fixed("in", ex.span)));
             let Entry::Scalar(c) = comp else {
-                return Err(validation("Fields and comps must both be strings", comp.span()));
+                return Err(validation(
+                    "Fields and comps must both be strings",
+                    comp.span(),
+                ));
             };
             normalize(c);
-            if !matches!(c.text.as_str(), "in" | "pmatch" | "intersects") && !is_str_operator_with_modifier(&c.text) {
+            if !matches!(c.text.as_str(), "in" | "pmatch" | "intersects")
+                && !is_str_operator_with_modifier(&c.text)
+            {
                 return Err(validation(
                     "When fields is a single value, comps must be one of (in, pmatch, intersects) or a modifier operator (e.g. startswith oneof)",
                     c.whole_span(),
@@ -160,7 +230,10 @@ fn check_shape(ex: &mut Exception, check_field: Option<&dyn Fn(&str) -> bool>) -
             }
             if let Some(check) = check_field {
                 if !check(&field.text) {
-                    return Err(validation(format!("'{}' is not a supported filter field", field.text), field.whole_span()));
+                    return Err(validation(
+                        format!("'{}' is not a supported filter field", field.text),
+                        field.whole_span(),
+                    ));
                 }
             }
         }
@@ -203,7 +276,10 @@ fn scalar(e: &Entry) -> MappedText {
 }
 
 /// `(cond) and not <ex1> and not <ex2> ...` for the exceptions of a rule (validated already).
-pub(crate) fn append_to_condition(cond: &MappedText, exceptions: &[Exception]) -> Result<MappedText, Diagnostic> {
+pub(crate) fn append_to_condition(
+    cond: &MappedText,
+    exceptions: &[Exception],
+) -> Result<MappedText, Diagnostic> {
     let whole = cond.whole_span();
     let mut out = MappedText::fixed("(", whole);
     out.push(cond);
@@ -211,12 +287,17 @@ pub(crate) fn append_to_condition(cond: &MappedText, exceptions: &[Exception]) -
     for ex in exceptions {
         let at = ex.span;
         let mut clause = MappedText::default();
-        let (Some(fields), Some(comps)) = (&ex.fields, &ex.comps) else { continue };
+        let (Some(fields), Some(comps)) = (&ex.fields, &ex.comps) else {
+            continue;
+        };
         match fields {
             Entry::Scalar(field) => {
                 for val in &ex.values {
                     if val.is_list() {
-                        return Err(ex.item(validation("Expected values array to contain a list of strings", val.span())));
+                        return Err(ex.item(validation(
+                            "Expected values array to contain a list of strings",
+                            val.span(),
+                        )));
                     }
                     if clause.is_empty() {
                         clause.push_fixed("(", at);
@@ -238,7 +319,10 @@ pub(crate) fn append_to_condition(cond: &MappedText, exceptions: &[Exception]) -
                 for values in &ex.values {
                     let values_items = values.items();
                     if values_items.len() != fields.len() || !values.is_list() {
-                        return Err(ex.item(validation("Fields and values lists must have equal length", values.span())));
+                        return Err(ex.item(validation(
+                            "Fields and values lists must have equal length",
+                            values.span(),
+                        )));
                     }
                     clause.push_fixed(if clause.is_empty() { "((" } else { " or (" }, at);
                     for (k, field) in fields.iter().enumerate() {
@@ -258,7 +342,9 @@ pub(crate) fn append_to_condition(cond: &MappedText, exceptions: &[Exception]) -
                                 list.push_fixed(")", *span);
                                 list
                             }
-                            Entry::Scalar(v) if is_operator_for_list(&comp.text) => parenthesised(v),
+                            Entry::Scalar(v) if is_operator_for_list(&comp.text) => {
+                                parenthesised(v)
+                            }
                             Entry::Scalar(v) => quoted(v),
                         };
                         clause.push_fixed(" ", at);
@@ -297,7 +383,13 @@ mod tests {
     }
 
     fn build(fields: Entry, comps: Option<Entry>, values: Vec<Entry>) -> String {
-        let mut ex = Exception { name: "e".into(), span: Span::default(), fields: Some(fields), comps, values };
+        let mut ex = Exception {
+            name: "e".into(),
+            span: Span::default(),
+            fields: Some(fields),
+            comps,
+            values,
+        };
         validate(&mut ex, None).unwrap();
         let cond = MappedText::fixed("cond", Span::default());
         append_to_condition(&cond, &[ex]).unwrap().text
@@ -305,8 +397,15 @@ mod tests {
 
     #[test]
     fn list_form_quotes_values_with_spaces() {
-        let text = build(l(vec![s("proc.cmdline")]), Some(l(vec![s("contains")])), vec![l(vec![s("curl 127.0.0.1")])]);
-        assert_eq!(text, r#"(cond) and not (( proc.cmdline contains "curl 127.0.0.1"))"#);
+        let text = build(
+            l(vec![s("proc.cmdline")]),
+            Some(l(vec![s("contains")])),
+            vec![l(vec![s("curl 127.0.0.1")])],
+        );
+        assert_eq!(
+            text,
+            r#"(cond) and not (( proc.cmdline contains "curl 127.0.0.1"))"#
+        );
     }
 
     #[test]
@@ -316,7 +415,10 @@ mod tests {
             Some(l(vec![s("startswith oneof"), s("startswith")])),
             vec![l(vec![l(vec![s("sshd"), s("sudo")]), s("/etc/")])],
         );
-        assert_eq!(text, "(cond) and not (( proc.name startswith oneof (sshd, sudo) and fd.name startswith /etc/))");
+        assert_eq!(
+            text,
+            "(cond) and not (( proc.name startswith oneof (sshd, sudo) and fd.name startswith /etc/))"
+        );
     }
 
     #[test]
@@ -327,14 +429,25 @@ mod tests {
 
     #[test]
     fn list_operator_value_is_parenthesised() {
-        let text = build(l(vec![s("proc.name")]), Some(l(vec![s(" in ")])), vec![l(vec![s("my_list")])]);
+        let text = build(
+            l(vec![s("proc.name")]),
+            Some(l(vec![s(" in ")])),
+            vec![l(vec![s("my_list")])],
+        );
         assert_eq!(text, "(cond) and not (( proc.name in (my_list)))");
     }
 
     #[test]
     fn modifier_operator_value_is_parenthesised() {
-        let text = build(l(vec![s("proc.name")]), Some(l(vec![s("startswith oneof")])), vec![l(vec![s("sshd")])]);
-        assert_eq!(text, "(cond) and not (( proc.name startswith oneof (sshd)))");
+        let text = build(
+            l(vec![s("proc.name")]),
+            Some(l(vec![s("startswith oneof")])),
+            vec![l(vec![s("sshd")])],
+        );
+        assert_eq!(
+            text,
+            "(cond) and not (( proc.name startswith oneof (sshd)))"
+        );
     }
 
     #[test]
@@ -352,11 +465,22 @@ mod tests {
             comps: Some(l(vec![s("=")])),
             values: vec![],
         };
-        assert_eq!(validate(&mut ex, None).unwrap_err().message, "Fields and comps lists must have equal length");
+        assert_eq!(
+            validate(&mut ex, None).unwrap_err().message,
+            "Fields and comps lists must have equal length"
+        );
         ex.comps = Some(l(vec![s("="), s("in oneof")]));
-        assert_eq!(validate(&mut ex, None).unwrap_err().message, "'in oneof' is not a supported comparison operator");
+        assert_eq!(
+            validate(&mut ex, None).unwrap_err().message,
+            "'in oneof' is not a supported comparison operator"
+        );
         ex.fields = Some(s("proc.name"));
         ex.comps = Some(s("="));
-        assert!(validate(&mut ex, None).unwrap_err().message.starts_with("When fields is a single value"));
+        assert!(
+            validate(&mut ex, None)
+                .unwrap_err()
+                .message
+                .starts_with("When fields is a single value")
+        );
     }
 }

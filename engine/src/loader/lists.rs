@@ -43,8 +43,17 @@ pub(crate) fn compile(state: &State) -> Vec<CompiledList> {
                 _ => items.push(&item.text),
             }
         }
-        let substitution = items.iter().map(|i| quote_item(i)).collect::<Vec<_>>().join(", ");
-        out.push(CompiledList { name: list.name.clone(), substitution, empty: items.is_empty(), used: false });
+        let substitution = items
+            .iter()
+            .map(|i| quote_item(i))
+            .collect::<Vec<_>>()
+            .join(", ");
+        out.push(CompiledList {
+            name: list.name.clone(),
+            substitution,
+            empty: items.is_empty(),
+            used: false,
+        });
     }
     for i in used_by_lists {
         out[i].used = true;
@@ -84,7 +93,9 @@ pub(crate) fn substitute(cond: &mut MappedText, lists: &mut [CompiledList]) {
 }
 
 fn tokens(text: &str) -> impl Iterator<Item = u64> + '_ {
-    text.split(|c: char| c.is_ascii() && is_delim(c as u8)).filter(|t| !t.is_empty()).map(token_hash)
+    text.split(|c: char| c.is_ascii() && is_delim(c as u8))
+        .filter(|t| !t.is_empty())
+        .map(token_hash)
 }
 
 fn token_hash(token: &str) -> u64 {
@@ -138,20 +149,29 @@ fn substitute_one(cond: &mut MappedText, list: &CompiledList) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::span::{FileId, Span};
     use crate::loader::yaml::ScalarStyle;
+    use crate::span::{FileId, Span};
 
     fn list(name: &str, items: &[&str]) -> CompiledList {
         CompiledList {
             name: name.into(),
-            substitution: items.iter().map(|i| quote_item(i)).collect::<Vec<_>>().join(", "),
+            substitution: items
+                .iter()
+                .map(|i| quote_item(i))
+                .collect::<Vec<_>>()
+                .join(", "),
             empty: items.is_empty(),
             used: false,
         }
     }
 
     fn sub(cond: &str, lists: &mut [CompiledList]) -> MappedText {
-        let mut m = MappedText::from_scalar(cond, ScalarStyle::Plain, cond, Span::new(FileId(0), 0, cond.len() as u32));
+        let mut m = MappedText::from_scalar(
+            cond,
+            ScalarStyle::Plain,
+            cond,
+            Span::new(FileId(0), 0, cond.len() as u32),
+        );
         substitute(&mut m, lists);
         m
     }
@@ -159,10 +179,16 @@ mod tests {
     #[test]
     fn delimited_names_only() {
         let mut lists = [list("my_list", &["a", "b c"])];
-        assert_eq!(sub("proc.name in (my_list)", &mut lists).text, "proc.name in ( a, \"b c\" )");
+        assert_eq!(
+            sub("proc.name in (my_list)", &mut lists).text,
+            "proc.name in ( a, \"b c\" )"
+        );
         assert!(lists[0].used);
         let mut lists = [list("my_list", &["a"])];
-        assert_eq!(sub("fd.name in (file_my_list)", &mut lists).text, "fd.name in (file_my_list)");
+        assert_eq!(
+            sub("fd.name in (file_my_list)", &mut lists).text,
+            "fd.name in (file_my_list)"
+        );
         assert!(!lists[0].used);
         assert_eq!(sub("proc.name=my_list", &mut lists).text, "proc.name= a ");
         assert_eq!(sub("proc.name= my_list", &mut lists).text, "proc.name= a ");

@@ -6,8 +6,8 @@
 //! the bytes the user wrote: copied runs map linearly, generated text maps to a fixed span
 //! (e.g. the items of a list map to the list name where it was substituted).
 
-use crate::span::{FileId, Span};
 use super::yaml::ScalarStyle;
+use crate::span::{FileId, Span};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Origin {
@@ -40,8 +40,18 @@ impl MappedText {
 
     /// Text that is itself the source: byte `i` is byte `i` of `file`.
     pub fn verbatim(text: &str, file: FileId) -> Self {
-        let pieces = if text.is_empty() { Vec::new() } else { vec![Piece { at: 0, origin: Origin::Linear { file, start: 0 } }] };
-        MappedText { text: text.to_owned(), pieces }
+        let pieces = if text.is_empty() {
+            Vec::new()
+        } else {
+            vec![Piece {
+                at: 0,
+                origin: Origin::Linear { file, start: 0 },
+            }]
+        };
+        MappedText {
+            text: text.to_owned(),
+            pieces,
+        }
     }
 
     /// The decoded value of a YAML scalar whose source is `span` in `source` (the whole file).
@@ -59,13 +69,19 @@ impl MappedText {
         if text.is_empty() {
             return;
         }
-        self.pieces.push(Piece { at: self.text.len() as u32, origin: Origin::Fixed(span) });
+        self.pieces.push(Piece {
+            at: self.text.len() as u32,
+            origin: Origin::Fixed(span),
+        });
         self.text.push_str(text);
     }
 
     pub fn push(&mut self, other: &MappedText) {
         let base = self.text.len() as u32;
-        self.pieces.extend(other.pieces.iter().map(|p| Piece { at: p.at + base, origin: p.origin }));
+        self.pieces.extend(other.pieces.iter().map(|p| Piece {
+            at: p.at + base,
+            origin: p.origin,
+        }));
         self.text.push_str(&other.text);
     }
 
@@ -93,8 +109,15 @@ impl MappedText {
     /// Where the byte at `offset` comes from (`before`: the byte just before `offset`).
     fn locate(&self, offset: usize, before: bool) -> Span {
         let offset = offset as u32;
-        let probe = if before { offset.saturating_sub(1) } else { offset };
-        let i = self.pieces.partition_point(|p| p.at <= probe).saturating_sub(1);
+        let probe = if before {
+            offset.saturating_sub(1)
+        } else {
+            offset
+        };
+        let i = self
+            .pieces
+            .partition_point(|p| p.at <= probe)
+            .saturating_sub(1);
         let piece = self.pieces[i];
         match piece.origin {
             Origin::Fixed(span) => span,
@@ -111,27 +134,47 @@ impl MappedText {
         let delta = replacement.len() as i64 - (end as i64 - start as i64);
         // The piece in effect at `end` continues after the replacement.
         let tail = if end < self.text.len() {
-            let i = self.pieces.partition_point(|p| p.at <= end32).saturating_sub(1);
+            let i = self
+                .pieces
+                .partition_point(|p| p.at <= end32)
+                .saturating_sub(1);
             let p = self.pieces[i];
             Some(Piece {
                 at: end32,
                 origin: match p.origin {
-                    Origin::Linear { file, start } => Origin::Linear { file, start: start + (end32 - p.at) },
+                    Origin::Linear { file, start } => Origin::Linear {
+                        file,
+                        start: start + (end32 - p.at),
+                    },
                     fixed => fixed,
                 },
             })
         } else {
             None
         };
-        let mut pieces: Vec<Piece> = self.pieces.iter().copied().filter(|p| p.at < start32).collect();
+        let mut pieces: Vec<Piece> = self
+            .pieces
+            .iter()
+            .copied()
+            .filter(|p| p.at < start32)
+            .collect();
         if !replacement.is_empty() {
-            pieces.push(Piece { at: start32, origin: Origin::Fixed(origin) });
+            pieces.push(Piece {
+                at: start32,
+                origin: Origin::Fixed(origin),
+            });
         }
         let shift = |at: u32| (at as i64 + delta) as u32;
         if let Some(t) = tail {
-            pieces.push(Piece { at: shift(t.at), origin: t.origin });
+            pieces.push(Piece {
+                at: shift(t.at),
+                origin: t.origin,
+            });
         }
-        pieces.extend(self.pieces.iter().filter(|p| p.at > end32).map(|p| Piece { at: shift(p.at), origin: p.origin }));
+        pieces.extend(self.pieces.iter().filter(|p| p.at > end32).map(|p| Piece {
+            at: shift(p.at),
+            origin: p.origin,
+        }));
         self.pieces = pieces;
         self.text.replace_range(start..end, replacement);
     }
@@ -161,7 +204,10 @@ fn align(value: &str, style: ScalarStyle, source: &str, span: Span) -> Option<Ma
         ScalarStyle::DoubleQuoted => Some(b'"'),
         _ => None,
     };
-    let mut out = MappedText { text: value.to_owned(), pieces: Vec::new() };
+    let mut out = MappedText {
+        text: value.to_owned(),
+        pieces: Vec::new(),
+    };
     let mut si = usize::from(quote.is_some() && src.first() == quote.as_ref());
     let mut di = 0;
     // Whether the last piece is linear and continues at (di, si).
@@ -184,20 +230,32 @@ fn align(value: &str, style: ScalarStyle, source: &str, span: Span) -> Option<Ma
                 _ => 2,
             };
             let ch_len = value[di..].chars().next().map_or(1, char::len_utf8);
-            out.pieces.push(Piece { at: di as u32, origin: Origin::Fixed(Span::new(span.file, here, here + len as u32)) });
+            out.pieces.push(Piece {
+                at: di as u32,
+                origin: Origin::Fixed(Span::new(span.file, here, here + len as u32)),
+            });
             di += ch_len;
             si += len;
             linear = false;
         } else if d == s {
             if !linear {
-                out.pieces.push(Piece { at: di as u32, origin: Origin::Linear { file: span.file, start: here } });
+                out.pieces.push(Piece {
+                    at: di as u32,
+                    origin: Origin::Linear {
+                        file: span.file,
+                        start: here,
+                    },
+                });
                 linear = true;
             }
             di += 1;
             si += 1;
         } else if d == b' ' && (s == b'\n' || s == b'\r') {
             // A folded line break.
-            out.pieces.push(Piece { at: di as u32, origin: Origin::Fixed(Span::new(span.file, here, here + 1)) });
+            out.pieces.push(Piece {
+                at: di as u32,
+                origin: Origin::Fixed(Span::new(span.file, here, here + 1)),
+            });
             di += 1;
             si += 1;
             linear = false;
@@ -219,7 +277,12 @@ mod tests {
 
     fn scalar_of(source: &str, raw: &str, value: &str, style: ScalarStyle) -> MappedText {
         let start = source.find(raw).unwrap() as u32;
-        MappedText::from_scalar(value, style, source, Span::new(F, start, start + raw.len() as u32))
+        MappedText::from_scalar(
+            value,
+            style,
+            source,
+            Span::new(F, start, start + raw.len() as u32),
+        )
     }
 
     fn text_at(source: &str, m: &MappedText, needle: &str) -> String {
@@ -231,7 +294,12 @@ mod tests {
     fn folded_scalar_maps_every_line() {
         let source = "c: >\n    evt.type = x and\n      proc.name = y\n\n    and z\n";
         let raw = &source[9..];
-        let m = scalar_of(source, raw, "evt.type = x and\n  proc.name = y\n\nand z\n", ScalarStyle::Folded);
+        let m = scalar_of(
+            source,
+            raw,
+            "evt.type = x and\n  proc.name = y\n\nand z\n",
+            ScalarStyle::Folded,
+        );
         assert_eq!(text_at(source, &m, "proc.name"), "proc.name");
         assert_eq!(text_at(source, &m, "and z"), "and z");
         assert_eq!(text_at(source, &m, "x and"), "x and");
@@ -240,7 +308,12 @@ mod tests {
     #[test]
     fn double_quoted_escapes_map_to_their_source() {
         let source = r#"d: "a\tb proc.name\x41 c""#;
-        let m = scalar_of(source, &source[3..], "a\tb proc.nameA c", ScalarStyle::DoubleQuoted);
+        let m = scalar_of(
+            source,
+            &source[3..],
+            "a\tb proc.nameA c",
+            ScalarStyle::DoubleQuoted,
+        );
         assert_eq!(text_at(source, &m, "\t"), "\\t");
         assert_eq!(text_at(source, &m, "A"), "\\x41");
         assert_eq!(text_at(source, &m, "c"), "c");
@@ -249,7 +322,12 @@ mod tests {
     #[test]
     fn plain_multiline_folds_to_spaces() {
         let source = "q: plain\n    multi and x";
-        let m = scalar_of(source, &source[3..], "plain multi and x", ScalarStyle::Plain);
+        let m = scalar_of(
+            source,
+            &source[3..],
+            "plain multi and x",
+            ScalarStyle::Plain,
+        );
         assert_eq!(text_at(source, &m, "multi and"), "multi and");
     }
 
@@ -263,9 +341,19 @@ mod tests {
     #[test]
     fn replacement_maps_to_its_origin_and_shifts_the_rest() {
         let source = "proc.name in (my_list) and fd.name = x";
-        let mut m = MappedText::from_scalar(source, ScalarStyle::Plain, source, Span::new(F, 0, source.len() as u32));
+        let mut m = MappedText::from_scalar(
+            source,
+            ScalarStyle::Plain,
+            source,
+            Span::new(F, 0, source.len() as u32),
+        );
         let at = source.find("my_list").unwrap();
-        m.replace(at, at + 7, "a, b, c", Span::new(F, at as u32, at as u32 + 7));
+        m.replace(
+            at,
+            at + 7,
+            "a, b, c",
+            Span::new(F, at as u32, at as u32 + 7),
+        );
         assert_eq!(m.text, "proc.name in (a, b, c) and fd.name = x");
         assert_eq!(text_at(source, &m, "b"), "my_list");
         assert_eq!(text_at(source, &m, "fd.name"), "fd.name");

@@ -24,10 +24,10 @@ use crate::diagnostic::{Diagnostic, ItemKind};
 use crate::eval::{CompiledRule, RuleSet};
 use crate::rule::Priority;
 use crate::span::{FileId, Span};
+use crate::syntax::ast::Expr;
 use lists::CompiledList;
 use mapped::MappedText;
 use std::collections::{HashMap, HashSet};
-use crate::syntax::ast::Expr;
 
 /// A rules file as given by the user; `FileId(i)` of every span is its index in the slice.
 #[derive(Debug, Clone)]
@@ -119,7 +119,9 @@ impl Loaded {
 /// compiles as `<field> exists`.
 fn is_valid_lhs_field(field: &str) -> bool {
     if field.contains('(') {
-        return compile_standalone(&format!("{field} exists"), None).filter.is_some();
+        return compile_standalone(&format!("{field} exists"), None)
+            .filter
+            .is_some();
     }
     let name = match field.find('[') {
         Some(i) if field.ends_with(']') => &field[..i],
@@ -133,7 +135,13 @@ pub fn load(files: &[SourceFile], _opts: &LoadOptions) -> Loaded {
     let mut diagnostics: Vec<Diagnostic> = Vec::new();
     let mut earlier_errors: Vec<Diagnostic> = Vec::new();
     for (i, f) in files.iter().enumerate() {
-        reader::read_file(&f.text, FileId(i as u32), &mut state, &mut diagnostics, &is_valid_lhs_field);
+        reader::read_file(
+            &f.text,
+            FileId(i as u32),
+            &mut state,
+            &mut diagnostics,
+            &is_valid_lhs_field,
+        );
         if i + 1 < files.len() {
             // Falco compiles after every file: what only a later file fixes is still an error.
             let out = pipeline::compile(&state);
@@ -148,28 +156,52 @@ pub fn load(files: &[SourceFile], _opts: &LoadOptions) -> Loaded {
         }
     }
     diagnostics.extend(compile_diags);
-    let pipeline::Output { lists, macros, macro_used, rules, .. } = out;
+    let pipeline::Output {
+        lists,
+        macros,
+        macro_used,
+        rules,
+        ..
+    } = out;
 
     let macro_infos: Vec<MacroInfo> = state
         .macros
         .items
         .iter()
         .zip(&macro_used)
-        .map(|(m, &used)| MacroInfo { name: m.name.clone(), condition: m.cond.text.clone(), span: m.span, used })
+        .map(|(m, &used)| MacroInfo {
+            name: m.name.clone(),
+            condition: m.cond.text.clone(),
+            span: m.span,
+            used,
+        })
         .collect();
     let list_infos: Vec<ListInfo> = state
         .lists
         .items
         .iter()
         .zip(&lists)
-        .map(|(l, c)| ListInfo { name: l.name.clone(), items: l.items.iter().map(|i| i.text.clone()).collect(), span: l.span, used: c.used })
+        .map(|(l, c)| ListInfo {
+            name: l.name.clone(),
+            items: l.items.iter().map(|i| i.text.clone()).collect(),
+            span: l.span,
+            used: c.used,
+        })
         .collect();
     for m in macro_infos.iter().filter(|m| !m.used) {
-        let d = Diagnostic::warning(crate::diagnostic::Code::UNUSED_MACRO, "Macro not referred to by any other rule/macro", m.span);
+        let d = Diagnostic::warning(
+            crate::diagnostic::Code::UNUSED_MACRO,
+            "Macro not referred to by any other rule/macro",
+            m.span,
+        );
         diagnostics.push(d.in_item(ItemKind::Macro, &m.name));
     }
     for l in list_infos.iter().filter(|l| !l.used) {
-        let d = Diagnostic::warning(crate::diagnostic::Code::UNUSED_LIST, "List not referred to by any other rule/macro", l.span);
+        let d = Diagnostic::warning(
+            crate::diagnostic::Code::UNUSED_LIST,
+            "List not referred to by any other rule/macro",
+            l.span,
+        );
         diagnostics.push(d.in_item(ItemKind::List, &l.name));
     }
     diagnostics.sort_by_key(|d| d.span.map(|s| (s.file, s.start)));
@@ -214,7 +246,12 @@ pub fn load(files: &[SourceFile], _opts: &LoadOptions) -> Loaded {
         lists,
         macros,
         macro_names: state.macros.items.iter().map(|m| m.name.clone()).collect(),
-        broken_macros: state.broken.iter().filter(|(k, _)| *k == state::ItemKindKey::Macro).map(|(_, n)| n.clone()).collect(),
+        broken_macros: state
+            .broken
+            .iter()
+            .filter(|(k, _)| *k == state::ItemKindKey::Macro)
+            .map(|(_, n)| n.clone())
+            .collect(),
     };
     Loaded {
         diagnostics,
@@ -240,12 +277,21 @@ pub fn compile_standalone(condition: &str, context: Option<&Loaded>) -> Standalo
     let cx = context.map_or(&empty, |l| &l.context);
     let text = MappedText::verbatim(condition, FileId(0));
     let mut lists = cx.lists.clone();
-    let names: HashMap<&str, usize> = cx.macro_names.iter().enumerate().map(|(i, n)| (n.as_str(), i)).collect();
+    let names: HashMap<&str, usize> = cx
+        .macro_names
+        .iter()
+        .enumerate()
+        .map(|(i, n)| (n.as_str(), i))
+        .collect();
     let broken = |n: &str| cx.broken_macros.contains(n);
-    let scope = pipeline::MacroScope { bodies: &cx.macros, names: &names, visible: &|_| true, broken: &broken };
-    let resolved = pipeline::parse_condition(&text, &mut lists).and_then(|mut e| {
-        pipeline::resolve_macros(&mut e, &scope, &mut Vec::new()).map(|()| e)
-    });
+    let scope = pipeline::MacroScope {
+        bodies: &cx.macros,
+        names: &names,
+        visible: &|_| true,
+        broken: &broken,
+    };
+    let resolved = pipeline::parse_condition(&text, &mut lists)
+        .and_then(|mut e| pipeline::resolve_macros(&mut e, &scope, &mut Vec::new()).map(|()| e));
     let (filter, diagnostics) = match resolved {
         Err(ds) => (None, ds),
         Ok(e) => {
@@ -253,5 +299,11 @@ pub fn compile_standalone(condition: &str, context: Option<&Loaded>) -> Standalo
             (c.filter, c.diagnostics)
         }
     };
-    Standalone { filter, diagnostics: diagnostics.into_iter().map(|d| d.in_item(ItemKind::Condition, "")).collect() }
+    Standalone {
+        filter,
+        diagnostics: diagnostics
+            .into_iter()
+            .map(|d| d.in_item(ItemKind::Condition, ""))
+            .collect(),
+    }
 }

@@ -55,7 +55,14 @@ pub(crate) struct MacroScope<'a> {
 }
 
 /// Inlines every macro reference of `e` (falco `filter_macro_resolver`), marking what it used.
-fn resolve(e: &mut Expr, scope: &MacroScope, path: &mut Vec<usize>, used: &mut Vec<usize>, budget: &mut usize, errors: &mut Vec<Unresolved>) {
+fn resolve(
+    e: &mut Expr,
+    scope: &MacroScope,
+    path: &mut Vec<usize>,
+    used: &mut Vec<usize>,
+    budget: &mut usize,
+    errors: &mut Vec<Unresolved>,
+) {
     *budget = budget.saturating_sub(1);
     match &mut e.kind {
         ExprKind::And(children) | ExprKind::Or(children) => {
@@ -65,8 +72,16 @@ fn resolve(e: &mut Expr, scope: &MacroScope, path: &mut Vec<usize>, used: &mut V
         }
         ExprKind::Not(child) => resolve(child, scope, path, used, budget, errors),
         ExprKind::Macro(name) => {
-            let Some(&pos) = scope.names.get(name.as_str()).filter(|&&p| (scope.visible)(p)) else {
-                errors.push(if (scope.broken)(name) { Unresolved::Broken } else { Unresolved::Undefined(name.clone(), e.span) });
+            let Some(&pos) = scope
+                .names
+                .get(name.as_str())
+                .filter(|&&p| (scope.visible)(p))
+            else {
+                errors.push(if (scope.broken)(name) {
+                    Unresolved::Broken
+                } else {
+                    Unresolved::Undefined(name.clone(), e.span)
+                });
                 return;
             };
             if path.contains(&pos) {
@@ -104,7 +119,11 @@ fn count_nodes(e: &Expr) -> usize {
 }
 
 /// Resolves `e`; `Err` carries the diagnostics (possibly none when a broken macro was named).
-pub(crate) fn resolve_macros(e: &mut Expr, scope: &MacroScope, used: &mut Vec<usize>) -> Result<(), Vec<Diagnostic>> {
+pub(crate) fn resolve_macros(
+    e: &mut Expr,
+    scope: &MacroScope,
+    used: &mut Vec<usize>,
+) -> Result<(), Vec<Diagnostic>> {
     let mut errors = Vec::new();
     let mut budget = MAX_EXPANDED_NODES;
     resolve(e, scope, &mut Vec::new(), used, &mut budget, &mut errors);
@@ -134,7 +153,10 @@ pub(crate) fn resolve_macros(e: &mut Expr, scope: &MacroScope, used: &mut Vec<us
 }
 
 /// List substitution, then parsing; spans of the tree and of syntax errors are file spans.
-pub(crate) fn parse_condition(text: &MappedText, lists: &mut [CompiledList]) -> Result<Expr, Vec<Diagnostic>> {
+pub(crate) fn parse_condition(
+    text: &MappedText,
+    lists: &mut [CompiledList],
+) -> Result<Expr, Vec<Diagnostic>> {
     let mut text = text.clone();
     lists::substitute(&mut text, lists);
     let parsed = crate::syntax::parse(&text.text);
@@ -142,7 +164,13 @@ pub(crate) fn parse_condition(text: &MappedText, lists: &mut [CompiledList]) -> 
         return Err(parsed
             .errors
             .iter()
-            .map(|e| Diagnostic::error(Code::ERR_COMPILE_CONDITION, e.message.clone(), text.map(e.span.range().start, e.span.range().end)))
+            .map(|e| {
+                Diagnostic::error(
+                    Code::ERR_COMPILE_CONDITION,
+                    e.message.clone(),
+                    text.map(e.span.range().start, e.span.range().end),
+                )
+            })
             .collect());
     }
     let mut expr = parsed.tree;
@@ -152,7 +180,14 @@ pub(crate) fn parse_condition(text: &MappedText, lists: &mut [CompiledList]) -> 
 
 /// Errors that `skip-if-unknown-filter` turns into a warning (falco `err_is_unknown_type_or_field`).
 fn is_unknown_type_or_field(message: &str) -> bool {
-    ["nonexistent field", "invalid formatting token", "unknown event type", "unknown filter:"].iter().any(|m| message.contains(m))
+    [
+        "nonexistent field",
+        "invalid formatting token",
+        "unknown event type",
+        "unknown filter:",
+    ]
+    .iter()
+    .any(|m| message.contains(m))
 }
 
 pub(crate) fn compile(state: &State) -> Output {
@@ -170,18 +205,32 @@ pub(crate) fn compile(state: &State) -> Output {
             }
         })
         .collect();
-    let names: HashMap<&str, usize> = macro_defs.iter().enumerate().map(|(i, m)| (m.name.as_str(), i)).collect();
+    let names: HashMap<&str, usize> = macro_defs
+        .iter()
+        .enumerate()
+        .map(|(i, m)| (m.name.as_str(), i))
+        .collect();
     let broken = |name: &str| state.is_broken(ItemKindKey::Macro, name);
     let mut used = Vec::new();
     for i in 0..macro_defs.len() {
-        let Some(mut body) = macros[i].clone() else { continue };
+        let Some(mut body) = macros[i].clone() else {
+            continue;
+        };
         let visibility = macro_defs[i].visibility;
         let visible = |p: usize| macro_defs[p].index < visibility;
-        let scope = MacroScope { bodies: &macros, names: &names, visible: &visible, broken: &broken };
+        let scope = MacroScope {
+            bodies: &macros,
+            names: &names,
+            visible: &visible,
+            broken: &broken,
+        };
         macros[i] = match resolve_macros(&mut body, &scope, &mut used) {
             Ok(()) => Some(body),
             Err(ds) => {
-                diagnostics.extend(ds.into_iter().map(|d| d.in_item(ItemKind::Macro, &macro_defs[i].name)));
+                diagnostics.extend(
+                    ds.into_iter()
+                        .map(|d| d.in_item(ItemKind::Macro, &macro_defs[i].name)),
+                );
                 None
             }
         };
@@ -201,24 +250,41 @@ pub(crate) fn compile(state: &State) -> Output {
         let output = match OutputFormat::parse(&r.output.text) {
             Ok(f) => {
                 for w in f.warnings() {
-                    rule_diags.push(Diagnostic::new(Severity::Warning, w.code, w.message.clone(), Some(r.output.map(w.range.start, w.range.end))));
+                    rule_diags.push(Diagnostic::new(
+                        Severity::Warning,
+                        w.code,
+                        w.message.clone(),
+                        Some(r.output.map(w.range.start, w.range.end)),
+                    ));
                 }
                 Some(f)
             }
             Err(e) if skip && is_unknown_type_or_field(&e.message) => {
-                rule_diags.push(Diagnostic::warning(Code::UNKNOWN_FILTER, e.message, r.output.map(e.range.start, e.range.end)));
+                rule_diags.push(Diagnostic::warning(
+                    Code::UNKNOWN_FILTER,
+                    e.message,
+                    r.output.map(e.range.start, e.range.end),
+                ));
                 skipped = true;
                 None
             }
             Err(e) => {
-                rule_diags.push(Diagnostic::error(Code::ERR_COMPILE_OUTPUT, e.message, r.output.map(e.range.start, e.range.end)));
+                rule_diags.push(Diagnostic::error(
+                    Code::ERR_COMPILE_OUTPUT,
+                    e.message,
+                    r.output.map(e.range.start, e.range.end),
+                ));
                 None
             }
         };
         if skipped {
             // Falco skips the rule before it looks at the condition: its lists and macros are
             // not used by it, and nothing in it is reported.
-            diagnostics.extend(rule_diags.into_iter().map(|d| d.in_item(ItemKind::Rule, &r.name)));
+            diagnostics.extend(
+                rule_diags
+                    .into_iter()
+                    .map(|d| d.in_item(ItemKind::Rule, &r.name)),
+            );
             rules.push(None);
             continue;
         }
@@ -228,10 +294,17 @@ pub(crate) fn compile(state: &State) -> Output {
         } else {
             exceptions::append_to_condition(&r.cond, &r.exceptions).map_err(|d| vec![d])
         };
-        let expr = cond.and_then(|c| parse_condition(&c, &mut lists)).and_then(|mut e| {
-            let scope = MacroScope { bodies: &macros, names: &names, visible: &|_| true, broken: &broken };
-            resolve_macros(&mut e, &scope, &mut used).map(|()| e)
-        });
+        let expr = cond
+            .and_then(|c| parse_condition(&c, &mut lists))
+            .and_then(|mut e| {
+                let scope = MacroScope {
+                    bodies: &macros,
+                    names: &names,
+                    visible: &|_| true,
+                    broken: &broken,
+                };
+                resolve_macros(&mut e, &scope, &mut used).map(|()| e)
+            });
         let compiled = match expr {
             Err(ds) => {
                 failed = true;
@@ -241,19 +314,33 @@ pub(crate) fn compile(state: &State) -> Output {
             Ok(e) => {
                 if unsafe_na::has_unsafe_na_check(&e) {
                     let at = r.cond.whole_span();
-                    rule_diags.push(Diagnostic::warning(Code::UNSAFE_NA_CHECK, "", Span::new(at.file, at.start, at.start)));
+                    rule_diags.push(Diagnostic::warning(
+                        Code::UNSAFE_NA_CHECK,
+                        "",
+                        Span::new(at.file, at.start, at.start),
+                    ));
                 }
                 let compiled = compile::compile(&e);
                 // Falco's compiler stops at the first error: with skip-if-unknown-filter, an
                 // unknown field or event type there skips the rule with one warning.
-                let first_error = compiled.diagnostics.iter().filter(|d| d.is_error()).min_by_key(|d| d.span.map(|s| s.start));
+                let first_error = compiled
+                    .diagnostics
+                    .iter()
+                    .filter(|d| d.is_error())
+                    .min_by_key(|d| d.span.map(|s| s.start));
                 match first_error {
                     Some(d) if skip && is_unknown_type_or_field(&d.message) => {
                         skipped = true;
                         let mut w = d.clone();
                         w.severity = Severity::Warning;
                         w.code = Code::UNKNOWN_FILTER;
-                        rule_diags.extend(compiled.diagnostics.iter().filter(|d| !d.is_error()).cloned());
+                        rule_diags.extend(
+                            compiled
+                                .diagnostics
+                                .iter()
+                                .filter(|d| !d.is_error())
+                                .cloned(),
+                        );
                         rule_diags.push(w);
                     }
                     _ => {
@@ -264,7 +351,11 @@ pub(crate) fn compile(state: &State) -> Output {
                 Some((e, compiled))
             }
         };
-        diagnostics.extend(rule_diags.into_iter().map(|d| d.or_in_item(ItemKind::Rule, &r.name)));
+        diagnostics.extend(
+            rule_diags
+                .into_iter()
+                .map(|d| d.or_in_item(ItemKind::Rule, &r.name)),
+        );
 
         let ok = !failed && !skipped;
         match (compiled, output) {
@@ -277,7 +368,11 @@ pub(crate) fn compile(state: &State) -> Output {
                     );
                     diagnostics.push(d.in_item(ItemKind::Rule, &r.name));
                 }
-                rules.push(Some(CompiledRuleOut { expr, compiled, output }));
+                rules.push(Some(CompiledRuleOut {
+                    expr,
+                    compiled,
+                    output,
+                }));
             }
             _ => rules.push(None),
         }
@@ -287,5 +382,11 @@ pub(crate) fn compile(state: &State) -> Output {
     for p in used {
         macro_used[p] = true;
     }
-    Output { lists, macros, macro_used, rules, diagnostics }
+    Output {
+        lists,
+        macros,
+        macro_used,
+        rules,
+        diagnostics,
+    }
 }

@@ -58,7 +58,10 @@ pub(crate) struct Named<T> {
 
 impl<T> Default for Named<T> {
     fn default() -> Self {
-        Named { items: Vec::new(), by_name: HashMap::new() }
+        Named {
+            items: Vec::new(),
+            by_name: HashMap::new(),
+        }
     }
 }
 
@@ -151,7 +154,9 @@ impl State {
             let (di, dv) = def.ids();
             *di = id;
             *dv = id;
-            named.by_name.insert(def.name().to_owned(), named.items.len());
+            named
+                .by_name
+                .insert(def.name().to_owned(), named.items.len());
             named.items.push(def);
         }
     }
@@ -182,7 +187,10 @@ impl State {
     /// A new id for an append/override of `name` by the current entry (Falco's
     /// `append_info`/`replace_info`).
     pub fn bump(&mut self, kind: ItemKindKey, name: &str) -> u32 {
-        self.contributors.entry((kind, name.to_owned())).or_default().push(self.current_item);
+        self.contributors
+            .entry((kind, name.to_owned()))
+            .or_default()
+            .push(self.current_item);
         self.next_id += 1;
         self.next_id - 1
     }

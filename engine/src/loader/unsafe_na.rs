@@ -11,7 +11,10 @@ pub(crate) fn has_unsafe_na_check(e: &Expr) -> bool {
     let mut found = false;
     e.walk(&mut |e| {
         if let ExprKind::Compare { lhs, op, rhs, .. } = &e.kind {
-            let equality = matches!(op.node, CmpOp::Eq | CmpOp::EqEq | CmpOp::Ne | CmpOp::In | CmpOp::Intersects | CmpOp::PMatch);
+            let equality = matches!(
+                op.node,
+                CmpOp::Eq | CmpOp::EqEq | CmpOp::Ne | CmpOp::In | CmpOp::Intersects | CmpOp::PMatch
+            );
             let na = match rhs {
                 Rhs::Value(v) => v.text == NA,
                 Rhs::List { items, .. } => items.iter().any(|i| i.text == NA),

@@ -36,7 +36,10 @@ enum Token {
     Text(String),
     /// `width` 0 prints the value as it is; otherwise it is cut or blank-padded to that many
     /// bytes (libs `std::string::resize`).
-    Field { expr: TExpr, width: usize },
+    Field {
+        expr: TExpr,
+        width: usize,
+    },
 }
 
 #[derive(Debug)]
@@ -55,7 +58,10 @@ const CONTAINER_INFO_DEPRECATED: &str = "%container.info is deprecated and no mo
 impl OutputFormat {
     pub fn parse(fmt: &str) -> Result<OutputFormat, OutputError> {
         if fmt.is_empty() {
-            return Err(OutputError { message: "empty formatting token".into(), range: 0..0 });
+            return Err(OutputError {
+                message: "empty formatting token".into(),
+                range: 0..0,
+            });
         }
         let mut warnings = Vec::new();
         let mut tokens = Vec::new();
@@ -75,20 +81,32 @@ impl OutputFormat {
                 continue;
             }
             let start = i;
-            let err = |message: String, end: usize| OutputError { message, range: offset + start..offset + end };
+            let err = |message: String, end: usize| OutputError {
+                message,
+                range: offset + start..offset + end,
+            };
             i += 1;
             if i == bytes.len() {
-                return Err(err("invalid formatting syntax: formatting cannot end with a %".into(), i));
+                return Err(err(
+                    "invalid formatting syntax: formatting cannot end with a %".into(),
+                    i,
+                ));
             }
             let digits = bytes[i..].iter().take_while(|b| b.is_ascii_digit()).count();
             let width = body[i..i + digits].parse::<usize>().unwrap_or(0).min(4096);
             i += digits;
             if i == bytes.len() {
-                return Err(err("invalid formatting syntax: formatting cannot end with a number".into(), i));
+                return Err(err(
+                    "invalid formatting syntax: formatting cannot end with a number".into(),
+                    i,
+                ));
             }
             if digits == 0 && body[start..].starts_with(CONTAINER_INFO) {
                 // Falco removes every `%container.info` (plain substring) and warns once.
-                if !warnings.iter().any(|w: &OutputWarning| w.message == CONTAINER_INFO_DEPRECATED) {
+                if !warnings
+                    .iter()
+                    .any(|w: &OutputWarning| w.message == CONTAINER_INFO_DEPRECATED)
+                {
                     warnings.push(OutputWarning {
                         code: Code::DEPRECATED_ITEM,
                         message: CONTAINER_INFO_DEPRECATED.to_string(),
@@ -100,9 +118,18 @@ impl OutputFormat {
             }
             let run = token_run(&body[i..]);
             let Some((compiled, used)) = longest_token(&body[i..i + run]) else {
-                let shown = if run == 0 { &body[i..body.ceil_char_boundary(i + 1)] } else { &body[i..i + run] };
-                let detail = compile_message(&body[i..i + run]).map(|m| format!(": {m}")).unwrap_or_default();
-                return Err(err(format!("invalid formatting token {shown}{detail}"), i + run.max(1)));
+                let shown = if run == 0 {
+                    &body[i..body.ceil_char_boundary(i + 1)]
+                } else {
+                    &body[i..i + run]
+                };
+                let detail = compile_message(&body[i..i + run])
+                    .map(|m| format!(": {m}"))
+                    .unwrap_or_default();
+                return Err(err(
+                    format!("invalid formatting token {shown}{detail}"),
+                    i + run.max(1),
+                ));
             };
             flush(&mut text, &mut tokens);
             for (name, expr) in compiled.resolved {
@@ -110,7 +137,10 @@ impl OutputFormat {
                     resolved.push((name, expr));
                 }
             }
-            tokens.push(Token::Field { expr: compiled.expr, width });
+            tokens.push(Token::Field {
+                expr: compiled.expr,
+                width,
+            });
             i += used;
         }
         flush(&mut text, &mut tokens);
@@ -120,11 +150,17 @@ impl OutputFormat {
             let Some(at) = body.find(f) else { continue };
             warnings.push(OutputWarning {
                 code: Code::DEPRECATED_ITEM,
-                message: format!("usage of deprecated field '{f}' has been detected in the rule output"),
+                message: format!(
+                    "usage of deprecated field '{f}' has been detected in the rule output"
+                ),
                 range: offset + at..offset + at + f.len(),
             });
         }
-        Ok(OutputFormat { tokens, resolved, warnings })
+        Ok(OutputFormat {
+            tokens,
+            resolved,
+            warnings,
+        })
     }
 
     pub fn warnings(&self) -> &[OutputWarning] {
@@ -156,7 +192,10 @@ impl OutputFormat {
     /// Falco's `output_fields`: every field a token reads and every outermost transformer, by
     /// name (`proc.name`, `toupper(proc.name)`), each once, `None` when it cannot be extracted.
     pub fn fields(&self, ev: &dyn FieldSource) -> Vec<(String, Option<String>)> {
-        self.resolved.iter().map(|(name, expr)| (name.clone(), expr.eval(ev).map(|v| render_value(&v)))).collect()
+        self.resolved
+            .iter()
+            .map(|(name, expr)| (name.clone(), expr.eval(ev).map(|v| render_value(&v))))
+            .collect()
     }
 }
 
@@ -166,11 +205,13 @@ fn flush(text: &mut String, tokens: &mut Vec<Token>) {
     }
 }
 
-
 /// The candidate token: a dotted name with an optional `[arg]`, or `transformer(...)`.
 fn token_run(s: &str) -> usize {
     let b = s.as_bytes();
-    let mut n = b.iter().take_while(|&&c| c.is_ascii_alphanumeric() || c == b'_' || c == b'.').count();
+    let mut n = b
+        .iter()
+        .take_while(|&&c| c.is_ascii_alphanumeric() || c == b'_' || c == b'.')
+        .count();
     if b.get(n) == Some(&b'(') {
         // An unclosed `(` cannot be part of a token: `%proc.name(` is `proc.name`.
         return matching_paren(&s[n..]).map_or(n, |c| n + c + 1);

@@ -7,7 +7,16 @@ use crate::event::Value;
 pub fn render_value(v: &Value<'_>) -> String {
     match v {
         Value::Str(s) => s.to_string(),
-        Value::Bytes(b) => b.iter().map(|&c| if c.is_ascii_graphic() || c == b' ' { c as char } else { '.' }).collect(),
+        Value::Bytes(b) => b
+            .iter()
+            .map(|&c| {
+                if c.is_ascii_graphic() || c == b' ' {
+                    c as char
+                } else {
+                    '.'
+                }
+            })
+            .collect(),
         Value::Int(i) => i.to_string(),
         Value::Uint(u) => u.to_string(),
         Value::Double(d) => format!("{d:.1}"),

@@ -8,14 +8,28 @@ fn ev(json: &str) -> Event {
 #[test]
 fn renders_tokens_and_missing_values() {
     let f = OutputFormat::parse("user=%user.name cmd=%proc.cmdline file=%fd.name. parent=%proc.aname[1] up=%toupper(proc.name)").unwrap();
-    let e = ev(r#"{"user.name":"root","proc.cmdline":"cat /etc/shadow","proc.name":"cat","proc.pname":"bash","proc.pid":7}"#);
-    assert_eq!(f.render(&e), "user=root cmd=cat /etc/shadow file=<NA>. parent=bash up=CAT");
+    let e = ev(
+        r#"{"user.name":"root","proc.cmdline":"cat /etc/shadow","proc.name":"cat","proc.pname":"bash","proc.pid":7}"#,
+    );
+    assert_eq!(
+        f.render(&e),
+        "user=root cmd=cat /etc/shadow file=<NA>. parent=bash up=CAT"
+    );
     let fields = f.fields(&e);
     assert_eq!(fields[2], ("fd.name".to_string(), None));
-    assert_eq!(fields[3], ("proc.aname[1]".to_string(), Some("bash".to_string())));
+    assert_eq!(
+        fields[3],
+        ("proc.aname[1]".to_string(), Some("bash".to_string()))
+    );
     // A transformer reports its input field and itself (libs `formatter_visitor`).
-    assert_eq!(fields[4], ("proc.name".to_string(), Some("cat".to_string())));
-    assert_eq!(fields[5], ("toupper(proc.name)".to_string(), Some("CAT".to_string())));
+    assert_eq!(
+        fields[4],
+        ("proc.name".to_string(), Some("cat".to_string()))
+    );
+    assert_eq!(
+        fields[5],
+        ("toupper(proc.name)".to_string(), Some("CAT".to_string()))
+    );
 }
 
 #[test]
@@ -33,7 +47,10 @@ fn errors_carry_ranges() {
     let e = OutputFormat::parse("trailing %").unwrap_err();
     assert_eq!(e.range, 9..10);
     assert!(OutputFormat::parse("%12").is_err());
-    assert!(OutputFormat::parse("%fd.ip").is_err(), "filter-only fields cannot be printed");
+    assert!(
+        OutputFormat::parse("%fd.ip").is_err(),
+        "filter-only fields cannot be printed"
+    );
 }
 
 #[test]
@@ -46,7 +63,12 @@ fn deprecations_are_warnings() {
     assert!(messages[0].starts_with("%container.info is deprecated"));
     assert!(messages[3].contains("'evt.latency.ns'"));
     assert!(f.warnings().iter().all(|w| w.code == Code::DEPRECATED_ITEM));
-    assert_eq!(f.render(&ev(r#"{"container.id":"abc","evt.dir":"<","evt.latency.ns":5}"#)), "< 5");
+    assert_eq!(
+        f.render(&ev(
+            r#"{"container.id":"abc","evt.dir":"<","evt.latency.ns":5}"#
+        )),
+        "< 5"
+    );
     // falco test_extra_output.cpp extra_format_empty_container_info.
     let f = OutputFormat::parse("out 1 (%container.info)").unwrap();
     assert_eq!(f.render(&ev(r#"{"container.id":"abc"}"#)), "out 1 ()");

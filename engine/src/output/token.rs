@@ -23,16 +23,27 @@ pub(super) fn compile(op: &Operand) -> Result<Compiled, Rejected> {
         Operand::Field(f) => field(&mut cx, f),
         Operand::Transformer(t) => cx.transformer(t).map(|(e, _)| e),
     };
-    let first_error = cx.diags.iter().find(|d| d.is_error()).map(|d| d.message.clone());
+    let first_error = cx
+        .diags
+        .iter()
+        .find(|d| d.is_error())
+        .map(|d| d.message.clone());
     let Some(expr) = expr.filter(|_| first_error.is_none()) else {
         return Err(Rejected(first_error));
     };
-    let mut v = Visitor { cx, out: Vec::new(), last_was_transformer: false };
+    let mut v = Visitor {
+        cx,
+        out: Vec::new(),
+        last_was_transformer: false,
+    };
     match op {
         Operand::Field(f) => v.field(f),
         Operand::Transformer(t) => v.transformer(t),
     }
-    Ok(Compiled { expr, resolved: v.out })
+    Ok(Compiled {
+        expr,
+        resolved: v.out,
+    })
 }
 
 /// A printable field: filter-only fields (`fd.ip`) have no value to print. An ancestor field
@@ -43,12 +54,17 @@ fn field(cx: &mut Cx, f: &FieldRef) -> Option<TExpr> {
     if ty.flags.contains(FieldFlags::FILTER_ONLY) {
         return None;
     }
-    let TExpr::Field { id, arg: None } = e else { return Some(e) };
+    let TExpr::Field { id, arg: None } = e else {
+        return Some(e);
+    };
     if derive::lineage(id).is_none() {
         return Some(e);
     }
     Some(if id.info().name == "proc.apid" {
-        TExpr::Field { id, arg: Some("0".into()) }
+        TExpr::Field {
+            id,
+            arg: Some("0".into()),
+        }
     } else {
         TExpr::Join(Box::new(TExpr::Const(" ".into())), Box::new(e))
     })
@@ -115,6 +131,9 @@ fn arg_name(a: &TransformerArg) -> String {
         TransformerArg::Field(f) => field_name(f),
         TransformerArg::Transformer(t) => transformer_name(t),
         TransformerArg::Const(l) => l.text.clone(),
-        TransformerArg::List(items, _) => format!("({})", items.iter().map(arg_name).collect::<Vec<_>>().join(",")),
+        TransformerArg::List(items, _) => format!(
+            "({})",
+            items.iter().map(arg_name).collect::<Vec<_>>().join(",")
+        ),
     }
 }

@@ -21,7 +21,12 @@ pub enum ExprKind {
     /// `lhs exists`.
     Exists(Operand),
     /// `lhs op rhs`, `lhs op modifier (list)`.
-    Compare { lhs: Operand, op: Spanned<CmpOp>, modifier: Option<Spanned<Modifier>>, rhs: Rhs },
+    Compare {
+        lhs: Operand,
+        op: Spanned<CmpOp>,
+        modifier: Option<Spanned<Modifier>>,
+        rhs: Rhs,
+    },
     /// Where the parser recovered from a syntax error; the error is in `Parsed::errors`.
     Error,
 }
@@ -210,7 +215,11 @@ pub enum Rhs {
     /// `(a, b, c)`, or a bare identifier after a list operator (one item, `bare`): libs has a
     /// plain value there and renders it without parentheses. The flag (not the spans, which
     /// the loader maps onto text it synthesised, e.g. an exception's `(value)`) says which.
-    List { items: Vec<Literal>, span: Span, bare: bool },
+    List {
+        items: Vec<Literal>,
+        span: Span,
+        bare: bool,
+    },
     /// A transformer on the right-hand side: a field comparison.
     Transformer(Transformer),
     /// `val(field)`: compare with another field of the same event.
@@ -245,6 +254,10 @@ pub struct Parsed<T> {
 
 impl<T> Parsed<T> {
     pub fn ok(self) -> Result<T, Vec<SyntaxError>> {
-        if self.errors.is_empty() { Ok(self.tree) } else { Err(self.errors) }
+        if self.errors.is_empty() {
+            Ok(self.tree)
+        } else {
+            Err(self.errors)
+        }
     }
 }

@@ -33,7 +33,10 @@ pub(crate) fn unescape(token: &str) -> (String, Vec<EscapeError>) {
             break;
         };
         let mut fail = |message: String, len: usize| {
-            errors.push(EscapeError { message, range: i..(i + len).min(end) });
+            errors.push(EscapeError {
+                message,
+                range: i..(i + len).min(end),
+            });
         };
         let decoded: Option<u8> = match c {
             b'b' => Some(b'\x08'),
@@ -69,7 +72,10 @@ pub(crate) fn unescape(token: &str) -> (String, Vec<EscapeError>) {
             }
             _ => {
                 let ch = token[i + 1..].chars().next().unwrap_or('?');
-                fail(format!("unsupported string escape sequence: \\{ch}"), 1 + ch.len_utf8());
+                fail(
+                    format!("unsupported string escape sequence: \\{ch}"),
+                    1 + ch.len_utf8(),
+                );
                 None
             }
         };
@@ -101,7 +107,10 @@ fn hex_pair(hi: u8, lo: u8) -> Option<u8> {
 /// empty string renders as nothing, and parentheses or commas are not quoted — as upstream).
 pub(crate) fn escape(value: &str, out: &mut String) {
     let needs_quotes = value.bytes().any(|c| {
-        matches!(c, b'\x08' | b'\x0c' | b'\n' | b'\r' | b'\t' | b' ' | b'=' | b'\\' | b'"' | b'\'' | b'\0')
+        matches!(
+            c,
+            b'\x08' | b'\x0c' | b'\n' | b'\r' | b'\t' | b' ' | b'=' | b'\\' | b'"' | b'\'' | b'\0'
+        )
     });
     if !needs_quotes {
         out.push_str(value);
@@ -151,11 +160,26 @@ mod tests {
 
     #[test]
     fn reports_bad_escapes_where_they_are() {
-        assert_eq!(first_error(r#""a\qb""#), ("unsupported string escape sequence: \\q".into(), 2..4));
-        assert_eq!(first_error(r#"'\"'"#), ("invalid \\\" escape in '-quoted string".into(), 1..3));
-        assert_eq!(first_error(r#""\'""#), ("invalid \\' escape in \"-quoted string".into(), 1..3));
-        assert_eq!(first_error(r#""\x4""#), ("truncated hex char escape sequence".into(), 1..4));
-        assert_eq!(first_error(r#""\x4g""#), ("invalid hex char escape sequence: 4g".into(), 1..5));
+        assert_eq!(
+            first_error(r#""a\qb""#),
+            ("unsupported string escape sequence: \\q".into(), 2..4)
+        );
+        assert_eq!(
+            first_error(r#"'\"'"#),
+            ("invalid \\\" escape in '-quoted string".into(), 1..3)
+        );
+        assert_eq!(
+            first_error(r#""\'""#),
+            ("invalid \\' escape in \"-quoted string".into(), 1..3)
+        );
+        assert_eq!(
+            first_error(r#""\x4""#),
+            ("truncated hex char escape sequence".into(), 1..4)
+        );
+        assert_eq!(
+            first_error(r#""\x4g""#),
+            ("invalid hex char escape sequence: 4g".into(), 1..5)
+        );
         assert_eq!(unescape(r#""\q\z""#).1.len(), 2);
     }
 

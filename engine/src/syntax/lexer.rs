@@ -48,7 +48,9 @@ pub(crate) fn field_name(b: &[u8]) -> usize {
 
 /// `[^][\"'[:space:]]+`: a bare field argument.
 pub(crate) fn field_arg_bare(b: &[u8]) -> usize {
-    b.iter().take_while(|&&c| !matches!(c, b'[' | b']' | b'"' | b'\'') && !is_space(c)).count()
+    b.iter()
+        .take_while(|&&c| !matches!(c, b'[' | b']' | b'"' | b'\'') && !is_space(c))
+        .count()
 }
 
 /// `0[xX][0-9a-fA-F]+`
@@ -64,7 +66,10 @@ pub(crate) fn hex_number(b: &[u8]) -> usize {
 
 /// `[+\-]?[0-9]+[\.]?[0-9]*([eE][+\-][0-9]+)?`
 pub(crate) fn number(b: &[u8]) -> usize {
-    let digits = |from: usize| b.get(from..).map_or(0, |s| s.iter().take_while(|c| c.is_ascii_digit()).count());
+    let digits = |from: usize| {
+        b.get(from..)
+            .map_or(0, |s| s.iter().take_while(|c| c.is_ascii_digit()).count())
+    };
     let mut i = usize::from(matches!(b.first(), Some(b'+' | b'-')));
     let int = digits(i);
     if int == 0 {
@@ -86,7 +91,9 @@ pub(crate) fn number(b: &[u8]) -> usize {
 
 /// `[^()\"'[:space:]=,]+`: an unquoted value.
 pub(crate) fn bare_string(b: &[u8]) -> usize {
-    b.iter().take_while(|&&c| !matches!(c, b'(' | b')' | b'"' | b'\'' | b'=' | b',') && !is_space(c)).count()
+    b.iter()
+        .take_while(|&&c| !matches!(c, b'(' | b')' | b'"' | b'\'' | b'=' | b',') && !is_space(c))
+        .count()
 }
 
 /// The length of a quoted string starting at `b[0]` (a quote), quotes included, or `None` when

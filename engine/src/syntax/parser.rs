@@ -43,12 +43,15 @@ const STR_OPS: &[(&str, bool)] = &[
 ];
 const MODIFIERS: &[(&str, bool)] = &[("oneof", true), ("anyof", true), ("allof", true)];
 const LIST_OPS: &[(&str, bool)] = &[("intersects", false), ("in", false), ("pmatch", false)];
-const TRANSFORMERS: &[&str] = &["tolower", "toupper", "b64", "basename", "len", "join", "concat", "getopt"];
+const TRANSFORMERS: &[&str] = &[
+    "tolower", "toupper", "b64", "basename", "len", "join", "concat", "getopt",
+];
 
 const EXPECTED_OPERATOR: &str = "expected a valid check operator: one of 'exists', '<=', '<', '>=', '>', '==', '=', '!=', \
      'glob', 'iglob', 'contains', 'icontains', 'bcontains', 'startswith', 'bstartswith', 'endswith', 'regex', \
      'intersects', 'in', 'pmatch'";
-const TRANSFORMER_LIST: &str = "'val', 'tolower', 'toupper', 'b64', 'basename', 'len', 'join', 'concat', 'getopt'";
+const TRANSFORMER_LIST: &str =
+    "'val', 'tolower', 'toupper', 'b64', 'basename', 'len', 'join', 'concat', 'getopt'";
 
 /// An error was recorded; the construct being parsed could not be built.
 pub(crate) struct Stop;
@@ -91,11 +94,20 @@ impl<'a> Parser<'a> {
     pub(crate) fn parse(mut self) -> Parsed<Expr> {
         if self.src.is_empty() {
             self.report(Span::local(0, 0), "filter input string is empty".into());
-            return Parsed { tree: Expr { kind: ExprKind::Error, span: Span::local(0, 0) }, errors: self.errors };
+            return Parsed {
+                tree: Expr {
+                    kind: ExprKind::Error,
+                    span: Span::local(0, 0),
+                },
+                errors: self.errors,
+            };
         }
         let tree = match self.parse_or(0) {
             Ok(tree) if !self.fatal => *tree,
-            _ => Expr { kind: ExprKind::Error, span: Span::local(0, self.src.len()) },
+            _ => Expr {
+                kind: ExprKind::Error,
+                span: Span::local(0, self.src.len()),
+            },
         };
         // The and/or loops consume everything up to the end (reporting what they skip); should
         // they ever stop early, the rest is still reported rather than silently dropped.
@@ -104,7 +116,10 @@ impl<'a> Parser<'a> {
             let message = self.garbage_message();
             self.report(span, message);
         }
-        Parsed { tree, errors: self.errors }
+        Parsed {
+            tree,
+            errors: self.errors,
+        }
     }
 
     // ---------------------------------------------------------------------------------------
@@ -141,7 +156,10 @@ impl<'a> Parser<'a> {
     fn depth_exceeded(&mut self) {
         if !self.fatal {
             let span = self.token_span(self.pos);
-            self.report(span, format!("exceeded max depth limit of {}", self.max_depth));
+            self.report(
+                span,
+                format!("exceeded max depth limit of {}", self.max_depth),
+            );
             self.fatal = true;
         }
     }
@@ -264,7 +282,11 @@ impl<'a> Parser<'a> {
         } else {
             self.parse_check(d)?
         };
-        Ok(if negated { not_node(start, child) } else { child })
+        Ok(if negated {
+            not_node(start, child)
+        } else {
+            child
+        })
     }
 
     /// After a `(`: the inner expression and its `)`.
@@ -312,7 +334,10 @@ impl<'a> Parser<'a> {
             return self.parse_condition(Operand::Transformer(transformer), start, d);
         }
         if let Some(name) = self.lex_with(lexer::identifier) {
-            return Ok(Expr { kind: ExprKind::Macro(name.to_owned()), span: Span::local(start, self.pos) });
+            return Ok(Expr {
+                kind: ExprKind::Macro(name.to_owned()),
+                span: Span::local(start, self.pos),
+            });
         }
         self.fail("expected a '(' token, a field check, or an identifier")
     }
@@ -321,7 +346,12 @@ impl<'a> Parser<'a> {
         self.enter(d)?;
         let name_span = Span::local(start, start + name.len());
         let arg = self.optional_field_arg()?;
-        Ok(FieldRef { name: name.to_owned(), arg, span: Span::local(start, self.pos), name_span })
+        Ok(FieldRef {
+            name: name.to_owned(),
+            arg,
+            span: Span::local(start, self.pos),
+            name_span,
+        })
     }
 
     fn optional_field_arg(&mut self) -> PResult<Option<String>> {
@@ -341,7 +371,12 @@ impl<'a> Parser<'a> {
         Ok(Some(arg))
     }
 
-    fn transformer_remainder(&mut self, kind: TransformerKind, start: usize, d: u32) -> PResult<Transformer> {
+    fn transformer_remainder(
+        &mut self,
+        kind: TransformerKind,
+        start: usize,
+        d: u32,
+    ) -> PResult<Transformer> {
         let d = self.enter(d)?;
         self.blank();
         let mut args = Vec::new();
@@ -357,7 +392,12 @@ impl<'a> Parser<'a> {
             return self.fail("expected a ')' token closing the transformer");
         }
         let arg = self.optional_field_arg()?;
-        Ok(Transformer { kind, args, arg, span: Span::local(start, self.pos) })
+        Ok(Transformer {
+            kind,
+            args,
+            arg,
+            span: Span::local(start, self.pos),
+        })
     }
 
     fn transformer_arg(&mut self, d: u32) -> PResult<TransformerArg> {
@@ -374,7 +414,9 @@ impl<'a> Parser<'a> {
             return self.transformer_list(start, d);
         }
         if let Some(kind) = self.lex_transformer() {
-            return Ok(TransformerArg::Transformer(self.transformer_remainder(kind, start, d)?));
+            return Ok(TransformerArg::Transformer(
+                self.transformer_remainder(kind, start, d)?,
+            ));
         }
         if let Some(name) = self.lex_with(lexer::field_name) {
             return Ok(TransformerArg::Field(self.field_remainder(name, start, d)?));
@@ -408,7 +450,9 @@ impl<'a> Parser<'a> {
         }
         if let Some(kind) = self.lex_transformer() {
             self.blank();
-            return Ok(TransformerArg::Transformer(self.transformer_remainder(kind, start, d)?));
+            return Ok(TransformerArg::Transformer(
+                self.transformer_remainder(kind, start, d)?,
+            ));
         }
         if let Some(lit) = self.lex_quoted() {
             return Ok(TransformerArg::Const(lit));
@@ -416,14 +460,19 @@ impl<'a> Parser<'a> {
         if let Some(lit) = self.lex_number() {
             return Ok(TransformerArg::Const(lit));
         }
-        self.fail("expected transformer list argument: field, transformer, quoted string, or number")
+        self.fail(
+            "expected transformer list argument: field, transformer, quoted string, or number",
+        )
     }
 
     fn parse_condition(&mut self, lhs: Operand, start: usize, d: u32) -> PResult<Expr> {
         let d = self.enter(d)?;
         self.blank();
         if self.lex_operator(UNARY_OPS).is_some() {
-            return Ok(Expr { kind: ExprKind::Exists(lhs), span: Span::local(start, self.pos) });
+            return Ok(Expr {
+                kind: ExprKind::Exists(lhs),
+                span: Span::local(start, self.pos),
+            });
         }
         self.blank();
         let op_start = self.pos;
@@ -436,9 +485,16 @@ impl<'a> Parser<'a> {
             let saved = self.save();
             let mod_start = self.pos;
             match self.lex_operator(MODIFIERS) {
-                Some(m) if had_blank && self.list_value_follows() && !lexer::bool_keyword(self.rest()) => {
+                Some(m)
+                    if had_blank
+                        && self.list_value_follows()
+                        && !lexer::bool_keyword(self.rest()) =>
+                {
                     let span = Span::local(mod_start, mod_start + m.len());
-                    modifier = Some(Spanned { node: modifier_from(m), span });
+                    modifier = Some(Spanned {
+                        node: modifier_from(m),
+                        span,
+                    });
                     (op, self.rhs(|p| p.list_value(d)))
                 }
                 _ => {
@@ -452,9 +508,20 @@ impl<'a> Parser<'a> {
             return self.fail(EXPECTED_OPERATOR);
         };
         let rhs = rhs?;
-        let op = Spanned { node: cmp_op_from(op), span: Span::local(op_start, op_start + op.len()) };
+        let op = Spanned {
+            node: cmp_op_from(op),
+            span: Span::local(op_start, op_start + op.len()),
+        };
         let span = Span::local(start, (rhs.span().end as usize).max(op.span.end as usize));
-        Ok(Expr { kind: ExprKind::Compare { lhs, op, modifier, rhs }, span })
+        Ok(Expr {
+            kind: ExprKind::Compare {
+                lhs,
+                op,
+                modifier,
+                rhs,
+            },
+            span,
+        })
     }
 
     /// A right-hand side, or [`Rhs::Missing`] where it could not be parsed.
@@ -479,7 +546,9 @@ impl<'a> Parser<'a> {
         if let Some(lit) = self.lex_number() {
             return Ok(Rhs::Value(lit));
         }
-        self.fail(&format!("expected a number value or a field with a valid transformer: {TRANSFORMER_LIST}"))
+        self.fail(&format!(
+            "expected a number value or a field with a valid transformer: {TRANSFORMER_LIST}"
+        ))
     }
 
     fn str_value_or_transformer(&mut self, d: u32) -> PResult<Rhs> {
@@ -490,7 +559,9 @@ impl<'a> Parser<'a> {
         }
         match self.string_value() {
             Some(lit) => Ok(Rhs::Value(lit)),
-            None => self.fail(&format!("expected a string value or a field with a valid transformer: {TRANSFORMER_LIST}")),
+            None => self.fail(&format!(
+                "expected a string value or a field with a valid transformer: {TRANSFORMER_LIST}"
+            )),
         }
     }
 
@@ -509,8 +580,11 @@ impl<'a> Parser<'a> {
             return Some(lit);
         }
         let start = self.pos;
-        self.lex_with(lexer::bare_string)
-            .map(|text| Literal { text: text.to_owned(), quoted: false, span: Span::local(start, self.pos) })
+        self.lex_with(lexer::bare_string).map(|text| Literal {
+            text: text.to_owned(),
+            quoted: false,
+            span: Span::local(start, self.pos),
+        })
     }
 
     /// `( item, … )`, if a `(` follows.
@@ -545,7 +619,11 @@ impl<'a> Parser<'a> {
             self.error(span, "expected a ')' token".into());
             return self.recover_list(start, items);
         }
-        Ok(Some(Rhs::List { items, span: Span::local(start, self.pos), bare: false }))
+        Ok(Some(Rhs::List {
+            items,
+            span: Span::local(start, self.pos),
+            bare: false,
+        }))
     }
 
     /// Skips the rest of a broken list up to its `)` (or the next `and`/`or`), keeping the items
@@ -557,7 +635,11 @@ impl<'a> Parser<'a> {
         self.skip_garbage(true);
         self.lex_str(")");
         self.recovering = false;
-        Ok(Some(Rhs::List { items, span: Span::local(start, self.pos), bare: false }))
+        Ok(Some(Rhs::List {
+            items,
+            span: Span::local(start, self.pos),
+            bare: false,
+        }))
     }
 
     fn list_value(&mut self, d: u32) -> PResult<Rhs> {
@@ -592,7 +674,15 @@ impl<'a> Parser<'a> {
         let start = self.pos;
         let text = self.lex_with(lexer::identifier)?;
         let span = Span::local(start, self.pos);
-        Some(Rhs::List { items: vec![Literal { text: text.to_owned(), quoted: false, span }], span, bare: true })
+        Some(Rhs::List {
+            items: vec![Literal {
+                text: text.to_owned(),
+                quoted: false,
+                span,
+            }],
+            span,
+            bare: true,
+        })
     }
 
     fn transformer_or_val(&mut self, d: u32) -> PResult<Option<Rhs>> {
@@ -623,7 +713,9 @@ impl<'a> Parser<'a> {
         }
         if let Some(kind) = self.lex_transformer() {
             self.blank();
-            return Ok(Some(Rhs::Transformer(self.transformer_remainder(kind, start, d)?)));
+            return Ok(Some(Rhs::Transformer(
+                self.transformer_remainder(kind, start, d)?,
+            )));
         }
         Ok(None)
     }
@@ -644,13 +736,20 @@ impl<'a> Parser<'a> {
     }
 
     fn blank(&mut self) -> bool {
-        let n = self.rest().iter().take_while(|&&c| lexer::is_blank(c)).count();
+        let n = self
+            .rest()
+            .iter()
+            .take_while(|&&c| lexer::is_blank(c))
+            .count();
         self.pos += n;
         n > 0
     }
 
     fn skip_blank_from(&self, at: usize) -> usize {
-        at + self.b[at..].iter().take_while(|&&c| lexer::is_blank(c)).count()
+        at + self.b[at..]
+            .iter()
+            .take_while(|&&c| lexer::is_blank(c))
+            .count()
     }
 
     fn lex_str(&mut self, s: &str) -> bool {
@@ -695,8 +794,14 @@ impl<'a> Parser<'a> {
 
     fn lex_number(&mut self) -> Option<Literal> {
         let start = self.pos;
-        let text = self.lex_with(lexer::hex_number).or_else(|| self.lex_with(lexer::number))?;
-        Some(Literal { text: text.to_owned(), quoted: false, span: Span::local(start, self.pos) })
+        let text = self
+            .lex_with(lexer::hex_number)
+            .or_else(|| self.lex_with(lexer::number))?;
+        Some(Literal {
+            text: text.to_owned(),
+            quoted: false,
+            span: Span::local(start, self.pos),
+        })
     }
 
     /// A quoted string, decoded. Escape errors are reported at their exact place; the string is
@@ -707,10 +812,17 @@ impl<'a> Parser<'a> {
         let token = self.take(len);
         let (text, errors) = unescape(token);
         for e in errors {
-            self.report(Span::local(start + e.range.start, start + e.range.end), e.message);
+            self.report(
+                Span::local(start + e.range.start, start + e.range.end),
+                e.message,
+            );
         }
         self.last_quoted = true;
-        Some(Literal { text, quoted: true, span: Span::local(start, self.pos) })
+        Some(Literal {
+            text,
+            quoted: true,
+            span: Span::local(start, self.pos),
+        })
     }
 
     fn save(&self) -> (usize, &'a str, bool) {
@@ -754,7 +866,10 @@ impl<'a> Parser<'a> {
     #[inline(never)]
     fn report(&mut self, span: Span, message: String) {
         // Several unclosed groups all end at the same place with the same complaint.
-        let repeated = self.errors.last().is_some_and(|e| e.span == span && e.message == message);
+        let repeated = self
+            .errors
+            .last()
+            .is_some_and(|e| e.span == span && e.message == message);
         if self.fatal || repeated {
             return;
         }
@@ -804,8 +919,15 @@ impl<'a> Parser<'a> {
         if self.nesting > 0 {
             return "expected a ')' token".into();
         }
-        let last = if self.last_quoted { unescape(self.last).0 } else { self.last.to_owned() };
-        format!("unexpected token after '{}', expecting 'or', 'and'", shorten(&last))
+        let last = if self.last_quoted {
+            unescape(self.last).0
+        } else {
+            self.last.to_owned()
+        };
+        format!(
+            "unexpected token after '{}', expecting 'or', 'and'",
+            shorten(&last)
+        )
     }
 
     /// Skips to the next place parsing can resume: a blank-delimited `and`/`or` outside any
@@ -846,7 +968,11 @@ impl<'a> Parser<'a> {
     /// `and`/`or` at the cursor followed by a blank or `(`: where an operand may start again.
     fn keyword_boundary(&self) -> bool {
         ["and", "or"].iter().any(|kw| {
-            self.at_keyword(kw) && self.b.get(self.pos + kw.len()).is_some_and(|&c| lexer::is_blank(c) || c == b'(')
+            self.at_keyword(kw)
+                && self
+                    .b
+                    .get(self.pos + kw.len())
+                    .is_some_and(|&c| lexer::is_blank(c) || c == b'(')
         })
     }
 
@@ -863,7 +989,9 @@ impl<'a> Parser<'a> {
             Some(_) => rest
                 .iter()
                 .take_while(|&&c| {
-                    !lexer::is_space(c) && !lexer::is_blank(c) && !matches!(c, b'(' | b')' | b'[' | b']' | b',' | b'"' | b'\'')
+                    !lexer::is_space(c)
+                        && !lexer::is_blank(c)
+                        && !matches!(c, b'(' | b')' | b'[' | b']' | b',' | b'"' | b'\'')
                 })
                 .count()
                 .max(1),
@@ -878,7 +1006,11 @@ impl<'a> Parser<'a> {
     /// `start..end` without trailing blanks (error nodes should not cover the whitespace before
     /// the next `and`).
     fn trimmed(&self, start: usize, end: usize) -> Span {
-        let end = start + self.b[start..end].iter().rposition(|&c| !lexer::is_blank(c)).map_or(0, |i| i + 1);
+        let end = start
+            + self.b[start..end]
+                .iter()
+                .rposition(|&c| !lexer::is_blank(c))
+                .map_or(0, |i| i + 1);
         Span::local(start, end)
     }
 }
@@ -886,25 +1018,37 @@ impl<'a> Parser<'a> {
 // Node builders for the recursion path, out of line so that its frames only hold pointers.
 
 #[inline(never)]
-#[allow(clippy::vec_box, reason = "the children arrive boxed from the recursion path")]
+#[allow(
+    clippy::vec_box,
+    reason = "the children arrive boxed from the recursion path"
+)]
 fn nary(mut children: Vec<Box<Expr>>, kind: fn(Vec<Expr>) -> ExprKind) -> Box<Expr> {
     if children.len() == 1 {
         return children.pop().expect("one child");
     }
     let span = children[0].span.cover(children[children.len() - 1].span);
-    Box::new(Expr { kind: kind(children.into_iter().map(|c| *c).collect()), span })
+    Box::new(Expr {
+        kind: kind(children.into_iter().map(|c| *c).collect()),
+        span,
+    })
 }
 
 #[inline(never)]
 fn not_node(start: usize, child: Box<Expr>) -> Box<Expr> {
     let span = Span::local(start, child.span.end as usize);
-    Box::new(Expr { kind: ExprKind::Not(child), span })
+    Box::new(Expr {
+        kind: ExprKind::Not(child),
+        span,
+    })
 }
 
 #[cold]
 #[inline(never)]
 fn error_node(span: Span) -> Box<Expr> {
-    Box::new(Expr { kind: ExprKind::Error, span })
+    Box::new(Expr {
+        kind: ExprKind::Error,
+        span,
+    })
 }
 
 fn shorten(token: &str) -> String {

@@ -27,7 +27,12 @@ fn expr_to(expr: &Expr, out: &mut String) {
             operand_to(lhs, out);
             out.push_str(" exists");
         }
-        ExprKind::Compare { lhs, op, modifier, rhs } => {
+        ExprKind::Compare {
+            lhs,
+            op,
+            modifier,
+            rhs,
+        } => {
             operand_to(lhs, out);
             out.push(' ');
             out.push_str(op.node.as_str());
@@ -109,7 +114,9 @@ fn rhs_to(rhs: &Rhs, out: &mut String) {
     match rhs {
         Rhs::Value(lit) => escape(&lit.text, out),
         // A bare identifier after a list operator is a value node in libs, written bare.
-        Rhs::List { items, bare: true, .. } if items.len() == 1 => escape(&items[0].text, out),
+        Rhs::List {
+            items, bare: true, ..
+        } if items.len() == 1 => escape(&items[0].text, out),
         Rhs::List { items, .. } => {
             out.push('(');
             for (i, item) in items.iter().enumerate() {

@@ -16,7 +16,12 @@ impl Expr {
             ExprKind::Not(child) => child.map_spans(f),
             ExprKind::Macro(_) | ExprKind::Error => {}
             ExprKind::Exists(lhs) => lhs.map_spans(f),
-            ExprKind::Compare { lhs, op, modifier, rhs } => {
+            ExprKind::Compare {
+                lhs,
+                op,
+                modifier,
+                rhs,
+            } => {
                 lhs.map_spans(f);
                 op.span = f(op.span);
                 if let Some(m) = modifier {
@@ -34,7 +39,9 @@ impl Expr {
             return;
         }
         match &self.kind {
-            ExprKind::And(children) | ExprKind::Or(children) => children.iter().for_each(|c| c.walk(f)),
+            ExprKind::And(children) | ExprKind::Or(children) => {
+                children.iter().for_each(|c| c.walk(f))
+            }
             ExprKind::Not(child) => child.walk(f),
             _ => {}
         }
@@ -46,7 +53,9 @@ impl Expr {
             return;
         }
         match &mut self.kind {
-            ExprKind::And(children) | ExprKind::Or(children) => children.iter_mut().for_each(|c| c.walk_mut(f)),
+            ExprKind::And(children) | ExprKind::Or(children) => {
+                children.iter_mut().for_each(|c| c.walk_mut(f))
+            }
             ExprKind::Not(child) => child.walk_mut(f),
             _ => {}
         }

@@ -12,7 +12,10 @@ pub struct Case {
 
 impl Case {
     pub fn get(&self, key: &str) -> Option<&str> {
-        self.entries.iter().find(|(k, _, _)| k == key).map(|(_, v, _)| v.as_str())
+        self.entries
+            .iter()
+            .find(|(k, _, _)| k == key)
+            .map(|(_, v, _)| v.as_str())
     }
 
     pub fn whence(&self) -> String {
@@ -21,7 +24,9 @@ impl Case {
 }
 
 pub fn conformance_dir(kind: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/conformance").join(kind)
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../tests/conformance")
+        .join(kind)
 }
 
 /// Every case of every `*.cases` file of the folder, in file-name order.
@@ -42,12 +47,25 @@ pub fn load(kind: &str) -> Vec<Case> {
                 continue;
             }
             if let Some(name) = line.strip_prefix("== ") {
-                cases.push(Case { file: file.clone(), line: line_no, name: name.trim().to_string(), entries: Vec::new() });
+                cases.push(Case {
+                    file: file.clone(),
+                    line: line_no,
+                    name: name.trim().to_string(),
+                    entries: Vec::new(),
+                });
                 continue;
             }
-            let (k, v) = line.split_once(':').unwrap_or_else(|| panic!("{}:{line_no}: expected `key: value`", file.display()));
-            let case = cases.last_mut().unwrap_or_else(|| panic!("{}:{line_no}: entry before the first `== name`", file.display()));
-            case.entries.push((k.trim().to_string(), v.trim().to_string(), line_no));
+            let (k, v) = line
+                .split_once(':')
+                .unwrap_or_else(|| panic!("{}:{line_no}: expected `key: value`", file.display()));
+            let case = cases.last_mut().unwrap_or_else(|| {
+                panic!(
+                    "{}:{line_no}: entry before the first `== name`",
+                    file.display()
+                )
+            });
+            case.entries
+                .push((k.trim().to_string(), v.trim().to_string(), line_no));
         }
     }
     assert!(!cases.is_empty(), "no cases in {}", dir.display());

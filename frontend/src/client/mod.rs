@@ -21,7 +21,13 @@ pub enum ApiError {
     Forbidden(String),
     /// Any other non-2xx answer, with the server's error body.
     #[error("{message} ({status} {code})")]
-    Server { status: u16, code: String, message: String, diagnostics: Vec<DiagnosticJson>, reasons: Vec<String> },
+    Server {
+        status: u16,
+        code: String,
+        message: String,
+        diagnostics: Vec<DiagnosticJson>,
+        reasons: Vec<String>,
+    },
     #[error("the server could not be reached: {0}")]
     Network(String),
     #[error("unexpected answer from the server: {0}")]
@@ -52,7 +58,8 @@ pub type ApiResult<T> = Result<T, ApiError>;
 pub const BASE: &str = "/api/v1";
 
 fn with_session(req: RequestBuilder) -> RequestBuilder {
-    req.credentials(RequestCredentials::SameOrigin).header("Accept", "application/json")
+    req.credentials(RequestCredentials::SameOrigin)
+        .header("Accept", "application/json")
 }
 
 async fn check(resp: Response) -> ApiResult<Response> {
@@ -67,17 +74,41 @@ async fn check(resp: Response) -> ApiResult<Response> {
         return Err(ApiError::Unauthorized);
     }
     let (code, message, diagnostics, reasons) = match body {
-        Some(b) => (b.code, b.message, b.diagnostics.unwrap_or_default(), b.reasons.unwrap_or_default()),
-        None => (String::new(), if text.is_empty() { format!("HTTP {status}") } else { text }, Vec::new(), Vec::new()),
+        Some(b) => (
+            b.code,
+            b.message,
+            b.diagnostics.unwrap_or_default(),
+            b.reasons.unwrap_or_default(),
+        ),
+        None => (
+            String::new(),
+            if text.is_empty() {
+                format!("HTTP {status}")
+            } else {
+                text
+            },
+            Vec::new(),
+            Vec::new(),
+        ),
     };
     if status == 403 {
         return Err(ApiError::Forbidden(message));
     }
-    Err(ApiError::Server { status, code, message, diagnostics, reasons })
+    Err(ApiError::Server {
+        status,
+        code,
+        message,
+        diagnostics,
+        reasons,
+    })
 }
 
 async fn decode<T: DeserializeOwned>(resp: Response) -> ApiResult<T> {
-    let text = check(resp).await?.text().await.map_err(|e| ApiError::Network(e.to_string()))?;
+    let text = check(resp)
+        .await?
+        .text()
+        .await
+        .map_err(|e| ApiError::Network(e.to_string()))?;
     // Endpoints that answer 204 decode into `()` via `null`.
     let text = if text.is_empty() { "null" } else { &text };
     serde_json::from_str(text).map_err(|e| ApiError::Decode(e.to_string()))
@@ -96,8 +127,14 @@ async fn send<B: Serialize, T: DeserializeOwned>(
     body: &B,
     abort: Option<&AbortSignal>,
 ) -> ApiResult<T> {
-    let req = with_session(req).abort_signal(abort).json(body).map_err(|e| ApiError::Decode(e.to_string()))?;
-    let resp = req.send().await.map_err(|e| ApiError::Network(e.to_string()))?;
+    let req = with_session(req)
+        .abort_signal(abort)
+        .json(body)
+        .map_err(|e| ApiError::Decode(e.to_string()))?;
+    let resp = req
+        .send()
+        .await
+        .map_err(|e| ApiError::Network(e.to_string()))?;
     decode(resp).await
 }
 
@@ -106,7 +143,11 @@ pub async fn post<B: Serialize, T: DeserializeOwned>(path: &str, body: &B) -> Ap
 }
 
 /// POST that the caller can cancel (long previews).
-pub async fn post_abortable<B: Serialize, T: DeserializeOwned>(path: &str, body: &B, abort: &AbortSignal) -> ApiResult<T> {
+pub async fn post_abortable<B: Serialize, T: DeserializeOwned>(
+    path: &str,
+    body: &B,
+    abort: &AbortSignal,
+) -> ApiResult<T> {
     send(Request::post(&format!("{BASE}{path}")), body, Some(abort)).await
 }
 

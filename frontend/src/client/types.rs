@@ -2,18 +2,22 @@
 //! definition the server uses too.
 
 pub use rulestudio_api::alerts::{Alert, AlertCounts, AlertPage};
-pub use rulestudio_api::auth::{CreateToken, CreateUser, CreatedToken, LoginRequest, SessionInfo, TokenList, UserList};
+pub use rulestudio_api::auth::{
+    CreateToken, CreateUser, CreatedToken, LoginRequest, SessionInfo, TokenList, UserList,
+};
 pub use rulestudio_api::collector::CollectorList;
 pub use rulestudio_api::error::ErrorBody;
 pub use rulestudio_api::events::{
     Baseline, BaselineList, CreateBaseline, EventPage, Label, LabelList, LabelRequest, StoredEvent,
 };
-pub use rulestudio_api::live::{LiveHistory, LiveSet, LiveVersionCreated, RollbackRequest, RulesFile};
+pub use rulestudio_api::live::{
+    LiveHistory, LiveSet, LiveVersionCreated, RollbackRequest, RulesFile,
+};
 pub use rulestudio_api::preview::{
     Base, Bucket, PreviewRequest, PreviewResponse, RulePreview, Sample, SuggestExceptionRequest,
     SuggestExceptionResponse, Window,
 };
 pub use rulestudio_api::proposals::{
-    Comment, Evidence, FileChange, FileDiff, FileStatus, NewComment, NewProposal, NewReview, Promoted, Proposal,
-    ProposalList, RefreshEvidence, RemovedRule, Status, Verdict,
+    Comment, Evidence, FileChange, FileDiff, FileStatus, NewComment, NewProposal, NewReview,
+    Promoted, Proposal, ProposalList, RefreshEvidence, RemovedRule, Status, Verdict,
 };

@@ -105,7 +105,9 @@ pub fn word_at(text: &str, offset: usize) -> &str {
 /// or `evt.type in (` followed by earlier names of the list.
 fn after_evt_type(before: &str) -> bool {
     let line = before.rsplit('\n').next().unwrap_or(before);
-    let Some(pos) = line.rfind("evt.type") else { return false };
+    let Some(pos) = line.rfind("evt.type") else {
+        return false;
+    };
     let rest = line[pos + "evt.type".len()..].trim_start();
     if let Some(r) = rest.strip_prefix("!=").or_else(|| rest.strip_prefix('=')) {
         return r.trim().is_empty();
@@ -113,7 +115,10 @@ fn after_evt_type(before: &str) -> bool {
     if let Some(r) = rest.strip_prefix("in") {
         let r = r.trim_start();
         if let Some(items) = r.strip_prefix('(') {
-            return !items.contains(')') && items.bytes().all(|b| is_word_byte(b) || b == b',' || b == b' ');
+            return !items.contains(')')
+                && items
+                    .bytes()
+                    .all(|b| is_word_byte(b) || b == b',' || b == b' ');
         }
     }
     false
@@ -140,7 +145,14 @@ pub fn complete(text: &str, cursor: usize, vocab: &Vocabulary, limit: usize) -> 
             return;
         };
         if name != prefix {
-            scored.push((rank, Candidate { text: name.to_string(), kind, detail }));
+            scored.push((
+                rank,
+                Candidate {
+                    text: name.to_string(),
+                    kind,
+                    detail,
+                },
+            ));
         }
     };
     if after_evt_type(&text[..start]) {
@@ -149,7 +161,11 @@ pub fn complete(text: &str, cursor: usize, vocab: &Vocabulary, limit: usize) -> 
         }
     } else {
         for f in fields::all().iter().filter(|f| !f.is_deprecated()) {
-            push(f.name, Kind::Field, format!("{} — {}", f.ty.as_str(), f.desc));
+            push(
+                f.name,
+                Kind::Field,
+                format!("{} — {}", f.ty.as_str(), f.desc),
+            );
         }
         for m in &vocab.macros {
             push(m, Kind::Macro, String::new());
@@ -157,12 +173,20 @@ pub fn complete(text: &str, cursor: usize, vocab: &Vocabulary, limit: usize) -> 
         for l in &vocab.lists {
             push(l, Kind::List, String::new());
         }
-        let words = OPERATORS.iter().map(|o| o.as_str()).chain(MODIFIERS.iter().map(|m| m.as_str())).chain(KEYWORDS);
+        let words = OPERATORS
+            .iter()
+            .map(|o| o.as_str())
+            .chain(MODIFIERS.iter().map(|m| m.as_str()))
+            .chain(KEYWORDS);
         for w in words.filter(|w| w.bytes().all(|b| b.is_ascii_alphabetic())) {
             push(w, Kind::Operator, String::new());
         }
     }
-    scored.sort_by(|(ra, a), (rb, b)| ra.cmp(rb).then(a.text.len().cmp(&b.text.len())).then(a.text.cmp(&b.text)));
+    scored.sort_by(|(ra, a), (rb, b)| {
+        ra.cmp(rb)
+            .then(a.text.len().cmp(&b.text.len()))
+            .then(a.text.cmp(&b.text))
+    });
     scored.dedup_by(|a, b| a.1.text == b.1.text);
     let candidates: Vec<Candidate> = scored.into_iter().take(limit).map(|(_, c)| c).collect();
     (!candidates.is_empty()).then_some(Completion { start, candidates })
@@ -173,7 +197,13 @@ pub fn field_doc(text: &str, offset: usize) -> Option<String> {
     let word = word_at(text, offset);
     let (id, _) = fields::resolve(word)?;
     let f = id.info();
-    Some(format!("{} ({}{}): {}", f.name, f.ty.as_str(), if f.is_list { ", list" } else { "" }, f.desc))
+    Some(format!(
+        "{} ({}{}): {}",
+        f.name,
+        f.ty.as_str(),
+        if f.is_list { ", list" } else { "" },
+        f.desc
+    ))
 }
 
 #[cfg(test)]
@@ -186,7 +216,10 @@ mod tests {
 
     #[test]
     fn fields_macros_lists_and_operators() {
-        let vocab = Vocabulary { macros: vec!["spawned_process".into()], lists: vec!["shell_binaries".into()] };
+        let vocab = Vocabulary {
+            macros: vec!["spawned_process".into()],
+            lists: vec!["shell_binaries".into()],
+        };
         let text = "condition: proc.nam";
         let c = complete(text, text.len(), &vocab, 10).unwrap();
         assert_eq!(c.start, "condition: ".len());
@@ -205,9 +238,16 @@ mod tests {
     #[test]
     fn evt_type_names_after_evt_type() {
         let vocab = Vocabulary::default();
-        for text in ["evt.type = exec", "evt.type in (open, exec", "evt.type!=exec"] {
+        for text in [
+            "evt.type = exec",
+            "evt.type in (open, exec",
+            "evt.type!=exec",
+        ] {
             let c = complete(text, text.len(), &vocab, 50).unwrap();
-            assert!(c.candidates.iter().all(|c| c.kind == Kind::EvtType), "{text}");
+            assert!(
+                c.candidates.iter().all(|c| c.kind == Kind::EvtType),
+                "{text}"
+            );
             assert!(texts(&c).contains(&"execve"), "{text}");
         }
         let c = complete("evt.type in (open) and exec", 27, &vocab, 50);
@@ -223,7 +263,11 @@ mod tests {
     #[test]
     fn hover_docs() {
         let text = "proc.aname[2] = x";
-        assert!(field_doc(text, 3).unwrap().starts_with("proc.aname (CHARBUF"));
+        assert!(
+            field_doc(text, 3)
+                .unwrap()
+                .starts_with("proc.aname (CHARBUF")
+        );
         assert!(field_doc("evt.arg.flags", 2).is_some());
         assert!(field_doc("nonsense", 2).is_none());
     }

@@ -35,8 +35,12 @@ impl Class {
 /// and modifier the condition language has.
 pub fn is_keyword(word: &str) -> bool {
     matches!(word, "and" | "or" | "not" | "exists" | "val")
-        || super::complete::OPERATORS.iter().any(|op| op.as_str() == word)
-        || super::complete::MODIFIERS.iter().any(|m| m.as_str() == word)
+        || super::complete::OPERATORS
+            .iter()
+            .any(|op| op.as_str() == word)
+        || super::complete::MODIFIERS
+            .iter()
+            .any(|m| m.as_str() == word)
 }
 
 fn is_word_byte(b: u8) -> bool {
@@ -57,14 +61,22 @@ pub fn highlight(text: &str) -> Vec<(Range<usize>, Class)> {
     out
 }
 
-fn highlight_line(line: &str, base: usize, in_condition: &mut bool, out: &mut Vec<(Range<usize>, Class)>) {
+fn highlight_line(
+    line: &str,
+    base: usize,
+    in_condition: &mut bool,
+    out: &mut Vec<(Range<usize>, Class)>,
+) {
     let bytes = line.as_bytes();
     let mut i = 0;
     // Leading indentation and sequence dashes.
     while i < bytes.len() && bytes[i] == b' ' {
         i += 1;
     }
-    if i < bytes.len() && bytes[i] == b'-' && bytes.get(i + 1).is_none_or(|b| b.is_ascii_whitespace()) {
+    if i < bytes.len()
+        && bytes[i] == b'-'
+        && bytes.get(i + 1).is_none_or(|b| b.is_ascii_whitespace())
+    {
         out.push((base + i..base + i + 1, Class::Key));
         i += 1;
         while i < bytes.len() && bytes[i] == b' ' {
@@ -72,9 +84,15 @@ fn highlight_line(line: &str, base: usize, in_condition: &mut bool, out: &mut Ve
         }
     }
     // A `key:` at the start of the (dash-stripped) line.
-    let key_end = bytes[i..].iter().position(|&b| !(b.is_ascii_alphanumeric() || b == b'_')).map(|p| i + p);
+    let key_end = bytes[i..]
+        .iter()
+        .position(|&b| !(b.is_ascii_alphanumeric() || b == b'_'))
+        .map(|p| i + p);
     if let Some(end) = key_end {
-        if end > i && bytes[end] == b':' && bytes.get(end + 1).is_none_or(|b| b.is_ascii_whitespace()) {
+        if end > i
+            && bytes[end] == b':'
+            && bytes.get(end + 1).is_none_or(|b| b.is_ascii_whitespace())
+        {
             out.push((base + i..base + end + 1, Class::Key));
             *in_condition = &line[i..end] == "condition";
             i = end + 1;
@@ -90,7 +108,10 @@ fn highlight_line(line: &str, base: usize, in_condition: &mut bool, out: &mut Ve
             return;
         }
         if b == b'"' || b == b'\'' {
-            let end = bytes[i + 1..].iter().position(|&c| c == b).map_or(bytes.len(), |p| i + 2 + p);
+            let end = bytes[i + 1..]
+                .iter()
+                .position(|&c| c == b)
+                .map_or(bytes.len(), |p| i + 2 + p);
             out.push((base + i..base + end.min(bytes.len()), Class::Str));
             i = end;
             continue;
@@ -141,7 +162,10 @@ mod tests {
     use super::*;
 
     fn classes(text: &str) -> Vec<(&str, Class)> {
-        highlight(text).into_iter().map(|(r, c)| (&text[r], c)).collect()
+        highlight(text)
+            .into_iter()
+            .map(|(r, c)| (&text[r], c))
+            .collect()
     }
 
     #[test]
@@ -167,7 +191,19 @@ mod tests {
 
     #[test]
     fn unterminated_string_and_numbers() {
-        assert_eq!(classes("x: 'abc\n"), vec![("x:", Class::Key), ("'abc\n", Class::Str)]);
-        assert_eq!(classes("condition: >\n  fd.sport > 1024"), vec![("condition:", Class::Key), (">", Class::Keyword), ("fd.sport", Class::Field), (">", Class::Keyword), ("1024", Class::Number)]);
+        assert_eq!(
+            classes("x: 'abc\n"),
+            vec![("x:", Class::Key), ("'abc\n", Class::Str)]
+        );
+        assert_eq!(
+            classes("condition: >\n  fd.sport > 1024"),
+            vec![
+                ("condition:", Class::Key),
+                (">", Class::Keyword),
+                ("fd.sport", Class::Field),
+                (">", Class::Keyword),
+                ("1024", Class::Number)
+            ]
+        );
     }
 }

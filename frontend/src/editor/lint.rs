@@ -21,7 +21,13 @@ pub struct LintReport {
 
 /// The live set's files as loader input, in load order.
 pub fn source_files(files: &[RulesFile]) -> Vec<SourceFile> {
-    files.iter().map(|f| SourceFile { name: f.name.clone(), text: f.content.clone() }).collect()
+    files
+        .iter()
+        .map(|f| SourceFile {
+            name: f.name.clone(),
+            text: f.content.clone(),
+        })
+        .collect()
 }
 
 /// The live set prepared for linting drafts after it, as the user types.
@@ -37,10 +43,17 @@ pub struct Workspace {
 impl Workspace {
     pub fn new(base: Vec<SourceFile>) -> Self {
         let loaded = loader::load(&base, &LoadOptions::default());
-        let mut lint_files: Vec<SourceFile> =
-            base.iter().map(|f| SourceFile { name: f.name.clone(), text: String::new() }).collect();
+        let mut lint_files: Vec<SourceFile> = base
+            .iter()
+            .map(|f| SourceFile {
+                name: f.name.clone(),
+                text: String::new(),
+            })
+            .collect();
         for list in &loaded.lists {
-            let Some(file) = base.get(list.span.file.0 as usize) else { continue };
+            let Some(file) = base.get(list.span.file.0 as usize) else {
+                continue;
+            };
             if let Some(item) = file.text.get(list.span.range()) {
                 let out = &mut lint_files[list.span.file.0 as usize].text;
                 // The span covers the item's mapping, without the sequence dash.
@@ -51,7 +64,10 @@ impl Workspace {
                 out.push('\n');
             }
         }
-        let draft = SourceFile { name: DRAFT_NAME.to_string(), text: String::new() };
+        let draft = SourceFile {
+            name: DRAFT_NAME.to_string(),
+            text: String::new(),
+        };
         let mut files = base;
         files.push(draft.clone());
         lint_files.push(draft);
@@ -77,7 +93,9 @@ impl Workspace {
         let loaded = self.load(draft);
         // Falco's own load result merged with the linter's findings (which carry the fixes).
         let all = lint::check(&self.lint_files, &loaded);
-        let draft_diags = all.iter().filter(|d| d.span.is_some_and(|s| s.file.0 as usize == draft_id));
+        let draft_diags = all
+            .iter()
+            .filter(|d| d.span.is_some_and(|s| s.file.0 as usize == draft_id));
         // A line index only for the draft: the base files' diagnostics are not shown here.
         let texts: Vec<FileText<'_>> = self
             .files
@@ -85,7 +103,9 @@ impl Workspace {
             .enumerate()
             .map(|(i, f)| FileText::new(&f.name, if i == draft_id { &f.text } else { "" }))
             .collect();
-        let diagnostics = draft_diags.map(|d| DiagnosticJson::from_engine(d, &texts)).collect();
+        let diagnostics = draft_diags
+            .map(|d| DiagnosticJson::from_engine(d, &texts))
+            .collect();
         let rules = loaded
             .rules
             .iter()
@@ -111,7 +131,11 @@ pub fn apply_edits(text: &str, edits: &[EditJson]) -> Option<String> {
     let mut out = text.to_string();
     for e in edits {
         let (start, end) = (e.start as usize, e.end as usize);
-        if start > end || end > out.len() || !out.is_char_boundary(start) || !out.is_char_boundary(end) {
+        if start > end
+            || end > out.len()
+            || !out.is_char_boundary(start)
+            || !out.is_char_boundary(end)
+        {
             return None;
         }
         out.replace_range(start..end, &e.replacement);
@@ -124,12 +148,23 @@ mod tests {
     use super::*;
 
     fn edit(start: u32, end: u32, replacement: &str) -> EditJson {
-        EditJson { line: 0, column: 0, end_line: 0, end_column: 0, start, end, replacement: replacement.into() }
+        EditJson {
+            line: 0,
+            column: 0,
+            end_line: 0,
+            end_column: 0,
+            start,
+            end,
+            replacement: replacement.into(),
+        }
     }
 
     fn falco_rules() -> Vec<SourceFile> {
         let text = include_str!("../../../engine/data/falco_rules.yaml");
-        vec![SourceFile { name: "falco_rules.yaml".into(), text: text.into() }]
+        vec![SourceFile {
+            name: "falco_rules.yaml".into(),
+            text: text.into(),
+        }]
     }
 
     fn lint(base: &[SourceFile], draft: &str) -> LintReport {
@@ -147,9 +182,15 @@ mod tests {
         let mut ws = Workspace::new(falco_rules());
         for draft in drafts {
             let mut files = falco_rules();
-            files.push(SourceFile { name: DRAFT_NAME.into(), text: draft.into() });
+            files.push(SourceFile {
+                name: DRAFT_NAME.into(),
+                text: draft.into(),
+            });
             let full = lint::lint(&files, &LoadOptions::default());
-            let texts: Vec<FileText<'_>> = files.iter().map(|f| FileText::new(&f.name, &f.text)).collect();
+            let texts: Vec<FileText<'_>> = files
+                .iter()
+                .map(|f| FileText::new(&f.name, &f.text))
+                .collect();
             let expected: Vec<DiagnosticJson> = full
                 .diagnostics
                 .iter()
@@ -166,19 +207,50 @@ mod tests {
         let base = falco_rules();
         let ok = "- rule: Shell in container\n  desc: d\n  condition: spawned_process and container and proc.name = bash\n  output: \"%proc.name\"\n  priority: WARNING\n";
         let report = lint(&base, ok);
-        assert_eq!(report.diagnostics, vec![], "live macros resolve and falco_rules.yaml's own warnings are not shown");
+        assert_eq!(
+            report.diagnostics,
+            vec![],
+            "live macros resolve and falco_rules.yaml's own warnings are not shown"
+        );
         assert_eq!(report.rules.len(), 1);
-        assert!(report.rules[0].1.as_deref().is_some_and(|c| c.contains("execve")), "{:?}", report.rules);
-        assert!(report.vocabulary.macros.iter().any(|m| m == "spawned_process"));
-        assert!(report.vocabulary.lists.iter().any(|l| l == "shell_binaries"));
+        assert!(
+            report.rules[0]
+                .1
+                .as_deref()
+                .is_some_and(|c| c.contains("execve")),
+            "{:?}",
+            report.rules
+        );
+        assert!(
+            report
+                .vocabulary
+                .macros
+                .iter()
+                .any(|m| m == "spawned_process")
+        );
+        assert!(
+            report
+                .vocabulary
+                .lists
+                .iter()
+                .any(|l| l == "shell_binaries")
+        );
 
         let bad = ok.replace("proc.name = bash", "proc.nme = bash");
         let report = lint(&base, &bad);
-        let errors: Vec<_> = report.diagnostics.iter().filter(|d| d.severity == "error").collect();
+        let errors: Vec<_> = report
+            .diagnostics
+            .iter()
+            .filter(|d| d.severity == "error")
+            .collect();
         assert_eq!(errors.len(), 1, "{:?}", report.diagnostics);
         assert_eq!(errors[0].file, DRAFT_NAME);
         assert_eq!((errors[0].line, errors[0].column), (3, 48));
-        assert!(errors[0].message.contains("proc.nme"), "{}", errors[0].message);
+        assert!(
+            errors[0].message.contains("proc.nme"),
+            "{}",
+            errors[0].message
+        );
     }
 
     #[test]

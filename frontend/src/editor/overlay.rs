@@ -20,7 +20,11 @@ pub fn offset_of(text: &str, line: u32, column: u32) -> usize {
         }
     }
     let line_text = &text[start..text[start..].find('\n').map_or(text.len(), |p| start + p)];
-    start + line_text.char_indices().nth(column.saturating_sub(1) as usize).map_or(line_text.len(), |(i, _)| i)
+    start
+        + line_text
+            .char_indices()
+            .nth(column.saturating_sub(1) as usize)
+            .map_or(line_text.len(), |(i, _)| i)
 }
 
 fn escape(s: &str, out: &mut String) {
@@ -44,7 +48,10 @@ pub fn render(text: &str, marks: &[(Range<usize>, Mark)]) -> String {
             let start = r.start.min(text.len());
             let mut end = r.end.clamp(start, text.len());
             if end == start {
-                end = text[start..].chars().next().map_or(start, |c| start + c.len_utf8());
+                end = text[start..]
+                    .chars()
+                    .next()
+                    .map_or(start, |c| start + c.len_utf8());
             }
             (start..end, *m)
         })

@@ -1,6 +1,8 @@
 //! Administration: users and their API tokens, and the collectors reporting to this server.
 
-use crate::client::{self, ApiError, CollectorList, CreateToken, CreateUser, CreatedToken, TokenList, UserList};
+use crate::client::{
+    self, ApiError, CollectorList, CreateToken, CreateUser, CreatedToken, TokenList, UserList,
+};
 use crate::widgets::{ErrorBox, format_ns, loaded};
 use leptos::prelude::*;
 use leptos::task::spawn_local;
@@ -13,12 +15,20 @@ pub fn AdminPage() -> impl IntoView {
     let users = LocalResource::new(|| client::get::<UserList>("/users"));
     let collectors = LocalResource::new(|| client::get::<CollectorList>("/collectors"));
     let error = RwSignal::new(None::<ApiError>);
-    let (name, password, role) = (RwSignal::new(String::new()), RwSignal::new(String::new()), RwSignal::new("author".to_string()));
+    let (name, password, role) = (
+        RwSignal::new(String::new()),
+        RwSignal::new(String::new()),
+        RwSignal::new("author".to_string()),
+    );
     let tokens_of = RwSignal::new(None::<String>);
     let create_user = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
         let pw = password.get_untracked();
-        let req = CreateUser { username: name.get_untracked(), password: (!pw.is_empty()).then_some(pw), role: role.get_untracked() };
+        let req = CreateUser {
+            username: name.get_untracked(),
+            password: (!pw.is_empty()).then_some(pw),
+            role: role.get_untracked(),
+        };
         spawn_local(async move {
             match client::post::<_, User>("/users", &req).await {
                 Ok(_) => {
@@ -102,7 +112,9 @@ fn Tokens(
         move |ev: leptos::ev::SubmitEvent| {
             ev.prevent_default();
             let base = base.clone();
-            let req = CreateToken { name: name.get_untracked() };
+            let req = CreateToken {
+                name: name.get_untracked(),
+            };
             spawn_local(async move {
                 created.set(Some(client::post(&base, &req).await));
                 list.refetch();

@@ -43,14 +43,20 @@ pub fn AlertsPage() -> impl IntoView {
     );
 
     let shown = move || {
-        let (r, p, c) = (rule.get().to_lowercase(), priority.get(), container.get().to_lowercase());
+        let (r, p, c) = (
+            rule.get().to_lowercase(),
+            priority.get(),
+            container.get().to_lowercase(),
+        );
         alerts.with(|all| {
             all.iter()
                 .filter(|a| r.is_empty() || a.rule.to_lowercase().contains(&r))
                 .filter(|a| p.is_empty() || a.priority.eq_ignore_ascii_case(&p))
                 .filter(|a| {
                     c.is_empty()
-                        || a.output_fields.iter().any(|(k, v)| k.starts_with("container.") && v.to_string().to_lowercase().contains(&c))
+                        || a.output_fields.iter().any(|(k, v)| {
+                            k.starts_with("container.") && v.to_string().to_lowercase().contains(&c)
+                        })
                 })
                 .cloned()
                 .collect::<Vec<_>>()

@@ -27,12 +27,21 @@ pub fn Baselines() -> impl IntoView {
 
     let create = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
-        let (Some(s), Some(u)) = (local_input_to_rfc3339(&since.get_untracked()), local_input_to_rfc3339(&until.get_untracked())) else {
-            problem.set(Some("Give both the start and the end of the known-good period."));
+        let (Some(s), Some(u)) = (
+            local_input_to_rfc3339(&since.get_untracked()),
+            local_input_to_rfc3339(&until.get_untracked()),
+        ) else {
+            problem.set(Some(
+                "Give both the start and the end of the known-good period.",
+            ));
             return;
         };
         problem.set(None);
-        let req = CreateBaseline { since: Timestamp::Text(s), until: Timestamp::Text(u), note: note.get_untracked() };
+        let req = CreateBaseline {
+            since: Timestamp::Text(s),
+            until: Timestamp::Text(u),
+            note: note.get_untracked(),
+        };
         spawn_local(async move {
             match client::post::<_, Baseline>("/baselines", &req).await {
                 Ok(_) => {

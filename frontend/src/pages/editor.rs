@@ -35,7 +35,13 @@ fn find_rule(files: &[SourceFile], name: &str) -> Option<(String, Origin)> {
     let rule = loaded.rules.iter().find(|r| r.name == name)?;
     let file = files.get(rule.span.file.0 as usize)?;
     let text = file.text.get(rule.span.range())?;
-    Some((format!("{}\n", text.trim_end()), Origin { file: file.name.clone(), range: rule.span.range() }))
+    Some((
+        format!("{}\n", text.trim_end()),
+        Origin {
+            file: file.name.clone(),
+            range: rule.span.range(),
+        },
+    ))
 }
 
 /// The live set's files with the draft written in: replacing the edited rule, or appended to
@@ -53,9 +59,22 @@ fn proposed_files(live: &[RulesFile], draft: &str, origin: Option<&Origin>) -> V
             })
             .collect(),
         None => {
-            let existing = live.iter().find(|f| f.name == CUSTOM_FILE).map(|f| f.content.clone()).unwrap_or_default();
-            let sep = if existing.is_empty() || existing.ends_with("\n\n") { "" } else if existing.ends_with('\n') { "\n" } else { "\n\n" };
-            vec![FileChange::write(CUSTOM_FILE, format!("{existing}{sep}{draft}"))]
+            let existing = live
+                .iter()
+                .find(|f| f.name == CUSTOM_FILE)
+                .map(|f| f.content.clone())
+                .unwrap_or_default();
+            let sep = if existing.is_empty() || existing.ends_with("\n\n") {
+                ""
+            } else if existing.ends_with('\n') {
+                "\n"
+            } else {
+                "\n\n"
+            };
+            vec![FileChange::write(
+                CUSTOM_FILE,
+                format!("{existing}{sep}{draft}"),
+            )]
         }
     }
 }
@@ -83,13 +102,22 @@ fn marks(text: &str, diags: &[DiagnosticJson]) -> Vec<(std::ops::Range<usize>, M
         .map(|d| {
             let start = overlay::offset_of(text, d.line, d.column);
             let end = overlay::offset_of(text, d.end_line, d.end_column).max(start);
-            (start..end, if d.severity == "error" { Mark::Error } else { Mark::Warning })
+            (
+                start..end,
+                if d.severity == "error" {
+                    Mark::Error
+                } else {
+                    Mark::Warning
+                },
+            )
         })
         .collect()
 }
 
 fn now_ms() -> f64 {
-    web_sys::window().and_then(|w| w.performance()).map_or(0.0, |p| p.now())
+    web_sys::window()
+        .and_then(|w| w.performance())
+        .map_or(0.0, |p| p.now())
 }
 
 #[component]
@@ -129,7 +157,9 @@ pub fn EditorPage() -> impl IntoView {
         pending.set_value(h);
     };
 
-    let heading = editing.clone().map_or("New rule".to_string(), |n| format!("Edit: {n}"));
+    let heading = editing
+        .clone()
+        .map_or("New rule".to_string(), |n| format!("Edit: {n}"));
     let tests_rule = editing.clone();
     let propose_rule = editing.clone();
     Effect::new(move |_| {
@@ -159,7 +189,9 @@ pub fn EditorPage() -> impl IntoView {
         text.set(event_target_value(&ev));
         update_cursor();
         let c = text.with_untracked(|t| {
-            report.with_untracked(|r| complete::complete(t, cursor.get_untracked(), &r.vocabulary, 12))
+            report.with_untracked(|r| {
+                complete::complete(t, cursor.get_untracked(), &r.vocabulary, 12)
+            })
         });
         completion.set(c);
         selected.set(0);
@@ -177,8 +209,12 @@ pub fn EditorPage() -> impl IntoView {
         schedule_lint();
     };
     let accept = move |i: usize| {
-        let Some(c) = completion.get_untracked() else { return };
-        let Some(cand) = c.candidates.get(i) else { return };
+        let Some(c) = completion.get_untracked() else {
+            return;
+        };
+        let Some(cand) = c.candidates.get(i) else {
+            return;
+        };
         let at = cursor.get_untracked();
         let mut t = text.get_untracked();
         t.replace_range(c.start..at, &cand.text);
@@ -186,7 +222,9 @@ pub fn EditorPage() -> impl IntoView {
         set_text_and_cursor(t, c.start + cand.text.len());
     };
     let on_keydown = move |ev: leptos::ev::KeyboardEvent| {
-        let Some(n) = completion.with_untracked(|c| c.as_ref().map(|c| c.candidates.len())) else { return };
+        let Some(n) = completion.with_untracked(|c| c.as_ref().map(|c| c.candidates.len())) else {
+            return;
+        };
         match ev.key().as_str() {
             "ArrowDown" => selected.update(|s| *s = (*s + 1) % n),
             "ArrowUp" => selected.update(|s| *s = (*s + n - 1) % n),
@@ -200,7 +238,10 @@ pub fn EditorPage() -> impl IntoView {
         let Some(fix) = d.fix else { return };
         let t = text.get_untracked();
         if let Some(new_text) = lint::apply_edits(&t, &fix.edits) {
-            let caret = fix.edits.first().map_or(0, |e| e.start as usize + e.replacement.len());
+            let caret = fix
+                .edits
+                .first()
+                .map_or(0, |e| e.start as usize + e.replacement.len());
             set_text_and_cursor(new_text, caret);
         }
     };
@@ -210,7 +251,8 @@ pub fn EditorPage() -> impl IntoView {
         set_text_and_cursor(t, at);
     };
 
-    let overlay_html = move || text.with(|t| report.with(|r| overlay::render(t, &marks(t, &r.diagnostics))));
+    let overlay_html =
+        move || text.with(|t| report.with(|r| overlay::render(t, &marks(t, &r.diagnostics))));
     let doc = move || text.with(|t| complete::field_doc(t, cursor.get()));
     let popup_style = move || {
         let (top, left) = scroll.get();
@@ -218,7 +260,10 @@ pub fn EditorPage() -> impl IntoView {
             let at = cursor.get().min(t.len());
             let line = t[..at].matches('\n').count();
             let col = t[..at].rsplit('\n').next().map_or(0, |l| l.chars().count());
-            format!("top: calc({}lh + 0.75rem - {top}px); left: calc({col}ch + 0.75rem - {left}px);", line + 1)
+            format!(
+                "top: calc({}lh + 0.75rem - {top}px); left: calc({col}ch + 0.75rem - {left}px);",
+                line + 1
+            )
         })
     };
 
@@ -228,20 +273,32 @@ pub fn EditorPage() -> impl IntoView {
     let tests_error = RwSignal::new(None::<String>);
     let propose = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
-        let Some(Ok(set)) = live.get_untracked() else { return };
-        let files = proposed_files(&set.files, &text.get_untracked(), origin.get_untracked().as_ref());
+        let Some(Ok(set)) = live.get_untracked() else {
+            return;
+        };
+        let files = proposed_files(
+            &set.files,
+            &text.get_untracked(),
+            origin.get_untracked().as_ref(),
+        );
         // The Tests tab's tests travel with the proposal: promotion waits until they pass.
         let tests = match ruletest::parse(&stored_tests(propose_rule.as_deref())) {
             Ok(tests) => tests,
             Err(e) => {
-                tests_error.set(Some(format!("The Tests tab does not parse, so nothing was proposed: {e}")));
+                tests_error.set(Some(format!(
+                    "The Tests tab does not parse, so nothing was proposed: {e}"
+                )));
                 return;
             }
         };
         tests_error.set(None);
         let title_text = title.get_untracked();
         let req = NewProposal {
-            title: if title_text.trim().is_empty() { "Rule change".to_string() } else { title_text },
+            title: if title_text.trim().is_empty() {
+                "Rule change".to_string()
+            } else {
+                title_text
+            },
             description: String::new(),
             files,
             tests,

@@ -5,12 +5,15 @@
 use crate::client::{self, ApiError, EventPage, Label, StoredEvent};
 use crate::pages::baselines::Baselines;
 use crate::sse;
-use crate::widgets::{ErrorBox, LabelButtons, effective_label, fetch_labels, format_ns, value_text};
+use crate::widgets::{
+    ErrorBox, LabelButtons, effective_label, fetch_labels, format_ns, value_text,
+};
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 use leptos_router::hooks::use_query_map;
 
-const DEFAULT_COLUMNS: &str = "evt.time, evt.type, proc.name, proc.cmdline, fd.name, container.name";
+const DEFAULT_COLUMNS: &str =
+    "evt.time, evt.type, proc.name, proc.cmdline, fd.name, container.name";
 /// Events per listing request.
 const PAGE: usize = 200;
 /// Events the page keeps while tailing; older ones fall off (they stay in the listing).
@@ -114,7 +117,10 @@ pub fn EventsPage() -> impl IntoView {
     });
 
     // `/events?id=N` (links from alerts) opens that event's detail.
-    if let Some(id) = use_query_map().with_untracked(|q| q.get("id")).and_then(|id| id.parse::<i64>().ok()) {
+    if let Some(id) = use_query_map()
+        .with_untracked(|q| q.get("id"))
+        .and_then(|id| id.parse::<i64>().ok())
+    {
         spawn_local(async move {
             match client::get::<StoredEvent>(&format!("/events/{id}")).await {
                 Ok(ev) => selected.set(Some(ev)),
@@ -123,7 +129,14 @@ pub fn EventsPage() -> impl IntoView {
         });
     }
 
-    let cols = move || columns.with(|c| c.split(',').map(|s| s.trim().to_string()).filter(|s| !s.is_empty()).collect::<Vec<_>>());
+    let cols = move || {
+        columns.with(|c| {
+            c.split(',')
+                .map(|s| s.trim().to_string())
+                .filter(|s| !s.is_empty())
+                .collect::<Vec<_>>()
+        })
+    };
     let status = move || match tail.get() {
         Tail::Paused => ("status", "Paused"),
         Tail::Connecting => ("status", "Connecting…"),

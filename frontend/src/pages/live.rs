@@ -14,7 +14,12 @@ pub fn LivePage() -> impl IntoView {
     let is_admin = move || session::user().with(|u| u.as_ref().is_some_and(|u| u.role == "admin"));
     let rollback = move |version: i64| {
         spawn_local(async move {
-            match client::post::<_, LiveVersionCreated>("/live/rollback", &RollbackRequest { version }).await {
+            match client::post::<_, LiveVersionCreated>(
+                "/live/rollback",
+                &RollbackRequest { version },
+            )
+            .await
+            {
                 Ok(_) => {
                     error.set(None);
                     live.refetch();

@@ -3,12 +3,15 @@
 //! keep as tests, and exception suggestions; and the draft's rule tests.
 
 use crate::client::{
-    self, ApiError, Base, Label, PreviewRequest, PreviewResponse, RulePreview, Sample, SuggestExceptionRequest,
-    SuggestExceptionResponse,
+    self, ApiError, Base, Label, PreviewRequest, PreviewResponse, RulePreview, Sample,
+    SuggestExceptionRequest, SuggestExceptionResponse,
 };
 use crate::editor::lint::Workspace;
 use crate::pages::ruletests::{RuleTests, append_case};
-use crate::widgets::{ErrorBox, Histogram, LabelButtons, effective_label, fetch_labels, format_ns, rule_counts, shadowing};
+use crate::widgets::{
+    ErrorBox, Histogram, LabelButtons, effective_label, fetch_labels, format_ns, rule_counts,
+    shadowing,
+};
 use crate::window_pick::{DEFAULT_WINDOW, WindowPick, WindowRange, WindowSelect};
 use leptos::prelude::*;
 use leptos::task::spawn_local;
@@ -75,7 +78,9 @@ pub fn PreviewPanel(
         if let Some(c) = running.get_value() {
             c.abort();
         }
-        let Ok(controller) = web_sys::AbortController::new() else { return };
+        let Ok(controller) = web_sys::AbortController::new() else {
+            return;
+        };
         let signal = controller.signal();
         running.set_value(Some(controller));
         started.set(Some(now_ms()));
@@ -106,7 +111,11 @@ pub fn PreviewPanel(
             }
             // Labels of the samples, so their buttons show what is set.
             if let Ok(resp) = &r {
-                let ids: Vec<i64> = resp.rules.iter().flat_map(|rule| rule.samples.iter().map(|s| s.event_id)).collect();
+                let ids: Vec<i64> = resp
+                    .rules
+                    .iter()
+                    .flat_map(|rule| rule.samples.iter().map(|s| s.event_id))
+                    .collect();
                 labels.set(fetch_labels(&ids).await.unwrap_or_default());
             }
             shown.set(Shown::Done(r));
@@ -135,7 +144,8 @@ pub fn PreviewPanel(
     let add_test = Callback::new(move |case: TestCase| {
         tests.update(|t| *t = append_case(t, &case));
     });
-    let test_count = move || tests.with(|t| rulestudio_api::ruletest::parse(t).map(|c| c.len()).ok());
+    let test_count =
+        move || tests.with(|t| rulestudio_api::ruletest::parse(t).map(|c| c.len()).ok());
 
     view! {
         <section class="preview-pane" aria-label="Preview and tests" data-testid="preview-panel" data-runs=runs>
@@ -323,9 +333,17 @@ fn SampleRow(
 ) -> impl IntoView {
     let added = RwSignal::new(false);
     // A benign match is one the rule should stop matching; anything else it should keep.
-    let expect = if label.as_deref() == Some("benign") { Expect::NoMatch } else { Expect::Match };
+    let expect = if label.as_deref() == Some("benign") {
+        Expect::NoMatch
+    } else {
+        Expect::Match
+    };
     let case = TestCase {
-        name: Some(format!("event {} ({})", sample.event_id, label.as_deref().unwrap_or("unlabelled"))),
+        name: Some(format!(
+            "event {} ({})",
+            sample.event_id,
+            label.as_deref().unwrap_or("unlabelled")
+        )),
         rule: rule.clone(),
         event: sample.fields.clone(),
         expect,

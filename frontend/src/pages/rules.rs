@@ -8,7 +8,11 @@ use leptos::prelude::*;
 use rulestudio_engine::loader::{LoadOptions, load};
 
 /// Match-count windows: `(since, label)`.
-const COUNT_WINDOWS: [(&str, &str); 3] = [("-1h", "last hour"), ("-24h", "last 24 hours"), ("-7d", "last 7 days")];
+const COUNT_WINDOWS: [(&str, &str); 3] = [
+    ("-1h", "last hour"),
+    ("-24h", "last 24 hours"),
+    ("-7d", "last 7 days"),
+];
 
 #[derive(Debug, Clone, PartialEq)]
 struct Row {
@@ -30,7 +34,10 @@ fn rows(set: &LiveSet) -> Vec<Row> {
             priority: r.priority.as_str(),
             tags: r.tags.clone(),
             enabled: r.enabled,
-            file: files.get(r.span.file.0 as usize).map(|f| f.name.clone()).unwrap_or_default(),
+            file: files
+                .get(r.span.file.0 as usize)
+                .map(|f| f.name.clone())
+                .unwrap_or_default(),
         })
         .collect()
 }
@@ -43,12 +50,20 @@ pub fn RulesPage() -> impl IntoView {
     let since = RwSignal::new(COUNT_WINDOWS[1].0);
     let counts = LocalResource::new(move || {
         let since = since.get();
-        async move { client::get::<AlertCounts>(&format!("/alerts/counts?since={}", client::enc(since))).await }
+        async move {
+            client::get::<AlertCounts>(&format!("/alerts/counts?since={}", client::enc(since)))
+                .await
+        }
     });
     // Rule name → matches; None while loading or when the counts failed (the table still shows).
     let count_of = move |rule: &str| -> Option<u64> {
         counts.with(|c| match c {
-            Some(Ok(c)) => Some(c.rules.iter().find(|r| r.rule == rule).map_or(0, |r| r.count)),
+            Some(Ok(c)) => Some(
+                c.rules
+                    .iter()
+                    .find(|r| r.rule == rule)
+                    .map_or(0, |r| r.count),
+            ),
             _ => None,
         })
     };

@@ -19,7 +19,9 @@ fn storage() -> Option<web_sys::Storage> {
 
 /// The tests text kept for `rule`, or empty.
 pub fn stored_tests(rule: Option<&str>) -> String {
-    storage().and_then(|s| s.get_item(&storage_key(rule)).ok().flatten()).unwrap_or_default()
+    storage()
+        .and_then(|s| s.get_item(&storage_key(rule)).ok().flatten())
+        .unwrap_or_default()
 }
 
 fn store_tests(rule: Option<&str>, text: &str) {
@@ -31,7 +33,11 @@ fn store_tests(rule: Option<&str>, text: &str) {
 
 /// Appends `case` to a tests file's text.
 pub fn append_case(tests: &str, case: &TestCase) -> String {
-    let sep = if tests.is_empty() || tests.ends_with('\n') { "" } else { "\n" };
+    let sep = if tests.is_empty() || tests.ends_with('\n') {
+        ""
+    } else {
+        "\n"
+    };
     format!("{tests}{sep}{}", ruletest::to_yaml(case))
 }
 
@@ -39,7 +45,11 @@ pub fn append_case(tests: &str, case: &TestCase) -> String {
 fn run(workspace: &mut Workspace, draft: &str, tests: &str) -> Result<Vec<TestResult>, String> {
     let cases = ruletest::parse(tests).map_err(|e| e.to_string())?;
     let loaded = workspace.load(draft);
-    Ok(cases.iter().enumerate().map(|(i, case)| ruletest::run(&loaded, i, case)).collect())
+    Ok(cases
+        .iter()
+        .enumerate()
+        .map(|(i, case)| ruletest::run(&loaded, i, case))
+        .collect())
 }
 
 #[component]
@@ -58,11 +68,18 @@ pub fn RuleTests(
     let run_all = move |_| {
         let mut out = None;
         workspace.update_value(|w| {
-            out = w.as_mut().map(|w| text.with_untracked(|d| tests.with_untracked(|t| run(w, d, t))));
+            out = w
+                .as_mut()
+                .map(|w| text.with_untracked(|d| tests.with_untracked(|t| run(w, d, t))));
         });
         results.set(out);
     };
-    let download = move || format!("data:application/yaml;charset=utf-8,{}", client::enc(&tests.get()));
+    let download = move || {
+        format!(
+            "data:application/yaml;charset=utf-8,{}",
+            client::enc(&tests.get())
+        )
+    };
     view! {
         <div class="rule-tests">
             <p class="muted">

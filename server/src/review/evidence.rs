@@ -5,6 +5,7 @@
 use crate::error::Result;
 use crate::live::{self, Snapshot};
 use crate::preview::{self, Draft, Options, Truth};
+use crate::state::AppState;
 use crate::time::now_ns;
 use rulestudio_api::diagnostic::{DiagnosticJson, FileText};
 use rulestudio_api::live::RulesFile;
@@ -13,7 +14,6 @@ use rulestudio_api::proposals::{Evidence, RemovedRule};
 use rulestudio_api::ruletest::{self, TestCase, TestResult};
 use rulestudio_engine::lint;
 use rulestudio_engine::loader::{LoadOptions, Loaded, RuleInfo};
-use crate::state::AppState;
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 

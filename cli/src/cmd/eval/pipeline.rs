@@ -42,7 +42,13 @@ impl Piece {
 
 /// Reads `input` (named `name` in errors), judges every piece with `judge` on `threads`
 /// threads and hands the results to `print` in file order.
-pub fn run<R, J, T>(input: R, name: &str, threads: usize, judge: J, mut print: impl FnMut(T) -> Result<()>) -> Result<()>
+pub fn run<R, J, T>(
+    input: R,
+    name: &str,
+    threads: usize,
+    judge: J,
+    mut print: impl FnMut(T) -> Result<()>,
+) -> Result<()>
 where
     R: Read + Send,
     J: Fn(&Piece) -> T + Sync,
@@ -63,7 +69,11 @@ where
         // Owned by this closure, so that returning early (a failed print) drops it and the
         // reader, waiting for a token, stops.
         let token_tx = token_tx;
-        let reader = s.spawn(move || read_pieces(input, |piece| token_rx.recv().is_ok() && piece_tx.send(piece).is_ok()));
+        let reader = s.spawn(move || {
+            read_pieces(input, |piece| {
+                token_rx.recv().is_ok() && piece_tx.send(piece).is_ok()
+            })
+        });
         for _ in 0..threads {
             let (piece_rx, done_tx, judge) = (&piece_rx, done_tx.clone(), &judge);
             s.spawn(move || {
@@ -89,7 +99,10 @@ where
                 let _ = token_tx.send(());
             }
         }
-        reader.join().expect("the events reader panicked").with_context(|| format!("cannot read {name}"))
+        reader
+            .join()
+            .expect("the events reader panicked")
+            .with_context(|| format!("cannot read {name}"))
     })
 }
 
@@ -119,7 +132,11 @@ fn read_pieces(mut input: impl Read, mut send: impl FnMut(Piece) -> bool) -> std
             return Ok(());
         }
         let lines = memchr::memchr_iter(b'\n', &text).count();
-        if !send(Piece { seq, first_line, text }) {
+        if !send(Piece {
+            seq,
+            first_line,
+            text,
+        }) {
             return Ok(());
         }
         seq += 1;

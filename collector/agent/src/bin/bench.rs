@@ -57,7 +57,12 @@ fn time_workload(cmd: &str, runs: usize) -> Duration {
     (0..runs.max(1))
         .map(|_| {
             let start = Instant::now();
-            let ok = Command::new("sh").arg("-c").arg(cmd).status().expect("running the workload").success();
+            let ok = Command::new("sh")
+                .arg("-c")
+                .arg(cmd)
+                .status()
+                .expect("running the workload")
+                .success();
             assert!(ok, "workload failed: {cmd}");
             start.elapsed()
         })
@@ -93,11 +98,25 @@ fn run_storm(procs: usize, seconds: u64, rate: u64) -> (u64, Duration) {
     let exe = std::env::current_exe().expect("own executable");
     let start = Instant::now();
     let children: Vec<_> = (0..procs)
-        .map(|_| Command::new(&exe).arg("--storm").arg(seconds.to_string()).arg("--storm-rate").arg((rate / procs as u64).to_string()).stdout(Stdio::piped()).spawn().expect("spawning a storm process"))
+        .map(|_| {
+            Command::new(&exe)
+                .arg("--storm")
+                .arg(seconds.to_string())
+                .arg("--storm-rate")
+                .arg((rate / procs as u64).to_string())
+                .stdout(Stdio::piped())
+                .spawn()
+                .expect("spawning a storm process")
+        })
         .collect();
     let total = children
         .into_iter()
-        .map(|c| String::from_utf8_lossy(&c.wait_with_output().unwrap().stdout).trim().parse::<u64>().unwrap_or(0))
+        .map(|c| {
+            String::from_utf8_lossy(&c.wait_with_output().unwrap().stdout)
+                .trim()
+                .parse::<u64>()
+                .unwrap_or(0)
+        })
         .sum();
     (total, start.elapsed())
 }
@@ -121,10 +140,14 @@ fn main() {
     let work_off = time_workload(&workload, args.runs);
     let (base_calls, base_wall) = run_storm(args.procs, args.seconds, args.rate);
     let base_rate = base_calls as f64 / base_wall.as_secs_f64();
-    println!("storm without collector: {:.0} syscalls/s ({} procs)", base_rate, args.procs);
+    println!(
+        "storm without collector: {:.0} syscalls/s ({} procs)",
+        base_rate, args.procs
+    );
 
     let counters = Arc::new(Counters::default());
-    let mut capture = Capture::start(&KernelConfig::default(), counters.clone()).expect("loading the eBPF program (run as root)");
+    let mut capture = Capture::start(&KernelConfig::default(), counters.clone())
+        .expect("loading the eBPF program (run as root)");
     let stop = Arc::new(AtomicBool::new(false));
     let events = Arc::new(std::sync::atomic::AtomicU64::new(0));
     let reader = {
@@ -155,10 +178,25 @@ fn main() {
     let rate = calls as f64 / wall.as_secs_f64();
     let captured = events.load(Ordering::Relaxed);
     println!("storm with collector:    {rate:.0} syscalls/s");
-    println!("captured:                {captured} events, {:.0} events/s, {:.0} bytes/event", captured as f64 / wall.as_secs_f64(), bytes as f64 / captured.max(1) as f64);
-    println!("kernel losses:           {} (ring-buffer reservation failures)", hb.lost_kernel);
-    println!("collector CPU:           {:.2} cores ({:.2?} over {:.2?})", cpu.as_secs_f64() / wall.as_secs_f64(), cpu, wall);
-    println!("storm slowdown:          {:.1}%", (1.0 - rate / base_rate) * 100.0);
+    println!(
+        "captured:                {captured} events, {:.0} events/s, {:.0} bytes/event",
+        captured as f64 / wall.as_secs_f64(),
+        bytes as f64 / captured.max(1) as f64
+    );
+    println!(
+        "kernel losses:           {} (ring-buffer reservation failures)",
+        hb.lost_kernel
+    );
+    println!(
+        "collector CPU:           {:.2} cores ({:.2?} over {:.2?})",
+        cpu.as_secs_f64() / wall.as_secs_f64(),
+        cpu,
+        wall
+    );
+    println!(
+        "storm slowdown:          {:.1}%",
+        (1.0 - rate / base_rate) * 100.0
+    );
 
     // The workload with the collector on: a fresh capture, drained the same way.
     let mut capture = _capture;
@@ -181,6 +219,10 @@ fn main() {
         work_off,
         work_on,
         args.runs,
-        if args.workload.is_some() { "given command" } else { "10 clang builds of the eBPF program" }
+        if args.workload.is_some() {
+            "given command"
+        } else {
+            "10 clang builds of the eBPF program"
+        }
     );
 }

@@ -25,9 +25,13 @@ impl Harness {
     }
 
     pub fn with(config: KernelConfig) -> Harness {
-        let cap = Capture::start(&config, Arc::new(Counters::default()))
-            .unwrap_or_else(|e| panic!("the eBPF program must load for this test (run as root): {e}"));
-        Harness { cap, seen: Vec::new() }
+        let cap = Capture::start(&config, Arc::new(Counters::default())).unwrap_or_else(|e| {
+            panic!("the eBPF program must load for this test (run as root): {e}")
+        });
+        Harness {
+            cap,
+            seen: Vec::new(),
+        }
     }
 
     /// Container metadata from the CRI server at `socket`.
@@ -38,8 +42,11 @@ impl Harness {
     fn pump(&mut self) {
         let seen = &mut self.seen;
         self.cap.drain(&mut |line| {
-            let v: Value = serde_json::from_str(&line).unwrap_or_else(|e| panic!("invalid JSON event {line}: {e}"));
-            let Value::Object(m) = v else { panic!("event is not an object: {line}") };
+            let v: Value = serde_json::from_str(&line)
+                .unwrap_or_else(|e| panic!("invalid JSON event {line}: {e}"));
+            let Value::Object(m) = v else {
+                panic!("event is not an object: {line}")
+            };
             seen.push(m);
         });
     }
@@ -54,7 +61,10 @@ impl Harness {
             }
             if Instant::now() > deadline {
                 let pids: Vec<_> = self.seen.iter().rev().take(5).collect();
-                panic!("no event {what} among {} captured; last: {pids:#?}", self.seen.len());
+                panic!(
+                    "no event {what} among {} captured; last: {pids:#?}",
+                    self.seen.len()
+                );
             }
             self.cap.wait();
         }
@@ -63,12 +73,18 @@ impl Harness {
     /// Every event captured so far from process `pid`.
     pub fn of_pid(&mut self, pid: u32) -> Vec<Event> {
         self.pump();
-        self.seen.iter().filter(|e| e.get("proc.pid") == Some(&Value::from(pid))).cloned().collect()
+        self.seen
+            .iter()
+            .filter(|e| e.get("proc.pid") == Some(&Value::from(pid)))
+            .cloned()
+            .collect()
     }
 }
 
 pub fn s<'a>(e: &'a Event, k: &str) -> &'a str {
-    e.get(k).and_then(Value::as_str).unwrap_or_else(|| panic!("event has no string {k}: {e:#?}"))
+    e.get(k)
+        .and_then(Value::as_str)
+        .unwrap_or_else(|| panic!("event has no string {k}: {e:#?}"))
 }
 
 pub fn is(e: &Event, k: &str, v: impl Into<Value>) -> bool {
@@ -97,7 +113,8 @@ pub fn cgroup_mount(v1_controller: Option<&str>) -> std::path::PathBuf {
 /// Panics with the key and value if `key` is not a field or `value` does not fit its type.
 pub fn check_field(key: &str, value: &Value) {
     let base = key.split('[').next().unwrap();
-    let (id, _) = rulestudio_engine::fields::resolve(base).unwrap_or_else(|| panic!("`{key}` is not a field of the engine's table"));
+    let (id, _) = rulestudio_engine::fields::resolve(base)
+        .unwrap_or_else(|| panic!("`{key}` is not a field of the engine's table"));
     let info = id.info();
     let ok = if key == "evt.time" {
         // The interchange format carries evt.time as ns since the epoch (CHARBUF in Falco).
@@ -106,14 +123,24 @@ pub fn check_field(key: &str, value: &Value) {
         value.is_array()
     } else {
         match info.ty {
-            rulestudio_engine::fields::FieldType::Charbuf | rulestudio_engine::fields::FieldType::Bytebuf | rulestudio_engine::fields::FieldType::Ipnet => value.is_string(),
+            rulestudio_engine::fields::FieldType::Charbuf
+            | rulestudio_engine::fields::FieldType::Bytebuf
+            | rulestudio_engine::fields::FieldType::Ipnet => value.is_string(),
             rulestudio_engine::fields::FieldType::Bool => value.is_boolean(),
-            rulestudio_engine::fields::FieldType::Ipaddr => value.as_str().is_some_and(|s| s.parse::<std::net::IpAddr>().is_ok()),
+            rulestudio_engine::fields::FieldType::Ipaddr => value
+                .as_str()
+                .is_some_and(|s| s.parse::<std::net::IpAddr>().is_ok()),
             rulestudio_engine::fields::FieldType::Dynamic => true,
             t if t.is_numeric() => value.is_i64() || value.is_u64(),
-            t => panic!("`{key}` has type {} the collector does not emit", t.as_str()),
+            t => panic!(
+                "`{key}` has type {} the collector does not emit",
+                t.as_str()
+            ),
         }
     };
-    assert!(ok, "`{key}` = {value} does not fit its field type {}", info.ty.as_str());
+    assert!(
+        ok,
+        "`{key}` = {value} does not fit its field type {}",
+        info.ty.as_str()
+    );
 }
-

@@ -19,7 +19,9 @@ pub async fn start_server(db: &Path, addr: SocketAddr, token: &str) -> Running {
     args.admin_token = Some(token.into());
     args.static_dir = db.with_file_name("no-ui");
     let state = AppState::new(args).await.expect("server state");
-    let listener = tokio::net::TcpListener::bind(addr).await.expect("binding the server port again");
+    let listener = tokio::net::TcpListener::bind(addr)
+        .await
+        .expect("binding the server port again");
     let (stop, stopped) = oneshot::channel::<()>();
     let router = app(state.clone());
     let done = tokio::spawn(async move {

@@ -26,26 +26,41 @@ use crate::lint::source::Item;
 use crate::rule::Priority;
 
 pub(crate) fn run(item: &Item, sink: &mut Sink) {
-    if item.kind != ItemKind::Rule || item.key("priority").is_some() || item.key("append").is_some() || item.key("override").is_some() {
+    if item.kind != ItemKind::Rule
+        || item.key("priority").is_some()
+        || item.key("append").is_some()
+        || item.key("override").is_some()
+    {
         return;
     }
-    let Some(alert) = item.key("alert") else { return };
+    let Some(alert) = item.key("alert") else {
+        return;
+    };
     let value = item.text.get(alert.value.range()).unwrap_or("");
     let valid = Priority::parse(value.trim().trim_matches(['"', '\''])).is_some();
     let fix = (item.text.get(alert.span.range()) == Some("alert")).then(|| Fix {
         message: "Rename `alert` to `priority`".into(),
-        edits: vec![Edit { span: alert.span, replacement: "priority".into() }],
+        edits: vec![Edit {
+            span: alert.span,
+            replacement: "priority".into(),
+        }],
         applicability: Applicability::Safe,
     });
     let help = if valid {
         "Falco ignores unknown keys, so this rule has no priority; write `priority:`".to_owned()
     } else {
-        format!("write `priority:` with one of {}", Priority::ALL.map(|p| p.as_str()).join(", "))
+        format!(
+            "write `priority:` with one of {}",
+            Priority::ALL.map(|p| p.as_str()).join(", ")
+        )
     };
-    sink.report(alert.span, "rules have no `alert` key: the severity is `priority`, which this rule lacks")
-        .help(help)
-        .fix(fix)
-        .scope(item.span)
-        .replacing("'priority'")
-        .replacing("'alert'");
+    sink.report(
+        alert.span,
+        "rules have no `alert` key: the severity is `priority`, which this rule lacks",
+    )
+    .help(help)
+    .fix(fix)
+    .scope(item.span)
+    .replacing("'priority'")
+    .replacing("'alert'");
 }

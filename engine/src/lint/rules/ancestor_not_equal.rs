@@ -27,21 +27,43 @@ use crate::lint::sink::Sink;
 use crate::lint::source::Item;
 use crate::syntax::ast::CmpOp;
 
-const ANCESTOR_FIELDS: &[&str] = &["proc.aname", "proc.apid", "proc.aexe", "proc.aexepath", "proc.acmdline"];
+const ANCESTOR_FIELDS: &[&str] = &[
+    "proc.aname",
+    "proc.apid",
+    "proc.aexe",
+    "proc.aexepath",
+    "proc.acmdline",
+];
 
 pub(crate) fn run(item: &Item, sink: &mut Sink) {
     let Some(cond) = &item.condition else { return };
-    for check in cond.scan.checks.iter().filter(|c| c.op == Op::Cmp(CmpOp::Ne) && c.not.is_none()) {
-        let Some(f) = check.field.as_ref().filter(|f| f.arg.is_none()) else { continue };
-        let Some(name) = effective_field(f, Some(check), &cond.scan).filter(|n| ANCESTOR_FIELDS.contains(&n.as_str())) else { continue };
+    for check in cond
+        .scan
+        .checks
+        .iter()
+        .filter(|c| c.op == Op::Cmp(CmpOp::Ne) && c.not.is_none())
+    {
+        let Some(f) = check.field.as_ref().filter(|f| f.arg.is_none()) else {
+            continue;
+        };
+        let Some(name) = effective_field(f, Some(check), &cond.scan)
+            .filter(|n| ANCESTOR_FIELDS.contains(&n.as_str()))
+        else {
+            continue;
+        };
         let at = check.span.start;
         let fix = sink.condition_fix(
             format!("Rewrite as `not {name} = …`"),
             Applicability::Unsafe,
             &[(at..at, "not ".into()), (check.op_span.clone(), "=".into())],
         );
-        sink.report(cond.span_of(check.op_span.clone()), format!("`{name} != …` is true when any one ancestor differs, which is almost always"))
-            .help(format!("to require that no ancestor matches, write `not {name} = …`"))
-            .fix(fix);
+        sink.report(
+            cond.span_of(check.op_span.clone()),
+            format!("`{name} != …` is true when any one ancestor differs, which is almost always"),
+        )
+        .help(format!(
+            "to require that no ancestor matches, write `not {name} = …`"
+        ))
+        .fix(fix);
     }
 }

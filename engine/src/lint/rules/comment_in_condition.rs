@@ -31,8 +31,14 @@ use crate::lint::source::Item;
 pub(crate) fn run(item: &Item, sink: &mut Sink) {
     let Some(cond) = &item.condition else { return };
     for comment in &cond.scan.comments {
-        let before = cond.text[..comment.start].trim_end_matches([' ', '\t']).len();
-        let fix = sink.condition_fix("Remove the comment", Applicability::Safe, &[(before..comment.end, String::new())]);
+        let before = cond.text[..comment.start]
+            .trim_end_matches([' ', '\t'])
+            .len();
+        let fix = sink.condition_fix(
+            "Remove the comment",
+            Applicability::Safe,
+            &[(before..comment.end, String::new())],
+        );
         sink.report_in_condition(comment.clone(), "`#` does not start a comment in a condition; Falco cannot parse it")
             .help("the condition language has no comments; put the note in a YAML comment above `condition:`")
             .fix(fix);

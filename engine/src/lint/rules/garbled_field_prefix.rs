@@ -28,14 +28,22 @@ use crate::lint::source::Item;
 pub(crate) fn run(item: &Item, sink: &mut Sink) {
     let Some(cond) = &item.condition else { return };
     for f in &cond.scan.fields {
-        let Some((prefix, _)) = aliases::garbled(&f.name) else { continue };
+        let Some((prefix, _)) = aliases::garbled(&f.name) else {
+            continue;
+        };
         let (meant, fix) = meant_with_fix(f, &cond.scan, sink);
         let help = meant.map_or_else(
             || "field names are ASCII, e.g. `evt.type`, `fd.name`, `proc.name`".to_owned(),
             |m| format!("write `{}`: {}", m.field, m.why),
         );
-        sink.report_in_condition(f.name_span.clone(), format!("`{}` is not a field: `{prefix}` looks like a mistranslated `evt`", f.name))
-            .help(help)
-            .fix(fix);
+        sink.report_in_condition(
+            f.name_span.clone(),
+            format!(
+                "`{}` is not a field: `{prefix}` looks like a mistranslated `evt`",
+                f.name
+            ),
+        )
+        .help(help)
+        .fix(fix);
     }
 }

@@ -26,16 +26,29 @@ use crate::syntax::ast::CmpOp;
 
 pub(crate) fn run(item: &Item, sink: &mut Sink) {
     let Some(cond) = &item.condition else { return };
-    for check in cond.scan.checks.iter().filter(|c| matches!(c.op, Op::Cmp(CmpOp::Eq | CmpOp::EqEq))) {
+    for check in cond
+        .scan
+        .checks
+        .iter()
+        .filter(|c| matches!(c.op, Op::Cmp(CmpOp::Eq | CmpOp::EqEq)))
+    {
         let Some(f) = &check.field else { continue };
-        let is_string = fields::resolve(&f.name).is_some_and(|(id, _)| id.info().ty.is_string() && !id.info().is_list);
+        let is_string = fields::resolve(&f.name)
+            .is_some_and(|(id, _)| id.info().ty.is_string() && !id.info().is_list);
         let Rhs::Value(v) = &check.rhs else { continue };
         if !is_string || !v.text.contains('*') {
             continue;
         }
-        let fix = sink.condition_fix("Use `glob`", Applicability::Unsafe, &[(check.op_span.clone(), "glob".into())]);
-        sink.report(cond.span_of(v.span.clone()), "`*` is not a wildcard for `=`: this compares with a literal `*`")
-            .help("use `glob` for wildcards, or `startswith`/`pmatch` for directories")
-            .fix(fix);
+        let fix = sink.condition_fix(
+            "Use `glob`",
+            Applicability::Unsafe,
+            &[(check.op_span.clone(), "glob".into())],
+        );
+        sink.report(
+            cond.span_of(v.span.clone()),
+            "`*` is not a wildcard for `=`: this compares with a literal `*`",
+        )
+        .help("use `glob` for wildcards, or `startswith`/`pmatch` for directories")
+        .fix(fix);
     }
 }

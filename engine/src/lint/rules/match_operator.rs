@@ -30,7 +30,12 @@ use crate::lint::source::Item;
 
 pub(crate) fn run(item: &Item, sink: &mut Sink) {
     let Some(cond) = &item.condition else { return };
-    for check in cond.scan.checks.iter().filter(|c| matches!(c.op, Op::Match | Op::NotMatch)) {
+    for check in cond
+        .scan
+        .checks
+        .iter()
+        .filter(|c| matches!(c.op, Op::Match | Op::NotMatch))
+    {
         let negate = check.op == Op::NotMatch;
         let op = &cond.text[check.op_span.clone()];
         let lhs = &cond.text[check.span.start..check.op_span.start].trim_end();
@@ -39,10 +44,21 @@ pub(crate) fn run(item: &Item, sink: &mut Sink) {
                 let rewritten = match pattern::intent(&v.text, false) {
                     Some(Intent::Prefix(p)) => pattern::prefix_check(lhs, &p),
                     Some(Intent::Exact(e)) => pattern::exact_check(lhs, &e),
-                    None => format!("{lhs} regex {}", render_value(&search_to_full_match(&v.text))),
+                    None => format!(
+                        "{lhs} regex {}",
+                        render_value(&search_to_full_match(&v.text))
+                    ),
                 };
-                let text = if negate { format!("not {rewritten}") } else { rewritten };
-                sink.condition_fix(format!("Rewrite as `{text}`"), Applicability::Safe, &[(check.span.clone(), text.clone())])
+                let text = if negate {
+                    format!("not {rewritten}")
+                } else {
+                    rewritten
+                };
+                sink.condition_fix(
+                    format!("Rewrite as `{text}`"),
+                    Applicability::Safe,
+                    &[(check.span.clone(), text.clone())],
+                )
             }
             _ => None,
         };
@@ -55,7 +71,9 @@ pub(crate) fn run(item: &Item, sink: &mut Sink) {
 
 /// A search pattern as a whole-value pattern: unanchored ends get `.*`.
 fn search_to_full_match(p: &str) -> String {
-    let start = p.strip_prefix('^').map_or_else(|| format!(".*{p}"), str::to_owned);
+    let start = p
+        .strip_prefix('^')
+        .map_or_else(|| format!(".*{p}"), str::to_owned);
     match start.strip_suffix('$').filter(|s| !s.ends_with('\\')) {
         Some(s) => s.to_owned(),
         None => format!("{start}.*"),

@@ -31,7 +31,9 @@ use crate::fields;
 pub(crate) fn effective_field(f: &FieldTok, check: Option<&Check>, scan: &Scan) -> Option<String> {
     match fields::resolve(&f.name) {
         Some((id, _)) => Some(id.name().to_owned()),
-        None => aliases::meant(&f.name, check, scan).filter(|m| m.certain).map(|m| m.field),
+        None => aliases::meant(&f.name, check, scan)
+            .filter(|m| m.certain)
+            .map(|m| m.field),
     }
 }
 
@@ -42,11 +44,23 @@ pub(crate) fn with_name(text: &str, f: &FieldTok, name: &str) -> String {
 
 /// What the unknown field `f` was meant to be, with the fix renaming it: safe when the reading
 /// is certain, unsafe for a guess.
-pub(crate) fn meant_with_fix(f: &FieldTok, scan: &Scan, sink: &Sink) -> (Option<Meant>, Option<Fix>) {
+pub(crate) fn meant_with_fix(
+    f: &FieldTok,
+    scan: &Scan,
+    sink: &Sink,
+) -> (Option<Meant>, Option<Fix>) {
     let meant = aliases::meant(&f.name, scan.check_of(f), scan);
     let fix = meant.as_ref().and_then(|m| {
-        let apply = if m.certain { Applicability::Safe } else { Applicability::Unsafe };
-        sink.condition_fix(format!("Replace with `{}`", m.field), apply, &[(f.name_span.clone(), m.field.clone())])
+        let apply = if m.certain {
+            Applicability::Safe
+        } else {
+            Applicability::Unsafe
+        };
+        sink.condition_fix(
+            format!("Replace with `{}`", m.field),
+            apply,
+            &[(f.name_span.clone(), m.field.clone())],
+        )
     });
     (meant, fix)
 }

@@ -29,7 +29,10 @@ pub(crate) fn run(item: &Item, sink: &mut Sink) {
         let fix = sink.condition_fix(
             "Rewrite as `not … in (…)`",
             Applicability::Safe,
-            &[(at..at, "not ".into()), (check.op_span.clone(), "in".into())],
+            &[
+                (at..at, "not ".into()),
+                (check.op_span.clone(), "in".into()),
+            ],
         );
         sink.report_in_condition(check.op_span.clone(), "`!in` is not a Falco operator")
             .help("negate with `not`: `not x in (a, b)`")

@@ -34,19 +34,40 @@ use crate::span::Span;
 
 /// Keys Falco can append to a rule; every other key of an override entry is replaced.
 const RULE_APPENDABLE: &[&str] = &["condition", "output", "desc", "tags", "exceptions"];
-const RULE_REPLACEABLE: &[&str] =
-    &["condition", "output", "desc", "priority", "tags", "exceptions", "enabled", "warn_evttypes", "capture", "capture_duration", "skip-if-unknown-filter"];
+const RULE_REPLACEABLE: &[&str] = &[
+    "condition",
+    "output",
+    "desc",
+    "priority",
+    "tags",
+    "exceptions",
+    "enabled",
+    "warn_evttypes",
+    "capture",
+    "capture_duration",
+    "skip-if-unknown-filter",
+];
 
 pub(crate) fn run(item: &Item, sink: &mut Sink) {
     let is_rule = item.kind == ItemKind::Rule;
-    if !item.redefines || !(is_rule || item.kind == ItemKind::Macro) || item.key("override").is_some() || item.key("append").is_some() {
+    if !item.redefines
+        || !(is_rule || item.kind == ItemKind::Macro)
+        || item.key("override").is_some()
+        || item.key("append").is_some()
+    {
         return;
     }
     let has = |k: &str| item.key(k).is_some();
     // An addition carries no description or output; an entry with only `enabled` is Falco's
     // enable-only entry, and exceptions alone make Falco ask for `enabled`.
-    let partial = is_rule && !has("desc") && !has("output") && (has("condition") || (has("exceptions") && !has("enabled")));
-    let joined = item.condition.as_ref().is_some_and(|c| starts_with_operator(&c.text));
+    let partial = is_rule
+        && !has("desc")
+        && !has("output")
+        && (has("condition") || (has("exceptions") && !has("enabled")));
+    let joined = item
+        .condition
+        .as_ref()
+        .is_some_and(|c| starts_with_operator(&c.text));
     if !partial && !joined {
         return;
     }
@@ -58,7 +79,9 @@ pub(crate) fn run(item: &Item, sink: &mut Sink) {
     finding.help("say what to add with `override:` (e.g. `condition: append`); a redefinition needs every key of a definition");
     match (&item.condition, partial) {
         // Falco stops at the first missing key and never parses the condition.
-        (_, true) => finding.scope(item.span).replacing("Item has no mapping for key"),
+        (_, true) => finding
+            .scope(item.span)
+            .replacing("Item has no mapping for key"),
         // Accepted as a redefinition, whose condition then fails to parse.
         (Some(cond), false) => finding.scope(cond.span),
         (None, false) => finding,
@@ -68,7 +91,10 @@ pub(crate) fn run(item: &Item, sink: &mut Sink) {
 
 fn starts_with_operator(condition: &str) -> bool {
     let rest = condition.trim_start();
-    ["and", "or"].iter().any(|op| rest.strip_prefix(op).is_some_and(|after| after.starts_with([' ', '\t', '\n', '('])))
+    ["and", "or"].iter().any(|op| {
+        rest.strip_prefix(op)
+            .is_some_and(|after| after.starts_with([' ', '\t', '\n', '(']))
+    })
 }
 
 /// An `override:` block after the name line: the condition appended; for a partial rule entry
@@ -76,9 +102,13 @@ fn starts_with_operator(condition: &str) -> bool {
 fn override_fix(item: &Item, is_rule: bool, partial: bool) -> Option<Fix> {
     let name = item.keys.first()?;
     let text = item.text;
-    let line_start = text[..name.span.start as usize].rfind('\n').map_or(0, |i| i + 1);
+    let line_start = text[..name.span.start as usize]
+        .rfind('\n')
+        .map_or(0, |i| i + 1);
     let column = name.span.start as usize - line_start;
-    let line_end = text[name.value.end as usize..].find('\n').map(|i| name.value.end as usize + i + 1)?;
+    let line_end = text[name.value.end as usize..]
+        .find('\n')
+        .map(|i| name.value.end as usize + i + 1)?;
     let mut entries = Vec::new();
     for key in item.keys.iter().skip(1).map(|k| k.name.as_str()) {
         let op = if key == "condition" || (partial && is_rule && RULE_APPENDABLE.contains(&key)) {
@@ -96,7 +126,10 @@ fn override_fix(item: &Item, is_rule: bool, partial: bool) -> Option<Fix> {
     let at = Span::new(name.span.file, line_end as u32, line_end as u32);
     Some(Fix {
         message: "Add an `override` that appends".into(),
-        edits: vec![Edit { span: at, replacement: format!("{}override:\n{}", " ".repeat(column), entries.concat()) }],
+        edits: vec![Edit {
+            span: at,
+            replacement: format!("{}override:\n{}", " ".repeat(column), entries.concat()),
+        }],
         applicability: Applicability::Unsafe,
     })
 }

@@ -31,7 +31,12 @@ use crate::syntax::ast::CmpOp;
 
 pub(crate) fn run(item: &Item, sink: &mut Sink) {
     let Some(cond) = &item.condition else { return };
-    for check in cond.scan.checks.iter().filter(|c| c.op == Op::Cmp(CmpOp::Regex) && !c.modifier) {
+    for check in cond
+        .scan
+        .checks
+        .iter()
+        .filter(|c| c.op == Op::Cmp(CmpOp::Regex) && !c.modifier)
+    {
         let Rhs::Value(v) = &check.rhs else { continue };
         if !v.text.starts_with('^') {
             continue;
@@ -41,21 +46,41 @@ pub(crate) fn run(item: &Item, sink: &mut Sink) {
         let (message, help, fix) = match pattern::intent(&v.text, false) {
             Some(Intent::Prefix(p)) if !v.text.ends_with(".*") => {
                 let text = pattern::prefix_check(lhs, &p);
-                let fix = sink.condition_fix(format!("Rewrite as `{text}`"), Applicability::Unsafe, &[(range, text.clone())]);
-                let listed = p.iter().map(|s| format!("`{s}`")).collect::<Vec<_>>().join(", ");
+                let fix = sink.condition_fix(
+                    format!("Rewrite as `{text}`"),
+                    Applicability::Unsafe,
+                    &[(range, text.clone())],
+                );
+                let listed = p
+                    .iter()
+                    .map(|s| format!("`{s}`"))
+                    .collect::<Vec<_>>()
+                    .join(", ");
                 (
-                    format!("Falco's `regex` matches the whole value: this pattern matches only {listed} exactly, not paths below them"),
+                    format!(
+                        "Falco's `regex` matches the whole value: this pattern matches only {listed} exactly, not paths below them"
+                    ),
                     format!("for a prefix test write `{text}`"),
                     fix,
                 )
             }
             Some(Intent::Exact(e)) => {
                 let text = pattern::exact_check(lhs, &e);
-                let fix = sink.condition_fix(format!("Rewrite as `{text}`"), Applicability::Safe, &[(range, text.clone())]);
-                ("this regex is a list of exact values".to_owned(), format!("write `{text}`, which is clearer and faster"), fix)
+                let fix = sink.condition_fix(
+                    format!("Rewrite as `{text}`"),
+                    Applicability::Safe,
+                    &[(range, text.clone())],
+                );
+                (
+                    "this regex is a list of exact values".to_owned(),
+                    format!("write `{text}`, which is clearer and faster"),
+                    fix,
+                )
             }
             _ => continue,
         };
-        sink.report(cond.span_of(v.span.clone()), message).help(help).fix(fix);
+        sink.report(cond.span_of(v.span.clone()), message)
+            .help(help)
+            .fix(fix);
     }
 }

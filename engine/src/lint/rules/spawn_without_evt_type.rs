@@ -38,8 +38,27 @@ const SPAWNED: &str = "evt.type in (execve, execveat)";
 
 /// Words of a name or description that say a process is being started.
 const SPAWN_WORDS: &[&str] = &[
-    "spawn", "spawns", "spawned", "spawning", "exec", "execs", "execve", "execute", "executes", "executed", "executing",
-    "execution", "executions", "launch", "launches", "launched", "launching", "start", "starts", "started", "starting",
+    "spawn",
+    "spawns",
+    "spawned",
+    "spawning",
+    "exec",
+    "execs",
+    "execve",
+    "execute",
+    "executes",
+    "executed",
+    "executing",
+    "execution",
+    "executions",
+    "launch",
+    "launches",
+    "launched",
+    "launching",
+    "start",
+    "starts",
+    "started",
+    "starting",
 ];
 
 pub(crate) fn run(item: &Item, sink: &mut Sink) {
@@ -47,7 +66,10 @@ pub(crate) fn run(item: &Item, sink: &mut Sink) {
         return;
     }
     let Some(cond) = &item.condition else { return };
-    let desc = item.key("desc").and_then(|k| item.text.get(k.value.range())).unwrap_or("");
+    let desc = item
+        .key("desc")
+        .and_then(|k| item.text.get(k.value.range()))
+        .unwrap_or("");
     if !about_spawning(&item.name) && !about_spawning(desc) {
         return;
     }
@@ -60,11 +82,18 @@ pub(crate) fn run(item: &Item, sink: &mut Sink) {
     }
     let top_or = matches!(syntax::parse(&cond.text).tree.kind, ExprKind::Or(_));
     let edits = if top_or {
-        vec![(0..0, format!("{SPAWNED} and (")), (end..end, ")".to_owned())]
+        vec![
+            (0..0, format!("{SPAWNED} and (")),
+            (end..end, ")".to_owned()),
+        ]
     } else {
         vec![(0..0, format!("{SPAWNED} and "))]
     };
-    let fix = sink.condition_fix("Match only processes being spawned", Applicability::Unsafe, &edits);
+    let fix = sink.condition_fix(
+        "Match only processes being spawned",
+        Applicability::Unsafe,
+        &edits,
+    );
     sink.enrich_loader()
         .help(format!(
             "the rule is about processes being spawned: start the condition with `{SPAWNED} and` (what the `spawned_process` macro tests) so it fires once per spawned process instead of on every syscall those processes make"
@@ -73,7 +102,8 @@ pub(crate) fn run(item: &Item, sink: &mut Sink) {
 }
 
 fn about_spawning(text: &str) -> bool {
-    text.split(|c: char| !c.is_alphanumeric()).any(|w| SPAWN_WORDS.iter().any(|s| w.eq_ignore_ascii_case(s)))
+    text.split(|c: char| !c.is_alphanumeric())
+        .any(|w| SPAWN_WORDS.iter().any(|s| w.eq_ignore_ascii_case(s)))
 }
 
 #[cfg(test)]
@@ -83,26 +113,59 @@ mod tests {
     #[test]
     fn spawning_rules_are_restricted_to_execve() {
         let cases = [
-            ("Detects the spawning of shells", "proc.name in (bash, sh)", "evt.type in (execve, execveat) and proc.name in (bash, sh)"),
-            ("a shell is started", "proc.name = bash or proc.pname = bash", "evt.type in (execve, execveat) and (proc.name = bash or proc.pname = bash)"),
+            (
+                "Detects the spawning of shells",
+                "proc.name in (bash, sh)",
+                "evt.type in (execve, execveat) and proc.name in (bash, sh)",
+            ),
+            (
+                "a shell is started",
+                "proc.name = bash or proc.pname = bash",
+                "evt.type in (execve, execveat) and (proc.name = bash or proc.pname = bash)",
+            ),
             // Not about spawning, or not about processes, or already restricted: left alone.
-            ("a shell reads files", "proc.name = bash", "proc.name = bash"),
-            ("programs executed", "container.id != host", "container.id != host"),
-            ("programs executed", "evt.type = execve and proc.name = bash", "evt.type = execve and proc.name = bash"),
+            (
+                "a shell reads files",
+                "proc.name = bash",
+                "proc.name = bash",
+            ),
+            (
+                "programs executed",
+                "container.id != host",
+                "container.id != host",
+            ),
+            (
+                "programs executed",
+                "evt.type = execve and proc.name = bash",
+                "evt.type = execve and proc.name = bash",
+            ),
         ];
         for (desc, condition, want) in cases {
-            assert_eq!(fixed_condition(desc, condition, "LOAD_NO_EVTTYPE"), want, "{desc}: {condition}");
+            assert_eq!(
+                fixed_condition(desc, condition, "LOAD_NO_EVTTYPE"),
+                want,
+                "{desc}: {condition}"
+            );
         }
     }
 
     /// The loader's warning carries the help and fix; no second diagnostic is added.
     #[test]
     fn the_loader_warning_is_enriched_not_duplicated() {
-        let files = [crate::loader::SourceFile { name: "r.yaml".into(), text: rule("shells spawned", "proc.name = bash") }];
+        let files = [crate::loader::SourceFile {
+            name: "r.yaml".into(),
+            text: rule("shells spawned", "proc.name = bash"),
+        }];
         let ds = crate::lint::lint(&files, &Default::default()).diagnostics;
         assert_eq!(ds.len(), 1, "{ds:#?}");
         assert_eq!(ds[0].code.0, "LOAD_NO_EVTTYPE");
-        assert!(ds[0].help.as_deref().is_some_and(|h| h.contains("spawned_process") && h.contains("RS015")), "{ds:#?}");
+        assert!(
+            ds[0]
+                .help
+                .as_deref()
+                .is_some_and(|h| h.contains("spawned_process") && h.contains("RS015")),
+            "{ds:#?}"
+        );
         assert!(ds[0].fix.is_some());
     }
 }

@@ -22,11 +22,11 @@
 //! Replaces the name: safe for a known substitute, unsafe for a spelling guess.
 
 use super::meant_with_fix;
+use crate::diagnostic::ItemKind;
 use crate::fields;
 use crate::lint::aliases;
 use crate::lint::sink::Sink;
 use crate::lint::source::Item;
-use crate::diagnostic::ItemKind;
 
 pub(crate) fn run(item: &Item, sink: &mut Sink) {
     let Some(cond) = &item.condition else { return };
@@ -44,8 +44,17 @@ pub(crate) fn run(item: &Item, sink: &mut Sink) {
         }
         let (meant, fix) = meant_with_fix(f, &cond.scan, sink);
         let help = meant.map_or_else(
-            || "see `docs/lints.md` or `rulestudio` field completion for the syscall fields".to_owned(),
-            |m| if m.certain { format!("use `{}`: {}", m.field, m.why) } else { format!("did you mean `{}`?", m.field) },
+            || {
+                "see `docs/lints.md` or `rulestudio` field completion for the syscall fields"
+                    .to_owned()
+            },
+            |m| {
+                if m.certain {
+                    format!("use `{}`: {}", m.field, m.why)
+                } else {
+                    format!("did you mean `{}`?", m.field)
+                }
+            },
         );
         // Only Falco's own complaint about the field: an unknown field never breaks parsing, so a
         // syntax error at it has another cause.
@@ -59,5 +68,7 @@ pub(crate) fn run(item: &Item, sink: &mut Sink) {
 /// Whether some syscall field has the class (the part before the first `.`) of `name`.
 fn is_syscall_class(name: &str) -> bool {
     let class = name.split('.').next();
-    fields::all().iter().any(|f| f.name.split('.').next() == class)
+    fields::all()
+        .iter()
+        .any(|f| f.name.split('.').next() == class)
 }

@@ -34,8 +34,11 @@ const OPEN_WRITE: &str = "evt.type in (open, openat, openat2) and evt.is_open_wr
 pub(crate) fn run(item: &Item, sink: &mut Sink) {
     let Some(cond) = &item.condition else { return };
     for check in &cond.scan.checks {
-        let positive = matches!(check.op, Op::Cmp(CmpOp::Eq | CmpOp::EqEq | CmpOp::In)) && check.not.is_none();
-        let Some(f) = check.field.as_ref().filter(|_| positive) else { continue };
+        let positive =
+            matches!(check.op, Op::Cmp(CmpOp::Eq | CmpOp::EqEq | CmpOp::In)) && check.not.is_none();
+        let Some(f) = check.field.as_ref().filter(|_| positive) else {
+            continue;
+        };
         if effective_field(f, Some(check), &cond.scan).as_deref() != Some("evt.type") {
             continue;
         }
@@ -44,8 +47,16 @@ pub(crate) fn run(item: &Item, sink: &mut Sink) {
             continue;
         }
         let in_or = check.before == Some(Connector::Or) || check.after == Some(Connector::Or);
-        let text = if in_or { format!("({OPEN_WRITE})") } else { OPEN_WRITE.to_owned() };
-        let fix = sink.condition_fix("Match opening the file for writing", Applicability::Unsafe, &[(check.span.clone(), text)]);
+        let text = if in_or {
+            format!("({OPEN_WRITE})")
+        } else {
+            OPEN_WRITE.to_owned()
+        };
+        let fix = sink.condition_fix(
+            "Match opening the file for writing",
+            Applicability::Unsafe,
+            &[(check.span.clone(), text)],
+        );
         sink.report(cond.span_of(check.span.clone()), "detecting file changes through `write` events sees every chunk of every write, and Falco does not collect them by default")
             .help(format!("match opening for writing: `{OPEN_WRITE}` (the `open_write` macro)"))
             .fix(fix);

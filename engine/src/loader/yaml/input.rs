@@ -27,7 +27,11 @@ impl<'a> Input<'a> {
     /// `bytes` without a UTF-8 byte order mark, which yaml-cpp consumes before counting.
     pub fn new(bytes: &'a [u8]) -> Self {
         let end = bytes.iter().position(|&b| b == EOF).unwrap_or(bytes.len());
-        Input { bytes: &bytes[..end], mark: Mark::default(), line_end: None }
+        Input {
+            bytes: &bytes[..end],
+            mark: Mark::default(),
+            line_end: None,
+        }
     }
 
     pub fn mark(&self) -> Mark {
@@ -53,7 +57,10 @@ impl<'a> Input<'a> {
 
     /// The byte `i` ahead of the cursor.
     pub fn at(&self, i: usize) -> u8 {
-        self.bytes.get(self.mark.pos as usize + i).copied().unwrap_or(EOF)
+        self.bytes
+            .get(self.mark.pos as usize + i)
+            .copied()
+            .unwrap_or(EOF)
     }
 
     pub fn peek(&self) -> u8 {
@@ -159,7 +166,8 @@ impl<'a> Input<'a> {
     }
 
     pub fn value_in_flow(&self) -> bool {
-        self.peek() == b':' && (self.blank_or_break(1).is_some() || matches!(self.at(1), b',' | b']' | b'}'))
+        self.peek() == b':'
+            && (self.blank_or_break(1).is_some() || matches!(self.at(1), b',' | b']' | b'}'))
     }
 
     /// A character that can be part of an anchor or alias name.
@@ -168,32 +176,40 @@ impl<'a> Input<'a> {
     }
 
     pub fn anchor_end(&self) -> bool {
-        matches!(self.peek(), b'?' | b':' | b',' | b']' | b'}' | b'%' | b'@' | b'`') || self.is_blank_or_break()
+        matches!(
+            self.peek(),
+            b'?' | b':' | b',' | b']' | b'}' | b'%' | b'@' | b'`'
+        ) || self.is_blank_or_break()
     }
 
     /// A plain scalar can start here (block context).
     pub fn plain_scalar(&self) -> bool {
         !(self.is_blank_or_break()
             || b",[]{}#&*!|>'\"%@`".contains(&self.peek())
-            || (matches!(self.peek(), b'-' | b'?' | b':') && (self.blank_or_break(1).is_some() || self.end(1).is_some())))
+            || (matches!(self.peek(), b'-' | b'?' | b':')
+                && (self.blank_or_break(1).is_some() || self.end(1).is_some())))
     }
 
     /// A plain scalar can start here (flow context).
     pub fn plain_scalar_in_flow(&self) -> bool {
         !(self.is_blank_or_break()
             || b"?,[]{}#&*!|>'\"%@`".contains(&self.peek())
-            || (matches!(self.peek(), b'-' | b':') && (self.blank(1).is_some() || self.end(1).is_some())))
+            || (matches!(self.peek(), b'-' | b':')
+                && (self.blank(1).is_some() || self.end(1).is_some())))
     }
 
     /// What ends a plain scalar (block context): `: ` or ` #`.
     pub fn plain_end(&self) -> bool {
-        self.value() || (self.is_blank_or_break() && self.at(self.blank_or_break(0).unwrap_or(0)) == b'#')
+        self.value()
+            || (self.is_blank_or_break() && self.at(self.blank_or_break(0).unwrap_or(0)) == b'#')
     }
 
     /// What ends a plain scalar in a flow collection.
     pub fn plain_end_in_flow(&self) -> bool {
         let colon = self.peek() == b':'
-            && (self.blank_or_break(1).is_some() || self.end(1).is_some() || matches!(self.at(1), b',' | b']' | b'}'));
+            && (self.blank_or_break(1).is_some()
+                || self.end(1).is_some()
+                || matches!(self.at(1), b',' | b']' | b'}'));
         colon
             || matches!(self.peek(), b',' | b'?' | b'[' | b']' | b'{' | b'}')
             || (self.is_blank_or_break() && self.at(self.blank_or_break(0).unwrap_or(0)) == b'#')

@@ -33,36 +33,63 @@ pub struct Document {
 pub fn document(text: &str) -> Result<Option<Document>, JsonError> {
     let lines = LineIndex::new(text);
     let line_of = |offset: u32| lines.line_col(text, offset).line;
-    let yaml = super::parse(text, FileId(0))
-        .map_err(|e| JsonError { line: line_of(e.span.start), message: e.message })?;
+    let yaml = super::parse(text, FileId(0)).map_err(|e| JsonError {
+        line: line_of(e.span.start),
+        message: e.message,
+    })?;
     if let Some(alias) = yaml.aliases.first() {
-        return Err(JsonError { line: line_of(alias.start), message: "aliases (*name) are not supported".into() });
+        return Err(JsonError {
+            line: line_of(alias.start),
+            message: "aliases (*name) are not supported".into(),
+        });
     }
     let root = match yaml.docs.as_slice() {
         [] => return Ok(None),
         [root] => *root,
         [_, second, ..] => {
             let line = line_of(yaml.span(*second).start);
-            return Err(JsonError { line, message: "one YAML document is expected".into() });
+            return Err(JsonError {
+                line,
+                message: "one YAML document is expected".into(),
+            });
         }
     };
-    let at = |id: NodeId, message: String| JsonError { line: line_of(yaml.span(id).start), message };
-    let item_lines = yaml.seq(root).unwrap_or_default().iter().map(|&i| line_of(yaml.span(i).start)).collect();
+    let at = |id: NodeId, message: String| JsonError {
+        line: line_of(yaml.span(id).start),
+        message,
+    };
+    let item_lines = yaml
+        .seq(root)
+        .unwrap_or_default()
+        .iter()
+        .map(|&i| line_of(yaml.span(i).start))
+        .collect();
     let value = convert(&yaml, root, 0, &at)?;
     Ok(Some(Document { value, item_lines }))
 }
 
-fn convert(yaml: &Yaml, id: NodeId, depth: usize, at: &impl Fn(NodeId, String) -> JsonError) -> Result<Value, JsonError> {
+fn convert(
+    yaml: &Yaml,
+    id: NodeId,
+    depth: usize,
+    at: &impl Fn(NodeId, String) -> JsonError,
+) -> Result<Value, JsonError> {
     if depth > MAX_DEPTH {
         return Err(at(id, format!("nested deeper than {MAX_DEPTH} levels")));
     }
     Ok(match &yaml.node(id).kind {
         Kind::Null => Value::Null,
-        Kind::Scalar { value, style: ScalarStyle::Plain } => plain(value),
+        Kind::Scalar {
+            value,
+            style: ScalarStyle::Plain,
+        } => plain(value),
         Kind::Scalar { value, .. } => Value::String(value.clone()),
-        Kind::Seq(items) => {
-            Value::Array(items.iter().map(|&i| convert(yaml, i, depth + 1, at)).collect::<Result<_, _>>()?)
-        }
+        Kind::Seq(items) => Value::Array(
+            items
+                .iter()
+                .map(|&i| convert(yaml, i, depth + 1, at))
+                .collect::<Result<_, _>>()?,
+        ),
         Kind::Map(entries) => {
             let mut out = Map::new();
             for &(k, v) in entries {
@@ -96,7 +123,9 @@ fn plain(s: &str) -> Value {
         }
     }
     let radix = |prefix: &str, radix: u32| {
-        s.strip_prefix(prefix).filter(|d| !d.is_empty()).and_then(|d| u64::from_str_radix(d, radix).ok())
+        s.strip_prefix(prefix)
+            .filter(|d| !d.is_empty())
+            .and_then(|d| u64::from_str_radix(d, radix).ok())
     };
     if let Some(n) = radix("0x", 16).or_else(|| radix("0o", 8)) {
         return Value::from(n);
@@ -133,9 +162,18 @@ mod tests {
 
     /// The items of the top-level sequence with the line each starts on.
     fn items(text: &str) -> Result<Vec<(usize, Value)>, String> {
-        let Some(doc) = document(text).map_err(|e| e.to_string())? else { return Ok(Vec::new()) };
-        let Value::Array(items) = doc.value else { return Err("not a sequence".into()) };
-        Ok(doc.item_lines.into_iter().map(|l| l as usize).zip(items).collect())
+        let Some(doc) = document(text).map_err(|e| e.to_string())? else {
+            return Ok(Vec::new());
+        };
+        let Value::Array(items) = doc.value else {
+            return Err("not a sequence".into());
+        };
+        Ok(doc
+            .item_lines
+            .into_iter()
+            .map(|l| l as usize)
+            .zip(items)
+            .collect())
     }
 
     fn one(text: &str) -> Value {
@@ -158,7 +196,8 @@ mod tests {
 
     #[test]
     fn items_know_their_lines() {
-        let got = items("# tests\n- rule: A\n  event: {}\n\n- rule: B\n  event:\n    x: [1, 2]\n").unwrap();
+        let got = items("# tests\n- rule: A\n  event: {}\n\n- rule: B\n  event:\n    x: [1, 2]\n")
+            .unwrap();
         assert_eq!(got[0], (2, json!({"rule": "A", "event": {}})));
         assert_eq!(got[1], (5, json!({"rule": "B", "event": {"x": [1, 2]}})));
         assert_eq!(items("# nothing yet\n").unwrap(), vec![]);
@@ -167,11 +206,23 @@ mod tests {
     #[test]
     fn refusals_name_the_line() {
         let err = |t: &str| items(t).unwrap_err();
-        assert!(err("- a: &x 1\n- b: *x\n").starts_with("line 2: aliases"), "{}", err("- a: &x 1\n- b: *x\n"));
+        assert!(
+            err("- a: &x 1\n- b: *x\n").starts_with("line 2: aliases"),
+            "{}",
+            err("- a: &x 1\n- b: *x\n")
+        );
         assert!(err("- a: 1\n  a: 2\n").starts_with("line 2: key `a` appears twice"));
-        assert!(err("- a: [1, 2\n").starts_with("line "), "{}", err("- a: [1, 2\n"));
+        assert!(
+            err("- a: [1, 2\n").starts_with("line "),
+            "{}",
+            err("- a: [1, 2\n")
+        );
         let deep = format!("- {}{}\n", "[".repeat(100), "]".repeat(100));
         assert!(err(&deep).contains("nested deeper than 64 levels"));
-        assert!(err("- a\n---\n- b\n").starts_with("line 3: one YAML document"), "{}", err("- a\n---\n- b\n"));
+        assert!(
+            err("- a\n---\n- b\n").starts_with("line 3: one YAML document"),
+            "{}",
+            err("- a\n---\n- b\n")
+        );
     }
 }

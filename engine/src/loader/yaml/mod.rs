@@ -76,12 +76,21 @@ struct ParseError {
 
 impl ParseError {
     fn at(mark: input::Mark, message: impl Into<String>) -> Self {
-        ParseError { mark, message: message.into(), from_yaml_cpp: true }
+        ParseError {
+            mark,
+            message: message.into(),
+            from_yaml_cpp: true,
+        }
     }
 
     fn budget(mark: input::Mark) -> Self {
-        let message = format!("document expands to more than {MAX_EXPANDED_NODES} nodes (alias bomb?)");
-        ParseError { mark, message, from_yaml_cpp: false }
+        let message =
+            format!("document expands to more than {MAX_EXPANDED_NODES} nodes (alias bomb?)");
+        ParseError {
+            mark,
+            message,
+            from_yaml_cpp: false,
+        }
     }
 }
 
@@ -98,7 +107,10 @@ impl Yaml {
     /// The key node and the value node of `key` in mapping `map`.
     pub fn entry(&self, map: NodeId, key: &str) -> Option<(NodeId, NodeId)> {
         match &self.node(map).kind {
-            Kind::Map(entries) => entries.iter().find(|(k, _)| self.scalar(*k) == Some(key)).copied(),
+            Kind::Map(entries) => entries
+                .iter()
+                .find(|(k, _)| self.scalar(*k) == Some(key))
+                .copied(),
             _ => None,
         }
     }
@@ -143,11 +155,19 @@ pub(crate) fn parse(text: &str, file: FileId) -> Result<Yaml, YamlError> {
     parser::documents(&mut scanner, &mut yaml, file, base as u32).map_err(|e| {
         let at = (e.mark.pos as usize + base).min(text.len()) as u32;
         let message = if e.from_yaml_cpp {
-            format!("yaml-cpp: error at line {}, column {}: {}", e.mark.line + 1, e.mark.column + 1, e.message)
+            format!(
+                "yaml-cpp: error at line {}, column {}: {}",
+                e.mark.line + 1,
+                e.mark.column + 1,
+                e.message
+            )
         } else {
             e.message
         };
-        YamlError { message, span: Span::new(file, at, at) }
+        YamlError {
+            message,
+            span: Span::new(file, at, at),
+        }
     })?;
     Ok(yaml)
 }
@@ -198,16 +218,23 @@ mod tests {
         let err = parse(&"[".repeat(100_000), FileId(0)).unwrap_err();
         assert_eq!(err.message, "yaml-cpp: error at line 1, column 1: bad file");
         let err = parse(&format!("{}x", "- ".repeat(600)), FileId(0)).unwrap_err();
-        assert_eq!(err.message, "yaml-cpp: error at line 1, column 1000: bad file");
+        assert_eq!(
+            err.message,
+            "yaml-cpp: error at line 1, column 1000: bad file"
+        );
     }
 
     #[test]
     fn flow_collection_closed_at_the_key_indentation_parses_like_yaml_cpp() {
-        let text = "- list: a\n  items: [\n    \"x\",\n    \"y\"\n  ]\n- list: b\n  items: [\n  z]\n";
+        let text =
+            "- list: a\n  items: [\n    \"x\",\n    \"y\"\n  ]\n- list: b\n  items: [\n  z]\n";
         let y = parse0(text);
         let items = y.seq(y.docs[0]).unwrap();
         let a = y.seq(y.get(items[0], "items").unwrap()).unwrap();
-        assert_eq!(a.iter().map(|&i| y.scalar(i).unwrap()).collect::<Vec<_>>(), ["x", "y"]);
+        assert_eq!(
+            a.iter().map(|&i| y.scalar(i).unwrap()).collect::<Vec<_>>(),
+            ["x", "y"]
+        );
         assert_eq!(&text[y.span(a[1]).range()], "\"y\"");
         let b = y.get(items[1], "items").unwrap();
         assert_eq!(y.seq(b).unwrap().len(), 1);
@@ -216,17 +243,29 @@ mod tests {
     #[test]
     fn syntax_errors_have_yaml_cpp_words_and_position() {
         let err = parse("this : is : not : yaml", FileId(0)).unwrap_err();
-        assert_eq!(err.message, "yaml-cpp: error at line 1, column 11: illegal map value");
+        assert_eq!(
+            err.message,
+            "yaml-cpp: error at line 1, column 11: illegal map value"
+        );
         assert_eq!(err.span.start, 10);
         let err = parse("- list: a\n  items: [a, b\n- list: b\n", FileId(0)).unwrap_err();
-        assert_eq!(err.message, "yaml-cpp: error at line 3, column 7: end of sequence flow not found");
+        assert_eq!(
+            err.message,
+            "yaml-cpp: error at line 3, column 7: end of sequence flow not found"
+        );
         // Columns count bytes; a byte order mark is not counted, but spans stay file bytes.
         let err = parse("\u{feff}é: : x", FileId(0)).unwrap_err();
-        assert_eq!(err.message, "yaml-cpp: error at line 1, column 5: illegal map value");
+        assert_eq!(
+            err.message,
+            "yaml-cpp: error at line 1, column 5: illegal map value"
+        );
         assert_eq!(err.span.start, 7);
         // `\r\n` files count lines at `\n`.
         let err = parse("a: b\r\nc: : d\r\n", FileId(0)).unwrap_err();
-        assert_eq!(err.message, "yaml-cpp: error at line 2, column 4: illegal map value");
+        assert_eq!(
+            err.message,
+            "yaml-cpp: error at line 2, column 4: illegal map value"
+        );
     }
 
     #[test]
@@ -244,9 +283,15 @@ mod tests {
     fn an_open_quote_at_the_end_of_the_stream_is_accepted_after_a_line_break() {
         let y = parse0("- desc: \"b\n  condition: c\n");
         let item = y.seq(y.docs[0]).unwrap()[0];
-        assert_eq!(y.scalar(y.get(item, "desc").unwrap()), Some("b condition: c "));
+        assert_eq!(
+            y.scalar(y.get(item, "desc").unwrap()),
+            Some("b condition: c ")
+        );
         let err = parse("- desc: \"b", FileId(0)).unwrap_err();
-        assert_eq!(err.message, "yaml-cpp: error at line 1, column 11: illegal EOF in scalar");
+        assert_eq!(
+            err.message,
+            "yaml-cpp: error at line 1, column 11: illegal EOF in scalar"
+        );
     }
 
     #[test]
@@ -260,4 +305,3 @@ mod tests {
         assert_eq!(&text[y.span(b).range()], "lit\n");
     }
 }
-

@@ -4,7 +4,7 @@
 
 use super::input::Mark;
 use super::scanner::{Scanner, TokenKind};
-use super::{Kind, Node, NodeId, ParseError, ScalarStyle, Yaml, MAX_EXPANDED_NODES};
+use super::{Kind, MAX_EXPANDED_NODES, Node, NodeId, ParseError, ScalarStyle, Yaml};
 use crate::span::{FileId, Span};
 use std::collections::HashMap;
 
@@ -24,14 +24,26 @@ type Res<T> = Result<T, ParseError>;
 
 /// Parses every document of the stream into `yaml`, stopping (like yaml-cpp's `LoadAll`) at the
 /// first document that is empty or null.
-pub(super) fn documents(scanner: &mut Scanner, yaml: &mut Yaml, file: FileId, base: u32) -> Res<()> {
+pub(super) fn documents(
+    scanner: &mut Scanner,
+    yaml: &mut Yaml,
+    file: FileId,
+    base: u32,
+) -> Res<()> {
     let mut directives = Directives::default();
     loop {
         directives.read(scanner)?;
         if scanner.empty()? {
             return Ok(());
         }
-        let mut doc = DocParser { scanner, yaml, file, base, anchors: HashMap::new(), frames: Vec::new() };
+        let mut doc = DocParser {
+            scanner,
+            yaml,
+            file,
+            base,
+            anchors: HashMap::new(),
+            frames: Vec::new(),
+        };
         let root = doc.document()?;
         if matches!(yaml.node(root).kind, Kind::Null) {
             return Ok(());
@@ -72,11 +84,17 @@ impl Directives {
     }
 
     fn yaml(&mut self, mark: Mark, params: &[String]) -> Res<()> {
-        let [version] = params else { return Err(ParseError::at(mark, "YAML directives must have exactly one argument")) };
+        let [version] = params else {
+            return Err(ParseError::at(
+                mark,
+                "YAML directives must have exactly one argument",
+            ));
+        };
         if self.version_set {
             return Err(ParseError::at(mark, "repeated YAML directive"));
         }
-        let major = parse_version(version).ok_or_else(|| ParseError::at(mark, format!("bad YAML version: {version}")))?;
+        let major = parse_version(version)
+            .ok_or_else(|| ParseError::at(mark, format!("bad YAML version: {version}")))?;
         if major > 1 {
             return Err(ParseError::at(mark, "YAML major version too large"));
         }
@@ -85,7 +103,12 @@ impl Directives {
     }
 
     fn tag(&mut self, mark: Mark, params: &[String]) -> Res<()> {
-        let [handle, _prefix] = params else { return Err(ParseError::at(mark, "TAG directives must have exactly two arguments")) };
+        let [handle, _prefix] = params else {
+            return Err(ParseError::at(
+                mark,
+                "TAG directives must have exactly two arguments",
+            ));
+        };
         if self.tags.contains(handle) {
             return Err(ParseError::at(mark, "repeated TAG directive"));
         }
@@ -99,7 +122,10 @@ impl Directives {
 fn parse_version(s: &str) -> Option<i64> {
     fn int(s: &str) -> Option<(i64, &str)> {
         let digits_start = usize::from(s.starts_with(['+', '-']));
-        let len = s[digits_start..].bytes().take_while(u8::is_ascii_digit).count();
+        let len = s[digits_start..]
+            .bytes()
+            .take_while(u8::is_ascii_digit)
+            .count();
         if len == 0 {
             return None;
         }
@@ -166,7 +192,11 @@ impl DocParser<'_, '_, '_> {
     }
 
     fn add(&mut self, kind: Kind, span: Span) -> NodeId {
-        self.yaml.nodes.push(Node { kind, span, weight: 1 });
+        self.yaml.nodes.push(Node {
+            kind,
+            span,
+            weight: 1,
+        });
         (self.yaml.nodes.len() - 1) as NodeId
     }
 
@@ -216,7 +246,10 @@ impl DocParser<'_, '_, '_> {
         if token.kind == TokenKind::Alias {
             let name = token.value.clone();
             let Some(&target) = self.anchors.get(&name) else {
-                return Err(ParseError::at(mark, format!("the referenced anchor is not defined: {name}")));
+                return Err(ParseError::at(
+                    mark,
+                    format!("the referenced anchor is not defined: {name}"),
+                ));
             };
             self.scanner.pop()?;
             let at = self.span(mark.pos, mark.pos);
@@ -232,7 +265,8 @@ impl DocParser<'_, '_, '_> {
         let kind = token.kind;
         let collection = match kind {
             TokenKind::PlainScalar | TokenKind::NonPlainScalar => {
-                let (value, style, start, end) = (token.value.clone(), token.style, token.start, token.end);
+                let (value, style, start, end) =
+                    (token.value.clone(), token.style, token.start, token.end);
                 self.scanner.pop()?;
                 let id = if kind == TokenKind::PlainScalar && !tagged && is_null_string(&value) {
                     self.null(mark)
@@ -247,11 +281,25 @@ impl DocParser<'_, '_, '_> {
             TokenKind::FlowMapStart => Collection::FlowMap,
             TokenKind::BlockMapStart => Collection::BlockMap,
             // Compact maps (`[a: b]`) only go in a flow sequence.
-            TokenKind::Key if self.frames.last().is_some_and(|f| f.kind == Collection::FlowSeq) => Collection::CompactMap,
+            TokenKind::Key
+                if self
+                    .frames
+                    .last()
+                    .is_some_and(|f| f.kind == Collection::FlowSeq) =>
+            {
+                Collection::CompactMap
+            }
             _ => {
                 // Nothing here: a null, or an empty string when tagged.
                 let span = self.span(mark.pos, mark.pos);
-                let node = if tagged { Kind::Scalar { value: String::new(), style: ScalarStyle::Plain } } else { Kind::Null };
+                let node = if tagged {
+                    Kind::Scalar {
+                        value: String::new(),
+                        style: ScalarStyle::Plain,
+                    }
+                } else {
+                    Kind::Null
+                };
                 let id = self.add(node, span);
                 return Ok(Step::Done(self.anchored(anchor, id)));
             }
@@ -268,13 +316,19 @@ impl DocParser<'_, '_, '_> {
             match token.kind {
                 TokenKind::Tag => {
                     if tagged {
-                        return Err(ParseError::at(token.mark, "cannot assign multiple tags to the same node"));
+                        return Err(ParseError::at(
+                            token.mark,
+                            "cannot assign multiple tags to the same node",
+                        ));
                     }
                     tagged = true;
                 }
                 TokenKind::Anchor => {
                     if anchor.is_some() {
-                        return Err(ParseError::at(token.mark, "cannot assign multiple anchors to the same node"));
+                        return Err(ParseError::at(
+                            token.mark,
+                            "cannot assign multiple anchors to the same node",
+                        ));
                     }
                     anchor = Some(token.value.clone());
                 }
@@ -297,13 +351,28 @@ impl DocParser<'_, '_, '_> {
     fn open(&mut self, mark: Mark, anchor: Option<String>, kind: Collection) -> Res<Step> {
         let is_seq = matches!(kind, Collection::BlockSeq | Collection::FlowSeq);
         let span = self.span(mark.pos, mark.pos);
-        let id = self.add(if is_seq { Kind::Seq(Vec::new()) } else { Kind::Map(Vec::new()) }, span);
+        let id = self.add(
+            if is_seq {
+                Kind::Seq(Vec::new())
+            } else {
+                Kind::Map(Vec::new())
+            },
+            span,
+        );
         let id = self.anchored(anchor, id);
         if kind != Collection::CompactMap {
             // The start token (compact maps have none of their own).
             self.scanner.pop()?;
         }
-        self.frames.push(Frame { id, kind, mark, items: Vec::new(), entries: Vec::new(), pending_key: None, state: State::Loop });
+        self.frames.push(Frame {
+            id,
+            kind,
+            mark,
+            items: Vec::new(),
+            entries: Vec::new(),
+            pending_key: None,
+            state: State::Loop,
+        });
         if kind == Collection::CompactMap {
             return self.compact_start();
         }
@@ -313,7 +382,11 @@ impl DocParser<'_, '_, '_> {
     /// Closes the innermost collection (`end`: the closing bracket's end, for a flow one).
     fn close(&mut self, end: Option<u32>) -> Res<Step> {
         let frame = self.frames.pop().expect("an open collection");
-        let children = frame.items.iter().copied().chain(frame.entries.iter().flat_map(|&(k, v)| [k, v]));
+        let children = frame
+            .items
+            .iter()
+            .copied()
+            .chain(frame.entries.iter().flat_map(|&(k, v)| [k, v]));
         let mut weight: u64 = 1;
         let mut last_end = frame.mark.pos + self.base;
         for child in children {
@@ -325,7 +398,11 @@ impl DocParser<'_, '_, '_> {
             return Err(ParseError::budget(frame.mark));
         }
         let node = &mut self.yaml.nodes[frame.id as usize];
-        node.kind = if matches!(node.kind, Kind::Seq(_)) { Kind::Seq(frame.items) } else { Kind::Map(frame.entries) };
+        node.kind = if matches!(node.kind, Kind::Seq(_)) {
+            Kind::Seq(frame.items)
+        } else {
+            Kind::Map(frame.entries)
+        };
         node.span.end = end.map_or(last_end, |e| last_end.max(e + self.base));
         node.weight = weight;
         Ok(Step::Done(frame.id))
@@ -445,7 +522,10 @@ impl DocParser<'_, '_, '_> {
         loop {
             let kind = self.expect_more(END)?;
             let mark = self.scanner.peek()?.mark;
-            if !matches!(kind, TokenKind::Key | TokenKind::Value | TokenKind::BlockMapEnd) {
+            if !matches!(
+                kind,
+                TokenKind::Key | TokenKind::Value | TokenKind::BlockMapEnd
+            ) {
                 return Err(ParseError::at(mark, END));
             }
             if kind == TokenKind::BlockMapEnd {

@@ -2,8 +2,8 @@
 //! scalars, steered by parameters, with yaml-cpp's folding, chomping and escapes (including its
 //! quirks: a quoted scalar left open at the end of the stream after a line break is accepted).
 
-use super::input::{Input, Mark};
 use super::ParseError;
+use super::input::{Input, Mark};
 
 #[derive(Clone, Copy, PartialEq, Eq)]
 pub(super) enum Chomp {
@@ -84,7 +84,13 @@ pub(super) fn scan(input: &mut Input, params: &mut Params) -> Result<Scanned, Pa
     let mut folded_newline_started_more_indented = false;
     let mut last_escaped: Option<usize> = None;
     let mut scalar: Vec<u8> = Vec::new();
-    let mut out = Scanned { value: String::new(), leading_spaces: false, first: None, last: None, last_break: None };
+    let mut out = Scanned {
+        value: String::new(),
+        leading_spaces: false,
+        first: None,
+        last: None,
+        last_break: None,
+    };
 
     while input.more() {
         // Phase 1: up to the line ending.
@@ -97,7 +103,12 @@ pub(super) fn scan(input: &mut Input, params: &mut Params) -> Result<Scanned, Pa
             if input.column() == 0 && (input.doc_start() || input.doc_end()) {
                 match params.on_doc_indicator {
                     Some(true) => break,
-                    Some(false) => return Err(ParseError::at(input.mark(), "illegal document indicator in scalar")),
+                    Some(false) => {
+                        return Err(ParseError::at(
+                            input.mark(),
+                            "illegal document indicator in scalar",
+                        ));
+                    }
                     None => {}
                 }
             }
@@ -132,7 +143,10 @@ pub(super) fn scan(input: &mut Input, params: &mut Params) -> Result<Scanned, Pa
             }
             break;
         }
-        if params.on_doc_indicator == Some(true) && input.column() == 0 && (input.doc_start() || input.doc_end()) {
+        if params.on_doc_indicator == Some(true)
+            && input.column() == 0
+            && (input.doc_start() || input.doc_end())
+        {
             break;
         }
         if let Some(n) = params.end.matches(input) {
@@ -161,8 +175,14 @@ pub(super) fn scan(input: &mut Input, params: &mut Params) -> Result<Scanned, Pa
             params.indent = params.indent.max(input.column());
         }
         while input.is_blank() {
-            if input.peek() == b'\t' && input.column() < params.indent && params.throw_on_tab_in_indentation {
-                return Err(ParseError::at(input.mark(), "illegal tab when looking for indentation"));
+            if input.peek() == b'\t'
+                && input.column() < params.indent
+                && params.throw_on_tab_in_indentation
+            {
+                return Err(ParseError::at(
+                    input.mark(),
+                    "illegal tab when looking for indentation",
+                ));
             }
             if !params.eat_leading_whitespace || params.end.matches(input).is_some() {
                 break;
@@ -180,7 +200,12 @@ pub(super) fn scan(input: &mut Input, params: &mut Params) -> Result<Scanned, Pa
             match params.fold {
                 Fold::Literal => scalar.push(b'\n'),
                 Fold::Block => {
-                    if !empty_line && !next_empty_line && !more_indented && !next_more_indented && input.column() >= params.indent {
+                    if !empty_line
+                        && !next_empty_line
+                        && !more_indented
+                        && !next_more_indented
+                        && input.column() >= params.indent
+                    {
                         scalar.push(b' ');
                     } else if next_empty_line {
                         folded_newline_count += 1;
@@ -189,7 +214,10 @@ pub(super) fn scan(input: &mut Input, params: &mut Params) -> Result<Scanned, Pa
                     }
                     if !next_empty_line && folded_newline_count > 0 {
                         scalar.extend(std::iter::repeat_n(b'\n', folded_newline_count - 1));
-                        if folded_newline_started_more_indented || next_more_indented || !found_non_empty_line {
+                        if folded_newline_started_more_indented
+                            || next_more_indented
+                            || !found_non_empty_line
+                        {
                             scalar.push(b'\n');
                         }
                         folded_newline_count = 0;
@@ -238,7 +266,8 @@ pub(super) fn scan(input: &mut Input, params: &mut Params) -> Result<Scanned, Pa
             Some(p) => scalar.truncate((p + 1).min(scalar.len())),
         }
     }
-    out.value = String::from_utf8(scalar).unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned());
+    out.value = String::from_utf8(scalar)
+        .unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned());
     Ok(out)
 }
 
@@ -275,7 +304,10 @@ fn escape(input: &mut Input, out: &mut Vec<u8>) -> Result<(), ParseError> {
         b'u' => return code_point(input, 4, out),
         b'U' => return code_point(input, 8, out),
         other => {
-            let message = format!("unknown escape character: {}", String::from_utf8_lossy(&[other]));
+            let message = format!(
+                "unknown escape character: {}",
+                String::from_utf8_lossy(&[other])
+            );
             return Err(ParseError::at(input.mark(), message));
         }
     };
@@ -289,10 +321,13 @@ fn code_point(input: &mut Input, len: usize, out: &mut Vec<u8>) -> Result<(), Pa
     let mark: Mark = input.mark();
     let mut value: u32 = 0;
     for d in digits {
-        let digit = (d as char).to_digit(16).ok_or_else(|| ParseError::at(mark, "bad character found while scanning hex number"))?;
+        let digit = (d as char)
+            .to_digit(16)
+            .ok_or_else(|| ParseError::at(mark, "bad character found while scanning hex number"))?;
         value = value.wrapping_shl(4).wrapping_add(digit);
     }
-    let c = char::from_u32(value).ok_or_else(|| ParseError::at(mark, format!("invalid unicode: {value}")))?;
+    let c = char::from_u32(value)
+        .ok_or_else(|| ParseError::at(mark, format!("invalid unicode: {value}")))?;
     let mut buf = [0; 4];
     out.extend_from_slice(c.encode_utf8(&mut buf).as_bytes());
     Ok(())

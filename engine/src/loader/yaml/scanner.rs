@@ -148,7 +148,10 @@ impl<'a> Scanner<'a> {
     /// The next token; call only when not [`Scanner::empty`].
     pub fn peek(&mut self) -> Res<&Token> {
         self.ensure_tokens()?;
-        Ok(self.tokens.front().expect("peek after empty() returned false"))
+        Ok(self
+            .tokens
+            .front()
+            .expect("peek after empty() returned false"))
     }
 
     pub fn pop(&mut self) -> Res<()> {
@@ -195,7 +198,8 @@ impl<'a> Scanner<'a> {
     }
 
     fn token_mut(&mut self, id: usize) -> Option<&mut Token> {
-        id.checked_sub(self.front_id).and_then(|i| self.tokens.get_mut(i))
+        id.checked_sub(self.front_id)
+            .and_then(|i| self.tokens.get_mut(i))
     }
 
     fn in_flow(&self) -> bool {
@@ -240,7 +244,10 @@ impl<'a> Scanner<'a> {
         if c == b',' {
             // `,foo` and `"foo",` outside a flow are errors.
             if input.column() == 0 {
-                return Err(ParseError::at(input.mark(), "plain value cannot start with flow indicator character"));
+                return Err(ParseError::at(
+                    input.mark(),
+                    "plain value cannot start with flow indicator character",
+                ));
             }
             if !self.scalar_value_allowed {
                 return Err(ParseError::at(input.mark(), "unexpected scalar"));
@@ -279,7 +286,11 @@ impl<'a> Scanner<'a> {
         if c == b'\'' || c == b'"' {
             return self.scan_quoted_scalar();
         }
-        let plain = if self.in_flow() { input.plain_scalar_in_flow() } else { input.plain_scalar() };
+        let plain = if self.in_flow() {
+            input.plain_scalar_in_flow()
+        } else {
+            input.plain_scalar()
+        };
         if plain {
             return self.scan_plain_scalar();
         }
@@ -313,7 +324,12 @@ impl<'a> Scanner<'a> {
         self.started = true;
         self.simple_key_allowed = true;
         self.scalar_value_allowed = true;
-        self.indent_refs.push(Indent { column: -1, kind: IndentKind::None, status: IndentStatus::Valid, start_token: None });
+        self.indent_refs.push(Indent {
+            column: -1,
+            kind: IndentKind::None,
+            status: IndentStatus::Valid,
+            start_token: None,
+        });
         self.indents.push(0);
     }
 
@@ -329,7 +345,9 @@ impl<'a> Scanner<'a> {
     }
 
     fn top_indent(&self) -> i64 {
-        self.indents.last().map_or(0, |&i| self.indent_refs[i].column)
+        self.indents
+            .last()
+            .map_or(0, |&i| self.indent_refs[i].column)
     }
 
     /// Opens a block collection at `column` when that is deeper than the current one (or a
@@ -340,11 +358,22 @@ impl<'a> Scanner<'a> {
         }
         let column = i64::from(column);
         let last = &self.indent_refs[*self.indents.last()?];
-        if column < last.column || (column == last.column && !(kind == IndentKind::Seq && last.kind == IndentKind::Map)) {
+        if column < last.column
+            || (column == last.column && !(kind == IndentKind::Seq && last.kind == IndentKind::Map))
+        {
             return None;
         }
-        let start = self.push_kind(if kind == IndentKind::Seq { TokenKind::BlockSeqStart } else { TokenKind::BlockMapStart });
-        self.indent_refs.push(Indent { column, kind, status: IndentStatus::Valid, start_token: Some(start) });
+        let start = self.push_kind(if kind == IndentKind::Seq {
+            TokenKind::BlockSeqStart
+        } else {
+            TokenKind::BlockMapStart
+        });
+        self.indent_refs.push(Indent {
+            column,
+            kind,
+            status: IndentStatus::Valid,
+            start_token: Some(start),
+        });
         self.indents.push(self.indent_refs.len() - 1);
         Some(self.indent_refs.len() - 1)
     }
@@ -360,12 +389,18 @@ impl<'a> Scanner<'a> {
                 break;
             }
             // At the same column only a sequence ends, and not at another `- ` entry.
-            if indent.column == column && (indent.kind != IndentKind::Seq || self.input.block_entry()) {
+            if indent.column == column
+                && (indent.kind != IndentKind::Seq || self.input.block_entry())
+            {
                 break;
             }
             self.pop_indent();
         }
-        while self.indents.last().is_some_and(|&i| self.indent_refs[i].status == IndentStatus::Invalid) {
+        while self
+            .indents
+            .last()
+            .is_some_and(|&i| self.indent_refs[i].status == IndentStatus::Invalid)
+        {
             self.pop_indent();
         }
     }
@@ -383,7 +418,9 @@ impl<'a> Scanner<'a> {
     }
 
     fn pop_indent(&mut self) {
-        let Some(top) = self.indents.pop() else { return };
+        let Some(top) = self.indents.pop() else {
+            return;
+        };
         let indent = &self.indent_refs[top];
         if indent.status != IndentStatus::Valid {
             self.invalidate_simple_key();
@@ -403,10 +440,21 @@ impl<'a> Scanner<'a> {
     // Simple keys.
 
     fn insert_potential_simple_key(&mut self) {
-        if !self.simple_key_allowed || self.simple_keys.last().is_some_and(|k| k.flow_level == self.flows.len()) {
+        if !self.simple_key_allowed
+            || self
+                .simple_keys
+                .last()
+                .is_some_and(|k| k.flow_level == self.flows.len())
+        {
             return;
         }
-        let mut key = SimpleKey { mark: self.input.mark(), flow_level: self.flows.len(), indent: None, map_start: None, key: None };
+        let mut key = SimpleKey {
+            mark: self.input.mark(),
+            flow_level: self.flows.len(),
+            indent: None,
+            map_start: None,
+            key: None,
+        };
         if !self.in_flow() {
             key.indent = self.push_indent_to(self.input.column(), IndentKind::Map);
             if let Some(i) = key.indent {
@@ -424,8 +472,11 @@ impl<'a> Scanner<'a> {
     }
 
     fn set_key_status(&mut self, key: SimpleKey, valid: bool) {
-        let (indent_status, token_status) =
-            if valid { (IndentStatus::Valid, Status::Valid) } else { (IndentStatus::Invalid, Status::Invalid) };
+        let (indent_status, token_status) = if valid {
+            (IndentStatus::Valid, Status::Valid)
+        } else {
+            (IndentStatus::Invalid, Status::Invalid)
+        };
         if let Some(i) = key.indent {
             self.indent_refs[i].status = indent_status;
         }
@@ -448,7 +499,9 @@ impl<'a> Scanner<'a> {
     /// Confirms (or drops) the latest simple key when a `:` follows it: it must be on the same
     /// line and at most 1024 bytes back.
     fn verify_simple_key(&mut self) -> bool {
-        let Some(&key) = self.simple_keys.last() else { return false };
+        let Some(&key) = self.simple_keys.last() else {
+            return false;
+        };
         if key.flow_level != self.flows.len() {
             return false;
         }
@@ -483,7 +536,9 @@ impl<'a> Scanner<'a> {
             while self.input.more() && !self.input.is_blank_or_break() {
                 param.push(self.input.get());
             }
-            token.params.push(String::from_utf8_lossy(&param).into_owned());
+            token
+                .params
+                .push(String::from_utf8_lossy(&param).into_owned());
         }
         self.push(token);
     }
@@ -505,7 +560,14 @@ impl<'a> Scanner<'a> {
         let mark = self.input.mark();
         let seq = self.input.get() == b'[';
         self.flows.push(if seq { Flow::Seq } else { Flow::Map });
-        self.push(Token::new(if seq { TokenKind::FlowSeqStart } else { TokenKind::FlowMapStart }, mark));
+        self.push(Token::new(
+            if seq {
+                TokenKind::FlowSeqStart
+            } else {
+                TokenKind::FlowMapStart
+            },
+            mark,
+        ));
     }
 
     /// A solo entry in a flow: in a map, a pending simple key gets its `VALUE`.
@@ -533,7 +595,14 @@ impl<'a> Scanner<'a> {
             return Err(ParseError::at(mark, "illegal flow end"));
         }
         self.flows.pop();
-        let mut token = Token::new(if seq { TokenKind::FlowSeqEnd } else { TokenKind::FlowMapEnd }, mark);
+        let mut token = Token::new(
+            if seq {
+                TokenKind::FlowSeqEnd
+            } else {
+                TokenKind::FlowMapEnd
+            },
+            mark,
+        );
         token.end = self.input.pos();
         self.push(token);
         Ok(())
@@ -609,12 +678,25 @@ impl<'a> Scanner<'a> {
         let what = if alias { "alias" } else { "anchor" };
         if name.is_empty() {
             let sign = if alias { '*' } else { '&' };
-            return Err(ParseError::at(self.input.mark(), format!("{what} not found after {sign}")));
+            return Err(ParseError::at(
+                self.input.mark(),
+                format!("{what} not found after {sign}"),
+            ));
         }
         if self.input.more() && !self.input.anchor_end() {
-            return Err(ParseError::at(self.input.mark(), format!("illegal character found while scanning {what}")));
+            return Err(ParseError::at(
+                self.input.mark(),
+                format!("illegal character found while scanning {what}"),
+            ));
         }
-        let mut token = Token::new(if alias { TokenKind::Alias } else { TokenKind::Anchor }, mark);
+        let mut token = Token::new(
+            if alias {
+                TokenKind::Alias
+            } else {
+                TokenKind::Anchor
+            },
+            mark,
+        );
         token.value = String::from_utf8_lossy(&name).into_owned();
         token.end = self.input.pos();
         self.push(token);
@@ -633,7 +715,10 @@ impl<'a> Scanner<'a> {
             self.input.get();
             loop {
                 if !self.input.more() {
-                    return Err(ParseError::at(self.input.mark(), "end of verbatim tag not found"));
+                    return Err(ParseError::at(
+                        self.input.mark(),
+                        "end of verbatim tag not found",
+                    ));
                 }
                 if self.input.peek() == b'>' {
                     self.input.get();
@@ -641,7 +726,12 @@ impl<'a> Scanner<'a> {
                 }
                 match self.input.uri_len() {
                     Some(n) => self.input.eat(n),
-                    None => return Err(ParseError::at(self.input.mark(), "end of verbatim tag not found")),
+                    None => {
+                        return Err(ParseError::at(
+                            self.input.mark(),
+                            "end of verbatim tag not found",
+                        ));
+                    }
                 }
             }
         } else {
@@ -650,7 +740,10 @@ impl<'a> Scanner<'a> {
             while self.input.more() {
                 if self.input.peek() == b'!' {
                     if !can_be_handle {
-                        return Err(ParseError::at(first_non_word, "illegal character found while scanning tag handle"));
+                        return Err(ParseError::at(
+                            first_non_word,
+                            "illegal character found while scanning tag handle",
+                        ));
                     }
                     break;
                 }
@@ -677,7 +770,10 @@ impl<'a> Scanner<'a> {
                     suffix += n;
                 }
                 if suffix == 0 {
-                    return Err(ParseError::at(self.input.mark(), "tag handle with no suffix"));
+                    return Err(ParseError::at(
+                        self.input.mark(),
+                        "tag handle with no suffix",
+                    ));
                 }
             }
         }
@@ -689,9 +785,17 @@ impl<'a> Scanner<'a> {
     fn scan_plain_scalar(&mut self) -> Res<()> {
         let in_flow = self.in_flow();
         let mut params = Params {
-            end: if in_flow { End::PlainInFlow } else { End::Plain },
+            end: if in_flow {
+                End::PlainInFlow
+            } else {
+                End::Plain
+            },
             eat_end: false,
-            indent: if in_flow { 0 } else { (self.top_indent() + 1) as u32 },
+            indent: if in_flow {
+                0
+            } else {
+                (self.top_indent() + 1) as u32
+            },
             detect_indent: false,
             eat_leading_whitespace: true,
             escape: 0,
@@ -716,7 +820,11 @@ impl<'a> Scanner<'a> {
     fn scan_quoted_scalar(&mut self) -> Res<()> {
         let single = self.input.peek() == b'\'';
         let mut params = Params {
-            end: if single { End::SingleQuote } else { End::DoubleQuote },
+            end: if single {
+                End::SingleQuote
+            } else {
+                End::DoubleQuote
+            },
             eat_end: true,
             indent: 0,
             detect_indent: false,
@@ -737,7 +845,11 @@ impl<'a> Scanner<'a> {
         self.scalar_value_allowed = self.in_flow();
         self.can_be_json_flow = true;
         let mut token = Token::new(TokenKind::NonPlainScalar, mark);
-        token.style = if single { ScalarStyle::SingleQuoted } else { ScalarStyle::DoubleQuoted };
+        token.style = if single {
+            ScalarStyle::SingleQuoted
+        } else {
+            ScalarStyle::DoubleQuoted
+        };
         token.end = self.input.pos();
         token.value = scanned.value;
         self.push(token);
@@ -764,7 +876,12 @@ impl<'a> Scanner<'a> {
             match self.input.get() {
                 b'+' => params.chomp = Chomp::Keep,
                 b'-' => params.chomp = Chomp::Strip,
-                b'0' => return Err(ParseError::at(self.input.mark(), "cannot set zero indentation for a block scalar")),
+                b'0' => {
+                    return Err(ParseError::at(
+                        self.input.mark(),
+                        "cannot set zero indentation for a block scalar",
+                    ));
+                }
                 d => {
                     params.indent = u32::from(d - b'0');
                     params.detect_indent = false;
@@ -780,7 +897,10 @@ impl<'a> Scanner<'a> {
             }
         }
         if self.input.more() && !self.input.is_break() {
-            return Err(ParseError::at(self.input.mark(), "unexpected character in block scalar"));
+            return Err(ParseError::at(
+                self.input.mark(),
+                "unexpected character in block scalar",
+            ));
         }
         let top = self.top_indent();
         if top >= 0 {
@@ -790,9 +910,17 @@ impl<'a> Scanner<'a> {
         self.simple_key_allowed = true;
         self.can_be_json_flow = false;
         let mut token = Token::new(TokenKind::NonPlainScalar, mark);
-        token.style = if folded { ScalarStyle::Folded } else { ScalarStyle::Literal };
+        token.style = if folded {
+            ScalarStyle::Folded
+        } else {
+            ScalarStyle::Literal
+        };
         // The span covers the content lines, from the first content byte.
-        let end = if scanned.leading_spaces { scanned.last_break } else { Some(self.input.pos()) };
+        let end = if scanned.leading_spaces {
+            scanned.last_break
+        } else {
+            Some(self.input.pos())
+        };
         token.end = end.unwrap_or(self.input.pos());
         token.start = scanned.first.unwrap_or(token.end).min(token.end);
         token.value = scanned.value;

@@ -26,8 +26,16 @@ impl DiffRows {
             .iter()
             .map(|d| {
                 let rows = diff::side_by_side(&d.diff);
-                let shown = rows.iter().filter(|r| r.kind != RowKind::Hunk).filter_map(|r| r.new.as_ref().map(|(n, _)| *n)).collect();
-                FileRows { diff: d.clone(), rows, shown }
+                let shown = rows
+                    .iter()
+                    .filter(|r| r.kind != RowKind::Hunk)
+                    .filter_map(|r| r.new.as_ref().map(|(n, _)| *n))
+                    .collect();
+                FileRows {
+                    diff: d.clone(),
+                    rows,
+                    shown,
+                }
             })
             .collect();
         DiffRows(Arc::new(files))
@@ -36,7 +44,10 @@ impl DiffRows {
     /// The element id of line `line` of `file`'s new content, when the diff shows that line.
     pub fn anchor(&self, file: &str, line: u32) -> Option<String> {
         let index = self.0.iter().position(|f| f.diff.file == file)?;
-        self.0[index].shown.contains(&line).then(|| line_id(index, line))
+        self.0[index]
+            .shown
+            .contains(&line)
+            .then(|| line_id(index, line))
     }
 
     /// Whether `c` is shown under its line in the diff (a line comment on the current revision
@@ -79,7 +90,11 @@ pub fn Changes(
             let _ = old.remove_attribute("data-target");
         }
         let id = hash.get();
-        if let Some(el) = id.strip_prefix('#').filter(|id| id.starts_with("diff-")).and_then(|id| doc.get_element_by_id(id)) {
+        if let Some(el) = id
+            .strip_prefix('#')
+            .filter(|id| id.starts_with("diff-"))
+            .and_then(|id| doc.get_element_by_id(id))
+        {
             let _ = el.set_attribute("data-target", "");
         }
     });
@@ -127,7 +142,10 @@ struct Sides {
 
 impl Sides {
     fn of(status: FileStatus) -> Sides {
-        Sides { old: status != FileStatus::Added, new: status != FileStatus::Deleted }
+        Sides {
+            old: status != FileStatus::Added,
+            new: status != FileStatus::Deleted,
+        }
     }
 
     fn columns(self) -> u8 {
@@ -136,7 +154,9 @@ impl Sides {
 
     fn caption(self, file: &str) -> String {
         match (self.old, self.new) {
-            (true, true) => format!("Changes to {file}: the base version on the left, the proposal on the right"),
+            (true, true) => format!(
+                "Changes to {file}: the base version on the left, the proposal on the right"
+            ),
             (false, _) => format!("{file}, which the proposal adds"),
             (true, false) => format!("{file}, which the proposal deletes"),
         }
@@ -167,11 +187,16 @@ fn row(
 ) -> AnyView {
     if r.kind == RowKind::Hunk {
         let text = r.new.as_ref().map(|(_, t)| t.clone()).unwrap_or_default();
-        return view! { <tr class="hunk"><td colspan=sides.columns()><pre>{text}</pre></td></tr> }.into_any();
+        return view! { <tr class="hunk"><td colspan=sides.columns()><pre>{text}</pre></td></tr> }
+            .into_any();
     }
     let changed = r.kind == RowKind::Changed;
     let line = r.new.as_ref().map(|(n, _)| *n);
-    let on_line: Vec<Comment> = comments.iter().filter(|c| line.is_some() && c.line == line).cloned().collect();
+    let on_line: Vec<Comment> = comments
+        .iter()
+        .filter(|c| line.is_some() && c.line == line)
+        .cloned()
+        .collect();
     let file = file.to_string();
     let number = line.map(|n| {
         if !can_comment {
@@ -250,7 +275,11 @@ fn LineCommentForm(
     let label = format!("Comment on line {line} of {file}");
     let submit = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
-        let comment = NewComment { body: body.get_untracked(), file: Some(file.clone()), line: Some(line) };
+        let comment = NewComment {
+            body: body.get_untracked(),
+            file: Some(file.clone()),
+            line: Some(line),
+        };
         act.run(Action::Comment(comment));
     };
     view! {
@@ -272,7 +301,15 @@ mod tests {
     use super::*;
 
     fn comment(line: u32, revision: i64) -> Comment {
-        Comment { id: 1, author: "a".into(), body: "b".into(), file: Some("x.yaml".into()), line: Some(line), revision, created_at: 0 }
+        Comment {
+            id: 1,
+            author: "a".into(),
+            body: "b".into(),
+            file: Some("x.yaml".into()),
+            line: Some(line),
+            revision,
+            created_at: 0,
+        }
     }
 
     #[test]
@@ -280,14 +317,18 @@ mod tests {
         let diff = FileDiff {
             file: "x.yaml".into(),
             status: FileStatus::Modified,
-            diff: "--- a/x.yaml\n+++ b/x.yaml\n@@ -10,3 +10,3 @@\n keep\n-old\n+new\n tail\n".into(),
+            diff: "--- a/x.yaml\n+++ b/x.yaml\n@@ -10,3 +10,3 @@\n keep\n-old\n+new\n tail\n"
+                .into(),
         };
         let rows = DiffRows::new(&[diff]);
         assert_eq!(rows.anchor("x.yaml", 11).as_deref(), Some("diff-0-L11"));
         assert_eq!(rows.anchor("x.yaml", 13), None, "outside the hunk");
         assert_eq!(rows.anchor("y.yaml", 11), None, "not a changed file");
         assert!(rows.shows(&comment(11, 2), 2));
-        assert!(!rows.shows(&comment(11, 1), 2), "line numbers of an earlier revision");
+        assert!(
+            !rows.shows(&comment(11, 1), 2),
+            "line numbers of an earlier revision"
+        );
         assert!(!rows.shows(&comment(40, 2), 2));
     }
 }

@@ -20,7 +20,12 @@ pub fn Reviews(
     busy: RwSignal<bool>,
 ) -> impl IntoView {
     let body = RwSignal::new(String::new());
-    let review = move |verdict: Verdict| act.run(Action::Review(NewReview { verdict, body: body.get_untracked() }));
+    let review = move |verdict: Verdict| {
+        act.run(Action::Review(NewReview {
+            verdict,
+            body: body.get_untracked(),
+        }))
+    };
     let revision = p.revision;
     let form = if !p.status.is_active() {
         view! { <p class="muted">{format!("Reviews are over: the proposal is {}.", p.status.as_str())}</p> }.into_any()
@@ -80,11 +85,18 @@ pub fn Comments(
     busy: RwSignal<bool>,
 ) -> impl IntoView {
     let in_diff = comments.iter().filter(|c| rows.shows(c, revision)).count();
-    let listed: Vec<Comment> = comments.into_iter().filter(|c| !rows.shows(c, revision)).collect();
+    let listed: Vec<Comment> = comments
+        .into_iter()
+        .filter(|c| !rows.shows(c, revision))
+        .collect();
     let body = RwSignal::new(String::new());
     let submit = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
-        act.run(Action::Comment(NewComment { body: body.get_untracked(), file: None, line: None }));
+        act.run(Action::Comment(NewComment {
+            body: body.get_untracked(),
+            file: None,
+            line: None,
+        }));
     };
     view! {
         <section id="comments" aria-labelledby="comments-h">

@@ -5,8 +5,8 @@
 use super::Action;
 use super::changes::DiffRows;
 use crate::client::{Evidence, RemovedRule, RulePreview, Sample, Window};
-use crate::window_pick::{KEEP, WindowPick, WindowRange, WindowSelect};
 use crate::widgets::{Histogram, TestResults, format_ns, rule_counts, shadowing};
+use crate::window_pick::{KEEP, WindowPick, WindowRange, WindowSelect};
 use leptos::prelude::*;
 use rulestudio_api::diagnostic::DiagnosticJson;
 use rulestudio_api::time::Timestamp;
@@ -19,7 +19,9 @@ fn describe_window(w: &Window) -> String {
         None => None,
     };
     match w {
-        Window::LastEvents { last_events } => format!("the last {} stored events", thousands(*last_events)),
+        Window::LastEvents { last_events } => {
+            format!("the last {} stored events", thousands(*last_events))
+        }
         Window::Range { since, until } => match (at(since), at(until)) {
             (Some(s), Some(u)) => format!("stored events from {s} to {u}"),
             (Some(s), None) => format!("stored events since {s}"),
@@ -75,11 +77,36 @@ pub fn EvidenceView(
     let failed = e.tests.iter().filter(|t| !t.passed).count();
     let tests_total = e.tests.len();
     let headline = [
-        ("Changed rules", e.rules.len().to_string(), "evidence-changed", ""),
-        ("Removed rules", e.removed_rules.len().to_string(), "evidence-removed-count", ""),
-        ("Lint errors", e.errors.to_string(), "evidence-errors", if e.errors > 0 { "bad" } else { "" }),
-        ("Lint warnings", e.warnings.to_string(), "evidence-warnings", if e.warnings > 0 { "warn" } else { "" }),
-        ("Rule tests failing", format!("{failed} of {tests_total}"), "evidence-tests-failing", if failed > 0 { "bad" } else { "" }),
+        (
+            "Changed rules",
+            e.rules.len().to_string(),
+            "evidence-changed",
+            "",
+        ),
+        (
+            "Removed rules",
+            e.removed_rules.len().to_string(),
+            "evidence-removed-count",
+            "",
+        ),
+        (
+            "Lint errors",
+            e.errors.to_string(),
+            "evidence-errors",
+            if e.errors > 0 { "bad" } else { "" },
+        ),
+        (
+            "Lint warnings",
+            e.warnings.to_string(),
+            "evidence-warnings",
+            if e.warnings > 0 { "warn" } else { "" },
+        ),
+        (
+            "Rule tests failing",
+            format!("{failed} of {tests_total}"),
+            "evidence-tests-failing",
+            if failed > 0 { "bad" } else { "" },
+        ),
     ];
     view! {
         <section id="evidence" aria-labelledby="evidence-h" data-testid="proposal-evidence">

@@ -7,7 +7,8 @@ mod discussion;
 mod evidence;
 
 use crate::client::{
-    self, ApiError, NewComment, NewReview, Promoted, Proposal, ProposalList, RefreshEvidence, Status, Verdict, Window,
+    self, ApiError, NewComment, NewReview, Promoted, Proposal, ProposalList, RefreshEvidence,
+    Status, Verdict, Window,
 };
 use crate::session;
 use crate::widgets::{ErrorBox, format_ns, loaded};
@@ -26,7 +27,11 @@ pub fn ProposalsPage() -> impl IntoView {
     let status = RwSignal::new("open".to_string());
     let list = LocalResource::new(move || {
         let s = status.get();
-        async move { client::get::<ProposalList>(&format!("/proposals?status={s}")).await.map(|l| l.proposals) }
+        async move {
+            client::get::<ProposalList>(&format!("/proposals?status={s}"))
+                .await
+                .map(|l| l.proposals)
+        }
     });
     view! {
         <section class="page">
@@ -99,7 +104,9 @@ impl Action {
         let body = match self {
             Action::Comment(c) => serde_json::to_value(c),
             Action::Review(r) => serde_json::to_value(r),
-            Action::RefreshEvidence(window) => serde_json::to_value(RefreshEvidence { window: window.clone() }),
+            Action::RefreshEvidence(window) => serde_json::to_value(RefreshEvidence {
+                window: window.clone(),
+            }),
             Action::Promote | Action::Rebase | Action::Close => Ok(Value::Null),
         };
         body.unwrap_or_default()
@@ -111,10 +118,18 @@ impl Action {
             Action::Comment(_) => "Comment added.".into(),
             Action::Review(r) => match r.verdict {
                 Verdict::Approve => format!("You approved revision {}.", p.revision),
-                Verdict::RequestChanges => format!("You requested changes to revision {}.", p.revision),
+                Verdict::RequestChanges => {
+                    format!("You requested changes to revision {}.", p.revision)
+                }
             },
-            Action::RefreshEvidence(_) => format!("Evidence computed again at {}.", format_ns(p.evidence.computed_at)),
-            Action::Rebase => format!("Revision {} is based on live version {}; the diff and the evidence are new.", p.revision, p.base_version),
+            Action::RefreshEvidence(_) => format!(
+                "Evidence computed again at {}.",
+                format_ns(p.evidence.computed_at)
+            ),
+            Action::Rebase => format!(
+                "Revision {} is based on live version {}; the diff and the evidence are new.",
+                p.revision, p.base_version
+            ),
             Action::Close => format!("Proposal #{} is closed.", p.id),
             Action::Promote => String::new(),
         }
@@ -130,27 +145,38 @@ pub fn ProposalPage() -> impl IntoView {
     let notice = RwSignal::new(None::<String>);
     let busy = RwSignal::new(false);
     let reload = move |id: String| {
-        spawn_local(async move { proposal.set(Some(client::get::<Proposal>(&format!("/proposals/{id}")).await)) });
+        spawn_local(async move {
+            proposal.set(Some(
+                client::get::<Proposal>(&format!("/proposals/{id}")).await,
+            ))
+        });
     };
     Effect::new(move |_| {
         proposal.set(None);
         reload(id());
     });
     let act = Callback::new(move |action: Action| {
-        let Some(Ok(p)) = proposal.get_untracked() else { return };
+        let Some(Ok(p)) = proposal.get_untracked() else {
+            return;
+        };
         busy.set(true);
         notice.set(None);
         spawn_local(async move {
             let (path, body) = (action.path(p.id), action.body());
             let outcome = match action {
                 Action::Promote => client::post::<_, Promoted>(&path, &body).await.map(|done| {
-                    notice.set(Some(format!("Promoted: the live set is now version {}.", done.live_version)));
+                    notice.set(Some(format!(
+                        "Promoted: the live set is now version {}.",
+                        done.live_version
+                    )));
                     reload(p.id.to_string());
                 }),
-                _ => client::post::<_, Proposal>(&path, &body).await.map(|updated| {
-                    notice.set(Some(action.done(&updated)));
-                    proposal.set(Some(Ok(updated)));
-                }),
+                _ => client::post::<_, Proposal>(&path, &body)
+                    .await
+                    .map(|updated| {
+                        notice.set(Some(action.done(&updated)));
+                        proposal.set(Some(Ok(updated)));
+                    }),
             };
             error.set(outcome.err());
             busy.set(false);
@@ -194,8 +220,13 @@ fn ProposalView(
     let active = p.status.is_active();
     let rows = DiffRows::new(&p.diff);
     let status_line = match (p.status, p.live_version) {
-        (Status::Promoted, Some(v)) => Some(view! { <p class="ok">"Promoted as live set version "<a href="/live">{v}</a>"."</p> }.into_any()),
-        (Status::Closed, _) => Some(view! { <p class="muted">"Closed without being promoted."</p> }.into_any()),
+        (Status::Promoted, Some(v)) => Some(
+            view! { <p class="ok">"Promoted as live set version "<a href="/live">{v}</a>"."</p> }
+                .into_any(),
+        ),
+        (Status::Closed, _) => {
+            Some(view! { <p class="muted">"Closed without being promoted."</p> }.into_any())
+        }
         _ => None,
     };
     view! {
@@ -239,12 +270,20 @@ fn Gate(
     // The server's own list of what promotion would refuse for, and the caller's role.
     let mut why = p.blockers.clone();
     if !may_promote {
-        let role = session::user().get_untracked().map(|u| u.role).unwrap_or_default();
-        why.push(format!("promoting needs the reviewer role (you are {role})"));
+        let role = session::user()
+            .get_untracked()
+            .map(|u| u.role)
+            .unwrap_or_default();
+        why.push(format!(
+            "promoting needs the reviewer role (you are {role})"
+        ));
     }
     let blocked = !why.is_empty();
     let confirm_close = RwSignal::new(false);
-    let approvals = format!("{} of {} approvals on revision {}", p.approvals, p.required_approvals, p.revision);
+    let approvals = format!(
+        "{} of {} approvals on revision {}",
+        p.approvals, p.required_approvals, p.revision
+    );
     view! {
         <div class="gate card" aria-label="Promotion">
             <div class="actions">
