@@ -240,11 +240,12 @@ impl Event {
             self.slots[f.index()] = 0;
         }
         for v in self.values.drain(..) {
-            if let Value::Str(Cow::Owned(mut s)) = v {
-                if self.spare.len() < SPARE_BUFFERS && s.capacity() <= SPARE_CAPACITY {
-                    s.clear();
-                    self.spare.push(s);
-                }
+            if let Value::Str(Cow::Owned(mut s)) = v
+                && self.spare.len() < SPARE_BUFFERS
+                && s.capacity() <= SPARE_CAPACITY
+            {
+                s.clear();
+                self.spare.push(s);
             }
         }
         self.with_arg.clear();

@@ -195,10 +195,11 @@ pub fn resolve(token: &str) -> Option<(FieldId, Option<&str>)> {
     }
     let mut end = token.len();
     while let Some(dot) = token[..end].rfind('.') {
-        if let Some(id) = get(&token[..dot]) {
-            if id.info().arg.accepts_arg() && dot + 1 < token.len() {
-                return Some((id, Some(&token[dot + 1..])));
-            }
+        if let Some(id) = get(&token[..dot])
+            && id.info().arg.accepts_arg()
+            && dot + 1 < token.len()
+        {
+            return Some((id, Some(&token[dot + 1..])));
         }
         end = dot;
     }

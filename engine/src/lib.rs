@@ -4,6 +4,14 @@
 //! append/override/exceptions → lists and macros) → [`compile`] (typed against [`fields`]) →
 //! [`eval`]; plus [`output`] formatting and the [`lint`] rules. See `ARCHITECTURE.md`.
 
+#![forbid(unsafe_code)]
+// A load error is a `Diagnostic`, the loader's product rather than a rare failure: boxing it
+// would add an allocation per reported problem and a deref at every reader, for no gain.
+#![allow(clippy::result_large_err)]
+// Matchers and tests are kept inline: evaluation walks them for every event, and a boxed
+// variant would add a pointer chase to the hot path (see the eval benches).
+#![allow(clippy::large_enum_variant)]
+
 pub mod compile;
 pub mod diagnostic;
 pub mod eval;

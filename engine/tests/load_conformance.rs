@@ -156,10 +156,10 @@ fn parse_case(text: &str) -> Result<Case, String> {
             }
             Section::EvtTypes => {
                 let text = line.trim();
-                if !text.is_empty() {
-                    if let Some(last) = evttypes.last_mut() {
-                        last.1 = text.to_owned();
-                    }
+                if !text.is_empty()
+                    && let Some(last) = evttypes.last_mut()
+                {
+                    last.1 = text.to_owned();
                 }
             }
         }

@@ -240,17 +240,16 @@ fn private_mounts(bind: Option<&(CString, CString)>) -> std::io::Result<()> {
         {
             return Err(std::io::Error::last_os_error());
         }
-        if let Some((source, target)) = bind {
-            if libc::mount(
+        if let Some((source, target)) = bind
+            && libc::mount(
                 source.as_ptr(),
                 target.as_ptr(),
                 std::ptr::null(),
                 libc::MS_BIND,
                 std::ptr::null(),
             ) != 0
-            {
-                return Err(std::io::Error::last_os_error());
-            }
+        {
+            return Err(std::io::Error::last_os_error());
         }
     }
     Ok(())

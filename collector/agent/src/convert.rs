@@ -310,10 +310,10 @@ impl Converter {
                 if let Some(meta) = &meta {
                     cri_fields(o, meta);
                 }
-                if meta.as_ref().is_none_or(|m| m.privileged.is_none()) {
-                    if let Some(privileged) = p.sys_admin {
-                        o.bool("container.privileged", privileged);
-                    }
+                if meta.as_ref().is_none_or(|m| m.privileged.is_none())
+                    && let Some(privileged) = p.sys_admin
+                {
+                    o.bool("container.privileged", privileged);
                 }
             }
             None => {

@@ -36,7 +36,7 @@ pub(crate) struct Program {
     memo_slots: u32,
 }
 
-const _: () = assert!(MAX_MEMO < NO_MEMO && MAX_MEMO % 64 == 0);
+const _: () = assert!(MAX_MEMO < NO_MEMO && MAX_MEMO.is_multiple_of(64));
 
 #[derive(Default)]
 pub(crate) struct Builder<'tree> {

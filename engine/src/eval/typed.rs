@@ -118,7 +118,7 @@ pub(crate) fn parse_net(text: &str) -> Result<IpNet, String> {
 
 /// `bcontains`/`bstartswith` operands: an even-length string of hex digits.
 pub(crate) fn unhex(text: &str) -> Option<Vec<u8>> {
-    if text.len() % 2 != 0 {
+    if !text.len().is_multiple_of(2) {
         return None;
     }
     (0..text.len())

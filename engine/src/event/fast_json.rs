@@ -160,10 +160,10 @@ fn decode(ev: &mut Event, text: &str) -> Option<()> {
                         }
                         _ => Some(json_value(info.ty, info.is_list, &s.json(0)?).ok()?),
                     };
-                    if let Some(v) = value {
-                        if !ev.set_new(field, arg, v) {
-                            return None;
-                        }
+                    if let Some(v) = value
+                        && !ev.set_new(field, arg, v)
+                    {
+                        return None;
                     }
                 }
             }

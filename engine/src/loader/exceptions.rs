@@ -228,13 +228,13 @@ fn check_shape(
                     c.whole_span(),
                 ));
             }
-            if let Some(check) = check_field {
-                if !check(&field.text) {
-                    return Err(validation(
-                        format!("'{}' is not a supported filter field", field.text),
-                        field.whole_span(),
-                    ));
-                }
+            if let Some(check) = check_field
+                && !check(&field.text)
+            {
+                return Err(validation(
+                    format!("'{}' is not a supported filter field", field.text),
+                    field.whole_span(),
+                ));
             }
         }
     }

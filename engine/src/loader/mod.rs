@@ -225,18 +225,18 @@ pub fn load(files: &[SourceFile], _opts: &LoadOptions) -> Loaded {
         if let Some(out) = out {
             info.compiled_condition = Some(crate::syntax::render::canonical(&out.expr));
             info.evt_types = Some(out.compiled.evt_types.names());
-            if r.enabled {
-                if let Some(filter) = out.compiled.filter {
-                    compiled_rules.push(CompiledRule {
-                        name: r.name.clone(),
-                        priority: r.priority,
-                        tags: info.tags.clone(),
-                        source: r.source.clone(),
-                        filter,
-                        output: out.output,
-                        evt_types: out.compiled.event_codes.dispatch_types(),
-                    });
-                }
+            if r.enabled
+                && let Some(filter) = out.compiled.filter
+            {
+                compiled_rules.push(CompiledRule {
+                    name: r.name.clone(),
+                    priority: r.priority,
+                    tags: info.tags.clone(),
+                    source: r.source.clone(),
+                    filter,
+                    output: out.output,
+                    evt_types: out.compiled.event_codes.dispatch_types(),
+                });
             }
         }
         rule_infos.push(info);

@@ -268,10 +268,10 @@ impl Reader<'_> {
             if key.is_some_and(|k| self.state.is_broken(k, &name)) {
                 return;
             }
-        } else if let Some(k) = key {
-            if !name.is_empty() {
-                self.state.broken.insert((k, name));
-            }
+        } else if let Some(k) = key
+            && !name.is_empty()
+        {
+            self.state.broken.insert((k, name));
         }
         self.diagnostics.push(d);
     }

@@ -216,10 +216,10 @@ fn token_run(s: &str) -> usize {
         // An unclosed `(` cannot be part of a token: `%proc.name(` is `proc.name`.
         return matching_paren(&s[n..]).map_or(n, |c| n + c + 1);
     }
-    if b.get(n) == Some(&b'[') {
-        if let Some(close) = s[n..].find(']') {
-            n += close + 1;
-        }
+    if b.get(n) == Some(&b'[')
+        && let Some(close) = s[n..].find(']')
+    {
+        n += close + 1;
     }
     n
 }
@@ -247,15 +247,15 @@ fn matching_paren(s: &str) -> Option<usize> {
 fn longest_token(s: &str) -> Option<(token::Compiled, usize)> {
     let mut end = s.len();
     while end > 0 {
-        if s.is_char_boundary(end) {
-            if let Some((op, n)) = syntax::field_or_transformer(&s[..end]) {
-                if let Ok(c) = token::compile(&op) {
-                    return Some((c, n));
-                }
-                // Everything between `n` and `end` was never looked at: shorter candidates
-                // down to `n` parse the same way.
-                end = end.min(n + 1);
+        if s.is_char_boundary(end)
+            && let Some((op, n)) = syntax::field_or_transformer(&s[..end])
+        {
+            if let Ok(c) = token::compile(&op) {
+                return Some((c, n));
             }
+            // Everything between `n` and `end` was never looked at: shorter candidates
+            // down to `n` parse the same way.
+            end = end.min(n + 1);
         }
         end -= 1;
     }

@@ -88,15 +88,14 @@ fn highlight_line(
         .iter()
         .position(|&b| !(b.is_ascii_alphanumeric() || b == b'_'))
         .map(|p| i + p);
-    if let Some(end) = key_end {
-        if end > i
-            && bytes[end] == b':'
-            && bytes.get(end + 1).is_none_or(|b| b.is_ascii_whitespace())
-        {
-            out.push((base + i..base + end + 1, Class::Key));
-            *in_condition = &line[i..end] == "condition";
-            i = end + 1;
-        }
+    if let Some(end) = key_end
+        && end > i
+        && bytes[end] == b':'
+        && bytes.get(end + 1).is_none_or(|b| b.is_ascii_whitespace())
+    {
+        out.push((base + i..base + end + 1, Class::Key));
+        *in_condition = &line[i..end] == "condition";
+        i = end + 1;
     }
     while i < bytes.len() {
         let b = bytes[i];
@@ -123,10 +122,10 @@ fn highlight_line(
             }
             // `proc.aname[2]`, `k8s.pod.label[app]`: the argument is part of the field token.
             let mut end = i;
-            if bytes.get(i) == Some(&b'[') {
-                if let Some(p) = bytes[i..].iter().position(|&c| c == b']') {
-                    end = i + p + 1;
-                }
+            if bytes.get(i) == Some(&b'[')
+                && let Some(p) = bytes[i..].iter().position(|&c| c == b']')
+            {
+                end = i + p + 1;
             }
             let word = &line[start..i];
             let class = if word.bytes().all(|c| c.is_ascii_digit()) {

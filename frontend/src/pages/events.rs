@@ -29,7 +29,7 @@ fn cell(ev: &StoredEvent, field: &str) -> String {
 /// Adds `new` to `list` (newest first, ids unique), keeping at most `keep`.
 fn merge(list: &mut Vec<StoredEvent>, new: Vec<StoredEvent>, keep: usize) {
     list.extend(new);
-    list.sort_by(|a, b| b.id.cmp(&a.id));
+    list.sort_by_key(|e| std::cmp::Reverse(e.id));
     list.dedup_by_key(|e| e.id);
     list.truncate(keep);
 }

@@ -194,8 +194,11 @@ pub async fn reviews(db: impl SqliteExecutor<'_>, id: i64) -> Result<Vec<Review>
         .collect()
 }
 
+/// A `comments` row: id, author, body, file, line, revision, created_at.
+type CommentRow = (i64, String, String, Option<String>, Option<u32>, i64, i64);
+
 pub async fn comments(db: impl SqliteExecutor<'_>, id: i64) -> Result<Vec<Comment>> {
-    let rows: Vec<(i64, String, String, Option<String>, Option<u32>, i64, i64)> = sqlx::query_as(
+    let rows: Vec<CommentRow> = sqlx::query_as(
         "SELECT id, author, body, file, line, revision, created_at FROM comments WHERE proposal = ? ORDER BY id",
     )
     .bind(id)
