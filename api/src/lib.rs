@@ -2,6 +2,8 @@
 //! The server, the CLI and the frontend import them from here; none defines its own copy.
 //! Engine types are deliberately not `Serialize`: conversion happens here, at the boundary.
 
+#![forbid(unsafe_code)]
+
 pub mod alerts;
 pub mod audit;
 pub mod auth;

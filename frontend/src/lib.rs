@@ -1,6 +1,8 @@
 //! The Leptos studio UI, compiled to wasm: an app shell over one typed REST client, with the
 //! rules engine linked in for lint-as-you-type.
 
+#![forbid(unsafe_code)]
+
 mod app;
 pub mod client;
 mod diff;

@@ -6,6 +6,8 @@
 //! `cargo xtask api-docs`: writes `docs/api.md` from the server's OpenAPI document (the server
 //! crate's `api_docs` example renders it; nothing is started).
 
+#![forbid(unsafe_code)]
+
 use anyhow::{Context, Result, bail};
 use std::path::{Path, PathBuf};
 use std::process::Command;

@@ -1,4 +1,5 @@
 pub mod check;
+#[allow(unsafe_code)]
 pub mod demo;
 pub mod eval;
 pub mod explain;

@@ -5,14 +5,23 @@
 //! [`spool`] when the server is away). [`run`] wires them; the `rulestudio-collector` binary
 //! and `rulestudio serve --collector` both call it.
 
+// Unsafe code only in the modules listed in ARCHITECTURE.md ("Unsafe code"), each block with
+// a `// SAFETY:` comment; `xtask/tests/unsafe_policy.rs` keeps the list true.
+#![deny(unsafe_code)]
+#![warn(clippy::undocumented_unsafe_blocks)]
+
+#[allow(unsafe_code)]
 pub mod capture;
 pub mod container;
+#[allow(unsafe_code)]
 pub mod convert;
 pub mod cri;
 pub mod deliver;
+#[allow(unsafe_code)]
 pub mod kernel;
 pub mod privilege;
 pub mod process;
+#[allow(unsafe_code)]
 pub mod record;
 pub mod render;
 pub mod spool;

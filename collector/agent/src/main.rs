@@ -1,5 +1,10 @@
 //! `rulestudio-collector`: captures syscalls with eBPF and streams them as interchange events.
 
+// Unsafe code only in the modules listed in ARCHITECTURE.md ("Unsafe code"), each block with
+// a `// SAFETY:` comment; `xtask/tests/unsafe_policy.rs` keeps the list true.
+#![deny(unsafe_code)]
+#![warn(clippy::undocumented_unsafe_blocks)]
+
 use clap::Parser;
 use rulestudio_collector::{Config, KernelConfig, kernel, syscalls::SyscallSet};
 use std::path::PathBuf;

@@ -3,6 +3,11 @@
 //! The kernel side is C (`collector/ebpf/records.h`); this crate is its Rust mirror. Both sides
 //! pin the layout: the C file with `_Static_assert`s, this crate with the `layout` test. Change
 //! them together.
+
+// Unsafe code only in the modules listed in ARCHITECTURE.md ("Unsafe code"), each block with
+// a `// SAFETY:` comment; `xtask/tests/unsafe_policy.rs` keeps the list true.
+#![deny(unsafe_code)]
+#![warn(clippy::undocumented_unsafe_blocks)]
 #![no_std]
 
 /// Bytes reserved for one variable-length string slot after the header.
@@ -102,6 +107,7 @@ pub const EXE_FROM_MEMFD: u32 = 1;
 pub const EXE_UPPER_LAYER: u32 = 2;
 
 #[cfg(feature = "user")]
+#[allow(unsafe_code)]
 // SAFETY: plain-old-data, `#[repr(C)]`, every bit pattern valid, no padding (pinned by `layout`).
 unsafe impl aya::Pod for RawHeader {}
 
