@@ -17,6 +17,8 @@ mod reader;
 mod state;
 mod unsafe_na;
 pub(crate) mod yaml;
+/// Every document as one canonical line, for the yaml-cpp differential harness.
+pub use yaml::canonical::canonical as yaml_canonical;
 /// YAML other than rules files (rule tests files) as JSON, through the same reader.
 pub use yaml::json as yaml_json;
 

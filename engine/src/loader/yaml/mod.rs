@@ -8,6 +8,7 @@
 //! every document is still bounded, because the reader walks aliased subtrees as many times as
 //! they are referenced.
 
+pub mod canonical;
 mod input;
 pub mod json;
 mod parser;
