@@ -20,6 +20,7 @@ pub mod fields;
 pub mod fix;
 pub mod lint;
 pub mod loader;
+mod messages;
 pub mod output;
 pub mod rule;
 pub mod span;

@@ -101,19 +101,13 @@ impl Cx {
             (None, _) => None,
         };
         let Some((id, arg)) = resolved else {
-            self.error(
-                format!("filter_check called with nonexistent field {}", written()),
-                f.span,
-            );
+            self.error(crate::messages::nonexistent_field(&written()), f.span);
             return None;
         };
         let info = id.info();
         match (&arg, info.arg) {
             (Some(_), ArgSpec::None) => {
-                self.error(
-                    format!("filter_check called with nonexistent field {}", written()),
-                    f.span,
-                );
+                self.error(crate::messages::nonexistent_field(&written()), f.span);
                 return None;
             }
             (None, spec) if spec.requires_arg() => {

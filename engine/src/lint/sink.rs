@@ -3,6 +3,7 @@
 use super::registry::Lint;
 use super::source::Item;
 use crate::diagnostic::{Applicability, Code, Diagnostic, Edit, Fix, ItemKind, Severity};
+use crate::messages::Recognised;
 use crate::span::Span;
 use std::collections::HashSet;
 use std::ops::Range;
@@ -19,14 +20,14 @@ pub(crate) struct Finding {
     message: String,
     help: Option<String>,
     fix: Option<Fix>,
-    /// When not empty, only loader diagnostics whose message contains one of these are replaced.
-    pub mentions: Vec<&'static str>,
+    /// When not empty, only loader diagnostics with one of these messages are replaced.
+    pub mentions: Vec<Recognised>,
 }
 
 impl Finding {
-    /// Replace only the loader diagnostics that mention `text` (e.g. a key name).
-    pub fn replacing(&mut self, text: &'static str) -> &mut Self {
-        self.mentions.push(text);
+    /// Replace only the loader diagnostics built with `message` (e.g. a missing key).
+    pub fn replacing(&mut self, message: Recognised) -> &mut Self {
+        self.mentions.push(message);
         self
     }
 
@@ -35,7 +36,7 @@ impl Finding {
             && d.span.is_some_and(|s| {
                 s.file == self.scope.file && s.start <= self.scope.end && self.scope.start <= s.end
             })
-            && (self.mentions.is_empty() || self.mentions.iter().any(|m| d.message.contains(m)))
+            && (self.mentions.is_empty() || self.mentions.iter().any(|m| m.matches(&d.message)))
     }
 
     pub fn help(&mut self, help: impl Into<String>) -> &mut Self {

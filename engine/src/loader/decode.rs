@@ -71,10 +71,7 @@ impl<'a> Doc<'a> {
         let y = self.yaml;
         let Some((key_node, val)) = y.entry(item, key) else {
             return match want {
-                Want::Required => Err(invalid(
-                    format!("Item has no mapping for key '{key}'"),
-                    item_span,
-                )),
+                Want::Required => Err(invalid(crate::messages::missing_key(key), item_span)),
                 _ => Ok(None),
             };
         };
@@ -165,10 +162,7 @@ impl<'a> Doc<'a> {
         let y = self.yaml;
         let Some(val) = y.get(item, key) else {
             return if required {
-                Err(invalid(
-                    format!("Item has no mapping for key '{key}'"),
-                    item_span,
-                ))
+                Err(invalid(crate::messages::missing_key(key), item_span))
             } else {
                 Ok(None)
             };

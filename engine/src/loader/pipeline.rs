@@ -180,14 +180,14 @@ pub(crate) fn parse_condition(
 
 /// Errors that `skip-if-unknown-filter` turns into a warning (falco `err_is_unknown_type_or_field`).
 fn is_unknown_type_or_field(message: &str) -> bool {
-    [
-        "nonexistent field",
-        "invalid formatting token",
-        "unknown event type",
-        "unknown filter:",
-    ]
-    .iter()
-    .any(|m| message.contains(m))
+    crate::messages::Recognised::NonexistentField.matches(message)
+        || [
+            "invalid formatting token",
+            "unknown event type",
+            "unknown filter:",
+        ]
+        .iter()
+        .any(|m| message.contains(m))
 }
 
 pub(crate) fn compile(state: &State) -> Output {

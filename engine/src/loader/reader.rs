@@ -283,7 +283,7 @@ impl Reader<'_> {
             if !allowed.contains(&key) {
                 let d = Diagnostic::warning(
                     Code::UNKNOWN_KEY,
-                    format!("Unknown key '{key}'. The key will be ignored."),
+                    crate::messages::unknown_key(key),
                     y.span(k),
                 );
                 self.diagnostics.push(d.in_item(kind, name));
@@ -608,7 +608,7 @@ impl Reader<'_> {
         let mut missing: Vec<Diagnostic> = ["condition", "output", "desc", "priority"]
             .iter()
             .filter(|k| self.yaml().get(item, k).is_none())
-            .map(|k| invalid(format!("Item has no mapping for key '{k}'"), head))
+            .map(|k| invalid(crate::messages::missing_key(k), head))
             .collect();
         if let Some(last) = missing.pop() {
             self.diagnostics
@@ -990,7 +990,7 @@ impl Reader<'_> {
                 None if append => None,
                 None => {
                     return Err(in_exception(&name)(invalid(
-                        "Item has no mapping for key 'fields'",
+                        crate::messages::missing_key("fields"),
                         span,
                     )));
                 }

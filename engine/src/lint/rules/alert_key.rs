@@ -23,6 +23,7 @@
 use crate::diagnostic::{Applicability, Edit, Fix, ItemKind};
 use crate::lint::sink::Sink;
 use crate::lint::source::Item;
+use crate::messages::Recognised;
 use crate::rule::Priority;
 
 pub(crate) fn run(item: &Item, sink: &mut Sink) {
@@ -61,6 +62,6 @@ pub(crate) fn run(item: &Item, sink: &mut Sink) {
     .help(help)
     .fix(fix)
     .scope(item.span)
-    .replacing("'priority'")
-    .replacing("'alert'");
+    .replacing(Recognised::MissingKey(Some("priority")))
+    .replacing(Recognised::UnknownKey("alert"));
 }

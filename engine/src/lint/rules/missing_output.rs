@@ -28,6 +28,7 @@ use crate::diagnostic::{Applicability, Edit, Fix, ItemKind};
 use crate::fields::{self, FieldFlags};
 use crate::lint::sink::Sink;
 use crate::lint::source::Item;
+use crate::messages::Recognised;
 use crate::span::Span;
 
 /// Context every alert should carry, after the fields the condition tests.
@@ -111,5 +112,5 @@ pub(crate) fn run(item: &Item, sink: &mut Sink) {
     .help(format!("add `output: \"{output}\"`"))
     .fix(fix)
     .scope(item.span)
-    .replacing("'output'");
+    .replacing(Recognised::MissingKey(Some("output")));
 }

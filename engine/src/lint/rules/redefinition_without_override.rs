@@ -30,6 +30,7 @@
 use crate::diagnostic::{Applicability, Edit, Fix, ItemKind};
 use crate::lint::sink::Sink;
 use crate::lint::source::Item;
+use crate::messages::Recognised;
 use crate::span::Span;
 
 /// Keys Falco can append to a rule; every other key of an override entry is replaced.
@@ -81,7 +82,7 @@ pub(crate) fn run(item: &Item, sink: &mut Sink) {
         // Falco stops at the first missing key and never parses the condition.
         (_, true) => finding
             .scope(item.span)
-            .replacing("Item has no mapping for key"),
+            .replacing(Recognised::MissingKey(None)),
         // Accepted as a redefinition, whose condition then fails to parse.
         (Some(cond), false) => finding.scope(cond.span),
         (None, false) => finding,

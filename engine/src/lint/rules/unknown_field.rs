@@ -27,6 +27,7 @@ use crate::fields;
 use crate::lint::aliases;
 use crate::lint::sink::Sink;
 use crate::lint::source::Item;
+use crate::messages::Recognised;
 
 pub(crate) fn run(item: &Item, sink: &mut Sink) {
     let Some(cond) = &item.condition else { return };
@@ -59,7 +60,7 @@ pub(crate) fn run(item: &Item, sink: &mut Sink) {
         // Only Falco's own complaint about the field: an unknown field never breaks parsing, so a
         // syntax error at it has another cause.
         sink.report_in_condition(f.name_span.clone(), format!("unknown field `{}`", f.name))
-            .replacing("nonexistent field")
+            .replacing(Recognised::NonexistentField)
             .help(help)
             .fix(fix);
     }
