@@ -9,10 +9,13 @@ fn main() {
     let docs = fs::read_to_string("data/falco-fields.tsv").expect("data/falco-fields.tsv");
     let evts = fs::read_to_string("data/falco-evt-types.tsv").expect("data/falco-evt-types.tsv");
     let codes = fs::read_to_string("data/libs-event-codes.tsv").expect("data/libs-event-codes.tsv");
+    let params =
+        fs::read_to_string("data/libs-event-params.tsv").expect("data/libs-event-params.tsv");
     println!("cargo:rerun-if-changed=data/falco-fields-detail.tsv");
     println!("cargo:rerun-if-changed=data/falco-fields.tsv");
     println!("cargo:rerun-if-changed=data/falco-evt-types.tsv");
     println!("cargo:rerun-if-changed=data/libs-event-codes.tsv");
+    println!("cargo:rerun-if-changed=data/libs-event-params.tsv");
 
     let desc: std::collections::HashMap<&str, &str> = docs
         .lines()
@@ -97,8 +100,39 @@ fn main() {
         event_codes.names.len()
     )
     .unwrap();
+    out.push_str(&event_params(&params, &event_codes));
+    writeln!(
+        out,
+        "pub(crate) static EVENT_NAMES: &[&str] = &{:?};",
+        event_codes.names
+    )
+    .unwrap();
     let dest = Path::new(&env::var("OUT_DIR").unwrap()).join("tables.rs");
     fs::write(dest, out).unwrap();
+}
+
+/// `EVT_PARAMS`: every event parameter name of libs' event table, once, with the type of its
+/// first occurrence in table order (code, then position), the one libs'
+/// `find_longest_matching_evt_param` returns for that name.
+fn event_params(text: &str, codes: &EventCodes) -> String {
+    let mut seen = std::collections::HashSet::new();
+    let mut out = String::from("pub(crate) static EVT_PARAMS: &[(&str, &str)] = &[\n");
+    for line in text.lines().skip(1).filter(|l| !l.trim().is_empty()) {
+        let [code, event, _index, name, ty] = line.split('\t').collect::<Vec<_>>()[..] else {
+            panic!("bad event parameter row: {line}")
+        };
+        let code: usize = code.parse().expect("event code");
+        assert_eq!(
+            codes.names.get(code).map(String::as_str),
+            Some(event),
+            "libs-event-params.tsv disagrees with libs-event-codes.tsv at code {code}"
+        );
+        if seen.insert(name) {
+            writeln!(out, "    ({name:?}, {ty:?}),").unwrap();
+        }
+    }
+    out.push_str("];\n");
+    out
 }
 
 fn camel(ty: &str) -> String {

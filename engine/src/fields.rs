@@ -2,6 +2,9 @@
 //! time from `engine/data/*.tsv` (copied verbatim from the Falco reference). This is the only
 //! field table in Rulestudio: the collector, server and frontend import it from here.
 
+mod args;
+
+pub use args::{FieldArg, FieldError, FieldUse, event_param, parse as parse_condition_field};
 use rustc_hash::FxHashMap;
 use std::sync::OnceLock;
 
@@ -185,20 +188,22 @@ pub fn get(name: &str) -> Option<FieldId> {
     by_name().get(name).copied()
 }
 
-/// Resolves a field token as written in a condition, without its `[arg]`: either an exact field
-/// name, or the dotted-argument form of a field that takes an argument (`evt.arg.flags` →
-/// (`evt.arg`, `flags`), `k8s.pod.label.app` → (`k8s.pod.label`, `app`)). Longest prefix wins,
-/// like libsinsp's field-class lookup.
+/// Resolves a field token as written in an interchange key or named by a lint, without its
+/// `[arg]`: either an exact field name, or the dotted-argument form of a field that takes an
+/// argument (`evt.arg.flags` → (`evt.arg`, `flags`), `k8s.pod.label.app` → (`k8s.pod.label`,
+/// `app`)). Longest prefix wins. Conditions are stricter: [`parse_condition_field`] applies
+/// libs' argument rules of each field.
 pub fn resolve(token: &str) -> Option<(FieldId, Option<&str>)> {
     if let Some(id) = get(token) {
         return Some((id, None));
     }
     let mut end = token.len();
     while let Some(dot) = token[..end].rfind('.') {
-        if let Some(id) = get(&token[..dot]) {
-            if id.info().arg.accepts_arg() && dot + 1 < token.len() {
-                return Some((id, Some(&token[dot + 1..])));
-            }
+        if let Some(id) = get(&token[..dot])
+            && id.info().arg.accepts_arg()
+            && dot + 1 < token.len()
+        {
+            return Some((id, Some(&token[dot + 1..])));
         }
         end = dot;
     }

@@ -341,9 +341,13 @@ impl Cx {
         for lit in items {
             hints::check_value(self, op.node, lit);
         }
+        let arg = match lhs {
+            Lhs::Field { arg, .. } => arg.as_deref(),
+            _ => None,
+        };
         let consts: Vec<Option<Const>> = items
             .iter()
-            .map(|lit| constants::convert(self, ty, op.node, lit))
+            .map(|lit| constants::convert(self, ty, arg, op.node, lit))
             .collect();
         let consts: Vec<Const> = consts.into_iter().collect::<Option<_>>()?;
         let _ = list_span;
