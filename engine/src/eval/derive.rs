@@ -1,7 +1,19 @@
 //! Fields the evaluator computes when a source does not store them, so that every
-//! [`FieldSource`] (decoded JSON, stored rows, collector records) gets the same semantics:
-//! `fd.directory`/`fd.filename` from `fd.name`, `fd.*net` from the addresses, the ancestor
-//! fields from `proc.aname[N]` and the parent fields, `syscall.type` from `evt.type`.
+//! [`FieldSource`] (decoded JSON, stored rows, collector records) gets the same semantics. A
+//! field is derived only where libsinsp would extract the same value for that event
+//! (`sinsp_filtercheck_fd.cpp`, `sinsp_filtercheck_thread.cpp`, `sinsp_filtercheck_event.cpp`):
+//!
+//! - `fd.directory`/`fd.filename` from `fd.name` by the fd's `fd.type`: libs extracts them
+//!   for files (both) and directories (`fd.directory` is the name itself), nothing for other
+//!   fds (sockets, pipes…); with no fd at all (a failed open) only `fd.directory`, from the
+//!   name the event carries.
+//! - `fd.*net` from the matching address (libs extracts both from the same socket fields).
+//! - the parent fields from `proc.aname[1]`… (libs: both are the main thread's parent), the
+//!   bare ancestor fields from `proc.aname[1]`, `[2]`…, and `[0]` from the process's own field
+//!   for a main thread (`proc.apid[0]` always: `proc.pid` is the main thread's). Never an
+//!   ancestor from a parent field: libs walks the thread table, which a source's parent field
+//!   does not show.
+//! - `syscall.type` from `evt.type` for syscall events only.
 
 use crate::event::{FieldSource, Value};
 use crate::fields::{self, FieldId};
@@ -17,6 +29,9 @@ pub(crate) struct Lineage {
     pub ancestor: FieldId,
     pub own: FieldId,
     pub parent: FieldId,
+    /// Whether the process's own field is its main thread's whatever the thread (`proc.pid`),
+    /// so `[0]` can be derived from it on any thread.
+    own_is_main_threads: bool,
 }
 
 struct Known {
@@ -25,8 +40,12 @@ struct Known {
     fd_directory: FieldId,
     fd_filename: FieldId,
     nets: [(FieldId, FieldId); 4],
+    fd_type: FieldId,
     syscall_type: FieldId,
     evt_type: FieldId,
+    proc_pid: FieldId,
+    thread_tid: FieldId,
+    thread_ismain: FieldId,
     /// Per field: whether [`derive`] can compute it (so a missing plain field costs one load).
     derivable: Box<[bool]>,
 }
@@ -51,6 +70,7 @@ fn known() -> &'static Known {
                 ancestor: id(a),
                 own: id(o),
                 parent: id(p),
+                own_is_main_threads: o == "proc.pid",
             })
             .collect(),
             fd_name: id("fd.name"),
@@ -62,8 +82,12 @@ fn known() -> &'static Known {
                 (id("fd.lnet"), id("fd.lip")),
                 (id("fd.rnet"), id("fd.rip")),
             ],
+            fd_type: id("fd.type"),
             syscall_type: id("syscall.type"),
             evt_type: id("evt.type"),
+            proc_pid: id("proc.pid"),
+            thread_tid: id("thread.tid"),
+            thread_ismain: id("thread.ismain"),
             derivable: Box::default(),
         };
         let mut derivable = vec![false; fields::count()];
@@ -131,11 +155,16 @@ fn derive<'a, S: FieldSource + ?Sized>(
     {
         return match (field == l.parent, arg) {
             (true, None) => src.field(l.ancestor, Some("1")),
-            (false, Some(n)) => match n.trim().parse::<usize>().ok()? {
-                0 => src.field(l.own, None),
-                1 => src.field(l.parent, None),
-                _ => None,
-            },
+            // The compiler gives indexes in canonical form; ancestors are only what the source
+            // lists, and `[0]` is the process's own field when that is the main thread's.
+            (false, Some("0")) => {
+                if l.own_is_main_threads || is_main_thread(src, k) {
+                    src.field(l.own, None)
+                } else {
+                    None
+                }
+            }
+            (false, Some(_)) => None,
             (false, None) => {
                 let mut all = Vec::new();
                 for_each_ancestor(src, l, |v| {
@@ -152,42 +181,106 @@ fn derive<'a, S: FieldSource + ?Sized>(
             Value::Str(s) => s,
             _ => return None,
         };
-        if !name.starts_with('/') {
-            return None;
-        }
-        let cut = name.rfind('/')?;
-        let part = |s: &str| -> String {
-            if field == k.fd_directory {
-                if cut == 0 {
-                    "/".into()
-                } else {
-                    s[..cut].into()
-                }
-            } else {
-                s[cut + 1..].into()
-            }
+        let kind = match src.field(k.fd_type, None) {
+            None => FdKind::NoFd,
+            Some(Value::Str(t)) if t == "file" => FdKind::File,
+            Some(Value::Str(t)) if t == "directory" => FdKind::Directory,
+            Some(_) => return None,
         };
-        return Some(Value::Str(match name {
-            Cow::Borrowed(s) => match field == k.fd_directory {
-                true if cut == 0 => Cow::Borrowed("/"),
-                true => Cow::Borrowed(&s[..cut]),
-                false => Cow::Borrowed(&s[cut + 1..]),
-            },
-            Cow::Owned(s) => Cow::Owned(part(&s)),
+        let part = match field == k.fd_directory {
+            true => fd_directory(&name, kind)?,
+            false => fd_filename(&name, kind)?,
+        };
+        return Some(Value::Str(match (part, name) {
+            (Part::Root, _) => Cow::Borrowed("/"),
+            (Part::Of(r), Cow::Borrowed(s)) => Cow::Borrowed(&s[r]),
+            (Part::Of(r), Cow::Owned(s)) => Cow::Owned(s[r].to_string()),
         }));
     }
     if let Some(&(_, ip)) = k.nets.iter().find(|(net, _)| *net == field) {
         return src.field(ip, None);
     }
     if field == k.syscall_type {
-        return src.field(k.evt_type, None);
+        let ty = src.field(k.evt_type, None)?;
+        let index = match src.evt_type_index() {
+            Some(i) => i,
+            None => match &ty {
+                Value::Str(name) => fields::evt_type_index(name)?,
+                _ => return None,
+            },
+        };
+        // Names libs has only as non-syscall events (`procexit`, `container`, `switch`…).
+        let (_, kind) = fields::evt_types().get(index as usize)?;
+        return (*kind != fields::EvtKind::Event).then_some(ty);
     }
     None
 }
 
+/// Whether the event's thread is its process's main thread, when the source tells.
+fn is_main_thread<S: FieldSource + ?Sized>(src: &S, k: &Known) -> bool {
+    if let Some(Value::Bool(b)) = src.field(k.thread_ismain, None) {
+        return b;
+    }
+    let as_i128 = |v: Value<'_>| match v {
+        Value::Int(i) => Some(i as i128),
+        Value::Uint(u) => Some(u as i128),
+        _ => None,
+    };
+    match (
+        src.field(k.thread_tid, None).and_then(as_i128),
+        src.field(k.proc_pid, None).and_then(as_i128),
+    ) {
+        (Some(tid), Some(pid)) => tid == pid,
+        _ => false,
+    }
+}
+
+/// What libs knows of the fd an `fd.name` belongs to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum FdKind {
+    File,
+    Directory,
+    /// No fd in the table (a failed open): libs reads the name from the event.
+    NoFd,
+}
+
+/// A part of an `fd.name`: a byte range of it, or `/`.
+enum Part {
+    Of(std::ops::Range<usize>),
+    Root,
+}
+
+/// libs `TYPE_DIRECTORY`: a directory fd's name as it is; for a file (or no fd) the name up
+/// to its last `/`, `/` when that is the first byte or there is none, the whole name when it
+/// ends with `/`.
+fn fd_directory(name: &str, kind: FdKind) -> Option<Part> {
+    if kind == FdKind::Directory {
+        return Some(Part::Of(0..name.len()));
+    }
+    Some(match name.rfind('/') {
+        Some(pos) if pos != 0 && pos < name.len() - 1 => Part::Of(0..pos),
+        Some(pos) if pos != 0 => Part::Of(0..name.len()),
+        _ => Part::Root,
+    })
+}
+
+/// libs `TYPE_FILENAME`: files only; the part after the last `/`, the whole name when it ends
+/// with `/`, `/` when there is no `/`.
+fn fd_filename(name: &str, kind: FdKind) -> Option<Part> {
+    if kind != FdKind::File {
+        return None;
+    }
+    Some(match name.rfind('/') {
+        Some(pos) if pos < name.len() - 1 => Part::Of(pos + 1..name.len()),
+        Some(_) => Part::Of(0..name.len()),
+        None => Part::Root,
+    })
+}
+
 /// Calls `f` on every ancestor value (parent first) until it returns true; returns whether it
 /// did. Uses the source's list for the field without index when it has one, else
-/// `field[1]`, `field[2]`… until one is missing.
+/// `field[1]`, `field[2]`… until one is missing (not the parent field: libs walks the thread
+/// table, and a source's parent field does not say that table has the parent).
 pub(crate) fn for_each_ancestor<S: FieldSource + ?Sized>(
     src: &S,
     l: &Lineage,
@@ -199,14 +292,7 @@ pub(crate) fn for_each_ancestor<S: FieldSource + ?Sized>(
     let mut buf = itoa_buf();
     for n in 1..=MAX_ANCESTORS {
         let arg = fmt_index(&mut buf, n);
-        let v = src.field(l.ancestor, Some(arg)).or_else(|| {
-            if n == 1 {
-                src.field(l.parent, None)
-            } else {
-                None
-            }
-        });
-        match v {
+        match src.field(l.ancestor, Some(arg)) {
             Some(v) => {
                 if f(&v) {
                     return true;
@@ -248,32 +334,54 @@ mod tests {
 
     #[test]
     fn paths_and_nets() {
-        let e = ev(r#"{"fd.name":"/etc/passwd","fd.cip":"10.1.2.3"}"#);
+        let e = ev(r#"{"fd.name":"/etc/passwd","fd.type":"file","fd.cip":"10.1.2.3"}"#);
         let get = |n: &str| extract(&e, fields::get(n).unwrap(), None);
         assert_eq!(get("fd.directory"), Some(Value::Str("/etc".into())));
         assert_eq!(get("fd.filename"), Some(Value::Str("passwd".into())));
         assert_eq!(get("fd.cnet"), Some(Value::Ip("10.1.2.3".parse().unwrap())));
-        let root = ev(r#"{"fd.name":"/x"}"#);
+        let root = ev(r#"{"fd.name":"/x","fd.type":"file"}"#);
         assert_eq!(
             extract(&root, fields::get("fd.directory").unwrap(), None),
             Some(Value::Str("/".into()))
         );
-        let sock = ev(r#"{"fd.name":"1.2.3.4:5->6.7.8.9:10"}"#);
+        let sock = ev(r#"{"fd.name":"1.2.3.4:5->6.7.8.9:10","fd.type":"ipv4"}"#);
         assert_eq!(
             extract(&sock, fields::get("fd.directory").unwrap(), None),
+            None
+        );
+        let unix = ev(r#"{"fd.name":"/var/run/docker.sock","fd.type":"unix"}"#);
+        assert_eq!(
+            extract(&unix, fields::get("fd.directory").unwrap(), None),
+            None
+        );
+        // A failed open: no fd, so no fd.filename; fd.directory from the event's name.
+        let failed = ev(r#"{"fd.name":"/tmp/relative.txt"}"#);
+        assert_eq!(
+            extract(&failed, fields::get("fd.filename").unwrap(), None),
+            None
+        );
+        assert_eq!(
+            extract(&failed, fields::get("fd.directory").unwrap(), None),
+            Some(Value::Str("/tmp".into()))
+        );
+        let dir = ev(r#"{"fd.name":"/etc","fd.type":"directory"}"#);
+        assert_eq!(
+            extract(&dir, fields::get("fd.directory").unwrap(), None),
+            Some(Value::Str("/etc".into()))
+        );
+        assert_eq!(
+            extract(&dir, fields::get("fd.filename").unwrap(), None),
             None
         );
     }
 
     #[test]
     fn ancestors() {
-        let e = ev(r#"{"proc.name":"sh","proc.pname":"bash","proc.aname[2]":"sshd"}"#);
+        let e = ev(
+            r#"{"proc.name":"sh","proc.pid":7,"thread.tid":7,"proc.pname":"bash","proc.aname[1]":"bash","proc.aname[2]":"sshd"}"#,
+        );
         let aname = fields::get("proc.aname").unwrap();
         assert_eq!(extract(&e, aname, Some("0")), Some(Value::Str("sh".into())));
-        assert_eq!(
-            extract(&e, aname, Some("1")),
-            Some(Value::Str("bash".into()))
-        );
         assert_eq!(
             extract(&e, aname, None),
             Some(Value::List(vec![
@@ -281,6 +389,16 @@ mod tests {
                 Value::Str("sshd".into())
             ]))
         );
+        // No ancestor from the parent field, and no [0] from a non-main thread's own name.
+        let thread = ev(
+            r#"{"proc.name":"worker","proc.pid":7,"thread.tid":8,"proc.pname":"bash","proc.ppid":1}"#,
+        );
+        assert_eq!(extract(&thread, aname, Some("1")), None);
+        assert_eq!(extract(&thread, aname, Some("0")), None);
+        assert_eq!(extract(&thread, aname, None), None);
+        let apid = fields::get("proc.apid").unwrap();
+        assert_eq!(extract(&thread, apid, Some("1")), None);
+        assert_eq!(extract(&thread, apid, Some("0")), Some(Value::Int(7)));
         let e2 = ev(r#"{"proc.aname[1]":"init"}"#);
         assert_eq!(
             extract(&e2, fields::get("proc.pname").unwrap(), None),
