@@ -16,7 +16,8 @@
 //! - `syscall.type` from `evt.type` for syscall events only.
 
 use crate::event::{FieldSource, Value};
-use crate::fields::{self, FieldId};
+use crate::fields::{self, FieldArg, FieldId};
+use crate::syntax::ast::{Expr, ExprKind, FieldRef, Operand, Rhs, Transformer, TransformerArg};
 use std::borrow::Cow;
 use std::sync::OnceLock;
 
@@ -323,6 +324,79 @@ fn fmt_index(buf: &mut [u8; 4], n: usize) -> &str {
     std::str::from_utf8(&buf[i..]).unwrap_or("0")
 }
 
+/// The fields of `expr` whose value changed with issue #21 (derived only where libsinsp
+/// extracts the same value, `evt.rawarg` values typed by their parameter), each as written
+/// with what changed: a rule reading one may match differently than before.
+pub fn rederived_fields(expr: &Expr) -> Vec<(String, &'static str)> {
+    let mut out = Vec::new();
+    expr.walk(&mut |e| {
+        match &e.kind {
+            ExprKind::Exists(lhs) => operand_fields(lhs, &mut out),
+            ExprKind::Compare { lhs, rhs, .. } => {
+                operand_fields(lhs, &mut out);
+                match rhs {
+                    Rhs::Val(f, _) => field_change(f, &mut out),
+                    Rhs::Transformer(t) => transformer_fields(t, &mut out),
+                    _ => {}
+                }
+            }
+            _ => {}
+        }
+        true
+    });
+    out.sort();
+    out.dedup();
+    out
+}
+
+fn operand_fields(op: &Operand, out: &mut Vec<(String, &'static str)>) {
+    match op {
+        Operand::Field(f) => field_change(f, out),
+        Operand::Transformer(t) => transformer_fields(t, out),
+    }
+}
+
+fn transformer_fields(t: &Transformer, out: &mut Vec<(String, &'static str)>) {
+    let mut stack: Vec<&TransformerArg> = t.args.iter().collect();
+    while let Some(a) = stack.pop() {
+        match a {
+            TransformerArg::Field(f) => field_change(f, out),
+            TransformerArg::Transformer(t) => stack.extend(&t.args),
+            TransformerArg::List(items, _) => stack.extend(items),
+            TransformerArg::Const(_) => {}
+        }
+    }
+}
+
+fn field_change(f: &FieldRef, out: &mut Vec<(String, &'static str)>) {
+    let Ok(used) = fields::parse_condition_field(&f.name, f.arg.as_deref()) else {
+        return;
+    };
+    let name = used.id.name();
+    let why = match (name, &used.arg) {
+        ("fd.filename", _) => "fd.filename is derived from fd.name only for files",
+        ("fd.directory", _) => {
+            "fd.directory is derived from fd.name only for files, directories and failed opens"
+        }
+        ("syscall.type", _) => "syscall.type is derived from evt.type only for syscall events",
+        ("evt.rawarg", _) => "evt.rawarg values are read as the type of the named parameter",
+        _ if lineage(used.id).is_none() => return,
+        (_, FieldArg::Some(n)) if n == "0" => {
+            "[0] is the process's own value only on its main thread"
+        }
+        // [2] and beyond were never derived; [1] and the bare field read the parent fields.
+        (_, FieldArg::Some(n)) if n != "1" => return,
+        (_, FieldArg::Never) => return,
+        _ => "ancestors come only from the event's ancestor list, not from the parent fields",
+    };
+    out.push((
+        f.arg
+            .as_ref()
+            .map_or_else(|| f.name.clone(), |a| format!("{}[{a}]", f.name)),
+        why,
+    ));
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -405,5 +479,20 @@ mod tests {
             Some(Value::Str("init".into()))
         );
         assert_eq!(fmt_index(&mut itoa_buf(), 42), "42");
+    }
+
+    #[test]
+    fn rederived_fields_are_named_with_the_change() {
+        let expr = crate::syntax::parse(
+            "fd.filename = x and proc.name = y and tolower(proc.aname[1]) = z or fd.name = val(fd.directory)",
+        )
+        .ok()
+        .unwrap();
+        let found: Vec<String> = rederived_fields(&expr).into_iter().map(|f| f.0).collect();
+        assert_eq!(found, ["fd.directory", "fd.filename", "proc.aname[1]"]);
+        let plain = crate::syntax::parse("proc.name = y and fd.name startswith /etc")
+            .ok()
+            .unwrap();
+        assert!(rederived_fields(&plain).is_empty());
     }
 }
