@@ -86,6 +86,28 @@ fn rawarg(text: &str, param: Option<&str>) -> Result<Const, String> {
     }
 }
 
+/// The type libs compares `evt.rawarg.NAME` as (`m_customfield.m_type`, the parameter's type,
+/// checked by `flt_is_comparable`): the field type with the same operator rules, or the name
+/// libs gives a type no operator applies to (`param_type_to_string`).
+pub(crate) fn rawarg_comparison_type(param: Option<&str>) -> Result<FieldType, &'static str> {
+    let Some((_, ty)) = param.and_then(fields::event_param) else {
+        return Ok(FieldType::Dynamic);
+    };
+    Ok(match ty {
+        "INT8" | "INT16" | "INT32" | "INT64" | "UINT8" | "UINT16" | "UINT32" | "UINT64"
+        | "ERRNO" | "FD" | "PID" | "SYSCALLID" | "SIGTYPE" | "RELTIME" | "ABSTIME" | "PORT"
+        | "FLAGS8" | "FLAGS16" | "FLAGS32" | "DOUBLE" | "MODE" | "ENUMFLAGS8" | "ENUMFLAGS16"
+        | "ENUMFLAGS32" => FieldType::Int64,
+        "BOOL" => FieldType::Bool,
+        "IPV4ADDR" | "IPV4NET" | "IPV6ADDR" | "IPV6NET" | "IPADDR" | "IPNET" => FieldType::Ipaddr,
+        "CHARBUF" | "FSPATH" | "FSRELPATH" => FieldType::Charbuf,
+        "BYTEBUF" => FieldType::Bytebuf,
+        // libs' names for the rest; the 32-bit fd and pid types have none.
+        "FD32" | "PID32" => return Err("<NA>"),
+        other => return Err(other),
+    })
+}
+
 /// The `ppm_param_type` number libs prints for a type its value parser does not handle
 /// (`driver/ppm_events_public.h`).
 fn libs_type_code(ty: &str) -> u32 {

@@ -182,20 +182,20 @@ fn derive<'a, S: FieldSource + ?Sized>(
             Value::Str(s) => s,
             _ => return None,
         };
-        let kind = match src.field(k.fd_type, None) {
-            None => FdKind::NoFd,
-            Some(Value::Str(t)) if t == "file" => FdKind::File,
-            Some(Value::Str(t)) if t == "directory" => FdKind::Directory,
+        let fd_type = match src.field(k.fd_type, None) {
+            None => None,
+            Some(Value::Str(t)) => Some(t),
             Some(_) => return None,
         };
-        let part = match field == k.fd_directory {
-            true => fd_directory(&name, kind)?,
-            false => fd_filename(&name, kind)?,
-        };
-        return Some(Value::Str(match (part, name) {
-            (Part::Root, _) => Cow::Borrowed("/"),
-            (Part::Of(r), Cow::Borrowed(s)) => Cow::Borrowed(&s[r]),
-            (Part::Of(r), Cow::Owned(s)) => Cow::Owned(s[r].to_string()),
+        let cut: for<'n> fn(&'n str, Option<&str>) -> Option<&'n str> =
+            match field == k.fd_directory {
+                true => fd_directory,
+                false => fd_filename,
+            };
+        let ty = fd_type.as_deref();
+        return Some(Value::Str(match name {
+            Cow::Borrowed(s) => Cow::Borrowed(cut(s, ty)?),
+            Cow::Owned(s) => Cow::Owned(cut(&s, ty)?.to_string()),
         }));
     }
     if let Some(&(_, ip)) = k.nets.iter().find(|(net, _)| *net == field) {
@@ -236,45 +236,34 @@ fn is_main_thread<S: FieldSource + ?Sized>(src: &S, k: &Known) -> bool {
     }
 }
 
-/// What libs knows of the fd an `fd.name` belongs to.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum FdKind {
-    File,
-    Directory,
-    /// No fd in the table (a failed open): libs reads the name from the event.
-    NoFd,
-}
-
-/// A part of an `fd.name`: a byte range of it, or `/`.
-enum Part {
-    Of(std::ops::Range<usize>),
-    Root,
-}
-
-/// libs `TYPE_DIRECTORY`: a directory fd's name as it is; for a file (or no fd) the name up
-/// to its last `/`, `/` when that is the first byte or there is none, the whole name when it
-/// ends with `/`.
-fn fd_directory(name: &str, kind: FdKind) -> Option<Part> {
-    if kind == FdKind::Directory {
-        return Some(Part::Of(0..name.len()));
+/// `fd.directory` of an fd named `name` of type `fd_type` (`fd.type`; `None`: no fd, as after a
+/// failed open, where libs reads the name from the event), as libs `TYPE_DIRECTORY` extracts
+/// it: a directory's own name; for a file (or no fd) the name up to its last `/`, `/` when that
+/// is the first byte or there is none, the whole name when it ends with `/`; nothing for any
+/// other fd. The one definition, for the evaluator and the collector.
+pub fn fd_directory<'a>(name: &'a str, fd_type: Option<&str>) -> Option<&'a str> {
+    match fd_type {
+        Some("directory") => return Some(name),
+        None | Some("file") => {}
+        Some(_) => return None,
     }
     Some(match name.rfind('/') {
-        Some(pos) if pos != 0 && pos < name.len() - 1 => Part::Of(0..pos),
-        Some(pos) if pos != 0 => Part::Of(0..name.len()),
-        _ => Part::Root,
+        Some(pos) if pos != 0 && pos < name.len() - 1 => &name[..pos],
+        Some(pos) if pos != 0 => name,
+        _ => "/",
     })
 }
 
-/// libs `TYPE_FILENAME`: files only; the part after the last `/`, the whole name when it ends
-/// with `/`, `/` when there is no `/`.
-fn fd_filename(name: &str, kind: FdKind) -> Option<Part> {
-    if kind != FdKind::File {
+/// `fd.filename` as libs `TYPE_FILENAME` extracts it: files only (an fd in the table); the
+/// part after the last `/`, the whole name when it ends with `/`, `/` when there is no `/`.
+pub fn fd_filename<'a>(name: &'a str, fd_type: Option<&str>) -> Option<&'a str> {
+    if fd_type != Some("file") {
         return None;
     }
     Some(match name.rfind('/') {
-        Some(pos) if pos < name.len() - 1 => Part::Of(pos + 1..name.len()),
-        Some(_) => Part::Of(0..name.len()),
-        None => Part::Root,
+        Some(pos) if pos < name.len() - 1 => &name[pos + 1..],
+        Some(_) => name,
+        None => "/",
     })
 }
 
