@@ -243,6 +243,16 @@ pub fn evt_type_index(name: &str) -> Option<u16> {
     evt_index().get(name).copied()
 }
 
+/// Whether an event of type `evt_type` (an index of [`evt_types`]) has a parameter `name`:
+/// the parameters of libs' events of that name (all versions), or of the generic syscall
+/// event for a syscall without events of its own. Where libs reads `evt.arg.NAME` by name in
+/// the event's own parameters, an event without NAME has no value.
+pub fn evt_type_has_param(evt_type: u16, name: &str) -> bool {
+    EVT_TYPE_PARAMS
+        .get(evt_type as usize)
+        .is_some_and(|params| params.contains(&name))
+}
+
 pub fn is_evt_type(name: &str) -> bool {
     evt_index().contains_key(name)
 }

@@ -14,6 +14,9 @@
 //!   ancestor from a parent field: libs walks the thread table, which a source's parent field
 //!   does not show.
 //! - `syscall.type` from `evt.type` for syscall events only.
+//!
+//! And the reverse: `evt.arg.NAME`/`evt.rawarg.NAME` have no value on an event whose type
+//! has no parameter NAME, even when a source gives one.
 
 use crate::event::{FieldSource, Value};
 use crate::fields::{self, FieldArg, FieldId};
@@ -42,6 +45,8 @@ struct Known {
     fd_filename: FieldId,
     nets: [(FieldId, FieldId); 4],
     fd_type: FieldId,
+    evt_arg: FieldId,
+    evt_rawarg: FieldId,
     syscall_type: FieldId,
     evt_type: FieldId,
     proc_pid: FieldId,
@@ -84,6 +89,8 @@ fn known() -> &'static Known {
                 (id("fd.rnet"), id("fd.rip")),
             ],
             fd_type: id("fd.type"),
+            evt_arg: id("evt.arg"),
+            evt_rawarg: id("evt.rawarg"),
             syscall_type: id("syscall.type"),
             evt_type: id("evt.type"),
             proc_pid: id("proc.pid"),
@@ -119,6 +126,9 @@ pub(crate) fn test<S: FieldSource + ?Sized>(
     arg: Option<&str>,
     test: impl FnOnce(&Value<'_>) -> bool,
 ) -> bool {
+    if lacks_param(src, field, arg) {
+        return false;
+    }
     match src.stored(field, arg) {
         Some(Some(v)) => return test(v),
         Some(None) if !known().derivable[field.index()] => return false,
@@ -133,6 +143,9 @@ pub(crate) fn extract<'a, S: FieldSource + ?Sized>(
     field: FieldId,
     arg: Option<&str>,
 ) -> Option<Value<'a>> {
+    if lacks_param(src, field, arg) {
+        return None;
+    }
     if let Some(v) = src.field(field, arg) {
         return Some(v);
     }
@@ -140,6 +153,31 @@ pub(crate) fn extract<'a, S: FieldSource + ?Sized>(
         return None;
     }
     derive(src, field, arg)
+}
+
+/// Whether `field[arg]` is `evt.arg.NAME`/`evt.rawarg.NAME` on an event whose type has no
+/// parameter NAME: libs reads NAME in the event's own parameters and finds nothing, whatever
+/// a source says (`fields::evt_type_has_param`, libs' event table). Unknown types are let be.
+#[inline]
+fn lacks_param<S: FieldSource + ?Sized>(src: &S, field: FieldId, arg: Option<&str>) -> bool {
+    let k = known();
+    if field != k.evt_arg && field != k.evt_rawarg {
+        return false;
+    }
+    let Some(name) = arg.filter(|a| !a.bytes().all(|b| b.is_ascii_digit())) else {
+        return false;
+    };
+    let index = match src.evt_type_index() {
+        Some(i) => i,
+        None => match src.field(k.evt_type, None) {
+            Some(Value::Str(t)) => match fields::evt_type_index(&t) {
+                Some(i) => i,
+                None => return false,
+            },
+            _ => return false,
+        },
+    };
+    !fields::evt_type_has_param(index, name)
 }
 
 #[cold]
