@@ -9,10 +9,13 @@ fn main() {
     let docs = fs::read_to_string("data/falco-fields.tsv").expect("data/falco-fields.tsv");
     let evts = fs::read_to_string("data/falco-evt-types.tsv").expect("data/falco-evt-types.tsv");
     let codes = fs::read_to_string("data/libs-event-codes.tsv").expect("data/libs-event-codes.tsv");
+    let params =
+        fs::read_to_string("data/libs-event-params.tsv").expect("data/libs-event-params.tsv");
     println!("cargo:rerun-if-changed=data/falco-fields-detail.tsv");
     println!("cargo:rerun-if-changed=data/falco-fields.tsv");
     println!("cargo:rerun-if-changed=data/falco-evt-types.tsv");
     println!("cargo:rerun-if-changed=data/libs-event-codes.tsv");
+    println!("cargo:rerun-if-changed=data/libs-event-params.tsv");
 
     let desc: std::collections::HashMap<&str, &str> = docs
         .lines()
@@ -71,7 +74,9 @@ fn main() {
     }
     out.push_str("];\n\npub(crate) static EVT_TYPES: &[(&str, EvtKind)] = &[\n");
     let mut codes_of_types = String::from("pub(crate) static EVT_TYPE_CODES: &[&[u16]] = &[\n");
+    let mut params_of_types = String::from("pub(crate) static EVT_TYPE_PARAMS: &[&[&str]] = &[\n");
     let event_codes = EventCodes::parse(&codes);
+    let params_of_code = params_by_code(&params, event_codes.names.len());
     for line in evts.lines().skip(1).filter(|l| !l.trim().is_empty()) {
         let (name, kind) = line.split_once('\t').expect("evt type row");
         let kind = match kind.trim() {
@@ -81,15 +86,20 @@ fn main() {
             other => panic!("unknown evt kind {other}"),
         };
         writeln!(out, "    ({name:?}, {kind}),").unwrap();
-        writeln!(
-            codes_of_types,
-            "    &{:?},",
-            event_codes.of_name(name, kind)
-        )
-        .unwrap();
+        let type_codes = event_codes.of_name(name, kind);
+        let mut type_params: Vec<&str> = type_codes
+            .iter()
+            .flat_map(|&c| params_of_code[c as usize].iter().copied())
+            .collect();
+        type_params.sort_unstable();
+        type_params.dedup();
+        writeln!(codes_of_types, "    &{type_codes:?},").unwrap();
+        writeln!(params_of_types, "    &{type_params:?},").unwrap();
     }
     out.push_str("];\n\n");
     out.push_str(&codes_of_types);
+    out.push_str("];\n");
+    out.push_str(&params_of_types);
     out.push_str("];\n");
     writeln!(
         out,
@@ -97,8 +107,50 @@ fn main() {
         event_codes.names.len()
     )
     .unwrap();
+    out.push_str(&event_params(&params, &event_codes));
+    writeln!(
+        out,
+        "pub(crate) static EVENT_NAMES: &[&str] = &{:?};",
+        event_codes.names
+    )
+    .unwrap();
     let dest = Path::new(&env::var("OUT_DIR").unwrap()).join("tables.rs");
     fs::write(dest, out).unwrap();
+}
+
+/// The parameter names of each event code.
+fn params_by_code(text: &str, codes: usize) -> Vec<Vec<&str>> {
+    let mut by_code = vec![Vec::new(); codes];
+    for line in text.lines().skip(1).filter(|l| !l.trim().is_empty()) {
+        let cols: Vec<&str> = line.split('\t').collect();
+        let code: usize = cols[0].parse().expect("event code");
+        by_code[code].push(cols[3]);
+    }
+    by_code
+}
+
+/// `EVT_PARAMS`: every event parameter name of libs' event table, once, with the type of its
+/// first occurrence in table order (code, then position), the one libs'
+/// `find_longest_matching_evt_param` returns for that name.
+fn event_params(text: &str, codes: &EventCodes) -> String {
+    let mut seen = std::collections::HashSet::new();
+    let mut out = String::from("pub(crate) static EVT_PARAMS: &[(&str, &str)] = &[\n");
+    for line in text.lines().skip(1).filter(|l| !l.trim().is_empty()) {
+        let [code, event, _index, name, ty] = line.split('\t').collect::<Vec<_>>()[..] else {
+            panic!("bad event parameter row: {line}")
+        };
+        let code: usize = code.parse().expect("event code");
+        assert_eq!(
+            codes.names.get(code).map(String::as_str),
+            Some(event),
+            "libs-event-params.tsv disagrees with libs-event-codes.tsv at code {code}"
+        );
+        if seen.insert(name) {
+            writeln!(out, "    ({name:?}, {ty:?}),").unwrap();
+        }
+    }
+    out.push_str("];\n");
+    out
 }
 
 fn camel(ty: &str) -> String {

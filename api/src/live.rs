@@ -17,6 +17,24 @@ pub struct LiveSet {
     pub promoted_by: String,
     /// The proposal that produced this version, if any.
     pub proposal: Option<i64>,
+    /// Items of this version whose verdict the engine changed when it learnt to judge as
+    /// libsinsp does (issue #21), found when the server started on a live set stored by an
+    /// earlier engine. The items stay in the live set; a version promoted since has none.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub engine_changes: Vec<EngineChange>,
+}
+
+/// One item whose verdict changed (see [`LiveSet::engine_changes`]).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EngineChange {
+    /// `rule`, `macro`, `list`, or `file` for a problem outside any item.
+    pub item_kind: String,
+    pub item_name: String,
+    /// `no_longer_loads` (a compile error now: the rule is not evaluated) or
+    /// `may_match_differently` (it reads a field whose value changed).
+    pub change: String,
+    /// The error, or each changed field and what changed.
+    pub detail: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

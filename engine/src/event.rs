@@ -6,7 +6,7 @@
 //! An absent key means the field cannot be extracted for that event.
 
 use crate::eval::matcher::bytes_eq;
-use crate::eval::typed::{parse_bool, parse_int, parse_ip};
+use crate::eval::typed::{parse_bool, parse_event_ip, parse_int};
 use crate::fields::{FieldId, FieldType};
 use std::borrow::Cow;
 use std::net::IpAddr;
@@ -364,7 +364,7 @@ fn json_value(
             _ => wrong("a boolean"),
         },
         FieldType::Ipaddr | FieldType::Ipnet => match json {
-            J::String(s) => parse_ip(s).map(Value::Ip),
+            J::String(s) => parse_event_ip(s).map(Value::Ip),
             _ => wrong("an IP address string"),
         },
         FieldType::Double => match json {

@@ -2,6 +2,9 @@
 //! time from `engine/data/*.tsv` (copied verbatim from the Falco reference). This is the only
 //! field table in Rulestudio: the collector, server and frontend import it from here.
 
+mod args;
+
+pub use args::{FieldArg, FieldError, FieldUse, event_param, parse as parse_condition_field};
 use rustc_hash::FxHashMap;
 use std::sync::OnceLock;
 
@@ -185,10 +188,11 @@ pub fn get(name: &str) -> Option<FieldId> {
     by_name().get(name).copied()
 }
 
-/// Resolves a field token as written in a condition, without its `[arg]`: either an exact field
-/// name, or the dotted-argument form of a field that takes an argument (`evt.arg.flags` →
-/// (`evt.arg`, `flags`), `k8s.pod.label.app` → (`k8s.pod.label`, `app`)). Longest prefix wins,
-/// like libsinsp's field-class lookup.
+/// Resolves a field token as written in an interchange key or named by a lint, without its
+/// `[arg]`: either an exact field name, or the dotted-argument form of a field that takes an
+/// argument (`evt.arg.flags` → (`evt.arg`, `flags`), `k8s.pod.label.app` → (`k8s.pod.label`,
+/// `app`)). Longest prefix wins. Conditions are stricter: [`parse_condition_field`] applies
+/// libs' argument rules of each field.
 pub fn resolve(token: &str) -> Option<(FieldId, Option<&str>)> {
     if let Some(id) = get(token) {
         return Some((id, None));
@@ -237,6 +241,16 @@ fn evt_index() -> &'static FxHashMap<&'static str, u16> {
 /// Dense index of an `evt.type` name, for per-type rule dispatch.
 pub fn evt_type_index(name: &str) -> Option<u16> {
     evt_index().get(name).copied()
+}
+
+/// Whether an event of type `evt_type` (an index of [`evt_types`]) has a parameter `name`:
+/// the parameters of libs' events of that name (all versions), or of the generic syscall
+/// event for a syscall without events of its own. Where libs reads `evt.arg.NAME` by name in
+/// the event's own parameters, an event without NAME has no value.
+pub fn evt_type_has_param(evt_type: u16, name: &str) -> bool {
+    EVT_TYPE_PARAMS
+        .get(evt_type as usize)
+        .is_some_and(|params| params.contains(&name))
 }
 
 pub fn is_evt_type(name: &str) -> bool {

@@ -535,6 +535,7 @@ mod tests {
             promoted_by: String::new(),
             proposal: None,
             loaded: rulestudio_engine::loader::load(&[], &Default::default()),
+            engine_changes: Vec::new(),
         };
         let judge = Judge {
             live: &live,

@@ -6,7 +6,7 @@
 
 use crate::error::{AppError, Result};
 use crate::time::now_ns;
-use rulestudio_api::live::{LiveSet, RulesFile};
+use rulestudio_api::live::{EngineChange, LiveSet, RulesFile};
 use rulestudio_engine::loader::{self, LoadOptions, Loaded, SourceFile};
 use sqlx::{SqliteConnection, SqlitePool};
 use std::sync::{Arc, RwLock};
@@ -19,6 +19,9 @@ pub struct Snapshot {
     pub promoted_by: String,
     pub proposal: Option<i64>,
     pub loaded: Loaded,
+    /// What the engine judges differently in this version than the engine that stored it:
+    /// found for the live set at start ([`Live::load`]), empty otherwise.
+    pub engine_changes: Vec<EngineChange>,
 }
 
 impl Snapshot {
@@ -29,6 +32,7 @@ impl Snapshot {
             promoted_at: self.promoted_at,
             promoted_by: self.promoted_by.clone(),
             proposal: self.proposal,
+            engine_changes: self.engine_changes.clone(),
         }
     }
 
@@ -84,9 +88,20 @@ impl Live {
         let version: i64 = sqlx::query_scalar("SELECT MAX(version) FROM live_versions")
             .fetch_one(db)
             .await?;
-        let snapshot = read_version(db, version)
+        let mut snapshot = read_version(db, version)
             .await
             .map_err(|e| anyhow::anyhow!("live version {version}: {e}"))?;
+        snapshot.engine_changes = engine_changes(&snapshot.loaded);
+        for c in &snapshot.engine_changes {
+            tracing::warn!(
+                version,
+                item_kind = %c.item_kind,
+                item = %c.item_name,
+                change = %c.change,
+                detail = %c.detail,
+                "live set judged differently by this engine (issue #21); kept as it is"
+            );
+        }
         Ok(Live {
             current: RwLock::new(Arc::new(snapshot)),
             change: tokio::sync::Mutex::new(()),
@@ -164,6 +179,7 @@ impl Live {
             promoted_by: new.by.to_string(),
             proposal: new.proposal,
             loaded,
+            engine_changes: Vec::new(),
         });
         *self.current.write().unwrap_or_else(|p| p.into_inner()) = snapshot.clone();
         tracing::info!(version, by = new.by, "live set changed");
@@ -210,5 +226,53 @@ async fn read_version(db: &SqlitePool, version: i64) -> Result<Snapshot> {
         promoted_by,
         proposal,
         loaded,
+        engine_changes: Vec::new(),
     })
+}
+
+/// The items of a live set, stored by an earlier engine, that this engine judges differently
+/// (issue #21): every error (a version is promoted only without lint errors, so an error in a
+/// stored version is the engine's change: the item no longer loads), and every enabled
+/// syscall rule that reads a field whose value changed. Nothing is dropped: the files stay.
+fn engine_changes(loaded: &Loaded) -> Vec<EngineChange> {
+    let mut out: Vec<EngineChange> = loaded
+        .diagnostics
+        .iter()
+        .filter(|d| d.is_error())
+        .map(|d| EngineChange {
+            item_kind: d
+                .item_kind
+                .map_or_else(|| "file".to_string(), |k| k.as_str().to_string()),
+            item_name: d.item_name.clone().unwrap_or_default(),
+            change: "no_longer_loads".into(),
+            detail: d.message.clone(),
+        })
+        .collect();
+    for rule in loaded
+        .rules
+        .iter()
+        .filter(|r| r.enabled && r.source == "syscall")
+    {
+        let Some(expr) = rule
+            .compiled_condition
+            .as_deref()
+            .and_then(|c| rulestudio_engine::syntax::parse(c).ok().ok())
+        else {
+            continue;
+        };
+        let changed = rulestudio_engine::eval::rederived_fields(&expr);
+        if !changed.is_empty() {
+            out.push(EngineChange {
+                item_kind: "rule".into(),
+                item_name: rule.name.clone(),
+                change: "may_match_differently".into(),
+                detail: changed
+                    .iter()
+                    .map(|(field, why)| format!("{field}: {why}"))
+                    .collect::<Vec<_>>()
+                    .join("; "),
+            });
+        }
+    }
+    out
 }

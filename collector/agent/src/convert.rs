@@ -705,13 +705,12 @@ fn fd_fields(o: &mut Obj, num: Option<i64>, fd: &Fd) {
         o.str("fd.name", &fd.name);
     }
     o.str("fd.nameraw", &fd.raw);
-    match fd.kind {
-        FdKind::File | FdKind::Directory if fd.name.starts_with('/') => {
-            let (dir, file) = fd.name.rsplit_once('/').unwrap_or(("", &fd.name));
-            o.str("fd.directory", if dir.is_empty() { "/" } else { dir });
-            o.str("fd.filename", file);
-        }
-        _ => {}
+    // The engine's definition: what libsinsp extracts for this fd type.
+    if let Some(dir) = rulestudio_engine::eval::fd_directory(&fd.name, Some(ty)) {
+        o.str("fd.directory", dir);
+    }
+    if let Some(file) = rulestudio_engine::eval::fd_filename(&fd.name, Some(ty)) {
+        o.str("fd.filename", file);
     }
     if let Some(t) = &fd.tuple {
         o.str("fd.sockfamily", "ip");

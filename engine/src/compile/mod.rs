@@ -161,7 +161,9 @@ impl Cx {
     ) -> Option<Node> {
         let lhs_c = self.operand(lhs);
         let (mut lhs_node, ty) = lhs_c?;
-        if !self.check_comparable(&ty, op, modifier) {
+        if !self.check_rawarg_comparable(&ty, &lhs_node, op, modifier)
+            || !self.check_comparable(&ty, op, modifier)
+        {
             // Like libs, the values are not looked at once the operator is wrong for the type.
             return None;
         }
@@ -276,6 +278,47 @@ impl Cx {
         }
     }
 
+    /// `evt.rawarg.NAME` is compared as NAME's libs type: the operator rules of that type
+    /// ([`Cx::check_comparable`]), or none for a type libs compares with no operator.
+    fn check_rawarg_comparable(
+        &mut self,
+        ty: &Typed,
+        lhs: &Lhs,
+        op: Spanned<CmpOp>,
+        modifier: Option<Spanned<Modifier>>,
+    ) -> bool {
+        let (FieldType::Dynamic, Lhs::Field { arg, .. }) = (ty.ty, lhs) else {
+            return true;
+        };
+        match constants::rawarg_comparison_type(arg.as_deref()) {
+            Ok(FieldType::Dynamic) => true,
+            Ok(param_ty) => self.check_comparable(
+                &Typed {
+                    ty: param_ty,
+                    ..ty.clone()
+                },
+                op,
+                modifier,
+            ),
+            Err(type_name) => {
+                let o = op.node;
+                let opname = if o == CmpOp::EqEq {
+                    CmpOp::Eq.as_str()
+                } else {
+                    o.as_str()
+                };
+                let span = modifier.map_or(op.span, |m| op.span.cover(m.span));
+                self.error(
+                    format!(
+                        "filter error: '{opname}' operator not supported for type '{type_name}'"
+                    ),
+                    span,
+                );
+                false
+            }
+        }
+    }
+
     /// A field or transformer on the right-hand side (libs `add_filter_value(rhs_chk)`).
     fn check_rhs_field(
         &mut self,
@@ -341,9 +384,13 @@ impl Cx {
         for lit in items {
             hints::check_value(self, op.node, lit);
         }
+        let arg = match lhs {
+            Lhs::Field { arg, .. } => arg.as_deref(),
+            _ => None,
+        };
         let consts: Vec<Option<Const>> = items
             .iter()
-            .map(|lit| constants::convert(self, ty, op.node, lit))
+            .map(|lit| constants::convert(self, ty, arg, op.node, lit))
             .collect();
         let consts: Vec<Const> = consts.into_iter().collect::<Option<_>>()?;
         let _ = list_span;

@@ -5,7 +5,7 @@ use super::Cx;
 use crate::diagnostic::Code;
 use crate::eval::transform::TExpr;
 use crate::eval::{Lhs, derive};
-use crate::fields::{self, ArgSpec, FieldFlags, FieldId, FieldType};
+use crate::fields::{self, FieldArg, FieldFlags, FieldId, FieldType, FieldUse};
 use crate::syntax::ast::{FieldRef, Operand, Transformer, TransformerArg, TransformerKind};
 
 /// The (transformed) type of an operand.
@@ -27,16 +27,13 @@ const EITHER_SIDE: &[(&str, [&str; 2])] = &[
     ("fd.proto", ["fd.cport", "fd.sport"]),
 ];
 
-/// Fields whose argument is an index (`proc.aname[2]`).
-const INDEXED: &[&str] = &[
-    "proc.aname",
-    "proc.apid",
-    "proc.aexe",
-    "proc.aexepath",
-    "proc.acmdline",
-    "proc.args",
-    "proc.aargs",
-];
+/// The argument as the evaluator looks it up.
+fn arg_text(arg: FieldArg) -> Option<Box<str>> {
+    match arg {
+        FieldArg::Some(a) => Some(a.into()),
+        FieldArg::None | FieldArg::Never => None,
+    }
+}
 
 impl Cx {
     pub(crate) fn operand(&mut self, op: &Operand) -> Option<(Lhs, Typed)> {
@@ -50,19 +47,21 @@ impl Cx {
                     name: info.name.to_string(),
                     flags: info.flags,
                 };
-                let lhs =
-                    if let Some(&(_, sides)) = EITHER_SIDE.iter().find(|(n, _)| *n == info.name) {
-                        Lhs::EitherSide(
-                            sides.map(|s| fields::get(s).expect("side field in the catalogue")),
-                        )
-                    } else if let (Some(l), None) = (derive::lineage(id), &arg) {
-                        Lhs::Ancestors(l)
-                    } else {
-                        Lhs::Field {
-                            id,
-                            arg: arg.map(Into::into),
-                        }
-                    };
+                let lhs = if arg == FieldArg::Never {
+                    Lhs::Never
+                } else if let Some(&(_, sides)) = EITHER_SIDE.iter().find(|(n, _)| *n == info.name)
+                {
+                    Lhs::EitherSide(
+                        sides.map(|s| fields::get(s).expect("side field in the catalogue")),
+                    )
+                } else if let (Some(l), FieldArg::None) = (derive::lineage(id), &arg) {
+                    Lhs::Ancestors(l)
+                } else {
+                    Lhs::Field {
+                        id,
+                        arg: arg_text(arg),
+                    }
+                };
                 Some((lhs, typed))
             }
             Operand::Transformer(t) => self.transformer(t).map(|(e, ty)| (Lhs::Transformed(e), ty)),
@@ -73,11 +72,15 @@ impl Cx {
     pub(crate) fn field_operand(&mut self, f: &FieldRef) -> Option<(TExpr, Typed)> {
         let (id, arg) = self.resolve(f)?;
         let info = id.info();
-        Some((
-            TExpr::Field {
+        let expr = match arg {
+            FieldArg::Never => TExpr::Never,
+            arg => TExpr::Field {
                 id,
-                arg: arg.map(Into::into),
+                arg: arg_text(arg),
             },
+        };
+        Some((
+            expr,
             Typed {
                 ty: info.ty,
                 is_list: info.is_list,
@@ -87,51 +90,17 @@ impl Cx {
         ))
     }
 
-    /// Field name (+ dotted or bracketed argument) → field id and argument, with the argument
-    /// rules of the table and deprecation warnings.
-    fn resolve(&mut self, f: &FieldRef) -> Option<(FieldId, Option<String>)> {
-        let written = || match &f.arg {
-            Some(a) => format!("{}[{}]", f.name, a),
-            None => f.name.clone(),
-        };
-        let resolved = match (fields::resolve(&f.name), &f.arg) {
-            (Some((id, None)), arg) => Some((id, arg.clone())),
-            (Some((id, Some(dotted))), None) => Some((id, Some(dotted.to_string()))),
-            (Some((_, Some(_))), Some(_)) => None,
-            (None, _) => None,
-        };
-        let Some((id, arg)) = resolved else {
-            self.error(crate::messages::nonexistent_field(&written()), f.span);
-            return None;
+    /// Field name (+ dotted or bracketed argument) → field id and argument, by libs' rules for
+    /// that field ([`fields::parse_condition_field`]), with deprecation warnings.
+    fn resolve(&mut self, f: &FieldRef) -> Option<(FieldId, FieldArg)> {
+        let FieldUse { id, arg } = match fields::parse_condition_field(&f.name, f.arg.as_deref()) {
+            Ok(u) => u,
+            Err(e) => {
+                self.error(e.to_string(), f.span);
+                return None;
+            }
         };
         let info = id.info();
-        match (&arg, info.arg) {
-            (Some(_), ArgSpec::None) => {
-                self.error(crate::messages::nonexistent_field(&written()), f.span);
-                return None;
-            }
-            (None, spec) if spec.requires_arg() => {
-                self.error(
-                    format!("field '{}' requires an argument", info.name),
-                    f.span,
-                );
-                return None;
-            }
-            (Some(a), _)
-                if INDEXED.contains(&info.name)
-                    && (a.is_empty() || !a.bytes().all(|b| b.is_ascii_digit())) =>
-            {
-                self.error(
-                    format!(
-                        "field '{}' requires a numeric index argument, found '{}'",
-                        info.name, a
-                    ),
-                    f.span,
-                );
-                return None;
-            }
-            _ => {}
-        }
         if fields::FALCO_DEPRECATED.contains(&info.name) {
             let msg = if info.name == "evt.dir" {
                 "due to the drop of enter events, 'evt.dir = <' always evaluates to true, and 'evt.dir = >' always \

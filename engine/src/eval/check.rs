@@ -62,6 +62,8 @@ pub(crate) enum Lhs {
     /// `fd.ip`, `fd.port`, `fd.proto`, `fd.net`: client or server side; `!=` needs both.
     EitherSide([FieldId; 2]),
     Transformed(TExpr),
+    /// A field argument libs parses but can never extract (`proc.apid[-2]`): no value.
+    Never,
     /// `evt.type` compared by `=`, `!=`, `in`: a bit test on the event's type index.
     EvtType {
         set: EvtTypeSet,
@@ -98,6 +100,7 @@ impl Check {
             Lhs::Field { id, arg } => {
                 derive::test(src, *id, arg.as_deref(), |v| self.test_value(src, v))
             }
+            Lhs::Never => false,
             Lhs::Transformed(t) => match t.eval(src) {
                 Some(v) => self.test_value(src, &v),
                 None => false,

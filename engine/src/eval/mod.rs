@@ -17,6 +17,7 @@ pub(crate) mod typed;
 
 pub(crate) use check::{Check, Lhs, Node, Test};
 use check::{EvtTypeOf, Frame};
+pub use derive::{fd_directory, fd_filename, rederived_fields};
 pub(crate) use evttypes::TypeAlgebra;
 pub use evttypes::{EventCodes, EvtTypeSet};
 use program::{Builder, Memo, Program};

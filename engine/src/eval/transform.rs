@@ -14,6 +14,8 @@ pub(crate) enum TExpr {
         id: FieldId,
         arg: Option<Box<str>>,
     },
+    /// A field argument libs parses but can never extract (`proc.args[-2]`).
+    Never,
     Const(Box<str>),
     List(Vec<TExpr>),
     Lower(Box<TExpr>),
@@ -81,6 +83,7 @@ impl TExpr {
     pub(crate) fn eval<'a, S: FieldSource + ?Sized>(&self, src: &'a S) -> Option<Value<'a>> {
         match self {
             TExpr::Field { id, arg } => derive::extract(src, *id, arg.as_deref()),
+            TExpr::Never => None,
             TExpr::Const(s) => Some(Value::Str(Cow::Owned(s.to_string()))),
             TExpr::List(items) => items
                 .iter()

@@ -39,11 +39,20 @@ pub(crate) fn wrap_to(v: i128, ty: FieldType) -> i128 {
     }
 }
 
-/// PORT constants: a number, or a service name (libs asks the system services database; the
-/// engine has no I/O, so it knows the well-known names).
+/// PORT constants (libs `string_to_rawval`, `PT_PORT`): empty is port 0, a run of digits is a
+/// number (kept to 16 bits, like the C store), anything else a service name (libs asks the
+/// system services database; the engine has no I/O, so it knows the well-known names). A sign
+/// or a blank is not a digit, so `-1` is looked up as a service name and rejected.
 pub(crate) fn parse_port(text: &str) -> Result<i128, String> {
-    if let Some(v) = parse_decimal(text) {
-        return Ok(v as u16 as i128);
+    if text.is_empty() {
+        return Ok(0);
+    }
+    if text.bytes().all(|b| b.is_ascii_digit()) {
+        // libs converts with `stoi`, which throws beyond `int`.
+        return text
+            .parse::<i32>()
+            .map(|v| v as u16 as i128)
+            .map_err(|_| format!("port {text} is out of range"));
     }
     const SERVICES: &[(&str, u16)] = &[
         ("ftp-data", 20),
@@ -90,9 +99,10 @@ pub(crate) fn parse_bool(text: &str) -> Result<bool, String> {
     }
 }
 
-/// IPADDR: a `.` anywhere means IPv4, else IPv6.
+/// IPADDR filter values (libs `string_to_rawval`, `PT_IPADDR`): a `.` anywhere means IPv4,
+/// else IPv6. So `::ffff:1.2.3.4` is read as IPv4 and rejected, as libs rejects it.
 pub(crate) fn parse_ip(text: &str) -> Result<IpAddr, String> {
-    if text.contains('.') && !text.contains(':') {
+    if text.contains('.') {
         text.parse::<Ipv4Addr>()
             .map(IpAddr::V4)
             .map_err(|_| format!("unrecognized IPv4 address {text}"))
@@ -103,17 +113,51 @@ pub(crate) fn parse_ip(text: &str) -> Result<IpAddr, String> {
     }
 }
 
-/// IPNET: `addr/len`; the address keeps its host bits (they are ignored when matching).
+/// An address in an interchange event (not a filter value): either family by its own syntax,
+/// since a collector renders what the kernel gave, IPv4-mapped IPv6 addresses included.
+pub(crate) fn parse_event_ip(text: &str) -> Result<IpAddr, String> {
+    text.parse::<IpAddr>()
+        .map_err(|_| format!("unrecognized IP address {text}"))
+}
+
+/// A prefix length as libs reads it (`sinsp_numparser::parseu8`: `%u`, then kept to 8 bits).
+fn parse_u8(text: &str) -> Result<u8, String> {
+    parse_decimal(text)
+        .map(|v| v as u32 as u8)
+        .ok_or_else(|| format!("{text} is not a valid number"))
+}
+
+/// IPNET filter values (libs `string_to_rawval`, `PT_IPV4NET`, and `ipv6net`): the family is
+/// chosen by a `.` anywhere in the text, as for addresses; the address keeps its host bits
+/// (they are ignored when matching). IPv6 rejects a zero prefix, as libs does.
 pub(crate) fn parse_net(text: &str) -> Result<IpNet, String> {
+    let v4 = text.contains('.');
     let Some((addr, len)) = text.split_once('/') else {
-        return Err(format!("unrecognized IP network {text}"));
+        return Err(if v4 {
+            format!("unrecognized IP network {text}")
+        } else {
+            format!("invalid v6 netmask: {text}")
+        });
     };
-    let ip = parse_ip(addr).map_err(|_| format!("unrecognized IP address {text}"))?;
-    let max = if ip.is_ipv4() { 32 } else { 128 };
-    let bits = parse_decimal(len)
-        .filter(|b| (0..=max).contains(b))
-        .ok_or_else(|| format!("invalid netmask {len}"))?;
-    IpNet::new(ip, bits as u8).map_err(|_| format!("invalid netmask {len}"))
+    if v4 {
+        let ip = addr
+            .parse::<Ipv4Addr>()
+            .map_err(|_| format!("unrecognized IP address {text}"))?;
+        let bits = parse_u8(len)?;
+        if bits > 32 {
+            return Err(format!("invalid netmask {len}"));
+        }
+        IpNet::new(IpAddr::V4(ip), bits).map_err(|_| format!("invalid netmask {len}"))
+    } else {
+        let ip = addr
+            .parse::<Ipv6Addr>()
+            .map_err(|_| format!("unrecognized IPv6 address {text}"))?;
+        let bits = parse_u8(len)?;
+        if bits == 0 || bits > 128 {
+            return Err(format!("invalid v6 netmask {len}"));
+        }
+        IpNet::new(IpAddr::V6(ip), bits).map_err(|_| format!("invalid v6 netmask {len}"))
+    }
 }
 
 /// `bcontains`/`bstartswith` operands: an even-length string of hex digits.
@@ -180,6 +224,29 @@ mod tests {
         );
         assert_eq!(parse_net("10.0.0.0/33").unwrap_err(), "invalid netmask 33");
         assert!(parse_net("2001:db8::/32").is_ok());
+        assert_eq!(
+            parse_ip("::ffff:1.2.3.4").unwrap_err(),
+            "unrecognized IPv4 address ::ffff:1.2.3.4"
+        );
+        assert!(parse_event_ip("::ffff:1.2.3.4").unwrap().is_ipv6());
+        assert_eq!(parse_net("::/0").unwrap_err(), "invalid v6 netmask 0");
+        assert_eq!(parse_net("::1").unwrap_err(), "invalid v6 netmask: ::1");
+        assert_eq!(
+            parse_net("10.0.0.0/x").unwrap_err(),
+            "x is not a valid number"
+        );
+        // parseu8 keeps 8 bits: 264 is 8.
+        assert_eq!(parse_net("10.0.0.0/264").unwrap().prefix_len(), 8);
+    }
+
+    #[test]
+    fn ports_follow_libs() {
+        assert_eq!(parse_port("22"), Ok(22));
+        assert_eq!(parse_port(""), Ok(0));
+        assert_eq!(parse_port("65537"), Ok(1));
+        assert_eq!(parse_port("ssh"), Ok(22));
+        assert_eq!(parse_port("-1").unwrap_err(), "unrecognized protocol -1");
+        assert_eq!(parse_port(" 22").unwrap_err(), "unrecognized protocol  22");
     }
 
     #[test]

@@ -9,7 +9,7 @@ fn ev(json: &str) -> Event {
 fn renders_tokens_and_missing_values() {
     let f = OutputFormat::parse("user=%user.name cmd=%proc.cmdline file=%fd.name. parent=%proc.aname[1] up=%toupper(proc.name)").unwrap();
     let e = ev(
-        r#"{"user.name":"root","proc.cmdline":"cat /etc/shadow","proc.name":"cat","proc.pname":"bash","proc.pid":7}"#,
+        r#"{"user.name":"root","proc.cmdline":"cat /etc/shadow","proc.name":"cat","proc.pname":"bash","proc.aname[1]":"bash","proc.pid":7}"#,
     );
     assert_eq!(
         f.render(&e),
