@@ -8,6 +8,7 @@ pub mod editor;
 mod pages;
 mod session;
 mod sse;
+mod storage;
 mod widgets;
 mod window_pick;
 
