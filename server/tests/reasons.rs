@@ -183,3 +183,32 @@ async fn the_evidence_is_computed_over_the_authors_window_and_the_diff_has_hunks
     .await;
     assert_eq!(p["evidence"]["window"], json!({"last_events": 100000}));
 }
+
+#[tokio::test]
+async fn a_proposal_stored_before_diffs_had_hunks_gets_them() {
+    let s = TestServer::new().await;
+    let alice = s.user("alice", "author").await;
+    let p = propose(
+        &s,
+        &alice,
+        json!({"title": "t", "files": [{"name": RULE_FILE, "content": DRAFT}]}),
+    )
+    .await;
+    let hunks = p["diff"][0]["hunks"].clone();
+    assert!(!hunks.as_array().unwrap().is_empty());
+    sqlx::query("UPDATE proposals SET diff = json_remove(diff, '$[0].hunks') WHERE id = ?")
+        .bind(p["id"].as_i64().unwrap())
+        .execute(&s.state.db)
+        .await
+        .unwrap();
+    let shown = s
+        .call(
+            "GET",
+            &format!("/api/v1/proposals/{}", p["id"]),
+            Some(&alice),
+            None,
+        )
+        .await
+        .body;
+    assert_eq!(shown["diff"][0]["hunks"], hunks);
+}

@@ -71,6 +71,13 @@ async fn assemble(state: &AppState, mut p: Proposal) -> Result<Proposal> {
     if let Some(v) = p.live_version {
         p.rolled_back = store::rolled_back(&mut conn, v).await?;
     }
+    drop(conn);
+    // Proposals stored before diffs carried hunks: computed again from their files.
+    if p.diff.iter().any(|d| d.hunks.is_empty()) {
+        let base = state.live.version(&state.db, p.base_version).await?;
+        let files = p.files.clone();
+        p.diff = blocking(move || changes::diff(&base.files, &files)).await?;
+    }
     Ok(p)
 }
 
