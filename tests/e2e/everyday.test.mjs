@@ -223,6 +223,30 @@ test("promote and rollback confirm and keep a reason; the proposal tells what be
   await page.context().close();
 });
 
+test("line comments attach to the line they were made on, past `++` lines and without a final newline", async () => {
+  // In unified diff text the added line "++ plus" reads "+++ plus", like a file header, and the
+  // last line is followed by "\\ No newline at end of file": the UI numbers lines from the
+  // server's hunks, not from that text.
+  const content = "- list: e2e_plus\n  items: [a]\n++ plus line\n- list: e2e_tail\n  items: [b]";
+  const p = await post("/proposals", { title: "Diff edge cases", files: [{ name: "e2e_diff_edges.yaml", content }] });
+  const page = await signIn(browser, AUTHOR);
+  await page.goto(`${BASE}/proposals/${p.id}`);
+  const diff = page.locator('[data-testid="proposal-diff"][data-file="e2e_diff_edges.yaml"]');
+  const numbers = await diff.getByTestId("diff-line").evaluateAll((els) => els.map((e) => Number(e.dataset.line)));
+  assert.deepEqual(numbers, [1, 2, 3, 4, 5], "one row per line of the file");
+  for (const [line, text] of [[3, "++ plus line"], [4, "- list: e2e_tail"], [5, "items: [b]"]])
+    await diff.locator("tr").filter({ has: page.locator(`[data-testid="diff-line"][data-line="${line}"]`) }).filter({ hasText: text }).waitFor();
+  await diff.locator('[data-testid="diff-line"][data-line="4"]').click();
+  await page.getByTestId("line-comment-body").fill("The tail list.");
+  await page.getByTestId("line-comment-submit").click();
+  await diff.locator('[data-testid="line-comment"][data-line="4"]').filter({ hasText: "The tail list." }).waitFor();
+  const comments = (await api("GET", `/proposals/${p.id}`)).comments;
+  assert.deepEqual(comments.map((c) => [c.file, c.line]), [["e2e_diff_edges.yaml", 4]]);
+  assert.equal(content.split("\n")[3], "- list: e2e_tail");
+  await post(`/proposals/${p.id}/close`, {});
+  await page.context().close();
+});
+
 test("sign-out clears the page and the drafts; the next user lands on a page they may see", async () => {
   const context = await browser.newContext();
   const page = await context.newPage();
