@@ -45,6 +45,9 @@ pub struct LiveVersion {
     pub proposal: Option<i64>,
     /// Why the version exists: `seed`, `rollback to N`, a proposal title…
     pub note: String,
+    /// The reason given by whoever promoted or rolled back (empty when none was given).
+    #[serde(default)]
+    pub reason: String,
 }
 
 /// `GET /api/v1/live/history`: newest first.
@@ -57,6 +60,9 @@ pub struct LiveHistory {
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct RollbackRequest {
     pub version: i64,
+    /// Why, for the audit trail.
+    #[serde(default)]
+    pub reason: String,
 }
 
 /// The version a promotion or rollback created.

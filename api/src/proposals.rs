@@ -35,6 +35,10 @@ pub struct NewProposal {
     /// Rule tests the resulting live set must pass before promotion.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub tests: Vec<TestCase>,
+    /// The stored events the evidence is computed over: the window the author previewed the
+    /// change on. Absent: the newest 100,000 events.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub window: Option<Window>,
 }
 
 /// `PUT /api/v1/proposals/{id}` (the proposal's author): a new revision. Absent fields keep
@@ -115,6 +119,23 @@ pub struct Proposal {
     pub blockers: Vec<String>,
     pub reviews: Vec<Review>,
     pub comments: Vec<Comment>,
+    /// What became of the version the promotion created: the first rollback to a version
+    /// before it, if one came later.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rolled_back: Option<RolledBack>,
+}
+
+/// A rollback that undid a promoted proposal's live version.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RolledBack {
+    /// The live version the rollback created.
+    pub live_version: i64,
+    /// The version whose files it restored.
+    pub to: i64,
+    pub by: String,
+    /// Nanoseconds since the Unix epoch.
+    pub at: i64,
+    pub reason: String,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -131,6 +152,41 @@ pub struct FileDiff {
     pub status: FileStatus,
     /// Unified diff (`--- a/NAME`, `+++ b/NAME`, hunks with 3 lines of context).
     pub diff: String,
+    /// The same hunks, line by line with their numbers: what a line comment attaches to.
+    #[serde(default)]
+    pub hunks: Vec<Hunk>,
+}
+
+/// One hunk of a file's diff: a run of changed lines with their context.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Hunk {
+    /// The `@@ -a,b +c,d @@` header.
+    pub header: String,
+    pub lines: Vec<DiffLine>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LineKind {
+    Context,
+    Removed,
+    Added,
+}
+
+/// One line of a hunk, as it is in the files (without its line break).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DiffLine {
+    pub kind: LineKind,
+    pub text: String,
+    /// 1-based line number in the base file (context and removed lines).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub old: Option<u32>,
+    /// 1-based line number in the proposed file (context and added lines).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub new: Option<u32>,
+    /// The line is its file's last and has no line break after it.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub no_newline: bool,
 }
 
 /// What the change would do, computed when the proposal is created, revised or rebased, and on
@@ -238,6 +294,13 @@ pub struct Comment {
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct ProposalList {
     pub proposals: Vec<Proposal>,
+}
+
+/// `POST /api/v1/proposals/{id}/promote` body (optional): why, for the audit trail.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PromoteRequest {
+    #[serde(default)]
+    pub reason: String,
 }
 
 /// `POST /api/v1/proposals/{id}/promote`.

@@ -96,7 +96,7 @@ fn AppRoutes() -> impl IntoView {
             <Route path=path!("/events") view=events::EventsPage />
             <Route path=path!("/rules") view=rules::RulesPage />
             <Route path=path!("/rules/new") view=editor::EditorPage />
-            <Route path=path!("/rules/edit/:name") view=editor::EditorPage />
+            <Route path=path!("/rules/edit") view=editor::EditorPage />
             <Route path=path!("/proposals") view=proposals::ProposalsPage />
             <Route path=path!("/proposals/:id") view=proposals::ProposalPage />
             <Route path=path!("/live") view=live::LivePage />

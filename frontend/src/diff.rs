@@ -1,4 +1,7 @@
-//! Unified diff → side-by-side rows for the proposal view.
+//! A file's diff hunks (structured by the server, each line with its numbers) → side-by-side
+//! rows for the proposal view.
+
+use rulestudio_api::proposals::{Hunk, LineKind};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum RowKind {
@@ -15,10 +18,10 @@ pub struct Row {
     pub new: Option<(u32, String)>,
 }
 
-/// Parses `@@ -a,b +c,d @@` hunks; removed and added runs are paired up line by line.
-pub fn side_by_side(unified: &str) -> Vec<Row> {
+/// A header row per hunk, then its lines; runs of removed and added lines are paired up line
+/// by line.
+pub fn side_by_side(hunks: &[Hunk]) -> Vec<Row> {
     let mut rows = Vec::new();
-    let (mut old_no, mut new_no) = (0u32, 0u32);
     let mut removed: Vec<(u32, String)> = Vec::new();
     let mut added: Vec<(u32, String)> = Vec::new();
     let flush =
@@ -33,42 +36,28 @@ pub fn side_by_side(unified: &str) -> Vec<Row> {
                 });
             }
         };
-    for line in unified.lines() {
-        if line.starts_with("---") || line.starts_with("+++") {
-            continue;
-        }
-        if let Some(h) = line.strip_prefix("@@") {
-            flush(&mut rows, &mut removed, &mut added);
-            let mut nums = h.split_whitespace().take(2).map(|p| {
-                p.trim_start_matches(['-', '+'])
-                    .split(',')
-                    .next()
-                    .and_then(|n| n.parse::<u32>().ok())
-                    .unwrap_or(1)
-            });
-            old_no = nums.next().unwrap_or(1);
-            new_no = nums.next().unwrap_or(1);
-            rows.push(Row {
-                kind: RowKind::Hunk,
-                old: None,
-                new: Some((0, line.to_string())),
-            });
-        } else if let Some(t) = line.strip_prefix('-') {
-            removed.push((old_no, t.to_string()));
-            old_no += 1;
-        } else if let Some(t) = line.strip_prefix('+') {
-            added.push((new_no, t.to_string()));
-            new_no += 1;
-        } else {
-            flush(&mut rows, &mut removed, &mut added);
-            let t = line.strip_prefix(' ').unwrap_or(line).to_string();
-            rows.push(Row {
-                kind: RowKind::Same,
-                old: Some((old_no, t.clone())),
-                new: Some((new_no, t)),
-            });
-            old_no += 1;
-            new_no += 1;
+    for h in hunks {
+        flush(&mut rows, &mut removed, &mut added);
+        rows.push(Row {
+            kind: RowKind::Hunk,
+            old: None,
+            new: Some((0, h.header.clone())),
+        });
+        for line in &h.lines {
+            let old = line.old.map(|n| (n, line.text.clone()));
+            let new = line.new.map(|n| (n, line.text.clone()));
+            match line.kind {
+                LineKind::Removed => removed.extend(old),
+                LineKind::Added => added.extend(new),
+                LineKind::Context => {
+                    flush(&mut rows, &mut removed, &mut added);
+                    rows.push(Row {
+                        kind: RowKind::Same,
+                        old,
+                        new,
+                    });
+                }
+            }
         }
     }
     flush(&mut rows, &mut removed, &mut added);
@@ -78,43 +67,46 @@ pub fn side_by_side(unified: &str) -> Vec<Row> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use rulestudio_api::proposals::DiffLine;
+
+    fn line(kind: LineKind, text: &str, old: Option<u32>, new: Option<u32>) -> DiffLine {
+        DiffLine {
+            kind,
+            text: text.into(),
+            old,
+            new,
+            no_newline: false,
+        }
+    }
 
     #[test]
-    fn pairs_changes() {
-        let d = "--- a/x\n+++ b/x\n@@ -3,3 +3,4 @@\n keep\n-old\n+new\n+more\n tail\n";
-        let rows = side_by_side(d);
+    fn pairs_changes_and_keeps_the_servers_line_numbers() {
+        use LineKind::*;
+        let hunk = Hunk {
+            header: "@@ -3,3 +3,4 @@".into(),
+            lines: vec![
+                line(Context, "---", Some(3), Some(3)),
+                line(Removed, "-- old", Some(4), None),
+                line(Added, "+++ new", None, Some(4)),
+                line(Added, "more", None, Some(5)),
+                line(Context, "tail", Some(5), Some(6)),
+            ],
+        };
+        let rows = side_by_side(&[hunk]);
         assert_eq!(rows[0].kind, RowKind::Hunk);
+        let cells: Vec<_> = rows[1..]
+            .iter()
+            .map(|r| (r.kind.clone(), r.old.clone(), r.new.clone()))
+            .collect();
+        let cell = |n: u32, t: &str| Some((n, t.to_string()));
         assert_eq!(
-            rows[1],
-            Row {
-                kind: RowKind::Same,
-                old: Some((3, "keep".into())),
-                new: Some((3, "keep".into()))
-            }
-        );
-        assert_eq!(
-            rows[2],
-            Row {
-                kind: RowKind::Changed,
-                old: Some((4, "old".into())),
-                new: Some((4, "new".into()))
-            }
-        );
-        assert_eq!(
-            rows[3],
-            Row {
-                kind: RowKind::Changed,
-                old: None,
-                new: Some((5, "more".into()))
-            }
-        );
-        assert_eq!(
-            rows[4],
-            Row {
-                kind: RowKind::Same,
-                old: Some((5, "tail".into())),
-                new: Some((6, "tail".into()))
-            }
+            cells,
+            [
+                (RowKind::Same, cell(3, "---"), cell(3, "---")),
+                (RowKind::Changed, cell(4, "-- old"), cell(4, "+++ new")),
+                (RowKind::Changed, None, cell(5, "more")),
+                (RowKind::Same, cell(5, "tail"), cell(6, "tail")),
+            ]
         );
     }
 }

@@ -10,6 +10,7 @@ pub mod editor;
 mod pages;
 mod session;
 mod sse;
+mod storage;
 mod widgets;
 mod window_pick;
 

@@ -2,6 +2,7 @@
 //! the shell then shows the login page.
 
 use crate::client::{self, ApiResult, LoginRequest, SessionInfo};
+use crate::storage;
 use leptos::prelude::*;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -58,15 +59,39 @@ pub async fn restore() {
     }
 }
 
-pub async fn login(username: String, password: String) -> ApiResult<()> {
+/// Signs in; `go` is called, before any page renders for the new user, with where they should
+/// land instead of the current address (see [`landing`]).
+pub async fn login(
+    username: String,
+    password: String,
+    go: impl FnOnce(&'static str),
+) -> ApiResult<()> {
     let info: SessionInfo = client::post("/session", &LoginRequest { username, password }).await?;
     user().set(Some(info));
+    let path = web_sys::window().and_then(|w| w.location().pathname().ok());
+    if let Some(to) = path.as_deref().and_then(landing) {
+        go(to);
+    }
     status().set(Status::SignedIn);
     Ok(())
 }
 
+/// Signs out and starts the page afresh: the next person at this browser finds none of the
+/// previous user's page state (a fresh load drops every component and signal) nor their drafts,
+/// and signs in at `/`, a page every role may see.
 pub async fn logout() {
     // Signing out locally is what matters; a failed DELETE only leaves a cookie that expires.
     let _ = client::delete("/session").await;
+    storage::clear_drafts();
     expired();
+    if let Some(w) = web_sys::window() {
+        let _ = w.location().assign("/");
+    }
+}
+
+/// Where the signed-in user may go from `path`: `path` itself, or the rules page when it is a
+/// page their role may not see (the previous user's admin page, say).
+pub fn landing(path: &str) -> Option<&'static str> {
+    let admin_only = path == "/admin" || path.starts_with("/admin/");
+    (admin_only && !at_least("admin")).then_some("/rules")
 }

@@ -1,5 +1,6 @@
 //! Small shared view pieces: error boxes, the histogram, a rule's preview counts, rule test
-//! results, label buttons and label look-ups, time formatting and parsing.
+//! results, label buttons and label look-ups, time formatting and parsing, the confirmation
+//! dialog.
 
 use crate::client::{self, ApiError, Bucket, Label, LabelList, LabelRequest, RulePreview};
 use leptos::prelude::*;
@@ -265,4 +266,54 @@ pub fn local_input_to_rfc3339(value: &str) -> Option<String> {
 /// Nanoseconds since the epoch as a `datetime-local` value, to pre-fill time inputs.
 pub fn ns_to_local_input(ns: i64) -> String {
     format_ns(ns).replacen(' ', "T", 1)
+}
+
+/// A modal dialog that confirms a consequential action (promote, roll back) and asks why: the
+/// action runs only with a reason, which the server keeps in the audit trail. `testid` names
+/// the dialog; its parts are `confirm-reason`, `confirm-ok` and `confirm-cancel`.
+#[component]
+pub fn ConfirmReason(
+    /// Shown while true; cancelling or confirming sets it false.
+    open: RwSignal<bool>,
+    /// The question.
+    title: String,
+    /// What will happen.
+    detail: String,
+    /// The confirm button's text.
+    confirm: &'static str,
+    testid: &'static str,
+    /// Runs the action with the reason given.
+    on_confirm: Callback<String>,
+) -> impl IntoView {
+    let reason = RwSignal::new(String::new());
+    let title_id = format!("{testid}-title");
+    let submit = move |ev: leptos::ev::SubmitEvent| {
+        ev.prevent_default();
+        let r = reason.get_untracked().trim().to_string();
+        if !r.is_empty() {
+            open.set(false);
+            reason.set(String::new());
+            on_confirm.run(r);
+        }
+    };
+    view! {
+        <Show when=move || open.get()>
+            <div class="modal-backdrop">
+                <form class="modal card" role="dialog" aria-modal="true" aria-labelledby=title_id.clone()
+                    data-testid=testid on:submit=submit
+                    on:keydown=move |ev: leptos::ev::KeyboardEvent| if ev.key() == "Escape" { open.set(false) }>
+                    <h2 id=title_id.clone()>{title.clone()}</h2>
+                    <p>{detail.clone()}</p>
+                    <label for=format!("{testid}-reason")>"Reason (kept in the audit trail)"</label>
+                    <textarea id=format!("{testid}-reason") data-testid="confirm-reason" rows="3" required autofocus
+                        prop:value=reason on:input=move |ev| reason.set(event_target_value(&ev))></textarea>
+                    <div class="row">
+                        <button type="submit" class="primary" data-testid="confirm-ok"
+                            disabled=move || reason.with(|r| r.trim().is_empty())>{confirm}</button>
+                        <button type="button" data-testid="confirm-cancel" on:click=move |_| open.set(false)>"Cancel"</button>
+                    </div>
+                </form>
+            </div>
+        </Show>
+    }
 }

@@ -2,6 +2,7 @@
 //! N events, a span before now, or a time range; one picker for both pages.
 
 use crate::client::Window;
+use crate::storage;
 use crate::widgets::local_input_to_rfc3339;
 use leptos::prelude::*;
 use rulestudio_api::time::Timestamp;
@@ -18,7 +19,9 @@ const WINDOWS: [(&str, &str); 8] = [
     ("ago:24h", "Last 24 hours"),
     ("range", "Time range…"),
 ];
-pub const DEFAULT_WINDOW: &str = "last:10000";
+/// A span of time rather than a count of events: on a busy host the newest 10,000 events are a
+/// few seconds, in which a new rule rarely matches anything.
+const DEFAULT_WINDOW: &str = "ago:15m";
 /// The choice that keeps the window something was computed on (the picker's `keep` option).
 pub const KEEP: &str = "";
 
@@ -52,6 +55,8 @@ pub struct WindowPick {
     choice: RwSignal<String>,
     since: RwSignal<String>,
     until: RwSignal<String>,
+    /// Whether the choice is the user's preference, kept in this browser under their name.
+    remembered: bool,
 }
 
 impl WindowPick {
@@ -60,7 +65,26 @@ impl WindowPick {
             choice: RwSignal::new(choice.to_string()),
             since: RwSignal::new(String::new()),
             until: RwSignal::new(String::new()),
+            remembered: false,
         }
+    }
+
+    /// The signed-in user's preferred preview window ([`DEFAULT_WINDOW`] until they pick one);
+    /// picking another one remembers it.
+    pub fn preferred() -> WindowPick {
+        let saved = storage::get(storage::PREF_WINDOW, "preview")
+            .filter(|c| WINDOWS.iter().any(|(value, _)| value == c));
+        WindowPick {
+            remembered: true,
+            ..WindowPick::new(saved.as_deref().unwrap_or(DEFAULT_WINDOW))
+        }
+    }
+
+    fn choose(&self, choice: String) {
+        if self.remembered {
+            storage::set(storage::PREF_WINDOW, "preview", &choice);
+        }
+        self.choice.set(choice);
     }
 
     /// The chosen window (`None`: keep the current one).
@@ -84,7 +108,7 @@ pub fn WindowSelect(
     let id = format!("{prefix}-window");
     view! {
         <label for=id.clone()>"Window"</label>
-        <select id=id.clone() data-testid=id on:change=move |ev| pick.choice.set(event_target_value(&ev))>
+        <select id=id.clone() data-testid=id on:change=move |ev| pick.choose(event_target_value(&ev))>
             {keep.map(|label| view! { <option value=KEEP selected=move || pick.choice.with(|c| c == KEEP)>{label}</option> })}
             {WINDOWS.iter().map(|&(value, label)| view! {
                 <option value=value selected=move || pick.choice.with(|c| c == value)>{label}</option>

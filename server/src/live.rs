@@ -41,6 +41,28 @@ impl Snapshot {
     }
 }
 
+/// The longest reason a promotion or rollback may give (it is kept in the audit trail).
+pub const MAX_REASON: usize = 1000;
+
+/// Refuses a reason longer than [`MAX_REASON`] bytes.
+pub fn check_reason(reason: &str) -> Result<()> {
+    if reason.len() > MAX_REASON {
+        return Err(AppError::BadRequest(format!(
+            "`reason` is {} bytes long; at most {MAX_REASON}",
+            reason.len()
+        )));
+    }
+    Ok(())
+}
+
+/// An audit entry's details with the reason when one was given.
+pub fn with_reason(mut details: serde_json::Value, reason: &str) -> serde_json::Value {
+    if let (false, Some(map)) = (reason.is_empty(), details.as_object_mut()) {
+        map.insert("reason".into(), reason.into());
+    }
+    details
+}
+
 pub fn sources(files: &[RulesFile]) -> Vec<SourceFile> {
     files
         .iter()

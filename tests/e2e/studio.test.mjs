@@ -239,6 +239,9 @@ test("propose, approve as a second user, promote", async () => {
   await reviewer.getByTestId("proposal-status").filter({ hasText: "approved" }).waitFor();
   await reviewer.getByTestId("promote-ready").waitFor();
   await reviewer.getByTestId("proposal-promote").click();
+  const confirm = reviewer.getByTestId("promote-confirm");
+  await confirm.getByTestId("confirm-reason").fill("Reviewed with the evidence.");
+  await confirm.getByTestId("confirm-ok").click();
   await reviewer.getByTestId("proposal-notice").filter({ hasText: "Promoted" }).waitFor();
   await reviewer.getByTestId("proposal-status").filter({ hasText: "promoted" }).waitFor();
   await shot(reviewer, "11-proposal-promoted");

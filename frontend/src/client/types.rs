@@ -19,5 +19,6 @@ pub use rulestudio_api::preview::{
 };
 pub use rulestudio_api::proposals::{
     Comment, Evidence, FileChange, FileDiff, FileStatus, NewComment, NewProposal, NewReview,
-    Promoted, Proposal, ProposalList, RefreshEvidence, RemovedRule, Status, Verdict,
+    PromoteRequest, Promoted, Proposal, ProposalList, RefreshEvidence, RemovedRule, Status,
+    Verdict,
 };

@@ -1,6 +1,7 @@
 //! Alerts of the live set: the latest ones, then new ones as they stream in (SSE).
 
 use crate::client::{self, Alert, AlertPage, ApiError};
+use crate::pages::editor::edit_href;
 use crate::sse;
 use crate::widgets::{ErrorBox, format_rfc3339};
 use leptos::prelude::*;
@@ -93,7 +94,7 @@ pub fn AlertsPage() -> impl IntoView {
                             <li data-testid="alert" data-rule=a.rule.clone()>
                                 <span class="time">{format_rfc3339(&a.time)}</span>
                                 <span class=format!("prio prio-{}", a.priority.to_lowercase())>{a.priority.clone()}</span>
-                                <a class="rule" href=format!("/rules/edit/{}", client::enc(&a.rule))>{a.rule.clone()}</a>
+                                <a class="rule" href=edit_href(&a.rule)>{a.rule.clone()}</a>
                                 <code class="output">{a.output.clone()}</code>
                                 <a href=format!("/events?id={}", a.event_id)>{format!("event {}", a.event_id)}</a>
                             </li>

@@ -3,15 +3,17 @@
 
 use crate::client::{self, ApiError, FileChange, LiveSet, NewProposal, Proposal, RulesFile};
 use crate::editor::complete::{self, Completion};
+use crate::editor::item::{self, Used};
 use crate::editor::lint::{self, LintReport, Workspace};
 use crate::editor::overlay::{self, Mark};
 use crate::pages::preview::PreviewPanel;
-use crate::pages::ruletests::stored_tests;
+use crate::pages::ruletests::{forget_tests, stored_tests};
 use crate::widgets::ErrorBox;
+use crate::window_pick::WindowPick;
 use leptos::html;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
-use leptos_router::hooks::{use_navigate, use_params_map};
+use leptos_router::hooks::{use_navigate, use_url};
 use rulestudio_api::diagnostic::DiagnosticJson;
 use rulestudio_api::ruletest;
 use rulestudio_engine::loader::{LoadOptions, SourceFile, load};
@@ -29,19 +31,58 @@ struct Origin {
     range: std::ops::Range<usize>,
 }
 
-/// The text of the live rule `name` and where it is.
-fn find_rule(files: &[SourceFile], name: &str) -> Option<(String, Origin)> {
+/// A live rule opened for editing: its whole item, where it is, and what it uses.
+struct Found {
+    text: String,
+    origin: Origin,
+    uses: Vec<Used>,
+}
+
+/// The live rule `name` (its defining item, as written), or why it cannot be edited here.
+fn find_rule(files: &[SourceFile], name: &str) -> Result<Found, String> {
     let loaded = load(files, &LoadOptions::default());
-    let rule = loaded.rules.iter().find(|r| r.name == name)?;
-    let file = files.get(rule.span.file.0 as usize)?;
-    let text = file.text.get(rule.span.range())?;
-    Some((
-        format!("{}\n", text.trim_end()),
-        Origin {
+    let rule = loaded
+        .rules
+        .iter()
+        .find(|r| r.name == name)
+        .ok_or_else(|| format!("The live set has no rule named \"{name}\"."))?;
+    let file = files
+        .get(rule.span.file.0 as usize)
+        .ok_or_else(|| format!("The rule \"{name}\" is in no live file."))?;
+    let range = item::item_range(&file.text, rule.span.range().start).ok_or_else(|| {
+        format!(
+            "The rule \"{name}\" in {} is not a block item (`- rule: …` over several lines), so it cannot be edited here.",
+            file.name
+        )
+    })?;
+    let texts: Vec<(&str, &str)> = files
+        .iter()
+        .map(|f| (f.name.as_str(), f.text.as_str()))
+        .collect();
+    Ok(Found {
+        text: format!("{}\n", &file.text[range.clone()]),
+        origin: Origin {
             file: file.name.clone(),
-            range: rule.span.range(),
+            range,
         },
-    ))
+        uses: item::uses(&loaded, &texts, name),
+    })
+}
+
+/// Where "Edit" opens live rule `name`. The name travels in the query: in a path segment the
+/// router's link handling decodes part of it (`%25` but not `%2F`), which loses names holding
+/// `%` or `/`.
+pub fn edit_href(name: &str) -> String {
+    format!("/rules/edit?rule={}", client::enc(name))
+}
+
+/// The rule named by the address ([`edit_href`]), decoded once: the router's own query map
+/// decodes values twice, which would turn a name's `%41` into `A`.
+fn edited_rule() -> Option<String> {
+    let search = use_url().with_untracked(|u| u.search().to_string());
+    web_sys::UrlSearchParams::new_with_str(&search)
+        .ok()?
+        .get("rule")
 }
 
 /// The live set's files with the draft written in: replacing the edited rule, or appended to
@@ -122,11 +163,13 @@ fn now_ms() -> f64 {
 
 #[component]
 pub fn EditorPage() -> impl IntoView {
-    let params = use_params_map();
-    let editing = params.with_untracked(|p| p.get("name"));
+    let editing = edited_rule();
     let live = LocalResource::new(|| client::get::<LiveSet>("/live"));
     let text = RwSignal::new(String::new());
     let origin = RwSignal::new(None::<Origin>);
+    let uses = RwSignal::new(Vec::<Used>::new());
+    let open_error = RwSignal::new(None::<String>);
+    let pick = WindowPick::preferred();
     let workspace = StoredValue::new(None::<Workspace>);
     let report = RwSignal::new(LintReport::default());
     let lint_ms = RwSignal::new(None::<f64>);
@@ -166,10 +209,17 @@ pub fn EditorPage() -> impl IntoView {
         if let Some(Ok(set)) = live.get() {
             let files = lint::source_files(&set.files);
             let initial = match &editing {
-                Some(name) => find_rule(&files, name).map(|(t, o)| {
-                    origin.set(Some(o));
-                    t
-                }),
+                Some(name) => match find_rule(&files, name) {
+                    Ok(found) => {
+                        origin.set(Some(found.origin));
+                        uses.set(found.uses);
+                        Some(found.text)
+                    }
+                    Err(why) => {
+                        open_error.set(Some(why));
+                        None
+                    }
+                },
                 None => None,
             };
             text.set(initial.unwrap_or_else(|| NEW_RULE.to_string()));
@@ -292,6 +342,14 @@ pub fn EditorPage() -> impl IntoView {
             }
         };
         tests_error.set(None);
+        // The evidence is computed over the window the author previewed on.
+        let window = match pick.window() {
+            Ok(w) => w,
+            Err(why) => {
+                tests_error.set(Some(format!("The preview window is incomplete: {why}")));
+                return;
+            }
+        };
         let title_text = title.get_untracked();
         let req = NewProposal {
             title: if title_text.trim().is_empty() {
@@ -302,11 +360,17 @@ pub fn EditorPage() -> impl IntoView {
             description: String::new(),
             files,
             tests,
+            window,
         };
         let navigate = navigate.clone();
+        let proposed_rule = propose_rule.clone();
         spawn_local(async move {
             match client::post::<_, Proposal>("/proposals", &req).await {
-                Ok(p) => navigate(&format!("/proposals/{}", p.id), Default::default()),
+                Ok(p) => {
+                    // The tests went with this proposal; the next draft starts without them.
+                    forget_tests(proposed_rule.as_deref());
+                    navigate(&format!("/proposals/{}", p.id), Default::default())
+                }
                 Err(e) => propose_error.set(Some(e)),
             }
         });
@@ -322,6 +386,7 @@ pub fn EditorPage() -> impl IntoView {
                     </span>
                 </div>
                 {move || live.get().and_then(|r| r.err()).map(|e| view! { <ErrorBox error=e /> })}
+                {move || open_error.get().map(|e| view! { <p class="error" role="alert" data-testid="edit-error">{e}</p> })}
                 <div class="code">
                     <pre class="overlay" aria-hidden="true" inner_html=overlay_html
                         style=move || { let (t, l) = scroll.get(); format!("transform: translate({}px, {}px)", -l, -t) }></pre>
@@ -404,6 +469,17 @@ pub fn EditorPage() -> impl IntoView {
                         }).collect_view()}
                     </dl>
                 </Show>
+                <Show when=move || uses.with(|u| !u.is_empty())>
+                    <section class="rule-uses" data-testid="rule-uses" aria-label="Macros and lists this rule uses">
+                        <h2>"Uses"</h2>
+                        {move || uses.get().into_iter().map(|u| view! {
+                            <details data-testid="rule-use" data-kind=u.kind data-name=u.name.clone()>
+                                <summary>{format!("{} {}", u.kind, u.name)}<small class="muted">{format!(" ({})", u.file)}</small></summary>
+                                <pre class="source">{u.text}</pre>
+                            </details>
+                        }).collect_view()}
+                    </section>
+                </Show>
                 <form class="propose" on:submit=propose>
                     <label for="proposal-title">"Proposal title"</label>
                     <input id="proposal-title" data-testid="proposal-title" placeholder="What this change does"
@@ -413,7 +489,7 @@ pub fn EditorPage() -> impl IntoView {
                 {move || propose_error.get().map(|e| view! { <ErrorBox error=e /> })}
                 {move || tests_error.get().map(|e| view! { <p class="error" role="alert" data-testid="propose-tests-error">{e}</p> })}
             </section>
-            <PreviewPanel text=text workspace=workspace rule=tests_rule on_apply=Callback::new(move |t: String| {
+            <PreviewPanel text=text workspace=workspace rule=tests_rule pick=pick on_apply=Callback::new(move |t: String| {
                 let len = t.len();
                 set_text_and_cursor(t, len)
             }) />

@@ -1,8 +1,9 @@
-//! The live set: current files, version history, rollback and download.
+//! The live set: current files, version history, rollback (confirmed, with a reason; not
+//! offered for the current version) and download.
 
 use crate::client::{self, ApiError, LiveHistory, LiveSet, LiveVersionCreated, RollbackRequest};
 use crate::session;
-use crate::widgets::{ErrorBox, format_ns, loaded};
+use crate::widgets::{ConfirmReason, ErrorBox, format_ns, loaded};
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 
@@ -12,15 +13,23 @@ pub fn LivePage() -> impl IntoView {
     let history = LocalResource::new(|| client::get::<LiveHistory>("/live/history"));
     let error = RwSignal::new(None::<ApiError>);
     let is_admin = move || session::user().with(|u| u.as_ref().is_some_and(|u| u.role == "admin"));
-    let rollback = move |version: i64| {
+    // The version a rollback was asked for, awaiting confirmation.
+    let target = RwSignal::new(None::<i64>);
+    let confirming = RwSignal::new(false);
+    let notice = RwSignal::new(None::<String>);
+    let rollback = move |version: i64, reason: String| {
         spawn_local(async move {
             match client::post::<_, LiveVersionCreated>(
                 "/live/rollback",
-                &RollbackRequest { version },
+                &RollbackRequest { version, reason },
             )
             .await
             {
-                Ok(_) => {
+                Ok(created) => {
+                    notice.set(Some(format!(
+                        "Rolled back: live set version {} has the files of version {version}.",
+                        created.version
+                    )));
                     error.set(None);
                     live.refetch();
                     history.refetch();
@@ -38,6 +47,13 @@ pub fn LivePage() -> impl IntoView {
                 </a>
             </div>
             {move || error.get().map(|e| view! { <ErrorBox error=e /> })}
+            {move || notice.get().map(|n| view! { <p class="ok" role="status" data-testid="live-notice">{n}</p> })}
+            {move || target.get().map(|v| view! {
+                <ConfirmReason open=confirming title=format!("Roll back to version {v}?")
+                    detail=format!("A new live set version is created with the files of version {v}; alerts follow it at once.")
+                    confirm="Roll back" testid="rollback-confirm"
+                    on_confirm=Callback::new(move |reason| rollback(v, reason)) />
+            })}
             {move || loaded(live.get(), |set| view! {
                 <p data-testid="live-version">
                     {format!("Version {}", set.version)}
@@ -55,22 +71,27 @@ pub fn LivePage() -> impl IntoView {
             {move || loaded(history.get(), |h| view! {
                 <table class="list" data-testid="live-history">
                     <thead><tr>
-                        <th scope="col">"Version"</th><th scope="col">"Promoted"</th><th scope="col">"By"</th><th scope="col">"Note"</th>
+                        <th scope="col">"Version"</th><th scope="col">"Promoted"</th><th scope="col">"By"</th><th scope="col">"Note"</th><th scope="col">"Reason"</th>
                         <th scope="col">"Proposal"</th><th scope="col"><span class="sr-only">"Actions"</span></th>
                     </tr></thead>
                     <tbody>
-                        {h.versions.into_iter().map(|v| {
+                        {h.versions.into_iter().enumerate().map(|(i, v)| {
                             let version = v.version;
+                            // Newest first: the first row is the current version.
+                            let current = i == 0;
                             view! {
-                                <tr>
+                                <tr data-testid="live-version-row" data-version=version>
                                     <td>{version}</td>
                                     <td>{format_ns(v.promoted_at)}</td>
                                     <td>{v.promoted_by.clone()}</td>
                                     <td>{v.note.clone()}</td>
+                                    <td>{v.reason.clone()}</td>
                                     <td>{v.proposal.map(|p| view! { <a href=format!("/proposals/{p}")>{format!("#{p}")}</a> })}</td>
                                     <td>
-                                        <Show when=is_admin>
-                                            <button on:click=move |_| rollback(version) aria-label=format!("Roll back to version {version}")>
+                                        {current.then(|| view! { <span class="muted">"current"</span> })}
+                                        <Show when=move || is_admin() && !current>
+                                            <button data-testid="live-rollback" on:click=move |_| { target.set(Some(version)); confirming.set(true) }
+                                                aria-label=format!("Roll back to version {version}")>
                                                 "Roll back to this"
                                             </button>
                                         </Show>

@@ -4,6 +4,7 @@ use crate::client::ApiError;
 use crate::session;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
+use leptos_router::hooks::use_navigate;
 
 #[component]
 pub fn LoginPage() -> impl IntoView {
@@ -11,11 +12,16 @@ pub fn LoginPage() -> impl IntoView {
     let password = RwSignal::new(String::new());
     let error = RwSignal::new(None::<ApiError>);
     let busy = RwSignal::new(false);
+    let navigate = use_navigate();
     let submit = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
         busy.set(true);
+        let navigate = navigate.clone();
         spawn_local(async move {
-            let result = session::login(username.get_untracked(), password.get_untracked()).await;
+            // The address may be the previous user's (a session that expired on /admin).
+            let go = move |to: &str| navigate(to, Default::default());
+            let result =
+                session::login(username.get_untracked(), password.get_untracked(), go).await;
             busy.set(false);
             error.set(result.err());
         });

@@ -12,7 +12,7 @@ use crate::widgets::{
     ErrorBox, Histogram, LabelButtons, effective_label, fetch_labels, format_ns, rule_counts,
     shadowing,
 };
-use crate::window_pick::{DEFAULT_WINDOW, WindowPick, WindowRange, WindowSelect};
+use crate::window_pick::{WindowPick, WindowRange, WindowSelect};
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 use rulestudio_api::ruletest::{Expect, TestCase};
@@ -47,8 +47,9 @@ pub fn PreviewPanel(
     workspace: StoredValue<Option<Workspace>>,
     /// The rule being edited (None: a new rule), which names where its tests are kept.
     rule: Option<String>,
+    /// The preview window, which the proposal's evidence is computed over too.
+    pick: WindowPick,
 ) -> impl IntoView {
-    let pick = WindowPick::new(DEFAULT_WINDOW);
     let shown = RwSignal::new(Shown::Nothing);
     // Completed runs, on the panel for tests and tools to wait on.
     let runs = RwSignal::new(0u32);

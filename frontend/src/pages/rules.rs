@@ -3,6 +3,7 @@
 
 use crate::client::{self, AlertCounts, LiveSet};
 use crate::editor::lint;
+use crate::pages::editor::edit_href;
 use crate::widgets::loaded;
 use leptos::prelude::*;
 use rulestudio_engine::loader::{LoadOptions, load};
@@ -116,7 +117,7 @@ pub fn RulesPage() -> impl IntoView {
                                     return view! { <tr><td colspan="6" class="muted">"No rule matches."</td></tr> }.into_any();
                                 }
                                 shown.into_iter().map(|r| {
-                                    let href = format!("/rules/edit/{}", client::enc(&r.name));
+                                    let href = edit_href(&r.name);
                                     view! {
                                         <tr class:disabled=!r.enabled data-testid="rule-row" data-rule=r.name.clone()>
                                             <td>{r.name.clone()}{(!r.enabled).then_some(view! { <small class="muted">" (disabled)"</small> })}</td>
@@ -127,7 +128,7 @@ pub fn RulesPage() -> impl IntoView {
                                                 move || count_of(&name).map_or_else(|| "…".to_string(), |n| n.to_string())
                                             }</td>
                                             <td class="muted">{r.file.clone()}</td>
-                                            <td><a href=href aria-label=format!("Edit {}", r.name)>"Edit"</a></td>
+                                            <td><a href=href data-testid="live-edit" data-rule=r.name.clone() aria-label=format!("Edit {}", r.name)>"Edit"</a></td>
                                         </tr>
                                     }
                                 }).collect_view().into_any()

@@ -1,34 +1,31 @@
 //! Rule tests in the editor: a tests file in `rulestudio test`'s format, run in the browser by
 //! the engine against the live set plus the draft (the verdicts `rulestudio test` gives in CI),
-//! kept in this browser per rule and downloadable for the repository.
+//! kept in this browser per user and rule until proposed, and downloadable for the repository.
 
 use crate::client;
 use crate::editor::lint::Workspace;
+use crate::storage;
 use crate::widgets::TestResults;
 use leptos::prelude::*;
 use rulestudio_api::ruletest::{self, TestCase, TestResult};
 
-/// `localStorage` key of the tests of the rule being edited (`None`: a new rule).
-fn storage_key(rule: Option<&str>) -> String {
-    format!("rulestudio.tests:{}", rule.unwrap_or("(new rule)"))
-}
-
-fn storage() -> Option<web_sys::Storage> {
-    web_sys::window()?.local_storage().ok()?
+/// The name the tests of `rule` are kept under (`None`: a new rule).
+fn draft_name(rule: Option<&str>) -> &str {
+    rule.unwrap_or("(new rule)")
 }
 
 /// The tests text kept for `rule`, or empty.
 pub fn stored_tests(rule: Option<&str>) -> String {
-    storage()
-        .and_then(|s| s.get_item(&storage_key(rule)).ok().flatten())
-        .unwrap_or_default()
+    storage::get(storage::TESTS, draft_name(rule)).unwrap_or_default()
+}
+
+/// Forgets the tests kept for `rule`: they were proposed with it.
+pub fn forget_tests(rule: Option<&str>) {
+    storage::remove(storage::TESTS, draft_name(rule));
 }
 
 fn store_tests(rule: Option<&str>, text: &str) {
-    if let Some(s) = storage() {
-        // A full or disabled storage only loses persistence; the tests stay on the page.
-        let _ = s.set_item(&storage_key(rule), text);
-    }
+    storage::set(storage::TESTS, draft_name(rule), text);
 }
 
 /// Appends `case` to a tests file's text.

@@ -15,6 +15,7 @@ use rulestudio_api::live::{
     LiveHistory, LiveSet, LiveVersion, LiveVersionCreated, RollbackRequest,
 };
 use serde_json::json;
+use std::collections::HashMap;
 
 const VIEW: Access = Viewer::ACCESS;
 const ADMIN: Access = Admin::ACCESS;
@@ -48,9 +49,17 @@ pub const ENDPOINTS: &[Endpoint] = &[
         method: "POST",
         path: "/live/rollback",
         access: ADMIN,
-        summary: "Create a new version equal to an old one {version}",
+        summary: "Create a new version equal to an old one {version, reason?} (the reason is kept in the audit trail)",
         ok: 200,
-        errors: &[fails::BODY, (404, "No such live version"), fails::TOO_LARGE],
+        errors: &[
+            fails::BODY,
+            (404, "No such live version"),
+            (
+                409,
+                "The version is the current one: rolling back to it would change nothing",
+            ),
+            fails::TOO_LARGE,
+        ],
     },
 ];
 
@@ -80,10 +89,24 @@ async fn history(State(state): State<AppState>, _: Viewer) -> Result<Json<LiveHi
     )
     .fetch_all(&state.db)
     .await?;
+    // Each version's reason is the one the audit trail keeps with its promotion or rollback:
+    // read in one pass over those entries.
+    let reasons: Vec<(i64, String)> = sqlx::query_as(
+        "SELECT CASE action WHEN 'live.rollback' THEN CAST(substr(target, 6) AS INTEGER)
+                            ELSE json_extract(details, '$.live_version') END,
+                json_extract(details, '$.reason')
+         FROM audit_log
+         WHERE action IN ('live.rollback', 'proposal.promote')
+           AND json_extract(details, '$.reason') IS NOT NULL",
+    )
+    .fetch_all(&state.db)
+    .await?;
+    let mut reasons: HashMap<i64, String> = reasons.into_iter().collect();
     let versions = rows
         .into_iter()
         .map(
             |(version, promoted_at, promoted_by, proposal, note)| LiveVersion {
+                reason: reasons.remove(&version).unwrap_or_default(),
                 version,
                 promoted_at,
                 promoted_by,
@@ -100,6 +123,13 @@ async fn rollback(
     Admin(caller): Admin,
     ApiJson(req): ApiJson<RollbackRequest>,
 ) -> Result<Json<LiveVersionCreated>> {
+    live::check_reason(&req.reason)?;
+    if req.version == state.live.current().version {
+        return Err(AppError::Conflict(format!(
+            "live version {} is the current one: rolling back to it would change nothing",
+            req.version
+        )));
+    }
     let files = live::read_files(&state.db, req.version).await?;
     if files.is_empty() {
         return Err(AppError::NotFound(format!(
@@ -123,7 +153,7 @@ async fn rollback(
                     actor: &caller.username,
                     action: "live.rollback",
                     target: format!("live:{version}"),
-                    details: json!({"to": req.version}),
+                    details: live::with_reason(json!({"to": req.version}), &req.reason),
                 };
                 audit::record(tx, entry).await
             },

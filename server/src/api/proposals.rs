@@ -12,8 +12,8 @@ use axum::http::StatusCode;
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use rulestudio_api::proposals::{
-    NewComment, NewProposal, NewReview, Promoted, Proposal, ProposalList, RefreshEvidence,
-    ReviseProposal, Status,
+    NewComment, NewProposal, NewReview, PromoteRequest, Promoted, Proposal, ProposalList,
+    RefreshEvidence, ReviseProposal, Status,
 };
 use serde::Deserialize;
 
@@ -104,10 +104,11 @@ pub const ENDPOINTS: &[Endpoint] = &[
         method: "POST",
         path: "/proposals/{id}/promote",
         access: REVIEWER,
-        summary: "Make the proposal the next live version → {live_version}; 409 or 422 (lint errors) with reasons",
+        summary: "Make the proposal the next live version {reason?} (kept in the audit trail) → {live_version}; 409 or 422 (lint errors) with reasons",
         ok: 200,
         errors: &[
             fails::ID,
+            fails::BODY,
             NO_PROPOSAL,
             (
                 409,
@@ -259,8 +260,10 @@ async fn promote(
     State(state): State<AppState>,
     Reviewer(caller): Reviewer,
     ApiPath(id): ApiPath<i64>,
+    body: Bytes,
 ) -> Result<Json<Promoted>> {
-    let live_version = review::promote(&state, &caller, id).await?;
+    let req: PromoteRequest = optional_body(&body)?.unwrap_or_default();
+    let live_version = review::promote(&state, &caller, id, &req.reason).await?;
     Ok(Json(Promoted { live_version }))
 }
 
@@ -287,12 +290,16 @@ async fn refresh(
     body: Bytes,
 ) -> Result<Json<Proposal>> {
     // The body is optional: none keeps the window the evidence was computed on.
-    let window = if body.is_empty() {
-        None
-    } else {
-        serde_json::from_slice::<RefreshEvidence>(&body)
-            .map_err(|e| AppError::BadRequest(format!("invalid body: {e}")))?
-            .window
-    };
+    let window = optional_body::<RefreshEvidence>(&body)?.and_then(|r| r.window);
     Ok(Json(review::refresh_evidence(&state, id, window).await?))
+}
+
+/// A JSON body that may be left out (`None`).
+fn optional_body<T: serde::de::DeserializeOwned>(body: &Bytes) -> Result<Option<T>> {
+    if body.is_empty() {
+        return Ok(None);
+    }
+    serde_json::from_slice(body)
+        .map(Some)
+        .map_err(|e| AppError::BadRequest(format!("invalid body: {e}")))
 }

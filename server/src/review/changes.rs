@@ -3,7 +3,7 @@
 
 use crate::error::{AppError, Result};
 use rulestudio_api::live::RulesFile;
-use rulestudio_api::proposals::{FileChange, FileDiff, FileStatus};
+use rulestudio_api::proposals::{DiffLine, FileChange, FileDiff, FileStatus, Hunk, LineKind};
 
 const MAX_FILES: usize = 64;
 const MAX_NAME: usize = 128;
@@ -143,9 +143,42 @@ pub fn diff(base: &[RulesFile], changes: &[FileChange]) -> Vec<FileDiff> {
                 file: c.name.clone(),
                 status,
                 diff: patch.to_string(),
+                hunks: patch.hunks().iter().map(hunk).collect(),
             })
         })
         .collect()
+}
+
+/// A diffy hunk as the API shows it: each line with its numbers in the old and new file, read
+/// from the hunk's structure (not re-parsed from its text, where a line `---` or a missing final
+/// newline would be ambiguous).
+fn hunk(h: &diffy::Hunk<'_, str>) -> Hunk {
+    let (mut old, mut new) = (h.old_range().start() as u32, h.new_range().start() as u32);
+    let lines = h
+        .lines()
+        .iter()
+        .map(|line| {
+            let (kind, raw, old_no, new_no) = match *line {
+                diffy::Line::Context(t) => (LineKind::Context, t, Some(old), Some(new)),
+                diffy::Line::Delete(t) => (LineKind::Removed, t, Some(old), None),
+                diffy::Line::Insert(t) => (LineKind::Added, t, None, Some(new)),
+            };
+            old += u32::from(old_no.is_some());
+            new += u32::from(new_no.is_some());
+            let text = raw.strip_suffix('\n').unwrap_or(raw);
+            DiffLine {
+                kind,
+                text: text.strip_suffix('\r').unwrap_or(text).to_string(),
+                old: old_no,
+                new: new_no,
+                no_newline: !raw.ends_with('\n'),
+            }
+        })
+        .collect();
+    Hunk {
+        header: format!("@@ -{} +{} @@", h.old_range(), h.new_range()),
+        lines,
+    }
 }
 
 /// `changes`, written against `old`, carried onto `new`: a file the live set did not touch
@@ -260,6 +293,32 @@ mod tests {
         let err = validate(&[FileChange::write("a", ""), FileChange::write("a", "")]).unwrap_err();
         assert!(err.to_string().contains("named twice"), "{err}");
         assert!(validate(&[]).is_err());
+    }
+
+    #[test]
+    fn hunks_number_dash_lines_and_a_missing_final_newline_as_file_lines() {
+        // `---`/`+++` at the start of a content line (a YAML document marker) and a last line
+        // without a line break are lines like any other.
+        let base = [file("f", "a\n---\nb\nc")];
+        let d = diff(&base, &[FileChange::write("f", "a\n---\n+++ x\nb\nC")]);
+        let lines: Vec<_> = d[0].hunks[0]
+            .lines
+            .iter()
+            .map(|l| (l.kind, l.text.as_str(), l.old, l.new, l.no_newline))
+            .collect();
+        use LineKind::*;
+        assert_eq!(
+            lines,
+            [
+                (Context, "a", Some(1), Some(1), false),
+                (Context, "---", Some(2), Some(2), false),
+                (Added, "+++ x", None, Some(3), false),
+                (Context, "b", Some(3), Some(4), false),
+                (Removed, "c", Some(4), None, true),
+                (Added, "C", None, Some(5), true),
+            ]
+        );
+        assert_eq!(d[0].hunks[0].header, "@@ -1,4 +1,5 @@");
     }
 
     #[test]

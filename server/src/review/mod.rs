@@ -68,6 +68,16 @@ async fn assemble(state: &AppState, mut p: Proposal) -> Result<Proposal> {
     p.approvals = tally.approvals;
     p.files = rev.files;
     p.tests = rev.tests;
+    if let Some(v) = p.live_version {
+        p.rolled_back = store::rolled_back(&mut conn, v).await?;
+    }
+    drop(conn);
+    // Proposals stored before diffs carried hunks: computed again from their files.
+    if p.diff.iter().any(|d| d.hunks.is_empty()) {
+        let base = state.live.version(&state.db, p.base_version).await?;
+        let files = p.files.clone();
+        p.diff = blocking(move || changes::diff(&base.files, &files)).await?;
+    }
     Ok(p)
 }
 
@@ -135,14 +145,8 @@ async fn prepare(
 pub async fn create(state: &AppState, caller: &Caller, req: NewProposal) -> Result<Proposal> {
     check_text(&req.title, &req.description, &req.tests)?;
     let base = state.live.current().version;
-    let p = prepare(
-        state,
-        base,
-        &req.files,
-        &req.tests,
-        evidence::default_window(),
-    )
-    .await?;
+    let window = req.window.clone().unwrap_or_else(evidence::default_window);
+    let p = prepare(state, base, &req.files, &req.tests, window).await?;
     let status = Tally::default().status(state.config.required_approvals);
     let at = now_ns();
     let mut tx = state.db.begin().await?;
@@ -493,7 +497,8 @@ pub async fn review(
 
 /// Promotes proposal `id`: the live set becomes its files, as a new version, when nothing
 /// blocks it. Returns the new live version.
-pub async fn promote(state: &AppState, caller: &Caller, id: i64) -> Result<i64> {
+pub async fn promote(state: &AppState, caller: &Caller, id: i64, reason: &str) -> Result<i64> {
+    crate::live::check_reason(reason)?;
     let row = store::row(&state.db, id).await?;
     let refused = |reasons: Vec<String>| AppError::Refused {
         unprocessable: false,
@@ -555,7 +560,10 @@ pub async fn promote(state: &AppState, caller: &Caller, id: i64) -> Result<i64> 
             .await?
             .rows_affected();
             unchanged(n, id)?;
-            let details = json!({"live_version": version, "revision": row.revision});
+            let details = crate::live::with_reason(
+                json!({"live_version": version, "revision": row.revision}),
+                reason,
+            );
             record(tx, caller, "proposal.promote", id, details).await
         })
         .await

@@ -1,7 +1,9 @@
 //! Proposals in the database: rows, revisions with their files and tests, reviews, comments.
 
 use crate::error::{AppError, Result};
-use rulestudio_api::proposals::{Comment, FileChange, Proposal, Review, Status, Verdict};
+use rulestudio_api::proposals::{
+    Comment, FileChange, Proposal, Review, RolledBack, Status, Verdict,
+};
 use rulestudio_api::ruletest::TestCase;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -63,6 +65,7 @@ fn row_of(t: RowTuple) -> Result<Proposal> {
         blockers: Vec::new(),
         reviews: Vec::new(),
         comments: Vec::new(),
+        rolled_back: None,
     })
 }
 
@@ -218,4 +221,29 @@ pub async fn comments(db: impl SqliteExecutor<'_>, id: i64) -> Result<Vec<Commen
             },
         )
         .collect())
+}
+
+/// The first rollback, after live version `version` was created, to a version before it: what
+/// undid a promotion. Later versions without a proposal are the rollbacks; the audit trail has
+/// where each went and why (found through its actor index).
+pub async fn rolled_back(conn: &mut SqliteConnection, version: i64) -> Result<Option<RolledBack>> {
+    let row: Option<(i64, String, i64, i64, String)> = sqlx::query_as(
+        "SELECT v.version, v.promoted_by, v.promoted_at, json_extract(a.details, '$.to'),
+                COALESCE(json_extract(a.details, '$.reason'), '')
+         FROM live_versions v
+         JOIN audit_log a ON a.actor = v.promoted_by AND a.action = 'live.rollback'
+                          AND a.target = 'live:' || v.version
+         WHERE v.version > ?1 AND v.proposal IS NULL AND json_extract(a.details, '$.to') < ?1
+         ORDER BY v.version LIMIT 1",
+    )
+    .bind(version)
+    .fetch_optional(&mut *conn)
+    .await?;
+    Ok(row.map(|(live_version, by, at, to, reason)| RolledBack {
+        live_version,
+        to,
+        by,
+        at,
+        reason,
+    }))
 }

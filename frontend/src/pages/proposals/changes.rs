@@ -25,7 +25,7 @@ impl DiffRows {
         let files = diffs
             .iter()
             .map(|d| {
-                let rows = diff::side_by_side(&d.diff);
+                let rows = diff::side_by_side(&d.hunks);
                 let shown = rows
                     .iter()
                     .filter(|r| r.kind != RowKind::Hunk)
@@ -299,6 +299,17 @@ fn LineCommentForm(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use rulestudio_api::proposals::{DiffLine, Hunk, LineKind};
+
+    fn line(kind: LineKind, text: &str, old: Option<u32>, new: Option<u32>) -> DiffLine {
+        DiffLine {
+            kind,
+            text: text.into(),
+            old,
+            new,
+            no_newline: false,
+        }
+    }
 
     fn comment(line: u32, revision: i64) -> Comment {
         Comment {
@@ -319,6 +330,15 @@ mod tests {
             status: FileStatus::Modified,
             diff: "--- a/x.yaml\n+++ b/x.yaml\n@@ -10,3 +10,3 @@\n keep\n-old\n+new\n tail\n"
                 .into(),
+            hunks: vec![Hunk {
+                header: "@@ -10,3 +10,3 @@".into(),
+                lines: vec![
+                    line(LineKind::Context, "keep", Some(10), Some(10)),
+                    line(LineKind::Removed, "old", Some(11), None),
+                    line(LineKind::Added, "new", None, Some(11)),
+                    line(LineKind::Context, "tail", Some(12), Some(12)),
+                ],
+            }],
         };
         let rows = DiffRows::new(&[diff]);
         assert_eq!(rows.anchor("x.yaml", 11).as_deref(), Some("diff-0-L11"));

@@ -7,11 +7,11 @@ mod discussion;
 mod evidence;
 
 use crate::client::{
-    self, ApiError, NewComment, NewReview, Promoted, Proposal, ProposalList, RefreshEvidence,
-    Status, Verdict, Window,
+    self, ApiError, NewComment, NewReview, PromoteRequest, Promoted, Proposal, ProposalList,
+    RefreshEvidence, Status, Verdict, Window,
 };
 use crate::session;
-use crate::widgets::{ErrorBox, format_ns, loaded};
+use crate::widgets::{ConfirmReason, ErrorBox, format_ns, loaded};
 use changes::{Changes, DiffRows};
 use discussion::{Comments, Reviews};
 use evidence::EvidenceView;
@@ -80,7 +80,8 @@ pub fn ProposalsPage() -> impl IntoView {
 pub enum Action {
     Comment(NewComment),
     Review(NewReview),
-    Promote,
+    /// With the reason for the audit trail.
+    Promote(String),
     /// Over another window (`None`: the one it was computed on).
     RefreshEvidence(Option<Window>),
     Rebase,
@@ -92,7 +93,7 @@ impl Action {
         let verb = match self {
             Action::Comment(_) => "comments",
             Action::Review(_) => "reviews",
-            Action::Promote => "promote",
+            Action::Promote(_) => "promote",
             Action::RefreshEvidence(_) => "evidence",
             Action::Rebase => "rebase",
             Action::Close => "close",
@@ -107,7 +108,10 @@ impl Action {
             Action::RefreshEvidence(window) => serde_json::to_value(RefreshEvidence {
                 window: window.clone(),
             }),
-            Action::Promote | Action::Rebase | Action::Close => Ok(Value::Null),
+            Action::Promote(reason) => serde_json::to_value(PromoteRequest {
+                reason: reason.clone(),
+            }),
+            Action::Rebase | Action::Close => Ok(Value::Null),
         };
         body.unwrap_or_default()
     }
@@ -131,7 +135,7 @@ impl Action {
                 p.revision, p.base_version
             ),
             Action::Close => format!("Proposal #{} is closed.", p.id),
-            Action::Promote => String::new(),
+            Action::Promote(_) => String::new(),
         }
     }
 }
@@ -164,7 +168,7 @@ pub fn ProposalPage() -> impl IntoView {
         spawn_local(async move {
             let (path, body) = (action.path(p.id), action.body());
             let outcome = match action {
-                Action::Promote => client::post::<_, Promoted>(&path, &body).await.map(|done| {
+                Action::Promote(_) => client::post::<_, Promoted>(&path, &body).await.map(|done| {
                     notice.set(Some(format!(
                         "Promoted: the live set is now version {}.",
                         done.live_version
@@ -220,10 +224,27 @@ fn ProposalView(
     let active = p.status.is_active();
     let rows = DiffRows::new(&p.diff);
     let status_line = match (p.status, p.live_version) {
-        (Status::Promoted, Some(v)) => Some(
-            view! { <p class="ok">"Promoted as live set version "<a href="/live">{v}</a>"."</p> }
-                .into_any(),
-        ),
+        (Status::Promoted, Some(v)) => {
+            let later = p.rolled_back.clone().map(|r| {
+                let why = if r.reason.is_empty() {
+                    String::new()
+                } else {
+                    format!(" ({})", r.reason)
+                };
+                format!(
+                    ", rolled back by {} at {}{why}: live set version {} restored version {}",
+                    r.by,
+                    format_ns(r.at),
+                    r.live_version,
+                    r.to
+                )
+            });
+            let class = if later.is_some() { "warn" } else { "ok" };
+            Some(
+                view! { <p class=class data-testid="proposal-fate">"Promoted as live set version "<a href="/live">{v}</a>{later}"."</p> }
+                    .into_any(),
+            )
+        }
         (Status::Closed, _) => {
             Some(view! { <p class="muted">"Closed without being promoted."</p> }.into_any())
         }
@@ -280,6 +301,12 @@ fn Gate(
     }
     let blocked = !why.is_empty();
     let confirm_close = RwSignal::new(false);
+    let confirm_promote = RwSignal::new(false);
+    let promote_title = "Promote this proposal?".to_string();
+    let promote_detail = format!(
+        "Proposal #{} \"{}\" becomes the next live set version; alerts follow it at once.",
+        p.id, p.title
+    );
     let approvals = format!(
         "{} of {} approvals on revision {}",
         p.approvals, p.required_approvals, p.revision
@@ -288,7 +315,7 @@ fn Gate(
         <div class="gate card" aria-label="Promotion">
             <div class="actions">
                 <button class="primary" data-testid="proposal-promote" disabled=move || blocked || busy.get()
-                    aria-describedby="promote-why" on:click=move |_| act.run(Action::Promote)>"Promote"</button>
+                    aria-describedby="promote-why" on:click=move |_| confirm_promote.set(true)>"Promote"</button>
                 <span class="muted" data-testid="proposal-approvals">{approvals}</span>
                 <span class="spacer"></span>
                 {may_manage.then(|| view! {
@@ -306,6 +333,8 @@ fn Gate(
                     </Show>
                 })}
             </div>
+            <ConfirmReason open=confirm_promote title=promote_title detail=promote_detail
+                confirm="Promote" testid="promote-confirm" on_confirm=Callback::new(move |reason| act.run(Action::Promote(reason))) />
             <div id="promote-why">
                 {if blocked {
                     view! {
