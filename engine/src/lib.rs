@@ -26,5 +26,11 @@ pub mod rule;
 pub mod span;
 pub mod syntax;
 
+/// Bumped whenever this engine's verdicts change on purpose (a rule that loaded may stop
+/// loading, or match differently): 1 = libsinsp field arguments, values and derived fields
+/// (issue #21). The server stores it with each live-set version and, at start, reports what the
+/// current engine judges differently in a version stored by an earlier revision.
+pub const VERDICT_REVISION: i64 = 1;
+
 /// The Falco engine version this implementation follows (`required_engine_version` checks).
 pub const ENGINE_VERSION: (u64, u64, u64) = (0, 63, 0);

@@ -24,8 +24,9 @@ pub async fn first_start(db: &SqlitePool, config: &ServeArgs) -> anyhow::Result<
         .await?;
     if versions == 0 {
         let mut tx = db.begin().await?;
-        sqlx::query("INSERT INTO live_versions (version, promoted_at, promoted_by, note) VALUES (1, ?, 'admin', 'seed: official Falco rules')")
+        sqlx::query("INSERT INTO live_versions (version, promoted_at, promoted_by, note, engine_revision) VALUES (1, ?, 'admin', 'seed: official Falco rules', ?)")
             .bind(now_ns())
+            .bind(rulestudio_engine::VERDICT_REVISION)
             .execute(&mut *tx)
             .await?;
         sqlx::query(

@@ -107,13 +107,18 @@ pub struct Live {
 
 impl Live {
     pub async fn load(db: &SqlitePool) -> anyhow::Result<Live> {
-        let version: i64 = sqlx::query_scalar("SELECT MAX(version) FROM live_versions")
-            .fetch_one(db)
-            .await?;
+        let (version, stored_by): (i64, i64) = sqlx::query_as(
+            "SELECT version, engine_revision FROM live_versions ORDER BY version DESC LIMIT 1",
+        )
+        .fetch_one(db)
+        .await?;
         let mut snapshot = read_version(db, version)
             .await
             .map_err(|e| anyhow::anyhow!("live version {version}: {e}"))?;
-        snapshot.engine_changes = engine_changes(&snapshot.loaded);
+        // Only a version stored by an engine whose verdicts differed has anything to report.
+        if stored_by < rulestudio_engine::VERDICT_REVISION {
+            snapshot.engine_changes = engine_changes(&snapshot.loaded);
+        }
         for c in &snapshot.engine_changes {
             tracing::warn!(
                 version,
@@ -173,12 +178,13 @@ impl Live {
         let version = base + 1;
         let promoted_at = now_ns();
         let mut tx = db.begin().await?;
-        sqlx::query("INSERT INTO live_versions (version, promoted_at, promoted_by, proposal, note) VALUES (?, ?, ?, ?, ?)")
+        sqlx::query("INSERT INTO live_versions (version, promoted_at, promoted_by, proposal, note, engine_revision) VALUES (?, ?, ?, ?, ?, ?)")
             .bind(version)
             .bind(promoted_at)
             .bind(new.by)
             .bind(new.proposal)
             .bind(&new.note)
+            .bind(rulestudio_engine::VERDICT_REVISION)
             .execute(&mut *tx)
             .await?;
         for (position, f) in new.files.iter().enumerate() {

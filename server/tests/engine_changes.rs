@@ -37,6 +37,20 @@ async fn a_live_set_judged_differently_is_reported_at_start_and_kept() {
         before.text
     );
 
+    // A restart of a version this engine stored reports nothing either.
+    let same_engine = s.reopen(|_| {}).await;
+    let live = same_engine
+        .call("GET", "/api/v1/live", Some(ADMIN_TOKEN), None)
+        .await;
+    assert!(live.body.get("engine_changes").is_none(), "{}", live.text);
+    drop(same_engine);
+    // Now say an earlier engine stored it (what the migration gives every older version).
+    sqlx::query("UPDATE live_versions SET engine_revision = 0 WHERE version = ?")
+        .bind(version)
+        .execute(&s.state.db)
+        .await
+        .unwrap();
+
     let restarted = s.reopen(|_| {}).await;
     let live = restarted
         .call("GET", "/api/v1/live", Some(ADMIN_TOKEN), None)
