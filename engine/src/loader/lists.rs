@@ -112,6 +112,23 @@ impl Lists {
         }
     }
 
+    /// The lists after list `i` that its substitution names.
+    fn named_by(&self, i: usize) -> impl Iterator<Item = usize> + '_ {
+        let text = self.all[i].substitution.as_deref().unwrap_or_default();
+        self.named_in(tokens(text), Some(i))
+    }
+
+    /// Marks used every list of `pending` and every later list their substitutions name.
+    fn mark_reachable(&mut self, mut pending: BinaryHeap<Reverse<usize>>) {
+        while let Some(Reverse(i)) = pending.pop() {
+            if !self.all[i].used {
+                self.all[i].used = true;
+                let later: Vec<usize> = self.named_by(i).collect();
+                pending.extend(later.into_iter().map(Reverse));
+            }
+        }
+    }
+
     /// The lists that a condition naming `tokens` may use, after list `after`.
     fn named_in<'t>(
         &'t self,
@@ -163,12 +180,18 @@ pub(crate) fn substitute(
             continue;
         }
         last = Some(i);
-        if substitute_one(cond, &lists.all[i])? {
-            lists.all[i].used = true;
-            if let Ok(s) = &lists.all[i].substitution {
-                let later: Vec<usize> = lists.named_in(tokens(s), Some(i)).collect();
-                pending.extend(later.into_iter().map(Reverse));
+        let used = match substitute_one(cond, &lists.all[i]) {
+            Ok(used) => used,
+            Err(x) => {
+                // Falco would go on (for ever): the lists it would reach are not unused.
+                pending.push(Reverse(i));
+                lists.mark_reachable(pending);
+                return Err(x);
             }
+        };
+        if used {
+            lists.all[i].used = true;
+            pending.extend(lists.named_by(i).map(Reverse));
         }
     }
     budget.take_bytes(cond.text.len(), None)

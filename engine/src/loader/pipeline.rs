@@ -126,6 +126,8 @@ fn resolve(
                 errors.push(Unresolved::Broken);
                 continue;
             };
+            // Named, so used, even when inlining it crosses a limit.
+            used.push(pos);
             let body_shape = scope.shapes[pos];
             let grown = depth - 1 + body_shape.depth;
             let checked = if grown > MAX_EXPANDED_DEPTH {
@@ -143,7 +145,6 @@ fn resolve(
             shape.nodes += body_shape.nodes - 1;
             shape.depth = shape.depth.max(grown);
             *e = body.clone();
-            used.push(pos);
             inlining.push((pos, within));
             // A body not resolved yet (a macro defined later) may name macros itself.
             stack.push((e, depth, Some(inlining.len() - 1)));
