@@ -15,6 +15,7 @@ pub mod loader;
 pub mod output;
 pub mod rule;
 pub mod span;
+pub mod stop;
 pub mod syntax;
 
 /// The Falco engine version this implementation follows (`required_engine_version` checks).

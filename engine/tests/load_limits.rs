@@ -202,3 +202,19 @@ fn a_list_naming_a_large_list_many_times_is_refused_where_it_is_used() {
         found[0].message
     );
 }
+
+#[test]
+fn a_load_asked_to_stop_stops_between_items() {
+    use rulestudio_engine::loader::load_or_stop;
+    use rulestudio_engine::stop::{StopCheck, Stopped};
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    let files = [file("r.yaml", macro_chain(2_000))];
+    let asked = AtomicUsize::new(0);
+    // The caller's clock says stop after 100 items.
+    let stop = || asked.fetch_add(1, Ordering::Relaxed) >= 100;
+    let result = load_or_stop(&files, &LoadOptions::default(), StopCheck::new(&stop));
+    assert_eq!(result.err(), Some(Stopped));
+    assert_eq!(asked.load(Ordering::Relaxed), 101, "it stopped at the first no");
+    let never = load_or_stop(&files, &LoadOptions::default(), StopCheck::NEVER);
+    assert!(never.is_ok_and(|l| l.macros.len() == 2_000));
+}

@@ -5,6 +5,7 @@
 use super::limits::{Budget, Exceeded, MAX_CONDITION_BYTES};
 use super::mapped::MappedText;
 use super::state::State;
+use crate::stop::{StopCheck, Stopped};
 use rustc_hash::FxHashMap;
 use std::cmp::Reverse;
 use std::collections::BinaryHeap;
@@ -41,10 +42,15 @@ pub(crate) fn quote_item(item: &str) -> std::borrow::Cow<'_, str> {
 /// Every list in definition order with lists-in-lists resolved one level deep: an item naming
 /// a list whose first definition precedes this list's last (re)definition is replaced by
 /// that list's raw items.
-pub(crate) fn compile(state: &State, budget: &mut Budget) -> Lists {
+pub(crate) fn compile(
+    state: &State,
+    budget: &mut Budget,
+    stop: StopCheck,
+) -> Result<Lists, Stopped> {
     let mut all: Vec<CompiledList> = Vec::with_capacity(state.lists.items.len());
     let mut used_by_lists = Vec::new();
     for list in &state.lists.items {
+        stop.check()?;
         let mut items: Vec<&str> = Vec::with_capacity(list.items.len());
         // A lower bound of the substitution's length plus 2 (items and their separators):
         // building stops past the limit, so a list naming a large list many times costs no
@@ -89,7 +95,7 @@ pub(crate) fn compile(state: &State, budget: &mut Budget) -> Lists {
     for i in used_by_lists {
         all[i].used = true;
     }
-    Lists::new(all)
+    Ok(Lists::new(all))
 }
 
 impl Lists {

@@ -28,6 +28,7 @@ use crate::diagnostic::{Diagnostic, ItemKind};
 use crate::eval::{CompiledRule, RuleSet};
 use crate::rule::Priority;
 use crate::span::{FileId, Span};
+use crate::stop::{StopCheck, Stopped};
 use crate::syntax::ast::Expr;
 use lists::Lists;
 use mapped::MappedText;
@@ -137,12 +138,26 @@ fn is_valid_lhs_field(field: &str) -> bool {
     crate::fields::resolve(name).is_some()
 }
 
-pub fn load(files: &[SourceFile], _opts: &LoadOptions) -> Loaded {
+pub fn load(files: &[SourceFile], opts: &LoadOptions) -> Loaded {
+    match load_or_stop(files, opts, StopCheck::NEVER) {
+        Ok(loaded) => loaded,
+        Err(Stopped) => unreachable!("asked never to stop"),
+    }
+}
+
+/// [`load`], asking `stop` between files and items (each bounded by the studio limits), so a
+/// caller with a deadline or a client that may leave gets its thread back soon.
+pub fn load_or_stop(
+    files: &[SourceFile],
+    _opts: &LoadOptions,
+    stop: StopCheck,
+) -> Result<Loaded, Stopped> {
     let mut state = state::State::default();
     let mut diagnostics: Vec<Diagnostic> = Vec::new();
     let mut earlier_errors: Vec<Diagnostic> = Vec::new();
     let mut input_bytes = 0;
     for (i, f) in files.iter().enumerate() {
+        stop.check()?;
         input_bytes += f.text.len();
         reader::read_file(
             &f.text,
@@ -153,11 +168,11 @@ pub fn load(files: &[SourceFile], _opts: &LoadOptions) -> Loaded {
         );
         if i + 1 < files.len() {
             // Falco compiles after every file: what only a later file fixes is still an error.
-            let out = pipeline::compile(&state, input_bytes);
+            let out = pipeline::compile(&state, input_bytes, stop)?;
             earlier_errors.extend(out.diagnostics.into_iter().filter(Diagnostic::is_error));
         }
     }
-    let out = pipeline::compile(&state, input_bytes);
+    let out = pipeline::compile(&state, input_bytes, stop)?;
     let mut compile_diags = out.diagnostics;
     for e in earlier_errors {
         if !compile_diags.contains(&e) && !diagnostics.contains(&e) {
@@ -265,7 +280,7 @@ pub fn load(files: &[SourceFile], _opts: &LoadOptions) -> Loaded {
             .map(|(_, n)| n.clone())
             .collect(),
     };
-    Loaded {
+    Ok(Loaded {
         diagnostics,
         rules: rule_infos,
         macros: macro_infos,
@@ -274,7 +289,7 @@ pub fn load(files: &[SourceFile], _opts: &LoadOptions) -> Loaded {
         inert_items: std::mem::take(&mut state.inert),
         expansion: budget.used,
         context,
-    }
+    })
 }
 
 /// A condition on its own (`rulestudio check`, `eval --condition`, REST event filters), compiled

@@ -13,6 +13,7 @@ use crate::compile::{self, Compiled};
 use crate::diagnostic::{Code, Diagnostic, ItemKind, Severity};
 use crate::output::OutputFormat;
 use crate::span::Span;
+use crate::stop::{StopCheck, Stopped};
 use crate::syntax::ast::{Expr, ExprKind};
 use std::collections::HashMap;
 
@@ -246,24 +247,28 @@ fn is_unknown_type_or_field(message: &str) -> bool {
 }
 
 /// Compiles the state; `input_bytes` (the rules text read so far) sizes the studio limits.
-pub(crate) fn compile(state: &State, input_bytes: usize) -> Output {
+/// `stop` is asked between items.
+pub(crate) fn compile(
+    state: &State,
+    input_bytes: usize,
+    stop: StopCheck,
+) -> Result<Output, Stopped> {
     let mut diagnostics = Vec::new();
     let mut budget = Budget::new(input_bytes);
-    let mut lists = lists::compile(state, &mut budget);
+    let mut lists = lists::compile(state, &mut budget, stop)?;
 
     let macro_defs = &state.macros.items;
-    let mut macros: Vec<Option<Expr>> = macro_defs
-        .iter()
-        .map(
-            |m| match parse_condition(&m.cond, &mut lists, &mut budget) {
-                Ok(e) => Some(e),
-                Err(ds) => {
-                    diagnostics.extend(ds.into_iter().map(|d| d.in_item(ItemKind::Macro, &m.name)));
-                    None
-                }
-            },
-        )
-        .collect();
+    let mut macros: Vec<Option<Expr>> = Vec::with_capacity(macro_defs.len());
+    for m in macro_defs {
+        stop.check()?;
+        macros.push(match parse_condition(&m.cond, &mut lists, &mut budget) {
+            Ok(e) => Some(e),
+            Err(ds) => {
+                diagnostics.extend(ds.into_iter().map(|d| d.in_item(ItemKind::Macro, &m.name)));
+                None
+            }
+        });
+    }
     let mut shapes: Vec<Shape> = macros
         .iter()
         .map(|m| m.as_ref().map(Shape::of).unwrap_or_default())
@@ -276,6 +281,7 @@ pub(crate) fn compile(state: &State, input_bytes: usize) -> Output {
     let broken = |name: &str| state.is_broken(ItemKindKey::Macro, name);
     let mut used = Vec::new();
     for i in 0..macro_defs.len() {
+        stop.check()?;
         let Some(mut body) = macros[i].clone() else {
             continue;
         };
@@ -305,6 +311,7 @@ pub(crate) fn compile(state: &State, input_bytes: usize) -> Output {
 
     let mut rules = Vec::with_capacity(state.rules.items.len());
     for r in &state.rules.items {
+        stop.check()?;
         if r.unknown_source || !KNOWN_SOURCES.contains(&r.source.as_str()) {
             rules.push(None);
             continue;
@@ -450,7 +457,7 @@ pub(crate) fn compile(state: &State, input_bytes: usize) -> Output {
     for p in used {
         macro_used[p] = true;
     }
-    Output {
+    Ok(Output {
         lists,
         macros,
         shapes,
@@ -458,5 +465,5 @@ pub(crate) fn compile(state: &State, input_bytes: usize) -> Output {
         rules,
         diagnostics,
         budget,
-    }
+    })
 }
