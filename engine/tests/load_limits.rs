@@ -214,7 +214,11 @@ fn a_load_asked_to_stop_stops_between_items() {
     let stop = || asked.fetch_add(1, Ordering::Relaxed) >= 100;
     let result = load_or_stop(&files, &LoadOptions::default(), StopCheck::new(&stop));
     assert_eq!(result.err(), Some(Stopped));
-    assert_eq!(asked.load(Ordering::Relaxed), 101, "it stopped at the first no");
+    assert_eq!(
+        asked.load(Ordering::Relaxed),
+        101,
+        "it stopped at the first no"
+    );
     let never = load_or_stop(&files, &LoadOptions::default(), StopCheck::NEVER);
     assert!(never.is_ok_and(|l| l.macros.len() == 2_000));
 }
