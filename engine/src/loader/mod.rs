@@ -174,8 +174,19 @@ pub fn load_or_stop(
     }
     let out = pipeline::compile(&state, input_bytes, stop)?;
     let mut compile_diags = out.diagnostics;
+    // By key, not by a search per error: many errors in early files must not cost their square.
+    let key = |d: &Diagnostic| {
+        (
+            d.code,
+            d.span,
+            d.message.clone(),
+            d.item_kind,
+            d.item_name.clone(),
+        )
+    };
+    let mut seen: HashSet<_> = compile_diags.iter().chain(&diagnostics).map(key).collect();
     for e in earlier_errors {
-        if !compile_diags.contains(&e) && !diagnostics.contains(&e) {
+        if seen.insert(key(&e)) {
             compile_diags.push(e);
         }
     }
