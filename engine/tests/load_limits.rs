@@ -222,3 +222,36 @@ fn a_load_asked_to_stop_stops_between_items() {
     let never = load_or_stop(&files, &LoadOptions::default(), StopCheck::NEVER);
     assert!(never.is_ok_and(|l| l.macros.len() == 2_000));
 }
+
+#[test]
+fn the_deepest_condition_the_parser_accepts_loads_on_a_worker_stack() {
+    for (open, close) in [
+        ("(", ")"),
+        ("not (", ")"),
+        ("proc.name = b and (", ")"),
+        ("proc.name = b or not (", ")"),
+    ] {
+        // Find the deepest nesting the parser accepts, then load it as a rule on a thread with
+        // a tokio worker's stack (2 MB): compile, evaluation program and rendering recurse.
+        let cond = |n: usize| format!("{}proc.name = a{}", open.repeat(n), close.repeat(n));
+        let accepted = |n: usize| rulestudio_engine::syntax::parse(&cond(n)).errors.is_empty();
+        let (mut lo, mut hi) = (1, 5_000);
+        assert!(!accepted(hi));
+        while lo + 1 < hi {
+            let mid = (lo + hi) / 2;
+            if accepted(mid) { lo = mid } else { hi = mid }
+        }
+        let text = format!(
+            "- rule: r\n  desc: d\n  condition: evt.type = execve and {}\n  output: o\n  priority: Warning\n",
+            cond(lo)
+        );
+        let loaded = std::thread::Builder::new()
+            .stack_size(2 << 20)
+            .spawn(move || load(&[file("r.yaml", text)], &LoadOptions::default()))
+            .unwrap()
+            .join()
+            .expect("no stack overflow");
+        assert!(loaded.ok(), "{open:?} x {lo}: {:#?}", loaded.diagnostics);
+        println!("{open:?} nested {lo} deep loads");
+    }
+}
