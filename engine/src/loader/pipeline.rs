@@ -114,9 +114,13 @@ fn resolve(
             };
             let mut link = within;
             let mut looped = false;
+            // Macros inlined around this reference: a body that is a bare macro name adds no
+            // depth, so the chain itself is bounded too.
+            let mut around = 0;
             while let Some(l) = link {
                 looped |= inlining[l].0 == pos;
                 link = inlining[l].1;
+                around += 1;
             }
             if looped {
                 errors.push(Unresolved::Loop(name.clone(), e.span));
@@ -131,7 +135,7 @@ fn resolve(
             used.push(pos);
             let body_shape = scope.shapes[pos];
             let grown = depth - 1 + body_shape.depth;
-            let checked = if grown > MAX_EXPANDED_DEPTH {
+            let checked = if grown > MAX_EXPANDED_DEPTH || around >= MAX_EXPANDED_DEPTH {
                 Err(Exceeded::Depth {
                     macro_name: name.clone(),
                 })
