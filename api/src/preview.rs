@@ -4,9 +4,10 @@ use crate::diagnostic::DiagnosticJson;
 use crate::time::Timestamp;
 use serde::{Deserialize, Serialize};
 
-/// The stored events a preview looks at.
+/// The stored events a preview looks at. Read strictly: a misspelt key is an error naming it,
+/// not a window over every event.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(untagged)]
+#[serde(untagged, try_from = "WindowKeys")]
 pub enum Window {
     /// The newest N stored events.
     LastEvents { last_events: u64 },
@@ -17,6 +18,34 @@ pub enum Window {
         #[serde(default)]
         until: Option<Timestamp>,
     },
+}
+
+/// A window as written: `last_events`, or `since` and/or `until`, and nothing else.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct WindowKeys {
+    last_events: Option<u64>,
+    since: Option<Timestamp>,
+    until: Option<Timestamp>,
+}
+
+impl TryFrom<WindowKeys> for Window {
+    type Error = &'static str;
+
+    fn try_from(k: WindowKeys) -> Result<Window, Self::Error> {
+        match k {
+            WindowKeys {
+                last_events: Some(last_events),
+                since: None,
+                until: None,
+            } => Ok(Window::LastEvents { last_events }),
+            WindowKeys {
+                last_events: Some(_),
+                ..
+            } => Err("`last_events` cannot be combined with `since` or `until`"),
+            WindowKeys { since, until, .. } => Ok(Window::Range { since, until }),
+        }
+    }
 }
 
 /// `"live"` (default): the draft loads after the live set; `"none"`: on its own.

@@ -24,6 +24,7 @@ mod messages;
 pub mod output;
 pub mod rule;
 pub mod span;
+pub mod stop;
 pub mod syntax;
 
 /// Bumped whenever this engine's verdicts change on purpose (a rule that loaded may stop

@@ -61,6 +61,12 @@ pub struct ServeArgs {
     #[arg(long, env = "RULESTUDIO_PREVIEW_CACHE_MB", default_value_t = 1024)]
     pub preview_cache_mb: usize,
 
+    /// Longest an expensive request (preview, suggest-exception, proposal evidence, event
+    /// search) may run (`30s`, `2m`, …); past it the work stops and the answer is 503
+    /// `budget_exceeded`.
+    #[arg(long, env = "RULESTUDIO_REQUEST_TIMEOUT", default_value = "30s", value_parser = humantime::parse_duration)]
+    pub request_timeout: Duration,
+
     /// Approvals a proposal needs before it can be promoted.
     #[arg(long, env = "RULESTUDIO_REQUIRED_APPROVALS", default_value_t = 1)]
     pub required_approvals: u32,

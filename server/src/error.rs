@@ -46,6 +46,9 @@ pub enum AppError {
     Unprocessable(String),
     #[error("request body is larger than the server accepts (see --max-body-bytes)")]
     PayloadTooLarge,
+    /// The request needs more than its budget (`--request-timeout`), or its client left.
+    #[error("{0}")]
+    BudgetExceeded(String),
     #[error(transparent)]
     Db(#[from] sqlx::Error),
     #[error(transparent)]
@@ -54,7 +57,7 @@ pub enum AppError {
 
 impl AppError {
     /// Every `code` an error body can carry (the OpenAPI document lists them).
-    pub const CODES: [&'static str; 10] = [
+    pub const CODES: [&'static str; 11] = [
         "unauthorized",
         "forbidden",
         "not_found",
@@ -64,6 +67,7 @@ impl AppError {
         "conflict",
         "unprocessable",
         "payload_too_large",
+        "budget_exceeded",
         "internal",
     ];
 
@@ -85,6 +89,7 @@ impl AppError {
             AppError::Refused { .. } => (StatusCode::CONFLICT, "conflict"),
             AppError::Unprocessable(_) => (StatusCode::UNPROCESSABLE_ENTITY, "unprocessable"),
             AppError::PayloadTooLarge => (StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large"),
+            AppError::BudgetExceeded(_) => (StatusCode::SERVICE_UNAVAILABLE, "budget_exceeded"),
             AppError::Db(_) | AppError::Internal(_) => {
                 (StatusCode::INTERNAL_SERVER_ERROR, "internal")
             }
@@ -95,7 +100,8 @@ impl AppError {
 impl IntoResponse for AppError {
     fn into_response(self) -> Response {
         let (status, code) = self.status_and_code();
-        let message = if status.is_server_error() {
+        // A budget exceeded is the one server error whose message is for the client.
+        let message = if status.is_server_error() && !matches!(self, AppError::BudgetExceeded(_)) {
             tracing::error!(error = ?self, "request failed");
             "internal error; the server log has the details".to_string()
         } else {
@@ -208,6 +214,7 @@ mod tests {
             },
             AppError::Unprocessable(String::new()),
             AppError::PayloadTooLarge,
+            AppError::BudgetExceeded(String::new()),
             AppError::Db(sqlx::Error::RowNotFound),
             AppError::Internal(anyhow::anyhow!("x")),
         ];

@@ -3,7 +3,7 @@
 //! all), the values seen on benign matches and never on the rest.
 
 use crate::error::{AppError, Result};
-use crate::preview::{Verdict, fetch_events, json_text};
+use crate::preview::{Deadline, Verdict, fetch_events, json_text};
 use rulestudio_api::preview::ExceptionEntry;
 use serde_json::{Map, Value};
 use std::collections::{BTreeSet, HashSet};
@@ -61,7 +61,10 @@ impl Comp {
 /// The best exception for `matches` (fields of each matched event and its verdict): on one
 /// field if one separates every benign match from the rest, otherwise on whichever single
 /// field or pair of fields covers the most benign matches.
-pub fn suggest(matches: &[(Map<String, Value>, Verdict)]) -> Result<ExceptionEntry> {
+pub fn suggest(
+    matches: &[(Map<String, Value>, Verdict)],
+    deadline: &Deadline,
+) -> Result<ExceptionEntry> {
     let benign: Vec<&Map<String, Value>> = matches
         .iter()
         .filter(|(_, v)| *v == Verdict::FalsePositive)
@@ -78,14 +81,14 @@ pub fn suggest(matches: &[(Map<String, Value>, Verdict)]) -> Result<ExceptionEnt
         .map(|(m, _)| m)
         .collect();
     let singles = CANDIDATES.iter().map(std::slice::from_ref);
-    let mut best = best_of(singles, &benign, &others);
+    let mut best = best_of(singles, &benign, &others, deadline)?;
     let pairs: Vec<[(&str, Comp); 2]> = CANDIDATES
         .iter()
         .enumerate()
         .flat_map(|(i, &a)| CANDIDATES[i + 1..].iter().map(move |&b| [a, b]))
         .collect();
     if best.as_ref().is_none_or(|b| b.covered < benign.len())
-        && let Some(pair) = best_of(pairs.iter().map(|p| &p[..]), &benign, &others)
+        && let Some(pair) = best_of(pairs.iter().map(|p| &p[..]), &benign, &others, deadline)?
         && best.as_ref().is_none_or(|b| pair.covered > b.covered)
     {
         best = Some(pair);
@@ -125,9 +128,12 @@ fn best_of<'a>(
     field_sets: impl Iterator<Item = &'a [(&'static str, Comp)]>,
     benign: &[&Map<String, Value>],
     others: &[&Map<String, Value>],
-) -> Option<Candidate<'a>> {
+    deadline: &Deadline,
+) -> Result<Option<Candidate<'a>>> {
     let mut best: Option<Candidate> = None;
     for fields in field_sets {
+        // Each candidate reads every match once.
+        deadline.check()?;
         let c = candidate(fields, benign, others);
         let better = match &best {
             None => c.covered > 0,
@@ -139,7 +145,7 @@ fn best_of<'a>(
             best = Some(c);
         }
     }
-    best
+    Ok(best)
 }
 
 fn candidate<'a>(
@@ -276,7 +282,7 @@ mod tests {
                 Verdict::Unlabeled,
             ),
         ];
-        let e = suggest(&matches).unwrap();
+        let e = suggest(&matches, &Deadline::unlimited()).unwrap();
         assert_eq!(e.fields, ["proc.name"]);
         assert_eq!(e.values, [["backup"]]);
     }
@@ -297,7 +303,7 @@ mod tests {
             m("cat", "root", Verdict::TruePositive),
             m("tar", "root", Verdict::Unlabeled),
         ];
-        let e = suggest(&matches).unwrap();
+        let e = suggest(&matches, &Deadline::unlimited()).unwrap();
         assert_eq!(e.fields, ["proc.name", "user.name"]);
         assert_eq!(e.comps, ["=", "="]);
         assert_eq!(e.values, [["backup", "root"], ["tar", "backup"]]);
@@ -316,7 +322,7 @@ mod tests {
             m("backup", "app", Verdict::FalsePositive),
             m("cat", "root", Verdict::Unlabeled),
         ];
-        let e = suggest(&matches).unwrap();
+        let e = suggest(&matches, &Deadline::unlimited()).unwrap();
         assert_eq!(
             (e.fields, e.values),
             (
@@ -335,7 +341,7 @@ mod tests {
             m("/var/cache/x", Verdict::FalsePositive),
             m("/var/cache/y/z", Verdict::Unlabeled),
         ];
-        let e = suggest(&matches).unwrap();
+        let e = suggest(&matches, &Deadline::unlimited()).unwrap();
         assert_eq!(e.fields, ["fd.name"]);
         assert_eq!(e.values, [["/etc/ssl/certs/"]]);
     }
@@ -343,7 +349,10 @@ mod tests {
     #[test]
     fn refuses_without_benign_matches() {
         let matches = vec![(ev(json!({"proc.name": "cat"})), Verdict::Unlabeled)];
-        assert!(matches!(suggest(&matches), Err(AppError::Unprocessable(_))));
+        assert!(matches!(
+            suggest(&matches, &Deadline::unlimited()),
+            Err(AppError::Unprocessable(_))
+        ));
     }
 
     #[test]

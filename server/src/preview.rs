@@ -7,20 +7,23 @@
 //! the `(evt_type, time)` index), and from evaluating each rule on its own, so a draft of one
 //! rule costs one filter per event, not a whole rule set.
 
-mod scan;
+pub mod deadline;
+pub mod scan;
 
 use crate::cache::{EventCache, Snapshot as CacheSnapshot};
 use crate::error::{AppError, Result};
 use crate::live::{self, Snapshot};
 use crate::state::AppState;
 use crate::time;
+use deadline::CHECK_EVERY;
+pub use deadline::Deadline;
 use rulestudio_api::diagnostic::{DiagnosticJson, FileText};
 use rulestudio_api::live::RulesFile;
 use rulestudio_api::preview::{Base, Bucket, Counts, Group, RulePreview, Sample, Window};
 use rulestudio_engine::eval::CompiledRule;
 use rulestudio_engine::event::{Event, FieldSource, Value as FieldValue, parse_key};
 use rulestudio_engine::fields::FieldId;
-use rulestudio_engine::loader::{self, LoadOptions, Loaded, SourceFile};
+use rulestudio_engine::loader::{Loaded, SourceFile};
 use rulestudio_engine::rule::Matching;
 use scan::{Hit, Probe, cpu};
 use sqlx::{AssertSqlSafe, SqlitePool};
@@ -68,7 +71,8 @@ pub struct Draft {
     pub rules: Vec<usize>,
 }
 
-pub fn load_draft(text: &str, base: Base, live: &Snapshot) -> Draft {
+/// Loads `text` on top of `base`, within `deadline` (call it off the async executor).
+pub fn load_draft(text: &str, base: Base, live: &Snapshot, deadline: &Deadline) -> Result<Draft> {
     let mut files: Vec<RulesFile> = match base {
         Base::Live => live.files.clone(),
         Base::None => Vec::new(),
@@ -78,7 +82,7 @@ pub fn load_draft(text: &str, base: Base, live: &Snapshot) -> Draft {
         content: text.into(),
     });
     let sources = live::sources(&files);
-    let loaded = loader::load(&sources, &LoadOptions::default());
+    let loaded = deadline.load(&sources)?;
     let texts: Vec<FileText> = files
         .iter()
         .map(|f| FileText::new(&f.name, &f.content))
@@ -90,7 +94,7 @@ pub fn load_draft(text: &str, base: Base, live: &Snapshot) -> Draft {
         .filter(|d| d.span.is_none_or(|s| s.file.0 == draft_id))
         .map(|d| DiagnosticJson::from_engine(d, &texts))
         .collect();
-    let names = draft_rule_names(text);
+    let names = draft_rule_names(text, deadline)?;
     let rules = loaded
         .ruleset
         .rules()
@@ -99,28 +103,25 @@ pub fn load_draft(text: &str, base: Base, live: &Snapshot) -> Draft {
         .filter(|(_, r)| names.contains(&r.name))
         .map(|(i, _)| i)
         .collect();
-    Draft {
+    Ok(Draft {
         loaded,
         diagnostics,
         rules,
-    }
+    })
 }
 
 /// The names of the rules the draft's items define, append to or override, in file order.
-fn draft_rule_names(text: &str) -> BTreeSet<String> {
-    let alone = loader::load(
-        &[SourceFile {
-            name: DRAFT_FILE.into(),
-            text: text.into(),
-        }],
-        &LoadOptions::default(),
-    );
-    alone
+fn draft_rule_names(text: &str, deadline: &Deadline) -> Result<BTreeSet<String>> {
+    let alone = deadline.load(&[SourceFile {
+        name: DRAFT_FILE.into(),
+        text: text.into(),
+    }])?;
+    Ok(alone
         .rules
         .iter()
         .map(|r| r.name.clone())
         .chain(rule_item_names(text))
-        .collect()
+        .collect())
 }
 
 /// `- rule: NAME` items, so that a draft that only appends to a live rule (which does not load
@@ -296,6 +297,7 @@ pub async fn run<'a>(
     live: &Snapshot,
     range: Range,
     opts: Options<'_>,
+    deadline: &Deadline,
 ) -> Result<Outcome> {
     let store = store.into();
     let draft_rules = draft.loaded.ruleset.rules();
@@ -313,7 +315,7 @@ pub async fn run<'a>(
         pairs.push((i, mine, theirs));
     }
     let snapshot = store.cache.map(EventCache::snapshot);
-    let scanned = scan::scan(store, snapshot.as_ref(), range, &mut probes).await?;
+    let scanned = scan::scan(store, snapshot.as_ref(), range, &mut probes, deadline).await?;
     let truth = Truth::load(store.db, range).await?;
     let samples = opts.samples.min(MAX_SAMPLES);
     let mut out = Vec::new();
@@ -338,7 +340,9 @@ pub async fn run<'a>(
             index,
             group_by: opts.group_by.iter().map(|g| GroupKey::new(g)).collect(),
         };
-        let (shadowed_by, groups) = seen.over(store.db, snapshot.as_ref(), hits).await?;
+        let (shadowed_by, groups) = seen
+            .over(store.db, snapshot.as_ref(), hits, deadline)
+            .await?;
         out.push(RulePreview {
             name: p.rule.name.clone(),
             matched: counts.matched,
@@ -392,6 +396,7 @@ impl Seen<'_> {
         db: &SqlitePool,
         snapshot: Option<&CacheSnapshot>,
         hits: &[Hit],
+        deadline: &Deadline,
     ) -> Result<(Vec<String>, Vec<Group>)> {
         let mut shadows = BTreeSet::new();
         let mut groups: HashMap<String, u64> = HashMap::new();
@@ -399,16 +404,21 @@ impl Seen<'_> {
         let mut fetch = Vec::new();
         cpu(|| {
             let mut first = Vec::new();
-            for h in hits {
+            for (i, h) in hits.iter().enumerate() {
+                if i.is_multiple_of(CHECK_EVERY) {
+                    deadline.check()?;
+                }
                 match snapshot.filter(|_| !raw).and_then(|s| s.find(h.id)) {
                     Some(row) => self.see(&row, None, &mut first, &mut shadows, &mut groups),
                     None => fetch.push(h.id),
                 }
             }
-        });
+            Ok::<_, AppError>(())
+        })?;
         let mut first = Vec::new();
         let mut ev = Event::new();
         for ids in fetch.chunks(FETCH_CHUNK) {
+            deadline.check()?;
             for (_, _, text) in fetch_events(db, ids).await? {
                 if ev.decode_json(&text).is_err() {
                     continue;
@@ -564,11 +574,12 @@ pub async fn classified_matches<'a>(
     rule: &CompiledRule,
     range: Range,
     truth: &Truth,
+    deadline: &Deadline,
 ) -> Result<(Counts, Vec<(i64, Verdict)>)> {
     let store = store.into();
     let mut probes = [Probe::new(rule)];
     let snapshot = store.cache.map(EventCache::snapshot);
-    scan::scan(store, snapshot.as_ref(), range, &mut probes).await?;
+    scan::scan(store, snapshot.as_ref(), range, &mut probes, deadline).await?;
     let [p] = probes;
     let hits = p.kept.hits();
     let verdicts = hits

@@ -21,7 +21,8 @@ pub struct Lint {
     /// item. Such a lint reports nothing of its own: without one of these, its finding is dropped.
     pub enriches: &'static [Code],
     source: &'static str,
-    pub(crate) run: fn(&Item, &mut Sink),
+    /// `None` for what the loader reports itself ([`crate::loader::STUDIO_LIMIT`]).
+    pub(crate) run: Option<fn(&Item, &mut Sink)>,
 }
 
 impl Lint {
@@ -38,6 +39,7 @@ impl Lint {
     /// How its findings reach the user, for the docs.
     fn reported_as(&self) -> String {
         match (self.falco, self.enriches) {
+            _ if self.run.is_none() => "error, reported by the loader".to_owned(),
             (Some(c), _) => format!("Falco error `{c}`"),
             (None, [c, ..]) => format!("help and fix on Falco's `{c}`"),
             (None, []) => "warning".to_owned(),
@@ -59,8 +61,8 @@ impl Lint {
 }
 
 macro_rules! lints {
-    ($($code:literal $name:literal $module:ident falco: $falco:expr, replaces: [$($replaces:expr),*]
-        $(, enriches: [$($enriches:expr),*])?;)*) => {
+    ($($code:literal $name:literal $module:ident $(($by:ident))? falco: $falco:expr,
+        replaces: [$($replaces:expr),*] $(, enriches: [$($enriches:expr),*])?;)*) => {
         static LINTS: &[Lint] = &[$(Lint {
             code: Code($code),
             name: $name,
@@ -68,8 +70,18 @@ macro_rules! lints {
             replaces: &[$($replaces),*],
             enriches: &[$($($enriches),*)?],
             source: include_str!(concat!("rules/", stringify!($module), ".rs")),
-            run: rules::$module::run,
+            run: run_of!($module $($by)?),
         }),*];
+    };
+}
+
+/// A lint's check: its module's `run`, or none for what the `loader` reports.
+macro_rules! run_of {
+    ($module:ident) => {
+        Some(rules::$module::run)
+    };
+    ($module:ident loader) => {
+        None
     };
 }
 
@@ -106,6 +118,8 @@ lints! {
         falco: None, replaces: [], enriches: [Code::NO_EVTTYPE];
     "RS016" "redefinition-without-override" redefinition_without_override
         falco: Some(Code::ERR_YAML_VALIDATE), replaces: [Code::ERR_YAML_VALIDATE, Code::ERR_COMPILE_CONDITION];
+    "RS017" "studio-limit" studio_limit (loader)
+        falco: None, replaces: [];
 }
 
 /// Every lint, in code order.
@@ -144,7 +158,7 @@ pub fn markdown() -> String {
     }
     for l in LINTS {
         out.push_str(&format!("\n## {}\n\n`{}`", l.code, l.name));
-        if l.falco.is_some() || !l.enriches.is_empty() {
+        if l.falco.is_some() || !l.enriches.is_empty() || l.run.is_none() {
             out.push_str(&format!(" — {}", l.reported_as()));
         }
         out.push_str("\n\n");
@@ -181,6 +195,10 @@ mod tests {
             );
             assert!(!Code::FALCO.contains(&l.code));
         }
+        assert_eq!(
+            find("studio-limit").map(|l| l.code),
+            Some(crate::loader::STUDIO_LIMIT)
+        );
     }
 
     #[test]

@@ -143,6 +143,11 @@ fn item<'f>(doc: &Yaml, node: NodeId, text: &'f str) -> Option<Item<'f>> {
             let Kind::Scalar { value, style } = &doc.node(v).kind else {
                 return None;
             };
+            // Longer than the loader's studio limit (it reports RS017 there): not linted, so
+            // linting stays as bounded as loading.
+            if value.len() > crate::loader::MAX_CONDITION_BYTES {
+                return None;
+            }
             let span = doc.span(v);
             let mapped = MappedText::from_scalar(value, *style, text, span);
             let scan = condition::scan(value, &|at| line_end(value, &mapped, text, at));

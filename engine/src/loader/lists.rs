@@ -2,19 +2,32 @@
 //! of list names in conditions before parsing (falco `resolve_list`), keeping positions: the
 //! substituted items map back to the list name where it was written.
 
+use super::limits::{Budget, Exceeded, MAX_CONDITION_BYTES};
 use super::mapped::MappedText;
 use super::state::State;
-use rustc_hash::{FxHashSet, FxHasher};
-use std::hash::Hasher;
+use crate::stop::{StopCheck, Stopped};
+use rustc_hash::FxHashMap;
+use std::cmp::Reverse;
+use std::collections::BinaryHeap;
 
 /// A list ready for substitution.
 #[derive(Debug, Clone)]
 pub(crate) struct CompiledList {
     pub name: String,
-    /// `a, b, "c d"`: the text a reference is replaced with.
-    pub substitution: String,
+    /// `a, b, "c d"`: the text a reference is replaced with, or the studio limit building it
+    /// crossed (reported where the list is used: Falco has nothing to say about the list).
+    pub substitution: Result<String, Exceeded>,
     pub empty: bool,
     pub used: bool,
+}
+
+/// Every list of a load, in definition order, found by name.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Lists {
+    pub all: Vec<CompiledList>,
+    by_name: FxHashMap<String, usize>,
+    /// Lists whose name has a delimiter: they can occur in a condition other than as one token.
+    odd_names: Vec<usize>,
 }
 
 /// Falco's `quote_item`.
@@ -29,18 +42,39 @@ pub(crate) fn quote_item(item: &str) -> std::borrow::Cow<'_, str> {
 /// Every list in definition order with lists-in-lists resolved one level deep: an item naming
 /// a list whose first definition precedes this list's last (re)definition is replaced by
 /// that list's raw items.
-pub(crate) fn compile(state: &State) -> Vec<CompiledList> {
-    let mut out: Vec<CompiledList> = Vec::with_capacity(state.lists.items.len());
+pub(crate) fn compile(
+    state: &State,
+    budget: &mut Budget,
+    stop: StopCheck,
+) -> Result<Lists, Stopped> {
+    let mut all: Vec<CompiledList> = Vec::with_capacity(state.lists.items.len());
     let mut used_by_lists = Vec::new();
     for list in &state.lists.items {
+        stop.check()?;
         let mut items: Vec<&str> = Vec::with_capacity(list.items.len());
+        // A lower bound of the substitution's length plus 2 (items and their separators):
+        // building stops past the limit, so a list naming a large list many times costs no
+        // more than the limit.
+        let mut len = 0;
         for item in &list.items {
             match state.lists.get(&item.text) {
                 Some(r) if r.index < list.visibility => {
                     used_by_lists.push(state.lists.position(&item.text).unwrap_or_default());
-                    items.extend(r.items.iter().map(|i| i.text.as_str()));
+                    for i in &r.items {
+                        len += i.text.len() + 2;
+                        items.push(&i.text);
+                        if len > MAX_CONDITION_BYTES + 2 {
+                            break;
+                        }
+                    }
                 }
-                _ => items.push(&item.text),
+                _ => {
+                    len += item.text.len() + 2;
+                    items.push(&item.text);
+                }
+            }
+            if len > MAX_CONDITION_BYTES + 2 {
+                break;
             }
         }
         let substitution = items
@@ -48,7 +82,10 @@ pub(crate) fn compile(state: &State) -> Vec<CompiledList> {
             .map(|i| quote_item(i))
             .collect::<Vec<_>>()
             .join(", ");
-        out.push(CompiledList {
+        let substitution = budget
+            .take_bytes(substitution.len(), Some(&list.name))
+            .map(|()| substitution);
+        all.push(CompiledList {
             name: list.name.clone(),
             substitution,
             empty: items.is_empty(),
@@ -56,9 +93,58 @@ pub(crate) fn compile(state: &State) -> Vec<CompiledList> {
         });
     }
     for i in used_by_lists {
-        out[i].used = true;
+        all[i].used = true;
     }
-    out
+    Ok(Lists::new(all))
+}
+
+impl Lists {
+    pub fn new(all: Vec<CompiledList>) -> Self {
+        let by_name = all
+            .iter()
+            .enumerate()
+            .map(|(i, l)| (l.name.clone(), i))
+            .collect();
+        let odd_names = all
+            .iter()
+            .enumerate()
+            .filter(|(_, l)| l.name.bytes().any(is_delim))
+            .map(|(i, _)| i)
+            .collect();
+        Lists {
+            all,
+            by_name,
+            odd_names,
+        }
+    }
+
+    /// The lists after list `i` that its substitution names.
+    fn named_by(&self, i: usize) -> impl Iterator<Item = usize> + '_ {
+        let text = self.all[i].substitution.as_deref().unwrap_or_default();
+        self.named_in(tokens(text), Some(i))
+    }
+
+    /// Marks used every list of `pending` and every later list their substitutions name.
+    fn mark_reachable(&mut self, mut pending: BinaryHeap<Reverse<usize>>) {
+        while let Some(Reverse(i)) = pending.pop() {
+            if !self.all[i].used {
+                self.all[i].used = true;
+                let later: Vec<usize> = self.named_by(i).collect();
+                pending.extend(later.into_iter().map(Reverse));
+            }
+        }
+    }
+
+    /// The lists that a condition naming `tokens` may use, after list `after`.
+    fn named_in<'t>(
+        &'t self,
+        tokens: impl Iterator<Item = &'t str> + 't,
+        after: Option<usize>,
+    ) -> impl Iterator<Item = usize> + 't {
+        tokens
+            .filter_map(|t| self.by_name.get(t).copied())
+            .filter(move |&i| after.is_none_or(|a| i > a))
+    }
 }
 
 const BLANKS: &[u8] = b" \t\n\r";
@@ -76,74 +162,111 @@ fn find_from(hay: &str, needle: &str, mut from: usize) -> Option<usize> {
     hay.get(from..)?.find(needle).map(|i| i + from)
 }
 
-/// Substitutes every list of `lists`, in order, into `cond` (each pass sees the result of the
-/// previous ones, as in Falco); marks the lists it used.
-pub(crate) fn substitute(cond: &mut MappedText, lists: &mut [CompiledList]) {
-    // A delimited occurrence of a name without delimiters is a whole token, so most lists can
-    // be ruled out without searching the text (the loader does this for every condition).
-    // Hashes only: a collision merely costs a search that finds nothing.
-    let mut tokens: FxHashSet<u64> = tokens(&cond.text).collect();
-    for list in lists.iter_mut() {
-        let may_occur = list.name.bytes().any(is_delim) || tokens.contains(&token_hash(&list.name));
-        if may_occur && substitute_one(cond, list) {
-            list.used = true;
-            tokens.extend(self::tokens(&list.substitution));
+/// Substitutes every list, in order, into `cond` (each pass sees the result of the previous
+/// ones, as in Falco); marks the lists it used. Only the lists the text names are visited, in
+/// definition order, so the cost follows the condition, not the number of lists. On a studio
+/// limit, `cond` is left partly substituted.
+pub(crate) fn substitute(
+    cond: &mut MappedText,
+    lists: &mut Lists,
+    budget: &mut Budget,
+) -> Result<(), Exceeded> {
+    if cond.text.len() > MAX_CONDITION_BYTES {
+        return Err(Exceeded::Bytes { list: None });
+    }
+    // A delimited occurrence of a name without delimiters is a whole token.
+    let mut pending: BinaryHeap<Reverse<usize>> = lists
+        .named_in(tokens(&cond.text), None)
+        .chain(lists.odd_names.iter().copied())
+        .map(Reverse)
+        .collect();
+    let mut last = None;
+    while let Some(Reverse(i)) = pending.pop() {
+        if last.is_some_and(|l| i <= l) {
+            continue;
+        }
+        last = Some(i);
+        let used = match substitute_one(cond, &lists.all[i]) {
+            Ok(used) => used,
+            Err(x) => {
+                // Falco would go on (for ever): the lists it would reach are not unused.
+                pending.push(Reverse(i));
+                lists.mark_reachable(pending);
+                return Err(x);
+            }
+        };
+        if used {
+            lists.all[i].used = true;
+            pending.extend(lists.named_by(i).map(Reverse));
         }
     }
+    budget.take_bytes(cond.text.len(), None)
 }
 
-fn tokens(text: &str) -> impl Iterator<Item = u64> + '_ {
+fn tokens(text: &str) -> impl Iterator<Item = &str> + '_ {
     text.split(|c: char| c.is_ascii() && is_delim(c as u8))
         .filter(|t| !t.is_empty())
-        .map(token_hash)
 }
 
-fn token_hash(token: &str) -> u64 {
-    let mut h = FxHasher::default();
-    h.write(token.as_bytes());
-    h.finish()
-}
-
-/// Falco's `resolve_list`, replicated step for step (including its cursor arithmetic).
-fn substitute_one(cond: &mut MappedText, list: &CompiledList) -> bool {
+/// Falco's `resolve_list`, replicated step for step (including its cursor arithmetic), in one
+/// pass: the text is rebuilt from the part already substituted (`out`) and the rest of the
+/// original (`src[rest..]`), which is what Falco's in-place edits leave at every step.
+fn substitute_one(cond: &mut MappedText, list: &CompiledList) -> Result<bool, Exceeded> {
     let name = list.name.as_str();
     if name.is_empty() {
-        return false;
+        return Ok(false);
     }
+    let src = std::mem::take(cond);
+    let bytes = src.text.as_bytes();
+    let mut out = MappedText::default();
+    let mut rest = 0;
     let mut used = false;
-    let mut start = find_from(&cond.text, name, 0);
-    while let Some(mut s) = start {
-        let bytes = cond.text.as_bytes();
-        let mut e = s + name.len();
-        let mut next = s + 1;
-        if (s == 0 || is_delim(bytes[s - 1])) && (e >= bytes.len() || is_delim(bytes[e])) {
-            let origin = cond.map(s, e);
-            while s > 0 && BLANKS.contains(&bytes[s - 1]) {
-                s -= 1;
-            }
+    let mut found = find_from(&src.text, name, 0);
+    while let Some(m) = found {
+        let mut e = m + name.len();
+        let before = if m > rest {
+            Some(bytes[m - 1])
+        } else {
+            out.text.as_bytes().last().copied()
+        };
+        let mut next = m + 1;
+        if before.is_none_or(is_delim) && (e >= bytes.len() || is_delim(bytes[e])) {
+            let substitution = list.substitution.as_ref().map_err(Clone::clone)?;
+            let origin = src.map(m, e);
+            out.push_range(&src, rest, m);
+            out.truncate(out.text.trim_end_matches([' ', '\t', '\n', '\r']).len());
             while e < bytes.len() && BLANKS.contains(&bytes[e]) {
                 e += 1;
             }
             if list.empty {
-                if s > 0 && bytes[s - 1] == b',' {
-                    s -= 1;
+                if out.text.ends_with(',') {
+                    out.truncate(out.text.len() - 1);
                 } else if e < bytes.len() && bytes[e] == b',' {
                     e += 1;
                 }
             }
-            let mut replacement = String::with_capacity(list.substitution.len() + 2);
-            if s > 0 {
+            let at_start = out.text.is_empty();
+            let mut replacement = String::with_capacity(substitution.len() + 2);
+            if !at_start {
                 replacement.push(' ');
             }
-            replacement.push_str(&list.substitution);
+            replacement.push_str(substitution);
             replacement.push(' ');
-            cond.replace(s, e, &replacement, origin);
-            next = s + list.substitution.len() + 1 + 1;
+            out.push_fixed(&replacement, origin);
+            if out.text.len() + (bytes.len() - e) > MAX_CONDITION_BYTES {
+                return Err(Exceeded::Bytes { list: None });
+            }
+            rest = e;
+            // Falco resumes two bytes past the substitution: one past the text when it
+            // started the condition (no leading blank).
+            next = e + usize::from(at_start);
             used = true;
         }
-        start = find_from(&cond.text, name, next);
+        found = find_from(&src.text, name, next);
     }
-    used
+    out.push_range(&src, rest, bytes.len());
+    *cond = out;
+    Ok(used)
 }
 
 #[cfg(test)]
@@ -155,24 +278,28 @@ mod tests {
     fn list(name: &str, items: &[&str]) -> CompiledList {
         CompiledList {
             name: name.into(),
-            substitution: items
+            substitution: Ok(items
                 .iter()
                 .map(|i| quote_item(i))
                 .collect::<Vec<_>>()
-                .join(", "),
+                .join(", ")),
             empty: items.is_empty(),
             used: false,
         }
     }
 
     fn sub(cond: &str, lists: &mut [CompiledList]) -> MappedText {
+        let mut all = Lists::new(lists.to_vec());
         let mut m = MappedText::from_scalar(
             cond,
             ScalarStyle::Plain,
             cond,
             Span::new(FileId(0), 0, cond.len() as u32),
         );
-        substitute(&mut m, lists);
+        substitute(&mut m, &mut all, &mut Budget::new(cond.len())).expect("within budget");
+        for (l, after) in lists.iter_mut().zip(all.all) {
+            l.used = after.used;
+        }
         m
     }
 

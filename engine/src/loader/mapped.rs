@@ -85,6 +85,43 @@ impl MappedText {
         self.text.push_str(&other.text);
     }
 
+    /// Appends bytes `start..end` of `other`, keeping where they came from.
+    pub fn push_range(&mut self, other: &MappedText, start: usize, end: usize) {
+        if start >= end {
+            return;
+        }
+        let base = self.text.len();
+        let first = other
+            .pieces
+            .partition_point(|p| p.at as usize <= start)
+            .saturating_sub(1);
+        for p in other.pieces[first..]
+            .iter()
+            .take_while(|p| (p.at as usize) < end)
+        {
+            let from = (p.at as usize).max(start);
+            let origin = match p.origin {
+                Origin::Linear { file, start } => Origin::Linear {
+                    file,
+                    start: start + (from - p.at as usize) as u32,
+                },
+                fixed => fixed,
+            };
+            self.pieces.push(Piece {
+                at: (base + from - start) as u32,
+                origin,
+            });
+        }
+        self.text.push_str(&other.text[start..end]);
+    }
+
+    /// Drops the text from byte `len` on.
+    pub fn truncate(&mut self, len: usize) {
+        self.text.truncate(len);
+        let keep = self.pieces.partition_point(|p| (p.at as usize) < len);
+        self.pieces.truncate(keep);
+    }
+
     /// The span of the whole text (the first piece's file).
     pub fn whole_span(&self) -> Span {
         self.map(0, self.text.len())
@@ -128,57 +165,6 @@ impl MappedText {
         }
     }
 
-    /// Replaces `start..end` with `replacement`, which maps entirely to `origin`.
-    pub fn replace(&mut self, start: usize, end: usize, replacement: &str, origin: Span) {
-        let (start32, end32) = (start as u32, end as u32);
-        let delta = replacement.len() as i64 - (end as i64 - start as i64);
-        // The piece in effect at `end` continues after the replacement.
-        let tail = if end < self.text.len() {
-            let i = self
-                .pieces
-                .partition_point(|p| p.at <= end32)
-                .saturating_sub(1);
-            let p = self.pieces[i];
-            Some(Piece {
-                at: end32,
-                origin: match p.origin {
-                    Origin::Linear { file, start } => Origin::Linear {
-                        file,
-                        start: start + (end32 - p.at),
-                    },
-                    fixed => fixed,
-                },
-            })
-        } else {
-            None
-        };
-        let mut pieces: Vec<Piece> = self
-            .pieces
-            .iter()
-            .copied()
-            .filter(|p| p.at < start32)
-            .collect();
-        if !replacement.is_empty() {
-            pieces.push(Piece {
-                at: start32,
-                origin: Origin::Fixed(origin),
-            });
-        }
-        let shift = |at: u32| (at as i64 + delta) as u32;
-        if let Some(t) = tail {
-            pieces.push(Piece {
-                at: shift(t.at),
-                origin: t.origin,
-            });
-        }
-        pieces.extend(self.pieces.iter().filter(|p| p.at > end32).map(|p| Piece {
-            at: shift(p.at),
-            origin: p.origin,
-        }));
-        self.pieces = pieces;
-        self.text.replace_range(start..end, replacement);
-    }
-
     /// The text without surrounding whitespace (like Falco's `trim` of outputs).
     pub fn trimmed(&self) -> MappedText {
         let start = self.text.len() - self.text.trim_start().len();
@@ -187,10 +173,9 @@ impl MappedText {
     }
 
     fn slice(&self, start: usize, end: usize) -> MappedText {
-        let mut copy = self.clone();
-        copy.replace(end, copy.text.len(), "", Span::default());
-        copy.replace(0, start, "", Span::default());
-        copy
+        let mut part = MappedText::default();
+        part.push_range(self, start, end);
+        part
     }
 }
 
@@ -339,21 +324,20 @@ mod tests {
     }
 
     #[test]
-    fn replacement_maps_to_its_origin_and_shifts_the_rest() {
+    fn a_substitution_maps_to_its_origin_and_shifts_the_rest() {
         let source = "proc.name in (my_list) and fd.name = x";
-        let mut m = MappedText::from_scalar(
+        let m = MappedText::from_scalar(
             source,
             ScalarStyle::Plain,
             source,
             Span::new(F, 0, source.len() as u32),
         );
         let at = source.find("my_list").unwrap();
-        m.replace(
-            at,
-            at + 7,
-            "a, b, c",
-            Span::new(F, at as u32, at as u32 + 7),
-        );
+        let mut r = MappedText::default();
+        r.push_range(&m, 0, at);
+        r.push_fixed("a, b, c", Span::new(F, at as u32, at as u32 + 7));
+        r.push_range(&m, at + 7, source.len());
+        let m = r;
         assert_eq!(m.text, "proc.name in (a, b, c) and fd.name = x");
         assert_eq!(text_at(source, &m, "b"), "my_list");
         assert_eq!(text_at(source, &m, "fd.name"), "fd.name");

@@ -10,6 +10,7 @@
 
 mod decode;
 mod exceptions;
+mod limits;
 mod lists;
 pub(crate) mod mapped;
 mod pipeline;
@@ -17,6 +18,9 @@ mod reader;
 mod state;
 mod unsafe_na;
 pub(crate) mod yaml;
+pub use limits::{
+    Expansion, MAX_CONDITION_BYTES, MAX_CONDITION_NODES, MAX_EXPANDED_DEPTH, STUDIO_LIMIT,
+};
 /// Every document as one canonical line, for the yaml-cpp differential harness.
 pub use yaml::canonical::canonical as yaml_canonical;
 /// YAML other than rules files (rule tests files) as JSON, through the same reader.
@@ -26,8 +30,9 @@ use crate::diagnostic::{Diagnostic, ItemKind};
 use crate::eval::{CompiledRule, RuleSet};
 use crate::rule::Priority;
 use crate::span::{FileId, Span};
+use crate::stop::{StopCheck, Stopped};
 use crate::syntax::ast::Expr;
-use lists::CompiledList;
+use lists::Lists;
 use mapped::MappedText;
 use std::collections::{HashMap, HashSet};
 
@@ -96,6 +101,8 @@ pub struct Loaded {
     /// redefinition replaced (with the appends made to them) and redefinitions rejected for
     /// naming another source.
     pub inert_items: Vec<Span>,
+    /// What the last compilation built, against the studio limits.
+    pub expansion: Expansion,
     /// What a lone condition needs to be compiled in this context ([`compile_standalone`]).
     context: Context,
 }
@@ -103,8 +110,9 @@ pub struct Loaded {
 /// Lists ready for substitution and resolved macro bodies.
 #[derive(Debug, Default)]
 struct Context {
-    lists: Vec<CompiledList>,
+    lists: Lists,
     macros: Vec<Option<Expr>>,
+    shapes: Vec<pipeline::Shape>,
     macro_names: Vec<String>,
     broken_macros: HashSet<String>,
 }
@@ -132,11 +140,27 @@ fn is_valid_lhs_field(field: &str) -> bool {
     crate::fields::resolve(name).is_some()
 }
 
-pub fn load(files: &[SourceFile], _opts: &LoadOptions) -> Loaded {
+pub fn load(files: &[SourceFile], opts: &LoadOptions) -> Loaded {
+    match load_or_stop(files, opts, StopCheck::NEVER) {
+        Ok(loaded) => loaded,
+        Err(Stopped) => unreachable!("asked never to stop"),
+    }
+}
+
+/// [`load`], asking `stop` between files and items (each bounded by the studio limits), so a
+/// caller with a deadline or a client that may leave gets its thread back soon.
+pub fn load_or_stop(
+    files: &[SourceFile],
+    _opts: &LoadOptions,
+    stop: StopCheck,
+) -> Result<Loaded, Stopped> {
     let mut state = state::State::default();
     let mut diagnostics: Vec<Diagnostic> = Vec::new();
     let mut earlier_errors: Vec<Diagnostic> = Vec::new();
+    let mut input_bytes = 0;
     for (i, f) in files.iter().enumerate() {
+        stop.check()?;
+        input_bytes += f.text.len();
         reader::read_file(
             &f.text,
             FileId(i as u32),
@@ -146,14 +170,25 @@ pub fn load(files: &[SourceFile], _opts: &LoadOptions) -> Loaded {
         );
         if i + 1 < files.len() {
             // Falco compiles after every file: what only a later file fixes is still an error.
-            let out = pipeline::compile(&state);
+            let out = pipeline::compile(&state, input_bytes, stop)?;
             earlier_errors.extend(out.diagnostics.into_iter().filter(Diagnostic::is_error));
         }
     }
-    let out = pipeline::compile(&state);
+    let out = pipeline::compile(&state, input_bytes, stop)?;
     let mut compile_diags = out.diagnostics;
+    // By key, not by a search per error: many errors in early files must not cost their square.
+    let key = |d: &Diagnostic| {
+        (
+            d.code,
+            d.span,
+            d.message.clone(),
+            d.item_kind,
+            d.item_name.clone(),
+        )
+    };
+    let mut seen: HashSet<_> = compile_diags.iter().chain(&diagnostics).map(key).collect();
     for e in earlier_errors {
-        if !compile_diags.contains(&e) && !diagnostics.contains(&e) {
+        if seen.insert(key(&e)) {
             compile_diags.push(e);
         }
     }
@@ -161,8 +196,10 @@ pub fn load(files: &[SourceFile], _opts: &LoadOptions) -> Loaded {
     let pipeline::Output {
         lists,
         macros,
+        shapes,
         macro_used,
         rules,
+        budget,
         ..
     } = out;
 
@@ -182,7 +219,7 @@ pub fn load(files: &[SourceFile], _opts: &LoadOptions) -> Loaded {
         .lists
         .items
         .iter()
-        .zip(&lists)
+        .zip(&lists.all)
         .map(|(l, c)| ListInfo {
             name: l.name.clone(),
             items: l.items.iter().map(|i| i.text.clone()).collect(),
@@ -247,6 +284,7 @@ pub fn load(files: &[SourceFile], _opts: &LoadOptions) -> Loaded {
     let context = Context {
         lists,
         macros,
+        shapes,
         macro_names: state.macros.items.iter().map(|m| m.name.clone()).collect(),
         broken_macros: state
             .broken
@@ -255,15 +293,16 @@ pub fn load(files: &[SourceFile], _opts: &LoadOptions) -> Loaded {
             .map(|(_, n)| n.clone())
             .collect(),
     };
-    Loaded {
+    Ok(Loaded {
         diagnostics,
         rules: rule_infos,
         macros: macro_infos,
         lists: list_infos,
         ruleset: RuleSet::new(compiled_rules),
         inert_items: std::mem::take(&mut state.inert),
+        expansion: budget.used,
         context,
-    }
+    })
 }
 
 /// A condition on its own (`rulestudio check`, `eval --condition`, REST event filters), compiled
@@ -288,12 +327,15 @@ pub fn compile_standalone(condition: &str, context: Option<&Loaded>) -> Standalo
     let broken = |n: &str| cx.broken_macros.contains(n);
     let scope = pipeline::MacroScope {
         bodies: &cx.macros,
+        shapes: &cx.shapes,
         names: &names,
         visible: &|_| true,
         broken: &broken,
     };
-    let resolved = pipeline::parse_condition(&text, &mut lists)
-        .and_then(|mut e| pipeline::resolve_macros(&mut e, &scope, &mut Vec::new()).map(|()| e));
+    let mut budget = limits::Budget::new(condition.len());
+    let resolved = pipeline::parse_condition(&text, &mut lists, &mut budget).and_then(|mut e| {
+        pipeline::resolve_macros(&mut e, &scope, &mut Vec::new(), &mut budget).map(|_| e)
+    });
     let (filter, diagnostics) = match resolved {
         Err(ds) => (None, ds),
         Ok(e) => {

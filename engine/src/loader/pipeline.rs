@@ -3,7 +3,8 @@
 //! visibility rule), then every rule (exceptions, output, condition, event types).
 
 use super::exceptions;
-use super::lists::{self, CompiledList};
+use super::limits::{Budget, Exceeded, MAX_EXPANDED_DEPTH, STUDIO_LIMIT};
+use super::lists::{self, Lists};
 use super::mapped::MappedText;
 use super::reader::KNOWN_SOURCES;
 use super::state::{ItemKindKey, State};
@@ -12,12 +13,9 @@ use crate::compile::{self, Compiled};
 use crate::diagnostic::{Code, Diagnostic, ItemKind, Severity};
 use crate::output::OutputFormat;
 use crate::span::Span;
+use crate::stop::{StopCheck, Stopped};
 use crate::syntax::ast::{Expr, ExprKind};
 use std::collections::HashMap;
-
-/// Most nodes a condition may have once macros are inlined; nested macros can double the size
-/// at every level, and Falco would exhaust memory on such input.
-const MAX_EXPANDED_NODES: usize = 200_000;
 
 pub(crate) struct CompiledRuleOut {
     pub expr: Expr,
@@ -26,13 +24,16 @@ pub(crate) struct CompiledRuleOut {
 }
 
 pub(crate) struct Output {
-    pub lists: Vec<CompiledList>,
+    pub lists: Lists,
     /// Resolved macro bodies by position in `State::macros`; `None` when broken.
     pub macros: Vec<Option<Expr>>,
+    pub shapes: Vec<Shape>,
     pub macro_used: Vec<bool>,
     /// By position in `State::rules`; `None` when skipped or failed.
     pub rules: Vec<Option<CompiledRuleOut>>,
     pub diagnostics: Vec<Diagnostic>,
+    /// What the compilation built, against the studio limits.
+    pub budget: Budget,
 }
 
 /// Why a macro reference could not be inlined.
@@ -41,12 +42,41 @@ enum Unresolved {
     Loop(String, Span),
     /// It names a macro that already failed (reported there).
     Broken,
-    TooLarge(Span),
+    Limit(Exceeded, Span),
+}
+
+/// Size and depth of a condition tree.
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct Shape {
+    pub nodes: usize,
+    pub depth: usize,
+}
+
+impl Shape {
+    /// Walks `e` without recursion: a parsed tree is as deep as the parser allows.
+    pub fn of(e: &Expr) -> Shape {
+        let mut shape = Shape::default();
+        let mut stack = vec![(e, 1)];
+        while let Some((e, depth)) = stack.pop() {
+            shape.nodes += 1;
+            shape.depth = shape.depth.max(depth);
+            match &e.kind {
+                ExprKind::And(c) | ExprKind::Or(c) => {
+                    stack.extend(c.iter().map(|c| (c, depth + 1)))
+                }
+                ExprKind::Not(c) => stack.push((c, depth + 1)),
+                _ => {}
+            }
+        }
+        shape
+    }
 }
 
 /// The macros a condition can see: name → position, with their (resolved) bodies.
 pub(crate) struct MacroScope<'a> {
     pub bodies: &'a [Option<Expr>],
+    /// [`Shape`] of each body.
+    pub shapes: &'a [Shape],
     pub names: &'a HashMap<&'a str, usize>,
     /// Which positions are visible.
     pub visible: &'a dyn Fn(usize) -> bool,
@@ -54,24 +84,22 @@ pub(crate) struct MacroScope<'a> {
     pub broken: &'a dyn Fn(&str) -> bool,
 }
 
-/// Inlines every macro reference of `e` (falco `filter_macro_resolver`), marking what it used.
+/// Inlines every macro reference of `root` (falco `filter_macro_resolver`), marking what it
+/// used, within the studio limits. A work list instead of recursion: only the limits bound
+/// how deep the result may be. Returns the shape of the result.
 fn resolve(
-    e: &mut Expr,
+    root: &mut Expr,
     scope: &MacroScope,
-    path: &mut Vec<usize>,
     used: &mut Vec<usize>,
-    budget: &mut usize,
+    budget: &Budget,
     errors: &mut Vec<Unresolved>,
-) {
-    *budget = budget.saturating_sub(1);
-    match &mut e.kind {
-        ExprKind::And(children) | ExprKind::Or(children) => {
-            for c in children {
-                resolve(c, scope, path, used, budget, errors);
-            }
-        }
-        ExprKind::Not(child) => resolve(child, scope, path, used, budget, errors),
-        ExprKind::Macro(name) => {
+) -> Shape {
+    let mut shape = Shape::of(root);
+    // The macros being inlined around a node, as links to their parents, to detect loops.
+    let mut inlining: Vec<(usize, Option<usize>)> = Vec::new();
+    let mut stack: Vec<(&mut Expr, usize, Option<usize>)> = vec![(root, 1, None)];
+    while let Some((e, depth, within)) = stack.pop() {
+        if let ExprKind::Macro(name) = &e.kind {
             let Some(&pos) = scope
                 .names
                 .get(name.as_str())
@@ -82,53 +110,75 @@ fn resolve(
                 } else {
                     Unresolved::Undefined(name.clone(), e.span)
                 });
-                return;
+                continue;
             };
-            if path.contains(&pos) {
+            let mut link = within;
+            let mut looped = false;
+            // Macros inlined around this reference: a body that is a bare macro name adds no
+            // depth, so the chain itself is bounded too.
+            let mut around = 0;
+            while let Some(l) = link {
+                looped |= inlining[l].0 == pos;
+                link = inlining[l].1;
+                around += 1;
+            }
+            if looped {
                 errors.push(Unresolved::Loop(name.clone(), e.span));
-                return;
+                continue;
             }
             let Some(body) = &scope.bodies[pos] else {
                 used.push(pos);
                 errors.push(Unresolved::Broken);
-                return;
+                continue;
             };
-            let size = count_nodes(body);
-            if size > *budget {
-                errors.push(Unresolved::TooLarge(e.span));
-                *budget = 0;
-                return;
-            }
-            let mut inlined = body.clone();
-            path.push(pos);
-            resolve(&mut inlined, scope, path, used, budget, errors);
-            path.pop();
+            // Named, so used, even when inlining it crosses a limit.
             used.push(pos);
-            *e = inlined;
+            let body_shape = scope.shapes[pos];
+            let grown = depth - 1 + body_shape.depth;
+            let checked = if grown > MAX_EXPANDED_DEPTH || around >= MAX_EXPANDED_DEPTH {
+                Err(Exceeded::Depth {
+                    macro_name: name.clone(),
+                })
+            } else {
+                budget.check_nodes(shape.nodes + body_shape.nodes - 1)
+            };
+            if let Err(x) = checked {
+                // One limit is enough: the rest of the condition is not inlined.
+                errors.push(Unresolved::Limit(x, e.span));
+                break;
+            }
+            shape.nodes += body_shape.nodes - 1;
+            shape.depth = shape.depth.max(grown);
+            *e = body.clone();
+            inlining.push((pos, within));
+            // A body not resolved yet (a macro defined later) may name macros itself.
+            stack.push((e, depth, Some(inlining.len() - 1)));
+            continue;
         }
-        _ => {}
+        match &mut e.kind {
+            ExprKind::And(children) | ExprKind::Or(children) => {
+                stack.extend(children.iter_mut().rev().map(|c| (c, depth + 1, within)));
+            }
+            ExprKind::Not(child) => stack.push((child, depth + 1, within)),
+            _ => {}
+        }
     }
+    shape
 }
 
-fn count_nodes(e: &Expr) -> usize {
-    match &e.kind {
-        ExprKind::And(c) | ExprKind::Or(c) => 1 + c.iter().map(count_nodes).sum::<usize>(),
-        ExprKind::Not(c) => 1 + count_nodes(c),
-        _ => 1,
-    }
-}
-
-/// Resolves `e`; `Err` carries the diagnostics (possibly none when a broken macro was named).
+/// Resolves `e` and accounts for it in `budget`; `Err` carries the diagnostics (possibly none
+/// when a broken macro was named).
 pub(crate) fn resolve_macros(
     e: &mut Expr,
     scope: &MacroScope,
     used: &mut Vec<usize>,
-) -> Result<(), Vec<Diagnostic>> {
+    budget: &mut Budget,
+) -> Result<Shape, Vec<Diagnostic>> {
     let mut errors = Vec::new();
-    let mut budget = MAX_EXPANDED_NODES;
-    resolve(e, scope, &mut Vec::new(), used, &mut budget, &mut errors);
+    let shape = resolve(e, scope, used, budget, &mut errors);
     if errors.is_empty() {
-        return Ok(());
+        budget.keep(shape.nodes, shape.depth);
+        return Ok(shape);
     }
     let mut seen = Vec::new();
     let diags = errors
@@ -136,16 +186,18 @@ pub(crate) fn resolve_macros(
         .filter_map(|u| match u {
             Unresolved::Undefined(name, span) if !seen.contains(&name) => {
                 seen.push(name.clone());
-                Some(Diagnostic::error(Code::ERR_VALIDATE, format!("Undefined macro '{name}' used in filter."), span))
+                Some(Diagnostic::error(
+                    Code::ERR_VALIDATE,
+                    format!("Undefined macro '{name}' used in filter."),
+                    span,
+                ))
             }
-            Unresolved::Loop(name, span) => {
-                Some(Diagnostic::error(Code::ERR_VALIDATE, format!("reference loop in macro '{name}'"), span))
-            }
-            Unresolved::TooLarge(span) => Some(Diagnostic::error(
+            Unresolved::Loop(name, span) => Some(Diagnostic::error(
                 Code::ERR_VALIDATE,
-                format!("condition expands to more than {MAX_EXPANDED_NODES} nodes once macros are inlined"),
+                format!("reference loop in macro '{name}'"),
                 span,
             )),
+            Unresolved::Limit(x, span) => Some(Diagnostic::error(STUDIO_LIMIT, x.message(), span)),
             _ => None,
         })
         .collect();
@@ -155,10 +207,18 @@ pub(crate) fn resolve_macros(
 /// List substitution, then parsing; spans of the tree and of syntax errors are file spans.
 pub(crate) fn parse_condition(
     text: &MappedText,
-    lists: &mut [CompiledList],
+    lists: &mut Lists,
+    budget: &mut Budget,
 ) -> Result<Expr, Vec<Diagnostic>> {
-    let mut text = text.clone();
-    lists::substitute(&mut text, lists);
+    let mut substituted = text.clone();
+    if let Err(x) = lists::substitute(&mut substituted, lists, budget) {
+        return Err(vec![Diagnostic::error(
+            STUDIO_LIMIT,
+            x.message(),
+            text.whole_span(),
+        )]);
+    }
+    let text = substituted;
     let parsed = crate::syntax::parse(&text.text);
     if !parsed.errors.is_empty() {
         return Err(parsed
@@ -190,20 +250,32 @@ fn is_unknown_type_or_field(message: &str) -> bool {
         .any(|m| message.contains(m))
 }
 
-pub(crate) fn compile(state: &State) -> Output {
+/// Compiles the state; `input_bytes` (the rules text read so far) sizes the studio limits.
+/// `stop` is asked between items.
+pub(crate) fn compile(
+    state: &State,
+    input_bytes: usize,
+    stop: StopCheck,
+) -> Result<Output, Stopped> {
     let mut diagnostics = Vec::new();
-    let mut lists = lists::compile(state);
+    let mut budget = Budget::new(input_bytes);
+    let mut lists = lists::compile(state, &mut budget, stop)?;
 
     let macro_defs = &state.macros.items;
-    let mut macros: Vec<Option<Expr>> = macro_defs
-        .iter()
-        .map(|m| match parse_condition(&m.cond, &mut lists) {
+    let mut macros: Vec<Option<Expr>> = Vec::with_capacity(macro_defs.len());
+    for m in macro_defs {
+        stop.check()?;
+        macros.push(match parse_condition(&m.cond, &mut lists, &mut budget) {
             Ok(e) => Some(e),
             Err(ds) => {
                 diagnostics.extend(ds.into_iter().map(|d| d.in_item(ItemKind::Macro, &m.name)));
                 None
             }
-        })
+        });
+    }
+    let mut shapes: Vec<Shape> = macros
+        .iter()
+        .map(|m| m.as_ref().map(Shape::of).unwrap_or_default())
         .collect();
     let names: HashMap<&str, usize> = macro_defs
         .iter()
@@ -213,6 +285,7 @@ pub(crate) fn compile(state: &State) -> Output {
     let broken = |name: &str| state.is_broken(ItemKindKey::Macro, name);
     let mut used = Vec::new();
     for i in 0..macro_defs.len() {
+        stop.check()?;
         let Some(mut body) = macros[i].clone() else {
             continue;
         };
@@ -220,12 +293,16 @@ pub(crate) fn compile(state: &State) -> Output {
         let visible = |p: usize| macro_defs[p].index < visibility;
         let scope = MacroScope {
             bodies: &macros,
+            shapes: &shapes,
             names: &names,
             visible: &visible,
             broken: &broken,
         };
-        macros[i] = match resolve_macros(&mut body, &scope, &mut used) {
-            Ok(()) => Some(body),
+        macros[i] = match resolve_macros(&mut body, &scope, &mut used, &mut budget) {
+            Ok(shape) => {
+                shapes[i] = shape;
+                Some(body)
+            }
             Err(ds) => {
                 diagnostics.extend(
                     ds.into_iter()
@@ -238,6 +315,7 @@ pub(crate) fn compile(state: &State) -> Output {
 
     let mut rules = Vec::with_capacity(state.rules.items.len());
     for r in &state.rules.items {
+        stop.check()?;
         if r.unknown_source || !KNOWN_SOURCES.contains(&r.source.as_str()) {
             rules.push(None);
             continue;
@@ -295,15 +373,16 @@ pub(crate) fn compile(state: &State) -> Output {
             exceptions::append_to_condition(&r.cond, &r.exceptions).map_err(|d| vec![d])
         };
         let expr = cond
-            .and_then(|c| parse_condition(&c, &mut lists))
+            .and_then(|c| parse_condition(&c, &mut lists, &mut budget))
             .and_then(|mut e| {
                 let scope = MacroScope {
                     bodies: &macros,
+                    shapes: &shapes,
                     names: &names,
                     visible: &|_| true,
                     broken: &broken,
                 };
-                resolve_macros(&mut e, &scope, &mut used).map(|()| e)
+                resolve_macros(&mut e, &scope, &mut used, &mut budget).map(|_| e)
             });
         let compiled = match expr {
             Err(ds) => {
@@ -382,11 +461,13 @@ pub(crate) fn compile(state: &State) -> Output {
     for p in used {
         macro_used[p] = true;
     }
-    Output {
+    Ok(Output {
         lists,
         macros,
+        shapes,
         macro_used,
         rules,
         diagnostics,
-    }
+        budget,
+    })
 }

@@ -7,6 +7,7 @@ use crate::auth::{Access, Author, Ingester, Viewer};
 use crate::condition;
 use crate::error::{ApiJson, ApiPath, ApiQuery, AppError, Result};
 use crate::ingest;
+use crate::preview::Deadline;
 use crate::state::AppState;
 use crate::time::{self, now_ns};
 use axum::body::Bytes;
@@ -50,7 +51,7 @@ pub const ENDPOINTS: &[Endpoint] = &[
         access: VIEW,
         summary: "List events, newest first: filter (Falco condition), since, until, limit, cursor",
         ok: 200,
-        errors: &[fails::QUERY, fails::FILTER],
+        errors: &[fails::QUERY, fails::FILTER, fails::BUDGET],
     },
     Endpoint {
         method: "GET",
@@ -202,7 +203,15 @@ async fn list(
     _: Viewer,
     ApiQuery(q): ApiQuery<ListQuery>,
 ) -> Result<Json<EventPage>> {
-    let filter = event_filter(&state, q.filter.as_deref())?;
+    Deadline::run(&state, |deadline| list_within(&state, q, deadline)).await
+}
+
+async fn list_within(
+    state: &AppState,
+    q: ListQuery,
+    deadline: Deadline,
+) -> Result<Json<EventPage>> {
+    let filter = event_filter(state, q.filter.as_deref())?;
     let since = time::parse_query_opt("since", q.since.as_deref())?.unwrap_or(i64::MIN);
     let until = time::parse_query_opt("until", q.until.as_deref())?.unwrap_or(i64::MAX);
     let limit = q.limit.unwrap_or(100).clamp(1, MAX_LIMIT);
@@ -211,6 +220,7 @@ async fn list(
     let mut scanned = 0usize;
     let mut exhausted = false;
     while events.len() < limit && scanned < SCAN_BUDGET {
+        deadline.check()?;
         let rows: Vec<(i64, i64, Option<String>, String)> = sqlx::query_as(
             "SELECT id, time, node, fields FROM events WHERE id < ? AND time >= ? AND time < ?
              ORDER BY id DESC LIMIT ?",

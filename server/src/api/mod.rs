@@ -46,6 +46,10 @@ pub mod fails {
     );
     pub const ID: (u16, &str) = (400, "`{id}` is not an integer");
     pub const TOO_LARGE: (u16, &str) = (413, "The body is larger than `--max-body-bytes`");
+    pub const BUDGET: (u16, &str) = (
+        503,
+        "The request needs more than `--request-timeout` (`budget_exceeded`): narrow the window or the rules",
+    );
     pub const FILTER: (u16, &str) = (
         400,
         "`filter` is not a Falco condition (`invalid_condition`, with `diagnostics`)",

@@ -5,7 +5,7 @@ use super::{Endpoint, fails};
 use crate::auth::{Access, Viewer};
 use crate::error::{ApiJson, AppError, Result};
 use crate::exception;
-use crate::preview::{self, Draft, Options, Truth};
+use crate::preview::{self, Deadline, Draft, Options, Truth};
 use crate::state::AppState;
 use axum::extract::State;
 use axum::routing::post;
@@ -24,7 +24,7 @@ pub const ENDPOINTS: &[Endpoint] = &[
         access: VIEW,
         summary: "Run draft rules over stored events: matches, false positives, changes versus live, shadowing, samples",
         ok: 200,
-        errors: &[fails::BODY, fails::TOO_LARGE],
+        errors: &[fails::BODY, fails::TOO_LARGE, fails::BUDGET],
     },
     Endpoint {
         method: "POST",
@@ -35,6 +35,7 @@ pub const ENDPOINTS: &[Endpoint] = &[
         errors: &[
             fails::BODY,
             fails::TOO_LARGE,
+            fails::BUDGET,
             (
                 422,
                 "No exception separates the rule's benign matches from the others",
@@ -49,15 +50,19 @@ pub fn router() -> Router<AppState> {
         .route("/preview/suggest-exception", post(suggest))
 }
 
+/// Loads the draft on a blocking thread, which stops at `deadline` even when the request's
+/// future is gone.
 async fn load(
     state: &AppState,
     rules: String,
     base: rulestudio_api::preview::Base,
+    deadline: &Deadline,
 ) -> Result<Draft> {
     let live = state.live.current();
-    tokio::task::spawn_blocking(move || preview::load_draft(&rules, base, &live))
+    let deadline = deadline.clone();
+    tokio::task::spawn_blocking(move || preview::load_draft(&rules, base, &live, &deadline))
         .await
-        .map_err(|e| AppError::Internal(e.into()))
+        .map_err(|e| AppError::Internal(e.into()))?
 }
 
 async fn run(
@@ -65,15 +70,23 @@ async fn run(
     _: Viewer,
     ApiJson(req): ApiJson<PreviewRequest>,
 ) -> Result<Json<PreviewResponse>> {
+    Deadline::run(&state, |deadline| preview_within(&state, req, deadline)).await
+}
+
+async fn preview_within(
+    state: &AppState,
+    req: PreviewRequest,
+    deadline: Deadline,
+) -> Result<Json<PreviewResponse>> {
     let started = Instant::now();
-    let draft = load(&state, req.rules, req.base).await?;
-    let range = preview::resolve_window(&state, req.window.as_ref()).await?;
+    let range = preview::resolve_window(state, req.window.as_ref()).await?;
+    let draft = load(state, req.rules, req.base, &deadline).await?;
     let live = state.live.current();
     let opts = Options {
         samples: req.samples.unwrap_or(preview::DEFAULT_SAMPLES),
         group_by: &req.group_by,
     };
-    let outcome = preview::run(&state, &draft, &live, range, opts).await?;
+    let outcome = preview::run(state, &draft, &live, range, opts, &deadline).await?;
     let took = started.elapsed();
     state.metrics.preview_took(took);
     Ok(Json(PreviewResponse {
@@ -89,15 +102,24 @@ async fn suggest(
     _: Viewer,
     ApiJson(req): ApiJson<SuggestExceptionRequest>,
 ) -> Result<Json<SuggestExceptionResponse>> {
-    let draft = load(&state, req.rules.clone(), req.base).await?;
-    let range = preview::resolve_window(&state, req.window.as_ref()).await?;
+    Deadline::run(&state, |deadline| suggest_within(&state, req, deadline)).await
+}
+
+async fn suggest_within(
+    state: &AppState,
+    req: SuggestExceptionRequest,
+    deadline: Deadline,
+) -> Result<Json<SuggestExceptionResponse>> {
+    let range = preview::resolve_window(state, req.window.as_ref()).await?;
+    let draft = load(state, req.rules.clone(), req.base, &deadline).await?;
     let truth = Truth::load(&state.db, range).await?;
     let rule = find_rule(&draft, &req.rule)?;
-    let (before, verdicts) = preview::classified_matches(&state, rule, range, &truth).await?;
+    let (before, verdicts) =
+        preview::classified_matches(state, rule, range, &truth, &deadline).await?;
     let matches = exception::match_fields(&state.db, &verdicts).await?;
-    let entry = exception::suggest(&matches)?;
+    let entry = preview::scan::cpu(|| exception::suggest(&matches, &deadline))?;
     let rules = exception::apply(&req.rules, &req.rule, &entry);
-    let after_draft = load(&state, rules.clone(), req.base).await?;
+    let after_draft = load(state, rules.clone(), req.base, &deadline).await?;
     if let Some(d) = after_draft
         .diagnostics
         .iter()
@@ -108,9 +130,9 @@ async fn suggest(
             d.message
         )));
     }
+    let after_rule = find_rule(&after_draft, &req.rule)?;
     let (after, _) =
-        preview::classified_matches(&state, find_rule(&after_draft, &req.rule)?, range, &truth)
-            .await?;
+        preview::classified_matches(state, after_rule, range, &truth, &deadline).await?;
     Ok(Json(SuggestExceptionResponse {
         yaml: exception::to_yaml(&entry, ""),
         exception: entry,

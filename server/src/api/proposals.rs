@@ -35,7 +35,7 @@ pub const ENDPOINTS: &[Endpoint] = &[
         access: AUTHOR,
         summary: "Propose changes {title, description, files: [{name, content} | {name, delete: true}], tests?} → 201 proposal",
         ok: 201,
-        errors: &[fails::BODY, fails::TOO_LARGE],
+        errors: &[fails::BUDGET, fails::BODY, fails::TOO_LARGE],
     },
     Endpoint {
         method: "GET",
@@ -60,6 +60,7 @@ pub const ENDPOINTS: &[Endpoint] = &[
         summary: "New revision {files, title?, description?, tests?} (the proposal's author); earlier approvals stop counting",
         ok: 200,
         errors: &[
+            fails::BUDGET,
             fails::ID,
             fails::BODY,
             (403, "The caller did not write the proposal"),
@@ -143,6 +144,7 @@ pub const ENDPOINTS: &[Endpoint] = &[
         summary: "Carry the changes onto the current live set; diff and evidence anew (the proposal's author or a reviewer)",
         ok: 200,
         errors: &[
+            fails::BUDGET,
             fails::ID,
             (
                 403,
@@ -163,6 +165,7 @@ pub const ENDPOINTS: &[Endpoint] = &[
         summary: "Compute the evidence again on the same base {window?}",
         ok: 200,
         errors: &[
+            fails::BUDGET,
             fails::ID,
             fails::BODY,
             NO_PROPOSAL,

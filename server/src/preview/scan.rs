@@ -3,6 +3,7 @@
 //! read from the database (only rows of the probes' event types, on the `(evt_type, time)`
 //! index) and decoded into one reused event.
 
+use super::deadline::{CHECK_EVERY, Deadline};
 use super::{Range, Store};
 use crate::cache::Snapshot;
 use crate::cache::chunk::Chunk;
@@ -18,6 +19,8 @@ use std::sync::Arc;
 pub const MAX_KEPT_MATCHES: usize = 100_000;
 /// Below this many cached rows a second thread costs more than it saves.
 const PARALLEL_ROWS: usize = 50_000;
+/// Cache chunks scanned between two yields to the executor (a few hundred thousand rows).
+const CHUNKS_PER_SLICE: usize = 4;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Hit {
@@ -89,14 +92,20 @@ pub async fn scan(
     snapshot: Option<&Snapshot>,
     range: Range,
     probes: &mut [Probe<'_>],
+    deadline: &Deadline,
 ) -> Result<u64> {
     let lo = snapshot.map_or(i64::MAX, |s| s.lo);
     let mut in_window = 0;
     if range.min_id < lo {
-        in_window += scan_db(store.db, range, lo, probes).await?;
+        in_window += scan_db(store.db, range, lo, probes, deadline).await?;
     }
     if let Some(s) = snapshot {
-        in_window += cpu(|| scan_cache(&s.chunks, range, probes));
+        // A slice at a time, yielding in between: the request's task is polled, so a client
+        // that left drops it (and the scan) there; inside a slice the deadline is checked.
+        for slice in s.chunks.chunks(CHUNKS_PER_SLICE) {
+            in_window += cpu(|| scan_cache(slice, range, probes, deadline))?;
+            tokio::task::yield_now().await;
+        }
     }
     for p in probes.iter_mut() {
         p.kept.finish();
@@ -119,11 +128,16 @@ struct Found {
     per_probe: Vec<(u64, Kept)>,
 }
 
-fn scan_cache(chunks: &[Arc<Chunk>], range: Range, probes: &mut [Probe<'_>]) -> u64 {
+fn scan_cache(
+    chunks: &[Arc<Chunk>],
+    range: Range,
+    probes: &mut [Probe<'_>],
+    deadline: &Deadline,
+) -> Result<u64> {
     let rules: Vec<&CompiledRule> = probes.iter().map(|p| p.rule).collect();
     let rows: usize = chunks.iter().map(|c| c.len()).sum();
     let found = if rows < PARALLEL_ROWS {
-        vec![scan_chunks(chunks, range, &rules)]
+        vec![scan_chunks(chunks, range, &rules, deadline)?]
     } else {
         // Two halves of about the same number of rows.
         let mut acc = 0;
@@ -136,13 +150,13 @@ fn scan_cache(chunks: &[Arc<Chunk>], range: Range, probes: &mut [Probe<'_>]) -> 
             .map_or(chunks.len(), |i| i + 1);
         let (older, newer) = chunks.split_at(split);
         std::thread::scope(|s| {
-            let other = s.spawn(|| scan_chunks(newer, range, &rules));
-            let first = scan_chunks(older, range, &rules);
+            let other = s.spawn(|| scan_chunks(newer, range, &rules, deadline));
+            let first = scan_chunks(older, range, &rules, deadline);
             let second = other
                 .join()
                 .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
-            vec![first, second]
-        })
+            Ok::<_, crate::error::AppError>(vec![first?, second?])
+        })?
     };
     let mut in_window = 0;
     for f in found {
@@ -152,10 +166,15 @@ fn scan_cache(chunks: &[Arc<Chunk>], range: Range, probes: &mut [Probe<'_>]) -> 
             p.kept.absorb(kept);
         }
     }
-    in_window
+    Ok(in_window)
 }
 
-fn scan_chunks(chunks: &[Arc<Chunk>], range: Range, rules: &[&CompiledRule]) -> Found {
+fn scan_chunks(
+    chunks: &[Arc<Chunk>],
+    range: Range,
+    rules: &[&CompiledRule],
+    deadline: &Deadline,
+) -> Result<Found> {
     let mut found = Found {
         in_window: 0,
         per_probe: rules.iter().map(|_| (0, Kept::default())).collect(),
@@ -174,6 +193,9 @@ fn scan_chunks(chunks: &[Arc<Chunk>], range: Range, rules: &[&CompiledRule]) -> 
             continue;
         }
         for i in from..c.len() {
+            if i.is_multiple_of(CHECK_EVERY) {
+                deadline.check()?;
+            }
             let time = c.time(i);
             if !all_in_time && (time < range.since || time >= range.until) {
                 continue;
@@ -189,7 +211,7 @@ fn scan_chunks(chunks: &[Arc<Chunk>], range: Range, rules: &[&CompiledRule]) -> 
             }
         }
     }
-    found
+    Ok(found)
 }
 
 /// The SQL restriction on `evt_type` for rules that can only match `types`. Events without a
@@ -207,7 +229,13 @@ fn evt_type_clause(types: &EvtTypeSet) -> (String, Vec<&'static str>) {
 }
 
 /// The events of `range` below id `lo`, from the database; returns how many are in the window.
-async fn scan_db(db: &SqlitePool, range: Range, lo: i64, probes: &mut [Probe<'_>]) -> Result<u64> {
+async fn scan_db(
+    db: &SqlitePool,
+    range: Range,
+    lo: i64,
+    probes: &mut [Probe<'_>],
+    deadline: &Deadline,
+) -> Result<u64> {
     let in_window: i64 = sqlx::query_scalar(
         "SELECT COUNT(*) FROM events WHERE id >= ? AND id < ? AND time >= ? AND time < ?",
     )
@@ -238,7 +266,12 @@ async fn scan_db(db: &SqlitePool, range: Range, lo: i64, probes: &mut [Probe<'_>
     }
     let mut rows = q.fetch(db);
     let mut ev = Event::new();
+    let mut read = 0usize;
     while let Some((id, time, fields)) = rows.try_next().await? {
+        if read.is_multiple_of(CHECK_EVERY) {
+            deadline.check()?;
+        }
+        read += 1;
         // Rows are valid events (validated at ingest); one that no longer decodes (a field table
         // change) cannot match and is skipped rather than failing the preview.
         if ev.decode_json(&fields).is_err() {

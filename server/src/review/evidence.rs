@@ -4,7 +4,7 @@
 
 use crate::error::Result;
 use crate::live::{self, Snapshot};
-use crate::preview::{self, Draft, Options, Truth};
+use crate::preview::{self, Deadline, Draft, Options, Truth};
 use crate::state::AppState;
 use crate::time::now_ns;
 use rulestudio_api::diagnostic::{DiagnosticJson, FileText};
@@ -101,6 +101,20 @@ pub async fn compute(
     tests: Vec<TestCase>,
     window: Window,
 ) -> Result<Evidence> {
+    Deadline::run(state, |deadline| {
+        compute_within(state, base, files, tests, window, deadline)
+    })
+    .await
+}
+
+async fn compute_within(
+    state: &AppState,
+    base: Arc<Snapshot>,
+    files: Vec<RulesFile>,
+    tests: Vec<TestCase>,
+    window: Window,
+    deadline: Deadline,
+) -> Result<Evidence> {
     let checked = check(files, tests).await?;
     let (changed, removed) = compare(&base.loaded, &checked.loaded);
     let range = preview::resolve_window(state, Some(&window)).await?;
@@ -113,13 +127,14 @@ pub async fn compute(
         samples: preview::DEFAULT_SAMPLES,
         group_by: &[],
     };
-    let outcome = preview::run(state, &draft, &base, range, opts).await?;
+    let outcome = preview::run(state, &draft, &base, range, opts, &deadline).await?;
     let mut removed_rules = Vec::new();
     if !removed.is_empty() {
         let truth = Truth::load(&state.db, range).await?;
         for i in removed {
             let rule = &base.loaded.ruleset.rules()[i];
-            let (counts, _) = preview::classified_matches(state, rule, range, &truth).await?;
+            let (counts, _) =
+                preview::classified_matches(state, rule, range, &truth, &deadline).await?;
             removed_rules.push(RemovedRule {
                 name: rule.name.clone(),
                 live_matched: counts.matched,

@@ -1,6 +1,8 @@
 //! A server on a real temporary SQLite file, driven through its router with `oneshot`.
 #![allow(dead_code)] // each test binary uses a different part of the harness
 
+pub mod http;
+
 use axum::Router;
 use axum::body::Body;
 use axum::http::{Request, StatusCode, header};

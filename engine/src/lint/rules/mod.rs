@@ -17,6 +17,8 @@ pub(crate) mod proc_name_path;
 pub(crate) mod redefinition_without_override;
 pub(crate) mod regex_prefix_test;
 pub(crate) mod spawn_without_evt_type;
+/// Documentation only: the loader reports studio limits.
+pub(crate) mod studio_limit;
 pub(crate) mod unknown_field;
 pub(crate) mod write_syscall;
 
