@@ -64,6 +64,28 @@ pub struct ServeArgs {
     /// Approvals a proposal needs before it can be promoted.
     #[arg(long, env = "RULESTUDIO_REQUIRED_APPROVALS", default_value_t = 1)]
     pub required_approvals: u32,
+
+    /// Proxies (CIDR, repeatable or comma-separated) whose `X-Forwarded-For` and
+    /// `X-Forwarded-Proto: https` are believed: the client address for sign-in throttling, and
+    /// `Secure` session cookies.
+    #[arg(long, env = "RULESTUDIO_TRUSTED_PROXY", value_delimiter = ',')]
+    pub trusted_proxy: Vec<ipnet::IpNet>,
+
+    /// Open connections at most; more wait in the kernel's backlog until one closes.
+    #[arg(long, env = "RULESTUDIO_MAX_CONNECTIONS", default_value_t = 4096, value_parser = clap::value_parser!(u32).range(1..))]
+    pub max_connections: u32,
+
+    /// A connection must send a request's headers within this time (at most 10 s).
+    #[arg(long, env = "RULESTUDIO_HEADER_TIMEOUT", default_value = "10s", value_parser = header_timeout)]
+    pub header_timeout: Duration,
+
+    /// Event and alert streams (SSE) one user may have open at once.
+    #[arg(long, env = "RULESTUDIO_MAX_STREAMS_PER_USER", default_value_t = 8, value_parser = clap::value_parser!(u32).range(1..))]
+    pub max_streams_per_user: u32,
+
+    /// A connection with no request in flight and no traffic for this long is closed.
+    #[arg(long, env = "RULESTUDIO_IDLE_TIMEOUT", default_value = "60s", value_parser = humantime::parse_duration)]
+    pub idle_timeout: Duration,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -79,6 +101,14 @@ impl From<RuleMatching> for Matching {
             RuleMatching::First => Matching::First,
         }
     }
+}
+
+fn header_timeout(s: &str) -> Result<Duration, String> {
+    let d = humantime::parse_duration(s).map_err(|e| e.to_string())?;
+    if d.is_zero() || d > Duration::from_secs(10) {
+        return Err(format!("`{s}` is not between 1ms and 10s"));
+    }
+    Ok(d)
 }
 
 fn http_url(s: &str) -> Result<String, String> {

@@ -46,6 +46,12 @@ pub enum AppError {
     Unprocessable(String),
     #[error("request body is larger than the server accepts (see --max-body-bytes)")]
     PayloadTooLarge,
+    /// 429 with `Retry-After`: sign-in throttling, or a full queue.
+    #[error("{message}")]
+    TooManyRequests {
+        message: String,
+        retry_after: std::time::Duration,
+    },
     #[error(transparent)]
     Db(#[from] sqlx::Error),
     #[error(transparent)]
@@ -54,7 +60,7 @@ pub enum AppError {
 
 impl AppError {
     /// Every `code` an error body can carry (the OpenAPI document lists them).
-    pub const CODES: [&'static str; 10] = [
+    pub const CODES: [&'static str; 11] = [
         "unauthorized",
         "forbidden",
         "not_found",
@@ -64,6 +70,7 @@ impl AppError {
         "conflict",
         "unprocessable",
         "payload_too_large",
+        "too_many_requests",
         "internal",
     ];
 
@@ -85,6 +92,9 @@ impl AppError {
             AppError::Refused { .. } => (StatusCode::CONFLICT, "conflict"),
             AppError::Unprocessable(_) => (StatusCode::UNPROCESSABLE_ENTITY, "unprocessable"),
             AppError::PayloadTooLarge => (StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large"),
+            AppError::TooManyRequests { .. } => {
+                (StatusCode::TOO_MANY_REQUESTS, "too_many_requests")
+            }
             AppError::Db(_) | AppError::Internal(_) => {
                 (StatusCode::INTERNAL_SERVER_ERROR, "internal")
             }
@@ -101,12 +111,19 @@ impl IntoResponse for AppError {
         } else {
             self.to_string()
         };
+        // Whole seconds, rounded up: a client that waits exactly this long is let in.
+        let retry_after = match &self {
+            AppError::TooManyRequests { retry_after, .. } => {
+                Some(retry_after.as_secs() + u64::from(retry_after.subsec_nanos() > 0))
+            }
+            _ => None,
+        };
         let (diagnostics, reasons) = match self {
             AppError::Invalid { diagnostics, .. } => (Some(diagnostics), None),
             AppError::Refused { reasons, .. } => (None, Some(reasons)),
             _ => (None, None),
         };
-        (
+        let mut response = (
             status,
             axum::Json(ErrorBody {
                 code: code.to_string(),
@@ -115,7 +132,13 @@ impl IntoResponse for AppError {
                 reasons,
             }),
         )
-            .into_response()
+            .into_response();
+        if let Some(secs) = retry_after {
+            response
+                .headers_mut()
+                .insert(axum::http::header::RETRY_AFTER, secs.into());
+        }
+        response
     }
 }
 
@@ -208,6 +231,10 @@ mod tests {
             },
             AppError::Unprocessable(String::new()),
             AppError::PayloadTooLarge,
+            AppError::TooManyRequests {
+                message: String::new(),
+                retry_after: std::time::Duration::ZERO,
+            },
             AppError::Db(sqlx::Error::RowNotFound),
             AppError::Internal(anyhow::anyhow!("x")),
         ];

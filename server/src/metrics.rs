@@ -22,6 +22,8 @@ pub struct Metrics {
     pub notify_failed: AtomicU64,
     /// Events the tail could not deliver to a slow client.
     pub events_stream_lagged: AtomicU64,
+    /// Argon2 computations: hashes made and passwords checked (unknown users included).
+    pub password_hashes: AtomicU64,
     alerts: Mutex<BTreeMap<(String, &'static str), u64>>,
     collector_drops: Mutex<BTreeMap<String, (u64, u64)>>,
     preview: Mutex<Histogram>,
@@ -116,6 +118,12 @@ impl Metrics {
             "rulestudio_events_stream_lagged_total",
             "Events skipped for event-tail SSE clients that read too slowly.",
             self.events_stream_lagged.load(Relaxed),
+        );
+        counter(
+            &mut out,
+            "rulestudio_password_hashes_total",
+            "Argon2 computations: passwords hashed and checked, unknown users included.",
+            self.password_hashes.load(Relaxed),
         );
 
         out.push_str("# HELP rulestudio_collector_dropped_total Events a collector lost, by node and reason.\n# TYPE rulestudio_collector_dropped_total counter\n");

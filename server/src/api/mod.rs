@@ -46,6 +46,15 @@ pub mod fails {
     );
     pub const ID: (u16, &str) = (400, "`{id}` is not an integer");
     pub const TOO_LARGE: (u16, &str) = (413, "The body is larger than `--max-body-bytes`");
+    pub const STREAMS: (u16, &str) = (
+        429,
+        "The user already has `--max-streams-per-user` streams open; `Retry-After` says when to try again",
+    );
+    /// Public endpoints that change state (`crate::http::origin`); the others list 403 anyway.
+    pub const CROSS_ORIGIN: (u16, &str) = (
+        403,
+        "Sent with the session cookie from a page of another origin, or not as JSON",
+    );
     pub const FILTER: (u16, &str) = (
         400,
         "`filter` is not a Falco condition (`invalid_condition`, with `diagnostics`)",
