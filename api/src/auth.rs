@@ -75,3 +75,16 @@ pub struct TokenInfo {
 pub struct TokenList {
     pub tokens: Vec<TokenInfo>,
 }
+
+/// A secret from a file (`--token-file`, `--admin-token-file`, …): its content without the
+/// trailing newline. Secrets on a command line are readable by every process on the host
+/// (`/proc/PID/cmdline`); a file is readable only by whom its mode says.
+pub fn read_secret_file(path: &std::path::Path) -> Result<String, String> {
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| format!("reading the secret file {}: {e}", path.display()))?;
+    let secret = text.trim_end_matches(['\n', '\r']);
+    if secret.trim().is_empty() {
+        return Err(format!("the secret file {} is empty", path.display()));
+    }
+    Ok(secret.to_string())
+}
