@@ -45,6 +45,9 @@ pub struct UserList {
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct CreateToken {
     pub name: String,
+    /// Seconds until the token stops working; absent: it works until revoked.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expires_in: Option<u64>,
 }
 
 /// The token itself is shown once, in this response; the server keeps only its hash.
@@ -52,16 +55,36 @@ pub struct CreateToken {
 pub struct CreatedToken {
     pub name: String,
     pub token: String,
+    /// Nanoseconds since the Unix epoch; absent: no expiry.
+    #[serde(default)]
+    pub expires_at: Option<i64>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct TokenInfo {
     pub name: String,
     pub created_at: i64,
+    /// Nanoseconds since the Unix epoch; absent: no expiry. An expired token is listed until
+    /// revoked, and refused.
+    #[serde(default)]
+    pub expires_at: Option<i64>,
 }
 
 /// `GET /api/v1/users/{username}/tokens`.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct TokenList {
     pub tokens: Vec<TokenInfo>,
+}
+
+/// A secret from a file (`--token-file`, `--admin-token-file`, …): its content without the
+/// trailing newline. Secrets on a command line are readable by every process on the host
+/// (`/proc/PID/cmdline`); a file is readable only by whom its mode says.
+pub fn read_secret_file(path: &std::path::Path) -> Result<String, String> {
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| format!("reading the secret file {}: {e}", path.display()))?;
+    let secret = text.trim_end_matches(['\n', '\r']);
+    if secret.trim().is_empty() {
+        return Err(format!("the secret file {} is empty", path.display()));
+    }
+    Ok(secret.to_string())
 }

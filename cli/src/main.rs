@@ -38,7 +38,8 @@ enum Command {
     /// Run rule unit tests.
     Test(cmd::test::Args),
     /// Run the studio: REST API, UI, live evaluation and alerts.
-    Serve(cmd::serve::Args),
+    // Boxed: its many flags would make every `Command` as large as it.
+    Serve(Box<cmd::serve::Args>),
     /// Perform, safely, the behaviours behind the article's seven example rules.
     Demo(cmd::demo::Args),
 }
@@ -73,7 +74,7 @@ fn main() -> ExitCode {
         Command::Eval(a) => cmd::eval::run(a),
         Command::Test(a) => cmd::test::run(a),
         Command::Demo(a) => cmd::demo::run(a),
-        Command::Serve(a) => cmd::serve::run(a),
+        Command::Serve(a) => cmd::serve::run(*a),
     };
     match result {
         Ok(Outcome::Clean) => ExitCode::SUCCESS,

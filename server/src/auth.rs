@@ -1,12 +1,12 @@
 //! Who is calling: a session cookie (browser) or a bearer token (automation), and what their
-//! role allows. Secrets are 256-bit random values stored as SHA-256 hashes; passwords as argon2.
+//! role allows. Secrets are 256-bit random values stored as SHA-256 hashes; passwords as argon2
+//! (`crate::password`). A token may expire; an expired one is refused like an unknown one.
 
 use crate::error::{AppError, Result};
 use crate::state::AppState;
 use crate::time::now_ns;
-use argon2::Argon2;
-use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use axum::extract::FromRequestParts;
+use axum::http::HeaderMap;
 use axum::http::header::{AUTHORIZATION, COOKIE};
 use axum::http::request::Parts;
 use base64::Engine;
@@ -102,15 +102,16 @@ impl FromRequestParts<AppState> for Caller {
     type Rejection = AppError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self> {
-        let row: Option<(i64, String, String)> = if let Some(token) = bearer(parts) {
+        let row: Option<(i64, String, String)> = if let Some(token) = bearer(&parts.headers) {
             sqlx::query_as(
                 "SELECT u.id, u.username, u.role FROM tokens t JOIN users u ON u.id = t.user_id
-                 WHERE t.token_hash = ?",
+                 WHERE t.token_hash = ? AND (t.expires_at IS NULL OR t.expires_at > ?)",
             )
             .bind(hash_secret(token))
+            .bind(now_ns())
             .fetch_optional(&state.db)
             .await?
-        } else if let Some(session) = cookie(parts, SESSION_COOKIE) {
+        } else if let Some(session) = cookie(&parts.headers, SESSION_COOKIE) {
             sqlx::query_as(
                 "SELECT u.id, u.username, u.role FROM sessions s JOIN users u ON u.id = s.user_id
                  WHERE s.id_hash = ? AND s.expires_at > ?",
@@ -168,14 +169,13 @@ role_extractors! {
     Ingester => Access::Ingest;
 }
 
-fn bearer(parts: &Parts) -> Option<&str> {
-    let value = parts.headers.get(AUTHORIZATION)?.to_str().ok()?;
+pub fn bearer(headers: &HeaderMap) -> Option<&str> {
+    let value = headers.get(AUTHORIZATION)?.to_str().ok()?;
     value.strip_prefix("Bearer ").map(str::trim)
 }
 
-pub fn cookie<'a>(parts: &'a Parts, name: &str) -> Option<&'a str> {
-    parts
-        .headers
+pub fn cookie<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
+    headers
         .get_all(COOKIE)
         .iter()
         .filter_map(|v| v.to_str().ok())
@@ -198,35 +198,6 @@ pub fn hash_secret(secret: &str) -> Vec<u8> {
     Sha256::digest(secret.as_bytes()).to_vec()
 }
 
-/// Argon2 is deliberately slow: run it off the async executor.
-pub async fn hash_password(password: String) -> Result<String> {
-    tokio::task::spawn_blocking(move || {
-        let mut salt = [0u8; 16];
-        getrandom::fill(&mut salt).map_err(|e| anyhow::anyhow!("no randomness: {e}"))?;
-        let salt = SaltString::encode_b64(&salt).map_err(|e| anyhow::anyhow!("salt: {e}"))?;
-        Argon2::default()
-            .hash_password(password.as_bytes(), &salt)
-            .map(|h| h.to_string())
-            .map_err(|e| anyhow::anyhow!("hashing password: {e}"))
-    })
-    .await
-    .map_err(anyhow::Error::from)?
-    .map_err(AppError::Internal)
-}
-
-pub async fn verify_password(password: String, hash: String) -> Result<bool> {
-    let ok = tokio::task::spawn_blocking(move || {
-        PasswordHash::new(&hash).is_ok_and(|h| {
-            Argon2::default()
-                .verify_password(password.as_bytes(), &h)
-                .is_ok()
-        })
-    })
-    .await
-    .map_err(anyhow::Error::from)?;
-    Ok(ok)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -238,12 +209,5 @@ mod tests {
         assert!(!Access::AtLeast(Role::Viewer).allows(Role::Collector));
         assert!(Access::Ingest.allows(Role::Collector));
         assert!(!Access::Ingest.allows(Role::Viewer));
-    }
-
-    #[tokio::test]
-    async fn passwords_verify() {
-        let h = hash_password("s3cret".into()).await.unwrap();
-        assert!(verify_password("s3cret".into(), h.clone()).await.unwrap());
-        assert!(!verify_password("other".into(), h).await.unwrap());
     }
 }

@@ -1,7 +1,8 @@
 //! First start on an empty database: the admin user and its token, and live-set version 1.
 
-use crate::auth::{hash_password, hash_secret, new_secret};
+use crate::auth::{hash_secret, new_secret};
 use crate::config::ServeArgs;
+use crate::password::Passwords;
 use crate::time::now_ns;
 use anyhow::Context;
 use sqlx::SqlitePool;
@@ -12,12 +13,16 @@ use std::path::{Path, PathBuf};
 pub const FALCO_RULES: &str = include_str!("../../engine/data/falco_rules.yaml");
 pub const FALCO_RULES_NAME: &str = "falco_rules.yaml";
 
-pub async fn first_start(db: &SqlitePool, config: &ServeArgs) -> anyhow::Result<()> {
+pub async fn first_start(
+    db: &SqlitePool,
+    config: &ServeArgs,
+    passwords: &Passwords,
+) -> anyhow::Result<()> {
     let users: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM users")
         .fetch_one(db)
         .await?;
     if users == 0 {
-        create_admin(db, config).await?;
+        create_admin(db, config, passwords).await?;
     }
     let versions: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM live_versions")
         .fetch_one(db)
@@ -41,10 +46,15 @@ pub async fn first_start(db: &SqlitePool, config: &ServeArgs) -> anyhow::Result<
     Ok(())
 }
 
-async fn create_admin(db: &SqlitePool, config: &ServeArgs) -> anyhow::Result<()> {
+async fn create_admin(
+    db: &SqlitePool,
+    config: &ServeArgs,
+    passwords: &Passwords,
+) -> anyhow::Result<()> {
     let password_hash = match &config.admin_password {
         Some(p) => Some(
-            hash_password(p.clone())
+            passwords
+                .hash(p.clone())
                 .await
                 .map_err(|e| anyhow::anyhow!("{e}"))?,
         ),

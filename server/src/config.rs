@@ -46,12 +46,31 @@ pub struct ServeArgs {
     pub static_dir: PathBuf,
 
     /// The admin's API token on first start; generated (and written beside the database) if unset.
+    /// Prefer `--admin-token-file` or the environment: a command line is readable by every
+    /// process on the host.
     #[arg(long, env = "RULESTUDIO_ADMIN_TOKEN", hide_env_values = true)]
     pub admin_token: Option<String>,
 
+    /// A file holding the admin's API token (read at start, like `--admin-token`).
+    #[arg(
+        long,
+        env = "RULESTUDIO_ADMIN_TOKEN_FILE",
+        conflicts_with = "admin_token"
+    )]
+    pub admin_token_file: Option<PathBuf>,
+
     /// The admin's password on first start; without one the admin signs in with the token only.
+    /// Prefer `--admin-password-file` or the environment.
     #[arg(long, env = "RULESTUDIO_ADMIN_PASSWORD", hide_env_values = true)]
     pub admin_password: Option<String>,
+
+    /// A file holding the admin's password (read at start, like `--admin-password`).
+    #[arg(
+        long,
+        env = "RULESTUDIO_ADMIN_PASSWORD_FILE",
+        conflicts_with = "admin_password"
+    )]
+    pub admin_password_file: Option<PathBuf>,
 
     /// Largest accepted request body, in bytes (bigger ingest batches get 413).
     #[arg(long, env = "RULESTUDIO_MAX_BODY_BYTES", default_value_t = 32 << 20)]
@@ -70,6 +89,28 @@ pub struct ServeArgs {
     /// Approvals a proposal needs before it can be promoted.
     #[arg(long, env = "RULESTUDIO_REQUIRED_APPROVALS", default_value_t = 1)]
     pub required_approvals: u32,
+
+    /// Proxies (CIDR, repeatable or comma-separated) whose `X-Forwarded-For` and
+    /// `X-Forwarded-Proto: https` are believed: the client address for sign-in throttling, and
+    /// `Secure` session cookies.
+    #[arg(long, env = "RULESTUDIO_TRUSTED_PROXY", value_delimiter = ',')]
+    pub trusted_proxy: Vec<ipnet::IpNet>,
+
+    /// Open connections at most; more wait in the kernel's backlog until one closes.
+    #[arg(long, env = "RULESTUDIO_MAX_CONNECTIONS", default_value_t = 4096, value_parser = clap::value_parser!(u32).range(1..))]
+    pub max_connections: u32,
+
+    /// A connection must send a request's headers within this time (at most 10 s).
+    #[arg(long, env = "RULESTUDIO_HEADER_TIMEOUT", default_value = "10s", value_parser = header_timeout)]
+    pub header_timeout: Duration,
+
+    /// Event and alert streams (SSE) one user may have open at once.
+    #[arg(long, env = "RULESTUDIO_MAX_STREAMS_PER_USER", default_value_t = 8, value_parser = clap::value_parser!(u32).range(1..))]
+    pub max_streams_per_user: u32,
+
+    /// A connection with no request in flight and no traffic for this long is closed.
+    #[arg(long, env = "RULESTUDIO_IDLE_TIMEOUT", default_value = "60s", value_parser = humantime::parse_duration)]
+    pub idle_timeout: Duration,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -87,6 +128,14 @@ impl From<RuleMatching> for Matching {
     }
 }
 
+fn header_timeout(s: &str) -> Result<Duration, String> {
+    let d = humantime::parse_duration(s).map_err(|e| e.to_string())?;
+    if d.is_zero() || d > Duration::from_secs(10) {
+        return Err(format!("`{s}` is not between 1ms and 10s"));
+    }
+    Ok(d)
+}
+
 fn http_url(s: &str) -> Result<String, String> {
     match s.strip_prefix("http://") {
         Some(rest) if !rest.is_empty() => Ok(s.to_string()),
@@ -95,6 +144,34 @@ fn http_url(s: &str) -> Result<String, String> {
 }
 
 impl ServeArgs {
+    /// Reads the `*-file` secrets into their flags, and warns of secrets given on the command
+    /// line, where every process on the host can read them.
+    pub fn read_secret_files(&mut self) -> anyhow::Result<()> {
+        let from_file = |path: &Option<PathBuf>| {
+            path.as_deref()
+                .map(rulestudio_api::auth::read_secret_file)
+                .transpose()
+                .map_err(anyhow::Error::msg)
+        };
+        if let Some(token) = from_file(&self.admin_token_file)? {
+            self.admin_token = Some(token);
+        }
+        if let Some(password) = from_file(&self.admin_password_file)? {
+            self.admin_password = Some(password);
+        }
+        for arg in std::env::args() {
+            for flag in ["--admin-token", "--admin-password"] {
+                if arg == flag || arg.starts_with(&format!("{flag}=")) {
+                    tracing::warn!(
+                        "{flag} on the command line is readable by every process on this host; \
+                         use {flag}-file or the environment"
+                    );
+                }
+            }
+        }
+        Ok(())
+    }
+
     /// The defaults with another database file: what tests and benchmarks start from.
     pub fn with_db(db: impl Into<PathBuf>) -> ServeArgs {
         use clap::{Args, FromArgMatches};
@@ -103,5 +180,30 @@ impl ServeArgs {
             .expect("defaults parse");
         args.db = db.into();
         args
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn secrets_come_from_their_files() {
+        let dir = tempfile::tempdir().unwrap();
+        let (token, password) = (dir.path().join("token"), dir.path().join("password"));
+        std::fs::write(&token, "rs_from_file\n").unwrap();
+        std::fs::write(&password, "pass word 1").unwrap();
+        let mut args = ServeArgs::with_db(dir.path().join("db"));
+        args.admin_token_file = Some(token);
+        args.admin_password_file = Some(password);
+        args.read_secret_files().unwrap();
+        assert_eq!(args.admin_token.as_deref(), Some("rs_from_file"));
+        assert_eq!(args.admin_password.as_deref(), Some("pass word 1"));
+        args.admin_token_file = Some(dir.path().join("missing"));
+        let e = args.read_secret_files().unwrap_err().to_string();
+        assert!(
+            e.contains("reading the secret file") && e.contains("missing"),
+            "{e}"
+        );
     }
 }

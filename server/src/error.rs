@@ -49,6 +49,12 @@ pub enum AppError {
     /// The request needs more than its budget (`--request-timeout`), or its client left.
     #[error("{0}")]
     BudgetExceeded(String),
+    /// 429 with `Retry-After`: sign-in throttling, or a full queue.
+    #[error("{message}")]
+    TooManyRequests {
+        message: String,
+        retry_after: std::time::Duration,
+    },
     #[error(transparent)]
     Db(#[from] sqlx::Error),
     #[error(transparent)]
@@ -68,6 +74,7 @@ impl AppError {
         "unprocessable",
         "payload_too_large",
         "budget_exceeded",
+        "too_many_requests",
         "internal",
     ];
 
@@ -90,6 +97,9 @@ impl AppError {
             AppError::Unprocessable(_) => (StatusCode::UNPROCESSABLE_ENTITY, "unprocessable"),
             AppError::PayloadTooLarge => (StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large"),
             AppError::BudgetExceeded(_) => (StatusCode::SERVICE_UNAVAILABLE, "budget_exceeded"),
+            AppError::TooManyRequests { .. } => {
+                (StatusCode::TOO_MANY_REQUESTS, "too_many_requests")
+            }
             AppError::Db(_) | AppError::Internal(_) => {
                 (StatusCode::INTERNAL_SERVER_ERROR, "internal")
             }
@@ -107,12 +117,19 @@ impl IntoResponse for AppError {
         } else {
             self.to_string()
         };
+        // Whole seconds, rounded up: a client that waits exactly this long is let in.
+        let retry_after = match &self {
+            AppError::TooManyRequests { retry_after, .. } => {
+                Some(retry_after.as_secs() + u64::from(retry_after.subsec_nanos() > 0))
+            }
+            _ => None,
+        };
         let (diagnostics, reasons) = match self {
             AppError::Invalid { diagnostics, .. } => (Some(diagnostics), None),
             AppError::Refused { reasons, .. } => (None, Some(reasons)),
             _ => (None, None),
         };
-        (
+        let mut response = (
             status,
             axum::Json(ErrorBody {
                 code: code.to_string(),
@@ -121,7 +138,13 @@ impl IntoResponse for AppError {
                 reasons,
             }),
         )
-            .into_response()
+            .into_response();
+        if let Some(secs) = retry_after {
+            response
+                .headers_mut()
+                .insert(axum::http::header::RETRY_AFTER, secs.into());
+        }
+        response
     }
 }
 
@@ -215,6 +238,10 @@ mod tests {
             AppError::Unprocessable(String::new()),
             AppError::PayloadTooLarge,
             AppError::BudgetExceeded(String::new()),
+            AppError::TooManyRequests {
+                message: String::new(),
+                retry_after: std::time::Duration::ZERO,
+            },
             AppError::Db(sqlx::Error::RowNotFound),
             AppError::Internal(anyhow::anyhow!("x")),
         ];

@@ -19,17 +19,21 @@ pub mod db;
 pub mod error;
 mod event_stream;
 mod exception;
+pub mod http;
 mod ingest;
 pub mod live;
 pub mod metrics;
 mod notify;
+mod password;
 mod preview;
 #[allow(unsafe_code)]
 mod raw_insert;
 pub mod retention;
 mod review;
 pub mod state;
+mod streams;
 mod system;
+mod throttle;
 pub mod time;
 mod webhook;
 
@@ -43,11 +47,14 @@ use tower_http::trace::TraceLayer;
 
 /// The whole HTTP surface: `/api/v1`, `/healthz`, `/metrics` and the UI.
 pub fn app(state: AppState) -> Router {
-    let api = api::router().layer(api::events::body_limit(&state));
+    let api = api::router()
+        .layer(api::events::body_limit(&state))
+        .layer(axum::middleware::from_fn(http::origin::same_origin_changes));
     Router::new()
         .nest("/api/v1", api)
         .merge(system::router())
         .merge(system::static_ui(&state.config.static_dir))
+        .layer(axum::middleware::from_fn(http::headers::security_headers))
         .layer(TraceLayer::new_for_http())
         .with_state(state)
 }
@@ -77,10 +84,10 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         .await
         .with_context(|| format!("listening on {listen}"))?;
     tracing::info!(%listen, "rulestudio serving");
-    axum::serve(listener, app(state))
-        .with_graceful_shutdown(async {
-            let _ = tokio::signal::ctrl_c().await;
-        })
-        .await
-        .context("serving HTTP")
+    let limits = http::Limits::of(&state.config);
+    http::serve(listener, app(state), limits, async {
+        let _ = tokio::signal::ctrl_c().await;
+    })
+    .await;
+    Ok(())
 }

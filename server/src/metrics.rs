@@ -24,6 +24,8 @@ pub struct Metrics {
     pub events_stream_lagged: AtomicU64,
     /// Expensive requests whose client left before the answer (their work stops).
     pub requests_abandoned: AtomicU64,
+    /// Argon2 computations: hashes made and passwords checked (unknown users included).
+    pub password_hashes: AtomicU64,
     alerts: Mutex<BTreeMap<(String, &'static str), u64>>,
     collector_drops: Mutex<BTreeMap<String, (u64, u64)>>,
     preview: Mutex<Histogram>,
@@ -124,6 +126,12 @@ impl Metrics {
             "rulestudio_requests_abandoned_total",
             "Expensive requests (preview, evidence, search) whose client left before the answer; their work stops.",
             self.requests_abandoned.load(Relaxed),
+        );
+        counter(
+            &mut out,
+            "rulestudio_password_hashes_total",
+            "Argon2 computations: passwords hashed and checked, unknown users included.",
+            self.password_hashes.load(Relaxed),
         );
 
         out.push_str("# HELP rulestudio_collector_dropped_total Events a collector lost, by node and reason.\n# TYPE rulestudio_collector_dropped_total counter\n");

@@ -5,6 +5,8 @@ use crate::config::ServeArgs;
 use crate::live::Live;
 use crate::metrics::Metrics;
 use crate::notify::Notifier;
+use crate::password::Passwords;
+use crate::throttle::LoginThrottle;
 use rulestudio_api::alerts::Alert;
 use sqlx::SqlitePool;
 use std::sync::Arc;
@@ -31,6 +33,11 @@ pub struct AppState {
     pub forward: Option<mpsc::Sender<Arc<Alert>>>,
     /// Proposal events to `--notify-url`, when configured.
     pub notify: Notifier,
+    /// Argon2 on its bounded pool.
+    pub passwords: Passwords,
+    pub login_throttle: Arc<LoginThrottle>,
+    /// Open SSE streams per user, and their ending when the user goes.
+    pub streams: Arc<crate::streams::Streams>,
 }
 
 impl AppState {
@@ -38,20 +45,24 @@ impl AppState {
     /// started by [`crate::serve`], so tests get a state without them.
     pub async fn new(config: ServeArgs) -> anyhow::Result<AppState> {
         let db = crate::db::open(&config.db).await?;
-        crate::bootstrap::first_start(&db, &config).await?;
+        let metrics = Arc::<Metrics>::default();
+        let passwords = Passwords::start(metrics.clone());
+        crate::bootstrap::first_start(&db, &config, &passwords).await?;
         let live = Live::load(&db).await?;
         let next_id: i64 = sqlx::query_scalar("SELECT COALESCE(MAX(id), 0) + 1 FROM events")
             .fetch_one(&db)
             .await?;
         let cache = EventCache::new(config.preview_cache_mb.saturating_mul(1 << 20), next_id);
         let (alerts, _) = broadcast::channel(ALERT_STREAM_BUFFER);
-        let metrics = Arc::<Metrics>::default();
         // Unlike the background tasks, notification delivery is part of handling requests: it
         // lives exactly as long as the state that sends to it.
         let notify = match &config.notify_url {
             Some(url) => Notifier::start(url.clone(), metrics.clone()),
             None => Notifier::default(),
         };
+        let streams = Arc::new(crate::streams::Streams::new(
+            config.max_streams_per_user as usize,
+        ));
         Ok(AppState {
             db,
             config: Arc::new(config),
@@ -63,6 +74,9 @@ impl AppState {
             events: crate::event_stream::channel(),
             forward: None,
             notify,
+            passwords,
+            login_throttle: Arc::default(),
+            streams,
         })
     }
 }

@@ -191,6 +191,8 @@ async fn browser_sessions_use_an_httponly_strict_cookie() {
             .method(method)
             .uri(path)
             .header(header::COOKIE, pair.clone())
+            // What a browser says of a request from the page it loaded from this server.
+            .header("sec-fetch-site", "same-origin")
             .body(Body::empty())
             .unwrap()
     };

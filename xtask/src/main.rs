@@ -1,5 +1,5 @@
 //! `cargo xtask dist [--dev]`: compiles `rulestudio-frontend` to wasm32 and writes
-//! `frontend/dist/` (index.html, the wasm-bindgen JS glue, the wasm module, style.css), which
+//! `frontend/dist/` (index.html and its boot.js, the wasm-bindgen JS glue, the wasm module, style.css), which
 //! `rulestudio serve` serves at `/`. Everything it needs comes from crates.io through Cargo:
 //! the wasm-bindgen CLI support library is linked in here, so nothing is downloaded at build time.
 //!
@@ -104,7 +104,7 @@ fn dist(dev: bool) -> Result<()> {
         .generate(&out)
         .with_context(|| format!("wasm-bindgen on {}", wasm.display()))?;
 
-    for asset in ["index.html", "style.css", "favicon.svg"] {
+    for asset in ["index.html", "boot.js", "style.css", "favicon.svg"] {
         let from = root.join("static").join(asset);
         std::fs::copy(&from, out.join(asset))
             .with_context(|| format!("copying {}", from.display()))?;

@@ -29,7 +29,8 @@ pub fn run(args: Args) -> Result<Outcome> {
     Ok(Outcome::Clean)
 }
 
-async fn serve(args: Args) -> Result<()> {
+async fn serve(mut args: Args) -> Result<()> {
+    args.serve.read_secret_files()?;
     let base = format!("http://{}", loopback(args.serve.listen));
     let admin_token = args.serve.admin_token.clone();
     let token_file = rulestudio_server::token_file(&args.serve.db);

@@ -5,7 +5,8 @@
 #![deny(unsafe_code)]
 #![warn(clippy::undocumented_unsafe_blocks)]
 
-use clap::Parser;
+use clap::parser::ValueSource;
+use clap::{CommandFactory, FromArgMatches, Parser};
 use rulestudio_collector::{Config, KernelConfig, kernel, syscalls::SyscallSet};
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -17,7 +18,8 @@ struct Args {
     /// Rulestudio server base URL, e.g. http://127.0.0.1:8080
     #[arg(long, env = "RULESTUDIO_SERVER")]
     server: Option<String>,
-    /// Bearer token for the server.
+    /// Bearer token for the server. Prefer `--token-file` or the environment: a command line is
+    /// readable by every process on the host.
     #[arg(
         long,
         env = "RULESTUDIO_TOKEN",
@@ -26,6 +28,9 @@ struct Args {
         hide_default_value = true
     )]
     token: String,
+    /// A file holding the bearer token (e.g. a mounted Kubernetes secret).
+    #[arg(long, env = "RULESTUDIO_TOKEN_FILE", conflicts_with = "token")]
+    token_file: Option<PathBuf>,
     /// Node name sent with every batch (default: the host name).
     #[arg(long, env = "RULESTUDIO_NODE")]
     node: Option<String>,
@@ -101,7 +106,27 @@ async fn main() -> ExitCode {
             tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
         )
         .init();
-    let args = Args::parse();
+    let matches = Args::command().get_matches();
+    let args = match Args::from_arg_matches(&matches) {
+        Ok(args) => args,
+        Err(e) => e.exit(),
+    };
+    if matches.value_source("token") == Some(ValueSource::CommandLine) {
+        tracing::warn!(
+            "--token on the command line is readable by every process on this host; \
+             use --token-file or RULESTUDIO_TOKEN"
+        );
+    }
+    let token = match &args.token_file {
+        Some(path) => match rulestudio_api::auth::read_secret_file(path) {
+            Ok(token) => token,
+            Err(e) => {
+                eprintln!("error: {e}");
+                return ExitCode::from(2);
+            }
+        },
+        None => args.token,
+    };
     let syscalls = match args.syscalls.as_deref().map(SyscallSet::parse).transpose() {
         Ok(s) => s.unwrap_or_else(SyscallSet::all),
         Err(e) => {
@@ -109,7 +134,7 @@ async fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    let mut config = Config::new(args.server, args.token, args.node.unwrap_or_else(hostname));
+    let mut config = Config::new(args.server, token, args.node.unwrap_or_else(hostname));
     config.spool = args.spool;
     config.spool_max = args.spool_max;
     config.stdout = args.stdout;

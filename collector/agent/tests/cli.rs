@@ -92,3 +92,69 @@ fn daemonset_flags_exist() {
         "the token comes from the environment, its value never shown: {help}"
     );
 }
+
+/// Replays two events to a real server with the token taken as `how` says; returns the exit
+/// status, stderr and the events the server stored from the node.
+async fn replay_with(how: &[&str], token_file: Option<&str>) -> (Option<i32>, String, i64) {
+    const TOKEN: &str = "rs_cli_token_test";
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("rulestudio.db");
+    let addr = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap();
+    let server = common::server::start_server(&db, addr, TOKEN).await;
+    let file = dir.path().join("recorded.jsonl");
+    std::fs::write(
+        &file,
+        "{\"evt.type\":\"openat\",\"proc.name\":\"a\"}\n{\"evt.type\":\"openat\",\"proc.name\":\"b\"}\n",
+    )
+    .unwrap();
+    let secret = dir.path().join("token");
+    std::fs::write(&secret, token_file.unwrap_or(TOKEN)).unwrap();
+    let mut cmd = Command::new(BIN);
+    cmd.env_remove("RULESTUDIO_TOKEN")
+        .env_remove("RULESTUDIO_TOKEN_FILE")
+        .args(["--node", "token-node", "--server"])
+        .arg(format!("http://{addr}"))
+        .arg("--replay")
+        .arg(&file);
+    for a in how {
+        match *a {
+            "TOKEN" => cmd.arg(TOKEN),
+            "FILE" => cmd.arg(&secret),
+            other => cmd.arg(other),
+        };
+    }
+    let out = tokio::task::spawn_blocking(move || cmd.output().unwrap())
+        .await
+        .unwrap();
+    let stored: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM events WHERE node = 'token-node'")
+        .fetch_one(&server.state.db)
+        .await
+        .unwrap();
+    common::server::stop_server(server).await;
+    (
+        out.status.code(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+        stored,
+    )
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_token_comes_from_a_file_and_a_command_line_token_is_warned_about() {
+    let warning = "readable by every process";
+    let (code, stderr, stored) = replay_with(&["--token-file", "FILE"], None).await;
+    assert_eq!((code, stored), (Some(0), 2), "{stderr}");
+    assert!(!stderr.contains(warning), "{stderr}");
+    // A file written by `echo` ends in a newline: not part of the token.
+    let (code, stderr, stored) =
+        replay_with(&["--token-file", "FILE"], Some("rs_cli_token_test\n")).await;
+    assert_eq!((code, stored), (Some(0), 2), "{stderr}");
+    let (code, stderr, stored) = replay_with(&["--token", "TOKEN"], None).await;
+    assert_eq!((code, stored), (Some(0), 2), "{stderr}");
+    assert!(stderr.contains(warning), "{stderr}");
+    let (code, stderr, _) = replay_with(&["--token-file", "FILE"], Some("\n")).await;
+    assert_eq!(code, Some(2), "{stderr}");
+    assert!(stderr.contains("is empty"), "{stderr}");
+}

@@ -106,6 +106,8 @@ fn Tokens(
         })
     };
     let name = RwSignal::new(String::new());
+    // Days until the token expires; empty: until revoked.
+    let days = RwSignal::new(String::new());
     let created = RwSignal::new(None::<Result<CreatedToken, ApiError>>);
     let create = {
         let base = base.clone();
@@ -114,6 +116,12 @@ fn Tokens(
             let base = base.clone();
             let req = CreateToken {
                 name: name.get_untracked(),
+                expires_in: days
+                    .get_untracked()
+                    .trim()
+                    .parse::<u64>()
+                    .ok()
+                    .map(|d| d.saturating_mul(86_400)),
             };
             spawn_local(async move {
                 created.set(Some(client::post(&base, &req).await));
@@ -138,7 +146,8 @@ fn Tokens(
                     <ul>
                         {ts.tokens.into_iter().map(|t| {
                             let path = format!("{base}/{}", client::enc(&t.name));
-                            view! { <li>{t.name.clone()}" "<button class="link" on:click=move |_| revoke(path.clone())>"Revoke"</button></li> }
+                            let expiry = t.expires_at.map_or_else(|| "no expiry".to_string(), |at| format!("expires {}", format_ns(at)));
+                            view! { <li>{t.name.clone()}" "<span class="muted" data-testid="token-expiry">{expiry}</span>" "<button class="link" on:click=move |_| revoke(path.clone())>"Revoke"</button></li> }
                         }).collect_view()}
                     </ul>
                 }
@@ -146,6 +155,8 @@ fn Tokens(
             <form class="inline-form" on:submit=create>
                 <label for="token-name">"Token name"</label>
                 <input id="token-name" required prop:value=name on:input=move |ev| name.set(event_target_value(&ev)) />
+                <label for="token-days">"Expires in (days, empty: never)"</label>
+                <input id="token-days" type="number" min="1" prop:value=days on:input=move |ev| days.set(event_target_value(&ev)) />
                 <button type="submit">"Create token"</button>
             </form>
             {move || created.get().map(|r| match r {

@@ -44,9 +44,9 @@ pub const ENDPOINTS: &[Endpoint] = &[
         method: "GET",
         path: "/alerts/stream",
         access: VIEW,
-        summary: "Server-Sent Events: one `alert` event per new alert",
+        summary: "Server-Sent Events: one `alert` event per new alert; ends when the user is deleted or loses the role",
         ok: 200,
-        errors: &[],
+        errors: &[fails::STREAMS],
     },
 ];
 
@@ -161,7 +161,7 @@ async fn counts(
 
 async fn stream(
     State(state): State<AppState>,
-    _: Viewer,
+    Viewer(caller): Viewer,
 ) -> Result<Sse<impl Stream<Item = std::result::Result<SseEvent, std::convert::Infallible>>>> {
     let metrics = state.metrics.clone();
     let events = BroadcastStream::new(state.alerts.subscribe()).map(move |item| {
@@ -178,5 +178,6 @@ async fn stream(
             }
         })
     });
+    let events = state.streams.guard(&state.db, &caller, VIEW, events)?;
     Ok(Sse::new(events).keep_alive(KeepAlive::default()))
 }

@@ -57,9 +57,9 @@ pub const ENDPOINTS: &[Endpoint] = &[
         method: "GET",
         path: "/events/stream",
         access: VIEW,
-        summary: "Server-Sent Events: one `event` event (a stored event, as in the listing) per newly stored event matching the optional `filter` (Falco condition); a reader that falls behind gets a `lagged` event whose data is how many events it missed",
+        summary: "Server-Sent Events: one `event` event (a stored event, as in the listing) per newly stored event matching the optional `filter` (Falco condition); a reader that falls behind gets a `lagged` event whose data is how many events it missed; ends when the user is deleted or loses the role",
         ok: 200,
-        errors: &[fails::QUERY, fails::FILTER],
+        errors: &[fails::QUERY, fails::FILTER, fails::STREAMS],
     },
     Endpoint {
         method: "GET",
@@ -276,7 +276,7 @@ struct StreamQuery {
 
 async fn stream(
     State(state): State<AppState>,
-    _: Viewer,
+    Viewer(caller): Viewer,
     ApiQuery(q): ApiQuery<StreamQuery>,
 ) -> Result<Sse<impl Stream<Item = std::result::Result<SseEvent, std::convert::Infallible>>>> {
     // Compiled before the stream starts, so a bad filter is a 400 with diagnostics.
@@ -298,6 +298,7 @@ async fn stream(
         }
         .map(Ok)
     });
+    let events = state.streams.guard(&state.db, &caller, VIEW, events)?;
     Ok(Sse::new(events).keep_alive(KeepAlive::default()))
 }
 

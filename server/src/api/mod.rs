@@ -50,6 +50,15 @@ pub mod fails {
         503,
         "The request needs more than `--request-timeout` (`budget_exceeded`): narrow the window or the rules",
     );
+    pub const STREAMS: (u16, &str) = (
+        429,
+        "The user already has `--max-streams-per-user` streams open; `Retry-After` says when to try again",
+    );
+    /// Public endpoints that change state (`crate::http::origin`); the others list 403 anyway.
+    pub const CROSS_ORIGIN: (u16, &str) = (
+        403,
+        "Sent with the session cookie from a page of another origin, or not as JSON",
+    );
     pub const FILTER: (u16, &str) = (
         400,
         "`filter` is not a Falco condition (`invalid_condition`, with `diagnostics`)",

@@ -1,13 +1,17 @@
-//! Browser sign-in: `POST /api/v1/session` sets an HttpOnly, SameSite=Strict cookie.
+//! Browser sign-in: `POST /api/v1/session` sets an HttpOnly, SameSite=Strict cookie, `Secure`
+//! when the browser came over HTTPS (our TLS, or a trusted proxy's). Sign-in is throttled per
+//! user name and per address (`crate::throttle`), and every attempt that is let in costs one
+//! password check, whether the user exists or not (`crate::password`).
 
 use super::{Endpoint, fails};
 use crate::auth::{self, Access, SESSION_COOKIE, Viewer};
 use crate::error::{ApiJson, AppError, Result};
+use crate::http::{Peer, client};
 use crate::state::AppState;
 use crate::time::now_ns;
+use axum::Extension;
 use axum::extract::State;
 use axum::http::header::SET_COOKIE;
-use axum::http::request::Parts;
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::IntoResponse;
 use axum::routing::post;
@@ -27,6 +31,11 @@ pub const ENDPOINTS: &[Endpoint] = &[
             fails::BODY,
             (401, "Wrong username or password"),
             fails::TOO_LARGE,
+            fails::CROSS_ORIGIN,
+            (
+                429,
+                "Too many wrong passwords for this user name or from this address, or too many sign-ins at once; `Retry-After` says when to try again",
+            ),
         ],
     },
     Endpoint {
@@ -43,7 +52,7 @@ pub const ENDPOINTS: &[Endpoint] = &[
         access: Access::Public,
         summary: "Sign out",
         ok: 204,
-        errors: &[],
+        errors: &[fails::CROSS_ORIGIN],
     },
 ];
 
@@ -53,19 +62,39 @@ pub fn router() -> Router<AppState> {
 
 async fn login(
     State(state): State<AppState>,
+    peer: Option<Extension<Peer>>,
+    request_headers: HeaderMap,
     ApiJson(req): ApiJson<LoginRequest>,
 ) -> Result<impl IntoResponse> {
+    let peer = peer.map(|Extension(p)| p);
+    let trusted = &state.config.trusted_proxy;
+    let address = client::address(peer.as_ref(), &request_headers, trusted);
+    let attempt = state
+        .login_throttle
+        .begin(&req.username, address)
+        .map_err(|wait| AppError::TooManyRequests {
+            message: format!(
+                "too many wrong passwords for `{}` or from this address; try again in {} s",
+                req.username,
+                wait.as_secs().max(1)
+            ),
+            retry_after: wait,
+        })?;
     let row: Option<(i64, Option<String>, String)> =
         sqlx::query_as("SELECT id, password_hash, role FROM users WHERE username = ?")
             .bind(&req.username)
             .fetch_optional(&state.db)
             .await?;
-    let (user_id, Some(hash), role) = row.ok_or(AppError::BadCredentials)? else {
+    let (user_id, hash, role) = match row {
+        Some((id, hash, role)) => (Some(id), hash, role),
+        None => (None, None, String::new()),
+    };
+    let ok = state.passwords.verify(req.password, hash).await?;
+    let Some(user_id) = user_id.filter(|_| ok) else {
+        attempt.failed();
         return Err(AppError::BadCredentials);
     };
-    if !auth::verify_password(req.password, hash).await? {
-        return Err(AppError::BadCredentials);
-    }
+    attempt.succeeded();
     let secret = auth::new_secret("")?;
     sqlx::query("INSERT INTO sessions (id_hash, user_id, expires_at) VALUES (?, ?, ?)")
         .bind(auth::hash_secret(&secret))
@@ -73,9 +102,8 @@ async fn login(
         .bind(now_ns() + SESSION_SECS * 1_000_000_000)
         .execute(&state.db)
         .await?;
-    let cookie = format!(
-        "{SESSION_COOKIE}={secret}; HttpOnly; SameSite=Strict; Path=/; Max-Age={SESSION_SECS}"
-    );
+    let secure = client::is_https(peer.as_ref(), &request_headers, trusted);
+    let cookie = session_cookie(&secret, SESSION_SECS, secure);
     let mut headers = HeaderMap::new();
     headers.insert(
         SET_COOKIE,
@@ -90,6 +118,13 @@ async fn login(
     ))
 }
 
+fn session_cookie(value: &str, max_age: i64, secure: bool) -> String {
+    let secure = if secure { "; Secure" } else { "" };
+    format!(
+        "{SESSION_COOKIE}={value}; HttpOnly; SameSite=Strict; Path=/; Max-Age={max_age}{secure}"
+    )
+}
+
 async fn whoami(Viewer(caller): Viewer) -> Result<Json<SessionInfo>> {
     Ok(Json(SessionInfo {
         username: caller.username,
@@ -97,13 +132,19 @@ async fn whoami(Viewer(caller): Viewer) -> Result<Json<SessionInfo>> {
     }))
 }
 
-async fn logout(State(state): State<AppState>, parts: Parts) -> Result<impl IntoResponse> {
-    if let Some(secret) = auth::cookie(&parts, SESSION_COOKIE) {
+async fn logout(
+    State(state): State<AppState>,
+    peer: Option<Extension<Peer>>,
+    headers: HeaderMap,
+) -> Result<impl IntoResponse> {
+    if let Some(secret) = auth::cookie(&headers, SESSION_COOKIE) {
         sqlx::query("DELETE FROM sessions WHERE id_hash = ?")
             .bind(auth::hash_secret(secret))
             .execute(&state.db)
             .await?;
     }
-    let expire = format!("{SESSION_COOKIE}=; HttpOnly; SameSite=Strict; Path=/; Max-Age=0");
+    let peer = peer.map(|Extension(p)| p);
+    let secure = client::is_https(peer.as_ref(), &headers, &state.config.trusted_proxy);
+    let expire = session_cookie("", 0, secure);
     Ok((StatusCode::NO_CONTENT, [(SET_COOKIE, expire)]))
 }

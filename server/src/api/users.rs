@@ -17,6 +17,8 @@ use rulestudio_api::auth::{
 use serde_json::json;
 
 const ADMIN: Access = Admin::ACCESS;
+/// The longest `expires_in`: ten years, in seconds.
+const MAX_TOKEN_SECS: u64 = 10 * 365 * 24 * 3600;
 
 pub const ENDPOINTS: &[Endpoint] = &[
     Endpoint {
@@ -51,7 +53,7 @@ pub const ENDPOINTS: &[Endpoint] = &[
         method: "POST",
         path: "/users/{username}/tokens",
         access: Viewer::ACCESS,
-        summary: "Create an API token {name} → {token} (admin, or the user for themself)",
+        summary: "Create an API token {name, expires_in?} → {token, expires_at} (admin, or the user for themself); `expires_in` in seconds, absent: until revoked",
         ok: 201,
         errors: &[
             fails::BODY,
@@ -118,7 +120,7 @@ async fn create(
                 "password must have at least 8 characters".into(),
             ));
         }
-        Some(p) => Some(auth::hash_password(p).await?),
+        Some(p) => Some(state.passwords.hash(p).await?),
         None => None,
     };
     let created_at = now_ns();
@@ -198,6 +200,7 @@ async fn remove(
     )
     .await?;
     tx.commit().await?;
+    state.streams.users_changed();
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -231,16 +234,30 @@ async fn create_token(
             "token name must be 1 to 64 characters".into(),
         ));
     }
+    let created_at = now_ns();
+    let expires_at = match req.expires_in {
+        None => None,
+        Some(secs @ 1..=MAX_TOKEN_SECS) => Some(created_at + secs as i64 * 1_000_000_000),
+        Some(secs) => {
+            return Err(AppError::BadRequest(format!(
+                "expires_in {secs} is not between 1 and {MAX_TOKEN_SECS} seconds (10 years)"
+            )));
+        }
+    };
     let token = auth::new_secret("rs_")?;
     let mut tx = state.db.begin().await?;
-    sqlx::query("INSERT INTO tokens (user_id, name, token_hash, created_at) VALUES (?, ?, ?, ?)")
-        .bind(user_id)
-        .bind(&req.name)
-        .bind(auth::hash_secret(&token))
-        .bind(now_ns())
-        .execute(&mut *tx)
-        .await
-        .on_unique(|| format!("`{username}` already has a token named `{}`", req.name))?;
+    sqlx::query(
+        "INSERT INTO tokens (user_id, name, token_hash, created_at, expires_at)
+         VALUES (?, ?, ?, ?, ?)",
+    )
+    .bind(user_id)
+    .bind(&req.name)
+    .bind(auth::hash_secret(&token))
+    .bind(created_at)
+    .bind(expires_at)
+    .execute(&mut *tx)
+    .await
+    .on_unique(|| format!("`{username}` already has a token named `{}`", req.name))?;
     audit::record(
         &mut *tx,
         token_entry(&caller, "token.create", &username, &req.name),
@@ -252,6 +269,7 @@ async fn create_token(
         Json(CreatedToken {
             name: req.name,
             token,
+            expires_at,
         }),
     ))
 }
@@ -262,15 +280,20 @@ async fn list_tokens(
     ApiPath(username): ApiPath<String>,
 ) -> Result<Json<TokenList>> {
     let user_id = token_owner(&state, &caller, &username).await?;
-    let rows: Vec<(String, i64)> =
-        sqlx::query_as("SELECT name, created_at FROM tokens WHERE user_id = ? ORDER BY name")
-            .bind(user_id)
-            .fetch_all(&state.db)
-            .await?;
+    let rows: Vec<(String, i64, Option<i64>)> = sqlx::query_as(
+        "SELECT name, created_at, expires_at FROM tokens WHERE user_id = ? ORDER BY name",
+    )
+    .bind(user_id)
+    .fetch_all(&state.db)
+    .await?;
     Ok(Json(TokenList {
         tokens: rows
             .into_iter()
-            .map(|(name, created_at)| TokenInfo { name, created_at })
+            .map(|(name, created_at, expires_at)| TokenInfo {
+                name,
+                created_at,
+                expires_at,
+            })
             .collect(),
     }))
 }

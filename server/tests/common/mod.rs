@@ -12,6 +12,8 @@ use rulestudio_server::{AppState, ServeArgs, app};
 use serde_json::{Value, json};
 use tower::ServiceExt;
 
+pub mod loopback;
+
 pub const ADMIN_TOKEN: &str = "rs_test_admin_token";
 pub const EVENTS: &str = include_str!("../data/events.jsonl");
 pub const DRAFT: &str = include_str!("../data/draft.yaml");
