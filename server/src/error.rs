@@ -63,7 +63,7 @@ pub enum AppError {
 
 impl AppError {
     /// Every `code` an error body can carry (the OpenAPI document lists them).
-    pub const CODES: [&'static str; 11] = [
+    pub const CODES: [&'static str; 12] = [
         "unauthorized",
         "forbidden",
         "not_found",

@@ -229,8 +229,8 @@ fn page() -> String {
     }
     format!(
         "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>Rulestudio API</title>\
-         <style>body{{font-family:sans-serif;margin:2em}}td{{padding:.3em .8em;border-bottom:1px solid #ddd}}</style></head>\
-         <body><h1>Rulestudio REST API</h1><p>Machine-readable: <a href=\"openapi.json\">openapi.json</a>. \
+         <link rel=\"stylesheet\" href=\"/style.css\"></head>\
+         <body class=\"api-docs\"><h1>Rulestudio REST API</h1><p>Machine-readable: <a href=\"openapi.json\">openapi.json</a>. \
          Authenticate with <code>Authorization: Bearer TOKEN</code> or the session cookie. \
          Errors are <code>{{\"code\",\"message\",\"diagnostics\"?,\"reasons\"?}}</code>; \
          <a href=\"openapi.json\">openapi.json</a> lists each endpoint's statuses.</p>\
