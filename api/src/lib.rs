@@ -8,6 +8,8 @@ pub mod alerts;
 pub mod audit;
 pub mod auth;
 pub mod cli;
+#[cfg(feature = "client")]
+pub mod client;
 pub mod collector;
 pub mod diagnostic;
 pub mod error;

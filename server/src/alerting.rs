@@ -66,13 +66,14 @@ pub fn publish(state: &AppState, alerts: Vec<Alert>) {
 /// memory or ingest latency.
 pub const FORWARD_QUEUE: usize = 10_000;
 
-/// POSTs each alert as Falco JSON to `url` (plain HTTP, like falcosidekick's default listener).
+/// POSTs each alert as Falco JSON to `url` (HTTP, like falcosidekick's default listener, or
+/// HTTPS).
 pub async fn forward(
     url: String,
+    poster: crate::webhook::Poster,
     mut rx: mpsc::Receiver<Arc<Alert>>,
     metrics: Arc<crate::metrics::Metrics>,
 ) {
-    let poster = crate::webhook::Poster::new();
     while let Some(alert) = rx.recv().await {
         if !poster.post_json(&url, &*alert).await {
             metrics.alerts_forward_failed.fetch_add(1, Relaxed);

@@ -32,14 +32,29 @@ pub struct ServeArgs {
     #[arg(long, env = "RULESTUDIO_RULE_MATCHING", value_enum, default_value_t = RuleMatching::All)]
     pub rule_matching: RuleMatching,
 
-    /// POST every alert as Falco JSON to this URL (falcosidekick accepts it). `http://` only.
-    #[arg(long, env = "RULESTUDIO_FORWARD_URL")]
+    /// POST every alert as Falco JSON to this URL (falcosidekick accepts it), `http://` or
+    /// `https://`.
+    #[arg(long, env = "RULESTUDIO_FORWARD_URL", value_parser = web_url)]
     pub forward_url: Option<String>,
 
     /// POST a small JSON object on every proposal event (created, reviewed, promoted…) to this
-    /// URL. `http://` only.
-    #[arg(long, env = "RULESTUDIO_NOTIFY_URL", value_parser = http_url)]
+    /// URL, `http://` or `https://`.
+    #[arg(long, env = "RULESTUDIO_NOTIFY_URL", value_parser = web_url)]
     pub notify_url: Option<String>,
+
+    /// Serve HTTPS with this PEM certificate chain (the server's certificate first), with
+    /// `--tls-key`; re-read when the file changes. Without it: plain HTTP.
+    #[arg(long, env = "RULESTUDIO_TLS_CERT", requires = "tls_key")]
+    pub tls_cert: Option<PathBuf>,
+
+    /// The PEM private key of `--tls-cert`; re-read when the file changes.
+    #[arg(long, env = "RULESTUDIO_TLS_KEY", requires = "tls_cert")]
+    pub tls_key: Option<PathBuf>,
+
+    /// Verify https:// receivers (`--forward-url`, `--notify-url`) and, with `--collector`,
+    /// this server against only the CAs in this PEM file (default: the system's roots).
+    #[arg(long, env = "RULESTUDIO_CA_CERT")]
+    pub ca_cert: Option<PathBuf>,
 
     /// Directory of the built web UI (index.html, wasm, js).
     #[arg(long, env = "RULESTUDIO_STATIC_DIR", default_value = "frontend/dist")]
@@ -136,10 +151,13 @@ fn header_timeout(s: &str) -> Result<Duration, String> {
     Ok(d)
 }
 
-fn http_url(s: &str) -> Result<String, String> {
-    match s.strip_prefix("http://") {
+fn web_url(s: &str) -> Result<String, String> {
+    match s
+        .strip_prefix("http://")
+        .or_else(|| s.strip_prefix("https://"))
+    {
         Some(rest) if !rest.is_empty() => Ok(s.to_string()),
-        _ => Err(format!("`{s}` is not an http:// URL")),
+        _ => Err(format!("`{s}` is not an http:// or https:// URL")),
     }
 }
 

@@ -63,10 +63,17 @@ pub fn app(state: AppState) -> Router {
 pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     let listen = args.listen;
     let forward_url = args.forward_url.clone();
+    // Read before anything starts, so that a bad certificate or key stops the start with its
+    // file named.
+    let tls = match (&args.tls_cert, &args.tls_key) {
+        (Some(cert), Some(key)) => Some(http::tls::acceptor(cert, key)?),
+        _ => None,
+    };
     let mut state = AppState::new(args).await?;
     if let Some(url) = forward_url {
+        let poster = webhook::Poster::new(state.config.ca_cert.as_deref())?;
         let (tx, rx) = tokio::sync::mpsc::channel(alerting::FORWARD_QUEUE);
-        tokio::spawn(alerting::forward(url, rx, state.metrics.clone()));
+        tokio::spawn(alerting::forward(url, poster, rx, state.metrics.clone()));
         state.forward = Some(tx);
     }
     tokio::spawn(retention::run(state.clone()));
@@ -83,9 +90,9 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     let listener = tokio::net::TcpListener::bind(listen)
         .await
         .with_context(|| format!("listening on {listen}"))?;
-    tracing::info!(%listen, "rulestudio serving");
+    tracing::info!(%listen, tls = tls.is_some(), "rulestudio serving");
     let limits = http::Limits::of(&state.config);
-    http::serve(listener, app(state), limits, async {
+    http::serve_tls(listener, app(state), limits, tls, async {
         let _ = tokio::signal::ctrl_c().await;
     })
     .await;

@@ -20,9 +20,9 @@ pub struct Notifier {
 
 impl Notifier {
     /// Starts the delivery task; it ends when the last `Notifier` clone is dropped.
-    pub fn start(url: String, metrics: Arc<Metrics>) -> Notifier {
+    pub fn start(url: String, poster: Poster, metrics: Arc<Metrics>) -> Notifier {
         let (tx, rx) = mpsc::channel(QUEUE);
-        tokio::spawn(deliver(url, rx, metrics.clone()));
+        tokio::spawn(deliver(url, poster, rx, metrics.clone()));
         Notifier {
             queue: Some((tx, metrics)),
         }
@@ -39,8 +39,12 @@ impl Notifier {
     }
 }
 
-async fn deliver(url: String, mut rx: mpsc::Receiver<ProposalEvent>, metrics: Arc<Metrics>) {
-    let poster = Poster::new();
+async fn deliver(
+    url: String,
+    poster: Poster,
+    mut rx: mpsc::Receiver<ProposalEvent>,
+    metrics: Arc<Metrics>,
+) {
     while let Some(event) = rx.recv().await {
         if poster.post_json(&url, &event).await {
             metrics.notify_sent.fetch_add(1, Relaxed);

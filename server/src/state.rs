@@ -57,7 +57,11 @@ impl AppState {
         // Unlike the background tasks, notification delivery is part of handling requests: it
         // lives exactly as long as the state that sends to it.
         let notify = match &config.notify_url {
-            Some(url) => Notifier::start(url.clone(), metrics.clone()),
+            Some(url) => Notifier::start(
+                url.clone(),
+                crate::webhook::Poster::new(config.ca_cert.as_deref())?,
+                metrics.clone(),
+            ),
             None => Notifier::default(),
         };
         let streams = Arc::new(crate::streams::Streams::new(

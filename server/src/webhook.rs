@@ -1,9 +1,7 @@
-//! POSTing JSON to a plain-HTTP URL, for `--forward-url` and `--notify-url`.
+//! POSTing JSON to an `http://` or `https://` URL, for `--forward-url` and `--notify-url`
+//! (HTTPS verified against the system's roots or `--ca-cert`).
 
-use http_body_util::Full;
-use hyper_util::client::legacy::Client;
-use hyper_util::client::legacy::connect::HttpConnector;
-use hyper_util::rt::TokioExecutor;
+use std::path::Path;
 use std::time::Duration;
 
 /// A receiver that does not answer in this time counts as failed, so that one stuck endpoint
@@ -11,27 +9,27 @@ use std::time::Duration;
 const TIMEOUT: Duration = Duration::from_secs(10);
 
 pub struct Poster {
-    client: Client<HttpConnector, Full<bytes::Bytes>>,
+    client: reqwest::Client,
 }
 
 impl Poster {
-    pub fn new() -> Poster {
-        Poster {
-            client: Client::builder(TokioExecutor::new()).build_http(),
-        }
+    /// Fails when `ca_cert` cannot be read or holds no certificate.
+    pub fn new(ca_cert: Option<&Path>) -> anyhow::Result<Poster> {
+        let client = rulestudio_api::client::builder(ca_cert)
+            .map_err(anyhow::Error::msg)?
+            .timeout(TIMEOUT)
+            .build()?;
+        Ok(Poster { client })
     }
 
     /// `true` when the receiver answered 2xx.
     pub async fn post_json(&self, url: &str, body: &impl serde::Serialize) -> bool {
-        let send = async {
-            let body = serde_json::to_vec(body).ok()?;
-            let req = hyper::Request::post(url)
-                .header(hyper::header::CONTENT_TYPE, "application/json")
-                .body(Full::new(bytes::Bytes::from(body)))
-                .ok()?;
-            let resp = self.client.request(req).await.ok()?;
-            resp.status().is_success().then_some(())
-        };
-        matches!(tokio::time::timeout(TIMEOUT, send).await, Ok(Some(())))
+        match self.client.post(url).json(body).send().await {
+            Ok(resp) => resp.status().is_success(),
+            Err(e) => {
+                tracing::debug!(error = %e, %url, "POST failed");
+                false
+            }
+        }
     }
 }

@@ -31,11 +31,23 @@ pub fn run(args: Args) -> Result<Outcome> {
 
 async fn serve(mut args: Args) -> Result<()> {
     args.serve.read_secret_files()?;
-    let base = format!("http://{}", loopback(args.serve.listen));
+    let scheme = if args.serve.tls_cert.is_some() {
+        "https"
+    } else {
+        "http"
+    };
+    let base = format!("{scheme}://{}", loopback(args.serve.listen));
+    // This process's own calls to its server verify it like any client: with TLS the
+    // certificate must name the listen address and be signed by a CA in `--ca-cert` (or the
+    // system's roots).
+    let ca_cert = args.serve.ca_cert.clone();
+    let client = rulestudio_api::client::builder(ca_cert.as_deref())
+        .map_err(anyhow::Error::msg)?
+        .build()?;
     let admin_token = args.serve.admin_token.clone();
     let token_file = rulestudio_server::token_file(&args.serve.db);
     let server = tokio::spawn(rulestudio_server::serve(args.serve));
-    wait_healthy(&base, &server).await?;
+    wait_healthy(&client, &base, &server).await?;
     println!("rulestudio: the studio is at {base}/");
     match &admin_token {
         Some(_) => {
@@ -49,7 +61,7 @@ async fn serve(mut args: Args) -> Result<()> {
     let mut collector = None;
     if args.collector {
         // The collector is an add-on: without eBPF privileges the UI and API keep serving.
-        match start_collector(&base, admin_token, &token_file).await {
+        match start_collector(&client, &base, ca_cert, admin_token, &token_file).await {
             Ok(task) => {
                 println!("rulestudio: collecting this node's syscalls");
                 collector = Some(task);
@@ -76,8 +88,11 @@ fn loopback(listen: std::net::SocketAddr) -> std::net::SocketAddr {
     a
 }
 
-async fn wait_healthy(base: &str, server: &tokio::task::JoinHandle<Result<()>>) -> Result<()> {
-    let client = reqwest::Client::new();
+async fn wait_healthy(
+    client: &reqwest::Client,
+    base: &str,
+    server: &tokio::task::JoinHandle<Result<()>>,
+) -> Result<()> {
     for _ in 0..200 {
         if server.is_finished() {
             bail!("the server stopped during start-up");
@@ -96,7 +111,9 @@ async fn wait_healthy(base: &str, server: &tokio::task::JoinHandle<Result<()>>) 
 }
 
 async fn start_collector(
+    client: &reqwest::Client,
     base: &str,
+    ca_cert: Option<std::path::PathBuf>,
     admin_token: Option<String>,
     token_file: &std::path::Path,
 ) -> Result<tokio::task::JoinHandle<()>> {
@@ -116,8 +133,9 @@ async fn start_collector(
     let node = std::fs::read_to_string("/proc/sys/kernel/hostname")
         .map(|s| s.trim().to_string())
         .unwrap_or_else(|_| "localhost".into());
-    let token = enrol(base, &admin, &node).await?;
-    let config = CollectorConfig::new(Some(base.to_string()), token, node);
+    let token = enrol(client, base, &admin, &node).await?;
+    let mut config = CollectorConfig::new(Some(base.to_string()), token, node);
+    config.ca_cert = ca_cert;
     Ok(tokio::spawn(async move {
         let stop = async {
             let _ = tokio::signal::ctrl_c().await;
@@ -130,8 +148,7 @@ async fn start_collector(
 }
 
 /// Creates (once) the `collector-NODE` user and a fresh ingest-only token for this run.
-async fn enrol(base: &str, admin: &str, node: &str) -> Result<String> {
-    let client = reqwest::Client::new();
+async fn enrol(client: &reqwest::Client, base: &str, admin: &str, node: &str) -> Result<String> {
     let user = format!("collector-{node}");
     let created = client
         .post(format!("{base}/api/v1/users"))

@@ -21,6 +21,9 @@ use tokio::time::Instant;
 pub struct Config {
     /// Base URL of the Rulestudio server (`http://host:port`); `None` = no streaming.
     pub server: Option<String>,
+    /// Verify an `https://` server against only the CAs in this PEM file (`--ca-cert`),
+    /// instead of the system's roots.
+    pub ca_cert: Option<PathBuf>,
     pub token: String,
     pub node: String,
     pub spool: Option<PathBuf>,
@@ -45,6 +48,7 @@ impl Config {
     pub fn new(server: Option<String>, token: String, node: String) -> Config {
         Config {
             server,
+            ca_cert: None,
             token,
             node,
             spool: None,
@@ -77,6 +81,8 @@ pub enum Error {
     Stdout(std::io::Error),
     #[error("HTTP client: {0}")]
     Http(#[from] reqwest::Error),
+    #[error("{0}")]
+    CaCert(String),
     #[error("nothing to do: give --server, --stdout or --record")]
     NoOutput,
 }
@@ -319,7 +325,8 @@ pub async fn run(config: Config, shutdown: impl Future<Output = ()>) -> Result<S
             let spool = Spool::open(config.spool.as_deref(), config.spool_max)?;
             next_seq = spool.next_seq();
             let uplink = Uplink {
-                client: reqwest::Client::builder()
+                client: rulestudio_api::client::builder(config.ca_cert.as_deref())
+                    .map_err(Error::CaCert)?
                     .timeout(Duration::from_secs(10))
                     .build()?,
                 events_url: format!("{base}/api/v1/events"),

@@ -15,9 +15,13 @@ use std::time::Duration;
 #[derive(Parser)]
 #[command(version, about)]
 struct Args {
-    /// Rulestudio server base URL, e.g. http://127.0.0.1:8080
+    /// Rulestudio server base URL, e.g. http://127.0.0.1:8080 or https://studio.example:8443
     #[arg(long, env = "RULESTUDIO_SERVER")]
     server: Option<String>,
+    /// Verify an https:// server against only the CAs in this PEM file (default: the system's
+    /// roots).
+    #[arg(long, env = "RULESTUDIO_CA_CERT")]
+    ca_cert: Option<PathBuf>,
     /// Bearer token for the server. Prefer `--token-file` or the environment: a command line is
     /// readable by every process on the host.
     #[arg(
@@ -135,6 +139,7 @@ async fn main() -> ExitCode {
         }
     };
     let mut config = Config::new(args.server, token, args.node.unwrap_or_else(hostname));
+    config.ca_cert = args.ca_cert;
     config.spool = args.spool;
     config.spool_max = args.spool_max;
     config.stdout = args.stdout;

@@ -18,6 +18,7 @@ use std::time::{Duration, Instant};
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::TcpListener;
 use tokio::sync::{Semaphore, watch};
+use tokio_rustls::TlsAcceptor;
 use tower::ServiceExt;
 
 #[derive(Debug, Clone, Copy)]
@@ -43,12 +44,25 @@ impl Limits {
 /// How long shutdown waits for in-flight requests by default.
 const DRAIN: Duration = Duration::from_secs(10);
 
-/// Serves `app` on `listener` until `shutdown` resolves, then lets in-flight requests finish
-/// (for at most `limits.drain`).
+/// Serves `app` over plain HTTP on `listener` until `shutdown` resolves, then lets in-flight
+/// requests finish (for at most `limits.drain`).
 pub async fn serve(
     listener: TcpListener,
     app: Router,
     limits: Limits,
+    shutdown: impl Future<Output = ()>,
+) {
+    serve_tls(listener, app, limits, None, shutdown).await
+}
+
+/// [`serve`], over HTTPS when `tls` is given. The TLS handshake happens on the connection's
+/// own task, within `--header-timeout` like the request headers that follow it, so a client
+/// that never completes it holds a slot no longer than one that never sends its headers.
+pub async fn serve_tls(
+    listener: TcpListener,
+    app: Router,
+    limits: Limits,
+    tls: Option<TlsAcceptor>,
     shutdown: impl Future<Output = ()>,
 ) {
     let slots = Arc::new(Semaphore::new(limits.max_connections));
@@ -80,53 +94,30 @@ pub async fn serve(
         };
         let _ = stream.set_nodelay(true);
         let activity = Arc::new(Activity::default());
-        let peer = Peer { addr, tls: false };
-        // Each request carries the `Peer` and counts as in flight until its response head is
-        // ready (a streamed body then shows as bytes moved).
-        let (app, in_flight) = (app.clone(), activity.clone());
-        let service = hyper_util::service::TowerToHyperService::new(tower::service_fn(
-            move |req: hyper::Request<hyper::body::Incoming>| {
-                let (app, activity) = (app.clone(), in_flight.clone());
-                async move {
-                    let mut req: Request = req.map(axum::body::Body::new);
-                    req.extensions_mut().insert(peer);
-                    activity.in_flight.fetch_add(1, Relaxed);
-                    let response = app.oneshot(req).await;
-                    activity.in_flight.fetch_sub(1, Relaxed);
-                    activity.touch();
-                    response
-                }
-            },
-        ));
-        let conn = http.serve_connection(
-            TokioIo::new(Tracked {
-                inner: stream,
-                activity: activity.clone(),
-            }),
-            service,
-        );
-        let mut stopping = stopping.clone();
-        let idle_timeout = limits.idle_timeout;
+        // The TCP stream is tracked below TLS, so a handshake counts as traffic.
+        let stream = Tracked {
+            inner: stream,
+            activity: activity.clone(),
+        };
+        let connection = Connection {
+            http: http.clone(),
+            app: app.clone(),
+            activity,
+            stopping: stopping.clone(),
+            idle_timeout: limits.idle_timeout,
+        };
+        let tls = tls.clone();
+        let header_timeout = limits.header_timeout;
         tokio::spawn(async move {
             let _permit = permit;
-            tokio::pin!(conn);
-            let mut closing = false;
-            loop {
-                tokio::select! {
-                    result = conn.as_mut() => {
-                        if let Err(e) = result {
-                            tracing::debug!(error = %e, %addr, "connection ended");
-                        }
-                        break;
-                    }
-                    () = activity.idle(idle_timeout), if !closing => {
-                        conn.as_mut().graceful_shutdown();
-                        closing = true;
-                    }
-                    _ = stopping.wait_for(|s| *s), if !closing => {
-                        conn.as_mut().graceful_shutdown();
-                        closing = true;
-                    }
+            let Some(tls) = tls else {
+                return connection.run(stream, Peer { addr, tls: false }).await;
+            };
+            match tokio::time::timeout(header_timeout, tls.accept(stream)).await {
+                Ok(Ok(stream)) => connection.run(stream, Peer { addr, tls: true }).await,
+                Ok(Err(e)) => tracing::debug!(error = %e, %addr, "TLS handshake failed"),
+                Err(_) => {
+                    tracing::debug!(%addr, "TLS handshake not done within the header timeout")
                 }
             }
         });
@@ -143,6 +134,68 @@ pub async fn serve(
             "connections still open after {:?}; closing them",
             limits.drain
         );
+    }
+}
+
+/// What serving one accepted connection needs, whatever its stream (TCP or TLS over TCP).
+struct Connection {
+    http: hyper::server::conn::http1::Builder,
+    app: Router,
+    activity: Arc<Activity>,
+    stopping: watch::Receiver<bool>,
+    idle_timeout: Duration,
+}
+
+impl Connection {
+    async fn run<S>(self, stream: S, peer: Peer)
+    where
+        S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+    {
+        let Connection {
+            http,
+            app,
+            activity,
+            mut stopping,
+            idle_timeout,
+        } = self;
+        // Each request carries the `Peer` and counts as in flight until its response head is
+        // ready (a streamed body then shows as bytes moved).
+        let in_flight = activity.clone();
+        let service = hyper_util::service::TowerToHyperService::new(tower::service_fn(
+            move |req: hyper::Request<hyper::body::Incoming>| {
+                let (app, activity) = (app.clone(), in_flight.clone());
+                async move {
+                    let mut req: Request = req.map(axum::body::Body::new);
+                    req.extensions_mut().insert(peer);
+                    activity.in_flight.fetch_add(1, Relaxed);
+                    let response = app.oneshot(req).await;
+                    activity.in_flight.fetch_sub(1, Relaxed);
+                    activity.touch();
+                    response
+                }
+            },
+        ));
+        let conn = http.serve_connection(TokioIo::new(stream), service);
+        tokio::pin!(conn);
+        let mut closing = false;
+        loop {
+            tokio::select! {
+                result = conn.as_mut() => {
+                    if let Err(e) = result {
+                        tracing::debug!(error = %e, addr = %peer.addr, "connection ended");
+                    }
+                    break;
+                }
+                () = activity.idle(idle_timeout), if !closing => {
+                    conn.as_mut().graceful_shutdown();
+                    closing = true;
+                }
+                _ = stopping.wait_for(|s| *s), if !closing => {
+                    conn.as_mut().graceful_shutdown();
+                    closing = true;
+                }
+            }
+        }
     }
 }
 
