@@ -5,60 +5,21 @@
 
 mod common;
 
+#[path = "common/ca.rs"]
+mod ca;
+
 use axum::Router;
 use axum::routing::post;
+use ca::Ca;
 use common::{ADMIN_TOKEN, TestServer};
-use rcgen::{BasicConstraints, CertificateParams, DnType, IsCa, KeyPair};
 use rulestudio_server::http::{self, tls::TlsError};
 use rulestudio_server::{AppState, ServeArgs, app};
 use serde_json::{Value, json};
 use std::net::SocketAddr;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::time::Duration;
 use tokio::net::TcpListener;
 use tokio::sync::mpsc;
-
-/// A certificate authority made for one test.
-struct Ca {
-    cert: rcgen::Certificate,
-    key: KeyPair,
-}
-
-impl Ca {
-    fn new(name: &str) -> Ca {
-        let mut params = CertificateParams::new(Vec::<String>::new()).unwrap();
-        params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
-        params.distinguished_name.push(DnType::CommonName, name);
-        let key = KeyPair::generate().unwrap();
-        let cert = params.self_signed(&key).unwrap();
-        Ca { cert, key }
-    }
-
-    /// Writes this CA's certificate as `NAME.pem` in `dir`.
-    fn write(&self, dir: &Path, name: &str) -> PathBuf {
-        let path = dir.join(format!("{name}.pem"));
-        std::fs::write(&path, self.cert.pem()).unwrap();
-        path
-    }
-
-    /// A server certificate for `localhost` and 127.0.0.1, and its key, as PEM.
-    fn issue(&self) -> (String, String) {
-        let params =
-            CertificateParams::new(vec!["localhost".to_string(), "127.0.0.1".to_string()]).unwrap();
-        let key = KeyPair::generate().unwrap();
-        let cert = params.signed_by(&key, &self.cert, &self.key).unwrap();
-        (cert.pem(), key.serialize_pem())
-    }
-
-    /// Issues a server certificate into `dir/server.crt` and `dir/server.key`.
-    fn issue_into(&self, dir: &Path) -> (PathBuf, PathBuf) {
-        let (cert, key) = self.issue();
-        let (cert_path, key_path) = (dir.join("server.crt"), dir.join("server.key"));
-        std::fs::write(&cert_path, cert).unwrap();
-        std::fs::write(&key_path, key).unwrap();
-        (cert_path, key_path)
-    }
-}
 
 /// A client that trusts only `ca` and opens a new connection (a new handshake) per request.
 fn client(ca: &Path) -> reqwest::Client {
@@ -318,4 +279,61 @@ async fn a_bad_ca_cert_stops_the_start_naming_the_file() {
     args.ca_cert = Some(dir.path().join("nowhere.pem"));
     let e = AppState::new(args).await.err().unwrap().to_string();
     assert!(e.contains("--ca-cert") && e.contains("nowhere.pem"), "{e}");
+}
+
+/// The whole of `rulestudio serve` (its `serve()`, not a router in a test's loop) with
+/// `--tls-cert`/`--tls-key` and an `https://` `--forward-url`: an event ingested over HTTPS
+/// raises an alert that reaches the HTTPS receiver.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn serve_with_tls_forwards_alerts_to_an_https_receiver() {
+    let dir = tempfile::tempdir().unwrap();
+    let ca = Ca::new("one CA for both");
+    let (url, mut rx) = https_receiver(&ca, dir.path()).await;
+    let seeded = TestServer::new().await;
+    seeded
+        .promote(
+            "- rule: tls probe\n  desc: d\n  condition: evt.type = openat and proc.name = tls-probe\n  output: probe %proc.name\n  priority: WARNING\n",
+        )
+        .await;
+    let studio_dir = dir.path().join("studio");
+    std::fs::create_dir_all(&studio_dir).unwrap();
+    let (cert, key) = ca.issue_into(&studio_dir);
+    let listen = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap();
+    let mut args = ServeArgs::with_db(seeded.dir.path().join("rulestudio.db"));
+    args.listen = listen;
+    args.admin_token = Some(ADMIN_TOKEN.into());
+    args.static_dir = dir.path().join("no-ui");
+    args.tls_cert = Some(cert);
+    args.tls_key = Some(key);
+    args.forward_url = Some(url);
+    args.ca_cert = Some(ca.write(dir.path(), "ca"));
+    let served = tokio::spawn(rulestudio_server::serve(args));
+
+    let client = client(&dir.path().join("ca.pem"));
+    let base = format!("https://localhost:{}", listen.port());
+    let mut up = false;
+    for _ in 0..200 {
+        if healthz(&client, listen).await == Ok(200) {
+            up = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert!(up, "serve() never answered /healthz over HTTPS");
+    let r = client
+        .post(format!("{base}/api/v1/events"))
+        .bearer_auth(ADMIN_TOKEN)
+        .header("content-type", "application/x-ndjson")
+        .body("{\"evt.type\":\"openat\",\"proc.name\":\"tls-probe\"}\n")
+        .send()
+        .await
+        .unwrap();
+    assert!(r.status().is_success(), "{}", r.text().await.unwrap());
+    let alert = next(&mut rx).await;
+    assert_eq!(alert["rule"], "tls probe", "{alert}");
+    assert_eq!(alert["output_fields"]["proc.name"], "tls-probe", "{alert}");
+    served.abort();
 }
