@@ -46,8 +46,8 @@ async fn serve(mut args: Args) -> Result<()> {
         .build()?;
     let admin_token = args.serve.admin_token.clone();
     let token_file = rulestudio_server::token_file(&args.serve.db);
-    let server = tokio::spawn(rulestudio_server::serve(args.serve));
-    wait_healthy(&client, &base, &server).await?;
+    let mut server = tokio::spawn(rulestudio_server::serve(args.serve));
+    wait_healthy(&client, &base, &mut server).await?;
     println!("rulestudio: the studio is at {base}/");
     match &admin_token {
         Some(_) => {
@@ -91,23 +91,26 @@ fn loopback(listen: std::net::SocketAddr) -> std::net::SocketAddr {
 async fn wait_healthy(
     client: &reqwest::Client,
     base: &str,
-    server: &tokio::task::JoinHandle<Result<()>>,
+    server: &mut tokio::task::JoinHandle<Result<()>>,
 ) -> Result<()> {
+    let mut last = String::new();
     for _ in 0..200 {
         if server.is_finished() {
-            bail!("the server stopped during start-up");
+            // Its own error (a certificate file that cannot be read, a port in use) says why.
+            return match server.await {
+                Ok(Err(e)) => Err(e.context("the server stopped during start-up")),
+                _ => bail!("the server stopped during start-up"),
+            };
         }
-        if client
-            .get(format!("{base}/healthz"))
-            .send()
-            .await
-            .is_ok_and(|r| r.status().is_success())
-        {
-            return Ok(());
+        match client.get(format!("{base}/healthz")).send().await {
+            Ok(r) if r.status().is_success() => return Ok(()),
+            Ok(r) => last = format!("it answered {}", r.status()),
+            // With TLS, a certificate the client does not trust shows here.
+            Err(e) => last = format!("{e:?}"),
         }
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
-    bail!("the server did not answer {base}/healthz within 10 s")
+    bail!("the server did not answer {base}/healthz within 10 s: {last}")
 }
 
 async fn start_collector(
