@@ -48,8 +48,20 @@ async fn serve_https(router: Router, cert: &Path, key: &Path, args: &ServeArgs) 
 }
 
 async fn studio_over_https(ca: &Ca, dir: &Path) -> (TestServer, SocketAddr) {
+    studio_over_https_with(ca, dir, |_| {}).await
+}
+
+async fn studio_over_https_with(
+    ca: &Ca,
+    dir: &Path,
+    configure: impl FnOnce(&mut ServeArgs),
+) -> (TestServer, SocketAddr) {
     let (cert, key) = ca.issue_into(dir);
-    let server = TestServer::with(|a| a.admin_password = Some("password123".into())).await;
+    let server = TestServer::with(|a| {
+        a.admin_password = Some("password123".into());
+        configure(a);
+    })
+    .await;
     let addr = serve_https(app(server.state.clone()), &cert, &key, &server.state.config).await;
     (server, addr)
 }
@@ -97,6 +109,40 @@ async fn https_is_served_to_clients_trusting_its_ca_and_refused_by_others() {
     assert!(plain.is_err(), "{plain:?}");
     // …and the studio is still serving.
     assert_eq!(healthz(&trusting, addr).await, Ok(200));
+}
+
+#[tokio::test]
+async fn handshakes_never_finished_are_closed_after_the_header_timeout_while_https_answers() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let dir = tempfile::tempdir().unwrap();
+    let ca = Ca::new("studio CA");
+    let (_server, addr) = studio_over_https_with(&ca, dir.path(), |a| {
+        a.header_timeout = Duration::from_secs(1)
+    })
+    .await;
+    let mut stalled = Vec::new();
+    for i in 0..100 {
+        let mut c = tokio::net::TcpStream::connect(addr).await.unwrap();
+        // Half of them send the first bytes of a ClientHello, half send nothing at all.
+        if i % 2 == 0 {
+            c.write_all(&[0x16, 0x03, 0x01, 0x02, 0x00]).await.unwrap();
+        }
+        stalled.push(c);
+    }
+    assert_eq!(
+        healthz(&client(&ca.write(dir.path(), "ca")), addr).await,
+        Ok(200)
+    );
+    for mut c in stalled {
+        let mut rest = Vec::new();
+        // The bound only keeps a broken server from hanging the test; the server closes after
+        // its one-second header timeout.
+        let read = tokio::time::timeout(Duration::from_secs(60), c.read_to_end(&mut rest)).await;
+        assert!(
+            matches!(read, Ok(Ok(_)) | Ok(Err(_))),
+            "a stalled handshake was kept open"
+        );
+    }
 }
 
 #[tokio::test]
