@@ -1,0 +1,139 @@
+//! Issue #11, data safety: what ingest refuses so that nothing stored can break a read, and
+//! reads that degrade per row when a stored row does not decode anyway.
+
+mod common;
+
+use axum::http::StatusCode;
+use common::{ADMIN_TOKEN, TestServer};
+
+/// Each line refused with a 400 naming its line and key; the batch (a good line before it)
+/// is not half-stored and the listing still answers.
+#[tokio::test]
+async fn numbers_no_field_can_hold_are_refused_naming_line_and_key() {
+    let s = TestServer::new().await;
+    let good = r#"{"evt.type":"openat","proc.name":"cat"}"#;
+    let cases = [
+        (
+            r#"{"evt.type":"openat","x": 1e400}"#,
+            "key 'x': the number 1e400 is out of range",
+        ),
+        (
+            r#"{"x": {"y": [-2.5E+999]}}"#,
+            "key 'x': the number -2.5E+999 is out of range",
+        ),
+        (
+            r#"{"proc.pid": 1e400}"#,
+            "key 'proc.pid': the number 1e400 is out of range",
+        ),
+        (r#"{"thread.cpu": 1e400}"#, "key 'thread.cpu'"),
+        (
+            r#"{"fd.sport": 70000}"#,
+            "key 'fd.sport': 70000 is outside the range of a PORT field (0 to 65535)",
+        ),
+        (
+            r#"{"fd.sport": -1}"#,
+            "key 'fd.sport': -1 is outside the range of a PORT field",
+        ),
+        (
+            r#"{"user.uid": 4294967296}"#,
+            "key 'user.uid': 4294967296 is outside the range of a UINT32 field",
+        ),
+    ];
+    for (bad, want) in cases {
+        let body = format!("{good}\n{bad}\n");
+        let r = s.ingest(ADMIN_TOKEN, &body, Some(("n", 1))).await;
+        assert_eq!(r.status, StatusCode::BAD_REQUEST, "{bad}: {}", r.text);
+        assert_eq!(r.body["code"], "invalid_event");
+        let msg = r.body["message"].as_str().unwrap();
+        assert!(msg.starts_with(&format!("line 2: {want}")), "{bad}: {msg}");
+        assert_eq!(
+            s.event_count().await,
+            0,
+            "{bad}: nothing of the batch is stored"
+        );
+    }
+    // A 400-digit integer is as unrepresentable as 1e400 and is named the same way.
+    let long = format!("{{\"x\": {}}}", "9".repeat(400));
+    let r = s.ingest(ADMIN_TOKEN, &long, None).await;
+    let msg = r.body["message"].as_str().unwrap();
+    assert!(
+        msg.starts_with("line 1: key 'x': the number 99999"),
+        "{msg}"
+    );
+    assert!(
+        msg.contains("(400 characters)"),
+        "the number is shortened: {msg}"
+    );
+
+    // In range, the same keys are stored, and the listing reads them.
+    let fine = r#"{"x": 1e300, "fd.sport": 65535, "user.uid": 4294967295, "thread.cpu": 2}"#;
+    let r = s
+        .ingest(ADMIN_TOKEN, &format!("{good}\n{fine}\n"), None)
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    let page = s
+        .call("GET", "/api/v1/events", Some(ADMIN_TOKEN), None)
+        .await;
+    assert_eq!(page.status, StatusCode::OK, "{}", page.text);
+    assert_eq!(page.body["events"].as_array().unwrap().len(), 2);
+    assert_eq!(page.body["events"][0]["fields"]["fd.sport"], 65535);
+}
+
+/// A row stored before ingest refused such numbers (or altered since) is listed as unreadable,
+/// with why; the page, the filtered page and the row itself still answer 200.
+#[tokio::test]
+async fn a_stored_row_that_does_not_decode_does_not_fail_the_read() {
+    let s = TestServer::new().await;
+    let r = s
+        .ingest(
+            ADMIN_TOKEN,
+            "{\"proc.name\":\"a\"}\n{\"proc.name\":\"b\"}\n",
+            None,
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    for bad in [r#"{"x": 1e400}"#, "not json at all", "[1,2]"] {
+        sqlx::query("INSERT INTO events (time, fields) VALUES (?, ?)")
+            .bind(5_i64)
+            .bind(bad)
+            .execute(&s.state.db)
+            .await
+            .unwrap();
+    }
+    let page = s
+        .call("GET", "/api/v1/events", Some(ADMIN_TOKEN), None)
+        .await;
+    assert_eq!(page.status, StatusCode::OK, "{}", page.text);
+    let events = page.body["events"].as_array().unwrap();
+    assert_eq!(events.len(), 5);
+    for ev in &events[..3] {
+        let why = ev["unreadable"].as_str().unwrap();
+        assert!(why.contains("is not a JSON object"), "{why}");
+        assert_eq!(ev["fields"], serde_json::json!({}));
+    }
+    assert_eq!(events[3]["fields"]["proc.name"], "b");
+    assert!(events[3].get("unreadable").is_none(), "{}", events[3]);
+
+    let filtered = s
+        .call(
+            "GET",
+            "/api/v1/events?filter=proc.name%20%3D%20a",
+            Some(ADMIN_TOKEN),
+            None,
+        )
+        .await;
+    assert_eq!(filtered.status, StatusCode::OK, "{}", filtered.text);
+    assert_eq!(filtered.body["events"].as_array().unwrap().len(), 1);
+
+    let id = events[0]["id"].as_i64().unwrap();
+    let one = s
+        .call(
+            "GET",
+            &format!("/api/v1/events/{id}"),
+            Some(ADMIN_TOKEN),
+            None,
+        )
+        .await;
+    assert_eq!(one.status, StatusCode::OK, "{}", one.text);
+    assert!(one.body["unreadable"].is_string(), "{}", one.text);
+}
