@@ -46,6 +46,9 @@ pub enum AppError {
     Unprocessable(String),
     #[error("request body is larger than the server accepts (see --max-body-bytes)")]
     PayloadTooLarge,
+    /// The database cannot be written (see [`crate::storage`]); the message says why.
+    #[error("{0}")]
+    StorageUnavailable(String),
     #[error(transparent)]
     Db(#[from] sqlx::Error),
     #[error(transparent)]
@@ -54,7 +57,7 @@ pub enum AppError {
 
 impl AppError {
     /// Every `code` an error body can carry (the OpenAPI document lists them).
-    pub const CODES: [&'static str; 10] = [
+    pub const CODES: [&'static str; 11] = [
         "unauthorized",
         "forbidden",
         "not_found",
@@ -64,6 +67,7 @@ impl AppError {
         "conflict",
         "unprocessable",
         "payload_too_large",
+        "storage_unavailable",
         "internal",
     ];
 
@@ -85,6 +89,12 @@ impl AppError {
             AppError::Refused { .. } => (StatusCode::CONFLICT, "conflict"),
             AppError::Unprocessable(_) => (StatusCode::UNPROCESSABLE_ENTITY, "unprocessable"),
             AppError::PayloadTooLarge => (StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large"),
+            AppError::StorageUnavailable(_) => {
+                (StatusCode::SERVICE_UNAVAILABLE, "storage_unavailable")
+            }
+            AppError::Db(e) if storage_failure(e).is_some() => {
+                (StatusCode::SERVICE_UNAVAILABLE, "storage_unavailable")
+            }
             AppError::Db(_) | AppError::Internal(_) => {
                 (StatusCode::INTERNAL_SERVER_ERROR, "internal")
             }
@@ -95,11 +105,19 @@ impl AppError {
 impl IntoResponse for AppError {
     fn into_response(self) -> Response {
         let (status, code) = self.status_and_code();
-        let message = if status.is_server_error() {
-            tracing::error!(error = ?self, "request failed");
-            "internal error; the server log has the details".to_string()
-        } else {
-            self.to_string()
+        let message = match &self {
+            AppError::Db(e) if storage_failure(e).is_some() => {
+                tracing::error!(error = ?self, "a write failed");
+                format!(
+                    "the database cannot be written ({}); /healthz says more",
+                    storage_failure(e).unwrap_or_default()
+                )
+            }
+            _ if status.is_server_error() && code == "internal" => {
+                tracing::error!(error = ?self, "request failed");
+                "internal error; the server log has the details".to_string()
+            }
+            _ => self.to_string(),
         };
         let (diagnostics, reasons) = match self {
             AppError::Invalid { diagnostics, .. } => (Some(diagnostics), None),
@@ -164,6 +182,20 @@ pub struct ApiQuery<T>(pub T);
 #[from_request(via(axum::extract::Path), rejection(AppError))]
 pub struct ApiPath<T>(pub T);
 
+/// What SQLite says when the storage under it fails (rather than the statement): read-only,
+/// disk full, I/O error, file not openable.
+fn storage_failure(e: &sqlx::Error) -> Option<&'static str> {
+    let code: i32 = e.as_database_error()?.code()?.parse().ok()?;
+    // Extended result codes keep the primary code in their low byte.
+    match code & 0xff {
+        8 => Some("it is read-only"),
+        10 => Some("input/output error"),
+        13 => Some("the disk is full"),
+        14 => Some("the file cannot be opened"),
+        _ => None,
+    }
+}
+
 /// Maps a UNIQUE violation to a 409 saying what already exists.
 pub trait ResultExt<T> {
     fn on_unique(self, what: impl FnOnce() -> String) -> Result<T>;
@@ -208,6 +240,7 @@ mod tests {
             },
             AppError::Unprocessable(String::new()),
             AppError::PayloadTooLarge,
+            AppError::StorageUnavailable(String::new()),
             AppError::Db(sqlx::Error::RowNotFound),
             AppError::Internal(anyhow::anyhow!("x")),
         ];

@@ -23,6 +23,7 @@ mod raw_insert;
 pub mod retention;
 mod review;
 pub mod state;
+mod storage;
 mod system;
 pub mod time;
 mod webhook;
@@ -37,7 +38,9 @@ use tower_http::trace::TraceLayer;
 
 /// The whole HTTP surface: `/api/v1`, `/healthz`, `/metrics` and the UI.
 pub fn app(state: AppState) -> Router {
-    let api = api::router().layer(api::events::body_limit(&state));
+    let api = api::router().layer(api::events::body_limit(&state)).layer(
+        axum::middleware::from_fn_with_state(state.clone(), storage::refuse_writes_when_unwritable),
+    );
     Router::new()
         .nest("/api/v1", api)
         .merge(system::router())

@@ -31,6 +31,8 @@ pub struct AppState {
     pub forward: Option<mpsc::Sender<Arc<Alert>>>,
     /// Proposal events to `--notify-url`, when configured.
     pub notify: Notifier,
+    /// Whether the database can still be written.
+    pub storage: Arc<crate::storage::Storage>,
 }
 
 impl AppState {
@@ -38,6 +40,7 @@ impl AppState {
     /// started by [`crate::serve`], so tests get a state without them.
     pub async fn new(config: ServeArgs) -> anyhow::Result<AppState> {
         let db = crate::db::open(&config.db).await?;
+        let storage = crate::storage::Storage::opened(&config.db, config.min_free_disk_mb)?;
         crate::bootstrap::first_start(&db, &config).await?;
         let live = Live::load(&db).await?;
         let next_id: i64 = sqlx::query_scalar("SELECT COALESCE(MAX(id), 0) + 1 FROM events")
@@ -63,6 +66,7 @@ impl AppState {
             events: crate::event_stream::channel(),
             forward: None,
             notify,
+            storage: Arc::new(storage),
         })
     }
 }

@@ -137,3 +137,127 @@ async fn a_stored_row_that_does_not_decode_does_not_fail_the_read() {
     assert_eq!(one.status, StatusCode::OK, "{}", one.text);
     assert!(one.body["unreadable"].is_string(), "{}", one.text);
 }
+
+/// `GET /healthz`: its status and text.
+async fn health(s: &TestServer) -> (StatusCode, String) {
+    let r = s.call("GET", "/healthz", None, None).await;
+    (r.status, r.text)
+}
+
+/// A write refused because of the storage: 503, `storage_unavailable`, the message naming it.
+async fn refused_write(s: &TestServer, says: &str) {
+    let r = s.ingest(ADMIN_TOKEN, r#"{"proc.name":"x"}"#, None).await;
+    assert_eq!(r.status, StatusCode::SERVICE_UNAVAILABLE, "{}", r.text);
+    assert_eq!(r.body["code"], "storage_unavailable", "{}", r.text);
+    let msg = r.body["message"].as_str().unwrap();
+    assert!(msg.contains(says), "{msg}");
+    let r = s
+        .call(
+            "POST",
+            "/api/v1/proposals",
+            Some(ADMIN_TOKEN),
+            Some(serde_json::json!({"title": "t", "files": []})),
+        )
+        .await;
+    assert_eq!(r.body["code"], "storage_unavailable", "{}", r.text);
+}
+
+#[tokio::test]
+async fn a_removed_database_directory_is_unhealthy_and_refuses_writes() {
+    let s = TestServer::new().await;
+    assert_eq!(health(&s).await, (StatusCode::OK, "ok\n".into()));
+    let r = s.ingest(ADMIN_TOKEN, r#"{"proc.name":"a"}"#, None).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+
+    std::fs::remove_dir_all(s.dir.path()).unwrap();
+    let (status, text) = health(&s).await;
+    assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE, "{text}");
+    assert!(text.contains("rulestudio.db is gone"), "{text}");
+    refused_write(&s, "is gone (deleted, or its directory removed)").await;
+    // Reads of what the open file holds still answer.
+    let page = s
+        .call("GET", "/api/v1/events", Some(ADMIN_TOKEN), None)
+        .await;
+    assert_eq!(page.status, StatusCode::OK, "{}", page.text);
+}
+
+#[tokio::test]
+async fn a_database_file_replaced_under_the_server_is_unhealthy() {
+    let s = TestServer::new().await;
+    let db = s.dir.path().join("rulestudio.db");
+    std::fs::copy(&db, s.dir.path().join("copy")).unwrap();
+    std::fs::rename(s.dir.path().join("copy"), &db).unwrap();
+    let (status, text) = health(&s).await;
+    assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE, "{text}");
+    refused_write(&s, "no longer the file the server opened").await;
+}
+
+/// `chattr +i`: read-only even for root (which this suite runs as, and for which a `chmod`
+/// changes nothing). Undone when dropped, so that the directory can be removed.
+struct Immutable(std::path::PathBuf);
+
+impl Immutable {
+    fn set(path: std::path::PathBuf) -> Immutable {
+        chattr("+i", &path);
+        Immutable(path)
+    }
+}
+
+impl Drop for Immutable {
+    fn drop(&mut self) {
+        chattr("-i", &self.0);
+    }
+}
+
+fn chattr(flag: &str, path: &std::path::Path) {
+    let out = std::process::Command::new("chattr")
+        .arg(flag)
+        .arg(path)
+        .output()
+        .expect("chattr (e2fsprogs) runs");
+    assert!(out.status.success(), "chattr {flag}: {out:?}");
+}
+
+#[tokio::test]
+async fn a_read_only_database_is_unhealthy_refuses_writes_and_recovers() {
+    let s = TestServer::new().await;
+    let db = s.dir.path().join("rulestudio.db");
+    {
+        let _ro = Immutable::set(db.clone());
+        let (status, text) = health(&s).await;
+        assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE, "{text}");
+        assert!(text.contains("is read-only"), "{text}");
+        refused_write(&s, "is read-only").await;
+
+        // Started on a read-only file: the same answers, not "healthy" and 500s.
+        let again = s.reopen(|_| {}).await;
+        let (status, text) = health(&again).await;
+        assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE, "{text}");
+        refused_write(&again, "is read-only").await;
+    }
+    assert_eq!(health(&s).await.0, StatusCode::OK);
+    let r = s.ingest(ADMIN_TOKEN, r#"{"proc.name":"a"}"#, None).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+}
+
+#[tokio::test]
+async fn a_disk_below_the_free_space_floor_is_unhealthy_and_refuses_writes() {
+    // A floor no disk here meets (1 EiB): the check, not the disk, is under test.
+    let s = TestServer::with(|a| a.min_free_disk_mb = 1 << 40).await;
+    let (status, text) = health(&s).await;
+    assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE, "{text}");
+    assert!(
+        text.contains("below the floor of 1099511627776 MiB"),
+        "{text}"
+    );
+    refused_write(&s, "--min-free-disk-mb").await;
+    let page = s
+        .call("GET", "/api/v1/events", Some(ADMIN_TOKEN), None)
+        .await;
+    assert_eq!(
+        page.status,
+        StatusCode::OK,
+        "reads still answer: {}",
+        page.text
+    );
+}
