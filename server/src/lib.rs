@@ -22,6 +22,7 @@ mod preview;
 mod raw_insert;
 pub mod retention;
 mod review;
+pub mod shutdown;
 pub mod state;
 mod storage;
 mod system;
@@ -49,7 +50,9 @@ pub fn app(state: AppState) -> Router {
         .with_state(state)
 }
 
-/// Runs the server until Ctrl-C: opens the database, starts retention and alert forwarding.
+/// Runs the server until SIGTERM or SIGINT: opens the database, starts retention and alert
+/// forwarding. A stop drains the requests in flight and closes the database, within
+/// [`shutdown::GRACE`].
 pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     let listen = args.listen;
     let forward_url = args.forward_url.clone();
@@ -74,10 +77,23 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         .await
         .with_context(|| format!("listening on {listen}"))?;
     tracing::info!(%listen, "rulestudio serving");
-    axum::serve(listener, app(state))
-        .with_graceful_shutdown(async {
-            let _ = tokio::signal::ctrl_c().await;
-        })
-        .await
-        .context("serving HTTP")
+    let db = state.db.clone();
+    let stop = shutdown::Stop::on_signal();
+    let asked = stop.clone().asked();
+    let drained = async {
+        axum::serve(listener, app(state))
+            .with_graceful_shutdown(asked)
+            .await?;
+        // Batches whose client left are still being stored: closing waits for their
+        // connections to come back.
+        db.close().await;
+        Ok::<_, std::io::Error>(())
+    };
+    tokio::select! {
+        served = drained => served.context("serving HTTP"),
+        () = stop.grace_over() => {
+            tracing::warn!("requests still in flight after {:?}: exiting without them", shutdown::GRACE);
+            Ok(())
+        }
+    }
 }
