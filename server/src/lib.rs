@@ -15,6 +15,7 @@ pub mod error;
 mod event_stream;
 mod exception;
 mod ingest;
+mod limits;
 pub mod live;
 pub mod metrics;
 mod notify;

@@ -261,3 +261,104 @@ async fn a_disk_below_the_free_space_floor_is_unhealthy_and_refuses_writes() {
         page.text
     );
 }
+
+/// Each bounded field: one byte over its bound is a 400 naming the field and the bound; at the
+/// bound it is accepted.
+#[tokio::test]
+async fn names_and_notes_past_their_bound_get_400_naming_field_and_bound() {
+    let s = TestServer::new().await;
+    let r = s.ingest(ADMIN_TOKEN, r#"{"proc.name":"a"}"#, None).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    let over = |n: usize| "x".repeat(n + 1);
+    let refused = |r: &common::Response, field: &str, max: usize| {
+        assert_eq!(r.status, StatusCode::BAD_REQUEST, "{}", r.text);
+        let msg = r.body["message"].as_str().unwrap();
+        assert!(
+            msg.contains(&format!("`{field}` has {} bytes; at most {max}", max + 1)),
+            "{msg}"
+        );
+    };
+    let label = |body: serde_json::Value| {
+        s.call(
+            "POST",
+            "/api/v1/events/1/label",
+            Some(ADMIN_TOKEN),
+            Some(body),
+        )
+    };
+    refused(
+        &label(serde_json::json!({"label": "benign", "note": over(4096)})).await,
+        "note",
+        4096,
+    );
+    refused(
+        &label(serde_json::json!({"label": "benign", "rule": over(1024)})).await,
+        "rule",
+        1024,
+    );
+    let ok = label(serde_json::json!({"label": "benign", "note": "x".repeat(4096)})).await;
+    assert_eq!(ok.status, StatusCode::OK, "{}", ok.text);
+
+    let baseline = |note: String| {
+        s.call(
+            "POST",
+            "/api/v1/baselines",
+            Some(ADMIN_TOKEN),
+            Some(serde_json::json!({"since": "2026-01-01T00:00:00Z", "until": "2026-01-02T00:00:00Z", "note": note})),
+        )
+    };
+    refused(&baseline(over(4096)).await, "note", 4096);
+    assert_eq!(baseline("x".repeat(4096)).await.status, StatusCode::CREATED);
+
+    let heartbeat = |node: &str| {
+        s.call(
+            "POST",
+            "/api/v1/collectors/heartbeat",
+            Some(ADMIN_TOKEN),
+            Some(serde_json::json!({"node": node, "captured": 1, "filtered": 0, "lost_kernel": 0, "spooled": 0, "sent": 1, "dropped": 0})),
+        )
+    };
+    refused(&heartbeat(&over(128)).await, "node", 128);
+    let r = heartbeat("a\nb").await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST, "{}", r.text);
+    assert!(r.text.contains("`node` is a name"), "{}", r.text);
+    let r = s
+        .ingest(ADMIN_TOKEN, r#"{"proc.name":"a"}"#, Some((&over(128), 1)))
+        .await;
+    refused(&r, "node", 128);
+}
+
+/// `/metrics` needs no credentials: however many nodes report, it lists a bounded number.
+#[tokio::test]
+async fn metrics_stay_bounded_whatever_collectors_send() {
+    let s = TestServer::new().await;
+    let collector = s.user("c", "collector").await;
+    let nodes = 1024 + 50;
+    for i in 0..nodes {
+        let node = format!("{i:0>128}");
+        let r = s
+            .call(
+                "POST",
+                "/api/v1/collectors/heartbeat",
+                Some(&collector),
+                Some(serde_json::json!({"node": node, "captured": 1, "filtered": 0, "lost_kernel": 1, "spooled": 0, "sent": 1, "dropped": 1})),
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::NO_CONTENT, "{}", r.text);
+    }
+    let metrics = s.call("GET", "/metrics", None, None).await;
+    let listed = metrics
+        .text
+        .lines()
+        .filter(|l| l.starts_with("rulestudio_collector_dropped_total{"))
+        .count();
+    assert_eq!(listed, 2 * 1024);
+    assert!(
+        metrics
+            .text
+            .contains("rulestudio_collector_nodes_unlisted 50\n"),
+        "{}",
+        &metrics.text[..2000]
+    );
+    assert!(metrics.text.len() < 500_000, "{} bytes", metrics.text.len());
+}

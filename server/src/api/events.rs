@@ -7,6 +7,7 @@ use crate::auth::{Access, Author, Ingester, Viewer};
 use crate::condition;
 use crate::error::{ApiJson, ApiPath, ApiQuery, AppError, Result};
 use crate::ingest;
+use crate::limits;
 use crate::state::AppState;
 use crate::time::{self, now_ns};
 use axum::body::Bytes;
@@ -120,6 +121,9 @@ async fn ingest(
 ) -> Result<Json<IngestResponse>> {
     let body = body?;
     let node = header(&headers, "x-rulestudio-node")?;
+    if let Some(node) = node {
+        limits::NODE.check(node)?;
+    }
     let batch = header(&headers, "x-rulestudio-batch")?
         .map(|b| {
             b.parse::<i64>().map_err(|_| {
@@ -341,6 +345,12 @@ async fn label(
         .fetch_optional(&state.db)
         .await?;
     exists.ok_or_else(|| no_event(id))?;
+    if let Some(rule) = &req.rule {
+        limits::LABEL_RULE.check(rule)?;
+    }
+    if let Some(note) = &req.note {
+        limits::LABEL_NOTE.check(note)?;
+    }
     let rule = req.rule.clone().unwrap_or_default();
     match req.label.as_str() {
         "benign" | "malicious" => {
