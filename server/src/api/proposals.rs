@@ -159,13 +159,16 @@ pub const ENDPOINTS: &[Endpoint] = &[
         method: "POST",
         path: "/proposals/{id}/evidence",
         access: AUTHOR,
-        summary: "Compute the evidence again on the same base {window?}",
+        summary: "Compute the evidence again on the same base {window?}; another window is recorded in the audit trail",
         ok: 200,
         errors: &[
             fails::ID,
             fails::BODY,
             NO_PROPOSAL,
-            (409, "The proposal changed while the evidence was computed"),
+            (
+                409,
+                "The proposal changed while the evidence was computed, or it is promoted or closed: its evidence is frozen",
+            ),
             fails::TOO_LARGE,
         ],
     },
@@ -282,7 +285,7 @@ async fn rebase(
 
 async fn refresh(
     State(state): State<AppState>,
-    _: Author,
+    Author(caller): Author,
     ApiPath(id): ApiPath<i64>,
     body: Bytes,
 ) -> Result<Json<Proposal>> {
@@ -294,5 +297,7 @@ async fn refresh(
             .map_err(|e| AppError::BadRequest(format!("invalid body: {e}")))?
             .window
     };
-    Ok(Json(review::refresh_evidence(&state, id, window).await?))
+    Ok(Json(
+        review::refresh_evidence(&state, &caller, id, window).await?,
+    ))
 }
