@@ -362,3 +362,82 @@ async fn metrics_stay_bounded_whatever_collectors_send() {
     );
     assert!(metrics.text.len() < 500_000, "{} bytes", metrics.text.len());
 }
+
+/// Old alerts, old events and expired sessions go in batches of at most
+/// [`retention::BATCH`] rows; what is recent stays; a pass with nothing to do deletes nothing.
+#[tokio::test]
+async fn retention_removes_old_alerts_events_and_sessions_in_batches() {
+    use rulestudio_server::retention;
+    let s = TestServer::new().await;
+    let now = rulestudio_server::time::now_ns();
+    let old = now - 30 * 24 * 3600 * 1_000_000_000; // 30 days: past the 7-day default
+    let db = &s.state.db;
+    // Rows inserted in one statement each, from a recursive counter.
+    let rows = |sql: &'static str, n: i64, time: i64| async move {
+        sqlx::query(sql)
+            .bind(n)
+            .bind(time)
+            .execute(db)
+            .await
+            .unwrap();
+    };
+    const ALERTS: &str =
+        "WITH RECURSIVE c(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM c WHERE i < ?)
+        INSERT INTO alerts (event_id, time, rule, priority, live_version, body)
+        SELECT i, ?, 'r', 'WARNING', 1, '{}' FROM c";
+    const EVENTS: &str =
+        "WITH RECURSIVE c(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM c WHERE i < ?)
+        INSERT INTO events (time, fields) SELECT ? + i, '{}' FROM c";
+    const SESSIONS: &str =
+        "WITH RECURSIVE c(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM c WHERE i < ?)
+        INSERT INTO sessions (id_hash, user_id, expires_at)
+        SELECT randomblob(16), (SELECT MIN(id) FROM users), ? + i FROM c";
+    rows(ALERTS, 5_000, old).await;
+    rows(ALERTS, 7, now).await;
+    rows(EVENTS, 4_100, old).await;
+    rows(EVENTS, 9, now).await;
+    rows(SESSIONS, 4_500, now - 3_600_000_000_000).await;
+    rows(SESSIONS, 3, now + 3_600_000_000_000).await;
+
+    let removed = retention::enforce(&s.state).await.unwrap();
+    assert_eq!(
+        (removed.alerts, removed.events, removed.sessions),
+        (5_000, 4_100, 4_500)
+    );
+    assert_eq!(retention::BATCH, 2_000);
+    // 3 batches each (2,000 + 2,000 + the rest).
+    assert_eq!(removed.batches, 9, "{removed:?}");
+    let count = |table: &'static str| async move {
+        sqlx::query_scalar::<_, i64>(sqlx::AssertSqlSafe(format!("SELECT COUNT(*) FROM {table}")))
+            .fetch_one(db)
+            .await
+            .unwrap()
+    };
+    assert_eq!(
+        (
+            count("alerts").await,
+            count("events").await,
+            count("sessions").await
+        ),
+        (7, 9, 3)
+    );
+    let again = retention::enforce(&s.state).await.unwrap();
+    assert_eq!(again, retention::Removed::default());
+
+    // Each statement finds its rows by an index: a pass with nothing to delete reads nothing.
+    for sql in retention::STATEMENTS {
+        let plan: Vec<(i64, i64, i64, String)> =
+            sqlx::query_as(sqlx::AssertSqlSafe(format!("EXPLAIN QUERY PLAN {sql}")))
+                .bind(0_i64)
+                .bind(retention::BATCH)
+                .fetch_all(db)
+                .await
+                .unwrap();
+        for (.., step) in &plan {
+            assert!(
+                !step.starts_with("SCAN") || step.contains("USING"),
+                "{sql}: {step} ({plan:?})"
+            );
+        }
+    }
+}
