@@ -105,19 +105,18 @@ impl AppError {
 impl IntoResponse for AppError {
     fn into_response(self) -> Response {
         let (status, code) = self.status_and_code();
-        let message = match &self {
-            AppError::Db(e) if storage_failure(e).is_some() => {
-                tracing::error!(error = ?self, "a write failed");
-                format!(
-                    "the database cannot be written ({}); /healthz says more",
-                    storage_failure(e).unwrap_or_default()
-                )
-            }
-            _ if status.is_server_error() && code == "internal" => {
-                tracing::error!(error = ?self, "request failed");
-                "internal error; the server log has the details".to_string()
-            }
-            _ => self.to_string(),
+        let storage = match &self {
+            AppError::Db(e) => storage_failure(e),
+            _ => None,
+        };
+        let message = if let Some(why) = storage {
+            tracing::error!(error = ?self, "a write failed");
+            format!("the database cannot be written ({why}); /healthz says more")
+        } else if code == "internal" {
+            tracing::error!(error = ?self, "request failed");
+            "internal error; the server log has the details".to_string()
+        } else {
+            self.to_string()
         };
         let (diagnostics, reasons) = match self {
             AppError::Invalid { diagnostics, .. } => (Some(diagnostics), None),
@@ -213,6 +212,41 @@ impl<T> ResultExt<T> for std::result::Result<T, sqlx::Error> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// SQLite refusing a write because of its file (here opened read-only) is a 503 saying so,
+    /// not an "internal error".
+    #[tokio::test]
+    async fn a_write_sqlite_refuses_for_its_storage_is_storage_unavailable() {
+        use sqlx::ConnectOptions;
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("t.db");
+        let opts = sqlx::sqlite::SqliteConnectOptions::new().filename(&path);
+        let mut rw = opts
+            .clone()
+            .create_if_missing(true)
+            .connect()
+            .await
+            .unwrap();
+        sqlx::query("CREATE TABLE t (x)")
+            .execute(&mut rw)
+            .await
+            .unwrap();
+        let mut ro = opts.read_only(true).connect().await.unwrap();
+        let e = sqlx::query("INSERT INTO t VALUES (1)")
+            .execute(&mut ro)
+            .await
+            .unwrap_err();
+        let (status, code) = AppError::Db(e).status_and_code();
+        assert_eq!(
+            (status, code),
+            (StatusCode::SERVICE_UNAVAILABLE, "storage_unavailable")
+        );
+        let other = sqlx::query("INSERT INTO nowhere VALUES (1)")
+            .execute(&mut rw)
+            .await
+            .unwrap_err();
+        assert_eq!(AppError::Db(other).status_and_code().1, "internal");
+    }
 
     #[test]
     fn every_code_is_listed() {
