@@ -10,7 +10,8 @@ fuzz_target!(|data: &[u8]| {
     let Ok(text) = std::str::from_utf8(data) else {
         return;
     };
-    let lines = text.split('\n').count();
+    // Lines as YAML counts them: `\r\n`, `\r` and `\n` each end one.
+    let lines = text.replace("\r\n", "\n").split(['\n', '\r']).count();
     match parse(text) {
         Err(e) => {
             // "line N" / "(line N)": within the input.
