@@ -14,10 +14,12 @@ fuzz_target!(|data: &[u8]| {
     let lines = text.replace("\r\n", "\n").split(['\n', '\r']).count();
     match parse(text) {
         Err(e) => {
-            // "line N" / "(line N)": within the input.
+            // The places the message gives ("line N:", "(line N)", "at line N,"), before any
+            // quoted input it echoes: within the input.
             let msg = e.0;
-            for (at, _) in msg.match_indices("line ") {
-                let digits: String = msg[at + 5..]
+            let places = &msg[..msg.find(['"', '`', '\'']).unwrap_or(msg.len())];
+            for (at, _) in places.match_indices("line ") {
+                let digits: String = places[at + 5..]
                     .chars()
                     .take_while(char::is_ascii_digit)
                     .collect();
