@@ -25,7 +25,11 @@ pub fn run(args: Args) -> Result<Outcome> {
         )
         .init();
     let runtime = tokio::runtime::Runtime::new().context("starting the async runtime")?;
-    runtime.block_on(serve(args))?;
+    let served = runtime.block_on(serve(args));
+    // Work left on blocking threads after the drain (a request that overran the grace) must
+    // not hold the exit: dropping the runtime would wait for it.
+    runtime.shutdown_timeout(Duration::from_secs(1));
+    served?;
     Ok(Outcome::Clean)
 }
 
@@ -35,7 +39,10 @@ async fn serve(mut args: Args) -> Result<()> {
     let admin_token = args.serve.admin_token.clone();
     let token_file = rulestudio_server::token_file(&args.serve.db);
     let server = tokio::spawn(rulestudio_server::serve(args.serve));
-    wait_healthy(&base, &server).await?;
+    if !wait_healthy(&base, &server).await? {
+        // Stopped before it answered (a signal during start-up, or a failure): its outcome.
+        return server.await.context("the server task failed")?;
+    }
     println!("rulestudio: the studio is at {base}/");
     match &admin_token {
         Some(_) => {
@@ -61,7 +68,7 @@ async fn serve(mut args: Args) -> Result<()> {
     }
     let served = server.await.context("the server task failed")?;
     if let Some(task) = collector {
-        // Both stop on Ctrl-C; give the collector a moment to flush to its spool.
+        // Both stop on SIGTERM or SIGINT; give the collector a moment to flush to its spool.
         let _ = tokio::time::timeout(Duration::from_secs(5), task).await;
     }
     served
@@ -76,11 +83,12 @@ fn loopback(listen: std::net::SocketAddr) -> std::net::SocketAddr {
     a
 }
 
-async fn wait_healthy(base: &str, server: &tokio::task::JoinHandle<Result<()>>) -> Result<()> {
+/// Whether the server answered `/healthz`; false when it stopped first.
+async fn wait_healthy(base: &str, server: &tokio::task::JoinHandle<Result<()>>) -> Result<bool> {
     let client = reqwest::Client::new();
     for _ in 0..200 {
         if server.is_finished() {
-            bail!("the server stopped during start-up");
+            return Ok(false);
         }
         if client
             .get(format!("{base}/healthz"))
@@ -88,7 +96,7 @@ async fn wait_healthy(base: &str, server: &tokio::task::JoinHandle<Result<()>>) 
             .await
             .is_ok_and(|r| r.status().is_success())
         {
-            return Ok(());
+            return Ok(true);
         }
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
@@ -119,9 +127,7 @@ async fn start_collector(
     let token = enrol(base, &admin, &node).await?;
     let config = CollectorConfig::new(Some(base.to_string()), token, node);
     Ok(tokio::spawn(async move {
-        let stop = async {
-            let _ = tokio::signal::ctrl_c().await;
-        };
+        let stop = rulestudio_server::shutdown::signal_received();
         match rulestudio_collector::run(config, stop).await {
             Ok(summary) => tracing::info!(?summary, "collector stopped"),
             Err(e) => tracing::error!("collector failed: {e}"),
