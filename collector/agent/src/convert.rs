@@ -151,10 +151,12 @@ impl Converter {
             }
             Kind::Exit => {
                 // Falco's procexit (an enter event, so no result fields), for every thread;
-                // the process leaves the table with its main thread.
+                // the process leaves the table with its main thread, or at once when only
+                // this exit made it known (a thread outliving its main thread).
+                let known = self.table.get(h.tgid).is_some();
                 let mut o = self.begin(r, "procexit", seen, false);
                 exit_status(&mut o, h.ret as i32);
-                if h.tid == h.tgid {
+                if h.tid == h.tgid || !known {
                     self.table.exit(h.tgid);
                 }
                 Some(o.finish())
@@ -400,25 +402,20 @@ impl Converter {
             }
             nr::WRITE | nr::PWRITE64 | nr::WRITEV => {
                 let fd = r.arg_int(0);
-                let info = self.table.fd(pid, fd).cloned();
-                // libsinsp: a successful write marks an IP socket connected.
-                let info = info.map(|i| {
-                    if ret >= 0 && i.is_ip() && !i.connected {
-                        let i = Fd {
-                            connected: true,
-                            ..i
-                        };
-                        self.with_proc(pid, |p| p.set_fd(fd, i.clone()));
-                        i
-                    } else {
-                        i
-                    }
-                });
-                o.str("evt.arg.fd", &fd_param(fd, info.as_ref()));
+                if ret >= 0 && self.table.fd(pid, fd).is_some_and(Fd::is_ip) {
+                    // libsinsp: a successful write marks an IP socket connected.
+                    self.with_proc(pid, |p| {
+                        if let Some(i) = p.fds.get_mut(&fd) {
+                            i.connected = true;
+                        }
+                    });
+                }
+                let info = self.table.fd(pid, fd);
+                o.str("evt.arg.fd", &fd_param(fd, info));
                 if r.h.nr != nr::WRITEV {
                     o.str("evt.arg.size", &r.arg(2).to_string());
                 }
-                if let Some(info) = &info {
+                if let Some(info) = info {
                     fd_fields(&mut o, Some(fd), info);
                 }
             }
