@@ -176,6 +176,33 @@ impl Batch {
         Row { batch: self, row }
     }
 
+    /// Per row: whether its `evt.type` (text, or `None`) passes `ok`, which is called once per
+    /// distinct value of the column's dictionary rather than once per row.
+    pub(crate) fn type_mask(&self, ok: impl Fn(Option<&str>) -> bool) -> Vec<bool> {
+        let evt_type = fields::get("evt.type").expect("evt.type in the catalogue");
+        match self.first(evt_type, None).map(|i| &self.cols[i].1) {
+            Some(Col::Dict { keys, values }) => {
+                let by_key: Vec<bool> = values.iter().map(&ok).collect();
+                let missing = ok(None);
+                (0..keys.len())
+                    .map(|r| {
+                        if keys.is_null(r) {
+                            missing
+                        } else {
+                            by_key
+                                .get(keys.value(r) as usize)
+                                .copied()
+                                .unwrap_or(missing)
+                        }
+                    })
+                    .collect()
+            }
+            _ => (0..self.len())
+                .map(|r| ok(self.row(r).evt_type()))
+                .collect(),
+        }
+    }
+
     /// The first column of `field[arg]`, if the batch has one.
     fn first(&self, field: FieldId, arg: Option<&str>) -> Option<usize> {
         match arg {

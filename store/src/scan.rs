@@ -113,11 +113,7 @@ impl Bounds {
 
     fn row_ok(&self, row: &Row<'_>) -> bool {
         let (seq, time) = (row.seq(), row.time());
-        seq >= self.seq.0
-            && seq <= self.seq.1
-            && time >= self.time.0
-            && time <= self.time.1
-            && (self.types.is_none() || self.type_ok(row.evt_type()))
+        seq >= self.seq.0 && seq <= self.seq.1 && time >= self.time.0 && time <= self.time.1
     }
 }
 
@@ -142,9 +138,13 @@ impl Store {
                 path: "(open segment)".into(),
                 message: e.to_string(),
             })?;
+            let types = bounds
+                .types
+                .is_some()
+                .then(|| batch.type_mask(|t| bounds.type_ok(t)));
             let mut step = |r: usize| {
                 let row = batch.row(r);
-                if !bounds.row_ok(&row) {
+                if !bounds.row_ok(&row) || types.as_ref().is_some_and(|m| !m[r]) {
                     return ControlFlow::Continue(());
                 }
                 visited += 1;
