@@ -25,6 +25,8 @@ pub struct Config {
     pub seal_rows: usize,
     /// …or at this many bytes held in memory (an estimate), whichever comes first.
     pub seal_bytes: usize,
+    /// …or when its log reaches this many bytes (which bounds the log on disk).
+    pub seal_log_bytes: u64,
     /// Rows of one in-memory chunk of the open segment.
     pub chunk_rows: usize,
     /// Drop sealed segments whose newest event is older than this.
@@ -46,6 +48,7 @@ impl Default for Config {
             seal_idle: Duration::from_secs(5),
             seal_rows: 1 << 20,
             seal_bytes: 256 << 20,
+            seal_log_bytes: 256 << 20,
             chunk_rows: 64 * 1024,
             retention_age: Some(Duration::from_secs(7 * 24 * 3600)),
             retention_bytes: Some(8 << 30),

@@ -150,6 +150,8 @@ pub(crate) struct Writer {
     wal: File,
     wal_path: PathBuf,
     buf: Vec<u8>,
+    /// The log's length.
+    wal_len: u64,
     builders: Builders,
     /// Finished chunks of the open segment, in sequence order.
     pub(crate) chunks: Vec<Arc<RecordBatch>>,
@@ -366,6 +368,7 @@ impl Store {
                 wal,
                 wal_path,
                 buf: Vec::new(),
+                wal_len: read.valid_len,
                 builders: Builders::default(),
                 chunks: Vec::new(),
                 open: OpenMeta::default(),
@@ -400,7 +403,7 @@ impl Store {
             }
             // The log must again hold exactly the open segment's events (a seal above
             // emptied it): re-log them when it does not.
-            if w.open.rows > 0 && w.wal.metadata().map_or(0, |m| m.len()) == 0 {
+            if w.open.rows > 0 && w.wal_len == 0 {
                 store
                     .relog_open(&mut w)
                     .map_err(|e| io_err(dir, std::io::Error::other(e.to_string())))?;
@@ -495,6 +498,7 @@ impl Store {
         }
         w.last_append = Some(Instant::now());
         if w.open.rows >= self.config.seal_rows as u64
+            || w.wal_len >= self.config.seal_log_bytes
             || w.builders.bytes
                 + w.chunks
                     .iter()
@@ -558,6 +562,7 @@ impl Store {
             source: e,
         };
         w.wal.write_all(record).map_err(io)?;
+        w.wal_len += record.len() as u64;
         w.unsynced = true;
         let due = match self.config.fsync {
             Fsync::Always => true,
@@ -672,10 +677,13 @@ impl Store {
         })?;
         // The events are sealed: the log starts afresh.
         w.wal.set_len(0).map_err(|e| io(&w.wal_path, e))?;
+        w.wal_len = 0;
         w.wal.sync_all().map_err(|e| io(&w.wal_path, e))?;
         w.last_sync = Instant::now();
         w.unsynced = false;
         w.chunks.clear();
+        // The next segment starts with no columns (the column limit is per segment).
+        w.builders = Builders::default();
         w.open = OpenMeta::default();
         Ok(())
     }
@@ -947,7 +955,7 @@ impl Store {
     pub fn disk_use(&self) -> DiskUse {
         let snap = self.snapshot();
         let manifest = fs::metadata(self.dir.join(manifest::FILE)).map_or(0, |m| m.len());
-        let log = lock(&self.writer).wal.metadata().map_or(0, |m| m.len());
+        let log = lock(&self.writer).wal_len;
         DiskUse {
             sealed: snap.bytes() + manifest,
             log,

@@ -420,6 +420,50 @@ fn the_open_segment_seals_when_idle_and_at_its_size() {
         "sealed once the batch took it past 10 rows"
     );
     assert_eq!(store.snapshot().segments.len(), 2);
+    drop(store);
+    // The log is bounded: a segment seals when its log reaches the limit.
+    let store = open(
+        dir.path(),
+        Config {
+            seal_log_bytes: 2000,
+            ..config()
+        },
+    );
+    for i in 0..100 {
+        store.append(&[mixed(i)], 1).unwrap();
+        assert!(store.disk_use().log < 2000 + 400);
+    }
+    // About 100 bytes of log per event: at least two more seals.
+    assert!(store.snapshot().segments.len() >= 4);
+}
+
+#[test]
+fn an_event_wider_than_a_segment_is_refused_and_counted_and_wide_batches_split_segments() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = open(dir.path(), config());
+    let wide = |from: usize, n: usize| {
+        let keys: Vec<String> = (from..from + n)
+            .map(|k| format!(r#""evt.arg.k{k}":"v""#))
+            .collect();
+        ev(&format!("{{{}}}", keys.join(",")))
+    };
+    let err = store.append(&[mixed(0), wide(0, 2049)], 1).unwrap_err();
+    assert!(
+        err.to_string()
+            .contains("event 1 of the batch has 2049 values"),
+        "{err}"
+    );
+    assert_eq!(store.losses().too_wide, 2);
+    // Three events of 1,000 new columns each: the segment seals before the limit.
+    let batch = [wide(0, 1000), wide(1000, 1000), wide(2000, 1000)];
+    assert_eq!(store.append(&batch, 1).unwrap(), 1..4);
+    assert_eq!(store.snapshot().segments.len(), 1);
+    store.seal().unwrap();
+    let got = all(&store, false);
+    assert_eq!(got.len(), 3);
+    for ((_, got), want) in got.iter().zip(&batch) {
+        assert_eq!(got, want);
+    }
 }
 
 #[test]
