@@ -12,6 +12,10 @@ pub struct StoredEvent {
     /// The `X-Rulestudio-Node` it came from, if any.
     pub node: Option<String>,
     pub fields: serde_json::Map<String, serde_json::Value>,
+    /// Present (and `fields` empty) when the stored text no longer reads as a JSON object: why.
+    /// One such row does not fail the page it is listed in.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub unreadable: Option<String>,
 }
 
 /// `GET /api/v1/events`: newest first.

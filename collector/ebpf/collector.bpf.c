@@ -49,6 +49,17 @@ char LICENSE[] SEC("license") = "Dual MIT/GPL";
 #define NR_execveat 322
 #define NR_openat 257
 #define NR_openat2 437
+#define NR_sendto 44
+#define NR_recvfrom 45
+#define NR_sendmsg 46
+#define NR_recvmsg 47
+#define NR_clone 56
+#define NR_fork 57
+#define NR_vfork 58
+#define NR_mkdir 83
+#define NR_rmdir 84
+#define NR_mkdirat 258
+#define NR_clone3 435
 #define NR_MAX 512
 
 #define AF_INET 2
@@ -175,6 +186,37 @@ static __always_inline void user_bytes(struct record *r, __u64 ptr, __u64 len)
 		r->h.str_len[0] = len;
 }
 
+/*
+ * The address of a `struct user_msghdr` (sendmsg, recvmsg) into slot 0; for sendmsg, the sum
+ * of its first IOV_MAX_READ iovec lengths (the bytes the call was asked to send) replaces the
+ * msghdr pointer in args[1].
+ */
+#define IOV_MAX_READ 16
+static __always_inline void msghdr_args(struct record *r, __u64 ptr, int sending)
+{
+	struct {
+		__u64 name;
+		__s32 namelen;
+		__s32 pad;
+		__u64 iov;
+		__u64 iovlen;
+	} m = {};
+	if (!ptr || bpf_probe_read_user(&m, sizeof(m), (const void *)ptr))
+		return;
+	if (m.namelen > 0)
+		user_bytes(r, m.name, m.namelen);
+	if (!sending)
+		return;
+	__u64 total = 0;
+	for (int i = 0; i < IOV_MAX_READ && i < m.iovlen; i++) {
+		__u64 iov[2] = {};
+		if (bpf_probe_read_user(iov, sizeof(iov), (const void *)(m.iov + i * sizeof(iov))))
+			break;
+		total += iov[1];
+	}
+	r->h.args[1] = total;
+}
+
 /* The open file behind `fd` of `task`, or 0. */
 static __always_inline struct file *file_of_fd(struct task_struct *task, long fd)
 {
@@ -299,6 +341,22 @@ static __always_inline void fmode_of_fd(struct record *r, struct task_struct *ta
 		r->h.f_mode = BPF_CORE_READ(f, f_mode);
 }
 
+/*
+ * NS_CHILD_IN_PIDNS as the drivers judge it for the clone family: the task is in a child pid
+ * namespace, or (seen from the parent) its children will be.
+ */
+static __always_inline __u32 ns_flags(struct task_struct *task)
+{
+	struct pid *pid = BPF_CORE_READ(task, thread_pid);
+	if (!pid)
+		return 0;
+	if (BPF_CORE_READ(pid, level) != 0)
+		return NS_CHILD_IN_PIDNS;
+	struct pid_namespace *own = BPF_CORE_READ(pid, numbers[0].ns);
+	struct pid_namespace *children = BPF_CORE_READ(task, nsproxy, pid_ns_for_children);
+	return children && children != own ? NS_CHILD_IN_PIDNS : 0;
+}
+
 /* Copies the user-memory arguments of `nr` into the record's slots (see the agent's convert). */
 static __always_inline void capture_args(struct record *r, struct task_struct *task)
 {
@@ -375,6 +433,44 @@ static __always_inline void capture_args(struct record *r, struct task_struct *t
 	case NR_accept:
 	case NR_accept4:
 		sock_of_fd(r, task, r->h.ret);
+		break;
+	case NR_mkdir:
+	case NR_rmdir:
+		user_str(r, 0, a[0]);
+		break;
+	case NR_mkdirat:
+		user_str(r, 0, a[1]);
+		break;
+	case NR_sendto:
+		user_bytes(r, a[4], a[5]);
+		sock_of_fd(r, task, a[0]);
+		break;
+	case NR_recvfrom: {
+		/* The kernel wrote the sender's address and its length (through args[5]) at exit. */
+		__s32 len = 0;
+		if (r->h.ret >= 0 && a[5] && bpf_probe_read_user(&len, sizeof(len), (const void *)a[5]) == 0 &&
+		    len > 0)
+			user_bytes(r, a[4], len);
+		sock_of_fd(r, task, a[0]);
+		break;
+	}
+	case NR_sendmsg:
+	case NR_recvmsg:
+		msghdr_args(r, a[1], r->h.nr == NR_sendmsg);
+		sock_of_fd(r, task, a[0]);
+		break;
+	case NR_clone3: {
+		/* struct clone_args starts with the u64 flags; they replace the pointer in args[0]. */
+		__u64 flags = 0;
+		bpf_probe_read_user(&flags, sizeof(flags), (const void *)a[0]);
+		r->h.args[0] = flags;
+		r->h.ns_flags = ns_flags(task);
+		break;
+	}
+	case NR_clone:
+	case NR_fork:
+	case NR_vfork:
+		r->h.ns_flags = ns_flags(task);
 		break;
 	}
 }
@@ -514,18 +610,18 @@ int process_exec(struct bpf_raw_tracepoint_args *ctx)
 	return 0;
 }
 
+/* Every thread's exit, as Falco's procexit; `ret` carries the kernel's exit code (wait status). */
 SEC("raw_tracepoint/sched_process_exit")
 int process_exit(struct bpf_raw_tracepoint_args *ctx)
 {
 	struct task_struct *task = (struct task_struct *)ctx->args[0];
-	if (BPF_CORE_READ(task, pid) != BPF_CORE_READ(task, tgid))
-		return 0;
 	if (BPF_CORE_READ(task, tgid) == own_tgid)
 		return 0;
 	struct record *r = begin(KIND_EXIT, task);
 	if (!r)
 		return 0;
 	lineage(r, task);
+	r->h.ret = BPF_CORE_READ(task, exit_code);
 	emit(r);
 	return 0;
 }

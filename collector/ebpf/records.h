@@ -42,12 +42,16 @@ struct raw_header {
 	__u32 f_mode; /* open family: the new file's f_mode (FMODE_CREATED says the call created it) */
 	__u32 sid;    /* the session id, as the host sees it */
 	__u32 exe_flags; /* exec records: EXE_* */
-	__u32 pad;
+	__u32 ns_flags;  /* clone family: NS_* */
 };
 
 /* Where an exec's new image comes from (Falco's PPM_EXE_FROM_MEMFD / PPM_EXE_UPPER_LAYER). */
 #define EXE_FROM_MEMFD 1
 #define EXE_UPPER_LAYER 2
+
+/* The clone family's task is in, or will create its children in, another pid namespace
+ * (Falco's PPM_CL_CHILD_IN_PIDNS). */
+#define NS_CHILD_IN_PIDNS 1
 
 struct record {
 	struct raw_header h;
@@ -64,6 +68,7 @@ _Static_assert(__builtin_offsetof(struct raw_header, cap_effective) == 176, "raw
 _Static_assert(__builtin_offsetof(struct raw_header, f_mode) == 184, "raw_header layout");
 _Static_assert(__builtin_offsetof(struct raw_header, sid) == 188, "raw_header layout");
 _Static_assert(__builtin_offsetof(struct raw_header, exe_flags) == 192, "raw_header layout");
+_Static_assert(__builtin_offsetof(struct raw_header, ns_flags) == 196, "raw_header layout");
 
 /* Indices of the per-CPU `stats` array. */
 enum stat_index {

@@ -111,13 +111,21 @@ struct css_set {
 	struct cgroup *dfl_cgrp;
 };
 
+struct pid_namespace;
+
 struct upid {
 	int nr;
+	struct pid_namespace *ns;
 };
 
 /* `numbers` is a flexible array, one entry per pid namespace level; [0] is the host's. */
 struct pid {
+	unsigned int level;
 	struct upid numbers[1];
+};
+
+struct nsproxy {
+	struct pid_namespace *pid_ns_for_children;
 };
 
 #define PIDTYPE_SID 3
@@ -137,6 +145,9 @@ struct task_struct {
 	kuid_t loginuid;
 	char comm[16];
 	struct signal_struct *signal;
+	struct pid *thread_pid;
+	struct nsproxy *nsproxy;
+	int exit_code;
 };
 
 struct linux_binprm {

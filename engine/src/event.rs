@@ -267,7 +267,7 @@ impl Event {
     /// The `serde_json` decoding, the authority on validity and on error messages.
     fn from_json_str_exact(text: &str) -> Result<Event, EventError> {
         let value: serde_json::Value =
-            serde_json::from_str(text).map_err(|e| EventError::Json(e.to_string()))?;
+            serde_json::from_str(text).map_err(|e| json_error(text, &e))?;
         match &value {
             serde_json::Value::Object(map) => Event::from_map(map),
             other => Err(EventError::NotAnObject(json_kind(other))),
@@ -296,6 +296,24 @@ impl Event {
             ev.set(field, arg, value);
         }
         Ok(ev)
+    }
+}
+
+/// Why `text`, which `serde_json` refused with `e`, is not an event. A number that no 64-bit
+/// value represents (`1e400`) is named with its key: `serde_json` gives only a column.
+pub fn json_error(text: &str, e: &serde_json::Error) -> EventError {
+    match fast_json::out_of_range_number(text) {
+        Some((key, n)) => {
+            let shown = match n.char_indices().nth(24) {
+                Some((cut, _)) => format!("{}… ({} characters)", &n[..cut], n.len()),
+                None => n.to_string(),
+            };
+            EventError::Key {
+                key,
+                problem: format!("the number {shown} is out of range (no 64-bit number holds it)"),
+            }
+        }
+        None => EventError::Json(e.to_string()),
     }
 }
 
@@ -341,7 +359,7 @@ fn json_value(
         };
     }
     if let (J::Number(n), Some(signed)) = (json, integer_signedness(ty)) {
-        return number(n, signed);
+        return number(n, ty, signed);
     }
     let wrong = |want: &str| Err(format!("expected {want}, found {}", json_kind(json)));
     match ty {
@@ -418,13 +436,35 @@ fn integer_signedness(ty: FieldType) -> Option<bool> {
     }
 }
 
-fn number(n: &serde_json::Number, signed: bool) -> Result<Value<'static>, String> {
-    match (n.as_i64(), n.as_u64()) {
-        (Some(i), _) if signed || i < 0 => Ok(Value::Int(i)),
-        (_, Some(u)) => Ok(Value::Uint(u)),
-        (Some(i), None) => Ok(Value::Int(i)),
-        (None, None) => Err(format!("{n} is not an integer")),
+/// A JSON integer for a field of type `ty` (read signed or not per [`integer_signedness`]).
+/// A number outside a narrow type's range is refused: nothing the kernel reports could give it,
+/// and wrapping it (as a rule's constant is wrapped) would store a value the sender never meant.
+fn number(n: &serde_json::Number, ty: FieldType, signed: bool) -> Result<Value<'static>, String> {
+    let (value, wide) = match (n.as_i64(), n.as_u64()) {
+        (Some(i), _) if signed || i < 0 => (Value::Int(i), i as i128),
+        (_, Some(u)) => (Value::Uint(u), u as i128),
+        (Some(i), None) => (Value::Int(i), i as i128),
+        (None, None) => return Err(format!("{n} is not an integer")),
+    };
+    match narrow_range(ty) {
+        Some((min, max)) if !(min..=max).contains(&wide) => Err(format!(
+            "{n} is outside the range of a {} field ({min} to {max})",
+            ty.as_str()
+        )),
+        _ => Ok(value),
     }
+}
+
+/// The range of an integer type narrower than 64 bits.
+fn narrow_range(ty: FieldType) -> Option<(i128, i128)> {
+    let (min, max) = match ty {
+        FieldType::Int16 => (i16::MIN as i128, i16::MAX as i128),
+        FieldType::Int32 => (i32::MIN as i128, i32::MAX as i128),
+        FieldType::Uint32 => (0, u32::MAX as i128),
+        FieldType::Port => (0, u16::MAX as i128),
+        _ => return None,
+    };
+    Some((min, max))
 }
 
 fn json_kind(v: &serde_json::Value) -> &'static str {

@@ -101,6 +101,10 @@ pub struct ServeArgs {
     #[arg(long, env = "RULESTUDIO_REQUEST_TIMEOUT", default_value = "30s", value_parser = humantime::parse_duration)]
     pub request_timeout: Duration,
 
+    /// Refuse writes (and report unhealthy) when the database's disk has less free space, MiB.
+    #[arg(long, env = "RULESTUDIO_MIN_FREE_DISK_MB", default_value_t = 256)]
+    pub min_free_disk_mb: u64,
+
     /// Approvals a proposal needs before it can be promoted.
     #[arg(long, env = "RULESTUDIO_REQUIRED_APPROVALS", default_value_t = 1)]
     pub required_approvals: u32,

@@ -55,6 +55,9 @@ pub enum AppError {
         message: String,
         retry_after: std::time::Duration,
     },
+    /// The database cannot be written (see [`crate::storage`]); the message says why.
+    #[error("{0}")]
+    StorageUnavailable(String),
     #[error(transparent)]
     Db(#[from] sqlx::Error),
     #[error(transparent)]
@@ -63,7 +66,7 @@ pub enum AppError {
 
 impl AppError {
     /// Every `code` an error body can carry (the OpenAPI document lists them).
-    pub const CODES: [&'static str; 12] = [
+    pub const CODES: [&'static str; 13] = [
         "unauthorized",
         "forbidden",
         "not_found",
@@ -75,6 +78,7 @@ impl AppError {
         "payload_too_large",
         "budget_exceeded",
         "too_many_requests",
+        "storage_unavailable",
         "internal",
     ];
 
@@ -100,6 +104,12 @@ impl AppError {
             AppError::TooManyRequests { .. } => {
                 (StatusCode::TOO_MANY_REQUESTS, "too_many_requests")
             }
+            AppError::StorageUnavailable(_) => {
+                (StatusCode::SERVICE_UNAVAILABLE, "storage_unavailable")
+            }
+            AppError::Db(e) if storage_failure(e).is_some() => {
+                (StatusCode::SERVICE_UNAVAILABLE, "storage_unavailable")
+            }
             AppError::Db(_) | AppError::Internal(_) => {
                 (StatusCode::INTERNAL_SERVER_ERROR, "internal")
             }
@@ -110,8 +120,14 @@ impl AppError {
 impl IntoResponse for AppError {
     fn into_response(self) -> Response {
         let (status, code) = self.status_and_code();
-        // A budget exceeded is the one server error whose message is for the client.
-        let message = if status.is_server_error() && !matches!(self, AppError::BudgetExceeded(_)) {
+        let storage = match &self {
+            AppError::Db(e) => storage_failure(e),
+            _ => None,
+        };
+        let message = if let Some(why) = storage {
+            tracing::error!(error = ?self, "a write failed");
+            format!("the database cannot be written ({why}); /healthz says more")
+        } else if code == "internal" {
             tracing::error!(error = ?self, "request failed");
             "internal error; the server log has the details".to_string()
         } else {
@@ -193,6 +209,20 @@ pub struct ApiQuery<T>(pub T);
 #[from_request(via(axum::extract::Path), rejection(AppError))]
 pub struct ApiPath<T>(pub T);
 
+/// What SQLite says when the storage under it fails (rather than the statement): read-only,
+/// disk full, I/O error, file not openable.
+fn storage_failure(e: &sqlx::Error) -> Option<&'static str> {
+    let code: i32 = e.as_database_error()?.code()?.parse().ok()?;
+    // Extended result codes keep the primary code in their low byte.
+    match code & 0xff {
+        8 => Some("it is read-only"),
+        10 => Some("input/output error"),
+        13 => Some("the disk is full"),
+        14 => Some("the file cannot be opened"),
+        _ => None,
+    }
+}
+
 /// Maps a UNIQUE violation to a 409 saying what already exists.
 pub trait ResultExt<T> {
     fn on_unique(self, what: impl FnOnce() -> String) -> Result<T>;
@@ -210,6 +240,41 @@ impl<T> ResultExt<T> for std::result::Result<T, sqlx::Error> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// SQLite refusing a write because of its file (here opened read-only) is a 503 saying so,
+    /// not an "internal error".
+    #[tokio::test]
+    async fn a_write_sqlite_refuses_for_its_storage_is_storage_unavailable() {
+        use sqlx::ConnectOptions;
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("t.db");
+        let opts = sqlx::sqlite::SqliteConnectOptions::new().filename(&path);
+        let mut rw = opts
+            .clone()
+            .create_if_missing(true)
+            .connect()
+            .await
+            .unwrap();
+        sqlx::query("CREATE TABLE t (x)")
+            .execute(&mut rw)
+            .await
+            .unwrap();
+        let mut ro = opts.read_only(true).connect().await.unwrap();
+        let e = sqlx::query("INSERT INTO t VALUES (1)")
+            .execute(&mut ro)
+            .await
+            .unwrap_err();
+        let (status, code) = AppError::Db(e).status_and_code();
+        assert_eq!(
+            (status, code),
+            (StatusCode::SERVICE_UNAVAILABLE, "storage_unavailable")
+        );
+        let other = sqlx::query("INSERT INTO nowhere VALUES (1)")
+            .execute(&mut rw)
+            .await
+            .unwrap_err();
+        assert_eq!(AppError::Db(other).status_and_code().1, "internal");
+    }
 
     #[test]
     fn every_code_is_listed() {
@@ -242,6 +307,7 @@ mod tests {
                 message: String::new(),
                 retry_after: std::time::Duration::ZERO,
             },
+            AppError::StorageUnavailable(String::new()),
             AppError::Db(sqlx::Error::RowNotFound),
             AppError::Internal(anyhow::anyhow!("x")),
         ];

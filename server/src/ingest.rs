@@ -17,7 +17,7 @@ use crate::live::Snapshot;
 use crate::raw_insert::{Param, RawInsert};
 use bytes::Bytes;
 use rulestudio_api::alerts::Alert;
-use rulestudio_engine::event::{Event, FieldSource, Value as FieldValue};
+use rulestudio_engine::event::{self, Event, EventError, FieldSource, Value as FieldValue};
 use rulestudio_engine::fields::{self, FieldId};
 use rulestudio_engine::rule::Matching;
 use serde_json::{Map, Value};
@@ -162,8 +162,12 @@ fn prepare_lines(
             None => {
                 // Not the common case (no `evt.time`, or a problem): the exact decoding, which
                 // also words the error.
-                let v: Value =
-                    serde_json::from_str(line).map_err(|e| fail(format!("not valid JSON: {e}")))?;
+                let v: Value = serde_json::from_str(line).map_err(|e| {
+                    fail(match event::json_error(line, &e) {
+                        EventError::Json(e) => format!("not valid JSON: {e}"),
+                        named => named.to_string(),
+                    })
+                })?;
                 let one = decode(v, Some(line), now).map_err(fail)?;
                 part.add(&one.event, one.time, Json::Rewritten(one.json.into()));
             }

@@ -21,6 +21,7 @@ mod event_stream;
 mod exception;
 pub mod http;
 mod ingest;
+mod limits;
 pub mod live;
 pub mod metrics;
 mod notify;
@@ -30,7 +31,9 @@ mod preview;
 mod raw_insert;
 pub mod retention;
 mod review;
+pub mod shutdown;
 pub mod state;
+mod storage;
 mod streams;
 mod system;
 mod throttle;
@@ -49,7 +52,11 @@ use tower_http::trace::TraceLayer;
 pub fn app(state: AppState) -> Router {
     let api = api::router()
         .layer(api::events::body_limit(&state))
-        .layer(axum::middleware::from_fn(http::origin::same_origin_changes));
+        .layer(axum::middleware::from_fn(http::origin::same_origin_changes))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            storage::refuse_writes_when_unwritable,
+        ));
     Router::new()
         .nest("/api/v1", api)
         .merge(system::router())
@@ -59,7 +66,9 @@ pub fn app(state: AppState) -> Router {
         .with_state(state)
 }
 
-/// Runs the server until Ctrl-C: opens the database, starts retention and alert forwarding.
+/// Runs the server until SIGTERM or SIGINT: opens the database, starts retention and alert
+/// forwarding. A stop drains the requests in flight and closes the database, within
+/// [`shutdown::GRACE`].
 pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     let listen = args.listen;
     let forward_url = args.forward_url.clone();
@@ -91,10 +100,21 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         .await
         .with_context(|| format!("listening on {listen}"))?;
     tracing::info!(%listen, tls = tls.is_some(), "rulestudio serving");
+    let db = state.db.clone();
+    let stop = shutdown::Stop::on_signal();
+    let asked = stop.clone().asked();
     let limits = http::Limits::of(&state.config);
-    http::serve_tls(listener, app(state), limits, tls, async {
-        let _ = tokio::signal::ctrl_c().await;
-    })
-    .await;
-    Ok(())
+    let drained = async {
+        http::serve_tls(listener, app(state), limits, tls, asked).await;
+        // Batches whose client left are still being stored: closing waits for their
+        // connections to come back.
+        db.close().await;
+    };
+    tokio::select! {
+        () = drained => Ok(()),
+        () = stop.grace_over() => {
+            tracing::warn!("requests still in flight after {:?}: exiting without them", shutdown::GRACE);
+            Ok(())
+        }
+    }
 }

@@ -1,10 +1,18 @@
 //! Counters behind `GET /metrics`, rendered in the Prometheus text format.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write;
+use std::hash::BuildHasher;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 use std::time::Duration;
+
+/// Nodes listed by name in `rulestudio_collector_dropped_total` at most: `/metrics` needs no
+/// credentials and must stay small whatever node names collectors send (with names of at most
+/// [`crate::limits::NODE`] bytes, about 300 bytes each).
+const MAX_NODES: usize = 1024;
+/// Unlisted collectors counted at most (memory, not output, is what this bounds).
+const MAX_UNLISTED: usize = 1 << 16;
 
 /// Upper bounds of the preview latency buckets, in seconds.
 const PREVIEW_BUCKETS: [f64; 10] = [0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0];
@@ -27,8 +35,15 @@ pub struct Metrics {
     /// Argon2 computations: hashes made and passwords checked (unknown users included).
     pub password_hashes: AtomicU64,
     alerts: Mutex<BTreeMap<(String, &'static str), u64>>,
-    collector_drops: Mutex<BTreeMap<String, (u64, u64)>>,
+    collector_drops: Mutex<CollectorDrops>,
     preview: Mutex<Histogram>,
+}
+
+/// Per node, the latest kernel losses and spool drops; nodes past [`MAX_NODES`] are counted.
+#[derive(Default)]
+struct CollectorDrops {
+    by_node: BTreeMap<String, (u64, u64)>,
+    unlisted: BTreeSet<u64>,
 }
 
 #[derive(Default)]
@@ -50,7 +65,19 @@ impl Metrics {
             .collector_drops
             .lock()
             .unwrap_or_else(|p| p.into_inner());
-        c.insert(node.to_string(), (lost_kernel, dropped));
+        let (listed, unlisted) = (c.by_node.len(), c.unlisted.len());
+        match c.by_node.get_mut(node) {
+            Some(counts) => *counts = (lost_kernel, dropped),
+            None if listed < MAX_NODES => {
+                c.by_node.insert(node.to_string(), (lost_kernel, dropped));
+            }
+            // Counted by a hash of the name: a set of 8-byte values, bounded by the
+            // collectors that exist rather than by what their names hold.
+            None if unlisted < MAX_UNLISTED => {
+                c.unlisted.insert(rustc_hash::FxBuildHasher.hash_one(node));
+            }
+            None => {}
+        }
     }
 
     pub fn preview_took(&self, d: Duration) {
@@ -134,13 +161,18 @@ impl Metrics {
             self.password_hashes.load(Relaxed),
         );
 
-        out.push_str("# HELP rulestudio_collector_dropped_total Events a collector lost, by node and reason.\n# TYPE rulestudio_collector_dropped_total counter\n");
-        for (node, (lost, dropped)) in self
+        let drops = self
             .collector_drops
             .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .iter()
-        {
+            .unwrap_or_else(|p| p.into_inner());
+        let _ = write!(
+            out,
+            "# HELP rulestudio_collector_nodes_unlisted Collectors beyond the first {MAX_NODES}, whose drops are not listed by node.\n\
+             # TYPE rulestudio_collector_nodes_unlisted gauge\nrulestudio_collector_nodes_unlisted {}\n",
+            drops.unlisted.len()
+        );
+        out.push_str("# HELP rulestudio_collector_dropped_total Events a collector lost, by node and reason.\n# TYPE rulestudio_collector_dropped_total counter\n");
+        for (node, (lost, dropped)) in drops.by_node.iter() {
             let node = escape(node);
             let _ = writeln!(
                 out,
@@ -151,6 +183,7 @@ impl Metrics {
                 "rulestudio_collector_dropped_total{{node=\"{node}\",reason=\"spool_full\"}} {dropped}"
             );
         }
+        drop(drops);
 
         out.push_str("# HELP rulestudio_alerts_total Alerts raised by the live set.\n# TYPE rulestudio_alerts_total counter\n");
         for ((rule, priority), n) in self.alerts.lock().unwrap_or_else(|p| p.into_inner()).iter() {

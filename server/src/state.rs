@@ -38,6 +38,8 @@ pub struct AppState {
     pub login_throttle: Arc<LoginThrottle>,
     /// Open SSE streams per user, and their ending when the user goes.
     pub streams: Arc<crate::streams::Streams>,
+    /// Whether the database can still be written.
+    pub storage: Arc<crate::storage::Storage>,
 }
 
 impl AppState {
@@ -45,6 +47,7 @@ impl AppState {
     /// started by [`crate::serve`], so tests get a state without them.
     pub async fn new(config: ServeArgs) -> anyhow::Result<AppState> {
         let db = crate::db::open(&config.db).await?;
+        let storage = crate::storage::Storage::opened(&config.db, config.min_free_disk_mb)?;
         let metrics = Arc::<Metrics>::default();
         let passwords = Passwords::start(metrics.clone());
         crate::bootstrap::first_start(&db, &config, &passwords).await?;
@@ -81,6 +84,7 @@ impl AppState {
             passwords,
             login_throttle: Arc::default(),
             streams,
+            storage: Arc::new(storage),
         })
     }
 }

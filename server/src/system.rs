@@ -3,6 +3,7 @@
 use crate::state::AppState;
 use axum::Router;
 use axum::extract::State;
+use axum::http::StatusCode;
 use axum::http::header::CONTENT_TYPE;
 use axum::response::{Html, IntoResponse};
 use axum::routing::get;
@@ -15,19 +16,26 @@ pub fn router() -> Router<AppState> {
         .route("/metrics", get(metrics))
 }
 
-/// Healthy when the database answers.
+/// Healthy when the database answers and can be written; otherwise 503 with the reason.
 async fn healthz(State(state): State<AppState>) -> impl IntoResponse {
+    let unavailable = |why: String| {
+        (
+            StatusCode::SERVICE_UNAVAILABLE,
+            format!("unhealthy: {why}\n"),
+        )
+    };
+    if let Err(why) = state.storage.check() {
+        tracing::error!(error = %why, "health check failed");
+        return unavailable(why.to_string());
+    }
     match sqlx::query_scalar::<_, i64>("SELECT 1")
         .fetch_one(&state.db)
         .await
     {
-        Ok(_) => (axum::http::StatusCode::OK, "ok\n"),
+        Ok(_) => (StatusCode::OK, "ok\n".to_string()),
         Err(e) => {
             tracing::error!(error = %e, "health check failed");
-            (
-                axum::http::StatusCode::SERVICE_UNAVAILABLE,
-                "database unavailable\n",
-            )
+            unavailable(format!("the database does not answer: {e}"))
         }
     }
 }

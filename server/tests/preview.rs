@@ -402,10 +402,10 @@ async fn the_cache_previews_exactly_like_the_database_through_restart_warm_up_an
     assert_eq!(previews(&restarted).await, expected, "cache after warm-up");
 
     // Retention keeps 60 events and drops the one from 1970 (in the middle of the ids).
-    let deleted = rulestudio_server::retention::enforce(&restarted.state)
+    let removed = rulestudio_server::retention::enforce(&restarted.state)
         .await
         .unwrap();
-    assert_eq!(deleted, 18);
+    assert_eq!(removed.events, 18);
     let expected = previews(&database).await;
     assert_eq!(expected[3]["scanned"], 59);
     assert_eq!(

@@ -1011,3 +1011,68 @@ async fn eventually(t: &Team, name: &str, n: u64) {
     }
     panic!("{name} did not reach {n}");
 }
+
+/// Issue #11: a decided proposal's evidence is what the decision was based on, so it cannot be
+/// computed again; an open one's can, and another window is in the audit trail.
+#[tokio::test]
+async fn evidence_is_frozen_once_decided_and_a_new_window_is_audited() {
+    let t = Team::new().await;
+    t.s.ingest(ADMIN_TOKEN, EVENTS, None).await;
+    let t = &t;
+    let evidence = |id: i64, body: Option<Value>| async move {
+        let path = format!("/proposals/{id}/evidence");
+        t.call("POST", &path, &t.alice, body).await
+    };
+    let audited = || async {
+        let log = t.call("GET", "/audit", ADMIN_TOKEN, None).await.body;
+        log["entries"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|e| e["action"] == "proposal.evidence")
+            .cloned()
+            .collect::<Vec<_>>()
+    };
+
+    let open = t.propose(&t.alice, add_custom(DRAFT)).await;
+    let before = t.get(open).await["evidence"]["window"].clone();
+    let r = evidence(open, None).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    assert!(
+        audited().await.is_empty(),
+        "the same window is not a change"
+    );
+    let window = json!({"last_events": 30});
+    let r = evidence(open, Some(json!({"window": window}))).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    let entries = audited().await;
+    assert_eq!(entries.len(), 1, "{entries:?}");
+    let e = &entries[0];
+    assert_eq!(
+        (&e["actor"], &e["target"]),
+        (&json!("alice"), &json!(format!("proposal:{open}")))
+    );
+    assert_eq!(e["details"]["window"], window);
+    assert_eq!(e["details"]["previous_window"], before);
+
+    t.approve(&t.bob, open).await;
+    assert_eq!(t.promote(&t.bob, open).await.status, StatusCode::OK);
+    let frozen = t.get(open).await["evidence"].clone();
+    let closed = t.propose(&t.alice, add_custom(EXEC_RULE)).await;
+    assert_eq!(
+        t.act(&t.alice, closed, "close").await.status,
+        StatusCode::OK
+    );
+    for (id, status) in [(open, "promoted"), (closed, "closed")] {
+        let r = evidence(id, Some(json!({"window": {"last_events": 5}}))).await;
+        assert_eq!(r.status, StatusCode::CONFLICT, "{}", r.text);
+        assert_eq!(
+            r.body["message"],
+            format!(
+                "proposal #{id} is {status}: its evidence is frozen as it was when that was decided"
+            )
+        );
+    }
+    assert_eq!(t.get(open).await["evidence"], frozen);
+    assert_eq!(audited().await.len(), 1);
+}

@@ -25,7 +25,11 @@ pub fn run(args: Args) -> Result<Outcome> {
         )
         .init();
     let runtime = tokio::runtime::Runtime::new().context("starting the async runtime")?;
-    runtime.block_on(serve(args))?;
+    let served = runtime.block_on(serve(args));
+    // Work left on blocking threads after the drain (a request that overran the grace) must
+    // not hold the exit: dropping the runtime would wait for it.
+    runtime.shutdown_timeout(Duration::from_secs(1));
+    served?;
     Ok(Outcome::Clean)
 }
 
@@ -46,8 +50,12 @@ async fn serve(mut args: Args) -> Result<()> {
         .build()?;
     let admin_token = args.serve.admin_token.clone();
     let token_file = rulestudio_server::token_file(&args.serve.db);
-    let mut server = tokio::spawn(rulestudio_server::serve(args.serve));
-    wait_healthy(&client, &base, &mut server).await?;
+    let server = tokio::spawn(rulestudio_server::serve(args.serve));
+    if !wait_healthy(&client, &base, &server).await? {
+        // Stopped before it answered (a signal during start-up, or a failure such as a
+        // certificate file that cannot be read): its outcome.
+        return server.await.context("the server task failed")?;
+    }
     println!("rulestudio: the studio is at {base}/");
     match &admin_token {
         Some(_) => {
@@ -73,7 +81,7 @@ async fn serve(mut args: Args) -> Result<()> {
     }
     let served = server.await.context("the server task failed")?;
     if let Some(task) = collector {
-        // Both stop on Ctrl-C; give the collector a moment to flush to its spool.
+        // Both stop on SIGTERM or SIGINT; give the collector a moment to flush to its spool.
         let _ = tokio::time::timeout(Duration::from_secs(5), task).await;
     }
     served
@@ -88,22 +96,19 @@ fn loopback(listen: std::net::SocketAddr) -> std::net::SocketAddr {
     a
 }
 
+/// Whether the server answered `/healthz`; false when it stopped first.
 async fn wait_healthy(
     client: &reqwest::Client,
     base: &str,
-    server: &mut tokio::task::JoinHandle<Result<()>>,
-) -> Result<()> {
+    server: &tokio::task::JoinHandle<Result<()>>,
+) -> Result<bool> {
     let mut last = String::new();
     for _ in 0..200 {
         if server.is_finished() {
-            // Its own error (a certificate file that cannot be read, a port in use) says why.
-            return match server.await {
-                Ok(Err(e)) => Err(e.context("the server stopped during start-up")),
-                _ => bail!("the server stopped during start-up"),
-            };
+            return Ok(false);
         }
         match client.get(format!("{base}/healthz")).send().await {
-            Ok(r) if r.status().is_success() => return Ok(()),
+            Ok(r) if r.status().is_success() => return Ok(true),
             Ok(r) => last = format!("it answered {}", r.status()),
             // With TLS, a certificate the client does not trust shows here.
             Err(e) => last = format!("{e:?}"),
@@ -140,9 +145,7 @@ async fn start_collector(
     let mut config = CollectorConfig::new(Some(base.to_string()), token, node);
     config.ca_cert = ca_cert;
     Ok(tokio::spawn(async move {
-        let stop = async {
-            let _ = tokio::signal::ctrl_c().await;
-        };
+        let stop = rulestudio_server::shutdown::signal_received();
         match rulestudio_collector::run(config, stop).await {
             Ok(summary) => tracing::info!(?summary, "collector stopped"),
             Err(e) => tracing::error!("collector failed: {e}"),

@@ -18,6 +18,8 @@ pub struct Capture {
     kernel: Kernel,
     conv: Converter,
     counters: Arc<Counters>,
+    /// Bytes of records read from the ring buffer so far (headers and strings).
+    ring_bytes: u64,
 }
 
 impl Capture {
@@ -31,6 +33,7 @@ impl Capture {
             kernel,
             conv: Converter::new(table),
             counters,
+            ring_bytes: 0,
         })
     }
 
@@ -44,6 +47,7 @@ impl Capture {
         let mut n = 0;
         while let Some(item) = self.kernel.ring.next() {
             n += 1;
+            self.ring_bytes += item.len() as u64;
             match Record::parse(&item) {
                 Ok(rec) => {
                     if let Some(ev) = self.conv.convert(&rec) {
@@ -57,6 +61,11 @@ impl Capture {
         let k = self.kernel.stats();
         self.counters.set_kernel(k.lost, k.filtered);
         n
+    }
+
+    /// Bytes of kernel records read from the ring buffer since the start.
+    pub fn ring_bytes(&self) -> u64 {
+        self.ring_bytes
     }
 
     /// Waits until the kernel signals data or `POLL_MS` passes.

@@ -9,7 +9,7 @@ use crate::process::{AT_FDCWD, Fd, FdKind, Process, ProcessTable, Seen, Tuple};
 use crate::record::Record;
 use crate::render::{self, SockAddr};
 use crate::syscalls::{self, nr};
-use rulestudio_collector_common::Kind;
+use rulestudio_collector_common::{Kind, NS_CHILD_IN_PIDNS};
 use std::collections::HashMap;
 use std::fmt::Write as _;
 use std::net::SocketAddr;
@@ -150,8 +150,16 @@ impl Converter {
                 None
             }
             Kind::Exit => {
-                self.table.exit(h.tgid);
-                None
+                // Falco's procexit (an enter event, so no result fields), for every thread;
+                // the process leaves the table with its main thread, or at once when only
+                // this exit made it known (a thread outliving its main thread).
+                let known = self.table.get(h.tgid).is_some();
+                let mut o = self.begin(r, "procexit", seen, false);
+                exit_status(&mut o, h.ret as i32);
+                if h.tid == h.tgid || !known {
+                    self.table.exit(h.tgid);
+                }
+                Some(o.finish())
             }
             Kind::Exec => {
                 self.table.exec(seen, &r.str(0), r.bytes(1), r.h.exe_flags);
@@ -161,7 +169,7 @@ impl Converter {
                 } else {
                     "execve"
                 };
-                let mut o = self.begin(r, ty, seen);
+                let mut o = self.begin(r, ty, seen, true);
                 o.str("evt.arg.filename", &r.str(0));
                 Some(o.finish())
             }
@@ -196,17 +204,22 @@ impl Converter {
             .or_insert_with(|| render::capabilities(set))
     }
 
-    fn begin(&mut self, r: &Record<'_>, evt_type: &str, seen: Seen<'_>) -> Obj {
+    /// The fields every event has; `exit` events (all but procexit) also carry the result.
+    fn begin(&mut self, r: &Record<'_>, evt_type: &str, seen: Seen<'_>, exit: bool) -> Obj {
         self.table.ensure(seen);
         self.table.load_ancestry(seen.pid, ANCESTORS);
         let mut o = Obj(String::with_capacity(1024));
         o.0.push('{');
         o.str("evt.type", evt_type);
         o.int("evt.time", r.h.ts as i64 + self.boot_to_epoch_ns);
-        o.str("evt.dir", "<");
-        o.str("evt.res", &render::res(r.h.ret));
-        o.int("evt.rawres", r.h.ret);
-        o.bool("evt.failed", r.h.ret < 0);
+        if exit {
+            o.str("evt.dir", "<");
+            o.str("evt.res", &render::res(r.h.ret));
+            o.int("evt.rawres", r.h.ret);
+            o.bool("evt.failed", r.h.ret < 0);
+        } else {
+            o.str("evt.dir", ">");
+        }
         o.int("thread.tid", r.h.tid as i64);
         o.str("thread.cap_permitted", self.cap_names(r.h.cap_permitted));
         o.str("thread.cap_effective", self.cap_names(r.h.cap_effective));
@@ -327,7 +340,7 @@ impl Converter {
         let evt_type = syscalls::evt_type(r.h.nr)?;
         let ret = r.h.ret;
         let pid = seen.pid;
-        let mut o = self.begin(r, evt_type, seen);
+        let mut o = self.begin(r, evt_type, seen, true);
         match r.h.nr {
             nr::OPEN | nr::OPENAT | nr::OPENAT2 | nr::CREAT => {
                 let (dirfd, flags, mode) = match r.h.nr {
@@ -379,26 +392,37 @@ impl Converter {
                     ..Fd::path(path, kind, flags & render::O_CLOEXEC != 0)
                 };
                 if ret >= 0 {
-                    o.str("evt.arg.fd", &ret.to_string());
+                    o.str("evt.arg.fd", &fd.arg(ret));
                     fd_fields(&mut o, Some(ret), &fd);
                     self.with_proc(pid, |p| p.set_fd(ret, fd));
                 } else {
+                    o.str("evt.arg.fd", &render::fd_arg(ret, None));
                     fd_fields(&mut o, None, &fd);
                 }
             }
             nr::WRITE | nr::PWRITE64 | nr::WRITEV => {
                 let fd = r.arg_int(0);
-                o.str("evt.arg.fd", &fd.to_string());
+                if ret >= 0 && self.table.fd(pid, fd).is_some_and(Fd::is_ip) {
+                    // libsinsp: a successful write marks an IP socket connected.
+                    self.with_proc(pid, |p| {
+                        if let Some(i) = p.fds.get_mut(&fd) {
+                            i.connected = true;
+                        }
+                    });
+                }
+                let info = self.table.fd(pid, fd);
+                o.str("evt.arg.fd", &fd_param(fd, info));
                 if r.h.nr != nr::WRITEV {
                     o.str("evt.arg.size", &r.arg(2).to_string());
                 }
-                if let Some(info) = self.table.fd(pid, fd) {
+                if let Some(info) = info {
                     fd_fields(&mut o, Some(fd), info);
                 }
             }
             nr::CLOSE | nr::FCHMOD | nr::FCHDIR | nr::LISTEN => {
                 let fd = r.arg_int(0);
-                o.str("evt.arg.fd", &fd.to_string());
+                let known = self.table.fd(pid, fd);
+                o.str("evt.arg.fd", &fd_param(fd, known));
                 match r.h.nr {
                     nr::FCHMOD => o.str("evt.arg.mode", &render::mode(r.arg(1))),
                     nr::LISTEN => o.str("evt.arg.backlog", &r.arg(1).to_string()),
@@ -470,7 +494,9 @@ impl Converter {
                         .get(pid)
                         .and_then(|p| p.fds.get(&fd))
                         .is_some_and(|f| f.cloexec);
-                    let info = socket_fd(r, addr, server, cloexec);
+                    let mut info = socket_fd(r, addr, server, cloexec);
+                    // libsinsp: connect and accept leave the socket connected when they succeed.
+                    info.connected = ret >= 0 && r.h.nr != nr::BIND;
                     if let Some(t) = &info.tuple
                         && t.remote.is_some()
                     {
@@ -573,14 +599,16 @@ impl Converter {
             }
             nr::PTRACE => {
                 o.str("evt.arg.request", &render::ptrace_request(r.arg(0)));
-                o.str("evt.arg.pid", &(r.arg(1) as i64).to_string());
+                o.str("evt.arg.pid", &self.pid_param(r.arg(1) as i64));
             }
             nr::INIT_MODULE | nr::FINIT_MODULE => {
                 o.str("evt.arg.uargs", &r.str(0));
                 if r.h.nr == nr::FINIT_MODULE {
-                    o.str("evt.arg.fd", &r.arg_int(0).to_string());
-                    if let Some(info) = self.table.fd(pid, r.arg_int(0)).cloned() {
-                        fd_fields(&mut o, Some(r.arg_int(0)), &info);
+                    let fd = r.arg_int(0);
+                    let info = self.table.fd(pid, fd).cloned();
+                    o.str("evt.arg.fd", &fd_param(fd, info.as_ref()));
+                    if let Some(info) = &info {
+                        fd_fields(&mut o, Some(fd), info);
                     }
                 }
             }
@@ -598,9 +626,161 @@ impl Converter {
                 // Only failures arrive here; successes come as Exec records.
                 o.str("evt.arg.filename", &r.str(0));
             }
+            nr::SENDTO | nr::SENDMSG | nr::RECVFROM | nr::RECVMSG => self.socket_io(&mut o, r, pid),
+            nr::MKDIR | nr::MKDIRAT | nr::RMDIR => {
+                let dirfd = if r.h.nr == nr::MKDIRAT {
+                    r.arg_int(0)
+                } else {
+                    AT_FDCWD
+                };
+                if r.h.nr == nr::MKDIRAT {
+                    let known = self.table.fd(pid, dirfd);
+                    o.str("evt.arg.dirfd", &fd_param(dirfd, known));
+                }
+                let path = r.str(0);
+                let resolved = self.table.get(pid).expect("ensured").resolve(dirfd, &path);
+                // libsinsp shows a relative path resolved, an absolute one as given.
+                let shown = if path.starts_with('/') || path.is_empty() {
+                    &path
+                } else {
+                    &resolved
+                };
+                o.str("evt.arg.path", shown);
+                if r.h.nr != nr::RMDIR {
+                    let mode = r.arg(if r.h.nr == nr::MKDIR { 1 } else { 2 }) as u32;
+                    // The drivers' mode parameter of mkdir is printed in hexadecimal.
+                    o.str("evt.arg.mode", &format!("{mode:X}"));
+                }
+                o.str("fs.path.name", &resolved);
+            }
+            nr::SETNS => {
+                let fd = r.arg_int(0);
+                let info = self.table.fd(pid, fd).cloned();
+                o.str("evt.arg.fd", &fd_param(fd, info.as_ref()));
+                let nstype = render::ppm_clone_flags(r.arg(1));
+                o.str("evt.arg.nstype", &render::clone_flags(nstype));
+                if let Some(info) = &info {
+                    fd_fields(&mut o, Some(fd), info);
+                }
+            }
+            nr::UNSHARE => {
+                let flags = render::ppm_clone_flags(r.arg(0));
+                o.str("evt.arg.flags", &render::clone_flags(flags));
+            }
+            nr::BPF => {
+                // The new fd (or the error) is the first parameter, then the command.
+                o.str("evt.arg.fd", &render::fd_arg(ret, None));
+                o.str("evt.arg.cmd", &render::bpf_command(r.arg(0)));
+            }
+            nr::USERFAULTFD => {
+                // The drivers record the flags as given and libsinsp names them with its
+                // open-flags table, so e.g. O_CLOEXEC shows as a number.
+                o.str("evt.arg.flags", &render::open_flags(r.arg(0) as u32));
+            }
+            nr::CLONE | nr::CLONE3 | nr::FORK | nr::VFORK => {
+                // fork and vfork have no flags argument: the drivers record none.
+                let linux = if matches!(r.h.nr, nr::CLONE | nr::CLONE3) {
+                    r.arg(0)
+                } else {
+                    0
+                };
+                let mut flags = render::ppm_clone_flags(linux);
+                if r.h.ns_flags & NS_CHILD_IN_PIDNS != 0 {
+                    flags |= render::PPM_CL_CHILD_IN_PIDNS;
+                }
+                o.str("evt.arg.flags", &render::clone_flags(flags));
+                let p = self.table.get(pid).expect("ensured");
+                let (comm, exe, ppid) = (p.name.clone(), p.exe.clone(), p.ppid);
+                o.str("evt.arg.pid", &self.pid_param(pid as i64));
+                o.str("evt.arg.tid", &self.pid_param(r.h.tid as i64));
+                o.str("evt.arg.ptid", &self.pid_param(ppid as i64));
+                o.str("evt.arg.comm", &comm);
+                o.str("evt.arg.exe", &exe);
+                o.str("evt.arg.uid", &r.h.uid.to_string());
+                o.str("evt.arg.gid", &r.h.gid.to_string());
+            }
             _ => {}
         }
         Some(o.finish())
+    }
+
+    /// A pid parameter as `evt.arg` shows it: libsinsp resolves it to the thread's name when
+    /// it knows the thread (here: the process table's entry of that pid), else the number.
+    fn pid_param(&self, pid: i64) -> String {
+        u32::try_from(pid)
+            .ok()
+            .and_then(|p| self.table.get(p))
+            .map_or_else(|| pid.to_string(), |p| p.name.clone())
+    }
+
+    /// sendto, sendmsg, recvfrom, recvmsg, parsed as libsinsp parses reads and writes: success
+    /// marks an IP socket connected, and a socket without a TCP tuple takes the call's tuple
+    /// (an unconnected UDP socket's peer changes with each datagram: `fd.name_changed`).
+    fn socket_io(&mut self, o: &mut Obj, r: &Record<'_>, pid: u32) {
+        let (ret, fd) = (r.h.ret, r.arg_int(0));
+        let inbound = matches!(r.h.nr, nr::RECVFROM | nr::RECVMSG);
+        let known = self.table.fd(pid, fd).cloned();
+        let mut info = known.clone();
+        let tuple = ret
+            .ge(&0)
+            .then(|| call_tuple(r, inbound, known.as_ref()))
+            .flatten();
+        if let Some(t) = &tuple
+            && info
+                .as_ref()
+                .is_none_or(|i| i.name.is_empty() || i.tuple.as_ref().is_none_or(|t| !t.tcp))
+        {
+            info = Some(Fd {
+                kind: if t.local.is_ipv4() {
+                    FdKind::Ipv4
+                } else {
+                    FdKind::Ipv6
+                },
+                name: tuple_name(t),
+                raw: String::new(),
+                tuple: Some(t.clone()),
+                cloexec: known.as_ref().is_some_and(|k| k.cloexec),
+                connected: false,
+            });
+        }
+        if let Some(i) = &mut info
+            && ret >= 0
+            && i.is_ip()
+        {
+            i.connected = true;
+        }
+        o.str("evt.arg.fd", &fd_param(fd, info.as_ref()));
+        let size = match r.h.nr {
+            nr::SENDTO | nr::RECVFROM => Some(r.arg(2) as u32),
+            // The kernel program summed the iovecs' lengths into args[1].
+            nr::SENDMSG => (ret >= 0).then_some(r.arg(1) as u32),
+            _ => Some(ret.max(0) as u32),
+        };
+        if let Some(size) = size {
+            o.str("evt.arg.size", &size.to_string());
+        }
+        if let Some(t) = &tuple
+            && let Some(remote) = t.remote
+        {
+            // The drivers' tuple goes from the sender to the receiver of this call.
+            let (from, to) = if inbound {
+                (remote, t.local)
+            } else {
+                (t.local, remote)
+            };
+            o.str(
+                "evt.arg.tuple",
+                &format!("{}->{}", fmt_addr(from), fmt_addr(to)),
+            );
+        }
+        if let Some(i) = info {
+            fd_fields(o, Some(fd), &i);
+            let before = known.as_ref().map_or("", |k| k.name.as_str());
+            o.bool("fd.name_changed", before != i.name);
+            if ret >= 0 {
+                self.with_proc(pid, |p| p.set_fd(fd, i));
+            }
+        }
     }
 
     fn with_proc(&mut self, pid: u32, f: impl FnOnce(&mut Process)) {
@@ -675,17 +855,75 @@ fn socket_fd(r: &Record<'_>, addr: Option<SockAddr>, server: bool, cloexec: bool
         tcp,
         server,
     };
-    let name = match remote {
-        Some(remote) if server => format!("{}->{}", fmt_addr(remote), fmt_addr(local)),
-        Some(remote) => format!("{}->{}", fmt_addr(local), fmt_addr(remote)),
-        None => fmt_addr(local),
-    };
     Fd {
         kind,
-        name,
+        name: tuple_name(&tuple),
         raw: String::new(),
         tuple: Some(tuple),
         cloexec,
+        connected: false,
+    }
+}
+
+/// An fd parameter: the table's view of it when known (see [`Fd::arg`]).
+fn fd_param(fd: i64, known: Option<&Fd>) -> String {
+    known.map_or_else(|| render::fd_arg(fd, None), |i| i.arg(fd))
+}
+
+/// procexit's parameters from the kernel's exit code (a wait status), as the drivers split it.
+fn exit_status(o: &mut Obj, code: i32) {
+    let termsig = code & 0x7f;
+    // glibc's WIFSIGNALED: a signal number, not 0 (exited) or 0x7f (stopped).
+    let signaled = (((termsig + 1) as u8 as i8) >> 1) > 0;
+    o.str("evt.arg.status", &code.to_string());
+    o.str("evt.arg.ret", &((code & 0xff00) >> 8).to_string());
+    o.str(
+        "evt.arg.sig",
+        &render::signal(if signaled { termsig as u8 } else { 0 }),
+    );
+    o.str("evt.arg.core", if code & 0x80 != 0 { "1" } else { "0" });
+}
+
+/// The IP tuple a send or receive call used: this socket's end from the kernel, the peer from
+/// the address the call passed or got (unconnected sockets) or else the kernel's. `known` keeps
+/// the role (client or server) an earlier connect, accept or datagram gave the fd.
+fn call_tuple(r: &Record<'_>, inbound: bool, known: Option<&Fd>) -> Option<Tuple> {
+    let s = &r.h.sock;
+    let local = SocketAddr::new(render::ip(s.family, &s.local_addr)?, s.local_port);
+    let remote = match render::sockaddr(r.bytes(0)) {
+        Some(SockAddr::Ip(a)) => a,
+        _ => SocketAddr::new(render::ip(s.family, &s.remote_addr)?, s.remote_port),
+    };
+    if remote.port() == 0 {
+        return None;
+    }
+    // An unbound datagram socket sends from the wildcard address; libsinsp patches it with the
+    // address of the interface that reaches the peer. Only loopback is inferred here: for other
+    // peers the wildcard stays.
+    let mut local = local;
+    if local.ip().is_unspecified() && remote.ip().is_loopback() {
+        local.set_ip(remote.ip());
+    }
+    // A bound socket has no role yet; libsinsp then guesses server for a receive, client for
+    // a send.
+    let server = known
+        .and_then(|k| k.tuple.as_ref())
+        .filter(|t| t.remote.is_some())
+        .map_or(inbound, |t| t.server);
+    Some(Tuple {
+        local,
+        remote: Some(remote),
+        tcp: s.sock_type & 0xf != 2,
+        server,
+    })
+}
+
+/// `fd.name` of an IP socket: client end first when the peer is known.
+fn tuple_name(t: &Tuple) -> String {
+    match t.remote {
+        Some(remote) if t.server => format!("{}->{}", fmt_addr(remote), fmt_addr(t.local)),
+        Some(remote) => format!("{}->{}", fmt_addr(t.local), fmt_addr(remote)),
+        None => fmt_addr(t.local),
     }
 }
 
@@ -711,6 +949,9 @@ fn fd_fields(o: &mut Obj, num: Option<i64>, fd: &Fd) {
     }
     if let Some(file) = rulestudio_engine::eval::fd_filename(&fd.name, Some(ty)) {
         o.str("fd.filename", file);
+    }
+    if fd.is_ip() {
+        o.bool("fd.connected", fd.connected);
     }
     if let Some(t) = &fd.tuple {
         o.str("fd.sockfamily", "ip");

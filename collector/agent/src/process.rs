@@ -1,7 +1,8 @@
 //! The user-space process table: pid → identity, ancestry, cwd and open fds. Bootstrapped from
 //! `/proc` at start, then kept current by the lifecycle records (fork/exec/exit) and the
-//! fd-changing syscalls (open, dup, close, socket, connect, accept, chdir). A process first seen
-//! in a record is read from `/proc` (or, if already gone, built from the record itself).
+//! fd-changing syscalls (open, dup, close, socket, connect, accept, the send/recv family,
+//! chdir). A process first seen in a record is read from `/proc` (or, if already gone, built
+//! from the record itself).
 
 use crate::container::{self, ContainerId};
 use std::collections::HashMap;
@@ -61,6 +62,9 @@ pub struct Fd {
     pub raw: String,
     pub tuple: Option<Tuple>,
     pub cloexec: bool,
+    /// `fd.connected`: libsinsp marks an IP socket connected on a successful connect, accept,
+    /// read or write.
+    pub connected: bool,
 }
 
 impl Fd {
@@ -71,7 +75,27 @@ impl Fd {
             raw: String::new(),
             tuple: None,
             cloexec,
+            connected: false,
         }
+    }
+
+    pub fn is_ip(&self) -> bool {
+        matches!(self.kind, FdKind::Ipv4 | FdKind::Ipv6)
+    }
+
+    /// The fd as an `evt.arg` fd parameter shows it (see [`crate::render::fd_arg`]).
+    pub fn arg(&self, num: i64) -> String {
+        let l4 = match &self.tuple {
+            Some(t) if self.is_ip() => {
+                if t.tcp {
+                    "t"
+                } else {
+                    "u"
+                }
+            }
+            _ => "",
+        };
+        crate::render::fd_arg(num, Some((self.kind.names().1, l4, &self.name)))
     }
 }
 

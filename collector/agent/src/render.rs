@@ -380,19 +380,204 @@ const NET_ERRNO: &[(i64, &str)] = &[
     (115, "EINPROGRESS"),
 ];
 
+/// The name of errno `e` (positive), if this table knows it.
+fn errno_name(e: i64) -> Option<&'static str> {
+    usize::try_from(e)
+        .ok()
+        .and_then(|i| ERRNO.get(i))
+        .filter(|n| !n.is_empty())
+        .copied()
+        .or_else(|| NET_ERRNO.iter().find(|(n, _)| *n == e).map(|(_, s)| *s))
+}
+
 /// `evt.res`: `SUCCESS`, or the errno name of a failed call.
 pub fn res(ret: i64) -> String {
     if ret >= 0 {
         return "SUCCESS".into();
     }
-    let e = -ret;
-    ERRNO
-        .get(e as usize)
-        .filter(|n| !n.is_empty())
-        .copied()
-        .or_else(|| NET_ERRNO.iter().find(|(n, _)| *n == e).map(|(_, s)| *s))
-        .map(str::to_string)
-        .unwrap_or_else(|| format!("E{e}"))
+    errno_name(-ret).map_or_else(|| format!("E{}", -ret), str::to_string)
+}
+
+/// `AT_FDCWD` as the `*at` calls take it.
+const AT_FDCWD: i64 = -100;
+
+/// An fd parameter as `evt.arg` shows it (libsinsp's `render_fd`): `<TYPE>NAME` for an fd the
+/// table knows (TYPE is `fd.typechar`, then `t`/`u` for TCP/UDP sockets), `AT_FDCWD`, the errno
+/// name of a negative value, else the number. `known` is the fd's `(typechar, l4 char, name)`.
+pub fn fd_arg(fd: i64, known: Option<(&str, &str, &str)>) -> String {
+    match known {
+        Some((ty, l4, name)) if fd >= 0 => format!("<{ty}{l4}>{name}"),
+        _ if fd == AT_FDCWD => "AT_FDCWD".into(),
+        _ if fd < 0 => errno_name(-fd).map_or_else(|| fd.to_string(), str::to_string),
+        _ => fd.to_string(),
+    }
+}
+
+/// libs' `clone_flags` table, in its order (`PPM_CL_*` bits).
+const CLONE_FLAGS: &[(&str, u32)] = &[
+    ("CLONE_FILES", 1 << 0),
+    ("CLONE_FS", 1 << 1),
+    ("CLONE_IO", 1 << 2),
+    ("CLONE_NEWIPC", 1 << 3),
+    ("CLONE_NEWNET", 1 << 4),
+    ("CLONE_NEWNS", 1 << 5),
+    ("CLONE_NEWPID", 1 << 6),
+    ("CLONE_NEWUTS", 1 << 7),
+    ("CLONE_PARENT", 1 << 8),
+    ("CLONE_PARENT_SETTID", 1 << 9),
+    ("CLONE_PTRACE", 1 << 10),
+    ("CLONE_SIGHAND", 1 << 11),
+    ("CLONE_SYSVSEM", 1 << 12),
+    ("CLONE_THREAD", 1 << 13),
+    ("CLONE_UNTRACED", 1 << 14),
+    ("CLONE_VM", 1 << 15),
+    ("CLONE_INVERTED", 1 << 16),
+    ("NAME_CHANGED", 1 << 17),
+    ("CLOSED", 1 << 18),
+    ("CLONE_NEWUSER", 1 << 20),
+    ("CLONE_CHILD_CLEARTID", 1 << 23),
+    ("CLONE_CHILD_SETTID", 1 << 24),
+    ("CLONE_SETTLS", 1 << 25),
+    ("CLONE_STOPPED", 1 << 26),
+    ("CLONE_VFORK", 1 << 27),
+    ("CLONE_NEWCGROUP", 1 << 28),
+    ("CLONE_CHILD_IN_PIDNS", PPM_CL_CHILD_IN_PIDNS),
+];
+
+/// `PPM_CL_CHILD_IN_PIDNS`: the drivers add it from the task's pid namespace, not the flags.
+pub const PPM_CL_CHILD_IN_PIDNS: u32 = 1 << 29;
+
+/// Linux `CLONE_*` bit → its `PPM_CL_*` bit, as the drivers' `clone_flags_to_scap` maps them
+/// (the low byte, the exit signal, is dropped).
+const CLONE_TO_PPM: &[(u64, u32)] = &[
+    (0x400, 1 << 0),       // CLONE_FILES
+    (0x200, 1 << 1),       // CLONE_FS
+    (0x80000000, 1 << 2),  // CLONE_IO
+    (0x08000000, 1 << 3),  // CLONE_NEWIPC
+    (0x40000000, 1 << 4),  // CLONE_NEWNET
+    (0x00020000, 1 << 5),  // CLONE_NEWNS
+    (0x20000000, 1 << 6),  // CLONE_NEWPID
+    (0x04000000, 1 << 7),  // CLONE_NEWUTS
+    (0x00100000, 1 << 9),  // CLONE_PARENT_SETTID
+    (0x00008000, 1 << 8),  // CLONE_PARENT
+    (0x00002000, 1 << 10), // CLONE_PTRACE
+    (0x00000800, 1 << 11), // CLONE_SIGHAND
+    (0x00040000, 1 << 12), // CLONE_SYSVSEM
+    (0x00010000, 1 << 13), // CLONE_THREAD
+    (0x00800000, 1 << 14), // CLONE_UNTRACED
+    (0x00000100, 1 << 15), // CLONE_VM
+    (0x10000000, 1 << 20), // CLONE_NEWUSER
+    (0x00200000, 1 << 23), // CLONE_CHILD_CLEARTID
+    (0x01000000, 1 << 24), // CLONE_CHILD_SETTID
+    (0x00080000, 1 << 25), // CLONE_SETTLS
+    (0x00004000, 1 << 27), // CLONE_VFORK
+    (0x02000000, 1 << 28), // CLONE_NEWCGROUP
+];
+
+/// The `PPM_CL_*` bits the drivers record for Linux clone/unshare/setns flags.
+pub fn ppm_clone_flags(flags: u64) -> u32 {
+    // The drivers convert an `int`: bits above 31 (clone3-only) are not seen.
+    let flags = flags & 0xffff_ffff;
+    CLONE_TO_PPM
+        .iter()
+        .filter(|(linux, _)| flags & linux != 0)
+        .fold(0, |acc, (_, ppm)| acc | ppm)
+}
+
+/// `evt.arg.flags` of the clone family and `unshare`, `evt.arg.nstype` of `setns`.
+pub fn clone_flags(ppm_flags: u32) -> String {
+    flag_names(CLONE_FLAGS, ppm_flags, Names::Flags)
+}
+
+/// libs' `bpf_commands` table (an enum: `BPF_PROG_RUN` is `BPF_PROG_TEST_RUN`'s other name).
+const BPF_COMMANDS: &[&str] = &[
+    "BPF_MAP_CREATE",
+    "BPF_MAP_LOOKUP_ELEM",
+    "BPF_MAP_UPDATE_ELEM",
+    "BPF_MAP_DELETE_ELEM",
+    "BPF_MAP_GET_NEXT_KEY",
+    "BPF_PROG_LOAD",
+    "BPF_OBJ_PIN",
+    "BPF_OBJ_GET",
+    "BPF_PROG_ATTACH",
+    "BPF_PROG_DETACH",
+    "BPF_PROG_TEST_RUN|BPF_PROG_RUN",
+    "BPF_PROG_GET_NEXT_ID",
+    "BPF_MAP_GET_NEXT_ID",
+    "BPF_PROG_GET_FD_BY_ID",
+    "BPF_MAP_GET_FD_BY_ID",
+    "BPF_OBJ_GET_INFO_BY_FD",
+    "BPF_PROG_QUERY",
+    "BPF_RAW_TRACEPOINT_OPEN",
+    "BPF_BTF_LOAD",
+    "BPF_BTF_GET_FD_BY_ID",
+    "BPF_TASK_FD_QUERY",
+    "BPF_MAP_LOOKUP_AND_DELETE_ELEM",
+    "BPF_MAP_FREEZE",
+    "BPF_BTF_GET_NEXT_ID",
+    "BPF_MAP_LOOKUP_BATCH",
+    "BPF_MAP_LOOKUP_AND_DELETE_BATCH",
+    "BPF_MAP_UPDATE_BATCH",
+    "BPF_MAP_DELETE_BATCH",
+    "BPF_LINK_CREATE",
+    "BPF_LINK_UPDATE",
+    "BPF_LINK_GET_FD_BY_ID",
+    "BPF_LINK_GET_NEXT_ID",
+    "BPF_ENABLE_STATS",
+    "BPF_ITER_CREATE",
+    "BPF_LINK_DETACH",
+    "BPF_PROG_BIND_MAP",
+];
+
+/// `evt.arg.cmd` of `bpf` (the drivers keep the kernel's command numbers).
+pub fn bpf_command(cmd: u64) -> String {
+    let cmd = cmd as u32;
+    BPF_COMMANDS
+        .get(cmd as usize)
+        .map_or_else(|| cmd.to_string(), |n| n.to_string())
+}
+
+/// Signal names by number (libsinsp's `signal_to_str`, x86_64 numbering from 1).
+const SIGNALS: &[&str] = &[
+    "SIGHUP",
+    "SIGINT",
+    "SIGQUIT",
+    "SIGILL",
+    "SIGTRAP",
+    "SIGABRT",
+    "SIGBUS",
+    "SIGFPE",
+    "SIGKILL",
+    "SIGUSR1",
+    "SIGSEGV",
+    "SIGUSR2",
+    "SIGPIPE",
+    "SIGALRM",
+    "SIGTERM",
+    "SIGSTKFLT",
+    "SIGCHLD",
+    "SIGCONT",
+    "SIGSTOP",
+    "SIGTSTP",
+    "SIGTTIN",
+    "SIGTTOU",
+    "SIGURG",
+    "SIGXCPU",
+    "SIGXFSZ",
+    "SIGVTALRM",
+    "SIGPROF",
+    "SIGWINCH",
+    "SIGIO",
+    "SIGPWR",
+    "SIGSYS",
+];
+
+/// A signal parameter (`evt.arg.sig`): its name, or the number when it has none (0).
+pub fn signal(sig: u8) -> String {
+    (sig as usize)
+        .checked_sub(1)
+        .and_then(|i| SIGNALS.get(i))
+        .map_or_else(|| sig.to_string(), |n| n.to_string())
 }
 
 pub fn ptrace_request(req: u64) -> String {
@@ -521,6 +706,48 @@ mod tests {
             "CAP_DAC_OVERRIDE CAP_SYS_ADMIN"
         );
         assert_eq!(capabilities(u64::MAX).split(' ').count(), 41);
+    }
+
+    #[test]
+    fn fd_arguments_render_like_render_fd() {
+        assert_eq!(fd_arg(3, Some(("f", "", "/etc/passwd"))), "<f>/etc/passwd");
+        assert_eq!(
+            fd_arg(4, Some(("4", "u", "127.0.0.1:5->127.0.0.1:6"))),
+            "<4u>127.0.0.1:5->127.0.0.1:6"
+        );
+        assert_eq!(fd_arg(-100, None), "AT_FDCWD");
+        assert_eq!(fd_arg(-9, None), "EBADF");
+        assert_eq!(fd_arg(-300, None), "-300");
+        assert_eq!(fd_arg(7, None), "7");
+    }
+
+    #[test]
+    fn clone_flags_render_like_falco() {
+        // glibc's fork(): CLONE_CHILD_SETTID|CLONE_CHILD_CLEARTID|SIGCHLD.
+        assert_eq!(
+            clone_flags(ppm_clone_flags(0x01200011)),
+            "CLONE_CHILD_CLEARTID|CLONE_CHILD_SETTID"
+        );
+        assert_eq!(
+            clone_flags(ppm_clone_flags(libc::CLONE_NEWUTS as u64)),
+            "CLONE_NEWUTS"
+        );
+        assert_eq!(
+            clone_flags(ppm_clone_flags(0x4111) | PPM_CL_CHILD_IN_PIDNS),
+            "CLONE_VM|CLONE_VFORK|CLONE_CHILD_IN_PIDNS"
+        );
+        assert_eq!(clone_flags(ppm_clone_flags(17)), "0");
+    }
+
+    #[test]
+    fn bpf_commands_and_signals() {
+        assert_eq!(bpf_command(5), "BPF_PROG_LOAD");
+        assert_eq!(bpf_command(10), "BPF_PROG_TEST_RUN|BPF_PROG_RUN");
+        assert_eq!(bpf_command(99), "99");
+        assert_eq!(signal(9), "SIGKILL");
+        assert_eq!(signal(31), "SIGSYS");
+        assert_eq!(signal(0), "0");
+        assert_eq!(signal(64), "64");
     }
 
     #[test]

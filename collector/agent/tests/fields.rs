@@ -56,6 +56,16 @@ fn synthetic_records_of_every_syscall_emit_table_fields() {
     accept.ret = 4;
     let mut exec = header(nr::EXECVE, 0, [0; 6]);
     exec.kind = Kind::Exec as u32;
+    let mut udp_send = tcp;
+    udp_send.nr = nr::SENDTO;
+    udp_send.ret = 4;
+    udp_send.args = [9, 0, 4, 0, 0, 16];
+    udp_send.sock.sock_type = 2;
+    udp_send.sock.remote_port = 0;
+    // A thread killed by SIGKILL: procexit.
+    let mut exit = header(0, 9, [0; 6]);
+    exit.kind = Kind::Exit as u32;
+    exit.tid += 1;
     let records: Vec<(RawHeader, Vec<&[u8]>)> = vec![
         (exec, vec![b"/bin/ls", b"ls\0-l\0"]),
         (
@@ -124,6 +134,22 @@ fn synthetic_records_of_every_syscall_emit_table_fields() {
         ),
         (header(nr::CHDIR, 0, [0; 6]), vec![b"/tmp"]),
         (header(nr::EXECVE, -2, [0; 6]), vec![b"/missing"]),
+        (udp_send, vec![&sockaddr]),
+        (header(nr::RECVMSG, -11, [3, 0, 0, 0, 0, 0]), vec![]),
+        (
+            header(nr::MKDIRAT, 0, [(-100i64) as u64, 0, 0o755, 0, 0, 0]),
+            vec![b"d"],
+        ),
+        (header(nr::RMDIR, -39, [0; 6]), vec![b"/tmp/d"]),
+        (header(nr::SETNS, 0, [5, 0x04000000, 0, 0, 0, 0]), vec![]),
+        (header(nr::UNSHARE, 0, [0x10020000, 0, 0, 0, 0, 0]), vec![]),
+        (header(nr::BPF, -22, [5, 0, 0, 0, 0, 0]), vec![]),
+        (
+            header(nr::USERFAULTFD, 6, [0o2000000, 0, 0, 0, 0, 0]),
+            vec![],
+        ),
+        (header(nr::CLONE, 4321, [0x01200011, 0, 0, 0, 0, 0]), vec![]),
+        (exit, vec![]),
     ];
     let mut keys = BTreeSet::new();
     for (h, slots) in &records {
@@ -144,6 +170,13 @@ fn synthetic_records_of_every_syscall_emit_table_fields() {
         "evt.is_open_create",
         "evt.arg.linkpath",
         "thread.cap_effective",
+        "fd.connected",
+        "fd.name_changed",
+        "evt.arg.tuple",
+        "evt.arg.nstype",
+        "evt.arg.cmd",
+        "evt.arg.sig",
+        "evt.arg.ptid",
     ] {
         assert!(keys.contains(k), "no synthetic event carried {k}");
     }

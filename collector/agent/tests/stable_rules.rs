@@ -1,40 +1,63 @@
-//! Every rule of Falco's stable ruleset has events to fire on: each event type it restricts to
-//! is captured, except the few listed here on purpose.
+//! Every rule of Falco's official stable, incubating and sandbox rulesets, enabled or not, has
+//! events to fire on: each event type it restricts to is one the collector can produce.
 
-use rulestudio_collector::syscalls::{SyscallSet, evt_type};
+use rulestudio_collector::syscalls::produced_evt_types;
 use rulestudio_engine::loader::{LoadOptions, SourceFile, load};
 
-/// Not captured, and why: per-packet calls would dominate the event volume, and the one rule
-/// using them ("Disallowed SSH Connection Non Standard Port") also fires on `connect`.
-const LEFT_OUT: &[&str] = &["sendto", "sendmsg"];
+/// The rulesets, each loaded after the stable one as Falco users load them.
+const RULESETS: &[(&str, &str)] = &[
+    (
+        "falco_rules.yaml",
+        include_str!("../../../engine/data/falco_rules.yaml"),
+    ),
+    (
+        "falco-incubating_rules.yaml",
+        include_str!("../../../tests/fixtures/rulesets/falco-incubating_rules.yaml"),
+    ),
+    (
+        "falco-sandbox_rules.yaml",
+        include_str!("../../../tests/fixtures/rulesets/falco-sandbox_rules.yaml"),
+    ),
+];
 
 #[test]
-fn every_stable_rule_has_a_captured_event_type() {
-    let text = include_str!("../../../engine/data/falco_rules.yaml");
-    let loaded = load(
-        &[SourceFile {
-            name: "falco_rules.yaml".into(),
-            text: text.into(),
-        }],
-        &LoadOptions::default(),
-    );
-    let captured: Vec<&str> = SyscallSet::all()
-        .numbers()
-        .iter()
-        .filter_map(|n| evt_type(*n))
-        .collect();
+fn every_official_rule_has_a_captured_event_type() {
+    let produced = produced_evt_types();
     let mut missing = Vec::new();
-    for rule in &loaded.rules {
-        let types = rule
-            .evt_types
-            .as_ref()
-            .expect("stable rules restrict their event types");
-        for t in types.iter().map(|t| t.to_string()) {
-            if !captured.contains(&t.as_str()) && !LEFT_OUT.contains(&t.as_str()) {
-                missing.push(format!("{}: {t}", rule.name));
+    let mut checked = 0;
+    for (i, (name, text)) in RULESETS.iter().enumerate() {
+        let mut files = vec![SourceFile {
+            name: RULESETS[0].0.into(),
+            text: RULESETS[0].1.into(),
+        }];
+        if i > 0 {
+            files.push(SourceFile {
+                name: (*name).into(),
+                text: (*text).into(),
+            });
+        }
+        let loaded = load(&files, &LoadOptions::default());
+        assert!(loaded.ok(), "{name} loads: {:#?}", loaded.diagnostics);
+        let own = loaded
+            .rules
+            .iter()
+            .filter(|r| i == 0 || !RULESETS[0].1.contains(&format!("- rule: {}\n", r.name)));
+        for rule in own {
+            let types = rule
+                .evt_types
+                .as_ref()
+                .unwrap_or_else(|| panic!("{name}: rule {:?} compiles", rule.name));
+            checked += 1;
+            for t in types {
+                if !produced.contains(t) {
+                    missing.push(format!("{name}: {}: {t}", rule.name));
+                }
             }
         }
     }
+    // The three files hold 25 + 31 + 37 rules; a loader change that dropped rules must not
+    // make this test pass vacuously.
+    assert_eq!(checked, 93, "rules checked");
     assert!(
         missing.is_empty(),
         "event types no capture produces: {missing:#?}"

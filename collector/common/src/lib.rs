@@ -27,7 +27,8 @@ pub enum Kind {
     Fork = 2,
     /// `sched_process_exec`: a successful execve/execveat; slot 0 = filename, slot 1 = argv.
     Exec = 3,
-    /// `sched_process_exit` of a thread-group leader.
+    /// `sched_process_exit` of a thread (Falco's `procexit`); `ret` is the kernel's exit code,
+    /// a wait status.
     Exit = 4,
 }
 
@@ -66,7 +67,7 @@ pub struct SockTuple {
 pub struct RawHeader {
     /// `CLOCK_BOOTTIME` nanoseconds.
     pub ts: u64,
-    /// Syscall return value (exit code for `Exit`).
+    /// Syscall return value (the exit code, a wait status, for `Exit`).
     pub ret: i64,
     /// Syscall arguments as captured at entry; for `Syscall` records whose arguments live in
     /// user memory (e.g. `openat2`'s `struct open_how`), the program stores the dereferenced
@@ -97,7 +98,8 @@ pub struct RawHeader {
     pub sid: u32,
     /// Exec records: where the new image comes from (`EXE_*`).
     pub exe_flags: u32,
-    pub pad: u32,
+    /// Clone-family records: the task's pid namespace situation (`NS_*`).
+    pub ns_flags: u32,
 }
 
 /// `RawHeader::exe_flags`: the image is a memfd (fileless execution).
@@ -105,6 +107,9 @@ pub const EXE_FROM_MEMFD: u32 = 1;
 /// `RawHeader::exe_flags`: the image is on an overlayfs upper layer (written after the
 /// container started, not part of its image).
 pub const EXE_UPPER_LAYER: u32 = 2;
+/// `RawHeader::ns_flags`: the task is in a child pid namespace, or its children will be
+/// (Falco's `CLONE_CHILD_IN_PIDNS`).
+pub const NS_CHILD_IN_PIDNS: u32 = 1;
 
 #[cfg(feature = "user")]
 #[allow(unsafe_code)]
@@ -135,6 +140,7 @@ mod tests {
         assert_eq!(offset_of!(RawHeader, f_mode), 184);
         assert_eq!(offset_of!(RawHeader, sid), 188);
         assert_eq!(offset_of!(RawHeader, exe_flags), 192);
+        assert_eq!(offset_of!(RawHeader, ns_flags), 196);
         assert_eq!(offset_of!(SockTuple, family), 32);
         assert_eq!(offset_of!(SockTuple, sock_type), 38);
     }

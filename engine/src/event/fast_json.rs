@@ -60,6 +60,28 @@ pub(super) fn decode_into(ev: &mut Event, text: &str) -> bool {
     decode(ev, text).is_some()
 }
 
+/// The top-level key whose value holds a number that no 64-bit value represents (`1e400`, or
+/// an integer of 400 digits), and that number's text: the one reason `serde_json` refuses a
+/// line that its error message cannot tie to a key.
+pub(super) fn out_of_range_number(text: &str) -> Option<(String, &str)> {
+    let mut s = Scan::new(text);
+    s.ws();
+    s.eat(b'{')?;
+    loop {
+        s.ws();
+        let key = s.string()?;
+        s.ws();
+        s.eat(b':')?;
+        s.ws();
+        if s.skip(0).is_none() {
+            let (from, to) = s.out_of_range?;
+            return Some((key.into_owned(), &text[from..to]));
+        }
+        s.ws();
+        s.eat(b',')?;
+    }
+}
+
 /// What the keys of earlier events resolved to, by the key before them: a stream of events
 /// from one source repeats its keys in the same order per kind of event, so the key after a
 /// given one is usually the one that followed it last time, and comparing with it replaces a
@@ -123,7 +145,7 @@ impl KeyMemo {
 }
 
 fn decode(ev: &mut Event, text: &str) -> Option<()> {
-    let mut s = Scan { text, i: 0 };
+    let mut s = Scan::new(text);
     s.ws();
     s.eat(b'{')?;
     s.ws();
@@ -156,7 +178,7 @@ fn decode(ev: &mut Event, text: &str) -> Option<()> {
                             Some(ev.text_value(s.string()?))
                         }
                         b'-' | b'0'..=b'9' if !info.is_list && signed.is_some() => {
-                            Some(s.integer(signed?)?)
+                            Some(s.integer(info.ty, signed?)?)
                         }
                         _ => Some(json_value(info.ty, info.is_list, &s.json(0)?).ok()?),
                     };
@@ -182,9 +204,20 @@ fn decode(ev: &mut Event, text: &str) -> Option<()> {
 struct Scan<'a> {
     text: &'a str,
     i: usize,
+    /// Where the number that made the scan give up is, when it was one that no 64-bit value
+    /// represents (`1e400`): `serde_json` refuses it, and [`out_of_range_number`] names it.
+    out_of_range: Option<(usize, usize)>,
 }
 
 impl<'a> Scan<'a> {
+    fn new(text: &'a str) -> Scan<'a> {
+        Scan {
+            text,
+            i: 0,
+            out_of_range: None,
+        }
+    }
+
     fn bytes(&self) -> &'a [u8] {
         self.text.as_bytes()
     }
@@ -327,12 +360,19 @@ impl<'a> Scan<'a> {
             }
             (digits(self) > 0).then_some(())?;
         }
-        Some((&self.text[start..self.i], integer))
+        let text = &self.text[start..self.i];
+        // Only an exponent or over 300 digits can reach past f64's ±1.8e308 (what `serde_json`
+        // turns an integer beyond 64 bits into); most numbers skip the parse.
+        if (!integer || text.len() > 300) && !text.parse::<f64>().is_ok_and(f64::is_finite) {
+            self.out_of_range = Some((start, self.i));
+            return None;
+        }
+        Some((text, integer))
     }
 
     /// An integer value as [`json_value`] gives it for a field whose type reads integers as
     /// [`number`] does (with `signed` per the type), without building a `serde_json` value.
-    fn integer(&mut self, signed: bool) -> Option<Value<'static>> {
+    fn integer(&mut self, ty: FieldType, signed: bool) -> Option<Value<'static>> {
         let (text, integer) = self.number()?;
         if !integer {
             return None;
@@ -341,7 +381,7 @@ impl<'a> Scan<'a> {
             true => text.parse::<i64>().ok()?.into(),
             false => text.parse::<u64>().ok()?.into(),
         };
-        number(&n, signed).ok()
+        number(&n, ty, signed).ok()
     }
 
     /// A value of a known field as `serde_json` would give it (integers only).
@@ -481,9 +521,37 @@ mod tests {
             r#"{"x":tru}"#,
             r#"[1]"#,
             r#"{"#,
+            r#"{"x":1e400}"#,
+            r#"{"x":[{"y":-1E+309}]}"#,
+            r#"{"thread.cpu":1e400}"#,
+            r#"{"fd.sport":65536}"#,
+            r#"{"user.uid":-1}"#,
         ];
         for t in declined {
             assert!(!agrees(t), "fast path took {t}");
+        }
+    }
+
+    /// What `serde_json` refuses as "number out of range" is named with its top-level key;
+    /// anything else is not this function's to name.
+    #[test]
+    fn out_of_range_numbers_are_named_with_their_key() {
+        let long = format!(r#"{{"a":1,"big":{}}}"#, "9".repeat(400));
+        let cases = [
+            (r#"{"a":1e308,"x":1e400}"#, Some(("x", "1e400"))),
+            (r#"{"x":{"y":[0,-2E+999]}}"#, Some(("x", "-2E+999"))),
+            (long.as_str(), Some(("big", &long[13..413]))),
+            (r#"{"a":1e-400,"b":1e308}"#, None),
+            (r#"{"a":1e400"#, Some(("a", "1e400"))),
+            (r#"{"a":tru,"b":1e400}"#, None),
+        ];
+        for (text, want) in cases {
+            let got = out_of_range_number(text);
+            assert_eq!(got.as_ref().map(|(k, n)| (k.as_str(), *n)), want, "{text}");
+            if want.is_some() {
+                let e = serde_json::from_str::<serde_json::Value>(text).unwrap_err();
+                assert!(e.to_string().contains("out of range"), "{e}");
+            }
         }
     }
 

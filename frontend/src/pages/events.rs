@@ -260,6 +260,7 @@ fn Detail(
                     }.into_any()
                 }
             }}
+            {ev.unreadable.clone().map(|why| view! { <p class="error" data-testid="event-unreadable">{why}</p> })}
             <dl class="fields">
                 <dt>"evt.time"</dt><dd>{format_ns(ev.time)}</dd>
                 {ev.node.clone().map(|n| view! { <dt>"node"</dt><dd>{n}</dd> })}

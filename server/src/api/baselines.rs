@@ -53,6 +53,7 @@ async fn create(
     Author(caller): Author,
     ApiJson(req): ApiJson<CreateBaseline>,
 ) -> Result<(StatusCode, Json<Baseline>)> {
+    crate::limits::BASELINE_NOTE.check(&req.note)?;
     let since = time::parse("since", &req.since)?;
     let until = time::parse("until", &req.until)?;
     if since >= until {

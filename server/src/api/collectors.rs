@@ -43,6 +43,7 @@ async fn heartbeat(
     _: Ingester,
     ApiJson(hb): ApiJson<Heartbeat>,
 ) -> Result<StatusCode> {
+    crate::limits::NODE.check(&hb.node)?;
     let as_i64 = |v: u64| i64::try_from(v).unwrap_or(i64::MAX);
     sqlx::query(
         "INSERT INTO collectors (node, last_seen, captured, filtered, lost_kernel, spooled, sent, dropped)

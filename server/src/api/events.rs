@@ -7,6 +7,7 @@ use crate::auth::{Access, Author, Ingester, Viewer};
 use crate::condition;
 use crate::error::{ApiJson, ApiPath, ApiQuery, AppError, Result};
 use crate::ingest;
+use crate::limits;
 use crate::preview::Deadline;
 use crate::state::AppState;
 use crate::time::{self, now_ns};
@@ -40,7 +41,7 @@ pub const ENDPOINTS: &[Endpoint] = &[
         errors: &[
             (
                 400,
-                "A line is not an event (`invalid_event`: `message` names the line and the problem; nothing of the batch is stored), or a header is malformed",
+                "A line is not an event (`invalid_event`: `message` names the line, the key and the problem, such as a number outside its field's type or beyond any 64-bit number; nothing of the batch is stored), or a header is malformed",
             ),
             fails::TOO_LARGE,
         ],
@@ -65,7 +66,7 @@ pub const ENDPOINTS: &[Endpoint] = &[
         method: "GET",
         path: "/events/{id}",
         access: VIEW,
-        summary: "One event with all its fields",
+        summary: "One event with all its fields (a stored row that no longer reads as an object has empty `fields` and `unreadable` saying why, here and in the listing)",
         ok: 200,
         errors: &[fails::ID, (404, "No such event (or retention removed it)")],
     },
@@ -121,6 +122,9 @@ async fn ingest(
 ) -> Result<Json<IngestResponse>> {
     let body = body?;
     let node = header(&headers, "x-rulestudio-node")?;
+    if let Some(node) = node {
+        limits::NODE.check(node)?;
+    }
     let batch = header(&headers, "x-rulestudio-batch")?
         .map(|b| {
             b.parse::<i64>().map_err(|_| {
@@ -243,7 +247,7 @@ async fn list_within(
                 Some(f) => Event::from_json_str(&fields).is_ok_and(|ev| f.matches(&ev)),
             };
             if keep {
-                events.push(stored_event(id, time, node, &fields)?);
+                events.push(stored_event(id, time, node, &fields));
                 if events.len() == limit {
                     break;
                 }
@@ -302,15 +306,23 @@ async fn stream(
     Ok(Sse::new(events).keep_alive(KeepAlive::default()))
 }
 
-fn stored_event(id: i64, time: i64, node: Option<String>, fields: &str) -> Result<StoredEvent> {
-    let fields = serde_json::from_str(fields)
-        .map_err(|e| anyhow::anyhow!("stored event {id} is not JSON: {e}"))?;
-    Ok(StoredEvent {
+/// A stored row as answered: a row whose text does not read (stored before ingest refused what
+/// it holds, or altered since) is listed as unreadable, with why, instead of failing the page.
+fn stored_event(id: i64, time: i64, node: Option<String>, fields: &str) -> StoredEvent {
+    let (fields, unreadable) = match serde_json::from_str(fields) {
+        Ok(fields) => (fields, None),
+        Err(e) => (
+            Default::default(),
+            Some(format!("stored event {id} is not a JSON object: {e}")),
+        ),
+    };
+    StoredEvent {
         id,
         time,
         node,
         fields,
-    })
+        unreadable,
+    }
 }
 
 async fn one(
@@ -324,7 +336,7 @@ async fn one(
             .fetch_optional(&state.db)
             .await?
             .ok_or_else(|| no_event(id))?;
-    Ok(Json(stored_event(id, time, node, &fields)?))
+    Ok(Json(stored_event(id, time, node, &fields)))
 }
 
 fn no_event(id: i64) -> AppError {
@@ -344,6 +356,12 @@ async fn label(
         .fetch_optional(&state.db)
         .await?;
     exists.ok_or_else(|| no_event(id))?;
+    if let Some(rule) = &req.rule {
+        limits::LABEL_RULE.check(rule)?;
+    }
+    if let Some(note) = &req.note {
+        limits::LABEL_NOTE.check(note)?;
+    }
     let rule = req.rule.clone().unwrap_or_default();
     match req.label.as_str() {
         "benign" | "malicious" => {

@@ -80,6 +80,12 @@ impl Endpoint {
                 format!("The caller's role is not {}", self.access.describe()),
             ));
         }
+        if self.method != "GET" {
+            all.push((
+                503,
+                "The database cannot be written (`storage_unavailable`: gone, read-only or its disk below `--min-free-disk-mb`; `message` says which, as `/healthz` does)".into(),
+            ));
+        }
         all.sort_by_key(|(s, _)| *s);
         let mut out: Vec<(u16, String)> = Vec::new();
         for (status, why) in all {

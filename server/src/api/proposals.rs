@@ -162,14 +162,17 @@ pub const ENDPOINTS: &[Endpoint] = &[
         method: "POST",
         path: "/proposals/{id}/evidence",
         access: AUTHOR,
-        summary: "Compute the evidence again on the same base {window?}",
+        summary: "Compute the evidence again on the same base {window?}; another window is recorded in the audit trail",
         ok: 200,
         errors: &[
             fails::BUDGET,
             fails::ID,
             fails::BODY,
             NO_PROPOSAL,
-            (409, "The proposal changed while the evidence was computed"),
+            (
+                409,
+                "The proposal changed while the evidence was computed, or it is promoted or closed: its evidence is frozen",
+            ),
             fails::TOO_LARGE,
         ],
     },
@@ -288,13 +291,15 @@ async fn rebase(
 
 async fn refresh(
     State(state): State<AppState>,
-    _: Author,
+    Author(caller): Author,
     ApiPath(id): ApiPath<i64>,
     body: Bytes,
 ) -> Result<Json<Proposal>> {
     // The body is optional: none keeps the window the evidence was computed on.
     let window = optional_body::<RefreshEvidence>(&body)?.and_then(|r| r.window);
-    Ok(Json(review::refresh_evidence(&state, id, window).await?))
+    Ok(Json(
+        review::refresh_evidence(&state, &caller, id, window).await?,
+    ))
 }
 
 /// A JSON body that may be left out (`None`).

@@ -800,15 +800,16 @@ mod tests {
     }
 
     /// A column that starts with integers and then gets another kind of value (a text field
-    /// given as a number, a port given as a negative number) keeps every row's value.
+    /// given as a number, an unsigned 64-bit field given as a negative number) keeps every
+    /// row's value.
     #[test]
     fn columns_of_mixed_values_keep_every_row() {
         let texts = [
-            r#"{"proc.name":5,"fd.sport":80,"proc.pid":1}"#,
+            r#"{"proc.name":5,"evt.num":80,"proc.pid":1}"#,
             r#"{"proc.name":7,"proc.pid":2}"#,
-            r#"{"proc.name":"bash","fd.sport":-1,"proc.pid":3}"#,
-            r#"{"fd.sport":443,"proc.pid":4}"#,
-            r#"{"proc.name":5,"fd.sport":80}"#,
+            r#"{"proc.name":"bash","evt.num":-1,"proc.pid":3}"#,
+            r#"{"evt.num":443,"proc.pid":4}"#,
+            r#"{"proc.name":5,"evt.num":80}"#,
         ];
         let events: Vec<Event> = texts
             .iter()

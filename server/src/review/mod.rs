@@ -626,6 +626,7 @@ pub async fn rebase(state: &AppState, caller: &Caller, id: i64) -> Result<Propos
             &rev.files,
             &rev.tests,
             row.evidence.window.clone(),
+            None,
         )
         .await?;
         return get(state, id).await;
@@ -679,35 +680,61 @@ pub async fn rebase(state: &AppState, caller: &Caller, id: i64) -> Result<Propos
 
 /// Computes the evidence of the current revision again (on its base), over `window` or the
 /// window it was computed on.
+/// Computes an active proposal's evidence again, over `window` or the one it had. A promoted
+/// or closed proposal's evidence is frozen: it is what the decision on it was based on.
+/// Another window is recorded in the audit trail (it changes what reviewers are shown).
 pub async fn refresh_evidence(
     state: &AppState,
+    caller: &Caller,
     id: i64,
     window: Option<Window>,
 ) -> Result<Proposal> {
     let row = store::row(&state.db, id).await?;
+    if !row.status.is_active() {
+        return Err(AppError::Conflict(format!(
+            "proposal #{id} is {}: its evidence is frozen as it was when that was decided",
+            row.status.as_str()
+        )));
+    }
     let rev = store::revision(&mut *state.db.acquire().await?, id, row.revision).await?;
     let window = window.unwrap_or_else(|| row.evidence.window.clone());
-    refresh(state, &row, &rev.files, &rev.tests, window).await?;
+    let audited = (window != row.evidence.window).then_some(caller);
+    refresh(state, &row, &rev.files, &rev.tests, window, audited).await?;
     get(state, id).await
 }
 
+/// Stores the evidence computed anew over `window`, unless the proposal changed (or was
+/// decided) meanwhile; with `audited`, records the change of window in the same transaction.
 async fn refresh(
     state: &AppState,
     row: &Proposal,
     files: &[FileChange],
     tests: &[TestCase],
     window: Window,
+    audited: Option<&Caller>,
 ) -> Result<()> {
     let base = state.live.version(&state.db, row.base_version).await?;
     let result = changes::apply(&base.files, files)?;
     let evidence = evidence::compute(state, base, result, tests.to_vec(), window).await?;
-    let n = sqlx::query("UPDATE proposals SET evidence = ? WHERE id = ? AND revision = ?")
-        .bind(store::to_json(&evidence)?)
-        .bind(row.id)
-        .bind(row.revision)
-        .execute(&state.db)
-        .await?
-        .rows_affected();
+    let mut tx = state.db.begin().await?;
+    let n = sqlx::query(
+        "UPDATE proposals SET evidence = ? WHERE id = ? AND revision = ? AND status IN ('open', 'approved')",
+    )
+    .bind(store::to_json(&evidence)?)
+    .bind(row.id)
+    .bind(row.revision)
+    .execute(&mut *tx)
+    .await?
+    .rows_affected();
     unchanged(n, row.id)?;
+    if let Some(caller) = audited {
+        let details = json!({
+            "revision": row.revision,
+            "window": evidence.window,
+            "previous_window": row.evidence.window,
+        });
+        record(&mut tx, caller, "proposal.evidence", row.id, details).await?;
+    }
+    tx.commit().await?;
     Ok(())
 }

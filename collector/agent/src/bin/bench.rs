@@ -6,7 +6,9 @@
 //!                                [--workload 'SHELL COMMAND'] [--runs 3]
 //!
 //! `--rate` paces the storm (e.g. 500000, the collector's design point); without it the storm
-//! runs flat out. `--workload` is timed with the collector off and on (default: compiling the
+//! runs flat out. Every figure is the median over `--runs` runs of the storm without and with a
+//! freshly loaded collector; `bytes/event` counts the kernel records' bytes through the ring
+//! buffer, `userspace` the reader thread's CPU time per event. `--workload` is timed with the collector off and on (default: compiling the
 //! collector's own eBPF program with clang ten times, a small real build).
 //!
 //! Needs root (loads the eBPF program). Figures are printed, never asserted.
@@ -38,7 +40,8 @@ struct Args {
     /// Shell command whose wall time is compared with the collector off and on.
     #[arg(long)]
     workload: Option<String>,
-    /// Runs of the workload in each mode (the best is kept).
+    /// Runs of the storm (each figure printed is the median over runs) and of the workload in
+    /// each mode (the best is kept).
     #[arg(long, default_value_t = 3)]
     runs: usize,
     /// Internal: run as one storm process for this many seconds and print its syscall count.
@@ -127,14 +130,80 @@ fn run_storm(procs: usize, seconds: u64, rate: u64) -> (u64, Duration) {
     (total, start.elapsed())
 }
 
+/// CPU time (user + system) of the whole process (`RUSAGE_SELF`) or of the calling thread
+/// (`RUSAGE_THREAD`).
 #[allow(unsafe_code)]
-fn cpu_time() -> Duration {
+fn cpu_time(who: libc::c_int) -> Duration {
     // SAFETY: `rusage` is plain integers, for which all-zero bytes are a valid value.
     let mut ru: libc::rusage = unsafe { std::mem::zeroed() };
     // SAFETY: getrusage fills the struct we pass.
-    unsafe { libc::getrusage(libc::RUSAGE_SELF, &mut ru) };
+    unsafe { libc::getrusage(who, &mut ru) };
     let tv = |t: libc::timeval| Duration::new(t.tv_sec as u64, t.tv_usec as u32 * 1000);
     tv(ru.ru_utime) + tv(ru.ru_stime)
+}
+
+/// What one run measured: the storm alone, then the storm with the collector capturing.
+struct Run {
+    base_rate: f64,
+    rate: f64,
+    captured: u64,
+    events_per_s: f64,
+    /// Kernel records' bytes through the ring buffer, per event.
+    bytes_per_event: f64,
+    lost: u64,
+    cores: f64,
+    /// The reader thread's CPU time (reading, decoding, tables, JSON) per event.
+    userspace_ns: f64,
+}
+
+/// The storm without, then with, a freshly loaded collector; the reader converts every record
+/// to its JSON line (the text is discarded) on its own thread, whose CPU time is measured.
+fn one_run(args: &Args) -> (Run, Capture) {
+    let (base_calls, base_wall) = run_storm(args.procs, args.seconds, args.rate);
+    let counters = Arc::new(Counters::default());
+    let mut capture = Capture::start(&KernelConfig::default(), counters.clone())
+        .expect("loading the eBPF program (run as root)");
+    let stop = Arc::new(AtomicBool::new(false));
+    let reader = {
+        let stop = stop.clone();
+        std::thread::spawn(move || {
+            let cpu0 = cpu_time(libc::RUSAGE_THREAD);
+            let mut events = 0u64;
+            loop {
+                let stopping = stop.load(Ordering::Relaxed);
+                capture.drain(&mut |_| events += 1);
+                if stopping {
+                    return (capture, events, cpu_time(libc::RUSAGE_THREAD) - cpu0);
+                }
+                capture.wait();
+            }
+        })
+    };
+    let cpu0 = cpu_time(libc::RUSAGE_SELF);
+    let (calls, wall) = run_storm(args.procs, args.seconds, args.rate);
+    std::thread::sleep(Duration::from_millis(200));
+    stop.store(true, Ordering::Relaxed);
+    let (capture, captured, reader_cpu) = reader.join().unwrap();
+    let cpu = cpu_time(libc::RUSAGE_SELF) - cpu0;
+    let per_event = |x: f64| x / captured.max(1) as f64;
+    let run = Run {
+        base_rate: base_calls as f64 / base_wall.as_secs_f64(),
+        rate: calls as f64 / wall.as_secs_f64(),
+        captured,
+        events_per_s: captured as f64 / wall.as_secs_f64(),
+        bytes_per_event: per_event(capture.ring_bytes() as f64),
+        lost: counters.snapshot("bench").lost_kernel,
+        cores: cpu.as_secs_f64() / wall.as_secs_f64(),
+        userspace_ns: per_event(reader_cpu.as_nanos() as f64),
+    };
+    (run, capture)
+}
+
+/// The median of the runs' values of one figure (the upper one of an even count).
+fn median(runs: &[Run], figure: impl Fn(&Run) -> f64) -> f64 {
+    let mut v: Vec<f64> = runs.iter().map(figure).collect();
+    v.sort_by(f64::total_cmp);
+    v[v.len() / 2]
 }
 
 fn main() {
@@ -146,68 +215,51 @@ fn main() {
 
     let workload = args.workload.clone().unwrap_or_else(default_workload);
     let work_off = time_workload(&workload, args.runs);
-    let (base_calls, base_wall) = run_storm(args.procs, args.seconds, args.rate);
-    let base_rate = base_calls as f64 / base_wall.as_secs_f64();
-    println!(
-        "storm without collector: {:.0} syscalls/s ({} procs)",
-        base_rate, args.procs
-    );
-
-    let counters = Arc::new(Counters::default());
-    let mut capture = Capture::start(&KernelConfig::default(), counters.clone())
-        .expect("loading the eBPF program (run as root)");
-    let stop = Arc::new(AtomicBool::new(false));
-    let events = Arc::new(std::sync::atomic::AtomicU64::new(0));
-    let reader = {
-        let (stop, events) = (stop.clone(), events.clone());
-        std::thread::spawn(move || {
-            let mut bytes = 0usize;
-            loop {
-                let stopping = stop.load(Ordering::Relaxed);
-                // Conversion to JSON is part of the measured work; the text is then discarded.
-                capture.drain(&mut |e| {
-                    bytes += e.len();
-                    events.fetch_add(1, Ordering::Relaxed);
-                });
-                if stopping {
-                    return (capture, bytes);
-                }
-                capture.wait();
-            }
-        })
+    let mut runs = Vec::new();
+    let mut capture = None;
+    for _ in 0..args.runs.max(1) {
+        let (run, cap) = one_run(&args);
+        runs.push(run);
+        capture = Some(cap);
+    }
+    let med = |figure: fn(&Run) -> f64| median(&runs, figure);
+    let of = if runs.len() > 1 {
+        format!(" (median of {} runs)", runs.len())
+    } else {
+        String::new()
     };
-    let cpu0 = cpu_time();
-    let (calls, wall) = run_storm(args.procs, args.seconds, args.rate);
-    std::thread::sleep(Duration::from_millis(200));
-    stop.store(true, Ordering::Relaxed);
-    let (_capture, bytes) = reader.join().unwrap();
-    let cpu = cpu_time() - cpu0;
-    let hb = counters.snapshot("bench");
-    let rate = calls as f64 / wall.as_secs_f64();
-    let captured = events.load(Ordering::Relaxed);
-    println!("storm with collector:    {rate:.0} syscalls/s");
     println!(
-        "captured:                {captured} events, {:.0} events/s, {:.0} bytes/event",
-        captured as f64 / wall.as_secs_f64(),
-        bytes as f64 / captured.max(1) as f64
+        "storm without collector: {:.0} syscalls/s ({} procs){of}",
+        med(|r| r.base_rate),
+        args.procs
+    );
+    println!("storm with collector:    {:.0} syscalls/s", med(|r| r.rate));
+    println!(
+        "captured:                {:.0} events, {:.0} events/s, {:.0} bytes/event",
+        med(|r| r.captured as f64),
+        med(|r| r.events_per_s),
+        med(|r| r.bytes_per_event)
     );
     println!(
-        "kernel losses:           {} (ring-buffer reservation failures)",
-        hb.lost_kernel
+        "kernel losses:           {:.0} (ring-buffer reservation failures)",
+        med(|r| r.lost as f64)
     );
     println!(
-        "collector CPU:           {:.2} cores ({:.2?} over {:.2?})",
-        cpu.as_secs_f64() / wall.as_secs_f64(),
-        cpu,
-        wall
+        "collector CPU:           {:.2} cores over {}s",
+        med(|r| r.cores),
+        args.seconds
+    );
+    println!(
+        "userspace:               {:.0} ns/event",
+        med(|r| r.userspace_ns)
     );
     println!(
         "storm slowdown:          {:.1}%",
-        (1.0 - rate / base_rate) * 100.0
+        med(|r| (1.0 - r.rate / r.base_rate) * 100.0)
     );
 
-    // The workload with the collector on: a fresh capture, drained the same way.
-    let mut capture = _capture;
+    // The workload with the collector on, drained the same way.
+    let mut capture = capture.expect("at least one run");
     let stop = Arc::new(AtomicBool::new(false));
     let reader = {
         let stop = stop.clone();
