@@ -104,8 +104,10 @@ test("Edit opens a whole live rule with what it uses, and proposing changes only
   const item = falco.slice(start, falco.indexOf("\n\n", start)) + "\n";
   assert.equal(await openLiveRule(page, name), item);
   const uses = page.getByTestId("rule-uses");
-  for (const used of ["spawned_process", "container", "shell_procs", "shell_binaries"])
+  for (const used of ["spawned_process", "container", "shell_procs", "shell_binaries"]) {
+    await uses.locator(`[data-testid="rule-use"][data-name="${used}"]`).first().waitFor();
     assert.equal(await uses.locator(`[data-testid="rule-use"][data-name="${used}"]`).count(), 1, used);
+  }
   await uses.locator('[data-testid="rule-use"][data-name="shell_procs"] summary').click();
   await uses.locator('[data-testid="rule-use"][data-name="shell_procs"] pre').filter({ hasText: "proc.name in (shell_binaries)" }).waitFor();
   const edited = item.replace("priority: NOTICE", "priority: WARNING");
@@ -121,6 +123,7 @@ test("Edit opens a whole live rule with what it uses, and proposing changes only
   const text = await openLiveRule(page, TRICKY);
   const own = CONTENT.slice(CONTENT.indexOf("- rule: '"), CONTENT.indexOf("\n\n- rule: " + OTHER)) + "\n";
   assert.equal(text, own);
+  await page.locator('[data-testid="rule-use"][data-name="everyday_shells"]').waitFor();
   assert.deepEqual(
     await page.locator('[data-testid="rule-use"]').evaluateAll((els) => els.map((e) => e.dataset.name)),
     ["everyday_spawn", "everyday_shells"],
@@ -232,6 +235,8 @@ test("line comments attach to the line they were made on, past `++` lines and wi
   const page = await signIn(browser, AUTHOR);
   await page.goto(`${BASE}/proposals/${p.id}`);
   const diff = page.locator('[data-testid="proposal-diff"][data-file="e2e_diff_edges.yaml"]');
+  // The diff renders after the proposal loads: wait for its last line before reading them all.
+  await diff.locator('[data-testid="diff-line"][data-line="5"]').waitFor();
   const numbers = await diff.getByTestId("diff-line").evaluateAll((els) => els.map((e) => Number(e.dataset.line)));
   assert.deepEqual(numbers, [1, 2, 3, 4, 5], "one row per line of the file");
   for (const [line, text] of [[3, "++ plus line"], [4, "- list: e2e_tail"], [5, "items: [b]"]])
