@@ -8,6 +8,18 @@ pub struct RulesFile {
     pub content: String,
 }
 
+/// The files of a live set (or of a draft over it) as the engine's loader input, in load order:
+/// what the server evaluates and what the browser lints against.
+pub fn source_files(files: &[RulesFile]) -> Vec<rulestudio_engine::loader::SourceFile> {
+    files
+        .iter()
+        .map(|f| rulestudio_engine::loader::SourceFile {
+            name: f.name.clone(),
+            text: f.content.clone(),
+        })
+        .collect()
+}
+
 /// `GET /api/v1/live`: the current version, files in load order.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct LiveSet {

@@ -63,15 +63,7 @@ pub fn with_reason(mut details: serde_json::Value, reason: &str) -> serde_json::
     details
 }
 
-pub fn sources(files: &[RulesFile]) -> Vec<SourceFile> {
-    files
-        .iter()
-        .map(|f| SourceFile {
-            name: f.name.clone(),
-            text: f.content.clone(),
-        })
-        .collect()
-}
+pub use rulestudio_api::live::source_files as sources;
 
 /// One rules file real Falco can load: the files in load order, concatenated.
 pub fn rules_yaml(version: i64, files: &[RulesFile]) -> String {

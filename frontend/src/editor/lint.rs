@@ -3,7 +3,6 @@
 //! diagnostics are reported; the vocabulary (macros, lists) feeds completion.
 
 use super::complete::Vocabulary;
-use crate::client::RulesFile;
 use rulestudio_api::diagnostic::{DiagnosticJson, EditJson, FileText};
 use rulestudio_engine::lint;
 use rulestudio_engine::loader::{self, LoadOptions, Loaded, SourceFile};
@@ -19,16 +18,7 @@ pub struct LintReport {
     pub rules: Vec<(String, Option<String>)>,
 }
 
-/// The live set's files as loader input, in load order.
-pub fn source_files(files: &[RulesFile]) -> Vec<SourceFile> {
-    files
-        .iter()
-        .map(|f| SourceFile {
-            name: f.name.clone(),
-            text: f.content.clone(),
-        })
-        .collect()
-}
+pub use rulestudio_api::live::source_files;
 
 /// The live set prepared for linting drafts after it, as the user types.
 pub struct Workspace {
