@@ -5,6 +5,7 @@
 use super::mapped::MappedText;
 use crate::diagnostic::{Code, Diagnostic, ItemKind};
 use crate::span::Span;
+use crate::syntax::ast::{CmpOp, Modifier};
 
 /// A `fields`, `comps` or `values` entry: a scalar or a (nested) sequence.
 #[derive(Debug, Clone)]
@@ -73,59 +74,19 @@ fn validation(message: impl Into<String>, span: Span) -> Diagnostic {
     Diagnostic::error(Code::ERR_VALIDATE, message, span)
 }
 
-/// The operators of the condition language (libs `parser::supported_operators`).
-const OPERATORS: &[&str] = &[
-    "=",
-    "==",
-    "!=",
-    "<",
-    "<=",
-    ">",
-    ">=",
-    "contains",
-    "icontains",
-    "bcontains",
-    "startswith",
-    "bstartswith",
-    "endswith",
-    "glob",
-    "iglob",
-    "regex",
-    "in",
-    "intersects",
-    "pmatch",
-    "exists",
-];
-const LIST_OPERATORS: &[&str] = &["in", "intersects", "pmatch"];
-/// Operators that take `oneof`/`anyof`/`allof` (libs `cmpop_supports_modifier`).
-const MODIFIABLE: &[&str] = &[
-    "=",
-    "==",
-    "!=",
-    "contains",
-    "icontains",
-    "bcontains",
-    "startswith",
-    "bstartswith",
-    "endswith",
-    "glob",
-    "iglob",
-    "regex",
-];
-
 /// `startswith oneof` and friends.
 pub(crate) fn is_str_operator_with_modifier(op: &str) -> bool {
     let mut words = op.split_whitespace();
     match (words.next(), words.next(), words.next()) {
         (Some(op), Some(m), None) => {
-            MODIFIABLE.contains(&op) && matches!(m, "oneof" | "anyof" | "allof")
+            CmpOp::parse(op).is_some_and(CmpOp::takes_modifier) && Modifier::parse(m).is_some()
         }
         _ => false,
     }
 }
 
 fn is_operator_for_list(op: &str) -> bool {
-    LIST_OPERATORS.contains(&op) || is_str_operator_with_modifier(op)
+    CmpOp::parse(op).is_some_and(CmpOp::is_list_op) || is_str_operator_with_modifier(op)
 }
 
 /// Falco's `normalize_comp`: surrounding whitespace is not part of an operator.
@@ -186,7 +147,11 @@ fn check_shape(
                     ));
                 };
                 normalize(c);
-                if !OPERATORS.contains(&c.text.as_str()) && !is_str_operator_with_modifier(&c.text)
+                // libs `parser::supported_operators`: the comparison operators and `exists`.
+                let text = c.text.as_str();
+                if text != "exists"
+                    && CmpOp::parse(text).is_none()
+                    && !is_str_operator_with_modifier(text)
                 {
                     return Err(validation(
                         format!("'{}' is not a supported comparison operator", c.text),

@@ -62,6 +62,38 @@ pub enum CmpOp {
 }
 
 impl CmpOp {
+    pub const ALL: [CmpOp; 19] = [
+        CmpOp::Eq,
+        CmpOp::EqEq,
+        CmpOp::Ne,
+        CmpOp::Lt,
+        CmpOp::Le,
+        CmpOp::Gt,
+        CmpOp::Ge,
+        CmpOp::Contains,
+        CmpOp::IContains,
+        CmpOp::BContains,
+        CmpOp::StartsWith,
+        CmpOp::BStartsWith,
+        CmpOp::EndsWith,
+        CmpOp::Glob,
+        CmpOp::IGlob,
+        CmpOp::Regex,
+        CmpOp::In,
+        CmpOp::Intersects,
+        CmpOp::PMatch,
+    ];
+
+    /// The operator spelled `text` (exactly, as [`CmpOp::as_str`] writes it).
+    pub fn parse(text: &str) -> Option<CmpOp> {
+        CmpOp::ALL.into_iter().find(|op| op.as_str() == text)
+    }
+
+    /// Whether `oneof`/`anyof`/`allof` may follow it (libs `cmpop_supports_modifier`).
+    pub fn takes_modifier(self) -> bool {
+        !self.is_list_op() && !matches!(self, CmpOp::Lt | CmpOp::Le | CmpOp::Gt | CmpOp::Ge)
+    }
+
     pub fn as_str(self) -> &'static str {
         match self {
             CmpOp::Eq => "=",
@@ -101,6 +133,12 @@ pub enum Modifier {
 }
 
 impl Modifier {
+    pub const ALL: [Modifier; 3] = [Modifier::OneOf, Modifier::AnyOf, Modifier::AllOf];
+
+    pub fn parse(text: &str) -> Option<Modifier> {
+        Modifier::ALL.into_iter().find(|m| m.as_str() == text)
+    }
+
     pub fn as_str(self) -> &'static str {
         match self {
             Modifier::OneOf => "oneof",

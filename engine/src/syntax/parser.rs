@@ -1063,34 +1063,10 @@ fn shorten(token: &str) -> String {
 }
 
 fn cmp_op_from(op: &str) -> CmpOp {
-    match op {
-        "=" => CmpOp::Eq,
-        "==" => CmpOp::EqEq,
-        "!=" => CmpOp::Ne,
-        "<" => CmpOp::Lt,
-        "<=" => CmpOp::Le,
-        ">" => CmpOp::Gt,
-        ">=" => CmpOp::Ge,
-        "contains" => CmpOp::Contains,
-        "icontains" => CmpOp::IContains,
-        "bcontains" => CmpOp::BContains,
-        "startswith" => CmpOp::StartsWith,
-        "bstartswith" => CmpOp::BStartsWith,
-        "endswith" => CmpOp::EndsWith,
-        "glob" => CmpOp::Glob,
-        "iglob" => CmpOp::IGlob,
-        "regex" => CmpOp::Regex,
-        "in" => CmpOp::In,
-        "intersects" => CmpOp::Intersects,
-        "pmatch" => CmpOp::PMatch,
-        other => unreachable!("operator tables and CmpOp disagree on {other}"),
-    }
+    CmpOp::parse(op).unwrap_or_else(|| unreachable!("operator tables and CmpOp disagree on {op}"))
 }
 
 fn modifier_from(m: &str) -> Modifier {
-    match m {
-        "oneof" => Modifier::OneOf,
-        "anyof" => Modifier::AnyOf,
-        _ => Modifier::AllOf,
-    }
+    Modifier::parse(m)
+        .unwrap_or_else(|| unreachable!("modifier tables and Modifier disagree on {m}"))
 }
