@@ -45,8 +45,12 @@ pub struct CheckResult {
 /// One line of `rulestudio eval --format json`: an (event, matching rule) pair.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct EvalMatch {
-    /// 0-based line number of the event in the events file.
+    /// 0-based line number of the event in the events file; for stored events (a store
+    /// directory or a segment file), its 0-based position in sequence order.
     pub event: usize,
+    /// The stored event's id `NODE:INCARNATION:SEQ`, when the events come from store files.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub id: Option<String>,
     pub rule: String,
     pub priority: String,
     pub output: String,

@@ -12,6 +12,7 @@
 
 mod columns;
 pub mod config;
+pub mod files;
 pub mod id;
 mod manifest;
 pub mod rows;
@@ -22,6 +23,7 @@ mod store;
 mod wal;
 
 pub use config::{Config, Fsync};
+pub use files::{FilesError, ReadReport, Stored, read_events};
 pub use id::{EventId, IdError};
 pub use manifest::{ManifestError, Segment, SegmentMeta, Snapshot};
 pub use rows::Row;

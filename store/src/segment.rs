@@ -223,6 +223,22 @@ pub fn read(
     Ok(())
 }
 
+/// The key-value metadata of the segment file at `path` (its schema version, node and
+/// incarnation among them).
+pub fn key_values(path: &Path) -> Result<Vec<(String, String)>, SegmentError> {
+    let file = File::open(path).map_err(|e| SegmentError::io(path, e))?;
+    let meta = ArrowReaderMetadata::load(&file, ArrowReaderOptions::default())
+        .map_err(|e| SegmentError::parquet(path, e))?;
+    Ok(meta
+        .metadata()
+        .file_metadata()
+        .key_value_metadata()
+        .into_iter()
+        .flatten()
+        .filter_map(|kv| Some((kv.key.clone(), kv.value.clone()?)))
+        .collect())
+}
+
 /// Checks that the file at `path` is a whole segment: its footer parses and it has the
 /// segment columns. Returns its row count.
 pub fn verify(path: &Path) -> Result<u64, SegmentError> {

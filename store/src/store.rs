@@ -22,7 +22,7 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, MutexGuard, RwLock};
 use std::time::{Duration, Instant, SystemTime};
 
-const WAL_FILE: &str = "open.wal";
+pub(crate) const WAL_FILE: &str = "open.wal";
 const SET_ASIDE_DIR: &str = "set-aside";
 /// How often the free space is looked up while appending.
 const FREE_CHECK_EVERY: Duration = Duration::from_millis(100);
