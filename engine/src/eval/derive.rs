@@ -52,9 +52,16 @@ struct Known {
     proc_pid: FieldId,
     thread_tid: FieldId,
     thread_ismain: FieldId,
-    /// Per field: whether [`derive`] can compute it (so a missing plain field costs one load).
-    derivable: Box<[bool]>,
+    /// Per field, what reading it involves beyond asking the source ([`DERIVABLE`],
+    /// [`PARAMETER`]), so that a plain field costs one load of this table.
+    flags: Box<[u8]>,
 }
+
+/// [`derive`] can compute the field from others.
+const DERIVABLE: u8 = 1;
+/// The field reads an event parameter by name (`evt.arg.NAME`, `evt.rawarg.NAME`), which
+/// [`lacks_param`] checks against the event's type.
+const PARAMETER: u8 = 2;
 
 fn id(name: &str) -> FieldId {
     fields::get(name).unwrap_or_else(|| panic!("field {name} missing from the catalogue"))
@@ -96,18 +103,21 @@ fn known() -> &'static Known {
             proc_pid: id("proc.pid"),
             thread_tid: id("thread.tid"),
             thread_ismain: id("thread.ismain"),
-            derivable: Box::default(),
+            flags: Box::default(),
         };
-        let mut derivable = vec![false; fields::count()];
+        let mut flags = vec![0u8; fields::count()];
         let derived = k
             .lineages
             .iter()
             .flat_map(|l| [l.ancestor, l.parent])
             .chain(k.nets.iter().map(|n| n.0));
         for f in derived.chain([k.fd_directory, k.fd_filename, k.syscall_type]) {
-            derivable[f.index()] = true;
+            flags[f.index()] |= DERIVABLE;
         }
-        k.derivable = derivable.into();
+        for f in [k.evt_arg, k.evt_rawarg] {
+            flags[f.index()] |= PARAMETER;
+        }
+        k.flags = flags.into();
         k
     })
 }
@@ -126,12 +136,13 @@ pub(crate) fn test<S: FieldSource + ?Sized>(
     arg: Option<&str>,
     test: impl FnOnce(&Value<'_>) -> bool,
 ) -> bool {
-    if lacks_param(src, field, arg) {
+    let flags = known().flags[field.index()];
+    if flags & PARAMETER != 0 && lacks_param(src, field, arg) {
         return false;
     }
     match src.stored(field, arg) {
         Some(Some(v)) => return test(v),
-        Some(None) if !known().derivable[field.index()] => return false,
+        Some(None) if flags & DERIVABLE == 0 => return false,
         _ => {}
     }
     extract(src, field, arg).is_some_and(|v| test(&v))
@@ -143,13 +154,14 @@ pub(crate) fn extract<'a, S: FieldSource + ?Sized>(
     field: FieldId,
     arg: Option<&str>,
 ) -> Option<Value<'a>> {
-    if lacks_param(src, field, arg) {
+    let flags = known().flags[field.index()];
+    if flags & PARAMETER != 0 && lacks_param(src, field, arg) {
         return None;
     }
     if let Some(v) = src.field(field, arg) {
         return Some(v);
     }
-    if !known().derivable[field.index()] {
+    if flags & DERIVABLE == 0 {
         return None;
     }
     derive(src, field, arg)
@@ -158,12 +170,11 @@ pub(crate) fn extract<'a, S: FieldSource + ?Sized>(
 /// Whether `field[arg]` is `evt.arg.NAME`/`evt.rawarg.NAME` on an event whose type has no
 /// parameter NAME: libs reads NAME in the event's own parameters and finds nothing, whatever
 /// a source says (`fields::evt_type_has_param`, libs' event table). Unknown types are let be.
-#[inline]
+/// Callers ask only for fields flagged [`PARAMETER`].
+#[cold]
 fn lacks_param<S: FieldSource + ?Sized>(src: &S, field: FieldId, arg: Option<&str>) -> bool {
     let k = known();
-    if field != k.evt_arg && field != k.evt_rawarg {
-        return false;
-    }
+    debug_assert!(field == k.evt_arg || field == k.evt_rawarg);
     let Some(name) = arg.filter(|a| !a.bytes().all(|b| b.is_ascii_digit())) else {
         return false;
     };
