@@ -50,7 +50,7 @@ use tower_http::trace::TraceLayer;
 
 /// The whole HTTP surface: `/api/v1`, `/healthz`, `/metrics` and the UI.
 pub fn app(state: AppState) -> Router {
-    let api = api::router()
+    let api = api::router(&state)
         .layer(api::events::body_limit(&state))
         .layer(axum::middleware::from_fn(http::origin::same_origin_changes))
         .layer(axum::middleware::from_fn_with_state(

@@ -99,6 +99,88 @@ async fn every_endpoint_checks_its_role() {
     );
 }
 
+/// A handler that checks nothing: whatever guards it comes from its table entry.
+async fn unguarded() -> &'static str {
+    "reached"
+}
+
+#[tokio::test]
+async fn an_endpoint_s_access_is_enforced_from_its_table_entry_not_its_handler() {
+    use axum::routing::on;
+    use rulestudio_server::api::{Endpoint, routes};
+    use rulestudio_server::auth::Role;
+    use tower::ServiceExt;
+    static TABLE: &[Endpoint] = &[
+        Endpoint {
+            method: "POST",
+            path: "/reviewers-only",
+            handler: |m| on(m, unguarded),
+            access: Access::AtLeast(Role::Reviewer),
+            summary: "test",
+            ok: 200,
+            errors: &[],
+        },
+        Endpoint {
+            method: "GET",
+            path: "/open",
+            handler: |m| on(m, unguarded),
+            access: Access::Public,
+            summary: "test",
+            ok: 200,
+            errors: &[],
+        },
+    ];
+    let s = TestServer::new().await;
+    let author = s.user("an-author", "author").await;
+    let reviewer = s.user("a-reviewer", "reviewer").await;
+    let app = routes(&s.state, TABLE).with_state(s.state.clone());
+    let call = |method: &str, path: &str, token: Option<&str>| {
+        let mut req = Request::builder().method(method).uri(path);
+        if let Some(t) = token {
+            req = req.header(header::AUTHORIZATION, format!("Bearer {t}"));
+        }
+        app.clone().oneshot(req.body(Body::empty()).unwrap())
+    };
+    let status = |r: axum::response::Response| r.status();
+    assert_eq!(
+        status(call("POST", "/reviewers-only", None).await.unwrap()),
+        StatusCode::UNAUTHORIZED
+    );
+    assert_eq!(
+        status(
+            call("POST", "/reviewers-only", Some(&author))
+                .await
+                .unwrap()
+        ),
+        StatusCode::FORBIDDEN
+    );
+    assert_eq!(
+        status(
+            call("POST", "/reviewers-only", Some(&reviewer))
+                .await
+                .unwrap()
+        ),
+        StatusCode::OK
+    );
+    assert_eq!(
+        status(call("GET", "/open", None).await.unwrap()),
+        StatusCode::OK
+    );
+    // Only what the table declares is routed: another method or path is not.
+    assert_eq!(
+        status(
+            call("GET", "/reviewers-only", Some(&reviewer))
+                .await
+                .unwrap()
+        ),
+        StatusCode::METHOD_NOT_ALLOWED
+    );
+    assert_eq!(
+        status(call("GET", "/elsewhere", Some(&reviewer)).await.unwrap()),
+        StatusCode::NOT_FOUND
+    );
+}
+
 #[tokio::test]
 async fn the_endpoint_table_matches_the_router() {
     let s = TestServer::new().await;

@@ -6,10 +6,10 @@ use crate::auth::{Access, Viewer};
 use crate::error::{ApiQuery, AppError, Result};
 use crate::state::AppState;
 use crate::time;
+use axum::Json;
 use axum::extract::State;
 use axum::response::sse::{Event as SseEvent, KeepAlive, Sse};
-use axum::routing::get;
-use axum::{Json, Router};
+use axum::routing::on;
 use futures::Stream;
 use rulestudio_api::alerts::{Alert, AlertCounts, AlertPage, RuleCount};
 use rulestudio_engine::rule::Priority;
@@ -27,6 +27,7 @@ pub const ENDPOINTS: &[Endpoint] = &[
     Endpoint {
         method: "GET",
         path: "/alerts",
+        handler: |m| on(m, list),
         access: VIEW,
         summary: "List alerts, newest first: rule, priority, since, limit, cursor",
         ok: 200,
@@ -35,6 +36,7 @@ pub const ENDPOINTS: &[Endpoint] = &[
     Endpoint {
         method: "GET",
         path: "/alerts/counts",
+        handler: |m| on(m, counts),
         access: VIEW,
         summary: "Alerts per rule since `since` (default -24h): how often each live rule matched recently",
         ok: 200,
@@ -43,19 +45,13 @@ pub const ENDPOINTS: &[Endpoint] = &[
     Endpoint {
         method: "GET",
         path: "/alerts/stream",
+        handler: |m| on(m, stream),
         access: VIEW,
         summary: "Server-Sent Events: one `alert` event per new alert; ends when the user is deleted or loses the role",
         ok: 200,
         errors: &[fails::STREAMS],
     },
 ];
-
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/alerts", get(list))
-        .route("/alerts/counts", get(counts))
-        .route("/alerts/stream", get(stream))
-}
 
 #[derive(Deserialize)]
 struct ListQuery {

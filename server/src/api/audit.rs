@@ -5,9 +5,9 @@ use crate::auth::Admin;
 use crate::error::{ApiQuery, Result};
 use crate::state::AppState;
 use crate::time;
+use axum::Json;
 use axum::extract::State;
-use axum::routing::get;
-use axum::{Json, Router};
+use axum::routing::on;
 use rulestudio_api::audit::{AuditEntry, AuditLog};
 use serde::Deserialize;
 
@@ -17,15 +17,12 @@ const MAX_LIMIT: u32 = 10_000;
 pub const ENDPOINTS: &[Endpoint] = &[Endpoint {
     method: "GET",
     path: "/audit",
+    handler: |m| on(m, list),
     access: Admin::ACCESS,
     summary: "Every state change of users, tokens, proposals, reviews and the live set, newest first (?since=, ?actor=, ?limit=)",
     ok: 200,
     errors: &[fails::QUERY],
 }];
-
-pub fn router() -> Router<AppState> {
-    Router::new().route("/audit", get(list))
-}
 
 #[derive(Deserialize)]
 struct Query {

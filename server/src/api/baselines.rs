@@ -6,10 +6,10 @@ use crate::auth::{Access, Author, Viewer};
 use crate::error::{ApiJson, ApiPath, AppError, Result};
 use crate::state::AppState;
 use crate::time::{self, now_ns};
+use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
-use axum::routing::{delete, get};
-use axum::{Json, Router};
+use axum::routing::on;
 use rulestudio_api::events::{Baseline, BaselineList, CreateBaseline};
 
 const VIEW: Access = Viewer::ACCESS;
@@ -19,6 +19,7 @@ pub const ENDPOINTS: &[Endpoint] = &[
     Endpoint {
         method: "POST",
         path: "/baselines",
+        handler: |m| on(m, create),
         access: AUTHOR,
         summary: "Mark a known-good period {since, until, note}",
         ok: 201,
@@ -27,6 +28,7 @@ pub const ENDPOINTS: &[Endpoint] = &[
     Endpoint {
         method: "GET",
         path: "/baselines",
+        handler: |m| on(m, list),
         access: VIEW,
         summary: "List baselines",
         ok: 200,
@@ -35,18 +37,13 @@ pub const ENDPOINTS: &[Endpoint] = &[
     Endpoint {
         method: "DELETE",
         path: "/baselines/{id}",
+        handler: |m| on(m, remove),
         access: AUTHOR,
         summary: "Delete a baseline",
         ok: 204,
         errors: &[fails::ID, (404, "No such baseline")],
     },
 ];
-
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/baselines", get(list).post(create))
-        .route("/baselines/{id}", delete(remove))
-}
 
 async fn create(
     State(state): State<AppState>,

@@ -5,10 +5,10 @@ use crate::auth::{Access, Admin, Ingester};
 use crate::error::{ApiJson, Result};
 use crate::state::AppState;
 use crate::time::now_ns;
+use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
-use axum::routing::{get, post};
-use axum::{Json, Router};
+use axum::routing::on;
 use rulestudio_api::collector::{CollectorList, CollectorStatus, Heartbeat};
 
 const ADMIN: Access = Admin::ACCESS;
@@ -17,6 +17,7 @@ pub const ENDPOINTS: &[Endpoint] = &[
     Endpoint {
         method: "POST",
         path: "/collectors/heartbeat",
+        handler: |m| on(m, heartbeat),
         access: Ingester::ACCESS,
         summary: "A collector's cumulative counters",
         ok: 204,
@@ -25,18 +26,13 @@ pub const ENDPOINTS: &[Endpoint] = &[
     Endpoint {
         method: "GET",
         path: "/collectors",
+        handler: |m| on(m, list),
         access: ADMIN,
         summary: "Collectors: last seen, events/s, drops",
         ok: 200,
         errors: &[],
     },
 ];
-
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/collectors/heartbeat", post(heartbeat))
-        .route("/collectors", get(list))
-}
 
 async fn heartbeat(
     State(state): State<AppState>,

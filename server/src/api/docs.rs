@@ -4,16 +4,16 @@
 
 use super::{Endpoint, endpoints};
 use crate::auth::Access;
-use crate::state::AppState;
+use axum::Json;
 use axum::response::Html;
-use axum::routing::get;
-use axum::{Json, Router};
+use axum::routing::on;
 use serde_json::{Map, Value, json};
 
 pub const ENDPOINTS: &[Endpoint] = &[
     Endpoint {
         method: "GET",
         path: "/openapi.json",
+        handler: |m| on(m, || async { Json(openapi()) }),
         access: Access::Public,
         summary: "This API as OpenAPI 3",
         ok: 200,
@@ -22,18 +22,13 @@ pub const ENDPOINTS: &[Endpoint] = &[
     Endpoint {
         method: "GET",
         path: "/docs",
+        handler: |m| on(m, || async { Html(page()) }),
         access: Access::Public,
         summary: "This API as a page",
         ok: 200,
         errors: &[],
     },
 ];
-
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/openapi.json", get(|| async { Json(openapi()) }))
-        .route("/docs", get(|| async { Html(page()) }))
-}
 
 pub fn openapi() -> Value {
     let mut paths = Map::new();

@@ -11,12 +11,12 @@ use crate::limits;
 use crate::preview::Deadline;
 use crate::state::AppState;
 use crate::time::{self, now_ns};
+use axum::Json;
 use axum::body::Bytes;
 use axum::extract::{DefaultBodyLimit, State};
 use axum::http::HeaderMap;
 use axum::response::sse::{Event as SseEvent, KeepAlive, Sse};
-use axum::routing::{get, post};
-use axum::{Json, Router};
+use axum::routing::on;
 use futures::Stream;
 use rulestudio_api::collector::IngestResponse;
 use rulestudio_api::events::{EventPage, Label, LabelList, LabelRequest, StoredEvent};
@@ -35,6 +35,7 @@ pub const ENDPOINTS: &[Endpoint] = &[
     Endpoint {
         method: "POST",
         path: "/events",
+        handler: |m| on(m, ingest),
         access: Ingester::ACCESS,
         summary: "Ingest a batch (NDJSON or JSON array); headers X-Rulestudio-Node and X-Rulestudio-Batch make retries idempotent",
         ok: 200,
@@ -49,6 +50,7 @@ pub const ENDPOINTS: &[Endpoint] = &[
     Endpoint {
         method: "GET",
         path: "/events",
+        handler: |m| on(m, list),
         access: VIEW,
         summary: "List events, newest first: filter (Falco condition), since, until, limit, cursor",
         ok: 200,
@@ -57,6 +59,7 @@ pub const ENDPOINTS: &[Endpoint] = &[
     Endpoint {
         method: "GET",
         path: "/events/stream",
+        handler: |m| on(m, stream),
         access: VIEW,
         summary: "Server-Sent Events: one `event` event (a stored event, as in the listing) per newly stored event matching the optional `filter` (Falco condition); a reader that falls behind gets a `lagged` event whose data is how many events it missed; ends when the user is deleted or loses the role",
         ok: 200,
@@ -65,6 +68,7 @@ pub const ENDPOINTS: &[Endpoint] = &[
     Endpoint {
         method: "GET",
         path: "/events/{id}",
+        handler: |m| on(m, one),
         access: VIEW,
         summary: "One event with all its fields (a stored row that no longer reads as an object has empty `fields` and `unreadable` saying why, here and in the listing)",
         ok: 200,
@@ -73,6 +77,7 @@ pub const ENDPOINTS: &[Endpoint] = &[
     Endpoint {
         method: "POST",
         path: "/events/{id}/label",
+        handler: |m| on(m, label),
         access: AUTHOR,
         summary: "Label an event benign, malicious or clear, for one rule or all",
         ok: 200,
@@ -86,6 +91,7 @@ pub const ENDPOINTS: &[Endpoint] = &[
     Endpoint {
         method: "GET",
         path: "/labels",
+        handler: |m| on(m, labels),
         access: VIEW,
         summary: "The labels of the events listed in `events` (comma-separated ids, at most 1000): for one rule or (rule null) all",
         ok: 200,
@@ -99,15 +105,6 @@ const SCAN_CHUNK: i64 = 2_000;
 const MAX_LIMIT: usize = 1_000;
 /// Event ids per `GET /labels` request at most.
 const MAX_LABEL_IDS: usize = 1_000;
-
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/events", get(list).post(ingest))
-        .route("/events/stream", get(stream))
-        .route("/events/{id}", get(one))
-        .route("/events/{id}/label", post(label))
-        .route("/labels", get(labels))
-}
 
 /// The body limit comes from the configuration; see [`crate::app`].
 pub fn body_limit(state: &AppState) -> DefaultBodyLimit {

@@ -6,11 +6,11 @@ use crate::auth::{Access, Admin, Viewer};
 use crate::error::{ApiJson, AppError, Result};
 use crate::live::{self, NewVersion};
 use crate::state::AppState;
+use axum::Json;
 use axum::extract::State;
 use axum::http::header::CONTENT_TYPE;
 use axum::response::IntoResponse;
-use axum::routing::{get, post};
-use axum::{Json, Router};
+use axum::routing::on;
 use rulestudio_api::live::{
     LiveHistory, LiveSet, LiveVersion, LiveVersionCreated, RollbackRequest,
 };
@@ -24,6 +24,7 @@ pub const ENDPOINTS: &[Endpoint] = &[
     Endpoint {
         method: "GET",
         path: "/live",
+        handler: |m| on(m, current),
         access: VIEW,
         summary: "The current live set: version and files in load order",
         ok: 200,
@@ -32,6 +33,7 @@ pub const ENDPOINTS: &[Endpoint] = &[
     Endpoint {
         method: "GET",
         path: "/live/rules.yaml",
+        handler: |m| on(m, rules_yaml),
         access: VIEW,
         summary: "The live set as one rules file Falco can load",
         ok: 200,
@@ -40,6 +42,7 @@ pub const ENDPOINTS: &[Endpoint] = &[
     Endpoint {
         method: "GET",
         path: "/live/history",
+        handler: |m| on(m, history),
         access: VIEW,
         summary: "Every live version, newest first",
         ok: 200,
@@ -48,6 +51,7 @@ pub const ENDPOINTS: &[Endpoint] = &[
     Endpoint {
         method: "POST",
         path: "/live/rollback",
+        handler: |m| on(m, rollback),
         access: ADMIN,
         summary: "Create a new version equal to an old one {version, reason?} (the reason is kept in the audit trail)",
         ok: 200,
@@ -62,14 +66,6 @@ pub const ENDPOINTS: &[Endpoint] = &[
         ],
     },
 ];
-
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/live", get(current))
-        .route("/live/rules.yaml", get(rules_yaml))
-        .route("/live/history", get(history))
-        .route("/live/rollback", post(rollback))
-}
 
 async fn current(State(state): State<AppState>, _: Viewer) -> Result<Json<LiveSet>> {
     Ok(Json(state.live.current().to_api()))

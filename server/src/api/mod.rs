@@ -1,6 +1,8 @@
-//! The REST API under `/api/v1`: one module per resource, each with its `router()` and the
-//! table of its endpoints (`ENDPOINTS`), from which `openapi.json` is generated and against
-//! which the role tests run.
+//! The REST API under `/api/v1`: one module per resource, each with the table of its
+//! endpoints (`ENDPOINTS`). One entry per endpoint is its only declaration: [`router`] builds
+//! the route from it and enforces its `access` before the handler runs, `openapi.json` is
+//! generated from it, and the role and status tests run against it. A route cannot exist
+//! without an entry, so no endpoint escapes the role check or the documentation.
 
 pub mod alerts;
 pub mod audit;
@@ -14,10 +16,14 @@ pub mod proposals;
 pub mod session;
 pub mod users;
 
-use crate::auth::Access;
-use crate::error::AppError;
+use crate::auth::{Access, Caller};
+use crate::error::{AppError, Result};
 use crate::state::AppState;
 use axum::Router;
+use axum::extract::{FromRequestParts, Request, State};
+use axum::middleware::{self, Next};
+use axum::response::Response;
+use axum::routing::{MethodFilter, MethodRouter};
 
 /// A documented endpoint.
 #[derive(Debug, Clone, Copy)]
@@ -32,6 +38,8 @@ pub struct Endpoint {
     /// The error statuses it answers, each with when, besides the 401 and 403 that follow from
     /// `access` (and 500). A status may be listed more than once, for different causes.
     pub errors: &'static [(u16, &'static str)],
+    /// The handler, routed for `method` (`|m| on(m, handler)`).
+    pub handler: fn(MethodFilter) -> MethodRouter<AppState>,
 }
 
 /// Causes of errors that many endpoints share.
@@ -140,18 +148,53 @@ pub fn endpoints() -> impl Iterator<Item = &'static Endpoint> {
     .flatten()
 }
 
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .merge(session::router())
-        .merge(users::router())
-        .merge(events::router())
-        .merge(baselines::router())
-        .merge(preview::router())
-        .merge(live::router())
-        .merge(proposals::router())
-        .merge(audit::router())
-        .merge(alerts::router())
-        .merge(collectors::router())
-        .merge(docs::router())
-        .fallback(|| async { AppError::NotFound("no such API endpoint".into()) })
+/// The API's routes, each built from its [`Endpoint`] with `access` enforced in front of the
+/// handler; anything else is 404.
+pub fn router(state: &AppState) -> Router<AppState> {
+    routes(state, endpoints())
+}
+
+/// The routes of `table`, each with its access enforced, and the API's 404 for anything else.
+pub fn routes<'a>(
+    state: &AppState,
+    table: impl IntoIterator<Item = &'a Endpoint>,
+) -> Router<AppState> {
+    let mut router = Router::new();
+    for e in table {
+        let mut route = (e.handler)(method_filter(e.method));
+        if e.access != Access::Public {
+            route = route.route_layer(middleware::from_fn_with_state(
+                (state.clone(), e.access),
+                require_access,
+            ));
+        }
+        router = router.route(e.path, route);
+    }
+    router.fallback(|| async { AppError::NotFound("no such API endpoint".into()) })
+}
+
+fn method_filter(method: &str) -> MethodFilter {
+    match method {
+        "GET" => MethodFilter::GET,
+        "POST" => MethodFilter::POST,
+        "PUT" => MethodFilter::PUT,
+        "DELETE" => MethodFilter::DELETE,
+        "PATCH" => MethodFilter::PATCH,
+        // The tables are constants: a test builds the router, so this cannot reach a user.
+        other => panic!("endpoint table: unsupported method {other}"),
+    }
+}
+
+/// The caller must be signed in with a role `access` allows (401, 403); the caller is then
+/// handed to the handler's extractor without a second look-up.
+async fn require_access(
+    State((state, access)): State<(AppState, Access)>,
+    request: Request,
+    next: Next,
+) -> Result<Response> {
+    let (mut parts, body) = request.into_parts();
+    let caller = Caller::from_request_parts(&mut parts, &state).await?;
+    caller.require(access)?;
+    parts.extensions.insert(caller);
+    Ok(next.run(Request::from_parts(parts, body)).await)
 }

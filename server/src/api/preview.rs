@@ -7,9 +7,9 @@ use crate::error::{ApiJson, AppError, Result};
 use crate::exception;
 use crate::preview::{self, Deadline, Draft, Options, Truth};
 use crate::state::AppState;
+use axum::Json;
 use axum::extract::State;
-use axum::routing::post;
-use axum::{Json, Router};
+use axum::routing::on;
 use rulestudio_api::preview::{
     PreviewRequest, PreviewResponse, SuggestExceptionRequest, SuggestExceptionResponse,
 };
@@ -21,6 +21,7 @@ pub const ENDPOINTS: &[Endpoint] = &[
     Endpoint {
         method: "POST",
         path: "/preview",
+        handler: |m| on(m, run),
         access: VIEW,
         summary: "Run draft rules over stored events: matches, false positives, changes versus live, shadowing, samples",
         ok: 200,
@@ -29,6 +30,7 @@ pub const ENDPOINTS: &[Endpoint] = &[
     Endpoint {
         method: "POST",
         path: "/preview/suggest-exception",
+        handler: |m| on(m, suggest),
         access: VIEW,
         summary: "Suggest an exceptions: entry that removes a rule's benign matches",
         ok: 200,
@@ -43,12 +45,6 @@ pub const ENDPOINTS: &[Endpoint] = &[
         ],
     },
 ];
-
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/preview", post(run))
-        .route("/preview/suggest-exception", post(suggest))
-}
 
 /// Loads the draft on a blocking thread, which stops at `deadline` even when the request's
 /// future is gone.

@@ -6,11 +6,11 @@ use crate::auth::{Access, Author, Reviewer, Viewer};
 use crate::error::{ApiJson, ApiPath, ApiQuery, AppError, Result};
 use crate::review;
 use crate::state::AppState;
+use axum::Json;
 use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::StatusCode;
-use axum::routing::{get, post};
-use axum::{Json, Router};
+use axum::routing::on;
 use rulestudio_api::proposals::{
     NewComment, NewProposal, NewReview, PromoteRequest, Promoted, Proposal, ProposalList,
     RefreshEvidence, ReviseProposal, Status,
@@ -32,6 +32,7 @@ pub const ENDPOINTS: &[Endpoint] = &[
     Endpoint {
         method: "POST",
         path: "/proposals",
+        handler: |m| on(m, create),
         access: AUTHOR,
         summary: "Propose changes {title, description, files: [{name, content} | {name, delete: true}], tests?} → 201 proposal",
         ok: 201,
@@ -40,6 +41,7 @@ pub const ENDPOINTS: &[Endpoint] = &[
     Endpoint {
         method: "GET",
         path: "/proposals",
+        handler: |m| on(m, list),
         access: VIEW,
         summary: "Proposals, newest first (?status=open|approved|promoted|closed, ?limit=)",
         ok: 200,
@@ -48,6 +50,7 @@ pub const ENDPOINTS: &[Endpoint] = &[
     Endpoint {
         method: "GET",
         path: "/proposals/{id}",
+        handler: |m| on(m, show),
         access: VIEW,
         summary: "A proposal: diff against its base, evidence, reviews, comments, what blocks promotion",
         ok: 200,
@@ -56,6 +59,7 @@ pub const ENDPOINTS: &[Endpoint] = &[
     Endpoint {
         method: "PUT",
         path: "/proposals/{id}",
+        handler: |m| on(m, revise),
         access: AUTHOR,
         summary: "New revision {files, title?, description?, tests?} (the proposal's author); earlier approvals stop counting",
         ok: 200,
@@ -72,6 +76,7 @@ pub const ENDPOINTS: &[Endpoint] = &[
     Endpoint {
         method: "POST",
         path: "/proposals/{id}/comments",
+        handler: |m| on(m, comment),
         access: AUTHOR,
         summary: "Comment {body, file?, line?}, on a line of a changed file when given",
         ok: 201,
@@ -89,6 +94,7 @@ pub const ENDPOINTS: &[Endpoint] = &[
     Endpoint {
         method: "POST",
         path: "/proposals/{id}/reviews",
+        handler: |m| on(m, review),
         access: REVIEWER,
         summary: "Review {verdict: approve|request_changes, body} (not the proposal's author)",
         ok: 201,
@@ -104,6 +110,7 @@ pub const ENDPOINTS: &[Endpoint] = &[
     Endpoint {
         method: "POST",
         path: "/proposals/{id}/promote",
+        handler: |m| on(m, promote),
         access: REVIEWER,
         summary: "Make the proposal the next live version {reason?} (kept in the audit trail) → {live_version}; 409 or 422 (lint errors) with reasons",
         ok: 200,
@@ -124,6 +131,7 @@ pub const ENDPOINTS: &[Endpoint] = &[
     Endpoint {
         method: "POST",
         path: "/proposals/{id}/close",
+        handler: |m| on(m, close),
         access: AUTHOR,
         summary: "Close without promoting (the proposal's author or a reviewer)",
         ok: 200,
@@ -140,6 +148,7 @@ pub const ENDPOINTS: &[Endpoint] = &[
     Endpoint {
         method: "POST",
         path: "/proposals/{id}/rebase",
+        handler: |m| on(m, rebase),
         access: AUTHOR,
         summary: "Carry the changes onto the current live set; diff and evidence anew (the proposal's author or a reviewer)",
         ok: 200,
@@ -161,6 +170,7 @@ pub const ENDPOINTS: &[Endpoint] = &[
     Endpoint {
         method: "POST",
         path: "/proposals/{id}/evidence",
+        handler: |m| on(m, refresh),
         access: AUTHOR,
         summary: "Compute the evidence again on the same base {window?}; another window is recorded in the audit trail",
         ok: 200,
@@ -177,18 +187,6 @@ pub const ENDPOINTS: &[Endpoint] = &[
         ],
     },
 ];
-
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/proposals", get(list).post(create))
-        .route("/proposals/{id}", get(show).put(revise))
-        .route("/proposals/{id}/comments", post(comment))
-        .route("/proposals/{id}/reviews", post(review))
-        .route("/proposals/{id}/promote", post(promote))
-        .route("/proposals/{id}/close", post(close))
-        .route("/proposals/{id}/rebase", post(rebase))
-        .route("/proposals/{id}/evidence", post(refresh))
-}
 
 async fn create(
     State(state): State<AppState>,

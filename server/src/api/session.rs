@@ -10,12 +10,12 @@ use crate::http::{Peer, client};
 use crate::state::AppState;
 use crate::time::now_ns;
 use axum::Extension;
+use axum::Json;
 use axum::extract::State;
 use axum::http::header::SET_COOKIE;
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::IntoResponse;
-use axum::routing::post;
-use axum::{Json, Router};
+use axum::routing::on;
 use rulestudio_api::auth::{LoginRequest, SessionInfo};
 
 const SESSION_SECS: i64 = 12 * 3600;
@@ -24,6 +24,7 @@ pub const ENDPOINTS: &[Endpoint] = &[
     Endpoint {
         method: "POST",
         path: "/session",
+        handler: |m| on(m, login),
         access: Access::Public,
         summary: "Sign in with username and password; sets the session cookie",
         ok: 200,
@@ -41,6 +42,7 @@ pub const ENDPOINTS: &[Endpoint] = &[
     Endpoint {
         method: "GET",
         path: "/session",
+        handler: |m| on(m, whoami),
         access: Viewer::ACCESS,
         summary: "Who is signed in",
         ok: 200,
@@ -49,16 +51,13 @@ pub const ENDPOINTS: &[Endpoint] = &[
     Endpoint {
         method: "DELETE",
         path: "/session",
+        handler: |m| on(m, logout),
         access: Access::Public,
         summary: "Sign out",
         ok: 204,
         errors: &[fails::CROSS_ORIGIN],
     },
 ];
-
-pub fn router() -> Router<AppState> {
-    Router::new().route("/session", post(login).get(whoami).delete(logout))
-}
 
 async fn login(
     State(state): State<AppState>,

@@ -7,10 +7,10 @@ use crate::auth::{self, Access, Admin, Caller, Role, Viewer};
 use crate::error::{ApiJson, ApiPath, AppError, Result, ResultExt};
 use crate::state::AppState;
 use crate::time::now_ns;
+use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
-use axum::routing::{delete, get};
-use axum::{Json, Router};
+use axum::routing::on;
 use rulestudio_api::auth::{
     CreateToken, CreateUser, CreatedToken, TokenInfo, TokenList, User, UserList,
 };
@@ -24,6 +24,7 @@ pub const ENDPOINTS: &[Endpoint] = &[
     Endpoint {
         method: "POST",
         path: "/users",
+        handler: |m| on(m, create),
         access: ADMIN,
         summary: "Create a user {username, password?, role}",
         ok: 201,
@@ -36,6 +37,7 @@ pub const ENDPOINTS: &[Endpoint] = &[
     Endpoint {
         method: "GET",
         path: "/users",
+        handler: |m| on(m, list),
         access: ADMIN,
         summary: "List users",
         ok: 200,
@@ -44,6 +46,7 @@ pub const ENDPOINTS: &[Endpoint] = &[
     Endpoint {
         method: "DELETE",
         path: "/users/{username}",
+        handler: |m| on(m, remove),
         access: ADMIN,
         summary: "Delete a user and their tokens",
         ok: 204,
@@ -52,6 +55,7 @@ pub const ENDPOINTS: &[Endpoint] = &[
     Endpoint {
         method: "POST",
         path: "/users/{username}/tokens",
+        handler: |m| on(m, create_token),
         access: Viewer::ACCESS,
         summary: "Create an API token {name, expires_in?} → {token, expires_at} (admin, or the user for themself); `expires_in` in seconds, absent: until revoked",
         ok: 201,
@@ -66,6 +70,7 @@ pub const ENDPOINTS: &[Endpoint] = &[
     Endpoint {
         method: "GET",
         path: "/users/{username}/tokens",
+        handler: |m| on(m, list_tokens),
         access: Viewer::ACCESS,
         summary: "List a user's tokens (admin, or the user)",
         ok: 200,
@@ -77,6 +82,7 @@ pub const ENDPOINTS: &[Endpoint] = &[
     Endpoint {
         method: "DELETE",
         path: "/users/{username}/tokens/{name}",
+        handler: |m| on(m, revoke_token),
         access: Viewer::ACCESS,
         summary: "Revoke a token (admin, or the user)",
         ok: 204,
@@ -86,17 +92,6 @@ pub const ENDPOINTS: &[Endpoint] = &[
         ],
     },
 ];
-
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/users", get(list).post(create))
-        .route("/users/{username}", delete(remove))
-        .route(
-            "/users/{username}/tokens",
-            get(list_tokens).post(create_token),
-        )
-        .route("/users/{username}/tokens/{name}", delete(revoke_token))
-}
 
 async fn create(
     State(state): State<AppState>,
