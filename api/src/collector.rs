@@ -18,6 +18,16 @@ pub struct Heartbeat {
     pub sent: u64,
     /// Events dropped because the spool was full (oldest first).
     pub dropped: u64,
+    /// The live-set version the node evaluates (absent: none yet, or an older collector).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub live_version: Option<i64>,
+    /// The Falco engine version the node compiles rules with (`0.63.0`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub engine_version: Option<String>,
+    /// Why the newest live version the node saw does not compile there (it keeps evaluating
+    /// `live_version`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub compile_error: Option<String>,
 }
 
 /// Response of `POST /api/v1/events`.

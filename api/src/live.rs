@@ -20,11 +20,48 @@ pub fn source_files(files: &[RulesFile]) -> Vec<rulestudio_engine::loader::Sourc
         .collect()
 }
 
+/// Falco's `rule_matching`: every matching rule alerts, or only the first in load order. It
+/// travels with the live set, so every node that evaluates it judges alike.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum RuleMatching {
+    #[default]
+    All,
+    First,
+}
+
+impl RuleMatching {
+    pub const ALL: [RuleMatching; 2] = [RuleMatching::All, RuleMatching::First];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RuleMatching::All => "all",
+            RuleMatching::First => "first",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<RuleMatching> {
+        RuleMatching::ALL.into_iter().find(|m| m.as_str() == s)
+    }
+}
+
+impl From<RuleMatching> for rulestudio_engine::rule::Matching {
+    fn from(m: RuleMatching) -> Self {
+        match m {
+            RuleMatching::All => rulestudio_engine::rule::Matching::All,
+            RuleMatching::First => rulestudio_engine::rule::Matching::First,
+        }
+    }
+}
+
 /// `GET /api/v1/live`: the current version, files in load order.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct LiveSet {
     pub version: i64,
     pub files: Vec<RulesFile>,
+    /// How the set's rules are evaluated (absent from an older studio: `all`).
+    #[serde(default)]
+    pub rule_matching: RuleMatching,
     pub promoted_at: i64,
     pub promoted_by: String,
     /// The proposal that produced this version, if any.

@@ -55,6 +55,8 @@ pub enum Access {
     AtLeast(Role),
     /// Sending events and heartbeats: collectors, and authors and up (for imports and tests).
     Ingest,
+    /// What a node reads (the live set): collectors, and every user role.
+    Node,
 }
 
 impl Access {
@@ -63,6 +65,7 @@ impl Access {
             Access::Public => true,
             Access::AtLeast(min) => role != Role::Collector && role >= min,
             Access::Ingest => role == Role::Collector || role >= Role::Author,
+            Access::Node => true,
         }
     }
 
@@ -71,6 +74,7 @@ impl Access {
             Access::Public => "anyone".into(),
             Access::AtLeast(r) => format!("{} or higher", r.as_str()),
             Access::Ingest => "collector, or author or higher".into(),
+            Access::Node => "collector, or viewer or higher".into(),
         }
     }
 }
@@ -171,6 +175,8 @@ role_extractors! {
     Admin => Access::AtLeast(Role::Admin);
     /// Collectors, and authors and up.
     Ingester => Access::Ingest;
+    /// Collectors (the nodes that evaluate the live set), and viewers and up.
+    NodeOrViewer => Access::Node;
 }
 
 pub fn bearer(headers: &HeaderMap) -> Option<&str> {

@@ -1,7 +1,6 @@
 //! `rulestudio serve` flags; every flag is also a `RULESTUDIO_*` environment variable.
 
-use clap::ValueEnum;
-use rulestudio_engine::rule::Matching;
+pub use rulestudio_api::live::RuleMatching;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
@@ -29,7 +28,8 @@ pub struct ServeArgs {
     pub retention_age: Duration,
 
     /// Evaluate live rules like Falco's `rule_matching`: every matching rule, or the first.
-    #[arg(long, env = "RULESTUDIO_RULE_MATCHING", value_enum, default_value_t = RuleMatching::All)]
+    /// The live set carries it to every node that evaluates it (`all` or `first`).
+    #[arg(long, env = "RULESTUDIO_RULE_MATCHING", default_value = "all", value_parser = rule_matching)]
     pub rule_matching: RuleMatching,
 
     /// POST every alert as Falco JSON to this URL (falcosidekick accepts it), `http://` or
@@ -132,19 +132,8 @@ pub struct ServeArgs {
     pub idle_timeout: Duration,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum RuleMatching {
-    All,
-    First,
-}
-
-impl From<RuleMatching> for Matching {
-    fn from(m: RuleMatching) -> Matching {
-        match m {
-            RuleMatching::All => Matching::All,
-            RuleMatching::First => Matching::First,
-        }
-    }
+fn rule_matching(s: &str) -> Result<RuleMatching, String> {
+    RuleMatching::parse(s).ok_or_else(|| format!("`{s}` is not `all` or `first`"))
 }
 
 fn header_timeout(s: &str) -> Result<Duration, String> {

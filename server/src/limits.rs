@@ -19,6 +19,17 @@ pub const NODE: Limit = Limit {
     max_bytes: 128,
     name: true,
 };
+/// What a heartbeat says of the node's engine and of a live version it cannot compile.
+pub const ENGINE_VERSION: Limit = Limit {
+    field: "engine_version",
+    max_bytes: 64,
+    name: true,
+};
+pub const COMPILE_ERROR: Limit = Limit {
+    field: "compile_error",
+    max_bytes: 4096,
+    name: false,
+};
 /// The rule an event label is about: a rule name.
 pub const LABEL_RULE: Limit = Limit {
     field: "rule",

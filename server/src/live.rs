@@ -6,7 +6,7 @@
 
 use crate::error::{AppError, Result};
 use crate::time::now_ns;
-use rulestudio_api::live::{EngineChange, LiveSet, RulesFile};
+use rulestudio_api::live::{EngineChange, LiveSet, RuleMatching, RulesFile};
 use rulestudio_engine::loader::{self, LoadOptions, Loaded, SourceFile};
 use sqlx::{SqliteConnection, SqlitePool};
 use std::sync::{Arc, RwLock};
@@ -25,10 +25,11 @@ pub struct Snapshot {
 }
 
 impl Snapshot {
-    pub fn to_api(&self) -> LiveSet {
+    pub fn to_api(&self, rule_matching: RuleMatching) -> LiveSet {
         LiveSet {
             version: self.version,
             files: self.files.clone(),
+            rule_matching,
             promoted_at: self.promoted_at,
             promoted_by: self.promoted_by.clone(),
             proposal: self.proposal,
@@ -93,6 +94,8 @@ pub struct NewVersion<'a> {
 
 pub struct Live {
     current: RwLock<Arc<Snapshot>>,
+    /// The current version number, for those who wait for the next (`GET /live?after=`).
+    version: tokio::sync::watch::Sender<i64>,
     /// Serialises version changes so that the database order and the in-memory order agree.
     change: tokio::sync::Mutex<()>,
 }
@@ -122,6 +125,7 @@ impl Live {
             );
         }
         Ok(Live {
+            version: tokio::sync::watch::Sender::new(snapshot.version),
             current: RwLock::new(Arc::new(snapshot)),
             change: tokio::sync::Mutex::new(()),
         })
@@ -132,6 +136,15 @@ impl Live {
             .read()
             .unwrap_or_else(|p| p.into_inner())
             .clone()
+    }
+
+    /// The current version once it is newer than `after`, or the current one when `wait` is
+    /// over first (a long poll: a node learns of a promotion as soon as it is made).
+    pub async fn newer_than(&self, after: i64, wait: std::time::Duration) -> Arc<Snapshot> {
+        let mut versions = self.version.subscribe();
+        // Err: the wait is over; the answer is the current version either way.
+        let _ = tokio::time::timeout(wait, versions.wait_for(|v| *v > after)).await;
+        self.current()
     }
 
     /// Version `version`, compiled: the current one as it is, an older one from the database.
@@ -202,6 +215,7 @@ impl Live {
             engine_changes: Vec::new(),
         });
         *self.current.write().unwrap_or_else(|p| p.into_inner()) = snapshot.clone();
+        self.version.send_replace(version);
         tracing::info!(version, by = new.by, "live set changed");
         Ok(snapshot)
     }

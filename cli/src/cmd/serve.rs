@@ -50,6 +50,8 @@ async fn serve(mut args: Args) -> Result<()> {
         .build()?;
     let admin_token = args.serve.admin_token.clone();
     let token_file = rulestudio_server::token_file(&args.serve.db);
+    // The in-process node's own state (its last verified live set), beside the database.
+    let node_state = args.serve.db.with_extension("node");
     let server = tokio::spawn(rulestudio_server::serve(args.serve));
     if !wait_healthy(&client, &base, &server).await? {
         // Stopped before it answered (a signal during start-up, or a failure such as a
@@ -69,7 +71,16 @@ async fn serve(mut args: Args) -> Result<()> {
     let mut collector = None;
     if args.collector {
         // The collector is an add-on: without eBPF privileges the UI and API keep serving.
-        match start_collector(&client, &base, ca_cert, admin_token, &token_file).await {
+        match start_collector(
+            &client,
+            &base,
+            ca_cert,
+            admin_token,
+            &token_file,
+            node_state,
+        )
+        .await
+        {
             Ok(task) => {
                 println!("rulestudio: collecting this node's syscalls");
                 collector = Some(task);
@@ -124,6 +135,7 @@ async fn start_collector(
     ca_cert: Option<std::path::PathBuf>,
     admin_token: Option<String>,
     token_file: &std::path::Path,
+    state_dir: std::path::PathBuf,
 ) -> Result<tokio::task::JoinHandle<()>> {
     privilege::check().context("eBPF needs privileges")?;
     let admin = match admin_token {
@@ -144,6 +156,7 @@ async fn start_collector(
     let token = enrol(client, base, &admin, &node).await?;
     let mut config = CollectorConfig::new(Some(base.to_string()), token, node);
     config.ca_cert = ca_cert;
+    config.state_dir = Some(state_dir);
     Ok(tokio::spawn(async move {
         let stop = rulestudio_server::shutdown::signal_received();
         match rulestudio_collector::run(config, stop).await {

@@ -42,6 +42,8 @@ pub struct Config {
     pub heartbeat: Duration,
     /// How long shutdown keeps trying the server before leaving batches in the spool.
     pub shutdown_grace: Duration,
+    /// Where the node keeps what must outlive it: the last verified live set.
+    pub state_dir: Option<PathBuf>,
 }
 
 impl Config {
@@ -62,6 +64,7 @@ impl Config {
             batch_delay: Duration::from_millis(500),
             heartbeat: Duration::from_secs(5),
             shutdown_grace: Duration::from_secs(5),
+            state_dir: None,
         }
     }
 }
@@ -85,6 +88,8 @@ pub enum Error {
     CaCert(String),
     #[error("nothing to do: give --server, --stdout or --record")]
     NoOutput,
+    #[error("following the live set: {0}")]
+    Live(String),
 }
 
 /// What a run did, for the caller's final log line.
@@ -104,6 +109,8 @@ struct Uplink {
     node: String,
     spool: Spool,
     counters: Arc<Counters>,
+    /// The live set this node follows, reported in each heartbeat.
+    live: Arc<rulestudio_node::Live>,
 }
 
 const BACKOFF_MIN: Duration = Duration::from_millis(200);
@@ -159,11 +166,16 @@ impl Uplink {
     }
 
     fn heartbeat(&self) -> impl Future<Output = ()> + use<> {
+        let mut beat = self.counters.snapshot(&self.node);
+        let live = self.live.report();
+        beat.live_version = live.live_version;
+        beat.compile_error = live.compile_error;
+        beat.engine_version = Some(rulestudio_node::live::engine_version());
         let request = self
             .client
             .post(&self.heartbeat_url)
             .bearer_auth(&self.token)
-            .json(&self.counters.snapshot(&self.node))
+            .json(&beat)
             .timeout(Duration::from_secs(2));
         async move {
             if let Err(e) = request.send().await.and_then(|r| r.error_for_status()) {
@@ -184,6 +196,7 @@ impl Uplink {
         let mut next_attempt = Instant::now();
         let mut inflight: Option<InFlight> = None;
         let mut beat = tokio::time::interval(heartbeat);
+        let mut live_changes = self.live.subscribe();
         let mut deadline: Option<Instant> = None;
         loop {
             if inflight.is_none()
@@ -232,6 +245,10 @@ impl Uplink {
                 // Past the grace period an unanswered request is abandoned; its batch stays spooled.
                 _ = tokio::time::sleep_until(deadline.unwrap_or(wake)), if deadline.is_some() => {}
                 _ = beat.tick() => {
+                    tokio::spawn(self.heartbeat());
+                }
+                // A new live version (or one that does not compile) is reported at once.
+                Ok(()) = live_changes.changed() => {
                     tokio::spawn(self.heartbeat());
                 }
             }
@@ -319,11 +336,25 @@ pub async fn run(config: Config, shutdown: impl Future<Output = ()>) -> Result<S
     let counters = Arc::new(Counters::default());
     let stop = Arc::new(AtomicBool::new(false));
     let mut next_seq = 0;
+    let mut following = None;
     let uplink = match &config.server {
         Some(base) => {
             let base = base.trim_end_matches('/');
             let spool = Spool::open(config.spool.as_deref(), config.spool_max)?;
             next_seq = spool.next_seq();
+            let live = Arc::new(rulestudio_node::Live::default());
+            let follower = rulestudio_node::Follower::new(
+                base,
+                &config.token,
+                config.ca_cert.as_deref(),
+                config.state_dir.as_deref(),
+                live.clone(),
+            )
+            .map_err(|e| Error::Live(e.to_string()))?;
+            if let Err(e) = follower.restore() {
+                tracing::warn!("the saved live set is not used: {e}");
+            }
+            following = Some(tokio::spawn(follower.run()));
             let uplink = Uplink {
                 client: rulestudio_api::client::builder(config.ca_cert.as_deref())
                     .map_err(Error::CaCert)?
@@ -335,6 +366,7 @@ pub async fn run(config: Config, shutdown: impl Future<Output = ()>) -> Result<S
                 node: config.node.clone(),
                 spool,
                 counters: counters.clone(),
+                live,
             };
             let (tx, rx) = mpsc::channel::<Batch>(64);
             let task = tokio::spawn(uplink.run(rx, config.heartbeat, config.shutdown_grace));
@@ -440,6 +472,9 @@ pub async fn run(config: Config, shutdown: impl Future<Output = ()>) -> Result<S
             counters.add_dropped(left);
             tracing::warn!("{left} events undelivered at shutdown (no --spool)");
         }
+    }
+    if let Some(f) = following {
+        f.abort();
     }
     Ok(Summary {
         counters: counters.snapshot(&config.node),

@@ -44,6 +44,10 @@ struct Args {
     /// Bound of the spool in bytes; the oldest events are dropped (and counted) beyond it.
     #[arg(long, default_value_t = 256 << 20)]
     spool_max: u64,
+    /// Directory for the node's state: the last live-set version it verified, which it
+    /// evaluates after a restart while the server is away (default: kept in memory only).
+    #[arg(long, env = "RULESTUDIO_STATE_DIR")]
+    state_dir: Option<PathBuf>,
     /// Print interchange events as JSON lines on stdout.
     #[arg(long)]
     stdout: bool,
@@ -142,6 +146,7 @@ async fn main() -> ExitCode {
     config.ca_cert = args.ca_cert;
     config.spool = args.spool;
     config.spool_max = args.spool_max;
+    config.state_dir = args.state_dir;
     config.stdout = args.stdout;
     config.record = args.record;
     config.replay = args.replay;

@@ -41,6 +41,8 @@ impl Counters {
             spooled: self.spooled.load(Relaxed),
             sent: self.sent.load(Relaxed),
             dropped: self.dropped.load(Relaxed),
+            // The live set's part is the node runtime's (`deliver::Uplink::heartbeat`).
+            ..Heartbeat::default()
         }
     }
 }

@@ -1,7 +1,9 @@
-//! The live set: current files, version history, rollback (confirmed, with a reason; not
-//! offered for the current version) and download.
+//! The live set: current files, which version each node runs (for admins), version history,
+//! rollback (confirmed, with a reason; not offered for the current version) and download.
 
-use crate::client::{self, ApiError, LiveHistory, LiveSet, LiveVersionCreated, RollbackRequest};
+use crate::client::{
+    self, ApiError, CollectorList, LiveHistory, LiveSet, LiveVersionCreated, RollbackRequest,
+};
 use crate::session;
 use crate::widgets::{ConfirmReason, ErrorBox, format_ns, loaded};
 use leptos::prelude::*;
@@ -67,6 +69,9 @@ pub fn LivePage() -> impl IntoView {
                     </details>
                 }).collect_view()}
             })}
+            <Show when=is_admin>
+                <NodeVersions live=live />
+            </Show>
             <h2>"History"</h2>
             {move || loaded(history.get(), |h| view! {
                 <table class="list" data-testid="live-history">
@@ -103,5 +108,47 @@ pub fn LivePage() -> impl IntoView {
                 </table>
             })}
         </section>
+    }
+}
+
+/// Which live version each node evaluates, and why a node cannot compile the newest.
+#[component]
+fn NodeVersions(live: LocalResource<Result<LiveSet, ApiError>>) -> impl IntoView {
+    let nodes = LocalResource::new(|| client::get::<CollectorList>("/collectors"));
+    let current = move || live.get().and_then(|r| r.ok()).map(|s| s.version);
+    view! {
+        <h2>"Nodes"</h2>
+        {move || loaded(nodes.get(), move |list| {
+            if list.collectors.is_empty() {
+                return view! { <p class="muted">"No node has reported yet."</p> }.into_any();
+            }
+            view! {
+                <table class="list" data-testid="live-nodes">
+                    <thead><tr>
+                        <th scope="col">"Node"</th><th scope="col">"Runs version"</th>
+                        <th scope="col">"Engine"</th><th scope="col">"Problem"</th>
+                    </tr></thead>
+                    <tbody>
+                        {list.collectors.into_iter().map(|c| {
+                            let hb = c.heartbeat;
+                            let state = match (hb.live_version, current()) {
+                                (None, _) => "none yet".to_string(),
+                                (Some(v), Some(cur)) if v == cur => format!("{v} (current)"),
+                                (Some(v), _) => format!("{v} (behind)"),
+                            };
+                            let (node, name) = (hb.node.clone(), hb.node);
+                            view! {
+                                <tr data-testid="live-node-row" data-node=node>
+                                    <td>{name}</td>
+                                    <td>{state}</td>
+                                    <td>{hb.engine_version.unwrap_or_default()}</td>
+                                    <td class="error-inline">{hb.compile_error.unwrap_or_default()}</td>
+                                </tr>
+                            }
+                        }).collect_view()}
+                    </tbody>
+                </table>
+            }.into_any()
+        })}
     }
 }

@@ -40,14 +40,22 @@ async fn heartbeat(
     ApiJson(hb): ApiJson<Heartbeat>,
 ) -> Result<StatusCode> {
     crate::limits::NODE.check(&hb.node)?;
+    if let Some(v) = &hb.engine_version {
+        crate::limits::ENGINE_VERSION.check(v)?;
+    }
+    if let Some(e) = &hb.compile_error {
+        crate::limits::COMPILE_ERROR.check(e)?;
+    }
     let as_i64 = |v: u64| i64::try_from(v).unwrap_or(i64::MAX);
     sqlx::query(
-        "INSERT INTO collectors (node, last_seen, captured, filtered, lost_kernel, spooled, sent, dropped)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+        "INSERT INTO collectors (node, last_seen, captured, filtered, lost_kernel, spooled, sent, dropped,
+                                 live_version, engine_version, compile_error)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
          ON CONFLICT (node) DO UPDATE SET prev_seen = last_seen, prev_sent = sent,
            last_seen = excluded.last_seen, captured = excluded.captured, filtered = excluded.filtered,
            lost_kernel = excluded.lost_kernel, spooled = excluded.spooled, sent = excluded.sent,
-           dropped = excluded.dropped",
+           dropped = excluded.dropped, live_version = excluded.live_version,
+           engine_version = excluded.engine_version, compile_error = excluded.compile_error",
     )
     .bind(&hb.node)
     .bind(now_ns())
@@ -57,6 +65,9 @@ async fn heartbeat(
     .bind(as_i64(hb.spooled))
     .bind(as_i64(hb.sent))
     .bind(as_i64(hb.dropped))
+    .bind(hb.live_version)
+    .bind(&hb.engine_version)
+    .bind(&hb.compile_error)
     .execute(&state.db)
     .await?;
     state
@@ -76,11 +87,15 @@ type Row = (
     i64,
     Option<i64>,
     Option<i64>,
+    Option<i64>,
+    Option<String>,
+    Option<String>,
 );
 
 async fn list(State(state): State<AppState>, _: Admin) -> Result<Json<CollectorList>> {
     let rows: Vec<Row> = sqlx::query_as(
-        "SELECT node, last_seen, captured, filtered, lost_kernel, spooled, sent, dropped, prev_seen, prev_sent
+        "SELECT node, last_seen, captured, filtered, lost_kernel, spooled, sent, dropped, prev_seen, prev_sent,
+                live_version, engine_version, compile_error
          FROM collectors ORDER BY node",
     )
     .fetch_all(&state.db)
@@ -99,6 +114,9 @@ async fn list(State(state): State<AppState>, _: Admin) -> Result<Json<CollectorL
                 dropped,
                 prev_seen,
                 prev_sent,
+                live_version,
+                engine_version,
+                compile_error,
             )| {
                 let events_per_sec = match (prev_seen, prev_sent) {
                     (Some(ps), Some(pv)) if last_seen > ps => {
@@ -116,6 +134,9 @@ async fn list(State(state): State<AppState>, _: Admin) -> Result<Json<CollectorL
                         spooled: u(spooled),
                         sent: u(sent),
                         dropped: u(dropped),
+                        live_version,
+                        engine_version,
+                        compile_error,
                     },
                     last_seen,
                     events_per_sec,

@@ -2,8 +2,8 @@
 
 use super::{Endpoint, fails};
 use crate::audit::{self, Entry};
-use crate::auth::{Access, Admin, Viewer};
-use crate::error::{ApiJson, AppError, Result};
+use crate::auth::{Access, Admin, NodeOrViewer, Viewer};
+use crate::error::{ApiJson, ApiQuery, AppError, Result};
 use crate::live::{self, NewVersion};
 use crate::state::AppState;
 use axum::Json;
@@ -14,6 +14,7 @@ use axum::routing::on;
 use rulestudio_api::live::{
     LiveHistory, LiveSet, LiveVersion, LiveVersionCreated, RollbackRequest,
 };
+use serde::Deserialize;
 use serde_json::json;
 use std::collections::HashMap;
 
@@ -25,10 +26,10 @@ pub const ENDPOINTS: &[Endpoint] = &[
         method: "GET",
         path: "/live",
         handler: |m| on(m, current),
-        access: VIEW,
-        summary: "The current live set: version and files in load order",
+        access: NodeOrViewer::ACCESS,
+        summary: "The current live set: version, files in load order, rule_matching. With `?after=N` a long poll: answers once the version is newer than N, or after `wait` seconds (default 20, at most 60) with the current one; nodes follow the live set this way",
         ok: 200,
-        errors: &[],
+        errors: &[fails::QUERY],
     },
     Endpoint {
         method: "GET",
@@ -67,8 +68,37 @@ pub const ENDPOINTS: &[Endpoint] = &[
     },
 ];
 
-async fn current(State(state): State<AppState>, _: Viewer) -> Result<Json<LiveSet>> {
-    Ok(Json(state.live.current().to_api()))
+/// The longest and the default wait of a long poll on `GET /live?after=`.
+const MAX_WAIT_S: u64 = 60;
+const DEFAULT_WAIT_S: u64 = 20;
+
+#[derive(Deserialize)]
+struct CurrentQuery {
+    after: Option<i64>,
+    wait: Option<u64>,
+}
+
+async fn current(
+    State(state): State<AppState>,
+    _: NodeOrViewer,
+    ApiQuery(q): ApiQuery<CurrentQuery>,
+) -> Result<Json<LiveSet>> {
+    let wait = q.wait.unwrap_or(DEFAULT_WAIT_S);
+    if wait > MAX_WAIT_S {
+        return Err(AppError::BadRequest(format!(
+            "`wait` is {wait} seconds; at most {MAX_WAIT_S}"
+        )));
+    }
+    let snapshot = match q.after {
+        Some(after) => {
+            state
+                .live
+                .newer_than(after, std::time::Duration::from_secs(wait))
+                .await
+        }
+        None => state.live.current(),
+    };
+    Ok(Json(snapshot.to_api(state.config.rule_matching)))
 }
 
 async fn rules_yaml(State(state): State<AppState>, _: Viewer) -> Result<impl IntoResponse> {
