@@ -12,6 +12,7 @@ pub mod live;
 pub mod preview;
 pub mod proposals;
 pub mod session;
+pub mod triage;
 pub mod users;
 
 use crate::auth::Access;
@@ -133,6 +134,7 @@ pub fn endpoints() -> impl Iterator<Item = &'static Endpoint> {
         proposals::ENDPOINTS,
         audit::ENDPOINTS,
         alerts::ENDPOINTS,
+        triage::ENDPOINTS,
         collectors::ENDPOINTS,
         docs::ENDPOINTS,
     ]
@@ -151,6 +153,7 @@ pub fn router() -> Router<AppState> {
         .merge(proposals::router())
         .merge(audit::router())
         .merge(alerts::router())
+        .merge(triage::router())
         .merge(collectors::router())
         .merge(docs::router())
         .fallback(|| async { AppError::NotFound("no such API endpoint".into()) })
