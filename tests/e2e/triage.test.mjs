@@ -67,15 +67,18 @@ test("alerts show counts over time with axes, grouped by rule, priority, node an
   const byPriority = await api("GET", "/alerts/summary?since=-24h&group_by=priority");
   assert.equal(await group(page, "Notice").getAttribute("data-count"), String(byPriority.groups.find((g) => g.key === "Notice").count));
 
+  // Every alert of the six shells is on NODE (other rules of the live set may match them too).
   await select(page, "alerts-group-by", "node");
   await group(page, NODE).waitFor();
-  assert.equal(await group(page, NODE).getAttribute("data-count"), "6");
+  const onNode = (await api("GET", "/alerts/summary?since=-24h&group_by=node")).groups.find((g) => g.key === NODE).count;
+  assert.ok(onNode >= 6, String(onNode));
+  assert.equal(await group(page, NODE).getAttribute("data-count"), String(onNode));
 
-  // The last hour shows times of day only, and holds all six shells.
+  // The last hour shows times of day only, and holds all of the shells' alerts.
   await select(page, "alerts-window", "-1h");
   await page.getByTestId("alerts-axis-time").first().filter({ hasText: /^\d\d:\d\d$/ }).waitFor();
   await group(page, NODE).waitFor();
-  assert.equal(await group(page, NODE).getAttribute("data-count"), "6");
+  assert.equal(await group(page, NODE).getAttribute("data-count"), String(onNode));
   await page.context().close();
 });
 

@@ -344,6 +344,8 @@ async fn summary(
             }),
         }
     }
+    // Merging may have grown a group past others.
+    groups.sort_by(|a, b| b.count.cmp(&a.count).then_with(|| a.key.cmp(&b.key)));
     let listed: u64 = groups.iter().map(|g| g.count).sum();
     Ok(Json(AlertSummary {
         since,
