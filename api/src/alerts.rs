@@ -19,6 +19,135 @@ pub struct Alert {
     pub hostname: String,
     /// The live-set version that raised it.
     pub live_version: i64,
+    /// Where the team is with it (`new` until someone triages it).
+    #[serde(default)]
+    pub triage: Triage,
+}
+
+/// The triage states of an alert, in the order a team usually moves through them.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TriageState {
+    #[default]
+    New,
+    Acknowledged,
+    /// The match is benign: the alert's event is labelled benign for the alert's rule.
+    FalsePositive,
+    Resolved,
+}
+
+impl TriageState {
+    pub const ALL: [TriageState; 4] = [
+        TriageState::New,
+        TriageState::Acknowledged,
+        TriageState::FalsePositive,
+        TriageState::Resolved,
+    ];
+
+    /// The spelling in JSON, query strings and the database.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TriageState::New => "new",
+            TriageState::Acknowledged => "acknowledged",
+            TriageState::FalsePositive => "false_positive",
+            TriageState::Resolved => "resolved",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<TriageState> {
+        Self::ALL.into_iter().find(|t| t.as_str() == s)
+    }
+}
+
+/// An alert's triage: its state and who set it, when, and why.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Triage {
+    pub state: TriageState,
+    /// Absent while the alert is untriaged.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub by: Option<String>,
+    /// Nanoseconds since the Unix epoch.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub at: Option<i64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
+}
+
+/// `POST /api/v1/alerts/{id}/triage`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct TriageRequest {
+    pub state: TriageState,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
+}
+
+/// What `GET /api/v1/alerts/summary` groups by.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum GroupBy {
+    #[default]
+    Rule,
+    Priority,
+    /// The node (the alert's `hostname`, the event's `evt.hostname`).
+    Node,
+    /// The triage state.
+    State,
+}
+
+impl GroupBy {
+    pub const ALL: [GroupBy; 4] = [
+        GroupBy::Rule,
+        GroupBy::Priority,
+        GroupBy::Node,
+        GroupBy::State,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            GroupBy::Rule => "rule",
+            GroupBy::Priority => "priority",
+            GroupBy::Node => "node",
+            GroupBy::State => "state",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<GroupBy> {
+        Self::ALL.into_iter().find(|g| g.as_str() == s)
+    }
+}
+
+/// `GET /api/v1/alerts/summary`: alerts in `[since, until)` counted per time bucket and per
+/// group.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AlertSummary {
+    /// Nanoseconds since the Unix epoch: the window is `[since, until)`.
+    pub since: i64,
+    pub until: i64,
+    /// The width of each bucket, nanoseconds.
+    pub bucket: i64,
+    /// Every bucket of the window, oldest first, empty ones included.
+    pub buckets: Vec<SummaryBucket>,
+    pub group_by: GroupBy,
+    /// The largest groups, largest first (ties by key).
+    pub groups: Vec<GroupCount>,
+    /// Alerts in groups left out of `groups` (past its bound).
+    pub other: u64,
+    /// Alerts in the window.
+    pub total: u64,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SummaryBucket {
+    /// The bucket's start, nanoseconds since the Unix epoch.
+    pub start: i64,
+    pub count: u64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct GroupCount {
+    /// The rule, priority, node or state (`""`: an alert whose event had no hostname).
+    pub key: String,
+    pub count: u64,
 }
 
 /// `GET /api/v1/alerts`: newest first.

@@ -17,8 +17,11 @@ pub struct AuditEntry {
     pub details: serde_json::Value,
 }
 
-/// `GET /api/v1/audit?since=&actor=&limit=`: newest first.
+/// `GET /api/v1/audit?actor=&action=&since=&until=&limit=&cursor=`: newest first.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct AuditLog {
     pub entries: Vec<AuditEntry>,
+    /// Pass as `cursor` for the next (older) page; absent on the last page.
+    #[serde(default)]
+    pub next_cursor: Option<i64>,
 }

@@ -41,6 +41,19 @@ pub struct UserList {
     pub users: Vec<User>,
 }
 
+/// `PATCH /api/v1/users/{username}` (admin).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct UpdateUser {
+    /// `viewer`, `author`, `reviewer`, `admin` or `collector`.
+    pub role: String,
+}
+
+/// `PUT /api/v1/users/{username}/password` (admin).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct SetPassword {
+    pub password: String,
+}
+
 /// `POST /api/v1/users/{username}/tokens`.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct CreateToken {

@@ -1,6 +1,6 @@
 //! The application shell: navigation, routes and the sign-in gate.
 
-use crate::pages::{admin, alerts, editor, events, live, login, proposals, rules};
+use crate::pages::{admin, alerts, audit, editor, events, live, login, proposals, rules};
 use crate::session::{self, Status};
 use leptos::prelude::*;
 use leptos::task::spawn_local;
@@ -58,6 +58,7 @@ fn Shell() -> impl IntoView {
                 <NavLink href="/alerts" testid="nav-alerts" label="Alerts" />
                 <Show when=move || user.with(|u| u.as_ref().is_some_and(|u| u.role == "admin"))>
                     <NavLink href="/admin" testid="nav-admin" label="Admin" />
+                    <NavLink href="/audit" testid="nav-audit" label="Audit" />
                 </Show>
             </nav>
             <div class="who">
@@ -102,6 +103,7 @@ fn AppRoutes() -> impl IntoView {
             <Route path=path!("/live") view=live::LivePage />
             <Route path=path!("/alerts") view=alerts::AlertsPage />
             <Route path=path!("/admin") view=admin::AdminPage />
+            <Route path=path!("/audit") view=audit::AuditPage />
         </Routes>
     }
 }

@@ -92,6 +92,8 @@ pub async fn logout() {
 /// Where the signed-in user may go from `path`: `path` itself, or the rules page when it is a
 /// page their role may not see (the previous user's admin page, say).
 pub fn landing(path: &str) -> Option<&'static str> {
-    let admin_only = path == "/admin" || path.starts_with("/admin/");
+    let admin_only = ["/admin", "/audit"]
+        .iter()
+        .any(|p| path == *p || path.starts_with(&format!("{p}/")));
     (admin_only && !at_least("admin")).then_some("/rules")
 }

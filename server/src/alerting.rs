@@ -42,6 +42,7 @@ pub fn build(
         tags: rule.tags.clone(),
         hostname: hostname.to_string(),
         live_version,
+        triage: Default::default(),
     }
 }
 

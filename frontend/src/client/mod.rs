@@ -151,6 +151,14 @@ pub async fn post_abortable<B: Serialize, T: DeserializeOwned>(
     send(Request::post(&format!("{BASE}{path}")), body, Some(abort)).await
 }
 
+pub async fn patch<B: Serialize, T: DeserializeOwned>(path: &str, body: &B) -> ApiResult<T> {
+    send(Request::patch(&format!("{BASE}{path}")), body, None).await
+}
+
+pub async fn put<B: Serialize, T: DeserializeOwned>(path: &str, body: &B) -> ApiResult<T> {
+    send(Request::put(&format!("{BASE}{path}")), body, None).await
+}
+
 pub async fn delete(path: &str) -> ApiResult<()> {
     let resp = with_session(Request::delete(&format!("{BASE}{path}")))
         .send()

@@ -1,9 +1,13 @@
 //! Request and response shapes of the REST API: all of them come from `rulestudio-api`, the one
 //! definition the server uses too.
 
-pub use rulestudio_api::alerts::{Alert, AlertCounts, AlertPage};
+pub use rulestudio_api::alerts::{
+    Alert, AlertCounts, AlertPage, AlertSummary, GroupBy, TriageRequest, TriageState,
+};
+pub use rulestudio_api::audit::AuditLog;
 pub use rulestudio_api::auth::{
-    CreateToken, CreateUser, CreatedToken, LoginRequest, SessionInfo, TokenList, UserList,
+    CreateToken, CreateUser, CreatedToken, LoginRequest, SessionInfo, SetPassword, TokenList,
+    UpdateUser, UserList,
 };
 pub use rulestudio_api::collector::CollectorList;
 pub use rulestudio_api::error::ErrorBody;

@@ -1,14 +1,19 @@
-//! Administration: users and their API tokens, and the collectors reporting to this server.
+//! Administration: users (create, change role, set password, delete) and their API tokens,
+//! and the collectors reporting to this server (refreshed every few seconds).
 
 use crate::client::{
-    self, ApiError, CollectorList, CreateToken, CreateUser, CreatedToken, TokenList, UserList,
+    self, ApiError, CollectorList, CreateToken, CreateUser, CreatedToken, SetPassword, TokenList,
+    UpdateUser, UserList,
 };
+use crate::session;
 use crate::widgets::{ErrorBox, format_ns, loaded};
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 use rulestudio_api::auth::User;
 
 const ROLES: [&str; 5] = ["viewer", "author", "reviewer", "admin", "collector"];
+/// How often the collectors table refreshes.
+const COLLECTORS_EVERY: std::time::Duration = std::time::Duration::from_secs(5);
 
 #[component]
 pub fn AdminPage() -> impl IntoView {
@@ -21,6 +26,40 @@ pub fn AdminPage() -> impl IntoView {
         RwSignal::new("author".to_string()),
     );
     let tokens_of = RwSignal::new(None::<String>);
+    let password_of = RwSignal::new(None::<String>);
+    let me = session::user()
+        .get_untracked()
+        .map(|u| u.username)
+        .unwrap_or_default();
+    // The interval ends with the page.
+    if let Ok(h) = set_interval_with_handle(move || collectors.refetch(), COLLECTORS_EVERY) {
+        on_cleanup(move || h.clear());
+    }
+    let change_role = move |username: String, role: String| {
+        spawn_local(async move {
+            let path = format!("/users/{}", client::enc(&username));
+            match client::patch::<_, User>(&path, &UpdateUser { role }).await {
+                Ok(_) => error.set(None),
+                Err(e) => error.set(Some(e)),
+            }
+            users.refetch();
+        });
+    };
+    let remove = move |username: String| {
+        let sure = window()
+            .confirm_with_message(&format!("Delete the user {username} and their API tokens?"))
+            .unwrap_or(false);
+        if !sure {
+            return;
+        }
+        spawn_local(async move {
+            match client::delete(&format!("/users/{}", client::enc(&username))).await {
+                Ok(()) => error.set(None),
+                Err(e) => error.set(Some(e)),
+            }
+            users.refetch();
+        });
+    };
     let create_user = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
         let pw = password.get_untracked();
@@ -51,9 +90,19 @@ pub fn AdminPage() -> impl IntoView {
                     <thead><tr><th scope="col">"User"</th><th scope="col">"Role"</th><th scope="col"><span class="sr-only">"Actions"</span></th></tr></thead>
                     <tbody>
                         {list.users.into_iter().map(|u| {
-                            let n = u.username.clone();
-                            view! { <tr><td>{u.username.clone()}</td><td>{u.role.clone()}</td>
-                                <td><button class="link" aria-label=format!("Tokens of {}", u.username) on:click=move |_| tokens_of.set(Some(n.clone()))>"Tokens"</button></td></tr> }
+                            let (n, r, d, p) = (u.username.clone(), u.username.clone(), u.username.clone(), u.username.clone());
+                            let own = u.username == me;
+                            view! { <tr data-testid="user-row" data-user=u.username.clone()><td>{u.username.clone()}</td>
+                                <td><select aria-label=format!("Role of {}", u.username) data-testid="user-role" disabled=own
+                                    title=if own { "You cannot change your own role" } else { "" }
+                                    on:change=move |ev| change_role(r.clone(), event_target_value(&ev))>
+                                    {ROLES.iter().map(|&role| view! { <option value=role selected=role == u.role>{role}</option> }).collect_view()}
+                                </select></td>
+                                <td class="row">
+                                    <button class="link" aria-label=format!("Tokens of {}", u.username) on:click=move |_| tokens_of.set(Some(n.clone()))>"Tokens"</button>
+                                    <button class="link" data-testid="user-password" aria-label=format!("Set the password of {}", u.username) on:click=move |_| password_of.set(Some(p.clone()))>"Set password"</button>
+                                    {(!own).then(|| view! { <button class="link danger" data-testid="user-delete" aria-label=format!("Delete {}", u.username) on:click=move |_| remove(d.clone())>"Delete"</button> })}
+                                </td></tr> }
                         }).collect_view()}
                     </tbody>
                 </table>
@@ -69,6 +118,7 @@ pub fn AdminPage() -> impl IntoView {
                 </select>
                 <button type="submit" class="primary">"Add user"</button>
             </form>
+            {move || password_of.get().map(|u| view! { <Password username=u /> })}
             {move || tokens_of.get().map(|u| view! { <Tokens username=u /> })}
             <h2>"Collectors"</h2>
             {move || loaded(collectors.get(), |list| {
@@ -78,17 +128,64 @@ pub fn AdminPage() -> impl IntoView {
                 }
                 view! {
                     <table class="list">
-                        <thead><tr><th scope="col">"Node"</th><th scope="col">"Last seen"</th><th scope="col">"Events/s"</th><th scope="col">"Dropped"</th><th scope="col">"Lost in kernel"</th></tr></thead>
+                        <thead><tr><th scope="col">"Node"</th><th scope="col">"Last seen"</th><th scope="col">"Events/s"</th>
+                            <th scope="col" title="Events its filters left out on purpose">"Filtered"</th>
+                            <th scope="col" title="The kernel's ring buffer was full">"Lost in kernel"</th>
+                            <th scope="col" title="Waiting in its spool for the server">"Spooled"</th>
+                            <th scope="col" title="Its spool was full: oldest events dropped">"Dropped"</th></tr></thead>
                         <tbody>
                             {list.into_iter().map(|c| view! {
-                                <tr data-testid="collector-row"><td>{c.heartbeat.node.clone()}</td><td>{format_ns(c.last_seen)}</td>
-                                <td>{c.events_per_sec.map(|r| format!("{r:.0}"))}</td><td>{c.heartbeat.dropped}</td><td>{c.heartbeat.lost_kernel}</td></tr>
+                                <tr data-testid="collector-row" data-node=c.heartbeat.node.clone()><td>{c.heartbeat.node.clone()}</td><td>{format_ns(c.last_seen)}</td>
+                                <td>{c.events_per_sec.map(|r| format!("{r:.0}"))}</td><td>{c.heartbeat.filtered}</td><td>{c.heartbeat.lost_kernel}</td>
+                                <td>{c.heartbeat.spooled}</td><td>{c.heartbeat.dropped}</td></tr>
                             }).collect_view()}
                         </tbody>
                     </table>
                 }.into_any()
             })}
         </section>
+    }
+}
+
+/// Sets a user's password; the server ends their sign-in sessions.
+#[component]
+fn Password(
+    /// Whose password to set.
+    username: String,
+) -> impl IntoView {
+    let password = RwSignal::new(String::new());
+    let result = RwSignal::new(None::<Result<(), ApiError>>);
+    let path = format!("/users/{}/password", client::enc(&username));
+    let submit = move |ev: leptos::ev::SubmitEvent| {
+        ev.prevent_default();
+        let (path, req) = (
+            path.clone(),
+            SetPassword {
+                password: password.get_untracked(),
+            },
+        );
+        spawn_local(async move {
+            let r = client::put::<_, ()>(&path, &req).await;
+            if r.is_ok() {
+                password.set(String::new());
+            }
+            result.set(Some(r));
+        });
+    };
+    view! {
+        <div class="card">
+            <h3>{format!("Password of {username}")}</h3>
+            <form class="inline-form" on:submit=submit>
+                <label for="set-password">"New password (at least 8 characters)"</label>
+                <input id="set-password" data-testid="set-password" type="password" required minlength="8" autocomplete="new-password"
+                    prop:value=password on:input=move |ev| password.set(event_target_value(&ev)) />
+                <button type="submit" data-testid="set-password-submit">"Set password"</button>
+            </form>
+            {move || result.get().map(|r| match r {
+                Ok(()) => view! { <p class="ok" data-testid="set-password-done">"Password set; their sessions were signed out."</p> }.into_any(),
+                Err(e) => view! { <ErrorBox error=e /> }.into_any(),
+            })}
+        </div>
     }
 }
 

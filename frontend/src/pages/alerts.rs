@@ -1,14 +1,46 @@
-//! Alerts of the live set: the latest ones, then new ones as they stream in (SSE).
+//! Alerts of the live set: how many over a chosen window (a histogram with a time axis and
+//! counts, and the largest groups by rule, priority, node or triage state), then the latest
+//! alerts with their triage state and buttons to change it; new ones stream in (SSE).
 
-use crate::client::{self, Alert, AlertPage, ApiError};
+use crate::client::{
+    self, Alert, AlertPage, AlertSummary, ApiError, GroupBy, TriageRequest, TriageState,
+};
 use crate::pages::editor::edit_href;
+use crate::session;
 use crate::sse;
-use crate::widgets::{ErrorBox, format_rfc3339};
+use crate::widgets::{ErrorBox, format_ns, format_rfc3339, loaded};
 use leptos::prelude::*;
 use leptos::task::spawn_local;
+use rulestudio_api::alerts::SummaryBucket;
 
 /// How many alerts the page keeps; older ones fall off as new ones stream in.
 const KEEP: usize = 500;
+/// The windows the counts can span: `since` as the API takes it, and its label.
+const WINDOWS: [(&str, &str); 4] = [
+    ("-1h", "Last hour"),
+    ("-24h", "Last 24 hours"),
+    ("-7d", "Last 7 days"),
+    ("-30d", "Last 30 days"),
+];
+
+fn state_label(s: TriageState) -> &'static str {
+    match s {
+        TriageState::New => "New",
+        TriageState::Acknowledged => "Acknowledged",
+        TriageState::FalsePositive => "False positive",
+        TriageState::Resolved => "Resolved",
+    }
+}
+
+/// The button that moves an alert to `s`.
+fn action_label(s: TriageState) -> &'static str {
+    match s {
+        TriageState::New => "Reopen",
+        TriageState::Acknowledged => "Acknowledge",
+        TriageState::FalsePositive => "False positive",
+        TriageState::Resolved => "Resolve",
+    }
+}
 
 #[component]
 pub fn AlertsPage() -> impl IntoView {
@@ -18,16 +50,43 @@ pub fn AlertsPage() -> impl IntoView {
     let rule = RwSignal::new(String::new());
     let priority = RwSignal::new(String::new());
     let container = RwSignal::new(String::new());
+    // A triage state's spelling, or empty for any.
+    let state = RwSignal::new(String::new());
+    let window = RwSignal::new("-24h".to_string());
+    let group_by = RwSignal::new(GroupBy::Rule);
+    // Bumped after a triage, so that the counts by state follow.
+    let changes = RwSignal::new(0u32);
+    let can_triage = session::at_least("author");
 
-    spawn_local(async move {
-        match client::get::<AlertPage>("/alerts?limit=100").await {
-            Ok(page) => alerts.update(|a| {
-                // Keep anything the stream delivered meanwhile on top.
-                a.extend(page.alerts);
-                a.truncate(KEEP);
-            }),
-            Err(e) => error.set(Some(e)),
+    let summary = LocalResource::new(move || {
+        let (since, by) = (window.get(), group_by.get());
+        changes.track();
+        async move {
+            client::get::<AlertSummary>(&format!(
+                "/alerts/summary?since={}&group_by={}",
+                client::enc(&since),
+                by.as_str()
+            ))
+            .await
         }
+    });
+    // The listing follows the state filter; the other filters apply to what is loaded.
+    Effect::new(move |_| {
+        let wanted = state.get();
+        spawn_local(async move {
+            let query = if wanted.is_empty() {
+                String::new()
+            } else {
+                format!("&state={wanted}")
+            };
+            match client::get::<AlertPage>(&format!("/alerts?limit=100{query}")).await {
+                Ok(page) => {
+                    error.set(None);
+                    alerts.set(page.alerts);
+                }
+                Err(e) => error.set(Some(e)),
+            }
+        });
     });
     sse::subscribe(
         "/api/v1/alerts/stream",
@@ -42,17 +101,39 @@ pub fn AlertsPage() -> impl IntoView {
         },
         move |up| connected.set(up),
     );
+    let set_triage = move |id: i64, to: TriageState| {
+        let req = TriageRequest {
+            state: to,
+            note: None,
+        };
+        spawn_local(async move {
+            match client::post::<_, Alert>(&format!("/alerts/{id}/triage"), &req).await {
+                Ok(updated) => {
+                    error.set(None);
+                    alerts.update(|all| {
+                        if let Some(a) = all.iter_mut().find(|a| a.id == id) {
+                            *a = updated;
+                        }
+                    });
+                    changes.update(|n| *n += 1);
+                }
+                Err(e) => error.set(Some(e)),
+            }
+        });
+    };
 
     let shown = move || {
-        let (r, p, c) = (
+        let (r, p, c, s) = (
             rule.get().to_lowercase(),
             priority.get(),
             container.get().to_lowercase(),
+            state.get(),
         );
         alerts.with(|all| {
             all.iter()
                 .filter(|a| r.is_empty() || a.rule.to_lowercase().contains(&r))
                 .filter(|a| p.is_empty() || a.priority.eq_ignore_ascii_case(&p))
+                .filter(|a| s.is_empty() || a.triage.state.as_str() == s)
                 .filter(|a| {
                     c.is_empty()
                         || a.output_fields.iter().any(|(k, v)| {
@@ -63,6 +144,13 @@ pub fn AlertsPage() -> impl IntoView {
                 .collect::<Vec<_>>()
         })
     };
+    // Clicking a group filters the list by it (a node has no list filter).
+    let pick_group = move |by: GroupBy, key: String| match by {
+        GroupBy::Rule => rule.set(key),
+        GroupBy::Priority => priority.set(key),
+        GroupBy::State => state.set(key),
+        GroupBy::Node => {}
+    };
     view! {
         <section class="page">
             <div class="pane-head">
@@ -72,12 +160,29 @@ pub fn AlertsPage() -> impl IntoView {
                 </span>
             </div>
             <div class="filters">
+                <label for="alerts-window">"Counts over"</label>
+                <select id="alerts-window" data-testid="alerts-window" on:change=move |ev| window.set(event_target_value(&ev))>
+                    {WINDOWS.iter().map(|&(since, label)| view! { <option value=since selected=since == "-24h">{label}</option> }).collect_view()}
+                </select>
+                <label for="alerts-group-by">"Group by"</label>
+                <select id="alerts-group-by" data-testid="alerts-group-by"
+                    on:change=move |ev| group_by.set(GroupBy::parse(&event_target_value(&ev)).unwrap_or_default())>
+                    {GroupBy::ALL.iter().map(|g| view! { <option value=g.as_str()>{g.as_str()}</option> }).collect_view()}
+                </select>
+            </div>
+            {move || loaded(summary.get(), move |s| view! { <Summary summary=s pick=pick_group /> })}
+            <div class="filters">
                 <label for="alerts-rule">"Rule"</label>
                 <input id="alerts-rule" prop:value=rule on:input=move |ev| rule.set(event_target_value(&ev)) />
                 <label for="alerts-priority">"Priority"</label>
-                <select id="alerts-priority" on:change=move |ev| priority.set(event_target_value(&ev))>
+                <select id="alerts-priority" prop:value=priority on:change=move |ev| priority.set(event_target_value(&ev))>
                     <option value="">"Any"</option>
                     {rulestudio_engine::rule::Priority::ALL.iter().map(|p| view! { <option value=p.as_str()>{p.as_str()}</option> }).collect_view()}
+                </select>
+                <label for="alerts-state">"State"</label>
+                <select id="alerts-state" data-testid="alerts-state-filter" prop:value=state on:change=move |ev| state.set(event_target_value(&ev))>
+                    <option value="">"Any"</option>
+                    {TriageState::ALL.iter().map(|&s| view! { <option value=s.as_str()>{state_label(s)}</option> }).collect_view()}
                 </select>
                 <label for="alerts-container">"Container"</label>
                 <input id="alerts-container" prop:value=container on:input=move |ev| container.set(event_target_value(&ev)) />
@@ -86,22 +191,151 @@ pub fn AlertsPage() -> impl IntoView {
             {move || {
                 let list = shown();
                 if list.is_empty() {
-                    return view! { <p class="empty">"No alerts yet. They appear here as soon as an ingested event matches the live set."</p> }.into_any();
+                    return view! { <p class="empty">"No alerts here. They appear as soon as an ingested event matches the live set."</p> }.into_any();
                 }
                 view! {
                     <ul class="alerts" data-testid="alerts-list">
-                        {list.into_iter().map(|a| view! {
-                            <li data-testid="alert" data-rule=a.rule.clone()>
-                                <span class="time">{format_rfc3339(&a.time)}</span>
-                                <span class=format!("prio prio-{}", a.priority.to_lowercase())>{a.priority.clone()}</span>
-                                <a class="rule" href=edit_href(&a.rule)>{a.rule.clone()}</a>
-                                <code class="output">{a.output.clone()}</code>
-                                <a href=format!("/events?id={}", a.event_id)>{format!("event {}", a.event_id)}</a>
-                            </li>
+                        {list.into_iter().map(|a| {
+                            let id = a.id;
+                            let current = a.triage.state;
+                            let who = a.triage.by.clone().map(|by| format!("{} by {by}", state_label(current)));
+                            view! {
+                                <li data-testid="alert" data-rule=a.rule.clone() data-id=id data-state=current.as_str()>
+                                    <span class="time">{format_rfc3339(&a.time)}</span>
+                                    <span class=format!("prio prio-{}", a.priority.to_lowercase())>{a.priority.clone()}</span>
+                                    <a class="rule" href=edit_href(&a.rule)>{a.rule.clone()}</a>
+                                    <code class="output">{a.output.clone()}</code>
+                                    <span class="alert-actions">
+                                        <span class=format!("triage triage-{}", current.as_str()) data-testid="alert-state" title=who>{state_label(current)}</span>
+                                        <a href=format!("/events?id={}", a.event_id)>{format!("event {}", a.event_id)}</a>
+                                        <a href=edit_href(&a.rule) data-testid="alert-tune" title="Open this rule in the workbench to tune it">"Tune"</a>
+                                        {can_triage.then(|| TriageState::ALL.into_iter().filter(|&s| s != current).map(|s| view! {
+                                            <button class="link" data-testid=format!("triage-{}", s.as_str())
+                                                aria-label=format!("{} alert {id}", action_label(s))
+                                                on:click=move |_| set_triage(id, s)>{action_label(s)}</button>
+                                        }).collect_view())}
+                                    </span>
+                                </li>
+                            }
                         }).collect_view()}
                     </ul>
                 }.into_any()
             }}
         </section>
+    }
+}
+
+/// The window's counts: a histogram over time and the largest groups.
+#[component]
+fn Summary(
+    summary: AlertSummary,
+    /// Called with a group's kind and key when the user picks it.
+    pick: impl Fn(GroupBy, String) + Copy + Send + Sync + 'static,
+) -> impl IntoView {
+    let by = summary.group_by;
+    let max = summary
+        .groups
+        .iter()
+        .map(|g| g.count)
+        .max()
+        .unwrap_or(0)
+        .max(1);
+    view! {
+        <div class="alerts-summary" data-testid="alerts-summary" data-total=summary.total>
+            <AlertsHistogram buckets=summary.buckets.clone() until=summary.until />
+            <p class="muted">{format!("{} alerts, {} per bar", summary.total, bucket_text(summary.bucket))}</p>
+            <table class="list groups">
+                <thead><tr><th scope="col">{by.as_str()}</th><th scope="col" class="num">"Alerts"</th><th scope="col"><span class="sr-only">"Share"</span></th></tr></thead>
+                <tbody>
+                    {summary.groups.into_iter().map(|g| {
+                        let key = g.key.clone();
+                        let shown = if g.key.is_empty() { "(none)".to_string() } else { g.key.clone() };
+                        let width = format!("width: {:.1}%", g.count as f64 * 100.0 / max as f64);
+                        view! {
+                            <tr data-testid="alerts-group" data-key=g.key.clone() data-count=g.count>
+                                <td>{if by == GroupBy::Node {
+                                    view! { <span>{shown}</span> }.into_any()
+                                } else {
+                                    view! { <button class="link" title="Show only these alerts" on:click=move |_| pick(by, key.clone())>{shown}</button> }.into_any()
+                                }}</td>
+                                <td class="num">{g.count}</td>
+                                <td class="share"><span class="bar" style=width></span></td>
+                            </tr>
+                        }
+                    }).collect_view()}
+                    {(summary.other > 0).then(|| view! { <tr><td class="muted">"Other groups"</td><td class="num">{summary.other}</td><td></td></tr> })}
+                </tbody>
+            </table>
+        </div>
+    }
+}
+
+/// `5m`, `1h`, `1d`: a bucket's width.
+fn bucket_text(ns: i64) -> String {
+    let s = ns / 1_000_000_000;
+    match s {
+        s if s >= 86_400 && s % 86_400 == 0 => format!("{}d", s / 86_400),
+        s if s >= 3600 && s % 3600 == 0 => format!("{}h", s / 3600),
+        s if s >= 60 && s % 60 == 0 => format!("{}m", s / 60),
+        s => format!("{s}s"),
+    }
+}
+
+/// Counts per bucket as SVG bars, with the count axis (0 and the largest) on the left and the
+/// time axis (start, middle, end) below.
+#[component]
+fn AlertsHistogram(buckets: Vec<SummaryBucket>, until: i64) -> impl IntoView {
+    const W: f64 = 640.0;
+    const H: f64 = 140.0;
+    // Room for the count labels on the left and the time labels below.
+    const LEFT: f64 = 44.0;
+    const BOTTOM: f64 = 20.0;
+    let plot_w = W - LEFT - 4.0;
+    let plot_h = H - BOTTOM - 6.0;
+    let max = buckets.iter().map(|b| b.count).max().unwrap_or(0);
+    let scale = max.max(1) as f64;
+    let n = buckets.len().max(1) as f64;
+    let bw = plot_w / n;
+    let start = buckets.first().map_or(until, |b| b.start);
+    // Within a few hours: hours and minutes; longer (a day's ends share their time): the date too.
+    let short = until - start <= 6 * 3600 * 1_000_000_000;
+    let label = move |ns: i64| {
+        let t = format_ns(ns);
+        let range = if short { 11..16 } else { 5..16 };
+        t.get(range).map_or_else(|| t.clone(), str::to_string)
+    };
+    let ticks = [
+        (start, "start"),
+        (start + (until - start) / 2, "middle"),
+        (until, "end"),
+    ];
+    let bars = buckets
+        .iter()
+        .enumerate()
+        .map(|(i, b)| {
+            let h = b.count as f64 / scale * plot_h;
+            let title = format!("{}: {}", format_ns(b.start), b.count);
+            view! {
+                <rect data-testid="alerts-bucket" data-count=b.count x=LEFT + i as f64 * bw y=6.0 + plot_h - h
+                    width=(bw - 1.0).max(0.5) height=h>
+                    <title>{title}</title>
+                </rect>
+            }
+        })
+        .collect_view();
+    view! {
+        <svg class="alerts-histogram" data-testid="alerts-histogram" viewBox=format!("0 0 {W} {H}") role="img"
+            aria-label=format!("Alerts over time: at most {max} per bar")>
+            <line class="axis" x1=LEFT y1=6.0 x2=LEFT y2=6.0 + plot_h />
+            <line class="axis" x1=LEFT y1=6.0 + plot_h x2=W - 4.0 y2=6.0 + plot_h />
+            <text class="tick" data-testid="alerts-axis-max" x=LEFT - 4.0 y=12.0 text-anchor="end">{max}</text>
+            <text class="tick" x=LEFT - 4.0 y=6.0 + plot_h text-anchor="end">"0"</text>
+            {ticks.into_iter().map(|(t, which)| {
+                let x = LEFT + (t - start) as f64 / (until - start).max(1) as f64 * plot_w;
+                let anchor = match which { "start" => "start", "end" => "end", _ => "middle" };
+                view! { <text class="tick" data-testid="alerts-axis-time" x=x y=H - 4.0 text-anchor=anchor>{label(t)}</text> }
+            }).collect_view()}
+            {bars}
+        </svg>
     }
 }

@@ -2,6 +2,7 @@
 
 pub mod admin;
 pub mod alerts;
+pub mod audit;
 pub mod baselines;
 pub mod editor;
 pub mod events;

@@ -1,7 +1,7 @@
 //! Alerts raised by the live set (`/api/v1/alerts`): listing, counts per rule and the SSE
-//! stream.
+//! stream. One alert, its triage and the summary over time are in `triage`.
 
-use super::{Endpoint, fails};
+use super::{Endpoint, fails, triage};
 use crate::auth::{Access, Viewer};
 use crate::error::{ApiQuery, AppError, Result};
 use crate::state::AppState;
@@ -11,7 +11,7 @@ use axum::extract::State;
 use axum::response::sse::{Event as SseEvent, KeepAlive, Sse};
 use axum::routing::on;
 use futures::Stream;
-use rulestudio_api::alerts::{Alert, AlertCounts, AlertPage, RuleCount};
+use rulestudio_api::alerts::{AlertCounts, AlertPage, RuleCount, TriageState};
 use rulestudio_engine::rule::Priority;
 use serde::Deserialize;
 use sqlx::AssertSqlSafe;
@@ -29,7 +29,7 @@ pub const ENDPOINTS: &[Endpoint] = &[
         path: "/alerts",
         handler: |m| on(m, list),
         access: VIEW,
-        summary: "List alerts, newest first: rule, priority, since, limit, cursor",
+        summary: "List alerts, newest first, each with its `triage`: rule, priority, since, state (a triage state), limit, cursor",
         ok: 200,
         errors: &[fails::QUERY],
     },
@@ -58,6 +58,7 @@ struct ListQuery {
     rule: Option<String>,
     priority: Option<String>,
     since: Option<String>,
+    state: Option<String>,
     limit: Option<i64>,
     cursor: Option<i64>,
 }
@@ -76,26 +77,31 @@ async fn list(
             })
         })
         .transpose()?;
+    let triaged = q.state.as_deref().map(triage::parse_state).transpose()?;
     let since = time::parse_query_opt("since", q.since.as_deref())?.unwrap_or(i64::MIN);
     let limit = q.limit.unwrap_or(100).clamp(1, MAX_LIMIT);
     // Only constant text is formatted into the SQL; values are bound.
     // NULL parameters switch a filter off, so one prepared statement serves every combination.
-    const WHERE: &str =
-        "(?1 IS NULL OR rule = ?1) AND (?2 IS NULL OR priority = ?2) AND time >= ?3";
+    const WHERE: &str = "(?1 IS NULL OR a.rule = ?1) AND (?2 IS NULL OR a.priority = ?2) \
+        AND a.time >= ?3 AND (?4 IS NULL OR COALESCE(t.state, 'new') = ?4)";
+    let from = triage::FROM;
     let total: i64 = sqlx::query_scalar(AssertSqlSafe(format!(
-        "SELECT COUNT(*) FROM alerts WHERE {WHERE}"
+        "SELECT COUNT(*) FROM {from} WHERE {WHERE}"
     )))
     .bind(&q.rule)
     .bind(priority)
     .bind(since)
+    .bind(triaged.map(TriageState::as_str))
     .fetch_one(&state.db)
     .await?;
-    let rows: Vec<(i64, String)> = sqlx::query_as(AssertSqlSafe(format!(
-        "SELECT id, body FROM alerts WHERE {WHERE} AND id < ?4 ORDER BY id DESC LIMIT ?5"
+    let rows: Vec<triage::Row> = sqlx::query_as(AssertSqlSafe(format!(
+        "SELECT {} FROM {from} WHERE {WHERE} AND a.id < ?5 ORDER BY a.id DESC LIMIT ?6",
+        triage::COLUMNS
     )))
     .bind(&q.rule)
     .bind(priority)
     .bind(since)
+    .bind(triaged.map(TriageState::as_str))
     .bind(q.cursor.unwrap_or(i64::MAX))
     .bind(limit + 1)
     .fetch_all(&state.db)
@@ -104,12 +110,7 @@ async fn list(
     let alerts = rows
         .into_iter()
         .take(limit as usize)
-        .map(|(id, body)| {
-            let mut alert: Alert = serde_json::from_str(&body)
-                .map_err(|e| anyhow::anyhow!("stored alert {id}: {e}"))?;
-            alert.id = id;
-            Ok(alert)
-        })
+        .map(triage::alert)
         .collect::<Result<Vec<_>>>()?;
     let next_cursor = if more {
         alerts.last().map(|a| a.id)

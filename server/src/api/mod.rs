@@ -14,6 +14,7 @@ pub mod live;
 pub mod preview;
 pub mod proposals;
 pub mod session;
+pub mod triage;
 pub mod users;
 
 use crate::auth::{Access, Caller};
@@ -141,6 +142,7 @@ pub fn endpoints() -> impl Iterator<Item = &'static Endpoint> {
         proposals::ENDPOINTS,
         audit::ENDPOINTS,
         alerts::ENDPOINTS,
+        triage::ENDPOINTS,
         collectors::ENDPOINTS,
         docs::ENDPOINTS,
     ]

@@ -12,7 +12,8 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::routing::on;
 use rulestudio_api::auth::{
-    CreateToken, CreateUser, CreatedToken, TokenInfo, TokenList, User, UserList,
+    CreateToken, CreateUser, CreatedToken, SetPassword, TokenInfo, TokenList, UpdateUser, User,
+    UserList,
 };
 use serde_json::json;
 
@@ -51,6 +52,32 @@ pub const ENDPOINTS: &[Endpoint] = &[
         summary: "Delete a user and their tokens",
         ok: 204,
         errors: &[(404, "No such user"), (409, "The caller is that user")],
+    },
+    Endpoint {
+        method: "PATCH",
+        path: "/users/{username}",
+        handler: |m| on(m, update),
+        access: ADMIN,
+        summary: "Change a user's role {role} → the user; effective at their next request",
+        ok: 200,
+        errors: &[
+            fails::BODY,
+            (404, "No such user"),
+            (
+                409,
+                "The caller is that user (an admin cannot demote themself, so one admin always remains)",
+            ),
+            fails::TOO_LARGE,
+        ],
+    },
+    Endpoint {
+        method: "PUT",
+        path: "/users/{username}/password",
+        handler: |m| on(m, set_password),
+        access: ADMIN,
+        summary: "Set a user's password {password} (at least 8 characters); ends their sign-in sessions, keeps their API tokens",
+        ok: 204,
+        errors: &[fails::BODY, (404, "No such user"), fails::TOO_LARGE],
     },
     Endpoint {
         method: "POST",
@@ -98,24 +125,14 @@ async fn create(
     Admin(caller): Admin,
     ApiJson(req): ApiJson<CreateUser>,
 ) -> Result<(StatusCode, Json<User>)> {
-    let role = Role::parse(&req.role).ok_or_else(|| {
-        AppError::BadRequest(format!(
-            "role `{}` is not one of viewer, author, reviewer, admin, collector",
-            req.role
-        ))
-    })?;
+    let role = parse_role(&req.role)?;
     if req.username.is_empty() || req.username.len() > 64 || req.username.contains(['/', ' ']) {
         return Err(AppError::BadRequest(
             "username must be 1 to 64 characters without `/` or spaces".into(),
         ));
     }
     let hash = match req.password {
-        Some(p) if p.len() < 8 => {
-            return Err(AppError::BadRequest(
-                "password must have at least 8 characters".into(),
-            ));
-        }
-        Some(p) => Some(state.passwords.hash(p).await?),
+        Some(p) => Some(hash_password(&state, p).await?),
         None => None,
     };
     let created_at = now_ns();
@@ -196,6 +213,106 @@ async fn remove(
     .await?;
     tx.commit().await?;
     state.streams.users_changed();
+    Ok(StatusCode::NO_CONTENT)
+}
+
+fn parse_role(role: &str) -> Result<Role> {
+    Role::parse(role).ok_or_else(|| {
+        AppError::BadRequest(format!(
+            "role `{role}` is not one of viewer, author, reviewer, admin, collector"
+        ))
+    })
+}
+
+async fn hash_password(state: &AppState, password: String) -> Result<String> {
+    if password.len() < 8 {
+        return Err(AppError::BadRequest(
+            "password must have at least 8 characters".into(),
+        ));
+    }
+    state.passwords.hash(password).await
+}
+
+async fn update(
+    State(state): State<AppState>,
+    Admin(caller): Admin,
+    ApiPath(username): ApiPath<String>,
+    ApiJson(req): ApiJson<UpdateUser>,
+) -> Result<Json<User>> {
+    let role = parse_role(&req.role)?;
+    // The caller is an admin: refusing their own change keeps at least one admin.
+    if username == caller.username {
+        return Err(AppError::Conflict(
+            "you cannot change your own role (another admin can)".into(),
+        ));
+    }
+    let mut tx = state.db.begin_with("BEGIN IMMEDIATE").await?;
+    let (from, created_at): (String, i64) =
+        sqlx::query_as("SELECT role, created_at FROM users WHERE username = ?")
+            .bind(&username)
+            .fetch_optional(&mut *tx)
+            .await?
+            .ok_or_else(|| no_user(&username))?;
+    sqlx::query("UPDATE users SET role = ? WHERE username = ?")
+        .bind(role.as_str())
+        .bind(&username)
+        .execute(&mut *tx)
+        .await?;
+    audit::record(
+        &mut *tx,
+        Entry {
+            actor: &caller.username,
+            action: "user.role",
+            target: format!("user:{username}"),
+            details: json!({"from": from, "to": role.as_str()}),
+        },
+    )
+    .await?;
+    tx.commit().await?;
+    // Their open streams check the new role.
+    state.streams.users_changed();
+    Ok(Json(User {
+        username,
+        role: role.as_str().into(),
+        created_at,
+    }))
+}
+
+async fn set_password(
+    State(state): State<AppState>,
+    Admin(caller): Admin,
+    ApiPath(username): ApiPath<String>,
+    ApiJson(req): ApiJson<SetPassword>,
+) -> Result<StatusCode> {
+    let hash = hash_password(&state, req.password).await?;
+    let mut tx = state.db.begin_with("BEGIN IMMEDIATE").await?;
+    let user_id: i64 = sqlx::query_scalar("SELECT id FROM users WHERE username = ?")
+        .bind(&username)
+        .fetch_optional(&mut *tx)
+        .await?
+        .ok_or_else(|| no_user(&username))?;
+    sqlx::query("UPDATE users SET password_hash = ? WHERE id = ?")
+        .bind(hash)
+        .bind(user_id)
+        .execute(&mut *tx)
+        .await?;
+    // Whoever knew the old password may be signed in with it.
+    let ended = sqlx::query("DELETE FROM sessions WHERE user_id = ?")
+        .bind(user_id)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+    audit::record(
+        &mut *tx,
+        Entry {
+            actor: &caller.username,
+            action: "user.password",
+            target: format!("user:{username}"),
+            details: json!({"sessions_ended": ended}),
+        },
+    )
+    .await?;
+    tx.commit().await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
