@@ -6,6 +6,7 @@ use crate::kernel::{Kernel, KernelConfig, KernelError};
 use crate::process::ProcessTable;
 use crate::record::Record;
 use crate::stats::Counters;
+use std::collections::BTreeMap;
 use std::os::fd::AsRawFd;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -20,6 +21,8 @@ pub struct Capture {
     counters: Arc<Counters>,
     /// Bytes of records read from the ring buffer so far (headers and strings).
     ring_bytes: u64,
+    /// Records that could not be decoded, by reason (`truncated`, `malformed`).
+    undecodable: BTreeMap<&'static str, u64>,
 }
 
 impl Capture {
@@ -34,6 +37,7 @@ impl Capture {
             conv: Converter::new(table),
             counters,
             ring_bytes: 0,
+            undecodable: BTreeMap::new(),
         })
     }
 
@@ -55,7 +59,10 @@ impl Capture {
                         emit(ev);
                     }
                 }
-                Err(e) => tracing::warn!("skipping malformed kernel record: {e}"),
+                Err(e) => {
+                    *self.undecodable.entry(e.reason()).or_default() += 1;
+                    tracing::warn!("skipping kernel record: {e}");
+                }
             }
         }
         let k = self.kernel.stats();
@@ -66,6 +73,11 @@ impl Capture {
     /// Bytes of kernel records read from the ring buffer since the start.
     pub fn ring_bytes(&self) -> u64 {
         self.ring_bytes
+    }
+
+    /// Kernel records that could not be decoded since the start, by reason.
+    pub fn undecodable(&self) -> &BTreeMap<&'static str, u64> {
+        &self.undecodable
     }
 
     /// Waits until the kernel signals data or `POLL_MS` passes.
