@@ -138,6 +138,34 @@ struct {
 	__type(value, union scratch);
 } scratch SEC(".maps");
 
+/*
+ * What of a thread's context the kernel compares to decide whether to send it again: the ids
+ * and capability sets (a set*id or capset call, a setuid exec, a user namespace) and the session
+ * (setsid). Not the parent (reparenting is libsinsp's own inference), the login uid or the name
+ * (both travel with every fork and exec record).
+ */
+struct ctx_key {
+	__u64 cap_permitted;
+	__u64 cap_effective;
+	__u32 uid;
+	__u32 gid;
+	__u32 sid;
+	__u32 reserved;
+};
+
+/*
+ * tid -> the context last sent for it. A thread's context travels with its first record and
+ * with every record after a change, like the updates libsinsp makes to its thread table, not
+ * with every event. An entry is written only once its record is in the ring (a lost record
+ * sends the context again), dropped at the thread's exit; an LRU eviction only costs a resend.
+ */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 65536);
+	__type(key, __u32);
+	__type(value, struct ctx_key);
+} ctx_sent SEC(".maps");
+
 /* The record being built: the scratch buffer and the first free byte. */
 struct rec {
 	char *buf;
@@ -204,19 +232,39 @@ static __always_inline struct task_body *task_body(struct rec *r)
 	return b;
 }
 
-/* The thread's context (effective ids, capabilities, session, lineage, name). */
-static __always_inline struct context *add_context(struct rec *r, struct task_struct *task)
+/* The part of the thread's context that decides whether to send it (effective ids, as
+ * user.uid/group.gid report them, capability sets, session). */
+static __always_inline void read_key(struct ctx_key *k, struct task_struct *task)
+{
+	const struct cred *cred = BPF_CORE_READ(task, cred);
+	k->uid = BPF_CORE_READ(cred, euid.val);
+	k->gid = BPF_CORE_READ(cred, egid.val);
+	bpf_core_read(&k->cap_permitted, sizeof(__u64), &cred->cap_permitted);
+	bpf_core_read(&k->cap_effective, sizeof(__u64), &cred->cap_effective);
+	struct pid *session = BPF_CORE_READ(task, signal, pids[PIDTYPE_SID]);
+	if (session)
+		k->sid = BPF_CORE_READ(session, numbers[0].nr);
+}
+
+/* Whether `tid`'s context must travel with this record: first sight, or changed since sent. */
+static __always_inline int context_changed(__u32 tid, const struct ctx_key *k)
+{
+	struct ctx_key *sent = bpf_map_lookup_elem(&ctx_sent, &tid);
+	return !sent || sent->uid != k->uid || sent->gid != k->gid || sent->sid != k->sid ||
+	       sent->cap_permitted != k->cap_permitted || sent->cap_effective != k->cap_effective;
+}
+
+/* Appends the thread's context: `k`, then its lineage and name. */
+static __always_inline struct context *add_context(struct rec *r, struct task_struct *task,
+						   const struct ctx_key *k)
 {
 	struct context *c = part(r, sizeof(struct context), PART_CONTEXT);
 	__builtin_memset(c, 0, sizeof(*c));
-	const struct cred *cred = BPF_CORE_READ(task, cred);
-	c->uid = BPF_CORE_READ(cred, euid.val);
-	c->gid = BPF_CORE_READ(cred, egid.val);
-	bpf_core_read(&c->cap_permitted, sizeof(__u64), &cred->cap_permitted);
-	bpf_core_read(&c->cap_effective, sizeof(__u64), &cred->cap_effective);
-	struct pid *session = BPF_CORE_READ(task, signal, pids[PIDTYPE_SID]);
-	if (session)
-		c->sid = BPF_CORE_READ(session, numbers[0].nr);
+	c->uid = k->uid;
+	c->gid = k->gid;
+	c->cap_permitted = k->cap_permitted;
+	c->cap_effective = k->cap_effective;
+	c->sid = k->sid;
 	c->ppid = BPF_CORE_READ(task, real_parent, tgid);
 	c->loginuid = (__u32)-1;
 	if (bpf_core_field_exists(task->loginuid))
@@ -597,9 +645,15 @@ int sys_exit(struct bpf_raw_tracepoint_args *ctx)
 	b->args[3] = BPF_CORE_READ(regs, r10);
 	b->args[4] = BPF_CORE_READ(regs, r8);
 	b->args[5] = BPF_CORE_READ(regs, r9);
-	add_context(&r, task);
+	struct ctx_key k = {};
+	read_key(&k, task);
+	__u32 tid = (__u32)pid_tgid;
+	int send_context = context_changed(tid, &k);
+	if (send_context)
+		add_context(&r, task, &k);
 	capture_args(&r, b, nr, task);
-	emit(&r);
+	if (emit(&r) == 0 && send_context)
+		bpf_map_update_elem(&ctx_sent, &tid, &k, BPF_ANY);
 	return 0;
 }
 
@@ -615,11 +669,15 @@ int process_fork(struct bpf_raw_tracepoint_args *ctx)
 	if (!begin(&r, KIND_FORK, child))
 		return 0;
 	task_body(&r);
-	struct context *c = add_context(&r, child);
+	struct ctx_key k = {};
+	read_key(&k, child);
+	struct context *c = add_context(&r, child, &k);
 	/* The forking process, even when CLONE_PARENT gave the child another real parent. */
 	c->ppid = BPF_CORE_READ(parent, tgid);
 	cgroups(&r, child);
-	emit(&r);
+	__u32 tid = hdr(&r)->tid;
+	if (emit(&r) == 0)
+		bpf_map_update_elem(&ctx_sent, &tid, &k, BPF_ANY);
 	return 0;
 }
 
@@ -672,7 +730,9 @@ int process_exec(struct bpf_raw_tracepoint_args *ctx)
 	struct pt_regs *regs = (struct pt_regs *)bpf_task_pt_regs(bpf_get_current_task_btf());
 	hdr(&r)->nr = regs ? BPF_CORE_READ(regs, orig_ax) : NR_execve;
 	task_body(&r)->exe_flags = exe_flags(task);
-	add_context(&r, task);
+	struct ctx_key k = {};
+	read_key(&k, task);
+	add_context(&r, task, &k);
 	const char *filename = BPF_CORE_READ(bprm, filename);
 	long n = bpf_probe_read_kernel_str(r.buf + (r.pos & POS_MASK), STR_MAX, filename);
 	end_str(&r, 0, n - 1);
@@ -688,7 +748,9 @@ int process_exec(struct bpf_raw_tracepoint_args *ctx)
 			end_str(&r, 1, len);
 	}
 	cgroups(&r, task);
-	emit(&r);
+	__u32 tid = hdr(&r)->tid;
+	if (emit(&r) == 0)
+		bpf_map_update_elem(&ctx_sent, &tid, &k, BPF_ANY);
 	return 0;
 }
 
@@ -703,7 +765,11 @@ int process_exit(struct bpf_raw_tracepoint_args *ctx)
 	if (!begin(&r, KIND_EXIT, task))
 		return 0;
 	task_body(&r)->ret = BPF_CORE_READ(task, exit_code);
-	add_context(&r, task);
+	struct ctx_key k = {};
+	read_key(&k, task);
+	add_context(&r, task, &k);
+	__u32 tid = hdr(&r)->tid;
+	bpf_map_delete_elem(&ctx_sent, &tid);
 	emit(&r);
 	return 0;
 }

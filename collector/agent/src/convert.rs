@@ -9,6 +9,7 @@ use crate::process::{AT_FDCWD, Fd, FdKind, Process, ProcessTable, Seen, Tuple};
 use crate::record::{self, Record};
 use crate::render::{self, SockAddr};
 use crate::syscalls::{self, nr};
+use crate::threads::Threads;
 use rulestudio_collector_common::{Context, Kind, NS_CHILD_IN_PIDNS};
 use std::collections::HashMap;
 use std::fmt::Write as _;
@@ -29,6 +30,7 @@ pub struct Converter {
     /// Capability set → its names: every event carries two sets, and a node has few distinct ones.
     cap_names: HashMap<u64, String>,
     cri: Option<Resolver>,
+    threads: Threads,
 }
 
 /// A JSON object being written; keys are trusted field names, values are escaped.
@@ -116,6 +118,7 @@ impl Converter {
             rendered: HashMap::new(),
             cap_names: HashMap::new(),
             cri: None,
+            threads: Threads::new(),
         }
     }
 
@@ -128,12 +131,21 @@ impl Converter {
         &self.table
     }
 
-    /// The context of the record's thread: every record carries it.
+    /// The context of the record's thread: the one the record carries (the kernel sends it
+    /// at first sight and after a change), else the thread table's.
     fn context(&mut self, r: &Record<'_>) -> Context {
-        r.ctx.unwrap_or(Context {
-            loginuid: u32::MAX,
-            ..Context::default()
-        })
+        match r.ctx {
+            Some(c) => {
+                self.threads.received(r.h.tid, c);
+                c
+            }
+            None => self.threads.get(r.h.tgid, r.h.tid),
+        }
+    }
+
+    /// The thread table (contexts by thread, and what it counted).
+    pub fn threads(&self) -> &Threads {
+        &self.threads
     }
 
     /// The event of one record, or `None` for records that only update the tables.
@@ -170,6 +182,7 @@ impl Converter {
                 if h.tid == h.tgid || !known {
                     self.table.exit(h.tgid);
                 }
+                self.threads.exit(h.tid);
                 Some(o.finish())
             }
             Kind::Exec => {
