@@ -8,7 +8,8 @@
 //! `--rate` paces the storm (e.g. 500000, the collector's design point); without it the storm
 //! runs flat out. Every figure is the median over `--runs` runs of the storm without and with a
 //! freshly loaded collector; `bytes/event` counts the kernel records' bytes through the ring
-//! buffer, `userspace` the reader thread's CPU time per event. `--workload` is timed with the collector off and on (default: compiling the
+//! buffer, `userspace` the reader thread's CPU time per event, `thread contexts` how often the
+//! kernel sent a thread's context (first sight or a change: decision 0017). `--workload` is timed with the collector off and on (default: compiling the
 //! collector's own eBPF program with clang ten times, a small real build).
 //!
 //! Needs root (loads the eBPF program). Figures are printed, never asserted.
