@@ -101,12 +101,90 @@ struct {
 	__type(value, __u64);
 } last_write SEC(".maps");
 
+/*
+ * A record is built in a per-CPU scratch buffer (the pattern of Falco's auxiliary map): parts
+ * are appended at `pos`, and only the `pos` bytes used go to the ring buffer. Offsets into the
+ * buffer are masked with POS_MASK so that the verifier can bound every access; a record never
+ * grows beyond RECORD_MAX, well below it, and the buffer leaves room for a full string (or an
+ * argv read, bounded by twice STR_MAX) after any masked offset.
+ */
+#define POS_MASK (16 * 1024 - 1)
+#define SCRATCH_SIZE (POS_MASK + 1 + 2 * STR_MAX)
+
+/* The scratch buffer, and the layouts it holds, named here so that they reach the object's BTF
+ * (read by the agent's `record_layout` test). */
+union scratch {
+	char buf[SCRATCH_SIZE];
+	struct {
+		struct rec_header h;
+		struct syscall_body b;
+		struct context c;
+		struct sock_tuple s;
+	} syscall_layout;
+	struct {
+		struct rec_header h;
+		struct task_body b;
+		struct context c;
+	} task_layout;
+	enum record_kind kind;
+};
+
+_Static_assert(RECORD_MAX <= POS_MASK, "a record fits below the scratch mask");
+
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
 	__uint(max_entries, 1);
 	__type(key, __u32);
-	__type(value, struct record);
+	__type(value, union scratch);
 } scratch SEC(".maps");
+
+/*
+ * What of a thread's context the kernel compares to decide whether to send it again: the ids
+ * and capability sets (a set*id or capset call, a setuid exec, a user namespace) and the session
+ * (setsid). Not the parent (reparenting is libsinsp's own inference), the login uid or the name
+ * (both travel with every fork and exec record).
+ */
+struct ctx_key {
+	__u64 cap_permitted;
+	__u64 cap_effective;
+	__u32 uid;
+	__u32 gid;
+	__u32 sid;
+	__u32 reserved;
+};
+
+/*
+ * tid -> the context last sent for it. A thread's context travels with its first record and
+ * with every record after a change, like the updates libsinsp makes to its thread table, not
+ * with every event. An entry is written only once its record is in the ring (a lost record
+ * sends the context again), dropped at the thread's exit; an LRU eviction only costs a resend.
+ */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 65536);
+	__type(key, __u32);
+	__type(value, struct ctx_key);
+} ctx_sent SEC(".maps");
+
+/* The record being built: the scratch buffer and the first free byte. */
+struct rec {
+	char *buf;
+	__u32 pos;
+};
+
+static __always_inline struct rec_header *hdr(struct rec *r)
+{
+	return (struct rec_header *)r->buf;
+}
+
+/* The next `size` bytes of the record, zeroed, for a part of that size. */
+static __always_inline void *part(struct rec *r, __u32 size, __u16 flag)
+{
+	void *p = r->buf + (r->pos & POS_MASK);
+	hdr(r)->parts |= flag;
+	r->pos += size;
+	return p;
+}
 
 static __always_inline void count(__u32 idx)
 {
@@ -120,42 +198,79 @@ static __always_inline int is_write(__u32 nr)
 	return nr == NR_write || nr == NR_pwrite64 || nr == NR_writev;
 }
 
-/*
- * Returns the zeroed per-CPU record with the ids of `task` (effective uid/gid, as Falco's
- * user.uid/group.gid report them). Syscall records stop there: the agent's process table,
- * kept by the lifecycle records, has parent, login uid and name, and every probe read saved
- * here is saved on every captured syscall.
- */
-static __always_inline struct record *begin(__u32 kind, struct task_struct *task)
+/* Starts a record of `kind` for `task` (its ids) in this CPU's scratch buffer; 0 if none. */
+static __always_inline int begin(struct rec *r, __u16 kind, struct task_struct *task)
 {
 	__u32 zero = 0;
-	struct record *r = bpf_map_lookup_elem(&scratch, &zero);
-	if (!r)
+	union scratch *s = bpf_map_lookup_elem(&scratch, &zero);
+	if (!s)
 		return 0;
-	__builtin_memset(&r->h, 0, sizeof(r->h));
-	r->h.ts = bpf_ktime_get_boot_ns();
-	r->h.kind = kind;
-	r->h.tgid = BPF_CORE_READ(task, tgid);
-	r->h.tid = BPF_CORE_READ(task, pid);
-	const struct cred *cred = BPF_CORE_READ(task, cred);
-	r->h.uid = BPF_CORE_READ(cred, euid.val);
-	r->h.gid = BPF_CORE_READ(cred, egid.val);
-	bpf_core_read(&r->h.cap_permitted, sizeof(__u64), &cred->cap_permitted);
-	bpf_core_read(&r->h.cap_effective, sizeof(__u64), &cred->cap_effective);
-	r->h.loginuid = (__u32)-1;
-	struct pid *session = BPF_CORE_READ(task, signal, pids[PIDTYPE_SID]);
-	if (session)
-		r->h.sid = BPF_CORE_READ(session, numbers[0].nr);
-	return r;
+	r->buf = s->buf;
+	r->pos = sizeof(struct rec_header);
+	struct rec_header *h = hdr(r);
+	__builtin_memset(h, 0, sizeof(*h));
+	h->ts = bpf_ktime_get_boot_ns();
+	h->kind = kind;
+	h->tgid = BPF_CORE_READ(task, tgid);
+	h->tid = BPF_CORE_READ(task, pid);
+	return 1;
 }
 
-/* Parent, login uid and name, for lifecycle records. */
-static __always_inline void lineage(struct record *r, struct task_struct *task)
+static __always_inline struct syscall_body *syscall_body(struct rec *r)
 {
-	r->h.ppid = BPF_CORE_READ(task, real_parent, tgid);
+	struct syscall_body *b = (struct syscall_body *)(r->buf + sizeof(struct rec_header));
+	__builtin_memset(b, 0, sizeof(*b));
+	r->pos = sizeof(struct rec_header) + sizeof(*b);
+	return b;
+}
+
+static __always_inline struct task_body *task_body(struct rec *r)
+{
+	struct task_body *b = (struct task_body *)(r->buf + sizeof(struct rec_header));
+	__builtin_memset(b, 0, sizeof(*b));
+	r->pos = sizeof(struct rec_header) + sizeof(*b);
+	return b;
+}
+
+/* The part of the thread's context that decides whether to send it (effective ids, as
+ * user.uid/group.gid report them, capability sets, session). */
+static __always_inline void read_key(struct ctx_key *k, struct task_struct *task)
+{
+	const struct cred *cred = BPF_CORE_READ(task, cred);
+	k->uid = BPF_CORE_READ(cred, euid.val);
+	k->gid = BPF_CORE_READ(cred, egid.val);
+	bpf_core_read(&k->cap_permitted, sizeof(__u64), &cred->cap_permitted);
+	bpf_core_read(&k->cap_effective, sizeof(__u64), &cred->cap_effective);
+	struct pid *session = BPF_CORE_READ(task, signal, pids[PIDTYPE_SID]);
+	if (session)
+		k->sid = BPF_CORE_READ(session, numbers[0].nr);
+}
+
+/* Whether `tid`'s context must travel with this record: first sight, or changed since sent. */
+static __always_inline int context_changed(__u32 tid, const struct ctx_key *k)
+{
+	struct ctx_key *sent = bpf_map_lookup_elem(&ctx_sent, &tid);
+	return !sent || sent->uid != k->uid || sent->gid != k->gid || sent->sid != k->sid ||
+	       sent->cap_permitted != k->cap_permitted || sent->cap_effective != k->cap_effective;
+}
+
+/* Appends the thread's context: `k`, then its lineage and name. */
+static __always_inline struct context *add_context(struct rec *r, struct task_struct *task,
+						   const struct ctx_key *k)
+{
+	struct context *c = part(r, sizeof(struct context), PART_CONTEXT);
+	__builtin_memset(c, 0, sizeof(*c));
+	c->uid = k->uid;
+	c->gid = k->gid;
+	c->cap_permitted = k->cap_permitted;
+	c->cap_effective = k->cap_effective;
+	c->sid = k->sid;
+	c->ppid = BPF_CORE_READ(task, real_parent, tgid);
+	c->loginuid = (__u32)-1;
 	if (bpf_core_field_exists(task->loginuid))
-		r->h.loginuid = BPF_CORE_READ(task, loginuid.val);
-	BPF_CORE_READ_STR_INTO(&r->h.comm, task, comm);
+		c->loginuid = BPF_CORE_READ(task, loginuid.val);
+	BPF_CORE_READ_STR_INTO(&c->comm, task, comm);
+	return c;
 }
 
 static __always_inline __u32 clamp_len(long n)
@@ -167,23 +282,33 @@ static __always_inline __u32 clamp_len(long n)
 	return (__u32)n;
 }
 
-static __always_inline void user_str(struct record *r, int slot, __u64 ptr)
+/* Closes string `slot` after `n` bytes were written at `pos`. Slots are written in order. */
+static __always_inline void end_str(struct rec *r, int slot, long n)
 {
-	if (!ptr || slot < 0 || slot >= STR_SLOTS)
-		return;
-	long n = bpf_probe_read_user_str(r->str[slot], STR_MAX, (const void *)ptr);
-	/* The length excludes the terminating NUL. */
-	r->h.str_len[slot] = n > 0 ? clamp_len(n - 1) : 0;
+	__u32 len = clamp_len(n);
+	if (slot >= 0 && slot < STR_SLOTS)
+		hdr(r)->str_len[slot] = len;
+	r->pos += len;
 }
 
-static __always_inline void user_bytes(struct record *r, __u64 ptr, __u64 len)
+static __always_inline void user_str(struct rec *r, int slot, __u64 ptr)
+{
+	if (!ptr)
+		return;
+	long n = bpf_probe_read_user_str(r->buf + (r->pos & POS_MASK), STR_MAX, (const void *)ptr);
+	/* Without the terminating NUL, which the next string (if any) overwrites. */
+	end_str(r, slot, n - 1);
+}
+
+static __always_inline void user_bytes(struct rec *r, __u64 ptr, __u64 len)
 {
 	if (!ptr || len == 0)
 		return;
 	if (len > SOCKADDR_MAX)
 		len = SOCKADDR_MAX;
-	if (bpf_probe_read_user(r->str[0], len & (SOCKADDR_MAX * 2 - 1), (const void *)ptr) == 0)
-		r->h.str_len[0] = len;
+	if (bpf_probe_read_user(r->buf + (r->pos & POS_MASK), len & (SOCKADDR_MAX * 2 - 1),
+				(const void *)ptr) == 0)
+		end_str(r, 0, len);
 }
 
 /*
@@ -192,7 +317,8 @@ static __always_inline void user_bytes(struct record *r, __u64 ptr, __u64 len)
  * msghdr pointer in args[1].
  */
 #define IOV_MAX_READ 16
-static __always_inline void msghdr_args(struct record *r, __u64 ptr, int sending)
+static __always_inline void msghdr_args(struct rec *r, struct syscall_body *b, __u64 ptr,
+					int sending)
 {
 	struct {
 		__u64 name;
@@ -214,7 +340,7 @@ static __always_inline void msghdr_args(struct record *r, __u64 ptr, int sending
 			break;
 		total += iov[1];
 	}
-	r->h.args[1] = total;
+	b->args[1] = total;
 }
 
 /* The open file behind `fd` of `task`, or 0. */
@@ -231,8 +357,8 @@ static __always_inline struct file *file_of_fd(struct task_struct *task, long fd
 	return f;
 }
 
-/* Fills r->h.sock from the socket behind `fd` of the current task, if it is one. */
-static __always_inline void sock_of_fd(struct record *r, struct task_struct *task, long fd)
+/* Appends the socket tuple of `fd` of the current task, if it is a socket (before any string). */
+static __always_inline void sock_of_fd(struct rec *r, struct task_struct *task, long fd)
 {
 	struct file *f = file_of_fd(task, fd);
 	if (!f)
@@ -243,7 +369,8 @@ static __always_inline void sock_of_fd(struct record *r, struct task_struct *tas
 	struct sock *sk = BPF_CORE_READ(sock, sk);
 	if (!sk)
 		return;
-	struct sock_tuple *t = &r->h.sock;
+	struct sock_tuple *t = part(r, sizeof(struct sock_tuple), PART_SOCK);
+	__builtin_memset(t, 0, sizeof(*t));
 	t->sock_type = BPF_CORE_READ(sock, type);
 	t->family = BPF_CORE_READ(sk, __sk_common.skc_family);
 	t->local_port = BPF_CORE_READ(sk, __sk_common.skc_num);
@@ -269,8 +396,8 @@ static __always_inline struct kernfs_node *kn_parent(struct kernfs_node *kn)
 	return (struct kernfs_node *)BPF_CORE_READ((struct kernfs_node___old *)kn, parent);
 }
 
-/* Appends the names of `cg` and its ancestors (leaf first, '/'-separated) to slot 2 at `off`. */
-static __always_inline __u32 cgroup_names(struct record *r, struct cgroup *cg, __u32 off)
+/* Appends the names of `cg` and its ancestors (leaf first, '/'-separated) to `out` at `off`. */
+static __always_inline __u32 cgroup_names(char *out, struct cgroup *cg, __u32 off)
 {
 	struct kernfs_node *kn = BPF_CORE_READ(cg, kn);
 	for (int i = 0; i < CGROUP_DEPTH && kn; i++) {
@@ -279,11 +406,11 @@ static __always_inline __u32 cgroup_names(struct record *r, struct cgroup *cg, _
 			break;
 		const char *name = BPF_CORE_READ(kn, name);
 		off &= STR_MAX / 2 - 1;
-		long n = bpf_probe_read_kernel_str(&r->str[2][off], CGROUP_NAME_MAX, name);
+		long n = bpf_probe_read_kernel_str(&out[off], CGROUP_NAME_MAX, name);
 		if (n <= 0)
 			break;
 		off += n; /* n counts the NUL, which becomes the separator */
-		r->str[2][(off - 1) & (STR_MAX - 1)] = '/';
+		out[(off - 1) & (STR_MAX - 1)] = '/';
 		kn = parent;
 	}
 	return off;
@@ -294,12 +421,13 @@ static __always_inline __u32 cgroup_names(struct record *r, struct cgroup *cg, _
  * controller's, each leaf first. The container id lives in these names; reading them here
  * rather than /proc/PID/cgroup later also covers processes that exit at once.
  */
-static __always_inline void cgroups(struct record *r, struct task_struct *task)
+static __always_inline void cgroups(struct rec *r, struct task_struct *task)
 {
+	char *out = r->buf + (r->pos & POS_MASK);
 	struct css_set *cs = BPF_CORE_READ(task, cgroups);
-	__u32 off = cgroup_names(r, BPF_CORE_READ(cs, dfl_cgrp), 0);
+	__u32 off = cgroup_names(out, BPF_CORE_READ(cs, dfl_cgrp), 0);
 	off &= STR_MAX / 2 - 1;
-	r->str[2][off] = '\n';
+	out[off] = '\n';
 	off += 1;
 	if (bpf_core_enum_value_exists(enum cgroup_subsys_id, cpu_cgrp_id)) {
 		int id = bpf_core_enum_value(enum cgroup_subsys_id, cpu_cgrp_id);
@@ -307,38 +435,37 @@ static __always_inline void cgroups(struct record *r, struct task_struct *task)
 			struct cgroup_subsys_state *css = 0;
 			bpf_core_read(&css, sizeof(css), &cs->subsys[id]);
 			if (css)
-				off = cgroup_names(r, BPF_CORE_READ(css, cgroup), off);
+				off = cgroup_names(out, BPF_CORE_READ(css, cgroup), off);
 		}
 	}
-	r->h.str_len[2] = off & (STR_MAX - 1);
+	end_str(r, 2, off & (STR_MAX - 1));
 }
 
-static __always_inline void emit(struct record *r)
+/* Sends the record's used bytes; 0 on success (a failure is counted as a loss). */
+static __always_inline int emit(struct rec *r)
 {
-	__u32 size = sizeof(struct raw_header);
-	if (r->h.str_len[2])
-		size += 2 * STR_MAX + (r->h.str_len[2] & (STR_MAX * 2 - 1));
-	else if (r->h.str_len[1])
-		size += STR_MAX + (r->h.str_len[1] & (STR_MAX * 2 - 1));
-	else
-		size += r->h.str_len[0] & (STR_MAX * 2 - 1);
-	if (size > sizeof(struct record))
-		size = sizeof(struct record);
-	r->h.size = size;
+	__u32 size = r->pos;
+	if (size > RECORD_MAX)
+		size = RECORD_MAX;
+	struct rec_header *h = hdr(r);
+	h->size = size;
 	__u64 avail = bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA);
 	__u64 flags = avail >= wakeup_bytes ? BPF_RB_FORCE_WAKEUP : BPF_RB_NO_WAKEUP;
-	if (r->h.kind != KIND_SYSCALL)
+	if (h->kind != KIND_SYSCALL)
 		flags = BPF_RB_FORCE_WAKEUP;
-	if (bpf_ringbuf_output(&events, r, size, flags))
+	if (bpf_ringbuf_output(&events, r->buf, size, flags)) {
 		count(STAT_LOST);
+		return -1;
+	}
+	return 0;
 }
 
 /* The new file's f_mode after a successful open: FMODE_CREATED says whether the call created it. */
-static __always_inline void fmode_of_fd(struct record *r, struct task_struct *task, long fd)
+static __always_inline void fmode_of_fd(struct syscall_body *b, struct task_struct *task, long fd)
 {
 	struct file *f = file_of_fd(task, fd);
 	if (f)
-		r->h.f_mode = BPF_CORE_READ(f, f_mode);
+		b->f_mode = BPF_CORE_READ(f, f_mode);
 }
 
 /*
@@ -357,15 +484,19 @@ static __always_inline __u32 ns_flags(struct task_struct *task)
 	return children && children != own ? NS_CHILD_IN_PIDNS : 0;
 }
 
-/* Copies the user-memory arguments of `nr` into the record's slots (see the agent's convert). */
-static __always_inline void capture_args(struct record *r, struct task_struct *task)
+/*
+ * Appends the parts `nr` uses beyond its registers (see the agent's convert): the socket tuple
+ * first, then the strings from user memory in slot order.
+ */
+static __always_inline void capture_args(struct rec *r, struct syscall_body *b, __u32 nr,
+					 struct task_struct *task)
 {
-	__u64 *a = r->h.args;
-	switch (r->h.nr) {
+	__u64 *a = b->args;
+	switch (nr) {
 	case NR_open:
 	case NR_creat:
 		user_str(r, 0, a[0]);
-		fmode_of_fd(r, task, r->h.ret);
+		fmode_of_fd(b, task, b->ret);
 		break;
 	case NR_chmod:
 	case NR_unlink:
@@ -373,26 +504,30 @@ static __always_inline void capture_args(struct record *r, struct task_struct *t
 	case NR_umount2:
 	case NR_memfd_create:
 	case NR_execve:
+	case NR_mkdir:
+	case NR_rmdir:
 		user_str(r, 0, a[0]);
 		break;
 	case NR_openat:
 		user_str(r, 0, a[1]);
-		fmode_of_fd(r, task, r->h.ret);
+		fmode_of_fd(b, task, b->ret);
 		break;
 	case NR_unlinkat:
 	case NR_fchmodat:
 	case NR_execveat:
+	case NR_mkdirat:
+	case NR_finit_module:
 		user_str(r, 0, a[1]);
 		break;
 	case NR_openat2: {
 		/* struct open_how { u64 flags, mode, resolve; } replaces args 2..4. */
 		__u64 how[3] = {};
 		bpf_probe_read_user(how, sizeof(how), (const void *)a[2]);
-		r->h.args[2] = how[0];
-		r->h.args[3] = how[1];
-		r->h.args[4] = how[2];
+		a[2] = how[0];
+		a[3] = how[1];
+		a[4] = how[2];
 		user_str(r, 0, a[1]);
-		fmode_of_fd(r, task, r->h.ret);
+		fmode_of_fd(b, task, b->ret);
 		break;
 	}
 	case NR_rename:
@@ -419,58 +554,48 @@ static __always_inline void capture_args(struct record *r, struct task_struct *t
 	case NR_init_module:
 		user_str(r, 0, a[2]);
 		break;
-	case NR_finit_module:
-		user_str(r, 0, a[1]);
-		break;
 	case NR_connect:
 	case NR_bind:
-		user_bytes(r, a[1], a[2]);
 		sock_of_fd(r, task, a[0]);
+		user_bytes(r, a[1], a[2]);
 		break;
 	case NR_listen:
 		sock_of_fd(r, task, a[0]);
 		break;
 	case NR_accept:
 	case NR_accept4:
-		sock_of_fd(r, task, r->h.ret);
-		break;
-	case NR_mkdir:
-	case NR_rmdir:
-		user_str(r, 0, a[0]);
-		break;
-	case NR_mkdirat:
-		user_str(r, 0, a[1]);
+		sock_of_fd(r, task, b->ret);
 		break;
 	case NR_sendto:
-		user_bytes(r, a[4], a[5]);
 		sock_of_fd(r, task, a[0]);
+		user_bytes(r, a[4], a[5]);
 		break;
 	case NR_recvfrom: {
+		sock_of_fd(r, task, a[0]);
 		/* The kernel wrote the sender's address and its length (through args[5]) at exit. */
 		__s32 len = 0;
-		if (r->h.ret >= 0 && a[5] && bpf_probe_read_user(&len, sizeof(len), (const void *)a[5]) == 0 &&
+		if (b->ret >= 0 && a[5] && bpf_probe_read_user(&len, sizeof(len), (const void *)a[5]) == 0 &&
 		    len > 0)
 			user_bytes(r, a[4], len);
-		sock_of_fd(r, task, a[0]);
 		break;
 	}
 	case NR_sendmsg:
 	case NR_recvmsg:
-		msghdr_args(r, a[1], r->h.nr == NR_sendmsg);
 		sock_of_fd(r, task, a[0]);
+		msghdr_args(r, b, a[1], nr == NR_sendmsg);
 		break;
 	case NR_clone3: {
 		/* struct clone_args starts with the u64 flags; they replace the pointer in args[0]. */
 		__u64 flags = 0;
 		bpf_probe_read_user(&flags, sizeof(flags), (const void *)a[0]);
-		r->h.args[0] = flags;
-		r->h.ns_flags = ns_flags(task);
+		a[0] = flags;
+		b->ns_flags = ns_flags(task);
 		break;
 	}
 	case NR_clone:
 	case NR_fork:
 	case NR_vfork:
-		r->h.ns_flags = ns_flags(task);
+		b->ns_flags = ns_flags(task);
 		break;
 	}
 }
@@ -508,19 +633,27 @@ int sys_exit(struct bpf_raw_tracepoint_args *ctx)
 		bpf_map_update_elem(&last_write, &key, &now, BPF_ANY);
 	}
 	struct task_struct *task = (struct task_struct *)bpf_get_current_task();
-	struct record *r = begin(KIND_SYSCALL, task);
-	if (!r)
+	struct rec r;
+	if (!begin(&r, KIND_SYSCALL, task))
 		return 0;
-	r->h.nr = nr;
-	r->h.ret = ret;
-	r->h.args[0] = fd0;
-	r->h.args[1] = BPF_CORE_READ(regs, si);
-	r->h.args[2] = BPF_CORE_READ(regs, dx);
-	r->h.args[3] = BPF_CORE_READ(regs, r10);
-	r->h.args[4] = BPF_CORE_READ(regs, r8);
-	r->h.args[5] = BPF_CORE_READ(regs, r9);
-	capture_args(r, task);
-	emit(r);
+	hdr(&r)->nr = nr;
+	struct syscall_body *b = syscall_body(&r);
+	b->ret = ret;
+	b->args[0] = fd0;
+	b->args[1] = BPF_CORE_READ(regs, si);
+	b->args[2] = BPF_CORE_READ(regs, dx);
+	b->args[3] = BPF_CORE_READ(regs, r10);
+	b->args[4] = BPF_CORE_READ(regs, r8);
+	b->args[5] = BPF_CORE_READ(regs, r9);
+	struct ctx_key k = {};
+	read_key(&k, task);
+	__u32 tid = (__u32)pid_tgid;
+	int send_context = context_changed(tid, &k);
+	if (send_context)
+		add_context(&r, task, &k);
+	capture_args(&r, b, nr, task);
+	if (emit(&r) == 0 && send_context)
+		bpf_map_update_elem(&ctx_sent, &tid, &k, BPF_ANY);
 	return 0;
 }
 
@@ -532,13 +665,19 @@ int process_fork(struct bpf_raw_tracepoint_args *ctx)
 	/* Threads share their process's entry; children of the collector are ordinary processes. */
 	if (BPF_CORE_READ(child, pid) != BPF_CORE_READ(child, tgid))
 		return 0;
-	struct record *r = begin(KIND_FORK, child);
-	if (!r)
+	struct rec r;
+	if (!begin(&r, KIND_FORK, child))
 		return 0;
-	lineage(r, child);
-	r->h.ppid = BPF_CORE_READ(parent, tgid);
-	cgroups(r, child);
-	emit(r);
+	task_body(&r);
+	struct ctx_key k = {};
+	read_key(&k, child);
+	struct context *c = add_context(&r, child, &k);
+	/* The forking process, even when CLONE_PARENT gave the child another real parent. */
+	c->ppid = BPF_CORE_READ(parent, tgid);
+	cgroups(&r, child);
+	__u32 tid = hdr(&r)->tid;
+	if (emit(&r) == 0)
+		bpf_map_update_elem(&ctx_sent, &tid, &k, BPF_ANY);
 	return 0;
 }
 
@@ -584,16 +723,19 @@ int process_exec(struct bpf_raw_tracepoint_args *ctx)
 	struct linux_binprm *bprm = (struct linux_binprm *)ctx->args[2];
 	if (BPF_CORE_READ(task, tgid) == own_tgid)
 		return 0;
-	struct record *r = begin(KIND_EXEC, task);
-	if (!r)
+	struct rec r;
+	if (!begin(&r, KIND_EXEC, task))
 		return 0;
-	lineage(r, task);
 	/* The new image keeps the syscall number: execve or execveat. */
 	struct pt_regs *regs = (struct pt_regs *)bpf_task_pt_regs(bpf_get_current_task_btf());
-	r->h.nr = regs ? BPF_CORE_READ(regs, orig_ax) : NR_execve;
+	hdr(&r)->nr = regs ? BPF_CORE_READ(regs, orig_ax) : NR_execve;
+	task_body(&r)->exe_flags = exe_flags(task);
+	struct ctx_key k = {};
+	read_key(&k, task);
+	add_context(&r, task, &k);
 	const char *filename = BPF_CORE_READ(bprm, filename);
-	long n = bpf_probe_read_kernel_str(r->str[0], STR_MAX, filename);
-	r->h.str_len[0] = n > 0 ? clamp_len(n - 1) : 0;
+	long n = bpf_probe_read_kernel_str(r.buf + (r.pos & POS_MASK), STR_MAX, filename);
+	end_str(&r, 0, n - 1);
 	/* argv of the new image, NUL-separated, straight from its memory. */
 	unsigned long start = BPF_CORE_READ(task, mm, arg_start);
 	unsigned long end = BPF_CORE_READ(task, mm, arg_end);
@@ -601,12 +743,14 @@ int process_exec(struct bpf_raw_tracepoint_args *ctx)
 	if (end > start) {
 		if (len > STR_MAX)
 			len = STR_MAX;
-		if (bpf_probe_read_user(r->str[1], len & (STR_MAX * 2 - 1), (const void *)start) == 0)
-			r->h.str_len[1] = len;
+		if (bpf_probe_read_user(r.buf + (r.pos & POS_MASK), len & (STR_MAX * 2 - 1),
+					(const void *)start) == 0)
+			end_str(&r, 1, len);
 	}
-	r->h.exe_flags = exe_flags(task);
-	cgroups(r, task);
-	emit(r);
+	cgroups(&r, task);
+	__u32 tid = hdr(&r)->tid;
+	if (emit(&r) == 0)
+		bpf_map_update_elem(&ctx_sent, &tid, &k, BPF_ANY);
 	return 0;
 }
 
@@ -617,11 +761,15 @@ int process_exit(struct bpf_raw_tracepoint_args *ctx)
 	struct task_struct *task = (struct task_struct *)ctx->args[0];
 	if (BPF_CORE_READ(task, tgid) == own_tgid)
 		return 0;
-	struct record *r = begin(KIND_EXIT, task);
-	if (!r)
+	struct rec r;
+	if (!begin(&r, KIND_EXIT, task))
 		return 0;
-	lineage(r, task);
-	r->h.ret = BPF_CORE_READ(task, exit_code);
-	emit(r);
+	task_body(&r)->ret = BPF_CORE_READ(task, exit_code);
+	struct ctx_key k = {};
+	read_key(&k, task);
+	add_context(&r, task, &k);
+	__u32 tid = hdr(&r)->tid;
+	bpf_map_delete_elem(&ctx_sent, &tid);
+	emit(&r);
 	return 0;
 }

@@ -104,6 +104,12 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     let stop = shutdown::Stop::on_signal();
     let asked = stop.clone().asked();
     let limits = http::Limits::of(&state.config);
+    let live = state.live.clone();
+    let asked = async move {
+        asked.await;
+        // Nodes waiting for the next live version are answered, not held until the grace.
+        live.close();
+    };
     let drained = async {
         http::serve_tls(listener, app(state), limits, tls, asked).await;
         // Batches whose client left are still being stored: closing waits for their

@@ -96,6 +96,9 @@ pub struct Live {
     current: RwLock<Arc<Snapshot>>,
     /// The current version number, for those who wait for the next (`GET /live?after=`).
     version: tokio::sync::watch::Sender<i64>,
+    /// Set when the server stops, so that waiting polls answer at once instead of holding the
+    /// stop until their wait is over.
+    closing: tokio::sync::watch::Sender<bool>,
     /// Serialises version changes so that the database order and the in-memory order agree.
     change: tokio::sync::Mutex<()>,
 }
@@ -126,6 +129,7 @@ impl Live {
         }
         Ok(Live {
             version: tokio::sync::watch::Sender::new(snapshot.version),
+            closing: tokio::sync::watch::Sender::new(false),
             current: RwLock::new(Arc::new(snapshot)),
             change: tokio::sync::Mutex::new(()),
         })
@@ -142,9 +146,21 @@ impl Live {
     /// over first (a long poll: a node learns of a promotion as soon as it is made).
     pub async fn newer_than(&self, after: i64, wait: std::time::Duration) -> Arc<Snapshot> {
         let mut versions = self.version.subscribe();
+        let mut closing = self.closing.subscribe();
+        let newer = async {
+            tokio::select! {
+                _ = versions.wait_for(|v| *v > after) => {}
+                _ = closing.wait_for(|c| *c) => {}
+            }
+        };
         // Err: the wait is over; the answer is the current version either way.
-        let _ = tokio::time::timeout(wait, versions.wait_for(|v| *v > after)).await;
+        let _ = tokio::time::timeout(wait, newer).await;
         self.current()
+    }
+
+    /// Answers every waiting poll now and every later one at once: the server is stopping.
+    pub fn close(&self) {
+        self.closing.send_replace(true);
     }
 
     /// Version `version`, compiled: the current one as it is, an older one from the database.

@@ -6,6 +6,7 @@ use crate::kernel::{Kernel, KernelConfig, KernelError};
 use crate::process::ProcessTable;
 use crate::record::Record;
 use crate::stats::Counters;
+use std::collections::BTreeMap;
 use std::os::fd::AsRawFd;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -14,12 +15,18 @@ use std::sync::atomic::{AtomicBool, Ordering};
 /// signals once a batch worth of data waits, so this bounds the latency of a quiet node.
 const POLL_MS: i32 = 10;
 
+/// Records one [`Capture::drain`] converts at most: a flood must not keep it (and the memory of
+/// the chunk it fills) from returning.
+pub const DRAIN_BATCH: usize = 4096;
+
 pub struct Capture {
     kernel: Kernel,
     conv: Converter,
     counters: Arc<Counters>,
     /// Bytes of records read from the ring buffer so far (headers and strings).
     ring_bytes: u64,
+    /// Records that could not be decoded, by reason (`truncated`, `malformed`).
+    undecodable: BTreeMap<&'static str, u64>,
 }
 
 impl Capture {
@@ -34,6 +41,7 @@ impl Capture {
             conv: Converter::new(table),
             counters,
             ring_bytes: 0,
+            undecodable: BTreeMap::new(),
         })
     }
 
@@ -42,10 +50,13 @@ impl Capture {
         self.conv.set_cri(crate::cri::Resolver::start(socket));
     }
 
-    /// Converts every record waiting in the ring buffer, handing each event to `emit`.
+    /// Converts the records waiting in the ring buffer, at most [`DRAIN_BATCH`], handing each
+    /// event to `emit`; returns how many records it read.
     pub fn drain(&mut self, emit: &mut impl FnMut(String)) -> usize {
         let mut n = 0;
-        while let Some(item) = self.kernel.ring.next() {
+        while n < DRAIN_BATCH
+            && let Some(item) = self.kernel.ring.next()
+        {
             n += 1;
             self.ring_bytes += item.len() as u64;
             match Record::parse(&item) {
@@ -55,7 +66,10 @@ impl Capture {
                         emit(ev);
                     }
                 }
-                Err(e) => tracing::warn!("skipping malformed kernel record: {e}"),
+                Err(e) => {
+                    *self.undecodable.entry(e.reason()).or_default() += 1;
+                    tracing::warn!("skipping kernel record: {e}");
+                }
             }
         }
         let k = self.kernel.stats();
@@ -66,6 +80,16 @@ impl Capture {
     /// Bytes of kernel records read from the ring buffer since the start.
     pub fn ring_bytes(&self) -> u64 {
         self.ring_bytes
+    }
+
+    /// The thread table's counts: contexts the kernel sent, misses, evictions.
+    pub fn thread_stats(&self) -> crate::threads::ThreadStats {
+        self.conv.threads().stats()
+    }
+
+    /// Kernel records that could not be decoded since the start, by reason.
+    pub fn undecodable(&self) -> &BTreeMap<&'static str, u64> {
+        &self.undecodable
     }
 
     /// Waits until the kernel signals data or `POLL_MS` passes.
@@ -79,16 +103,19 @@ impl Capture {
         unsafe { libc::poll(&mut pfd, 1, POLL_MS) };
     }
 
-    /// Runs until `stop`, sending chunks of events; a last drain after `stop` flushes the ring.
+    /// Runs until `stop`, sending chunks of events; the drains after `stop` flush the ring.
     pub fn run(mut self, stop: Arc<AtomicBool>, tx: tokio::sync::mpsc::Sender<Vec<String>>) {
         loop {
             let stopping = stop.load(Ordering::Relaxed);
             let mut chunk = Vec::new();
-            self.drain(&mut |e| chunk.push(e));
+            let n = self.drain(&mut |e| chunk.push(e));
             // Blocking here backs up the ring buffer, whose overflow the kernel counts: memory
             // stays bounded and no loss goes unreported.
             if !chunk.is_empty() && tx.blocking_send(chunk).is_err() {
                 return;
+            }
+            if n == DRAIN_BATCH {
+                continue; // more waits
             }
             if stopping {
                 return;

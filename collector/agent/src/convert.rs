@@ -6,10 +6,11 @@
 use crate::container;
 use crate::cri::{ContainerMeta, Resolver};
 use crate::process::{AT_FDCWD, Fd, FdKind, Process, ProcessTable, Seen, Tuple};
-use crate::record::Record;
+use crate::record::{self, Record};
 use crate::render::{self, SockAddr};
 use crate::syscalls::{self, nr};
-use rulestudio_collector_common::{Kind, NS_CHILD_IN_PIDNS};
+use crate::threads::Threads;
+use rulestudio_collector_common::{Context, Kind, NS_CHILD_IN_PIDNS};
 use std::collections::HashMap;
 use std::fmt::Write as _;
 use std::net::SocketAddr;
@@ -29,6 +30,7 @@ pub struct Converter {
     /// Capability set → its names: every event carries two sets, and a node has few distinct ones.
     cap_names: HashMap<u64, String>,
     cri: Option<Resolver>,
+    threads: Threads,
 }
 
 /// A JSON object being written; keys are trusted field names, values are escaped.
@@ -116,6 +118,7 @@ impl Converter {
             rendered: HashMap::new(),
             cap_names: HashMap::new(),
             cri: None,
+            threads: Threads::new(),
         }
     }
 
@@ -128,20 +131,40 @@ impl Converter {
         &self.table
     }
 
+    /// The context of the record's thread: the one the record carries (the kernel sends it
+    /// at first sight and after a change), else the thread table's.
+    fn context(&mut self, r: &Record<'_>) -> Context {
+        match r.ctx {
+            Some(c) => {
+                self.threads.received(r.h.tid, c);
+                c
+            }
+            None => self.threads.get(r.h.tgid, r.h.tid),
+        }
+    }
+
+    /// The thread table (contexts by thread, and what it counted).
+    pub fn threads(&self) -> &Threads {
+        &self.threads
+    }
+
     /// The event of one record, or `None` for records that only update the tables.
     pub fn convert(&mut self, r: &Record<'_>) -> Option<String> {
-        let comm = r.comm();
+        let ctx = self.context(r);
+        let comm = record::comm(&ctx);
         let h = &r.h;
-        let loginuid = (h.loginuid != u32::MAX).then_some(h.loginuid);
-        let sid = (h.sid != 0).then_some(h.sid as i64);
+        let loginuid = (ctx.loginuid != u32::MAX).then_some(ctx.loginuid);
+        let sid = (ctx.sid != 0).then_some(ctx.sid as i64);
         let seen = Seen {
             pid: h.tgid,
-            ppid: h.ppid,
-            uid: h.uid,
-            gid: h.gid,
+            ppid: ctx.ppid,
+            uid: ctx.uid,
+            gid: ctx.gid,
             loginuid,
             comm: &comm,
             sid,
+            cap_permitted: ctx.cap_permitted,
+            cap_effective: ctx.cap_effective,
         };
         match r.kind {
             Kind::Fork => {
@@ -155,16 +178,17 @@ impl Converter {
                 // this exit made it known (a thread outliving its main thread).
                 let known = self.table.get(h.tgid).is_some();
                 let mut o = self.begin(r, "procexit", seen, false);
-                exit_status(&mut o, h.ret as i32);
+                exit_status(&mut o, r.ret() as i32);
                 if h.tid == h.tgid || !known {
                     self.table.exit(h.tgid);
                 }
+                self.threads.exit(h.tid);
                 Some(o.finish())
             }
             Kind::Exec => {
-                self.table.exec(seen, &r.str(0), r.bytes(1), r.h.exe_flags);
+                self.table.exec(seen, &r.str(0), r.bytes(1), r.exe_flags());
                 self.set_container(r);
-                let ty = if h.nr == nr::EXECVEAT {
+                let ty = if r.nr() == nr::EXECVEAT {
                     "execveat"
                 } else {
                     "execve"
@@ -214,15 +238,15 @@ impl Converter {
         o.int("evt.time", r.h.ts as i64 + self.boot_to_epoch_ns);
         if exit {
             o.str("evt.dir", "<");
-            o.str("evt.res", &render::res(r.h.ret));
-            o.int("evt.rawres", r.h.ret);
-            o.bool("evt.failed", r.h.ret < 0);
+            o.str("evt.res", &render::res(r.ret()));
+            o.int("evt.rawres", r.ret());
+            o.bool("evt.failed", r.ret() < 0);
         } else {
             o.str("evt.dir", ">");
         }
         o.int("thread.tid", r.h.tid as i64);
-        o.str("thread.cap_permitted", self.cap_names(r.h.cap_permitted));
-        o.str("thread.cap_effective", self.cap_names(r.h.cap_effective));
+        o.str("thread.cap_permitted", self.cap_names(seen.cap_permitted));
+        o.str("thread.cap_effective", self.cap_names(seen.cap_effective));
         let generation = (
             self.table.generation(),
             self.cri.as_ref().map_or(0, Resolver::version),
@@ -337,13 +361,13 @@ impl Converter {
     }
 
     fn syscall(&mut self, r: &Record<'_>, seen: Seen<'_>) -> Option<String> {
-        let evt_type = syscalls::evt_type(r.h.nr)?;
-        let ret = r.h.ret;
+        let evt_type = syscalls::evt_type(r.nr())?;
+        let ret = r.ret();
         let pid = seen.pid;
         let mut o = self.begin(r, evt_type, seen, true);
-        match r.h.nr {
+        match r.nr() {
             nr::OPEN | nr::OPENAT | nr::OPENAT2 | nr::CREAT => {
-                let (dirfd, flags, mode) = match r.h.nr {
+                let (dirfd, flags, mode) = match r.nr() {
                     nr::OPEN => (AT_FDCWD, r.arg(1), r.arg(2)),
                     nr::CREAT => (
                         AT_FDCWD,
@@ -356,7 +380,7 @@ impl Converter {
                 let p = self.table.get(pid).expect("ensured by begin");
                 let path = p.resolve(dirfd, &name);
                 let ppm_flags =
-                    render::ppm_open_flags(flags, if ret >= 0 { r.h.f_mode } else { 0 });
+                    render::ppm_open_flags(flags, if ret >= 0 { r.syscall().f_mode } else { 0 });
                 let mode = render::open_mode(flags, mode);
                 o.str("evt.arg.name", &name);
                 o.str("evt.arg.mode", &render::mode(mode));
@@ -364,7 +388,7 @@ impl Converter {
                 // creat has no flags parameter, so only its mode counts.
                 let may_create = ppm_flags & (render::ppm::O_CREAT | render::ppm::O_TMPFILE) != 0;
                 o.bool("evt.is_open_exec", may_create && mode & 0o111 != 0);
-                if r.h.nr == nr::CREAT {
+                if r.nr() == nr::CREAT {
                     for f in [
                         "evt.is_open_read",
                         "evt.is_open_write",
@@ -412,7 +436,7 @@ impl Converter {
                 }
                 let info = self.table.fd(pid, fd);
                 o.str("evt.arg.fd", &fd_param(fd, info));
-                if r.h.nr != nr::WRITEV {
+                if r.nr() != nr::WRITEV {
                     o.str("evt.arg.size", &r.arg(2).to_string());
                 }
                 if let Some(info) = info {
@@ -423,19 +447,19 @@ impl Converter {
                 let fd = r.arg_int(0);
                 let known = self.table.fd(pid, fd);
                 o.str("evt.arg.fd", &fd_param(fd, known));
-                match r.h.nr {
+                match r.nr() {
                     nr::FCHMOD => o.str("evt.arg.mode", &render::mode(r.arg(1))),
                     nr::LISTEN => o.str("evt.arg.backlog", &r.arg(1).to_string()),
                     _ => {}
                 }
                 if let Some(info) = self.table.fd(pid, fd).cloned() {
                     fd_fields(&mut o, Some(fd), &info);
-                    if ret == 0 && r.h.nr == nr::FCHDIR {
+                    if ret == 0 && r.nr() == nr::FCHDIR {
                         self.with_proc(pid, |p| p.cwd = Some(info.name.clone()));
                         self.table.invalidate();
                     }
                 }
-                if ret == 0 && r.h.nr == nr::CLOSE {
+                if ret == 0 && r.nr() == nr::CLOSE {
                     self.with_proc(pid, |p| {
                         p.fds.remove(&fd);
                     });
@@ -444,14 +468,14 @@ impl Converter {
             nr::DUP | nr::DUP2 | nr::DUP3 => {
                 let old = r.arg_int(0);
                 o.str("evt.arg.oldfd", &old.to_string());
-                if r.h.nr != nr::DUP {
+                if r.nr() != nr::DUP {
                     o.str("evt.arg.newfd", &r.arg_int(1).to_string());
                 }
                 if let Some(info) = self.table.fd(pid, old).cloned() {
                     fd_fields(&mut o, Some(old), &info);
                     if ret >= 0 {
                         // dup3 may set O_CLOEXEC on the copy; dup and dup2 never do.
-                        let cloexec = r.h.nr == nr::DUP3 && r.arg(2) & render::O_CLOEXEC != 0;
+                        let cloexec = r.nr() == nr::DUP3 && r.arg(2) & render::O_CLOEXEC != 0;
                         self.with_proc(pid, |p| p.set_fd(ret, Fd { cloexec, ..info }));
                     }
                 }
@@ -472,7 +496,7 @@ impl Converter {
                 }
             }
             nr::CONNECT | nr::ACCEPT | nr::ACCEPT4 | nr::BIND => {
-                let fd = if matches!(r.h.nr, nr::ACCEPT | nr::ACCEPT4) {
+                let fd = if matches!(r.nr(), nr::ACCEPT | nr::ACCEPT4) {
                     ret
                 } else {
                     r.arg_int(0)
@@ -488,7 +512,7 @@ impl Converter {
                     );
                 }
                 if fd >= 0 {
-                    let server = matches!(r.h.nr, nr::ACCEPT | nr::ACCEPT4);
+                    let server = matches!(r.nr(), nr::ACCEPT | nr::ACCEPT4);
                     let cloexec = self
                         .table
                         .get(pid)
@@ -496,7 +520,7 @@ impl Converter {
                         .is_some_and(|f| f.cloexec);
                     let mut info = socket_fd(r, addr, server, cloexec);
                     // libsinsp: connect and accept leave the socket connected when they succeed.
-                    info.connected = ret >= 0 && r.h.nr != nr::BIND;
+                    info.connected = ret >= 0 && r.nr() != nr::BIND;
                     if let Some(t) = &info.tuple
                         && t.remote.is_some()
                     {
@@ -517,7 +541,7 @@ impl Converter {
                 }
             }
             nr::UNLINK | nr::UNLINKAT | nr::CHMOD | nr::FCHMODAT => {
-                let (dirfd, key) = match r.h.nr {
+                let (dirfd, key) = match r.nr() {
                     nr::UNLINK => (AT_FDCWD, "evt.arg.path"),
                     nr::UNLINKAT => (r.arg_int(0), "evt.arg.name"),
                     nr::CHMOD => (AT_FDCWD, "evt.arg.filename"),
@@ -525,7 +549,7 @@ impl Converter {
                 };
                 let name = r.str(0);
                 o.str(key, &name);
-                match r.h.nr {
+                match r.nr() {
                     nr::CHMOD => o.str("evt.arg.mode", &render::mode(r.arg(1))),
                     nr::FCHMODAT => o.str("evt.arg.mode", &render::mode(r.arg(2))),
                     _ => {}
@@ -536,7 +560,7 @@ impl Converter {
             nr::SYMLINK | nr::SYMLINKAT => {
                 // The target is stored as written, never resolved: it names what the link
                 // will point to, not a file of this process.
-                let linkdir = if r.h.nr == nr::SYMLINK {
+                let linkdir = if r.nr() == nr::SYMLINK {
                     AT_FDCWD
                 } else {
                     r.arg_int(1)
@@ -549,7 +573,7 @@ impl Converter {
                 o.str("fs.path.target", &p.resolve(linkdir, &linkpath));
             }
             nr::RENAME | nr::RENAMEAT | nr::RENAMEAT2 | nr::LINK | nr::LINKAT => {
-                let two_dirs = !matches!(r.h.nr, nr::RENAME | nr::LINK);
+                let two_dirs = !matches!(r.nr(), nr::RENAME | nr::LINK);
                 let (olddir, newdir) = if two_dirs {
                     (r.arg_int(0), r.arg_int(2))
                 } else {
@@ -573,7 +597,7 @@ impl Converter {
                 o.str("evt.arg.flags", &r.arg(1).to_string());
             }
             nr::SETUID | nr::SETGID => {
-                let key = if r.h.nr == nr::SETUID {
+                let key = if r.nr() == nr::SETUID {
                     "evt.arg.uid"
                 } else {
                     "evt.arg.gid"
@@ -585,7 +609,7 @@ impl Converter {
                 o.str("evt.arg.euid", &(r.arg(1) as u32 as i32).to_string());
             }
             nr::SETRESUID | nr::SETRESGID => {
-                let names = if r.h.nr == nr::SETRESUID {
+                let names = if r.nr() == nr::SETRESUID {
                     ["ruid", "euid", "suid"]
                 } else {
                     ["rgid", "egid", "sgid"]
@@ -603,7 +627,7 @@ impl Converter {
             }
             nr::INIT_MODULE | nr::FINIT_MODULE => {
                 o.str("evt.arg.uargs", &r.str(0));
-                if r.h.nr == nr::FINIT_MODULE {
+                if r.nr() == nr::FINIT_MODULE {
                     let fd = r.arg_int(0);
                     let info = self.table.fd(pid, fd).cloned();
                     o.str("evt.arg.fd", &fd_param(fd, info.as_ref()));
@@ -628,12 +652,12 @@ impl Converter {
             }
             nr::SENDTO | nr::SENDMSG | nr::RECVFROM | nr::RECVMSG => self.socket_io(&mut o, r, pid),
             nr::MKDIR | nr::MKDIRAT | nr::RMDIR => {
-                let dirfd = if r.h.nr == nr::MKDIRAT {
+                let dirfd = if r.nr() == nr::MKDIRAT {
                     r.arg_int(0)
                 } else {
                     AT_FDCWD
                 };
-                if r.h.nr == nr::MKDIRAT {
+                if r.nr() == nr::MKDIRAT {
                     let known = self.table.fd(pid, dirfd);
                     o.str("evt.arg.dirfd", &fd_param(dirfd, known));
                 }
@@ -646,8 +670,8 @@ impl Converter {
                     &resolved
                 };
                 o.str("evt.arg.path", shown);
-                if r.h.nr != nr::RMDIR {
-                    let mode = r.arg(if r.h.nr == nr::MKDIR { 1 } else { 2 }) as u32;
+                if r.nr() != nr::RMDIR {
+                    let mode = r.arg(if r.nr() == nr::MKDIR { 1 } else { 2 }) as u32;
                     // The drivers' mode parameter of mkdir is printed in hexadecimal.
                     o.str("evt.arg.mode", &format!("{mode:X}"));
                 }
@@ -679,13 +703,13 @@ impl Converter {
             }
             nr::CLONE | nr::CLONE3 | nr::FORK | nr::VFORK => {
                 // fork and vfork have no flags argument: the drivers record none.
-                let linux = if matches!(r.h.nr, nr::CLONE | nr::CLONE3) {
+                let linux = if matches!(r.nr(), nr::CLONE | nr::CLONE3) {
                     r.arg(0)
                 } else {
                     0
                 };
                 let mut flags = render::ppm_clone_flags(linux);
-                if r.h.ns_flags & NS_CHILD_IN_PIDNS != 0 {
+                if r.syscall().ns_flags & NS_CHILD_IN_PIDNS != 0 {
                     flags |= render::PPM_CL_CHILD_IN_PIDNS;
                 }
                 o.str("evt.arg.flags", &render::clone_flags(flags));
@@ -696,8 +720,8 @@ impl Converter {
                 o.str("evt.arg.ptid", &self.pid_param(ppid as i64));
                 o.str("evt.arg.comm", &comm);
                 o.str("evt.arg.exe", &exe);
-                o.str("evt.arg.uid", &r.h.uid.to_string());
-                o.str("evt.arg.gid", &r.h.gid.to_string());
+                o.str("evt.arg.uid", &seen.uid.to_string());
+                o.str("evt.arg.gid", &seen.gid.to_string());
             }
             _ => {}
         }
@@ -717,8 +741,8 @@ impl Converter {
     /// marks an IP socket connected, and a socket without a TCP tuple takes the call's tuple
     /// (an unconnected UDP socket's peer changes with each datagram: `fd.name_changed`).
     fn socket_io(&mut self, o: &mut Obj, r: &Record<'_>, pid: u32) {
-        let (ret, fd) = (r.h.ret, r.arg_int(0));
-        let inbound = matches!(r.h.nr, nr::RECVFROM | nr::RECVMSG);
+        let (ret, fd) = (r.ret(), r.arg_int(0));
+        let inbound = matches!(r.nr(), nr::RECVFROM | nr::RECVMSG);
         let known = self.table.fd(pid, fd).cloned();
         let mut info = known.clone();
         let tuple = ret
@@ -750,7 +774,7 @@ impl Converter {
             i.connected = true;
         }
         o.str("evt.arg.fd", &fd_param(fd, info.as_ref()));
-        let size = match r.h.nr {
+        let size = match r.nr() {
             nr::SENDTO | nr::RECVFROM => Some(r.arg(2) as u32),
             // The kernel program summed the iovecs' lengths into args[1].
             nr::SENDMSG => (ret >= 0).then_some(r.arg(1) as u32),
@@ -820,7 +844,7 @@ fn cri_fields(o: &mut Obj, m: &ContainerMeta) {
 /// The socket behind an fd after connect/accept/bind, from the kernel's view of the socket,
 /// falling back to the address the caller passed when the kernel had no peer yet.
 fn socket_fd(r: &Record<'_>, addr: Option<SockAddr>, server: bool, cloexec: bool) -> Fd {
-    let s = &r.h.sock;
+    let s = r.sock.unwrap_or_default();
     if s.family == render::AF_UNIX {
         let name = match addr {
             Some(SockAddr::Unix(p)) => p,
@@ -832,12 +856,12 @@ fn socket_fd(r: &Record<'_>, addr: Option<SockAddr>, server: bool, cloexec: bool
     let remote = render::ip(s.family, &s.remote_addr)
         .map(|ip| SocketAddr::new(ip, s.remote_port))
         .filter(|a| a.port() != 0)
-        .or(match (&addr, r.h.nr) {
+        .or(match (&addr, r.nr()) {
             (Some(SockAddr::Ip(a)), nr::CONNECT) => Some(*a),
             _ => None,
         });
     let Some(local) = local.or(match &addr {
-        Some(SockAddr::Ip(a)) if r.h.nr == nr::BIND => Some(*a),
+        Some(SockAddr::Ip(a)) if r.nr() == nr::BIND => Some(*a),
         _ => None,
     }) else {
         return Fd::path(String::new(), FdKind::Other, cloexec);
@@ -888,7 +912,7 @@ fn exit_status(o: &mut Obj, code: i32) {
 /// the address the call passed or got (unconnected sockets) or else the kernel's. `known` keeps
 /// the role (client or server) an earlier connect, accept or datagram gave the fd.
 fn call_tuple(r: &Record<'_>, inbound: bool, known: Option<&Fd>) -> Option<Tuple> {
-    let s = &r.h.sock;
+    let s = r.sock.unwrap_or_default();
     let local = SocketAddr::new(render::ip(s.family, &s.local_addr)?, s.local_port);
     let remote = match render::sockaddr(r.bytes(0)) {
         Some(SockAddr::Ip(a)) => a,

@@ -27,6 +27,7 @@ pub mod render;
 pub mod spool;
 pub mod stats;
 pub mod syscalls;
+pub mod threads;
 
 pub use deliver::{Config, Error, Summary, run};
 pub use kernel::KernelConfig;

@@ -190,6 +190,9 @@ pub struct Seen<'a> {
     pub comm: &'a str,
     /// The session id the kernel reports (setsid() changes it without an event we follow).
     pub sid: Option<i64>,
+    /// The thread's capability sets (bit N = capability N).
+    pub cap_permitted: u64,
+    pub cap_effective: u64,
 }
 
 pub struct ProcessTable {
@@ -567,6 +570,8 @@ mod tests {
             loginuid: None,
             comm: "parent",
             sid: None,
+            cap_permitted: 0,
+            cap_effective: 0,
         };
         let parent = t.ensure(seen);
         parent.set_fd(3, Fd::path("/keep".into(), FdKind::File, false));

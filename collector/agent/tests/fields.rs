@@ -5,9 +5,9 @@ mod common;
 
 use rulestudio_collector::convert::Converter;
 use rulestudio_collector::process::ProcessTable;
-use rulestudio_collector::record::Record;
+use rulestudio_collector::record::{Body, Record};
 use rulestudio_collector::syscalls::{SyscallSet, nr};
-use rulestudio_collector_common::{Kind, RawHeader, SockTuple};
+use rulestudio_collector_common::{Context, Kind, RecHeader, SockTuple, SyscallBody, TaskBody};
 use serde_json::Value;
 use std::collections::BTreeSet;
 
@@ -21,20 +21,52 @@ fn check_event(line: &str) -> BTreeSet<String> {
     m.keys().cloned().collect()
 }
 
-fn header(nr: u32, ret: i64, args: [u64; 6]) -> RawHeader {
+/// A record's content before encoding: lifecycle kinds take `ret` from the syscall body.
+#[derive(Clone, Copy)]
+struct Raw {
+    h: RecHeader,
+    body: SyscallBody,
+    ctx: Context,
+    sock: Option<SockTuple>,
+}
+
+impl Raw {
+    fn encode(&self, slots: &[&[u8]]) -> Vec<u8> {
+        let body = if self.h.kind == Kind::Syscall as u16 {
+            Body::Syscall(self.body)
+        } else {
+            Body::Task(TaskBody {
+                ret: self.body.ret,
+                ..TaskBody::default()
+            })
+        };
+        Record::encode(&self.h, &body, Some(&self.ctx), self.sock.as_ref(), slots)
+    }
+}
+
+fn header(nr: u32, ret: i64, args: [u64; 6]) -> Raw {
     let pid = std::process::id();
-    RawHeader {
-        ts: 1_000,
-        ret,
-        args,
-        kind: Kind::Syscall as u32,
-        nr,
-        tgid: pid,
-        tid: pid,
-        ppid: 1,
-        loginuid: 1000,
-        comm: *b"rs-fields\0\0\0\0\0\0\0",
-        ..RawHeader::default()
+    Raw {
+        h: RecHeader {
+            ts: 1_000,
+            kind: Kind::Syscall as u16,
+            nr: nr as u16,
+            tgid: pid,
+            tid: pid,
+            ..RecHeader::default()
+        },
+        body: SyscallBody {
+            ret,
+            args,
+            ..SyscallBody::default()
+        },
+        ctx: Context {
+            ppid: 1,
+            loginuid: 1000,
+            comm: *b"rs-fields\0\0\0\0\0\0\0",
+            ..Context::default()
+        },
+        sock: None,
     }
 }
 
@@ -43,30 +75,31 @@ fn synthetic_records_of_every_syscall_emit_table_fields() {
     let mut conv = Converter::new(ProcessTable::new());
     let sockaddr = [2u8, 0, 0x1f, 0x90, 127, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0];
     let mut tcp = header(nr::CONNECT, 0, [3, 0, 16, 0, 0, 0]);
-    tcp.sock = SockTuple {
+    tcp.sock = Some(SockTuple {
         local_addr: [127, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0],
         remote_addr: [127, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0],
         family: 2,
         local_port: 40000,
         remote_port: 8080,
         sock_type: 1,
-    };
+    });
     let mut accept = tcp;
-    accept.nr = nr::ACCEPT4;
-    accept.ret = 4;
+    accept.h.nr = nr::ACCEPT4 as u16;
+    accept.body.ret = 4;
     let mut exec = header(nr::EXECVE, 0, [0; 6]);
-    exec.kind = Kind::Exec as u32;
+    exec.h.kind = Kind::Exec as u16;
     let mut udp_send = tcp;
-    udp_send.nr = nr::SENDTO;
-    udp_send.ret = 4;
-    udp_send.args = [9, 0, 4, 0, 0, 16];
-    udp_send.sock.sock_type = 2;
-    udp_send.sock.remote_port = 0;
+    udp_send.h.nr = nr::SENDTO as u16;
+    udp_send.body.ret = 4;
+    udp_send.body.args = [9, 0, 4, 0, 0, 16];
+    let udp = udp_send.sock.as_mut().unwrap();
+    udp.sock_type = 2;
+    udp.remote_port = 0;
     // A thread killed by SIGKILL: procexit.
     let mut exit = header(0, 9, [0; 6]);
-    exit.kind = Kind::Exit as u32;
-    exit.tid += 1;
-    let records: Vec<(RawHeader, Vec<&[u8]>)> = vec![
+    exit.h.kind = Kind::Exit as u16;
+    exit.h.tid += 1;
+    let records: Vec<(Raw, Vec<&[u8]>)> = vec![
         (exec, vec![b"/bin/ls", b"ls\0-l\0"]),
         (
             header(nr::OPENAT, 5, [(-100i64) as u64, 0, 0o1101, 0o644, 0, 0]),
@@ -152,12 +185,12 @@ fn synthetic_records_of_every_syscall_emit_table_fields() {
         (exit, vec![]),
     ];
     let mut keys = BTreeSet::new();
-    for (h, slots) in &records {
-        let bytes = Record::encode(h, slots);
+    for (raw, slots) in &records {
+        let bytes = raw.encode(slots);
         let rec = Record::parse(&bytes).unwrap();
         let line = conv
             .convert(&rec)
-            .unwrap_or_else(|| panic!("no event for syscall {}", h.nr));
+            .unwrap_or_else(|| panic!("no event for syscall {}", raw.h.nr));
         keys.extend(check_event(&line));
     }
     for k in [

@@ -12,9 +12,9 @@ use crate::error::{ApiJson, ApiPath, ApiQuery, AppError, Result};
 use crate::limits;
 use crate::state::AppState;
 use crate::time::{self, now_ns};
+use axum::Json;
 use axum::extract::State;
 use axum::routing::on;
-use axum::Json;
 use rulestudio_api::alerts::{
     Alert, AlertSummary, GroupBy, GroupCount, SummaryBucket, Triage, TriageRequest, TriageState,
 };
@@ -56,7 +56,6 @@ pub const ENDPOINTS: &[Endpoint] = &[
         ],
     },
 ];
-
 
 /// An alert and its triage, as every alert read selects them.
 pub(super) const FROM: &str = "alerts a LEFT JOIN alert_triage t ON t.alert_id = a.id";

@@ -8,7 +8,8 @@
 //! `--rate` paces the storm (e.g. 500000, the collector's design point); without it the storm
 //! runs flat out. Every figure is the median over `--runs` runs of the storm without and with a
 //! freshly loaded collector; `bytes/event` counts the kernel records' bytes through the ring
-//! buffer, `userspace` the reader thread's CPU time per event. `--workload` is timed with the collector off and on (default: compiling the
+//! buffer, `userspace` the reader thread's CPU time per event, `thread contexts` how often the
+//! kernel sent a thread's context (first sight or a change: decision 0017). `--workload` is timed with the collector off and on (default: compiling the
 //! collector's own eBPF program with clang ten times, a small real build).
 //!
 //! Needs root (loads the eBPF program). Figures are printed, never asserted.
@@ -19,7 +20,7 @@
 #![warn(clippy::undocumented_unsafe_blocks)]
 
 use clap::Parser;
-use rulestudio_collector::capture::Capture;
+use rulestudio_collector::capture::{Capture, DRAIN_BATCH};
 use rulestudio_collector::kernel::KernelConfig;
 use rulestudio_collector::stats::Counters;
 use std::process::{Command, Stdio};
@@ -154,6 +155,10 @@ struct Run {
     cores: f64,
     /// The reader thread's CPU time (reading, decoding, tables, JSON) per event.
     userspace_ns: f64,
+    /// Thread contexts the kernel sent, per 100 events (first sight or a change).
+    contexts_pct: f64,
+    /// Events whose thread the table lacked, read from /proc.
+    proc_reads: u64,
 }
 
 /// The storm without, then with, a freshly loaded collector; the reader converts every record
@@ -171,7 +176,9 @@ fn one_run(args: &Args) -> (Run, Capture) {
             let mut events = 0u64;
             loop {
                 let stopping = stop.load(Ordering::Relaxed);
-                capture.drain(&mut |_| events += 1);
+                if capture.drain(&mut |_| events += 1) == DRAIN_BATCH {
+                    continue;
+                }
                 if stopping {
                     return (capture, events, cpu_time(libc::RUSAGE_THREAD) - cpu0);
                 }
@@ -195,6 +202,8 @@ fn one_run(args: &Args) -> (Run, Capture) {
         lost: counters.snapshot("bench").lost_kernel,
         cores: cpu.as_secs_f64() / wall.as_secs_f64(),
         userspace_ns: per_event(reader_cpu.as_nanos() as f64),
+        contexts_pct: per_event(capture.thread_stats().received as f64) * 100.0,
+        proc_reads: capture.thread_stats().proc_reads,
     };
     (run, capture)
 }
@@ -254,6 +263,11 @@ fn main() {
         med(|r| r.userspace_ns)
     );
     println!(
+        "thread contexts:         {:.2} per 100 events sent by the kernel, {:.0} read from /proc",
+        med(|r| r.contexts_pct),
+        med(|r| r.proc_reads as f64)
+    );
+    println!(
         "storm slowdown:          {:.1}%",
         med(|r| (1.0 - r.rate / r.base_rate) * 100.0)
     );
@@ -265,8 +279,9 @@ fn main() {
         let stop = stop.clone();
         std::thread::spawn(move || {
             while !stop.load(Ordering::Relaxed) {
-                capture.drain(&mut |_| {});
-                capture.wait();
+                if capture.drain(&mut |_| {}) < DRAIN_BATCH {
+                    capture.wait();
+                }
             }
         })
     };

@@ -36,6 +36,8 @@ pub async fn start_server(db: &Path, addr: SocketAddr, token: &str) -> Running {
 }
 
 pub async fn stop_server(r: Running) -> AppState {
+    // As `rulestudio_server::serve` does on a stop: following nodes are answered at once.
+    r.state.live.close();
     let _ = r.stop.send(());
     r.done.await.unwrap();
     r.state
