@@ -2,6 +2,54 @@
 
 use serde::{Deserialize, Serialize};
 
+/// A user's role, lowest first: each user role may do what the roles below it may. A collector
+/// is not a user role: it sends events and follows the live set, nothing else.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Role {
+    Collector,
+    Viewer,
+    Author,
+    Reviewer,
+    Admin,
+}
+
+impl Role {
+    /// Every role, in the order of [`Role`]'s ranks.
+    pub const ALL: [Role; 5] = [
+        Role::Collector,
+        Role::Viewer,
+        Role::Author,
+        Role::Reviewer,
+        Role::Admin,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::Collector => "collector",
+            Role::Viewer => "viewer",
+            Role::Author => "author",
+            Role::Reviewer => "reviewer",
+            Role::Admin => "admin",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Role> {
+        Role::ALL.into_iter().find(|r| r.as_str() == s)
+    }
+
+    /// Whether this role may do what `min`, a user role, may (a collector never does).
+    pub fn at_least(self, min: Role) -> bool {
+        self != Role::Collector && self >= min
+    }
+}
+
+impl std::fmt::Display for Role {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
 /// `POST /api/v1/session`.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct LoginRequest {
@@ -13,8 +61,7 @@ pub struct LoginRequest {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SessionInfo {
     pub username: String,
-    /// `viewer`, `author`, `reviewer`, `admin` or `collector`.
-    pub role: String,
+    pub role: Role,
 }
 
 /// `POST /api/v1/users` (admin).
@@ -24,13 +71,13 @@ pub struct CreateUser {
     /// Absent for accounts that only use tokens (collectors).
     #[serde(default)]
     pub password: Option<String>,
-    pub role: String,
+    pub role: Role,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct User {
     pub username: String,
-    pub role: String,
+    pub role: Role,
     /// Nanoseconds since the Unix epoch.
     pub created_at: i64,
 }
@@ -44,8 +91,7 @@ pub struct UserList {
 /// `PATCH /api/v1/users/{username}` (admin).
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct UpdateUser {
-    /// `viewer`, `author`, `reviewer`, `admin` or `collector`.
-    pub role: String,
+    pub role: Role,
 }
 
 /// `PUT /api/v1/users/{username}/password` (admin).

@@ -1,5 +1,6 @@
 //! The application shell: navigation, routes and the sign-in gate.
 
+use crate::client::Role;
 use crate::pages::{admin, alerts, audit, editor, events, live, login, proposals, rules};
 use crate::session::{self, Status};
 use leptos::prelude::*;
@@ -56,7 +57,7 @@ fn Shell() -> impl IntoView {
                 <NavLink href="/proposals" testid="nav-proposals" label="Proposals" />
                 <NavLink href="/live" testid="nav-live" label="Live set" />
                 <NavLink href="/alerts" testid="nav-alerts" label="Alerts" />
-                <Show when=move || user.with(|u| u.as_ref().is_some_and(|u| u.role == "admin"))>
+                <Show when=move || user.with(|u| u.as_ref().is_some_and(|u| u.role == Role::Admin))>
                     <NavLink href="/admin" testid="nav-admin" label="Admin" />
                     <NavLink href="/audit" testid="nav-audit" label="Audit" />
                 </Show>
@@ -68,7 +69,7 @@ fn Shell() -> impl IntoView {
                             view! {
                                 <span class="user" data-testid="current-user">
                                     {u.username}
-                                    <small>{u.role}</small>
+                                    <small>{u.role.as_str()}</small>
                                 </span>
                                 <button class="link" on:click=move |_| spawn_local(session::logout())>
                                     "Sign out"

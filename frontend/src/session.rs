@@ -1,7 +1,7 @@
 //! Who is signed in. One signal for the whole app: the REST client clears it on any 401, and
 //! the shell then shows the login page.
 
-use crate::client::{self, ApiResult, LoginRequest, SessionInfo};
+use crate::client::{self, ApiResult, LoginRequest, Role, SessionInfo};
 use crate::storage;
 use leptos::prelude::*;
 
@@ -26,17 +26,10 @@ pub fn status() -> RwSignal<Status> {
     STATUS.with(|s| *s)
 }
 
-/// Whether the signed-in user's role is `min` (viewer, author, reviewer or admin) or higher;
-/// a collector is none of these.
-pub fn at_least(min: &str) -> bool {
-    const RANKS: [&str; 4] = ["viewer", "author", "reviewer", "admin"];
-    let rank = |role: &str| RANKS.iter().position(|r| *r == role);
-    user().with(
-        |u| match (u.as_ref().and_then(|u| rank(&u.role)), rank(min)) {
-            (Some(have), Some(need)) => have >= need,
-            _ => false,
-        },
-    )
+/// Whether the signed-in user's role is `min` (a user role) or higher, as the server judges
+/// it ([`Role::at_least`]); a collector is none of these.
+pub fn at_least(min: Role) -> bool {
+    user().with(|u| u.as_ref().is_some_and(|u| u.role.at_least(min)))
 }
 
 /// Called by the client on 401.
@@ -95,5 +88,5 @@ pub fn landing(path: &str) -> Option<&'static str> {
     let admin_only = ["/admin", "/audit"]
         .iter()
         .any(|p| path == *p || path.starts_with(&format!("{p}/")));
-    (admin_only && !at_least("admin")).then_some("/rules")
+    (admin_only && !at_least(Role::Admin)).then_some("/rules")
 }

@@ -15,36 +15,11 @@ use sha2::{Digest, Sha256};
 pub const SESSION_COOKIE: &str = "rulestudio_session";
 
 /// `viewer` < `author` < `reviewer` < `admin`; `collector` only ingests.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
-pub enum Role {
-    Collector,
-    Viewer,
-    Author,
-    Reviewer,
-    Admin,
-}
+pub use rulestudio_api::auth::Role;
 
-impl Role {
-    pub fn parse(s: &str) -> Option<Role> {
-        Some(match s {
-            "viewer" => Role::Viewer,
-            "author" => Role::Author,
-            "reviewer" => Role::Reviewer,
-            "admin" => Role::Admin,
-            "collector" => Role::Collector,
-            _ => return None,
-        })
-    }
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Role::Collector => "collector",
-            Role::Viewer => "viewer",
-            Role::Author => "author",
-            Role::Reviewer => "reviewer",
-            Role::Admin => "admin",
-        }
-    }
+/// A role as the database keeps it (its text); another text is the database's fault.
+pub fn stored_role(text: &str) -> anyhow::Result<Role> {
+    Role::parse(text).ok_or_else(|| anyhow::anyhow!("a user has the unknown role `{text}`"))
 }
 
 /// What an endpoint requires of its caller.
@@ -63,7 +38,7 @@ impl Access {
     pub fn allows(self, role: Role) -> bool {
         match self {
             Access::Public => true,
-            Access::AtLeast(min) => role != Role::Collector && role >= min,
+            Access::AtLeast(min) => role.at_least(min),
             Access::Ingest => role == Role::Collector || role >= Role::Author,
             Access::Node => true,
         }

@@ -6,7 +6,7 @@ pub use rulestudio_api::alerts::{
 };
 pub use rulestudio_api::audit::AuditLog;
 pub use rulestudio_api::auth::{
-    CreateToken, CreateUser, CreatedToken, LoginRequest, SessionInfo, SetPassword, TokenList,
+    CreateToken, CreateUser, CreatedToken, LoginRequest, Role, SessionInfo, SetPassword, TokenList,
     UpdateUser, UserList,
 };
 pub use rulestudio_api::collector::CollectorList;

@@ -1,6 +1,7 @@
 //! Administration: users (create, change role, set password, delete) and their API tokens,
 //! and the collectors reporting to this server (refreshed every few seconds).
 
+use crate::client::Role;
 use crate::client::{
     self, ApiError, CollectorList, CreateToken, CreateUser, CreatedToken, SetPassword, TokenList,
     UpdateUser, UserList,
@@ -11,7 +12,14 @@ use leptos::prelude::*;
 use leptos::task::spawn_local;
 use rulestudio_api::auth::User;
 
-const ROLES: [&str; 5] = ["viewer", "author", "reviewer", "admin", "collector"];
+/// The roles offered, user roles by rank, then the collector's.
+const ROLES: [Role; 5] = [
+    Role::Viewer,
+    Role::Author,
+    Role::Reviewer,
+    Role::Admin,
+    Role::Collector,
+];
 /// How often the collectors table refreshes.
 const COLLECTORS_EVERY: std::time::Duration = std::time::Duration::from_secs(5);
 
@@ -23,7 +31,7 @@ pub fn AdminPage() -> impl IntoView {
     let (name, password, role) = (
         RwSignal::new(String::new()),
         RwSignal::new(String::new()),
-        RwSignal::new("author".to_string()),
+        RwSignal::new(Role::Author),
     );
     let tokens_of = RwSignal::new(None::<String>);
     let password_of = RwSignal::new(None::<String>);
@@ -35,7 +43,7 @@ pub fn AdminPage() -> impl IntoView {
     if let Ok(h) = set_interval_with_handle(move || collectors.refetch(), COLLECTORS_EVERY) {
         on_cleanup(move || h.clear());
     }
-    let change_role = move |username: String, role: String| {
+    let change_role = move |username: String, role: Role| {
         spawn_local(async move {
             let path = format!("/users/{}", client::enc(&username));
             match client::patch::<_, User>(&path, &UpdateUser { role }).await {
@@ -95,8 +103,8 @@ pub fn AdminPage() -> impl IntoView {
                             view! { <tr data-testid="user-row" data-user=u.username.clone()><td>{u.username.clone()}</td>
                                 <td><select aria-label=format!("Role of {}", u.username) data-testid="user-role" disabled=own
                                     title=if own { "You cannot change your own role" } else { "" }
-                                    on:change=move |ev| change_role(r.clone(), event_target_value(&ev))>
-                                    {ROLES.iter().map(|&role| view! { <option value=role selected=role == u.role>{role}</option> }).collect_view()}
+                                    on:change=move |ev| if let Some(role) = Role::parse(&event_target_value(&ev)) { change_role(r.clone(), role) }>
+                                    {ROLES.iter().map(|&role| view! { <option value=role.as_str() selected=role == u.role>{role.as_str()}</option> }).collect_view()}
                                 </select></td>
                                 <td class="row">
                                     <button class="link" aria-label=format!("Tokens of {}", u.username) on:click=move |_| tokens_of.set(Some(n.clone()))>"Tokens"</button>
@@ -113,8 +121,8 @@ pub fn AdminPage() -> impl IntoView {
                 <label for="new-password">"Password"</label>
                 <input id="new-password" type="password" prop:value=password on:input=move |ev| password.set(event_target_value(&ev)) />
                 <label for="new-role">"Role"</label>
-                <select id="new-role" on:change=move |ev| role.set(event_target_value(&ev))>
-                    {ROLES.iter().map(|&r| view! { <option value=r selected=r == "author">{r}</option> }).collect_view()}
+                <select id="new-role" on:change=move |ev| if let Some(r) = Role::parse(&event_target_value(&ev)) { role.set(r) }>
+                    {ROLES.iter().map(|&r| view! { <option value=r.as_str() selected=r == Role::Author>{r.as_str()}</option> }).collect_view()}
                 </select>
                 <button type="submit" class="primary">"Add user"</button>
             </form>

@@ -2,6 +2,7 @@
 //! counts, and the largest groups by rule, priority, node or triage state), then the latest
 //! alerts with their triage state and buttons to change it; new ones stream in (SSE).
 
+use crate::client::Role;
 use crate::client::{
     self, Alert, AlertPage, AlertSummary, ApiError, GroupBy, TriageRequest, TriageState,
 };
@@ -56,7 +57,7 @@ pub fn AlertsPage() -> impl IntoView {
     let group_by = RwSignal::new(GroupBy::Rule);
     // Bumped after a triage, so that the counts by state follow.
     let changes = RwSignal::new(0u32);
-    let can_triage = session::at_least("author");
+    let can_triage = session::at_least(Role::Author);
 
     let summary = LocalResource::new(move || {
         let (since, by) = (window.get(), group_by.get());

@@ -2,6 +2,7 @@
 //! false positive unless it is labelled malicious, so marking a quiet, trusted hour here labels
 //! everything a draft matched in it at once.
 
+use crate::client::Role;
 use crate::client::{self, ApiError, Baseline, BaselineList, CreateBaseline};
 use crate::session;
 use crate::widgets::{ErrorBox, format_ns, loaded, local_input_to_rfc3339, ns_to_local_input};
@@ -23,7 +24,7 @@ pub fn Baselines() -> impl IntoView {
     let note = RwSignal::new(String::new());
     let error = RwSignal::new(None::<ApiError>);
     let problem = RwSignal::new(None::<&'static str>);
-    let can_edit = move || session::at_least("author");
+    let can_edit = move || session::at_least(Role::Author);
 
     let create = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();

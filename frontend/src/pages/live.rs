@@ -1,6 +1,7 @@
 //! The live set: current files, which version each node runs (for admins), version history,
 //! rollback (confirmed, with a reason; not offered for the current version) and download.
 
+use crate::client::Role;
 use crate::client::{
     self, ApiError, CollectorList, LiveHistory, LiveSet, LiveVersionCreated, RollbackRequest,
 };
@@ -14,7 +15,8 @@ pub fn LivePage() -> impl IntoView {
     let live = LocalResource::new(|| client::get::<LiveSet>("/live"));
     let history = LocalResource::new(|| client::get::<LiveHistory>("/live/history"));
     let error = RwSignal::new(None::<ApiError>);
-    let is_admin = move || session::user().with(|u| u.as_ref().is_some_and(|u| u.role == "admin"));
+    let is_admin =
+        move || session::user().with(|u| u.as_ref().is_some_and(|u| u.role == Role::Admin));
     // The version a rollback was asked for, awaiting confirmation.
     let target = RwSignal::new(None::<i64>);
     let confirming = RwSignal::new(false);

@@ -112,7 +112,7 @@ async fn login(
         headers,
         Json(SessionInfo {
             username: req.username,
-            role,
+            role: auth::stored_role(&role)?,
         }),
     ))
 }
@@ -127,7 +127,7 @@ fn session_cookie(value: &str, max_age: i64, secure: bool) -> String {
 async fn whoami(Viewer(caller): Viewer) -> Result<Json<SessionInfo>> {
     Ok(Json(SessionInfo {
         username: caller.username,
-        role: caller.role.as_str().into(),
+        role: caller.role,
     }))
 }
 

@@ -3,7 +3,7 @@
 
 use super::{Endpoint, fails};
 use crate::audit::{self, Entry};
-use crate::auth::{self, Access, Admin, Caller, Role, Viewer};
+use crate::auth::{self, Access, Admin, Caller, Viewer};
 use crate::error::{ApiJson, ApiPath, AppError, Result, ResultExt};
 use crate::state::AppState;
 use crate::time::now_ns;
@@ -125,7 +125,7 @@ async fn create(
     Admin(caller): Admin,
     ApiJson(req): ApiJson<CreateUser>,
 ) -> Result<(StatusCode, Json<User>)> {
-    let role = parse_role(&req.role)?;
+    let role = req.role;
     if req.username.is_empty() || req.username.len() > 64 || req.username.contains(['/', ' ']) {
         return Err(AppError::BadRequest(
             "username must be 1 to 64 characters without `/` or spaces".into(),
@@ -162,7 +162,7 @@ async fn create(
         StatusCode::CREATED,
         Json(User {
             username: req.username,
-            role: role.as_str().into(),
+            role,
             created_at,
         }),
     ))
@@ -175,12 +175,14 @@ async fn list(State(state): State<AppState>, _: Admin) -> Result<Json<UserList>>
             .await?;
     let users = rows
         .into_iter()
-        .map(|(username, role, created_at)| User {
-            username,
-            role,
-            created_at,
+        .map(|(username, role, created_at)| {
+            Ok(User {
+                username,
+                role: auth::stored_role(&role)?,
+                created_at,
+            })
         })
-        .collect();
+        .collect::<Result<_>>()?;
     Ok(Json(UserList { users }))
 }
 
@@ -216,14 +218,6 @@ async fn remove(
     Ok(StatusCode::NO_CONTENT)
 }
 
-fn parse_role(role: &str) -> Result<Role> {
-    Role::parse(role).ok_or_else(|| {
-        AppError::BadRequest(format!(
-            "role `{role}` is not one of viewer, author, reviewer, admin, collector"
-        ))
-    })
-}
-
 async fn hash_password(state: &AppState, password: String) -> Result<String> {
     if password.len() < 8 {
         return Err(AppError::BadRequest(
@@ -239,7 +233,7 @@ async fn update(
     ApiPath(username): ApiPath<String>,
     ApiJson(req): ApiJson<UpdateUser>,
 ) -> Result<Json<User>> {
-    let role = parse_role(&req.role)?;
+    let role = req.role;
     // The caller is an admin: refusing their own change keeps at least one admin.
     if username == caller.username {
         return Err(AppError::Conflict(
@@ -273,7 +267,7 @@ async fn update(
     state.streams.users_changed();
     Ok(Json(User {
         username,
-        role: role.as_str().into(),
+        role,
         created_at,
     }))
 }

@@ -3,6 +3,7 @@
 
 use super::Action;
 use super::changes::DiffRows;
+use crate::client::Role;
 use crate::client::{Comment, NewComment, NewReview, Proposal, Verdict};
 use crate::session;
 use crate::widgets::format_ns;
@@ -31,7 +32,7 @@ pub fn Reviews(
         view! { <p class="muted">{format!("Reviews are over: the proposal is {}.", p.status.as_str())}</p> }.into_any()
     } else if is_author {
         view! { <p class="muted" data-testid="review-self">"You wrote this proposal, so someone else must review it."</p> }.into_any()
-    } else if !session::at_least("reviewer") {
+    } else if !session::at_least(Role::Reviewer) {
         view! { <p class="muted">"Reviewing needs the reviewer role."</p> }.into_any()
     } else {
         view! {

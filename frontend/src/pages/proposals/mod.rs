@@ -6,6 +6,7 @@ mod changes;
 mod discussion;
 mod evidence;
 
+use crate::client::Role;
 use crate::client::{
     self, ApiError, NewComment, NewReview, PromoteRequest, Promoted, Proposal, ProposalList,
     RefreshEvidence, Status, Verdict, Window,
@@ -267,10 +268,10 @@ fn ProposalView(
             <a href="#reviews">{format!("Reviews ({})", p.reviews.len())}</a>
             <a href="#comments">{format!("Comments ({})", p.comments.len())}</a>
         </nav>
-        <EvidenceView evidence=p.evidence.clone() rows=rows.clone() can_refresh=active && session::at_least("author") act=act busy=busy />
-        <Changes rows=rows.clone() comments=p.comments.clone() revision=p.revision can_comment=session::at_least("author") act=act busy=busy />
+        <EvidenceView evidence=p.evidence.clone() rows=rows.clone() can_refresh=active && session::at_least(Role::Author) act=act busy=busy />
+        <Changes rows=rows.clone() comments=p.comments.clone() revision=p.revision can_comment=session::at_least(Role::Author) act=act busy=busy />
         <Reviews p=p.clone() is_author=is_author act=act busy=busy />
-        <Comments comments=p.comments.clone() rows=rows revision=p.revision can_comment=session::at_least("author") act=act busy=busy />
+        <Comments comments=p.comments.clone() rows=rows revision=p.revision can_comment=session::at_least(Role::Author) act=act busy=busy />
     }
 }
 
@@ -286,15 +287,14 @@ fn Gate(
     /// An action is running.
     busy: RwSignal<bool>,
 ) -> impl IntoView {
-    let may_promote = session::at_least("reviewer");
+    let may_promote = session::at_least(Role::Reviewer);
     let may_manage = is_author || may_promote;
     // The server's own list of what promotion would refuse for, and the caller's role.
     let mut why = p.blockers.clone();
     if !may_promote {
         let role = session::user()
             .get_untracked()
-            .map(|u| u.role)
-            .unwrap_or_default();
+            .map_or("signed out", |u| u.role.as_str());
         why.push(format!(
             "promoting needs the reviewer role (you are {role})"
         ));
