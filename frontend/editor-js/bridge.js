@@ -67,6 +67,30 @@ function posOf(doc, line, column) {
 
 const SEVERITIES = new Set(["error", "warning", "info", "hint"]);
 
+// CodeMirror's lint styles draw the wavy underlines and the gutter markers with `data:` images,
+// which the policy (`img-src 'self'`) refuses: the same marks from CSS alone.
+const MARK_COLORS = { error: "#d92d20", warning: "#dc6803", info: "#667085", hint: "#6172f3" };
+const lintMarks = EditorView.theme(
+  Object.fromEntries(
+    Object.entries(MARK_COLORS).flatMap(([sev, color]) => [
+      [`.cm-lintRange-${sev}`, {
+        backgroundImage: "none",
+        textDecoration: `underline wavy ${color}`,
+        textDecorationSkipInk: "none",
+        textUnderlineOffset: "3px",
+      }],
+      [`.cm-lint-marker-${sev}`, {
+        content: "none",
+        backgroundColor: color,
+        borderRadius: "50%",
+        width: ".6em",
+        height: ".6em",
+        margin: ".3em auto 0",
+      }],
+    ]),
+  ),
+);
+
 /// Creates the editor in `parent` holding `text`. `hooks`:
 /// - `changed()`: the document changed (the app reads it with `getValue` when it lints);
 /// - `complete(doc, pos)`: `{from, options: [{label, type, detail, info}]}` as JSON, or null;
@@ -120,6 +144,7 @@ export function create(parent, text, hooks) {
         autocompletion({ override: [completionSource], icons: false }),
         hover,
         lintGutter(),
+        lintMarks,
         keymap.of([
           ...closeBracketsKeymap,
           ...completionKeymap,
