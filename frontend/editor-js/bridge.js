@@ -102,9 +102,10 @@ export function create(parent, text, hooks) {
     const json = hooks.complete(context.state.doc.toString(), context.pos);
     if (!json) return null;
     const result = JSON.parse(json);
-    // Explicit requests (Ctrl+Space) and typing both ask the engine, which knows where a
-    // name can stand; CodeMirror's own filtering would reorder its ranking.
-    return { from: result.from, options: result.options, filter: false };
+    // The engine answers for the word's place (what may stand there), with every candidate
+    // for its start; typing on within the word only narrows them, here, without asking again
+    // (so Enter is never taken by a list still being recomputed).
+    return { from: result.from, options: result.options, validFor: /^[\w.\-]*$/ };
   };
   const hover = hoverTooltip((view, pos) => {
     const json = hooks.hover(view.state.doc.toString(), pos);

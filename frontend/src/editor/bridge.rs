@@ -66,10 +66,14 @@ struct HoverJson {
     text: String,
 }
 
+/// At most this many candidates go to the editor, which narrows them as the word grows (all the
+/// fields starting with one letter fit).
+const MAX_CANDIDATES: usize = 1000;
+
 /// The completion hook's answer for `doc` at JavaScript index `pos`, as JSON.
 fn completion_json(doc: &str, pos: usize, vocab: &Vocabulary) -> Option<String> {
     let cursor = byte_offset(doc, pos);
-    let c = complete::complete(doc, cursor, vocab, 50)?;
+    let c = complete::complete(doc, cursor, vocab, MAX_CANDIDATES)?;
     serde_json::to_string(&CompletionJson {
         from: utf16_index(doc, c.start),
         options: c

@@ -149,8 +149,10 @@ pub fn EditorPage() -> impl IntoView {
     let workspace = StoredValue::new(None::<Workspace>);
     let report = RwSignal::new(LintReport::default());
     let lint_ms = RwSignal::new(None::<f64>);
-    // Lint passes so far (tests and the benchmark wait on it).
+    // Lint passes so far, and the length of the text the last one saw (tests and the benchmark
+    // wait on them).
     let lints = RwSignal::new(0u32);
+    let linted_bytes = RwSignal::new(0usize);
     let ready = RwSignal::new(false);
     let restored = RwSignal::new(false);
     let fixed_count = RwSignal::new(None::<usize>);
@@ -161,7 +163,8 @@ pub fn EditorPage() -> impl IntoView {
     let leave_to = RwSignal::new(None::<String>);
     let draft_name = editing.clone().unwrap_or_default();
 
-    let dirty = move || text.with_untracked(|t| original.with_value(|o| t != o));
+    let current = move || editor.with_value(|e| e.as_ref().map(Editor::text));
+    let dirty = move || current().is_some_and(|t| original.with_value(|o| t != *o));
     let save_draft = {
         let name = draft_name.clone();
         move || {
@@ -178,12 +181,16 @@ pub fn EditorPage() -> impl IntoView {
             if let Some(h) = pending.get_value() {
                 h.clear();
             }
+            if let Some(t) = current() {
+                text.set(t);
+            }
             let t0 = now_ms();
             let mut r = None;
             workspace.update_value(|w| r = w.as_mut().map(|w| text.with_untracked(|t| w.lint(t))));
             let Some(r) = r else { return };
             lint_ms.set(Some(now_ms() - t0));
             lints.update(|n| *n += 1);
+            linted_bytes.set(text.with_untracked(String::len));
             editor.with_value(|e| {
                 if let Some(e) = e {
                     e.show(&r.diagnostics);
@@ -193,13 +200,11 @@ pub fn EditorPage() -> impl IntoView {
             save_draft();
         }
     };
-    // Each change only reads the text; the lint (and the draft's saving) waits for a pause.
+    // A change only re-arms the timer: reading the text, the lint and the draft's saving wait
+    // for a pause in typing.
     let changed = {
         let run_lint = run_lint.clone();
         move || {
-            if let Some(t) = editor.with_value(|e| e.as_ref().map(Editor::text)) {
-                text.set(t);
-            }
             if let Some(h) = pending.get_value() {
                 h.clear();
             }
@@ -292,8 +297,7 @@ pub fn EditorPage() -> impl IntoView {
         move |d: DiagnosticJson| {
             let Some(fix) = d.fix else { return };
             // A fix is computed on the text its lint saw: applied only to that text.
-            let current = editor.with_value(|e| e.as_ref().map(Editor::text));
-            if current.as_deref() != Some(text.get_untracked().as_str()) {
+            if current().as_deref() != Some(text.get_untracked().as_str()) {
                 return;
             }
             if let Some(new_text) = text.with_untracked(|t| lint::apply_edits(t, &fix.edits)) {
@@ -349,11 +353,9 @@ pub fn EditorPage() -> impl IntoView {
         let Some(Ok(set)) = live.get_untracked() else {
             return;
         };
-        let files = proposed_files(
-            &set.files,
-            &text.get_untracked(),
-            origin.get_untracked().as_ref(),
-        );
+        // The text as it is now, even within the pause before its lint.
+        let draft = current().unwrap_or_else(|| text.get_untracked());
+        let files = proposed_files(&set.files, &draft, origin.get_untracked().as_ref());
         // The Tests tab's tests travel with the proposal: promotion waits until they pass.
         let tests = match ruletest::parse(&stored_tests(propose_rule.as_deref())) {
             Ok(tests) => tests,
@@ -394,7 +396,7 @@ pub fn EditorPage() -> impl IntoView {
                     // without them, and leaving now loses nothing.
                     forget_tests(proposed_rule.as_deref());
                     storage::remove(storage::DRAFT, proposed_rule.as_deref().unwrap_or_default());
-                    original.set_value(text.get_untracked());
+                    original.set_value(draft);
                     navigate(&format!("/proposals/{}", p.id), Default::default())
                 }
                 Err(e) => propose_error.set(Some(e)),
@@ -407,7 +409,7 @@ pub fn EditorPage() -> impl IntoView {
             <section class="editor-pane" aria-label="Rule editor">
                 <div class="pane-head">
                     <h1>{heading}</h1>
-                    <span class="muted" data-testid="lint-time" data-ms=move || lint_ms.get().map(|m| format!("{m:.2}")) data-lints=move || lints.get()>
+                    <span class="muted" data-testid="lint-time" data-ms=move || lint_ms.get().map(|m| format!("{m:.2}")) data-lints=move || lints.get() data-bytes=move || linted_bytes.get()>
                         {move || lint_ms.get().map(|m| format!("lint {m:.1} ms"))}
                     </span>
                 </div>
