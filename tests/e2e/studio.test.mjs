@@ -110,11 +110,11 @@ test("author writes a rule: diagnostic, fix, preview equals `rulestudio eval`, F
   await fillEditor(page, GOOD);
   await page.getByTestId("no-diagnostics").waitFor();
 
-  // Completion offers fields as the user types a condition.
-  await fillEditor(page, GOOD.replace(/\n  output:[^]*/, "\n"));
+  // Completion offers fields as the user types a condition (line 3).
   await editor.focus();
-  await page.keyboard.press("Control+End");
-  await page.keyboard.press("ArrowUp");
+  await page.keyboard.press("Control+Home");
+  await page.keyboard.press("ArrowDown");
+  await page.keyboard.press("ArrowDown");
   await page.keyboard.press("End");
   await page.keyboard.type(" and proc.exe");
   await page.locator(".cm-tooltip-autocomplete").waitFor();
