@@ -50,7 +50,7 @@ StyleModule.mount = (root, modules) => {
   if (changed) sheet.replaceSync(mounted.map((m) => m.getRules()).join("\n"));
 };
 
-/// The string index of 1-based `line` and character `column` in `doc`, clamped to the text.
+// The string index of 1-based `line` and character `column` in `doc`, clamped to the text.
 function posOf(doc, line, column) {
   if (line < 1) return 0;
   if (line > doc.lines) return doc.length;
@@ -91,20 +91,20 @@ const lintMarks = EditorView.theme(
   ),
 );
 
-/// Creates the editor in `parent` holding `text`. `hooks`:
-/// - `changed()`: the document changed (the app reads it with `getValue` when it lints);
-/// - `complete(doc, pos)`: `{from, options: [{label, type, detail, info}]}` as JSON, or null;
-/// - `hover(doc, pos)`: `{from, to, text}` as JSON, or null.
-/// The element that receives typing carries `data-testid="rule-editor"` and a `value`
-/// property holding the whole document, as a textarea's does (setting it replaces the text).
+// Creates the editor in `parent` holding `text`. `hooks`:
+// - `changed()`: the document changed (the app reads it with `getValue` when it lints);
+// - `complete(doc, pos)`: `{from, options: [{label, type, detail}]}` as JSON, or null;
+// - `hover(doc, pos)`: `{from, to, text}` as JSON, or null.
+// The element that receives typing carries `data-testid="rule-editor"` and a `value`
+// property holding the whole document, as a textarea's does (setting it replaces the text).
 export function create(parent, text, hooks) {
   const completionSource = (context) => {
     const json = hooks.complete(context.state.doc.toString(), context.pos);
     if (!json) return null;
     const result = JSON.parse(json);
-    // The engine answers for the word's place (what may stand there), with every candidate
-    // for its start; typing on within the word only narrows them, here, without asking again
-    // (so Enter is never taken by a list still being recomputed).
+    // The engine answers for the word's place (what may stand there) with every candidate for
+    // its start; typing on within the word narrows them here without asking again, so the
+    // list stays put under the user's eyes (and under Enter).
     return { from: result.from, options: result.options, validFor: /^[\w.\-]*$/ };
   };
   const hover = hoverTooltip((view, pos) => {
@@ -178,8 +178,8 @@ export function getValue(view) {
   return view.state.doc.toString();
 }
 
-/// Replaces the document with `text` as one undoable step of its own, changing only the part
-/// that differs (so the cursor and the scroll position stay where they were).
+// Replaces the document with `text` as one undoable step of its own, changing only the part
+// that differs (so the cursor and the scroll position stay where they were).
 export function setText(view, text, userEvent) {
   const old = view.state.doc.toString();
   if (old === text) return;
@@ -198,8 +198,8 @@ export function setText(view, text, userEvent) {
   });
 }
 
-/// Shows `diagnostics` (JSON: `[{line, column, end_line, end_column, severity, message}]`,
-/// the engine's positions in the current document) in the gutter and under the text.
+// Shows `diagnostics` (JSON: `[{line, column, end_line, end_column, severity, message}]`,
+// the engine's positions in the current document) in the gutter and under the text.
 export function setDiagnostics(view, json) {
   const doc = view.state.doc;
   const diagnostics = JSON.parse(json).map((d) => {
@@ -215,7 +215,7 @@ export function setDiagnostics(view, json) {
   view.dispatch(cmSetDiagnostics(view.state, diagnostics));
 }
 
-/// Puts the cursor at 1-based `line` and character `column`, scrolled into view, and focuses.
+// Puts the cursor at 1-based `line` and character `column`, scrolled into view, and focuses.
 export function goTo(view, line, column) {
   const pos = posOf(view.state.doc, line, column);
   view.dispatch({ selection: { anchor: pos }, scrollIntoView: true });
