@@ -9,7 +9,7 @@ import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import { FALCO_RULES, MAIN, createUser, editorReady, editorValue, fillEditor, launch, leaveEditorBy, signIn } from "./lib.mjs";
 
-const USER = { username: "erin", password: "erin-password-1", role: "author" };
+const USER = { username: "ellen", password: "ellen-password-1", role: "author" };
 const rule = (name, condition) =>
   `- rule: ${name}\n  desc: d\n  condition: ${condition}\n  output: "%proc.name"\n  priority: WARNING\n`;
 
@@ -267,14 +267,14 @@ test("the lint runs off the keystroke path, also on falco_rules.yaml", async () 
 
 test("drafts survive reload and Back, leaving asks first, and sign-out clears them", async () => {
   await newRule();
-  const draft = rule("Erin's draft", "spawned_process and proc.name = erin");
+  const draft = rule("Ellen's draft", "spawned_process and proc.name = ellen");
   await fill(draft);
   // A keystroke: the browser asks before unloading only a page the user has used.
-  await endOfLine("proc.name = erin");
+  await endOfLine("proc.name = ellen");
   const before = await lints();
   await page.keyboard.type("1");
   await linted(before);
-  const typed = draft.replace("= erin", "= erin1");
+  const typed = draft.replace("= ellen", "= ellen1");
 
   const asked = new Promise((resolve) => page.once("dialog", async (d) => { resolve(d.type()); await d.accept(); }));
   await Promise.all([page.waitForEvent("load"), page.evaluate(() => setTimeout(() => location.reload(), 0))]);
@@ -305,7 +305,7 @@ test("drafts survive reload and Back, leaving asks first, and sign-out clears th
   await newRule();
   await fill(typed);
   const stored = await page.evaluate(() => Object.keys(localStorage).filter((k) => k.startsWith("rulestudio.draft:")));
-  assert.deepEqual(stored, ["rulestudio.draft:erin:"]);
+  assert.deepEqual(stored, ["rulestudio.draft:ellen:"]);
   await Promise.all([page.waitForEvent("load"), page.getByRole("button", { name: "Sign out" }).click()]);
   await page.getByTestId("login-username").waitFor();
   assert.deepEqual(await page.evaluate(() => Object.keys(localStorage).filter((k) => k.startsWith("rulestudio.draft"))), []);
