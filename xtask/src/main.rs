@@ -105,7 +105,13 @@ fn dist(dev: bool) -> Result<()> {
         .generate(&out)
         .with_context(|| format!("wasm-bindgen on {}", wasm.display()))?;
 
-    for asset in ["index.html", "boot.js", "style.css", "favicon.svg"] {
+    for asset in [
+        "index.html",
+        "boot.js",
+        "lint-worker.js",
+        "style.css",
+        "favicon.svg",
+    ] {
         let from = root.join("static").join(asset);
         std::fs::copy(&from, out.join(asset))
             .with_context(|| format!("copying {}", from.display()))?;

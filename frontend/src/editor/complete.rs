@@ -7,6 +7,7 @@ use rulestudio_engine::fields;
 use rulestudio_engine::loader::{LIST_KEYS, MACRO_KEYS, RULE_KEYS};
 use rulestudio_engine::rule::Priority;
 use rulestudio_engine::syntax::ast::{CmpOp, Modifier};
+use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::ops::Range;
 
@@ -91,7 +92,7 @@ pub struct Completion {
 
 /// The macros and lists visible to the draft (live set plus the draft itself): their names
 /// for completion and their definitions for hover help.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Vocabulary {
     pub macros: Vec<String>,
     pub lists: Vec<String>,

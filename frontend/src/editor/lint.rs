@@ -8,6 +8,7 @@ use rulestudio_engine::diagnostic::Diagnostic;
 use rulestudio_engine::fix::{self, FixLevel};
 use rulestudio_engine::lint;
 use rulestudio_engine::loader::{self, LoadOptions, Loaded, SourceFile};
+use serde::{Deserialize, Serialize};
 
 /// How many rounds "Fix all" runs at most: a fix can reveal another, but fixes that undo each
 /// other must not loop.
@@ -16,7 +17,7 @@ const MAX_FIX_ROUNDS: usize = 20;
 /// The file name the draft gets in diagnostics.
 pub const DRAFT_NAME: &str = "draft.yaml";
 
-#[derive(Debug, Clone, Default, PartialEq)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct LintReport {
     pub diagnostics: Vec<DiagnosticJson>,
     pub vocabulary: Vocabulary,

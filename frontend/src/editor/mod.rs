@@ -7,3 +7,4 @@ pub mod complete;
 pub mod item;
 pub mod leave;
 pub mod lint;
+pub mod worker;

@@ -9,6 +9,7 @@ use crate::editor::complete::Vocabulary;
 use crate::editor::item::{self, Used};
 use crate::editor::leave::LeaveGuard;
 use crate::editor::lint::{self, LintReport, Workspace};
+use crate::editor::worker::{LintClient, Reply};
 use crate::pages::preview::PreviewPanel;
 use crate::pages::ruletests::{forget_tests, stored_tests};
 use crate::widgets::ErrorBox;
@@ -153,6 +154,8 @@ pub fn EditorPage() -> impl IntoView {
     // wait on them).
     let lints = RwSignal::new(0u32);
     let linted_bytes = RwSignal::new(0usize);
+    // Lints started (in the page or posted to the worker).
+    let lints_started = RwSignal::new(0u32);
     let ready = RwSignal::new(false);
     let restored = RwSignal::new(false);
     let fixed_count = RwSignal::new(None::<usize>);
@@ -175,22 +178,18 @@ pub fn EditorPage() -> impl IntoView {
             }
         }
     };
-    let run_lint = {
+    // The lint runs in a worker once it is ready (`editor::worker`), in the page until then.
+    let lint_client = StoredValue::new_local(None::<LintClient>);
+    let worker_ready = StoredValue::new(false);
+    // The number and text of the last text posted to the worker: only its report is shown.
+    let posted = StoredValue::new((0u32, String::new()));
+    let accept_report = {
         let save_draft = save_draft.clone();
-        move || {
-            if let Some(h) = pending.get_value() {
-                h.clear();
-            }
-            if let Some(t) = current() {
-                text.set(t);
-            }
-            let t0 = now_ms();
-            let mut r = None;
-            workspace.update_value(|w| r = w.as_mut().map(|w| text.with_untracked(|t| w.lint(t))));
-            let Some(r) = r else { return };
-            lint_ms.set(Some(now_ms() - t0));
+        move |linted: String, r: LintReport, ms: f64| {
+            linted_bytes.set(linted.len());
+            text.set(linted);
+            lint_ms.set(Some(ms));
             lints.update(|n| *n += 1);
-            linted_bytes.set(text.with_untracked(String::len));
             editor.with_value(|e| {
                 if let Some(e) = e {
                     e.show(&r.diagnostics);
@@ -198,6 +197,31 @@ pub fn EditorPage() -> impl IntoView {
             });
             report.set(r);
             save_draft();
+        }
+    };
+    let run_lint = {
+        let accept_report = accept_report.clone();
+        move || {
+            if let Some(h) = pending.get_value() {
+                h.clear();
+            }
+            let Some(t) = current() else { return };
+            lints_started.update(|n| *n += 1);
+            if worker_ready.get_value() {
+                let seq = posted.with_value(|(s, _)| s.wrapping_add(1));
+                let sent = lint_client.with_value(|c| c.as_ref().map(|c| c.post(seq, &t)));
+                if let Some(Ok(())) = sent {
+                    posted.set_value((seq, t));
+                    return;
+                }
+                worker_ready.set_value(false);
+            }
+            let t0 = now_ms();
+            let mut r = None;
+            workspace.update_value(|w| r = w.as_mut().map(|w| w.lint(&t)));
+            if let Some(r) = r {
+                accept_report(t, r, now_ms() - t0);
+            }
         }
     };
     // A change only re-arms the timer: reading the text, the lint and the draft's saving wait
@@ -234,13 +258,38 @@ pub fn EditorPage() -> impl IntoView {
         let run_lint = run_lint.clone();
         let changed = changed.clone();
         let name = draft_name.clone();
-        move |files: Vec<rulestudio_engine::loader::SourceFile>, initial: String| {
+        move |live_files: Vec<RulesFile>, initial: String| {
             original.set_value(initial.clone());
             let draft = storage::get(storage::DRAFT, &name).filter(|d| *d != initial);
             restored.set(draft.is_some());
             let start = draft.unwrap_or(initial);
             text.set(start.clone());
-            workspace.set_value(Some(Workspace::new(files)));
+            workspace.set_value(Some(Workspace::new(lint::source_files(&live_files))));
+            let on_reply = {
+                let run_lint = run_lint.clone();
+                let accept_report = accept_report.clone();
+                move |reply| match reply {
+                    Reply::Ready => {
+                        worker_ready.set_value(true);
+                        run_lint();
+                    }
+                    Reply::Report { seq, report, ms } => {
+                        let linted = posted.with_value(|(s, t)| (*s == seq).then(|| t.clone()));
+                        if let Some(t) = linted {
+                            accept_report(t, report, ms);
+                        }
+                    }
+                    // The page keeps linting by itself.
+                    Reply::Failed(why) => {
+                        worker_ready.set_value(false);
+                        leptos::logging::warn!("lint worker: {why}");
+                    }
+                }
+            };
+            match LintClient::start(&live_files, on_reply) {
+                Ok(c) => lint_client.set_value(Some(c)),
+                Err(why) => leptos::logging::warn!("{why}"),
+            }
             let Some(parent) = host.get_untracked() else {
                 return;
             };
@@ -277,7 +326,7 @@ pub fn EditorPage() -> impl IntoView {
             },
             None => None,
         };
-        start_editor(files, initial.unwrap_or_else(|| NEW_RULE.to_string()));
+        start_editor(set.files, initial.unwrap_or_else(|| NEW_RULE.to_string()));
         true
     });
     on_cleanup(move || {
@@ -409,7 +458,7 @@ pub fn EditorPage() -> impl IntoView {
             <section class="editor-pane" aria-label="Rule editor">
                 <div class="pane-head">
                     <h1>{heading}</h1>
-                    <span class="muted" data-testid="lint-time" data-ms=move || lint_ms.get().map(|m| format!("{m:.2}")) data-lints=move || lints.get() data-bytes=move || linted_bytes.get()>
+                    <span class="muted" data-testid="lint-time" data-ms=move || lint_ms.get().map(|m| format!("{m:.2}")) data-lints=move || lints.get() data-bytes=move || linted_bytes.get() data-started=move || lints_started.get()>
                         {move || lint_ms.get().map(|m| format!("lint {m:.1} ms"))}
                     </span>
                 </div>
