@@ -19,5 +19,9 @@ use wasm_bindgen::prelude::*;
 #[wasm_bindgen(start)]
 pub fn start() {
     console_error_panic_hook::set_once();
+    // The lint worker loads this module too (`editor::worker`): no page to mount there.
+    if web_sys::window().is_none() {
+        return;
+    }
     leptos::mount::mount_to_body(app::App);
 }

@@ -1,6 +1,6 @@
 //! What the UI keeps in this browser's `localStorage`, always under the signed-in user's name:
-//! drafts (a rule's tests) until they are proposed or the user signs out, and preferences (the
-//! preview window) for as long as the browser keeps them.
+//! drafts (a rule's text in the editor, a rule's tests) until they are proposed or the user
+//! signs out, and preferences (the preview window) for as long as the browser keeps them.
 
 use crate::session;
 use leptos::prelude::*;
@@ -8,8 +8,10 @@ use leptos::prelude::*;
 const PREFIX: &str = "rulestudio.";
 /// Kinds of entries; drafts are cleared on sign-out, preferences are kept.
 pub const TESTS: &str = "tests";
+/// The editor's text of a rule (by its name; the empty name for a new rule).
+pub const DRAFT: &str = "draft";
 pub const PREF_WINDOW: &str = "pref.window";
-const DRAFT_KINDS: [&str; 1] = [TESTS];
+const DRAFT_KINDS: [&str; 2] = [TESTS, DRAFT];
 
 fn storage() -> Option<web_sys::Storage> {
     web_sys::window()?.local_storage().ok()?

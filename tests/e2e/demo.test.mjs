@@ -7,7 +7,7 @@ import assert from "node:assert/strict";
 import { spawn, spawnSync } from "node:child_process";
 import { openSync, readFileSync } from "node:fs";
 import { join } from "node:path";
-import { ROOT, RULESTUDIO_BIN, WORK, api, fillEditor, launch, runPreview, shot, signIn } from "./lib.mjs";
+import { ROOT, RULESTUDIO_BIN, WORK, api, fillEditor, launch, leaveEditorBy, runPreview, shot, signIn } from "./lib.mjs";
 
 const RULES = readFileSync(join(ROOT, "tests/fixtures/article-rules.fixed.yaml"), "utf8");
 const RULE_NAMES = [...RULES.matchAll(/^- rule: (.+)$/gm)].map((m) => m[1].trim());
@@ -81,7 +81,7 @@ test("after `rulestudio demo`, previewing the fixed article rules shows all seve
   await shot(page, "20-demo-preview");
 
   // The collector, as the admin sees it.
-  await page.getByTestId("nav-admin").click();
+  await leaveEditorBy(page, "nav-admin");
   await page.getByTestId("collector-row").first().waitFor();
   await shot(page, "18-admin-collector");
 

@@ -7,7 +7,7 @@
 
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
-import { MAIN, api, createUser, fillEditor, ingest, launch, runPreview, signIn } from "./lib.mjs";
+import { MAIN, api, createUser, editorValue, fillEditor, ingest, launch, runPreview, signIn } from "./lib.mjs";
 
 const BASE = MAIN.base;
 const AUTHOR = { username: "edith", password: "edith-password-1", role: "author" };
@@ -53,16 +53,12 @@ async function promoteOverRest(title, files, reason) {
   return (await post(`/proposals/${p.id}/promote`, { reason }, reviewerApi)).live_version;
 }
 
-async function editorText(page) {
-  await page.waitForFunction(() => !document.querySelector('[data-testid="rule-editor"]')?.disabled);
-  return page.getByTestId("rule-editor").inputValue();
-}
 
 async function openLiveRule(page, name) {
   await page.getByTestId("nav-rules").click();
   await page.locator(`[data-testid="live-edit"][data-rule="${name.replaceAll('"', '\\"')}"]`).click();
   await page.getByRole("heading", { name: `Edit: ${name}`, exact: true }).waitFor();
-  const text = await editorText(page);
+  const text = await editorValue(page);
   assert.doesNotMatch(text, /My new rule/, "the live rule, not the new-rule template");
   return text;
 }
@@ -270,7 +266,7 @@ test("sign-out clears the page and the drafts; the next user lands on a page the
   await login(AUTHOR);
   await page.getByTestId("nav-rules").click();
   await page.getByTestId("rule-new").click();
-  await editorText(page);
+  await editorValue(page);
   // A remembered preview window, and a draft's tests kept in the browser.
   await page.getByTestId("preview-window").selectOption("ago:24h");
   await page.getByTestId("tab-tests").click();
@@ -282,7 +278,7 @@ test("sign-out clears the page and the drafts; the next user lands on a page the
   await login(REVIEWER);
   await page.getByTestId("nav-rules").click();
   await page.getByTestId("rule-new").click();
-  await editorText(page);
+  await editorValue(page);
   assert.equal(await page.getByTestId("preview-window").inputValue(), "ago:15m", "the default, not edith's choice");
   await page.getByTestId("tab-tests").click();
   assert.equal(await page.getByTestId("rule-tests").inputValue(), "");
@@ -290,7 +286,7 @@ test("sign-out clears the page and the drafts; the next user lands on a page the
   await login(AUTHOR);
   await page.getByTestId("nav-rules").click();
   await page.getByTestId("rule-new").click();
-  await editorText(page);
+  await editorValue(page);
   assert.equal(await page.getByTestId("preview-window").inputValue(), "ago:24h", "edith's choice, remembered");
   await signOut();
 

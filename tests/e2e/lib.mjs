@@ -114,10 +114,31 @@ export function localInput(ns) {
   return `${d.getFullYear()}-${p(d.getMonth() + 1)}-${p(d.getDate())}T${p(d.getHours())}:${p(d.getMinutes())}${seconds}`;
 }
 
-/// Fills the rule editor once the live set has loaded into it.
+/// Waits until the rule editor holds its rule (the live set has loaded into it).
+export async function editorReady(page) {
+  await page.locator('.code[data-ready="true"] [data-testid="rule-editor"]').waitFor();
+}
+
+/// The rule editor's whole text: its `value`, as a textarea's.
+export async function editorValue(page) {
+  await editorReady(page);
+  return page.getByTestId("rule-editor").evaluate((el) => el.value);
+}
+
+/// Replaces the rule editor's text (through its `value`, as a paste would) once it is ready.
 export async function fillEditor(page, text) {
-  await page.waitForFunction(() => !document.querySelector('[data-testid="rule-editor"]')?.disabled);
-  await page.getByTestId("rule-editor").fill(text);
+  await editorReady(page);
+  await page.getByTestId("rule-editor").evaluate((el, t) => { el.value = t; }, text);
+}
+
+/// Follows the in-app link `testid` away from the editor; when the editor holds changes not
+/// proposed, answers its question with "Leave".
+export async function leaveEditorBy(page, testid) {
+  const from = page.url();
+  await page.getByTestId(testid).click();
+  await page.waitForFunction((f) => location.href !== f || document.querySelector('[data-testid="confirm-leave"]'), from);
+  if (await page.getByTestId("confirm-leave").count()) await page.getByTestId("confirm-leave-go").click();
+  await page.waitForFunction((f) => location.href !== f, from);
 }
 
 /// Runs the editor's preview and waits for its answer (the panel counts completed runs).

@@ -9,7 +9,7 @@ import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { MAIN, WORK, api, fillEditor, ingest, launch, runPreview, shot, shotOf, signIn as signInAs } from "./lib.mjs";
+import { MAIN, WORK, api, editorValue, fillEditor, ingest, launch, leaveEditorBy, runPreview, shot, shotOf, signIn as signInAs } from "./lib.mjs";
 
 const BASE = MAIN.base;
 const TOKEN = MAIN.token;
@@ -83,9 +83,7 @@ test("author writes a rule: diagnostic, fix, preview equals `rulestudio eval`, F
 
   await page.getByTestId("rule-new").click();
   const editor = page.getByTestId("rule-editor");
-  await editor.waitFor();
-  await page.waitForFunction(() => !document.querySelector('[data-testid="rule-editor"]').disabled);
-  await editor.fill(BAD);
+  await fillEditor(page, BAD);
   const diag = page.getByTestId("diagnostic").filter({ hasText: "proc.nme" });
   await diag.first().waitFor();
   await shot(page, "03-editor-diagnostic");
@@ -93,7 +91,7 @@ test("author writes a rule: diagnostic, fix, preview equals `rulestudio eval`, F
   // The did-you-mean fix, applied from the diagnostic, makes the rule clean.
   await diag.first().getByTestId("diagnostic-fix").click();
   await page.getByTestId("no-diagnostics").waitFor();
-  assert.equal(await editor.inputValue(), GOOD);
+  assert.equal(await editorValue(page), GOOD);
 
   // Lint time per keystroke on the whole live set (falco_rules.yaml) plus the draft.
   const times = [];
@@ -109,16 +107,20 @@ test("author writes a rule: diagnostic, fix, preview equals `rulestudio eval`, F
   const figure = { median_ms: times[Math.floor(times.length / 2)], max_ms: times[times.length - 1], samples: times.length };
   console.log(`lint-as-you-type in Chromium (falco_rules.yaml + draft): ${JSON.stringify(figure)}`);
   writeFileSync(join(ARTIFACTS, "lint-times.json"), JSON.stringify(figure, null, 2));
-  await editor.fill(GOOD);
+  await fillEditor(page, GOOD);
   await page.getByTestId("no-diagnostics").waitFor();
 
-  // Completion offers fields as the user types.
-  await page.keyboard.press("Control+End");
-  await page.keyboard.type("proc.exe");
-  await page.getByTestId("completion").waitFor();
+  // Completion offers fields as the user types a condition (line 3).
+  await editor.focus();
+  await page.keyboard.press("Control+Home");
+  await page.keyboard.press("ArrowDown");
+  await page.keyboard.press("ArrowDown");
+  await page.keyboard.press("End");
+  await page.keyboard.type(" and proc.exe");
+  await page.locator(".cm-tooltip-autocomplete").waitFor();
   await shot(page, "04-editor-completion");
   await page.keyboard.press("Escape");
-  await editor.fill(GOOD);
+  await fillEditor(page, GOOD);
 
   // What `rulestudio eval` says on the same events, with the live set loaded first.
   const ndjson = join(WORK, "events.ndjson");
@@ -146,7 +148,7 @@ test("author writes a rule: diagnostic, fix, preview equals `rulestudio eval`, F
 
 test("events, live set and admin pages render", async () => {
   const page = state.author;
-  await page.getByTestId("nav-events").click();
+  await leaveEditorBy(page, "nav-events");
   await page.getByTestId("event-row").first().waitFor();
   await page.getByTestId("events-filter").fill("proc.name = sh");
   await page.getByTestId("events-filter").press("Enter");

@@ -10,7 +10,7 @@ import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import {
   DESKTOP, FALCO_RULES, artifact, LAPTOP, MAIN, RULESTUDIO_BIN, WORK, api, createUser, fillEditor, horizontalOverflow,
-  ingest, launch, localInput, runPreview, shot, signIn, unlabelledControls,
+  ingest, launch, leaveEditorBy, localInput, runPreview, shot, signIn, unlabelledControls,
 } from "./lib.mjs";
 
 const RULE = "E2E ksh in container";
@@ -148,7 +148,7 @@ test("the Rules page shows how often each rule matched", async () => {
   const counts = await api("GET", "/alerts/counts?since=-24h");
   const want = counts.rules.find((r) => r.rule === rule)?.count ?? 0;
   assert.ok(want >= 1, JSON.stringify(counts));
-  await page.getByTestId("nav-rules").click();
+  await leaveEditorBy(page, "nav-rules");
   const cell = page.locator(`[data-testid="rule-row"][data-rule="${rule}"] [data-testid="rule-matches"]`);
   await cell.filter({ hasText: String(want) }).waitFor();
   await shot(page, "02-rules");

@@ -1,5 +1,6 @@
 //! `cargo xtask dist [--dev]`: compiles `rulestudio-frontend` to wasm32 and writes
-//! `frontend/dist/` (index.html and its boot.js, the wasm-bindgen JS glue, the wasm module, style.css), which
+//! `frontend/dist/` (index.html and its boot.js, the wasm-bindgen JS glue, the wasm module, style.css,
+//! and editor.js, the code editor bundled by esbuild from `frontend/editor-js/`), which
 //! `rulestudio serve` serves at `/`. Everything it needs comes from crates.io through Cargo:
 //! the wasm-bindgen CLI support library is linked in here, so nothing is downloaded at build time.
 //!
@@ -104,15 +105,49 @@ fn dist(dev: bool) -> Result<()> {
         .generate(&out)
         .with_context(|| format!("wasm-bindgen on {}", wasm.display()))?;
 
-    for asset in ["index.html", "boot.js", "style.css", "favicon.svg"] {
+    for asset in [
+        "index.html",
+        "boot.js",
+        "lint-worker.js",
+        "style.css",
+        "favicon.svg",
+    ] {
         let from = root.join("static").join(asset);
         std::fs::copy(&from, out.join(asset))
             .with_context(|| format!("copying {}", from.display()))?;
     }
+    editor_bundle(&root)?;
     let size = std::fs::metadata(out.join("rulestudio_bg.wasm"))?.len();
+    let editor = std::fs::metadata(out.join("editor.js"))?.len();
     println!(
-        "frontend/dist written ({profile}, wasm {} KiB)",
-        size / 1024
+        "frontend/dist written ({profile}, wasm {} KiB, editor.js {} KiB)",
+        size / 1024,
+        editor / 1024
     );
+    Ok(())
+}
+
+/// Bundles the code editor (CodeMirror 6 and its bridge, `frontend/editor-js/`) with esbuild
+/// into `frontend/dist/editor.js`. Its npm packages are pinned by its `package-lock.json` and
+/// installed by `scripts/setup` (`npm ci`); nothing is fetched here.
+fn editor_bundle(root: &Path) -> Result<()> {
+    let dir = root.join("frontend/editor-js");
+    if !dir.join("node_modules/.bin/esbuild").exists() {
+        bail!(
+            "{} has no node_modules: run scripts/setup (or `npm ci` there)",
+            dir.display()
+        );
+    }
+    let status = Command::new("npm")
+        .current_dir(&dir)
+        .args(["run", "--silent", "build"])
+        .status()
+        .context("running npm (Node.js) to bundle the code editor")?;
+    if !status.success() {
+        bail!(
+            "bundling the code editor (npm run build in {}) failed ({status})",
+            dir.display()
+        );
+    }
     Ok(())
 }

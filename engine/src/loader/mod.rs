@@ -22,6 +22,7 @@ pub use limits::{
     Expansion, MAX_CONDITION_BYTES, MAX_CONDITION_NODES, MAX_EXPANDED_DEPTH, STUDIO_LIMIT,
 };
 /// Every document as one canonical line, for the yaml-cpp differential harness.
+pub use reader::{LIST_KEYS, MACRO_KEYS, RULE_KEYS};
 pub use yaml::canonical::canonical as yaml_canonical;
 /// YAML other than rules files (rule tests files) as JSON, through the same reader.
 pub use yaml::json as yaml_json;

@@ -61,10 +61,11 @@ fn version_str(v: (u64, u64, u64)) -> String {
     format!("{}.{}.{}", v.0, v.1, v.2)
 }
 
-/// Which keys an item may have, for the `LOAD_UNKNOWN_KEY` warnings.
-const LIST_KEYS: &[&str] = &["list", "items", "append", "override"];
-const MACRO_KEYS: &[&str] = &["macro", "condition", "append", "override"];
-const RULE_KEYS: &[&str] = &[
+/// Which keys an item may have, for the `LOAD_UNKNOWN_KEY` warnings (and the editor's
+/// completion of keys).
+pub const LIST_KEYS: &[&str] = &["list", "items", "append", "override"];
+pub const MACRO_KEYS: &[&str] = &["macro", "condition", "append", "override"];
+pub const RULE_KEYS: &[&str] = &[
     "rule",
     "condition",
     "output",

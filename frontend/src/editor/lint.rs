@@ -4,13 +4,20 @@
 
 use super::complete::Vocabulary;
 use rulestudio_api::diagnostic::{DiagnosticJson, EditJson, FileText};
+use rulestudio_engine::diagnostic::Diagnostic;
+use rulestudio_engine::fix::{self, FixLevel};
 use rulestudio_engine::lint;
 use rulestudio_engine::loader::{self, LoadOptions, Loaded, SourceFile};
+use serde::{Deserialize, Serialize};
+
+/// How many rounds "Fix all" runs at most: a fix can reveal another, but fixes that undo each
+/// other must not loop.
+const MAX_FIX_ROUNDS: usize = 20;
 
 /// The file name the draft gets in diagnostics.
 pub const DRAFT_NAME: &str = "draft.yaml";
 
-#[derive(Debug, Clone, Default, PartialEq)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct LintReport {
     pub diagnostics: Vec<DiagnosticJson>,
     pub vocabulary: Vocabulary,
@@ -76,16 +83,45 @@ impl Workspace {
         loader::load(&self.files, &LoadOptions::default())
     }
 
-    /// Loads the base then `draft`, lints the draft, and returns the draft's diagnostics.
-    pub fn lint(&mut self, draft: &str) -> LintReport {
+    /// Loads the base then `draft` and lints: the load and the draft's own diagnostics.
+    fn check(&mut self, draft: &str) -> (Loaded, Vec<Diagnostic>) {
         let draft_id = self.files.len() - 1;
         draft.clone_into(&mut self.lint_files[draft_id].text);
         let loaded = self.load(draft);
         // Falco's own load result merged with the linter's findings (which carry the fixes).
-        let all = lint::check(&self.lint_files, &loaded);
-        let draft_diags = all
-            .iter()
-            .filter(|d| d.span.is_some_and(|s| s.file.0 as usize == draft_id));
+        let draft_diags = lint::check(&self.lint_files, &loaded)
+            .into_iter()
+            .filter(|d| d.span.is_some_and(|s| s.file.0 as usize == draft_id))
+            .collect();
+        (loaded, draft_diags)
+    }
+
+    /// `draft` with every safe fix applied, linting again after each round until no safe fix
+    /// is left (fixes overlapping one already taken wait for the next round, computed against
+    /// the new text); and how many fixes were applied.
+    pub fn fix_all(&mut self, draft: &str) -> (String, usize) {
+        let mut text = draft.to_string();
+        let mut applied = 0;
+        for _ in 0..MAX_FIX_ROUNDS {
+            let (_, diagnostics) = self.check(&text);
+            let fixes = diagnostics
+                .iter()
+                .filter_map(|d| d.fix.as_ref())
+                .filter(|f| FixLevel::Safe.allows(f.applicability));
+            let (next, n) = fix::apply(&text, fixes);
+            if n == 0 || next == text {
+                break;
+            }
+            text = next;
+            applied += n;
+        }
+        (text, applied)
+    }
+
+    /// Loads the base then `draft`, lints the draft, and returns the draft's diagnostics.
+    pub fn lint(&mut self, draft: &str) -> LintReport {
+        let draft_id = self.files.len() - 1;
+        let (loaded, draft_diags) = self.check(draft);
         // A line index only for the draft: the base files' diagnostics are not shown here.
         let texts: Vec<FileText<'_>> = self
             .files
@@ -94,6 +130,7 @@ impl Workspace {
             .map(|(i, f)| FileText::new(&f.name, if i == draft_id { &f.text } else { "" }))
             .collect();
         let diagnostics = draft_diags
+            .iter()
             .map(|d| DiagnosticJson::from_engine(d, &texts))
             .collect();
         let rules = loaded
@@ -107,6 +144,17 @@ impl Workspace {
             vocabulary: Vocabulary {
                 macros: loaded.macros.iter().map(|m| m.name.clone()).collect(),
                 lists: loaded.lists.iter().map(|l| l.name.clone()).collect(),
+                definitions: loaded
+                    .macros
+                    .iter()
+                    .map(|m| (m.name.clone(), m.condition.clone()))
+                    .chain(
+                        loaded
+                            .lists
+                            .iter()
+                            .map(|l| (l.name.clone(), l.items.join(", "))),
+                    )
+                    .collect(),
             },
             rules,
         }
@@ -255,6 +303,28 @@ mod tests {
         let fixed = apply_edits(draft, &fix.edits).unwrap();
         assert!(fixed.contains("proc.name = bash"), "{fixed}");
         assert_eq!(lint(&falco_rules(), &fixed).diagnostics, vec![]);
+    }
+
+    #[test]
+    fn fix_all_applies_safe_fixes_until_none_is_left() {
+        let draft = "- rule: R\n  desc: d\n  condition: spawned_process and fd.rport !in (80, 443) and proc.name contains \"\" and proc.cmdline contains \"\"\n  output: \"%proc.name\"\n  priority: WARNING\n";
+        let mut ws = Workspace::new(falco_rules());
+        let (fixed, n) = ws.fix_all(draft);
+        assert_eq!(n, 3, "{fixed}");
+        assert!(
+            fixed
+                .contains("not fd.rport in (80, 443) and proc.name exists and proc.cmdline exists"),
+            "{fixed}"
+        );
+        let left = ws.lint(&fixed);
+        assert!(
+            left.diagnostics
+                .iter()
+                .all(|d| d.fix.as_ref().is_none_or(|f| f.applicability != "safe")),
+            "{:#?}",
+            left.diagnostics
+        );
+        assert_eq!(ws.fix_all(&fixed), (fixed.clone(), 0));
     }
 
     #[test]

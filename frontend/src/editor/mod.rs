@@ -1,8 +1,10 @@
-//! The rule editor's engine-side logic, free of UI: highlighting, completion, lint, the
-//! overlay markup and whole items of rules files. Unit-tested on the host.
+//! The rule editor: CodeMirror hosted through a thin bridge (`bridge`), with the engine-side
+//! logic free of UI (completion and hover help, lint, whole items of rules files; unit-tested
+//! on the host) and the guard that asks before unsaved work is left (`leave`).
 
+pub mod bridge;
 pub mod complete;
-pub mod highlight;
 pub mod item;
+pub mod leave;
 pub mod lint;
-pub mod overlay;
+pub mod worker;

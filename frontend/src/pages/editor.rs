@@ -1,15 +1,20 @@
-//! The rule editor: YAML with highlighting, diagnostics from the in-browser engine as the user
-//! types, completion, field docs, the compiled condition, the preview panel and "Propose".
+//! The rule editor page: CodeMirror (through `editor::bridge`) with diagnostics from the
+//! in-browser engine after each pause in typing, completion and hover help, fixes (each one
+//! undo step; "Fix all safe fixes"), the problems panel, the draft kept in this browser, the
+//! compiled condition, the preview panel and "Propose".
 
 use crate::client::{self, ApiError, FileChange, LiveSet, NewProposal, Proposal, RulesFile};
-use crate::editor::complete::{self, Completion};
+use crate::editor::bridge::Editor;
+use crate::editor::complete::Vocabulary;
 use crate::editor::item::{self, Used};
+use crate::editor::leave::LeaveGuard;
 use crate::editor::lint::{self, LintReport, Workspace};
-use crate::editor::overlay::{self, Mark};
+use crate::editor::worker::{LintClient, Reply};
 use crate::pages::preview::PreviewPanel;
 use crate::pages::ruletests::{forget_tests, stored_tests};
 use crate::widgets::ErrorBox;
 use crate::window_pick::WindowPick;
+use crate::{session, storage};
 use leptos::html;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
@@ -120,52 +125,24 @@ fn proposed_files(live: &[RulesFile], draft: &str, origin: Option<&Origin>) -> V
     }
 }
 
-/// UTF-16 index (what the DOM reports) → byte offset in `text`.
-fn byte_offset(text: &str, utf16: u32) -> usize {
-    let mut units = 0;
-    for (i, c) in text.char_indices() {
-        if units >= utf16 as usize {
-            return i;
-        }
-        units += c.len_utf16();
-    }
-    text.len()
-}
-
-fn utf16_len(s: &str) -> u32 {
-    s.encode_utf16().count() as u32
-}
-
-fn marks(text: &str, diags: &[DiagnosticJson]) -> Vec<(std::ops::Range<usize>, Mark)> {
-    diags
-        .iter()
-        .filter(|d| d.line > 0)
-        .map(|d| {
-            let start = overlay::offset_of(text, d.line, d.column);
-            let end = overlay::offset_of(text, d.end_line, d.end_column).max(start);
-            (
-                start..end,
-                if d.severity == "error" {
-                    Mark::Error
-                } else {
-                    Mark::Warning
-                },
-            )
-        })
-        .collect()
-}
-
 fn now_ms() -> f64 {
     web_sys::window()
         .and_then(|w| w.performance())
         .map_or(0.0, |p| p.now())
 }
 
+/// How long typing pauses before the draft is linted (and saved): a burst of keystrokes costs
+/// one lint, and no lint runs on a keystroke's path.
+const LINT_PAUSE: Duration = Duration::from_millis(30);
+
 #[component]
 pub fn EditorPage() -> impl IntoView {
     let editing = edited_rule();
     let live = LocalResource::new(|| client::get::<LiveSet>("/live"));
+    // The draft as last read from the editor (for the preview, the tests and proposing).
     let text = RwSignal::new(String::new());
+    // What the draft started from: the live rule, or the new-rule template.
+    let original = StoredValue::new(String::new());
     let origin = RwSignal::new(None::<Origin>);
     let uses = RwSignal::new(Vec::<Used>::new());
     let open_error = RwSignal::new(None::<String>);
@@ -173,31 +150,103 @@ pub fn EditorPage() -> impl IntoView {
     let workspace = StoredValue::new(None::<Workspace>);
     let report = RwSignal::new(LintReport::default());
     let lint_ms = RwSignal::new(None::<f64>);
+    // Lint passes so far, and the length of the text the last one saw (tests and the benchmark
+    // wait on them).
+    let lints = RwSignal::new(0u32);
+    let linted_bytes = RwSignal::new(0usize);
+    // Lints started (in the page or posted to the worker).
+    let lints_started = RwSignal::new(0u32);
     let ready = RwSignal::new(false);
-    let completion = RwSignal::new(None::<Completion>);
-    let selected = RwSignal::new(0usize);
-    let cursor = RwSignal::new(0usize);
-    let scroll = RwSignal::new((0i32, 0i32));
+    let restored = RwSignal::new(false);
+    let fixed_count = RwSignal::new(None::<usize>);
     let show_compiled = RwSignal::new(false);
-    let textarea = NodeRef::<html::Textarea>::new();
+    let host = NodeRef::<html::Div>::new();
+    let editor = StoredValue::new_local(None::<Editor>);
     let pending = StoredValue::new(None::<TimeoutHandle>);
+    let leave_to = RwSignal::new(None::<String>);
+    let draft_name = editing.clone().unwrap_or_default();
 
-    let run_lint = move || {
-        let t0 = now_ms();
-        let mut r = None;
-        workspace.update_value(|w| r = w.as_mut().map(|w| text.with_untracked(|t| w.lint(t))));
-        let Some(r) = r else { return };
-        lint_ms.set(Some(now_ms() - t0));
-        report.set(r);
-    };
-    // Lint after a short pause in typing: each keystroke costs only the textarea update, and
-    // a burst of keystrokes costs one lint.
-    let schedule_lint = move || {
-        if let Some(h) = pending.get_value() {
-            h.clear();
+    let current = move || editor.with_value(|e| e.as_ref().map(Editor::text));
+    let dirty = move || current().is_some_and(|t| original.with_value(|o| t != *o));
+    let save_draft = {
+        let name = draft_name.clone();
+        move || {
+            if dirty() {
+                text.with_untracked(|t| storage::set(storage::DRAFT, &name, t));
+            } else {
+                storage::remove(storage::DRAFT, &name);
+            }
         }
-        let h = set_timeout_with_handle(run_lint, Duration::from_millis(40)).ok();
-        pending.set_value(h);
+    };
+    // The lint runs in a worker once it is ready (`editor::worker`), in the page until then.
+    let lint_client = StoredValue::new_local(None::<LintClient>);
+    let worker_ready = StoredValue::new(false);
+    // The number and text of the last text posted to the worker: only its report is shown.
+    let posted = StoredValue::new((0u32, String::new()));
+    let accept_report = {
+        let save_draft = save_draft.clone();
+        move |linted: String, r: LintReport, ms: f64| {
+            linted_bytes.set(linted.len());
+            text.set(linted);
+            lint_ms.set(Some(ms));
+            lints.update(|n| *n += 1);
+            editor.with_value(|e| {
+                if let Some(e) = e {
+                    e.show(&r.diagnostics);
+                }
+            });
+            report.set(r);
+            save_draft();
+        }
+    };
+    let run_lint = {
+        let accept_report = accept_report.clone();
+        move || {
+            if let Some(h) = pending.get_value() {
+                h.clear();
+            }
+            let Some(t) = current() else { return };
+            lints_started.update(|n| *n += 1);
+            if worker_ready.get_value() {
+                let seq = posted.with_value(|(s, _)| s.wrapping_add(1));
+                let sent = lint_client.with_value(|c| c.as_ref().map(|c| c.post(seq, &t)));
+                if let Some(Ok(())) = sent {
+                    posted.set_value((seq, t));
+                    return;
+                }
+                worker_ready.set_value(false);
+            }
+            let t0 = now_ms();
+            let mut r = None;
+            workspace.update_value(|w| r = w.as_mut().map(|w| w.lint(&t)));
+            if let Some(r) = r {
+                accept_report(t, r, now_ms() - t0);
+            }
+        }
+    };
+    // A change only re-arms the timer: reading the text, the lint and the draft's saving wait
+    // for a pause in typing.
+    let changed = {
+        let run_lint = run_lint.clone();
+        move || {
+            if let Some(h) = pending.get_value() {
+                h.clear();
+            }
+            let h = set_timeout_with_handle(run_lint.clone(), LINT_PAUSE).ok();
+            pending.set_value(h);
+        }
+    };
+    // Replaces the text as one undoable step, and lints it at once.
+    let replace = {
+        let run_lint = run_lint.clone();
+        move |new_text: &str, user_event: &str| {
+            editor.with_value(|e| {
+                if let Some(e) = e {
+                    e.replace(new_text, user_event);
+                }
+            });
+            run_lint();
+        }
     };
 
     let heading = editing
@@ -205,119 +254,146 @@ pub fn EditorPage() -> impl IntoView {
         .map_or("New rule".to_string(), |n| format!("Edit: {n}"));
     let tests_rule = editing.clone();
     let propose_rule = editing.clone();
-    Effect::new(move |_| {
-        if let Some(Ok(set)) = live.get() {
-            let files = lint::source_files(&set.files);
-            let initial = match &editing {
-                Some(name) => match find_rule(&files, name) {
-                    Ok(found) => {
-                        origin.set(Some(found.origin));
-                        uses.set(found.uses);
-                        Some(found.text)
+    let start_editor = {
+        let run_lint = run_lint.clone();
+        let changed = changed.clone();
+        let name = draft_name.clone();
+        move |live_files: Vec<RulesFile>, initial: String| {
+            original.set_value(initial.clone());
+            let draft = storage::get(storage::DRAFT, &name).filter(|d| *d != initial);
+            restored.set(draft.is_some());
+            let start = draft.unwrap_or(initial);
+            text.set(start.clone());
+            workspace.set_value(Some(Workspace::new(lint::source_files(&live_files))));
+            let on_reply = {
+                let run_lint = run_lint.clone();
+                let accept_report = accept_report.clone();
+                move |reply| match reply {
+                    Reply::Ready => {
+                        worker_ready.set_value(true);
+                        run_lint();
                     }
-                    Err(why) => {
-                        open_error.set(Some(why));
-                        None
+                    Reply::Report { seq, report, ms } => {
+                        let linted = posted.with_value(|(s, t)| (*s == seq).then(|| t.clone()));
+                        if let Some(t) = linted {
+                            accept_report(t, report, ms);
+                        }
                     }
-                },
-                None => None,
+                    // The page keeps linting by itself.
+                    Reply::Failed(why) => {
+                        worker_ready.set_value(false);
+                        leptos::logging::warn!("lint worker: {why}");
+                    }
+                }
             };
-            text.set(initial.unwrap_or_else(|| NEW_RULE.to_string()));
-            workspace.set_value(Some(Workspace::new(files)));
+            match LintClient::start(&live_files, on_reply) {
+                Ok(c) => lint_client.set_value(Some(c)),
+                Err(why) => leptos::logging::warn!("{why}"),
+            }
+            let Some(parent) = host.get_untracked() else {
+                return;
+            };
+            let vocab = move |f: &dyn Fn(&Vocabulary) -> Option<String>| {
+                report.with_untracked(|r| f(&r.vocabulary))
+            };
+            match Editor::new(&parent, &start, changed.clone(), vocab) {
+                Ok(e) => editor.set_value(Some(e)),
+                Err(why) => open_error.set(Some(why)),
+            }
             ready.set(true);
             run_lint();
         }
+    };
+    Effect::new(move |done: Option<bool>| {
+        if done == Some(true) {
+            return true;
+        }
+        let Some(Ok(set)) = live.get() else {
+            return false;
+        };
+        let files = lint::source_files(&set.files);
+        let initial = match &editing {
+            Some(name) => match find_rule(&files, name) {
+                Ok(found) => {
+                    origin.set(Some(found.origin));
+                    uses.set(found.uses);
+                    Some(found.text)
+                }
+                Err(why) => {
+                    open_error.set(Some(why));
+                    None
+                }
+            },
+            None => None,
+        };
+        start_editor(set.files, initial.unwrap_or_else(|| NEW_RULE.to_string()));
+        true
+    });
+    on_cleanup(move || {
+        if let Some(h) = pending.get_value() {
+            h.clear();
+        }
     });
 
-    let update_cursor = move || {
-        if let Some(ta) = textarea.get_untracked() {
-            let pos = ta.selection_start().ok().flatten().unwrap_or(0);
-            cursor.set(text.with_untracked(|t| byte_offset(t, pos)));
+    let guard = LeaveGuard::new(
+        move || ready.get_untracked() && session::user().with_untracked(Option::is_some) && dirty(),
+        move |to| leave_to.set(Some(to)),
+    );
+    on_cleanup(guard.into_cleanup());
+
+    let apply_fix = {
+        let replace = replace.clone();
+        move |d: DiagnosticJson| {
+            let Some(fix) = d.fix else { return };
+            // A fix is computed on the text its lint saw: applied only to that text.
+            if current().as_deref() != Some(text.get_untracked().as_str()) {
+                return;
+            }
+            if let Some(new_text) = text.with_untracked(|t| lint::apply_edits(t, &fix.edits)) {
+                replace(&new_text, "input.fix");
+            }
         }
     };
-    let on_input = move |ev: leptos::ev::Event| {
-        text.set(event_target_value(&ev));
-        update_cursor();
-        let c = text.with_untracked(|t| {
-            report.with_untracked(|r| {
-                complete::complete(t, cursor.get_untracked(), &r.vocabulary, 12)
-            })
-        });
-        completion.set(c);
-        selected.set(0);
-        schedule_lint();
-    };
-    let set_text_and_cursor = move |new_text: String, caret: usize| {
-        let caret16 = utf16_len(&new_text[..caret.min(new_text.len())]);
-        text.set(new_text);
-        if let Some(ta) = textarea.get_untracked() {
-            ta.set_value(&text.get_untracked());
-            let _ = ta.set_selection_range(caret16, caret16);
-            let _ = ta.focus();
+    let fix_all = {
+        let replace = replace.clone();
+        move |_| {
+            let mut out = None;
+            workspace.update_value(|w| {
+                out = w.as_mut().map(|w| text.with_untracked(|t| w.fix_all(t)));
+            });
+            let Some((new_text, n)) = out else { return };
+            fixed_count.set(Some(n));
+            if n > 0 {
+                replace(&new_text, "input.fix");
+            }
         }
-        cursor.set(caret);
-        schedule_lint();
     };
-    let accept = move |i: usize| {
-        let Some(c) = completion.get_untracked() else {
-            return;
-        };
-        let Some(cand) = c.candidates.get(i) else {
-            return;
-        };
-        let at = cursor.get_untracked();
-        let mut t = text.get_untracked();
-        t.replace_range(c.start..at, &cand.text);
-        completion.set(None);
-        set_text_and_cursor(t, c.start + cand.text.len());
-    };
-    let on_keydown = move |ev: leptos::ev::KeyboardEvent| {
-        let Some(n) = completion.with_untracked(|c| c.as_ref().map(|c| c.candidates.len())) else {
-            return;
-        };
-        match ev.key().as_str() {
-            "ArrowDown" => selected.update(|s| *s = (*s + 1) % n),
-            "ArrowUp" => selected.update(|s| *s = (*s + n - 1) % n),
-            "Enter" | "Tab" => accept(selected.get_untracked()),
-            "Escape" => completion.set(None),
-            _ => return,
-        }
-        ev.prevent_default();
-    };
-    let apply_fix = move |d: DiagnosticJson| {
-        let Some(fix) = d.fix else { return };
-        let t = text.get_untracked();
-        if let Some(new_text) = lint::apply_edits(&t, &fix.edits) {
-            let caret = fix
-                .edits
-                .first()
-                .map_or(0, |e| e.start as usize + e.replacement.len());
-            set_text_and_cursor(new_text, caret);
-        }
+    let safe_fixes = move || {
+        report.with(|r| {
+            r.diagnostics
+                .iter()
+                .filter(|d| d.fix.as_ref().is_some_and(|f| f.applicability == "safe"))
+                .count()
+        })
     };
     let go_to = move |d: &DiagnosticJson| {
-        let t = text.get_untracked();
-        let at = overlay::offset_of(&t, d.line, d.column);
-        set_text_and_cursor(t, at);
-    };
-
-    let overlay_html =
-        move || text.with(|t| report.with(|r| overlay::render(t, &marks(t, &r.diagnostics))));
-    let doc = move || text.with(|t| complete::field_doc(t, cursor.get()));
-    let popup_style = move || {
-        let (top, left) = scroll.get();
-        text.with(|t| {
-            let at = cursor.get().min(t.len());
-            let line = t[..at].matches('\n').count();
-            let col = t[..at].rsplit('\n').next().map_or(0, |l| l.chars().count());
-            format!(
-                "top: calc({}lh + 0.75rem - {top}px); left: calc({col}ch + 0.75rem - {left}px);",
-                line + 1
-            )
+        editor.with_value(|e| {
+            if let Some(e) = e {
+                e.go_to(d.line, d.column);
+            }
         })
+    };
+    let discard_draft = {
+        let replace = replace.clone();
+        move |_| {
+            let o = original.get_value();
+            restored.set(false);
+            replace(&o, "input.discard");
+        }
     };
 
     let navigate = use_navigate();
+    let navigate_away = navigate.clone();
     let title = RwSignal::new(String::new());
     let propose_error = RwSignal::new(None::<ApiError>);
     let tests_error = RwSignal::new(None::<String>);
@@ -326,11 +402,9 @@ pub fn EditorPage() -> impl IntoView {
         let Some(Ok(set)) = live.get_untracked() else {
             return;
         };
-        let files = proposed_files(
-            &set.files,
-            &text.get_untracked(),
-            origin.get_untracked().as_ref(),
-        );
+        // The text as it is now, even within the pause before its lint.
+        let draft = current().unwrap_or_else(|| text.get_untracked());
+        let files = proposed_files(&set.files, &draft, origin.get_untracked().as_ref());
         // The Tests tab's tests travel with the proposal: promotion waits until they pass.
         let tests = match ruletest::parse(&stored_tests(propose_rule.as_deref())) {
             Ok(tests) => tests,
@@ -367,8 +441,11 @@ pub fn EditorPage() -> impl IntoView {
         spawn_local(async move {
             match client::post::<_, Proposal>("/proposals", &req).await {
                 Ok(p) => {
-                    // The tests went with this proposal; the next draft starts without them.
+                    // The tests and the text went with this proposal; the next draft starts
+                    // without them, and leaving now loses nothing.
                     forget_tests(proposed_rule.as_deref());
+                    storage::remove(storage::DRAFT, proposed_rule.as_deref().unwrap_or_default());
+                    original.set_value(draft);
                     navigate(&format!("/proposals/{}", p.id), Default::default())
                 }
                 Err(e) => propose_error.set(Some(e)),
@@ -381,49 +458,30 @@ pub fn EditorPage() -> impl IntoView {
             <section class="editor-pane" aria-label="Rule editor">
                 <div class="pane-head">
                     <h1>{heading}</h1>
-                    <span class="muted" data-testid="lint-time" data-ms=move || lint_ms.get().map(|m| format!("{m:.2}"))>
+                    <span class="muted" data-testid="lint-time" data-ms=move || lint_ms.get().map(|m| format!("{m:.2}")) data-lints=move || lints.get() data-bytes=move || linted_bytes.get() data-started=move || lints_started.get()>
                         {move || lint_ms.get().map(|m| format!("lint {m:.1} ms"))}
                     </span>
                 </div>
                 {move || live.get().and_then(|r| r.err()).map(|e| view! { <ErrorBox error=e /> })}
                 {move || open_error.get().map(|e| view! { <p class="error" role="alert" data-testid="edit-error">{e}</p> })}
-                <div class="code">
-                    <pre class="overlay" aria-hidden="true" inner_html=overlay_html
-                        style=move || { let (t, l) = scroll.get(); format!("transform: translate({}px, {}px)", -l, -t) }></pre>
-                    <textarea
-                        node_ref=textarea
-                        data-testid="rule-editor"
-                        aria-label="Rule YAML"
-                        spellcheck="false"
-                        autocapitalize="off"
-                        autocomplete="off"
-                        disabled=move || !ready.get()
-                        prop:value=text
-                        on:input=on_input
-                        on:keydown=on_keydown
-                        on:click=move |_| { update_cursor(); completion.set(None); }
-                        on:keyup=move |ev: leptos::ev::KeyboardEvent| if ev.key().starts_with("Arrow") && completion.get_untracked().is_none() { update_cursor() }
-                        on:blur=move |_| completion.set(None)
-                        on:scroll=move |ev| {
-                            let ta: web_sys::HtmlTextAreaElement = event_target(&ev);
-                            scroll.set((ta.scroll_top(), ta.scroll_left()));
-                        }
-                    ></textarea>
-                    {move || completion.get().map(|c| view! {
-                        <ul class="completion" role="listbox" aria-label="Completions" data-testid="completion" style=popup_style>
-                            {c.candidates.into_iter().enumerate().map(|(i, cand)| view! {
-                                <li role="option" aria-selected=move || (selected.get() == i).to_string()
-                                    on:mousedown=move |ev| { ev.prevent_default(); accept(i) }>
-                                    <span class="cand">{cand.text.clone()}</span>
-                                    <span class=format!("kind kind-{}", cand.kind.label().replace('.', "-"))>{cand.kind.label()}</span>
-                                    <span class="detail">{cand.detail.clone()}</span>
-                                </li>
-                            }).collect_view()}
-                        </ul>
-                    })}
+                <Show when=move || restored.get()>
+                    <p class="notice" data-testid="draft-restored">
+                        "Your unsaved draft of this rule was restored from this browser. "
+                        <button class="link" data-testid="draft-discard" on:click=discard_draft.clone()>"Discard it"</button>
+                    </p>
+                </Show>
+                <div class="code" node_ref=host data-ready=move || ready.get().to_string()></div>
+                <div class="problems-head">
+                    <h2>"Problems"
+                        <span class="muted" data-testid="problem-count">{move || format!(" ({})", report.with(|r| r.diagnostics.len()))}</span>
+                    </h2>
+                    <button data-testid="fix-all" disabled=move || safe_fixes() == 0 on:click=fix_all>
+                        {move || format!("Fix all safe fixes ({})", safe_fixes())}
+                    </button>
+                    <span class="muted" data-testid="fix-all-count" aria-live="polite">
+                        {move || fixed_count.get().map(|n| format!("{n} fixed"))}
+                    </span>
                 </div>
-                <p class="field-doc" aria-live="polite">{move || doc().unwrap_or_default()}</p>
-                <h2 class="sr-only">"Problems"</h2>
                 <ul class="diagnostics" aria-label="Problems">
                     {move || {
                         let diags = report.with(|r| r.diagnostics.clone());
@@ -434,6 +492,7 @@ pub fn EditorPage() -> impl IntoView {
                             let at = d.clone();
                             let fix = d.fix.clone().filter(|f| f.applicability != "display_only");
                             let for_fix = d.clone();
+                            let apply_fix = apply_fix.clone();
                             view! {
                                 <li data-testid="diagnostic" class=format!("diag {}", d.severity) data-code=d.code.clone()>
                                     <button class="link loc" title="Go to" on:click=move |_| go_to(&at)>
@@ -445,9 +504,19 @@ pub fn EditorPage() -> impl IntoView {
                                     {d.help.clone().map(|h| view! { <div class="help">{h}</div> })}
                                     {fix.map(|f| {
                                         let for_fix = for_fix.clone();
+                                        let apply_fix = apply_fix.clone();
+                                        // An unsafe fix may change what the rule means: marked,
+                                        // and never part of "Fix all".
+                                        let label = if f.applicability == "unsafe" {
+                                            format!("Fix (unsafe): {}", f.message)
+                                        } else {
+                                            format!("Fix: {}", f.message)
+                                        };
                                         view! {
-                                            <button class="fix" data-testid="diagnostic-fix" on:click=move |_| apply_fix(for_fix.clone())>
-                                                {format!("Fix: {}", f.message)}
+                                            <button class=format!("fix {}", f.applicability) data-testid="diagnostic-fix"
+                                                data-applicability=f.applicability.clone()
+                                                on:click=move |_| apply_fix(for_fix.clone())>
+                                                {label}
                                             </button>
                                         }
                                     })}
@@ -490,9 +559,28 @@ pub fn EditorPage() -> impl IntoView {
                 {move || tests_error.get().map(|e| view! { <p class="error" role="alert" data-testid="propose-tests-error">{e}</p> })}
             </section>
             <PreviewPanel text=text workspace=workspace rule=tests_rule pick=pick on_apply=Callback::new(move |t: String| {
-                let len = t.len();
-                set_text_and_cursor(t, len)
+                replace(&t, "input.exception")
             }) />
+            {move || leave_to.get().map(|to| {
+                let navigate = navigate_away.clone();
+                view! {
+                    <div class="modal-backdrop">
+                        <div class="modal" role="dialog" aria-modal="true" aria-labelledby="confirm-leave-title" data-testid="confirm-leave">
+                            <h2 id="confirm-leave-title">"Leave this rule?"</h2>
+                            <p>"Your changes are not proposed. They stay saved as a draft in this browser until you sign out."</p>
+                            <div class="row">
+                                <button data-testid="confirm-leave-stay" on:click=move |_| leave_to.set(None)>"Stay"</button>
+                                <button class="primary" data-testid="confirm-leave-go" on:click=move |_| {
+                                    leave_to.set(None);
+                                    // What is left is the saved draft: leaving asks no more.
+                                    original.set_value(text.get_untracked());
+                                    navigate(&to, Default::default());
+                                }>"Leave"</button>
+                            </div>
+                        </div>
+                    </div>
+                }
+            })}
         </div>
     }
 }
