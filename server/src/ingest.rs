@@ -1,9 +1,17 @@
-//! `POST /api/v1/events` bodies → validated, evaluated events → one transaction with their
-//! alerts → the preview cache.
+//! `POST /api/v1/events` bodies → validated, evaluated events → the event store → one
+//! transaction with their alerts → the preview cache.
 //!
 //! A batch is atomic: every event is decoded and evaluated before anything is written, so one
-//! bad line refuses the whole batch; the (node, batch) row is written in the same transaction
-//! as the events, so a retried batch is acknowledged without being stored twice.
+//! bad line refuses the whole batch, and the store appends a batch in one log record.
+//!
+//! A batch with a (node, batch) pair is stored at most once. The pair is claimed in SQLite
+//! (committed, with the store's next sequence number) before the events are appended, and the
+//! claim is confirmed in the transaction of the batch's alerts. Appends happen one batch at a
+//! time (under the cache's write lock), so a claim still pending at start (a crash cut the
+//! batch) tells exactly whether the append happened: the store has events from the claimed
+//! sequence number on, or it does not; [`resolve_pending`] keeps the claim (a retry is a
+//! duplicate) or drops it (a retry stores the batch). What such a crash can lose is the alerts
+//! of the cut batch, never its events twice.
 //!
 //! Decoding and evaluation are the CPU work: a big body is cut at a line boundary into halves
 //! decoded on two threads, each into one reused event (no allocation per field), with the
@@ -72,6 +80,8 @@ pub struct Prepared {
     /// The rows by column for the cache, in row order, built here (off the writer's lock) and
     /// given their ids once stored.
     pub chunks: Vec<Chunk>,
+    /// The decoded events, in row order, for the event store.
+    pub events: Vec<Event>,
 }
 
 /// Columns per event row, and rows per INSERT: a statement's fixed cost spread over enough rows,
@@ -264,6 +274,7 @@ impl<'a> Part<'a> {
             evt_type: ev.evt_type_index(),
             json,
         });
+        self.out.events.push(ev.clone());
         if self.building.is_full() {
             let full = std::mem::take(&mut self.building);
             self.out.chunks.push(full.finish_unplaced());
@@ -315,6 +326,7 @@ impl Prepared {
             a
         }));
         self.chunks.extend(other.chunks);
+        self.events.extend(other.events);
     }
 }
 
@@ -359,8 +371,8 @@ pub struct Stored {
     pub alerts: Vec<Alert>,
 }
 
-/// Stores a prepared batch with its alerts in one transaction, then publishes it to the
-/// event tail and adds it to the cache.
+/// Appends a prepared batch to the event store, then stores its alerts (and the legacy event
+/// rows) in one transaction, then publishes it to the event tail and adds it to the cache.
 pub async fn store(
     state: &crate::state::AppState,
     node: Option<&str>,
@@ -368,38 +380,47 @@ pub async fn store(
     mut prepared: Prepared,
 ) -> Result<Stored> {
     let _writing = state.cache.write().await;
-    let mut tx = state.db.begin().await?;
-    if let (Some(node), Some(batch)) = (node, batch) {
-        let fresh = sqlx::query(
-            "INSERT INTO ingest_batches (node, batch, accepted, received_at) VALUES (?, ?, ?, ?)
-             ON CONFLICT DO NOTHING",
-        )
-        .bind(node)
-        .bind(batch)
-        .bind(prepared.len() as i64)
-        .bind(crate::time::now_ns())
-        .execute(&mut *tx)
-        .await?
-        .rows_affected()
-            == 1;
-        if !fresh {
-            let accepted: i64 = sqlx::query_scalar(
-                "SELECT accepted FROM ingest_batches WHERE node = ? AND batch = ?",
-            )
-            .bind(node)
-            .bind(batch)
-            .fetch_one(&mut *tx)
-            .await?;
-            return Ok(Stored {
-                accepted: accepted as u64,
-                duplicate: true,
-                alerts: Vec::new(),
-            });
+    let claim = match (node, batch) {
+        (Some(node), Some(batch)) => match claim(state, node, batch, prepared.len()).await? {
+            Claimed::Fresh => Some((node, batch)),
+            Claimed::Seen(accepted) => {
+                return Ok(Stored {
+                    accepted,
+                    duplicate: true,
+                    alerts: Vec::new(),
+                });
+            }
+        },
+        _ => None,
+    };
+    let events = std::mem::take(&mut prepared.events);
+    let store = state.store.clone();
+    let now = crate::time::now_ns();
+    let appended = tokio::task::spawn_blocking(move || store.append(&events, now))
+        .await
+        .map_err(anyhow::Error::from)?;
+    if let Err(e) = appended {
+        if let Some((node, batch)) = claim {
+            // Nothing was appended: the retry may store the batch.
+            sqlx::query("DELETE FROM ingest_batches WHERE node = ? AND batch = ?")
+                .bind(node)
+                .bind(batch)
+                .execute(&state.db)
+                .await?;
         }
+        return Err(refused(e));
     }
+    let mut tx = state.db.begin().await?;
     let ids = insert_events(&mut tx, node, &prepared).await?;
     let alerts = std::mem::take(&mut prepared.alerts);
     let alerts = insert_alerts(&mut tx, alerts, &ids).await?;
+    if let Some((node, batch)) = claim {
+        sqlx::query("UPDATE ingest_batches SET pending_seq = NULL WHERE node = ? AND batch = ?")
+            .bind(node)
+            .bind(batch)
+            .execute(&mut *tx)
+            .await?;
+    }
     tx.commit().await?;
     event_stream::publish(&state.events, node, prepared.views().zip(&ids));
     state.cache.append(prepared.chunks, &ids);
@@ -409,6 +430,94 @@ pub async fn store(
         duplicate: false,
         alerts,
     })
+}
+
+/// Whether a (node, batch) pair was new.
+enum Claimed {
+    Fresh,
+    /// Seen before: the events it acknowledged.
+    Seen(u64),
+}
+
+/// Claims (node, batch), committed before the batch is appended (see the module's note).
+async fn claim(
+    state: &crate::state::AppState,
+    node: &str,
+    batch: i64,
+    events: usize,
+) -> Result<Claimed> {
+    let fresh = sqlx::query(
+        "INSERT INTO ingest_batches (node, batch, accepted, received_at, pending_seq)
+         VALUES (?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
+    )
+    .bind(node)
+    .bind(batch)
+    .bind(events as i64)
+    .bind(crate::time::now_ns())
+    .bind(state.store.next_seq() as i64)
+    .execute(&state.db)
+    .await?
+    .rows_affected()
+        == 1;
+    if fresh {
+        return Ok(Claimed::Fresh);
+    }
+    let accepted: i64 =
+        sqlx::query_scalar("SELECT accepted FROM ingest_batches WHERE node = ? AND batch = ?")
+            .bind(node)
+            .bind(batch)
+            .fetch_one(&state.db)
+            .await?;
+    Ok(Claimed::Seen(accepted as u64))
+}
+
+/// Settles the claims a crash left pending (see the module's note): a claim whose batch is in
+/// the store is kept, one whose append never happened is dropped so that a retry stores it.
+pub async fn resolve_pending(
+    db: &sqlx::SqlitePool,
+    store: &rulestudio_store::Store,
+) -> anyhow::Result<()> {
+    let next = store.next_seq() as i64;
+    let pending: Vec<(String, i64, i64)> = sqlx::query_as(
+        "SELECT node, batch, pending_seq FROM ingest_batches WHERE pending_seq IS NOT NULL",
+    )
+    .fetch_all(db)
+    .await?;
+    for (node, batch, seq) in pending {
+        let appended = seq < next;
+        if appended {
+            sqlx::query("UPDATE ingest_batches SET pending_seq = NULL WHERE node = ? AND batch = ?")
+        } else {
+            sqlx::query("DELETE FROM ingest_batches WHERE node = ? AND batch = ?")
+        }
+        .bind(&node)
+        .bind(batch)
+        .execute(db)
+        .await?;
+        tracing::warn!(%node, batch, appended,
+            "an ingest batch was cut by a crash: its events are {}",
+            if appended { "stored (its alerts may be missing); a retry is a duplicate" }
+            else { "not stored; a retry stores them" });
+    }
+    Ok(())
+}
+
+/// An append the store refused or failed, as answered.
+fn refused(e: rulestudio_store::AppendError) -> AppError {
+    use rulestudio_store::AppendError as E;
+    match e {
+        E::BelowFreeFloor { .. } => AppError::StorageUnavailable(format!(
+            "the event store {e} (--min-free-disk-mb); nothing of the batch was stored"
+        )),
+        E::EventTooWide { index, values } => AppError::InvalidEvent(format!(
+            "event {} of the batch has {values} values; the event store keeps at most {} per event; nothing of the batch was stored",
+            index + 1,
+            rulestudio_store::schema::MAX_COLUMNS
+        )),
+        other => {
+            AppError::Internal(anyhow::Error::from(other).context("appending to the event store"))
+        }
+    }
 }
 
 /// Inserts the rows in multi-row statements on the transaction's own handle, binding the

@@ -17,6 +17,7 @@ mod condition;
 pub mod config;
 pub mod db;
 pub mod error;
+pub mod event_store;
 mod event_stream;
 mod exception;
 pub mod http;
@@ -86,6 +87,7 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         state.forward = Some(tx);
     }
     tokio::spawn(retention::run(state.clone()));
+    tokio::spawn(event_store::maintain(state.store.clone()));
     tokio::spawn(db::checkpoint_after_commits(
         state.db.clone(),
         state.commits.clone(),
@@ -101,6 +103,7 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         .with_context(|| format!("listening on {listen}"))?;
     tracing::info!(%listen, tls = tls.is_some(), "rulestudio serving");
     let db = state.db.clone();
+    let store = state.store.clone();
     let stop = shutdown::Stop::on_signal();
     let asked = stop.clone().asked();
     let limits = http::Limits::of(&state.config);
@@ -109,6 +112,7 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         // Batches whose client left are still being stored: closing waits for their
         // connections to come back.
         db.close().await;
+        event_store::seal(store).await;
     };
     tokio::select! {
         () = drained => Ok(()),
