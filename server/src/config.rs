@@ -26,8 +26,8 @@ pub struct ServeArgs {
     #[arg(long, env = "RULESTUDIO_NODE")]
     pub node: Option<String>,
 
-    /// Keep at most this many events in the legacy events table of the database (the oldest
-    /// go first). The event store is bounded by `--retention-age` and `--retention-bytes`.
+    /// Ignored (accepted so that existing configurations start; a warning says so when it is
+    /// set): the event store is bounded by `--retention-age` and `--retention-bytes`.
     #[arg(
         long,
         env = "RULESTUDIO_RETENTION_EVENTS",
@@ -35,7 +35,7 @@ pub struct ServeArgs {
     )]
     pub retention_events: u64,
 
-    /// Drop events and alerts older than this (`7d`, `12h`, …); the event store drops whole
+    /// Drop events and alerts older than this (`7d`, `12h`, …): the event store drops whole
     /// sealed segments whose newest event is older.
     #[arg(long, env = "RULESTUDIO_RETENTION_AGE", default_value = "7d", value_parser = humantime::parse_duration)]
     pub retention_age: Duration,

@@ -13,6 +13,9 @@ use std::time::Duration;
 /// How often [`Store::maintain`] runs (idle seal, log sync, retention, compaction).
 const MAINTAIN_EVERY: Duration = Duration::from_secs(1);
 
+/// The default of `--retention-events`, which is accepted and ignored.
+const RETENTION_EVENTS_DEFAULT: u64 = 10_000_000;
+
 /// `--store`, or the database's file name with `.events` added, beside it.
 pub fn dir(config: &ServeArgs) -> PathBuf {
     config.store.clone().unwrap_or_else(|| {
@@ -47,6 +50,11 @@ pub fn settings(config: &ServeArgs) -> Config {
 
 /// Opens (or creates) the store; what opening repaired is logged.
 pub fn open(config: &ServeArgs) -> anyhow::Result<Arc<Store>> {
+    if config.retention_events != RETENTION_EVENTS_DEFAULT {
+        tracing::warn!(
+            "--retention-events is ignored: the event store keeps events by --retention-age and --retention-bytes"
+        );
+    }
     let dir = dir(config);
     let node = node_name(config);
     let (store, report) = Store::open(&dir, &node, settings(config))

@@ -22,24 +22,19 @@ use crate::cache::chunk::{Builder, Chunk};
 use crate::error::{AppError, Result};
 use crate::event_stream;
 use crate::live::Snapshot;
-use crate::raw_insert::{Param, RawInsert};
 use bytes::Bytes;
 use rulestudio_api::alerts::Alert;
-use rulestudio_engine::event::{self, Event, EventError, FieldSource, Value as FieldValue};
+use rulestudio_engine::event::{self, Event, EventError, Value as FieldValue};
 use rulestudio_engine::fields::{self, FieldId};
 use rulestudio_engine::rule::Matching;
 use serde_json::{Map, Value};
 use sqlx::{AssertSqlSafe, Sqlite, Transaction};
 use std::sync::OnceLock;
 
-/// One event of a batch as it is stored: its time, its type and where its JSON text is. Its
-/// other hot columns are read from the batch's cache chunks, which hold each text once.
+/// One event of a batch: its time and where its JSON text is (for the live tail). Its
+/// `evt.hostname` is read from the batch's cache chunks, which hold each text once.
 pub struct EventRow {
     pub time: i64,
-    /// Only names of the event table: an unknown type is NULL, like a missing one, so that
-    /// preview's SQL filter (`evt_type IN (…) OR evt_type IS NULL`) reads every event a rule
-    /// without a known type may match.
-    evt_type: Option<u16>,
     json: Json,
 }
 
@@ -54,12 +49,8 @@ enum Json {
 /// One row of a prepared batch with all its stored columns.
 pub struct RowView<'p> {
     pub time: i64,
-    pub evt_type: Option<&'static str>,
     /// The event's own `evt.hostname`, if it has one.
     pub hostname: Option<&'p str>,
-    pub proc_name: Option<&'p str>,
-    pub fd_name: Option<&'p str>,
-    pub container_id: Option<&'p str>,
     pub json: &'p str,
 }
 
@@ -84,10 +75,6 @@ pub struct Prepared {
     pub events: Vec<Event>,
 }
 
-/// Columns per event row, and rows per INSERT: a statement's fixed cost spread over enough rows,
-/// its preparation (per batch) still short.
-const EVENT_COLUMNS: usize = 7;
-const ROWS_PER_INSERT: usize = 128;
 /// Columns per alert row; rows per INSERT statement keeps under SQLite's bound-parameter limit.
 const ALERT_COLUMNS: usize = 6;
 const ALERTS_PER_INSERT: usize = 512;
@@ -206,9 +193,6 @@ fn field(name: &str) -> FieldId {
 struct Hot {
     time: FieldId,
     hostname: FieldId,
-    proc_name: FieldId,
-    fd_name: FieldId,
-    container_id: FieldId,
 }
 
 fn hot() -> &'static Hot {
@@ -216,9 +200,6 @@ fn hot() -> &'static Hot {
     HOT.get_or_init(|| Hot {
         time: field("evt.time"),
         hostname: field("evt.hostname"),
-        proc_name: field("proc.name"),
-        fd_name: field("fd.name"),
-        container_id: field("container.id"),
     })
 }
 
@@ -269,11 +250,7 @@ impl<'a> Part<'a> {
                 alert: alerting::build(rule, ev, time, host, self.judge.live.version),
             });
         }
-        self.out.rows.push(EventRow {
-            time,
-            evt_type: ev.evt_type_index(),
-            json,
-        });
+        self.out.rows.push(EventRow { time, json });
         self.out.events.push(ev.clone());
         if self.building.is_full() {
             let full = std::mem::take(&mut self.building);
@@ -306,11 +283,7 @@ impl Prepared {
             .flat_map(|c| (0..c.len()).map(move |i| (c, i)));
         self.rows.iter().zip(cells).map(move |(r, (c, i))| RowView {
             time: r.time,
-            evt_type: r.evt_type.map(|t| fields::evt_types()[t as usize].0),
             hostname: c.text(i, hot.hostname),
-            proc_name: c.text(i, hot.proc_name),
-            fd_name: c.text(i, hot.fd_name),
-            container_id: c.text(i, hot.container_id),
             json: match &r.json {
                 Json::Line(range) => &body[range.clone()],
                 Json::Rewritten(text) => text,
@@ -399,21 +372,21 @@ pub async fn store(
     let appended = tokio::task::spawn_blocking(move || store.append(&events, now))
         .await
         .map_err(anyhow::Error::from)?;
-    if let Err(e) = appended {
-        if let Some((node, batch)) = claim {
-            // Nothing was appended: the retry may store the batch.
-            sqlx::query("DELETE FROM ingest_batches WHERE node = ? AND batch = ?")
-                .bind(node)
-                .bind(batch)
-                .execute(&state.db)
-                .await?;
-        }
-        return Err(refused(e));
+    if appended.is_err()
+        && let Some((node, batch)) = claim
+    {
+        // Nothing was appended: the retry may store the batch.
+        sqlx::query("DELETE FROM ingest_batches WHERE node = ? AND batch = ?")
+            .bind(node)
+            .bind(batch)
+            .execute(&state.db)
+            .await?;
     }
+    let seqs = appended.map_err(refused)?;
+    let ids: Vec<i64> = seqs.map(|s| s as i64).collect();
     let mut tx = state.db.begin().await?;
-    let ids = insert_events(&mut tx, node, &prepared).await?;
     let alerts = std::mem::take(&mut prepared.alerts);
-    let alerts = insert_alerts(&mut tx, alerts, &ids).await?;
+    let alerts = insert_alerts(&mut tx, &state.store, alerts, &ids).await?;
     if let Some((node, batch)) = claim {
         sqlx::query("UPDATE ingest_batches SET pending_seq = NULL WHERE node = ? AND batch = ?")
             .bind(node)
@@ -422,7 +395,7 @@ pub async fn store(
             .await?;
     }
     tx.commit().await?;
-    event_stream::publish(&state.events, node, prepared.views().zip(&ids));
+    event_stream::publish(&state.events, &state.store, prepared.views().zip(&ids));
     state.cache.append(prepared.chunks, &ids);
     state.commits.notify_one();
     Ok(Stored {
@@ -520,55 +493,15 @@ fn refused(e: rulestudio_store::AppendError) -> AppError {
     }
 }
 
-/// Inserts the rows in multi-row statements on the transaction's own handle, binding the
-/// texts in place (see [`crate::raw_insert`]), and returns their ids. Rowids of one INSERT are
+/// Gives the alerts their events' ids (`event_id` holds the store's sequence number, the body
+/// the whole id), stores them and returns them with their own ids (ids of one INSERT are
 /// consecutive: the table is only written inside this transaction, and AUTOINCREMENT never
-/// reuses ids.
-async fn insert_events(
-    tx: &mut Transaction<'_, Sqlite>,
-    node: Option<&str>,
-    prepared: &Prepared,
-) -> Result<Vec<i64>> {
-    let mut handle = tx.lock_handle().await?;
-    let rows: Vec<RowView<'_>> = prepared.views().collect();
-    let mut ids = Vec::with_capacity(rows.len());
-    let mut params = Vec::with_capacity(ROWS_PER_INSERT * EVENT_COLUMNS);
-    let (full, rest) = rows.split_at(rows.len() - rows.len() % ROWS_PER_INSERT);
-    // The full-size statement serves every group but the last, shorter one.
-    for group in [full, rest] {
-        if group.is_empty() {
-            continue;
-        }
-        let size = group.len().min(ROWS_PER_INSERT);
-        let sql = insert_sql(&EVENTS_INSERT, size);
-        let mut insert = RawInsert::prepare(&mut handle, &sql).map_err(anyhow::Error::from)?;
-        for chunk in group.chunks(size) {
-            params.clear();
-            for r in chunk {
-                params.extend([
-                    Param::Int(r.time),
-                    Param::Text(node.or(r.hostname)),
-                    Param::Text(r.evt_type),
-                    Param::Text(r.proc_name),
-                    Param::Text(r.fd_name),
-                    Param::Text(r.container_id),
-                    Param::Text(Some(r.json)),
-                ]);
-            }
-            let last = insert.insert(&params).map_err(anyhow::Error::from)?;
-            ids.extend(last - chunk.len() as i64 + 1..=last);
-        }
-    }
-    Ok(ids)
-}
-
-/// Gives the alerts their event ids, stores them and returns them with their own ids (ids of
-/// one INSERT are consecutive: the table is only written inside this transaction, and
-/// AUTOINCREMENT never reuses ids).
+/// reuses ids).
 async fn insert_alerts(
     tx: &mut Transaction<'_, Sqlite>,
+    store: &rulestudio_store::Store,
     pending: Vec<PendingAlert>,
-    event_ids: &[i64],
+    seqs: &[i64],
 ) -> Result<Vec<Alert>> {
     let mut out = Vec::with_capacity(pending.len());
     for chunk in pending.chunks(ALERTS_PER_INSERT) {
@@ -577,11 +510,12 @@ async fn insert_alerts(
         let mut alerts = Vec::with_capacity(chunk.len());
         for p in chunk {
             let mut alert = p.alert.clone();
-            alert.event_id = event_ids[p.row];
+            let seq = seqs[p.row];
+            alert.event_id = store.id(seq as u64).to_string();
             // The stored body carries id 0; listings overwrite it with the row id.
             let body = serde_json::to_string(&alert).map_err(anyhow::Error::from)?;
             q = q
-                .bind(alert.event_id)
+                .bind(seq)
                 .bind(p.time)
                 .bind(alert.rule.clone())
                 .bind(alert.priority.clone())
@@ -606,15 +540,6 @@ struct Insert {
     rows: usize,
     full: OnceLock<String>,
 }
-
-/// `OR FAIL`: a failing row ends the statement without undoing its earlier rows, so SQLite
-/// keeps no statement journal; the whole transaction is rolled back on any error anyway.
-static EVENTS_INSERT: Insert = Insert {
-    head: "INSERT OR FAIL INTO events (time, node, evt_type, proc_name, fd_name, container_id, fields) VALUES ",
-    columns: EVENT_COLUMNS,
-    rows: ROWS_PER_INSERT,
-    full: OnceLock::new(),
-};
 
 static ALERTS_INSERT: Insert = Insert {
     head: "INSERT INTO alerts (event_id, time, rule, priority, live_version, body) VALUES ",
@@ -694,10 +619,10 @@ mod tests {
         assert_eq!(ok.chunks.iter().map(Chunk::len).sum::<usize>(), lines);
     }
 
-    /// Each row's stored columns are its own, in both halves of a big body and whether its line
-    /// is stored as sent or rewritten (no `evt.time`).
+    /// Each row's text, host and event are its own, in both halves of a big body and whether its
+    /// line is kept as sent or rewritten (no `evt.time`).
     #[test]
-    fn rows_keep_their_own_text_and_hot_columns() {
+    fn rows_keep_their_own_text_host_and_event() {
         let line = |i: usize| match i % 7 {
             0 => format!(r#"{{"proc.name":"p{i}","fd.name":"/f/{i}"}}"#),
             _ => format!(
@@ -717,17 +642,21 @@ mod tests {
                 assert_eq!(r.time, 99);
                 let v: Value = serde_json::from_str(r.json).unwrap();
                 assert_eq!(v["proc.name"], format!("p{i}"), "{}", r.json);
-                assert_eq!(r.fd_name, Some(format!("/f/{i}").as_str()));
-                assert_eq!((r.hostname, r.container_id, r.evt_type), (None, None, None));
+                assert_eq!(v["fd.name"], format!("/f/{i}"), "{}", r.json);
+                assert_eq!(r.hostname, None);
             } else {
                 assert_eq!(r.json, line(i));
                 assert_eq!(r.time, i as i64);
-                assert_eq!(r.proc_name, Some(format!("p{}", i % 3).as_str()));
-                assert_eq!(r.container_id, Some(format!("c{i}").as_str()));
                 assert_eq!(r.hostname, Some(format!("h{}", i % 2).as_str()));
-                assert_eq!((r.evt_type, r.fd_name), (Some("openat"), None));
             }
+            // The event the store gets is the one its text decodes to.
+            assert!(
+                p.events[i] == Event::from_json_str(r.json).unwrap(),
+                "{}",
+                r.json
+            );
         }
+        assert_eq!(p.events.len(), n);
     }
 
     #[test]
@@ -746,17 +675,5 @@ mod tests {
         assert_eq!((rows[0].time, rows[1].time), (42, 5));
         assert_eq!(rows[0].json, r#"{"evt.time":42,"evt.type":"open"}"#);
         assert_eq!(rows[1].json, r#"{"evt.time": 5}"#);
-    }
-
-    #[test]
-    fn unknown_event_types_are_stored_without_a_type() {
-        let p = prepared(
-            b"{\"evt.time\":1,\"evt.type\":\"openat\"}\n{\"evt.time\":2,\"evt.type\":\"nonsense\"}",
-            0,
-        )
-        .unwrap();
-        let rows: Vec<RowView> = p.views().collect();
-        assert_eq!(rows[0].evt_type, Some("openat"));
-        assert_eq!(rows[1].evt_type, None);
     }
 }

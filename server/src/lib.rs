@@ -28,13 +28,12 @@ pub mod metrics;
 mod notify;
 mod password;
 mod preview;
-#[allow(unsafe_code)]
-mod raw_insert;
 pub mod retention;
 mod review;
 pub mod shutdown;
 pub mod state;
 mod storage;
+mod stored;
 mod streams;
 mod system;
 mod throttle;
@@ -94,8 +93,8 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     ));
     let warming = state.clone();
     tokio::spawn(async move {
-        if let Err(e) = warming.cache.warm(&warming.db).await {
-            tracing::error!(error = %e, "warming the preview cache failed; preview reads older events from the database");
+        if let Err(e) = warming.cache.warm(&warming.store).await {
+            tracing::error!(error = %e, "warming the preview cache failed; preview reads older events from the event store");
         }
     });
     let listener = tokio::net::TcpListener::bind(listen)

@@ -56,10 +56,11 @@ impl AppState {
         let live = Live::load(&db).await?;
         let store = crate::event_store::open(&config)?;
         crate::ingest::resolve_pending(&db, &store).await?;
-        let next_id: i64 = sqlx::query_scalar("SELECT COALESCE(MAX(id), 0) + 1 FROM events")
-            .fetch_one(&db)
-            .await?;
-        let cache = EventCache::new(config.preview_cache_mb.saturating_mul(1 << 20), next_id);
+        // The cache is keyed by the store's sequence numbers.
+        let cache = EventCache::new(
+            config.preview_cache_mb.saturating_mul(1 << 20),
+            store.next_seq() as i64,
+        );
         let (alerts, _) = broadcast::channel(ALERT_STREAM_BUFFER);
         // Unlike the background tasks, notification delivery is part of handling requests: it
         // lives exactly as long as the state that sends to it.

@@ -176,3 +176,190 @@ async fn an_event_the_store_refuses_is_answered_and_counted() {
         "{metrics}"
     );
 }
+
+async fn get(s: &TestServer, path: &str) -> common::Response {
+    s.call("GET", path, Some(ADMIN_TOKEN), None).await
+}
+
+#[tokio::test]
+async fn after_a_restart_the_event_is_found_by_its_id_and_by_search() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = server_in(dir.path(), |_| {}).await;
+    s.ingest(ADMIN_TOKEN, EVENTS, None).await;
+    let id = s.event_id(3);
+    assert!(id.starts_with("studio-1:") && id.ends_with(":3"), "{id}");
+    drop(s);
+
+    let s = server_in(dir.path(), |_| {}).await;
+    let one = get(&s, &format!("/api/v1/events/{id}")).await;
+    assert_eq!(one.status, StatusCode::OK, "{}", one.text);
+    assert_eq!(one.body["id"], id);
+    let third: Value = serde_json::from_str(EVENTS.lines().nth(2).unwrap()).unwrap();
+    assert_eq!(one.body["fields"]["fd.name"], third["fd.name"]);
+    assert_eq!(one.body["time"], third["evt.time"]);
+    let found = get(
+        &s,
+        "/api/v1/events?filter=fd.name%20%3D%20%2Fetc%2Fssl%2Fcerts%2Fca.pem",
+    )
+    .await;
+    let ids: Vec<&str> = found.body["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["id"].as_str().unwrap())
+        .collect();
+    assert!(ids.contains(&id.as_str()), "{ids:?}");
+
+    for (bad, status, part) in [
+        ("studio-1:x:3", StatusCode::BAD_REQUEST, "incarnation 'x'"),
+        ("3", StatusCode::BAD_REQUEST, "NODE:INCARNATION:SEQ"),
+        ("other-node:1:3", StatusCode::NOT_FOUND, "does not exist"),
+    ] {
+        let r = get(&s, &format!("/api/v1/events/{bad}")).await;
+        assert_eq!(r.status, status, "{bad}: {}", r.text);
+        assert!(r.text.contains(part), "{bad}: {}", r.text);
+    }
+}
+
+/// Many events in several sealed segments; a filter that only the oldest ones match is paged
+/// newest first, one match a page, down to the oldest event, where the cursor ends.
+#[tokio::test]
+async fn search_pages_newest_first_down_to_the_oldest_across_sealed_segments() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = server_in(dir.path(), |_| {}).await;
+    let event = |i: usize, name: &str| {
+        format!(
+            r#"{{"evt.time":{},"evt.type":"openat","proc.name":"{name}","fd.name":"/f/{i}"}}"#,
+            1_000 + i
+        )
+    };
+    let mut n = 0;
+    for segment in 0..5 {
+        let body: Vec<String> = (0..400)
+            .map(|j| {
+                n += 1;
+                // Only the first three events ever stored match.
+                event(
+                    n,
+                    if segment == 0 && j < 3 {
+                        "ancient"
+                    } else {
+                        "recent"
+                    },
+                )
+            })
+            .collect();
+        let r = s.ingest(ADMIN_TOKEN, &body.join("\n"), None).await;
+        assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+        s.state.store.seal().unwrap();
+    }
+    assert!(s.state.store.snapshot().segments.len() >= 2);
+    let mut found = Vec::new();
+    let mut cursor: Option<String> = None;
+    let mut pages = 0;
+    loop {
+        let mut path = "/api/v1/events?limit=1&filter=proc.name%20%3D%20ancient".to_string();
+        if let Some(c) = &cursor {
+            path.push_str(&format!("&cursor={c}"));
+        }
+        let page = get(&s, &path).await;
+        assert_eq!(page.status, StatusCode::OK, "{}", page.text);
+        pages += 1;
+        for e in page.body["events"].as_array().unwrap() {
+            found.push(e["fields"]["fd.name"].as_str().unwrap().to_string());
+        }
+        match page.body["next_cursor"].as_str() {
+            Some(c) => cursor = Some(c.to_string()),
+            None => break,
+        }
+        assert!(pages < 10, "the cursor ends");
+    }
+    assert_eq!(found, ["/f/3", "/f/2", "/f/1"]);
+}
+
+#[tokio::test]
+async fn a_cursor_into_removed_data_is_gone() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = server_in(dir.path(), |_| {}).await;
+    s.ingest(ADMIN_TOKEN, EVENTS, None).await;
+    let page = get(&s, "/api/v1/events?limit=5").await;
+    let cursor = page.body["next_cursor"].as_str().unwrap().to_string();
+    s.state.store.seal().unwrap();
+    let gone = s
+        .state
+        .store
+        .retain(
+            rulestudio_server::time::now_ns(),
+            rulestudio_store::Retention {
+                age: None,
+                bytes: Some(1),
+            },
+        )
+        .unwrap();
+    assert_eq!(gone.rows, 72);
+    for cursor in [cursor.as_str(), "elsewhere:1:5"] {
+        let r = get(&s, &format!("/api/v1/events?cursor={cursor}")).await;
+        assert_eq!(r.status, StatusCode::GONE, "{}", r.text);
+        assert_eq!(r.body["code"], "gone");
+        assert!(
+            r.body["message"]
+                .as_str()
+                .unwrap()
+                .contains("start a new search"),
+            "{}",
+            r.text
+        );
+    }
+}
+
+/// A labelled event is copied whole into the database: after retention removed it from the
+/// store, its label and its event page remain.
+#[tokio::test]
+async fn a_label_outlives_retention() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = server_in(dir.path(), |_| {}).await;
+    s.ingest(ADMIN_TOKEN, EVENTS, None).await;
+    let id = s.event_id(2);
+    let r = s
+        .call(
+            "POST",
+            &format!("/api/v1/events/{id}/label"),
+            Some(ADMIN_TOKEN),
+            Some(serde_json::json!({"label": "malicious", "rule": "R", "note": "seen"})),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    let before = get(&s, &format!("/api/v1/events/{id}")).await.body;
+    s.state.store.seal().unwrap();
+    s.state
+        .store
+        .retain(
+            rulestudio_server::time::now_ns(),
+            rulestudio_store::Retention {
+                age: None,
+                bytes: Some(1),
+            },
+        )
+        .unwrap();
+    assert_eq!(s.event_count().await, 0, "retention removed every event");
+    let after = get(&s, &format!("/api/v1/events/{id}")).await;
+    assert_eq!(after.status, StatusCode::OK, "{}", after.text);
+    assert_eq!(after.body, before);
+    let labels = get(&s, &format!("/api/v1/labels?events={id}")).await;
+    assert_eq!(
+        labels.body["labels"],
+        serde_json::json!([{"event_id": id, "label": "malicious", "rule": "R", "note": "seen"}])
+    );
+    // Clearing the last label lets the copy go too.
+    let r = s
+        .call(
+            "POST",
+            &format!("/api/v1/events/{id}/label"),
+            Some(ADMIN_TOKEN),
+            Some(serde_json::json!({"label": "clear", "rule": "R"})),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    let gone = get(&s, &format!("/api/v1/events/{id}")).await;
+    assert_eq!(gone.status, StatusCode::NOT_FOUND, "{}", gone.text);
+}

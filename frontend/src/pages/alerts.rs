@@ -96,7 +96,7 @@ pub fn AlertsPage() -> impl IntoView {
                                 <span class=format!("prio prio-{}", a.priority.to_lowercase())>{a.priority.clone()}</span>
                                 <a class="rule" href=edit_href(&a.rule)>{a.rule.clone()}</a>
                                 <code class="output">{a.output.clone()}</code>
-                                <a href=format!("/events?id={}", a.event_id)>{format!("event {}", a.event_id)}</a>
+                                <a href=format!("/events?id={}", client::enc(&a.event_id))>{format!("event {}", a.event_id)}</a>
                             </li>
                         }).collect_view()}
                     </ul>

@@ -109,7 +109,14 @@ async fn list(
         .into_iter()
         .take(limit as usize)
         .map(|(id, body)| {
-            let mut alert: Alert = serde_json::from_str(&body)
+            let mut body: serde_json::Value = serde_json::from_str(&body)
+                .map_err(|e| anyhow::anyhow!("stored alert {id}: {e}"))?;
+            // Alerts stored before the event store name their event by its old row number,
+            // which no event id resolves any more: answered as that number's text.
+            if let Some(n) = body.get("event_id").and_then(|v| v.as_i64()) {
+                body["event_id"] = n.to_string().into();
+            }
+            let mut alert: Alert = serde_json::from_value(body)
                 .map_err(|e| anyhow::anyhow!("stored alert {id}: {e}"))?;
             alert.id = id;
             Ok(alert)

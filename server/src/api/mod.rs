@@ -45,6 +45,10 @@ pub mod fails {
         "A query parameter is malformed or out of range (`message` names it)",
     );
     pub const ID: (u16, &str) = (400, "`{id}` is not an integer");
+    pub const EVENT_ID: (u16, &str) = (
+        400,
+        "`{id}` is not an event id `NODE:INCARNATION:SEQ` (`message` names the faulty part)",
+    );
     pub const TOO_LARGE: (u16, &str) = (413, "The body is larger than `--max-body-bytes`");
     pub const BUDGET: (u16, &str) = (
         503,

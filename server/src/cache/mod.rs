@@ -1,26 +1,27 @@
-//! The recent window of stored events, in memory and by column, so that preview evaluates
-//! rules without reading or decoding a row of SQLite.
+//! The recent window of stored events, in memory and by column: the hot layer of the event
+//! store, keyed by its sequence numbers, so that preview evaluates rules on the newest events
+//! without reading a segment.
 //!
-//! **Invariant:** every stored event with an id at least [`Snapshot::lo`] is in the cache,
-//! with the values it decodes to. Ingest appends a batch after its transaction commits, in id
-//! order (events are written only under [`EventCache::write`]); retention removes the rows it
-//! deleted under the same lock; warm-up fills older events downwards after a restart; the
-//! memory budget evicts the oldest chunks, which raises `lo`. Preview reads events below `lo`
-//! from the database.
+//! **Invariant:** every stored event with a sequence number at least [`Snapshot::lo`] is in
+//! the cache, with the values it decodes to. Ingest appends a batch after the store appended
+//! it, in sequence order (events are written only under [`EventCache::write`]); warm-up fills
+//! older events downwards from the store after a restart; the memory budget evicts the oldest
+//! chunks, which raises `lo`. The store's retention may drop events the cache still holds:
+//! readers bound their window by the store's `removed_through`. Preview reads events below
+//! `lo` from the store.
 
 pub mod chunk;
 
 use chunk::{Builder, Chunk};
-use rulestudio_engine::event::Event;
-use sqlx::SqlitePool;
+use rulestudio_store::{Found, ScanRequest};
 use std::collections::VecDeque;
 use std::sync::{Arc, Mutex, MutexGuard};
 
 /// Chunks smaller than this are merged with their neighbour as batches trickle in, so that a
 /// collector sending single events does not leave a chunk (and dictionaries) per event.
 const SMALL_CHUNK: usize = 256;
-/// Events read per database query while warming up.
-const WARM_ROWS: i64 = 16_384;
+/// Events read per store scan while warming up.
+const WARM_ROWS: usize = 16_384;
 
 pub struct EventCache {
     budget: usize,
@@ -136,7 +137,10 @@ impl EventCache {
 
     /// Fills the cache with the newest stored events it does not have yet, older and older,
     /// until it holds them all or its budget is spent. Runs beside ingest after a restart.
-    pub async fn warm(&self, db: &SqlitePool) -> Result<(), sqlx::Error> {
+    pub async fn warm(
+        &self,
+        store: &Arc<rulestudio_store::Store>,
+    ) -> Result<(), rulestudio_store::ScanError> {
         loop {
             let (lo, epoch) = {
                 let inner = self.inner();
@@ -145,21 +149,31 @@ impl EventCache {
                 }
                 (inner.lo, inner.epoch)
             };
-            let rows: Vec<(i64, i64, String)> = sqlx::query_as(
-                "SELECT id, time, fields FROM events WHERE id < ? ORDER BY id DESC LIMIT ?",
-            )
-            .bind(lo)
-            .bind(WARM_ROWS)
-            .fetch_all(db)
-            .await?;
-            let complete = (rows.len() as i64) < WARM_ROWS;
-            let start = match rows.last() {
-                Some(&(id, _, _)) if !complete => id,
-                _ => 0,
+            let reading = store.clone();
+            let read = tokio::task::spawn_blocking(move || {
+                // Nothing older is stored once retention went past it.
+                if lo as u64 <= reading.snapshot().removed_through + 1 {
+                    return Ok::<_, rulestudio_store::ScanError>(None);
+                }
+                let req = ScanRequest {
+                    newest_first: true,
+                    cursor: Some(reading.id(lo as u64)),
+                    limit: Some(WARM_ROWS),
+                    ..ScanRequest::default()
+                };
+                let page = reading.scan(&req, |_| true)?;
+                let complete = page.next.is_none();
+                let start = match page.events.last() {
+                    Some(f) if !complete => f.id.seq as i64,
+                    _ => 0,
+                };
+                Ok(Some((chunk_of(page.events, start, lo), complete)))
+            })
+            .await
+            .unwrap_or(Ok(None))?;
+            let Some((chunk, complete)) = read else {
+                return Ok(());
             };
-            let chunk = tokio::task::spawn_blocking(move || decode_chunk(rows, start, lo))
-                .await
-                .map_err(|e| sqlx::Error::Protocol(format!("warming the event cache: {e}")))?;
             match self.prepend(chunk, lo, epoch) {
                 Prepend::Done if complete => return Ok(()),
                 Prepend::Done | Prepend::Retry => {}
@@ -193,19 +207,13 @@ enum Prepend {
     Full,
 }
 
-/// Rows read newest first → one chunk covering `start..end`.
-fn decode_chunk(mut rows: Vec<(i64, i64, String)>, start: i64, end: i64) -> Chunk {
-    rows.reverse();
+/// Events read newest first → one chunk covering `start..end`.
+fn chunk_of(mut found: Vec<Found>, start: i64, end: i64) -> Chunk {
+    found.reverse();
     let mut b = Builder::new();
-    let mut ev = Event::new();
-    let mut ids = Vec::with_capacity(rows.len());
-    for (id, time, text) in &rows {
-        ids.push(*id);
-        // Rows were valid when stored; one that no longer decodes is kept, as unreadable.
-        match ev.decode_json(text) {
-            Ok(()) => b.push_event(&ev, *time),
-            Err(_) => b.push_unreadable(*time),
-        }
+    let ids = found.iter().map(|f| f.id.seq as i64).collect();
+    for f in &found {
+        b.push_event(&f.event, f.time);
     }
     b.finish(Some(ids), start, end)
 }
@@ -265,7 +273,7 @@ impl Snapshot {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use rulestudio_engine::event::{FieldSource, Value};
+    use rulestudio_engine::event::{Event, FieldSource, Value};
 
     fn batch(times: std::ops::Range<i64>) -> Chunk {
         let mut b = Builder::new();
