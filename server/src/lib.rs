@@ -22,6 +22,7 @@ mod event_stream;
 mod exception;
 pub mod http;
 mod ingest;
+pub mod legacy;
 mod limits;
 pub mod live;
 pub mod metrics;
@@ -87,6 +88,12 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     }
     tokio::spawn(retention::run(state.clone()));
     tokio::spawn(event_store::maintain(state.store.clone()));
+    let migrating = state.clone();
+    tokio::spawn(async move {
+        if let Err(e) = legacy::migrate(&migrating).await {
+            tracing::error!(error = %e, "moving old events into the event store failed; it resumes at the next start");
+        }
+    });
     tokio::spawn(db::checkpoint_after_commits(
         state.db.clone(),
         state.commits.clone(),

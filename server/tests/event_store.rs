@@ -363,3 +363,157 @@ async fn a_label_outlives_retention() {
     let gone = get(&s, &format!("/api/v1/events/{id}")).await;
     assert_eq!(gone.status, StatusCode::NOT_FOUND, "{}", gone.text);
 }
+
+/// The raw body of an export, as `token`.
+async fn export(s: &TestServer, token: &str, query: &str) -> (StatusCode, bytes::Bytes) {
+    use http_body_util::BodyExt;
+    use tower::ServiceExt;
+    let req = axum::http::Request::get(format!("/api/v1/events/export?{query}"))
+        .header("authorization", format!("Bearer {token}"))
+        .body(axum::body::Body::empty())
+        .unwrap();
+    let resp = s.app.clone().oneshot(req).await.unwrap();
+    let status = resp.status();
+    (status, resp.into_body().collect().await.unwrap().to_bytes())
+}
+
+#[tokio::test]
+async fn export_streams_what_a_search_selects_as_jsonl_and_parquet() {
+    use arrow_array::{Array, Int64Array, StringArray};
+    let dir = tempfile::tempdir().unwrap();
+    let s = server_in(dir.path(), |_| {}).await;
+    s.ingest(ADMIN_TOKEN, EVENTS, None).await;
+    // Some events sealed, the rest in the open segment.
+    s.state.store.seal().unwrap();
+    s.ingest(ADMIN_TOKEN, EVENTS, None).await;
+    let filter = "filter=proc.name%20%3D%20backup";
+    let listed = get(&s, &format!("/api/v1/events?limit=1000&{filter}")).await;
+    let listed = listed.body["events"].as_array().unwrap().clone();
+    assert!(listed.len() > 2 && listed.len() < 144, "{}", listed.len());
+
+    let (status, body) = export(&s, ADMIN_TOKEN, filter).await;
+    assert_eq!(status, StatusCode::OK);
+    let lines: Vec<Value> = std::str::from_utf8(&body)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(lines, listed);
+
+    let (status, body) = export(&s, ADMIN_TOKEN, &format!("{filter}&format=parquet")).await;
+    assert_eq!(status, StatusCode::OK);
+    let reader = parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder::try_new(body)
+        .unwrap()
+        .build()
+        .unwrap();
+    let mut rows = Vec::new();
+    for batch in reader {
+        let batch = batch.unwrap();
+        let col = |name: &str| batch.column_by_name(name).unwrap().clone();
+        let (id, time, fields) = (col("id"), col("time"), col("fields"));
+        let id = id.as_any().downcast_ref::<StringArray>().unwrap();
+        let time = time.as_any().downcast_ref::<Int64Array>().unwrap();
+        let fields = fields.as_any().downcast_ref::<StringArray>().unwrap();
+        for r in 0..batch.num_rows() {
+            let fields: Value = serde_json::from_str(fields.value(r)).unwrap();
+            rows.push((id.value(r).to_string(), time.value(r), fields));
+        }
+    }
+    let want: Vec<(String, i64, Value)> = listed
+        .iter()
+        .map(|e| {
+            (
+                e["id"].as_str().unwrap().to_string(),
+                e["time"].as_i64().unwrap(),
+                e["fields"].clone(),
+            )
+        })
+        .collect();
+    assert_eq!(rows, want);
+
+    let (status, _) = export(&s, ADMIN_TOKEN, "format=csv").await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+}
+
+#[tokio::test]
+async fn export_needs_the_author_role_and_is_audited() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = server_in(dir.path(), |_| {}).await;
+    s.ingest(ADMIN_TOKEN, EVENTS, None).await;
+    let viewer = s.user("vera", "viewer").await;
+    let (status, _) = export(&s, &viewer, "").await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    let author = s.user("ann", "author").await;
+    let (status, body) = export(&s, &author, "since=0&format=jsonl").await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(body.iter().filter(|&&b| b == b'\n').count(), 72);
+    let audit = get(&s, "/api/v1/audit?limit=10").await;
+    let entries = audit.body["entries"].as_array().unwrap();
+    let exports: Vec<&Value> = entries
+        .iter()
+        .filter(|e| e["action"] == "events.export")
+        .collect();
+    assert_eq!(
+        exports.len(),
+        1,
+        "only the allowed export is recorded: {entries:?}"
+    );
+    assert_eq!(exports[0]["actor"], "ann");
+    assert_eq!(exports[0]["details"]["format"], "jsonl");
+    assert_eq!(exports[0]["details"]["since"], "0");
+}
+
+/// A database from before the event store: its events are JSON rows of the `events` table
+/// (one labelled). They move into the store, with their label, and the rows are deleted.
+#[tokio::test]
+async fn events_of_an_old_database_move_into_the_store() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = server_in(dir.path(), |_| {}).await;
+    for line in EVENTS.lines() {
+        let v: Value = serde_json::from_str(line).unwrap();
+        sqlx::query("INSERT INTO events (time, node, evt_type, proc_name, fields) VALUES (?, 'node-a', ?, ?, ?)")
+            .bind(v["evt.time"].as_i64().unwrap())
+            .bind(v["evt.type"].as_str())
+            .bind(v["proc.name"].as_str())
+            .bind(line)
+            .execute(&s.state.db)
+            .await
+            .unwrap();
+    }
+    sqlx::query("INSERT INTO labels (event_id, rule, label, note, author, created_at) VALUES (3, '', 'benign', 'old', 'admin', 1)")
+        .execute(&s.state.db)
+        .await
+        .unwrap();
+    drop(s);
+
+    let s = server_in(dir.path(), |_| {}).await;
+    assert_eq!(s.event_count().await, 0);
+    let moved = rulestudio_server::legacy::migrate(&s.state).await.unwrap();
+    assert_eq!(moved, EVENTS.lines().count() as u64);
+    let left: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM events")
+        .fetch_one(&s.state.db)
+        .await
+        .unwrap();
+    assert_eq!(left, 0);
+    let stored = stored(&s);
+    assert_eq!(stored.len(), EVENTS.lines().count());
+    for ((_, ev), line) in stored.iter().zip(EVENTS.lines()) {
+        assert!(*ev == Event::from_json_str(line).unwrap(), "{line}");
+    }
+    let third = s.event_id(3);
+    let labels = get(&s, &format!("/api/v1/labels?events={third}")).await;
+    assert_eq!(
+        labels.body["labels"],
+        serde_json::json!([{"event_id": third, "label": "benign", "rule": null, "note": "old"}])
+    );
+    let metrics = s.call("GET", "/metrics", None, None).await.text;
+    assert!(
+        metrics.contains("rulestudio_legacy_events_remaining 0"),
+        "{metrics}"
+    );
+    // Nothing left: a second pass moves nothing.
+    assert_eq!(
+        rulestudio_server::legacy::migrate(&s.state).await.unwrap(),
+        0
+    );
+}

@@ -115,6 +115,7 @@ pub fn router() -> Router<AppState> {
     Router::new()
         .route("/events", get(list).post(ingest))
         .route("/events/stream", get(stream))
+        .route("/events/export", get(super::export::export))
         .route("/events/{id}", get(one))
         .route("/events/{id}/label", post(label))
         .route("/labels", get(labels))
@@ -263,11 +264,11 @@ pub fn search_of(
 }
 
 /// Visits the events `search` selects, newest first, until `visit` breaks or the scan reaches
-/// the oldest stored event; checks `deadline` on the way. Returns the rows examined.
+/// the oldest stored event; checks `deadline`, if any, on the way. Returns the rows examined.
 pub fn search(
     state: &AppState,
     search: &Search,
-    deadline: &Deadline,
+    deadline: Option<&Deadline>,
     mut visit: impl FnMut(&Row<'_>) -> ControlFlow<()>,
 ) -> Result<u64> {
     let mut late = None;
@@ -276,7 +277,7 @@ pub fn search(
         .store
         .visit(&search.req, |row| {
             if examined.is_multiple_of(CHECK_EVERY as u64)
-                && let Err(e) = deadline.check()
+                && let Some(Err(e)) = deadline.map(Deadline::check)
             {
                 late = Some(e);
                 return ControlFlow::Break(());
@@ -322,7 +323,7 @@ async fn list_within(
     let page = preview::scan::cpu(move || {
         let mut events = Vec::new();
         let mut last = None;
-        let examined = search(&state2, &s, &deadline, |row| {
+        let examined = search(&state2, &s, Some(&deadline), |row| {
             let id = state2.store.id(row.seq());
             events.push(stored::stored_event(
                 id.to_string(),

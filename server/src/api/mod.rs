@@ -8,6 +8,7 @@ pub mod baselines;
 pub mod collectors;
 pub mod docs;
 pub mod events;
+pub mod export;
 pub mod live;
 pub mod preview;
 pub mod proposals;
@@ -131,6 +132,7 @@ pub fn endpoints() -> impl Iterator<Item = &'static Endpoint> {
         session::ENDPOINTS,
         users::ENDPOINTS,
         events::ENDPOINTS,
+        export::ENDPOINTS,
         baselines::ENDPOINTS,
         preview::ENDPOINTS,
         live::ENDPOINTS,
