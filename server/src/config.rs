@@ -22,7 +22,8 @@ pub struct ServeArgs {
     pub store: Option<PathBuf>,
 
     /// This server's node name: the NODE of the `NODE:INCARNATION:SEQ` ids of the events it
-    /// stores (default: the host name). A store keeps the name it was created with.
+    /// stores. Default: the name the existing store was created with, else the host name. A
+    /// store refuses to open under another name.
     #[arg(long, env = "RULESTUDIO_NODE")]
     pub node: Option<String>,
 
@@ -31,7 +32,7 @@ pub struct ServeArgs {
     #[arg(
         long,
         env = "RULESTUDIO_RETENTION_EVENTS",
-        default_value_t = 10_000_000
+        default_value_t = crate::event_store::RETENTION_EVENTS_DEFAULT
     )]
     pub retention_events: u64,
 

@@ -14,7 +14,7 @@ use std::time::Duration;
 const MAINTAIN_EVERY: Duration = Duration::from_secs(1);
 
 /// The default of `--retention-events`, which is accepted and ignored.
-const RETENTION_EVENTS_DEFAULT: u64 = 10_000_000;
+pub const RETENTION_EVENTS_DEFAULT: u64 = 10_000_000;
 
 /// `--store`, or the database's file name with `.events` added, beside it.
 pub fn dir(config: &ServeArgs) -> PathBuf {
@@ -25,9 +25,17 @@ pub fn dir(config: &ServeArgs) -> PathBuf {
     })
 }
 
-/// `--node`, or the host name (`localhost` when it cannot be read).
+/// `--node`; without it, the name an existing store was created with (so that a host or pod
+/// renamed since still opens its store), else the host name (`localhost` when unreadable).
 pub fn node_name(config: &ServeArgs) -> String {
-    config.node.clone().unwrap_or_else(|| {
+    if let Some(node) = &config.node {
+        return node.clone();
+    }
+    let existing = std::fs::read(dir(config).join("manifest.json"))
+        .ok()
+        .and_then(|m| serde_json::from_slice::<serde_json::Value>(&m).ok())
+        .and_then(|m| m.get("node")?.as_str().map(str::to_string));
+    existing.unwrap_or_else(|| {
         std::fs::read_to_string("/proc/sys/kernel/hostname")
             .ok()
             .map(|h| h.trim().to_string())

@@ -517,3 +517,26 @@ async fn events_of_an_old_database_move_into_the_store() {
         0
     );
 }
+
+/// Without `--node`, a store keeps the name it was created with (a renamed host or pod still
+/// opens it); naming another node is refused at start, naming the store's directory.
+#[tokio::test]
+async fn the_node_name_is_the_stores_own_unless_given() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = server_in(dir.path(), |_| {}).await;
+    s.ingest(ADMIN_TOKEN, EVENTS, None).await;
+    drop(s);
+    let db = dir.path().join("rulestudio.db");
+    let s = TestServer::with(|a| a.db = db.clone()).await;
+    assert_eq!(s.state.store.node(), "studio-1");
+    drop(s);
+    let mut args = ServeArgs::with_db(&db);
+    args.node = Some("another".into());
+    let e = rulestudio_server::AppState::new(args).await.err().unwrap();
+    let e = format!("{e:#}");
+    assert!(
+        e.contains("belongs to node 'studio-1', not 'another'")
+            && e.contains("rulestudio.db.events"),
+        "{e}"
+    );
+}
