@@ -6,7 +6,8 @@ use serde::{Deserialize, Serialize};
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Alert {
     pub id: i64,
-    pub event_id: i64,
+    /// The stored event that raised it, `NODE:INCARNATION:SEQ`.
+    pub event_id: String,
     /// RFC 3339 with nanoseconds, as Falco prints it.
     pub time: String,
     pub rule: String,

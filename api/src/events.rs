@@ -3,10 +3,11 @@
 use crate::time::Timestamp;
 use serde::{Deserialize, Serialize};
 
-/// An event as stored: the interchange-format fields plus the server's id.
+/// An event as stored: the interchange-format fields plus its id in the event store,
+/// `NODE:INCARNATION:SEQ` (NODE is the server's `--node`; see `store/SCHEMA.md`).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct StoredEvent {
-    pub id: i64,
+    pub id: String,
     /// `evt.time`, nanoseconds since the Unix epoch.
     pub time: i64,
     /// The `X-Rulestudio-Node` it came from, if any.
@@ -22,8 +23,9 @@ pub struct StoredEvent {
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct EventPage {
     pub events: Vec<StoredEvent>,
-    /// Pass as `cursor` to get the next (older) page; absent when there is none.
-    pub next_cursor: Option<i64>,
+    /// Pass as `cursor` to get the next (older) page (an event id); absent when the search
+    /// reached the oldest stored event.
+    pub next_cursor: Option<String>,
     /// Events examined for this page (the filter is evaluated on stored events).
     pub scanned: u64,
 }
@@ -42,7 +44,8 @@ pub struct LabelRequest {
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Label {
-    pub event_id: i64,
+    /// `NODE:INCARNATION:SEQ`.
+    pub event_id: String,
     /// `benign`, `malicious` or `clear`.
     pub label: String,
     pub rule: Option<String>,

@@ -104,7 +104,8 @@ pub struct RulePreview {
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Sample {
-    pub event_id: i64,
+    /// `NODE:INCARNATION:SEQ`.
+    pub event_id: String,
     pub time: i64,
     pub output: String,
     pub fields: serde_json::Map<String, serde_json::Value>,

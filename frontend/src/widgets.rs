@@ -182,8 +182,8 @@ pub fn TestResults(
 /// Benign / malicious / clear buttons for one event; `on_done` runs after the label is stored.
 #[component]
 pub fn LabelButtons(
-    /// The event to label.
-    event_id: i64,
+    /// The event to label (`NODE:INCARNATION:SEQ`).
+    event_id: String,
     /// The rule the label is about, when labelling a rule's match.
     rule: Option<String>,
     /// The current label, to show which one is set.
@@ -196,13 +196,14 @@ pub fn LabelButtons(
     let error = RwSignal::new(None::<ApiError>);
     let set = move |value: &'static str| {
         let rule = rule.clone();
+        let path = format!("/events/{}/label", client::enc(&event_id));
         spawn_local(async move {
             let req = LabelRequest {
                 label: value.to_string(),
                 rule,
                 note: None,
             };
-            match client::post::<_, Label>(&format!("/events/{event_id}/label"), &req).await {
+            match client::post::<_, Label>(&path, &req).await {
                 Ok(_) => {
                     label.set((value != "clear").then(|| value.to_string()));
                     error.set(None);
@@ -233,19 +234,28 @@ pub fn LabelButtons(
 
 /// The label that applies to `event_id` for `rule` (as preview counts it): one given for the
 /// rule wins over one given for every rule. `rule` None: the every-rule label only.
-pub fn effective_label(labels: &[Label], event_id: i64, rule: Option<&str>) -> Option<String> {
+pub fn effective_label(labels: &[Label], event_id: &str, rule: Option<&str>) -> Option<String> {
     let of_event = || labels.iter().filter(|l| l.event_id == event_id);
     rule.and_then(|r| of_event().find(|l| l.rule.as_deref() == Some(r)))
         .or_else(|| of_event().find(|l| l.rule.is_none()))
         .map(|l| l.label.clone())
 }
 
+/// Where an event id (`NODE:INCARNATION:SEQ`) sorts: by incarnation, then sequence (one
+/// server's ids share the node). An id that does not read so sorts first.
+pub fn id_order(id: &str) -> (u64, u64) {
+    let mut parts = id.rsplitn(3, ':');
+    let seq = parts.next().and_then(|s| s.parse().ok()).unwrap_or(0);
+    let incarnation = parts.next().and_then(|s| s.parse().ok()).unwrap_or(0);
+    (incarnation, seq)
+}
+
 /// The stored labels of `ids` (one request).
-pub async fn fetch_labels(ids: &[i64]) -> Result<Vec<Label>, ApiError> {
+pub async fn fetch_labels(ids: &[String]) -> Result<Vec<Label>, ApiError> {
     if ids.is_empty() {
         return Ok(Vec::new());
     }
-    let list = ids.iter().map(i64::to_string).collect::<Vec<_>>().join(",");
+    let list = client::enc(&ids.join(","));
     client::get::<LabelList>(&format!("/labels?events={list}"))
         .await
         .map(|l| l.labels)

@@ -28,7 +28,7 @@ pub fn build(
         .collect();
     Alert {
         id: 0,
-        event_id: 0,
+        event_id: String::new(),
         time: time::rfc3339(time),
         rule: rule.name.clone(),
         priority: priority.to_string(),

@@ -15,17 +15,35 @@ pub struct ServeArgs {
     #[arg(long, env = "RULESTUDIO_LISTEN", default_value = "127.0.0.1:8080")]
     pub listen: SocketAddr,
 
-    /// Keep at most this many events (the oldest go first).
+    /// The event store's directory (created if missing). Default: beside the database, its
+    /// file name with `.events` added (`./data/rulestudio.db.events/`).
+    #[arg(long, env = "RULESTUDIO_STORE")]
+    pub store: Option<PathBuf>,
+
+    /// This server's node name: the NODE of the `NODE:INCARNATION:SEQ` ids of the events it
+    /// stores. Default: the name the existing store was created with, else the host name. A
+    /// store refuses to open under another name.
+    #[arg(long, env = "RULESTUDIO_NODE")]
+    pub node: Option<String>,
+
+    /// Ignored (accepted so that existing configurations start; a warning says so when it is
+    /// set): the event store is bounded by `--retention-age` and `--retention-bytes`.
     #[arg(
         long,
         env = "RULESTUDIO_RETENTION_EVENTS",
-        default_value_t = 10_000_000
+        default_value_t = crate::event_store::RETENTION_EVENTS_DEFAULT
     )]
     pub retention_events: u64,
 
-    /// Drop events and alerts older than this (`7d`, `12h`, …).
+    /// Drop events and alerts older than this (`7d`, `12h`, …): the event store drops whole
+    /// sealed segments whose newest event is older.
     #[arg(long, env = "RULESTUDIO_RETENTION_AGE", default_value = "7d", value_parser = humantime::parse_duration)]
     pub retention_age: Duration,
+
+    /// Drop the oldest sealed segments of the event store while they take more than this
+    /// (`8GiB`, `500MB`, `1000000`; `K`/`M`/`G`/`T` are powers of 1000, `KiB`… of 1024).
+    #[arg(long, env = "RULESTUDIO_RETENTION_BYTES", default_value = "8GiB", value_parser = byte_size)]
+    pub retention_bytes: u64,
 
     /// Evaluate live rules like Falco's `rule_matching`: every matching rule, or the first.
     /// The live set carries it to every node that evaluates it (`all` or `first`).
@@ -144,6 +162,35 @@ fn header_timeout(s: &str) -> Result<Duration, String> {
     Ok(d)
 }
 
+/// A byte count: a number with an optional unit (`B`, `K`/`KB`, `M`/`MB`, `G`/`GB`, `T`/`TB`
+/// in powers of 1000; `KiB`, `MiB`, `GiB`, `TiB` in powers of 1024).
+pub fn byte_size(s: &str) -> Result<u64, String> {
+    let t = s.trim();
+    let split = t.find(|c: char| !c.is_ascii_digit()).unwrap_or(t.len());
+    let (digits, unit) = t.split_at(split);
+    let scale: u64 = match unit.trim().to_ascii_lowercase().as_str() {
+        "" | "b" => 1,
+        "k" | "kb" => 1_000,
+        "m" | "mb" => 1_000_000,
+        "g" | "gb" => 1_000_000_000,
+        "t" | "tb" => 1_000_000_000_000,
+        "kib" => 1 << 10,
+        "mib" => 1 << 20,
+        "gib" => 1 << 30,
+        "tib" => 1 << 40,
+        other => {
+            return Err(format!(
+                "`{s}`: unknown unit `{other}` (B, KB, MB, GB, TB, KiB, MiB, GiB, TiB)"
+            ));
+        }
+    };
+    digits
+        .parse::<u64>()
+        .ok()
+        .and_then(|n| n.checked_mul(scale))
+        .ok_or_else(|| format!("`{s}` is not a byte count (a whole number, then an optional unit)"))
+}
+
 fn web_url(s: &str) -> Result<String, String> {
     match s
         .strip_prefix("http://")
@@ -197,6 +244,25 @@ impl ServeArgs {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn byte_sizes_parse_with_their_units() {
+        assert_eq!(byte_size("8GiB"), Ok(8 << 30));
+        assert_eq!(byte_size("500MB"), Ok(500_000_000));
+        assert_eq!(byte_size("1000"), Ok(1000));
+        assert_eq!(byte_size("2 k"), Ok(2000));
+        assert!(
+            byte_size("8 parsecs")
+                .unwrap_err()
+                .contains("unknown unit `parsecs`")
+        );
+        assert!(byte_size("GiB").unwrap_err().contains("not a byte count"));
+        assert!(
+            byte_size("99999999999TiB")
+                .unwrap_err()
+                .contains("not a byte count")
+        );
+    }
 
     #[test]
     fn secrets_come_from_their_files() {

@@ -55,6 +55,9 @@ pub enum AppError {
         message: String,
         retry_after: std::time::Duration,
     },
+    /// A cursor into events retention removed: the search must start again.
+    #[error("{0}")]
+    Gone(String),
     /// The database cannot be written (see [`crate::storage`]); the message says why.
     #[error("{0}")]
     StorageUnavailable(String),
@@ -66,7 +69,7 @@ pub enum AppError {
 
 impl AppError {
     /// Every `code` an error body can carry (the OpenAPI document lists them).
-    pub const CODES: [&'static str; 13] = [
+    pub const CODES: [&'static str; 14] = [
         "unauthorized",
         "forbidden",
         "not_found",
@@ -78,6 +81,7 @@ impl AppError {
         "payload_too_large",
         "budget_exceeded",
         "too_many_requests",
+        "gone",
         "storage_unavailable",
         "internal",
     ];
@@ -104,6 +108,7 @@ impl AppError {
             AppError::TooManyRequests { .. } => {
                 (StatusCode::TOO_MANY_REQUESTS, "too_many_requests")
             }
+            AppError::Gone(_) => (StatusCode::GONE, "gone"),
             AppError::StorageUnavailable(_) => {
                 (StatusCode::SERVICE_UNAVAILABLE, "storage_unavailable")
             }
@@ -307,6 +312,7 @@ mod tests {
                 message: String::new(),
                 retry_after: std::time::Duration::ZERO,
             },
+            AppError::Gone(String::new()),
             AppError::StorageUnavailable(String::new()),
             AppError::Db(sqlx::Error::RowNotFound),
             AppError::Internal(anyhow::anyhow!("x")),

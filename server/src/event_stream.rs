@@ -20,7 +20,8 @@ pub const BUFFER: usize = 4096;
 /// publishing costs a copy and subscribers without a filter never decode it.
 #[derive(Debug)]
 pub struct Tailed {
-    pub id: i64,
+    /// `NODE:INCARNATION:SEQ`.
+    pub id: String,
     pub time: i64,
     pub node: Option<String>,
     /// The stored fields object, JSON.
@@ -32,9 +33,10 @@ impl Tailed {
     /// stored fields text instead of re-serialising a map.
     pub fn to_json(&self) -> String {
         let node = serde_json::to_string(&self.node).unwrap_or_else(|_| "null".into());
+        let id = serde_json::to_string(&self.id).unwrap_or_else(|_| "null".into());
         format!(
-            "{{\"id\":{},\"time\":{},\"node\":{node},\"fields\":{}}}",
-            self.id, self.time, self.fields
+            "{{\"id\":{id},\"time\":{},\"node\":{node},\"fields\":{}}}",
+            self.time, self.fields
         )
     }
 
@@ -50,10 +52,11 @@ pub fn channel() -> Sender {
     broadcast::channel(BUFFER).0
 }
 
-/// Publishes a committed batch: its rows with their stored ids. Free when nobody tails.
+/// Publishes a committed batch: its rows with their sequence numbers in `store`. Free when
+/// nobody tails. `node` is the event's own `evt.hostname`, as the event page answers it.
 pub fn publish<'r>(
     tx: &Sender,
-    node: Option<&str>,
+    store: &rulestudio_store::Store,
     rows: impl Iterator<Item = (RowView<'r>, &'r i64)>,
 ) {
     if tx.receiver_count() == 0 {
@@ -61,9 +64,9 @@ pub fn publish<'r>(
     }
     for (row, &id) in rows {
         let tailed = Tailed {
-            id,
+            id: store.id(id as u64).to_string(),
             time: row.time,
-            node: node.or(row.hostname).map(str::to_string),
+            node: row.hostname.map(str::to_string),
             fields: row.json.into(),
         };
         // Every subscriber may have left since the check: not an error, the event is stored.

@@ -240,17 +240,17 @@ pub fn apply(rules: &str, rule: &str, e: &ExceptionEntry) -> String {
 }
 
 /// Fields and verdicts of the given matches.
-pub async fn match_fields(
-    db: &sqlx::SqlitePool,
+pub fn match_fields(
+    events: &rulestudio_store::Store,
     verdicts: &[(i64, Verdict)],
 ) -> Result<Vec<(Map<String, Value>, Verdict)>> {
     let by_id: std::collections::HashMap<i64, Verdict> = verdicts.iter().copied().collect();
     let mut out = Vec::with_capacity(verdicts.len());
     for chunk in verdicts.chunks(500) {
         let ids: Vec<i64> = chunk.iter().map(|(id, _)| *id).collect();
-        for (id, _, text) in fetch_events(db, &ids).await? {
-            if let (Ok(map), Some(v)) = (serde_json::from_str(&text), by_id.get(&id)) {
-                out.push((map, *v));
+        for (id, _, ev) in fetch_events(events, &ids)? {
+            if let Some(v) = by_id.get(&id) {
+                out.push((crate::stored::fields_json(&ev), *v));
             }
         }
     }

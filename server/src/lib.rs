@@ -17,23 +17,24 @@ mod condition;
 pub mod config;
 pub mod db;
 pub mod error;
+pub mod event_store;
 mod event_stream;
 mod exception;
 pub mod http;
 mod ingest;
+pub mod legacy;
 mod limits;
 pub mod live;
 pub mod metrics;
 mod notify;
 mod password;
 mod preview;
-#[allow(unsafe_code)]
-mod raw_insert;
 pub mod retention;
 mod review;
 pub mod shutdown;
 pub mod state;
 mod storage;
+pub mod stored;
 mod streams;
 mod system;
 mod throttle;
@@ -86,14 +87,21 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         state.forward = Some(tx);
     }
     tokio::spawn(retention::run(state.clone()));
+    tokio::spawn(event_store::maintain(state.store.clone()));
+    let migrating = state.clone();
+    tokio::spawn(async move {
+        if let Err(e) = legacy::migrate(&migrating).await {
+            tracing::error!(error = %e, "moving old events into the event store failed; it resumes at the next start");
+        }
+    });
     tokio::spawn(db::checkpoint_after_commits(
         state.db.clone(),
         state.commits.clone(),
     ));
     let warming = state.clone();
     tokio::spawn(async move {
-        if let Err(e) = warming.cache.warm(&warming.db).await {
-            tracing::error!(error = %e, "warming the preview cache failed; preview reads older events from the database");
+        if let Err(e) = warming.cache.warm(&warming.store).await {
+            tracing::error!(error = %e, "warming the preview cache failed; preview reads older events from the event store");
         }
     });
     let listener = tokio::net::TcpListener::bind(listen)
@@ -101,6 +109,7 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         .with_context(|| format!("listening on {listen}"))?;
     tracing::info!(%listen, tls = tls.is_some(), "rulestudio serving");
     let db = state.db.clone();
+    let store = state.store.clone();
     let stop = shutdown::Stop::on_signal();
     let asked = stop.clone().asked();
     let limits = http::Limits::of(&state.config);
@@ -115,6 +124,7 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         // Batches whose client left are still being stored: closing waits for their
         // connections to come back.
         db.close().await;
+        event_store::seal(store).await;
     };
     tokio::select! {
         () = drained => Ok(()),

@@ -34,6 +34,8 @@ pub struct Metrics {
     pub requests_abandoned: AtomicU64,
     /// Argon2 computations: hashes made and passwords checked (unknown users included).
     pub password_hashes: AtomicU64,
+    /// Events of the old `events` table not yet moved into the event store (`legacy`).
+    pub legacy_events_remaining: AtomicU64,
     alerts: Mutex<BTreeMap<(String, &'static str), u64>>,
     collector_drops: Mutex<CollectorDrops>,
     preview: Mutex<Histogram>,
@@ -159,6 +161,13 @@ impl Metrics {
             "rulestudio_password_hashes_total",
             "Argon2 computations: passwords hashed and checked, unknown users included.",
             self.password_hashes.load(Relaxed),
+        );
+
+        let _ = write!(
+            out,
+            "# HELP rulestudio_legacy_events_remaining Events of the old events table still to move into the event store.\n\
+             # TYPE rulestudio_legacy_events_remaining gauge\nrulestudio_legacy_events_remaining {}\n",
+            self.legacy_events_remaining.load(Relaxed)
         );
 
         let drops = self

@@ -26,22 +26,17 @@ use rulestudio_engine::fields::FieldId;
 use rulestudio_engine::loader::{Loaded, SourceFile};
 use rulestudio_engine::rule::Matching;
 use scan::{Hit, Probe, cpu};
-use sqlx::{AssertSqlSafe, SqlitePool};
-// Statements built with `format!` here only add `?` placeholders and constant SQL.
+use sqlx::SqlitePool;
 use std::collections::{BTreeSet, HashMap};
 
-/// Where preview reads stored events: the database, and the cache of the recent window when
-/// the caller has one (from a bare pool, everything is read from the database).
+/// Where preview reads: stored events from the event store, the recent window of them from
+/// the cache (its hot layer, keyed by the store's sequence numbers), labels and baselines from
+/// the database.
 #[derive(Clone, Copy)]
 pub struct Store<'a> {
     pub db: &'a SqlitePool,
     pub cache: Option<&'a EventCache>,
-}
-
-impl<'a> From<&'a SqlitePool> for Store<'a> {
-    fn from(db: &'a SqlitePool) -> Store<'a> {
-        Store { db, cache: None }
-    }
+    pub events: &'a rulestudio_store::Store,
 }
 
 impl<'a> From<&'a AppState> for Store<'a> {
@@ -49,6 +44,7 @@ impl<'a> From<&'a AppState> for Store<'a> {
         Store {
             db: &state.db,
             cache: Some(&state.cache),
+            events: &state.store,
         }
     }
 }
@@ -60,7 +56,7 @@ const MAX_SAMPLES: usize = 200;
 pub const DEFAULT_SAMPLES: usize = 20;
 const HISTOGRAM_BUCKETS: i64 = 60;
 const MAX_GROUPS: usize = 50;
-/// Events fetched from the database per query by id.
+/// Events fetched from the store per read by sequence number.
 const FETCH_CHUNK: usize = 500;
 
 /// A draft loaded on top of its base.
@@ -139,7 +135,8 @@ fn rule_item_names(text: &str) -> impl Iterator<Item = String> + '_ {
     })
 }
 
-/// The resolved window: `id >= min_id` and `since <= time < until`.
+/// The resolved window: `id >= min_id` and `since <= time < until`; ids are the event
+/// store's sequence numbers.
 #[derive(Debug, Clone, Copy)]
 pub struct Range {
     pub min_id: i64,
@@ -173,9 +170,11 @@ pub async fn resolve_window<'a>(
                 "`last_events` must be at least 1".into(),
             ));
         }
-        Some(n) => nth_newest_id(store, n).await?,
+        Some(n) => nth_newest_id(store, n),
         None => 0,
     };
+    // Retention may have dropped events the cache still holds: the window is what is stored.
+    let min_id = min_id.max(store.events.snapshot().removed_through as i64 + 1);
     Ok(Range {
         min_id,
         since: since.unwrap_or(0),
@@ -183,23 +182,11 @@ pub async fn resolve_window<'a>(
     })
 }
 
-/// The id of the `n`-th newest stored event, or 0 when there are fewer.
-async fn nth_newest_id(store: Store<'_>, n: u64) -> Result<i64> {
-    if let Some(snapshot) = store.cache.map(EventCache::snapshot) {
-        match snapshot.nth_newest_id(n) {
-            Some(id) => return Ok(id),
-            // The cache holds every stored event, and there are fewer than `n`.
-            None if snapshot.lo <= 1 => return Ok(0),
-            None => {}
-        }
-    }
-    Ok(
-        sqlx::query_scalar::<_, i64>("SELECT id FROM events ORDER BY id DESC LIMIT 1 OFFSET ?")
-            .bind(i64::try_from(n - 1).unwrap_or(i64::MAX))
-            .fetch_optional(store.db)
-            .await?
-            .unwrap_or(0),
-    )
+/// The sequence number of the `n`-th newest stored event, or 0 when there are fewer (numbers
+/// are consecutive in the store: only retention removes events, the oldest first).
+fn nth_newest_id(store: Store<'_>, n: u64) -> i64 {
+    let next = store.events.next_seq();
+    next.checked_sub(n).map_or(0, |id| id as i64)
 }
 
 /// Labels and baselines, for classifying matches.
@@ -210,16 +197,27 @@ pub struct Truth {
 }
 
 impl Truth {
-    pub async fn load(db: &SqlitePool, range: Range) -> Result<Truth> {
-        let rows: Vec<(i64, String, String)> =
-            sqlx::query_as("SELECT event_id, rule, label FROM labels WHERE event_id >= ?")
-                .bind(range.min_id)
+    pub async fn load<'a>(store: impl Into<Store<'a>>, range: Range) -> Result<Truth> {
+        let store = store.into();
+        let db = store.db;
+        // The labels of this store's events; ids of another node or incarnation name events
+        // no window holds.
+        let prefix = format!("{}:{}:", store.events.node(), store.events.incarnation());
+        let rows: Vec<(String, String, String)> =
+            sqlx::query_as("SELECT event_id, rule, label FROM event_labels")
                 .fetch_all(db)
                 .await?;
         let mut labels: HashMap<i64, Vec<(String, bool)>> = HashMap::new();
         for (id, rule, label) in rows {
+            let Some(seq) = id
+                .strip_prefix(&prefix)
+                .and_then(|s| s.parse::<i64>().ok())
+                .filter(|&s| s >= range.min_id)
+            else {
+                continue;
+            };
             labels
-                .entry(id)
+                .entry(seq)
                 .or_default()
                 .push((rule, label == "malicious"));
         }
@@ -316,7 +314,7 @@ pub async fn run<'a>(
     }
     let snapshot = store.cache.map(EventCache::snapshot);
     let scanned = scan::scan(store, snapshot.as_ref(), range, &mut probes, deadline).await?;
-    let truth = Truth::load(store.db, range).await?;
+    let truth = Truth::load(store, range).await?;
     let samples = opts.samples.min(MAX_SAMPLES);
     let mut out = Vec::new();
     for (index, mine, theirs) in pairs {
@@ -341,7 +339,7 @@ pub async fn run<'a>(
             group_by: opts.group_by.iter().map(|g| GroupKey::new(g)).collect(),
         };
         let (shadowed_by, groups) = seen
-            .over(store.db, snapshot.as_ref(), hits, deadline)
+            .over(store.events, snapshot.as_ref(), hits, deadline)
             .await?;
         out.push(RulePreview {
             name: p.rule.name.clone(),
@@ -353,7 +351,7 @@ pub async fn run<'a>(
             added,
             removed,
             shadowed_by,
-            samples: samples_of(store.db, p.rule, hits, samples).await?,
+            samples: samples_of(store.events, p.rule, hits, samples)?,
             histogram: histogram(hits, range),
             groups,
         });
@@ -390,10 +388,10 @@ struct Seen<'a> {
 
 impl Seen<'_> {
     /// Over `hits`: cached events are read in memory; the others (or all, when a group key is
-    /// not a field) are fetched from the database.
+    /// not a field) are fetched from the event store.
     async fn over(
         &self,
-        db: &SqlitePool,
+        events: &rulestudio_store::Store,
         snapshot: Option<&CacheSnapshot>,
         hits: &[Hit],
         deadline: &Deadline,
@@ -416,20 +414,11 @@ impl Seen<'_> {
             Ok::<_, AppError>(())
         })?;
         let mut first = Vec::new();
-        let mut ev = Event::new();
         for ids in fetch.chunks(FETCH_CHUNK) {
             deadline.check()?;
-            for (_, _, text) in fetch_events(db, ids).await? {
-                if ev.decode_json(&text).is_err() {
-                    continue;
-                }
+            for (_, _, ev) in fetch_events(events, ids)? {
                 // The JSON object only for group keys that are not fields.
-                let map = raw
-                    .then(|| {
-                        serde_json::from_str::<serde_json::Map<String, serde_json::Value>>(&text)
-                            .ok()
-                    })
-                    .flatten();
+                let map = raw.then(|| crate::stored::fields_json(&ev));
                 self.see(&ev, map.as_ref(), &mut first, &mut shadows, &mut groups);
             }
         }
@@ -478,46 +467,38 @@ impl Seen<'_> {
 }
 
 /// The newest `n` matches with all their fields, newest first.
-async fn samples_of(
-    db: &SqlitePool,
+fn samples_of(
+    events: &rulestudio_store::Store,
     rule: &CompiledRule,
     hits: &[Hit],
     n: usize,
 ) -> Result<Vec<Sample>> {
     let ids: Vec<i64> = hits.iter().rev().take(n).map(|h| h.id).collect();
-    let mut out = Vec::with_capacity(ids.len());
-    for (id, time, text) in fetch_events(db, &ids).await? {
-        let Ok(map) = serde_json::from_str::<serde_json::Map<String, serde_json::Value>>(&text)
-        else {
-            continue;
-        };
-        let Ok(ev) = Event::from_map(&map) else {
-            continue;
-        };
-        out.push(Sample {
-            event_id: id,
+    let mut found = fetch_events(events, &ids)?;
+    found.reverse();
+    Ok(found
+        .into_iter()
+        .map(|(id, time, ev)| Sample {
+            event_id: events.id(id as u64).to_string(),
             time,
             output: rule.output.render(&ev),
-            fields: map,
-        });
-    }
-    out.sort_by_key(|s| std::cmp::Reverse(s.event_id));
-    Ok(out)
+            fields: crate::stored::fields_json(&ev),
+        })
+        .collect())
 }
 
-pub async fn fetch_events(db: &SqlitePool, ids: &[i64]) -> Result<Vec<(i64, i64, String)>> {
-    if ids.is_empty() {
-        return Ok(Vec::new());
-    }
-    let sql = format!(
-        "SELECT id, time, fields FROM events WHERE id IN ({})",
-        vec!["?"; ids.len()].join(",")
-    );
-    let mut q = sqlx::query_as(AssertSqlSafe(sql));
-    for id in ids {
-        q = q.bind(id);
-    }
-    Ok(q.fetch_all(db).await?)
+/// The stored events of these ids (sequence numbers), in id order, read from the store off
+/// the executor's threads.
+pub fn fetch_events(
+    events: &rulestudio_store::Store,
+    ids: &[i64],
+) -> Result<Vec<(i64, i64, Event)>> {
+    let seqs: Vec<u64> = ids.iter().filter_map(|&i| u64::try_from(i).ok()).collect();
+    let found = cpu(|| crate::stored::fetch(events, &seqs))?;
+    Ok(found
+        .into_iter()
+        .map(|(seq, time, ev)| (seq as i64, time, ev))
+        .collect())
 }
 
 pub fn json_text(v: &serde_json::Value) -> String {

@@ -20,6 +20,8 @@ pub struct AppState {
     pub db: SqlitePool,
     pub config: Arc<ServeArgs>,
     pub live: Arc<Live>,
+    /// Where events are stored (`--store`).
+    pub store: Arc<rulestudio_store::Store>,
     /// The recent window of events in memory, for preview.
     pub cache: Arc<EventCache>,
     /// Woken after each ingest commit, for [`crate::db::checkpoint_after_commits`].
@@ -52,10 +54,13 @@ impl AppState {
         let passwords = Passwords::start(metrics.clone());
         crate::bootstrap::first_start(&db, &config, &passwords).await?;
         let live = Live::load(&db).await?;
-        let next_id: i64 = sqlx::query_scalar("SELECT COALESCE(MAX(id), 0) + 1 FROM events")
-            .fetch_one(&db)
-            .await?;
-        let cache = EventCache::new(config.preview_cache_mb.saturating_mul(1 << 20), next_id);
+        let store = crate::event_store::open(&config)?;
+        crate::ingest::resolve_pending(&db, &store).await?;
+        // The cache is keyed by the store's sequence numbers.
+        let cache = EventCache::new(
+            config.preview_cache_mb.saturating_mul(1 << 20),
+            store.next_seq() as i64,
+        );
         let (alerts, _) = broadcast::channel(ALERT_STREAM_BUFFER);
         // Unlike the background tasks, notification delivery is part of handling requests: it
         // lives exactly as long as the state that sends to it.
@@ -74,6 +79,7 @@ impl AppState {
             db,
             config: Arc::new(config),
             live: Arc::new(live),
+            store,
             cache: Arc::new(cache),
             commits: Arc::default(),
             metrics,

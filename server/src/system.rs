@@ -41,10 +41,9 @@ async fn healthz(State(state): State<AppState>) -> impl IntoResponse {
 }
 
 async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
-    (
-        [(CONTENT_TYPE, "text/plain; version=0.0.4")],
-        state.metrics.render(),
-    )
+    let mut text = state.metrics.render();
+    crate::event_store::render_metrics(&state.store, &mut text);
+    ([(CONTENT_TYPE, "text/plain; version=0.0.4")], text)
 }
 
 /// The built UI with single-page-app fallback to `index.html`; a placeholder page when the

@@ -105,13 +105,13 @@ async fn a_viewer_tails_stored_events_as_they_are_ingested() {
     for want_id in 1..=3 {
         let m = tail.next().await;
         assert_eq!(m.event, "event");
-        assert_eq!(m.id.as_deref(), Some(want_id.to_string().as_str()));
+        assert_eq!(m.id, Some(s.event_id(want_id)));
         // The same event, field for field, as the REST API returns it.
         let streamed: Value = serde_json::from_str(&m.data).unwrap();
         let stored = s
             .call(
                 "GET",
-                &format!("/api/v1/events/{want_id}"),
+                &format!("/api/v1/events/{}", s.event_id(want_id)),
                 Some(&viewer),
                 None,
             )
@@ -143,11 +143,11 @@ async fn the_filter_is_applied_on_the_server() {
             None,
         )
         .await;
-    let mut want: Vec<i64> = listed.body["events"]
+    let mut want: Vec<String> = listed.body["events"]
         .as_array()
         .unwrap()
         .iter()
-        .map(|e| e["id"].as_i64().unwrap())
+        .map(|e| e["id"].as_str().unwrap().to_string())
         .collect();
     want.reverse(); // the listing is newest first, the tail in ingest order
     assert!(
@@ -158,7 +158,7 @@ async fn the_filter_is_applied_on_the_server() {
     while let Some(m) = tail.next_within(Duration::from_millis(500)).await {
         let ev: Value = serde_json::from_str(&m.data).unwrap();
         assert_eq!(ev["fields"]["fd.name"], "/etc/shadow");
-        got.push(ev["id"].as_i64().unwrap());
+        got.push(ev["id"].as_str().unwrap().to_string());
     }
     assert_eq!(got, want);
 }
@@ -201,7 +201,7 @@ async fn a_slow_reader_skips_ahead_and_is_told_how_many_it_missed() {
     assert_eq!((m.event.as_str(), m.data.as_str()), ("lagged", "500"));
     // Then the oldest event still buffered, and on from there.
     let m = tail.next().await;
-    assert_eq!(m.id.as_deref(), Some("501"));
+    assert_eq!(m.id, Some(s.event_id(501)));
     let metrics = s.call("GET", "/metrics", None, None).await.text;
     assert!(
         metrics.contains("rulestudio_events_stream_lagged_total 500"),
@@ -227,7 +227,7 @@ async fn labels_of_listed_events() {
         let r = s
             .call(
                 "POST",
-                &format!("/api/v1/events/{id}/label"),
+                &format!("/api/v1/events/{}/label", s.event_id(id)),
                 Some(ADMIN_TOKEN),
                 Some(body),
             )
@@ -237,7 +237,12 @@ async fn labels_of_listed_events() {
     let r = s
         .call(
             "GET",
-            "/api/v1/labels?events=1,2,3",
+            &format!(
+                "/api/v1/labels?events={},{},{}",
+                s.event_id(1),
+                s.event_id(2),
+                s.event_id(3)
+            ),
             Some(ADMIN_TOKEN),
             None,
         )
@@ -245,17 +250,22 @@ async fn labels_of_listed_events() {
     assert_eq!(
         r.body,
         serde_json::json!({"labels": [
-            {"event_id": 1, "label": "malicious", "rule": null, "note": null},
-            {"event_id": 1, "label": "benign", "rule": "Read shadow", "note": null},
-            {"event_id": 3, "label": "benign", "rule": null, "note": "backup job"},
+            {"event_id": s.event_id(1), "label": "malicious", "rule": null, "note": null},
+            {"event_id": s.event_id(1), "label": "benign", "rule": "Read shadow", "note": null},
+            {"event_id": s.event_id(3), "label": "benign", "rule": null, "note": "backup job"},
         ]})
     );
     let r = s
-        .call("GET", "/api/v1/labels?events=1,x", Some(ADMIN_TOKEN), None)
+        .call(
+            "GET",
+            &format!("/api/v1/labels?events={},x", s.event_id(1)),
+            Some(ADMIN_TOKEN),
+            None,
+        )
         .await;
     assert_eq!(r.status, StatusCode::BAD_REQUEST);
     assert!(
-        r.body["message"].as_str().unwrap().contains("`x`"),
+        r.body["message"].as_str().unwrap().contains("'x'"),
         "{}",
         r.text
     );

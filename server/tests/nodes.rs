@@ -158,3 +158,34 @@ async fn a_node_reads_the_live_set_with_its_rule_matching_and_waits_for_the_next
     assert_eq!(r.status, StatusCode::BAD_REQUEST, "{}", r.text);
     assert!(r.text.contains("wait"), "{}", r.text);
 }
+
+#[tokio::test]
+async fn events_a_node_sends_without_a_host_name_are_named_by_the_node() {
+    let s = TestServer::new().await;
+    let body = "{\"evt.time\":1,\"evt.type\":\"openat\",\"proc.name\":\"from-node\"}\n\
+                {\"evt.time\":2,\"evt.type\":\"openat\",\"proc.name\":\"own-host\",\"evt.hostname\":\"elsewhere\"}\n";
+    let r = s.ingest(ADMIN_TOKEN, body, Some(("node-7", 1))).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    let found = s
+        .call(
+            "GET",
+            "/api/v1/events?filter=evt.hostname%20%3D%20node-7",
+            Some(ADMIN_TOKEN),
+            None,
+        )
+        .await;
+    let events = found.body["events"].as_array().unwrap();
+    assert_eq!(events.len(), 1, "{}", found.text);
+    assert_eq!(events[0]["fields"]["proc.name"], "from-node");
+    assert_eq!(events[0]["node"], "node-7");
+    // An event that names its host keeps it.
+    let own = s
+        .call(
+            "GET",
+            "/api/v1/events?filter=proc.name%20%3D%20own-host",
+            Some(ADMIN_TOKEN),
+            None,
+        )
+        .await;
+    assert_eq!(own.body["events"][0]["node"], "elsewhere", "{}", own.text);
+}

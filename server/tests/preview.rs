@@ -130,12 +130,12 @@ async fn labels_and_baselines_change_false_positive_counts() {
     let s = TestServer::new().await;
     s.ingest(ADMIN_TOKEN, EVENTS, None).await;
     // Event 1: backup opens /etc/shadow. Event 6: cat opens /etc/shadow.
-    let label = |id: i64, body: serde_json::Value| {
+    let label = |id: u64, body: serde_json::Value| {
         let s = &s;
         async move {
             s.call(
                 "POST",
-                &format!("/api/v1/events/{id}/label"),
+                &format!("/api/v1/events/{}/label", s.event_id(id)),
                 Some(ADMIN_TOKEN),
                 Some(body),
             )
@@ -204,7 +204,7 @@ async fn suggested_exception_removes_the_benign_matches() {
     let s = TestServer::new().await;
     s.ingest(ADMIN_TOKEN, EVENTS, None).await;
     // Every match of the backup job is benign.
-    let labelled = label_benign(&s, "proc_name = 'backup' AND fd_name LIKE '/etc/%'").await;
+    let labelled = label_benign(&s, "proc.name = backup and fd.name startswith /etc/").await;
     assert_eq!(labelled, 12);
     let r = s
         .call(
@@ -255,16 +255,32 @@ async fn a_draft_replacing_a_live_rule_is_compared_with_it() {
     );
 }
 
-/// Labels benign every stored event `condition` (SQL on the events table) selects; returns
-/// how many.
+/// Labels benign every stored event the Falco `condition` selects (found by the event
+/// search); returns how many.
 async fn label_benign(s: &TestServer, condition: &str) -> usize {
-    let ids: Vec<i64> = sqlx::query_scalar(sqlx::AssertSqlSafe(format!(
-        "SELECT id FROM events WHERE {condition}"
-    )))
-    .fetch_all(&s.state.db)
-    .await
-    .unwrap();
-    for &id in &ids {
+    let filter: String = condition
+        .bytes()
+        .map(|b| match b {
+            b'a'..=b'z' | b'A'..=b'Z' | b'0'..=b'9' | b'.' | b'_' | b'-' => (b as char).to_string(),
+            _ => format!("%{b:02X}"),
+        })
+        .collect();
+    let found = s
+        .call(
+            "GET",
+            &format!("/api/v1/events?limit=1000&filter={filter}"),
+            Some(ADMIN_TOKEN),
+            None,
+        )
+        .await;
+    assert_eq!(found.status, StatusCode::OK, "{}", found.text);
+    let ids: Vec<String> = found.body["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["id"].as_str().unwrap().to_string())
+        .collect();
+    for id in &ids {
         let r = s
             .call(
                 "POST",
@@ -322,7 +338,7 @@ const PROBES: &str = r#"
 "#;
 
 /// Events beyond the test data: an unknown and a missing type, arguments, a numeric string,
-/// and an event from 1970 (which age retention removes from the middle of the ids).
+/// and an event from 1970.
 const MORE_EVENTS: &str = r#"{"evt.time":1700000100000000000,"evt.type":"nonsense","proc.name":"odd"}
 {"evt.time":1700000101000000000,"proc.name":"typeless"}
 {"evt.time":1700000102000000000,"evt.type":"execve","proc.name":"sh","proc.aname[2]":"sshd","user.uid":"0"}
@@ -355,24 +371,55 @@ async fn previews(s: &TestServer) -> Vec<serde_json::Value> {
     out
 }
 
+/// A server on a copy of `store` (as it is on disk now) beside a fresh database, without a
+/// cache: every preview reads the store's segments and log.
+async fn store_only(store: &std::path::Path) -> (tempfile::TempDir, TestServer) {
+    let dir = tempfile::tempdir().unwrap();
+    let copy = dir.path().join("store");
+    std::fs::create_dir(&copy).unwrap();
+    for entry in std::fs::read_dir(store).unwrap() {
+        let entry = entry.unwrap();
+        if entry.file_type().unwrap().is_file() {
+            std::fs::copy(entry.path(), copy.join(entry.file_name())).unwrap();
+        }
+    }
+    let db = dir.path().join("rulestudio.db");
+    let s = TestServer::with(|a| {
+        a.db = db;
+        a.store = Some(copy);
+        a.preview_cache_mb = 0;
+        a.retention_age = TEN_YEARS;
+    })
+    .await;
+    (dir, s)
+}
+
+const TEN_YEARS: std::time::Duration = std::time::Duration::from_secs(10 * 365 * 86_400);
+
 #[tokio::test]
-async fn the_cache_previews_exactly_like_the_database_through_restart_warm_up_and_retention() {
-    let first = TestServer::new().await;
+async fn the_cache_previews_exactly_like_the_store_through_restart_warm_up_and_retention() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("rulestudio.db");
+    let store = dir.path().join("rulestudio.db.events");
+    let server = || {
+        let db = db.clone();
+        TestServer::with(move |a| {
+            a.db = db;
+            a.retention_age = TEN_YEARS;
+        })
+    };
+    let first = server().await;
     // Batches of every size, so that small chunks get merged.
     let lines: Vec<&str> = EVENTS.lines().collect();
     for batch in [&lines[..1], &lines[1..2], &lines[2..10], &lines[10..]] {
         first.ingest(ADMIN_TOKEN, &batch.join("\n"), None).await;
     }
-    // After a restart the cache starts empty: old events come from the database, new ones
-    // from memory.
-    let restarted = first
-        .reopen(|a| {
-            a.retention_events = 60;
-            a.retention_age = std::time::Duration::from_secs(10 * 365 * 86_400);
-        })
-        .await;
+    // Stopping seals them into a segment. After a restart the cache starts empty: old events
+    // come from the store's segment, new ones (in the store's open segment) from memory.
+    drop(first);
+    let restarted = server().await;
     restarted.ingest(ADMIN_TOKEN, MORE_EVENTS, None).await;
-    let database = first.reopen(|a| a.preview_cache_mb = 0).await;
+    let (_copy, database) = store_only(&store).await;
     let expected = previews(&database).await;
     assert_eq!(expected[3]["scanned"], 77);
     // Events of unknown and missing type meet the negated type check.
@@ -391,7 +438,7 @@ async fn the_cache_previews_exactly_like_the_database_through_restart_warm_up_an
     restarted
         .state
         .cache
-        .warm(&restarted.state.db)
+        .warm(&restarted.state.store)
         .await
         .unwrap();
     assert_eq!(
@@ -401,13 +448,22 @@ async fn the_cache_previews_exactly_like_the_database_through_restart_warm_up_an
     );
     assert_eq!(previews(&restarted).await, expected, "cache after warm-up");
 
-    // Retention keeps 60 events and drops the one from 1970 (in the middle of the ids).
-    let removed = rulestudio_server::retention::enforce(&restarted.state)
-        .await
+    // Retention drops the sealed segment (the first 72 events), which the cache still holds.
+    let removed = restarted
+        .state
+        .store
+        .retain(
+            rulestudio_server::time::now_ns(),
+            rulestudio_store::Retention {
+                age: None,
+                bytes: Some(1),
+            },
+        )
         .unwrap();
-    assert_eq!(removed.events, 18);
+    assert_eq!(removed.rows, 72);
+    let (_copy, database) = store_only(&store).await;
     let expected = previews(&database).await;
-    assert_eq!(expected[3]["scanned"], 59);
+    assert_eq!(expected[3]["scanned"], 5);
     assert_eq!(
         previews(&restarted).await,
         expected,
@@ -424,7 +480,7 @@ async fn suggested_exception_pairs_fields_when_no_single_field_separates() {
     // separates them.
     let labelled = label_benign(
         &s,
-        "proc_name IN ('backup', 'nginx') AND fd_name LIKE '/etc/ssl/certs/%'",
+        "proc.name in (backup, nginx) and fd.name startswith /etc/ssl/certs/",
     )
     .await;
     assert_eq!(labelled, 8);

@@ -61,14 +61,36 @@ async fn triage(s: &TestServer, token: &str, id: i64, body: Value) -> common::Re
 }
 
 /// `(label, rule)` rows of the labels table for the event of alert `id`.
+/// The labels of the alert's event, as `GET /labels` answers them.
 async fn labels_of_alert(s: &TestServer, id: i64) -> Vec<(String, String)> {
-    sqlx::query_as(
-        "SELECT label, rule FROM labels WHERE event_id = (SELECT event_id FROM alerts WHERE id = ?)",
-    )
-    .bind(id)
-    .fetch_all(&s.state.db)
-    .await
-    .unwrap()
+    let alert = s
+        .call(
+            "GET",
+            &format!("/api/v1/alerts/{id}"),
+            Some(ADMIN_TOKEN),
+            None,
+        )
+        .await;
+    let event = alert.body["event_id"].as_str().unwrap().to_string();
+    let labels = s
+        .call(
+            "GET",
+            &format!("/api/v1/labels?events={event}"),
+            Some(ADMIN_TOKEN),
+            None,
+        )
+        .await;
+    labels.body["labels"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|l| {
+            (
+                l["label"].as_str().unwrap().to_string(),
+                l["rule"].as_str().unwrap_or("").to_string(),
+            )
+        })
+        .collect()
 }
 
 #[tokio::test]
@@ -204,7 +226,10 @@ async fn false_positive_labels_the_event_benign_exactly_once_and_leaving_it_unla
 
     // A benign label someone set by hand stays when the alert leaves false_positive.
     let other = shadow["alerts"][1]["id"].as_i64().unwrap();
-    let event = shadow["alerts"][1]["event_id"].clone();
+    let event = shadow["alerts"][1]["event_id"]
+        .as_str()
+        .unwrap()
+        .to_string();
     let by_hand = s
         .call(
             "POST",

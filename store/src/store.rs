@@ -962,6 +962,11 @@ impl Store {
         }
     }
 
+    /// The sequence number the next appended event gets.
+    pub fn next_seq(&self) -> u64 {
+        lock(&self.writer).next_seq
+    }
+
     /// Events in the open segment (not sealed yet).
     pub fn open_rows(&self) -> u64 {
         lock(&self.writer).open.rows

@@ -129,10 +129,7 @@ async fn replay_with(how: &[&str], token_file: Option<&str>) -> (Option<i32>, St
     let out = tokio::task::spawn_blocking(move || cmd.output().unwrap())
         .await
         .unwrap();
-    let stored: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM events WHERE node = 'token-node'")
-        .fetch_one(&server.state.db)
-        .await
-        .unwrap();
+    let stored = common::server::stored_from(&server.state, "token-node").len() as i64;
     common::server::stop_server(server).await;
     (
         out.status.code(),

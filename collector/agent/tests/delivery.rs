@@ -4,7 +4,7 @@
 
 mod common;
 
-use common::server::{start_server, stop_server};
+use common::server::{start_server, stop_server, stored_from};
 use rulestudio_collector::syscalls::SyscallSet;
 use rulestudio_collector::{Config, KernelConfig};
 use serde_json::Value;
@@ -129,16 +129,15 @@ async fn server_restart_mid_stream_stores_every_event_exactly_once() {
         .count();
     assert_eq!(ours, spawned, "every workload exec captured");
 
-    let rows: Vec<String> = sqlx::query_scalar("SELECT fields FROM events WHERE node = ?")
-        .bind(NODE)
-        .fetch_all(&server.state.db)
-        .await
-        .unwrap();
+    let rows = stored_from(&server.state, NODE);
     let stored = canonical(rows.into_iter());
     assert_eq!(stored.len(), captured.len(), "stored vs captured");
+    let differ = stored.iter().zip(&captured).find(|(s, c)| s != c);
     assert!(
-        stored == captured,
-        "the stored events are exactly the captured ones"
+        differ.is_none(),
+        "the stored events are exactly the captured ones; first difference:\nstored   {}\ncaptured {}",
+        differ.map_or("", |d| d.0.as_str()),
+        differ.map_or("", |d| d.1.as_str()),
     );
     // The last heartbeat goes out after the final flush, so it carries the final counters.
     let (sent, captured_hb): (i64, i64) =
@@ -188,11 +187,7 @@ async fn replay_of_a_recorded_file_is_delivered_in_full() {
         (summary.counters.captured, summary.counters.sent),
         (250, 250)
     );
-    let rows: Vec<String> =
-        sqlx::query_scalar("SELECT fields FROM events WHERE node = 'replay-node'")
-            .fetch_all(&server.state.db)
-            .await
-            .unwrap();
+    let rows = stored_from(&server.state, "replay-node");
     assert_eq!(canonical(rows.into_iter()), canonical(lines.into_iter()));
     stop_server(server).await;
 }
@@ -271,11 +266,7 @@ async fn hung_server_then_restart_delivers_the_spool() {
         .await
         .unwrap();
     assert_eq!((summary.counters.sent, summary.counters.spooled), (120, 0));
-    let rows: Vec<String> =
-        sqlx::query_scalar("SELECT fields FROM events WHERE node = 'hung-node'")
-            .fetch_all(&server.state.db)
-            .await
-            .unwrap();
+    let rows = stored_from(&server.state, "hung-node");
     assert_eq!(canonical(rows.into_iter()), canonical(lines.into_iter()));
     stop_server(server).await;
 }

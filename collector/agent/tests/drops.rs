@@ -163,11 +163,7 @@ async fn kernel_losses_are_counted_and_reach_the_server_metrics() {
     );
 
     // Nothing vanished uncounted: each burst open is stored, or among the kernel's losses.
-    let rows: Vec<String> = sqlx::query_scalar("SELECT fields FROM events WHERE node = ?")
-        .bind(NODE)
-        .fetch_all(&server.state.db)
-        .await
-        .unwrap();
+    let rows = common::server::stored_from(&server.state, NODE);
     assert_eq!(rows.len() as u64, c.sent, "stored vs sent");
     let stored_opens = rows
         .iter()

@@ -208,7 +208,7 @@ pub fn AlertsPage() -> impl IntoView {
                                     <code class="output">{a.output.clone()}</code>
                                     <span class="alert-actions">
                                         <span class=format!("triage triage-{}", current.as_str()) data-testid="alert-state" title=who>{state_label(current)}</span>
-                                        <a href=format!("/events?id={}", a.event_id)>{format!("event {}", a.event_id)}</a>
+                                        <a href=format!("/events?id={}", client::enc(&a.event_id))>{format!("event {}", a.event_id)}</a>
                                         <a href=edit_href(&a.rule) data-testid="alert-tune" title="Open this rule in the workbench to tune it">"Tune"</a>
                                         {can_triage.then(|| TriageState::ALL.into_iter().filter(|&s| s != current).map(|s| view! {
                                             <button class="link" data-testid=format!("triage-{}", s.as_str())

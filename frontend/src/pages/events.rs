@@ -6,7 +6,7 @@ use crate::client::{self, ApiError, EventPage, Label, StoredEvent};
 use crate::pages::baselines::Baselines;
 use crate::sse;
 use crate::widgets::{
-    ErrorBox, LabelButtons, effective_label, fetch_labels, format_ns, value_text,
+    ErrorBox, LabelButtons, effective_label, fetch_labels, format_ns, id_order, value_text,
 };
 use leptos::prelude::*;
 use leptos::task::spawn_local;
@@ -29,8 +29,8 @@ fn cell(ev: &StoredEvent, field: &str) -> String {
 /// Adds `new` to `list` (newest first, ids unique), keeping at most `keep`.
 fn merge(list: &mut Vec<StoredEvent>, new: Vec<StoredEvent>, keep: usize) {
     list.extend(new);
-    list.sort_by_key(|e| std::cmp::Reverse(e.id));
-    list.dedup_by_key(|e| e.id);
+    list.sort_by_key(|e| std::cmp::Reverse(id_order(&e.id)));
+    list.dedup_by(|a, b| a.id == b.id);
     list.truncate(keep);
 }
 
@@ -49,7 +49,7 @@ pub fn EventsPage() -> impl IntoView {
     let columns = RwSignal::new(DEFAULT_COLUMNS.to_string());
     let events = RwSignal::new(Vec::<StoredEvent>::new());
     let loaded = RwSignal::new(None::<Result<EventPage, ApiError>>);
-    let next_cursor = RwSignal::new(None::<i64>);
+    let next_cursor = RwSignal::new(None::<String>);
     let selected = RwSignal::new(None::<StoredEvent>);
     let live = RwSignal::new(true);
     let tail = RwSignal::new(Tail::Connecting);
@@ -57,7 +57,7 @@ pub fn EventsPage() -> impl IntoView {
     // Answers of an older filter are dropped when they arrive late.
     let generation = StoredValue::new(0u64);
 
-    let load = move |cursor: Option<i64>| {
+    let load = move |cursor: Option<String>| {
         let f = applied.get_untracked();
         let gen_at_start = generation.get_value();
         spawn_local(async move {
@@ -65,8 +65,8 @@ pub fn EventsPage() -> impl IntoView {
             if !f.trim().is_empty() {
                 path.push_str(&format!("&filter={}", client::enc(&f)));
             }
-            if let Some(c) = cursor {
-                path.push_str(&format!("&cursor={c}"));
+            if let Some(c) = &cursor {
+                path.push_str(&format!("&cursor={}", client::enc(c)));
             }
             let page = client::get::<EventPage>(&path).await;
             if generation.get_value() != gen_at_start {
@@ -76,7 +76,7 @@ pub fn EventsPage() -> impl IntoView {
                 // The first page leaves room for what the tail brings; older pages add to it.
                 let keep = if cursor.is_some() { usize::MAX } else { KEEP };
                 events.update(|list| merge(list, p.events.clone(), keep));
-                next_cursor.set(p.next_cursor);
+                next_cursor.set(p.next_cursor.clone());
             }
             loaded.set(Some(page));
         });
@@ -116,13 +116,13 @@ pub fn EventsPage() -> impl IntoView {
         load(None);
     });
 
-    // `/events?id=N` (links from alerts) opens that event's detail.
+    // `/events?id=NODE:INCARNATION:SEQ` (links from alerts) opens that event's detail.
     if let Some(id) = use_query_map()
         .with_untracked(|q| q.get("id"))
-        .and_then(|id| id.parse::<i64>().ok())
+        .filter(|id| !id.is_empty())
     {
         spawn_local(async move {
-            match client::get::<StoredEvent>(&format!("/events/{id}")).await {
+            match client::get::<StoredEvent>(&format!("/events/{}", client::enc(&id))).await {
                 Ok(ev) => selected.set(Some(ev)),
                 Err(e) => loaded.set(Some(Err(e))),
             }
@@ -184,7 +184,7 @@ pub fn EventsPage() -> impl IntoView {
                 <Show when=move || next_cursor.get().is_some() && !events.with(Vec::is_empty)>
                     <div class="row">
                         <button data-testid="events-older" on:click=move |_| {
-                            let oldest = events.with_untracked(|l| l.last().map(|e| e.id));
+                            let oldest = events.with_untracked(|l| l.last().map(|e| e.id.clone()));
                             load(oldest.or(next_cursor.get_untracked()));
                         }>"Load older events"</button>
                     </div>
@@ -210,13 +210,14 @@ fn EventsTable(
             <caption class="sr-only">"Stored events, newest first; Enter opens an event's detail"</caption>
             <thead><tr>{move || columns.get().into_iter().map(|c| view! { <th scope="col">{c}</th> }).collect_view()}</tr></thead>
             <tbody>
-                <For each=move || events.get() key=|ev| ev.id let:ev>
+                <For each=move || events.get() key=|ev| ev.id.clone() let:ev>
                     {
-                        let id = ev.id;
+                        let id = ev.id.clone();
+                        let row_id = id.clone();
                         let open = ev.clone();
                         let cells = move || columns.get().iter().map(|c| view! { <td>{cell(&ev, c)}</td> }).collect_view();
                         view! {
-                            <tr data-testid="event-row" data-event-id=id tabindex="0"
+                            <tr data-testid="event-row" data-event-id=row_id tabindex="0"
                                 class:selected=move || selected.with(|s| s.as_ref().is_some_and(|s| s.id == id))
                                 on:click={ let open = open.clone(); move |_| selected.set(Some(open.clone())) }
                                 on:keydown=move |k: leptos::ev::KeyboardEvent| if k.key() == "Enter" { selected.set(Some(open.clone())) }>
@@ -238,9 +239,15 @@ fn Detail(
     /// Cleared by "Close".
     selected: RwSignal<Option<StoredEvent>>,
 ) -> impl IntoView {
-    let id = ev.id;
+    let id = ev.id.clone();
     let labels = RwSignal::new(None::<Result<Vec<Label>, ApiError>>);
-    let reload = move || spawn_local(async move { labels.set(Some(fetch_labels(&[id]).await)) });
+    let reload = {
+        let id = id.clone();
+        move || {
+            let id = id.clone();
+            spawn_local(async move { labels.set(Some(fetch_labels(&[id]).await)) })
+        }
+    };
     reload();
     view! {
         <aside class="drawer" aria-label="Event detail" data-testid="event-detail">
@@ -252,10 +259,10 @@ fn Detail(
                 None => view! { <p class="muted">"Loading labels…"</p> }.into_any(),
                 Some(Err(e)) => view! { <ErrorBox error=e /> }.into_any(),
                 Some(Ok(ls)) => {
-                    let current = effective_label(&ls, id, None);
+                    let current = effective_label(&ls, &id, None);
                     let for_rules: Vec<String> = ls.iter().filter_map(|l| l.rule.as_ref().map(|r| format!("{} for “{r}”", l.label))).collect();
                     view! {
-                        <LabelButtons event_id=id rule=None current=current on_done=Callback::new(move |_| reload()) />
+                        <LabelButtons event_id=id.clone() rule=None current=current on_done=Callback::new({ let reload = reload.clone(); move |_| reload() }) />
                         {(!for_rules.is_empty()).then(|| view! { <p class="muted" data-testid="event-rule-labels">{format!("Also labelled {}.", for_rules.join(", "))}</p> })}
                     }.into_any()
                 }

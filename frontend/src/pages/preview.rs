@@ -112,10 +112,10 @@ pub fn PreviewPanel(
             }
             // Labels of the samples, so their buttons show what is set.
             if let Ok(resp) = &r {
-                let ids: Vec<i64> = resp
+                let ids: Vec<String> = resp
                     .rules
                     .iter()
-                    .flat_map(|rule| rule.samples.iter().map(|s| s.event_id))
+                    .flat_map(|rule| rule.samples.iter().map(|s| s.event_id.clone()))
                     .collect();
                 labels.set(fetch_labels(&ids).await.unwrap_or_default());
             }
@@ -311,7 +311,7 @@ fn RuleResult(
             {samples.is_empty().then(|| view! { <p class="muted">"No matching events in this window."</p> })}
             <ul class="samples">
                 {move || samples.iter().map(|s| {
-                    let label = labels.with(|ls| effective_label(ls, s.event_id, Some(&sample_rule)));
+                    let label = labels.with(|ls| effective_label(ls, &s.event_id, Some(&sample_rule)));
                     view! { <SampleRow sample=s.clone() rule=sample_rule.clone() label=label add_test=add_test rerun=rerun /> }
                 }).collect_view()}
             </ul>
@@ -355,11 +355,11 @@ fn SampleRow(
         Expect::NoMatch => "Add as test: must not match",
     };
     view! {
-        <li data-testid="preview-sample" data-event-id=sample.event_id data-label=shown_label>
+        <li data-testid="preview-sample" data-event-id=sample.event_id.clone() data-label=shown_label>
             <span class="time">{format_ns(sample.time)}</span>
             <code class="output">{sample.output.clone()}</code>
             <div class="sample-actions">
-                <LabelButtons event_id=sample.event_id rule=Some(rule) current=label on_done=rerun />
+                <LabelButtons event_id=sample.event_id.clone() rule=Some(rule) current=label on_done=rerun />
                 <button class="link" data-testid="sample-add-test" disabled=added
                     on:click=move |_| { add_test.run(case.clone()); added.set(true); }>
                     {move || if added.get() { "Added to tests" } else { add_label }}

@@ -30,9 +30,18 @@ pub fn count_arg(default: usize) -> usize {
 }
 
 pub async fn server(dir: &std::path::Path) -> (AppState, Router) {
+    server_with(dir, |_| {}).await
+}
+
+/// [`server`] with other flags.
+pub async fn server_with(
+    dir: &std::path::Path,
+    configure: impl FnOnce(&mut ServeArgs),
+) -> (AppState, Router) {
     let mut args = ServeArgs::with_db(dir.join("bench.db"));
     args.admin_token = Some(TOKEN.into());
     args.static_dir = dir.join("no-ui");
+    configure(&mut args);
     let state = AppState::new(args).await.expect("server state");
     // As `serve` does.
     tokio::spawn(rulestudio_server::db::checkpoint_after_commits(

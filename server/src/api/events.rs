@@ -8,8 +8,10 @@ use crate::condition;
 use crate::error::{ApiJson, ApiPath, ApiQuery, AppError, Result};
 use crate::ingest;
 use crate::limits;
-use crate::preview::Deadline;
+use crate::preview::deadline::CHECK_EVERY;
+use crate::preview::{self, Deadline};
 use crate::state::AppState;
+use crate::stored;
 use crate::time::{self, now_ns};
 use axum::Json;
 use axum::body::Bytes;
@@ -21,8 +23,9 @@ use futures::Stream;
 use rulestudio_api::collector::IngestResponse;
 use rulestudio_api::events::{EventPage, Label, LabelList, LabelRequest, StoredEvent};
 use rulestudio_engine::eval::Filter;
-use rulestudio_engine::event::Event;
+use rulestudio_store::{EventId, Row, ScanError, ScanRequest};
 use serde::Deserialize;
+use std::ops::ControlFlow;
 use std::sync::atomic::Ordering::Relaxed;
 use tokio_stream::StreamExt;
 use tokio_stream::wrappers::BroadcastStream;
@@ -52,9 +55,17 @@ pub const ENDPOINTS: &[Endpoint] = &[
         path: "/events",
         handler: |m| on(m, list),
         access: VIEW,
-        summary: "List events, newest first: filter (Falco condition), since, until, limit, cursor",
+        summary: "Search the event store, newest first, down to the oldest stored event: filter (Falco condition), since, until, limit, cursor (the `next_cursor` of the previous page, an event id)",
         ok: 200,
-        errors: &[fails::QUERY, fails::FILTER, fails::BUDGET],
+        errors: &[
+            fails::QUERY,
+            fails::FILTER,
+            fails::BUDGET,
+            (
+                410,
+                "`cursor` points into events retention removed, or into another event store (`gone`): start a new search",
+            ),
+        ],
     },
     Endpoint {
         method: "GET",
@@ -70,19 +81,22 @@ pub const ENDPOINTS: &[Endpoint] = &[
         path: "/events/{id}",
         handler: |m| on(m, one),
         access: VIEW,
-        summary: "One event with all its fields (a stored row that no longer reads as an object has empty `fields` and `unreadable` saying why, here and in the listing)",
+        summary: "One event (`{id}` is `NODE:INCARNATION:SEQ`) with all its fields, from the event store or, once retention removed it there, from the copy kept with its labels (a kept copy that no longer reads as an object has empty `fields` and `unreadable` saying why)",
         ok: 200,
-        errors: &[fails::ID, (404, "No such event (or retention removed it)")],
+        errors: &[
+            fails::EVENT_ID,
+            (404, "No such event (or retention removed it)"),
+        ],
     },
     Endpoint {
         method: "POST",
         path: "/events/{id}/label",
         handler: |m| on(m, label),
         access: AUTHOR,
-        summary: "Label an event benign, malicious or clear, for one rule or all",
+        summary: "Label an event benign, malicious or clear, for one rule or all; a labelled event is copied whole into the database, so the label and the event outlive retention",
         ok: 200,
         errors: &[
-            fails::ID,
+            fails::EVENT_ID,
             fails::BODY,
             (404, "No such event (or retention removed it)"),
             fails::TOO_LARGE,
@@ -93,15 +107,12 @@ pub const ENDPOINTS: &[Endpoint] = &[
         path: "/labels",
         handler: |m| on(m, labels),
         access: VIEW,
-        summary: "The labels of the events listed in `events` (comma-separated ids, at most 1000): for one rule or (rule null) all",
+        summary: "The labels of the events listed in `events` (comma-separated `NODE:INCARNATION:SEQ` ids, at most 1000): for one rule or (rule null) all",
         ok: 200,
         errors: &[fails::QUERY],
     },
 ];
 
-/// Events examined per listing request at most; the cursor continues from there.
-const SCAN_BUDGET: usize = 200_000;
-const SCAN_CHUNK: i64 = 2_000;
 const MAX_LIMIT: usize = 1_000;
 /// Event ids per `GET /labels` request at most.
 const MAX_LABEL_IDS: usize = 1_000;
@@ -136,6 +147,7 @@ async fn ingest(
     }
     let live = state.live.current();
     let matching = state.config.rule_matching.into();
+    let sender = node.map(str::to_string);
     // Decoding and evaluation are CPU work: keep them off the executor's threads.
     let prepared = tokio::task::spawn_blocking(move || {
         ingest::prepare(
@@ -144,6 +156,7 @@ async fn ingest(
             ingest::Judge {
                 live: &live,
                 matching,
+                node: sender.as_deref(),
             },
         )
     })
@@ -196,7 +209,7 @@ struct ListQuery {
     since: Option<String>,
     until: Option<String>,
     limit: Option<usize>,
-    cursor: Option<i64>,
+    cursor: Option<String>,
 }
 
 async fn list(
@@ -207,56 +220,132 @@ async fn list(
     Deadline::run(&state, |deadline| list_within(&state, q, deadline)).await
 }
 
+/// A search: the query read, for [`search`].
+pub struct Search {
+    pub filter: Option<Filter>,
+    pub req: ScanRequest,
+}
+
+/// Reads a search's `filter`, `since`, `until` and `cursor`: a cursor of another node or
+/// incarnation, or one that retention went past, is `gone`.
+pub fn search_of(
+    state: &AppState,
+    filter: Option<&str>,
+    since: Option<&str>,
+    until: Option<&str>,
+    cursor: Option<&str>,
+) -> Result<Search> {
+    let filter = event_filter(state, filter)?;
+    let cursor = match cursor {
+        None => None,
+        Some(text) => match stored::parse(&state.store, "cursor", text)? {
+            stored::Named::Here(seq) => Some(state.store.id(seq)),
+            stored::Named::Elsewhere(id) => {
+                return Err(AppError::Gone(format!(
+                    "cursor '{id}' is from another event store (node {}, incarnation {}); start a new search",
+                    state.store.node(),
+                    state.store.incarnation()
+                )));
+            }
+        },
+    };
+    Ok(Search {
+        filter,
+        req: ScanRequest {
+            since: time::parse_query_opt("since", since)?,
+            until: time::parse_query_opt("until", until)?,
+            newest_first: true,
+            cursor,
+            ..ScanRequest::default()
+        },
+    })
+}
+
+/// Visits the events `search` selects, newest first, until `visit` breaks or the scan reaches
+/// the oldest stored event; checks `deadline`, if any, on the way. Returns the rows examined.
+pub fn search(
+    state: &AppState,
+    search: &Search,
+    deadline: Option<&Deadline>,
+    mut visit: impl FnMut(&Row<'_>) -> ControlFlow<()>,
+) -> Result<u64> {
+    let mut late = None;
+    let mut examined = 0u64;
+    state
+        .store
+        .visit(&search.req, |row| {
+            if examined.is_multiple_of(CHECK_EVERY as u64)
+                && let Some(Err(e)) = deadline.map(Deadline::check)
+            {
+                late = Some(e);
+                return ControlFlow::Break(());
+            }
+            examined += 1;
+            if search.filter.as_ref().is_none_or(|f| f.matches(row)) {
+                visit(row)
+            } else {
+                ControlFlow::Continue(())
+            }
+        })
+        .map_err(scan_error)?;
+    match late {
+        Some(e) => Err(e),
+        None => Ok(examined),
+    }
+}
+
+/// A scan's error as answered: a cursor into removed data is `gone`.
+pub fn scan_error(e: ScanError) -> AppError {
+    match e {
+        ScanError::CursorIntoRemovedData { .. } | ScanError::ForeignCursor { .. } => {
+            AppError::Gone(e.to_string())
+        }
+        other => AppError::Internal(anyhow::Error::from(other).context("reading the event store")),
+    }
+}
+
 async fn list_within(
     state: &AppState,
     q: ListQuery,
     deadline: Deadline,
 ) -> Result<Json<EventPage>> {
-    let filter = event_filter(state, q.filter.as_deref())?;
-    let since = time::parse_query_opt("since", q.since.as_deref())?.unwrap_or(i64::MIN);
-    let until = time::parse_query_opt("until", q.until.as_deref())?.unwrap_or(i64::MAX);
     let limit = q.limit.unwrap_or(100).clamp(1, MAX_LIMIT);
-    let mut cursor = q.cursor.unwrap_or(i64::MAX);
-    let mut events = Vec::new();
-    let mut scanned = 0usize;
-    let mut exhausted = false;
-    while events.len() < limit && scanned < SCAN_BUDGET {
-        deadline.check()?;
-        let rows: Vec<(i64, i64, Option<String>, String)> = sqlx::query_as(
-            "SELECT id, time, node, fields FROM events WHERE id < ? AND time >= ? AND time < ?
-             ORDER BY id DESC LIMIT ?",
-        )
-        .bind(cursor)
-        .bind(since)
-        .bind(until)
-        .bind(SCAN_CHUNK)
-        .fetch_all(&state.db)
-        .await?;
-        if rows.is_empty() {
-            exhausted = true;
-            break;
-        }
-        for (id, time, node, fields) in rows {
-            scanned += 1;
-            cursor = id;
-            let keep = match &filter {
-                None => true,
-                Some(f) => Event::from_json_str(&fields).is_ok_and(|ev| f.matches(&ev)),
-            };
-            if keep {
-                events.push(stored_event(id, time, node, &fields));
-                if events.len() == limit {
-                    break;
-                }
+    let s = search_of(
+        state,
+        q.filter.as_deref(),
+        q.since.as_deref(),
+        q.until.as_deref(),
+        q.cursor.as_deref(),
+    )?;
+    let state2 = state.clone();
+    let page = preview::scan::cpu(move || {
+        let mut events = Vec::new();
+        let mut last = None;
+        let examined = search(&state2, &s, Some(&deadline), |row| {
+            let id = state2.store.id(row.seq());
+            events.push(stored::stored_event(
+                id.to_string(),
+                row.time(),
+                &row.to_event(),
+            ));
+            last = Some(id);
+            if events.len() >= limit {
+                ControlFlow::Break(())
+            } else {
+                ControlFlow::Continue(())
             }
-        }
-    }
-    let next_cursor = (!exhausted).then_some(cursor);
-    Ok(Json(EventPage {
-        events,
-        next_cursor,
-        scanned: scanned as u64,
-    }))
+        })?;
+        // A full page may be followed by more; a short one reached the oldest event.
+        let next_cursor = (events.len() >= limit)
+            .then(|| last.map(|id| id.to_string()))
+            .flatten();
+        Ok::<_, AppError>(EventPage {
+            events,
+            next_cursor,
+            scanned: examined,
+        })
+    })?;
+    Ok(Json(page))
 }
 
 /// A `filter=` query parameter, compiled with the live set's macros and lists; blank is none.
@@ -288,7 +377,7 @@ async fn stream(
             Ok(ev) => ev.passes(filter.as_ref()).then(|| {
                 SseEvent::default()
                     .event("event")
-                    .id(ev.id.to_string())
+                    .id(&ev.id)
                     .data(ev.to_json())
             }),
             // Counted before filtering: the ring holds every stored event.
@@ -303,40 +392,63 @@ async fn stream(
     Ok(Sse::new(events).keep_alive(KeepAlive::default()))
 }
 
-/// A stored row as answered: a row whose text does not read (stored before ingest refused what
-/// it holds, or altered since) is listed as unreadable, with why, instead of failing the page.
-fn stored_event(id: i64, time: i64, node: Option<String>, fields: &str) -> StoredEvent {
-    let (fields, unreadable) = match serde_json::from_str(fields) {
-        Ok(fields) => (fields, None),
-        Err(e) => (
-            Default::default(),
-            Some(format!("stored event {id} is not a JSON object: {e}")),
-        ),
-    };
-    StoredEvent {
-        id,
-        time,
-        node,
-        fields,
-        unreadable,
+/// The event `id` names, from the store or, once retention removed it there, from the copy
+/// kept with its labels.
+pub(super) async fn find(state: &AppState, id: &str) -> Result<StoredEvent> {
+    if let stored::Named::Here(seq) = stored::parse(&state.store, "`{id}`", id)? {
+        let store = state.store.clone();
+        let found = preview::scan::cpu(|| stored::fetch(&store, &[seq]))?;
+        if let Some((seq, time, event)) = found.into_iter().next() {
+            return Ok(stored::stored_event(
+                state.store.id(seq).to_string(),
+                time,
+                &event,
+            ));
+        }
+    }
+    let copy: Option<(i64, String)> =
+        sqlx::query_as("SELECT time, fields FROM labelled_events WHERE event_id = ?")
+            .bind(id)
+            .fetch_optional(&state.db)
+            .await?;
+    match copy {
+        Some((time, fields)) => {
+            let parsed: std::result::Result<serde_json::Map<String, serde_json::Value>, _> =
+                serde_json::from_str(&fields);
+            let (fields, unreadable) = match parsed {
+                Ok(map) => (map, None),
+                Err(e) => (
+                    Default::default(),
+                    Some(format!(
+                        "the kept copy of event {id} is not a JSON object: {e}"
+                    )),
+                ),
+            };
+            let node = match fields.get("evt.hostname") {
+                Some(serde_json::Value::String(h)) => Some(h.clone()),
+                _ => None,
+            };
+            Ok(StoredEvent {
+                id: id.to_string(),
+                time,
+                node,
+                fields,
+                unreadable,
+            })
+        }
+        None => Err(no_event(id)),
     }
 }
 
 async fn one(
     State(state): State<AppState>,
     _: Viewer,
-    ApiPath(id): ApiPath<i64>,
+    ApiPath(id): ApiPath<String>,
 ) -> Result<Json<StoredEvent>> {
-    let (time, node, fields): (i64, Option<String>, String) =
-        sqlx::query_as("SELECT time, node, fields FROM events WHERE id = ?")
-            .bind(id)
-            .fetch_optional(&state.db)
-            .await?
-            .ok_or_else(|| no_event(id))?;
-    Ok(Json(stored_event(id, time, node, &fields)))
+    Ok(Json(find(&state, &id).await?))
 }
 
-fn no_event(id: i64) -> AppError {
+fn no_event(id: &str) -> AppError {
     AppError::NotFound(format!(
         "event {id} does not exist (or retention removed it)"
     ))
@@ -345,14 +457,10 @@ fn no_event(id: i64) -> AppError {
 async fn label(
     State(state): State<AppState>,
     Author(caller): Author,
-    ApiPath(id): ApiPath<i64>,
+    ApiPath(id): ApiPath<String>,
     ApiJson(req): ApiJson<LabelRequest>,
 ) -> Result<Json<Label>> {
-    let exists: Option<i64> = sqlx::query_scalar("SELECT id FROM events WHERE id = ?")
-        .bind(id)
-        .fetch_optional(&state.db)
-        .await?;
-    exists.ok_or_else(|| no_event(id))?;
+    let event = find(&state, &id).await?;
     if let Some(rule) = &req.rule {
         limits::LABEL_RULE.check(rule)?;
     }
@@ -360,28 +468,46 @@ async fn label(
         limits::LABEL_NOTE.check(note)?;
     }
     let rule = req.rule.clone().unwrap_or_default();
+    let mut tx = state.db.begin().await?;
     match req.label.as_str() {
         "benign" | "malicious" => {
             sqlx::query(
-                "INSERT INTO labels (event_id, rule, label, note, author, created_at) VALUES (?, ?, ?, ?, ?, ?)
+                "INSERT INTO event_labels (event_id, rule, label, note, author, created_at) VALUES (?, ?, ?, ?, ?, ?)
                  ON CONFLICT (event_id, rule) DO UPDATE SET label = excluded.label, note = excluded.note,
                  author = excluded.author, created_at = excluded.created_at",
             )
-            .bind(id)
+            .bind(&event.id)
             .bind(&rule)
             .bind(&req.label)
             .bind(&req.note)
             .bind(&caller.username)
             .bind(now_ns())
-            .execute(&state.db)
+            .execute(&mut *tx)
+            .await?;
+            // The whole event, so that the label outlives its retention in the store.
+            let fields = serde_json::to_string(&event.fields).map_err(anyhow::Error::from)?;
+            sqlx::query(
+                "INSERT INTO labelled_events (event_id, time, fields) VALUES (?, ?, ?) ON CONFLICT DO NOTHING",
+            )
+            .bind(&event.id)
+            .bind(event.time)
+            .bind(fields)
+            .execute(&mut *tx)
             .await?;
         }
         "clear" => {
-            sqlx::query("DELETE FROM labels WHERE event_id = ? AND rule = ?")
-                .bind(id)
+            sqlx::query("DELETE FROM event_labels WHERE event_id = ? AND rule = ?")
+                .bind(&event.id)
                 .bind(&rule)
-                .execute(&state.db)
+                .execute(&mut *tx)
                 .await?;
+            sqlx::query(
+                "DELETE FROM labelled_events WHERE event_id = ?1
+                 AND NOT EXISTS (SELECT 1 FROM event_labels WHERE event_id = ?1)",
+            )
+            .bind(&event.id)
+            .execute(&mut *tx)
+            .await?;
         }
         other => {
             return Err(AppError::BadRequest(format!(
@@ -389,8 +515,9 @@ async fn label(
             )));
         }
     }
+    tx.commit().await?;
     Ok(Json(Label {
-        event_id: id,
+        event_id: event.id,
         label: req.label,
         rule: req.rule,
         note: req.note,
@@ -413,10 +540,11 @@ async fn labels(
         .map(str::trim)
         .filter(|s| !s.is_empty())
         .map(|s| {
-            s.parse::<i64>()
-                .map_err(|_| AppError::BadRequest(format!("`events`: `{s}` is not an event id")))
+            s.parse::<EventId>()
+                .map(|id| id.to_string())
+                .map_err(|e| AppError::BadRequest(format!("`events`: {e}")))
         })
-        .collect::<Result<Vec<i64>>>()?;
+        .collect::<Result<Vec<String>>>()?;
     if ids.len() > MAX_LABEL_IDS {
         return Err(AppError::BadRequest(format!(
             "`events` lists {} ids; at most {MAX_LABEL_IDS} per request",
@@ -428,11 +556,11 @@ async fn labels(
     }
     // Only `?` placeholders are formatted into the statement; the ids are bound.
     let sql = format!(
-        "SELECT event_id, rule, label, note FROM labels WHERE event_id IN ({}) ORDER BY event_id, rule",
+        "SELECT event_id, rule, label, note FROM event_labels WHERE event_id IN ({}) ORDER BY event_id, rule",
         vec!["?"; ids.len()].join(",")
     );
     let mut query =
-        sqlx::query_as::<_, (i64, String, String, Option<String>)>(sqlx::AssertSqlSafe(sql));
+        sqlx::query_as::<_, (String, String, String, Option<String>)>(sqlx::AssertSqlSafe(sql));
     for id in &ids {
         query = query.bind(id);
     }

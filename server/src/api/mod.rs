@@ -10,6 +10,7 @@ pub mod baselines;
 pub mod collectors;
 pub mod docs;
 pub mod events;
+pub mod export;
 pub mod live;
 pub mod preview;
 pub mod proposals;
@@ -54,6 +55,10 @@ pub mod fails {
         "A query parameter is malformed or out of range (`message` names it)",
     );
     pub const ID: (u16, &str) = (400, "`{id}` is not an integer");
+    pub const EVENT_ID: (u16, &str) = (
+        400,
+        "`{id}` is not an event id `NODE:INCARNATION:SEQ` (`message` names the faulty part)",
+    );
     pub const TOO_LARGE: (u16, &str) = (413, "The body is larger than `--max-body-bytes`");
     pub const BUDGET: (u16, &str) = (
         503,
@@ -136,6 +141,7 @@ pub fn endpoints() -> impl Iterator<Item = &'static Endpoint> {
         session::ENDPOINTS,
         users::ENDPOINTS,
         events::ENDPOINTS,
+        export::ENDPOINTS,
         baselines::ENDPOINTS,
         preview::ENDPOINTS,
         live::ENDPOINTS,

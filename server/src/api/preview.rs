@@ -108,11 +108,11 @@ async fn suggest_within(
 ) -> Result<Json<SuggestExceptionResponse>> {
     let range = preview::resolve_window(state, req.window.as_ref()).await?;
     let draft = load(state, req.rules.clone(), req.base, &deadline).await?;
-    let truth = Truth::load(&state.db, range).await?;
+    let truth = Truth::load(state, range).await?;
     let rule = find_rule(&draft, &req.rule)?;
     let (before, verdicts) =
         preview::classified_matches(state, rule, range, &truth, &deadline).await?;
-    let matches = exception::match_fields(&state.db, &verdicts).await?;
+    let matches = exception::match_fields(&state.store, &verdicts)?;
     let entry = preview::scan::cpu(|| exception::suggest(&matches, &deadline))?;
     let rules = exception::apply(&req.rules, &req.rule, &entry);
     let after_draft = load(state, rules.clone(), req.base, &deadline).await?;

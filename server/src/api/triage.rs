@@ -71,8 +71,15 @@ pub(super) type Row = (
 
 /// The alert of a row selected with [`COLUMNS`].
 pub(super) fn alert((id, body, state, by, at, note): Row) -> Result<Alert> {
-    let mut alert: Alert =
+    let mut body: serde_json::Value =
         serde_json::from_str(&body).map_err(|e| anyhow::anyhow!("stored alert {id}: {e}"))?;
+    // Alerts stored before the event store name their event by its old row number, which no
+    // event id resolves any more: answered as that number's text.
+    if let Some(n) = body.get("event_id").and_then(|v| v.as_i64()) {
+        body["event_id"] = n.to_string().into();
+    }
+    let mut alert: Alert =
+        serde_json::from_value(body).map_err(|e| anyhow::anyhow!("stored alert {id}: {e}"))?;
     alert.id = id;
     let state = match state {
         None => TriageState::New,
@@ -123,16 +130,24 @@ async fn one(
     Ok(Json(read(&state.db, id).await?))
 }
 
-/// Benign for the alert's rule, written unless its event already has that label for that rule
-/// (a malicious one is overruled: the team says this match is a false positive).
-const LABEL_BENIGN: &str = "INSERT INTO labels (event_id, rule, label, note, author, created_at)
-     SELECT event_id, rule, 'benign', ?2, ?3, ?4 FROM alerts WHERE id = ?1
+/// Benign for the alert's rule on the alert's event, written unless the event already has that
+/// label for that rule (a malicious one is overruled: the team says this match is a false
+/// positive).
+const LABEL_BENIGN: &str =
+    "INSERT INTO event_labels (event_id, rule, label, note, author, created_at)
+     VALUES (?1, ?2, 'benign', ?3, ?4, ?5)
      ON CONFLICT (event_id, rule) DO UPDATE SET label = 'benign', note = excluded.note,
          author = excluded.author, created_at = excluded.created_at
      WHERE label <> 'benign'";
 /// The label [`LABEL_BENIGN`] wrote, if no one has changed it since.
-const UNLABEL: &str = "DELETE FROM labels WHERE label = 'benign'
-     AND (event_id, rule) = (SELECT event_id, rule FROM alerts WHERE id = ?)";
+const UNLABEL: &str =
+    "DELETE FROM event_labels WHERE label = 'benign' AND event_id = ? AND rule = ?";
+/// The copy of a labelled event, so that the label outlives the event's retention.
+const KEEP_COPY: &str =
+    "INSERT INTO labelled_events (event_id, time, fields) VALUES (?, ?, ?) ON CONFLICT DO NOTHING";
+/// The copy of an event no label names any more.
+const DROP_COPY: &str = "DELETE FROM labelled_events WHERE event_id = ?1
+     AND NOT EXISTS (SELECT 1 FROM event_labels WHERE event_id = ?1)";
 
 async fn set_triage(
     State(state): State<AppState>,
@@ -143,6 +158,15 @@ async fn set_triage(
     if let Some(note) = &req.note {
         limits::LABEL_NOTE.check(note)?;
     }
+    let false_positive = req.state == TriageState::FalsePositive;
+    // The event a false positive labels, read from the store before the transaction; one that
+    // retention already removed is labelled by its id alone.
+    let event = if false_positive {
+        let event_id = read(&state.db, id).await?.event_id;
+        super::events::find(&state, &event_id).await.ok()
+    } else {
+        None
+    };
     // IMMEDIATE: the state read below is the one the writes build on.
     let mut tx = state.db.begin_with("BEGIN IMMEDIATE").await?;
     let before = read(&mut *tx, id).await?;
@@ -153,7 +177,6 @@ async fn set_triage(
             .await?
             .unwrap_or(false);
     let now = now_ns();
-    let false_positive = req.state == TriageState::FalsePositive;
     // What happened to the label: written, removed, or nothing.
     let mut label = None;
     let labelled = if false_positive && !was_labelled {
@@ -162,7 +185,8 @@ async fn set_triage(
             None => format!("false positive (alert {id})"),
         };
         let written = sqlx::query(LABEL_BENIGN)
-            .bind(id)
+            .bind(&before.event_id)
+            .bind(&before.rule)
             .bind(note)
             .bind(&caller.username)
             .bind(now)
@@ -170,10 +194,27 @@ async fn set_triage(
             .await?
             .rows_affected()
             > 0;
+        if let Some(event) = event.filter(|_| written) {
+            let fields = serde_json::to_string(&event.fields).map_err(anyhow::Error::from)?;
+            sqlx::query(KEEP_COPY)
+                .bind(&event.id)
+                .bind(event.time)
+                .bind(fields)
+                .execute(&mut *tx)
+                .await?;
+        }
         label = written.then_some("benign");
         written
     } else if !false_positive && was_labelled {
-        sqlx::query(UNLABEL).bind(id).execute(&mut *tx).await?;
+        sqlx::query(UNLABEL)
+            .bind(&before.event_id)
+            .bind(&before.rule)
+            .execute(&mut *tx)
+            .await?;
+        sqlx::query(DROP_COPY)
+            .bind(&before.event_id)
+            .execute(&mut *tx)
+            .await?;
         label = Some("removed");
         false
     } else {

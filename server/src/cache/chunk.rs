@@ -176,17 +176,6 @@ impl Chunk {
         (self.start, self.end) = (start, end);
     }
 
-    /// This chunk without the rows `gone` names (sorted ids); `None` when no row is left.
-    pub fn without(&self, gone: &[i64]) -> Option<Chunk> {
-        let mut b = Builder::new();
-        for i in 0..self.len() {
-            if gone.binary_search(&self.ids[i]).is_err() {
-                b.push_row(self, i);
-            }
-        }
-        (!b.is_empty()).then(|| b.finish(None, self.start, self.end))
-    }
-
     /// Two adjacent chunks as one.
     pub fn merge(a: &Chunk, b: &Chunk) -> Chunk {
         let mut out = Builder::new();
@@ -765,11 +754,6 @@ mod tests {
             assert_eq!(merged.id(i), 10 + i as i64);
             same_values(merged.row(i), ev);
         }
-        let trimmed = merged.without(&[11, 13]).unwrap();
-        assert_eq!((trimmed.start, trimmed.end, trimmed.len()), (10, 14, 2));
-        same_values(trimmed.row(0), &events[0]);
-        same_values(trimmed.row(1), &events[2]);
-        assert!(merged.without(&[10, 11, 12, 13]).is_none());
     }
 
     #[test]

@@ -1,26 +1,27 @@
-//! The recent window of stored events, in memory and by column, so that preview evaluates
-//! rules without reading or decoding a row of SQLite.
+//! The recent window of stored events, in memory and by column: the hot layer of the event
+//! store, keyed by its sequence numbers, so that preview evaluates rules on the newest events
+//! without reading a segment.
 //!
-//! **Invariant:** every stored event with an id at least [`Snapshot::lo`] is in the cache,
-//! with the values it decodes to. Ingest appends a batch after its transaction commits, in id
-//! order (events are written only under [`EventCache::write`]); retention removes the rows it
-//! deleted under the same lock; warm-up fills older events downwards after a restart; the
-//! memory budget evicts the oldest chunks, which raises `lo`. Preview reads events below `lo`
-//! from the database.
+//! **Invariant:** every stored event with a sequence number at least [`Snapshot::lo`] is in
+//! the cache, with the values it decodes to. Ingest appends a batch after the store appended
+//! it, in sequence order (events are written only under [`EventCache::write`]); warm-up fills
+//! older events downwards from the store after a restart; the memory budget evicts the oldest
+//! chunks, which raises `lo`. The store's retention may drop events the cache still holds:
+//! readers bound their window by the store's `removed_through`. Preview reads events below
+//! `lo` from the store.
 
 pub mod chunk;
 
 use chunk::{Builder, Chunk};
-use rulestudio_engine::event::Event;
-use sqlx::SqlitePool;
+use rulestudio_store::{Found, ScanRequest};
 use std::collections::VecDeque;
 use std::sync::{Arc, Mutex, MutexGuard};
 
 /// Chunks smaller than this are merged with their neighbour as batches trickle in, so that a
 /// collector sending single events does not leave a chunk (and dictionaries) per event.
 const SMALL_CHUNK: usize = 256;
-/// Events read per database query while warming up.
-const WARM_ROWS: i64 = 16_384;
+/// Events read per store scan while warming up.
+const WARM_ROWS: usize = 16_384;
 
 pub struct EventCache {
     budget: usize,
@@ -34,8 +35,6 @@ struct Inner {
     /// The id after the newest event appended: the next chunk covers from here.
     hi: i64,
     bytes: usize,
-    /// Bumped by every removal, so that warm-up notices rows removed while it was reading.
-    epoch: u64,
 }
 
 /// The cache at one moment: chunks in id order, covering every stored event from `lo` on.
@@ -45,8 +44,8 @@ pub struct Snapshot {
 }
 
 impl EventCache {
-    /// A cache of at most `budget` bytes for a database whose next event id is `next_id`.
-    /// A zero budget disables it: everything is read from the database.
+    /// A cache of at most `budget` bytes for a store whose next sequence number is `next_id`.
+    /// A zero budget disables it: everything is read from the store.
     pub fn new(budget: usize, next_id: i64) -> EventCache {
         let lo = if budget == 0 { i64::MAX } else { next_id };
         EventCache {
@@ -56,14 +55,13 @@ impl EventCache {
                 lo,
                 hi: next_id,
                 bytes: 0,
-                epoch: 0,
             }),
             writes: tokio::sync::Mutex::new(()),
         }
     }
 
-    /// The lock every write of the `events` table holds from before its transaction until the
-    /// cache has been told about it.
+    /// The lock every append to the store holds from before the append until the cache has
+    /// been told about it (appends are thus one batch at a time).
     pub async fn write(&self) -> tokio::sync::MutexGuard<'_, ()> {
         self.writes.lock().await
     }
@@ -85,7 +83,7 @@ impl EventCache {
         self.inner().bytes
     }
 
-    /// Adds the events of a committed batch: `chunks` in id order, `ids` one per row of them.
+    /// Adds the events of an appended batch: `chunks` in id order, `ids` one per row of them.
     /// Called under [`EventCache::write`].
     pub fn append(&self, chunks: Vec<Chunk>, ids: &[i64]) {
         if self.budget == 0 {
@@ -106,106 +104,74 @@ impl EventCache {
         inner.evict(self.budget);
     }
 
-    /// Forgets the events `ids` (sorted), deleted from the database. Called under
-    /// [`EventCache::write`].
-    pub fn remove(&self, ids: &[i64]) {
-        let (Some(&first), Some(&last)) = (ids.first(), ids.last()) else {
-            return;
-        };
-        let mut inner = self.inner();
-        inner.epoch += 1;
-        let mut kept = VecDeque::with_capacity(inner.chunks.len());
-        let mut bytes = 0;
-        for c in std::mem::take(&mut inner.chunks) {
-            let touched = c.start <= last && c.end > first && {
-                let from = ids.partition_point(|&i| i < c.start);
-                ids.get(from).is_some_and(|&i| i < c.end)
-            };
-            let c = match touched {
-                false => Some(c),
-                true => c.without(ids).map(Arc::new),
-            };
-            if let Some(c) = c {
-                bytes += c.bytes();
-                kept.push_back(c);
-            }
-        }
-        inner.chunks = kept;
-        inner.bytes = bytes;
-    }
-
     /// Fills the cache with the newest stored events it does not have yet, older and older,
     /// until it holds them all or its budget is spent. Runs beside ingest after a restart.
-    pub async fn warm(&self, db: &SqlitePool) -> Result<(), sqlx::Error> {
+    pub async fn warm(
+        &self,
+        store: &Arc<rulestudio_store::Store>,
+    ) -> Result<(), rulestudio_store::ScanError> {
         loop {
-            let (lo, epoch) = {
+            let lo = {
                 let inner = self.inner();
                 if inner.lo <= 1 || inner.bytes >= self.budget {
                     return Ok(());
                 }
-                (inner.lo, inner.epoch)
+                inner.lo
             };
-            let rows: Vec<(i64, i64, String)> = sqlx::query_as(
-                "SELECT id, time, fields FROM events WHERE id < ? ORDER BY id DESC LIMIT ?",
-            )
-            .bind(lo)
-            .bind(WARM_ROWS)
-            .fetch_all(db)
-            .await?;
-            let complete = (rows.len() as i64) < WARM_ROWS;
-            let start = match rows.last() {
-                Some(&(id, _, _)) if !complete => id,
-                _ => 0,
+            let reading = store.clone();
+            let read = tokio::task::spawn_blocking(move || {
+                // Nothing older is stored once retention went past it.
+                if lo as u64 <= reading.snapshot().removed_through + 1 {
+                    return Ok::<_, rulestudio_store::ScanError>(None);
+                }
+                let req = ScanRequest {
+                    newest_first: true,
+                    cursor: Some(reading.id(lo as u64)),
+                    limit: Some(WARM_ROWS),
+                    ..ScanRequest::default()
+                };
+                let page = reading.scan(&req, |_| true)?;
+                let complete = page.next.is_none();
+                let start = match page.events.last() {
+                    Some(f) if !complete => f.id.seq as i64,
+                    _ => 0,
+                };
+                Ok(Some((chunk_of(page.events, start, lo), complete)))
+            })
+            .await
+            .unwrap_or(Ok(None))?;
+            let Some((chunk, complete)) = read else {
+                return Ok(());
             };
-            let chunk = tokio::task::spawn_blocking(move || decode_chunk(rows, start, lo))
-                .await
-                .map_err(|e| sqlx::Error::Protocol(format!("warming the event cache: {e}")))?;
-            match self.prepend(chunk, lo, epoch) {
-                Prepend::Done if complete => return Ok(()),
-                Prepend::Done | Prepend::Retry => {}
-                Prepend::Full => return Ok(()),
+            if !self.prepend(chunk, lo) || complete {
+                return Ok(());
             }
         }
     }
 
-    fn prepend(&self, chunk: Chunk, expected_lo: i64, epoch: u64) -> Prepend {
+    /// Adds an older chunk below `lo`; false when the cache moved on (evicted) or has no room,
+    /// which ends warm-up.
+    fn prepend(&self, chunk: Chunk, expected_lo: i64) -> bool {
         let mut inner = self.inner();
-        if inner.epoch != epoch {
-            return Prepend::Retry;
-        }
         if inner.lo != expected_lo || inner.bytes + chunk.bytes() > self.budget {
-            return Prepend::Full;
+            return false;
         }
         inner.lo = chunk.start;
         if !chunk.is_empty() {
             inner.bytes += chunk.bytes();
             inner.chunks.push_front(Arc::new(chunk));
         }
-        Prepend::Done
+        true
     }
 }
 
-enum Prepend {
-    Done,
-    /// Rows were removed while the chunk was read: read it again.
-    Retry,
-    /// The cache moved on (evicted) or has no room: warm-up is over.
-    Full,
-}
-
-/// Rows read newest first → one chunk covering `start..end`.
-fn decode_chunk(mut rows: Vec<(i64, i64, String)>, start: i64, end: i64) -> Chunk {
-    rows.reverse();
+/// Events read newest first → one chunk covering `start..end`.
+fn chunk_of(mut found: Vec<Found>, start: i64, end: i64) -> Chunk {
+    found.reverse();
     let mut b = Builder::new();
-    let mut ev = Event::new();
-    let mut ids = Vec::with_capacity(rows.len());
-    for (id, time, text) in &rows {
-        ids.push(*id);
-        // Rows were valid when stored; one that no longer decodes is kept, as unreadable.
-        match ev.decode_json(text) {
-            Ok(()) => b.push_event(&ev, *time),
-            Err(_) => b.push_unreadable(*time),
-        }
+    let ids = found.iter().map(|f| f.id.seq as i64).collect();
+    for f in &found {
+        b.push_event(&f.event, f.time);
     }
     b.finish(Some(ids), start, end)
 }
@@ -247,25 +213,12 @@ impl Snapshot {
         let i = chunk.first_row_from(id);
         (i < chunk.len() && chunk.id(i) == id).then(|| chunk.row(i))
     }
-
-    /// The id of the `n`-th newest event (1-based), when the cache holds that many.
-    pub fn nth_newest_id(&self, n: u64) -> Option<i64> {
-        let mut left = n;
-        for c in self.chunks.iter().rev() {
-            let len = c.len() as u64;
-            if left <= len {
-                return Some(c.id((len - left) as usize));
-            }
-            left -= len;
-        }
-        None
-    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use rulestudio_engine::event::{FieldSource, Value};
+    use rulestudio_engine::event::{Event, FieldSource, Value};
 
     fn batch(times: std::ops::Range<i64>) -> Chunk {
         let mut b = Builder::new();
@@ -295,9 +248,6 @@ mod tests {
         let s = cache.snapshot();
         assert_eq!(s.lo, 1);
         assert_eq!(ids(&s), [1, 2, 3, 4, 5, 9]);
-        assert_eq!(s.nth_newest_id(1), Some(9));
-        assert_eq!(s.nth_newest_id(6), Some(1));
-        assert_eq!(s.nth_newest_id(7), None);
         let evt_time = rulestudio_engine::fields::get("evt.time").unwrap();
         let row = s.find(4).unwrap();
         assert_eq!(row.field(evt_time, None), Some(Value::Int(3)));
@@ -338,22 +288,6 @@ mod tests {
         assert_eq!(s.lo, 4001);
         assert_eq!(ids(&s).first(), Some(&4001));
         assert!(cache.bytes() <= one * 5 / 2);
-    }
-
-    #[test]
-    fn removed_events_are_forgotten() {
-        let cache = EventCache::new(1 << 30, 1);
-        cache.append(vec![batch(0..3000)], &(1..=3000).collect::<Vec<_>>());
-        cache.append(vec![batch(0..3000)], &(3001..=6000).collect::<Vec<_>>());
-        let mut gone: Vec<i64> = (1..=3000).collect();
-        gone.extend([3500, 5999]);
-        cache.remove(&gone);
-        let s = cache.snapshot();
-        assert_eq!(s.chunks.len(), 1);
-        assert_eq!(ids(&s).len(), 2998);
-        assert!(s.find(3500).is_none() && s.find(3501).is_some());
-        // Still complete from lo: the removed rows are gone from the database too.
-        assert_eq!(s.lo, 1);
     }
 
     #[test]

@@ -1,18 +1,16 @@
 //! One pass over a window: every probe evaluated on every event it could match. Events from
 //! the cache's first id on are read from memory, by column, on two threads; older ones are
-//! read from the database (only rows of the probes' event types, on the `(evt_type, time)`
-//! index) and decoded into one reused event.
+//! read from the event store (only segments and rows of the probes' event types and the
+//! window's time, judged as views of the segment's columns).
 
 use super::deadline::{CHECK_EVERY, Deadline};
 use super::{Range, Store};
 use crate::cache::Snapshot;
 use crate::cache::chunk::Chunk;
 use crate::error::Result;
-use futures::TryStreamExt;
 use rulestudio_engine::eval::{CompiledRule, EvtTypeSet};
-use rulestudio_engine::event::Event;
-use sqlx::{AssertSqlSafe, SqlitePool};
-// Statements built with `format!` here only add `?` placeholders and constant SQL.
+use rulestudio_store::ScanRequest;
+use std::ops::ControlFlow;
 use std::sync::Arc;
 
 /// Matches kept per rule for samples, groups, shadowing and comparisons; counts are exact.
@@ -97,7 +95,7 @@ pub async fn scan(
     let lo = snapshot.map_or(i64::MAX, |s| s.lo);
     let mut in_window = 0;
     if range.min_id < lo {
-        in_window += scan_db(store.db, range, lo, probes, deadline).await?;
+        in_window += cpu(|| scan_store(store.events, range, lo, probes, deadline))?;
     }
     if let Some(s) = snapshot {
         // A slice at a time, yielding in between: the request's task is polled, so a client
@@ -214,74 +212,95 @@ fn scan_chunks(
     Ok(found)
 }
 
-/// The SQL restriction on `evt_type` for rules that can only match `types`. Events without a
-/// known type (stored with a NULL `evt_type`) meet every rule, as in `RuleSet::eval`.
-fn evt_type_clause(types: &EvtTypeSet) -> (String, Vec<&'static str>) {
-    if types.is_all() {
-        return (String::new(), Vec::new());
-    }
-    let names = types.names();
-    let marks = vec!["?"; names.len()].join(",");
-    (
-        format!(" AND (evt_type IN ({marks}) OR evt_type IS NULL)"),
-        names,
-    )
-}
-
-/// The events of `range` below id `lo`, from the database; returns how many are in the window.
-async fn scan_db(
-    db: &SqlitePool,
+/// The events of `range` below id `lo` (the cache's first), from the event store: only
+/// segments and rows of the probes' event types (and untyped rows) are judged, each as a
+/// `FieldSource` view without materialising it. Returns how many events are in the window.
+fn scan_store(
+    events: &rulestudio_store::Store,
     range: Range,
     lo: i64,
     probes: &mut [Probe<'_>],
     deadline: &Deadline,
 ) -> Result<u64> {
-    let in_window: i64 = sqlx::query_scalar(
-        "SELECT COUNT(*) FROM events WHERE id >= ? AND id < ? AND time >= ? AND time < ?",
-    )
-    .bind(range.min_id)
-    .bind(lo)
-    .bind(range.since)
-    .bind(range.until)
-    .fetch_one(db)
-    .await?;
     let mut types = EvtTypeSet::empty();
     for p in probes.iter() {
         types = types.union(&p.rule.evt_types);
     }
+    // The cache's first id, or the end of the store when the cache has none.
+    let lo = lo.min(events.next_seq() as i64);
+    let removed_through = events.snapshot().removed_through as i64;
+    let from = range.min_id.max(removed_through + 1).max(1);
+    if from >= lo {
+        return Ok(0);
+    }
+    let base = ScanRequest {
+        since: Some(range.since),
+        until: (range.until != i64::MAX).then_some(range.until),
+        // Oldest first from just before `from` (not into removed data: checked above).
+        cursor: (from > removed_through + 1).then(|| events.id(from as u64 - 1)),
+        ..ScanRequest::default()
+    };
+    let whole_time = range.since <= 0 && range.until == i64::MAX;
+    // Every sequence number in [from, lo) is stored (only retention removes, oldest first):
+    // without a time bound the window's size is known; with one, the times are counted on a
+    // scan of no field column.
+    let in_window = if whole_time {
+        (lo - from) as u64
+    } else {
+        let mut n = 0u64;
+        let counting = ScanRequest {
+            columns: Some(Vec::new()),
+            ..base.clone()
+        };
+        visit(events, &counting, lo, deadline, |_| n += 1)?;
+        n
+    };
     if probes.is_empty() || types.is_empty() {
-        return Ok(in_window as u64);
+        return Ok(in_window);
     }
-    let (clause, names) = evt_type_clause(&types);
-    let sql = format!(
-        "SELECT id, time, fields FROM events WHERE id >= ? AND id < ? AND time >= ? AND time < ?{clause}"
-    );
-    let mut q = sqlx::query_as::<_, (i64, i64, String)>(AssertSqlSafe(sql))
-        .bind(range.min_id)
-        .bind(lo)
-        .bind(range.since)
-        .bind(range.until);
-    for n in names {
-        q = q.bind(n);
-    }
-    let mut rows = q.fetch(db);
-    let mut ev = Event::new();
-    let mut read = 0usize;
-    while let Some((id, time, fields)) = rows.try_next().await? {
-        if read.is_multiple_of(CHECK_EVERY) {
-            deadline.check()?;
-        }
-        read += 1;
-        // Rows are valid events (validated at ingest); one that no longer decodes (a field table
-        // change) cannot match and is skipped rather than failing the preview.
-        if ev.decode_json(&fields).is_err() {
-            continue;
-        }
+    let judging = ScanRequest {
+        event_types: (!types.is_all())
+            .then(|| types.names().iter().map(|t| t.to_string()).collect()),
+        ..base
+    };
+    visit(events, &judging, lo, deadline, |row| {
         for p in probes.iter_mut() {
-            if p.rule.filter.matches(&ev) {
-                p.hit(Hit { id, time });
+            if p.rule.filter.matches(row) {
+                p.hit(Hit {
+                    id: row.seq() as i64,
+                    time: row.time(),
+                });
             }
         }
-    }
-    Ok(in_window as u64)
+    })?;
+    Ok(in_window)
+}
+
+/// Visits the rows of `req` (oldest first) below sequence number `lo`, checking `deadline`.
+fn visit(
+    events: &rulestudio_store::Store,
+    req: &ScanRequest,
+    lo: i64,
+    deadline: &Deadline,
+    mut each: impl FnMut(&rulestudio_store::Row<'_>),
+) -> Result<()> {
+    let mut late = None;
+    let mut read = 0usize;
+    events
+        .visit(req, |row| {
+            if row.seq() as i64 >= lo {
+                return ControlFlow::Break(());
+            }
+            if read.is_multiple_of(CHECK_EVERY)
+                && let Err(e) = deadline.check()
+            {
+                late = Some(e);
+                return ControlFlow::Break(());
+            }
+            read += 1;
+            each(row);
+            ControlFlow::Continue(())
+        })
+        .map_err(crate::api::events::scan_error)?;
+    late.map_or(Ok(()), Err)
 }

@@ -130,7 +130,7 @@ async fn compute_within(
     let outcome = preview::run(state, &draft, &base, range, opts, &deadline).await?;
     let mut removed_rules = Vec::new();
     if !removed.is_empty() {
-        let truth = Truth::load(&state.db, range).await?;
+        let truth = Truth::load(state, range).await?;
         for i in removed {
             let rule = &base.loaded.ruleset.rules()[i];
             let (counts, _) =

@@ -160,11 +160,15 @@ impl TestServer {
         r.body["token"].as_str().unwrap().to_string()
     }
 
+    /// The id (`NODE:INCARNATION:SEQ`) of the `seq`-th event stored.
+    pub fn event_id(&self, seq: u64) -> String {
+        self.state.store.id(seq).to_string()
+    }
+
+    /// Events in the event store.
     pub async fn event_count(&self) -> i64 {
-        sqlx::query_scalar("SELECT COUNT(*) FROM events")
-            .fetch_one(&self.state.db)
-            .await
-            .unwrap()
+        let store = &self.state.store;
+        store.next_seq() as i64 - 1 - store.snapshot().removed_through as i64
     }
 
     /// Makes `rules` the live set (one file, `local_rules.yaml`); returns the new version.

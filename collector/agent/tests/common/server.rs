@@ -42,3 +42,24 @@ pub async fn stop_server(r: Running) -> AppState {
     r.done.await.unwrap();
     r.state
 }
+
+/// What the studio stored from `node`, oldest first, as interchange JSON texts. The server
+/// names the sending node as the `evt.hostname` of events that have none (the collector's do
+/// not), so that field is what tells a node's events apart; it is left out of the texts, which
+/// then compare with what the collector captured and recorded.
+pub fn stored_from(state: &AppState, node: &str) -> Vec<String> {
+    let everything = rulestudio_store::ScanRequest::default();
+    let page = state
+        .store
+        .scan(&everything, |_| true)
+        .expect("scanning the event store");
+    page.events
+        .iter()
+        .filter_map(|found| {
+            let mut fields = rulestudio_server::stored::fields_json(&found.event);
+            let host = fields.remove("evt.hostname");
+            (host.as_ref().and_then(|h| h.as_str()) == Some(node))
+                .then(|| serde_json::Value::Object(fields).to_string())
+        })
+        .collect()
+}
