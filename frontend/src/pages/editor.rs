@@ -92,6 +92,24 @@ fn edited_rule() -> Option<String> {
 
 /// The live set's files with the draft written in: replacing the edited rule, or appended to
 /// the custom rules file.
+/// Brings the draft signal up to the editor's text now (see [`crate::pages::preview`] and
+/// [`crate::pages::ruletests`], which read the draft at a click).
+#[derive(Clone, Copy)]
+pub struct SyncDraft(pub Callback<()>);
+
+impl SyncDraft {
+    /// The page's, captured when a component is created (event handlers run without an owner).
+    pub fn here() -> Option<SyncDraft> {
+        use_context::<SyncDraft>()
+    }
+
+    pub fn run(this: Option<SyncDraft>) {
+        if let Some(SyncDraft(cb)) = this {
+            cb.run(());
+        }
+    }
+}
+
 fn proposed_files(live: &[RulesFile], draft: &str, origin: Option<&Origin>) -> Vec<FileChange> {
     match origin {
         Some(o) => live
@@ -167,6 +185,15 @@ pub fn EditorPage() -> impl IntoView {
     let draft_name = editing.clone().unwrap_or_default();
 
     let current = move || editor.with_value(|e| e.as_ref().map(Editor::text));
+    // The preview, the tests and the exception suggestion act on the text as it is at their
+    // click, which may come within the lint's pause, before `text` has caught up.
+    provide_context(SyncDraft(Callback::new(move |()| {
+        if let Some(t) = current()
+            && text.with_untracked(|x| *x != t)
+        {
+            text.set(t);
+        }
+    })));
     let dirty = move || current().is_some_and(|t| original.with_value(|o| t != *o));
     let save_draft = {
         let name = draft_name.clone();

@@ -7,6 +7,7 @@ use crate::client::{
     SuggestExceptionRequest, SuggestExceptionResponse,
 };
 use crate::editor::lint::Workspace;
+use crate::pages::editor::SyncDraft;
 use crate::pages::ruletests::{RuleTests, append_case};
 use crate::widgets::{
     ErrorBox, Histogram, LabelButtons, effective_label, fetch_labels, format_ns, rule_counts,
@@ -60,6 +61,7 @@ pub fn PreviewPanel(
     let ticker = StoredValue::new(None::<IntervalHandle>);
     let tab = RwSignal::new(Tab::Preview);
     let tests = RwSignal::new(crate::pages::ruletests::stored_tests(rule.as_deref()));
+    let sync = SyncDraft::here();
 
     let stop_ticker = move || {
         if let Some(h) = ticker.get_value() {
@@ -98,6 +100,7 @@ pub fn PreviewPanel(
             .ok();
             ticker.set_value(h);
         }
+        SyncDraft::run(sync);
         let req = PreviewRequest {
             rules: text.get_untracked(),
             base: Base::Live,
@@ -256,10 +259,12 @@ fn RuleResult(
 ) -> impl IntoView {
     let name = rule.name.clone();
     let suggestion = RwSignal::new(None::<Result<SuggestExceptionResponse, ApiError>>);
+    let sync = SyncDraft::here();
     let suggest = {
         let name = name.clone();
         move |_| {
             let Ok(window) = pick.window() else { return };
+            SyncDraft::run(sync);
             let req = SuggestExceptionRequest {
                 rules: text.get_untracked(),
                 rule: name.clone(),

@@ -4,6 +4,7 @@
 
 use crate::client;
 use crate::editor::lint::Workspace;
+use crate::pages::editor::SyncDraft;
 use crate::storage;
 use crate::widgets::TestResults;
 use leptos::prelude::*;
@@ -61,8 +62,10 @@ pub fn RuleTests(
     rule: Option<String>,
 ) -> impl IntoView {
     let results = RwSignal::new(None::<Result<Vec<TestResult>, String>>);
+    let sync = SyncDraft::here();
     Effect::new(move |_| tests.with(|t| store_tests(rule.as_deref(), t)));
     let run_all = move |_| {
+        SyncDraft::run(sync);
         let mut out = None;
         workspace.update_value(|w| {
             out = w
