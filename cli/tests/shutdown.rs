@@ -223,8 +223,12 @@ fn a_stop_is_bounded_by_the_grace_even_with_a_stream_open() {
     server.signal(libc::SIGTERM);
     let (status, log) = server.exited();
     assert!(status.success(), "{status}: {log}");
+    // Two bounds of the same 10 s race here: the connection loop closes what is still open
+    // (then the store is sealed and the database closed), or the process-wide grace ends the
+    // wait; either way the stop is bounded and the log says why.
     assert!(
-        log.contains("requests still in flight after 10s: exiting without them"),
+        log.contains("requests still in flight after 10s: exiting without them")
+            || log.contains("connections still open after 10s; closing them"),
         "{log}"
     );
 }
