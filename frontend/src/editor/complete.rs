@@ -11,31 +11,6 @@ use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::ops::Range;
 
-/// Every comparison operator, spelled by the engine.
-pub const OPERATORS: [CmpOp; 19] = [
-    CmpOp::Eq,
-    CmpOp::EqEq,
-    CmpOp::Ne,
-    CmpOp::Lt,
-    CmpOp::Le,
-    CmpOp::Gt,
-    CmpOp::Ge,
-    CmpOp::Contains,
-    CmpOp::IContains,
-    CmpOp::BContains,
-    CmpOp::StartsWith,
-    CmpOp::BStartsWith,
-    CmpOp::EndsWith,
-    CmpOp::Glob,
-    CmpOp::IGlob,
-    CmpOp::Regex,
-    CmpOp::In,
-    CmpOp::Intersects,
-    CmpOp::PMatch,
-];
-
-pub const MODIFIERS: [Modifier; 3] = [Modifier::OneOf, Modifier::AnyOf, Modifier::AllOf];
-
 const KEYWORDS: [&str; 4] = ["and", "or", "not", "exists"];
 
 /// Item keys a rules file's items take besides the rule, macro and list keys (the loader's own
@@ -321,10 +296,10 @@ pub fn complete(text: &str, cursor: usize, vocab: &Vocabulary, limit: usize) -> 
         }
     };
     let operators = |push: &mut dyn FnMut(&str, Kind, String), words: bool| {
-        let ops = OPERATORS
+        let ops = CmpOp::ALL
             .iter()
             .map(|o| o.as_str())
-            .chain(MODIFIERS.iter().map(|m| m.as_str()));
+            .chain(Modifier::ALL.iter().map(|m| m.as_str()));
         let all: Vec<&str> = if words {
             ops.chain(KEYWORDS).collect()
         } else {
