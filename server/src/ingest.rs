@@ -235,20 +235,18 @@ impl<'a> Part<'a> {
     }
 
     fn add(&mut self, ev: &Event, time: i64, json: Json) {
-        let with_host;
-        let ev = match self.judge.node {
-            Some(node) if ev.get(hot().hostname, None).is_none() => {
-                let mut e = ev.clone();
-                e.set(
-                    hot().hostname,
-                    None,
-                    FieldValue::Str(node.to_string().into()),
-                );
-                with_host = e;
-                &with_host
-            }
-            _ => ev,
-        };
+        // The batch keeps each event (the decoder reuses `ev`): one copy, named by its node.
+        let mut owned = ev.clone();
+        if let Some(node) = self.judge.node
+            && owned.get(hot().hostname, None).is_none()
+        {
+            owned.set(
+                hot().hostname,
+                None,
+                FieldValue::Str(node.to_string().into()),
+            );
+        }
+        let ev = &owned;
         let row = self.out.rows.len();
         self.hits.clear();
         self.judge
@@ -269,12 +267,12 @@ impl<'a> Part<'a> {
             });
         }
         self.out.rows.push(EventRow { time, json });
-        self.out.events.push(ev.clone());
         if self.building.is_full() {
             let full = std::mem::take(&mut self.building);
             self.out.chunks.push(full.finish_unplaced());
         }
         self.building.push_event(ev, time);
+        self.out.events.push(owned);
     }
 
     fn done(mut self) -> Prepared {

@@ -4,6 +4,7 @@
 
 #[path = "../../../server/tests/common/ca.rs"]
 mod ca;
+mod common;
 
 use ca::Ca;
 use rulestudio_collector::Config;
@@ -35,20 +36,6 @@ async fn studio(ca: &Ca, dir: &Path) -> (SocketAddr, AppState) {
         std::future::pending(),
     ));
     (addr, state)
-}
-
-/// What the studio stored from `node` (the events have no `evt.hostname` of their own: the
-/// server names the sending node there).
-fn stored(state: &AppState, node: &str) -> usize {
-    let everything = rulestudio_store::ScanRequest::default();
-    let page = state.store.scan(&everything, |_| true).unwrap();
-    page.events
-        .iter()
-        .filter(|f| {
-            rulestudio_server::stored::fields_json(&f.event).get("evt.hostname")
-                == Some(&serde_json::Value::String(node.into()))
-        })
-        .count()
 }
 
 fn recorded(dir: &Path) -> std::path::PathBuf {
@@ -84,7 +71,11 @@ async fn the_collector_delivers_over_https_verifying_the_server_with_ca_cert() {
         .unwrap();
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(0), "{stderr}");
-    assert_eq!(stored(&state, "tls-node"), 2, "{stderr}");
+    assert_eq!(
+        common::server::stored_from(&state, "tls-node").len(),
+        2,
+        "{stderr}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -106,7 +97,7 @@ async fn a_server_the_ca_cert_did_not_sign_gets_nothing() {
         .await
         .unwrap();
     assert_eq!(summary.counters.sent, 0, "{:?}", summary.counters);
-    assert_eq!(stored(&state, "fooled-node"), 0);
+    assert_eq!(common::server::stored_from(&state, "fooled-node").len(), 0);
     // What was not delivered waits in the spool for a server the collector can trust.
     assert!(std::fs::read_dir(dir.path().join("spool")).unwrap().count() > 0);
 }
