@@ -217,12 +217,19 @@ pub fn EditorPage() -> impl IntoView {
             text.set(linted);
             lint_ms.set(Some(ms));
             lints.update(|n| *n += 1);
-            editor.with_value(|e| {
-                if let Some(e) = e {
-                    e.show(&r.diagnostics);
-                }
-            });
-            report.set(r);
+            // Most pauses in typing change no diagnostic: the marks CodeMirror already shows
+            // have followed the edits, and re-drawing them (or the problems panel) would put
+            // the page's work for hundreds of diagnostics in front of the next keystroke.
+            if report.with_untracked(|old| old.diagnostics != r.diagnostics) {
+                editor.with_value(|e| {
+                    if let Some(e) = e {
+                        e.show(&r.diagnostics);
+                    }
+                });
+            }
+            if report.with_untracked(|old| *old != r) {
+                report.set(r);
+            }
             save_draft();
         }
     };
@@ -395,10 +402,12 @@ pub fn EditorPage() -> impl IntoView {
             }
         }
     };
+    // The panels below follow only their own part of the report.
+    let diagnostics = Memo::new(move |_| report.with(|r| r.diagnostics.clone()));
+    let compiled = Memo::new(move |_| report.with(|r| r.rules.clone()));
     let safe_fixes = move || {
-        report.with(|r| {
-            r.diagnostics
-                .iter()
+        diagnostics.with(|ds| {
+            ds.iter()
                 .filter(|d| d.fix.as_ref().is_some_and(|f| f.applicability == "safe"))
                 .count()
         })
@@ -500,7 +509,7 @@ pub fn EditorPage() -> impl IntoView {
                 <div class="code" node_ref=host data-ready=move || ready.get().to_string()></div>
                 <div class="problems-head">
                     <h2>"Problems"
-                        <span class="muted" data-testid="problem-count">{move || format!(" ({})", report.with(|r| r.diagnostics.len()))}</span>
+                        <span class="muted" data-testid="problem-count">{move || format!(" ({})", diagnostics.with(Vec::len))}</span>
                     </h2>
                     <button data-testid="fix-all" disabled=move || safe_fixes() == 0 on:click=fix_all>
                         {move || format!("Fix all safe fixes ({})", safe_fixes())}
@@ -511,7 +520,7 @@ pub fn EditorPage() -> impl IntoView {
                 </div>
                 <ul class="diagnostics" aria-label="Problems">
                     {move || {
-                        let diags = report.with(|r| r.diagnostics.clone());
+                        let diags = diagnostics.get();
                         if diags.is_empty() {
                             return view! { <li class="ok" data-testid="no-diagnostics">"No problems."</li> }.into_any();
                         }
@@ -559,7 +568,7 @@ pub fn EditorPage() -> impl IntoView {
                 </div>
                 <Show when=move || show_compiled.get()>
                     <dl class="compiled" data-testid="compiled-condition">
-                        {move || report.with(|r| r.rules.clone()).into_iter().map(|(name, cond)| view! {
+                        {move || compiled.get().into_iter().map(|(name, cond)| view! {
                             <dt>{name}</dt>
                             <dd><code>{cond.unwrap_or_else(|| "(does not compile)".to_string())}</code></dd>
                         }).collect_view()}
