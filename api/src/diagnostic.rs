@@ -1,5 +1,6 @@
 //! A diagnostic as the CLI (`lint --format json`, `check`) and the REST API report it.
 
+pub use rulestudio_engine::diagnostic::{Applicability, Severity};
 use rulestudio_engine::diagnostic::{Diagnostic, Fix};
 use rulestudio_engine::span::LineIndex;
 use serde::{Deserialize, Serialize};
@@ -8,7 +9,8 @@ use serde::{Deserialize, Serialize};
 pub struct DiagnosticJson {
     pub file: String,
     /// `error` or `warning`.
-    pub severity: String,
+    #[serde(with = "named")]
+    pub severity: Severity,
     pub code: String,
     pub message: String,
     /// 1-based; columns count characters.
@@ -26,7 +28,8 @@ pub struct DiagnosticJson {
 pub struct FixJson {
     pub message: String,
     /// `safe`, `unsafe` or `display_only`.
-    pub applicability: String,
+    #[serde(with = "named")]
+    pub applicability: Applicability,
     pub edits: Vec<EditJson>,
 }
 
@@ -82,7 +85,7 @@ impl DiagnosticJson {
         };
         DiagnosticJson {
             file,
-            severity: d.severity.as_str().to_string(),
+            severity: d.severity,
             code: d.code.as_str().to_string(),
             message: d.message.clone(),
             line,
@@ -123,8 +126,109 @@ impl FixJson {
             .collect();
         FixJson {
             message: fix.message.clone(),
-            applicability: fix.applicability.as_str().to_string(),
+            applicability: fix.applicability,
             edits,
         }
+    }
+}
+
+/// The engine's closed sets written as their names (the engine's types are not `Serialize`:
+/// their JSON shape is decided here, with one definition of the set, the engine's).
+mod named {
+    use super::{Applicability, Severity};
+    use serde::{Deserialize, Deserializer, Serializer, de::Error};
+
+    pub trait Named: Copy + 'static {
+        const WHAT: &'static str;
+        fn all() -> &'static [Self];
+        fn name(self) -> &'static str;
+    }
+
+    impl Named for Severity {
+        const WHAT: &'static str = "severity";
+        fn all() -> &'static [Self] {
+            &Severity::ALL
+        }
+        fn name(self) -> &'static str {
+            self.as_str()
+        }
+    }
+
+    impl Named for Applicability {
+        const WHAT: &'static str = "applicability";
+        fn all() -> &'static [Self] {
+            &Applicability::ALL
+        }
+        fn name(self) -> &'static str {
+            self.as_str()
+        }
+    }
+
+    pub fn serialize<T: Named, S: Serializer>(value: &T, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(value.name())
+    }
+
+    pub fn deserialize<'de, T: Named, D: Deserializer<'de>>(d: D) -> Result<T, D::Error> {
+        let text = std::borrow::Cow::<str>::deserialize(d)?;
+        T::all()
+            .iter()
+            .copied()
+            .find(|v| v.name() == text)
+            .ok_or_else(|| {
+                let names: Vec<&str> = T::all().iter().map(|v| v.name()).collect();
+                D::Error::custom(format!(
+                    "unknown {} `{text}`, expected one of {}",
+                    T::WHAT,
+                    names.join(", ")
+                ))
+            })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn severities_and_applicabilities_are_written_as_their_names_and_read_back() {
+        for severity in Severity::ALL {
+            for applicability in Applicability::ALL {
+                let fix = FixJson {
+                    message: "m".into(),
+                    applicability,
+                    edits: vec![],
+                };
+                let d = DiagnosticJson {
+                    file: "f.yaml".into(),
+                    severity,
+                    code: "RS001".into(),
+                    message: "m".into(),
+                    line: 1,
+                    column: 1,
+                    end_line: 1,
+                    end_column: 2,
+                    item_type: None,
+                    item_name: None,
+                    help: None,
+                    fix: Some(fix),
+                };
+                let json = serde_json::to_value(&d).unwrap();
+                assert_eq!(json["severity"], severity.as_str());
+                assert_eq!(json["fix"]["applicability"], applicability.as_str());
+                assert_eq!(serde_json::from_value::<DiagnosticJson>(json).unwrap(), d);
+            }
+        }
+    }
+
+    #[test]
+    fn an_unknown_name_is_refused_naming_the_set() {
+        let json = r#"{"message": "m", "applicability": "risky", "edits": []}"#;
+        let e = serde_json::from_str::<FixJson>(json)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("unknown applicability `risky`, expected one of safe, unsafe, display_only"),
+            "{e}"
+        );
     }
 }

@@ -1,7 +1,7 @@
 //! Human-readable diagnostics: `file:line:col: severity[code]: message`, the source line and a
 //! caret underline, then help and the fix on offer.
 
-use rulestudio_api::diagnostic::{DiagnosticJson, FileText};
+use rulestudio_api::diagnostic::{DiagnosticJson, FileText, Severity};
 use rulestudio_engine::diagnostic::Diagnostic;
 use std::fmt::Write as _;
 
@@ -17,7 +17,12 @@ pub fn render_text(d: &DiagnosticJson, files: &[FileText<'_>]) -> String {
     let _ = writeln!(
         out,
         "{}:{}:{}: {}[{}]: {}",
-        d.file, d.line, d.column, d.severity, d.code, d.message
+        d.file,
+        d.line,
+        d.column,
+        d.severity.as_str(),
+        d.code,
+        d.message
     );
     if let Some(f) = files
         .iter()
@@ -53,7 +58,12 @@ pub fn render_text(d: &DiagnosticJson, files: &[FileText<'_>]) -> String {
             let _ = writeln!(out, "{pad} = help: {help}");
         }
         if let Some(fix) = &d.fix {
-            let _ = writeln!(out, "{pad} = fix ({}): {}", fix.applicability, fix.message);
+            let _ = writeln!(
+                out,
+                "{pad} = fix ({}): {}",
+                fix.applicability.as_str(),
+                fix.message
+            );
         }
     } else {
         if let Some(help) = &d.help {
@@ -64,7 +74,10 @@ pub fn render_text(d: &DiagnosticJson, files: &[FileText<'_>]) -> String {
 }
 
 pub fn summary(diagnostics: &[DiagnosticJson]) -> String {
-    let errors = diagnostics.iter().filter(|d| d.severity == "error").count();
+    let errors = diagnostics
+        .iter()
+        .filter(|d| d.severity == Severity::Error)
+        .count();
     let warnings = diagnostics.len() - errors;
     format!(
         "{errors} error{}, {warnings} warning{}",

@@ -12,6 +12,8 @@ pub enum Severity {
 }
 
 impl Severity {
+    pub const ALL: [Severity; 2] = [Severity::Error, Severity::Warning];
+
     pub fn as_str(self) -> &'static str {
         match self {
             Severity::Error => "error",
@@ -134,6 +136,12 @@ pub enum Applicability {
 }
 
 impl Applicability {
+    pub const ALL: [Applicability; 3] = [
+        Applicability::Safe,
+        Applicability::Unsafe,
+        Applicability::DisplayOnly,
+    ];
+
     pub fn as_str(self) -> &'static str {
         match self {
             Applicability::Safe => "safe",

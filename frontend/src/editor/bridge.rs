@@ -178,7 +178,7 @@ impl Editor {
                 column: d.column,
                 end_line: d.end_line,
                 end_column: d.end_column,
-                severity: &d.severity,
+                severity: d.severity.as_str(),
                 message: &d.message,
             })
             .collect();

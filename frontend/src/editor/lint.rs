@@ -184,6 +184,7 @@ pub fn apply_edits(text: &str, edits: &[EditJson]) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use rulestudio_api::diagnostic::{Applicability, Severity};
 
     fn edit(start: u32, end: u32, replacement: &str) -> EditJson {
         EditJson {
@@ -279,7 +280,7 @@ mod tests {
         let errors: Vec<_> = report
             .diagnostics
             .iter()
-            .filter(|d| d.severity == "error")
+            .filter(|d| d.severity == Severity::Error)
             .collect();
         assert_eq!(errors.len(), 1, "{:?}", report.diagnostics);
         assert_eq!(errors[0].file, DRAFT_NAME);
@@ -318,9 +319,10 @@ mod tests {
         );
         let left = ws.lint(&fixed);
         assert!(
-            left.diagnostics
-                .iter()
-                .all(|d| d.fix.as_ref().is_none_or(|f| f.applicability != "safe")),
+            left.diagnostics.iter().all(|d| d
+                .fix
+                .as_ref()
+                .is_none_or(|f| f.applicability != Applicability::Safe)),
             "{:#?}",
             left.diagnostics
         );

@@ -19,7 +19,7 @@ use leptos::html;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 use leptos_router::hooks::{use_navigate, use_url};
-use rulestudio_api::diagnostic::DiagnosticJson;
+use rulestudio_api::diagnostic::{Applicability, DiagnosticJson};
 use rulestudio_api::ruletest;
 use rulestudio_engine::loader::{LoadOptions, SourceFile, load};
 use std::time::Duration;
@@ -408,7 +408,11 @@ pub fn EditorPage() -> impl IntoView {
     let safe_fixes = move || {
         diagnostics.with(|ds| {
             ds.iter()
-                .filter(|d| d.fix.as_ref().is_some_and(|f| f.applicability == "safe"))
+                .filter(|d| {
+                    d.fix
+                        .as_ref()
+                        .is_some_and(|f| f.applicability == Applicability::Safe)
+                })
                 .count()
         })
     };
@@ -526,15 +530,15 @@ pub fn EditorPage() -> impl IntoView {
                         }
                         diags.into_iter().map(|d| {
                             let at = d.clone();
-                            let fix = d.fix.clone().filter(|f| f.applicability != "display_only");
+                            let fix = d.fix.clone().filter(|f| f.applicability != Applicability::DisplayOnly);
                             let for_fix = d.clone();
                             let apply_fix = apply_fix.clone();
                             view! {
-                                <li data-testid="diagnostic" class=format!("diag {}", d.severity) data-code=d.code.clone()>
+                                <li data-testid="diagnostic" class=format!("diag {}", d.severity.as_str()) data-code=d.code.clone()>
                                     <button class="link loc" title="Go to" on:click=move |_| go_to(&at)>
                                         {format!("{}:{}", d.line, d.column)}
                                     </button>
-                                    <span class="sev">{d.severity.clone()}</span>
+                                    <span class="sev">{d.severity.as_str()}</span>
                                     <span class="msg">{d.message.clone()}</span>
                                     <code class="code-id">{d.code.clone()}</code>
                                     {d.help.clone().map(|h| view! { <div class="help">{h}</div> })}
@@ -543,14 +547,14 @@ pub fn EditorPage() -> impl IntoView {
                                         let apply_fix = apply_fix.clone();
                                         // An unsafe fix may change what the rule means: marked,
                                         // and never part of "Fix all".
-                                        let label = if f.applicability == "unsafe" {
+                                        let label = if f.applicability == Applicability::Unsafe {
                                             format!("Fix (unsafe): {}", f.message)
                                         } else {
                                             format!("Fix: {}", f.message)
                                         };
                                         view! {
-                                            <button class=format!("fix {}", f.applicability) data-testid="diagnostic-fix"
-                                                data-applicability=f.applicability.clone()
+                                            <button class=format!("fix {}", f.applicability.as_str()) data-testid="diagnostic-fix"
+                                                data-applicability=f.applicability.as_str()
                                                 on:click=move |_| apply_fix(for_fix.clone())>
                                                 {label}
                                             </button>

@@ -197,7 +197,7 @@ pub fn PreviewPanel(
                         view! {
                             <p class="muted" data-testid="preview-summary">{summary}</p>
                             {empty_window.then(|| view! { <p class="empty">"No stored events in this window: pick a larger one, or start a collector."</p> })}
-                            {r.diagnostics.iter().map(|d| view! { <p class=format!("diag {}", d.severity)>{format!("{}:{} {}", d.line, d.column, d.message)}</p> }).collect_view()}
+                            {r.diagnostics.iter().map(|d| view! { <p class=format!("diag {}", d.severity.as_str())>{format!("{}:{} {}", d.line, d.column, d.message)}</p> }).collect_view()}
                             {rules.is_empty().then(|| view! { <p class="muted">"The draft defines no rule that loads."</p> })}
                             {(rules.len() > 1).then(|| view! { <Overview rules=rules.clone() /> })}
                             {rules.into_iter().enumerate().map(|(index, rule)| view! {

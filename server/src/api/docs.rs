@@ -7,6 +7,7 @@ use crate::auth::Access;
 use axum::Json;
 use axum::response::Html;
 use axum::routing::on;
+use rulestudio_api::diagnostic::{Applicability, Severity};
 use serde_json::{Map, Value, json};
 
 pub const ENDPOINTS: &[Endpoint] = &[
@@ -98,7 +99,7 @@ pub fn openapi() -> Value {
                     "required": ["file", "severity", "code", "message", "line", "column", "end_line", "end_column"],
                     "properties": {
                         "file": {"type": "string"},
-                        "severity": {"type": "string", "enum": ["error", "warning"]},
+                        "severity": {"type": "string", "enum": Severity::ALL.map(Severity::as_str)},
                         "code": {"type": "string", "description": "Falco's load-result code or the linter's `RS` code."},
                         "message": {"type": "string"},
                         "line": {"type": "integer", "description": "1-based."},
@@ -108,7 +109,14 @@ pub fn openapi() -> Value {
                         "item_type": {"type": "string", "nullable": true},
                         "item_name": {"type": "string", "nullable": true},
                         "help": {"type": "string", "nullable": true},
-                        "fix": {"type": "object", "nullable": true, "description": "`{message, applicability, edits: [{line, column, end_line, end_column, start, end, replacement}]}`."},
+                        "fix": {
+                            "type": "object",
+                            "nullable": true,
+                            "description": "`{message, applicability, edits: [{line, column, end_line, end_column, start, end, replacement}]}`.",
+                            "properties": {
+                                "applicability": {"type": "string", "enum": Applicability::ALL.map(Applicability::as_str)},
+                            },
+                        },
                     },
                 },
             },

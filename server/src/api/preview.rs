@@ -10,6 +10,7 @@ use crate::state::AppState;
 use axum::Json;
 use axum::extract::State;
 use axum::routing::on;
+use rulestudio_api::diagnostic::Severity;
 use rulestudio_api::preview::{
     PreviewRequest, PreviewResponse, SuggestExceptionRequest, SuggestExceptionResponse,
 };
@@ -119,7 +120,7 @@ async fn suggest_within(
     if let Some(d) = after_draft
         .diagnostics
         .iter()
-        .find(|d| d.severity == "error")
+        .find(|d| d.severity == Severity::Error)
     {
         return Err(AppError::Internal(anyhow::anyhow!(
             "the suggested exception does not load: {}",

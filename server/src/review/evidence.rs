@@ -7,7 +7,7 @@ use crate::live::{self, Snapshot};
 use crate::preview::{self, Deadline, Draft, Options, Truth};
 use crate::state::AppState;
 use crate::time::now_ns;
-use rulestudio_api::diagnostic::{DiagnosticJson, FileText};
+use rulestudio_api::diagnostic::{DiagnosticJson, FileText, Severity};
 use rulestudio_api::live::RulesFile;
 use rulestudio_api::preview::Window;
 use rulestudio_api::proposals::{Evidence, RemovedRule};
@@ -43,7 +43,7 @@ impl Checked {
 pub fn lint_errors(diagnostics: &[DiagnosticJson]) -> impl Iterator<Item = String> + '_ {
     diagnostics
         .iter()
-        .filter(|d| d.severity == "error")
+        .filter(|d| d.severity == Severity::Error)
         .map(|d| {
             format!(
                 "lint error in {}:{}:{}: {} ({})",
@@ -76,7 +76,10 @@ pub async fn check(files: Vec<RulesFile>, tests: Vec<TestCase>) -> Result<Checke
             .iter()
             .map(|d| DiagnosticJson::from_engine(d, &texts))
             .collect();
-        let errors = diagnostics.iter().filter(|d| d.severity == "error").count() as u32;
+        let errors = diagnostics
+            .iter()
+            .filter(|d| d.severity == Severity::Error)
+            .count() as u32;
         let tests = tests
             .iter()
             .enumerate()

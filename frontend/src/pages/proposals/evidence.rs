@@ -224,9 +224,9 @@ fn Diagnostics(
                 };
                 let within = d.item_name.as_ref().map(|n| format!(" in {} '{n}'", d.item_type.as_deref().unwrap_or("item")));
                 view! {
-                    <li data-testid="evidence-diagnostic" class=format!("diag {}", d.severity) data-code=d.code.clone()>
+                    <li data-testid="evidence-diagnostic" class=format!("diag {}", d.severity.as_str()) data-code=d.code.clone()>
                         {place}
-                        <span class="sev">{d.severity.clone()}</span>
+                        <span class="sev">{d.severity.as_str()}</span>
                         {d.message.clone()}{within}
                         <span class="code-id">{d.code.clone()}</span>
                         {d.help.map(|h| view! { <div class="help">{h}</div> })}
