@@ -23,6 +23,8 @@ use std::sync::{Arc, Mutex, MutexGuard, RwLock};
 use std::time::{Duration, Instant, SystemTime};
 
 pub(crate) const WAL_FILE: &str = "open.wal";
+/// Held locked (`flock`) by the one process that owns the store while it is open.
+const LOCK_FILE: &str = "lock";
 const SET_ASIDE_DIR: &str = "set-aside";
 /// How often the free space is looked up while appending.
 const FREE_CHECK_EVERY: Duration = Duration::from_millis(100);
@@ -49,6 +51,11 @@ pub enum OpenError {
         "the store in {dir} has schema version {found}; this build reads version {SCHEMA_VERSION}"
     )]
     SchemaVersion { dir: String, found: u32 },
+    #[error(
+        "the store in {dir} is open in another process (it holds {dir}/{LOCK_FILE}); \
+         a store has one writer: give this one its own directory"
+    )]
+    InUse { dir: String },
 }
 
 /// Why an append was refused or failed. A refused batch is counted in [`Losses`].
@@ -184,6 +191,9 @@ pub struct Store {
     manifest_lock: Mutex<()>,
     pub(crate) snapshot: RwLock<Arc<Snapshot>>,
     losses: Mutex<Losses>,
+    /// Locked for as long as the store is open (released when the process ends, however it
+    /// ends): two writers would interleave the log and the manifest.
+    owner: Mutex<Option<fs::File>>,
 }
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -202,6 +212,24 @@ fn segment_file(first: u64, last: u64) -> String {
     format!("seg-{first:020}-{last:020}.parquet")
 }
 
+/// Takes the store's lock, before anything in `dir` is read or repaired.
+fn own(dir: &Path) -> Result<fs::File, OpenError> {
+    let path = dir.join(LOCK_FILE);
+    let file = fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&path)
+        .map_err(|e| io_err(&path, e))?;
+    match file.try_lock() {
+        Ok(()) => Ok(file),
+        Err(fs::TryLockError::WouldBlock) => Err(OpenError::InUse {
+            dir: dir.display().to_string(),
+        }),
+        Err(fs::TryLockError::Error(e)) => Err(io_err(&path, e)),
+    }
+}
+
 fn parse_segment_file(name: &str) -> Option<(u64, u64)> {
     let range = name.strip_prefix("seg-")?.strip_suffix(".parquet")?;
     let (a, b) = range.split_once('-')?;
@@ -215,6 +243,7 @@ impl Store {
     pub fn open(dir: &Path, node: &str, config: Config) -> Result<(Store, OpenReport), OpenError> {
         id::check_node(node)?;
         fs::create_dir_all(dir).map_err(|e| io_err(dir, e))?;
+        let owner = own(dir)?;
         let mut report = OpenReport::default();
         let mut file = match manifest::load(dir)? {
             Some(m) => m,
@@ -382,6 +411,7 @@ impl Store {
             manifest_lock: Mutex::new(()),
             snapshot: RwLock::new(Arc::new(snapshot)),
             losses: Mutex::new(Losses::default()),
+            owner: Mutex::new(Some(owner)),
             config,
         };
         {
@@ -884,6 +914,14 @@ impl Store {
     /// Seals the open segment and syncs; the same happens, best-effort, when a store is dropped.
     pub fn close(self) -> Result<(), SealError> {
         self.seal()
+    }
+
+    /// Leaves the store as a crash of its process would (nothing sealed, nothing flushed that
+    /// `append` did not write), releasing only its lock, as the kernel does for a dead
+    /// process: what the repair at the next open sees, within one process.
+    pub fn abandon(self) {
+        lock(&self.owner).take();
+        std::mem::forget(self);
     }
 }
 

@@ -116,7 +116,7 @@ fn a_torn_log_tail_is_cut_and_reported_and_the_whole_records_replayed() {
     let events: Vec<Event> = (0..7).map(mixed).collect();
     store.append(&events, 1).unwrap();
     // A crash: no seal on the way out.
-    std::mem::forget(store);
+    store.abandon();
     let log = dir.path().join("open.wal");
     let whole = fs::metadata(&log).unwrap().len();
     let mut bytes = fs::read(&log).unwrap();
@@ -176,7 +176,7 @@ fn a_crash_between_sealing_and_clearing_the_log_neither_loses_nor_repeats_events
         .unwrap();
     let log = fs::read(dir.path().join("open.wal")).unwrap();
     store.seal().unwrap();
-    std::mem::forget(store);
+    store.abandon();
     // The log as it was before the seal cleared it, and a leftover temporary file.
     fs::write(dir.path().join("open.wal"), log).unwrap();
     fs::write(dir.path().join("seg-x.parquet.tmp"), b"partial").unwrap();
@@ -476,4 +476,17 @@ fn opening_as_another_node_is_refused() {
         "{err}"
     );
     assert!(Store::open(dir.path(), "", config()).is_err());
+}
+
+#[test]
+fn a_store_open_in_one_place_is_refused_in_another_until_closed() {
+    let dir = tempfile::tempdir().unwrap();
+    let first = open(dir.path(), config());
+    let err = Store::open(dir.path(), "node-1", config()).err().unwrap();
+    assert!(
+        err.to_string().contains("is open in another process"),
+        "{err}"
+    );
+    drop(first);
+    Store::open(dir.path(), "node-1", config()).expect("the lock goes with the store");
 }
