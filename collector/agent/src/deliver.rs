@@ -44,6 +44,8 @@ pub struct Config {
     pub shutdown_grace: Duration,
     /// Where the node keeps what must outlive it: the last verified live set.
     pub state_dir: Option<PathBuf>,
+    /// `--enforce`: act on enforce rules (issue #15); `None` acts on nothing.
+    pub enforce: Option<crate::enforce::EnforceConfig>,
 }
 
 impl Config {
@@ -65,6 +67,7 @@ impl Config {
             heartbeat: Duration::from_secs(5),
             shutdown_grace: Duration::from_secs(5),
             state_dir: None,
+            enforce: None,
         }
     }
 }

@@ -1,0 +1,229 @@
+//! Enforcement (issue #15): what a node does with a verdict on a rule in enforce mode.
+//!
+//! [`Enforcer::act`] takes the verdict (pid, start time, rule, the rule's action and the event
+//! it matched), checks the rails (init, kernel threads, the collector, protected names,
+//! `--enforce-allow`, the node's dry run and kill switch, the rule's cap), then quarantines the
+//! process in the kernel (`collector/ebpf/enforce.h`: EPERM on its security-relevant operations,
+//! SIGKILL at its next syscall) and kills it through a pidfd, which also reaches a process that
+//! makes no syscalls. What was done comes back as the alert's `action`.
+//!
+//! The verdict comes after the matching syscall: nothing done before it is undone (see the
+//! guide, "Enforcement").
+
+pub mod cap;
+pub mod lsm;
+pub mod target;
+
+use crate::kernel::KernelEnforcement;
+use rulestudio_api::action::{Action, AlertAction};
+use rulestudio_engine::eval::Filter;
+use rulestudio_engine::event::FieldSource;
+use std::path::PathBuf;
+use std::time::Instant;
+use target::{ProcStat, Spared};
+
+/// The name of the node-local kill switch in the state directory: while it exists, enforce
+/// rules act as dry run on this node.
+pub const SWITCH_FILE: &str = "enforcement-disabled";
+
+/// Actions per rule per minute before the rule falls back to dry run on this node.
+pub const DEFAULT_CAP_PER_MINUTE: u32 = 20;
+
+/// A node's enforcement settings (`rulestudio-collector --enforce …`).
+#[derive(Debug, Clone)]
+pub struct EnforceConfig {
+    /// `--enforce-dry-run`: every enforce rule acts as dry run on this node.
+    pub dry_run: bool,
+    /// `--enforce-allow CONDITION`: processes whose matching event meets one are never touched.
+    pub allow: Vec<String>,
+    pub cap_per_minute: u32,
+    /// The kill switch (`<state-dir>/enforcement-disabled`), checked at every verdict.
+    pub switch_file: Option<PathBuf>,
+}
+
+impl Default for EnforceConfig {
+    fn default() -> Self {
+        EnforceConfig {
+            dry_run: false,
+            allow: Vec::new(),
+            cap_per_minute: DEFAULT_CAP_PER_MINUTE,
+            switch_file: None,
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum EnforceError {
+    #[error("--enforce-allow `{condition}`: {message}")]
+    Allow { condition: String, message: String },
+}
+
+/// A verdict on a rule, as the node's evaluator reaches it.
+pub struct Verdict<'a> {
+    pub pid: u32,
+    /// The process's start time in clock ticks after boot ([`target::start_ticks`]): the
+    /// verdict is about this process, not whatever holds its pid now.
+    pub start_ticks: u64,
+    pub rule: &'a str,
+    pub action: Action,
+    /// The event the rule matched (what `--enforce-allow` conditions judge).
+    pub event: &'a dyn FieldSource,
+}
+
+/// Why an [`Outcome`] is what it is.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Reason {
+    /// Quarantined, and killed unless the outcome says `quarantined`.
+    Acted,
+    /// The rule alerts or audits.
+    NotEnforcing,
+    /// The rule is in dry run.
+    RuleDryRun,
+    /// `--enforce-dry-run`.
+    NodeDryRun,
+    /// The node-local switch is on.
+    Disabled,
+    /// The rule passed its cap this minute: dry run, and the caller raises an alert saying so.
+    Capped,
+    Spared(Spared),
+    /// The process exited, or its pid now names another process.
+    Gone,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Outcome {
+    pub action: AlertAction,
+    pub reason: Reason,
+}
+
+impl Outcome {
+    fn new(action: AlertAction, reason: Reason) -> Outcome {
+        Outcome { action, reason }
+    }
+}
+
+pub struct Enforcer {
+    kernel: KernelEnforcement,
+    config: EnforceConfig,
+    allow: Vec<Filter>,
+    cap: cap::RateCap,
+}
+
+impl Enforcer {
+    /// Compiles the `--enforce-allow` conditions (an error names the condition and why).
+    pub fn new(kernel: KernelEnforcement, config: EnforceConfig) -> Result<Enforcer, EnforceError> {
+        let allow = config
+            .allow
+            .iter()
+            .map(|condition| compile_allow(condition))
+            .collect::<Result<_, _>>()?;
+        Ok(Enforcer {
+            kernel,
+            cap: cap::RateCap::new(config.cap_per_minute),
+            config,
+            allow,
+        })
+    }
+
+    /// Whether the kernel refuses a quarantined process's operations (the BPF LSM is active);
+    /// without it, the kill at the next syscall and the pidfd's are the only stops.
+    pub fn lsm(&self) -> bool {
+        self.kernel.lsm
+    }
+
+    /// Acts on a verdict, or says why not.
+    pub fn act(&mut self, v: &Verdict) -> Outcome {
+        if !v.action.enforces() {
+            return Outcome::new(AlertAction::None, Reason::NotEnforcing);
+        }
+        let Some(stat) = ProcStat::read(v.pid).filter(|s| s.start_ticks == v.start_ticks) else {
+            return Outcome::new(AlertAction::None, Reason::Gone);
+        };
+        if let Some(spared) = self.spared(v, &stat) {
+            return Outcome::new(AlertAction::None, Reason::Spared(spared));
+        }
+        let dry = |reason| Outcome::new(AlertAction::WouldKill, reason);
+        if v.action == Action::DryRun {
+            return dry(Reason::RuleDryRun);
+        }
+        if self.config.dry_run {
+            return dry(Reason::NodeDryRun);
+        }
+        if self.config.switch_file.as_ref().is_some_and(|f| f.exists()) {
+            return dry(Reason::Disabled);
+        }
+        if !self.cap.admit(v.rule, Instant::now()) {
+            return dry(Reason::Capped);
+        }
+        self.quarantine_and_kill(v)
+    }
+
+    fn spared(&self, v: &Verdict, stat: &ProcStat) -> Option<Spared> {
+        target::fixed_rails(v.pid, stat).or_else(|| {
+            self.allow
+                .iter()
+                .position(|f| f.matches(v.event))
+                .map(Spared::Allowed)
+        })
+    }
+
+    fn quarantine_and_kill(&mut self, v: &Verdict) -> Outcome {
+        // The kernel checks the start time itself, so the entry cannot reach a process that
+        // took the pid since; it goes with the process's last thread.
+        let marked = match self.kernel.quarantine.insert(v.pid, v.start_ticks, 0) {
+            Ok(()) => true,
+            Err(e) => {
+                tracing::warn!(
+                    pid = v.pid,
+                    rule = v.rule,
+                    "quarantine map: {e}; killing only"
+                );
+                false
+            }
+        };
+        let quarantined = Outcome::new(
+            if marked {
+                AlertAction::Quarantined
+            } else {
+                AlertAction::None
+            },
+            if marked { Reason::Acted } else { Reason::Gone },
+        );
+        let Some(pid) = rustix::process::Pid::from_raw(v.pid as i32) else {
+            return quarantined;
+        };
+        let Ok(pidfd) = rustix::process::pidfd_open(pid, rustix::process::PidfdFlags::empty())
+        else {
+            return quarantined;
+        };
+        // The pidfd names whatever held the pid when it was opened: signal it only if that is
+        // still the process of the verdict.
+        if target::start_ticks(v.pid) != Some(v.start_ticks) {
+            return quarantined;
+        }
+        match rustix::process::pidfd_send_signal(&pidfd, rustix::process::Signal::KILL) {
+            Ok(()) => Outcome::new(AlertAction::Killed, Reason::Acted),
+            Err(e) => {
+                tracing::warn!(pid = v.pid, rule = v.rule, "pidfd_send_signal: {e}");
+                quarantined
+            }
+        }
+    }
+}
+
+fn compile_allow(condition: &str) -> Result<Filter, EnforceError> {
+    let compiled = rulestudio_engine::loader::compile_standalone(condition, None);
+    let error = |message: String| EnforceError::Allow {
+        condition: condition.to_string(),
+        message,
+    };
+    if let Some(d) = compiled.diagnostics.iter().find(|d| d.is_error()) {
+        let at = d
+            .span
+            .map_or(String::new(), |s| format!(" (at byte {})", s.start));
+        return Err(error(format!("{}{at}", d.message)));
+    }
+    compiled
+        .filter
+        .ok_or_else(|| error("does not compile".into()))
+}
