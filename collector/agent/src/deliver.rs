@@ -44,7 +44,8 @@ pub struct Config {
     pub shutdown_grace: Duration,
     /// Where the node keeps what must outlive it: the last verified live set.
     pub state_dir: Option<PathBuf>,
-    /// `--enforce`: act on enforce rules (issue #15); `None` acts on nothing.
+    /// `--enforce`: act on enforce rules (issue #15), with every kernel stop unless
+    /// `kernel.enforce` names them; `None` acts on nothing.
     pub enforce: Option<crate::enforce::EnforceConfig>,
 }
 
@@ -93,6 +94,8 @@ pub enum Error {
     NoOutput,
     #[error("following the live set: {0}")]
     Live(String),
+    #[error(transparent)]
+    Enforce(#[from] crate::enforce::EnforceError),
 }
 
 /// What a run did, for the caller's final log line.
@@ -397,16 +400,26 @@ pub async fn run(config: Config, shutdown: impl Future<Output = ()>) -> Result<S
             .then(|| std::io::BufWriter::new(std::io::stdout())),
         record,
     };
-    let (mut rx, capture_thread) = match &config.replay {
-        Some(path) => (spawn_replay(path.clone())?, None),
+    // The node evaluator hands enforce rules' verdicts to `_enforcer` (`Enforcer::act`);
+    // until it evaluates on the node (issue #14), a node with `--enforce` is armed, reports
+    // whether it has the BPF LSM, and acts on nothing.
+    let (mut rx, capture_thread, _enforcer) = match &config.replay {
+        Some(path) => (spawn_replay(path.clone())?, None, None),
         None => {
-            let (rx, handle) = crate::capture::spawn(
-                &config.kernel,
+            let mut kernel = config.kernel.clone();
+            if config.enforce.is_some() {
+                kernel
+                    .enforce
+                    .get_or_insert(crate::kernel::EnforceKernel::ALL);
+            }
+            let c = crate::capture::spawn(
+                &kernel,
                 config.cri_socket.clone(),
                 counters.clone(),
                 stop.clone(),
             )?;
-            (rx, Some(handle))
+            let enforcer = crate::enforce::arm(c.enforcement, config.enforce.clone(), &counters)?;
+            (c.events, Some(c.thread), enforcer)
         }
     };
     let replaying = config.replay.is_some();

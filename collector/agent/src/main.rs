@@ -7,7 +7,7 @@
 
 use clap::parser::ValueSource;
 use clap::{CommandFactory, FromArgMatches, Parser};
-use rulestudio_collector::enforce::EnforceConfig;
+use rulestudio_collector::enforce::EnforceArgs;
 use rulestudio_collector::{Config, KernelConfig, kernel, syscalls::SyscallSet};
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -72,18 +72,8 @@ struct Args {
     /// kernel cannot fit while the agent is behind are counted as `lost_kernel`, not queued.
     #[arg(long, value_name = "BYTES", value_parser = kernel::parse_ring_bytes)]
     ring_buffer: Option<u32>,
-    /// Act on rules tagged `rulestudio.enforce`: quarantine the matching process in the kernel
-    /// (EPERM on its file, network, exec and fork operations through the BPF LSM) and kill it.
-    /// Without this flag the node never acts, whatever the rules say.
-    #[arg(long)]
-    enforce: bool,
-    /// With --enforce: every enforce rule acts as dry run on this node (alerts say `would_kill`).
-    #[arg(long, requires = "enforce")]
-    enforce_dry_run: bool,
-    /// With --enforce: never touch a process whose matching event meets this Falco condition,
-    /// e.g. `proc.name = backup-agent`; repeatable. Adds to the built-in protected processes.
-    #[arg(long, value_name = "CONDITION", requires = "enforce")]
-    enforce_allow: Vec<String>,
+    #[command(flatten)]
+    enforce: EnforceArgs,
 }
 
 fn parse_duration(s: &str) -> Result<Duration, String> {
@@ -176,17 +166,9 @@ async fn main() -> ExitCode {
         syscalls,
         dedup_window: args.dedup_window,
         ring_bytes,
-        enforce: args.enforce.then_some(kernel::EnforceKernel::ALL),
+        ..KernelConfig::default()
     };
-    config.enforce = args.enforce.then(|| EnforceConfig {
-        dry_run: args.enforce_dry_run,
-        allow: args.enforce_allow,
-        switch_file: config
-            .state_dir
-            .as_ref()
-            .map(|d| d.join(rulestudio_collector::enforce::SWITCH_FILE)),
-        ..EnforceConfig::default()
-    });
+    config.enforce = args.enforce.config(config.state_dir.as_deref());
     match rulestudio_collector::run(config, shutdown_signal()).await {
         Ok(summary) => {
             let c = summary.counters;

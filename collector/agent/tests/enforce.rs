@@ -7,6 +7,8 @@
 //! leaves. Children only make raw syscalls (no allocation: other test threads may hold the
 //! allocator's lock at fork time).
 
+mod common;
+
 use rulestudio_api::action::{Action, AlertAction};
 use rulestudio_collector::enforce::target::{Spared, start_ticks};
 use rulestudio_collector::enforce::{
@@ -520,4 +522,74 @@ fn a_dry_run_node_acts_on_nothing() {
     );
     assert_eq!(child.wake_and_wait(), Ok(0));
     assert!(f.exists());
+}
+
+#[test]
+fn an_allow_condition_the_engine_refuses_stops_the_collector_at_start() {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_rulestudio-collector"))
+        .args(["--stdout", "--enforce", "--enforce-allow", "proc.nam = x"])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "{stderr}");
+    assert!(
+        stderr.contains("--enforce-allow `proc.nam = x`"),
+        "{stderr}"
+    );
+    // Enforcement options mean nothing without --enforce: refused, not ignored.
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_rulestudio-collector"))
+        .args(["--stdout", "--enforce-dry-run"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--enforce"));
+}
+
+/// The heartbeat says whether an enforcing node has the BPF LSM; a node that does not enforce
+/// says nothing.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_enforcing_node_reports_its_bpf_lsm_to_the_studio() {
+    use common::server::{start_server, stop_server};
+    const TOKEN: &str = "rs_enforce_admin_token";
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("rulestudio.db");
+    let addr = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap();
+    let base = format!("http://{addr}");
+    let server = start_server(&db, addr, TOKEN).await;
+    for (node, enforce) in [("enforcing", true), ("watching", false)] {
+        let mut config =
+            rulestudio_collector::Config::new(Some(base.clone()), TOKEN.into(), node.into());
+        config.kernel.ring_bytes = 64 << 10;
+        config.enforce = enforce.then(EnforceConfig::default);
+        // Stops at once: the final heartbeat goes out after the final flush.
+        rulestudio_collector::run(config, async {})
+            .await
+            .expect("collector run");
+    }
+    let list: serde_json::Value = reqwest::Client::new()
+        .get(format!("{base}/api/v1/collectors"))
+        .bearer_auth(TOKEN)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let row = |node: &str| {
+        list["collectors"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["node"] == node)
+            .unwrap_or_else(|| panic!("no row for {node} in {list}"))
+            .clone()
+    };
+    // What the kernel gives this test's own load is what the node reported.
+    let (_kernel, k) = load(EnforceKernel::ALL);
+    assert_eq!(row("enforcing")["bpf_lsm"], serde_json::Value::Bool(k.lsm));
+    assert!(row("watching").get("bpf_lsm").is_none(), "{list}");
+    stop_server(server).await;
 }

@@ -52,6 +52,35 @@ impl Default for EnforceConfig {
     }
 }
 
+/// The enforcement flags, shared by `rulestudio-collector` and `rulestudio serve --collector`.
+#[derive(Debug, Clone, clap::Args)]
+pub struct EnforceArgs {
+    /// Act on rules tagged `rulestudio.enforce`: quarantine the matching process in the kernel
+    /// (EPERM on its file, network, exec and fork operations through the BPF LSM) and kill it.
+    /// Without this flag the node never acts, whatever the rules say.
+    #[arg(long)]
+    pub enforce: bool,
+    /// With --enforce: every enforce rule acts as dry run on this node (alerts say `would_kill`).
+    #[arg(long, requires = "enforce")]
+    pub enforce_dry_run: bool,
+    /// With --enforce: never touch a process whose matching event meets this Falco condition,
+    /// e.g. `proc.name = backup-agent`; repeatable. Adds to the built-in protected processes.
+    #[arg(long, value_name = "CONDITION", requires = "enforce")]
+    pub enforce_allow: Vec<String>,
+}
+
+impl EnforceArgs {
+    /// The node's settings, `None` without `--enforce`; the kill switch lives in `state_dir`.
+    pub fn config(&self, state_dir: Option<&std::path::Path>) -> Option<EnforceConfig> {
+        self.enforce.then(|| EnforceConfig {
+            dry_run: self.enforce_dry_run,
+            allow: self.enforce_allow.clone(),
+            switch_file: state_dir.map(|d| d.join(SWITCH_FILE)),
+            ..EnforceConfig::default()
+        })
+    }
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum EnforceError {
     #[error("--enforce-allow `{condition}`: {message}")]
@@ -209,6 +238,33 @@ impl Enforcer {
             }
         }
     }
+}
+
+/// The node's enforcer, when it enforces (`--enforce` loaded the kernel side): logs what it
+/// can do and puts it in the heartbeats.
+pub fn arm(
+    kernel: Option<KernelEnforcement>,
+    config: Option<EnforceConfig>,
+    counters: &crate::stats::Counters,
+) -> Result<Option<Enforcer>, EnforceError> {
+    let (Some(kernel), Some(config)) = (kernel, config) else {
+        return Ok(None);
+    };
+    counters.set_bpf_lsm(kernel.lsm);
+    let enforcer = Enforcer::new(kernel, config)?;
+    tracing::info!(
+        bpf_lsm = enforcer.lsm(),
+        dry_run = enforcer.config.dry_run,
+        allow = enforcer.allow.len(),
+        cap_per_minute = enforcer.config.cap_per_minute,
+        "enforcement armed: enforce rules' processes are {}",
+        if enforcer.lsm() {
+            "refused their operations in the kernel, then killed"
+        } else {
+            "killed at their next syscall and through a pidfd (no BPF LSM)"
+        }
+    );
+    Ok(Some(enforcer))
 }
 
 fn compile_allow(condition: &str) -> Result<Filter, EnforceError> {
