@@ -109,6 +109,65 @@ int enforce_sys_enter(struct bpf_raw_tracepoint_args *ctx)
 	return 0;
 }
 
+/*
+ * Exec stops compiled by the engine (`Filter::exec_stop`): the names (`comm`, as the new image
+ * has it at sched_process_exec, which is what libs calls proc.name) of programs whose exec an
+ * enforce rule matches -> the rule's index in the agent's table. `exec_stops_on[0]` is 1 while
+ * the agent enforces (not in dry run, the node-local switch off).
+ */
+struct comm_key {
+	char comm[16];
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 4096);
+	__type(key, struct comm_key);
+	__type(value, __u32);
+} exec_stops SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, __u32);
+} exec_stops_on SEC(".maps");
+
+/* Per rule index, execs stopped, for the agent to report. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 4096);
+	__type(key, __u32);
+	__type(value, __u64);
+} exec_stopped SEC(".maps");
+
+/*
+ * The new image is loaded and will run its first instruction on the return to user space: a
+ * SIGKILL raised now is delivered before that, so the program never runs.
+ */
+SEC("raw_tracepoint/sched_process_exec")
+int enforce_exec(struct bpf_raw_tracepoint_args *ctx)
+{
+	__u32 zero = 0;
+	__u32 *on = bpf_map_lookup_elem(&exec_stops_on, &zero);
+	if (!on || !*on)
+		return 0;
+	struct task_struct *task = (struct task_struct *)ctx->args[0];
+	__u32 tgid = BPF_CORE_READ(task, tgid);
+	if (tgid == 1 || tgid == own_tgid || (BPF_CORE_READ(task, flags) & PF_KTHREAD))
+		return 0;
+	struct comm_key key = {};
+	BPF_CORE_READ_STR_INTO(&key.comm, task, comm);
+	__u32 *rule = bpf_map_lookup_elem(&exec_stops, &key);
+	if (!rule)
+		return 0;
+	bpf_send_signal(SIGKILL);
+	__u64 *n = bpf_map_lookup_elem(&exec_stopped, rule);
+	if (n)
+		__sync_fetch_and_add(n, 1);
+	return 0;
+}
+
 /* A process's entry goes with its last thread. */
 SEC("raw_tracepoint/sched_process_exit")
 int enforce_exit(struct bpf_raw_tracepoint_args *ctx)

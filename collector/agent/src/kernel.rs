@@ -30,6 +30,7 @@ const ENFORCE_LSM: &[(&str, &str)] = &[
 /// Enforcement's raw tracepoints: the kill at the next syscall, and forgetting at exit.
 const ENFORCE_KILL: (&str, &str) = ("enforce_sys_enter", "sys_enter");
 const ENFORCE_EXIT: (&str, &str) = ("enforce_exit", "sched_process_exit");
+const ENFORCE_EXEC: (&str, &str) = ("enforce_exec", "sched_process_exec");
 
 const STAT_LOST: u32 = 0;
 const STAT_FILTERED: u32 = 1;
@@ -102,6 +103,12 @@ pub struct KernelEnforcement {
     pub quarantine: HashMap<MapData, u32, u64>,
     /// Whether the BPF LSM programs are attached (the kernel's BPF LSM is active).
     pub lsm: bool,
+    /// Exec stops: program name (`comm`, NUL-padded) → rule index (`collector/ebpf/enforce.h`).
+    pub exec_stops: HashMap<MapData, [u8; 16], u32>,
+    /// `[0]` is 1 while exec stops act.
+    pub exec_stops_on: Array<MapData, u32>,
+    /// Per rule index, execs stopped.
+    pub exec_stopped: Array<MapData, u64>,
 }
 
 /// Smallest ring: the largest record (an exec with three 4 KiB strings) must fit, with room.
@@ -288,8 +295,14 @@ fn attach_enforcement(
         attach_raw(ebpf, ENFORCE_KILL.0, ENFORCE_KILL.1)?;
     }
     attach_raw(ebpf, ENFORCE_EXIT.0, ENFORCE_EXIT.1)?;
-    let quarantine = take_map(ebpf, "quarantine")?;
-    Ok(KernelEnforcement { quarantine, lsm })
+    attach_raw(ebpf, ENFORCE_EXEC.0, ENFORCE_EXEC.1)?;
+    Ok(KernelEnforcement {
+        quarantine: take_map(ebpf, "quarantine")?,
+        lsm,
+        exec_stops: take_map(ebpf, "exec_stops")?,
+        exec_stops_on: take_map(ebpf, "exec_stops_on")?,
+        exec_stopped: take_map(ebpf, "exec_stopped")?,
+    })
 }
 
 fn attach_lsm(ebpf: &mut Ebpf) -> Result<(), KernelError> {

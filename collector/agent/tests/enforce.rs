@@ -593,3 +593,130 @@ async fn an_enforcing_node_reports_its_bpf_lsm_to_the_studio() {
     assert!(row("watching").get("bpf_lsm").is_none(), "{list}");
     stop_server(server).await;
 }
+
+/// Runs `bin` (a copy of /bin/sh under another name) to create `marker`: `Ok(exit code)` or
+/// `Err(signal)`.
+fn run_copy(bin: &Path, marker: &Path) -> Result<i32, i32> {
+    use std::os::unix::process::ExitStatusExt;
+    let status = std::process::Command::new(bin)
+        .arg("-c")
+        .arg(format!(": > '{}'", marker.display()))
+        .status()
+        .unwrap();
+    status.code().ok_or_else(|| status.signal().unwrap())
+}
+
+/// The differential test of exec stops: on the same execs, the kernel stops exactly those the
+/// engine matches, before the program runs (the marker it would write is absent).
+#[test]
+fn exec_stops_kill_exactly_the_execs_the_engine_matches_before_they_run() {
+    use rulestudio_engine::eval::ExecStop;
+    let rules = r#"
+- rule: Stop these programs
+  desc: d
+  condition: evt.type in (execve, execveat) and evt.dir = < and (proc.name in (rs-stop-a, rs-stop-b) or proc.name = rs-stop-c)
+  output: o
+  priority: WARNING
+  tags: [rulestudio.enforce]
+- rule: Only a dry run
+  desc: d
+  condition: evt.type = execve and proc.name = rs-dry
+  output: o
+  priority: WARNING
+  tags: [rulestudio.enforce.dry_run]
+"#;
+    let loaded = rulestudio_engine::loader::load(
+        &[rulestudio_engine::loader::SourceFile {
+            name: "enforce.yaml".into(),
+            text: rules.into(),
+        }],
+        &Default::default(),
+    );
+    assert!(loaded.ok(), "{:?}", loaded.diagnostics);
+    let stops: Vec<(String, Action, ExecStop)> = loaded
+        .ruleset
+        .rules()
+        .iter()
+        .map(|r| {
+            (
+                r.name.clone(),
+                Action::of_rule(r),
+                r.filter.exec_stop(&r.evt_types),
+            )
+        })
+        .collect();
+    let (_kernel, k) = load(EnforceKernel::ALL);
+    let state = tempfile::tempdir().unwrap();
+    let switch = state.path().join(SWITCH_FILE);
+    let mut enforcer = Enforcer::new(
+        k,
+        EnforceConfig {
+            switch_file: Some(switch.clone()),
+            ..EnforceConfig::default()
+        },
+    )
+    .unwrap();
+    let loaded_names = enforcer
+        .set_exec_stops(stops.iter().map(|(n, a, s)| (n.as_str(), *a, s)))
+        .unwrap();
+    assert_eq!(loaded_names, 3, "{stops:?}");
+
+    let dir = tempfile::tempdir().unwrap();
+    let rule = &loaded.ruleset.rules()[0];
+    let mut killed = 0;
+    for name in [
+        "rs-stop-a",
+        "rs-stop-b",
+        "rs-stop-c",
+        "rs-stop-d",
+        "rs-stop",
+        "rs-dry",
+        "sh",
+    ] {
+        let bin = dir.path().join(name);
+        std::fs::copy("/bin/sh", &bin).unwrap();
+        let marker = dir.path().join(format!("{name}.ran"));
+        let ran = run_copy(&bin, &marker);
+        let ev = Event::from_json_str(&format!(
+            r#"{{"evt.type":"execve","evt.dir":"<","proc.name":"{name}"}}"#
+        ))
+        .unwrap();
+        let engine = rule.filter.matches(&ev);
+        assert_eq!(
+            ran.is_err(),
+            engine,
+            "{name}: kernel {ran:?}, engine matches: {engine}"
+        );
+        if engine {
+            assert_eq!(ran, Err(libc::SIGKILL), "{name}");
+            assert!(
+                !marker.exists(),
+                "{name} ran an instruction: {marker:?} exists"
+            );
+            killed += 1;
+        } else {
+            assert_eq!(ran, Ok(0), "{name}");
+            assert!(marker.exists(), "{name}");
+        }
+    }
+    assert_eq!(killed, 3);
+    assert_eq!(
+        enforcer.exec_stopped(),
+        vec![("Stop these programs".to_string(), 3)]
+    );
+
+    // The node-local switch stops the kernel's stops too.
+    std::fs::write(&switch, "").unwrap();
+    assert!(!enforcer.sync_switch());
+    let marker = dir.path().join("switched.ran");
+    assert_eq!(run_copy(&dir.path().join("rs-stop-a"), &marker), Ok(0));
+    assert!(marker.exists());
+    std::fs::remove_file(&switch).unwrap();
+    assert!(enforcer.sync_switch());
+    let marker = dir.path().join("resumed.ran");
+    assert_eq!(
+        run_copy(&dir.path().join("rs-stop-a"), &marker),
+        Err(libc::SIGKILL)
+    );
+    assert!(!marker.exists());
+}

@@ -11,14 +11,18 @@
 //! guide, "Enforcement").
 
 pub mod cap;
+pub mod exec;
 pub mod lsm;
+pub mod switch;
 pub mod target;
 
 use crate::kernel::KernelEnforcement;
+use aya::maps::{HashMap, MapData};
 use rulestudio_api::action::{Action, AlertAction};
-use rulestudio_engine::eval::Filter;
+use rulestudio_engine::eval::{ExecStop, Filter};
 use rulestudio_engine::event::FieldSource;
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::Instant;
 use target::{ProcStat, Spared};
 
@@ -132,10 +136,14 @@ impl Outcome {
 }
 
 pub struct Enforcer {
-    kernel: KernelEnforcement,
+    quarantine: HashMap<MapData, u32, u64>,
+    lsm: bool,
     config: EnforceConfig,
     allow: Vec<Filter>,
     cap: cap::RateCap,
+    switch: Arc<switch::Switch>,
+    exec: exec::ExecStops,
+    _watcher: switch::Watcher,
 }
 
 impl Enforcer {
@@ -146,18 +154,47 @@ impl Enforcer {
             .iter()
             .map(|condition| compile_allow(condition))
             .collect::<Result<_, _>>()?;
+        let switch = Arc::new(switch::Switch::new(
+            config.dry_run,
+            config.switch_file.clone(),
+            kernel.exec_stops_on,
+        ));
         Ok(Enforcer {
-            kernel,
+            quarantine: kernel.quarantine,
+            lsm: kernel.lsm,
             cap: cap::RateCap::new(config.cap_per_minute),
             config,
             allow,
+            _watcher: switch::Watcher::start(switch.clone()),
+            switch,
+            exec: exec::ExecStops::new(kernel.exec_stops, kernel.exec_stopped),
         })
     }
 
     /// Whether the kernel refuses a quarantined process's operations (the BPF LSM is active);
     /// without it, the kill at the next syscall and the pidfd's are the only stops.
     pub fn lsm(&self) -> bool {
-        self.kernel.lsm
+        self.lsm
+    }
+
+    /// Loads the kernel's exec stops for the live set's rules (name, action, the engine's
+    /// [`ExecStop`] for it), replacing the previous set; returns how many program names it stops.
+    pub fn set_exec_stops<'a>(
+        &mut self,
+        rules: impl IntoIterator<Item = (&'a str, Action, &'a ExecStop)>,
+    ) -> Result<usize, aya::maps::MapError> {
+        self.exec.set(rules)
+    }
+
+    /// Per rule, the execs the kernel stopped.
+    pub fn exec_stopped(&self) -> Vec<(String, u64)> {
+        self.exec.stopped()
+    }
+
+    /// Whether the node acts now; brings the kernel's exec stops in step with the switch at
+    /// once (its watcher does so every [`switch::POLL`]).
+    pub fn sync_switch(&self) -> bool {
+        self.switch.sync()
     }
 
     /// Acts on a verdict, or says why not.
@@ -178,7 +215,7 @@ impl Enforcer {
         if self.config.dry_run {
             return dry(Reason::NodeDryRun);
         }
-        if self.config.switch_file.as_ref().is_some_and(|f| f.exists()) {
+        if !self.switch.sync() {
             return dry(Reason::Disabled);
         }
         if !self.cap.admit(v.rule, Instant::now()) {
@@ -199,7 +236,7 @@ impl Enforcer {
     fn quarantine_and_kill(&mut self, v: &Verdict) -> Outcome {
         // The kernel checks the start time itself, so the entry cannot reach a process that
         // took the pid since; it goes with the process's last thread.
-        let marked = match self.kernel.quarantine.insert(v.pid, v.start_ticks, 0) {
+        let marked = match self.quarantine.insert(v.pid, v.start_ticks, 0) {
             Ok(()) => true,
             Err(e) => {
                 tracing::warn!(
