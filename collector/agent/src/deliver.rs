@@ -343,6 +343,7 @@ pub async fn run(config: Config, shutdown: impl Future<Output = ()>) -> Result<S
     let stop = Arc::new(AtomicBool::new(false));
     let mut next_seq = 0;
     let mut following = None;
+    let mut node_live = None;
     let uplink = match &config.server {
         Some(base) => {
             let base = base.trim_end_matches('/');
@@ -361,6 +362,7 @@ pub async fn run(config: Config, shutdown: impl Future<Output = ()>) -> Result<S
                 tracing::warn!("the saved live set is not used: {e}");
             }
             following = Some(tokio::spawn(follower.run()));
+            node_live = Some(live.clone());
             let uplink = Uplink {
                 client: rulestudio_api::client::builder(config.ca_cert.as_deref())
                     .map_err(Error::CaCert)?
@@ -400,10 +402,10 @@ pub async fn run(config: Config, shutdown: impl Future<Output = ()>) -> Result<S
             .then(|| std::io::BufWriter::new(std::io::stdout())),
         record,
     };
-    // The node evaluator hands enforce rules' verdicts to `_enforcer` (`Enforcer::act`);
-    // until it evaluates on the node (issue #14), a node with `--enforce` is armed, reports
-    // whether it has the BPF LSM, and acts on nothing.
-    let (mut rx, capture_thread, _enforcer) = match &config.replay {
+    // The node evaluator is to hand enforce rules' verdicts to `enforcer` (`Enforcer::act`);
+    // until it evaluates on the node (issue #14), an enforcing node loads the live set's exec
+    // stops and acts on no other verdict.
+    let (mut rx, capture_thread, enforcer) = match &config.replay {
         Some(path) => (spawn_replay(path.clone())?, None, None),
         None => {
             let mut kernel = config.kernel.clone();
@@ -421,6 +423,13 @@ pub async fn run(config: Config, shutdown: impl Future<Output = ()>) -> Result<S
             let enforcer = crate::enforce::arm(c.enforcement, config.enforce.clone(), &counters)?;
             (c.events, Some(c.thread), enforcer)
         }
+    };
+    let exec_stops = match (enforcer, &node_live) {
+        (Some(e), Some(live)) => Some(tokio::spawn(crate::enforce::follow_live(
+            Arc::new(std::sync::Mutex::new(e)),
+            live.clone(),
+        ))),
+        _ => None,
     };
     let replaying = config.replay.is_some();
 
@@ -491,6 +500,9 @@ pub async fn run(config: Config, shutdown: impl Future<Output = ()>) -> Result<S
     }
     if let Some(f) = following {
         f.abort();
+    }
+    if let Some(t) = exec_stops {
+        t.abort();
     }
     Ok(Summary {
         counters: counters.snapshot(&config.node),

@@ -610,7 +610,6 @@ fn run_copy(bin: &Path, marker: &Path) -> Result<i32, i32> {
 /// engine matches, before the program runs (the marker it would write is absent).
 #[test]
 fn exec_stops_kill_exactly_the_execs_the_engine_matches_before_they_run() {
-    use rulestudio_engine::eval::ExecStop;
     let rules = r#"
 - rule: Stop these programs
   desc: d
@@ -633,18 +632,6 @@ fn exec_stops_kill_exactly_the_execs_the_engine_matches_before_they_run() {
         &Default::default(),
     );
     assert!(loaded.ok(), "{:?}", loaded.diagnostics);
-    let stops: Vec<(String, Action, ExecStop)> = loaded
-        .ruleset
-        .rules()
-        .iter()
-        .map(|r| {
-            (
-                r.name.clone(),
-                Action::of_rule(r),
-                r.filter.exec_stop(&r.evt_types),
-            )
-        })
-        .collect();
     let (_kernel, k) = load(EnforceKernel::ALL);
     let state = tempfile::tempdir().unwrap();
     let switch = state.path().join(SWITCH_FILE);
@@ -656,10 +643,9 @@ fn exec_stops_kill_exactly_the_execs_the_engine_matches_before_they_run() {
         },
     )
     .unwrap();
-    let loaded_names = enforcer
-        .set_exec_stops(stops.iter().map(|(n, a, s)| (n.as_str(), *a, s)))
-        .unwrap();
-    assert_eq!(loaded_names, 3, "{stops:?}");
+    let loaded_names = enforcer.set_exec_stops(&loaded.ruleset).unwrap();
+    // The dry-run rule's name is not loaded.
+    assert_eq!(loaded_names, 3);
 
     let dir = tempfile::tempdir().unwrap();
     let rule = &loaded.ruleset.rules()[0];
@@ -719,4 +705,91 @@ fn exec_stops_kill_exactly_the_execs_the_engine_matches_before_they_run() {
         Err(libc::SIGKILL)
     );
     assert!(!marker.exists());
+}
+
+/// End to end: a rule promoted on a real studio reaches an enforcing node, whose kernel then
+/// stops the execs it names; when the collector exits, enforcement stops with it (fail-open).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_promoted_exec_rule_is_enforced_by_a_following_node_until_it_exits() {
+    use common::server::{start_server, stop_server};
+    const TOKEN: &str = "rs_enforce_live_token";
+    let dir = tempfile::tempdir().unwrap();
+    let addr = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap();
+    let base = format!("http://{addr}");
+    let server = start_server(&dir.path().join("rulestudio.db"), addr, TOKEN).await;
+    let rule = "- rule: No rs-live-stop\n  desc: d\n  condition: evt.type in (execve, execveat) and proc.name = rs-live-stop\n  output: o\n  priority: CRITICAL\n  tags: [rulestudio.enforce]\n";
+    server
+        .state
+        .live
+        .promote(
+            &server.state.db,
+            rulestudio_server::live::NewVersion {
+                files: vec![rulestudio_api::live::RulesFile {
+                    name: "enforce.yaml".into(),
+                    content: rule.into(),
+                }],
+                by: "admin",
+                proposal: None,
+                note: "test".into(),
+                expected_base: None,
+            },
+        )
+        .await
+        .unwrap();
+    let mut config =
+        rulestudio_collector::Config::new(Some(base.clone()), TOKEN.into(), "enforcer".into());
+    config.kernel.ring_bytes = 64 << 10;
+    config.enforce = Some(EnforceConfig::default());
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let collector = tokio::spawn(rulestudio_collector::run(config, async {
+        let _ = stopped.await;
+    }));
+
+    let (stop_bin, go_bin) = (
+        dir.path().join("rs-live-stop"),
+        dir.path().join("rs-live-go"),
+    );
+    std::fs::copy("/bin/sh", &stop_bin).unwrap();
+    std::fs::copy("/bin/sh", &go_bin).unwrap();
+    // The node loads the stops once it has the version: exec until one is stopped.
+    let deadline = Instant::now() + std::time::Duration::from_secs(30);
+    let mut tries = 0;
+    loop {
+        tries += 1;
+        let marker = dir.path().join(format!("stop-{tries}.ran"));
+        let (bin, m) = (stop_bin.clone(), marker.clone());
+        match tokio::task::spawn_blocking(move || run_copy(&bin, &m))
+            .await
+            .unwrap()
+        {
+            Err(sig) => {
+                assert_eq!(sig, libc::SIGKILL);
+                assert!(!marker.exists(), "the stopped program ran");
+                break;
+            }
+            Ok(code) => assert_eq!(code, 0),
+        }
+        assert!(
+            Instant::now() < deadline,
+            "no exec stopped after {tries} tries"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    let (bin, m) = (go_bin.clone(), dir.path().join("go.ran"));
+    assert_eq!(
+        tokio::task::spawn_blocking(move || run_copy(&bin, &m))
+            .await
+            .unwrap(),
+        Ok(0)
+    );
+    stop.send(()).unwrap();
+    collector.await.unwrap().expect("collector run");
+    // Fail-open: the programs went with the collector.
+    let marker = dir.path().join("after-exit.ran");
+    assert_eq!(run_copy(&stop_bin, &marker), Ok(0));
+    assert!(marker.exists());
+    stop_server(server).await;
 }

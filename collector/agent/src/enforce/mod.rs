@@ -177,13 +177,25 @@ impl Enforcer {
         self.lsm
     }
 
-    /// Loads the kernel's exec stops for the live set's rules (name, action, the engine's
-    /// [`ExecStop`] for it), replacing the previous set; returns how many program names it stops.
-    pub fn set_exec_stops<'a>(
+    /// Loads the kernel's exec stops for a rule set's enforce rules (the engine's
+    /// [`ExecStop`] of each), replacing the previous set; returns how many program names it
+    /// stops.
+    pub fn set_exec_stops(
         &mut self,
-        rules: impl IntoIterator<Item = (&'a str, Action, &'a ExecStop)>,
+        rules: &rulestudio_engine::eval::RuleSet,
     ) -> Result<usize, aya::maps::MapError> {
-        self.exec.set(rules)
+        let stops: Vec<(&str, Action, ExecStop)> = rules
+            .rules()
+            .iter()
+            .map(|r| {
+                (
+                    r.name.as_str(),
+                    Action::of_rule(r),
+                    r.filter.exec_stop(&r.evt_types),
+                )
+            })
+            .collect();
+        self.exec.set(stops.iter().map(|(n, a, s)| (*n, *a, s)))
     }
 
     /// Per rule, the execs the kernel stopped.
@@ -319,4 +331,32 @@ fn compile_allow(condition: &str) -> Result<Filter, EnforceError> {
     compiled
         .filter
         .ok_or_else(|| error("does not compile".into()))
+}
+
+/// Keeps the kernel's exec stops those of the live set the node runs: loads them at each new
+/// version, until `live` is dropped by its follower.
+pub async fn follow_live(
+    enforcer: Arc<std::sync::Mutex<Enforcer>>,
+    live: Arc<rulestudio_node::Live>,
+) {
+    let mut changes = live.subscribe();
+    let mut loaded = None;
+    loop {
+        if let Some(rules) = live.current()
+            && loaded != Some(rules.set.version)
+        {
+            loaded = Some(rules.set.version);
+            let mut e = enforcer.lock().unwrap_or_else(|p| p.into_inner());
+            match e.set_exec_stops(&rules.ruleset) {
+                Ok(n) => tracing::info!(
+                    version = rules.set.version,
+                    "exec stops loaded: {n} program names"
+                ),
+                Err(e) => tracing::error!("loading exec stops: {e}"),
+            }
+        }
+        if changes.changed().await.is_err() {
+            return;
+        }
+    }
 }
