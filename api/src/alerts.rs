@@ -23,6 +23,10 @@ pub struct Alert {
     /// Where the team is with it (`new` until someone triages it).
     #[serde(default)]
     pub triage: Triage,
+    /// What enforcement did about the process (`none` from an alert-only rule or an older
+    /// studio).
+    #[serde(default)]
+    pub action: crate::action::AlertAction,
 }
 
 /// The triage states of an alert, in the order a team usually moves through them.

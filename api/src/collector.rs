@@ -28,6 +28,11 @@ pub struct Heartbeat {
     /// `live_version`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub compile_error: Option<String>,
+    /// On a node started with `--enforce`: whether it refuses a quarantined process's
+    /// operations through the kernel's BPF LSM (`false`: it only kills, at the process's next
+    /// syscall and through a pidfd). Absent on a node that does not enforce.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub bpf_lsm: Option<bool>,
 }
 
 /// Response of `POST /api/v1/events`.

@@ -4,6 +4,7 @@
 
 #![forbid(unsafe_code)]
 
+pub mod action;
 pub mod alerts;
 pub mod audit;
 pub mod auth;

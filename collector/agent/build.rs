@@ -10,7 +10,7 @@ use std::process::Command;
 fn main() {
     let src_dir = PathBuf::from(env::var("CARGO_MANIFEST_DIR").unwrap()).join("../ebpf");
     let out = PathBuf::from(env::var("OUT_DIR").unwrap()).join("collector.bpf.o");
-    for f in ["collector.bpf.c", "records.h", "vmlinux_min.h"] {
+    for f in ["collector.bpf.c", "enforce.h", "records.h", "vmlinux_min.h"] {
         println!("cargo:rerun-if-changed={}", src_dir.join(f).display());
     }
     println!("cargo:rerun-if-env-changed=CLANG");

@@ -773,3 +773,5 @@ int process_exit(struct bpf_raw_tracepoint_args *ctx)
 	emit(&r);
 	return 0;
 }
+
+#include "enforce.h"

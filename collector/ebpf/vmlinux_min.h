@@ -128,9 +128,14 @@ struct nsproxy {
 	struct pid_namespace *pid_ns_for_children;
 };
 
+typedef struct {
+	int counter;
+} atomic_t;
+
 #define PIDTYPE_SID 3
 struct signal_struct {
 	struct pid *pids[4];
+	atomic_t live; /* threads not yet exited */
 };
 
 struct task_struct {
@@ -148,6 +153,8 @@ struct task_struct {
 	struct pid *thread_pid;
 	struct nsproxy *nsproxy;
 	int exit_code;
+	unsigned int flags; /* PF_* */
+	__u64 start_boottime; /* CLOCK_BOOTTIME ns; /proc/PID/stat's starttime in ticks */
 };
 
 struct linux_binprm {

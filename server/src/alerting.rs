@@ -43,6 +43,8 @@ pub fn build(
         hostname: hostname.to_string(),
         live_version,
         triage: Default::default(),
+        // The server judges for alerting only; actions are taken, and reported, by nodes.
+        action: Default::default(),
     }
 }
 

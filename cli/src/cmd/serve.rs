@@ -15,6 +15,9 @@ pub struct Args {
     /// Also capture this node's syscalls with eBPF and stream them into this server.
     #[arg(long, env = "RULESTUDIO_COLLECTOR")]
     collector: bool,
+    /// Enforcement by the in-process collector (`--enforce` needs `--collector`).
+    #[command(flatten)]
+    enforce: rulestudio_collector::enforce::EnforceArgs,
 }
 
 pub fn run(args: Args) -> Result<Outcome> {
@@ -52,6 +55,10 @@ async fn serve(mut args: Args) -> Result<()> {
     let token_file = rulestudio_server::token_file(&args.serve.db);
     // The in-process node's own state (its last verified live set), beside the database.
     let node_state = args.serve.db.with_extension("node");
+    if args.enforce.enforce && !args.collector {
+        anyhow::bail!("--enforce acts through the collector: add --collector");
+    }
+    let enforce = args.enforce.config(Some(&node_state));
     let server = tokio::spawn(rulestudio_server::serve(args.serve));
     if !wait_healthy(&client, &base, &server).await? {
         // Stopped before it answered (a signal during start-up, or a failure such as a
@@ -78,6 +85,7 @@ async fn serve(mut args: Args) -> Result<()> {
             admin_token,
             &token_file,
             node_state,
+            enforce,
         )
         .await
         {
@@ -136,6 +144,7 @@ async fn start_collector(
     admin_token: Option<String>,
     token_file: &std::path::Path,
     state_dir: std::path::PathBuf,
+    enforce: Option<rulestudio_collector::enforce::EnforceConfig>,
 ) -> Result<tokio::task::JoinHandle<()>> {
     privilege::check().context("eBPF needs privileges")?;
     let admin = match admin_token {
@@ -157,6 +166,7 @@ async fn start_collector(
     let mut config = CollectorConfig::new(Some(base.to_string()), token, node);
     config.ca_cert = ca_cert;
     config.state_dir = Some(state_dir);
+    config.enforce = enforce;
     Ok(tokio::spawn(async move {
         let stop = rulestudio_server::shutdown::signal_received();
         match rulestudio_collector::run(config, stop).await {

@@ -45,6 +45,11 @@ impl Capture {
         })
     }
 
+    /// The kernel side of enforcement, once (`None` unless `KernelConfig::enforce`).
+    pub fn take_enforcement(&mut self) -> Option<crate::kernel::KernelEnforcement> {
+        self.kernel.take_enforcement()
+    }
+
     /// Enriches container events with CRI metadata from the runtime socket at `socket`.
     pub fn set_cri(&mut self, socket: std::path::PathBuf) {
         self.conv.set_cri(crate::cri::Resolver::start(socket));
@@ -125,20 +130,22 @@ impl Capture {
     }
 }
 
+/// A started capture: its events, its thread, and the kernel side of enforcement if asked for.
+pub struct Spawned {
+    pub events: tokio::sync::mpsc::Receiver<Vec<String>>,
+    pub thread: std::thread::JoinHandle<()>,
+    pub enforcement: Option<crate::kernel::KernelEnforcement>,
+}
+
 /// Starts a capture thread; events arrive on the returned channel until `stop` is set.
 pub fn spawn(
     config: &KernelConfig,
     cri_socket: Option<std::path::PathBuf>,
     counters: Arc<Counters>,
     stop: Arc<AtomicBool>,
-) -> Result<
-    (
-        tokio::sync::mpsc::Receiver<Vec<String>>,
-        std::thread::JoinHandle<()>,
-    ),
-    KernelError,
-> {
+) -> Result<Spawned, KernelError> {
     let mut capture = Capture::start(config, counters)?;
+    let enforcement = capture.take_enforcement();
     if let Some(socket) = cri_socket {
         capture.set_cri(socket);
     }
@@ -147,5 +154,9 @@ pub fn spawn(
         .name("rs-capture".into())
         .spawn(move || capture.run(stop, tx))
         .expect("spawning the capture thread");
-    Ok((rx, handle))
+    Ok(Spawned {
+        events: rx,
+        thread: handle,
+        enforcement,
+    })
 }

@@ -44,6 +44,9 @@ pub struct Config {
     pub shutdown_grace: Duration,
     /// Where the node keeps what must outlive it: the last verified live set.
     pub state_dir: Option<PathBuf>,
+    /// `--enforce`: act on enforce rules (issue #15), with every kernel stop unless
+    /// `kernel.enforce` names them; `None` acts on nothing.
+    pub enforce: Option<crate::enforce::EnforceConfig>,
 }
 
 impl Config {
@@ -65,6 +68,7 @@ impl Config {
             heartbeat: Duration::from_secs(5),
             shutdown_grace: Duration::from_secs(5),
             state_dir: None,
+            enforce: None,
         }
     }
 }
@@ -90,6 +94,8 @@ pub enum Error {
     NoOutput,
     #[error("following the live set: {0}")]
     Live(String),
+    #[error(transparent)]
+    Enforce(#[from] crate::enforce::EnforceError),
 }
 
 /// What a run did, for the caller's final log line.
@@ -337,6 +343,7 @@ pub async fn run(config: Config, shutdown: impl Future<Output = ()>) -> Result<S
     let stop = Arc::new(AtomicBool::new(false));
     let mut next_seq = 0;
     let mut following = None;
+    let mut node_live = None;
     let uplink = match &config.server {
         Some(base) => {
             let base = base.trim_end_matches('/');
@@ -355,6 +362,7 @@ pub async fn run(config: Config, shutdown: impl Future<Output = ()>) -> Result<S
                 tracing::warn!("the saved live set is not used: {e}");
             }
             following = Some(tokio::spawn(follower.run()));
+            node_live = Some(live.clone());
             let uplink = Uplink {
                 client: rulestudio_api::client::builder(config.ca_cert.as_deref())
                     .map_err(Error::CaCert)?
@@ -394,17 +402,34 @@ pub async fn run(config: Config, shutdown: impl Future<Output = ()>) -> Result<S
             .then(|| std::io::BufWriter::new(std::io::stdout())),
         record,
     };
-    let (mut rx, capture_thread) = match &config.replay {
-        Some(path) => (spawn_replay(path.clone())?, None),
+    // The node evaluator is to hand enforce rules' verdicts to `enforcer` (`Enforcer::act`);
+    // until it evaluates on the node (issue #14), an enforcing node loads the live set's exec
+    // stops and acts on no other verdict.
+    let (mut rx, capture_thread, enforcer) = match &config.replay {
+        Some(path) => (spawn_replay(path.clone())?, None, None),
         None => {
-            let (rx, handle) = crate::capture::spawn(
-                &config.kernel,
+            let mut kernel = config.kernel.clone();
+            if config.enforce.is_some() {
+                kernel
+                    .enforce
+                    .get_or_insert(crate::kernel::EnforceKernel::ALL);
+            }
+            let c = crate::capture::spawn(
+                &kernel,
                 config.cri_socket.clone(),
                 counters.clone(),
                 stop.clone(),
             )?;
-            (rx, Some(handle))
+            let enforcer = crate::enforce::arm(c.enforcement, config.enforce.clone(), &counters)?;
+            (c.events, Some(c.thread), enforcer)
         }
+    };
+    let exec_stops = match (enforcer, &node_live) {
+        (Some(e), Some(live)) => Some(tokio::spawn(crate::enforce::follow_live(
+            Arc::new(std::sync::Mutex::new(e)),
+            live.clone(),
+        ))),
+        _ => None,
     };
     let replaying = config.replay.is_some();
 
@@ -475,6 +500,9 @@ pub async fn run(config: Config, shutdown: impl Future<Output = ()>) -> Result<S
     }
     if let Some(f) = following {
         f.abort();
+    }
+    if let Some(t) = exec_stops {
+        t.abort();
     }
     Ok(Summary {
         counters: counters.snapshot(&config.node),

@@ -2,9 +2,9 @@
 //! attaches its raw tracepoints. Detaches when dropped.
 
 use crate::syscalls::{NR_MAX, SyscallSet};
-use aya::maps::{Array, MapData, PerCpuArray, RingBuf};
-use aya::programs::RawTracePoint;
-use aya::{Ebpf, EbpfLoader};
+use aya::maps::{Array, HashMap, MapData, PerCpuArray, RingBuf};
+use aya::programs::{Lsm, RawTracePoint};
+use aya::{Btf, Ebpf, EbpfLoader};
 use std::time::Duration;
 
 static PROGRAM: &[u8] = aya::include_bytes_aligned!(concat!(env!("OUT_DIR"), "/collector.bpf.o"));
@@ -16,6 +16,21 @@ const ATTACH: &[(&str, &str)] = &[
     ("process_exec", "sched_process_exec"),
     ("process_exit", "sched_process_exit"),
 ];
+
+/// Enforcement's BPF LSM programs (`collector/ebpf/enforce.h`): (program name, LSM hook).
+const ENFORCE_LSM: &[(&str, &str)] = &[
+    ("enforce_file_open", "file_open"),
+    ("enforce_inode_create", "inode_create"),
+    ("enforce_file_permission", "file_permission"),
+    ("enforce_socket_connect", "socket_connect"),
+    ("enforce_bprm_check", "bprm_check_security"),
+    ("enforce_task_alloc", "task_alloc"),
+];
+
+/// Enforcement's raw tracepoints: the kill at the next syscall, and forgetting at exit.
+const ENFORCE_KILL: (&str, &str) = ("enforce_sys_enter", "sys_enter");
+const ENFORCE_EXIT: (&str, &str) = ("enforce_exit", "sched_process_exit");
+const ENFORCE_EXEC: (&str, &str) = ("enforce_exec", "sched_process_exec");
 
 const STAT_LOST: u32 = 0;
 const STAT_FILTERED: u32 = 1;
@@ -38,6 +53,8 @@ pub enum KernelError {
     },
     #[error("eBPF map `{0}` missing from the program object")]
     MissingMap(&'static str),
+    #[error("reading the kernel's BTF for the BPF LSM programs: {0}")]
+    Btf(#[from] aya::BtfError),
 }
 
 #[derive(Debug, Clone)]
@@ -47,6 +64,8 @@ pub struct KernelConfig {
     pub dedup_window: Option<Duration>,
     /// Ring buffer size in bytes (a power of two, multiple of the page size).
     pub ring_bytes: u32,
+    /// Attach the enforcement programs (`--enforce`); none when `None`.
+    pub enforce: Option<EnforceKernel>,
 }
 
 impl Default for KernelConfig {
@@ -55,8 +74,41 @@ impl Default for KernelConfig {
             syscalls: SyscallSet::all(),
             dedup_window: None,
             ring_bytes: 16 << 20,
+            enforce: None,
         }
     }
+}
+
+/// Which of enforcement's kernel stops to attach for a quarantined process.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct EnforceKernel {
+    /// Refuse its operations with EPERM through the BPF LSM (attached only where the kernel's
+    /// BPF LSM is active).
+    pub lsm: bool,
+    /// SIGKILL at its next syscall.
+    pub kill_at_syscall: bool,
+}
+
+impl EnforceKernel {
+    /// Every stop the kernel offers.
+    pub const ALL: EnforceKernel = EnforceKernel {
+        lsm: true,
+        kill_at_syscall: true,
+    };
+}
+
+/// What the kernel side of enforcement gives the [`crate::enforce::Enforcer`].
+pub struct KernelEnforcement {
+    /// tgid → start time in clock ticks (`collector/ebpf/enforce.h`).
+    pub quarantine: HashMap<MapData, u32, u64>,
+    /// Whether the BPF LSM programs are attached (the kernel's BPF LSM is active).
+    pub lsm: bool,
+    /// Exec stops: program name (`comm`, NUL-padded) → rule index (`collector/ebpf/enforce.h`).
+    pub exec_stops: HashMap<MapData, [u8; 16], u32>,
+    /// `[0]` is 1 while exec stops act.
+    pub exec_stops_on: Array<MapData, u32>,
+    /// Per rule index, execs stopped.
+    pub exec_stopped: Array<MapData, u64>,
 }
 
 /// Smallest ring: the largest record (an exec with three 4 KiB strings) must fit, with room.
@@ -109,6 +161,7 @@ pub struct Kernel {
     _ebpf: Ebpf,
     pub ring: RingBuf<MapData>,
     stats: PerCpuArray<MapData, u64>,
+    enforcement: Option<KernelEnforcement>,
 }
 
 /// Kernel-side counters, summed over CPUs.
@@ -127,8 +180,10 @@ impl Kernel {
         // A ring smaller than the batching threshold would never wake the reader (it would
         // rely on its poll timer alone while the ring overflows): wake at a quarter full.
         let wakeup = WAKEUP_BYTES.min(u64::from(config.ring_bytes) / 4);
+        let tick_ns = 1_000_000_000 / rustix::param::clock_ticks_per_second();
         let mut ebpf = EbpfLoader::new()
             .override_global("own_tgid", &own, true)
+            .override_global("tick_ns", &tick_ns, true)
             .override_global("dedup_ns", &dedup, true)
             .override_global("wakeup_bytes", &wakeup, true)
             .map_max_entries("events", config.ring_bytes)
@@ -148,41 +203,26 @@ impl Kernel {
                 })?;
             }
         }
-        let ring = RingBuf::try_from(
-            ebpf.take_map("events")
-                .ok_or(KernelError::MissingMap("events"))?,
-        )
-        .map_err(|source| KernelError::Map {
-            name: "events",
-            source,
-        })?;
-        let stats = PerCpuArray::try_from(
-            ebpf.take_map("stats")
-                .ok_or(KernelError::MissingMap("stats"))?,
-        )
-        .map_err(|source| KernelError::Map {
-            name: "stats",
-            source,
-        })?;
+        let ring: RingBuf<MapData> = take_map(&mut ebpf, "events")?;
+        let stats: PerCpuArray<MapData, u64> = take_map(&mut ebpf, "stats")?;
         for (name, tp) in ATTACH {
-            let prog: &mut RawTracePoint = ebpf
-                .program_mut(name)
-                .ok_or(KernelError::Program {
-                    name,
-                    source: aya::programs::ProgramError::UnexpectedProgramType,
-                })?
-                .try_into()
-                .map_err(|source| KernelError::Program { name, source })?;
-            prog.load()
-                .map_err(|source| KernelError::Program { name, source })?;
-            prog.attach(tp)
-                .map_err(|source| KernelError::Program { name, source })?;
+            attach_raw(&mut ebpf, name, tp)?;
         }
+        let enforcement = match config.enforce {
+            Some(stops) => Some(attach_enforcement(&mut ebpf, stops)?),
+            None => None,
+        };
         Ok(Kernel {
             _ebpf: ebpf,
             ring,
             stats,
+            enforcement,
         })
+    }
+
+    /// The kernel side of enforcement, once (`None` without `KernelConfig::enforce`).
+    pub fn take_enforcement(&mut self) -> Option<KernelEnforcement> {
+        self.enforcement.take()
     }
 
     pub fn stats(&self) -> KernelStats {
@@ -192,6 +232,89 @@ impl Kernel {
             filtered: sum(STAT_FILTERED),
         }
     }
+}
+
+fn program<'a, T>(ebpf: &'a mut Ebpf, name: &'static str) -> Result<&'a mut T, KernelError>
+where
+    &'a mut T: TryFrom<&'a mut aya::programs::Program, Error = aya::programs::ProgramError>,
+{
+    ebpf.program_mut(name)
+        .ok_or(KernelError::Program {
+            name,
+            source: aya::programs::ProgramError::UnexpectedProgramType,
+        })?
+        .try_into()
+        .map_err(|source| KernelError::Program { name, source })
+}
+
+/// Takes map `name` out of the object (its owner from then on) as a `T`.
+fn take_map<T>(ebpf: &mut Ebpf, name: &'static str) -> Result<T, KernelError>
+where
+    T: TryFrom<aya::maps::Map, Error = aya::maps::MapError>,
+{
+    let map = ebpf.take_map(name).ok_or(KernelError::MissingMap(name))?;
+    T::try_from(map).map_err(|source| KernelError::Map { name, source })
+}
+
+fn attach_raw(ebpf: &mut Ebpf, name: &'static str, tp: &str) -> Result<(), KernelError> {
+    let prog: &mut RawTracePoint = program(ebpf, name)?;
+    prog.load()
+        .map_err(|source| KernelError::Program { name, source })?;
+    prog.attach(tp)
+        .map_err(|source| KernelError::Program { name, source })?;
+    Ok(())
+}
+
+/// Attaches the enforcement programs `stops` asks for. The LSM ones only where the kernel's
+/// BPF LSM is active (attached elsewhere they would load and never run) and where the kernel
+/// loads them (some refuse trampoline programs, LSM ones included, with EPERM): otherwise the
+/// kill at the next syscall is the kernel's only stop, and the log and heartbeats say so.
+fn attach_enforcement(
+    ebpf: &mut Ebpf,
+    stops: EnforceKernel,
+) -> Result<KernelEnforcement, KernelError> {
+    let lsm = stops.lsm
+        && crate::enforce::lsm::bpf_lsm_active()
+        && match attach_lsm(ebpf) {
+            Ok(()) => true,
+            Err(e) => {
+                for (name, _) in ENFORCE_LSM {
+                    if let Ok(prog) = program::<Lsm>(ebpf, name) {
+                        // Not loaded is fine: nothing to undo.
+                        let _ = prog.unload();
+                    }
+                }
+                tracing::warn!(
+                    "the BPF LSM is active but its programs do not load here ({e}); \
+                     a quarantined process is killed at its next syscall, not refused first"
+                );
+                false
+            }
+        };
+    if stops.kill_at_syscall {
+        attach_raw(ebpf, ENFORCE_KILL.0, ENFORCE_KILL.1)?;
+    }
+    attach_raw(ebpf, ENFORCE_EXIT.0, ENFORCE_EXIT.1)?;
+    attach_raw(ebpf, ENFORCE_EXEC.0, ENFORCE_EXEC.1)?;
+    Ok(KernelEnforcement {
+        quarantine: take_map(ebpf, "quarantine")?,
+        lsm,
+        exec_stops: take_map(ebpf, "exec_stops")?,
+        exec_stops_on: take_map(ebpf, "exec_stops_on")?,
+        exec_stopped: take_map(ebpf, "exec_stopped")?,
+    })
+}
+
+fn attach_lsm(ebpf: &mut Ebpf) -> Result<(), KernelError> {
+    let btf = Btf::from_sys_fs()?;
+    for (name, hook) in ENFORCE_LSM {
+        let prog: &mut Lsm = program(ebpf, name)?;
+        prog.load(hook, &btf)
+            .map_err(|source| KernelError::Program { name, source })?;
+        prog.attach()
+            .map_err(|source| KernelError::Program { name, source })?;
+    }
+    Ok(())
 }
 
 /// Kernels before 5.11 charge BPF maps to RLIMIT_MEMLOCK; later ones ignore it.

@@ -17,6 +17,7 @@ pub mod container;
 pub mod convert;
 pub mod cri;
 pub mod deliver;
+pub mod enforce;
 #[allow(unsafe_code)]
 pub mod kernel;
 pub mod privilege;

@@ -7,6 +7,7 @@
 
 use clap::parser::ValueSource;
 use clap::{CommandFactory, FromArgMatches, Parser};
+use rulestudio_collector::enforce::EnforceArgs;
 use rulestudio_collector::{Config, KernelConfig, kernel, syscalls::SyscallSet};
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -71,6 +72,8 @@ struct Args {
     /// kernel cannot fit while the agent is behind are counted as `lost_kernel`, not queued.
     #[arg(long, value_name = "BYTES", value_parser = kernel::parse_ring_bytes)]
     ring_buffer: Option<u32>,
+    #[command(flatten)]
+    enforce: EnforceArgs,
 }
 
 fn parse_duration(s: &str) -> Result<Duration, String> {
@@ -163,7 +166,9 @@ async fn main() -> ExitCode {
         syscalls,
         dedup_window: args.dedup_window,
         ring_bytes,
+        ..KernelConfig::default()
     };
+    config.enforce = args.enforce.config(config.state_dir.as_deref());
     match rulestudio_collector::run(config, shutdown_signal()).await {
         Ok(summary) => {
             let c = summary.counters;

@@ -1,6 +1,7 @@
 //! Counters reported in heartbeats; shared by the capture thread and the delivery task.
 
 use rulestudio_api::collector::Heartbeat;
+use std::sync::OnceLock;
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 
 #[derive(Debug, Default)]
@@ -11,6 +12,8 @@ pub struct Counters {
     spooled: AtomicU64,
     sent: AtomicU64,
     dropped: AtomicU64,
+    /// Set once on a node that enforces: whether it has the BPF LSM.
+    bpf_lsm: OnceLock<bool>,
 }
 
 impl Counters {
@@ -31,6 +34,9 @@ impl Counters {
     pub fn add_dropped(&self, n: u64) {
         self.dropped.fetch_add(n, Relaxed);
     }
+    pub fn set_bpf_lsm(&self, lsm: bool) {
+        let _ = self.bpf_lsm.set(lsm);
+    }
 
     pub fn snapshot(&self, node: &str) -> Heartbeat {
         Heartbeat {
@@ -41,6 +47,7 @@ impl Counters {
             spooled: self.spooled.load(Relaxed),
             sent: self.sent.load(Relaxed),
             dropped: self.dropped.load(Relaxed),
+            bpf_lsm: self.bpf_lsm.get().copied(),
             // The live set's part is the node runtime's (`deliver::Uplink::heartbeat`).
             ..Heartbeat::default()
         }

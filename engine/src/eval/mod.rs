@@ -8,6 +8,7 @@
 mod check;
 pub(crate) mod derive;
 mod evttypes;
+mod exec_stop;
 pub(crate) mod glob;
 pub(crate) mod matcher;
 pub(crate) mod pmatch;
@@ -20,6 +21,7 @@ use check::{EvtTypeOf, Frame};
 pub use derive::{fd_directory, fd_filename, rederived_fields};
 pub(crate) use evttypes::TypeAlgebra;
 pub use evttypes::{EventCodes, EvtTypeSet};
+pub use exec_stop::{ExecStop, NAME_MAX};
 use program::{Builder, Memo, Program};
 
 use crate::event::{FieldSource, Value};

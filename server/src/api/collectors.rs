@@ -49,13 +49,14 @@ async fn heartbeat(
     let as_i64 = |v: u64| i64::try_from(v).unwrap_or(i64::MAX);
     sqlx::query(
         "INSERT INTO collectors (node, last_seen, captured, filtered, lost_kernel, spooled, sent, dropped,
-                                 live_version, engine_version, compile_error)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                                 live_version, engine_version, compile_error, bpf_lsm)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
          ON CONFLICT (node) DO UPDATE SET prev_seen = last_seen, prev_sent = sent,
            last_seen = excluded.last_seen, captured = excluded.captured, filtered = excluded.filtered,
            lost_kernel = excluded.lost_kernel, spooled = excluded.spooled, sent = excluded.sent,
            dropped = excluded.dropped, live_version = excluded.live_version,
-           engine_version = excluded.engine_version, compile_error = excluded.compile_error",
+           engine_version = excluded.engine_version, compile_error = excluded.compile_error,
+           bpf_lsm = excluded.bpf_lsm",
     )
     .bind(&hb.node)
     .bind(now_ns())
@@ -68,6 +69,7 @@ async fn heartbeat(
     .bind(hb.live_version)
     .bind(&hb.engine_version)
     .bind(&hb.compile_error)
+    .bind(hb.bpf_lsm)
     .execute(&state.db)
     .await?;
     state
@@ -90,12 +92,13 @@ type Row = (
     Option<i64>,
     Option<String>,
     Option<String>,
+    Option<bool>,
 );
 
 async fn list(State(state): State<AppState>, _: Admin) -> Result<Json<CollectorList>> {
     let rows: Vec<Row> = sqlx::query_as(
         "SELECT node, last_seen, captured, filtered, lost_kernel, spooled, sent, dropped, prev_seen, prev_sent,
-                live_version, engine_version, compile_error
+                live_version, engine_version, compile_error, bpf_lsm
          FROM collectors ORDER BY node",
     )
     .fetch_all(&state.db)
@@ -117,6 +120,7 @@ async fn list(State(state): State<AppState>, _: Admin) -> Result<Json<CollectorL
                 live_version,
                 engine_version,
                 compile_error,
+                bpf_lsm,
             )| {
                 let events_per_sec = match (prev_seen, prev_sent) {
                     (Some(ps), Some(pv)) if last_seen > ps => {
@@ -137,6 +141,7 @@ async fn list(State(state): State<AppState>, _: Admin) -> Result<Json<CollectorL
                         live_version,
                         engine_version,
                         compile_error,
+                        bpf_lsm,
                     },
                     last_seen,
                     events_per_sec,
