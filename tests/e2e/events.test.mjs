@@ -153,6 +153,48 @@ test("the time range bounds the search: presets and from/to", async () => {
   await page.getByTestId("events-range").selectOption("all");
 });
 
+test("the live tail at 10,000 events a second: sampled on the server, bounded, with pause", async () => {
+  await search('proc.name = "flood"');
+  await page.getByTestId("events-stream-status").filter({ hasText: "Streaming" }).waitFor();
+  // Batches of 1,000 every 100 ms (or as fast as the server takes them) for 3 s.
+  const flood = (from, n) =>
+    events("flood", n).map((e, i) => ({ ...e, "proc.cmdline": `flood ${from + i}` }));
+  const started = Date.now();
+  let posted = 0;
+  while (Date.now() - started < 3000) {
+    const tick = Date.now();
+    await ingest(flood(posted, 1000));
+    posted += 1000;
+    await new Promise((r) => setTimeout(r, Math.max(0, 100 - (Date.now() - tick))));
+  }
+  const seconds = (Date.now() - started) / 1000;
+  console.log(`posted ${posted} events in ${seconds.toFixed(1)} s (${Math.round(posted / seconds)}/s)`);
+  // The page says it shows a sample, and how many events each shown one stands for.
+  const sampled = page.getByTestId("events-sampled");
+  await sampled.waitFor();
+  assert.match(await sampled.textContent(), /^sampled 1 in \d+$/);
+  assert.ok(Number(await sampled.getAttribute("data-n")) > 1);
+  // Far fewer rows than events: the burst, then at most 25 a second.
+  const shown = await rowCount();
+  assert.ok(shown < posted / 10, `${shown} rows for ${posted} events`);
+  await shot(page, "22-events-sampled");
+
+  // Paused: nothing more arrives.
+  await page.getByTestId("events-live").uncheck();
+  await page.getByTestId("events-stream-status").filter({ hasText: "Paused" }).waitFor();
+  await page.locator('[data-testid="events-row"]').first().waitFor();
+  const paused = await page.locator('[data-testid="events-row"]').first().getAttribute("data-event-id");
+  await ingest(flood(posted, 5));
+  await page.waitForTimeout(500);
+  assert.equal(await page.locator('[data-testid="events-row"]').first().getAttribute("data-event-id"), paused);
+  // Resumed: the newest stored events are listed, and new ones tailed again.
+  await page.getByTestId("events-live").check();
+  await page.getByTestId("events-stream-status").filter({ hasText: "Streaming" }).waitFor();
+  await rows(`flood ${posted + 4}`).waitFor();
+  await ingest(flood(posted + 5, 1));
+  await rows(`flood ${posted + 5}`).waitFor();
+});
+
 test("the columns the user chooses are kept in this browser under their name", async () => {
   await search("proc.name = ranged");
   const columns = page.getByTestId("events-columns");

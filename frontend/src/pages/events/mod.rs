@@ -1,12 +1,13 @@
 //! Stored events: search by any Falco condition within a time range, newest first, paging
 //! ("older") down to the oldest stored event; columns the user chooses (kept in this browser
 //! under their name); a detail drawer with every field and its labels. "Live" tails new events
-//! over SSE (`/api/v1/events/stream`, filtered on the server) while the range is open-ended.
+//! over SSE (`/api/v1/events/stream`, filtered and sampled on the server: "sampled 1 in N")
+//! while the range is open-ended, into a buffer of at most [`KEEP`] rows.
 //! `/events?q=CONDITION` opens with that search. Known-good periods (baselines) below.
 
 mod range;
 
-use crate::client::{self, ApiError, EventPage, Label, StoredEvent};
+use crate::client::{self, ApiError, EventPage, Label, StoredEvent, TailedEvent};
 use crate::pages::baselines::Baselines;
 use crate::sse;
 use crate::storage;
@@ -82,6 +83,8 @@ pub fn EventsPage() -> impl IntoView {
     let live = RwSignal::new(true);
     let tail = RwSignal::new(Tail::Connecting);
     let lagged = RwSignal::new(0u64);
+    // What the newest tailed event stands for: the server sends 1 in N when events come fast.
+    let sampled = RwSignal::new(1u64);
     // Answers of an older filter are dropped when they arrive late.
     let generation = StoredValue::new(0u64);
 
@@ -119,6 +122,7 @@ pub fn EventsPage() -> impl IntoView {
         events.set(Vec::new());
         loaded.set(None);
         lagged.set(0);
+        sampled.set(1);
         let f = q.condition;
         // A range that ended cannot gain events: nothing to tail.
         if on && q.bounds.open_ended() {
@@ -132,8 +136,9 @@ pub fn EventsPage() -> impl IntoView {
                 &["event", "lagged"],
                 move |name, data| match name {
                     "event" => {
-                        if let Ok(ev) = serde_json::from_str::<StoredEvent>(&data) {
-                            events.update(|list| merge(list, vec![ev], KEEP));
+                        if let Ok(t) = serde_json::from_str::<TailedEvent>(&data) {
+                            sampled.set(t.stands_for.max(1));
+                            events.update(|list| merge(list, vec![t.event], KEEP));
                         }
                     }
                     _ => lagged.update(|n| *n += data.trim().parse::<u64>().unwrap_or(0)),
@@ -179,9 +184,15 @@ pub fn EventsPage() -> impl IntoView {
                 <div class="pane-head">
                     <h1 id="events-title">"Events"</h1>
                     <span class=move || status().0 data-testid="events-stream-status" role="status">{move || status().1}</span>
+                    {move || (tail.get() == Tail::Up && sampled.get() > 1).then(|| view! {
+                        <span class="status" data-testid="events-sampled" data-n=sampled.get()
+                            title="Events come faster than a page can read: the server sends one of every N matching events (all are stored)">
+                            {format!("sampled 1 in {}", sampled.get())}
+                        </span>
+                    })}
                     <label class="check">
                         <input type="checkbox" data-testid="events-live" prop:checked=live on:change=move |ev| live.set(event_target_checked(&ev)) />
-                        "Live tail"
+                        "Live tail (untick to pause)"
                     </label>
                 </div>
                 <form class="filters" on:submit=move |ev| {
