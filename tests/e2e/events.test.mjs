@@ -195,7 +195,60 @@ test("the live tail at 10,000 events a second: sampled on the server, bounded, w
   await rows(`flood ${posted + 5}`).waitFor();
 });
 
+test("an event's page: its fields as searches, its process tree and its process's events nearby", async () => {
+  const t = Date.now() * 1e6;
+  const proc = {
+    "proc.name": "leafproc", "proc.pid": 4242, "proc.cmdline": "leafproc --go",
+    "proc.aname[1]": "bash", "proc.apid[1]": 4000,
+    "proc.aname[2]": "sshd", "proc.apid[2]": 100,
+    "proc.aname[3]": "systemd", "proc.apid[3]": 1,
+    "evt.hostname": "host-e2e", "container.id": "host",
+  };
+  await ingest([
+    { ...proc, "evt.time": t, "evt.type": "openat", "fd.name": "/etc/leaf conf" },
+    { ...proc, "evt.time": t + 1, "evt.type": "execve" },
+    { ...proc, "evt.time": t + 2, "evt.type": "openat", "fd.name": "/tmp/leaf" },
+    // Another process of the same name, and the same pid on another host: not nearby.
+    { ...proc, "proc.pid": 4243, "evt.time": t + 3, "evt.type": "openat", "fd.name": "/tmp/other" },
+    { ...proc, "evt.hostname": "elsewhere", "evt.time": t + 4, "evt.type": "openat", "fd.name": "/tmp/other" },
+  ]);
+  const listed = await api("GET", `/events?filter=${encodeURIComponent('proc.name = leafproc and evt.type = execve')}`);
+  const id = listed.events[0].id;
+  // From the drawer's link.
+  await search("proc.name = leafproc and evt.type = execve");
+  await page.locator(`[data-testid="events-row"][data-event-id="${id}"]`).click();
+  await page.getByTestId("event-detail").getByTestId("event-open").click();
+  await page.getByTestId("event-page").waitFor();
+  assert.equal(new URL(page.url()).pathname, `/events/${encodeURIComponent(id)}`);
+
+  const tree = page.getByTestId("event-tree-node");
+  await tree.first().waitFor();
+  assert.deepEqual(
+    (await tree.allTextContents()).map((s) => s.trim()),
+    ["systemd (1)", "sshd (100)", "bash (4000)", "leafproc (4242) ← this event"],
+  );
+  const nearby = page.getByTestId("event-nearby-row");
+  await page.waitForFunction(() => document.querySelectorAll('[data-testid="event-nearby-row"]').length === 3);
+  assert.equal(await page.locator('[data-testid="event-nearby-row"].selected').getAttribute("data-event-id"), id);
+  assert.equal(await nearby.filter({ hasText: "/tmp/other" }).count(), 0);
+  await shot(page, "23-event-page");
+
+  // A field's value opens the search for it, quoted as a Falco string.
+  await page.locator('[data-testid="event-fields"] [data-field="proc.cmdline"]').click();
+  await page.getByTestId("events-search").waitFor();
+  assert.equal(await page.getByTestId("events-search").inputValue(), 'proc.cmdline = "leafproc --go"');
+  await page.waitForFunction(() => document.querySelectorAll('[data-testid="events-row"]').length === 5);
+
+  // An ancestor opens the search for its pid.
+  await page.goto(`${new URL(page.url()).origin}/events/${encodeURIComponent(id)}`);
+  await page.getByTestId("event-tree-node").filter({ hasText: "bash" }).getByRole("link").click();
+  assert.equal(await page.getByTestId("events-search").inputValue(), "proc.pid = 4000");
+});
+
 test("the columns the user chooses are kept in this browser under their name", async () => {
+  // The Events page itself, not the search a link opened.
+  await page.getByTestId("nav-events").click();
+  await page.waitForURL((u) => u.pathname === "/events" && u.search === "");
   await search("proc.name = ranged");
   const columns = page.getByTestId("events-columns");
   await columns.fill("evt.type, user.name, proc.cmdline");

@@ -3,17 +3,19 @@
 //! under their name); a detail drawer with every field and its labels. "Live" tails new events
 //! over SSE (`/api/v1/events/stream`, filtered and sampled on the server: "sampled 1 in N")
 //! while the range is open-ended, into a buffer of at most [`KEEP`] rows.
-//! `/events?q=CONDITION` opens with that search. Known-good periods (baselines) below.
+//! `/events?q=CONDITION` opens with that search; `/events/{id}` is an event's page (`page`).
+//! Known-good periods (baselines) below.
 
+mod page;
 mod range;
 
-use crate::client::{self, ApiError, EventPage, Label, StoredEvent, TailedEvent};
+pub use page::OneEventPage;
+
+use crate::client::{self, ApiError, EventPage, StoredEvent, TailedEvent};
 use crate::pages::baselines::Baselines;
 use crate::sse;
 use crate::storage;
-use crate::widgets::{
-    ErrorBox, LabelButtons, effective_label, fetch_labels, format_ns, id_order, value_text,
-};
+use crate::widgets::{ErrorBox, format_ns, id_order, value_text};
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 use leptos_router::hooks::use_query_map;
@@ -299,33 +301,14 @@ fn Detail(
     selected: RwSignal<Option<StoredEvent>>,
 ) -> impl IntoView {
     let id = ev.id.clone();
-    let labels = RwSignal::new(None::<Result<Vec<Label>, ApiError>>);
-    let reload = {
-        let id = id.clone();
-        move || {
-            let id = id.clone();
-            spawn_local(async move { labels.set(Some(fetch_labels(&[id]).await)) })
-        }
-    };
-    reload();
     view! {
         <aside class="drawer" aria-label="Event detail" data-testid="event-detail">
             <div class="pane-head">
                 <h2>{format!("Event {id}")}</h2>
                 <button class="link" on:click=move |_| selected.set(None) aria-label="Close detail">"Close"</button>
             </div>
-            {move || match labels.get() {
-                None => view! { <p class="muted">"Loading labels…"</p> }.into_any(),
-                Some(Err(e)) => view! { <ErrorBox error=e /> }.into_any(),
-                Some(Ok(ls)) => {
-                    let current = effective_label(&ls, &id, None);
-                    let for_rules: Vec<String> = ls.iter().filter_map(|l| l.rule.as_ref().map(|r| format!("{} for “{r}”", l.label))).collect();
-                    view! {
-                        <LabelButtons event_id=id.clone() rule=None current=current on_done=Callback::new({ let reload = reload.clone(); move |_| reload() }) />
-                        {(!for_rules.is_empty()).then(|| view! { <p class="muted" data-testid="event-rule-labels">{format!("Also labelled {}.", for_rules.join(", "))}</p> })}
-                    }.into_any()
-                }
-            }}
+            <p><a href=page::event_href(&id) data-testid="event-open">"Open the event's page (process tree, nearby events)"</a></p>
+            <page::EventLabels id=id.clone() />
             {ev.unreadable.clone().map(|why| view! { <p class="error" data-testid="event-unreadable">{why}</p> })}
             <dl class="fields">
                 <dt>"evt.time"</dt><dd>{format_ns(ev.time)}</dd>
