@@ -19,6 +19,16 @@ pub struct StoredEvent {
     pub unreadable: Option<String>,
 }
 
+/// One `event` message of `GET /api/v1/events/stream`: a newly stored event, sampled.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TailedEvent {
+    #[serde(flatten)]
+    pub event: StoredEvent,
+    /// How many matching events this message stands for: itself and those the server skipped
+    /// since the previous message (1 while the rate is within the tail's bound).
+    pub stands_for: u64,
+}
+
 /// `GET /api/v1/events`: newest first.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct EventPage {

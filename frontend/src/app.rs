@@ -96,6 +96,7 @@ fn AppRoutes() -> impl IntoView {
             <Route path=path!("/") view=rules::RulesPage />
             <Route path=path!("/login") view=rules::RulesPage />
             <Route path=path!("/events") view=events::EventsPage />
+            <Route path=path!("/events/:id") view=events::OneEventPage />
             <Route path=path!("/rules") view=rules::RulesPage />
             <Route path=path!("/rules/new") view=editor::EditorPage />
             <Route path=path!("/rules/edit") view=editor::EditorPage />

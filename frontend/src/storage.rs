@@ -1,6 +1,7 @@
 //! What the UI keeps in this browser's `localStorage`, always under the signed-in user's name:
 //! drafts (a rule's text in the editor, a rule's tests) until they are proposed or the user
-//! signs out, and preferences (the preview window) for as long as the browser keeps them.
+//! signs out, and preferences (the preview window, the Events page's columns) for as long as
+//! the browser keeps them.
 
 use crate::session;
 use leptos::prelude::*;
@@ -11,6 +12,8 @@ pub const TESTS: &str = "tests";
 /// The editor's text of a rule (by its name; the empty name for a new rule).
 pub const DRAFT: &str = "draft";
 pub const PREF_WINDOW: &str = "pref.window";
+/// The Events page's columns.
+pub const PREF_COLUMNS: &str = "pref.columns";
 const DRAFT_KINDS: [&str; 2] = [TESTS, DRAFT];
 
 fn storage() -> Option<web_sys::Storage> {

@@ -1,5 +1,6 @@
 //! `GET /api/v1/events/stream`: the live tail of stored events over Server-Sent Events, with a
-//! server-side Falco filter and a bounded buffer that reports what a slow reader missed.
+//! server-side Falco filter, sampling that says what each message stands for, and a bounded
+//! buffer that reports what a slow reader missed.
 
 mod common;
 
@@ -106,8 +107,10 @@ async fn a_viewer_tails_stored_events_as_they_are_ingested() {
         let m = tail.next().await;
         assert_eq!(m.event, "event");
         assert_eq!(m.id, Some(s.event_id(want_id)));
-        // The same event, field for field, as the REST API returns it.
-        let streamed: Value = serde_json::from_str(&m.data).unwrap();
+        // The same event, field for field, as the REST API returns it, standing for itself.
+        let mut streamed: Value = serde_json::from_str(&m.data).unwrap();
+        let stands_for = streamed.as_object_mut().unwrap().remove("stands_for");
+        assert_eq!(stands_for, Some(Value::from(1)));
         let stored = s
             .call(
                 "GET",
@@ -183,6 +186,79 @@ async fn a_bad_filter_is_refused_before_streaming() {
         "{}",
         r.text
     );
+}
+
+/// Reads messages until their `stands_for` add up to `total`; returns them (id, stands_for).
+async fn read_standing_for(tail: &mut Tail, total: u64) -> Vec<(String, u64)> {
+    let mut got = Vec::new();
+    let mut sum = 0;
+    while sum < total {
+        let m = tail.next().await;
+        assert_eq!(m.event, "event", "{m:?}");
+        let ev: rulestudio_api::events::TailedEvent = serde_json::from_str(&m.data).unwrap();
+        sum += ev.stands_for;
+        got.push((ev.event.id, ev.stands_for));
+    }
+    assert_eq!(
+        sum, total,
+        "the samples stand for every matching event, no more"
+    );
+    got
+}
+
+#[tokio::test]
+async fn a_fast_source_is_sampled_and_every_matching_event_is_counted() {
+    let s = TestServer::new().await;
+    let mut all = Tail::open(&s, ADMIN_TOKEN, None).await;
+    let mut odd = Tail::open(&s, ADMIN_TOKEN, Some("proc.pid in (1, 3, 5, 7, 9)")).await;
+    let batch = 2_000u64;
+    let batches = 3;
+    for b in 0..batches {
+        let body: String = (0..batch)
+            .map(|i| {
+                format!(
+                    "{{\"evt.type\":\"openat\",\"evt.time\":{},\"proc.pid\":{},\"fd.name\":\"/tmp/{i}\"}}\n",
+                    b * batch + i,
+                    i % 10
+                )
+            })
+            .collect();
+        let r = s.ingest(ADMIN_TOKEN, &body, None).await;
+        assert_eq!(r.body["accepted"], batch, "{}", r.text);
+        let got = read_standing_for(&mut all, batch).await;
+        // A batch arrives at once: the first 100 whole (after that, what the tokens earned in
+        // the meantime), the rest stood for by few samples.
+        assert!(got.len() < batch as usize / 2, "{} messages", got.len());
+        if b == 0 {
+            assert!(got[..100].iter().all(|(_, n)| *n == 1), "{got:?}");
+        }
+        assert!(got.iter().any(|(_, n)| *n > 1), "{got:?}");
+        // Samples are events of the batch, in the order they were stored.
+        let seqs: Vec<u64> = got
+            .iter()
+            .map(|(id, _)| id.rsplit(':').next().unwrap().parse().unwrap())
+            .collect();
+        assert!(seqs.windows(2).all(|w| w[0] < w[1]), "{seqs:?}");
+        assert!(seqs.iter().all(|&q| q > b * batch && q <= (b + 1) * batch));
+        // Filtered, the samples stand for the matching events only.
+        let kept = read_standing_for(&mut odd, batch / 2).await;
+        for (id, _) in kept {
+            let ev = s
+                .call(
+                    "GET",
+                    &format!("/api/v1/events/{id}"),
+                    Some(ADMIN_TOKEN),
+                    None,
+                )
+                .await;
+            assert_eq!(
+                ev.body["fields"]["proc.pid"].as_u64().unwrap() % 2,
+                1,
+                "{}",
+                ev.text
+            );
+        }
+    }
 }
 
 #[tokio::test]

@@ -1,9 +1,11 @@
-// The Events page: new events appear without reloading (SSE, filtered on the server), labels
-// show in the detail drawer, and baselines (known-good periods) are added and deleted.
+// The Events page: search by any condition within a time range, paging to the oldest stored
+// event, columns kept per user; new events appear without reloading (SSE, filtered on the
+// server), labels show in the detail drawer, and baselines (known-good periods) are added and
+// deleted.
 
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
-import { api, createUser, ingest, launch, shot, signIn, unlabelledControls } from "./lib.mjs";
+import { api, createUser, ingest, launch, localInput, shot, signIn, unlabelledControls } from "./lib.mjs";
 
 const USER = { username: "erin", password: "erin-password-1", role: "author" };
 let browser;
@@ -22,7 +24,17 @@ const events = (marker, n, extra = {}) =>
     ...extra,
   }));
 
-const rows = (text) => page.locator('[data-testid="event-row"]', { hasText: text });
+const rows = (text) => page.locator('[data-testid="events-row"]', { hasText: text });
+const rowCount = () => page.locator('[data-testid="events-row"]').count();
+
+/// Searches for `condition` in the time range `range` (a preset's value).
+async function search(condition, range = "all") {
+  await page.getByTestId("events-range").selectOption(range);
+  await page.getByTestId("events-search").fill(condition);
+  await page.getByTestId("events-search").press("Enter");
+}
+
+const DAY_NS = 86_400 * 1e9;
 
 before(async () => {
   browser = await launch();
@@ -41,8 +53,8 @@ test("new events appear as they are stored, filtered on the server", async () =>
   await rows("tailprobe").nth(2).waitFor();
   assert.equal(await rows("tailprobe").count(), 3);
 
-  await page.getByTestId("events-filter").fill('proc.name = "tailkeep"');
-  await page.getByTestId("events-filter").press("Enter");
+  await page.getByTestId("events-search").fill('proc.name = "tailkeep"');
+  await page.getByTestId("events-search").press("Enter");
   await page.getByTestId("events-empty").waitFor();
   await page.getByTestId("events-stream-status").filter({ hasText: "Streaming" }).waitFor();
   // Interleaved in one batch: the ones the filter drops come first, so had they been sent they
@@ -50,7 +62,7 @@ test("new events appear as they are stored, filtered on the server", async () =>
   const batch = [];
   for (let i = 0; i < 3; i++) batch.push(...events("taildrop", 1), ...events("tailkeep", 1, { "proc.cmdline": `tailkeep ${i}` }));
   await ingest(batch);
-  await page.waitForFunction(() => document.querySelectorAll('[data-testid="event-row"]').length === 3);
+  await page.waitForFunction(() => document.querySelectorAll('[data-testid="events-row"]').length === 3);
   assert.equal(await rows("tailkeep").count(), 3);
   assert.equal(await rows("taildrop").count(), 0);
   await shot(page, "13-events-live");
@@ -65,7 +77,7 @@ test("the detail drawer shows the event's stored label", async () => {
   await drawer.locator('[data-testid="label-malicious"][aria-pressed="true"]').waitFor();
   await drawer.getByRole("button", { name: "Close detail" }).click();
   // Reopened (a fresh look-up), the button says what is stored.
-  await page.locator(`[data-testid="event-row"][data-event-id="${id}"]`).click();
+  await page.locator(`[data-testid="events-row"][data-event-id="${id}"]`).click();
   await page.getByTestId("event-detail").locator('[data-testid="label-malicious"][aria-pressed="true"]').waitFor();
   const labels = await api("GET", `/labels?events=${id}`);
   assert.deepEqual(labels.labels.map((l) => [l.label, l.rule]), [["malicious", null]]);
@@ -88,4 +100,164 @@ test("baselines: add a known-good period, then delete it", async () => {
   await row.getByTestId("baseline-delete").click();
   await row.waitFor({ state: "detached" });
   assert.equal((await api("GET", "/baselines")).baselines.some((b) => b.id === stored.id), false);
+});
+
+test("a condition that does not compile is answered with the problem and its place", async () => {
+  await search("proc.name = bash and proc.nme = x");
+  const alert = page.getByRole("alert").filter({ hasText: "proc.nme" });
+  await alert.waitFor();
+  // Line 1, column 22: where `proc.nme` starts in the search text.
+  assert.match(await alert.textContent(), /1:22: .*proc\.nme/);
+  assert.equal(await rowCount(), 0);
+});
+
+test("search pages older results down to the oldest stored event", async () => {
+  const n = 450;
+  await ingest(events("pager", n));
+  await search("proc.name = pager");
+  await page.waitForFunction(() => document.querySelectorAll('[data-testid="events-row"]').length === 200);
+  // Newest first.
+  assert.match(await rows("pager").first().textContent(), /pager --run 449/);
+  while (await page.getByTestId("events-older").count()) {
+    const before = await rowCount();
+    await page.getByTestId("events-older").click();
+    await page.waitForFunction((b) => document.querySelectorAll('[data-testid="events-row"]').length > b
+      || !document.querySelector('[data-testid="events-older"]'), before);
+  }
+  assert.equal(await rowCount(), n);
+  assert.match(await rows("pager").last().textContent(), /pager --run 0\b/);
+});
+
+test("the time range bounds the search: presets and from/to", async () => {
+  const now = Date.now() * 1e6;
+  const old = now - 3 * DAY_NS;
+  await ingest([
+    ...events("ranged", 2, { "proc.cmdline": "ranged recent" }),
+    ...events("ranged", 3, { "evt.time": old, "proc.cmdline": "ranged old" }).map((e, i) => ({ ...e, "evt.time": old + i })),
+  ]);
+  await search("proc.name = ranged", "-24h");
+  await page.waitForFunction(() => document.querySelectorAll('[data-testid="events-row"]').length === 2);
+  assert.equal(await rows("ranged old").count(), 0);
+  await search("proc.name = ranged", "all");
+  await page.waitForFunction(() => document.querySelectorAll('[data-testid="events-row"]').length === 5);
+  // From/to around the old events only.
+  await page.getByTestId("events-range").selectOption("range");
+  await page.getByTestId("events-since").fill(localInput(old - DAY_NS));
+  await page.getByTestId("events-until").fill(localInput(old + DAY_NS));
+  await page.getByTestId("events-search").press("Enter");
+  await page.waitForFunction(() => document.querySelectorAll('[data-testid="events-row"]').length === 3);
+  assert.equal(await rows("ranged recent").count(), 0);
+  // A range that ended has nothing to tail.
+  await page.getByTestId("events-stream-status").filter({ hasText: "Paused" }).waitFor();
+  await shot(page, "21-events-search");
+  await page.getByTestId("events-range").selectOption("all");
+});
+
+test("the live tail at 10,000 events a second: sampled on the server, bounded, with pause", async () => {
+  await search('proc.name = "flood"');
+  await page.getByTestId("events-stream-status").filter({ hasText: "Streaming" }).waitFor();
+  // Batches of 1,000 every 100 ms (or as fast as the server takes them) for 3 s.
+  const flood = (from, n) =>
+    events("flood", n).map((e, i) => ({ ...e, "proc.cmdline": `flood ${from + i}` }));
+  const started = Date.now();
+  let posted = 0;
+  while (Date.now() - started < 3000) {
+    const tick = Date.now();
+    await ingest(flood(posted, 1000));
+    posted += 1000;
+    await new Promise((r) => setTimeout(r, Math.max(0, 100 - (Date.now() - tick))));
+  }
+  const seconds = (Date.now() - started) / 1000;
+  console.log(`posted ${posted} events in ${seconds.toFixed(1)} s (${Math.round(posted / seconds)}/s)`);
+  // The page says it shows a sample, and how many events each shown one stands for.
+  const sampled = page.getByTestId("events-sampled");
+  await sampled.waitFor();
+  assert.match(await sampled.textContent(), /^sampled 1 in \d+$/);
+  assert.ok(Number(await sampled.getAttribute("data-n")) > 1);
+  // Far fewer rows than events: the burst, then at most 25 a second.
+  const shown = await rowCount();
+  assert.ok(shown < posted / 10, `${shown} rows for ${posted} events`);
+  await shot(page, "22-events-sampled");
+
+  // Paused: nothing more arrives.
+  await page.getByTestId("events-live").uncheck();
+  await page.getByTestId("events-stream-status").filter({ hasText: "Paused" }).waitFor();
+  await page.locator('[data-testid="events-row"]').first().waitFor();
+  const paused = await page.locator('[data-testid="events-row"]').first().getAttribute("data-event-id");
+  await ingest(flood(posted, 5));
+  await page.waitForTimeout(500);
+  assert.equal(await page.locator('[data-testid="events-row"]').first().getAttribute("data-event-id"), paused);
+  // Resumed: the newest stored events are listed, and new ones tailed again.
+  await page.getByTestId("events-live").check();
+  await page.getByTestId("events-stream-status").filter({ hasText: "Streaming" }).waitFor();
+  await rows(`flood ${posted + 4}`).waitFor();
+  await ingest(flood(posted + 5, 1));
+  await rows(`flood ${posted + 5}`).waitFor();
+});
+
+test("an event's page: its fields as searches, its process tree and its process's events nearby", async () => {
+  const t = Date.now() * 1e6;
+  const proc = {
+    "proc.name": "leafproc", "proc.pid": 4242, "proc.cmdline": "leafproc --go",
+    "proc.aname[1]": "bash", "proc.apid[1]": 4000,
+    "proc.aname[2]": "sshd", "proc.apid[2]": 100,
+    "proc.aname[3]": "systemd", "proc.apid[3]": 1,
+    "evt.hostname": "host-e2e", "container.id": "host",
+  };
+  await ingest([
+    { ...proc, "evt.time": t, "evt.type": "openat", "fd.name": "/etc/leaf conf" },
+    { ...proc, "evt.time": t + 1, "evt.type": "execve" },
+    { ...proc, "evt.time": t + 2, "evt.type": "openat", "fd.name": "/tmp/leaf" },
+    // Another process of the same name, and the same pid on another host: not nearby.
+    { ...proc, "proc.pid": 4243, "evt.time": t + 3, "evt.type": "openat", "fd.name": "/tmp/other" },
+    { ...proc, "evt.hostname": "elsewhere", "evt.time": t + 4, "evt.type": "openat", "fd.name": "/tmp/other" },
+  ]);
+  const listed = await api("GET", `/events?filter=${encodeURIComponent('proc.name = leafproc and evt.type = execve')}`);
+  const id = listed.events[0].id;
+  // From the drawer's link.
+  await search("proc.name = leafproc and evt.type = execve");
+  await page.locator(`[data-testid="events-row"][data-event-id="${id}"]`).click();
+  await page.getByTestId("event-detail").getByTestId("event-open").click();
+  await page.getByTestId("event-page").waitFor();
+  assert.equal(new URL(page.url()).pathname, `/events/${encodeURIComponent(id)}`);
+
+  const tree = page.getByTestId("event-tree-node");
+  await tree.first().waitFor();
+  assert.deepEqual(
+    (await tree.allTextContents()).map((s) => s.trim()),
+    ["systemd (1)", "sshd (100)", "bash (4000)", "leafproc (4242) ← this event"],
+  );
+  const nearby = page.getByTestId("event-nearby-row");
+  await page.waitForFunction(() => document.querySelectorAll('[data-testid="event-nearby-row"]').length === 3);
+  assert.equal(await page.locator('[data-testid="event-nearby-row"].selected').getAttribute("data-event-id"), id);
+  assert.equal(await nearby.filter({ hasText: "/tmp/other" }).count(), 0);
+  await shot(page, "23-event-page");
+
+  // A field's value opens the search for it, quoted as a Falco string.
+  await page.locator('[data-testid="event-fields"] [data-field="proc.cmdline"]').click();
+  await page.getByTestId("events-search").waitFor();
+  assert.equal(await page.getByTestId("events-search").inputValue(), 'proc.cmdline = "leafproc --go"');
+  await page.waitForFunction(() => document.querySelectorAll('[data-testid="events-row"]').length === 5);
+
+  // An ancestor opens the search for its pid.
+  await page.goto(`${new URL(page.url()).origin}/events/${encodeURIComponent(id)}`);
+  await page.getByTestId("event-tree-node").filter({ hasText: "bash" }).getByRole("link").click();
+  assert.equal(await page.getByTestId("events-search").inputValue(), "proc.pid = 4000");
+});
+
+test("the columns the user chooses are kept in this browser under their name", async () => {
+  // The Events page itself, not the search a link opened.
+  await page.getByTestId("nav-events").click();
+  await page.waitForURL((u) => u.pathname === "/events" && u.search === "");
+  await search("proc.name = ranged");
+  const columns = page.getByTestId("events-columns");
+  await columns.fill("evt.type, user.name, proc.cmdline");
+  await columns.press("Tab");
+  const headers = () => page.locator('[data-testid="events-table"] th').allTextContents();
+  assert.deepEqual(await headers(), ["evt.type", "user.name", "proc.cmdline"]);
+  assert.match(await rows("ranged").first().textContent(), /execvesvcranged/);
+  await page.reload();
+  await page.locator('[data-testid="events-row"]').first().waitFor();
+  assert.deepEqual(await headers(), ["evt.type", "user.name", "proc.cmdline"]);
+  assert.equal(await columns.inputValue(), "evt.type, user.name, proc.cmdline");
 });

@@ -149,11 +149,11 @@ test("author writes a rule: diagnostic, fix, preview equals `rulestudio eval`, F
 test("events, live set and admin pages render", async () => {
   const page = state.author;
   await leaveEditorBy(page, "nav-events");
-  await page.getByTestId("event-row").first().waitFor();
-  await page.getByTestId("events-filter").fill("proc.name = sh");
-  await page.getByTestId("events-filter").press("Enter");
-  await page.waitForFunction(() => [...document.querySelectorAll('[data-testid="event-row"]')].length === 10);
-  await page.getByTestId("event-row").first().click();
+  await page.getByTestId("events-row").first().waitFor();
+  await page.getByTestId("events-search").fill("proc.name = sh");
+  await page.getByTestId("events-search").press("Enter");
+  await page.waitForFunction(() => [...document.querySelectorAll('[data-testid="events-row"]')].length === 10);
+  await page.getByTestId("events-row").first().click();
   await page.getByTestId("event-detail").waitFor();
   await shot(page, "07-events");
   await page.getByTestId("nav-live").click();

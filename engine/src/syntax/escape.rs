@@ -112,10 +112,23 @@ pub(crate) fn escape(value: &str, out: &mut String) {
             b'\x08' | b'\x0c' | b'\n' | b'\r' | b'\t' | b' ' | b'=' | b'\\' | b'"' | b'\'' | b'\0'
         )
     });
-    if !needs_quotes {
+    if needs_quotes {
+        push_quoted(value, out);
+    } else {
         out.push_str(value);
-        return;
     }
+}
+
+/// `value` double-quoted, always, so that a condition reads it back as `value` whatever it
+/// holds (blanks, parentheses, commas, quotes): for conditions built from field values, such
+/// as the UI's search for an event's value.
+pub fn quoted(value: &str) -> String {
+    let mut out = String::with_capacity(value.len() + 2);
+    push_quoted(value, &mut out);
+    out
+}
+
+fn push_quoted(value: &str, out: &mut String) {
     out.push('"');
     for ch in value.chars() {
         match ch {
@@ -135,6 +148,23 @@ pub(crate) fn escape(value: &str, out: &mut String) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn quoted_values_read_back_as_themselves() {
+        for v in [
+            "",
+            "a b",
+            "(x, y)",
+            "say \"hi\"",
+            "c:\\dir",
+            "tab\there",
+            "it's",
+            "é\n",
+        ] {
+            let q = quoted(v);
+            assert_eq!(unescape(&q), (v.to_string(), vec![]), "{q}");
+        }
+    }
 
     fn decoded(token: &str) -> String {
         let (text, errors) = unescape(token);

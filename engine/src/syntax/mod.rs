@@ -12,6 +12,7 @@ mod parser;
 pub mod render;
 mod visit;
 
+pub use escape::quoted;
 pub use parser::DEFAULT_MAX_DEPTH;
 
 use ast::{Expr, Parsed};

@@ -13,6 +13,7 @@ pub use rulestudio_api::collector::CollectorList;
 pub use rulestudio_api::error::ErrorBody;
 pub use rulestudio_api::events::{
     Baseline, BaselineList, CreateBaseline, EventPage, Label, LabelList, LabelRequest, StoredEvent,
+    TailedEvent,
 };
 pub use rulestudio_api::live::{
     LiveHistory, LiveSet, LiveVersionCreated, RollbackRequest, RulesFile,

@@ -6,6 +6,7 @@ use crate::alerting;
 use crate::auth::{Access, Author, Ingester, Viewer};
 use crate::condition;
 use crate::error::{ApiJson, ApiPath, ApiQuery, AppError, Result};
+use crate::event_stream::{self, Frame};
 use crate::ingest;
 use crate::limits;
 use crate::preview::deadline::CHECK_EVERY;
@@ -20,6 +21,7 @@ use axum::http::HeaderMap;
 use axum::response::sse::{Event as SseEvent, KeepAlive, Sse};
 use axum::routing::on;
 use futures::Stream;
+use futures::StreamExt;
 use rulestudio_api::collector::IngestResponse;
 use rulestudio_api::events::{EventPage, Label, LabelList, LabelRequest, StoredEvent};
 use rulestudio_engine::eval::Filter;
@@ -27,9 +29,6 @@ use rulestudio_store::{EventId, Row, ScanError, ScanRequest};
 use serde::Deserialize;
 use std::ops::ControlFlow;
 use std::sync::atomic::Ordering::Relaxed;
-use tokio_stream::StreamExt;
-use tokio_stream::wrappers::BroadcastStream;
-use tokio_stream::wrappers::errors::BroadcastStreamRecvError;
 
 const VIEW: Access = Viewer::ACCESS;
 const AUTHOR: Access = Author::ACCESS;
@@ -72,7 +71,7 @@ pub const ENDPOINTS: &[Endpoint] = &[
         path: "/events/stream",
         handler: |m| on(m, stream),
         access: VIEW,
-        summary: "Server-Sent Events: one `event` event (a stored event, as in the listing) per newly stored event matching the optional `filter` (Falco condition); a reader that falls behind gets a `lagged` event whose data is how many events it missed; ends when the user is deleted or loses the role",
+        summary: "Server-Sent Events: `event` events, each a newly stored event matching the optional `filter` (Falco condition), as in the listing, with `stands_for`: a burst of 100 is sent whole, beyond it at most 25 a second, each standing for itself and the matching events skipped since the previous one; a reader that falls behind gets a `lagged` event whose data is how many events it missed; ends when the user is deleted or loses the role",
         ok: 200,
         errors: &[fails::QUERY, fails::FILTER, fails::STREAMS],
     },
@@ -372,21 +371,18 @@ async fn stream(
     // Compiled before the stream starts, so a bad filter is a 400 with diagnostics.
     let filter = event_filter(&state, q.filter.as_deref())?;
     let metrics = state.metrics.clone();
-    let events = BroadcastStream::new(state.events.subscribe()).filter_map(move |item| {
-        match item {
-            Ok(ev) => ev.passes(filter.as_ref()).then(|| {
-                SseEvent::default()
-                    .event("event")
-                    .id(&ev.id)
-                    .data(ev.to_json())
-            }),
+    let events = event_stream::frames(state.events.subscribe(), filter).map(move |frame| {
+        Ok::<_, std::convert::Infallible>(match frame {
+            Frame::Sample(s) => SseEvent::default()
+                .event("event")
+                .id(&s.event.id)
+                .data(s.event.to_json(s.stands_for)),
             // Counted before filtering: the ring holds every stored event.
-            Err(BroadcastStreamRecvError::Lagged(n)) => {
+            Frame::Lagged(n) => {
                 metrics.events_stream_lagged.fetch_add(n, Relaxed);
-                Some(SseEvent::default().event("lagged").data(n.to_string()))
+                SseEvent::default().event("lagged").data(n.to_string())
             }
-        }
-        .map(Ok)
+        })
     });
     let events = state.streams.guard(&state.db, &caller, VIEW, events)?;
     Ok(Sse::new(events).keep_alive(KeepAlive::default()))

@@ -1,16 +1,25 @@
-//! Stored events: filter by a Falco condition, user-chosen columns, a detail drawer with every
-//! field and its labels. "Live" tails new events over SSE (`/api/v1/events/stream`, filtered
-//! on the server); older ones page in from the listing. Known-good periods (baselines) below.
+//! Stored events: search by any Falco condition within a time range, newest first, paging
+//! ("older") down to the oldest stored event; columns the user chooses (kept in this browser
+//! under their name); a detail drawer with every field and its labels. "Live" tails new events
+//! over SSE (`/api/v1/events/stream`, filtered and sampled on the server: "sampled 1 in N")
+//! while the range is open-ended, into a buffer of at most [`KEEP`] rows.
+//! `/events?q=CONDITION` opens with that search; `/events/{id}` is an event's page (`page`).
+//! Known-good periods (baselines) below.
 
-use crate::client::{self, ApiError, EventPage, Label, StoredEvent};
+mod page;
+mod range;
+
+pub use page::OneEventPage;
+
+use crate::client::{self, ApiError, EventPage, StoredEvent, TailedEvent};
 use crate::pages::baselines::Baselines;
 use crate::sse;
-use crate::widgets::{
-    ErrorBox, LabelButtons, effective_label, fetch_labels, format_ns, id_order, value_text,
-};
+use crate::storage;
+use crate::widgets::{ErrorBox, format_ns, id_order, value_text};
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 use leptos_router::hooks::use_query_map;
+use range::{Bounds, RangePick, RangeSelect};
 
 const DEFAULT_COLUMNS: &str =
     "evt.time, evt.type, proc.name, proc.cmdline, fd.name, container.name";
@@ -34,6 +43,20 @@ fn merge(list: &mut Vec<StoredEvent>, new: Vec<StoredEvent>, keep: usize) {
     list.truncate(keep);
 }
 
+/// What a search asks for: a condition (blank: every event) and the time bounds.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+struct Query {
+    condition: String,
+    bounds: Bounds,
+}
+
+/// The columns the user chose last in this browser, or the defaults.
+fn saved_columns() -> String {
+    storage::get(storage::PREF_COLUMNS, "events")
+        .filter(|c| !c.trim().is_empty())
+        .unwrap_or_else(|| DEFAULT_COLUMNS.to_string())
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Tail {
     Paused,
@@ -44,9 +67,17 @@ enum Tail {
 
 #[component]
 pub fn EventsPage() -> impl IntoView {
-    let filter = RwSignal::new(String::new());
-    let applied = RwSignal::new(String::new());
-    let columns = RwSignal::new(DEFAULT_COLUMNS.to_string());
+    let linked = use_query_map()
+        .with_untracked(|q| q.get("q"))
+        .unwrap_or_default();
+    let filter = RwSignal::new(linked.clone());
+    let range = RangePick::new();
+    let range_error = RwSignal::new(None::<String>);
+    let applied = RwSignal::new(Query {
+        condition: linked,
+        bounds: Bounds::default(),
+    });
+    let columns = RwSignal::new(saved_columns());
     let events = RwSignal::new(Vec::<StoredEvent>::new());
     let loaded = RwSignal::new(None::<Result<EventPage, ApiError>>);
     let next_cursor = RwSignal::new(None::<String>);
@@ -54,16 +85,18 @@ pub fn EventsPage() -> impl IntoView {
     let live = RwSignal::new(true);
     let tail = RwSignal::new(Tail::Connecting);
     let lagged = RwSignal::new(0u64);
+    // What the newest tailed event stands for: the server sends 1 in N when events come fast.
+    let sampled = RwSignal::new(1u64);
     // Answers of an older filter are dropped when they arrive late.
     let generation = StoredValue::new(0u64);
 
     let load = move |cursor: Option<String>| {
-        let f = applied.get_untracked();
+        let q = applied.get_untracked();
         let gen_at_start = generation.get_value();
         spawn_local(async move {
-            let mut path = format!("/events?limit={PAGE}");
-            if !f.trim().is_empty() {
-                path.push_str(&format!("&filter={}", client::enc(&f)));
+            let mut path = format!("/events?limit={PAGE}{}", q.bounds.query());
+            if !q.condition.trim().is_empty() {
+                path.push_str(&format!("&filter={}", client::enc(&q.condition)));
             }
             if let Some(c) = &cursor {
                 path.push_str(&format!("&cursor={}", client::enc(c)));
@@ -85,13 +118,16 @@ pub fn EventsPage() -> impl IntoView {
     // Subscribe, then list: an event stored in between arrives on the stream, and merging by
     // id keeps it once.
     Effect::new(move |_| {
-        let f = applied.get();
+        let q = applied.get();
         let on = live.get();
         generation.update_value(|g| *g += 1);
         events.set(Vec::new());
         loaded.set(None);
         lagged.set(0);
-        if on {
+        sampled.set(1);
+        let f = q.condition;
+        // A range that ended cannot gain events: nothing to tail.
+        if on && q.bounds.open_ended() {
             tail.set(Tail::Connecting);
             let mut url = "/api/v1/events/stream".to_string();
             if !f.trim().is_empty() {
@@ -102,8 +138,9 @@ pub fn EventsPage() -> impl IntoView {
                 &["event", "lagged"],
                 move |name, data| match name {
                     "event" => {
-                        if let Ok(ev) = serde_json::from_str::<StoredEvent>(&data) {
-                            events.update(|list| merge(list, vec![ev], KEEP));
+                        if let Ok(t) = serde_json::from_str::<TailedEvent>(&data) {
+                            sampled.set(t.stands_for.max(1));
+                            events.update(|list| merge(list, vec![t.event], KEEP));
                         }
                     }
                     _ => lagged.update(|n| *n += data.trim().parse::<u64>().unwrap_or(0)),
@@ -149,20 +186,44 @@ pub fn EventsPage() -> impl IntoView {
                 <div class="pane-head">
                     <h1 id="events-title">"Events"</h1>
                     <span class=move || status().0 data-testid="events-stream-status" role="status">{move || status().1}</span>
+                    {move || (tail.get() == Tail::Up && sampled.get() > 1).then(|| view! {
+                        <span class="status" data-testid="events-sampled" data-n=sampled.get()
+                            title="Events come faster than a page can read: the server sends one of every N matching events (all are stored)">
+                            {format!("sampled 1 in {}", sampled.get())}
+                        </span>
+                    })}
                     <label class="check">
                         <input type="checkbox" data-testid="events-live" prop:checked=live on:change=move |ev| live.set(event_target_checked(&ev)) />
-                        "Live tail"
+                        "Live tail (untick to pause)"
                     </label>
                 </div>
-                <form class="filters" on:submit=move |ev| { ev.prevent_default(); applied.set(filter.get_untracked()); }>
-                    <label for="events-filter">"Filter (Falco condition)"</label>
-                    <input id="events-filter" data-testid="events-filter" class="mono" placeholder="evt.type = execve and proc.name = bash"
+                <form class="filters" on:submit=move |ev| {
+                    ev.prevent_default();
+                    match range.bounds() {
+                        Ok(bounds) => {
+                            range_error.set(None);
+                            applied.set(Query { condition: filter.get_untracked(), bounds });
+                        }
+                        Err(e) => range_error.set(Some(e)),
+                    }
+                }>
+                    <label for="events-search">"Search (Falco condition)"</label>
+                    <input id="events-search" data-testid="events-search" class="mono" placeholder="evt.type = execve and proc.name = bash"
                         prop:value=filter on:input=move |ev| filter.set(event_target_value(&ev)) />
-                    <label for="events-columns">"Columns"</label>
-                    <input id="events-columns" class="mono" prop:value=columns on:change=move |ev| columns.set(event_target_value(&ev))
-                        title="Falco field names, separated by commas" />
-                    <button type="submit" class="primary">"Apply"</button>
+                    <RangeSelect pick=range />
+                    <button type="submit" class="primary" data-testid="events-search-go">"Search"</button>
                 </form>
+                <div class="filters">
+                    <label for="events-columns">"Columns"</label>
+                    <input id="events-columns" data-testid="events-columns" class="mono" prop:value=columns
+                        on:change=move |ev| {
+                            let chosen = event_target_value(&ev);
+                            storage::set(storage::PREF_COLUMNS, "events", &chosen);
+                            columns.set(chosen);
+                        }
+                        title="Falco field names, separated by commas; remembered in this browser" />
+                </div>
+                {move || range_error.get().map(|e| view! { <p class="error" role="alert" data-testid="events-range-error">{e}</p> })}
                 {move || (lagged.get() > 0).then(|| view! {
                     <p class="warn" role="status" data-testid="events-lagged">
                         {format!("{} events arrived faster than this page could show them and were skipped; they are stored, and the listing has them.", lagged.get())}
@@ -172,10 +233,10 @@ pub fn EventsPage() -> impl IntoView {
                     None if events.with(Vec::is_empty) => view! { <p class="muted">"Loading…"</p> }.into_any(),
                     Some(Err(e)) => view! { <ErrorBox error=e /> }.into_any(),
                     _ if events.with(Vec::is_empty) => {
-                        let text = if applied.with(|f| f.trim().is_empty()) {
+                        let text = if applied.with(|q| q.condition.trim().is_empty() && q.bounds == Bounds::default()) {
                             "No events yet. Start a collector (rulestudio serve --collector, or the DaemonSet), or POST events to /api/v1/events; they appear here as they arrive."
                         } else {
-                            "No stored event matches this filter yet. New matching events appear here as they arrive."
+                            "No stored event matches this search yet. New matching events appear here as they arrive while the range is open-ended."
                         };
                         view! { <p class="empty" data-testid="events-empty">{text}</p> }.into_any()
                     }
@@ -217,7 +278,7 @@ fn EventsTable(
                         let open = ev.clone();
                         let cells = move || columns.get().iter().map(|c| view! { <td>{cell(&ev, c)}</td> }).collect_view();
                         view! {
-                            <tr data-testid="event-row" data-event-id=row_id tabindex="0"
+                            <tr data-testid="events-row" data-event-id=row_id tabindex="0"
                                 class:selected=move || selected.with(|s| s.as_ref().is_some_and(|s| s.id == id))
                                 on:click={ let open = open.clone(); move |_| selected.set(Some(open.clone())) }
                                 on:keydown=move |k: leptos::ev::KeyboardEvent| if k.key() == "Enter" { selected.set(Some(open.clone())) }>
@@ -240,33 +301,14 @@ fn Detail(
     selected: RwSignal<Option<StoredEvent>>,
 ) -> impl IntoView {
     let id = ev.id.clone();
-    let labels = RwSignal::new(None::<Result<Vec<Label>, ApiError>>);
-    let reload = {
-        let id = id.clone();
-        move || {
-            let id = id.clone();
-            spawn_local(async move { labels.set(Some(fetch_labels(&[id]).await)) })
-        }
-    };
-    reload();
     view! {
         <aside class="drawer" aria-label="Event detail" data-testid="event-detail">
             <div class="pane-head">
                 <h2>{format!("Event {id}")}</h2>
                 <button class="link" on:click=move |_| selected.set(None) aria-label="Close detail">"Close"</button>
             </div>
-            {move || match labels.get() {
-                None => view! { <p class="muted">"Loading labels…"</p> }.into_any(),
-                Some(Err(e)) => view! { <ErrorBox error=e /> }.into_any(),
-                Some(Ok(ls)) => {
-                    let current = effective_label(&ls, &id, None);
-                    let for_rules: Vec<String> = ls.iter().filter_map(|l| l.rule.as_ref().map(|r| format!("{} for “{r}”", l.label))).collect();
-                    view! {
-                        <LabelButtons event_id=id.clone() rule=None current=current on_done=Callback::new({ let reload = reload.clone(); move |_| reload() }) />
-                        {(!for_rules.is_empty()).then(|| view! { <p class="muted" data-testid="event-rule-labels">{format!("Also labelled {}.", for_rules.join(", "))}</p> })}
-                    }.into_any()
-                }
-            }}
+            <p><a href=page::event_href(&id) data-testid="event-open">"Open the event's page (process tree, nearby events)"</a></p>
+            <page::EventLabels id=id.clone() />
             {ev.unreadable.clone().map(|why| view! { <p class="error" data-testid="event-unreadable">{why}</p> })}
             <dl class="fields">
                 <dt>"evt.time"</dt><dd>{format_ns(ev.time)}</dd>
