@@ -125,6 +125,31 @@ test("the preview window can be a time range", async () => {
   assert.equal(Number(await result().getByTestId("preview-matched").textContent()), 11);
 });
 
+test("the preview: a histogram over the window with axes, group-by any fields, samples of what the change adds", async () => {
+  await fillEditor(page, FIXED);
+  await page.getByTestId("preview-window").selectOption("ago:15m");
+  await page.getByTestId("preview-group-by").fill("user.name, container.name");
+  await preview();
+  // Sixty buckets from the window's start, holding the 11 matches; the count axis tops at the
+  // fullest bucket, the time axis has start, middle and end.
+  const buckets = result().getByTestId("preview-bucket");
+  assert.equal(await buckets.count(), 60);
+  const counts = (await buckets.evaluateAll((bs) => bs.map((b) => Number(b.getAttribute("data-count")))));
+  assert.equal(counts.reduce((a, b) => a + b, 0), 11);
+  assert.equal(Number(await result().getByTestId("preview-axis-max").textContent()), Math.max(...counts));
+  assert.equal(await result().getByTestId("preview-axis-time").count(), 3);
+  // Grouped by the two fields typed.
+  assert.deepEqual(
+    (await result().getByTestId("preview-group").allTextContents()),
+    ["batch | jobs-111"],
+  );
+  assert.equal(await result().locator('[data-testid="preview-groups"] th').first().textContent(), "user.name, container.name");
+  // The rule is not live: every match is an addition, none a removal.
+  assert.equal(await result().getByTestId("preview-added-sample").count(), 11);
+  assert.equal(await result().getByTestId("preview-removed-sample").count(), 0);
+  await shot(page, "24-preview-histogram-groups");
+});
+
 test("a long preview shows progress and can be cancelled", async () => {
   // Hold the request back, as a preview over millions of events would take long.
   await page.route("**/api/v1/preview", async (route) => {

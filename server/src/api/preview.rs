@@ -23,7 +23,7 @@ pub const ENDPOINTS: &[Endpoint] = &[
         path: "/preview",
         handler: |m| on(m, run),
         access: VIEW,
-        summary: "Run draft rules over stored events: matches, false positives, changes versus live, shadowing, samples",
+        summary: "Run draft rules over stored events: matches, false positives, changes versus live (with samples of what is added and removed), shadowing, samples, a histogram over the window, and the matches grouped by the `group_by` fields (the 50 largest groups, the rest as `groups_other`)",
         ok: 200,
         errors: &[fails::BODY, fails::TOO_LARGE, fails::BUDGET],
     },
