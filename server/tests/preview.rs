@@ -225,8 +225,12 @@ async fn suggested_exception_removes_the_benign_matches() {
         r.body["after"],
         json!({"matched": 24, "false_positives": 0, "true_positives": 0, "unlabeled": 24})
     );
+    // Written into the rule it tunes, not appended as an override.
+    let rules = r.body["rules"].as_str().unwrap();
+    assert_eq!(rules.matches("- rule:").count(), 1, "{rules}");
+    assert!(!rules.contains("override"), "{rules}");
     // The rules it returns preview the same way.
-    let p = s.preview(r.body["rules"].as_str().unwrap()).await;
+    let p = s.preview(rules).await;
     assert_eq!(rule(&p, RULE)["matched"], 24);
 }
 
