@@ -98,8 +98,24 @@ pub struct RulePreview {
     /// Rules earlier in load order that fire first on some of these events under `first` matching.
     pub shadowed_by: Vec<String>,
     pub samples: Vec<Sample>,
+    /// Matches over the window: equal buckets from its start (or, for a count of events, the
+    /// oldest match) to [`RulePreview::histogram_until`], empty ones included.
     pub histogram: Vec<Bucket>,
+    /// The end of the last bucket: the window's end (the newest match, when it has none).
+    #[serde(default)]
+    pub histogram_until: i64,
+    /// The largest `group_by` groups, at most 50.
     pub groups: Vec<Group>,
+    /// Matches in the groups beyond those listed.
+    #[serde(default)]
+    pub groups_other: u64,
+    /// The newest matches the draft adds (not matched by the live rule of the same name).
+    #[serde(default)]
+    pub added_samples: Vec<Sample>,
+    /// The newest matches of the live rule the draft no longer matches, rendered by the live
+    /// rule's output.
+    #[serde(default)]
+    pub removed_samples: Vec<Sample>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

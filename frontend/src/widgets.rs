@@ -1,8 +1,8 @@
-//! Small shared view pieces: error boxes, the histogram, a rule's preview counts, rule test
+//! Small shared view pieces: error boxes, the time histogram, a rule's preview counts, rule test
 //! results, label buttons and label look-ups, time formatting and parsing, the confirmation
 //! dialog.
 
-use crate::client::{self, ApiError, Bucket, Label, LabelList, LabelRequest, RulePreview};
+use crate::client::{self, ApiError, Label, LabelList, LabelRequest, RulePreview};
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 use rulestudio_api::ruletest::TestResult;
@@ -75,38 +75,79 @@ pub fn value_text(v: &Value) -> String {
     }
 }
 
-/// Match counts over time as SVG bars.
+/// Counts over time as SVG bars, with the count axis (0 and the largest) on the left and the
+/// time axis (start, middle, end) below. `buckets` are `(start, count)` of equal width in time
+/// order, the last one ending at `until`. Test ids: `{prefix}-histogram`, `{prefix}-bucket`
+/// (with `data-count`), `{prefix}-axis-max`, `{prefix}-axis-time`.
 #[component]
-pub fn Histogram(
-    /// Buckets in time order.
-    buckets: Vec<Bucket>,
+pub fn TimeHistogram(
+    buckets: Vec<(i64, u64)>,
+    until: i64,
+    prefix: &'static str,
+    /// What is counted, for the chart's accessible name ("Alerts", "Matches").
+    what: &'static str,
 ) -> impl IntoView {
-    const W: f64 = 320.0;
-    const H: f64 = 60.0;
-    /// Bars are never wider than one of this many, so a few buckets do not fill the chart.
-    const MIN_SLOTS: f64 = 12.0;
-    let max = buckets.iter().map(|b| b.count).max().unwrap_or(0).max(1) as f64;
+    const W: f64 = 640.0;
+    const H: f64 = 140.0;
+    // Room for the count labels on the left and the time labels below.
+    const LEFT: f64 = 44.0;
+    const BOTTOM: f64 = 20.0;
+    let plot_w = W - LEFT - 4.0;
+    let plot_h = H - BOTTOM - 6.0;
+    let max = buckets.iter().map(|b| b.1).max().unwrap_or(0);
+    let scale = max.max(1) as f64;
     let n = buckets.len().max(1) as f64;
-    let bw = W / n.max(MIN_SLOTS);
-    let left = (W - n * bw) / 2.0;
+    let bw = plot_w / n;
+    let start = buckets.first().map_or(until, |b| b.0);
+    // Within a few hours: hours and minutes; longer (a day's ends share their time): the date too.
+    let short = until - start <= 6 * 3600 * 1_000_000_000;
+    let label = move |ns: i64| {
+        let t = format_ns(ns);
+        let range = if short { 11..16 } else { 5..16 };
+        t.get(range).map_or_else(|| t.clone(), str::to_string)
+    };
+    let ticks = [
+        (start, "start"),
+        (start + (until - start) / 2, "middle"),
+        (until, "end"),
+    ];
     let bars = buckets
         .iter()
         .enumerate()
-        .map(|(i, b)| {
-            let h = (b.count as f64 / max) * (H - 2.0);
-            let title = format!("{}: {}", format_ns(b.t), b.count);
+        .map(|(i, &(t, count))| {
+            let h = count as f64 / scale * plot_h;
+            let title = format!("{}: {count}", format_ns(t));
             view! {
-                <rect x=left + i as f64 * bw y=H - h width=(bw - 1.0).max(1.0) height=h>
+                <rect data-testid=format!("{prefix}-bucket") data-count=count x=LEFT + i as f64 * bw y=6.0 + plot_h - h
+                    width=(bw - 1.0).max(0.5) height=h>
                     <title>{title}</title>
                 </rect>
             }
         })
         .collect_view();
     view! {
-        <svg class="histogram" viewBox=format!("0 0 {W} {H}") preserveAspectRatio="none" role="img" aria-label="Matches over time">
+        <svg class="time-histogram" data-testid=format!("{prefix}-histogram") viewBox=format!("0 0 {W} {H}") role="img"
+            aria-label=format!("{what} over time: at most {max} per bar")>
+            <line class="axis" x1=LEFT y1=6.0 x2=LEFT y2=6.0 + plot_h />
+            <line class="axis" x1=LEFT y1=6.0 + plot_h x2=W - 4.0 y2=6.0 + plot_h />
+            <text class="tick" data-testid=format!("{prefix}-axis-max") x=LEFT - 4.0 y=12.0 text-anchor="end">{max}</text>
+            <text class="tick" x=LEFT - 4.0 y=6.0 + plot_h text-anchor="end">"0"</text>
+            {ticks.into_iter().map(|(t, which)| {
+                let x = LEFT + (t - start) as f64 / (until - start).max(1) as f64 * plot_w;
+                let anchor = match which { "start" => "start", "end" => "end", _ => "middle" };
+                view! { <text class="tick" data-testid=format!("{prefix}-axis-time") x=x y=H - 4.0 text-anchor=anchor>{label(t)}</text> }
+            }).collect_view()}
             {bars}
         </svg>
     }
+}
+
+/// A rule's matches over the preview window, when it has any. Test ids `{prefix}-histogram`…
+pub fn rule_histogram(rule: &RulePreview, prefix: &'static str) -> Option<impl IntoView + use<>> {
+    (!rule.histogram.is_empty()).then(|| {
+        let buckets = rule.histogram.iter().map(|b| (b.t, b.count)).collect();
+        view! { <TimeHistogram buckets=buckets until=rule.histogram_until prefix=prefix what="Matches" /> }
+    })
 }
 
 /// What a rule matched on a window: matched, split into false positives, true positives and

@@ -228,8 +228,16 @@ fn quote(s: &str) -> String {
     serde_json::to_string(s).unwrap_or_else(|_| format!("{s:?}"))
 }
 
-/// `rules` with the exception appended to `rule`, the way a local rules file would do it.
+/// `rules` with the exception written into `rule`'s own item when `rules` defines it as a block
+/// mapping at the top level (after its `exceptions:` entries, or as a new `exceptions:` key
+/// at the item's end); otherwise, when the rule is defined elsewhere (the live set), appended
+/// as an override of it, the way a local rules file would do it.
 pub fn apply(rules: &str, rule: &str, e: &ExceptionEntry) -> String {
+    into_rule(rules, rule, e).unwrap_or_else(|| append_override(rules, rule, e))
+}
+
+/// `rules` with the exception appended as an override of `rule`.
+pub fn append_override(rules: &str, rule: &str, e: &ExceptionEntry) -> String {
     let mut out = rules.trim_end().to_string();
     out.push_str(&format!(
         "\n\n- rule: {}\n  exceptions:\n{}  override:\n    exceptions: append\n",
@@ -237,6 +245,94 @@ pub fn apply(rules: &str, rule: &str, e: &ExceptionEntry) -> String {
         to_yaml(e, "    ")
     ));
     out
+}
+
+/// The lines of `rules` with their byte offsets.
+fn lines(rules: &str) -> Vec<(usize, &str)> {
+    let mut at = 0;
+    rules
+        .split_inclusive('\n')
+        .map(|l| {
+            let start = at;
+            at += l.len();
+            (start, l)
+        })
+        .collect()
+}
+
+/// [`apply`] into the rule's own item, or `None` when `rules` has no such item that defines
+/// the rule (`- rule: NAME` at the start of a line, with `condition:`, and neither `append:`
+/// nor `override:`). The caller loads the result, and falls back to [`append_override`] should
+/// it not load.
+fn into_rule(rules: &str, rule: &str, e: &ExceptionEntry) -> Option<String> {
+    let lines = lines(rules);
+    let names = [rule.to_string(), quote(rule), format!("'{rule}'")];
+    let is_item = |l: &str| l.starts_with("- ") || l.trim_end() == "-";
+    let mut i = 0;
+    while i < lines.len() {
+        let head = lines[i].1.trim_end();
+        let named = head
+            .strip_prefix("- rule:")
+            .is_some_and(|n| names.iter().any(|x| x == n.trim()));
+        // The item: up to the next top-level line.
+        let end = (i + 1..lines.len())
+            .find(|&j| {
+                let l = lines[j].1;
+                is_item(l) || (!l.starts_with([' ', '\t', '#', '\n', '\r']) && !l.trim().is_empty())
+            })
+            .unwrap_or(lines.len());
+        let body = &lines[i + 1..end];
+        let key = |k: &str| {
+            body.iter()
+                .position(|(_, l)| l.starts_with(&format!("  {k}:")))
+        };
+        if named
+            && key("condition").is_some()
+            && key("append").is_none()
+            && key("override").is_none()
+        {
+            // The last line of the item with content, and of its `exceptions:` value.
+            let last_content = |from: usize, to: usize| {
+                (from..to).rev().find(|&j| {
+                    !body[j].1.trim().is_empty() && !body[j].1.trim_start().starts_with('#')
+                })
+            };
+            let (after, text) = match key("exceptions") {
+                Some(k) => {
+                    if !body[k].1.trim_end().ends_with(':') {
+                        return None; // a flow list (`exceptions: [...]`): leave it alone
+                    }
+                    let next_key = (k + 1..body.len())
+                        .find(|&j| {
+                            let l = body[j].1;
+                            l.starts_with("  ")
+                                && !l.starts_with("   ")
+                                && !l[2..].starts_with('-')
+                                && l.contains(':')
+                        })
+                        .unwrap_or(body.len());
+                    let last = last_content(k, next_key)?;
+                    let indent = body[k + 1..next_key]
+                        .iter()
+                        .find(|(_, l)| l.trim_start().starts_with('-'))
+                        .map_or("    ".to_string(), |(_, l)| {
+                            " ".repeat(l.len() - l.trim_start().len())
+                        });
+                    (last, to_yaml(e, &indent))
+                }
+                None => {
+                    let last = last_content(0, body.len())?;
+                    (last, format!("  exceptions:\n{}", to_yaml(e, "    ")))
+                }
+            };
+            let (start, line) = body[after];
+            let cut = start + line.len();
+            let newline = if line.ends_with('\n') { "" } else { "\n" };
+            return Some(format!("{}{newline}{text}{}", &rules[..cut], &rules[cut..]));
+        }
+        i = end.max(i + 1);
+    }
+    None
 }
 
 /// Fields and verdicts of the given matches.
@@ -264,6 +360,85 @@ mod tests {
 
     fn ev(v: Value) -> Map<String, Value> {
         v.as_object().unwrap().clone()
+    }
+
+    fn entry() -> ExceptionEntry {
+        ExceptionEntry {
+            name: EXCEPTION_NAME.into(),
+            fields: vec!["proc.name".into()],
+            comps: vec!["=".into()],
+            values: vec![vec!["backup".into()]],
+        }
+    }
+
+    /// Once `rules` loads: how many rules it has, and whether `rule` matches a read of a file
+    /// below /etc/ by each of `procs`.
+    fn judged(rules: &str, rule: &str, procs: &[&str]) -> (usize, Vec<bool>) {
+        use rulestudio_engine::event::Event;
+        use rulestudio_engine::loader::{self, LoadOptions, SourceFile};
+        let loaded = loader::load(
+            &[SourceFile {
+                name: "draft.yaml".into(),
+                text: rules.into(),
+            }],
+            &LoadOptions::default(),
+        );
+        assert!(loaded.ok(), "{:?}\n{rules}", loaded.diagnostics);
+        let all = loaded.ruleset.rules();
+        let r = all.iter().find(|r| r.name == rule).unwrap();
+        let verdicts = procs
+            .iter()
+            .map(|p| {
+                let ev = Event::from_json_str(&format!(
+                    r#"{{"evt.type":"openat","fd.name":"/etc/x","proc.name":"{p}"}}"#
+                ))
+                .unwrap();
+                r.filter.matches(&ev)
+            })
+            .collect();
+        (all.len(), verdicts)
+    }
+
+    const TWO: &str = "- rule: Read etc\n  desc: d\n  condition: evt.type = openat and fd.name startswith /etc/\n  output: \"%proc.name\"\n  priority: WARNING\n\n# next\n- rule: Other\n  desc: d\n  condition: evt.type = execve\n  output: x\n  priority: NOTICE\n";
+
+    #[test]
+    fn the_exception_is_written_into_the_rule_it_tunes() {
+        let out = apply(TWO, "Read etc", &entry());
+        // Inside the item, before the next one, and no override appended.
+        let at = out
+            .find("  exceptions:\n    - name: rulestudio_suggested")
+            .unwrap();
+        assert!(at < out.find("- rule: Other").unwrap(), "{out}");
+        assert!(!out.contains("override"), "{out}");
+        assert_eq!(
+            judged(&out, "Read etc", &["backup", "cat"]),
+            (2, vec![false, true])
+        );
+    }
+
+    #[test]
+    fn an_existing_exceptions_list_gets_one_more_entry() {
+        let with = TWO.replace(
+            "  priority: WARNING\n",
+            "  priority: WARNING\n  exceptions:\n    - name: known\n      fields: [proc.name]\n      values: [[cat]]\n",
+        );
+        let out = apply(&with, "Read etc", &entry());
+        assert_eq!(out.matches("exceptions:").count(), 1, "{out}");
+        assert!(
+            out.contains("      values: [[cat]]\n    - name: rulestudio_suggested"),
+            "{out}"
+        );
+        let (_, v) = judged(&out, "Read etc", &["backup", "cat", "vi"]);
+        assert_eq!(v, vec![false, false, true]);
+    }
+
+    #[test]
+    fn a_rule_the_draft_does_not_define_is_overridden() {
+        let out = apply(TWO, "Live only", &entry());
+        assert!(
+            out.ends_with("  override:\n    exceptions: append\n"),
+            "{out}"
+        );
     }
 
     #[test]

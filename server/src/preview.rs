@@ -321,24 +321,32 @@ pub async fn run<'a>(
         let p = &probes[mine];
         let hits = p.kept.hits();
         let counts = truth.counts(&p.rule.name, hits, p.count);
-        let (live_matched, added, removed) = match theirs {
+        let ids: Vec<i64> = hits.iter().map(|h| h.id).collect();
+        let matches = samples_of(store.events, p.rule, &ids, samples)?;
+        let mine_ids: BTreeSet<i64> = ids.iter().copied().collect();
+        let (live_matched, added, removed, added_samples, removed_samples) = match theirs {
             Some(t) => {
                 let live_ids: BTreeSet<i64> = probes[t].kept.hits().iter().map(|h| h.id).collect();
-                let mine_ids: BTreeSet<i64> = hits.iter().map(|h| h.id).collect();
+                let adds: Vec<i64> = mine_ids.difference(&live_ids).copied().collect();
+                let removes: Vec<i64> = live_ids.difference(&mine_ids).copied().collect();
                 (
                     probes[t].count,
-                    mine_ids.difference(&live_ids).count() as u64,
-                    live_ids.difference(&mine_ids).count() as u64,
+                    adds.len() as u64,
+                    removes.len() as u64,
+                    samples_of(store.events, p.rule, &adds, samples)?,
+                    samples_of(store.events, probes[t].rule, &removes, samples)?,
                 )
             }
-            None => (0, p.count, 0),
+            // Without a live namesake every match is added.
+            None => (0, p.count, 0, matches.clone(), Vec::new()),
         };
         let seen = Seen {
             loaded: &draft.loaded,
             index,
             group_by: opts.group_by.iter().map(|g| GroupKey::new(g)).collect(),
         };
-        let (shadowed_by, groups) = seen
+        let (histogram, histogram_until) = histogram(hits, range);
+        let (shadowed_by, groups, groups_other) = seen
             .over(store.events, snapshot.as_ref(), hits, deadline)
             .await?;
         out.push(RulePreview {
@@ -351,9 +359,13 @@ pub async fn run<'a>(
             added,
             removed,
             shadowed_by,
-            samples: samples_of(store.events, p.rule, hits, samples)?,
-            histogram: histogram(hits, range),
+            samples: matches,
+            histogram,
+            histogram_until,
             groups,
+            groups_other,
+            added_samples,
+            removed_samples,
         });
     }
     Ok(Outcome {
@@ -395,7 +407,7 @@ impl Seen<'_> {
         snapshot: Option<&CacheSnapshot>,
         hits: &[Hit],
         deadline: &Deadline,
-    ) -> Result<(Vec<String>, Vec<Group>)> {
+    ) -> Result<(Vec<String>, Vec<Group>, u64)> {
         let mut shadows = BTreeSet::new();
         let mut groups: HashMap<String, u64> = HashMap::new();
         let raw = self.group_by.iter().any(|k| matches!(k, GroupKey::Raw(_)));
@@ -427,8 +439,9 @@ impl Seen<'_> {
             .map(|(key, count)| Group { key, count })
             .collect();
         groups.sort_by(|a, b| b.count.cmp(&a.count).then_with(|| a.key.cmp(&b.key)));
+        let other = groups.iter().skip(MAX_GROUPS).map(|g| g.count).sum();
         groups.truncate(MAX_GROUPS);
-        Ok((shadows.into_iter().collect(), groups))
+        Ok((shadows.into_iter().collect(), groups, other))
     }
 
     fn see<S: FieldSource>(
@@ -466,14 +479,15 @@ impl Seen<'_> {
     }
 }
 
-/// The newest `n` matches with all their fields, newest first.
+/// The newest `n` of `ids` (sequence numbers of `rule`'s matches, in id order) with all their
+/// fields and `rule`'s output, newest first.
 fn samples_of(
     events: &rulestudio_store::Store,
     rule: &CompiledRule,
-    hits: &[Hit],
+    ids: &[i64],
     n: usize,
 ) -> Result<Vec<Sample>> {
-    let ids: Vec<i64> = hits.iter().rev().take(n).map(|h| h.id).collect();
+    let ids: Vec<i64> = ids.iter().rev().take(n).copied().collect();
     let mut found = fetch_events(events, &ids)?;
     found.reverse();
     Ok(found
@@ -525,28 +539,41 @@ fn value_text(v: &FieldValue<'_>) -> String {
     }
 }
 
-/// Matches over time: equal buckets between the first and last match.
-fn histogram(hits: &[Hit], range: Range) -> Vec<Bucket> {
-    let (Some(lo), Some(hi)) = (
+/// Matches over the window: [`HISTOGRAM_BUCKETS`] equal buckets from the window's start (the
+/// oldest match for a count of events) to its end (the newest match when it has none), empty
+/// ones included, and the end of the last bucket. No matches, no buckets.
+fn histogram(hits: &[Hit], range: Range) -> (Vec<Bucket>, i64) {
+    let (Some(first), Some(last)) = (
         hits.iter().map(|h| h.time).min(),
         hits.iter().map(|h| h.time).max(),
     ) else {
-        return Vec::new();
+        return (Vec::new(), 0);
     };
-    let lo = lo.max(range.since);
+    let lo = if range.since > 0 {
+        range.since.min(first)
+    } else {
+        first
+    };
+    // Not now for an open end: a preview answers the same whenever it is asked again.
+    let hi = if range.until < i64::MAX {
+        range.until.max(last)
+    } else {
+        last
+    };
     let width = ((hi - lo) / HISTOGRAM_BUCKETS + 1).max(1);
-    let mut counts = vec![0u64; ((hi - lo) / width + 1) as usize];
+    let mut counts = vec![0u64; HISTOGRAM_BUCKETS as usize];
     for h in hits {
-        counts[((h.time - lo) / width) as usize] += 1;
+        counts[(((h.time - lo) / width) as usize).min(HISTOGRAM_BUCKETS as usize - 1)] += 1;
     }
-    counts
+    let buckets = counts
         .into_iter()
         .enumerate()
         .map(|(i, count)| Bucket {
             t: lo + i as i64 * width,
             count,
         })
-        .collect()
+        .collect();
+    (buckets, lo + width * HISTOGRAM_BUCKETS)
 }
 
 /// The matches of one rule with their verdicts, and the counts: for suggest-exception.

@@ -225,8 +225,12 @@ async fn suggested_exception_removes_the_benign_matches() {
         r.body["after"],
         json!({"matched": 24, "false_positives": 0, "true_positives": 0, "unlabeled": 24})
     );
+    // Written into the rule it tunes, not appended as an override.
+    let rules = r.body["rules"].as_str().unwrap();
+    assert_eq!(rules.matches("- rule:").count(), 1, "{rules}");
+    assert!(!rules.contains("override"), "{rules}");
     // The rules it returns preview the same way.
-    let p = s.preview(r.body["rules"].as_str().unwrap()).await;
+    let p = s.preview(rules).await;
     assert_eq!(rule(&p, RULE)["matched"], 24);
 }
 
@@ -506,4 +510,94 @@ async fn suggested_exception_pairs_fields_when_no_single_field_separates() {
         r.body["after"],
         json!({"matched": 28, "false_positives": 0, "true_positives": 0, "unlabeled": 28})
     );
+}
+
+#[tokio::test]
+async fn the_histogram_spans_the_window_groups_beyond_fifty_are_other_and_changes_are_sampled() {
+    let s = TestServer::new().await;
+    s.ingest(ADMIN_TOKEN, EVENTS, None).await;
+    // 60 reads of distinct files below /etc/: more groups by fd.name than are listed.
+    let t0 = 1_700_000_000_000_000_000i64;
+    let many: String = (0..60)
+        .map(|i| {
+            format!(
+                "{{\"evt.time\":{},\"evt.type\":\"openat\",\"proc.name\":\"cat\",\"fd.name\":\"/etc/gen/{i}\"}}\n",
+                t0 + 100_000_000_000 + i
+            )
+        })
+        .collect();
+    s.ingest(ADMIN_TOKEN, &many, None).await;
+    s.promote(DRAFT).await;
+    // Adds the reads below /tmp/ (cat's and nginx's), removes backup's reads below /etc/.
+    let changed = DRAFT.replace(
+        "fd.name startswith /etc/",
+        "(fd.name startswith /etc/ or fd.name startswith /tmp/) and proc.name != backup",
+    );
+    let hour = 3_600_000_000_000i64;
+    let (since, until) = (t0 - hour, t0 + 3 * hour);
+    let r = s
+        .call(
+            "POST",
+            "/api/v1/preview",
+            Some(ADMIN_TOKEN),
+            Some(
+                json!({"rules": changed, "samples": 3, "group_by": ["fd.name"],
+                "window": {"since": since, "until": until}}),
+            ),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    let p = rule(&r.body, RULE);
+    // cat's and nginx's 24 reads below /etc/, their 8 below /tmp/, the 60 generated ones.
+    assert_eq!(
+        (
+            p["matched"].as_u64(),
+            p["added"].as_u64(),
+            p["removed"].as_u64()
+        ),
+        (Some(92), Some(8), Some(12)),
+        "{p}"
+    );
+
+    // Sixty equal buckets from the window's start to its end, empty ones included.
+    let buckets = p["histogram"].as_array().unwrap();
+    assert_eq!(buckets.len(), 60);
+    assert_eq!(buckets[0]["t"], since);
+    let width = buckets[1]["t"].as_i64().unwrap() - since;
+    let end = p["histogram_until"].as_i64().unwrap();
+    assert_eq!(end, since + 60 * width);
+    assert!(end >= until && end - until < width, "{end} for {until}");
+    let counts: Vec<u64> = buckets
+        .iter()
+        .map(|b| b["count"].as_u64().unwrap())
+        .collect();
+    assert_eq!(counts.iter().sum::<u64>(), 92);
+    assert!(counts.contains(&0), "{counts:?}");
+
+    // 64 values of fd.name: the 50 largest listed, the rest counted as other.
+    let groups = p["groups"].as_array().unwrap();
+    assert_eq!(groups.len(), 50);
+    assert_eq!(groups[0]["count"], 8);
+    let listed: u64 = groups.iter().map(|g| g["count"].as_u64().unwrap()).sum();
+    assert_eq!(p["groups_other"].as_u64(), Some(14));
+    assert_eq!(listed + 14, 92);
+
+    // Samples of what the change adds (the draft's output) and removes (the live rule's).
+    let added = p["added_samples"].as_array().unwrap();
+    assert_eq!(added.len(), 3);
+    for a in added {
+        assert_eq!(a["fields"]["fd.name"], "/tmp/x", "{a}");
+        assert_ne!(a["fields"]["proc.name"], "backup", "{a}");
+    }
+    let removed = p["removed_samples"].as_array().unwrap();
+    assert_eq!(removed.len(), 3);
+    for r in removed {
+        assert!(
+            r["output"]
+                .as_str()
+                .unwrap()
+                .starts_with("backup read /etc/"),
+            "{r}"
+        );
+    }
 }

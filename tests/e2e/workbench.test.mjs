@@ -9,7 +9,7 @@ import { spawnSync } from "node:child_process";
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import {
-  DESKTOP, FALCO_RULES, artifact, LAPTOP, MAIN, RULESTUDIO_BIN, WORK, api, createUser, fillEditor, horizontalOverflow,
+  DESKTOP, FALCO_RULES, artifact, LAPTOP, MAIN, RULESTUDIO_BIN, WORK, api, createUser, editorValue, fillEditor, horizontalOverflow,
   ingest, launch, leaveEditorBy, localInput, runPreview, shot, signIn, unlabelledControls,
 } from "./lib.mjs";
 
@@ -121,6 +121,51 @@ test("the preview window can be a time range", async () => {
   await shot(page, "16-editor-window");
 
   await page.getByTestId("preview-window").selectOption("last:1000");
+  await preview();
+  assert.equal(Number(await result().getByTestId("preview-matched").textContent()), 11);
+});
+
+test("the preview: a histogram over the window with axes, group-by any fields, samples of what the change adds", async () => {
+  await fillEditor(page, FIXED);
+  await page.getByTestId("preview-window").selectOption("ago:15m");
+  await page.getByTestId("preview-group-by").fill("user.name, container.name");
+  await preview();
+  // Sixty buckets from the window's start, holding the 11 matches; the count axis tops at the
+  // fullest bucket, the time axis has start, middle and end.
+  const buckets = result().getByTestId("preview-bucket");
+  assert.equal(await buckets.count(), 60);
+  const counts = (await buckets.evaluateAll((bs) => bs.map((b) => Number(b.getAttribute("data-count")))));
+  assert.equal(counts.reduce((a, b) => a + b, 0), 11);
+  assert.equal(Number(await result().getByTestId("preview-axis-max").textContent()), Math.max(...counts));
+  assert.equal(await result().getByTestId("preview-axis-time").count(), 3);
+  // Grouped by the two fields typed.
+  assert.deepEqual(
+    (await result().getByTestId("preview-group").allTextContents()),
+    ["batch | jobs-111"],
+  );
+  assert.equal(await result().locator('[data-testid="preview-groups"] th').first().textContent(), "user.name, container.name");
+  // The rule is not live: every match is an addition, none a removal.
+  assert.equal(await result().getByTestId("preview-added-sample").count(), 11);
+  assert.equal(await result().getByTestId("preview-removed-sample").count(), 0);
+  await shot(page, "24-preview-histogram-groups");
+});
+
+test("suggest exception shows the change before applying it, then writes it into the rule it tunes", async () => {
+  // The newest match was labelled benign above; the draft without the fix still matches it.
+  await fillEditor(page, draft());
+  await preview();
+  await result().getByTestId("suggest-exception").click();
+  const suggestion = result().locator(".suggestion");
+  await suggestion.waitFor();
+  assert.match(await suggestion.textContent(), /With it: 11 matched \(was 12\), 0 false positives \(was 1\)/);
+  assert.match(await suggestion.locator("pre").textContent(), /fields: \[proc\.cmdline\][\s\S]*"ksh -c job-0"/);
+  await suggestion.getByTestId("apply-exception").click();
+  await page.waitForFunction(() => document.querySelector('[data-testid="rule-editor"]')?.value.includes("rulestudio_suggested"));
+  const text = await editorValue(page);
+  // Inside the rule's own item, not an override appended after it.
+  assert.ok(text.startsWith(`- rule: ${RULE}\n`), text);
+  assert.equal((text.match(/- rule:/g) || []).length, 1, text);
+  assert.ok(!text.includes("override"), text);
   await preview();
   assert.equal(Number(await result().getByTestId("preview-matched").textContent()), 11);
 });

@@ -9,10 +9,9 @@ use crate::client::{
 use crate::pages::editor::edit_href;
 use crate::session;
 use crate::sse;
-use crate::widgets::{ErrorBox, format_ns, format_rfc3339, loaded};
+use crate::widgets::{ErrorBox, TimeHistogram, format_rfc3339, loaded};
 use leptos::prelude::*;
 use leptos::task::spawn_local;
-use rulestudio_api::alerts::SummaryBucket;
 
 /// How many alerts the page keeps; older ones fall off as new ones stream in.
 const KEEP: usize = 500;
@@ -243,7 +242,7 @@ fn Summary(
         .max(1);
     view! {
         <div class="alerts-summary" data-testid="alerts-summary" data-total=summary.total>
-            <AlertsHistogram buckets=summary.buckets.clone() until=summary.until />
+            <TimeHistogram buckets=summary.buckets.iter().map(|b| (b.start, b.count)).collect() until=summary.until prefix="alerts" what="Alerts" />
             <p class="muted">{format!("{} alerts, {} per bar", summary.total, bucket_text(summary.bucket))}</p>
             <table class="list groups">
                 <thead><tr><th scope="col">{by.as_str()}</th><th scope="col" class="num">"Alerts"</th><th scope="col"><span class="sr-only">"Share"</span></th></tr></thead>
@@ -279,64 +278,5 @@ fn bucket_text(ns: i64) -> String {
         s if s >= 3600 && s % 3600 == 0 => format!("{}h", s / 3600),
         s if s >= 60 && s % 60 == 0 => format!("{}m", s / 60),
         s => format!("{s}s"),
-    }
-}
-
-/// Counts per bucket as SVG bars, with the count axis (0 and the largest) on the left and the
-/// time axis (start, middle, end) below.
-#[component]
-fn AlertsHistogram(buckets: Vec<SummaryBucket>, until: i64) -> impl IntoView {
-    const W: f64 = 640.0;
-    const H: f64 = 140.0;
-    // Room for the count labels on the left and the time labels below.
-    const LEFT: f64 = 44.0;
-    const BOTTOM: f64 = 20.0;
-    let plot_w = W - LEFT - 4.0;
-    let plot_h = H - BOTTOM - 6.0;
-    let max = buckets.iter().map(|b| b.count).max().unwrap_or(0);
-    let scale = max.max(1) as f64;
-    let n = buckets.len().max(1) as f64;
-    let bw = plot_w / n;
-    let start = buckets.first().map_or(until, |b| b.start);
-    // Within a few hours: hours and minutes; longer (a day's ends share their time): the date too.
-    let short = until - start <= 6 * 3600 * 1_000_000_000;
-    let label = move |ns: i64| {
-        let t = format_ns(ns);
-        let range = if short { 11..16 } else { 5..16 };
-        t.get(range).map_or_else(|| t.clone(), str::to_string)
-    };
-    let ticks = [
-        (start, "start"),
-        (start + (until - start) / 2, "middle"),
-        (until, "end"),
-    ];
-    let bars = buckets
-        .iter()
-        .enumerate()
-        .map(|(i, b)| {
-            let h = b.count as f64 / scale * plot_h;
-            let title = format!("{}: {}", format_ns(b.start), b.count);
-            view! {
-                <rect data-testid="alerts-bucket" data-count=b.count x=LEFT + i as f64 * bw y=6.0 + plot_h - h
-                    width=(bw - 1.0).max(0.5) height=h>
-                    <title>{title}</title>
-                </rect>
-            }
-        })
-        .collect_view();
-    view! {
-        <svg class="alerts-histogram" data-testid="alerts-histogram" viewBox=format!("0 0 {W} {H}") role="img"
-            aria-label=format!("Alerts over time: at most {max} per bar")>
-            <line class="axis" x1=LEFT y1=6.0 x2=LEFT y2=6.0 + plot_h />
-            <line class="axis" x1=LEFT y1=6.0 + plot_h x2=W - 4.0 y2=6.0 + plot_h />
-            <text class="tick" data-testid="alerts-axis-max" x=LEFT - 4.0 y=12.0 text-anchor="end">{max}</text>
-            <text class="tick" x=LEFT - 4.0 y=6.0 + plot_h text-anchor="end">"0"</text>
-            {ticks.into_iter().map(|(t, which)| {
-                let x = LEFT + (t - start) as f64 / (until - start).max(1) as f64 * plot_w;
-                let anchor = match which { "start" => "start", "end" => "end", _ => "middle" };
-                view! { <text class="tick" data-testid="alerts-axis-time" x=x y=H - 4.0 text-anchor=anchor>{label(t)}</text> }
-            }).collect_view()}
-            {bars}
-        </svg>
     }
 }

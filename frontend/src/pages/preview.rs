@@ -10,7 +10,7 @@ use crate::editor::lint::Workspace;
 use crate::pages::editor::SyncDraft;
 use crate::pages::ruletests::{RuleTests, append_case};
 use crate::widgets::{
-    ErrorBox, Histogram, LabelButtons, effective_label, fetch_labels, format_ns, rule_counts,
+    ErrorBox, LabelButtons, effective_label, fetch_labels, format_ns, rule_counts, rule_histogram,
     shadowing,
 };
 use crate::window_pick::{WindowPick, WindowRange, WindowSelect};
@@ -60,6 +60,8 @@ pub fn PreviewPanel(
     let elapsed = RwSignal::new(0.0f64);
     let ticker = StoredValue::new(None::<IntervalHandle>);
     let tab = RwSignal::new(Tab::Preview);
+    // The fields the matches are grouped by, comma-separated.
+    let group_by = RwSignal::new("proc.name".to_string());
     let tests = RwSignal::new(crate::pages::ruletests::stored_tests(rule.as_deref()));
     let sync = SyncDraft::here();
 
@@ -106,7 +108,13 @@ pub fn PreviewPanel(
             base: Base::Live,
             window,
             samples: Some(20),
-            group_by: vec!["proc.name".to_string()],
+            group_by: group_by.with_untracked(|g| {
+                g.split(',')
+                    .map(str::trim)
+                    .filter(|f| !f.is_empty())
+                    .map(str::to_string)
+                    .collect()
+            }),
         };
         spawn_local(async move {
             let r = client::post_abortable::<_, PreviewResponse>("/preview", &req, &signal).await;
@@ -177,6 +185,14 @@ pub fn PreviewPanel(
                     </button>
                 </div>
                 <WindowRange pick=pick prefix="preview" />
+                <div class="range-fields">
+                    <label>
+                        "Group by"
+                        <input class="mono" data-testid="preview-group-by" prop:value=group_by
+                            on:input=move |ev| group_by.set(event_target_value(&ev))
+                            title="Falco field names, separated by commas: the matches are counted per combination of their values" />
+                    </label>
+                </div>
                 <Show when=busy>
                     <div class="progress" role="status" data-testid="preview-progress">
                         <progress aria-label="Preview running"></progress>
@@ -201,7 +217,7 @@ pub fn PreviewPanel(
                             {rules.is_empty().then(|| view! { <p class="muted">"The draft defines no rule that loads."</p> })}
                             {(rules.len() > 1).then(|| view! { <Overview rules=rules.clone() /> })}
                             {rules.into_iter().enumerate().map(|(index, rule)| view! {
-                                <RuleResult index=index rule=rule text=text pick=pick labels=labels on_apply=on_apply add_test=add_test rerun=Callback::new(move |_| run()) />
+                                <RuleResult index=index rule=rule text=text pick=pick labels=labels group_by=group_by on_apply=on_apply add_test=add_test rerun=Callback::new(move |_| run()) />
                             }).collect_view()}
                         }.into_any()
                     }
@@ -248,6 +264,8 @@ fn RuleResult(
     text: RwSignal<String>,
     /// The selected window.
     pick: WindowPick,
+    /// The fields the preview grouped by, as typed.
+    group_by: RwSignal<String>,
     /// Labels of the samples.
     labels: RwSignal<Vec<Label>>,
     /// Replaces the draft text.
@@ -278,20 +296,26 @@ fn RuleResult(
     };
     let samples = rule.samples.clone();
     let sample_rule = name.clone();
+    let group_by_of = group_by.get_untracked();
     view! {
         <article class="preview-rule" id=format!("preview-rule-{index}") data-testid="preview-rule" data-rule=name.clone() aria-label=format!("Preview of {name}")>
             <h3>{name.clone()}</h3>
             {rule_counts(&rule, "preview")}
             {shadowing(&rule)}
-            {(!rule.histogram.is_empty()).then(|| view! { <Histogram buckets=rule.histogram.clone() /> })}
+            {rule_histogram(&rule, "preview")}
             {(!rule.groups.is_empty()).then(|| view! {
-                <table class="groups">
-                    <thead><tr><th scope="col">"proc.name"</th><th scope="col">"Matches"</th></tr></thead>
+                <table class="groups" data-testid="preview-groups">
+                    <thead><tr><th scope="col">{group_by_of.clone()}</th><th scope="col">"Matches"</th></tr></thead>
                     <tbody>
-                        {rule.groups.iter().map(|g| view! { <tr><td>{g.key.clone()}</td><td>{g.count}</td></tr> }).collect_view()}
+                        {rule.groups.iter().map(|g| view! { <tr data-testid="preview-group" data-count=g.count><td>{g.key.clone()}</td><td>{g.count}</td></tr> }).collect_view()}
+                        {(rule.groups_other > 0).then(|| view! {
+                            <tr data-testid="preview-group-other"><td class="muted">"Other groups"</td><td>{rule.groups_other}</td></tr>
+                        })}
                     </tbody>
                 </table>
             })}
+            <ChangeSamples title="Samples of what the change adds" testid="preview-added-sample" samples=rule.added_samples.clone() />
+            <ChangeSamples title="Samples of what the change removes (the live rule's output)" testid="preview-removed-sample" samples=rule.removed_samples.clone() />
             <div class="row">
                 <button on:click=suggest data-testid="suggest-exception" disabled=rule.matched == 0>"Suggest exception"</button>
             </div>
@@ -322,6 +346,32 @@ fn RuleResult(
             </ul>
         </article>
     }
+}
+
+/// Samples of the matches a change adds or removes versus the live rule, when there are any.
+#[component]
+fn ChangeSamples(
+    title: &'static str,
+    /// The test id of each sample.
+    testid: &'static str,
+    samples: Vec<Sample>,
+) -> impl IntoView {
+    (!samples.is_empty()).then(|| {
+        view! {
+            <details class="samples-box" open>
+                <summary>{format!("{title} ({})", samples.len())}</summary>
+                <ul class="samples">
+                    {samples.into_iter().map(|s| view! {
+                        <li data-testid=testid data-event-id=s.event_id.clone()>
+                            <span class="time">{format_ns(s.time)}</span>
+                            <code class="output">{s.output.clone()}</code>
+                            <a href=crate::pages::events::event_href(&s.event_id)>"event"</a>
+                        </li>
+                    }).collect_view()}
+                </ul>
+            </details>
+        }
+    })
 }
 
 #[component]

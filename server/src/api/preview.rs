@@ -24,7 +24,7 @@ pub const ENDPOINTS: &[Endpoint] = &[
         path: "/preview",
         handler: |m| on(m, run),
         access: VIEW,
-        summary: "Run draft rules over stored events: matches, false positives, changes versus live, shadowing, samples",
+        summary: "Run draft rules over stored events: matches, false positives, changes versus live (with samples of what is added and removed), shadowing, samples, a histogram over the window, and the matches grouped by the `group_by` fields (the 50 largest groups, the rest as `groups_other`)",
         ok: 200,
         errors: &[fails::BODY, fails::TOO_LARGE, fails::BUDGET],
     },
@@ -115,8 +115,14 @@ async fn suggest_within(
         preview::classified_matches(state, rule, range, &truth, &deadline).await?;
     let matches = exception::match_fields(&state.store, &verdicts)?;
     let entry = preview::scan::cpu(|| exception::suggest(&matches, &deadline))?;
-    let rules = exception::apply(&req.rules, &req.rule, &entry);
-    let after_draft = load(state, rules.clone(), req.base, &deadline).await?;
+    let mut rules = exception::apply(&req.rules, &req.rule, &entry);
+    let mut after_draft = load(state, rules.clone(), req.base, &deadline).await?;
+    let fails = |d: &Draft| d.diagnostics.iter().any(|d| d.severity == "error");
+    if fails(&after_draft) {
+        // Written into a rule item this text reading misjudged: an override always loads.
+        rules = exception::append_override(&req.rules, &req.rule, &entry);
+        after_draft = load(state, rules.clone(), req.base, &deadline).await?;
+    }
     if let Some(d) = after_draft
         .diagnostics
         .iter()

@@ -9,7 +9,7 @@
 mod page;
 mod range;
 
-pub use page::OneEventPage;
+pub use page::{OneEventPage, event_href};
 
 use crate::client::{self, ApiError, EventPage, StoredEvent, TailedEvent};
 use crate::pages::baselines::Baselines;

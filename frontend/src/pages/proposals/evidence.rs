@@ -5,7 +5,7 @@
 use super::Action;
 use super::changes::DiffRows;
 use crate::client::{Evidence, RemovedRule, RulePreview, Sample, Window};
-use crate::widgets::{Histogram, TestResults, format_ns, rule_counts, shadowing};
+use crate::widgets::{TestResults, format_ns, rule_counts, rule_histogram, shadowing};
 use crate::window_pick::{KEEP, WindowPick, WindowRange, WindowSelect};
 use leptos::prelude::*;
 use rulestudio_api::diagnostic::DiagnosticJson;
@@ -161,7 +161,7 @@ fn ChangedRule(
             <h4>{name.clone()}</h4>
             {rule_counts(&rule, "evidence")}
             {shadowing(&rule)}
-            {(!rule.histogram.is_empty()).then(|| view! { <Histogram buckets=rule.histogram.clone() /> })}
+            {rule_histogram(&rule, "evidence")}
             {if samples.is_empty() {
                 view! { <p class="muted">"No matching events in the window."</p> }.into_any()
             } else {
