@@ -131,8 +131,9 @@ struct Uplink {
 }
 
 const BACKOFF_MIN: Duration = Duration::from_millis(200);
-/// How long a start waits for the studio's current live set before capturing.
-const SYNC_AT_START: Duration = Duration::from_secs(5);
+/// How long a start waits for the studio's current live set before capturing: a studio that
+/// answers does so in milliseconds; one that hangs delays the start no more than this.
+const SYNC_AT_START: Duration = Duration::from_secs(1);
 const BACKOFF_MAX: Duration = Duration::from_secs(30);
 
 #[derive(Debug, thiserror::Error)]

@@ -246,7 +246,7 @@ async fn hung_server_then_restart_delivers_the_spool() {
         (0, 120, 0)
     );
     assert_eq!(
-        std::fs::read_dir(&spool).unwrap().count(),
+        common::spooled_batches(&spool),
         4,
         "four batches of 30 on disk"
     );

@@ -18,7 +18,8 @@ use tokio::sync::oneshot;
 const TOKEN: &str = "rs_node_eval_admin_token";
 const NODE: &str = "node-eval-test-node";
 
-/// A rule that matches the exec of `true <marker>...`.
+/// A rule that matches the exec of `true <marker>...` (the tests run side by side and each
+/// node captures every exec of the machine: no marker starts another).
 fn rule(name: &str, marker: &str) -> String {
     format!(
         "- rule: {name}\n  desc: d\n  condition: evt.type = execve and evt.dir = < and proc.cmdline startswith \"true {marker}\"\n  output: ran %proc.cmdline\n  priority: WARNING\n"
@@ -153,11 +154,11 @@ async fn a_promotion_changes_what_the_node_alerts_on_and_a_bad_version_leaves_it
     let addr = free_addr();
     let server = start_server(&dir.path().join("rulestudio.db"), addr, TOKEN).await;
     let state = server.state.clone();
-    let v1 = promote(&state, &rule("Rule A", "rs-nodeeval-a")).await;
+    let v1 = promote(&state, &rule("Rule A", "rs-nodeeval-first")).await;
     let node = start_node(dir.path(), addr, "rs-nodeeval-ready-1").await;
 
     let a = until("an alert of rule A", async || {
-        run_true("rs-nodeeval-a");
+        run_true("rs-nodeeval-first");
         stored(&state, "Rule A").await.into_iter().next()
     })
     .await;
@@ -165,17 +166,17 @@ async fn a_promotion_changes_what_the_node_alerts_on_and_a_bad_version_leaves_it
         a.0.as_deref().is_some_and(|id| id.starts_with(NODE)),
         "{a:?}"
     );
-    assert_eq!((a.1, a.3.as_str()), (v1, "true rs-nodeeval-a"));
+    assert_eq!((a.1, a.3.as_str()), (v1, "true rs-nodeeval-first"));
 
     // A promotion reaches the node and changes what it alerts on.
-    let v2 = promote(&state, &rule("Rule B", "rs-nodeeval-b")).await;
+    let v2 = promote(&state, &rule("Rule B", "rs-nodeeval-second")).await;
     until("the node reports version 2", async || {
         (reported_version(&state).await?.0 == Some(v2)).then_some(())
     })
     .await;
-    run_true("rs-nodeeval-a-after");
+    run_true("rs-nodeeval-first-after");
     let b = until("an alert of rule B", async || {
-        run_true("rs-nodeeval-b");
+        run_true("rs-nodeeval-second");
         stored(&state, "Rule B").await.into_iter().next()
     })
     .await;
@@ -183,7 +184,10 @@ async fn a_promotion_changes_what_the_node_alerts_on_and_a_bad_version_leaves_it
     // Alerts are sent in the order of their batches: B's came after the exec of A's marker.
     for a in stored(&state, "Rule A").await {
         assert_eq!(a.1, v1, "{a:?}");
-        assert_ne!(a.3, "true rs-nodeeval-a-after", "rule A left the live set");
+        assert_ne!(
+            a.3, "true rs-nodeeval-first-after",
+            "rule A left the live set"
+        );
     }
 
     // A version this node cannot compile: it stays on version 2, says why, and still alerts.
@@ -201,7 +205,7 @@ async fn a_promotion_changes_what_the_node_alerts_on_and_a_bad_version_leaves_it
     assert!(why.contains(&format!("version {v3}")), "{why}");
     let b_before = stored(&state, "Rule B").await.len();
     until("another alert of rule B", async || {
-        run_true("rs-nodeeval-b");
+        run_true("rs-nodeeval-second");
         (stored(&state, "Rule B").await.len() > b_before).then_some(())
     })
     .await;
@@ -228,7 +232,7 @@ async fn alerts_made_while_the_studio_is_away_are_stored_once_across_a_node_rest
     let db = dir.path().join("rulestudio.db");
     let addr = free_addr();
     let server: Running = start_server(&db, addr, TOKEN).await;
-    let version = promote(&server.state, &rule("Away", "rs-nodeeval-away")).await;
+    let version = promote(&server.state, &rule("Away", "rs-nodeeval-third")).await;
     let node = start_node(dir.path(), addr, "rs-nodeeval-ready-2").await;
     until("the node runs the version", async || {
         (reported_version(&server.state).await?.0 == Some(version)).then_some(())
@@ -238,7 +242,7 @@ async fn alerts_made_while_the_studio_is_away_are_stored_once_across_a_node_rest
 
     // The studio is away: alerts wait in the node's alert spool.
     let alert_spool = dir.path().join("spool").join("alerts");
-    run_true("rs-nodeeval-away");
+    run_true("rs-nodeeval-third");
     until("an alert spooled", async || {
         let files = std::fs::read_dir(&alert_spool).ok()?.count();
         (files > 0).then_some(())
@@ -250,7 +254,7 @@ async fn alerts_made_while_the_studio_is_away_are_stored_once_across_a_node_rest
     // A node restarted while the studio is still away evaluates its saved version.
     let node = start_node(dir.path(), addr, "rs-nodeeval-ready-3").await;
     let spooled_before = std::fs::read_dir(&alert_spool).unwrap().count();
-    run_true("rs-nodeeval-away");
+    run_true("rs-nodeeval-third");
     until("a second alert spooled by the restarted node", async || {
         let files = std::fs::read_dir(&alert_spool).ok()?.count();
         (files > spooled_before).then_some(())
@@ -271,7 +275,7 @@ async fn alerts_made_while_the_studio_is_away_are_stored_once_across_a_node_rest
     let ids: std::collections::HashSet<_> = alerts.iter().map(|a| a.0.clone()).collect();
     assert_eq!(ids.len(), 2, "two ids: {alerts:?}");
     for a in &alerts_after {
-        assert_eq!((a.1, a.3.as_str()), (version, "true rs-nodeeval-away"));
+        assert_eq!((a.1, a.3.as_str()), (version, "true rs-nodeeval-third"));
     }
     let c = &summary.counters;
     assert_eq!(
