@@ -217,3 +217,38 @@ async fn bad_node_alerts_are_refused_naming_the_line_and_nothing_is_stored() {
     );
     assert_eq!(alerts(&s).await["total"], 0);
 }
+
+#[tokio::test]
+async fn heartbeats_carry_the_node_s_alert_counters_to_the_collectors_page_and_metrics() {
+    let s = TestServer::new().await;
+    let beat = json!({"node": "n1", "captured": 1, "filtered": 0, "lost_kernel": 0, "spooled": 0,
+        "sent": 1, "dropped": 0, "alerts_spooled": 4, "alerts_sent": 9, "alerts_dropped": 3,
+        "alerts_suppressed": 12});
+    let r = s
+        .call(
+            "POST",
+            "/api/v1/collectors/heartbeat",
+            Some(ADMIN_TOKEN),
+            Some(beat),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::NO_CONTENT, "{}", r.text);
+    let page = s
+        .call("GET", "/api/v1/collectors", Some(ADMIN_TOKEN), None)
+        .await;
+    let c = &page.body["collectors"][0];
+    assert_eq!(
+        (
+            &c["alerts_spooled"],
+            &c["alerts_sent"],
+            &c["alerts_dropped"],
+            &c["alerts_suppressed"]
+        ),
+        (&json!(4), &json!(9), &json!(3), &json!(12))
+    );
+    let metrics = s.call("GET", "/metrics", None, None).await.text;
+    assert!(
+        metrics.contains("\nrulestudio_collector_alerts_dropped_total 3\n"),
+        "{metrics}"
+    );
+}

@@ -131,10 +131,10 @@ struct Uplink {
 }
 
 const BACKOFF_MIN: Duration = Duration::from_millis(200);
+const BACKOFF_MAX: Duration = Duration::from_secs(30);
 /// How long a start waits for the studio's current live set before capturing: a studio that
 /// answers does so in milliseconds; one that hangs delays the start no more than this.
 const SYNC_AT_START: Duration = Duration::from_secs(1);
-const BACKOFF_MAX: Duration = Duration::from_secs(30);
 
 #[derive(Debug, thiserror::Error)]
 enum SendError {
@@ -145,7 +145,7 @@ enum SendError {
 }
 
 /// What goes to the server: a batch of events, or the alerts the node raised on one.
-pub enum Outgoing {
+enum Outgoing {
     Events(Batch),
     /// NDJSON of `NodeAlert`s, numbered as the event batch they were raised on.
     Alerts(Batch),
