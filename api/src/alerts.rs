@@ -1,12 +1,17 @@
 //! Alerts raised by the live set: `/api/v1/alerts`.
 
+use rulestudio_engine::eval::CompiledRule;
+use rulestudio_engine::event::FieldSource;
 use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
 
 /// Falco's JSON output shape (`json_output: true`), plus the ids that link to the stored event.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Alert {
+    /// The studio's number for it: what `/alerts/{id}`, triage, cursors and the UI use.
     pub id: i64,
-    /// The stored event that raised it, `NODE:INCARNATION:SEQ`.
+    /// The stored event that raised it, `NODE:INCARNATION:SEQ`; empty while a node's alert
+    /// waits for its event's batch (or that batch never came: see `event`).
     pub event_id: String,
     /// RFC 3339 with nanoseconds, as Falco prints it.
     pub time: String,
@@ -27,6 +32,91 @@ pub struct Alert {
     /// studio).
     #[serde(default)]
     pub action: crate::action::AlertAction,
+    /// The id the node that raised it gave it (`NODE:INCARNATION:N`, decision 0020); absent
+    /// for alerts the studio raised on events posted to it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub node_alert_id: Option<String>,
+    /// The whole event (interchange JSON) of a node's alert, kept with the alert, so the alert
+    /// shows its event even when the event itself never reached the store.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub event: Option<Map<String, Value>>,
+}
+
+/// The alert `rule` raises on `ev` at `time`, as Falco's JSON output has it, with ids still
+/// empty (the studio numbers it when it stores it). The one definition for the studio and the
+/// nodes.
+pub fn build(
+    rule: &CompiledRule,
+    ev: &dyn FieldSource,
+    time: i64,
+    hostname: &str,
+    live_version: i64,
+) -> Alert {
+    let priority = rule.priority.as_str();
+    let output_fields: Map<String, Value> = rule
+        .output
+        .fields(ev)
+        .into_iter()
+        .map(|(k, v)| (k, v.map_or(Value::Null, Value::String)))
+        .collect();
+    Alert {
+        id: 0,
+        event_id: String::new(),
+        time: crate::time::rfc3339(time),
+        rule: rule.name.clone(),
+        priority: priority.to_string(),
+        output: format!(
+            "{}: {priority} {}",
+            crate::time::clock(time),
+            rule.output.render(ev)
+        ),
+        output_fields,
+        source: rule.source.clone(),
+        tags: rule.tags.clone(),
+        hostname: hostname.to_string(),
+        live_version,
+        triage: Triage::default(),
+        action: crate::action::AlertAction::None,
+        node_alert_id: None,
+        event: None,
+    }
+}
+
+/// One line of `POST /api/v1/alerts` (NDJSON): an alert a node raised with its own live set.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct NodeAlert {
+    /// `NODE:INCARNATION:N`, assigned and persisted on the node before the first send; the
+    /// studio stores each id once however often it is delivered.
+    pub id: String,
+    /// The node that raised it (the id's NODE).
+    pub node: String,
+    /// Where the node sent the event: its event batch and place in it, so the studio links
+    /// the alert to the stored event when that batch is (or was) stored.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sent_in: Option<BatchPlace>,
+    /// Alerts of this rule the node's rate limit held back since its previous alert of it.
+    #[serde(default)]
+    pub suppressed: u64,
+    /// The alert in Falco's shape (`id` 0, `event_id` empty, `event` the whole event).
+    pub alert: Alert,
+}
+
+/// An event's place in a node's event batches.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BatchPlace {
+    /// `X-Rulestudio-Batch` of the batch.
+    pub batch: i64,
+    /// 0-based line of the event in it.
+    pub index: i64,
+}
+
+/// Response of `POST /api/v1/alerts`, sent after the commit.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NodeAlertsResponse {
+    /// Alerts stored now.
+    pub stored: u64,
+    /// Alerts stored before (same id): acknowledged, not stored or notified again.
+    pub duplicate: u64,
 }
 
 /// The triage states of an alert, in the order a team usually moves through them.

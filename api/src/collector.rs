@@ -33,6 +33,18 @@ pub struct Heartbeat {
     /// syscall and through a pidfd). Absent on a node that does not enforce.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub bpf_lsm: Option<bool>,
+    /// Alerts the node raised that wait in its alert spool.
+    #[serde(default)]
+    pub alerts_spooled: u64,
+    /// Alerts acknowledged by the studio (stored, or stored before).
+    #[serde(default)]
+    pub alerts_sent: u64,
+    /// Alerts dropped because the alert spool was full (oldest first).
+    #[serde(default)]
+    pub alerts_dropped: u64,
+    /// Alerts the node's per-rule rate limit held back.
+    #[serde(default)]
+    pub alerts_suppressed: u64,
 }
 
 /// Response of `POST /api/v1/events`.

@@ -5,8 +5,8 @@
 //! (`live-set.json` in the state directory, replaced by rename) and restored at the next start.
 
 use crate::live::{self, Live};
+use crate::state::{self, StateError};
 use rulestudio_api::live::LiveSet;
-use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
@@ -21,13 +21,8 @@ const BACKOFF_MAX: Duration = Duration::from_secs(10);
 
 #[derive(Debug, thiserror::Error)]
 pub enum FollowError {
-    #[error("{path}: {source}")]
-    Io {
-        path: String,
-        source: std::io::Error,
-    },
-    #[error("{path}: not a saved live set: {message}")]
-    Corrupt { path: String, message: String },
+    #[error(transparent)]
+    State(#[from] StateError),
     #[error("{0}")]
     Client(String),
     #[error("the studio answered {status} for {url}")]
@@ -75,14 +70,12 @@ impl Follower {
         let Some(dir) = &self.state_dir else {
             return Ok(None);
         };
-        let path = dir.join(STATE_FILE);
-        let text = match std::fs::read_to_string(&path) {
-            Ok(t) => t,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
-            Err(e) => return Err(io(&path, e)),
+        let Some(text) = state::read(dir, STATE_FILE)? else {
+            return Ok(None);
         };
-        let set: LiveSet = serde_json::from_str(&text).map_err(|e| FollowError::Corrupt {
-            path: path.display().to_string(),
+        let set: LiveSet = serde_json::from_str(&text).map_err(|e| StateError::Corrupt {
+            path: dir.join(STATE_FILE).display().to_string(),
+            what: "live set",
             message: e.to_string(),
         })?;
         let version = set.version;
@@ -105,7 +98,7 @@ impl Follower {
         let mut seen = self.live.current().map_or(0, |r| r.set.version);
         let mut backoff = BACKOFF_MIN;
         loop {
-            match self.poll(seen).await {
+            match self.poll(seen, WAIT).await {
                 Ok(set) => {
                     backoff = BACKOFF_MIN;
                     if set.version > seen {
@@ -122,7 +115,19 @@ impl Follower {
         }
     }
 
-    async fn poll(&self, after: i64) -> Result<LiveSet, FollowError> {
+    /// Takes the studio's current version if it is newer than the one running, without
+    /// waiting for a change: at start, so the first events are judged with it. The studio
+    /// being away is not an error here (the node runs what it has and follows later).
+    pub async fn sync(&self) {
+        let seen = self.live.current().map_or(0, |r| r.set.version);
+        match self.poll(seen, Duration::ZERO).await {
+            Ok(set) if set.version > seen => self.take(set).await,
+            Ok(_) => {}
+            Err(e) => tracing::info!("the studio's live set is not reachable yet: {e}"),
+        }
+    }
+
+    async fn poll(&self, after: i64, wait: Duration) -> Result<LiveSet, FollowError> {
         let http = |source| FollowError::Http {
             url: self.url.clone(),
             source,
@@ -130,7 +135,7 @@ impl Follower {
         let response = self
             .client
             .get(&self.url)
-            .query(&[("after", after), ("wait", WAIT.as_secs() as i64)])
+            .query(&[("after", after), ("wait", wait.as_secs() as i64)])
             .bearer_auth(&self.token)
             .send()
             .await
@@ -163,25 +168,9 @@ impl Follower {
 
     /// Replaces the saved version with `bytes`: a whole old file or a whole new one.
     fn save(&self, bytes: &[u8]) -> Result<(), FollowError> {
-        let Some(dir) = &self.state_dir else {
-            return Ok(());
-        };
-        std::fs::create_dir_all(dir).map_err(|e| io(dir, e))?;
-        let path = dir.join(STATE_FILE);
-        let tmp = dir.join(format!("{STATE_FILE}.tmp"));
-        let mut f = std::fs::File::create(&tmp).map_err(|e| io(&tmp, e))?;
-        f.write_all(bytes).map_err(|e| io(&tmp, e))?;
-        f.sync_all().map_err(|e| io(&tmp, e))?;
-        std::fs::rename(&tmp, &path).map_err(|e| io(&path, e))?;
-        std::fs::File::open(dir)
-            .and_then(|d| d.sync_all())
-            .map_err(|e| io(dir, e))
-    }
-}
-
-fn io(path: &Path, source: std::io::Error) -> FollowError {
-    FollowError::Io {
-        path: path.display().to_string(),
-        source,
+        match &self.state_dir {
+            Some(dir) => Ok(state::write(dir, STATE_FILE, bytes)?),
+            None => Ok(()),
+        }
     }
 }

@@ -1,13 +1,20 @@
-//! The node runtime (issue #14): what runs where events happen. This first part follows the
-//! studio's live set: a node fetches the current version at start and follows changes (a long
-//! poll on `GET /api/v1/live?after=N`), compiles each version once and swaps it whole between
-//! events, keeps the last verified version on disk so that it evaluates after a restart while
+//! The node runtime (issue #14): what runs where events happen. It follows the studio's live
+//! set: a node fetches the current version at start and follows changes (a long poll on
+//! `GET /api/v1/live?after=N`), compiles each version once and swaps it whole between
+//! batches, keeps the last verified version on disk so that it evaluates after a restart while
 //! the studio is away, and keeps the previous version (saying why) when a new one does not
-//! compile here. Heartbeats report what it runs ([`live::Live::report`]).
+//! compile here. Heartbeats report what it runs ([`live::Live::report`]). It judges every
+//! event it delivers against that version ([`evaluate`]), giving each alert an id persisted
+//! before its first send ([`ids`]).
 #![forbid(unsafe_code)]
 
+pub mod evaluate;
 pub mod follow;
+pub mod ids;
 pub mod live;
+pub mod state;
 
+pub use evaluate::{Evaluator, Judged, RateLimit};
 pub use follow::{FollowError, Follower};
+pub use ids::AlertIds;
 pub use live::{CompileError, Live, LiveRules};

@@ -1,59 +1,24 @@
-//! Alerts: built in Falco's JSON output shape, stored with the events that raised them, then
-//! published to the SSE stream, the metrics and `--forward-url`.
+//! Alerts after they are stored: published to the SSE stream, the metrics and `--forward-url`.
+//! (They are built in Falco's JSON output shape by `rulestudio_api::alerts::build`, on the
+//! studio for events posted to it and on the nodes for the events they capture.)
 
 use crate::state::AppState;
-use crate::time;
+use rulestudio_api::action::Action;
 use rulestudio_api::alerts::Alert;
-use rulestudio_engine::eval::CompiledRule;
-use rulestudio_engine::event::Event;
-use serde_json::{Map, Value};
 use std::sync::Arc;
 use std::sync::atomic::Ordering::Relaxed;
 use tokio::sync::mpsc;
 
-/// The alert `rule` raises on `ev` (stored with `time`), with ids 0 until it is stored.
-pub fn build(
-    rule: &CompiledRule,
-    ev: &Event,
-    time: i64,
-    hostname: &str,
-    live_version: i64,
-) -> Alert {
-    let priority = rule.priority.as_str();
-    let output_fields: Map<String, Value> = rule
-        .output
-        .fields(ev)
-        .into_iter()
-        .map(|(k, v)| (k, v.map_or(Value::Null, Value::String)))
-        .collect();
-    Alert {
-        id: 0,
-        event_id: String::new(),
-        time: time::rfc3339(time),
-        rule: rule.name.clone(),
-        priority: priority.to_string(),
-        output: format!(
-            "{}: {priority} {}",
-            time::clock(time),
-            rule.output.render(ev)
-        ),
-        output_fields,
-        source: rule.source.clone(),
-        tags: rule.tags.clone(),
-        hostname: hostname.to_string(),
-        live_version,
-        triage: Default::default(),
-        // The server judges for alerting only; actions are taken, and reported, by nodes.
-        action: Default::default(),
-    }
-}
-
-/// After the transaction committed: stream, count, forward.
+/// After the transaction committed: count, then stream and forward, except the alerts of
+/// `rulestudio.audit` rules, which are stored and counted only.
 pub fn publish(state: &AppState, alerts: Vec<Alert>) {
     for alert in alerts {
         let priority = rulestudio_engine::rule::Priority::parse(&alert.priority)
             .map_or("unknown", |p| p.as_str());
         state.metrics.alert(&alert.rule, priority);
+        if Action::of_tags(&alert.tags) == Action::Audit {
+            continue;
+        }
         let alert = Arc::new(alert);
         // No subscriber is not an error: the alert is stored either way.
         let _ = state.alerts.send(alert.clone());

@@ -17,7 +17,6 @@
 //! decoded on two threads, each into one reused event (no allocation per field), with the
 //! cache's columns filled on the way. The client's line is stored as it is.
 
-use crate::alerting;
 use crate::cache::chunk::{Builder, Chunk};
 use crate::error::{AppError, Result};
 use crate::event_stream;
@@ -84,7 +83,8 @@ const PARALLEL_BYTES: usize = 256 << 10;
 /// What the events of a batch are judged with.
 #[derive(Clone, Copy)]
 pub struct Judge<'a> {
-    pub live: &'a Snapshot,
+    /// `None` for events their node judged already (`X-Rulestudio-Evaluated`): stored only.
+    pub live: Option<&'a Snapshot>,
     pub matching: Matching,
     /// The sending node (`X-Rulestudio-Node`): the `evt.hostname` of its events that do not
     /// name their host, as Falco's is the host it runs on. Events are stored by the store's
@@ -248,23 +248,23 @@ impl<'a> Part<'a> {
         }
         let ev = &owned;
         let row = self.out.rows.len();
-        self.hits.clear();
-        self.judge
-            .live
-            .loaded
-            .ruleset
-            .eval(ev, self.judge.matching, &mut self.hits);
-        for &r in &self.hits {
-            let rule = &self.judge.live.loaded.ruleset.rules()[r];
-            let host = match ev.get(hot().hostname, None) {
-                Some(FieldValue::Str(h)) => &**h,
-                _ => "",
-            };
-            self.out.alerts.push(PendingAlert {
-                row,
-                time,
-                alert: alerting::build(rule, ev, time, host, self.judge.live.version),
-            });
+        if let Some(live) = self.judge.live {
+            self.hits.clear();
+            live.loaded
+                .ruleset
+                .eval(ev, self.judge.matching, &mut self.hits);
+            for &r in &self.hits {
+                let rule = &live.loaded.ruleset.rules()[r];
+                let host = match ev.get(hot().hostname, None) {
+                    Some(FieldValue::Str(h)) => &**h,
+                    _ => "",
+                };
+                self.out.alerts.push(PendingAlert {
+                    row,
+                    time,
+                    alert: rulestudio_api::alerts::build(rule, ev, time, host, live.version),
+                });
+            }
         }
         self.out.rows.push(EventRow { time, json });
         if self.building.is_full() {
@@ -409,6 +409,7 @@ pub async fn store(
             .bind(batch)
             .execute(&mut *tx)
             .await?;
+        crate::node_alerts::link_awaiting(&mut tx, &state.store, node, batch, &ids).await?;
     }
     tx.commit().await?;
     event_stream::publish(&state.events, &state.store, prepared.views().zip(&ids));
@@ -436,8 +437,8 @@ async fn claim(
     events: usize,
 ) -> Result<Claimed> {
     let fresh = sqlx::query(
-        "INSERT INTO ingest_batches (node, batch, accepted, received_at, pending_seq)
-         VALUES (?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
+        "INSERT INTO ingest_batches (node, batch, accepted, received_at, pending_seq, first_seq)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?5) ON CONFLICT DO NOTHING",
     )
     .bind(node)
     .bind(batch)
@@ -592,7 +593,7 @@ mod tests {
             engine_changes: Vec::new(),
         };
         let judge = Judge {
-            live: &live,
+            live: Some(&live),
             matching: Matching::All,
             node: None,
         };

@@ -26,6 +26,7 @@ pub mod legacy;
 mod limits;
 pub mod live;
 pub mod metrics;
+mod node_alerts;
 mod notify;
 mod password;
 mod preview;

@@ -14,6 +14,9 @@ const MAX_NODES: usize = 1024;
 /// Unlisted collectors counted at most (memory, not output, is what this bounds).
 const MAX_UNLISTED: usize = 1 << 16;
 
+/// Rules with a series of their own in `rulestudio_alerts_suppressed_total`.
+const MAX_RULES: usize = 10_000;
+
 /// Upper bounds of the preview latency buckets, in seconds.
 const PREVIEW_BUCKETS: [f64; 10] = [0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0];
 
@@ -37,14 +40,17 @@ pub struct Metrics {
     /// Events of the old `events` table not yet moved into the event store (`legacy`).
     pub legacy_events_remaining: AtomicU64,
     alerts: Mutex<BTreeMap<(String, &'static str), u64>>,
+    /// Per rule (never per node × rule), alerts the nodes' rate limits held back.
+    alerts_suppressed: Mutex<BTreeMap<String, u64>>,
     collector_drops: Mutex<CollectorDrops>,
     preview: Mutex<Histogram>,
 }
 
-/// Per node, the latest kernel losses and spool drops; nodes past [`MAX_NODES`] are counted.
+/// Per node, the latest kernel losses, event spool drops and alert spool drops; nodes past
+/// [`MAX_NODES`] are counted.
 #[derive(Default)]
 struct CollectorDrops {
-    by_node: BTreeMap<String, (u64, u64)>,
+    by_node: BTreeMap<String, (u64, u64, u64)>,
     unlisted: BTreeSet<u64>,
 }
 
@@ -61,17 +67,32 @@ impl Metrics {
         *alerts.entry((rule.to_string(), priority)).or_default() += 1;
     }
 
-    /// The collector's own cumulative counts: kernel losses and spool overflow.
-    pub fn collector(&self, node: &str, lost_kernel: u64, dropped: u64) {
+    /// Alerts of `rule` a node's rate limit held back. Rule names come from nodes: past
+    /// [`MAX_RULES`] distinct ones, the rest are counted under the empty name.
+    pub fn suppressed(&self, rule: &str, n: u64) {
+        let mut map = self
+            .alerts_suppressed
+            .lock()
+            .unwrap_or_else(|p| p.into_inner());
+        let key = match map.contains_key(rule) || map.len() < MAX_RULES {
+            true => rule,
+            false => "",
+        };
+        *map.entry(key.to_string()).or_default() += n;
+    }
+
+    /// The collector's own cumulative counts: kernel losses, event and alert spool overflow.
+    pub fn collector(&self, node: &str, lost_kernel: u64, dropped: u64, alerts_dropped: u64) {
         let mut c = self
             .collector_drops
             .lock()
             .unwrap_or_else(|p| p.into_inner());
         let (listed, unlisted) = (c.by_node.len(), c.unlisted.len());
         match c.by_node.get_mut(node) {
-            Some(counts) => *counts = (lost_kernel, dropped),
+            Some(counts) => *counts = (lost_kernel, dropped, alerts_dropped),
             None if listed < MAX_NODES => {
-                c.by_node.insert(node.to_string(), (lost_kernel, dropped));
+                c.by_node
+                    .insert(node.to_string(), (lost_kernel, dropped, alerts_dropped));
             }
             // Counted by a hash of the name: a set of 8-byte values, bounded by the
             // collectors that exist rather than by what their names hold.
@@ -181,7 +202,7 @@ impl Metrics {
             drops.unlisted.len()
         );
         out.push_str("# HELP rulestudio_collector_dropped_total Events a collector lost, by node and reason.\n# TYPE rulestudio_collector_dropped_total counter\n");
-        for (node, (lost, dropped)) in drops.by_node.iter() {
+        for (node, (lost, dropped, _)) in drops.by_node.iter() {
             let node = escape(node);
             let _ = writeln!(
                 out,
@@ -192,6 +213,14 @@ impl Metrics {
                 "rulestudio_collector_dropped_total{{node=\"{node}\",reason=\"spool_full\"}} {dropped}"
             );
         }
+        // Per node in the heartbeats (`GET /api/v1/collectors`); here one series, so alerts add
+        // no series per node.
+        let alerts_dropped: u64 = drops.by_node.values().map(|(_, _, a)| a).sum();
+        let _ = write!(
+            out,
+            "# HELP rulestudio_collector_alerts_dropped_total Alerts the listed nodes dropped from full alert spools.\n\
+             # TYPE rulestudio_collector_alerts_dropped_total counter\nrulestudio_collector_alerts_dropped_total {alerts_dropped}\n"
+        );
         drop(drops);
 
         out.push_str("# HELP rulestudio_alerts_total Alerts raised by the live set.\n# TYPE rulestudio_alerts_total counter\n");
@@ -199,6 +228,20 @@ impl Metrics {
             let _ = writeln!(
                 out,
                 "rulestudio_alerts_total{{rule=\"{}\",priority=\"{priority}\"}} {n}",
+                escape(rule)
+            );
+        }
+
+        out.push_str("# HELP rulestudio_alerts_suppressed_total Alerts the nodes' per-rule rate limits held back.\n# TYPE rulestudio_alerts_suppressed_total counter\n");
+        for (rule, n) in self
+            .alerts_suppressed
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .iter()
+        {
+            let _ = writeln!(
+                out,
+                "rulestudio_alerts_suppressed_total{{rule=\"{}\"}} {n}",
                 escape(rule)
             );
         }

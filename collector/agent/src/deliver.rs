@@ -1,12 +1,14 @@
 //! Delivery: events go to stdout and/or a record file as they come, and to the server in
 //! batches (bounded by size and time) through the spool, with retries and exponential backoff.
-//! A heartbeat with the counters goes out every few seconds. Shutdown stops the capture, drains
-//! it, and tries the server once more before leaving the rest in the spool.
+//! Each batch is judged by the node runtime as it is sealed; its alerts go through an alert
+//! spool of their own, bounded and sent before any event batch. A heartbeat with the counters
+//! goes out every few seconds. Shutdown stops the capture, drains it, and tries the server once
+//! more before leaving the rest in the spools.
 
 use crate::kernel::{KernelConfig, KernelError};
 use crate::spool::{Batch, Spool, SpoolError};
 use crate::stats::Counters;
-use rulestudio_api::collector::{Heartbeat, IngestResponse};
+use rulestudio_api::collector::Heartbeat;
 use std::future::Future;
 use std::io::Write;
 use std::path::PathBuf;
@@ -16,6 +18,9 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 use tokio::sync::mpsc::{self, Receiver};
 use tokio::time::Instant;
+
+/// The default bound of the alert spool, bytes.
+pub const ALERT_SPOOL_MAX: u64 = 64 << 20;
 
 #[derive(Debug, Clone)]
 pub struct Config {
@@ -42,11 +47,16 @@ pub struct Config {
     pub heartbeat: Duration,
     /// How long shutdown keeps trying the server before leaving batches in the spool.
     pub shutdown_grace: Duration,
-    /// Where the node keeps what must outlive it: the last verified live set.
+    /// Where the node keeps what must outlive it: the last verified live set, the alert id
+    /// counter.
     pub state_dir: Option<PathBuf>,
     /// `--enforce`: act on enforce rules (issue #15), with every kernel stop unless
     /// `kernel.enforce` names them; `None` acts on nothing.
     pub enforce: Option<crate::enforce::EnforceConfig>,
+    /// Bound of the alert spool in bytes; the oldest alerts are dropped (and counted) beyond it.
+    pub alert_spool_max: u64,
+    /// Alerts per rule the node sends at most.
+    pub rate_limit: rulestudio_node::RateLimit,
 }
 
 impl Config {
@@ -69,6 +79,8 @@ impl Config {
             shutdown_grace: Duration::from_secs(5),
             state_dir: None,
             enforce: None,
+            alert_spool_max: ALERT_SPOOL_MAX,
+            rate_limit: rulestudio_node::RateLimit::default(),
         }
     }
 }
@@ -96,6 +108,8 @@ pub enum Error {
     Live(String),
     #[error(transparent)]
     Enforce(#[from] crate::enforce::EnforceError),
+    #[error("the node's state: {0}")]
+    State(#[from] rulestudio_node::state::StateError),
 }
 
 /// What a run did, for the caller's final log line.
@@ -110,10 +124,13 @@ pub struct Summary {
 struct Uplink {
     client: reqwest::Client,
     events_url: String,
+    alerts_url: String,
     heartbeat_url: String,
     token: String,
     node: String,
     spool: Spool,
+    /// The alerts the node raised, sent before any event batch.
+    alerts: Spool,
     counters: Arc<Counters>,
     /// The live set this node follows, reported in each heartbeat.
     live: Arc<rulestudio_node::Live>,
@@ -121,6 +138,9 @@ struct Uplink {
 
 const BACKOFF_MIN: Duration = Duration::from_millis(200);
 const BACKOFF_MAX: Duration = Duration::from_secs(30);
+/// How long a start waits for the studio's current live set before capturing: a studio that
+/// answers does so in milliseconds; one that hangs delays the start no more than this.
+const SYNC_AT_START: Duration = Duration::from_secs(1);
 
 #[derive(Debug, thiserror::Error)]
 enum SendError {
@@ -130,45 +150,91 @@ enum SendError {
     Status(reqwest::StatusCode),
 }
 
-/// A batch on its way, yielding it back with the server's answer.
-type InFlight = Pin<Box<dyn Future<Output = (Batch, Result<IngestResponse, SendError>)> + Send>>;
+/// What goes to the server: a batch of events, or the alerts the node raised on one.
+enum Outgoing {
+    Events(Batch),
+    /// NDJSON of `NodeAlert`s, numbered as the event batch they were raised on.
+    Alerts(Batch),
+}
 
-/// Posts one batch; a 2xx is the acknowledgement (the body is informative).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    Events,
+    Alerts,
+}
+
+/// A batch on its way, yielding it back with the server's answer (its body, informative).
+type InFlight = Pin<Box<dyn Future<Output = (Kind, Batch, Result<String, SendError>)> + Send>>;
+
+/// Posts one batch; a 2xx is the acknowledgement (the server answers after its commit).
 async fn post(
-    client: reqwest::Client,
-    url: String,
-    token: String,
-    node: String,
+    request: reqwest::RequestBuilder,
+    kind: Kind,
     batch: Batch,
-) -> (Batch, Result<IngestResponse, SendError>) {
-    let sent = client
-        .post(&url)
-        .bearer_auth(&token)
-        .header("Content-Type", "application/x-ndjson")
-        .header("X-Rulestudio-Node", &node)
-        .header("X-Rulestudio-Batch", batch.seq.to_string())
-        .body(batch.body.clone())
-        .send()
-        .await;
+) -> (Kind, Batch, Result<String, SendError>) {
+    let sent = request.body(batch.body.clone()).send().await;
     let result = match sent {
-        Ok(resp) if resp.status().is_success() => {
-            Ok(resp.json::<IngestResponse>().await.unwrap_or_default())
-        }
+        Ok(resp) if resp.status().is_success() => Ok(resp.text().await.unwrap_or_default()),
         Ok(resp) => Err(SendError::Status(resp.status())),
         Err(e) => Err(e.into()),
     };
-    (batch, result)
+    (kind, batch, result)
 }
 
 impl Uplink {
-    fn push(&mut self, batch: Batch) -> Result<(), SpoolError> {
-        let dropped = self.spool.push(batch)?;
-        if dropped > 0 {
-            tracing::warn!("spool full: dropped the {dropped} oldest events");
-            self.counters.add_dropped(dropped);
+    fn push(&mut self, outgoing: Outgoing) -> Result<(), SpoolError> {
+        match outgoing {
+            Outgoing::Events(batch) => {
+                let dropped = self.spool.push(batch)?;
+                if dropped > 0 {
+                    tracing::warn!("spool full: dropped the {dropped} oldest events");
+                    self.counters.add_dropped(dropped);
+                }
+            }
+            Outgoing::Alerts(batch) => {
+                let dropped = self.alerts.push(batch)?;
+                if dropped > 0 {
+                    tracing::warn!("alert spool full: dropped the {dropped} oldest alerts");
+                    self.counters.add_alerts_dropped(dropped);
+                }
+            }
         }
-        self.counters.set_spooled(self.spool.events());
+        self.count_spooled();
         Ok(())
+    }
+
+    fn count_spooled(&self) {
+        self.counters.set_spooled(self.spool.events());
+        self.counters.set_alerts_spooled(self.alerts.events());
+    }
+
+    /// The next batch to send: alerts first.
+    fn next_to_send(&self) -> Result<Option<InFlight>, SpoolError> {
+        let (kind, batch) = match self.alerts.front()? {
+            Some(b) => (Kind::Alerts, b),
+            None => match self.spool.front()? {
+                Some(b) => (Kind::Events, b),
+                None => return Ok(None),
+            },
+        };
+        let request = match kind {
+            Kind::Alerts => self.client.post(&self.alerts_url),
+            // Judged by this node already (or with no live set yet: by nothing, as a Falco
+            // without rules would): the studio stores them without evaluating them again.
+            Kind::Events => self
+                .client
+                .post(&self.events_url)
+                .header("X-Rulestudio-Batch", batch.seq.to_string())
+                .header("X-Rulestudio-Evaluated", "1"),
+        }
+        .bearer_auth(&self.token)
+        .header("Content-Type", "application/x-ndjson")
+        .header("X-Rulestudio-Node", &self.node);
+        Ok(Some(Box::pin(post(request, kind, batch))))
+    }
+
+    fn is_empty(&self) -> bool {
+        self.spool.is_empty() && self.alerts.is_empty()
     }
 
     fn heartbeat(&self) -> impl Future<Output = ()> + use<> {
@@ -194,7 +260,7 @@ impl Uplink {
     /// until it closes; then keeps trying for `grace` before leaving the rest in the spool.
     async fn run(
         mut self,
-        mut rx: mpsc::Receiver<Batch>,
+        mut rx: mpsc::Receiver<Outgoing>,
         heartbeat: Duration,
         grace: Duration,
     ) -> Result<(), SpoolError> {
@@ -205,20 +271,11 @@ impl Uplink {
         let mut live_changes = self.live.subscribe();
         let mut deadline: Option<Instant> = None;
         loop {
-            if inflight.is_none()
-                && Instant::now() >= next_attempt
-                && let Some(batch) = self.spool.front()?
-            {
-                let (c, u, t, n) = (
-                    self.client.clone(),
-                    self.events_url.clone(),
-                    self.token.clone(),
-                    self.node.clone(),
-                );
-                inflight = Some(Box::pin(post(c, u, t, n, batch)));
+            if inflight.is_none() && Instant::now() >= next_attempt {
+                inflight = self.next_to_send()?;
             }
             if deadline.is_some_and(|d| Instant::now() >= d)
-                || (deadline.is_some() && inflight.is_none() && self.spool.is_empty())
+                || (deadline.is_some() && inflight.is_none() && self.is_empty())
             {
                 break;
             }
@@ -228,26 +285,31 @@ impl Uplink {
                     Some(batch) => self.push(batch)?,
                     None => deadline = Some(Instant::now() + grace),
                 },
-                (batch, result) = async { inflight.as_mut().expect("guarded").await }, if inflight.is_some() => {
+                (kind, batch, result) = async { inflight.as_mut().expect("guarded").await }, if inflight.is_some() => {
                     inflight = None;
                     match result {
-                        Ok(resp) => {
-                            tracing::debug!(seq = batch.seq, accepted = resp.accepted, duplicate = resp.duplicate, "batch acknowledged");
+                        Ok(answer) => {
+                            tracing::debug!(seq = batch.seq, ?kind, %answer, "batch acknowledged");
                             // The batch may have been dropped from a full spool meanwhile.
-                            if self.spool.ack(batch.seq)? {
-                                self.counters.add_sent(batch.events);
+                            match kind {
+                                Kind::Events => if self.spool.ack(batch.seq)? {
+                                    self.counters.add_sent(batch.events);
+                                },
+                                Kind::Alerts => if self.alerts.ack(batch.seq)? {
+                                    self.counters.add_alerts_sent(batch.events);
+                                },
                             }
-                            self.counters.set_spooled(self.spool.events());
+                            self.count_spooled();
                             backoff = BACKOFF_MIN;
                         }
                         Err(e) => {
-                            tracing::warn!(seq = batch.seq, "server unavailable, retrying in {backoff:?}: {e}");
+                            tracing::warn!(seq = batch.seq, ?kind, "server unavailable, retrying in {backoff:?}: {e}");
                             next_attempt = Instant::now() + backoff;
                             backoff = (backoff * 2).min(BACKOFF_MAX);
                         }
                     }
                 }
-                _ = tokio::time::sleep_until(wake), if inflight.is_none() && !self.spool.is_empty() => {}
+                _ = tokio::time::sleep_until(wake), if inflight.is_none() && !self.is_empty() => {}
                 // Past the grace period an unanswered request is abandoned; its batch stays spooled.
                 _ = tokio::time::sleep_until(deadline.unwrap_or(wake)), if deadline.is_some() => {}
                 _ = beat.tick() => {
@@ -344,11 +406,17 @@ pub async fn run(config: Config, shutdown: impl Future<Output = ()>) -> Result<S
     let mut next_seq = 0;
     let mut following = None;
     let mut node_live = None;
+    let mut evaluator = None;
     let uplink = match &config.server {
         Some(base) => {
             let base = base.trim_end_matches('/');
             let spool = Spool::open(config.spool.as_deref(), config.spool_max)?;
-            next_seq = spool.next_seq();
+            // Alerts outlive a restart wherever the node keeps things; alert batches are
+            // numbered as the event batches they were raised on.
+            let alert_dir = (config.spool.as_ref().map(|d| d.join("alerts")))
+                .or_else(|| config.state_dir.as_ref().map(|d| d.join("alerts")));
+            let alerts = Spool::open(alert_dir.as_deref(), config.alert_spool_max)?;
+            next_seq = spool.next_seq().max(alerts.next_seq());
             let live = Arc::new(rulestudio_node::Live::default());
             let follower = rulestudio_node::Follower::new(
                 base,
@@ -361,22 +429,33 @@ pub async fn run(config: Config, shutdown: impl Future<Output = ()>) -> Result<S
             if let Err(e) = follower.restore() {
                 tracing::warn!("the saved live set is not used: {e}");
             }
+            // The studio's current version before the first event, when it answers soon.
+            let _ = tokio::time::timeout(SYNC_AT_START, follower.sync()).await;
             following = Some(tokio::spawn(follower.run()));
             node_live = Some(live.clone());
+            let ids = rulestudio_node::AlertIds::open(&config.node, config.state_dir.as_deref())?;
+            evaluator = Some(rulestudio_node::Evaluator::new(
+                live.clone(),
+                &config.node,
+                ids,
+                config.rate_limit,
+            ));
             let uplink = Uplink {
                 client: rulestudio_api::client::builder(config.ca_cert.as_deref())
                     .map_err(Error::CaCert)?
                     .timeout(Duration::from_secs(10))
                     .build()?,
                 events_url: format!("{base}/api/v1/events"),
+                alerts_url: format!("{base}/api/v1/alerts"),
                 heartbeat_url: format!("{base}/api/v1/collectors/heartbeat"),
                 token: config.token.clone(),
                 node: config.node.clone(),
                 spool,
+                alerts,
                 counters: counters.clone(),
                 live,
             };
-            let (tx, rx) = mpsc::channel::<Batch>(64);
+            let (tx, rx) = mpsc::channel::<Outgoing>(64);
             let task = tokio::spawn(uplink.run(rx, config.heartbeat, config.shutdown_grace));
             Some((tx, task))
         }
@@ -402,9 +481,8 @@ pub async fn run(config: Config, shutdown: impl Future<Output = ()>) -> Result<S
             .then(|| std::io::BufWriter::new(std::io::stdout())),
         record,
     };
-    // The node evaluator is to hand enforce rules' verdicts to `enforcer` (`Enforcer::act`);
-    // until it evaluates on the node (issue #14), an enforcing node loads the live set's exec
-    // stops and acts on no other verdict.
+    // An enforcing node loads each live-set version's exec stops into the kernel, and the
+    // node's verdicts on enforce rules (judged as each batch is sealed) go to `Enforcer::act`.
     let (mut rx, capture_thread, enforcer) = match &config.replay {
         Some(path) => (spawn_replay(path.clone())?, None, None),
         None => {
@@ -424,9 +502,10 @@ pub async fn run(config: Config, shutdown: impl Future<Output = ()>) -> Result<S
             (c.events, Some(c.thread), enforcer)
         }
     };
-    let exec_stops = match (enforcer, &node_live) {
+    let enforcer = enforcer.map(|e| Arc::new(std::sync::Mutex::new(e)));
+    let exec_stops = match (&enforcer, &node_live) {
         (Some(e), Some(live)) => Some(tokio::spawn(crate::enforce::follow_live(
-            Arc::new(std::sync::Mutex::new(e)),
+            e.clone(),
             live.clone(),
         ))),
         _ => None,
@@ -438,18 +517,45 @@ pub async fn run(config: Config, shutdown: impl Future<Output = ()>) -> Result<S
     tokio::pin!(shutdown);
     let mut stopping = false;
     // Batch numbers increase across restarts: above the spool's and the clock's (µs).
-    // Seals at most `batch_events` of the pending events into a numbered batch.
+    // Seals at most `batch_events` of the pending events into a numbered batch, judged by the
+    // node as it is sealed: its alerts (if any) first, then the events.
     let max = config.batch_events.max(1);
-    let mut seal = |pending: &mut Vec<String>| -> Option<Batch> {
+    let judging = counters.clone();
+    let mut seal = |pending: &mut Vec<String>| -> Result<Vec<Outgoing>, Error> {
         if pending.is_empty() {
-            return None;
+            return Ok(Vec::new());
         }
         let seq = next_seq.max(now_micros());
         next_seq = seq + 1;
         let n = pending.len().min(max);
-        let batch = Batch::new(seq, &pending[..n]);
+        let mut out = Vec::with_capacity(2);
+        if let Some(evaluator) = &mut evaluator {
+            let mut judged = evaluator.judge(Some(seq as i64), &pending[..n])?;
+            if let Some(enforcer) = &enforcer {
+                let mut e = enforcer.lock().unwrap_or_else(|p| p.into_inner());
+                for alert in &mut judged.alerts {
+                    crate::enforce::act_on_alert(&mut e, &mut alert.alert);
+                }
+            }
+            judging.add_alerts_suppressed(judged.suppressed);
+            if judged.undecodable > 0 {
+                tracing::warn!(
+                    "{} events of batch {seq} are not interchange JSON; not judged",
+                    judged.undecodable
+                );
+            }
+            if !judged.alerts.is_empty() {
+                let lines: Vec<String> = judged
+                    .alerts
+                    .iter()
+                    .map(|a| serde_json::to_string(a).expect("an alert serialises"))
+                    .collect();
+                out.push(Outgoing::Alerts(Batch::new(seq, &lines)));
+            }
+        }
+        out.push(Outgoing::Events(Batch::new(seq, &pending[..n])));
         pending.drain(..n);
-        Some(batch)
+        Ok(out)
     };
     loop {
         tokio::select! {
@@ -462,7 +568,7 @@ pub async fn run(config: Config, shutdown: impl Future<Output = ()>) -> Result<S
                 if let Some((tx, _)) = &uplink {
                     pending.extend(chunk);
                     while pending.len() >= max {
-                        if let Some(b) = seal(&mut pending) {
+                        for b in seal(&mut pending)? {
                             let _ = tx.send(b).await;
                         }
                     }
@@ -470,8 +576,10 @@ pub async fn run(config: Config, shutdown: impl Future<Output = ()>) -> Result<S
             }
             _ = tick.tick() => {
                 if let Some((tx, _)) = &uplink {
-                    while let Some(b) = seal(&mut pending) {
-                        let _ = tx.send(b).await;
+                    while !pending.is_empty() {
+                        for b in seal(&mut pending)? {
+                            let _ = tx.send(b).await;
+                        }
                     }
                 }
             }
@@ -486,16 +594,28 @@ pub async fn run(config: Config, shutdown: impl Future<Output = ()>) -> Result<S
         let _ = tokio::task::spawn_blocking(move || h.join()).await;
     }
     if let Some((tx, task)) = uplink {
-        while let Some(b) = seal(&mut pending) {
-            let _ = tx.send(b).await;
+        while !pending.is_empty() {
+            for b in seal(&mut pending)? {
+                let _ = tx.send(b).await;
+            }
         }
         drop(tx);
         task.await.expect("uplink task")?;
-        let left = counters.snapshot(&config.node).spooled;
-        if config.spool.is_none() && left > 0 {
+        let left = counters.snapshot(&config.node);
+        if config.spool.is_none() && left.spooled > 0 {
             // Without a spool directory these cannot outlive the process.
-            counters.add_dropped(left);
-            tracing::warn!("{left} events undelivered at shutdown (no --spool)");
+            counters.add_dropped(left.spooled);
+            tracing::warn!(
+                "{} events undelivered at shutdown (no --spool)",
+                left.spooled
+            );
+        }
+        if config.spool.is_none() && config.state_dir.is_none() && left.alerts_spooled > 0 {
+            counters.add_alerts_dropped(left.alerts_spooled);
+            tracing::warn!(
+                "{} alerts undelivered at shutdown (no --spool or --state-dir)",
+                left.alerts_spooled
+            );
         }
     }
     if let Some(f) = following {

@@ -46,9 +46,20 @@ struct Args {
     #[arg(long, default_value_t = 256 << 20)]
     spool_max: u64,
     /// Directory for the node's state: the last live-set version it verified, which it
-    /// evaluates after a restart while the server is away (default: kept in memory only).
+    /// evaluates after a restart while the server is away, and the alert id counter
+    /// (default: kept in memory only; each run then has its own alert id incarnation).
     #[arg(long, env = "RULESTUDIO_STATE_DIR")]
     state_dir: Option<PathBuf>,
+    /// Bound of the alert spool in bytes (in `--spool`/alerts, else `--state-dir`/alerts); the
+    /// oldest alerts are dropped (and counted) beyond it.
+    #[arg(long, default_value_t = rulestudio_collector::deliver::ALERT_SPOOL_MAX)]
+    alert_spool_max: u64,
+    /// Alerts per rule this node sends at most per second (after a burst of
+    /// `--alert-burst`); the rest are counted as suppressed.
+    #[arg(long, default_value_t = rulestudio_node::RateLimit::default().per_second)]
+    alert_rate: f64,
+    #[arg(long, default_value_t = rulestudio_node::RateLimit::default().burst)]
+    alert_burst: u32,
     /// Print interchange events as JSON lines on stdout.
     #[arg(long)]
     stdout: bool,
@@ -150,6 +161,11 @@ async fn main() -> ExitCode {
     config.spool = args.spool;
     config.spool_max = args.spool_max;
     config.state_dir = args.state_dir;
+    config.alert_spool_max = args.alert_spool_max;
+    config.rate_limit = rulestudio_node::RateLimit {
+        burst: args.alert_burst,
+        per_second: args.alert_rate,
+    };
     config.stdout = args.stdout;
     config.record = args.record;
     config.replay = args.replay;

@@ -14,6 +14,10 @@ pub struct Counters {
     dropped: AtomicU64,
     /// Set once on a node that enforces: whether it has the BPF LSM.
     bpf_lsm: OnceLock<bool>,
+    alerts_spooled: AtomicU64,
+    alerts_sent: AtomicU64,
+    alerts_dropped: AtomicU64,
+    alerts_suppressed: AtomicU64,
 }
 
 impl Counters {
@@ -38,6 +42,19 @@ impl Counters {
         let _ = self.bpf_lsm.set(lsm);
     }
 
+    pub fn set_alerts_spooled(&self, n: u64) {
+        self.alerts_spooled.store(n, Relaxed);
+    }
+    pub fn add_alerts_sent(&self, n: u64) {
+        self.alerts_sent.fetch_add(n, Relaxed);
+    }
+    pub fn add_alerts_dropped(&self, n: u64) {
+        self.alerts_dropped.fetch_add(n, Relaxed);
+    }
+    pub fn add_alerts_suppressed(&self, n: u64) {
+        self.alerts_suppressed.fetch_add(n, Relaxed);
+    }
+
     pub fn snapshot(&self, node: &str) -> Heartbeat {
         Heartbeat {
             node: node.to_string(),
@@ -48,6 +65,10 @@ impl Counters {
             sent: self.sent.load(Relaxed),
             dropped: self.dropped.load(Relaxed),
             bpf_lsm: self.bpf_lsm.get().copied(),
+            alerts_spooled: self.alerts_spooled.load(Relaxed),
+            alerts_sent: self.alerts_sent.load(Relaxed),
+            alerts_dropped: self.alerts_dropped.load(Relaxed),
+            alerts_suppressed: self.alerts_suppressed.load(Relaxed),
             // The live set's part is the node runtime's (`deliver::Uplink::heartbeat`).
             ..Heartbeat::default()
         }

@@ -90,7 +90,7 @@ async fn server_restart_mid_stream_stores_every_event_exactly_once() {
     drop(state);
     // Down long enough for several batches to be refused and spooled.
     tokio::time::sleep(Duration::from_secs(2)).await;
-    let spooled_while_down = std::fs::read_dir(dir.path().join("spool")).unwrap().count();
+    let spooled_while_down = common::spooled_batches(&dir.path().join("spool"));
     let server = start_server(&db, addr, TOKEN).await;
     tokio::time::sleep(Duration::from_secs(2)).await;
     stop_work.store(true, std::sync::atomic::Ordering::Relaxed);
@@ -246,7 +246,7 @@ async fn hung_server_then_restart_delivers_the_spool() {
         (0, 120, 0)
     );
     assert_eq!(
-        std::fs::read_dir(&spool).unwrap().count(),
+        common::spooled_batches(&spool),
         4,
         "four batches of 30 on disk"
     );

@@ -793,3 +793,100 @@ async fn a_promoted_exec_rule_is_enforced_by_a_following_node_until_it_exits() {
     assert!(marker.exists());
     stop_server(server).await;
 }
+
+/// The whole path of a verdict: a rule tagged `rulestudio.enforce` promoted on a real studio, a
+/// node judging its own events (issue #14) hands its verdict to the `Enforcer`, the process is
+/// killed, and the alert the studio stores says `killed`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_node_verdict_on_an_enforce_rule_kills_the_process_and_the_alert_says_so() {
+    use common::server::{start_server, stop_server};
+    use std::os::unix::process::ExitStatusExt;
+    const TOKEN: &str = "rs_enforce_verdict_token";
+    let dir = tempfile::tempdir().unwrap();
+    let addr = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap();
+    let base = format!("http://{addr}");
+    let server = start_server(&dir.path().join("rulestudio.db"), addr, TOKEN).await;
+    let rule = "- rule: Kill rs-verdict openers\n  desc: d\n  condition: evt.type in (open, openat, openat2) and fd.name contains rs-verdict-trigger\n  output: opened %fd.name by %proc.pid\n  priority: CRITICAL\n  tags: [rulestudio.enforce]\n";
+    server
+        .state
+        .live
+        .promote(
+            &server.state.db,
+            rulestudio_server::live::NewVersion {
+                files: vec![rulestudio_api::live::RulesFile {
+                    name: "enforce.yaml".into(),
+                    content: rule.into(),
+                }],
+                by: "admin",
+                proposal: None,
+                note: "test".into(),
+                expected_base: None,
+            },
+        )
+        .await
+        .unwrap();
+    let mut config =
+        rulestudio_collector::Config::new(Some(base.clone()), TOKEN.into(), "verdicts".into());
+    config.kernel.ring_bytes = 1 << 20;
+    config.batch_delay = std::time::Duration::from_millis(50);
+    config.enforce = Some(EnforceConfig::default());
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let collector = tokio::spawn(rulestudio_collector::run(config, async {
+        let _ = stopped.await;
+    }));
+
+    // A shell that opens the trigger file every 200 ms for at most 60 s, then leaves a marker.
+    let trigger = dir.path().join("rs-verdict-trigger");
+    let after = dir.path().join("survived");
+    let mut child = std::process::Command::new("/bin/sh")
+        .arg("-c")
+        .arg(format!(
+            "i=0; while [ $i -lt 300 ]; do : > {t}; sleep 0.2; i=$((i+1)); done; : > {a}",
+            t = trigger.display(),
+            a = after.display()
+        ))
+        .spawn()
+        .unwrap();
+    let pid = child.id();
+    let status = tokio::task::spawn_blocking(move || child.wait().unwrap())
+        .await
+        .unwrap();
+    assert_eq!(status.signal(), Some(libc::SIGKILL), "{status:?}");
+    assert!(!after.exists(), "the process ran to its end");
+
+    // The verdict's alert reaches the studio saying what was done.
+    let client = reqwest::Client::new();
+    let deadline = Instant::now() + std::time::Duration::from_secs(30);
+    let alert = loop {
+        let list: serde_json::Value = client
+            .get(format!("{base}/api/v1/alerts?limit=100"))
+            .bearer_auth(TOKEN)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        let found = list["alerts"].as_array().and_then(|a| {
+            a.iter()
+                .find(|x| x["rule"] == "Kill rs-verdict openers" && x["action"] == "killed")
+                .cloned()
+        });
+        if let Some(a) = found {
+            break a;
+        }
+        assert!(Instant::now() < deadline, "no killed alert: {list}");
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    };
+    assert_eq!(
+        alert["output_fields"]["proc.pid"],
+        pid.to_string(),
+        "{alert}"
+    );
+    stop.send(()).unwrap();
+    collector.await.unwrap().expect("collector run");
+    stop_server(server).await;
+}

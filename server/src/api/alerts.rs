@@ -2,7 +2,7 @@
 //! stream. One alert, its triage and the summary over time are in `triage`.
 
 use super::{Endpoint, fails, triage};
-use crate::auth::{Access, Viewer};
+use crate::auth::{Access, Ingester, Viewer};
 use crate::error::{ApiQuery, AppError, Result};
 use crate::state::AppState;
 use crate::time;
@@ -11,7 +11,7 @@ use axum::extract::State;
 use axum::response::sse::{Event as SseEvent, KeepAlive, Sse};
 use axum::routing::on;
 use futures::Stream;
-use rulestudio_api::alerts::{AlertCounts, AlertPage, RuleCount, TriageState};
+use rulestudio_api::alerts::{AlertCounts, AlertPage, NodeAlertsResponse, RuleCount, TriageState};
 use rulestudio_engine::rule::Priority;
 use serde::Deserialize;
 use sqlx::AssertSqlSafe;
@@ -32,6 +32,21 @@ pub const ENDPOINTS: &[Endpoint] = &[
         summary: "List alerts, newest first, each with its `triage`: rule, priority, since, state (a triage state), limit, cursor",
         ok: 200,
         errors: &[fails::QUERY],
+    },
+    Endpoint {
+        method: "POST",
+        path: "/alerts",
+        handler: |m| on(m, receive),
+        access: Ingester::ACCESS,
+        summary: "A node's alerts, NDJSON of `NodeAlert` (`id` NODE:INCARNATION:N given by the node, `node`, `sent_in` its event's batch and place, `alert`): each id stored once, answered after the commit; only alerts stored now are streamed, counted and forwarded",
+        ok: 200,
+        errors: &[
+            (
+                400,
+                "A line is not a node alert (`message` names the line): not JSON of that shape, a node name past its bound, an id not `NODE:INCARNATION:N` of its node, or a `time` not RFC 3339",
+            ),
+            fails::TOO_LARGE,
+        ],
     },
     Endpoint {
         method: "GET",
@@ -122,6 +137,30 @@ async fn list(
         total: total as u64,
         next_cursor,
     }))
+}
+
+async fn receive(
+    State(state): State<AppState>,
+    _: Ingester,
+    body: std::result::Result<bytes::Bytes, axum::extract::rejection::BytesRejection>,
+) -> Result<Json<NodeAlertsResponse>> {
+    let body = body?;
+    let text = std::str::from_utf8(&body)
+        .map_err(|e| AppError::BadRequest(format!("the body is not UTF-8: {e}")))?;
+    let alerts = crate::node_alerts::parse(text)?;
+    // Stored and published in a task of its own, even if the node goes away meanwhile: an
+    // alert committed but not published would never notify anyone (a retry is a duplicate).
+    tokio::spawn(async move {
+        let stored = crate::node_alerts::store(&state, alerts).await?;
+        let response = NodeAlertsResponse {
+            stored: stored.inserted.len() as u64,
+            duplicate: stored.duplicate,
+        };
+        crate::alerting::publish(&state, stored.inserted);
+        Ok(Json(response))
+    })
+    .await
+    .map_err(anyhow::Error::from)?
 }
 
 #[derive(Deserialize)]

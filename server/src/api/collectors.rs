@@ -49,13 +49,16 @@ async fn heartbeat(
     let as_i64 = |v: u64| i64::try_from(v).unwrap_or(i64::MAX);
     sqlx::query(
         "INSERT INTO collectors (node, last_seen, captured, filtered, lost_kernel, spooled, sent, dropped,
-                                 live_version, engine_version, compile_error, bpf_lsm)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                                 live_version, engine_version, compile_error, alerts_spooled, alerts_sent, alerts_dropped,
+                                 alerts_suppressed, bpf_lsm)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
          ON CONFLICT (node) DO UPDATE SET prev_seen = last_seen, prev_sent = sent,
            last_seen = excluded.last_seen, captured = excluded.captured, filtered = excluded.filtered,
            lost_kernel = excluded.lost_kernel, spooled = excluded.spooled, sent = excluded.sent,
            dropped = excluded.dropped, live_version = excluded.live_version,
            engine_version = excluded.engine_version, compile_error = excluded.compile_error,
+           alerts_spooled = excluded.alerts_spooled, alerts_sent = excluded.alerts_sent,
+           alerts_dropped = excluded.alerts_dropped, alerts_suppressed = excluded.alerts_suppressed,
            bpf_lsm = excluded.bpf_lsm",
     )
     .bind(&hb.node)
@@ -69,85 +72,82 @@ async fn heartbeat(
     .bind(hb.live_version)
     .bind(&hb.engine_version)
     .bind(&hb.compile_error)
+    .bind(as_i64(hb.alerts_spooled))
+    .bind(as_i64(hb.alerts_sent))
+    .bind(as_i64(hb.alerts_dropped))
+    .bind(as_i64(hb.alerts_suppressed))
     .bind(hb.bpf_lsm)
     .execute(&state.db)
     .await?;
     state
         .metrics
-        .collector(&hb.node, hb.lost_kernel, hb.dropped);
+        .collector(&hb.node, hb.lost_kernel, hb.dropped, hb.alerts_dropped);
     Ok(StatusCode::NO_CONTENT)
 }
 
-type Row = (
-    String,
-    i64,
-    i64,
-    i64,
-    i64,
-    i64,
-    i64,
-    i64,
-    Option<i64>,
-    Option<i64>,
-    Option<i64>,
-    Option<String>,
-    Option<String>,
-    Option<bool>,
-);
+#[derive(sqlx::FromRow)]
+struct Row {
+    node: String,
+    last_seen: i64,
+    captured: i64,
+    filtered: i64,
+    lost_kernel: i64,
+    spooled: i64,
+    sent: i64,
+    dropped: i64,
+    prev_seen: Option<i64>,
+    prev_sent: Option<i64>,
+    live_version: Option<i64>,
+    engine_version: Option<String>,
+    compile_error: Option<String>,
+    alerts_spooled: i64,
+    alerts_sent: i64,
+    alerts_dropped: i64,
+    alerts_suppressed: i64,
+    bpf_lsm: Option<bool>,
+}
 
 async fn list(State(state): State<AppState>, _: Admin) -> Result<Json<CollectorList>> {
     let rows: Vec<Row> = sqlx::query_as(
         "SELECT node, last_seen, captured, filtered, lost_kernel, spooled, sent, dropped, prev_seen, prev_sent,
-                live_version, engine_version, compile_error, bpf_lsm
+                live_version, engine_version, compile_error,
+                alerts_spooled, alerts_sent, alerts_dropped, alerts_suppressed, bpf_lsm
          FROM collectors ORDER BY node",
     )
     .fetch_all(&state.db)
     .await?;
+    let u = |v: i64| v.max(0) as u64;
     let collectors = rows
         .into_iter()
-        .map(
-            |(
-                node,
-                last_seen,
-                captured,
-                filtered,
-                lost_kernel,
-                spooled,
-                sent,
-                dropped,
-                prev_seen,
-                prev_sent,
-                live_version,
-                engine_version,
-                compile_error,
-                bpf_lsm,
-            )| {
-                let events_per_sec = match (prev_seen, prev_sent) {
-                    (Some(ps), Some(pv)) if last_seen > ps => {
-                        Some((sent - pv) as f64 / ((last_seen - ps) as f64 / 1e9))
-                    }
-                    _ => None,
-                };
-                let u = |v: i64| v.max(0) as u64;
-                CollectorStatus {
-                    heartbeat: Heartbeat {
-                        node,
-                        captured: u(captured),
-                        filtered: u(filtered),
-                        lost_kernel: u(lost_kernel),
-                        spooled: u(spooled),
-                        sent: u(sent),
-                        dropped: u(dropped),
-                        live_version,
-                        engine_version,
-                        compile_error,
-                        bpf_lsm,
-                    },
-                    last_seen,
-                    events_per_sec,
+        .map(|r| {
+            let events_per_sec = match (r.prev_seen, r.prev_sent) {
+                (Some(ps), Some(pv)) if r.last_seen > ps => {
+                    Some((r.sent - pv) as f64 / ((r.last_seen - ps) as f64 / 1e9))
                 }
-            },
-        )
+                _ => None,
+            };
+            CollectorStatus {
+                heartbeat: Heartbeat {
+                    node: r.node,
+                    captured: u(r.captured),
+                    filtered: u(r.filtered),
+                    lost_kernel: u(r.lost_kernel),
+                    spooled: u(r.spooled),
+                    sent: u(r.sent),
+                    dropped: u(r.dropped),
+                    live_version: r.live_version,
+                    engine_version: r.engine_version,
+                    compile_error: r.compile_error,
+                    alerts_spooled: u(r.alerts_spooled),
+                    alerts_sent: u(r.alerts_sent),
+                    alerts_dropped: u(r.alerts_dropped),
+                    alerts_suppressed: u(r.alerts_suppressed),
+                    bpf_lsm: r.bpf_lsm,
+                },
+                last_seen: r.last_seen,
+                events_per_sec,
+            }
+        })
         .collect();
     Ok(Json(CollectorList { collectors }))
 }

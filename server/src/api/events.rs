@@ -39,7 +39,7 @@ pub const ENDPOINTS: &[Endpoint] = &[
         path: "/events",
         handler: |m| on(m, ingest),
         access: Ingester::ACCESS,
-        summary: "Ingest a batch (NDJSON or JSON array); headers X-Rulestudio-Node and X-Rulestudio-Batch make retries idempotent",
+        summary: "Ingest a batch (NDJSON or JSON array); headers X-Rulestudio-Node and X-Rulestudio-Batch make retries idempotent; a node that judged the events itself sends X-Rulestudio-Evaluated (they are stored, not evaluated again)",
         ok: 200,
         errors: &[
             (
@@ -113,6 +113,8 @@ pub const ENDPOINTS: &[Endpoint] = &[
 ];
 
 const MAX_LIMIT: usize = 1_000;
+/// The header of a batch whose node evaluated its events (decision 0020).
+pub const EVALUATED: &str = "x-rulestudio-evaluated";
 /// Event ids per `GET /labels` request at most.
 const MAX_LABEL_IDS: usize = 1_000;
 
@@ -144,7 +146,9 @@ async fn ingest(
             "X-Rulestudio-Batch needs X-Rulestudio-Node: batch numbers are per node".into(),
         ));
     }
-    let live = state.live.current();
+    // A node that judged its events with its own live set says so; they are stored only.
+    let evaluated = header(&headers, EVALUATED)?.is_some();
+    let live = (!evaluated).then(|| state.live.current());
     let matching = state.config.rule_matching.into();
     let sender = node.map(str::to_string);
     // Decoding and evaluation are CPU work: keep them off the executor's threads.
@@ -153,7 +157,7 @@ async fn ingest(
             body,
             now_ns(),
             ingest::Judge {
-                live: &live,
+                live: live.as_deref(),
                 matching,
                 node: sender.as_deref(),
             },

@@ -117,7 +117,7 @@ async fn suggest_within(
     let entry = preview::scan::cpu(|| exception::suggest(&matches, &deadline))?;
     let mut rules = exception::apply(&req.rules, &req.rule, &entry);
     let mut after_draft = load(state, rules.clone(), req.base, &deadline).await?;
-    let fails = |d: &Draft| d.diagnostics.iter().any(|d| d.severity == "error");
+    let fails = |d: &Draft| d.diagnostics.iter().any(|d| d.severity == Severity::Error);
     if fails(&after_draft) {
         // Written into a rule item this text reading misjudged: an override always loads.
         rules = exception::append_override(&req.rules, &req.rule, &entry);

@@ -335,6 +335,50 @@ fn compile_allow(condition: &str) -> Result<Filter, EnforceError> {
 
 /// Keeps the kernel's exec stops those of the live set the node runs: loads them at each new
 /// version, until `live` is dropped by its follower.
+/// Acts on the node's alert of an enforce (or dry-run) rule and writes what was done into
+/// its `action`; other alerts are left as they are (`none`).
+///
+/// The verdict names the process by the event's `proc.pid` and the start time `/proc` gives
+/// that pid now: the node judges a batch as it is sealed (up to the batch delay after the
+/// event), and a pid reused within that window by a process that matched nothing would be
+/// taken for it. `act` re-reads the start time through the pidfd it signals, so the process it
+/// kills is the one it checked.
+pub fn act_on_alert(enforcer: &mut Enforcer, alert: &mut rulestudio_api::alerts::Alert) {
+    let action = Action::of_tags(&alert.tags);
+    if !action.enforces() {
+        return;
+    }
+    let Some(event) = alert.event.as_ref() else {
+        return;
+    };
+    let pid = event
+        .get("proc.pid")
+        .and_then(serde_json::Value::as_u64)
+        .and_then(|p| u32::try_from(p).ok());
+    let (Some(pid), Ok(ev)) = (pid, rulestudio_engine::event::Event::from_map(event)) else {
+        return;
+    };
+    let Some(start_ticks) = target::start_ticks(pid) else {
+        // Gone before the verdict: nothing is left to stop.
+        return;
+    };
+    let outcome = enforcer.act(&Verdict {
+        pid,
+        start_ticks,
+        rule: &alert.rule,
+        action,
+        event: &ev,
+    });
+    tracing::info!(
+        rule = %alert.rule,
+        pid,
+        action = ?outcome.action,
+        reason = ?outcome.reason,
+        "enforcement verdict"
+    );
+    alert.action = outcome.action;
+}
+
 pub async fn follow_live(
     enforcer: Arc<std::sync::Mutex<Enforcer>>,
     live: Arc<rulestudio_node::Live>,

@@ -12,6 +12,20 @@ use std::time::{Duration, Instant};
 
 pub mod server;
 
+/// Event batches waiting in the spool directory `dir` (not its `alerts` directory).
+pub fn spooled_batches(dir: &std::path::Path) -> usize {
+    std::fs::read_dir(dir)
+        .unwrap()
+        .filter(|e| {
+            e.as_ref()
+                .unwrap()
+                .path()
+                .extension()
+                .is_some_and(|x| x == "ndjson")
+        })
+        .count()
+}
+
 pub type Event = Map<String, Value>;
 
 pub struct Harness {
