@@ -349,6 +349,8 @@ async fn serve_with_tls_forwards_alerts_to_an_https_receiver() {
         .local_addr()
         .unwrap();
     let mut args = ServeArgs::with_db(seeded.dir.path().join("rulestudio.db"));
+    // `seeded` still holds its event store (one writer per store).
+    args.store = Some(dir.path().join("studio.events"));
     args.listen = listen;
     args.admin_token = Some(ADMIN_TOKEN.into());
     args.static_dir = dir.path().join("no-ui");

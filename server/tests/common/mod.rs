@@ -51,11 +51,17 @@ impl TestServer {
     }
 
     /// Another server on this one's database, as after a restart (`configure` may change its
-    /// flags); this one's directory must outlive it.
+    /// flags); this one's directory must outlive it. This one still holds its event store (a
+    /// store has one writer), so the other gets an empty store of its own: events across a
+    /// restart are tested with real processes (`tests/event_store.rs`).
     pub async fn reopen(&self, configure: impl FnOnce(&mut ServeArgs)) -> TestServer {
         let db = self.dir.path().join("rulestudio.db");
+        static REOPENED: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+        let n = REOPENED.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let store = self.dir.path().join(format!("reopened-{n}.events"));
         Self::with(|args| {
             args.db = db;
+            args.store = Some(store);
             configure(args);
         })
         .await
