@@ -1,18 +1,16 @@
 //! Following the studio's live set over REST: a long poll on `GET /api/v1/live?after=N` that
 //! the studio answers as soon as a version newer than N exists (or after `wait` seconds with
 //! the current one), so a promotion reaches the node within the poll's round trip. Each new
-//! version is compiled off the async threads and installed whole; a verified version is saved
-//! (`live-set.json` in the state directory, replaced by rename) and restored at the next start.
+//! version is taken as [`Saved::take`] says (compiled, installed whole, saved).
 
-use crate::live::{self, Live};
+use crate::live::Live;
+pub use crate::saved::STATE_FILE;
+use crate::saved::{Saved, SavedError};
 use rulestudio_api::live::LiveSet;
-use std::io::Write;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
-/// The saved last verified version, in the node's state directory.
-pub const STATE_FILE: &str = "live-set.json";
 /// How long the studio may hold a poll (`wait`), and the client's margin beyond it.
 const WAIT: Duration = Duration::from_secs(20);
 const MARGIN: Duration = Duration::from_secs(10);
@@ -21,13 +19,8 @@ const BACKOFF_MAX: Duration = Duration::from_secs(10);
 
 #[derive(Debug, thiserror::Error)]
 pub enum FollowError {
-    #[error("{path}: {source}")]
-    Io {
-        path: String,
-        source: std::io::Error,
-    },
-    #[error("{path}: not a saved live set: {message}")]
-    Corrupt { path: String, message: String },
+    #[error(transparent)]
+    Saved(#[from] SavedError),
     #[error("{0}")]
     Client(String),
     #[error("the studio answered {status} for {url}")]
@@ -41,8 +34,7 @@ pub struct Follower {
     client: reqwest::Client,
     url: String,
     token: String,
-    state_dir: Option<PathBuf>,
-    live: Arc<Live>,
+    saved: Saved,
 }
 
 impl Follower {
@@ -64,45 +56,20 @@ impl Follower {
             client,
             url: format!("{}/api/v1/live", server.trim_end_matches('/')),
             token: token.to_string(),
-            state_dir: state_dir.map(Path::to_path_buf),
-            live,
+            saved: Saved::new(state_dir, live),
         })
     }
 
     /// Installs the saved version, if there is one and it compiles here; returns its number.
     /// Run at start, before the first poll, so a node evaluates while the studio is away.
     pub fn restore(&self) -> Result<Option<i64>, FollowError> {
-        let Some(dir) = &self.state_dir else {
-            return Ok(None);
-        };
-        let path = dir.join(STATE_FILE);
-        let text = match std::fs::read_to_string(&path) {
-            Ok(t) => t,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
-            Err(e) => return Err(io(&path, e)),
-        };
-        let set: LiveSet = serde_json::from_str(&text).map_err(|e| FollowError::Corrupt {
-            path: path.display().to_string(),
-            message: e.to_string(),
-        })?;
-        let version = set.version;
-        match live::compile(set) {
-            Ok(rules) => {
-                self.live.install(rules);
-                Ok(Some(version))
-            }
-            // Saved by an older engine that compiled it; this one does not: say so, run nothing.
-            Err(e) => {
-                self.live.refuse(e);
-                Ok(None)
-            }
-        }
+        Ok(self.saved.restore()?)
     }
 
     /// Follows the live set until the task is dropped, retrying with backoff while the
     /// studio is away.
     pub async fn run(self) {
-        let mut seen = self.live.current().map_or(0, |r| r.set.version);
+        let mut seen = self.saved.live().current().map_or(0, |r| r.set.version);
         let mut backoff = BACKOFF_MIN;
         loop {
             match self.poll(seen).await {
@@ -110,7 +77,7 @@ impl Follower {
                     backoff = BACKOFF_MIN;
                     if set.version > seen {
                         seen = set.version;
-                        self.take(set).await;
+                        self.saved.take(set).await;
                     }
                 }
                 Err(e) => {
@@ -142,46 +109,5 @@ impl Follower {
             });
         }
         response.json().await.map_err(http)
-    }
-
-    /// Compiles `set` and installs it, or keeps the current version and reports why not.
-    async fn take(&self, set: LiveSet) {
-        let saved = serde_json::to_vec(&set).expect("a live set serialises");
-        let compiled = tokio::task::spawn_blocking(move || live::compile(set)).await;
-        match compiled {
-            Ok(Ok(rules)) => {
-                let version = rules.set.version;
-                self.live.install(rules);
-                if let Err(e) = self.save(&saved) {
-                    tracing::warn!("live set version {version} runs but is not saved: {e}");
-                }
-            }
-            Ok(Err(e)) => self.live.refuse(e),
-            Err(e) => tracing::error!("compiling the live set: {e}"),
-        }
-    }
-
-    /// Replaces the saved version with `bytes`: a whole old file or a whole new one.
-    fn save(&self, bytes: &[u8]) -> Result<(), FollowError> {
-        let Some(dir) = &self.state_dir else {
-            return Ok(());
-        };
-        std::fs::create_dir_all(dir).map_err(|e| io(dir, e))?;
-        let path = dir.join(STATE_FILE);
-        let tmp = dir.join(format!("{STATE_FILE}.tmp"));
-        let mut f = std::fs::File::create(&tmp).map_err(|e| io(&tmp, e))?;
-        f.write_all(bytes).map_err(|e| io(&tmp, e))?;
-        f.sync_all().map_err(|e| io(&tmp, e))?;
-        std::fs::rename(&tmp, &path).map_err(|e| io(&path, e))?;
-        std::fs::File::open(dir)
-            .and_then(|d| d.sync_all())
-            .map_err(|e| io(dir, e))
-    }
-}
-
-fn io(path: &Path, source: std::io::Error) -> FollowError {
-    FollowError::Io {
-        path: path.display().to_string(),
-        source,
     }
 }

@@ -3,11 +3,16 @@
 //! poll on `GET /api/v1/live?after=N`), compiles each version once and swaps it whole between
 //! events, keeps the last verified version on disk so that it evaluates after a restart while
 //! the studio is away, and keeps the previous version (saying why) when a new one does not
-//! compile here. Heartbeats report what it runs ([`live::Live::report`]).
+//! compile here. Heartbeats report what it runs ([`live::Live::report`]). In fleet mode the same
+//! live set comes over NATS JetStream instead ([`nats`]); either way a version is taken by
+//! [`saved::Saved`].
 #![forbid(unsafe_code)]
 
+pub mod events;
 pub mod follow;
 pub mod live;
+pub mod nats;
+pub mod saved;
 
 pub use follow::{FollowError, Follower};
 pub use live::{CompileError, Live, LiveRules};

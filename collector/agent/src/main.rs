@@ -7,6 +7,7 @@
 
 use clap::parser::ValueSource;
 use clap::{CommandFactory, FromArgMatches, Parser};
+use rulestudio_collector::fleet::FleetConfig;
 use rulestudio_collector::{Config, KernelConfig, kernel, syscalls::SyscallSet};
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -48,6 +49,18 @@ struct Args {
     /// evaluates after a restart while the server is away (default: kept in memory only).
     #[arg(long, env = "RULESTUDIO_STATE_DIR")]
     state_dir: Option<PathBuf>,
+    /// Fleet mode: keep events in this node's own store (`--store`) and take the live set from
+    /// the studio through this NATS server with JetStream (`nats://host:4222`, `tls://…`,
+    /// verified with `--ca-cert`), instead of sending events to `--server`.
+    #[arg(long, env = "RULESTUDIO_NATS", conflicts_with_all = ["server", "stdout", "record", "spool"])]
+    nats: Option<String>,
+    /// The node's NATS credentials file (a user JWT and its NKey seed) for `--nats`. Without
+    /// it the node connects without authentication, and says so in a warning.
+    #[arg(long, env = "RULESTUDIO_NATS_CREDS_FILE", requires = "nats")]
+    nats_creds_file: Option<PathBuf>,
+    /// The node's event store in fleet mode (default: `events/` under `--state-dir`).
+    #[arg(long, env = "RULESTUDIO_STORE", requires = "nats")]
+    store: Option<PathBuf>,
     /// Print interchange events as JSON lines on stdout.
     #[arg(long)]
     stdout: bool,
@@ -142,6 +155,26 @@ async fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
+    let fleet = match &args.nats {
+        Some(url) => match args
+            .store
+            .clone()
+            .or_else(|| args.state_dir.as_ref().map(|d| d.join("events")))
+        {
+            Some(store) => Some(FleetConfig {
+                url: url.clone(),
+                creds_file: args.nats_creds_file.clone(),
+                store,
+            }),
+            None => {
+                eprintln!(
+                    "error: --nats keeps events on this node: give --store DIR or --state-dir DIR"
+                );
+                return ExitCode::from(2);
+            }
+        },
+        None => None,
+    };
     let mut config = Config::new(args.server, token, args.node.unwrap_or_else(hostname));
     config.ca_cert = args.ca_cert;
     config.spool = args.spool;
@@ -164,7 +197,15 @@ async fn main() -> ExitCode {
         dedup_window: args.dedup_window,
         ring_bytes,
     };
-    match rulestudio_collector::run(config, shutdown_signal()).await {
+    let ran = match fleet {
+        Some(fleet) => rulestudio_collector::fleet::run(config, fleet, shutdown_signal())
+            .await
+            .map_err(|e| e.to_string()),
+        None => rulestudio_collector::run(config, shutdown_signal())
+            .await
+            .map_err(|e| e.to_string()),
+    };
+    match ran {
         Ok(summary) => {
             let c = summary.counters;
             tracing::info!(
