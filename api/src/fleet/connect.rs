@@ -68,7 +68,11 @@ pub async fn connect(options: &NatsOptions) -> Result<async_nats::Client, Connec
         .connection_timeout(Duration::from_secs(5))
         .retry_on_initial_connect()
         .event_callback(|event| async move {
-            tracing::info!("NATS: {event}");
+            match event {
+                // Repeated on every attempt while the server is away.
+                async_nats::Event::ClientError(e) => tracing::debug!("NATS: {e}"),
+                event => tracing::info!("NATS: {event}"),
+            }
         })
         .connect(options.url.as_str())
         .await

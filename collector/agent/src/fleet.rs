@@ -15,6 +15,10 @@ use std::future::Future;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+
+/// How long a stop waits for NATS to take the last heartbeat.
+const LAST_HEARTBEAT: Duration = Duration::from_secs(2);
 
 /// What fleet mode adds to [`Config`].
 #[derive(Debug, Clone)]
@@ -25,6 +29,8 @@ pub struct FleetConfig {
     pub creds_file: Option<PathBuf>,
     /// `--store`: the node's event store.
     pub store: PathBuf,
+    /// `--retention-age`: sealed segments whose newest event is older go.
+    pub retention_age: Duration,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -53,15 +59,15 @@ pub async fn run(
         name: config.node.clone(),
     })
     .await?;
-    let (store, report) = Store::open(
-        &fleet.store,
-        &config.node,
-        rulestudio_store::Config::default(),
-    )
-    .map_err(|source| FleetError::Store {
-        dir: fleet.store.display().to_string(),
-        source,
-    })?;
+    let settings = rulestudio_store::Config {
+        retention_age: Some(fleet.retention_age),
+        ..rulestudio_store::Config::default()
+    };
+    let (store, report) =
+        Store::open(&fleet.store, &config.node, settings).map_err(|source| FleetError::Store {
+            dir: fleet.store.display().to_string(),
+            source,
+        })?;
     tracing::info!(dir = %fleet.store.display(), node = %config.node,
         incarnation = store.incarnation(), replayed = report.replayed, "event store open");
     let store = Arc::new(store);
@@ -142,9 +148,16 @@ pub async fn run(
     }
     following.abort();
     maintaining.abort();
-    heartbeat().await;
-    if let Err(e) = client.flush().await {
-        tracing::debug!("last heartbeat not flushed: {e}");
+    // The last heartbeat, if NATS is there to take it: a flush waits for the server, which may
+    // be gone for good.
+    let last = async {
+        heartbeat().await;
+        client.flush().await
+    };
+    match tokio::time::timeout(LAST_HEARTBEAT, last).await {
+        Ok(Ok(())) => {}
+        Ok(Err(e)) => tracing::debug!("last heartbeat not flushed: {e}"),
+        Err(_) => tracing::debug!("last heartbeat not flushed within {LAST_HEARTBEAT:?}"),
     }
     rulestudio_node::events::seal(store).await;
     Ok(Summary {

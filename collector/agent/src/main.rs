@@ -61,6 +61,11 @@ struct Args {
     /// The node's event store in fleet mode (default: `events/` under `--state-dir`).
     #[arg(long, env = "RULESTUDIO_STORE", requires = "nats")]
     store: Option<PathBuf>,
+    /// In fleet mode, drop the store's sealed segments whose newest event is older than this
+    /// (`7d`, `12h`, …; by event time, so a replayed old capture needs a longer one); the store
+    /// also keeps within 8 GiB.
+    #[arg(long, env = "RULESTUDIO_RETENTION_AGE", default_value = "7d", value_parser = humantime::parse_duration, requires = "nats")]
+    retention_age: Duration,
     /// Print interchange events as JSON lines on stdout.
     #[arg(long)]
     stdout: bool,
@@ -165,6 +170,7 @@ async fn main() -> ExitCode {
                 url: url.clone(),
                 creds_file: args.nats_creds_file.clone(),
                 store,
+                retention_age: args.retention_age,
             }),
             None => {
                 eprintln!(

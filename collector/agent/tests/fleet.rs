@@ -48,6 +48,8 @@ impl Node {
             .arg(&replay)
             .arg("--state-dir")
             .arg(&state_dir)
+            // The capture was recorded in 2023: a week's retention would drop it.
+            .args(["--retention-age", "36500d"])
             .args(extra)
             .env("RUST_LOG", "warn")
             .stdout(Stdio::null())
@@ -61,12 +63,20 @@ impl Node {
         }
     }
 
-    /// SIGTERM, and the exit status once it has sealed its store.
+    /// SIGTERM, and the exit status once it has sealed its store (bounded: a node that does
+    /// not stop fails the test).
     fn stop(&mut self) -> std::process::ExitStatus {
         let _ = Command::new("kill")
             .args(["-TERM", &self.child.id().to_string()])
             .status();
-        self.child.wait().unwrap()
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                return status;
+            }
+            assert!(Instant::now() < deadline, "{} did not stop", self.name);
+            std::thread::sleep(Duration::from_millis(20));
+        }
     }
 }
 
@@ -138,12 +148,25 @@ async fn promote(state: &AppState, content: String) -> i64 {
         .version
 }
 
-fn saved_version(node: &Node) -> i64 {
-    let text =
-        std::fs::read_to_string(node.state_dir.join(rulestudio_node::saved::STATE_FILE)).unwrap();
-    serde_json::from_str::<serde_json::Value>(&text).unwrap()["version"]
-        .as_i64()
-        .unwrap()
+/// The live set `node` saved once it has saved `version` (it reports a version as soon as it
+/// runs it, and saves it right after).
+async fn saved(node: &Node, version: i64) -> rulestudio_api::live::LiveSet {
+    let path = node.state_dir.join(rulestudio_node::saved::STATE_FILE);
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        if let Ok(text) = std::fs::read_to_string(&path) {
+            let set: rulestudio_api::live::LiveSet = serde_json::from_str(&text).unwrap();
+            if set.version == version {
+                return set;
+            }
+        }
+        assert!(
+            Instant::now() < deadline,
+            "{} did not save version {version}",
+            node.name
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -184,7 +207,7 @@ async fn a_promotion_reaches_every_node_and_events_stay_on_their_node() {
         promoted.elapsed()
     );
     for node in &nodes {
-        assert_eq!(saved_version(node), second, "{}", node.name);
+        saved(node, second).await;
     }
 
     // A live set far above NATS's 1 MB max_payload reaches them whole.
@@ -201,10 +224,7 @@ async fn a_promotion_reaches_every_node_and_events_stay_on_their_node() {
         promoted.elapsed()
     );
     for node in &nodes {
-        let text = std::fs::read_to_string(node.state_dir.join(rulestudio_node::saved::STATE_FILE))
-            .unwrap();
-        let set: rulestudio_api::live::LiveSet = serde_json::from_str(&text).unwrap();
-        assert_eq!(set.version, third);
+        let set = saved(node, third).await;
         assert_eq!(set.files[0].content, big, "{}", node.name);
     }
 
@@ -240,7 +260,9 @@ async fn a_promotion_reaches_every_node_and_events_stay_on_their_node() {
     let a = beats.iter().find(|b| b.node == "node-a").unwrap();
     assert_ne!(a.captured, 999_999, "node-a's row took a forged payload");
 
-    // Every node keeps exactly its own capture, in its own store; the studio stores none.
+    // Every node keeps exactly its own capture, in its own store; the studio stores none. The
+    // nodes stop cleanly with NATS gone.
+    drop(nats);
     for node in &mut nodes {
         assert!(node.stop().success(), "{} did not stop cleanly", node.name);
         let replayed = std::fs::read_to_string(&node.replay).unwrap();
