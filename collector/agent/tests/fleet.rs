@@ -368,3 +368,22 @@ fn fleet_flags_that_cannot_work_are_refused_by_name() {
         "{err}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_node_started_before_the_studio_gets_the_live_set_when_it_comes() {
+    let nats = nats::NatsServer::start();
+    let dir = tempfile::tempdir().unwrap();
+    let line = EVENTS.lines().next().unwrap();
+    // No bucket yet: the node keeps watching for one.
+    let _node = Node::start(&nats.url(), "early-node", dir.path(), &[line]);
+    let addr = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap();
+    let studio = start_server(&dir.path().join("rulestudio.db"), addr, TOKEN).await;
+    let _fleet = rulestudio_server::fleet::start(&studio.state, &nats.url())
+        .await
+        .unwrap();
+    let version = studio.state.live.current().version;
+    until_every_node_runs(addr, &["early-node"], version).await;
+}
