@@ -127,6 +127,20 @@ async fn until_every_node_runs(addr: std::net::SocketAddr, nodes: &[&str], versi
     }
 }
 
+/// What the NATS server has taken in and sent out so far, in bytes (its `/varz`).
+async fn wire_bytes(monitor: u16) -> (u64, u64) {
+    let varz: serde_json::Value = reqwest::get(format!("http://127.0.0.1:{monitor}/varz"))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    (
+        varz["in_bytes"].as_u64().unwrap(),
+        varz["out_bytes"].as_u64().unwrap(),
+    )
+}
+
 async fn promote(state: &AppState, content: String) -> i64 {
     state
         .live
@@ -171,7 +185,13 @@ async fn saved(node: &Node, version: i64) -> rulestudio_api::live::LiveSet {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_promotion_reaches_every_node_and_events_stay_on_their_node() {
-    let mut nats = nats::NatsServer::start();
+    // With its monitoring port, for the bytes a promotion puts through it.
+    let monitor = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let mut nats = nats::NatsServer::with_args(&["-m", &monitor.to_string()]);
     let dir = tempfile::tempdir().unwrap();
     let addr = std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()
@@ -198,13 +218,19 @@ async fn a_promotion_reaches_every_node_and_events_stay_on_their_node() {
     until_every_node_runs(addr, &NODES, first).await;
 
     // A promotion reaches every node, and each saves it.
+    let before = wire_bytes(monitor).await;
     let promoted = Instant::now();
     let second = promote(&studio.state, DRAFT.to_string()).await;
     until_every_node_runs(addr, &NODES, second).await;
+    let after = wire_bytes(monitor).await;
     println!(
-        "figure: a promotion ran on all {} nodes {:?} after it was made (heartbeats polled every 20 ms)",
+        "figure: a promotion ran on all {} nodes {:?} after it was made (heartbeats polled every 20 ms); \
+         NATS took in {} bytes and sent {} for it (a {} byte rules file; heartbeats included)",
         NODES.len(),
-        promoted.elapsed()
+        promoted.elapsed(),
+        after.0 - before.0,
+        after.1 - before.1,
+        DRAFT.len()
     );
     for node in &nodes {
         saved(node, second).await;
