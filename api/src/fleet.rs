@@ -5,6 +5,8 @@
 //! subject's meaning: [`subject_token`] escapes them (`%2E`…), [`node_of_heartbeat`] undoes it.
 //! The studio takes a node's identity from the subject, never from the payload.
 
+use crate::live::RulesFile;
+use crate::preview::{Bucket, Sample};
 use serde::{Deserialize, Serialize};
 
 #[cfg(feature = "nats")]
@@ -61,6 +63,85 @@ pub fn node_of_heartbeat(subject: &str) -> Option<String> {
         return None;
     }
     unescape(token)
+}
+
+/// The subject a node answers preview requests on (`rulestudio.v1.node.NODE.preview`), one
+/// reply each.
+pub fn preview_subject(node: &str) -> String {
+    format!("rulestudio.v1.node.{}.preview", subject_token(node))
+}
+
+/// A preview request from the studio to one node: the draft live set (the live files with the
+/// draft last), which of its rules to judge, a time window and how long the node may take.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NodePreviewRequest {
+    pub format: u32,
+    pub files: Vec<RulesFile>,
+    /// Names of the rules of `files` to judge.
+    pub rules: Vec<String>,
+    /// `since <= evt.time < until`, nanoseconds since the Unix epoch.
+    pub since: i64,
+    pub until: i64,
+    /// Histogram bucket width in nanoseconds; buckets start at multiples of it since the epoch
+    /// (wall-clock boundaries), so the studio adds them bucket-wise across nodes.
+    pub bucket_ns: i64,
+    /// The newest matches to send per rule, with their fields (the node caps it).
+    pub samples: usize,
+    /// How long the node may take from receiving the request, in milliseconds.
+    pub deadline_ms: u64,
+}
+
+/// A node's answer: what it found in its own store, or why it did not look.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "outcome", rename_all = "snake_case")]
+pub enum NodePreviewReply {
+    Found(NodePreview),
+    Refused(NodeRefusal),
+}
+
+/// Partial results over one node's store.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct NodePreview {
+    pub format: u32,
+    /// Events of the window the node looked at.
+    pub scanned: u64,
+    /// False: the node stopped at its deadline, and the counts are of what it judged by then.
+    pub complete: bool,
+    pub rules: Vec<NodeRulePreview>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct NodeRulePreview {
+    pub name: String,
+    pub matched: u64,
+    /// Non-empty buckets only, in time order.
+    pub histogram: Vec<Bucket>,
+    /// Newest first.
+    pub samples: Vec<Sample>,
+}
+
+/// Why a node did not run a preview.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, thiserror::Error)]
+#[serde(tag = "reason", rename_all = "snake_case")]
+pub enum NodeRefusal {
+    #[error("the node runs as many previews as it allows at once")]
+    Busy,
+    #[error("request format {format} is not {FORMAT}")]
+    Format { format: u32 },
+    #[error("{message}")]
+    Invalid { message: String },
+}
+
+/// Which nodes a fleet result covers: `answered`, `missing` (asked, no answer by the deadline,
+/// or refused), `offline` (no heartbeat within three of its periods: not asked); `incomplete`
+/// lists answered nodes that stopped at the deadline, so their counts are partial.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Nodes {
+    pub answered: Vec<String>,
+    pub missing: Vec<String>,
+    pub offline: Vec<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub incomplete: Vec<String>,
 }
 
 /// `node` as one subject token: `.`, `*`, `>`, `%` and whitespace escaped as `%XX`.

@@ -12,7 +12,9 @@ pub mod events;
 pub mod follow;
 pub mod live;
 pub mod nats;
+pub mod preview;
 pub mod saved;
+pub mod scan;
 
 pub use follow::{FollowError, Follower};
 pub use live::{CompileError, Live, LiveRules};

@@ -1,6 +1,7 @@
 //! Fleet mode (`--nats URL`, decision 0025): events stay on the node, in its own event store
 //! (`--store`); the live set comes over NATS JetStream ([`rulestudio_node::nats`]) and the
-//! heartbeats go back on the node's own subject. Nothing posts events to the studio.
+//! heartbeats go back on the node's own subject; previews are answered over the node's store
+//! on its own subject ([`rulestudio_node::preview`]). Nothing posts events to the studio.
 //!
 //! A replaying node (`--replay`) stays up after its file ends, so that it goes on answering.
 
@@ -79,6 +80,11 @@ pub async fn run(
         tracing::warn!("the saved live set is not used: {e}");
     }
     let following = tokio::spawn(follower.run());
+    let answering = tokio::spawn(rulestudio_node::preview::answer(
+        client.clone(),
+        config.node.clone(),
+        store.clone(),
+    ));
 
     let counters = Arc::new(Counters::default());
     let stop = Arc::new(AtomicBool::new(false));
@@ -147,6 +153,7 @@ pub async fn run(
         let _ = tokio::task::spawn_blocking(move || h.join()).await;
     }
     following.abort();
+    answering.abort();
     maintaining.abort();
     // The last heartbeat, if NATS is there to take it: a flush waits for the server, which may
     // be gone for good.

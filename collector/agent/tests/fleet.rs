@@ -11,7 +11,7 @@ mod common;
 #[path = "../../../server/tests/common/nats.rs"]
 mod nats;
 
-use common::server::start_server;
+use common::server::{Running, start_server};
 use rulestudio_api::collector::{CollectorList, Heartbeat};
 use rulestudio_api::live::RulesFile;
 use rulestudio_server::AppState;
@@ -87,6 +87,26 @@ impl Drop for Node {
             let _ = self.child.wait();
         }
     }
+}
+
+/// A studio on a free loopback port, its database in `dir`, with its fleet tasks on `nats`.
+async fn fleet_studio(
+    nats: &str,
+    dir: &Path,
+) -> (
+    Running,
+    std::net::SocketAddr,
+    rulestudio_server::fleet::Fleet,
+) {
+    let addr = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap();
+    let studio = start_server(&dir.join("rulestudio.db"), addr, TOKEN).await;
+    let fleet = rulestudio_server::fleet::start(&studio.state, nats)
+        .await
+        .unwrap();
+    (studio, addr, fleet)
 }
 
 async fn collectors(addr: std::net::SocketAddr) -> Vec<Heartbeat> {
@@ -193,14 +213,7 @@ async fn a_promotion_reaches_every_node_and_events_stay_on_their_node() {
         .port();
     let mut nats = nats::NatsServer::with_args(&["-m", &monitor.to_string()]);
     let dir = tempfile::tempdir().unwrap();
-    let addr = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap();
-    let studio = start_server(&dir.path().join("rulestudio.db"), addr, TOKEN).await;
-    let _fleet = rulestudio_server::fleet::start(&studio.state, &nats.url())
-        .await
-        .unwrap();
+    let (studio, addr, _fleet) = fleet_studio(&nats.url(), dir.path()).await;
 
     // Each node replays every third event of the shared capture.
     let lines: Vec<&str> = EVENTS.lines().filter(|l| !l.trim().is_empty()).collect();
@@ -402,14 +415,162 @@ async fn a_node_started_before_the_studio_gets_the_live_set_when_it_comes() {
     let line = EVENTS.lines().next().unwrap();
     // No bucket yet: the node keeps watching for one.
     let _node = Node::start(&nats.url(), "early-node", dir.path(), &[line]);
-    let addr = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap();
-    let studio = start_server(&dir.path().join("rulestudio.db"), addr, TOKEN).await;
-    let _fleet = rulestudio_server::fleet::start(&studio.state, &nats.url())
-        .await
-        .unwrap();
+    let (studio, addr, _fleet) = fleet_studio(&nats.url(), dir.path()).await;
     let version = studio.state.live.current().version;
     until_every_node_runs(addr, &["early-node"], version).await;
+}
+
+/// Waits (bounded) until every node reports `stored` events stored in its own store.
+async fn until_stored(addr: std::net::SocketAddr, stored: &[(&str, u64)]) {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let beats = collectors(addr).await;
+        if stored
+            .iter()
+            .all(|(n, s)| beats.iter().any(|b| b.node == *n && b.sent == *s))
+        {
+            return;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "nodes did not store {stored:?}: {beats:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// Matches per rule of `rules` over `lines`, as `rulestudio eval` counts them (every enabled
+/// rule that matches an event, `--first-match` off).
+fn eval_counts(rules: &str, lines: &[&str]) -> std::collections::BTreeMap<String, u64> {
+    use rulestudio_engine::loader::{LoadOptions, SourceFile, load};
+    let loaded = load(
+        &[SourceFile {
+            name: "draft.yaml".into(),
+            text: rules.into(),
+        }],
+        &LoadOptions::default(),
+    );
+    let all = loaded.ruleset.rules();
+    let mut counts: std::collections::BTreeMap<String, u64> =
+        all.iter().map(|r| (r.name.clone(), 0)).collect();
+    let mut out = Vec::new();
+    for line in lines {
+        let map: serde_json::Map<String, serde_json::Value> = serde_json::from_str(line).unwrap();
+        let ev = rulestudio_engine::event::Event::from_map(&map).unwrap();
+        out.clear();
+        loaded
+            .ruleset
+            .eval(&ev, rulestudio_engine::rule::Matching::All, &mut out);
+        for &i in &out {
+            *counts.get_mut(&all[i].name).unwrap() += 1;
+        }
+    }
+    counts
+}
+
+async fn fleet_preview(addr: std::net::SocketAddr) -> rulestudio_api::preview::PreviewResponse {
+    let response = reqwest::Client::new()
+        .post(format!("http://{addr}/api/v1/preview"))
+        .bearer_auth(TOKEN)
+        .json(&serde_json::json!({
+            "rules": DRAFT,
+            "base": "none",
+            "window": {"since": "2000-01-01T00:00:00Z", "until": "2100-01-01T00:00:00Z"},
+            "samples": 5,
+        }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    response.json().await.unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_fleet_preview_is_the_union_of_the_nodes_captures_and_names_a_missing_node() {
+    let nats = nats::NatsServer::with_args(&[]);
+    let dir = tempfile::tempdir().unwrap();
+    let (_studio, addr, _fleet) = fleet_studio(&nats.url(), dir.path()).await;
+    let lines: Vec<&str> = EVENTS.lines().filter(|l| !l.trim().is_empty()).collect();
+    let captures: Vec<Vec<&str>> = (0..NODES.len())
+        .map(|i| lines.iter().copied().skip(i).step_by(3).collect())
+        .collect();
+    let mut nodes: Vec<Node> = NODES
+        .iter()
+        .zip(&captures)
+        .map(|(name, mine)| Node::start(&nats.url(), name, dir.path(), mine))
+        .collect();
+    let stored: Vec<(&str, u64)> = NODES
+        .iter()
+        .copied()
+        .zip(captures.iter().map(|c| c.len() as u64))
+        .collect();
+    until_stored(addr, &stored).await;
+
+    // Every node answers; the merged counts are those of the whole capture.
+    let asked = Instant::now();
+    let preview = fleet_preview(addr).await;
+    println!(
+        "figure: a preview over {} nodes ({} events) answered in {:?}",
+        NODES.len(),
+        lines.len(),
+        asked.elapsed()
+    );
+    let nodes_seen = preview
+        .nodes
+        .clone()
+        .expect("a fleet preview names its nodes");
+    let mut answered = nodes_seen.answered.clone();
+    answered.sort();
+    let mut all: Vec<String> = NODES.iter().map(|n| n.to_string()).collect();
+    all.sort();
+    assert_eq!(answered, all, "{nodes_seen:?}");
+    assert!(nodes_seen.missing.is_empty() && nodes_seen.offline.is_empty());
+    assert!(nodes_seen.incomplete.is_empty());
+    assert_eq!(preview.scanned, lines.len() as u64);
+    let expected = eval_counts(DRAFT, &lines);
+    assert!(
+        expected.values().any(|&n| n > 0),
+        "the draft matches nothing"
+    );
+    let got: std::collections::BTreeMap<String, u64> = preview
+        .rules
+        .iter()
+        .map(|r| (r.name.clone(), r.matched))
+        .collect();
+    assert_eq!(got, expected);
+    for rule in &preview.rules {
+        let in_buckets: u64 = rule.histogram.iter().map(|b| b.count).sum();
+        assert_eq!(in_buckets, rule.matched, "{}", rule.name);
+        assert_eq!(
+            rule.samples.len() as u64,
+            rule.matched.min(5),
+            "{}",
+            rule.name
+        );
+        assert!(
+            rule.samples.windows(2).all(|w| w[0].time >= w[1].time),
+            "samples newest first"
+        );
+    }
+
+    // A node killed before the preview is asked (its heartbeat is recent) and is missing; the
+    // others still answer, and the counts are theirs.
+    let killed = nodes.pop().unwrap();
+    drop(killed);
+    let preview = fleet_preview(addr).await;
+    let nodes_seen = preview.nodes.clone().unwrap();
+    assert_eq!(nodes_seen.missing, vec![NODES[2].to_string()]);
+    let mut answered = nodes_seen.answered.clone();
+    answered.sort();
+    let mut rest: Vec<String> = NODES[..2].iter().map(|n| n.to_string()).collect();
+    rest.sort();
+    assert_eq!(answered, rest);
+    let remaining: Vec<&str> = captures[..2].concat();
+    assert_eq!(preview.scanned, remaining.len() as u64);
+    let got: std::collections::BTreeMap<String, u64> = preview
+        .rules
+        .iter()
+        .map(|r| (r.name.clone(), r.matched))
+        .collect();
+    assert_eq!(got, eval_counts(DRAFT, &remaining));
 }

@@ -23,7 +23,7 @@ pub const ENDPOINTS: &[Endpoint] = &[
         path: "/preview",
         handler: |m| on(m, run),
         access: VIEW,
-        summary: "Run draft rules over stored events: matches, false positives, changes versus live, shadowing, samples",
+        summary: "Run draft rules over stored events: matches, false positives, changes versus live, shadowing, samples; in fleet mode (--nats) over every node's own store, merged, with the nodes that answered, are missing or offline",
         ok: 200,
         errors: &[fails::BODY, fails::TOO_LARGE, fails::BUDGET],
     },
@@ -48,7 +48,7 @@ pub const ENDPOINTS: &[Endpoint] = &[
 
 /// Loads the draft on a blocking thread, which stops at `deadline` even when the request's
 /// future is gone.
-async fn load(
+pub(crate) async fn load(
     state: &AppState,
     rules: String,
     base: rulestudio_api::preview::Base,
@@ -74,6 +74,11 @@ async fn preview_within(
     req: PreviewRequest,
     deadline: Deadline,
 ) -> Result<Json<PreviewResponse>> {
+    if let Some(client) = state.fleet.client() {
+        return crate::fleet::preview::run(state, &client, req, &deadline)
+            .await
+            .map(Json);
+    }
     let started = Instant::now();
     let range = preview::resolve_window(state, req.window.as_ref()).await?;
     let draft = load(state, req.rules, req.base, &deadline).await?;
@@ -90,6 +95,7 @@ async fn preview_within(
         took_ms: took.as_millis() as u64,
         diagnostics: draft.diagnostics,
         rules: outcome.rules,
+        nodes: None,
     }))
 }
 
