@@ -13,7 +13,7 @@ use rulestudio_api::fleet::{
     self, NodePreview, NodePreviewReply, NodePreviewRequest, NodeRefusal, NodeRulePreview,
 };
 use rulestudio_api::preview::{Bucket, Sample};
-use rulestudio_engine::loader::{self, LoadOptions};
+use rulestudio_engine::loader::{self, LoadOptions, Loaded};
 use rulestudio_engine::stop::StopCheck;
 use rulestudio_store::Store;
 use std::collections::BTreeMap;
@@ -125,7 +125,21 @@ pub fn preview(
     request: &NodePreviewRequest,
     received: Instant,
 ) -> Result<NodePreview, NodeRefusal> {
-    let invalid = |message: String| NodeRefusal::Invalid { message };
+    let at = received + Duration::from_millis(request.deadline_ms).min(MAX_DEADLINE);
+    let late = || Instant::now() >= at;
+    let loaded = load(request, &late)?;
+    judge(store, request, &loaded, &late)
+}
+
+fn invalid(message: String) -> NodeRefusal {
+    NodeRefusal::Invalid { message }
+}
+
+/// Checks `request` and loads its files, unless `late` says to stop.
+fn load(
+    request: &NodePreviewRequest,
+    late: &(dyn Fn() -> bool + Sync),
+) -> Result<Loaded, NodeRefusal> {
     if request.format != fleet::FORMAT {
         return Err(NodeRefusal::Format {
             format: request.format,
@@ -152,11 +166,19 @@ pub fn preview(
             request.rules.len()
         )));
     }
-    let at = received + Duration::from_millis(request.deadline_ms).min(MAX_DEADLINE);
-    let late = || Instant::now() >= at;
     let sources = rulestudio_api::live::source_files(&request.files);
-    let loaded = loader::load_or_stop(&sources, &LoadOptions::default(), StopCheck::new(&late))
-        .map_err(|_| invalid("the deadline passed while the rules loaded".into()))?;
+    loader::load_or_stop(&sources, &LoadOptions::default(), StopCheck::new(late))
+        .map_err(|_| invalid("the deadline passed while the rules loaded".into()))
+}
+
+/// Judges the rules of `loaded` that `request` names over the window, until `late` says to
+/// stop: then the answer says it is not `complete`.
+fn judge(
+    store: &Store,
+    request: &NodePreviewRequest,
+    loaded: &Loaded,
+    late: &(dyn Fn() -> bool + Sync),
+) -> Result<NodePreview, NodeRefusal> {
     let all = loaded.ruleset.rules();
     let mut probes = Vec::with_capacity(request.rules.len());
     for name in &request.rules {
@@ -238,4 +260,125 @@ fn samples_of(
             fields: scan::fields_json(&ev),
         })
         .collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rulestudio_api::live::RulesFile;
+    use rulestudio_engine::event::Event;
+
+    const EVENTS: &str = include_str!("../../server/tests/data/events.jsonl");
+    const DRAFT: &str = include_str!("../../server/tests/data/draft.yaml");
+    const MINUTE: i64 = 60_000_000_000;
+
+    /// A store holding the sample capture, its events and their times.
+    fn store_of_capture(dir: &std::path::Path) -> (Store, Vec<Event>, Vec<i64>) {
+        let (store, _) = Store::open(dir, "node-t", rulestudio_store::Config::default()).unwrap();
+        let maps: Vec<serde_json::Map<String, serde_json::Value>> = EVENTS
+            .lines()
+            .filter(|l| !l.trim().is_empty())
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect();
+        let events: Vec<Event> = maps.iter().map(|m| Event::from_map(m).unwrap()).collect();
+        let times = maps
+            .iter()
+            .map(|m| m["evt.time"].as_i64().unwrap())
+            .collect();
+        store.append(&events, 0).unwrap();
+        (store, events, times)
+    }
+
+    fn request(rules: Vec<String>) -> NodePreviewRequest {
+        NodePreviewRequest {
+            format: fleet::FORMAT,
+            files: vec![RulesFile {
+                name: "draft.yaml".into(),
+                content: DRAFT.into(),
+            }],
+            rules,
+            since: 0,
+            until: i64::MAX,
+            bucket_ns: i64::MAX / 100,
+            samples: 1_000,
+            deadline_ms: 60_000,
+        }
+    }
+
+    #[test]
+    fn a_node_counts_every_match_with_aligned_buckets_and_newest_samples_first() {
+        let dir = tempfile::tempdir().unwrap();
+        let (store, events, times) = store_of_capture(dir.path());
+        let loaded = load(&request(Vec::new()), &|| false).unwrap();
+        let names: Vec<String> = loaded
+            .ruleset
+            .rules()
+            .iter()
+            .map(|r| r.name.clone())
+            .collect();
+        let (lo, hi) = (*times.iter().min().unwrap(), *times.iter().max().unwrap());
+        let mut req = request(names);
+        req.since = lo - lo.rem_euclid(MINUTE);
+        req.until = hi + 1;
+        req.bucket_ns = MINUTE;
+        let found = judge(&store, &req, &loaded, &|| false).unwrap();
+        assert!(found.complete);
+        assert_eq!(found.scanned, events.len() as u64);
+        for (rule, compiled) in found.rules.iter().zip(loaded.ruleset.rules()) {
+            let expected = events
+                .iter()
+                .filter(|e| compiled.filter.matches(*e))
+                .count() as u64;
+            assert_eq!(rule.matched, expected, "{}", rule.name);
+            assert!(rule.histogram.iter().all(|b| b.t.rem_euclid(MINUTE) == 0));
+            assert_eq!(
+                rule.histogram.iter().map(|b| b.count).sum::<u64>(),
+                expected
+            );
+            assert_eq!(rule.samples.len() as u64, expected.min(MAX_SAMPLES as u64));
+            assert!(rule.samples.windows(2).all(|w| w[0].time >= w[1].time));
+            assert!(
+                rule.samples
+                    .iter()
+                    .all(|s| s.event_id.starts_with("node-t:"))
+            );
+        }
+        assert!(found.rules.iter().any(|r| r.matched > 0));
+    }
+
+    #[test]
+    fn a_node_past_its_deadline_answers_with_what_it_judged_and_says_so() {
+        let dir = tempfile::tempdir().unwrap();
+        let (store, ..) = store_of_capture(dir.path());
+        let loaded = load(&request(Vec::new()), &|| false).unwrap();
+        let names = loaded.ruleset.rules().iter().map(|r| r.name.clone());
+        let req = request(names.collect());
+        let found = judge(&store, &req, &loaded, &|| true).unwrap();
+        assert!(!found.complete);
+        assert_eq!(found.rules.len(), req.rules.len());
+        assert!(found.rules.iter().all(|r| r.matched == 0));
+    }
+
+    #[test]
+    fn requests_that_cannot_be_answered_are_refused_by_name() {
+        let mut req = request(vec!["No such rule".into()]);
+        let loaded = load(&req, &|| false).unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let (store, ..) = store_of_capture(dir.path());
+        let refusal = judge(&store, &req, &loaded, &|| false).unwrap_err();
+        assert!(refusal.to_string().contains("'No such rule'"), "{refusal}");
+        req.bucket_ns = 1;
+        req.until = 2_000;
+        assert!(
+            load(&req, &|| false)
+                .unwrap_err()
+                .to_string()
+                .contains("buckets")
+        );
+        req.format = 2;
+        assert_eq!(
+            load(&req, &|| false).unwrap_err(),
+            NodeRefusal::Format { format: 2 }
+        );
+    }
 }
