@@ -486,8 +486,13 @@ async fn fleet_preview(addr: std::net::SocketAddr) -> rulestudio_api::preview::P
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_fleet_preview_is_the_union_of_the_nodes_captures_and_names_a_missing_node() {
-    let nats = nats::NatsServer::with_args(&[]);
+async fn a_fleet_preview_is_the_union_of_the_captures_and_names_missing_and_offline_nodes() {
+    let monitor = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let nats = nats::NatsServer::with_args(&["-m", &monitor.to_string()]);
     let dir = tempfile::tempdir().unwrap();
     let (_studio, addr, _fleet) = fleet_studio(&nats.url(), dir.path()).await;
     let lines: Vec<&str> = EVENTS.lines().filter(|l| !l.trim().is_empty()).collect();
@@ -507,13 +512,19 @@ async fn a_fleet_preview_is_the_union_of_the_nodes_captures_and_names_a_missing_
     until_stored(addr, &stored).await;
 
     // Every node answers; the merged counts are those of the whole capture.
+    let before = wire_bytes(monitor).await;
     let asked = Instant::now();
     let preview = fleet_preview(addr).await;
+    let took = asked.elapsed();
+    let after = wire_bytes(monitor).await;
     println!(
-        "figure: a preview over {} nodes ({} events) answered in {:?}",
+        "figure: a preview over {} nodes ({} events) answered in {took:?}; NATS took in {} bytes \
+         and sent {} for it (a {} byte draft, up to 5 samples per rule; heartbeats included)",
         NODES.len(),
         lines.len(),
-        asked.elapsed()
+        after.0 - before.0,
+        after.1 - before.1,
+        DRAFT.len()
     );
     let nodes_seen = preview
         .nodes
@@ -573,4 +584,12 @@ async fn a_fleet_preview_is_the_union_of_the_nodes_captures_and_names_a_missing_
         .map(|r| (r.name.clone(), r.matched))
         .collect();
     assert_eq!(got, eval_counts(DRAFT, &remaining));
+
+    // By now (the whole deadline later) the killed node has missed more than three of its
+    // 5 s heartbeats: it is offline, and not asked.
+    let preview = fleet_preview(addr).await;
+    let nodes_seen = preview.nodes.unwrap();
+    assert_eq!(nodes_seen.offline, vec![NODES[2].to_string()]);
+    assert!(nodes_seen.missing.is_empty());
+    assert_eq!(nodes_seen.answered.len(), 2);
 }

@@ -19,8 +19,10 @@ use std::time::{Duration, Instant};
 
 /// A node is offline after this many of its heartbeat periods without one.
 const OFFLINE_PERIODS: i64 = 3;
-/// The period assumed of a node heard from once only (the collector's default `--heartbeat`).
-const DEFAULT_PERIOD_NS: i64 = 5_000_000_000;
+/// The shortest period assumed of a node (the collector's default `--heartbeat`): a node also
+/// sends a heartbeat at once when its live set changes, so two heartbeats may come close
+/// together, and a node heard from once only has no period yet.
+const MIN_PERIOD_NS: i64 = 5_000_000_000;
 /// The window of a preview that names none.
 const DEFAULT_WINDOW: Duration = Duration::from_secs(3600);
 /// What the studio keeps for itself out of the request's budget: merging and answering.
@@ -140,7 +142,7 @@ async fn nodes(state: &AppState) -> Result<(Vec<String>, Vec<String>)> {
     let now = time::now_ns();
     let (mut asked, mut offline) = (Vec::new(), Vec::new());
     for (node, last, prev) in rows {
-        let period = prev.map_or(DEFAULT_PERIOD_NS, |p| (last - p).max(1_000_000_000));
+        let period = prev.map_or(MIN_PERIOD_NS, |p| (last - p).max(MIN_PERIOD_NS));
         if now.saturating_sub(last) <= OFFLINE_PERIODS.saturating_mul(period) {
             asked.push(node);
         } else {
