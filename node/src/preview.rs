@@ -33,9 +33,24 @@ pub const MAX_DEADLINE: Duration = Duration::from_secs(60);
 pub const MAX_RULES: usize = 256;
 
 /// Answers preview requests on `node`'s subject until the task is aborted, subscribing again
-/// after a failure.
+/// after a failure; at most [`MAX_CONCURRENT`] at once.
 pub async fn answer(client: async_nats::Client, node: String, store: Arc<Store>) {
-    let permits = Arc::new(Semaphore::new(MAX_CONCURRENT));
+    answer_within(
+        client,
+        node,
+        store,
+        Arc::new(Semaphore::new(MAX_CONCURRENT)),
+    )
+    .await
+}
+
+/// [`answer`], running a preview only with one of `permits` (none free: refused `busy`).
+pub async fn answer_within(
+    client: async_nats::Client,
+    node: String,
+    store: Arc<Store>,
+    permits: Arc<Semaphore>,
+) {
     let subject = fleet::preview_subject(&node);
     loop {
         match client.subscribe(subject.clone()).await {
