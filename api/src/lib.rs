@@ -15,6 +15,7 @@ pub mod collector;
 pub mod diagnostic;
 pub mod error;
 pub mod events;
+pub mod fleet;
 pub mod live;
 pub mod preview;
 pub mod proposals;

@@ -78,6 +78,10 @@ pub struct PreviewResponse {
     pub took_ms: u64,
     pub diagnostics: Vec<DiagnosticJson>,
     pub rules: Vec<RulePreview>,
+    /// In fleet mode (`--nats`): which nodes the result covers. A result without some nodes is
+    /// partial.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub nodes: Option<crate::fleet::Nodes>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

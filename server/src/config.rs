@@ -74,6 +74,16 @@ pub struct ServeArgs {
     #[arg(long, env = "RULESTUDIO_CA_CERT")]
     pub ca_cert: Option<PathBuf>,
 
+    /// Fleet mode: send the live set to the nodes and take their heartbeats through this NATS
+    /// server with JetStream (`nats://host:4222`, `tls://host:4222`); events stay on the nodes.
+    #[arg(long, env = "RULESTUDIO_NATS")]
+    pub nats: Option<String>,
+
+    /// The studio's NATS credentials file (a user JWT and its NKey seed) for `--nats`. Without
+    /// it the studio connects without authentication, and says so in a warning.
+    #[arg(long, env = "RULESTUDIO_NATS_CREDS_FILE", requires = "nats")]
+    pub nats_creds_file: Option<PathBuf>,
+
     /// Directory of the built web UI (index.html, wasm, js).
     #[arg(long, env = "RULESTUDIO_STATIC_DIR", default_value = "frontend/dist")]
     pub static_dir: PathBuf,

@@ -1,6 +1,7 @@
 //! The server's event store (crate `rulestudio-store`, the same code and files a fleet node
-//! uses): where it lives, its node name, its settings from the flags, its maintenance every
-//! second, sealing at shutdown, and its figures in `/metrics`.
+//! uses): where it lives, its node name, its settings from the flags, and its figures in
+//! `/metrics`; its maintenance every second and sealing at shutdown are the node's
+//! ([`rulestudio_node::events`]).
 
 use crate::config::ServeArgs;
 use anyhow::Context;
@@ -8,10 +9,6 @@ use rulestudio_store::{Config, Store};
 use std::fmt::Write;
 use std::path::PathBuf;
 use std::sync::Arc;
-use std::time::Duration;
-
-/// How often [`Store::maintain`] runs (idle seal, log sync, retention, compaction).
-const MAINTAIN_EVERY: Duration = Duration::from_secs(1);
 
 /// The default of `--retention-events`, which is accepted and ignored.
 pub const RETENTION_EVENTS_DEFAULT: u64 = 10_000_000;
@@ -84,41 +81,7 @@ pub fn open(config: &ServeArgs) -> anyhow::Result<Arc<Store>> {
     Ok(Arc::new(store))
 }
 
-/// Runs [`Store::maintain`] every second on a blocking thread, for as long as the server runs.
-pub async fn maintain(store: Arc<Store>) {
-    let mut tick = tokio::time::interval(MAINTAIN_EVERY);
-    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    loop {
-        tick.tick().await;
-        let store = store.clone();
-        match tokio::task::spawn_blocking(move || store.maintain()).await {
-            Ok(Ok(done)) => {
-                if done.retention.segments > 0 {
-                    tracing::info!(
-                        segments = done.retention.segments,
-                        events = done.retention.rows,
-                        bytes = done.retention.bytes,
-                        "event store retention dropped old segments"
-                    );
-                }
-            }
-            Ok(Err(e)) => tracing::error!(error = %e, "event store maintenance failed"),
-            Err(e) => tracing::error!(error = %e, "event store maintenance panicked"),
-        }
-    }
-}
-
-/// Seals the open segment at a graceful stop (what is not sealed is replayed from the log at
-/// the next start anyway; sealing makes the start quick and the segment readable by others).
-pub async fn seal(store: Arc<Store>) {
-    match tokio::task::spawn_blocking(move || store.seal()).await {
-        Ok(Ok(())) => tracing::info!("event store sealed"),
-        Ok(Err(e)) => {
-            tracing::error!(error = %e, "sealing the event store failed; its log is replayed at the next start")
-        }
-        Err(e) => tracing::error!(error = %e, "sealing the event store panicked"),
-    }
-}
+pub use rulestudio_node::events::{maintain, seal};
 
 /// The store's lines of `/metrics`: events refused (lost) per reason, and its bytes on disk.
 pub fn render_metrics(store: &Store, out: &mut String) {

@@ -20,6 +20,7 @@ pub mod error;
 pub mod event_store;
 mod event_stream;
 mod exception;
+pub mod fleet;
 pub mod http;
 mod ingest;
 pub mod legacy;
@@ -87,6 +88,11 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         tokio::spawn(alerting::forward(url, poster, rx, state.metrics.clone()));
         state.forward = Some(tx);
     }
+    // Kept until the server stops: dropping it stops the fleet tasks.
+    let _fleet = match &state.config.nats {
+        Some(url) => Some(fleet::start(&state, url).await?),
+        None => None,
+    };
     tokio::spawn(retention::run(state.clone()));
     tokio::spawn(event_store::maintain(state.store.clone()));
     let migrating = state.clone();

@@ -158,6 +158,12 @@ impl Live {
         self.current()
     }
 
+    /// The current version number, changing with each promotion or rollback (fleet mode
+    /// publishes each).
+    pub fn versions(&self) -> tokio::sync::watch::Receiver<i64> {
+        self.version.subscribe()
+    }
+
     /// Answers every waiting poll now and every later one at once: the server is stopping.
     pub fn close(&self) {
         self.closing.send_replace(true);

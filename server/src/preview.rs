@@ -52,7 +52,7 @@ impl<'a> From<&'a AppState> for Store<'a> {
 /// The name the draft's diagnostics carry.
 pub const DRAFT_FILE: &str = "draft.yaml";
 pub const DEFAULT_WINDOW: u64 = 100_000;
-const MAX_SAMPLES: usize = 200;
+pub const MAX_SAMPLES: usize = 200;
 pub const DEFAULT_SAMPLES: usize = 20;
 const HISTOGRAM_BUCKETS: i64 = 60;
 const MAX_GROUPS: usize = 50;
@@ -69,14 +69,7 @@ pub struct Draft {
 
 /// Loads `text` on top of `base`, within `deadline` (call it off the async executor).
 pub fn load_draft(text: &str, base: Base, live: &Snapshot, deadline: &Deadline) -> Result<Draft> {
-    let mut files: Vec<RulesFile> = match base {
-        Base::Live => live.files.clone(),
-        Base::None => Vec::new(),
-    };
-    files.push(RulesFile {
-        name: DRAFT_FILE.into(),
-        content: text.into(),
-    });
+    let files = draft_files(text, base, live);
     let sources = live::sources(&files);
     let loaded = deadline.load(&sources)?;
     let texts: Vec<FileText> = files
@@ -104,6 +97,20 @@ pub fn load_draft(text: &str, base: Base, live: &Snapshot, deadline: &Deadline) 
         diagnostics,
         rules,
     })
+}
+
+/// The files a draft loads as: the live set's (with base `live`), then the draft as
+/// [`DRAFT_FILE`].
+pub fn draft_files(text: &str, base: Base, live: &Snapshot) -> Vec<RulesFile> {
+    let mut files: Vec<RulesFile> = match base {
+        Base::Live => live.files.clone(),
+        Base::None => Vec::new(),
+    };
+    files.push(RulesFile {
+        name: DRAFT_FILE.into(),
+        content: text.into(),
+    });
+    files
 }
 
 /// The names of the rules the draft's items define, append to or override, in file order.
@@ -135,14 +142,8 @@ fn rule_item_names(text: &str) -> impl Iterator<Item = String> + '_ {
     })
 }
 
-/// The resolved window: `id >= min_id` and `since <= time < until`; ids are the event
-/// store's sequence numbers.
-#[derive(Debug, Clone, Copy)]
-pub struct Range {
-    pub min_id: i64,
-    pub since: i64,
-    pub until: i64,
-}
+/// The resolved window.
+pub use rulestudio_node::scan::Range;
 
 pub async fn resolve_window<'a>(
     store: impl Into<Store<'a>>,

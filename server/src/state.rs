@@ -42,6 +42,8 @@ pub struct AppState {
     pub streams: Arc<crate::streams::Streams>,
     /// Whether the database can still be written.
     pub storage: Arc<crate::storage::Storage>,
+    /// The NATS connection while fleet mode runs (`--nats`): preview asks the nodes.
+    pub fleet: Arc<crate::fleet::Connection>,
 }
 
 impl AppState {
@@ -86,6 +88,7 @@ impl AppState {
             alerts,
             events: crate::event_stream::channel(),
             forward: None,
+            fleet: Arc::default(),
             notify,
             passwords,
             login_throttle: Arc::default(),

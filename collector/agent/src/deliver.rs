@@ -359,7 +359,7 @@ impl LocalSinks {
 
 /// Reads a recorded JSONL file into the event channel (lines that are not JSON objects are
 /// skipped with a warning).
-fn spawn_replay(path: PathBuf) -> Result<Receiver<Vec<String>>, Error> {
+pub(crate) fn spawn_replay(path: PathBuf) -> Result<Receiver<Vec<String>>, Error> {
     use std::io::BufRead;
     let file = std::fs::File::open(&path).map_err(|source| Error::Io {
         path: path.clone(),

@@ -3,7 +3,8 @@
 //! Data flow: kernel ring buffer → [`capture`] (record → [`convert`] → interchange JSON line, on
 //! its own thread) → [`deliver`] (stdout / record file / batches to the server, through the
 //! [`spool`] when the server is away). [`run`] wires them; the `rulestudio-collector` binary
-//! and `rulestudio serve --collector` both call it.
+//! and `rulestudio serve --collector` both call it. In fleet mode (`--nats`) [`fleet::run`]
+//! keeps the events in the node's own store instead and talks to the studio over NATS.
 
 // Unsafe code only in the modules listed in ARCHITECTURE.md ("Unsafe code"), each block with
 // a `// SAFETY:` comment; `xtask/tests/unsafe_policy.rs` keeps the list true.
@@ -18,6 +19,7 @@ pub mod convert;
 pub mod cri;
 pub mod deliver;
 pub mod enforce;
+pub mod fleet;
 #[allow(unsafe_code)]
 pub mod kernel;
 pub mod privilege;

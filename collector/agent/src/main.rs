@@ -8,6 +8,7 @@
 use clap::parser::ValueSource;
 use clap::{CommandFactory, FromArgMatches, Parser};
 use rulestudio_collector::enforce::EnforceArgs;
+use rulestudio_collector::fleet::FleetConfig;
 use rulestudio_collector::{Config, KernelConfig, kernel, syscalls::SyscallSet};
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -60,6 +61,23 @@ struct Args {
     alert_rate: f64,
     #[arg(long, default_value_t = rulestudio_node::RateLimit::default().burst)]
     alert_burst: u32,
+    /// Fleet mode: keep events in this node's own store (`--store`) and take the live set from
+    /// the studio through this NATS server with JetStream (`nats://host:4222`, `tls://…`,
+    /// verified with `--ca-cert`), instead of sending events to `--server`.
+    #[arg(long, env = "RULESTUDIO_NATS", conflicts_with_all = ["server", "stdout", "record", "spool"])]
+    nats: Option<String>,
+    /// The node's NATS credentials file (a user JWT and its NKey seed) for `--nats`. Without
+    /// it the node connects without authentication, and says so in a warning.
+    #[arg(long, env = "RULESTUDIO_NATS_CREDS_FILE", requires = "nats")]
+    nats_creds_file: Option<PathBuf>,
+    /// The node's event store in fleet mode (default: `events/` under `--state-dir`).
+    #[arg(long, env = "RULESTUDIO_STORE", requires = "nats")]
+    store: Option<PathBuf>,
+    /// In fleet mode, drop the store's sealed segments whose newest event is older than this
+    /// (`7d`, `12h`, …; by event time, so a replayed old capture needs a longer one); the store
+    /// also keeps within 8 GiB.
+    #[arg(long, env = "RULESTUDIO_RETENTION_AGE", default_value = "7d", value_parser = humantime::parse_duration, requires = "nats")]
+    retention_age: Duration,
     /// Print interchange events as JSON lines on stdout.
     #[arg(long)]
     stdout: bool,
@@ -156,6 +174,33 @@ async fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
+    if args.nats.is_some() && args.enforce.enforce {
+        eprintln!(
+            "error: --enforce is not available with --nats yet: a fleet node does not judge its events"
+        );
+        return ExitCode::from(2);
+    }
+    let fleet = match &args.nats {
+        Some(url) => match args
+            .store
+            .clone()
+            .or_else(|| args.state_dir.as_ref().map(|d| d.join("events")))
+        {
+            Some(store) => Some(FleetConfig {
+                url: url.clone(),
+                creds_file: args.nats_creds_file.clone(),
+                store,
+                retention_age: args.retention_age,
+            }),
+            None => {
+                eprintln!(
+                    "error: --nats keeps events on this node: give --store DIR or --state-dir DIR"
+                );
+                return ExitCode::from(2);
+            }
+        },
+        None => None,
+    };
     let mut config = Config::new(args.server, token, args.node.unwrap_or_else(hostname));
     config.ca_cert = args.ca_cert;
     config.spool = args.spool;
@@ -185,7 +230,15 @@ async fn main() -> ExitCode {
         ..KernelConfig::default()
     };
     config.enforce = args.enforce.config(config.state_dir.as_deref());
-    match rulestudio_collector::run(config, shutdown_signal()).await {
+    let ran = match fleet {
+        Some(fleet) => rulestudio_collector::fleet::run(config, fleet, shutdown_signal())
+            .await
+            .map_err(|e| e.to_string()),
+        None => rulestudio_collector::run(config, shutdown_signal())
+            .await
+            .map_err(|e| e.to_string()),
+    };
+    match ran {
         Ok(summary) => {
             let c = summary.counters;
             tracing::info!(

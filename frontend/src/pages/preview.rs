@@ -16,6 +16,7 @@ use crate::widgets::{
 use crate::window_pick::{WindowPick, WindowRange, WindowSelect};
 use leptos::prelude::*;
 use leptos::task::spawn_local;
+use rulestudio_api::fleet::Nodes;
 use rulestudio_api::ruletest::{Expect, TestCase};
 use std::time::Duration;
 
@@ -210,8 +211,10 @@ pub fn PreviewPanel(
                         let summary = format!("Scanned {} events in {} ms.", r.scanned, r.took_ms);
                         let empty_window = r.scanned == 0;
                         let rules = r.rules.clone();
+                        let partial = r.nodes.as_ref().and_then(partial_notice);
                         view! {
                             <p class="muted" data-testid="preview-summary">{summary}</p>
+                            {partial.map(|text| view! { <p class="warn" role="status" data-testid="preview-partial">{text}</p> })}
                             {empty_window.then(|| view! { <p class="empty">"No stored events in this window: pick a larger one, or start a collector."</p> })}
                             {r.diagnostics.iter().map(|d| view! { <p class=format!("diag {}", d.severity.as_str())>{format!("{}:{} {}", d.line, d.column, d.message)}</p> }).collect_view()}
                             {rules.is_empty().then(|| view! { <p class="muted">"The draft defines no rule that loads."</p> })}
@@ -226,6 +229,31 @@ pub fn PreviewPanel(
             </div>
         </section>
     }
+}
+
+/// In fleet mode, what a result without some nodes says: its counts leave their events out.
+fn partial_notice(nodes: &Nodes) -> Option<String> {
+    let mut parts = Vec::new();
+    if !nodes.missing.is_empty() {
+        parts.push(format!("no answer from {}", nodes.missing.join(", ")));
+    }
+    if !nodes.offline.is_empty() {
+        parts.push(format!("offline: {}", nodes.offline.join(", ")));
+    }
+    if !nodes.incomplete.is_empty() {
+        parts.push(format!(
+            "stopped at the deadline: {}",
+            nodes.incomplete.join(", ")
+        ));
+    }
+    let total = nodes.answered.len() + nodes.missing.len() + nodes.offline.len();
+    (!parts.is_empty()).then(|| {
+        format!(
+            "Partial result: {} of {total} nodes answered ({}).",
+            nodes.answered.len(),
+            parts.join("; ")
+        )
+    })
 }
 
 /// One line per rule, linking to its details: a draft of many rules at a glance.
@@ -421,5 +449,30 @@ fn SampleRow(
                 </button>
             </div>
         </li>
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_fleet_result_without_some_nodes_says_it_is_partial() {
+        let names = |n: &[&str]| n.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        let whole = Nodes {
+            answered: names(&["a", "b"]),
+            ..Nodes::default()
+        };
+        assert_eq!(partial_notice(&whole), None);
+        let partial = Nodes {
+            answered: names(&["a"]),
+            missing: names(&["b"]),
+            offline: names(&["c"]),
+            incomplete: Vec::new(),
+        };
+        assert_eq!(
+            partial_notice(&partial).as_deref(),
+            Some("Partial result: 1 of 3 nodes answered (no answer from b; offline: c).")
+        );
     }
 }

@@ -39,6 +39,12 @@ async fn heartbeat(
     _: Ingester,
     ApiJson(hb): ApiJson<Heartbeat>,
 ) -> Result<StatusCode> {
+    record(&state, &hb).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Keeps `hb` as its node's latest heartbeat, however it came (REST, or NATS in fleet mode).
+pub(crate) async fn record(state: &AppState, hb: &Heartbeat) -> Result<()> {
     crate::limits::NODE.check(&hb.node)?;
     if let Some(v) = &hb.engine_version {
         crate::limits::ENGINE_VERSION.check(v)?;
@@ -82,7 +88,7 @@ async fn heartbeat(
     state
         .metrics
         .collector(&hb.node, hb.lost_kernel, hb.dropped, hb.alerts_dropped);
-    Ok(StatusCode::NO_CONTENT)
+    Ok(())
 }
 
 #[derive(sqlx::FromRow)]

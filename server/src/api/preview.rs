@@ -24,7 +24,7 @@ pub const ENDPOINTS: &[Endpoint] = &[
         path: "/preview",
         handler: |m| on(m, run),
         access: VIEW,
-        summary: "Run draft rules over stored events: matches, false positives, changes versus live (with samples of what is added and removed), shadowing, samples, a histogram over the window, and the matches grouped by the `group_by` fields (the 50 largest groups, the rest as `groups_other`)",
+        summary: "Run draft rules over stored events: matches, false positives, changes versus live (with samples of what is added and removed), shadowing, samples, a histogram over the window, and the matches grouped by the `group_by` fields (the 50 largest groups, the rest as `groups_other`); in fleet mode (--nats) over every node's own store, merged, with the nodes that answered, are missing or offline",
         ok: 200,
         errors: &[fails::BODY, fails::TOO_LARGE, fails::BUDGET],
     },
@@ -49,7 +49,7 @@ pub const ENDPOINTS: &[Endpoint] = &[
 
 /// Loads the draft on a blocking thread, which stops at `deadline` even when the request's
 /// future is gone.
-async fn load(
+pub(crate) async fn load(
     state: &AppState,
     rules: String,
     base: rulestudio_api::preview::Base,
@@ -75,6 +75,11 @@ async fn preview_within(
     req: PreviewRequest,
     deadline: Deadline,
 ) -> Result<Json<PreviewResponse>> {
+    if let Some(client) = state.fleet.client() {
+        return crate::fleet::preview::run(state, &client, req, &deadline)
+            .await
+            .map(Json);
+    }
     let started = Instant::now();
     let range = preview::resolve_window(state, req.window.as_ref()).await?;
     let draft = load(state, req.rules, req.base, &deadline).await?;
@@ -91,6 +96,7 @@ async fn preview_within(
         took_ms: took.as_millis() as u64,
         diagnostics: draft.diagnostics,
         rules: outcome.rules,
+        nodes: None,
     }))
 }
 

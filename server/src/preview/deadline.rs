@@ -14,9 +14,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering::Relaxed};
 use std::time::{Duration, Instant};
 
-/// Items (events, matches) between two checks: a check costs a clock read, an item about a
-/// microsecond.
-pub const CHECK_EVERY: usize = 4096;
+pub use rulestudio_node::scan::CHECK_EVERY;
 
 #[derive(Clone)]
 pub struct Deadline(Arc<Inner>);
@@ -102,6 +100,11 @@ impl Deadline {
             return Err(self.exceeded());
         }
         Ok(())
+    }
+
+    /// The time left before the deadline.
+    pub fn remaining(&self) -> Duration {
+        self.0.at.saturating_duration_since(Instant::now())
     }
 
     /// Runs `work` until the deadline; past it, `work` is dropped at its next `.await`.

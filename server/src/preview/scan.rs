@@ -1,88 +1,22 @@
 //! One pass over a window: every probe evaluated on every event it could match. Events from
 //! the cache's first id on are read from memory, by column, on two threads; older ones are
 //! read from the event store (only segments and rows of the probes' event types and the
-//! window's time, judged as views of the segment's columns).
+//! window's time, judged as views of the segment's columns, by [`rulestudio_node::scan`]).
 
 use super::deadline::{CHECK_EVERY, Deadline};
 use super::{Range, Store};
 use crate::cache::Snapshot;
 use crate::cache::chunk::Chunk;
 use crate::error::Result;
-use rulestudio_engine::eval::{CompiledRule, EvtTypeSet};
-use rulestudio_store::ScanRequest;
-use std::ops::ControlFlow;
+use rulestudio_engine::eval::CompiledRule;
+use rulestudio_node::scan::{self as node_scan, Stop};
+pub use rulestudio_node::scan::{Hit, Kept, Probe};
 use std::sync::Arc;
 
-/// Matches kept per rule for samples, groups, shadowing and comparisons; counts are exact.
-pub const MAX_KEPT_MATCHES: usize = 100_000;
 /// Below this many cached rows a second thread costs more than it saves.
 const PARALLEL_ROWS: usize = 50_000;
 /// Cache chunks scanned between two yields to the executor (a few hundred thousand rows).
 const CHUNKS_PER_SLICE: usize = 4;
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Hit {
-    pub id: i64,
-    pub time: i64,
-}
-
-/// A rule to evaluate during the scan, with the matches found.
-pub struct Probe<'a> {
-    pub rule: &'a CompiledRule,
-    pub count: u64,
-    pub kept: Kept,
-}
-
-impl<'a> Probe<'a> {
-    pub fn new(rule: &'a CompiledRule) -> Probe<'a> {
-        Probe {
-            rule,
-            count: 0,
-            kept: Kept::default(),
-        }
-    }
-
-    fn hit(&mut self, hit: Hit) {
-        self.count += 1;
-        self.kept.push(hit);
-    }
-}
-
-/// The newest [`MAX_KEPT_MATCHES`] matches by id, in id order once [`Kept::finish`]ed; memory
-/// stays within twice that whatever the order matches come in.
-#[derive(Default)]
-pub struct Kept {
-    hits: Vec<Hit>,
-}
-
-impl Kept {
-    fn push(&mut self, hit: Hit) {
-        self.hits.push(hit);
-        if self.hits.len() >= 2 * MAX_KEPT_MATCHES {
-            self.trim();
-        }
-    }
-
-    fn trim(&mut self) {
-        self.hits.sort_unstable_by_key(|h| h.id);
-        let extra = self.hits.len().saturating_sub(MAX_KEPT_MATCHES);
-        self.hits.drain(..extra);
-    }
-
-    fn absorb(&mut self, other: Kept) {
-        for h in other.hits {
-            self.push(h);
-        }
-    }
-
-    pub fn finish(&mut self) {
-        self.trim();
-    }
-
-    pub fn hits(&self) -> &[Hit] {
-        &self.hits
-    }
-}
 
 /// Scans `range` for `probes`; returns the number of events in the window.
 pub async fn scan(
@@ -212,9 +146,8 @@ fn scan_chunks(
     Ok(found)
 }
 
-/// The events of `range` below id `lo` (the cache's first), from the event store: only
-/// segments and rows of the probes' event types (and untyped rows) are judged, each as a
-/// `FieldSource` view without materialising it. Returns how many events are in the window.
+/// The events of `range` below id `lo` (the cache's first), judged in the event store; returns
+/// how many events are in the window.
 fn scan_store(
     events: &rulestudio_store::Store,
     range: Range,
@@ -222,85 +155,13 @@ fn scan_store(
     probes: &mut [Probe<'_>],
     deadline: &Deadline,
 ) -> Result<u64> {
-    let mut types = EvtTypeSet::empty();
-    for p in probes.iter() {
-        types = types.union(&p.rule.evt_types);
-    }
-    // The cache's first id, or the end of the store when the cache has none.
-    let lo = lo.min(events.next_seq() as i64);
-    let removed_through = events.snapshot().removed_through as i64;
-    let from = range.min_id.max(removed_through + 1).max(1);
-    if from >= lo {
-        return Ok(0);
-    }
-    let base = ScanRequest {
-        since: Some(range.since),
-        until: (range.until != i64::MAX).then_some(range.until),
-        // Oldest first from just before `from` (not into removed data: checked above).
-        cursor: (from > removed_through + 1).then(|| events.id(from as u64 - 1)),
-        ..ScanRequest::default()
-    };
-    let whole_time = range.since <= 0 && range.until == i64::MAX;
-    // Every sequence number in [from, lo) is stored (only retention removes, oldest first):
-    // without a time bound the window's size is known; with one, the times are counted on a
-    // scan of no field column.
-    let in_window = if whole_time {
-        (lo - from) as u64
-    } else {
-        let mut n = 0u64;
-        let counting = ScanRequest {
-            columns: Some(Vec::new()),
-            ..base.clone()
-        };
-        visit(events, &counting, lo, deadline, |_| n += 1)?;
-        n
-    };
-    if probes.is_empty() || types.is_empty() {
-        return Ok(in_window);
-    }
-    let judging = ScanRequest {
-        event_types: (!types.is_all())
-            .then(|| types.names().iter().map(|t| t.to_string()).collect()),
-        ..base
-    };
-    visit(events, &judging, lo, deadline, |row| {
-        for p in probes.iter_mut() {
-            if p.rule.filter.matches(row) {
-                p.hit(Hit {
-                    id: row.seq() as i64,
-                    time: row.time(),
-                });
-            }
-        }
+    let mut in_window = 0;
+    node_scan::scan_store(events, range, lo, probes, &mut in_window, &|| {
+        deadline.check()
+    })
+    .map_err(|stop| match stop {
+        Stop::Check(e) => e,
+        Stop::Store(e) => crate::api::events::scan_error(e),
     })?;
     Ok(in_window)
-}
-
-/// Visits the rows of `req` (oldest first) below sequence number `lo`, checking `deadline`.
-fn visit(
-    events: &rulestudio_store::Store,
-    req: &ScanRequest,
-    lo: i64,
-    deadline: &Deadline,
-    mut each: impl FnMut(&rulestudio_store::Row<'_>),
-) -> Result<()> {
-    let mut late = None;
-    let mut read = 0usize;
-    events
-        .visit(req, |row| {
-            if row.seq() as i64 >= lo {
-                return ControlFlow::Break(());
-            }
-            if read.is_multiple_of(CHECK_EVERY)
-                && let Err(e) = deadline.check()
-            {
-                late = Some(e);
-                return ControlFlow::Break(());
-            }
-            read += 1;
-            each(row);
-            ControlFlow::Continue(())
-        })
-        .map_err(crate::api::events::scan_error)?;
-    late.map_or(Ok(()), Err)
 }

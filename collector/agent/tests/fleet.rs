@@ -1,0 +1,595 @@
+//! Fleet mode with real parts (issue #16): a real `nats-server -js`, a real studio (the server's
+//! state on a real SQLite file, with its fleet tasks) and real `rulestudio-collector --nats`
+//! processes with different node names, each replaying its own capture. A promotion reaches
+//! every node, a live set above NATS's `max_payload` too, and one made while NATS restarts;
+//! the studio names a node by the subject its heartbeat came on; each node keeps its events in
+//! its own store.
+
+#[path = "../../../server/tests/common/ca.rs"]
+mod ca;
+mod common;
+#[path = "../../../server/tests/common/nats.rs"]
+mod nats;
+
+use common::server::{Running, start_server};
+use rulestudio_api::collector::{CollectorList, Heartbeat};
+use rulestudio_api::live::RulesFile;
+use rulestudio_server::AppState;
+use rulestudio_server::live::NewVersion;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+const TOKEN: &str = "rs_fleet_admin_token";
+const EVENTS: &str = include_str!("../../../server/tests/data/events.jsonl");
+const DRAFT: &str = include_str!("../../../server/tests/data/draft.yaml");
+const NODES: [&str; 3] = ["node-a", "ip-10-0-0-2.ec2.internal", "node-c"];
+
+/// A collector process, stopped (SIGTERM, then waited for) when dropped.
+struct Node {
+    name: String,
+    child: Child,
+    state_dir: PathBuf,
+    replay: PathBuf,
+}
+
+impl Node {
+    fn start(nats: &str, name: &str, dir: &Path, lines: &[&str]) -> Node {
+        Self::start_with(nats, name, dir, lines, &[])
+    }
+
+    fn start_with(nats: &str, name: &str, dir: &Path, lines: &[&str], extra: &[&str]) -> Node {
+        let state_dir = dir.join(name).join("state");
+        let replay = dir.join(name).join("capture.jsonl");
+        std::fs::create_dir_all(&state_dir).unwrap();
+        std::fs::write(&replay, lines.join("\n")).unwrap();
+        let child = Command::new(env!("CARGO_BIN_EXE_rulestudio-collector"))
+            .args(["--nats", nats, "--node", name, "--replay"])
+            .arg(&replay)
+            .arg("--state-dir")
+            .arg(&state_dir)
+            // The capture was recorded in 2023: a week's retention would drop it.
+            .args(["--retention-age", "36500d"])
+            .args(extra)
+            .env("RUST_LOG", "warn")
+            .stdout(Stdio::null())
+            .spawn()
+            .unwrap();
+        Node {
+            name: name.into(),
+            child,
+            state_dir,
+            replay,
+        }
+    }
+
+    /// SIGTERM, and the exit status once it has sealed its store (bounded: a node that does
+    /// not stop fails the test).
+    fn stop(&mut self) -> std::process::ExitStatus {
+        let _ = Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status();
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                return status;
+            }
+            assert!(Instant::now() < deadline, "{} did not stop", self.name);
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+}
+
+impl Drop for Node {
+    fn drop(&mut self) {
+        if matches!(self.child.try_wait(), Ok(None)) {
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+        }
+    }
+}
+
+/// A studio on a free loopback port, its database in `dir`, with its fleet tasks on `nats`.
+async fn fleet_studio(
+    nats: &str,
+    dir: &Path,
+) -> (
+    Running,
+    std::net::SocketAddr,
+    rulestudio_server::fleet::Fleet,
+) {
+    let addr = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap();
+    let studio = start_server(&dir.join("rulestudio.db"), addr, TOKEN).await;
+    let fleet = rulestudio_server::fleet::start(&studio.state, nats)
+        .await
+        .unwrap();
+    (studio, addr, fleet)
+}
+
+async fn collectors(addr: std::net::SocketAddr) -> Vec<Heartbeat> {
+    let list: CollectorList = reqwest::Client::new()
+        .get(format!("http://{addr}/api/v1/collectors"))
+        .bearer_auth(TOKEN)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    list.collectors.into_iter().map(|c| c.heartbeat).collect()
+}
+
+/// Waits (bounded) until every node in `nodes` reports live `version`.
+async fn until_every_node_runs(addr: std::net::SocketAddr, nodes: &[&str], version: i64) {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let beats = collectors(addr).await;
+        let behind: Vec<&str> = nodes
+            .iter()
+            .copied()
+            .filter(|n| {
+                !beats
+                    .iter()
+                    .any(|b| b.node == *n && b.live_version == Some(version))
+            })
+            .collect();
+        if behind.is_empty() {
+            return;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "nodes {behind:?} do not run live version {version}: {beats:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+/// What the NATS server has taken in and sent out so far, in bytes (its `/varz`).
+async fn wire_bytes(monitor: u16) -> (u64, u64) {
+    let varz: serde_json::Value = reqwest::get(format!("http://127.0.0.1:{monitor}/varz"))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    (
+        varz["in_bytes"].as_u64().unwrap(),
+        varz["out_bytes"].as_u64().unwrap(),
+    )
+}
+
+async fn promote(state: &AppState, content: String) -> i64 {
+    state
+        .live
+        .promote(
+            &state.db,
+            NewVersion {
+                files: vec![RulesFile {
+                    name: "fleet.yaml".into(),
+                    content,
+                }],
+                by: "admin",
+                proposal: None,
+                note: "fleet test".into(),
+                expected_base: None,
+            },
+        )
+        .await
+        .unwrap()
+        .version
+}
+
+/// The live set `node` saved once it has saved `version` (it reports a version as soon as it
+/// runs it, and saves it right after).
+async fn saved(node: &Node, version: i64) -> rulestudio_api::live::LiveSet {
+    let path = node.state_dir.join(rulestudio_node::saved::STATE_FILE);
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        if let Ok(text) = std::fs::read_to_string(&path) {
+            let set: rulestudio_api::live::LiveSet = serde_json::from_str(&text).unwrap();
+            if set.version == version {
+                return set;
+            }
+        }
+        assert!(
+            Instant::now() < deadline,
+            "{} did not save version {version}",
+            node.name
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_promotion_reaches_every_node_and_events_stay_on_their_node() {
+    // With its monitoring port, for the bytes a promotion puts through it.
+    let monitor = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let mut nats = nats::NatsServer::with_args(&["-m", &monitor.to_string()]);
+    let dir = tempfile::tempdir().unwrap();
+    let (studio, addr, _fleet) = fleet_studio(&nats.url(), dir.path()).await;
+
+    // Each node replays every third event of the shared capture.
+    let lines: Vec<&str> = EVENTS.lines().filter(|l| !l.trim().is_empty()).collect();
+    let mut nodes: Vec<Node> = NODES
+        .iter()
+        .enumerate()
+        .map(|(i, name)| {
+            let mine: Vec<&str> = lines.iter().copied().skip(i).step_by(3).collect();
+            Node::start(&nats.url(), name, dir.path(), &mine)
+        })
+        .collect();
+
+    // The version current at the studio's start reaches every node.
+    let first = studio.state.live.current().version;
+    until_every_node_runs(addr, &NODES, first).await;
+
+    // A promotion reaches every node, and each saves it.
+    let before = wire_bytes(monitor).await;
+    let promoted = Instant::now();
+    let second = promote(&studio.state, DRAFT.to_string()).await;
+    until_every_node_runs(addr, &NODES, second).await;
+    let after = wire_bytes(monitor).await;
+    println!(
+        "figure: a promotion ran on all {} nodes {:?} after it was made (heartbeats polled every 20 ms); \
+         NATS took in {} bytes and sent {} for it (a {} byte rules file; heartbeats included)",
+        NODES.len(),
+        promoted.elapsed(),
+        after.0 - before.0,
+        after.1 - before.1,
+        DRAFT.len()
+    );
+    for node in &nodes {
+        saved(node, second).await;
+    }
+
+    // A live set far above NATS's 1 MB max_payload reaches them whole.
+    let padding = format!("# {}\n", "x".repeat(118)).repeat(12_000);
+    let big = format!("{DRAFT}{padding}");
+    assert!(big.len() > 1 << 20);
+    let promoted = Instant::now();
+    let third = promote(&studio.state, big.clone()).await;
+    until_every_node_runs(addr, &NODES, third).await;
+    println!(
+        "figure: a {} byte live set ran on all {} nodes {:?} after it was promoted",
+        big.len(),
+        NODES.len(),
+        promoted.elapsed()
+    );
+    for node in &nodes {
+        let set = saved(node, third).await;
+        assert_eq!(set.files[0].content, big, "{}", node.name);
+    }
+
+    // Across a restart of NATS, a promotion made while it was away reaches every node.
+    nats.restart();
+    let fourth = promote(&studio.state, DRAFT.to_string()).await;
+    until_every_node_runs(addr, &NODES, fourth).await;
+
+    // The studio names a node by its heartbeat's subject, whatever the payload says.
+    let client = async_nats::connect(nats.url()).await.unwrap();
+    let forged = Heartbeat {
+        node: "node-a".into(),
+        captured: 999_999,
+        ..Heartbeat::default()
+    };
+    client
+        .publish(
+            rulestudio_api::fleet::heartbeat_subject("intruder"),
+            serde_json::to_vec(&forged).unwrap().into(),
+        )
+        .await
+        .unwrap();
+    client.flush().await.unwrap();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let beats = loop {
+        let beats = collectors(addr).await;
+        if beats.iter().any(|b| b.node == "intruder") {
+            break beats;
+        }
+        assert!(Instant::now() < deadline, "no heartbeat of 'intruder'");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    let a = beats.iter().find(|b| b.node == "node-a").unwrap();
+    assert_ne!(a.captured, 999_999, "node-a's row took a forged payload");
+
+    // Every node keeps exactly its own capture, in its own store; the studio stores none. The
+    // nodes stop cleanly with NATS gone.
+    drop(nats);
+    for node in &mut nodes {
+        assert!(node.stop().success(), "{} did not stop cleanly", node.name);
+        let replayed = std::fs::read_to_string(&node.replay).unwrap();
+        let (store, _) = rulestudio_store::Store::open(
+            &node.state_dir.join("events"),
+            &node.name,
+            rulestudio_store::Config::default(),
+        )
+        .unwrap();
+        let page = store
+            .scan(&rulestudio_store::ScanRequest::default(), |_| true)
+            .unwrap();
+        let mut stored: Vec<i64> = page.events.iter().map(|f| f.time).collect();
+        let mut expected: Vec<i64> = replayed
+            .lines()
+            .map(|l| {
+                serde_json::from_str::<serde_json::Value>(l).unwrap()["evt.time"]
+                    .as_i64()
+                    .unwrap()
+            })
+            .collect();
+        stored.sort();
+        expected.sort();
+        assert_eq!(stored, expected, "{}", node.name);
+    }
+    let studio_events = studio
+        .state
+        .store
+        .scan(&rulestudio_store::ScanRequest::default(), |_| true)
+        .unwrap();
+    assert!(studio_events.events.is_empty());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn over_tls_the_studio_and_nodes_verify_nats_against_the_ca_cert() {
+    let dir = tempfile::tempdir().unwrap();
+    let authority = ca::Ca::new("fleet test CA");
+    let ca_pem = authority.write(dir.path(), "ca");
+    let (cert, key) = authority.issue_into(dir.path());
+    let nats = nats::NatsServer::with_args(&[
+        "--tls",
+        "--tlscert",
+        cert.to_str().unwrap(),
+        "--tlskey",
+        key.to_str().unwrap(),
+    ]);
+    let addr = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap();
+    let db = dir.path().join("rulestudio.db");
+    let mut studio = start_server(&db, addr, TOKEN).await;
+    let mut config = (*studio.state.config).clone();
+    config.ca_cert = Some(ca_pem.clone());
+    studio.state.config = std::sync::Arc::new(config);
+    let _fleet = rulestudio_server::fleet::start(&studio.state, &nats.url())
+        .await
+        .unwrap();
+    let line = EVENTS.lines().next().unwrap();
+    let _node = Node::start_with(
+        &nats.url(),
+        "tls-node",
+        dir.path(),
+        &[line],
+        &["--ca-cert", ca_pem.to_str().unwrap()],
+    );
+    let version = studio.state.live.current().version;
+    until_every_node_runs(addr, &["tls-node"], version).await;
+}
+
+#[test]
+fn fleet_flags_that_cannot_work_are_refused_by_name() {
+    let dir = tempfile::tempdir().unwrap();
+    let run = |args: &[&str]| {
+        let out = Command::new(env!("CARGO_BIN_EXE_rulestudio-collector"))
+            .args(args)
+            .output()
+            .unwrap();
+        (
+            out.status.code(),
+            String::from_utf8_lossy(&out.stderr).to_string(),
+        )
+    };
+    let (code, err) = run(&["--nats", "nats://127.0.0.1:9", "--node", "n"]);
+    assert_eq!(code, Some(2), "{err}");
+    assert!(err.contains("--store DIR or --state-dir DIR"), "{err}");
+
+    let missing = dir.path().join("missing.creds");
+    let store = dir.path().join("events");
+    let (code, err) = run(&[
+        "--nats",
+        "nats://127.0.0.1:9",
+        "--node",
+        "n",
+        "--store",
+        store.to_str().unwrap(),
+        "--nats-creds-file",
+        missing.to_str().unwrap(),
+    ]);
+    assert_eq!(code, Some(1), "{err}");
+    assert!(
+        err.contains("--nats-creds-file") && err.contains("missing.creds"),
+        "{err}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_node_started_before_the_studio_gets_the_live_set_when_it_comes() {
+    let nats = nats::NatsServer::start();
+    let dir = tempfile::tempdir().unwrap();
+    let line = EVENTS.lines().next().unwrap();
+    // No bucket yet: the node keeps watching for one.
+    let _node = Node::start(&nats.url(), "early-node", dir.path(), &[line]);
+    let (studio, addr, _fleet) = fleet_studio(&nats.url(), dir.path()).await;
+    let version = studio.state.live.current().version;
+    until_every_node_runs(addr, &["early-node"], version).await;
+}
+
+/// Waits (bounded) until every node reports `stored` events stored in its own store.
+async fn until_stored(addr: std::net::SocketAddr, stored: &[(&str, u64)]) {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let beats = collectors(addr).await;
+        if stored
+            .iter()
+            .all(|(n, s)| beats.iter().any(|b| b.node == *n && b.sent == *s))
+        {
+            return;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "nodes did not store {stored:?}: {beats:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// Matches per rule of `rules` over `lines`, as `rulestudio eval` counts them (every enabled
+/// rule that matches an event, `--first-match` off).
+fn eval_counts(rules: &str, lines: &[&str]) -> std::collections::BTreeMap<String, u64> {
+    use rulestudio_engine::loader::{LoadOptions, SourceFile, load};
+    let loaded = load(
+        &[SourceFile {
+            name: "draft.yaml".into(),
+            text: rules.into(),
+        }],
+        &LoadOptions::default(),
+    );
+    let all = loaded.ruleset.rules();
+    let mut counts: std::collections::BTreeMap<String, u64> =
+        all.iter().map(|r| (r.name.clone(), 0)).collect();
+    let mut out = Vec::new();
+    for line in lines {
+        let map: serde_json::Map<String, serde_json::Value> = serde_json::from_str(line).unwrap();
+        let ev = rulestudio_engine::event::Event::from_map(&map).unwrap();
+        out.clear();
+        loaded
+            .ruleset
+            .eval(&ev, rulestudio_engine::rule::Matching::All, &mut out);
+        for &i in &out {
+            *counts.get_mut(&all[i].name).unwrap() += 1;
+        }
+    }
+    counts
+}
+
+async fn fleet_preview(addr: std::net::SocketAddr) -> rulestudio_api::preview::PreviewResponse {
+    let response = reqwest::Client::new()
+        .post(format!("http://{addr}/api/v1/preview"))
+        .bearer_auth(TOKEN)
+        .json(&serde_json::json!({
+            "rules": DRAFT,
+            "base": "none",
+            "window": {"since": "2000-01-01T00:00:00Z", "until": "2100-01-01T00:00:00Z"},
+            "samples": 5,
+        }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    response.json().await.unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_fleet_preview_is_the_union_of_the_captures_and_names_missing_and_offline_nodes() {
+    let monitor = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let nats = nats::NatsServer::with_args(&["-m", &monitor.to_string()]);
+    let dir = tempfile::tempdir().unwrap();
+    let (_studio, addr, _fleet) = fleet_studio(&nats.url(), dir.path()).await;
+    let lines: Vec<&str> = EVENTS.lines().filter(|l| !l.trim().is_empty()).collect();
+    let captures: Vec<Vec<&str>> = (0..NODES.len())
+        .map(|i| lines.iter().copied().skip(i).step_by(3).collect())
+        .collect();
+    let mut nodes: Vec<Node> = NODES
+        .iter()
+        .zip(&captures)
+        .map(|(name, mine)| Node::start(&nats.url(), name, dir.path(), mine))
+        .collect();
+    let stored: Vec<(&str, u64)> = NODES
+        .iter()
+        .copied()
+        .zip(captures.iter().map(|c| c.len() as u64))
+        .collect();
+    until_stored(addr, &stored).await;
+
+    // Every node answers; the merged counts are those of the whole capture.
+    let before = wire_bytes(monitor).await;
+    let asked = Instant::now();
+    let preview = fleet_preview(addr).await;
+    let took = asked.elapsed();
+    let after = wire_bytes(monitor).await;
+    println!(
+        "figure: a preview over {} nodes ({} events) answered in {took:?}; NATS took in {} bytes \
+         and sent {} for it (a {} byte draft, up to 5 samples per rule; heartbeats included)",
+        NODES.len(),
+        lines.len(),
+        after.0 - before.0,
+        after.1 - before.1,
+        DRAFT.len()
+    );
+    let nodes_seen = preview
+        .nodes
+        .clone()
+        .expect("a fleet preview names its nodes");
+    let mut answered = nodes_seen.answered.clone();
+    answered.sort();
+    let mut all: Vec<String> = NODES.iter().map(|n| n.to_string()).collect();
+    all.sort();
+    assert_eq!(answered, all, "{nodes_seen:?}");
+    assert!(nodes_seen.missing.is_empty() && nodes_seen.offline.is_empty());
+    assert!(nodes_seen.incomplete.is_empty());
+    assert_eq!(preview.scanned, lines.len() as u64);
+    let expected = eval_counts(DRAFT, &lines);
+    assert!(
+        expected.values().any(|&n| n > 0),
+        "the draft matches nothing"
+    );
+    let got: std::collections::BTreeMap<String, u64> = preview
+        .rules
+        .iter()
+        .map(|r| (r.name.clone(), r.matched))
+        .collect();
+    assert_eq!(got, expected);
+    for rule in &preview.rules {
+        let in_buckets: u64 = rule.histogram.iter().map(|b| b.count).sum();
+        assert_eq!(in_buckets, rule.matched, "{}", rule.name);
+        assert_eq!(
+            rule.samples.len() as u64,
+            rule.matched.min(5),
+            "{}",
+            rule.name
+        );
+        assert!(
+            rule.samples.windows(2).all(|w| w[0].time >= w[1].time),
+            "samples newest first"
+        );
+    }
+
+    // A node killed before the preview is asked (its heartbeat is recent) and is missing; the
+    // others still answer, and the counts are theirs.
+    let killed = nodes.pop().unwrap();
+    drop(killed);
+    let preview = fleet_preview(addr).await;
+    let nodes_seen = preview.nodes.clone().unwrap();
+    assert_eq!(nodes_seen.missing, vec![NODES[2].to_string()]);
+    let mut answered = nodes_seen.answered.clone();
+    answered.sort();
+    let mut rest: Vec<String> = NODES[..2].iter().map(|n| n.to_string()).collect();
+    rest.sort();
+    assert_eq!(answered, rest);
+    let remaining: Vec<&str> = captures[..2].concat();
+    assert_eq!(preview.scanned, remaining.len() as u64);
+    let got: std::collections::BTreeMap<String, u64> = preview
+        .rules
+        .iter()
+        .map(|r| (r.name.clone(), r.matched))
+        .collect();
+    assert_eq!(got, eval_counts(DRAFT, &remaining));
+
+    // By now (the whole deadline later) the killed node has missed more than three of its
+    // 5 s heartbeats: it is offline, and not asked.
+    let preview = fleet_preview(addr).await;
+    let nodes_seen = preview.nodes.unwrap();
+    assert_eq!(nodes_seen.offline, vec![NODES[2].to_string()]);
+    assert!(nodes_seen.missing.is_empty());
+    assert_eq!(nodes_seen.answered.len(), 2);
+}
