@@ -9,9 +9,11 @@
 use crate::ids::AlertIds;
 use crate::live::Live;
 use crate::state::StateError;
+use rulestudio_api::action::Action;
 use rulestudio_api::alerts::{BatchPlace, NodeAlert};
 use rulestudio_engine::event::{Event, Value as FieldValue};
 use rulestudio_engine::fields::{self, FieldId};
+use rulestudio_engine::rule::Matching;
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Instant;
@@ -94,6 +96,19 @@ impl Evaluator {
         let Some(rules) = self.live.current() else {
             return Ok(out);
         };
+        // Enforce (and dry-run) rules are judged whatever `rule_matching` says: under `first`,
+        // an earlier alert-only rule must not shadow a rule that stops the process.
+        let enforcing: Vec<bool> = rules
+            .ruleset
+            .rules()
+            .iter()
+            .map(|r| Action::of_rule(r).enforces())
+            .collect();
+        let also_enforcing = rules.matching == Matching::First && enforcing.contains(&true);
+        let matching = match also_enforcing {
+            true => Matching::All,
+            false => rules.matching,
+        };
         for (index, line) in lines.iter().enumerate() {
             if self.ev.decode_json(line).is_err() {
                 out.undecodable += 1;
@@ -106,7 +121,11 @@ impl Evaluator {
                 self.ev.set(self.hostname, None, node);
             }
             self.hits.clear();
-            rules.ruleset.eval(&self.ev, rules.matching, &mut self.hits);
+            rules.ruleset.eval(&self.ev, matching, &mut self.hits);
+            if also_enforcing && let Some(&first) = self.hits.iter().min() {
+                self.hits.retain(|&r| r == first || enforcing[r]);
+                self.hits.sort_unstable();
+            }
             if self.hits.is_empty() {
                 continue;
             }
@@ -283,6 +302,43 @@ mod tests {
         assert_eq!(judged.alerts.len(), 1);
         assert_eq!(judged.alerts[0].alert.rule, "Shell");
         assert_eq!(judged.alerts[0].sent_in, None);
+    }
+
+    #[test]
+    fn an_enforce_rule_is_judged_even_behind_an_earlier_match_under_first() {
+        let live = Arc::new(Live::default());
+        let rules = format!(
+            "{RULES}- rule: Stop bash\n  desc: d\n  condition: evt.type = execve and proc.name = bash\n  output: stop %proc.name\n  priority: CRITICAL\n  tags: [rulestudio.enforce]\n- rule: Alert-only after\n  desc: d\n  condition: evt.type = execve\n  output: o\n  priority: NOTICE\n"
+        );
+        live.install(
+            crate::live::compile(LiveSet {
+                version: 1,
+                files: vec![RulesFile {
+                    name: "rules.yaml".into(),
+                    content: rules,
+                }],
+                rule_matching: RuleMatching::First,
+                promoted_at: 0,
+                promoted_by: String::new(),
+                proposal: None,
+                engine_changes: Vec::new(),
+            })
+            .unwrap(),
+        );
+        let mut e = Evaluator::new(
+            live,
+            "n1",
+            AlertIds::open("n1", None).unwrap(),
+            RateLimit::default(),
+        );
+        let names = |e: &mut Evaluator, line: String| -> Vec<String> {
+            let judged = e.judge(None, &[line]).unwrap();
+            judged.alerts.into_iter().map(|a| a.alert.rule).collect()
+        };
+        // The first match alerts as Falco's `first` says; the enforce rule behind it is judged
+        // too; the alert-only rules behind it are not.
+        assert_eq!(names(&mut e, exec("bash", 1)), ["Shell", "Stop bash"]);
+        assert_eq!(names(&mut e, exec("ls", 2)), ["Any exec"]);
     }
 
     #[test]
