@@ -48,6 +48,26 @@ impl Action {
         Action::of_tags(&rule.tags)
     }
 
+    /// The spelling in JSON.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Action::Audit => "audit",
+            Action::Alert => "alert",
+            Action::DryRun => "dry_run",
+            Action::Enforce => "enforce",
+        }
+    }
+
+    /// What the action does, in a few words for people.
+    pub fn describe(self) -> &'static str {
+        match self {
+            Action::Audit => "audit: stored, notifies nobody",
+            Action::Alert => "alert",
+            Action::DryRun => "dry run: alerts what it would stop",
+            Action::Enforce => "enforce: stops the process on enforcing nodes",
+        }
+    }
+
     /// Whether the rule takes part in enforcement (acting or dry run): such rules are judged
     /// whatever `rule_matching` says.
     pub fn enforces(self) -> bool {

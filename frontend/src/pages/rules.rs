@@ -6,6 +6,7 @@ use crate::editor::lint;
 use crate::pages::editor::edit_href;
 use crate::widgets::loaded;
 use leptos::prelude::*;
+use rulestudio_api::action::Action;
 use rulestudio_engine::loader::{LoadOptions, load};
 
 /// Match-count windows: `(since, label)`.
@@ -20,6 +21,8 @@ struct Row {
     name: String,
     priority: &'static str,
     tags: Vec<String>,
+    /// What its matches do, from its tags.
+    action: Action,
     enabled: bool,
     file: String,
 }
@@ -34,6 +37,7 @@ fn rows(set: &LiveSet) -> Vec<Row> {
             name: r.name.clone(),
             priority: r.priority.as_str(),
             tags: r.tags.clone(),
+            action: Action::of_tags(&r.tags),
             enabled: r.enabled,
             file: files
                 .get(r.span.file.0 as usize)
@@ -99,7 +103,7 @@ pub fn RulesPage() -> impl IntoView {
                     <p class="muted">{format!("Live set version {version}: {} rules.", all.len())}</p>
                     <table class="list">
                         <thead><tr>
-                            <th scope="col">"Rule"</th><th scope="col">"Priority"</th><th scope="col">"Tags"</th>
+                            <th scope="col">"Rule"</th><th scope="col">"Priority"</th><th scope="col" title="What its matches do, from its tags (rulestudio.audit, rulestudio.enforce.dry_run, rulestudio.enforce)">"Action"</th><th scope="col">"Tags"</th>
                             <th scope="col" class="num" title="Alerts the rule raised on ingested events in the chosen window">"Matches"</th>
                             <th scope="col">"File"</th><th scope="col"><span class="sr-only">"Actions"</span></th>
                         </tr></thead>
@@ -114,7 +118,7 @@ pub fn RulesPage() -> impl IntoView {
                                     shown.sort_by_key(|r| std::cmp::Reverse(count_of(&r.name).unwrap_or(0)));
                                 }
                                 if shown.is_empty() {
-                                    return view! { <tr><td colspan="6" class="muted">"No rule matches."</td></tr> }.into_any();
+                                    return view! { <tr><td colspan="7" class="muted">"No rule matches."</td></tr> }.into_any();
                                 }
                                 shown.into_iter().map(|r| {
                                     let href = edit_href(&r.name);
@@ -122,6 +126,9 @@ pub fn RulesPage() -> impl IntoView {
                                         <tr class:disabled=!r.enabled data-testid="rule-row" data-rule=r.name.clone()>
                                             <td>{r.name.clone()}{(!r.enabled).then_some(view! { <small class="muted">" (disabled)"</small> })}</td>
                                             <td><span class=format!("prio prio-{}", r.priority.to_lowercase())>{r.priority}</span></td>
+                                            <td data-testid="rule-action" data-action=r.action.as_str() title=r.action.describe()>
+                                                <span class=format!("action action-{}", r.action.as_str())>{r.action.as_str().replace('_', " ")}</span>
+                                            </td>
                                             <td class="tags">{r.tags.iter().map(|t| view! { <span class="tag">{t.clone()}</span> }).collect_view()}</td>
                                             <td class="num" data-testid="rule-matches">{
                                                 let name = r.name.clone();
@@ -138,5 +145,52 @@ pub fn RulesPage() -> impl IntoView {
                 }
             })}
         </section>
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rulestudio_api::live::{RuleMatching, RulesFile};
+
+    #[test]
+    fn each_rule_shows_the_action_its_tags_give_it() {
+        let rule = |name: &str, tags: &str| {
+            format!(
+                "- rule: {name}\n  desc: d\n  condition: evt.type = execve\n  output: o\n  priority: NOTICE\n  tags: [{tags}]\n"
+            )
+        };
+        let content = [
+            rule("Plain", "mitre"),
+            rule("Quiet", "rulestudio.audit"),
+            rule("Trial", "rulestudio.enforce, rulestudio.enforce.dry_run"),
+            rule("Stop", "rulestudio.enforce"),
+        ]
+        .concat();
+        let set = LiveSet {
+            version: 1,
+            files: vec![RulesFile {
+                name: "rules.yaml".into(),
+                content,
+            }],
+            rule_matching: RuleMatching::First,
+            promoted_at: 0,
+            promoted_by: String::new(),
+            proposal: None,
+            engine_changes: Vec::new(),
+        };
+        let actions: Vec<(String, &str)> = rows(&set)
+            .into_iter()
+            .map(|r| (r.name, r.action.as_str()))
+            .collect();
+        assert_eq!(
+            actions,
+            [
+                ("Plain".to_string(), "alert"),
+                ("Quiet".to_string(), "audit"),
+                ("Trial".to_string(), "dry_run"),
+                ("Stop".to_string(), "enforce"),
+            ]
+        );
     }
 }
