@@ -721,24 +721,7 @@ async fn a_promoted_exec_rule_is_enforced_by_a_following_node_until_it_exits() {
     let base = format!("http://{addr}");
     let server = start_server(&dir.path().join("rulestudio.db"), addr, TOKEN).await;
     let rule = "- rule: No rs-live-stop\n  desc: d\n  condition: evt.type in (execve, execveat) and proc.name = rs-live-stop\n  output: o\n  priority: CRITICAL\n  tags: [rulestudio.enforce]\n";
-    server
-        .state
-        .live
-        .promote(
-            &server.state.db,
-            rulestudio_server::live::NewVersion {
-                files: vec![rulestudio_api::live::RulesFile {
-                    name: "enforce.yaml".into(),
-                    content: rule.into(),
-                }],
-                by: "admin",
-                proposal: None,
-                note: "test".into(),
-                expected_base: None,
-            },
-        )
-        .await
-        .unwrap();
+    common::server::promote(&server.state, "enforce.yaml", rule).await;
     let mut config =
         rulestudio_collector::Config::new(Some(base.clone()), TOKEN.into(), "enforcer".into());
     config.kernel.ring_bytes = 64 << 10;
@@ -810,24 +793,7 @@ async fn a_node_verdict_on_an_enforce_rule_kills_the_process_and_the_alert_says_
     let base = format!("http://{addr}");
     let server = start_server(&dir.path().join("rulestudio.db"), addr, TOKEN).await;
     let rule = "- rule: Kill rs-verdict openers\n  desc: d\n  condition: evt.type in (open, openat, openat2) and fd.name contains rs-verdict-trigger\n  output: opened %fd.name by %proc.pid\n  priority: CRITICAL\n  tags: [rulestudio.enforce]\n";
-    server
-        .state
-        .live
-        .promote(
-            &server.state.db,
-            rulestudio_server::live::NewVersion {
-                files: vec![rulestudio_api::live::RulesFile {
-                    name: "enforce.yaml".into(),
-                    content: rule.into(),
-                }],
-                by: "admin",
-                proposal: None,
-                note: "test".into(),
-                expected_base: None,
-            },
-        )
-        .await
-        .unwrap();
+    common::server::promote(&server.state, "enforce.yaml", rule).await;
     let mut config =
         rulestudio_collector::Config::new(Some(base.clone()), TOKEN.into(), "verdicts".into());
     config.kernel.ring_bytes = 1 << 20;

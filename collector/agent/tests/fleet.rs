@@ -13,9 +13,7 @@ mod nats;
 
 use common::server::{Running, start_server};
 use rulestudio_api::collector::{CollectorList, Heartbeat};
-use rulestudio_api::live::RulesFile;
 use rulestudio_server::AppState;
-use rulestudio_server::live::NewVersion;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -162,24 +160,7 @@ async fn wire_bytes(monitor: u16) -> (u64, u64) {
 }
 
 async fn promote(state: &AppState, content: String) -> i64 {
-    state
-        .live
-        .promote(
-            &state.db,
-            NewVersion {
-                files: vec![RulesFile {
-                    name: "fleet.yaml".into(),
-                    content,
-                }],
-                by: "admin",
-                proposal: None,
-                note: "fleet test".into(),
-                expected_base: None,
-            },
-        )
-        .await
-        .unwrap()
-        .version
+    common::server::promote(state, "fleet.yaml", &content).await
 }
 
 /// The live set `node` saved once it has saved `version` (it reports a version as soon as it

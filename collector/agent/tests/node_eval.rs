@@ -6,7 +6,6 @@
 mod common;
 
 use common::server::{Running, start_server, stop_server};
-use rulestudio_api::live::RulesFile;
 use rulestudio_collector::syscalls::SyscallSet;
 use rulestudio_collector::{Config, KernelConfig, Summary};
 use rulestudio_server::AppState;
@@ -28,25 +27,7 @@ fn rule(name: &str, marker: &str) -> String {
 
 /// Makes `rules` the whole live set; returns its version.
 async fn promote(state: &AppState, rules: &str) -> i64 {
-    let files = vec![RulesFile {
-        name: "node_rules.yaml".into(),
-        content: rules.into(),
-    }];
-    state
-        .live
-        .promote(
-            &state.db,
-            rulestudio_server::live::NewVersion {
-                files,
-                by: "admin",
-                proposal: None,
-                note: "test".into(),
-                expected_base: None,
-            },
-        )
-        .await
-        .unwrap()
-        .version
+    common::server::promote(state, "node_rules.yaml", rules).await
 }
 
 fn run_true(marker: &str) {

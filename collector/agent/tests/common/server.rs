@@ -63,3 +63,26 @@ pub fn stored_from(state: &AppState, node: &str) -> Vec<String> {
         })
         .collect()
 }
+
+/// Makes the file `name` holding `content` the whole live set, as a promotion does; returns
+/// its version.
+pub async fn promote(state: &AppState, name: &str, content: &str) -> i64 {
+    state
+        .live
+        .promote(
+            &state.db,
+            rulestudio_server::live::NewVersion {
+                files: vec![rulestudio_api::live::RulesFile {
+                    name: name.into(),
+                    content: content.into(),
+                }],
+                by: "admin",
+                proposal: None,
+                note: "test".into(),
+                expected_base: None,
+            },
+        )
+        .await
+        .unwrap()
+        .version
+}
