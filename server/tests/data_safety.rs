@@ -105,18 +105,8 @@ async fn a_kept_copy_that_does_not_decode_does_not_fail_the_read() {
         .await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.text);
     s.state.store.seal().unwrap();
-    let gone = s
-        .state
-        .store
-        .retain(
-            rulestudio_server::time::now_ns(),
-            rulestudio_store::Retention {
-                age: None,
-                bytes: Some(1),
-            },
-        )
-        .unwrap();
-    assert_eq!(gone.rows, 2);
+    let gone = common::drop_sealed_segments(&s.state);
+    assert_eq!(gone, 2);
     sqlx::query("UPDATE labelled_events SET fields = 'not json at all'")
         .execute(&s.state.db)
         .await

@@ -285,18 +285,8 @@ async fn a_cursor_into_removed_data_is_gone() {
     let page = get(&s, "/api/v1/events?limit=5").await;
     let cursor = page.body["next_cursor"].as_str().unwrap().to_string();
     s.state.store.seal().unwrap();
-    let gone = s
-        .state
-        .store
-        .retain(
-            rulestudio_server::time::now_ns(),
-            rulestudio_store::Retention {
-                age: None,
-                bytes: Some(1),
-            },
-        )
-        .unwrap();
-    assert_eq!(gone.rows, 72);
+    let gone = common::drop_sealed_segments(&s.state);
+    assert_eq!(gone, 72);
     for cursor in [cursor.as_str(), "elsewhere:1:5"] {
         let r = get(&s, &format!("/api/v1/events?cursor={cursor}")).await;
         assert_eq!(r.status, StatusCode::GONE, "{}", r.text);
@@ -331,16 +321,7 @@ async fn a_label_outlives_retention() {
     assert_eq!(r.status, StatusCode::OK, "{}", r.text);
     let before = get(&s, &format!("/api/v1/events/{id}")).await.body;
     s.state.store.seal().unwrap();
-    s.state
-        .store
-        .retain(
-            rulestudio_server::time::now_ns(),
-            rulestudio_store::Retention {
-                age: None,
-                bytes: Some(1),
-            },
-        )
-        .unwrap();
+    common::drop_sealed_segments(&s.state);
     assert_eq!(s.event_count().await, 0, "retention removed every event");
     let after = get(&s, &format!("/api/v1/events/{id}")).await;
     assert_eq!(after.status, StatusCode::OK, "{}", after.text);

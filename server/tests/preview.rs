@@ -453,18 +453,8 @@ async fn the_cache_previews_exactly_like_the_store_through_restart_warm_up_and_r
     assert_eq!(previews(&restarted).await, expected, "cache after warm-up");
 
     // Retention drops the sealed segment (the first 72 events), which the cache still holds.
-    let removed = restarted
-        .state
-        .store
-        .retain(
-            rulestudio_server::time::now_ns(),
-            rulestudio_store::Retention {
-                age: None,
-                bytes: Some(1),
-            },
-        )
-        .unwrap();
-    assert_eq!(removed.rows, 72);
+    let removed = common::drop_sealed_segments(&restarted.state);
+    assert_eq!(removed, 72);
     let (_copy, database) = store_only(&store).await;
     let expected = previews(&database).await;
     assert_eq!(expected[3]["scanned"], 5);

@@ -249,3 +249,19 @@ pub fn rule<'a>(preview: &'a Value, name: &str) -> &'a Value {
         .find(|r| r["name"] == name)
         .unwrap_or_else(|| panic!("no {name} in {preview}"))
 }
+
+/// Retention with a one-byte bound: drops every sealed segment of `state`'s event store, as
+/// retention does once data is old; returns the events it removed.
+pub fn drop_sealed_segments(state: &rulestudio_server::AppState) -> u64 {
+    state
+        .store
+        .retain(
+            rulestudio_server::time::now_ns(),
+            rulestudio_store::Retention {
+                age: None,
+                bytes: Some(1),
+            },
+        )
+        .unwrap()
+        .rows
+}
