@@ -133,7 +133,9 @@ impl Evaluator {
                 Some(FieldValue::Int(t)) if *t >= 0 => *t,
                 _ => 0,
             };
-            let whole = whole_event(line, (!named).then_some(&self.node));
+            // Parsed again as a whole only once an alert is admitted: a rule held to its rate
+            // during a flood costs no second decoding per event.
+            let mut whole = None;
             for &r in &self.hits {
                 let rule = &rules.ruleset.rules()[r];
                 let Some(suppressed) = admit(&mut self.buckets, self.limit, &rule.name, now) else {
@@ -147,7 +149,9 @@ impl Evaluator {
                     host(&self.ev, self.hostname),
                     rules.set.version,
                 );
-                alert.event = whole.clone();
+                alert.event = whole
+                    .get_or_insert_with(|| whole_event(line, (!named).then_some(&self.node)))
+                    .clone();
                 out.alerts.push(NodeAlert {
                     id: self.ids.next_id()?,
                     node: self.node.clone(),
