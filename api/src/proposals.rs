@@ -199,6 +199,10 @@ pub struct Evidence {
     pub live_version: i64,
     /// Lint of the whole resulting live set.
     pub diagnostics: Vec<DiagnosticJson>,
+    /// The highest `required_engine_version` the resulting live set declares (`x.y.z`): nodes
+    /// whose engine is older cannot compile it, and block the promotion.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub required_engine_version: Option<String>,
     pub errors: u32,
     pub warnings: u32,
     pub tests: Vec<TestResult>,

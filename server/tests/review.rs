@@ -548,6 +548,63 @@ async fn lint_errors_make_promotion_unprocessable() {
     assert_eq!(t.live().await["version"], 1);
 }
 
+/// A node reports the engine it compiles with; what it cannot compile (Falco's
+/// `required_engine_version` rule) blocks the promotion, naming the node, until it is upgraded.
+#[tokio::test]
+async fn nodes_whose_engine_is_too_old_block_the_promotion() {
+    let t = Team::new().await;
+    let collector = t.s.user("node-old", "collector").await;
+    let beat = |node: &str, engine: &str| {
+        json!({"node": node, "captured": 0, "filtered": 0, "lost_kernel": 0, "spooled": 0,
+               "sent": 0, "dropped": 0, "live_version": 1, "engine_version": engine})
+    };
+    for (node, engine) in [("old", "0.50.0"), ("current", "0.63.0")] {
+        let r = t
+            .call(
+                "POST",
+                "/collectors/heartbeat",
+                &collector,
+                Some(beat(node, engine)),
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::NO_CONTENT, "{}", r.text);
+    }
+    let id = t.propose(&t.alice, add_custom(DRAFT)).await;
+    let p = t.get(id).await;
+    // The live set's falco_rules.yaml declares `required_engine_version: 0.57.0`.
+    assert_eq!(p["evidence"]["required_engine_version"], "0.57.0");
+    let expected = "1 node cannot compile this: the rules require engine version 0.57.0, \
+                    and `old` runs 0.50.0";
+    let blockers: Vec<&str> = p["blockers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|b| b.as_str().unwrap())
+        .collect();
+    assert!(blockers.contains(&expected), "{blockers:?}");
+
+    t.approve(&t.bob, id).await;
+    let r = t.promote(&t.bob, id).await;
+    assert_eq!(r.status, StatusCode::CONFLICT, "{}", r.text);
+    assert_eq!(reasons(&r), vec![expected.to_string()]);
+    assert_eq!(t.live().await["version"], 1);
+
+    // Upgraded, the node no longer blocks.
+    let r = t
+        .call(
+            "POST",
+            "/collectors/heartbeat",
+            &collector,
+            Some(beat("old", "0.63.0")),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::NO_CONTENT, "{}", r.text);
+    assert_eq!(t.get(id).await["blockers"], json!([]));
+    let r = t.promote(&t.bob, id).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    assert_eq!(t.live().await["version"], 2);
+}
+
 #[tokio::test]
 async fn rule_tests_travel_with_the_proposal_and_block_when_they_fail() {
     let t = Team::new().await;

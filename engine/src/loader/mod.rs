@@ -22,7 +22,7 @@ pub use limits::{
     Expansion, MAX_CONDITION_BYTES, MAX_CONDITION_NODES, MAX_EXPANDED_DEPTH, STUDIO_LIMIT,
 };
 /// Every document as one canonical line, for the yaml-cpp differential harness.
-pub use reader::{LIST_KEYS, MACRO_KEYS, RULE_KEYS};
+pub use reader::{LIST_KEYS, MACRO_KEYS, RULE_KEYS, parse_semver};
 pub use yaml::canonical::canonical as yaml_canonical;
 /// YAML other than rules files (rule tests files) as JSON, through the same reader.
 pub use yaml::json as yaml_json;
@@ -102,6 +102,9 @@ pub struct Loaded {
     /// redefinition replaced (with the appends made to them) and redefinitions rejected for
     /// naming another source.
     pub inert_items: Vec<Span>,
+    /// The highest `required_engine_version` the files declare, `x.y.z`: engines older than
+    /// it refuse them (the studio's own is [`crate::ENGINE_VERSION`]).
+    pub required_engine_version: Option<(u64, u64, u64)>,
     /// What the last compilation built, against the studio limits.
     pub expansion: Expansion,
     /// What a lone condition needs to be compiled in this context ([`compile_standalone`]).
@@ -301,6 +304,7 @@ pub fn load_or_stop(
         lists: list_infos,
         ruleset: RuleSet::new(compiled_rules),
         inert_items: std::mem::take(&mut state.inert),
+        required_engine_version: state.required_engine,
         expansion: budget.used,
         context,
     })

@@ -43,7 +43,7 @@ fn validation(message: impl Into<String>, span: Span) -> Diagnostic {
 }
 
 /// `x.y.z` like libsinsp's `sinsp_version` (`sscanf("%u.%u.%u")`: trailing text is ignored).
-pub(crate) fn parse_semver(s: &str) -> Option<(u64, u64, u64)> {
+pub fn parse_semver(s: &str) -> Option<(u64, u64, u64)> {
     let mut rest = s.trim_start();
     let mut parts = [0u64; 3];
     for (i, part) in parts.iter_mut().enumerate() {
@@ -304,6 +304,7 @@ impl Reader<'_> {
                 invalid(format!("Unable to parse engine version '{text}' as a semver string. Expected \"x.y.z\" semver format."), span)
             })?,
         };
+        self.state.required_engine = self.state.required_engine.max(Some(required));
         let engine = crate::ENGINE_VERSION;
         if required.0 != engine.0 || required > engine {
             return Err(validation(

@@ -119,6 +119,9 @@ pub(crate) struct State {
     /// redefinition (with the appends made to them), and redefinitions rejected for naming
     /// another source. The linter stays silent on them except to explain the loader.
     pub inert: Vec<Span>,
+    /// The highest `required_engine_version` the files declare (a node whose engine is older
+    /// cannot load them).
+    pub required_engine: Option<(u64, u64, u64)>,
 }
 
 /// `ItemKind` is not `Ord`/`Hash`-friendly for every use; this is the subset that has names.

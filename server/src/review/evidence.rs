@@ -34,6 +34,12 @@ pub struct Checked {
 }
 
 impl Checked {
+    /// The highest `required_engine_version` the checked files declare, `x.y.z`.
+    pub fn required_engine_version(&self) -> Option<String> {
+        let (major, minor, patch) = self.loaded.required_engine_version?;
+        Some(format!("{major}.{minor}.{patch}"))
+    }
+
     /// The reasons these files may not go live: lint errors (422) and failing tests (409).
     pub fn lint_errors(&self) -> impl Iterator<Item = String> + '_ {
         lint_errors(&self.diagnostics)
@@ -119,6 +125,7 @@ async fn compute_within(
     deadline: Deadline,
 ) -> Result<Evidence> {
     let checked = check(files, tests).await?;
+    let required_engine_version = checked.required_engine_version();
     let (changed, removed) = compare(&base.loaded, &checked.loaded);
     let range = preview::resolve_window(state, Some(&window)).await?;
     let draft = Draft {
@@ -148,6 +155,7 @@ async fn compute_within(
         computed_at: now_ns(),
         live_version: base.version,
         diagnostics: checked.diagnostics,
+        required_engine_version,
         errors: checked.errors,
         warnings: checked.warnings,
         tests: checked.tests,

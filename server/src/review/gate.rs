@@ -75,6 +75,8 @@ pub struct Facts<'a> {
     pub tally: &'a Tally,
     pub lint_errors: Vec<String>,
     pub failed_tests: Vec<String>,
+    /// Reporting nodes whose engine is too old for the rules ([`super::nodes`]).
+    pub nodes_behind: Option<String>,
 }
 
 pub fn blockers(f: Facts<'_>) -> Blockers {
@@ -87,6 +89,7 @@ pub fn blockers(f: Facts<'_>) -> Blockers {
     let unprocessable = !f.lint_errors.is_empty();
     let mut reasons = f.lint_errors;
     reasons.extend(f.failed_tests);
+    reasons.extend(f.nodes_behind);
     reasons.extend(f.tally.reasons(f.revision, f.required));
     if f.base_version != f.live_version {
         reasons.push(format!(

@@ -9,6 +9,7 @@
 mod changes;
 pub mod evidence;
 mod gate;
+mod nodes;
 mod store;
 
 use crate::audit::{self, Entry};
@@ -53,6 +54,13 @@ async fn assemble(state: &AppState, mut p: Proposal) -> Result<Proposal> {
     p.comments = store::comments(&mut *conn, p.id).await?;
     let tally = gate::tally(&p.reviews, p.revision);
     p.required_approvals = state.config.required_approvals;
+    let nodes_behind = match p.status.is_active() {
+        true => {
+            let required = p.evidence.required_engine_version.as_deref();
+            nodes::cannot_compile(&state.db, required).await?
+        }
+        false => None,
+    };
     p.blockers = gate::blockers(Facts {
         id: p.id,
         status: p.status,
@@ -63,6 +71,7 @@ async fn assemble(state: &AppState, mut p: Proposal) -> Result<Proposal> {
         tally: &tally,
         lint_errors: evidence::lint_errors(&p.evidence.diagnostics).collect(),
         failed_tests: evidence::failed_tests(&p.evidence.tests).collect(),
+        nodes_behind,
     })
     .reasons;
     p.approvals = tally.approvals;
@@ -519,6 +528,8 @@ pub async fn promote(state: &AppState, caller: &Caller, id: i64, reason: &str) -
     let reviews = store::reviews(&state.db, id).await?;
     let required = state.config.required_approvals;
     let tally = gate::tally(&reviews, row.revision);
+    let needs = checked.required_engine_version();
+    let nodes_behind = nodes::cannot_compile(&state.db, needs.as_deref()).await?;
     gate::blockers(Facts {
         id,
         status: row.status,
@@ -529,6 +540,7 @@ pub async fn promote(state: &AppState, caller: &Caller, id: i64, reason: &str) -
         tally: &tally,
         lint_errors: checked.lint_errors().collect(),
         failed_tests: evidence::failed_tests(&checked.tests).collect(),
+        nodes_behind,
     })
     .check(id)?;
     let new = NewVersion {
