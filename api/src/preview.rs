@@ -87,6 +87,9 @@ pub struct PreviewResponse {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct RulePreview {
     pub name: String,
+    /// What the rule does when it matches, from its tags (issue #14, #15).
+    #[serde(default)]
+    pub action: crate::action::Action,
     pub matched: u64,
     /// Matches labelled benign or inside a baseline, and not labelled malicious.
     pub false_positives: u64,

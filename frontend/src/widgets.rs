@@ -5,6 +5,7 @@
 use crate::client::{self, ApiError, Label, LabelList, LabelRequest, RulePreview};
 use leptos::prelude::*;
 use leptos::task::spawn_local;
+use rulestudio_api::action::Action;
 use rulestudio_api::ruletest::TestResult;
 use serde_json::Value;
 
@@ -180,6 +181,15 @@ pub fn rule_counts(rule: &RulePreview, prefix: &str) -> impl IntoView + use<> {
                 <div><dt>{term}</dt><dd class=class data-testid=format!("{prefix}-{id}")>{value}</dd></div>
             }).collect_view()}
         </dl>
+    }
+}
+
+/// A rule's action (alert, audit, dry run, enforce) as a badge, with what it means as its title.
+pub fn action_badge(action: Action) -> impl IntoView + use<> {
+    view! {
+        <span class=format!("action action-{}", action.as_str()) title=action.describe() data-action=action.as_str()>
+            {action.as_str().replace('_', " ")}
+        </span>
     }
 }
 

@@ -17,6 +17,7 @@ use crate::state::AppState;
 use crate::time;
 use deadline::CHECK_EVERY;
 pub use deadline::Deadline;
+use rulestudio_api::action::Action;
 use rulestudio_api::diagnostic::{DiagnosticJson, FileText};
 use rulestudio_api::live::RulesFile;
 use rulestudio_api::preview::{Base, Bucket, Counts, Group, RulePreview, Sample, Window};
@@ -352,6 +353,7 @@ pub async fn run<'a>(
             .await?;
         out.push(RulePreview {
             name: p.rule.name.clone(),
+            action: Action::of_rule(p.rule),
             matched: counts.matched,
             false_positives: counts.false_positives,
             true_positives: counts.true_positives,

@@ -103,6 +103,21 @@ async fn group_by_counts_per_value_and_diagnostics_come_back() {
         groups,
         &json!([{"key": "backup", "count": 12}, {"key": "cat", "count": 12}, {"key": "nginx", "count": 12}])
     );
+    // Each rule says what its matches would do, from its tags.
+    assert_eq!(rule(&r.body, RULE)["action"], "alert");
+    let dry_run = DRAFT.replace(
+        "tags: [filesystem]",
+        "tags: [filesystem, rulestudio.enforce.dry_run]",
+    );
+    let r = s
+        .call(
+            "POST",
+            "/api/v1/preview",
+            Some(ADMIN_TOKEN),
+            Some(json!({"rules": dry_run})),
+        )
+        .await;
+    assert_eq!(rule(&r.body, RULE)["action"], "dry_run", "{}", r.text);
 
     let broken = DRAFT.replace("fd.name startswith", "fd.nmae startswith");
     let r = s

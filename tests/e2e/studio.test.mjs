@@ -136,6 +136,8 @@ test("author writes a rule: diagnostic, fix, preview equals `rulestudio eval`, F
   await result.waitFor();
   assert.equal(Number(await result.getByTestId("preview-matched").textContent()), expected);
   assert.equal(Number(await result.getByTestId("preview-fp").textContent()), 0);
+  // An untagged rule alerts; the preview says so as the rules page does.
+  assert.equal(await result.getByTestId("preview-action").locator("[data-action]").getAttribute("data-action"), "alert");
   await shot(page, "05-editor-preview");
 
   await result.getByTestId("preview-sample").first().getByTestId("label-benign").click();
@@ -197,6 +199,7 @@ test("propose, approve as a second user, promote", async () => {
   assert.equal(await shown.getByTestId("evidence-fp").textContent(), String(evidence.false_positives));
   assert.equal(await shown.getByTestId("evidence-unlabeled").textContent(), String(evidence.unlabeled));
   assert.equal(await shown.getByTestId("evidence-added").textContent(), `+${evidence.added}`);
+  assert.equal(await shown.getByTestId("evidence-action").locator("[data-action]").getAttribute("data-action"), evidence.action);
   assert.deepEqual(proposal.evidence.tests.map((t) => t.passed), [true]);
   assert.equal(await page.locator('[data-testid="evidence-tests"] [data-testid="test-result"][data-status="pass"]').count(), 1);
   assert.equal(await page.getByTestId("evidence-errors").textContent(), String(proposal.evidence.errors));

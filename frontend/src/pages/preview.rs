@@ -10,8 +10,8 @@ use crate::editor::lint::Workspace;
 use crate::pages::editor::SyncDraft;
 use crate::pages::ruletests::{RuleTests, append_case};
 use crate::widgets::{
-    ErrorBox, LabelButtons, effective_label, fetch_labels, format_ns, rule_counts, rule_histogram,
-    shadowing,
+    ErrorBox, LabelButtons, action_badge, effective_label, fetch_labels, format_ns, rule_counts,
+    rule_histogram, shadowing,
 };
 use crate::window_pick::{WindowPick, WindowRange, WindowSelect};
 use leptos::prelude::*;
@@ -327,7 +327,7 @@ fn RuleResult(
     let group_by_of = group_by.get_untracked();
     view! {
         <article class="preview-rule" id=format!("preview-rule-{index}") data-testid="preview-rule" data-rule=name.clone() aria-label=format!("Preview of {name}")>
-            <h3>{name.clone()}</h3>
+            <h3>{name.clone()}" "<small data-testid="preview-action">{action_badge(rule.action)}</small></h3>
             {rule_counts(&rule, "preview")}
             {shadowing(&rule)}
             {rule_histogram(&rule, "preview")}

@@ -4,7 +4,7 @@
 use crate::client::{self, AlertCounts, LiveSet};
 use crate::editor::lint;
 use crate::pages::editor::edit_href;
-use crate::widgets::loaded;
+use crate::widgets::{action_badge, loaded};
 use leptos::prelude::*;
 use rulestudio_api::action::Action;
 use rulestudio_engine::loader::{LoadOptions, load};
@@ -126,9 +126,7 @@ pub fn RulesPage() -> impl IntoView {
                                         <tr class:disabled=!r.enabled data-testid="rule-row" data-rule=r.name.clone()>
                                             <td>{r.name.clone()}{(!r.enabled).then_some(view! { <small class="muted">" (disabled)"</small> })}</td>
                                             <td><span class=format!("prio prio-{}", r.priority.to_lowercase())>{r.priority}</span></td>
-                                            <td data-testid="rule-action" data-action=r.action.as_str() title=r.action.describe()>
-                                                <span class=format!("action action-{}", r.action.as_str())>{r.action.as_str().replace('_', " ")}</span>
-                                            </td>
+                                            <td data-testid="rule-action" data-action=r.action.as_str()>{action_badge(r.action)}</td>
                                             <td class="tags">{r.tags.iter().map(|t| view! { <span class="tag">{t.clone()}</span> }).collect_view()}</td>
                                             <td class="num" data-testid="rule-matches">{
                                                 let name = r.name.clone();

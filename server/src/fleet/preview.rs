@@ -10,6 +10,7 @@ use crate::preview::{self, Deadline};
 use crate::state::AppState;
 use crate::time;
 use futures::StreamExt;
+use rulestudio_api::action::Action;
 use rulestudio_api::fleet::{self, NodePreview, NodePreviewReply, NodePreviewRequest, Nodes};
 use rulestudio_api::preview::{
     Bucket, PreviewRequest, PreviewResponse, RulePreview, Sample, Window,
@@ -48,6 +49,11 @@ pub async fn run(
     let draft = load(state, req.rules, req.base, deadline).await?;
     let all = draft.loaded.ruleset.rules();
     let rules: Vec<String> = draft.rules.iter().map(|&i| all[i].name.clone()).collect();
+    let actions: Vec<Action> = draft
+        .rules
+        .iter()
+        .map(|&i| Action::of_rule(&all[i]))
+        .collect();
     let samples = req
         .samples
         .unwrap_or(preview::DEFAULT_SAMPLES)
@@ -93,7 +99,7 @@ pub async fn run(
         scanned: merged.scanned,
         took_ms: took.as_millis() as u64,
         diagnostics: draft.diagnostics,
-        rules: merged.finish(samples, request.bucket_ns),
+        rules: merged.finish(samples, request.bucket_ns, &actions),
         nodes: Some(nodes),
     })
 }
@@ -266,10 +272,12 @@ impl Merged {
     /// Labels, baselines, the live namesake's matches, shadowing, groups and the samples of
     /// what a change adds or removes are not asked of the nodes yet: those counts are 0 and
     /// lists empty; every match is `unlabeled`.
-    fn finish(self, samples: usize, bucket_ns: i64) -> Vec<RulePreview> {
+    /// The merged answer, one rule per name of [`Merged::new`], with `actions` in that order.
+    fn finish(self, samples: usize, bucket_ns: i64, actions: &[Action]) -> Vec<RulePreview> {
         self.rules
             .into_iter()
-            .map(|r| {
+            .zip(actions)
+            .map(|(r, &action)| {
                 let MergedRule {
                     name,
                     matched,
@@ -288,6 +296,7 @@ impl Merged {
                     .map_or(0, |t| t.saturating_add(bucket_ns));
                 RulePreview {
                     name,
+                    action,
                     matched,
                     false_positives: 0,
                     true_positives: 0,

@@ -5,7 +5,9 @@
 use super::Action;
 use super::changes::DiffRows;
 use crate::client::{Evidence, RemovedRule, RulePreview, Sample, Window};
-use crate::widgets::{TestResults, format_ns, rule_counts, rule_histogram, shadowing};
+use crate::widgets::{
+    TestResults, action_badge, format_ns, rule_counts, rule_histogram, shadowing,
+};
 use crate::window_pick::{KEEP, WindowPick, WindowRange, WindowSelect};
 use leptos::prelude::*;
 use rulestudio_api::diagnostic::DiagnosticJson;
@@ -158,7 +160,7 @@ fn ChangedRule(
     let samples = rule.samples.clone();
     view! {
         <article class="evidence-rule" data-testid="evidence-rule" data-rule=name.clone() aria-label=format!("Evidence for {name}")>
-            <h4>{name.clone()}</h4>
+            <h4>{name.clone()}" "<small data-testid="evidence-action">{action_badge(rule.action)}</small></h4>
             {rule_counts(&rule, "evidence")}
             {shadowing(&rule)}
             {rule_histogram(&rule, "evidence")}
