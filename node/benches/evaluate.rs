@@ -55,7 +55,7 @@ fn main() {
     let start = Instant::now();
     for _ in 0..rounds {
         for batch in lines.chunks(2000) {
-            let judged = evaluator.judge(Some(1), batch).unwrap();
+            let judged = evaluator.judge(None, batch).unwrap();
             alerts += judged.alerts.len();
             suppressed += judged.suppressed;
         }

@@ -80,15 +80,20 @@ impl Evaluator {
         }
     }
 
-    /// Judges `lines` (interchange JSON events), sent as event batch `batch` when given,
-    /// against the current live set; no live set yet, no alerts.
-    pub fn judge(&mut self, batch: Option<i64>, lines: &[String]) -> Result<Judged, StateError> {
-        self.judge_at(batch, lines, Instant::now())
+    /// Judges `lines` (interchange JSON events) against the current live set; no live set yet,
+    /// no alerts. `at` is where the first line is sent, when it is: its batch and index there
+    /// (the following lines follow it in the same batch).
+    pub fn judge(
+        &mut self,
+        at: Option<BatchPlace>,
+        lines: &[String],
+    ) -> Result<Judged, StateError> {
+        self.judge_at(at, lines, Instant::now())
     }
 
     fn judge_at(
         &mut self,
-        batch: Option<i64>,
+        at: Option<BatchPlace>,
         lines: &[String],
         now: Instant,
     ) -> Result<Judged, StateError> {
@@ -155,9 +160,9 @@ impl Evaluator {
                 out.alerts.push(NodeAlert {
                     id: self.ids.next_id()?,
                     node: self.node.clone(),
-                    sent_in: batch.map(|batch| BatchPlace {
-                        batch,
-                        index: index as i64,
+                    sent_in: at.map(|at| BatchPlace {
+                        batch: at.batch,
+                        index: at.index + index as i64,
                     }),
                     suppressed,
                     alert,
@@ -264,7 +269,12 @@ mod tests {
     fn alerts_are_built_as_the_studio_builds_them_with_id_node_and_event() {
         let mut e = evaluator(RuleMatching::All, RateLimit::default());
         let lines = vec![exec("ls", 1), exec("bash", 2_000_000_123)];
-        let judged = e.judge(Some(55), &lines).unwrap();
+        // The lines follow the first ten events of batch 55.
+        let at = BatchPlace {
+            batch: 55,
+            index: 10,
+        };
+        let judged = e.judge(Some(at), &lines).unwrap();
         let rules: Vec<&str> = judged
             .alerts
             .iter()
@@ -282,7 +292,7 @@ mod tests {
             shell.sent_in,
             Some(BatchPlace {
                 batch: 55,
-                index: 1
+                index: 11
             })
         );
         let a = &shell.alert;

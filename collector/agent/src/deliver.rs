@@ -1,6 +1,6 @@
 //! Delivery: events go to stdout and/or a record file as they come, and to the server in
 //! batches (bounded by size and time) through the spool, with retries and exponential backoff.
-//! Each batch is judged by the node runtime as it is sealed; its alerts go through an alert
+//! Events are judged by the node runtime as they arrive; their alerts go through an alert
 //! spool of their own, bounded and sent before any event batch. A heartbeat with the counters
 //! goes out every few seconds. Shutdown stops the capture, drains it, and tries the server once
 //! more before leaving the rest in the spools.
@@ -8,6 +8,7 @@
 use crate::kernel::{KernelConfig, KernelError};
 use crate::spool::{Batch, Spool, SpoolError};
 use crate::stats::Counters;
+use rulestudio_api::alerts::BatchPlace;
 use rulestudio_api::collector::Heartbeat;
 use std::future::Future;
 use std::io::Write;
@@ -482,7 +483,7 @@ pub async fn run(config: Config, shutdown: impl Future<Output = ()>) -> Result<S
         record,
     };
     // An enforcing node loads each live-set version's exec stops into the kernel, and the
-    // node's verdicts on enforce rules (judged as each batch is sealed) go to `Enforcer::act`.
+    // node's verdicts on enforce rules (judged as events arrive) go to `Enforcer::act`.
     let (mut rx, capture_thread, enforcer) = match &config.replay {
         Some(path) => (spawn_replay(path.clone())?, None, None),
         None => {
@@ -512,51 +513,19 @@ pub async fn run(config: Config, shutdown: impl Future<Output = ()>) -> Result<S
     };
     let replaying = config.replay.is_some();
 
-    let mut pending: Vec<String> = Vec::new();
+    let mut batcher = Batcher {
+        pending: Vec::new(),
+        seq: 0,
+        next_seq,
+        max: config.batch_events.max(1),
+        evaluator,
+        enforcer,
+        counters: counters.clone(),
+    };
+    let mut out = Vec::new();
     let mut tick = tokio::time::interval(config.batch_delay);
     tokio::pin!(shutdown);
     let mut stopping = false;
-    // Batch numbers increase across restarts: above the spool's and the clock's (µs).
-    // Seals at most `batch_events` of the pending events into a numbered batch, judged by the
-    // node as it is sealed: its alerts (if any) first, then the events.
-    let max = config.batch_events.max(1);
-    let judging = counters.clone();
-    let mut seal = |pending: &mut Vec<String>| -> Result<Vec<Outgoing>, Error> {
-        if pending.is_empty() {
-            return Ok(Vec::new());
-        }
-        let seq = next_seq.max(now_micros());
-        next_seq = seq + 1;
-        let n = pending.len().min(max);
-        let mut out = Vec::with_capacity(2);
-        if let Some(evaluator) = &mut evaluator {
-            let mut judged = evaluator.judge(Some(seq as i64), &pending[..n])?;
-            if let Some(enforcer) = &enforcer {
-                let mut e = enforcer.lock().unwrap_or_else(|p| p.into_inner());
-                for alert in &mut judged.alerts {
-                    crate::enforce::act_on_alert(&mut e, &mut alert.alert);
-                }
-            }
-            judging.add_alerts_suppressed(judged.suppressed);
-            if judged.undecodable > 0 {
-                tracing::warn!(
-                    "{} events of batch {seq} are not interchange JSON; not judged",
-                    judged.undecodable
-                );
-            }
-            if !judged.alerts.is_empty() {
-                let lines: Vec<String> = judged
-                    .alerts
-                    .iter()
-                    .map(|a| serde_json::to_string(a).expect("an alert serialises"))
-                    .collect();
-                out.push(Outgoing::Alerts(Batch::new(seq, &lines)));
-            }
-        }
-        out.push(Outgoing::Events(Batch::new(seq, &pending[..n])));
-        pending.drain(..n);
-        Ok(out)
-    };
     loop {
         tokio::select! {
             chunk = rx.recv() => {
@@ -566,21 +535,15 @@ pub async fn run(config: Config, shutdown: impl Future<Output = ()>) -> Result<S
                 }
                 sinks.write(&chunk)?;
                 if let Some((tx, _)) = &uplink {
-                    pending.extend(chunk);
-                    while pending.len() >= max {
-                        for b in seal(&mut pending)? {
-                            let _ = tx.send(b).await;
-                        }
+                    batcher.add(chunk, &mut out)?;
+                    for b in out.drain(..) {
+                        let _ = tx.send(b).await;
                     }
                 }
             }
             _ = tick.tick() => {
-                if let Some((tx, _)) = &uplink {
-                    while !pending.is_empty() {
-                        for b in seal(&mut pending)? {
-                            let _ = tx.send(b).await;
-                        }
-                    }
+                if let Some((tx, _)) = &uplink && let Some(b) = batcher.seal() {
+                    let _ = tx.send(b).await;
                 }
             }
             _ = &mut shutdown, if !stopping => {
@@ -594,10 +557,8 @@ pub async fn run(config: Config, shutdown: impl Future<Output = ()>) -> Result<S
         let _ = tokio::task::spawn_blocking(move || h.join()).await;
     }
     if let Some((tx, task)) = uplink {
-        while !pending.is_empty() {
-            for b in seal(&mut pending)? {
-                let _ = tx.send(b).await;
-            }
+        if let Some(b) = batcher.seal() {
+            let _ = tx.send(b).await;
         }
         drop(tx);
         task.await.expect("uplink task")?;
@@ -627,6 +588,96 @@ pub async fn run(config: Config, shutdown: impl Future<Output = ()>) -> Result<S
     Ok(Summary {
         counters: counters.snapshot(&config.node),
     })
+}
+
+/// The events waiting to go to the server as one numbered batch. They are judged by the node
+/// as they arrive, not when their batch is sealed, so that a verdict (and an enforce rule's
+/// kill) follows its event by the capture's wakeup (at most `POLL_MS`), not by the batch
+/// delay. An alert names the batch and place its event is sent in, so a batch takes its number
+/// when its first event arrives and never holds more than `max` events: they are judged in the
+/// place they will be sent.
+struct Batcher {
+    pending: Vec<String>,
+    /// The number of the open batch, while `pending` is not empty.
+    seq: u64,
+    /// Numbers increase across restarts: above the spools' and the clock's (µs). Event and
+    /// alert batches draw from the same count, each spool's numbers stay unique.
+    next_seq: u64,
+    max: usize,
+    evaluator: Option<rulestudio_node::Evaluator>,
+    enforcer: Option<Arc<std::sync::Mutex<crate::enforce::Enforcer>>>,
+    counters: Arc<Counters>,
+}
+
+impl Batcher {
+    fn take_seq(&mut self) -> u64 {
+        let seq = self.next_seq.max(now_micros());
+        self.next_seq = seq + 1;
+        seq
+    }
+
+    /// Adds `chunk`; pushes to `out` the alerts it raised (first) and each batch it filled.
+    fn add(&mut self, mut chunk: Vec<String>, out: &mut Vec<Outgoing>) -> Result<(), Error> {
+        while !chunk.is_empty() {
+            if self.pending.is_empty() {
+                self.seq = self.take_seq();
+            }
+            let start = self.pending.len();
+            let k = (self.max - start).min(chunk.len());
+            self.pending.extend(chunk.drain(..k));
+            let at = BatchPlace {
+                batch: self.seq as i64,
+                index: start as i64,
+            };
+            if let Some(alerts) = self.judge(at)? {
+                out.push(alerts);
+            }
+            if self.pending.len() >= self.max {
+                out.extend(self.seal());
+            }
+        }
+        Ok(())
+    }
+
+    /// Judges the pending events from `at.index` on; their alerts as one batch, if any.
+    fn judge(&mut self, at: BatchPlace) -> Result<Option<Outgoing>, Error> {
+        let Some(evaluator) = &mut self.evaluator else {
+            return Ok(None);
+        };
+        let mut judged = evaluator.judge(Some(at), &self.pending[at.index as usize..])?;
+        if let Some(enforcer) = &self.enforcer {
+            let mut e = enforcer.lock().unwrap_or_else(|p| p.into_inner());
+            for alert in &mut judged.alerts {
+                crate::enforce::act_on_alert(&mut e, &mut alert.alert);
+            }
+        }
+        self.counters.add_alerts_suppressed(judged.suppressed);
+        if judged.undecodable > 0 {
+            tracing::warn!(
+                "{} events of batch {} are not interchange JSON; not judged",
+                judged.undecodable,
+                at.batch
+            );
+        }
+        if judged.alerts.is_empty() {
+            return Ok(None);
+        }
+        let lines: Vec<String> = judged
+            .alerts
+            .iter()
+            .map(|a| serde_json::to_string(a).expect("an alert serialises"))
+            .collect();
+        Ok(Some(Outgoing::Alerts(Batch::new(self.take_seq(), &lines))))
+    }
+
+    /// The open batch, sealed, if it has events.
+    fn seal(&mut self) -> Option<Outgoing> {
+        if self.pending.is_empty() {
+            return None;
+        }
+        let events = std::mem::take(&mut self.pending);
+        Some(Outgoing::Events(Batch::new(self.seq, &events)))
+    }
 }
 
 fn now_micros() -> u64 {
