@@ -87,6 +87,46 @@ struct {
 	__type(value, __u8);
 } syscall_on SEC(".maps");
 
+/*
+ * Syscalls whose records wake the reader at once: the event types of enforce rules, set by an
+ * enforcing agent from each live-set version. Other records wait for `wakeup_bytes` or the
+ * reader's poll timeout (batched wakeups are what keep capture cheap); a verdict that kills
+ * must not wait for either.
+ */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, NR_MAX);
+	__type(key, __u32);
+	__type(value, __u8);
+} wake_on SEC(".maps");
+
+/*
+ * Per CPU, when a `wake_on` record last woke the reader: at most one such wakeup per
+ * WAKE_GAP_NS per CPU, so that a flood of those syscalls cannot turn batched wakeups into one
+ * per record (the reader then sleeps at most that long after a record it must see soon).
+ */
+#define WAKE_GAP_NS 1000000ULL
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, __u64);
+} last_wake SEC(".maps");
+
+/* Whether a record of syscall `nr`, made at `ts`, wakes the reader now. */
+static __always_inline int wakes_now(__u32 nr, __u64 ts)
+{
+	__u8 *wake = bpf_map_lookup_elem(&wake_on, &nr);
+	if (!wake || !*wake)
+		return 0;
+	__u32 zero = 0;
+	__u64 *last = bpf_map_lookup_elem(&last_wake, &zero);
+	if (!last || ts - *last < WAKE_GAP_NS)
+		return 0;
+	*last = ts;
+	return 1;
+}
+
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
 	__uint(max_entries, STAT_COUNT);
@@ -451,8 +491,11 @@ static __always_inline int emit(struct rec *r)
 	h->size = size;
 	__u64 avail = bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA);
 	__u64 flags = avail >= wakeup_bytes ? BPF_RB_FORCE_WAKEUP : BPF_RB_NO_WAKEUP;
-	if (h->kind != KIND_SYSCALL)
+	if (h->kind != KIND_SYSCALL) {
 		flags = BPF_RB_FORCE_WAKEUP;
+	} else if (wakes_now(h->nr, h->ts)) {
+		flags = BPF_RB_FORCE_WAKEUP;
+	}
 	if (bpf_ringbuf_output(&events, r->buf, size, flags)) {
 		count(STAT_LOST);
 		return -1;

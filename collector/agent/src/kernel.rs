@@ -109,6 +109,8 @@ pub struct KernelEnforcement {
     pub exec_stops_on: Array<MapData, u32>,
     /// Per rule index, execs stopped.
     pub exec_stopped: Array<MapData, u64>,
+    /// Per syscall number, 1 when its records wake the reader at once.
+    pub wake_on: Array<MapData, u8>,
 }
 
 /// Smallest ring: the largest record (an exec with three 4 KiB strings) must fit, with room.
@@ -302,6 +304,7 @@ fn attach_enforcement(
         exec_stops: take_map(ebpf, "exec_stops")?,
         exec_stops_on: take_map(ebpf, "exec_stops_on")?,
         exec_stopped: take_map(ebpf, "exec_stopped")?,
+        wake_on: take_map(ebpf, "wake_on")?,
     })
 }
 

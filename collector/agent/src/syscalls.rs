@@ -146,6 +146,14 @@ pub fn produced_evt_types() -> Vec<&'static str> {
 /// Highest syscall number the kernel filter map holds.
 pub const NR_MAX: u32 = 512;
 
+/// The syscall numbers whose events have `evt.type` `evt_type`.
+pub fn numbers_of(evt_type: &str) -> impl Iterator<Item = u32> + '_ {
+    TABLE
+        .iter()
+        .filter(move |(_, _, t)| *t == evt_type)
+        .map(|(n, _, _)| *n)
+}
+
 /// Falco's `evt.type` for a syscall number, if the collector knows it.
 pub fn evt_type(nr: u32) -> Option<&'static str> {
     TABLE.iter().find(|(n, _, _)| *n == nr).map(|(_, _, t)| *t)

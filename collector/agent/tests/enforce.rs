@@ -608,6 +608,71 @@ fn run_copy(bin: &Path, marker: &Path) -> Result<i32, i32> {
 
 /// The differential test of exec stops: on the same execs, the kernel stops exactly those the
 /// engine matches, before the program runs (the marker it would write is absent).
+fn ruleset(rules: &str) -> rulestudio_engine::eval::RuleSet {
+    let loaded = rulestudio_engine::loader::load(
+        &[rulestudio_engine::loader::SourceFile {
+            name: "enforce.yaml".into(),
+            text: rules.into(),
+        }],
+        &Default::default(),
+    );
+    assert!(
+        !loaded.diagnostics.iter().any(|d| d.is_error()),
+        "{:?}",
+        loaded.diagnostics
+    );
+    loaded.ruleset
+}
+
+/// An enforce rule's records wake the capture's reader at once (so its kill does not wait for
+/// the reader's poll), read back from the kernel's map: only enforce rules' syscalls (x86-64
+/// numbers: connect 42, openat 257, unlinkat 263), not those of alert or dry-run rules nor a
+/// rule on every type, and a new live set replaces the last one's.
+#[test]
+fn enforce_rules_syscalls_wake_the_capture_at_once_and_no_others() {
+    let rule = |name: &str, condition: &str, tags: &str| {
+        format!(
+            "- rule: {name}\n  desc: d\n  condition: {condition}\n  output: o\n  priority: WARNING\n  tags: [{tags}]\n"
+        )
+    };
+    let first = [
+        rule(
+            "Enforced",
+            "evt.type in (openat, connect) and proc.name = rs-wake",
+            "rulestudio.enforce",
+        ),
+        rule(
+            "Alerting",
+            "evt.type = unlinkat and proc.name = rs-wake",
+            "x",
+        ),
+        rule(
+            "Dry run",
+            "evt.type = mkdirat and proc.name = rs-wake",
+            "rulestudio.enforce.dry_run",
+        ),
+        rule(
+            "Every type",
+            "proc.name = rs-wake-any",
+            "rulestudio.enforce",
+        ),
+    ]
+    .concat();
+    let (_kernel, k) = load(EnforceKernel::ALL);
+    let mut enforcer = Enforcer::new(k, EnforceConfig::default()).unwrap();
+    assert_eq!(enforcer.wakeups_in_kernel().unwrap(), Vec::<u32>::new());
+    assert_eq!(enforcer.set_wakeups(&ruleset(&first)).unwrap(), [42, 257]);
+    assert_eq!(enforcer.wakeups_in_kernel().unwrap(), [42, 257]);
+
+    let second = rule(
+        "Enforced",
+        "evt.type = unlinkat and proc.name = rs-wake",
+        "rulestudio.enforce",
+    );
+    assert_eq!(enforcer.set_wakeups(&ruleset(&second)).unwrap(), [263]);
+    assert_eq!(enforcer.wakeups_in_kernel().unwrap(), [263]);
+}
+
 #[test]
 fn exec_stops_kill_exactly_the_execs_the_engine_matches_before_they_run() {
     let rules = r#"

@@ -15,6 +15,7 @@ pub mod exec;
 pub mod lsm;
 pub mod switch;
 pub mod target;
+pub mod wake;
 
 use crate::kernel::KernelEnforcement;
 use aya::maps::{HashMap, MapData};
@@ -143,6 +144,7 @@ pub struct Enforcer {
     cap: cap::RateCap,
     switch: Arc<switch::Switch>,
     exec: exec::ExecStops,
+    wake: wake::Wakeups,
     _watcher: switch::Watcher,
 }
 
@@ -168,6 +170,7 @@ impl Enforcer {
             _watcher: switch::Watcher::start(switch.clone()),
             switch,
             exec: exec::ExecStops::new(kernel.exec_stops, kernel.exec_stopped),
+            wake: wake::Wakeups::new(kernel.wake_on),
         })
     }
 
@@ -196,6 +199,20 @@ impl Enforcer {
             })
             .collect();
         self.exec.set(stops.iter().map(|(n, a, s)| (*n, *a, s)))
+    }
+
+    /// Makes the records of `rules`' enforce rules' event types wake the capture at once
+    /// ([`wake::Wakeups::set`]); returns their syscall numbers.
+    pub fn set_wakeups(
+        &mut self,
+        rules: &rulestudio_engine::eval::RuleSet,
+    ) -> Result<Vec<u32>, aya::maps::MapError> {
+        self.wake.set(rules)
+    }
+
+    /// The syscall numbers whose records wake the capture at once, as the kernel has them.
+    pub fn wakeups_in_kernel(&self) -> Result<Vec<u32>, aya::maps::MapError> {
+        self.wake.in_kernel()
     }
 
     /// Per rule, the execs the kernel stopped.
@@ -397,6 +414,13 @@ pub async fn follow_live(
                     "exec stops loaded: {n} program names"
                 ),
                 Err(e) => tracing::error!("loading exec stops: {e}"),
+            }
+            match e.set_wakeups(&rules.ruleset) {
+                Ok(nrs) => tracing::info!(
+                    version = rules.set.version,
+                    "enforce rules' syscalls wake the capture at once: {nrs:?}"
+                ),
+                Err(e) => tracing::error!("setting the capture's wakeups: {e}"),
             }
         }
         if changes.changed().await.is_err() {
