@@ -18,6 +18,15 @@ pub struct Args {
     /// Enforcement by the in-process collector (`--enforce` needs `--collector`).
     #[command(flatten)]
     enforce: rulestudio_collector::enforce::EnforceArgs,
+    /// Masks for secrets on command lines, applied by the in-process collector at capture.
+    #[command(flatten)]
+    redact: rulestudio_collector::redact::RedactArgs,
+}
+
+/// What the in-process collector does besides capturing: enforcement and redaction.
+struct NodeOptions {
+    enforce: Option<rulestudio_collector::enforce::EnforceConfig>,
+    redact: rulestudio_collector::redact::Redaction,
 }
 
 pub fn run(args: Args) -> Result<Outcome> {
@@ -58,7 +67,13 @@ async fn serve(mut args: Args) -> Result<()> {
     if args.enforce.enforce && !args.collector {
         anyhow::bail!("--enforce acts through the collector: add --collector");
     }
-    let enforce = args.enforce.config(Some(&node_state));
+    if !args.redact.redact.is_empty() && !args.collector {
+        anyhow::bail!("--redact masks what the collector captures: add --collector");
+    }
+    let options = NodeOptions {
+        enforce: args.enforce.config(Some(&node_state)),
+        redact: args.redact.redaction()?,
+    };
     let server = tokio::spawn(rulestudio_server::serve(args.serve));
     if !wait_healthy(&client, &base, &server).await? {
         // Stopped before it answered (a signal during start-up, or a failure such as a
@@ -85,7 +100,7 @@ async fn serve(mut args: Args) -> Result<()> {
             admin_token,
             &token_file,
             node_state,
-            enforce,
+            options,
         )
         .await
         {
@@ -144,7 +159,7 @@ async fn start_collector(
     admin_token: Option<String>,
     token_file: &std::path::Path,
     state_dir: std::path::PathBuf,
-    enforce: Option<rulestudio_collector::enforce::EnforceConfig>,
+    options: NodeOptions,
 ) -> Result<tokio::task::JoinHandle<()>> {
     privilege::check().context("eBPF needs privileges")?;
     let admin = match admin_token {
@@ -166,7 +181,8 @@ async fn start_collector(
     let mut config = CollectorConfig::new(Some(base.to_string()), token, node);
     config.ca_cert = ca_cert;
     config.state_dir = Some(state_dir);
-    config.enforce = enforce;
+    config.enforce = options.enforce;
+    config.kernel.redact = options.redact;
     Ok(tokio::spawn(async move {
         let stop = rulestudio_server::shutdown::signal_received();
         match rulestudio_collector::run(config, stop).await {

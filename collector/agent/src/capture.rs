@@ -35,6 +35,7 @@ impl Capture {
     pub fn start(config: &KernelConfig, counters: Arc<Counters>) -> Result<Capture, KernelError> {
         let kernel = Kernel::load(config)?;
         let mut table = ProcessTable::new();
+        table.set_redaction(config.redact.clone());
         table.bootstrap();
         Ok(Capture {
             kernel,

@@ -66,6 +66,8 @@ pub struct KernelConfig {
     pub ring_bytes: u32,
     /// Attach the enforcement programs (`--enforce`); none when `None`.
     pub enforce: Option<EnforceKernel>,
+    /// `--redact`: masks applied to processes' arguments as the capture enters them.
+    pub redact: crate::redact::Redaction,
 }
 
 impl Default for KernelConfig {
@@ -75,6 +77,7 @@ impl Default for KernelConfig {
             dedup_window: None,
             ring_bytes: 16 << 20,
             enforce: None,
+            redact: crate::redact::Redaction::default(),
         }
     }
 }

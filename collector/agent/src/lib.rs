@@ -26,6 +26,7 @@ pub mod privilege;
 pub mod process;
 #[allow(unsafe_code)]
 pub mod record;
+pub mod redact;
 pub mod render;
 pub mod spool;
 pub mod stats;

@@ -9,6 +9,7 @@ use clap::parser::ValueSource;
 use clap::{CommandFactory, FromArgMatches, Parser};
 use rulestudio_collector::enforce::EnforceArgs;
 use rulestudio_collector::fleet::FleetConfig;
+use rulestudio_collector::redact::RedactArgs;
 use rulestudio_collector::{Config, KernelConfig, kernel, syscalls::SyscallSet};
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -103,6 +104,8 @@ struct Args {
     ring_buffer: Option<u32>,
     #[command(flatten)]
     enforce: EnforceArgs,
+    #[command(flatten)]
+    redact: RedactArgs,
 }
 
 fn parse_duration(s: &str) -> Result<Duration, String> {
@@ -174,6 +177,13 @@ async fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
+    let redact = match args.redact.redaction() {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::from(2);
+        }
+    };
     if args.nats.is_some() && args.enforce.enforce {
         eprintln!(
             "error: --enforce is not available with --nats yet: a fleet node does not judge its events"
@@ -227,6 +237,7 @@ async fn main() -> ExitCode {
         syscalls,
         dedup_window: args.dedup_window,
         ring_bytes,
+        redact,
         ..KernelConfig::default()
     };
     config.enforce = args.enforce.config(config.state_dir.as_deref());

@@ -5,6 +5,7 @@
 //! from the record itself).
 
 use crate::container::{self, ContainerId};
+use crate::redact::Redaction;
 use std::collections::HashMap;
 use std::fs;
 use std::path::Path;
@@ -201,6 +202,8 @@ pub struct ProcessTable {
     /// Bumped by every change that can alter a process's identity or ancestry (fork, exec,
     /// exit, cwd), so renderings cached under an older generation are known stale.
     generation: u64,
+    /// `--redact`: applied to every process's arguments as they enter the table.
+    redact: Redaction,
 }
 
 impl ProcessTable {
@@ -209,7 +212,14 @@ impl ProcessTable {
             procs: HashMap::new(),
             proc_root: "/proc".into(),
             generation: 0,
+            redact: Redaction::default(),
         }
+    }
+
+    /// Masks what `redact` matches in the arguments of every process entered from now on
+    /// (set it before [`ProcessTable::bootstrap`]).
+    pub fn set_redaction(&mut self, redact: Redaction) {
+        self.redact = redact;
     }
 
     /// Reads every process currently in `/proc`.
@@ -222,7 +232,7 @@ impl ProcessTable {
                 .file_name()
                 .to_str()
                 .and_then(|s| s.parse::<u32>().ok())
-                && let Some(p) = read_proc(&self.proc_root, pid, true)
+                && let Some(p) = read_proc(&self.proc_root, pid, true, &self.redact)
             {
                 self.insert(p);
             }
@@ -260,7 +270,7 @@ impl ProcessTable {
     /// The process of a record, loading it from `/proc` or from the record if unknown.
     pub fn ensure(&mut self, seen: Seen<'_>) -> &mut Process {
         if !self.procs.contains_key(&seen.pid) {
-            let p = read_proc(&self.proc_root, seen.pid, true).unwrap_or_else(|| {
+            let p = read_proc(&self.proc_root, seen.pid, true, &self.redact).unwrap_or_else(|| {
                 // Gone already: what it inherited from a known parent is the best guess.
                 let parent = self.procs.get(&seen.ppid);
                 Process {
@@ -309,15 +319,10 @@ impl ProcessTable {
     pub fn exec(&mut self, seen: Seen<'_>, filename: &str, argv: &[u8], exe_flags: u32) {
         let root = self.proc_root.clone();
         self.generation += 1;
+        let (exe, args) = split_argv(argv, &self.redact);
         let p = self.ensure(seen);
-        let mut args = argv
-            .split(|b| *b == 0)
-            .map(|a| String::from_utf8_lossy(a).into_owned());
-        p.exe = args.next().unwrap_or_default();
-        p.args = args.collect();
-        if p.args.last().is_some_and(|a| a.is_empty()) {
-            p.args.pop();
-        }
+        p.exe = exe;
+        p.args = args;
         p.name = seen.comm.to_string();
         p.ppid = seen.ppid;
         p.loginuid = seen.loginuid;
@@ -345,7 +350,7 @@ impl ProcessTable {
                 return;
             }
             if !self.procs.contains_key(&ppid) {
-                match read_proc(&self.proc_root, ppid, false) {
+                match read_proc(&self.proc_root, ppid, false, &self.redact) {
                     Some(p) => self.insert(p),
                     None => return,
                 }
@@ -413,7 +418,22 @@ pub fn has_sys_admin(status: &str) -> Option<bool> {
     Some(caps & (1 << CAP_SYS_ADMIN) != 0)
 }
 
-fn read_proc(root: &Path, pid: u32, with_fds: bool) -> Option<Process> {
+/// argv[0] and the arguments of a NUL-separated argv (a trailing NUL ends it), each masked by
+/// `redact`.
+fn split_argv(argv: &[u8], redact: &Redaction) -> (String, Vec<String>) {
+    let mut parts = argv.split(|b| *b == 0).map(|a| {
+        let a = String::from_utf8_lossy(a);
+        redact.apply(&a).into_owned()
+    });
+    let exe = parts.next().unwrap_or_default();
+    let mut args: Vec<String> = parts.collect();
+    if args.last().is_some_and(|a| a.is_empty()) {
+        args.pop();
+    }
+    (exe, args)
+}
+
+fn read_proc(root: &Path, pid: u32, with_fds: bool, redact: &Redaction) -> Option<Process> {
     let dir = root.join(pid.to_string());
     let stat = fs::read_to_string(dir.join("stat")).ok()?;
     // `pid (comm) state ppid pgrp session tty_nr …`; comm may contain spaces and parentheses.
@@ -436,14 +456,7 @@ fn read_proc(root: &Path, pid: u32, with_fds: bool) -> Option<Process> {
             .ok()
     };
     let cmdline = fs::read(dir.join("cmdline")).unwrap_or_default();
-    let mut argv = cmdline
-        .split(|b| *b == 0)
-        .map(|a| String::from_utf8_lossy(a).into_owned());
-    let exe = argv.next().unwrap_or_default();
-    let mut args: Vec<String> = argv.collect();
-    if args.last().is_some_and(|a| a.is_empty()) {
-        args.pop();
-    }
+    let (exe, args) = split_argv(&cmdline, redact);
     let link = |name: &str| {
         fs::read_link(dir.join(name))
             .ok()

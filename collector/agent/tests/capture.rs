@@ -3,6 +3,8 @@
 mod common;
 
 use common::{Harness, is, s};
+use rulestudio_collector::kernel::KernelConfig;
+use rulestudio_collector::redact::Redaction;
 use std::io::Read;
 use std::process::Command;
 
@@ -32,6 +34,65 @@ fn exec_of_a_freshly_copied_binary() {
         (me.to_str().unwrap(), me.to_str().unwrap())
     );
     assert_eq!(s(&e, "proc.pexe"), std::env::args().next().unwrap());
+}
+
+/// `--redact`: a secret on a command line is masked at capture, for a process exec'd under
+/// capture and for one that was already running when the capture started (read from /proc),
+/// in every field built from the arguments.
+#[test]
+fn redaction_masks_secrets_on_command_lines_from_exec_and_from_proc() {
+    let mut before = Command::new("/bin/sh")
+        .args([
+            "-c",
+            "sleep 1; cat /dev/null",
+            "rs-redact-sh",
+            "--password=hunter2",
+        ])
+        .spawn()
+        .unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(200));
+    let redact = Redaction::new(&[r"--password=(\S+)".into(), "tok_[a-z0-9]+".into()]).unwrap();
+    let mut h = Harness::with(KernelConfig {
+        redact,
+        ..KernelConfig::default()
+    });
+    let dir = tempfile::tempdir().unwrap();
+    let copy = dir.path().join("rs-redacted");
+    std::fs::copy("/bin/true", &copy).unwrap();
+    let mut child = Command::new(&copy)
+        .args([
+            "--password=hunter2",
+            "--user=bob",
+            "https://tok_abc123@example.com",
+        ])
+        .spawn()
+        .unwrap();
+    let pid = child.id();
+    child.wait().unwrap();
+    let e = h.wait_for("execve of the copy", |e| {
+        is(e, "evt.type", "execve") && is(e, "proc.pid", pid)
+    });
+    assert_eq!(
+        s(&e, "proc.cmdline"),
+        "rs-redacted --password=*** --user=bob https://***@example.com"
+    );
+    assert_eq!(
+        s(&e, "proc.args"),
+        "--password=*** --user=bob https://***@example.com"
+    );
+
+    // The shell was running before the capture: its arguments come from /proc, masked too.
+    let sh = before.id();
+    before.wait().unwrap();
+    let cat = h.wait_for("the shell's cat", |e| {
+        is(e, "evt.type", "execve") && is(e, "proc.name", "cat") && is(e, "proc.ppid", sh)
+    });
+    assert_eq!(
+        s(&cat, "proc.pcmdline"),
+        "sh -c sleep 1; cat /dev/null rs-redact-sh --password=***"
+    );
+    let seen = serde_json::to_string(&h.seen).unwrap();
+    assert!(!seen.contains("hunter2") && !seen.contains("tok_abc123"));
 }
 
 #[test]
