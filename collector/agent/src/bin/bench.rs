@@ -12,6 +12,11 @@
 //! kernel sent a thread's context (first sight or a change: decision 0017). `--workload` is timed with the collector off and on (default: compiling the
 //! collector's own eBPF program with clang ten times, a small real build).
 //!
+//! `--rules FILE` (repeatable, e.g. Falco's `falco_rules.yaml`) also judges every event as a node
+//! does (`rulestudio_node::Evaluator`, the chunk the reader drained at once) and prints the
+//! alerts and the event → verdict latency: for each chunk, from the kernel time of its oldest
+//! event to the end of its judging (so an upper bound for every event in it).
+//!
 //! Needs root (loads the eBPF program). Figures are printed, never asserted.
 
 // Unsafe code only in the modules listed in ARCHITECTURE.md ("Unsafe code"), each block with
@@ -20,9 +25,11 @@
 #![warn(clippy::undocumented_unsafe_blocks)]
 
 use clap::Parser;
+use rulestudio_api::live::{LiveSet, RuleMatching, RulesFile};
 use rulestudio_collector::capture::{Capture, DRAIN_BATCH};
 use rulestudio_collector::kernel::KernelConfig;
 use rulestudio_collector::stats::Counters;
+use rulestudio_node::{AlertIds, Evaluator, Live, RateLimit};
 use std::process::{Command, Stdio};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -45,6 +52,9 @@ struct Args {
     /// each mode (the best is kept).
     #[arg(long, default_value_t = 3)]
     runs: usize,
+    /// Also judge every event against these rules files, as a node does.
+    #[arg(long, value_name = "FILE")]
+    rules: Vec<std::path::PathBuf>,
     /// Internal: run as one storm process for this many seconds and print its syscall count.
     #[arg(long, hide = true)]
     storm: Option<f64>,
@@ -159,6 +169,49 @@ struct Run {
     contexts_pct: f64,
     /// Events whose thread the table lacked, read from /proc.
     proc_reads: u64,
+    /// With `--rules`: alerts raised, and per chunk its oldest event → verdict, sorted.
+    alerts: u64,
+    verdict_latency: Vec<Duration>,
+}
+
+/// A node's evaluator on the `--rules` files, as the live set's version 1.
+fn evaluator(files: &[std::path::PathBuf]) -> Option<Evaluator> {
+    if files.is_empty() {
+        return None;
+    }
+    let files = files
+        .iter()
+        .map(|f| RulesFile {
+            name: f.display().to_string(),
+            content: std::fs::read_to_string(f).unwrap_or_else(|e| panic!("{}: {e}", f.display())),
+        })
+        .collect();
+    let set = LiveSet {
+        version: 1,
+        files,
+        rule_matching: RuleMatching::First,
+        promoted_at: 0,
+        promoted_by: String::new(),
+        proposal: None,
+        engine_changes: Vec::new(),
+    };
+    let live = Arc::new(Live::default());
+    live.install(rulestudio_node::live::compile(set).unwrap_or_else(|e| panic!("--rules: {e}")));
+    let ids = AlertIds::open("bench", None).expect("alert ids in memory");
+    Some(Evaluator::new(live, "bench", ids, RateLimit::default()))
+}
+
+/// The kernel time (`evt.time`, ns since the epoch) of an interchange line.
+fn event_time(line: &str) -> Option<i64> {
+    let at = line.find("\"evt.time\":")? + "\"evt.time\":".len();
+    let digits = line[at..].bytes().take_while(u8::is_ascii_digit).count();
+    line[at..at + digits].parse().ok()
+}
+
+fn now_ns() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos() as i64)
 }
 
 /// The storm without, then with, a freshly loaded collector; the reader converts every record
@@ -169,18 +222,38 @@ fn one_run(args: &Args) -> (Run, Capture) {
     let mut capture = Capture::start(&KernelConfig::default(), counters.clone())
         .expect("loading the eBPF program (run as root)");
     let stop = Arc::new(AtomicBool::new(false));
+    let mut judge = evaluator(&args.rules);
     let reader = {
         let stop = stop.clone();
         std::thread::spawn(move || {
             let cpu0 = cpu_time(libc::RUSAGE_THREAD);
-            let mut events = 0u64;
+            let (mut events, mut alerts, mut latency) = (0u64, 0u64, Vec::new());
+            let mut chunk = Vec::new();
             loop {
                 let stopping = stop.load(Ordering::Relaxed);
-                if capture.drain(&mut |_| events += 1) == DRAIN_BATCH {
+                let n = match &mut judge {
+                    None => capture.drain(&mut |_| events += 1),
+                    Some(judge) => {
+                        let n = capture.drain(&mut |line| chunk.push(line));
+                        events += chunk.len() as u64;
+                        if !chunk.is_empty() {
+                            alerts +=
+                                judge.judge(None, &chunk).expect("judging").alerts.len() as u64;
+                            if let Some(t) = chunk.iter().filter_map(|l| event_time(l)).min() {
+                                latency.push(Duration::from_nanos((now_ns() - t).max(0) as u64));
+                            }
+                            chunk.clear();
+                        }
+                        n
+                    }
+                };
+                if n == DRAIN_BATCH {
                     continue;
                 }
                 if stopping {
-                    return (capture, events, cpu_time(libc::RUSAGE_THREAD) - cpu0);
+                    latency.sort();
+                    let cpu = cpu_time(libc::RUSAGE_THREAD) - cpu0;
+                    return (capture, events, cpu, alerts, latency);
                 }
                 capture.wait();
             }
@@ -190,7 +263,7 @@ fn one_run(args: &Args) -> (Run, Capture) {
     let (calls, wall) = run_storm(args.procs, args.seconds, args.rate);
     std::thread::sleep(Duration::from_millis(200));
     stop.store(true, Ordering::Relaxed);
-    let (capture, captured, reader_cpu) = reader.join().unwrap();
+    let (capture, captured, reader_cpu, alerts, verdict_latency) = reader.join().unwrap();
     let cpu = cpu_time(libc::RUSAGE_SELF) - cpu0;
     let per_event = |x: f64| x / captured.max(1) as f64;
     let run = Run {
@@ -204,8 +277,17 @@ fn one_run(args: &Args) -> (Run, Capture) {
         userspace_ns: per_event(reader_cpu.as_nanos() as f64),
         contexts_pct: per_event(capture.thread_stats().received as f64) * 100.0,
         proc_reads: capture.thread_stats().proc_reads,
+        alerts,
+        verdict_latency,
     };
     (run, capture)
+}
+
+/// A run's event → verdict latency at quantile `q`, ms.
+fn latency_ms(r: &Run, q: f64) -> f64 {
+    let l = &r.verdict_latency;
+    l.get(((l.len() as f64 * q) as usize).min(l.len().saturating_sub(1)))
+        .map_or(0.0, |d| d.as_secs_f64() * 1e3)
 }
 
 /// The median of the runs' values of one figure (the upper one of an even count).
@@ -271,6 +353,15 @@ fn main() {
         "storm slowdown:          {:.1}%",
         med(|r| (1.0 - r.rate / r.base_rate) * 100.0)
     );
+    if !args.rules.is_empty() {
+        println!(
+            "evaluation:              {:.0} alerts; event -> verdict p50 {:.2} ms, p99 {:.2} ms, max {:.2} ms",
+            med(|r| r.alerts as f64),
+            med(|r| latency_ms(r, 0.5)),
+            med(|r| latency_ms(r, 0.99)),
+            med(|r| latency_ms(r, 1.0)),
+        );
+    }
 
     // The workload with the collector on, drained the same way.
     let mut capture = capture.expect("at least one run");
