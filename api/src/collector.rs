@@ -45,6 +45,16 @@ pub struct Heartbeat {
     /// Alerts the node's per-rule rate limit held back.
     #[serde(default)]
     pub alerts_suppressed: u64,
+    /// Kernel records that did not decode because they ended early (lost events).
+    #[serde(default)]
+    pub records_truncated: u64,
+    /// Kernel records that did not decode because a length or kind was wrong (lost events).
+    #[serde(default)]
+    pub records_malformed: u64,
+    /// Threads the bounded thread table forgot (their next events read their state from
+    /// `/proc` again, which may have changed since).
+    #[serde(default)]
+    pub threads_evicted: u64,
 }
 
 /// Response of `POST /api/v1/events`.

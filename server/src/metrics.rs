@@ -50,8 +50,40 @@ pub struct Metrics {
 /// [`MAX_NODES`] are counted.
 #[derive(Default)]
 struct CollectorDrops {
-    by_node: BTreeMap<String, (u64, u64, u64)>,
+    by_node: BTreeMap<String, NodeLosses>,
     unlisted: BTreeSet<u64>,
+}
+
+/// A node's cumulative losses as its latest heartbeat gives them.
+#[derive(Clone, Copy)]
+struct NodeLosses {
+    /// By the `reason` label of `rulestudio_collector_dropped_total`, in [`LOSS_REASONS`] order.
+    by_reason: [u64; LOSS_REASONS.len()],
+    alerts_dropped: u64,
+}
+
+/// The `reason` values of `rulestudio_collector_dropped_total` (docs/guide.md lists them).
+const LOSS_REASONS: [&str; 5] = [
+    "kernel",
+    "spool_full",
+    "truncated",
+    "malformed",
+    "thread_evicted",
+];
+
+impl NodeLosses {
+    fn of(hb: &rulestudio_api::collector::Heartbeat) -> NodeLosses {
+        NodeLosses {
+            by_reason: [
+                hb.lost_kernel,
+                hb.dropped,
+                hb.records_truncated,
+                hb.records_malformed,
+                hb.threads_evicted,
+            ],
+            alerts_dropped: hb.alerts_dropped,
+        }
+    }
 }
 
 #[derive(Default)]
@@ -82,17 +114,18 @@ impl Metrics {
     }
 
     /// The collector's own cumulative counts: kernel losses, event and alert spool overflow.
-    pub fn collector(&self, node: &str, lost_kernel: u64, dropped: u64, alerts_dropped: u64) {
+    pub fn collector(&self, hb: &rulestudio_api::collector::Heartbeat) {
+        let node = hb.node.as_str();
+        let losses = NodeLosses::of(hb);
         let mut c = self
             .collector_drops
             .lock()
             .unwrap_or_else(|p| p.into_inner());
         let (listed, unlisted) = (c.by_node.len(), c.unlisted.len());
         match c.by_node.get_mut(node) {
-            Some(counts) => *counts = (lost_kernel, dropped, alerts_dropped),
+            Some(counts) => *counts = losses,
             None if listed < MAX_NODES => {
-                c.by_node
-                    .insert(node.to_string(), (lost_kernel, dropped, alerts_dropped));
+                c.by_node.insert(node.to_string(), losses);
             }
             // Counted by a hash of the name: a set of 8-byte values, bounded by the
             // collectors that exist rather than by what their names hold.
@@ -201,21 +234,19 @@ impl Metrics {
              # TYPE rulestudio_collector_nodes_unlisted gauge\nrulestudio_collector_nodes_unlisted {}\n",
             drops.unlisted.len()
         );
-        out.push_str("# HELP rulestudio_collector_dropped_total Events a collector lost, by node and reason.\n# TYPE rulestudio_collector_dropped_total counter\n");
-        for (node, (lost, dropped, _)) in drops.by_node.iter() {
+        out.push_str("# HELP rulestudio_collector_dropped_total What a collector lost, by node and reason: events (kernel, spool_full, truncated, malformed) and thread state re-read from /proc (thread_evicted).\n# TYPE rulestudio_collector_dropped_total counter\n");
+        for (node, losses) in drops.by_node.iter() {
             let node = escape(node);
-            let _ = writeln!(
-                out,
-                "rulestudio_collector_dropped_total{{node=\"{node}\",reason=\"kernel\"}} {lost}"
-            );
-            let _ = writeln!(
-                out,
-                "rulestudio_collector_dropped_total{{node=\"{node}\",reason=\"spool_full\"}} {dropped}"
-            );
+            for (reason, n) in LOSS_REASONS.iter().zip(losses.by_reason) {
+                let _ = writeln!(
+                    out,
+                    "rulestudio_collector_dropped_total{{node=\"{node}\",reason=\"{reason}\"}} {n}"
+                );
+            }
         }
         // Per node in the heartbeats (`GET /api/v1/collectors`); here one series, so alerts add
         // no series per node.
-        let alerts_dropped: u64 = drops.by_node.values().map(|(_, _, a)| a).sum();
+        let alerts_dropped: u64 = drops.by_node.values().map(|l| l.alerts_dropped).sum();
         let _ = write!(
             out,
             "# HELP rulestudio_collector_alerts_dropped_total Alerts the listed nodes dropped from full alert spools.\n\

@@ -21,7 +21,8 @@ async fn heartbeats_report_each_node_s_live_version_engine_and_compile_error() {
     ] {
         let mut beat = json!({"node": node, "captured": 1, "filtered": 0, "lost_kernel": 0,
                               "spooled": 0, "sent": 1, "dropped": 0,
-                              "live_version": version, "engine_version": "0.63.0"});
+                              "live_version": version, "engine_version": "0.63.0",
+                              "records_truncated": 2, "records_malformed": 1, "threads_evicted": 7});
         if let Some(e) = error {
             beat["compile_error"] = e.into();
         }
@@ -43,6 +44,30 @@ async fn heartbeats_report_each_node_s_live_version_engine_and_compile_error() {
     assert_eq!(nodes[0]["live_version"], 1);
     assert_eq!(nodes[0]["engine_version"], "0.63.0");
     assert!(nodes[0].get("compile_error").is_none(), "{}", nodes[0]);
+    // Every loss reaches the studio by reason, in the listing and in /metrics.
+    assert_eq!(
+        (
+            &nodes[0]["records_truncated"],
+            &nodes[0]["records_malformed"],
+            &nodes[0]["threads_evicted"]
+        ),
+        (&json!(2), &json!(1), &json!(7))
+    );
+    let metrics = s
+        .call("GET", "/metrics", Some(ADMIN_TOKEN), None)
+        .await
+        .text;
+    for (reason, n) in [
+        ("kernel", 0),
+        ("spool_full", 0),
+        ("truncated", 2),
+        ("malformed", 1),
+        ("thread_evicted", 7),
+    ] {
+        let series =
+            format!("rulestudio_collector_dropped_total{{node=\"a\",reason=\"{reason}\"}} {n}\n");
+        assert!(metrics.contains(&series), "{series} not in {metrics}");
+    }
     assert_eq!(
         nodes[1]["compile_error"],
         "live set version 2 does not compile"

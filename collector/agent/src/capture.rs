@@ -74,12 +74,15 @@ impl Capture {
                 }
                 Err(e) => {
                     *self.undecodable.entry(e.reason()).or_default() += 1;
+                    self.counters.add_undecodable(e.reason());
                     tracing::warn!("skipping kernel record: {e}");
                 }
             }
         }
         let k = self.kernel.stats();
         self.counters.set_kernel(k.lost, k.filtered);
+        self.counters
+            .set_threads_evicted(self.conv.threads().stats().evicted);
         n
     }
 

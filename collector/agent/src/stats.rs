@@ -18,6 +18,9 @@ pub struct Counters {
     alerts_sent: AtomicU64,
     alerts_dropped: AtomicU64,
     alerts_suppressed: AtomicU64,
+    records_truncated: AtomicU64,
+    records_malformed: AtomicU64,
+    threads_evicted: AtomicU64,
 }
 
 impl Counters {
@@ -54,6 +57,18 @@ impl Counters {
     pub fn add_alerts_suppressed(&self, n: u64) {
         self.alerts_suppressed.fetch_add(n, Relaxed);
     }
+    /// A kernel record that did not decode, by its reason (`truncated`, `malformed`).
+    pub fn add_undecodable(&self, reason: &str) {
+        match reason {
+            "truncated" => &self.records_truncated,
+            _ => &self.records_malformed,
+        }
+        .fetch_add(1, Relaxed);
+    }
+    /// The thread table's count is cumulative already.
+    pub fn set_threads_evicted(&self, n: u64) {
+        self.threads_evicted.store(n, Relaxed);
+    }
 
     pub fn snapshot(&self, node: &str) -> Heartbeat {
         Heartbeat {
@@ -69,8 +84,38 @@ impl Counters {
             alerts_sent: self.alerts_sent.load(Relaxed),
             alerts_dropped: self.alerts_dropped.load(Relaxed),
             alerts_suppressed: self.alerts_suppressed.load(Relaxed),
+            records_truncated: self.records_truncated.load(Relaxed),
+            records_malformed: self.records_malformed.load(Relaxed),
+            threads_evicted: self.threads_evicted.load(Relaxed),
             // The live set's part is the node runtime's (`deliver::Uplink::heartbeat`).
             ..Heartbeat::default()
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_loss_reaches_the_heartbeat_by_reason() {
+        let c = Counters::default();
+        c.set_kernel(4, 9);
+        c.add_dropped(3);
+        c.add_undecodable("truncated");
+        c.add_undecodable("truncated");
+        c.add_undecodable("malformed");
+        c.set_threads_evicted(5);
+        let hb = c.snapshot("n");
+        assert_eq!(
+            (
+                hb.lost_kernel,
+                hb.dropped,
+                hb.records_truncated,
+                hb.records_malformed,
+                hb.threads_evicted
+            ),
+            (4, 3, 2, 1, 5)
+        );
     }
 }

@@ -140,12 +140,14 @@ pub fn AdminPage() -> impl IntoView {
                             <th scope="col" title="Events its filters left out on purpose">"Filtered"</th>
                             <th scope="col" title="The kernel's ring buffer was full">"Lost in kernel"</th>
                             <th scope="col" title="Waiting in its spool for the server">"Spooled"</th>
-                            <th scope="col" title="Its spool was full: oldest events dropped">"Dropped"</th></tr></thead>
+                            <th scope="col" title="Its spool was full: oldest events dropped">"Dropped"</th>
+                            <th scope="col" title="Kernel records that did not decode (lost events), and threads its table forgot (state re-read from /proc)">"Other losses"</th></tr></thead>
                         <tbody>
                             {list.into_iter().map(|c| view! {
                                 <tr data-testid="collector-row" data-node=c.heartbeat.node.clone()><td>{c.heartbeat.node.clone()}</td><td>{format_ns(c.last_seen)}</td>
                                 <td>{c.events_per_sec.map(|r| format!("{r:.0}"))}</td><td>{c.heartbeat.filtered}</td><td>{c.heartbeat.lost_kernel}</td>
-                                <td>{c.heartbeat.spooled}</td><td>{c.heartbeat.dropped}</td></tr>
+                                <td>{c.heartbeat.spooled}</td><td>{c.heartbeat.dropped}</td>
+                                <td data-testid="collector-losses">{other_losses(&c.heartbeat)}</td></tr>
                             }).collect_view()}
                         </tbody>
                     </table>
@@ -269,5 +271,22 @@ fn Tokens(
                 Err(e) => view! { <ErrorBox error=e /> }.into_any(),
             })}
         </div>
+    }
+}
+
+/// A node's losses beyond the kernel's and the spool's, by reason, or "none".
+fn other_losses(hb: &rulestudio_api::collector::Heartbeat) -> String {
+    let parts: Vec<String> = [
+        ("truncated", hb.records_truncated),
+        ("malformed", hb.records_malformed),
+        ("threads evicted", hb.threads_evicted),
+    ]
+    .into_iter()
+    .filter(|(_, n)| *n > 0)
+    .map(|(what, n)| format!("{what} {n}"))
+    .collect();
+    match parts.is_empty() {
+        true => "none".into(),
+        false => parts.join(", "),
     }
 }

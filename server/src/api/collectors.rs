@@ -56,8 +56,9 @@ pub(crate) async fn record(state: &AppState, hb: &Heartbeat) -> Result<()> {
     sqlx::query(
         "INSERT INTO collectors (node, last_seen, captured, filtered, lost_kernel, spooled, sent, dropped,
                                  live_version, engine_version, compile_error, alerts_spooled, alerts_sent, alerts_dropped,
-                                 alerts_suppressed, bpf_lsm)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                                 alerts_suppressed, bpf_lsm, records_truncated, records_malformed,
+                                 threads_evicted)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
          ON CONFLICT (node) DO UPDATE SET prev_seen = last_seen, prev_sent = sent,
            last_seen = excluded.last_seen, captured = excluded.captured, filtered = excluded.filtered,
            lost_kernel = excluded.lost_kernel, spooled = excluded.spooled, sent = excluded.sent,
@@ -65,7 +66,8 @@ pub(crate) async fn record(state: &AppState, hb: &Heartbeat) -> Result<()> {
            engine_version = excluded.engine_version, compile_error = excluded.compile_error,
            alerts_spooled = excluded.alerts_spooled, alerts_sent = excluded.alerts_sent,
            alerts_dropped = excluded.alerts_dropped, alerts_suppressed = excluded.alerts_suppressed,
-           bpf_lsm = excluded.bpf_lsm",
+           bpf_lsm = excluded.bpf_lsm, records_truncated = excluded.records_truncated,
+           records_malformed = excluded.records_malformed, threads_evicted = excluded.threads_evicted",
     )
     .bind(&hb.node)
     .bind(now_ns())
@@ -83,11 +85,12 @@ pub(crate) async fn record(state: &AppState, hb: &Heartbeat) -> Result<()> {
     .bind(as_i64(hb.alerts_dropped))
     .bind(as_i64(hb.alerts_suppressed))
     .bind(hb.bpf_lsm)
+    .bind(as_i64(hb.records_truncated))
+    .bind(as_i64(hb.records_malformed))
+    .bind(as_i64(hb.threads_evicted))
     .execute(&state.db)
     .await?;
-    state
-        .metrics
-        .collector(&hb.node, hb.lost_kernel, hb.dropped, hb.alerts_dropped);
+    state.metrics.collector(hb);
     Ok(())
 }
 
@@ -111,13 +114,17 @@ struct Row {
     alerts_dropped: i64,
     alerts_suppressed: i64,
     bpf_lsm: Option<bool>,
+    records_truncated: i64,
+    records_malformed: i64,
+    threads_evicted: i64,
 }
 
 async fn list(State(state): State<AppState>, _: Admin) -> Result<Json<CollectorList>> {
     let rows: Vec<Row> = sqlx::query_as(
         "SELECT node, last_seen, captured, filtered, lost_kernel, spooled, sent, dropped, prev_seen, prev_sent,
                 live_version, engine_version, compile_error,
-                alerts_spooled, alerts_sent, alerts_dropped, alerts_suppressed, bpf_lsm
+                alerts_spooled, alerts_sent, alerts_dropped, alerts_suppressed, bpf_lsm,
+                records_truncated, records_malformed, threads_evicted
          FROM collectors ORDER BY node",
     )
     .fetch_all(&state.db)
@@ -149,6 +156,9 @@ async fn list(State(state): State<AppState>, _: Admin) -> Result<Json<CollectorL
                     alerts_dropped: u(r.alerts_dropped),
                     alerts_suppressed: u(r.alerts_suppressed),
                     bpf_lsm: r.bpf_lsm,
+                    records_truncated: u(r.records_truncated),
+                    records_malformed: u(r.records_malformed),
+                    threads_evicted: u(r.threads_evicted),
                 },
                 last_seen: r.last_seen,
                 events_per_sec,
