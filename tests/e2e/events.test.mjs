@@ -1,11 +1,12 @@
 // The Events page: search by any condition within a time range, paging to the oldest stored
 // event, columns kept per user; new events appear without reloading (SSE, filtered on the
 // server), labels show in the detail drawer, and baselines (known-good periods) are added and
-// deleted.
+// deleted; an event's page lists the live rules it matches, and "Tune" on one opens its draft
+// with the event labelled a false positive.
 
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
-import { api, createUser, ingest, launch, localInput, shot, signIn, unlabelledControls } from "./lib.mjs";
+import { api, createUser, editorReady, ingest, launch, localInput, runPreview, shot, signIn, unlabelledControls } from "./lib.mjs";
 
 const USER = { username: "erin", password: "erin-password-1", role: "author" };
 let browser;
@@ -243,6 +244,53 @@ test("an event's page: its fields as searches, its process tree and its process'
   await page.goto(`${new URL(page.url()).origin}/events/${encodeURIComponent(id)}`);
   await page.getByTestId("event-tree-node").filter({ hasText: "bash" }).getByRole("link").click();
   assert.equal(await page.getByTestId("events-search").inputValue(), "proc.pid = 4000");
+});
+
+test("an event's page lists the live rules it matches; Tune labels it a false positive and opens the rule's draft", async () => {
+  const RULE = "Terminal shell in container";
+  const t = Date.now() * 1e6;
+  // An interactive shell in a container: the official rule matches it; a read on the host does not.
+  await ingest([
+    { "evt.time": t, "evt.type": "execve", "proc.name": "bash", "proc.cmdline": "bash -i tune-probe", "proc.pname": "runc",
+      "proc.tty": 34816, "user.name": "root", "container.id": "7a8b9c0d1e2f", "container.name": "tune-1" },
+    { "evt.time": t + 1, "evt.type": "openat", "proc.name": "tuneread", "fd.name": "/tmp/tune-probe", "container.id": "host" },
+  ]);
+  const idOf = async (cond) => (await api("GET", `/events?filter=${encodeURIComponent(cond)}`)).events[0].id;
+  const shell = await idOf('proc.cmdline = "bash -i tune-probe"');
+  const quiet = await idOf("proc.name = tuneread");
+  const own = await signIn(browser, USER);
+  own.on("dialog", (d) => d.accept());
+  const base = new URL(own.url()).origin;
+
+  // The rules listed are those the live set matches, as its alerts say.
+  await own.goto(`${base}/events/${encodeURIComponent(shell)}`);
+  const listed = own.getByTestId("event-rule");
+  await listed.first().waitFor();
+  const judged = await api("GET", `/events/${encodeURIComponent(shell)}/matches`);
+  assert.deepEqual(await listed.evaluateAll((rs) => rs.map((r) => r.dataset.rule)), judged.matches.map((m) => m.rule));
+  const alerts = (await api("GET", "/alerts?limit=1000")).alerts.filter((a) => a.event_id === shell);
+  assert.deepEqual(judged.matches.map((m) => m.rule).sort(), alerts.map((a) => a.rule).sort());
+  const row = own.locator(`[data-testid="event-rule"][data-rule="${RULE}"]`);
+  assert.equal(await row.getByRole("link", { name: RULE }).getAttribute("href"), `/rules/edit?rule=${encodeURIComponent(RULE)}`);
+  assert.match(await row.textContent(), /Notice/);
+  assert.deepEqual(await unlabelledControls(own), []);
+  await row.scrollIntoViewIfNeeded();
+  await shot(own, "25-event-rules");
+
+  // Tune: the event becomes a false positive of the rule, and the rule's draft opens, where
+  // the preview shows it labelled benign.
+  await row.getByTestId("event-rule-tune").click();
+  await own.waitForURL((u) => u.pathname === "/rules/edit" && u.searchParams.get("rule") === RULE);
+  const labels = await api("GET", `/labels?events=${encodeURIComponent(shell)}`);
+  assert.deepEqual(labels.labels.map((l) => [l.label, l.rule]), [["benign", RULE]]);
+  await editorReady(own);
+  await runPreview(own);
+  await own.locator(`[data-testid="preview-sample"][data-event-id="${shell}"][data-label="benign"]`).waitFor();
+
+  // An event no live rule matches says so.
+  await own.goto(`${base}/events/${encodeURIComponent(quiet)}`);
+  await own.getByTestId("event-rules-none").waitFor();
+  await own.context().close();
 });
 
 test("the columns the user chooses are kept in this browser under their name", async () => {
