@@ -19,8 +19,8 @@ pub use rulestudio_api::live::{
     LiveHistory, LiveSet, LiveVersionCreated, RollbackRequest, RulesFile,
 };
 pub use rulestudio_api::preview::{
-    Base, Bucket, PreviewRequest, PreviewResponse, RulePreview, Sample, SuggestExceptionRequest,
-    SuggestExceptionResponse, Window,
+    Base, Bucket, ExceptionCandidate, ExceptionPick, PreviewRequest, PreviewResponse, RulePreview,
+    Sample, SuggestExceptionRequest, SuggestExceptionResponse, Window,
 };
 pub use rulestudio_api::proposals::{
     Comment, Evidence, FileChange, FileDiff, FileStatus, NewComment, NewProposal, NewReview,
