@@ -2,7 +2,8 @@
 // event, columns kept per user; new events appear without reloading (SSE, filtered on the
 // server), labels show in the detail drawer, and baselines (known-good periods) are added and
 // deleted; an event's page lists the live rules it matches, and "Tune" on one opens its draft
-// with the event labelled a false positive.
+// with the event labelled a false positive; the search, its range and columns live in the
+// address (reload, shared link, Back).
 
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
@@ -308,4 +309,61 @@ test("the columns the user chooses are kept in this browser under their name", a
   await page.locator('[data-testid="events-row"]').first().waitFor();
   assert.deepEqual(await headers(), ["evt.type", "user.name", "proc.cmdline"]);
   assert.equal(await columns.inputValue(), "evt.type, user.name, proc.cmdline");
+});
+
+test("the search, its time range and its columns live in the address: reload, a shared link and Back open them", async () => {
+  const now = Date.now() * 1e6;
+  const old = now - 3 * DAY_NS;
+  await ingest([
+    ...events("addressed", 2, { "proc.cmdline": "addressed recent" }),
+    ...events("addressed", 3, { "proc.cmdline": "addressed old" }).map((e, i) => ({ ...e, "evt.time": old + i })),
+  ]);
+  const count = (n) => page.waitForFunction((n) => document.querySelectorAll('[data-testid="events-row"]').length === n, n);
+  const param = (name) => new URL(page.url()).searchParams.get(name);
+  await page.getByTestId("nav-events").click();
+  // A `%` in the search survives the address as typed.
+  const condition = 'proc.name = addressed and proc.cmdline != "100%41"';
+  await search(condition, "-24h");
+  await page.waitForURL((u) => u.searchParams.get("q") === condition);
+  assert.equal(param("from"), "-24h");
+  assert.equal(param("to"), null);
+  await count(2);
+
+  // A reload opens the same search.
+  await page.reload();
+  await count(2);
+  assert.equal(await page.getByTestId("events-search").inputValue(), condition);
+  assert.equal(await page.getByTestId("events-range").inputValue(), "-24h");
+
+  // A from/to range, then Back to the previous search.
+  await page.getByTestId("events-range").selectOption("range");
+  await page.getByTestId("events-since").fill(localInput(old - DAY_NS));
+  await page.getByTestId("events-until").fill(localInput(old + DAY_NS));
+  await page.getByTestId("events-search").press("Enter");
+  await page.waitForURL((u) => u.searchParams.get("to") !== null);
+  await count(3);
+  const shared = page.url();
+  await page.goBack();
+  await page.waitForURL((u) => u.searchParams.get("from") === "-24h");
+  await count(2);
+  assert.equal(await page.getByTestId("events-range").inputValue(), "-24h");
+
+  // Columns chosen go into the address too; the link opens the same search, range and columns
+  // for another user in another browser.
+  const columns = page.getByTestId("events-columns");
+  await columns.fill("proc.cmdline, evt.type");
+  await columns.press("Tab");
+  await page.waitForURL((u) => u.searchParams.get("cols") === "proc.cmdline, evt.type");
+  await page.goForward();
+  await page.waitForURL((u) => u.searchParams.get("to") !== null);
+  const viewer = { username: "ezra", password: "ezra-password-1", role: "viewer" };
+  await createUser(viewer);
+  const other = await signIn(browser, viewer);
+  await other.goto(shared.replace(/&cols=[^&]*/, "") + "&cols=" + encodeURIComponent("proc.cmdline, evt.type"));
+  await other.waitForFunction(() => document.querySelectorAll('[data-testid="events-row"]').length === 3);
+  assert.equal(await other.getByTestId("events-range").inputValue(), "range");
+  assert.equal(await other.getByTestId("events-since").inputValue(), localInput(old - DAY_NS));
+  assert.deepEqual(await other.locator('[data-testid="events-table"] th').allTextContents(), ["proc.cmdline", "evt.type"]);
+  assert.match(await other.locator('[data-testid="events-row"]').first().textContent(), /^addressed old/);
+  await other.context().close();
 });
