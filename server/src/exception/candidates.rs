@@ -9,7 +9,7 @@ use rulestudio_api::preview::{
     CandidateValue, ExceptionCandidate, ExceptionEntry, ExceptionPick, Generalisation,
 };
 use serde_json::{Map, Value};
-use std::collections::{BTreeMap, BTreeSet, HashSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 
 /// How a field's value generalises.
 #[derive(Debug, Clone, Copy)]
@@ -146,13 +146,6 @@ pub fn from_picks(
                 p.values.len()
             )));
         }
-        let had: HashSet<String> = benign(matches).filter_map(|m| value(m, &p.field)).collect();
-        if let Some(v) = p.values.iter().find(|v| !had.contains(*v)) {
-            return Err(AppError::BadRequest(format!(
-                "{at}: no benign match of the rule in this window has {} = {v:?}",
-                p.field
-            )));
-        }
         let general = match (p.general, general) {
             (false, _) => None,
             (true, Some(g)) => Some(g),
@@ -163,6 +156,32 @@ pub fn from_picks(
                 )));
             }
         };
+        // Each value as the benign matches have it, and whether one of them generalises it.
+        let mut had: HashMap<String, bool> = HashMap::new();
+        for m in benign(matches) {
+            if let Some(v) = value(m, &p.field) {
+                let generalises = general.is_some_and(|g| generalise(g, m, &v).is_some());
+                *had.entry(v).or_default() |= generalises;
+            }
+        }
+        for v in &p.values {
+            match (had.get(v), general) {
+                (None, _) => {
+                    return Err(AppError::BadRequest(format!(
+                        "{at}: no benign match of the rule in this window has {} = {v:?}",
+                        p.field
+                    )));
+                }
+                (Some(false), Some(g)) => {
+                    return Err(AppError::BadRequest(format!(
+                        "{at}: {} = {v:?} has no generalisation ({}) on its benign matches; pick it exact",
+                        p.field,
+                        describe(g).text
+                    )));
+                }
+                _ => {}
+            }
+        }
         generals.push(general);
     }
     if picks.is_empty() {
@@ -323,5 +342,22 @@ mod tests {
             }]
         );
         assert_eq!(from_picks(&ms, &picks).unwrap(), directory);
+    }
+
+    #[test]
+    fn a_value_without_its_generalisation_is_refused_naming_it() {
+        let ms = vec![m(json!({"container.id": "c9"}), Verdict::FalsePositive)];
+        let pick = ExceptionPick {
+            field: "container.id".into(),
+            general: true,
+            values: vec!["c9".into()],
+        };
+        let e = from_picks(&ms, &[pick]).unwrap_err();
+        assert!(
+            matches!(&e, AppError::BadRequest(m) if m.contains(
+                "`picks[0]`: container.id = \"c9\" has no generalisation (the event's container.image.repository)"
+            )),
+            "{e:?}"
+        );
     }
 }
