@@ -212,8 +212,11 @@ test("suggest exception: pick fields and values, exact or generalised, see what 
   assert.equal(await value("container.id", "a1b2c3d4e5f6").getAttribute("data-general"), "registry.local/builder");
   assert.equal(await field("proc.name").getByTestId("exception-form-general").count(), 0);
 
-  // Only the temporary files' directory.
+  // Nothing picked is said, not sent.
   for (const box of await suggestion.getByTestId("exception-field-pick").all()) await box.uncheck();
+  await suggestion.getByTestId("exception-update").click();
+  await suggestion.getByTestId("exception-pick-nothing").waitFor();
+  // Only the temporary files' directory.
   await field("fd.name").getByTestId("exception-field-pick").check();
   await field("fd.name").getByTestId("exception-form-general").check();
   const answered = page.waitForResponse((r) => r.url().endsWith("/preview/suggest-exception") && r.request().postDataJSON().picks.length === 1);

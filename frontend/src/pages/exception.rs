@@ -3,8 +3,9 @@
 //! instead of a file, an image instead of a container); the exception they make, what it
 //! removes (matches before → after, and samples of the removed ones), then Apply.
 
-use crate::client::{ExceptionCandidate, ExceptionPick, SuggestExceptionResponse};
+use crate::client::{ApiError, ExceptionCandidate, ExceptionPick, SuggestExceptionResponse};
 use crate::pages::preview::ChangeSamples;
+use crate::widgets::ErrorBox;
 use leptos::prelude::*;
 use std::collections::BTreeSet;
 
@@ -49,6 +50,8 @@ pub fn Suggestion(
     scope: String,
     /// Asks again with these picks.
     on_pick: Callback<Vec<ExceptionPick>>,
+    /// Why the server refused the last picks.
+    pick_error: RwSignal<Option<ApiError>>,
     /// Replaces the draft text.
     on_apply: Callback<String>,
 ) -> impl IntoView {
@@ -57,6 +60,8 @@ pub fn Suggestion(
         .iter()
         .map(|c| (c.clone(), Choice::of(c, &s.picks)))
         .collect();
+    // No picks would ask for the server's own suggestion again: said here instead.
+    let nothing = RwSignal::new(false);
     let picked = {
         let choices = choices.clone();
         move |_| {
@@ -64,7 +69,10 @@ pub fn Suggestion(
                 .iter()
                 .filter_map(|(c, ch)| ch.pick(&c.field))
                 .collect();
-            on_pick.run(picks);
+            nothing.set(picks.is_empty());
+            if !picks.is_empty() {
+                on_pick.run(picks);
+            }
         }
     };
     let removed = s.before.matched.saturating_sub(s.after.matched);
@@ -79,6 +87,10 @@ pub fn Suggestion(
                 <legend>"Fields and values of the benign matches"</legend>
                 {choices.into_iter().map(|(c, ch)| view! { <CandidateField c=c ch=ch scope=scope.clone() /> }).collect_view()}
                 <button data-testid="exception-update" on:click=picked>"Suggest with these picks"</button>
+                {move || nothing.get().then(|| view! {
+                    <p class="error" role="alert" data-testid="exception-pick-nothing">"Tick at least one field and one of its values."</p>
+                })}
+                {move || pick_error.get().map(|e| view! { <ErrorBox error=e /> })}
             </fieldset>
             <pre data-testid="exception-yaml">{s.yaml.clone()}</pre>
             <p class="muted">{after}</p>

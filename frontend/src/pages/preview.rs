@@ -306,6 +306,8 @@ fn RuleResult(
 ) -> impl IntoView {
     let name = rule.name.clone();
     let suggestion = RwSignal::new(None::<Result<SuggestExceptionResponse, ApiError>>);
+    // A refused pick is shown beside the picks, which stay as the user left them.
+    let pick_error = RwSignal::new(None::<ApiError>);
     let sync = SyncDraft::here();
     // Without picks the server suggests; with them (from the suggestion's candidates) it
     // writes exactly those.
@@ -321,8 +323,15 @@ fn RuleResult(
                 window,
                 picks,
             };
+            let repick = !req.picks.is_empty();
             spawn_local(async move {
-                suggestion.set(Some(client::post("/preview/suggest-exception", &req).await));
+                match client::post("/preview/suggest-exception", &req).await {
+                    Err(e) if repick => pick_error.set(Some(e)),
+                    answer => {
+                        pick_error.set(None);
+                        suggestion.set(Some(answer));
+                    }
+                }
             });
         }
     });
@@ -353,7 +362,7 @@ fn RuleResult(
             </div>
             {move || suggestion.get().map(|s| match s {
                 Err(e) => view! { <ErrorBox error=e /> }.into_any(),
-                Ok(s) => view! { <Suggestion s=s scope=index.to_string() on_pick=suggest on_apply=on_apply /> }.into_any(),
+                Ok(s) => view! { <Suggestion s=s scope=index.to_string() on_pick=suggest pick_error=pick_error on_apply=on_apply /> }.into_any(),
             })}
             <h4>"Samples"</h4>
             {samples.is_empty().then(|| view! { <p class="muted">"No matching events in this window."</p> })}

@@ -42,7 +42,7 @@ pub const ENDPOINTS: &[Endpoint] = &[
             fails::BODY,
             (
                 400,
-                "A pick names a field not offered, a field twice, a generalisation the field does not have, no values, more than 50, or a value no benign match has (`message` names the pick)",
+                "A pick names a field not offered, a field twice, a generalisation the field does not have, no values, more than 50, a value no benign match has, or a value to generalise whose benign matches lack its generalisation (a container without an image) (`message` names the pick)",
             ),
             fails::TOO_LARGE,
             fails::BUDGET,
