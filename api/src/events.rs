@@ -92,3 +92,28 @@ pub struct Baseline {
 pub struct BaselineList {
     pub baselines: Vec<Baseline>,
 }
+
+/// `GET /api/v1/events/{id}/matches`: the rules of the live set that match one event.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct EventMatches {
+    /// The live-set version that judged the event.
+    pub live_version: i64,
+    /// How this server evaluates the live set on new events: under `first`, only the first
+    /// matching rule raises an alert.
+    pub rule_matching: crate::live::RuleMatching,
+    /// Every enabled rule whose condition matches the event, in load order.
+    pub matches: Vec<RuleMatch>,
+}
+
+/// One rule an event matches.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RuleMatch {
+    pub rule: String,
+    /// Falco's spelling (`Warning`, `Critical`, …).
+    pub priority: String,
+    /// What its matches do, from its tags.
+    pub action: crate::action::Action,
+    /// Whether ingest, under `rule_matching`, reports this match (an alert, or an audit
+    /// record for an audit rule): always under `all`, only for the first match under `first`.
+    pub reported: bool,
+}

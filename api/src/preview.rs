@@ -157,6 +157,11 @@ pub struct SuggestExceptionRequest {
     pub base: Base,
     #[serde(default)]
     pub window: Option<Window>,
+    /// The fields, forms and values to write the exception on, picked among an earlier
+    /// answer's `candidates`; none: the server suggests (the field, or pair of fields, that
+    /// best separates the benign matches from the others).
+    #[serde(default)]
+    pub picks: Vec<ExceptionPick>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -170,6 +175,16 @@ pub struct SuggestExceptionResponse {
     /// Counts before and after applying the exception, on the same window.
     pub before: Counts,
     pub after: Counts,
+    /// The fields of the rule's benign matches to pick from, each value with its
+    /// generalisation.
+    #[serde(default)]
+    pub candidates: Vec<ExceptionCandidate>,
+    /// What `exception` is made of, as picks: the request's, or the server's suggestion's.
+    #[serde(default)]
+    pub picks: Vec<ExceptionPick>,
+    /// The newest matches the exception removes (at most 20), with the rule's output.
+    #[serde(default)]
+    pub removed_samples: Vec<Sample>,
 }
 
 /// A Falco rule exception: `fields` compared with `comps` against each row of `values`.
@@ -187,4 +202,54 @@ pub struct Counts {
     pub false_positives: u64,
     pub true_positives: u64,
     pub unlabeled: u64,
+}
+
+/// One field of a rule's benign matches an exception can be written on (suggest-exception's
+/// `candidates`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ExceptionCandidate {
+    pub field: String,
+    /// How its values generalise, when they do.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub general: Option<Generalisation>,
+    /// Its values on benign matches, the most frequent first (at most 50).
+    pub values: Vec<CandidateValue>,
+}
+
+/// A field's generalisation: a directory instead of a file, an image instead of a container.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Generalisation {
+    /// The field the generalised value is of (`container.image.repository` for
+    /// `container.id`); absent: the field itself.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub field: Option<String>,
+    /// How the generalised value is compared: `startswith` (a directory) or `=`.
+    pub comp: String,
+    /// What it is, for people: `its directory`, `the event's container.image.repository`.
+    pub text: String,
+}
+
+/// One value of a candidate field.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CandidateValue {
+    pub value: String,
+    /// Its generalised form (the directory, the image), when the field generalises and the
+    /// event has it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub general: Option<String>,
+    /// Benign matches with this value.
+    pub benign: u64,
+}
+
+/// A field picked for the exception: suggest-exception's `picks`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ExceptionPick {
+    /// A candidate's `field`.
+    pub field: String,
+    /// Written as the candidate's generalisation rather than its exact values.
+    #[serde(default)]
+    pub general: bool,
+    /// The candidate's values (exact spelling) to cover, at most 50; the exception has one
+    /// row per combination of picked values some benign match has.
+    pub values: Vec<String>,
 }

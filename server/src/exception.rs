@@ -1,6 +1,11 @@
 //! Suggesting a Falco `exceptions:` entry that removes a rule's benign matches and keeps the
 //! others: for each candidate field (or pair of fields, when no single one separates them
-//! all), the values seen on benign matches and never on the rest.
+//! all), the values seen on benign matches and never on the rest; or, from the fields and
+//! values the user picks among the benign matches' (`candidates`), exactly that exception.
+
+mod candidates;
+
+pub use candidates::{candidates, from_picks, picks_of};
 
 use crate::error::{AppError, Result};
 use crate::preview::{Deadline, Verdict, fetch_events, json_text};

@@ -484,7 +484,7 @@ impl Seen<'_> {
 
 /// The newest `n` of `ids` (sequence numbers of `rule`'s matches, in id order) with all their
 /// fields and `rule`'s output, newest first.
-fn samples_of(
+pub(crate) fn samples_of(
     events: &rulestudio_store::Store,
     rule: &CompiledRule,
     ids: &[i64],

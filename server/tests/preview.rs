@@ -7,7 +7,7 @@ use common::{ADMIN_TOKEN, DRAFT, EVENTS, TestServer, rule};
 use rulestudio_engine::event::Event;
 use rulestudio_engine::loader::{self, LoadOptions, SourceFile};
 use rulestudio_engine::rule::Matching;
-use serde_json::json;
+use serde_json::{Value, json};
 
 const RULE: &str = "Read file below etc";
 
@@ -603,6 +603,218 @@ async fn the_histogram_spans_the_window_groups_beyond_fifty_are_other_and_change
                 .unwrap()
                 .starts_with("backup read /etc/"),
             "{r}"
+        );
+    }
+}
+
+/// `(field, exact values, generalised values)` of each candidate of a suggest-exception answer.
+fn candidates(body: &Value) -> Vec<(String, Vec<String>, Vec<Option<String>>)> {
+    body["candidates"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| {
+            let values = c["values"].as_array().unwrap();
+            (
+                c["field"].as_str().unwrap().to_string(),
+                values
+                    .iter()
+                    .map(|v| v["value"].as_str().unwrap().to_string())
+                    .collect(),
+                values
+                    .iter()
+                    .map(|v| v["general"].as_str().map(str::to_string))
+                    .collect(),
+            )
+        })
+        .collect()
+}
+
+async fn suggest_with(s: &TestServer, picks: Value) -> common::Response {
+    s.call(
+        "POST",
+        "/api/v1/preview/suggest-exception",
+        Some(ADMIN_TOKEN),
+        Some(
+            json!({"rules": DRAFT, "rule": RULE, "window": {"last_events": 1000}, "picks": picks}),
+        ),
+    )
+    .await
+}
+
+#[tokio::test]
+async fn suggest_exception_offers_fields_and_generalisations_and_writes_exactly_the_picks() {
+    let s = TestServer::new().await;
+    s.ingest(ADMIN_TOKEN, EVENTS, None).await;
+    // The backup job's certificate reads are benign; its other reads, and other programs'
+    // reads of the same certificate, are not.
+    let labelled = label_benign(&s, "proc.name = backup and fd.name startswith /etc/ssl/").await;
+    assert_eq!(labelled, 4);
+
+    // Without picks: the server's suggestion, the candidates drawn from the benign matches,
+    // each value with its generalisation, and the suggestion as picks.
+    let r = suggest_with(&s, json!([])).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    let offered = candidates(&r.body);
+    let of = |field: &str| offered.iter().find(|c| c.0 == field).unwrap().clone();
+    assert_eq!(
+        of("fd.name"),
+        (
+            "fd.name".into(),
+            vec!["/etc/ssl/certs/ca.pem".into()],
+            vec![Some("/etc/ssl/certs/".into())]
+        )
+    );
+    assert_eq!(
+        of("container.id"),
+        (
+            "container.id".into(),
+            vec!["c0ffee0".into()],
+            vec![Some("registry.local/backup".into())]
+        )
+    );
+    assert_eq!(
+        of("proc.name"),
+        ("proc.name".into(), vec!["backup".into()], vec![None])
+    );
+    let general = |field: &str| {
+        r.body["candidates"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["field"] == field)
+            .unwrap()["general"]
+            .clone()
+    };
+    assert_eq!(general("fd.name")["comp"], "startswith");
+    assert_eq!(
+        general("container.id")["field"],
+        "container.image.repository"
+    );
+    assert_eq!(general("proc.name"), Value::Null);
+    assert!(
+        !r.body["picks"].as_array().unwrap().is_empty(),
+        "{}",
+        r.body
+    );
+    for p in r.body["picks"].as_array().unwrap() {
+        assert!(offered.iter().any(|c| c.0 == p["field"]), "{p}");
+    }
+
+    // The certificate's directory: every read below it goes, whoever reads it.
+    let r = suggest_with(
+        &s,
+        json!([{"field": "fd.name", "general": true, "values": ["/etc/ssl/certs/ca.pem"]}]),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    assert_eq!(
+        r.body["exception"],
+        json!({"name": "rulestudio_suggested", "fields": ["fd.name"], "comps": ["startswith"], "values": [["/etc/ssl/certs/"]]})
+    );
+    assert_eq!(
+        r.body["picks"],
+        json!([{"field": "fd.name", "general": true, "values": ["/etc/ssl/certs/ca.pem"]}])
+    );
+    assert_eq!(
+        (
+            r.body["before"]["matched"].as_u64(),
+            r.body["after"]["matched"].as_u64()
+        ),
+        (Some(36), Some(24))
+    );
+    let removed = r.body["removed_samples"].as_array().unwrap();
+    assert_eq!(removed.len(), 12);
+    assert!(
+        removed
+            .iter()
+            .all(|m| m["fields"]["fd.name"] == "/etc/ssl/certs/ca.pem"),
+        "{removed:?}"
+    );
+    // Newest first, with the rule's output.
+    let times: Vec<i64> = removed
+        .iter()
+        .map(|m| m["time"].as_i64().unwrap())
+        .collect();
+    assert!(times.windows(2).all(|w| w[0] >= w[1]), "{times:?}");
+    assert!(
+        removed[0]["output"]
+            .as_str()
+            .unwrap()
+            .contains("read /etc/ssl/certs/ca.pem")
+    );
+    let rules = r.body["rules"].as_str().unwrap();
+    assert!(
+        rules.ends_with("  exceptions:\n    - name: rulestudio_suggested\n      fields: [fd.name]\n      comps: [\"startswith\"]\n      values:\n        - [\"/etc/ssl/certs/\"]\n"),
+        "{rules}"
+    );
+
+    // The image instead of the container, and the exact file: only the benign reads go.
+    let r = suggest_with(
+        &s,
+        json!([
+            {"field": "container.id", "general": true, "values": ["c0ffee0"]},
+            {"field": "fd.name", "values": ["/etc/ssl/certs/ca.pem"]}
+        ]),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    assert_eq!(
+        r.body["exception"]["fields"],
+        json!(["container.image.repository", "fd.name"])
+    );
+    assert_eq!(r.body["exception"]["comps"], json!(["=", "="]));
+    assert_eq!(
+        r.body["exception"]["values"],
+        json!([["registry.local/backup", "/etc/ssl/certs/ca.pem"]])
+    );
+    assert_eq!(
+        r.body["after"],
+        json!({"matched": 32, "false_positives": 0, "true_positives": 0, "unlabeled": 32})
+    );
+    assert_eq!(r.body["removed_samples"].as_array().unwrap().len(), 4);
+    let p = s.preview(r.body["rules"].as_str().unwrap()).await;
+    assert_eq!(rule(&p, RULE)["matched"], 32);
+}
+
+#[tokio::test]
+async fn picks_that_are_not_offered_are_refused_naming_the_pick() {
+    let s = TestServer::new().await;
+    s.ingest(ADMIN_TOKEN, EVENTS, None).await;
+    label_benign(&s, "proc.name = backup and fd.name startswith /etc/ssl/").await;
+    for (picks, status, says) in [
+        (
+            json!([{"field": "evt.type", "values": ["openat"]}]),
+            400,
+            "`picks[0]`: `evt.type` is not one of the offered fields",
+        ),
+        (
+            json!([{"field": "proc.name", "general": true, "values": ["backup"]}]),
+            400,
+            "`picks[0]`: `proc.name` has no generalisation",
+        ),
+        (
+            json!([{"field": "proc.name", "values": ["backup"]}, {"field": "fd.name", "values": ["/etc/passwd"]}]),
+            400,
+            "`picks[1]`: no benign match of the rule in this window has fd.name = \"/etc/passwd\"",
+        ),
+        (
+            json!([{"field": "proc.name", "values": ["backup"]}, {"field": "proc.name", "values": ["backup"]}]),
+            400,
+            "`picks[1]`: `proc.name` is picked twice",
+        ),
+        (
+            json!([{"field": "proc.name", "values": []}]),
+            400,
+            "`picks[0]`: pick at least one value",
+        ),
+    ] {
+        let r = suggest_with(&s, picks.clone()).await;
+        assert_eq!(r.status.as_u16(), status, "{picks}: {}", r.text);
+        assert!(
+            r.body["message"].as_str().unwrap().contains(says),
+            "{picks}: {}",
+            r.body
         );
     }
 }

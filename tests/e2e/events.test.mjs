@@ -1,11 +1,13 @@
 // The Events page: search by any condition within a time range, paging to the oldest stored
 // event, columns kept per user; new events appear without reloading (SSE, filtered on the
 // server), labels show in the detail drawer, and baselines (known-good periods) are added and
-// deleted.
+// deleted; an event's page lists the live rules it matches, and "Tune" on one opens its draft
+// with the event labelled a false positive; the search, its range and columns live in the
+// address (reload, shared link, Back).
 
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
-import { api, createUser, ingest, launch, localInput, shot, signIn, unlabelledControls } from "./lib.mjs";
+import { api, createUser, editorReady, ingest, launch, localInput, runPreview, shot, signIn, unlabelledControls } from "./lib.mjs";
 
 const USER = { username: "erin", password: "erin-password-1", role: "author" };
 let browser;
@@ -245,6 +247,53 @@ test("an event's page: its fields as searches, its process tree and its process'
   assert.equal(await page.getByTestId("events-search").inputValue(), "proc.pid = 4000");
 });
 
+test("an event's page lists the live rules it matches; Tune labels it a false positive and opens the rule's draft", async () => {
+  const RULE = "Terminal shell in container";
+  const t = Date.now() * 1e6;
+  // An interactive shell in a container: the official rule matches it; a read on the host does not.
+  await ingest([
+    { "evt.time": t, "evt.type": "execve", "proc.name": "bash", "proc.cmdline": "bash -i tune-probe", "proc.pname": "runc",
+      "proc.tty": 34816, "user.name": "root", "container.id": "7a8b9c0d1e2f", "container.name": "tune-1" },
+    { "evt.time": t + 1, "evt.type": "openat", "proc.name": "tuneread", "fd.name": "/tmp/tune-probe", "container.id": "host" },
+  ]);
+  const idOf = async (cond) => (await api("GET", `/events?filter=${encodeURIComponent(cond)}`)).events[0].id;
+  const shell = await idOf('proc.cmdline = "bash -i tune-probe"');
+  const quiet = await idOf("proc.name = tuneread");
+  const own = await signIn(browser, USER);
+  own.on("dialog", (d) => d.accept());
+  const base = new URL(own.url()).origin;
+
+  // The rules listed are those the live set matches, as its alerts say.
+  await own.goto(`${base}/events/${encodeURIComponent(shell)}`);
+  const listed = own.getByTestId("event-rule");
+  await listed.first().waitFor();
+  const judged = await api("GET", `/events/${encodeURIComponent(shell)}/matches`);
+  assert.deepEqual(await listed.evaluateAll((rs) => rs.map((r) => r.dataset.rule)), judged.matches.map((m) => m.rule));
+  const alerts = (await api("GET", "/alerts?limit=1000")).alerts.filter((a) => a.event_id === shell);
+  assert.deepEqual(judged.matches.map((m) => m.rule).sort(), alerts.map((a) => a.rule).sort());
+  const row = own.locator(`[data-testid="event-rule"][data-rule="${RULE}"]`);
+  assert.equal(await row.getByRole("link", { name: RULE }).getAttribute("href"), `/rules/edit?rule=${encodeURIComponent(RULE)}`);
+  assert.match(await row.textContent(), /Notice/);
+  assert.deepEqual(await unlabelledControls(own), []);
+  await row.scrollIntoViewIfNeeded();
+  await shot(own, "25-event-rules");
+
+  // Tune: the event becomes a false positive of the rule, and the rule's draft opens, where
+  // the preview shows it labelled benign.
+  await row.getByTestId("event-rule-tune").click();
+  await own.waitForURL((u) => u.pathname === "/rules/edit" && u.searchParams.get("rule") === RULE);
+  const labels = await api("GET", `/labels?events=${encodeURIComponent(shell)}`);
+  assert.deepEqual(labels.labels.map((l) => [l.label, l.rule]), [["benign", RULE]]);
+  await editorReady(own);
+  await runPreview(own);
+  await own.locator(`[data-testid="preview-sample"][data-event-id="${shell}"][data-label="benign"]`).waitFor();
+
+  // An event no live rule matches says so.
+  await own.goto(`${base}/events/${encodeURIComponent(quiet)}`);
+  await own.getByTestId("event-rules-none").waitFor();
+  await own.context().close();
+});
+
 test("the columns the user chooses are kept in this browser under their name", async () => {
   // The Events page itself, not the search a link opened.
   await page.getByTestId("nav-events").click();
@@ -260,4 +309,61 @@ test("the columns the user chooses are kept in this browser under their name", a
   await page.locator('[data-testid="events-row"]').first().waitFor();
   assert.deepEqual(await headers(), ["evt.type", "user.name", "proc.cmdline"]);
   assert.equal(await columns.inputValue(), "evt.type, user.name, proc.cmdline");
+});
+
+test("the search, its time range and its columns live in the address: reload, a shared link and Back open them", async () => {
+  const now = Date.now() * 1e6;
+  const old = now - 3 * DAY_NS;
+  await ingest([
+    ...events("addressed", 2, { "proc.cmdline": "addressed recent" }),
+    ...events("addressed", 3, { "proc.cmdline": "addressed old" }).map((e, i) => ({ ...e, "evt.time": old + i })),
+  ]);
+  const count = (n) => page.waitForFunction((n) => document.querySelectorAll('[data-testid="events-row"]').length === n, n);
+  const param = (name) => new URL(page.url()).searchParams.get(name);
+  await page.getByTestId("nav-events").click();
+  // A `%` in the search survives the address as typed.
+  const condition = 'proc.name = addressed and proc.cmdline != "100%41"';
+  await search(condition, "-24h");
+  await page.waitForURL((u) => u.searchParams.get("q") === condition);
+  assert.equal(param("from"), "-24h");
+  assert.equal(param("to"), null);
+  await count(2);
+
+  // A reload opens the same search.
+  await page.reload();
+  await count(2);
+  assert.equal(await page.getByTestId("events-search").inputValue(), condition);
+  assert.equal(await page.getByTestId("events-range").inputValue(), "-24h");
+
+  // A from/to range, then Back to the previous search.
+  await page.getByTestId("events-range").selectOption("range");
+  await page.getByTestId("events-since").fill(localInput(old - DAY_NS));
+  await page.getByTestId("events-until").fill(localInput(old + DAY_NS));
+  await page.getByTestId("events-search").press("Enter");
+  await page.waitForURL((u) => u.searchParams.get("to") !== null);
+  await count(3);
+  const shared = page.url();
+  await page.goBack();
+  await page.waitForURL((u) => u.searchParams.get("from") === "-24h");
+  await count(2);
+  assert.equal(await page.getByTestId("events-range").inputValue(), "-24h");
+
+  // Columns chosen go into the address too; the link opens the same search, range and columns
+  // for another user in another browser.
+  const columns = page.getByTestId("events-columns");
+  await columns.fill("proc.cmdline, evt.type");
+  await columns.press("Tab");
+  await page.waitForURL((u) => u.searchParams.get("cols") === "proc.cmdline, evt.type");
+  await page.goForward();
+  await page.waitForURL((u) => u.searchParams.get("to") !== null);
+  const viewer = { username: "ezra", password: "ezra-password-1", role: "viewer" };
+  await createUser(viewer);
+  const other = await signIn(browser, viewer);
+  await other.goto(shared.replace(/&cols=[^&]*/, "") + "&cols=" + encodeURIComponent("proc.cmdline, evt.type"));
+  await other.waitForFunction(() => document.querySelectorAll('[data-testid="events-row"]').length === 3);
+  assert.equal(await other.getByTestId("events-range").inputValue(), "range");
+  assert.equal(await other.getByTestId("events-since").inputValue(), localInput(old - DAY_NS));
+  assert.deepEqual(await other.locator('[data-testid="events-table"] th').allTextContents(), ["proc.cmdline", "evt.type"]);
+  assert.match(await other.locator('[data-testid="events-row"]').first().textContent(), /^addressed old/);
+  await other.context().close();
 });

@@ -1,7 +1,9 @@
 // The editor's workbench beyond the main flow: sample events show their labels and become rule
 // tests that run in the browser with the verdicts `rulestudio test` gives; the preview window
-// is the last N events or a time range; a long preview shows progress and can be cancelled;
-// the Rules page shows match counts; every page has labelled controls and fits the screen.
+// is the last N events or a time range; suggest-exception offers the benign matches' fields
+// and values, exact or generalised, shows what the picked exception removes, and applies it;
+// a long preview shows progress and can be cancelled; the Rules page shows match counts; every
+// page has labelled controls and fits the screen.
 
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
@@ -10,7 +12,7 @@ import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import {
   DESKTOP, FALCO_RULES, artifact, LAPTOP, MAIN, RULESTUDIO_BIN, WORK, api, createUser, editorValue, fillEditor, horizontalOverflow,
-  ingest, launch, leaveEditorBy, localInput, runPreview, shot, signIn, unlabelledControls,
+  ingest, launch, leaveEditorBy, localInput, runPreview, shot, shotOf, signIn, unlabelledControls,
 } from "./lib.mjs";
 
 const RULE = "E2E ksh in container";
@@ -168,6 +170,87 @@ test("suggest exception shows the change before applying it, then writes it into
   assert.ok(!text.includes("override"), text);
   await preview();
   assert.equal(Number(await result().getByTestId("preview-matched").textContent()), 11);
+});
+
+test("suggest exception: pick fields and values, exact or generalised, see what goes, apply exactly that", async () => {
+  const TMP_RULE = "E2E temporary files written";
+  const tmpDraft = `- rule: ${TMP_RULE}
+  desc: A build tool wrote below /tmp
+  condition: evt.type = openat and fd.name startswith /tmp/ and proc.name = tmpwriter
+  output: "tmpwriter wrote %fd.name (container=%container.id)"
+  priority: NOTICE
+  tags: [e2e]
+`;
+  // Two temporary files of builds in fresh containers of one image (benign), and one file
+  // elsewhere by another image (kept).
+  const now = Date.now() * 1e6;
+  const ev = (i, file, id, image) => ({ "evt.time": now + i, "evt.type": "openat", "proc.name": "tmpwriter", "fd.name": file,
+    "container.id": id, "container.image.repository": image, "user.name": "build" });
+  await ingest([
+    ev(0, "/tmp/build/tmp.Xa81Kq", "a1b2c3d4e5f6", "registry.local/builder"),
+    ev(1, "/tmp/build/tmp.P02mZz", "0f9e8d7c6b5a", "registry.local/builder"),
+    ev(2, "/tmp/keep/report.txt", "5a6b7c8d9e0f", "registry.local/app"),
+  ]);
+  const found = await api("GET", `/events?filter=${encodeURIComponent("proc.name = tmpwriter")}`);
+  const benign = found.events.filter((e) => e.fields["fd.name"].startsWith("/tmp/build/")).map((e) => e.id);
+  for (const id of benign) {
+    await api("POST", `/events/${encodeURIComponent(id)}/label`, JSON.stringify({ label: "benign", rule: TMP_RULE }), { "Content-Type": "application/json" });
+  }
+
+  await fillEditor(page, tmpDraft);
+  await page.getByTestId("preview-window").selectOption("last:1000");
+  const tmpResult = page.locator(`[data-testid="preview-rule"][data-rule="${TMP_RULE}"]`);
+  await runPreview(page);
+  await tmpResult.getByTestId("suggest-exception").click();
+  const suggestion = tmpResult.getByTestId("exception-suggestion");
+  await suggestion.waitFor();
+  // The candidates: each field of the benign matches with its values, and the generalisation
+  // offered (the directory of a temporary file, the image of a container).
+  const field = (name) => suggestion.locator(`[data-testid="exception-field"][data-field="${name}"]`);
+  const value = (name, v) => field(name).locator(`[data-testid="exception-value"][data-value="${v}"]`);
+  assert.equal(await value("fd.name", "/tmp/build/tmp.Xa81Kq").getAttribute("data-general"), "/tmp/build/");
+  assert.equal(await value("container.id", "a1b2c3d4e5f6").getAttribute("data-general"), "registry.local/builder");
+  assert.equal(await field("proc.name").getByTestId("exception-form-general").count(), 0);
+
+  // Nothing picked is said, not sent.
+  for (const box of await suggestion.getByTestId("exception-field-pick").all()) await box.uncheck();
+  await suggestion.getByTestId("exception-update").click();
+  await suggestion.getByTestId("exception-pick-nothing").waitFor();
+  // Only the temporary files' directory.
+  await field("fd.name").getByTestId("exception-field-pick").check();
+  await field("fd.name").getByTestId("exception-form-general").check();
+  const answered = page.waitForResponse((r) => r.url().endsWith("/preview/suggest-exception") && r.request().postDataJSON().picks.length === 1);
+  await suggestion.getByTestId("exception-update").click();
+  const sent = (await answered).request().postDataJSON();
+  assert.deepEqual(sent.picks, [{ field: "fd.name", general: true, values: ["/tmp/build/tmp.P02mZz", "/tmp/build/tmp.Xa81Kq"] }]);
+  const yaml = suggestion.getByTestId("exception-yaml");
+  await yaml.filter({ hasText: "startswith" }).waitFor();
+  const entry = `- name: rulestudio_suggested
+  fields: [fd.name]
+  comps: ["startswith"]
+  values:
+    - ["/tmp/build/"]
+`;
+  assert.equal(await yaml.textContent(), entry);
+  // The delta before applying: 3 matches become 1, and the two removed are shown.
+  const delta = suggestion.getByTestId("exception-delta");
+  assert.deepEqual(
+    [await delta.getAttribute("data-before"), await delta.getAttribute("data-after"), await delta.getAttribute("data-removed")],
+    ["3", "1", "2"],
+  );
+  assert.deepEqual(
+    (await suggestion.getByTestId("exception-removed-sample").evaluateAll((xs) => xs.map((x) => x.dataset.eventId))).sort(),
+    [...benign].sort(),
+  );
+  await shotOf(suggestion, "26-exception-picks");
+
+  await suggestion.getByTestId("apply-exception").click();
+  await page.waitForFunction(() => document.querySelector('[data-testid="rule-editor"]')?.value.includes("rulestudio_suggested"));
+  // The draft holds exactly that exception, inside the rule.
+  const indented = entry.split("\n").filter(Boolean).map((l) => `    ${l}\n`).join("");
+  assert.equal(await editorValue(page), `${tmpDraft}  exceptions:\n${indented}`);
+  await runPreview(page);
+  assert.equal(Number(await tmpResult.getByTestId("preview-matched").textContent()), 1);
 });
 
 test("a long preview shows progress and can be cancelled", async () => {

@@ -12,15 +12,15 @@ pub use rulestudio_api::auth::{
 pub use rulestudio_api::collector::CollectorList;
 pub use rulestudio_api::error::ErrorBody;
 pub use rulestudio_api::events::{
-    Baseline, BaselineList, CreateBaseline, EventPage, Label, LabelList, LabelRequest, StoredEvent,
-    TailedEvent,
+    Baseline, BaselineList, CreateBaseline, EventMatches, EventPage, Label, LabelList,
+    LabelRequest, RuleMatch, StoredEvent, TailedEvent,
 };
 pub use rulestudio_api::live::{
     LiveHistory, LiveSet, LiveVersionCreated, RollbackRequest, RulesFile,
 };
 pub use rulestudio_api::preview::{
-    Base, Bucket, PreviewRequest, PreviewResponse, RulePreview, Sample, SuggestExceptionRequest,
-    SuggestExceptionResponse, Window,
+    Base, Bucket, ExceptionCandidate, ExceptionPick, PreviewRequest, PreviewResponse, RulePreview,
+    Sample, SuggestExceptionRequest, SuggestExceptionResponse, Window,
 };
 pub use rulestudio_api::proposals::{
     Comment, Evidence, FileChange, FileDiff, FileStatus, NewComment, NewProposal, NewReview,

@@ -6,6 +6,7 @@ pub mod audit;
 pub mod baselines;
 pub mod editor;
 pub mod events;
+pub mod exception;
 pub mod live;
 pub mod login;
 pub mod preview;

@@ -3,11 +3,12 @@
 //! keep as tests, and exception suggestions; and the draft's rule tests.
 
 use crate::client::{
-    self, ApiError, Base, Label, PreviewRequest, PreviewResponse, RulePreview, Sample,
-    SuggestExceptionRequest, SuggestExceptionResponse,
+    self, ApiError, Base, ExceptionPick, Label, PreviewRequest, PreviewResponse, RulePreview,
+    Sample, SuggestExceptionRequest, SuggestExceptionResponse,
 };
 use crate::editor::lint::Workspace;
 use crate::pages::editor::SyncDraft;
+use crate::pages::exception::Suggestion;
 use crate::pages::ruletests::{RuleTests, append_case};
 use crate::widgets::{
     ErrorBox, LabelButtons, action_badge, effective_label, fetch_labels, format_ns, rule_counts,
@@ -305,10 +306,14 @@ fn RuleResult(
 ) -> impl IntoView {
     let name = rule.name.clone();
     let suggestion = RwSignal::new(None::<Result<SuggestExceptionResponse, ApiError>>);
+    // A refused pick is shown beside the picks, which stay as the user left them.
+    let pick_error = RwSignal::new(None::<ApiError>);
     let sync = SyncDraft::here();
-    let suggest = {
+    // Without picks the server suggests; with them (from the suggestion's candidates) it
+    // writes exactly those.
+    let suggest = Callback::new({
         let name = name.clone();
-        move |_| {
+        move |picks: Vec<ExceptionPick>| {
             let Ok(window) = pick.window() else { return };
             SyncDraft::run(sync);
             let req = SuggestExceptionRequest {
@@ -316,12 +321,20 @@ fn RuleResult(
                 rule: name.clone(),
                 base: Base::Live,
                 window,
+                picks,
             };
+            let repick = !req.picks.is_empty();
             spawn_local(async move {
-                suggestion.set(Some(client::post("/preview/suggest-exception", &req).await));
+                match client::post("/preview/suggest-exception", &req).await {
+                    Err(e) if repick => pick_error.set(Some(e)),
+                    answer => {
+                        pick_error.set(None);
+                        suggestion.set(Some(answer));
+                    }
+                }
             });
         }
-    };
+    });
     let samples = rule.samples.clone();
     let sample_rule = name.clone();
     let group_by_of = group_by.get_untracked();
@@ -345,24 +358,11 @@ fn RuleResult(
             <ChangeSamples title="Samples of what the change adds" testid="preview-added-sample" samples=rule.added_samples.clone() />
             <ChangeSamples title="Samples of what the change removes (the live rule's output)" testid="preview-removed-sample" samples=rule.removed_samples.clone() />
             <div class="row">
-                <button on:click=suggest data-testid="suggest-exception" disabled=rule.matched == 0>"Suggest exception"</button>
+                <button on:click=move |_| suggest.run(Vec::new()) data-testid="suggest-exception" disabled=rule.matched == 0>"Suggest exception"</button>
             </div>
             {move || suggestion.get().map(|s| match s {
                 Err(e) => view! { <ErrorBox error=e /> }.into_any(),
-                Ok(s) => {
-                    let after = format!(
-                        "With it: {} matched (was {}), {} false positives (was {})",
-                        s.after.matched, s.before.matched, s.after.false_positives, s.before.false_positives
-                    );
-                    let to_apply = s.rules.clone();
-                    view! {
-                        <div class="suggestion">
-                            <pre>{s.yaml.clone()}</pre>
-                            <p class="muted">{after}</p>
-                            <button data-testid="apply-exception" on:click=move |_| on_apply.run(to_apply.clone())>"Apply"</button>
-                        </div>
-                    }.into_any()
-                }
+                Ok(s) => view! { <Suggestion s=s scope=index.to_string() on_pick=suggest pick_error=pick_error on_apply=on_apply /> }.into_any(),
             })}
             <h4>"Samples"</h4>
             {samples.is_empty().then(|| view! { <p class="muted">"No matching events in this window."</p> })}
@@ -376,9 +376,10 @@ fn RuleResult(
     }
 }
 
-/// Samples of the matches a change adds or removes versus the live rule, when there are any.
+/// Samples of the matches a change adds or removes (versus the live rule, or by a suggested
+/// exception), when there are any.
 #[component]
-fn ChangeSamples(
+pub fn ChangeSamples(
     title: &'static str,
     /// The test id of each sample.
     testid: &'static str,

@@ -1,5 +1,5 @@
 //! Events: ingest (`POST /api/v1/events`), listing with a Falco condition, the live tail
-//! (SSE), one event, labels.
+//! (SSE), one event and the live rules it matches, labels.
 
 use super::{Endpoint, fails};
 use crate::alerting;
@@ -22,9 +22,14 @@ use axum::response::sse::{Event as SseEvent, KeepAlive, Sse};
 use axum::routing::on;
 use futures::Stream;
 use futures::StreamExt;
+use rulestudio_api::action::Action;
 use rulestudio_api::collector::IngestResponse;
-use rulestudio_api::events::{EventPage, Label, LabelList, LabelRequest, StoredEvent};
+use rulestudio_api::events::{
+    EventMatches, EventPage, Label, LabelList, LabelRequest, RuleMatch, StoredEvent,
+};
 use rulestudio_engine::eval::Filter;
+use rulestudio_engine::event::Event;
+use rulestudio_engine::rule::Matching;
 use rulestudio_store::{EventId, Row, ScanError, ScanRequest};
 use serde::Deserialize;
 use std::ops::ControlFlow;
@@ -85,6 +90,22 @@ pub const ENDPOINTS: &[Endpoint] = &[
         errors: &[
             fails::EVENT_ID,
             (404, "No such event (or retention removed it)"),
+        ],
+    },
+    Endpoint {
+        method: "GET",
+        path: "/events/{id}/matches",
+        handler: |m| on(m, matches),
+        access: VIEW,
+        summary: "The rules of the current live set that match the event (`{id}` as for one event), judged by the live set's compiled rules as ingest judges a new event: every matching enabled rule in load order with its priority and action, and `reported` for those ingest reports under the server's `rule_matching`",
+        ok: 200,
+        errors: &[
+            fails::EVENT_ID,
+            (404, "No such event (or retention removed it)"),
+            (
+                422,
+                "The event's kept copy no longer reads as an event (`message` says why): it cannot be judged",
+            ),
         ],
     },
     Endpoint {
@@ -446,6 +467,43 @@ async fn one(
     ApiPath(id): ApiPath<String>,
 ) -> Result<Json<StoredEvent>> {
     Ok(Json(find(&state, &id).await?))
+}
+
+/// Judges the event with the compiled live set: every rule that matches it, and which of them
+/// ingest reports under `rule_matching`, as it would had the event just arrived.
+async fn matches(
+    State(state): State<AppState>,
+    _: Viewer,
+    ApiPath(id): ApiPath<String>,
+) -> Result<Json<EventMatches>> {
+    let found = find(&state, &id).await?;
+    if let Some(why) = found.unreadable {
+        return Err(AppError::Unprocessable(why));
+    }
+    let event = Event::from_map(&found.fields)
+        .map_err(|e| AppError::Unprocessable(format!("event {id} cannot be judged: {e}")))?;
+    let live = state.live.current();
+    let rule_matching = state.config.rule_matching;
+    let (mut all, mut reported) = (Vec::new(), Vec::new());
+    live.loaded.ruleset.eval(&event, Matching::All, &mut all);
+    live.loaded
+        .ruleset
+        .eval(&event, rule_matching.into(), &mut reported);
+    let rules = live.loaded.ruleset.rules();
+    let matches = all
+        .into_iter()
+        .map(|r| RuleMatch {
+            rule: rules[r].name.clone(),
+            priority: rules[r].priority.as_str().to_string(),
+            action: Action::of_rule(&rules[r]),
+            reported: reported.contains(&r),
+        })
+        .collect();
+    Ok(Json(EventMatches {
+        live_version: live.version,
+        rule_matching,
+        matches,
+    }))
 }
 
 fn no_event(id: &str) -> AppError {

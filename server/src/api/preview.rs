@@ -14,9 +14,12 @@ use rulestudio_api::diagnostic::Severity;
 use rulestudio_api::preview::{
     PreviewRequest, PreviewResponse, SuggestExceptionRequest, SuggestExceptionResponse,
 };
+use std::collections::HashSet;
 use std::time::Instant;
 
 const VIEW: Access = Viewer::ACCESS;
+/// Samples of the matches a suggested exception removes, at most.
+const REMOVED_SAMPLES: usize = 20;
 
 pub const ENDPOINTS: &[Endpoint] = &[
     Endpoint {
@@ -33,15 +36,19 @@ pub const ENDPOINTS: &[Endpoint] = &[
         path: "/preview/suggest-exception",
         handler: |m| on(m, suggest),
         access: VIEW,
-        summary: "Suggest an exceptions: entry that removes a rule's benign matches",
+        summary: "Suggest an exceptions: entry that removes a rule's benign matches, with the rules text it makes and the counts before and after on the same window, samples of the matches it removes (`removed_samples`), and `candidates`: the fields of the benign matches, each value with its generalisation (a directory for `fd.name` and `proc.exepath`, the image for `container.id`); with `picks` (fields, exact or generalised, and values among the candidates) the exception is exactly those, one value row per combination the benign matches have",
         ok: 200,
         errors: &[
             fails::BODY,
+            (
+                400,
+                "A pick names a field not offered, a field twice, a generalisation the field does not have, no values, more than 50, a value no benign match has, or a value to generalise whose benign matches lack its generalisation (a container without an image) (`message` names the pick)",
+            ),
             fails::TOO_LARGE,
             fails::BUDGET,
             (
                 422,
-                "No exception separates the rule's benign matches from the others",
+                "No exception separates the rule's benign matches from the others, or no benign match has the picked values together",
             ),
         ],
     },
@@ -120,7 +127,14 @@ async fn suggest_within(
     let (before, verdicts) =
         preview::classified_matches(state, rule, range, &truth, &deadline).await?;
     let matches = exception::match_fields(&state.store, &verdicts)?;
-    let entry = preview::scan::cpu(|| exception::suggest(&matches, &deadline))?;
+    let candidates = exception::candidates(&matches);
+    let (entry, picks) = if req.picks.is_empty() {
+        let entry = preview::scan::cpu(|| exception::suggest(&matches, &deadline))?;
+        let picks = exception::picks_of(&entry, &candidates);
+        (entry, picks)
+    } else {
+        (exception::from_picks(&matches, &req.picks)?, req.picks)
+    };
     let mut rules = exception::apply(&req.rules, &req.rule, &entry);
     let mut after_draft = load(state, rules.clone(), req.base, &deadline).await?;
     let fails = |d: &Draft| d.diagnostics.iter().any(|d| d.severity == Severity::Error);
@@ -140,14 +154,25 @@ async fn suggest_within(
         )));
     }
     let after_rule = find_rule(&after_draft, &req.rule)?;
-    let (after, _) =
+    let (after, kept) =
         preview::classified_matches(state, after_rule, range, &truth, &deadline).await?;
+    let kept: HashSet<i64> = kept.into_iter().map(|(id, _)| id).collect();
+    let mut removed: Vec<i64> = verdicts
+        .iter()
+        .map(|&(id, _)| id)
+        .filter(|id| !kept.contains(id))
+        .collect();
+    removed.sort_unstable();
+    let removed_samples = preview::samples_of(&state.store, rule, &removed, REMOVED_SAMPLES)?;
     Ok(Json(SuggestExceptionResponse {
         yaml: exception::to_yaml(&entry, ""),
         exception: entry,
         rules,
         before,
         after,
+        candidates,
+        picks,
+        removed_samples,
     }))
 }
 

@@ -3,7 +3,9 @@
 //! under their name); a detail drawer with every field and its labels. "Live" tails new events
 //! over SSE (`/api/v1/events/stream`, filtered and sampled on the server: "sampled 1 in N")
 //! while the range is open-ended, into a buffer of at most [`KEEP`] rows.
-//! `/events?q=CONDITION` opens with that search; `/events/{id}` is an event's page (`page`).
+//! The search lives in the address, `/events?q=CONDITION&from=…&to=…&cols=…` (`from` a preset
+//! such as `-1h`, or `from`/`to` RFC 3339 times): each search is a history entry, so a reload, a
+//! shared link or Back opens it again; `/events/{id}` is an event's page (`page`).
 //! Known-good periods (baselines) below.
 
 mod page;
@@ -18,7 +20,8 @@ use crate::storage;
 use crate::widgets::{ErrorBox, format_ns, id_order, value_text};
 use leptos::prelude::*;
 use leptos::task::spawn_local;
-use leptos_router::hooks::use_query_map;
+use leptos_router::NavigateOptions;
+use leptos_router::hooks::{use_navigate, use_query_map, use_url};
 use range::{Bounds, RangePick, RangeSelect};
 
 const DEFAULT_COLUMNS: &str =
@@ -50,6 +53,50 @@ struct Query {
     bounds: Bounds,
 }
 
+impl Query {
+    /// The search (`q`, `from`, `to`) and the columns (`cols`) the address's query `search`
+    /// holds; absent parts are blank. Read with the browser's own parser, which decodes once
+    /// (the router's query map decodes twice, which would turn a search's `%41` into `A`).
+    fn from_address(search: &str) -> (Query, Option<String>) {
+        let params = web_sys::UrlSearchParams::new_with_str(search).ok();
+        let text = |k: &str| {
+            params
+                .as_ref()
+                .and_then(|p| p.get(k))
+                .filter(|v| !v.trim().is_empty())
+        };
+        let query = Query {
+            condition: text("q").unwrap_or_default(),
+            bounds: Bounds {
+                since: text("from"),
+                until: text("to"),
+            },
+        };
+        (query, text("cols"))
+    }
+
+    /// The Events page's address for this search and, when given, these columns.
+    fn address(&self, columns: Option<&str>) -> String {
+        let mut parts = Vec::new();
+        if !self.condition.trim().is_empty() {
+            parts.push(format!("q={}", client::enc(&self.condition)));
+        }
+        for (name, value) in [("from", &self.bounds.since), ("to", &self.bounds.until)] {
+            if let Some(v) = value {
+                parts.push(format!("{name}={}", client::enc(v)));
+            }
+        }
+        if let Some(c) = columns {
+            parts.push(format!("cols={}", client::enc(c)));
+        }
+        if parts.is_empty() {
+            "/events".to_string()
+        } else {
+            format!("/events?{}", parts.join("&"))
+        }
+    }
+}
+
 /// The columns the user chose last in this browser, or the defaults.
 fn saved_columns() -> String {
     storage::get(storage::PREF_COLUMNS, "events")
@@ -67,17 +114,30 @@ enum Tail {
 
 #[component]
 pub fn EventsPage() -> impl IntoView {
-    let linked = use_query_map()
-        .with_untracked(|q| q.get("q"))
-        .unwrap_or_default();
-    let filter = RwSignal::new(linked.clone());
+    let address = use_url();
+    let navigate = use_navigate();
+    let (linked, linked_columns) = address.with_untracked(|u| Query::from_address(u.search()));
+    let filter = RwSignal::new(linked.condition.clone());
     let range = RangePick::new();
+    range.show(&linked.bounds);
     let range_error = RwSignal::new(None::<String>);
-    let applied = RwSignal::new(Query {
-        condition: linked,
-        bounds: Bounds::default(),
+    let applied = RwSignal::new(linked);
+    let columns = RwSignal::new(linked_columns.unwrap_or_else(saved_columns));
+    // The address changed (Back, Forward, a link to another search): show and run its search.
+    Effect::new(move |_| {
+        let (q, cols) = address.with(|u| Query::from_address(u.search()));
+        if let Some(c) = cols {
+            columns.set(c);
+        }
+        if applied.get_untracked() != q {
+            filter.set(q.condition.clone());
+            range.show(&q.bounds);
+            range_error.set(None);
+            applied.set(q);
+        }
     });
-    let columns = RwSignal::new(saved_columns());
+    // Columns go into the address only once the user chose them (the saved choice needs none).
+    let address_columns = move || address.with_untracked(|u| Query::from_address(u.search()).1);
     let events = RwSignal::new(Vec::<StoredEvent>::new());
     let loaded = RwSignal::new(None::<Result<EventPage, ApiError>>);
     let next_cursor = RwSignal::new(None::<String>);
@@ -197,14 +257,20 @@ pub fn EventsPage() -> impl IntoView {
                         "Live tail (untick to pause)"
                     </label>
                 </div>
-                <form class="filters" on:submit=move |ev| {
-                    ev.prevent_default();
-                    match range.bounds() {
-                        Ok(bounds) => {
-                            range_error.set(None);
-                            applied.set(Query { condition: filter.get_untracked(), bounds });
+                <form class="filters" on:submit={
+                    let navigate = navigate.clone();
+                    move |ev| {
+                        ev.prevent_default();
+                        match range.bounds() {
+                            Ok(bounds) => {
+                                range_error.set(None);
+                                let q = Query { condition: filter.get_untracked(), bounds };
+                                // A new history entry: Back returns to the previous search.
+                                navigate(&q.address(address_columns().as_deref()), NavigateOptions::default());
+                                applied.set(q);
+                            }
+                            Err(e) => range_error.set(Some(e)),
                         }
-                        Err(e) => range_error.set(Some(e)),
                     }
                 }>
                     <label for="events-search">"Search (Falco condition)"</label>
@@ -219,9 +285,11 @@ pub fn EventsPage() -> impl IntoView {
                         on:change=move |ev| {
                             let chosen = event_target_value(&ev);
                             storage::set(storage::PREF_COLUMNS, "events", &chosen);
+                            let here = applied.get_untracked().address(Some(&chosen));
+                            navigate(&here, NavigateOptions { replace: true, ..Default::default() });
                             columns.set(chosen);
                         }
-                        title="Falco field names, separated by commas; remembered in this browser" />
+                        title="Falco field names, separated by commas; remembered in this browser and kept in the address" />
                 </div>
                 {move || range_error.get().map(|e| view! { <p class="error" role="alert" data-testid="events-range-error">{e}</p> })}
                 {move || (lagged.get() > 0).then(|| view! {

@@ -1,15 +1,19 @@
 //! One event's page, `/events/{id}` (`NODE:INCARNATION:SEQ`, its stable id): every field, each
-//! value a link to the search for it; its labels; its process tree (the ancestors the event
-//! names in `proc.aname[N]`/`proc.apid[N]`, nearest last, then the process itself) and the
-//! events of the same process around it.
+//! value a link to the search for it; its labels; the live rules it matches, each with "Tune";
+//! its process tree (the ancestors the event names in `proc.aname[N]`/`proc.apid[N]`, nearest
+//! last, then the process itself) and the events of the same process around it.
 
-use crate::client::{self, ApiError, EventPage, Label, StoredEvent};
+use crate::client::{
+    self, ApiError, EventMatches, EventPage, Label, LabelRequest, Role, RuleMatch, StoredEvent,
+};
+use crate::pages::editor::edit_href;
+use crate::session;
 use crate::widgets::{
     ErrorBox, LabelButtons, effective_label, fetch_labels, format_ns, loaded, value_text,
 };
 use leptos::prelude::*;
 use leptos::task::spawn_local;
-use leptos_router::hooks::use_params_map;
+use leptos_router::hooks::{use_navigate, use_params_map};
 use rulestudio_engine::syntax::quoted;
 use serde_json::Value;
 
@@ -131,6 +135,7 @@ fn EventBody(ev: StoredEvent) -> impl IntoView {
     view! {
         <EventLabels id=ev.id.clone() />
         {ev.unreadable.clone().map(|why| view! { <p class="error" data-testid="event-unreadable">{why}</p> })}
+        <MatchedRules id=ev.id.clone() />
         <h2>"Process tree"</h2>
         <ol class="tree" data-testid="event-tree">
             {chain.into_iter().enumerate().map(|(i, p)| {
@@ -186,6 +191,89 @@ fn EventBody(ev: StoredEvent) -> impl IntoView {
                 <dd><a data-testid="event-field-search" data-field=k.clone() href=search_href(&equals(k, v))>{value_text(v)}</a></dd>
             }).collect_view()}
         </dl>
+    }
+}
+
+/// The live-set rules the event matches (`GET /events/{id}/matches`), each linked to its draft
+/// in the workbench; for authors, "Tune" labels the event a false positive of the rule (as
+/// triaging an alert `false_positive` does) and opens that draft, where the preview counts it.
+#[component]
+fn MatchedRules(id: String) -> impl IntoView {
+    let found = RwSignal::new(None::<Result<EventMatches, ApiError>>);
+    {
+        let path = format!("/events/{}/matches", client::enc(&id));
+        spawn_local(async move { found.set(Some(client::get(&path).await)) });
+    }
+    let can_tune = session::at_least(Role::Author);
+    view! {
+        <h2>"Rules it matches"</h2>
+        {move || match found.get() {
+            None => view! { <p class="muted">"Judging the event with the live set…"</p> }.into_any(),
+            Some(Err(e)) => view! { <ErrorBox error=e /> }.into_any(),
+            Some(Ok(m)) if m.matches.is_empty() => view! {
+                <p class="muted" data-testid="event-rules-none">{format!("No rule of live set version {} matches this event.", m.live_version)}</p>
+            }.into_any(),
+            Some(Ok(m)) => {
+                let first = m.rule_matching == rulestudio_api::live::RuleMatching::First;
+                view! {
+                    <table class="list" data-testid="event-rules" data-live-version=m.live_version>
+                        <caption class="sr-only">{format!("Rules of live set version {} that match this event, in load order", m.live_version)}</caption>
+                        <thead><tr>
+                            <th scope="col">"Rule"</th><th scope="col">"Priority"</th><th scope="col">"Action"</th>
+                            {first.then(|| view! { <th scope="col" title="The server evaluates rules like Falco's rule_matching: first; only the first match raises an alert">"Alerts"</th> })}
+                            {can_tune.then(|| view! { <th scope="col"><span class="sr-only">"Tune"</span></th> })}
+                        </tr></thead>
+                        <tbody>
+                            {m.matches.into_iter().map(|r| view! { <MatchedRule id=id.clone() rule=r first=first can_tune=can_tune /> }).collect_view()}
+                        </tbody>
+                    </table>
+                }.into_any()
+            }
+        }}
+    }
+}
+
+#[component]
+fn MatchedRule(id: String, rule: RuleMatch, first: bool, can_tune: bool) -> impl IntoView {
+    let error = RwSignal::new(None::<ApiError>);
+    let busy = RwSignal::new(false);
+    let navigate = use_navigate();
+    let name = rule.rule.clone();
+    let tune = move |_| {
+        let (id, name, navigate) = (id.clone(), name.clone(), navigate.clone());
+        busy.set(true);
+        spawn_local(async move {
+            let req = LabelRequest {
+                label: "benign".into(),
+                rule: Some(name.clone()),
+                note: None,
+            };
+            let path = format!("/events/{}/label", client::enc(&id));
+            match client::post::<_, Label>(&path, &req).await {
+                Ok(_) => navigate(&edit_href(&name), Default::default()),
+                Err(e) => {
+                    busy.set(false);
+                    error.set(Some(e));
+                }
+            }
+        });
+    };
+    view! {
+        <tr data-testid="event-rule" data-rule=rule.rule.clone() data-action=rule.action.as_str()>
+            <td><a href=edit_href(&rule.rule) title="Open this rule in the workbench">{rule.rule.clone()}</a></td>
+            <td><span class=format!("prio prio-{}", rule.priority.to_lowercase())>{rule.priority.clone()}</span></td>
+            <td title=rule.action.describe()>{rule.action.as_str()}</td>
+            {first.then(|| view! { <td>{if rule.reported { "yes" } else { "no (an earlier rule matched)" }}</td> })}
+            {can_tune.then(|| view! {
+                <td>
+                    <button data-testid="event-rule-tune" disabled=busy on:click=tune
+                        aria-label=format!("Tune {}: label this event a false positive of it and open it in the workbench", rule.rule)>
+                        "Tune"
+                    </button>
+                    {move || error.get().map(|e| view! { <span class="error-inline">{e.to_string()}</span> })}
+                </td>
+            })}
+        </tr>
     }
 }
 

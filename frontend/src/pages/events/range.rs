@@ -2,7 +2,7 @@
 //! times. Presets are the API's relative times (`since=-1h`), so the server reads "now" when it
 //! answers, not when the page was opened.
 
-use crate::widgets::local_input_to_rfc3339;
+use crate::widgets::{local_input_to_rfc3339, ns_to_local_input};
 use leptos::prelude::*;
 
 /// `(value, label)`: `all` has no bounds, `-D` is since D before now, `range` the inputs.
@@ -59,6 +59,30 @@ impl RangePick {
         }
     }
 
+    /// Shows `bounds` (from the address): a preset when `since` is one and there is no end,
+    /// otherwise the custom range with the times it names.
+    pub fn show(&self, bounds: &Bounds) {
+        let preset = PRESETS
+            .iter()
+            .map(|&(value, _)| value)
+            .find(|&v| v != "all" && v != CUSTOM && bounds.since.as_deref() == Some(v));
+        let choice = match (&bounds.since, &bounds.until, preset) {
+            (None, None, _) => "all",
+            (_, None, Some(p)) => p,
+            _ => CUSTOM,
+        };
+        self.choice.set(choice.to_string());
+        if choice == CUSTOM {
+            let local = |t: &Option<String>| {
+                t.as_deref()
+                    .and_then(rfc3339_to_local_input)
+                    .unwrap_or_default()
+            };
+            self.since.set(local(&bounds.since));
+            self.until.set(local(&bounds.until));
+        }
+    }
+
     /// The bounds chosen; an error names what is missing or wrong in the custom range.
     pub fn bounds(&self) -> Result<Bounds, String> {
         let choice = self.choice.get_untracked();
@@ -92,7 +116,7 @@ impl RangePick {
 pub fn RangeSelect(pick: RangePick) -> impl IntoView {
     view! {
         <label for="events-range">"Time"</label>
-        <select id="events-range" data-testid="events-range" on:change=move |ev| pick.choice.set(event_target_value(&ev))>
+        <select id="events-range" data-testid="events-range" prop:value=pick.choice on:change=move |ev| pick.choice.set(event_target_value(&ev))>
             {PRESETS.iter().map(|&(value, label)| view! {
                 <option value=value selected=move || pick.choice.with(|c| c == value)>{label}</option>
             }).collect_view()}
@@ -110,4 +134,11 @@ pub fn RangeSelect(pick: RangePick) -> impl IntoView {
             </label>
         </Show>
     }
+}
+
+/// An RFC 3339 time (as the address holds it) as a `datetime-local` value; None when it is
+/// not one.
+fn rfc3339_to_local_input(text: &str) -> Option<String> {
+    let ms = js_sys::Date::parse(text);
+    ms.is_finite().then(|| ns_to_local_input((ms * 1e6) as i64))
 }
