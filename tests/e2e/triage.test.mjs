@@ -134,7 +134,7 @@ test("a viewer sees triage states but no buttons to change them", async () => {
 test("admins change roles, set passwords and delete users; collectors show their losses", async () => {
   const target = { username: "ulla", password: "ulla-password-1", role: "viewer" };
   await createUser(target);
-  await api("POST", "/collectors/heartbeat", JSON.stringify({ node: NODE, captured: 900, filtered: 41, lost_kernel: 7, spooled: 3, sent: 850, dropped: 2 }), json);
+  await api("POST", "/collectors/heartbeat", JSON.stringify({ node: NODE, captured: 900, filtered: 41, lost_kernel: 7, spooled: 3, sent: 850, dropped: 2, records_truncated: 4, threads_evicted: 6 }), json);
   const page = await signIn(browser, ADMIN);
   page.on("dialog", (d) => d.accept());
   await page.getByTestId("nav-admin").click();
@@ -162,7 +162,8 @@ test("admins change roles, set passwords and delete users; collectors show their
   const collector = page.locator(`[data-testid="collector-row"][data-node="${NODE}"]`);
   await collector.waitFor();
   const cells = await collector.locator("td").allTextContents();
-  assert.deepEqual(cells.slice(3), ["41", "7", "3", "2"]);
+  // Every loss by reason: the kernel's, the spool's, and the others (zero ones left out).
+  assert.deepEqual(cells.slice(3), ["41", "7", "3", "2", "truncated 4, threads evicted 6"]);
 
   await row.getByTestId("user-delete").click();
   await row.waitFor({ state: "detached" });
