@@ -310,8 +310,6 @@ impl Converter {
             o.str(&format!("proc.aexe[{}]", i + 1), &a.exe);
             o.str(&format!("proc.aexepath[{}]", i + 1), &a.exepath);
         }
-        o.bool("proc.is_exe_from_memfd", p.exe_from_memfd);
-        o.bool("proc.is_exe_upper_layer", p.exe_upper_layer);
         if let Some(sid) = p.sid {
             // libsinsp: the process whose pid is the session id, else the eldest ancestor in
             // the same session (the leader may have exited).

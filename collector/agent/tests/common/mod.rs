@@ -56,6 +56,7 @@ impl Harness {
     fn pump(&mut self) {
         let seen = &mut self.seen;
         self.cap.drain(&mut |line| {
+            assert_unique_keys(&line);
             let v: Value = serde_json::from_str(&line)
                 .unwrap_or_else(|e| panic!("invalid JSON event {line}: {e}"));
             let Value::Object(m) = v else {
@@ -157,4 +158,41 @@ pub fn check_field(key: &str, value: &Value) {
         "`{key}` = {value} does not fit its field type {}",
         info.ty.as_str()
     );
+}
+
+/// Every event names each field once: a key written twice is not what libsinsp gives, and it
+/// sends every reader of the line (the node's evaluator, the studio's ingest) off the engine's
+/// fast JSON path onto the slow one, which keeps the last.
+fn assert_unique_keys(line: &str) {
+    struct Keys(Vec<String>);
+    impl<'de> serde::Deserialize<'de> for Keys {
+        fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Keys, D::Error> {
+            struct Visit;
+            impl<'de> serde::de::Visitor<'de> for Visit {
+                type Value = Keys;
+                fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                    f.write_str("an event object")
+                }
+                fn visit_map<A: serde::de::MapAccess<'de>>(
+                    self,
+                    mut m: A,
+                ) -> Result<Keys, A::Error> {
+                    let mut keys = Vec::new();
+                    while let Some((k, _)) = m.next_entry::<String, serde::de::IgnoredAny>()? {
+                        keys.push(k);
+                    }
+                    Ok(Keys(keys))
+                }
+            }
+            d.deserialize_map(Visit)
+        }
+    }
+    let Keys(mut keys) = serde_json::from_str(line).unwrap_or_else(|e| panic!("{line}: {e}"));
+    keys.sort();
+    let twice: Vec<&String> = keys
+        .windows(2)
+        .filter(|w| w[0] == w[1])
+        .map(|w| &w[0])
+        .collect();
+    assert!(twice.is_empty(), "keys written twice {twice:?} in {line}");
 }
