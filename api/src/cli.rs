@@ -5,6 +5,7 @@ use serde::{Deserialize, Serialize};
 
 /// `rulestudio lint --format json`.
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(schemars::JsonSchema))]
 pub struct LintReport {
     /// `ok` or `error`: what Falco would say about loading these files.
     pub result: String,
@@ -17,11 +18,13 @@ pub struct LintReport {
 
 /// `rulestudio explain --format json`.
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(schemars::JsonSchema))]
 pub struct ExplainReport {
     pub rules: Vec<ExplainedRule>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(schemars::JsonSchema))]
 pub struct ExplainedRule {
     pub name: String,
     pub enabled: bool,
@@ -37,6 +40,7 @@ pub struct ExplainedRule {
 
 /// One line of `rulestudio check --format json`.
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(schemars::JsonSchema))]
 pub struct CheckResult {
     pub valid: bool,
     pub diagnostics: Vec<DiagnosticJson>,
@@ -44,6 +48,7 @@ pub struct CheckResult {
 
 /// One line of `rulestudio eval --format json`: an (event, matching rule) pair.
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(schemars::JsonSchema))]
 pub struct EvalMatch {
     /// 0-based line number of the event in the events file; for stored events (a store
     /// directory or a segment file), its 0-based position in sequence order.

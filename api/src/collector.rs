@@ -4,6 +4,7 @@ use serde::{Deserialize, Serialize};
 
 /// Cumulative counters since the collector started; the server keeps the latest per node.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(schemars::JsonSchema))]
 pub struct Heartbeat {
     pub node: String,
     /// Events read from the kernel ring buffer.
@@ -49,6 +50,7 @@ pub struct Heartbeat {
 
 /// Response of `POST /api/v1/events`.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(schemars::JsonSchema))]
 pub struct IngestResponse {
     pub accepted: u64,
     /// True when this (node, batch) was stored before: acknowledged, not stored twice.
@@ -57,6 +59,7 @@ pub struct IngestResponse {
 
 /// A collector as the admin page shows it: `GET /api/v1/collectors`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(schemars::JsonSchema))]
 pub struct CollectorStatus {
     #[serde(flatten)]
     pub heartbeat: Heartbeat,
@@ -67,6 +70,7 @@ pub struct CollectorStatus {
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(schemars::JsonSchema))]
 pub struct CollectorList {
     pub collectors: Vec<CollectorStatus>,
 }

@@ -6,10 +6,15 @@ use rulestudio_engine::span::LineIndex;
 use serde::{Deserialize, Serialize};
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(schemars::JsonSchema))]
 pub struct DiagnosticJson {
     pub file: String,
     /// `error` or `warning`.
     #[serde(with = "named")]
+    #[cfg_attr(
+        feature = "openapi",
+        schemars(schema_with = "named::schema::<Severity>")
+    )]
     pub severity: Severity,
     pub code: String,
     pub message: String,
@@ -25,15 +30,21 @@ pub struct DiagnosticJson {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(schemars::JsonSchema))]
 pub struct FixJson {
     pub message: String,
     /// `safe`, `unsafe` or `display_only`.
     #[serde(with = "named")]
+    #[cfg_attr(
+        feature = "openapi",
+        schemars(schema_with = "named::schema::<Applicability>")
+    )]
     pub applicability: Applicability,
     pub edits: Vec<EditJson>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(schemars::JsonSchema))]
 pub struct EditJson {
     pub line: u32,
     pub column: u32,
@@ -166,6 +177,13 @@ mod named {
 
     pub fn serialize<T: Named, S: Serializer>(value: &T, s: S) -> Result<S::Ok, S::Error> {
         s.serialize_str(value.name())
+    }
+
+    /// The set as a JSON Schema: a string, one of the names.
+    #[cfg(feature = "openapi")]
+    pub fn schema<T: Named>(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        let names: Vec<&str> = T::all().iter().map(|v| v.name()).collect();
+        schemars::json_schema!({"type": "string", "enum": names})
     }
 
     pub fn deserialize<'de, T: Named, D: Deserializer<'de>>(d: D) -> Result<T, D::Error> {

@@ -27,6 +27,7 @@ pub const MAX_LIVE_SET_BYTES: u64 = 64 << 20;
 
 /// What [`LIVE_KEY`] holds: which object is the current version.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(schemars::JsonSchema))]
 pub struct LivePointer {
     pub format: u32,
     pub version: i64,
@@ -74,6 +75,7 @@ pub fn preview_subject(node: &str) -> String {
 /// A preview request from the studio to one node: the draft live set (the live files with the
 /// draft last), which of its rules to judge, a time window and how long the node may take.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(schemars::JsonSchema))]
 pub struct NodePreviewRequest {
     pub format: u32,
     pub files: Vec<RulesFile>,
@@ -93,6 +95,7 @@ pub struct NodePreviewRequest {
 
 /// A node's answer: what it found in its own store, or why it did not look.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(schemars::JsonSchema))]
 #[serde(tag = "outcome", rename_all = "snake_case")]
 pub enum NodePreviewReply {
     Found(NodePreview),
@@ -101,6 +104,7 @@ pub enum NodePreviewReply {
 
 /// Partial results over one node's store.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(schemars::JsonSchema))]
 pub struct NodePreview {
     pub format: u32,
     /// Events of the window the node looked at.
@@ -111,6 +115,7 @@ pub struct NodePreview {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(schemars::JsonSchema))]
 pub struct NodeRulePreview {
     pub name: String,
     pub matched: u64,
@@ -122,6 +127,7 @@ pub struct NodeRulePreview {
 
 /// Why a node did not run a preview.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, thiserror::Error)]
+#[cfg_attr(feature = "openapi", derive(schemars::JsonSchema))]
 #[serde(tag = "reason", rename_all = "snake_case")]
 pub enum NodeRefusal {
     #[error("the node runs as many previews as it allows at once")]
@@ -136,6 +142,7 @@ pub enum NodeRefusal {
 /// or refused), `offline` (no heartbeat within three of its periods: not asked); `incomplete`
 /// lists answered nodes that stopped at the deadline, so their counts are partial.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(schemars::JsonSchema))]
 pub struct Nodes {
     pub answered: Vec<String>,
     pub missing: Vec<String>,

@@ -107,7 +107,7 @@ async fn unguarded() -> &'static str {
 #[tokio::test]
 async fn an_endpoint_s_access_is_enforced_from_its_table_entry_not_its_handler() {
     use axum::routing::on;
-    use rulestudio_server::api::{Endpoint, routes};
+    use rulestudio_server::api::{Endpoint, Payload, routes};
     use rulestudio_server::auth::Role;
     use tower::ServiceExt;
     static TABLE: &[Endpoint] = &[
@@ -119,6 +119,10 @@ async fn an_endpoint_s_access_is_enforced_from_its_table_entry_not_its_handler()
             summary: "test",
             ok: 200,
             errors: &[],
+            request: Payload::Empty,
+            query: None,
+            params: &[],
+            response: Payload::Empty,
         },
         Endpoint {
             method: "GET",
@@ -128,6 +132,10 @@ async fn an_endpoint_s_access_is_enforced_from_its_table_entry_not_its_handler()
             summary: "test",
             ok: 200,
             errors: &[],
+            request: Payload::Empty,
+            query: None,
+            params: &[],
+            response: Payload::Empty,
         },
     ];
     let s = TestServer::new().await;
@@ -212,7 +220,7 @@ async fn the_endpoint_table_matches_the_router() {
     assert_eq!(bad_id.status, StatusCode::BAD_REQUEST);
     assert_eq!(bad_id.body["code"], "bad_request", "{}", bad_id.text);
     let doc = s.call("GET", "/api/v1/openapi.json", None, None).await;
-    assert_eq!(doc.body["openapi"], "3.0.3");
+    assert_eq!(doc.body["openapi"], "3.1.0");
     let create = &doc.body["paths"]["/api/v1/proposals"]["post"]["responses"];
     assert!(
         create["201"].is_object() && create["200"].is_null(),
@@ -227,7 +235,7 @@ async fn the_endpoint_table_matches_the_router() {
     }
     assert_eq!(
         promote["409"]["content"]["application/json"]["schema"]["$ref"],
-        "#/components/schemas/Error"
+        "#/components/schemas/ErrorBody"
     );
     assert!(doc.body["paths"]["/api/v1/events/{id}/label"]["post"]["summary"].is_string());
     assert_eq!(

@@ -1,6 +1,6 @@
 //! `GET /api/v1/audit` (admin): the audit trail, newest first.
 
-use super::{Endpoint, fails};
+use super::{Endpoint, Payload, fails, fields, json};
 use crate::auth::Admin;
 use crate::error::{ApiQuery, Result};
 use crate::state::AppState;
@@ -22,9 +22,13 @@ pub const ENDPOINTS: &[Endpoint] = &[Endpoint {
     summary: "Every state change of users, tokens, proposals, reviews, alert triage and the live set, newest first: actor, action (`user.delete`, or `user` for every `user.*`), since, until, limit, cursor (`next_cursor` of the previous page)",
     ok: 200,
     errors: &[fails::QUERY],
+    request: Payload::Empty,
+    query: Some(fields::<Query>),
+    params: &[],
+    response: Payload::Json(json::<AuditLog>),
 }];
 
-#[derive(Deserialize)]
+#[derive(Deserialize, schemars::JsonSchema)]
 struct Query {
     actor: Option<String>,
     action: Option<String>,

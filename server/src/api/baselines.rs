@@ -1,7 +1,7 @@
 //! Baselines: known-good periods (`/api/v1/baselines`); preview counts matches inside one as
 //! false positives.
 
-use super::{Endpoint, fails};
+use super::{Endpoint, Payload, fails, json};
 use crate::auth::{Access, Author, Viewer};
 use crate::error::{ApiJson, ApiPath, AppError, Result};
 use crate::state::AppState;
@@ -24,6 +24,10 @@ pub const ENDPOINTS: &[Endpoint] = &[
         summary: "Mark a known-good period {since, until, note}",
         ok: 201,
         errors: &[fails::BODY, fails::TOO_LARGE],
+        request: Payload::Json(json::<CreateBaseline>),
+        query: None,
+        params: &[],
+        response: Payload::Json(json::<Baseline>),
     },
     Endpoint {
         method: "GET",
@@ -33,6 +37,10 @@ pub const ENDPOINTS: &[Endpoint] = &[
         summary: "List baselines",
         ok: 200,
         errors: &[],
+        request: Payload::Empty,
+        query: None,
+        params: &[],
+        response: Payload::Json(json::<BaselineList>),
     },
     Endpoint {
         method: "DELETE",
@@ -42,6 +50,10 @@ pub const ENDPOINTS: &[Endpoint] = &[
         summary: "Delete a baseline",
         ok: 204,
         errors: &[fails::ID, (404, "No such baseline")],
+        request: Payload::Empty,
+        query: None,
+        params: &[json::<i64>],
+        response: Payload::Empty,
     },
 ];
 

@@ -1,6 +1,6 @@
 //! Collector health (`/api/v1/collectors`): heartbeats in, the admin page's table out.
 
-use super::{Endpoint, fails};
+use super::{Endpoint, Payload, fails, json};
 use crate::auth::{Access, Admin, Ingester};
 use crate::error::{ApiJson, Result};
 use crate::state::AppState;
@@ -22,6 +22,10 @@ pub const ENDPOINTS: &[Endpoint] = &[
         summary: "A collector's cumulative counters",
         ok: 204,
         errors: &[fails::BODY, fails::TOO_LARGE],
+        request: Payload::Json(json::<Heartbeat>),
+        query: None,
+        params: &[],
+        response: Payload::Empty,
     },
     Endpoint {
         method: "GET",
@@ -31,6 +35,10 @@ pub const ENDPOINTS: &[Endpoint] = &[
         summary: "Collectors: last seen, events/s, drops",
         ok: 200,
         errors: &[],
+        request: Payload::Empty,
+        query: None,
+        params: &[],
+        response: Payload::Json(json::<CollectorList>),
     },
 ];
 

@@ -1,7 +1,7 @@
 //! Events: ingest (`POST /api/v1/events`), listing with a Falco condition, the live tail
 //! (SSE), one event, labels.
 
-use super::{Endpoint, fails};
+use super::{Endpoint, Media, Payload, fails, fields, json};
 use crate::alerting;
 use crate::auth::{Access, Author, Ingester, Viewer};
 use crate::condition;
@@ -23,6 +23,7 @@ use axum::routing::on;
 use futures::Stream;
 use futures::StreamExt;
 use rulestudio_api::collector::IngestResponse;
+use rulestudio_api::events::TailedEvent;
 use rulestudio_api::events::{EventPage, Label, LabelList, LabelRequest, StoredEvent};
 use rulestudio_engine::eval::Filter;
 use rulestudio_store::{EventId, Row, ScanError, ScanRequest};
@@ -48,6 +49,19 @@ pub const ENDPOINTS: &[Endpoint] = &[
             ),
             fails::TOO_LARGE,
         ],
+        request: Payload::Media(&[
+            Media {
+                kind: "application/x-ndjson",
+                items: Some(json::<serde_json::Map<String, serde_json::Value>>),
+            },
+            Media {
+                kind: "application/json",
+                items: Some(json::<serde_json::Map<String, serde_json::Value>>),
+            },
+        ]),
+        query: None,
+        params: &[],
+        response: Payload::Json(json::<IngestResponse>),
     },
     Endpoint {
         method: "GET",
@@ -65,6 +79,10 @@ pub const ENDPOINTS: &[Endpoint] = &[
                 "`cursor` points into events retention removed, or into another event store (`gone`): start a new search",
             ),
         ],
+        request: Payload::Empty,
+        query: Some(fields::<ListQuery>),
+        params: &[],
+        response: Payload::Json(json::<EventPage>),
     },
     Endpoint {
         method: "GET",
@@ -74,6 +92,13 @@ pub const ENDPOINTS: &[Endpoint] = &[
         summary: "Server-Sent Events: `event` events, each a newly stored event matching the optional `filter` (Falco condition), as in the listing, with `stands_for`: a burst of 100 is sent whole, beyond it at most 25 a second, each standing for itself and the matching events skipped since the previous one; a reader that falls behind gets a `lagged` event whose data is how many events it missed; ends when the user is deleted or loses the role",
         ok: 200,
         errors: &[fails::QUERY, fails::FILTER, fails::STREAMS],
+        request: Payload::Empty,
+        query: Some(fields::<StreamQuery>),
+        params: &[],
+        response: Payload::Media(&[Media {
+            kind: "text/event-stream",
+            items: Some(json::<TailedEvent>),
+        }]),
     },
     Endpoint {
         method: "GET",
@@ -86,6 +111,10 @@ pub const ENDPOINTS: &[Endpoint] = &[
             fails::EVENT_ID,
             (404, "No such event (or retention removed it)"),
         ],
+        request: Payload::Empty,
+        query: None,
+        params: &[json::<String>],
+        response: Payload::Json(json::<StoredEvent>),
     },
     Endpoint {
         method: "POST",
@@ -100,6 +129,10 @@ pub const ENDPOINTS: &[Endpoint] = &[
             (404, "No such event (or retention removed it)"),
             fails::TOO_LARGE,
         ],
+        request: Payload::Json(json::<LabelRequest>),
+        query: None,
+        params: &[json::<String>],
+        response: Payload::Json(json::<Label>),
     },
     Endpoint {
         method: "GET",
@@ -109,6 +142,10 @@ pub const ENDPOINTS: &[Endpoint] = &[
         summary: "The labels of the events listed in `events` (comma-separated `NODE:INCARNATION:SEQ` ids, at most 1000): for one rule or (rule null) all",
         ok: 200,
         errors: &[fails::QUERY],
+        request: Payload::Empty,
+        query: Some(fields::<LabelsQuery>),
+        params: &[],
+        response: Payload::Json(json::<LabelList>),
     },
 ];
 
@@ -206,7 +243,7 @@ fn header<'a>(headers: &'a HeaderMap, name: &str) -> Result<Option<&'a str>> {
         .transpose()
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, schemars::JsonSchema)]
 struct ListQuery {
     filter: Option<String>,
     since: Option<String>,
@@ -362,7 +399,7 @@ fn event_filter(state: &AppState, filter: Option<&str>) -> Result<Option<Filter>
     }
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, schemars::JsonSchema)]
 struct StreamQuery {
     filter: Option<String>,
 }
@@ -524,7 +561,7 @@ async fn label(
     }))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, schemars::JsonSchema)]
 struct LabelsQuery {
     events: String,
 }

@@ -1,6 +1,6 @@
 //! The live rule set (`/api/v1/live`): current version, Falco rules file, history, rollback.
 
-use super::{Endpoint, fails};
+use super::{Endpoint, Media, Payload, fails, fields, json};
 use crate::audit::{self, Entry};
 use crate::auth::{Access, Admin, NodeOrViewer, Viewer};
 use crate::error::{ApiJson, ApiQuery, AppError, Result};
@@ -30,6 +30,10 @@ pub const ENDPOINTS: &[Endpoint] = &[
         summary: "The current live set: version, files in load order, rule_matching. With `?after=N` a long poll: answers once the version is newer than N, or after `wait` seconds (default 20, at most 60) with the current one; nodes follow the live set this way",
         ok: 200,
         errors: &[fails::QUERY],
+        request: Payload::Empty,
+        query: Some(fields::<CurrentQuery>),
+        params: &[],
+        response: Payload::Json(json::<LiveSet>),
     },
     Endpoint {
         method: "GET",
@@ -39,6 +43,13 @@ pub const ENDPOINTS: &[Endpoint] = &[
         summary: "The live set as one rules file Falco can load",
         ok: 200,
         errors: &[],
+        request: Payload::Empty,
+        query: None,
+        params: &[],
+        response: Payload::Media(&[Media {
+            kind: "application/yaml",
+            items: None,
+        }]),
     },
     Endpoint {
         method: "GET",
@@ -48,6 +59,10 @@ pub const ENDPOINTS: &[Endpoint] = &[
         summary: "Every live version, newest first",
         ok: 200,
         errors: &[],
+        request: Payload::Empty,
+        query: None,
+        params: &[],
+        response: Payload::Json(json::<LiveHistory>),
     },
     Endpoint {
         method: "POST",
@@ -65,6 +80,10 @@ pub const ENDPOINTS: &[Endpoint] = &[
             ),
             fails::TOO_LARGE,
         ],
+        request: Payload::Json(json::<RollbackRequest>),
+        query: None,
+        params: &[],
+        response: Payload::Json(json::<LiveVersionCreated>),
     },
 ];
 
@@ -72,7 +91,7 @@ pub const ENDPOINTS: &[Endpoint] = &[
 const MAX_WAIT_S: u64 = 60;
 const DEFAULT_WAIT_S: u64 = 20;
 
-#[derive(Deserialize)]
+#[derive(Deserialize, schemars::JsonSchema)]
 struct CurrentQuery {
     after: Option<i64>,
     wait: Option<u64>,

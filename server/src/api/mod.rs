@@ -26,6 +26,7 @@ use axum::extract::{FromRequestParts, Request, State};
 use axum::middleware::{self, Next};
 use axum::response::Response;
 use axum::routing::{MethodFilter, MethodRouter};
+use schemars::{JsonSchema, Schema, SchemaGenerator};
 
 /// A documented endpoint.
 #[derive(Debug, Clone, Copy)]
@@ -42,6 +43,49 @@ pub struct Endpoint {
     pub errors: &'static [(u16, &'static str)],
     /// The handler, routed for `method` (`|m| on(m, handler)`).
     pub handler: fn(MethodFilter) -> MethodRouter<AppState>,
+    /// What it takes in its body.
+    pub request: Payload,
+    /// Its query parameters: the fields of one type ([`fields`]), or none.
+    pub query: Option<SchemaFn>,
+    /// The types of its path parameters, in the order the path names them.
+    pub params: &'static [SchemaFn],
+    /// What it answers with `ok`. Errors are always [`rulestudio_api::error::ErrorBody`].
+    pub response: Payload,
+}
+
+/// A JSON Schema of a Rust type, made on demand: a `fn`, so that the tables stay `const`.
+pub type SchemaFn = fn(&mut SchemaGenerator) -> Schema;
+
+/// `T` as a JSON body: a `$ref` to its schema under `components/schemas` (or inline for a
+/// type as simple as `i64`).
+pub fn json<T: JsonSchema>(generator: &mut SchemaGenerator) -> Schema {
+    generator.subschema_for::<T>()
+}
+
+/// The fields of `T`, for query parameters: its own object schema, never a `$ref`.
+pub fn fields<T: JsonSchema>(generator: &mut SchemaGenerator) -> Schema {
+    T::json_schema(generator)
+}
+
+/// A request or response body.
+#[derive(Debug, Clone, Copy)]
+pub enum Payload {
+    /// No body.
+    Empty,
+    /// JSON of one schema.
+    Json(SchemaFn),
+    /// JSON of one schema, which may be left out (an empty body).
+    OptionalJson(SchemaFn),
+    /// Not JSON (or not one JSON value): one of these media types.
+    Media(&'static [Media]),
+}
+
+/// A media type a body may have.
+#[derive(Debug, Clone, Copy)]
+pub struct Media {
+    pub kind: &'static str,
+    /// For a sequence (JSON lines, server-sent events), the schema of each item.
+    pub items: Option<SchemaFn>,
 }
 
 /// Causes of errors that many endpoints share.

@@ -1,7 +1,7 @@
 //! `POST /api/v1/preview`: what a draft would match on stored events; and
 //! `POST /api/v1/preview/suggest-exception`.
 
-use super::{Endpoint, fails};
+use super::{Endpoint, Payload, fails, json};
 use crate::auth::{Access, Viewer};
 use crate::error::{ApiJson, AppError, Result};
 use crate::exception;
@@ -27,6 +27,10 @@ pub const ENDPOINTS: &[Endpoint] = &[
         summary: "Run draft rules over stored events: matches, false positives, changes versus live (with samples of what is added and removed), shadowing, samples, a histogram over the window, and the matches grouped by the `group_by` fields (the 50 largest groups, the rest as `groups_other`); in fleet mode (--nats) over every node's own store, merged, with the nodes that answered, are missing or offline",
         ok: 200,
         errors: &[fails::BODY, fails::TOO_LARGE, fails::BUDGET],
+        request: Payload::Json(json::<PreviewRequest>),
+        query: None,
+        params: &[],
+        response: Payload::Json(json::<PreviewResponse>),
     },
     Endpoint {
         method: "POST",
@@ -44,6 +48,10 @@ pub const ENDPOINTS: &[Endpoint] = &[
                 "No exception separates the rule's benign matches from the others",
             ),
         ],
+        request: Payload::Json(json::<SuggestExceptionRequest>),
+        query: None,
+        params: &[],
+        response: Payload::Json(json::<SuggestExceptionResponse>),
     },
 ];
 

@@ -1,7 +1,7 @@
 //! Team review (`/api/v1/proposals`): propose changes to the live set, review them with their
 //! diff and evidence, promote them. The rules live in [`crate::review`].
 
-use super::{Endpoint, fails};
+use super::{Endpoint, Payload, fails, fields, json};
 use crate::auth::{Access, Author, Reviewer, Viewer};
 use crate::error::{ApiJson, ApiPath, ApiQuery, AppError, Result};
 use crate::review;
@@ -37,6 +37,10 @@ pub const ENDPOINTS: &[Endpoint] = &[
         summary: "Propose changes {title, description, files: [{name, content} | {name, delete: true}], tests?} → 201 proposal",
         ok: 201,
         errors: &[fails::BUDGET, fails::BODY, fails::TOO_LARGE],
+        request: Payload::Json(json::<NewProposal>),
+        query: None,
+        params: &[],
+        response: Payload::Json(json::<Proposal>),
     },
     Endpoint {
         method: "GET",
@@ -46,6 +50,10 @@ pub const ENDPOINTS: &[Endpoint] = &[
         summary: "Proposals, newest first (?status=open|approved|promoted|closed, ?limit=)",
         ok: 200,
         errors: &[fails::QUERY],
+        request: Payload::Empty,
+        query: Some(fields::<ListQuery>),
+        params: &[],
+        response: Payload::Json(json::<ProposalList>),
     },
     Endpoint {
         method: "GET",
@@ -55,6 +63,10 @@ pub const ENDPOINTS: &[Endpoint] = &[
         summary: "A proposal: diff against its base, evidence, reviews, comments, what blocks promotion",
         ok: 200,
         errors: &[fails::ID, NO_PROPOSAL],
+        request: Payload::Empty,
+        query: None,
+        params: &[json::<i64>],
+        response: Payload::Json(json::<Proposal>),
     },
     Endpoint {
         method: "PUT",
@@ -72,6 +84,10 @@ pub const ENDPOINTS: &[Endpoint] = &[
             NOT_ACTIVE,
             fails::TOO_LARGE,
         ],
+        request: Payload::Json(json::<ReviseProposal>),
+        query: None,
+        params: &[json::<i64>],
+        response: Payload::Json(json::<Proposal>),
     },
     Endpoint {
         method: "POST",
@@ -90,6 +106,10 @@ pub const ENDPOINTS: &[Endpoint] = &[
             NO_PROPOSAL,
             fails::TOO_LARGE,
         ],
+        request: Payload::Json(json::<NewComment>),
+        query: None,
+        params: &[json::<i64>],
+        response: Payload::Json(json::<Proposal>),
     },
     Endpoint {
         method: "POST",
@@ -106,6 +126,10 @@ pub const ENDPOINTS: &[Endpoint] = &[
             NOT_ACTIVE,
             fails::TOO_LARGE,
         ],
+        request: Payload::Json(json::<NewReview>),
+        query: None,
+        params: &[json::<i64>],
+        response: Payload::Json(json::<Proposal>),
     },
     Endpoint {
         method: "POST",
@@ -127,6 +151,10 @@ pub const ENDPOINTS: &[Endpoint] = &[
                 "The resulting live set has lint errors; `reasons` lists each (with anything else that blocks)",
             ),
         ],
+        request: Payload::OptionalJson(json::<PromoteRequest>),
+        query: None,
+        params: &[json::<i64>],
+        response: Payload::Json(json::<Promoted>),
     },
     Endpoint {
         method: "POST",
@@ -144,6 +172,10 @@ pub const ENDPOINTS: &[Endpoint] = &[
             NO_PROPOSAL,
             NOT_ACTIVE,
         ],
+        request: Payload::Empty,
+        query: None,
+        params: &[json::<i64>],
+        response: Payload::Json(json::<Proposal>),
     },
     Endpoint {
         method: "POST",
@@ -166,6 +198,10 @@ pub const ENDPOINTS: &[Endpoint] = &[
                 "The changes conflict with what changed in the live set, or would change nothing on it; `reasons` lists each",
             ),
         ],
+        request: Payload::Empty,
+        query: None,
+        params: &[json::<i64>],
+        response: Payload::Json(json::<Proposal>),
     },
     Endpoint {
         method: "POST",
@@ -185,6 +221,10 @@ pub const ENDPOINTS: &[Endpoint] = &[
             ),
             fails::TOO_LARGE,
         ],
+        request: Payload::OptionalJson(json::<RefreshEvidence>),
+        query: None,
+        params: &[json::<i64>],
+        response: Payload::Json(json::<Proposal>),
     },
 ];
 
@@ -197,7 +237,7 @@ async fn create(
     Ok((StatusCode::CREATED, Json(p)))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, schemars::JsonSchema)]
 struct ListQuery {
     status: Option<String>,
     limit: Option<u32>,

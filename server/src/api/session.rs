@@ -3,7 +3,7 @@
 //! user name and per address (`crate::throttle`), and every attempt that is let in costs one
 //! password check, whether the user exists or not (`crate::password`).
 
-use super::{Endpoint, fails};
+use super::{Endpoint, Payload, fails, json};
 use crate::auth::{self, Access, SESSION_COOKIE, Viewer};
 use crate::error::{ApiJson, AppError, Result};
 use crate::http::{Peer, client};
@@ -38,6 +38,10 @@ pub const ENDPOINTS: &[Endpoint] = &[
                 "Too many wrong passwords for this user name or from this address, or too many sign-ins at once; `Retry-After` says when to try again",
             ),
         ],
+        request: Payload::Json(json::<LoginRequest>),
+        query: None,
+        params: &[],
+        response: Payload::Json(json::<SessionInfo>),
     },
     Endpoint {
         method: "GET",
@@ -47,6 +51,10 @@ pub const ENDPOINTS: &[Endpoint] = &[
         summary: "Who is signed in",
         ok: 200,
         errors: &[],
+        request: Payload::Empty,
+        query: None,
+        params: &[],
+        response: Payload::Json(json::<SessionInfo>),
     },
     Endpoint {
         method: "DELETE",
@@ -56,6 +64,10 @@ pub const ENDPOINTS: &[Endpoint] = &[
         summary: "Sign out",
         ok: 204,
         errors: &[fails::CROSS_ORIGIN],
+        request: Payload::Empty,
+        query: None,
+        params: &[],
+        response: Payload::Empty,
     },
 ];
 

@@ -1,7 +1,7 @@
 //! Users and their API tokens (`/api/v1/users`): admins manage everyone; a user manages their
 //! own tokens.
 
-use super::{Endpoint, fails};
+use super::{Endpoint, Payload, fails, json};
 use crate::audit::{self, Entry};
 use crate::auth::{self, Access, Admin, Caller, Viewer};
 use crate::error::{ApiJson, ApiPath, AppError, Result, ResultExt};
@@ -34,6 +34,10 @@ pub const ENDPOINTS: &[Endpoint] = &[
             (409, "A user with this name exists"),
             fails::TOO_LARGE,
         ],
+        request: Payload::Json(json::<CreateUser>),
+        query: None,
+        params: &[],
+        response: Payload::Json(json::<User>),
     },
     Endpoint {
         method: "GET",
@@ -43,6 +47,10 @@ pub const ENDPOINTS: &[Endpoint] = &[
         summary: "List users",
         ok: 200,
         errors: &[],
+        request: Payload::Empty,
+        query: None,
+        params: &[],
+        response: Payload::Json(json::<UserList>),
     },
     Endpoint {
         method: "DELETE",
@@ -52,6 +60,10 @@ pub const ENDPOINTS: &[Endpoint] = &[
         summary: "Delete a user and their tokens",
         ok: 204,
         errors: &[(404, "No such user"), (409, "The caller is that user")],
+        request: Payload::Empty,
+        query: None,
+        params: &[json::<String>],
+        response: Payload::Empty,
     },
     Endpoint {
         method: "PATCH",
@@ -69,6 +81,10 @@ pub const ENDPOINTS: &[Endpoint] = &[
             ),
             fails::TOO_LARGE,
         ],
+        request: Payload::Json(json::<UpdateUser>),
+        query: None,
+        params: &[json::<String>],
+        response: Payload::Json(json::<User>),
     },
     Endpoint {
         method: "PUT",
@@ -78,6 +94,10 @@ pub const ENDPOINTS: &[Endpoint] = &[
         summary: "Set a user's password {password} (at least 8 characters); ends their sign-in sessions, keeps their API tokens",
         ok: 204,
         errors: &[fails::BODY, (404, "No such user"), fails::TOO_LARGE],
+        request: Payload::Json(json::<SetPassword>),
+        query: None,
+        params: &[json::<String>],
+        response: Payload::Empty,
     },
     Endpoint {
         method: "POST",
@@ -93,6 +113,10 @@ pub const ENDPOINTS: &[Endpoint] = &[
             (409, "The user has a token of this name"),
             fails::TOO_LARGE,
         ],
+        request: Payload::Json(json::<CreateToken>),
+        query: None,
+        params: &[json::<String>],
+        response: Payload::Json(json::<CreatedToken>),
     },
     Endpoint {
         method: "GET",
@@ -105,6 +129,10 @@ pub const ENDPOINTS: &[Endpoint] = &[
             (403, "Another user's tokens, and the caller is not an admin"),
             (404, "No such user"),
         ],
+        request: Payload::Empty,
+        query: None,
+        params: &[json::<String>],
+        response: Payload::Json(json::<TokenList>),
     },
     Endpoint {
         method: "DELETE",
@@ -117,6 +145,10 @@ pub const ENDPOINTS: &[Endpoint] = &[
             (403, "Another user's tokens, and the caller is not an admin"),
             (404, "No such user, or the user has no token of this name"),
         ],
+        request: Payload::Empty,
+        query: None,
+        params: &[json::<String>, json::<String>],
+        response: Payload::Empty,
     },
 ];
 
