@@ -1,6 +1,7 @@
 //! A server on a real temporary SQLite file, driven through its router with `oneshot`.
 #![allow(dead_code)] // each test binary uses a different part of the harness
 
+pub mod contract;
 pub mod http;
 
 use axum::Router;
@@ -67,13 +68,15 @@ impl TestServer {
         .await
     }
 
-    /// Sends `req`; an API answer with a status its endpoint does not document fails the test,
-    /// so that every test checks the OpenAPI document against what the server does.
+    /// Sends `req`; an API answer with a status its endpoint does not document, or a body
+    /// that is not what the OpenAPI document says for that status, fails the test, so that
+    /// every test checks the document against what the server does (`contract`).
     pub async fn send(&self, req: Request<Body>) -> Response {
         let (method, uri) = (req.method().to_string(), req.uri().path().to_string());
         let resp = self.app.clone().oneshot(req).await.unwrap();
         let status = resp.status();
-        if let Some(e) = documented(&method, &uri) {
+        let endpoint = documented(&method, &uri);
+        if let Some(e) = endpoint {
             assert!(
                 e.answers(status.as_u16()),
                 "{method} {uri} answered {status}, which the endpoint table of {} does not list",
@@ -81,10 +84,28 @@ impl TestServer {
             );
         }
         let headers = resp.headers().clone();
-        if headers
+        let content_type = headers
             .get(header::CONTENT_TYPE)
-            .is_some_and(|c| c == "text/event-stream")
-        {
+            .and_then(|c| c.to_str().ok())
+            .map(str::to_string);
+        let check = |body: Option<&[u8]>| {
+            if let Some(e) = endpoint {
+                let checked = contract::check(
+                    &contract::DOC,
+                    e.method,
+                    e.path,
+                    status.as_u16(),
+                    content_type.as_deref(),
+                    body,
+                );
+                if let Err(why) = checked {
+                    panic!("{method} {uri}: {why}");
+                }
+                contract::record(e.method, e.path, status.as_u16());
+            }
+        };
+        if content_type.as_deref() == Some("text/event-stream") {
+            check(None);
             return Response {
                 status,
                 headers,
@@ -93,6 +114,7 @@ impl TestServer {
             };
         }
         let bytes = resp.into_body().collect().await.unwrap().to_bytes();
+        check(Some(&bytes));
         let text = String::from_utf8_lossy(&bytes).into_owned();
         let body = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
         Response {
