@@ -1,5 +1,6 @@
 //! Alerts raised by the live set: `/api/v1/alerts`.
 
+pub use crate::diagnostic::Priority;
 use rulestudio_engine::eval::CompiledRule;
 use rulestudio_engine::event::FieldSource;
 use serde::{Deserialize, Serialize};
@@ -17,7 +18,13 @@ pub struct Alert {
     /// RFC 3339 with nanoseconds, as Falco prints it.
     pub time: String,
     pub rule: String,
-    pub priority: String,
+    /// As Falco prints it: `Warning`, `Informational`…
+    #[serde(with = "crate::diagnostic::named")]
+    #[cfg_attr(
+        feature = "openapi",
+        schemars(schema_with = "crate::diagnostic::named::schema::<Priority>")
+    )]
+    pub priority: Priority,
     /// `HH:MM:SS.nnnnnnnnn: Priority rendered-output`, as Falco prints it.
     pub output: String,
     pub output_fields: serde_json::Map<String, serde_json::Value>,
@@ -65,7 +72,7 @@ pub fn build(
         event_id: String::new(),
         time: crate::time::rfc3339(time),
         rule: rule.name.clone(),
-        priority: priority.to_string(),
+        priority: rule.priority,
         output: format!(
             "{}: {priority} {}",
             crate::time::clock(time),

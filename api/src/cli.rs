@@ -1,6 +1,6 @@
 //! The JSON the `rulestudio` CLI prints. Automation depends on these names: extend, never rename.
 
-use crate::diagnostic::DiagnosticJson;
+use crate::diagnostic::{DiagnosticJson, Priority};
 use serde::{Deserialize, Serialize};
 
 /// `rulestudio lint --format json`.
@@ -28,7 +28,12 @@ pub struct ExplainReport {
 pub struct ExplainedRule {
     pub name: String,
     pub enabled: bool,
-    pub priority: String,
+    #[serde(with = "crate::diagnostic::named")]
+    #[cfg_attr(
+        feature = "openapi",
+        schemars(schema_with = "crate::diagnostic::named::schema::<Priority>")
+    )]
+    pub priority: Priority,
     pub source: String,
     pub tags: Vec<String>,
     /// `null` when the condition did not compile.
@@ -57,6 +62,11 @@ pub struct EvalMatch {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub id: Option<String>,
     pub rule: String,
-    pub priority: String,
+    #[serde(with = "crate::diagnostic::named")]
+    #[cfg_attr(
+        feature = "openapi",
+        schemars(schema_with = "crate::diagnostic::named::schema::<Priority>")
+    )]
+    pub priority: Priority,
     pub output: String,
 }

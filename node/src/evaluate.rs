@@ -288,7 +288,7 @@ mod tests {
         let a = &shell.alert;
         assert_eq!(a.output, "00:00:02.000000123: Warning shell bash by root");
         assert_eq!(a.time, "1970-01-01T00:00:02.000000123Z");
-        assert_eq!(a.priority, "Warning");
+        assert_eq!(a.priority, rulestudio_api::alerts::Priority::Warning);
         assert_eq!(a.tags, ["shell"]);
         assert_eq!(a.live_version, 7);
         assert_eq!(a.hostname, "n1");

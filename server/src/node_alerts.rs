@@ -107,7 +107,7 @@ pub async fn store(state: &crate::state::AppState, alerts: Vec<Received>) -> Res
         .bind(stored_seq.map_or(-1, |s| s as i64))
         .bind(time)
         .bind(&alert.rule)
-        .bind(&alert.priority)
+        .bind(alert.priority.as_str())
         .bind(alert.live_version)
         .bind(body)
         .bind(&node_alert_id)
