@@ -94,6 +94,9 @@ pub fn build(
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(schemars::JsonSchema))]
 pub struct NodeAlert {
+    /// The protocol version ([`crate::protocol`]); absent from nodes that predate it: 1.
+    #[serde(default)]
+    pub version: crate::protocol::Version,
     /// `NODE:INCARNATION:N`, assigned and persisted on the node before the first send; the
     /// studio stores each id once however often it is delivered.
     pub id: String,

@@ -6,6 +6,10 @@ use serde::{Deserialize, Serialize};
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(schemars::JsonSchema))]
 pub struct Heartbeat {
+    /// The protocol version ([`crate::protocol`]); absent (from nodes that predate it, and in
+    /// the studio's listing, which does not keep it): 1.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub version: Option<crate::protocol::Version>,
     pub node: String,
     /// Events read from the kernel ring buffer.
     pub captured: u64,

@@ -7,13 +7,11 @@
 
 use crate::live::RulesFile;
 use crate::preview::{Bucket, Sample};
+use crate::protocol::Version;
 use serde::{Deserialize, Serialize};
 
 #[cfg(feature = "nats")]
 pub mod connect;
-
-/// The version of the formats below; every subject and every pointer carries it.
-pub const FORMAT: u32 = 1;
 
 /// The key-value bucket the studio puts the live set's pointer in, and nodes watch.
 pub const LIVE_BUCKET: &str = "rulestudio-live";
@@ -29,7 +27,9 @@ pub const MAX_LIVE_SET_BYTES: u64 = 64 << 20;
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(schemars::JsonSchema))]
 pub struct LivePointer {
-    pub format: u32,
+    /// The protocol version ([`crate::protocol`]).
+    #[serde(default)]
+    pub format: Version,
     pub version: i64,
     /// The name of the object in [`LIVE_OBJECTS`].
     pub object: String,
@@ -77,7 +77,9 @@ pub fn preview_subject(node: &str) -> String {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(schemars::JsonSchema))]
 pub struct NodePreviewRequest {
-    pub format: u32,
+    /// The protocol version ([`crate::protocol`]).
+    #[serde(default)]
+    pub format: Version,
     pub files: Vec<RulesFile>,
     /// Names of the rules of `files` to judge.
     pub rules: Vec<String>,
@@ -106,7 +108,9 @@ pub enum NodePreviewReply {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(schemars::JsonSchema))]
 pub struct NodePreview {
-    pub format: u32,
+    /// The protocol version ([`crate::protocol`]).
+    #[serde(default)]
+    pub format: Version,
     /// Events of the window the node looked at.
     pub scanned: u64,
     /// False: the node stopped at its deadline, and the counts are of what it judged by then.
@@ -132,7 +136,8 @@ pub struct NodeRulePreview {
 pub enum NodeRefusal {
     #[error("the node runs as many previews as it allows at once")]
     Busy,
-    #[error("request format {format} is not {FORMAT}")]
+    /// The request's protocol version is not one the node speaks.
+    #[error("{}", crate::protocol::Unsupported(*format))]
     Format { format: u32 },
     #[error("{message}")]
     Invalid { message: String },

@@ -11,6 +11,7 @@ use crate::live::Live;
 use crate::state::StateError;
 use rulestudio_api::action::Action;
 use rulestudio_api::alerts::{BatchPlace, NodeAlert};
+use rulestudio_api::protocol::Version;
 use rulestudio_engine::event::{Event, Value as FieldValue};
 use rulestudio_engine::fields::{self, FieldId};
 use rulestudio_engine::rule::Matching;
@@ -153,6 +154,7 @@ impl Evaluator {
                     .get_or_insert_with(|| whole_event(line, (!named).then_some(&self.node)))
                     .clone();
                 out.alerts.push(NodeAlert {
+                    version: Version::CURRENT,
                     id: self.ids.next_id()?,
                     node: self.node.clone(),
                     sent_in: batch.map(|batch| BatchPlace {

@@ -15,6 +15,7 @@ fn node_alert(id: &str, rule: &str, sent_in: Option<(i64, i64)>, tags: &[&str]) 
     let event =
         json!({"evt.time": 5, "evt.type": "execve", "proc.name": "bash", "evt.hostname": "n1"});
     NodeAlert {
+        version: rulestudio_api::protocol::Version::CURRENT,
         id: id.into(),
         node: "n1".into(),
         sent_in: sent_in.map(|(batch, index)| BatchPlace { batch, index }),

@@ -2,7 +2,7 @@
 
 use super::{Endpoint, Payload, fails, json};
 use crate::auth::{Access, Admin, Ingester};
-use crate::error::{ApiJson, Result};
+use crate::error::{ApiJson, AppError, Result};
 use crate::state::AppState;
 use crate::time::now_ns;
 use axum::Json;
@@ -53,6 +53,10 @@ async fn heartbeat(
 
 /// Keeps `hb` as its node's latest heartbeat, however it came (REST, or NATS in fleet mode).
 pub(crate) async fn record(state: &AppState, hb: &Heartbeat) -> Result<()> {
+    hb.version
+        .unwrap_or_default()
+        .check()
+        .map_err(|e| AppError::BadRequest(e.to_string()))?;
     crate::limits::NODE.check(&hb.node)?;
     if let Some(v) = &hb.engine_version {
         crate::limits::ENGINE_VERSION.check(v)?;
@@ -142,6 +146,7 @@ async fn list(State(state): State<AppState>, _: Admin) -> Result<Json<CollectorL
             };
             CollectorStatus {
                 heartbeat: Heartbeat {
+                    version: None,
                     node: r.node,
                     captured: u(r.captured),
                     filtered: u(r.filtered),

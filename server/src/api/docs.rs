@@ -2,12 +2,16 @@
 //! resource modules; `GET /api/v1/docs`, a page listing them; and `docs/api.md`, rendered from
 //! the same OpenAPI document by [`markdown`] (`cargo xtask api-docs`).
 
+use super::SchemaFn;
 use super::{Endpoint, Media, Payload, endpoints, json};
 use crate::auth::Access;
 use axum::Json;
 use axum::response::Html;
 use axum::routing::on;
+use rulestudio_api::collector::Heartbeat;
 use rulestudio_api::error::ErrorBody;
+use rulestudio_api::fleet::{self, LivePointer, NodePreviewReply, NodePreviewRequest};
+use rulestudio_api::live::LiveSet;
 use schemars::{SchemaGenerator, generate::SchemaSettings};
 use serde_json::{Map, Value, json};
 
@@ -94,6 +98,7 @@ pub fn openapi() -> Value {
             .or_insert_with(|| json!({}));
         item[e.method.to_ascii_lowercase()] = op;
     }
+    let nats = nats(&mut generator);
     let mut schemas = generator.take_definitions(true);
     // The codes are the server's: `AppError` is their one definition.
     if let Some(code) = schemas
@@ -106,6 +111,7 @@ pub fn openapi() -> Value {
         "openapi": "3.1.0",
         "info": {"title": "Rulestudio", "version": env!("CARGO_PKG_VERSION")},
         "paths": paths,
+        "x-nats": nats,
         "components": {
             "securitySchemes": {
                 "bearer": {"type": "http", "scheme": "bearer"},
@@ -114,6 +120,51 @@ pub fn openapi() -> Value {
             "schemas": schemas,
         },
     })
+}
+
+/// Fleet mode's NATS subjects and what travels on them (decision 0025), as the document's
+/// `x-nats`: each with who sends, the message's schema and, for a request, its reply's. Every
+/// message carries the protocol version (`rulestudio_api::protocol`).
+fn nats(generator: &mut SchemaGenerator) -> Value {
+    let node = "{node}";
+    let mut message = |subject: String, from: &str, what: &str, schema: SchemaFn| json!({"subject": subject, "from": from, "what": what, "message": schema(generator).to_value()});
+    let mut rows = vec![
+        message(
+            fleet::heartbeat_subject(node),
+            "node",
+            "Its counters and the live version it runs, every period and at once on a change; the studio names the node by the subject",
+            json::<Heartbeat>,
+        ),
+        message(
+            format!(
+                "{} (key-value bucket), key {}",
+                fleet::LIVE_BUCKET,
+                fleet::LIVE_KEY
+            ),
+            "studio",
+            "Which object holds the current live-set version; nodes watch it",
+            json::<LivePointer>,
+        ),
+        message(
+            format!(
+                "{} (object store), object {}",
+                fleet::LIVE_OBJECTS,
+                fleet::live_object(0).replace('0', "{version}")
+            ),
+            "studio",
+            "The live set of that version, chunked",
+            json::<LiveSet>,
+        ),
+        message(
+            fleet::preview_subject(node),
+            "studio",
+            "A preview request to one node, answered once on the request's reply subject",
+            json::<NodePreviewRequest>,
+        ),
+    ];
+    let reply = json::<NodePreviewReply>(generator).to_value();
+    rows[3]["reply"] = reply;
+    Value::Array(rows)
 }
 
 /// A body's `content` map (none for an empty body). A sequence's items (JSON lines,
@@ -245,7 +296,32 @@ pub fn markdown() -> String {
             out.push_str(&op);
         }
     }
+    out.push_str(&nats_markdown(&doc["x-nats"]));
     out.push_str(&schemas(&doc["components"]["schemas"]));
+    out
+}
+
+/// The NATS subjects of fleet mode (`x-nats`) as a table.
+fn nats_markdown(rows: &Value) -> String {
+    let mut out = String::from(
+        "\n## NATS (fleet mode)\n\nWith `--nats`, nodes and the studio also speak over NATS \
+         JetStream (decision 0025). Heartbeats, the pointer and preview requests and answers \
+         carry the protocol version (`version`, or `format` where it was first; absent: 1), \
+         which also covers the object the pointer names (decision 0028).\n\n\
+         | Subject | From | Message | What |\n|---|---|---|---|\n",
+    );
+    for row in rows.as_array().into_iter().flatten() {
+        let mut message = type_name(&row["message"]);
+        if let Some(reply) = row.get("reply") {
+            message.push_str(&format!(", reply {}", type_name(reply)));
+        }
+        out.push_str(&format!(
+            "| `{}` | {} | {message} | {}. |\n",
+            row["subject"].as_str().unwrap_or_default(),
+            row["from"].as_str().unwrap_or_default(),
+            row["what"].as_str().unwrap_or_default(),
+        ));
+    }
     out
 }
 
