@@ -9,7 +9,7 @@ mod common;
 use axum::body::Body;
 use axum::http::{Request, StatusCode, header};
 use common::contract::{self, CHECKED, DOC};
-use common::{ADMIN_TOKEN, DRAFT, EVENTS, TestServer};
+use common::{ADMIN_TOKEN, DRAFT, EVENTS, TestServer, label_benign};
 use rulestudio_api::collector::Heartbeat;
 use rulestudio_server::api::endpoints;
 use serde_json::{Value, json};
@@ -146,33 +146,9 @@ async fn every_endpoint_answers_as_its_document_says() {
         .await;
     ok(&r, StatusCode::OK, "roll back");
     // Every match of the backup job is benign: the exception to suggest.
-    let backup = s
-        .call(
-            "GET",
-            "/api/v1/events?limit=100&filter=proc.name%20%3D%20backup%20and%20fd.name%20startswith%20/etc/",
-            admin,
-            None,
-        )
-        .await;
-    ok(&backup, StatusCode::OK, "search");
-    let ids: Vec<String> = backup.body["events"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|e| e["id"].as_str().unwrap().to_string())
-        .collect();
-    for id in &ids {
-        let r = s
-            .call(
-                "POST",
-                &format!("/api/v1/events/{id}/label"),
-                admin,
-                Some(json!({"label": "benign", "rule": RULE, "note": "the backup job"})),
-            )
-            .await;
-        ok(&r, StatusCode::OK, "label an event");
-    }
-    let event = &ids[0];
+    let labelled = label_benign(&s, "proc.name = backup and fd.name startswith /etc/").await;
+    assert!(labelled > 0);
+    let event = s.event_id(1);
     ok(
         &s.call("GET", &format!("/api/v1/events/{event}"), admin, None)
             .await,

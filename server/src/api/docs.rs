@@ -190,14 +190,19 @@ fn content(body: &Payload, generator: &mut SchemaGenerator) -> Option<Value> {
     }
 }
 
-/// One query parameter per property of a query type's object schema.
-fn query_params(schema: Value) -> Vec<Value> {
-    let required: Vec<&str> = schema["required"]
+/// The names an object schema requires.
+fn required(schema: &Value) -> Vec<&str> {
+    schema["required"]
         .as_array()
         .into_iter()
         .flatten()
         .filter_map(Value::as_str)
-        .collect();
+        .collect()
+}
+
+/// One query parameter per property of a query type's object schema.
+fn query_params(schema: Value) -> Vec<Value> {
+    let required = required(&schema);
     schema["properties"]
         .as_object()
         .into_iter()
@@ -340,12 +345,7 @@ fn schemas(schemas: &Value) -> String {
             out.push_str(&format!("{}\n", type_name(schema)));
             continue;
         };
-        let required: Vec<&str> = schema["required"]
-            .as_array()
-            .into_iter()
-            .flatten()
-            .filter_map(Value::as_str)
-            .collect();
+        let required = required(schema);
         out.push_str("| Field | Type | Required | |\n|---|---|---|---|\n");
         for (field, p) in properties {
             out.push_str(&format!(

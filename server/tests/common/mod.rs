@@ -262,6 +262,45 @@ fn documented(method: &str, path: &str) -> Option<&'static Endpoint> {
         .map(|(_, e)| e)
 }
 
+/// Labels benign every stored event the Falco `condition` selects (found by the event
+/// search); returns how many.
+pub async fn label_benign(s: &TestServer, condition: &str) -> usize {
+    let filter: String = condition
+        .bytes()
+        .map(|b| match b {
+            b'a'..=b'z' | b'A'..=b'Z' | b'0'..=b'9' | b'.' | b'_' | b'-' => (b as char).to_string(),
+            _ => format!("%{b:02X}"),
+        })
+        .collect();
+    let found = s
+        .call(
+            "GET",
+            &format!("/api/v1/events?limit=1000&filter={filter}"),
+            Some(ADMIN_TOKEN),
+            None,
+        )
+        .await;
+    assert_eq!(found.status, StatusCode::OK, "{}", found.text);
+    let ids: Vec<String> = found.body["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["id"].as_str().unwrap().to_string())
+        .collect();
+    for id in &ids {
+        let r = s
+            .call(
+                "POST",
+                &format!("/api/v1/events/{id}/label"),
+                Some(ADMIN_TOKEN),
+                Some(json!({"label": "benign"})),
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    }
+    ids.len()
+}
+
 /// The preview entry of `rule`.
 pub fn rule<'a>(preview: &'a Value, name: &str) -> &'a Value {
     preview["rules"]
