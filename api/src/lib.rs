@@ -20,5 +20,6 @@ pub mod live;
 pub mod preview;
 pub mod proposals;
 pub mod protocol;
+pub mod routes;
 pub mod ruletest;
 pub mod time;

@@ -335,8 +335,10 @@ async fn every_endpoint_answers_as_its_document_says() {
 
     let checked = CHECKED.lock().unwrap().clone();
     let unchecked: Vec<String> = endpoints()
-        .filter(|e| !checked.contains(&(e.method.to_string(), e.path.to_string(), e.ok)))
-        .map(|e| format!("{} {} {}", e.method, e.path, e.ok))
+        .filter(|e| {
+            !checked.contains(&(e.route.method.to_string(), e.route.path.to_string(), e.ok))
+        })
+        .map(|e| format!("{} {} {}", e.route.method, e.route.path, e.ok))
         .collect();
     assert!(
         unchecked.is_empty(),
@@ -379,15 +381,29 @@ async fn a_schema_that_disagrees_with_the_answer_is_caught() {
 }
 
 #[test]
+fn the_endpoint_table_routes_exactly_the_declared_routes() {
+    let table: Vec<_> = endpoints().map(|e| e.route).collect();
+    for route in rulestudio_api::routes::ALL {
+        assert!(
+            table.contains(route),
+            "{} {} is declared but not routed",
+            route.method,
+            route.path
+        );
+    }
+    assert_eq!(table.len(), rulestudio_api::routes::ALL.len());
+}
+
+#[test]
 fn every_path_parameter_has_a_type() {
     for e in endpoints() {
-        let named = e.path.matches('{').count();
+        let named = e.route.path.matches('{').count();
         assert_eq!(
             e.params.len(),
             named,
             "{} {} names {named} path parameters and types {}",
-            e.method,
-            e.path,
+            e.route.method,
+            e.route.path,
             e.params.len()
         );
     }

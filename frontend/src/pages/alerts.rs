@@ -88,7 +88,7 @@ pub fn AlertsPage() -> impl IntoView {
         });
     });
     sse::subscribe(
-        "/api/v1/alerts/stream",
+        &rulestudio_api::routes::GET_ALERTS_STREAM.url("", &[]),
         &["alert"],
         move |_, data| {
             if let Ok(alert) = serde_json::from_str::<Alert>(&data) {

@@ -13,6 +13,7 @@ use axum::routing::on;
 use futures::Stream;
 use rulestudio_api::alerts::{Alert, NodeAlert};
 use rulestudio_api::alerts::{AlertCounts, AlertPage, NodeAlertsResponse, RuleCount, TriageState};
+use rulestudio_api::routes;
 use rulestudio_engine::rule::Priority;
 use serde::Deserialize;
 use sqlx::AssertSqlSafe;
@@ -26,8 +27,7 @@ const MAX_LIMIT: i64 = 1_000;
 
 pub const ENDPOINTS: &[Endpoint] = &[
     Endpoint {
-        method: "GET",
-        path: "/alerts",
+        route: routes::GET_ALERTS,
         handler: |m| on(m, list),
         access: VIEW,
         summary: "List alerts, newest first, each with its `triage`: rule, priority, since, state (a triage state), limit, cursor",
@@ -39,8 +39,7 @@ pub const ENDPOINTS: &[Endpoint] = &[
         response: Payload::Json(json::<AlertPage>),
     },
     Endpoint {
-        method: "POST",
-        path: "/alerts",
+        route: routes::POST_ALERTS,
         handler: |m| on(m, receive),
         access: Ingester::ACCESS,
         summary: "A node's alerts, NDJSON of `NodeAlert` (`id` NODE:INCARNATION:N given by the node, `node`, `sent_in` its event's batch and place, `alert`): each id stored once, answered after the commit; only alerts stored now are streamed, counted and forwarded",
@@ -61,8 +60,7 @@ pub const ENDPOINTS: &[Endpoint] = &[
         response: Payload::Json(json::<NodeAlertsResponse>),
     },
     Endpoint {
-        method: "GET",
-        path: "/alerts/counts",
+        route: routes::GET_ALERTS_COUNTS,
         handler: |m| on(m, counts),
         access: VIEW,
         summary: "Alerts per rule since `since` (default -24h): how often each live rule matched recently",
@@ -74,8 +72,7 @@ pub const ENDPOINTS: &[Endpoint] = &[
         response: Payload::Json(json::<AlertCounts>),
     },
     Endpoint {
-        method: "GET",
-        path: "/alerts/stream",
+        route: routes::GET_ALERTS_STREAM,
         handler: |m| on(m, stream),
         access: VIEW,
         summary: "Server-Sent Events: one `alert` event per new alert; ends when the user is deleted or loses the role",

@@ -11,14 +11,14 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::routing::on;
 use rulestudio_api::events::{Baseline, BaselineList, CreateBaseline};
+use rulestudio_api::routes;
 
 const VIEW: Access = Viewer::ACCESS;
 const AUTHOR: Access = Author::ACCESS;
 
 pub const ENDPOINTS: &[Endpoint] = &[
     Endpoint {
-        method: "POST",
-        path: "/baselines",
+        route: routes::POST_BASELINES,
         handler: |m| on(m, create),
         access: AUTHOR,
         summary: "Mark a known-good period {since, until, note}",
@@ -30,8 +30,7 @@ pub const ENDPOINTS: &[Endpoint] = &[
         response: Payload::Json(json::<Baseline>),
     },
     Endpoint {
-        method: "GET",
-        path: "/baselines",
+        route: routes::GET_BASELINES,
         handler: |m| on(m, list),
         access: VIEW,
         summary: "List baselines",
@@ -43,8 +42,7 @@ pub const ENDPOINTS: &[Endpoint] = &[
         response: Payload::Json(json::<BaselineList>),
     },
     Endpoint {
-        method: "DELETE",
-        path: "/baselines/{id}",
+        route: routes::DELETE_BASELINES_ID,
         handler: |m| on(m, remove),
         access: AUTHOR,
         summary: "Delete a baseline",

@@ -10,13 +10,13 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::routing::on;
 use rulestudio_api::collector::{CollectorList, CollectorStatus, Heartbeat};
+use rulestudio_api::routes;
 
 const ADMIN: Access = Admin::ACCESS;
 
 pub const ENDPOINTS: &[Endpoint] = &[
     Endpoint {
-        method: "POST",
-        path: "/collectors/heartbeat",
+        route: routes::POST_COLLECTORS_HEARTBEAT,
         handler: |m| on(m, heartbeat),
         access: Ingester::ACCESS,
         summary: "A collector's cumulative counters",
@@ -28,8 +28,7 @@ pub const ENDPOINTS: &[Endpoint] = &[
         response: Payload::Empty,
     },
     Endpoint {
-        method: "GET",
-        path: "/collectors",
+        route: routes::GET_COLLECTORS,
         handler: |m| on(m, list),
         access: ADMIN,
         summary: "Collectors: last seen, events/s, drops",

@@ -12,13 +12,14 @@ use rulestudio_api::collector::Heartbeat;
 use rulestudio_api::error::ErrorBody;
 use rulestudio_api::fleet::{self, LivePointer, NodePreviewReply, NodePreviewRequest};
 use rulestudio_api::live::LiveSet;
+use rulestudio_api::routes;
+use rulestudio_api::routes::PREFIX;
 use schemars::{SchemaGenerator, generate::SchemaSettings};
 use serde_json::{Map, Value, json};
 
 pub const ENDPOINTS: &[Endpoint] = &[
     Endpoint {
-        method: "GET",
-        path: "/openapi.json",
+        route: routes::GET_OPENAPI_JSON,
         handler: |m| on(m, || async { Json(openapi()) }),
         access: Access::Public,
         summary: "This API as OpenAPI 3.1",
@@ -30,8 +31,7 @@ pub const ENDPOINTS: &[Endpoint] = &[
         response: Payload::Json(json::<serde_json::Value>),
     },
     Endpoint {
-        method: "GET",
-        path: "/docs",
+        route: routes::GET_DOCS,
         handler: |m| on(m, || async { Html(page()) }),
         access: Access::Public,
         summary: "This API as a page",
@@ -55,7 +55,7 @@ pub fn openapi() -> Value {
     let error = json::<ErrorBody>(&mut generator).to_value();
     let mut paths = Map::new();
     for e in endpoints() {
-        let mut params: Vec<Value> = path_params(e.path)
+        let mut params: Vec<Value> = path_params(e.route.path)
             .zip(e.params)
             .map(|(name, schema)| {
                 let schema = schema(&mut generator).to_value();
@@ -94,9 +94,9 @@ pub fn openapi() -> Value {
             op["security"] = json!([{"bearer": []}, {"cookie": []}]);
         }
         let item = paths
-            .entry(format!("/api/v1{}", e.path))
+            .entry(format!("{PREFIX}{}", e.route.path))
             .or_insert_with(|| json!({}));
-        item[e.method.to_ascii_lowercase()] = op;
+        item[e.route.method.to_ascii_lowercase()] = op;
     }
     let nats = nats(&mut generator);
     let mut schemas = generator.take_definitions(true);
@@ -245,7 +245,8 @@ pub fn markdown() -> String {
     let mut groups: Vec<(String, Vec<String>)> = Vec::new();
     for (path, item) in doc["paths"].as_object().into_iter().flatten() {
         let resource = path
-            .trim_start_matches("/api/v1/")
+            .trim_start_matches(PREFIX)
+            .trim_start_matches('/')
             .split(['/', '.'])
             .next()
             .unwrap_or_default()
@@ -486,9 +487,9 @@ fn page() -> String {
     let mut rows = String::new();
     for e in endpoints() {
         rows.push_str(&format!(
-            "<tr><td><code>{}</code></td><td><code>/api/v1{}</code></td><td>{}</td><td>{}</td></tr>\n",
-            e.method,
-            escape(e.path),
+            "<tr><td><code>{}</code></td><td><code>{PREFIX}{}</code></td><td>{}</td><td>{}</td></tr>\n",
+            e.route.method,
+            escape(e.route.path),
             escape(e.summary),
             escape(&e.access.describe())
         ));

@@ -25,6 +25,7 @@ use futures::StreamExt;
 use rulestudio_api::collector::IngestResponse;
 use rulestudio_api::events::TailedEvent;
 use rulestudio_api::events::{EventPage, Label, LabelList, LabelRequest, StoredEvent};
+use rulestudio_api::routes;
 use rulestudio_engine::eval::Filter;
 use rulestudio_store::{EventId, Row, ScanError, ScanRequest};
 use serde::Deserialize;
@@ -36,8 +37,7 @@ const AUTHOR: Access = Author::ACCESS;
 
 pub const ENDPOINTS: &[Endpoint] = &[
     Endpoint {
-        method: "POST",
-        path: "/events",
+        route: routes::POST_EVENTS,
         handler: |m| on(m, ingest),
         access: Ingester::ACCESS,
         summary: "Ingest a batch (NDJSON or JSON array); headers X-Rulestudio-Node and X-Rulestudio-Batch make retries idempotent; a node that judged the events itself sends X-Rulestudio-Evaluated (they are stored, not evaluated again)",
@@ -64,8 +64,7 @@ pub const ENDPOINTS: &[Endpoint] = &[
         response: Payload::Json(json::<IngestResponse>),
     },
     Endpoint {
-        method: "GET",
-        path: "/events",
+        route: routes::GET_EVENTS,
         handler: |m| on(m, list),
         access: VIEW,
         summary: "Search the event store, newest first, down to the oldest stored event: filter (Falco condition), since, until, limit, cursor (the `next_cursor` of the previous page, an event id)",
@@ -85,8 +84,7 @@ pub const ENDPOINTS: &[Endpoint] = &[
         response: Payload::Json(json::<EventPage>),
     },
     Endpoint {
-        method: "GET",
-        path: "/events/stream",
+        route: routes::GET_EVENTS_STREAM,
         handler: |m| on(m, stream),
         access: VIEW,
         summary: "Server-Sent Events: `event` events, each a newly stored event matching the optional `filter` (Falco condition), as in the listing, with `stands_for`: a burst of 100 is sent whole, beyond it at most 25 a second, each standing for itself and the matching events skipped since the previous one; a reader that falls behind gets a `lagged` event whose data is how many events it missed; ends when the user is deleted or loses the role",
@@ -101,8 +99,7 @@ pub const ENDPOINTS: &[Endpoint] = &[
         }]),
     },
     Endpoint {
-        method: "GET",
-        path: "/events/{id}",
+        route: routes::GET_EVENTS_ID,
         handler: |m| on(m, one),
         access: VIEW,
         summary: "One event (`{id}` is `NODE:INCARNATION:SEQ`) with all its fields, from the event store or, once retention removed it there, from the copy kept with its labels (a kept copy that no longer reads as an object has empty `fields` and `unreadable` saying why)",
@@ -117,8 +114,7 @@ pub const ENDPOINTS: &[Endpoint] = &[
         response: Payload::Json(json::<StoredEvent>),
     },
     Endpoint {
-        method: "POST",
-        path: "/events/{id}/label",
+        route: routes::POST_EVENTS_ID_LABEL,
         handler: |m| on(m, label),
         access: AUTHOR,
         summary: "Label an event benign, malicious or clear, for one rule or all; a labelled event is copied whole into the database, so the label and the event outlive retention",
@@ -135,8 +131,7 @@ pub const ENDPOINTS: &[Endpoint] = &[
         response: Payload::Json(json::<Label>),
     },
     Endpoint {
-        method: "GET",
-        path: "/labels",
+        route: routes::GET_LABELS,
         handler: |m| on(m, labels),
         access: VIEW,
         summary: "The labels of the events listed in `events` (comma-separated `NODE:INCARNATION:SEQ` ids, at most 1000): for one rule or (rule null) all",

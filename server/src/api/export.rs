@@ -20,6 +20,7 @@ use axum::response::Response;
 use axum::routing::on;
 use parquet::arrow::ArrowWriter;
 use rulestudio_api::events::StoredEvent;
+use rulestudio_api::routes;
 use serde::Deserialize;
 use std::io::Write;
 use std::ops::ControlFlow;
@@ -27,8 +28,7 @@ use std::sync::Arc;
 use tokio::sync::mpsc;
 
 pub const ENDPOINTS: &[Endpoint] = &[Endpoint {
-    method: "GET",
-    path: "/events/export",
+    route: routes::GET_EVENTS_EXPORT,
     handler: |m| on(m, export),
     access: Author::ACCESS,
     summary: "Export every event a search selects (filter, since, until), newest first: format=jsonl (default; one listed event a line) or format=parquet (columns id, time, node, fields as a JSON object); recorded in the audit trail",

@@ -14,6 +14,7 @@ use axum::routing::on;
 use rulestudio_api::live::{
     LiveHistory, LiveSet, LiveVersion, LiveVersionCreated, RollbackRequest,
 };
+use rulestudio_api::routes;
 use serde::Deserialize;
 use serde_json::json;
 use std::collections::HashMap;
@@ -23,8 +24,7 @@ const ADMIN: Access = Admin::ACCESS;
 
 pub const ENDPOINTS: &[Endpoint] = &[
     Endpoint {
-        method: "GET",
-        path: "/live",
+        route: routes::GET_LIVE,
         handler: |m| on(m, current),
         access: NodeOrViewer::ACCESS,
         summary: "The current live set: version, files in load order, rule_matching. With `?after=N` a long poll: answers once the version is newer than N, or after `wait` seconds (default 20, at most 60) with the current one; nodes follow the live set this way",
@@ -36,8 +36,7 @@ pub const ENDPOINTS: &[Endpoint] = &[
         response: Payload::Json(json::<LiveSet>),
     },
     Endpoint {
-        method: "GET",
-        path: "/live/rules.yaml",
+        route: routes::GET_LIVE_RULES_YAML,
         handler: |m| on(m, rules_yaml),
         access: VIEW,
         summary: "The live set as one rules file Falco can load",
@@ -52,8 +51,7 @@ pub const ENDPOINTS: &[Endpoint] = &[
         }]),
     },
     Endpoint {
-        method: "GET",
-        path: "/live/history",
+        route: routes::GET_LIVE_HISTORY,
         handler: |m| on(m, history),
         access: VIEW,
         summary: "Every live version, newest first",
@@ -65,8 +63,7 @@ pub const ENDPOINTS: &[Endpoint] = &[
         response: Payload::Json(json::<LiveHistory>),
     },
     Endpoint {
-        method: "POST",
-        path: "/live/rollback",
+        route: routes::POST_LIVE_ROLLBACK,
         handler: |m| on(m, rollback),
         access: ADMIN,
         summary: "Create a new version equal to an old one {version, reason?} (the reason is kept in the audit trail)",

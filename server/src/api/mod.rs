@@ -26,14 +26,15 @@ use axum::extract::{FromRequestParts, Request, State};
 use axum::middleware::{self, Next};
 use axum::response::Response;
 use axum::routing::{MethodFilter, MethodRouter};
+use rulestudio_api::routes::Route;
 use schemars::{JsonSchema, Schema, SchemaGenerator};
 
 /// A documented endpoint.
 #[derive(Debug, Clone, Copy)]
 pub struct Endpoint {
-    pub method: &'static str,
-    /// Relative to `/api/v1`, axum syntax (`/events/{id}`).
-    pub path: &'static str,
+    /// Its method and path (relative to `/api/v1`, axum syntax: `/events/{id}`), declared in
+    /// `rulestudio_api::routes` for the programs that call it.
+    pub route: Route,
     pub access: Access,
     pub summary: &'static str,
     /// The status of a successful answer: 200, 201 or 204.
@@ -138,7 +139,7 @@ impl Endpoint {
                 format!("The caller's role is not {}", self.access.describe()),
             ));
         }
-        if self.method != "GET" {
+        if self.route.method != "GET" {
             all.push((
                 503,
                 "The database cannot be written (`storage_unavailable`: gone, read-only or its disk below `--min-free-disk-mb`; `message` says which, as `/healthz` does)".into(),
@@ -213,14 +214,14 @@ pub fn routes<'a>(
 ) -> Router<AppState> {
     let mut router = Router::new();
     for e in table {
-        let mut route = (e.handler)(method_filter(e.method));
+        let mut route = (e.handler)(method_filter(e.route.method));
         if e.access != Access::Public {
             route = route.route_layer(middleware::from_fn_with_state(
                 (state.clone(), e.access),
                 require_access,
             ));
         }
-        router = router.route(e.path, route);
+        router = router.route(e.route.path, route);
     }
     router.fallback(|| async { AppError::NotFound("no such API endpoint".into()) })
 }

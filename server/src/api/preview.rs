@@ -14,14 +14,14 @@ use rulestudio_api::diagnostic::Severity;
 use rulestudio_api::preview::{
     PreviewRequest, PreviewResponse, SuggestExceptionRequest, SuggestExceptionResponse,
 };
+use rulestudio_api::routes;
 use std::time::Instant;
 
 const VIEW: Access = Viewer::ACCESS;
 
 pub const ENDPOINTS: &[Endpoint] = &[
     Endpoint {
-        method: "POST",
-        path: "/preview",
+        route: routes::POST_PREVIEW,
         handler: |m| on(m, run),
         access: VIEW,
         summary: "Run draft rules over stored events: matches, false positives, changes versus live (with samples of what is added and removed), shadowing, samples, a histogram over the window, and the matches grouped by the `group_by` fields (the 50 largest groups, the rest as `groups_other`); in fleet mode (--nats) over every node's own store, merged, with the nodes that answered, are missing or offline",
@@ -33,8 +33,7 @@ pub const ENDPOINTS: &[Endpoint] = &[
         response: Payload::Json(json::<PreviewResponse>),
     },
     Endpoint {
-        method: "POST",
-        path: "/preview/suggest-exception",
+        route: routes::POST_PREVIEW_SUGGEST_EXCEPTION,
         handler: |m| on(m, suggest),
         access: VIEW,
         summary: "Suggest an exceptions: entry that removes a rule's benign matches",

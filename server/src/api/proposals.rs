@@ -15,6 +15,7 @@ use rulestudio_api::proposals::{
     NewComment, NewProposal, NewReview, PromoteRequest, Promoted, Proposal, ProposalList,
     RefreshEvidence, ReviseProposal, Status,
 };
+use rulestudio_api::routes;
 use serde::Deserialize;
 
 const VIEW: Access = Viewer::ACCESS;
@@ -30,8 +31,7 @@ const NOT_ACTIVE: (u16, &str) = (
 
 pub const ENDPOINTS: &[Endpoint] = &[
     Endpoint {
-        method: "POST",
-        path: "/proposals",
+        route: routes::POST_PROPOSALS,
         handler: |m| on(m, create),
         access: AUTHOR,
         summary: "Propose changes {title, description, files: [{name, content} | {name, delete: true}], tests?} → 201 proposal",
@@ -43,8 +43,7 @@ pub const ENDPOINTS: &[Endpoint] = &[
         response: Payload::Json(json::<Proposal>),
     },
     Endpoint {
-        method: "GET",
-        path: "/proposals",
+        route: routes::GET_PROPOSALS,
         handler: |m| on(m, list),
         access: VIEW,
         summary: "Proposals, newest first (?status=open|approved|promoted|closed, ?limit=)",
@@ -56,8 +55,7 @@ pub const ENDPOINTS: &[Endpoint] = &[
         response: Payload::Json(json::<ProposalList>),
     },
     Endpoint {
-        method: "GET",
-        path: "/proposals/{id}",
+        route: routes::GET_PROPOSALS_ID,
         handler: |m| on(m, show),
         access: VIEW,
         summary: "A proposal: diff against its base, evidence, reviews, comments, what blocks promotion",
@@ -69,8 +67,7 @@ pub const ENDPOINTS: &[Endpoint] = &[
         response: Payload::Json(json::<Proposal>),
     },
     Endpoint {
-        method: "PUT",
-        path: "/proposals/{id}",
+        route: routes::PUT_PROPOSALS_ID,
         handler: |m| on(m, revise),
         access: AUTHOR,
         summary: "New revision {files, title?, description?, tests?} (the proposal's author); earlier approvals stop counting",
@@ -90,8 +87,7 @@ pub const ENDPOINTS: &[Endpoint] = &[
         response: Payload::Json(json::<Proposal>),
     },
     Endpoint {
-        method: "POST",
-        path: "/proposals/{id}/comments",
+        route: routes::POST_PROPOSALS_ID_COMMENTS,
         handler: |m| on(m, comment),
         access: AUTHOR,
         summary: "Comment {body, file?, line?}, on a line of a changed file when given",
@@ -112,8 +108,7 @@ pub const ENDPOINTS: &[Endpoint] = &[
         response: Payload::Json(json::<Proposal>),
     },
     Endpoint {
-        method: "POST",
-        path: "/proposals/{id}/reviews",
+        route: routes::POST_PROPOSALS_ID_REVIEWS,
         handler: |m| on(m, review),
         access: REVIEWER,
         summary: "Review {verdict: approve|request_changes, body} (not the proposal's author)",
@@ -132,8 +127,7 @@ pub const ENDPOINTS: &[Endpoint] = &[
         response: Payload::Json(json::<Proposal>),
     },
     Endpoint {
-        method: "POST",
-        path: "/proposals/{id}/promote",
+        route: routes::POST_PROPOSALS_ID_PROMOTE,
         handler: |m| on(m, promote),
         access: REVIEWER,
         summary: "Make the proposal the next live version {reason?} (kept in the audit trail) → {live_version}; 409 or 422 (lint errors) with reasons",
@@ -157,8 +151,7 @@ pub const ENDPOINTS: &[Endpoint] = &[
         response: Payload::Json(json::<Promoted>),
     },
     Endpoint {
-        method: "POST",
-        path: "/proposals/{id}/close",
+        route: routes::POST_PROPOSALS_ID_CLOSE,
         handler: |m| on(m, close),
         access: AUTHOR,
         summary: "Close without promoting (the proposal's author or a reviewer)",
@@ -178,8 +171,7 @@ pub const ENDPOINTS: &[Endpoint] = &[
         response: Payload::Json(json::<Proposal>),
     },
     Endpoint {
-        method: "POST",
-        path: "/proposals/{id}/rebase",
+        route: routes::POST_PROPOSALS_ID_REBASE,
         handler: |m| on(m, rebase),
         access: AUTHOR,
         summary: "Carry the changes onto the current live set; diff and evidence anew (the proposal's author or a reviewer)",
@@ -204,8 +196,7 @@ pub const ENDPOINTS: &[Endpoint] = &[
         response: Payload::Json(json::<Proposal>),
     },
     Endpoint {
-        method: "POST",
-        path: "/proposals/{id}/evidence",
+        route: routes::POST_PROPOSALS_ID_EVIDENCE,
         handler: |m| on(m, refresh),
         access: AUTHOR,
         summary: "Compute the evidence again on the same base {window?}; another window is recorded in the audit trail",

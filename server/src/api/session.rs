@@ -17,13 +17,13 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::IntoResponse;
 use axum::routing::on;
 use rulestudio_api::auth::{LoginRequest, SessionInfo};
+use rulestudio_api::routes;
 
 const SESSION_SECS: i64 = 12 * 3600;
 
 pub const ENDPOINTS: &[Endpoint] = &[
     Endpoint {
-        method: "POST",
-        path: "/session",
+        route: routes::POST_SESSION,
         handler: |m| on(m, login),
         access: Access::Public,
         summary: "Sign in with username and password; sets the session cookie",
@@ -44,8 +44,7 @@ pub const ENDPOINTS: &[Endpoint] = &[
         response: Payload::Json(json::<SessionInfo>),
     },
     Endpoint {
-        method: "GET",
-        path: "/session",
+        route: routes::GET_SESSION,
         handler: |m| on(m, whoami),
         access: Viewer::ACCESS,
         summary: "Who is signed in",
@@ -57,8 +56,7 @@ pub const ENDPOINTS: &[Endpoint] = &[
         response: Payload::Json(json::<SessionInfo>),
     },
     Endpoint {
-        method: "DELETE",
-        path: "/session",
+        route: routes::DELETE_SESSION,
         handler: |m| on(m, logout),
         access: Access::Public,
         summary: "Sign out",

@@ -18,14 +18,14 @@ use axum::routing::on;
 use rulestudio_api::alerts::{
     Alert, AlertSummary, GroupBy, GroupCount, SummaryBucket, Triage, TriageRequest, TriageState,
 };
+use rulestudio_api::routes;
 use serde::Deserialize;
 use serde_json::json;
 use sqlx::AssertSqlSafe;
 
 pub const ENDPOINTS: &[Endpoint] = &[
     Endpoint {
-        method: "GET",
-        path: "/alerts/summary",
+        route: routes::GET_ALERTS_SUMMARY,
         handler: |m| on(m, summary),
         access: Viewer::ACCESS,
         summary: "Alerts in [since, until) (default the last 24 hours) counted per time bucket (`bucket`, such as 5m; default: at most 60 buckets) and per group (`group_by`: rule, priority, node or state; the 100 largest, the rest as `other`)",
@@ -37,8 +37,7 @@ pub const ENDPOINTS: &[Endpoint] = &[
         response: Payload::Json(json::<AlertSummary>),
     },
     Endpoint {
-        method: "GET",
-        path: "/alerts/{id}",
+        route: routes::GET_ALERTS_ID,
         handler: |m| on(m, one),
         access: Viewer::ACCESS,
         summary: "One alert with its `triage`",
@@ -50,8 +49,7 @@ pub const ENDPOINTS: &[Endpoint] = &[
         response: Payload::Json(json::<Alert>),
     },
     Endpoint {
-        method: "POST",
-        path: "/alerts/{id}/triage",
+        route: routes::POST_ALERTS_ID_TRIAGE,
         handler: |m| on(m, set_triage),
         access: Author::ACCESS,
         summary: "Set an alert's triage {state: new|acknowledged|false_positive|resolved, note?} → the alert; `false_positive` labels its event benign for its rule (once), leaving it removes that label; recorded in the audit trail",

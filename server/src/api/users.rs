@@ -15,6 +15,7 @@ use rulestudio_api::auth::{
     CreateToken, CreateUser, CreatedToken, SetPassword, TokenInfo, TokenList, UpdateUser, User,
     UserList,
 };
+use rulestudio_api::routes;
 use serde_json::json;
 
 const ADMIN: Access = Admin::ACCESS;
@@ -23,8 +24,7 @@ const MAX_TOKEN_SECS: u64 = 10 * 365 * 24 * 3600;
 
 pub const ENDPOINTS: &[Endpoint] = &[
     Endpoint {
-        method: "POST",
-        path: "/users",
+        route: routes::POST_USERS,
         handler: |m| on(m, create),
         access: ADMIN,
         summary: "Create a user {username, password?, role}",
@@ -40,8 +40,7 @@ pub const ENDPOINTS: &[Endpoint] = &[
         response: Payload::Json(json::<User>),
     },
     Endpoint {
-        method: "GET",
-        path: "/users",
+        route: routes::GET_USERS,
         handler: |m| on(m, list),
         access: ADMIN,
         summary: "List users",
@@ -53,8 +52,7 @@ pub const ENDPOINTS: &[Endpoint] = &[
         response: Payload::Json(json::<UserList>),
     },
     Endpoint {
-        method: "DELETE",
-        path: "/users/{username}",
+        route: routes::DELETE_USERS_USERNAME,
         handler: |m| on(m, remove),
         access: ADMIN,
         summary: "Delete a user and their tokens",
@@ -66,8 +64,7 @@ pub const ENDPOINTS: &[Endpoint] = &[
         response: Payload::Empty,
     },
     Endpoint {
-        method: "PATCH",
-        path: "/users/{username}",
+        route: routes::PATCH_USERS_USERNAME,
         handler: |m| on(m, update),
         access: ADMIN,
         summary: "Change a user's role {role} → the user; effective at their next request",
@@ -87,8 +84,7 @@ pub const ENDPOINTS: &[Endpoint] = &[
         response: Payload::Json(json::<User>),
     },
     Endpoint {
-        method: "PUT",
-        path: "/users/{username}/password",
+        route: routes::PUT_USERS_USERNAME_PASSWORD,
         handler: |m| on(m, set_password),
         access: ADMIN,
         summary: "Set a user's password {password} (at least 8 characters); ends their sign-in sessions, keeps their API tokens",
@@ -100,8 +96,7 @@ pub const ENDPOINTS: &[Endpoint] = &[
         response: Payload::Empty,
     },
     Endpoint {
-        method: "POST",
-        path: "/users/{username}/tokens",
+        route: routes::POST_USERS_USERNAME_TOKENS,
         handler: |m| on(m, create_token),
         access: Viewer::ACCESS,
         summary: "Create an API token {name, expires_in?} → {token, expires_at} (admin, or the user for themself); `expires_in` in seconds, absent: until revoked",
@@ -119,8 +114,7 @@ pub const ENDPOINTS: &[Endpoint] = &[
         response: Payload::Json(json::<CreatedToken>),
     },
     Endpoint {
-        method: "GET",
-        path: "/users/{username}/tokens",
+        route: routes::GET_USERS_USERNAME_TOKENS,
         handler: |m| on(m, list_tokens),
         access: Viewer::ACCESS,
         summary: "List a user's tokens (admin, or the user)",
@@ -135,8 +129,7 @@ pub const ENDPOINTS: &[Endpoint] = &[
         response: Payload::Json(json::<TokenList>),
     },
     Endpoint {
-        method: "DELETE",
-        path: "/users/{username}/tokens/{name}",
+        route: routes::DELETE_USERS_USERNAME_TOKENS_NAME,
         handler: |m| on(m, revoke_token),
         access: Viewer::ACCESS,
         summary: "Revoke a token (admin, or the user)",
