@@ -13,6 +13,7 @@ pub const TAG_ENFORCE: &str = "rulestudio.enforce";
 
 /// A rule's action. Rollout goes audit → alert → dry run → enforce, one rule at a time.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(schemars::JsonSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum Action {
     /// Recorded, not alerted.
@@ -77,6 +78,7 @@ impl Action {
 
 /// What was done about an alert's process: the alert's `action` field.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(schemars::JsonSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum AlertAction {
     /// Quarantined in the kernel and sent SIGKILL.

@@ -1,5 +1,6 @@
 //! Alerts raised by the live set: `/api/v1/alerts`.
 
+pub use crate::diagnostic::Priority;
 use rulestudio_engine::eval::CompiledRule;
 use rulestudio_engine::event::FieldSource;
 use serde::{Deserialize, Serialize};
@@ -7,6 +8,7 @@ use serde_json::{Map, Value};
 
 /// Falco's JSON output shape (`json_output: true`), plus the ids that link to the stored event.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(schemars::JsonSchema))]
 pub struct Alert {
     /// The studio's number for it: what `/alerts/{id}`, triage, cursors and the UI use.
     pub id: i64,
@@ -16,7 +18,13 @@ pub struct Alert {
     /// RFC 3339 with nanoseconds, as Falco prints it.
     pub time: String,
     pub rule: String,
-    pub priority: String,
+    /// As Falco prints it: `Warning`, `Informational`…
+    #[serde(with = "crate::diagnostic::named")]
+    #[cfg_attr(
+        feature = "openapi",
+        schemars(schema_with = "crate::diagnostic::named::schema::<Priority>")
+    )]
+    pub priority: Priority,
     /// `HH:MM:SS.nnnnnnnnn: Priority rendered-output`, as Falco prints it.
     pub output: String,
     pub output_fields: serde_json::Map<String, serde_json::Value>,
@@ -64,7 +72,7 @@ pub fn build(
         event_id: String::new(),
         time: crate::time::rfc3339(time),
         rule: rule.name.clone(),
-        priority: priority.to_string(),
+        priority: rule.priority,
         output: format!(
             "{}: {priority} {}",
             crate::time::clock(time),
@@ -84,7 +92,11 @@ pub fn build(
 
 /// One line of `POST /api/v1/alerts` (NDJSON): an alert a node raised with its own live set.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(schemars::JsonSchema))]
 pub struct NodeAlert {
+    /// The protocol version ([`crate::protocol`]); absent from nodes that predate it: 1.
+    #[serde(default)]
+    pub version: crate::protocol::Version,
     /// `NODE:INCARNATION:N`, assigned and persisted on the node before the first send; the
     /// studio stores each id once however often it is delivered.
     pub id: String,
@@ -103,6 +115,7 @@ pub struct NodeAlert {
 
 /// An event's place in a node's event batches.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(schemars::JsonSchema))]
 pub struct BatchPlace {
     /// `X-Rulestudio-Batch` of the batch.
     pub batch: i64,
@@ -112,6 +125,7 @@ pub struct BatchPlace {
 
 /// Response of `POST /api/v1/alerts`, sent after the commit.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(schemars::JsonSchema))]
 pub struct NodeAlertsResponse {
     /// Alerts stored now.
     pub stored: u64,
@@ -121,6 +135,7 @@ pub struct NodeAlertsResponse {
 
 /// The triage states of an alert, in the order a team usually moves through them.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(schemars::JsonSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum TriageState {
     #[default]
@@ -156,6 +171,7 @@ impl TriageState {
 
 /// An alert's triage: its state and who set it, when, and why.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(schemars::JsonSchema))]
 pub struct Triage {
     pub state: TriageState,
     /// Absent while the alert is untriaged.
@@ -170,6 +186,7 @@ pub struct Triage {
 
 /// `POST /api/v1/alerts/{id}/triage`.
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(schemars::JsonSchema))]
 pub struct TriageRequest {
     pub state: TriageState,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -178,6 +195,7 @@ pub struct TriageRequest {
 
 /// What `GET /api/v1/alerts/summary` groups by.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(schemars::JsonSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum GroupBy {
     #[default]
@@ -214,6 +232,7 @@ impl GroupBy {
 /// `GET /api/v1/alerts/summary`: alerts in `[since, until)` counted per time bucket and per
 /// group.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(schemars::JsonSchema))]
 pub struct AlertSummary {
     /// Nanoseconds since the Unix epoch: the window is `[since, until)`.
     pub since: i64,
@@ -232,6 +251,7 @@ pub struct AlertSummary {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(schemars::JsonSchema))]
 pub struct SummaryBucket {
     /// The bucket's start, nanoseconds since the Unix epoch.
     pub start: i64,
@@ -239,6 +259,7 @@ pub struct SummaryBucket {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(schemars::JsonSchema))]
 pub struct GroupCount {
     /// The rule, priority, node or state (`""`: an alert whose event had no hostname).
     pub key: String,
@@ -247,6 +268,7 @@ pub struct GroupCount {
 
 /// `GET /api/v1/alerts`: newest first.
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(schemars::JsonSchema))]
 pub struct AlertPage {
     pub alerts: Vec<Alert>,
     /// Alerts matching the filters (all pages).
@@ -256,6 +278,7 @@ pub struct AlertPage {
 
 /// `GET /api/v1/alerts/counts`: alerts per rule since a time, rules without alerts left out.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(schemars::JsonSchema))]
 pub struct AlertCounts {
     /// The start of the window, nanoseconds since the Unix epoch.
     pub since: i64,
@@ -264,6 +287,7 @@ pub struct AlertCounts {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(schemars::JsonSchema))]
 pub struct RuleCount {
     pub rule: String,
     pub count: u64,

@@ -3,6 +3,7 @@
 use serde::{Deserialize, Serialize};
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(schemars::JsonSchema))]
 pub struct AuditEntry {
     pub id: i64,
     /// RFC 3339 with nanoseconds (UTC).
@@ -19,6 +20,7 @@ pub struct AuditEntry {
 
 /// `GET /api/v1/audit?actor=&action=&since=&until=&limit=&cursor=`: newest first.
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(schemars::JsonSchema))]
 pub struct AuditLog {
     pub entries: Vec<AuditEntry>,
     /// Pass as `cursor` for the next (older) page; absent on the last page.

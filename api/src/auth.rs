@@ -5,6 +5,7 @@ use serde::{Deserialize, Serialize};
 /// A user's role, lowest first: each user role may do what the roles below it may. A collector
 /// is not a user role: it sends events and follows the live set, nothing else.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(schemars::JsonSchema))]
 #[serde(rename_all = "lowercase")]
 pub enum Role {
     Collector,
@@ -52,6 +53,7 @@ impl std::fmt::Display for Role {
 
 /// `POST /api/v1/session`.
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(schemars::JsonSchema))]
 pub struct LoginRequest {
     pub username: String,
     pub password: String,
@@ -59,6 +61,7 @@ pub struct LoginRequest {
 
 /// `POST`/`GET /api/v1/session`: who the caller is.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(schemars::JsonSchema))]
 pub struct SessionInfo {
     pub username: String,
     pub role: Role,
@@ -66,6 +69,7 @@ pub struct SessionInfo {
 
 /// `POST /api/v1/users` (admin).
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(schemars::JsonSchema))]
 pub struct CreateUser {
     pub username: String,
     /// Absent for accounts that only use tokens (collectors).
@@ -75,6 +79,7 @@ pub struct CreateUser {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(schemars::JsonSchema))]
 pub struct User {
     pub username: String,
     pub role: Role,
@@ -84,24 +89,28 @@ pub struct User {
 
 /// `GET /api/v1/users`.
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(schemars::JsonSchema))]
 pub struct UserList {
     pub users: Vec<User>,
 }
 
 /// `PATCH /api/v1/users/{username}` (admin).
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(schemars::JsonSchema))]
 pub struct UpdateUser {
     pub role: Role,
 }
 
 /// `PUT /api/v1/users/{username}/password` (admin).
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(schemars::JsonSchema))]
 pub struct SetPassword {
     pub password: String,
 }
 
 /// `POST /api/v1/users/{username}/tokens`.
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(schemars::JsonSchema))]
 pub struct CreateToken {
     pub name: String,
     /// Seconds until the token stops working; absent: it works until revoked.
@@ -111,6 +120,7 @@ pub struct CreateToken {
 
 /// The token itself is shown once, in this response; the server keeps only its hash.
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(schemars::JsonSchema))]
 pub struct CreatedToken {
     pub name: String,
     pub token: String,
@@ -120,6 +130,7 @@ pub struct CreatedToken {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(schemars::JsonSchema))]
 pub struct TokenInfo {
     pub name: String,
     pub created_at: i64,
@@ -131,6 +142,7 @@ pub struct TokenInfo {
 
 /// `GET /api/v1/users/{username}/tokens`.
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(schemars::JsonSchema))]
 pub struct TokenList {
     pub tokens: Vec<TokenInfo>,
 }

@@ -4,7 +4,12 @@ use serde::{Deserialize, Serialize};
 
 /// Cumulative counters since the collector started; the server keeps the latest per node.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(schemars::JsonSchema))]
 pub struct Heartbeat {
+    /// The protocol version ([`crate::protocol`]); absent (from nodes that predate it, and in
+    /// the studio's listing, which does not keep it): 1.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub version: Option<crate::protocol::Version>,
     pub node: String,
     /// Events read from the kernel ring buffer.
     pub captured: u64,
@@ -59,6 +64,7 @@ pub struct Heartbeat {
 
 /// Response of `POST /api/v1/events`.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(schemars::JsonSchema))]
 pub struct IngestResponse {
     pub accepted: u64,
     /// True when this (node, batch) was stored before: acknowledged, not stored twice.
@@ -67,6 +73,7 @@ pub struct IngestResponse {
 
 /// A collector as the admin page shows it: `GET /api/v1/collectors`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(schemars::JsonSchema))]
 pub struct CollectorStatus {
     #[serde(flatten)]
     pub heartbeat: Heartbeat,
@@ -77,6 +84,7 @@ pub struct CollectorStatus {
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(schemars::JsonSchema))]
 pub struct CollectorList {
     pub collectors: Vec<CollectorStatus>,
 }

@@ -2,14 +2,20 @@
 
 pub use rulestudio_engine::diagnostic::{Applicability, Severity};
 use rulestudio_engine::diagnostic::{Diagnostic, Fix};
+pub use rulestudio_engine::rule::Priority;
 use rulestudio_engine::span::LineIndex;
 use serde::{Deserialize, Serialize};
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(schemars::JsonSchema))]
 pub struct DiagnosticJson {
     pub file: String,
     /// `error` or `warning`.
     #[serde(with = "named")]
+    #[cfg_attr(
+        feature = "openapi",
+        schemars(schema_with = "named::schema::<Severity>")
+    )]
     pub severity: Severity,
     pub code: String,
     pub message: String,
@@ -25,15 +31,21 @@ pub struct DiagnosticJson {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(schemars::JsonSchema))]
 pub struct FixJson {
     pub message: String,
     /// `safe`, `unsafe` or `display_only`.
     #[serde(with = "named")]
+    #[cfg_attr(
+        feature = "openapi",
+        schemars(schema_with = "named::schema::<Applicability>")
+    )]
     pub applicability: Applicability,
     pub edits: Vec<EditJson>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(schemars::JsonSchema))]
 pub struct EditJson {
     pub line: u32,
     pub column: u32,
@@ -133,9 +145,10 @@ impl FixJson {
 }
 
 /// The engine's closed sets written as their names (the engine's types are not `Serialize`:
-/// their JSON shape is decided here, with one definition of the set, the engine's).
-mod named {
-    use super::{Applicability, Severity};
+/// their JSON shape is decided here, with one definition of the set, the engine's): a
+/// diagnostic's severity, a fix's applicability, a rule's priority (as Falco prints it).
+pub(crate) mod named {
+    use super::{Applicability, Priority, Severity};
     use serde::{Deserialize, Deserializer, Serializer, de::Error};
 
     pub trait Named: Copy + 'static {
@@ -164,8 +177,25 @@ mod named {
         }
     }
 
+    impl Named for Priority {
+        const WHAT: &'static str = "priority";
+        fn all() -> &'static [Self] {
+            &Priority::ALL
+        }
+        fn name(self) -> &'static str {
+            self.as_str()
+        }
+    }
+
     pub fn serialize<T: Named, S: Serializer>(value: &T, s: S) -> Result<S::Ok, S::Error> {
         s.serialize_str(value.name())
+    }
+
+    /// The set as a JSON Schema: a string, one of the names.
+    #[cfg(feature = "openapi")]
+    pub fn schema<T: Named>(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        let names: Vec<&str> = T::all().iter().map(|v| v.name()).collect();
+        schemars::json_schema!({"type": "string", "enum": names})
     }
 
     pub fn deserialize<'de, T: Named, D: Deserializer<'de>>(d: D) -> Result<T, D::Error> {
@@ -218,6 +248,34 @@ mod tests {
                 assert_eq!(serde_json::from_value::<DiagnosticJson>(json).unwrap(), d);
             }
         }
+    }
+
+    #[test]
+    fn priorities_are_written_as_falco_prints_them_and_read_back() {
+        let alert = |priority: &str| {
+            serde_json::json!({
+                "id": 1, "event_id": "n:1:1", "time": "t", "rule": "r", "priority": priority,
+                "output": "o", "output_fields": {}, "source": "syscall", "tags": [],
+                "hostname": "h", "live_version": 1,
+            })
+        };
+        for p in Priority::ALL {
+            let json = alert(p.as_str());
+            let read: crate::alerts::Alert = serde_json::from_value(json.clone()).unwrap();
+            assert_eq!(read.priority, p);
+            assert_eq!(
+                serde_json::to_value(&read).unwrap()["priority"],
+                json["priority"]
+            );
+        }
+        // Falco's rules files spell them in capitals; its alerts, and so the API, do not.
+        let e = serde_json::from_value::<crate::alerts::Alert>(alert("WARNING"))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("unknown priority `WARNING`, expected one of Emergency, Alert, Critical"),
+            "{e}"
+        );
     }
 
     #[test]

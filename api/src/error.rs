@@ -4,11 +4,12 @@ use crate::diagnostic::DiagnosticJson;
 use serde::{Deserialize, Serialize};
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(schemars::JsonSchema))]
 pub struct ErrorBody {
-    /// Stable machine-readable code: `unauthorized`, `forbidden`, `not_found`, `bad_request`,
-    /// `invalid_event`, `invalid_condition`, `invalid_rules`, `conflict`, `unprocessable`, `payload_too_large`,
-    /// `internal`.
+    /// Stable and machine-readable (`not_found`, `invalid_condition`…); the status says the
+    /// same more coarsely. The OpenAPI document lists every code (the server's `AppError::CODES`).
     pub code: String,
+    /// What is wrong, naming the field, parameter or line.
     pub message: String,
     /// Present when the problem is in a condition or rules the caller sent.
     #[serde(default, skip_serializing_if = "Option::is_none")]

@@ -6,6 +6,7 @@ use serde::{Deserialize, Serialize};
 /// An event as stored: the interchange-format fields plus its id in the event store,
 /// `NODE:INCARNATION:SEQ` (NODE is the server's `--node`; see `store/SCHEMA.md`).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(schemars::JsonSchema))]
 pub struct StoredEvent {
     pub id: String,
     /// `evt.time`, nanoseconds since the Unix epoch.
@@ -21,6 +22,7 @@ pub struct StoredEvent {
 
 /// One `event` message of `GET /api/v1/events/stream`: a newly stored event, sampled.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(schemars::JsonSchema))]
 pub struct TailedEvent {
     #[serde(flatten)]
     pub event: StoredEvent,
@@ -31,6 +33,7 @@ pub struct TailedEvent {
 
 /// `GET /api/v1/events`: newest first.
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(schemars::JsonSchema))]
 pub struct EventPage {
     pub events: Vec<StoredEvent>,
     /// Pass as `cursor` to get the next (older) page (an event id); absent when the search
@@ -42,6 +45,7 @@ pub struct EventPage {
 
 /// `POST /api/v1/events/{id}/label`.
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(schemars::JsonSchema))]
 pub struct LabelRequest {
     /// `benign`, `malicious`, or `clear` to remove the label.
     pub label: String,
@@ -53,6 +57,7 @@ pub struct LabelRequest {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(schemars::JsonSchema))]
 pub struct Label {
     /// `NODE:INCARNATION:SEQ`.
     pub event_id: String,
@@ -64,12 +69,14 @@ pub struct Label {
 
 /// `GET /api/v1/labels?events=ID,ID,…`: every label of those events, by event then rule.
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(schemars::JsonSchema))]
 pub struct LabelList {
     pub labels: Vec<Label>,
 }
 
 /// `POST /api/v1/baselines`: a known-good period.
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(schemars::JsonSchema))]
 pub struct CreateBaseline {
     pub since: Timestamp,
     pub until: Timestamp,
@@ -78,6 +85,7 @@ pub struct CreateBaseline {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(schemars::JsonSchema))]
 pub struct Baseline {
     pub id: i64,
     pub since: i64,
@@ -89,12 +97,14 @@ pub struct Baseline {
 
 /// `GET /api/v1/baselines`.
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(schemars::JsonSchema))]
 pub struct BaselineList {
     pub baselines: Vec<Baseline>,
 }
 
 /// `GET /api/v1/events/{id}/matches`: the rules of the live set that match one event.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(schemars::JsonSchema))]
 pub struct EventMatches {
     /// The live-set version that judged the event.
     pub live_version: i64,
@@ -107,6 +117,7 @@ pub struct EventMatches {
 
 /// One rule an event matches.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(schemars::JsonSchema))]
 pub struct RuleMatch {
     pub rule: String,
     /// Falco's spelling (`Warning`, `Critical`, …).

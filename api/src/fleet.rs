@@ -7,13 +7,11 @@
 
 use crate::live::RulesFile;
 use crate::preview::{Bucket, Sample};
+use crate::protocol::Version;
 use serde::{Deserialize, Serialize};
 
 #[cfg(feature = "nats")]
 pub mod connect;
-
-/// The version of the formats below; every subject and every pointer carries it.
-pub const FORMAT: u32 = 1;
 
 /// The key-value bucket the studio puts the live set's pointer in, and nodes watch.
 pub const LIVE_BUCKET: &str = "rulestudio-live";
@@ -27,8 +25,11 @@ pub const MAX_LIVE_SET_BYTES: u64 = 64 << 20;
 
 /// What [`LIVE_KEY`] holds: which object is the current version.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(schemars::JsonSchema))]
 pub struct LivePointer {
-    pub format: u32,
+    /// The protocol version ([`crate::protocol`]).
+    #[serde(default)]
+    pub format: Version,
     pub version: i64,
     /// The name of the object in [`LIVE_OBJECTS`].
     pub object: String,
@@ -74,8 +75,11 @@ pub fn preview_subject(node: &str) -> String {
 /// A preview request from the studio to one node: the draft live set (the live files with the
 /// draft last), which of its rules to judge, a time window and how long the node may take.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(schemars::JsonSchema))]
 pub struct NodePreviewRequest {
-    pub format: u32,
+    /// The protocol version ([`crate::protocol`]).
+    #[serde(default)]
+    pub format: Version,
     pub files: Vec<RulesFile>,
     /// Names of the rules of `files` to judge.
     pub rules: Vec<String>,
@@ -93,6 +97,7 @@ pub struct NodePreviewRequest {
 
 /// A node's answer: what it found in its own store, or why it did not look.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(schemars::JsonSchema))]
 #[serde(tag = "outcome", rename_all = "snake_case")]
 pub enum NodePreviewReply {
     Found(NodePreview),
@@ -101,8 +106,11 @@ pub enum NodePreviewReply {
 
 /// Partial results over one node's store.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(schemars::JsonSchema))]
 pub struct NodePreview {
-    pub format: u32,
+    /// The protocol version ([`crate::protocol`]).
+    #[serde(default)]
+    pub format: Version,
     /// Events of the window the node looked at.
     pub scanned: u64,
     /// False: the node stopped at its deadline, and the counts are of what it judged by then.
@@ -111,6 +119,7 @@ pub struct NodePreview {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(schemars::JsonSchema))]
 pub struct NodeRulePreview {
     pub name: String,
     pub matched: u64,
@@ -122,11 +131,13 @@ pub struct NodeRulePreview {
 
 /// Why a node did not run a preview.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, thiserror::Error)]
+#[cfg_attr(feature = "openapi", derive(schemars::JsonSchema))]
 #[serde(tag = "reason", rename_all = "snake_case")]
 pub enum NodeRefusal {
     #[error("the node runs as many previews as it allows at once")]
     Busy,
-    #[error("request format {format} is not {FORMAT}")]
+    /// The request's protocol version is not one the node speaks.
+    #[error("{}", crate::protocol::Unsupported(*format))]
     Format { format: u32 },
     #[error("{message}")]
     Invalid { message: String },
@@ -136,6 +147,7 @@ pub enum NodeRefusal {
 /// or refused), `offline` (no heartbeat within three of its periods: not asked); `incomplete`
 /// lists answered nodes that stopped at the deadline, so their counts are partial.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(schemars::JsonSchema))]
 pub struct Nodes {
     pub answered: Vec<String>,
     pub missing: Vec<String>,

@@ -19,5 +19,7 @@ pub mod fleet;
 pub mod live;
 pub mod preview;
 pub mod proposals;
+pub mod protocol;
+pub mod routes;
 pub mod ruletest;
 pub mod time;

@@ -3,6 +3,7 @@
 use serde::{Deserialize, Serialize};
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(schemars::JsonSchema))]
 pub struct RulesFile {
     pub name: String,
     pub content: String,
@@ -23,6 +24,7 @@ pub fn source_files(files: &[RulesFile]) -> Vec<rulestudio_engine::loader::Sourc
 /// Falco's `rule_matching`: every matching rule alerts, or only the first in load order. It
 /// travels with the live set, so every node that evaluates it judges alike.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(schemars::JsonSchema))]
 #[serde(rename_all = "lowercase")]
 pub enum RuleMatching {
     #[default]
@@ -56,6 +58,7 @@ impl From<RuleMatching> for rulestudio_engine::rule::Matching {
 
 /// `GET /api/v1/live`: the current version, files in load order.
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(schemars::JsonSchema))]
 pub struct LiveSet {
     pub version: i64,
     pub files: Vec<RulesFile>,
@@ -75,6 +78,7 @@ pub struct LiveSet {
 
 /// One item whose verdict changed (see [`LiveSet::engine_changes`]).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(schemars::JsonSchema))]
 pub struct EngineChange {
     /// `rule`, `macro`, `list`, or `file` for a problem outside any item.
     pub item_kind: String,
@@ -87,6 +91,7 @@ pub struct EngineChange {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(schemars::JsonSchema))]
 pub struct LiveVersion {
     pub version: i64,
     pub promoted_at: i64,
@@ -101,12 +106,14 @@ pub struct LiveVersion {
 
 /// `GET /api/v1/live/history`: newest first.
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(schemars::JsonSchema))]
 pub struct LiveHistory {
     pub versions: Vec<LiveVersion>,
 }
 
 /// `POST /api/v1/live/rollback` (admin).
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(schemars::JsonSchema))]
 pub struct RollbackRequest {
     pub version: i64,
     /// Why, for the audit trail.
@@ -116,6 +123,7 @@ pub struct RollbackRequest {
 
 /// The version a promotion or rollback created.
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(schemars::JsonSchema))]
 pub struct LiveVersionCreated {
     pub version: i64,
 }

@@ -7,6 +7,7 @@ use serde::{Deserialize, Serialize};
 /// The stored events a preview looks at. Read strictly: a misspelt key is an error naming it,
 /// not a window over every event.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(schemars::JsonSchema))]
 #[serde(untagged, try_from = "WindowKeys")]
 pub enum Window {
     /// The newest N stored events.
@@ -22,6 +23,7 @@ pub enum Window {
 
 /// A window as written: `last_events`, or `since` and/or `until`, and nothing else.
 #[derive(Deserialize)]
+#[cfg_attr(feature = "openapi", derive(schemars::JsonSchema))]
 #[serde(deny_unknown_fields)]
 struct WindowKeys {
     last_events: Option<u64>,
@@ -50,6 +52,7 @@ impl TryFrom<WindowKeys> for Window {
 
 /// `"live"` (default): the draft loads after the live set; `"none"`: on its own.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(schemars::JsonSchema))]
 #[serde(rename_all = "lowercase")]
 pub enum Base {
     #[default]
@@ -59,6 +62,7 @@ pub enum Base {
 
 /// `POST /api/v1/preview`.
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(schemars::JsonSchema))]
 pub struct PreviewRequest {
     pub rules: String,
     #[serde(default)]
@@ -72,6 +76,7 @@ pub struct PreviewRequest {
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(schemars::JsonSchema))]
 pub struct PreviewResponse {
     /// Events of the window examined.
     pub scanned: u64,
@@ -85,6 +90,7 @@ pub struct PreviewResponse {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(schemars::JsonSchema))]
 pub struct RulePreview {
     pub name: String,
     /// What the rule does when it matches, from its tags (issue #14, #15).
@@ -126,6 +132,7 @@ pub struct RulePreview {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(schemars::JsonSchema))]
 pub struct Sample {
     /// `NODE:INCARNATION:SEQ`.
     pub event_id: String,
@@ -135,6 +142,7 @@ pub struct Sample {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(schemars::JsonSchema))]
 pub struct Bucket {
     /// Start of the bucket, nanoseconds since the Unix epoch.
     pub t: i64,
@@ -142,6 +150,7 @@ pub struct Bucket {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(schemars::JsonSchema))]
 pub struct Group {
     /// The `group_by` fields' values, joined with ` | ` (`<NA>` when absent).
     pub key: String,
@@ -150,6 +159,7 @@ pub struct Group {
 
 /// `POST /api/v1/preview/suggest-exception`.
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(schemars::JsonSchema))]
 pub struct SuggestExceptionRequest {
     pub rules: String,
     pub rule: String,
@@ -165,6 +175,7 @@ pub struct SuggestExceptionRequest {
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(schemars::JsonSchema))]
 pub struct SuggestExceptionResponse {
     /// The `exceptions:` entry, structured.
     pub exception: ExceptionEntry,
@@ -189,6 +200,7 @@ pub struct SuggestExceptionResponse {
 
 /// A Falco rule exception: `fields` compared with `comps` against each row of `values`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(schemars::JsonSchema))]
 pub struct ExceptionEntry {
     pub name: String,
     pub fields: Vec<String>,
@@ -197,6 +209,7 @@ pub struct ExceptionEntry {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(schemars::JsonSchema))]
 pub struct Counts {
     pub matched: u64,
     pub false_positives: u64,
@@ -207,6 +220,7 @@ pub struct Counts {
 /// One field of a rule's benign matches an exception can be written on (suggest-exception's
 /// `candidates`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(schemars::JsonSchema))]
 pub struct ExceptionCandidate {
     pub field: String,
     /// How its values generalise, when they do.
@@ -218,6 +232,7 @@ pub struct ExceptionCandidate {
 
 /// A field's generalisation: a directory instead of a file, an image instead of a container.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(schemars::JsonSchema))]
 pub struct Generalisation {
     /// The field the generalised value is of (`container.image.repository` for
     /// `container.id`); absent: the field itself.
@@ -231,6 +246,7 @@ pub struct Generalisation {
 
 /// One value of a candidate field.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(schemars::JsonSchema))]
 pub struct CandidateValue {
     pub value: String,
     /// Its generalised form (the directory, the image), when the field generalises and the
@@ -243,6 +259,7 @@ pub struct CandidateValue {
 
 /// A field picked for the exception: suggest-exception's `picks`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(schemars::JsonSchema))]
 pub struct ExceptionPick {
     /// A candidate's `field`.
     pub field: String,

@@ -7,6 +7,7 @@ use serde::{Deserialize, Serialize};
 
 /// One file of the live set as a proposal changes it: its new full content, or its removal.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(schemars::JsonSchema))]
 pub struct FileChange {
     pub name: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -27,6 +28,7 @@ impl FileChange {
 
 /// `POST /api/v1/proposals` (author or higher).
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(schemars::JsonSchema))]
 pub struct NewProposal {
     pub title: String,
     #[serde(default)]
@@ -44,6 +46,7 @@ pub struct NewProposal {
 /// `PUT /api/v1/proposals/{id}` (the proposal's author): a new revision. Absent fields keep
 /// their current value; `files` and `tests` replace the current revision's.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(schemars::JsonSchema))]
 pub struct ReviseProposal {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub title: Option<String>,
@@ -55,6 +58,7 @@ pub struct ReviseProposal {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(schemars::JsonSchema))]
 #[serde(rename_all = "lowercase")]
 pub enum Status {
     Open,
@@ -92,6 +96,7 @@ impl Status {
 
 /// `GET /api/v1/proposals/{id}`; the list has the same objects.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(schemars::JsonSchema))]
 pub struct Proposal {
     pub id: i64,
     pub title: String,
@@ -127,6 +132,7 @@ pub struct Proposal {
 
 /// A rollback that undid a promoted proposal's live version.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(schemars::JsonSchema))]
 pub struct RolledBack {
     /// The live version the rollback created.
     pub live_version: i64,
@@ -139,6 +145,7 @@ pub struct RolledBack {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(schemars::JsonSchema))]
 #[serde(rename_all = "lowercase")]
 pub enum FileStatus {
     Added,
@@ -147,6 +154,7 @@ pub enum FileStatus {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(schemars::JsonSchema))]
 pub struct FileDiff {
     pub file: String,
     pub status: FileStatus,
@@ -159,6 +167,7 @@ pub struct FileDiff {
 
 /// One hunk of a file's diff: a run of changed lines with their context.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(schemars::JsonSchema))]
 pub struct Hunk {
     /// The `@@ -a,b +c,d @@` header.
     pub header: String,
@@ -166,6 +175,7 @@ pub struct Hunk {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(schemars::JsonSchema))]
 #[serde(rename_all = "lowercase")]
 pub enum LineKind {
     Context,
@@ -175,6 +185,7 @@ pub enum LineKind {
 
 /// One line of a hunk, as it is in the files (without its line break).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(schemars::JsonSchema))]
 pub struct DiffLine {
     pub kind: LineKind,
     pub text: String,
@@ -192,6 +203,7 @@ pub struct DiffLine {
 /// What the change would do, computed when the proposal is created, revised or rebased, and on
 /// `POST /api/v1/proposals/{id}/evidence`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(schemars::JsonSchema))]
 pub struct Evidence {
     /// Nanoseconds since the Unix epoch.
     pub computed_at: i64,
@@ -217,6 +229,7 @@ pub struct Evidence {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(schemars::JsonSchema))]
 pub struct RemovedRule {
     pub name: String,
     pub live_matched: u64,
@@ -224,12 +237,14 @@ pub struct RemovedRule {
 
 /// `POST /api/v1/proposals/{id}/evidence` (author or higher): recompute on the same base.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(schemars::JsonSchema))]
 pub struct RefreshEvidence {
     #[serde(default)]
     pub window: Option<Window>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(schemars::JsonSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum Verdict {
     Approve,
@@ -255,6 +270,7 @@ impl Verdict {
 
 /// `POST /api/v1/proposals/{id}/reviews` (reviewer or higher, not the author).
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(schemars::JsonSchema))]
 pub struct NewReview {
     pub verdict: Verdict,
     #[serde(default)]
@@ -262,6 +278,7 @@ pub struct NewReview {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(schemars::JsonSchema))]
 pub struct Review {
     pub id: i64,
     pub reviewer: String,
@@ -274,6 +291,7 @@ pub struct Review {
 
 /// `POST /api/v1/proposals/{id}/comments`: on the proposal, or on a line of a file's diff.
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(schemars::JsonSchema))]
 pub struct NewComment {
     pub body: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -284,6 +302,7 @@ pub struct NewComment {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(schemars::JsonSchema))]
 pub struct Comment {
     pub id: i64,
     pub author: String,
@@ -296,12 +315,14 @@ pub struct Comment {
 
 /// `GET /api/v1/proposals?status=`.
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(schemars::JsonSchema))]
 pub struct ProposalList {
     pub proposals: Vec<Proposal>,
 }
 
 /// `POST /api/v1/proposals/{id}/promote` body (optional): why, for the audit trail.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(schemars::JsonSchema))]
 pub struct PromoteRequest {
     #[serde(default)]
     pub reason: String,
@@ -309,6 +330,7 @@ pub struct PromoteRequest {
 
 /// `POST /api/v1/proposals/{id}/promote`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(schemars::JsonSchema))]
 pub struct Promoted {
     pub live_version: i64,
 }
@@ -316,6 +338,7 @@ pub struct Promoted {
 /// What `--notify-url` receives on every proposal event. `text` is a one-line summary, so that
 /// chat webhooks that show a `text` field work as they are.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(schemars::JsonSchema))]
 pub struct ProposalEvent {
     /// `proposal.created`, `.revised`, `.commented`, `.reviewed`, `.promoted`, `.closed`,
     /// `.rebased`.
@@ -328,6 +351,7 @@ pub struct ProposalEvent {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(schemars::JsonSchema))]
 pub struct ProposalRef {
     pub id: i64,
     pub title: String,

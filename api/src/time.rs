@@ -6,6 +6,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 /// Nanoseconds since the Unix epoch (like `evt.time`), or an RFC 3339 string
 /// (`2025-01-31T12:00:00Z`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(schemars::JsonSchema))]
 #[serde(untagged)]
 pub enum Timestamp {
     Nanos(i64),

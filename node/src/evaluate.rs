@@ -11,6 +11,7 @@ use crate::live::Live;
 use crate::state::StateError;
 use rulestudio_api::action::Action;
 use rulestudio_api::alerts::{BatchPlace, NodeAlert};
+use rulestudio_api::protocol::Version;
 use rulestudio_engine::event::{Event, Value as FieldValue};
 use rulestudio_engine::fields::{self, FieldId};
 use rulestudio_engine::rule::Matching;
@@ -158,6 +159,7 @@ impl Evaluator {
                     .get_or_insert_with(|| whole_event(line, (!named).then_some(&self.node)))
                     .clone();
                 out.alerts.push(NodeAlert {
+                    version: Version::CURRENT,
                     id: self.ids.next_id()?,
                     node: self.node.clone(),
                     sent_in: at.map(|at| BatchPlace {
@@ -298,7 +300,7 @@ mod tests {
         let a = &shell.alert;
         assert_eq!(a.output, "00:00:02.000000123: Warning shell bash by root");
         assert_eq!(a.time, "1970-01-01T00:00:02.000000123Z");
-        assert_eq!(a.priority, "Warning");
+        assert_eq!(a.priority, rulestudio_api::alerts::Priority::Warning);
         assert_eq!(a.tags, ["shell"]);
         assert_eq!(a.live_version, 7);
         assert_eq!(a.hostname, "n1");

@@ -55,7 +55,7 @@ impl Follower {
             .map_err(|e| FollowError::Client(e.to_string()))?;
         Ok(Follower {
             client,
-            url: format!("{}/api/v1/live", server.trim_end_matches('/')),
+            url: rulestudio_api::routes::GET_LIVE.url(server, &[]),
             token: token.to_string(),
             saved: Saved::new(state_dir, live),
         })

@@ -14,6 +14,7 @@ use futures::StreamExt;
 use rulestudio_api::collector::Heartbeat;
 use rulestudio_api::fleet::{self, LivePointer};
 use rulestudio_api::live::LiveSet;
+use rulestudio_api::protocol::Unsupported;
 use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
@@ -29,8 +30,8 @@ pub enum NatsFollowError {
     JetStream { what: String, message: String },
     #[error("{key} of bucket {bucket} is not a live-set pointer: {message}", bucket = fleet::LIVE_BUCKET, key = fleet::LIVE_KEY)]
     Pointer { message: String },
-    #[error("live-set pointer format {0} is not {format}: this node is older than the studio", format = fleet::FORMAT)]
-    Format(u32),
+    #[error("the live-set pointer: {0}")]
+    Format(#[from] Unsupported),
     #[error("object {object} is {size} bytes, above the {max} a node reads", max = fleet::MAX_LIVE_SET_BYTES)]
     TooLarge { object: String, size: u64 },
     #[error("object {object} is not live set version {version}: {message}")]
@@ -141,9 +142,7 @@ fn pointer(value: &[u8]) -> Result<LivePointer, NatsFollowError> {
         serde_json::from_slice(value).map_err(|e| NatsFollowError::Pointer {
             message: e.to_string(),
         })?;
-    if pointer.format != fleet::FORMAT {
-        return Err(NatsFollowError::Format(pointer.format));
-    }
+    pointer.format.check()?;
     Ok(pointer)
 }
 
@@ -194,4 +193,22 @@ pub async fn publish_heartbeat(
     client
         .publish(fleet::heartbeat_subject(&beat.node), body.into())
         .await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_pointer_without_a_format_is_version_1_and_a_newer_one_is_refused_naming_the_versions() {
+        let p = pointer(br#"{"version": 3, "object": "live-set-3", "size": 10}"#).unwrap();
+        assert_eq!((p.format.0, p.version), (1, 3));
+        let e = pointer(br#"{"format": 9, "version": 3, "object": "live-set-3", "size": 10}"#)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("protocol version 9 is not one this side speaks (versions 1 to 1)"),
+            "{e}"
+        );
+    }
 }

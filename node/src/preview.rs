@@ -13,6 +13,7 @@ use rulestudio_api::fleet::{
     self, NodePreview, NodePreviewReply, NodePreviewRequest, NodeRefusal, NodeRulePreview,
 };
 use rulestudio_api::preview::{Bucket, Sample};
+use rulestudio_api::protocol::Version;
 use rulestudio_engine::loader::{self, LoadOptions, Loaded};
 use rulestudio_engine::stop::StopCheck;
 use rulestudio_store::Store;
@@ -155,9 +156,9 @@ fn load(
     request: &NodePreviewRequest,
     late: &(dyn Fn() -> bool + Sync),
 ) -> Result<Loaded, NodeRefusal> {
-    if request.format != fleet::FORMAT {
+    if request.format.check().is_err() {
         return Err(NodeRefusal::Format {
-            format: request.format,
+            format: request.format.0,
         });
     }
     if request.bucket_ns <= 0 {
@@ -229,7 +230,7 @@ fn judge(
         });
     }
     Ok(NodePreview {
-        format: fleet::FORMAT,
+        format: Version::CURRENT,
         scanned,
         complete,
         rules,
@@ -306,7 +307,7 @@ mod tests {
 
     fn request(rules: Vec<String>) -> NodePreviewRequest {
         NodePreviewRequest {
-            format: fleet::FORMAT,
+            format: Version::CURRENT,
             files: vec![RulesFile {
                 name: "draft.yaml".into(),
                 content: DRAFT.into(),
@@ -390,10 +391,19 @@ mod tests {
                 .to_string()
                 .contains("buckets")
         );
-        req.format = 2;
-        assert_eq!(
-            load(&req, &|| false).unwrap_err(),
-            NodeRefusal::Format { format: 2 }
+        req.format = Version(2);
+        let refusal = load(&req, &|| false).unwrap_err();
+        assert_eq!(refusal, NodeRefusal::Format { format: 2 });
+        assert!(
+            refusal
+                .to_string()
+                .starts_with("protocol version 2 is not one this side speaks (versions 1 to 1)"),
+            "{refusal}"
         );
+        // A studio that writes no version speaks version 1.
+        let mut json = serde_json::to_value(&req).unwrap();
+        json.as_object_mut().unwrap().remove("format");
+        let read: NodePreviewRequest = serde_json::from_value(json).unwrap();
+        assert_eq!(read.format, Version(1));
     }
 }

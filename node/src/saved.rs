@@ -65,11 +65,13 @@ impl Saved {
         let compiled = tokio::task::spawn_blocking(move || live::compile(set)).await;
         match compiled {
             Ok(Ok(rules)) => {
+                // Saved before it runs: a node that reports a version (and a test or a restart
+                // that follows the report) finds that version on disk.
                 let version = rules.set.version;
-                self.live.install(rules);
                 if let Err(e) = self.save(&saved) {
                     tracing::warn!("live set version {version} runs but is not saved: {e}");
                 }
+                self.live.install(rules);
             }
             Ok(Err(e)) => self.live.refuse(e),
             Err(e) => tracing::error!("compiling the live set: {e}"),

@@ -8,6 +8,7 @@ mod nats;
 
 use rulestudio_api::fleet::{self, NodePreviewReply, NodePreviewRequest, NodeRefusal};
 use rulestudio_api::live::RulesFile;
+use rulestudio_api::protocol::Version;
 use rulestudio_node::preview::{MAX_CONCURRENT, answer_within};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -44,7 +45,7 @@ async fn a_preview_beyond_the_nodes_budget_is_refused_busy_then_answered() {
         permits.clone(),
     ));
     let request = NodePreviewRequest {
-        format: fleet::FORMAT,
+        format: Version::CURRENT,
         files: vec![RulesFile {
             name: "draft.yaml".into(),
             content: include_str!("../../server/tests/data/draft.yaml").into(),

@@ -13,9 +13,7 @@ use tokio::sync::mpsc;
 /// `rulestudio.audit` rules, which are stored and counted only.
 pub fn publish(state: &AppState, alerts: Vec<Alert>) {
     for alert in alerts {
-        let priority = rulestudio_engine::rule::Priority::parse(&alert.priority)
-            .map_or("unknown", |p| p.as_str());
-        state.metrics.alert(&alert.rule, priority);
+        state.metrics.alert(&alert.rule, alert.priority.as_str());
         if Action::of_tags(&alert.tags) == Action::Audit {
             continue;
         }

@@ -535,7 +535,7 @@ async fn insert_alerts(
                 .bind(seq)
                 .bind(p.time)
                 .bind(alert.rule.clone())
-                .bind(alert.priority.clone())
+                .bind(alert.priority.as_str())
                 .bind(alert.live_version)
                 .bind(body);
             alerts.push(alert);

@@ -61,7 +61,7 @@ pub fn app(state: AppState) -> Router {
             storage::refuse_writes_when_unwritable,
         ));
     Router::new()
-        .nest("/api/v1", api)
+        .nest(rulestudio_api::routes::PREFIX, api)
         .merge(system::router())
         .merge(system::static_ui(&state.config.static_dir))
         .layer(axum::middleware::from_fn(http::headers::security_headers))

@@ -237,7 +237,10 @@ impl Metrics {
         out.push_str("# HELP rulestudio_collector_dropped_total What a collector lost, by node and reason: events (kernel, spool_full, truncated, malformed) and thread state re-read from /proc (thread_evicted).\n# TYPE rulestudio_collector_dropped_total counter\n");
         for (node, losses) in drops.by_node.iter() {
             let node = escape(node);
-            for (reason, n) in LOSS_REASONS.iter().zip(losses.by_reason) {
+            // The rarer reasons only once they count: /metrics stays bounded (it lists up to
+            // MAX_NODES nodes) and a series appearing is news.
+            let shown = LOSS_REASONS.iter().zip(losses.by_reason).enumerate();
+            for (_, (reason, n)) in shown.filter(|&(i, (_, n))| i < 2 || n > 0) {
                 let _ = writeln!(
                     out,
                     "rulestudio_collector_dropped_total{{node=\"{node}\",reason=\"{reason}\"}} {n}"

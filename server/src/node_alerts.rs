@@ -32,6 +32,7 @@ pub fn parse(body: &str) -> Result<Vec<Received>> {
         let fail = |p: String| AppError::BadRequest(format!("line {}: {p}", i + 1));
         let alert: NodeAlert =
             serde_json::from_str(line).map_err(|e| fail(format!("not a node alert: {e}")))?;
+        alert.version.check().map_err(|e| fail(e.to_string()))?;
         crate::limits::NODE
             .check(&alert.node)
             .map_err(|e| fail(e.to_string()))?;
@@ -83,6 +84,7 @@ pub async fn store(state: &crate::state::AppState, alerts: Vec<Received>) -> Res
     let mut duplicate = 0;
     for Received { alert, time } in alerts {
         let NodeAlert {
+            version: _,
             id: node_alert_id,
             node,
             sent_in,
@@ -107,7 +109,7 @@ pub async fn store(state: &crate::state::AppState, alerts: Vec<Received>) -> Res
         .bind(stored_seq.map_or(-1, |s| s as i64))
         .bind(time)
         .bind(&alert.rule)
-        .bind(&alert.priority)
+        .bind(alert.priority.as_str())
         .bind(alert.live_version)
         .bind(body)
         .bind(&node_alert_id)

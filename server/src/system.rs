@@ -58,8 +58,9 @@ pub fn static_ui(dir: &Path) -> Router<AppState> {
              <body style=\"font-family:sans-serif;margin:3em\"><h1>Rulestudio</h1>\
              <p>The web UI is not built: <code>{}</code> has no <code>index.html</code>. \
              Build the frontend, or point <code>--static-dir</code> / <code>RULESTUDIO_STATIC_DIR</code> at it.</p>\
-             <p>The REST API works: see <a href=\"/api/v1/docs\">/api/v1/docs</a>.</p></body></html>",
-            dir.display().to_string().replace('<', "&lt;")
+             <p>The REST API works: see <a href=\"{docs}\">{docs}</a>.</p></body></html>",
+            dir.display().to_string().replace('<', "&lt;"),
+            docs = rulestudio_api::routes::GET_DOCS.url("", &[]),
         );
         Router::new().fallback(get(move || async move { Html(message) }))
     }

@@ -25,27 +25,30 @@ async fn every_endpoint_checks_its_role() {
         let path = |user: &str| {
             format!(
                 "/api/v1{}",
-                e.path
+                e.route
+                    .path
                     .replace("{id}", "1")
                     .replace("{username}", user)
                     .replace("{name}", "no-such-token")
             )
         };
-        let body = (e.method != "GET").then(|| json!({}));
+        let body = (e.route.method != "GET").then(|| json!({}));
         if e.access != Access::Public {
-            let r = s.call(e.method, &path("admin"), None, body.clone()).await;
+            let r = s
+                .call(e.route.method, &path("admin"), None, body.clone())
+                .await;
             assert_eq!(
                 r.status,
                 StatusCode::UNAUTHORIZED,
                 "{} {} without credentials: {}",
-                e.method,
-                e.path,
+                e.route.method,
+                e.route.path,
                 r.text
             );
             assert_eq!(r.body["code"], "unauthorized");
             let r = s
                 .call(
-                    e.method,
+                    e.route.method,
                     &path("admin"),
                     Some("rs_not_a_token"),
                     body.clone(),
@@ -55,8 +58,8 @@ async fn every_endpoint_checks_its_role() {
                 r.status,
                 StatusCode::UNAUTHORIZED,
                 "{} {} with a bad token",
-                e.method,
-                e.path
+                e.route.method,
+                e.route.path
             );
         }
         for (role, token) in &tokens {
@@ -64,7 +67,7 @@ async fn every_endpoint_checks_its_role() {
             // Path users are the caller themself, so "admin or self" endpoints follow the table.
             let r = s
                 .call(
-                    e.method,
+                    e.route.method,
                     &path(&format!("u-{role}")),
                     Some(token),
                     body.clone(),
@@ -74,8 +77,8 @@ async fn every_endpoint_checks_its_role() {
                 assert!(
                     r.status != StatusCode::FORBIDDEN && r.status != StatusCode::UNAUTHORIZED,
                     "{} {} as {role}: {} {}",
-                    e.method,
-                    e.path,
+                    e.route.method,
+                    e.route.path,
                     r.status,
                     r.text
                 );
@@ -84,8 +87,8 @@ async fn every_endpoint_checks_its_role() {
                     r.status,
                     StatusCode::FORBIDDEN,
                     "{} {} as {role}: {}",
-                    e.method,
-                    e.path,
+                    e.route.method,
+                    e.route.path,
                     r.text
                 );
                 assert_eq!(r.body["code"], "forbidden");
@@ -107,27 +110,40 @@ async fn unguarded() -> &'static str {
 #[tokio::test]
 async fn an_endpoint_s_access_is_enforced_from_its_table_entry_not_its_handler() {
     use axum::routing::on;
-    use rulestudio_server::api::{Endpoint, routes};
+    use rulestudio_api::routes::Route;
+    use rulestudio_server::api::{Endpoint, Payload, routes};
     use rulestudio_server::auth::Role;
     use tower::ServiceExt;
     static TABLE: &[Endpoint] = &[
         Endpoint {
-            method: "POST",
-            path: "/reviewers-only",
+            route: Route {
+                method: "POST",
+                path: "/reviewers-only",
+            },
             handler: |m| on(m, unguarded),
             access: Access::AtLeast(Role::Reviewer),
             summary: "test",
             ok: 200,
             errors: &[],
+            request: Payload::Empty,
+            query: None,
+            params: &[],
+            response: Payload::Empty,
         },
         Endpoint {
-            method: "GET",
-            path: "/open",
+            route: Route {
+                method: "GET",
+                path: "/open",
+            },
             handler: |m| on(m, unguarded),
             access: Access::Public,
             summary: "test",
             ok: 200,
             errors: &[],
+            request: Payload::Empty,
+            query: None,
+            params: &[],
+            response: Payload::Empty,
         },
     ];
     let s = TestServer::new().await;
@@ -191,18 +207,19 @@ async fn the_endpoint_table_matches_the_router() {
     for e in endpoints() {
         let path = format!(
             "/api/v1{}",
-            e.path
+            e.route
+                .path
                 .replace("{id}", "1")
                 .replace("{username}", "admin")
                 .replace("{name}", "x")
         );
-        let r = s.call(e.method, &path, None, None).await;
+        let r = s.call(e.route.method, &path, None, None).await;
         assert!(
             r.status != StatusCode::METHOD_NOT_ALLOWED
                 && r.body["message"] != "no such API endpoint",
             "{} {} is documented but not routed",
-            e.method,
-            e.path
+            e.route.method,
+            e.route.path
         );
     }
     // A path parameter that does not parse is refused in the API's error format.
@@ -212,7 +229,7 @@ async fn the_endpoint_table_matches_the_router() {
     assert_eq!(bad_id.status, StatusCode::BAD_REQUEST);
     assert_eq!(bad_id.body["code"], "bad_request", "{}", bad_id.text);
     let doc = s.call("GET", "/api/v1/openapi.json", None, None).await;
-    assert_eq!(doc.body["openapi"], "3.0.3");
+    assert_eq!(doc.body["openapi"], "3.1.0");
     let create = &doc.body["paths"]["/api/v1/proposals"]["post"]["responses"];
     assert!(
         create["201"].is_object() && create["200"].is_null(),
@@ -227,13 +244,13 @@ async fn the_endpoint_table_matches_the_router() {
     }
     assert_eq!(
         promote["409"]["content"]["application/json"]["schema"]["$ref"],
-        "#/components/schemas/Error"
+        "#/components/schemas/ErrorBody"
     );
     assert!(doc.body["paths"]["/api/v1/events/{id}/label"]["post"]["summary"].is_string());
     assert_eq!(
         doc.body["paths"].as_object().unwrap().len(),
         endpoints()
-            .map(|e| e.path)
+            .map(|e| e.route.path)
             .collect::<std::collections::BTreeSet<_>>()
             .len()
     );

@@ -15,6 +15,7 @@ fn node_alert(id: &str, rule: &str, sent_in: Option<(i64, i64)>, tags: &[&str]) 
     let event =
         json!({"evt.time": 5, "evt.type": "execve", "proc.name": "bash", "evt.hostname": "n1"});
     NodeAlert {
+        version: rulestudio_api::protocol::Version::CURRENT,
         id: id.into(),
         node: "n1".into(),
         sent_in: sent_in.map(|(batch, index)| BatchPlace { batch, index }),
@@ -24,7 +25,7 @@ fn node_alert(id: &str, rule: &str, sent_in: Option<(i64, i64)>, tags: &[&str]) 
             event_id: String::new(),
             time: "1970-01-01T00:00:00.000000005Z".into(),
             rule: rule.into(),
-            priority: "Warning".into(),
+            priority: rulestudio_api::alerts::Priority::Warning,
             output: "00:00:00.000000005: Warning shell bash".into(),
             output_fields: serde_json::from_value(json!({"proc.name": "bash"})).unwrap(),
             source: "syscall".into(),

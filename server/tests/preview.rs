@@ -3,7 +3,7 @@
 mod common;
 
 use axum::http::StatusCode;
-use common::{ADMIN_TOKEN, DRAFT, EVENTS, TestServer, rule};
+use common::{ADMIN_TOKEN, DRAFT, EVENTS, TestServer, label_benign, rule};
 use rulestudio_engine::event::Event;
 use rulestudio_engine::loader::{self, LoadOptions, SourceFile};
 use rulestudio_engine::rule::Matching;
@@ -272,45 +272,6 @@ async fn a_draft_replacing_a_live_rule_is_compared_with_it() {
         (r["added"].as_u64(), r["removed"].as_u64()),
         (Some(0), Some(24))
     );
-}
-
-/// Labels benign every stored event the Falco `condition` selects (found by the event
-/// search); returns how many.
-async fn label_benign(s: &TestServer, condition: &str) -> usize {
-    let filter: String = condition
-        .bytes()
-        .map(|b| match b {
-            b'a'..=b'z' | b'A'..=b'Z' | b'0'..=b'9' | b'.' | b'_' | b'-' => (b as char).to_string(),
-            _ => format!("%{b:02X}"),
-        })
-        .collect();
-    let found = s
-        .call(
-            "GET",
-            &format!("/api/v1/events?limit=1000&filter={filter}"),
-            Some(ADMIN_TOKEN),
-            None,
-        )
-        .await;
-    assert_eq!(found.status, StatusCode::OK, "{}", found.text);
-    let ids: Vec<String> = found.body["events"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|e| e["id"].as_str().unwrap().to_string())
-        .collect();
-    for id in &ids {
-        let r = s
-            .call(
-                "POST",
-                &format!("/api/v1/events/{id}/label"),
-                Some(ADMIN_TOKEN),
-                Some(json!({"label": "benign"})),
-            )
-            .await;
-        assert_eq!(r.status, StatusCode::OK, "{}", r.text);
-    }
-    ids.len()
 }
 
 async fn common_promote(s: &TestServer, rules: &str) {

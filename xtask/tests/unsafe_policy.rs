@@ -3,43 +3,12 @@
 //! (Each unsafe block must also carry a `// SAFETY:` comment: clippy's
 //! `undocumented_unsafe_blocks`, denied in CI, checks that.)
 
+mod tree;
+
 use std::collections::BTreeSet;
 use std::fs;
 use std::path::{Path, PathBuf};
-
-fn root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .unwrap()
-        .to_path_buf()
-}
-
-/// Workspace member directories, read from the root manifest's `members` array.
-fn members(root: &Path) -> Vec<PathBuf> {
-    let manifest = fs::read_to_string(root.join("Cargo.toml")).unwrap();
-    let start = manifest.find("members = [").expect("a members array");
-    let end = start + manifest[start..].find(']').unwrap();
-    manifest[start..end]
-        .split('"')
-        .skip(1)
-        .step_by(2)
-        .map(|m| root.join(m))
-        .collect()
-}
-
-fn rust_files(dir: &Path, out: &mut Vec<PathBuf>) {
-    let Ok(entries) = fs::read_dir(dir) else {
-        return;
-    };
-    for entry in entries.flatten() {
-        let path = entry.path();
-        if path.is_dir() {
-            rust_files(&path, out);
-        } else if path.extension().is_some_and(|e| e == "rs") {
-            out.push(path);
-        }
-    }
-}
+use tree::{members, root, rust_files};
 
 fn crate_roots(member: &Path) -> Vec<PathBuf> {
     let src = member.join("src");

@@ -9,6 +9,7 @@ use super::{Format, print_diagnostics};
 use crate::Outcome;
 use anyhow::{Context, Result, bail};
 use pipeline::Piece;
+use rulestudio_api::alerts::Priority;
 use rulestudio_api::cli::EvalMatch;
 use rulestudio_engine::eval::{Filter, RuleSet};
 use rulestudio_engine::event::{Event, FieldSource};
@@ -45,7 +46,7 @@ pub struct Args {
 
 /// The name and priority reported for `--condition` matches.
 const CONDITION_RULE: &str = "condition";
-const CONDITION_PRIORITY: &str = "Debug";
+const CONDITION_PRIORITY: Priority = Priority::Debug;
 
 enum Judge {
     Rules(RuleSet),
@@ -230,7 +231,7 @@ fn judge_one<S: FieldSource>(
                     format,
                     label,
                     &rule.name,
-                    rule.priority.as_str(),
+                    rule.priority,
                     &rule.output.render(event),
                 );
             }
@@ -243,7 +244,7 @@ fn emit(
     format: Format,
     label: Label<'_>,
     rule: &str,
-    priority: &str,
+    priority: Priority,
     output: &str,
 ) {
     let (event, id) = match label {
@@ -256,7 +257,7 @@ fn emit(
                 event,
                 id: id.map(ToString::to_string),
                 rule: rule.to_string(),
-                priority: priority.to_string(),
+                priority,
                 output: output.to_string(),
             };
             // Serialising plain strings and numbers cannot fail.

@@ -27,7 +27,7 @@ pub fn run(args: Args) -> Result<Outcome> {
         .map(|r| ExplainedRule {
             name: r.name.clone(),
             enabled: r.enabled,
-            priority: r.priority.as_str().to_string(),
+            priority: r.priority,
             source: r.source.clone(),
             tags: r.tags.clone(),
             evt_types: r

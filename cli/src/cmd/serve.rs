@@ -3,6 +3,7 @@
 
 use crate::Outcome;
 use anyhow::{Context, Result, bail};
+use rulestudio_api::routes;
 use rulestudio_collector::{Config as CollectorConfig, privilege};
 use rulestudio_server::ServeArgs;
 use serde_json::json;
@@ -196,7 +197,7 @@ async fn start_collector(
 async fn enrol(client: &reqwest::Client, base: &str, admin: &str, node: &str) -> Result<String> {
     let user = format!("collector-{node}");
     let created = client
-        .post(format!("{base}/api/v1/users"))
+        .post(routes::POST_USERS.url(base, &[]))
         .bearer_auth(admin)
         .json(&json!({"username": user, "role": "collector"}))
         .send()
@@ -213,7 +214,7 @@ async fn enrol(client: &reqwest::Client, base: &str, admin: &str, node: &str) ->
         .unwrap_or_default()
         .as_secs();
     let resp = client
-        .post(format!("{base}/api/v1/users/{user}/tokens"))
+        .post(routes::POST_USERS_USERNAME_TOKENS.url(base, &[&user]))
         .bearer_auth(admin)
         .json(&json!({"name": format!("serve --collector {started}")}))
         .send()

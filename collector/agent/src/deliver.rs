@@ -10,6 +10,7 @@ use crate::spool::{Batch, Spool, SpoolError};
 use crate::stats::Counters;
 use rulestudio_api::alerts::BatchPlace;
 use rulestudio_api::collector::Heartbeat;
+use rulestudio_api::routes;
 use std::future::Future;
 use std::io::Write;
 use std::path::PathBuf;
@@ -446,9 +447,9 @@ pub async fn run(config: Config, shutdown: impl Future<Output = ()>) -> Result<S
                     .map_err(Error::CaCert)?
                     .timeout(Duration::from_secs(10))
                     .build()?,
-                events_url: format!("{base}/api/v1/events"),
-                alerts_url: format!("{base}/api/v1/alerts"),
-                heartbeat_url: format!("{base}/api/v1/collectors/heartbeat"),
+                events_url: routes::POST_EVENTS.url(base, &[]),
+                alerts_url: routes::POST_ALERTS.url(base, &[]),
+                heartbeat_url: routes::POST_COLLECTORS_HEARTBEAT.url(base, &[]),
                 token: config.token.clone(),
                 node: config.node.clone(),
                 spool,

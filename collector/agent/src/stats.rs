@@ -1,6 +1,7 @@
 //! Counters reported in heartbeats; shared by the capture thread and the delivery task.
 
 use rulestudio_api::collector::Heartbeat;
+use rulestudio_api::protocol::Version;
 use std::sync::OnceLock;
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 
@@ -72,6 +73,7 @@ impl Counters {
 
     pub fn snapshot(&self, node: &str) -> Heartbeat {
         Heartbeat {
+            version: Some(Version::CURRENT),
             node: node.to_string(),
             captured: self.captured.load(Relaxed),
             filtered: self.filtered.load(Relaxed),

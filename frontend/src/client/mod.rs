@@ -55,7 +55,7 @@ impl ApiError {
 
 pub type ApiResult<T> = Result<T, ApiError>;
 
-pub const BASE: &str = "/api/v1";
+pub const BASE: &str = rulestudio_api::routes::PREFIX;
 
 fn with_session(req: RequestBuilder) -> RequestBuilder {
     req.credentials(RequestCredentials::SameOrigin)

@@ -2,7 +2,7 @@
 //! definition the server uses too.
 
 pub use rulestudio_api::alerts::{
-    Alert, AlertCounts, AlertPage, AlertSummary, GroupBy, TriageRequest, TriageState,
+    Alert, AlertCounts, AlertPage, AlertSummary, GroupBy, Priority, TriageRequest, TriageState,
 };
 pub use rulestudio_api::audit::AuditLog;
 pub use rulestudio_api::auth::{

@@ -4,7 +4,7 @@
 
 use crate::client::Role;
 use crate::client::{
-    self, Alert, AlertPage, AlertSummary, ApiError, GroupBy, TriageRequest, TriageState,
+    self, Alert, AlertPage, AlertSummary, ApiError, GroupBy, Priority, TriageRequest, TriageState,
 };
 use crate::pages::editor::edit_href;
 use crate::session;
@@ -48,10 +48,10 @@ pub fn AlertsPage() -> impl IntoView {
     let error = RwSignal::new(None::<ApiError>);
     let connected = RwSignal::new(false);
     let rule = RwSignal::new(String::new());
-    let priority = RwSignal::new(String::new());
+    let priority = RwSignal::new(None::<Priority>);
     let container = RwSignal::new(String::new());
-    // A triage state's spelling, or empty for any.
-    let state = RwSignal::new(String::new());
+    // None: any state.
+    let state = RwSignal::new(None::<TriageState>);
     let window = RwSignal::new("-24h".to_string());
     let group_by = RwSignal::new(GroupBy::Rule);
     // Bumped after a triage, so that the counts by state follow.
@@ -74,10 +74,9 @@ pub fn AlertsPage() -> impl IntoView {
     Effect::new(move |_| {
         let wanted = state.get();
         spawn_local(async move {
-            let query = if wanted.is_empty() {
-                String::new()
-            } else {
-                format!("&state={wanted}")
+            let query = match wanted {
+                None => String::new(),
+                Some(s) => format!("&state={}", s.as_str()),
             };
             match client::get::<AlertPage>(&format!("/alerts?limit=100{query}")).await {
                 Ok(page) => {
@@ -89,7 +88,7 @@ pub fn AlertsPage() -> impl IntoView {
         });
     });
     sse::subscribe(
-        "/api/v1/alerts/stream",
+        &rulestudio_api::routes::GET_ALERTS_STREAM.url("", &[]),
         &["alert"],
         move |_, data| {
             if let Ok(alert) = serde_json::from_str::<Alert>(&data) {
@@ -132,8 +131,8 @@ pub fn AlertsPage() -> impl IntoView {
         alerts.with(|all| {
             all.iter()
                 .filter(|a| r.is_empty() || a.rule.to_lowercase().contains(&r))
-                .filter(|a| p.is_empty() || a.priority.eq_ignore_ascii_case(&p))
-                .filter(|a| s.is_empty() || a.triage.state.as_str() == s)
+                .filter(|a| p.is_none_or(|p| a.priority == p))
+                .filter(|a| s.is_none_or(|s| a.triage.state == s))
                 .filter(|a| {
                     c.is_empty()
                         || a.output_fields.iter().any(|(k, v)| {
@@ -147,8 +146,8 @@ pub fn AlertsPage() -> impl IntoView {
     // Clicking a group filters the list by it (a node has no list filter).
     let pick_group = move |by: GroupBy, key: String| match by {
         GroupBy::Rule => rule.set(key),
-        GroupBy::Priority => priority.set(key),
-        GroupBy::State => state.set(key),
+        GroupBy::Priority => priority.set(Priority::parse(&key)),
+        GroupBy::State => state.set(TriageState::parse(&key)),
         GroupBy::Node => {}
     };
     view! {
@@ -175,12 +174,12 @@ pub fn AlertsPage() -> impl IntoView {
                 <label for="alerts-rule">"Rule"</label>
                 <input id="alerts-rule" prop:value=rule on:input=move |ev| rule.set(event_target_value(&ev)) />
                 <label for="alerts-priority">"Priority"</label>
-                <select id="alerts-priority" prop:value=priority on:change=move |ev| priority.set(event_target_value(&ev))>
+                <select id="alerts-priority" prop:value=move || priority.get().map_or("", Priority::as_str) on:change=move |ev| priority.set(Priority::parse(&event_target_value(&ev)))>
                     <option value="">"Any"</option>
-                    {rulestudio_engine::rule::Priority::ALL.iter().map(|p| view! { <option value=p.as_str()>{p.as_str()}</option> }).collect_view()}
+                    {Priority::ALL.iter().map(|p| view! { <option value=p.as_str()>{p.as_str()}</option> }).collect_view()}
                 </select>
                 <label for="alerts-state">"State"</label>
-                <select id="alerts-state" data-testid="alerts-state-filter" prop:value=state on:change=move |ev| state.set(event_target_value(&ev))>
+                <select id="alerts-state" data-testid="alerts-state-filter" prop:value=move || state.get().map_or("", TriageState::as_str) on:change=move |ev| state.set(TriageState::parse(&event_target_value(&ev)))>
                     <option value="">"Any"</option>
                     {TriageState::ALL.iter().map(|&s| view! { <option value=s.as_str()>{state_label(s)}</option> }).collect_view()}
                 </select>
@@ -202,7 +201,7 @@ pub fn AlertsPage() -> impl IntoView {
                             view! {
                                 <li data-testid="alert" data-rule=a.rule.clone() data-id=id data-state=current.as_str()>
                                     <span class="time">{format_rfc3339(&a.time)}</span>
-                                    <span class=format!("prio prio-{}", a.priority.to_lowercase())>{a.priority.clone()}</span>
+                                    <span class=format!("prio prio-{}", a.priority.as_str().to_lowercase())>{a.priority.as_str()}</span>
                                     <a class="rule" href=edit_href(&a.rule)>{a.rule.clone()}</a>
                                     <code class="output">{a.output.clone()}</code>
                                     <span class="alert-actions">

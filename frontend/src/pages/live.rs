@@ -46,7 +46,7 @@ pub fn LivePage() -> impl IntoView {
         <section class="page">
             <div class="pane-head">
                 <h1>"Live set"</h1>
-                <a class="button" href="/api/v1/live/rules.yaml" download="rules.yaml" data-testid="live-download">
+                <a class="button" href=rulestudio_api::routes::GET_LIVE_RULES_YAML.url("", &[]) download="rules.yaml" data-testid="live-download">
                     "Download as Falco rules file"
                 </a>
             </div>

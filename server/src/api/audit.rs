@@ -1,6 +1,6 @@
 //! `GET /api/v1/audit` (admin): the audit trail, newest first.
 
-use super::{Endpoint, fails};
+use super::{Endpoint, Payload, fails, fields, json};
 use crate::auth::Admin;
 use crate::error::{ApiQuery, Result};
 use crate::state::AppState;
@@ -9,22 +9,26 @@ use axum::Json;
 use axum::extract::State;
 use axum::routing::on;
 use rulestudio_api::audit::{AuditEntry, AuditLog};
+use rulestudio_api::routes;
 use serde::Deserialize;
 
 const DEFAULT_LIMIT: u32 = 100;
 const MAX_LIMIT: u32 = 10_000;
 
 pub const ENDPOINTS: &[Endpoint] = &[Endpoint {
-    method: "GET",
-    path: "/audit",
+    route: routes::GET_AUDIT,
     handler: |m| on(m, list),
     access: Admin::ACCESS,
     summary: "Every state change of users, tokens, proposals, reviews, alert triage and the live set, newest first: actor, action (`user.delete`, or `user` for every `user.*`), since, until, limit, cursor (`next_cursor` of the previous page)",
     ok: 200,
     errors: &[fails::QUERY],
+    request: Payload::Empty,
+    query: Some(fields::<Query>),
+    params: &[],
+    response: Payload::Json(json::<AuditLog>),
 }];
 
-#[derive(Deserialize)]
+#[derive(Deserialize, schemars::JsonSchema)]
 struct Query {
     actor: Option<String>,
     action: Option<String>,

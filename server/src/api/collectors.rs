@@ -1,8 +1,8 @@
 //! Collector health (`/api/v1/collectors`): heartbeats in, the admin page's table out.
 
-use super::{Endpoint, fails};
+use super::{Endpoint, Payload, fails, json};
 use crate::auth::{Access, Admin, Ingester};
-use crate::error::{ApiJson, Result};
+use crate::error::{ApiJson, AppError, Result};
 use crate::state::AppState;
 use crate::time::now_ns;
 use axum::Json;
@@ -10,27 +10,34 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::routing::on;
 use rulestudio_api::collector::{CollectorList, CollectorStatus, Heartbeat};
+use rulestudio_api::routes;
 
 const ADMIN: Access = Admin::ACCESS;
 
 pub const ENDPOINTS: &[Endpoint] = &[
     Endpoint {
-        method: "POST",
-        path: "/collectors/heartbeat",
+        route: routes::POST_COLLECTORS_HEARTBEAT,
         handler: |m| on(m, heartbeat),
         access: Ingester::ACCESS,
         summary: "A collector's cumulative counters",
         ok: 204,
         errors: &[fails::BODY, fails::TOO_LARGE],
+        request: Payload::Json(json::<Heartbeat>),
+        query: None,
+        params: &[],
+        response: Payload::Empty,
     },
     Endpoint {
-        method: "GET",
-        path: "/collectors",
+        route: routes::GET_COLLECTORS,
         handler: |m| on(m, list),
         access: ADMIN,
         summary: "Collectors: last seen, events/s, drops",
         ok: 200,
         errors: &[],
+        request: Payload::Empty,
+        query: None,
+        params: &[],
+        response: Payload::Json(json::<CollectorList>),
     },
 ];
 
@@ -45,6 +52,10 @@ async fn heartbeat(
 
 /// Keeps `hb` as its node's latest heartbeat, however it came (REST, or NATS in fleet mode).
 pub(crate) async fn record(state: &AppState, hb: &Heartbeat) -> Result<()> {
+    hb.version
+        .unwrap_or_default()
+        .check()
+        .map_err(|e| AppError::BadRequest(e.to_string()))?;
     crate::limits::NODE.check(&hb.node)?;
     if let Some(v) = &hb.engine_version {
         crate::limits::ENGINE_VERSION.check(v)?;
@@ -141,6 +152,7 @@ async fn list(State(state): State<AppState>, _: Admin) -> Result<Json<CollectorL
             };
             CollectorStatus {
                 heartbeat: Heartbeat {
+                    version: None,
                     node: r.node,
                     captured: u(r.captured),
                     filtered: u(r.filtered),

@@ -1,49 +1,81 @@
-//! `GET /api/v1/openapi.json` (OpenAPI 3.0), generated from the endpoint tables of the
+//! `GET /api/v1/openapi.json` (OpenAPI 3.1), generated from the endpoint tables of the
 //! resource modules; `GET /api/v1/docs`, a page listing them; and `docs/api.md`, rendered from
 //! the same OpenAPI document by [`markdown`] (`cargo xtask api-docs`).
 
-use super::{Endpoint, endpoints};
+use super::SchemaFn;
+use super::{Endpoint, Media, Payload, endpoints, json};
 use crate::auth::Access;
 use axum::Json;
 use axum::response::Html;
 use axum::routing::on;
-use rulestudio_api::diagnostic::{Applicability, Severity};
+use rulestudio_api::collector::Heartbeat;
+use rulestudio_api::error::ErrorBody;
+use rulestudio_api::fleet::{self, LivePointer, NodePreviewReply, NodePreviewRequest};
+use rulestudio_api::live::LiveSet;
+use rulestudio_api::routes;
+use rulestudio_api::routes::PREFIX;
+use schemars::{SchemaGenerator, generate::SchemaSettings};
 use serde_json::{Map, Value, json};
 
 pub const ENDPOINTS: &[Endpoint] = &[
     Endpoint {
-        method: "GET",
-        path: "/openapi.json",
+        route: routes::GET_OPENAPI_JSON,
         handler: |m| on(m, || async { Json(openapi()) }),
         access: Access::Public,
-        summary: "This API as OpenAPI 3",
+        summary: "This API as OpenAPI 3.1",
         ok: 200,
         errors: &[],
+        request: Payload::Empty,
+        query: None,
+        params: &[],
+        response: Payload::Json(json::<serde_json::Value>),
     },
     Endpoint {
-        method: "GET",
-        path: "/docs",
+        route: routes::GET_DOCS,
         handler: |m| on(m, || async { Html(page()) }),
         access: Access::Public,
         summary: "This API as a page",
         ok: 200,
         errors: &[],
+        request: Payload::Empty,
+        query: None,
+        params: &[],
+        response: Payload::Media(&[Media {
+            kind: "text/html",
+            items: None,
+        }]),
     },
 ];
 
 pub fn openapi() -> Value {
+    let mut settings = SchemaSettings::draft2020_12();
+    settings.definitions_path = "/components/schemas".into();
+    settings.meta_schema = None;
+    let mut generator = settings.into_generator();
+    let error = json::<ErrorBody>(&mut generator).to_value();
     let mut paths = Map::new();
     for e in endpoints() {
-        let params: Vec<Value> = path_params(e.path)
-            .map(|p| json!({"name": p, "in": "path", "required": true, "schema": {"type": "string"}}))
+        let mut params: Vec<Value> = path_params(e.route.path)
+            .zip(e.params)
+            .map(|(name, schema)| {
+                let schema = schema(&mut generator).to_value();
+                json!({"name": name, "in": "path", "required": true, "schema": schema})
+            })
             .collect();
+        if let Some(query) = e.query {
+            params.extend(query_params(query(&mut generator).to_value()));
+        }
         let responses: Map<String, Value> = e
             .responses()
             .into_iter()
             .map(|(status, why)| {
                 let mut r = json!({"description": why});
-                if status >= 400 {
-                    r["content"] = json!({"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}});
+                if status == e.ok {
+                    if let Some(content) = content(&e.response, &mut generator) {
+                        r["content"] = content;
+                    }
+                } else if status >= 400 {
+                    r["content"] = json!({"application/json": {"schema": error}});
                 }
                 (status.to_string(), r)
             })
@@ -54,74 +86,151 @@ pub fn openapi() -> Value {
             "parameters": params,
             "responses": responses,
         });
+        if let Some(content) = content(&e.request, &mut generator) {
+            let required = !matches!(e.request, Payload::OptionalJson(_));
+            op["requestBody"] = json!({"required": required, "content": content});
+        }
         if e.access != Access::Public {
             op["security"] = json!([{"bearer": []}, {"cookie": []}]);
         }
         let item = paths
-            .entry(format!("/api/v1{}", e.path))
+            .entry(format!("{PREFIX}{}", e.route.path))
             .or_insert_with(|| json!({}));
-        item[e.method.to_ascii_lowercase()] = op;
+        item[e.route.method.to_ascii_lowercase()] = op;
+    }
+    let nats = nats(&mut generator);
+    let mut schemas = generator.take_definitions(true);
+    // The codes are the server's: `AppError` is their one definition.
+    if let Some(code) = schemas
+        .get_mut("ErrorBody")
+        .and_then(|s| s.pointer_mut("/properties/code"))
+    {
+        code["enum"] = json!(crate::error::AppError::CODES);
     }
     json!({
-        "openapi": "3.0.3",
+        "openapi": "3.1.0",
         "info": {"title": "Rulestudio", "version": env!("CARGO_PKG_VERSION")},
         "paths": paths,
+        "x-nats": nats,
         "components": {
             "securitySchemes": {
                 "bearer": {"type": "http", "scheme": "bearer"},
                 "cookie": {"type": "apiKey", "in": "cookie", "name": crate::auth::SESSION_COOKIE},
             },
-            "schemas": {
-                "Error": {
-                    "type": "object",
-                    "required": ["code", "message"],
-                    "properties": {
-                        "code": {
-                            "type": "string",
-                            "enum": crate::error::AppError::CODES,
-                            "description": "Stable and machine-readable; the status says the same more coarsely.",
-                        },
-                        "message": {"type": "string", "description": "What is wrong, naming the field, parameter or line."},
-                        "diagnostics": {
-                            "type": "array",
-                            "description": "Present when rules or a condition the caller sent do not load: every problem and its place.",
-                            "items": {"$ref": "#/components/schemas/Diagnostic"},
-                        },
-                        "reasons": {
-                            "type": "array",
-                            "description": "Present when a request was refused for several reasons at once (promotion, rebase: 409 and 422).",
-                            "items": {"type": "string"},
-                        },
-                    },
-                },
-                "Diagnostic": {
-                    "type": "object",
-                    "required": ["file", "severity", "code", "message", "line", "column", "end_line", "end_column"],
-                    "properties": {
-                        "file": {"type": "string"},
-                        "severity": {"type": "string", "enum": Severity::ALL.map(Severity::as_str)},
-                        "code": {"type": "string", "description": "Falco's load-result code or the linter's `RS` code."},
-                        "message": {"type": "string"},
-                        "line": {"type": "integer", "description": "1-based."},
-                        "column": {"type": "integer", "description": "1-based, in characters."},
-                        "end_line": {"type": "integer"},
-                        "end_column": {"type": "integer"},
-                        "item_type": {"type": "string", "nullable": true},
-                        "item_name": {"type": "string", "nullable": true},
-                        "help": {"type": "string", "nullable": true},
-                        "fix": {
-                            "type": "object",
-                            "nullable": true,
-                            "description": "`{message, applicability, edits: [{line, column, end_line, end_column, start, end, replacement}]}`.",
-                            "properties": {
-                                "applicability": {"type": "string", "enum": Applicability::ALL.map(Applicability::as_str)},
-                            },
-                        },
-                    },
-                },
-            },
+            "schemas": schemas,
         },
     })
+}
+
+/// Fleet mode's NATS subjects and what travels on them (decision 0025), as the document's
+/// `x-nats`: each with who sends, the message's schema and, for a request, its reply's. Every
+/// message carries the protocol version (`rulestudio_api::protocol`).
+fn nats(generator: &mut SchemaGenerator) -> Value {
+    let node = "{node}";
+    let mut message = |subject: String, from: &str, what: &str, schema: SchemaFn| json!({"subject": subject, "from": from, "what": what, "message": schema(generator).to_value()});
+    let mut rows = vec![
+        message(
+            fleet::heartbeat_subject(node),
+            "node",
+            "Its counters and the live version it runs, every period and at once on a change; the studio names the node by the subject",
+            json::<Heartbeat>,
+        ),
+        message(
+            format!(
+                "{} (key-value bucket), key {}",
+                fleet::LIVE_BUCKET,
+                fleet::LIVE_KEY
+            ),
+            "studio",
+            "Which object holds the current live-set version; nodes watch it",
+            json::<LivePointer>,
+        ),
+        message(
+            format!(
+                "{} (object store), object {}",
+                fleet::LIVE_OBJECTS,
+                fleet::live_object(0).replace('0', "{version}")
+            ),
+            "studio",
+            "The live set of that version, chunked",
+            json::<LiveSet>,
+        ),
+        message(
+            fleet::preview_subject(node),
+            "studio",
+            "A preview request to one node, answered once on the request's reply subject",
+            json::<NodePreviewRequest>,
+        ),
+    ];
+    let reply = json::<NodePreviewReply>(generator).to_value();
+    rows[3]["reply"] = reply;
+    Value::Array(rows)
+}
+
+/// A body's `content` map (none for an empty body). A sequence's items (JSON lines,
+/// server-sent events' `data`) are under `itemSchema`, as OpenAPI 3.2 writes them.
+fn content(body: &Payload, generator: &mut SchemaGenerator) -> Option<Value> {
+    match body {
+        Payload::Empty => None,
+        Payload::Json(schema) | Payload::OptionalJson(schema) => {
+            Some(json!({"application/json": {"schema": schema(generator).to_value()}}))
+        }
+        Payload::Media(kinds) => Some(Value::Object(
+            kinds
+                .iter()
+                .map(|m| {
+                    let mut media = json!({});
+                    if let Some(items) = m.items {
+                        media["itemSchema"] = items(generator).to_value();
+                    }
+                    (m.kind.to_string(), media)
+                })
+                .collect(),
+        )),
+    }
+}
+
+/// The names an object schema requires.
+fn required(schema: &Value) -> Vec<&str> {
+    schema["required"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(Value::as_str)
+        .collect()
+}
+
+/// One query parameter per property of a query type's object schema.
+fn query_params(schema: Value) -> Vec<Value> {
+    let required = required(&schema);
+    schema["properties"]
+        .as_object()
+        .into_iter()
+        .flatten()
+        .map(|(name, property)| {
+            let mut property = property.clone();
+            // A parameter left out is `None`: it is never `null`.
+            if let Some(types) = property.get_mut("type").and_then(Value::as_array_mut) {
+                types.retain(|t| t != "null");
+                if let [one] = types.as_slice() {
+                    property["type"] = one.clone();
+                }
+            }
+            let description = property
+                .as_object_mut()
+                .and_then(|p| p.remove("description"));
+            let mut param = json!({
+                "name": name,
+                "in": "query",
+                "required": required.contains(&name.as_str()),
+                "schema": property,
+            });
+            if let Some(d) = description {
+                param["description"] = d;
+            }
+            param
+        })
+        .collect()
 }
 
 fn path_params(path: &str) -> impl Iterator<Item = &str> {
@@ -136,7 +245,8 @@ pub fn markdown() -> String {
     let mut groups: Vec<(String, Vec<String>)> = Vec::new();
     for (path, item) in doc["paths"].as_object().into_iter().flatten() {
         let resource = path
-            .trim_start_matches("/api/v1/")
+            .trim_start_matches(PREFIX)
+            .trim_start_matches('/')
             .split(['/', '.'])
             .next()
             .unwrap_or_default()
@@ -192,7 +302,112 @@ pub fn markdown() -> String {
             out.push_str(&op);
         }
     }
+    out.push_str(&nats_markdown(&doc["x-nats"]));
+    out.push_str(&schemas(&doc["components"]["schemas"]));
     out
+}
+
+/// The NATS subjects of fleet mode (`x-nats`) as a table.
+fn nats_markdown(rows: &Value) -> String {
+    let mut out = String::from(
+        "\n## NATS (fleet mode)\n\nWith `--nats`, nodes and the studio also speak over NATS \
+         JetStream (decision 0025). Heartbeats, the pointer and preview requests and answers \
+         carry the protocol version (`version`, or `format` where it was first; absent: 1), \
+         which also covers the object the pointer names (decision 0028).\n\n\
+         | Subject | From | Message | What |\n|---|---|---|---|\n",
+    );
+    for row in rows.as_array().into_iter().flatten() {
+        let mut message = type_name(&row["message"]);
+        if let Some(reply) = row.get("reply") {
+            message.push_str(&format!(", reply {}", type_name(reply)));
+        }
+        out.push_str(&format!(
+            "| `{}` | {} | {message} | {}. |\n",
+            row["subject"].as_str().unwrap_or_default(),
+            row["from"].as_str().unwrap_or_default(),
+            row["what"].as_str().unwrap_or_default(),
+        ));
+    }
+    out
+}
+
+/// The `components/schemas` as tables of their fields, in name order.
+fn schemas(schemas: &Value) -> String {
+    let mut out = String::from(
+        "\n## Schemas\n\nThe bodies above, by name (JSON Schema 2020-12 in `openapi.json`); a \
+         field not marked required may be absent.\n",
+    );
+    for (name, schema) in schemas.as_object().into_iter().flatten() {
+        out.push_str(&format!("\n### {name}\n\n"));
+        if let Some(d) = schema["description"].as_str() {
+            out.push_str(&format!("{}\n\n", one_line(d)));
+        }
+        let Some(properties) = schema["properties"].as_object() else {
+            out.push_str(&format!("{}\n", type_name(schema)));
+            continue;
+        };
+        let required = required(schema);
+        out.push_str("| Field | Type | Required | |\n|---|---|---|---|\n");
+        for (field, p) in properties {
+            out.push_str(&format!(
+                "| `{field}` | {} | {} | {} |\n",
+                type_name(p).replace('|', "\\|"),
+                if required.contains(&field.as_str()) {
+                    "yes"
+                } else {
+                    ""
+                },
+                one_line(p["description"].as_str().unwrap_or_default()).replace('|', "\\|"),
+            ));
+        }
+    }
+    out
+}
+
+fn one_line(text: &str) -> String {
+    text.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+/// A schema as a short type: `Proposal`, `integer`, `[string]`, `string | null`.
+fn type_name(schema: &Value) -> String {
+    if let Some(r) = schema["$ref"].as_str() {
+        let name = r.rsplit('/').next().unwrap_or(r);
+        return format!("[{name}](#{})", name.to_ascii_lowercase());
+    }
+    if schema == &Value::Bool(true) || schema.as_object().is_some_and(|o| o.is_empty()) {
+        return "any".into();
+    }
+    if let Some(values) = schema["enum"].as_array() {
+        let names: Vec<String> = values.iter().map(|v| format!("`{v}`")).collect();
+        return names.join(" | ");
+    }
+    if let Some(value) = schema.get("const") {
+        return format!("`{value}`");
+    }
+    for key in ["anyOf", "oneOf"] {
+        if let Some(options) = schema[key].as_array() {
+            let names: Vec<String> = options.iter().map(type_name).collect();
+            return names.join(" | ");
+        }
+    }
+    let one = |t: &str| match t {
+        "array" => format!("[{}]", type_name(&schema["items"])),
+        "object" => match schema.get("additionalProperties") {
+            Some(v) if v.is_object() => format!("map of {}", type_name(v)),
+            _ => "object".into(),
+        },
+        other => other.to_string(),
+    };
+    match &schema["type"] {
+        Value::String(t) => one(t),
+        Value::Array(ts) => ts
+            .iter()
+            .filter_map(Value::as_str)
+            .map(one)
+            .collect::<Vec<_>>()
+            .join(" | "),
+        _ => "any".into(),
+    }
 }
 
 fn operation(method: &str, path: &str, op: &Value) -> String {
@@ -207,25 +422,74 @@ fn operation(method: &str, path: &str, op: &Value) -> String {
         .as_array()
         .into_iter()
         .flatten()
-        .map(|p| format!("`{}` ({})", text(&p["name"]), text(&p["in"])))
+        .map(|p| {
+            let required = if p["required"] == true {
+                ""
+            } else {
+                ", optional"
+            };
+            format!(
+                "`{}` ({}, {}{required})",
+                text(&p["name"]),
+                text(&p["in"]),
+                type_name(&p["schema"])
+            )
+        })
         .collect();
     if !params.is_empty() {
         out.push_str(&format!("\nParameters: {}.\n", params.join(", ")));
     }
+    if let Some(body) = op.get("requestBody") {
+        let optional = if body["required"] == false {
+            " (may be left out)"
+        } else {
+            ""
+        };
+        out.push_str(&format!(
+            "\nRequest{optional}: {}.\n",
+            media(&body["content"])
+        ));
+    }
     out.push_str("\nResponses:\n\n");
     for (status, r) in op["responses"].as_object().into_iter().flatten() {
-        out.push_str(&format!("- **{status}**: {}.\n", text(&r["description"])));
+        let body = match r.get("content") {
+            Some(c) if !status.starts_with('2') => format!(" → {}", media(c)).replace(
+                "`application/json` [ErrorBody](#errorbody)",
+                "[ErrorBody](#errorbody)",
+            ),
+            Some(c) => format!(" → {}", media(c)),
+            None => String::new(),
+        };
+        out.push_str(&format!(
+            "- **{status}**{body}: {}.\n",
+            text(&r["description"])
+        ));
     }
     out
+}
+
+/// A `content` map as its media types and schemas: `application/json` [Proposal](#proposal).
+fn media(content: &Value) -> String {
+    let kinds: Vec<String> = content
+        .as_object()
+        .into_iter()
+        .flatten()
+        .map(|(kind, m)| match (m.get("schema"), m.get("itemSchema")) {
+            (Some(s), _) => format!("`{kind}` {}", type_name(s)),
+            (None, Some(items)) => format!("`{kind}`, each item {}", type_name(items)),
+            (None, None) => format!("`{kind}`"),
+        })
+        .collect();
+    kinds.join(" or ")
 }
 
 fn page() -> String {
     let mut rows = String::new();
     for e in endpoints() {
         rows.push_str(&format!(
-            "<tr><td><code>{}</code></td><td><code>/api/v1{}</code></td><td>{}</td><td>{}</td></tr>\n",
-            e.method,
-            escape(e.path),
+            "<tr><td><code>{}</code></td><td><code>{PREFIX}{}</code></td><td>{}</td><td>{}</td></tr>\n",
+            e.route.method,
+            escape(e.route.path),
             escape(e.summary),
             escape(&e.access.describe())
         ));

@@ -1,7 +1,7 @@
 //! Team review (`/api/v1/proposals`): propose changes to the live set, review them with their
 //! diff and evidence, promote them. The rules live in [`crate::review`].
 
-use super::{Endpoint, fails};
+use super::{Endpoint, Payload, fails, fields, json};
 use crate::auth::{Access, Author, Reviewer, Viewer};
 use crate::error::{ApiJson, ApiPath, ApiQuery, AppError, Result};
 use crate::review;
@@ -15,6 +15,7 @@ use rulestudio_api::proposals::{
     NewComment, NewProposal, NewReview, PromoteRequest, Promoted, Proposal, ProposalList,
     RefreshEvidence, ReviseProposal, Status,
 };
+use rulestudio_api::routes;
 use serde::Deserialize;
 
 const VIEW: Access = Viewer::ACCESS;
@@ -30,35 +31,43 @@ const NOT_ACTIVE: (u16, &str) = (
 
 pub const ENDPOINTS: &[Endpoint] = &[
     Endpoint {
-        method: "POST",
-        path: "/proposals",
+        route: routes::POST_PROPOSALS,
         handler: |m| on(m, create),
         access: AUTHOR,
         summary: "Propose changes {title, description, files: [{name, content} | {name, delete: true}], tests?} → 201 proposal",
         ok: 201,
         errors: &[fails::BUDGET, fails::BODY, fails::TOO_LARGE],
+        request: Payload::Json(json::<NewProposal>),
+        query: None,
+        params: &[],
+        response: Payload::Json(json::<Proposal>),
     },
     Endpoint {
-        method: "GET",
-        path: "/proposals",
+        route: routes::GET_PROPOSALS,
         handler: |m| on(m, list),
         access: VIEW,
         summary: "Proposals, newest first (?status=open|approved|promoted|closed, ?limit=)",
         ok: 200,
         errors: &[fails::QUERY],
+        request: Payload::Empty,
+        query: Some(fields::<ListQuery>),
+        params: &[],
+        response: Payload::Json(json::<ProposalList>),
     },
     Endpoint {
-        method: "GET",
-        path: "/proposals/{id}",
+        route: routes::GET_PROPOSALS_ID,
         handler: |m| on(m, show),
         access: VIEW,
         summary: "A proposal: diff against its base, evidence, reviews, comments, what blocks promotion",
         ok: 200,
         errors: &[fails::ID, NO_PROPOSAL],
+        request: Payload::Empty,
+        query: None,
+        params: &[json::<i64>],
+        response: Payload::Json(json::<Proposal>),
     },
     Endpoint {
-        method: "PUT",
-        path: "/proposals/{id}",
+        route: routes::PUT_PROPOSALS_ID,
         handler: |m| on(m, revise),
         access: AUTHOR,
         summary: "New revision {files, title?, description?, tests?} (the proposal's author); earlier approvals stop counting",
@@ -72,10 +81,13 @@ pub const ENDPOINTS: &[Endpoint] = &[
             NOT_ACTIVE,
             fails::TOO_LARGE,
         ],
+        request: Payload::Json(json::<ReviseProposal>),
+        query: None,
+        params: &[json::<i64>],
+        response: Payload::Json(json::<Proposal>),
     },
     Endpoint {
-        method: "POST",
-        path: "/proposals/{id}/comments",
+        route: routes::POST_PROPOSALS_ID_COMMENTS,
         handler: |m| on(m, comment),
         access: AUTHOR,
         summary: "Comment {body, file?, line?}, on a line of a changed file when given",
@@ -90,10 +102,13 @@ pub const ENDPOINTS: &[Endpoint] = &[
             NO_PROPOSAL,
             fails::TOO_LARGE,
         ],
+        request: Payload::Json(json::<NewComment>),
+        query: None,
+        params: &[json::<i64>],
+        response: Payload::Json(json::<Proposal>),
     },
     Endpoint {
-        method: "POST",
-        path: "/proposals/{id}/reviews",
+        route: routes::POST_PROPOSALS_ID_REVIEWS,
         handler: |m| on(m, review),
         access: REVIEWER,
         summary: "Review {verdict: approve|request_changes, body} (not the proposal's author)",
@@ -106,10 +121,13 @@ pub const ENDPOINTS: &[Endpoint] = &[
             NOT_ACTIVE,
             fails::TOO_LARGE,
         ],
+        request: Payload::Json(json::<NewReview>),
+        query: None,
+        params: &[json::<i64>],
+        response: Payload::Json(json::<Proposal>),
     },
     Endpoint {
-        method: "POST",
-        path: "/proposals/{id}/promote",
+        route: routes::POST_PROPOSALS_ID_PROMOTE,
         handler: |m| on(m, promote),
         access: REVIEWER,
         summary: "Make the proposal the next live version {reason?} (kept in the audit trail) → {live_version}; 409 or 422 (lint errors) with reasons",
@@ -127,10 +145,13 @@ pub const ENDPOINTS: &[Endpoint] = &[
                 "The resulting live set has lint errors; `reasons` lists each (with anything else that blocks)",
             ),
         ],
+        request: Payload::OptionalJson(json::<PromoteRequest>),
+        query: None,
+        params: &[json::<i64>],
+        response: Payload::Json(json::<Promoted>),
     },
     Endpoint {
-        method: "POST",
-        path: "/proposals/{id}/close",
+        route: routes::POST_PROPOSALS_ID_CLOSE,
         handler: |m| on(m, close),
         access: AUTHOR,
         summary: "Close without promoting (the proposal's author or a reviewer)",
@@ -144,10 +165,13 @@ pub const ENDPOINTS: &[Endpoint] = &[
             NO_PROPOSAL,
             NOT_ACTIVE,
         ],
+        request: Payload::Empty,
+        query: None,
+        params: &[json::<i64>],
+        response: Payload::Json(json::<Proposal>),
     },
     Endpoint {
-        method: "POST",
-        path: "/proposals/{id}/rebase",
+        route: routes::POST_PROPOSALS_ID_REBASE,
         handler: |m| on(m, rebase),
         access: AUTHOR,
         summary: "Carry the changes onto the current live set; diff and evidence anew (the proposal's author or a reviewer)",
@@ -166,10 +190,13 @@ pub const ENDPOINTS: &[Endpoint] = &[
                 "The changes conflict with what changed in the live set, or would change nothing on it; `reasons` lists each",
             ),
         ],
+        request: Payload::Empty,
+        query: None,
+        params: &[json::<i64>],
+        response: Payload::Json(json::<Proposal>),
     },
     Endpoint {
-        method: "POST",
-        path: "/proposals/{id}/evidence",
+        route: routes::POST_PROPOSALS_ID_EVIDENCE,
         handler: |m| on(m, refresh),
         access: AUTHOR,
         summary: "Compute the evidence again on the same base {window?}; another window is recorded in the audit trail",
@@ -185,6 +212,10 @@ pub const ENDPOINTS: &[Endpoint] = &[
             ),
             fails::TOO_LARGE,
         ],
+        request: Payload::OptionalJson(json::<RefreshEvidence>),
+        query: None,
+        params: &[json::<i64>],
+        response: Payload::Json(json::<Proposal>),
     },
 ];
 
@@ -197,7 +228,7 @@ async fn create(
     Ok((StatusCode::CREATED, Json(p)))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, schemars::JsonSchema)]
 struct ListQuery {
     status: Option<String>,
     limit: Option<u32>,

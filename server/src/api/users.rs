@@ -1,7 +1,7 @@
 //! Users and their API tokens (`/api/v1/users`): admins manage everyone; a user manages their
 //! own tokens.
 
-use super::{Endpoint, fails};
+use super::{Endpoint, Payload, fails, json};
 use crate::audit::{self, Entry};
 use crate::auth::{self, Access, Admin, Caller, Viewer};
 use crate::error::{ApiJson, ApiPath, AppError, Result, ResultExt};
@@ -15,6 +15,7 @@ use rulestudio_api::auth::{
     CreateToken, CreateUser, CreatedToken, SetPassword, TokenInfo, TokenList, UpdateUser, User,
     UserList,
 };
+use rulestudio_api::routes;
 use serde_json::json;
 
 const ADMIN: Access = Admin::ACCESS;
@@ -23,8 +24,7 @@ const MAX_TOKEN_SECS: u64 = 10 * 365 * 24 * 3600;
 
 pub const ENDPOINTS: &[Endpoint] = &[
     Endpoint {
-        method: "POST",
-        path: "/users",
+        route: routes::POST_USERS,
         handler: |m| on(m, create),
         access: ADMIN,
         summary: "Create a user {username, password?, role}",
@@ -34,28 +34,37 @@ pub const ENDPOINTS: &[Endpoint] = &[
             (409, "A user with this name exists"),
             fails::TOO_LARGE,
         ],
+        request: Payload::Json(json::<CreateUser>),
+        query: None,
+        params: &[],
+        response: Payload::Json(json::<User>),
     },
     Endpoint {
-        method: "GET",
-        path: "/users",
+        route: routes::GET_USERS,
         handler: |m| on(m, list),
         access: ADMIN,
         summary: "List users",
         ok: 200,
         errors: &[],
+        request: Payload::Empty,
+        query: None,
+        params: &[],
+        response: Payload::Json(json::<UserList>),
     },
     Endpoint {
-        method: "DELETE",
-        path: "/users/{username}",
+        route: routes::DELETE_USERS_USERNAME,
         handler: |m| on(m, remove),
         access: ADMIN,
         summary: "Delete a user and their tokens",
         ok: 204,
         errors: &[(404, "No such user"), (409, "The caller is that user")],
+        request: Payload::Empty,
+        query: None,
+        params: &[json::<String>],
+        response: Payload::Empty,
     },
     Endpoint {
-        method: "PATCH",
-        path: "/users/{username}",
+        route: routes::PATCH_USERS_USERNAME,
         handler: |m| on(m, update),
         access: ADMIN,
         summary: "Change a user's role {role} → the user; effective at their next request",
@@ -69,19 +78,25 @@ pub const ENDPOINTS: &[Endpoint] = &[
             ),
             fails::TOO_LARGE,
         ],
+        request: Payload::Json(json::<UpdateUser>),
+        query: None,
+        params: &[json::<String>],
+        response: Payload::Json(json::<User>),
     },
     Endpoint {
-        method: "PUT",
-        path: "/users/{username}/password",
+        route: routes::PUT_USERS_USERNAME_PASSWORD,
         handler: |m| on(m, set_password),
         access: ADMIN,
         summary: "Set a user's password {password} (at least 8 characters); ends their sign-in sessions, keeps their API tokens",
         ok: 204,
         errors: &[fails::BODY, (404, "No such user"), fails::TOO_LARGE],
+        request: Payload::Json(json::<SetPassword>),
+        query: None,
+        params: &[json::<String>],
+        response: Payload::Empty,
     },
     Endpoint {
-        method: "POST",
-        path: "/users/{username}/tokens",
+        route: routes::POST_USERS_USERNAME_TOKENS,
         handler: |m| on(m, create_token),
         access: Viewer::ACCESS,
         summary: "Create an API token {name, expires_in?} → {token, expires_at} (admin, or the user for themself); `expires_in` in seconds, absent: until revoked",
@@ -93,10 +108,13 @@ pub const ENDPOINTS: &[Endpoint] = &[
             (409, "The user has a token of this name"),
             fails::TOO_LARGE,
         ],
+        request: Payload::Json(json::<CreateToken>),
+        query: None,
+        params: &[json::<String>],
+        response: Payload::Json(json::<CreatedToken>),
     },
     Endpoint {
-        method: "GET",
-        path: "/users/{username}/tokens",
+        route: routes::GET_USERS_USERNAME_TOKENS,
         handler: |m| on(m, list_tokens),
         access: Viewer::ACCESS,
         summary: "List a user's tokens (admin, or the user)",
@@ -105,10 +123,13 @@ pub const ENDPOINTS: &[Endpoint] = &[
             (403, "Another user's tokens, and the caller is not an admin"),
             (404, "No such user"),
         ],
+        request: Payload::Empty,
+        query: None,
+        params: &[json::<String>],
+        response: Payload::Json(json::<TokenList>),
     },
     Endpoint {
-        method: "DELETE",
-        path: "/users/{username}/tokens/{name}",
+        route: routes::DELETE_USERS_USERNAME_TOKENS_NAME,
         handler: |m| on(m, revoke_token),
         access: Viewer::ACCESS,
         summary: "Revoke a token (admin, or the user)",
@@ -117,6 +138,10 @@ pub const ENDPOINTS: &[Endpoint] = &[
             (403, "Another user's tokens, and the caller is not an admin"),
             (404, "No such user, or the user has no token of this name"),
         ],
+        request: Payload::Empty,
+        query: None,
+        params: &[json::<String>, json::<String>],
+        response: Payload::Empty,
     },
 ];
 

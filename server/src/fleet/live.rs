@@ -6,6 +6,7 @@ use crate::state::AppState;
 use async_nats::jetstream::{self, object_store};
 use futures::StreamExt;
 use rulestudio_api::fleet::{self, LivePointer};
+use rulestudio_api::protocol::Version;
 use std::time::Duration;
 
 const BACKOFF_MIN: Duration = Duration::from_millis(250);
@@ -85,7 +86,7 @@ async fn put(
     let object = fleet::live_object(set.version);
     objects.put(object.as_str(), &mut body.as_slice()).await?;
     let pointer = LivePointer {
-        format: fleet::FORMAT,
+        format: Version::CURRENT,
         version: set.version,
         object,
         size: body.len() as u64,

@@ -15,6 +15,7 @@ use rulestudio_api::fleet::{self, NodePreview, NodePreviewReply, NodePreviewRequ
 use rulestudio_api::preview::{
     Bucket, PreviewRequest, PreviewResponse, RulePreview, Sample, Window,
 };
+use rulestudio_api::protocol::Version;
 use std::collections::{BTreeMap, HashMap};
 use std::time::{Duration, Instant};
 
@@ -60,7 +61,7 @@ pub async fn run(
         .min(preview::MAX_SAMPLES);
     let wait = deadline.remaining().saturating_sub(STUDIO_SHARE);
     let request = NodePreviewRequest {
-        format: fleet::FORMAT,
+        format: Version::CURRENT,
         files,
         rules: rules.clone(),
         since,

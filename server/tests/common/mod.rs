@@ -1,6 +1,7 @@
 //! A server on a real temporary SQLite file, driven through its router with `oneshot`.
 #![allow(dead_code)] // each test binary uses a different part of the harness
 
+pub mod contract;
 pub mod http;
 
 use axum::Router;
@@ -67,24 +68,44 @@ impl TestServer {
         .await
     }
 
-    /// Sends `req`; an API answer with a status its endpoint does not document fails the test,
-    /// so that every test checks the OpenAPI document against what the server does.
+    /// Sends `req`; an API answer with a status its endpoint does not document, or a body
+    /// that is not what the OpenAPI document says for that status, fails the test, so that
+    /// every test checks the document against what the server does (`contract`).
     pub async fn send(&self, req: Request<Body>) -> Response {
         let (method, uri) = (req.method().to_string(), req.uri().path().to_string());
         let resp = self.app.clone().oneshot(req).await.unwrap();
         let status = resp.status();
-        if let Some(e) = documented(&method, &uri) {
+        let endpoint = documented(&method, &uri);
+        if let Some(e) = endpoint {
             assert!(
                 e.answers(status.as_u16()),
                 "{method} {uri} answered {status}, which the endpoint table of {} does not list",
-                e.path
+                e.route.path
             );
         }
         let headers = resp.headers().clone();
-        if headers
+        let content_type = headers
             .get(header::CONTENT_TYPE)
-            .is_some_and(|c| c == "text/event-stream")
-        {
+            .and_then(|c| c.to_str().ok())
+            .map(str::to_string);
+        let check = |body: Option<&[u8]>| {
+            if let Some(e) = endpoint {
+                let checked = contract::check(
+                    &contract::DOC,
+                    e.route.method,
+                    e.route.path,
+                    status.as_u16(),
+                    content_type.as_deref(),
+                    body,
+                );
+                if let Err(why) = checked {
+                    panic!("{method} {uri}: {why}");
+                }
+                contract::record(e.route.method, e.route.path, status.as_u16());
+            }
+        };
+        if content_type.as_deref() == Some("text/event-stream") {
+            check(None);
             return Response {
                 status,
                 headers,
@@ -93,6 +114,7 @@ impl TestServer {
             };
         }
         let bytes = resp.into_body().collect().await.unwrap().to_bytes();
+        check(Some(&bytes));
         let text = String::from_utf8_lossy(&bytes).into_owned();
         let body = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
         Response {
@@ -218,9 +240,9 @@ fn documented(method: &str, path: &str) -> Option<&'static Endpoint> {
     let path = path.strip_prefix("/api/v1")?;
     let segments: Vec<&str> = path.split('/').collect();
     endpoints()
-        .filter(|e| e.method == method)
+        .filter(|e| e.route.method == method)
         .filter_map(|e| {
-            let pattern: Vec<&str> = e.path.split('/').collect();
+            let pattern: Vec<&str> = e.route.path.split('/').collect();
             if pattern.len() != segments.len() {
                 return None;
             }
@@ -238,6 +260,45 @@ fn documented(method: &str, path: &str) -> Option<&'static Endpoint> {
         })
         .max_by_key(|(literals, _)| *literals)
         .map(|(_, e)| e)
+}
+
+/// Labels benign every stored event the Falco `condition` selects (found by the event
+/// search); returns how many.
+pub async fn label_benign(s: &TestServer, condition: &str) -> usize {
+    let filter: String = condition
+        .bytes()
+        .map(|b| match b {
+            b'a'..=b'z' | b'A'..=b'Z' | b'0'..=b'9' | b'.' | b'_' | b'-' => (b as char).to_string(),
+            _ => format!("%{b:02X}"),
+        })
+        .collect();
+    let found = s
+        .call(
+            "GET",
+            &format!("/api/v1/events?limit=1000&filter={filter}"),
+            Some(ADMIN_TOKEN),
+            None,
+        )
+        .await;
+    assert_eq!(found.status, StatusCode::OK, "{}", found.text);
+    let ids: Vec<String> = found.body["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["id"].as_str().unwrap().to_string())
+        .collect();
+    for id in &ids {
+        let r = s
+            .call(
+                "POST",
+                &format!("/api/v1/events/{id}/label"),
+                Some(ADMIN_TOKEN),
+                Some(json!({"label": "benign"})),
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    }
+    ids.len()
 }
 
 /// The preview entry of `rule`.

@@ -189,7 +189,7 @@ pub fn EventsPage() -> impl IntoView {
         // A range that ended cannot gain events: nothing to tail.
         if on && q.bounds.open_ended() {
             tail.set(Tail::Connecting);
-            let mut url = "/api/v1/events/stream".to_string();
+            let mut url = rulestudio_api::routes::GET_EVENTS_STREAM.url("", &[]);
             if !f.trim().is_empty() {
                 url.push_str(&format!("?filter={}", client::enc(&f)));
             }

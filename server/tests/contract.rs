@@ -1,0 +1,421 @@
+//! The OpenAPI document is the contract: every endpoint is called here with a real request on a
+//! real server, and `TestServer::send` checks each answer against the document
+//! (`common::contract`), as it does in every server test. The test fails for any endpoint
+//! whose successful answer was not checked; the validator glue is shown to catch a schema that
+//! disagrees with what the server sends.
+
+mod common;
+
+use axum::body::Body;
+use axum::http::{Request, StatusCode, header};
+use common::contract::{self, CHECKED, DOC};
+use common::{ADMIN_TOKEN, DRAFT, EVENTS, TestServer, label_benign};
+use rulestudio_api::collector::Heartbeat;
+use rulestudio_server::api::endpoints;
+use serde_json::{Value, json};
+
+const RULE: &str = "Read file below etc";
+
+#[tokio::test]
+async fn every_endpoint_answers_as_its_document_says() {
+    let s = TestServer::new().await;
+    let admin = Some(ADMIN_TOKEN);
+    let ok = |r: &common::Response, status: StatusCode, what: &str| {
+        assert_eq!(r.status, status, "{what}: {}", r.text);
+    };
+
+    // Users, sessions and tokens.
+    let r = s
+        .call(
+            "POST",
+            "/api/v1/users",
+            admin,
+            Some(json!({"username": "alice", "password": "password123", "role": "author"})),
+        )
+        .await;
+    ok(&r, StatusCode::CREATED, "create a user");
+    ok(
+        &s.call("GET", "/api/v1/users", admin, None).await,
+        StatusCode::OK,
+        "list users",
+    );
+    let r = s
+        .call(
+            "PATCH",
+            "/api/v1/users/alice",
+            admin,
+            Some(json!({"role": "reviewer"})),
+        )
+        .await;
+    ok(&r, StatusCode::OK, "change a role");
+    let r = s
+        .call(
+            "PUT",
+            "/api/v1/users/alice/password",
+            admin,
+            Some(json!({"password": "password456"})),
+        )
+        .await;
+    ok(&r, StatusCode::NO_CONTENT, "set a password");
+    let r = s
+        .call(
+            "POST",
+            "/api/v1/session",
+            None,
+            Some(json!({"username": "alice", "password": "password456"})),
+        )
+        .await;
+    ok(&r, StatusCode::OK, "sign in");
+    ok(
+        &s.call("DELETE", "/api/v1/session", None, None).await,
+        StatusCode::NO_CONTENT,
+        "sign out",
+    );
+    let r = s
+        .call(
+            "POST",
+            "/api/v1/users/alice/tokens",
+            admin,
+            Some(json!({"name": "ci"})),
+        )
+        .await;
+    ok(&r, StatusCode::CREATED, "create a token");
+    let alice = r.body["token"].as_str().unwrap().to_string();
+    ok(
+        &s.call("GET", "/api/v1/session", Some(&alice), None).await,
+        StatusCode::OK,
+        "who am I",
+    );
+    ok(
+        &s.call("GET", "/api/v1/users/alice/tokens", admin, None)
+            .await,
+        StatusCode::OK,
+        "list tokens",
+    );
+
+    // The live set, events and alerts.
+    s.promote(DRAFT).await;
+    ok(
+        &s.ingest(ADMIN_TOKEN, EVENTS, Some(("n1", 1))).await,
+        StatusCode::OK,
+        "ingest",
+    );
+    let heartbeat = Heartbeat {
+        node: "n1".into(),
+        captured: 3,
+        ..Default::default()
+    };
+    let r = s
+        .call(
+            "POST",
+            "/api/v1/collectors/heartbeat",
+            admin,
+            Some(serde_json::to_value(&heartbeat).unwrap()),
+        )
+        .await;
+    ok(&r, StatusCode::NO_CONTENT, "heartbeat");
+    for path in [
+        "/api/v1/collectors",
+        "/api/v1/live",
+        "/api/v1/live/rules.yaml",
+        "/api/v1/live/history",
+        "/api/v1/events?limit=5",
+        "/api/v1/events/export",
+        "/api/v1/events/export?format=parquet",
+        "/api/v1/events/stream",
+        "/api/v1/alerts/stream",
+        "/api/v1/alerts?limit=5",
+        "/api/v1/alerts/counts",
+        "/api/v1/alerts/summary?group_by=priority",
+        "/api/v1/openapi.json",
+        "/api/v1/docs",
+    ] {
+        ok(
+            &s.call("GET", path, admin, None).await,
+            StatusCode::OK,
+            path,
+        );
+    }
+    let r = s
+        .call(
+            "POST",
+            "/api/v1/live/rollback",
+            admin,
+            Some(json!({"version": 1})),
+        )
+        .await;
+    ok(&r, StatusCode::OK, "roll back");
+    // Every match of the backup job is benign: the exception to suggest.
+    let labelled = label_benign(&s, "proc.name = backup and fd.name startswith /etc/").await;
+    assert!(labelled > 0);
+    let event = s.event_id(1);
+    ok(
+        &s.call("GET", &format!("/api/v1/events/{event}"), admin, None)
+            .await,
+        StatusCode::OK,
+        "one event",
+    );
+    ok(
+        &s.call(
+            "GET",
+            &format!("/api/v1/events/{event}/matches"),
+            admin,
+            None,
+        )
+        .await,
+        StatusCode::OK,
+        "the live rules an event matches",
+    );
+    ok(
+        &s.call(
+            "GET",
+            &format!("/api/v1/labels?events={event}"),
+            admin,
+            None,
+        )
+        .await,
+        StatusCode::OK,
+        "labels",
+    );
+    let listed = s.call("GET", "/api/v1/alerts", admin, None).await;
+    let alert = &listed.body["alerts"][0];
+    let id = alert["id"]
+        .as_i64()
+        .expect("the draft raises alerts on the events");
+    ok(
+        &s.call("GET", &format!("/api/v1/alerts/{id}"), admin, None)
+            .await,
+        StatusCode::OK,
+        "one alert",
+    );
+    let r = s
+        .call(
+            "POST",
+            &format!("/api/v1/alerts/{id}/triage"),
+            admin,
+            Some(json!({"state": "acknowledged", "note": "looking"})),
+        )
+        .await;
+    ok(&r, StatusCode::OK, "triage");
+    let mut node_alert = alert.clone();
+    node_alert["id"] = json!(0);
+    node_alert["event_id"] = json!("");
+    let line = json!({"id": "n1:7:1", "node": "n1", "alert": node_alert});
+    let req = Request::post("/api/v1/alerts")
+        .header(header::AUTHORIZATION, format!("Bearer {ADMIN_TOKEN}"))
+        .header(header::CONTENT_TYPE, "application/x-ndjson")
+        .body(Body::from(format!("{line}\n")))
+        .unwrap();
+    ok(&s.send(req).await, StatusCode::OK, "a node's alerts");
+
+    // Baselines and previews.
+    let r = s
+        .call(
+            "POST",
+            "/api/v1/baselines",
+            admin,
+            Some(json!({"since": 0, "until": "2030-01-01T00:00:00Z", "note": "quiet"})),
+        )
+        .await;
+    ok(&r, StatusCode::CREATED, "create a baseline");
+    let baseline = r.body["id"].as_i64().unwrap();
+    ok(
+        &s.call("GET", "/api/v1/baselines", admin, None).await,
+        StatusCode::OK,
+        "baselines",
+    );
+    ok(
+        &s.call(
+            "DELETE",
+            &format!("/api/v1/baselines/{baseline}"),
+            admin,
+            None,
+        )
+        .await,
+        StatusCode::NO_CONTENT,
+        "delete a baseline",
+    );
+    s.preview(DRAFT).await;
+    let r = s
+        .call(
+            "POST",
+            "/api/v1/preview/suggest-exception",
+            admin,
+            Some(json!({"rules": DRAFT, "rule": RULE, "window": {"last_events": 1000}})),
+        )
+        .await;
+    ok(&r, StatusCode::OK, "suggest an exception");
+
+    // A proposal's life.
+    let files = |priority: &str| json!([{"name": "local_rules.yaml", "content": DRAFT.replace("WARNING", priority)}]);
+    let propose = |title: &str, priority: &str| {
+        s.call(
+            "POST",
+            "/api/v1/proposals",
+            admin,
+            Some(json!({"title": title, "description": "d", "files": files(priority)})),
+        )
+    };
+    let r = propose("stricter", "ERROR").await;
+    ok(&r, StatusCode::CREATED, "propose");
+    let p = r.body["id"].as_i64().unwrap();
+    let at = |action: &str| format!("/api/v1/proposals/{p}{action}");
+    ok(
+        &s.call("GET", "/api/v1/proposals", admin, None).await,
+        StatusCode::OK,
+        "proposals",
+    );
+    ok(
+        &s.call("GET", &at(""), admin, None).await,
+        StatusCode::OK,
+        "a proposal",
+    );
+    let r = s
+        .call(
+            "PUT",
+            &at(""),
+            admin,
+            Some(json!({"title": "stricter still", "files": files("CRITICAL")})),
+        )
+        .await;
+    ok(&r, StatusCode::OK, "revise");
+    let r = s
+        .call(
+            "POST",
+            &at("/comments"),
+            admin,
+            Some(json!({"body": "see line 5", "file": "local_rules.yaml", "line": 5})),
+        )
+        .await;
+    ok(&r, StatusCode::CREATED, "comment");
+    ok(
+        &s.call("POST", &at("/evidence"), admin, None).await,
+        StatusCode::OK,
+        "refresh evidence",
+    );
+    ok(
+        &s.call("POST", &at("/rebase"), admin, None).await,
+        StatusCode::OK,
+        "rebase",
+    );
+    let r = s
+        .call(
+            "POST",
+            &at("/reviews"),
+            Some(&alice),
+            Some(json!({"verdict": "approve", "body": "fine"})),
+        )
+        .await;
+    ok(&r, StatusCode::CREATED, "review");
+    ok(
+        &s.call("POST", &at("/promote"), Some(&alice), None).await,
+        StatusCode::OK,
+        "promote",
+    );
+    let r = propose("another", "NOTICE").await;
+    let other = r.body["id"].as_i64().unwrap();
+    ok(
+        &s.call(
+            "POST",
+            &format!("/api/v1/proposals/{other}/close"),
+            admin,
+            None,
+        )
+        .await,
+        StatusCode::OK,
+        "close",
+    );
+    ok(
+        &s.call("GET", "/api/v1/audit", admin, None).await,
+        StatusCode::OK,
+        "audit",
+    );
+
+    // Last, what removes.
+    ok(
+        &s.call("DELETE", "/api/v1/users/alice/tokens/ci", admin, None)
+            .await,
+        StatusCode::NO_CONTENT,
+        "revoke a token",
+    );
+    ok(
+        &s.call("DELETE", "/api/v1/users/alice", admin, None).await,
+        StatusCode::NO_CONTENT,
+        "delete a user",
+    );
+
+    let checked = CHECKED.lock().unwrap().clone();
+    let unchecked: Vec<String> = endpoints()
+        .filter(|e| {
+            !checked.contains(&(e.route.method.to_string(), e.route.path.to_string(), e.ok))
+        })
+        .map(|e| format!("{} {} {}", e.route.method, e.route.path, e.ok))
+        .collect();
+    assert!(
+        unchecked.is_empty(),
+        "answers not checked against the document: {unchecked:?}"
+    );
+}
+
+/// The glue catches a document that disagrees with the server: a field of the wrong type, a
+/// required field the body lacks, a media type or a status the document does not list.
+#[tokio::test]
+async fn a_schema_that_disagrees_with_the_answer_is_caught() {
+    let s = TestServer::new().await;
+    let who = s
+        .call("GET", "/api/v1/session", Some(ADMIN_TOKEN), None)
+        .await;
+    let body = who.text.as_bytes();
+    let check = |doc: &Value, status: u16, kind: &str| {
+        contract::check(doc, "GET", "/session", status, Some(kind), Some(body))
+    };
+    assert_eq!(check(&DOC, 200, "application/json"), Ok(()));
+
+    let mut wrong = DOC.clone();
+    wrong["components"]["schemas"]["SessionInfo"]["properties"]["username"] =
+        json!({"type": "integer"});
+    let e = check(&wrong, 200, "application/json").unwrap_err();
+    assert!(e.contains("/username"), "{e}");
+
+    let mut wrong = DOC.clone();
+    wrong["components"]["schemas"]["SessionInfo"]["required"] = json!(["username", "expires"]);
+    let e = check(&wrong, 200, "application/json").unwrap_err();
+    assert!(e.contains("expires"), "{e}");
+
+    let e = check(&DOC, 200, "text/plain").unwrap_err();
+    assert!(e.contains("text/plain"), "{e}");
+    let e = check(&DOC, 418, "application/json").unwrap_err();
+    assert!(e.contains("418"), "{e}");
+    // An error body is checked against ErrorBody.
+    let e = check(&DOC, 401, "application/json").unwrap_err();
+    assert!(e.contains("code"), "{e}");
+}
+
+#[test]
+fn the_endpoint_table_routes_exactly_the_declared_routes() {
+    let table: Vec<_> = endpoints().map(|e| e.route).collect();
+    for route in rulestudio_api::routes::ALL {
+        assert!(
+            table.contains(route),
+            "{} {} is declared but not routed",
+            route.method,
+            route.path
+        );
+    }
+    assert_eq!(table.len(), rulestudio_api::routes::ALL.len());
+}
+
+#[test]
+fn every_path_parameter_has_a_type() {
+    for e in endpoints() {
+        let named = e.route.path.matches('{').count();
+        assert_eq!(
+            e.params.len(),
+            named,
+            "{} {} names {named} path parameters and types {}",
+            e.route.method,
+            e.route.path,
+            e.params.len()
+        );
+    }
+}
