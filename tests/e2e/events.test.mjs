@@ -252,12 +252,12 @@ test("an event's page lists the live rules it matches; Tune labels it a false po
   const t = Date.now() * 1e6;
   // An interactive shell in a container: the official rule matches it; a read on the host does not.
   await ingest([
-    { "evt.time": t, "evt.type": "execve", "proc.name": "bash", "proc.cmdline": "bash -i tune-probe", "proc.pname": "runc",
+    { "evt.time": t, "evt.type": "execve", "proc.name": "zsh", "proc.cmdline": "zsh -i tune-probe", "proc.pname": "runc",
       "proc.tty": 34816, "user.name": "root", "container.id": "7a8b9c0d1e2f", "container.name": "tune-1" },
     { "evt.time": t + 1, "evt.type": "openat", "proc.name": "tuneread", "fd.name": "/tmp/tune-probe", "container.id": "host" },
   ]);
   const idOf = async (cond) => (await api("GET", `/events?filter=${encodeURIComponent(cond)}`)).events[0].id;
-  const shell = await idOf('proc.cmdline = "bash -i tune-probe"');
+  const shell = await idOf('proc.cmdline = "zsh -i tune-probe"');
   const quiet = await idOf("proc.name = tuneread");
   const own = await signIn(browser, USER);
   own.on("dialog", (d) => d.accept());
