@@ -536,7 +536,16 @@ pub async fn run(config: Config, shutdown: impl Future<Output = ()>) -> Result<S
                 }
                 sinks.write(&chunk)?;
                 if let Some((tx, _)) = &uplink {
-                    batcher.add(chunk, &mut out)?;
+                    // Judging is CPU work (µs per event): off the async workers, which in the
+                    // all-in-one also serve the studio's requests, including this node's ingest.
+                    let (b, o, added) = tokio::task::spawn_blocking(move || {
+                        let added = batcher.add(chunk, &mut out);
+                        (batcher, out, added)
+                    })
+                    .await
+                    .expect("the judging task");
+                    (batcher, out) = (b, o);
+                    added?;
                     for b in out.drain(..) {
                         let _ = tx.send(b).await;
                     }
