@@ -13,6 +13,11 @@ use std::net::IpAddr;
 use std::sync::OnceLock;
 
 mod fast_json;
+mod interchange;
+mod layered;
+
+pub use interchange::{interchange_key, write_str, write_value, write_values};
+pub use layered::{LayeredEvent, SharedFields};
 
 /// A field value as extracted from an event. Borrowed where the source owns the data.
 #[derive(Debug, Clone, PartialEq)]

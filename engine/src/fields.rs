@@ -4,7 +4,9 @@
 
 mod args;
 
-pub use args::{FieldArg, FieldError, FieldUse, event_param, parse as parse_condition_field};
+pub use args::{
+    FieldArg, FieldError, FieldUse, argument_after_dot, event_param, parse as parse_condition_field,
+};
 use rustc_hash::FxHashMap;
 use std::sync::OnceLock;
 

@@ -12,7 +12,7 @@ use crate::state::StateError;
 use rulestudio_api::action::Action;
 use rulestudio_api::alerts::{BatchPlace, NodeAlert};
 use rulestudio_api::protocol::Version;
-use rulestudio_engine::event::{Event, Value as FieldValue};
+use rulestudio_engine::event::{Event, FieldSource, LayeredEvent, Value as FieldValue};
 use rulestudio_engine::fields::{self, FieldId};
 use rulestudio_engine::rule::Matching;
 use std::collections::HashMap;
@@ -59,7 +59,6 @@ pub struct Evaluator {
     ids: AlertIds,
     limit: RateLimit,
     buckets: HashMap<String, Bucket>,
-    ev: Event,
     hits: Vec<usize>,
     time: FieldId,
     hostname: FieldId,
@@ -74,7 +73,6 @@ impl Evaluator {
             ids,
             limit,
             buckets: HashMap::new(),
-            ev: Event::new(),
             hits: Vec::new(),
             time: field("evt.time"),
             hostname: field("evt.hostname"),
@@ -83,19 +81,34 @@ impl Evaluator {
 
     /// Judges `lines` (interchange JSON events) against the current live set; no live set yet,
     /// no alerts. `at` is where the first line is sent, when it is: its batch and index there
-    /// (the following lines follow it in the same batch).
+    /// (the following lines follow it in the same batch). A line that is not an event is
+    /// counted, not judged, and keeps its place.
     pub fn judge(
         &mut self,
         at: Option<BatchPlace>,
         lines: &[String],
     ) -> Result<Judged, StateError> {
-        self.judge_at(at, lines, Instant::now())
+        let events: Vec<Option<LayeredEvent>> = lines
+            .iter()
+            .map(|l| Event::from_json_str(l).ok().map(LayeredEvent::alone))
+            .collect();
+        self.judge_at(at, &events, Instant::now())
+    }
+
+    /// Judges events as the capture builds them (no JSON in between), as [`Evaluator::judge`]
+    /// judges lines.
+    pub fn judge_events(
+        &mut self,
+        at: Option<BatchPlace>,
+        events: &[LayeredEvent],
+    ) -> Result<Judged, StateError> {
+        self.judge_at(at, events, Instant::now())
     }
 
     fn judge_at(
         &mut self,
         at: Option<BatchPlace>,
-        lines: &[String],
+        events: &[impl AsEvent],
         now: Instant,
     ) -> Result<Judged, StateError> {
         let mut out = Judged::default();
@@ -115,19 +128,19 @@ impl Evaluator {
             true => Matching::All,
             false => rules.matching,
         };
-        for (index, line) in lines.iter().enumerate() {
-            if self.ev.decode_json(line).is_err() {
+        let node = FieldValue::Str(self.node.clone().into());
+        for (index, ev) in events.iter().enumerate() {
+            let Some(ev) = ev.as_event() else {
                 out.undecodable += 1;
                 continue;
-            }
-            // As the studio's ingest names them: an event without a host is this node's.
-            let named = self.ev.get(self.hostname, None).is_some();
-            if !named {
-                let node = FieldValue::Str(self.node.clone().into());
-                self.ev.set(self.hostname, None, node);
-            }
+            };
+            let ev = Hosted {
+                ev,
+                hostname: self.hostname,
+                node: &node,
+            };
             self.hits.clear();
-            rules.ruleset.eval(&self.ev, matching, &mut self.hits);
+            rules.ruleset.eval(&ev, matching, &mut self.hits);
             if also_enforcing && let Some(&first) = self.hits.iter().min() {
                 self.hits.retain(|&r| r == first || enforcing[r]);
                 self.hits.sort_unstable();
@@ -135,12 +148,16 @@ impl Evaluator {
             if self.hits.is_empty() {
                 continue;
             }
-            let time = match self.ev.get(self.time, None) {
+            let time = match ev.stored(self.time, None).flatten() {
                 Some(FieldValue::Int(t)) if *t >= 0 => *t,
                 _ => 0,
             };
-            // Parsed again as a whole only once an alert is admitted: a rule held to its rate
-            // during a flood costs no second decoding per event.
+            let host = match ev.stored(self.hostname, None).flatten() {
+                Some(FieldValue::Str(h)) => h.to_string(),
+                _ => String::new(),
+            };
+            // Written out as a whole only once an alert is admitted: a rule held to its rate
+            // during a flood costs nothing more per event.
             let mut whole = None;
             for &r in &self.hits {
                 let rule = &rules.ruleset.rules()[r];
@@ -148,16 +165,9 @@ impl Evaluator {
                     out.suppressed += 1;
                     continue;
                 };
-                let mut alert = rulestudio_api::alerts::build(
-                    rule,
-                    &self.ev,
-                    time,
-                    host(&self.ev, self.hostname),
-                    rules.set.version,
-                );
-                alert.event = whole
-                    .get_or_insert_with(|| whole_event(line, (!named).then_some(&self.node)))
-                    .clone();
+                let mut alert =
+                    rulestudio_api::alerts::build(rule, &ev, time, &host, rules.set.version);
+                alert.event = Some(whole.get_or_insert_with(|| ev.whole()).clone());
                 out.alerts.push(NodeAlert {
                     version: Version::CURRENT,
                     id: self.ids.next_id()?,
@@ -172,6 +182,61 @@ impl Evaluator {
             }
         }
         Ok(out)
+    }
+}
+
+/// An entry of what is judged: an event, or a line that was not one (`None`).
+trait AsEvent {
+    fn as_event(&self) -> Option<&LayeredEvent>;
+}
+
+impl AsEvent for LayeredEvent {
+    fn as_event(&self) -> Option<&LayeredEvent> {
+        Some(self)
+    }
+}
+
+impl AsEvent for Option<LayeredEvent> {
+    fn as_event(&self) -> Option<&LayeredEvent> {
+        self.as_ref()
+    }
+}
+
+/// An event as the studio's ingest names it: one without `evt.hostname` is this node's.
+struct Hosted<'a> {
+    ev: &'a LayeredEvent,
+    hostname: FieldId,
+    node: &'a FieldValue<'static>,
+}
+
+impl Hosted<'_> {
+    /// The event as interchange JSON, its host included.
+    fn whole(&self) -> serde_json::Map<String, serde_json::Value> {
+        let mut map = crate::scan::values_json(self.ev.values());
+        if self.ev.stored(self.hostname, None).flatten().is_none() {
+            map.insert(
+                self.hostname.name().to_string(),
+                crate::scan::value_json(self.node),
+            );
+        }
+        map
+    }
+}
+
+impl FieldSource for Hosted<'_> {
+    fn field(&self, field: FieldId, arg: Option<&str>) -> Option<FieldValue<'_>> {
+        self.stored(field, arg).flatten().map(FieldValue::borrowed)
+    }
+
+    #[inline]
+    fn stored(&self, field: FieldId, arg: Option<&str>) -> Option<Option<&FieldValue<'_>>> {
+        let own = self.ev.stored(field, arg).flatten();
+        let host = field == self.hostname && arg.is_none();
+        Some(own.or(host.then_some(self.node)))
+    }
+
+    fn evt_type_index(&self) -> Option<u16> {
+        self.ev.evt_type_index()
     }
 }
 
@@ -201,25 +266,6 @@ fn admit(
         bucket.suppressed += 1;
         None
     }
-}
-
-fn host(ev: &Event, hostname: FieldId) -> &str {
-    match ev.get(hostname, None) {
-        Some(FieldValue::Str(h)) => h,
-        _ => "",
-    }
-}
-
-/// The event as interchange JSON, named by `node` when it named no host.
-fn whole_event(
-    line: &str,
-    node: Option<&String>,
-) -> Option<serde_json::Map<String, serde_json::Value>> {
-    let mut map: serde_json::Map<String, serde_json::Value> = serde_json::from_str(line).ok()?;
-    if let Some(node) = node {
-        map.insert("evt.hostname".into(), node.clone().into());
-    }
-    Some(map)
 }
 
 #[cfg(test)]
@@ -357,6 +403,11 @@ mod tests {
         assert_eq!(names(&mut e, exec("ls", 2)), ["Any exec"]);
     }
 
+    fn events(lines: &[String]) -> Vec<LayeredEvent> {
+        let decode = |l: &String| LayeredEvent::alone(Event::from_json_str(l).unwrap());
+        lines.iter().map(decode).collect()
+    }
+
     #[test]
     fn a_noisy_rule_is_held_to_its_rate_and_the_held_back_alerts_are_counted() {
         let limit = RateLimit {
@@ -366,18 +417,22 @@ mod tests {
         let mut e = evaluator(RuleMatching::First, limit);
         let t0 = Instant::now();
         let lines: Vec<String> = (0..5).map(|i| exec("ls", i)).collect();
-        let first = e.judge_at(None, &lines, t0).unwrap();
+        let first = e.judge_at(None, &events(&lines), t0).unwrap();
         assert_eq!(first.alerts.len(), 2);
         assert_eq!(first.suppressed, 3);
         // A second later one token is back: the next alert says how many were held back.
         let later = e
-            .judge_at(None, &lines[..1], t0 + Duration::from_secs(1))
+            .judge_at(None, &events(&lines[..1]), t0 + Duration::from_secs(1))
             .unwrap();
         assert_eq!(later.alerts.len(), 1);
         assert_eq!(later.alerts[0].suppressed, 3);
         // Another rule has its own bucket.
         let shell = e
-            .judge_at(None, &[exec("bash", 9)], t0 + Duration::from_secs(1))
+            .judge_at(
+                None,
+                &events(&[exec("bash", 9)]),
+                t0 + Duration::from_secs(1),
+            )
             .unwrap();
         assert_eq!(shell.alerts.len(), 1);
         assert_eq!(shell.alerts[0].suppressed, 0);

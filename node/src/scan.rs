@@ -4,7 +4,8 @@
 //! fleet node runs it over its whole store to answer a preview ([`crate::preview`]).
 
 use rulestudio_engine::eval::{CompiledRule, EvtTypeSet};
-use rulestudio_engine::event::{Event, Value as FieldValue, parse_key};
+use rulestudio_engine::event::{Event, Value as FieldValue, interchange_key};
+use rulestudio_engine::fields::FieldId;
 use rulestudio_store::{ScanError, ScanRequest, Store};
 use serde_json::{Map, Value};
 use std::ops::ControlFlow;
@@ -222,29 +223,20 @@ pub fn fetch(store: &Store, seqs: &[u64]) -> Result<Vec<(u64, i64, Event)>, Scan
 /// `field`, `field.arg` where that reads back to the same field and argument (`evt.arg.flags`,
 /// as collectors send it), else `field[arg]`.
 pub fn fields_json(event: &Event) -> Map<String, Value> {
-    let mut map = Map::new();
-    for (field, arg, value) in event.values() {
-        let key = match arg {
-            // An index as collectors and Falco's docs write it: `proc.aname[2]`.
-            Some(arg) if arg.bytes().all(|b| b.is_ascii_digit()) => {
-                format!("{}[{arg}]", field.name())
-            }
-            Some(arg) => {
-                let dotted = format!("{}.{arg}", field.name());
-                match parse_key(&dotted) {
-                    Some((f, Some(a))) if f == field && a == arg => dotted,
-                    _ => format!("{}[{arg}]", field.name()),
-                }
-            }
-            None => field.name().to_string(),
-        };
-        map.insert(key, value_json(value));
-    }
-    map
+    values_json(event.values())
+}
+
+/// Values as the interchange format's JSON object (see [`fields_json`]).
+pub fn values_json<'v>(
+    values: impl Iterator<Item = (FieldId, Option<&'v str>, &'v FieldValue<'static>)>,
+) -> Map<String, Value> {
+    values
+        .map(|(field, arg, value)| (interchange_key(field, arg).into_owned(), value_json(value)))
+        .collect()
 }
 
 /// A value as the interchange format writes it.
-fn value_json(v: &FieldValue<'_>) -> Value {
+pub fn value_json(v: &FieldValue<'_>) -> Value {
     match v {
         FieldValue::Str(s) => Value::String(s.to_string()),
         FieldValue::Bytes(b) => Value::String(String::from_utf8_lossy(b).into_owned()),

@@ -6,6 +6,7 @@ use crate::kernel::{Kernel, KernelConfig, KernelError};
 use crate::process::ProcessTable;
 use crate::record::Record;
 use crate::stats::Counters;
+use rulestudio_engine::event::LayeredEvent;
 use std::collections::BTreeMap;
 use std::os::fd::AsRawFd;
 use std::sync::Arc;
@@ -58,7 +59,7 @@ impl Capture {
 
     /// Converts the records waiting in the ring buffer, at most [`DRAIN_BATCH`], handing each
     /// event to `emit`; returns how many records it read.
-    pub fn drain(&mut self, emit: &mut impl FnMut(String)) -> usize {
+    pub fn drain(&mut self, emit: &mut impl FnMut(LayeredEvent)) -> usize {
         let mut n = 0;
         while n < DRAIN_BATCH
             && let Some(item) = self.kernel.ring.next()
@@ -67,9 +68,18 @@ impl Capture {
             self.ring_bytes += item.len() as u64;
             match Record::parse(&item) {
                 Ok(rec) => {
-                    if let Some(ev) = self.conv.convert(&rec) {
-                        self.counters.add_captured(1);
-                        emit(ev);
+                    match self.conv.convert(&rec) {
+                        Some(Ok(ev)) => {
+                            self.counters.add_captured(1);
+                            emit(ev);
+                        }
+                        // A value its field cannot take: the converter's bug, not the record's.
+                        Some(Err(e)) => {
+                            *self.undecodable.entry("malformed").or_default() += 1;
+                            self.counters.add_undecodable("malformed");
+                            tracing::warn!("skipping an event the converter built wrong: {e}");
+                        }
+                        None => {}
                     }
                 }
                 Err(e) => {
@@ -113,7 +123,7 @@ impl Capture {
     }
 
     /// Runs until `stop`, sending chunks of events; the drains after `stop` flush the ring.
-    pub fn run(mut self, stop: Arc<AtomicBool>, tx: tokio::sync::mpsc::Sender<Vec<String>>) {
+    pub fn run(mut self, stop: Arc<AtomicBool>, tx: tokio::sync::mpsc::Sender<Vec<LayeredEvent>>) {
         loop {
             let stopping = stop.load(Ordering::Relaxed);
             let mut chunk = Vec::new();
@@ -136,7 +146,7 @@ impl Capture {
 
 /// A started capture: its events, its thread, and the kernel side of enforcement if asked for.
 pub struct Spawned {
-    pub events: tokio::sync::mpsc::Receiver<Vec<String>>,
+    pub events: tokio::sync::mpsc::Receiver<Vec<LayeredEvent>>,
     pub thread: std::thread::JoinHandle<()>,
     pub enforcement: Option<crate::kernel::KernelEnforcement>,
 }

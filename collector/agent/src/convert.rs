@@ -1,5 +1,8 @@
-//! The one place that turns raw kernel records into interchange events (flat JSON objects keyed
-//! by Falco field names, see `rulestudio_engine::event`). It also applies each record's effect
+//! The one place that turns raw kernel records into events: the engine's [`LayeredEvent`],
+//! this event's fields over a shared layer holding its process's context (built once per
+//! version of that context), typed by the field table as they are set, so that the node judges
+//! and stores them with no JSON in between; JSON is written only at an interface
+//! (`LayeredEvent::to_json`). It also applies each record's effect
 //! on the process and fd tables, in the order Falco's parser does: fields of the fd a call acts
 //! on are taken before `close` forgets it and after `open`/`accept` creates it.
 
@@ -11,9 +14,10 @@ use crate::render::{self, SockAddr};
 use crate::syscalls::{self, nr};
 use crate::threads::Threads;
 use rulestudio_collector_common::{Context, Kind, NS_CHILD_IN_PIDNS};
+use rulestudio_engine::event::{Event, EventError, LayeredEvent, SharedFields};
 use std::collections::HashMap;
-use std::fmt::Write as _;
 use std::net::SocketAddr;
+use std::sync::Arc;
 
 /// Ancestors reported as `proc.aname[N]`/`proc.apid[N]` (Falco rules go up to 7).
 const ANCESTORS: usize = 7;
@@ -24,61 +28,85 @@ pub struct Converter {
     boot_to_epoch_ns: i64,
     users: HashMap<u32, String>,
     groups: HashMap<u32, String>,
-    /// pid → ((table generation, CRI metadata version), rendered process/user/container
-    /// fields): most events come from processes that did not change since their last event.
-    rendered: HashMap<u32, ((u64, u64), String)>,
+    /// pid → the shared layer of its events (process, user, container, capability fields) and
+    /// what it was built from: most events come from processes that did not change since their
+    /// last event.
+    contexts: HashMap<u32, (ContextKey, Arc<SharedFields>)>,
     /// Capability set → its names: every event carries two sets, and a node has few distinct ones.
     cap_names: HashMap<u64, String>,
     cri: Option<Resolver>,
     threads: Threads,
 }
 
-/// A JSON object being written; keys are trusted field names, values are escaped.
-struct Obj(String);
+/// What a process's shared layer was built from: the table's generation, the CRI metadata's
+/// version, and the thread's capability sets.
+type ContextKey = (u64, u64, u64, u64);
 
-impl Obj {
-    fn key(&mut self, k: &str) {
-        // A fresh object is "{"; its first key gets a placeholder that `finish` removes.
-        self.0.push(if self.0 == "{" { ' ' } else { ',' });
-        self.0.push('"');
-        self.0.push_str(k);
-        self.0.push_str("\":");
+/// What converting one record gives: an event, or the first value its field could not take
+/// (a converter bug, counted by the caller).
+pub type Converted = Result<LayeredEvent, EventError>;
+
+/// Fields being set on an event; the first value a field refuses is kept as the error.
+struct Builder {
+    ev: Event,
+    error: Option<EventError>,
+}
+
+impl Builder {
+    fn new() -> Builder {
+        Builder {
+            ev: Event::new(),
+            error: None,
+        }
+    }
+    fn check(&mut self, r: Result<(), EventError>) {
+        if let Err(e) = r {
+            self.error.get_or_insert(e);
+        }
     }
     fn str(&mut self, k: &str, v: &str) {
-        self.key(k);
-        escape(&mut self.0, v);
+        let r = self.ev.put_str(k, v);
+        self.check(r);
     }
     fn int(&mut self, k: &str, v: i64) {
-        self.key(k);
-        let _ = write!(self.0, "{v}");
+        let r = self.ev.put_int(k, v);
+        self.check(r);
     }
     fn bool(&mut self, k: &str, v: bool) {
-        self.key(k);
-        self.0.push_str(if v { "true" } else { "false" });
+        let r = self.ev.put_bool(k, v);
+        self.check(r);
     }
-    fn finish(mut self) -> String {
-        self.0.push('}');
-        self.0.remove(1);
-        self.0
+    fn into_event(self) -> Result<Event, EventError> {
+        match self.error {
+            Some(e) => Err(e),
+            None => Ok(self.ev),
+        }
     }
 }
 
-fn escape(out: &mut String, s: &str) {
-    out.push('"');
-    for c in s.chars() {
-        match c {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            '\n' => out.push_str("\\n"),
-            '\t' => out.push_str("\\t"),
-            '\r' => out.push_str("\\r"),
-            c if (c as u32) < 0x20 => {
-                let _ = write!(out, "\\u{:04x}", c as u32);
-            }
-            c => out.push(c),
-        }
+/// An event's own fields being set, over the shared layer of its process.
+struct Obj {
+    own: Builder,
+    shared: Arc<SharedFields>,
+}
+
+impl std::ops::Deref for Obj {
+    type Target = Builder;
+    fn deref(&self) -> &Builder {
+        &self.own
     }
-    out.push('"');
+}
+
+impl std::ops::DerefMut for Obj {
+    fn deref_mut(&mut self) -> &mut Builder {
+        &mut self.own
+    }
+}
+
+impl Obj {
+    fn finish(self) -> Converted {
+        Ok(LayeredEvent::new(self.own.into_event()?, self.shared))
+    }
 }
 
 fn id_names(path: &str) -> HashMap<u32, String> {
@@ -115,7 +143,7 @@ impl Converter {
             boot_to_epoch_ns: boot_to_epoch_ns(),
             users: id_names("/etc/passwd"),
             groups: id_names("/etc/group"),
-            rendered: HashMap::new(),
+            contexts: HashMap::new(),
             cap_names: HashMap::new(),
             cri: None,
             threads: Threads::new(),
@@ -149,7 +177,7 @@ impl Converter {
     }
 
     /// The event of one record, or `None` for records that only update the tables.
-    pub fn convert(&mut self, r: &Record<'_>) -> Option<String> {
+    pub fn convert(&mut self, r: &Record<'_>) -> Option<Converted> {
         let ctx = self.context(r);
         let comm = record::comm(&ctx);
         let h = &r.h;
@@ -232,8 +260,7 @@ impl Converter {
     fn begin(&mut self, r: &Record<'_>, evt_type: &str, seen: Seen<'_>, exit: bool) -> Obj {
         self.table.ensure(seen);
         self.table.load_ancestry(seen.pid, ANCESTORS);
-        let mut o = Obj(String::with_capacity(1024));
-        o.0.push('{');
+        let mut o = Builder::new();
         o.str("evt.type", evt_type);
         o.int("evt.time", r.h.ts as i64 + self.boot_to_epoch_ns);
         if exit {
@@ -245,29 +272,34 @@ impl Converter {
             o.str("evt.dir", ">");
         }
         o.int("thread.tid", r.h.tid as i64);
-        o.str("thread.cap_permitted", self.cap_names(seen.cap_permitted));
-        o.str("thread.cap_effective", self.cap_names(seen.cap_effective));
-        let generation = (
+        let key = (
             self.table.generation(),
             self.cri.as_ref().map_or(0, Resolver::version),
+            seen.cap_permitted,
+            seen.cap_effective,
         );
-        match self.rendered.get(&seen.pid) {
-            Some((g, frag)) if *g == generation => o.0.push_str(frag),
+        let shared = match self.contexts.get(&seen.pid) {
+            Some((k, shared)) if *k == key => shared.clone(),
             _ => {
-                let mut frag = Obj(String::with_capacity(768));
-                self.process_fields(&mut frag, self.table.get(seen.pid).expect("ensured above"));
-                o.0.push_str(&frag.0);
-                if self.rendered.len() >= 1 << 16 {
-                    self.rendered.clear();
+                let mut b = Builder::new();
+                b.str("thread.cap_permitted", self.cap_names(seen.cap_permitted));
+                b.str("thread.cap_effective", self.cap_names(seen.cap_effective));
+                self.process_fields(&mut b, self.table.get(seen.pid).expect("ensured above"));
+                let error = b.error.take();
+                let shared = Arc::new(SharedFields::new(b.ev));
+                o.error = o.error.take().or(error);
+                if self.contexts.len() >= 1 << 16 {
+                    self.contexts.clear();
                 }
-                self.rendered.insert(seen.pid, (generation, frag.0));
+                self.contexts.insert(seen.pid, (key, shared.clone()));
+                shared
             }
-        }
-        o
+        };
+        Obj { own: o, shared }
     }
 
-    /// Appends the fields of process `p` (`,`-prefixed, ready to follow other fields).
-    fn process_fields(&self, o: &mut Obj, p: &Process) {
+    /// Sets the fields of process `p`.
+    fn process_fields(&self, o: &mut Builder, p: &Process) {
         o.int("proc.pid", p.pid as i64);
         o.int("proc.ppid", p.ppid as i64);
         if let Some(v) = p.vpid {
@@ -358,7 +390,7 @@ impl Converter {
         }
     }
 
-    fn syscall(&mut self, r: &Record<'_>, seen: Seen<'_>) -> Option<String> {
+    fn syscall(&mut self, r: &Record<'_>, seen: Seen<'_>) -> Option<Converted> {
         let evt_type = syscalls::evt_type(r.nr())?;
         let ret = r.ret();
         let pid = seen.pid;
@@ -812,7 +844,7 @@ impl Converter {
     }
 }
 
-fn cri_fields(o: &mut Obj, m: &ContainerMeta) {
+fn cri_fields(o: &mut Builder, m: &ContainerMeta) {
     o.str("container.name", &m.name);
     o.str("container.image", &m.image);
     o.str("container.image.repository", &m.image_repository);
@@ -893,7 +925,7 @@ fn fd_param(fd: i64, known: Option<&Fd>) -> String {
 }
 
 /// procexit's parameters from the kernel's exit code (a wait status), as the drivers split it.
-fn exit_status(o: &mut Obj, code: i32) {
+fn exit_status(o: &mut Builder, code: i32) {
     let termsig = code & 0x7f;
     // glibc's WIFSIGNALED: a signal number, not 0 (exited) or 0x7f (stopped).
     let signaled = (((termsig + 1) as u8 as i8) >> 1) > 0;
@@ -954,7 +986,7 @@ fn fmt_addr(a: SocketAddr) -> String {
     format!("{}:{}", a.ip(), a.port())
 }
 
-fn fd_fields(o: &mut Obj, num: Option<i64>, fd: &Fd) {
+fn fd_fields(o: &mut Builder, num: Option<i64>, fd: &Fd) {
     if let Some(n) = num {
         o.int("fd.num", n);
     }

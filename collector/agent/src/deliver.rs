@@ -11,6 +11,7 @@ use crate::stats::Counters;
 use rulestudio_api::alerts::BatchPlace;
 use rulestudio_api::collector::Heartbeat;
 use rulestudio_api::routes;
+use rulestudio_engine::event::{Event, LayeredEvent};
 use std::future::Future;
 use std::io::Write;
 use std::path::PathBuf;
@@ -359,9 +360,9 @@ impl LocalSinks {
     }
 }
 
-/// Reads a recorded JSONL file into the event channel (lines that are not JSON objects are
-/// skipped with a warning).
-pub(crate) fn spawn_replay(path: PathBuf) -> Result<Receiver<Vec<String>>, Error> {
+/// Reads a recorded JSONL file into the event channel, each line decoded as the studio's
+/// ingest decodes it (a line that is not an event is skipped with a warning naming it).
+pub(crate) fn spawn_replay(path: PathBuf) -> Result<Receiver<Vec<LayeredEvent>>, Error> {
     use std::io::BufRead;
     let file = std::fs::File::open(&path).map_err(|source| Error::Io {
         path: path.clone(),
@@ -375,18 +376,13 @@ pub(crate) fn spawn_replay(path: PathBuf) -> Result<Receiver<Vec<String>>, Error
             if line.trim().is_empty() {
                 continue;
             }
-            if !matches!(
-                serde_json::from_str::<serde_json::Value>(&line),
-                Ok(serde_json::Value::Object(_))
-            ) {
-                tracing::warn!(
-                    "{}:{}: not a JSON event object, skipped",
-                    path.display(),
-                    i + 1
-                );
-                continue;
+            match Event::from_json_str(&line) {
+                Ok(ev) => chunk.push(LayeredEvent::alone(ev)),
+                Err(e) => {
+                    tracing::warn!("{}:{}: not an event, skipped: {e}", path.display(), i + 1);
+                    continue;
+                }
             }
-            chunk.push(line);
             if chunk.len() >= 1000 && tx.blocking_send(std::mem::take(&mut chunk)).is_err() {
                 return;
             }
@@ -534,18 +530,23 @@ pub async fn run(config: Config, shutdown: impl Future<Output = ()>) -> Result<S
                 if replaying {
                     counters.add_captured(chunk.len() as u64);
                 }
-                sinks.write(&chunk)?;
+                // Writing JSON and judging are CPU work (µs per event): off the async workers,
+                // which in the all-in-one also serve the studio's requests, including this
+                // node's ingest.
+                let judging = uplink.is_some();
+                let (b, s, o, done) = tokio::task::spawn_blocking(move || {
+                    let lines: Vec<String> = chunk.iter().map(LayeredEvent::to_json).collect();
+                    let mut done = sinks.write(&lines);
+                    if done.is_ok() && judging {
+                        done = batcher.add(chunk, lines, &mut out);
+                    }
+                    (batcher, sinks, out, done)
+                })
+                .await
+                .expect("the judging task");
+                (batcher, sinks, out) = (b, s, o);
+                done?;
                 if let Some((tx, _)) = &uplink {
-                    // Judging is CPU work (µs per event): off the async workers, which in the
-                    // all-in-one also serve the studio's requests, including this node's ingest.
-                    let (b, o, added) = tokio::task::spawn_blocking(move || {
-                        let added = batcher.add(chunk, &mut out);
-                        (batcher, out, added)
-                    })
-                    .await
-                    .expect("the judging task");
-                    (batcher, out) = (b, o);
-                    added?;
                     for b in out.drain(..) {
                         let _ = tx.send(b).await;
                     }
@@ -626,22 +627,29 @@ impl Batcher {
         seq
     }
 
-    /// Adds `chunk`; pushes to `out` the alerts it raised (first) and each batch it filled.
-    fn add(&mut self, mut chunk: Vec<String>, out: &mut Vec<Outgoing>) -> Result<(), Error> {
+    /// Adds `chunk` (and `lines`, its events as JSON); pushes to `out` the alerts it raised
+    /// (first) and each batch it filled.
+    fn add(
+        &mut self,
+        mut chunk: Vec<LayeredEvent>,
+        mut lines: Vec<String>,
+        out: &mut Vec<Outgoing>,
+    ) -> Result<(), Error> {
         while !chunk.is_empty() {
             if self.pending.is_empty() {
                 self.seq = self.take_seq();
             }
             let start = self.pending.len();
             let k = (self.max - start).min(chunk.len());
-            self.pending.extend(chunk.drain(..k));
             let at = BatchPlace {
                 batch: self.seq as i64,
                 index: start as i64,
             };
-            if let Some(alerts) = self.judge(at)? {
+            if let Some(alerts) = self.judge(at, &chunk[..k])? {
                 out.push(alerts);
             }
+            chunk.drain(..k);
+            self.pending.extend(lines.drain(..k));
             if self.pending.len() >= self.max {
                 out.extend(self.seal());
             }
@@ -649,12 +657,17 @@ impl Batcher {
         Ok(())
     }
 
-    /// Judges the pending events from `at.index` on; their alerts as one batch, if any.
-    fn judge(&mut self, at: BatchPlace) -> Result<Option<Outgoing>, Error> {
+    /// Judges `events`, the next ones of the batch from `at.index` on; their alerts as one
+    /// batch, if any.
+    fn judge(
+        &mut self,
+        at: BatchPlace,
+        events: &[LayeredEvent],
+    ) -> Result<Option<Outgoing>, Error> {
         let Some(evaluator) = &mut self.evaluator else {
             return Ok(None);
         };
-        let mut judged = evaluator.judge(Some(at), &self.pending[at.index as usize..])?;
+        let mut judged = evaluator.judge_events(Some(at), events)?;
         if let Some(enforcer) = &self.enforcer {
             let mut e = enforcer.lock().unwrap_or_else(|p| p.into_inner());
             for alert in &mut judged.alerts {
@@ -662,13 +675,6 @@ impl Batcher {
             }
         }
         self.counters.add_alerts_suppressed(judged.suppressed);
-        if judged.undecodable > 0 {
-            tracing::warn!(
-                "{} events of batch {} are not interchange JSON; not judged",
-                judged.undecodable,
-                at.batch
-            );
-        }
         if judged.alerts.is_empty() {
             return Ok(None);
         }

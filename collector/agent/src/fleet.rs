@@ -8,7 +8,7 @@
 use crate::deliver::{Config, Error, Summary, spawn_replay};
 use crate::stats::Counters;
 use rulestudio_api::fleet::connect::{ConnectError, NatsOptions, connect};
-use rulestudio_engine::event::Event;
+use rulestudio_engine::event::{Event, LayeredEvent, Value as FieldValue};
 use rulestudio_node::Live;
 use rulestudio_node::nats::{NatsFollower, publish_heartbeat};
 use rulestudio_store::Store;
@@ -173,48 +173,35 @@ pub async fn run(
     })
 }
 
-/// Appends interchange JSON events to the store, off the async threads; an event that does
-/// not decode is dropped, counted and logged with its reason.
-async fn append(store: &Arc<Store>, counters: &Arc<Counters>, lines: Vec<String>) {
+/// Appends events to the store, off the async threads, as the capture built them (no JSON in
+/// between); one without `evt.time` happened now.
+async fn append(store: &Arc<Store>, counters: &Arc<Counters>, chunk: Vec<LayeredEvent>) {
     let store = store.clone();
-    let decoded = tokio::task::spawn_blocking(move || {
+    let stored = tokio::task::spawn_blocking(move || {
         let now = now_ns();
-        let mut events = Vec::with_capacity(lines.len());
-        let mut bad = 0u64;
-        for line in &lines {
-            match decode(line, now) {
-                Ok(ev) => events.push(ev),
-                Err(e) => {
-                    bad += 1;
-                    tracing::warn!("event not stored: {e}");
+        let time = rulestudio_engine::fields::get("evt.time").expect("evt.time is a field");
+        let events: Vec<Event> = chunk
+            .iter()
+            .map(|e| {
+                let mut ev = e.to_event();
+                if ev.get(time, None).is_none() {
+                    ev.set(time, None, FieldValue::Int(now));
                 }
-            }
-        }
+                ev
+            })
+            .collect();
         let stored = store.append(&events, now).map(|r| r.end - r.start);
-        (stored, events.len() as u64, bad)
+        (stored, events.len() as u64)
     })
     .await;
-    match decoded {
-        Ok((Ok(stored), _, bad)) => {
-            counters.add_sent(stored);
-            counters.add_dropped(bad);
-        }
-        Ok((Err(e), n, bad)) => {
-            counters.add_dropped(n + bad);
+    match stored {
+        Ok((Ok(stored), _)) => counters.add_sent(stored),
+        Ok((Err(e), n)) => {
+            counters.add_dropped(n);
             tracing::warn!("{n} events not stored: {e}");
         }
         Err(e) => tracing::error!("storing events: {e}"),
     }
-}
-
-/// One interchange JSON line as an event; one without `evt.time` happened now.
-fn decode(line: &str, now: i64) -> Result<Event, String> {
-    let mut fields: serde_json::Map<String, serde_json::Value> =
-        serde_json::from_str(line).map_err(|e| format!("not a JSON event object: {e}"))?;
-    fields
-        .entry("evt.time")
-        .or_insert_with(|| serde_json::Value::from(now));
-    Event::from_map(&fields).map_err(|e| e.to_string())
 }
 
 fn now_ns() -> i64 {

@@ -188,9 +188,16 @@ fn synthetic_records_of_every_syscall_emit_table_fields() {
     for (raw, slots) in &records {
         let bytes = raw.encode(slots);
         let rec = Record::parse(&bytes).unwrap();
-        let line = conv
+        let ev = conv
             .convert(&rec)
-            .unwrap_or_else(|| panic!("no event for syscall {}", raw.h.nr));
+            .unwrap_or_else(|| panic!("no event for syscall {}", raw.h.nr))
+            .unwrap_or_else(|e| panic!("syscall {}: {e}", raw.h.nr));
+        let line = ev.to_json();
+        assert_eq!(
+            rulestudio_engine::event::Event::from_json_str(&line).unwrap(),
+            ev.to_event(),
+            "JSON and event differ: {line}"
+        );
         keys.extend(check_event(&line));
     }
     for k in [

@@ -55,6 +55,19 @@ fn syntax(field: FieldId) -> Syntax {
     }
 }
 
+/// Whether `field`'s argument is written after a dot (`evt.arg.flags`, `thread.cgroup.cpu`)
+/// rather than in brackets (`proc.aname[2]`, `k8s.pod.label[app]`), as libs reads it.
+pub fn argument_after_dot(field: FieldId) -> bool {
+    matches!(
+        syntax(field),
+        Syntax::EvtArg
+            | Syntax::EvtRawarg
+            | Syntax::EvtTypeIs
+            | Syntax::EvtAbspath
+            | Syntax::Cgroup
+    )
+}
+
 /// What a condition's field resolved to.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct FieldUse {

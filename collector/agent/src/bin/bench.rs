@@ -15,7 +15,8 @@
 //! `--rules FILE` (repeatable, e.g. Falco's `falco_rules.yaml`) also judges every event as a node
 //! does (`rulestudio_node::Evaluator`, the chunk the reader drained at once) and prints the
 //! alerts and the event → verdict latency: for each chunk, from the kernel time of its first
-//! event to the end of its judging.
+//! event to the end of its judging. `--json` also writes every event as JSON, the cost of a node
+//! that sends its events to the studio over REST.
 //!
 //! Needs root (loads the eBPF program). Figures are printed, never asserted.
 
@@ -29,6 +30,7 @@ use rulestudio_api::live::{LiveSet, RuleMatching, RulesFile};
 use rulestudio_collector::capture::{Capture, DRAIN_BATCH};
 use rulestudio_collector::kernel::KernelConfig;
 use rulestudio_collector::stats::Counters;
+use rulestudio_engine::event::{FieldSource, LayeredEvent, Value};
 use rulestudio_node::{AlertIds, Evaluator, Live, RateLimit};
 use std::process::{Command, Stdio};
 use std::sync::Arc;
@@ -55,6 +57,10 @@ struct Args {
     /// Also judge every event against these rules files, as a node does.
     #[arg(long, value_name = "FILE")]
     rules: Vec<std::path::PathBuf>,
+    /// Also write every event as interchange JSON, as a node sending to the studio over REST
+    /// does (counted in `userspace`; prints `json:`).
+    #[arg(long)]
+    json: bool,
     /// Internal: run as one storm process for this many seconds and print its syscall count.
     #[arg(long, hide = true)]
     storm: Option<f64>,
@@ -171,6 +177,8 @@ struct Run {
     proc_reads: u64,
     /// With `--rules`: alerts raised, and per chunk its oldest event → verdict, sorted.
     alerts: u64,
+    /// With `--json`: bytes of JSON written per event.
+    json_bytes_per_event: f64,
     verdict_latency: Vec<Duration>,
 }
 
@@ -202,10 +210,12 @@ fn evaluator(files: &[std::path::PathBuf]) -> Option<Evaluator> {
 }
 
 /// The kernel time (`evt.time`, ns since the epoch) of an interchange line.
-fn event_time(line: &str) -> Option<i64> {
-    let at = line.find("\"evt.time\":")? + "\"evt.time\":".len();
-    let digits = line[at..].bytes().take_while(u8::is_ascii_digit).count();
-    line[at..at + digits].parse().ok()
+fn event_time(ev: &LayeredEvent) -> Option<i64> {
+    let time = rulestudio_engine::fields::get("evt.time")?;
+    match ev.stored(time, None).flatten() {
+        Some(Value::Int(t)) => Some(*t),
+        _ => None,
+    }
 }
 
 fn now_ns() -> i64 {
@@ -223,25 +233,38 @@ fn one_run(args: &Args) -> (Run, Capture) {
         .expect("loading the eBPF program (run as root)");
     let stop = Arc::new(AtomicBool::new(false));
     let mut judge = evaluator(&args.rules);
+    let json = args.json;
     let reader = {
         let stop = stop.clone();
         std::thread::spawn(move || {
             let cpu0 = cpu_time(libc::RUSAGE_THREAD);
             let (mut events, mut alerts, mut latency) = (0u64, 0u64, Vec::new());
+            let mut json_bytes = 0u64;
             let mut chunk = Vec::new();
             loop {
                 let stopping = stop.load(Ordering::Relaxed);
                 let n = match &mut judge {
+                    None if json => capture.drain(&mut |ev| {
+                        events += 1;
+                        json_bytes += ev.to_json().len() as u64;
+                    }),
                     None => capture.drain(&mut |_| events += 1),
                     Some(judge) => {
-                        let n = capture.drain(&mut |line| chunk.push(line));
+                        let n = capture.drain(&mut |ev| chunk.push(ev));
                         events += chunk.len() as u64;
                         if !chunk.is_empty() {
-                            alerts +=
-                                judge.judge(None, &chunk).expect("judging").alerts.len() as u64;
+                            alerts += judge
+                                .judge_events(None, &chunk)
+                                .expect("judging")
+                                .alerts
+                                .len() as u64;
+                            if json {
+                                json_bytes +=
+                                    chunk.iter().map(|e| e.to_json().len() as u64).sum::<u64>();
+                            }
                             // The first record read is about the oldest (the ring keeps order per
-                            // CPU); scanning every line for its time would cost the bench itself.
-                            if let Some(t) = chunk.first().and_then(|l| event_time(l)) {
+                            // CPU).
+                            if let Some(t) = chunk.first().and_then(event_time) {
                                 latency.push(Duration::from_nanos((now_ns() - t).max(0) as u64));
                             }
                             chunk.clear();
@@ -255,7 +278,7 @@ fn one_run(args: &Args) -> (Run, Capture) {
                 if stopping {
                     latency.sort();
                     let cpu = cpu_time(libc::RUSAGE_THREAD) - cpu0;
-                    return (capture, events, cpu, alerts, latency);
+                    return (capture, events, cpu, alerts, latency, json_bytes);
                 }
                 capture.wait();
             }
@@ -265,7 +288,8 @@ fn one_run(args: &Args) -> (Run, Capture) {
     let (calls, wall) = run_storm(args.procs, args.seconds, args.rate);
     std::thread::sleep(Duration::from_millis(200));
     stop.store(true, Ordering::Relaxed);
-    let (capture, captured, reader_cpu, alerts, verdict_latency) = reader.join().unwrap();
+    let (capture, captured, reader_cpu, alerts, verdict_latency, json_bytes) =
+        reader.join().unwrap();
     let cpu = cpu_time(libc::RUSAGE_SELF) - cpu0;
     let per_event = |x: f64| x / captured.max(1) as f64;
     let run = Run {
@@ -280,6 +304,7 @@ fn one_run(args: &Args) -> (Run, Capture) {
         contexts_pct: per_event(capture.thread_stats().received as f64) * 100.0,
         proc_reads: capture.thread_stats().proc_reads,
         alerts,
+        json_bytes_per_event: per_event(json_bytes as f64),
         verdict_latency,
     };
     (run, capture)
@@ -346,6 +371,12 @@ fn main() {
         "userspace:               {:.0} ns/event",
         med(|r| r.userspace_ns)
     );
+    if args.json {
+        println!(
+            "json:                    {:.0} bytes/event written",
+            med(|r| r.json_bytes_per_event)
+        );
+    }
     println!(
         "thread contexts:         {:.2} per 100 events sent by the kernel, {:.0} read from /proc",
         med(|r| r.contexts_pct),

@@ -55,8 +55,14 @@ impl Harness {
 
     fn pump(&mut self) {
         let seen = &mut self.seen;
-        self.cap.drain(&mut |line| {
+        self.cap.drain(&mut |ev| {
+            let line = ev.to_json();
             assert_unique_keys(&line);
+            // The node judges and stores the event as built; the studio reads its JSON. Both
+            // must see the same event.
+            let decoded = rulestudio_engine::event::Event::from_json_str(&line)
+                .unwrap_or_else(|e| panic!("the studio cannot decode {line}: {e}"));
+            assert_eq!(decoded, ev.to_event(), "JSON and event differ: {line}");
             let v: Value = serde_json::from_str(&line)
                 .unwrap_or_else(|e| panic!("invalid JSON event {line}: {e}"));
             let Value::Object(m) = v else {
