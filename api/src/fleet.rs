@@ -57,9 +57,35 @@ pub fn heartbeat_subject(node: &str) -> String {
 
 /// The node a heartbeat subject names, or `None` for any other subject.
 pub fn node_of_heartbeat(subject: &str) -> Option<String> {
+    node_of(subject, ".heartbeat")
+}
+
+/// The JetStream stream of the nodes' alerts: file storage, bounded, refusing new alerts when
+/// full (a node keeps what it cannot publish spooled, and counts what its spool drops).
+pub const ALERTS_STREAM: &str = "rulestudio-alerts";
+
+/// Bytes the alerts stream holds at most.
+pub const ALERTS_STREAM_MAX_BYTES: i64 = 1 << 30;
+
+/// Alerts of every node, the subjects of [`ALERTS_STREAM`].
+pub const ALERTS: &str = "rulestudio.v1.node.*.alerts";
+
+/// The subject a node publishes its alerts on (`rulestudio.v1.node.NODE.alerts`): NDJSON of
+/// `NodeAlert`s, stored by the studio once per id.
+pub fn alerts_subject(node: &str) -> String {
+    format!("rulestudio.v1.node.{}.alerts", subject_token(node))
+}
+
+/// The node an alerts subject names, or `None` for any other subject.
+pub fn node_of_alerts(subject: &str) -> Option<String> {
+    node_of(subject, ".alerts")
+}
+
+/// The node `rulestudio.v1.node.NODE<suffix>` names.
+fn node_of(subject: &str, suffix: &str) -> Option<String> {
     let token = subject
         .strip_prefix("rulestudio.v1.node.")?
-        .strip_suffix(".heartbeat")?;
+        .strip_suffix(suffix)?;
     if token.is_empty() || token.contains('.') {
         return None;
     }
@@ -197,6 +223,10 @@ mod tests {
             let subject = heartbeat_subject(node);
             assert_eq!(subject.split('.').count(), 5, "{subject}");
             assert_eq!(node_of_heartbeat(&subject).as_deref(), Some(node));
+            let subject = alerts_subject(node);
+            assert_eq!(subject.split('.').count(), 5, "{subject}");
+            assert_eq!(node_of_alerts(&subject).as_deref(), Some(node));
+            assert_eq!(node_of_heartbeat(&subject), None, "{subject}");
         }
     }
 

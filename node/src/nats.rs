@@ -195,6 +195,22 @@ pub async fn publish_heartbeat(
         .await
 }
 
+/// Publishes a node's alerts (NDJSON of `NodeAlert`s) on its own subject of the alerts stream,
+/// and waits for JetStream's acknowledgement: `Ok` only once the stream holds them (a full
+/// stream, or no stream yet, is an error and the caller keeps them).
+pub async fn publish_alerts(
+    client: &async_nats::Client,
+    node: &str,
+    ndjson: Vec<u8>,
+) -> Result<(), async_nats::Error> {
+    let context = jetstream::new(client.clone());
+    context
+        .publish(fleet::alerts_subject(node), ndjson.into())
+        .await?
+        .await?;
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -6,6 +6,10 @@
 //! columns, `event_id` -1) and [`link_awaiting`] links it in the transaction that stores the
 //! batch. Both run in write transactions, so neither can miss the other. An alert whose batch
 //! never comes (the node's event spool dropped it) still has its whole event in its body.
+//!
+//! A fleet node (decision 0025) keeps its events: its alerts come over NATS
+//! ([`crate::fleet::alerts`]) without `sent_in`, naming their event by its id in the node's
+//! own store (`NODE:INCARNATION:SEQ`, of that node), which is kept.
 
 use crate::error::{AppError, Result};
 use rulestudio_api::alerts::{Alert, NodeAlert};
@@ -97,7 +101,13 @@ pub async fn store(state: &crate::state::AppState, alerts: Vec<Received>) -> Res
             Some(place) => batch_event(&mut tx, &node, place.batch, place.index).await?,
             None => None,
         };
-        alert.event_id = stored_seq.map_or_else(String::new, |s| state.store.id(s).to_string());
+        // A fleet node keeps its events and names the event by its id in the node's store.
+        let on_node = (sent_in.is_none() && id_of_node(&alert.event_id, &node))
+            .then(|| std::mem::take(&mut alert.event_id));
+        alert.event_id = stored_seq
+            .map(|s| state.store.id(s).to_string())
+            .or(on_node)
+            .unwrap_or_default();
         let awaiting = sent_in.filter(|_| stored_seq.is_none());
         let body = serde_json::to_string(&alert).map_err(anyhow::Error::from)?;
         let row: Option<i64> = sqlx::query_scalar(

@@ -3,14 +3,22 @@
 //! heartbeats go back on the node's own subject; previews are answered over the node's store
 //! on its own subject ([`rulestudio_node::preview`]). Nothing posts events to the studio.
 //!
+//! The node judges its events against the live set as it stores them (the same
+//! [`rulestudio_node::Evaluator`] as a node over REST); each alert names its event by its id in
+//! the node's store and goes through the alert spool (`--spool`/alerts, else
+//! `--state-dir`/alerts, else memory; bounded by `--alert-spool-max`) to the alerts stream, and
+//! leaves the spool only once JetStream has acknowledged it.
+//!
 //! A replaying node (`--replay`) stays up after its file ends, so that it goes on answering.
 
 use crate::deliver::{Config, Error, Summary, spawn_replay};
+use crate::spool::{Batch, Spool};
 use crate::stats::Counters;
+use rulestudio_api::alerts::BatchPlace;
 use rulestudio_api::fleet::connect::{ConnectError, NatsOptions, connect};
 use rulestudio_engine::event::{Event, LayeredEvent, Value as FieldValue};
-use rulestudio_node::Live;
-use rulestudio_node::nats::{NatsFollower, publish_heartbeat};
+use rulestudio_node::nats::{NatsFollower, publish_alerts, publish_heartbeat};
+use rulestudio_node::{AlertIds, Evaluator, Live};
 use rulestudio_store::Store;
 use std::future::Future;
 use std::path::PathBuf;
@@ -20,6 +28,12 @@ use std::time::Duration;
 
 /// How long a stop waits for NATS to take the last heartbeat.
 const LAST_HEARTBEAT: Duration = Duration::from_secs(2);
+
+/// How long a start waits for the live set before taking events (they are judged with it).
+const LIVE_AT_START: Duration = Duration::from_secs(5);
+
+/// The largest alerts message: well under NATS's default `max_payload` (1 MB).
+const ALERTS_MESSAGE_BYTES: usize = 512 << 10;
 
 /// What fleet mode adds to [`Config`].
 #[derive(Debug, Clone)]
@@ -40,6 +54,10 @@ pub enum FleetError {
     Collector(#[from] Error),
     #[error(transparent)]
     Nats(#[from] ConnectError),
+    #[error(transparent)]
+    Spool(#[from] crate::spool::SpoolError),
+    #[error("the alert counter: {0}")]
+    AlertIds(#[from] rulestudio_node::state::StateError),
     #[error("opening the event store in {dir}: {source}")]
     Store {
         dir: String,
@@ -80,13 +98,34 @@ pub async fn run(
         tracing::warn!("the saved live set is not used: {e}");
     }
     let following = tokio::spawn(follower.run());
+    let counters = Arc::new(Counters::default());
+    let alert_dir = (config.spool.as_ref().map(|d| d.join("alerts")))
+        .or_else(|| config.state_dir.as_ref().map(|d| d.join("alerts")));
+    let alerts = Arc::new(Alerts {
+        spool: std::sync::Mutex::new(Spool::open(alert_dir.as_deref(), config.alert_spool_max)?),
+        pushed: tokio::sync::Notify::new(),
+        counters: counters.clone(),
+    });
+    let publishing = tokio::spawn(publish(alerts.clone(), client.clone(), config.node.clone()));
+    let ids = AlertIds::open(&config.node, config.state_dir.as_deref())?;
+    let mut judge = Some(Evaluator::new(
+        live.clone(),
+        &config.node,
+        ids,
+        config.rate_limit,
+    ));
+    // Events are judged with the live set: wait (bounded) for the first version.
+    let mut versions = live.subscribe();
+    let _ = tokio::time::timeout(LIVE_AT_START, async {
+        while live.current().is_none() && versions.changed().await.is_ok() {}
+    })
+    .await;
     let answering = tokio::spawn(rulestudio_node::preview::answer(
         client.clone(),
         config.node.clone(),
         store.clone(),
     ));
 
-    let counters = Arc::new(Counters::default());
     let stop = Arc::new(AtomicBool::new(false));
     let replaying = config.replay.is_some();
     let (mut rx, capture_thread) = match &config.replay {
@@ -128,7 +167,7 @@ pub async fn run(
                     if replaying {
                         counters.add_captured(chunk.len() as u64);
                     }
-                    append(&store, &counters, chunk).await;
+                    judge = Some(append(&store, &alerts, judge.take().expect("the evaluator"), chunk).await);
                 }
                 None => {
                     source_done = true;
@@ -155,6 +194,8 @@ pub async fn run(
     }
     following.abort();
     answering.abort();
+    // What the stream has not acknowledged stays in the spool (on disk with a directory).
+    publishing.abort();
     maintaining.abort();
     // The last heartbeat, if NATS is there to take it: a flush waits for the server, which may
     // be gone for good.
@@ -173,11 +214,105 @@ pub async fn run(
     })
 }
 
-/// Appends events to the store, off the async threads, as the capture built them (no JSON in
-/// between); one without `evt.time` happened now.
-async fn append(store: &Arc<Store>, counters: &Arc<Counters>, chunk: Vec<LayeredEvent>) {
-    let store = store.clone();
-    let stored = tokio::task::spawn_blocking(move || {
+/// The node's alert spool, and what wakes its publisher.
+struct Alerts {
+    spool: std::sync::Mutex<Spool>,
+    pushed: tokio::sync::Notify,
+    counters: Arc<Counters>,
+}
+
+impl Alerts {
+    fn spool(&self) -> std::sync::MutexGuard<'_, Spool> {
+        self.spool.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Spools `lines` (alerts as JSON) in messages that fit NATS's payload limit.
+    fn push(&self, lines: Vec<String>) {
+        let mut spool = self.spool();
+        let mut message: Vec<String> = Vec::new();
+        let mut bytes = 0;
+        for line in lines.into_iter().chain(std::iter::once(String::new())) {
+            let last = line.is_empty();
+            if !message.is_empty() && (last || bytes + line.len() + 1 > ALERTS_MESSAGE_BYTES) {
+                let seq = spool.next_seq().max(now_ns() as u64 / 1000);
+                match spool.push(Batch::new(seq, &std::mem::take(&mut message))) {
+                    Ok(0) => {}
+                    Ok(dropped) => {
+                        tracing::warn!("alert spool full: dropped the {dropped} oldest alerts");
+                        self.counters.add_alerts_dropped(dropped);
+                    }
+                    Err(e) => tracing::error!("alerts not spooled: {e}"),
+                }
+                bytes = 0;
+            }
+            if last {
+                break;
+            }
+            if line.len() + 1 > ALERTS_MESSAGE_BYTES {
+                tracing::warn!(
+                    "an alert of {} bytes is too large to publish: dropped",
+                    line.len()
+                );
+                self.counters.add_alerts_dropped(1);
+                continue;
+            }
+            bytes += line.len() + 1;
+            message.push(line);
+        }
+        self.counters.set_alerts_spooled(spool.events());
+        drop(spool);
+        self.pushed.notify_one();
+    }
+}
+
+/// Publishes the spooled alerts in order, each message until JetStream acknowledges it.
+async fn publish(alerts: Arc<Alerts>, client: async_nats::Client, node: String) {
+    loop {
+        let front = alerts.spool().front();
+        match front {
+            Ok(Some(batch)) => {
+                match publish_alerts(&client, &node, batch.body.into_bytes()).await {
+                    Ok(()) => {
+                        let mut spool = alerts.spool();
+                        match spool.ack(batch.seq) {
+                            Ok(true) => alerts.counters.add_alerts_sent(batch.events),
+                            Ok(false) => {}
+                            Err(e) => tracing::error!("alert spool: {e}"),
+                        }
+                        alerts.counters.set_alerts_spooled(spool.events());
+                    }
+                    Err(e) => {
+                        tracing::debug!("alerts not published yet: {e}");
+                        tokio::time::sleep(Duration::from_secs(1)).await;
+                    }
+                }
+            }
+            Ok(None) => {
+                let _ =
+                    tokio::time::timeout(Duration::from_secs(1), alerts.pushed.notified()).await;
+            }
+            Err(e) => {
+                tracing::error!("alert spool: {e}");
+                tokio::time::sleep(Duration::from_secs(1)).await;
+            }
+        }
+    }
+}
+
+/// Judges a chunk of events and appends them to the store, off the async threads (no JSON in
+/// between: decision 0030); an event without `evt.time` happened now. Each alert names its
+/// event by its id in the store, and is spooled for the alerts stream.
+async fn append(
+    store: &Arc<Store>,
+    alerts: &Arc<Alerts>,
+    mut judge: Evaluator,
+    chunk: Vec<LayeredEvent>,
+) -> Evaluator {
+    let (store, alerts) = (store.clone(), alerts.clone());
+    let done = tokio::task::spawn_blocking(move || {
+        let counters = &alerts.counters;
+        let at = BatchPlace { batch: 0, index: 0 };
+        let judged = judge.judge_events(Some(at), &chunk);
         let now = now_ns();
         let time = rulestudio_engine::fields::get("evt.time").expect("evt.time is a field");
         let events: Vec<Event> = chunk
@@ -190,18 +325,41 @@ async fn append(store: &Arc<Store>, counters: &Arc<Counters>, chunk: Vec<Layered
                 ev
             })
             .collect();
-        let stored = store.append(&events, now).map(|r| r.end - r.start);
-        (stored, events.len() as u64)
+        let stored = match store.append(&events, now) {
+            Ok(range) => {
+                counters.add_sent(range.end - range.start);
+                Some(range.start)
+            }
+            Err(e) => {
+                counters.add_dropped(events.len() as u64);
+                tracing::warn!("{} events not stored: {e}", events.len());
+                None
+            }
+        };
+        match judged {
+            Ok(judged) => {
+                counters.add_alerts_suppressed(judged.suppressed);
+                let lines: Vec<String> = judged
+                    .alerts
+                    .into_iter()
+                    .map(|mut a| {
+                        // The event's place in this chunk becomes its id in the store.
+                        if let (Some(first), Some(place)) = (stored, a.sent_in.take()) {
+                            a.alert.event_id = store.id(first + place.index as u64).to_string();
+                        }
+                        serde_json::to_string(&a).expect("an alert serialises")
+                    })
+                    .collect();
+                if !lines.is_empty() {
+                    alerts.push(lines);
+                }
+            }
+            Err(e) => tracing::error!("events not judged: {e}"),
+        }
+        judge
     })
     .await;
-    match stored {
-        Ok((Ok(stored), _)) => counters.add_sent(stored),
-        Ok((Err(e), n)) => {
-            counters.add_dropped(n);
-            tracing::warn!("{n} events not stored: {e}");
-        }
-        Err(e) => tracing::error!("storing events: {e}"),
-    }
+    done.expect("the judging task")
 }
 
 fn now_ns() -> i64 {

@@ -107,16 +107,21 @@ async fn fleet_studio(
     (studio, addr, fleet)
 }
 
-async fn collectors(addr: std::net::SocketAddr) -> Vec<Heartbeat> {
-    let list: CollectorList = reqwest::Client::new()
-        .get(format!("http://{addr}/api/v1/collectors"))
+/// `GET` of the studio's `path` (under its API base), as the admin.
+async fn get<T: serde::de::DeserializeOwned>(addr: std::net::SocketAddr, path: &str) -> T {
+    reqwest::Client::new()
+        .get(format!("http://{addr}/api/v1{path}"))
         .bearer_auth(TOKEN)
         .send()
         .await
         .unwrap()
         .json()
         .await
-        .unwrap();
+        .unwrap()
+}
+
+async fn collectors(addr: std::net::SocketAddr) -> Vec<Heartbeat> {
+    let list: CollectorList = get(addr, "/collectors").await;
     list.collectors.into_iter().map(|c| c.heartbeat).collect()
 }
 
@@ -573,4 +578,187 @@ async fn a_fleet_preview_is_the_union_of_the_captures_and_names_missing_and_offl
     assert_eq!(nodes_seen.offline, vec![NODES[2].to_string()]);
     assert!(nodes_seen.missing.is_empty());
     assert_eq!(nodes_seen.answered.len(), 2);
+}
+
+/// Waits (bounded) until the live-set bucket points at `version`, so that nodes started now
+/// run it from their first event.
+async fn until_published(nats: &str, version: i64) {
+    let client = async_nats::connect(nats).await.unwrap();
+    let context = async_nats::jetstream::new(client);
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        if let Ok(bucket) = context
+            .get_key_value(rulestudio_api::fleet::LIVE_BUCKET)
+            .await
+            && let Ok(Some(entry)) = bucket.get(rulestudio_api::fleet::LIVE_KEY).await
+            && serde_json::from_slice::<rulestudio_api::fleet::LivePointer>(&entry)
+                .is_ok_and(|p| p.version == version)
+        {
+            return;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "live version {version} never published"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// Every alert the studio holds.
+async fn studio_alerts(addr: std::net::SocketAddr) -> Vec<rulestudio_api::alerts::Alert> {
+    let page: rulestudio_api::alerts::AlertPage = get(addr, "/alerts?limit=1000").await;
+    assert!(page.next_cursor.is_none(), "more than one page of alerts");
+    page.alerts
+}
+
+/// Waits (bounded) until the studio holds `n` alerts; fails if it ever holds more.
+async fn until_alerts(addr: std::net::SocketAddr, n: usize) -> Vec<rulestudio_api::alerts::Alert> {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let alerts = studio_alerts(addr).await;
+        assert!(alerts.len() <= n, "{} alerts, expected {n}", alerts.len());
+        if alerts.len() == n {
+            return alerts;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "{} alerts after a minute, expected {n}",
+            alerts.len()
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+/// Alerts the live set `rules` raises on `lines` under `matching` (one per event and matching
+/// rule; under `first`, one per event that any rule matches), as `rulestudio eval` counts them.
+fn expected_alerts(
+    rules: &str,
+    lines: &[&str],
+    matching: rulestudio_engine::rule::Matching,
+) -> usize {
+    use rulestudio_engine::loader::{LoadOptions, SourceFile, load};
+    let loaded = load(
+        &[SourceFile {
+            name: "fleet.yaml".into(),
+            text: rules.into(),
+        }],
+        &LoadOptions::default(),
+    );
+    let mut out = Vec::new();
+    lines
+        .iter()
+        .map(|line| {
+            let ev = rulestudio_engine::event::Event::from_json_str(line).unwrap();
+            out.clear();
+            loaded.ruleset.eval(&ev, matching, &mut out);
+            out.len()
+        })
+        .sum()
+}
+
+async fn publish_alerts(nats: &str, node: &str, alerts: &[rulestudio_api::alerts::NodeAlert]) {
+    let client = async_nats::connect(nats).await.unwrap();
+    let body: String = alerts
+        .iter()
+        .map(|a| serde_json::to_string(a).unwrap() + "\n")
+        .collect();
+    async_nats::jetstream::new(client)
+        .publish(rulestudio_api::fleet::alerts_subject(node), body.into())
+        .await
+        .unwrap()
+        .await
+        .unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn nodes_judge_their_events_and_the_studio_stores_each_alert_once() {
+    let nats = nats::NatsServer::start();
+    let dir = tempfile::tempdir().unwrap();
+    let (studio, addr, fleet) = fleet_studio(&nats.url(), dir.path()).await;
+    let matching = match studio.state.config.rule_matching {
+        rulestudio_api::live::RuleMatching::First => rulestudio_engine::rule::Matching::First,
+        rulestudio_api::live::RuleMatching::All => rulestudio_engine::rule::Matching::All,
+    };
+    let version = promote(&studio.state, DRAFT.to_string()).await;
+    until_published(&nats.url(), version).await;
+
+    let lines: Vec<&str> = EVENTS.lines().filter(|l| !l.trim().is_empty()).collect();
+    let names = ["node-a", "node-b"];
+    let captures: Vec<Vec<&str>> = (0..2)
+        .map(|i| lines.iter().copied().skip(i).step_by(2).collect())
+        .collect();
+    let expected: Vec<usize> = captures
+        .iter()
+        .map(|c| expected_alerts(DRAFT, c, matching))
+        .collect();
+    assert!(expected.iter().all(|&n| n > 0), "{expected:?}");
+    assert!(expected.iter().all(|&n| n < 200), "within one rule's burst");
+    let _nodes: Vec<Node> = names
+        .iter()
+        .zip(&captures)
+        .map(|(name, mine)| Node::start(&nats.url(), name, dir.path(), mine))
+        .collect();
+
+    // Each node judged its own events: its alerts, and only those, reached the studio, each
+    // naming its event by its id in that node's store.
+    let total: usize = expected.iter().sum();
+    let alerts = until_alerts(addr, total).await;
+    for (name, n) in names.iter().zip(&expected) {
+        let of = |a: &&rulestudio_api::alerts::Alert| {
+            a.node_alert_id
+                .as_deref()
+                .is_some_and(|id| id.starts_with(&format!("{name}:")))
+        };
+        let mine: Vec<_> = alerts.iter().filter(of).collect();
+        assert_eq!(mine.len(), *n, "{name}");
+        let mut events = std::collections::BTreeSet::new();
+        for a in &mine {
+            assert_eq!(a.live_version, version);
+            assert!(
+                a.event_id.starts_with(&format!("{name}:")),
+                "{}",
+                a.event_id
+            );
+            let once = events.insert((a.event_id.clone(), a.rule.clone()));
+            assert!(once, "one alert per event and rule");
+            assert!(a.event.is_some(), "the alert carries its event");
+        }
+    }
+
+    // A message delivered twice, and alerts naming another node than their subject's, store
+    // nothing; a new alert still does (the consumer takes messages in order, so by the time
+    // it is stored the others were taken).
+    let first = alerts
+        .iter()
+        .find(|a| a.node_alert_id.as_deref().unwrap().starts_with("node-a:"))
+        .unwrap();
+    let node_alert = |id: String, node: &str| rulestudio_api::alerts::NodeAlert {
+        version: rulestudio_api::protocol::Version::CURRENT,
+        id,
+        node: node.to_string(),
+        sent_in: None,
+        suppressed: 0,
+        alert: first.clone(),
+    };
+    let again = node_alert(first.node_alert_id.clone().unwrap(), "node-a");
+    publish_alerts(&nats.url(), "node-a", &[again]).await;
+    let forged = node_alert("node-b:1:77".into(), "node-b");
+    publish_alerts(&nats.url(), "node-a", &[forged]).await;
+    let fresh = node_alert("node-a:1:999999".into(), "node-a");
+    publish_alerts(&nats.url(), "node-a", &[fresh]).await;
+    let alerts = until_alerts(addr, total + 1).await;
+    assert!(
+        !alerts
+            .iter()
+            .any(|a| a.node_alert_id.as_deref() == Some("node-b:1:77"))
+    );
+
+    // A studio restart: acknowledged messages are not taken again.
+    drop(fleet);
+    let state = common::server::stop_server(studio).await;
+    drop(state);
+    let (_studio, addr, _fleet) = fleet_studio(&nats.url(), dir.path()).await;
+    let fresh = node_alert("node-a:1:1000000".into(), "node-a");
+    publish_alerts(&nats.url(), "node-a", &[fresh]).await;
+    until_alerts(addr, total + 2).await;
 }

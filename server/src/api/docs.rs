@@ -8,6 +8,7 @@ use crate::auth::Access;
 use axum::Json;
 use axum::response::Html;
 use axum::routing::on;
+use rulestudio_api::alerts::NodeAlert;
 use rulestudio_api::collector::Heartbeat;
 use rulestudio_api::error::ErrorBody;
 use rulestudio_api::fleet::{self, LivePointer, NodePreviewReply, NodePreviewRequest};
@@ -156,6 +157,16 @@ fn nats(generator: &mut SchemaGenerator) -> Value {
             json::<LiveSet>,
         ),
         message(
+            format!(
+                "{} (stream {}, file storage, refuses new messages when full)",
+                fleet::alerts_subject(node),
+                fleet::ALERTS_STREAM
+            ),
+            "node",
+            "Alerts the node raised (NDJSON, each naming its event by its id in the node's store); the studio stores each id once, acknowledges after its commit, and names the node by the subject",
+            json::<NodeAlert>,
+        ),
+        message(
             fleet::preview_subject(node),
             "studio",
             "A preview request to one node, answered once on the request's reply subject",
@@ -163,7 +174,11 @@ fn nats(generator: &mut SchemaGenerator) -> Value {
         ),
     ];
     let reply = json::<NodePreviewReply>(generator).to_value();
-    rows[3]["reply"] = reply;
+    let preview = rows
+        .iter_mut()
+        .find(|r| r["subject"] == fleet::preview_subject(node).as_str())
+        .expect("the preview row");
+    preview["reply"] = reply;
     Value::Array(rows)
 }
 

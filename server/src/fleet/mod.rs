@@ -1,8 +1,9 @@
 //! Fleet mode, the studio's side (`--nats URL`, decision 0025): the live set goes to the nodes
 //! through a JetStream key-value bucket ([`live`]), and their heartbeats come back on each
-//! node's own subject ([`heartbeats`]). Events stay on the nodes; a preview is asked of every
-//! node and merged ([`preview`]).
+//! node's own subject ([`heartbeats`]), their alerts on the alerts stream ([`alerts`]). Events
+//! stay on the nodes; a preview is asked of every node and merged ([`preview`]).
 
+pub mod alerts;
 mod heartbeats;
 mod live;
 pub mod preview;
@@ -58,7 +59,8 @@ pub async fn start(state: &AppState, url: &str) -> anyhow::Result<Fleet> {
         connection: state.fleet.clone(),
         tasks: vec![
             tokio::spawn(live::publish(state.clone(), client.clone())),
-            tokio::spawn(heartbeats::take(state.clone(), client)),
+            tokio::spawn(heartbeats::take(state.clone(), client.clone())),
+            tokio::spawn(alerts::take(state.clone(), client)),
         ],
     })
 }
