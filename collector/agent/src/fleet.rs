@@ -128,20 +128,33 @@ pub async fn run(
 
     let stop = Arc::new(AtomicBool::new(false));
     let replaying = config.replay.is_some();
-    let (mut rx, capture_thread) = match &config.replay {
-        Some(path) => (spawn_replay(path.clone())?, None),
+    // An enforcing node loads each live-set version's exec stops into the kernel, and acts on
+    // its verdicts on enforce rules as it judges its events, as a node over HTTP does.
+    let (mut rx, capture_thread, enforcer) = match &config.replay {
+        Some(path) => (spawn_replay(path.clone())?, None, None),
         None => {
-            // A fleet node does not enforce yet: the kernel's enforcement maps go unused.
+            let mut kernel = config.kernel.clone();
+            if config.enforce.is_some() {
+                kernel
+                    .enforce
+                    .get_or_insert(crate::kernel::EnforceKernel::ALL);
+            }
             let c = crate::capture::spawn(
-                &config.kernel,
+                &kernel,
                 config.cri_socket.clone(),
                 counters.clone(),
                 stop.clone(),
             )
             .map_err(Error::from)?;
-            (c.events, Some(c.thread))
+            let enforcer = crate::enforce::arm(c.enforcement, config.enforce.clone(), &counters)
+                .map_err(Error::from)?;
+            (c.events, Some(c.thread), enforcer)
         }
     };
+    let enforcer = enforcer.map(|e| Arc::new(std::sync::Mutex::new(e)));
+    let exec_stops = enforcer
+        .as_ref()
+        .map(|e| tokio::spawn(crate::enforce::follow_live(e.clone(), live.clone())));
 
     let heartbeat = || {
         let mut beat = counters.snapshot(&config.node);
@@ -167,7 +180,11 @@ pub async fn run(
                     if replaying {
                         counters.add_captured(chunk.len() as u64);
                     }
-                    judge = Some(append(&store, &alerts, judge.take().expect("the evaluator"), chunk).await);
+                    let judging = Judging {
+                        evaluator: judge.take().expect("the evaluator"),
+                        enforcer: enforcer.clone(),
+                    };
+                    judge = Some(append(&store, &alerts, judging, chunk).await);
                 }
                 None => {
                     source_done = true;
@@ -194,6 +211,9 @@ pub async fn run(
     }
     following.abort();
     answering.abort();
+    if let Some(t) = exec_stops {
+        t.abort();
+    }
     // What the stream has not acknowledged stays in the spool (on disk with a directory).
     publishing.abort();
     maintaining.abort();
@@ -299,20 +319,33 @@ async fn publish(alerts: Arc<Alerts>, client: async_nats::Client, node: String) 
     }
 }
 
+/// What judges a node's events: the evaluator, and the enforcer of an enforcing node.
+struct Judging {
+    evaluator: Evaluator,
+    enforcer: Option<Arc<std::sync::Mutex<crate::enforce::Enforcer>>>,
+}
+
 /// Judges a chunk of events and appends them to the store, off the async threads (no JSON in
-/// between: decision 0030); an event without `evt.time` happened now. Each alert names its
-/// event by its id in the store, and is spooled for the alerts stream.
+/// between: decision 0030); an event without `evt.time` happened now. An enforcing node acts
+/// on each alert of an enforce rule at once; each alert names its event by its id in the
+/// store, and is spooled for the alerts stream.
 async fn append(
     store: &Arc<Store>,
     alerts: &Arc<Alerts>,
-    mut judge: Evaluator,
+    mut judge: Judging,
     chunk: Vec<LayeredEvent>,
 ) -> Evaluator {
     let (store, alerts) = (store.clone(), alerts.clone());
     let done = tokio::task::spawn_blocking(move || {
         let counters = &alerts.counters;
         let at = BatchPlace { batch: 0, index: 0 };
-        let judged = judge.judge_events(Some(at), &chunk);
+        let mut judged = judge.evaluator.judge_events(Some(at), &chunk);
+        if let (Ok(judged), Some(enforcer)) = (&mut judged, &judge.enforcer) {
+            let mut e = enforcer.lock().unwrap_or_else(|p| p.into_inner());
+            for alert in &mut judged.alerts {
+                crate::enforce::act_on_alert(&mut e, &mut alert.alert);
+            }
+        }
         let now = now_ns();
         let time = rulestudio_engine::fields::get("evt.time").expect("evt.time is a field");
         let events: Vec<Event> = chunk
@@ -356,7 +389,7 @@ async fn append(
             }
             Err(e) => tracing::error!("events not judged: {e}"),
         }
-        judge
+        judge.evaluator
     })
     .await;
     done.expect("the judging task")

@@ -184,12 +184,6 @@ async fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    if args.nats.is_some() && args.enforce.enforce {
-        eprintln!(
-            "error: --enforce is not available with --nats yet: a fleet node does not judge its events"
-        );
-        return ExitCode::from(2);
-    }
     let fleet = match &args.nats {
         Some(url) => match args
             .store

@@ -872,18 +872,9 @@ async fn a_node_verdict_on_an_enforce_rule_kills_the_process_and_the_alert_says_
         let _ = stopped.await;
     }));
 
-    // A shell that opens the trigger file every 200 ms for at most 60 s, then leaves a marker.
     let trigger = dir.path().join("rs-verdict-trigger");
     let after = dir.path().join("survived");
-    let mut child = std::process::Command::new("/bin/sh")
-        .arg("-c")
-        .arg(format!(
-            "i=0; while [ $i -lt 300 ]; do : > {t}; sleep 0.2; i=$((i+1)); done; : > {a}",
-            t = trigger.display(),
-            a = after.display()
-        ))
-        .spawn()
-        .unwrap();
+    let mut child = common::open_in_a_loop(&trigger, &after);
     let pid = child.id();
     let (status, reaped) = tokio::task::spawn_blocking(move || {
         let status = child.wait().unwrap();

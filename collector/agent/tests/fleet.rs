@@ -762,3 +762,72 @@ async fn nodes_judge_their_events_and_the_studio_stores_each_alert_once() {
     publish_alerts(&nats.url(), "node-a", &[fresh]).await;
     until_alerts(addr, total + 2).await;
 }
+
+/// An enforcing fleet node (real eBPF, as root) acts on its own verdicts: a process that opens
+/// what an enforce rule names is killed while it runs, and the alert that reaches the studio
+/// over the alerts stream says so.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_enforcing_fleet_node_kills_on_its_verdict_and_the_alert_says_so() {
+    use std::os::unix::process::ExitStatusExt;
+    let nats = nats::NatsServer::start();
+    let dir = tempfile::tempdir().unwrap();
+    let (studio, addr, _fleet) = fleet_studio(&nats.url(), dir.path()).await;
+    let rule = "- rule: Kill rs-fleet openers\n  desc: d\n  condition: evt.type in (open, openat, openat2) and fd.name contains rs-fleet-trigger\n  output: opened %fd.name by %proc.pid\n  priority: CRITICAL\n  tags: [rulestudio.enforce]\n";
+    let version = promote(&studio.state, rule.to_string()).await;
+    until_published(&nats.url(), version).await;
+
+    let state_dir = dir.path().join("enforcer");
+    let mut config = rulestudio_collector::Config::new(None, String::new(), "enforcer".into());
+    config.kernel.ring_bytes = 1 << 20;
+    config.state_dir = Some(state_dir.clone());
+    config.enforce = Some(rulestudio_collector::enforce::EnforceConfig::default());
+    let fleet_config = rulestudio_collector::fleet::FleetConfig {
+        url: nats.url(),
+        creds_file: None,
+        store: state_dir.join("events"),
+        retention_age: Duration::from_secs(3600),
+    };
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let node = tokio::spawn(rulestudio_collector::fleet::run(
+        config,
+        fleet_config,
+        async {
+            let _ = stopped.await;
+        },
+    ));
+    until_every_node_runs(addr, &["enforcer"], version).await;
+
+    let trigger = dir.path().join("rs-fleet-trigger");
+    let after = dir.path().join("survived");
+    let mut child = common::open_in_a_loop(&trigger, &after);
+    let pid = child.id();
+    let status = tokio::task::spawn_blocking(move || child.wait().unwrap())
+        .await
+        .unwrap();
+    assert_eq!(status.signal(), Some(libc::SIGKILL), "{status:?}");
+    assert!(!after.exists(), "the process ran to its end");
+
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let alert = loop {
+        let killed = studio_alerts(addr).await.into_iter().find(|a| {
+            a.rule == "Kill rs-fleet openers"
+                && a.action == rulestudio_api::action::AlertAction::Killed
+        });
+        if let Some(a) = killed {
+            break a;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "no killed alert reached the studio"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    assert_eq!(alert.output_fields["proc.pid"], pid.to_string());
+    assert!(
+        alert.event_id.starts_with("enforcer:"),
+        "{}",
+        alert.event_id
+    );
+    let _ = stop.send(());
+    node.await.unwrap().unwrap();
+}

@@ -28,6 +28,20 @@ pub fn spooled_batches(dir: &std::path::Path) -> usize {
 
 pub type Event = Map<String, Value>;
 
+/// A shell that opens `trigger` every 200 ms for at most 60 s, then creates `after`: an
+/// enforce rule on opening `trigger` must kill it before `after` exists.
+pub fn open_in_a_loop(trigger: &std::path::Path, after: &std::path::Path) -> std::process::Child {
+    std::process::Command::new("/bin/sh")
+        .arg("-c")
+        .arg(format!(
+            "i=0; while [ $i -lt 300 ]; do : > {t}; sleep 0.2; i=$((i+1)); done; : > {a}",
+            t = trigger.display(),
+            a = after.display()
+        ))
+        .spawn()
+        .unwrap()
+}
+
 pub struct Harness {
     cap: Capture,
     pub seen: Vec<Event>,
