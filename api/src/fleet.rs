@@ -98,6 +98,46 @@ pub fn preview_subject(node: &str) -> String {
     format!("rulestudio.v1.node.{}.preview", subject_token(node))
 }
 
+/// The subject a node answers event look-ups on (`rulestudio.v1.node.NODE.event`), one reply
+/// each: the event page of an event that stays on its node.
+pub fn event_subject(node: &str) -> String {
+    format!("rulestudio.v1.node.{}.event", subject_token(node))
+}
+
+/// The studio asks a node for one of its events by id (`NODE:INCARNATION:SEQ`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(schemars::JsonSchema))]
+pub struct NodeEventRequest {
+    /// The protocol version ([`crate::protocol`]).
+    #[serde(default)]
+    pub format: Version,
+    pub id: String,
+}
+
+/// A node's answer to a [`NodeEventRequest`].
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(schemars::JsonSchema))]
+#[serde(tag = "outcome", rename_all = "snake_case")]
+pub enum NodeEventReply {
+    Found(NodeEvent),
+    /// Not in the node's store (retention removed it, or another incarnation's).
+    Gone,
+    Refused(NodeRefusal),
+}
+
+/// One event of a node's store, as the interchange format writes it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(schemars::JsonSchema))]
+pub struct NodeEvent {
+    /// The protocol version ([`crate::protocol`]).
+    #[serde(default)]
+    pub format: Version,
+    pub id: String,
+    /// `evt.time`, nanoseconds since the Unix epoch.
+    pub time: i64,
+    pub fields: serde_json::Map<String, serde_json::Value>,
+}
+
 /// A preview request from the studio to one node: the draft live set (the live files with the
 /// draft last), which of its rules to judge, a time window and how long the node may take.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

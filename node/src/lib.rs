@@ -14,6 +14,7 @@ pub mod events;
 pub mod follow;
 pub mod ids;
 pub mod live;
+pub mod lookup;
 pub mod nats;
 pub mod preview;
 pub mod saved;

@@ -1,7 +1,8 @@
 //! Fleet mode (`--nats URL`, decision 0025): events stay on the node, in its own event store
 //! (`--store`); the live set comes over NATS JetStream ([`rulestudio_node::nats`]) and the
 //! heartbeats go back on the node's own subject; previews are answered over the node's store
-//! on its own subject ([`rulestudio_node::preview`]). Nothing posts events to the studio.
+//! on its own subject ([`rulestudio_node::preview`]), and so is a look-up of one event by id
+//! ([`rulestudio_node::lookup`]). Nothing posts events to the studio.
 //!
 //! The node judges its events against the live set as it stores them (the same
 //! [`rulestudio_node::Evaluator`] as a node over REST); each alert names its event by its id in
@@ -125,6 +126,11 @@ pub async fn run(
         config.node.clone(),
         store.clone(),
     ));
+    let looking_up = tokio::spawn(rulestudio_node::lookup::answer(
+        client.clone(),
+        config.node.clone(),
+        store.clone(),
+    ));
 
     let stop = Arc::new(AtomicBool::new(false));
     let replaying = config.replay.is_some();
@@ -211,6 +217,7 @@ pub async fn run(
     }
     following.abort();
     answering.abort();
+    looking_up.abort();
     if let Some(t) = exec_stops {
         t.abort();
     }

@@ -693,7 +693,7 @@ async fn nodes_judge_their_events_and_the_studio_stores_each_alert_once() {
         .collect();
     assert!(expected.iter().all(|&n| n > 0), "{expected:?}");
     assert!(expected.iter().all(|&n| n < 200), "within one rule's burst");
-    let _nodes: Vec<Node> = names
+    let mut nodes: Vec<Node> = names
         .iter()
         .zip(&captures)
         .map(|(name, mine)| Node::start(&nats.url(), name, dir.path(), mine))
@@ -724,6 +724,37 @@ async fn nodes_judge_their_events_and_the_studio_stores_each_alert_once() {
             assert!(a.event.is_some(), "the alert carries its event");
         }
     }
+
+    // An alert's event stays on its node, and its event page asks that node for it: the same
+    // event as the alert carries.
+    for name in names {
+        let alert = alerts
+            .iter()
+            .find(|a| a.event_id.starts_with(&format!("{name}:")))
+            .unwrap();
+        let event: rulestudio_api::events::StoredEvent =
+            get(addr, &format!("/events/{}", alert.event_id)).await;
+        assert_eq!(event.id, alert.event_id);
+        assert_eq!(Some(&event.fields), alert.event.as_ref(), "{name}");
+    }
+    // A node that is gone cannot show its event, and the answer says so.
+    let gone = nodes.pop().unwrap();
+    drop(gone);
+    let event_b = alerts
+        .iter()
+        .find(|a| a.event_id.starts_with("node-b:"))
+        .unwrap()
+        .event_id
+        .clone();
+    let response = reqwest::Client::new()
+        .get(format!("http://{addr}/api/v1/events/{event_b}"))
+        .bearer_auth(TOKEN)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 404);
+    let body = response.text().await.unwrap();
+    assert!(body.contains("node node-b did not answer"), "{body}");
 
     // A message delivered twice, and alerts naming another node than their subject's, store
     // nothing; a new alert still does (the consumer takes messages in order, so by the time

@@ -11,7 +11,9 @@ use axum::routing::on;
 use rulestudio_api::alerts::NodeAlert;
 use rulestudio_api::collector::Heartbeat;
 use rulestudio_api::error::ErrorBody;
-use rulestudio_api::fleet::{self, LivePointer, NodePreviewReply, NodePreviewRequest};
+use rulestudio_api::fleet::{
+    self, LivePointer, NodeEventReply, NodeEventRequest, NodePreviewReply, NodePreviewRequest,
+};
 use rulestudio_api::live::LiveSet;
 use rulestudio_api::routes;
 use rulestudio_api::routes::PREFIX;
@@ -173,6 +175,14 @@ fn nats(generator: &mut SchemaGenerator) -> Value {
             json::<NodePreviewRequest>,
         ),
     ];
+    rows.push(message(
+        fleet::event_subject(node),
+        "studio",
+        "Asks one node for one of its events by id (an event page, an alert's or a sample's event), answered once on the request's reply subject",
+        json::<NodeEventRequest>,
+    ));
+    let event_reply = json::<NodeEventReply>(generator).to_value();
+    rows.last_mut().expect("the event row")["reply"] = event_reply;
     let reply = json::<NodePreviewReply>(generator).to_value();
     let preview = rows
         .iter_mut()

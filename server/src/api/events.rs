@@ -450,16 +450,41 @@ async fn stream(
 
 /// The event `id` names, from the store or, once retention removed it there, from the copy
 /// kept with its labels.
+/// In fleet mode, an event of another node is asked of that node.
 pub(super) async fn find(state: &AppState, id: &str) -> Result<StoredEvent> {
-    if let stored::Named::Here(seq) = stored::parse(&state.store, "`{id}`", id)? {
-        let store = state.store.clone();
-        let found = preview::scan::cpu(|| stored::fetch(&store, &[seq]))?;
-        if let Some((seq, time, event)) = found.into_iter().next() {
-            return Ok(stored::stored_event(
-                state.store.id(seq).to_string(),
-                time,
-                &event,
-            ));
+    let mut unanswered = None;
+    match stored::parse(&state.store, "`{id}`", id)? {
+        stored::Named::Here(seq) => {
+            let store = state.store.clone();
+            let found = preview::scan::cpu(|| stored::fetch(&store, &[seq]))?;
+            if let Some((seq, time, event)) = found.into_iter().next() {
+                return Ok(stored::stored_event(
+                    state.store.id(seq).to_string(),
+                    time,
+                    &event,
+                ));
+            }
+        }
+        stored::Named::Elsewhere(named) => {
+            if let Some(client) = state.fleet.client() {
+                match crate::fleet::lookup::ask(&client, &named.node, id).await {
+                    crate::fleet::lookup::Looked::Found(found) => {
+                        let node = match found.fields.get("evt.hostname") {
+                            Some(serde_json::Value::String(h)) => h.clone(),
+                            _ => named.node.clone(),
+                        };
+                        return Ok(StoredEvent {
+                            id: found.id,
+                            time: found.time,
+                            node: Some(node),
+                            fields: found.fields,
+                            unreadable: None,
+                        });
+                    }
+                    crate::fleet::lookup::Looked::Gone => {}
+                    crate::fleet::lookup::Looked::NoAnswer(why) => unanswered = Some(why),
+                }
+            }
         }
     }
     let copy: Option<(i64, String)> =
@@ -492,7 +517,12 @@ pub(super) async fn find(state: &AppState, id: &str) -> Result<StoredEvent> {
                 unreadable,
             })
         }
-        None => Err(no_event(id)),
+        None => Err(match unanswered {
+            Some(why) => AppError::NotFound(format!(
+                "event {id} stays on its node, which could not show it: {why}"
+            )),
+            None => no_event(id),
+        }),
     }
 }
 

@@ -1,11 +1,13 @@
 //! Fleet mode, the studio's side (`--nats URL`, decision 0025): the live set goes to the nodes
 //! through a JetStream key-value bucket ([`live`]), and their heartbeats come back on each
 //! node's own subject ([`heartbeats`]), their alerts on the alerts stream ([`alerts`]). Events
-//! stay on the nodes; a preview is asked of every node and merged ([`preview`]).
+//! stay on the nodes; a preview is asked of every node and merged ([`preview`]), and the event
+//! page of a node's event is asked of that node ([`lookup`]).
 
 pub mod alerts;
 mod heartbeats;
 mod live;
+pub mod lookup;
 pub mod preview;
 
 use crate::state::AppState;
