@@ -15,7 +15,7 @@ use crate::syscalls::{self, nr};
 use crate::threads::Threads;
 use rulestudio_collector_common::{Context, Kind, NS_CHILD_IN_PIDNS};
 use rulestudio_engine::event::{Event, EventError, LayeredEvent, SharedFields};
-use std::collections::HashMap;
+use rustc_hash::FxHashMap as HashMap;
 use std::net::SocketAddr;
 use std::sync::Arc;
 
@@ -143,8 +143,8 @@ impl Converter {
             boot_to_epoch_ns: boot_to_epoch_ns(),
             users: id_names("/etc/passwd"),
             groups: id_names("/etc/group"),
-            contexts: HashMap::new(),
-            cap_names: HashMap::new(),
+            contexts: HashMap::default(),
+            cap_names: HashMap::default(),
             cri: None,
             threads: Threads::new(),
         }
@@ -259,7 +259,6 @@ impl Converter {
     /// The fields every event has; `exit` events (all but procexit) also carry the result.
     fn begin(&mut self, r: &Record<'_>, evt_type: &str, seen: Seen<'_>, exit: bool) -> Obj {
         self.table.ensure(seen);
-        self.table.load_ancestry(seen.pid, ANCESTORS);
         let mut o = Builder::new();
         o.str("evt.type", evt_type);
         o.int("evt.time", r.h.ts as i64 + self.boot_to_epoch_ns);
@@ -272,15 +271,21 @@ impl Converter {
             o.str("evt.dir", ">");
         }
         o.int("thread.tid", r.h.tid as i64);
-        let key = (
-            self.table.generation(),
-            self.cri.as_ref().map_or(0, Resolver::version),
-            seen.cap_permitted,
-            seen.cap_effective,
-        );
+        let key = |c: &Converter| {
+            (
+                c.table.generation(),
+                c.cri.as_ref().map_or(0, Resolver::version),
+                seen.cap_permitted,
+                seen.cap_effective,
+            )
+        };
         let shared = match self.contexts.get(&seen.pid) {
-            Some((k, shared)) if *k == key => shared.clone(),
+            Some((k, shared)) if *k == key(self) => shared.clone(),
             _ => {
+                // Ancestors missing from the table are read from /proc once per version of the
+                // context (loading them is a change of the table, so the key is taken after).
+                self.table.load_ancestry(seen.pid, ANCESTORS);
+                let key = key(self);
                 let mut b = Builder::new();
                 b.str("thread.cap_permitted", self.cap_names(seen.cap_permitted));
                 b.str("thread.cap_effective", self.cap_names(seen.cap_effective));

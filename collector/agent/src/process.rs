@@ -6,7 +6,7 @@
 
 use crate::container::{self, ContainerId};
 use crate::redact::Redaction;
-use std::collections::HashMap;
+use rustc_hash::FxHashMap as HashMap;
 use std::fs;
 use std::path::Path;
 
@@ -209,7 +209,7 @@ pub struct ProcessTable {
 impl ProcessTable {
     pub fn new() -> ProcessTable {
         ProcessTable {
-            procs: HashMap::new(),
+            procs: HashMap::default(),
             proc_root: "/proc".into(),
             generation: 0,
             redact: Redaction::default(),
@@ -489,7 +489,7 @@ fn read_proc(root: &Path, pid: u32, with_fds: bool, redact: &Redaction) -> Optio
             .and_then(|t| container::from_proc_cgroup(&t)),
         sys_admin: has_sys_admin(&status),
         exe_upper_layer: false,
-        fds: HashMap::new(),
+        fds: HashMap::default(),
     };
     if with_fds && let Ok(fds) = fs::read_dir(dir.join("fd")) {
         for e in fds.flatten() {

@@ -7,7 +7,7 @@
 //! missed; every eviction and miss is counted.
 
 use rulestudio_collector_common::Context;
-use std::collections::HashMap;
+use rustc_hash::FxHashMap as HashMap;
 use std::fs;
 use std::path::{Path, PathBuf};
 
@@ -49,7 +49,7 @@ impl Threads {
 
     fn bounded(max: usize, proc_root: PathBuf) -> Threads {
         Threads {
-            map: HashMap::new(),
+            map: HashMap::default(),
             max,
             proc_root,
             stats: ThreadStats::default(),
