@@ -315,6 +315,9 @@ pub fn load_or_stop(
 pub struct Standalone {
     pub filter: Option<crate::eval::Filter>,
     pub diagnostics: Vec<Diagnostic>,
+    /// The event types the condition can match (as a rule's: every type when it does not
+    /// restrict `evt.type`, or when it did not compile), for scans that skip the others.
+    pub evt_types: crate::eval::EvtTypeSet,
 }
 
 /// Spans of the diagnostics are byte ranges of `condition` (file id 0).
@@ -341,15 +344,16 @@ pub fn compile_standalone(condition: &str, context: Option<&Loaded>) -> Standalo
     let resolved = pipeline::parse_condition(&text, &mut lists, &mut budget).and_then(|mut e| {
         pipeline::resolve_macros(&mut e, &scope, &mut Vec::new(), &mut budget).map(|_| e)
     });
-    let (filter, diagnostics) = match resolved {
-        Err(ds) => (None, ds),
+    let (filter, diagnostics, evt_types) = match resolved {
+        Err(ds) => (None, ds, crate::eval::EvtTypeSet::all()),
         Ok(e) => {
             let c = crate::compile::compile(&e);
-            (c.filter, c.diagnostics)
+            (c.filter, c.diagnostics, c.evt_types)
         }
     };
     Standalone {
         filter,
+        evt_types,
         diagnostics: diagnostics
             .into_iter()
             .map(|d| d.in_item(ItemKind::Condition, ""))

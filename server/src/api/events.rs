@@ -294,7 +294,20 @@ pub fn search_of(
     until: Option<&str>,
     cursor: Option<&str>,
 ) -> Result<Search> {
-    let filter = event_filter(state, filter)?;
+    let typed = match filter.filter(|f| !f.trim().is_empty()) {
+        Some(cond) => Some(condition::compile_typed(
+            cond,
+            Some(&state.live.current().loaded),
+        )?),
+        None => None,
+    };
+    // Segments and rows of types the filter cannot match are skipped, as a rule's are.
+    let event_types = typed
+        .as_ref()
+        .map(|(_, types)| types)
+        .filter(|types| !types.is_all())
+        .map(|types| types.names().iter().map(|t| t.to_string()).collect());
+    let filter = typed.map(|(filter, _)| filter);
     let cursor = match cursor {
         None => None,
         Some(text) => match stored::parse(&state.store, "cursor", text)? {
@@ -315,6 +328,7 @@ pub fn search_of(
             until: time::parse_query_opt("until", until)?,
             newest_first: true,
             cursor,
+            event_types,
             ..ScanRequest::default()
         },
     })
