@@ -68,6 +68,11 @@ impl Builder {
         let r = self.ev.put_str(k, v);
         self.check(r);
     }
+    /// A text the event may keep without a copy (a name from a table).
+    fn text(&mut self, k: &str, v: impl Into<std::borrow::Cow<'static, str>>) {
+        let r = self.ev.put_text(k, v.into());
+        self.check(r);
+    }
     fn int(&mut self, k: &str, v: i64) {
         let r = self.ev.put_int(k, v);
         self.check(r);
@@ -257,18 +262,18 @@ impl Converter {
     }
 
     /// The fields every event has; `exit` events (all but procexit) also carry the result.
-    fn begin(&mut self, r: &Record<'_>, evt_type: &str, seen: Seen<'_>, exit: bool) -> Obj {
+    fn begin(&mut self, r: &Record<'_>, evt_type: &'static str, seen: Seen<'_>, exit: bool) -> Obj {
         self.table.ensure(seen);
         let mut o = Builder::new();
-        o.str("evt.type", evt_type);
+        o.text("evt.type", evt_type);
         o.int("evt.time", r.h.ts as i64 + self.boot_to_epoch_ns);
         if exit {
-            o.str("evt.dir", "<");
-            o.str("evt.res", &render::res(r.ret()));
+            o.text("evt.dir", "<");
+            o.text("evt.res", render::res(r.ret()));
             o.int("evt.rawres", r.ret());
             o.bool("evt.failed", r.ret() < 0);
         } else {
-            o.str("evt.dir", ">");
+            o.text("evt.dir", ">");
         }
         o.int("thread.tid", r.h.tid as i64);
         let key = |c: &Converter| {
@@ -389,8 +394,8 @@ impl Converter {
                 }
             }
             None => {
-                o.str("container.id", "host");
-                o.str("container.name", "host");
+                o.text("container.id", "host");
+                o.text("container.name", "host");
             }
         }
     }
@@ -996,8 +1001,8 @@ fn fd_fields(o: &mut Builder, num: Option<i64>, fd: &Fd) {
         o.int("fd.num", n);
     }
     let (ty, ch) = fd.kind.names();
-    o.str("fd.type", ty);
-    o.str("fd.typechar", ch);
+    o.text("fd.type", ty);
+    o.text("fd.typechar", ch);
     if !fd.name.is_empty() {
         o.str("fd.name", &fd.name);
     }
@@ -1013,8 +1018,8 @@ fn fd_fields(o: &mut Builder, num: Option<i64>, fd: &Fd) {
         o.bool("fd.connected", fd.connected);
     }
     if let Some(t) = &fd.tuple {
-        o.str("fd.sockfamily", "ip");
-        o.str("fd.l4proto", if t.tcp { "tcp" } else { "udp" });
+        o.text("fd.sockfamily", "ip");
+        o.text("fd.l4proto", if t.tcp { "tcp" } else { "udp" });
         o.str("fd.lip", &t.local.ip().to_string());
         o.int("fd.lport", t.local.port() as i64);
         if let Some(remote) = t.remote {
@@ -1031,6 +1036,6 @@ fn fd_fields(o: &mut Builder, num: Option<i64>, fd: &Fd) {
             o.int("fd.sport", server.port() as i64);
         }
     } else if fd.kind == FdKind::Unix {
-        o.str("fd.sockfamily", "unix");
+        o.text("fd.sockfamily", "unix");
     }
 }

@@ -1,6 +1,7 @@
 //! Falco's text renderings of syscall arguments: open flags, modes, errno names, ptrace requests,
 //! socket addresses. Pure functions used by `convert`.
 
+use std::borrow::Cow;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 
 pub const O_ACCMODE: u64 = 0o3;
@@ -391,11 +392,11 @@ fn errno_name(e: i64) -> Option<&'static str> {
 }
 
 /// `evt.res`: `SUCCESS`, or the errno name of a failed call.
-pub fn res(ret: i64) -> String {
+pub fn res(ret: i64) -> Cow<'static, str> {
     if ret >= 0 {
-        return "SUCCESS".into();
+        return Cow::Borrowed("SUCCESS");
     }
-    errno_name(-ret).map_or_else(|| format!("E{}", -ret), str::to_string)
+    errno_name(-ret).map_or_else(|| Cow::Owned(format!("E{}", -ret)), Cow::Borrowed)
 }
 
 /// `AT_FDCWD` as the `*at` calls take it.

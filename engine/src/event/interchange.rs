@@ -27,6 +27,20 @@ impl Event {
         Ok(())
     }
 
+    /// [`Event::put_str`] of a text the event may borrow for good (a name from a table, a
+    /// constant): a text field keeps it without a copy.
+    pub fn put_text(&mut self, key: &str, v: Cow<'static, str>) -> Result<(), EventError> {
+        let Some((field, arg)) = parse_key(key) else {
+            return Ok(());
+        };
+        let info = field.info();
+        if info.ty != FieldType::Charbuf || info.is_list {
+            return self.put_str(key, &v);
+        }
+        self.set(field, arg, Value::Str(v));
+        Ok(())
+    }
+
     /// Sets the field `key` names to the integer `v`, typed as decoding `{"key": v}` types it.
     pub fn put_int(&mut self, key: &str, v: i64) -> Result<(), EventError> {
         self.put_json(key, &serde_json::Value::from(v))
@@ -176,7 +190,7 @@ mod tests {
         ev.put_int("fd.lport", 8080).unwrap();
         ev.put_bool("evt.failed", false).unwrap();
         ev.put_str("evt.arg.flags", "O_RDONLY|O_CLOEXEC").unwrap();
-        ev.put_str("proc.aname[2]", "sshd").unwrap();
+        ev.put_text("proc.aname[2]", Cow::Borrowed("sshd")).unwrap();
         ev.put_str("k8s.pod.label[app.kubernetes.io/name]", "web")
             .unwrap();
         ev.put_str("proc.cmdline", "sh -c \"echo\ttab\\\u{1}\" é")
