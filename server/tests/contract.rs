@@ -347,9 +347,13 @@ async fn every_endpoint_answers_as_its_document_says() {
     let checked = CHECKED.lock().unwrap().clone();
     let unchecked: Vec<String> = endpoints()
         .filter(|e| {
-            !checked.contains(&(e.route.method.to_string(), e.route.path.to_string(), e.ok))
+            !checked.contains(&(
+                e.call.route.method.to_string(),
+                e.call.route.path.to_string(),
+                e.ok,
+            ))
         })
-        .map(|e| format!("{} {} {}", e.route.method, e.route.path, e.ok))
+        .map(|e| format!("{} {} {}", e.call.route.method, e.call.route.path, e.ok))
         .collect();
     assert!(
         unchecked.is_empty(),
@@ -393,7 +397,7 @@ async fn a_schema_that_disagrees_with_the_answer_is_caught() {
 
 #[test]
 fn the_endpoint_table_routes_exactly_the_declared_routes() {
-    let table: Vec<_> = endpoints().map(|e| e.route).collect();
+    let table: Vec<_> = endpoints().map(|e| e.call.route).collect();
     for route in rulestudio_api::routes::ALL {
         assert!(
             table.contains(route),
@@ -408,14 +412,14 @@ fn the_endpoint_table_routes_exactly_the_declared_routes() {
 #[test]
 fn every_path_parameter_has_a_type() {
     for e in endpoints() {
-        let named = e.route.path.matches('{').count();
+        let named = e.call.route.path.matches('{').count();
         assert_eq!(
-            e.params.len(),
+            e.call.params.len(),
             named,
             "{} {} names {named} path parameters and types {}",
-            e.route.method,
-            e.route.path,
-            e.params.len()
+            e.call.route.method,
+            e.call.route.path,
+            e.call.params.len()
         );
     }
 }

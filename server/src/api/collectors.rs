@@ -1,6 +1,6 @@
 //! Collector health (`/api/v1/collectors`): heartbeats in, the admin page's table out.
 
-use super::{Endpoint, Payload, fails, json};
+use super::{Endpoint, calls, fails, typed};
 use crate::auth::{Access, Admin, Ingester};
 use crate::error::{ApiJson, AppError, Result};
 use crate::state::AppState;
@@ -10,34 +10,25 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::routing::on;
 use rulestudio_api::collector::{CollectorList, CollectorStatus, Heartbeat};
-use rulestudio_api::routes;
 
 const ADMIN: Access = Admin::ACCESS;
 
 pub const ENDPOINTS: &[Endpoint] = &[
     Endpoint {
-        route: routes::POST_COLLECTORS_HEARTBEAT,
+        call: typed::<calls::PostHeartbeat>(),
         handler: |m| on(m, heartbeat),
         access: Ingester::ACCESS,
         summary: "A collector's cumulative counters",
         ok: 204,
         errors: &[fails::BODY, fails::TOO_LARGE],
-        request: Payload::Json(json::<Heartbeat>),
-        query: None,
-        params: &[],
-        response: Payload::Empty,
     },
     Endpoint {
-        route: routes::GET_COLLECTORS,
+        call: typed::<calls::ListCollectors>(),
         handler: |m| on(m, list),
         access: ADMIN,
         summary: "Collectors: last seen, events/s, drops",
         ok: 200,
         errors: &[],
-        request: Payload::Empty,
-        query: None,
-        params: &[],
-        response: Payload::Json(json::<CollectorList>),
     },
 ];
 

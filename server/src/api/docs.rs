@@ -2,8 +2,7 @@
 //! resource modules; `GET /api/v1/docs`, a page listing them; and `docs/api.md`, rendered from
 //! the same OpenAPI document by [`markdown`] (`cargo xtask api-docs`).
 
-use super::SchemaFn;
-use super::{Endpoint, Media, Payload, endpoints, json};
+use super::{Endpoint, Payload, SchemaFn, calls, endpoints, json, typed};
 use crate::auth::Access;
 use axum::Json;
 use axum::response::Html;
@@ -12,38 +11,26 @@ use rulestudio_api::collector::Heartbeat;
 use rulestudio_api::error::ErrorBody;
 use rulestudio_api::fleet::{self, LivePointer, NodePreviewReply, NodePreviewRequest};
 use rulestudio_api::live::LiveSet;
-use rulestudio_api::routes;
 use rulestudio_api::routes::PREFIX;
 use schemars::{SchemaGenerator, generate::SchemaSettings};
 use serde_json::{Map, Value, json};
 
 pub const ENDPOINTS: &[Endpoint] = &[
     Endpoint {
-        route: routes::GET_OPENAPI_JSON,
+        call: typed::<calls::GetOpenApi>(),
         handler: |m| on(m, || async { Json(openapi()) }),
         access: Access::Public,
         summary: "This API as OpenAPI 3.1",
         ok: 200,
         errors: &[],
-        request: Payload::Empty,
-        query: None,
-        params: &[],
-        response: Payload::Json(json::<serde_json::Value>),
     },
     Endpoint {
-        route: routes::GET_DOCS,
+        call: typed::<calls::GetDocs>(),
         handler: |m| on(m, || async { Html(page()) }),
         access: Access::Public,
         summary: "This API as a page",
         ok: 200,
         errors: &[],
-        request: Payload::Empty,
-        query: None,
-        params: &[],
-        response: Payload::Media(&[Media {
-            kind: "text/html",
-            items: None,
-        }]),
     },
 ];
 
@@ -55,14 +42,14 @@ pub fn openapi() -> Value {
     let error = json::<ErrorBody>(&mut generator).to_value();
     let mut paths = Map::new();
     for e in endpoints() {
-        let mut params: Vec<Value> = path_params(e.route.path)
-            .zip(e.params)
+        let mut params: Vec<Value> = path_params(e.call.route.path)
+            .zip(e.call.params)
             .map(|(name, schema)| {
                 let schema = schema(&mut generator).to_value();
                 json!({"name": name, "in": "path", "required": true, "schema": schema})
             })
             .collect();
-        if let Some(query) = e.query {
+        if let Some(query) = e.call.query {
             params.extend(query_params(query(&mut generator).to_value()));
         }
         let responses: Map<String, Value> = e
@@ -71,7 +58,7 @@ pub fn openapi() -> Value {
             .map(|(status, why)| {
                 let mut r = json!({"description": why});
                 if status == e.ok {
-                    if let Some(content) = content(&e.response, &mut generator) {
+                    if let Some(content) = content(&e.call.response, &mut generator) {
                         r["content"] = content;
                     }
                 } else if status >= 400 {
@@ -86,17 +73,17 @@ pub fn openapi() -> Value {
             "parameters": params,
             "responses": responses,
         });
-        if let Some(content) = content(&e.request, &mut generator) {
-            let required = !matches!(e.request, Payload::OptionalJson(_));
+        if let Some(content) = content(&e.call.request, &mut generator) {
+            let required = !matches!(e.call.request, Payload::OptionalJson(_));
             op["requestBody"] = json!({"required": required, "content": content});
         }
         if e.access != Access::Public {
             op["security"] = json!([{"bearer": []}, {"cookie": []}]);
         }
         let item = paths
-            .entry(format!("{PREFIX}{}", e.route.path))
+            .entry(format!("{PREFIX}{}", e.call.route.path))
             .or_insert_with(|| json!({}));
-        item[e.route.method.to_ascii_lowercase()] = op;
+        item[e.call.route.method.to_ascii_lowercase()] = op;
     }
     let nats = nats(&mut generator);
     let mut schemas = generator.take_definitions(true);
@@ -488,8 +475,8 @@ fn page() -> String {
     for e in endpoints() {
         rows.push_str(&format!(
             "<tr><td><code>{}</code></td><td><code>{PREFIX}{}</code></td><td>{}</td><td>{}</td></tr>\n",
-            e.route.method,
-            escape(e.route.path),
+            e.call.route.method,
+            escape(e.call.route.path),
             escape(e.summary),
             escape(&e.access.describe())
         ));

@@ -80,7 +80,7 @@ impl TestServer {
             assert!(
                 e.answers(status.as_u16()),
                 "{method} {uri} answered {status}, which the endpoint table of {} does not list",
-                e.route.path
+                e.call.route.path
             );
         }
         let headers = resp.headers().clone();
@@ -92,8 +92,8 @@ impl TestServer {
             if let Some(e) = endpoint {
                 let checked = contract::check(
                     &contract::DOC,
-                    e.route.method,
-                    e.route.path,
+                    e.call.route.method,
+                    e.call.route.path,
                     status.as_u16(),
                     content_type.as_deref(),
                     body,
@@ -101,7 +101,7 @@ impl TestServer {
                 if let Err(why) = checked {
                     panic!("{method} {uri}: {why}");
                 }
-                contract::record(e.route.method, e.route.path, status.as_u16());
+                contract::record(e.call.route.method, e.call.route.path, status.as_u16());
             }
         };
         if content_type.as_deref() == Some("text/event-stream") {
@@ -240,9 +240,9 @@ fn documented(method: &str, path: &str) -> Option<&'static Endpoint> {
     let path = path.strip_prefix("/api/v1")?;
     let segments: Vec<&str> = path.split('/').collect();
     endpoints()
-        .filter(|e| e.route.method == method)
+        .filter(|e| e.call.route.method == method)
         .filter_map(|e| {
-            let pattern: Vec<&str> = e.route.path.split('/').collect();
+            let pattern: Vec<&str> = e.call.route.path.split('/').collect();
             if pattern.len() != segments.len() {
                 return None;
             }
