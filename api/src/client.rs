@@ -6,14 +6,12 @@
 //! the one way those programs call the API: from a typed call ([`crate::calls`]), never from a
 //! path written by hand.
 
-use crate::calls::{Body, BodyError, Call, UrlError, url};
+use crate::calls::{Body, BodyError, Call, url};
 use std::path::Path;
 
 /// A call that did not get its answer.
 #[derive(Debug, thiserror::Error)]
 pub enum CallError {
-    #[error(transparent)]
-    Url(#[from] UrlError),
     #[error("the request body: {0}")]
     Request(BodyError),
     #[error("{0}")]
@@ -36,7 +34,7 @@ pub fn request<C: Call>(
 ) -> Result<reqwest::RequestBuilder, CallError> {
     let method = reqwest::Method::from_bytes(C::ROUTE.method.as_bytes())
         .expect("routes declare standard methods");
-    let request = client.request(method, url::<C>(base, params, query)?);
+    let request = client.request(method, url::<C>(base, params, query));
     Ok(
         match <C::Request as Body>::encode(body).map_err(CallError::Request)? {
             Some((kind, bytes)) => request.header("Content-Type", kind).body(bytes),

@@ -1,20 +1,26 @@
 //! The query parameters of the endpoints that take some: one type per endpoint, which the
-//! server reads and the clients serialise into the query string ([`crate::calls::url`]), so no
-//! query string is written by hand. A field left `None` is not sent.
+//! server reads and the clients write as the query string ([`crate::calls::url`]), so no query
+//! string is written by hand. A field left `None` is not sent.
 
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 
 macro_rules! query {
     ($($(#[$doc:meta])* $name:ident { $($field:ident: $ty:ty,)* })*) => {$(
         $(#[$doc])*
-        #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+        #[derive(Debug, Clone, Default, PartialEq, Deserialize)]
         #[cfg_attr(feature = "openapi", derive(schemars::JsonSchema))]
         pub struct $name {
-            $(#[serde(skip_serializing_if = "Option::is_none")]
-            pub $field: $ty,)*
+            $(pub $field: $ty,)*
         }
 
         impl crate::calls::Query for $name {
+            fn pairs(&self) -> Vec<(&'static str, String)> {
+                let mut pairs = Vec::new();
+                $(if let Some(value) = &self.$field {
+                    pairs.push((stringify!($field), value.to_string()));
+                })*
+                pairs
+            }
             #[cfg(feature = "openapi")]
             const FIELDS: Option<crate::doc::SchemaFn> = Some(crate::doc::fields::<Self>);
         }
@@ -83,13 +89,16 @@ query! {
 }
 
 /// `GET /labels`: the events whose labels to read, ids joined by commas.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(schemars::JsonSchema))]
 pub struct LabelsQuery {
     pub events: String,
 }
 
 impl crate::calls::Query for LabelsQuery {
+    fn pairs(&self) -> Vec<(&'static str, String)> {
+        vec![("events", self.events.clone())]
+    }
     #[cfg(feature = "openapi")]
     const FIELDS: Option<crate::doc::SchemaFn> = Some(crate::doc::fields::<Self>);
 }

@@ -35,9 +35,9 @@ impl Route {
     }
 }
 
-/// `segment` percent-encoded: everything but RFC 3986's unreserved characters (and `:`, which
-/// event ids hold and a path segment may).
-fn encode(segment: &str) -> String {
+/// `segment` (a path segment or a query value) percent-encoded: everything but RFC 3986's
+/// unreserved characters (and `:`, which event ids hold and a path segment may).
+pub(crate) fn encode(segment: &str) -> String {
     let mut out = String::with_capacity(segment.len());
     for b in segment.bytes() {
         match b {
