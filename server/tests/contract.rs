@@ -423,3 +423,44 @@ fn every_path_parameter_has_a_type() {
         );
     }
 }
+
+/// Request bodies are checked as answers are: `TestServer::call` refuses to send a body the
+/// document does not describe for its endpoint (a test that means to send one says so with
+/// `call_unchecked`), so every test's requests check the document's request schemas.
+#[tokio::test]
+async fn a_request_body_that_disagrees_with_the_document_is_caught() {
+    let check =
+        |method: &str, path: &str, body: Value| contract::check_request(&DOC, method, path, &body);
+    let user = json!({"username": "eve", "password": "password123", "role": "viewer"});
+    assert_eq!(check("POST", "/users", user), Ok(()));
+    let e = check("POST", "/users", json!({"username": "eve", "role": "root"})).unwrap_err();
+    assert!(e.contains("/role"), "{e}");
+    let e = check("POST", "/session", json!({"username": "eve"})).unwrap_err();
+    assert!(e.contains("password"), "{e}");
+    let e = check("POST", "/proposals/{id}/close", json!({})).unwrap_err();
+    assert!(e.contains("takes no body"), "{e}");
+    let e = check("POST", "/events", json!([{}])).unwrap_err();
+    assert!(e.contains("no JSON body"), "{e}");
+
+    // Through the harness: the bad body fails the test before it is sent; unchecked, it is
+    // sent, and the server refuses it too.
+    let s = TestServer::new().await;
+    let bad = json!({"username": "eve", "role": "root"});
+    let sent = futures::FutureExt::catch_unwind(std::panic::AssertUnwindSafe(s.call(
+        "POST",
+        "/api/v1/users",
+        Some(ADMIN_TOKEN),
+        Some(bad.clone()),
+    )))
+    .await;
+    let why = sent.err().expect("the harness refuses the body");
+    let why = why.downcast_ref::<String>().cloned().unwrap_or_default();
+    assert!(
+        why.contains("POST /users request") && why.contains("/role"),
+        "{why}"
+    );
+    let r = s
+        .call_unchecked("POST", "/api/v1/users", Some(ADMIN_TOKEN), Some(bad))
+        .await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST, "{}", r.text);
+}

@@ -79,6 +79,23 @@ pub fn check(
     Ok(())
 }
 
+/// Checks a JSON request body a test sends to the endpoint `method` `path` (its template)
+/// against `doc`: the endpoint takes a JSON body and `body` is valid against its schema.
+pub fn check_request(doc: &Value, method: &str, path: &str, body: &Value) -> Result<(), String> {
+    let op = &doc["paths"][format!("/api/v1{path}")][method.to_ascii_lowercase()];
+    let Some(request) = op.get("requestBody") else {
+        return Err(format!(
+            "{method} {path} takes no body in the document, and the test sends one"
+        ));
+    };
+    let Some(schema) = request["content"]["application/json"].get("schema") else {
+        return Err(format!(
+            "{method} {path} takes no JSON body in the document, and the test sends one"
+        ));
+    };
+    validate(doc, schema, body).map_err(|e| format!("{method} {path} request: {e}"))
+}
+
 /// `value` against `schema`, whose `$ref`s point into `doc`'s `components`.
 pub fn validate(doc: &Value, schema: &Value, value: &Value) -> Result<(), String> {
     let mut root = json!({"components": doc["components"]});

@@ -126,8 +126,33 @@ impl TestServer {
     }
 
     /// A JSON request; `token` None means unauthenticated. A streaming response (SSE) is
-    /// answered with its status and headers only: its body never ends.
+    /// answered with its status and headers only: its body never ends. A body that is not
+    /// what the OpenAPI document says the endpoint takes fails the test (`contract`), as a
+    /// wrong answer does: tests that send a bad body on purpose use [`Self::call_unchecked`].
     pub async fn call(
+        &self,
+        method: &str,
+        path: &str,
+        token: Option<&str>,
+        body: Option<Value>,
+    ) -> Response {
+        if let (Some(body), Some(e)) = (&body, documented(method, uri_path(path))) {
+            let checked = contract::check_request(
+                &contract::DOC,
+                e.call.route.method,
+                e.call.route.path,
+                body,
+            );
+            if let Err(why) = checked {
+                panic!("{method} {path}: {why}");
+            }
+        }
+        self.call_unchecked(method, path, token, body).await
+    }
+
+    /// [`Self::call`] without checking the body against the document: for a test that sends a
+    /// body the server must refuse, or one the endpoint ignores.
+    pub async fn call_unchecked(
         &self,
         method: &str,
         path: &str,
@@ -232,6 +257,11 @@ impl TestServer {
         assert_eq!(r.status, StatusCode::OK, "{}", r.text);
         r.body
     }
+}
+
+/// `uri` without its query.
+fn uri_path(uri: &str) -> &str {
+    uri.split('?').next().unwrap_or(uri)
 }
 
 /// The documented endpoint `method` `path` (`/api/v1/…`) is routed to: the one whose literal
