@@ -139,13 +139,15 @@ pub fn AdminPage() -> impl IntoView {
                             <th scope="col" title="The kernel's ring buffer was full">"Lost in kernel"</th>
                             <th scope="col" title="Waiting in its spool for the server">"Spooled"</th>
                             <th scope="col" title="Its spool was full: oldest events dropped">"Dropped"</th>
-                            <th scope="col" title="Kernel records that did not decode (lost events), and threads its table forgot (state re-read from /proc)">"Other losses"</th></tr></thead>
+                            <th scope="col" title="Kernel records that did not decode (lost events), and threads its table forgot (state re-read from /proc)">"Other losses"</th>
+                            <th scope="col" title="The node–studio protocol version of its last heartbeat">"Protocol"</th></tr></thead>
                         <tbody>
                             {list.into_iter().map(|c| view! {
                                 <tr data-testid="collector-row" data-node=c.heartbeat.node.clone()><td>{c.heartbeat.node.clone()}</td><td>{format_ns(c.last_seen)}</td>
                                 <td>{c.events_per_sec.map(|r| format!("{r:.0}"))}</td><td>{c.heartbeat.filtered}</td><td>{c.heartbeat.lost_kernel}</td>
                                 <td>{c.heartbeat.spooled}</td><td>{c.heartbeat.dropped}</td>
-                                <td data-testid="collector-losses">{other_losses(&c.heartbeat)}</td></tr>
+                                <td data-testid="collector-losses">{other_losses(&c.heartbeat)}</td>
+                                <td data-testid="collector-protocol">{c.heartbeat.version.unwrap_or_default().0}</td></tr>
                             }).collect_view()}
                         </tbody>
                     </table>
