@@ -464,3 +464,78 @@ async fn a_request_body_that_disagrees_with_the_document_is_caught() {
         .await;
     assert_eq!(r.status, StatusCode::BAD_REQUEST, "{}", r.text);
 }
+
+/// Every JSON body an endpoint takes or answers with has an example in the document, and every
+/// example, on an operation or on a schema, is valid against its own schema.
+#[test]
+fn every_json_body_has_an_example_valid_against_its_schema() {
+    assert_eq!(examples_problems(&DOC), Vec::<String>::new());
+    // The check fails on an example its schema refuses, and on a body without one.
+    let mut wrong = DOC.clone();
+    let login = &mut wrong["components"]["schemas"]["LoginRequest"]["examples"][0];
+    login.as_object_mut().unwrap().remove("password");
+    let op = &mut wrong["paths"]["/api/v1/session"]["post"];
+    op["requestBody"]["content"]["application/json"]["example"] = json!({"username": 7});
+    op["responses"]["200"]["content"]["application/json"]
+        .as_object_mut()
+        .unwrap()
+        .remove("example");
+    let problems = examples_problems(&wrong).join("\n");
+    assert!(
+        problems.contains("schema LoginRequest") && problems.contains("password"),
+        "{problems}"
+    );
+    assert!(
+        problems.contains("POST /api/v1/session request"),
+        "{problems}"
+    );
+    assert!(
+        problems.contains("POST /api/v1/session 200 has no example"),
+        "{problems}"
+    );
+}
+
+fn examples_problems(doc: &Value) -> Vec<String> {
+    let mut problems = Vec::new();
+    for (path, item) in doc["paths"].as_object().unwrap() {
+        for (method, op) in item.as_object().unwrap() {
+            let method = method.to_ascii_uppercase();
+            let mut bodies = vec![("request".to_string(), &op["requestBody"])];
+            for (status, r) in op["responses"].as_object().unwrap() {
+                if status.starts_with('2') {
+                    bodies.push((status.clone(), r));
+                }
+            }
+            for (what, body) in bodies {
+                let Some(media) = body.pointer("/content/application~1json") else {
+                    continue;
+                };
+                match media.get("example") {
+                    None => problems.push(format!("{method} {path} {what} has no example")),
+                    // A JSON array of items (`POST /events`): each item against the item schema.
+                    Some(Value::Array(items)) if media.get("schema").is_none() => {
+                        for item in items {
+                            if let Err(e) = contract::validate(doc, &media["itemSchema"], item) {
+                                problems.push(format!("{method} {path} {what}: {e}"));
+                            }
+                        }
+                    }
+                    Some(example) => {
+                        if let Err(e) = contract::validate(doc, &media["schema"], example) {
+                            problems.push(format!("{method} {path} {what}: {e}"));
+                        }
+                    }
+                }
+            }
+        }
+    }
+    for (name, schema) in doc["components"]["schemas"].as_object().unwrap() {
+        let reference = json!({"$ref": format!("#/components/schemas/{name}")});
+        for example in schema["examples"].as_array().into_iter().flatten() {
+            if let Err(e) = contract::validate(doc, &reference, example) {
+                problems.push(format!("the example of schema {name}: {e}"));
+            }
+        }
+    }
+    problems
+}

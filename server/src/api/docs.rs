@@ -94,6 +94,13 @@ pub fn openapi() -> Value {
     {
         code["enum"] = json!(crate::error::AppError::CODES);
     }
+    let examples = examples();
+    for (name, schema) in &mut schemas {
+        if let Some(example) = examples.get(name) {
+            schema["examples"] = json!([example]);
+        }
+    }
+    add_examples(&mut paths, &examples);
     json!({
         "openapi": "3.1.0",
         "info": {"title": "Rulestudio", "version": env!("CARGO_PKG_VERSION")},
@@ -107,6 +114,47 @@ pub fn openapi() -> Value {
             "schemas": schemas,
         },
     })
+}
+
+/// The examples of JSON bodies (`examples.json`), by schema name, or by `METHOD /path` for a
+/// body of no named schema: shown in the document beside each schema and on each operation's
+/// JSON request and success answer, each valid against its schema (`tests/api_docs.rs`).
+fn examples() -> Map<String, Value> {
+    // A constant file of this crate, parsed by every test that makes the document.
+    serde_json::from_str(include_str!("examples.json")).unwrap_or_default()
+}
+
+/// Each operation's JSON request body and success answer get the example of their schema.
+fn add_examples(paths: &mut Map<String, Value>, examples: &Map<String, Value>) {
+    for (path, item) in paths.iter_mut() {
+        for (method, op) in item.as_object_mut().into_iter().flatten() {
+            let own = format!(
+                "{} {}",
+                method.to_ascii_uppercase(),
+                path.trim_start_matches(PREFIX)
+            );
+            let successes = op["responses"].as_object().into_iter().flatten();
+            let answers = successes
+                .filter(|(status, _)| status.starts_with('2'))
+                .map(|(status, _)| format!("/responses/{status}/content/application~1json"));
+            let bodies: Vec<String> =
+                std::iter::once("/requestBody/content/application~1json".into())
+                    .chain(answers)
+                    .collect();
+            for pointer in bodies {
+                let Some(media) = op.pointer_mut(&pointer) else {
+                    continue;
+                };
+                let named = media["schema"]["$ref"]
+                    .as_str()
+                    .and_then(|r| r.rsplit('/').next());
+                let example = named.and_then(|n| examples.get(n)).or(examples.get(&own));
+                if let Some(example) = example {
+                    media["example"] = example.clone();
+                }
+            }
+        }
+    }
 }
 
 /// Fleet mode's NATS subjects and what travels on them (decision 0025), as the document's
@@ -452,7 +500,26 @@ fn operation(method: &str, path: &str, op: &Value) -> String {
             text(&r["description"])
         ));
     }
+    if let Some(example) = op.pointer("/requestBody/content/application~1json/example") {
+        out.push_str(&example_block("Example request", example));
+    }
+    for (status, r) in op["responses"].as_object().into_iter().flatten() {
+        if let Some(example) = r.pointer("/content/application~1json/example")
+            && status.starts_with('2')
+        {
+            out.push_str(&example_block(
+                &format!("Example answer ({status})"),
+                example,
+            ));
+        }
+    }
     out
+}
+
+/// A JSON example under its label, as a fenced block.
+fn example_block(label: &str, example: &Value) -> String {
+    let text = serde_json::to_string_pretty(example).unwrap_or_default();
+    format!("\n{label}:\n\n```json\n{text}\n```\n")
 }
 
 /// A `content` map as its media types and schemas: `application/json` [Proposal](#proposal).
