@@ -539,3 +539,29 @@ fn examples_problems(doc: &Value) -> Vec<String> {
     }
     problems
 }
+
+/// A field with a serde default may be left out of a request but is always in an answer: the
+/// request's schema leaves it optional, the answer's requires it (and every answer the server
+/// tests get is validated against the answer's).
+#[test]
+fn fields_with_defaults_are_required_in_answers_only() {
+    let schemas = &DOC["components"]["schemas"];
+    let required = |name: &str, field: &str| {
+        schemas[name]["required"]
+            .as_array()
+            .is_some_and(|r| r.iter().any(|f| f == field))
+    };
+    assert!(!required("Heartbeat", "alerts_sent"));
+    assert!(required("CollectorStatus", "alerts_sent"));
+    assert!(!required("Alert", "triage"));
+    assert!(required("AlertAnswer", "triage"));
+    let page = &DOC["paths"]["/api/v1/alerts"]["get"]["responses"]["200"];
+    assert_eq!(
+        page["content"]["application/json"]["schema"]["$ref"],
+        "#/components/schemas/AlertPage"
+    );
+    assert_eq!(
+        schemas["AlertPage"]["properties"]["alerts"]["items"]["$ref"],
+        "#/components/schemas/AlertAnswer"
+    );
+}

@@ -38,8 +38,11 @@ pub fn openapi() -> Value {
     let mut settings = SchemaSettings::draft2020_12();
     settings.definitions_path = "/components/schemas".into();
     settings.meta_schema = None;
+    // Answers are described as serde writes them (a field with a default is still always
+    // written, so it is required), requests as serde reads them (such a field may be left out).
+    let mut answers = settings.clone().for_serialize().into_generator();
     let mut generator = settings.into_generator();
-    let error = json::<ErrorBody>(&mut generator).to_value();
+    let error = json::<ErrorBody>(&mut answers).to_value();
     let mut paths = Map::new();
     for e in endpoints() {
         let mut params: Vec<Value> = path_params(e.call.route.path)
@@ -58,7 +61,7 @@ pub fn openapi() -> Value {
             .map(|(status, why)| {
                 let mut r = json!({"description": why});
                 if status == e.ok {
-                    if let Some(content) = content(&e.call.response, &mut generator) {
+                    if let Some(content) = content(&e.call.response, &mut answers) {
                         r["content"] = content;
                     }
                 } else if status >= 400 {
@@ -87,6 +90,12 @@ pub fn openapi() -> Value {
     }
     let nats = nats(&mut generator);
     let mut schemas = generator.take_definitions(true);
+    let renamed = add_answer_schemas(&mut schemas, answers.take_definitions(true));
+    for item in paths.values_mut() {
+        for op in item.as_object_mut().into_iter().flatten().map(|(_, op)| op) {
+            rename_refs(&mut op["responses"], &renamed);
+        }
+    }
     // The codes are the server's: `AppError` is their one definition.
     if let Some(code) = schemas
         .get_mut("ErrorBody")
@@ -96,7 +105,7 @@ pub fn openapi() -> Value {
     }
     let examples = examples();
     for (name, schema) in &mut schemas {
-        if let Some(example) = examples.get(name) {
+        if let Some(example) = examples.get(name.strip_suffix(ANSWER).unwrap_or(name)) {
             schema["examples"] = json!([example]);
         }
     }
@@ -114,6 +123,53 @@ pub fn openapi() -> Value {
             "schemas": schemas,
         },
     })
+}
+
+/// What an answer's schema is named when the same type reads differently in a request.
+const ANSWER: &str = "Answer";
+
+/// Adds the schemas of answers to those of requests. A type that is described alike both ways
+/// is one schema; one whose answer differs (fields with a default, required only in answers) is
+/// named `{name}Answer` on the answer side. Returns the names so renamed.
+fn add_answer_schemas(
+    schemas: &mut Map<String, Value>,
+    answers: Map<String, Value>,
+) -> Vec<String> {
+    let renamed: Vec<String> = answers
+        .iter()
+        .filter(|(name, schema)| schemas.get(*name).is_some_and(|s| s != *schema))
+        .map(|(name, _)| name.clone())
+        .collect();
+    for (name, mut schema) in answers {
+        rename_refs(&mut schema, &renamed);
+        if renamed.contains(&name) {
+            schemas.insert(format!("{name}{ANSWER}"), schema);
+        } else {
+            schemas.entry(name).or_insert(schema);
+        }
+    }
+    renamed
+}
+
+/// Points the `$ref`s in `value` to the answer side's schemas of the `renamed` types.
+fn rename_refs(value: &mut Value, renamed: &[String]) {
+    match value {
+        Value::Object(map) => {
+            for (key, v) in map.iter_mut() {
+                let target = v
+                    .as_str()
+                    .and_then(|r| r.strip_prefix("#/components/schemas/"));
+                match target {
+                    Some(name) if key == "$ref" && renamed.iter().any(|n| n == name) => {
+                        *v = json!(format!("#/components/schemas/{name}{ANSWER}"));
+                    }
+                    _ => rename_refs(v, renamed),
+                }
+            }
+        }
+        Value::Array(items) => items.iter_mut().for_each(|v| rename_refs(v, renamed)),
+        _ => {}
+    }
 }
 
 /// The examples of JSON bodies (`examples.json`), by schema name, or by `METHOD /path` for a
@@ -148,6 +204,8 @@ fn add_examples(paths: &mut Map<String, Value>, examples: &Map<String, Value>) {
                 let named = media["schema"]["$ref"]
                     .as_str()
                     .and_then(|r| r.rsplit('/').next());
+                // An answer-side schema shares its type's example.
+                let named = named.map(|n| n.strip_suffix(ANSWER).unwrap_or(n));
                 let example = named.and_then(|n| examples.get(n)).or(examples.get(&own));
                 if let Some(example) = example {
                     media["example"] = example.clone();
@@ -370,7 +428,9 @@ fn nats_markdown(rows: &Value) -> String {
 fn schemas(schemas: &Value) -> String {
     let mut out = String::from(
         "\n## Schemas\n\nThe bodies above, by name (JSON Schema 2020-12 in `openapi.json`); a \
-         field not marked required may be absent.\n",
+         field not marked required may be absent. A type that an answer always writes in full but \
+         a request may abridge (fields with defaults) has a second schema, `…Answer`, for \
+         answers.\n",
     );
     for (name, schema) in schemas.as_object().into_iter().flatten() {
         out.push_str(&format!("\n### {name}\n\n"));
