@@ -12,6 +12,9 @@ use std::path::Path;
 /// A call that did not get its answer.
 #[derive(Debug, thiserror::Error)]
 pub enum CallError {
+    /// A route whose method is not an HTTP method (the routes are constants: a test would see).
+    #[error("the route's method `{0}` is not an HTTP method")]
+    Method(&'static str),
     #[error("the request body: {0}")]
     Request(BodyError),
     #[error("{0}")]
@@ -33,7 +36,7 @@ pub fn request<C: Call>(
     body: &<C::Request as Body>::Value,
 ) -> Result<reqwest::RequestBuilder, CallError> {
     let method = reqwest::Method::from_bytes(C::ROUTE.method.as_bytes())
-        .expect("routes declare standard methods");
+        .map_err(|_| CallError::Method(C::ROUTE.method))?;
     let request = client.request(method, url::<C>(base, params, query));
     Ok(
         match <C::Request as Body>::encode(body).map_err(CallError::Request)? {

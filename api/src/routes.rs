@@ -1,6 +1,7 @@
 //! Every REST endpoint's method and path, declared once: the server's endpoint table routes
-//! exactly these, and the programs that call the API build their URLs from them
-//! ([`Route::url`]), so no path is written twice (`xtask/tests/api_paths.rs` looks for strays).
+//! exactly these, and the programs that call the API build their URLs from them (through the
+//! typed calls of [`crate::calls`], which fill them with [`Route::url`]), so no path is written
+//! twice (`xtask/tests/api_paths.rs` looks for strays).
 
 /// Where the API lives on a studio.
 pub const PREFIX: &str = "/api/v1";

@@ -1,6 +1,7 @@
 //! The one REST client of the UI: same-origin `fetch` with the session cookie of a typed call
 //! ([`call`]: `client::call::<calls::ListAlerts>(&(), &query, &())`), its path, query and body
-//! from the call's declaration in `rulestudio_api::calls`, and a typed error that keeps the server's code, message and diagnostics.
+//! from the call's declaration in `rulestudio_api::calls`, and a typed error that keeps the
+//! server's code, message and diagnostics.
 
 pub mod types;
 
