@@ -285,7 +285,13 @@ macro_rules! calls {
             type Request = $request;
             type Response = $response;
         }
-    )*};
+    )*
+
+    /// The route of every call, for the test that there is one call per route of
+    /// [`routes::ALL`].
+    #[cfg(test)]
+    const ROUTES: &[Route] = &[$(routes::$route),*];
+    };
 }
 
 calls! {
@@ -423,6 +429,19 @@ mod tests {
             url::<GetProposal>("", &7, &()),
             format!("{PREFIX}/proposals/7")
         );
+    }
+
+    #[test]
+    fn every_route_has_exactly_one_call() {
+        for route in routes::ALL {
+            let calls = ROUTES.iter().filter(|r| *r == route).count();
+            assert_eq!(
+                calls, 1,
+                "{} {} has {calls} calls",
+                route.method, route.path
+            );
+        }
+        assert_eq!(ROUTES.len(), routes::ALL.len());
     }
 
     #[test]
