@@ -11,7 +11,7 @@ use axum::http::{Request, StatusCode, header};
 use common::contract::{self, CHECKED, DOC};
 use common::{ADMIN_TOKEN, DRAFT, EVENTS, TestServer, label_benign};
 use rulestudio_api::collector::Heartbeat;
-use rulestudio_server::api::endpoints;
+use rulestudio_server::api::{Payload, endpoints};
 use serde_json::{Value, json};
 
 const RULE: &str = "Read file below etc";
@@ -358,6 +358,23 @@ async fn every_endpoint_answers_as_its_document_says() {
     assert!(
         unchecked.is_empty(),
         "answers not checked against the document: {unchecked:?}"
+    );
+    // And every JSON body an endpoint requires was sent, checked against the document.
+    let sent = contract::REQUESTS_CHECKED.lock().unwrap().clone();
+    let unsent: Vec<String> = endpoints()
+        .filter(|e| matches!(e.call.request, Payload::Json(_)))
+        .map(|e| {
+            (
+                e.call.route.method.to_string(),
+                e.call.route.path.to_string(),
+            )
+        })
+        .filter(|key| !sent.contains(key))
+        .map(|(method, path)| format!("{method} {path}"))
+        .collect();
+    assert!(
+        unsent.is_empty(),
+        "request bodies not checked against the document: {unsent:?}"
     );
 }
 

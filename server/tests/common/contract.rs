@@ -13,6 +13,9 @@ pub static DOC: LazyLock<Value> = LazyLock::new(rulestudio_server::api::docs::op
 /// `(METHOD, path template, status)` of every answer checked in this test binary.
 pub static CHECKED: Mutex<BTreeSet<(String, String, u16)>> = Mutex::new(BTreeSet::new());
 
+/// `(METHOD, path template)` of every request body checked in this test binary.
+pub static REQUESTS_CHECKED: Mutex<BTreeSet<(String, String)>> = Mutex::new(BTreeSet::new());
+
 /// Validators by schema text: the same few schemas are checked thousands of times.
 static VALIDATORS: LazyLock<Mutex<HashMap<String, Arc<jsonschema::Validator>>>> =
     LazyLock::new(Default::default);
@@ -93,7 +96,12 @@ pub fn check_request(doc: &Value, method: &str, path: &str, body: &Value) -> Res
             "{method} {path} takes no JSON body in the document, and the test sends one"
         ));
     };
-    validate(doc, schema, body).map_err(|e| format!("{method} {path} request: {e}"))
+    validate(doc, schema, body).map_err(|e| format!("{method} {path} request: {e}"))?;
+    REQUESTS_CHECKED
+        .lock()
+        .unwrap()
+        .insert((method.to_string(), path.to_string()));
+    Ok(())
 }
 
 /// `value` against `schema`, whose `$ref`s point into `doc`'s `components`.
