@@ -6,8 +6,8 @@ use serde::{Deserialize, Serialize};
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(schemars::JsonSchema))]
 pub struct Heartbeat {
-    /// The protocol version ([`crate::protocol`]); absent (from nodes that predate it, and in
-    /// the studio's listing, which does not keep it): 1.
+    /// The protocol version ([`crate::protocol`]); absent (from nodes that predate it): 1. The
+    /// studio's listing gives the version of each node's last heartbeat.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub version: Option<crate::protocol::Version>,
     pub node: String,

@@ -8,11 +8,14 @@ pub mod action;
 pub mod alerts;
 pub mod audit;
 pub mod auth;
+pub mod calls;
 pub mod cli;
 #[cfg(feature = "client")]
 pub mod client;
 pub mod collector;
 pub mod diagnostic;
+#[cfg(feature = "openapi")]
+pub mod doc;
 pub mod error;
 pub mod events;
 pub mod fleet;
@@ -20,6 +23,7 @@ pub mod live;
 pub mod preview;
 pub mod proposals;
 pub mod protocol;
+pub mod query;
 pub mod routes;
 pub mod ruletest;
 pub mod time;

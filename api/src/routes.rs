@@ -1,6 +1,7 @@
 //! Every REST endpoint's method and path, declared once: the server's endpoint table routes
-//! exactly these, and the programs that call the API build their URLs from them
-//! ([`Route::url`]), so no path is written twice (`xtask/tests/api_paths.rs` looks for strays).
+//! exactly these, and the programs that call the API build their URLs from them (through the
+//! typed calls of [`crate::calls`], which fill them with [`Route::url`]), so no path is written
+//! twice (`xtask/tests/api_paths.rs` looks for strays).
 
 /// Where the API lives on a studio.
 pub const PREFIX: &str = "/api/v1";
@@ -35,9 +36,9 @@ impl Route {
     }
 }
 
-/// `segment` percent-encoded: everything but RFC 3986's unreserved characters (and `:`, which
-/// event ids hold and a path segment may).
-fn encode(segment: &str) -> String {
+/// `segment` (a path segment or a query value) percent-encoded: everything but RFC 3986's
+/// unreserved characters (and `:`, which event ids hold and a path segment may).
+pub(crate) fn encode(segment: &str) -> String {
     let mut out = String::with_capacity(segment.len());
     for b in segment.bytes() {
         match b {

@@ -1,7 +1,7 @@
 //! Who is signed in. One signal for the whole app: the REST client clears it on any 401, and
 //! the shell then shows the login page.
 
-use crate::client::{self, ApiResult, LoginRequest, Role, SessionInfo};
+use crate::client::{self, ApiResult, LoginRequest, Role, SessionInfo, calls};
 use crate::storage;
 use leptos::prelude::*;
 
@@ -43,7 +43,7 @@ pub fn expired() {
 
 /// Asks the server whether the cookie still holds a session.
 pub async fn restore() {
-    match client::get::<SessionInfo>("/session").await {
+    match client::call::<calls::GetSession>(&(), &(), &()).await {
         Ok(info) => {
             user().set(Some(info));
             status().set(Status::SignedIn);
@@ -59,7 +59,8 @@ pub async fn login(
     password: String,
     go: impl FnOnce(&'static str),
 ) -> ApiResult<()> {
-    let info: SessionInfo = client::post("/session", &LoginRequest { username, password }).await?;
+    let info =
+        client::call::<calls::SignIn>(&(), &(), &LoginRequest { username, password }).await?;
     user().set(Some(info));
     let path = web_sys::window().and_then(|w| w.location().pathname().ok());
     if let Some(to) = path.as_deref().and_then(landing) {
@@ -74,7 +75,7 @@ pub async fn login(
 /// and signs in at `/`, a page every role may see.
 pub async fn logout() {
     // Signing out locally is what matters; a failed DELETE only leaves a cookie that expires.
-    let _ = client::delete("/session").await;
+    let _ = client::call::<calls::SignOut>(&(), &(), &()).await;
     storage::clear_drafts();
     expired();
     if let Some(w) = web_sys::window() {

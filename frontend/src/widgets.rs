@@ -2,7 +2,8 @@
 //! results, label buttons and label look-ups, time formatting and parsing, the confirmation
 //! dialog.
 
-use crate::client::{self, ApiError, Label, LabelList, LabelRequest, RulePreview};
+use crate::client::query::LabelsQuery;
+use crate::client::{self, ApiError, Label, LabelRequest, RulePreview, calls};
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 use rulestudio_api::action::Action;
@@ -247,14 +248,14 @@ pub fn LabelButtons(
     let error = RwSignal::new(None::<ApiError>);
     let set = move |value: &'static str| {
         let rule = rule.clone();
-        let path = format!("/events/{}/label", client::enc(&event_id));
+        let event_id = event_id.clone();
         spawn_local(async move {
             let req = LabelRequest {
                 label: value.to_string(),
                 rule,
                 note: None,
             };
-            match client::post::<_, Label>(&path, &req).await {
+            match client::call::<calls::LabelEvent>(&event_id, &(), &req).await {
                 Ok(_) => {
                     label.set((value != "clear").then(|| value.to_string()));
                     error.set(None);
@@ -306,8 +307,10 @@ pub async fn fetch_labels(ids: &[String]) -> Result<Vec<Label>, ApiError> {
     if ids.is_empty() {
         return Ok(Vec::new());
     }
-    let list = client::enc(&ids.join(","));
-    client::get::<LabelList>(&format!("/labels?events={list}"))
+    let query = LabelsQuery {
+        events: ids.join(","),
+    };
+    client::call::<calls::ListLabels>(&(), &query, &())
         .await
         .map(|l| l.labels)
 }

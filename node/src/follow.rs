@@ -7,7 +7,10 @@ use crate::live::Live;
 pub use crate::saved::STATE_FILE;
 use crate::saved::Saved;
 use crate::state::StateError;
+use rulestudio_api::calls::{self, GetLive};
+use rulestudio_api::client::{CallError, answer, request};
 use rulestudio_api::live::LiveSet;
+use rulestudio_api::query::LiveQuery;
 use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
@@ -28,11 +31,16 @@ pub enum FollowError {
     Status { status: u16, url: String },
     #[error("{url}: {source}")]
     Http { url: String, source: reqwest::Error },
+    #[error("{url}: {source}")]
+    Call { url: String, source: CallError },
 }
 
 /// Follows the live set of one studio for one node.
 pub struct Follower {
     client: reqwest::Client,
+    /// The studio's base URL, which the live set's URL is built on.
+    server: String,
+    /// The live set's URL, for messages.
     url: String,
     token: String,
     saved: Saved,
@@ -55,7 +63,8 @@ impl Follower {
             .map_err(|e| FollowError::Client(e.to_string()))?;
         Ok(Follower {
             client,
-            url: rulestudio_api::routes::GET_LIVE.url(server, &[]),
+            server: server.to_string(),
+            url: calls::url::<GetLive>(server, &(), &LiveQuery::default()),
             token: token.to_string(),
             saved: Saved::new(state_dir, live),
         })
@@ -107,10 +116,16 @@ impl Follower {
             url: self.url.clone(),
             source,
         };
-        let response = self
-            .client
-            .get(&self.url)
-            .query(&[("after", after), ("wait", wait.as_secs() as i64)])
+        let call = |source| FollowError::Call {
+            url: self.url.clone(),
+            source,
+        };
+        let query = LiveQuery {
+            after: Some(after),
+            wait: Some(wait.as_secs()),
+        };
+        let response = request::<GetLive>(&self.client, &self.server, &(), &query, &())
+            .map_err(call)?
             .bearer_auth(&self.token)
             .send()
             .await
@@ -121,6 +136,6 @@ impl Follower {
                 url: self.url.clone(),
             });
         }
-        response.json().await.map_err(http)
+        answer::<GetLive>(response).await.map_err(call)
     }
 }

@@ -17,7 +17,7 @@ fn api_md_is_fresh() {
 fn every_endpoint_is_on_the_api_page() {
     let page = rulestudio_server::api::docs::markdown();
     for e in rulestudio_server::api::endpoints() {
-        let heading = format!("### `{} /api/v1{}`", e.route.method, e.route.path);
+        let heading = format!("### `{} /api/v1{}`", e.call.route.method, e.call.route.path);
         assert!(page.contains(&heading), "{heading} is missing");
         assert!(
             page.contains(e.summary),

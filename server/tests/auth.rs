@@ -25,30 +25,32 @@ async fn every_endpoint_checks_its_role() {
         let path = |user: &str| {
             format!(
                 "/api/v1{}",
-                e.route
+                e.call
+                    .route
                     .path
                     .replace("{id}", "1")
                     .replace("{username}", user)
                     .replace("{name}", "no-such-token")
             )
         };
-        let body = (e.route.method != "GET").then(|| json!({}));
+        // Any body (unchecked: the role is refused before the body is read).
+        let body = (e.call.route.method != "GET").then(|| json!({}));
         if e.access != Access::Public {
             let r = s
-                .call(e.route.method, &path("admin"), None, body.clone())
+                .call_unchecked(e.call.route.method, &path("admin"), None, body.clone())
                 .await;
             assert_eq!(
                 r.status,
                 StatusCode::UNAUTHORIZED,
                 "{} {} without credentials: {}",
-                e.route.method,
-                e.route.path,
+                e.call.route.method,
+                e.call.route.path,
                 r.text
             );
             assert_eq!(r.body["code"], "unauthorized");
             let r = s
-                .call(
-                    e.route.method,
+                .call_unchecked(
+                    e.call.route.method,
                     &path("admin"),
                     Some("rs_not_a_token"),
                     body.clone(),
@@ -58,16 +60,16 @@ async fn every_endpoint_checks_its_role() {
                 r.status,
                 StatusCode::UNAUTHORIZED,
                 "{} {} with a bad token",
-                e.route.method,
-                e.route.path
+                e.call.route.method,
+                e.call.route.path
             );
         }
         for (role, token) in &tokens {
             let role_enum = rulestudio_server::auth::Role::parse(role).unwrap();
             // Path users are the caller themself, so "admin or self" endpoints follow the table.
             let r = s
-                .call(
-                    e.route.method,
+                .call_unchecked(
+                    e.call.route.method,
                     &path(&format!("u-{role}")),
                     Some(token),
                     body.clone(),
@@ -77,8 +79,8 @@ async fn every_endpoint_checks_its_role() {
                 assert!(
                     r.status != StatusCode::FORBIDDEN && r.status != StatusCode::UNAUTHORIZED,
                     "{} {} as {role}: {} {}",
-                    e.route.method,
-                    e.route.path,
+                    e.call.route.method,
+                    e.call.route.path,
                     r.status,
                     r.text
                 );
@@ -87,8 +89,8 @@ async fn every_endpoint_checks_its_role() {
                     r.status,
                     StatusCode::FORBIDDEN,
                     "{} {} as {role}: {}",
-                    e.route.method,
-                    e.route.path,
+                    e.call.route.method,
+                    e.call.route.path,
                     r.text
                 );
                 assert_eq!(r.body["code"], "forbidden");
@@ -111,39 +113,43 @@ async fn unguarded() -> &'static str {
 async fn an_endpoint_s_access_is_enforced_from_its_table_entry_not_its_handler() {
     use axum::routing::on;
     use rulestudio_api::routes::Route;
-    use rulestudio_server::api::{Endpoint, Payload, routes};
+    use rulestudio_server::api::{Endpoint, Payload, Typed, routes};
     use rulestudio_server::auth::Role;
     use tower::ServiceExt;
     static TABLE: &[Endpoint] = &[
         Endpoint {
-            route: Route {
-                method: "POST",
-                path: "/reviewers-only",
+            call: Typed {
+                route: Route {
+                    method: "POST",
+                    path: "/reviewers-only",
+                },
+                request: Payload::Empty,
+                query: None,
+                params: &[],
+                response: Payload::Empty,
             },
             handler: |m| on(m, unguarded),
             access: Access::AtLeast(Role::Reviewer),
             summary: "test",
             ok: 200,
             errors: &[],
-            request: Payload::Empty,
-            query: None,
-            params: &[],
-            response: Payload::Empty,
         },
         Endpoint {
-            route: Route {
-                method: "GET",
-                path: "/open",
+            call: Typed {
+                route: Route {
+                    method: "GET",
+                    path: "/open",
+                },
+                request: Payload::Empty,
+                query: None,
+                params: &[],
+                response: Payload::Empty,
             },
             handler: |m| on(m, unguarded),
             access: Access::Public,
             summary: "test",
             ok: 200,
             errors: &[],
-            request: Payload::Empty,
-            query: None,
-            params: &[],
-            response: Payload::Empty,
         },
     ];
     let s = TestServer::new().await;
@@ -207,19 +213,20 @@ async fn the_endpoint_table_matches_the_router() {
     for e in endpoints() {
         let path = format!(
             "/api/v1{}",
-            e.route
+            e.call
+                .route
                 .path
                 .replace("{id}", "1")
                 .replace("{username}", "admin")
                 .replace("{name}", "x")
         );
-        let r = s.call(e.route.method, &path, None, None).await;
+        let r = s.call(e.call.route.method, &path, None, None).await;
         assert!(
             r.status != StatusCode::METHOD_NOT_ALLOWED
                 && r.body["message"] != "no such API endpoint",
             "{} {} is documented but not routed",
-            e.route.method,
-            e.route.path
+            e.call.route.method,
+            e.call.route.path
         );
     }
     // A path parameter that does not parse is refused in the API's error format.
@@ -250,7 +257,7 @@ async fn the_endpoint_table_matches_the_router() {
     assert_eq!(
         doc.body["paths"].as_object().unwrap().len(),
         endpoints()
-            .map(|e| e.route.path)
+            .map(|e| e.call.route.path)
             .collect::<std::collections::BTreeSet<_>>()
             .len()
     );
@@ -328,7 +335,7 @@ async fn users_and_tokens_lifecycle() {
         .await;
     assert_eq!(dup.status, StatusCode::CONFLICT);
     let bad_role = s
-        .call(
+        .call_unchecked(
             "POST",
             "/api/v1/users",
             Some(ADMIN_TOKEN),

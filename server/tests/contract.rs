@@ -11,7 +11,7 @@ use axum::http::{Request, StatusCode, header};
 use common::contract::{self, CHECKED, DOC};
 use common::{ADMIN_TOKEN, DRAFT, EVENTS, TestServer, label_benign};
 use rulestudio_api::collector::Heartbeat;
-use rulestudio_server::api::endpoints;
+use rulestudio_server::api::{Payload, endpoints};
 use serde_json::{Value, json};
 
 const RULE: &str = "Read file below etc";
@@ -347,13 +347,34 @@ async fn every_endpoint_answers_as_its_document_says() {
     let checked = CHECKED.lock().unwrap().clone();
     let unchecked: Vec<String> = endpoints()
         .filter(|e| {
-            !checked.contains(&(e.route.method.to_string(), e.route.path.to_string(), e.ok))
+            !checked.contains(&(
+                e.call.route.method.to_string(),
+                e.call.route.path.to_string(),
+                e.ok,
+            ))
         })
-        .map(|e| format!("{} {} {}", e.route.method, e.route.path, e.ok))
+        .map(|e| format!("{} {} {}", e.call.route.method, e.call.route.path, e.ok))
         .collect();
     assert!(
         unchecked.is_empty(),
         "answers not checked against the document: {unchecked:?}"
+    );
+    // And every JSON body an endpoint requires was sent, checked against the document.
+    let sent = contract::REQUESTS_CHECKED.lock().unwrap().clone();
+    let unsent: Vec<String> = endpoints()
+        .filter(|e| matches!(e.call.request, Payload::Json(_)))
+        .map(|e| {
+            (
+                e.call.route.method.to_string(),
+                e.call.route.path.to_string(),
+            )
+        })
+        .filter(|key| !sent.contains(key))
+        .map(|(method, path)| format!("{method} {path}"))
+        .collect();
+    assert!(
+        unsent.is_empty(),
+        "request bodies not checked against the document: {unsent:?}"
     );
 }
 
@@ -393,7 +414,7 @@ async fn a_schema_that_disagrees_with_the_answer_is_caught() {
 
 #[test]
 fn the_endpoint_table_routes_exactly_the_declared_routes() {
-    let table: Vec<_> = endpoints().map(|e| e.route).collect();
+    let table: Vec<_> = endpoints().map(|e| e.call.route).collect();
     for route in rulestudio_api::routes::ALL {
         assert!(
             table.contains(route),
@@ -408,14 +429,156 @@ fn the_endpoint_table_routes_exactly_the_declared_routes() {
 #[test]
 fn every_path_parameter_has_a_type() {
     for e in endpoints() {
-        let named = e.route.path.matches('{').count();
+        let named = e.call.route.path.matches('{').count();
         assert_eq!(
-            e.params.len(),
+            e.call.params.len(),
             named,
             "{} {} names {named} path parameters and types {}",
-            e.route.method,
-            e.route.path,
-            e.params.len()
+            e.call.route.method,
+            e.call.route.path,
+            e.call.params.len()
         );
     }
+}
+
+/// Request bodies are checked as answers are: `TestServer::call` refuses to send a body the
+/// document does not describe for its endpoint (a test that means to send one says so with
+/// `call_unchecked`), so every test's requests check the document's request schemas.
+#[tokio::test]
+async fn a_request_body_that_disagrees_with_the_document_is_caught() {
+    let check =
+        |method: &str, path: &str, body: Value| contract::check_request(&DOC, method, path, &body);
+    let user = json!({"username": "eve", "password": "password123", "role": "viewer"});
+    assert_eq!(check("POST", "/users", user), Ok(()));
+    let e = check("POST", "/users", json!({"username": "eve", "role": "root"})).unwrap_err();
+    assert!(e.contains("/role"), "{e}");
+    let e = check("POST", "/session", json!({"username": "eve"})).unwrap_err();
+    assert!(e.contains("password"), "{e}");
+    let e = check("POST", "/proposals/{id}/close", json!({})).unwrap_err();
+    assert!(e.contains("takes no body"), "{e}");
+    let e = check("POST", "/events", json!([{}])).unwrap_err();
+    assert!(e.contains("no JSON body"), "{e}");
+
+    // Through the harness: the bad body fails the test before it is sent; unchecked, it is
+    // sent, and the server refuses it too.
+    let s = TestServer::new().await;
+    let bad = json!({"username": "eve", "role": "root"});
+    let sent = futures::FutureExt::catch_unwind(std::panic::AssertUnwindSafe(s.call(
+        "POST",
+        "/api/v1/users",
+        Some(ADMIN_TOKEN),
+        Some(bad.clone()),
+    )))
+    .await;
+    let why = sent.err().expect("the harness refuses the body");
+    let why = why.downcast_ref::<String>().cloned().unwrap_or_default();
+    assert!(
+        why.contains("POST /users request") && why.contains("/role"),
+        "{why}"
+    );
+    let r = s
+        .call_unchecked("POST", "/api/v1/users", Some(ADMIN_TOKEN), Some(bad))
+        .await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST, "{}", r.text);
+}
+
+/// Every JSON body an endpoint takes or answers with has an example in the document, and every
+/// example, on an operation or on a schema, is valid against its own schema.
+#[test]
+fn every_json_body_has_an_example_valid_against_its_schema() {
+    assert_eq!(examples_problems(&DOC), Vec::<String>::new());
+    // The check fails on an example its schema refuses, and on a body without one.
+    let mut wrong = DOC.clone();
+    let login = &mut wrong["components"]["schemas"]["LoginRequest"]["examples"][0];
+    login.as_object_mut().unwrap().remove("password");
+    let op = &mut wrong["paths"]["/api/v1/session"]["post"];
+    op["requestBody"]["content"]["application/json"]["example"] = json!({"username": 7});
+    op["responses"]["200"]["content"]["application/json"]
+        .as_object_mut()
+        .unwrap()
+        .remove("example");
+    let problems = examples_problems(&wrong).join("\n");
+    assert!(
+        problems.contains("schema LoginRequest") && problems.contains("password"),
+        "{problems}"
+    );
+    assert!(
+        problems.contains("POST /api/v1/session request"),
+        "{problems}"
+    );
+    assert!(
+        problems.contains("POST /api/v1/session 200 has no example"),
+        "{problems}"
+    );
+}
+
+fn examples_problems(doc: &Value) -> Vec<String> {
+    let mut problems = Vec::new();
+    for (path, item) in doc["paths"].as_object().unwrap() {
+        for (method, op) in item.as_object().unwrap() {
+            let method = method.to_ascii_uppercase();
+            let mut bodies = vec![("request".to_string(), &op["requestBody"])];
+            for (status, r) in op["responses"].as_object().unwrap() {
+                if status.starts_with('2') {
+                    bodies.push((status.clone(), r));
+                }
+            }
+            for (what, body) in bodies {
+                let Some(media) = body.pointer("/content/application~1json") else {
+                    continue;
+                };
+                match media.get("example") {
+                    None => problems.push(format!("{method} {path} {what} has no example")),
+                    // A JSON array of items (`POST /events`): each item against the item schema.
+                    Some(Value::Array(items)) if media.get("schema").is_none() => {
+                        for item in items {
+                            if let Err(e) = contract::validate(doc, &media["itemSchema"], item) {
+                                problems.push(format!("{method} {path} {what}: {e}"));
+                            }
+                        }
+                    }
+                    Some(example) => {
+                        if let Err(e) = contract::validate(doc, &media["schema"], example) {
+                            problems.push(format!("{method} {path} {what}: {e}"));
+                        }
+                    }
+                }
+            }
+        }
+    }
+    for (name, schema) in doc["components"]["schemas"].as_object().unwrap() {
+        let reference = json!({"$ref": format!("#/components/schemas/{name}")});
+        for example in schema["examples"].as_array().into_iter().flatten() {
+            if let Err(e) = contract::validate(doc, &reference, example) {
+                problems.push(format!("the example of schema {name}: {e}"));
+            }
+        }
+    }
+    problems
+}
+
+/// A field with a serde default may be left out of a request but is always in an answer: the
+/// request's schema leaves it optional, the answer's requires it (and every answer the server
+/// tests get is validated against the answer's).
+#[test]
+fn fields_with_defaults_are_required_in_answers_only() {
+    let schemas = &DOC["components"]["schemas"];
+    let required = |name: &str, field: &str| {
+        schemas[name]["required"]
+            .as_array()
+            .is_some_and(|r| r.iter().any(|f| f == field))
+    };
+    assert!(!required("Heartbeat", "alerts_sent"));
+    assert!(required("CollectorStatus", "alerts_sent"));
+    assert!(!required("Alert", "triage"));
+    assert!(required("AlertAnswer", "triage"));
+    let page = &DOC["paths"]["/api/v1/alerts"]["get"]["responses"]["200"];
+    assert_eq!(
+        page["content"]["application/json"]["schema"]["$ref"],
+        "#/components/schemas/AlertPage"
+    );
+    assert_eq!(
+        schemas["AlertPage"]["properties"]["alerts"]["items"]["$ref"],
+        "#/components/schemas/AlertAnswer"
+    );
 }

@@ -94,3 +94,48 @@ async fn a_node_of_the_previous_protocol_is_heard_and_a_newer_one_is_refused_nam
         .await;
     assert_eq!(alerts.body["total"], 1);
 }
+
+#[tokio::test]
+async fn each_node_s_protocol_version_is_kept_from_its_heartbeats_and_listed() {
+    let s = TestServer::new().await;
+    let s = &s;
+    let listed = |node: &'static str| async move {
+        let r = s
+            .call("GET", "/api/v1/collectors", Some(ADMIN_TOKEN), None)
+            .await;
+        r.body["collectors"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["node"] == node)
+            .map(|c| c["version"].clone())
+    };
+    // A node of the oldest protocol writes no version: it is listed as speaking version 1.
+    let r = s
+        .call(
+            "POST",
+            "/api/v1/collectors/heartbeat",
+            Some(ADMIN_TOKEN),
+            Some(heartbeat_v1("old-node")),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::NO_CONTENT, "{}", r.text);
+    assert_eq!(listed("old-node").await, Some(json!(1)));
+
+    // The same node upgraded: its next heartbeat names the current version, which replaces it.
+    let mut current = heartbeat_v1("old-node");
+    current["version"] = json!(rulestudio_api::protocol::CURRENT);
+    let r = s
+        .call(
+            "POST",
+            "/api/v1/collectors/heartbeat",
+            Some(ADMIN_TOKEN),
+            Some(current),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::NO_CONTENT, "{}", r.text);
+    assert_eq!(
+        listed("old-node").await,
+        Some(json!(rulestudio_api::protocol::CURRENT))
+    );
+}

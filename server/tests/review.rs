@@ -295,7 +295,14 @@ async fn malformed_proposals_are_refused_with_the_place_of_the_problem() {
         (json!({"title": "t"}), "files"),
     ];
     for (body, needle) in cases {
-        let r = t.propose_raw(&t.alice, body.clone()).await;
+        let r =
+            t.s.call_unchecked(
+                "POST",
+                "/api/v1/proposals",
+                Some(&t.alice),
+                Some(body.clone()),
+            )
+            .await;
         assert_eq!(r.status, StatusCode::BAD_REQUEST, "{body}: {}", r.text);
         assert!(
             r.body["message"].as_str().unwrap().contains(needle),

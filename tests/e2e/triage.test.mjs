@@ -162,8 +162,9 @@ test("admins change roles, set passwords and delete users; collectors show their
   const collector = page.locator(`[data-testid="collector-row"][data-node="${NODE}"]`);
   await collector.waitFor();
   const cells = await collector.locator("td").allTextContents();
-  // Every loss by reason: the kernel's, the spool's, and the others (zero ones left out).
-  assert.deepEqual(cells.slice(3), ["41", "7", "3", "2", "truncated 4, threads evicted 6"]);
+  // Every loss by reason: the kernel's, the spool's, and the others (zero ones left out); then
+  // the protocol its heartbeat spoke (none named: version 1, as nodes before the field).
+  assert.deepEqual(cells.slice(3), ["41", "7", "3", "2", "truncated 4, threads evicted 6", "1"]);
 
   await row.getByTestId("user-delete").click();
   await row.waitFor({ state: "detached" });

@@ -3,10 +3,11 @@
 
 use crate::Outcome;
 use anyhow::{Context, Result, bail};
-use rulestudio_api::routes;
+use rulestudio_api::auth::{CreateToken, CreateUser, Role};
+use rulestudio_api::calls::{AddToken, AddUser};
+use rulestudio_api::client::{CallError, answer, request};
 use rulestudio_collector::{Config as CollectorConfig, privilege};
 use rulestudio_server::ServeArgs;
-use serde_json::json;
 use std::time::Duration;
 
 #[derive(clap::Args)]
@@ -196,39 +197,33 @@ async fn start_collector(
 /// Creates (once) the `collector-NODE` user and a fresh ingest-only token for this run.
 async fn enrol(client: &reqwest::Client, base: &str, admin: &str, node: &str) -> Result<String> {
     let user = format!("collector-{node}");
-    let created = client
-        .post(routes::POST_USERS.url(base, &[]))
+    let collector = CreateUser {
+        username: user.clone(),
+        password: None,
+        role: Role::Collector,
+    };
+    let created = request::<AddUser>(client, base, &(), &(), &collector)?
         .bearer_auth(admin)
-        .json(&json!({"username": user, "role": "collector"}))
         .send()
         .await?;
-    if !created.status().is_success() && created.status() != reqwest::StatusCode::CONFLICT {
-        bail!(
-            "creating user {user}: {} {}",
-            created.status(),
-            created.text().await.unwrap_or_default()
-        );
+    match answer::<AddUser>(created).await {
+        Ok(_) | Err(CallError::Status { status: 409, .. }) => {}
+        Err(e) => bail!("creating user {user}: {e}"),
     }
     let started = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .unwrap_or_default()
         .as_secs();
-    let resp = client
-        .post(routes::POST_USERS_USERNAME_TOKENS.url(base, &[&user]))
+    let token = CreateToken {
+        name: format!("serve --collector {started}"),
+        expires_in: None,
+    };
+    let resp = request::<AddToken>(client, base, user.as_str(), &(), &token)?
         .bearer_auth(admin)
-        .json(&json!({"name": format!("serve --collector {started}")}))
         .send()
         .await?;
-    if !resp.status().is_success() {
-        bail!(
-            "creating a token for {user}: {} {}",
-            resp.status(),
-            resp.text().await.unwrap_or_default()
-        );
-    }
-    let body: serde_json::Value = resp.json().await?;
-    body["token"]
-        .as_str()
-        .map(str::to_string)
-        .context("the token response has no `token`")
+    let created = answer::<AddToken>(resp)
+        .await
+        .with_context(|| format!("creating a token for {user}"))?;
+    Ok(created.token)
 }

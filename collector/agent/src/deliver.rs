@@ -9,8 +9,9 @@ use crate::kernel::{KernelConfig, KernelError};
 use crate::spool::{Batch, Spool, SpoolError};
 use crate::stats::Counters;
 use rulestudio_api::alerts::BatchPlace;
+use rulestudio_api::calls::{self, Call};
+use rulestudio_api::client::{CallError, request};
 use rulestudio_api::collector::Heartbeat;
-use rulestudio_api::routes;
 use rulestudio_engine::event::{Event, LayeredEvent};
 use std::future::Future;
 use std::io::Write;
@@ -126,9 +127,8 @@ pub struct Summary {
 /// while a request is in flight).
 struct Uplink {
     client: reqwest::Client,
-    events_url: String,
-    alerts_url: String,
-    heartbeat_url: String,
+    /// The studio's base URL, which the typed calls' URLs are built on.
+    base: String,
     token: String,
     node: String,
     spool: Spool,
@@ -151,6 +151,8 @@ enum SendError {
     Http(#[from] reqwest::Error),
     #[error("server answered {0}")]
     Status(reqwest::StatusCode),
+    #[error(transparent)]
+    Call(#[from] CallError),
 }
 
 /// What goes to the server: a batch of events, or the alerts the node raised on one.
@@ -171,11 +173,15 @@ type InFlight = Pin<Box<dyn Future<Output = (Kind, Batch, Result<String, SendErr
 
 /// Posts one batch; a 2xx is the acknowledgement (the server answers after its commit).
 async fn post(
-    request: reqwest::RequestBuilder,
+    request: Result<reqwest::RequestBuilder, CallError>,
     kind: Kind,
     batch: Batch,
 ) -> (Kind, Batch, Result<String, SendError>) {
-    let sent = request.body(batch.body.clone()).send().await;
+    let request = match request {
+        Ok(request) => request,
+        Err(e) => return (kind, batch, Err(e.into())),
+    };
+    let sent = request.send().await;
     let result = match sent {
         Ok(resp) if resp.status().is_success() => Ok(resp.text().await.unwrap_or_default()),
         Ok(resp) => Err(SendError::Status(resp.status())),
@@ -220,20 +226,26 @@ impl Uplink {
                 None => return Ok(None),
             },
         };
+        let body = batch.body.as_bytes().to_vec();
         let request = match kind {
-            Kind::Alerts => self.client.post(&self.alerts_url),
+            Kind::Alerts => self.request::<calls::IngestAlerts>(&body),
             // Judged by this node already (or with no live set yet: by nothing, as a Falco
             // without rules would): the studio stores them without evaluating them again.
-            Kind::Events => self
-                .client
-                .post(&self.events_url)
-                .header("X-Rulestudio-Batch", batch.seq.to_string())
-                .header("X-Rulestudio-Evaluated", "1"),
+            Kind::Events => self.request::<calls::IngestEvents>(&body).map(|r| {
+                r.header("X-Rulestudio-Batch", batch.seq.to_string())
+                    .header("X-Rulestudio-Evaluated", "1")
+            }),
         }
-        .bearer_auth(&self.token)
-        .header("Content-Type", "application/x-ndjson")
-        .header("X-Rulestudio-Node", &self.node);
+        .map(|r| r.header("X-Rulestudio-Node", &self.node));
         Ok(Some(Box::pin(post(request, kind, batch))))
+    }
+
+    /// Call `C` (without parameters or query) with `body`, authenticated.
+    fn request<C: Call<Params = (), Query = ()>>(
+        &self,
+        body: &<C::Request as calls::Body>::Value,
+    ) -> Result<reqwest::RequestBuilder, CallError> {
+        request::<C>(&self.client, &self.base, &(), &(), body).map(|r| r.bearer_auth(&self.token))
     }
 
     fn is_empty(&self) -> bool {
@@ -247,13 +259,14 @@ impl Uplink {
         beat.compile_error = live.compile_error;
         beat.engine_version = Some(rulestudio_node::live::engine_version());
         let request = self
-            .client
-            .post(&self.heartbeat_url)
-            .bearer_auth(&self.token)
-            .json(&beat)
-            .timeout(Duration::from_secs(2));
+            .request::<calls::PostHeartbeat>(&beat)
+            .map(|r| r.timeout(Duration::from_secs(2)));
         async move {
-            if let Err(e) = request.send().await.and_then(|r| r.error_for_status()) {
+            let sent = match request {
+                Ok(request) => request.send().await.and_then(|r| r.error_for_status()),
+                Err(e) => return tracing::debug!("heartbeat not delivered: {e}"),
+            };
+            if let Err(e) = sent {
                 tracing::debug!("heartbeat not delivered: {e}");
             }
         }
@@ -443,9 +456,7 @@ pub async fn run(config: Config, shutdown: impl Future<Output = ()>) -> Result<S
                     .map_err(Error::CaCert)?
                     .timeout(Duration::from_secs(10))
                     .build()?,
-                events_url: routes::POST_EVENTS.url(base, &[]),
-                alerts_url: routes::POST_ALERTS.url(base, &[]),
-                heartbeat_url: routes::POST_COLLECTORS_HEARTBEAT.url(base, &[]),
+                base: base.to_string(),
                 token: config.token.clone(),
                 node: config.node.clone(),
                 spool,

@@ -1,12 +1,14 @@
-//! The one REST client of the UI: same-origin `fetch` with the session cookie, JSON in and out,
-//! and a typed error that keeps the server's code, message and diagnostics.
+//! The one REST client of the UI: same-origin `fetch` with the session cookie of a typed call
+//! ([`call`]: `client::call::<calls::ListAlerts>(&(), &query, &())`), its path, query and body
+//! from the call's declaration in `rulestudio_api::calls`, and a typed error that keeps the
+//! server's code, message and diagnostics.
 
 pub mod types;
 
-use gloo_net::http::{Request, RequestBuilder, Response};
+use gloo_net::http::{Method, RequestBuilder, Response};
+pub use rulestudio_api::calls::{self, Body, Call};
 use rulestudio_api::diagnostic::DiagnosticJson;
-use serde::Serialize;
-use serde::de::DeserializeOwned;
+pub use rulestudio_api::query;
 use web_sys::{AbortSignal, RequestCredentials};
 
 pub use types::*;
@@ -28,6 +30,10 @@ pub enum ApiError {
         diagnostics: Vec<DiagnosticJson>,
         reasons: Vec<String>,
     },
+    /// The page's address names something that cannot exist (a proposal number that is not
+    /// a number); nothing was asked of the server.
+    #[error("{0}")]
+    Address(String),
     #[error("the server could not be reached: {0}")]
     Network(String),
     #[error("unexpected answer from the server: {0}")]
@@ -54,8 +60,6 @@ impl ApiError {
 }
 
 pub type ApiResult<T> = Result<T, ApiError>;
-
-pub const BASE: &str = rulestudio_api::routes::PREFIX;
 
 fn with_session(req: RequestBuilder) -> RequestBuilder {
     req.credentials(RequestCredentials::SameOrigin)
@@ -103,71 +107,68 @@ async fn check(resp: Response) -> ApiResult<Response> {
     })
 }
 
-async fn decode<T: DeserializeOwned>(resp: Response) -> ApiResult<T> {
-    let text = check(resp)
-        .await?
-        .text()
-        .await
-        .map_err(|e| ApiError::Network(e.to_string()))?;
-    // Endpoints that answer 204 decode into `()` via `null`.
-    let text = if text.is_empty() { "null" } else { &text };
-    serde_json::from_str(text).map_err(|e| ApiError::Decode(e.to_string()))
+/// The same-origin URL of call `C` with its path parameters and query, for what the browser
+/// fetches itself: an `EventSource`, a download link.
+pub fn url<C: Call>(params: &C::Params, query: &C::Query) -> String {
+    calls::url::<C>("", params, query)
 }
 
-pub async fn get<T: DeserializeOwned>(path: &str) -> ApiResult<T> {
-    let resp = with_session(Request::get(&format!("{BASE}{path}")))
-        .send()
-        .await
-        .map_err(|e| ApiError::Network(e.to_string()))?;
-    decode(resp).await
+/// Calls `C` with its path parameters, query and body, and answers its decoded response.
+pub async fn call<C: Call>(
+    params: &C::Params,
+    query: &C::Query,
+    body: &<C::Request as Body>::Value,
+) -> ApiResult<<C::Response as Body>::Value> {
+    send::<C>(params, query, body, None).await
 }
 
-async fn send<B: Serialize, T: DeserializeOwned>(
-    req: RequestBuilder,
-    body: &B,
-    abort: Option<&AbortSignal>,
-) -> ApiResult<T> {
-    let req = with_session(req)
-        .abort_signal(abort)
-        .json(body)
-        .map_err(|e| ApiError::Decode(e.to_string()))?;
-    let resp = req
-        .send()
-        .await
-        .map_err(|e| ApiError::Network(e.to_string()))?;
-    decode(resp).await
-}
-
-pub async fn post<B: Serialize, T: DeserializeOwned>(path: &str, body: &B) -> ApiResult<T> {
-    send(Request::post(&format!("{BASE}{path}")), body, None).await
-}
-
-/// POST that the caller can cancel (long previews).
-pub async fn post_abortable<B: Serialize, T: DeserializeOwned>(
-    path: &str,
-    body: &B,
+/// [`call`] that the caller can cancel (long previews).
+pub async fn call_abortable<C: Call>(
+    params: &C::Params,
+    query: &C::Query,
+    body: &<C::Request as Body>::Value,
     abort: &AbortSignal,
-) -> ApiResult<T> {
-    send(Request::post(&format!("{BASE}{path}")), body, Some(abort)).await
+) -> ApiResult<<C::Response as Body>::Value> {
+    send::<C>(params, query, body, Some(abort)).await
 }
 
-pub async fn patch<B: Serialize, T: DeserializeOwned>(path: &str, body: &B) -> ApiResult<T> {
-    send(Request::patch(&format!("{BASE}{path}")), body, None).await
-}
-
-pub async fn put<B: Serialize, T: DeserializeOwned>(path: &str, body: &B) -> ApiResult<T> {
-    send(Request::put(&format!("{BASE}{path}")), body, None).await
-}
-
-pub async fn delete(path: &str) -> ApiResult<()> {
-    let resp = with_session(Request::delete(&format!("{BASE}{path}")))
-        .send()
+async fn send<C: Call>(
+    params: &C::Params,
+    query: &C::Query,
+    body: &<C::Request as Body>::Value,
+    abort: Option<&AbortSignal>,
+) -> ApiResult<<C::Response as Body>::Value> {
+    let url = url::<C>(params, query);
+    let method = Method::from_bytes(C::ROUTE.method.as_bytes())
+        .map_err(|e| ApiError::Decode(e.to_string()))?;
+    let req = with_session(RequestBuilder::new(&url).method(method)).abort_signal(abort);
+    let encoded =
+        <C::Request as Body>::encode(body).map_err(|e| ApiError::Decode(e.to_string()))?;
+    let resp = match encoded {
+        Some((kind, bytes)) => {
+            req.header("Content-Type", kind)
+                .body(js_sys::Uint8Array::from(bytes.as_slice()))
+                .map_err(|e| ApiError::Decode(e.to_string()))?
+                .send()
+                .await
+        }
+        // The server takes a change signed in by cookie only as JSON, body or not (its defence
+        // against pages of other origins), so a change without a body still says it is JSON.
+        None if matches!(C::ROUTE.method, "POST" | "PUT" | "PATCH") => {
+            req.header("Content-Type", "application/json").send().await
+        }
+        None => req.send().await,
+    }
+    .map_err(|e| ApiError::Network(e.to_string()))?;
+    let bytes = check(resp)
+        .await?
+        .binary()
         .await
         .map_err(|e| ApiError::Network(e.to_string()))?;
-    check(resp).await.map(drop)
+    <C::Response as Body>::decode(&bytes).map_err(|e| ApiError::Decode(e.to_string()))
 }
 
-/// Percent-encodes a query value or path segment.
+/// Percent-encodes a value of the UI's own addresses (`/events?q=`).
 pub fn enc(s: &str) -> String {
     String::from(js_sys::encode_uri_component(s))
 }

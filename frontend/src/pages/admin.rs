@@ -2,15 +2,14 @@
 //! and the collectors reporting to this server (refreshed every few seconds).
 
 use crate::client::Role;
+use crate::client::calls;
 use crate::client::{
-    self, ApiError, CollectorList, CreateToken, CreateUser, CreatedToken, SetPassword, TokenList,
-    UpdateUser, UserList,
+    self, ApiError, CreateToken, CreateUser, CreatedToken, SetPassword, UpdateUser,
 };
 use crate::session;
 use crate::widgets::{ErrorBox, format_ns, loaded};
 use leptos::prelude::*;
 use leptos::task::spawn_local;
-use rulestudio_api::auth::User;
 
 /// The roles offered, user roles by rank, then the collector's.
 const ROLES: [Role; 5] = [
@@ -25,8 +24,8 @@ const COLLECTORS_EVERY: std::time::Duration = std::time::Duration::from_secs(5);
 
 #[component]
 pub fn AdminPage() -> impl IntoView {
-    let users = LocalResource::new(|| client::get::<UserList>("/users"));
-    let collectors = LocalResource::new(|| client::get::<CollectorList>("/collectors"));
+    let users = LocalResource::new(|| client::call::<calls::ListUsers>(&(), &(), &()));
+    let collectors = LocalResource::new(|| client::call::<calls::ListCollectors>(&(), &(), &()));
     let error = RwSignal::new(None::<ApiError>);
     let (name, password, role) = (
         RwSignal::new(String::new()),
@@ -45,8 +44,7 @@ pub fn AdminPage() -> impl IntoView {
     }
     let change_role = move |username: String, role: Role| {
         spawn_local(async move {
-            let path = format!("/users/{}", client::enc(&username));
-            match client::patch::<_, User>(&path, &UpdateUser { role }).await {
+            match client::call::<calls::ChangeUser>(&username, &(), &UpdateUser { role }).await {
                 Ok(_) => error.set(None),
                 Err(e) => error.set(Some(e)),
             }
@@ -61,7 +59,7 @@ pub fn AdminPage() -> impl IntoView {
             return;
         }
         spawn_local(async move {
-            match client::delete(&format!("/users/{}", client::enc(&username))).await {
+            match client::call::<calls::DeleteUser>(&username, &(), &()).await {
                 Ok(()) => error.set(None),
                 Err(e) => error.set(Some(e)),
             }
@@ -77,7 +75,7 @@ pub fn AdminPage() -> impl IntoView {
             role: role.get_untracked(),
         };
         spawn_local(async move {
-            match client::post::<_, User>("/users", &req).await {
+            match client::call::<calls::AddUser>(&(), &(), &req).await {
                 Ok(_) => {
                     error.set(None);
                     name.set(String::new());
@@ -141,13 +139,15 @@ pub fn AdminPage() -> impl IntoView {
                             <th scope="col" title="The kernel's ring buffer was full">"Lost in kernel"</th>
                             <th scope="col" title="Waiting in its spool for the server">"Spooled"</th>
                             <th scope="col" title="Its spool was full: oldest events dropped">"Dropped"</th>
-                            <th scope="col" title="Kernel records that did not decode (lost events), and threads its table forgot (state re-read from /proc)">"Other losses"</th></tr></thead>
+                            <th scope="col" title="Kernel records that did not decode (lost events), and threads its table forgot (state re-read from /proc)">"Other losses"</th>
+                            <th scope="col" title="The node–studio protocol version of its last heartbeat">"Protocol"</th></tr></thead>
                         <tbody>
                             {list.into_iter().map(|c| view! {
                                 <tr data-testid="collector-row" data-node=c.heartbeat.node.clone()><td>{c.heartbeat.node.clone()}</td><td>{format_ns(c.last_seen)}</td>
                                 <td>{c.events_per_sec.map(|r| format!("{r:.0}"))}</td><td>{c.heartbeat.filtered}</td><td>{c.heartbeat.lost_kernel}</td>
                                 <td>{c.heartbeat.spooled}</td><td>{c.heartbeat.dropped}</td>
-                                <td data-testid="collector-losses">{other_losses(&c.heartbeat)}</td></tr>
+                                <td data-testid="collector-losses">{other_losses(&c.heartbeat)}</td>
+                                <td data-testid="collector-protocol">{c.heartbeat.version.unwrap_or_default().0}</td></tr>
                             }).collect_view()}
                         </tbody>
                     </table>
@@ -165,17 +165,17 @@ fn Password(
 ) -> impl IntoView {
     let password = RwSignal::new(String::new());
     let result = RwSignal::new(None::<Result<(), ApiError>>);
-    let path = format!("/users/{}/password", client::enc(&username));
+    let whose = username.clone();
     let submit = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
-        let (path, req) = (
-            path.clone(),
+        let (whose, req) = (
+            whose.clone(),
             SetPassword {
                 password: password.get_untracked(),
             },
         );
         spawn_local(async move {
-            let r = client::put::<_, ()>(&path, &req).await;
+            let r = client::call::<calls::SetUserPassword>(&whose, &(), &req).await;
             if r.is_ok() {
                 password.set(String::new());
             }
@@ -204,12 +204,11 @@ fn Tokens(
     /// Whose tokens to show.
     username: String,
 ) -> impl IntoView {
-    let base = format!("/users/{}/tokens", client::enc(&username));
     let list = {
-        let base = base.clone();
+        let whose = username.clone();
         LocalResource::new(move || {
-            let base = base.clone();
-            async move { client::get::<TokenList>(&base).await }
+            let whose = whose.clone();
+            async move { client::call::<calls::ListTokens>(&whose, &(), &()).await }
         })
     };
     let name = RwSignal::new(String::new());
@@ -217,10 +216,10 @@ fn Tokens(
     let days = RwSignal::new(String::new());
     let created = RwSignal::new(None::<Result<CreatedToken, ApiError>>);
     let create = {
-        let base = base.clone();
+        let whose = username.clone();
         move |ev: leptos::ev::SubmitEvent| {
             ev.prevent_default();
-            let base = base.clone();
+            let whose = whose.clone();
             let req = CreateToken {
                 name: name.get_untracked(),
                 expires_in: days
@@ -231,14 +230,16 @@ fn Tokens(
                     .map(|d| d.saturating_mul(86_400)),
             };
             spawn_local(async move {
-                created.set(Some(client::post(&base, &req).await));
+                created.set(Some(
+                    client::call::<calls::AddToken>(&whose, &(), &req).await,
+                ));
                 list.refetch();
             });
         }
     };
-    let revoke = move |path: String| {
+    let revoke = move |token: (String, String)| {
         spawn_local(async move {
-            if let Err(e) = client::delete(&path).await {
+            if let Err(e) = client::call::<calls::DeleteToken>(&token, &(), &()).await {
                 created.set(Some(Err(e)));
             }
             list.refetch();
@@ -248,13 +249,13 @@ fn Tokens(
         <div class="card">
             <h3>{format!("Tokens of {username}")}</h3>
             {move || loaded(list.get(), |ts| {
-                let base = base.clone();
+                let whose = username.clone();
                 view! {
                     <ul>
                         {ts.tokens.into_iter().map(|t| {
-                            let path = format!("{base}/{}", client::enc(&t.name));
+                            let token = (whose.clone(), t.name.clone());
                             let expiry = t.expires_at.map_or_else(|| "no expiry".to_string(), |at| format!("expires {}", format_ns(at)));
-                            view! { <li>{t.name.clone()}" "<span class="muted" data-testid="token-expiry">{expiry}</span>" "<button class="link" on:click=move |_| revoke(path.clone())>"Revoke"</button></li> }
+                            view! { <li>{t.name.clone()}" "<span class="muted" data-testid="token-expiry">{expiry}</span>" "<button class="link" on:click=move |_| revoke(token.clone())>"Revoke"</button></li> }
                         }).collect_view()}
                     </ul>
                 }

@@ -3,8 +3,10 @@
 //! alerts with their triage state and buttons to change it; new ones stream in (SSE).
 
 use crate::client::Role;
+use crate::client::calls;
+use crate::client::query::{AlertSummaryQuery, AlertsQuery};
 use crate::client::{
-    self, Alert, AlertPage, AlertSummary, ApiError, GroupBy, Priority, TriageRequest, TriageState,
+    self, Alert, AlertSummary, ApiError, GroupBy, Priority, TriageRequest, TriageState,
 };
 use crate::pages::editor::edit_href;
 use crate::session;
@@ -62,23 +64,24 @@ pub fn AlertsPage() -> impl IntoView {
         let (since, by) = (window.get(), group_by.get());
         changes.track();
         async move {
-            client::get::<AlertSummary>(&format!(
-                "/alerts/summary?since={}&group_by={}",
-                client::enc(&since),
-                by.as_str()
-            ))
-            .await
+            let query = AlertSummaryQuery {
+                since: Some(since),
+                group_by: Some(by.as_str().to_string()),
+                ..Default::default()
+            };
+            client::call::<calls::SummariseAlerts>(&(), &query, &()).await
         }
     });
     // The listing follows the state filter; the other filters apply to what is loaded.
     Effect::new(move |_| {
         let wanted = state.get();
         spawn_local(async move {
-            let query = match wanted {
-                None => String::new(),
-                Some(s) => format!("&state={}", s.as_str()),
+            let query = AlertsQuery {
+                limit: Some(100),
+                state: wanted.map(|s| s.as_str().to_string()),
+                ..Default::default()
             };
-            match client::get::<AlertPage>(&format!("/alerts?limit=100{query}")).await {
+            match client::call::<calls::ListAlerts>(&(), &query, &()).await {
                 Ok(page) => {
                     error.set(None);
                     alerts.set(page.alerts);
@@ -88,7 +91,7 @@ pub fn AlertsPage() -> impl IntoView {
         });
     });
     sse::subscribe(
-        &rulestudio_api::routes::GET_ALERTS_STREAM.url("", &[]),
+        &client::url::<calls::StreamAlerts>(&(), &()),
         &["alert"],
         move |_, data| {
             if let Ok(alert) = serde_json::from_str::<Alert>(&data) {
@@ -106,7 +109,7 @@ pub fn AlertsPage() -> impl IntoView {
             note: None,
         };
         spawn_local(async move {
-            match client::post::<_, Alert>(&format!("/alerts/{id}/triage"), &req).await {
+            match client::call::<calls::TriageAlert>(&id, &(), &req).await {
                 Ok(updated) => {
                     error.set(None);
                     alerts.update(|all| {

@@ -1,7 +1,9 @@
 //! The audit trail (admins): every change, newest first, filtered by who, what and when, a
 //! page at a time.
 
-use crate::client::{self, ApiError, AuditLog};
+use crate::client::calls;
+use crate::client::query::AuditQuery;
+use crate::client::{self, ApiError};
 use crate::widgets::{ErrorBox, format_rfc3339};
 use leptos::prelude::*;
 use leptos::task::spawn_local;
@@ -24,29 +26,25 @@ pub fn AuditPage() -> impl IntoView {
     let loading = RwSignal::new(false);
     // The filters as a query, empty ones left out.
     let query = move || {
-        let mut q = format!("limit={PAGE}");
-        for (name, value) in [
-            ("actor", actor),
-            ("action", action),
-            ("since", since),
-            ("until", until),
-        ] {
+        let given = |value: RwSignal<String>| {
             let v = value.get_untracked();
-            if !v.trim().is_empty() {
-                q.push_str(&format!("&{name}={}", client::enc(v.trim())));
-            }
+            (!v.trim().is_empty()).then(|| v.trim().to_string())
+        };
+        AuditQuery {
+            actor: given(actor),
+            action: given(action),
+            since: given(since),
+            until: given(until),
+            limit: Some(PAGE),
+            cursor: None,
         }
-        q
     };
     // A first page replaces the list; a later one (`cursor`) extends it.
     let load = move |cursor: Option<i64>| {
-        let mut q = query();
-        if let Some(c) = cursor {
-            q.push_str(&format!("&cursor={c}"));
-        }
+        let q = AuditQuery { cursor, ..query() };
         loading.set(true);
         spawn_local(async move {
-            match client::get::<AuditLog>(&format!("/audit?{q}")).await {
+            match client::call::<calls::ListAudit>(&(), &q, &()).await {
                 Ok(log) => {
                     error.set(None);
                     next.set(log.next_cursor);

@@ -3,7 +3,7 @@
 //! everything a draft matched in it at once.
 
 use crate::client::Role;
-use crate::client::{self, ApiError, Baseline, BaselineList, CreateBaseline};
+use crate::client::{self, ApiError, CreateBaseline, calls};
 use crate::session;
 use crate::widgets::{ErrorBox, format_ns, loaded, local_input_to_rfc3339, ns_to_local_input};
 use leptos::prelude::*;
@@ -18,7 +18,7 @@ fn now_ns() -> i64 {
 
 #[component]
 pub fn Baselines() -> impl IntoView {
-    let list = LocalResource::new(|| client::get::<BaselineList>("/baselines"));
+    let list = LocalResource::new(|| client::call::<calls::ListBaselines>(&(), &(), &()));
     let since = RwSignal::new(ns_to_local_input(now_ns() - HOUR_NS));
     let until = RwSignal::new(ns_to_local_input(now_ns()));
     let note = RwSignal::new(String::new());
@@ -44,7 +44,7 @@ pub fn Baselines() -> impl IntoView {
             note: note.get_untracked(),
         };
         spawn_local(async move {
-            match client::post::<_, Baseline>("/baselines", &req).await {
+            match client::call::<calls::AddBaseline>(&(), &(), &req).await {
                 Ok(_) => {
                     error.set(None);
                     note.set(String::new());
@@ -56,7 +56,7 @@ pub fn Baselines() -> impl IntoView {
     };
     let remove = move |id: i64| {
         spawn_local(async move {
-            match client::delete(&format!("/baselines/{id}")).await {
+            match client::call::<calls::DeleteBaseline>(&id, &(), &()).await {
                 Ok(()) => error.set(None),
                 Err(e) => error.set(Some(e)),
             }

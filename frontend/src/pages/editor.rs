@@ -3,7 +3,9 @@
 //! undo step; "Fix all safe fixes"), the problems panel, the draft kept in this browser, the
 //! compiled condition, the preview panel and "Propose".
 
-use crate::client::{self, ApiError, FileChange, LiveSet, NewProposal, Proposal, RulesFile};
+use crate::client::calls;
+use crate::client::query::LiveQuery;
+use crate::client::{self, ApiError, FileChange, NewProposal, RulesFile};
 use crate::editor::bridge::Editor;
 use crate::editor::complete::Vocabulary;
 use crate::editor::item::{self, Used};
@@ -156,7 +158,9 @@ const LINT_PAUSE: Duration = Duration::from_millis(30);
 #[component]
 pub fn EditorPage() -> impl IntoView {
     let editing = edited_rule();
-    let live = LocalResource::new(|| client::get::<LiveSet>("/live"));
+    let live = LocalResource::new(|| async {
+        client::call::<calls::GetLive>(&(), &LiveQuery::default(), &()).await
+    });
     // The draft as last read from the editor (for the preview, the tests and proposing).
     let text = RwSignal::new(String::new());
     // What the draft started from: the live rule, or the new-rule template.
@@ -479,7 +483,7 @@ pub fn EditorPage() -> impl IntoView {
         let navigate = navigate.clone();
         let proposed_rule = propose_rule.clone();
         spawn_local(async move {
-            match client::post::<_, Proposal>("/proposals", &req).await {
+            match client::call::<calls::OpenProposal>(&(), &(), &req).await {
                 Ok(p) => {
                     // The tests and the text went with this proposal; the next draft starts
                     // without them, and leaving now loses nothing.

@@ -2,9 +2,9 @@
 //! rollback (confirmed, with a reason; not offered for the current version) and download.
 
 use crate::client::Role;
-use crate::client::{
-    self, ApiError, CollectorList, LiveHistory, LiveSet, LiveVersionCreated, RollbackRequest,
-};
+use crate::client::calls;
+use crate::client::query::LiveQuery;
+use crate::client::{self, ApiError, LiveSet, RollbackRequest};
 use crate::session;
 use crate::widgets::{ConfirmReason, ErrorBox, format_ns, loaded};
 use leptos::prelude::*;
@@ -12,8 +12,10 @@ use leptos::task::spawn_local;
 
 #[component]
 pub fn LivePage() -> impl IntoView {
-    let live = LocalResource::new(|| client::get::<LiveSet>("/live"));
-    let history = LocalResource::new(|| client::get::<LiveHistory>("/live/history"));
+    let live = LocalResource::new(|| async {
+        client::call::<calls::GetLive>(&(), &LiveQuery::default(), &()).await
+    });
+    let history = LocalResource::new(|| client::call::<calls::GetLiveHistory>(&(), &(), &()));
     let error = RwSignal::new(None::<ApiError>);
     let is_admin =
         move || session::user().with(|u| u.as_ref().is_some_and(|u| u.role == Role::Admin));
@@ -23,8 +25,9 @@ pub fn LivePage() -> impl IntoView {
     let notice = RwSignal::new(None::<String>);
     let rollback = move |version: i64, reason: String| {
         spawn_local(async move {
-            match client::post::<_, LiveVersionCreated>(
-                "/live/rollback",
+            match client::call::<calls::RollbackLive>(
+                &(),
+                &(),
                 &RollbackRequest { version, reason },
             )
             .await
@@ -42,11 +45,12 @@ pub fn LivePage() -> impl IntoView {
             }
         });
     };
+    let rules_yaml = client::url::<calls::GetLiveRulesYaml>(&(), &());
     view! {
         <section class="page">
             <div class="pane-head">
                 <h1>"Live set"</h1>
-                <a class="button" href=rulestudio_api::routes::GET_LIVE_RULES_YAML.url("", &[]) download="rules.yaml" data-testid="live-download">
+                <a class="button" href=rules_yaml download="rules.yaml" data-testid="live-download">
                     "Download as Falco rules file"
                 </a>
             </div>
@@ -116,7 +120,7 @@ pub fn LivePage() -> impl IntoView {
 /// Which live version each node evaluates, and why a node cannot compile the newest.
 #[component]
 fn NodeVersions(live: LocalResource<Result<LiveSet, ApiError>>) -> impl IntoView {
-    let nodes = LocalResource::new(|| client::get::<CollectorList>("/collectors"));
+    let nodes = LocalResource::new(|| client::call::<calls::ListCollectors>(&(), &(), &()));
     let current = move || live.get().and_then(|r| r.ok()).map(|s| s.version);
     view! {
         <h2>"Nodes"</h2>

@@ -2,6 +2,7 @@
 //! N, or a time range), versus the live set, with false-positive counts, samples to label or
 //! keep as tests, and exception suggestions; and the draft's rule tests.
 
+use crate::client::calls;
 use crate::client::{
     self, ApiError, Base, ExceptionPick, Label, PreviewRequest, PreviewResponse, RulePreview,
     Sample, SuggestExceptionRequest, SuggestExceptionResponse,
@@ -119,7 +120,7 @@ pub fn PreviewPanel(
             }),
         };
         spawn_local(async move {
-            let r = client::post_abortable::<_, PreviewResponse>("/preview", &req, &signal).await;
+            let r = client::call_abortable::<calls::RunPreview>(&(), &(), &req, &signal).await;
             if signal.aborted() {
                 return;
             }
@@ -325,7 +326,7 @@ fn RuleResult(
             };
             let repick = !req.picks.is_empty();
             spawn_local(async move {
-                match client::post("/preview/suggest-exception", &req).await {
+                match client::call::<calls::SuggestException>(&(), &(), &req).await {
                     Err(e) if repick => pick_error.set(Some(e)),
                     answer => {
                         pick_error.set(None);

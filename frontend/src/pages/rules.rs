@@ -1,7 +1,10 @@
 //! The live set's rules, as the in-browser engine loads them, with how often each matched
 //! recently (its alerts, `/api/v1/alerts/counts`) and links to edit each.
 
-use crate::client::{self, AlertCounts, LiveSet};
+use crate::client::calls;
+use crate::client::query::AlertCountsQuery;
+use crate::client::query::LiveQuery;
+use crate::client::{self, LiveSet};
 use crate::editor::lint;
 use crate::pages::editor::edit_href;
 use crate::widgets::{action_badge, loaded};
@@ -49,15 +52,19 @@ fn rows(set: &LiveSet) -> Vec<Row> {
 
 #[component]
 pub fn RulesPage() -> impl IntoView {
-    let live = LocalResource::new(|| client::get::<LiveSet>("/live"));
+    let live = LocalResource::new(|| async {
+        client::call::<calls::GetLive>(&(), &LiveQuery::default(), &()).await
+    });
     let query = RwSignal::new(String::new());
     let busiest_first = RwSignal::new(false);
     let since = RwSignal::new(COUNT_WINDOWS[1].0);
     let counts = LocalResource::new(move || {
         let since = since.get();
         async move {
-            client::get::<AlertCounts>(&format!("/alerts/counts?since={}", client::enc(since)))
-                .await
+            let query = AlertCountsQuery {
+                since: Some(since.to_string()),
+            };
+            client::call::<calls::CountAlerts>(&(), &query, &()).await
         }
     });
     // Rule name → matches; None while loading or when the counts failed (the table still shows).

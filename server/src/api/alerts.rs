@@ -1,7 +1,7 @@
 //! Alerts raised by the live set (`/api/v1/alerts`): listing, counts per rule and the SSE
 //! stream. One alert, its triage and the summary over time are in `triage`.
 
-use super::{Endpoint, Media, Payload, fails, fields, json, triage};
+use super::{Endpoint, calls, fails, triage, typed};
 use crate::auth::{Access, Ingester, Viewer};
 use crate::error::{ApiQuery, AppError, Result};
 use crate::state::AppState;
@@ -11,11 +11,9 @@ use axum::extract::State;
 use axum::response::sse::{Event as SseEvent, KeepAlive, Sse};
 use axum::routing::on;
 use futures::Stream;
-use rulestudio_api::alerts::{Alert, NodeAlert};
 use rulestudio_api::alerts::{AlertCounts, AlertPage, NodeAlertsResponse, RuleCount, TriageState};
-use rulestudio_api::routes;
+use rulestudio_api::query::{AlertCountsQuery, AlertsQuery};
 use rulestudio_engine::rule::Priority;
-use serde::Deserialize;
 use sqlx::AssertSqlSafe;
 use std::sync::atomic::Ordering::Relaxed;
 use tokio_stream::StreamExt;
@@ -27,19 +25,15 @@ const MAX_LIMIT: i64 = 1_000;
 
 pub const ENDPOINTS: &[Endpoint] = &[
     Endpoint {
-        route: routes::GET_ALERTS,
+        call: typed::<calls::ListAlerts>(),
         handler: |m| on(m, list),
         access: VIEW,
         summary: "List alerts, newest first, each with its `triage`: rule, priority, since, state (a triage state), limit, cursor",
         ok: 200,
         errors: &[fails::QUERY],
-        request: Payload::Empty,
-        query: Some(fields::<ListQuery>),
-        params: &[],
-        response: Payload::Json(json::<AlertPage>),
     },
     Endpoint {
-        route: routes::POST_ALERTS,
+        call: typed::<calls::IngestAlerts>(),
         handler: |m| on(m, receive),
         access: Ingester::ACCESS,
         summary: "A node's alerts, NDJSON of `NodeAlert` (`id` NODE:INCARNATION:N given by the node, `node`, `sent_in` its event's batch and place, `alert`): each id stored once, answered after the commit; only alerts stored now are streamed, counted and forwarded",
@@ -51,57 +45,29 @@ pub const ENDPOINTS: &[Endpoint] = &[
             ),
             fails::TOO_LARGE,
         ],
-        request: Payload::Media(&[Media {
-            kind: "application/x-ndjson",
-            items: Some(json::<NodeAlert>),
-        }]),
-        query: None,
-        params: &[],
-        response: Payload::Json(json::<NodeAlertsResponse>),
     },
     Endpoint {
-        route: routes::GET_ALERTS_COUNTS,
+        call: typed::<calls::CountAlerts>(),
         handler: |m| on(m, counts),
         access: VIEW,
         summary: "Alerts per rule since `since` (default -24h): how often each live rule matched recently",
         ok: 200,
         errors: &[fails::QUERY],
-        request: Payload::Empty,
-        query: Some(fields::<CountsQuery>),
-        params: &[],
-        response: Payload::Json(json::<AlertCounts>),
     },
     Endpoint {
-        route: routes::GET_ALERTS_STREAM,
+        call: typed::<calls::StreamAlerts>(),
         handler: |m| on(m, stream),
         access: VIEW,
         summary: "Server-Sent Events: one `alert` event per new alert; ends when the user is deleted or loses the role",
         ok: 200,
         errors: &[fails::STREAMS],
-        request: Payload::Empty,
-        query: None,
-        params: &[],
-        response: Payload::Media(&[Media {
-            kind: "text/event-stream",
-            items: Some(json::<Alert>),
-        }]),
     },
 ];
-
-#[derive(Deserialize, schemars::JsonSchema)]
-struct ListQuery {
-    rule: Option<String>,
-    priority: Option<String>,
-    since: Option<String>,
-    state: Option<String>,
-    limit: Option<i64>,
-    cursor: Option<i64>,
-}
 
 async fn list(
     State(state): State<AppState>,
     _: Viewer,
-    ApiQuery(q): ApiQuery<ListQuery>,
+    ApiQuery(q): ApiQuery<AlertsQuery>,
 ) -> Result<Json<AlertPage>> {
     let priority = q
         .priority
@@ -183,18 +149,13 @@ async fn receive(
     .map_err(anyhow::Error::from)?
 }
 
-#[derive(Deserialize, schemars::JsonSchema)]
-struct CountsQuery {
-    since: Option<String>,
-}
-
 /// The default window of `/alerts/counts`.
 const COUNTS_SINCE: &str = "-24h";
 
 async fn counts(
     State(state): State<AppState>,
     _: Viewer,
-    ApiQuery(q): ApiQuery<CountsQuery>,
+    ApiQuery(q): ApiQuery<AlertCountsQuery>,
 ) -> Result<Json<AlertCounts>> {
     let since = time::parse_query("since", q.since.as_deref().unwrap_or(COUNTS_SINCE))?;
     let rows: Vec<(String, i64)> = sqlx::query_as(

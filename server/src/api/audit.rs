@@ -1,6 +1,6 @@
 //! `GET /api/v1/audit` (admin): the audit trail, newest first.
 
-use super::{Endpoint, Payload, fails, fields, json};
+use super::{Endpoint, calls, fails, typed};
 use crate::auth::Admin;
 use crate::error::{ApiQuery, Result};
 use crate::state::AppState;
@@ -9,39 +9,24 @@ use axum::Json;
 use axum::extract::State;
 use axum::routing::on;
 use rulestudio_api::audit::{AuditEntry, AuditLog};
-use rulestudio_api::routes;
-use serde::Deserialize;
+use rulestudio_api::query::AuditQuery;
 
 const DEFAULT_LIMIT: u32 = 100;
 const MAX_LIMIT: u32 = 10_000;
 
 pub const ENDPOINTS: &[Endpoint] = &[Endpoint {
-    route: routes::GET_AUDIT,
+    call: typed::<calls::ListAudit>(),
     handler: |m| on(m, list),
     access: Admin::ACCESS,
     summary: "Every state change of users, tokens, proposals, reviews, alert triage and the live set, newest first: actor, action (`user.delete`, or `user` for every `user.*`), since, until, limit, cursor (`next_cursor` of the previous page)",
     ok: 200,
     errors: &[fails::QUERY],
-    request: Payload::Empty,
-    query: Some(fields::<Query>),
-    params: &[],
-    response: Payload::Json(json::<AuditLog>),
 }];
-
-#[derive(Deserialize, schemars::JsonSchema)]
-struct Query {
-    actor: Option<String>,
-    action: Option<String>,
-    since: Option<String>,
-    until: Option<String>,
-    limit: Option<u32>,
-    cursor: Option<i64>,
-}
 
 async fn list(
     State(state): State<AppState>,
     _: Admin,
-    ApiQuery(q): ApiQuery<Query>,
+    ApiQuery(q): ApiQuery<AuditQuery>,
 ) -> Result<Json<AuditLog>> {
     let since = time::parse_query_opt("since", q.since.as_deref())?;
     let until = time::parse_query_opt("until", q.until.as_deref())?;

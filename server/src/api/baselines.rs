@@ -1,7 +1,7 @@
 //! Baselines: known-good periods (`/api/v1/baselines`); preview counts matches inside one as
 //! false positives.
 
-use super::{Endpoint, Payload, fails, json};
+use super::{Endpoint, calls, fails, typed};
 use crate::auth::{Access, Author, Viewer};
 use crate::error::{ApiJson, ApiPath, AppError, Result};
 use crate::state::AppState;
@@ -11,47 +11,34 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::routing::on;
 use rulestudio_api::events::{Baseline, BaselineList, CreateBaseline};
-use rulestudio_api::routes;
 
 const VIEW: Access = Viewer::ACCESS;
 const AUTHOR: Access = Author::ACCESS;
 
 pub const ENDPOINTS: &[Endpoint] = &[
     Endpoint {
-        route: routes::POST_BASELINES,
+        call: typed::<calls::AddBaseline>(),
         handler: |m| on(m, create),
         access: AUTHOR,
         summary: "Mark a known-good period {since, until, note}",
         ok: 201,
         errors: &[fails::BODY, fails::TOO_LARGE],
-        request: Payload::Json(json::<CreateBaseline>),
-        query: None,
-        params: &[],
-        response: Payload::Json(json::<Baseline>),
     },
     Endpoint {
-        route: routes::GET_BASELINES,
+        call: typed::<calls::ListBaselines>(),
         handler: |m| on(m, list),
         access: VIEW,
         summary: "List baselines",
         ok: 200,
         errors: &[],
-        request: Payload::Empty,
-        query: None,
-        params: &[],
-        response: Payload::Json(json::<BaselineList>),
     },
     Endpoint {
-        route: routes::DELETE_BASELINES_ID,
+        call: typed::<calls::DeleteBaseline>(),
         handler: |m| on(m, remove),
         access: AUTHOR,
         summary: "Delete a baseline",
         ok: 204,
         errors: &[fails::ID, (404, "No such baseline")],
-        request: Payload::Empty,
-        query: None,
-        params: &[json::<i64>],
-        response: Payload::Empty,
     },
 ];
 

@@ -1,6 +1,6 @@
 //! Collector health (`/api/v1/collectors`): heartbeats in, the admin page's table out.
 
-use super::{Endpoint, Payload, fails, json};
+use super::{Endpoint, calls, fails, typed};
 use crate::auth::{Access, Admin, Ingester};
 use crate::error::{ApiJson, AppError, Result};
 use crate::state::AppState;
@@ -10,34 +10,26 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::routing::on;
 use rulestudio_api::collector::{CollectorList, CollectorStatus, Heartbeat};
-use rulestudio_api::routes;
+use rulestudio_api::protocol::Version;
 
 const ADMIN: Access = Admin::ACCESS;
 
 pub const ENDPOINTS: &[Endpoint] = &[
     Endpoint {
-        route: routes::POST_COLLECTORS_HEARTBEAT,
+        call: typed::<calls::PostHeartbeat>(),
         handler: |m| on(m, heartbeat),
         access: Ingester::ACCESS,
         summary: "A collector's cumulative counters",
         ok: 204,
         errors: &[fails::BODY, fails::TOO_LARGE],
-        request: Payload::Json(json::<Heartbeat>),
-        query: None,
-        params: &[],
-        response: Payload::Empty,
     },
     Endpoint {
-        route: routes::GET_COLLECTORS,
+        call: typed::<calls::ListCollectors>(),
         handler: |m| on(m, list),
         access: ADMIN,
         summary: "Collectors: last seen, events/s, drops",
         ok: 200,
         errors: &[],
-        request: Payload::Empty,
-        query: None,
-        params: &[],
-        response: Payload::Json(json::<CollectorList>),
     },
 ];
 
@@ -68,8 +60,8 @@ pub(crate) async fn record(state: &AppState, hb: &Heartbeat) -> Result<()> {
         "INSERT INTO collectors (node, last_seen, captured, filtered, lost_kernel, spooled, sent, dropped,
                                  live_version, engine_version, compile_error, alerts_spooled, alerts_sent, alerts_dropped,
                                  alerts_suppressed, bpf_lsm, records_truncated, records_malformed,
-                                 threads_evicted)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                                 threads_evicted, protocol_version)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
          ON CONFLICT (node) DO UPDATE SET prev_seen = last_seen, prev_sent = sent,
            last_seen = excluded.last_seen, captured = excluded.captured, filtered = excluded.filtered,
            lost_kernel = excluded.lost_kernel, spooled = excluded.spooled, sent = excluded.sent,
@@ -78,7 +70,8 @@ pub(crate) async fn record(state: &AppState, hb: &Heartbeat) -> Result<()> {
            alerts_spooled = excluded.alerts_spooled, alerts_sent = excluded.alerts_sent,
            alerts_dropped = excluded.alerts_dropped, alerts_suppressed = excluded.alerts_suppressed,
            bpf_lsm = excluded.bpf_lsm, records_truncated = excluded.records_truncated,
-           records_malformed = excluded.records_malformed, threads_evicted = excluded.threads_evicted",
+           records_malformed = excluded.records_malformed, threads_evicted = excluded.threads_evicted,
+           protocol_version = excluded.protocol_version",
     )
     .bind(&hb.node)
     .bind(now_ns())
@@ -99,6 +92,7 @@ pub(crate) async fn record(state: &AppState, hb: &Heartbeat) -> Result<()> {
     .bind(as_i64(hb.records_truncated))
     .bind(as_i64(hb.records_malformed))
     .bind(as_i64(hb.threads_evicted))
+    .bind(i64::from(hb.version.unwrap_or_default().0))
     .execute(&state.db)
     .await?;
     state.metrics.collector(hb);
@@ -128,6 +122,7 @@ struct Row {
     records_truncated: i64,
     records_malformed: i64,
     threads_evicted: i64,
+    protocol_version: i64,
 }
 
 async fn list(State(state): State<AppState>, _: Admin) -> Result<Json<CollectorList>> {
@@ -135,7 +130,7 @@ async fn list(State(state): State<AppState>, _: Admin) -> Result<Json<CollectorL
         "SELECT node, last_seen, captured, filtered, lost_kernel, spooled, sent, dropped, prev_seen, prev_sent,
                 live_version, engine_version, compile_error,
                 alerts_spooled, alerts_sent, alerts_dropped, alerts_suppressed, bpf_lsm,
-                records_truncated, records_malformed, threads_evicted
+                records_truncated, records_malformed, threads_evicted, protocol_version
          FROM collectors ORDER BY node",
     )
     .fetch_all(&state.db)
@@ -152,7 +147,9 @@ async fn list(State(state): State<AppState>, _: Admin) -> Result<Json<CollectorL
             };
             CollectorStatus {
                 heartbeat: Heartbeat {
-                    version: None,
+                    version: Some(Version(
+                        u32::try_from(r.protocol_version).unwrap_or_default(),
+                    )),
                     node: r.node,
                     captured: u(r.captured),
                     filtered: u(r.filtered),

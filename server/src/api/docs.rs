@@ -2,8 +2,7 @@
 //! resource modules; `GET /api/v1/docs`, a page listing them; and `docs/api.md`, rendered from
 //! the same OpenAPI document by [`markdown`] (`cargo xtask api-docs`).
 
-use super::SchemaFn;
-use super::{Endpoint, Media, Payload, endpoints, json};
+use super::{Endpoint, Payload, SchemaFn, calls, endpoints, json, typed};
 use crate::auth::Access;
 use axum::Json;
 use axum::response::Html;
@@ -15,38 +14,26 @@ use rulestudio_api::fleet::{
     self, LivePointer, NodeEventReply, NodeEventRequest, NodePreviewReply, NodePreviewRequest,
 };
 use rulestudio_api::live::LiveSet;
-use rulestudio_api::routes;
 use rulestudio_api::routes::PREFIX;
 use schemars::{SchemaGenerator, generate::SchemaSettings};
 use serde_json::{Map, Value, json};
 
 pub const ENDPOINTS: &[Endpoint] = &[
     Endpoint {
-        route: routes::GET_OPENAPI_JSON,
+        call: typed::<calls::GetOpenApi>(),
         handler: |m| on(m, || async { Json(openapi()) }),
         access: Access::Public,
         summary: "This API as OpenAPI 3.1",
         ok: 200,
         errors: &[],
-        request: Payload::Empty,
-        query: None,
-        params: &[],
-        response: Payload::Json(json::<serde_json::Value>),
     },
     Endpoint {
-        route: routes::GET_DOCS,
+        call: typed::<calls::GetDocs>(),
         handler: |m| on(m, || async { Html(page()) }),
         access: Access::Public,
         summary: "This API as a page",
         ok: 200,
         errors: &[],
-        request: Payload::Empty,
-        query: None,
-        params: &[],
-        response: Payload::Media(&[Media {
-            kind: "text/html",
-            items: None,
-        }]),
     },
 ];
 
@@ -54,18 +41,21 @@ pub fn openapi() -> Value {
     let mut settings = SchemaSettings::draft2020_12();
     settings.definitions_path = "/components/schemas".into();
     settings.meta_schema = None;
+    // Answers are described as serde writes them (a field with a default is still always
+    // written, so it is required), requests as serde reads them (such a field may be left out).
+    let mut answers = settings.clone().for_serialize().into_generator();
     let mut generator = settings.into_generator();
-    let error = json::<ErrorBody>(&mut generator).to_value();
+    let error = json::<ErrorBody>(&mut answers).to_value();
     let mut paths = Map::new();
     for e in endpoints() {
-        let mut params: Vec<Value> = path_params(e.route.path)
-            .zip(e.params)
+        let mut params: Vec<Value> = path_params(e.call.route.path)
+            .zip(e.call.params)
             .map(|(name, schema)| {
                 let schema = schema(&mut generator).to_value();
                 json!({"name": name, "in": "path", "required": true, "schema": schema})
             })
             .collect();
-        if let Some(query) = e.query {
+        if let Some(query) = e.call.query {
             params.extend(query_params(query(&mut generator).to_value()));
         }
         let responses: Map<String, Value> = e
@@ -74,7 +64,7 @@ pub fn openapi() -> Value {
             .map(|(status, why)| {
                 let mut r = json!({"description": why});
                 if status == e.ok {
-                    if let Some(content) = content(&e.response, &mut generator) {
+                    if let Some(content) = content(&e.call.response, &mut answers) {
                         r["content"] = content;
                     }
                 } else if status >= 400 {
@@ -89,20 +79,26 @@ pub fn openapi() -> Value {
             "parameters": params,
             "responses": responses,
         });
-        if let Some(content) = content(&e.request, &mut generator) {
-            let required = !matches!(e.request, Payload::OptionalJson(_));
+        if let Some(content) = content(&e.call.request, &mut generator) {
+            let required = !matches!(e.call.request, Payload::OptionalJson(_));
             op["requestBody"] = json!({"required": required, "content": content});
         }
         if e.access != Access::Public {
             op["security"] = json!([{"bearer": []}, {"cookie": []}]);
         }
         let item = paths
-            .entry(format!("{PREFIX}{}", e.route.path))
+            .entry(format!("{PREFIX}{}", e.call.route.path))
             .or_insert_with(|| json!({}));
-        item[e.route.method.to_ascii_lowercase()] = op;
+        item[e.call.route.method.to_ascii_lowercase()] = op;
     }
     let nats = nats(&mut generator);
     let mut schemas = generator.take_definitions(true);
+    let renamed = add_answer_schemas(&mut schemas, answers.take_definitions(true));
+    for item in paths.values_mut() {
+        for op in item.as_object_mut().into_iter().flatten().map(|(_, op)| op) {
+            rename_refs(&mut op["responses"], &renamed);
+        }
+    }
     // The codes are the server's: `AppError` is their one definition.
     if let Some(code) = schemas
         .get_mut("ErrorBody")
@@ -110,6 +106,13 @@ pub fn openapi() -> Value {
     {
         code["enum"] = json!(crate::error::AppError::CODES);
     }
+    let examples = examples();
+    for (name, schema) in &mut schemas {
+        if let Some(example) = examples.get(name.strip_suffix(ANSWER).unwrap_or(name)) {
+            schema["examples"] = json!([example]);
+        }
+    }
+    add_examples(&mut paths, &examples);
     json!({
         "openapi": "3.1.0",
         "info": {"title": "Rulestudio", "version": env!("CARGO_PKG_VERSION")},
@@ -123,6 +126,96 @@ pub fn openapi() -> Value {
             "schemas": schemas,
         },
     })
+}
+
+/// What an answer's schema is named when the same type reads differently in a request.
+const ANSWER: &str = "Answer";
+
+/// Adds the schemas of answers to those of requests. A type that is described alike both ways
+/// is one schema; one whose answer differs (fields with a default, required only in answers) is
+/// named `{name}Answer` on the answer side. Returns the names so renamed.
+fn add_answer_schemas(
+    schemas: &mut Map<String, Value>,
+    answers: Map<String, Value>,
+) -> Vec<String> {
+    let renamed: Vec<String> = answers
+        .iter()
+        .filter(|(name, schema)| schemas.get(*name).is_some_and(|s| s != *schema))
+        .map(|(name, _)| name.clone())
+        .collect();
+    for (name, mut schema) in answers {
+        rename_refs(&mut schema, &renamed);
+        if renamed.contains(&name) {
+            schemas.insert(format!("{name}{ANSWER}"), schema);
+        } else {
+            schemas.entry(name).or_insert(schema);
+        }
+    }
+    renamed
+}
+
+/// Points the `$ref`s in `value` to the answer side's schemas of the `renamed` types.
+fn rename_refs(value: &mut Value, renamed: &[String]) {
+    match value {
+        Value::Object(map) => {
+            for (key, v) in map.iter_mut() {
+                let target = v
+                    .as_str()
+                    .and_then(|r| r.strip_prefix("#/components/schemas/"));
+                match target {
+                    Some(name) if key == "$ref" && renamed.iter().any(|n| n == name) => {
+                        *v = json!(format!("#/components/schemas/{name}{ANSWER}"));
+                    }
+                    _ => rename_refs(v, renamed),
+                }
+            }
+        }
+        Value::Array(items) => items.iter_mut().for_each(|v| rename_refs(v, renamed)),
+        _ => {}
+    }
+}
+
+/// The examples of JSON bodies (`examples.json`), by schema name, or by `METHOD /path` for a
+/// body of no named schema: shown in the document beside each schema and on each operation's
+/// JSON request and success answer, each valid against its schema (`tests/api_docs.rs`).
+fn examples() -> Map<String, Value> {
+    // A constant file of this crate, parsed by every test that makes the document.
+    serde_json::from_str(include_str!("examples.json")).unwrap_or_default()
+}
+
+/// Each operation's JSON request body and success answer get the example of their schema.
+fn add_examples(paths: &mut Map<String, Value>, examples: &Map<String, Value>) {
+    for (path, item) in paths.iter_mut() {
+        for (method, op) in item.as_object_mut().into_iter().flatten() {
+            let own = format!(
+                "{} {}",
+                method.to_ascii_uppercase(),
+                path.trim_start_matches(PREFIX)
+            );
+            let successes = op["responses"].as_object().into_iter().flatten();
+            let answers = successes
+                .filter(|(status, _)| status.starts_with('2'))
+                .map(|(status, _)| format!("/responses/{status}/content/application~1json"));
+            let bodies: Vec<String> =
+                std::iter::once("/requestBody/content/application~1json".into())
+                    .chain(answers)
+                    .collect();
+            for pointer in bodies {
+                let Some(media) = op.pointer_mut(&pointer) else {
+                    continue;
+                };
+                let named = media["schema"]["$ref"]
+                    .as_str()
+                    .and_then(|r| r.rsplit('/').next());
+                // An answer-side schema shares its type's example.
+                let named = named.map(|n| n.strip_suffix(ANSWER).unwrap_or(n));
+                let example = named.and_then(|n| examples.get(n)).or(examples.get(&own));
+                if let Some(example) = example {
+                    media["example"] = example.clone();
+                }
+            }
+        }
+    }
 }
 
 /// Fleet mode's NATS subjects and what travels on them (decision 0025), as the document's
@@ -360,7 +453,9 @@ fn nats_markdown(rows: &Value) -> String {
 fn schemas(schemas: &Value) -> String {
     let mut out = String::from(
         "\n## Schemas\n\nThe bodies above, by name (JSON Schema 2020-12 in `openapi.json`); a \
-         field not marked required may be absent.\n",
+         field not marked required may be absent. A type that an answer always writes in full but \
+         a request may abridge (fields with defaults) has a second schema, `…Answer`, for \
+         answers.\n",
     );
     for (name, schema) in schemas.as_object().into_iter().flatten() {
         out.push_str(&format!("\n### {name}\n\n"));
@@ -490,7 +585,26 @@ fn operation(method: &str, path: &str, op: &Value) -> String {
             text(&r["description"])
         ));
     }
+    if let Some(example) = op.pointer("/requestBody/content/application~1json/example") {
+        out.push_str(&example_block("Example request", example));
+    }
+    for (status, r) in op["responses"].as_object().into_iter().flatten() {
+        if let Some(example) = r.pointer("/content/application~1json/example")
+            && status.starts_with('2')
+        {
+            out.push_str(&example_block(
+                &format!("Example answer ({status})"),
+                example,
+            ));
+        }
+    }
     out
+}
+
+/// A JSON example under its label, as a fenced block.
+fn example_block(label: &str, example: &Value) -> String {
+    let text = serde_json::to_string_pretty(example).unwrap_or_default();
+    format!("\n{label}:\n\n```json\n{text}\n```\n")
 }
 
 /// A `content` map as its media types and schemas: `application/json` [Proposal](#proposal).
@@ -513,8 +627,8 @@ fn page() -> String {
     for e in endpoints() {
         rows.push_str(&format!(
             "<tr><td><code>{}</code></td><td><code>{PREFIX}{}</code></td><td>{}</td><td>{}</td></tr>\n",
-            e.route.method,
-            escape(e.route.path),
+            e.call.route.method,
+            escape(e.call.route.path),
             escape(e.summary),
             escape(&e.access.describe())
         ));

@@ -1,7 +1,7 @@
 //! Events: ingest (`POST /api/v1/events`), listing with a Falco condition, the live tail
 //! (SSE), one event and the live rules it matches, labels.
 
-use super::{Endpoint, Media, Payload, fails, fields, json};
+use super::{Endpoint, calls, fails, typed};
 use crate::alerting;
 use crate::auth::{Access, Author, Ingester, Viewer};
 use crate::condition;
@@ -24,16 +24,14 @@ use futures::Stream;
 use futures::StreamExt;
 use rulestudio_api::action::Action;
 use rulestudio_api::collector::IngestResponse;
-use rulestudio_api::events::TailedEvent;
 use rulestudio_api::events::{
     EventMatches, EventPage, Label, LabelList, LabelRequest, RuleMatch, StoredEvent,
 };
-use rulestudio_api::routes;
+use rulestudio_api::query::{EventStreamQuery, EventsQuery, LabelsQuery};
 use rulestudio_engine::eval::Filter;
 use rulestudio_engine::event::Event;
 use rulestudio_engine::rule::Matching;
 use rulestudio_store::{EventId, Row, ScanError, ScanRequest};
-use serde::Deserialize;
 use std::ops::ControlFlow;
 use std::sync::atomic::Ordering::Relaxed;
 
@@ -42,7 +40,7 @@ const AUTHOR: Access = Author::ACCESS;
 
 pub const ENDPOINTS: &[Endpoint] = &[
     Endpoint {
-        route: routes::POST_EVENTS,
+        call: typed::<calls::IngestEvents>(),
         handler: |m| on(m, ingest),
         access: Ingester::ACCESS,
         summary: "Ingest a batch (NDJSON or JSON array); headers X-Rulestudio-Node and X-Rulestudio-Batch make retries idempotent; a node that judged the events itself sends X-Rulestudio-Evaluated (they are stored, not evaluated again)",
@@ -54,22 +52,9 @@ pub const ENDPOINTS: &[Endpoint] = &[
             ),
             fails::TOO_LARGE,
         ],
-        request: Payload::Media(&[
-            Media {
-                kind: "application/x-ndjson",
-                items: Some(json::<serde_json::Map<String, serde_json::Value>>),
-            },
-            Media {
-                kind: "application/json",
-                items: Some(json::<serde_json::Map<String, serde_json::Value>>),
-            },
-        ]),
-        query: None,
-        params: &[],
-        response: Payload::Json(json::<IngestResponse>),
     },
     Endpoint {
-        route: routes::GET_EVENTS,
+        call: typed::<calls::ListEvents>(),
         handler: |m| on(m, list),
         access: VIEW,
         summary: "Search the event store, newest first, down to the oldest stored event: filter (Falco condition), since, until, limit, cursor (the `next_cursor` of the previous page, an event id)",
@@ -83,28 +68,17 @@ pub const ENDPOINTS: &[Endpoint] = &[
                 "`cursor` points into events retention removed, or into another event store (`gone`): start a new search",
             ),
         ],
-        request: Payload::Empty,
-        query: Some(fields::<ListQuery>),
-        params: &[],
-        response: Payload::Json(json::<EventPage>),
     },
     Endpoint {
-        route: routes::GET_EVENTS_STREAM,
+        call: typed::<calls::StreamEvents>(),
         handler: |m| on(m, stream),
         access: VIEW,
         summary: "Server-Sent Events: `event` events, each a newly stored event matching the optional `filter` (Falco condition), as in the listing, with `stands_for`: a burst of 100 is sent whole, beyond it at most 25 a second, each standing for itself and the matching events skipped since the previous one; a reader that falls behind gets a `lagged` event whose data is how many events it missed; ends when the user is deleted or loses the role",
         ok: 200,
         errors: &[fails::QUERY, fails::FILTER, fails::STREAMS],
-        request: Payload::Empty,
-        query: Some(fields::<StreamQuery>),
-        params: &[],
-        response: Payload::Media(&[Media {
-            kind: "text/event-stream",
-            items: Some(json::<TailedEvent>),
-        }]),
     },
     Endpoint {
-        route: routes::GET_EVENTS_ID,
+        call: typed::<calls::GetEvent>(),
         handler: |m| on(m, one),
         access: VIEW,
         summary: "One event (`{id}` is `NODE:INCARNATION:SEQ`) with all its fields, from the event store or, once retention removed it there, from the copy kept with its labels (a kept copy that no longer reads as an object has empty `fields` and `unreadable` saying why)",
@@ -113,13 +87,9 @@ pub const ENDPOINTS: &[Endpoint] = &[
             fails::EVENT_ID,
             (404, "No such event (or retention removed it)"),
         ],
-        request: Payload::Empty,
-        query: None,
-        params: &[json::<String>],
-        response: Payload::Json(json::<StoredEvent>),
     },
     Endpoint {
-        route: routes::GET_EVENTS_ID_MATCHES,
+        call: typed::<calls::GetEventMatches>(),
         handler: |m| on(m, matches),
         access: VIEW,
         summary: "The rules of the current live set that match the event (`{id}` as for one event), judged by the live set's compiled rules as ingest judges a new event: every matching enabled rule in load order with its priority and action, and `reported` for those ingest reports under the server's `rule_matching`",
@@ -132,13 +102,9 @@ pub const ENDPOINTS: &[Endpoint] = &[
                 "The event's kept copy no longer reads as an event (`message` says why): it cannot be judged",
             ),
         ],
-        request: Payload::Empty,
-        query: None,
-        params: &[json::<String>],
-        response: Payload::Json(json::<EventMatches>),
     },
     Endpoint {
-        route: routes::POST_EVENTS_ID_LABEL,
+        call: typed::<calls::LabelEvent>(),
         handler: |m| on(m, label),
         access: AUTHOR,
         summary: "Label an event benign, malicious or clear, for one rule or all; a labelled event is copied whole into the database, so the label and the event outlive retention",
@@ -149,22 +115,14 @@ pub const ENDPOINTS: &[Endpoint] = &[
             (404, "No such event (or retention removed it)"),
             fails::TOO_LARGE,
         ],
-        request: Payload::Json(json::<LabelRequest>),
-        query: None,
-        params: &[json::<String>],
-        response: Payload::Json(json::<Label>),
     },
     Endpoint {
-        route: routes::GET_LABELS,
+        call: typed::<calls::ListLabels>(),
         handler: |m| on(m, labels),
         access: VIEW,
         summary: "The labels of the events listed in `events` (comma-separated `NODE:INCARNATION:SEQ` ids, at most 1000): for one rule or (rule null) all",
         ok: 200,
         errors: &[fails::QUERY],
-        request: Payload::Empty,
-        query: Some(fields::<LabelsQuery>),
-        params: &[],
-        response: Payload::Json(json::<LabelList>),
     },
 ];
 
@@ -262,19 +220,10 @@ fn header<'a>(headers: &'a HeaderMap, name: &str) -> Result<Option<&'a str>> {
         .transpose()
 }
 
-#[derive(Deserialize, schemars::JsonSchema)]
-struct ListQuery {
-    filter: Option<String>,
-    since: Option<String>,
-    until: Option<String>,
-    limit: Option<usize>,
-    cursor: Option<String>,
-}
-
 async fn list(
     State(state): State<AppState>,
     _: Viewer,
-    ApiQuery(q): ApiQuery<ListQuery>,
+    ApiQuery(q): ApiQuery<EventsQuery>,
 ) -> Result<Json<EventPage>> {
     Deadline::run(&state, |deadline| list_within(&state, q, deadline)).await
 }
@@ -379,7 +328,7 @@ pub fn scan_error(e: ScanError) -> AppError {
 
 async fn list_within(
     state: &AppState,
-    q: ListQuery,
+    q: EventsQuery,
     deadline: Deadline,
 ) -> Result<Json<EventPage>> {
     let limit = q.limit.unwrap_or(100).clamp(1, MAX_LIMIT);
@@ -432,15 +381,10 @@ fn event_filter(state: &AppState, filter: Option<&str>) -> Result<Option<Filter>
     }
 }
 
-#[derive(Deserialize, schemars::JsonSchema)]
-struct StreamQuery {
-    filter: Option<String>,
-}
-
 async fn stream(
     State(state): State<AppState>,
     Viewer(caller): Viewer,
-    ApiQuery(q): ApiQuery<StreamQuery>,
+    ApiQuery(q): ApiQuery<EventStreamQuery>,
 ) -> Result<Sse<impl Stream<Item = std::result::Result<SseEvent, std::convert::Infallible>>>> {
     // Compiled before the stream starts, so a bad filter is a 400 with diagnostics.
     let filter = event_filter(&state, q.filter.as_deref())?;
@@ -659,11 +603,6 @@ async fn label(
         rule: req.rule,
         note: req.note,
     }))
-}
-
-#[derive(Deserialize, schemars::JsonSchema)]
-struct LabelsQuery {
-    events: String,
 }
 
 async fn labels(

@@ -4,7 +4,7 @@
 //! Authors and above; each export is recorded in the audit trail. The scan stops when the
 //! client leaves.
 
-use super::{Endpoint, Media, Payload, events, fails, fields, json};
+use super::{Endpoint, calls, events, fails, typed};
 use crate::audit::{self, Entry};
 use crate::auth::Author;
 use crate::error::{ApiQuery, AppError, Result};
@@ -19,47 +19,24 @@ use axum::http::header;
 use axum::response::Response;
 use axum::routing::on;
 use parquet::arrow::ArrowWriter;
-use rulestudio_api::events::StoredEvent;
-use rulestudio_api::routes;
-use serde::Deserialize;
+use rulestudio_api::query::ExportQuery;
 use std::io::Write;
 use std::ops::ControlFlow;
 use std::sync::Arc;
 use tokio::sync::mpsc;
 
 pub const ENDPOINTS: &[Endpoint] = &[Endpoint {
-    route: routes::GET_EVENTS_EXPORT,
+    call: typed::<calls::ExportEvents>(),
     handler: |m| on(m, export),
     access: Author::ACCESS,
     summary: "Export every event a search selects (filter, since, until), newest first: format=jsonl (default; one listed event a line) or format=parquet (columns id, time, node, fields as a JSON object); recorded in the audit trail",
     ok: 200,
     errors: &[fails::QUERY, fails::FILTER],
-    request: Payload::Empty,
-    query: Some(fields::<ExportQuery>),
-    params: &[],
-    response: Payload::Media(&[
-        Media {
-            kind: "application/x-ndjson",
-            items: Some(json::<StoredEvent>),
-        },
-        Media {
-            kind: "application/vnd.apache.parquet",
-            items: None,
-        },
-    ]),
 }];
 
 /// Bytes handed to the response at a time, and rows per Parquet row group.
 const CHUNK_BYTES: usize = 256 << 10;
 const ROWS_PER_GROUP: usize = 8192;
-
-#[derive(Deserialize, schemars::JsonSchema)]
-pub struct ExportQuery {
-    filter: Option<String>,
-    since: Option<String>,
-    until: Option<String>,
-    format: Option<String>,
-}
 
 #[derive(Clone, Copy)]
 enum Format {

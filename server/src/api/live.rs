@@ -1,6 +1,6 @@
 //! The live rule set (`/api/v1/live`): current version, Falco rules file, history, rollback.
 
-use super::{Endpoint, Media, Payload, fails, fields, json};
+use super::{Endpoint, calls, fails, typed};
 use crate::audit::{self, Entry};
 use crate::auth::{Access, Admin, NodeOrViewer, Viewer};
 use crate::error::{ApiJson, ApiQuery, AppError, Result};
@@ -14,8 +14,7 @@ use axum::routing::on;
 use rulestudio_api::live::{
     LiveHistory, LiveSet, LiveVersion, LiveVersionCreated, RollbackRequest,
 };
-use rulestudio_api::routes;
-use serde::Deserialize;
+use rulestudio_api::query::LiveQuery;
 use serde_json::json;
 use std::collections::HashMap;
 
@@ -24,46 +23,31 @@ const ADMIN: Access = Admin::ACCESS;
 
 pub const ENDPOINTS: &[Endpoint] = &[
     Endpoint {
-        route: routes::GET_LIVE,
+        call: typed::<calls::GetLive>(),
         handler: |m| on(m, current),
         access: NodeOrViewer::ACCESS,
         summary: "The current live set: version, files in load order, rule_matching. With `?after=N` a long poll: answers once the version is newer than N, or after `wait` seconds (default 20, at most 60) with the current one; nodes follow the live set this way",
         ok: 200,
         errors: &[fails::QUERY],
-        request: Payload::Empty,
-        query: Some(fields::<CurrentQuery>),
-        params: &[],
-        response: Payload::Json(json::<LiveSet>),
     },
     Endpoint {
-        route: routes::GET_LIVE_RULES_YAML,
+        call: typed::<calls::GetLiveRulesYaml>(),
         handler: |m| on(m, rules_yaml),
         access: VIEW,
         summary: "The live set as one rules file Falco can load",
         ok: 200,
         errors: &[],
-        request: Payload::Empty,
-        query: None,
-        params: &[],
-        response: Payload::Media(&[Media {
-            kind: "application/yaml",
-            items: None,
-        }]),
     },
     Endpoint {
-        route: routes::GET_LIVE_HISTORY,
+        call: typed::<calls::GetLiveHistory>(),
         handler: |m| on(m, history),
         access: VIEW,
         summary: "Every live version, newest first",
         ok: 200,
         errors: &[],
-        request: Payload::Empty,
-        query: None,
-        params: &[],
-        response: Payload::Json(json::<LiveHistory>),
     },
     Endpoint {
-        route: routes::POST_LIVE_ROLLBACK,
+        call: typed::<calls::RollbackLive>(),
         handler: |m| on(m, rollback),
         access: ADMIN,
         summary: "Create a new version equal to an old one {version, reason?} (the reason is kept in the audit trail)",
@@ -77,10 +61,6 @@ pub const ENDPOINTS: &[Endpoint] = &[
             ),
             fails::TOO_LARGE,
         ],
-        request: Payload::Json(json::<RollbackRequest>),
-        query: None,
-        params: &[],
-        response: Payload::Json(json::<LiveVersionCreated>),
     },
 ];
 
@@ -88,16 +68,10 @@ pub const ENDPOINTS: &[Endpoint] = &[
 const MAX_WAIT_S: u64 = 60;
 const DEFAULT_WAIT_S: u64 = 20;
 
-#[derive(Deserialize, schemars::JsonSchema)]
-struct CurrentQuery {
-    after: Option<i64>,
-    wait: Option<u64>,
-}
-
 async fn current(
     State(state): State<AppState>,
     _: NodeOrViewer,
-    ApiQuery(q): ApiQuery<CurrentQuery>,
+    ApiQuery(q): ApiQuery<LiveQuery>,
 ) -> Result<Json<LiveSet>> {
     let wait = q.wait.unwrap_or(DEFAULT_WAIT_S);
     if wait > MAX_WAIT_S {

@@ -26,15 +26,16 @@ use axum::extract::{FromRequestParts, Request, State};
 use axum::middleware::{self, Next};
 use axum::response::Response;
 use axum::routing::{MethodFilter, MethodRouter};
-use rulestudio_api::routes::Route;
-use schemars::{JsonSchema, Schema, SchemaGenerator};
+pub use rulestudio_api::calls;
+pub use rulestudio_api::doc::{Media, Payload, SchemaFn, Typed, json, typed};
 
 /// A documented endpoint.
 #[derive(Debug, Clone, Copy)]
 pub struct Endpoint {
-    /// Its method and path (relative to `/api/v1`, axum syntax: `/events/{id}`), declared in
-    /// `rulestudio_api::routes` for the programs that call it.
-    pub route: Route,
+    /// Its route and the types it takes and answers: one call declared in
+    /// `rulestudio_api::calls`, which the programs that call it use too (`typed::<calls::X>()`).
+    /// Errors are always [`rulestudio_api::error::ErrorBody`].
+    pub call: Typed,
     pub access: Access,
     pub summary: &'static str,
     /// The status of a successful answer: 200, 201 or 204.
@@ -44,49 +45,6 @@ pub struct Endpoint {
     pub errors: &'static [(u16, &'static str)],
     /// The handler, routed for `method` (`|m| on(m, handler)`).
     pub handler: fn(MethodFilter) -> MethodRouter<AppState>,
-    /// What it takes in its body.
-    pub request: Payload,
-    /// Its query parameters: the fields of one type ([`fields`]), or none.
-    pub query: Option<SchemaFn>,
-    /// The types of its path parameters, in the order the path names them.
-    pub params: &'static [SchemaFn],
-    /// What it answers with `ok`. Errors are always [`rulestudio_api::error::ErrorBody`].
-    pub response: Payload,
-}
-
-/// A JSON Schema of a Rust type, made on demand: a `fn`, so that the tables stay `const`.
-pub type SchemaFn = fn(&mut SchemaGenerator) -> Schema;
-
-/// `T` as a JSON body: a `$ref` to its schema under `components/schemas` (or inline for a
-/// type as simple as `i64`).
-pub fn json<T: JsonSchema>(generator: &mut SchemaGenerator) -> Schema {
-    generator.subschema_for::<T>()
-}
-
-/// The fields of `T`, for query parameters: its own object schema, never a `$ref`.
-pub fn fields<T: JsonSchema>(generator: &mut SchemaGenerator) -> Schema {
-    T::json_schema(generator)
-}
-
-/// A request or response body.
-#[derive(Debug, Clone, Copy)]
-pub enum Payload {
-    /// No body.
-    Empty,
-    /// JSON of one schema.
-    Json(SchemaFn),
-    /// JSON of one schema, which may be left out (an empty body).
-    OptionalJson(SchemaFn),
-    /// Not JSON (or not one JSON value): one of these media types.
-    Media(&'static [Media]),
-}
-
-/// A media type a body may have.
-#[derive(Debug, Clone, Copy)]
-pub struct Media {
-    pub kind: &'static str,
-    /// For a sequence (JSON lines, server-sent events), the schema of each item.
-    pub items: Option<SchemaFn>,
 }
 
 /// Causes of errors that many endpoints share.
@@ -139,7 +97,7 @@ impl Endpoint {
                 format!("The caller's role is not {}", self.access.describe()),
             ));
         }
-        if self.route.method != "GET" {
+        if self.call.route.method != "GET" {
             all.push((
                 503,
                 "The database cannot be written (`storage_unavailable`: gone, read-only or its disk below `--min-free-disk-mb`; `message` says which, as `/healthz` does)".into(),
@@ -214,14 +172,14 @@ pub fn routes<'a>(
 ) -> Router<AppState> {
     let mut router = Router::new();
     for e in table {
-        let mut route = (e.handler)(method_filter(e.route.method));
+        let mut route = (e.handler)(method_filter(e.call.route.method));
         if e.access != Access::Public {
             route = route.route_layer(middleware::from_fn_with_state(
                 (state.clone(), e.access),
                 require_access,
             ));
         }
-        router = router.route(e.route.path, route);
+        router = router.route(e.call.route.path, route);
     }
     router.fallback(|| async { AppError::NotFound("no such API endpoint".into()) })
 }

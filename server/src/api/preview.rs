@@ -1,7 +1,7 @@
 //! `POST /api/v1/preview`: what a draft would match on stored events; and
 //! `POST /api/v1/preview/suggest-exception`.
 
-use super::{Endpoint, Payload, fails, json};
+use super::{Endpoint, calls, fails, typed};
 use crate::auth::{Access, Viewer};
 use crate::error::{ApiJson, AppError, Result};
 use crate::exception;
@@ -14,7 +14,6 @@ use rulestudio_api::diagnostic::Severity;
 use rulestudio_api::preview::{
     PreviewRequest, PreviewResponse, SuggestExceptionRequest, SuggestExceptionResponse,
 };
-use rulestudio_api::routes;
 use std::collections::HashSet;
 use std::time::Instant;
 
@@ -24,19 +23,15 @@ const REMOVED_SAMPLES: usize = 20;
 
 pub const ENDPOINTS: &[Endpoint] = &[
     Endpoint {
-        route: routes::POST_PREVIEW,
+        call: typed::<calls::RunPreview>(),
         handler: |m| on(m, run),
         access: VIEW,
         summary: "Run draft rules over stored events: matches, false positives, changes versus live (with samples of what is added and removed), shadowing, samples, a histogram over the window, and the matches grouped by the `group_by` fields (the 50 largest groups, the rest as `groups_other`); in fleet mode (--nats) over every node's own store, merged, with the nodes that answered, are missing or offline",
         ok: 200,
         errors: &[fails::BODY, fails::TOO_LARGE, fails::BUDGET],
-        request: Payload::Json(json::<PreviewRequest>),
-        query: None,
-        params: &[],
-        response: Payload::Json(json::<PreviewResponse>),
     },
     Endpoint {
-        route: routes::POST_PREVIEW_SUGGEST_EXCEPTION,
+        call: typed::<calls::SuggestException>(),
         handler: |m| on(m, suggest),
         access: VIEW,
         summary: "Suggest an exceptions: entry that removes a rule's benign matches, with the rules text it makes and the counts before and after on the same window, samples of the matches it removes (`removed_samples`), and `candidates`: the fields of the benign matches, each value with its generalisation (a directory for `fd.name` and `proc.exepath`, the image for `container.id`); with `picks` (fields, exact or generalised, and values among the candidates) the exception is exactly those, one value row per combination the benign matches have",
@@ -54,10 +49,6 @@ pub const ENDPOINTS: &[Endpoint] = &[
                 "No exception separates the rule's benign matches from the others, or no benign match has the picked values together",
             ),
         ],
-        request: Payload::Json(json::<SuggestExceptionRequest>),
-        query: None,
-        params: &[],
-        response: Payload::Json(json::<SuggestExceptionResponse>),
     },
 ];
 

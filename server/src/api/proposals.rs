@@ -1,7 +1,7 @@
 //! Team review (`/api/v1/proposals`): propose changes to the live set, review them with their
 //! diff and evidence, promote them. The rules live in [`crate::review`].
 
-use super::{Endpoint, Payload, fails, fields, json};
+use super::{Endpoint, calls, fails, typed};
 use crate::auth::{Access, Author, Reviewer, Viewer};
 use crate::error::{ApiJson, ApiPath, ApiQuery, AppError, Result};
 use crate::review;
@@ -15,8 +15,7 @@ use rulestudio_api::proposals::{
     NewComment, NewProposal, NewReview, PromoteRequest, Promoted, Proposal, ProposalList,
     RefreshEvidence, ReviseProposal, Status,
 };
-use rulestudio_api::routes;
-use serde::Deserialize;
+use rulestudio_api::query::ProposalsQuery;
 
 const VIEW: Access = Viewer::ACCESS;
 const AUTHOR: Access = Author::ACCESS;
@@ -31,43 +30,31 @@ const NOT_ACTIVE: (u16, &str) = (
 
 pub const ENDPOINTS: &[Endpoint] = &[
     Endpoint {
-        route: routes::POST_PROPOSALS,
+        call: typed::<calls::OpenProposal>(),
         handler: |m| on(m, create),
         access: AUTHOR,
         summary: "Propose changes {title, description, files: [{name, content} | {name, delete: true}], tests?} → 201 proposal",
         ok: 201,
         errors: &[fails::BUDGET, fails::BODY, fails::TOO_LARGE],
-        request: Payload::Json(json::<NewProposal>),
-        query: None,
-        params: &[],
-        response: Payload::Json(json::<Proposal>),
     },
     Endpoint {
-        route: routes::GET_PROPOSALS,
+        call: typed::<calls::ListProposals>(),
         handler: |m| on(m, list),
         access: VIEW,
         summary: "Proposals, newest first (?status=open|approved|promoted|closed, ?limit=)",
         ok: 200,
         errors: &[fails::QUERY],
-        request: Payload::Empty,
-        query: Some(fields::<ListQuery>),
-        params: &[],
-        response: Payload::Json(json::<ProposalList>),
     },
     Endpoint {
-        route: routes::GET_PROPOSALS_ID,
+        call: typed::<calls::GetProposal>(),
         handler: |m| on(m, show),
         access: VIEW,
         summary: "A proposal: diff against its base, evidence, reviews, comments, what blocks promotion",
         ok: 200,
         errors: &[fails::ID, NO_PROPOSAL],
-        request: Payload::Empty,
-        query: None,
-        params: &[json::<i64>],
-        response: Payload::Json(json::<Proposal>),
     },
     Endpoint {
-        route: routes::PUT_PROPOSALS_ID,
+        call: typed::<calls::UpdateProposal>(),
         handler: |m| on(m, revise),
         access: AUTHOR,
         summary: "New revision {files, title?, description?, tests?} (the proposal's author); earlier approvals stop counting",
@@ -81,13 +68,9 @@ pub const ENDPOINTS: &[Endpoint] = &[
             NOT_ACTIVE,
             fails::TOO_LARGE,
         ],
-        request: Payload::Json(json::<ReviseProposal>),
-        query: None,
-        params: &[json::<i64>],
-        response: Payload::Json(json::<Proposal>),
     },
     Endpoint {
-        route: routes::POST_PROPOSALS_ID_COMMENTS,
+        call: typed::<calls::CommentOnProposal>(),
         handler: |m| on(m, comment),
         access: AUTHOR,
         summary: "Comment {body, file?, line?}, on a line of a changed file when given",
@@ -102,13 +85,9 @@ pub const ENDPOINTS: &[Endpoint] = &[
             NO_PROPOSAL,
             fails::TOO_LARGE,
         ],
-        request: Payload::Json(json::<NewComment>),
-        query: None,
-        params: &[json::<i64>],
-        response: Payload::Json(json::<Proposal>),
     },
     Endpoint {
-        route: routes::POST_PROPOSALS_ID_REVIEWS,
+        call: typed::<calls::ReviewProposal>(),
         handler: |m| on(m, review),
         access: REVIEWER,
         summary: "Review {verdict: approve|request_changes, body} (not the proposal's author)",
@@ -121,13 +100,9 @@ pub const ENDPOINTS: &[Endpoint] = &[
             NOT_ACTIVE,
             fails::TOO_LARGE,
         ],
-        request: Payload::Json(json::<NewReview>),
-        query: None,
-        params: &[json::<i64>],
-        response: Payload::Json(json::<Proposal>),
     },
     Endpoint {
-        route: routes::POST_PROPOSALS_ID_PROMOTE,
+        call: typed::<calls::PromoteProposal>(),
         handler: |m| on(m, promote),
         access: REVIEWER,
         summary: "Make the proposal the next live version {reason?} (kept in the audit trail) → {live_version}; 409 or 422 (lint errors) with reasons",
@@ -145,13 +120,9 @@ pub const ENDPOINTS: &[Endpoint] = &[
                 "The resulting live set has lint errors; `reasons` lists each (with anything else that blocks)",
             ),
         ],
-        request: Payload::OptionalJson(json::<PromoteRequest>),
-        query: None,
-        params: &[json::<i64>],
-        response: Payload::Json(json::<Promoted>),
     },
     Endpoint {
-        route: routes::POST_PROPOSALS_ID_CLOSE,
+        call: typed::<calls::CloseProposal>(),
         handler: |m| on(m, close),
         access: AUTHOR,
         summary: "Close without promoting (the proposal's author or a reviewer)",
@@ -165,13 +136,9 @@ pub const ENDPOINTS: &[Endpoint] = &[
             NO_PROPOSAL,
             NOT_ACTIVE,
         ],
-        request: Payload::Empty,
-        query: None,
-        params: &[json::<i64>],
-        response: Payload::Json(json::<Proposal>),
     },
     Endpoint {
-        route: routes::POST_PROPOSALS_ID_REBASE,
+        call: typed::<calls::RebaseProposal>(),
         handler: |m| on(m, rebase),
         access: AUTHOR,
         summary: "Carry the changes onto the current live set; diff and evidence anew (the proposal's author or a reviewer)",
@@ -190,13 +157,9 @@ pub const ENDPOINTS: &[Endpoint] = &[
                 "The changes conflict with what changed in the live set, or would change nothing on it; `reasons` lists each",
             ),
         ],
-        request: Payload::Empty,
-        query: None,
-        params: &[json::<i64>],
-        response: Payload::Json(json::<Proposal>),
     },
     Endpoint {
-        route: routes::POST_PROPOSALS_ID_EVIDENCE,
+        call: typed::<calls::RefreshProposalEvidence>(),
         handler: |m| on(m, refresh),
         access: AUTHOR,
         summary: "Compute the evidence again on the same base {window?}; another window is recorded in the audit trail",
@@ -212,10 +175,6 @@ pub const ENDPOINTS: &[Endpoint] = &[
             ),
             fails::TOO_LARGE,
         ],
-        request: Payload::OptionalJson(json::<RefreshEvidence>),
-        query: None,
-        params: &[json::<i64>],
-        response: Payload::Json(json::<Proposal>),
     },
 ];
 
@@ -228,16 +187,10 @@ async fn create(
     Ok((StatusCode::CREATED, Json(p)))
 }
 
-#[derive(Deserialize, schemars::JsonSchema)]
-struct ListQuery {
-    status: Option<String>,
-    limit: Option<u32>,
-}
-
 async fn list(
     State(state): State<AppState>,
     _: Viewer,
-    ApiQuery(q): ApiQuery<ListQuery>,
+    ApiQuery(q): ApiQuery<ProposalsQuery>,
 ) -> Result<Json<ProposalList>> {
     let status = q
         .status

@@ -3,7 +3,7 @@
 //! user name and per address (`crate::throttle`), and every attempt that is let in costs one
 //! password check, whether the user exists or not (`crate::password`).
 
-use super::{Endpoint, Payload, fails, json};
+use super::{Endpoint, calls, fails, typed};
 use crate::auth::{self, Access, SESSION_COOKIE, Viewer};
 use crate::error::{ApiJson, AppError, Result};
 use crate::http::{Peer, client};
@@ -17,13 +17,12 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::IntoResponse;
 use axum::routing::on;
 use rulestudio_api::auth::{LoginRequest, SessionInfo};
-use rulestudio_api::routes;
 
 const SESSION_SECS: i64 = 12 * 3600;
 
 pub const ENDPOINTS: &[Endpoint] = &[
     Endpoint {
-        route: routes::POST_SESSION,
+        call: typed::<calls::SignIn>(),
         handler: |m| on(m, login),
         access: Access::Public,
         summary: "Sign in with username and password; sets the session cookie",
@@ -38,34 +37,22 @@ pub const ENDPOINTS: &[Endpoint] = &[
                 "Too many wrong passwords for this user name or from this address, or too many sign-ins at once; `Retry-After` says when to try again",
             ),
         ],
-        request: Payload::Json(json::<LoginRequest>),
-        query: None,
-        params: &[],
-        response: Payload::Json(json::<SessionInfo>),
     },
     Endpoint {
-        route: routes::GET_SESSION,
+        call: typed::<calls::GetSession>(),
         handler: |m| on(m, whoami),
         access: Viewer::ACCESS,
         summary: "Who is signed in",
         ok: 200,
         errors: &[],
-        request: Payload::Empty,
-        query: None,
-        params: &[],
-        response: Payload::Json(json::<SessionInfo>),
     },
     Endpoint {
-        route: routes::DELETE_SESSION,
+        call: typed::<calls::SignOut>(),
         handler: |m| on(m, logout),
         access: Access::Public,
         summary: "Sign out",
         ok: 204,
         errors: &[fails::CROSS_ORIGIN],
-        request: Payload::Empty,
-        query: None,
-        params: &[],
-        response: Payload::Empty,
     },
 ];
 

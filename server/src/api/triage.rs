@@ -5,7 +5,7 @@
 //! alert's event is labelled benign for the alert's rule, once, in the transaction that sets
 //! the state, and the label this wrote goes again when the alert leaves `false_positive`.
 
-use super::{Endpoint, Payload, fails, fields, json};
+use super::{Endpoint, calls, fails, typed};
 use crate::audit::{self, Entry};
 use crate::auth::{Author, Viewer};
 use crate::error::{ApiJson, ApiPath, ApiQuery, AppError, Result};
@@ -18,38 +18,29 @@ use axum::routing::on;
 use rulestudio_api::alerts::{
     Alert, AlertSummary, GroupBy, GroupCount, SummaryBucket, Triage, TriageRequest, TriageState,
 };
-use rulestudio_api::routes;
-use serde::Deserialize;
+use rulestudio_api::query::AlertSummaryQuery;
 use serde_json::json;
 use sqlx::AssertSqlSafe;
 
 pub const ENDPOINTS: &[Endpoint] = &[
     Endpoint {
-        route: routes::GET_ALERTS_SUMMARY,
+        call: typed::<calls::SummariseAlerts>(),
         handler: |m| on(m, summary),
         access: Viewer::ACCESS,
         summary: "Alerts in [since, until) (default the last 24 hours) counted per time bucket (`bucket`, such as 5m; default: at most 60 buckets) and per group (`group_by`: rule, priority, node or state; the 100 largest, the rest as `other`)",
         ok: 200,
         errors: &[fails::QUERY],
-        request: Payload::Empty,
-        query: Some(fields::<SummaryQuery>),
-        params: &[],
-        response: Payload::Json(json::<AlertSummary>),
     },
     Endpoint {
-        route: routes::GET_ALERTS_ID,
+        call: typed::<calls::GetAlert>(),
         handler: |m| on(m, one),
         access: Viewer::ACCESS,
         summary: "One alert with its `triage`",
         ok: 200,
         errors: &[fails::ID, (404, "No such alert (or retention removed it)")],
-        request: Payload::Empty,
-        query: None,
-        params: &[json::<i64>],
-        response: Payload::Json(json::<Alert>),
     },
     Endpoint {
-        route: routes::POST_ALERTS_ID_TRIAGE,
+        call: typed::<calls::TriageAlert>(),
         handler: |m| on(m, set_triage),
         access: Author::ACCESS,
         summary: "Set an alert's triage {state: new|acknowledged|false_positive|resolved, note?} → the alert; `false_positive` labels its event benign for its rule (once), leaving it removes that label; recorded in the audit trail",
@@ -60,10 +51,6 @@ pub const ENDPOINTS: &[Endpoint] = &[
             (404, "No such alert (or retention removed it)"),
             fails::TOO_LARGE,
         ],
-        request: Payload::Json(json::<TriageRequest>),
-        query: None,
-        params: &[json::<i64>],
-        response: Payload::Json(json::<Alert>),
     },
 ];
 
@@ -299,18 +286,10 @@ pub fn groups_sql(by: GroupBy) -> String {
     )
 }
 
-#[derive(Deserialize, schemars::JsonSchema)]
-struct SummaryQuery {
-    since: Option<String>,
-    until: Option<String>,
-    bucket: Option<String>,
-    group_by: Option<String>,
-}
-
 async fn summary(
     State(state): State<AppState>,
     _: Viewer,
-    ApiQuery(q): ApiQuery<SummaryQuery>,
+    ApiQuery(q): ApiQuery<AlertSummaryQuery>,
 ) -> Result<Json<AlertSummary>> {
     let since = time::parse_query("since", q.since.as_deref().unwrap_or(DEFAULT_SINCE))?;
     let until = time::parse_query_opt("until", q.until.as_deref())?.unwrap_or_else(now_ns);

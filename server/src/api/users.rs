@@ -1,7 +1,7 @@
 //! Users and their API tokens (`/api/v1/users`): admins manage everyone; a user manages their
 //! own tokens.
 
-use super::{Endpoint, Payload, fails, json};
+use super::{Endpoint, calls, fails, typed};
 use crate::audit::{self, Entry};
 use crate::auth::{self, Access, Admin, Caller, Viewer};
 use crate::error::{ApiJson, ApiPath, AppError, Result, ResultExt};
@@ -15,7 +15,6 @@ use rulestudio_api::auth::{
     CreateToken, CreateUser, CreatedToken, SetPassword, TokenInfo, TokenList, UpdateUser, User,
     UserList,
 };
-use rulestudio_api::routes;
 use serde_json::json;
 
 const ADMIN: Access = Admin::ACCESS;
@@ -24,7 +23,7 @@ const MAX_TOKEN_SECS: u64 = 10 * 365 * 24 * 3600;
 
 pub const ENDPOINTS: &[Endpoint] = &[
     Endpoint {
-        route: routes::POST_USERS,
+        call: typed::<calls::AddUser>(),
         handler: |m| on(m, create),
         access: ADMIN,
         summary: "Create a user {username, password?, role}",
@@ -34,37 +33,25 @@ pub const ENDPOINTS: &[Endpoint] = &[
             (409, "A user with this name exists"),
             fails::TOO_LARGE,
         ],
-        request: Payload::Json(json::<CreateUser>),
-        query: None,
-        params: &[],
-        response: Payload::Json(json::<User>),
     },
     Endpoint {
-        route: routes::GET_USERS,
+        call: typed::<calls::ListUsers>(),
         handler: |m| on(m, list),
         access: ADMIN,
         summary: "List users",
         ok: 200,
         errors: &[],
-        request: Payload::Empty,
-        query: None,
-        params: &[],
-        response: Payload::Json(json::<UserList>),
     },
     Endpoint {
-        route: routes::DELETE_USERS_USERNAME,
+        call: typed::<calls::DeleteUser>(),
         handler: |m| on(m, remove),
         access: ADMIN,
         summary: "Delete a user and their tokens",
         ok: 204,
         errors: &[(404, "No such user"), (409, "The caller is that user")],
-        request: Payload::Empty,
-        query: None,
-        params: &[json::<String>],
-        response: Payload::Empty,
     },
     Endpoint {
-        route: routes::PATCH_USERS_USERNAME,
+        call: typed::<calls::ChangeUser>(),
         handler: |m| on(m, update),
         access: ADMIN,
         summary: "Change a user's role {role} → the user; effective at their next request",
@@ -78,25 +65,17 @@ pub const ENDPOINTS: &[Endpoint] = &[
             ),
             fails::TOO_LARGE,
         ],
-        request: Payload::Json(json::<UpdateUser>),
-        query: None,
-        params: &[json::<String>],
-        response: Payload::Json(json::<User>),
     },
     Endpoint {
-        route: routes::PUT_USERS_USERNAME_PASSWORD,
+        call: typed::<calls::SetUserPassword>(),
         handler: |m| on(m, set_password),
         access: ADMIN,
         summary: "Set a user's password {password} (at least 8 characters); ends their sign-in sessions, keeps their API tokens",
         ok: 204,
         errors: &[fails::BODY, (404, "No such user"), fails::TOO_LARGE],
-        request: Payload::Json(json::<SetPassword>),
-        query: None,
-        params: &[json::<String>],
-        response: Payload::Empty,
     },
     Endpoint {
-        route: routes::POST_USERS_USERNAME_TOKENS,
+        call: typed::<calls::AddToken>(),
         handler: |m| on(m, create_token),
         access: Viewer::ACCESS,
         summary: "Create an API token {name, expires_in?} → {token, expires_at} (admin, or the user for themself); `expires_in` in seconds, absent: until revoked",
@@ -108,13 +87,9 @@ pub const ENDPOINTS: &[Endpoint] = &[
             (409, "The user has a token of this name"),
             fails::TOO_LARGE,
         ],
-        request: Payload::Json(json::<CreateToken>),
-        query: None,
-        params: &[json::<String>],
-        response: Payload::Json(json::<CreatedToken>),
     },
     Endpoint {
-        route: routes::GET_USERS_USERNAME_TOKENS,
+        call: typed::<calls::ListTokens>(),
         handler: |m| on(m, list_tokens),
         access: Viewer::ACCESS,
         summary: "List a user's tokens (admin, or the user)",
@@ -123,13 +98,9 @@ pub const ENDPOINTS: &[Endpoint] = &[
             (403, "Another user's tokens, and the caller is not an admin"),
             (404, "No such user"),
         ],
-        request: Payload::Empty,
-        query: None,
-        params: &[json::<String>],
-        response: Payload::Json(json::<TokenList>),
     },
     Endpoint {
-        route: routes::DELETE_USERS_USERNAME_TOKENS_NAME,
+        call: typed::<calls::DeleteToken>(),
         handler: |m| on(m, revoke_token),
         access: Viewer::ACCESS,
         summary: "Revoke a token (admin, or the user)",
@@ -138,10 +109,6 @@ pub const ENDPOINTS: &[Endpoint] = &[
             (403, "Another user's tokens, and the caller is not an admin"),
             (404, "No such user, or the user has no token of this name"),
         ],
-        request: Payload::Empty,
-        query: None,
-        params: &[json::<String>, json::<String>],
-        response: Payload::Empty,
     },
 ];
 

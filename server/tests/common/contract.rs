@@ -13,6 +13,9 @@ pub static DOC: LazyLock<Value> = LazyLock::new(rulestudio_server::api::docs::op
 /// `(METHOD, path template, status)` of every answer checked in this test binary.
 pub static CHECKED: Mutex<BTreeSet<(String, String, u16)>> = Mutex::new(BTreeSet::new());
 
+/// `(METHOD, path template)` of every request body checked in this test binary.
+pub static REQUESTS_CHECKED: Mutex<BTreeSet<(String, String)>> = Mutex::new(BTreeSet::new());
+
 /// Validators by schema text: the same few schemas are checked thousands of times.
 static VALIDATORS: LazyLock<Mutex<HashMap<String, Arc<jsonschema::Validator>>>> =
     LazyLock::new(Default::default);
@@ -76,6 +79,28 @@ pub fn check(
             validate(doc, items, &value).map_err(|e| format!("{what}: line {}: {e}", i + 1))?;
         }
     }
+    Ok(())
+}
+
+/// Checks a JSON request body a test sends to the endpoint `method` `path` (its template)
+/// against `doc`: the endpoint takes a JSON body and `body` is valid against its schema.
+pub fn check_request(doc: &Value, method: &str, path: &str, body: &Value) -> Result<(), String> {
+    let op = &doc["paths"][format!("/api/v1{path}")][method.to_ascii_lowercase()];
+    let Some(request) = op.get("requestBody") else {
+        return Err(format!(
+            "{method} {path} takes no body in the document, and the test sends one"
+        ));
+    };
+    let Some(schema) = request["content"]["application/json"].get("schema") else {
+        return Err(format!(
+            "{method} {path} takes no JSON body in the document, and the test sends one"
+        ));
+    };
+    validate(doc, schema, body).map_err(|e| format!("{method} {path} request: {e}"))?;
+    REQUESTS_CHECKED
+        .lock()
+        .unwrap()
+        .insert((method.to_string(), path.to_string()));
     Ok(())
 }
 

@@ -80,7 +80,7 @@ impl TestServer {
             assert!(
                 e.answers(status.as_u16()),
                 "{method} {uri} answered {status}, which the endpoint table of {} does not list",
-                e.route.path
+                e.call.route.path
             );
         }
         let headers = resp.headers().clone();
@@ -92,8 +92,8 @@ impl TestServer {
             if let Some(e) = endpoint {
                 let checked = contract::check(
                     &contract::DOC,
-                    e.route.method,
-                    e.route.path,
+                    e.call.route.method,
+                    e.call.route.path,
                     status.as_u16(),
                     content_type.as_deref(),
                     body,
@@ -101,7 +101,7 @@ impl TestServer {
                 if let Err(why) = checked {
                     panic!("{method} {uri}: {why}");
                 }
-                contract::record(e.route.method, e.route.path, status.as_u16());
+                contract::record(e.call.route.method, e.call.route.path, status.as_u16());
             }
         };
         if content_type.as_deref() == Some("text/event-stream") {
@@ -126,8 +126,33 @@ impl TestServer {
     }
 
     /// A JSON request; `token` None means unauthenticated. A streaming response (SSE) is
-    /// answered with its status and headers only: its body never ends.
+    /// answered with its status and headers only: its body never ends. A body that is not
+    /// what the OpenAPI document says the endpoint takes fails the test (`contract`), as a
+    /// wrong answer does: tests that send a bad body on purpose use [`Self::call_unchecked`].
     pub async fn call(
+        &self,
+        method: &str,
+        path: &str,
+        token: Option<&str>,
+        body: Option<Value>,
+    ) -> Response {
+        if let (Some(body), Some(e)) = (&body, documented(method, uri_path(path))) {
+            let checked = contract::check_request(
+                &contract::DOC,
+                e.call.route.method,
+                e.call.route.path,
+                body,
+            );
+            if let Err(why) = checked {
+                panic!("{method} {path}: {why}");
+            }
+        }
+        self.call_unchecked(method, path, token, body).await
+    }
+
+    /// [`Self::call`] without checking the body against the document: for a test that sends a
+    /// body the server must refuse, or one the endpoint ignores.
+    pub async fn call_unchecked(
         &self,
         method: &str,
         path: &str,
@@ -234,15 +259,20 @@ impl TestServer {
     }
 }
 
+/// `uri` without its query.
+fn uri_path(uri: &str) -> &str {
+    uri.split('?').next().unwrap_or(uri)
+}
+
 /// The documented endpoint `method` `path` (`/api/v1/…`) is routed to: the one whose literal
 /// segments match, preferring literals to `{parameters}` (`/events/stream` over `/events/{id}`).
 fn documented(method: &str, path: &str) -> Option<&'static Endpoint> {
     let path = path.strip_prefix("/api/v1")?;
     let segments: Vec<&str> = path.split('/').collect();
     endpoints()
-        .filter(|e| e.route.method == method)
+        .filter(|e| e.call.route.method == method)
         .filter_map(|e| {
-            let pattern: Vec<&str> = e.route.path.split('/').collect();
+            let pattern: Vec<&str> = e.call.route.path.split('/').collect();
             if pattern.len() != segments.len() {
                 return None;
             }

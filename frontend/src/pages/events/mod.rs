@@ -13,6 +13,8 @@ mod range;
 
 pub use page::{OneEventPage, event_href};
 
+use crate::client::calls;
+use crate::client::query::{EventStreamQuery, EventsQuery};
 use crate::client::{self, ApiError, EventPage, StoredEvent, TailedEvent};
 use crate::pages::baselines::Baselines;
 use crate::sse;
@@ -154,14 +156,14 @@ pub fn EventsPage() -> impl IntoView {
         let q = applied.get_untracked();
         let gen_at_start = generation.get_value();
         spawn_local(async move {
-            let mut path = format!("/events?limit={PAGE}{}", q.bounds.query());
-            if !q.condition.trim().is_empty() {
-                path.push_str(&format!("&filter={}", client::enc(&q.condition)));
-            }
-            if let Some(c) = &cursor {
-                path.push_str(&format!("&cursor={}", client::enc(c)));
-            }
-            let page = client::get::<EventPage>(&path).await;
+            let query = EventsQuery {
+                filter: (!q.condition.trim().is_empty()).then(|| q.condition.clone()),
+                since: q.bounds.since.clone(),
+                until: q.bounds.until.clone(),
+                limit: Some(PAGE),
+                cursor: cursor.clone(),
+            };
+            let page = client::call::<calls::ListEvents>(&(), &query, &()).await;
             if generation.get_value() != gen_at_start {
                 return;
             }
@@ -189,10 +191,10 @@ pub fn EventsPage() -> impl IntoView {
         // A range that ended cannot gain events: nothing to tail.
         if on && q.bounds.open_ended() {
             tail.set(Tail::Connecting);
-            let mut url = rulestudio_api::routes::GET_EVENTS_STREAM.url("", &[]);
-            if !f.trim().is_empty() {
-                url.push_str(&format!("?filter={}", client::enc(&f)));
-            }
+            let query = EventStreamQuery {
+                filter: (!f.trim().is_empty()).then_some(f),
+            };
+            let url = client::url::<calls::StreamEvents>(&(), &query);
             sse::subscribe(
                 &url,
                 &["event", "lagged"],
@@ -219,7 +221,7 @@ pub fn EventsPage() -> impl IntoView {
         .filter(|id| !id.is_empty())
     {
         spawn_local(async move {
-            match client::get::<StoredEvent>(&format!("/events/{}", client::enc(&id))).await {
+            match client::call::<calls::GetEvent>(&id, &(), &()).await {
                 Ok(ev) => selected.set(Some(ev)),
                 Err(e) => loaded.set(Some(Err(e))),
             }

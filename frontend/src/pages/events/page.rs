@@ -3,6 +3,8 @@
 //! its process tree (the ancestors the event names in `proc.aname[N]`/`proc.apid[N]`, nearest
 //! last, then the process itself) and the events of the same process around it.
 
+use crate::client::calls;
+use crate::client::query::EventsQuery;
 use crate::client::{
     self, ApiError, EventMatches, EventPage, Label, LabelRequest, Role, RuleMatch, StoredEvent,
 };
@@ -94,9 +96,7 @@ pub fn OneEventPage() -> impl IntoView {
     {
         let id = id.clone();
         spawn_local(async move {
-            event.set(Some(
-                client::get(&format!("/events/{}", client::enc(&id))).await,
-            ));
+            event.set(Some(client::call::<calls::GetEvent>(&id, &(), &()).await));
         });
     }
     view! {
@@ -122,13 +122,18 @@ fn EventBody(ev: StoredEvent) -> impl IntoView {
         c
     });
     if let Some(c) = same_process.clone() {
-        let path = format!(
-            "/events?limit={NEARBY}&filter={}&since={}&until={}",
-            client::enc(&c),
-            ev.time.saturating_sub(NEARBY_NS),
-            ev.time.saturating_add(NEARBY_NS)
-        );
-        spawn_local(async move { nearby.set(Some(client::get(&path).await)) });
+        let query = EventsQuery {
+            filter: Some(c),
+            since: Some(ev.time.saturating_sub(NEARBY_NS).to_string()),
+            until: Some(ev.time.saturating_add(NEARBY_NS).to_string()),
+            limit: Some(NEARBY),
+            cursor: None,
+        };
+        spawn_local(async move {
+            nearby.set(Some(
+                client::call::<calls::ListEvents>(&(), &query, &()).await,
+            ))
+        });
     }
     let this = ev.id.clone();
     let depth = chain.len();
@@ -201,8 +206,12 @@ fn EventBody(ev: StoredEvent) -> impl IntoView {
 fn MatchedRules(id: String) -> impl IntoView {
     let found = RwSignal::new(None::<Result<EventMatches, ApiError>>);
     {
-        let path = format!("/events/{}/matches", client::enc(&id));
-        spawn_local(async move { found.set(Some(client::get(&path).await)) });
+        let id = id.clone();
+        spawn_local(async move {
+            found.set(Some(
+                client::call::<calls::GetEventMatches>(&id, &(), &()).await,
+            ))
+        });
     }
     let can_tune = session::at_least(Role::Author);
     view! {
@@ -248,8 +257,7 @@ fn MatchedRule(id: String, rule: RuleMatch, first: bool, can_tune: bool) -> impl
                 rule: Some(name.clone()),
                 note: None,
             };
-            let path = format!("/events/{}/label", client::enc(&id));
-            match client::post::<_, Label>(&path, &req).await {
+            match client::call::<calls::LabelEvent>(&id, &(), &req).await {
                 Ok(_) => navigate(&edit_href(&name), Default::default()),
                 Err(e) => {
                     busy.set(false);

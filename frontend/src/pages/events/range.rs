@@ -25,17 +25,6 @@ pub struct Bounds {
 }
 
 impl Bounds {
-    /// `&since=…&until=…` for those present.
-    pub fn query(&self) -> String {
-        let mut q = String::new();
-        for (name, value) in [("since", &self.since), ("until", &self.until)] {
-            if let Some(v) = value {
-                q.push_str(&format!("&{name}={}", crate::client::enc(v)));
-            }
-        }
-        q
-    }
-
     /// New events can fall inside: the range has no end.
     pub fn open_ended(&self) -> bool {
         self.until.is_none()

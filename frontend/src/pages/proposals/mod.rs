@@ -6,10 +6,13 @@ mod changes;
 mod discussion;
 mod evidence;
 
+use crate::client::ApiResult;
 use crate::client::Role;
+use crate::client::calls;
+use crate::client::query::ProposalsQuery;
 use crate::client::{
-    self, ApiError, NewComment, NewReview, PromoteRequest, Promoted, Proposal, ProposalList,
-    RefreshEvidence, Status, Verdict, Window,
+    self, ApiError, NewComment, NewReview, PromoteRequest, Promoted, Proposal, RefreshEvidence,
+    Status, Verdict, Window,
 };
 use crate::session;
 use crate::widgets::{ConfirmReason, ErrorBox, format_ns, loaded};
@@ -19,7 +22,6 @@ use evidence::EvidenceView;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 use leptos_router::hooks::use_params_map;
-use serde_json::Value;
 
 const STATUSES: [&str; 4] = ["open", "approved", "promoted", "closed"];
 
@@ -29,7 +31,11 @@ pub fn ProposalsPage() -> impl IntoView {
     let list = LocalResource::new(move || {
         let s = status.get();
         async move {
-            client::get::<ProposalList>(&format!("/proposals?status={s}"))
+            let query = ProposalsQuery {
+                status: Some(s),
+                limit: None,
+            };
+            client::call::<calls::ListProposals>(&(), &query, &())
                 .await
                 .map(|l| l.proposals)
         }
@@ -89,32 +95,39 @@ pub enum Action {
     Close,
 }
 
-impl Action {
-    fn path(&self, id: i64) -> String {
-        let verb = match self {
-            Action::Comment(_) => "comments",
-            Action::Review(_) => "reviews",
-            Action::Promote(_) => "promote",
-            Action::RefreshEvidence(_) => "evidence",
-            Action::Rebase => "rebase",
-            Action::Close => "close",
-        };
-        format!("/proposals/{id}/{verb}")
-    }
+/// What the server answered an [`Action`] with.
+enum Outcome {
+    /// The live version a promotion made.
+    Promoted(Promoted),
+    /// The proposal as it now is.
+    Updated(Box<Proposal>),
+}
 
-    fn body(&self) -> Value {
-        let body = match self {
-            Action::Comment(c) => serde_json::to_value(c),
-            Action::Review(r) => serde_json::to_value(r),
-            Action::RefreshEvidence(window) => serde_json::to_value(RefreshEvidence {
-                window: window.clone(),
-            }),
-            Action::Promote(reason) => serde_json::to_value(PromoteRequest {
-                reason: reason.clone(),
-            }),
-            Action::Rebase | Action::Close => Ok(Value::Null),
+impl Action {
+    /// Sends the action on proposal `id`.
+    async fn send(&self, id: i64) -> ApiResult<Outcome> {
+        use calls::*;
+        let updated = match self {
+            Action::Comment(c) => client::call::<CommentOnProposal>(&id, &(), c).await,
+            Action::Review(r) => client::call::<ReviewProposal>(&id, &(), r).await,
+            Action::Promote(reason) => {
+                let why = Some(PromoteRequest {
+                    reason: reason.clone(),
+                });
+                return client::call::<PromoteProposal>(&id, &(), &why)
+                    .await
+                    .map(Outcome::Promoted);
+            }
+            Action::RefreshEvidence(window) => {
+                let over = Some(RefreshEvidence {
+                    window: window.clone(),
+                });
+                client::call::<RefreshProposalEvidence>(&id, &(), &over).await
+            }
+            Action::Rebase => client::call::<RebaseProposal>(&id, &(), &()).await,
+            Action::Close => client::call::<CloseProposal>(&id, &(), &()).await,
         };
-        body.unwrap_or_default()
+        updated.map(|p| Outcome::Updated(Box::new(p)))
     }
 
     /// What the page says once the server did it, given the proposal it answered with.
@@ -151,9 +164,13 @@ pub fn ProposalPage() -> impl IntoView {
     let busy = RwSignal::new(false);
     let reload = move |id: String| {
         spawn_local(async move {
-            proposal.set(Some(
-                client::get::<Proposal>(&format!("/proposals/{id}")).await,
-            ))
+            let answer = match id.parse::<i64>() {
+                Ok(id) => client::call::<calls::GetProposal>(&id, &(), &()).await,
+                Err(_) => Err(ApiError::Address(format!(
+                    "`{id}` is not a proposal number"
+                ))),
+            };
+            proposal.set(Some(answer))
         });
     };
     Effect::new(move |_| {
@@ -167,21 +184,21 @@ pub fn ProposalPage() -> impl IntoView {
         busy.set(true);
         notice.set(None);
         spawn_local(async move {
-            let (path, body) = (action.path(p.id), action.body());
-            let outcome = match action {
-                Action::Promote(_) => client::post::<_, Promoted>(&path, &body).await.map(|done| {
+            let outcome = match action.send(p.id).await {
+                Ok(Outcome::Promoted(done)) => {
                     notice.set(Some(format!(
                         "Promoted: the live set is now version {}.",
                         done.live_version
                     )));
                     reload(p.id.to_string());
-                }),
-                _ => client::post::<_, Proposal>(&path, &body)
-                    .await
-                    .map(|updated| {
-                        notice.set(Some(action.done(&updated)));
-                        proposal.set(Some(Ok(updated)));
-                    }),
+                    Ok(())
+                }
+                Ok(Outcome::Updated(updated)) => {
+                    notice.set(Some(action.done(&updated)));
+                    proposal.set(Some(Ok(*updated)));
+                    Ok(())
+                }
+                Err(e) => Err(e),
             };
             error.set(outcome.err());
             busy.set(false);
