@@ -455,7 +455,15 @@ fn read_proc(root: &Path, pid: u32, with_fds: bool, redact: &Redaction) -> Optio
             .parse()
             .ok()
     };
-    let cmdline = fs::read(dir.join("cmdline")).unwrap_or_default();
+    // Bounded as an exec record's argv is (the kernel side reads at most STR_MAX bytes): a
+    // process with a huge command line must not put it into every one of its events.
+    let mut cmdline = Vec::new();
+    if let Ok(f) = fs::File::open(dir.join("cmdline")) {
+        use std::io::Read;
+        let _ = f
+            .take(rulestudio_collector_common::STR_MAX as u64)
+            .read_to_end(&mut cmdline);
+    }
     let (exe, args) = split_argv(&cmdline, redact);
     let link = |name: &str| {
         fs::read_link(dir.join(name))
@@ -570,6 +578,40 @@ mod tests {
         );
         assert!(p.fds.contains_key(&0) || p.fds.contains_key(&1));
         assert!(!t.ancestors(me, 8).is_empty());
+    }
+
+    #[test]
+    fn a_command_line_read_from_proc_is_bounded_as_an_exec_records_is() {
+        // 20,000 arguments: 200 KB of command line, which every event of the process would
+        // otherwise carry twice (proc.cmdline, proc.args).
+        let mut child = std::process::Command::new("sh")
+            .args(["-c", "read x", "sh"])
+            .args(std::iter::repeat_n("/dev/null", 20_000))
+            .stdin(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        // Until the child has exec'd, /proc shows the parent's command line.
+        let comm = format!("/proc/{}/comm", child.id());
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        while fs::read_to_string(&comm).unwrap_or_default().trim() != "sh" {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "the child never ran sh"
+            );
+            std::thread::sleep(std::time::Duration::from_millis(10));
+        }
+        let p = read_proc(Path::new("/proc"), child.id(), false, &Redaction::default());
+        let _ = child.kill();
+        let _ = child.wait();
+        let p = p.expect("the child in /proc");
+        assert_eq!(p.exe, "sh");
+        assert_eq!(p.args[..2], ["-c", "read x"]);
+        let argv: usize = p.exe.len() + p.args.iter().map(|a| a.len() + 1).sum::<usize>();
+        assert!(argv <= rulestudio_collector_common::STR_MAX, "{argv} bytes");
+        assert!(
+            argv > rulestudio_collector_common::STR_MAX - 16,
+            "{argv} bytes"
+        );
     }
 
     #[test]

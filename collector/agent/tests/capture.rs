@@ -59,14 +59,24 @@ fn redaction_masks_secrets_on_command_lines_from_exec_and_from_proc() {
     let dir = tempfile::tempdir().unwrap();
     let copy = dir.path().join("rs-redacted");
     std::fs::copy("/bin/true", &copy).unwrap();
-    let mut child = Command::new(&copy)
-        .args([
-            "--password=hunter2",
-            "--user=bob",
-            "https://tok_abc123@example.com",
-        ])
-        .spawn()
-        .unwrap();
+    let mut run = Command::new(&copy);
+    run.args([
+        "--password=hunter2",
+        "--user=bob",
+        "https://tok_abc123@example.com",
+    ]);
+    // The copy's write descriptor may live on for a moment in a child another test thread
+    // forked meanwhile (ETXTBSY): try again, as a shell would after a moment.
+    let mut tries = 0;
+    let mut child = loop {
+        match run.spawn() {
+            Err(e) if e.kind() == std::io::ErrorKind::ExecutableFileBusy && tries < 100 => {
+                tries += 1;
+                std::thread::sleep(std::time::Duration::from_millis(20));
+            }
+            spawned => break spawned.unwrap(),
+        }
+    };
     let pid = child.id();
     child.wait().unwrap();
     let e = h.wait_for("execve of the copy", |e| {
