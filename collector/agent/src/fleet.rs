@@ -253,29 +253,14 @@ impl Alerts {
         self.spool.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    /// Spools `lines` (alerts as JSON) in messages that fit NATS's payload limit.
+    /// Spools `lines` (alerts as JSON) in messages that fit NATS's payload limit; an alert
+    /// that fits no message, or that the spool cannot take, is counted as dropped.
     fn push(&self, lines: Vec<String>) {
-        let mut spool = self.spool();
-        let mut message: Vec<String> = Vec::new();
+        let mut messages: Vec<Vec<String>> = Vec::new();
         let mut bytes = 0;
-        for line in lines.into_iter().chain(std::iter::once(String::new())) {
-            let last = line.is_empty();
-            if !message.is_empty() && (last || bytes + line.len() + 1 > ALERTS_MESSAGE_BYTES) {
-                let seq = spool.next_seq().max(now_ns() as u64 / 1000);
-                match spool.push(Batch::new(seq, &std::mem::take(&mut message))) {
-                    Ok(0) => {}
-                    Ok(dropped) => {
-                        tracing::warn!("alert spool full: dropped the {dropped} oldest alerts");
-                        self.counters.add_alerts_dropped(dropped);
-                    }
-                    Err(e) => tracing::error!("alerts not spooled: {e}"),
-                }
-                bytes = 0;
-            }
-            if last {
-                break;
-            }
-            if line.len() + 1 > ALERTS_MESSAGE_BYTES {
+        for line in lines {
+            let size = line.len() + 1;
+            if size > ALERTS_MESSAGE_BYTES {
                 tracing::warn!(
                     "an alert of {} bytes is too large to publish: dropped",
                     line.len()
@@ -283,8 +268,27 @@ impl Alerts {
                 self.counters.add_alerts_dropped(1);
                 continue;
             }
-            bytes += line.len() + 1;
-            message.push(line);
+            if messages.is_empty() || bytes + size > ALERTS_MESSAGE_BYTES {
+                messages.push(Vec::new());
+                bytes = 0;
+            }
+            bytes += size;
+            messages.last_mut().expect("pushed above").push(line);
+        }
+        let mut spool = self.spool();
+        for message in messages {
+            let seq = spool.next_seq().max(now_ns() as u64 / 1000);
+            match spool.push(Batch::new(seq, &message)) {
+                Ok(0) => {}
+                Ok(dropped) => {
+                    tracing::warn!("alert spool full: dropped the {dropped} oldest alerts");
+                    self.counters.add_alerts_dropped(dropped);
+                }
+                Err(e) => {
+                    tracing::error!("{} alerts not spooled: {e}", message.len());
+                    self.counters.add_alerts_dropped(message.len() as u64);
+                }
+            }
         }
         self.counters.set_alerts_spooled(spool.events());
         drop(spool);
